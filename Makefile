@@ -1,0 +1,43 @@
+# The two README commands (`make run`, `make test`) and a few helpers.
+.DEFAULT_GOAL := run
+.PHONY: run test protos proto-drift lint-protos clean
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Stamp: reinstall only when pyproject.toml changed since the last successful install.
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+run: $(INSTALLED)
+	exec $(VENV)/bin/samhandling up
+
+test: $(INSTALLED)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+protos: $(INSTALLED)
+	PY=$(abspath $(PY)) scripts/gen_protos.sh
+
+proto-drift: $(INSTALLED)
+	PY=$(abspath $(PY)) scripts/check_proto_drift.sh
+
+# npm keeps node_modules/.package-lock.json; it is older than package-lock.json when deps are stale.
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci --no-audit --no-fund
+
+lint-protos: node_modules/.package-lock.json
+	npx --no buf lint protos
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: Python >= 3.11 is required; '$(PYTHON)' is $$($(PYTHON) --version 2>/dev/null || echo missing)." >&2; \
+	  echo "       Install it or point make at one: make PYTHON=python3.12 ..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf var/ .pytest_cache/ build/ *.egg-info
+	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -exec rm -rf {} +

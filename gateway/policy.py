@@ -1,0 +1,79 @@
+"""The one declarative table of what every gateway method requires.
+
+For each full gRPC method: which principal kinds may call it and the scope each kind needs,
+where the patient id sits in the request, which data categories it touches, the audit
+action, and the backend that serves it. A method missing from the table is denied.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from samhandling.audit.v1 import audit_pb2
+from samhandling.common.v1 import common_pb2
+
+from . import scopes
+from .principal import PrincipalKind
+
+Kind = PrincipalKind
+C = common_pb2
+
+
+@dataclass(frozen=True)
+class MethodPolicy:
+    backend: str
+    access: Mapping[PrincipalKind, str]
+    patient_field: str | None = None
+    categories: tuple[int, ...] = ()
+    action: int = audit_pb2.ACTION_UNSPECIFIED
+
+    @property
+    def concerns_patient(self) -> bool:
+        return self.patient_field is not None
+
+
+_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
+_AUDIT = "/samhandling.audit.v1.AuditService/"
+_CAPACITY = "/samhandling.capacity.v1.CapacityService/"
+_CONSENT = "/samhandling.consent.v1.ConsentService/"
+
+_PATIENT_ONLY = {Kind.PATIENT: scopes.PATIENT}
+
+POLICIES: Mapping[str, MethodPolicy] = {
+    _SUMMARY + "GetPatientSummary": MethodPolicy(
+        backend="summary",
+        access={Kind.SYSTEM: scopes.SUMMARY_READ, Kind.PERSONNEL: scopes.SUMMARY_READ},
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS),
+        action=audit_pb2.ACTION_READ,
+    ),
+    _AUDIT + "ListEvents": MethodPolicy(
+        backend="audit",
+        access={Kind.AUDITOR: scopes.AUDIT_READ, Kind.PATIENT: scopes.PATIENT},
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_ACCESS_LOG,),
+        action=audit_pb2.ACTION_READ,
+    ),
+    _CAPACITY + "GetCapacityOverview": MethodPolicy(
+        backend="capacity",
+        access={Kind.SYSTEM: scopes.CAPACITY_READ, Kind.PERSONNEL: scopes.CAPACITY_READ},
+    ),
+    _CAPACITY + "ReportCapacity": MethodPolicy(
+        backend="capacity",
+        access={Kind.SYSTEM: scopes.CAPACITY_REPORT, Kind.PERSONNEL: scopes.CAPACITY_REPORT},
+    ),
+    _CONSENT + "CreateRule": MethodPolicy(
+        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_CREATE,
+    ),
+    _CONSENT + "ListRules": MethodPolicy(
+        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+    ),
+    _CONSENT + "RevokeRule": MethodPolicy(
+        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_DELETE,
+    ),
+    # Not listed, so refused at the gateway: ConsentService/CheckAccess and
+    # AuditService/AppendEvents are internal calls of the gateway itself.
+}

@@ -1,0 +1,11 @@
+"""The one table of scope strings (DOMAIN.md §1: audience `nhn:samhandling`, scopes `nhn:samhandling/<scope>`)."""
+
+AUDIENCE = "nhn:samhandling"
+
+SUMMARY_READ = "nhn:samhandling/summary.read"
+SUMMARY_WRITE = "nhn:samhandling/summary.write"
+CAPACITY_READ = "nhn:samhandling/capacity.read"
+CAPACITY_REPORT = "nhn:samhandling/capacity.report"
+ALERTS = "nhn:samhandling/alerts"
+AUDIT_READ = "nhn:samhandling/audit.read"
+PATIENT = "samhandling:patient"

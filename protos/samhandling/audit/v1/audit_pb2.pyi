@@ -1,0 +1,91 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from samhandling.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTION_UNSPECIFIED: _ClassVar[Action]
+    ACTION_READ: _ClassVar[Action]
+    ACTION_CREATE: _ClassVar[Action]
+    ACTION_UPDATE: _ClassVar[Action]
+    ACTION_DELETE: _ClassVar[Action]
+    ACTION_SEARCH: _ClassVar[Action]
+ACTION_UNSPECIFIED: Action
+ACTION_READ: Action
+ACTION_CREATE: Action
+ACTION_UPDATE: Action
+ACTION_DELETE: Action
+ACTION_SEARCH: Action
+
+class AuditEvent(_message.Message):
+    __slots__ = ("event_id", "idempotency_key", "occur_time", "actor", "patient_id", "action", "data_category", "purpose_of_use", "access_basis", "decision", "decided_by", "decision_id", "trace_id", "method", "sequence")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_OF_USE_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_BASIS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    idempotency_key: str
+    occur_time: _timestamp_pb2.Timestamp
+    actor: _common_pb2.Actor
+    patient_id: str
+    action: Action
+    data_category: _common_pb2.DataCategory
+    purpose_of_use: _common_pb2.PurposeOfUse
+    access_basis: _common_pb2.AccessBasis
+    decision: _common_pb2.Decision
+    decided_by: str
+    decision_id: str
+    trace_id: str
+    method: str
+    sequence: int
+    def __init__(self, event_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., patient_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., data_category: _Optional[_Union[_common_pb2.DataCategory, str]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., access_basis: _Optional[_Union[_common_pb2.AccessBasis, str]] = ..., decision: _Optional[_Union[_common_pb2.Decision, str]] = ..., decided_by: _Optional[str] = ..., decision_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., method: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class AppendEventsRequest(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ...) -> None: ...
+
+class AppendEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ...) -> None: ...
+
+class ListEventsRequest(_message.Message):
+    __slots__ = ("patient_id", "page_size", "page_token")
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    patient_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, patient_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,154 @@
+"""gRPC mapping of the audit service: proto in, domain and store, proto out."""
+from __future__ import annotations
+
+import asyncio
+from enum import Enum
+
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from services.platform.errors import invalid_argument, permission_denied
+from services.platform.ids import InvalidIdentifier, validate_person_number
+from services.platform.interceptors import asserted_patient, current_assertion
+from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
+
+from .events import AccessBasis, Action, ActorKind, AuditRecord, DataCategory, Decision, PurposeOfUse, record_violations
+from .models import AuditEventRow
+from .paging import InvalidPage, decode_page_token, encode_page_token, page_size
+from .scope import read_scope
+from .store import AuditStore
+
+# The gateway appends every decision itself; nobody else may write the log.
+GATEWAY_CLIENT_ID = "samhandling-gateway"
+MAX_EVENTS_PER_CALL = 500
+
+
+class AuditApi(audit_pb2_grpc.AuditServiceServicer):
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+
+    async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
+        if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
+            raise permission_denied("APPEND_NOT_ALLOWED", "only the gateway appends audit events")
+        if not 1 <= len(request.events) <= MAX_EVENTS_PER_CALL:
+            raise invalid_argument({"events": f"1-{MAX_EVENTS_PER_CALL} events per call"})
+        records, problems = [], {}
+        for index, event in enumerate(request.events):
+            record, violations = _record(event)
+            records.append(record)
+            problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
+        if problems:  # one bad event refuses the whole batch, so nothing is stored
+            raise invalid_argument(problems)
+        rows = await asyncio.to_thread(self._store.append, records)
+        return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
+
+    async def ListEvents(self, request: audit_pb2.ListEventsRequest, context):
+        problems: dict[str, str] = {}
+        try:
+            validate_person_number(request.patient_id)
+        except InvalidIdentifier as exc:
+            problems["patient_id"] = str(exc)
+        try:
+            limit = page_size(request.page_size)
+        except InvalidPage as exc:
+            problems["page_size"] = str(exc)
+        try:
+            below = decode_page_token(request.page_token)
+        except InvalidPage as exc:
+            problems["page_token"] = str(exc)
+        if problems:
+            raise invalid_argument(problems)
+        asserted_patient(request.patient_id)
+        actor = current_assertion().actor
+        kind = from_enum(common_pb2.ActorKind, actor.kind, ActorKind)
+        scope = read_scope(kind, actor.orgnr_parent, actor.pid, request.patient_id)
+        if scope is None:
+            raise permission_denied(
+                "AUDIT_SCOPE_MISSING", "the access log is read by the patient and by their organisation's auditors"
+            )
+        rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below)
+        token = encode_page_token(rows[limit - 1].sequence) if len(rows) > limit else ""
+        return audit_pb2.ListEventsResponse(
+            events=[_event(row, shows_actor_pid=scope.shows_actor_pid) for row in rows[:limit]],
+            next_page_token=token,
+        )
+
+
+def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
+    """The domain record of an appended event and its field violations (proto paths)."""
+    problems: dict[str, str] = {}
+    if event.event_id or event.sequence:
+        problems["event_id" if event.event_id else "sequence"] = "assigned by the server; leave empty"
+    occurred_at = None
+    if event.HasField("occur_time"):
+        try:
+            occurred_at = from_timestamp(event.occur_time)
+        except ValueError:
+            problems["occur_time"] = "not a valid timestamp (years 1-9999, nanos 0-999999999)"
+
+    def enum(proto_enum: EnumTypeWrapper, number: int, domain: type[Enum], path: str):
+        if number and number not in proto_enum.values():
+            problems[path] = f"unknown value {number}"
+        return from_enum(proto_enum, number, domain)
+
+    actor = event.actor
+    record = AuditRecord(
+        idempotency_key=event.idempotency_key,
+        occurred_at=occurred_at,
+        actor_kind=enum(common_pb2.ActorKind, actor.kind, ActorKind, "actor.kind"),
+        actor_client_id=actor.client_id,
+        actor_client_name=actor.client_name,
+        actor_pid=actor.pid,
+        actor_name=actor.name,
+        actor_hpr_number=actor.hpr_number,
+        actor_authorization=actor.authorization,
+        actor_orgnr_parent=actor.orgnr_parent,
+        actor_orgnr_child=actor.orgnr_child,
+        patient_id=event.patient_id,
+        action=enum(audit_pb2.Action, event.action, Action, "action"),
+        data_category=enum(common_pb2.DataCategory, event.data_category, DataCategory, "data_category"),
+        purpose_of_use=enum(common_pb2.PurposeOfUse, event.purpose_of_use, PurposeOfUse, "purpose_of_use"),
+        access_basis=enum(common_pb2.AccessBasis, event.access_basis, AccessBasis, "access_basis"),
+        decision=enum(common_pb2.Decision, event.decision, Decision, "decision"),
+        decided_by=event.decided_by,
+        decision_id=event.decision_id,
+        trace_id=event.trace_id,
+        method=event.method,
+    )
+    # Mapping problems are the more precise ones (e.g. "unknown value" rather than "required").
+    return record, record_violations(record) | problems
+
+
+def _event(row: AuditEventRow, *, shows_actor_pid: bool = True) -> audit_pb2.AuditEvent:
+    return audit_pb2.AuditEvent(
+        event_id=str(row.event_id),
+        idempotency_key=row.idempotency_key,
+        occur_time=to_timestamp(row.occurred_at),
+        actor=common_pb2.Actor(
+            kind=_stored(common_pb2.ActorKind, ActorKind, row.actor_kind),
+            client_id=row.actor_client_id,
+            client_name=row.actor_client_name,
+            pid=row.actor_pid if shows_actor_pid else "",
+            name=row.actor_name,
+            hpr_number=row.actor_hpr_number,
+            authorization=row.actor_authorization,
+            orgnr_parent=row.actor_orgnr_parent,
+            orgnr_child=row.actor_orgnr_child,
+        ),
+        patient_id=row.patient_id,
+        action=_stored(audit_pb2.Action, Action, row.action),
+        data_category=_stored(common_pb2.DataCategory, DataCategory, row.data_category),
+        purpose_of_use=_stored(common_pb2.PurposeOfUse, PurposeOfUse, row.purpose_of_use),
+        access_basis=_stored(common_pb2.AccessBasis, AccessBasis, row.access_basis),
+        decision=_stored(common_pb2.Decision, Decision, row.decision),
+        decided_by=row.decided_by,
+        decision_id=row.decision_id,
+        trace_id=row.trace_id,
+        method=row.method,
+        sequence=row.sequence,
+    )
+
+
+def _stored(proto_enum: EnumTypeWrapper, domain: type[Enum], name: str | None) -> int:
+    return to_enum(proto_enum, domain(name) if name else None)

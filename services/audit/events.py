@@ -1,0 +1,130 @@
+"""Audit records, pure: what one access event holds and when it may be stored (DOMAIN.md §3)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
+
+# Domain enums are named like the proto values without their prefix (services.platform.protomap).
+
+
+class Action(Enum):
+    READ = "READ"
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    SEARCH = "SEARCH"
+
+
+class DataCategory(Enum):
+    MUNICIPAL_SERVICES = "MUNICIPAL_SERVICES"
+    VITAL_SIGNS = "VITAL_SIGNS"
+    CONSENT = "CONSENT"
+    ACCESS_LOG = "ACCESS_LOG"
+
+
+class PurposeOfUse(Enum):
+    TREAT = "TREAT"
+    ETREAT = "ETREAT"
+    COC = "COC"
+    BTG = "BTG"
+
+
+class AccessBasis(Enum):
+    CARE_RELATIONSHIP = "CARE_RELATIONSHIP"
+    CONSENT = "CONSENT"
+    EMERGENCY = "EMERGENCY"
+    OWN_DATA = "OWN_DATA"
+    AUDIT = "AUDIT"
+    NONE = "NONE"
+
+
+class Decision(Enum):
+    PERMIT = "PERMIT"
+    DENY = "DENY"
+
+
+class ActorKind(Enum):
+    SYSTEM = "SYSTEM"
+    PERSONNEL = "PERSONNEL"
+    PATIENT = "PATIENT"
+    AUDITOR = "AUDITOR"
+
+
+MAX_IDEMPOTENCY_KEY = 100
+# Upper bounds of the free-text fields, keyed by their proto path; the table columns match.
+MAX_LENGTHS: dict[str, int] = {
+    "actor.client_id": 100,
+    "actor.client_name": 200,
+    "actor.name": 200,
+    "actor.authorization": 10,
+    "decided_by": 200,
+    "decision_id": 100,
+    "method": 200,
+}
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One access decision about one patient, as appended (AuditEvent without its server-assigned
+    id and sequence). Optional enums are None when not given."""
+
+    idempotency_key: str
+    occurred_at: datetime | None
+    actor_kind: ActorKind | None
+    actor_client_id: str
+    actor_client_name: str
+    actor_pid: str
+    actor_name: str
+    actor_hpr_number: str
+    actor_authorization: str
+    actor_orgnr_parent: str
+    actor_orgnr_child: str
+    patient_id: str
+    action: Action | None
+    data_category: DataCategory | None
+    purpose_of_use: PurposeOfUse | None
+    access_basis: AccessBasis | None
+    decision: Decision | None
+    decided_by: str
+    decision_id: str
+    trace_id: str
+    method: str
+
+
+def record_violations(record: AuditRecord) -> dict[str, str]:
+    """Field violations keyed by proto path (e.g. "actor.orgnr_parent"); empty when valid."""
+    problems: dict[str, str] = {}
+    if not 1 <= len(record.idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        problems["idempotency_key"] = f"required, 1-{MAX_IDEMPOTENCY_KEY} characters"
+    if record.occurred_at is None:
+        problems["occur_time"] = "required"
+    _check(problems, "patient_id", record.patient_id, validate_person_number, required=True)
+    _check(problems, "actor.pid", record.actor_pid, validate_person_number)
+    _check(problems, "actor.hpr_number", record.actor_hpr_number, validate_hpr_number)
+    _check(problems, "actor.orgnr_parent", record.actor_orgnr_parent, validate_org_number)
+    _check(problems, "actor.orgnr_child", record.actor_orgnr_child, validate_org_number)
+    for name in ("action", "data_category", "decision"):
+        if getattr(record, name) is None:
+            problems[name] = "required"
+    if record.trace_id and (not _TRACE_ID.fullmatch(record.trace_id) or not record.trace_id.strip("0")):
+        problems["trace_id"] = "empty or a W3C trace id: 32 lowercase hex digits, not all zero"
+    for path, limit in MAX_LENGTHS.items():
+        if len(getattr(record, path.replace(".", "_"))) > limit:
+            problems[path] = f"at most {limit} characters"
+    return problems
+
+
+def _check(problems: dict[str, str], path: str, value: str, validate, *, required: bool = False) -> None:
+    if not value:
+        if required:
+            problems[path] = "required"
+        return
+    try:
+        validate(value)
+    except InvalidIdentifier as exc:
+        problems[path] = str(exc)

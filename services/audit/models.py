@@ -1,0 +1,59 @@
+"""Tables of the audit service: the append-only event log and its head."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# INTEGER on SQLite so the key is the rowid; 64-bit elsewhere, like the proto's int64.
+SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AuditEventRow(Base):
+    """One stored event. Rows are never changed or deleted (database triggers refuse it);
+    `sequence` is dense and follows commit order, so it can index a Merkle leaf per event."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_patient_sequence", "patient_id", "sequence"),)
+
+    sequence: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_kind: Mapped[str | None] = mapped_column(String(20))
+    actor_client_id: Mapped[str] = mapped_column(String(100))
+    actor_client_name: Mapped[str] = mapped_column(String(200))
+    actor_pid: Mapped[str] = mapped_column(String(11))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_hpr_number: Mapped[str] = mapped_column(String(9))
+    actor_authorization: Mapped[str] = mapped_column(String(10))
+    actor_orgnr_parent: Mapped[str] = mapped_column(String(9))
+    actor_orgnr_child: Mapped[str] = mapped_column(String(9))
+    patient_id: Mapped[str] = mapped_column(String(11))
+    action: Mapped[str] = mapped_column(String(20))
+    data_category: Mapped[str] = mapped_column(String(40))
+    purpose_of_use: Mapped[str | None] = mapped_column(String(20))
+    access_basis: Mapped[str | None] = mapped_column(String(40))
+    decision: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decision_id: Mapped[str] = mapped_column(String(100))
+    trace_id: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(200))
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LogHeadRow(Base):
+    """The single row holding the log's size. Every append locks it first, which serialises
+    appenders across processes and replicas: sequences are then dense and in commit order
+    (a database sequence is neither on PostgreSQL: values are taken before commit and lost on rollback)."""
+
+    __tablename__ = "audit_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(SEQUENCE)

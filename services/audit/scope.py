@@ -1,0 +1,29 @@
+"""Who may read which audit events, pure (Normen fact sheet 15: organisations review their own
+accesses, patients see who accessed their data)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .events import ActorKind
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """The events about one patient a reader may see."""
+
+    patient_id: str
+    # Only events whose actor belongs to this legal entity; None: every event about the patient.
+    actor_orgnr_parent: str | None
+    # Personnel's person numbers are not shown to patients; name, HPR number and org remain.
+    shows_actor_pid: bool
+
+
+def read_scope(
+    reader_kind: ActorKind | None, reader_orgnr_parent: str, reader_pid: str, patient_id: str
+) -> ReadScope | None:
+    """The reader's scope on the patient's events; None when the reader may see none of them."""
+    if reader_kind is ActorKind.AUDITOR and reader_orgnr_parent:
+        return ReadScope(patient_id, actor_orgnr_parent=reader_orgnr_parent, shows_actor_pid=True)
+    if reader_kind is ActorKind.PATIENT and reader_pid and reader_pid == patient_id:
+        return ReadScope(patient_id, actor_orgnr_parent=None, shows_actor_pid=False)
+    return None

@@ -1,0 +1,24 @@
+"""`samhandling call METHOD JSON`: a grpcurl-like call through the gateway that learns the
+method's types from the server's reflection service, like any standard tool would."""
+from __future__ import annotations
+
+import grpc
+from google.protobuf import descriptor_pool, json_format, message_factory
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+
+def call(address: str, method: str, body: str, token: str) -> str:
+    service_name, _, method_name = method.strip("/").rpartition("/")
+    with grpc.insecure_channel(address) as channel:
+        pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(channel))
+        descriptor = pool.FindServiceByName(service_name).FindMethodByName(method_name)
+        request_type = message_factory.GetMessageClass(descriptor.input_type)
+        response_type = message_factory.GetMessageClass(descriptor.output_type)
+        rpc = channel.unary_unary(
+            f"/{service_name}/{method_name}",
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        request = json_format.Parse(body or "{}", request_type())
+        response = rpc(request, metadata=(("authorization", f"Bearer {token}"),), timeout=30)
+        return json_format.MessageToJson(response, preserving_proto_field_name=False)

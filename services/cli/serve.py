@@ -1,0 +1,48 @@
+"""`samhandling serve <component>`: one process, as Kubernetes runs it."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+
+from services.platform.logs import configure_logging
+from services.platform.server import wait_for_signal
+from services.platform.settings import BACKENDS, Settings
+from services.platform.telemetry import make_tracer_provider
+
+log = logging.getLogger(__name__)
+
+
+async def serve(component: str, settings: Settings) -> None:
+    configure_logging(component)
+    if component == "sts":
+        await _serve_sts(settings)
+        return
+    provider = make_tracer_provider(component)
+    if component == "gateway":
+        from gateway.main import create_gateway
+
+        server = create_gateway(settings, provider)
+    elif component in BACKENDS:
+        server = importlib.import_module(f"services.{component}.main").create_server(settings, provider)
+    else:
+        raise ValueError(f"unknown component {component!r}")
+    await server.start()
+    try:
+        await wait_for_signal()
+    finally:
+        await server.stop()
+        provider.shutdown()
+
+
+async def _serve_sts(settings: Settings) -> None:
+    from services.sts.config import StsConfig
+    from services.sts.main import StsServer
+
+    sts = StsServer(StsConfig.from_settings(settings))
+    serving = asyncio.create_task(sts.serve())
+    stop = asyncio.create_task(wait_for_signal())
+    await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+    sts.stop()
+    await serving
+    stop.cancel()

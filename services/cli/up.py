@@ -1,0 +1,111 @@
+"""`samhandling up`: migrate, seed and start the whole suite on loopback, one process per
+component, and stop every process cleanly on Ctrl-C or SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from services.platform.settings import COMPONENTS, Settings
+
+from .health import component_status
+from .setup import migrate_all, seed_all
+
+STARTUP_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def up(settings: Settings) -> int:
+    migrate_all(settings)
+    seed_all(settings)
+    log_dir = settings.var_dir / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    children: dict[str, subprocess.Popen] = {}
+    stopping = False
+
+    def request_stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        for component in COMPONENTS:
+            children[component] = _spawn(component, log_dir)
+            if not _wait_serving(component, settings, children[component], lambda: stopping):
+                print(f"{component} did not start; see {log_dir / component}.log", file=sys.stderr)
+                return 1
+        _print_welcome(settings, log_dir)
+        while not stopping:
+            dead = [c for c, p in children.items() if p.poll() is not None]
+            if dead:
+                print(f"{', '.join(dead)} stopped unexpectedly; see {log_dir}", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        _stop(children)
+
+
+def _spawn(component: str, log_dir) -> subprocess.Popen:
+    log = open(log_dir / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "serve", component],
+        stdout=log,
+        stderr=log,
+        env=os.environ.copy(),
+        start_new_session=True,  # Ctrl-C reaches only `up`, which stops children in order
+    )
+
+
+def _wait_serving(component: str, settings: Settings, child: subprocess.Popen, stopping) -> bool:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and child.poll() is None and not stopping():
+        if asyncio.run(component_status(component, settings)) == "SERVING":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _stop(children: dict[str, subprocess.Popen]) -> None:
+    """Gateway first, STS last: the reverse of start-up, so nothing serves half a suite."""
+    for component in reversed(list(children)):
+        child = children[component]
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    if children:
+        print("all components stopped", file=sys.stderr)
+
+
+def _print_welcome(settings: Settings, log_dir) -> None:
+    a = settings.addresses
+    print(
+        f"""
+Samhandling is up (synthetic data only; logs in {log_dir}).
+
+  gateway   grpc://{a['gateway']}   (the only public door; serves reflection)
+  sts       http://{a['sts']}   (development stand-in for HelseID)
+  consent {a['consent']}  audit {a['audit']}  summary {a['summary']}  capacity {a['capacity']}  (backends: gateway only)
+
+Try it (in another terminal):
+
+  TOKEN=$(.venv/bin/samhandling token --client demo-ehr)
+  grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d '{{"patient_id": "22750884907"}}' \\
+    {a['gateway']} samhandling.summary.v1.PatientSummaryService/GetPatientSummary
+
+  # or without grpcurl, through the same server reflection:
+  .venv/bin/samhandling call --client demo-ehr samhandling.summary.v1.PatientSummaryService/GetPatientSummary '{{"patient_id": "22750884907"}}'
+  .venv/bin/samhandling call --client demo-auditor samhandling.audit.v1.AuditService/ListEvents '{{"patient_id": "22750884907"}}'
+
+Ctrl-C stops every component.
+""",
+        flush=True,
+    )

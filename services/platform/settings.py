@@ -1,0 +1,95 @@
+"""Typed settings, read once from the environment by each process's composition root."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Default loopback ports of every component (ARCHITECTURE.md, "Processes").
+DEFAULT_PORTS: dict[str, int] = {
+    "sts": 8090,
+    "gateway": 50050,
+    "consent": 50051,
+    "audit": 50052,
+    "summary": 50053,
+    "capacity": 50054,
+}
+BACKENDS = ("consent", "audit", "summary", "capacity")
+COMPONENTS = ("sts", *BACKENDS, "gateway")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the process refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know about its environment.
+
+    `addresses` are where peers reach each component; `listen` overrides where this process
+    binds (e.g. 0.0.0.0:50051 in a container) and defaults to its own address.
+    """
+
+    env: str = "dev"
+    var_dir: Path = REPO_ROOT / "var"
+    seeds_dir: Path = REPO_ROOT / "seeds"
+    addresses: Mapping[str, str] = field(
+        default_factory=lambda: {c: f"127.0.0.1:{p}" for c, p in DEFAULT_PORTS.items()}
+    )
+    listen: str | None = None
+    database_urls: Mapping[str, str] = field(default_factory=dict)
+    token_issuer: str = "http://127.0.0.1:8090"
+    token_audience: str = "nhn:samhandling"
+    assertion_key_file: Path | None = None
+    assertion_public_key_file: Path | None = None
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def database_url(self, component: str) -> str:
+        return self.database_urls.get(component) or f"sqlite:///{self.var_dir / component}.db"
+
+    def listen_address(self, component: str) -> str:
+        return self.listen or self.addresses[component]
+
+    def assertion_signing_key(self) -> Path:
+        return self.assertion_key_file or self.seeds_dir / "keys" / "gateway-assertion.dev-only.jwk.json"
+
+    def assertion_verification_key(self) -> Path:
+        return self.assertion_public_key_file or self.assertion_signing_key()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        mode = env.get("SAMHANDLING_ENV", "dev")
+        if mode not in ("dev", "production"):
+            raise SettingsError(f"SAMHANDLING_ENV must be 'dev' or 'production', not {mode!r}")
+        addresses = {
+            c: env.get(f"SAMHANDLING_{c.upper()}_ADDR", f"127.0.0.1:{p}") for c, p in DEFAULT_PORTS.items()
+        }
+        databases = {
+            c: env[f"SAMHANDLING_{c.upper()}_DATABASE_URL"]
+            for c in BACKENDS
+            if env.get(f"SAMHANDLING_{c.upper()}_DATABASE_URL")
+        }
+        sts = addresses["sts"]
+        return cls(
+            env=mode,
+            var_dir=Path(env.get("SAMHANDLING_VAR_DIR", REPO_ROOT / "var")),
+            seeds_dir=Path(env.get("SAMHANDLING_SEEDS_DIR", REPO_ROOT / "seeds")),
+            addresses=addresses,
+            listen=env.get("SAMHANDLING_LISTEN") or None,
+            database_urls=databases,
+            token_issuer=env.get("SAMHANDLING_TOKEN_ISSUER", f"http://{sts}"),
+            token_audience=env.get("SAMHANDLING_TOKEN_AUDIENCE", "nhn:samhandling"),
+            assertion_key_file=_path(env.get("SAMHANDLING_ASSERTION_KEY_FILE")),
+            assertion_public_key_file=_path(env.get("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE")),
+        )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

@@ -1,0 +1,88 @@
+"""Server side of `private_key_jwt` (RFC 7523 §2.2 as profiled by HelseID, DOMAIN.md §1).
+
+Authlib's `rfc7523.PrivateKeyJWT` is the *client* half (it signs assertions for an HTTP
+client); the server half is `JWTBearerClientAssertion`, registered here under the method name
+`private_key_jwt`. It checks signature, iss = sub, aud, exp and the jti; this subclass adds
+what HelseID demands on top: an asymmetric alg allow-list, a required `iat`, a lifetime of at
+most 60 s, a leeway of a few seconds instead of Authlib's 60, and a jti replay cache.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidClientError
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from services.platform.replay import ReplayCache
+
+from .clients import CLIENT_AUTH_METHOD, RegisteredClient
+from .keys import AsymmetricKey
+
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+MAX_ASSERTION_LIFETIME_SECONDS = 60
+CLOCK_SKEW_SECONDS = 5
+
+
+class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
+    CLIENT_AUTH_METHOD = CLIENT_AUTH_METHOD
+
+    def __init__(
+        self,
+        audiences: Sequence[str],
+        replay_cache: ReplayCache,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(validate_jti=True, leeway=CLOCK_SKEW_SECONDS)
+        self._audiences = list(audiences)
+        self._replay_cache = replay_cache
+        self._clock = clock
+
+    def __call__(self, query_client: Callable[[str], RegisteredClient | None], request: Any) -> RegisteredClient | None:
+        client: RegisteredClient | None = super().__call__(query_client, request)
+        # RFC 7521 §4.2: a client_id parameter next to the assertion must name the same client.
+        form_client_id = request.form.get("client_id")
+        if client is not None and form_client_id and form_client_id != client.client_id:
+            raise InvalidClientError(description="client_id does not match the client assertion.")
+        return client
+
+    def get_audiences(self) -> list[str]:
+        return self._audiences
+
+    def resolve_client_public_key(self, client: RegisteredClient) -> AsymmetricKey:
+        return client.public_key
+
+    def process_assertion_claims(self, assertion: str, resolve_key: AsymmetricKey) -> dict[str, Any]:
+        # Authlib decodes with joserfc's default algorithm set; pin it to asymmetric ones so
+        # "none" and HMAC can never authenticate a client.
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASYMMETRIC_ALGORITHMS)
+        except JoseError as exc:
+            raise InvalidClientError(description=f"Client assertion refused: {exc.error}") from None
+        self.verify_claims(token.claims)
+        return token.claims
+
+    def verify_claims(self, claims: jwt.Claims) -> None:
+        # Lifetime rules run before the base checks, so a refused assertion never burns its jti.
+        now = self._clock()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not _is_time(iat) or not _is_time(exp):
+            raise InvalidClientError(description="Client assertion needs numeric 'iat' and 'exp'.")
+        if exp - iat > MAX_ASSERTION_LIFETIME_SECONDS or exp > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
+            raise InvalidClientError(
+                description=f"Client assertion 'exp' is more than {MAX_ASSERTION_LIFETIME_SECONDS} s ahead."
+            )
+        super().verify_claims(claims)
+
+    def validate_jti(self, claims: jwt.Claims, jti: Any) -> bool:
+        if not isinstance(jti, str) or not jti:
+            return False
+        # Remembered until the assertion could no longer pass the exp check anyway.
+        return self._replay_cache.claim(f"{claims['sub']}\x00{jti}", claims["exp"] + CLOCK_SKEW_SECONDS)
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,105 @@
+"""Composition root of the development STS: load clients and keys, bind, serve with uvicorn.
+
+Run as `samhandling serve sts`, or in-process with `StsServer(config).serve(ready)`; with
+port 0 the bound port and the issuer derived from it are `StsServer.port` / `StsServer.issuer` once `ready` is set.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import uvicorn
+
+from .app import create_app
+from .clients import ClientRegistryError, load_clients
+from .config import StsConfig, StsConfigError
+from .keys import KeyFileError, load_private_jwk_file
+
+log = logging.getLogger(__name__)
+
+
+class StsServer:
+    def __init__(self, config: StsConfig) -> None:
+        if config.env == "production":
+            raise StsConfigError("the development STS refuses to run in production mode (SAMHANDLING_ENV=production)")
+        self._config = config
+        # Loaded before binding so a broken seed fails fast, before anyone can connect.
+        self._clients = load_clients(config.seeds_dir)
+        self._signing_keys = [load_private_jwk_file(path) for path in config.signing_key_paths()]
+        if not self._signing_keys:
+            raise StsConfigError("the STS needs at least one signing key")
+        self._issuer: str | None = None
+        self._port: int | None = None
+        self._server: _UvicornServer | None = None
+        self._stop_requested = False
+
+    @property
+    def issuer(self) -> str:
+        if self._issuer is None:
+            raise RuntimeError("the STS has not bound its socket yet")
+        return self._issuer
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the STS has not bound its socket yet")
+        return self._port
+
+    async def serve(self, ready: asyncio.Event | None = None) -> None:
+        """Serves until `stop()` or cancellation; both shut uvicorn down gracefully."""
+        sock = _bind(self._config.host, self._config.port)
+        try:
+            self._port = sock.getsockname()[1]
+            self._issuer = self._config.issuer_for(self._port)
+            app = create_app(self._issuer, self._clients, self._signing_keys, self._config.token_lifetime_seconds)
+            server = _UvicornServer(
+                uvicorn.Config(app, log_config=None, lifespan="off", timeout_graceful_shutdown=5), ready
+            )
+            server.should_exit = self._stop_requested
+            self._server = server
+            log.info("development STS serving issuer %s", self._issuer)
+            serving = asyncio.ensure_future(server.serve(sockets=[sock]))
+            try:
+                await asyncio.shield(serving)
+            except asyncio.CancelledError:
+                # Let uvicorn finish its own shutdown (close listeners, drain connections).
+                server.should_exit = True
+                await serving
+                raise
+        finally:
+            sock.close()
+
+    def stop(self) -> None:
+        self._stop_requested = True
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+async def serve(config: StsConfig, ready: asyncio.Event | None = None) -> None:
+    await StsServer(config).serve(ready)
+
+
+class _UvicornServer(uvicorn.Server):
+    """Sets `ready` once uvicorn accepts connections (uvicorn itself offers only a flag)."""
+
+    def __init__(self, config: uvicorn.Config, ready: asyncio.Event | None) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._ready is not None:
+            self._ready.set()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Binds before uvicorn starts so the actual port (and so the issuer) is known up front."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StsConfigError(f"the STS cannot bind {host}:{port}: {exc.strerror}") from None
+    return sock

@@ -1,0 +1,43 @@
+"""Shared fixtures: a real PostgreSQL server per session and a database URL per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.postgres import INSTALL_HINT, PostgresServer, find_bin_dir, running_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the whole session; skipped (or failed in CI) if not installed."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        # CI sets this so a missing server can never turn the PostgreSQL half of the suite into skips.
+        if os.environ.get("SAMHANDLING_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"SAMHANDLING_REQUIRE_POSTGRES=1 but {INSTALL_HINT}", pytrace=False)
+        pytest.skip(INSTALL_HINT)
+    with running_server(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh, empty database, dropped after the test."""
+    name = postgres_server.create_database()
+    try:
+        yield postgres_server.url(name)
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend the stores support; every store test uses this."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    # Looked up lazily so SQLite-only runs never start a PostgreSQL server.
+    return str(request.getfixturevalue("postgres_url"))

@@ -1,0 +1,100 @@
+"""End to end: the real processes, started the way `samhandling up` starts them."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+PATIENT = "22750884907"
+COMPONENTS = ("sts", "gateway", "consent", "audit", "summary", "capacity")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def samhandling(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args], env=env, capture_output=True, text=True,
+        timeout=60, check=check,
+    )
+
+
+@pytest.fixture
+def suite_env(tmp_path):
+    env = {**os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path / "var")}
+    env.update({f"SAMHANDLING_{c.upper()}_ADDR": f"127.0.0.1:{free_port()}" for c in COMPONENTS})
+    env.pop("OTEL_TRACES_EXPORTER", None)
+    return env
+
+
+@pytest.fixture
+def running_up(suite_env):
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "up"], env=suite_env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while samhandling("status", env=suite_env, check=False).returncode != 0:
+            assert up.poll() is None, up.stderr.read()
+            assert time.monotonic() < deadline, "suite not SERVING within 60 s"
+            time.sleep(0.25)
+        yield up
+    finally:
+        if up.poll() is None:
+            up.send_signal(signal.SIGINT)
+            up.wait(30)
+
+
+def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
+    status = samhandling("status", env=suite_env)
+    assert status.stdout.count("SERVING") == len(COMPONENTS)
+
+    token = samhandling("token", "--client", "demo-ehr", env=suite_env).stdout.strip()
+    assert token.count(".") == 2
+
+    read = samhandling(
+        "call", "--client", "demo-ehr", "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+        json.dumps({"patient_id": PATIENT}), env=suite_env,
+    )
+    summary = json.loads(read.stdout)
+    assert summary["municipalServices"] and summary["latestNews2"]
+
+    listed = samhandling(
+        "call", "--client", "demo-auditor", "samhandling.audit.v1.AuditService/ListEvents",
+        json.dumps({"patient_id": PATIENT}), env=suite_env,
+    )
+    events = [e for e in json.loads(listed.stdout)["events"] if e["actor"]["clientId"] == "demo-ehr"]
+    assert events
+    assert {e["decision"] for e in events} == {"DECISION_PERMIT"}
+    assert all(e["purposeOfUse"] == "PURPOSE_OF_USE_TREAT" and len(e["traceId"]) == 32 for e in events)
+
+    denied = samhandling(
+        "call", "--client", "demo-ehr", "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+        json.dumps({"patient_id": "12345678901"}), env=suite_env, check=False,
+    )
+    assert denied.returncode == 1 and "INVALID_ARGUMENT" in denied.stderr and "patient_id" in denied.stderr
+
+    running_up.send_signal(signal.SIGINT)
+    assert running_up.wait(30) == 0
+    after = samhandling("status", env=suite_env, check=False)
+    assert after.returncode == 1 and "SERVING" not in after.stdout.replace("NOT_SERVING", "")
+    logs = "".join(p.read_text() for p in (suite_env_path(suite_env) / "log").glob("*.log"))
+    assert PATIENT not in logs and "eyJ" not in logs
+
+
+def suite_env_path(env: dict[str, str]):
+    from pathlib import Path
+
+    return Path(env["SAMHANDLING_VAR_DIR"])

@@ -1,0 +1,302 @@
+"""Audit service over real gRPC and its store on real databases (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from services.audit.events import AccessBasis, Action, ActorKind, AuditRecord, DataCategory, Decision, PurposeOfUse
+from services.audit.main import MIGRATIONS
+from services.audit.store import AuditStore
+from services.platform.db import make_engine, make_sessions, migrate
+from services.platform.errors import error_info
+from services.platform.protomap import to_timestamp
+from services.platform.settings import REPO_ROOT
+from tests.support import asserted, running_backend, settings_for
+
+APPEND = "/samhandling.audit.v1.AuditService/AppendEvents"
+LIST = "/samhandling.audit.v1.AuditService/ListEvents"
+
+PATIENT = "22750884907"
+OTHER_PATIENT = "19779998080"
+BODO, BAERUM = "910000012", "910000047"
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+GATEWAY = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
+NURSE = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", client_name="Demo EHR Bodø",
+    pid="08847810026", name="Sigrid Sykepleiersen", hpr_number="990000101", authorization="SP",
+    orgnr_parent=BODO, orgnr_child="910000020",
+)
+BODO_AUDITOR = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor", orgnr_parent=BODO, orgnr_child="910000020"
+)
+BAERUM_AUDITOR = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor-baerum", orgnr_parent=BAERUM, orgnr_child="910000063"
+)
+
+
+def patient_actor(pid: str) -> common_pb2.Actor:
+    return common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=pid)
+
+
+def event(key: str, patient_id: str = PATIENT, actor: common_pb2.Actor = NURSE, **fields) -> audit_pb2.AuditEvent:
+    values = dict(
+        idempotency_key=key,
+        occur_time=to_timestamp(datetime(2026, 1, 5, 8, 30, 15, 123000, tzinfo=UTC)),
+        actor=actor,
+        patient_id=patient_id,
+        action=audit_pb2.ACTION_READ,
+        data_category=common_pb2.DATA_CATEGORY_VITAL_SIGNS,
+        purpose_of_use=common_pb2.PURPOSE_OF_USE_TREAT,
+        access_basis=common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP,
+        decision=common_pb2.DECISION_PERMIT,
+        decided_by="default",
+        decision_id="dec-1",
+        trace_id=TRACE,
+        method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
+    )
+    return audit_pb2.AuditEvent(**(values | fields))
+
+
+def record(key: str) -> AuditRecord:
+    """A valid record for store-level tests (and the crash test's child process)."""
+    return AuditRecord(
+        idempotency_key=key, occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC), actor_kind=ActorKind.PERSONNEL,
+        actor_client_id="demo-ehr", actor_client_name="Demo EHR Bodø", actor_pid="08847810026",
+        actor_name="Sigrid Sykepleiersen", actor_hpr_number="990000101", actor_authorization="SP",
+        actor_orgnr_parent=BODO, actor_orgnr_child="910000020", patient_id=PATIENT, action=Action.READ,
+        data_category=DataCategory.VITAL_SIGNS, purpose_of_use=PurposeOfUse.TREAT,
+        access_basis=AccessBasis.CARE_RELATIONSHIP, decision=Decision.PERMIT, decided_by="default",
+        decision_id="dec-1", trace_id=TRACE, method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
+    )
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    return settings_for(tmp_path, audit=db_url)
+
+
+@pytest.fixture
+def migrated(db_url) -> Iterator[sa.Engine]:
+    """An engine on a freshly migrated audit database (store-level tests)."""
+    migrate(db_url, MIGRATIONS)
+    engine = make_engine(db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+async def append(stub, settings, *events, actor=GATEWAY) -> audit_pb2.AppendEventsResponse:
+    return await stub.AppendEvents(
+        audit_pb2.AppendEventsRequest(events=events), metadata=asserted(settings, "audit", APPEND, actor=actor)
+    )
+
+
+async def list_events(stub, settings, actor, patient_id=PATIENT, **fields) -> audit_pb2.ListEventsResponse:
+    return await stub.ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=patient_id, **fields),
+        metadata=asserted(settings, "audit", LIST, actor=actor, patient_id=patient_id),
+    )
+
+
+async def test_appended_events_are_listed_newest_first(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        first, second = event("k-1"), event("k-2", action=audit_pb2.ACTION_SEARCH, decision=common_pb2.DECISION_DENY)
+        stored = (await append(stub, settings, first, second)).events
+        assert [e.idempotency_key for e in stored] == ["k-1", "k-2"]
+        assert stored[1].sequence == stored[0].sequence + 1
+        assert all(e.event_id for e in stored) and stored[0].event_id != stored[1].event_id
+
+        listed = (await list_events(stub, settings, BODO_AUDITOR)).events
+        assert list(listed) == [stored[1], stored[0]]
+        # Everything appended comes back as sent, plus the server's id and sequence.
+        expected = audit_pb2.AuditEvent()
+        expected.CopyFrom(first)
+        expected.event_id, expected.sequence = stored[0].event_id, stored[0].sequence
+        assert listed[1] == expected
+
+
+async def test_a_retried_append_stores_the_event_once(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        once = (await append(stub, settings, event("k-1"))).events[0]
+        # The retry differs in content: the stored event wins, it is not stored again.
+        again = await append(stub, settings, event("k-1", decided_by="retry"), event("k-2"), event("k-2"))
+        assert again.events[0] == once
+        assert again.events[1] == again.events[2] and again.events[1].sequence == once.sequence + 1
+        listed = (await list_events(stub, settings, BODO_AUDITOR)).events
+        assert [e.idempotency_key for e in listed] == ["k-2", "k-1"]
+
+
+def test_concurrent_retries_store_the_event_once(migrated):
+    # Two stores stand for two gateway replicas retrying the same event at the same moment.
+    stores = [AuditStore(make_sessions(migrated)) for _ in range(2)]
+    start = threading.Barrier(8)
+    results: list[tuple[str, int]] = []
+
+    def retry(index: int) -> None:
+        start.wait()
+        row = stores[index % 2].append([record("same-key"), record(f"own-{index}")])[0]
+        results.append((str(row.event_id), row.sequence))
+
+    threads = [threading.Thread(target=retry, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and len(set(results)) == 1
+    with migrated.connect() as connection:
+        sequences = connection.execute(sa.text("SELECT sequence FROM audit_events ORDER BY sequence")).scalars().all()
+        size = connection.execute(sa.text("SELECT size FROM audit_log_head")).scalar_one()
+    assert sequences == list(range(1, 10)) and size == 9  # dense: one shared event plus eight own
+
+
+async def test_a_batch_with_one_bad_event_stores_nothing(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        bad = [
+            event("k-1"),
+            event("k-2"),
+            event("k-3", patient_id="22750884908", trace_id="nope", occur_time=Timestamp(seconds=10**12)),
+            event("", action=audit_pb2.ACTION_UNSPECIFIED, data_category=99),
+        ]
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await append(stub, settings, *bad)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(error_info(err.value)[1]) == {
+            "events[2].patient_id", "events[2].trace_id", "events[2].occur_time",
+            "events[3].idempotency_key", "events[3].action", "events[3].data_category",
+        }
+        assert not (await list_events(stub, settings, BODO_AUDITOR)).events
+
+
+async def test_appending_needs_the_gateway_and_a_sane_batch(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await append(stub, settings, event("k-1"), actor=NURSE)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error_info(err.value)[0] == "APPEND_NOT_ALLOWED"
+        for batch in ([], [event(f"k-{i}") for i in range(501)], [event("k-1", event_id="chosen")]):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await append(stub, settings, *batch)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert not (await list_events(stub, settings, BODO_AUDITOR)).events
+
+
+async def test_auditors_see_only_accesses_by_their_own_organisation(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await append(stub, settings, event("k-1"))
+        assert len((await list_events(stub, settings, BODO_AUDITOR)).events) == 1
+        assert not (await list_events(stub, settings, BAERUM_AUDITOR)).events
+
+
+async def test_a_patient_sees_who_accessed_their_own_data(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        baerum_nurse = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PERSONNEL, orgnr_parent=BAERUM, name="Bjørn")
+        await append(stub, settings, event("k-1"), event("k-2", actor=baerum_nurse), event("k-3", OTHER_PATIENT))
+        own = (await list_events(stub, settings, patient_actor(PATIENT))).events
+        assert [e.idempotency_key for e in own] == ["k-2", "k-1"]
+        assert own[1].actor.name == NURSE.name and own[1].actor.pid == ""  # staff person numbers stay hidden
+        other = await list_events(stub, settings, patient_actor(OTHER_PATIENT), OTHER_PATIENT)
+        assert [e.idempotency_key for e in other.events] == ["k-3"]
+
+        for actor in (patient_actor(OTHER_PATIENT), NURSE, GATEWAY):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await list_events(stub, settings, actor)
+            assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert error_info(err.value)[0] == "AUDIT_SCOPE_MISSING"
+
+
+async def test_listing_refuses_bad_input_and_other_patients(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await list_events(stub, settings, BODO_AUDITOR, "123", page_size=501, page_token="junk")
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(error_info(err.value)[1]) == {"patient_id", "page_size", "page_token"}
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.ListEvents(
+                audit_pb2.ListEventsRequest(patient_id=OTHER_PATIENT),
+                metadata=asserted(settings, "audit", LIST, actor=BODO_AUDITOR, patient_id=PATIENT),
+            )
+        assert error_info(err.value)[0] == "ASSERTION_PATIENT_MISMATCH"
+
+
+async def test_pages_walk_the_log_newest_first(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await append(stub, settings, *(event(f"k-{i}") for i in range(1, 6)))
+        await append(stub, settings, event("elsewhere", actor=BAERUM_AUDITOR))  # out of the Bodø auditor's scope
+        pages, token = [], ""
+        while True:
+            page = await list_events(stub, settings, BODO_AUDITOR, page_size=2, page_token=token)
+            pages.append([e.idempotency_key for e in page.events])
+            token = page.next_page_token
+            if not token:
+                break
+        assert pages == [["k-5", "k-4"], ["k-3", "k-2"], ["k-1"]]
+        default = await list_events(stub, settings, BODO_AUDITOR)
+        assert len(default.events) == 5 and default.next_page_token == ""
+
+
+def test_the_database_refuses_to_change_or_delete_events(migrated):
+    stored = AuditStore(make_sessions(migrated)).append([record("k-1")])[0]
+    statements = ["UPDATE audit_events SET decided_by = 'forged'", "DELETE FROM audit_events"]
+    if migrated.dialect.name == "postgresql":
+        statements.append("TRUNCATE audit_events")
+    for statement in statements:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), migrated.begin() as connection:
+            connection.execute(sa.text(statement))
+    with migrated.connect() as connection:
+        rows = connection.execute(sa.text("SELECT sequence, decided_by FROM audit_events")).all()
+    assert [tuple(r) for r in rows] == [(stored.sequence, "default")]
+
+
+CRASHING_APPEND = """
+import os, sys
+from services.audit.store import AuditStore
+from services.platform.db import make_engine, make_sessions
+from tests.integration.test_audit import record
+
+row = AuditStore(make_sessions(make_engine(sys.argv[1]))).append([record("crash-1")])[0]
+print("acked", row.event_id, flush=True)
+os._exit(1)  # no clean shutdown: no pool close, no WAL checkpoint
+"""
+
+
+def test_an_acknowledged_event_survives_a_crash(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    migrate(url, MIGRATIONS)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos")])}
+    child = subprocess.run(
+        [sys.executable, "-c", CRASHING_APPEND, url], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert child.returncode == 1, child.stderr
+    acked, event_id = child.stdout.split()
+    assert acked == "acked"
+    assert (tmp_path / "audit.db-wal").stat().st_size > 0  # the event lives only in the WAL so far
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(sa.text("SELECT event_id, idempotency_key FROM audit_events")).all()
+    finally:
+        engine.dispose()
+    assert [(str(r[0]).replace("-", ""), r[1]) for r in stored] == [(event_id.replace("-", ""), "crash-1")]

@@ -1,0 +1,199 @@
+"""The full request path in one process: real STS tokens, gateway, consent, audit, backends."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import grpc
+import pytest
+from joserfc import jwt
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from services.cli.call import call
+from services.platform.errors import error_info
+from services.platform.keys import load_jwk
+from tests.support import running_suite
+
+PATIENT = "22750884907"
+RESERVED_PATIENT = "19779998080"
+
+
+@pytest.fixture
+async def suite(tmp_path):
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+def summary_stub(suite):
+    return summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
+
+
+async def expect_error(call_coro, code: grpc.StatusCode, reason: str) -> dict[str, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call_coro
+    assert (err.value.code(), error_info(err.value)[0]) == (code, reason)
+    return error_info(err.value)[1]
+
+
+async def test_summary_read_is_served_and_audited_for_the_auditor(suite):
+    summary = await summary_stub(suite).GetPatientSummary(
+        summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=await suite.auth("demo-ehr")
+    )
+    assert summary.patient_id == PATIENT
+    assert summary.municipal_services and summary.HasField("latest_news2")
+
+    events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=PATIENT), metadata=await suite.auth("demo-auditor")
+    )
+    reads = [e for e in events.events if e.actor.client_id == "demo-ehr"]
+    assert {e.data_category for e in reads} == {
+        common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES, common_pb2.DATA_CATEGORY_VITAL_SIGNS
+    }
+    for event in reads:
+        assert event.patient_id == PATIENT
+        assert event.actor.orgnr_parent == "910000012"
+        assert event.purpose_of_use == common_pb2.PURPOSE_OF_USE_TREAT
+        assert event.decision == common_pb2.DECISION_PERMIT
+        assert event.action == audit_pb2.ACTION_READ
+        assert len(event.trace_id) == 32 and event.decision_id
+
+
+async def test_reserved_patient_is_denied_and_the_denial_audited(suite):
+    await expect_error(
+        summary_stub(suite).GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id=RESERVED_PATIENT), metadata=await suite.auth("demo-ehr")
+        ),
+        grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED",
+    )
+    events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=RESERVED_PATIENT), metadata=await suite.auth("demo-auditor")
+    )
+    denials = [e for e in events.events if e.actor.client_id == "demo-ehr"]
+    assert denials and all(e.decision == common_pb2.DECISION_DENY for e in denials)
+
+
+async def test_tokens_are_refused_with_specific_reasons(suite):
+    stub = summary_stub(suite)
+    request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)
+    await expect_error(stub.GetPatientSummary(request), grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MISSING")
+
+    token = await suite.token("demo-ehr")
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-6]}{'A' * 6 if not signature.endswith('AAAAAA') else 'B' * 6}"
+    await expect_error(
+        stub.GetPatientSummary(request, metadata=(("authorization", f"Bearer {forged}"),)),
+        grpc.StatusCode.UNAUTHENTICATED, "TOKEN_SIGNATURE_INVALID",
+    )
+
+    def resigned(**changes) -> tuple[tuple[str, str], ...]:
+        # Re-signed with the STS's own development key, so only the changed claim is wrong.
+        key = load_jwk(suite.settings.seeds_dir / "keys" / "sts-signing-1.dev-only.jwk.json", suite.settings)
+        decoded = jwt.decode(token, key)
+        value = jwt.encode(decoded.header, {**decoded.claims, **changes}, key)
+        return (("authorization", f"Bearer {value}"),)
+
+    now = int(time.time())
+    await expect_error(
+        stub.GetPatientSummary(request, metadata=resigned(iat=now - 900, nbf=now - 900, exp=now - 300)),
+        grpc.StatusCode.UNAUTHENTICATED, "TOKEN_EXPIRED",
+    )
+    await expect_error(
+        stub.GetPatientSummary(request, metadata=resigned(aud="nhn:kjernejournal")),
+        grpc.StatusCode.UNAUTHENTICATED, "AUDIENCE_MISMATCH",
+    )
+    await expect_error(
+        stub.GetPatientSummary(request, metadata=resigned(iss="https://helseid-sts.test.nhn.no")),
+        grpc.StatusCode.UNAUTHENTICATED, "ISSUER_MISMATCH",
+    )
+
+
+async def test_missing_scope_and_unlisted_methods_are_denied(suite):
+    report = capacity_pb2.ReportCapacityRequest(unit_id="x", resource_type="bed", total=1)
+    await expect_error(
+        capacity_pb2_grpc.CapacityServiceStub(suite.gateway).ReportCapacity(report, metadata=await suite.auth("demo-ehr")),
+        grpc.StatusCode.PERMISSION_DENIED, "SCOPE_MISSING",
+    )
+    check = consent_pb2.CheckAccessRequest(patient_id=PATIENT)
+    await expect_error(
+        consent_pb2_grpc.ConsentServiceStub(suite.gateway).CheckAccess(check, metadata=await suite.auth("demo-ehr")),
+        grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED",
+    )
+
+
+async def test_invalid_person_number_is_a_field_violation(suite):
+    violations = await expect_error(
+        summary_stub(suite).GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id="22750884908"), metadata=await suite.auth("demo-ehr")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
+    )
+    assert "patient_id" in violations
+
+
+async def test_no_patient_data_without_the_audit_service(suite):
+    metadata = await suite.auth("demo-ehr")
+    await suite.backends["audit"].stop(grace=0)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await summary_stub(suite).GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata
+        )
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_info(err.value)[0] == "AUDIT_UNAVAILABLE"
+    assert PATIENT not in (err.value.details() or "")
+
+
+async def test_a_backend_reached_directly_gives_nothing_away(suite):
+    channel = grpc.aio.insecure_channel(suite.settings.addresses["summary"])
+    async with channel:
+        await expect_error(
+            summary_pb2_grpc.PatientSummaryServiceStub(channel).GetPatientSummary(
+                summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=await suite.auth("demo-ehr")
+            ),
+            grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_MISSING",
+        )
+
+
+async def test_standard_tools_work_through_reflection(suite):
+    token = await suite.token("demo-ehr")
+    body = json.dumps({"patient_id": PATIENT})
+    method = "samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
+    answer = json.loads(await asyncio.to_thread(call, suite.settings.addresses["gateway"], method, body, token))
+    assert answer["patientId"] == PATIENT and answer["municipalServices"]
+
+
+async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with running_suite(tmp_path, provider) as suite:
+        metadata = await suite.auth("demo-ehr")
+        exporter.clear()
+        await summary_stub(suite).GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata
+        )
+        events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
+            audit_pb2.ListEventsRequest(patient_id=PATIENT), metadata=await suite.auth("demo-auditor")
+        )
+    server_spans = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+    summary_read = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
+    gateway_span = next(s for s in server_spans if s.name == summary_read and s.parent is None)
+    trace_id = gateway_span.context.trace_id
+    in_trace = {s.name for s in server_spans if s.context.trace_id == trace_id}
+    assert {
+        "/samhandling.consent.v1.ConsentService/CheckAccess",
+        "/samhandling.audit.v1.AuditService/AppendEvents",
+        summary_read,
+    } <= in_trace
+    backend_summary = [s for s in server_spans if s.name == summary_read and s.parent is not None]
+    assert backend_summary and backend_summary[0].context.trace_id == trace_id
+    recorded = {e.trace_id for e in events.events if e.actor.client_id == "demo-ehr"}
+    assert recorded == {format(trace_id, "032x")}

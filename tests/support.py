@@ -1,0 +1,117 @@
+"""Helpers shared by integration tests: settings on port 0, signed gateway assertions,
+backends started in-process on real ports with real databases."""
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import grpc
+from opentelemetry.sdk.trace import TracerProvider
+
+from samhandling.common.v1 import common_pb2
+from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
+from services.platform.db import migrate
+from services.platform.keys import load_jwk
+from services.platform.settings import BACKENDS, Settings
+
+DEMO_EHR_ACTOR = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_SYSTEM,
+    client_id="demo-ehr",
+    client_name="Demo EHR Bodø",
+    orgnr_parent="910000012",
+    orgnr_child="910000020",
+)
+
+
+def settings_for(tmp_path: Path, **database_urls: str) -> Settings:
+    return replace(Settings(), var_dir=tmp_path / "var", database_urls=database_urls)
+
+
+def asserted(
+    settings: Settings,
+    component: str,
+    method: str,
+    *,
+    actor: common_pb2.Actor = DEMO_EHR_ACTOR,
+    patient_id: str = "",
+    **fields,
+) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying a gateway assertion for one backend method."""
+    signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
+    token = signer.sign(Assertion(method=method, actor=actor, patient_id=patient_id, **fields), component)
+    return ((METADATA_KEY, token),)
+
+
+@contextlib.asynccontextmanager
+async def running_backend(
+    component: str, settings: Settings, tracer_provider: TracerProvider | None = None, *, seed: bool = True
+) -> AsyncIterator[grpc.aio.Channel]:
+    """Migrates (and seeds) the component's database, serves it on port 0, yields a channel."""
+    main = importlib.import_module(f"services.{component}.main")
+    migrate(settings.database_url(component), main.MIGRATIONS)
+    if seed:
+        main.seed(settings)
+    server = main.create_server(settings, tracer_provider or TracerProvider(), address="127.0.0.1:0")
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel
+    finally:
+        await server.stop(grace=0)
+
+
+@dataclass
+class Suite:
+    """Every component running in this process on real ports, as the gateway sees them."""
+
+    settings: Settings
+    gateway: grpc.aio.Channel
+    backends: dict[str, object]
+
+    async def token(self, client_id: str, scope: str | None = None) -> str:
+        from services.cli.token import client_token
+
+        return await client_token(self.settings, client_id, scope)
+
+    async def auth(self, client_id: str, scope: str | None = None) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {await self.token(client_id, scope)}"),)
+
+
+@contextlib.asynccontextmanager
+async def running_suite(tmp_path: Path, tracer_provider: TracerProvider | None = None) -> AsyncIterator[Suite]:
+    """STS, the four backends and the gateway, each on port 0, SQLite under tmp_path."""
+    import asyncio
+
+    from gateway.main import create_gateway
+    from services.sts.config import StsConfig
+    from services.sts.main import StsServer
+
+    provider = tracer_provider or TracerProvider()
+    settings = settings_for(tmp_path)
+    sts = StsServer(StsConfig(port=0, seeds_dir=settings.seeds_dir))
+    ready = asyncio.Event()
+    sts_task = asyncio.create_task(sts.serve(ready))
+    await ready.wait()
+    backends, addresses = {}, dict(settings.addresses)
+    for component in BACKENDS:
+        main = importlib.import_module(f"services.{component}.main")
+        migrate(settings.database_url(component), main.MIGRATIONS)
+        main.seed(settings)
+        backends[component] = main.create_server(settings, provider, address="127.0.0.1:0")
+        addresses[component] = f"127.0.0.1:{await backends[component].start()}"
+    settings = replace(settings, addresses=addresses, token_issuer=sts.issuer)
+    gateway = create_gateway(settings, provider, address="127.0.0.1:0")
+    port = await gateway.start()
+    settings = replace(settings, addresses={**addresses, "gateway": f"127.0.0.1:{port}"})
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Suite(settings, channel, backends)
+    finally:
+        await gateway.stop(grace=0)
+        for server in backends.values():
+            await server.stop(grace=0)
+        sts.stop()
+        await sts_task

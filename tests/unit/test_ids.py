@@ -1,0 +1,193 @@
+"""Identifier validation (DOMAIN.md §7) and the honesty of the seed data.
+
+Only synthetic numbers appear here. The ordinary, D- and H-number examples are born in
+2039 (individual number 9xx), a date no real person has been given a number for.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from services.platform.ids import (
+    InvalidIdentifier,
+    PersonNumberKind,
+    pseudonymise,
+    validate_hpr_number,
+    validate_org_number,
+    validate_person_number,
+)
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+def _seed(name: str) -> list[dict]:
+    return json.loads((SEEDS / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "birth_date"),
+    [
+        # Published synthetic examples.
+        ("22750884907", PersonNumberKind.SYNTHETIC_NHN, dt.date(2008, 10, 22)),
+        ("19779998080", PersonNumberKind.SYNTHETIC_NHN, dt.date(1999, 12, 19)),
+        ("16758532406", PersonNumberKind.SYNTHETIC_NHN, dt.date(1985, 10, 16)),
+        ("26812297073", PersonNumberKind.SYNTHETIC_TENOR, dt.date(2022, 1, 26)),
+        # Constructed examples.
+        ("15043990044", PersonNumberKind.FNR, dt.date(2039, 4, 15)),
+        ("55043990038", PersonNumberKind.DNR, dt.date(2039, 4, 15)),
+        ("15443990027", PersonNumberKind.HNR, dt.date(2039, 4, 15)),
+        ("45869005006", PersonNumberKind.SYNTHETIC_TENOR, dt.date(1990, 6, 5)),  # Tenor D-number
+        ("29820060006", PersonNumberKind.SYNTHETIC_TENOR, dt.date(2000, 2, 29)),  # leap day
+        ("10856060042", PersonNumberKind.SYNTHETIC_TENOR, dt.date(1860, 5, 10)),  # 500–749, YY >= 54
+    ],
+)
+def test_valid_person_numbers(value: str, kind: PersonNumberKind, birth_date: dt.date) -> None:
+    number = validate_person_number(value)
+    assert number.value == value
+    assert number.kind is kind
+    assert number.birth_date == birth_date
+    assert number.is_synthetic is kind.name.startswith("SYNTHETIC")
+
+
+@pytest.mark.parametrize("value", ["22750884907", "19779998080", "16758532406", "26812297073", "55043990038"])
+def test_every_single_digit_change_is_refused(value: str) -> None:
+    # K1 (weights non-zero mod 11) changes with any substitution in the first nine digits,
+    # and a changed K1 or K2 no longer matches: no variant may pass, whatever its date says.
+    for position, digit in enumerate(value):
+        for replacement in "0123456789":
+            if replacement == digit:
+                continue
+            changed = value[:position] + replacement + value[position + 1 :]
+            with pytest.raises(InvalidIdentifier):
+                validate_person_number(changed)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "11 digits"),
+        ("2275088490", "11 digits"),
+        ("227508849070", "11 digits"),
+        ("2275088490a", "11 digits"),
+        ("227508 84907", "11 digits"),
+        (" 22750884907", "11 digits"),
+        ("22750884907\n", "11 digits"),
+        ("٢٢٧٥٠٨٨٤٩٠٧", "11 digits"),  # Arabic-Indic digits are digits to str.isdigit
+        ("22750884908", "check digits"),
+        ("29820160027", "real date"),  # 29 February 2001
+        ("30820060055", "real date"),  # 30 February 2000
+        ("10788010007", "month"),  # 78: between the NHN and Tenor ranges
+        ("10938010043", "month"),  # 93: past the Tenor range
+        ("55443990010", "D-number and an H-number"),
+        ("10854580006", "individual number"),  # 800 with YY 45 is never allocated
+        ("10854552029", "individual number"),  # 520 with YY 45 is never allocated
+    ],
+)
+def test_invalid_person_numbers(value: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=reason):
+        validate_person_number(value)
+
+
+def test_non_string_is_refused() -> None:
+    with pytest.raises(InvalidIdentifier):
+        validate_person_number(22750884907)  # type: ignore[arg-type]
+
+
+def test_invalid_identifier_is_a_value_error() -> None:
+    assert issubclass(InvalidIdentifier, ValueError)
+
+
+def test_synthetic_numbers_can_be_refused() -> None:
+    with pytest.raises(InvalidIdentifier, match="synthetic"):
+        validate_person_number("22750884907", allow_synthetic=False)
+    with pytest.raises(InvalidIdentifier, match="synthetic"):
+        validate_person_number("26812297073", allow_synthetic=False)
+    assert validate_person_number("15043990044", allow_synthetic=False).kind is PersonNumberKind.FNR
+
+
+@pytest.mark.parametrize("value", ["910000012", "910000020", "910000039", "910000128"])
+def test_valid_org_numbers(value: str) -> None:
+    assert validate_org_number(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("910000013", "check digit"),
+        ("910000080", "check digit"),  # weighted sum 45: check would be 10
+        ("910000081", "check digit"),
+        ("910000089", "check digit"),
+        ("91000001", "9 digits"),
+        ("9100000120", "9 digits"),
+        ("91000001x", "9 digits"),
+        ("910 000 012", "9 digits"),
+    ],
+)
+def test_invalid_org_numbers(value: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=reason):
+        validate_org_number(value)
+
+
+@pytest.mark.parametrize("value", ["1", "1234567", "990000101", "000000001"])
+def test_valid_hpr_numbers(value: str) -> None:
+    assert validate_hpr_number(value) == value
+
+
+@pytest.mark.parametrize("value", ["", "1234567890", "12345a", "-123", "12 345"])
+def test_invalid_hpr_numbers(value: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="HPR"):
+        validate_hpr_number(value)
+
+
+def test_pseudonym_is_stable_short_and_hides_the_number() -> None:
+    tag = pseudonymise("22750884907")
+    assert tag == pseudonymise("22750884907")
+    assert tag != pseudonymise("19779998080")
+    assert tag.startswith("p:")
+    assert len(tag) == 14
+    assert "22750884907" not in tag
+    # Domain-separated: not the plain SHA-256 of the number.
+    assert tag[2:] != hashlib.sha256(b"22750884907").hexdigest()[:12]
+
+
+# --- seeds stay honest -------------------------------------------------------------------
+
+
+def test_seeded_person_numbers_are_valid_synthetic_and_match_birth_dates() -> None:
+    patients = _seed("patients.json")
+    assert len(patients) == 10
+    for patient in patients:
+        number = validate_person_number(patient["patient_id"])
+        assert number.is_synthetic, patient["patient_id"]
+        assert patient["birth_date"] == number.birth_date.isoformat()
+    for person in _seed("personnel.json"):
+        assert validate_person_number(person["pid"]).is_synthetic
+        validate_hpr_number(person["hpr_number"])
+    for rule in _seed("rules.json"):
+        validate_person_number(rule["patient_id"])
+        if rule["hpr_number"] is not None:
+            validate_hpr_number(rule["hpr_number"])
+
+
+def test_seeded_org_numbers_are_valid_and_known() -> None:
+    organisations = _seed("organisations.json")
+    known = {validate_org_number(o["orgnr"]) for o in organisations}
+    assert len(known) == len(organisations) == 10
+    referenced = [o["parent_orgnr"] for o in organisations if o["parent_orgnr"]]
+    referenced += [p[k] for p in _seed("personnel.json") for k in ("orgnr_parent", "orgnr_child")]
+    referenced += [s["orgnr_child"] for p in _seed("patients.json") for s in p["municipal_services"]]
+    referenced += [u["orgnr"] for u in _seed("units.json")]
+    for orgnr in referenced:
+        assert validate_org_number(orgnr) in known
+
+
+def test_seeded_rules_point_at_seeded_people() -> None:
+    patient_ids = {p["patient_id"] for p in _seed("patients.json")}
+    hpr_numbers = {p["hpr_number"] for p in _seed("personnel.json")}
+    for rule in _seed("rules.json"):
+        assert rule["patient_id"] in patient_ids
+        if rule["rule_type"] == "BLOCK_PERSON":
+            assert rule["hpr_number"] in hpr_numbers

@@ -1,0 +1,78 @@
+"""OKT records: the IPLOS table, when a service is active, what a valid record is."""
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from services.summary.okt import IPLOS_9151, MunicipalService, StayType, is_active, record_violations
+
+HOME_NURSING = MunicipalService(
+    service_id="svc-test",
+    iplos_code="15",
+    start_date=date(2025, 6, 2),
+    end_date=None,
+    service_level="Hjemmeboende – Sone sør (hjemmesykepleie)",
+    stay_type=None,
+    weekly_extent="5 timer",
+    temporarily_ceased=False,
+    description="",
+    provider_orgnr="910000020",
+)
+
+
+def test_iplos_table_holds_every_code_of_domain_list_zero_padded() -> None:
+    codes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 14, *range(15, 30)]
+    codes.remove(16)
+    assert sorted(IPLOS_9151) == [f"{c:02d}" for c in codes]
+    assert all(IPLOS_9151.values())
+    assert HOME_NURSING.iplos_display == "Helsetjenester i hjemmet"
+    assert replace(HOME_NURSING, iplos_code="6").iplos_display == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "today", "active"),
+    [
+        ({}, date(2025, 6, 1), False),  # not started yet
+        ({}, date(2025, 6, 2), True),  # first day
+        ({"end_date": date(2025, 6, 30)}, date(2025, 6, 30), True),  # last day still counts
+        ({"end_date": date(2025, 6, 30)}, date(2025, 7, 1), False),  # ended
+        ({"temporarily_ceased": True}, date(2025, 7, 1), False),  # on hold
+        ({"start_date": None}, date(2025, 7, 1), False),  # never started
+    ],
+)
+def test_is_active(changes: dict, today: date, active: bool) -> None:
+    assert is_active(replace(HOME_NURSING, **changes), today) is active
+
+
+def test_valid_record_has_no_violations() -> None:
+    assert record_violations(HOME_NURSING) == {}
+    for stay in StayType:
+        assert record_violations(replace(HOME_NURSING, iplos_code="19", stay_type=stay.value)) == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"start_date": None}, "start_date"),
+        ({"end_date": date(2025, 6, 1)}, "end_date"),
+        ({"iplos_code": "16"}, "iplos_code"),
+        ({"iplos_code": "6"}, "iplos_code"),
+        ({"stay_type": "langtidsopphold"}, "stay_type"),
+        ({"stay_type": "DAY"}, "stay_type"),
+        ({"service_id": ""}, "service_id"),
+        ({"provider_orgnr": "910000021"}, "provider_orgnr"),
+        ({"description": "x" * 1001}, "description"),
+    ],
+)
+def test_record_violations(changes: dict, field: str) -> None:
+    assert set(record_violations(replace(HOME_NURSING, **changes))) == {field}
+
+
+def test_end_on_start_day_is_valid() -> None:
+    assert record_violations(replace(HOME_NURSING, end_date=HOME_NURSING.start_date)) == {}
+
+
+def test_stay_maps_text_to_enum() -> None:
+    assert replace(HOME_NURSING, stay_type="dagopphold").stay is StayType.DAY
+    assert replace(HOME_NURSING, stay_type="korttidsopphold").stay is StayType.SHORT_TERM
+    assert HOME_NURSING.stay is None
