@@ -12,7 +12,7 @@ from samhandling.consent.v1 import consent_pb2
 from services.platform import telemetry
 from services.platform.assertion import Assertion
 from services.platform.errors import RelayedError, ServiceError, invalid_argument, permission_denied, unavailable
-from services.platform.ids import InvalidIdentifier, validate_person_number
+from services.platform.ids import person_number_violations
 
 from . import audit_client, consent_client
 from .backends import Backends
@@ -48,10 +48,8 @@ class Enforcer:
     ) -> Assertion:
         """Decides, records every decision durably, and returns the assertion for what is permitted."""
         patient_id = getattr(request, policy.patient_field)
-        try:
-            validate_person_number(patient_id, allow_synthetic=self._allow_synthetic)
-        except InvalidIdentifier as exc:
-            raise invalid_argument({policy.patient_field: str(exc)}) from None
+        if problems := person_number_violations(patient_id, policy.patient_field, allow_synthetic=self._allow_synthetic):
+            raise invalid_argument(problems)
         actor, purpose = principal.to_actor(), principal.purpose_of_use()
         try:
             decisions = await consent_client.decide(

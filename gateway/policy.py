@@ -11,18 +11,17 @@ from dataclasses import dataclass
 
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
+from services.platform.vocabulary import ActorKind as Kind
 
 from . import scopes
-from .principal import PrincipalKind
 
-Kind = PrincipalKind
 C = common_pb2
 
 
 @dataclass(frozen=True)
 class MethodPolicy:
     backend: str
-    access: Mapping[PrincipalKind, str]
+    access: Mapping[Kind, str]
     patient_field: str | None = None
     categories: tuple[int, ...] = ()
     action: int = audit_pb2.ACTION_UNSPECIFIED

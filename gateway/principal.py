@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from samhandling.common.v1 import common_pb2
+from services.platform.protomap import to_enum
+from services.platform.vocabulary import ActorKind, PurposeOfUse
 
 from . import scopes
 
 PID = "helseid://claims/identity/pid"
-SECURITY_LEVEL = "helseid://claims/identity/security_level"
 HPR_NUMBER = "helseid://claims/hpr/hpr_number"
 ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
 ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
@@ -18,23 +18,9 @@ CLIENT_NAME = "helseid://claims/client/client_name"
 TRUST_FRAMEWORK = "nhn:tillitsrammeverk:parameters"
 
 
-class PrincipalKind(Enum):
-    SYSTEM = "SYSTEM"
-    PERSONNEL = "PERSONNEL"
-    PATIENT = "PATIENT"
-    AUDITOR = "AUDITOR"
-
-
-class Purpose(Enum):
-    TREAT = "TREAT"
-    ETREAT = "ETREAT"
-    COC = "COC"
-    BTG = "BTG"
-
-
 @dataclass(frozen=True)
 class Principal:
-    kind: PrincipalKind
+    kind: ActorKind
     client_id: str
     client_name: str
     scopes: frozenset[str]
@@ -42,11 +28,11 @@ class Principal:
     hpr_number: str = ""
     orgnr_parent: str = ""
     orgnr_child: str = ""
-    purpose: Purpose | None = None
+    purpose: PurposeOfUse | None = None
 
     def to_actor(self) -> common_pb2.Actor:
         return common_pb2.Actor(
-            kind=common_pb2.ActorKind.Value(f"ACTOR_KIND_{self.kind.value}"),
+            kind=to_enum(common_pb2.ActorKind, self.kind),
             client_id=self.client_id,
             client_name=self.client_name,
             pid=self.pid,
@@ -56,7 +42,7 @@ class Principal:
         )
 
     def purpose_of_use(self) -> int:
-        return common_pb2.PurposeOfUse.Value(f"PURPOSE_OF_USE_{self.purpose.value}") if self.purpose else 0
+        return to_enum(common_pb2.PurposeOfUse, self.purpose)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -65,13 +51,13 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     granted = frozenset(str(claims.get("scope", "")).split())
     pid = str(claims.get(PID, ""))
     if pid and scopes.PATIENT in granted:
-        kind = PrincipalKind.PATIENT
+        kind = ActorKind.PATIENT
     elif pid:
-        kind = PrincipalKind.PERSONNEL
+        kind = ActorKind.PERSONNEL
     elif scopes.AUDIT_READ in granted:
-        kind = PrincipalKind.AUDITOR
+        kind = ActorKind.AUDITOR
     else:
-        kind = PrincipalKind.SYSTEM
+        kind = ActorKind.SYSTEM
     return Principal(
         kind=kind,
         client_id=str(claims.get("client_id", "")),
@@ -85,9 +71,9 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     )
 
 
-def _purpose(parameters: Any) -> Purpose | None:
+def _purpose(parameters: Any) -> PurposeOfUse | None:
     try:
         code = parameters["care_relationship"]["purpose_of_use"]["code"]
     except (KeyError, TypeError):
         return None
-    return Purpose.__members__.get(code)
+    return PurposeOfUse.__members__.get(code)

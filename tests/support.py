@@ -3,7 +3,6 @@ backends started in-process on real ports with real databases."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,8 +11,8 @@ import grpc
 from opentelemetry.sdk.trace import TracerProvider
 
 from samhandling.common.v1 import common_pb2
+from services.backends import backend
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
-from services.platform.db import migrate
 from services.platform.keys import load_jwk
 from services.platform.settings import BACKENDS, Settings
 
@@ -50,11 +49,11 @@ async def running_backend(
     component: str, settings: Settings, tracer_provider: TracerProvider | None = None, *, seed: bool = True
 ) -> AsyncIterator[grpc.aio.Channel]:
     """Migrates (and seeds) the component's database, serves it on port 0, yields a channel."""
-    main = importlib.import_module(f"services.{component}.main")
-    migrate(settings.database_url(component), main.MIGRATIONS)
+    spec = backend(component)
+    spec.migrate(settings)
     if seed:
-        main.seed(settings)
-    server = main.create_server(settings, tracer_provider or TracerProvider(), address="127.0.0.1:0")
+        spec.seed(settings)
+    server = spec.create_server(settings, tracer_provider or TracerProvider(), address="127.0.0.1:0")
     port = await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -97,10 +96,10 @@ async def running_suite(tmp_path: Path, tracer_provider: TracerProvider | None =
     await ready.wait()
     backends, addresses = {}, dict(settings.addresses)
     for component in BACKENDS:
-        main = importlib.import_module(f"services.{component}.main")
-        migrate(settings.database_url(component), main.MIGRATIONS)
-        main.seed(settings)
-        backends[component] = main.create_server(settings, provider, address="127.0.0.1:0")
+        spec = backend(component)
+        spec.migrate(settings)
+        spec.seed(settings)
+        backends[component] = spec.create_server(settings, provider, address="127.0.0.1:0")
         addresses[component] = f"127.0.0.1:{await backends[component].start()}"
     settings = replace(settings, addresses=addresses, token_issuer=sts.issuer)
     gateway = create_gateway(settings, provider, address="127.0.0.1:0")

@@ -9,11 +9,12 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import invalid_argument, permission_denied
-from services.platform.ids import InvalidIdentifier, validate_person_number
+from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
+from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
-from .events import AccessBasis, Action, ActorKind, AuditRecord, DataCategory, Decision, PurposeOfUse, record_violations
+from .events import Action, AuditRecord, record_violations
 from .models import AuditEventRow
 from .paging import InvalidPage, decode_page_token, encode_page_token, page_size
 from .scope import read_scope
@@ -25,8 +26,9 @@ MAX_EVENTS_PER_CALL = 500
 
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, store: AuditStore) -> None:
+    def __init__(self, store: AuditStore, *, allow_synthetic: bool) -> None:
         self._store = store
+        self._allow_synthetic = allow_synthetic
 
     async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
@@ -44,11 +46,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
     async def ListEvents(self, request: audit_pb2.ListEventsRequest, context):
-        problems: dict[str, str] = {}
-        try:
-            validate_person_number(request.patient_id)
-        except InvalidIdentifier as exc:
-            problems["patient_id"] = str(exc)
+        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
         try:
             limit = page_size(request.page_size)
         except InvalidPage as exc:

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 
 from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
+from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 # Domain enums are named like the proto values without their prefix (services.platform.protomap).
 
@@ -17,41 +18,6 @@ class Action(Enum):
     UPDATE = "UPDATE"
     DELETE = "DELETE"
     SEARCH = "SEARCH"
-
-
-class DataCategory(Enum):
-    MUNICIPAL_SERVICES = "MUNICIPAL_SERVICES"
-    VITAL_SIGNS = "VITAL_SIGNS"
-    CONSENT = "CONSENT"
-    ACCESS_LOG = "ACCESS_LOG"
-
-
-class PurposeOfUse(Enum):
-    TREAT = "TREAT"
-    ETREAT = "ETREAT"
-    COC = "COC"
-    BTG = "BTG"
-
-
-class AccessBasis(Enum):
-    CARE_RELATIONSHIP = "CARE_RELATIONSHIP"
-    CONSENT = "CONSENT"
-    EMERGENCY = "EMERGENCY"
-    OWN_DATA = "OWN_DATA"
-    AUDIT = "AUDIT"
-    NONE = "NONE"
-
-
-class Decision(Enum):
-    PERMIT = "PERMIT"
-    DENY = "DENY"
-
-
-class ActorKind(Enum):
-    SYSTEM = "SYSTEM"
-    PERSONNEL = "PERSONNEL"
-    PATIENT = "PATIENT"
-    AUDITOR = "AUDITOR"
 
 
 MAX_IDEMPOTENCY_KEY = 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .events import ActorKind
+from services.platform.vocabulary import ActorKind
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class AuditStore:
         self._clock = clock
 
     def append(self, records: Sequence[AuditRecord]) -> list[AuditEventRow]:
-        """Stores the valid records in one transaction; a record whose idempotency key is already
+        """Stores validated records in one transaction; a record whose idempotency key is already
         stored (or repeated in the batch) is not stored again. Returns the stored rows in
         request order."""
         try:

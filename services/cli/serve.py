@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 
+from services.backends import backend
 from services.platform.logs import configure_logging
 from services.platform.server import wait_for_signal
 from services.platform.settings import BACKENDS, Settings
@@ -24,7 +24,7 @@ async def serve(component: str, settings: Settings) -> None:
 
         server = create_gateway(settings, provider)
     elif component in BACKENDS:
-        server = importlib.import_module(f"services.{component}.main").create_server(settings, provider)
+        server = backend(component).create_server(settings, provider)
     else:
         raise ValueError(f"unknown component {component!r}")
     await server.start()

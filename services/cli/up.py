@@ -51,14 +51,14 @@ def up(settings: Settings) -> int:
 
 
 def _spawn(component: str, log_dir) -> subprocess.Popen:
-    log = open(log_dir / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "serve", component],
-        stdout=log,
-        stderr=log,
-        env=os.environ.copy(),
-        start_new_session=True,  # Ctrl-C reaches only `up`, which stops children in order
-    )
+    with open(log_dir / f"{component}.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", component],
+            stdout=log,
+            stderr=log,
+            env=os.environ.copy(),
+            start_new_session=True,  # Ctrl-C reaches only `up`, which stops children in order
+        )
 
 
 def _wait_serving(component: str, settings: Settings, child: subprocess.Popen, stopping) -> bool:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.platform.errors import invalid_argument, not_found
+from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
 
@@ -16,12 +17,11 @@ from .domain import (
     AccessRequest,
     Actor,
     ActorKind,
-    Category,
+    DataCategory,
     NewRule,
-    Purpose,
+    PurposeOfUse,
     Rule,
     RuleType,
-    patient_violations,
     rule_violations,
 )
 from .rules import decide
@@ -45,8 +45,8 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         # if it names one, it must be this one.
         if current_assertion().patient_id:
             asserted_patient(request.patient_id)
-        category = from_enum(common_pb2.DataCategory, request.data_category, Category)
-        problems = patient_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
+        category = from_enum(common_pb2.DataCategory, request.data_category, DataCategory)
+        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
         if category is None:
             problems["data_category"] = "required"
         if problems:
@@ -55,7 +55,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             patient_id=request.patient_id,
             actor=_actor(request.actor),
             category=category,
-            purpose=from_enum(common_pb2.PurposeOfUse, request.purpose_of_use, Purpose),
+            purpose=from_enum(common_pb2.PurposeOfUse, request.purpose_of_use, PurposeOfUse),
         )
         # Read fresh on every call: a revoke is in force as soon as RevokeRule has returned.
         rules = await asyncio.to_thread(self._store.unrevoked_rules, request.patient_id)
@@ -73,7 +73,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         draft = NewRule(
             patient_id=request.patient_id,
             rule_type=from_enum(consent_pb2.RuleType, request.rule_type, RuleType),
-            categories=[from_enum(common_pb2.DataCategory, c, Category) for c in request.data_categories],
+            categories=[from_enum(common_pb2.DataCategory, c, DataCategory) for c in request.data_categories],
             hpr_number=request.hpr_number,
             org_number=request.org_number,
             expires_at=from_timestamp(request.expire_time) if request.HasField("expire_time") else None,
@@ -85,14 +85,14 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
         asserted_patient(request.patient_id)
-        if problems := patient_violations(request.patient_id, allow_synthetic=self._allow_synthetic):
+        if problems := person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic):
             raise invalid_argument(problems)
         rules = await asyncio.to_thread(self._store.list_rules, request.patient_id, request.include_revoked)
         return consent_pb2.ListRulesResponse(rules=[_rule(r) for r in rules])
 
     async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
         asserted_patient(request.patient_id)
-        problems = patient_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
+        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
         if not request.rule_id:
             problems["rule_id"] = "required"
         if problems:

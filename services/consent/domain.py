@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
+from services.platform.ids import InvalidIdentifier, person_number_violations, validate_hpr_number, validate_org_number
+from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 
 class RuleType(Enum):
@@ -16,32 +17,8 @@ class RuleType(Enum):
     PERMIT = "PERMIT"
 
 
-class Category(Enum):
-    MUNICIPAL_SERVICES = "MUNICIPAL_SERVICES"
-    VITAL_SIGNS = "VITAL_SIGNS"
-    CONSENT = "CONSENT"
-    ACCESS_LOG = "ACCESS_LOG"
-
-
 # The only categories ever shown to anyone but the patient (and ACCESS_LOG to auditors).
-SHAREABLE = frozenset({Category.MUNICIPAL_SERVICES, Category.VITAL_SIGNS})
-
-
-class Purpose(Enum):
-    TREAT = "TREAT"
-    ETREAT = "ETREAT"
-    COC = "COC"
-    BTG = "BTG"
-
-
-EMERGENCY_PURPOSES = frozenset({Purpose.ETREAT, Purpose.BTG})
-
-
-class ActorKind(Enum):
-    SYSTEM = "SYSTEM"
-    PERSONNEL = "PERSONNEL"
-    PATIENT = "PATIENT"
-    AUDITOR = "AUDITOR"
+SHAREABLE = frozenset({DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS})
 
 
 @dataclass(frozen=True)
@@ -59,8 +36,8 @@ class Actor:
 class AccessRequest:
     patient_id: str
     actor: Actor
-    category: Category | None
-    purpose: Purpose | None
+    category: DataCategory | None
+    purpose: PurposeOfUse | None
 
 
 @dataclass(frozen=True)
@@ -70,7 +47,7 @@ class Rule:
     rule_id: str
     patient_id: str
     rule_type: RuleType
-    categories: frozenset[Category]  # empty: all
+    categories: frozenset[DataCategory]  # empty: all
     hpr_number: str
     org_number: str
     created_at: datetime
@@ -80,7 +57,7 @@ class Rule:
     def is_active(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
-    def covers(self, category: Category | None) -> bool:
+    def covers(self, category: DataCategory | None) -> bool:
         return not self.categories or category in self.categories
 
 
@@ -90,7 +67,7 @@ class NewRule:
 
     patient_id: str
     rule_type: RuleType | None
-    categories: Sequence[Category | None]
+    categories: Sequence[DataCategory | None]
     hpr_number: str
     org_number: str
     expires_at: datetime | None
@@ -109,17 +86,9 @@ class NewRule:
         )
 
 
-def patient_violations(patient_id: str, *, allow_synthetic: bool) -> dict[str, str]:
-    try:
-        validate_person_number(patient_id, allow_synthetic=allow_synthetic)
-    except InvalidIdentifier as exc:
-        return {"patient_id": str(exc)}
-    return {}
-
-
 def rule_violations(rule: NewRule, now: datetime, *, allow_synthetic: bool) -> dict[str, str]:
     """Field violations of a new rule; empty when it is valid."""
-    problems = patient_violations(rule.patient_id, allow_synthetic=allow_synthetic)
+    problems = person_number_violations(rule.patient_id, allow_synthetic=allow_synthetic)
     if rule.rule_type is None:
         problems["rule_type"] = "required"
     if None in rule.categories:

@@ -5,24 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 
-from .domain import EMERGENCY_PURPOSES, SHAREABLE, AccessRequest, Actor, ActorKind, Category, Rule, RuleType
+from services.platform.vocabulary import EMERGENCY_PURPOSES, AccessBasis, ActorKind, DataCategory, Decision
 
-
-class Effect(Enum):
-    PERMIT = "PERMIT"
-    DENY = "DENY"
-
-
-class Basis(Enum):
-    CARE_RELATIONSHIP = "CARE_RELATIONSHIP"
-    CONSENT = "CONSENT"
-    EMERGENCY = "EMERGENCY"
-    OWN_DATA = "OWN_DATA"
-    AUDIT = "AUDIT"
-    NONE = "NONE"
-
+from .domain import SHAREABLE, AccessRequest, Actor, Rule, RuleType
 
 # Named defaults reported as `decided_by` when no rule of the patient decided.
 OWN_DATA = "default:own-data"
@@ -36,17 +22,17 @@ _CARE_KINDS = frozenset({ActorKind.SYSTEM, ActorKind.PERSONNEL})
 
 
 @dataclass(frozen=True)
-class Decision:
-    decision: Effect
-    basis: Basis
+class AccessDecision:
+    decision: Decision
+    basis: AccessBasis
     decided_by: str
 
 
-def _deny(decided_by: str) -> Decision:
-    return Decision(Effect.DENY, Basis.NONE, decided_by)
+def _deny(decided_by: str) -> AccessDecision:
+    return AccessDecision(Decision.DENY, AccessBasis.NONE, decided_by)
 
 
-def decide(rules: Iterable[Rule], request: AccessRequest, now: datetime) -> Decision:
+def decide(rules: Iterable[Rule], request: AccessRequest, now: datetime) -> AccessDecision:
     """Decides over the patient's rules; revoked, expired and other patients' rules are ignored."""
     actor = request.actor
     active = sorted(
@@ -54,10 +40,10 @@ def decide(rules: Iterable[Rule], request: AccessRequest, now: datetime) -> Deci
         key=lambda r: (r.created_at, r.rule_id),
     )
     if actor.kind is ActorKind.PATIENT and actor.pid and actor.pid == request.patient_id:
-        return Decision(Effect.PERMIT, Basis.OWN_DATA, OWN_DATA)
-    if actor.kind is ActorKind.AUDITOR and request.category is Category.ACCESS_LOG:
+        return AccessDecision(Decision.PERMIT, AccessBasis.OWN_DATA, OWN_DATA)
+    if actor.kind is ActorKind.AUDITOR and request.category is DataCategory.ACCESS_LOG:
         # Which organisation's events the auditor sees is the audit service's scoping.
-        return Decision(Effect.PERMIT, Basis.AUDIT, AUDIT)
+        return AccessDecision(Decision.PERMIT, AccessBasis.AUDIT, AUDIT)
     for rule in active:
         if rule.rule_type is RuleType.RESERVATION:
             return _deny(rule.rule_id)
@@ -78,12 +64,12 @@ def decide(rules: Iterable[Rule], request: AccessRequest, now: datetime) -> Deci
             None,
         )
         if permit is not None:
-            return Decision(Effect.PERMIT, Basis.CONSENT, permit.rule_id)
+            return AccessDecision(Decision.PERMIT, AccessBasis.CONSENT, permit.rule_id)
         if request.purpose in EMERGENCY_PURPOSES:
-            return Decision(Effect.PERMIT, Basis.EMERGENCY, restriction.rule_id)
+            return AccessDecision(Decision.PERMIT, AccessBasis.EMERGENCY, restriction.rule_id)
         return _deny(restriction.rule_id)
     if actor.orgnr_parent:
-        return Decision(Effect.PERMIT, Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
+        return AccessDecision(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
     return _deny(NO_CARE_RELATIONSHIP)
 
 

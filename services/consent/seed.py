@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .domain import Category, NewRule, RuleType, rule_violations
+from .domain import DataCategory, NewRule, RuleType, rule_violations
 from .store import ConsentStore
 
 
@@ -17,7 +17,7 @@ def seed(store: ConsentStore, seeds_dir: Path, *, allow_synthetic: bool) -> int:
         draft = NewRule(
             patient_id=item["patient_id"],
             rule_type=RuleType(item["rule_type"]),
-            categories=[Category(c) for c in item.get("data_categories") or ()],
+            categories=[DataCategory(c) for c in item.get("data_categories") or ()],
             hpr_number=item.get("hpr_number") or "",
             org_number=item.get("org_number") or "",
             expires_at=datetime.fromisoformat(expires) if expires else None,

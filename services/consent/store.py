@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from .domain import Category, Rule, RuleType
+from .domain import DataCategory, Rule, RuleType
 from .models import RuleRow
 
 
@@ -82,7 +82,7 @@ def _rule(row: RuleRow) -> Rule:
         rule_id=row.rule_id,
         patient_id=row.patient_id,
         rule_type=RuleType(row.rule_type),
-        categories=frozenset(Category(c) for c in row.categories.split(",") if c),
+        categories=frozenset(DataCategory(c) for c in row.categories.split(",") if c),
         hpr_number=row.hpr_number,
         org_number=row.org_number,
         created_at=_utc(row.created_at),

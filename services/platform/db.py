@@ -5,7 +5,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry import metrics
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.trace import TracerProvider
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -24,8 +25,21 @@ def make_engine(url: str, tracer_provider: TracerProvider | None = None) -> Engi
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if tracer_provider is not None:
-        SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=tracer_provider)
+        _trace_statements(engine, tracer_provider)
     return engine
+
+
+def _trace_statements(engine: Engine, tracer_provider: TracerProvider) -> None:
+    """Spans for every SQL statement, under the span of the call that ran it.
+
+    SQLAlchemyInstrumentor().instrument() is a process-wide singleton that instruments only
+    the first engine it is given; EngineTracer is what it attaches per engine, so using it
+    directly lets each engine report to its own provider.
+    """
+    usage = metrics.get_meter("samhandling.db").create_up_down_counter(
+        "db.client.connections.usage", unit="connections", description="connections by state"
+    )
+    EngineTracer(tracer_provider.get_tracer("samhandling.db"), engine, usage)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

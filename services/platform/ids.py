@@ -166,3 +166,12 @@ def pseudonymise(person_number: str) -> str:
     """
     digest = hashlib.sha256(_PSEUDONYM_PREFIX + person_number.encode("utf-8")).hexdigest()
     return "p:" + digest[:12]
+
+
+def person_number_violations(value: str, field: str = "patient_id", *, allow_synthetic: bool) -> dict[str, str]:
+    """The field violation of a person number, for INVALID_ARGUMENT; empty when it is valid."""
+    try:
+        validate_person_number(value, allow_synthetic=allow_synthetic)
+    except InvalidIdentifier as exc:
+        return {field: str(exc)}
+    return {}

@@ -29,7 +29,8 @@ class Servicer:
 class GrpcServer:
     """A grpc.aio server that reports SERVING only once it is started and ready.
 
-    Pass `generic_handlers` for services served without generated servicers (the gateway).
+    Pass `generic_handlers` for services served without generated servicers (the gateway),
+    and `on_stop` for resources to release once the last call has finished.
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class GrpcServer:
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         generic_handlers: Sequence[grpc.GenericRpcHandler] = (),
         service_names: Sequence[str] = (),
+        on_stop: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.component = component
         self._address = address
@@ -55,6 +57,7 @@ class GrpcServer:
         reflection.enable_server_reflection(
             [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
         )
+        self._on_stop = on_stop
         self.port = 0
 
     async def start(self) -> int:
@@ -74,6 +77,8 @@ class GrpcServer:
         """Reports NOT_SERVING first so balancers drain, then lets calls in flight finish."""
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace)
+        for release in self._on_stop:
+            release()
         log.info("stopped", extra={"component": self.component})
 
     async def wait(self) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -28,8 +31,6 @@ def _exporters(names: str) -> list[SpanExporter]:
         if name == "console":
             exporters.append(ConsoleSpanExporter())
         elif name == "otlp":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
             exporters.append(OTLPSpanExporter())
         else:
             raise ValueError(f"OTEL_TRACES_EXPORTER: unsupported exporter {name!r} (use none, console or otlp)")
@@ -37,20 +38,14 @@ def _exporters(names: str) -> list[SpanExporter]:
 
 
 def server_interceptor(provider: TracerProvider):
-    from opentelemetry.instrumentation.grpc import aio_server_interceptor
-
     return aio_server_interceptor(tracer_provider=provider)
 
 
 def client_interceptors(provider: TracerProvider):
-    from opentelemetry.instrumentation.grpc import aio_client_interceptors
-
     return aio_client_interceptors(tracer_provider=provider)
 
 
 def current_trace_id() -> str:
     """The W3C trace id of the active span, 32 hex digits, or "" outside a trace."""
-    from opentelemetry import trace
-
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else ""

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidScopeError, OAuth2Request
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidScopeError, OAuth2Request, grants
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from starlette.responses import Response
 

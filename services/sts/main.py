@@ -12,9 +12,9 @@ import socket
 import uvicorn
 
 from .app import create_app
-from .clients import ClientRegistryError, load_clients
+from .clients import load_clients
 from .config import StsConfig, StsConfigError
-from .keys import KeyFileError, load_private_jwk_file
+from .keys import load_private_jwk_file
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.errors import invalid_argument, not_found, permission_denied
-from services.platform.ids import InvalidIdentifier, validate_person_number
+from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.protomap import to_date, to_enum, to_timestamp
 
@@ -16,6 +16,7 @@ from .news2 import score_news2
 from .okt import MunicipalService, is_active
 from .store import SummaryStore, UnknownPatient
 from .vitals import OSLO, Measurement, news2_applies
+
 
 class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def __init__(
@@ -30,10 +31,8 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         self._clock = clock
 
     async def GetPatientSummary(self, request: summary_pb2.GetPatientSummaryRequest, context):
-        try:
-            validate_person_number(request.patient_id, allow_synthetic=self._allow_synthetic)
-        except InvalidIdentifier as exc:
-            raise invalid_argument({"patient_id": str(exc)}) from None
+        if problems := person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic):
+            raise invalid_argument(problems)
         asserted_patient(request.patient_id)
         categories = set(current_assertion().data_categories)
         with_services = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES in categories

@@ -24,10 +24,11 @@ def free_port() -> int:
 
 
 def samhandling(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args], env=env, capture_output=True, text=True,
-        timeout=60, check=check,
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args], env=env, capture_output=True, text=True, timeout=60
     )
+    assert not check or done.returncode == 0, f"samhandling {args[0]} failed: {done.stderr}"
+    return done
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.audit.events import AccessBasis, Action, ActorKind, AuditRecord, DataCategory, Decision, PurposeOfUse
-from services.audit.main import MIGRATIONS
+from services.audit.main import BACKEND
 from services.audit.store import AuditStore
 from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
@@ -91,7 +91,7 @@ def settings(tmp_path, db_url):
 @pytest.fixture
 def migrated(db_url) -> Iterator[sa.Engine]:
     """An engine on a freshly migrated audit database (store-level tests)."""
-    migrate(db_url, MIGRATIONS)
+    migrate(db_url, BACKEND.migrations)
     engine = make_engine(db_url)
     try:
         yield engine
@@ -283,7 +283,7 @@ os._exit(1)  # no clean shutdown: no pool close, no WAL checkpoint
 
 def test_an_acknowledged_event_survives_a_crash(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'audit.db'}"
-    migrate(url, MIGRATIONS)
+    migrate(url, BACKEND.migrations)
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos")])}
     child = subprocess.run(
         [sys.executable, "-c", CRASHING_APPEND, url], cwd=REPO_ROOT, env=env, capture_output=True, text=True,

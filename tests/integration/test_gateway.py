@@ -195,5 +195,7 @@ async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):
     } <= in_trace
     backend_summary = [s for s in server_spans if s.name == summary_read and s.parent is not None]
     assert backend_summary and backend_summary[0].context.trace_id == trace_id
+    sql = [s for s in exporter.get_finished_spans() if s.attributes.get("db.system") and s.context.trace_id == trace_id]
+    assert sql, "SQL statements of the read are part of its trace"
     recorded = {e.trace_id for e in events.events if e.actor.client_id == "demo-ehr"}
     assert recorded == {format(trace_id, "032x")}

@@ -13,7 +13,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
-from services.summary import main
+from services.summary.main import BACKEND
 from services.summary.models import MunicipalServiceRow, VitalSignsRow
 from services.summary.news2 import Observation, Risk, Spo2Scale, score_news2
 from services.summary.patients import Patient
@@ -140,7 +140,7 @@ async def test_backend_refuses_calls_without_an_assertion(tmp_path):
 
 
 def test_store_returns_the_latest_measurement_not_the_last_written(db_url):
-    migrate(db_url, main.MIGRATIONS)
+    migrate(db_url, BACKEND.migrations)
     store = SummaryStore(make_sessions(make_engine(db_url)))
     patient = Patient(pid=UNKNOWN, name="Test Testesen", municipality_number="1804", spo2_scale=Spo2Scale.SCALE_2)
 
@@ -161,13 +161,13 @@ def test_store_returns_the_latest_measurement_not_the_last_written(db_url):
 
 def test_seeding_twice_changes_nothing(tmp_path, db_url):
     settings = settings_for(tmp_path, summary=db_url)
-    migrate(db_url, main.MIGRATIONS)
-    assert main.seed(settings) == len(SEEDED)
-    store = main.make_store(settings)
-    before = {pid: store.get_summary(pid) for pid in SEEDED}
-    assert main.seed(settings) == len(SEEDED)
-    assert {pid: store.get_summary(pid) for pid in SEEDED} == before
+    migrate(db_url, BACKEND.migrations)
+    assert BACKEND.seed(settings) == len(SEEDED)
     engine = make_engine(db_url)
+    store = SummaryStore(make_sessions(engine))
+    before = {pid: store.get_summary(pid) for pid in SEEDED}
+    assert BACKEND.seed(settings) == len(SEEDED)
+    assert {pid: store.get_summary(pid) for pid in SEEDED} == before
     with engine.connect() as connection:
         services = connection.scalar(select(func.count()).select_from(MunicipalServiceRow))
         measurements = connection.scalar(select(func.count()).select_from(VitalSignsRow))

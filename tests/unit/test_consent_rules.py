@@ -9,9 +9,9 @@ from services.consent.domain import (
     AccessRequest,
     Actor,
     ActorKind,
-    Category,
+    DataCategory,
     NewRule,
-    Purpose,
+    PurposeOfUse,
     Rule,
     RuleType,
     rule_violations,
@@ -22,9 +22,9 @@ from services.consent.rules import (
     NO_CARE_RELATIONSHIP,
     OWN_DATA,
     PATIENT_ONLY,
-    Basis,
+    AccessBasis,
+    AccessDecision,
     Decision,
-    Effect,
     decide,
 )
 
@@ -46,66 +46,66 @@ def rule(rule_type: RuleType, rule_id: str = "r1", *, categories=(), hpr="", org
     return Rule(rule_id, patient, rule_type, frozenset(categories), hpr, org, created, expires, revoked)
 
 
-def ask(actor: Actor = EHR, category: Category | None = Category.VITAL_SIGNS,
-        purpose: Purpose | None = Purpose.TREAT) -> AccessRequest:
+def ask(actor: Actor = EHR, category: DataCategory | None = DataCategory.VITAL_SIGNS,
+        purpose: PurposeOfUse | None = PurposeOfUse.TREAT) -> AccessRequest:
     return AccessRequest(PATIENT, actor, category, purpose)
 
 
-def permit(basis: Basis, by: str) -> Decision:
-    return Decision(Effect.PERMIT, basis, by)
+def permit(basis: AccessBasis, by: str) -> AccessDecision:
+    return AccessDecision(Decision.PERMIT, basis, by)
 
 
-def deny(by: str) -> Decision:
-    return Decision(Effect.DENY, Basis.NONE, by)
+def deny(by: str) -> AccessDecision:
+    return AccessDecision(Decision.DENY, AccessBasis.NONE, by)
 
 
 # --- own data and audit ---------------------------------------------------------------
 
-@pytest.mark.parametrize("category", list(Category))
+@pytest.mark.parametrize("category", list(DataCategory))
 def test_patient_sees_all_own_data_even_under_reservation(category):
     rules = [rule(RuleType.RESERVATION)]
-    assert decide(rules, ask(SELF, category, purpose=None), NOW) == permit(Basis.OWN_DATA, OWN_DATA)
+    assert decide(rules, ask(SELF, category, purpose=None), NOW) == permit(AccessBasis.OWN_DATA, OWN_DATA)
 
 
 def test_patient_actor_for_another_patient_has_no_care_relationship():
     other = Actor(ActorKind.PATIENT, pid=OTHER_PATIENT)
     assert decide([], ask(other), NOW) == deny(NO_CARE_RELATIONSHIP)
-    assert decide([], ask(other, Category.CONSENT), NOW) == deny(PATIENT_ONLY)
+    assert decide([], ask(other, DataCategory.CONSENT), NOW) == deny(PATIENT_ONLY)
 
 
 def test_patient_kind_without_pid_is_not_the_patient():
-    assert decide([], AccessRequest("", Actor(ActorKind.PATIENT), Category.CONSENT, None), NOW) == deny(PATIENT_ONLY)
+    assert decide([], AccessRequest("", Actor(ActorKind.PATIENT), DataCategory.CONSENT, None), NOW) == deny(PATIENT_ONLY)
 
 
 def test_same_pid_with_another_kind_is_not_own_data():
     nurse_as_patient = Actor(ActorKind.PERSONNEL, pid=PATIENT, hpr_number="990000101", orgnr_parent="910000012")
-    assert decide([], ask(nurse_as_patient, Category.CONSENT), NOW) == deny(PATIENT_ONLY)
+    assert decide([], ask(nurse_as_patient, DataCategory.CONSENT), NOW) == deny(PATIENT_ONLY)
 
 
 def test_auditor_reads_the_access_log_even_under_reservation():
     rules = [rule(RuleType.RESERVATION)]
-    assert decide(rules, ask(AUDITOR, Category.ACCESS_LOG, None), NOW) == permit(Basis.AUDIT, AUDIT)
+    assert decide(rules, ask(AUDITOR, DataCategory.ACCESS_LOG, None), NOW) == permit(AccessBasis.AUDIT, AUDIT)
 
 
 def test_auditor_gets_no_patient_data():
-    assert decide([], ask(AUDITOR, Category.VITAL_SIGNS, None), NOW) == deny(NO_CARE_RELATIONSHIP)
-    assert decide([], ask(AUDITOR, Category.VITAL_SIGNS, Purpose.TREAT), NOW) == deny(NO_CARE_RELATIONSHIP)
+    assert decide([], ask(AUDITOR, DataCategory.VITAL_SIGNS, None), NOW) == deny(NO_CARE_RELATIONSHIP)
+    assert decide([], ask(AUDITOR, DataCategory.VITAL_SIGNS, PurposeOfUse.TREAT), NOW) == deny(NO_CARE_RELATIONSHIP)
 
 
-@pytest.mark.parametrize("category", [Category.CONSENT, Category.ACCESS_LOG, None])
+@pytest.mark.parametrize("category", [DataCategory.CONSENT, DataCategory.ACCESS_LOG, None])
 def test_categories_other_than_shared_ones_are_for_the_patient_only(category):
-    assert decide([], ask(NURSE, category, Purpose.BTG), NOW) == deny(PATIENT_ONLY)
+    assert decide([], ask(NURSE, category, PurposeOfUse.BTG), NOW) == deny(PATIENT_ONLY)
 
 
 # --- reservation and block --------------------------------------------------------------
 
-@pytest.mark.parametrize("purpose", list(Purpose))
+@pytest.mark.parametrize("purpose", list(PurposeOfUse))
 def test_reservation_denies_every_purpose_including_emergencies(purpose):
     rules = [rule(RuleType.RESERVATION, "res"), rule(RuleType.PERMIT, "p", hpr="990000101")]
     assert decide(rules, ask(NURSE, purpose=purpose), NOW) == deny("res")
 
 
-@pytest.mark.parametrize("purpose", list(Purpose))
+@pytest.mark.parametrize("purpose", list(PurposeOfUse))
 def test_block_denies_the_named_person_always(purpose):
     rules = [rule(RuleType.BLOCK_PERSON, "blk", hpr="990000101"), rule(RuleType.PERMIT, "p", hpr="990000101")]
     assert decide(rules, ask(NURSE, purpose=purpose), NOW) == deny("blk")
@@ -113,8 +113,8 @@ def test_block_denies_the_named_person_always(purpose):
 
 def test_block_does_not_touch_other_persons_or_systems():
     rules = [rule(RuleType.BLOCK_PERSON, "blk", hpr="990000104")]
-    assert decide(rules, ask(NURSE), NOW) == permit(Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
-    assert decide(rules, ask(EHR), NOW) == permit(Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
+    assert decide(rules, ask(NURSE), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
+    assert decide(rules, ask(EHR), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
 
 
 # --- purpose of use ---------------------------------------------------------------------
@@ -130,27 +130,27 @@ def test_unknown_actor_kind_denies():
 # --- restriction ------------------------------------------------------------------------
 
 def test_restriction_of_a_category_denies_ordinary_treatment():
-    rules = [rule(RuleType.RESTRICTION, "rst", categories={Category.VITAL_SIGNS})]
-    assert decide(rules, ask(EHR, Category.VITAL_SIGNS), NOW) == deny("rst")
-    assert decide(rules, ask(EHR, Category.MUNICIPAL_SERVICES), NOW) == permit(
-        Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP
+    rules = [rule(RuleType.RESTRICTION, "rst", categories={DataCategory.VITAL_SIGNS})]
+    assert decide(rules, ask(EHR, DataCategory.VITAL_SIGNS), NOW) == deny("rst")
+    assert decide(rules, ask(EHR, DataCategory.MUNICIPAL_SERVICES), NOW) == permit(
+        AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP
     )
 
 
-@pytest.mark.parametrize("category", [Category.VITAL_SIGNS, Category.MUNICIPAL_SERVICES])
+@pytest.mark.parametrize("category", [DataCategory.VITAL_SIGNS, DataCategory.MUNICIPAL_SERVICES])
 def test_restriction_without_categories_covers_all(category):
     assert decide([rule(RuleType.RESTRICTION, "rst")], ask(EHR, category), NOW) == deny("rst")
 
 
-@pytest.mark.parametrize("purpose", [Purpose.TREAT, Purpose.COC])
+@pytest.mark.parametrize("purpose", [PurposeOfUse.TREAT, PurposeOfUse.COC])
 def test_restriction_denies_non_emergency_purposes(purpose):
     assert decide([rule(RuleType.RESTRICTION, "rst")], ask(EHR, purpose=purpose), NOW) == deny("rst")
 
 
-@pytest.mark.parametrize("purpose", [Purpose.ETREAT, Purpose.BTG])
+@pytest.mark.parametrize("purpose", [PurposeOfUse.ETREAT, PurposeOfUse.BTG])
 def test_restriction_is_opened_in_emergencies_naming_the_restriction(purpose):
     rules = [rule(RuleType.RESTRICTION, "rst")]
-    assert decide(rules, ask(HOSPITAL, purpose=purpose), NOW) == permit(Basis.EMERGENCY, "rst")
+    assert decide(rules, ask(HOSPITAL, purpose=purpose), NOW) == permit(AccessBasis.EMERGENCY, "rst")
 
 
 @pytest.mark.parametrize(
@@ -159,13 +159,13 @@ def test_restriction_is_opened_in_emergencies_naming_the_restriction(purpose):
         rule(RuleType.PERMIT, "p", hpr="990000101"),
         rule(RuleType.PERMIT, "p", org="910000012"),
         rule(RuleType.PERMIT, "p", org="910000020"),
-        rule(RuleType.PERMIT, "p", hpr="990000101", categories={Category.VITAL_SIGNS}),
+        rule(RuleType.PERMIT, "p", hpr="990000101", categories={DataCategory.VITAL_SIGNS}),
     ],
     ids=["hpr", "orgnr_parent", "orgnr_child", "hpr-for-the-category"],
 )
 def test_permit_naming_the_actor_opens_a_restriction_as_consent(permit_rule):
     rules = [rule(RuleType.RESTRICTION, "rst"), permit_rule]
-    assert decide(rules, ask(NURSE, purpose=Purpose.ETREAT), NOW) == permit(Basis.CONSENT, "p")
+    assert decide(rules, ask(NURSE, purpose=PurposeOfUse.ETREAT), NOW) == permit(AccessBasis.CONSENT, "p")
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ def test_permit_naming_the_actor_opens_a_restriction_as_consent(permit_rule):
     [
         rule(RuleType.PERMIT, "p", hpr="990000105"),
         rule(RuleType.PERMIT, "p", org="910000071"),
-        rule(RuleType.PERMIT, "p", hpr="990000101", categories={Category.MUNICIPAL_SERVICES}),
+        rule(RuleType.PERMIT, "p", hpr="990000101", categories={DataCategory.MUNICIPAL_SERVICES}),
         rule(RuleType.PERMIT, "p", hpr="990000101", patient=OTHER_PATIENT),
         rule(RuleType.PERMIT, "p", hpr="990000101", expires=NOW),
         rule(RuleType.PERMIT, "p", hpr="990000101", revoked=NOW - timedelta(seconds=1)),
@@ -200,9 +200,9 @@ def test_the_oldest_covering_restriction_decides():
 
 # --- statutory default ------------------------------------------------------------------
 
-@pytest.mark.parametrize("purpose", list(Purpose))
+@pytest.mark.parametrize("purpose", list(PurposeOfUse))
 def test_default_care_relationship_for_an_actor_with_an_organisation(purpose):
-    assert decide([], ask(EHR, purpose=purpose), NOW) == permit(Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
+    assert decide([], ask(EHR, purpose=purpose), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
 
 
 def test_no_organisation_no_care_relationship():
@@ -216,9 +216,9 @@ def test_no_organisation_no_care_relationship():
 def test_rule_applies_until_its_expiry_and_not_at_it(rule_type):
     expires = NOW + timedelta(minutes=5)
     rules = [rule(rule_type, "r", expires=expires)]
-    assert decide(rules, ask(EHR), NOW).decision is Effect.DENY
-    assert decide(rules, ask(EHR), expires - timedelta(microseconds=1)).decision is Effect.DENY
-    assert decide(rules, ask(EHR), expires) == permit(Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
+    assert decide(rules, ask(EHR), NOW).decision is Decision.DENY
+    assert decide(rules, ask(EHR), expires - timedelta(microseconds=1)).decision is Decision.DENY
+    assert decide(rules, ask(EHR), expires) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
 
 
 @pytest.mark.parametrize("rule_type", [RuleType.RESERVATION, RuleType.RESTRICTION, RuleType.BLOCK_PERSON])
@@ -226,12 +226,12 @@ def test_revoked_rule_no_longer_applies(rule_type):
     active = rule(rule_type, "r", hpr="990000101" if rule_type is RuleType.BLOCK_PERSON else "")
     revoked = rule(rule_type, "r", hpr=active.hpr_number, revoked=NOW - timedelta(seconds=1))
     assert decide([active], ask(NURSE), NOW) == deny("r")
-    assert decide([revoked], ask(NURSE), NOW) == permit(Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
+    assert decide([revoked], ask(NURSE), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
 
 
 def test_other_patients_rules_are_ignored():
     rules = [rule(RuleType.RESERVATION, "theirs", patient=OTHER_PATIENT)]
-    assert decide(rules, ask(EHR), NOW) == permit(Basis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
+    assert decide(rules, ask(EHR), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
 
 
 # --- validation of new rules ------------------------------------------------------------
@@ -245,10 +245,10 @@ def new(rule_type: RuleType | None, *, categories=(), hpr="", org="", patient=PA
     "draft",
     [
         new(RuleType.RESERVATION),
-        new(RuleType.RESTRICTION, categories=[Category.VITAL_SIGNS], expires=NOW + timedelta(days=1)),
+        new(RuleType.RESTRICTION, categories=[DataCategory.VITAL_SIGNS], expires=NOW + timedelta(days=1)),
         new(RuleType.BLOCK_PERSON, hpr="990000104"),
         new(RuleType.PERMIT, hpr="990000101"),
-        new(RuleType.PERMIT, org="910000071", categories=[Category.MUNICIPAL_SERVICES]),
+        new(RuleType.PERMIT, org="910000071", categories=[DataCategory.MUNICIPAL_SERVICES]),
     ],
 )
 def test_valid_rules_have_no_violations(draft):
@@ -261,9 +261,9 @@ def test_valid_rules_have_no_violations(draft):
         (new(None), "rule_type"),
         (new(RuleType.RESERVATION, patient="12345678901"), "patient_id"),
         (new(RuleType.RESTRICTION, categories=[None]), "data_categories"),
-        (new(RuleType.RESTRICTION, categories=[Category.CONSENT]), "data_categories"),
-        (new(RuleType.RESERVATION, categories=[Category.VITAL_SIGNS]), "data_categories"),
-        (new(RuleType.BLOCK_PERSON, categories=[Category.VITAL_SIGNS], hpr="990000104"), "data_categories"),
+        (new(RuleType.RESTRICTION, categories=[DataCategory.CONSENT]), "data_categories"),
+        (new(RuleType.RESERVATION, categories=[DataCategory.VITAL_SIGNS]), "data_categories"),
+        (new(RuleType.BLOCK_PERSON, categories=[DataCategory.VITAL_SIGNS], hpr="990000104"), "data_categories"),
         (new(RuleType.BLOCK_PERSON), "hpr_number"),
         (new(RuleType.BLOCK_PERSON, hpr="99-0001"), "hpr_number"),
         (new(RuleType.BLOCK_PERSON, hpr="990000104", org="910000012"), "org_number"),
