@@ -21,4 +21,4 @@ def call(address: str, method: str, body: str, token: str) -> str:
         )
         request = json_format.Parse(body or "{}", request_type())
         response = rpc(request, metadata=(("authorization", f"Bearer {token}"),), timeout=30)
-        return json_format.MessageToJson(response, preserving_proto_field_name=False)
+        return json_format.MessageToJson(response, ensure_ascii=False)
