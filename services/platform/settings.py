@@ -43,6 +43,10 @@ class Settings:
     database_urls: Mapping[str, str] = field(default_factory=dict)
     token_issuer: str = "http://127.0.0.1:8090"
     token_audience: str = "nhn:samhandling"
+    # Production trusts only HelseID's issuers unless another one is named here on purpose.
+    custom_issuer_allowed: bool = False
+    gateway_public_url: str = "http://127.0.0.1:50050"
+    dpop_bound_clients: frozenset[str] = frozenset()
     assertion_key_file: Path | None = None
     assertion_public_key_file: Path | None = None
 
@@ -86,6 +90,11 @@ class Settings:
             database_urls=databases,
             token_issuer=env.get("SAMHANDLING_TOKEN_ISSUER", f"http://{sts}"),
             token_audience=env.get("SAMHANDLING_TOKEN_AUDIENCE", "nhn:samhandling"),
+            custom_issuer_allowed=env.get("SAMHANDLING_CUSTOM_ISSUER_ALLOWED", "") == "1",
+            gateway_public_url=env.get("SAMHANDLING_GATEWAY_PUBLIC_URL", f"http://{addresses['gateway']}"),
+            dpop_bound_clients=frozenset(
+                c.strip() for c in env.get("SAMHANDLING_DPOP_BOUND_CLIENTS", "").split(",") if c.strip()
+            ),
             assertion_key_file=_path(env.get("SAMHANDLING_ASSERTION_KEY_FILE")),
             assertion_public_key_file=_path(env.get("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE")),
         )

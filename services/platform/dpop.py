@@ -1,0 +1,126 @@
+"""DPoP proofs (RFC 9449), pure: making one, and verifying one for a request.
+
+Used by the STS at its token endpoint (binding a token to a key: `cnf.jkt`), by the gateway
+for every call with a DPoP-bound token, and by clients. For gRPC the method is always POST
+and the target URI is the gateway's public base URL + "/" + the full method name without
+its leading slash, e.g. https://gw.example/samhandling.summary.v1.PatientSummaryService/GetPatientSummary.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+from typing import Any
+
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+
+from .replay import ReplayCache
+
+ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "EdDSA"})
+IAT_PAST_SECONDS = 60
+IAT_FUTURE_SECONDS = 5
+MAX_PROOF_BYTES = 4096
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+Key = ECKey | RSAKey | OKPKey
+
+
+class DpopError(Exception):
+    """A proof is not acceptable; `reason` is the UPPER_SNAKE cause, mapped by each adapter
+    (UNAUTHENTICATED at the gateway, `invalid_dpop_proof` at the STS)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def token_hash(access_token: str) -> str:
+    """`ath`: base64url(SHA-256(access token)) without padding."""
+    return _b64(hashlib.sha256(access_token.encode()).digest())
+
+
+def grpc_target(base_url: str, method: str) -> str:
+    """The `htu` of a gRPC call: base URL + "/" + full method name (without leading slash)."""
+    return f"{base_url.rstrip('/')}/{method.lstrip('/')}"
+
+
+def make_proof(
+    key: Key, htm: str, htu: str, *, access_token: str | None = None, nonce: str | None = None,
+    now: float | None = None,
+) -> str:
+    claims: dict[str, Any] = {"jti": uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": int(now or time.time())}
+    if access_token is not None:
+        claims["ath"] = token_hash(access_token)
+    if nonce is not None:
+        claims["nonce"] = nonce
+    alg = {"EC": "ES256", "RSA": "PS256", "OKP": "EdDSA"}[key.key_type]
+    header = {"typ": "dpop+jwt", "alg": alg, "jwk": key.as_dict(private=False)}
+    return jws.serialize_compact(header, json.dumps(claims, separators=(",", ":")), key, algorithms=[alg])
+
+
+class DpopVerifier:
+    """Verifies proofs; each `jti` is accepted once within the iat window."""
+
+    def __init__(self, replay: ReplayCache | None = None, clock=time.time) -> None:
+        self._replay = replay or ReplayCache()
+        self._clock = clock
+
+    def verify(
+        self, proof: str, *, htm: str, htu: str, access_token: str | None = None, nonce: str | None = None
+    ) -> str:
+        """Returns the SHA-256 JWK thumbprint of the proof's key (compare with `cnf.jkt`)."""
+        if len(proof) > MAX_PROOF_BYTES:
+            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof is too large")
+        try:
+            compact = jws.extract_compact(proof.encode())
+        except (JoseError, ValueError, UnicodeError):
+            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof is not a compact JWS") from None
+        header = compact.protected
+        if header.get("typ") != "dpop+jwt":
+            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's typ must be dpop+jwt")
+        alg = header.get("alg")
+        if alg not in ALGORITHMS:
+            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's algorithm is not allowed")
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict):
+            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof carries no public key")
+        if _PRIVATE_MEMBERS & jwk.keys():
+            raise DpopError("DPOP_KEY_PRIVATE", "the DPoP proof's jwk carries private key material")
+        try:
+            key = KeySet.import_key_set({"keys": [jwk]}).keys[0]
+            jws.deserialize_compact(proof, key, algorithms=[alg])
+            claims = json.loads(compact.payload)
+        except (JoseError, ValueError, TypeError):
+            raise DpopError("DPOP_SIGNATURE_INVALID", "the DPoP proof's signature does not verify") from None
+        self._check_claims(claims, htm, htu, access_token, nonce)
+        return key.thumbprint()
+
+    def _check_claims(
+        self, claims: Any, htm: str, htu: str, access_token: str | None, nonce: str | None
+    ) -> None:
+        if not isinstance(claims, dict):
+            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's payload is not an object")
+        if claims.get("htm") != htm:
+            raise DpopError("DPOP_HTM_MISMATCH", f"the DPoP proof's htm must be {htm}")
+        if claims.get("htu") != htu:
+            raise DpopError("DPOP_HTU_MISMATCH", "the DPoP proof's htu does not name this target")
+        iat, now = claims.get("iat"), self._clock()
+        if not isinstance(iat, int | float) or not now - IAT_PAST_SECONDS <= iat <= now + IAT_FUTURE_SECONDS:
+            raise DpopError("DPOP_IAT_OUT_OF_WINDOW", "the DPoP proof is too old or from the future")
+        if access_token is not None and claims.get("ath") != token_hash(access_token):
+            raise DpopError("DPOP_ATH_MISMATCH", "the DPoP proof is not for this access token")
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise DpopError("DPOP_NONCE_REQUIRED", "the DPoP proof must carry the server's current nonce")
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti or len(jti) > 256:
+            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof needs a jti")
+        if not self._replay.claim(f"{htu}|{jti}", iat + IAT_PAST_SECONDS + IAT_FUTURE_SECONDS):
+            raise DpopError("DPOP_REPLAYED", "the DPoP proof was already used")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
