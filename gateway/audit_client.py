@@ -8,7 +8,7 @@ import grpc
 
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
-from services.platform.assertion import Assertion
+from services.platform.assertion import GATEWAY_CLIENT_ID, Assertion
 from services.platform.errors import unavailable
 
 from .backends import Backends
@@ -16,7 +16,7 @@ from .backends import Backends
 log = logging.getLogger(__name__)
 
 APPEND_EVENTS = "/samhandling.audit.v1.AuditService/AppendEvents"
-GATEWAY_ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
+GATEWAY_ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id=GATEWAY_CLIENT_ID)
 ATTEMPTS = 2
 
 

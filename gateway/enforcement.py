@@ -2,6 +2,8 @@
 method, validate the patient id, decide consent, audit, forward (ARCHITECTURE.md)."""
 from __future__ import annotations
 
+import logging
+
 import grpc
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
@@ -13,17 +15,22 @@ from services.platform import telemetry
 from services.platform.assertion import Assertion
 from services.platform.errors import RelayedError, ServiceError, invalid_argument, permission_denied, unavailable
 from services.platform.ids import person_number_violations
+from services.platform.vocabulary import EMERGENCY_PURPOSES
 
 from . import audit_client, consent_client
+from .authentication import JUSTIFICATION, Authenticator, log_refusal
 from .backends import Backends
 from .policy import MethodPolicy
-from .principal import Principal, principal_from_claims
-from .tokens import TokenValidator, bearer_token
+from .principal import Principal
 
+JUSTIFICATION_MAX_CHARS = 500
+
+
+log = logging.getLogger(__name__)
 
 class Enforcer:
-    def __init__(self, tokens: TokenValidator, backends: Backends, *, allow_synthetic: bool) -> None:
-        self._tokens = tokens
+    def __init__(self, authenticator: Authenticator, backends: Backends, *, allow_synthetic: bool) -> None:
+        self._authenticator = authenticator
         self._backends = backends
         self._allow_synthetic = allow_synthetic
 
@@ -31,17 +38,20 @@ class Enforcer:
         self, method: str, policy: MethodPolicy, request: Message, response_type: type[Message],
         context: grpc.aio.ServicerContext,
     ) -> Message:
-        principal = await self._authenticate(context)
-        _authorise(principal, policy)
+        peer = context.peer() or ""
+        metadata = tuple(context.invocation_metadata() or ())
+        principal = await self._authenticator.authenticate(method, metadata, peer)
+        try:
+            _authorise(principal, policy)
+            require_justification(principal, policy)
+        except ServiceError as err:
+            log_refusal(err, method, principal.client_id, peer)
+            raise
         actor, trace_id = principal.to_actor(), telemetry.current_trace_id()
         assertion = Assertion(method=method, actor=actor, trace_id=trace_id)
         if policy.concerns_patient:
             assertion = await self._admit_patient_access(method, policy, request, principal, trace_id)
         return await self._forward(policy.backend, assertion, request, response_type)
-
-    async def _authenticate(self, context: grpc.aio.ServicerContext) -> Principal:
-        metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
-        return principal_from_claims(await self._tokens.validate(bearer_token(metadata)))
 
     async def _admit_patient_access(
         self, method: str, policy: MethodPolicy, request: Message, principal: Principal, trace_id: str
@@ -95,6 +105,22 @@ def _authorise(principal: Principal, policy: MethodPolicy) -> None:
         raise permission_denied("SCOPE_MISSING", f"this method needs the scope {scope}")
 
 
+def require_justification(principal: Principal, policy: MethodPolicy) -> None:
+    """Emergency access to a patient's data (ETREAT, BTG) must say why, in 1–500 characters
+    of the caller's own words, so the patient and the auditors can judge it afterwards."""
+    if not policy.concerns_patient or principal.purpose not in EMERGENCY_PURPOSES:
+        return
+    text = principal.justification
+    if not text:
+        raise permission_denied("JUSTIFICATION_REQUIRED", f"emergency access needs a justification in {JUSTIFICATION}")
+    if len(text) > JUSTIFICATION_MAX_CHARS:
+        raise permission_denied(
+            "JUSTIFICATION_REQUIRED", f"the justification must be at most {JUSTIFICATION_MAX_CHARS} characters"
+        )
+    if not text.isprintable():
+        raise permission_denied("JUSTIFICATION_REQUIRED", "the justification must be plain text without control characters")
+
+
 def _refusal(category: int, decided_by: str) -> tuple[int, consent_pb2.CheckAccessResponse]:
     return category, consent_pb2.CheckAccessResponse(
         decision=common_pb2.DECISION_DENY, access_basis=common_pb2.ACCESS_BASIS_NONE, decided_by=decided_by
@@ -124,8 +150,12 @@ def _event(
 
 
 def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:
-    """A backend's own google.rpc error passes through unchanged; a transport failure
-    becomes UNAVAILABLE with the gateway's reason."""
+    """A backend's own google.rpc error passes through unchanged, except that a backend
+    refusing the gateway's assertion (key mismatch, clock skew) is the suite's fault, not the
+    caller's: INTERNAL. A transport failure becomes UNAVAILABLE with the gateway's reason."""
+    if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+        log.error("backend refused the gateway's assertion", extra={"backend": backend, "details": exc.details()})
+        return ServiceError(grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED", "internal error")
     if any(key == "grpc-status-details-bin" for key, _ in exc.trailing_metadata() or ()):
         return RelayedError(exc)
     return unavailable("BACKEND_UNAVAILABLE", f"the {backend} service cannot answer now")

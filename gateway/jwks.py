@@ -1,50 +1,103 @@
-"""The issuer's signing keys, found through OIDC discovery, cached, and refreshed when a
-token names an unknown `kid` (at most once per REFRESH_INTERVAL, so forged kids cannot
-make the gateway hammer the issuer)."""
+"""The issuer's signing keys, found through OIDC discovery and cached.
+
+A token naming an unknown `kid` triggers a refresh (a rotation has happened), but at most one
+attempt per REFRESH_INTERVAL, so forged kids cannot make the gateway hammer the issuer. Keys
+are also refreshed after MAX_AGE, so a key the issuer withdraws stops verifying soon; if the
+issuer cannot be reached then, the last keys serve until STALE_LIMIT, after which every token
+is refused as unverifiable (fail closed).
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import httpx
-from joserfc.jwk import KeySet
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 
 from services.platform.errors import unavailable
 
 log = logging.getLogger(__name__)
 
 REFRESH_INTERVAL = 10.0
+MAX_AGE = 300.0
+STALE_LIMIT = 3600.0
+MIN_RSA_BITS = 2048
+
+Key = ECKey | RSAKey
 
 
 class JwksCache:
     def __init__(self, issuer: str, http: httpx.AsyncClient, clock: Callable[[], float] = time.monotonic) -> None:
-        self._issuer = issuer.rstrip("/")
+        self._issuer = issuer
         self._http = http
         self._clock = clock
-        self._keys: dict[str, object] = {}
+        self._keys: dict[str, Key] = {}
         self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
         self._lock = asyncio.Lock()
 
-    async def key(self, kid: str):
-        """The public key with this kid, or None if the issuer does not publish it."""
-        if kid not in self._keys:
+    async def key(self, kid: str) -> Key | None:
+        """The public key with this kid, or None if the issuer does not publish it.
+        Raises UNAVAILABLE ISSUER_KEYS_UNAVAILABLE when no trustworthy key set is at hand."""
+        if kid not in self._keys or self._older_than(MAX_AGE):
             await self._refresh()
         return self._keys.get(kid)
 
+    def _older_than(self, seconds: float) -> bool:
+        return self._fetched_at is None or self._clock() - self._fetched_at > seconds
+
     async def _refresh(self) -> None:
         async with self._lock:
-            if self._fetched_at is not None and self._clock() - self._fetched_at < REFRESH_INTERVAL:
-                return
-            try:
-                discovery = await self._http.get(f"{self._issuer}/.well-known/openid-configuration")
-                discovery.raise_for_status()
-                jwks = await self._http.get(discovery.json()["jwks_uri"])
-                jwks.raise_for_status()
-                key_set = KeySet.import_key_set(jwks.json())
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
-                log.warning("issuer keys unavailable", extra={"error": exc.__class__.__name__})
-                raise unavailable("ISSUER_KEYS_UNAVAILABLE", "the token issuer's keys cannot be fetched") from None
-            self._keys = {k.kid: k for k in key_set.keys if k.kid}
-            self._fetched_at = self._clock()
+            now = self._clock()
+            recently_tried = self._attempted_at is not None and now - self._attempted_at < REFRESH_INTERVAL
+            if not recently_tried:
+                self._attempted_at = now
+                try:
+                    self._keys = usable_keys(await self._fetch())
+                    self._fetched_at = now
+                    return
+                except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                    log.warning("issuer keys unavailable", extra={"error": exc.__class__.__name__})
+            if self._older_than(STALE_LIMIT):
+                raise unavailable("ISSUER_KEYS_UNAVAILABLE", "the token issuer's keys cannot be fetched")
+
+    async def _fetch(self) -> Any:
+        discovery = await self._http.get(f"{self._issuer.rstrip('/')}/.well-known/openid-configuration")
+        discovery.raise_for_status()
+        document = discovery.json()
+        # OIDC Discovery §4.3: the document must name exactly the issuer we trust.
+        if not isinstance(document, dict) or document.get("issuer") != self._issuer:
+            raise ValueError("discovery names another issuer")
+        jwks_uri = document.get("jwks_uri")
+        if not isinstance(jwks_uri, str) or (self._issuer.startswith("https://") and not jwks_uri.startswith("https://")):
+            raise ValueError("discovery names no usable jwks_uri")
+        jwks = await self._http.get(jwks_uri)
+        jwks.raise_for_status()
+        return jwks.json()
+
+
+def usable_keys(jwks: Any) -> dict[str, Key]:
+    """Public signature keys by kid. Keys of other types or uses, without kid, too weak, or
+    that cannot be read are skipped one by one, so one odd key cannot hide the others."""
+    if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list):
+        raise ValueError("not a JWK set")
+    keys: dict[str, Key] = {}
+    for data in jwks["keys"]:
+        if not isinstance(data, Mapping) or data.get("kty") not in ("RSA", "EC") or data.get("use", "sig") != "sig":
+            continue
+        kid = data.get("kid")
+        if not isinstance(kid, str) or not kid:
+            continue
+        try:
+            key = JWKRegistry.import_key(dict(data))
+            key = JWKRegistry.import_key(key.as_dict(private=False))
+        except (JoseError, ValueError, TypeError):
+            continue
+        if isinstance(key, RSAKey) and key.raw_value.key_size < MIN_RSA_BITS:
+            continue
+        keys[kid] = key
+    return keys

@@ -1,6 +1,7 @@
 """Composition root of the gateway: everything is built here once and passed in."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import httpx
@@ -8,11 +9,15 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.platform import telemetry
 from services.platform.assertion import AssertionSigner
+from services.platform.dpop import DpopVerifier
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
+from services.platform.production import check_production
+from services.platform.replay import ReplayCache
 from services.platform.server import GrpcServer
-from services.platform.settings import BACKENDS, Settings
+from services.platform.settings import BACKENDS, Settings, SettingsError
 
+from .authentication import Authenticator
 from .backends import Backends
 from .enforcement import Enforcer
 from .jwks import JwksCache
@@ -21,6 +26,9 @@ from .routes import SERVICES, generic_handlers
 from .tokens import TokenValidator
 
 COMPONENT = "gateway"
+# gRPC's default (8 KiB soft, 16 KiB hard) would drop an oversized token before the gateway
+# sees it, with RESOURCE_EXHAUSTED; raised so the token check answers TOKEN_TOO_LARGE itself.
+METADATA_LIMITS = (("grpc.max_metadata_size", 32 * 1024), ("grpc.absolute_max_metadata_size", 64 * 1024))
 
 
 @dataclass
@@ -39,16 +47,38 @@ class Gateway:
 
 
 def create_gateway(settings: Settings, tracer_provider: TracerProvider, address: str | None = None) -> Gateway:
+    # Everything that can refuse the settings runs before anything holds a resource.
+    check_production(settings)
+    signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
+    bound_clients = dpop_bound_clients(settings)
     http = httpx.AsyncClient(timeout=5.0)
     tokens = TokenValidator(JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience)
-    signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
+    authenticator = Authenticator(
+        tokens, DpopVerifier(ReplayCache()), public_url=settings.gateway_public_url,
+        dpop_bound_clients=bound_clients, allow_synthetic=not settings.production,
+    )
     backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider)
-    enforcer = Enforcer(tokens, backends, allow_synthetic=not settings.production)
+    enforcer = Enforcer(authenticator, backends, allow_synthetic=not settings.production)
     server = GrpcServer(
         COMPONENT,
         address or settings.listen_address(COMPONENT),
         interceptors=[telemetry.server_interceptor(tracer_provider), ServiceInterceptor()],
         generic_handlers=generic_handlers(enforcer, POLICIES),
         service_names=[s.full_name for s in SERVICES],
+        options=METADATA_LIMITS,
     )
     return Gateway(server, backends, http)
+
+
+def dpop_bound_clients(settings: Settings) -> frozenset[str]:
+    """Clients that must present DPoP: those configured, and in development also every seeded
+    client registered with `"dpop_bound": true` (production has no seeded clients)."""
+    if settings.production:
+        return settings.dpop_bound_clients
+    path = settings.seeds_dir / "clients.json"
+    try:
+        clients = json.loads(path.read_text())["clients"]
+        seeded = {c["client_id"] for c in clients if c.get("dpop_bound") is True}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SettingsError(f"cannot read the seeded clients in {path}: {exc.__class__.__name__}") from None
+    return settings.dpop_bound_clients | seeded

@@ -1,21 +1,43 @@
-"""The typed Principal built once per call from a validated access token."""
+"""The typed Principal built once per call from a validated access token (DOMAIN.md §1).
+
+Kinds, decided in this order:
+- PATIENT: holds the patient scope; needs a pid and security level "4" (ID-porten high).
+- AUDITOR: holds the audit scope; bound to its organisation (orgnr_parent).
+- PERSONNEL: any other token naming a person (pid or HPR number); needs a pid, security
+  level "4", an HPR number and an organisation.
+- SYSTEM: a client acting for itself; needs an organisation.
+Any token naming a person (pid) needs security level "4", whatever its kind.
+
+Status codes: a person not (strongly enough) identified is UNAUTHENTICATED; an identified
+caller lacking a qualification (HPR number, organisation, a purpose we serve, an attestation
+about this very person) is PERMISSION_DENIED. Malformed claims are UNAUTHENTICATED.
+"""
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from samhandling.common.v1 import common_pb2
+from services.platform.errors import ServiceError, permission_denied, unauthenticated
+from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
 from services.platform.protomap import to_enum
 from services.platform.vocabulary import ActorKind, PurposeOfUse
 
 from . import scopes
 
 PID = "helseid://claims/identity/pid"
+SECURITY_LEVEL = "helseid://claims/identity/security_level"
 HPR_NUMBER = "helseid://claims/hpr/hpr_number"
 ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
 ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
 CLIENT_NAME = "helseid://claims/client/client_name"
 TRUST_FRAMEWORK = "nhn:tillitsrammeverk:parameters"
+# HL7 v3 PurposeOfUse value set; a code from another system means something else.
+PURPOSE_OF_USE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
+REQUIRED_SECURITY_LEVEL = "4"
+_AUTHORIZATION_CODE = re.compile(r"[A-Z0-9]{1,8}")  # HPR code list 9060, e.g. LE, SP, AA
 
 
 @dataclass(frozen=True)
@@ -26,9 +48,14 @@ class Principal:
     scopes: frozenset[str]
     pid: str = ""
     hpr_number: str = ""
+    # The practitioner's HPR authorization (code list 9060) from the trust-framework attestation.
+    authorization: str = ""
     orgnr_parent: str = ""
     orgnr_child: str = ""
+    security_level: str = ""
     purpose: PurposeOfUse | None = None
+    # The caller's own words for an emergency access (`x-samhandling-justification`), if sent.
+    justification: str = ""
 
     def to_actor(self) -> common_pb2.Actor:
         return common_pb2.Actor(
@@ -37,6 +64,7 @@ class Principal:
             client_name=self.client_name,
             pid=self.pid,
             hpr_number=self.hpr_number,
+            authorization=self.authorization,
             orgnr_parent=self.orgnr_parent,
             orgnr_child=self.orgnr_child,
         )
@@ -45,35 +73,136 @@ class Principal:
         return to_enum(common_pb2.PurposeOfUse, self.purpose)
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    """The one place that reads raw claims. Kind: a person with the patient scope is a patient,
-    another person is personnel, a system holding the audit scope is an auditor."""
+def principal_from_claims(claims: dict[str, Any], *, allow_synthetic: bool, justification: str = "") -> Principal:
+    """The one place that reads raw claims (already verified by TokenValidator)."""
     granted = frozenset(str(claims.get("scope", "")).split())
-    pid = str(claims.get(PID, ""))
-    if pid and scopes.PATIENT in granted:
+    pid = _claim(claims, PID, lambda v: validate_person_number(v, allow_synthetic=allow_synthetic))
+    hpr_number = _claim(claims, HPR_NUMBER, validate_hpr_number)
+    orgnr_parent = _claim(claims, ORGNR_PARENT, validate_org_number)
+    orgnr_child = _claim(claims, ORGNR_CHILD, validate_org_number)
+    security_level = _claim(claims, SECURITY_LEVEL)
+    attestation = _Attestation.read(claims.get(TRUST_FRAMEWORK))
+
+    if scopes.PATIENT in granted:
         kind = ActorKind.PATIENT
-    elif pid:
-        kind = ActorKind.PERSONNEL
     elif scopes.AUDIT_READ in granted:
         kind = ActorKind.AUDITOR
+    elif pid or hpr_number:
+        kind = ActorKind.PERSONNEL
     else:
         kind = ActorKind.SYSTEM
+
+    if kind in (ActorKind.PATIENT, ActorKind.PERSONNEL) and not pid:
+        raise unauthenticated("PID_MISSING", "a token for a person must carry the person's pid")
+    if pid and security_level != REQUIRED_SECURITY_LEVEL:
+        raise unauthenticated(
+            "SECURITY_LEVEL_INSUFFICIENT", f"a person must be authenticated at security level {REQUIRED_SECURITY_LEVEL}"
+        )
+    if kind is ActorKind.PERSONNEL and not hpr_number:
+        raise permission_denied("PERSONNEL_HPR_MISSING", "health personnel must carry an HPR number")
+    if kind is not ActorKind.PATIENT and not orgnr_parent:
+        raise permission_denied("ORGANISATION_MISSING", "the token names no legal entity (orgnr_parent)")
+    if kind is ActorKind.PERSONNEL:
+        attestation.check_practitioner(pid, hpr_number)
+
     return Principal(
         kind=kind,
-        client_id=str(claims.get("client_id", "")),
-        client_name=str(claims.get(CLIENT_NAME, "")),
+        client_id=str(claims["client_id"]),
+        client_name=_claim(claims, CLIENT_NAME),
         scopes=granted,
         pid=pid,
-        hpr_number=str(claims.get(HPR_NUMBER, "")),
-        orgnr_parent=str(claims.get(ORGNR_PARENT, "")),
-        orgnr_child=str(claims.get(ORGNR_CHILD, "")),
-        purpose=_purpose(claims.get(TRUST_FRAMEWORK)),
+        hpr_number=hpr_number,
+        authorization=attestation.authorization if kind is ActorKind.PERSONNEL else "",
+        orgnr_parent=orgnr_parent,
+        orgnr_child=orgnr_child,
+        security_level=security_level,
+        purpose=attestation.purpose,
+        justification=justification,
     )
 
 
-def _purpose(parameters: Any) -> PurposeOfUse | None:
-    try:
-        code = parameters["care_relationship"]["purpose_of_use"]["code"]
-    except (KeyError, TypeError):
+@dataclass(frozen=True)
+class _Attestation:
+    """What `nhn:tillitsrammeverk:parameters` says about the practitioner and the care relationship."""
+
+    practitioner_pid: str = ""
+    practitioner_hpr: str = ""
+    authorization: str = ""
+    purpose: PurposeOfUse | None = None
+
+    @classmethod
+    def read(cls, parameters: Any) -> _Attestation:
+        if parameters is None:
+            return cls()
+        if not isinstance(parameters, dict):
+            raise _invalid(TRUST_FRAMEWORK)
+        practitioner = _object(parameters, "practitioner")
+        care = _object(parameters, "care_relationship")
+        authorization = _coded(practitioner, "authorization", "code")
+        if authorization and not _AUTHORIZATION_CODE.fullmatch(authorization):
+            raise _invalid(f"{TRUST_FRAMEWORK}.practitioner.authorization")
+        return cls(
+            practitioner_pid=_coded(practitioner, "identifier", "id"),
+            practitioner_hpr=_coded(practitioner, "hpr_nr", "id"),
+            authorization=authorization,
+            purpose=_purpose(care),
+        )
+
+    def check_practitioner(self, pid: str, hpr_number: str) -> None:
+        """The attestation must be about the person the token identifies, if it names one."""
+        if (self.practitioner_pid and self.practitioner_pid != pid) or (
+            self.practitioner_hpr and self.practitioner_hpr != hpr_number
+        ):
+            raise permission_denied(
+                "PRACTITIONER_MISMATCH", "the trust-framework attestation names another practitioner than the token"
+            )
+
+
+def _purpose(care: dict[str, Any]) -> PurposeOfUse | None:
+    value = care.get("purpose_of_use")
+    if value is None:
         return None
-    return PurposeOfUse.__members__.get(code)
+    code = _coded(care, "purpose_of_use", "code")
+    system = value.get("system", PURPOSE_OF_USE_SYSTEM) if isinstance(value, dict) else PURPOSE_OF_USE_SYSTEM
+    purpose = PurposeOfUse.__members__.get(code)
+    if purpose is None or system != PURPOSE_OF_USE_SYSTEM:
+        raise permission_denied("PURPOSE_OF_USE_UNSUPPORTED", "the purpose of use must be TREAT, ETREAT, COC or BTG")
+    return purpose
+
+
+def _claim(claims: dict[str, Any], name: str, validate: Callable[[str], object] | None = None) -> str:
+    """A string claim ("" if absent); a present claim of the wrong shape is refused, not ignored."""
+    value = claims.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _invalid(name)
+    if validate is not None and value:
+        try:
+            validate(value)
+        except InvalidIdentifier:
+            raise _invalid(name) from None
+    return value
+
+
+def _object(parent: dict[str, Any], name: str) -> dict[str, Any]:
+    value = parent.get(name, {})
+    if not isinstance(value, dict):
+        raise _invalid(f"{TRUST_FRAMEWORK}.{name}")
+    return value
+
+
+def _coded(parent: dict[str, Any], name: str, member: str) -> str:
+    """A value given either plainly ("LE") or as a coding ({"code": "LE", "system": ...})."""
+    value = parent.get(name)
+    if isinstance(value, dict):
+        value = value.get(member)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _invalid(f"{TRUST_FRAMEWORK}.{name}")
+    return value
+
+
+def _invalid(name: str) -> ServiceError:
+    return unauthenticated("TOKEN_CLAIM_INVALID", f"the token's claim {name} is malformed")

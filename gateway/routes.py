@@ -14,6 +14,7 @@ from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
 from services.platform.errors import permission_denied
 
+from .authentication import log_refusal
 from .enforcement import Enforcer
 from .policy import MethodPolicy
 
@@ -45,7 +46,9 @@ def generic_handlers(enforcer: Enforcer, policies: Mapping[str, MethodPolicy]) -
 def _behaviour(enforcer: Enforcer, full_name: str, policy: MethodPolicy | None, response_type):
     async def handle(request, context: grpc.aio.ServicerContext):
         if policy is None:
-            raise permission_denied("METHOD_NOT_ALLOWED", f"{full_name} is not available through the gateway")
+            refusal = permission_denied("METHOD_NOT_ALLOWED", f"{full_name} is not available through the gateway")
+            log_refusal(refusal, full_name, "", context.peer())
+            raise refusal
         return await enforcer.handle(full_name, policy, request, response_type, context)
 
     return handle

@@ -1,7 +1,5 @@
 """The one table of scope strings (DOMAIN.md §1: audience `nhn:samhandling`, scopes `nhn:samhandling/<scope>`)."""
 
-AUDIENCE = "nhn:samhandling"
-
 SUMMARY_READ = "nhn:samhandling/summary.read"
 SUMMARY_WRITE = "nhn:samhandling/summary.write"
 CAPACITY_READ = "nhn:samhandling/capacity.read"

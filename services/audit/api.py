@@ -8,6 +8,7 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
+from services.platform.assertion import GATEWAY_CLIENT_ID
 from services.platform.errors import invalid_argument, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
@@ -20,8 +21,6 @@ from .paging import InvalidPage, decode_page_token, encode_page_token, page_size
 from .scope import read_scope
 from .store import AuditStore
 
-# The gateway appends every decision itself; nobody else may write the log.
-GATEWAY_CLIENT_ID = "samhandling-gateway"
 MAX_EVENTS_PER_CALL = 500
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
-from services.platform.errors import invalid_argument, not_found
+from services.platform.errors import invalid_argument, not_found, permission_denied
 from services.platform.interceptors import current_assertion
 from services.platform.protomap import from_enum, to_enum, to_timestamp
 
@@ -48,6 +48,11 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             problems["status"] = "required"
         if problems:
             raise invalid_argument(problems)
+        unit = await asyncio.to_thread(self._store.find_unit, request.unit_id)
+        if unit is None:
+            raise not_found("UNIT_NOT_FOUND", f"no unit {request.unit_id!r}")
+        if current_assertion().actor.orgnr_parent != unit.owner_orgnr:
+            raise permission_denied("UNIT_NOT_OWNED", "only the organisation owning a unit reports its capacity")
         try:
             unit = await asyncio.to_thread(self._store.report, report)
         except UnknownUnit:

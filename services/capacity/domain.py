@@ -22,7 +22,7 @@ class Status(Enum):
     FULL = "FULL"
 
 
-_RESOURCE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_RESOURCE_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_NOTE = 500
 
 
@@ -46,7 +46,7 @@ def report_violations(report: Report) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not report.unit_id:
         problems["unit_id"] = "required"
-    if not _RESOURCE_TYPE.match(report.resource_type):
+    if not _RESOURCE_TYPE.fullmatch(report.resource_type):
         problems["resource_type"] = "lower_snake_case, 1-40 characters, e.g. 'bed'"
     for name in ("total", "available", "occupied"):
         if getattr(report, name) < 0:

@@ -18,6 +18,8 @@ class UnitRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     unit_type: Mapped[str] = mapped_column(String(40))
     orgnr: Mapped[str] = mapped_column(String(9))
+    # The legal entity owning the unit; only its systems may report the unit's capacity.
+    owner_orgnr: Mapped[str] = mapped_column(String(9))
     municipality_number: Mapped[str] = mapped_column(String(4), index=True)
     region: Mapped[str] = mapped_column(String(100), index=True)
     resources: Mapped[list[ResourceRow]] = relationship(

@@ -12,6 +12,7 @@ from .store import CapacityStore
 
 def seed(store: CapacityStore, seeds_dir: Path) -> int:
     units = json.loads((seeds_dir / "units.json").read_text())
+    parents = {o["orgnr"]: o["parent_orgnr"] for o in json.loads((seeds_dir / "organisations.json").read_text())}
     now = datetime.now(UTC)
     for unit in units:
         store.upsert_unit(
@@ -20,6 +21,7 @@ def seed(store: CapacityStore, seeds_dir: Path) -> int:
                 name=unit["name"],
                 unit_type=UnitType(unit["unit_type"]).value,
                 orgnr=unit["orgnr"],
+                owner_orgnr=parents[unit["orgnr"]] or unit["orgnr"],
                 municipality_number=unit["municipality_number"],
                 region=unit["region"],
             )

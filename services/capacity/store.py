@@ -29,12 +29,15 @@ class CapacityStore:
         with self._sessions() as session:
             return list(session.scalars(query))
 
-    def get_unit(self, unit_id: str) -> UnitRow:
+    def find_unit(self, unit_id: str) -> UnitRow | None:
         with self._sessions() as session:
-            unit = session.get(UnitRow, unit_id)
-            if unit is None:
-                raise UnknownUnit(unit_id)
-            return unit
+            return session.get(UnitRow, unit_id)
+
+    def get_unit(self, unit_id: str) -> UnitRow:
+        unit = self.find_unit(unit_id)
+        if unit is None:
+            raise UnknownUnit(unit_id)
+        return unit
 
     def report(self, report: Report) -> UnitRow:
         """Stores the report as the unit's current state of that resource type."""

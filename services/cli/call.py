@@ -7,11 +7,18 @@ from google.protobuf import descriptor_pool, json_format, message_factory
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 
+class UnknownMethod(ValueError):
+    pass
+
+
 def call(address: str, method: str, body: str, token: str) -> str:
     service_name, _, method_name = method.strip("/").rpartition("/")
     with grpc.insecure_channel(address) as channel:
         pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(channel))
-        descriptor = pool.FindServiceByName(service_name).FindMethodByName(method_name)
+        try:
+            descriptor = pool.FindServiceByName(service_name).FindMethodByName(method_name)
+        except KeyError:
+            raise UnknownMethod(f"the gateway serves no method {method!r}") from None
         request_type = message_factory.GetMessageClass(descriptor.input_type)
         response_type = message_factory.GetMessageClass(descriptor.output_type)
         rpc = channel.unary_unary(

@@ -6,9 +6,13 @@ import asyncio
 import sys
 
 import grpc
+from google.protobuf import json_format
 
+from services.cli.call import UnknownMethod
 from services.platform.errors import error_info
 from services.platform.settings import COMPONENTS, Settings, SettingsError
+from services.sts.client import StsTokenError
+from services.sts.clients import ClientRegistryError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return _run(args, settings)
-    except SettingsError as exc:
+    except (SettingsError, StsTokenError, ClientRegistryError, json_format.ParseError, UnknownMethod) as exc:
         print(f"samhandling: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.platform.errors import invalid_argument, not_found
 from services.platform.ids import person_number_violations
-from services.platform.interceptors import asserted_patient, current_assertion
+from services.platform.interceptors import asserted_patient
 from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
 
 from .domain import (
@@ -41,10 +41,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         self._clock = clock
 
     async def CheckAccess(self, request: consent_pb2.CheckAccessRequest, context):
-        # The gateway asks before it has a decision, so its assertion may name no patient yet;
-        # if it names one, it must be this one.
-        if current_assertion().patient_id:
-            asserted_patient(request.patient_id)
+        asserted_patient(request.patient_id)
         category = from_enum(common_pb2.DataCategory, request.data_category, DataCategory)
         problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
         if category is None:

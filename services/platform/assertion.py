@@ -21,7 +21,9 @@ from .keys import Key
 from .replay import ReplayCache
 
 METADATA_KEY = "x-samhandling-assertion"
-ISSUER = "samhandling-gateway"
+# The gateway's own identity: issuer of assertions, and the actor of its internal calls.
+GATEWAY_CLIENT_ID = "samhandling-gateway"
+ISSUER = GATEWAY_CLIENT_ID
 LIFETIME_SECONDS = 30
 LEEWAY_SECONDS = 5
 _ALGORITHMS = ["ES256"]

@@ -23,7 +23,8 @@ def make_engine(url: str, tracer_provider: TracerProvider | None = None) -> Engi
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # Stated, not assumed: a commit returns only once it is flushed to the WAL on disk.
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": "-c synchronous_commit=on"})
     if tracer_provider is not None:
         _trace_statements(engine, tracer_provider)
     return engine

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from .assertion import METADATA_KEY, Assertion, AssertionVerifier
-from .errors import ServiceError
+from .errors import ServiceError, permission_denied
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,6 @@ def _stream(behaviour, admit: Callable[[], None], method: str):
 def asserted_patient(patient_id: str) -> None:
     """Refuses a request about another patient than the one the gateway decided for."""
     if current_assertion().patient_id != patient_id:
-        raise ServiceError(
-            grpc.StatusCode.PERMISSION_DENIED,
-            "ASSERTION_PATIENT_MISMATCH",
-            "the request concerns another patient than the gateway authorised",
+        raise permission_denied(
+            "ASSERTION_PATIENT_MISMATCH", "the request concerns another patient than the gateway authorised"
         )

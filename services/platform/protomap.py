@@ -43,7 +43,3 @@ def from_timestamp(ts: timestamp_pb2.Timestamp) -> datetime:
 
 def to_date(value: date | None) -> common_pb2.Date | None:
     return None if value is None else common_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def from_date(value: common_pb2.Date) -> date:
-    return date(value.year, value.month, value.day)

@@ -43,10 +43,11 @@ class GrpcServer:
         generic_handlers: Sequence[grpc.GenericRpcHandler] = (),
         service_names: Sequence[str] = (),
         on_stop: Sequence[Callable[[], object]] = (),
+        options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.component = component
         self._address = address
-        self._server = grpc.aio.server(interceptors=list(interceptors))
+        self._server = grpc.aio.server(interceptors=list(interceptors), options=list(options))
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         for s in servicers:
@@ -80,9 +81,6 @@ class GrpcServer:
         for release in self._on_stop:
             release()
         log.info("stopped", extra={"component": self.component})
-
-    async def wait(self) -> None:
-        await self._server.wait_for_termination()
 
 
 async def wait_for_signal() -> None:

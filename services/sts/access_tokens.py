@@ -1,66 +1,116 @@
-"""RFC 9068 JWT access tokens carrying HelseID's client claims (DOMAIN.md §1)."""
+"""RFC 9068 JWT access tokens with HelseID's claims (DOMAIN.md §1).
+
+One issuer for every grant: the client's own access (client_credentials) or a logged-in
+person's (authorization_code, refresh_token), optionally bound to a DPoP key (`cnf.jkt`).
+"""
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
-from joserfc.jwk import KeySet
+from joserfc import jwt
 
+from . import trust_framework
 from .clients import CLIENT_AUTH_METHOD, RegisteredClient
-from .keys import AsymmetricKey
+from .key_store import SigningKeys
+from .people import Person
+from .trust_framework import Attestation
 
 AUDIENCE = "nhn:samhandling"
+CLAIM_PID = "helseid://claims/identity/pid"
+CLAIM_SECURITY_LEVEL = "helseid://claims/identity/security_level"
+CLAIM_HPR_NUMBER = "helseid://claims/hpr/hpr_number"
 CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
 CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
 CLAIM_CLIENT_NAME = "helseid://claims/client/client_name"
 CLAIM_CLIENT_AMR = "helseid://claims/client/amr"
-CLAIM_TRUST_FRAMEWORK = "nhn:tillitsrammeverk:parameters"
-PURPOSE_OF_USE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"  # HL7 v3 PurposeOfUse
+CLAIM_TRUST_FRAMEWORK = trust_framework.CLAIM
+# Every development login stands in for a high-assurance one (BankID / ID-porten "high").
+SECURITY_LEVEL = "4"
 
 
-class AccessTokenGenerator(JWTBearerTokenGenerator):
-    """Signs `at+jwt` tokens with one key; Authlib adds iss, sub, client_id, scope, jti."""
+@dataclass(frozen=True)
+class Authorization:
+    """What a token is issued for: a person (None: the client itself), what the client
+    attested about the care situation, and the DPoP key it is bound to."""
 
+    person: Person | None = None
+    attestation: Attestation | None = None
+    jkt: str | None = None
+
+
+class AccessTokenIssuer:
     def __init__(
-        self,
-        issuer: str,
-        signing_key: AsymmetricKey,
-        lifetime_seconds: int,
-        clock: Callable[[], float] = time.time,
+        self, issuer: str, keys: SigningKeys, lifetime_seconds: int, clock: Callable[[], float] = time.time
     ) -> None:
-        alg = signing_key.get("alg") or "ES256"
-        super().__init__(issuer=issuer, alg=alg, expires_generator=lifetime_seconds)
-        # A one-key set makes joserfc write the key's kid into the JWT header, which
-        # Authlib's fixed {"alg", "typ"} header would otherwise lack.
-        self._keys = KeySet([signing_key])
-        self._lifetime = lifetime_seconds
+        self._issuer = issuer
+        self._keys = keys
+        self.lifetime_seconds = lifetime_seconds
         self._clock = clock
 
-    def get_jwks(self) -> KeySet:
-        return self._keys
+    def issue(self, client: RegisteredClient, scope: str, authorization: Authorization) -> dict[str, Any]:
+        """The token response (RFC 6749 §5.1), without a refresh token."""
+        key = self._keys.signing_key()
+        alg = key.get("alg") or "ES256"
+        claims = self.claims(client, scope, authorization, int(self._clock()))
+        token = jwt.encode({"typ": "at+jwt", "alg": alg, "kid": key.kid}, claims, key, algorithms=[alg])
+        return {
+            "access_token": token,
+            "token_type": "DPoP" if authorization.jkt else "Bearer",
+            "expires_in": self.lifetime_seconds,
+            "scope": scope,
+        }
 
-    def get_audiences(self, client: RegisteredClient, user: Any, scope: str) -> str:
-        return AUDIENCE
-
-    def get_extra_claims(self, client: RegisteredClient, grant_type: str, user: Any, scope: str) -> dict[str, Any]:
-        # The time claims are set here from one clock reading: Authlib sets iat/exp but no
-        # nbf, and a second reading could straddle a second boundary.
-        now = int(self._clock())
+    def claims(self, client: RegisteredClient, scope: str, authorization: Authorization, now: int) -> dict[str, Any]:
+        person = authorization.person
         claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": AUDIENCE,
+            "sub": person.subject if person else client.client_id,
+            "client_id": client.client_id,
+            "scope": scope,
+            "jti": secrets.token_urlsafe(16),
             "iat": now,
             "nbf": now,
-            "exp": now + self._lifetime,
-            CLAIM_ORGNR_PARENT: client.orgnr_parent,
-            CLAIM_ORGNR_CHILD: client.orgnr_child,
+            "exp": now + self.lifetime_seconds,
             CLAIM_CLIENT_NAME: client.client_name,
             CLAIM_CLIENT_AMR: CLIENT_AUTH_METHOD,
         }
-        if client.default_purpose_of_use:
-            claims[CLAIM_TRUST_FRAMEWORK] = {
-                "care_relationship": {
-                    "purpose_of_use": {"code": client.default_purpose_of_use, "system": PURPOSE_OF_USE_SYSTEM}
-                }
-            }
+        if client.orgnr_parent and client.orgnr_child:
+            claims[CLAIM_ORGNR_PARENT] = client.orgnr_parent
+            claims[CLAIM_ORGNR_CHILD] = client.orgnr_child
+        if person:
+            claims[CLAIM_PID] = person.pid
+            claims[CLAIM_SECURITY_LEVEL] = SECURITY_LEVEL
+            if person.hpr_number:
+                claims[CLAIM_HPR_NUMBER] = person.hpr_number
+        if authorization.jkt:
+            claims["cnf"] = {"jkt": authorization.jkt}
+        if parameters := _trust_framework(client, authorization):
+            claims[CLAIM_TRUST_FRAMEWORK] = parameters
         return claims
+
+
+def _trust_framework(client: RegisteredClient, authorization: Authorization) -> dict[str, Any] | None:
+    """Practitioner from the login; care situation from the client's attestation, else its
+    registered default purpose. Patients get none: they act for themselves."""
+    person = authorization.person
+    if person is not None and person.kind == "patient":
+        return None
+    parameters: dict[str, Any] = {}
+    if person is not None and person.hpr_number and person.authorization:
+        parameters["practitioner"] = trust_framework.practitioner(
+            pid=person.pid,
+            hpr_number=person.hpr_number,
+            authorization=person.authorization,
+            legal_entity=client.orgnr_parent,
+            point_of_care=client.orgnr_child,
+        )
+    if authorization.attestation is not None:
+        parameters.update(authorization.attestation.parameters)
+    elif client.default_purpose_of_use:
+        parameters.update(trust_framework.default_parameters(client.default_purpose_of_use))
+    return parameters or None

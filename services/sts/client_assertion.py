@@ -4,17 +4,19 @@ Authlib's `rfc7523.PrivateKeyJWT` is the *client* half (it signs assertions for 
 client); the server half is `JWTBearerClientAssertion`, registered here under the method name
 `private_key_jwt`. It checks signature, iss = sub, aud, exp and the jti; this subclass adds
 what HelseID demands on top: an asymmetric alg allow-list, a required `iat`, a lifetime of at
-most 60 s, a leeway of a few seconds instead of Authlib's 60, and a jti replay cache.
+most 60 s, a leeway of a few seconds instead of Authlib's 60, and a jti replay cache. The claim
+checks run on the STS's clock, so tests can move time.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
 from services.platform.replay import ReplayCache
@@ -43,10 +45,15 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
 
     def __call__(self, query_client: Callable[[str], RegisteredClient | None], request: Any) -> RegisteredClient | None:
         client: RegisteredClient | None = super().__call__(query_client, request)
+        if client is None:
+            return None
         # RFC 7521 §4.2: a client_id parameter next to the assertion must name the same client.
         form_client_id = request.form.get("client_id")
-        if client is not None and form_client_id and form_client_id != client.client_id:
+        if form_client_id and form_client_id != client.client_id:
             raise InvalidClientError(description="client_id does not match the client assertion.")
+        # The grants read what the client attested (authorization_details) from the claims.
+        # The base class has just verified this very assertion, so its payload can be read as is.
+        request.assertion_claims = json.loads(jws.extract_compact(request.form["client_assertion"].encode()).payload)
         return client
 
     def get_audiences(self) -> list[str]:
@@ -71,11 +78,28 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
         iat, exp = claims.get("iat"), claims.get("exp")
         if not _is_time(iat) or not _is_time(exp):
             raise InvalidClientError(description="Client assertion needs numeric 'iat' and 'exp'.")
-        if exp - iat > MAX_ASSERTION_LIFETIME_SECONDS or exp > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
+        latest_exp = now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
+        if exp - iat > MAX_ASSERTION_LIFETIME_SECONDS or exp > latest_exp:
             raise InvalidClientError(
                 description=f"Client assertion 'exp' is more than {MAX_ASSERTION_LIFETIME_SECONDS} s ahead."
             )
-        super().verify_claims(claims)
+        # The base class's checks, redone on the STS's clock (the base reads time.time()).
+        registry = jwt.JWTClaimsRegistry(
+            now=lambda: int(self._clock()),
+            leeway=self.leeway,
+            iss={"essential": True},
+            sub={"essential": True},
+            aud={"essential": True, "values": self.get_audiences()},
+            exp={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as exc:
+            raise InvalidClientError(description=exc.description) from None
+        if claims["sub"] != claims["iss"]:
+            raise InvalidClientError(description="Issuer and Subject MUST match.")
+        if not self.validate_jti(claims, claims.get("jti")):
+            raise InvalidClientError(description="JWT ID is missing or used before.")
 
     def validate_jti(self, claims: jwt.Claims, jti: Any) -> bool:
         if not isinstance(jti, str) or not jti:

@@ -4,17 +4,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
 from services.platform.ids import InvalidIdentifier, validate_org_number
 
 from .keys import AsymmetricKey, KeyFileError, import_public_jwk
+from .trust_framework import PURPOSES_OF_USE
 
 CLIENT_AUTH_METHOD = "private_key_jwt"
-GRANT_TYPE = "client_credentials"
-PURPOSES_OF_USE = frozenset({"TREAT", "ETREAT", "COC", "BTG"})
+CLIENT_CREDENTIALS = "client_credentials"
+AUTHORIZATION_CODE = "authorization_code"
+REFRESH_TOKEN = "refresh_token"
+GRANT_TYPES = (CLIENT_CREDENTIALS, AUTHORIZATION_CODE, REFRESH_TOKEN)
+LoginKind = Literal["personnel", "patient"]
+LOGIN_KINDS: tuple[LoginKind, ...] = ("personnel", "patient")
 
 
 class ClientRegistryError(ValueError):
@@ -23,24 +29,37 @@ class ClientRegistryError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class RegisteredClient(ClientMixin):
-    """One system client: who it is, what it may ask for, and the key it proves itself with."""
+    """One client: who it is, what it may ask for, how, and the key it proves itself with.
+
+    `login` says which people log in through it (health personnel, HelseID-like; or patients,
+    ID-porten-like); only clients with the authorization_code grant have one. Org numbers are
+    absent only for the patients' client, which acts for no organisation.
+    """
 
     client_id: str
     client_name: str
-    orgnr_parent: str
-    orgnr_child: str
+    orgnr_parent: str | None
+    orgnr_child: str | None
     scopes: tuple[str, ...]
     default_purpose_of_use: str | None
     public_key: AsymmetricKey
     private_key_file: Path | None
+    grant_types: tuple[str, ...] = (CLIENT_CREDENTIALS,)
+    redirect_uris: tuple[str, ...] = ()
+    dpop_bound: bool = False
+    login: LoginKind | None = None
 
     def get_client_id(self) -> str:
         return self.client_id
 
+    def get_default_redirect_uri(self) -> None:
+        """None: an authorization request must name its redirect_uri."""
+        return None
+
     def get_allowed_scope(self, scope: str | None) -> str:
         """No scope requested means all of the client's scopes (RFC 6749 §3.3 default).
 
-        The token grant has already refused anything outside `self.scopes`.
+        The grants have already refused anything outside `self.scopes`.
         """
         if not scope:
             return " ".join(self.scopes)
@@ -49,11 +68,18 @@ class RegisteredClient(ClientMixin):
     def allows_scope(self, scope: str | None) -> bool:
         return not scope or set(scope.split()) <= set(self.scopes)
 
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        # Exact string match (RFC 9700 §4.1.3): no prefix or pattern matching.
+        return redirect_uri in self.redirect_uris
+
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == CLIENT_AUTH_METHOD and endpoint == "token"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == GRANT_TYPE
+        return grant_type in self.grant_types
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and AUTHORIZATION_CODE in self.grant_types
 
 
 def load_clients(seeds_dir: Path) -> dict[str, RegisteredClient]:
@@ -87,26 +113,59 @@ def load_client_private_jwk(client: RegisteredClient) -> dict[str, Any]:
 def _parse_client(entry: Any, seeds_dir: Path) -> RegisteredClient:
     try:
         client_id = _text(entry, "client_id")
-        scopes = entry["scopes"]
-        if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) and s for s in scopes):
-            raise ClientRegistryError("'scopes' must be a non-empty list of strings")
+        scopes = _texts(entry, "scopes")
         purpose = entry.get("default_purpose_of_use")
         if purpose is not None and purpose not in PURPOSES_OF_USE:
             raise ClientRegistryError(f"unknown default_purpose_of_use {purpose!r}")
+        grant_types = _texts(entry, "grant_types")
+        if unknown := set(grant_types) - set(GRANT_TYPES):
+            raise ClientRegistryError(f"unsupported grant types {sorted(unknown)}")
+        login = entry.get("login")
+        redirect_uris = tuple(_redirect_uri(uri) for uri in _texts(entry, "redirect_uris", required=False))
+        _check_login_rules(grant_types, login, redirect_uris)
+        dpop_bound = entry.get("dpop_bound", False)
+        if not isinstance(dpop_bound, bool):
+            raise ClientRegistryError("'dpop_bound' must be true or false")
+        # The patients' client acts for no organisation; every other client names its own.
+        org_optional = login == "patient"
         key_file = entry.get("private_key_file")
         return RegisteredClient(
             client_id=client_id,
             client_name=_text(entry, "client_name"),
-            orgnr_parent=_orgnr(entry, "orgnr_parent"),
-            orgnr_child=_orgnr(entry, "orgnr_child"),
-            scopes=tuple(scopes),
+            orgnr_parent=_orgnr(entry, "orgnr_parent", optional=org_optional),
+            orgnr_child=_orgnr(entry, "orgnr_child", optional=org_optional),
+            scopes=scopes,
             default_purpose_of_use=purpose,
             public_key=import_public_jwk(entry["public_jwk"]),
             private_key_file=seeds_dir / key_file if key_file else None,
+            grant_types=grant_types,
+            redirect_uris=redirect_uris,
+            dpop_bound=dpop_bound,
+            login=login,
         )
     except (KeyError, TypeError, AttributeError, KeyFileError, ClientRegistryError) as exc:
         name = entry.get("client_id") if isinstance(entry, dict) else None
         raise ClientRegistryError(f"invalid client entry {name!r}: {exc}") from None
+
+
+def _check_login_rules(grant_types: tuple[str, ...], login: Any, redirect_uris: tuple[str, ...]) -> None:
+    if AUTHORIZATION_CODE in grant_types:
+        if login not in LOGIN_KINDS:
+            raise ClientRegistryError(f"'login' must be one of {', '.join(LOGIN_KINDS)} for authorization_code")
+        if not redirect_uris:
+            raise ClientRegistryError("authorization_code needs at least one redirect_uri")
+    elif login is not None or redirect_uris:
+        raise ClientRegistryError("'login' and 'redirect_uris' belong to authorization_code clients only")
+    if REFRESH_TOKEN in grant_types and AUTHORIZATION_CODE not in grant_types:
+        # Refresh tokens are issued only with a person's login.
+        raise ClientRegistryError("refresh_token needs authorization_code")
+
+
+def _redirect_uri(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+        raise ClientRegistryError(f"redirect_uri must be an absolute http(s) URL without fragment: {uri!r}")
+    return uri
 
 
 def _text(entry: dict[str, Any], name: str) -> str:
@@ -116,7 +175,21 @@ def _text(entry: dict[str, Any], name: str) -> str:
     return value
 
 
-def _orgnr(entry: dict[str, Any], name: str) -> str:
+def _texts(entry: dict[str, Any], name: str, *, required: bool = True) -> tuple[str, ...]:
+    value = entry.get(name, None if required else [])
+    if (
+        not isinstance(value, list)
+        or (required and not value)
+        or not all(isinstance(s, str) and s for s in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ClientRegistryError(f"'{name}' must be a {'non-empty ' if required else ''}list of distinct strings")
+    return tuple(value)
+
+
+def _orgnr(entry: dict[str, Any], name: str, *, optional: bool) -> str | None:
+    if optional and entry.get(name) is None:
+        return None
     try:
         return validate_org_number(entry[name])
     except InvalidIdentifier as exc:

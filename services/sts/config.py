@@ -20,8 +20,10 @@ class StsConfig:
 
     `issuer` None means "derive it from the bound address", so port 0 works: the issuer is
     settled once the socket is bound (see `issuer_for`).
-    `signing_key_files` empty means the two dev keys in seeds/keys; the first one signs, all
-    are published in the JWKS (so a rollover can be exercised).
+    `signing_key_files` empty means the two dev keys in seeds/keys; the first one signs, both
+    are published in the JWKS. With a `var_dir` they only seed the key store
+    `<var_dir>/sts/signing-keys.json` (created on first start, rotated by `samhandling
+    rotate-keys`); without one (tests) they are held in memory and never rotate.
     """
 
     host: str = "127.0.0.1"
@@ -29,6 +31,7 @@ class StsConfig:
     issuer: str | None = None
     seeds_dir: Path = DEFAULT_SEEDS_DIR
     signing_key_files: tuple[Path, ...] = ()
+    var_dir: Path | None = None
     token_lifetime_seconds: int = 600
     env: str = "dev"
 
@@ -67,5 +70,6 @@ class StsConfig:
             port=number,
             issuer=settings.token_issuer,
             seeds_dir=settings.seeds_dir,
+            var_dir=settings.var_dir,
             env=settings.env,
         )

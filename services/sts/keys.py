@@ -58,3 +58,8 @@ def load_private_jwk_file(path: Path) -> AsymmetricKey:
 def public_jwks(keys: Iterable[AsymmetricKey]) -> dict[str, list[dict[str, Any]]]:
     """The JWKS document: public members only, each with its kid, alg and use."""
     return {"keys": [dict(key.as_dict(private=False)) for key in keys]}
+
+
+def generate_signing_key(kid: str) -> ECKey:
+    """A fresh ES256 (P-256) private key named `kid`."""
+    return ECKey.generate_key("P-256", parameters={"kid": kid, "alg": "ES256", "use": "sig"}, private=True)

@@ -2,33 +2,37 @@
 
 Run as `samhandling serve sts`, or in-process with `StsServer(config).serve(ready)`; with
 port 0 the bound port and the issuer derived from it are `StsServer.port` / `StsServer.issuer` once `ready` is set.
+`clock` drives every time decision of the STS (tests move it to expire keys and codes).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
+import time
+from collections.abc import Callable
 
 import uvicorn
 
 from .app import create_app
 from .clients import load_clients
 from .config import StsConfig, StsConfigError
-from .keys import load_private_jwk_file
+from .key_store import SigningKeys
+from .people import load_people
 
 log = logging.getLogger(__name__)
 
 
 class StsServer:
-    def __init__(self, config: StsConfig) -> None:
+    def __init__(self, config: StsConfig, clock: Callable[[], float] = time.time) -> None:
         if config.env == "production":
             raise StsConfigError("the development STS refuses to run in production mode (SAMHANDLING_ENV=production)")
         self._config = config
+        self._clock = clock
         # Loaded before binding so a broken seed fails fast, before anyone can connect.
         self._clients = load_clients(config.seeds_dir)
-        self._signing_keys = [load_private_jwk_file(path) for path in config.signing_key_paths()]
-        if not self._signing_keys:
-            raise StsConfigError("the STS needs at least one signing key")
+        self._people = load_people(config.seeds_dir)
+        self._signing_keys = SigningKeys.open(config, clock)
         self._issuer: str | None = None
         self._port: int | None = None
         self._server: _UvicornServer | None = None
@@ -52,9 +56,19 @@ class StsServer:
         try:
             self._port = sock.getsockname()[1]
             self._issuer = self._config.issuer_for(self._port)
-            app = create_app(self._issuer, self._clients, self._signing_keys, self._config.token_lifetime_seconds)
+            app = create_app(
+                self._issuer,
+                self._clients,
+                self._people,
+                self._signing_keys,
+                token_lifetime_seconds=self._config.token_lifetime_seconds,
+                clock=self._clock,
+            )
             server = _UvicornServer(
-                uvicorn.Config(app, log_config=None, lifespan="off", timeout_graceful_shutdown=5), ready
+                # No access log: authorization requests carry login hints and attestations
+                # (person numbers) in their query strings.
+                uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=5),
+                ready,
             )
             server.should_exit = self._stop_requested
             self._server = server

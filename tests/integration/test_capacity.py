@@ -10,6 +10,8 @@ from tests.support import asserted, running_backend, settings_for
 
 OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
+# Points of care of Bodø kommune, the organisation of the demo-ehr actor the assertions carry.
+BODO_POINTS_OF_CARE = {"910000020", "910000039"}
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ async def test_report_is_stored_and_attributed(settings):
         overview = await stub.GetCapacityOverview(
             capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
         )
-        unit_id = overview.units[0].unit_id
+        unit_id = next(u.unit_id for u in overview.units if u.orgnr in BODO_POINTS_OF_CARE)
         request = capacity_pb2.ReportCapacityRequest(
             unit_id=unit_id, resource_type="bed", total=10, available=1, occupied=9,
             status=capacity_pb2.CAPACITY_STATUS_STRAINED, note="influensa",
@@ -56,7 +58,7 @@ async def test_invalid_report_changes_nothing(settings):
         before = await stub.GetCapacityOverview(
             capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
         )
-        unit_id = before.units[0].unit_id
+        unit_id = next(u.unit_id for u in before.units if u.orgnr in BODO_POINTS_OF_CARE)
         bad = capacity_pb2.ReportCapacityRequest(
             unit_id=unit_id, resource_type="bed", total=2, available=2, occupied=1,
             status=capacity_pb2.CAPACITY_STATUS_NORMAL,
@@ -69,6 +71,25 @@ async def test_invalid_report_changes_nothing(settings):
             capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
         )
         assert after == before
+
+
+async def test_only_the_owning_organisation_reports_a_unit(settings):
+    async with running_backend("capacity", settings) as channel:
+        stub = capacity_pb2_grpc.CapacityServiceStub(channel)
+        overview = await stub.GetCapacityOverview(
+            capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
+        )
+        foreign = next(u for u in overview.units if u.orgnr not in BODO_POINTS_OF_CARE)
+        request = capacity_pb2.ReportCapacityRequest(
+            unit_id=foreign.unit_id, resource_type="bed", total=1, status=capacity_pb2.CAPACITY_STATUS_FULL
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.ReportCapacity(request, metadata=asserted(settings, "capacity", REPORT))
+        assert (err.value.code(), error_info(err.value)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "UNIT_NOT_OWNED")
+        after = await stub.GetCapacityOverview(
+            capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
+        )
+        assert after == overview
 
 
 async def test_unknown_unit_is_not_found(settings):

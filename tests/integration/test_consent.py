@@ -51,12 +51,13 @@ class Consent:
         return asserted(self._settings, "consent", SERVICE + method, actor=actor, patient_id=patient_id)
 
     async def check(self, patient_id: str, actor=DEMO_EHR_ACTOR, category=VITALS, purpose=TREAT,
-                    asserted_patient: str = ""):
+                    asserted_patient: str | None = None):
         request = consent_pb2.CheckAccessRequest(
             patient_id=patient_id, actor=actor, data_category=category, purpose_of_use=purpose
         )
         return await self._stub.CheckAccess(request, metadata=asserted(
-            self._settings, "consent", SERVICE + "CheckAccess", patient_id=asserted_patient
+            self._settings, "consent", SERVICE + "CheckAccess",
+            patient_id=patient_id if asserted_patient is None else asserted_patient,
         ))
 
     async def create(self, asserted_patient: str | None = None, **fields) -> consent_pb2.Rule:

@@ -139,16 +139,40 @@ async def test_invalid_person_number_is_a_field_violation(suite):
     assert "patient_id" in violations
 
 
-async def test_no_patient_data_without_the_audit_service(suite):
-    metadata = await suite.auth("demo-ehr")
-    await suite.backends["audit"].stop(grace=0)
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await summary_stub(suite).GetPatientSummary(
-            summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata
-        )
+async def test_no_patient_data_without_the_audit_service(tmp_path):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with running_suite(tmp_path, provider) as suite:
+        metadata = await suite.auth("demo-ehr")
+        await suite.backends["audit"].stop(grace=0)
+        exporter.clear()
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await summary_stub(suite).GetPatientSummary(
+                summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata
+            )
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     assert error_info(err.value)[0] == "AUDIT_UNAVAILABLE"
-    assert PATIENT not in (err.value.details() or "")
+    backend_calls = {s.name for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER and s.parent}
+    assert "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary" not in backend_calls
+    assert "/samhandling.consent.v1.ConsentService/CheckAccess" in backend_calls  # the decision was asked
+
+
+async def test_a_restricted_category_is_left_out_and_the_rest_served(suite):
+    restricted = "28863830070"  # seeds: restriction on VITAL_SIGNS
+    summary = await summary_stub(suite).GetPatientSummary(
+        summary_pb2.GetPatientSummaryRequest(patient_id=restricted), metadata=await suite.auth("demo-ehr")
+    )
+    assert summary.municipal_services
+    assert not summary.HasField("latest_vital_signs") and not summary.HasField("latest_news2")
+    events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=restricted), metadata=await suite.auth("demo-auditor")
+    )
+    decisions = {e.data_category: e.decision for e in events.events if e.actor.client_id == "demo-ehr"}
+    assert decisions == {
+        common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES: common_pb2.DECISION_PERMIT,
+        common_pb2.DATA_CATEGORY_VITAL_SIGNS: common_pb2.DECISION_DENY,
+    }
 
 
 async def test_a_backend_reached_directly_gives_nothing_away(suite):

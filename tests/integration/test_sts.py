@@ -100,8 +100,11 @@ async def test_discovery_names_the_endpoints_under_the_bound_issuer(sts: StsServ
     assert document["issuer"] == sts.issuer
     assert document["token_endpoint"] == sts.issuer + "/connect/token"
     assert document["jwks_uri"] == sts.issuer + "/.well-known/jwks.json"
-    assert document["grant_types_supported"] == ["client_credentials"]
+    assert document["authorization_endpoint"] == sts.issuer + "/connect/authorize"
+    assert document["grant_types_supported"] == ["client_credentials", "authorization_code", "refresh_token"]
+    assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert document["authorization_details_types_supported"] == ["nhn:tillitsrammeverk:parameters"]
     assert S + "audit.read" in document["scopes_supported"]
 
 
@@ -288,6 +291,69 @@ async def test_logs_hold_neither_tokens_nor_assertions(sts: StsServer, caplog: p
     assert "issued access token to client demo-ehr" in caplog.text
     for secret in (token, token.split(".")[2], assertion.split(".")[2], private_jwk("demo-ehr")["d"]):
         assert secret not in caplog.text
+
+
+def attested(**parameters: Any) -> list[dict[str, Any]]:
+    return [{"type": "nhn:tillitsrammeverk:parameters", **parameters}]
+
+
+async def test_attestation_in_the_client_assertion_lands_in_the_token(sts: StsServer) -> None:
+    details = attested(
+        care_relationship={
+            "healthcare_service": {"code": "S03", "system": "urn:oid:2.16.578.1.12.4.1.1.8655"},
+            "purpose_of_use": {"code": "COC"},
+        },
+        patients=[{"identifier": "22750884907", "point_of_care": "910000020", "department": "Sone sør"}],
+    )
+    assertion = build_client_assertion("demo-ehr", private_jwk("demo-ehr"), sts.issuer, authorization_details=details)
+
+    response = await post_token_request(sts.issuer, assertion_form(assertion))
+
+    assert response.status_code == 200, response.text
+    _, claims = await verified_claims(sts.issuer, response.json()["access_token"])
+    # It replaces the client's registered default purpose (TREAT).
+    assert claims["nhn:tillitsrammeverk:parameters"] == {
+        "care_relationship": {
+            "healthcare_service": {"code": "S03", "system": "urn:oid:2.16.578.1.12.4.1.1.8655"},
+            "purpose_of_use": {"code": "COC", "system": "urn:oid:2.16.840.1.113883.1.11.20448"},
+        },
+        "patients": [{"identifier": "22750884907", "point_of_care": "910000020", "department": "Sone sør"}],
+    }
+
+
+async def test_purpose_helper_attests_in_the_assertion(sts: StsServer) -> None:
+    token = await fetch_client_credentials_token(sts.issuer, "demo-auditor", private_jwk("demo-auditor"), purpose="BTG")
+
+    _, claims = await verified_claims(sts.issuer, token)
+
+    assert claims["nhn:tillitsrammeverk:parameters"]["care_relationship"]["purpose_of_use"]["code"] == "BTG"
+
+
+@pytest.mark.parametrize(
+    ("details", "reason"),
+    [
+        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "SHOPPING"}}), "purpose_of_use.code", id="unknown-purpose"),
+        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT", "system": "urn:other"}}), "system", id="other-system"),
+        pytest.param(attested(practitioner={"hpr_nr": "990000101"}, care_relationship={"purpose_of_use": {"code": "TREAT"}}),
+                     "practitioner", id="practitioner-from-client"),
+        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}}, patients=[{"identifier": "22750884900"}]),
+                     "patients[0]", id="bad-person-number"),
+        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}},
+                              patients=[{"identifier": "22750884907", "point_of_care": "910000021"}]),
+                     "patients[0]", id="bad-org-number"),
+        pytest.param(attested(patients=[{"identifier": "22750884907"}]), "care_relationship", id="no-care-relationship"),
+        pytest.param([{"type": "payment_initiation"}], "type", id="other-type"),
+        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}, "ønske": "\"x\""}),
+                     "unknown members", id="unknown-member-echoed-safely"),
+    ],
+)
+async def test_invalid_attestations_are_refused(sts: StsServer, details: list[dict[str, Any]], reason: str) -> None:
+    assertion = build_client_assertion("demo-ehr", private_jwk("demo-ehr"), sts.issuer, authorization_details=details)
+
+    response = await post_token_request(sts.issuer, assertion_form(assertion))
+
+    assert_refused(response, "invalid_authorization_details")
+    assert reason in response.json()["error_description"]
 
 
 async def test_cancellation_stops_the_server_and_frees_the_port() -> None:

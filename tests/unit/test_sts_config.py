@@ -37,6 +37,13 @@ def test_wildcard_and_ipv6_hosts_give_a_usable_issuer(host: str, issuer: str) ->
     assert StsConfig(host=host, port=0).issuer_for(9) == issuer
 
 
+def test_var_dir_comes_from_the_settings_and_holds_the_key_store() -> None:
+    config = StsConfig.from_settings(Settings.from_env({"SAMHANDLING_VAR_DIR": "/tmp/samhandling-var"}))
+
+    assert config.var_dir == Path("/tmp/samhandling-var")
+    assert StsConfig().var_dir is None  # in memory: the seed keys, never rotated
+
+
 def test_seeds_dir_comes_from_the_settings() -> None:
     config = StsConfig.from_settings(Settings.from_env({"SAMHANDLING_SEEDS_DIR": "/tmp/other-seeds"}))
 

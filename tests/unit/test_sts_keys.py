@@ -6,7 +6,10 @@ import pytest
 from services.sts.keys import KeyFileError, import_private_jwk, import_public_jwk, load_private_jwk_file, public_jwks
 
 KEYS = Path(__file__).resolve().parents[2] / "seeds" / "keys"
-NAMES = ["demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital", "sts-signing-1", "sts-signing-2", "gateway-assertion"]
+NAMES = [
+    "demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital", "demo-legevakt", "samhandling-web",
+    "sts-signing-1", "sts-signing-2", "gateway-assertion",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -17,6 +17,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("unit_type", sa.String(40), nullable=False),
         sa.Column("orgnr", sa.String(9), nullable=False),
+        sa.Column("owner_orgnr", sa.String(9), nullable=False),
         sa.Column("municipality_number", sa.String(4), nullable=False, index=True),
         sa.Column("region", sa.String(100), nullable=False, index=True),
     )

@@ -1,0 +1,126 @@
+"""Turning the metadata of one gRPC call into a Principal (ARCHITECTURE.md, step 1).
+
+Metadata read here:
+- `authorization`: `Bearer <token>` or `DPoP <token>` (scheme case-insensitive, one value);
+- `dpop`: the DPoP proof (RFC 9449), bound to this call: `htm` POST, `htu` the gateway's
+  public URL + "/" + the full method name (services.platform.dpop.grpc_target);
+- `x-samhandling-justification`: free text for emergency access, UTF-8 percent-encoded
+  (gRPC metadata is ASCII), checked by the enforcer.
+
+Binding rules: a token with `cnf.jkt` is usable only as `DPoP` with a proof by that key; a
+`DPoP` scheme needs a bound token; a client registered as DPoP-bound may never use Bearer.
+Every refusal is logged to `gateway.security` (never the token or the proof).
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Collection, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+import grpc
+
+from services.platform.dpop import DpopError, DpopVerifier, grpc_target
+from services.platform.errors import ServiceError, unauthenticated
+
+from .principal import Principal, principal_from_claims
+from .tokens import MAX_TOKEN_BYTES, TokenValidator
+
+AUTHORIZATION = "authorization"
+DPOP = "dpop"
+JUSTIFICATION = "x-samhandling-justification"
+GRPC_HTM = "POST"
+# Room for the scheme and spaces around a token of the largest accepted size.
+MAX_AUTHORIZATION_BYTES = MAX_TOKEN_BYTES + 32
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+security_log = logging.getLogger("gateway.security")
+
+
+class Authenticator:
+    def __init__(
+        self, tokens: TokenValidator, dpop: DpopVerifier, *, public_url: str, dpop_bound_clients: Collection[str],
+        allow_synthetic: bool,
+    ) -> None:
+        self._tokens = tokens
+        self._dpop = dpop
+        self._public_url = public_url
+        self._dpop_bound_clients = frozenset(dpop_bound_clients)
+        self._allow_synthetic = allow_synthetic
+
+    async def authenticate(self, method: str, metadata: Metadata, peer: str = "") -> Principal:
+        """The caller of `method`, or ServiceError (UNAUTHENTICATED / PERMISSION_DENIED)."""
+        client_id = ""
+        try:
+            scheme, token = _credentials(metadata)
+            claims = await self._tokens.validate(token)
+            client_id = claims["client_id"]
+            self._check_binding(method, scheme, token, claims, metadata)
+            return principal_from_claims(
+                claims, allow_synthetic=self._allow_synthetic, justification=_justification(metadata)
+            )
+        except ServiceError as err:
+            log_refusal(err, method, client_id, peer)
+            raise
+
+    def _check_binding(self, method: str, scheme: str, token: str, claims: dict[str, Any], metadata: Metadata) -> None:
+        jkt = (claims.get("cnf") or {}).get("jkt")
+        if not jkt:
+            if scheme == "dpop":
+                raise unauthenticated("DPOP_TOKEN_NOT_BOUND", "the DPoP scheme needs a DPoP-bound token (cnf.jkt)")
+            if claims["client_id"] in self._dpop_bound_clients:
+                raise unauthenticated("DPOP_REQUIRED", "this client must use DPoP-bound tokens")
+            return
+        if scheme != "dpop":
+            raise unauthenticated("DPOP_BOUND_TOKEN_AS_BEARER", "a DPoP-bound token must be sent as 'DPoP <token>'")
+        proofs = _values(metadata, DPOP)
+        if not proofs:
+            raise unauthenticated("DPOP_PROOF_MISSING", "a DPoP-bound token needs a proof in the 'dpop' metadata")
+        if len(proofs) > 1 or not isinstance(proofs[0], str):
+            raise unauthenticated("DPOP_PROOF_INVALID", "send exactly one DPoP proof")
+        htu = grpc_target(self._public_url, method)
+        try:
+            thumbprint = self._dpop.verify(proofs[0], htm=GRPC_HTM, htu=htu, access_token=token)
+        except DpopError as err:
+            raise unauthenticated(err.reason, str(err)) from None
+        if not hmac.compare_digest(thumbprint.encode(), jkt.encode()):
+            raise unauthenticated("DPOP_KEY_MISMATCH", "the DPoP proof is signed by another key than the token is bound to")
+
+
+def log_refusal(err: ServiceError, method: str, client_id: str, peer: str) -> None:
+    """One security event per refused call: what and why, never credentials."""
+    if err.code not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+        return
+    security_log.warning(
+        "call refused",
+        extra={"reason": err.reason, "code": err.code.name, "method": method, "client_id": client_id, "peer": peer},
+    )
+
+
+def _credentials(metadata: Metadata) -> tuple[str, str]:
+    """(scheme in lower case, token) from the single `authorization` value."""
+    values = _values(metadata, AUTHORIZATION)
+    if not values or values == [""]:
+        raise unauthenticated("TOKEN_MISSING", "no access token: send 'authorization: Bearer <token>'")
+    if len(values) > 1 or not isinstance(values[0], str):
+        raise unauthenticated("TOKEN_MALFORMED", "send exactly one authorization value")
+    if len(values[0]) > MAX_AUTHORIZATION_BYTES:
+        raise unauthenticated("TOKEN_TOO_LARGE", f"the access token exceeds {MAX_TOKEN_BYTES} bytes")
+    scheme, _, token = values[0].strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() not in ("bearer", "dpop") or not token or " " in token:
+        raise unauthenticated("TOKEN_MALFORMED", "the authorization metadata must be 'Bearer <token>' or 'DPoP <token>'")
+    return scheme.lower(), token
+
+
+def _justification(metadata: Metadata) -> str:
+    values = _values(metadata, JUSTIFICATION)
+    if len(values) != 1 or not isinstance(values[0], str):
+        return ""
+    return unquote(values[0], errors="replace").strip()
+
+
+def _values(metadata: Metadata, key: str) -> list[str | bytes]:
+    return [value for name, value in metadata if name == key]

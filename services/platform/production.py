@@ -1,0 +1,63 @@
+"""The start-up check of production mode: nothing meant for development may be trusted.
+
+Refused: an issuer over http or on a loopback host (the dev STS), an issuer other than
+HelseID's unless SAMHANDLING_CUSTOM_ISSUER_ALLOWED=1, development keys (by content or
+location, via load_jwk), and a gateway public URL (the DPoP `htu` base) that is not an
+https URL on a real host. All problems are reported at once, so one restart fixes them all.
+"""
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from .keys import load_jwk
+from .settings import Settings, SettingsError
+
+HELSEID_ISSUERS = frozenset({"https://helseid-sts.nhn.no", "https://helseid-sts.test.nhn.no"})
+
+
+def check_production(settings: Settings) -> None:
+    """Raises SettingsError naming every problem; does nothing outside production mode."""
+    if not settings.production:
+        return
+    if problems := production_problems(settings):
+        raise SettingsError("refusing to start in production mode: " + "; ".join(problems))
+
+
+def production_problems(settings: Settings) -> list[str]:
+    problems = _url_problems("token issuer", settings.token_issuer)
+    if settings.token_issuer not in HELSEID_ISSUERS and not settings.custom_issuer_allowed:
+        problems.append(
+            f"token issuer {settings.token_issuer!r} is not HelseID ({', '.join(sorted(HELSEID_ISSUERS))}); "
+            "set SAMHANDLING_CUSTOM_ISSUER_ALLOWED=1 to trust another on purpose"
+        )
+    problems += _url_problems("gateway public URL", settings.gateway_public_url)
+    try:
+        load_jwk(settings.assertion_signing_key(), settings)
+    except SettingsError as exc:
+        problems.append(f"assertion signing key: {exc}")
+    return problems
+
+
+def _url_problems(what: str, url: str) -> list[str]:
+    parts = urlsplit(url)
+    problems = []
+    if parts.scheme != "https":
+        problems.append(f"{what} {url!r} must be an https URL")
+    if not parts.hostname:
+        problems.append(f"{what} {url!r} names no host")
+    elif _is_loopback(parts.hostname):
+        problems.append(f"{what} {url!r} is on a loopback host")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        problems.append(f"{what} {url!r} must not carry credentials, a query or a fragment")
+    return problems
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified

@@ -1,0 +1,476 @@
+"""People at the development STS: login pages, authorization code + PKCE S256, refresh tokens."""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+import pytest_asyncio
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc.jwk import ECKey
+
+from services.sts.client import (
+    CLIENT_ASSERTION_TYPE,
+    StsTokenError,
+    build_client_assertion,
+    login_token,
+    refresh_access_token,
+)
+from services.sts.config import StsConfig
+from services.sts.login_form import read_login_page
+from services.sts.main import StsServer
+from tests.integration.test_sts import SEEDS, assert_refused, private_jwk, start, verified_claims
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+LEGEVAKT_CALLBACK = "http://127.0.0.1:8765/callback"
+WEB_CALLBACK = "http://127.0.0.1:8080/callback"
+LARS = "23898220028"  # doctor (LE) at Bodø kommune
+SIGRID = "08847810026"  # nurse (SP) at Bodø kommune
+KRISTIN = "17857030036"  # doctor at Bærum kommune: not an employee of demo-legevakt's owner
+ESKIL = "22750884907"  # patient
+PURPOSE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def sts() -> AsyncIterator[StsServer]:
+    server = StsServer(StsConfig(port=0, seeds_dir=SEEDS))
+    serving = await start(server)
+    yield server
+    server.stop()
+    await serving
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        yield client
+
+
+class Login:
+    """One authorization-code flow driven step by step, as a browser and a client would."""
+
+    def __init__(self, sts: StsServer, http: httpx.AsyncClient, client_id: str, redirect_uri: str) -> None:
+        self.sts, self.http, self.client_id, self.redirect_uri = sts, http, client_id, redirect_uri
+        self.verifier = secrets.token_urlsafe(48)
+        self.state = secrets.token_urlsafe(8)
+
+    def query(self, **changes: str | None) -> dict[str, str]:
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "state": self.state,
+            "code_challenge": create_s256_code_challenge(self.verifier),
+            "code_challenge_method": "S256",
+            **changes,
+        }
+        return {k: v for k, v in query.items() if v is not None}
+
+    async def page(self, **changes: str | None) -> httpx.Response:
+        return await self.http.get(self.sts.issuer + "/connect/authorize?" + urlencode(self.query(**changes)))
+
+    async def choose(self, page: httpx.Response, pid: str, action: str = "login") -> httpx.Response:
+        form, _ = read_login_page(page.text)
+        assert form is not None and form.method == "post", page.text
+        return await self.http.post(form.action, data={**form.hidden, "person": pid, "action": action})
+
+    async def code(self, pid: str, **changes: str | None) -> str:
+        page = await self.page(**changes)
+        assert page.status_code == 200, page.text
+        return redirect_params(await self.choose(page, pid), self.redirect_uri)["code"]
+
+    async def redeem(self, code: str, **changes: str) -> httpx.Response:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": self.verifier,
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": build_client_assertion(self.client_id, private_jwk(self.client_id), self.sts.issuer),
+            **changes,
+        }
+        return await self.http.post(self.sts.issuer + "/connect/token", data=form)
+
+
+def redirect_params(response: httpx.Response, redirect_uri: str) -> dict[str, str]:
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(redirect_uri + "?")
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def details(**parameters: Any) -> str:
+    return json.dumps([{"type": "nhn:tillitsrammeverk:parameters", **parameters}])
+
+
+async def test_personnel_login_gives_the_helseid_person_claims(sts: StsServer) -> None:
+    key = ECKey.generate_key("P-256")
+
+    token = await login_token(
+        sts.issuer, "demo-legevakt", private_jwk("demo-legevakt"), LEGEVAKT_CALLBACK, LARS,
+        kind="personnel", dpop_key=key, purpose="ETREAT",
+    )
+
+    assert token.token_type == "DPoP" and token.expires_in == 600 and token.refresh_token
+    header, claims = await verified_claims(sts.issuer, token.access_token)
+    assert claims["client_id"] == "demo-legevakt" and claims["sub"] not in ("demo-legevakt", LARS)
+    assert claims["helseid://claims/identity/pid"] == LARS
+    assert claims["helseid://claims/identity/security_level"] == "4"
+    assert claims["helseid://claims/hpr/hpr_number"] == "990000102"
+    assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012"
+    assert claims["helseid://claims/client/claims/orgnr_child"] == "910000039"
+    assert claims["scope"] == "nhn:samhandling/summary.read nhn:samhandling/capacity.read"
+    assert claims["cnf"] == {"jkt": key.thumbprint()}
+    assert claims["nhn:tillitsrammeverk:parameters"] == {
+        "practitioner": {
+            "identifier": LARS,
+            "hpr_nr": "990000102",
+            "authorization": {"code": "LE", "system": "urn:oid:2.16.578.1.12.4.1.1.9060"},
+            "legal_entity": "910000012",
+            "point_of_care": "910000039",
+        },
+        "care_relationship": {"purpose_of_use": {"code": "ETREAT", "system": PURPOSE_SYSTEM}},
+    }
+
+
+async def test_patient_login_gives_id_porten_like_claims(sts: StsServer) -> None:
+    token = await login_token(
+        sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, ESKIL, kind="patient"
+    )
+
+    assert token.token_type == "Bearer" and token.refresh_token
+    _, claims = await verified_claims(sts.issuer, token.access_token)
+    assert claims["scope"] == "samhandling:patient"
+    assert claims["helseid://claims/identity/pid"] == ESKIL
+    assert claims["helseid://claims/identity/security_level"] == "4"
+    for absent in ("helseid://claims/hpr/hpr_number", "helseid://claims/client/claims/orgnr_parent",
+                   "nhn:tillitsrammeverk:parameters", "cnf"):
+        assert absent not in claims
+
+
+async def test_the_same_person_keeps_one_subject_that_is_not_the_person_number(sts: StsServer) -> None:
+    tokens = [
+        await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, pid, kind="patient")
+        for pid in (ESKIL, ESKIL, "19779998080")
+    ]
+
+    subjects = [(await verified_claims(sts.issuer, t.access_token))[1]["sub"] for t in tokens]
+
+    assert subjects[0] == subjects[1] != subjects[2]
+    assert ESKIL not in subjects[0]
+
+
+async def test_personnel_page_offers_only_the_clients_own_employees_accessibly(sts: StsServer, http: httpx.AsyncClient) -> None:
+    page = await Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK).page(login_hint=SIGRID)
+
+    form, _ = read_login_page(page.text)
+    assert page.status_code == 200 and form is not None and form.kind == "personnel"
+    assert set(form.choices["person"]) == {LARS, SIGRID}
+    assert '<html lang="nb">' in page.text and "<legend>Velg person</legend>" in page.text
+    assert f'value="{SIGRID}" required checked' in page.text  # login_hint preselects
+    for index in range(2):
+        assert f'id="person-{index}"' in page.text and f'<label for="person-{index}">' in page.text
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+
+
+async def test_a_person_not_offered_cannot_be_posted_and_the_form_stays_usable(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
+    page = await login.page()
+
+    refused = await login.choose(page, KRISTIN)
+    accepted = await login.choose(refused, LARS)
+
+    assert refused.status_code == 400 and 'role="alert"' in refused.text
+    assert "code" in redirect_params(accepted, LEGEVAKT_CALLBACK)
+
+
+async def test_cancelling_the_login_returns_access_denied(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+
+    answer = await login.choose(await login.page(), ESKIL, action="cancel")
+
+    params = redirect_params(answer, WEB_CALLBACK)
+    assert (params["error"], params["state"]) == ("access_denied", login.state) and "code" not in params
+
+
+async def test_a_login_request_id_works_once(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+    page = await login.page()
+
+    first = await login.choose(page, ESKIL)
+    second = await login.choose(page, ESKIL)
+
+    assert first.status_code == 302
+    assert second.status_code == 400 and "utløpt eller ukjent" in second.text
+
+
+async def test_pkce_verifier_mismatch_is_invalid_grant(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+    code = await login.code(ESKIL)
+
+    refused = await login.redeem(code, code_verifier=secrets.token_urlsafe(48))
+    without = await login.redeem(code, code_verifier="")
+
+    assert_refused(refused, "invalid_grant")
+    assert without.status_code == 400
+
+
+async def test_code_reuse_is_refused_and_its_tokens_stop_refreshing(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+    code = await login.code(ESKIL)
+    first = await login.redeem(code)
+
+    second = await login.redeem(code)
+
+    assert first.status_code == 200, first.text
+    assert_refused(second, "invalid_grant")
+    with pytest.raises(StsTokenError) as refused:
+        await refresh_access_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), first.json()["refresh_token"])
+    assert refused.value.error == "invalid_grant"
+
+
+async def test_a_code_belongs_to_the_client_it_was_issued_to(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
+    code = await login.code(LARS)
+    thief = Login(sts, http, "samhandling-web", LEGEVAKT_CALLBACK)
+    thief.verifier = login.verifier
+
+    refused = await thief.redeem(code)
+    token = await redeem_with_dpop(sts, http, login, code, ECKey.generate_key("P-256"))
+
+    assert_refused(refused, "invalid_grant")
+    assert token  # the attempt did not spend it
+
+
+async def test_unregistered_redirect_uri_gets_an_error_page_and_no_redirect(sts: StsServer, http: httpx.AsyncClient) -> None:
+    for redirect_uri in ("http://127.0.0.1:8080/callback/evil", "http://evil.example/callback", None):
+        page = await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(redirect_uri=redirect_uri)
+
+        assert page.status_code == 400 and "location" not in page.headers
+        assert "invalid_request" in page.text
+
+
+async def test_unknown_client_gets_an_error_page(sts: StsServer, http: httpx.AsyncClient) -> None:
+    page = await Login(sts, http, "ghost", WEB_CALLBACK).page()
+
+    assert page.status_code == 400 and "invalid_client" in page.text
+
+
+async def test_redirect_uri_differing_at_the_token_endpoint_is_invalid_grant(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+    code = await login.code(ESKIL)
+
+    assert_refused(await login.redeem(code, redirect_uri="http://127.0.0.1:8080/other"), "invalid_grant")
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        pytest.param({"code_challenge_method": "plain"}, "invalid_request", id="plain-pkce"),
+        pytest.param({"code_challenge_method": None}, "invalid_request", id="pkce-method-missing"),
+        pytest.param({"code_challenge": None, "code_challenge_method": None}, "invalid_request", id="no-pkce"),
+        pytest.param({"state": None}, "invalid_request", id="no-state"),
+        pytest.param({"response_type": "token"}, "unsupported_response_type", id="implicit"),
+        pytest.param({"scope": "nhn:samhandling/summary.read"}, "invalid_scope", id="scope-not-registered"),
+        pytest.param({"authorization_details": details(care_relationship={"purpose_of_use": {"code": "SHOPPING"}})},
+                     "invalid_authorization_details", id="invalid-purpose"),
+        pytest.param({"authorization_details": details(care_relationship={"purpose_of_use": {"code": "TREAT"}})},
+                     "invalid_authorization_details", id="patients-attest-nothing"),
+    ],
+)
+async def test_bad_authorization_requests_go_back_to_the_client_with_an_error(
+    sts: StsServer, http: httpx.AsyncClient, changes: dict[str, str | None], error: str
+) -> None:
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+
+    params = redirect_params(await login.page(**changes), WEB_CALLBACK)
+
+    assert params["error"] == error
+    assert params.get("state") == changes.get("state", login.state)
+    assert "code" not in params
+
+
+async def test_repeated_authorization_parameters_are_refused(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+    url = sts.issuer + "/connect/authorize?" + urlencode(login.query()) + "&state=again"
+
+    page = await http.get(url)
+
+    assert page.status_code == 400 and "repeated" in page.text
+
+
+async def test_attestation_in_the_authorization_request_lands_in_the_token(sts: StsServer, http: httpx.AsyncClient) -> None:
+    attestation = details(
+        care_relationship={
+            "purpose_of_use": {"code": "BTG", "system": PURPOSE_SYSTEM},
+            "purpose_of_use_details": {"code": "akutt", "system": "urn:example:details"},
+            "decision_ref": {"id": "beslutning-17", "user_selected": True},
+        },
+        patients=[{"identifier": ESKIL, "point_of_care": "910000039"}],
+    )
+    key = ECKey.generate_key("P-256")
+    login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
+    code = await login.code(LARS, authorization_details=attestation)
+
+    token = await redeem_with_dpop(sts, http, login, code, key)
+
+    _, claims = await verified_claims(sts.issuer, token)
+    parameters = claims["nhn:tillitsrammeverk:parameters"]
+    assert parameters["practitioner"]["hpr_nr"] == "990000102"
+    assert parameters["care_relationship"]["purpose_of_use"]["code"] == "BTG"
+    assert parameters["care_relationship"]["decision_ref"] == {"id": "beslutning-17", "user_selected": True}
+    assert parameters["patients"] == [{"identifier": ESKIL, "point_of_care": "910000039"}]
+
+
+async def test_a_practitioner_sent_by_the_client_is_refused(sts: StsServer, http: httpx.AsyncClient) -> None:
+    forged = details(practitioner={"hpr_nr": "990000107"}, care_relationship={"purpose_of_use": {"code": "TREAT"}})
+
+    params = redirect_params(await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(authorization_details=forged), WEB_CALLBACK)
+
+    assert params["error"] == "invalid_authorization_details"
+    assert "practitioner" in params["error_description"]
+
+
+async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(sts: StsServer) -> None:
+    key = private_jwk("samhandling-web")
+    login = await login_token(sts.issuer, "samhandling-web", key, WEB_CALLBACK, ESKIL, kind="patient")
+
+    second = await refresh_access_token(sts.issuer, "samhandling-web", key, login.refresh_token)
+    with pytest.raises(StsTokenError) as reused:
+        await refresh_access_token(sts.issuer, "samhandling-web", key, login.refresh_token)
+    with pytest.raises(StsTokenError) as revoked:
+        await refresh_access_token(sts.issuer, "samhandling-web", key, second.refresh_token)
+
+    assert second.refresh_token not in (None, login.refresh_token)
+    _, claims = await verified_claims(sts.issuer, second.access_token)
+    assert claims["helseid://claims/identity/pid"] == ESKIL and claims["scope"] == "samhandling:patient"
+    assert reused.value.error == revoked.value.error == "invalid_grant"
+
+
+async def test_refresh_token_belongs_to_its_client(sts: StsServer) -> None:
+    login = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, ESKIL, kind="patient")
+
+    with pytest.raises(StsTokenError) as refused:
+        await refresh_access_token(sts.issuer, "demo-legevakt", private_jwk("demo-legevakt"), login.refresh_token,
+                                   dpop_key=ECKey.generate_key("P-256"))
+
+    assert refused.value.error == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("client_id", "grant"),
+    [
+        pytest.param("samhandling-web", {"grant_type": "client_credentials"}, id="patient-client-credentials"),
+        pytest.param("demo-ehr", {"grant_type": "refresh_token", "refresh_token": "x"}, id="system-refresh"),
+        pytest.param("demo-ehr", {"grant_type": "authorization_code", "code": "x", "redirect_uri": WEB_CALLBACK},
+                     id="system-authorization-code"),
+    ],
+)
+async def test_grants_a_client_is_not_registered_for_are_unauthorized(
+    sts: StsServer, http: httpx.AsyncClient, client_id: str, grant: dict[str, str]
+) -> None:
+    form = {
+        **grant,
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": build_client_assertion(client_id, private_jwk(client_id), sts.issuer),
+    }
+
+    assert_refused(await http.post(sts.issuer + "/connect/token", data=form), "unauthorized_client")
+
+
+async def test_logs_hold_no_person_numbers_codes_or_tokens(
+    sts: StsServer, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
+    code = await login.code(ESKIL, login_hint=ESKIL)
+    token = (await login.redeem(code)).json()
+
+    # What the STS logs: httpx/httpcore are this test's own HTTP client, and uvicorn's access
+    # log (request lines with query strings) is switched off by the STS, though pytest still
+    # captures it.
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore", "uvicorn.access"))
+    )
+    assert "logged in at client samhandling-web" in logged
+    for secret in (ESKIL, code, token["access_token"].split(".")[2], token["refresh_token"], login.verifier):
+        assert secret not in logged
+
+
+async def redeem_with_dpop(sts: StsServer, http: httpx.AsyncClient, login: Login, code: str, key: ECKey) -> str:
+    from services.platform.dpop import make_proof
+
+    nonce = (await http.post(sts.issuer + "/connect/token")).headers["dpop-nonce"]
+    proof = make_proof(key, "POST", sts.issuer + "/connect/token", nonce=nonce)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": login.redirect_uri,
+        "code_verifier": login.verifier,
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": build_client_assertion(login.client_id, private_jwk(login.client_id), sts.issuer),
+    }
+    response = await http.post(sts.issuer + "/connect/token", data=form, headers={"DPoP": proof})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+async def test_an_attestation_outlives_neither_60_minutes_nor_refreshes(tmp_path) -> None:
+    from services.platform.dpop import make_proof
+    from tests.integration.test_sts_rotation import Clock
+
+    clock = Clock()
+    server = StsServer(StsConfig(port=0, seeds_dir=SEEDS), clock=clock)
+    serving = await start(server)
+    key = ECKey.generate_key("P-256")
+    token_endpoint = server.issuer + "/connect/token"
+
+    async def token_request(http: httpx.AsyncClient, grant: dict[str, str], **assertion: Any) -> dict[str, Any]:
+        nonce = (await http.post(token_endpoint)).headers["dpop-nonce"]
+        form = {
+            **grant,
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": build_client_assertion(
+                "demo-legevakt", private_jwk("demo-legevakt"), server.issuer, now=int(clock()), **assertion
+            ),
+        }
+        proof = make_proof(key, "POST", token_endpoint, nonce=nonce, now=clock())
+        response = await http.post(token_endpoint, data=form, headers={"DPoP": proof})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def care(token: dict[str, Any]) -> str | None:
+        claims = json.loads(jws_payload(token["access_token"]))
+        relationship = claims["nhn:tillitsrammeverk:parameters"].get("care_relationship")
+        return relationship["purpose_of_use"]["code"] if relationship else None
+
+    try:
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            login = Login(server, http, "demo-legevakt", LEGEVAKT_CALLBACK)
+            code = await login.code(LARS, authorization_details=details(care_relationship={"purpose_of_use": {"code": "BTG"}}))
+            first = await token_request(http, {"grant_type": "authorization_code", "code": code,
+                                               "redirect_uri": LEGEVAKT_CALLBACK, "code_verifier": login.verifier})
+            clock.advance(60 * 60 - 600 - 30)  # a token issued now still expires within the hour
+            within = await token_request(http, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+            clock.advance(60)  # now it would not
+            beyond = await token_request(http, {"grant_type": "refresh_token", "refresh_token": within["refresh_token"]})
+            renewed = await token_request(http, {"grant_type": "refresh_token", "refresh_token": beyond["refresh_token"]},
+                                          authorization_details=[{"type": "nhn:tillitsrammeverk:parameters",
+                                                                  "care_relationship": {"purpose_of_use": {"code": "ETREAT"}}}])
+    finally:
+        server.stop()
+        await serving
+
+    assert [care(t) for t in (first, within, beyond, renewed)] == ["BTG", "BTG", None, "ETREAT"]
+
+
+def jws_payload(token: str) -> bytes:
+    from joserfc import jws
+
+    return jws.extract_compact(token.encode()).payload

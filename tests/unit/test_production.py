@@ -1,0 +1,115 @@
+"""Production mode refuses at start-up whatever is meant for development
+(services/platform/production.py), naming every problem at once."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from joserfc.jwk import ECKey
+from opentelemetry.sdk.trace import TracerProvider
+
+from gateway.main import create_gateway
+from services.platform.production import check_production, production_problems
+from services.platform.settings import Settings, SettingsError
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    path = tmp_path / "gateway-assertion.jwk.json"
+    path.write_text(json.dumps(ECKey.generate_key("P-256", parameters={"kid": "gw-1"}).as_dict(private=True)))
+    return path
+
+
+@pytest.fixture
+def production(key_file) -> Settings:
+    """A production configuration with nothing wrong in it."""
+    return Settings(
+        env="production",
+        token_issuer="https://helseid-sts.nhn.no",
+        gateway_public_url="https://samhandling.example.no",
+        assertion_key_file=key_file,
+    )
+
+
+def problems(settings: Settings) -> str:
+    return " | ".join(production_problems(settings))
+
+
+def test_a_sound_production_configuration_starts(production):
+    check_production(production)
+    check_production(replace(production, token_issuer="https://helseid-sts.test.nhn.no"))
+
+
+def test_development_mode_is_not_checked():
+    check_production(Settings())
+
+
+def test_the_development_defaults_are_refused_with_every_problem_at_once():
+    with pytest.raises(SettingsError) as err:
+        check_production(Settings(env="production"))
+    message = str(err.value)
+    for expected in (
+        "token issuer 'http://127.0.0.1:8090' must be an https URL",
+        "token issuer 'http://127.0.0.1:8090' is on a loopback host",
+        "is not HelseID",
+        "gateway public URL 'http://127.0.0.1:50050' must be an https URL",
+        "refusing development key gateway-assertion.dev-only.jwk.json",
+    ):
+        assert expected in message
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["https://sts.example.org", "https://helseid-sts.nhn.no/", "https://helseid-sts.nhn.no.evil.example"],
+)
+def test_another_issuer_needs_explicit_permission(production, issuer):
+    assert "is not HelseID" in problems(replace(production, token_issuer=issuer))
+    assert problems(replace(production, token_issuer=issuer, custom_issuer_allowed=True)) == ""
+
+
+@pytest.mark.parametrize(
+    ("issuer", "expected"),
+    [
+        ("http://sts.example.org", "must be an https URL"),
+        ("https://localhost:8090", "loopback"),
+        ("https://sts.localhost", "loopback"),
+        ("https://127.0.0.2", "loopback"),
+        ("https://[::1]:8090", "loopback"),
+        ("https://0.0.0.0", "loopback"),
+        ("https://sts.example.org?x=1", "query"),
+    ],
+)
+def test_a_permitted_custom_issuer_still_may_not_be_the_dev_sts(production, issuer, expected):
+    assert expected in problems(replace(production, token_issuer=issuer, custom_issuer_allowed=True))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://samhandling.example.no", "must be an https URL"),
+        ("https://127.0.0.1:50050", "loopback"),
+        ("https://samhandling.example.no/#x", "fragment"),
+        ("https://", "names no host"),
+    ],
+)
+def test_the_gateway_public_url_must_be_https_on_a_real_host(production, url, expected):
+    assert expected in problems(replace(production, gateway_public_url=url))
+
+
+def test_a_key_marked_dev_only_is_refused_wherever_it_lies(production, key_file):
+    key_file.write_text(json.dumps({**json.loads(key_file.read_text()), "dev_only": True}))
+    assert "refusing development key" in problems(production)
+
+
+def test_a_key_kept_under_seeds_is_refused(production, key_file):
+    assert "refusing development key" in problems(replace(production, seeds_dir=key_file.parent))
+
+
+def test_a_missing_key_is_a_problem(production, tmp_path):
+    assert "cannot read key file" in problems(replace(production, assertion_key_file=tmp_path / "absent.json"))
+
+
+def test_the_gateway_refuses_to_start_on_development_settings():
+    with pytest.raises(SettingsError, match="refusing to start in production mode"):
+        create_gateway(Settings(env="production"), TracerProvider())

@@ -1,0 +1,41 @@
+"""The development login pages render plain, escaped, accessible HTML forms."""
+from services.sts.login_form import read_login_page
+from services.sts.login_pages import error_page, login_page
+from services.sts.people import Person
+
+LARS = Person(kind="personnel", pid="23898220028", name="Lars Legevaktsen", hpr_number="990000102",
+              authorization="LE", orgnr_parent="910000012")
+ESKIL = Person(kind="patient", pid="22750884907", name="Eskil <Eksempelsen>", birth_date="2008-10-22")
+
+
+def test_the_personnel_form_round_trips_through_the_clients_reader() -> None:
+    html = login_page(kind="personnel", action="http://sts/connect/authorize", request_id="r1",
+                      client_name="Demo legevakt", people=[LARS], selected=LARS.pid)
+
+    form, alert = read_login_page(html)
+
+    assert form is not None and (form.action, form.method, form.kind) == ("http://sts/connect/authorize", "post", "personnel")
+    assert form.hidden == {"request_id": "r1"}
+    assert form.choices == {"person": [LARS.pid]}
+    assert form.buttons == {"action": ["login", "cancel"]}
+    assert alert == ""
+    assert "Lars Legevaktsen – lege, HPR-nummer 990000102" in html and " checked>" in html
+
+
+def test_the_patient_form_escapes_and_shows_the_birth_date_norwegian_style() -> None:
+    html = login_page(kind="patient", action="/a", request_id='"><script>', client_name="<b>web</b>",
+                      people=[ESKIL], selected=None, error="Velg en person.")
+
+    form, alert = read_login_page(html)
+
+    assert "<script>" not in html and "<b>web</b>" not in html and "<Eksempelsen>" not in html
+    assert form is not None and form.hidden == {"request_id": '"><script>'} and form.kind == "patient"
+    assert "født 22.10.2008" in html
+    assert alert == "Velg en person." and 'aria-describedby="feil"' in html
+    assert '<html lang="nb">' in html and "<h1>Logg inn med ID-porten</h1>" in html
+
+
+def test_the_error_page_is_an_alert() -> None:
+    _, alert = read_login_page(error_page("Innloggingen er utløpt."))
+
+    assert alert == "Innloggingen er utløpt."
