@@ -71,9 +71,9 @@ class Suite:
     backends: dict[str, object]
 
     async def token(self, client_id: str, scope: str | None = None) -> str:
-        from services.cli.token import client_token
+        from services.cli.token import Identity, obtain_token
 
-        return await client_token(self.settings, client_id, scope)
+        return (await obtain_token(self.settings, Identity(client_id, scope=scope))).access_token
 
     async def auth(self, client_id: str, scope: str | None = None) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {await self.token(client_id, scope)}"),)
@@ -90,7 +90,7 @@ async def running_suite(tmp_path: Path, tracer_provider: TracerProvider | None =
 
     provider = tracer_provider or TracerProvider()
     settings = settings_for(tmp_path)
-    sts = StsServer(StsConfig(port=0, seeds_dir=settings.seeds_dir))
+    sts = StsServer(StsConfig(port=0, seeds_dir=settings.seeds_dir, var_dir=settings.var_dir))
     ready = asyncio.Event()
     sts_task = asyncio.create_task(sts.serve(ready))
     await ready.wait()

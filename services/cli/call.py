@@ -2,17 +2,26 @@
 method's types from the server's reflection service, like any standard tool would."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import grpc
 from google.protobuf import descriptor_pool, json_format, message_factory
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+from services.platform.dpop import grpc_target, make_proof
+
+from .token import Token
 
 
 class UnknownMethod(ValueError):
     pass
 
 
-def call(address: str, method: str, body: str, token: str) -> str:
+def call(
+    address: str, method: str, body: str, token: Token, *, public_url: str = "", justification: str | None = None
+) -> str:
     service_name, _, method_name = method.strip("/").rpartition("/")
+    full_name = f"/{service_name}/{method_name}"
     with grpc.insecure_channel(address) as channel:
         pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(channel))
         try:
@@ -22,10 +31,16 @@ def call(address: str, method: str, body: str, token: str) -> str:
         request_type = message_factory.GetMessageClass(descriptor.input_type)
         response_type = message_factory.GetMessageClass(descriptor.output_type)
         rpc = channel.unary_unary(
-            f"/{service_name}/{method_name}",
+            full_name,
             request_serializer=request_type.SerializeToString,
             response_deserializer=response_type.FromString,
         )
         request = json_format.Parse(body or "{}", request_type())
-        response = rpc(request, metadata=(("authorization", f"Bearer {token}"),), timeout=30)
+        metadata = [("authorization", f"{token.scheme} {token.access_token}")]
+        if token.dpop_key is not None:
+            proof = make_proof(token.dpop_key, "POST", grpc_target(public_url, full_name), access_token=token.access_token)
+            metadata.append(("dpop", proof))
+        if justification:
+            metadata.append(("x-samhandling-justification", quote(justification)))
+        response = rpc(request, metadata=metadata, timeout=30)
         return json_format.MessageToJson(response, ensure_ascii=False)

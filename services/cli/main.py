@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 import grpc
 from google.protobuf import json_format
@@ -24,13 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("status", help="health of every component; exit 0 only if all are SERVING")
     commands.add_parser("migrate", help="bring every backend database to the newest schema")
     commands.add_parser("seed", help="migrate and load the synthetic seeds (idempotent)")
-    token = commands.add_parser("token", help="print an access token for a seeded client")
-    token.add_argument("--client", required=True, help="client id, e.g. demo-ehr")
-    token.add_argument("--scope", help="space-separated scopes (default: all of the client's)")
+    commands.add_parser("rotate-keys", help="give the development STS a new signing key (no restart needed)")
+    token = commands.add_parser("token", help="print an access token from the development STS")
+    _identity_arguments(token)
+    token.add_argument("--dpop", metavar="FILE", type=Path, help="bind the token to a new key, written to FILE")
     call = commands.add_parser("call", help="call a gateway method with JSON, using server reflection")
     call.add_argument("method", help="e.g. samhandling.summary.v1.PatientSummaryService/GetPatientSummary")
     call.add_argument("body", nargs="?", default="{}", help="request as JSON")
-    call.add_argument("--client", required=True, help="seeded client whose token to use")
+    _identity_arguments(call)
+    call.add_argument("--dpop", action="store_true", help="use a DPoP-bound token and a proof")
+    call.add_argument("--justification", help="why emergency access is needed (purpose ETREAT or BTG)")
     args = parser.parse_args(argv)
 
     try:
@@ -41,6 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _identity_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--client", help="seeded client id, e.g. demo-ehr (default for a login: its seeded client)")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--user", metavar="PID", help="log in as this seeded health person")
+    who.add_argument("--patient", metavar="PID", help="log in as this seeded patient")
+    parser.add_argument("--purpose", choices=("TREAT", "ETREAT", "COC", "BTG"), help="purpose of use to attest")
+    parser.add_argument("--scope", help="space-separated scopes (default: all of the client's)")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,16 +81,31 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             for component, count in seed_all(settings).items():
                 print(f"{component}: {count} seeded")
         return 0
-    from .token import client_token
+    if args.command == "rotate-keys":
+        from services.sts.key_store import rotate_signing_keys
 
-    token = asyncio.run(client_token(settings, args.client, getattr(args, "scope", None)))
+        if settings.production:
+            raise SettingsError("the development STS does not run in production mode")
+        print(rotate_signing_keys(settings.var_dir, settings.seeds_dir))
+        return 0
+    return _token_or_call(args, settings)
+
+
+def _token_or_call(args: argparse.Namespace, settings: Settings) -> int:
+    from .token import Identity, obtain_token, write_private_key
+
+    identity = Identity(args.client, args.user, args.patient, args.purpose, args.scope)
+    token = asyncio.run(obtain_token(settings, identity, dpop=bool(args.dpop)))
     if args.command == "token":
-        print(token)
+        if token.dpop_key is not None:
+            write_private_key(token.dpop_key, args.dpop)
+        print(token.access_token)
         return 0
     from .call import call
 
     try:
-        print(call(settings.addresses["gateway"], args.method, args.body, token))
+        print(call(settings.addresses["gateway"], args.method, args.body, token,
+                   public_url=settings.gateway_public_url, justification=args.justification))
         return 0
     except grpc.RpcError as exc:
         reason, violations = error_info(exc)

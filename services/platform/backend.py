@@ -18,6 +18,7 @@ from .assertion import AssertionVerifier
 from .db import make_engine, make_sessions, migrate
 from .interceptors import ServiceInterceptor
 from .keys import load_jwk
+from .production import check_backend_production
 from .server import GrpcServer, Servicer
 from .settings import Settings
 
@@ -48,6 +49,7 @@ class Backend:
     def create_server(
         self, settings: Settings, tracer_provider: TracerProvider, address: str | None = None
     ) -> GrpcServer:
+        check_backend_production(settings)
         engine = make_engine(settings.database_url(self.name), tracer_provider)
         api = self.make_api(self.make_store(make_sessions(engine)), settings)
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)

@@ -24,6 +24,23 @@ def check_production(settings: Settings) -> None:
         raise SettingsError("refusing to start in production mode: " + "; ".join(problems))
 
 
+def check_backend_production(settings: Settings) -> None:
+    """A backend in production verifies assertions with the gateway's public key, named on
+    purpose: never the gateway's private key file, never a development key."""
+    if not settings.production:
+        return
+    problems = []
+    if settings.assertion_public_key_file is None:
+        problems.append("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE must name the gateway's public assertion key")
+    else:
+        try:
+            load_jwk(settings.assertion_public_key_file, settings, private=False)
+        except SettingsError as exc:
+            problems.append(f"assertion verification key: {exc}")
+    if problems:
+        raise SettingsError("refusing to start in production mode: " + "; ".join(problems))
+
+
 def production_problems(settings: Settings) -> list[str]:
     problems = _url_problems("token issuer", settings.token_issuer)
     if settings.token_issuer not in HELSEID_ISSUERS and not settings.custom_issuer_allowed:

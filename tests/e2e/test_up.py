@@ -87,6 +87,19 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     )
     assert denied.returncode == 1 and "INVALID_ARGUMENT" in denied.stderr and "patient_id" in denied.stderr
 
+    # A health person through the real login, with a DPoP-bound token, from the command line.
+    personnel = samhandling(
+        "call", "--user", "23898220028", "--dpop", "--purpose", "TREAT",
+        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary", json.dumps({"patient_id": PATIENT}),
+        env=suite_env,
+    )
+    assert json.loads(personnel.stdout)["patientId"] == PATIENT
+    key_file = suite_env_path(suite_env) / "dpop.jwk"
+    bound = samhandling("token", "--user", "23898220028", "--dpop", str(key_file), "--purpose", "TREAT", env=suite_env)
+    assert bound.stdout.count(".") == 2 and "d" in json.loads(key_file.read_text())
+    new_kid = samhandling("rotate-keys", env=suite_env).stdout.strip()
+    assert new_kid
+
     running_up.send_signal(signal.SIGINT)
     assert running_up.wait(30) == 0
     after = samhandling("status", env=suite_env, check=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 
@@ -19,6 +20,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.call import call
+from services.cli.token import Token
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from tests.support import running_suite
@@ -187,7 +189,7 @@ async def test_a_backend_reached_directly_gives_nothing_away(suite):
 
 
 async def test_standard_tools_work_through_reflection(suite):
-    token = await suite.token("demo-ehr")
+    token = Token(await suite.token("demo-ehr"), dpop_key=None)
     body = json.dumps({"patient_id": PATIENT})
     method = "samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
     answer = json.loads(await asyncio.to_thread(call, suite.settings.addresses["gateway"], method, body, token))
@@ -223,3 +225,25 @@ async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):
     assert sql, "SQL statements of the read are part of its trace"
     recorded = {e.trace_id for e in events.events if e.actor.client_id == "demo-ehr"}
     assert recorded == {format(trace_id, "032x")}
+
+
+async def test_tokens_from_before_and_after_a_key_rotation_are_both_accepted(suite):
+    from services.sts.key_store import rotate_signing_keys
+
+    def kid(token: str) -> str:
+        return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "==="))["kid"]
+
+    before = await suite.token("demo-ehr")
+    new_kid = rotate_signing_keys(suite.settings.var_dir, suite.settings.seeds_dir)
+    assert kid(before) != new_kid
+    deadline = time.monotonic() + 10  # the STS re-reads its key store at most once a second
+    after = await suite.token("demo-ehr")
+    while kid(after) != new_kid:
+        assert time.monotonic() < deadline, "the STS did not start signing with the new key"
+        await asyncio.sleep(0.2)
+        after = await suite.token("demo-ehr")
+    for token in (before, after):  # the same gateway, never restarted
+        summary = await summary_stub(suite).GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(("authorization", f"Bearer {token}"),)
+        )
+        assert summary.patient_id == PATIENT

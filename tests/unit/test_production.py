@@ -10,7 +10,7 @@ from joserfc.jwk import ECKey
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.main import create_gateway
-from services.platform.production import check_production, production_problems
+from services.platform.production import check_backend_production, check_production, production_problems
 from services.platform.settings import Settings, SettingsError
 
 
@@ -113,3 +113,17 @@ def test_a_missing_key_is_a_problem(production, tmp_path):
 def test_the_gateway_refuses_to_start_on_development_settings():
     with pytest.raises(SettingsError, match="refusing to start in production mode"):
         create_gateway(Settings(env="production"), TracerProvider())
+
+
+def test_a_backend_in_production_needs_the_gateways_public_key_named(tmp_path):
+    production = replace(Settings(), env="production")
+    with pytest.raises(SettingsError, match="SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE"):
+        check_backend_production(production)
+    dev_key = production.seeds_dir / "keys" / "gateway-assertion.dev-only.jwk.json"
+    with pytest.raises(SettingsError, match="development key"):
+        check_backend_production(replace(production, assertion_public_key_file=dev_key))
+    public = tmp_path / "gateway-assertion.public.jwk.json"
+    key = json.loads(dev_key.read_text())
+    public.write_text(json.dumps({k: key[k] for k in ("kty", "crv", "x", "y", "kid")}))
+    check_backend_production(replace(production, assertion_public_key_file=public))
+    check_backend_production(Settings())  # dev: nothing to check
