@@ -21,21 +21,22 @@ from typing import Any
 
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import ServiceError, permission_denied, unauthenticated
+from services.platform.helseid import (
+    CLIENT_NAME,
+    HPR_NUMBER,
+    ORGNR_CHILD,
+    ORGNR_PARENT,
+    PID,
+    PURPOSE_OF_USE_SYSTEM,
+    SECURITY_LEVEL,
+    TRUST_FRAMEWORK,
+)
 from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
 from services.platform.protomap import to_enum
 from services.platform.vocabulary import ActorKind, PurposeOfUse
 
 from . import scopes
 
-PID = "helseid://claims/identity/pid"
-SECURITY_LEVEL = "helseid://claims/identity/security_level"
-HPR_NUMBER = "helseid://claims/hpr/hpr_number"
-ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
-ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
-CLIENT_NAME = "helseid://claims/client/client_name"
-TRUST_FRAMEWORK = "nhn:tillitsrammeverk:parameters"
-# HL7 v3 PurposeOfUse value set; a code from another system means something else.
-PURPOSE_OF_USE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
 REQUIRED_SECURITY_LEVEL = "4"
 _AUTHORIZATION_CODE = re.compile(r"[A-Z0-9]{1,8}")  # HPR code list 9060, e.g. LE, SP, AA
 

@@ -12,14 +12,13 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 
 from services.platform.errors import unauthenticated
+from services.platform.helseid import SIGNING_ALGORITHMS
 
 from .jwks import JwksCache, Key
 
 # Asymmetric only: `none` and HS* never verify here, so a token "signed" with the issuer's
 # public key as an HMAC secret is refused before any key is looked at.
-ALLOWED_ALGORITHMS = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
-)
+ALLOWED_ALGORITHMS = frozenset(SIGNING_ALGORITHMS)
 # Media types compare case-insensitively; RFC 9068 §4 allows the `application/` prefix too.
 ALLOWED_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
 _EC_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}

@@ -4,8 +4,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Uuid
+from sqlalchemy import BigInteger, Index, Integer, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.platform.db import UtcDateTime
 
 # INTEGER on SQLite so the key is the rowid; 64-bit elsewhere, like the proto's int64.
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
@@ -25,7 +27,7 @@ class AuditEventRow(Base):
     sequence: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=False)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor_kind: Mapped[str | None] = mapped_column(String(20))
     actor_client_id: Mapped[str] = mapped_column(String(100))
     actor_client_name: Mapped[str] = mapped_column(String(200))
@@ -45,7 +47,7 @@ class AuditEventRow(Base):
     decision_id: Mapped[str] = mapped_column(String(100))
     trace_id: Mapped[str] = mapped_column(String(32))
     method: Mapped[str] = mapped_column(String(200))
-    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class LogHeadRow(Base):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.platform.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -37,6 +39,6 @@ class ResourceRow(Base):
     occupied: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(String(500), default="")
-    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
     reported_by: Mapped[str] = mapped_column(String(100), default="")
     unit: Mapped[UnitRow] = relationship(back_populates="resources")

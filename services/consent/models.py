@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.platform.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -23,6 +25,6 @@ class RuleRow(Base):
     categories: Mapped[str] = mapped_column(String(200), default="")  # comma separated names; empty: all
     hpr_number: Mapped[str] = mapped_column(String(9), default="")
     org_number: Mapped[str] = mapped_column(String(9), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

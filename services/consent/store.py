@@ -4,7 +4,7 @@ Every read opens a new session and so sees every committed revoke: nothing is ca
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
@@ -56,7 +56,7 @@ class ConsentStore:
         """Revokes one of the patient's rules; revoking a revoked rule keeps its first revoke time."""
         mine = (RuleRow.rule_id == rule_id, RuleRow.patient_id == patient_id)
         with self._sessions.begin() as session:
-            session.execute(update(RuleRow).where(*mine, RuleRow.revoked_at.is_(None)).values(revoked_at=_utc(now)))
+            session.execute(update(RuleRow).where(*mine, RuleRow.revoked_at.is_(None)).values(revoked_at=now))
             row = session.scalars(select(RuleRow).where(*mine)).one_or_none()
             if row is None:
                 raise UnknownRule(rule_id)
@@ -71,9 +71,9 @@ def _row(rule: Rule) -> RuleRow:
         categories=",".join(sorted(c.value for c in rule.categories)),
         hpr_number=rule.hpr_number,
         org_number=rule.org_number,
-        created_at=_utc(rule.created_at),
-        expires_at=_maybe_utc(rule.expires_at),
-        revoked_at=_maybe_utc(rule.revoked_at),
+        created_at=rule.created_at,
+        expires_at=rule.expires_at,
+        revoked_at=rule.revoked_at,
     )
 
 
@@ -85,16 +85,7 @@ def _rule(row: RuleRow) -> Rule:
         categories=frozenset(DataCategory(c) for c in row.categories.split(",") if c),
         hpr_number=row.hpr_number,
         org_number=row.org_number,
-        created_at=_utc(row.created_at),
-        expires_at=_maybe_utc(row.expires_at),
-        revoked_at=_maybe_utc(row.revoked_at),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
     )
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite keeps no offset: times are written in UTC and read back naive.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _maybe_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)

@@ -1,6 +1,7 @@
 """SQLAlchemy engines, sessions and Alembic migrations, the same for every service."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -8,7 +9,7 @@ from alembic.config import Config
 from opentelemetry import metrics
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.trace import TracerProvider
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -75,3 +76,21 @@ def run_migrations_online() -> None:
                 context.run_migrations()
     finally:
         engine.dispose()
+
+
+class UtcDateTime(TypeDecorator):
+    """A point in time, always written and read as an aware UTC datetime: PostgreSQL keeps the
+    zone, SQLite does not, and no store should have to know which it talks to."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: give times in UTC")
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -18,9 +18,11 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
+from .helseid import SIGNING_ALGORITHMS
 from .replay import ReplayCache
 
-ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "EdDSA"})
+# RFC 9449 allows any asymmetric JWS algorithm; EdDSA too, for clients with Ed25519 keys.
+ALGORITHMS = frozenset({*SIGNING_ALGORITHMS, "EdDSA"})
 IAT_PAST_SECONDS = 60
 IAT_FUTURE_SECONDS = 5
 MAX_PROOF_BYTES = 4096

@@ -13,23 +13,16 @@ from typing import Any
 
 from joserfc import jwt
 
+from services.platform import helseid
+
 from . import trust_framework
 from .clients import CLIENT_AUTH_METHOD, RegisteredClient
 from .key_store import SigningKeys
 from .people import Person
 from .trust_framework import Attestation
 
-AUDIENCE = "nhn:samhandling"
-CLAIM_PID = "helseid://claims/identity/pid"
-CLAIM_SECURITY_LEVEL = "helseid://claims/identity/security_level"
-CLAIM_HPR_NUMBER = "helseid://claims/hpr/hpr_number"
-CLAIM_ORGNR_PARENT = "helseid://claims/client/claims/orgnr_parent"
-CLAIM_ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
-CLAIM_CLIENT_NAME = "helseid://claims/client/client_name"
-CLAIM_CLIENT_AMR = "helseid://claims/client/amr"
-CLAIM_TRUST_FRAMEWORK = trust_framework.CLAIM
 # Every development login stands in for a high-assurance one (BankID / ID-porten "high").
-SECURITY_LEVEL = "4"
+LOGIN_SECURITY_LEVEL = "4"
 
 
 @dataclass(frozen=True)
@@ -44,9 +37,11 @@ class Authorization:
 
 class AccessTokenIssuer:
     def __init__(
-        self, issuer: str, keys: SigningKeys, lifetime_seconds: int, clock: Callable[[], float] = time.time
+        self, issuer: str, audience: str, keys: SigningKeys, lifetime_seconds: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._issuer = issuer
+        self._audience = audience
         self._keys = keys
         self.lifetime_seconds = lifetime_seconds
         self._clock = clock
@@ -68,7 +63,7 @@ class AccessTokenIssuer:
         person = authorization.person
         claims: dict[str, Any] = {
             "iss": self._issuer,
-            "aud": AUDIENCE,
+            "aud": self._audience,
             "sub": person.subject if person else client.client_id,
             "client_id": client.client_id,
             "scope": scope,
@@ -76,21 +71,21 @@ class AccessTokenIssuer:
             "iat": now,
             "nbf": now,
             "exp": now + self.lifetime_seconds,
-            CLAIM_CLIENT_NAME: client.client_name,
-            CLAIM_CLIENT_AMR: CLIENT_AUTH_METHOD,
+            helseid.CLIENT_NAME: client.client_name,
+            helseid.CLIENT_AMR: CLIENT_AUTH_METHOD,
         }
         if client.orgnr_parent and client.orgnr_child:
-            claims[CLAIM_ORGNR_PARENT] = client.orgnr_parent
-            claims[CLAIM_ORGNR_CHILD] = client.orgnr_child
+            claims[helseid.ORGNR_PARENT] = client.orgnr_parent
+            claims[helseid.ORGNR_CHILD] = client.orgnr_child
         if person:
-            claims[CLAIM_PID] = person.pid
-            claims[CLAIM_SECURITY_LEVEL] = SECURITY_LEVEL
+            claims[helseid.PID] = person.pid
+            claims[helseid.SECURITY_LEVEL] = LOGIN_SECURITY_LEVEL
             if person.hpr_number:
-                claims[CLAIM_HPR_NUMBER] = person.hpr_number
+                claims[helseid.HPR_NUMBER] = person.hpr_number
         if authorization.jkt:
             claims["cnf"] = {"jkt": authorization.jkt}
         if parameters := _trust_framework(client, authorization):
-            claims[CLAIM_TRUST_FRAMEWORK] = parameters
+            claims[helseid.TRUST_FRAMEWORK] = parameters
         return claims
 
 

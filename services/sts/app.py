@@ -12,11 +12,12 @@ from starlette.routing import Route
 
 from services.platform.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from services.platform.dpop import DpopVerifier
+from services.platform.helseid import DEFAULT_AUDIENCE, SIGNING_ALGORITHMS
 from services.platform.replay import ReplayCache
 
 from .access_tokens import AccessTokenIssuer
 from .authorization_server import HttpRequest, StsAuthorizationServer
-from .client_assertion import ASYMMETRIC_ALGORITHMS, PrivateKeyJwtAuthentication
+from .client_assertion import PrivateKeyJwtAuthentication
 from .clients import CLIENT_AUTH_METHOD, GRANT_TYPES, RegisteredClient
 from .forms import read_form
 from .key_store import SigningKeys
@@ -39,13 +40,14 @@ def create_app(
     signing_keys: SigningKeys,
     *,
     token_lifetime_seconds: int,
+    audience: str = DEFAULT_AUDIENCE,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     token_endpoint = issuer + TOKEN_PATH
     authorization_endpoint = issuer + AUTHORIZE_PATH
     server = StsAuthorizationServer(
         clients,
-        AccessTokenIssuer(issuer, signing_keys, token_lifetime_seconds, clock),
+        AccessTokenIssuer(issuer, audience, signing_keys, token_lifetime_seconds, clock),
         # DOMAIN.md §1 names the issuer as the assertion audience; many clients use the
         # token endpoint URL (RFC 7523's suggestion), so both are accepted.
         PrivateKeyJwtAuthentication(
@@ -65,7 +67,7 @@ def create_app(
         "grant_types_supported": list(GRANT_TYPES),
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": [CLIENT_AUTH_METHOD],
-        "token_endpoint_auth_signing_alg_values_supported": list(ASYMMETRIC_ALGORITHMS),
+        "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "dpop_signing_alg_values_supported": sorted(DPOP_ALGORITHMS),
         "authorization_details_types_supported": [DETAILS_TYPE],
         "scopes_supported": server.scopes_supported,

@@ -19,10 +19,11 @@ from joserfc import jwt
 
 from services.platform.dpop import Key as DpopKey
 from services.platform.dpop import make_proof
+from services.platform.helseid import PURPOSE_OF_USE_SYSTEM
 
 from .keys import AsymmetricKey, KeyFileError, import_private_jwk
 from .login_form import read_login_page
-from .trust_framework import DETAILS_TYPE, PURPOSE_OF_USE_SYSTEM
+from .trust_framework import DETAILS_TYPE
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME_SECONDS = 60

@@ -19,12 +19,12 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
+from services.platform.helseid import SIGNING_ALGORITHMS
 from services.platform.replay import ReplayCache
 
 from .clients import CLIENT_AUTH_METHOD, RegisteredClient
 from .keys import AsymmetricKey
 
-ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 MAX_ASSERTION_LIFETIME_SECONDS = 60
 CLOCK_SKEW_SECONDS = 5
 
@@ -66,7 +66,7 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
         # Authlib decodes with joserfc's default algorithm set; pin it to asymmetric ones so
         # "none" and HMAC can never authenticate a client.
         try:
-            token = jwt.decode(assertion, resolve_key, algorithms=ASYMMETRIC_ALGORITHMS)
+            token = jwt.decode(assertion, resolve_key, algorithms=SIGNING_ALGORITHMS)
         except JoseError as exc:
             raise InvalidClientError(description=f"Client assertion refused: {exc.error}") from None
         self.verify_claims(token.claims)

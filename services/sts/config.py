@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.platform.helseid import DEFAULT_AUDIENCE
 from services.platform.settings import Settings
 
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
@@ -33,6 +34,7 @@ class StsConfig:
     signing_key_files: tuple[Path, ...] = ()
     var_dir: Path | None = None
     token_lifetime_seconds: int = 600
+    audience: str = DEFAULT_AUDIENCE
     env: str = "dev"
 
     def __post_init__(self) -> None:
@@ -71,5 +73,6 @@ class StsConfig:
             issuer=settings.token_issuer,
             seeds_dir=settings.seeds_dir,
             var_dir=settings.var_dir,
+            audience=settings.token_audience,
             env=settings.env,
         )

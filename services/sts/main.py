@@ -62,6 +62,7 @@ class StsServer:
                 self._people,
                 self._signing_keys,
                 token_lifetime_seconds=self._config.token_lifetime_seconds,
+                audience=self._config.audience,
                 clock=self._clock,
             )
             server = _UvicornServer(
@@ -89,9 +90,6 @@ class StsServer:
         if self._server is not None:
             self._server.should_exit = True
 
-
-async def serve(config: StsConfig, ready: asyncio.Event | None = None) -> None:
-    await StsServer(config).serve(ready)
 
 
 class _UvicornServer(uvicorn.Server):

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.platform.helseid import PURPOSE_OF_USE_SYSTEM, TRUST_FRAMEWORK
 from services.platform.ids import InvalidIdentifier, validate_org_number, validate_person_number
+from services.platform.vocabulary import PurposeOfUse
 
-DETAILS_TYPE = "nhn:tillitsrammeverk:parameters"
-CLAIM = "nhn:tillitsrammeverk:parameters"
-PURPOSE_OF_USE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"  # HL7 v3 PurposeOfUse
+DETAILS_TYPE = TRUST_FRAMEWORK  # the authorization_details type HelseID uses
 HPR_AUTHORIZATION_SYSTEM = "urn:oid:2.16.578.1.12.4.1.1.9060"  # HPR code list 9060
-PURPOSES_OF_USE = frozenset({"TREAT", "ETREAT", "COC", "BTG"})
+PURPOSES_OF_USE = frozenset(p.value for p in PurposeOfUse)
 ATTESTATION_LIFETIME_SECONDS = 60 * 60
 MAX_PATIENTS = 10
 MAX_TEXT = 200

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.platform.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -44,7 +46,7 @@ class VitalSignsRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.pid"))
-    measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime)
     respiration_rate: Mapped[int] = mapped_column(Integer)
     spo2: Mapped[int] = mapped_column(Integer)
     on_oxygen: Mapped[bool] = mapped_column(Boolean)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -123,7 +123,7 @@ def _service_row(patient_id: str, service: MunicipalService) -> MunicipalService
 
 def _measurement(row: VitalSignsRow, scale: Spo2Scale) -> Measurement:
     return Measurement(
-        measured_at=_utc(row.measured_at),
+        measured_at=row.measured_at,
         observation=Observation(
             respiration_rate=row.respiration_rate,
             spo2=row.spo2,
@@ -135,8 +135,3 @@ def _measurement(row: VitalSignsRow, scale: Spo2Scale) -> Measurement:
             temperature=row.temperature,
         ),
     )
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back the stored UTC wall time without its zone.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

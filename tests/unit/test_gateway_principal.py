@@ -6,7 +6,10 @@ import grpc
 import pytest
 
 from gateway import scopes
-from gateway.principal import (
+from gateway.principal import principal_from_claims
+from samhandling.common.v1 import common_pb2
+from services.platform.errors import ServiceError
+from services.platform.helseid import (
     CLIENT_NAME,
     HPR_NUMBER,
     ORGNR_CHILD,
@@ -15,10 +18,7 @@ from gateway.principal import (
     PURPOSE_OF_USE_SYSTEM,
     SECURITY_LEVEL,
     TRUST_FRAMEWORK,
-    principal_from_claims,
 )
-from samhandling.common.v1 import common_pb2
-from services.platform.errors import ServiceError
 from services.platform.vocabulary import ActorKind, PurposeOfUse
 
 NURSE_PID, NURSE_HPR = "08847810026", "990000101"  # Sigrid Sykepleiersen (seeds/personnel.json)

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
+from services.platform.helseid import PURPOSE_OF_USE_SYSTEM
 from services.sts.trust_framework import (
     ATTESTATION_LIFETIME_SECONDS,
-    PURPOSE_OF_USE_SYSTEM,
     Attestation,
     TrustFrameworkError,
     default_parameters,
