@@ -20,7 +20,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.call import call
-from services.cli.token import Token
+from services.cli.token import Identity, Token, obtain_token
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from tests.support import running_suite
@@ -247,3 +247,34 @@ async def test_tokens_from_before_and_after_a_key_rotation_are_both_accepted(sui
             summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(("authorization", f"Bearer {token}"),)
         )
         assert summary.patient_id == PATIENT
+
+
+async def test_a_patients_revoke_is_effective_for_the_very_next_read(suite):
+    patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
+    as_patient = (("authorization", f"Bearer {patient}"),)
+    consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
+    rule = (await consent.CreateRule(
+        consent_pb2.CreateRuleRequest(
+            patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+            data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
+        ),
+        metadata=as_patient,
+    )).rule
+    ehr = await suite.auth("demo-ehr")
+    request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)
+    restricted = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
+    assert restricted.municipal_services and not restricted.HasField("latest_news2")
+
+    await consent.RevokeRule(consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id), metadata=as_patient)
+    opened = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
+    assert opened.HasField("latest_news2")
+
+
+async def test_a_patient_manages_only_their_own_rules(suite):
+    patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
+    await expect_error(
+        consent_pb2_grpc.ConsentServiceStub(suite.gateway).ListRules(
+            consent_pb2.ListRulesRequest(patient_id=RESERVED_PATIENT), metadata=(("authorization", f"Bearer {patient}"),)
+        ),
+        grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED",
+    )
