@@ -1,6 +1,6 @@
 # The two README commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run test lint protos proto-drift lint-protos clean
+.PHONY: run test lint bench protos proto-drift lint-protos clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,6 +14,9 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(PY) -m bench
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,17 +24,15 @@ import grpc
 from services.platform.dpop import DpopError, DpopVerifier, grpc_target
 from services.platform.errors import ServiceError, unauthenticated
 
+from .calls import IncomingCall, Metadata
 from .principal import Principal, principal_from_claims
 from .tokens import MAX_TOKEN_BYTES, TokenValidator
 
 AUTHORIZATION = "authorization"
 DPOP = "dpop"
 JUSTIFICATION = "x-samhandling-justification"
-GRPC_HTM = "POST"
 # Room for the scheme and spaces around a token of the largest accepted size.
 MAX_AUTHORIZATION_BYTES = MAX_TOKEN_BYTES + 32
-
-Metadata = Sequence[tuple[str, str | bytes]]
 
 security_log = logging.getLogger("gateway.security")
 
@@ -50,22 +48,23 @@ class Authenticator:
         self._dpop_bound_clients = frozenset(dpop_bound_clients)
         self._allow_synthetic = allow_synthetic
 
-    async def authenticate(self, method: str, metadata: Metadata, peer: str = "") -> Principal:
-        """The caller of `method`, or ServiceError (UNAUTHENTICATED / PERMISSION_DENIED)."""
+    async def authenticate(self, call: IncomingCall) -> Principal:
+        """The caller, or ServiceError (UNAUTHENTICATED / PERMISSION_DENIED)."""
         client_id = ""
         try:
-            scheme, token = _credentials(metadata)
+            scheme, token = _credentials(call.metadata)
             claims = await self._tokens.validate(token)
             client_id = claims["client_id"]
-            self._check_binding(method, scheme, token, claims, metadata)
+            self._check_binding(call, scheme, token, claims)
             return principal_from_claims(
-                claims, allow_synthetic=self._allow_synthetic, justification=_justification(metadata)
+                claims, allow_synthetic=self._allow_synthetic, justification=_justification(call.metadata)
             )
         except ServiceError as err:
-            log_refusal(err, method, client_id, peer)
+            log_refusal(err, call.method, client_id, call.peer)
             raise
 
-    def _check_binding(self, method: str, scheme: str, token: str, claims: dict[str, Any], metadata: Metadata) -> None:
+    def _check_binding(self, call: IncomingCall, scheme: str, token: str, claims: dict[str, Any]) -> None:
+        metadata = call.metadata
         jkt = (claims.get("cnf") or {}).get("jkt")
         if not jkt:
             if scheme == "dpop":
@@ -80,9 +79,9 @@ class Authenticator:
             raise unauthenticated("DPOP_PROOF_MISSING", "a DPoP-bound token needs a proof in the 'dpop' metadata")
         if len(proofs) > 1 or not isinstance(proofs[0], str):
             raise unauthenticated("DPOP_PROOF_INVALID", "send exactly one DPoP proof")
-        htu = grpc_target(self._public_url, method)
+        htu = call.htu or grpc_target(self._public_url, call.method)
         try:
-            thumbprint = self._dpop.verify(proofs[0], htm=GRPC_HTM, htu=htu, access_token=token)
+            thumbprint = self._dpop.verify(proofs[0], htm=call.htm, htu=htu, access_token=token)
         except DpopError as err:
             raise unauthenticated(err.reason, str(err)) from None
         if not hmac.compare_digest(thumbprint.encode(), jkt.encode()):

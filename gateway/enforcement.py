@@ -1,5 +1,9 @@
 """The request path of the gateway (policy enforcement point): authenticate, authorise the
-method, validate the patient id, decide consent, audit, forward (ARCHITECTURE.md)."""
+method, validate the patient id, decide consent, audit, forward (ARCHITECTURE.md).
+
+Metadata read here (besides what authentication reads): `x-samhandling-consent-at-moment`,
+"true" when the health person declares that the patient consents at this moment (opens a
+restriction; flagged and shown to the patient)."""
 from __future__ import annotations
 
 import logging
@@ -17,66 +21,81 @@ from services.platform.errors import RelayedError, ServiceError, invalid_argumen
 from services.platform.ids import person_number_violations
 from services.platform.vocabulary import EMERGENCY_PURPOSES
 
-from . import audit_client, consent_client
+from . import audit_client
 from .authentication import JUSTIFICATION, Authenticator, log_refusal
 from .backends import Backends
+from .calls import IncomingCall, Metadata
+from .consent_client import ConsentClient, ConsentUnavailable, consent_unavailable_error
+from .decision_cache import DecisionCache
 from .policy import MethodPolicy
 from .principal import Principal
 
 JUSTIFICATION_MAX_CHARS = 500
-
+CONSENT_AT_MOMENT = "x-samhandling-consent-at-moment"
 
 log = logging.getLogger(__name__)
 
+
 class Enforcer:
-    def __init__(self, authenticator: Authenticator, backends: Backends, *, allow_synthetic: bool) -> None:
+    def __init__(
+        self, authenticator: Authenticator, backends: Backends, *, allow_synthetic: bool,
+        decisions: DecisionCache | None = None,
+    ) -> None:
         self._authenticator = authenticator
         self._backends = backends
         self._allow_synthetic = allow_synthetic
+        self._consent = ConsentClient(backends, decisions or DecisionCache(enabled=False))
 
     async def handle(
-        self, method: str, policy: MethodPolicy, request: Message, response_type: type[Message],
-        context: grpc.aio.ServicerContext,
+        self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[Message]
     ) -> Message:
-        peer = context.peer() or ""
-        metadata = tuple(context.invocation_metadata() or ())
-        principal = await self._authenticator.authenticate(method, metadata, peer)
+        method, peer = call.method, call.peer
+        principal = await self._authenticator.authenticate(call)
         try:
             _authorise(principal, policy)
             require_justification(principal, policy)
+            consent_at_moment = _consent_at_moment(call.metadata)
         except ServiceError as err:
             log_refusal(err, method, principal.client_id, peer)
             raise
         actor, trace_id = principal.to_actor(), telemetry.current_trace_id()
         assertion = Assertion(method=method, actor=actor, trace_id=trace_id)
         if policy.concerns_patient:
-            assertion = await self._admit_patient_access(method, policy, request, principal, trace_id)
+            assertion = await self._admit_patient_access(
+                method, policy, request, principal, consent_at_moment, trace_id
+            )
         return await self._forward(policy.backend, assertion, request, response_type)
 
     async def _admit_patient_access(
-        self, method: str, policy: MethodPolicy, request: Message, principal: Principal, trace_id: str
+        self, method: str, policy: MethodPolicy, request: Message, principal: Principal, consent_at_moment: bool,
+        trace_id: str,
     ) -> Assertion:
         """Decides, records every decision durably, and returns the assertion for what is permitted."""
         patient_id = getattr(request, policy.patient_field)
         if problems := person_number_violations(patient_id, policy.patient_field, allow_synthetic=self._allow_synthetic):
             raise invalid_argument(problems)
         actor, purpose = principal.to_actor(), principal.purpose_of_use()
-        try:
-            decisions = await consent_client.decide(
-                self._backends, actor, patient_id, policy.categories, purpose, trace_id
+        # Only an emergency is justified (and the justification checked); for other purposes it means nothing.
+        justification = principal.justification if principal.purpose in EMERGENCY_PURPOSES else ""
+        asked = [
+            consent_pb2.CheckAccessRequest(
+                patient_id=patient_id, actor=actor, data_category=category, purpose_of_use=purpose,
+                justification=justification, consent_at_moment=consent_at_moment,
             )
-        except consent_client.ConsentUnavailable:
+            for category in policy.categories
+        ]
+        try:
+            decisions = await self._consent.decide(asked, trace_id)
+        except ConsentUnavailable:
             # The failed access is itself an event worth recording; the answer is UNAVAILABLE either way.
-            refused = [_refusal(c, "gateway:consent-unavailable") for c in policy.categories]
-            events = [_event(method, policy, actor, patient_id, purpose, c, d, trace_id) for c, d in refused]
+            refused = [_refusal("gateway:consent-unavailable") for _ in asked]
             try:
-                await audit_client.record(self._backends, events, trace_id)
+                await audit_client.record(self._backends, _events(method, policy, asked, refused, trace_id), trace_id)
             except ServiceError:
                 pass
-            raise consent_client.consent_unavailable_error() from None
+            raise consent_unavailable_error() from None
+        await audit_client.record(self._backends, _events(method, policy, asked, decisions, trace_id), trace_id)
         pairs = list(zip(policy.categories, decisions, strict=True))
-        events = [_event(method, policy, actor, patient_id, purpose, c, d, trace_id) for c, d in pairs]
-        await audit_client.record(self._backends, events, trace_id)
         permitted = [(c, d) for c, d in pairs if d.decision == common_pb2.DECISION_PERMIT]
         if not permitted:
             raise permission_denied("CONSENT_DENIED", "access to this patient's data is not permitted")
@@ -121,32 +140,47 @@ def require_justification(principal: Principal, policy: MethodPolicy) -> None:
         raise permission_denied("JUSTIFICATION_REQUIRED", "the justification must be plain text without control characters")
 
 
-def _refusal(category: int, decided_by: str) -> tuple[int, consent_pb2.CheckAccessResponse]:
-    return category, consent_pb2.CheckAccessResponse(
-        decision=common_pb2.DECISION_DENY, access_basis=common_pb2.ACCESS_BASIS_NONE, decided_by=decided_by
+def _consent_at_moment(metadata: Metadata) -> bool:
+    values = [value for key, value in metadata if key == CONSENT_AT_MOMENT]
+    if not values:
+        return False
+    if len(values) > 1 or not isinstance(values[0], str) or values[0].strip().lower() not in ("true", "false"):
+        raise invalid_argument({CONSENT_AT_MOMENT: "send it once, as true or false"})
+    return values[0].strip().lower() == "true"
+
+
+def _refusal(decided_by: str) -> consent_pb2.CheckAccessResponse:
+    return consent_pb2.CheckAccessResponse(
+        decision=common_pb2.DECISION_DENY, access_basis=common_pb2.ACCESS_BASIS_NONE, decided_by=[decided_by]
     )
 
 
-def _event(
-    method: str, policy: MethodPolicy, actor: common_pb2.Actor, patient_id: str, purpose: int,
-    category: int, decision: consent_pb2.CheckAccessResponse, trace_id: str,
-) -> audit_pb2.AuditEvent:
+def _events(
+    method: str, policy: MethodPolicy, asked: list[consent_pb2.CheckAccessRequest],
+    decisions: list[consent_pb2.CheckAccessResponse], trace_id: str,
+) -> list[audit_pb2.AuditEvent]:
+    """One audit event per decision; an opened restriction or a break-the-glass access is flagged."""
     now = timestamp_pb2.Timestamp()
     now.GetCurrentTime()
-    return audit_pb2.AuditEvent(
-        occur_time=now,
-        actor=actor,
-        patient_id=patient_id,
-        action=policy.action,
-        data_category=category,
-        purpose_of_use=purpose,
-        access_basis=decision.access_basis,
-        decision=decision.decision,
-        decided_by=decision.decided_by,
-        decision_id=decision.decision_id,
-        trace_id=trace_id,
-        method=method,
-    )
+    return [
+        audit_pb2.AuditEvent(
+            occur_time=now,
+            actor=request.actor,
+            patient_id=request.patient_id,
+            action=policy.action,
+            data_category=request.data_category,
+            purpose_of_use=request.purpose_of_use,
+            access_basis=decision.access_basis,
+            decision=decision.decision,
+            decided_by=",".join(decision.decided_by),
+            decision_id=decision.decision_id,
+            trace_id=trace_id,
+            method=method,
+            flagged=consent_pb2.OBLIGATION_FLAG_FOR_AUDIT in decision.obligations,
+            justification=request.justification,
+        )
+        for request, decision in zip(asked, decisions, strict=True)
+    ]
 
 
 def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:

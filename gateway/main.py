@@ -19,7 +19,9 @@ from services.platform.settings import BACKENDS, Settings, SettingsError
 
 from .authentication import Authenticator
 from .backends import Backends
+from .decision_cache import DecisionCache, PolicyWatch
 from .enforcement import Enforcer
+from .http.server import HttpServer, create_http_server
 from .jwks import JwksCache
 from .policy import POLICIES
 from .routes import SERVICES, generic_handlers
@@ -34,19 +36,33 @@ METADATA_LIMITS = (("grpc.max_metadata_size", 32 * 1024), ("grpc.absolute_max_me
 @dataclass
 class Gateway:
     server: GrpcServer
+    http_server: HttpServer
     backends: Backends
     http: httpx.AsyncClient
+    decisions: DecisionCache
+    watch: PolicyWatch
 
     async def start(self) -> int:
-        return await self.server.start()
+        port = await self.server.start()
+        try:
+            await self.http_server.start()
+        except BaseException:
+            await self.server.stop(0)
+            raise
+        self.watch.start()  # until it holds a lease, every decision is asked fresh
+        return port
 
     async def stop(self, grace: float | None = None) -> None:
+        await self.http_server.stop()
         await (self.server.stop() if grace is None else self.server.stop(grace))
+        await self.watch.stop()
         await self.backends.close()
         await self.http.aclose()
 
 
-def create_gateway(settings: Settings, tracer_provider: TracerProvider, address: str | None = None) -> Gateway:
+def create_gateway(
+    settings: Settings, tracer_provider: TracerProvider, address: str | None = None, http_address: str | None = None
+) -> Gateway:
     # Everything that can refuse the settings runs before anything holds a resource.
     check_production(settings)
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
@@ -58,7 +74,9 @@ def create_gateway(settings: Settings, tracer_provider: TracerProvider, address:
         dpop_bound_clients=bound_clients, allow_synthetic=not settings.production,
     )
     backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider)
-    enforcer = Enforcer(authenticator, backends, allow_synthetic=not settings.production)
+    decisions = DecisionCache(enabled=settings.decision_cache)
+    watch = PolicyWatch(decisions, settings.addresses["consent"], signer)
+    enforcer = Enforcer(authenticator, backends, allow_synthetic=not settings.production, decisions=decisions)
     server = GrpcServer(
         COMPONENT,
         address or settings.listen_address(COMPONENT),
@@ -67,7 +85,11 @@ def create_gateway(settings: Settings, tracer_provider: TracerProvider, address:
         service_names=[s.full_name for s in SERVICES],
         options=METADATA_LIMITS,
     )
-    return Gateway(server, backends, http)
+    http_server = create_http_server(
+        settings, enforcer, backends, tracer_provider, address=http_address,
+        public_url=settings.gateway_http_public_url,
+    )
+    return Gateway(server, http_server, backends, http, decisions, watch)
 
 
 def dpop_bound_clients(settings: Settings) -> frozenset[str]:

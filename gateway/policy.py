@@ -73,6 +73,14 @@ POLICIES: Mapping[str, MethodPolicy] = {
         backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
         categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_DELETE,
     ),
+    _CONSENT + "ListRuleHistory": MethodPolicy(
+        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+    ),
+    _CONSENT + "ListNotifications": MethodPolicy(
+        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+    ),
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
     # AuditService/AppendEvents are internal calls of the gateway itself.
 }

@@ -15,6 +15,7 @@ from samhandling.summary.v1 import summary_pb2
 from services.platform.errors import permission_denied
 
 from .authentication import log_refusal
+from .calls import IncomingCall
 from .enforcement import Enforcer
 from .policy import MethodPolicy
 
@@ -49,6 +50,6 @@ def _behaviour(enforcer: Enforcer, full_name: str, policy: MethodPolicy | None, 
             refusal = permission_denied("METHOD_NOT_ALLOWED", f"{full_name} is not available through the gateway")
             log_refusal(refusal, full_name, "", context.peer())
             raise refusal
-        return await enforcer.handle(full_name, policy, request, response_type, context)
+        return await enforcer.handle(IncomingCall.from_grpc(full_name, context), policy, request, response_type)
 
     return handle

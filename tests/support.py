@@ -69,6 +69,7 @@ class Suite:
     settings: Settings
     gateway: grpc.aio.Channel
     backends: dict[str, object]
+    app: object  # the gateway.main.Gateway itself: its decision cache and policy watch
 
     async def token(self, client_id: str, scope: str | None = None) -> str:
         from services.cli.token import Identity, obtain_token
@@ -80,8 +81,11 @@ class Suite:
 
 
 @contextlib.asynccontextmanager
-async def running_suite(tmp_path: Path, tracer_provider: TracerProvider | None = None) -> AsyncIterator[Suite]:
-    """STS, the four backends and the gateway, each on port 0, SQLite under tmp_path."""
+async def running_suite(
+    tmp_path: Path, tracer_provider: TracerProvider | None = None, **overrides
+) -> AsyncIterator[Suite]:
+    """STS, the four backends and the gateway, each on port 0, SQLite under tmp_path;
+    `overrides` replace settings (e.g. decision_cache=False)."""
     import asyncio
 
     from gateway.main import create_gateway
@@ -89,7 +93,7 @@ async def running_suite(tmp_path: Path, tracer_provider: TracerProvider | None =
     from services.sts.main import StsServer
 
     provider = tracer_provider or TracerProvider()
-    settings = settings_for(tmp_path)
+    settings = replace(settings_for(tmp_path), **overrides)
     sts = StsServer(StsConfig(port=0, seeds_dir=settings.seeds_dir, var_dir=settings.var_dir))
     ready = asyncio.Event()
     sts_task = asyncio.create_task(sts.serve(ready))
@@ -102,12 +106,15 @@ async def running_suite(tmp_path: Path, tracer_provider: TracerProvider | None =
         backends[component] = spec.create_server(settings, provider, address="127.0.0.1:0")
         addresses[component] = f"127.0.0.1:{await backends[component].start()}"
     settings = replace(settings, addresses=addresses, token_issuer=sts.issuer)
-    gateway = create_gateway(settings, provider, address="127.0.0.1:0")
+    gateway = create_gateway(settings, provider, address="127.0.0.1:0", http_address="127.0.0.1:0")
     port = await gateway.start()
-    settings = replace(settings, addresses={**addresses, "gateway": f"127.0.0.1:{port}"})
+    settings = replace(
+        settings,
+        addresses={**addresses, "gateway": f"127.0.0.1:{port}", "gateway_http": f"127.0.0.1:{gateway.http_server.port}"},
+    )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Suite(settings, channel, backends)
+            yield Suite(settings, channel, backends, gateway)
     finally:
         await gateway.stop(grace=0)
         for server in backends.values():

@@ -12,13 +12,13 @@ from services.platform.assertion import GATEWAY_CLIENT_ID
 from services.platform.errors import invalid_argument, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
+from services.platform.paging import InvalidPage, decode_page_token, encode_page_token, page_size
 from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from .events import Action, AuditRecord, record_violations
 from .models import AuditEventRow
-from .paging import InvalidPage, decode_page_token, encode_page_token, page_size
-from .scope import read_scope
+from .scope import ReadScope, read_scope
 from .store import AuditStore
 
 MAX_EVENTS_PER_CALL = 500
@@ -67,7 +67,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below)
         token = encode_page_token(rows[limit - 1].sequence) if len(rows) > limit else ""
         return audit_pb2.ListEventsResponse(
-            events=[_event(row, shows_actor_pid=scope.shows_actor_pid) for row in rows[:limit]],
+            events=[_event(row, scope) for row in rows[:limit]],
             next_page_token=token,
         )
 
@@ -112,12 +112,15 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
         decision_id=event.decision_id,
         trace_id=event.trace_id,
         method=event.method,
+        flagged=event.flagged,
+        justification=event.justification,
     )
     # Mapping problems are the more precise ones (e.g. "unknown value" rather than "required").
     return record, record_violations(record) | problems
 
 
-def _event(row: AuditEventRow, *, shows_actor_pid: bool = True) -> audit_pb2.AuditEvent:
+def _event(row: AuditEventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
+    """The stored event as a reader in `scope` may see it; in full for the appending gateway."""
     return audit_pb2.AuditEvent(
         event_id=str(row.event_id),
         idempotency_key=row.idempotency_key,
@@ -126,7 +129,7 @@ def _event(row: AuditEventRow, *, shows_actor_pid: bool = True) -> audit_pb2.Aud
             kind=_stored(common_pb2.ActorKind, ActorKind, row.actor_kind),
             client_id=row.actor_client_id,
             client_name=row.actor_client_name,
-            pid=row.actor_pid if shows_actor_pid else "",
+            pid=row.actor_pid if scope is None or scope.shows_actor_pid else "",
             name=row.actor_name,
             hpr_number=row.actor_hpr_number,
             authorization=row.actor_authorization,
@@ -144,6 +147,8 @@ def _event(row: AuditEventRow, *, shows_actor_pid: bool = True) -> audit_pb2.Aud
         trace_id=row.trace_id,
         method=row.method,
         sequence=row.sequence,
+        flagged=row.flagged,
+        justification=row.justification if scope is None or scope.shows_justification else "",
     )
 
 

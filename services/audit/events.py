@@ -27,9 +27,10 @@ MAX_LENGTHS: dict[str, int] = {
     "actor.client_name": 200,
     "actor.name": 200,
     "actor.authorization": 10,
-    "decided_by": 200,
+    "decided_by": 1000,  # rule ids joined by ","
     "decision_id": 100,
     "method": 200,
+    "justification": 500,
 }
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -60,6 +61,10 @@ class AuditRecord:
     decision_id: str
     trace_id: str
     method: str
+    # Specially flagged (an opened restriction, break the glass): shown to the patient as such.
+    flagged: bool = False
+    # The health person's words for an emergency access: for auditors, never shown to the patient.
+    justification: str = ""
 
 
 def record_violations(record: AuditRecord) -> dict[str, str]:
@@ -77,6 +82,8 @@ def record_violations(record: AuditRecord) -> dict[str, str]:
     for name in ("action", "data_category", "decision"):
         if getattr(record, name) is None:
             problems[name] = "required"
+    if record.justification and not record.justification.isprintable():
+        problems["justification"] = "plain text without control characters"
     if record.trace_id and (not _TRACE_ID.fullmatch(record.trace_id) or not record.trace_id.strip("0")):
         problems["trace_id"] = "empty or a W3C trace id: 32 lowercase hex digits, not all zero"
     for path, limit in MAX_LENGTHS.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.platform.db import UtcDateTime
@@ -43,10 +43,12 @@ class AuditEventRow(Base):
     purpose_of_use: Mapped[str | None] = mapped_column(String(20))
     access_basis: Mapped[str | None] = mapped_column(String(40))
     decision: Mapped[str] = mapped_column(String(20))
-    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_by: Mapped[str] = mapped_column(String(1000))
     decision_id: Mapped[str] = mapped_column(String(100))
     trace_id: Mapped[str] = mapped_column(String(32))
     method: Mapped[str] = mapped_column(String(200))
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    justification: Mapped[str] = mapped_column(String(500))
     stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -17,6 +17,12 @@ class ReadScope:
     # Personnel's person numbers are not shown to patients; name, HPR number and org remain.
     shows_actor_pid: bool
 
+    @property
+    def shows_justification(self) -> bool:
+        """A health person's justification of an emergency access is for the auditors who see
+        staff person numbers, never for the patient (who sees the access itself, flagged)."""
+        return self.shows_actor_pid
+
 
 def read_scope(
     reader_kind: ActorKind | None, reader_orgnr_parent: str, reader_pid: str, patient_id: str

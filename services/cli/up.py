@@ -92,6 +92,7 @@ def _print_welcome(settings: Settings, log_dir) -> None:
 Samhandling is up (synthetic data only; logs in {log_dir}).
 
   gateway   grpc://{a['gateway']}   (the only public door; serves reflection)
+            http://{a['gateway_http']}/api/v1   (JSON API for patients; /api/v1/openapi.json describes it)
   sts       http://{a['sts']}   (development stand-in for HelseID)
   consent {a['consent']}  audit {a['audit']}  summary {a['summary']}  capacity {a['capacity']}  (backends: gateway only)
 
@@ -104,6 +105,10 @@ Try it (in another terminal):
   # or without grpcurl, through the same server reflection:
   .venv/bin/samhandling call --client demo-ehr samhandling.summary.v1.PatientSummaryService/GetPatientSummary '{{"patient_id": "22750884907"}}'
   .venv/bin/samhandling call --client demo-auditor samhandling.audit.v1.AuditService/ListEvents '{{"patient_id": "22750884907"}}'
+
+  # a patient managing their sharing rules through the JSON API:
+  PTOKEN=$(.venv/bin/samhandling token --patient 22750884907)
+  curl -H "authorization: Bearer $PTOKEN" http://{a['gateway_http']}/api/v1/patients/22750884907/rules
 
 Ctrl-C stops every component.
 """,

@@ -3,126 +3,328 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
-from services.platform.errors import invalid_argument, not_found
+from services.platform.errors import invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
-from services.platform.interceptors import asserted_patient
+from services.platform.interceptors import asserted_patient, current_assertion
+from services.platform.paging import InvalidPage, decode_page_token, encode_page_token, page_size
 from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
+from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
+from .decision import AccessDecision, Policy, decide, represents
 from .domain import (
+    MAX_JUSTIFICATION,
+    MAX_REASON,
     AccessRequest,
     Actor,
-    ActorKind,
-    DataCategory,
-    NewRule,
-    PurposeOfUse,
+    ActorSelector,
+    Notification,
     Rule,
+    RuleDraft,
     RuleType,
+    SelectorKind,
     rule_violations,
 )
-from .rules import decide
+from .notifications import access_notification
+from .receipts import ReceiptSigner
 from .store import ConsentStore, UnknownRule
+from .watch import PolicyChangeHub
+
+MAX_BATCH = 100
 
 
 class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     def __init__(
         self,
         store: ConsentStore,
+        hub: PolicyChangeHub,
+        receipts: ReceiptSigner,
         *,
         allow_synthetic: bool,
+        organisations: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
+        self._hub = hub
+        self._receipts = receipts
         self._allow_synthetic = allow_synthetic
+        self._organisations = organisations or {}
         self._clock = clock
 
+    # --- decisions ----------------------------------------------------------------------
+
     async def CheckAccess(self, request: consent_pb2.CheckAccessRequest, context):
+        try:
+            access = self._access(request)
+        except _Invalid as bad:
+            raise invalid_argument(bad.problems) from None
+        # Read fresh on every call: a change is in force as soon as its call has returned.
+        policy = await asyncio.to_thread(self._store.policy, access.patient_id)
+        return await self._decide(policy, access)
+
+    async def BatchCheckAccess(self, request: consent_pb2.BatchCheckAccessRequest, context):
+        if len(request.requests) > MAX_BATCH:
+            raise invalid_argument({"requests": f"at most {MAX_BATCH}"})
+        problems: dict[str, str] = {}
+        accesses = []
+        for index, item in enumerate(request.requests):
+            asserted_patient(item.patient_id)
+            try:
+                accesses.append(self._access(item))
+            except _Invalid as bad:
+                problems |= {f"requests[{index}].{f}": d for f, d in bad.problems.items()}
+        if problems:
+            raise invalid_argument(problems)
+        if not accesses:
+            return consent_pb2.BatchCheckAccessResponse()
+        # Every request is about the one asserted patient: one consistent policy for all.
+        policy = await asyncio.to_thread(self._store.policy, accesses[0].patient_id)
+        return consent_pb2.BatchCheckAccessResponse(responses=[await self._decide(policy, a) for a in accesses])
+
+    async def ExplainAccess(self, request: consent_pb2.ExplainAccessRequest, context):
+        try:
+            access = self._access(request.request)
+        except _Invalid as bad:
+            raise invalid_argument({f"request.{f}": d for f, d in bad.problems.items()}) from None
+        policy = await asyncio.to_thread(self._store.policy, access.patient_id)
+        decision = decide(policy, access, self._clock())
+        return consent_pb2.ExplainAccessResponse(
+            decision=_decision_message(decision, "", policy.revision), explanation=decision.explanation
+        )
+
+    def _access(self, request: consent_pb2.CheckAccessRequest) -> AccessRequest:
         asserted_patient(request.patient_id)
         category = from_enum(common_pb2.DataCategory, request.data_category, DataCategory)
         problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
         if category is None:
             problems["data_category"] = "required"
+        if len(request.justification) > MAX_JUSTIFICATION:
+            problems["justification"] = f"at most {MAX_JUSTIFICATION} characters"
         if problems:
-            raise invalid_argument(problems)
-        access = AccessRequest(
+            raise _Invalid(problems)
+        assert category is not None
+        return AccessRequest(
             patient_id=request.patient_id,
             actor=_actor(request.actor),
             category=category,
             purpose=from_enum(common_pb2.PurposeOfUse, request.purpose_of_use, PurposeOfUse),
+            justification=request.justification,
+            consent_at_moment=request.consent_at_moment,
         )
-        # Read fresh on every call: a revoke is in force as soon as RevokeRule has returned.
-        rules = await asyncio.to_thread(self._store.unrevoked_rules, request.patient_id)
-        decision = decide(rules, access, self._clock())
-        return consent_pb2.CheckAccessResponse(
-            decision=to_enum(common_pb2.Decision, decision.decision),
-            access_basis=to_enum(common_pb2.AccessBasis, decision.basis),
-            decided_by=decision.decided_by,
-            decision_id=uuid.uuid4().hex,
-        )
+
+    async def _decide(self, policy: Policy, access: AccessRequest) -> consent_pb2.CheckAccessResponse:
+        now = self._clock()
+        decision = decide(policy, access, now)
+        decision_id = uuid.uuid4().hex
+        # Recorded before the answer: no opening of a restriction goes untold.
+        if notification := access_notification(
+            uuid.uuid4().hex, access, decision, decision_id, now, self._organisations
+        ):
+            await asyncio.to_thread(self._store.add_notification, notification)
+        return _decision_message(decision, decision_id, policy.revision)
+
+    # --- the patient's rules ------------------------------------------------------------
 
     async def CreateRule(self, request: consent_pb2.CreateRuleRequest, context):
-        asserted_patient(request.patient_id)
+        author = await self._author(request.patient_id)
         now = self._clock()
-        draft = NewRule(
-            patient_id=request.patient_id,
-            rule_type=from_enum(consent_pb2.RuleType, request.rule_type, RuleType),
-            categories=[from_enum(common_pb2.DataCategory, c, DataCategory) for c in request.data_categories],
-            hpr_number=request.hpr_number,
-            org_number=request.org_number,
-            expires_at=from_timestamp(request.expire_time) if request.HasField("expire_time") else None,
-        )
+        draft = _draft(request)
         if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic):
             raise invalid_argument(problems)
-        rule = await asyncio.to_thread(self._store.add, draft.to_rule(str(uuid.uuid4()), now))
-        return consent_pb2.CreateRuleResponse(rule=_rule(rule))
-
-    async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
-        asserted_patient(request.patient_id)
-        if problems := person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic):
-            raise invalid_argument(problems)
-        rules = await asyncio.to_thread(self._store.list_rules, request.patient_id, request.include_revoked)
-        return consent_pb2.ListRulesResponse(rules=[_rule(r) for r in rules])
+        rule = await asyncio.to_thread(
+            self._store.create_rule, draft.content(), author, draft.reason, now, self._receipts.sign
+        )
+        await self._hub.publish(rule.patient_id, rule.policy_revision)
+        return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
 
     async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
-        asserted_patient(request.patient_id)
-        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
-        if not request.rule_id:
-            problems["rule_id"] = "required"
+        author = await self._author(request.patient_id)
+        problems = {"rule_id": "required"} if not request.rule_id else {}
+        if len(request.reason) > MAX_REASON:
+            problems["reason"] = f"at most {MAX_REASON} characters"
         if problems:
             raise invalid_argument(problems)
         try:
-            rule = await asyncio.to_thread(self._store.revoke, request.patient_id, request.rule_id, self._clock())
+            rule, revision = await asyncio.to_thread(
+                self._store.revoke_rule, request.patient_id, request.rule_id, author, request.reason,
+                self._clock(), self._receipts.sign,
+            )
         except UnknownRule:
             raise not_found("RULE_NOT_FOUND", "the patient has no rule with this id") from None
-        return consent_pb2.RevokeRuleResponse(rule=_rule(rule))
+        # Published even when the rule was revoked already: a retry after a lost answer must
+        # still guarantee that no replica decides on the old rules.
+        await self._hub.publish(request.patient_id, revision)
+        return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
+
+    async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
+        await self._author(request.patient_id)
+        rules, revision = await asyncio.to_thread(self._store.rules, request.patient_id, request.include_revoked)
+        return consent_pb2.ListRulesResponse(rules=[_rule_message(r) for r in rules], policy_revision=revision)
+
+    async def ListRuleHistory(self, request: consent_pb2.ListRuleHistoryRequest, context):
+        await self._author(request.patient_id)
+        versions = await asyncio.to_thread(self._store.history, request.patient_id)
+        return consent_pb2.ListRuleHistoryResponse(versions=[_rule_message(r) for r in versions])
+
+    async def ListNotifications(self, request: consent_pb2.ListNotificationsRequest, context):
+        await self._author(request.patient_id)
+        problems: dict[str, str] = {}
+        try:
+            limit = page_size(request.page_size)
+        except InvalidPage as exc:
+            problems["page_size"] = str(exc)
+        try:
+            below = decode_page_token(request.page_token)
+        except InvalidPage as exc:
+            problems["page_token"] = str(exc)
+        if problems:
+            raise invalid_argument(problems)
+        rows = await asyncio.to_thread(self._store.notifications, request.patient_id, below, limit + 1)
+        token = encode_page_token(rows[limit - 1][0]) if len(rows) > limit else ""
+        return consent_pb2.ListNotificationsResponse(
+            notifications=[_notification_message(n) for _, n in rows[:limit]], next_page_token=token
+        )
+
+    async def _author(self, patient_id: str) -> Actor:
+        """The asserted actor, if it is the asserted patient or a valid representative of them.
+
+        The gateway decided this already (CheckAccess on CONSENT / ACCESS_LOG); checked again
+        here so a wrong gateway policy cannot let anyone else manage a patient's rules.
+        """
+        asserted_patient(patient_id)
+        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic):
+            raise invalid_argument(problems)
+        actor = _actor(current_assertion().actor)
+        if actor.kind is ActorKind.PATIENT and actor.pid == patient_id:
+            return actor
+        representations = await asyncio.to_thread(self._store.representations, patient_id)
+        now = self._clock()
+        if any(represents(rep, actor, patient_id, now) for rep in representations):
+            return actor
+        raise permission_denied(
+            "NOT_PATIENT_OR_REPRESENTATIVE", "only the patient or a valid representative manages these rules"
+        )
+
+    # --- keys and changes ---------------------------------------------------------------
+
+    async def GetReceiptKeys(self, request: consent_pb2.GetReceiptKeysRequest, context):
+        return consent_pb2.GetReceiptKeysResponse(jwks_json=self._receipts.jwks_json())
+
+    async def WatchPolicyChanges(self, request_iterator, context):
+        async for message in self._hub.watch(request_iterator, context):
+            yield message
+
+
+class _Invalid(Exception):
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+
+
+def _decision_message(decision: AccessDecision, decision_id: str, revision: int) -> consent_pb2.CheckAccessResponse:
+    return consent_pb2.CheckAccessResponse(
+        decision=to_enum(common_pb2.Decision, decision.decision),
+        access_basis=to_enum(common_pb2.AccessBasis, decision.basis),
+        decided_by=decision.decided_by,
+        decision_id=decision_id,
+        obligations=[to_enum(consent_pb2.Obligation, o) for o in decision.obligations],
+        policy_revision=revision,
+    )
+
+
+def _draft(request: consent_pb2.CreateRuleRequest) -> RuleDraft:
+    selector, problem = _selector(request)
+    return RuleDraft(
+        patient_id=request.patient_id,
+        rule_type=from_enum(consent_pb2.RuleType, request.rule_type, RuleType),
+        selector=selector,
+        categories=[from_enum(common_pb2.DataCategory, c, DataCategory) for c in request.data_categories],
+        purposes=[from_enum(common_pb2.PurposeOfUse, p, PurposeOfUse) for p in request.purposes],
+        valid_from=from_timestamp(request.valid_from) if request.HasField("valid_from") else None,
+        valid_until=from_timestamp(request.valid_until) if request.HasField("valid_until") else None,
+        reason=request.reason,
+        selector_problem=problem,
+    )
+
+
+def _selector(request: consent_pb2.CreateRuleRequest) -> tuple[ActorSelector | None, str]:
+    if not request.HasField("actor"):
+        return None, ""
+    which = request.actor.WhichOneof("selector")
+    if which is None:
+        return None, "set exactly one of hpr_number, org_number, authorization, anyone"
+    kind = SelectorKind(which)
+    if kind is SelectorKind.ANYONE:
+        return (ActorSelector(kind), "") if request.actor.anyone else (None, "anyone must be true when set")
+    return ActorSelector(kind, getattr(request.actor, which)), ""
 
 
 def _actor(actor: common_pb2.Actor) -> Actor:
     return Actor(
         kind=from_enum(common_pb2.ActorKind, actor.kind, ActorKind),
         pid=actor.pid,
+        name=actor.name,
+        client_id=actor.client_id,
+        client_name=actor.client_name,
         hpr_number=actor.hpr_number,
+        authorization=actor.authorization,
         orgnr_parent=actor.orgnr_parent,
         orgnr_child=actor.orgnr_child,
     )
 
 
-def _rule(rule: Rule) -> consent_pb2.Rule:
+def _actor_message(actor: Actor) -> common_pb2.Actor:
+    return common_pb2.Actor(
+        kind=to_enum(common_pb2.ActorKind, actor.kind),
+        pid=actor.pid,
+        name=actor.name,
+        client_id=actor.client_id,
+        client_name=actor.client_name,
+        hpr_number=actor.hpr_number,
+        authorization=actor.authorization,
+        orgnr_parent=actor.orgnr_parent,
+        orgnr_child=actor.orgnr_child,
+    )
+
+
+def _rule_message(rule: Rule) -> consent_pb2.Rule:
+    content = rule.content
     message = consent_pb2.Rule(
         rule_id=rule.rule_id,
-        patient_id=rule.patient_id,
-        rule_type=to_enum(consent_pb2.RuleType, rule.rule_type),
-        data_categories=sorted(to_enum(common_pb2.DataCategory, c) for c in rule.categories),
-        hpr_number=rule.hpr_number,
-        org_number=rule.org_number,
-        create_time=to_timestamp(rule.created_at),
+        version=rule.version,
+        patient_id=content.patient_id,
+        rule_type=to_enum(consent_pb2.RuleType, content.rule_type),
+        effect=to_enum(consent_pb2.RuleEffect, content.effect),
+        data_categories=sorted(to_enum(common_pb2.DataCategory, c) for c in content.categories),
+        purposes=sorted(to_enum(common_pb2.PurposeOfUse, p) for p in content.purposes),
+        created_by=_actor_message(rule.created_by),
+        reason=rule.reason,
+        create_time=to_timestamp(rule.create_time),
+        state=to_enum(consent_pb2.RuleState, rule.state),
+        receipt=rule.receipt,
     )
-    if rule.expires_at is not None:
-        message.expire_time.CopyFrom(to_timestamp(rule.expires_at))
-    if rule.revoked_at is not None:
-        message.revoke_time.CopyFrom(to_timestamp(rule.revoked_at))
+    if (selector := content.selector) is not None:
+        if selector.kind is SelectorKind.ANYONE:
+            message.actor.anyone = True
+        else:
+            setattr(message.actor, selector.kind.value, selector.value)
+    if content.valid_from is not None:
+        message.valid_from.CopyFrom(to_timestamp(content.valid_from))
+    if content.valid_until is not None:
+        message.valid_until.CopyFrom(to_timestamp(content.valid_until))
     return message
+
+
+def _notification_message(n: Notification) -> consent_pb2.Notification:
+    return consent_pb2.Notification(
+        notification_id=n.notification_id,
+        patient_id=n.patient_id,
+        kind=to_enum(consent_pb2.NotificationKind, n.kind),
+        create_time=to_timestamp(n.create_time),
+        actor=_actor_message(n.actor),
+        text=n.text,
+        reference=n.reference,
+    )

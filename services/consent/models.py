@@ -3,28 +3,89 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.platform.db import UtcDateTime
+
+# SQLite autoincrements only an INTEGER PRIMARY KEY.
+SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class RuleRow(Base):
-    """One sharing rule. Rows are never deleted: revoking sets revoked_at, so the patient's
-    history of rules stays visible."""
+class RuleVersionRow(Base):
+    """One version of one sharing rule. Rows are only ever inserted: a change is a new version,
+    so the patient's history stays readable. Each version carries the patient's policy revision
+    it produced; (patient_id, policy_revision) is unique, so two changes can never claim the
+    same revision, and the rules at any revision can be read back exactly."""
 
-    __tablename__ = "rules"
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("patient_id", "policy_revision", name="uq_rule_versions_patient_revision"),)
 
     rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    patient_id: Mapped[str] = mapped_column(String(11), index=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    patient_id: Mapped[str] = mapped_column(String(11))
     rule_type: Mapped[str] = mapped_column(String(20))
-    categories: Mapped[str] = mapped_column(String(200), default="")  # comma separated names; empty: all
-    hpr_number: Mapped[str] = mapped_column(String(9), default="")
-    org_number: Mapped[str] = mapped_column(String(9), default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    selector_kind: Mapped[str] = mapped_column(String(20))  # "" for no selector
+    selector_value: Mapped[str] = mapped_column(String(9))
+    categories: Mapped[str] = mapped_column(String(200))  # comma separated names; empty: all
+    purposes: Mapped[str] = mapped_column(String(100))  # comma separated names; empty: all
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by_kind: Mapped[str] = mapped_column(String(20))
+    created_by_pid: Mapped[str] = mapped_column(String(11))
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    created_by_client_id: Mapped[str] = mapped_column(String(200))
+    created_by_client_name: Mapped[str] = mapped_column(String(200))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    policy_revision: Mapped[int] = mapped_column(BigInteger)
+    receipt: Mapped[str] = mapped_column(Text)
+
+
+class PolicyRevisionRow(Base):
+    """A patient's policy revision: raised by one in the transaction of every rule change."""
+
+    __tablename__ = "policy_revisions"
+
+    patient_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
+class NotificationRow(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_patient_sequence", "patient_id", "sequence"),)
+
+    sequence: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
+    notification_id: Mapped[str] = mapped_column(String(32), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(11))
+    kind: Mapped[str] = mapped_column(String(30))
+    create_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_pid: Mapped[str] = mapped_column(String(11))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_client_id: Mapped[str] = mapped_column(String(200))
+    actor_client_name: Mapped[str] = mapped_column(String(200))
+    actor_hpr_number: Mapped[str] = mapped_column(String(9))
+    actor_authorization: Mapped[str] = mapped_column(String(10))
+    actor_orgnr_parent: Mapped[str] = mapped_column(String(9))
+    actor_orgnr_child: Mapped[str] = mapped_column(String(9))
+    text: Mapped[str] = mapped_column(String(1000))
+    reference: Mapped[str] = mapped_column(String(64))
+
+
+class RepresentationRow(Base):
+    """A representative (guardian, power of attorney) of a patient for a period."""
+
+    __tablename__ = "representations"
+
+    representation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(11), index=True)
+    representative_pid: Mapped[str] = mapped_column(String(11), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

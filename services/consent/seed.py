@@ -1,29 +1,82 @@
-"""Loads seeds/rules.json into the consent store (idempotent; ids come from the file)."""
+"""Loads seeds/rules.json and seeds/representatives.json into the consent store (idempotent;
+ids come from the files). Seeded rules are version 1, made by the seed system actor."""
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .domain import DataCategory, NewRule, RuleType, rule_violations
+from services.platform.ids import person_number_violations
+
+from .domain import (
+    ActorSelector,
+    DataCategory,
+    PurposeOfUse,
+    Representation,
+    RepresentationKind,
+    RuleDraft,
+    RuleType,
+    SelectorKind,
+    rule_violations,
+)
+from .receipts import ReceiptSigner
 from .store import ConsentStore
 
 
-def seed(store: ConsentStore, seeds_dir: Path, *, allow_synthetic: bool) -> int:
+def seed(store: ConsentStore, seeds_dir: Path, receipts: ReceiptSigner, *, allow_synthetic: bool) -> int:
     rules = json.loads((seeds_dir / "rules.json").read_text())
-    now = datetime.now(UTC)
+    representations = json.loads((seeds_dir / "representatives.json").read_text())
+    for item in representations:
+        rep = _representation(item)
+        problems = person_number_violations(rep.patient_id, allow_synthetic=allow_synthetic)
+        problems |= person_number_violations(rep.representative_pid, "representative_pid",
+                                             allow_synthetic=allow_synthetic)
+        if rep.patient_id == rep.representative_pid:
+            problems["representative_pid"] = "a patient does not represent themselves"
+        if rep.valid_until is not None and rep.valid_until <= rep.valid_from:
+            problems["valid_until"] = "must be after valid_from"
+        if problems:
+            raise ValueError(f"seeds/representatives.json {rep.representation_id}: {problems}")
+        store.put_representation(rep)
     for item in rules:
-        expires = item.get("expires_at")
-        draft = NewRule(
-            patient_id=item["patient_id"],
-            rule_type=RuleType(item["rule_type"]),
-            categories=[DataCategory(c) for c in item.get("data_categories") or ()],
-            hpr_number=item.get("hpr_number") or "",
-            org_number=item.get("org_number") or "",
-            expires_at=datetime.fromisoformat(expires) if expires else None,
-        )
-        if problems := rule_violations(draft, now, allow_synthetic=allow_synthetic):
+        draft = _draft(item)
+        # Validity is checked against the seed's own creation time, not today.
+        if problems := rule_violations(draft, _time(item["created_at"]), allow_synthetic=allow_synthetic):
             raise ValueError(f"seeds/rules.json {item['rule_id']}: {problems}")
-        # A re-seed never re-activates a seed rule the patient has since revoked.
-        store.add_if_missing(draft.to_rule(item["rule_id"], datetime.fromisoformat(item["created_at"])))
-    return len(rules)
+        # A re-seed never re-activates a seeded rule the patient has since revoked.
+        store.seed_rule(item["rule_id"], draft.content(), draft.reason, _time(item["created_at"]), receipts.sign)
+    return len(rules) + len(representations)
+
+
+def _draft(item: dict) -> RuleDraft:
+    chosen = [kind for kind in SelectorKind if item.get(kind.value)]
+    selector = None
+    if chosen:
+        kind = chosen[0]
+        selector = ActorSelector(kind, "" if kind is SelectorKind.ANYONE else item[kind.value])
+    return RuleDraft(
+        patient_id=item["patient_id"],
+        rule_type=RuleType(item["rule_type"]),
+        selector=selector,
+        categories=[DataCategory(c) for c in item.get("data_categories") or ()],
+        purposes=[PurposeOfUse(p) for p in item.get("purposes") or ()],
+        valid_from=_time(item["valid_from"]) if item.get("valid_from") else None,
+        valid_until=_time(item["valid_until"]) if item.get("valid_until") else None,
+        reason=item.get("reason") or "",
+        selector_problem="name one of hpr_number, org_number, authorization, anyone" if len(chosen) > 1 else "",
+    )
+
+
+def _representation(item: dict) -> Representation:
+    return Representation(
+        representation_id=item["representation_id"],
+        patient_id=item["patient_id"],
+        representative_pid=item["representative_pid"],
+        kind=RepresentationKind(item["kind"]),
+        valid_from=_time(item["valid_from"]),
+        valid_until=_time(item["valid_until"]) if item.get("valid_until") else None,
+    )
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)

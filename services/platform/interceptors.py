@@ -42,19 +42,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler
         metadata = dict(details.invocation_metadata or ())
         admit = self._admission(metadata.get(METADATA_KEY), details.method)
+        # Every shape of call is wrapped: a handler left unwrapped would skip the assertion check.
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary(handler.unary_unary, admit, details.method),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _stream(handler.unary_stream, admit, details.method),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        return handler
+            wrap, behaviour, make = _unary, handler.unary_unary, grpc.unary_unary_rpc_method_handler
+        elif handler.unary_stream:
+            wrap, behaviour, make = _stream, handler.unary_stream, grpc.unary_stream_rpc_method_handler
+        elif handler.stream_unary:
+            wrap, behaviour, make = _unary, handler.stream_unary, grpc.stream_unary_rpc_method_handler
+        else:
+            wrap, behaviour, make = _stream, handler.stream_stream, grpc.stream_stream_rpc_method_handler
+        return make(wrap(behaviour, admit, details.method), handler.request_deserializer, handler.response_serializer)
 
     def _admission(self, token: str | None, method: str) -> Callable[[], None]:
         def admit() -> None:
@@ -70,6 +67,8 @@ def _internal(method: str) -> ServiceError:
 
 
 def _unary(behaviour, admit: Callable[[], None], method: str):
+    """Unary response; `request` is the request, or the request iterator of a client stream."""
+
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
             admit()
@@ -85,6 +84,8 @@ def _unary(behaviour, admit: Callable[[], None], method: str):
 
 
 def _stream(behaviour, admit: Callable[[], None], method: str):
+    """Streamed response from an async generator; `request` as for `_unary`."""
+
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
             admit()

@@ -49,6 +49,10 @@ def production_problems(settings: Settings) -> list[str]:
             "set SAMHANDLING_CUSTOM_ISSUER_ALLOWED=1 to trust another on purpose"
         )
     problems += _url_problems("gateway public URL", settings.gateway_public_url)
+    if settings.gateway_http_public_url is None:
+        problems.append("SAMHANDLING_GATEWAY_HTTP_PUBLIC_URL must name the JSON API's public https URL (DPoP htu)")
+    else:
+        problems += _url_problems("gateway HTTP public URL", settings.gateway_http_public_url)
     try:
         load_jwk(settings.assertion_signing_key(), settings)
     except SettingsError as exc:

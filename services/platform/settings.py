@@ -12,6 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORTS: dict[str, int] = {
     "sts": 8090,
     "gateway": 50050,
+    "gateway_http": 8080,  # the gateway's HTTP port: JSON API and pages
     "consent": 50051,
     "audit": 50052,
     "summary": 50053,
@@ -46,7 +47,13 @@ class Settings:
     # Production trusts only HelseID's issuers unless another one is named here on purpose.
     custom_issuer_allowed: bool = False
     gateway_public_url: str = "http://127.0.0.1:50050"
+    # What clients call the JSON API (DPoP htu base); unset: the URL each request arrives at,
+    # which is right on loopback but not behind a TLS-terminating proxy.
+    gateway_http_public_url: str | None = None
+    # Consent decisions cached in the gateway, safe against revocation (gateway/decision_cache.py).
+    decision_cache: bool = True
     dpop_bound_clients: frozenset[str] = frozenset()
+    consent_receipt_key_file: Path | None = None
     assertion_key_file: Path | None = None
     assertion_public_key_file: Path | None = None
 
@@ -62,6 +69,9 @@ class Settings:
 
     def assertion_signing_key(self) -> Path:
         return self.assertion_key_file or self.seeds_dir / "keys" / "gateway-assertion.dev-only.jwk.json"
+
+    def consent_receipt_key(self) -> Path:
+        return self.consent_receipt_key_file or self.seeds_dir / "keys" / "consent-receipts.dev-only.jwk.json"
 
     def assertion_verification_key(self) -> Path:
         return self.assertion_public_key_file or self.assertion_signing_key()
@@ -92,12 +102,24 @@ class Settings:
             token_audience=env.get("SAMHANDLING_TOKEN_AUDIENCE", "nhn:samhandling"),
             custom_issuer_allowed=env.get("SAMHANDLING_CUSTOM_ISSUER_ALLOWED", "") == "1",
             gateway_public_url=env.get("SAMHANDLING_GATEWAY_PUBLIC_URL", f"http://{addresses['gateway']}"),
+            gateway_http_public_url=env.get("SAMHANDLING_GATEWAY_HTTP_PUBLIC_URL") or None,
+            decision_cache=_switch(env, "SAMHANDLING_DECISION_CACHE", default=True),
             dpop_bound_clients=frozenset(
                 c.strip() for c in env.get("SAMHANDLING_DPOP_BOUND_CLIENTS", "").split(",") if c.strip()
             ),
+            consent_receipt_key_file=_path(env.get("SAMHANDLING_CONSENT_RECEIPT_KEY_FILE")),
             assertion_key_file=_path(env.get("SAMHANDLING_ASSERTION_KEY_FILE")),
             assertion_public_key_file=_path(env.get("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE")),
         )
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in ("on", "off"):
+        raise SettingsError(f"{name} must be 'on' or 'off', not {value!r}")
+    return value == "on"
 
 
 def _path(value: str | None) -> Path | None:

@@ -17,6 +17,8 @@ from .okt import MunicipalService, is_active
 from .store import SummaryStore, UnknownPatient
 from .vitals import OSLO, Measurement, news2_applies
 
+# The categories a summary is made of, in the order they are reported as withheld.
+SUMMARY_CATEGORIES = (common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES, common_pb2.DATA_CATEGORY_VITAL_SIGNS)
 
 class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def __init__(
@@ -44,7 +46,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             summary = await asyncio.to_thread(self._store.get_summary, request.patient_id)
         except UnknownPatient:
             raise not_found("PATIENT_NOT_FOUND", "no such patient") from None
-        response = summary_pb2.GetPatientSummaryResponse(patient_id=request.patient_id)
+        # Named, never filled: the caller learns that something was left out, not what.
+        withheld = [c for c in SUMMARY_CATEGORIES if c not in categories]
+        response = summary_pb2.GetPatientSummaryResponse(patient_id=request.patient_id, withheld_categories=withheld)
         if with_services:
             today = self._clock().astimezone(OSLO).date()
             services = [_service(s, is_active(s, today)) for s in summary.services]

@@ -198,6 +198,24 @@ async def test_appending_needs_the_gateway_and_a_sane_batch(settings):
         assert not (await list_events(stub, settings, BODO_AUDITOR)).events
 
 
+async def test_a_flagged_access_keeps_its_justification_for_auditors_only(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        words = "Bevisstløs pasient innbrakt av ambulanse"
+        emergency = event("k-1", access_basis=common_pb2.ACCESS_BASIS_EMERGENCY, flagged=True, justification=words)
+        stored = (await append(stub, settings, emergency)).events[0]
+        assert stored.flagged and stored.justification == words
+        (audited,) = (await list_events(stub, settings, BODO_AUDITOR)).events
+        assert audited.flagged and audited.justification == words
+        (own,) = (await list_events(stub, settings, patient_actor(PATIENT))).events
+        assert own.flagged and own.justification == "" and own.access_basis == common_pb2.ACCESS_BASIS_EMERGENCY
+
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await append(stub, settings, event("k-2", justification="x" * 501), event("k-3", justification="a\nb"))
+        assert set(error_info(err.value)[1]) == {"events[0].justification", "events[1].justification"}
+        assert len((await list_events(stub, settings, BODO_AUDITOR)).events) == 1
+
+
 async def test_auditors_see_only_accesses_by_their_own_organisation(settings):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)

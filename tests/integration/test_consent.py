@@ -1,36 +1,61 @@
-"""Consent service over real gRPC with a real database (SQLite and PostgreSQL)."""
+"""Consent service over real gRPC with a real database (SQLite and PostgreSQL): decisions over
+the seeded rules, rule versions and history, receipts, representatives, notifications, batch
+and explain, and the policy change published before the patient is answered."""
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from dataclasses import replace
 
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
+from joserfc import jws
+from joserfc.errors import BadSignatureError
+from joserfc.jwk import KeySet
+from opentelemetry.sdk.trace import TracerProvider
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from services.consent.main import BACKEND, make_api
+from services.consent.watch import PolicyChangeHub
 from services.platform.errors import error_info
-from tests.support import DEMO_EHR_ACTOR, asserted, running_backend, settings_for
+from tests.support import DEMO_EHR_ACTOR, asserted, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
 ESKIL = "22750884907"  # no seeded rules
 RAGNHILD = "19779998080"  # seeded reservation rule-seed-0001
-TOR = "16758532406"  # seeded block of HPR 990000104, rule-seed-0003
+GUNNAR = "28863830070"  # seeded restriction of VITAL_SIGNS rule-seed-0002
+TOR = "16758532406"  # seeded block of HPR 990000104 rule-seed-0003
+FRIDA = "26812297073"  # a child; guardian MIKKEL (rep-seed-0001)
+MIKKEL = "45869005006"
+LIV = "07725140074"  # power of attorney held by ASTRID (rep-seed-0002)
+ASTRID = "14877503071"
 
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
-TREAT = common_pb2.PURPOSE_OF_USE_TREAT
-BTG = common_pb2.PURPOSE_OF_USE_BTG
-PERMIT = common_pb2.DECISION_PERMIT
-DENY = common_pb2.DECISION_DENY
+SERVICES = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES
+TREAT, ETREAT, BTG = common_pb2.PURPOSE_OF_USE_TREAT, common_pb2.PURPOSE_OF_USE_ETREAT, common_pb2.PURPOSE_OF_USE_BTG
+PERMIT, DENY = common_pb2.DECISION_PERMIT, common_pb2.DECISION_DENY
+OPENED = [consent_pb2.OBLIGATION_FLAG_FOR_AUDIT, consent_pb2.OBLIGATION_NOTIFY_PATIENT]
+RESTRICTION = consent_pb2.RULE_TYPE_RESTRICTION
 
 
-def personnel(hpr_number: str, orgnr_parent: str, orgnr_child: str) -> common_pb2.Actor:
+def personnel(name: str, hpr_number: str, orgnr_parent: str, orgnr_child: str) -> common_pb2.Actor:
     return common_pb2.Actor(
-        kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", hpr_number=hpr_number,
-        orgnr_parent=orgnr_parent, orgnr_child=orgnr_child,
+        kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", client_name="Demo EHR Bærum", name=name,
+        pid="17857030036", hpr_number=hpr_number, authorization="LE", orgnr_parent=orgnr_parent,
+        orgnr_child=orgnr_child,
     )
 
 
-BJORN = personnel("990000104", "910000047", "910000063")  # blocked by Tor
-KRISTIN = personnel("990000103", "910000047", "910000055")
+def patient(pid: str, name: str = "") -> common_pb2.Actor:
+    return common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=pid, name=name)
+
+
+KRISTIN = personnel("Kristin Korttidsen", "990000103", "910000047", "910000055")
+BJORN = personnel("Bjørn Beredskapsen", "990000104", "910000047", "910000063")
 
 
 @pytest.fixture
@@ -38,40 +63,58 @@ def settings(tmp_path, db_url):
     return settings_for(tmp_path, consent=db_url)
 
 
+@contextlib.asynccontextmanager
+async def serving(settings, hub=None):
+    """The consent backend as main.py builds it, with a hub whose first lease is short (a new
+    hub waits one lease before its first change completes)."""
+    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, hub or PolicyChangeHub(lease=0.05)))
+    spec.migrate(settings)
+    spec.seed(settings)
+    server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Consent(channel, settings)
+    finally:
+        await server.stop(grace=0)
+
+
 class Consent:
     """The service as the gateway calls it: a fresh assertion per call."""
 
     def __init__(self, channel: grpc.aio.Channel, settings) -> None:
-        self._stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        self.stub = consent_pb2_grpc.ConsentServiceStub(channel)
         self._settings = settings
 
-    def _metadata(self, method: str, patient_id: str):
-        # Rule management is the patient's own call; the gateway asserts that patient.
-        actor = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=patient_id)
-        return asserted(self._settings, "consent", SERVICE + method, actor=actor, patient_id=patient_id)
+    def call(self, method: str, request, *, actor: common_pb2.Actor, patient_id: str):
+        metadata = asserted(self._settings, "consent", SERVICE + method, actor=actor, patient_id=patient_id)
+        return getattr(self.stub, method)(request, metadata=metadata)
 
-    async def check(self, patient_id: str, actor=DEMO_EHR_ACTOR, category=VITALS, purpose=TREAT,
-                    asserted_patient: str | None = None):
-        request = consent_pb2.CheckAccessRequest(
-            patient_id=patient_id, actor=actor, data_category=category, purpose_of_use=purpose
-        )
-        return await self._stub.CheckAccess(request, metadata=asserted(
-            self._settings, "consent", SERVICE + "CheckAccess",
-            patient_id=patient_id if asserted_patient is None else asserted_patient,
-        ))
+    async def check(self, patient_id: str, actor=DEMO_EHR_ACTOR, category=VITALS, purpose=TREAT, **fields):
+        request = consent_pb2.CheckAccessRequest(patient_id=patient_id, actor=actor, data_category=category,
+                                                 purpose_of_use=purpose, **fields)
+        return await self.call("CheckAccess", request, actor=actor, patient_id=patient_id)
 
-    async def create(self, asserted_patient: str | None = None, **fields) -> consent_pb2.Rule:
-        request = consent_pb2.CreateRuleRequest(**fields)
-        patient = request.patient_id if asserted_patient is None else asserted_patient
-        return (await self._stub.CreateRule(request, metadata=self._metadata("CreateRule", patient))).rule
+    async def create(self, patient_id: str, by: common_pb2.Actor | None = None, **fields) -> consent_pb2.Rule:
+        request = consent_pb2.CreateRuleRequest(patient_id=patient_id, **fields)
+        return (await self.call("CreateRule", request, actor=by or patient(patient_id), patient_id=patient_id)).rule
 
-    async def rules(self, patient_id: str, include_revoked: bool = True) -> list[consent_pb2.Rule]:
+    async def revoke(self, patient_id: str, rule_id: str, by: common_pb2.Actor | None = None) -> consent_pb2.Rule:
+        request = consent_pb2.RevokeRuleRequest(patient_id=patient_id, rule_id=rule_id, reason="changed my mind")
+        return (await self.call("RevokeRule", request, actor=by or patient(patient_id), patient_id=patient_id)).rule
+
+    async def rules(self, patient_id: str, include_revoked: bool = False, by=None) -> consent_pb2.ListRulesResponse:
         request = consent_pb2.ListRulesRequest(patient_id=patient_id, include_revoked=include_revoked)
-        return list((await self._stub.ListRules(request, metadata=self._metadata("ListRules", patient_id))).rules)
+        return await self.call("ListRules", request, actor=by or patient(patient_id), patient_id=patient_id)
 
-    async def revoke(self, patient_id: str, rule_id: str) -> consent_pb2.Rule:
-        request = consent_pb2.RevokeRuleRequest(patient_id=patient_id, rule_id=rule_id)
-        return (await self._stub.RevokeRule(request, metadata=self._metadata("RevokeRule", patient_id))).rule
+    async def history(self, patient_id: str, by=None) -> list[consent_pb2.Rule]:
+        request = consent_pb2.ListRuleHistoryRequest(patient_id=patient_id)
+        return list((await self.call("ListRuleHistory", request, actor=by or patient(patient_id),
+                                     patient_id=patient_id)).versions)
+
+    async def notifications(self, patient_id: str, by=None, **paging) -> consent_pb2.ListNotificationsResponse:
+        request = consent_pb2.ListNotificationsRequest(patient_id=patient_id, **paging)
+        return await self.call("ListNotifications", request, actor=by or patient(patient_id), patient_id=patient_id)
 
 
 async def refused(call) -> grpc.aio.AioRpcError:
@@ -80,124 +123,263 @@ async def refused(call) -> grpc.aio.AioRpcError:
     return err.value
 
 
-async def test_default_permit_for_a_care_relationship_with_fresh_decision_ids(settings):
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        first = await consent.check(ESKIL)
-        assert (first.decision, first.access_basis, first.decided_by) == (
-            PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, "default:care-relationship"
-        )
-        second = await consent.check(ESKIL, asserted_patient=ESKIL)
+def outcome(answer: consent_pb2.CheckAccessResponse) -> tuple:
+    return answer.decision, answer.access_basis, list(answer.decided_by), list(answer.obligations)
+
+
+async def test_decisions_over_the_seeded_rules_with_notifications_for_every_opening(settings):
+    async with serving(settings) as consent:
+        first, second = await consent.check(ESKIL), await consent.check(ESKIL)
+        assert outcome(first) == (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:care-relationship"], [])
         assert len(first.decision_id) == 32 and first.decision_id != second.decision_id
-        no_purpose = await consent.check(ESKIL, purpose=common_pb2.PURPOSE_OF_USE_UNSPECIFIED)
-        assert (no_purpose.decision, no_purpose.decided_by) == (DENY, "default:no-care-relationship")
+        assert first.policy_revision == 0
+
+        for fields in ({}, {"purpose": BTG, "justification": "unconscious"}, {"consent_at_moment": True}):
+            answer = await consent.check(RAGNHILD, actor=KRISTIN, **fields)
+            assert outcome(answer) == (DENY, common_pb2.ACCESS_BASIS_RESERVATION, ["rule-seed-0001"], [])
+            assert answer.policy_revision == 1
+        blocked = await consent.check(TOR, actor=BJORN, purpose=BTG, justification="unconscious")
+        assert outcome(blocked) == (DENY, common_pb2.ACCESS_BASIS_BLOCK, ["rule-seed-0003"], [])
+        assert (await consent.check(TOR, actor=KRISTIN)).decision == PERMIT
+
+        assert outcome(await consent.check(GUNNAR, actor=KRISTIN)) == (
+            DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], [])
+        assert (await consent.check(GUNNAR, actor=KRISTIN, purpose=ETREAT)).decision == DENY  # no justification
+        assert (await consent.check(GUNNAR, actor=KRISTIN, category=SERVICES)).decision == PERMIT
+        emergency = await consent.check(GUNNAR, actor=KRISTIN, purpose=ETREAT, justification="short of breath")
+        assert outcome(emergency) == (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, ["rule-seed-0002"], OPENED)
+        consented = await consent.check(GUNNAR, actor=KRISTIN, consent_at_moment=True)
+        assert outcome(consented) == (PERMIT, common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT, ["rule-seed-0002"], OPENED)
+
+        told = (await consent.notifications(GUNNAR)).notifications
+        assert [(n.kind, n.reference) for n in told] == [
+            (consent_pb2.NOTIFICATION_KIND_CONSENT_AT_MOMENT, consented.decision_id),
+            (consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, emergency.decision_id),
+        ]
+        assert told[1].text.startswith(
+            "Your restricted vital signs were opened in an emergency by Kristin Korttidsen at Bærum helsehus – KAD on ")
+        assert told[1].actor.hpr_number == "990000103" and told[1].actor.pid == ""
+        # Denials and unrestricted permits tell nobody anything.
+        assert (await consent.notifications(RAGNHILD)).notifications == []
 
 
-async def test_seeded_reservation_denies_and_seeding_is_idempotent(settings):
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        for purpose in (TREAT, BTG):
-            answer = await consent.check(RAGNHILD, purpose=purpose)
-            assert (answer.decision, answer.access_basis, answer.decided_by) == (
-                DENY, common_pb2.ACCESS_BASIS_NONE, "rule-seed-0001"
-            )
-        await consent.revoke(RAGNHILD, "rule-seed-0001")
-    # A second start seeds again: no duplicate, and the patient's revoke stands.
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        [reservation] = await consent.rules(RAGNHILD)
-        assert reservation.rule_id == "rule-seed-0001" and reservation.HasField("revoke_time")
-        assert (await consent.check(RAGNHILD)).decision == PERMIT
-
-
-async def test_restriction_denies_until_revoked_and_revoke_is_effective_at_once(settings):
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        restriction = await consent.create(
-            patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_RESTRICTION, data_categories=[VITALS]
-        )
-        denied = await consent.check(ESKIL)
-        assert (denied.decision, denied.decided_by) == (DENY, restriction.rule_id)
-        other = await consent.check(ESKIL, category=common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES)
-        assert other.decision == PERMIT
-        emergency = await consent.check(ESKIL, purpose=common_pb2.PURPOSE_OF_USE_ETREAT)
-        assert (emergency.decision, emergency.access_basis, emergency.decided_by) == (
-            PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, restriction.rule_id
-        )
+async def test_every_change_is_a_new_version_with_history_revision_and_notification(settings):
+    async with serving(settings) as consent:
+        restriction = await consent.create(ESKIL, rule_type=RESTRICTION, data_categories=[VITALS], reason="private")
+        assert (restriction.version, restriction.state, restriction.effect) == (
+            1, consent_pb2.RULE_STATE_ACTIVE, consent_pb2.RULE_EFFECT_DENY)
+        assert (restriction.created_by.pid, restriction.reason) == (ESKIL, "private")
+        permit = await consent.create(
+            ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT, actor=consent_pb2.ActorSelector(org_number="910000047"),
+            purposes=[TREAT], valid_until=timestamp_pb2.Timestamp(seconds=4_102_444_800))
+        denied = await consent.check(ESKIL, actor=KRISTIN)
+        assert (denied.decision, denied.policy_revision) == (DENY, 2)  # a permit does not open a restriction
+        assert (await consent.check(ESKIL, actor=KRISTIN, category=SERVICES)).access_basis == \
+            common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT
 
         revoked = await consent.revoke(ESKIL, restriction.rule_id)
-        assert revoked.HasField("revoke_time")
-        assert (await consent.check(ESKIL)).decision == PERMIT
+        assert (revoked.rule_id, revoked.version, revoked.state) == (restriction.rule_id, 2, consent_pb2.RULE_STATE_REVOKED)
+        assert revoked.data_categories == [VITALS] and revoked.reason == "changed my mind"
+        after = await consent.check(ESKIL, actor=KRISTIN)
+        assert (after.decision, after.access_basis, after.policy_revision) == (
+            PERMIT, common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT, 3)
+        assert await consent.revoke(ESKIL, restriction.rule_id) == revoked  # idempotent: no third version
 
-        again = await consent.revoke(ESKIL, restriction.rule_id)
-        assert again == revoked
-        assert await consent.rules(ESKIL, include_revoked=False) == []
-        assert [r.rule_id for r in await consent.rules(ESKIL)] == [restriction.rule_id]
+        current = await consent.rules(ESKIL)
+        assert ([r.rule_id for r in current.rules], current.policy_revision) == ([permit.rule_id], 3)
+        everything = await consent.rules(ESKIL, include_revoked=True)
+        assert [(r.rule_id, r.version) for r in everything.rules] == [(permit.rule_id, 1), (restriction.rule_id, 2)]
+        assert [(v.rule_id, v.version) for v in await consent.history(ESKIL)] == [
+            (restriction.rule_id, 1), (permit.rule_id, 1), (restriction.rule_id, 2)]
+        told = (await consent.notifications(ESKIL)).notifications
+        assert [n.kind for n in told] == [consent_pb2.NOTIFICATION_KIND_RULE_CHANGED] * 3
+        assert told[0].text.startswith("Your restriction of vital signs was revoked by you on ")
+        assert told[0].reference == restriction.rule_id
 
-
-async def test_permit_opens_a_restriction_for_the_named_organisation_only(settings):
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        await consent.create(patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_RESTRICTION)
-        permit = await consent.create(patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT, org_number="910000020")
-        opened = await consent.check(ESKIL)
-        assert (opened.decision, opened.access_basis, opened.decided_by) == (
-            PERMIT, common_pb2.ACCESS_BASIS_CONSENT, permit.rule_id
-        )
-        assert (await consent.check(ESKIL, actor=KRISTIN)).decision == DENY
-        assert [r.rule_id for r in await consent.rules(ESKIL)][0] == permit.rule_id  # newest first
-
-
-async def test_block_denies_the_person_even_when_breaking_the_glass(settings):
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        blocked = await consent.check(TOR, actor=BJORN, purpose=BTG)
-        assert (blocked.decision, blocked.decided_by) == (DENY, "rule-seed-0003")
-        assert (await consent.check(TOR, actor=KRISTIN, purpose=BTG)).decision == PERMIT
-
-        block = await consent.create(patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
-                                     hpr_number=KRISTIN.hpr_number)
-        answer = await consent.check(ESKIL, actor=KRISTIN, purpose=BTG)
-        assert (answer.decision, answer.decided_by) == (DENY, block.rule_id)
+        err = await refused(consent.revoke(ESKIL, "rule-seed-0001"))  # Ragnhild's, not Eskil's
+        assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.NOT_FOUND, "RULE_NOT_FOUND")
+        await consent.revoke(RAGNHILD, "rule-seed-0001")
+    # A second start seeds again: nothing is duplicated and the patient's revoke stands.
+    async with serving(settings) as consent:
+        [reservation] = (await consent.rules(RAGNHILD, include_revoked=True)).rules
+        assert (reservation.rule_id, reservation.version, reservation.state) == (
+            "rule-seed-0001", 2, consent_pb2.RULE_STATE_REVOKED)
+        assert [v.created_by.client_id for v in await consent.history(RAGNHILD)] == [
+            "samhandling-seed", "samhandling-web"]
+        assert (await consent.check(RAGNHILD)).policy_revision == 2
 
 
-async def test_bad_input_is_refused_with_field_violations_and_stores_nothing(settings):
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        past = timestamp_pb2.Timestamp(seconds=1_000_000_000)
+async def test_receipts_verify_with_the_published_keys_and_tampering_shows(settings):
+    async with serving(settings) as consent:
+        rule = await consent.create(ESKIL, rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
+                                    actor=consent_pb2.ActorSelector(hpr_number="990000104"))
+        revoked = await consent.revoke(ESKIL, rule.rule_id)
+        answer = await consent.call("GetReceiptKeys", consent_pb2.GetReceiptKeysRequest(), actor=DEMO_EHR_ACTOR,
+                                    patient_id="")
+        jwks = json.loads(answer.jwks_json)
+        assert [k["kid"] for k in jwks["keys"]] == ["consent-receipts"]
+        assert not {"d", "dev_only"} & set(jwks["keys"][0])
+        keys = KeySet.import_key_set(jwks)
+        for version in (rule, revoked, (await consent.history(GUNNAR))[0]):
+            content = json.loads(jws.deserialize_compact(version.receipt, keys, algorithms=["ES256"]).payload)
+            assert (content["rule_id"], content["version"], content["patient_id"], content["state"]) == (
+                version.rule_id, version.version, version.patient_id, consent_pb2.RuleState.Name(version.state)[11:])
+            assert content["created_by"] == {
+                "kind": common_pb2.ActorKind.Name(version.created_by.kind)[11:], "pid": version.created_by.pid}
+        content = json.loads(jws.deserialize_compact(revoked.receipt, keys, algorithms=["ES256"]).payload)
+        assert content["policy_revision"] == 2 and content["actor"] == {"hpr_number": "990000104"}
+
+        header, _, signature = rule.receipt.split(".")
+        _, revoked_payload, _ = revoked.receipt.split(".")
+        with pytest.raises(BadSignatureError):
+            jws.deserialize_compact(f"{header}.{revoked_payload}.{signature}", keys, algorithms=["ES256"])
+
+
+async def test_representatives_manage_whom_they_represent_and_nobody_else(settings):
+    guardian, attorney = patient(MIKKEL, "Mikkel Midlertidigsen"), patient(ASTRID)
+    async with serving(settings) as consent:
+        rule = await consent.create(FRIDA, by=guardian, rule_type=RESTRICTION)
+        assert (rule.patient_id, rule.created_by.pid, rule.created_by.name) == (FRIDA, MIKKEL, "Mikkel Midlertidigsen")
+        assert [r.rule_id for r in (await consent.rules(FRIDA, by=guardian)).rules] == [rule.rule_id]
+        [told] = (await consent.notifications(FRIDA, by=guardian)).notifications
+        assert "by your representative Mikkel Midlertidigsen" in told.text
+        decision = await consent.check(FRIDA, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT, purpose=0)
+        assert outcome(decision) == (PERMIT, common_pb2.ACCESS_BASIS_REPRESENTATIVE, ["rep-seed-0001"], [])
+        await consent.create(LIV, by=attorney, rule_type=consent_pb2.RULE_TYPE_RESERVATION)
+
+        for who, whom in ((guardian, ESKIL), (guardian, LIV), (attorney, FRIDA), (patient(ESKIL), FRIDA)):
+            before = await consent.history(whom)
+            for call in (
+                consent.create(whom, by=who, rule_type=consent_pb2.RULE_TYPE_RESERVATION),
+                consent.revoke(whom, rule.rule_id, by=who),
+                consent.rules(whom, by=who),
+                consent.history(whom, by=who),
+                consent.notifications(whom, by=who),
+            ):
+                err = await refused(call)
+                assert (err.code(), error_info(err)[0]) == (
+                    grpc.StatusCode.PERMISSION_DENIED, "NOT_PATIENT_OR_REPRESENTATIVE")
+            assert await consent.history(whom) == before
+        not_theirs = await consent.check(ESKIL, actor=guardian, category=common_pb2.DATA_CATEGORY_ACCESS_LOG, purpose=0)
+        assert outcome(not_theirs) == (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-the-patient"], [])
+
+        # The gateway's assertion must be about the patient of the request, whoever acts.
+        request = consent_pb2.CreateRuleRequest(patient_id=FRIDA, rule_type=RESTRICTION)
+        err = await refused(consent.call("CreateRule", request, actor=guardian, patient_id=ESKIL))
+        assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "ASSERTION_PATIENT_MISMATCH")
+        assert len(await consent.history(FRIDA)) == 1
+
+
+async def test_batch_and_explain(settings):
+    async with serving(settings) as consent:
+        items = [consent_pb2.CheckAccessRequest(patient_id=GUNNAR, actor=KRISTIN, data_category=c, purpose_of_use=p,
+                                                justification=j)
+                 for c, p, j in ((VITALS, TREAT, ""), (SERVICES, TREAT, ""), (VITALS, BTG, "collapsed"))]
+        batch = await consent.call("BatchCheckAccess", consent_pb2.BatchCheckAccessRequest(requests=items),
+                                   actor=KRISTIN, patient_id=GUNNAR)
+        assert [outcome(r) for r in batch.responses] == [
+            (DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], []),
+            (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:care-relationship"], []),
+            (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, ["rule-seed-0002"], OPENED),
+        ]
+        assert len({r.decision_id for r in batch.responses}) == 3
+        assert {r.policy_revision for r in batch.responses} == {1}
+        [told] = (await consent.notifications(GUNNAR)).notifications
+        assert told.reference == batch.responses[2].decision_id
+
+        too_many = consent_pb2.BatchCheckAccessRequest(requests=[items[0]] * 101)
+        err = await refused(consent.call("BatchCheckAccess", too_many, actor=KRISTIN, patient_id=GUNNAR))
+        assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, {"requests"})
+        bad = consent_pb2.BatchCheckAccessRequest(requests=[items[0], consent_pb2.CheckAccessRequest(patient_id=GUNNAR)])
+        err = await refused(consent.call("BatchCheckAccess", bad, actor=KRISTIN, patient_id=GUNNAR))
+        assert set(error_info(err)[1]) == {"requests[1].data_category"}
+        mixed = consent_pb2.BatchCheckAccessRequest(requests=[items[0], consent_pb2.CheckAccessRequest(
+            patient_id=ESKIL, actor=KRISTIN, data_category=VITALS, purpose_of_use=TREAT)])
+        err = await refused(consent.call("BatchCheckAccess", mixed, actor=KRISTIN, patient_id=GUNNAR))
+        assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+
+        explained = await consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[2]),
+                                       actor=KRISTIN, patient_id=GUNNAR)
+        assert outcome(explained.decision) == outcome(batch.responses[2]) and explained.decision.decision_id == ""
+        assert explained.explanation[-1] == (
+            "Decision: permit on emergency; the access is flagged for audit and the patient is notified.")
+        assert "The patient has restricted vital signs (rule rule-seed-0002)." in explained.explanation
+        assert not any(re.search(r"\d{11}", line) for line in explained.explanation)
+        assert len((await consent.notifications(GUNNAR)).notifications) == 1  # explaining records nothing
+        err = await refused(consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(
+            request=consent_pb2.CheckAccessRequest(patient_id=GUNNAR)), actor=KRISTIN, patient_id=GUNNAR))
+        assert set(error_info(err)[1]) == {"request.data_category"}
+
+
+async def test_bad_input_is_refused_with_field_violations_and_notifications_page(settings):
+    async with serving(settings) as consent:
         cases = {
-            "rule_type": dict(patient_id=ESKIL),
-            "hpr_number": dict(patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON),
-            "org_number": dict(patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT, org_number="910000013"),
-            "data_categories": dict(patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                                    data_categories=[common_pb2.DATA_CATEGORY_UNSPECIFIED]),
-            "expire_time": dict(patient_id=ESKIL, rule_type=consent_pb2.RULE_TYPE_RESTRICTION, expire_time=past),
-            "patient_id": dict(patient_id="22750884908", rule_type=consent_pb2.RULE_TYPE_RESERVATION),
+            "rule_type": {},
+            "actor": dict(rule_type=consent_pb2.RULE_TYPE_PERMIT, actor=consent_pb2.ActorSelector(anyone=False)),
+            "data_categories": dict(rule_type=RESTRICTION, data_categories=[common_pb2.DATA_CATEGORY_ACCESS_LOG]),
+            "valid_until": dict(rule_type=RESTRICTION, valid_until=timestamp_pb2.Timestamp(seconds=1_000_000_000)),
+            "reason": dict(rule_type=RESTRICTION, reason="x" * 501),
         }
         for field, fields in cases.items():
-            err = await refused(consent.create(**fields))
-            assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, field
-            assert field in error_info(err)[1], field
-        assert await consent.rules(ESKIL) == []
-
+            err = await refused(consent.create(ESKIL, **fields))
+            assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, {field}), field
+        assert await consent.history(ESKIL) == []
         err = await refused(consent.check("2275088490", category=common_pb2.DATA_CATEGORY_UNSPECIFIED))
-        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert set(error_info(err)[1]) == {"patient_id", "data_category"}
         err = await refused(consent.revoke(ESKIL, ""))
-        assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, {"rule_id"})
+        assert set(error_info(err)[1]) == {"rule_id"}
+
+        for _ in range(3):
+            await consent.create(ESKIL, rule_type=RESTRICTION)
+        first = await consent.notifications(ESKIL, page_size=2)
+        rest = await consent.notifications(ESKIL, page_size=2, page_token=first.next_page_token)
+        assert (len(first.notifications), len(rest.notifications), rest.next_page_token) == (2, 1, "")
+        everything = (await consent.notifications(ESKIL)).notifications
+        assert [n.notification_id for n in everything] == [
+            n.notification_id for n in [*first.notifications, *rest.notifications]]
+        for paging, field in (({"page_size": 501}, "page_size"), ({"page_token": "nonsense"}, "page_token")):
+            err = await refused(consent.notifications(ESKIL, **paging))
+            assert set(error_info(err)[1]) == {field}
 
 
-async def test_a_patient_cannot_touch_another_patients_rules(settings):
-    async with running_backend("consent", settings) as channel:
-        consent = Consent(channel, settings)
-        err = await refused(consent.revoke(ESKIL, "rule-seed-0001"))
-        assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.NOT_FOUND, "RULE_NOT_FOUND")
-        assert (await consent.check(RAGNHILD)).decision == DENY
+class GatedHub:
+    """A PolicyChangeHub stand-in whose publish waits until the test lets it return."""
 
-        err = await refused(consent.create(asserted_patient=ESKIL, patient_id=RAGNHILD,
-                                           rule_type=consent_pb2.RULE_TYPE_RESTRICTION))
-        assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "ASSERTION_PATIENT_MISMATCH")
-        assert [r.rule_id for r in await consent.rules(RAGNHILD)] == ["rule-seed-0001"]
+    def __init__(self) -> None:
+        self.published: list[tuple[str, int]] = []
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
 
-        err = await refused(consent.check(RAGNHILD, asserted_patient=ESKIL))
-        assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+    async def publish(self, patient_id: str, revision: int) -> None:
+        self.published.append((patient_id, revision))
+        self.reached.set()
+        await self.release.wait()
+
+    def watch(self, request_iterator, context):
+        raise AssertionError("not watched in this test")
+
+
+async def test_a_change_is_published_after_commit_and_before_the_answer(settings):
+    hub = GatedHub()
+    async with serving(settings, hub) as consent:
+        creating = asyncio.create_task(consent.create(ESKIL, rule_type=RESTRICTION))
+        reached = asyncio.create_task(hub.reached.wait())
+        # Whichever comes first: an answer without a publish fails here instead of hanging.
+        await asyncio.wait((creating, reached), return_when=asyncio.FIRST_COMPLETED)
+        assert hub.published == [(ESKIL, 1)] and not creating.done()
+        # Committed before publishing: a decision asked now already sees the new revision.
+        assert (await consent.check(ESKIL)).policy_revision == 1
+        hub.release.set()
+        rule = await creating
+        await consent.revoke(ESKIL, rule.rule_id)
+        await consent.revoke(ESKIL, rule.rule_id)  # a retry publishes again, at the same revision
+        assert hub.published == [(ESKIL, 1), (ESKIL, 2), (ESKIL, 2)]
+
+
+async def test_concurrent_changes_get_distinct_consecutive_revisions(settings):
+    async with serving(settings) as consent:
+        rules = await asyncio.gather(*(consent.create(ESKIL, rule_type=RESTRICTION) for _ in range(8)))
+        revisions = sorted(json.loads(jws.extract_compact(r.receipt.encode()).payload)["policy_revision"]
+                           for r in rules)
+        assert revisions == list(range(1, 9))
+        assert [len(await consent.history(ESKIL)), (await consent.rules(ESKIL)).policy_revision] == [8, 8]

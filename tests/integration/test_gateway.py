@@ -5,6 +5,7 @@ import asyncio
 import base64
 import json
 import time
+from urllib.parse import quote
 
 import grpc
 import pytest
@@ -21,12 +22,16 @@ from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.call import call
 from services.cli.token import Identity, Token, obtain_token
+from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from tests.support import running_suite
 
 PATIENT = "22750884907"
 RESERVED_PATIENT = "19779998080"
+RESTRICTED_PATIENT = "28863830070"  # seeds: restriction on VITAL_SIGNS
+LARS = "23898220028"  # doctor at Bodø interkommunale legevakt, signs in through demo-legevakt (DPoP)
+GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 
 
 @pytest.fixture
@@ -157,16 +162,17 @@ async def test_no_patient_data_without_the_audit_service(tmp_path):
     assert error_info(err.value)[0] == "AUDIT_UNAVAILABLE"
     backend_calls = {s.name for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER and s.parent}
     assert "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary" not in backend_calls
-    assert "/samhandling.consent.v1.ConsentService/CheckAccess" in backend_calls  # the decision was asked
+    assert "/samhandling.consent.v1.ConsentService/BatchCheckAccess" in backend_calls  # the decision was asked
 
 
 async def test_a_restricted_category_is_left_out_and_the_rest_served(suite):
-    restricted = "28863830070"  # seeds: restriction on VITAL_SIGNS
+    restricted = RESTRICTED_PATIENT
     summary = await summary_stub(suite).GetPatientSummary(
         summary_pb2.GetPatientSummaryRequest(patient_id=restricted), metadata=await suite.auth("demo-ehr")
     )
     assert summary.municipal_services
     assert not summary.HasField("latest_vital_signs") and not summary.HasField("latest_news2")
+    assert list(summary.withheld_categories) == [common_pb2.DATA_CATEGORY_VITAL_SIGNS]
     events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
         audit_pb2.ListEventsRequest(patient_id=restricted), metadata=await suite.auth("demo-auditor")
     )
@@ -215,7 +221,7 @@ async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):
     trace_id = gateway_span.context.trace_id
     in_trace = {s.name for s in server_spans if s.context.trace_id == trace_id}
     assert {
-        "/samhandling.consent.v1.ConsentService/CheckAccess",
+        "/samhandling.consent.v1.ConsentService/BatchCheckAccess",
         "/samhandling.audit.v1.AuditService/AppendEvents",
         summary_read,
     } <= in_trace
@@ -278,3 +284,89 @@ async def test_a_patient_manages_only_their_own_rules(suite):
         ),
         grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED",
     )
+
+
+class HealthPerson:
+    """Lars at the legevakt, signed in through demo-legevakt with a DPoP-bound token."""
+
+    def __init__(self, suite, token: Token) -> None:
+        self._suite, self._token = suite, token
+
+    @classmethod
+    async def signed_in(cls, suite, purpose: str) -> HealthPerson:
+        identity = Identity("demo-legevakt", user=LARS, purpose=purpose)
+        return cls(suite, await obtain_token(suite.settings, identity, dpop=True))
+
+    def metadata(self, method: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+        htu = grpc_target(self._suite.settings.gateway_public_url, method)
+        proof = make_proof(self._token.dpop_key, "POST", htu, access_token=self._token.access_token)
+        return (("authorization", f"DPoP {self._token.access_token}"), ("dpop", proof), *extra)
+
+    async def summary(self, patient_id: str, *extra: tuple[str, str]) -> summary_pb2.GetPatientSummaryResponse:
+        return await summary_stub(self._suite).GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id=patient_id), metadata=self.metadata(GET_SUMMARY, *extra)
+        )
+
+
+async def access_log(suite, patient_id: str, metadata) -> list[audit_pb2.AuditEvent]:
+    answer = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=metadata
+    )
+    return [e for e in answer.events if e.actor.client_id == "demo-legevakt"]
+
+
+async def as_patient(suite, patient_id: str) -> tuple[tuple[str, str], ...]:
+    token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
+    return (("authorization", f"Bearer {token}"),)
+
+
+async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_auditors_only(suite):
+    justification = "Bevisstløs pasient innbrakt, trenger siste målinger"
+    doctor = await HealthPerson.signed_in(suite, "ETREAT")
+    summary = await doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-justification", quote(justification)))
+    assert summary.HasField("latest_vital_signs") and not summary.withheld_categories
+
+    audited = {e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await suite.auth("demo-auditor"))}
+    opened = audited[common_pb2.DATA_CATEGORY_VITAL_SIGNS]
+    assert (opened.decision, opened.access_basis, opened.flagged) == (
+        common_pb2.DECISION_PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, True
+    )
+    assert opened.decided_by == "rule-seed-0002" and opened.actor.hpr_number == "990000102"
+    unrestricted = audited[common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES]
+    assert unrestricted.access_basis == common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP and not unrestricted.flagged
+    assert opened.justification == unrestricted.justification == justification
+
+    seen = {e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))}
+    assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].flagged
+    assert all(e.justification == "" and e.actor.pid == "" for e in seen.values())
+    assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].actor.hpr_number == "990000102"
+
+
+async def test_consent_at_the_moment_opens_a_restriction_flagged(suite):
+    doctor = await HealthPerson.signed_in(suite, "TREAT")
+    without = await doctor.summary(RESTRICTED_PATIENT)
+    assert list(without.withheld_categories) == [common_pb2.DATA_CATEGORY_VITAL_SIGNS]
+    declared = await doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-consent-at-moment", "true"))
+    assert declared.HasField("latest_vital_signs") and not declared.withheld_categories
+
+    vitals = [e for e in await access_log(suite, RESTRICTED_PATIENT, await suite.auth("demo-auditor"))
+              if e.data_category == common_pb2.DATA_CATEGORY_VITAL_SIGNS]
+    assert [(e.access_basis, e.flagged) for e in vitals] == [
+        (common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT, True), (common_pb2.ACCESS_BASIS_RESTRICTION, False),
+    ]
+    violations = await expect_error(
+        doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-consent-at-moment", "yes")),
+        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
+    )
+    assert "x-samhandling-consent-at-moment" in violations
+
+
+async def test_the_policy_watch_is_not_served_through_the_gateway(suite):
+    # Internal to the suite: only the gateway's own decision cache subscribes, at consent directly.
+    watch = consent_pb2.WatchPolicyChangesRequest
+    call = suite.gateway.stream_stream(
+        "/samhandling.consent.v1.ConsentService/WatchPolicyChanges", request_serializer=watch.SerializeToString,
+        response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
+    )(metadata=await suite.auth("demo-ehr"))
+    await call.write(watch(subscribe=watch.Subscribe(subscriber_id="intruder")))
+    await expect_error(call.read(), grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED")

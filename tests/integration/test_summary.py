@@ -101,9 +101,12 @@ async def test_only_asserted_categories_are_returned(settings):
     assert len(services_only.municipal_services) == 3 and services_only.active_service_count == 1
     assert not services_only.HasField("latest_vital_signs")
     assert not services_only.HasField("latest_news2")
+    assert list(services_only.withheld_categories) == [VITALS]  # named, without content
 
     assert not vitals_only.municipal_services and vitals_only.active_service_count == 0
     assert vitals_only.HasField("latest_vital_signs") and vitals_only.HasField("latest_news2")
+    assert list(vitals_only.withheld_categories) == [SERVICES]
+    assert not child.withheld_categories
 
     assert child.HasField("latest_vital_signs")
     assert not child.HasField("latest_news2")

@@ -4,7 +4,8 @@ import base64
 import pytest
 
 from services.audit.events import ActorKind
-from services.audit.paging import (
+from services.audit.scope import ReadScope, read_scope
+from services.platform.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     InvalidPage,
@@ -12,7 +13,6 @@ from services.audit.paging import (
     encode_page_token,
     page_size,
 )
-from services.audit.scope import ReadScope, read_scope
 
 PATIENT = "22750884907"
 BODO = "910000012"

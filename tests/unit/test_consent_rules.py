@@ -1,282 +1,171 @@
-"""The access decision and rule validation, branch by branch (pure, no I/O)."""
+"""Rule validation, consent receipts and notification texts (pure, no I/O)."""
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from joserfc import jws
+from joserfc.errors import BadSignatureError
+from joserfc.jwk import ECKey, KeySet
 
+from services.consent.decision import Policy, decide
 from services.consent.domain import (
+    SEED_ACTOR,
     AccessRequest,
     Actor,
-    ActorKind,
-    DataCategory,
-    NewRule,
-    PurposeOfUse,
+    ActorSelector,
+    NotificationKind,
     Rule,
+    RuleContent,
+    RuleDraft,
+    RuleState,
     RuleType,
+    SelectorKind,
     rule_violations,
 )
-from services.consent.rules import (
-    AUDIT,
-    CARE_RELATIONSHIP,
-    NO_CARE_RELATIONSHIP,
-    OWN_DATA,
-    PATIENT_ONLY,
-    AccessBasis,
-    AccessDecision,
-    Decision,
-    decide,
-)
+from services.consent.main import organisation_names, receipt_signer
+from services.consent.notifications import access_notification, rule_changed
+from services.consent.receipts import ReceiptSigner, receipt_content
+from services.platform.settings import Settings, SettingsError
+from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PATIENT = "22750884907"
-OTHER_PATIENT = "19779998080"
-
-EHR = Actor(ActorKind.SYSTEM, orgnr_parent="910000012", orgnr_child="910000020")
-NURSE = Actor(ActorKind.PERSONNEL, pid="08847810026", hpr_number="990000101",
-              orgnr_parent="910000012", orgnr_child="910000020")
-HOSPITAL = Actor(ActorKind.SYSTEM, orgnr_parent="910000071", orgnr_child="910000098")
-AUDITOR = Actor(ActorKind.AUDITOR, orgnr_parent="910000012", orgnr_child="910000020")
-SELF = Actor(ActorKind.PATIENT, pid=PATIENT)
+HPR = ActorSelector(SelectorKind.HPR_NUMBER, "990000104")
 
 
-def rule(rule_type: RuleType, rule_id: str = "r1", *, categories=(), hpr="", org="", patient=PATIENT,
-         expires: datetime | None = None, revoked: datetime | None = None,
-         created: datetime = NOW - timedelta(days=1)) -> Rule:
-    return Rule(rule_id, patient, rule_type, frozenset(categories), hpr, org, created, expires, revoked)
+def draft(rule_type: RuleType | None = RuleType.RESTRICTION, **fields) -> RuleDraft:
+    values = dict(patient_id=PATIENT, rule_type=rule_type, selector=None, categories=(), purposes=(),
+                  valid_from=None, valid_until=None, reason="")
+    return RuleDraft(**(values | fields))
 
 
-def ask(actor: Actor = EHR, category: DataCategory | None = DataCategory.VITAL_SIGNS,
-        purpose: PurposeOfUse | None = PurposeOfUse.TREAT) -> AccessRequest:
-    return AccessRequest(PATIENT, actor, category, purpose)
+@pytest.mark.parametrize("rule", [
+    draft(RuleType.RESERVATION),
+    draft(RuleType.RESTRICTION, categories=[DataCategory.VITAL_SIGNS], purposes=[PurposeOfUse.COC]),
+    draft(RuleType.BLOCK_PERSON, selector=HPR, reason="x" * 500),
+    draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047"),
+          valid_from=NOW + timedelta(days=1), valid_until=NOW + timedelta(days=30)),
+    draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.AUTHORIZATION, "LE")),
+    draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ANYONE), categories=[DataCategory.MUNICIPAL_SERVICES]),
+], ids=["reservation", "restriction", "block", "permit-org", "permit-authorization", "permit-anyone"])
+def test_valid_rules(rule):
+    assert rule_violations(rule, NOW, allow_synthetic=True) == {}
 
 
-def permit(basis: AccessBasis, by: str) -> AccessDecision:
-    return AccessDecision(Decision.PERMIT, basis, by)
+@pytest.mark.parametrize(("rule", "field"), [
+    (draft(None), "rule_type"),
+    (draft(patient_id="22750884908"), "patient_id"),
+    (draft(categories=[None]), "data_categories"),
+    (draft(categories=[DataCategory.CONSENT]), "data_categories"),
+    (draft(RuleType.RESERVATION, categories=[DataCategory.VITAL_SIGNS]), "data_categories"),
+    (draft(RuleType.BLOCK_PERSON, selector=HPR, purposes=[PurposeOfUse.TREAT]), "purposes"),
+    (draft(purposes=[None]), "purposes"),
+    (draft(RuleType.RESTRICTION, selector=HPR), "actor"),
+    (draft(RuleType.BLOCK_PERSON), "actor"),
+    (draft(RuleType.BLOCK_PERSON, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047")), "actor"),
+    (draft(RuleType.PERMIT), "actor"),
+    (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000013")), "actor"),
+    (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.HPR_NUMBER, "99-1")), "actor"),
+    (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.AUTHORIZATION, "le")), "actor"),
+    (draft(selector_problem="anyone must be true when set"), "actor"),
+    (draft(valid_until=NOW), "valid_until"),
+    (draft(valid_from=NOW + timedelta(days=2), valid_until=NOW + timedelta(days=1)), "valid_until"),
+    (draft(reason="x" * 501), "reason"),
+])
+def test_invalid_rules_name_the_field(rule, field):
+    assert field in rule_violations(rule, NOW, allow_synthetic=True)
 
 
-def deny(by: str) -> AccessDecision:
-    return AccessDecision(Decision.DENY, AccessBasis.NONE, by)
+def test_synthetic_patients_are_refused_in_production():
+    assert "patient_id" in rule_violations(draft(), NOW, allow_synthetic=False)
 
 
-# --- own data and audit ---------------------------------------------------------------
-
-@pytest.mark.parametrize("category", list(DataCategory))
-def test_patient_sees_all_own_data_even_under_reservation(category):
-    rules = [rule(RuleType.RESERVATION)]
-    assert decide(rules, ask(SELF, category, purpose=None), NOW) == permit(AccessBasis.OWN_DATA, OWN_DATA)
+def version(state: RuleState = RuleState.ACTIVE, **content) -> Rule:
+    values = dict(patient_id=PATIENT, rule_type=RuleType.BLOCK_PERSON, selector=HPR)
+    author = Actor(ActorKind.PATIENT, pid=PATIENT, name="Eskil Eksempelsen", client_id="samhandling-web")
+    return Rule("r-1", 1, RuleContent(**(values | content)), state, author, "why", NOW, 3)
 
 
-def test_patient_actor_for_another_patient_has_no_care_relationship():
-    other = Actor(ActorKind.PATIENT, pid=OTHER_PATIENT)
-    assert decide([], ask(other), NOW) == deny(NO_CARE_RELATIONSHIP)
-    assert decide([], ask(other, DataCategory.CONSENT), NOW) == deny(PATIENT_ONLY)
+@pytest.fixture(scope="module")
+def signer() -> ReceiptSigner:
+    key = ECKey.generate_key("P-256", parameters={"kid": "test-receipts"}, private=True)
+    return ReceiptSigner(key)
 
 
-def test_patient_kind_without_pid_is_not_the_patient():
-    assert decide([], AccessRequest("", Actor(ActorKind.PATIENT), DataCategory.CONSENT, None), NOW) == deny(PATIENT_ONLY)
+def test_receipt_verifies_with_the_published_key_and_carries_the_canonical_content(signer):
+    rule = version()
+    keys = json.loads(signer.jwks_json())
+    assert [k["kid"] for k in keys["keys"]] == ["test-receipts"] and "d" not in keys["keys"][0]
+    verified = jws.deserialize_compact(signer.sign(rule), KeySet.import_key_set(keys), algorithms=["ES256"])
+    assert verified.protected == {"alg": "ES256", "kid": "test-receipts", "typ": "samhandling-consent-receipt+jws"}
+    assert json.loads(verified.payload) == receipt_content(rule) == {
+        "rule_id": "r-1", "version": 1, "patient_id": PATIENT, "rule_type": "BLOCK_PERSON",
+        "actor": {"hpr_number": "990000104"}, "data_categories": [], "purposes": [], "valid_from": None,
+        "valid_until": None, "state": "ACTIVE", "created_by": {"kind": "PATIENT", "pid": PATIENT},
+        "create_time": "2026-03-01T12:00:00.000000Z", "policy_revision": 3,
+    }
 
 
-def test_same_pid_with_another_kind_is_not_own_data():
-    nurse_as_patient = Actor(ActorKind.PERSONNEL, pid=PATIENT, hpr_number="990000101", orgnr_parent="910000012")
-    assert decide([], ask(nurse_as_patient, DataCategory.CONSENT), NOW) == deny(PATIENT_ONLY)
+def test_a_tampered_receipt_does_not_verify(signer):
+    keys = KeySet.import_key_set(json.loads(signer.jwks_json()))
+    header, _, signature = signer.sign(version()).split(".")
+    _, forged_payload, _ = signer.sign(version(RuleState.REVOKED)).split(".")
+    with pytest.raises(BadSignatureError):
+        jws.deserialize_compact(f"{header}.{forged_payload}.{signature}", keys, algorithms=["ES256"])
+    other = ReceiptSigner(ECKey.generate_key("P-256", parameters={"kid": "test-receipts"}, private=True))
+    with pytest.raises(BadSignatureError):
+        jws.deserialize_compact(other.sign(version()), keys, algorithms=["ES256"])
 
 
-def test_auditor_reads_the_access_log_even_under_reservation():
-    rules = [rule(RuleType.RESERVATION)]
-    assert decide(rules, ask(AUDITOR, DataCategory.ACCESS_LOG, None), NOW) == permit(AccessBasis.AUDIT, AUDIT)
-
-
-def test_auditor_gets_no_patient_data():
-    assert decide([], ask(AUDITOR, DataCategory.VITAL_SIGNS, None), NOW) == deny(NO_CARE_RELATIONSHIP)
-    assert decide([], ask(AUDITOR, DataCategory.VITAL_SIGNS, PurposeOfUse.TREAT), NOW) == deny(NO_CARE_RELATIONSHIP)
-
-
-@pytest.mark.parametrize("category", [DataCategory.CONSENT, DataCategory.ACCESS_LOG, None])
-def test_categories_other_than_shared_ones_are_for_the_patient_only(category):
-    assert decide([], ask(NURSE, category, PurposeOfUse.BTG), NOW) == deny(PATIENT_ONLY)
-
-
-# --- reservation and block --------------------------------------------------------------
-
-@pytest.mark.parametrize("purpose", list(PurposeOfUse))
-def test_reservation_denies_every_purpose_including_emergencies(purpose):
-    rules = [rule(RuleType.RESERVATION, "res"), rule(RuleType.PERMIT, "p", hpr="990000101")]
-    assert decide(rules, ask(NURSE, purpose=purpose), NOW) == deny("res")
-
-
-@pytest.mark.parametrize("purpose", list(PurposeOfUse))
-def test_block_denies_the_named_person_always(purpose):
-    rules = [rule(RuleType.BLOCK_PERSON, "blk", hpr="990000101"), rule(RuleType.PERMIT, "p", hpr="990000101")]
-    assert decide(rules, ask(NURSE, purpose=purpose), NOW) == deny("blk")
-
-
-def test_block_does_not_touch_other_persons_or_systems():
-    rules = [rule(RuleType.BLOCK_PERSON, "blk", hpr="990000104")]
-    assert decide(rules, ask(NURSE), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
-    assert decide(rules, ask(EHR), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
-
-
-# --- purpose of use ---------------------------------------------------------------------
-
-def test_no_purpose_denies():
-    assert decide([], ask(EHR, purpose=None), NOW) == deny(NO_CARE_RELATIONSHIP)
-
-
-def test_unknown_actor_kind_denies():
-    assert decide([], ask(Actor(None, orgnr_parent="910000012")), NOW) == deny(NO_CARE_RELATIONSHIP)
-
-
-# --- restriction ------------------------------------------------------------------------
-
-def test_restriction_of_a_category_denies_ordinary_treatment():
-    rules = [rule(RuleType.RESTRICTION, "rst", categories={DataCategory.VITAL_SIGNS})]
-    assert decide(rules, ask(EHR, DataCategory.VITAL_SIGNS), NOW) == deny("rst")
-    assert decide(rules, ask(EHR, DataCategory.MUNICIPAL_SERVICES), NOW) == permit(
-        AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP
+def test_rule_change_notifications_say_what_changed_and_who_did_it():
+    mine = rule_changed("n-1", version())
+    assert (mine.kind, mine.reference) == (NotificationKind.RULE_CHANGED, "r-1")
+    assert mine.text == ("Your block of the health person with HPR number 990000104 was created by you "
+                         "on 2026-03-01 12:00 UTC.")
+    guardian = Actor(ActorKind.PATIENT, pid="45869005006", name="Mikkel Midlertidigsen")
+    revoked = replace(version(RuleState.REVOKED, rule_type=RuleType.RESTRICTION, selector=None,
+                              categories=frozenset({DataCategory.VITAL_SIGNS})), created_by=guardian)
+    assert rule_changed("n-2", revoked).text == (
+        "Your restriction of vital signs was revoked by your representative Mikkel Midlertidigsen "
+        "on 2026-03-01 12:00 UTC."
     )
+    seeded = replace(version(rule_type=RuleType.RESERVATION, selector=None), created_by=SEED_ACTOR)
+    assert "reservation against all sharing was created by the system Samhandling seed data" in \
+        rule_changed("n-3", seeded).text
 
 
-@pytest.mark.parametrize("category", [DataCategory.VITAL_SIGNS, DataCategory.MUNICIPAL_SERVICES])
-def test_restriction_without_categories_covers_all(category):
-    assert decide([rule(RuleType.RESTRICTION, "rst")], ask(EHR, category), NOW) == deny("rst")
+def test_an_emergency_opening_notifies_the_patient_without_the_health_persons_pid():
+    nurse = Actor(ActorKind.PERSONNEL, pid="08847810026", name="Sigrid Sykepleiersen", hpr_number="990000101",
+                  orgnr_parent="910000012", orgnr_child="910000020")
+    restriction = version(rule_type=RuleType.RESTRICTION, selector=None)
+    request = AccessRequest(PATIENT, nurse, DataCategory.VITAL_SIGNS, PurposeOfUse.ETREAT, "fall, unconscious")
+    decision = decide(Policy(PATIENT, (restriction,)), request, NOW)
+    names = {"910000020": "Bodø kommune – hjemmesykepleie"}
+    notification = access_notification("n-1", request, decision, "d-1", NOW, names)
+    assert notification is not None
+    assert (notification.kind, notification.reference, notification.actor.pid) == (
+        NotificationKind.EMERGENCY_ACCESS, "d-1", "")
+    assert notification.text == ("Your restricted vital signs were opened in an emergency by Sigrid Sykepleiersen "
+                                 "at Bodø kommune – hjemmesykepleie on 2026-03-01 12:00 UTC.")
+    system = replace(request, actor=Actor(ActorKind.SYSTEM, client_name="Demo EHR", orgnr_parent="910000071"),
+                     justification="", consent_at_moment=True, purpose=PurposeOfUse.TREAT)
+    assert access_notification("n-2", system, decide(Policy(PATIENT, (restriction,)), system, NOW), "d-2", NOW,
+                               names) is None  # a system cannot declare consent: denied, nothing to tell
+    consented = replace(request, purpose=PurposeOfUse.TREAT, justification="", consent_at_moment=True)
+    told = access_notification("n-3", consented, decide(Policy(PATIENT, (restriction,)), consented, NOW), "d-3",
+                               NOW, {})
+    assert told is not None and told.kind is NotificationKind.CONSENT_AT_MOMENT
+    assert told.text.startswith("Your restricted vital signs were opened with your consent at the moment by Sigrid "
+                                "Sykepleiersen at organisation 910000020")
 
 
-@pytest.mark.parametrize("purpose", [PurposeOfUse.TREAT, PurposeOfUse.COC])
-def test_restriction_denies_non_emergency_purposes(purpose):
-    assert decide([rule(RuleType.RESTRICTION, "rst")], ask(EHR, purpose=purpose), NOW) == deny("rst")
-
-
-@pytest.mark.parametrize("purpose", [PurposeOfUse.ETREAT, PurposeOfUse.BTG])
-def test_restriction_is_opened_in_emergencies_naming_the_restriction(purpose):
-    rules = [rule(RuleType.RESTRICTION, "rst")]
-    assert decide(rules, ask(HOSPITAL, purpose=purpose), NOW) == permit(AccessBasis.EMERGENCY, "rst")
-
-
-@pytest.mark.parametrize(
-    "permit_rule",
-    [
-        rule(RuleType.PERMIT, "p", hpr="990000101"),
-        rule(RuleType.PERMIT, "p", org="910000012"),
-        rule(RuleType.PERMIT, "p", org="910000020"),
-        rule(RuleType.PERMIT, "p", hpr="990000101", categories={DataCategory.VITAL_SIGNS}),
-    ],
-    ids=["hpr", "orgnr_parent", "orgnr_child", "hpr-for-the-category"],
-)
-def test_permit_naming_the_actor_opens_a_restriction_as_consent(permit_rule):
-    rules = [rule(RuleType.RESTRICTION, "rst"), permit_rule]
-    assert decide(rules, ask(NURSE, purpose=PurposeOfUse.ETREAT), NOW) == permit(AccessBasis.CONSENT, "p")
-
-
-@pytest.mark.parametrize(
-    "permit_rule",
-    [
-        rule(RuleType.PERMIT, "p", hpr="990000105"),
-        rule(RuleType.PERMIT, "p", org="910000071"),
-        rule(RuleType.PERMIT, "p", hpr="990000101", categories={DataCategory.MUNICIPAL_SERVICES}),
-        rule(RuleType.PERMIT, "p", hpr="990000101", patient=OTHER_PATIENT),
-        rule(RuleType.PERMIT, "p", hpr="990000101", expires=NOW),
-        rule(RuleType.PERMIT, "p", hpr="990000101", revoked=NOW - timedelta(seconds=1)),
-    ],
-    ids=["other-hpr", "other-org", "other-category", "other-patient", "expired", "revoked"],
-)
-def test_permit_not_naming_the_actor_or_inactive_does_not_open_a_restriction(permit_rule):
-    rules = [rule(RuleType.RESTRICTION, "rst"), permit_rule]
-    assert decide(rules, ask(NURSE), NOW) == deny("rst")
-
-
-def test_empty_hpr_of_a_system_never_matches_a_permit():
-    rules = [rule(RuleType.RESTRICTION, "rst"), rule(RuleType.PERMIT, "p", hpr="990000101")]
-    assert decide(rules, ask(EHR), NOW) == deny("rst")
-
-
-def test_the_oldest_covering_restriction_decides():
-    rules = [
-        rule(RuleType.RESTRICTION, "newer", created=NOW - timedelta(hours=1)),
-        rule(RuleType.RESTRICTION, "older", created=NOW - timedelta(days=3)),
-    ]
-    assert decide(rules, ask(EHR), NOW) == deny("older")
-
-
-# --- statutory default ------------------------------------------------------------------
-
-@pytest.mark.parametrize("purpose", list(PurposeOfUse))
-def test_default_care_relationship_for_an_actor_with_an_organisation(purpose):
-    assert decide([], ask(EHR, purpose=purpose), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
-
-
-def test_no_organisation_no_care_relationship():
-    loner = Actor(ActorKind.PERSONNEL, pid="08847810026", hpr_number="990000101")
-    assert decide([], ask(loner), NOW) == deny(NO_CARE_RELATIONSHIP)
-
-
-# --- expiry and revocation --------------------------------------------------------------
-
-@pytest.mark.parametrize("rule_type", [RuleType.RESERVATION, RuleType.RESTRICTION])
-def test_rule_applies_until_its_expiry_and_not_at_it(rule_type):
-    expires = NOW + timedelta(minutes=5)
-    rules = [rule(rule_type, "r", expires=expires)]
-    assert decide(rules, ask(EHR), NOW).decision is Decision.DENY
-    assert decide(rules, ask(EHR), expires - timedelta(microseconds=1)).decision is Decision.DENY
-    assert decide(rules, ask(EHR), expires) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
-
-
-@pytest.mark.parametrize("rule_type", [RuleType.RESERVATION, RuleType.RESTRICTION, RuleType.BLOCK_PERSON])
-def test_revoked_rule_no_longer_applies(rule_type):
-    active = rule(rule_type, "r", hpr="990000101" if rule_type is RuleType.BLOCK_PERSON else "")
-    revoked = rule(rule_type, "r", hpr=active.hpr_number, revoked=NOW - timedelta(seconds=1))
-    assert decide([active], ask(NURSE), NOW) == deny("r")
-    assert decide([revoked], ask(NURSE), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
-
-
-def test_other_patients_rules_are_ignored():
-    rules = [rule(RuleType.RESERVATION, "theirs", patient=OTHER_PATIENT)]
-    assert decide(rules, ask(EHR), NOW) == permit(AccessBasis.CARE_RELATIONSHIP, CARE_RELATIONSHIP)
-
-
-# --- validation of new rules ------------------------------------------------------------
-
-def new(rule_type: RuleType | None, *, categories=(), hpr="", org="", patient=PATIENT,
-        expires: datetime | None = None) -> NewRule:
-    return NewRule(patient, rule_type, list(categories), hpr, org, expires)
-
-
-@pytest.mark.parametrize(
-    "draft",
-    [
-        new(RuleType.RESERVATION),
-        new(RuleType.RESTRICTION, categories=[DataCategory.VITAL_SIGNS], expires=NOW + timedelta(days=1)),
-        new(RuleType.BLOCK_PERSON, hpr="990000104"),
-        new(RuleType.PERMIT, hpr="990000101"),
-        new(RuleType.PERMIT, org="910000071", categories=[DataCategory.MUNICIPAL_SERVICES]),
-    ],
-)
-def test_valid_rules_have_no_violations(draft):
-    assert rule_violations(draft, NOW, allow_synthetic=True) == {}
-
-
-@pytest.mark.parametrize(
-    ("draft", "field"),
-    [
-        (new(None), "rule_type"),
-        (new(RuleType.RESERVATION, patient="12345678901"), "patient_id"),
-        (new(RuleType.RESTRICTION, categories=[None]), "data_categories"),
-        (new(RuleType.RESTRICTION, categories=[DataCategory.CONSENT]), "data_categories"),
-        (new(RuleType.RESERVATION, categories=[DataCategory.VITAL_SIGNS]), "data_categories"),
-        (new(RuleType.BLOCK_PERSON, categories=[DataCategory.VITAL_SIGNS], hpr="990000104"), "data_categories"),
-        (new(RuleType.BLOCK_PERSON), "hpr_number"),
-        (new(RuleType.BLOCK_PERSON, hpr="99-0001"), "hpr_number"),
-        (new(RuleType.BLOCK_PERSON, hpr="990000104", org="910000012"), "org_number"),
-        (new(RuleType.PERMIT), "hpr_number"),
-        (new(RuleType.PERMIT, org="910000013"), "org_number"),
-        (new(RuleType.RESTRICTION, hpr="990000101"), "hpr_number"),
-        (new(RuleType.RESERVATION, org="910000012"), "org_number"),
-        (new(RuleType.RESTRICTION, expires=NOW), "expire_time"),
-    ],
-)
-def test_invalid_rules_name_the_field(draft, field):
-    assert field in rule_violations(draft, NOW, allow_synthetic=True)
-
-
-def test_synthetic_patients_are_refused_when_not_allowed():
-    assert "patient_id" in rule_violations(new(RuleType.RESERVATION), NOW, allow_synthetic=False)
+def test_production_refuses_the_development_receipt_key_and_seeded_organisation_names():
+    assert organisation_names(Settings())["910000020"] == "Bodø kommune – hjemmesykepleie"
+    assert "consent-receipts" in receipt_signer(Settings()).jwks_json()
+    production = Settings(env="production")
+    assert organisation_names(production) == {}
+    with pytest.raises(SettingsError, match="refusing development key"):
+        receipt_signer(production)

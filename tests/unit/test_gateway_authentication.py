@@ -12,6 +12,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from gateway.authentication import MAX_AUTHORIZATION_BYTES, Authenticator
+from gateway.calls import IncomingCall
 from gateway.main import dpop_bound_clients
 from gateway.principal import ORGNR_PARENT
 from services.platform.dpop import DpopVerifier, grpc_target, make_proof
@@ -55,23 +56,23 @@ def dpop(token: str = BOUND, *proofs: str) -> tuple[tuple[str, str], ...]:
 
 async def refused(metadata, auth: Authenticator | None = None) -> str:
     with pytest.raises(ServiceError) as err:
-        await (auth or authenticator()).authenticate(METHOD, metadata)
+        await (auth or authenticator()).authenticate(IncomingCall(METHOD, metadata))
     assert err.value.code == grpc.StatusCode.UNAUTHENTICATED
     return err.value.reason
 
 
 async def test_a_bearer_token_without_binding_is_accepted():
-    principal = await authenticator().authenticate(METHOD, (("authorization", f"Bearer {UNBOUND}"),))
+    principal = await authenticator().authenticate(IncomingCall(METHOD, (("authorization", f"Bearer {UNBOUND}"),)))
     assert principal.client_id == "demo-ehr"
 
 
 async def test_a_bound_token_with_a_proof_for_this_call_is_accepted():
-    assert (await authenticator().authenticate(METHOD, dpop(BOUND, proof()))).client_id == "demo-ehr"
+    assert (await authenticator().authenticate(IncomingCall(METHOD, dpop(BOUND, proof())))).client_id == "demo-ehr"
 
 
 async def test_schemes_are_case_insensitive():
-    assert await authenticator().authenticate(METHOD, (("authorization", f"dpop {BOUND}"), ("dpop", proof())))
-    assert await authenticator().authenticate(METHOD, (("authorization", f"BEARER {UNBOUND}"),))
+    assert await authenticator().authenticate(IncomingCall(METHOD, (("authorization", f"dpop {BOUND}"), ("dpop", proof()))))
+    assert await authenticator().authenticate(IncomingCall(METHOD, (("authorization", f"BEARER {UNBOUND}"),)))
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ async def test_the_proof_is_bound_to_this_grpc_call_and_token(kwargs, reason):
 
 async def test_a_proof_is_single_use():
     auth, metadata = authenticator(), dpop(BOUND, proof())
-    await auth.authenticate(METHOD, metadata)
+    await auth.authenticate(IncomingCall(METHOD, metadata))
     assert await refused(metadata, auth) == "DPOP_REPLAYED"
 
 
@@ -138,12 +139,12 @@ async def test_the_dpop_scheme_needs_a_bound_token():
 async def test_a_dpop_bound_client_may_not_use_bearer():
     auth = authenticator("demo-hospital", frozenset({"demo-hospital"}))
     assert await refused((("authorization", f"Bearer {UNBOUND}"),), auth) == "DPOP_REQUIRED"
-    assert (await auth.authenticate(METHOD, dpop(BOUND, proof()))).client_id == "demo-hospital"
+    assert (await auth.authenticate(IncomingCall(METHOD, dpop(BOUND, proof())))).client_id == "demo-hospital"
 
 
 async def test_the_justification_is_percent_decoded_utf8():
     metadata = (("authorization", f"Bearer {UNBOUND}"), ("x-samhandling-justification", "Bevisstl%C3%B8s%20pasient "))
-    assert (await authenticator().authenticate(METHOD, metadata)).justification == "Bevisstløs pasient"
+    assert (await authenticator().authenticate(IncomingCall(METHOD, metadata))).justification == "Bevisstløs pasient"
 
 
 async def test_refusals_are_logged_without_credentials(caplog):

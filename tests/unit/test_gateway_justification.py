@@ -8,6 +8,7 @@ import grpc
 import pytest
 
 from gateway import scopes
+from gateway.calls import IncomingCall
 from gateway.enforcement import JUSTIFICATION_MAX_CHARS, Enforcer, require_justification
 from gateway.policy import POLICIES
 from gateway.principal import Principal
@@ -70,7 +71,7 @@ class StubAuthenticator:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
 
-    async def authenticate(self, method, metadata, peer=""):
+    async def authenticate(self, call):
         return self.principal
 
 
@@ -83,12 +84,8 @@ class RecordingBackends:
         return response_type()
 
 
-class Context:
-    def invocation_metadata(self):
-        return (("authorization", "Bearer x"),)
-
-    def peer(self):
-        return "ipv4:127.0.0.1:5000"
+def incoming(method: str) -> IncomingCall:
+    return IncomingCall(method, (("authorization", "Bearer x"),), "ipv4:127.0.0.1:5000")
 
 
 async def test_a_refused_emergency_call_reaches_no_service_and_is_logged(caplog):
@@ -97,8 +94,8 @@ async def test_a_refused_emergency_call_reaches_no_service_and_is_logged(caplog)
     enforcer = Enforcer(StubAuthenticator(hospital(PurposeOfUse.ETREAT)), backends, allow_synthetic=True)
     with pytest.raises(ServiceError) as err:
         await enforcer.handle(
-            SUMMARY, POLICIES[SUMMARY], summary_pb2.GetPatientSummaryRequest(patient_id="22750884907"),
-            summary_pb2.GetPatientSummaryResponse, Context(),
+            incoming(SUMMARY), POLICIES[SUMMARY], summary_pb2.GetPatientSummaryRequest(patient_id="22750884907"),
+            summary_pb2.GetPatientSummaryResponse,
         )
     assert err.value.reason == "JUSTIFICATION_REQUIRED" and backends.calls == []
     (record,) = [r for r in caplog.records if r.name == "gateway.security"]
@@ -109,7 +106,7 @@ async def test_an_emergency_caller_reads_capacity_without_a_justification():
     backends = RecordingBackends()
     enforcer = Enforcer(StubAuthenticator(hospital(PurposeOfUse.ETREAT)), backends, allow_synthetic=True)
     await enforcer.handle(
-        CAPACITY, POLICIES[CAPACITY], capacity_pb2.GetCapacityOverviewRequest(),
-        capacity_pb2.GetCapacityOverviewResponse, Context(),
+        incoming(CAPACITY), POLICIES[CAPACITY], capacity_pb2.GetCapacityOverviewRequest(),
+        capacity_pb2.GetCapacityOverviewResponse,
     )
     assert backends.calls == [CAPACITY]

@@ -28,6 +28,7 @@ def production(key_file) -> Settings:
         env="production",
         token_issuer="https://helseid-sts.nhn.no",
         gateway_public_url="https://samhandling.example.no",
+        gateway_http_public_url="https://samhandling.example.no",
         assertion_key_file=key_file,
     )
 

@@ -27,7 +27,7 @@ ACTION_DELETE: Action
 ACTION_SEARCH: Action
 
 class AuditEvent(_message.Message):
-    __slots__ = ("event_id", "idempotency_key", "occur_time", "actor", "patient_id", "action", "data_category", "purpose_of_use", "access_basis", "decision", "decided_by", "decision_id", "trace_id", "method", "sequence")
+    __slots__ = ("event_id", "idempotency_key", "occur_time", "actor", "patient_id", "action", "data_category", "purpose_of_use", "access_basis", "decision", "decided_by", "decision_id", "trace_id", "method", "sequence", "flagged", "justification")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,8 @@ class AuditEvent(_message.Message):
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     idempotency_key: str
     occur_time: _timestamp_pb2.Timestamp
@@ -58,7 +60,9 @@ class AuditEvent(_message.Message):
     trace_id: str
     method: str
     sequence: int
-    def __init__(self, event_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., patient_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., data_category: _Optional[_Union[_common_pb2.DataCategory, str]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., access_basis: _Optional[_Union[_common_pb2.AccessBasis, str]] = ..., decision: _Optional[_Union[_common_pb2.Decision, str]] = ..., decided_by: _Optional[str] = ..., decision_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., method: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+    flagged: bool
+    justification: str
+    def __init__(self, event_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., patient_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., data_category: _Optional[_Union[_common_pb2.DataCategory, str]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., access_basis: _Optional[_Union[_common_pb2.AccessBasis, str]] = ..., decision: _Optional[_Union[_common_pb2.Decision, str]] = ..., decided_by: _Optional[str] = ..., decision_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., method: _Optional[str] = ..., sequence: _Optional[int] = ..., flagged: _Optional[bool] = ..., justification: _Optional[str] = ...) -> None: ...
 
 class AppendEventsRequest(_message.Message):
     __slots__ = ("events",)

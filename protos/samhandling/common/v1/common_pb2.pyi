@@ -31,11 +31,16 @@ class AccessBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACCESS_BASIS_UNSPECIFIED: _ClassVar[AccessBasis]
     ACCESS_BASIS_CARE_RELATIONSHIP: _ClassVar[AccessBasis]
-    ACCESS_BASIS_CONSENT: _ClassVar[AccessBasis]
+    ACCESS_BASIS_EXPLICIT_PERMIT: _ClassVar[AccessBasis]
     ACCESS_BASIS_EMERGENCY: _ClassVar[AccessBasis]
     ACCESS_BASIS_OWN_DATA: _ClassVar[AccessBasis]
     ACCESS_BASIS_AUDIT: _ClassVar[AccessBasis]
     ACCESS_BASIS_NONE: _ClassVar[AccessBasis]
+    ACCESS_BASIS_CONSENT_AT_MOMENT: _ClassVar[AccessBasis]
+    ACCESS_BASIS_RESERVATION: _ClassVar[AccessBasis]
+    ACCESS_BASIS_RESTRICTION: _ClassVar[AccessBasis]
+    ACCESS_BASIS_BLOCK: _ClassVar[AccessBasis]
+    ACCESS_BASIS_REPRESENTATIVE: _ClassVar[AccessBasis]
 
 class ActorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -59,11 +64,16 @@ DECISION_PERMIT: Decision
 DECISION_DENY: Decision
 ACCESS_BASIS_UNSPECIFIED: AccessBasis
 ACCESS_BASIS_CARE_RELATIONSHIP: AccessBasis
-ACCESS_BASIS_CONSENT: AccessBasis
+ACCESS_BASIS_EXPLICIT_PERMIT: AccessBasis
 ACCESS_BASIS_EMERGENCY: AccessBasis
 ACCESS_BASIS_OWN_DATA: AccessBasis
 ACCESS_BASIS_AUDIT: AccessBasis
 ACCESS_BASIS_NONE: AccessBasis
+ACCESS_BASIS_CONSENT_AT_MOMENT: AccessBasis
+ACCESS_BASIS_RESERVATION: AccessBasis
+ACCESS_BASIS_RESTRICTION: AccessBasis
+ACCESS_BASIS_BLOCK: AccessBasis
+ACCESS_BASIS_REPRESENTATIVE: AccessBasis
 ACTOR_KIND_UNSPECIFIED: ActorKind
 ACTOR_KIND_SYSTEM: ActorKind
 ACTOR_KIND_PERSONNEL: ActorKind

@@ -22,37 +22,82 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from samhandling.common.v1 import common_pb2 as samhandling_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$samhandling/consent/v1/consent.proto\x12\x16samhandling.consent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"samhandling/common/v1/common.proto\"\xd9\x02\n\x04Rule\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x33\n\trule_type\x18\x03 \x01(\x0e\x32 .samhandling.consent.v1.RuleType\x12<\n\x0f\x64\x61ta_categories\x18\x04 \x03(\x0e\x32#.samhandling.common.v1.DataCategory\x12\x12\n\nhpr_number\x18\x05 \x01(\t\x12\x12\n\norg_number\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xce\x01\n\x12\x43heckAccessRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12+\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12:\n\rdata_category\x18\x03 \x01(\x0e\x32#.samhandling.common.v1.DataCategory\x12;\n\x0epurpose_of_use\x18\x04 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\"\xab\x01\n\x13\x43heckAccessResponse\x12\x31\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\x02 \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x12\n\ndecided_by\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x04 \x01(\t\"\xf3\x01\n\x11\x43reateRuleRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x33\n\trule_type\x18\x02 \x01(\x0e\x32 .samhandling.consent.v1.RuleType\x12<\n\x0f\x64\x61ta_categories\x18\x03 \x03(\x0e\x32#.samhandling.common.v1.DataCategory\x12\x12\n\nhpr_number\x18\x04 \x01(\t\x12\x12\n\norg_number\x18\x05 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"@\n\x12\x43reateRuleResponse\x12*\n\x04rule\x18\x01 \x01(\x0b\x32\x1c.samhandling.consent.v1.Rule\"?\n\x10ListRulesRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x02 \x01(\x08\"@\n\x11ListRulesResponse\x12+\n\x05rules\x18\x01 \x03(\x0b\x32\x1c.samhandling.consent.v1.Rule\"8\n\x11RevokeRuleRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x0f\n\x07rule_id\x18\x02 \x01(\t\"@\n\x12RevokeRuleResponse\x12*\n\x04rule\x18\x01 \x01(\x0b\x32\x1c.samhandling.consent.v1.Rule*\x8d\x01\n\x08RuleType\x12\x19\n\x15RULE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15RULE_TYPE_RESERVATION\x10\x01\x12\x19\n\x15RULE_TYPE_RESTRICTION\x10\x02\x12\x1a\n\x16RULE_TYPE_BLOCK_PERSON\x10\x03\x12\x14\n\x10RULE_TYPE_PERMIT\x10\x04\x32\xa4\x03\n\x0e\x43onsentService\x12\x66\n\x0b\x43heckAccess\x12*.samhandling.consent.v1.CheckAccessRequest\x1a+.samhandling.consent.v1.CheckAccessResponse\x12\x63\n\nCreateRule\x12).samhandling.consent.v1.CreateRuleRequest\x1a*.samhandling.consent.v1.CreateRuleResponse\x12`\n\tListRules\x12(.samhandling.consent.v1.ListRulesRequest\x1a).samhandling.consent.v1.ListRulesResponse\x12\x63\n\nRevokeRule\x12).samhandling.consent.v1.RevokeRuleRequest\x1a*.samhandling.consent.v1.RevokeRuleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$samhandling/consent/v1/consent.proto\x12\x16samhandling.consent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"samhandling/common/v1/common.proto\"r\n\rActorSelector\x12\x14\n\nhpr_number\x18\x01 \x01(\tH\x00\x12\x14\n\norg_number\x18\x02 \x01(\tH\x00\x12\x17\n\rauthorization\x18\x03 \x01(\tH\x00\x12\x10\n\x06\x61nyone\x18\x04 \x01(\x08H\x00\x42\n\n\x08selector\"\xe7\x04\n\x04Rule\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x12\n\npatient_id\x18\x03 \x01(\t\x12\x33\n\trule_type\x18\x04 \x01(\x0e\x32 .samhandling.consent.v1.RuleType\x12\x32\n\x06\x65\x66\x66\x65\x63t\x18\x05 \x01(\x0e\x32\".samhandling.consent.v1.RuleEffect\x12\x34\n\x05\x61\x63tor\x18\x06 \x01(\x0b\x32%.samhandling.consent.v1.ActorSelector\x12<\n\x0f\x64\x61ta_categories\x18\x07 \x03(\x0e\x32#.samhandling.common.v1.DataCategory\x12\x35\n\x08purposes\x18\x08 \x03(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12.\n\nvalid_from\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\ncreated_by\x18\x0b \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x05state\x18\x0e \x01(\x0e\x32!.samhandling.consent.v1.RuleState\x12\x0f\n\x07receipt\x18\x0f \x01(\t\"\x80\x02\n\x12\x43heckAccessRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12+\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12:\n\rdata_category\x18\x03 \x01(\x0e\x32#.samhandling.common.v1.DataCategory\x12;\n\x0epurpose_of_use\x18\x04 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x15\n\rjustification\x18\x05 \x01(\t\x12\x19\n\x11\x63onsent_at_moment\x18\x06 \x01(\x08\"\xfd\x01\n\x13\x43heckAccessResponse\x12\x31\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\x02 \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x12\n\ndecided_by\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x04 \x01(\t\x12\x37\n\x0bobligations\x18\x05 \x03(\x0e\x32\".samhandling.consent.v1.Obligation\x12\x17\n\x0fpolicy_revision\x18\x06 \x01(\x03\"W\n\x17\x42\x61tchCheckAccessRequest\x12<\n\x08requests\x18\x01 \x03(\x0b\x32*.samhandling.consent.v1.CheckAccessRequest\"Z\n\x18\x42\x61tchCheckAccessResponse\x12>\n\tresponses\x18\x01 \x03(\x0b\x32+.samhandling.consent.v1.CheckAccessResponse\"S\n\x14\x45xplainAccessRequest\x12;\n\x07request\x18\x01 \x01(\x0b\x32*.samhandling.consent.v1.CheckAccessRequest\"k\n\x15\x45xplainAccessResponse\x12=\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32+.samhandling.consent.v1.CheckAccessResponse\x12\x13\n\x0b\x65xplanation\x18\x02 \x03(\t\"\xf8\x02\n\x11\x43reateRuleRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x33\n\trule_type\x18\x02 \x01(\x0e\x32 .samhandling.consent.v1.RuleType\x12\x34\n\x05\x61\x63tor\x18\x03 \x01(\x0b\x32%.samhandling.consent.v1.ActorSelector\x12<\n\x0f\x64\x61ta_categories\x18\x04 \x03(\x0e\x32#.samhandling.common.v1.DataCategory\x12\x35\n\x08purposes\x18\x05 \x03(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12.\n\nvalid_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x08 \x01(\t\"@\n\x12\x43reateRuleResponse\x12*\n\x04rule\x18\x01 \x01(\x0b\x32\x1c.samhandling.consent.v1.Rule\"?\n\x10ListRulesRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x02 \x01(\x08\"Y\n\x11ListRulesResponse\x12+\n\x05rules\x18\x01 \x03(\x0b\x32\x1c.samhandling.consent.v1.Rule\x12\x17\n\x0fpolicy_revision\x18\x02 \x01(\x03\"H\n\x11RevokeRuleRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x0f\n\x07rule_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"@\n\x12RevokeRuleResponse\x12*\n\x04rule\x18\x01 \x01(\x0b\x32\x1c.samhandling.consent.v1.Rule\",\n\x16ListRuleHistoryRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\"I\n\x17ListRuleHistoryResponse\x12.\n\x08versions\x18\x01 \x03(\x0b\x32\x1c.samhandling.consent.v1.Rule\"\xf2\x01\n\x0cNotification\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x36\n\x04kind\x18\x03 \x01(\x0e\x32(.samhandling.consent.v1.NotificationKind\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x05\x61\x63tor\x18\x05 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x11\n\treference\x18\x07 \x01(\t\"U\n\x18ListNotificationsRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"q\n\x19ListNotificationsResponse\x12;\n\rnotifications\x18\x01 \x03(\x0b\x32$.samhandling.consent.v1.Notification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetReceiptKeysRequest\"+\n\x16GetReceiptKeysResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\"\x93\x02\n\x19WatchPolicyChangesRequest\x12P\n\tsubscribe\x18\x01 \x01(\x0b\x32;.samhandling.consent.v1.WatchPolicyChangesRequest.SubscribeH\x00\x12T\n\x0b\x61\x63knowledge\x18\x02 \x01(\x0b\x32=.samhandling.consent.v1.WatchPolicyChangesRequest.AcknowledgeH\x00\x1a\"\n\tSubscribe\x12\x15\n\rsubscriber_id\x18\x01 \x01(\t\x1a\x1f\n\x0b\x41\x63knowledge\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x42\t\n\x07message\"\xd3\x02\n\x1aWatchPolicyChangesResponse\x12Q\n\x06\x63hange\x18\x01 \x01(\x0b\x32?.samhandling.consent.v1.WatchPolicyChangesResponse.PolicyChangeH\x00\x12Q\n\theartbeat\x18\x02 \x01(\x0b\x32<.samhandling.consent.v1.WatchPolicyChangesResponse.HeartbeatH\x00\x1aM\n\x0cPolicyChange\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x17\n\x0fpolicy_revision\x18\x03 \x01(\x03\x1a\x35\n\tHeartbeat\x12(\n\x05lease\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\t\n\x07message*\x8d\x01\n\x08RuleType\x12\x19\n\x15RULE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15RULE_TYPE_RESERVATION\x10\x01\x12\x19\n\x15RULE_TYPE_RESTRICTION\x10\x02\x12\x1a\n\x16RULE_TYPE_BLOCK_PERSON\x10\x03\x12\x14\n\x10RULE_TYPE_PERMIT\x10\x04*W\n\nRuleEffect\x12\x1b\n\x17RULE_EFFECT_UNSPECIFIED\x10\x00\x12\x16\n\x12RULE_EFFECT_PERMIT\x10\x01\x12\x14\n\x10RULE_EFFECT_DENY\x10\x02*V\n\tRuleState\x12\x1a\n\x16RULE_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11RULE_STATE_ACTIVE\x10\x01\x12\x16\n\x12RULE_STATE_REVOKED\x10\x02*f\n\nObligation\x12\x1a\n\x16OBLIGATION_UNSPECIFIED\x10\x00\x12\x1d\n\x19OBLIGATION_FLAG_FOR_AUDIT\x10\x01\x12\x1d\n\x19OBLIGATION_NOTIFY_PATIENT\x10\x02*\xaa\x01\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12&\n\"NOTIFICATION_KIND_EMERGENCY_ACCESS\x10\x01\x12\'\n#NOTIFICATION_KIND_CONSENT_AT_MOMENT\x10\x02\x12\"\n\x1eNOTIFICATION_KIND_RULE_CHANGED\x10\x03\x32\xe9\x08\n\x0e\x43onsentService\x12\x66\n\x0b\x43heckAccess\x12*.samhandling.consent.v1.CheckAccessRequest\x1a+.samhandling.consent.v1.CheckAccessResponse\x12u\n\x10\x42\x61tchCheckAccess\x12/.samhandling.consent.v1.BatchCheckAccessRequest\x1a\x30.samhandling.consent.v1.BatchCheckAccessResponse\x12l\n\rExplainAccess\x12,.samhandling.consent.v1.ExplainAccessRequest\x1a-.samhandling.consent.v1.ExplainAccessResponse\x12\x63\n\nCreateRule\x12).samhandling.consent.v1.CreateRuleRequest\x1a*.samhandling.consent.v1.CreateRuleResponse\x12`\n\tListRules\x12(.samhandling.consent.v1.ListRulesRequest\x1a).samhandling.consent.v1.ListRulesResponse\x12\x63\n\nRevokeRule\x12).samhandling.consent.v1.RevokeRuleRequest\x1a*.samhandling.consent.v1.RevokeRuleResponse\x12r\n\x0fListRuleHistory\x12..samhandling.consent.v1.ListRuleHistoryRequest\x1a/.samhandling.consent.v1.ListRuleHistoryResponse\x12x\n\x11ListNotifications\x12\x30.samhandling.consent.v1.ListNotificationsRequest\x1a\x31.samhandling.consent.v1.ListNotificationsResponse\x12o\n\x0eGetReceiptKeys\x12-.samhandling.consent.v1.GetReceiptKeysRequest\x1a..samhandling.consent.v1.GetReceiptKeysResponse\x12\x7f\n\x12WatchPolicyChanges\x12\x31.samhandling.consent.v1.WatchPolicyChangesRequest\x1a\x32.samhandling.consent.v1.WatchPolicyChangesResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'samhandling.consent.v1.consent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RULETYPE']._serialized_start=1432
-  _globals['_RULETYPE']._serialized_end=1573
-  _globals['_RULE']._serialized_start=134
-  _globals['_RULE']._serialized_end=479
-  _globals['_CHECKACCESSREQUEST']._serialized_start=482
-  _globals['_CHECKACCESSREQUEST']._serialized_end=688
-  _globals['_CHECKACCESSRESPONSE']._serialized_start=691
-  _globals['_CHECKACCESSRESPONSE']._serialized_end=862
-  _globals['_CREATERULEREQUEST']._serialized_start=865
-  _globals['_CREATERULEREQUEST']._serialized_end=1108
-  _globals['_CREATERULERESPONSE']._serialized_start=1110
-  _globals['_CREATERULERESPONSE']._serialized_end=1174
-  _globals['_LISTRULESREQUEST']._serialized_start=1176
-  _globals['_LISTRULESREQUEST']._serialized_end=1239
-  _globals['_LISTRULESRESPONSE']._serialized_start=1241
-  _globals['_LISTRULESRESPONSE']._serialized_end=1305
-  _globals['_REVOKERULEREQUEST']._serialized_start=1307
-  _globals['_REVOKERULEREQUEST']._serialized_end=1363
-  _globals['_REVOKERULERESPONSE']._serialized_start=1365
-  _globals['_REVOKERULERESPONSE']._serialized_end=1429
-  _globals['_CONSENTSERVICE']._serialized_start=1576
-  _globals['_CONSENTSERVICE']._serialized_end=1996
+  _globals['_RULETYPE']._serialized_start=3789
+  _globals['_RULETYPE']._serialized_end=3930
+  _globals['_RULEEFFECT']._serialized_start=3932
+  _globals['_RULEEFFECT']._serialized_end=4019
+  _globals['_RULESTATE']._serialized_start=4021
+  _globals['_RULESTATE']._serialized_end=4107
+  _globals['_OBLIGATION']._serialized_start=4109
+  _globals['_OBLIGATION']._serialized_end=4211
+  _globals['_NOTIFICATIONKIND']._serialized_start=4214
+  _globals['_NOTIFICATIONKIND']._serialized_end=4384
+  _globals['_ACTORSELECTOR']._serialized_start=165
+  _globals['_ACTORSELECTOR']._serialized_end=279
+  _globals['_RULE']._serialized_start=282
+  _globals['_RULE']._serialized_end=897
+  _globals['_CHECKACCESSREQUEST']._serialized_start=900
+  _globals['_CHECKACCESSREQUEST']._serialized_end=1156
+  _globals['_CHECKACCESSRESPONSE']._serialized_start=1159
+  _globals['_CHECKACCESSRESPONSE']._serialized_end=1412
+  _globals['_BATCHCHECKACCESSREQUEST']._serialized_start=1414
+  _globals['_BATCHCHECKACCESSREQUEST']._serialized_end=1501
+  _globals['_BATCHCHECKACCESSRESPONSE']._serialized_start=1503
+  _globals['_BATCHCHECKACCESSRESPONSE']._serialized_end=1593
+  _globals['_EXPLAINACCESSREQUEST']._serialized_start=1595
+  _globals['_EXPLAINACCESSREQUEST']._serialized_end=1678
+  _globals['_EXPLAINACCESSRESPONSE']._serialized_start=1680
+  _globals['_EXPLAINACCESSRESPONSE']._serialized_end=1787
+  _globals['_CREATERULEREQUEST']._serialized_start=1790
+  _globals['_CREATERULEREQUEST']._serialized_end=2166
+  _globals['_CREATERULERESPONSE']._serialized_start=2168
+  _globals['_CREATERULERESPONSE']._serialized_end=2232
+  _globals['_LISTRULESREQUEST']._serialized_start=2234
+  _globals['_LISTRULESREQUEST']._serialized_end=2297
+  _globals['_LISTRULESRESPONSE']._serialized_start=2299
+  _globals['_LISTRULESRESPONSE']._serialized_end=2388
+  _globals['_REVOKERULEREQUEST']._serialized_start=2390
+  _globals['_REVOKERULEREQUEST']._serialized_end=2462
+  _globals['_REVOKERULERESPONSE']._serialized_start=2464
+  _globals['_REVOKERULERESPONSE']._serialized_end=2528
+  _globals['_LISTRULEHISTORYREQUEST']._serialized_start=2530
+  _globals['_LISTRULEHISTORYREQUEST']._serialized_end=2574
+  _globals['_LISTRULEHISTORYRESPONSE']._serialized_start=2576
+  _globals['_LISTRULEHISTORYRESPONSE']._serialized_end=2649
+  _globals['_NOTIFICATION']._serialized_start=2652
+  _globals['_NOTIFICATION']._serialized_end=2894
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=2896
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=2981
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=2983
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=3096
+  _globals['_GETRECEIPTKEYSREQUEST']._serialized_start=3098
+  _globals['_GETRECEIPTKEYSREQUEST']._serialized_end=3121
+  _globals['_GETRECEIPTKEYSRESPONSE']._serialized_start=3123
+  _globals['_GETRECEIPTKEYSRESPONSE']._serialized_end=3166
+  _globals['_WATCHPOLICYCHANGESREQUEST']._serialized_start=3169
+  _globals['_WATCHPOLICYCHANGESREQUEST']._serialized_end=3444
+  _globals['_WATCHPOLICYCHANGESREQUEST_SUBSCRIBE']._serialized_start=3366
+  _globals['_WATCHPOLICYCHANGESREQUEST_SUBSCRIBE']._serialized_end=3400
+  _globals['_WATCHPOLICYCHANGESREQUEST_ACKNOWLEDGE']._serialized_start=3402
+  _globals['_WATCHPOLICYCHANGESREQUEST_ACKNOWLEDGE']._serialized_end=3433
+  _globals['_WATCHPOLICYCHANGESRESPONSE']._serialized_start=3447
+  _globals['_WATCHPOLICYCHANGESRESPONSE']._serialized_end=3786
+  _globals['_WATCHPOLICYCHANGESRESPONSE_POLICYCHANGE']._serialized_start=3643
+  _globals['_WATCHPOLICYCHANGESRESPONSE_POLICYCHANGE']._serialized_end=3720
+  _globals['_WATCHPOLICYCHANGESRESPONSE_HEARTBEAT']._serialized_start=3722
+  _globals['_WATCHPOLICYCHANGESRESPONSE_HEARTBEAT']._serialized_end=3775
+  _globals['_CONSENTSERVICE']._serialized_start=4387
+  _globals['_CONSENTSERVICE']._serialized_end=5516
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,16 @@ class ConsentServiceStub:
                 request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.CheckAccessRequest.SerializeToString,
                 response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.CheckAccessResponse.FromString,
                 _registered_method=True)
+        self.BatchCheckAccess = channel.unary_unary(
+                '/samhandling.consent.v1.ConsentService/BatchCheckAccess',
+                request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.BatchCheckAccessRequest.SerializeToString,
+                response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.BatchCheckAccessResponse.FromString,
+                _registered_method=True)
+        self.ExplainAccess = channel.unary_unary(
+                '/samhandling.consent.v1.ConsentService/ExplainAccess',
+                request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ExplainAccessRequest.SerializeToString,
+                response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ExplainAccessResponse.FromString,
+                _registered_method=True)
         self.CreateRule = channel.unary_unary(
                 '/samhandling.consent.v1.ConsentService/CreateRule',
                 request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.CreateRuleRequest.SerializeToString,
@@ -55,6 +65,26 @@ class ConsentServiceStub:
                 request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.RevokeRuleRequest.SerializeToString,
                 response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.RevokeRuleResponse.FromString,
                 _registered_method=True)
+        self.ListRuleHistory = channel.unary_unary(
+                '/samhandling.consent.v1.ConsentService/ListRuleHistory',
+                request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRuleHistoryRequest.SerializeToString,
+                response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRuleHistoryResponse.FromString,
+                _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/samhandling.consent.v1.ConsentService/ListNotifications',
+                request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.GetReceiptKeys = channel.unary_unary(
+                '/samhandling.consent.v1.ConsentService/GetReceiptKeys',
+                request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysRequest.SerializeToString,
+                response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysResponse.FromString,
+                _registered_method=True)
+        self.WatchPolicyChanges = channel.stream_stream(
+                '/samhandling.consent.v1.ConsentService/WatchPolicyChanges',
+                request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.WatchPolicyChangesRequest.SerializeToString,
+                response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.WatchPolicyChangesResponse.FromString,
+                _registered_method=True)
 
 
 class ConsentServiceServicer:
@@ -68,22 +98,66 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchCheckAccess(self, request, context):
+        """Decides several requests at once, each as CheckAccess would.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainAccess(self, request, context):
+        """Decides like CheckAccess and explains the reasoning in plain language; records nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateRule(self, request, context):
-        """Adds a sharing rule for a patient.
+        """Adds a sharing rule for a patient; answers with a signed receipt.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRules(self, request, context):
-        """Lists a patient's sharing rules, newest first.
+        """Lists the current version of a patient's rules, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RevokeRule(self, request, context):
-        """Revokes a rule; after the call returns no decision uses it.
+        """Revokes a rule (a new version in state REVOKED); after the call returns no gateway
+        replica decides on the old rules.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRuleHistory(self, request, context):
+        """Lists every version of every rule of a patient, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotifications(self, request, context):
+        """Lists the notifications recorded for a patient, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReceiptKeys(self, request, context):
+        """Returns the public keys that verify consent receipts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchPolicyChanges(self, request_iterator, context):
+        """Streams policy changes to a decision cache (a gateway replica), which acknowledges each;
+        a change is complete only once every live subscriber acknowledged it or lost its lease.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -96,6 +170,16 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.CheckAccess,
                     request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.CheckAccessRequest.FromString,
                     response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.CheckAccessResponse.SerializeToString,
+            ),
+            'BatchCheckAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCheckAccess,
+                    request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.BatchCheckAccessRequest.FromString,
+                    response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.BatchCheckAccessResponse.SerializeToString,
+            ),
+            'ExplainAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainAccess,
+                    request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ExplainAccessRequest.FromString,
+                    response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ExplainAccessResponse.SerializeToString,
             ),
             'CreateRule': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRule,
@@ -111,6 +195,26 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.RevokeRule,
                     request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.RevokeRuleRequest.FromString,
                     response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.RevokeRuleResponse.SerializeToString,
+            ),
+            'ListRuleHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRuleHistory,
+                    request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRuleHistoryRequest.FromString,
+                    response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRuleHistoryResponse.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'GetReceiptKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReceiptKeys,
+                    request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysRequest.FromString,
+                    response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysResponse.SerializeToString,
+            ),
+            'WatchPolicyChanges': grpc.stream_stream_rpc_method_handler(
+                    servicer.WatchPolicyChanges,
+                    request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.WatchPolicyChangesRequest.FromString,
+                    response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.WatchPolicyChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -141,6 +245,60 @@ class ConsentService:
             '/samhandling.consent.v1.ConsentService/CheckAccess',
             samhandling_dot_consent_dot_v1_dot_consent__pb2.CheckAccessRequest.SerializeToString,
             samhandling_dot_consent_dot_v1_dot_consent__pb2.CheckAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCheckAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.consent.v1.ConsentService/BatchCheckAccess',
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.BatchCheckAccessRequest.SerializeToString,
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.BatchCheckAccessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.consent.v1.ConsentService/ExplainAccess',
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ExplainAccessRequest.SerializeToString,
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ExplainAccessResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -222,6 +380,114 @@ class ConsentService:
             '/samhandling.consent.v1.ConsentService/RevokeRule',
             samhandling_dot_consent_dot_v1_dot_consent__pb2.RevokeRuleRequest.SerializeToString,
             samhandling_dot_consent_dot_v1_dot_consent__pb2.RevokeRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRuleHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.consent.v1.ConsentService/ListRuleHistory',
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRuleHistoryRequest.SerializeToString,
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRuleHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.consent.v1.ConsentService/ListNotifications',
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ListNotificationsRequest.SerializeToString,
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReceiptKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.consent.v1.ConsentService/GetReceiptKeys',
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysRequest.SerializeToString,
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchPolicyChanges(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/samhandling.consent.v1.ConsentService/WatchPolicyChanges',
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.WatchPolicyChangesRequest.SerializeToString,
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.WatchPolicyChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -115,15 +115,17 @@ class GetPatientSummaryRequest(_message.Message):
     def __init__(self, patient_id: _Optional[str] = ...) -> None: ...
 
 class GetPatientSummaryResponse(_message.Message):
-    __slots__ = ("patient_id", "municipal_services", "active_service_count", "latest_vital_signs", "latest_news2")
+    __slots__ = ("patient_id", "municipal_services", "active_service_count", "latest_vital_signs", "latest_news2", "withheld_categories")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     MUNICIPAL_SERVICES_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_SERVICE_COUNT_FIELD_NUMBER: _ClassVar[int]
     LATEST_VITAL_SIGNS_FIELD_NUMBER: _ClassVar[int]
     LATEST_NEWS2_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     municipal_services: _containers.RepeatedCompositeFieldContainer[MunicipalService]
     active_service_count: int
     latest_vital_signs: VitalSigns
     latest_news2: News2Score
-    def __init__(self, patient_id: _Optional[str] = ..., municipal_services: _Optional[_Iterable[_Union[MunicipalService, _Mapping]]] = ..., active_service_count: _Optional[int] = ..., latest_vital_signs: _Optional[_Union[VitalSigns, _Mapping]] = ..., latest_news2: _Optional[_Union[News2Score, _Mapping]] = ...) -> None: ...
+    withheld_categories: _containers.RepeatedScalarFieldContainer[_common_pb2.DataCategory]
+    def __init__(self, patient_id: _Optional[str] = ..., municipal_services: _Optional[_Iterable[_Union[MunicipalService, _Mapping]]] = ..., active_service_count: _Optional[int] = ..., latest_vital_signs: _Optional[_Union[VitalSigns, _Mapping]] = ..., latest_news2: _Optional[_Union[News2Score, _Mapping]] = ..., withheld_categories: _Optional[_Iterable[_Union[_common_pb2.DataCategory, str]]] = ...) -> None: ...

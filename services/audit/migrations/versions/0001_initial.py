@@ -52,10 +52,12 @@ def upgrade() -> None:
         sa.Column("purpose_of_use", sa.String(20), nullable=True),
         sa.Column("access_basis", sa.String(40), nullable=True),
         sa.Column("decision", sa.String(20), nullable=False),
-        sa.Column("decided_by", sa.String(200), nullable=False),
+        sa.Column("decided_by", sa.String(1000), nullable=False),
         sa.Column("decision_id", sa.String(100), nullable=False),
         sa.Column("trace_id", sa.String(32), nullable=False),
         sa.Column("method", sa.String(200), nullable=False),
+        sa.Column("flagged", sa.Boolean, nullable=False),
+        sa.Column("justification", sa.String(500), nullable=False),
         sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_audit_events_patient_sequence", "audit_events", ["patient_id", "sequence"])

@@ -1,4 +1,4 @@
-"""Page sizes and opaque page tokens of ListEvents, pure."""
+"""Page sizes and opaque page tokens of list calls (audit events, notifications), pure."""
 from __future__ import annotations
 
 import base64

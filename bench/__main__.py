@@ -1,0 +1,37 @@
+"""`python -m bench`: every bench in one run (under two minutes on two cores), the report
+printed and written to bench/reports/latest.md."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from . import cedar_policies, consent_decisions, gateway_cache
+from .report import machine, render
+from .timing import Budget, measure_all
+
+REPORT = Path(__file__).parent / "reports" / "latest.md"
+# decide() and cedarpy are measured together, taking turns in rounds, for at most 12 seconds.
+IN_PROCESS = Budget(seconds=12.0, rounds=4, min_passes=8, max_passes=1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--report", type=Path, default=REPORT, help=f"where to write the report ({REPORT})")
+    parser.add_argument("--calls", type=int, default=gateway_cache.CALLS,
+                        help="GetPatientSummary calls through the gateway per cache setting")
+    parser.add_argument("--no-gateway", action="store_true", help="only the in-process benches")
+    args = parser.parse_args()
+    started = time.monotonic()
+    timings = measure_all({**consent_decisions.operations(), **cedar_policies.operations()}, IN_PROCESS)
+    decisions, cedar = consent_decisions.result(timings), cedar_policies.result(timings)
+    gateway = None if args.no_gateway else gateway_cache.run(calls=args.calls)
+    text = render(machine(), decisions, cedar, gateway)
+    print(text, end="")
+    print(f"\n({time.monotonic() - started:.0f} s; written to {args.report})")
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

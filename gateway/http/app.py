@@ -1,0 +1,205 @@
+"""The Starlette application of the JSON API: every route of routes.py turns its request
+into an IncomingCall (metadata from the headers, DPoP target from the URL) and a proto
+message, and runs the Enforcer exactly as the gRPC side does; answers and errors are JSON."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from google.protobuf import json_format
+from opentelemetry import propagate
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from services.platform.errors import ServiceError, invalid_argument
+
+from ..authentication import AUTHORIZATION, DPOP, JUSTIFICATION
+from ..calls import IncomingCall, Metadata
+from ..enforcement import CONSENT_AT_MOMENT, Enforcer
+from ..policy import POLICIES, MethodPolicy
+from .decoding import json_object, request_message
+from .errors import (
+    body_too_large,
+    error_response,
+    internal,
+    method_not_allowed,
+    route_not_found,
+    unsupported_media_type,
+)
+from .openapi import JWK_SET_MEDIA_TYPE, openapi_document
+from .receipt_keys import KEEP_SECONDS, ReceiptKeys
+from .routes import API_ROUTES, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+# The headers that become call metadata: the same names the gRPC side reads.
+FORWARDED_HEADERS = (AUTHORIZATION, DPOP, JUSTIFICATION, CONSENT_AT_MOMENT)
+NOSNIFF = {"x-content-type-options": "nosniff"}
+# Answers about patients must not linger in browser or proxy caches.
+NO_STORE = {"cache-control": "no-store", **NOSNIFF}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(
+    enforcer: Enforcer,
+    receipt_keys: ReceiptKeys,
+    tracer_provider: TracerProvider,
+    *,
+    public_url: str | None = None,
+    routes: Sequence[ApiRoute] = API_ROUTES,
+    policies: Mapping[str, MethodPolicy] = POLICIES,
+) -> Starlette:
+    """`public_url`: the API's public base (scheme://host[:port][/prefix]) behind a proxy;
+    without it a DPoP proof's htu is checked against the URL this server was asked for."""
+    unlisted = [r.rpc for r in routes if r.rpc not in policies]
+    if unlisted:
+        raise ValueError(f"JSON API routes without a method policy: {', '.join(unlisted)}")
+    tracer = tracer_provider.get_tracer(__name__)
+    document = json.dumps(openapi_document(routes, policies, public_url=public_url)).encode()
+
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type="application/json", headers={"cache-control": "no-cache", **NOSNIFF})
+
+    async def keys(request: Request) -> Response:
+        cache = {"cache-control": f"public, max-age={int(KEEP_SECONDS)}", **NOSNIFF}
+        return JSONResponse(await receipt_keys.jwks(), media_type=JWK_SET_MEDIA_TYPE, headers=cache)
+
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for route in routes:
+        by_path.setdefault(route.path, {})[route.http_method] = _call(enforcer, route, policies[route.rpc], public_url)
+    by_path[RECEIPT_KEYS_PATH] = {"GET": keys}
+    by_path[OPENAPI_PATH] = {"GET": openapi}
+    starlette_routes = [
+        Route(path, _PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}))
+        for path, methods in by_path.items()
+    ]
+    return Starlette(routes=starlette_routes, exception_handlers={HTTPException: _route_not_found})
+
+
+class _PathMethods:
+    """The methods of one path as one ASGI app, which Starlette routes every HTTP method to,
+    so that a 405 names exactly this path's methods in `Allow` (a function endpoint would get
+    Starlette's own method handling, which adds HEAD to GET: an audited read without an answer)."""
+
+    def __init__(self, by_method: Mapping[str, Endpoint]) -> None:
+        self._by_method = by_method
+        self._allow = ", ".join(sorted(by_method))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        endpoint = self._by_method.get(request.method)
+        if endpoint is None:
+            response = error_response(method_not_allowed(), {**NO_STORE, "allow": self._allow})
+        else:
+            response = await endpoint(request)
+        await response(scope, receive, send)
+
+
+def _call(enforcer: Enforcer, route: ApiRoute, policy: MethodPolicy, public_url: str | None) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        body = await _json_body(request) if route.has_body else None
+        message = request_message(
+            route.request_type, path=request.path_params, query=request.query_params.multi_items(), body=body
+        )
+        call = IncomingCall(
+            route.rpc, _metadata(request), _peer(request), htm=request.method, htu=_target(request, public_url)
+        )
+        answer = await enforcer.handle(call, policy, message, route.response_type)
+        content = json_format.MessageToDict(answer, always_print_fields_with_no_presence=True)
+        return JSONResponse(content, headers=NO_STORE)
+
+    return endpoint
+
+
+def _traced(tracer: Tracer, template: str, endpoint: Endpoint) -> Endpoint:
+    """A server span per request (the audit events carry its trace id), continuing the
+    caller's W3C trace context as the gRPC side does; named by the route template, since
+    the path holds person numbers. Every error becomes the JSON error body here."""
+
+    async def traced(request: Request) -> Response:
+        name = f"{request.method} {template}"
+        attributes = {"http.request.method": request.method, "http.route": template}
+        with tracer.start_as_current_span(
+            name, context=propagate.extract(request.headers), kind=SpanKind.SERVER, attributes=attributes
+        ) as span:
+            try:
+                response = await endpoint(request)
+            except ServiceError as err:
+                response = error_response(err, NO_STORE)
+            except Exception:
+                log.exception("unhandled error in %s", name)
+                response = error_response(internal(), NO_STORE)
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+            return response
+
+    return traced
+
+
+async def _route_not_found(request: Request, exc: Exception) -> Response:
+    """The router's 404 (its only refusal, as every route takes every method), in the API's error body."""
+    return error_response(route_not_found(), NO_STORE)
+
+
+async def _json_body(request: Request) -> dict:
+    """The body as a JSON object, at most MAX_BODY_BYTES; an empty body is an empty object."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise body_too_large(MAX_BODY_BYTES)
+    raw = bytearray()
+    try:
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY_BYTES:
+                raise body_too_large(MAX_BODY_BYTES)
+    except ClientDisconnect:
+        raise invalid_argument({"body": "the client left before sending all of it"}) from None
+    if not raw:
+        return {}
+    if not is_json(request.headers.get("content-type", "")):
+        raise unsupported_media_type()
+    return json_object(bytes(raw))
+
+
+def is_json(content_type: str) -> bool:
+    """application/json, in UTF-8 (the only charset RFC 8259 allows between systems)."""
+    media, *parameters = content_type.split(";")
+    if media.strip().lower() != "application/json":
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            return False
+    return True
+
+
+def _metadata(request: Request) -> Metadata:
+    return tuple((name, value) for name in FORWARDED_HEADERS for value in request.headers.getlist(name))
+
+
+def _peer(request: Request) -> str:
+    """The socket peer in gRPC's notation, so refusal logs read alike for both transports."""
+    if request.client is None:
+        return ""
+    host, port = request.client
+    return f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}"
+
+
+def _target(request: Request, public_url: str | None) -> str:
+    """The DPoP `htu`: the request URL without query and fragment (RFC 9449 section 4.3), with
+    the path exactly as sent; behind a proxy the configured public base replaces scheme and host."""
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else request.url.path
+    if public_url:
+        return public_url.rstrip("/") + path
+    return f"{request.url.scheme}://{request.url.netloc.lower()}{path}"

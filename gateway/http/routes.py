@@ -1,0 +1,60 @@
+"""The routes of the JSON API: each maps one HTTP method and path onto one full gRPC method
+name of the policy table (gateway/policy.py), which decides everything else."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from google.protobuf import descriptor_pool, message_factory
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
+
+from samhandling.audit.v1 import audit_pb2
+from samhandling.consent.v1 import consent_pb2
+
+PREFIX = "/api/v1"
+OPENAPI_PATH = f"{PREFIX}/openapi.json"
+# Public: served without a token, outside the policy table (see receipt_keys.py).
+RECEIPT_KEYS_PATH = f"{PREFIX}/consent-receipt-keys"
+GET_RECEIPT_KEYS = "/samhandling.consent.v1.ConsentService/GetReceiptKeys"
+_PARAMETER = re.compile(r"\{(\w+)\}")
+_PROTOS = (consent_pb2, audit_pb2)  # imported so their descriptors are in the default pool
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    http_method: str
+    path: str  # a Starlette template; each {name} is a field of the request message
+    rpc: str  # full gRPC method name, the key of the policy table
+    has_body: bool = False  # the fields not in the path come from a JSON body, else from the query
+
+    @cached_property
+    def method(self) -> MethodDescriptor:
+        service, _, name = self.rpc.lstrip("/").partition("/")
+        return descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
+
+    @property
+    def request_type(self) -> type[Message]:
+        return message_factory.GetMessageClass(self.method.input_type)
+
+    @property
+    def response_type(self) -> type[Message]:
+        return message_factory.GetMessageClass(self.method.output_type)
+
+    @property
+    def path_fields(self) -> tuple[str, ...]:
+        return tuple(_PARAMETER.findall(self.path))
+
+
+_CONSENT = "/samhandling.consent.v1.ConsentService/"
+_PATIENT = f"{PREFIX}/patients/{{patient_id}}"
+
+API_ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute("GET", f"{_PATIENT}/rules", _CONSENT + "ListRules"),
+    ApiRoute("POST", f"{_PATIENT}/rules", _CONSENT + "CreateRule", has_body=True),
+    ApiRoute("POST", f"{_PATIENT}/rules/{{rule_id}}:revoke", _CONSENT + "RevokeRule", has_body=True),
+    ApiRoute("GET", f"{_PATIENT}/rules:history", _CONSENT + "ListRuleHistory"),
+    ApiRoute("GET", f"{_PATIENT}/notifications", _CONSENT + "ListNotifications"),
+    ApiRoute("GET", f"{_PATIENT}/access-log", "/samhandling.audit.v1.AuditService/ListEvents"),
+)

@@ -1,0 +1,290 @@
+"""The access decision (policy decision point), pure: a patient's policy and one request in;
+permit or deny, its basis, the rules that decided, the obligations and the reasoning out.
+
+Evaluation order — the first step that applies decides (DOMAIN.md §2). A rule is *in force*
+when its current version is ACTIVE and `now` lies in [valid_from, valid_until); it *covers*
+a request when its categories and purposes are empty or contain the request's.
+
+ 1. A patient-kind actor: their own person number -> PERMIT OWN_DATA (default:own-data);
+    a valid representative of the patient -> PERMIT REPRESENTATIVE (the representation id);
+    anyone else -> DENY NONE (default:not-the-patient). Rules do not bind the patient.
+    A representation is valid within its period; a guardian's only while the patient is
+    under 12 (from 12 parental access is limited and from 16 the young person decides alone,
+    so a guardian acts no longer; a power of attorney is needed).
+ 2. CONSENT and ACCESS_LOG belong to the patient: an auditor asking for ACCESS_LOG -> PERMIT
+    AUDIT (default:audit; the audit service limits it to the auditor's organisation); anyone
+    else -> DENY NONE (default:patient-only-category).
+ 3. Only systems and health personnel have care relationships: other kinds -> DENY NONE
+    (default:no-care-relationship).
+ 4. No purpose of use -> DENY NONE (default:no-purpose).
+ 5. A reservation in force -> DENY RESERVATION. Nothing opens it: not an emergency, not
+    consent at the moment, not an explicit permit.
+ 6. A block in force naming the actor's HPR number -> DENY BLOCK. Nothing opens it either.
+ 7. No basis at all: neither an organisation (orgnr_parent, the statutory care relationship)
+    nor an explicit permit in force covering the request and selecting the actor -> DENY NONE
+    (default:no-care-relationship). A restriction only narrows: opening it gives no basis the
+    actor did not have.
+ 8. A restriction in force covering the request:
+    a. consent at the moment declared by health personnel (kind PERSONNEL; a system cannot
+       declare it) -> PERMIT CONSENT_AT_MOMENT, no justification needed;
+    b. an emergency purpose (ETREAT or BTG) with a non-blank justification
+       -> PERMIT EMERGENCY;
+    c. otherwise -> DENY RESTRICTION; an explicit permit does not open a restriction.
+    An opening carries FLAG_FOR_AUDIT and NOTIFY_PATIENT; decided_by names the restrictions.
+ 9. An explicit permit in force covering the request and selecting the actor (HPR number,
+    organisation as parent or child, HPR authorization, anyone) -> PERMIT EXPLICIT_PERMIT.
+10. Otherwise the statutory default -> PERMIT CARE_RELATIONSHIP (default:care-relationship).
+
+A permit for purpose BTG always carries FLAG_FOR_AUDIT. Where several rules of the deciding
+kind apply, decided_by lists them all (ordered by rule id).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from services.platform.ids import InvalidIdentifier, validate_person_number
+from services.platform.vocabulary import (
+    EMERGENCY_PURPOSES,
+    AccessBasis,
+    ActorKind,
+    DataCategory,
+    Decision,
+    PurposeOfUse,
+)
+
+from .domain import (
+    SHAREABLE,
+    AccessRequest,
+    Actor,
+    Obligation,
+    Representation,
+    RepresentationKind,
+    Rule,
+    RuleType,
+)
+
+# Named defaults reported as decided_by when no rule or representation of the patient decided.
+OWN_DATA = "default:own-data"
+NOT_THE_PATIENT = "default:not-the-patient"
+AUDIT = "default:audit"
+PATIENT_ONLY = "default:patient-only-category"
+NO_CARE_RELATIONSHIP = "default:no-care-relationship"
+NO_PURPOSE = "default:no-purpose"
+CARE_RELATIONSHIP = "default:care-relationship"
+
+GUARDIAN_UNTIL_AGE = 12
+
+_CARE_KINDS = frozenset({ActorKind.SYSTEM, ActorKind.PERSONNEL})
+_OPENED = (Obligation.FLAG_FOR_AUDIT, Obligation.NOTIFY_PATIENT)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A patient's rules (current version of each) and representations at one revision."""
+
+    patient_id: str
+    rules: tuple[Rule, ...] = ()
+    representations: tuple[Representation, ...] = ()
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    decision: Decision
+    basis: AccessBasis
+    decided_by: tuple[str, ...]
+    obligations: tuple[Obligation, ...] = ()
+    explanation: tuple[str, ...] = ()
+
+
+def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecision:
+    """Decides one request over the patient's policy; see the module docstring for the order."""
+    steps = [f"Asked: {describe_category(request.category)} for {_purpose(request)} by {describe(request.actor)}."]
+
+    def done(decision: Decision, basis: AccessBasis, by: tuple[str, ...], because: str,
+             obligations: tuple[Obligation, ...] = ()) -> AccessDecision:
+        if decision is Decision.PERMIT and request.purpose is PurposeOfUse.BTG:
+            obligations = tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
+        steps.append(because)
+        steps.append(_conclusion(decision, basis, obligations))
+        return AccessDecision(decision, basis, by, obligations, tuple(steps))
+
+    actor = request.actor
+    if actor.kind is ActorKind.PATIENT:
+        if actor.pid and actor.pid == request.patient_id:
+            return done(Decision.PERMIT, AccessBasis.OWN_DATA, (OWN_DATA,), "The actor is the patient.")
+        for rep in policy.representations:
+            if represents(rep, actor, request.patient_id, now):
+                return done(Decision.PERMIT, AccessBasis.REPRESENTATIVE, (rep.representation_id,),
+                            f"The actor is a valid representative ({_REPRESENTATION[rep.kind]}) of the patient.")
+        return done(Decision.DENY, AccessBasis.NONE, (NOT_THE_PATIENT,),
+                    "The actor is neither the patient nor a valid representative of the patient.")
+    if request.category not in SHAREABLE:
+        if actor.kind is ActorKind.AUDITOR and request.category is DataCategory.ACCESS_LOG:
+            return done(Decision.PERMIT, AccessBasis.AUDIT, (AUDIT,),
+                        "An auditor may review the access log of their own organisation.")
+        return done(Decision.DENY, AccessBasis.NONE, (PATIENT_ONLY,),
+                    f"Only the patient and their representatives see the patient's "
+                    f"{describe_category(request.category)}.")
+    if actor.kind not in _CARE_KINDS:
+        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
+                    "Only health personnel and their systems can have a care relationship.")
+    if request.purpose is None:
+        return done(Decision.DENY, AccessBasis.NONE, (NO_PURPOSE,), "No purpose of use was given.")
+
+    in_force = sorted((r for r in policy.rules if r.patient_id == request.patient_id and r.in_force(now)),
+                      key=lambda r: r.rule_id)
+    steps.append(f"The patient's policy revision {policy.revision} has {_count(len(in_force))} in force.")
+
+    if reservations := _ids(r for r in in_force if r.rule_type is RuleType.RESERVATION):
+        return done(Decision.DENY, AccessBasis.RESERVATION, reservations,
+                    f"The patient has reserved against all sharing ({_list(reservations)}); "
+                    "not even an emergency opens a reservation.")
+    steps.append("No reservation is in force.")
+
+    if blocks := _ids(r for r in in_force if r.rule_type is RuleType.BLOCK_PERSON
+                      and r.content.selector is not None and r.content.selector.selects(actor)):
+        return done(Decision.DENY, AccessBasis.BLOCK, blocks,
+                    f"The patient has blocked this health person ({_list(blocks)}); "
+                    "not even an emergency opens a block.")
+    steps.append("No block names this health person.")
+
+    permits = _ids(r for r in in_force if r.rule_type is RuleType.PERMIT and r.covers(request.category, request.purpose)
+                   and r.content.selector is not None and r.content.selector.selects(actor))
+    if not permits and not actor.orgnr_parent:
+        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
+                    "The actor names no organisation and no permit of the patient selects them, "
+                    "so there is no basis for access.")
+
+    if restrictions := _ids(r for r in in_force if r.rule_type is RuleType.RESTRICTION
+                            and r.covers(request.category, request.purpose)):
+        steps.append(f"The patient has restricted {describe_category(request.category)} ({_list(restrictions)}).")
+        if request.consent_at_moment and actor.kind is ActorKind.PERSONNEL:
+            return done(Decision.PERMIT, AccessBasis.CONSENT_AT_MOMENT, restrictions,
+                        "The health person declares that the patient consents at this moment, "
+                        "which opens the restriction.", _OPENED)
+        if request.consent_at_moment:
+            steps.append("Consent at the moment counts only when a health person declares it, not a system.")
+        if request.purpose in EMERGENCY_PURPOSES and request.justification.strip():
+            return done(Decision.PERMIT, AccessBasis.EMERGENCY, restrictions,
+                        "This is an emergency with a justification, which opens the restriction.", _OPENED)
+        if request.purpose in EMERGENCY_PURPOSES:
+            steps.append("An emergency opens a restriction only with a justification, and none was given.")
+        return done(Decision.DENY, AccessBasis.RESTRICTION, restrictions,
+                    "Only consent at the moment or a justified emergency opens a restriction; "
+                    "an explicit permit does not.")
+    steps.append(f"No restriction covers {describe_category(request.category)} for this purpose.")
+
+    if permits:
+        return done(Decision.PERMIT, AccessBasis.EXPLICIT_PERMIT, permits,
+                    f"The patient has explicitly permitted this actor ({_list(permits)}).")
+    return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,),
+                "By law, health personnel with a care relationship and a work-related need may access "
+                "relevant information (helsepersonelloven § 45).")
+
+
+def represents(rep: Representation, actor: Actor, patient_id: str, now: datetime) -> bool:
+    """Whether `actor` may act for the patient through this representation at `now`."""
+    if not (rep.patient_id == patient_id and actor.kind is ActorKind.PATIENT and actor.pid
+            and actor.pid == rep.representative_pid):
+        return False
+    if not (rep.valid_from <= now and (rep.valid_until is None or now < rep.valid_until)):
+        return False
+    if rep.kind is RepresentationKind.GUARDIAN:
+        try:
+            born = validate_person_number(patient_id).birth_date
+        except InvalidIdentifier:
+            return False
+        return now.date() < _birthday(born, GUARDIAN_UNTIL_AGE)
+    return True
+
+
+def _birthday(born: date, age: int) -> date:
+    try:
+        return born.replace(year=born.year + age)
+    except ValueError:  # born on 29 February
+        return date(born.year + age, 3, 1)
+
+
+def _ids(rules) -> tuple[str, ...]:
+    return tuple(r.rule_id for r in rules)
+
+
+def _list(ids: tuple[str, ...]) -> str:
+    return ("rule " if len(ids) == 1 else "rules ") + ", ".join(ids)
+
+
+def _count(n: int) -> str:
+    return "no rules" if n == 0 else "1 rule" if n == 1 else f"{n} rules"
+
+
+# Plain-language names for explanations and notifications; never person numbers.
+_CATEGORY = {
+    DataCategory.MUNICIPAL_SERVICES: "municipal services",
+    DataCategory.VITAL_SIGNS: "vital signs",
+    DataCategory.CONSENT: "sharing rules",
+    DataCategory.ACCESS_LOG: "access log",
+}
+_PURPOSE = {
+    PurposeOfUse.TREAT: "treatment",
+    PurposeOfUse.ETREAT: "emergency treatment",
+    PurposeOfUse.COC: "coordination of care",
+    PurposeOfUse.BTG: "break the glass",
+}
+_REPRESENTATION = {RepresentationKind.GUARDIAN: "guardian", RepresentationKind.POWER_OF_ATTORNEY: "power of attorney"}
+_BASIS = {
+    AccessBasis.OWN_DATA: "the patient's own data",
+    AccessBasis.REPRESENTATIVE: "representation of the patient",
+    AccessBasis.AUDIT: "audit of the organisation's access log",
+    AccessBasis.CONSENT_AT_MOMENT: "consent at the moment",
+    AccessBasis.EMERGENCY: "emergency",
+    AccessBasis.EXPLICIT_PERMIT: "the patient's explicit permit",
+    AccessBasis.CARE_RELATIONSHIP: "a care relationship",
+    AccessBasis.RESERVATION: "the patient's reservation",
+    AccessBasis.BLOCK: "the patient's block",
+    AccessBasis.RESTRICTION: "the patient's restriction",
+    AccessBasis.NONE: "no basis for access",
+}
+_OBLIGATION = {Obligation.FLAG_FOR_AUDIT: "the access is flagged for audit",
+               Obligation.NOTIFY_PATIENT: "the patient is notified"}
+
+
+def describe_category(category: DataCategory) -> str:
+    return _CATEGORY[category]
+
+
+def describe(actor: Actor) -> str:
+    """The actor in plain language, by name, HPR number and organisation; never a person number."""
+    at = " at organisation " + "/".join(o for o in (actor.orgnr_parent, actor.orgnr_child) if o) \
+        if actor.orgnr_parent or actor.orgnr_child else ""
+    match actor.kind:
+        case ActorKind.PERSONNEL:
+            who = "health personnel" + (f" {actor.name}" if actor.name else "")
+            details = [f"HPR number {actor.hpr_number}"] if actor.hpr_number else []
+            details += [f"authorization {actor.authorization}"] if actor.authorization else []
+            return who + (f" ({', '.join(details)})" if details else "") + at
+        case ActorKind.SYSTEM:
+            return f"the system {actor.client_name or actor.client_id or 'without a name'}{at}"
+        case ActorKind.PATIENT:
+            return "a logged-in person" + (f" ({actor.name})" if actor.name else "")
+        case ActorKind.AUDITOR:
+            return "an auditor" + at
+    return "a caller of unknown kind"
+
+
+def _purpose(request: AccessRequest) -> str:
+    if request.purpose is None:
+        return "no stated purpose"
+    text = f"{_PURPOSE[request.purpose]} ({request.purpose.name})"
+    if request.justification.strip():
+        text += " with a justification"
+    if request.consent_at_moment:
+        text += ", declaring the patient's consent at the moment"
+    return text
+
+
+def _conclusion(decision: Decision, basis: AccessBasis, obligations: tuple[Obligation, ...]) -> str:
+    verdict = "permit" if decision is Decision.PERMIT else "deny"
+    duties = "; " + " and ".join(_OBLIGATION[o] for o in obligations) if obligations else ""
+    return f"Decision: {verdict} on {_BASIS[basis]}{duties}."

@@ -1,0 +1,326 @@
+"""The gateway's JSON API over a real uvicorn on port 0, in front of the real suite (STS,
+consent, audit, summary, capacity), with real patient tokens from the STS."""
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from gateway.authentication import Authenticator
+from gateway.backends import Backends
+from gateway.enforcement import Enforcer
+from gateway.http.app import MAX_BODY_BYTES
+from gateway.http.routes import API_ROUTES, OPENAPI_PATH, RECEIPT_KEYS_PATH
+from gateway.http.server import create_http_server
+from gateway.jwks import JwksCache
+from gateway.main import dpop_bound_clients
+from gateway.tokens import TokenValidator
+from samhandling.consent.v1 import consent_pb2
+from services.cli.token import Identity, Token, obtain_token
+from services.platform.assertion import AssertionSigner
+from services.platform.dpop import DpopVerifier, make_proof
+from services.platform.keys import load_jwk
+from services.platform.replay import ReplayCache
+from services.platform.settings import BACKENDS
+from tests.support import Suite, running_suite
+
+PATIENT = "22750884907"  # no rules of their own in the seeds
+OTHER_PATIENT = "28863830070"  # has a seeded restriction of vital signs
+RULES = f"/api/v1/patients/{PATIENT}/rules"
+
+
+@dataclass
+class Api:
+    suite: Suite
+    client: httpx.AsyncClient
+    base_url: str
+
+    async def token(self, patient: str = PATIENT, *, dpop: bool = False) -> Token:
+        return await obtain_token(self.suite.settings, Identity(patient=patient), dpop=dpop)
+
+    async def auth(self, patient: str = PATIENT) -> dict[str, str]:
+        return {"authorization": f"Bearer {(await self.token(patient)).access_token}"}
+
+
+@contextlib.asynccontextmanager
+async def http_api(suite: Suite) -> AsyncIterator[tuple[int, Backends]]:
+    """The JSON API on port 0 with its own Enforcer, built from the same parts as the
+    gateway's composition root builds them."""
+    settings, provider = suite.settings, TracerProvider()
+    issuer_client = httpx.AsyncClient(timeout=5.0)
+    tokens = TokenValidator(JwksCache(settings.token_issuer, issuer_client), settings.token_issuer,
+                            settings.token_audience)
+    authenticator = Authenticator(
+        tokens, DpopVerifier(ReplayCache()), public_url=settings.gateway_public_url,
+        dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
+    )
+    signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
+    backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, provider)
+    enforcer = Enforcer(authenticator, backends, allow_synthetic=True)
+    server = create_http_server(settings, enforcer, backends, provider, address="127.0.0.1:0")
+    port = await server.start()
+    try:
+        yield port, backends
+    finally:
+        await server.stop()
+        await backends.close()
+        await issuer_client.aclose()
+
+
+@pytest.fixture
+async def api(tmp_path) -> AsyncIterator[Api]:
+    async with running_suite(tmp_path) as suite, http_api(suite) as (port, _):
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+            yield Api(suite, client, base_url)
+
+
+def error_of(response: httpx.Response, status: int, reason: str) -> dict[str, str]:
+    """The field violations of an error answer, after checking its status, reason and form."""
+    assert (response.status_code, response.json()["error"]["reason"]) == (status, reason), response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    error = response.json()["error"]
+    assert set(error) == {"code", "reason", "message", "fieldViolations"}
+    return {v["field"]: v["description"] for v in error["fieldViolations"]}
+
+
+def served(response: httpx.Response) -> dict:
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "access-control-allow-origin" not in response.headers
+    return response.json()
+
+
+async def test_a_patient_manages_their_rules_through_json(api):
+    auth = await api.auth()
+    created = served(await api.client.post(RULES, headers=auth, json={
+        "ruleType": "RULE_TYPE_RESTRICTION", "dataCategories": ["DATA_CATEGORY_VITAL_SIGNS"],
+        "reason": "Bare med samtykke",
+    }))["rule"]
+    assert created["patientId"] == PATIENT and created["version"] == 1
+    assert created["ruleType"] == "RULE_TYPE_RESTRICTION" and created["state"] == "RULE_STATE_ACTIVE"
+    assert created["dataCategories"] == ["DATA_CATEGORY_VITAL_SIGNS"] and created["receipt"].count(".") == 2
+
+    listed = served(await api.client.get(RULES, headers=auth))
+    assert [r["ruleId"] for r in listed["rules"]] == [created["ruleId"]]
+    assert isinstance(listed["policyRevision"], str)  # int64 is a string in proto3 JSON
+
+    revoked = served(await api.client.post(
+        f"{RULES}/{created['ruleId']}:revoke", headers=auth, json={"reason": "Ombestemt meg"}
+    ))["rule"]
+    assert (revoked["ruleId"], revoked["version"], revoked["state"]) == (created["ruleId"], 2, "RULE_STATE_REVOKED")
+
+    assert served(await api.client.get(RULES, headers=auth))["rules"] == []
+    with_revoked = served(await api.client.get(RULES, headers=auth, params={"include_revoked": "true"}))
+    assert [r["state"] for r in with_revoked["rules"]] == ["RULE_STATE_REVOKED"]
+
+    history = served(await api.client.get(f"{RULES}:history", headers=auth))["versions"]
+    assert [(v["ruleId"], v["version"]) for v in history] == [(created["ruleId"], 1), (created["ruleId"], 2)]
+
+    notifications = served(await api.client.get(
+        f"/api/v1/patients/{PATIENT}/notifications", headers=auth, params={"page_size": "10"}
+    ))
+    kinds = [n["kind"] for n in notifications["notifications"]]
+    assert kinds.count("NOTIFICATION_KIND_RULE_CHANGED") == 2
+    assert notifications["nextPageToken"] == ""
+
+
+async def test_a_patient_reads_their_access_log_including_the_reads_through_json(api):
+    auth = await api.auth()
+    served(await api.client.get(RULES, headers=auth))
+    log = served(await api.client.get(f"/api/v1/patients/{PATIENT}/access-log", headers=auth))
+    methods = {e["method"] for e in log["events"]}
+    assert "/samhandling.consent.v1.ConsentService/ListRules" in methods
+    mine = [e for e in log["events"] if e["method"].endswith("/ListRules")]
+    assert mine and all(e["patientId"] == PATIENT and e["actor"]["kind"] == "ACTOR_KIND_PATIENT" for e in mine)
+    assert all(len(e["traceId"]) == 32 for e in mine)  # the HTTP request's span reaches the audit log
+    assert all(not e.get("justification") for e in log["events"])
+
+
+async def test_another_patients_rules_are_refused_with_a_reason_and_nothing_changes(api):
+    intruder = await api.auth(PATIENT)
+    other_rules = f"/api/v1/patients/{OTHER_PATIENT}/rules"
+    before = served(await api.client.get(other_rules, headers=await api.auth(OTHER_PATIENT)))
+
+    error_of(await api.client.get(other_rules, headers=intruder), 403, "CONSENT_DENIED")
+    error_of(await api.client.post(other_rules, headers=intruder, json={"ruleType": "RULE_TYPE_RESERVATION"}),
+             403, "CONSENT_DENIED")
+    seeded = before["rules"][0]["ruleId"]
+    error_of(await api.client.post(f"{other_rules}/{seeded}:revoke", headers=intruder, json={}),
+             403, "CONSENT_DENIED")
+
+    after = served(await api.client.get(other_rules, headers=await api.auth(OTHER_PATIENT)))
+    assert after["rules"] == before["rules"]
+
+
+async def test_another_patients_access_log_is_refused_and_the_attempt_is_shown_to_them(api):
+    path = f"/api/v1/patients/{OTHER_PATIENT}/access-log"
+    error_of(await api.client.get(path, headers=await api.auth(PATIENT)), 403, "CONSENT_DENIED")
+    log = served(await api.client.get(path, headers=await api.auth(OTHER_PATIENT)))
+    denied = [e for e in log["events"] if e["decision"] == "DECISION_DENY"]
+    assert [(e["actor"]["kind"], e["method"]) for e in denied] == [
+        ("ACTOR_KIND_PATIENT", "/samhandling.audit.v1.AuditService/ListEvents")
+    ]
+
+
+async def test_no_or_a_bad_token_is_401_with_both_challenges(api):
+    missing = await api.client.get(RULES)
+    error_of(missing, 401, "TOKEN_MISSING")
+    challenges = missing.headers.get_list("www-authenticate")
+    assert [c.split()[0] for c in challenges] == ["Bearer", "DPoP"]
+    assert all("error=" not in c for c in challenges)
+
+    forged = await api.client.get(RULES, headers={"authorization": "Bearer not.a.token"})
+    assert forged.status_code == 401
+    assert all('error="invalid_token"' in c for c in forged.headers.get_list("www-authenticate"))
+
+
+async def test_bad_input_is_400_with_field_violations_and_reaches_no_backend(api):
+    auth = await api.auth()
+    json_auth = {**auth, "content-type": "application/json"}
+    assert "body" in error_of(await api.client.post(RULES, headers=json_auth, content=b"{not json"),
+                              400, "INVALID_ARGUMENT")
+    assert "body" in error_of(await api.client.post(RULES, headers=json_auth, content=b"[]"), 400, "INVALID_ARGUMENT")
+    duplicate = b'{"reason": "a", "reason": "b"}'
+    assert "body" in error_of(await api.client.post(RULES, headers=json_auth, content=duplicate),
+                              400, "INVALID_ARGUMENT")
+
+    unknown = error_of(await api.client.post(RULES, headers=auth, json={"ruleTyp": "RULE_TYPE_RESERVATION"}),
+                       400, "INVALID_ARGUMENT")
+    assert unknown == {"ruleTyp": "unknown field"}
+    bad = error_of(await api.client.post(RULES, headers=auth, json={
+        "ruleType": "RESERVATION", "actor": {"hprNumber": "990000104", "anyone": True}, "patientId": OTHER_PATIENT,
+    }), 400, "INVALID_ARGUMENT")
+    assert set(bad) == {"rule_type", "actor", "patient_id"}
+    assert "RULE_TYPE_RESERVATION" in bad["rule_type"]
+
+    assert "include_revoked" in error_of(
+        await api.client.get(RULES, headers=auth, params={"include_revoked": "yes"}), 400, "INVALID_ARGUMENT"
+    )
+    assert error_of(await api.client.get(RULES, headers=auth, params={"patient_id": OTHER_PATIENT}),
+                    400, "INVALID_ARGUMENT") == {"patient_id": "unknown query parameter"}
+    bad_id = error_of(await api.client.get("/api/v1/patients/22750884908/rules", headers=auth),
+                      400, "INVALID_ARGUMENT")
+    assert "patient_id" in bad_id
+
+    log = served(await api.client.get(f"/api/v1/patients/{PATIENT}/access-log", headers=auth))
+    assert not [e for e in log["events"] if e["method"].endswith("/CreateRule")]
+
+
+async def test_bodies_must_be_small_json(api):
+    auth = await api.auth()
+    as_text = await api.client.post(RULES, headers={**auth, "content-type": "text/plain"}, content=b'{"reason":"x"}')
+    error_of(as_text, 415, "UNSUPPORTED_MEDIA_TYPE")
+    latin = await api.client.post(
+        RULES, headers={**auth, "content-type": "application/json; charset=iso-8859-1"}, content=b"{}"
+    )
+    error_of(latin, 415, "UNSUPPORTED_MEDIA_TYPE")
+    huge = json.dumps({"reason": "x" * MAX_BODY_BYTES}).encode()
+    error_of(await api.client.post(RULES, headers={**auth, "content-type": "application/json"}, content=huge),
+             413, "BODY_TOO_LARGE")
+
+
+async def test_unknown_routes_and_methods_answer_in_the_error_body(api):
+    error_of(await api.client.get("/api/v1/patients"), 404, "ROUTE_NOT_FOUND")
+    deleted = await api.client.delete(RULES)
+    error_of(deleted, 405, "HTTP_METHOD_NOT_ALLOWED")
+    assert deleted.headers["allow"] == "GET, POST"
+    head = await api.client.head(RULES, headers=await api.auth())
+    assert head.status_code == 405  # no audited read without an answer
+    error_of(await api.client.get(f"{RULES}/some-rule:revoke"), 405, "HTTP_METHOD_NOT_ALLOWED")
+    preflight = await api.client.options(RULES, headers={"origin": "https://evil.example",
+                                                         "access-control-request-method": "GET"})
+    assert preflight.status_code == 405 and "access-control-allow-origin" not in preflight.headers
+
+
+async def test_dpop_binds_the_proof_to_the_http_method_and_url(api):
+    token = await api.token(dpop=True)
+    assert token.dpop_key is not None
+    path = f"/api/v1/patients/{PATIENT}/access-log"
+
+    def headers(htm: str, htu: str) -> dict[str, str]:
+        proof = make_proof(token.dpop_key, htm, htu, access_token=token.access_token)
+        return {"authorization": f"DPoP {token.access_token}", "dpop": proof}
+
+    served(await api.client.get(path, headers=headers("GET", api.base_url + path), params={"page_size": "5"}))
+
+    wrong_method = await api.client.get(path, headers=headers("POST", api.base_url + path))
+    error_of(wrong_method, 401, "DPOP_HTM_MISMATCH")
+    assert 'error="invalid_dpop_proof"' in wrong_method.headers.get_list("www-authenticate")[1]
+    with_query = headers("GET", f"{api.base_url}{path}?page_size=5")
+    error_of(await api.client.get(path, headers=with_query, params={"page_size": "5"}), 401, "DPOP_HTU_MISMATCH")
+    other_route = headers("GET", f"{api.base_url}/api/v1/patients/{PATIENT}/rules")
+    error_of(await api.client.get(path, headers=other_route), 401, "DPOP_HTU_MISMATCH")
+    as_bearer = {"authorization": f"Bearer {token.access_token}"}
+    error_of(await api.client.get(path, headers=as_bearer), 401, "DPOP_BOUND_TOKEN_AS_BEARER")
+
+
+async def test_receipt_keys_are_public_and_verify_a_rules_receipt(api):
+    from joserfc import jws
+    from joserfc.jwk import KeySet
+
+    keys = await api.client.get(RECEIPT_KEYS_PATH)
+    assert keys.status_code == 200, keys.text
+    assert keys.headers["content-type"] == "application/jwk-set+json"
+    jwks = keys.json()
+    assert jwks["keys"] and all("d" not in k for k in jwks["keys"])
+
+    rule = served(await api.client.post(RULES, headers=await api.auth(), json={"ruleType": "RULE_TYPE_RESERVATION"}))
+    jws.deserialize_compact(rule["rule"]["receipt"], KeySet.import_key_set(jwks))
+
+
+async def test_openapi_describes_every_route_with_schemas_from_the_protos(api):
+    response = await api.client.get(OPENAPI_PATH)
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    operations = {(path, method.upper()): op for path, item in document["paths"].items() for method, op in item.items()}
+    for route in API_ROUTES:
+        operation = operations[(route.path, route.http_method)]
+        assert operation["x-grpc-method"] == route.rpc
+        assert {"bearer", "dpop"} == {name for requirement in operation["security"] for name in requirement}
+        assert "401" in operation["responses"] and "403" in operation["responses"]
+    assert {(RECEIPT_KEYS_PATH, "GET"), (OPENAPI_PATH, "GET")} <= set(operations)
+    assert operations[(RECEIPT_KEYS_PATH, "GET")]["security"] == []
+    assert len(operations) == len(API_ROUTES) + 2
+
+    create = operations[(RULES.replace(PATIENT, "{patient_id}"), "POST")]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    fields = consent_pb2.CreateRuleRequest.DESCRIPTOR.fields
+    assert set(body["properties"]) == {f.json_name for f in fields} - {"patientId"}
+    schemas = document["components"]["schemas"]
+    rule = schemas["samhandling.consent.v1.Rule"]
+    assert set(rule["properties"]) == {f.json_name for f in consent_pb2.Rule.DESCRIPTOR.fields}
+    assert schemas["samhandling.consent.v1.RuleType"]["enum"] == [
+        v.name for v in consent_pb2.RuleType.DESCRIPTOR.values
+    ]
+    revision = schemas["samhandling.consent.v1.ListRulesResponse"]["properties"]["policyRevision"]
+    assert revision["type"] == "string"  # int64
+    assert rule["properties"]["createTime"]["format"] == "date-time"
+    assert {"bearer", "dpop"} == set(document["components"]["securitySchemes"])
+    error = schemas["Error"]["properties"]["error"]
+    assert set(error["properties"]) == {"code", "reason", "message", "fieldViolations"}
+    listing = operations[(RULES.replace(PATIENT, "{patient_id}"), "GET")]
+    query = {p["name"]: p for p in listing["parameters"] if p.get("in") == "query"}
+    assert query["include_revoked"]["schema"]["type"] == "boolean"
+
+    def refs(node):
+        if isinstance(node, dict):
+            yield from ([node["$ref"]] if "$ref" in node else [])
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    for ref in set(refs(document)):
+        target = document
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]

@@ -1,0 +1,54 @@
+"""The bench report renders every bench's rows from results (synthetic numbers, no timing)."""
+from __future__ import annotations
+
+from bench.cedar_policies import CedarSize  # noqa: E402
+from bench.consent_decisions import SIZES, DecisionBench  # noqa: E402
+from bench.gateway_cache import GatewayBench, GatewayRun  # noqa: E402
+from bench.report import Machine, render  # noqa: E402
+from bench.timing import Timing  # noqa: E402
+
+MACHINE = Machine("2026-03-01 12:00 UTC", "CPython 3.11.7", "Linux x86_64", 2, "Test CPU", "4.12.2")
+
+
+def t(median_us: float) -> Timing:
+    return Timing(100, median_us * 1000, median_us * 1500)
+
+
+def results():
+    decisions = DecisionBench(t(0.1), {size: t(size) for size in SIZES})
+    cedar = {size: CedarSize(size + 4, t(40 * size), t(30 * size), t(15), t(5 * size), 2.0 * size, 25.0 * size)
+             for size in SIZES}
+    gateway = GatewayBench(t(8), GatewayRun(False, t(16_000), 0, 0), GatewayRun(True, t(8_000), 600, 0))
+    return decisions, cedar, gateway
+
+
+def test_the_report_shows_each_size_side_by_side_with_ratios():
+    decisions, cedar, gateway = results()
+    text = render(MACHINE, decisions, cedar, gateway)
+    assert "2 CPUs (Test CPU)" in text and "CPython 3.11.7" in text
+    # 100 rules: decide 100 µs = 1,000× the 0.1 µs baseline; Cedar pre-parsed 500 µs = 5×; per call 4,000 µs = 40×.
+    assert "| 100 | 104 | 100.0 (150.0) | 1,000× | 500.0 (750.0) | 5.00× | 4,000 (6,000) | 40× | 3,000 (4,500) |" in text
+    # Derived: 4,000 − 3,000 − 15 µs; engine's own numbers as cedarpy reported them.
+    assert "| 100 | 985.0 | 500.0 | 15.0 | 200 | 2,500 |" in text
+    assert "| off | 100 | 16.00 | 24.00 | 1.00× | 2,000× | 0 / 0 |" in text
+    assert "| on | 100 | 8.00 | 12.00 | 0.50× | 1,000× | 600 / 0 |" in text
+
+
+def test_the_report_leaves_out_the_gateway_when_it_was_not_run():
+    decisions, cedar, _ = results()
+    assert "gateway" not in render(MACHINE, decisions, cedar, None).lower()
+
+
+def test_one_pass_of_the_in_process_benches_fills_every_row():
+    from bench import cedar_policies, consent_decisions
+    from bench.timing import Budget, measure_all
+
+    operations = {**consent_decisions.operations(), **cedar_policies.operations()}
+    timings = measure_all(operations, Budget(seconds=0, min_passes=1, max_passes=1))
+    decisions, cedar = consent_decisions.result(timings), cedar_policies.result(timings)
+    requests = len(consent_decisions.REQUESTS)
+    assert decisions.baseline.calls == requests
+    assert {size: t.calls for size, t in decisions.decide.items()} == {size: requests for size in SIZES}
+    assert {size: c.policies for size, c in cedar.items()} == {1: 4, 10: 13, 100: 103}
+    assert all(c.evaluate.calls == c.per_call.calls == requests for c in cedar.values())
+    assert "| 100 | 103 |" in render(MACHINE, decisions, cedar, None)

@@ -1,0 +1,171 @@
+"""The OpenAPI document is derived from the routes, the policy table and the protos."""
+from __future__ import annotations
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from gateway.http.app import create_app
+from gateway.http.openapi import openapi_document
+from gateway.http.proto_comments import parse_comments
+from gateway.http.proto_schema import ProtoSchemas
+from gateway.http.routes import API_ROUTES, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
+from gateway.policy import POLICIES
+from samhandling.audit.v1 import audit_pb2
+from samhandling.consent.v1 import consent_pb2
+from services.platform.vocabulary import ActorKind
+
+SAMPLE = """\
+syntax = "proto3";
+
+// Detached comment, not about the package.
+
+package demo.v1;
+
+// A service.
+service Demo {
+  // Does it.
+  rpc Do(DoRequest) returns (DoResponse);
+}
+
+// Asks.
+message DoRequest {
+  // Whom.
+  // Two lines.
+  string who = 1;
+  // A choice.
+  oneof pick {
+    // By number.
+    int64 number = 2;
+  }
+  // Labels.
+  map<string, string> labels = 3;
+  // Nested.
+  message Inner {
+    // Deep.
+    bool deep = 1;
+  }
+}
+
+// Empty.
+message DoResponse {}
+
+// Colours.
+enum Colour {
+  // None.
+  COLOUR_UNSPECIFIED = 0;
+  // Red.
+  COLOUR_RED = 1;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def document():
+    return openapi_document(API_ROUTES, POLICIES)
+
+
+def test_comments_are_keyed_by_full_name():
+    assert parse_comments(SAMPLE) == {
+        "demo.v1.Demo": "A service.",
+        "demo.v1.Demo.Do": "Does it.",
+        "demo.v1.DoRequest": "Asks.",
+        "demo.v1.DoRequest.who": "Whom. Two lines.",
+        "demo.v1.DoRequest.pick": "A choice.",
+        "demo.v1.DoRequest.number": "By number.",
+        "demo.v1.DoRequest.labels": "Labels.",
+        "demo.v1.DoRequest.Inner": "Nested.",
+        "demo.v1.DoRequest.Inner.deep": "Deep.",
+        "demo.v1.DoResponse": "Empty.",
+        "demo.v1.Colour": "Colours.",
+        "demo.v1.Colour.COLOUR_UNSPECIFIED": "None.",
+        "demo.v1.Colour.COLOUR_RED": "Red.",
+    }
+
+
+def test_every_route_is_described_with_its_grpc_method_and_policy(document):
+    for route in API_ROUTES:
+        operation = document["paths"][route.path][route.http_method.lower()]
+        assert operation["x-grpc-method"] == route.rpc
+        assert operation["operationId"] == route.rpc.rpartition("/")[2]
+        assert operation["summary"]  # the rpc's doc comment
+        scopes = sorted(set(POLICIES[route.rpc].access.values()))
+        assert operation["security"] == [{"bearer": scopes}, {"dpop": scopes}]
+        path_parameters = [p["name"] for p in operation["parameters"] if p.get("in") == "path"]
+        assert path_parameters == list(route.path_fields)
+        assert ("requestBody" in operation) is route.has_body
+    assert document["paths"][RECEIPT_KEYS_PATH]["get"]["security"] == []
+    assert document["paths"][OPENAPI_PATH]["get"]["security"] == []
+
+
+def test_query_parameters_are_the_request_fields_not_in_the_path(document):
+    events = document["paths"]["/api/v1/patients/{patient_id}/access-log"]["get"]
+    query = {p["name"]: p["schema"] for p in events["parameters"] if p.get("in") == "query"}
+    assert query == {"page_size": {"type": "integer", "format": "int32"}, "page_token": {"type": "string"}}
+
+
+def test_request_bodies_are_the_request_messages_without_the_path_fields(document):
+    revoke = document["paths"]["/api/v1/patients/{patient_id}/rules/{rule_id}:revoke"]["post"]
+    schema = revoke["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"reason"} and schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("message", [consent_pb2.Rule, consent_pb2.Notification, audit_pb2.AuditEvent])
+def test_schemas_have_exactly_the_proto_fields_in_json_names(document, message):
+    schema = document["components"]["schemas"][message.DESCRIPTOR.full_name]
+    assert set(schema["properties"]) == {f.json_name for f in message.DESCRIPTOR.fields}
+    assert schema["description"]  # the message's doc comment
+
+
+def test_proto3_json_types():
+    schemas = ProtoSchemas({})
+    fields = consent_pb2.Rule.DESCRIPTOR.fields_by_name
+    assert schemas.field(fields["version"]) == {"type": "integer", "format": "int32"}
+    assert schemas.field(fields["valid_from"]) == {"type": "string", "format": "date-time"}
+    assert schemas.field(fields["data_categories"]) == {
+        "type": "array", "items": {"$ref": "#/components/schemas/samhandling.common.v1.DataCategory"}
+    }
+    revision = schemas.field(consent_pb2.ListRulesResponse.DESCRIPTOR.fields_by_name["policy_revision"])
+    assert revision["type"] == "string" and revision["format"] == "int64"
+    selector = schemas.message(consent_pb2.ActorSelector.DESCRIPTOR)
+    assert selector["maxProperties"] == 1 and selector["properties"]["anyone"] == {"type": "boolean"}
+    assert schemas.components["samhandling.common.v1.DataCategory"]["enum"][0] == "DATA_CATEGORY_UNSPECIFIED"
+
+
+def test_every_reference_resolves(document):
+    def refs(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                yield node["$ref"]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    for ref in set(refs(document)):
+        target = document
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+        assert target, ref
+
+
+def test_the_error_codes_and_a_public_base_url(document):
+    codes = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    assert {"UNAUTHENTICATED", "PERMISSION_DENIED", "INVALID_ARGUMENT"} <= set(codes) and "OK" not in codes
+    assert "servers" not in document
+    public = openapi_document(API_ROUTES, POLICIES, public_url="https://helse.example/samhandling/")
+    assert public["servers"] == [{"url": "https://helse.example/samhandling"}]
+
+
+def test_a_route_without_a_policy_is_refused_at_startup():
+    check_access = "/samhandling.consent.v1.ConsentService/CheckAccess"  # internal: not in the table
+    unlisted = ApiRoute("GET", "/api/v1/patients/{patient_id}/decision", check_access)
+    with pytest.raises(ValueError, match="CheckAccess"):
+        create_app(None, None, TracerProvider(), routes=[unlisted])  # type: ignore[arg-type]
+
+
+def test_the_new_consent_reads_are_for_patients_only():
+    for name in ("ListRuleHistory", "ListNotifications"):
+        policy = POLICIES[f"/samhandling.consent.v1.ConsentService/{name}"]
+        assert dict(policy.access) == {ActorKind.PATIENT: "samhandling:patient"}
+        assert policy.patient_field == "patient_id" and policy.action == audit_pb2.ACTION_READ
