@@ -14,7 +14,7 @@ checks that Cedar's Allow/Deny equals our permit/deny for every request):
   with a purpose (rules bind nobody else, DOMAIN.md §2).
 - reservation: forbid; block: forbid when the selector selects the actor; neither has an
   `unless`, so nothing opens them. Restriction: forbid when it covers the request, unless
-  consent at the moment declared by a health person or a justified emergency (an opened
+  consent at the moment or a justified emergency, both declared by a health person (an opened
   restriction only stops forbidding; the actor still needs a basis, as in decision.py).
   Permit: permit when it covers the request and selects the actor.
 - A period becomes a condition on context.now; revoked rules and other patients' rules are
@@ -67,8 +67,8 @@ def _one_of(values: Iterable[str], expression: str) -> str:
 # CARE is a conjunction at its top level, so it joins other conditions with && as it is.
 CARE = (f"(principal is System || principal is Personnel) && "
         f"{_one_of((c.name for c in SHAREABLE), 'resource.category')} && context.purpose != \"\"")
-OPENED = (f"(principal is Personnel && context.consent_at_moment) || "
-          f"({_one_of((p.name for p in EMERGENCY_PURPOSES), 'context.purpose')} && context.justified)")
+OPENED = (f"principal is Personnel && (context.consent_at_moment || "
+          f"({_one_of((p.name for p in EMERGENCY_PURPOSES), 'context.purpose')} && context.justified))")
 
 FIXED = f"""@id("default:own-data")
 permit (principal is Patient, action, resource)

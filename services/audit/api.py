@@ -57,9 +57,13 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         if problems:
             raise invalid_argument(problems)
         asserted_patient(request.patient_id)
-        actor = current_assertion().actor
+        assertion = current_assertion()
+        actor = assertion.actor
         kind = from_enum(common_pb2.ActorKind, actor.kind, ActorKind)
-        scope = read_scope(kind, actor.orgnr_parent, actor.pid, request.patient_id)
+        scope = read_scope(
+            kind, actor.orgnr_parent, actor.pid, request.patient_id,
+            consent_permitted=common_pb2.DATA_CATEGORY_ACCESS_LOG in assertion.data_categories,
+        )
         if scope is None:
             raise permission_denied(
                 "AUDIT_SCOPE_MISSING", "the access log is read by the patient and by their organisation's auditors"

@@ -25,11 +25,17 @@ class ReadScope:
 
 
 def read_scope(
-    reader_kind: ActorKind | None, reader_orgnr_parent: str, reader_pid: str, patient_id: str
+    reader_kind: ActorKind | None, reader_orgnr_parent: str, reader_pid: str, patient_id: str,
+    *, consent_permitted: bool = False,
 ) -> ReadScope | None:
-    """The reader's scope on the patient's events; None when the reader may see none of them."""
+    """The reader's scope on the patient's events; None when the reader may see none of them.
+
+    A person (kind PATIENT) reads a log when it is their own, or when the gateway's consent
+    decision permitted the access log for this patient (`consent_permitted`: the assertion names
+    ACCESS_LOG) — that is how a guardian or an attorney reads the log of whom they represent;
+    the consent service, not this one, knows who represents whom."""
     if reader_kind is ActorKind.AUDITOR and reader_orgnr_parent:
         return ReadScope(patient_id, actor_orgnr_parent=reader_orgnr_parent, shows_actor_pid=True)
-    if reader_kind is ActorKind.PATIENT and reader_pid and reader_pid == patient_id:
+    if reader_kind is ActorKind.PATIENT and reader_pid and (reader_pid == patient_id or consent_permitted):
         return ReadScope(patient_id, actor_orgnr_parent=None, shows_actor_pid=False)
     return None

@@ -135,10 +135,11 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         draft = _draft(request)
         if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic):
             raise invalid_argument(problems)
-        rule = await asyncio.to_thread(
-            self._store.create_rule, draft.content(), author, draft.reason, now, self._receipts.sign
+        rule = await self._committed_and_published(
+            request.patient_id,
+            lambda: self._store.create_rule(draft.content(), author, draft.reason, now, self._receipts.sign),
+            lambda rule: rule.policy_revision,
         )
-        await self._hub.publish(rule.patient_id, rule.policy_revision)
         return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
 
     async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
@@ -148,17 +149,32 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             problems["reason"] = f"at most {MAX_REASON} characters"
         if problems:
             raise invalid_argument(problems)
+        now = self._clock()
         try:
-            rule, revision = await asyncio.to_thread(
-                self._store.revoke_rule, request.patient_id, request.rule_id, author, request.reason,
-                self._clock(), self._receipts.sign,
+            # Published even when the rule was revoked already: a retry after a lost answer must
+            # still guarantee that no replica decides on the old rules.
+            rule, _ = await self._committed_and_published(
+                request.patient_id,
+                lambda: self._store.revoke_rule(
+                    request.patient_id, request.rule_id, author, request.reason, now, self._receipts.sign
+                ),
+                lambda result: result[1],
             )
         except UnknownRule:
             raise not_found("RULE_NOT_FOUND", "the patient has no rule with this id") from None
-        # Published even when the rule was revoked already: a retry after a lost answer must
-        # still guarantee that no replica decides on the old rules.
-        await self._hub.publish(request.patient_id, revision)
         return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
+
+    async def _committed_and_published(self, patient_id: str, change, revision_of):
+        """Commits a rule change and publishes it to every decision cache as one unit: shielded,
+        so a cancelled call (a deadline firing during a slow commit) cannot leave a committed
+        change untold while gateway replicas keep deciding on the old rules."""
+
+        async def unit():
+            result = await asyncio.to_thread(change)
+            await self._hub.publish(patient_id, revision_of(result))
+            return result
+
+        return await asyncio.shield(unit())
 
     async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
         await self._author(request.patient_id)

@@ -166,10 +166,14 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
                         "which opens the restriction.", _OPENED)
         if request.consent_at_moment:
             steps.append("Consent at the moment counts only when a health person declares it, not a system.")
-        if request.purpose in EMERGENCY_PURPOSES and request.justification.strip():
+        emergency = request.purpose in EMERGENCY_PURPOSES
+        if emergency and request.justification.strip() and actor.kind is ActorKind.PERSONNEL:
             return done(Decision.PERMIT, AccessBasis.EMERGENCY, restrictions,
-                        "This is an emergency with a justification, which opens the restriction.", _OPENED)
-        if request.purpose in EMERGENCY_PURPOSES:
+                        "A health person declares an emergency with a justification, which opens the restriction.",
+                        _OPENED)
+        if emergency and actor.kind is not ActorKind.PERSONNEL:
+            steps.append("An emergency opens a restriction only for a health person who answers for it, not a system.")
+        elif emergency:
             steps.append("An emergency opens a restriction only with a justification, and none was given.")
         return done(Decision.DENY, AccessBasis.RESTRICTION, restrictions,
                     "Only consent at the moment or a justified emergency opens a restriction; "

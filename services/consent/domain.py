@@ -226,8 +226,10 @@ def rule_violations(draft: RuleDraft, now: datetime, *, allow_synthetic: bool) -
         problems["data_categories"] = "a reservation or block covers all categories; leave empty"
     if None in draft.purposes:
         problems["purposes"] = "unspecified or unknown purpose of use"
-    elif draft.purposes and whole:
-        problems["purposes"] = "a reservation or block holds for every purpose, emergencies included; leave empty"
+    elif draft.purposes and draft.rule_type is not RuleType.PERMIT:
+        # The caller states the purpose: a restriction of some purposes only would be bypassed
+        # silently by stating another. Only a permit may be narrowed to purposes.
+        problems["purposes"] = "only a permit can be limited to purposes; a reservation, restriction or block holds for all"
     if problem := draft.selector_problem or _selector_problem(draft.rule_type, draft.selector):
         problems["actor"] = problem
     if draft.valid_until is not None:

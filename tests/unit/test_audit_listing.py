@@ -26,6 +26,14 @@ def test_a_patient_sees_every_event_about_themselves_without_staff_person_number
     assert read_scope(ActorKind.PATIENT, "", PATIENT, PATIENT) == ReadScope(PATIENT, None, shows_actor_pid=False)
 
 
+def test_a_representative_reads_the_log_the_consent_decision_opened():
+    guardian = "45869005006"
+    assert read_scope(ActorKind.PATIENT, "", guardian, PATIENT, consent_permitted=True) == ReadScope(
+        PATIENT, None, shows_actor_pid=False
+    )
+    assert read_scope(ActorKind.PATIENT, "", guardian, PATIENT) is None
+
+
 @pytest.mark.parametrize(
     ("kind", "orgnr_parent", "pid"),
     [

@@ -44,7 +44,7 @@ def draft(rule_type: RuleType | None = RuleType.RESTRICTION, **fields) -> RuleDr
 
 @pytest.mark.parametrize("rule", [
     draft(RuleType.RESERVATION),
-    draft(RuleType.RESTRICTION, categories=[DataCategory.VITAL_SIGNS], purposes=[PurposeOfUse.COC]),
+    draft(RuleType.RESTRICTION, categories=[DataCategory.VITAL_SIGNS]),
     draft(RuleType.BLOCK_PERSON, selector=HPR, reason="x" * 500),
     draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047"),
           valid_from=NOW + timedelta(days=1), valid_until=NOW + timedelta(days=30)),
@@ -62,6 +62,7 @@ def test_valid_rules(rule):
     (draft(categories=[DataCategory.CONSENT]), "data_categories"),
     (draft(RuleType.RESERVATION, categories=[DataCategory.VITAL_SIGNS]), "data_categories"),
     (draft(RuleType.BLOCK_PERSON, selector=HPR, purposes=[PurposeOfUse.TREAT]), "purposes"),
+    (draft(RuleType.RESTRICTION, purposes=[PurposeOfUse.COC]), "purposes"),  # another purpose would bypass it
     (draft(purposes=[None]), "purposes"),
     (draft(RuleType.RESTRICTION, selector=HPR), "actor"),
     (draft(RuleType.BLOCK_PERSON), "actor"),
