@@ -277,13 +277,35 @@ async def test_a_patients_revoke_is_effective_for_the_very_next_read(suite):
 
 
 async def test_a_patient_manages_only_their_own_rules(suite):
-    patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
-    await expect_error(
-        consent_pb2_grpc.ConsentServiceStub(suite.gateway).ListRules(
-            consent_pb2.ListRulesRequest(patient_id=RESERVED_PATIENT), metadata=(("authorization", f"Bearer {patient}"),)
-        ),
-        grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED",
+    consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
+    other = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=RESERVED_PATIENT))).access_token}"),)
+    before = await consent.ListRuleHistory(consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other)
+    rule_id = before.versions[0].rule_id
+    me = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token}"),)
+    attempts = [
+        consent.ListRules(consent_pb2.ListRulesRequest(patient_id=RESERVED_PATIENT), metadata=me),
+        consent.CreateRule(consent_pb2.CreateRuleRequest(
+            patient_id=RESERVED_PATIENT, rule_type=consent_pb2.RULE_TYPE_PERMIT,
+            actor=consent_pb2.ActorSelector(anyone=True)), metadata=me),
+        consent.RevokeRule(consent_pb2.RevokeRuleRequest(patient_id=RESERVED_PATIENT, rule_id=rule_id), metadata=me),
+    ]
+    for attempt in attempts:
+        await expect_error(attempt, grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+    after = await consent.ListRuleHistory(consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other)
+    assert after == before
+
+
+async def test_a_guardian_reads_the_access_log_of_the_child(suite):
+    guardian, child = "45869005006", "26812297073"  # seeds/representatives.json
+    token = (await obtain_token(suite.settings, Identity(patient=guardian))).access_token
+    events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=child), metadata=(("authorization", f"Bearer {token}"),)
     )
+    # This very read is in the log, as the representative's (person numbers are never shown).
+    own_read = [e for e in events.events if e.actor.kind == common_pb2.ACTOR_KIND_PATIENT]
+    assert own_read and own_read[0].access_basis == common_pb2.ACCESS_BASIS_REPRESENTATIVE
+    assert not own_read[0].actor.pid
+    assert all(not e.justification for e in events.events)
 
 
 class HealthPerson:
