@@ -11,7 +11,7 @@ from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.platform.errors import invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import InvalidPage, decode_page_token, encode_page_token, page_size
+from services.platform.paging import encode_page_token, page_violations
 from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
@@ -188,15 +188,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     async def ListNotifications(self, request: consent_pb2.ListNotificationsRequest, context):
         await self._author(request.patient_id)
-        problems: dict[str, str] = {}
-        try:
-            limit = page_size(request.page_size)
-        except InvalidPage as exc:
-            problems["page_size"] = str(exc)
-        try:
-            below = decode_page_token(request.page_token)
-        except InvalidPage as exc:
-            problems["page_token"] = str(exc)
+        limit, below, problems = page_violations(request.page_size, request.page_token)
         if problems:
             raise invalid_argument(problems)
         rows = await asyncio.to_thread(self._store.notifications, request.patient_id, below, limit + 1)

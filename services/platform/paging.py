@@ -38,3 +38,18 @@ def decode_page_token(token: str) -> int | None:
     if match is None:
         raise InvalidPage("not a token from a previous response")
     return int(match.group(1))
+
+
+def page_violations(requested_size: int, token: str) -> tuple[int, int | None, dict[str, str]]:
+    """(page size, sequence to continue below, field violations) of a list request."""
+    problems: dict[str, str] = {}
+    limit, below = DEFAULT_PAGE_SIZE, None
+    try:
+        limit = page_size(requested_size)
+    except InvalidPage as exc:
+        problems["page_size"] = str(exc)
+    try:
+        below = decode_page_token(token)
+    except InvalidPage as exc:
+        problems["page_token"] = str(exc)
+    return limit, below, problems
