@@ -81,6 +81,13 @@ POLICIES: Mapping[str, MethodPolicy] = {
         backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
         categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
     ),
+    # The log's proofs, for auditors verifying it (services/cli/audit_verify.py). They concern
+    # the log, not one patient: no consent decision; GetLeaves shows event data only for the
+    # auditor's own organisation's events.
+    **{
+        _AUDIT + name: MethodPolicy(backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_READ)
+        for name in ("GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves")
+    },
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
     # AuditService/AppendEvents are internal calls of the gateway itself.
 }

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import asyncio
 from enum import Enum
+from functools import partial
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import invalid_argument, permission_denied
+from services.platform.errors import invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import InvalidPage, decode_page_token, encode_page_token, page_size
@@ -17,17 +18,23 @@ from services.platform.protomap import from_enum, from_timestamp, to_enum, to_ti
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from .events import Action, AuditRecord, record_violations
+from .group_commit import GroupCommit
 from .models import AuditEventRow
-from .scope import ReadScope, read_scope
+from .scope import ReadScope, leaf_scope, read_scope
+from .signer import LogSigner
 from .store import AuditStore
 
 MAX_EVENTS_PER_CALL = 500
+MAX_LEAVES_PER_CALL = 1000
 
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, store: AuditStore, *, allow_synthetic: bool) -> None:
+    def __init__(self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool) -> None:
         self._store = store
+        self._signer = signer
         self._allow_synthetic = allow_synthetic
+        # Concurrent appends share one transaction, and with it one checkpoint.
+        self._appends = GroupCommit(partial(store.append, signer=signer))
 
     async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
@@ -41,7 +48,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
         if problems:  # one bad event refuses the whole batch, so nothing is stored
             raise invalid_argument(problems)
-        rows = await asyncio.to_thread(self._store.append, records)
+        rows = await self._appends.submit(records)
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
     async def ListEvents(self, request: audit_pb2.ListEventsRequest, context):
@@ -74,6 +81,64 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             events=[_event(row, scope) for row in rows[:limit]],
             next_page_token=token,
         )
+
+    # The log's proofs. Sizes are bounded by the latest checkpoint: a verifier checks proofs against
+    # a signed root, and every node below a checkpointed size is committed and never changes.
+
+    async def GetCheckpoint(self, request: audit_pb2.GetCheckpointRequest, context):
+        latest = await asyncio.to_thread(self._store.latest_checkpoint)
+        if latest is None:
+            raise not_found("NO_CHECKPOINT", "the log holds no events yet, so no checkpoint is signed")
+        return audit_pb2.GetCheckpointResponse(checkpoint=latest.note)
+
+    async def GetVerifierKey(self, request: audit_pb2.GetVerifierKeyRequest, context):
+        return audit_pb2.GetVerifierKeyResponse(vkey=self._signer.verifier.vkey, origin=self._signer.origin)
+
+    async def GetInclusionProof(self, request: audit_pb2.GetInclusionProofRequest, context):
+        size = await self._checkpointed_size()
+        problems = {}
+        if not 1 <= request.tree_size <= size:
+            problems["tree_size"] = f"1 to the latest checkpoint's size ({size})"
+        if not 0 <= request.leaf_index < max(request.tree_size, 1):
+            problems["leaf_index"] = "0 to tree_size - 1"
+        if problems:
+            raise invalid_argument(problems)
+        hashes = await asyncio.to_thread(self._store.inclusion_proof, request.leaf_index, request.tree_size)
+        return audit_pb2.GetInclusionProofResponse(hashes=hashes)
+
+    async def GetConsistencyProof(self, request: audit_pb2.GetConsistencyProofRequest, context):
+        size = await self._checkpointed_size()
+        problems = {}
+        if not 1 <= request.second_size <= size:
+            problems["second_size"] = f"1 to the latest checkpoint's size ({size})"
+        if not 1 <= request.first_size <= max(request.second_size, 1):
+            problems["first_size"] = "1 to second_size"
+        if problems:
+            raise invalid_argument(problems)
+        hashes = await asyncio.to_thread(self._store.consistency_proof, request.first_size, request.second_size)
+        return audit_pb2.GetConsistencyProofResponse(hashes=hashes)
+
+    async def GetLeaves(self, request: audit_pb2.GetLeavesRequest, context):
+        size = await self._checkpointed_size()
+        problems = {}
+        if not 0 <= request.start < size:
+            problems["start"] = f"0 to the latest checkpoint's size ({size}) - 1"
+        if not request.start < request.end <= min(request.start + MAX_LEAVES_PER_CALL, size):
+            problems["end"] = (
+                f"after start, at most start + {MAX_LEAVES_PER_CALL} and the latest checkpoint's size ({size})"
+            )
+        if problems:
+            raise invalid_argument(problems)
+        actor = current_assertion().actor
+        scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
+        leaves = await asyncio.to_thread(self._store.leaves, request.start, request.end, scope)
+        return audit_pb2.GetLeavesResponse(
+            leaves=[audit_pb2.Leaf(index=index, leaf_hash=hash_, data=data) for index, hash_, data in leaves]
+        )
+
+    async def _checkpointed_size(self) -> int:
+        latest = await asyncio.to_thread(self._store.latest_checkpoint)
+        return latest.size if latest is not None else 0
 
 
 def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:

@@ -7,6 +7,7 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from services.platform.backend import Backend
 
 from .api import AuditApi
+from .signer import load_log_signer
 from .store import AuditStore
 
 BACKEND = Backend(
@@ -15,6 +16,8 @@ BACKEND = Backend(
     service=audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
     add_to_server=audit_pb2_grpc.add_AuditServiceServicer_to_server,
     make_store=AuditStore,
-    make_api=lambda store, settings: AuditApi(store, allow_synthetic=not settings.production),
+    make_api=lambda store, settings: AuditApi(
+        store, load_log_signer(settings), allow_synthetic=not settings.production
+    ),
     load_seeds=lambda store, settings: 0,  # the log starts empty: every event is a real access
 )

@@ -1,10 +1,11 @@
-"""Tables of the audit service: the append-only event log and its head."""
+"""Tables of the audit service: the append-only event log, its head, and its Merkle tree
+(interior nodes and signed checkpoints); all but the head are append-only."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.platform.db import UtcDateTime
@@ -19,7 +20,9 @@ class Base(DeclarativeBase):
 
 class AuditEventRow(Base):
     """One stored event. Rows are never changed or deleted (database triggers refuse it);
-    `sequence` is dense and follows commit order, so it can index a Merkle leaf per event."""
+    `sequence` is dense and follows commit order: the event is leaf `sequence - 1` of the log's
+    Merkle tree, and `leaf_hash` that leaf's hash (services.audit.leaves), stored in the same
+    transaction. The leaves are the tree's level 0: audit_nodes holds only the levels above."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_patient_sequence", "patient_id", "sequence"),)
@@ -50,6 +53,7 @@ class AuditEventRow(Base):
     flagged: Mapped[bool] = mapped_column(Boolean)
     justification: Mapped[str] = mapped_column(String(500))
     stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class LogHeadRow(Base):
@@ -61,3 +65,27 @@ class LogHeadRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(SEQUENCE)
+
+
+class NodeRow(Base):
+    """A complete interior node of the Merkle tree (merkle.Node): the leaves
+    [node_index * 2**level, (node_index + 1) * 2**level), level >= 1. Written once, when its last
+    leaf is appended; never changed (triggers refuse it)."""
+
+    __tablename__ = "audit_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class CheckpointRow(Base):
+    """A signed checkpoint (C2SP tlog-checkpoint note) of the tree of `size` leaves. Each one
+    extends the one before; never changed or deleted (triggers refuse it)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    size: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -39,3 +39,23 @@ def read_scope(
     if reader_kind is ActorKind.PATIENT and reader_pid and (reader_pid == patient_id or consent_permitted):
         return ReadScope(patient_id, actor_orgnr_parent=None, shows_actor_pid=False)
     return None
+
+
+@dataclass(frozen=True)
+class LeafScope:
+    """Whose events' leaf data a reader of the whole log (GetLeaves) sees; every leaf hash is
+    public to such readers, the events behind them are not."""
+
+    # Only events whose actor belongs to this legal entity; None: no event's data.
+    actor_orgnr_parent: str | None
+
+    def shows(self, event_actor_orgnr_parent: str) -> bool:
+        return self.actor_orgnr_parent is not None and event_actor_orgnr_parent == self.actor_orgnr_parent
+
+
+def leaf_scope(reader_kind: ActorKind | None, reader_orgnr_parent: str) -> LeafScope:
+    """An auditor sees the data of their own organisation's events (as in read_scope, across
+    patients: checking them is what the auditor verifies the log for); anyone else only hashes."""
+    if reader_kind is ActorKind.AUDITOR and reader_orgnr_parent:
+        return LeafScope(reader_orgnr_parent)
+    return LeafScope(None)

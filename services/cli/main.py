@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     _identity_arguments(call)
     call.add_argument("--dpop", action="store_true", help="use a DPoP-bound token and a proof")
     call.add_argument("--justification", help="why emergency access is needed (purpose ETREAT or BTG)")
+    audit = commands.add_parser("audit", help="the access log").add_subparsers(dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="verify the access log through the gateway with its public key")
+    verify.add_argument("--client", default="demo-auditor", help="the auditor client to fetch with (default demo-auditor)")
+    verify.add_argument("--vkey", help="the pinned verifier key (C2SP vkey); default: as the gateway publishes it")
+    verify.add_argument("--since", type=Path, metavar="FILE", help="also check consistency with this saved checkpoint")
+    verify.add_argument("--save", type=Path, metavar="FILE", help="save the verified checkpoint to FILE")
     args = parser.parse_args(argv)
 
     try:
@@ -88,6 +94,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             raise SettingsError("the development STS does not run in production mode")
         print(rotate_signing_keys(settings.var_dir, settings.seeds_dir))
         return 0
+    if args.command == "audit":
+        from .audit_verify import VerifyOptions, audit_verify
+        from .token import Identity, obtain_token
+
+        token = asyncio.run(obtain_token(settings, Identity(args.client)))
+        try:
+            return audit_verify(settings.addresses["gateway"], token, VerifyOptions(args.vkey, args.since, args.save))
+        except grpc.RpcError as exc:
+            return _refused(exc)
     return _token_or_call(args, settings)
 
 
@@ -108,11 +123,15 @@ def _token_or_call(args: argparse.Namespace, settings: Settings) -> int:
                    public_url=settings.gateway_public_url, justification=args.justification))
         return 0
     except grpc.RpcError as exc:
-        reason, violations = error_info(exc)
-        print(f"{exc.code().name} {reason}: {exc.details()}", file=sys.stderr)
-        for field, description in violations.items():
-            print(f"  {field}: {description}", file=sys.stderr)
-        return 1
+        return _refused(exc)
+
+
+def _refused(exc: grpc.RpcError) -> int:
+    reason, violations = error_info(exc)
+    print(f"{exc.code().name} {reason}: {exc.details()}", file=sys.stderr)
+    for field, description in violations.items():
+        print(f"  {field}: {description}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ def load_jwk(path: Path, settings: Settings, *, private: bool = True) -> Key:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise SettingsError(f"cannot read key file {path}: {exc.__class__.__name__}") from None
-    if settings.production and (data.get("dev_only") or _inside(path, settings.seeds_dir)):
+    if settings.production and (data.get("dev_only") or inside(path, settings.seeds_dir)):
         raise SettingsError(f"refusing development key {path.name} in production mode")
     data = {k: v for k, v in data.items() if k != "dev_only"}
     key = KeySet.import_key_set({"keys": [data]}).keys[0]
@@ -29,7 +29,7 @@ def load_jwk(path: Path, settings: Settings, *, private: bool = True) -> Key:
     return key
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
         return True

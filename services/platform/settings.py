@@ -56,6 +56,10 @@ class Settings:
     consent_receipt_key_file: Path | None = None
     assertion_key_file: Path | None = None
     assertion_public_key_file: Path | None = None
+    # The audit log's checkpoint signing key (Ed25519 PKCS#8 PEM) and origin (the log's name in its
+    # checkpoints); origin None: the development origin, refused in production (services.audit.signer).
+    audit_log_key_file: Path | None = None
+    audit_log_origin: str | None = None
 
     @property
     def production(self) -> bool:
@@ -72,6 +76,9 @@ class Settings:
 
     def consent_receipt_key(self) -> Path:
         return self.consent_receipt_key_file or self.seeds_dir / "keys" / "consent-receipts.dev-only.jwk.json"
+
+    def audit_log_key(self) -> Path:
+        return self.audit_log_key_file or self.seeds_dir / "keys" / "audit-log.dev-only.pem"
 
     def assertion_verification_key(self) -> Path:
         return self.assertion_public_key_file or self.assertion_signing_key()
@@ -110,6 +117,8 @@ class Settings:
             consent_receipt_key_file=_path(env.get("SAMHANDLING_CONSENT_RECEIPT_KEY_FILE")),
             assertion_key_file=_path(env.get("SAMHANDLING_ASSERTION_KEY_FILE")),
             assertion_public_key_file=_path(env.get("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE")),
+            audit_log_key_file=_path(env.get("SAMHANDLING_AUDIT_LOG_KEY_FILE")),
+            audit_log_origin=env.get("SAMHANDLING_AUDIT_LOG_ORIGIN") or None,
         )
 
 

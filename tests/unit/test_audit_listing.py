@@ -4,7 +4,7 @@ import base64
 import pytest
 
 from services.audit.events import ActorKind
-from services.audit.scope import ReadScope, read_scope
+from services.audit.scope import ReadScope, leaf_scope, read_scope
 from services.platform.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -80,3 +80,18 @@ def test_page_tokens_round_trip():
 def test_foreign_page_tokens_are_refused(token):
     with pytest.raises(InvalidPage):
         decode_page_token(token)
+
+
+def test_an_auditor_sees_the_leaf_data_of_their_own_organisations_events_only():
+    scope = leaf_scope(ActorKind.AUDITOR, BODO)
+    assert scope.shows(BODO) and not scope.shows("910000047") and not scope.shows("")
+
+
+@pytest.mark.parametrize(
+    ("kind", "orgnr_parent"),
+    [(ActorKind.AUDITOR, ""), (ActorKind.PATIENT, BODO), (ActorKind.PERSONNEL, BODO), (ActorKind.SYSTEM, BODO),
+     (None, BODO)],
+)
+def test_everyone_else_sees_only_leaf_hashes(kind, orgnr_parent):
+    scope = leaf_scope(kind, orgnr_parent)
+    assert not scope.shows(BODO) and not scope.shows("")

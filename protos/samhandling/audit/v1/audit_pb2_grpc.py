@@ -45,6 +45,31 @@ class AuditServiceStub:
                 request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.GetCheckpoint = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/GetCheckpoint',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetCheckpointRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetCheckpointResponse.FromString,
+                _registered_method=True)
+        self.GetVerifierKey = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/GetVerifierKey',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetVerifierKeyRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetVerifierKeyResponse.FromString,
+                _registered_method=True)
+        self.GetInclusionProof = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/GetInclusionProof',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetInclusionProofRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetInclusionProofResponse.FromString,
+                _registered_method=True)
+        self.GetConsistencyProof = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/GetConsistencyProof',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.FromString,
+                _registered_method=True)
+        self.GetLeaves = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/GetLeaves',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -66,6 +91,42 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCheckpoint(self, request, context):
+        """Returns the latest signed checkpoint of the log (C2SP tlog-checkpoint, signed note).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVerifierKey(self, request, context):
+        """Returns the key that verifies checkpoints, in C2SP vkey form.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInclusionProof(self, request, context):
+        """Returns an RFC 9162 inclusion proof of one leaf in a tree of a checkpointed size.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsistencyProof(self, request, context):
+        """Returns an RFC 9162 consistency proof between two checkpointed tree sizes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLeaves(self, request, context):
+        """Returns a range of leaves: every leaf hash, and the leaf data of the events the reader
+        may see, so a verifier can recompute the tree and check its own organisation's events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +139,31 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListEventsRequest.FromString,
                     response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoint,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetCheckpointRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetCheckpointResponse.SerializeToString,
+            ),
+            'GetVerifierKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVerifierKey,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetVerifierKeyRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetVerifierKeyResponse.SerializeToString,
+            ),
+            'GetInclusionProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInclusionProof,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetInclusionProofRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetInclusionProofResponse.SerializeToString,
+            ),
+            'GetConsistencyProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsistencyProof,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.SerializeToString,
+            ),
+            'GetLeaves': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLeaves,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +221,141 @@ class AuditService:
             '/samhandling.audit.v1.AuditService/ListEvents',
             samhandling_dot_audit_dot_v1_dot_audit__pb2.ListEventsRequest.SerializeToString,
             samhandling_dot_audit_dot_v1_dot_audit__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/GetCheckpoint',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetCheckpointRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVerifierKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/GetVerifierKey',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetVerifierKeyRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetVerifierKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInclusionProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/GetInclusionProof',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetInclusionProofRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetInclusionProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsistencyProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/GetConsistencyProof',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLeaves(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/GetLeaves',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesResponse.FromString,
             options,
             channel_credentials,
             insecure,

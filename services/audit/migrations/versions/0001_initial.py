@@ -1,4 +1,5 @@
-"""The append-only event log, its head row, and the triggers refusing UPDATE and DELETE.
+"""The append-only event log, its head row, its Merkle tree (interior nodes and signed
+checkpoints), and the triggers refusing UPDATE and DELETE on all but the head.
 
 Revision ID: 0001
 Revises:
@@ -10,24 +11,32 @@ revision = "0001"
 down_revision = None
 
 SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-REFUSAL = "audit_events is append-only"
+APPEND_ONLY = ("audit_events", "audit_nodes", "audit_checkpoints")
 
-# SQLite has no TRUNCATE, and its DELETE without WHERE still fires row triggers.
-SQLITE_GUARD = [
-    f"CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
-    f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END",
-    f"CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
-    f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END",
-]
+
+def sqlite_guard(table: str) -> list[str]:
+    # SQLite has no TRUNCATE, and its DELETE without WHERE still fires row triggers.
+    return [
+        f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        for verb in ("UPDATE", "DELETE")
+    ]
+
+
 # TRUNCATE skips row triggers on PostgreSQL, so it gets its own statement trigger.
-POSTGRESQL_GUARD = [
-    "CREATE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    f"BEGIN RAISE EXCEPTION '{REFUSAL}' USING ERRCODE = 'insufficient_privilege'; END $$",
-    "CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events "
-    "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()",
-    "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
-    "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change()",
-]
+POSTGRESQL_FUNCTION = (
+    "CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
+)
+
+
+def postgresql_guard(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+    ]
 
 
 def upgrade() -> None:
@@ -59,6 +68,7 @@ def upgrade() -> None:
         sa.Column("flagged", sa.Boolean, nullable=False),
         sa.Column("justification", sa.String(500), nullable=False),
         sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
     )
     op.create_index("ix_audit_events_patient_sequence", "audit_events", ["patient_id", "sequence"])
     head = op.create_table(
@@ -67,13 +77,31 @@ def upgrade() -> None:
         sa.Column("size", SEQUENCE, nullable=False),
     )
     op.bulk_insert(head, [{"id": 1, "size": 0}])
-    guard = SQLITE_GUARD if op.get_bind().dialect.name == "sqlite" else POSTGRESQL_GUARD
-    for statement in guard:
+    op.create_table(
+        "audit_nodes",
+        sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("node_index", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("hash", sa.LargeBinary(32), nullable=False),
+    )
+    op.create_table(
+        "audit_checkpoints",
+        sa.Column("size", SEQUENCE, primary_key=True, autoincrement=False),
+        sa.Column("root", sa.LargeBinary(32), nullable=False),
+        sa.Column("note", sa.Text, nullable=False),
+        sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        statements = [s for table in APPEND_ONLY for s in sqlite_guard(table)]
+    else:
+        statements = [POSTGRESQL_FUNCTION] + [s for table in APPEND_ONLY for s in postgresql_guard(table)]
+    for statement in statements:
         op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
-        op.execute("DROP FUNCTION audit_events_refuse_change() CASCADE")
+        op.execute("DROP FUNCTION audit_refuse_change() CASCADE")
+    op.drop_table("audit_checkpoints")
+    op.drop_table("audit_nodes")
     op.drop_table("audit_log_head")
     op.drop_table("audit_events")

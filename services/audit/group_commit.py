@@ -1,0 +1,80 @@
+"""Group commit: concurrent appends share one transaction (one fsync), each caller awaiting its own
+part of the result.
+
+A writer task runs while there is work: it lets a batch gather for `linger` seconds (or until
+`max_items`), commits it in a worker thread, hands each caller its results, and goes on with what
+arrived meanwhile. Calls that arrive during a commit wait for the next one, so under load batches
+grow by themselves and a lone call waits at most `linger` extra. A failed commit fails every call
+in its batch, and the batch is one transaction: nothing of it is stored. A caller that gives up
+(cancelled) leaves its items in the batch; retries with the same idempotency keys are safe.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass
+class _Call(Generic[Item, Result]):
+    items: list[Item]
+    future: asyncio.Future[list[Result]]
+
+
+class GroupCommit(Generic[Item, Result]):
+    def __init__(
+        self, commit: Callable[[list[Item]], list[Result]], *, max_items: int = 2000, linger: float = 0.002
+    ) -> None:
+        """`commit` stores items in one transaction and returns one result per item, in order."""
+        self._commit = commit
+        self._max_items = max_items
+        self._linger = linger
+        self._queue: deque[_Call[Item, Result]] = deque()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, items: Sequence[Item]) -> list[Result]:
+        """The results of `items`, once the batch holding them is committed."""
+        call = _Call(list(items), asyncio.get_running_loop().create_future())
+        self._queue.append(call)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await call.future
+
+    async def _write(self) -> None:
+        while self._queue:
+            if self._linger and self._queued() < self._max_items:
+                await asyncio.sleep(self._linger)
+            batch = self._take()
+            try:
+                results = await asyncio.to_thread(self._commit, [item for call in batch for item in call.items])
+            except Exception as exc:
+                for call in batch:
+                    if not call.future.done():
+                        call.future.set_exception(exc)
+                continue
+            except asyncio.CancelledError:  # the server is going away: its callers with it
+                for call in batch:
+                    call.future.cancel()
+                raise
+            offset = 0
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_result(results[offset : offset + len(call.items)])
+                offset += len(call.items)
+
+    def _queued(self) -> int:
+        return sum(len(call.items) for call in self._queue)
+
+    def _take(self) -> list[_Call[Item, Result]]:
+        """Whole calls, oldest first, up to max_items items (at least one call)."""
+        batch = [self._queue.popleft()]
+        count = len(batch[0].items)
+        while self._queue and count + len(self._queue[0].items) <= self._max_items:
+            count += len(self._queue[0].items)
+            batch.append(self._queue.popleft())
+        return batch

@@ -1,0 +1,365 @@
+"""The audit log as a transparency log, over real gRPC and real databases (SQLite and PostgreSQL):
+signed checkpoints, proofs that verify with services.audit.merkle and with the small independent
+RFC 9162 checks below, leaves as each reader may see them, database guards, tampering made
+visible, and group commit under concurrency."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+from collections.abc import Iterator
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from services.audit import merkle
+from services.audit.checkpoints import NoteVerifier, open_checkpoint
+from services.audit.main import BACKEND
+from services.audit.scope import LeafScope
+from services.audit.signer import DEV_ORIGIN, load_log_signer
+from services.audit.store import AuditStore
+from services.audit.verification import LeafRecord, verify_log
+from services.platform.db import make_engine, make_sessions, migrate
+from services.platform.errors import error_info
+from tests.integration.test_audit import (
+    BAERUM,
+    BAERUM_AUDITOR,
+    BODO,
+    BODO_AUDITOR,
+    GATEWAY,
+    PATIENT,
+    append,
+    event,
+    patient_actor,
+    record,
+)
+from tests.support import asserted, running_backend, settings_for
+
+SERVICE = "/samhandling.audit.v1.AuditService/"
+BAERUM_NURSE = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", name="Bjørn", orgnr_parent=BAERUM,
+)
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    return settings_for(tmp_path, audit=db_url)
+
+
+@pytest.fixture
+def migrated(db_url) -> Iterator[sa.Engine]:
+    migrate(db_url, BACKEND.migrations)
+    engine = make_engine(db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def call(stub, settings, name: str, request, actor=BODO_AUDITOR):
+    return getattr(stub, name)(request, metadata=asserted(settings, "audit", SERVICE + name, actor=actor))
+
+
+async def checkpoint_of(stub, settings) -> tuple[str, NoteVerifier, str]:
+    key = await call(stub, settings, "GetVerifierKey", audit_pb2.GetVerifierKeyRequest())
+    note = (await call(stub, settings, "GetCheckpoint", audit_pb2.GetCheckpointRequest())).checkpoint
+    return note, NoteVerifier.from_vkey(key.vkey), key.origin
+
+
+# Independent checks, written from RFC 9162 §2.1 and C2SP signed-note without services.audit.
+
+
+def h_leaf(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def h_node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def mth(hashes: list[bytes]) -> bytes:
+    """MTH over leaf hashes (RFC 9162 §2.1.1), recursively."""
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1 << ((len(hashes) - 1).bit_length() - 1)
+    return h_node(mth(hashes[:k]), mth(hashes[k:]))
+
+
+def rfc_inclusion_holds(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2, step by step."""
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = h_node(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = h_node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+def rfc_consistency_holds(first: int, second: int, proof: list[bytes], first_root: bytes, second_root: bytes) -> bool:
+    """RFC 9162 §2.1.4.2, step by step."""
+    if first == second:
+        return not proof and first_root == second_root
+    if first & (first - 1) == 0:
+        proof = [first_root, *proof]
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = h_node(c, fr), h_node(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = h_node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == first_root and sr == second_root and sn == 0
+
+
+def signed_by(note: str, vkey: str) -> tuple[str, int, bytes]:
+    """(origin, size, root) of a checkpoint note whose Ed25519 signature verifies with the vkey."""
+    name, key_id_hex, key = vkey.split("+", 2)
+    text, signatures = note.split("\n\n", 1)
+    line = next(s for s in signatures.splitlines() if s.startswith(f"\u2014 {name} "))
+    signature = base64.b64decode(line.rsplit(" ", 1)[1])
+    assert signature[:4].hex() == key_id_hex
+    Ed25519PublicKey.from_public_bytes(base64.b64decode(key)[1:]).verify(signature[4:], (text + "\n").encode())
+    origin, size, root = text.split("\n")
+    return origin, int(size), base64.b64decode(root)
+
+
+# Over gRPC.
+
+
+async def test_every_append_is_covered_by_a_checkpoint_that_verifies(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        stored = (await append(stub, settings, *(event(f"k-{i}") for i in range(5)))).events
+        note, verifier, origin = await checkpoint_of(stub, settings)
+        assert origin == DEV_ORIGIN and verifier.name == DEV_ORIGIN
+        checkpoint = open_checkpoint(note, [verifier], origin)
+        assert checkpoint.size == stored[-1].sequence == 5
+        assert signed_by(note, verifier.vkey) == (origin, 5, checkpoint.root)
+
+        leaves = (await call(stub, settings, "GetLeaves", audit_pb2.GetLeavesRequest(start=0, end=5))).leaves
+        assert [leaf.index for leaf in leaves] == [0, 1, 2, 3, 4]
+        assert all(h_leaf(leaf.data) == leaf.leaf_hash for leaf in leaves)  # a Bodø auditor sees Bodø events
+        assert mth([h_leaf(leaf.data) for leaf in leaves]) == checkpoint.root
+        assert verify_log([LeafRecord(x.index, x.leaf_hash, x.data) for x in leaves], note, verifier.vkey, origin) == []
+
+
+async def test_proofs_verify_for_every_leaf_and_every_earlier_size(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        roots = {}
+        for size in range(1, 12):  # one event per call: a checkpoint at every size
+            await append(stub, settings, event(f"k-{size}"))
+            note, verifier, origin = await checkpoint_of(stub, settings)
+            roots[size] = open_checkpoint(note, [verifier], origin).root
+        leaves = (await call(stub, settings, "GetLeaves", audit_pb2.GetLeavesRequest(start=0, end=11))).leaves
+        hashes = [leaf.leaf_hash for leaf in leaves]
+        for size, root in roots.items():
+            assert mth(hashes[:size]) == root
+            for index in range(size):
+                request = audit_pb2.GetInclusionProofRequest(leaf_index=index, tree_size=size)
+                proof = list((await call(stub, settings, "GetInclusionProof", request)).hashes)
+                merkle.verify_inclusion(index, size, hashes[index], proof, root)
+                assert rfc_inclusion_holds(index, size, hashes[index], proof, root)
+            for first in range(1, size + 1):
+                request = audit_pb2.GetConsistencyProofRequest(first_size=first, second_size=size)
+                proof = list((await call(stub, settings, "GetConsistencyProof", request)).hashes)
+                merkle.verify_consistency(first, size, proof, roots[first], root)
+                assert rfc_consistency_holds(first, size, proof, roots[first], root)
+        # The independent checks are not vacuous: a wrong root fails both.
+        proof = list((await call(stub, settings, "GetInclusionProof", audit_pb2.GetInclusionProofRequest(
+            leaf_index=3, tree_size=11))).hashes)
+        assert not rfc_inclusion_holds(3, 11, hashes[3], proof, roots[10])
+        with pytest.raises(merkle.ProofError):
+            merkle.verify_inclusion(3, 11, hashes[3], proof, roots[10])
+
+
+async def test_leaves_show_data_only_of_the_readers_own_organisation(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        emergency = event(
+            "k-3", access_basis=common_pb2.ACCESS_BASIS_EMERGENCY, flagged=True, justification="Bevisstløs",
+            purpose_of_use=common_pb2.PURPOSE_OF_USE_UNSPECIFIED,
+        )
+        await append(stub, settings, event("k-1"), event("k-2", actor=BAERUM_NURSE), emergency)
+        request = audit_pb2.GetLeavesRequest(start=0, end=3)
+        seen = {}
+        for name, actor in {"bodo": BODO_AUDITOR, "baerum": BAERUM_AUDITOR, "patient": patient_actor(PATIENT),
+                            "gateway": GATEWAY}.items():
+            leaves = (await call(stub, settings, "GetLeaves", request, actor=actor)).leaves
+            assert all(h_leaf(x.data) == x.leaf_hash for x in leaves if x.data)
+            seen[name] = [bool(x.data) for x in leaves]
+            hashes = [x.leaf_hash for x in leaves]
+            assert len(hashes) == 3 and all(len(h) == 32 for h in hashes)  # every hash, whoever reads
+        assert seen == {
+            "bodo": [True, False, True], "baerum": [False, True, False],
+            "patient": [False, False, False], "gateway": [False, False, False],
+        }
+
+
+async def test_sizes_beyond_the_latest_checkpoint_are_refused(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call(stub, settings, "GetCheckpoint", audit_pb2.GetCheckpointRequest())
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND and error_info(err.value)[0] == "NO_CHECKPOINT"
+        await append(stub, settings, *(event(f"k-{i}") for i in range(3)))
+        refused = {
+            "GetInclusionProof": [
+                (audit_pb2.GetInclusionProofRequest(leaf_index=0, tree_size=4), {"tree_size"}),
+                (audit_pb2.GetInclusionProofRequest(leaf_index=3, tree_size=3), {"leaf_index"}),
+                (audit_pb2.GetInclusionProofRequest(leaf_index=-1, tree_size=0), {"leaf_index", "tree_size"}),
+            ],
+            "GetConsistencyProof": [
+                (audit_pb2.GetConsistencyProofRequest(first_size=0, second_size=3), {"first_size"}),
+                (audit_pb2.GetConsistencyProofRequest(first_size=3, second_size=2), {"first_size"}),
+                (audit_pb2.GetConsistencyProofRequest(first_size=1, second_size=4), {"second_size"}),
+            ],
+            "GetLeaves": [
+                (audit_pb2.GetLeavesRequest(start=0, end=4), {"end"}),
+                (audit_pb2.GetLeavesRequest(start=2, end=2), {"end"}),
+                (audit_pb2.GetLeavesRequest(start=3, end=4), {"start", "end"}),
+                (audit_pb2.GetLeavesRequest(start=-1, end=1), {"start"}),
+            ],
+        }
+        for name, cases in refused.items():
+            for request, fields in cases:
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await call(stub, settings, name, request)
+                assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (name, request)
+                assert set(error_info(err.value)[1]) == fields, (name, request)
+        equal = audit_pb2.GetConsistencyProofRequest(first_size=3, second_size=3)
+        assert list((await call(stub, settings, "GetConsistencyProof", equal)).hashes) == []
+
+
+async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(settings, migrated):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        answers = await asyncio.gather(*(append(stub, settings, event(f"k-{i}")) for i in range(50)))
+        sequences = sorted(a.events[0].sequence for a in answers)
+        assert sequences == list(range(1, 51))
+        note, verifier, origin = await checkpoint_of(stub, settings)
+        checkpoint = open_checkpoint(note, [verifier], origin)
+        assert checkpoint.size == 50
+        leaves = (await call(stub, settings, "GetLeaves", audit_pb2.GetLeavesRequest(start=0, end=50))).leaves
+        assert mth([h_leaf(x.data) for x in leaves]) == checkpoint.root
+        by_key = {a.events[0].idempotency_key: a.events[0].sequence for a in answers}
+        assert all(f'"idempotency_key":"{key}"' in leaves[seq - 1].data.decode() for key, seq in by_key.items())
+    with migrated.connect() as connection:
+        notes = connection.execute(sa.text("SELECT size, note FROM audit_checkpoints ORDER BY size")).all()
+    # Every stored checkpoint verifies and extends the one before.
+    signer = load_log_signer(settings)
+    opened = [signer.open(note) for _, note in notes]
+    assert [c.size for c in opened] == [size for size, _ in notes] and opened[-1].size == 50
+    assert len(opened) < 50  # calls shared transactions (one checkpoint each)
+    for earlier in opened[:-1]:
+        proof = AuditStore(make_sessions(migrated)).consistency_proof(earlier.size, 50)
+        merkle.verify_consistency(earlier.size, 50, proof, earlier.root, checkpoint.root)
+
+
+# On the store and the database directly.
+
+
+def test_the_database_refuses_to_change_the_tree_or_its_checkpoints(migrated, tmp_path):
+    store, signer = AuditStore(make_sessions(migrated)), load_log_signer(settings_for(tmp_path))
+    store.append([record(f"k-{i}") for i in range(4)], signer)
+    statements = [
+        "UPDATE audit_nodes SET hash = hash", "DELETE FROM audit_nodes",
+        "UPDATE audit_checkpoints SET note = 'forged'", "DELETE FROM audit_checkpoints",
+        "UPDATE audit_events SET leaf_hash = leaf_hash",
+    ]
+    if migrated.dialect.name == "postgresql":
+        statements += ["TRUNCATE audit_nodes", "TRUNCATE audit_checkpoints"]
+    for statement in statements:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), migrated.begin() as connection:
+            connection.execute(sa.text(statement))
+    with migrated.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_nodes")).scalar_one() == 3  # 2 pairs + root
+        assert connection.execute(sa.text("SELECT size FROM audit_checkpoints")).scalars().all() == [4]
+
+
+def drop_guard(engine: sa.Engine, table: str) -> None:
+    """What an attacker with database rights does first."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(sa.text(f"DROP TRIGGER {table}_no_update"))
+            connection.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
+        else:
+            connection.execute(sa.text(f"DROP TRIGGER {table}_no_update_delete ON {table}"))
+
+
+def log_as_auditor(store: AuditStore, size: int) -> list[LeafRecord]:
+    return [LeafRecord(*leaf) for leaf in store.leaves(0, size, LeafScope(BODO))]
+
+
+def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(migrated, tmp_path):
+    store, signer = AuditStore(make_sessions(migrated)), load_log_signer(settings_for(tmp_path))
+    store.append([record(f"k-{i}") for i in range(6)], signer)
+    note, vkey = store.latest_checkpoint().note, signer.verifier.vkey
+    assert verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN) == []
+
+    drop_guard(migrated, "audit_events")
+    with migrated.begin() as connection:
+        connection.execute(sa.text("UPDATE audit_events SET decision = 'DENY' WHERE sequence = 3"))
+    problems = verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)
+    assert problems == ["leaf 2: the event's data does not match its leaf hash: the event was changed"]
+
+    # A thorough attacker stores the changed event's leaf hash too: now the root gives it away.
+    forged = store.leaves(2, 3, LeafScope(BODO))[0][2]
+    with migrated.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE audit_events SET leaf_hash = :h WHERE sequence = 3"), {"h": h_leaf(forged)}
+        )
+    problems = verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)
+    assert len(problems) == 1 and "do not hash to the signed root" in problems[0]
+    # And a reader who may not see the event's data still sees that.
+    hashes_only = [LeafRecord(i, h) for i, h, _ in store.leaves(0, 6, LeafScope(None))]
+    assert len(verify_log(hashes_only, note, vkey, DEV_ORIGIN)) == 1
+
+    # A removed event leaves a hole.
+    with migrated.begin() as connection:
+        connection.execute(sa.text("DELETE FROM audit_events WHERE sequence = 5"))
+    problems = verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)
+    assert "1 of the checkpoint's 6 leaves are missing or malformed" in problems
+
+
+def test_no_checkpoint_is_signed_over_a_rewritten_tree(migrated, tmp_path, caplog):
+    signer = load_log_signer(settings_for(tmp_path))
+    AuditStore(make_sessions(migrated)).append([record(f"k-{i}") for i in range(4)], signer)
+    drop_guard(migrated, "audit_nodes")
+    with migrated.begin() as connection:
+        connection.execute(sa.text("UPDATE audit_nodes SET hash = :h WHERE level = 2"), {"h": bytes(32)})
+    restarted = AuditStore(make_sessions(migrated))  # loads its frontier from the rewritten nodes
+    with caplog.at_level(logging.CRITICAL, logger="services.audit.store"):
+        rows = restarted.append([record("k-new")], signer)
+    assert rows[0].sequence == 5  # the event is kept all the same
+    assert restarted.latest_checkpoint().size == 4
+    assert "refusing to sign a checkpoint of 5 events" in caplog.text
+
+
+def test_replicas_sharing_a_database_keep_one_consistent_tree(migrated, tmp_path):
+    signer = load_log_signer(settings_for(tmp_path))
+    first, second = AuditStore(make_sessions(migrated)), AuditStore(make_sessions(migrated))
+    roots = {}
+    for i in range(6):  # each sees the head grown by the other and reloads its frontier
+        (first if i % 2 else second).append([record(f"k-{i}")], signer)
+        roots[i + 1] = signer.open(first.latest_checkpoint().note).root
+    hashes = [h for _, h, _ in first.leaves(0, 6, LeafScope(None))]
+    assert all(mth(hashes[:size]) == root for size, root in roots.items())

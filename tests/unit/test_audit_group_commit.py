@@ -1,0 +1,83 @@
+"""Group commit: calls that arrive while a batch commits share the next transaction; each caller
+gets its own results; a failed commit fails every call in its batch and no other."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from services.audit.group_commit import GroupCommit
+
+
+class GatedCommit:
+    """A commit function that records its batches and waits for the test to open its gate."""
+
+    def __init__(self, fail_batch: int | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.entered = threading.Semaphore(0)
+        self.gate = threading.Event()
+        self._fail_batch = fail_batch
+
+    def __call__(self, items: list[str]) -> list[str]:
+        self.batches.append(items)
+        self.entered.release()
+        self.gate.wait(timeout=10)
+        if len(self.batches) - 1 == self._fail_batch:
+            raise RuntimeError("disk full")
+        return [f"stored {item}" for item in items]
+
+
+async def wait_for_commit(commit: GatedCommit) -> None:
+    await asyncio.to_thread(commit.entered.acquire, timeout=10)
+
+
+async def test_calls_arriving_during_a_commit_share_the_next_one():
+    commit = GatedCommit()
+    group = GroupCommit(commit, linger=0)
+    first = asyncio.create_task(group.submit(["a"]))
+    await wait_for_commit(commit)  # "a" is being committed alone
+    rest = [asyncio.create_task(group.submit([f"b{i}", f"c{i}"])) for i in range(5)]
+    await asyncio.sleep(0)  # let them queue
+    commit.gate.set()
+    assert await first == ["stored a"]
+    assert [await task for task in rest] == [[f"stored b{i}", f"stored c{i}"] for i in range(5)]
+    assert commit.batches == [["a"], [x for i in range(5) for x in (f"b{i}", f"c{i}")]]
+
+
+async def test_a_batch_never_exceeds_its_size_and_never_splits_a_call():
+    commit = GatedCommit()
+    group = GroupCommit(commit, max_items=4, linger=0)
+    commit.gate.set()
+    results = await asyncio.gather(*(group.submit(["x", "y", "z"][: 1 + i % 3]) for i in range(6)))
+    assert [len(r) for r in results] == [1, 2, 3, 1, 2, 3]
+    assert all(len(batch) <= 4 for batch in commit.batches)
+    assert [item for batch in commit.batches for item in batch] == ["x", "x", "y", "x", "y", "z"] * 2
+
+
+async def test_a_failed_commit_fails_every_call_in_its_batch_only():
+    commit = GatedCommit(fail_batch=1)
+    group = GroupCommit(commit, linger=0)
+    first = asyncio.create_task(group.submit(["a"]))
+    await wait_for_commit(commit)
+    doomed = [asyncio.create_task(group.submit([f"b{i}"])) for i in range(3)]
+    await asyncio.sleep(0)
+    commit.gate.set()
+    assert await first == ["stored a"]
+    for task in doomed:
+        with pytest.raises(RuntimeError, match="disk full"):
+            await task
+    assert await group.submit(["c"]) == ["stored c"]  # the writer goes on
+    assert commit.batches == [["a"], ["b0", "b1", "b2"], ["c"]]
+
+
+async def test_lingering_gathers_calls_that_arrive_one_by_one():
+    commit = GatedCommit()
+    commit.gate.set()
+    group = GroupCommit(commit, linger=0.05)
+    tasks = []
+    for i in range(3):
+        tasks.append(asyncio.create_task(group.submit([str(i)])))
+        await asyncio.sleep(0)  # each call arrives in its own turn of the loop
+    await asyncio.gather(*tasks)
+    assert commit.batches == [["0", "1", "2"]]
