@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .config import DEFAULT_SEEDS_DIR, StsConfig
 from .key_rotation import (
+    PUBLICATION_SECONDS,
     KeyStore,
     KeyStoreError,
     initial_store,
@@ -59,8 +60,9 @@ def rotate_signing_keys(
         store = _read_or_create(path, StsConfig(seeds_dir=Path(seeds_dir)).signing_key_paths(), moment)
         rotated = rotate(store, moment, retention_seconds(token_lifetime_seconds))
         _write(path, rotated)
-    log.info("rotated STS signing keys; new signing kid %s", rotated.signing_key.kid)
-    return rotated.signing_key.kid
+    log.info("rotated STS signing keys; new kid %s published, signing in %s s", rotated.newest_key.kid,
+             PUBLICATION_SECONDS)
+    return rotated.newest_key.kid
 
 
 class SigningKeys:
@@ -90,7 +92,7 @@ class SigningKeys:
         return cls(store, retention=retention, path=path, clock=clock)
 
     def signing_key(self) -> AsymmetricKey:
-        return self._current().signing_key
+        return self._current().signing_key(self._clock())
 
     def published(self) -> list[AsymmetricKey]:
         return self._current().published(self._clock(), self._retention)
@@ -104,8 +106,8 @@ class SigningKeys:
             raw = self._path.read_bytes()
             if raw != self._raw:
                 previous, self._store, self._raw = self._store, store_from_json(json.loads(raw)), raw
-                if self._store.signing_key.kid != previous.signing_key.kid:
-                    log.info("signing keys reloaded; now signing with kid %s", self._store.signing_key.kid)
+                if self._store.newest_key.kid != previous.newest_key.kid:
+                    log.info("signing keys reloaded; newest kid %s", self._store.newest_key.kid)
         except (OSError, ValueError) as exc:
             # Keep signing with the last good keys rather than stop issuing tokens.
             log.error("cannot reload the signing keys from %s (%s); keeping the current ones", self._path, exc)

@@ -100,6 +100,14 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     new_kid = samhandling("rotate-keys", env=suite_env).stdout.strip()
     assert new_kid
 
+    # An auditor verifies the log with its public key alone, and later that it only grew.
+    saved = suite_env_path(suite_env) / "checkpoint.txt"
+    first = samhandling("audit", "verify", "--save", str(saved), env=suite_env)
+    assert "the log verifies" in first.stdout and saved.read_text().count("\n") >= 4
+    samhandling("call", "--client", "demo-ehr", "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+                json.dumps({"patient_id": PATIENT}), env=suite_env)
+    assert "the log verifies" in samhandling("audit", "verify", "--since", str(saved), env=suite_env).stdout
+
     running_up.send_signal(signal.SIGINT)
     assert running_up.wait(30) == 0
     after = samhandling("status", env=suite_env, check=False)

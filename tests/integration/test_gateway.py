@@ -234,25 +234,31 @@ async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):
 
 
 async def test_tokens_from_before_and_after_a_key_rotation_are_both_accepted(suite):
+    from services.sts.key_rotation import PUBLICATION_SECONDS
     from services.sts.key_store import rotate_signing_keys
 
     def kid(token: str) -> str:
         return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "==="))["kid"]
 
-    before = await suite.token("demo-ehr")
-    new_kid = rotate_signing_keys(suite.settings.var_dir, suite.settings.seeds_dir)
-    assert kid(before) != new_kid
-    deadline = time.monotonic() + 10  # the STS re-reads its key store at most once a second
-    after = await suite.token("demo-ehr")
-    while kid(after) != new_kid:
-        assert time.monotonic() < deadline, "the STS did not start signing with the new key"
-        await asyncio.sleep(0.2)
-        after = await suite.token("demo-ehr")
-    for token in (before, after):  # the same gateway, never restarted
+    async def read(token: str) -> None:
         summary = await summary_stub(suite).GetPatientSummary(
             summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(("authorization", f"Bearer {token}"),)
         )
         assert summary.patient_id == PATIENT
+
+    before = await suite.token("demo-ehr")
+    await read(before)  # the gateway now holds the issuer's keys from before the rotation
+    new_kid = rotate_signing_keys(suite.settings.var_dir, suite.settings.seeds_dir)
+    assert kid(before) != new_kid
+    # The new key is published at once and signs PUBLICATION_SECONDS later; wait for it.
+    deadline = time.monotonic() + PUBLICATION_SECONDS + 10
+    after = await suite.token("demo-ehr")
+    while kid(after) != new_kid:
+        assert time.monotonic() < deadline, "the STS did not start signing with the new key"
+        await asyncio.sleep(0.5)
+        after = await suite.token("demo-ehr")
+    for token in (after, before):  # the same gateway, never restarted
+        await read(token)
 
 
 async def test_a_patients_revoke_is_effective_for_the_very_next_read(suite):

@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet
 
 from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from services.sts.config import StsConfig
+from services.sts.key_rotation import PUBLICATION_SECONDS
 from services.sts.key_store import key_store_path, rotate_signing_keys
 from services.sts.main import StsServer
 from tests.integration.test_sts import SEEDS, private_jwk, start
@@ -88,8 +89,14 @@ async def test_rotation_takes_effect_without_restart_and_old_tokens_keep_verifyi
 
     new_kid = rotate_signing_keys(sts.var_dir, SEEDS, now=int(sts.clock()))
     sts.clock.advance(1.5)  # the STS looks at the store at most once a second
+    published_first = await jwks(sts)
+    still_old = await token(sts)
+    sts.clock.advance(PUBLICATION_SECONDS)  # signs only once resource servers can have fetched it
     after = await token(sts)
     published = await jwks(sts)
+
+    assert new_kid in [k.kid for k in published_first.keys]
+    assert signing_kid(still_old, published_first) == "sts-signing-1"
 
     assert new_kid.startswith("sts-") and new_kid not in ("sts-signing-1", "sts-signing-2")
     assert [k.kid for k in published.keys] == [new_kid, "sts-signing-1", "sts-signing-2"]
@@ -101,15 +108,15 @@ async def test_retired_keys_disappear_once_their_tokens_have_expired(sts: Runnin
     retention = 600 + 60  # token lifetime + leeway
     first_rotation = int(sts.clock())
     first_kid = rotate_signing_keys(sts.var_dir, SEEDS, now=first_rotation)
-    sts.clock.advance(1.5)
+    sts.clock.advance(PUBLICATION_SECONDS + 1.5)
     signed_by_first = await token(sts)
     sts.clock.advance(100)
     second_rotation = int(sts.clock())
     second_kid = rotate_signing_keys(sts.var_dir, SEEDS, now=second_rotation)
 
-    sts.clock.move_to(first_rotation + retention + 1)
+    sts.clock.move_to(first_rotation + PUBLICATION_SECONDS + retention + 1)
     after_seed_keys_retired = await jwks(sts)
-    sts.clock.move_to(second_rotation + retention + 1)
+    sts.clock.move_to(second_rotation + PUBLICATION_SECONDS + retention + 1)
     after_first_retired = [k.kid for k in (await jwks(sts)).keys]
 
     assert [k.kid for k in after_seed_keys_retired.keys] == [second_kid, first_kid]

@@ -7,6 +7,7 @@ import pytest
 
 from services.sts.config import StsConfig
 from services.sts.key_rotation import (
+    PUBLICATION_SECONDS,
     KeyStore,
     KeyStoreError,
     StoredKey,
@@ -36,30 +37,36 @@ def kids(keys) -> list[str]:
 def test_the_first_seed_key_signs_and_both_are_published() -> None:
     store = seed_store()
 
-    assert store.signing_key.kid == "sts-signing-1"
+    assert store.signing_key(T0).kid == "sts-signing-1"
     assert kids(store.published(T0 + 10**6, RETENTION)) == ["sts-signing-1", "sts-signing-2"]
 
 
 def test_rotation_signs_with_a_new_es256_key_and_keeps_the_old_ones_until_their_tokens_expired() -> None:
     rotated = rotate(seed_store(), T0, RETENTION)
 
-    new = rotated.signing_key
+    new = rotated.newest_key
     assert new.kid.startswith("sts-") and new.get("alg") == "ES256" and new.get("crv") == "P-256" and new.is_private
-    assert kids(rotated.published(T0 + RETENTION - 1, RETENTION)) == [new.kid, "sts-signing-1", "sts-signing-2"]
-    assert kids(rotated.published(T0 + RETENTION, RETENTION)) == [new.kid]
-    assert RETENTION == 600 + 60
+    # Published at once, signing only once resource servers can have fetched it.
+    assert kids(rotated.published(T0, RETENTION)) == [new.kid, "sts-signing-1", "sts-signing-2"]
+    assert rotated.signing_key(T0 + PUBLICATION_SECONDS - 1).kid == "sts-signing-1"
+    assert rotated.signing_key(T0 + PUBLICATION_SECONDS).kid == new.kid
+    active = T0 + PUBLICATION_SECONDS
+    assert kids(rotated.published(active + RETENTION - 1, RETENTION)) == [new.kid, "sts-signing-1", "sts-signing-2"]
+    assert kids(rotated.published(active + RETENTION, RETENTION)) == [new.kid]
+    assert RETENTION == 600 + 60 and PUBLICATION_SECONDS > 10  # the gateway's unknown-kid refresh interval
 
 
 def test_each_key_retires_when_it_stops_signing_and_is_dropped_after_its_retention() -> None:
     first = rotate(seed_store(), T0, RETENTION)
     second = rotate(first, T0 + 100, RETENTION)
-    third = rotate(second, T0 + RETENTION + 1, RETENTION)
+    third = rotate(second, T0 + PUBLICATION_SECONDS + RETENTION + 1, RETENTION)
 
+    p = PUBLICATION_SECONDS
     assert [(k.key.kid, k.retired_at) for k in second.keys][1:] == [
-        (first.signing_key.kid, T0 + 100), ("sts-signing-1", T0), ("sts-signing-2", T0),
+        (first.newest_key.kid, T0 + 100 + p), ("sts-signing-1", T0 + p), ("sts-signing-2", T0 + p),
     ]
-    # The seed keys are gone; the first generated key stays until T0 + 100 + retention.
-    assert kids(k.key for k in third.keys) == [third.signing_key.kid, second.signing_key.kid, first.signing_key.kid]
+    # The seed keys are gone; the first generated key stays until T0 + 100 + p + retention.
+    assert kids(k.key for k in third.keys) == [third.newest_key.kid, second.newest_key.kid, first.newest_key.kid]
 
 
 def test_two_rotations_in_one_second_get_distinct_kids() -> None:
@@ -75,8 +82,8 @@ def test_store_json_round_trip_marks_every_key_dev_only() -> None:
     again = store_from_json(json.loads(json.dumps(data)))
 
     assert all(entry["jwk"]["dev_only"] is True for entry in data["keys"])
-    assert [(k.key.as_dict(private=True), k.created_at, k.retired_at) for k in again.keys] == [
-        (k.key.as_dict(private=True), k.created_at, k.retired_at) for k in store.keys
+    assert [(k.key.as_dict(private=True), k.created_at, k.retired_at, k.active_from) for k in again.keys] == [
+        (k.key.as_dict(private=True), k.created_at, k.retired_at, k.active_from) for k in store.keys
     ]
 
 
@@ -132,14 +139,16 @@ def test_the_running_sts_rereads_the_store_at_most_once_a_second(tmp_path: Path)
 
     kid = rotate_signing_keys(tmp_path, SEEDS, now=T0)
     clock.now += 0.5
-    before_a_second = keys.signing_key().kid
+    before_a_second = keys.published()
     clock.now += 0.6
-    after_a_second = keys.signing_key().kid
+    after_a_second = keys.published()
 
-    assert before_a_second == "sts-signing-1"
-    assert after_a_second == kid
-    assert kids(keys.published()) == [kid, "sts-signing-1", "sts-signing-2"]
-    clock.now = T0 + RETENTION
+    assert kids(before_a_second) == ["sts-signing-1", "sts-signing-2"]
+    assert kids(after_a_second) == [kid, "sts-signing-1", "sts-signing-2"]
+    assert keys.signing_key().kid == "sts-signing-1"  # published first, signing later
+    clock.now = T0 + PUBLICATION_SECONDS
+    assert keys.signing_key().kid == kid
+    clock.now = T0 + PUBLICATION_SECONDS + RETENTION
     assert kids(keys.published()) == [kid]
 
 
@@ -167,6 +176,6 @@ def test_logs_name_kids_but_hold_no_key_material(tmp_path: Path, caplog: pytest.
     rotate_signing_keys(tmp_path, SEEDS, now=T0)
 
     store = json.loads(key_store_path(tmp_path).read_text())
-    assert "new signing kid sts-" in caplog.text
+    assert "new kid sts-" in caplog.text
     for entry in store["keys"]:
         assert entry["jwk"]["d"] not in caplog.text
