@@ -88,6 +88,14 @@ POLICIES: Mapping[str, MethodPolicy] = {
         _AUDIT + name: MethodPolicy(backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_READ)
         for name in ("GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves")
     },
+    # Searches and exports over the auditor's own organisation's events; the audit service
+    # scopes them by the assertion's organisation, whatever the filter says.
+    _AUDIT + "SearchEvents": MethodPolicy(
+        backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
+    ),
+    _AUDIT + "ExportEvents": MethodPolicy(
+        backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
+    ),
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
     # AuditService/AppendEvents are internal calls of the gateway itself.
 }

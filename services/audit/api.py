@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
 
@@ -13,26 +15,41 @@ from services.platform.assertion import GATEWAY_CLIENT_ID
 from services.platform.errors import invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import InvalidPage, decode_page_token, encode_page_token, page_size
+from services.platform.paging import encode_page_token, page_violations
 from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
+from . import csv_export, fhir_export
 from .events import Action, AuditRecord, record_violations
 from .group_commit import GroupCommit
 from .models import AuditEventRow
 from .scope import ReadScope, leaf_scope, read_scope
+from .search import (
+    MAX_EXPORT_LIMIT,
+    MAX_FHIR_EXPORT_LIMIT,
+    EventFilter,
+    EventQuery,
+    StoredEvent,
+    event_query,
+    export_limit,
+    filter_violations,
+)
 from .signer import LogSigner
-from .store import AuditStore
+from .store import AuditStore, stored_record
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
 
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool) -> None:
+    def __init__(
+        self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._store = store
         self._signer = signer
         self._allow_synthetic = allow_synthetic
+        self._clock = clock
         # Concurrent appends share one transaction, and with it one checkpoint.
         self._appends = GroupCommit(partial(store.append, signer=signer))
 
@@ -52,15 +69,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
     async def ListEvents(self, request: audit_pb2.ListEventsRequest, context):
-        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
-        try:
-            limit = page_size(request.page_size)
-        except InvalidPage as exc:
-            problems["page_size"] = str(exc)
-        try:
-            below = decode_page_token(request.page_token)
-        except InvalidPage as exc:
-            problems["page_token"] = str(exc)
+        limit, below, paging = page_violations(request.page_size, request.page_token)
+        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic) | paging
         if problems:
             raise invalid_argument(problems)
         asserted_patient(request.patient_id)
@@ -81,6 +91,42 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             events=[_event(row, scope) for row in rows[:limit]],
             next_page_token=token,
         )
+
+    async def SearchEvents(self, request: audit_pb2.SearchEventsRequest, context):
+        query, problems = self._query(request.filter)
+        limit, below, paging = page_violations(request.page_size, request.page_token)
+        if problems := problems | paging:
+            raise invalid_argument(problems)
+        rows = await asyncio.to_thread(self._store.search_events, query, limit + 1, below)
+        token = encode_page_token(rows[limit - 1].sequence) if len(rows) > limit else ""
+        # Auditors see their organisation's events in full, as read_scope shows them to auditors.
+        return audit_pb2.SearchEventsResponse(events=[_event(row) for row in rows[:limit]], next_page_token=token)
+
+    async def ExportEvents(self, request: audit_pb2.ExportEventsRequest, context):
+        query, problems = self._query(request.filter)
+        fhir = request.format == audit_pb2.EXPORT_FORMAT_FHIR_JSON
+        limit, limiting = export_limit(request.limit, MAX_FHIR_EXPORT_LIMIT if fhir else MAX_EXPORT_LIMIT)
+        problems |= limiting
+        if request.format not in _EXPORTS:
+            problems["format"] = f"unknown value {request.format}" if request.format else "required"
+        if problems:
+            raise invalid_argument(problems)
+        rows = await asyncio.to_thread(self._store.search_events, query, limit)
+        events = [StoredEvent(str(row.event_id), row.sequence, stored_record(row)) for row in rows]
+        content_type, render = _EXPORTS[request.format]
+        content = await asyncio.to_thread(render, events, self._signer.origin, self._clock())
+        return audit_pb2.ExportEventsResponse(content_type=content_type, content=content, event_count=len(events))
+
+    def _query(self, proto_filter: audit_pb2.EventFilter) -> tuple[EventQuery, dict[str, str]]:
+        """The caller's query and the filter's field violations; refused, before the filter is looked
+        at, unless an auditor of an organisation asks. Every event an auditor sees, whatever the
+        filter, is one their own organisation's actor made."""
+        actor = current_assertion().actor
+        event_filter, problems = _filter(proto_filter)
+        query = event_query(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent, event_filter)
+        if query is None:
+            raise permission_denied("AUDIT_SCOPE_MISSING", "the access log is searched by an organisation's auditors")
+        return query, filter_violations(event_filter, allow_synthetic=self._allow_synthetic) | problems
 
     # The log's proofs. Sizes are bounded by the latest checkpoint: a verifier checks proofs against
     # a signed root, and every node below a checkpointed size is committed and never changes.
@@ -139,6 +185,54 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     async def _checkpointed_size(self) -> int:
         latest = await asyncio.to_thread(self._store.latest_checkpoint)
         return latest.size if latest is not None else 0
+
+
+def _filter(proto: audit_pb2.EventFilter) -> tuple[EventFilter, dict[str, str]]:
+    """The domain filter and its mapping problems (unknown enum values, impossible timestamps)."""
+    problems: dict[str, str] = {}
+
+    def time(name: str):
+        if not proto.HasField(name):
+            return None
+        try:
+            return from_timestamp(getattr(proto, name))
+        except ValueError:
+            problems[f"filter.{name}"] = "not a valid timestamp (years 1-9999, nanos 0-999999999)"
+            return None
+
+    def enum(proto_enum: EnumTypeWrapper, name: str, domain: type[Enum]):
+        number = getattr(proto, name)
+        if number and number not in proto_enum.values():
+            problems[f"filter.{name}"] = f"unknown value {number}"
+        return from_enum(proto_enum, number, domain)
+
+    event_filter = EventFilter(
+        patient_id=proto.patient_id,
+        actor_hpr_number=proto.actor_hpr_number,
+        actor_pid=proto.actor_pid,
+        actor_orgnr_child=proto.actor_orgnr_child,
+        start=time("start_time"),
+        end=time("end_time"),
+        purpose_of_use=enum(common_pb2.PurposeOfUse, "purpose_of_use", PurposeOfUse),
+        decision=enum(common_pb2.Decision, "decision", Decision),
+        access_basis=enum(common_pb2.AccessBasis, "access_basis", AccessBasis),
+        flagged_only=proto.flagged_only,
+    )
+    return event_filter, problems
+
+
+def _fhir(events: list[StoredEvent], origin: str, now: datetime) -> bytes:
+    return fhir_export.events_bundle(events, origin=origin, exported_at=now)
+
+
+def _csv(events: list[StoredEvent], origin: str, now: datetime) -> bytes:
+    return csv_export.events_csv(events)
+
+
+_EXPORTS: dict[int, tuple[str, Callable[[list[StoredEvent], str, datetime], bytes]]] = {
+    audit_pb2.EXPORT_FORMAT_FHIR_JSON: (fhir_export.CONTENT_TYPE, _fhir),
+    audit_pb2.EXPORT_FORMAT_CSV: (csv_export.CONTENT_TYPE, _csv),
+}
 
 
 def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:

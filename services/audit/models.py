@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, String, Text, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.platform.db import UtcDateTime
@@ -25,7 +25,20 @@ class AuditEventRow(Base):
     transaction. The leaves are the tree's level 0: audit_nodes holds only the levels above."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_patient_sequence", "patient_id", "sequence"),)
+    # Readers page newest first by sequence: a patient's log, and auditors' searches, which always
+    # name their organisation and often a person, a time window or only flagged events.
+    __table_args__ = (
+        Index("ix_audit_events_patient_sequence", "patient_id", "sequence"),
+        Index("ix_audit_events_org_sequence", "actor_orgnr_parent", "sequence"),
+        Index("ix_audit_events_org_occurred", "actor_orgnr_parent", "occurred_at"),
+        Index("ix_audit_events_hpr_sequence", "actor_hpr_number", "sequence"),
+        Index("ix_audit_events_actor_pid_sequence", "actor_pid", "sequence"),
+        # Partial: flagged events are few. Each dialect's predicate is the one its queries spell.
+        Index(
+            "ix_audit_events_flagged_org_sequence", "actor_orgnr_parent", "sequence",
+            sqlite_where=text("flagged = 1"), postgresql_where=text("flagged"),
+        ),
+    )
 
     sequence: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=False)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)

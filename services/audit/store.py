@@ -29,6 +29,7 @@ from .leaves import leaf_bytes
 from .merkle import Frontier, MerkleError
 from .models import AuditEventRow, CheckpointRow, LogHeadRow, NodeRow
 from .scope import LeafScope, ReadScope
+from .search import EventQuery
 from .signer import LogSigner
 from .tree import StoredNodes, node_rows
 
@@ -115,6 +116,39 @@ class AuditStore:
             query = query.where(AuditEventRow.sequence < below_sequence)
         with self._sessions() as session:
             return list(session.scalars(query.order_by(AuditEventRow.sequence.desc()).limit(limit)))
+
+    def search_events(self, query: EventQuery, limit: int, below_sequence: int | None = None) -> list[AuditEventRow]:
+        """Events of the query's organisation that match its filter, newest first, at most `limit`,
+        optionally only older than a sequence. Sequences follow commit order, so paging below the
+        last one seen neither repeats nor skips an event, however many are appended meanwhile."""
+        wanted = query.filter
+        conditions = [AuditEventRow.actor_orgnr_parent == query.actor_orgnr_parent]
+        for column, value in (
+            (AuditEventRow.patient_id, wanted.patient_id),
+            (AuditEventRow.actor_hpr_number, wanted.actor_hpr_number),
+            (AuditEventRow.actor_pid, wanted.actor_pid),
+            (AuditEventRow.actor_orgnr_child, wanted.actor_orgnr_child),
+        ):
+            if value:
+                conditions.append(column == value)
+        for column, member in (
+            (AuditEventRow.purpose_of_use, wanted.purpose_of_use),
+            (AuditEventRow.decision, wanted.decision),
+            (AuditEventRow.access_basis, wanted.access_basis),
+        ):
+            if member is not None:
+                conditions.append(column == member.value)
+        if wanted.start is not None:
+            conditions.append(AuditEventRow.occurred_at >= wanted.start)
+        if wanted.end is not None:
+            conditions.append(AuditEventRow.occurred_at < wanted.end)
+        if wanted.flagged_only:
+            conditions.append(AuditEventRow.flagged)
+        if below_sequence is not None:
+            conditions.append(AuditEventRow.sequence < below_sequence)
+        statement = select(AuditEventRow).where(*conditions).order_by(AuditEventRow.sequence.desc()).limit(limit)
+        with self._sessions() as session:
+            return list(session.scalars(statement))
 
     def latest_checkpoint(self) -> CheckpointRow | None:
         with self._sessions() as session:

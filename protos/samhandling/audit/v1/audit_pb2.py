@@ -26,15 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from samhandling.common.v1 import common_pb2 as samhandling_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n samhandling/audit/v1/audit.proto\x12\x14samhandling.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"samhandling/common/v1/common.proto\"\xc1\x04\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x05\x61\x63tor\x18\x04 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12\x12\n\npatient_id\x18\x05 \x01(\t\x12,\n\x06\x61\x63tion\x18\x06 \x01(\x0e\x32\x1c.samhandling.audit.v1.Action\x12:\n\rdata_category\x18\x07 \x01(\x0e\x32#.samhandling.common.v1.DataCategory\x12;\n\x0epurpose_of_use\x18\x08 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\t \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x31\n\x08\x64\x65\x63ision\x18\n \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x0c \x01(\t\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x0e\n\x06method\x18\x0e \x01(\t\x12\x10\n\x08sequence\x18\x0f \x01(\x03\x12\x0f\n\x07\x66lagged\x18\x10 \x01(\x08\x12\x15\n\rjustification\x18\x11 \x01(\t\"G\n\x13\x41ppendEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"H\n\x14\x41ppendEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"N\n\x11ListEventsRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"_\n\x12ListEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x16\n\x14GetCheckpointRequest\"+\n\x15GetCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\"\x17\n\x15GetVerifierKeyRequest\"6\n\x16GetVerifierKeyResponse\x12\x0c\n\x04vkey\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\"A\n\x18GetInclusionProofRequest\x12\x12\n\nleaf_index\x18\x01 \x01(\x03\x12\x11\n\ttree_size\x18\x02 \x01(\x03\"+\n\x19GetInclusionProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\"E\n\x1aGetConsistencyProofRequest\x12\x12\n\nfirst_size\x18\x01 \x01(\x03\x12\x13\n\x0bsecond_size\x18\x02 \x01(\x03\"-\n\x1bGetConsistencyProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\".\n\x10GetLeavesRequest\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\"6\n\x04Leaf\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"?\n\x11GetLeavesResponse\x12*\n\x06leaves\x18\x01 \x03(\x0b\x32\x1a.samhandling.audit.v1.Leaf*}\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43TION_READ\x10\x01\x12\x11\n\rACTION_CREATE\x10\x02\x12\x11\n\rACTION_UPDATE\x10\x03\x12\x11\n\rACTION_DELETE\x10\x04\x12\x11\n\rACTION_SEARCH\x10\x05\x32\xfd\x05\n\x0c\x41uditService\x12\x65\n\x0c\x41ppendEvents\x12).samhandling.audit.v1.AppendEventsRequest\x1a*.samhandling.audit.v1.AppendEventsResponse\x12_\n\nListEvents\x12\'.samhandling.audit.v1.ListEventsRequest\x1a(.samhandling.audit.v1.ListEventsResponse\x12h\n\rGetCheckpoint\x12*.samhandling.audit.v1.GetCheckpointRequest\x1a+.samhandling.audit.v1.GetCheckpointResponse\x12k\n\x0eGetVerifierKey\x12+.samhandling.audit.v1.GetVerifierKeyRequest\x1a,.samhandling.audit.v1.GetVerifierKeyResponse\x12t\n\x11GetInclusionProof\x12..samhandling.audit.v1.GetInclusionProofRequest\x1a/.samhandling.audit.v1.GetInclusionProofResponse\x12z\n\x13GetConsistencyProof\x12\x30.samhandling.audit.v1.GetConsistencyProofRequest\x1a\x31.samhandling.audit.v1.GetConsistencyProofResponse\x12\\\n\tGetLeaves\x12&.samhandling.audit.v1.GetLeavesRequest\x1a\'.samhandling.audit.v1.GetLeavesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n samhandling/audit/v1/audit.proto\x12\x14samhandling.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"samhandling/common/v1/common.proto\"\xc1\x04\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x05\x61\x63tor\x18\x04 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12\x12\n\npatient_id\x18\x05 \x01(\t\x12,\n\x06\x61\x63tion\x18\x06 \x01(\x0e\x32\x1c.samhandling.audit.v1.Action\x12:\n\rdata_category\x18\x07 \x01(\x0e\x32#.samhandling.common.v1.DataCategory\x12;\n\x0epurpose_of_use\x18\x08 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\t \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x31\n\x08\x64\x65\x63ision\x18\n \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x0c \x01(\t\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x0e\n\x06method\x18\x0e \x01(\t\x12\x10\n\x08sequence\x18\x0f \x01(\x03\x12\x0f\n\x07\x66lagged\x18\x10 \x01(\x08\x12\x15\n\rjustification\x18\x11 \x01(\t\"G\n\x13\x41ppendEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"H\n\x14\x41ppendEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"N\n\x11ListEventsRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"_\n\x12ListEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x87\x03\n\x0b\x45ventFilter\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x18\n\x10\x61\x63tor_hpr_number\x18\x02 \x01(\t\x12\x11\n\tactor_pid\x18\x03 \x01(\t\x12\x19\n\x11\x61\x63tor_orgnr_child\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x0epurpose_of_use\x18\x07 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x31\n\x08\x64\x65\x63ision\x18\x08 \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\t \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x14\n\x0c\x66lagged_only\x18\n \x01(\x08\"o\n\x13SearchEventsRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.samhandling.audit.v1.EventFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"a\n\x14SearchEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8b\x01\n\x13\x45xportEventsRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.samhandling.audit.v1.EventFilter\x12\x32\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\".samhandling.audit.v1.ExportFormat\x12\r\n\x05limit\x18\x03 \x01(\x05\"R\n\x14\x45xportEventsResponse\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x12\x13\n\x0b\x65vent_count\x18\x03 \x01(\x05\"\x16\n\x14GetCheckpointRequest\"+\n\x15GetCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\"\x17\n\x15GetVerifierKeyRequest\"6\n\x16GetVerifierKeyResponse\x12\x0c\n\x04vkey\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\"A\n\x18GetInclusionProofRequest\x12\x12\n\nleaf_index\x18\x01 \x01(\x03\x12\x11\n\ttree_size\x18\x02 \x01(\x03\"+\n\x19GetInclusionProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\"E\n\x1aGetConsistencyProofRequest\x12\x12\n\nfirst_size\x18\x01 \x01(\x03\x12\x13\n\x0bsecond_size\x18\x02 \x01(\x03\"-\n\x1bGetConsistencyProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\".\n\x10GetLeavesRequest\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\"6\n\x04Leaf\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"?\n\x11GetLeavesResponse\x12*\n\x06leaves\x18\x01 \x03(\x0b\x32\x1a.samhandling.audit.v1.Leaf*}\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43TION_READ\x10\x01\x12\x11\n\rACTION_CREATE\x10\x02\x12\x11\n\rACTION_UPDATE\x10\x03\x12\x11\n\rACTION_DELETE\x10\x04\x12\x11\n\rACTION_SEARCH\x10\x05*a\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45XPORT_FORMAT_FHIR_JSON\x10\x01\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x02\x32\xcb\x07\n\x0c\x41uditService\x12\x65\n\x0c\x41ppendEvents\x12).samhandling.audit.v1.AppendEventsRequest\x1a*.samhandling.audit.v1.AppendEventsResponse\x12_\n\nListEvents\x12\'.samhandling.audit.v1.ListEventsRequest\x1a(.samhandling.audit.v1.ListEventsResponse\x12h\n\rGetCheckpoint\x12*.samhandling.audit.v1.GetCheckpointRequest\x1a+.samhandling.audit.v1.GetCheckpointResponse\x12k\n\x0eGetVerifierKey\x12+.samhandling.audit.v1.GetVerifierKeyRequest\x1a,.samhandling.audit.v1.GetVerifierKeyResponse\x12t\n\x11GetInclusionProof\x12..samhandling.audit.v1.GetInclusionProofRequest\x1a/.samhandling.audit.v1.GetInclusionProofResponse\x12z\n\x13GetConsistencyProof\x12\x30.samhandling.audit.v1.GetConsistencyProofRequest\x1a\x31.samhandling.audit.v1.GetConsistencyProofResponse\x12\x65\n\x0cSearchEvents\x12).samhandling.audit.v1.SearchEventsRequest\x1a*.samhandling.audit.v1.SearchEventsResponse\x12\x65\n\x0c\x45xportEvents\x12).samhandling.audit.v1.ExportEventsRequest\x1a*.samhandling.audit.v1.ExportEventsResponse\x12\\\n\tGetLeaves\x12&.samhandling.audit.v1.GetLeavesRequest\x1a\'.samhandling.audit.v1.GetLeavesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'samhandling.audit.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACTION']._serialized_start=1580
-  _globals['_ACTION']._serialized_end=1705
+  _globals['_ACTION']._serialized_start=2412
+  _globals['_ACTION']._serialized_end=2537
+  _globals['_EXPORTFORMAT']._serialized_start=2539
+  _globals['_EXPORTFORMAT']._serialized_end=2636
   _globals['_AUDITEVENT']._serialized_start=128
   _globals['_AUDITEVENT']._serialized_end=705
   _globals['_APPENDEVENTSREQUEST']._serialized_start=707
@@ -45,28 +47,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTEVENTSREQUEST']._serialized_end=932
   _globals['_LISTEVENTSRESPONSE']._serialized_start=934
   _globals['_LISTEVENTSRESPONSE']._serialized_end=1029
-  _globals['_GETCHECKPOINTREQUEST']._serialized_start=1031
-  _globals['_GETCHECKPOINTREQUEST']._serialized_end=1053
-  _globals['_GETCHECKPOINTRESPONSE']._serialized_start=1055
-  _globals['_GETCHECKPOINTRESPONSE']._serialized_end=1098
-  _globals['_GETVERIFIERKEYREQUEST']._serialized_start=1100
-  _globals['_GETVERIFIERKEYREQUEST']._serialized_end=1123
-  _globals['_GETVERIFIERKEYRESPONSE']._serialized_start=1125
-  _globals['_GETVERIFIERKEYRESPONSE']._serialized_end=1179
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=1181
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=1246
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=1248
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=1291
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=1293
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=1362
-  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_start=1364
-  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_end=1409
-  _globals['_GETLEAVESREQUEST']._serialized_start=1411
-  _globals['_GETLEAVESREQUEST']._serialized_end=1457
-  _globals['_LEAF']._serialized_start=1459
-  _globals['_LEAF']._serialized_end=1513
-  _globals['_GETLEAVESRESPONSE']._serialized_start=1515
-  _globals['_GETLEAVESRESPONSE']._serialized_end=1578
-  _globals['_AUDITSERVICE']._serialized_start=1708
-  _globals['_AUDITSERVICE']._serialized_end=2473
+  _globals['_EVENTFILTER']._serialized_start=1032
+  _globals['_EVENTFILTER']._serialized_end=1423
+  _globals['_SEARCHEVENTSREQUEST']._serialized_start=1425
+  _globals['_SEARCHEVENTSREQUEST']._serialized_end=1536
+  _globals['_SEARCHEVENTSRESPONSE']._serialized_start=1538
+  _globals['_SEARCHEVENTSRESPONSE']._serialized_end=1635
+  _globals['_EXPORTEVENTSREQUEST']._serialized_start=1638
+  _globals['_EXPORTEVENTSREQUEST']._serialized_end=1777
+  _globals['_EXPORTEVENTSRESPONSE']._serialized_start=1779
+  _globals['_EXPORTEVENTSRESPONSE']._serialized_end=1861
+  _globals['_GETCHECKPOINTREQUEST']._serialized_start=1863
+  _globals['_GETCHECKPOINTREQUEST']._serialized_end=1885
+  _globals['_GETCHECKPOINTRESPONSE']._serialized_start=1887
+  _globals['_GETCHECKPOINTRESPONSE']._serialized_end=1930
+  _globals['_GETVERIFIERKEYREQUEST']._serialized_start=1932
+  _globals['_GETVERIFIERKEYREQUEST']._serialized_end=1955
+  _globals['_GETVERIFIERKEYRESPONSE']._serialized_start=1957
+  _globals['_GETVERIFIERKEYRESPONSE']._serialized_end=2011
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=2013
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=2078
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=2080
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=2123
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=2125
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=2194
+  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_start=2196
+  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_end=2241
+  _globals['_GETLEAVESREQUEST']._serialized_start=2243
+  _globals['_GETLEAVESREQUEST']._serialized_end=2289
+  _globals['_LEAF']._serialized_start=2291
+  _globals['_LEAF']._serialized_end=2345
+  _globals['_GETLEAVESRESPONSE']._serialized_start=2347
+  _globals['_GETLEAVESRESPONSE']._serialized_end=2410
+  _globals['_AUDITSERVICE']._serialized_start=2639
+  _globals['_AUDITSERVICE']._serialized_end=3610
 # @@protoc_insertion_point(module_scope)

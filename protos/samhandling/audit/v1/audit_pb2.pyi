@@ -19,12 +19,21 @@ class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTION_UPDATE: _ClassVar[Action]
     ACTION_DELETE: _ClassVar[Action]
     ACTION_SEARCH: _ClassVar[Action]
+
+class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_FHIR_JSON: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_CSV: _ClassVar[ExportFormat]
 ACTION_UNSPECIFIED: Action
 ACTION_READ: Action
 ACTION_CREATE: Action
 ACTION_UPDATE: Action
 ACTION_DELETE: Action
 ACTION_SEARCH: Action
+EXPORT_FORMAT_UNSPECIFIED: ExportFormat
+EXPORT_FORMAT_FHIR_JSON: ExportFormat
+EXPORT_FORMAT_CSV: ExportFormat
 
 class AuditEvent(_message.Message):
     __slots__ = ("event_id", "idempotency_key", "occur_time", "actor", "patient_id", "action", "data_category", "purpose_of_use", "access_basis", "decision", "decided_by", "decision_id", "trace_id", "method", "sequence", "flagged", "justification")
@@ -93,6 +102,68 @@ class ListEventsResponse(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
     next_page_token: str
     def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class EventFilter(_message.Message):
+    __slots__ = ("patient_id", "actor_hpr_number", "actor_pid", "actor_orgnr_child", "start_time", "end_time", "purpose_of_use", "decision", "access_basis", "flagged_only")
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_HPR_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_PID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ORGNR_CHILD_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_OF_USE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_BASIS_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    patient_id: str
+    actor_hpr_number: str
+    actor_pid: str
+    actor_orgnr_child: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    purpose_of_use: _common_pb2.PurposeOfUse
+    decision: _common_pb2.Decision
+    access_basis: _common_pb2.AccessBasis
+    flagged_only: bool
+    def __init__(self, patient_id: _Optional[str] = ..., actor_hpr_number: _Optional[str] = ..., actor_pid: _Optional[str] = ..., actor_orgnr_child: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., decision: _Optional[_Union[_common_pb2.Decision, str]] = ..., access_basis: _Optional[_Union[_common_pb2.AccessBasis, str]] = ..., flagged_only: _Optional[bool] = ...) -> None: ...
+
+class SearchEventsRequest(_message.Message):
+    __slots__ = ("filter", "page_size", "page_token")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    filter: EventFilter
+    page_size: int
+    page_token: str
+    def __init__(self, filter: _Optional[_Union[EventFilter, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class SearchEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ExportEventsRequest(_message.Message):
+    __slots__ = ("filter", "format", "limit")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    filter: EventFilter
+    format: ExportFormat
+    limit: int
+    def __init__(self, filter: _Optional[_Union[EventFilter, _Mapping]] = ..., format: _Optional[_Union[ExportFormat, str]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ExportEventsResponse(_message.Message):
+    __slots__ = ("content_type", "content", "event_count")
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    content_type: str
+    content: bytes
+    event_count: int
+    def __init__(self, content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., event_count: _Optional[int] = ...) -> None: ...
 
 class GetCheckpointRequest(_message.Message):
     __slots__ = ()

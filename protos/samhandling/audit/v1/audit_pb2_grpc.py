@@ -65,6 +65,16 @@ class AuditServiceStub:
                 request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
                 response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.FromString,
                 _registered_method=True)
+        self.SearchEvents = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/SearchEvents',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.SearchEventsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.SearchEventsResponse.FromString,
+                _registered_method=True)
+        self.ExportEvents = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/ExportEvents',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsResponse.FromString,
+                _registered_method=True)
         self.GetLeaves = channel.unary_unary(
                 '/samhandling.audit.v1.AuditService/GetLeaves',
                 request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesRequest.SerializeToString,
@@ -119,6 +129,20 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchEvents(self, request, context):
+        """Searches the events an auditor's organisation made, by filters, newest first (keyset pages).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportEvents(self, request, context):
+        """Exports the events a search finds as FHIR R4 AuditEvents (IHE BALP) or CSV.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetLeaves(self, request, context):
         """Returns a range of leaves: every leaf hash, and the leaf data of the events the reader
         may see, so a verifier can recompute the tree and check its own organisation's events.
@@ -159,6 +183,16 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.GetConsistencyProof,
                     request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.FromString,
                     response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.SerializeToString,
+            ),
+            'SearchEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchEvents,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.SearchEventsRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.SearchEventsResponse.SerializeToString,
+            ),
+            'ExportEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportEvents,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsResponse.SerializeToString,
             ),
             'GetLeaves': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLeaves,
@@ -329,6 +363,60 @@ class AuditService:
             '/samhandling.audit.v1.AuditService/GetConsistencyProof',
             samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
             samhandling_dot_audit_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/SearchEvents',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.SearchEventsRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.SearchEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/ExportEvents',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

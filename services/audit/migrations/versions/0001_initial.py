@@ -71,6 +71,14 @@ def upgrade() -> None:
         sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
     )
     op.create_index("ix_audit_events_patient_sequence", "audit_events", ["patient_id", "sequence"])
+    op.create_index("ix_audit_events_org_sequence", "audit_events", ["actor_orgnr_parent", "sequence"])
+    op.create_index("ix_audit_events_org_occurred", "audit_events", ["actor_orgnr_parent", "occurred_at"])
+    op.create_index("ix_audit_events_hpr_sequence", "audit_events", ["actor_hpr_number", "sequence"])
+    op.create_index("ix_audit_events_actor_pid_sequence", "audit_events", ["actor_pid", "sequence"])
+    op.create_index(
+        "ix_audit_events_flagged_org_sequence", "audit_events", ["actor_orgnr_parent", "sequence"],
+        sqlite_where=sa.text("flagged = 1"), postgresql_where=sa.text("flagged"),
+    )
     head = op.create_table(
         "audit_log_head",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
