@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from . import cedar_policies, consent_decisions, gateway_cache
+from . import audit_appends, audit_latency, cedar_policies, consent_decisions, gateway_cache
 from .report import machine, render
 from .timing import Budget, measure_all
 
@@ -20,13 +20,20 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=REPORT, help=f"where to write the report ({REPORT})")
     parser.add_argument("--calls", type=int, default=gateway_cache.CALLS,
                         help="GetPatientSummary calls through the gateway per cache setting")
-    parser.add_argument("--no-gateway", action="store_true", help="only the in-process benches")
+    parser.add_argument("--no-gateway", action="store_true", help="no bench that runs the whole suite")
+    parser.add_argument("--no-audit", action="store_true", help="leave out the audit log benches")
+    parser.add_argument("--no-postgres", action="store_true", help="audit appends on SQLite only")
     args = parser.parse_args()
     started = time.monotonic()
     timings = measure_all({**consent_decisions.operations(), **cedar_policies.operations()}, IN_PROCESS)
     decisions, cedar = consent_decisions.result(timings), cedar_policies.result(timings)
     gateway = None if args.no_gateway else gateway_cache.run(calls=args.calls)
     text = render(machine(), decisions, cedar, gateway)
+    if not args.no_audit:
+        audit = audit_appends.render(audit_appends.run(postgres=not args.no_postgres))
+        if not args.no_gateway:
+            audit += audit_latency.render(audit_latency.run())
+        text += "\n" + "\n".join(audit).rstrip("\n") + "\n"
     print(text, end="")
     print(f"\n({time.monotonic() - started:.0f} s; written to {args.report})")
     args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -282,8 +282,21 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
     return record, record_violations(record) | problems
 
 
+# What a patient's log shows (DOMAIN.md §2 "logg over bruk"): who by name and organisation,
+# when, what, on which basis, the decision and whether it was flagged — not the log's internals.
+_HIDDEN_FROM_PATIENTS = ("idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification")
+
+
 def _event(row: AuditEventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
     """The stored event as a reader in `scope` may see it; in full for the appending gateway."""
+    event = _full_event(row, scope)
+    if scope is not None and not scope.shows_actor_pid:
+        for name in _HIDDEN_FROM_PATIENTS:
+            event.ClearField(name)
+    return event
+
+
+def _full_event(row: AuditEventRow, scope: ReadScope | None) -> audit_pb2.AuditEvent:
     return audit_pb2.AuditEvent(
         event_id=str(row.event_id),
         idempotency_key=row.idempotency_key,

@@ -1,0 +1,485 @@
+"""Durable appends per second into the audit log at 1, 10 and 100 concurrent writers, side by
+side with the cheapest durable write of the same rows, in the same run and the same database.
+
+Three ways of writing take turns, round by round:
+
+- the baseline: plain batched INSERTs of the same rows into `bench_plain_events`, a table the
+  bench creates in the log's database with the same columns and indexes, through the same group
+  commit (services.audit.group_commit) — no head lock, idempotency lookup, leaf hash, tree nodes
+  or checkpoint;
+- the audit store in-process: `AuditStore.append` with the log's signer behind `GroupCommit`,
+  wired exactly as AuditApi wires it;
+- AppendEvents over gRPC to the audit service, run as `samhandling serve audit` in its own
+  process on the same database.
+
+Each writer makes a fixed number of sequential calls of two events (what one
+GetPatientSummary records), timed one by one. The database is fresh, migrated by the audit
+migrations and opened by make_engine (SQLite: WAL, synchronous=FULL). After every run the bench
+reads back from the database that each event was stored, and how many transactions it took
+(one signed checkpoint per commit of the log)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from enum import Enum
+from functools import partial
+from pathlib import Path
+from typing import Protocol
+
+import grpc
+from sqlalchemy import Column, Engine, Index, MetaData, Table, func, insert, select
+from sqlalchemy.orm import sessionmaker
+
+from gateway.audit_client import APPEND_EVENTS, GATEWAY_ACTOR
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from services.audit.events import Action, AuditRecord
+from services.audit.group_commit import GroupCommit
+from services.audit.models import AuditEventRow, CheckpointRow, LogHeadRow
+from services.audit.signer import load_log_signer
+from services.audit.store import AuditStore
+from services.backends import backend
+from services.cli.health import component_status
+from services.platform.db import make_engine, make_sessions
+from services.platform.protomap import to_enum, to_timestamp
+from services.platform.settings import REPO_ROOT, Settings
+from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
+from tests.fixtures import postgres as pg
+from tests.support import asserted, settings_for
+
+from .consent_decisions import EHR, PATIENT
+from .gateway_cache import CATEGORIES
+from .report import _ms, _table, _x
+from .timing import Timing, summarise
+
+WRITERS = (1, 10, 100)
+CALLS_PER_WRITER = 20
+WARMUP_CALLS = 5
+ROUNDS = 2
+EVENTS_PER_CALL = len(CATEGORIES)  # one event per consent decision of a GetPatientSummary
+SQLITE = "SQLite (WAL, synchronous=FULL)"
+POSTGRES = "PostgreSQL (fsync=on, synchronous_commit=on)"
+STARTUP_TIMEOUT_SECONDS = 30.0
+PLAIN_TABLE = "bench_plain_events"
+BASELINE, STORE, GRPC = "plain batched INSERT (baseline)", "audit store, in-process", "AppendEvents, gRPC to the audit process"
+READ_METHOD = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
+NO_LEAF = bytes(32)  # the baseline stores a leaf hash of the same size without computing it
+
+Append = Callable[[int, int], Awaitable[object]]  # (writer, call) -> stored
+
+
+@dataclass(frozen=True)
+class Counters:
+    events: int  # stored, as read back from the database
+    commits: int  # the transactions that stored them
+    cpu_seconds: float | None  # CPU time of the process that writes (None where it cannot be read)
+
+    def __sub__(self, before: Counters) -> Counters:
+        cpu = None if self.cpu_seconds is None or before.cpu_seconds is None else self.cpu_seconds - before.cpu_seconds
+        return Counters(self.events - before.events, self.commits - before.commits, cpu)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed run of one way of writing."""
+
+    counted: Counters
+    seconds: float  # wall time from the first call to the last answer
+    per_call_ns: list[int]
+
+
+@dataclass(frozen=True)
+class AppendRun:
+    """The rounds of one way of writing at one number of writers, together."""
+
+    events: int
+    commits: int
+    seconds: float
+    cpu_seconds: float | None
+    per_call: Timing  # nanoseconds per writer call, from submit to the durable answer
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def events_per_commit(self) -> float:
+        return self.events / self.commits
+
+    @property
+    def cores_busy(self) -> float | None:
+        """The writing process's CPU time over the wall time: 1.0 is one core fully busy."""
+        return None if self.cpu_seconds is None else self.cpu_seconds / self.seconds
+
+
+@dataclass(frozen=True)
+class AppendBench:
+    database: str
+    calls_per_writer: int
+    rounds: int
+    runs: dict[int, dict[str, AppendRun]]  # writers -> way of writing -> its rounds together
+
+
+class Target(Protocol):
+    def prepare(self, writers: int, calls: int) -> Append:
+        """The append of each (writer, call), its events built beforehand (untimed)."""
+
+    def counters(self) -> Counters:
+        """Events stored, transactions committed and CPU time used so far."""
+
+
+async def drive(writers: int, calls: int, append: Append) -> tuple[list[int], float]:
+    """`writers` concurrent tasks, each making `calls` sequential appends; the time of every
+    call (ns) and the wall time of them all (s)."""
+    clock = time.perf_counter_ns
+
+    async def writer(w: int) -> list[int]:
+        samples = []
+        for c in range(calls):
+            start = clock()
+            await append(w, c)
+            samples.append(clock() - start)
+        return samples
+
+    began = clock()
+    per_writer = await asyncio.gather(*(writer(w) for w in range(writers)))
+    return [s for samples in per_writer for s in samples], (clock() - began) / 1e9
+
+
+async def measure(target: Target, writers: int, calls: int) -> Sample:
+    """One timed run; refuses a run that did not store every event it was given."""
+    append = target.prepare(writers, calls)
+    gc.collect()
+    before = target.counters()
+    samples, seconds = await drive(writers, calls, append)
+    counted = target.counters() - before
+    if counted.events != writers * calls * EVENTS_PER_CALL or not counted.commits:
+        raise RuntimeError(
+            f"{writers} writers × {calls} calls stored {counted.events} events in {counted.commits} commits"
+        )
+    return Sample(counted, seconds, samples)
+
+
+def combine(samples: Sequence[Sample]) -> AppendRun:
+    cpu = [s.counted.cpu_seconds for s in samples]
+    return AppendRun(
+        events=sum(s.counted.events for s in samples),
+        commits=sum(s.counted.commits for s in samples),
+        seconds=sum(s.seconds for s in samples),
+        cpu_seconds=None if None in cpu else sum(c for c in cpu if c is not None),
+        per_call=summarise([ns for s in samples for ns in s.per_call_ns]),
+    )
+
+
+# The events: what the gateway records for demo-ehr reading Eskil's summary.
+
+
+def call_records() -> list[AuditRecord]:
+    now = datetime.now(UTC)
+    return [
+        AuditRecord(
+            idempotency_key=uuid.uuid4().hex, occurred_at=now, actor_kind=ActorKind.SYSTEM,
+            actor_client_id=EHR.client_id, actor_client_name=EHR.client_name, actor_pid="", actor_name="",
+            actor_hpr_number="", actor_authorization="", actor_orgnr_parent=EHR.orgnr_parent,
+            actor_orgnr_child=EHR.orgnr_child, patient_id=PATIENT, action=Action.READ, data_category=category,
+            purpose_of_use=PurposeOfUse.TREAT, access_basis=AccessBasis.CARE_RELATIONSHIP, decision=Decision.PERMIT,
+            decided_by="", decision_id=uuid.uuid4().hex, trace_id=uuid.uuid4().hex, method=READ_METHOD,
+        )
+        for category in CATEGORIES
+    ]
+
+
+def as_event(r: AuditRecord) -> audit_pb2.AuditEvent:
+    return audit_pb2.AuditEvent(
+        idempotency_key=r.idempotency_key,
+        occur_time=to_timestamp(r.occurred_at),
+        actor=common_pb2.Actor(
+            kind=to_enum(common_pb2.ActorKind, r.actor_kind), client_id=r.actor_client_id,
+            client_name=r.actor_client_name, orgnr_parent=r.actor_orgnr_parent, orgnr_child=r.actor_orgnr_child,
+        ),
+        patient_id=r.patient_id,
+        action=to_enum(audit_pb2.Action, r.action),
+        data_category=to_enum(common_pb2.DataCategory, r.data_category),
+        purpose_of_use=to_enum(common_pb2.PurposeOfUse, r.purpose_of_use),
+        access_basis=to_enum(common_pb2.AccessBasis, r.access_basis),
+        decision=to_enum(common_pb2.Decision, r.decision),
+        decision_id=r.decision_id,
+        trace_id=r.trace_id,
+        method=r.method,
+    )
+
+
+def _batches(writers: int, calls: int) -> list[list[list[AuditRecord]]]:
+    return [[call_records() for _ in range(calls)] for _ in range(writers)]
+
+
+# The three ways of writing.
+
+
+def plain_table(engine: Engine) -> Table:
+    """`bench_plain_events`: audit_events' columns and indexes (partial ones too, as each dialect
+    spells them), nothing else; created if missing. Every index costs each insert alike."""
+    source = AuditEventRow.__table__
+    table = Table(
+        PLAIN_TABLE, MetaData(),
+        *(Column(c.name, c.type, primary_key=c.primary_key, unique=bool(c.unique), autoincrement=c.primary_key)
+          for c in source.columns),
+        *(Index(f"{PLAIN_TABLE}_{index.name}", *(c.name for c in index.columns), unique=index.unique,
+                **index.dialect_kwargs)
+          for index in source.indexes),
+    )
+    table.create(engine, checkfirst=True)
+    return table
+
+
+class PlainInserts:
+    """The baseline: the same rows, one INSERT of the whole batch per transaction."""
+
+    def __init__(self, sessions: sessionmaker, table: Table) -> None:
+        self._sessions, self._table = sessions, table
+        self._commits = 0
+        self._group: GroupCommit[AuditRecord, dict[str, object]] = GroupCommit(self._insert)
+
+    def _insert(self, records: list[AuditRecord]) -> list[dict[str, object]]:
+        stored_at = datetime.now(UTC)
+        rows = [{**_columns(r), "event_id": uuid.uuid4(), "stored_at": stored_at, "leaf_hash": NO_LEAF}
+                for r in records]
+        with self._sessions.begin() as session:
+            session.execute(insert(self._table), rows)
+        self._commits += 1  # commits run one at a time (the group commit's writer)
+        return rows
+
+    def prepare(self, writers: int, calls: int) -> Append:
+        batches = _batches(writers, calls)
+        return lambda w, c: self._group.submit(batches[w][c])
+
+    def counters(self) -> Counters:
+        with self._sessions() as session:
+            events = session.scalar(select(func.count()).select_from(self._table)) or 0
+        return Counters(events, self._commits, time.process_time())
+
+
+def log_counters(sessions: sessionmaker, cpu_seconds: float | None) -> Counters:
+    """The log's size and its signed checkpoints: one per commit that stored events."""
+    with sessions() as session:
+        size = session.scalar(select(LogHeadRow.size).where(LogHeadRow.id == 1)) or 0
+        return Counters(size, session.scalar(select(func.count()).select_from(CheckpointRow)) or 0, cpu_seconds)
+
+
+class StoreAppends:
+    """The audit write path in-process: the store's append (Merkle tree, signed checkpoint)
+    behind the group commit, as AuditApi builds it."""
+
+    def __init__(self, sessions: sessionmaker, settings: Settings) -> None:
+        self._sessions = sessions
+        store = AuditStore(sessions)
+        self._group = GroupCommit(partial(store.append, signer=load_log_signer(settings)))
+
+    def prepare(self, writers: int, calls: int) -> Append:
+        batches = _batches(writers, calls)
+        return lambda w, c: self._group.submit(batches[w][c])
+
+    def counters(self) -> Counters:
+        return log_counters(self._sessions, time.process_time())
+
+
+class GrpcAppends:
+    """AppendEvents to the running audit backend, as the gateway calls it; each call's assertion
+    is signed beforehand (signing is the gateway's cost, not the log's)."""
+
+    def __init__(self, service: AuditProcess, sessions: sessionmaker, settings: Settings) -> None:
+        self._stub = audit_pb2_grpc.AuditServiceStub(service.channel)
+        self._service, self._sessions, self._settings = service, sessions, settings
+
+    def prepare(self, writers: int, calls: int) -> Append:
+        requests = [
+            [audit_pb2.AppendEventsRequest(events=[as_event(r) for r in call]) for call in writer]
+            for writer in _batches(writers, calls)
+        ]
+        metadata = [
+            [asserted(self._settings, "audit", APPEND_EVENTS, actor=GATEWAY_ACTOR) for _ in range(calls)]
+            for _ in range(writers)
+        ]
+        return lambda w, c: self._stub.AppendEvents(requests[w][c], metadata=metadata[w][c])
+
+    def counters(self) -> Counters:
+        return log_counters(self._sessions, process_cpu_seconds(self._service.pid))
+
+
+def _columns(record: AuditRecord) -> dict[str, object]:
+    """The record's columns as the store writes them (enums by name)."""
+    values = {f.name: getattr(record, f.name) for f in fields(record)}
+    return {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
+
+
+async def _bench(settings: Settings, database: str, writers: Sequence[int], calls: int, rounds: int) -> AppendBench:
+    backend("audit").migrate(settings)
+    engine = make_engine(settings.database_url("audit"))
+    try:
+        async with audit_process(settings) as service:
+            sessions = make_sessions(engine)
+            targets: dict[str, Target] = {
+                BASELINE: PlainInserts(sessions, plain_table(engine)),
+                STORE: StoreAppends(sessions, settings),
+                GRPC: GrpcAppends(service, sessions, settings),
+            }
+            for target in targets.values():  # untimed: connections, caches, the log's first checkpoint
+                await measure(target, 1, WARMUP_CALLS)
+            measured: dict[int, dict[str, list]] = {n: {path: [] for path in targets} for n in writers}
+            for n in writers:
+                for _ in range(rounds):
+                    for path, target in targets.items():
+                        measured[n][path].append(await measure(target, n, calls))
+    finally:
+        engine.dispose()
+    runs = {n: {path: combine(samples) for path, samples in by_path.items()} for n, by_path in measured.items()}
+    return AppendBench(database, calls, rounds, runs)
+
+
+@dataclass(frozen=True)
+class AuditProcess:
+    pid: int
+    channel: grpc.aio.Channel
+
+
+@contextlib.asynccontextmanager
+async def audit_process(settings: Settings) -> AsyncIterator[AuditProcess]:
+    """`samhandling serve audit` in its own process, as deployed, on a free loopback port;
+    yields it once it reports SERVING."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    env = {**os.environ, "SAMHANDLING_ENV": "dev", "SAMHANDLING_VAR_DIR": str(settings.var_dir),
+           "SAMHANDLING_AUDIT_ADDR": address, "SAMHANDLING_AUDIT_DATABASE_URL": settings.database_url("audit"),
+           "OTEL_TRACES_EXPORTER": "none"}
+    log = settings.var_dir / "audit.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as output:
+        child = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "audit"], cwd=REPO_ROOT,
+                                 env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        ready = replace(settings, addresses={**settings.addresses, "audit": address})
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while await component_status("audit", ready) != "SERVING":
+            if child.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+                raise RuntimeError(f"the audit service did not start:\n{tail}")
+            await asyncio.sleep(0.1)
+        async with grpc.aio.insecure_channel(address) as channel:
+            yield AuditProcess(child.pid, channel)
+    finally:
+        child.terminate()
+        child.wait(STARTUP_TIMEOUT_SECONDS)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of another process so far (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            after_name = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def filesystem(path: Path) -> str:
+    """The type of the file system holding `path` (a tmpfs makes every fsync free); Linux only."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            points = [(line.split()[1], line.split()[2]) for line in mounts]
+    except OSError:
+        return "unknown"
+    held = [(point, kind) for point, kind in points if path.resolve().is_relative_to(point)]
+    return max(held, key=lambda p: len(p[0]))[1] if held else "unknown"
+
+
+@contextlib.contextmanager
+def durable_postgres(bin_dir: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster that flushes its WAL at every commit as in production
+    (the test fixture runs with fsync=off); yields the URL of a fresh database."""
+    as_root = os.geteuid() == 0  # PostgreSQL refuses root: run it as `postgres`
+    prefix = ["runuser", "-u", pg.SUPERUSER, "--"] if as_root else []
+    base = Path(tempfile.mkdtemp(prefix="samhandling-bench-pg-"))
+    try:
+        if as_root:
+            account = pwd.getpwnam(pg.SUPERUSER)
+            os.chown(base, account.pw_uid, account.pw_gid)
+        data, log, port = base / "data", base / "postgres.log", pg._free_port()
+        subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", pg.SUPERUSER,
+                        "-E", "UTF8", "--locale=C"], cwd=base, check=True, capture_output=True)
+        with open(log, "ab") as output:
+            server = subprocess.Popen(
+                [*prefix, str(bin_dir / "postgres"), "-D", str(data), "-c", f"listen_addresses={pg.HOST}",
+                 "-c", f"port={port}", "-c", f"unix_socket_directories={base}",
+                 "-c", "fsync=on", "-c", "synchronous_commit=on"],
+                cwd=base, stdout=output, stderr=subprocess.STDOUT,
+            )
+        try:
+            pg._wait_until_ready(bin_dir, port, server, log)
+            cluster = pg.PostgresServer(pg.HOST, port, pg.SUPERUSER)
+            yield cluster.url(cluster.create_database())
+        finally:
+            subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"],
+                           cwd=base, check=False, capture_output=True)
+            server.wait(STARTUP_TIMEOUT_SECONDS)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run(
+    writers: Sequence[int] = WRITERS, calls: int = CALLS_PER_WRITER, rounds: int = ROUNDS, postgres: bool = True
+) -> list[AppendBench]:
+    """SQLite always; PostgreSQL too when asked for and its server binaries are installed."""
+    benches = []
+    with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp:
+        on = f"on {filesystem(Path(tmp))}"  # the PostgreSQL cluster lives in the same temporary directory
+        settings = settings_for(Path(tmp))
+        benches.append(asyncio.run(_bench(settings, f"{SQLITE} {on}", writers, calls, rounds)))
+        bin_dir = pg.find_bin_dir() if postgres else None
+        if bin_dir is not None:
+            with durable_postgres(bin_dir) as url:
+                settings = settings_for(Path(tmp), audit=url)
+                benches.append(asyncio.run(_bench(settings, f"{POSTGRES} {on}", writers, calls, rounds)))
+    return benches
+
+
+def render(benches: Sequence[AppendBench]) -> list[str]:
+    lines: list[str] = []
+    for b in benches:
+        rows = []
+        for writers, by_path in b.runs.items():
+            base = by_path[BASELINE]
+            rows += [
+                [str(writers), path, f"{r.events:,}", f"{r.events_per_commit:,.1f}", f"{r.events_per_second:,.0f}",
+                 _x(r.events_per_second / base.events_per_second), _ms(r.per_call.median_ns), _ms(r.per_call.p95_ns),
+                 _x(r.per_call.ratio(base.per_call)), "–" if r.cores_busy is None else f"{r.cores_busy:.2f}"]
+                for path, r in by_path.items()
+            ]
+        lines += [
+            f"## Audit log: durable appends, {b.database}",
+            "",
+            f"Every writer makes {b.calls_per_writer} sequential calls of {EVENTS_PER_CALL} events (one "
+            f"GetPatientSummary's) per round, {b.rounds} rounds, the three ways of writing taking turns in one fresh "
+            "database. Baseline: plain batched INSERTs of the same rows into a table with the same columns and "
+            "indexes, through the same group commit. × baseline: events/s and ms per call, each divided by the "
+            "baseline's at the same number of writers. CPU: the writing process's CPU time over the wall time "
+            "(the bench process in-process, the audit process over gRPC); 1.00 is one core kept busy.",
+            "",
+            *_table(["writers", "write path", "events", "events per commit", "events/s", "× baseline",
+                     "ms per call, median", "p95", "× baseline", "CPU, cores"], rows),
+            "",
+        ]
+    return lines
