@@ -86,11 +86,16 @@ POLICIES: Mapping[str, MethodPolicy] = {
     # auditor's own organisation's events.
     **{
         _AUDIT + name: MethodPolicy(backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_READ)
-        for name in ("GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves")
+        for name in (
+            "GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves", "GetEventProof"
+        )
     },
     # Searches and exports over the auditor's own organisation's events; the audit service
     # scopes them by the assertion's organisation, whatever the filter says.
     _AUDIT + "SearchEvents": MethodPolicy(
+        backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
+    ),
+    _AUDIT + "ListSignals": MethodPolicy(
         backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
     ),
     _AUDIT + "ExportEvents": MethodPolicy(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import partial
 
@@ -16,10 +16,11 @@ from services.platform.errors import invalid_argument, not_found, permission_den
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import encode_page_token, page_violations
-from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
+from services.platform.protomap import from_enum, from_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
-from . import csv_export, fhir_export
+from . import csv_export, fhir_export, signals
+from .event_proof import format_event_proof
 from .events import Action, AuditRecord, record_violations
 from .group_commit import GroupCommit
 from .models import AuditEventRow
@@ -35,10 +36,13 @@ from .search import (
     filter_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore, stored_record
+from .store import AuditStore, stored_leaf, stored_record
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
+DEFAULT_SIGNAL_RANGE = timedelta(days=7)
+# Signals are computed from every event in the range, so the range is bounded.
+MAX_SIGNAL_RANGE = timedelta(days=31)
 
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
@@ -116,6 +120,54 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         content_type, render = _EXPORTS[request.format]
         content = await asyncio.to_thread(render, events, self._signer.origin, self._clock())
         return audit_pb2.ExportEventsResponse(content_type=content_type, content=content, event_count=len(events))
+
+    async def ListSignals(self, request: audit_pb2.ListSignalsRequest, context):
+        actor = current_assertion().actor
+        if from_enum(common_pb2.ActorKind, actor.kind, ActorKind) is not ActorKind.AUDITOR or not actor.orgnr_parent:
+            raise permission_denied("AUDIT_SCOPE_MISSING", "signals are read by an organisation's auditors")
+        problems: dict[str, str] = {}
+        if request.kind and request.kind not in audit_pb2.SignalKind.values():
+            problems["kind"] = f"unknown value {request.kind}"
+        times = {}
+        for name in ("start_time", "end_time"):
+            if request.HasField(name):
+                try:
+                    times[name] = from_timestamp(getattr(request, name))
+                except ValueError:
+                    problems[name] = "not a valid timestamp (years 1-9999, nanos 0-999999999)"
+        end = times.get("end_time") or self._clock()
+        start = times.get("start_time") or end - DEFAULT_SIGNAL_RANGE
+        if not problems and start >= end:
+            problems["start_time"] = "before end_time"
+        elif not problems and end - start > MAX_SIGNAL_RANGE:
+            problems["end_time"] = f"at most {MAX_SIGNAL_RANGE.days} days after start_time"
+        if problems:
+            raise invalid_argument(problems)
+        kinds = frozenset(signals.SignalKind) if not request.kind else frozenset(
+            {signals.SignalKind[audit_pb2.SignalKind.Name(request.kind).removeprefix("SIGNAL_KIND_")]}
+        )
+        rows = await asyncio.to_thread(self._store.organisation_events, actor.orgnr_parent, start, end)
+        by_sequence = {row.sequence: row for row in rows}
+        stored = [StoredEvent(str(row.event_id), row.sequence, stored_record(row)) for row in rows]
+        found = signals.signals(stored, actor.orgnr_parent, kinds)
+        return audit_pb2.ListSignalsResponse(signals=[_signal(s, by_sequence) for s in found])
+
+    async def GetEventProof(self, request: audit_pb2.GetEventProofRequest, context):
+        actor = current_assertion().actor
+        scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
+        if scope.actor_orgnr_parent is None:
+            raise permission_denied("AUDIT_SCOPE_MISSING", "event proofs are given to an organisation's auditors")
+        if request.sequence < 1:
+            raise invalid_argument({"sequence": "a positive sequence number"})
+        proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
+        if proof is None:
+            raise not_found("EVENT_NOT_FOUND", "no event with this sequence is covered by a checkpoint")
+        if not scope.shows(proof.row.actor_orgnr_parent):
+            raise permission_denied("AUDIT_SCOPE_MISSING", "an auditor gets proofs of their organisation's events")
+        text = format_event_proof(
+            request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note
+        )
+        return audit_pb2.GetEventProofResponse(proof=text)
 
     def _query(self, proto_filter: audit_pb2.EventFilter) -> tuple[EventQuery, dict[str, str]]:
         """The caller's query and the filter's field violations; refused, before the filter is looked
@@ -219,6 +271,18 @@ def _filter(proto: audit_pb2.EventFilter) -> tuple[EventFilter, dict[str, str]]:
         flagged_only=proto.flagged_only,
     )
     return event_filter, problems
+
+
+def _signal(signal: signals.Signal, rows: dict[int, AuditEventRow]) -> audit_pb2.Signal:
+    """A signal with its events as an auditor sees them (in full, as SearchEvents shows them)."""
+    events = [_event(rows[e.sequence]) for e in signal.events]
+    return audit_pb2.Signal(
+        kind=audit_pb2.SignalKind.Value(f"SIGNAL_KIND_{signal.kind.value}"),
+        actor=events[0].actor,
+        day=to_date(signal.day),
+        summary=signal.summary,
+        events=events,
+    )
 
 
 def _fhir(events: list[StoredEvent], origin: str, now: datetime) -> bytes:

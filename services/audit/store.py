@@ -12,7 +12,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -150,6 +150,33 @@ class AuditStore:
         with self._sessions() as session:
             return list(session.scalars(statement))
 
+    def organisation_events(self, actor_orgnr_parent: str, start: datetime, end: datetime) -> list[AuditEventRow]:
+        """Every event of one legal entity's actors that occurred in [start, end), newest first."""
+        statement = (
+            select(AuditEventRow)
+            .where(
+                AuditEventRow.actor_orgnr_parent == actor_orgnr_parent,
+                AuditEventRow.occurred_at >= start,
+                AuditEventRow.occurred_at < end,
+            )
+            .order_by(AuditEventRow.sequence.desc())
+        )
+        with self._sessions() as session:
+            return list(session.scalars(statement))
+
+    def event_proof(self, sequence: int) -> EventProof | None:
+        """The event with this sequence and its inclusion proof under the latest checkpoint, read in
+        one session; None when no checkpoint covers such an event."""
+        with self._sessions() as session:
+            checkpoint = _latest_checkpoint(session)
+            if checkpoint is None or not 1 <= sequence <= checkpoint.size:
+                return None
+            row = session.scalar(select(AuditEventRow).where(AuditEventRow.sequence == sequence))
+            if row is None:
+                return None
+            hashes = merkle.inclusion_proof(sequence - 1, checkpoint.size, StoredNodes(session))
+            return EventProof(row, checkpoint.note, hashes)
+
     def latest_checkpoint(self) -> CheckpointRow | None:
         with self._sessions() as session:
             return _latest_checkpoint(session)
@@ -177,6 +204,15 @@ class AuditStore:
                 (row.sequence - 1, bytes(row.leaf_hash), stored_leaf(row) if shown(row.actor_orgnr_parent) else b"")
                 for row in session.scalars(query)
             ]
+
+
+@dataclass(frozen=True)
+class EventProof:
+    """One event, the latest signed checkpoint note, and the event's inclusion proof under it."""
+
+    row: AuditEventRow
+    checkpoint_note: str
+    hashes: list[bytes]
 
 
 def stored_leaf(row: AuditEventRow) -> bytes:

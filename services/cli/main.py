@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--vkey", help="the pinned verifier key (C2SP vkey); default: as the gateway publishes it")
     verify.add_argument("--since", type=Path, metavar="FILE", help="also check consistency with this saved checkpoint")
     verify.add_argument("--save", type=Path, metavar="FILE", help="save the verified checkpoint to FILE")
+    prove = audit.add_parser("prove", help="fetch a self-contained proof of one event (C2SP tlog-proof)")
+    prove.add_argument("sequence", type=int, help="the event's sequence number")
+    prove.add_argument("--out", type=Path, required=True, metavar="FILE", help="where to write the proof")
+    prove.add_argument("--client", default="demo-auditor", help="the auditor client to fetch with (default demo-auditor)")
+    check = audit.add_parser("check-proof", help="verify an event proof offline with the log's public key alone")
+    check.add_argument("proof", type=Path, help="a proof written by `samhandling audit prove`")
+    check.add_argument("--vkey", required=True, help="the log's verifier key (C2SP vkey)")
     args = parser.parse_args(argv)
 
     try:
@@ -95,15 +102,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(rotate_signing_keys(settings.var_dir, settings.seeds_dir))
         return 0
     if args.command == "audit":
-        from .audit_verify import VerifyOptions, audit_verify
-        from .token import Identity, obtain_token
-
-        token = asyncio.run(obtain_token(settings, Identity(args.client)))
-        try:
-            return audit_verify(settings.addresses["gateway"], token, VerifyOptions(args.vkey, args.since, args.save))
-        except grpc.RpcError as exc:
-            return _refused(exc)
+        return _audit(args, settings)
     return _token_or_call(args, settings)
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from .audit_proof import check_proof, prove
+    from .audit_verify import VerifyOptions, audit_verify
+    from .token import Identity, obtain_token
+
+    if args.audit_command == "check-proof":
+        return check_proof(args.proof, args.vkey)  # offline: no token, no gateway
+    token = asyncio.run(obtain_token(settings, Identity(args.client)))
+    try:
+        if args.audit_command == "prove":
+            return prove(settings.addresses["gateway"], token, args.sequence, args.out)
+        return audit_verify(settings.addresses["gateway"], token, VerifyOptions(args.vkey, args.since, args.save))
+    except grpc.RpcError as exc:
+        return _refused(exc)
 
 
 def _token_or_call(args: argparse.Namespace, settings: Settings) -> int:

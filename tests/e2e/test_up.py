@@ -107,6 +107,12 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     samhandling("call", "--client", "demo-ehr", "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
                 json.dumps({"patient_id": PATIENT}), env=suite_env)
     assert "the log verifies" in samhandling("audit", "verify", "--since", str(saved), env=suite_env).stdout
+    vkey = first.stdout.split("verifier key: ", 1)[1].split()[0]
+    proof = suite_env_path(suite_env) / "event-1.proof"
+    samhandling("audit", "prove", "1", "--out", str(proof), env=suite_env)
+    assert "the proof verifies" in samhandling("audit", "check-proof", str(proof), "--vkey", vkey, env=suite_env).stdout
+    proof.write_text(proof.read_text().replace("=", "A", 1) if "=" in proof.read_text() else proof.read_text() + "x")
+    assert samhandling("audit", "check-proof", str(proof), "--vkey", vkey, env=suite_env, check=False).returncode == 1
 
     running_up.send_signal(signal.SIGINT)
     assert running_up.wait(30) == 0

@@ -25,6 +25,14 @@ class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
     EXPORT_FORMAT_FHIR_JSON: _ClassVar[ExportFormat]
     EXPORT_FORMAT_CSV: _ClassVar[ExportFormat]
+
+class SignalKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIGNAL_KIND_UNSPECIFIED: _ClassVar[SignalKind]
+    SIGNAL_KIND_EMERGENCY_OVERRIDE: _ClassVar[SignalKind]
+    SIGNAL_KIND_RESTRICTED_ACCESS: _ClassVar[SignalKind]
+    SIGNAL_KIND_REPEATED_DENIALS: _ClassVar[SignalKind]
+    SIGNAL_KIND_UNUSUAL_VOLUME: _ClassVar[SignalKind]
 ACTION_UNSPECIFIED: Action
 ACTION_READ: Action
 ACTION_CREATE: Action
@@ -34,6 +42,11 @@ ACTION_SEARCH: Action
 EXPORT_FORMAT_UNSPECIFIED: ExportFormat
 EXPORT_FORMAT_FHIR_JSON: ExportFormat
 EXPORT_FORMAT_CSV: ExportFormat
+SIGNAL_KIND_UNSPECIFIED: SignalKind
+SIGNAL_KIND_EMERGENCY_OVERRIDE: SignalKind
+SIGNAL_KIND_RESTRICTED_ACCESS: SignalKind
+SIGNAL_KIND_REPEATED_DENIALS: SignalKind
+SIGNAL_KIND_UNUSUAL_VOLUME: SignalKind
 
 class AuditEvent(_message.Message):
     __slots__ = ("event_id", "idempotency_key", "occur_time", "actor", "patient_id", "action", "data_category", "purpose_of_use", "access_basis", "decision", "decided_by", "decision_id", "trace_id", "method", "sequence", "flagged", "justification")
@@ -164,6 +177,48 @@ class ExportEventsResponse(_message.Message):
     content: bytes
     event_count: int
     def __init__(self, content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., event_count: _Optional[int] = ...) -> None: ...
+
+class Signal(_message.Message):
+    __slots__ = ("kind", "actor", "day", "summary", "events")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    DAY_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    kind: SignalKind
+    actor: _common_pb2.Actor
+    day: _common_pb2.Date
+    summary: str
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    def __init__(self, kind: _Optional[_Union[SignalKind, str]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., day: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., summary: _Optional[str] = ..., events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ...) -> None: ...
+
+class ListSignalsRequest(_message.Message):
+    __slots__ = ("kind", "start_time", "end_time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: SignalKind
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[_Union[SignalKind, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSignalsResponse(_message.Message):
+    __slots__ = ("signals",)
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    signals: _containers.RepeatedCompositeFieldContainer[Signal]
+    def __init__(self, signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ...) -> None: ...
+
+class GetEventProofRequest(_message.Message):
+    __slots__ = ("sequence",)
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    def __init__(self, sequence: _Optional[int] = ...) -> None: ...
+
+class GetEventProofResponse(_message.Message):
+    __slots__ = ("proof",)
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    proof: str
+    def __init__(self, proof: _Optional[str] = ...) -> None: ...
 
 class GetCheckpointRequest(_message.Message):
     __slots__ = ()

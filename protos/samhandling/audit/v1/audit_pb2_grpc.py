@@ -75,6 +75,16 @@ class AuditServiceStub:
                 request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsRequest.SerializeToString,
                 response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsResponse.FromString,
                 _registered_method=True)
+        self.ListSignals = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/ListSignals',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListSignalsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListSignalsResponse.FromString,
+                _registered_method=True)
+        self.GetEventProof = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/GetEventProof',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofResponse.FromString,
+                _registered_method=True)
         self.GetLeaves = channel.unary_unary(
                 '/samhandling.audit.v1.AuditService/GetLeaves',
                 request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesRequest.SerializeToString,
@@ -143,6 +153,23 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSignals(self, request, context):
+        """Lists the signals an auditor should review in their organisation's events, each with the
+        events behind it: emergency overrides, openings of restricted data, repeated denials for
+        one actor, unusual daily volume per actor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEventProof(self, request, context):
+        """Returns a self-contained proof of one event (C2SP tlog-proof) that verifies offline with
+        the log's public key: the event's leaf data, its inclusion proof and the signed checkpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetLeaves(self, request, context):
         """Returns a range of leaves: every leaf hash, and the leaf data of the events the reader
         may see, so a verifier can recompute the tree and check its own organisation's events.
@@ -193,6 +220,16 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.ExportEvents,
                     request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsRequest.FromString,
                     response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsResponse.SerializeToString,
+            ),
+            'ListSignals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSignals,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListSignalsRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.ListSignalsResponse.SerializeToString,
+            ),
+            'GetEventProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEventProof,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofResponse.SerializeToString,
             ),
             'GetLeaves': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLeaves,
@@ -417,6 +454,60 @@ class AuditService:
             '/samhandling.audit.v1.AuditService/ExportEvents',
             samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsRequest.SerializeToString,
             samhandling_dot_audit_dot_v1_dot_audit__pb2.ExportEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSignals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/ListSignals',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.ListSignalsRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.ListSignalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEventProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/GetEventProof',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,36 @@
+"""`samhandling audit prove` fetches a self-contained proof of one event (C2SP tlog-proof)
+through the gateway; `samhandling audit check-proof` verifies one offline with the log's
+public key alone — no gateway, no database."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from services.audit.event_proof import verify_event_proof
+
+from .token import Token
+
+
+def prove(address: str, token: Token, sequence: int, out: Path) -> int:
+    metadata = (("authorization", f"{token.scheme} {token.access_token}"),)
+    with grpc.insecure_channel(address) as channel:
+        answer = audit_pb2_grpc.AuditServiceStub(channel).GetEventProof(
+            audit_pb2.GetEventProofRequest(sequence=sequence), metadata=metadata, timeout=30
+        )
+    out.write_text(answer.proof)
+    print(f"proof of event {sequence} written to {out}")
+    return 0
+
+
+def check_proof(proof: Path, vkey: str) -> int:
+    """Exit 0 when the proof verifies with the key; the key's name is the log's origin."""
+    origin = vkey.split("+", 1)[0]
+    try:
+        leaf = verify_event_proof(proof.read_text(), vkey, origin)
+    except ValueError as exc:
+        print(f"FAILED: {exc}")
+        return 1
+    print(f"the proof verifies: the event is in the log {origin} ({len(leaf)} bytes of leaf data)")
+    return 0

@@ -1,0 +1,161 @@
+"""Auditors' signals and offline event proofs over real gRPC, on SQLite and PostgreSQL: signals only
+from the auditor's own organisation, proofs that verify with nothing but the log's vkey and origin."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from services.audit.event_proof import EventProofError, verify_event_proof
+from services.audit.signals import REPEATED_DENIALS_THRESHOLD
+from services.platform.protomap import to_timestamp
+from tests.integration.test_audit_search import (
+    BAERUM_AUDITOR,
+    BAERUM_NURSE,
+    BODO_AUDITOR,
+    DOCTOR,
+    GATEWAY,
+    NURSE,
+    PATIENT,
+    SERVICE,
+    T0,
+    append,
+    event,
+    refused,
+)
+from tests.support import asserted, running_backend, settings_for
+
+DAY = {"start_time": to_timestamp(T0 - timedelta(hours=8)), "end_time": to_timestamp(T0 + timedelta(hours=12))}
+EMERGENCY = {
+    "purpose_of_use": common_pb2.PURPOSE_OF_USE_ETREAT, "access_basis": common_pb2.ACCESS_BASIS_EMERGENCY,
+    "flagged": True, "justification": "Bevisstløs",
+}
+DENIED = {"decision": common_pb2.DECISION_DENY, "access_basis": common_pb2.ACCESS_BASIS_RESTRICTION}
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    return settings_for(tmp_path, audit=db_url)
+
+
+async def list_signals(stub, settings, actor=BODO_AUDITOR, **fields) -> audit_pb2.ListSignalsResponse:
+    return await stub.ListSignals(
+        audit_pb2.ListSignalsRequest(**fields),
+        metadata=asserted(settings, "audit", SERVICE + "ListSignals", actor=actor),
+    )
+
+
+async def event_proof(stub, settings, sequence: int, actor=BODO_AUDITOR) -> str:
+    response = await stub.GetEventProof(
+        audit_pb2.GetEventProofRequest(sequence=sequence),
+        metadata=asserted(settings, "audit", SERVICE + "GetEventProof", actor=actor),
+    )
+    return response.proof
+
+
+async def test_signals_of_the_auditors_own_organisation(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await append(
+            stub, settings,
+            event("doctor-emergency", DOCTOR, minute=5, **EMERGENCY),
+            *(event(f"nurse-denied-{i}", minute=10 + i, **DENIED) for i in range(REPEATED_DENIALS_THRESHOLD)),
+            event("nurse-read", minute=20),
+            # The neighbour's actor does the same: it never shows in Bodø's signals.
+            event("baerum-emergency", BAERUM_NURSE, minute=6, **EMERGENCY),
+            *(event(f"baerum-denied-{i}", BAERUM_NURSE, minute=30 + i, **DENIED) for i in range(5)),
+            # Another day, outside the range asked for.
+            event("doctor-emergency-later", DOCTOR, minute=24 * 60, **EMERGENCY),
+        )
+        found = (await list_signals(stub, settings, **DAY)).signals
+        assert [(s.kind, s.actor.hpr_number) for s in found] == [
+            (audit_pb2.SIGNAL_KIND_EMERGENCY_OVERRIDE, DOCTOR.hpr_number),
+            (audit_pb2.SIGNAL_KIND_RESTRICTED_ACCESS, DOCTOR.hpr_number),
+            (audit_pb2.SIGNAL_KIND_REPEATED_DENIALS, NURSE.hpr_number),
+        ]
+        emergency, _, denials = found
+        assert (emergency.day.year, emergency.day.month, emergency.day.day) == (2026, 1, 5)
+        assert [e.idempotency_key for e in emergency.events] == ["doctor-emergency"]
+        # Auditors see the events in full, as SearchEvents shows them.
+        assert (emergency.events[0].actor.pid, emergency.events[0].justification) == (DOCTOR.pid, "Bevisstløs")
+        assert [e.idempotency_key for e in denials.events] == ["nurse-denied-2", "nurse-denied-1", "nurse-denied-0"]
+        assert denials.summary == "Sigrid Sykepleiersen (HPR 990000101) was denied access 3 times on 2026-01-05."
+        for signal in found:
+            assert NURSE.pid not in signal.summary and DOCTOR.pid not in signal.summary
+            assert {e.actor.orgnr_parent for e in signal.events} == {NURSE.orgnr_parent}
+        only = await list_signals(stub, settings, kind=audit_pb2.SIGNAL_KIND_REPEATED_DENIALS, **DAY)
+        assert [s.summary for s in only.signals] == [denials.summary]
+        baerum = (await list_signals(stub, settings, BAERUM_AUDITOR, **DAY)).signals
+        assert {e.actor.orgnr_parent for s in baerum for e in s.events} == {BAERUM_NURSE.orgnr_parent}
+        # By default the last 7 days: these events are long past.
+        assert not (await list_signals(stub, settings)).signals
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        NURSE,
+        GATEWAY,
+        common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=PATIENT),
+        common_pb2.Actor(kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor"),  # no organisation
+    ],
+    ids=["personnel", "system", "patient", "auditor-without-organisation"],
+)
+async def test_only_an_organisations_auditor_lists_signals_or_gets_proofs(settings, actor):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await append(stub, settings, event("nurse-read"))
+        for call in (list_signals(stub, settings, actor, kind=99), event_proof(stub, settings, 1, actor)):
+            code, reason, _ = await refused(call)
+            assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "AUDIT_SCOPE_MISSING")
+
+
+async def test_invalid_signal_requests_name_their_fields(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        _, _, violations = await refused(
+            list_signals(stub, settings, start_time=DAY["end_time"], end_time=DAY["end_time"])
+        )
+        assert set(violations) == {"start_time"}
+        _, _, violations = await refused(list_signals(stub, settings, kind=99, **DAY))
+        assert violations == {"kind": "unknown value 99"}
+        _, _, violations = await refused(
+            list_signals(stub, settings, start_time=to_timestamp(T0 - timedelta(days=32)), end_time=DAY["end_time"])
+        )
+        assert set(violations) == {"end_time"}
+
+
+async def test_an_event_proof_verifies_offline_with_only_the_vkey(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await append(stub, settings, *(event(f"read-{i}", minute=i) for i in range(5)))
+        await append(stub, settings, event("baerum-read", BAERUM_NURSE), event("last", DOCTOR))
+        key = await stub.GetVerifierKey(
+            audit_pb2.GetVerifierKeyRequest(),
+            metadata=asserted(settings, "audit", SERVICE + "GetVerifierKey", actor=BODO_AUDITOR),
+        )
+        leaves = (await stub.GetLeaves(
+            audit_pb2.GetLeavesRequest(start=0, end=7),
+            metadata=asserted(settings, "audit", SERVICE + "GetLeaves", actor=BODO_AUDITOR),
+        )).leaves
+        for sequence in (1, 4, 7):
+            proof = await event_proof(stub, settings, sequence)
+            assert proof.startswith("c2sp.org/tlog-proof@v1\nextra ")
+            assert f"\nindex {sequence - 1}\n" in proof
+            # Offline: nothing but the vkey and the origin.
+            assert verify_event_proof(proof, key.vkey, key.origin) == leaves[sequence - 1].data
+            with pytest.raises(EventProofError):
+                verify_event_proof(proof.replace("\n\n", "\n\n\n", 1), key.vkey, key.origin)
+        # The neighbour's event is the neighbour's auditor's to prove.
+        code, reason, _ = await refused(event_proof(stub, settings, 6))
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "AUDIT_SCOPE_MISSING")
+        baerum_proof = await event_proof(stub, settings, 6, BAERUM_AUDITOR)
+        assert b'"idempotency_key":"baerum-read"' in verify_event_proof(baerum_proof, key.vkey, key.origin)
+        for sequence in (8, 1000):
+            code, reason, _ = await refused(event_proof(stub, settings, sequence))
+            assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "EVENT_NOT_FOUND")
+        code, _, violations = await refused(event_proof(stub, settings, 0))
+        assert (code, set(violations)) == (grpc.StatusCode.INVALID_ARGUMENT, {"sequence"})
