@@ -62,7 +62,7 @@ from tests.support import asserted, settings_for
 
 from .consent_decisions import EHR, PATIENT
 from .gateway_cache import CATEGORIES
-from .report import _ms, _table, _x
+from .report import ms, table, times
 from .timing import Timing, summarise
 
 WRITERS = (1, 10, 100)
@@ -417,7 +417,7 @@ def durable_postgres(bin_dir: Path) -> Iterator[str]:
         if as_root:
             account = pwd.getpwnam(pg.SUPERUSER)
             os.chown(base, account.pw_uid, account.pw_gid)
-        data, log, port = base / "data", base / "postgres.log", pg._free_port()
+        data, log, port = base / "data", base / "postgres.log", pg.free_port()
         subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", pg.SUPERUSER,
                         "-E", "UTF8", "--locale=C"], cwd=base, check=True, capture_output=True)
         with open(log, "ab") as output:
@@ -428,7 +428,7 @@ def durable_postgres(bin_dir: Path) -> Iterator[str]:
                 cwd=base, stdout=output, stderr=subprocess.STDOUT,
             )
         try:
-            pg._wait_until_ready(bin_dir, port, server, log)
+            pg.wait_until_ready(bin_dir, port, server, log)
             cluster = pg.PostgresServer(pg.HOST, port, pg.SUPERUSER)
             yield cluster.url(cluster.create_database())
         finally:
@@ -464,8 +464,8 @@ def render(benches: Sequence[AppendBench]) -> list[str]:
             base = by_path[BASELINE]
             rows += [
                 [str(writers), path, f"{r.events:,}", f"{r.events_per_commit:,.1f}", f"{r.events_per_second:,.0f}",
-                 _x(r.events_per_second / base.events_per_second), _ms(r.per_call.median_ns), _ms(r.per_call.p95_ns),
-                 _x(r.per_call.ratio(base.per_call)), "–" if r.cores_busy is None else f"{r.cores_busy:.2f}"]
+                 times(r.events_per_second / base.events_per_second), ms(r.per_call.median_ns), ms(r.per_call.p95_ns),
+                 times(r.per_call.ratio(base.per_call)), "–" if r.cores_busy is None else f"{r.cores_busy:.2f}"]
                 for path, r in by_path.items()
             ]
         lines += [
@@ -478,7 +478,7 @@ def render(benches: Sequence[AppendBench]) -> list[str]:
             "baseline's at the same number of writers. CPU: the writing process's CPU time over the wall time "
             "(the bench process in-process, the audit process over gRPC); 1.00 is one core kept busy.",
             "",
-            *_table(["writers", "write path", "events", "events per commit", "events/s", "× baseline",
+            *table(["writers", "write path", "events", "events per commit", "events/s", "× baseline",
                      "ms per call, median", "p95", "× baseline", "CPU, cores"], rows),
             "",
         ]

@@ -42,7 +42,7 @@ from tests.support import running_suite
 from .audit_appends import READ_METHOD, PlainInserts, combine, measure, plain_table
 from .consent_decisions import PATIENT
 from .gateway_cache import LEASE_TIMEOUT_SECONDS
-from .report import _ms, _table, _x
+from .report import ms, table, times
 from .timing import Timing, summarise
 
 READERS = (1, 10)
@@ -180,12 +180,12 @@ def run(readers: Sequence[int] = READERS, calls: int = CALLS, warmup: int = WARM
 
 def render(results: Sequence[ReadLatency]) -> list[str]:
     rows = [
-        [str(r.readers), str(r.read.calls), f"{_ms(r.untraced.median_ns)} ({_ms(r.untraced.p95_ns)})",
-         f"{_ms(r.read.median_ns)} ({_ms(r.read.p95_ns)})",
-         f"{_ms(r.gateway.median_ns)} ({_ms(r.gateway.p95_ns)})", f"{_ms(r.append.median_ns)} ({_ms(r.append.p95_ns)})",
+        [str(r.readers), str(r.read.calls), f"{ms(r.untraced.median_ns)} ({ms(r.untraced.p95_ns)})",
+         f"{ms(r.read.median_ns)} ({ms(r.read.p95_ns)})",
+         f"{ms(r.gateway.median_ns)} ({ms(r.gateway.p95_ns)})", f"{ms(r.append.median_ns)} ({ms(r.append.p95_ns)})",
          f"{r.share_median:.0%} ({r.share_p95:.0%})",
-         f"{_ms(r.audit_server.median_ns)} ({_ms(r.audit_server.p95_ns)})",
-         f"{_ms(r.plain.median_ns)} ({_ms(r.plain.p95_ns)})", _x(r.append.ratio(r.plain))]
+         f"{ms(r.audit_server.median_ns)} ({ms(r.audit_server.p95_ns)})",
+         f"{ms(r.plain.median_ns)} ({ms(r.plain.p95_ns)})", times(r.append.ratio(r.plain))]
         for r in results
     ]
     return [
@@ -197,7 +197,7 @@ def render(results: Sequence[ReadLatency]) -> list[str]:
         "read. Baseline, same run and concurrency: plain batched INSERTs of the same two rows into the same "
         "audit database file, same group commit.",
         "",
-        *_table(["readers", "reads", "read, untraced", "read, traced", "gateway span", "AppendEvents, as the gateway waits",
+        *table(["readers", "reads", "read, untraced", "read, traced", "gateway span", "AppendEvents, as the gateway waits",
                  "share of the gateway span", "AppendEvents in the audit service", "baseline: plain INSERT",
                  "AppendEvents × baseline"], rows),
         "",

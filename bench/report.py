@@ -51,11 +51,11 @@ def _us(ns: float) -> str:
     return f"{us:,.2f}" if us < 10 else f"{us:,.1f}" if us < 1000 else f"{us:,.0f}"
 
 
-def _ms(ns: float) -> str:
+def ms(ns: float) -> str:
     return f"{ns / 1e6:,.2f}"
 
 
-def _x(ratio: float) -> str:
+def times(ratio: float) -> str:
     return f"{ratio:,.2f}×" if ratio < 10 else f"{ratio:,.0f}×"
 
 
@@ -63,7 +63,7 @@ def _cell(t: Timing) -> str:
     return f"{_us(t.median_ns)} ({_us(t.p95_ns)})"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows)]
 
@@ -86,12 +86,12 @@ def render(m: Machine, decisions: DecisionBench, cedar: dict[int, CedarSize], ga
     for size, ours in decisions.decide.items():
         c = cedar[size]
         rows.append([
-            str(size), str(c.policies), _cell(ours), _x(ours.ratio(base)),
-            _cell(c.evaluate), _x(c.evaluate.ratio(ours)),
-            _cell(c.per_call), _x(c.per_call.ratio(ours)),
+            str(size), str(c.policies), _cell(ours), times(ours.ratio(base)),
+            _cell(c.evaluate), times(c.evaluate.ratio(ours)),
+            _cell(c.per_call), times(c.per_call.ratio(ours)),
             _cell(c.parse_policies),
         ])
-    lines += _table(
+    lines += table(
         ["rules", "Cedar policies", "decide µs", "× baseline", "cedarpy evaluation (pre-parsed) µs", "× decide",
          "cedarpy with parse every call µs", "× decide", "cedarpy parse of the policies µs"],
         rows,
@@ -103,7 +103,7 @@ def render(m: Machine, decisions: DecisionBench, cedar: dict[int, CedarSize], ga
         "the Python binding (JSON in and out).",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["rules", "per call − parse of policies − parse of entities", "pre-parsed evaluation",
          "parse of one request's entities", "engine's own authorization", "engine's own policy parse"],
         [[str(size), _us(c.per_call.median_ns - c.parse_policies.median_ns - c.parse_entities.median_ns),
@@ -118,9 +118,9 @@ def render(m: Machine, decisions: DecisionBench, cedar: dict[int, CedarSize], ga
 def _gateway(g: GatewayBench) -> list[str]:
     def row(run: GatewayRun) -> list[str]:
         return [
-            "on" if run.cached else "off", str(run.per_call.calls), _ms(run.per_call.median_ns),
-            _ms(run.per_call.p95_ns), _x(run.per_call.ratio(g.off.per_call)),
-            _x(run.per_call.ratio(g.in_process)), f"{run.hits} / {run.misses}",
+            "on" if run.cached else "off", str(run.per_call.calls), ms(run.per_call.median_ns),
+            ms(run.per_call.p95_ns), times(run.per_call.ratio(g.off.per_call)),
+            times(run.per_call.ratio(g.in_process)), f"{run.hits} / {run.misses}",
         ]
 
     return [
@@ -130,6 +130,6 @@ def _gateway(g: GatewayBench) -> list[str]:
         "suite in this process on SQLite. In-process scale: the same two decisions by `decide(...)`, "
         f"{_us(g.in_process.median_ns)} µs ({_us(g.in_process.p95_ns)}) per call in this run.",
         "",
-        *_table(["decision cache", "calls", "median ms", "p95 ms", "× cache off", "× in-process decisions",
+        *table(["decision cache", "calls", "median ms", "p95 ms", "× cache off", "× in-process decisions",
                  "cache hits / misses"], [row(g.off), row(g.on)]),
     ]

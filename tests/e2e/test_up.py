@@ -4,23 +4,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.fixtures.postgres import free_port
+
 pytestmark = pytest.mark.e2e
 
 PATIENT = "22750884907"
 COMPONENTS = ("sts", "gateway", "consent", "audit", "summary", "capacity")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def samhandling(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
@@ -34,7 +29,8 @@ def samhandling(*args: str, env: dict[str, str], check: bool = True) -> subproce
 @pytest.fixture
 def suite_env(tmp_path):
     env = {**os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path / "var")}
-    env.update({f"SAMHANDLING_{c.upper()}_ADDR": f"127.0.0.1:{free_port()}" for c in COMPONENTS})
+    # Every port its own, the gateway's HTTP port too: nothing here may clash with anything running.
+    env.update({f"SAMHANDLING_{c.upper()}_ADDR": f"127.0.0.1:{free_port()}" for c in (*COMPONENTS, "gateway_http")})
     env.pop("OTEL_TRACES_EXPORTER", None)
     return env
 
