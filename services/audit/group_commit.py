@@ -43,29 +43,46 @@ class GroupCommit(Generic[Item, Result]):
         self._queue.append(call)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
+            self._writer.add_done_callback(self._abandon_queue)
         return await call.future
 
+    def _abandon_queue(self, writer: asyncio.Task[None]) -> None:
+        """A writer that ended without draining the queue (cancelled, even before it ran) leaves
+        no caller waiting: none was acknowledged, so each retries with its idempotency keys."""
+        if writer.cancelled() or writer.exception() is not None:
+            for call in self._queue:
+                if not call.future.done():
+                    call.future.cancel()
+            self._queue.clear()
+
     async def _write(self) -> None:
-        while self._queue:
-            if self._linger and self._queued() < self._max_items:
-                await asyncio.sleep(self._linger)
-            batch = self._take()
-            try:
-                results = await asyncio.to_thread(self._commit, [item for call in batch for item in call.items])
-            except Exception as exc:
+        batch: list[_Call[Item, Result]] = []
+        try:
+            while self._queue:
+                if self._linger and self._queued() < self._max_items:
+                    await asyncio.sleep(self._linger)
+                batch = self._take()
+                try:
+                    results = await asyncio.to_thread(self._commit, [item for call in batch for item in call.items])
+                except Exception as exc:
+                    for call in batch:
+                        if not call.future.done():
+                            call.future.set_exception(exc)
+                    batch = []
+                    continue
+                offset = 0
                 for call in batch:
                     if not call.future.done():
-                        call.future.set_exception(exc)
-                continue
-            except asyncio.CancelledError:  # the server is going away: its callers with it
-                for call in batch:
-                    call.future.cancel()
-                raise
-            offset = 0
+                        call.future.set_result(results[offset : offset + len(call.items)])
+                    offset += len(call.items)
+                batch = []
+        except BaseException:
+            # The batch in hand is answered here (the queue behind it by _abandon_queue); a batch
+            # committed just as the task was cancelled is found again by its idempotency keys.
             for call in batch:
                 if not call.future.done():
-                    call.future.set_result(results[offset : offset + len(call.items)])
-                offset += len(call.items)
+                    call.future.cancel()
+            raise
 
     def _queued(self) -> int:
         return sum(len(call.items) for call in self._queue)

@@ -191,8 +191,10 @@ class AuditStore:
             return merkle.consistency_proof(first, second, StoredNodes(session))
 
     def leaves(self, start: int, end: int, scope: LeafScope) -> list[tuple[int, bytes, bytes]]:
-        """(index, leaf hash, leaf data) of leaves [start, end); the data only of events in scope,
-        recomputed from the stored row (so a changed row no longer matches its hash), else empty."""
+        """(index, leaf hash, leaf data) of leaves [start, end), both recomputed from the row as it
+        is stored now, never read from the stored hash: a row changed in the database (any field,
+        its organisation too) then no longer hashes into the signed root, whoever verifies. The
+        data itself only for events in scope, else empty."""
         shown = scope.shows
         query = (
             select(AuditEventRow)
@@ -200,10 +202,11 @@ class AuditStore:
             .order_by(AuditEventRow.sequence)
         )
         with self._sessions() as session:
-            return [
-                (row.sequence - 1, bytes(row.leaf_hash), stored_leaf(row) if shown(row.actor_orgnr_parent) else b"")
-                for row in session.scalars(query)
-            ]
+            leaves = []
+            for row in session.scalars(query):
+                data = stored_leaf(row)
+                leaves.append((row.sequence - 1, merkle.leaf_hash(data), data if shown(row.actor_orgnr_parent) else b""))
+            return leaves
 
 
 @dataclass(frozen=True)

@@ -318,20 +318,19 @@ def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(migrated,
     drop_guard(migrated, "audit_events")
     with migrated.begin() as connection:
         connection.execute(sa.text("UPDATE audit_events SET decision = 'DENY' WHERE sequence = 3"))
+    # Leaf hashes are served as recomputed from the rows, so the change breaks the signed root:
     problems = verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)
-    assert problems == ["leaf 2: the event's data does not match its leaf hash: the event was changed"]
-
-    # A thorough attacker stores the changed event's leaf hash too: now the root gives it away.
+    assert len(problems) == 1 and "do not hash to the signed root" in problems[0]
+    # also for a reader who may not see the event's data (another organisation's auditor),
+    hashes_only = [LeafRecord(i, h) for i, h, _ in store.leaves(0, 6, LeafScope(None))]
+    assert len(verify_log(hashes_only, note, vkey, DEV_ORIGIN)) == 1
+    # and storing the changed event's leaf hash too changes nothing: the served hash is recomputed.
     forged = store.leaves(2, 3, LeafScope(BODO))[0][2]
     with migrated.begin() as connection:
         connection.execute(
             sa.text("UPDATE audit_events SET leaf_hash = :h WHERE sequence = 3"), {"h": h_leaf(forged)}
         )
-    problems = verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)
-    assert len(problems) == 1 and "do not hash to the signed root" in problems[0]
-    # And a reader who may not see the event's data still sees that.
-    hashes_only = [LeafRecord(i, h) for i, h, _ in store.leaves(0, 6, LeafScope(None))]
-    assert len(verify_log(hashes_only, note, vkey, DEV_ORIGIN)) == 1
+    assert len(verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)) == 1
 
     # A removed event leaves a hole.
     with migrated.begin() as connection:

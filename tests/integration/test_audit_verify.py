@@ -42,8 +42,10 @@ async def verify(suite, **options) -> int:
         "UPDATE audit_events SET patient_id = CASE sequence WHEN 1 THEN (SELECT patient_id FROM audit_events "
         "WHERE sequence = 3) ELSE (SELECT patient_id FROM audit_events WHERE sequence = 1) END "
         "WHERE sequence IN (1, 3)",
+        # an event moved to another organisation, so its own auditor would be shown only its hash
+        "UPDATE audit_events SET actor_orgnr_parent = '910000047' WHERE sequence = 1",
     ],
-    ids=["changed", "deleted", "reordered"],
+    ids=["changed", "deleted", "reordered", "moved-to-another-organisation"],
 )
 async def test_verify_finds_what_was_done_to_the_database(tmp_path, attack, capsys):
     async with running_suite(tmp_path) as suite:

@@ -81,3 +81,14 @@ async def test_lingering_gathers_calls_that_arrive_one_by_one():
         await asyncio.sleep(0)  # each call arrives in its own turn of the loop
     await asyncio.gather(*tasks)
     assert commit.batches == [["0", "1", "2"]]
+
+
+@pytest.mark.parametrize("turns", [1, 3], ids=["before-it-ran", "while-lingering"])
+async def test_a_cancelled_writer_leaves_no_caller_waiting(turns):
+    group = GroupCommit(lambda items: list(items), linger=10.0)  # lingers long enough to be cancelled
+    callers = [asyncio.create_task(group.submit([n])) for n in range(3)]
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    group._writer.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), timeout=5)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
