@@ -5,18 +5,22 @@ checks that Cedar's Allow/Deny equals our permit/deny for every request):
 
 - principal: the actor, typed by kind (System, Personnel, Patient, Auditor; Caller when the
   kind is unknown) with attributes pid, hpr, authorization, orgnr_parent and orgs (parent and
-  child); resource: Record::"<patient>/<category>" with attributes patient and category;
-  context: purpose ("" when none), justified (a non-blank justification), consent_at_moment,
-  now (a datetime).
-- fixed policies: the patient reads their own data; an auditor reads the access log; the
-  statutory care relationship (an actor of an organisation) is permitted.
+  child); action: Action::"read" or Action::"write"; resource: Record::"<patient>/<category>"
+  with attributes patient, category and home (the patient's home organisation, "" when
+  unknown); context: purpose ("" when none), justified (a non-blank justification),
+  consent_at_moment, now (a datetime).
+- fixed policies: the patient acts on their own data; an auditor reads the access log; the
+  statutory care relationship (an actor of an organisation) reads, municipal services only
+  from the patient's home organisation; outside it municipal services are read when opened as
+  a restriction is (OPENED); the data holder (the home organisation) writes.
 - CARE, the guard of every rule: a system or health person asking for a shareable category
   with a purpose (rules bind nobody else, DOMAIN.md §2).
-- reservation: forbid; block: forbid when the selector selects the actor; neither has an
-  `unless`, so nothing opens them. Restriction: forbid when it covers the request, unless
-  consent at the moment or a justified emergency, both declared by a health person (an opened
-  restriction only stops forbidding; the actor still needs a basis, as in decision.py).
-  Permit: permit when it covers the request and selects the actor.
+- reservation: forbid; block: forbid when the selector selects the actor; both for any action
+  and neither has an `unless`, so nothing opens them. Restriction: forbid a read when it
+  covers the request, unless OPENED: consent at the moment or a justified emergency, both
+  declared by a health person (an opened restriction only stops forbidding; the actor still
+  needs a basis, as in decision.py). Permit: permit a read when it covers the request and
+  selects the actor. Restrictions and permits play no part in a write.
 - A period becomes a condition on context.now; revoked rules and other patients' rules are
   left out, as a policy administration point would. Representations are not translated.
 
@@ -51,7 +55,7 @@ from .timing import Calls, Timing
 
 _TYPE = {ActorKind.SYSTEM: "System", ActorKind.PERSONNEL: "Personnel", ActorKind.PATIENT: "Patient",
          ActorKind.AUDITOR: "Auditor", None: "Caller"}
-_ACTION = {"type": "Action", "id": "read"}
+READ, WRITE = 'Action::"read"', 'Action::"write"'
 
 
 def _text(value: str) -> str:
@@ -70,17 +74,29 @@ CARE = (f"(principal is System || principal is Personnel) && "
 OPENED = (f"principal is Personnel && (context.consent_at_moment || "
           f"({_one_of((p.name for p in EMERGENCY_PURPOSES), 'context.purpose')} && context.justified))")
 
+# An actor of the patient's home organisation; "" (unknown) is nobody's home.
+HOME = 'resource.home != "" && principal.orgnr_parent == resource.home'
+MS = 'resource.category == "MUNICIPAL_SERVICES"'
+
 FIXED = f"""@id("default:own-data")
 permit (principal is Patient, action, resource)
 when {{ principal.pid != "" && principal.pid == resource.patient }};
 
 @id("default:audit")
-permit (principal is Auditor, action, resource)
+permit (principal is Auditor, action == {READ}, resource)
 when {{ resource.category == "ACCESS_LOG" }};
 
 @id("default:care-relationship")
-permit (principal, action, resource)
-when {{ {CARE} && principal.orgnr_parent != "" }};
+permit (principal, action == {READ}, resource)
+when {{ {CARE} && principal.orgnr_parent != "" && (!({MS}) || ({HOME})) }};
+
+@id("default:outside-parent-organisation")
+permit (principal, action == {READ}, resource)
+when {{ {CARE} && principal.orgnr_parent != "" && {MS} && !({HOME}) && {OPENED} }};
+
+@id("default:data-holder")
+permit (principal, action == {WRITE}, resource)
+when {{ {CARE} && {HOME} }};
 """
 
 
@@ -120,9 +136,10 @@ def _conditions(rule: Rule) -> list[str]:
     return conditions
 
 
-def _statement(rule_id: str, effect: str, conditions: list[str], unless: str = "") -> str:
+def _statement(rule_id: str, effect: str, conditions: list[str], unless: str = "", action: str = "") -> str:
     when = " &&\n  ".join(conditions)
-    return (f"@id({_text(rule_id)})\n{effect} (principal, action, resource)\nwhen {{\n  {when}\n}}"
+    scope = f"action == {action}" if action else "action"
+    return (f"@id({_text(rule_id)})\n{effect} (principal, {scope}, resource)\nwhen {{\n  {when}\n}}"
             + (f"\nunless {{ {unless} }}" if unless else "") + ";\n")
 
 
@@ -136,9 +153,9 @@ def translate_rule(rule: Rule) -> str:
         case RuleType.BLOCK_PERSON:
             return _statement(rule.rule_id, "forbid", [*conditions, _selects(rule.content.selector)])
         case RuleType.RESTRICTION:
-            return _statement(rule.rule_id, "forbid", conditions, OPENED)
+            return _statement(rule.rule_id, "forbid", conditions, OPENED, READ)
         case RuleType.PERMIT:
-            return _statement(rule.rule_id, "permit", [*conditions, _selects(rule.content.selector)])
+            return _statement(rule.rule_id, "permit", [*conditions, _selects(rule.content.selector)], action=READ)
 
 
 def translate(policy: Policy) -> str:
@@ -160,15 +177,16 @@ def resource_uid(request: AccessRequest) -> dict[str, str]:
     return {"type": "Record", "id": f"{request.patient_id}/{request.category.name}"}
 
 
-def entities(requests: Iterable[AccessRequest]) -> list[dict]:
-    """The principals and resources of `requests`, each once."""
+def entities(requests: Iterable[AccessRequest], home_orgnr: str | None) -> list[dict]:
+    """The principals and resources of `requests`, each once; `home_orgnr` is the patient's
+    home organisation (all requests are about one patient)."""
     found: dict[str, dict] = {}
     for r in requests:
         a = r.actor
         for uid, attrs in (
             (principal_uid(a), {"pid": a.pid, "hpr": a.hpr_number, "authorization": a.authorization,
                                 "orgnr_parent": a.orgnr_parent, "orgs": [a.orgnr_parent, a.orgnr_child]}),
-            (resource_uid(r), {"patient": r.patient_id, "category": r.category.name}),
+            (resource_uid(r), {"patient": r.patient_id, "category": r.category.name, "home": home_orgnr or ""}),
         ):
             found.setdefault(json.dumps(uid, sort_keys=True), {"uid": uid, "attrs": attrs, "parents": []})
     return list(found.values())
@@ -177,7 +195,7 @@ def entities(requests: Iterable[AccessRequest]) -> list[dict]:
 def cedar_request(request: AccessRequest, now: datetime) -> dict:
     return {
         "principal": principal_uid(request.actor),
-        "action": _ACTION,
+        "action": {"type": "Action", "id": "write" if request.write else "read"},
         "resource": resource_uid(request),
         "context": {
             "purpose": request.purpose.name if request.purpose else "",
@@ -190,7 +208,8 @@ def cedar_request(request: AccessRequest, now: datetime) -> dict:
 
 def cedar_decision(policy: Policy, request: AccessRequest, now: datetime) -> Decision:
     """Cedar's answer as ours: Allow is PERMIT, anything else DENY (an error must not allow)."""
-    result = cedarpy.is_authorized(cedar_request(request, now), translate(policy), entities([request]))
+    result = cedarpy.is_authorized(cedar_request(request, now), translate(policy),
+                                  entities([request], policy.home_orgnr))
     if result.diagnostics.errors:
         raise ValueError(f"Cedar evaluation errors: {result.diagnostics.errors}")
     return Decision.PERMIT if result.allowed else Decision.DENY
@@ -217,7 +236,8 @@ def _key(what: str, size: int) -> str:
 
 def _prepared() -> tuple[list[dict], list[str]]:
     """The bench requests as cedarpy takes them, and each one's entities as JSON."""
-    return [cedar_request(r, bench.NOW) for r in bench.REQUESTS], [json.dumps(entities([r])) for r in bench.REQUESTS]
+    return ([cedar_request(r, bench.NOW) for r in bench.REQUESTS],
+            [json.dumps(entities([r], bench.HOME)) for r in bench.REQUESTS])
 
 
 def operations(sizes: tuple[int, ...] = bench.SIZES) -> dict[str, Calls]:
@@ -225,7 +245,7 @@ def operations(sizes: tuple[int, ...] = bench.SIZES) -> dict[str, Calls]:
     text and entity JSON, parsed every call), each parse alone, and the evaluation alone
     (pre-parsed handles)."""
     asked, one_each = _prepared()
-    handles = cedarpy.Entities.from_json_str(json.dumps(entities(bench.REQUESTS)))
+    handles = cedarpy.Entities.from_json_str(json.dumps(entities(bench.REQUESTS, bench.HOME)))
     ops: dict[str, Calls] = {}
     for size in sizes:
         text = translate(bench.policy(size))

@@ -34,6 +34,7 @@ from .timing import Calls, Timing, noop
 SIZES = (1, 10, 100)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PATIENT = "22750884907"  # Eskil Eksempelsen (seeds/patients.json)
+HOME = "910000012"  # his home organisation, Bodø kommune (seeds/organisations.json)
 MS, VS = DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS
 
 # Actors as the gateway passes them on: systems (client credentials) and health personnel
@@ -151,7 +152,7 @@ def rule_set(size: int) -> tuple[Rule, ...]:
 
 
 def policy(size: int) -> Policy:
-    return Policy(PATIENT, rule_set(size), revision=size)
+    return Policy(PATIENT, rule_set(size), revision=size, home_orgnr=HOME)
 
 
 BASELINE = "no-op call"

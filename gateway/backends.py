@@ -1,5 +1,9 @@
 """Channels to the backends and the one way the gateway calls them: with a signed
-internal assertion for exactly that backend and method, traced."""
+internal assertion for exactly that backend and method, traced.
+
+A server stream carries its assertion once, when it opens: the backend verifies it when it
+accepts the call (services.platform.interceptors), so the assertion's short lifetime bounds
+the opening, not the stream. The enforcer ends the stream when the caller's token expires."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -31,6 +35,18 @@ class Backends:
         )
         metadata = ((METADATA_KEY, self._signer.sign(assertion, component)),)
         return await rpc(request, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+
+    def stream(
+        self, component: str, assertion: Assertion, request: Message, response_type: type[Message]
+    ) -> grpc.aio.UnaryStreamCall:
+        """Opens the server stream `assertion.method` on `component`, without a deadline (its
+        owner cancels it); reading it raises grpc.aio.AioRpcError on failure."""
+        rpc = self._channels[component].unary_stream(
+            assertion.method,
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        return rpc(request, metadata=((METADATA_KEY, self._signer.sign(assertion, component)),))
 
     async def close(self) -> None:
         for channel in self._channels.values():

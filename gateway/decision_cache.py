@@ -81,8 +81,9 @@ class CacheStats:
 
 class DecisionCache:
     """Decisions keyed by the whole CheckAccessRequest (patient, actor, category, purpose,
-    justification, consent at the moment), valid only under a lease. Pure: no I/O; the
-    clock is injected."""
+    justification, consent at the moment, read or write: every field, so a field added
+    later is part of the key too), valid only under a lease. Pure: no I/O; the clock is
+    injected."""
 
     def __init__(
         self, *, enabled: bool, clock: Callable[[], float] = time.monotonic, max_age: float = MAX_AGE_SECONDS,
@@ -178,6 +179,7 @@ class DecisionCache:
 
 
 def _key(request: consent_pb2.CheckAccessRequest) -> bytes:
+    # The whole message: a cached read permit must never answer a write, nor one actor another's.
     return request.SerializeToString(deterministic=True)
 
 

@@ -3,10 +3,19 @@ method, validate the patient id, decide consent, audit, forward (ARCHITECTURE.md
 
 Metadata read here (besides what authentication reads): `x-samhandling-consent-at-moment`,
 "true" when the health person declares that the patient consents at this moment (opens a
-restriction; flagged and shown to the patient)."""
+restriction; flagged and shown to the patient).
+
+Server streams take the same path once, when they open; the stream then lives as long as the
+token that opened it would still be accepted (its `exp` plus the token check's leeway) and is
+closed with UNAUTHENTICATED TOKEN_EXPIRED after that. A client resumes with a fresh token and
+the position of the last message it received (the backend resumes). Streams of patient data are
+refused: a consent decision taken at the opening would outlive a revoke."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import AsyncGenerator
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -17,7 +26,14 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform import telemetry
 from services.platform.assertion import Assertion
-from services.platform.errors import RelayedError, ServiceError, invalid_argument, permission_denied, unavailable
+from services.platform.errors import (
+    RelayedError,
+    ServiceError,
+    invalid_argument,
+    permission_denied,
+    unauthenticated,
+    unavailable,
+)
 from services.platform.ids import person_number_violations
 from services.platform.vocabulary import EMERGENCY_PURPOSES
 
@@ -29,6 +45,7 @@ from .consent_client import ConsentClient, ConsentUnavailable, consent_unavailab
 from .decision_cache import DecisionCache
 from .policy import MethodPolicy
 from .principal import Principal
+from .tokens import LEEWAY_SECONDS
 
 JUSTIFICATION_MAX_CHARS = 500
 CONSENT_AT_MOMENT = "x-samhandling-consent-at-moment"
@@ -49,6 +66,57 @@ class Enforcer:
     async def handle(
         self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[Message]
     ) -> Message:
+        _, assertion = await self._admit(call, policy, request)
+        try:
+            return await self._backends.call(policy.backend, assertion, request, response_type)
+        except grpc.aio.AioRpcError as exc:
+            raise _relayed(exc, policy.backend) from None
+
+    async def open_stream(
+        self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[Message]
+    ) -> AsyncGenerator[Message, None]:
+        """Admits the call (refusals are raised here, before anything is sent) and returns the
+        backend's server stream, message by message, until it ends, fails (relayed as for unary
+        calls) or the caller's token expires. Closing the returned generator (the client went
+        away) cancels the backend's stream."""
+        if policy.concerns_patient:
+            # A consent decision taken at the opening would outlive a revoke for as long as the
+            # stream lasts; patient data is therefore only served call by call.
+            refusal = permission_denied("METHOD_NOT_ALLOWED", "patient data is not served as a stream")
+            log_refusal(refusal, call.method, "", call.peer)
+            raise refusal
+        principal, assertion = await self._admit(call, policy, request)
+        return self._relay(call.method, policy.backend, principal, assertion, request, response_type)
+
+    async def _relay(
+        self, method: str, backend: str, principal: Principal, assertion: Assertion, request: Message,
+        response_type: type[Message],
+    ) -> AsyncGenerator[Message, None]:
+        # The loop's clock, so a step of the wall clock during the stream moves nothing.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + principal.expires_at.timestamp() + LEEWAY_SECONDS - time.time()
+        backend_call = self._backends.stream(backend, assertion, request, response_type)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):  # only around the read, never across a yield
+                        message = await backend_call.read()
+                except TimeoutError:
+                    log.info("stream closed: token expired", extra={"method": method, "client_id": principal.client_id})
+                    raise unauthenticated(
+                        "TOKEN_EXPIRED", "the access token of this stream has expired; resume with a fresh token"
+                    ) from None
+                except grpc.aio.AioRpcError as exc:
+                    raise _relayed(exc, backend) from None
+                if message is grpc.aio.EOF:
+                    return
+                yield message
+        finally:
+            backend_call.cancel()  # a no-op once the stream has ended
+
+    async def _admit(self, call: IncomingCall, policy: MethodPolicy, request: Message) -> tuple[Principal, Assertion]:
+        """Authenticates and authorises the call, and for patient data decides consent and
+        audits; returns the caller and the assertion to forward with."""
         method, peer = call.method, call.peer
         principal = await self._authenticator.authenticate(call)
         try:
@@ -64,7 +132,7 @@ class Enforcer:
             assertion = await self._admit_patient_access(
                 method, policy, request, principal, consent_at_moment, trace_id
             )
-        return await self._forward(policy.backend, assertion, request, response_type)
+        return principal, assertion
 
     async def _admit_patient_access(
         self, method: str, policy: MethodPolicy, request: Message, principal: Principal, consent_at_moment: bool,
@@ -80,7 +148,7 @@ class Enforcer:
         asked = [
             consent_pb2.CheckAccessRequest(
                 patient_id=patient_id, actor=actor, data_category=category, purpose_of_use=purpose,
-                justification=justification, consent_at_moment=consent_at_moment,
+                justification=justification, consent_at_moment=consent_at_moment, write=policy.writes,
             )
             for category in policy.categories
         ]
@@ -108,12 +176,6 @@ class Enforcer:
             decision_id=",".join(d.decision_id for _, d in permitted),
             trace_id=trace_id,
         )
-
-    async def _forward(self, backend: str, assertion: Assertion, request: Message, response_type: type[Message]):
-        try:
-            return await self._backends.call(backend, assertion, request, response_type)
-        except grpc.aio.AioRpcError as exc:
-            raise _relayed(exc, backend) from None
 
 
 def _authorise(principal: Principal, policy: MethodPolicy) -> None:

@@ -16,6 +16,7 @@ from services.platform.vocabulary import ActorKind as Kind
 from . import scopes
 
 C = common_pb2
+_WRITE_ACTIONS = frozenset({audit_pb2.ACTION_CREATE, audit_pb2.ACTION_UPDATE, audit_pb2.ACTION_DELETE})
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class MethodPolicy:
     def concerns_patient(self) -> bool:
         return self.patient_field is not None
 
+    @property
+    def writes(self) -> bool:
+        """Registers or changes patient data (consent decides writes by their own rules)."""
+        return self.action in _WRITE_ACTIONS
+
 
 _SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
 _AUDIT = "/samhandling.audit.v1.AuditService/"
@@ -37,14 +43,46 @@ _CAPACITY = "/samhandling.capacity.v1.CapacityService/"
 _CONSENT = "/samhandling.consent.v1.ConsentService/"
 
 _PATIENT_ONLY = {Kind.PATIENT: scopes.PATIENT}
+# Patients (and their representatives) read their own summary; consent decides.
+_SUMMARY_READERS = {Kind.SYSTEM: scopes.SUMMARY_READ, Kind.PERSONNEL: scopes.SUMMARY_READ, Kind.PATIENT: scopes.PATIENT}
+_SUMMARY_WRITERS = {Kind.SYSTEM: scopes.SUMMARY_WRITE, Kind.PERSONNEL: scopes.SUMMARY_WRITE}
+_CAPACITY_READERS = {Kind.SYSTEM: scopes.CAPACITY_READ, Kind.PERSONNEL: scopes.CAPACITY_READ}
 
 POLICIES: Mapping[str, MethodPolicy] = {
-    _SUMMARY + "GetPatientSummary": MethodPolicy(
-        backend="summary",
-        access={Kind.SYSTEM: scopes.SUMMARY_READ, Kind.PERSONNEL: scopes.SUMMARY_READ},
-        patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS),
-        action=audit_pb2.ACTION_READ,
+    **{
+        _SUMMARY + name: MethodPolicy(
+            backend="summary", access=_SUMMARY_READERS, patient_field="patient_id",
+            categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS), action=audit_pb2.ACTION_READ,
+        )
+        for name in ("GetPatientSummary", "ExportPatientBundle")
+    },
+    _SUMMARY + "GetMunicipalServiceStatus": MethodPolicy(
+        backend="summary", access=_SUMMARY_READERS, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,), action=audit_pb2.ACTION_READ,
+    ),
+    _SUMMARY + "ListVitalSigns": MethodPolicy(
+        backend="summary", access=_SUMMARY_READERS, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,), action=audit_pb2.ACTION_READ,
+    ),
+    _SUMMARY + "CreateMunicipalService": MethodPolicy(
+        backend="summary", access=_SUMMARY_WRITERS, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,), action=audit_pb2.ACTION_CREATE,
+    ),
+    **{
+        _SUMMARY + name: MethodPolicy(
+            backend="summary", access=_SUMMARY_WRITERS, patient_field="patient_id",
+            categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,), action=audit_pb2.ACTION_UPDATE,
+        )
+        for name in ("UpdateMunicipalService", "EndMunicipalService", "SetMunicipalServiceOnHold")
+    },
+    _SUMMARY + "RecordVitalSigns": MethodPolicy(
+        backend="summary", access=_SUMMARY_WRITERS, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,), action=audit_pb2.ACTION_CREATE,
+    ),
+    # The SpO2 scale is a clinician's choice: a health person answers for it, not a system.
+    _SUMMARY + "SetSpo2Scale": MethodPolicy(
+        backend="summary", access={Kind.PERSONNEL: scopes.SUMMARY_WRITE}, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,), action=audit_pb2.ACTION_UPDATE,
     ),
     _AUDIT + "ListEvents": MethodPolicy(
         backend="audit",
@@ -53,14 +91,21 @@ POLICIES: Mapping[str, MethodPolicy] = {
         categories=(C.DATA_CATEGORY_ACCESS_LOG,),
         action=audit_pb2.ACTION_READ,
     ),
-    _CAPACITY + "GetCapacityOverview": MethodPolicy(
-        backend="capacity",
-        access={Kind.SYSTEM: scopes.CAPACITY_READ, Kind.PERSONNEL: scopes.CAPACITY_READ},
-    ),
+    # Capacity and alerts hold no patient data: no consent decision and no audit event. Streams
+    # are authenticated when they start and closed when the token expires.
+    **{
+        _CAPACITY + name: MethodPolicy(backend="capacity", access=_CAPACITY_READERS)
+        for name in ("GetCapacityOverview", "ListCapacityHistory", "WatchCapacity", "ListAlerts", "WatchAlerts")
+    },
     _CAPACITY + "ReportCapacity": MethodPolicy(
-        backend="capacity",
-        access={Kind.SYSTEM: scopes.CAPACITY_REPORT, Kind.PERSONNEL: scopes.CAPACITY_REPORT},
+        backend="capacity", access={Kind.SYSTEM: scopes.CAPACITY_REPORT, Kind.PERSONNEL: scopes.CAPACITY_REPORT},
     ),
+    # Alerts are raised by the emergency chain (AMK, hospitals) holding the alerts scope; any
+    # participant of the acute chain acknowledges for its organisation (the service checks it was targeted).
+    _CAPACITY + "RaiseAlert": MethodPolicy(
+        backend="capacity", access={Kind.SYSTEM: scopes.ALERTS, Kind.PERSONNEL: scopes.ALERTS},
+    ),
+    _CAPACITY + "AcknowledgeAlert": MethodPolicy(backend="capacity", access=_CAPACITY_READERS),
     _CONSENT + "CreateRule": MethodPolicy(
         backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
         categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_CREATE,

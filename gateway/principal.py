@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from samhandling.common.v1 import common_pb2
@@ -47,6 +48,8 @@ class Principal:
     client_id: str
     client_name: str
     scopes: frozenset[str]
+    # The access token's `exp`: a stream opened with the token is closed then (plus the token check's leeway).
+    expires_at: datetime
     pid: str = ""
     hpr_number: str = ""
     # The practitioner's HPR authorization (code list 9060) from the trust-framework attestation.
@@ -82,6 +85,7 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic: bool, just
     orgnr_parent = _claim(claims, ORGNR_PARENT, validate_org_number)
     orgnr_child = _claim(claims, ORGNR_CHILD, validate_org_number)
     security_level = _claim(claims, SECURITY_LEVEL)
+    expires_at = _expiry(claims)
     attestation = _Attestation.read(claims.get(TRUST_FRAMEWORK))
 
     if scopes.PATIENT in granted:
@@ -111,6 +115,7 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic: bool, just
         client_id=str(claims["client_id"]),
         client_name=_claim(claims, CLIENT_NAME),
         scopes=granted,
+        expires_at=expires_at,
         pid=pid,
         hpr_number=hpr_number,
         authorization=attestation.authorization if kind is ActorKind.PERSONNEL else "",
@@ -184,6 +189,16 @@ def _claim(claims: dict[str, Any], name: str, validate: Callable[[str], object] 
         except InvalidIdentifier:
             raise _invalid(name) from None
     return value
+
+
+def _expiry(claims: dict[str, Any]) -> datetime:
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise _invalid("exp")
+    try:
+        return datetime.fromtimestamp(exp, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise _invalid("exp") from None
 
 
 def _object(parent: dict[str, Any], name: str) -> dict[str, Any]:

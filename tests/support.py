@@ -8,11 +8,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grpc
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from samhandling.common.v1 import common_pb2
 from services.backends import backend
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
+from services.platform.backend import Backend
+from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from services.platform.settings import BACKENDS, Settings
 
@@ -46,10 +49,12 @@ def asserted(
 
 @contextlib.asynccontextmanager
 async def running_backend(
-    component: str, settings: Settings, tracer_provider: TracerProvider | None = None, *, seed: bool = True
+    component: str, settings: Settings, tracer_provider: TracerProvider | None = None, *, seed: bool = True,
+    spec: Backend | None = None,
 ) -> AsyncIterator[grpc.aio.Channel]:
-    """Migrates (and seeds) the component's database, serves it on port 0, yields a channel."""
-    spec = backend(component)
+    """Migrates (and seeds) the component's database, serves it on port 0, yields a channel;
+    `spec` replaces the component's declaration (e.g. an api built with a test clock)."""
+    spec = spec or backend(component)
     spec.migrate(settings)
     if seed:
         spec.seed(settings)
@@ -60,6 +65,14 @@ async def running_backend(
             yield channel
     finally:
         await server.stop(grace=0)
+
+
+async def expect_error(call, code: grpc.StatusCode, reason: str) -> dict[str, str]:
+    """Awaits a call that must fail with `code` and ErrorInfo `reason`; returns its field violations."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call
+    assert (err.value.code(), error_info(err.value)[0]) == (code, reason)
+    return error_info(err.value)[1]
 
 
 @dataclass

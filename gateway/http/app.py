@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from opentelemetry import propagate
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -27,6 +28,7 @@ from ..policy import POLICIES, MethodPolicy
 from .decoding import json_object, request_message
 from .errors import (
     body_too_large,
+    error_body,
     error_response,
     internal,
     method_not_allowed,
@@ -34,8 +36,9 @@ from .errors import (
     unsupported_media_type,
 )
 from .openapi import JWK_SET_MEDIA_TYPE, openapi_document
+from .pages import page_endpoints
 from .receipt_keys import KEEP_SECONDS, ReceiptKeys
-from .routes import API_ROUTES, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
+from .routes import API_ROUTES, NDJSON, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ def create_app(
         by_path.setdefault(route.path, {})[route.http_method] = _call(enforcer, route, policies[route.rpc], public_url)
     by_path[RECEIPT_KEYS_PATH] = {"GET": keys}
     by_path[OPENAPI_PATH] = {"GET": openapi}
+    by_path |= {path: {"GET": endpoint} for path, endpoint in page_endpoints().items()}
     starlette_routes = [
         Route(path, _PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}))
         for path, methods in by_path.items()
@@ -113,11 +117,32 @@ def _call(enforcer: Enforcer, route: ApiRoute, policy: MethodPolicy, public_url:
         call = IncomingCall(
             route.rpc, _metadata(request), _peer(request), htm=request.method, htu=_target(request, public_url)
         )
+        if route.streams:
+            # Authenticated and authorised before the answer starts, so refusals get their status.
+            messages = await enforcer.open_stream(call, policy, message, route.response_type)
+            return StreamingResponse(_ndjson(messages), media_type=NDJSON, headers=NO_STORE)
         answer = await enforcer.handle(call, policy, message, route.response_type)
+        if route.document is not None:
+            field, media_type = route.document
+            return Response(getattr(answer, field), media_type=media_type, headers=NO_STORE)
         content = json_format.MessageToDict(answer, always_print_fields_with_no_presence=True)
         return JSONResponse(content, headers=NO_STORE)
 
     return endpoint
+
+
+async def _ndjson(messages: AsyncIterator[Message]) -> AsyncIterator[bytes]:
+    """One JSON object per line; an error after the answer has started (an expired token, a
+    backend failure) is the last line, in the error body's form. Leaving (the client went away)
+    closes the stream to the backend."""
+    try:
+        async for message in messages:
+            content = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+            yield (json.dumps(content, ensure_ascii=False) + "\n").encode()
+    except ServiceError as err:
+        yield (json.dumps(error_body(err), ensure_ascii=False) + "\n").encode()
+    finally:
+        await messages.aclose()
 
 
 def _traced(tracer: Tracer, template: str, endpoint: Endpoint) -> Endpoint:

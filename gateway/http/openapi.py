@@ -8,14 +8,16 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 
 from samhandling.audit.v1 import audit_pb2
+from samhandling.capacity.v1 import capacity_pb2
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
+from samhandling.summary.v1 import summary_pb2
 
 from ..policy import MethodPolicy
 from .errors import HTTP_STATUS, S
 from .proto_comments import comments_of
 from .proto_schema import ProtoSchemas
-from .routes import GET_RECEIPT_KEYS, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
+from .routes import GET_RECEIPT_KEYS, NDJSON, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
 
 JWK_SET_MEDIA_TYPE = "application/jwk-set+json"
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -54,7 +56,7 @@ consent decision, audit event.
 def openapi_document(
     routes: Sequence[ApiRoute], policies: Mapping[str, MethodPolicy], *, public_url: str | None = None
 ) -> dict[str, Any]:
-    comments = comments_of(consent_pb2, audit_pb2, common_pb2)
+    comments = comments_of(consent_pb2, audit_pb2, summary_pb2, capacity_pb2, common_pb2)
     schemas = ProtoSchemas(comments)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
@@ -94,7 +96,7 @@ def _operation(
         "security": [{"bearer": sorted(set(policy.access.values()))}, {"dpop": sorted(set(policy.access.values()))}],
         "parameters": [*parameters, {"$ref": "#/components/parameters/DPoP"}],
         "responses": {
-            "200": {
+            "200": _document(route) if route.document else _ndjson(route, schemas) if route.streams else {
                 "description": comments.get(route.method.output_type.full_name, "OK"),
                 "content": {"application/json": {"schema": schemas.ref(route.method.output_type)}},
             },
@@ -108,6 +110,18 @@ def _operation(
             "content": {"application/json": {"schema": {**body, "additionalProperties": False}}},
         }
     return operation
+
+
+def _ndjson(route: ApiRoute, schemas: ProtoSchemas) -> dict[str, Any]:
+    description = ("A stream: one JSON object per line, each a message of this schema; an error after the "
+                   "stream has started comes as a last line with the error body.")
+    return _content(description, NDJSON, schemas.ref(route.method.output_type))
+
+
+def _document(route: ApiRoute) -> dict[str, Any]:
+    field, media_type = route.document
+    description = f"The document the gRPC response carries in `{field}`, served as is."
+    return _content(description, media_type, {"type": "object"})
 
 
 def _parameter(field: FieldDescriptor, where: str, schemas: ProtoSchemas) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 from samhandling.audit.v1 import audit_pb2
+from samhandling.capacity.v1 import capacity_pb2
 from samhandling.consent.v1 import consent_pb2
+from samhandling.summary.v1 import summary_pb2
 
 PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
@@ -19,7 +21,7 @@ OPENAPI_PATH = f"{PREFIX}/openapi.json"
 RECEIPT_KEYS_PATH = f"{PREFIX}/consent-receipt-keys"
 GET_RECEIPT_KEYS = "/samhandling.consent.v1.ConsentService/GetReceiptKeys"
 _PARAMETER = re.compile(r"\{(\w+)\}")
-_PROTOS = (consent_pb2, audit_pb2)  # imported so their descriptors are in the default pool
+_PROTOS = (consent_pb2, audit_pb2, summary_pb2, capacity_pb2)  # imported so their descriptors are in the default pool
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class ApiRoute:
     path: str  # a Starlette template; each {name} is a field of the request message
     rpc: str  # full gRPC method name, the key of the policy table
     has_body: bool = False  # the fields not in the path come from a JSON body, else from the query
+    # Set for a route that answers with one document the response carries as JSON text (a FHIR
+    # Bundle): (the field holding it, its media type). Others answer with the response as JSON.
+    document: tuple[str, str] | None = None
 
     @cached_property
     def method(self) -> MethodDescriptor:
@@ -43,11 +48,20 @@ class ApiRoute:
         return message_factory.GetMessageClass(self.method.output_type)
 
     @property
+    def streams(self) -> bool:
+        """A server-streaming method: answered as NDJSON, one response message per line."""
+        return self.method.server_streaming
+
+    @property
     def path_fields(self) -> tuple[str, ...]:
         return tuple(_PARAMETER.findall(self.path))
 
 
 _CONSENT = "/samhandling.consent.v1.ConsentService/"
+_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
+_CAPACITY = "/samhandling.capacity.v1.CapacityService/"
+FHIR_JSON = "application/fhir+json"
+NDJSON = "application/x-ndjson"
 _PATIENT = f"{PREFIX}/patients/{{patient_id}}"
 
 API_ROUTES: tuple[ApiRoute, ...] = (
@@ -57,4 +71,16 @@ API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", f"{_PATIENT}/rules:history", _CONSENT + "ListRuleHistory"),
     ApiRoute("GET", f"{_PATIENT}/notifications", _CONSENT + "ListNotifications"),
     ApiRoute("GET", f"{_PATIENT}/access-log", "/samhandling.audit.v1.AuditService/ListEvents"),
+    ApiRoute("GET", f"{_PATIENT}/summary", _SUMMARY + "GetPatientSummary"),
+    ApiRoute("GET", f"{_PATIENT}/municipal-services:status", _SUMMARY + "GetMunicipalServiceStatus"),
+    ApiRoute("GET", f"{_PATIENT}/vital-signs", _SUMMARY + "ListVitalSigns"),
+    ApiRoute("GET", f"{_PATIENT}/fhir", _SUMMARY + "ExportPatientBundle", document=("bundle_json", FHIR_JSON)),
+    ApiRoute("GET", f"{PREFIX}/capacity", _CAPACITY + "GetCapacityOverview"),
+    ApiRoute("GET", f"{PREFIX}/capacity:watch", _CAPACITY + "WatchCapacity"),
+    ApiRoute("GET", f"{PREFIX}/capacity/units/{{unit_id}}/history", _CAPACITY + "ListCapacityHistory"),
+    ApiRoute("POST", f"{PREFIX}/capacity/units/{{unit_id}}:report", _CAPACITY + "ReportCapacity", has_body=True),
+    ApiRoute("GET", f"{PREFIX}/alerts", _CAPACITY + "ListAlerts"),
+    ApiRoute("POST", f"{PREFIX}/alerts", _CAPACITY + "RaiseAlert", has_body=True),
+    ApiRoute("GET", f"{PREFIX}/alerts:watch", _CAPACITY + "WatchAlerts"),
+    ApiRoute("POST", f"{PREFIX}/alerts/{{alert_id}}:acknowledge", _CAPACITY + "AcknowledgeAlert", has_body=True),
 )

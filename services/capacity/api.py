@@ -5,30 +5,64 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
-from services.platform.errors import invalid_argument, not_found, permission_denied
-from services.platform.interceptors import current_assertion
-from services.platform.protomap import from_enum, to_enum, to_timestamp
+import grpc
 
-from .domain import Report, Status, UnitType, report_violations
-from .models import UnitRow
+from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
+from services.platform.interceptors import current_assertion
+from services.platform.protomap import from_enum, from_timestamp
+
+from . import messages
+from .alert_store import (
+    Acknowledger,
+    AlertExpired,
+    AlertStore,
+    NotTargeted,
+    RequestIdReused,
+    Sender,
+    UnknownAlert,
+)
+from .alerts import (
+    EXPIRED_LISTED_FOR,
+    AlertRequest,
+    Area,
+    Severity,
+    note_violations,
+    request_violations,
+    resolve_targets,
+)
+from .domain import (
+    Report,
+    Status,
+    UnitFilter,
+    UnitType,
+    filter_violations,
+    history_violations,
+    report_violations,
+    resource_type_violations,
+)
 from .store import CapacityStore, UnknownUnit
+from .watch import PAGE, Signal, follow
 
 
 class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
-    def __init__(self, store: CapacityStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self._store = store
+    def __init__(
+        self, capacity: CapacityStore, alerts: AlertStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._capacity = capacity
+        self._alerts = alerts
         self._clock = clock
+        # Wake this process's watchers right after a commit (other replicas' commits are polled).
+        self._capacity_changed = Signal()
+        self._alerts_changed = Signal()
+
+    # -- capacity ----------------------------------------------------------------------
 
     async def GetCapacityOverview(self, request: capacity_pb2.GetCapacityOverviewRequest, context):
-        unit_type = from_enum(capacity_pb2.UnitType, request.unit_type, UnitType)
-        units = await asyncio.to_thread(
-            self._store.list_units,
-            request.municipality_number,
-            request.region,
-            unit_type.value if unit_type else "",
-        )
-        return capacity_pb2.GetCapacityOverviewResponse(units=[_unit(u) for u in units])
+        snapshot = await asyncio.to_thread(self._capacity.snapshot, _unit_filter(request))
+        units, totals = messages.units_and_totals(snapshot.units)
+        return capacity_pb2.GetCapacityOverviewResponse(units=units, totals=totals, position=snapshot.position)
 
     async def ReportCapacity(self, request: capacity_pb2.ReportCapacityRequest, context):
         status = from_enum(capacity_pb2.CapacityStatus, request.status, Status)
@@ -48,37 +82,173 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             problems["status"] = "required"
         if problems:
             raise invalid_argument(problems)
-        unit = await asyncio.to_thread(self._store.find_unit, request.unit_id)
+        unit = await asyncio.to_thread(self._capacity.find_unit, request.unit_id)
         if unit is None:
-            raise not_found("UNIT_NOT_FOUND", f"no unit {request.unit_id!r}")
+            raise _unit_not_found(request.unit_id)
         if current_assertion().actor.orgnr_parent != unit.owner_orgnr:
             raise permission_denied("UNIT_NOT_OWNED", "only the organisation owning a unit reports its capacity")
         try:
-            unit = await asyncio.to_thread(self._store.report, report)
+            _, state = await asyncio.to_thread(self._capacity.report, report)
         except UnknownUnit:
-            raise not_found("UNIT_NOT_FOUND", f"no unit {request.unit_id!r}") from None
-        return capacity_pb2.ReportCapacityResponse(unit=_unit(unit))
+            raise _unit_not_found(request.unit_id) from None
+        self._capacity_changed.notify()
+        return capacity_pb2.ReportCapacityResponse(unit=messages.unit(state))
 
-
-def _unit(row: UnitRow) -> capacity_pb2.Unit:
-    return capacity_pb2.Unit(
-        unit_id=row.unit_id,
-        name=row.name,
-        unit_type=to_enum(capacity_pb2.UnitType, UnitType(row.unit_type)),
-        orgnr=row.orgnr,
-        municipality_number=row.municipality_number,
-        region=row.region,
-        resources=[
-            capacity_pb2.Resource(
-                resource_type=r.resource_type,
-                total=r.total,
-                available=r.available,
-                occupied=r.occupied,
-                status=to_enum(capacity_pb2.CapacityStatus, Status(r.status)),
-                note=r.note,
-                report_time=to_timestamp(r.reported_at),
-                reported_by=r.reported_by,
+    async def ListCapacityHistory(self, request: capacity_pb2.ListCapacityHistoryRequest, context):
+        start = from_timestamp(request.from_time) if request.HasField("from_time") else None
+        end = from_timestamp(request.to_time) if request.HasField("to_time") else self._clock()
+        problems = history_violations(start, end)
+        if not request.unit_id:
+            problems["unit_id"] = "required"
+        if request.resource_type:
+            problems |= resource_type_violations(request.resource_type)
+        if problems:
+            raise invalid_argument(problems)
+        try:
+            changes, truncated = await asyncio.to_thread(
+                self._capacity.history, request.unit_id, request.resource_type, start, end
             )
-            for r in row.resources
-        ],
+        except UnknownUnit:
+            raise _unit_not_found(request.unit_id) from None
+        return capacity_pb2.ListCapacityHistoryResponse(
+            reports=[messages.report(c) for c in changes], truncated=truncated
+        )
+
+    async def WatchCapacity(self, request: capacity_pb2.WatchCapacityRequest, context):
+        unit_filter = _unit_filter(request)
+        if request.resume_after:
+            after = await self._resume_position(request.resume_after, self._capacity.head)
+        else:
+            snapshot = await asyncio.to_thread(self._capacity.snapshot, unit_filter)
+            units, totals = messages.units_and_totals(snapshot.units)
+            yield capacity_pb2.WatchCapacityResponse(
+                position=snapshot.position, snapshot=capacity_pb2.CapacitySnapshot(units=units, totals=totals)
+            )
+            after = snapshot.position
+
+        def read(seen: int):
+            return asyncio.to_thread(self._capacity.changes, unit_filter, seen, PAGE)
+
+        async for change in follow(read, after, self._capacity_changed):
+            yield capacity_pb2.WatchCapacityResponse(position=change.position, change=messages.report(change))
+
+    # -- alerts ------------------------------------------------------------------------
+
+    async def RaiseAlert(self, request: capacity_pb2.RaiseAlertRequest, context):
+        actor = _organisation_actor()
+        now = self._clock()
+        alert_request = AlertRequest(
+            severity=from_enum(capacity_pb2.AlertSeverity, request.severity, Severity),
+            message=request.message,
+            target_orgnrs=tuple(request.target_orgnrs),
+            area=Area(request.area.region, request.area.municipality_number),
+            expires_at=from_timestamp(request.expire_time) if request.HasField("expire_time") else None,
+            request_id=request.request_id,
+        )
+        if problems := request_violations(alert_request, now):
+            raise invalid_argument(problems)
+        organisations = await asyncio.to_thread(self._alerts.organisations)
+        targets, problems = resolve_targets(alert_request, organisations, actor.orgnr_parent)
+        if problems:
+            raise invalid_argument(problems)
+        sender = Sender(actor.orgnr_parent, actor.client_id)
+        try:
+            alert, raised = await asyncio.to_thread(self._alerts.raise_alert, alert_request, targets, sender, now)
+        except RequestIdReused:
+            raise ServiceError(
+                grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
+                "another alert was raised under this request_id; use a new one for a new alert",
+            ) from None
+        if raised:
+            self._alerts_changed.notify()
+        return capacity_pb2.RaiseAlertResponse(alert=messages.alert(alert.seen_by(sender.orgnr)))
+
+    async def AcknowledgeAlert(self, request: capacity_pb2.AcknowledgeAlertRequest, context):
+        actor = _organisation_actor()
+        problems = note_violations(request.note)
+        if not request.alert_id:
+            problems["alert_id"] = "required"
+        if problems:
+            raise invalid_argument(problems)
+        person = actor.kind == common_pb2.ACTOR_KIND_PERSONNEL
+        by = Acknowledger(
+            orgnr=actor.orgnr_parent,
+            client_id=actor.client_id,
+            hpr_number=actor.hpr_number if person else "",
+            name=actor.name if person else "",
+        )
+        try:
+            alert, acknowledged = await asyncio.to_thread(
+                self._alerts.acknowledge, request.alert_id, by, request.note, self._clock()
+            )
+        except UnknownAlert:
+            raise not_found("ALERT_NOT_FOUND", f"no alert {request.alert_id!r}") from None
+        except NotTargeted:
+            raise permission_denied(
+                "ALERT_NOT_TARGETED", "only an organisation the alert targets acknowledges it"
+            ) from None
+        except AlertExpired:
+            raise ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ALERT_EXPIRED", "the alert has expired") from None
+        if acknowledged:
+            self._alerts_changed.notify()
+        return capacity_pb2.AcknowledgeAlertResponse(alert=messages.alert(alert.seen_by(by.orgnr)))
+
+    async def ListAlerts(self, request: capacity_pb2.ListAlertsRequest, context):
+        orgnr = _organisation_actor().orgnr_parent
+        now = self._clock()
+        since = now - EXPIRED_LISTED_FOR if request.include_expired else now
+        alerts = await asyncio.to_thread(self._alerts.list_alerts, orgnr, since)
+        return capacity_pb2.ListAlertsResponse(alerts=[messages.alert(a.seen_by(orgnr)) for a in alerts])
+
+    async def WatchAlerts(self, request: capacity_pb2.WatchAlertsRequest, context):
+        orgnr = _organisation_actor().orgnr_parent
+        if request.resume_after:
+            after = await self._resume_position(request.resume_after, self._alerts.head)
+        else:
+            after, alerts = await asyncio.to_thread(self._alerts.snapshot, orgnr, self._clock())
+            yield capacity_pb2.WatchAlertsResponse(
+                position=after,
+                snapshot=capacity_pb2.AlertSnapshot(alerts=[messages.alert(a.seen_by(orgnr)) for a in alerts]),
+            )
+
+        def read(seen: int):
+            return asyncio.to_thread(self._alerts.events, orgnr, seen, PAGE)
+
+        async for event in follow(read, after, self._alerts_changed):
+            if event.shown_to(orgnr):  # the store selects these already; the rule is the domain's
+                yield messages.alert_event(event, orgnr)
+
+    @staticmethod
+    async def _resume_position(resume_after: int, head: Callable[[], int]) -> int:
+        if resume_after < 0:
+            raise invalid_argument({"resume_after": "0 for a snapshot, or a position received before"})
+        current = await asyncio.to_thread(head)
+        if resume_after > current:
+            raise invalid_argument({"resume_after": f"beyond the newest position ({current})"})
+        return resume_after
+
+
+def _unit_filter(request: capacity_pb2.GetCapacityOverviewRequest | capacity_pb2.WatchCapacityRequest) -> UnitFilter:
+    unit_filter = UnitFilter(
+        municipality_number=request.municipality_number,
+        region=request.region,
+        unit_type=from_enum(capacity_pb2.UnitType, request.unit_type, UnitType),
     )
+    problems = filter_violations(unit_filter)
+    if request.unit_type and unit_filter.unit_type is None:
+        problems["unit_type"] = "not a known unit type"
+    if problems:
+        raise invalid_argument(problems)
+    return unit_filter
+
+
+def _organisation_actor() -> common_pb2.Actor:
+    """The caller, who must act for an organisation: alerts go from and to organisations."""
+    actor = current_assertion().actor
+    if not actor.orgnr_parent:
+        raise permission_denied("ORGANISATION_REQUIRED", "alerts are sent, received and acknowledged by organisations")
+    return actor
+
+
+def _unit_not_found(unit_id: str) -> ServiceError:
+    return not_found("UNIT_NOT_FOUND", f"no unit {unit_id!r}")

@@ -1,9 +1,11 @@
-"""Capacity rules, pure: what a valid report is."""
+"""Capacity rules, pure: what a valid report is, how units are filtered, and the sums an
+overview shows."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 
@@ -23,12 +25,30 @@ class Status(Enum):
 
 
 _RESOURCE_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_MUNICIPALITY = re.compile(r"[0-9]{4}")
 MAX_NOTE = 500
+# Far above any unit's beds or cars, and low enough that sums over every unit fit in an int32.
+MAX_COUNT = 100_000
+MAX_HISTORY_RANGE = timedelta(days=366)
+MAX_HISTORY_REPORTS = 1000
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit with capacity; `owner_orgnr` is the legal entity whose systems report it."""
+
+    unit_id: str
+    name: str
+    unit_type: UnitType
+    orgnr: str
+    owner_orgnr: str
+    municipality_number: str
+    region: str
 
 
 @dataclass(frozen=True)
 class Report:
-    """One unit's current capacity of one resource type."""
+    """One unit's capacity of one resource type, as reported."""
 
     unit_id: str
     resource_type: str
@@ -41,18 +61,101 @@ class Report:
     reported_by: str
 
 
+@dataclass(frozen=True)
+class Change:
+    """A stored report and its position in the one sequence of capacity changes."""
+
+    position: int
+    report: Report
+
+
+@dataclass(frozen=True)
+class UnitCapacity:
+    """A unit and the latest report of each of its resource types, ordered by type."""
+
+    unit: Unit
+    resources: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The matching units exactly as of `position`: every change up to it, none after."""
+
+    position: int
+    units: tuple[UnitCapacity, ...]
+
+
+@dataclass(frozen=True)
+class ResourceTotal:
+    resource_type: str
+    total: int
+    available: int
+    occupied: int
+    unit_count: int
+
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """Empty fields match everything."""
+
+    municipality_number: str = ""
+    region: str = ""
+    unit_type: UnitType | None = None
+
+
+def filter_violations(unit_filter: UnitFilter) -> dict[str, str]:
+    if unit_filter.municipality_number and not _MUNICIPALITY.fullmatch(unit_filter.municipality_number):
+        return {"municipality_number": "4 digits, e.g. '1804'"}
+    return {}
+
+
+def resource_type_violations(resource_type: str) -> dict[str, str]:
+    if not _RESOURCE_TYPE.fullmatch(resource_type):
+        return {"resource_type": "lower_snake_case, 1-40 characters, e.g. 'bed'"}
+    return {}
+
+
 def report_violations(report: Report) -> dict[str, str]:
     """Field violations of a report; empty when it is valid."""
     problems: dict[str, str] = {}
     if not report.unit_id:
         problems["unit_id"] = "required"
-    if not _RESOURCE_TYPE.fullmatch(report.resource_type):
-        problems["resource_type"] = "lower_snake_case, 1-40 characters, e.g. 'bed'"
+    problems |= resource_type_violations(report.resource_type)
     for name in ("total", "available", "occupied"):
-        if getattr(report, name) < 0:
+        value = getattr(report, name)
+        if value < 0:
             problems[name] = "must not be negative"
-    if not problems and report.available + report.occupied > report.total:
-        problems["available"] = "available + occupied must not exceed total"
+        elif value > MAX_COUNT:
+            problems[name] = f"at most {MAX_COUNT}"
+    if not {"total", "available", "occupied"} & problems.keys():
+        if report.available > report.total:
+            problems["available"] = "must not exceed total"
+        elif report.available + report.occupied > report.total:
+            problems["available"] = "available + occupied must not exceed total"
     if len(report.note) > MAX_NOTE:
         problems["note"] = f"at most {MAX_NOTE} characters"
     return problems
+
+
+def history_violations(from_time: datetime | None, to_time: datetime) -> dict[str, str]:
+    if from_time is None:
+        return {"from_time": "required"}
+    if to_time <= from_time:
+        return {"to_time": "must be after from_time"}
+    if to_time - from_time > MAX_HISTORY_RANGE:
+        return {"to_time": f"at most {MAX_HISTORY_RANGE.days} days after from_time"}
+    return {}
+
+
+def totals(units: Iterable[UnitCapacity]) -> list[ResourceTotal]:
+    """Sums per resource type over the units, ordered by resource type."""
+    sums: dict[str, list[int]] = {}
+    for unit in units:
+        for change in unit.resources:
+            r = change.report
+            acc = sums.setdefault(r.resource_type, [0, 0, 0, 0])
+            acc[0] += r.total
+            acc[1] += r.available
+            acc[2] += r.occupied
+            acc[3] += 1
+    return [ResourceTotal(kind, *acc) for kind, acc in sorted(sums.items())]

@@ -1,13 +1,30 @@
-"""Capacity storage (synchronous; the api runs it off the event loop)."""
+"""Capacity storage (synchronous; the api runs it off the event loop).
+
+Every accepted report is kept as a row of capacity_reports with its position in the capacity
+sequence (see sequences.py); `resources` holds a copy of the latest report per unit and
+resource type, so reading the current state does not scan the history.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from .domain import Report
-from .models import ResourceRow, UnitRow
+from . import sequences
+from .domain import (
+    MAX_HISTORY_REPORTS,
+    Change,
+    Report,
+    Snapshot,
+    Status,
+    Unit,
+    UnitCapacity,
+    UnitFilter,
+    UnitType,
+)
+from .models import ReportRow, ResourceRow, UnitRow
+from .watch import Page
 
 
 class UnknownUnit(LookupError):
@@ -18,38 +35,155 @@ class CapacityStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
 
-    def list_units(self, municipality_number: str = "", region: str = "", unit_type: str = "") -> list[UnitRow]:
-        query = select(UnitRow).order_by(UnitRow.unit_id)
-        if municipality_number:
-            query = query.where(UnitRow.municipality_number == municipality_number)
-        if region:
-            query = query.where(UnitRow.region == region)
-        if unit_type:
-            query = query.where(UnitRow.unit_type == unit_type)
+    # -- reads -------------------------------------------------------------------------
+
+    def find_unit(self, unit_id: str) -> Unit | None:
         with self._sessions() as session:
-            return list(session.scalars(query))
+            row = session.get(UnitRow, unit_id)
+            return None if row is None else _unit(row)
 
-    def find_unit(self, unit_id: str) -> UnitRow | None:
+    def head(self) -> int:
         with self._sessions() as session:
-            return session.get(UnitRow, unit_id)
+            return sequences.head(session, sequences.CAPACITY)
 
-    def get_unit(self, unit_id: str) -> UnitRow:
-        unit = self.find_unit(unit_id)
-        if unit is None:
-            raise UnknownUnit(unit_id)
-        return unit
+    def snapshot(self, unit_filter: UnitFilter) -> Snapshot:
+        """The matching units as of the current head, exactly (see `_state_as_of`)."""
+        with self._sessions() as session:
+            position = sequences.head(session, sequences.CAPACITY)
+            units = session.scalars(_filtered(select(UnitRow), unit_filter).order_by(UnitRow.unit_id)).all()
+            return Snapshot(position, _state_as_of(session, [_unit(u) for u in units], position))
 
-    def report(self, report: Report) -> UnitRow:
-        """Stores the report as the unit's current state of that resource type."""
+    def changes(self, unit_filter: UnitFilter, after: int, limit: int) -> Page[Change]:
+        """Reports of matching units after a position, in order, at most `limit`."""
+        with self._sessions() as session:
+            # Read the head first: every position up to it is committed, so nothing below it can
+            # still appear; reading past it could hand out a position before a lower one is visible.
+            head = sequences.head(session, sequences.CAPACITY)
+            query = (
+                _filtered(select(ReportRow).join(UnitRow, UnitRow.unit_id == ReportRow.unit_id), unit_filter)
+                .where(ReportRow.position > after, ReportRow.position <= head)
+                .order_by(ReportRow.position)
+                .limit(limit)
+            )
+            rows = session.scalars(query).all()
+        if len(rows) == limit:
+            return Page(rows[-1].position, [_change(r) for r in rows], more=True)
+        return Page(max(head, after), [_change(r) for r in rows])
+
+    def history(self, unit_id: str, resource_type: str, start: datetime, end: datetime) -> tuple[list[Change], bool]:
+        """(reports of the unit in [start, end), oldest first, at most the newest
+        MAX_HISTORY_REPORTS; whether there were more)."""
+        query = select(ReportRow).where(
+            ReportRow.unit_id == unit_id, ReportRow.reported_at >= start, ReportRow.reported_at < end
+        )
+        if resource_type:
+            query = query.where(ReportRow.resource_type == resource_type)
+        with self._sessions() as session:
+            if session.get(UnitRow, unit_id) is None:
+                raise UnknownUnit(unit_id)
+            rows = session.scalars(query.order_by(ReportRow.position.desc()).limit(MAX_HISTORY_REPORTS + 1)).all()
+        newest = rows[:MAX_HISTORY_REPORTS]
+        return [_change(r) for r in reversed(newest)], len(rows) > MAX_HISTORY_REPORTS
+
+    # -- writes ------------------------------------------------------------------------
+
+    def report(self, report: Report) -> tuple[Change, UnitCapacity]:
+        """Stores the report as the next change and as the unit's current state of that
+        resource type; returns the change and the unit right after it."""
         with self._sessions.begin() as session:
-            if session.get(UnitRow, report.unit_id) is None:
+            position = sequences.lock(session, sequences.CAPACITY) + 1
+            unit = session.get(UnitRow, report.unit_id)
+            if unit is None:
                 raise UnknownUnit(report.unit_id)
-            values = asdict(report)
-            values["status"] = report.status.value
-            session.merge(ResourceRow(**values))
-        return self.get_unit(report.unit_id)
+            values = _report_columns(report)
+            session.add(ReportRow(position=position, **values))
+            session.merge(ResourceRow(position=position, **values))
+            sequences.advance(session, sequences.CAPACITY, position)
+            session.flush()
+            state = _state_as_of(session, [_unit(unit)], position)[0]
+        return Change(position, report), state
 
-    def upsert_unit(self, unit: UnitRow) -> None:
-        """Inserts or replaces a unit's description (seeding); keeps reported resources."""
+    def upsert_unit(self, unit: Unit) -> None:
+        """Inserts or replaces a unit's description (seeding); keeps its reports."""
         with self._sessions.begin() as session:
-            session.merge(unit)
+            session.merge(
+                UnitRow(
+                    unit_id=unit.unit_id, name=unit.name, unit_type=unit.unit_type.value, orgnr=unit.orgnr,
+                    owner_orgnr=unit.owner_orgnr, municipality_number=unit.municipality_number, region=unit.region,
+                )
+            )
+
+    def reported_resource_types(self, unit_id: str) -> set[str]:
+        with self._sessions() as session:
+            return set(session.scalars(select(ResourceRow.resource_type).where(ResourceRow.unit_id == unit_id)))
+
+
+def _filtered(query: Select, unit_filter: UnitFilter) -> Select:
+    if unit_filter.municipality_number:
+        query = query.where(UnitRow.municipality_number == unit_filter.municipality_number)
+    if unit_filter.region:
+        query = query.where(UnitRow.region == unit_filter.region)
+    if unit_filter.unit_type is not None:
+        query = query.where(UnitRow.unit_type == unit_filter.unit_type.value)
+    return query
+
+
+def _state_as_of(session: Session, units: list[Unit], position: int) -> tuple[UnitCapacity, ...]:
+    """The units' resources as of `position`, whatever committed since.
+
+    `resources` may already hold a later report (each statement sees the latest commits); such
+    a resource is taken from the history instead, as its latest report up to `position` (or
+    left out if it was first reported after it). Reports up to `position` are all committed
+    (sequences.py), so the result is exactly the state at `position`.
+    """
+    if not units:
+        return ()
+    rows = session.scalars(
+        select(ResourceRow).where(ResourceRow.unit_id.in_([u.unit_id for u in units]))
+    ).all()
+    current: dict[str, list[Change]] = {u.unit_id: [] for u in units}
+    for row in rows:
+        if row.position <= position:
+            current[row.unit_id].append(_change(row))
+            continue
+        earlier = session.scalars(
+            select(ReportRow)
+            .where(
+                ReportRow.unit_id == row.unit_id,
+                ReportRow.resource_type == row.resource_type,
+                ReportRow.position <= position,
+            )
+            .order_by(ReportRow.position.desc())
+            .limit(1)
+        ).first()
+        if earlier is not None:
+            current[row.unit_id].append(_change(earlier))
+    return tuple(
+        UnitCapacity(u, tuple(sorted(current[u.unit_id], key=lambda c: c.report.resource_type))) for u in units
+    )
+
+
+def _unit(row: UnitRow) -> Unit:
+    return Unit(
+        unit_id=row.unit_id, name=row.name, unit_type=UnitType(row.unit_type), orgnr=row.orgnr,
+        owner_orgnr=row.owner_orgnr, municipality_number=row.municipality_number, region=row.region,
+    )
+
+
+def _change(row: ReportRow | ResourceRow) -> Change:
+    return Change(
+        row.position,
+        Report(
+            unit_id=row.unit_id, resource_type=row.resource_type, total=row.total, available=row.available,
+            occupied=row.occupied, status=Status(row.status), note=row.note, reported_at=row.reported_at,
+            reported_by=row.reported_by,
+        ),
+    )
+
+
+def _report_columns(report: Report) -> dict[str, object]:
+    return {
+        "unit_id": report.unit_id, "resource_type": report.resource_type, "total": report.total,
+        "available": report.available, "occupied": report.occupied, "status": report.status.value,
+        "note": report.note, "reported_at": report.reported_at, "reported_by": report.reported_by,
+    }

@@ -114,6 +114,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             purpose=from_enum(common_pb2.PurposeOfUse, request.purpose_of_use, PurposeOfUse),
             justification=request.justification,
             consent_at_moment=request.consent_at_moment,
+            write=request.write,
         )
 
     async def _decide(self, policy: Policy, access: AccessRequest) -> consent_pb2.CheckAccessResponse:

@@ -7,33 +7,48 @@ a request when its categories and purposes are empty or contain the request's.
 
  1. A patient-kind actor: their own person number -> PERMIT OWN_DATA (default:own-data);
     a valid representative of the patient -> PERMIT REPRESENTATIVE (the representation id);
-    anyone else -> DENY NONE (default:not-the-patient). Rules do not bind the patient.
+    anyone else -> DENY NONE (default:not-the-patient). Rules do not bind the patient, and
+    a write changes nothing here (what a patient writes is their own sharing rules).
     A representation is valid within its period; a guardian's only while the patient is
     under 12 (from 12 parental access is limited and from 16 the young person decides alone,
     so a guardian acts no longer; a power of attorney is needed).
- 2. CONSENT and ACCESS_LOG belong to the patient: an auditor asking for ACCESS_LOG -> PERMIT
-    AUDIT (default:audit; the audit service limits it to the auditor's organisation); anyone
-    else -> DENY NONE (default:patient-only-category).
+ 2. CONSENT and ACCESS_LOG belong to the patient: an auditor asking to read ACCESS_LOG
+    -> PERMIT AUDIT (default:audit; the audit service limits it to the auditor's
+    organisation); anyone else -> DENY NONE (default:patient-only-category).
  3. Only systems and health personnel have care relationships: other kinds -> DENY NONE
     (default:no-care-relationship).
  4. No purpose of use -> DENY NONE (default:no-purpose).
  5. A reservation in force -> DENY RESERVATION. Nothing opens it: not an emergency, not
-    consent at the moment, not an explicit permit.
+    consent at the moment, not an explicit permit. Nor is a reserved patient's data written
+    into the shared overview.
  6. A block in force naming the actor's HPR number -> DENY BLOCK. Nothing opens it either.
- 7. No basis at all: neither an organisation (orgnr_parent, the statutory care relationship)
+ 7. A write (create, update, delete) is decided by who holds the data: an actor whose
+    orgnr_parent is the patient's home organisation (the legal entity of the municipality the
+    patient lives in) -> PERMIT CARE_RELATIONSHIP (default:data-holder); anyone else, and
+    anyone when the home organisation is unknown -> DENY NONE (default:not-data-holder).
+    Restrictions and explicit permits play no part in a write: a restriction limits who sees
+    the data, not whether its holder records it, and a permit widens reading only.
+ 8. No basis at all: neither an organisation (orgnr_parent, the statutory care relationship)
     nor an explicit permit in force covering the request and selecting the actor -> DENY NONE
     (default:no-care-relationship). A restriction only narrows: opening it gives no basis the
     actor did not have.
- 8. A restriction in force covering the request:
+ 9. A restriction in force covering the request:
     a. consent at the moment declared by health personnel (kind PERSONNEL; a system cannot
        declare it) -> PERMIT CONSENT_AT_MOMENT, no justification needed;
-    b. an emergency purpose (ETREAT or BTG) with a non-blank justification
-       -> PERMIT EMERGENCY;
+    b. an emergency purpose (ETREAT or BTG) with a non-blank justification, declared by
+       health personnel -> PERMIT EMERGENCY;
     c. otherwise -> DENY RESTRICTION; an explicit permit does not open a restriction.
     An opening carries FLAG_FOR_AUDIT and NOTIFY_PATIENT; decided_by names the restrictions.
- 9. An explicit permit in force covering the request and selecting the actor (HPR number,
+10. An explicit permit in force covering the request and selecting the actor (HPR number,
     organisation as parent or child, HPR authorization, anyone) -> PERMIT EXPLICIT_PERMIT.
-10. Otherwise the statutory default -> PERMIT CARE_RELATIONSHIP (default:care-relationship).
+11. Otherwise the statutory default. MUNICIPAL_SERVICES are read within the patient's parent
+    organisation only (NHN's OKT): when the actor's orgnr_parent is not the patient's home
+    organisation (or that is unknown), they are opened only as a restriction is (9a, 9b:
+    consent at the moment or a justified emergency, declared by health personnel -> PERMIT
+    CONSENT_AT_MOMENT or EMERGENCY with FLAG_FOR_AUDIT and NOTIFY_PATIENT), otherwise -> DENY
+    NONE; decided_by is default:outside-parent-organisation either way. Everything else
+    (VITAL_SIGNS from any organisation, MUNICIPAL_SERVICES within the home organisation)
+    -> PERMIT CARE_RELATIONSHIP (default:care-relationship).
 
 A permit for purpose BTG always carries FLAG_FOR_AUDIT. Where several rules of the deciding
 kind apply, decided_by lists them all (ordered by rule id).
@@ -72,6 +87,9 @@ PATIENT_ONLY = "default:patient-only-category"
 NO_CARE_RELATIONSHIP = "default:no-care-relationship"
 NO_PURPOSE = "default:no-purpose"
 CARE_RELATIONSHIP = "default:care-relationship"
+OUTSIDE_PARENT_ORGANISATION = "default:outside-parent-organisation"
+DATA_HOLDER = "default:data-holder"
+NOT_DATA_HOLDER = "default:not-data-holder"
 
 GUARDIAN_UNTIL_AGE = 12
 
@@ -81,12 +99,14 @@ _OPENED = (Obligation.FLAG_FOR_AUDIT, Obligation.NOTIFY_PATIENT)
 
 @dataclass(frozen=True)
 class Policy:
-    """A patient's rules (current version of each) and representations at one revision."""
+    """A patient's rules (current version of each) and representations at one revision, and
+    their home organisation: the legal entity of the municipality they live in (None: unknown)."""
 
     patient_id: str
     rules: tuple[Rule, ...] = ()
     representations: tuple[Representation, ...] = ()
     revision: int = 0
+    home_orgnr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,8 @@ class AccessDecision:
 
 def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecision:
     """Decides one request over the patient's policy; see the module docstring for the order."""
-    steps = [f"Asked: {describe_category(request.category)} for {_purpose(request)} by {describe(request.actor)}."]
+    asked = "Asked to write" if request.write else "Asked"
+    steps = [f"{asked}: {describe_category(request.category)} for {_purpose(request)} by {describe(request.actor)}."]
 
     def done(decision: Decision, basis: AccessBasis, by: tuple[str, ...], because: str,
              obligations: tuple[Obligation, ...] = ()) -> AccessDecision:
@@ -121,7 +142,7 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
         return done(Decision.DENY, AccessBasis.NONE, (NOT_THE_PATIENT,),
                     "The actor is neither the patient nor a valid representative of the patient.")
     if request.category not in SHAREABLE:
-        if actor.kind is ActorKind.AUDITOR and request.category is DataCategory.ACCESS_LOG:
+        if actor.kind is ActorKind.AUDITOR and request.category is DataCategory.ACCESS_LOG and not request.write:
             return done(Decision.PERMIT, AccessBasis.AUDIT, (AUDIT,),
                         "An auditor may review the access log of their own organisation.")
         return done(Decision.DENY, AccessBasis.NONE, (PATIENT_ONLY,),
@@ -150,6 +171,15 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
                     "not even an emergency opens a block.")
     steps.append("No block names this health person.")
 
+    home = _home(policy, actor)
+    if request.write:
+        if home.inside:
+            return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (DATA_HOLDER,),
+                        f"{home.text} It holds the patient's data and records it; the patient's restrictions "
+                        "and permits decide who sees the data, not who records it.")
+        return done(Decision.DENY, AccessBasis.NONE, (NOT_DATA_HOLDER,),
+                    f"{home.text} Only the patient's home organisation, which holds the data, records it.")
+
     permits = _ids(r for r in in_force if r.rule_type is RuleType.PERMIT and r.covers(request.category, request.purpose)
                    and r.content.selector is not None and r.content.selector.selects(actor))
     if not permits and not actor.orgnr_parent:
@@ -160,21 +190,8 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
     if restrictions := _ids(r for r in in_force if r.rule_type is RuleType.RESTRICTION
                             and r.covers(request.category, request.purpose)):
         steps.append(f"The patient has restricted {describe_category(request.category)} ({_list(restrictions)}).")
-        if request.consent_at_moment and actor.kind is ActorKind.PERSONNEL:
-            return done(Decision.PERMIT, AccessBasis.CONSENT_AT_MOMENT, restrictions,
-                        "The health person declares that the patient consents at this moment, "
-                        "which opens the restriction.", _OPENED)
-        if request.consent_at_moment:
-            steps.append("Consent at the moment counts only when a health person declares it, not a system.")
-        emergency = request.purpose in EMERGENCY_PURPOSES
-        if emergency and request.justification.strip() and actor.kind is ActorKind.PERSONNEL:
-            return done(Decision.PERMIT, AccessBasis.EMERGENCY, restrictions,
-                        "A health person declares an emergency with a justification, which opens the restriction.",
-                        _OPENED)
-        if emergency and actor.kind is not ActorKind.PERSONNEL:
-            steps.append("An emergency opens a restriction only for a health person who answers for it, not a system.")
-        elif emergency:
-            steps.append("An emergency opens a restriction only with a justification, and none was given.")
+        if opened := _opening(request, "the restriction", steps):
+            return done(Decision.PERMIT, opened[0], restrictions, opened[1], _OPENED)
         return done(Decision.DENY, AccessBasis.RESTRICTION, restrictions,
                     "Only consent at the moment or a justified emergency opens a restriction; "
                     "an explicit permit does not.")
@@ -183,9 +200,50 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
     if permits:
         return done(Decision.PERMIT, AccessBasis.EXPLICIT_PERMIT, permits,
                     f"The patient has explicitly permitted this actor ({_list(permits)}).")
+    if request.category is DataCategory.MUNICIPAL_SERVICES and not home.inside:
+        steps.append(f"Municipal services are shared within the patient's home (parent) organisation. {home.text}")
+        if opened := _opening(request, "municipal services to another organisation", steps):
+            return done(Decision.PERMIT, opened[0], (OUTSIDE_PARENT_ORGANISATION,), opened[1], _OPENED)
+        return done(Decision.DENY, AccessBasis.NONE, (OUTSIDE_PARENT_ORGANISATION,),
+                    "Outside the patient's home organisation only consent at the moment or a justified "
+                    "emergency opens municipal services.")
     return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,),
                 "By law, health personnel with a care relationship and a work-related need may access "
                 "relevant information (helsepersonelloven § 45).")
+
+
+@dataclass(frozen=True)
+class _Home:
+    inside: bool  # the actor belongs to the patient's home organisation
+    text: str  # that finding in plain language
+
+
+def _home(policy: Policy, actor: Actor) -> _Home:
+    if not policy.home_orgnr:
+        return _Home(False, "The patient's home organisation is not known.")
+    if actor.orgnr_parent == policy.home_orgnr:
+        return _Home(True, f"The actor belongs to the patient's home organisation {policy.home_orgnr}.")
+    return _Home(False, f"The actor does not belong to the patient's home organisation {policy.home_orgnr}.")
+
+
+def _opening(request: AccessRequest, what: str, steps: list[str]) -> tuple[AccessBasis, str] | None:
+    """Consent at the moment or a justified emergency, both declared by health personnel,
+    opens `what`; None when neither does (the reasons added to `steps`)."""
+    personnel = request.actor.kind is ActorKind.PERSONNEL
+    if request.consent_at_moment and personnel:
+        return (AccessBasis.CONSENT_AT_MOMENT,
+                f"The health person declares that the patient consents at this moment, which opens {what}.")
+    if request.consent_at_moment:
+        steps.append("Consent at the moment counts only when a health person declares it, not a system.")
+    emergency = request.purpose in EMERGENCY_PURPOSES
+    if emergency and request.justification.strip() and personnel:
+        return (AccessBasis.EMERGENCY,
+                f"A health person declares an emergency with a justification, which opens {what}.")
+    if emergency and not personnel:
+        steps.append(f"An emergency opens {what} only for a health person who answers for it, not a system.")
+    elif emergency:
+        steps.append(f"An emergency opens {what} only with a justification, and none was given.")
+    return None
 
 
 def represents(rep: Representation, actor: Actor, patient_id: str, now: datetime) -> bool:

@@ -181,6 +181,7 @@ class AccessRequest:
     purpose: PurposeOfUse | None
     justification: str = ""
     consent_at_moment: bool = False
+    write: bool = False  # registers or changes data (create, update, delete) rather than reading it
 
 
 @dataclass(frozen=True)

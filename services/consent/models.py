@@ -89,3 +89,13 @@ class RepresentationRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ResidentRow(Base):
+    """Where a patient lives, as the legal entity of their municipality (their home
+    organisation): it holds their municipal data, records it and shares it within itself."""
+
+    __tablename__ = "residents"
+
+    patient_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    home_orgnr: Mapped[str] = mapped_column(String(9))

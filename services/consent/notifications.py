@@ -8,7 +8,7 @@ from datetime import datetime
 
 from services.platform.vocabulary import AccessBasis, ActorKind
 
-from .decision import AccessDecision, describe_category
+from .decision import OUTSIDE_PARENT_ORGANISATION, AccessDecision, describe_category
 from .domain import (
     AccessRequest,
     Actor,
@@ -37,8 +37,12 @@ def access_notification(
     kind, how = _OPENED_BY[decision.basis]
     actor = request.actor
     who = actor.name or actor.client_name or actor.client_id or "an unnamed caller"
-    text = (f"Your restricted {describe_category(request.category)} were opened {how} by {who} "
-            f"at {_organisation(actor, organisations)} on {_when(now)}.")
+    where = _organisation(actor, organisations)
+    if decision.decided_by == (OUTSIDE_PARENT_ORGANISATION,):  # shared only within the municipality by default
+        text = (f"Your {describe_category(request.category)} were opened {how} by {who} at {where} "
+                f"(not part of your municipality) on {_when(now)}.")
+    else:
+        text = f"Your restricted {describe_category(request.category)} were opened {how} by {who} at {where} on {_when(now)}."
     # The patient needs the health person's name and workplace, not their person number.
     shown = actor if actor.kind is ActorKind.PATIENT else replace(actor, pid="")
     return Notification(notification_id, request.patient_id, kind, now, shown, text, decision_id)

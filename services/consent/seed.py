@@ -1,5 +1,6 @@
 """Loads seeds/rules.json and seeds/representatives.json into the consent store (idempotent;
-ids come from the files). Seeded rules are version 1, made by the seed system actor."""
+ids come from the files), and each patient's home organisation from seeds/patients.json and
+seeds/organisations.json. Seeded rules are version 1, made by the seed system actor."""
 from __future__ import annotations
 
 import json
@@ -26,6 +27,12 @@ from .store import ConsentStore
 def seed(store: ConsentStore, seeds_dir: Path, receipts: ReceiptSigner, *, allow_synthetic: bool) -> int:
     rules = json.loads((seeds_dir / "rules.json").read_text())
     representations = json.loads((seeds_dir / "representatives.json").read_text())
+    residents = home_organisations(json.loads((seeds_dir / "patients.json").read_text(encoding="utf-8")),
+                                   json.loads((seeds_dir / "organisations.json").read_text(encoding="utf-8")))
+    for index, (patient_id, home_orgnr) in enumerate(residents.items()):
+        if problems := person_number_violations(patient_id, allow_synthetic=allow_synthetic):
+            raise ValueError(f"seeds/patients.json entry {index}: {problems}")  # no person number in errors
+        store.put_resident(patient_id, home_orgnr)
     for item in representations:
         rep = _representation(item)
         problems = person_number_violations(rep.patient_id, allow_synthetic=allow_synthetic)
@@ -45,7 +52,24 @@ def seed(store: ConsentStore, seeds_dir: Path, receipts: ReceiptSigner, *, allow
             raise ValueError(f"seeds/rules.json {item['rule_id']}: {problems}")
         # A re-seed never re-activates a seeded rule the patient has since revoked.
         store.seed_rule(item["rule_id"], draft.content(), draft.reason, _time(item["created_at"]), receipts.sign)
-    return len(rules) + len(representations)
+    return len(rules) + len(representations) + len(residents)
+
+
+def home_organisations(patients: list[dict], organisations: list[dict]) -> dict[str, str]:
+    """Patient id -> the legal entity (a municipality without a parent) of the patient's
+    municipality. A municipality without exactly one such entity is a seed error."""
+    entities: dict[str, list[str]] = {}
+    for org in organisations:
+        if org["kind"] == "municipality" and org["parent_orgnr"] is None:
+            entities.setdefault(org["municipality_number"], []).append(org["orgnr"])
+    homes = {}
+    for patient in patients:
+        found = entities.get(patient["municipality_number"], [])
+        if len(found) != 1:
+            raise ValueError(f"seeds/organisations.json: municipality {patient['municipality_number']} "
+                             f"has {len(found)} legal entities, needs exactly one")
+        homes[patient["patient_id"]] = found[0]
+    return homes
 
 
 def _draft(item: dict) -> RuleDraft:

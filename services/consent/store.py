@@ -1,5 +1,5 @@
-"""Storage of rule versions, policy revisions, notifications and representations (synchronous;
-the api runs it off the event loop).
+"""Storage of rule versions, policy revisions, notifications, representations and residents
+(synchronous; the api runs it off the event loop).
 
 Every read opens a new session and so sees every committed change: nothing is cached here.
 Every rule change raises the patient's revision first thing in its transaction; that row lock
@@ -33,7 +33,7 @@ from .domain import (
     RuleType,
     SelectorKind,
 )
-from .models import NotificationRow, PolicyRevisionRow, RepresentationRow, RuleVersionRow
+from .models import NotificationRow, PolicyRevisionRow, RepresentationRow, ResidentRow, RuleVersionRow
 from .notifications import rule_changed
 
 Sign = Callable[[Rule], str]
@@ -58,11 +58,14 @@ class ConsentStore:
     # --- reading ------------------------------------------------------------------------
 
     def policy(self, patient_id: str) -> Policy:
-        """The patient's rules exactly as of their current revision, and their representations."""
+        """The patient's rules exactly as of their current revision, their representations and
+        their home organisation (None for a patient not known as a resident)."""
         with self._sessions() as session:
             revision = _revision(session, patient_id)
             rows = _current(session, patient_id, revision)
-            return Policy(patient_id, tuple(_rule(r) for r, _ in rows), _representations(session, patient_id), revision)
+            home = session.scalar(select(ResidentRow.home_orgnr).where(ResidentRow.patient_id == patient_id))
+            return Policy(patient_id, tuple(_rule(r) for r, _ in rows), _representations(session, patient_id),
+                          revision, home)
 
     def representations(self, patient_id: str) -> tuple[Representation, ...]:
         with self._sessions() as session:
@@ -148,6 +151,18 @@ class ConsentStore:
                 valid_from=rep.valid_from, valid_until=rep.valid_until,
             ))
 
+    def put_resident(self, patient_id: str, home_orgnr: str) -> None:
+        """Records (or moves) the patient's home organisation."""
+        with self._sessions.begin() as session:
+            insert = _insert_for(session)
+            session.execute(insert(ResidentRow).values(patient_id=patient_id, home_orgnr=home_orgnr)
+                            .on_conflict_do_update(index_elements=["patient_id"], set_={"home_orgnr": home_orgnr}))
+
+
+def _insert_for(session: Session):
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
 
 def _revision(session: Session, patient_id: str) -> int:
     return session.scalar(select(PolicyRevisionRow.revision).where(PolicyRevisionRow.patient_id == patient_id)) or 0
@@ -156,9 +171,7 @@ def _revision(session: Session, patient_id: str) -> int:
 def _next_revision(session: Session, patient_id: str) -> int:
     """Raises the patient's revision by one; the first statement of every change, so SQLite takes
     its write lock at once and PostgreSQL locks the patient's row until commit."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(PolicyRevisionRow).values(patient_id=patient_id, revision=0).on_conflict_do_nothing())
+    session.execute(_insert_for(session)(PolicyRevisionRow).values(patient_id=patient_id, revision=0).on_conflict_do_nothing())
     return session.execute(
         update(PolicyRevisionRow)
         .where(PolicyRevisionRow.patient_id == patient_id)

@@ -1,103 +1,272 @@
-"""gRPC mapping of the summary service: proto in, store and pure rules, proto out."""
+"""gRPC handlers of the summary service: parse (wire.py), check what the gateway's assertion
+permits, call the store off the event loop, answer. Reads show only the permitted categories
+and name the others as withheld; writes are recorded as the calling system's (its client id
+is the source system of every record it writes)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import grpc
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.platform.errors import invalid_argument, not_found, permission_denied
+from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.protomap import to_date, to_enum, to_timestamp
+from services.platform.protomap import from_timestamp, to_enum
 
-from .news2 import score_news2
-from .okt import MunicipalService, is_active
-from .store import SummaryStore, UnknownPatient
-from .vitals import OSLO, Measurement, news2_applies
+from . import wire
+from .fhir import patient_bundle
+from .news2 import Observation, Spo2Scale
+from .okt import MunicipalService, is_active, record_violations
+from .store import ConflictingRetry, SummaryStore, UnknownPatient, UnknownRecord
+from .trend import SUMMARY_POINTS, news2_trend, scored_points
+from .vitals import OSLO, Measurement, Performer, assess
 
+C = common_pb2
 # The categories a summary is made of, in the order they are reported as withheld.
-SUMMARY_CATEGORIES = (common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES, common_pb2.DATA_CATEGORY_VITAL_SIGNS)
+SUMMARY_CATEGORIES = (C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS)
+MAX_LISTED = 1000
+MAX_RANGE = timedelta(days=366)
+
 
 class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def __init__(
-        self,
-        store: SummaryStore,
-        *,
-        allow_synthetic: bool,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, store: SummaryStore, *, allow_synthetic: bool, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._allow_synthetic = allow_synthetic
         self._clock = clock
 
+    # -- reads -------------------------------------------------------------------------
+
     async def GetPatientSummary(self, request: summary_pb2.GetPatientSummaryRequest, context):
-        if problems := person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic):
-            raise invalid_argument(problems)
-        asserted_patient(request.patient_id)
-        categories = set(current_assertion().data_categories)
-        with_services = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES in categories
-        with_vitals = common_pb2.DATA_CATEGORY_VITAL_SIGNS in categories
-        # Checked before the lookup so a caller without a category cannot probe who exists.
-        if not (with_services or with_vitals):
-            raise permission_denied("CATEGORY_NOT_PERMITTED", "no data category of the summary was permitted")
-        try:
-            summary = await asyncio.to_thread(self._store.get_summary, request.patient_id)
-        except UnknownPatient:
-            raise not_found("PATIENT_NOT_FOUND", "no such patient") from None
-        # Named, never filled: the caller learns that something was left out, not what.
-        withheld = [c for c in SUMMARY_CATEGORIES if c not in categories]
-        response = summary_pb2.GetPatientSummaryResponse(patient_id=request.patient_id, withheld_categories=withheld)
+        with_services, with_vitals = self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
+        summary = await self._run(self._store.get_summary, request.patient_id)
+        response = summary_pb2.GetPatientSummaryResponse(
+            patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
+        )
         if with_services:
-            today = self._clock().astimezone(OSLO).date()
-            services = [_service(s, is_active(s, today)) for s in summary.services]
+            services = [wire.service_to_proto(s, is_active(s, self._today())) for s in summary.services]
             response.municipal_services.extend(services)
             response.active_service_count = sum(s.active for s in services)
         if with_vitals and summary.latest is not None:
-            response.latest_vital_signs.CopyFrom(_vital_signs(summary.latest))
-            # Under-16s get their measurements without a score (NEWS2 is not validated for them).
-            if news2_applies(summary.patient.birth_date, summary.latest.measured_at):
-                response.latest_news2.CopyFrom(_news2(summary.latest))
+            assessed = [(m, assess(m, summary.patient.birth_date)) for m in summary.recent]
+            latest, assessment = assessed[-1]
+            response.latest_vital_signs.CopyFrom(wire.vital_signs_to_proto(latest))
+            if assessment.result is not None:
+                response.latest_news2.CopyFrom(wire.news2_to_proto(assessment, latest.observation.spo2_scale))
+            else:
+                response.latest_not_scored_reason = to_enum(summary_pb2.NotScoredReason, assessment.not_scored)
+            points = scored_points(summary.recent, summary.patient.birth_date)
+            response.news2_trend.CopyFrom(wire.trend_to_proto(news2_trend(points, SUMMARY_POINTS)))
         return response
 
+    async def GetMunicipalServiceStatus(self, request: summary_pb2.GetMunicipalServiceStatusRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        summary = await self._run(self._store.get_summary, request.patient_id)
+        today = self._today()
+        return summary_pb2.GetMunicipalServiceStatusResponse(
+            active_service_count=sum(is_active(s, today) for s in summary.services)
+        )
 
-def _service(record: MunicipalService, active: bool) -> summary_pb2.MunicipalService:
-    return summary_pb2.MunicipalService(
-        service_id=record.service_id,
-        iplos_code=record.iplos_code,
-        iplos_display=record.iplos_display,
-        start_date=to_date(record.start_date),
-        end_date=to_date(record.end_date),
-        service_level=record.service_level,
-        stay_type=to_enum(summary_pb2.StayType, record.stay),
-        weekly_extent=record.weekly_extent,
-        temporarily_ceased=record.temporarily_ceased,
-        description=record.description,
-        provider_orgnr=record.provider_orgnr,
-        active=active,
-    )
+    async def ListVitalSigns(self, request: summary_pb2.ListVitalSignsRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
+        start, end = self._range(request)
+        patient, measurements, truncated = await self._run(
+            self._store.list_measurements, request.patient_id, start, end, MAX_LISTED
+        )
+        assessed = [(m, assess(m, patient.birth_date)) for m in measurements]
+        return summary_pb2.ListVitalSignsResponse(
+            measurements=[wire.record_to_proto(m, a) for m, a in assessed],
+            trend=wire.trend_to_proto(news2_trend(scored_points(measurements, patient.birth_date))),
+            truncated=truncated,
+        )
+
+    async def ExportPatientBundle(self, request: summary_pb2.ExportPatientBundleRequest, context):
+        with_services, with_vitals = self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
+        summary = await self._run(self._store.get_summary, request.patient_id)
+        measurements = None
+        if with_vitals:
+            _, listed, _ = await self._run(
+                self._store.list_measurements, request.patient_id, datetime.min.replace(tzinfo=UTC), self._clock(),
+                MAX_LISTED,
+            )
+            measurements = [(m, assess(m, summary.patient.birth_date)) for m in listed]
+        bundle = patient_bundle(
+            summary.patient,
+            services=summary.services if with_services else None,
+            measurements=measurements,
+            today=self._today(),
+            generated_at=self._clock(),
+        )
+        return summary_pb2.ExportPatientBundleResponse(
+            bundle_json=json.dumps(bundle, ensure_ascii=False), withheld_categories=_withheld(with_services, with_vitals)
+        )
+
+    # -- writes from source systems ----------------------------------------------------
+
+    async def CreateMunicipalService(self, request: summary_pb2.CreateMunicipalServiceRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        record = self._service_input(request)
+        stored, created = await self._run(self._store.create_service, request.patient_id, record)
+        return summary_pb2.CreateMunicipalServiceResponse(service=self._service_out(stored), created=created)
+
+    async def UpdateMunicipalService(self, request: summary_pb2.UpdateMunicipalServiceRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        record = self._service_input(request)
+        stored = await self._change(request, lambda old: replace(record, service_id=old.service_id))
+        return summary_pb2.UpdateMunicipalServiceResponse(service=self._service_out(stored))
+
+    async def EndMunicipalService(self, request: summary_pb2.EndMunicipalServiceRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        problems = wire.source_id_violations(request.source_record_id)
+        end = None
+        if not request.HasField("end_date"):
+            problems["end_date"] = "required: the last day of the service"
+        else:
+            try:
+                end = wire.parse_date(request.end_date)
+            except ValueError:
+                problems["end_date"] = "not a calendar date"
+        if problems:
+            raise invalid_argument(problems)
+        stored = await self._change(request, lambda old: _checked(replace(old, end_date=end)))
+        return summary_pb2.EndMunicipalServiceResponse(service=self._service_out(stored))
+
+    async def SetMunicipalServiceOnHold(self, request: summary_pb2.SetMunicipalServiceOnHoldRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        if problems := wire.source_id_violations(request.source_record_id):
+            raise invalid_argument(problems)
+        stored = await self._change(request, lambda old: replace(old, temporarily_ceased=request.on_hold))
+        return summary_pb2.SetMunicipalServiceOnHoldResponse(service=self._service_out(stored))
+
+    async def RecordVitalSigns(self, request: summary_pb2.RecordVitalSignsRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
+        patient = await self._run(self._store.get_patient, request.patient_id)
+        given, now = request.vital_signs, self._clock()
+        problems = wire.source_id_violations(request.source_record_id)
+        problems |= wire.vital_signs_violations(given, patient.spo2_scale, now)
+        if request.HasField("measured_by"):
+            problems |= wire.performer_violations(request.measured_by, "measured_by")
+        if problems:
+            raise invalid_argument(problems)
+        measurement = Measurement(
+            measured_at=from_timestamp(given.measure_time),
+            observation=Observation(**wire.observation_values(given, patient.spo2_scale)),
+            pregnant=given.pregnant,
+            measured_by=self._performer(request),
+            source_system=current_assertion().actor.client_id,
+            source_record_id=request.source_record_id,
+        )
+        stored, created = await self._run(self._store.record_measurement, request.patient_id, measurement)
+        assessment = assess(stored, patient.birth_date)
+        return summary_pb2.RecordVitalSignsResponse(
+            measurement_id=stored.measurement_id,
+            vital_signs=wire.vital_signs_to_proto(stored),
+            news2=wire.news2_to_proto(assessment, stored.observation.spo2_scale),
+            created=created,
+        )
+
+    async def SetSpo2Scale(self, request: summary_pb2.SetSpo2ScaleRequest, context):
+        self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
+        if request.scale not in (1, 2):
+            raise invalid_argument({"scale": "1, or 2 for hypercapnic respiratory failure with a 88-92 % target"})
+        actor = current_assertion().actor
+        # The choice is clinical: recorded with the health person who made it.
+        if actor.kind != C.ACTOR_KIND_PERSONNEL or not actor.hpr_number:
+            raise permission_denied("CLINICIAN_REQUIRED", "only a health person with an HPR number sets the SpO2 scale")
+        setting = await self._run(
+            self._store.set_spo2_scale, request.patient_id, Spo2Scale(request.scale),
+            Performer(actor.hpr_number, actor.name), self._clock(),
+        )
+        return summary_pb2.SetSpo2ScaleResponse(setting=wire.setting_to_proto(setting))
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _permitted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
+        """Which of `categories` the gateway permitted; refuses when none (before any lookup,
+        so a caller without a category cannot probe who exists)."""
+        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic):
+            raise invalid_argument(problems)
+        asserted_patient(patient_id)
+        granted = set(current_assertion().data_categories)
+        permitted = tuple(c in granted for c in categories)
+        if not any(permitted):
+            raise permission_denied("CATEGORY_NOT_PERMITTED", "no data category of this call was permitted")
+        return permitted
+
+    def _service_input(self, request) -> MunicipalService:
+        actor = current_assertion().actor
+        record, problems = wire.service_from_input(
+            request.service, source_system=actor.client_id, source_record_id=request.source_record_id,
+            default_provider=actor.orgnr_child,
+        )
+        problems = wire.source_id_violations(request.source_record_id) | problems
+        if not request.HasField("service"):
+            problems = {"service": "required"} | {k: v for k, v in problems.items() if not k.startswith("service.")}
+        if problems:
+            raise invalid_argument(problems)
+        return record
+
+    async def _change(self, request, change: Callable[[MunicipalService], MunicipalService]) -> MunicipalService:
+        return await self._run(
+            self._store.change_service, request.patient_id, current_assertion().actor.client_id,
+            request.source_record_id, change,
+        )
+
+    def _service_out(self, record: MunicipalService) -> summary_pb2.MunicipalService:
+        return wire.service_to_proto(record, is_active(record, self._today()))
+
+    def _performer(self, request: summary_pb2.RecordVitalSignsRequest) -> Performer | None:
+        if request.HasField("measured_by"):
+            return Performer(request.measured_by.hpr_number, request.measured_by.name)
+        actor = current_assertion().actor
+        if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
+            return Performer(actor.hpr_number, actor.name)
+        return None
+
+    def _range(self, request: summary_pb2.ListVitalSignsRequest) -> tuple[datetime, datetime]:
+        if not request.HasField("from_time"):
+            raise invalid_argument({"from_time": "required"})
+        start = from_timestamp(request.from_time)
+        end = from_timestamp(request.to_time) if request.HasField("to_time") else self._clock()
+        if end <= start:
+            raise invalid_argument({"to_time": "must be after from_time"})
+        if end - start > MAX_RANGE:
+            raise invalid_argument({"to_time": "at most 366 days after from_time"})
+        return start, end
+
+    def _today(self):
+        return self._clock().astimezone(OSLO).date()
+
+    async def _run(self, function, *args):
+        try:
+            return await asyncio.to_thread(function, *args)
+        except UnknownPatient:
+            raise not_found("PATIENT_NOT_FOUND", "no such patient") from None
+        except UnknownRecord:
+            raise not_found(
+                "SERVICE_NOT_FOUND", "no municipal service with this source_record_id from this system for this patient"
+            ) from None
+        except ConflictingRetry:
+            raise ServiceError(
+                grpc.StatusCode.ALREADY_EXISTS, "SOURCE_RECORD_CONFLICT",
+                "this source_record_id is already used for other content; update the record instead",
+            ) from None
 
 
-def _vital_signs(measurement: Measurement) -> summary_pb2.VitalSigns:
-    o = measurement.observation
-    return summary_pb2.VitalSigns(
-        measure_time=to_timestamp(measurement.measured_at),
-        respiration_rate=o.respiration_rate,
-        spo2=o.spo2,
-        spo2_scale=int(o.spo2_scale),
-        on_oxygen=o.on_oxygen,
-        systolic_bp=o.systolic_bp,
-        pulse=o.pulse,
-        consciousness=to_enum(summary_pb2.Consciousness, o.consciousness),
-        temperature_celsius=o.temperature,
-    )
+def _withheld(*permitted: bool) -> list[int]:
+    # Named, never filled: the caller learns that something was left out, not what.
+    return [c for c, ok in zip(SUMMARY_CATEGORIES, permitted, strict=True) if not ok]
 
 
-def _news2(measurement: Measurement) -> summary_pb2.News2Score:
-    result = score_news2(measurement.observation)
-    return summary_pb2.News2Score(
-        total=result.total,
-        clinical_risk=to_enum(summary_pb2.ClinicalRisk, result.risk),
-        red_score=result.red_score,
-    )
+def _checked(record: MunicipalService) -> MunicipalService:
+    """A change must leave a valid record (e.g. an end date not before the start)."""
+    if problems := record_violations(record):
+        raise invalid_argument(problems)
+    return record

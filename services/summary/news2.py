@@ -3,7 +3,7 @@
 Between chart steps:
 - respiration rate, SpO2, systolic BP and pulse are whole numbers; the chart's bands are
   contiguous over the integers, so every value falls in exactly one band. A float (even
-  37.0) is refused rather than rounded, so a caller cannot hide a unit mistake.
+  37.0) or a bool is refused rather than rounded, so a caller cannot hide a unit mistake.
 - temperature is charted to one decimal: it is first rounded half up to one decimal
   (decimal arithmetic on the value as written, so 36.05 -> 36.1 and 35.04 -> 35.0), then
   scored on the chart's tenth-degree bands.
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Risk",
     "Spo2Scale",
     "chart_temperature",
+    "observation_violations",
     "score_news2",
 ]
 
@@ -65,7 +67,8 @@ class Risk(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One set of vital signs. Validated on construction; raises ValueError naming the field."""
+    """One set of vital signs. Validated on construction (observation_violations); raises
+    ValueError naming every bad field."""
 
     respiration_rate: int
     spo2: int
@@ -77,30 +80,76 @@ class Observation:
     temperature: float
 
     def __post_init__(self) -> None:
-        for name, (low, high) in _INTEGER_LIMITS.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{name} must be a whole number")
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}")
-        if not isinstance(self.on_oxygen, bool):
-            raise ValueError("on_oxygen must be true or false")
-        temperature = self.temperature
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-            raise ValueError("temperature must be a number")
-        low, high = _TEMPERATURE_LIMITS
-        if not math.isfinite(temperature) or not low <= temperature <= high:
-            raise ValueError(f"temperature must be between {low} and {high} °C")
+        problems = observation_violations({f.name: getattr(self, f.name) for f in fields(self)})
+        if problems:
+            raise ValueError("; ".join(f"{name}: {problem}" for name, problem in problems.items()))
         # Accept the plain values a JSON seed or proto mapping produces (1, "ALERT").
-        try:
-            object.__setattr__(self, "spo2_scale", Spo2Scale(self.spo2_scale))
-        except ValueError:
-            raise ValueError("spo2_scale must be 1 or 2") from None
-        try:
-            object.__setattr__(self, "consciousness", ACVPU(self.consciousness))
-        except ValueError:
-            levels = ", ".join(level.value for level in ACVPU)
-            raise ValueError(f"consciousness must be one of {levels}") from None
+        object.__setattr__(self, "spo2_scale", Spo2Scale(self.spo2_scale))
+        object.__setattr__(self, "consciousness", ACVPU(self.consciousness))
+
+
+def observation_violations(values: Mapping[str, object]) -> dict[str, str]:
+    """Every problem with raw observation values as {field: description}; {} when they are valid.
+
+    Keys are Observation's field names; a missing key or None means the value was not given.
+    Other keys are ignored. Observation refuses exactly what this reports.
+    """
+    problems: dict[str, str] = {}
+    for field in fields(Observation):
+        value = values.get(field.name)
+        problem = "required" if value is None else _CHECKS[field.name](value)
+        if problem:
+            problems[field.name] = problem
+    return problems
+
+
+def _whole_number(low: int, high: int) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        if not low <= value <= high:
+            return f"must be between {low} and {high}"
+        return None
+
+    return check
+
+
+def _on_oxygen(value: object) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _temperature_value(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "must be a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    low, high = _TEMPERATURE_LIMITS
+    if not low <= value <= high:
+        return f"must be between {low} and {high} °C"
+    return None
+
+
+def _spo2_scale_value(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (1, 2):
+        return "must be 1 or 2"
+    return None
+
+
+def _consciousness_value(value: object) -> str | None:
+    levels = [level.value for level in ACVPU]
+    if isinstance(value, ACVPU) or (isinstance(value, str) and value in levels):
+        return None
+    return "must be one of " + ", ".join(levels)
+
+
+# One check per Observation field (looked up by observation_violations in field order).
+_CHECKS: dict[str, Callable[[object], str | None]] = {
+    **{name: _whole_number(low, high) for name, (low, high) in _INTEGER_LIMITS.items()},
+    "spo2_scale": _spo2_scale_value,
+    "on_oxygen": _on_oxygen,
+    "consciousness": _consciousness_value,
+    "temperature": _temperature_value,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ class MunicipalService:
     temporarily_ceased: bool
     description: str
     provider_orgnr: str
+    source_system: str = ""  # client id of the registering system
+    source_record_id: str = ""  # the registering system's own id
 
     @property
     def iplos_display(self) -> str:

@@ -8,24 +8,23 @@ from typing import Any
 
 from .news2 import Observation, Spo2Scale
 from .okt import MunicipalService, record_violations
-from .patients import Patient
+from .patients import Patient, Spo2ScaleSetting
 from .store import SummaryStore
-from .vitals import Measurement
+from .vitals import Measurement, Performer
+
+# Seeded records stand for what the municipalities' EHRs wrote before the demo starts.
+SEED_SOURCE = "seed"
 
 
 def seed(store: SummaryStore, seeds_dir: Path) -> int:
     patients = json.loads((seeds_dir / "patients.json").read_text())
     for entry in patients:
         pid = entry["patient_id"]
+        setting = _setting(entry["spo2_scale_setting"])
         services = [_service(pid, s) for s in entry["municipal_services"]]
-        measurements = [_measurement(pid, v) for v in entry["vital_signs"]]
-        patient = Patient(
-            pid=pid,
-            name=entry["name"],
-            municipality_number=entry["municipality_number"],
-            spo2_scale=_spo2_scale(pid, measurements),
-        )
-        store.upsert(patient, services, measurements)
+        measurements = [_measurement(pid, v, setting) for v in entry["vital_signs"]]
+        patient = Patient(pid=pid, name=entry["name"], municipality_number=entry["municipality_number"])
+        store.upsert(patient, services, measurements, setting)
     return len(patients)
 
 
@@ -41,16 +40,16 @@ def _service(pid: str, raw: dict[str, Any]) -> MunicipalService:
         temporarily_ceased=raw["temporarily_ceased"],
         description=raw["description"],
         provider_orgnr=raw["orgnr_child"],
+        source_system=SEED_SOURCE,
+        source_record_id=raw["service_id"],
     )
     if problems := record_violations(service):
         raise ValueError(f"seeds/patients.json {pid} {service.service_id}: {problems}")
     return service
 
 
-def _measurement(pid: str, raw: dict[str, Any]) -> Measurement:
-    measured_at = datetime.fromisoformat(raw["measured_at"])
-    if measured_at.tzinfo is None:
-        raise ValueError(f"seeds/patients.json {pid}: measured_at {raw['measured_at']!r} lacks a time zone")
+def _measurement(pid: str, raw: dict[str, Any], setting: Spo2ScaleSetting | None) -> Measurement:
+    measured_at = _instant(pid, raw["measured_at"])
     try:
         observation = Observation(
             respiration_rate=raw["respiration_rate"],
@@ -64,16 +63,32 @@ def _measurement(pid: str, raw: dict[str, Any]) -> Measurement:
         )
     except ValueError as exc:
         raise ValueError(f"seeds/patients.json {pid} {raw['measured_at']}: {exc}") from None
-    return Measurement(measured_at=measured_at.astimezone(UTC), observation=observation)
+    # Scale 2 only where a clinician had chosen it before the measurement.
+    in_force = setting.scale if setting is not None and setting.set_at <= measured_at else Spo2Scale.SCALE_1
+    if observation.spo2_scale is not in_force:
+        raise ValueError(f"seeds/patients.json {pid} {raw['measured_at']}: uses SpO2 scale {observation.spo2_scale}, "
+                         f"but scale {in_force} was in force")
+    return Measurement(
+        measured_at=measured_at, observation=observation, pregnant=raw.get("pregnant", False),
+        source_system=SEED_SOURCE, source_record_id=f"{pid}-{raw['measured_at']}",
+    )
 
 
-def _spo2_scale(pid: str, measurements: list[Measurement]) -> Spo2Scale:
-    """The seed file records the scale per measurement; the store keeps it per patient (the
-    clinician's choice), so a patient's measurements must agree. Scale 1 when none are given."""
-    scales = {m.observation.spo2_scale for m in measurements}
-    if len(scales) > 1:
-        raise ValueError(f"seeds/patients.json {pid}: measurements use more than one SpO2 scale")
-    return scales.pop() if scales else Spo2Scale.SCALE_1
+def _setting(raw: dict[str, Any] | None) -> Spo2ScaleSetting | None:
+    if raw is None:
+        return None
+    return Spo2ScaleSetting(
+        scale=Spo2Scale(raw["scale"]),
+        set_by=Performer(raw["set_by_hpr"], raw["set_by_name"]),
+        set_at=_instant("spo2_scale_setting", raw["set_at"]),
+    )
+
+
+def _instant(where: str, text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"seeds/patients.json {where}: {text!r} lacks a time zone")
+    return value.astimezone(UTC)
 
 
 def _date(text: str | None) -> date | None:

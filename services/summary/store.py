@@ -1,93 +1,258 @@
-"""Summary storage (synchronous; the api runs it off the event loop)."""
+"""Summary storage (synchronous; the api runs it off the event loop).
+
+Writes from source systems are keyed by (source system, source record id): a retry with the
+same content is answered with the stored record, a different content under the same key is a
+conflict, never a silent overwrite."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import MunicipalServiceRow, PatientRow, VitalSignsRow
+from .models import MunicipalServiceRow, PatientRow, Spo2ScaleRow, VitalSignsRow
 from .news2 import ACVPU, Observation, Spo2Scale
 from .okt import MunicipalService
-from .patients import Patient, PatientSummary
-from .vitals import Measurement
+from .patients import Patient, PatientSummary, Spo2ScaleSetting
+from .trend import SUMMARY_POINTS
+from .vitals import Measurement, Performer
+
+# How many of the latest measurements a summary carries (its NEWS2 trend is made of them).
+RECENT_MEASUREMENTS = SUMMARY_POINTS
 
 
 class UnknownPatient(LookupError):
     pass
 
 
+class UnknownRecord(LookupError):
+    """No record of this source system and id for this patient."""
+
+
+class ConflictingRetry(Exception):
+    """The source key is taken by a record with other content (or of another patient)."""
+
+
 class SummaryStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
 
-    def get_summary(self, patient_id: str) -> PatientSummary:
-        """The patient, their services (newest start first) and their latest measurement."""
+    # -- reads -------------------------------------------------------------------------
+
+    def get_patient(self, patient_id: str) -> Patient:
         with self._sessions() as session:
-            row = session.get(PatientRow, patient_id)
-            if row is None:
-                raise UnknownPatient(patient_id)
-            patient = _patient(row)
+            return _patient(session, patient_id)
+
+    def get_summary(self, patient_id: str) -> PatientSummary:
+        """The patient, their services (newest start first) and their latest measurements."""
+        with self._sessions() as session:
+            patient = _patient(session, patient_id)
             services = session.scalars(
                 select(MunicipalServiceRow)
                 .where(MunicipalServiceRow.patient_id == patient_id)
                 .order_by(MunicipalServiceRow.start_date.desc(), MunicipalServiceRow.service_id)
             )
-            latest = session.scalars(
+            recent = session.scalars(
                 select(VitalSignsRow)
                 .where(VitalSignsRow.patient_id == patient_id)
-                .order_by(VitalSignsRow.measured_at.desc())
-                .limit(1)
-            ).first()
+                .order_by(VitalSignsRow.measured_at.desc(), VitalSignsRow.id.desc())
+                .limit(RECENT_MEASUREMENTS)
+            ).all()
             return PatientSummary(
                 patient=patient,
                 services=[_service(s) for s in services],
-                latest=None if latest is None else _measurement(latest, patient.spo2_scale),
+                recent=[_measurement(row) for row in reversed(recent)],
             )
+
+    def list_measurements(
+        self, patient_id: str, start: datetime, end: datetime, limit: int
+    ) -> tuple[Patient, list[Measurement], bool]:
+        """Measurements in [start, end), oldest first; the newest `limit` when there are more
+        (then the flag is True)."""
+        with self._sessions() as session:
+            patient = _patient(session, patient_id)
+            rows = session.scalars(
+                select(VitalSignsRow)
+                .where(
+                    VitalSignsRow.patient_id == patient_id,
+                    VitalSignsRow.measured_at >= start,
+                    VitalSignsRow.measured_at < end,
+                )
+                .order_by(VitalSignsRow.measured_at.desc(), VitalSignsRow.id.desc())
+                .limit(limit + 1)
+            ).all()
+            return patient, [_measurement(row) for row in reversed(rows[:limit])], len(rows) > limit
+
+    def get_spo2_scale(self, patient_id: str) -> Spo2ScaleSetting:
+        with self._sessions() as session:
+            _require_patient(session, patient_id)
+            return _spo2_setting(session, patient_id)
+
+    # -- writes from source systems ----------------------------------------------------
+
+    def create_service(self, patient_id: str, record: MunicipalService) -> tuple[MunicipalService, bool]:
+        """Stores a new record, or answers a retry with the stored one (created False)."""
+        try:
+            with self._sessions.begin() as session:
+                _require_patient(session, patient_id)
+                existing = _service_by_source(session, record.source_system, record.source_record_id)
+                if existing is not None:
+                    return _same_retry(existing, patient_id, record), False
+                stored = replace(record, service_id=str(uuid.uuid4()))
+                session.add(_service_row(patient_id, stored))
+            return stored, True
+        except IntegrityError:
+            # A concurrent create with the same key won the race: answer as a retry.
+            with self._sessions() as session:
+                existing = _service_by_source(session, record.source_system, record.source_record_id)
+                if existing is None:
+                    raise
+                return _same_retry(existing, patient_id, record), False
+
+    def change_service(
+        self, patient_id: str, source_system: str, source_record_id: str,
+        change: Callable[[MunicipalService], MunicipalService],
+    ) -> MunicipalService:
+        """Applies `change` to the stored record in one transaction; `change` may raise to
+        refuse (nothing is written then)."""
+        with self._sessions.begin() as session:
+            row = session.scalars(
+                select(MunicipalServiceRow)
+                .where(
+                    MunicipalServiceRow.source_system == source_system,
+                    MunicipalServiceRow.source_record_id == source_record_id,
+                )
+                .with_for_update()
+            ).first()
+            if row is None or row.patient_id != patient_id:
+                raise UnknownRecord(source_record_id)
+            updated = change(_service(row))
+            _write_service(row, updated)
+            return updated
+
+    def record_measurement(self, patient_id: str, measurement: Measurement) -> tuple[Measurement, bool]:
+        """Stores a measurement, or answers a retry with the stored one (created False)."""
+        try:
+            with self._sessions.begin() as session:
+                _require_patient(session, patient_id)
+                existing = _measurement_by_source(session, measurement)
+                if existing is not None:
+                    return _same_measurement(existing, patient_id, measurement), False
+                row = _measurement_row(patient_id, measurement)
+                session.add(row)
+                session.flush()
+                return replace(measurement, measurement_id=str(row.id)), True
+        except IntegrityError:
+            with self._sessions() as session:
+                existing = _measurement_by_source(session, measurement)
+                if existing is None:
+                    raise
+                return _same_measurement(existing, patient_id, measurement), False
+
+    def set_spo2_scale(self, patient_id: str, scale: Spo2Scale, by: Performer, at: datetime) -> Spo2ScaleSetting:
+        with self._sessions.begin() as session:
+            _require_patient(session, patient_id)
+            session.add(Spo2ScaleRow(
+                patient_id=patient_id, scale=int(scale), set_by_hpr=by.hpr_number, set_by_name=by.name,
+                set_at=at.astimezone(UTC),
+            ))
+        return Spo2ScaleSetting(scale=scale, set_by=by, set_at=at)
+
+    # -- seeding -----------------------------------------------------------------------
 
     def upsert(
-        self, patient: Patient, services: Sequence[MunicipalService], measurements: Sequence[Measurement]
+        self, patient: Patient, services: Sequence[MunicipalService], measurements: Sequence[Measurement],
+        scale: Spo2ScaleSetting | None = None,
     ) -> None:
-        """Inserts or replaces a patient, their services (by service_id) and measurements (by
-        patient and time) in one transaction (seeding)."""
+        """Inserts or replaces a patient, their services and measurements (by source key) and
+        records the scale setting unless it is already in force, in one transaction (seeding)."""
         with self._sessions.begin() as session:
-            session.merge(
-                PatientRow(
-                    pid=patient.pid,
-                    name=patient.name,
-                    municipality_number=patient.municipality_number,
-                    spo2_scale=int(patient.spo2_scale),
-                )
-            )
+            session.merge(PatientRow(pid=patient.pid, name=patient.name, municipality_number=patient.municipality_number))
+            session.flush()
             for service in services:
-                session.merge(_service_row(patient.pid, service))
+                row = session.scalars(select(MunicipalServiceRow).where(
+                    MunicipalServiceRow.service_id == service.service_id)).first()
+                if row is None:
+                    session.add(_service_row(patient.pid, service))
+                else:
+                    _write_service(row, service)
             for measurement in measurements:
-                _upsert_measurement(session, patient.pid, measurement)
+                row = session.scalars(select(VitalSignsRow).where(
+                    VitalSignsRow.source_system == measurement.source_system,
+                    VitalSignsRow.source_record_id == measurement.source_record_id)).first()
+                if row is None:
+                    session.add(_measurement_row(patient.pid, measurement))
+                else:
+                    _write_measurement(row, measurement)
+            if scale is not None and scale.set_by is not None and _spo2_setting(session, patient.pid) != scale:
+                session.add(Spo2ScaleRow(
+                    patient_id=patient.pid, scale=int(scale.scale), set_by_hpr=scale.set_by.hpr_number,
+                    set_by_name=scale.set_by.name, set_at=scale.set_at,
+                ))
 
 
-def _upsert_measurement(session: Session, patient_id: str, measurement: Measurement) -> None:
-    measured_at = measurement.measured_at.astimezone(UTC)
+def _require_patient(session: Session, patient_id: str) -> PatientRow:
+    row = session.get(PatientRow, patient_id)
+    if row is None:
+        raise UnknownPatient(patient_id)
+    return row
+
+
+def _patient(session: Session, patient_id: str) -> Patient:
+    row = _require_patient(session, patient_id)
+    return Patient(
+        pid=row.pid, name=row.name, municipality_number=row.municipality_number,
+        spo2_scale=_spo2_setting(session, patient_id).scale,
+    )
+
+
+def _spo2_setting(session: Session, patient_id: str) -> Spo2ScaleSetting:
     row = session.scalars(
-        select(VitalSignsRow).where(VitalSignsRow.patient_id == patient_id, VitalSignsRow.measured_at == measured_at)
+        select(Spo2ScaleRow).where(Spo2ScaleRow.patient_id == patient_id).order_by(Spo2ScaleRow.id.desc()).limit(1)
     ).first()
     if row is None:
-        row = VitalSignsRow(patient_id=patient_id, measured_at=measured_at)
-        session.add(row)
-    o = measurement.observation
-    row.respiration_rate = o.respiration_rate
-    row.spo2 = o.spo2
-    row.on_oxygen = o.on_oxygen
-    row.systolic_bp = o.systolic_bp
-    row.pulse = o.pulse
-    row.consciousness = o.consciousness.value
-    row.temperature = o.temperature
-
-
-def _patient(row: PatientRow) -> Patient:
-    return Patient(
-        pid=row.pid, name=row.name, municipality_number=row.municipality_number, spo2_scale=Spo2Scale(row.spo2_scale)
+        return Spo2ScaleSetting()
+    return Spo2ScaleSetting(
+        scale=Spo2Scale(row.scale), set_by=Performer(row.set_by_hpr, row.set_by_name), set_at=row.set_at
     )
+
+
+def _same_retry(existing: tuple[str, MunicipalService], patient_id: str, record: MunicipalService) -> MunicipalService:
+    stored_patient, stored = existing
+    if stored_patient != patient_id or replace(stored, service_id="") != replace(record, service_id=""):
+        raise ConflictingRetry(record.source_record_id)
+    return stored
+
+
+def _same_measurement(existing: tuple[str, Measurement], patient_id: str, measurement: Measurement) -> Measurement:
+    stored_patient, stored = existing
+    if stored_patient != patient_id or replace(stored, measurement_id="") != measurement:
+        raise ConflictingRetry(measurement.source_record_id)
+    return stored
+
+
+def _service_by_source(session: Session, source_system: str, source_record_id: str):
+    row = session.scalars(
+        select(MunicipalServiceRow).where(
+            MunicipalServiceRow.source_system == source_system,
+            MunicipalServiceRow.source_record_id == source_record_id,
+        )
+    ).first()
+    return None if row is None else (row.patient_id, _service(row))
+
+
+def _measurement_by_source(session: Session, measurement: Measurement):
+    row = session.scalars(
+        select(VitalSignsRow).where(
+            VitalSignsRow.source_system == measurement.source_system,
+            VitalSignsRow.source_record_id == measurement.source_record_id,
+        )
+    ).first()
+    return None if row is None else (row.patient_id, _measurement(row))
 
 
 def _service(row: MunicipalServiceRow) -> MunicipalService:
@@ -102,36 +267,72 @@ def _service(row: MunicipalServiceRow) -> MunicipalService:
         temporarily_ceased=row.temporarily_ceased,
         description=row.description,
         provider_orgnr=row.provider_orgnr,
+        source_system=row.source_system,
+        source_record_id=row.source_record_id,
     )
 
 
 def _service_row(patient_id: str, service: MunicipalService) -> MunicipalServiceRow:
-    return MunicipalServiceRow(
-        service_id=service.service_id,
-        patient_id=patient_id,
-        iplos_code=service.iplos_code,
-        start_date=service.start_date,
-        end_date=service.end_date,
-        service_level=service.service_level,
-        stay_type=service.stay_type,
-        weekly_extent=service.weekly_extent,
-        temporarily_ceased=service.temporarily_ceased,
-        description=service.description,
-        provider_orgnr=service.provider_orgnr,
-    )
+    row = MunicipalServiceRow(service_id=service.service_id, patient_id=patient_id)
+    _write_service(row, service)
+    return row
 
 
-def _measurement(row: VitalSignsRow, scale: Spo2Scale) -> Measurement:
+def _write_service(row: MunicipalServiceRow, service: MunicipalService) -> None:
+    row.iplos_code = service.iplos_code
+    row.start_date = service.start_date
+    row.end_date = service.end_date
+    row.service_level = service.service_level
+    row.stay_type = service.stay_type
+    row.weekly_extent = service.weekly_extent
+    row.temporarily_ceased = service.temporarily_ceased
+    row.description = service.description
+    row.provider_orgnr = service.provider_orgnr
+    row.source_system = service.source_system
+    row.source_record_id = service.source_record_id
+
+
+def _measurement_row(patient_id: str, measurement: Measurement) -> VitalSignsRow:
+    row = VitalSignsRow(patient_id=patient_id)
+    _write_measurement(row, measurement)
+    return row
+
+
+def _write_measurement(row: VitalSignsRow, measurement: Measurement) -> None:
+    o, by = measurement.observation, measurement.measured_by
+    row.measured_at = measurement.measured_at.astimezone(UTC)
+    row.respiration_rate = o.respiration_rate
+    row.spo2 = o.spo2
+    row.spo2_scale = int(o.spo2_scale)
+    row.on_oxygen = o.on_oxygen
+    row.systolic_bp = o.systolic_bp
+    row.pulse = o.pulse
+    row.consciousness = o.consciousness.value
+    row.temperature = o.temperature
+    row.pregnant = measurement.pregnant
+    row.measured_by_hpr = None if by is None else by.hpr_number
+    row.measured_by_name = None if by is None else by.name
+    row.source_system = measurement.source_system
+    row.source_record_id = measurement.source_record_id
+
+
+def _measurement(row: VitalSignsRow) -> Measurement:
     return Measurement(
         measured_at=row.measured_at,
         observation=Observation(
             respiration_rate=row.respiration_rate,
             spo2=row.spo2,
-            spo2_scale=scale,
+            spo2_scale=Spo2Scale(row.spo2_scale),
             on_oxygen=row.on_oxygen,
             systolic_bp=row.systolic_bp,
             pulse=row.pulse,
             consciousness=ACVPU(row.consciousness),
             temperature=row.temperature,
         ),
+        pregnant=row.pregnant,
+        measurement_id=str(row.id),
+        measured_by=None if row.measured_by_hpr is None else Performer(row.measured_by_hpr, row.measured_by_name or ""),
+        source_system=row.source_system,
+        source_record_id=row.source_record_id,
     )
+

@@ -1,16 +1,32 @@
-"""Vital-sign measurements and when NEWS2 may be shown for them (DOMAIN.md §5). Pure."""
+"""Vital-sign measurements and whether NEWS2 may score them (DOMAIN.md §5). Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
 from zoneinfo import ZoneInfo
 
-from .news2 import Observation
+from .news2 import News2Result, Observation, score_news2
 
 OSLO = ZoneInfo("Europe/Oslo")
 
-# RCP: NEWS2 is not validated for under-16s, so their measurements are shown unscored.
+# RCP: NEWS2 is not validated for under-16s or in pregnancy.
 NEWS2_MIN_AGE = 16
+
+
+class NotScored(Enum):
+    """Why a measurement has no NEWS2; member names match the proto's NOT_SCORED_REASON_* values."""
+
+    UNDER_16 = "UNDER_16"
+    PREGNANT = "PREGNANT"
+
+
+@dataclass(frozen=True)
+class Performer:
+    """A health person named by HPR number."""
+
+    hpr_number: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -19,6 +35,19 @@ class Measurement:
 
     measured_at: datetime  # timezone-aware
     observation: Observation
+    pregnant: bool = False
+    measurement_id: str = ""
+    measured_by: Performer | None = None
+    source_system: str = ""  # client id of the recording system
+    source_record_id: str = ""  # the recording system's own id
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """NEWS2 of one measurement, or why there is none (exactly one of the two is set)."""
+
+    result: News2Result | None
+    not_scored: NotScored | None
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -26,8 +55,14 @@ def age_on(birth_date: date, day: date) -> int:
 
 
 def news2_applies(birth_date: date, measured_at: datetime) -> bool:
-    """Whether the patient was old enough for NEWS2 on the (Norwegian) day of the measurement.
-
-    Pregnancy is not recorded here, so it cannot be excluded; the caller's clinician must.
-    """
+    """Whether the patient was old enough for NEWS2 on the (Norwegian) day of the measurement."""
     return age_on(birth_date, measured_at.astimezone(OSLO).date()) >= NEWS2_MIN_AGE
+
+
+def assess(measurement: Measurement, birth_date: date) -> Assessment:
+    """Scores a measurement unless NEWS2 is not validated for the patient then; says why not."""
+    if not news2_applies(birth_date, measurement.measured_at):
+        return Assessment(None, NotScored.UNDER_16)
+    if measurement.pregnant:
+        return Assessment(None, NotScored.PREGNANT)
+    return Assessment(score_news2(measurement.observation), None)

@@ -1,6 +1,8 @@
 """Consent service over real gRPC with a real database (SQLite and PostgreSQL): decisions over
-the seeded rules, rule versions and history, receipts, representatives, notifications, batch
-and explain, and the policy change published before the patient is answered."""
+the seeded rules and residents (municipal services within the parent organisation, writes by
+the data holder), rule versions and history, receipts, representatives, notifications, batch
+and explain, the policy change published before the patient is answered, and the residents
+table itself."""
 from __future__ import annotations
 
 import asyncio
@@ -11,28 +13,36 @@ from dataclasses import replace
 
 import grpc
 import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from google.protobuf import timestamp_pb2
 from joserfc import jws
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
-from opentelemetry.sdk.trace import TracerProvider
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.consent.main import BACKEND, make_api
+from services.consent.models import Base, ResidentRow
+from services.consent.seed import home_organisations
+from services.consent.store import ConsentStore
 from services.consent.watch import PolicyChangeHub
+from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
-from tests.support import DEMO_EHR_ACTOR, asserted, settings_for
+from tests.support import DEMO_EHR_ACTOR, asserted, running_backend, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
 ESKIL = "22750884907"  # no seeded rules
 RAGNHILD = "19779998080"  # seeded reservation rule-seed-0001
 GUNNAR = "28863830070"  # seeded restriction of VITAL_SIGNS rule-seed-0002
-TOR = "16758532406"  # seeded block of HPR 990000104 rule-seed-0003
+TOR = "16758532406"  # seeded block of HPR 990000104 rule-seed-0003; lives in Bodø
 FRIDA = "26812297073"  # a child; guardian MIKKEL (rep-seed-0001)
 MIKKEL = "45869005006"
 LIV = "07725140074"  # power of attorney held by ASTRID (rep-seed-0002)
-ASTRID = "14877503071"
+ASTRID = "14877503071"  # lives in Bærum
+NOT_A_RESIDENT = "08847810026"  # a valid synthetic person number missing from seeds/patients.json
+BODO, BAERUM, HOSPITAL_TRUST = "910000012", "910000047", "910000071"
 
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
 SERVICES = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES
@@ -56,6 +66,9 @@ def patient(pid: str, name: str = "") -> common_pb2.Actor:
 
 KRISTIN = personnel("Kristin Korttidsen", "990000103", "910000047", "910000055")
 BJORN = personnel("Bjørn Beredskapsen", "990000104", "910000047", "910000063")
+HANNE = personnel("Hanne Helsesen", "990000108", HOSPITAL_TRUST, "910000098")
+BAERUM_EHR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr-baerum",
+                              client_name="Demo EHR Bærum", orgnr_parent=BAERUM, orgnr_child="910000063")
 
 
 @pytest.fixture
@@ -68,15 +81,8 @@ async def serving(settings, hub=None):
     """The consent backend as main.py builds it, with a hub whose first lease is short (a new
     hub waits one lease before its first change completes)."""
     spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, hub or PolicyChangeHub(lease=0.05)))
-    spec.migrate(settings)
-    spec.seed(settings)
-    server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
-    port = await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Consent(channel, settings)
-    finally:
-        await server.stop(grace=0)
+    async with running_backend("consent", settings, spec=spec) as channel:
+        yield Consent(channel, settings)
 
 
 class Consent:
@@ -145,7 +151,7 @@ async def test_decisions_over_the_seeded_rules_with_notifications_for_every_open
         assert outcome(await consent.check(GUNNAR, actor=KRISTIN)) == (
             DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], [])
         assert (await consent.check(GUNNAR, actor=KRISTIN, purpose=ETREAT)).decision == DENY  # no justification
-        assert (await consent.check(GUNNAR, actor=KRISTIN, category=SERVICES)).decision == PERMIT
+        assert (await consent.check(GUNNAR, category=SERVICES)).decision == PERMIT  # his municipality's own EHR
         emergency = await consent.check(GUNNAR, actor=KRISTIN, purpose=ETREAT, justification="short of breath")
         assert outcome(emergency) == (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, ["rule-seed-0002"], OPENED)
         consented = await consent.check(GUNNAR, actor=KRISTIN, consent_at_moment=True)
@@ -161,6 +167,62 @@ async def test_decisions_over_the_seeded_rules_with_notifications_for_every_open
         assert told[1].actor.hpr_number == "990000103" and told[1].actor.pid == ""
         # Denials and unrestricted permits tell nobody anything.
         assert (await consent.notifications(RAGNHILD)).notifications == []
+
+
+async def test_municipal_services_are_read_within_the_parent_organisation_and_written_by_the_holder(settings):
+    care = (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:care-relationship"], [])
+    outside = (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:outside-parent-organisation"], [])
+    holder = (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:data-holder"], [])
+    not_holder = (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-data-holder"], [])
+    async with serving(settings) as consent:
+        # Reads: each municipality within itself, vital signs for any organisation.
+        assert outcome(await consent.check(ESKIL, category=SERVICES)) == care
+        assert outcome(await consent.check(ESKIL, actor=KRISTIN, category=SERVICES)) == outside
+        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES)) == outside
+        assert outcome(await consent.check(ESKIL, actor=KRISTIN)) == care
+        assert outcome(await consent.check(ASTRID, actor=KRISTIN, category=SERVICES)) == care
+        assert outcome(await consent.check(ASTRID, category=SERVICES)) == outside
+        assert outcome(await consent.check(TOR, category=SERVICES)) == care  # moved to Bodø
+        assert outcome(await consent.check(NOT_A_RESIDENT, category=SERVICES)) == outside
+
+        # Opened as a restriction is, flagged and told to the patient.
+        emergency = await consent.check(ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT,
+                                        justification="confused, lives alone")
+        assert outcome(emergency) == (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY,
+                                      ["default:outside-parent-organisation"], OPENED)
+        consented = await consent.check(ESKIL, actor=KRISTIN, category=SERVICES, consent_at_moment=True)
+        assert outcome(consented) == (PERMIT, common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT,
+                                      ["default:outside-parent-organisation"], OPENED)
+        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT)) == outside
+        told = (await consent.notifications(ESKIL)).notifications
+        assert [(n.kind, n.reference) for n in told] == [
+            (consent_pb2.NOTIFICATION_KIND_CONSENT_AT_MOMENT, consented.decision_id),
+            (consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, emergency.decision_id),
+        ]
+        assert told[1].text.startswith(
+            "Your municipal services were opened in an emergency by Hanne Helsesen at "
+            "Nordlandssykehuset Bodø – akuttmottak (not part of your municipality) on ")
+        assert told[1].actor.hpr_number == "990000108" and told[1].actor.pid == ""
+
+        # An explicit permit of the organisation opens them without an opening to tell.
+        await consent.create(ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT,
+                             actor=consent_pb2.ActorSelector(org_number=HOSPITAL_TRUST))
+        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES))[:2] == (
+            PERMIT, common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT)
+
+        # Writes: only the data holder, whatever the patient permits or restricts.
+        for category in (SERVICES, VITALS):
+            assert outcome(await consent.check(TOR, category=category, write=True)) == holder
+            assert outcome(await consent.check(TOR, actor=BAERUM_EHR, category=category, write=True)) == not_holder
+            assert outcome(await consent.check(ESKIL, actor=HANNE, category=category, write=True)) == not_holder
+            assert outcome(await consent.check(ASTRID, actor=BAERUM_EHR, category=category, write=True)) == holder
+        assert outcome(await consent.check(GUNNAR, write=True)) == holder  # his restriction limits reading only
+        assert outcome(await consent.check(NOT_A_RESIDENT, write=True)) == not_holder
+        assert outcome(await consent.check(RAGNHILD, actor=BAERUM_EHR, write=True)) == (
+            DENY, common_pb2.ACCESS_BASIS_RESERVATION, ["rule-seed-0001"], [])
+        assert outcome(await consent.check(TOR, actor=BJORN, write=True)) == (
+            DENY, common_pb2.ACCESS_BASIS_BLOCK, ["rule-seed-0003"], [])
+        assert len((await consent.notifications(GUNNAR)).notifications) == 0  # a write opens nothing
 
 
 async def test_every_change_is_a_new_version_with_history_revision_and_notification(settings):
@@ -273,16 +335,18 @@ async def test_representatives_manage_whom_they_represent_and_nobody_else(settin
 async def test_batch_and_explain(settings):
     async with serving(settings) as consent:
         items = [consent_pb2.CheckAccessRequest(patient_id=GUNNAR, actor=KRISTIN, data_category=c, purpose_of_use=p,
-                                                justification=j)
-                 for c, p, j in ((VITALS, TREAT, ""), (SERVICES, TREAT, ""), (VITALS, BTG, "collapsed"))]
+                                                justification=j, write=w)
+                 for c, p, j, w in ((VITALS, TREAT, "", False), (SERVICES, TREAT, "", False),
+                                    (VITALS, BTG, "collapsed", False), (VITALS, TREAT, "", True))]
         batch = await consent.call("BatchCheckAccess", consent_pb2.BatchCheckAccessRequest(requests=items),
                                    actor=KRISTIN, patient_id=GUNNAR)
         assert [outcome(r) for r in batch.responses] == [
             (DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], []),
-            (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:care-relationship"], []),
+            (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:outside-parent-organisation"], []),
             (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, ["rule-seed-0002"], OPENED),
+            (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-data-holder"], []),  # the write, carried through
         ]
-        assert len({r.decision_id for r in batch.responses}) == 3
+        assert len({r.decision_id for r in batch.responses}) == 4
         assert {r.policy_revision for r in batch.responses} == {1}
         [told] = (await consent.notifications(GUNNAR)).notifications
         assert told.reference == batch.responses[2].decision_id
@@ -306,6 +370,10 @@ async def test_batch_and_explain(settings):
         assert "The patient has restricted vital signs (rule rule-seed-0002)." in explained.explanation
         assert not any(re.search(r"\d{11}", line) for line in explained.explanation)
         assert len((await consent.notifications(GUNNAR)).notifications) == 1  # explaining records nothing
+        written = await consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[3]),
+                                     actor=KRISTIN, patient_id=GUNNAR)
+        assert outcome(written.decision) == outcome(batch.responses[3])
+        assert written.explanation[0].startswith("Asked to write: vital signs for treatment (TREAT)")
         err = await refused(consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(
             request=consent_pb2.CheckAccessRequest(patient_id=GUNNAR)), actor=KRISTIN, patient_id=GUNNAR))
         assert set(error_info(err)[1]) == {"request.data_category"}
@@ -383,3 +451,53 @@ async def test_concurrent_changes_get_distinct_consecutive_revisions(settings):
                            for r in rules)
         assert revisions == list(range(1, 9))
         assert [len(await consent.history(ESKIL)), (await consent.rules(ESKIL)).policy_revision] == [8, 8]
+
+
+# --- residents: the store and the seed -----------------------------------------------------
+
+
+def test_residents_are_stored_moved_and_unknown_patients_have_no_home(db_url):
+    migrate(db_url, BACKEND.migrations)
+    engine = make_engine(db_url)
+    try:
+        store = ConsentStore(make_sessions(engine))
+        assert store.policy(ESKIL).home_orgnr is None
+        store.put_resident(ESKIL, BODO)
+        store.put_resident(ASTRID, BAERUM)
+        assert (store.policy(ESKIL).home_orgnr, store.policy(ASTRID).home_orgnr) == (BODO, BAERUM)
+        store.put_resident(ESKIL, BAERUM)  # moved: the same row, a new home
+        assert store.policy(ESKIL).home_orgnr == BAERUM
+        assert store.policy(NOT_A_RESIDENT).home_orgnr is None
+        with engine.connect() as connection:
+            assert connection.execute(sa.select(sa.func.count()).select_from(ResidentRow)).scalar_one() == 2
+            # The hand-written migration matches the models.
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_seed_loads_every_patient_s_home_organisation_idempotently(tmp_path, db_url):
+    settings = settings_for(tmp_path, consent=db_url)
+    BACKEND.migrate(settings)
+    BACKEND.seed(settings)
+    BACKEND.seed(settings)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            rows = dict(connection.execute(sa.select(ResidentRow.patient_id, ResidentRow.home_orgnr)).all())
+    finally:
+        engine.dispose()
+    patients = json.loads((settings.seeds_dir / "patients.json").read_text(encoding="utf-8"))
+    assert set(rows) == {p["patient_id"] for p in patients}
+    assert (rows[ESKIL], rows[TOR], rows[RAGNHILD], rows[ASTRID]) == (BODO, BODO, BAERUM, BAERUM)
+
+
+def test_a_municipality_without_exactly_one_legal_entity_is_a_seed_error():
+    patients = [{"patient_id": ESKIL, "municipality_number": "1804"}]
+    bodo = {"orgnr": BODO, "kind": "municipality", "parent_orgnr": None, "municipality_number": "1804"}
+    child = {"orgnr": "910000020", "kind": "point_of_care", "parent_orgnr": BODO, "municipality_number": "1804"}
+    hospital = {"orgnr": HOSPITAL_TRUST, "kind": "hospital_trust", "parent_orgnr": None, "municipality_number": "1804"}
+    assert home_organisations(patients, [child, hospital, bodo]) == {ESKIL: BODO}
+    for organisations in ([child, hospital], [bodo, bodo | {"orgnr": "910000047"}]):
+        with pytest.raises(ValueError, match="municipality 1804"):
+            home_organisations(patients, organisations)

@@ -25,7 +25,7 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
-from tests.support import running_suite
+from tests.support import expect_error, running_suite
 
 PATIENT = "22750884907"
 RESERVED_PATIENT = "19779998080"
@@ -44,11 +44,6 @@ def summary_stub(suite):
     return summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
 
 
-async def expect_error(call_coro, code: grpc.StatusCode, reason: str) -> dict[str, str]:
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call_coro
-    assert (err.value.code(), error_info(err.value)[0]) == (code, reason)
-    return error_info(err.value)[1]
 
 
 async def test_summary_read_is_served_and_audited_for_the_auditor(suite):

@@ -145,21 +145,24 @@ async def test_backend_refuses_calls_without_an_assertion(tmp_path):
 def test_store_returns_the_latest_measurement_not_the_last_written(db_url):
     migrate(db_url, BACKEND.migrations)
     store = SummaryStore(make_sessions(make_engine(db_url)))
-    patient = Patient(pid=UNKNOWN, name="Test Testesen", municipality_number="1804", spo2_scale=Spo2Scale.SCALE_2)
+    patient = Patient(pid=UNKNOWN, name="Test Testesen", municipality_number="1804")
 
     def measurement(hour: int, pulse: int) -> Measurement:
         observation = Observation(
-            respiration_rate=16, spo2=90, spo2_scale=1, on_oxygen=True, systolic_bp=120, pulse=pulse,
+            respiration_rate=16, spo2=90, spo2_scale=2, on_oxygen=True, systolic_bp=120, pulse=pulse,
             consciousness="ALERT", temperature=37.0,
         )
-        return Measurement(measured_at=datetime(2025, 11, 3, hour, tzinfo=UTC), observation=observation)
+        return Measurement(measured_at=datetime(2025, 11, 3, hour, tzinfo=UTC), observation=observation,
+                           source_system="test", source_record_id=f"m-{hour}")
 
     store.upsert(patient, [], [measurement(12, 80), measurement(8, 60)])
-    latest = store.get_summary(UNKNOWN).latest
+    summary = store.get_summary(UNKNOWN)
+    assert [m.observation.pulse for m in summary.recent] == [60, 80]  # oldest first
+    latest = summary.latest
     assert latest is not None
     assert (latest.measured_at, latest.observation.pulse) == (datetime(2025, 11, 3, 12, tzinfo=UTC), 80)
-    # The patient's scale (the clinician's choice) is what the measurement is scored with.
-    assert latest.observation.spo2_scale == 2
+    # Each measurement keeps the SpO2 scale it was taken with.
+    assert latest.observation.spo2_scale == Spo2Scale.SCALE_2
 
 
 def test_seeding_twice_changes_nothing(tmp_path, db_url):

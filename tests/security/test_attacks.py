@@ -204,8 +204,6 @@ GATEWAY_CASES: list[tuple[str, Metadata, grpc.StatusCode, str]] = [
      lambda a: bearer(resigned(a, a.system, **{"nhn:tillitsrammeverk:parameters": {"care_relationship": {
          "purpose_of_use": {"code": "ETREAT", "system": "urn:oid:2.16.840.1.113883.1.11.20448"}}}})),
      PERMISSION_DENIED, "JUSTIFICATION_REQUIRED"),
-    ("patient token calling a personnel-only method", lambda a: bearer(a.patient),
-     PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED"),
 ]
 
 
@@ -226,6 +224,16 @@ async def test_a_replayed_proof_is_refused(arena: Arena):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await arena.read(metadata)
     assert (err.value.code(), error_info(err.value)[0]) == (UNAUTHENTICATED, "DPOP_REPLAYED")
+    assert arena.backend_calls() == set()
+
+
+async def test_a_patient_token_cannot_write_health_data(arena: Arena):
+    arena.exporter.clear()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await summary_pb2_grpc.PatientSummaryServiceStub(arena.suite.gateway).RecordVitalSigns(
+            summary_pb2.RecordVitalSignsRequest(patient_id=PATIENT), metadata=bearer(arena.patient)
+        )
+    assert (err.value.code(), error_info(err.value)[0]) == (PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
     assert arena.backend_calls() == set()
 
 

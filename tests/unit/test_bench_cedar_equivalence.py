@@ -2,6 +2,7 @@
 and for generated rule sets and requests. This is what makes the bench's comparison honest."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -28,13 +29,36 @@ from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse  
 NOW = bench.NOW
 PATIENT = bench.PATIENT
 OTHER = "19779998080"
+MS = DataCategory.MUNICIPAL_SERVICES
+
+# Checked, not timed: every bench request as a write, and municipal services read from outside
+# the patient's home organisation (plain, justified emergency, consent at the moment, and by
+# someone of no organisation, whom nothing opens them to).
+WRITES = tuple(replace(r, write=True) for r in bench.REQUESTS + bench.EDGE_REQUESTS)
+OUTSIDE_HOME = (
+    bench.ask(bench.HOSPITAL, MS, PurposeOfUse.TREAT),
+    bench.ask(bench.DOCTOR, MS, PurposeOfUse.ETREAT, "Bevisstløs ved ankomst"),
+    bench.ask(bench.DOCTOR, MS, PurposeOfUse.BTG),
+    bench.ask(bench.DOCTOR, MS, PurposeOfUse.COC, consent_at_moment=True),
+    bench.ask(bench.HOSPITAL, MS, PurposeOfUse.COC, consent_at_moment=True),
+    bench.ask(bench.PHYSIO, MS, PurposeOfUse.TREAT, consent_at_moment=True),
+)
 
 
 @pytest.mark.parametrize("size", bench.SIZES)
-@pytest.mark.parametrize("request_", bench.REQUESTS + bench.EDGE_REQUESTS, ids=repr)
+@pytest.mark.parametrize("request_", bench.REQUESTS + bench.EDGE_REQUESTS + WRITES + OUTSIDE_HOME, ids=repr)
 def test_cedar_decides_every_bench_request_as_decide_does(size, request_):
     policy = bench.policy(size)
     assert cedar_decision(policy, request_, NOW) is decide(policy, request_, NOW).decision
+
+
+def test_the_checked_requests_reach_the_home_organisation_rules():
+    """The extra requests above are decided by the new defaults both ways, so the check covers them."""
+    decisions = [decide(bench.policy(1), r, NOW) for r in WRITES + OUTSIDE_HOME]
+    found = {(d.decision.name, d.decided_by) for d in decisions}
+    assert found >= {("PERMIT", ("default:data-holder",)), ("DENY", ("default:not-data-holder",)),
+                     ("PERMIT", ("default:outside-parent-organisation",)),
+                     ("DENY", ("default:outside-parent-organisation",))}
 
 
 @pytest.mark.parametrize("size", bench.SIZES)
@@ -46,9 +70,11 @@ def test_the_last_rule_of_every_bench_rule_set_decides_a_request(size):
 
 
 def test_the_timed_requests_all_reach_the_rules():
-    """An empty policy decides them by the care relationship or for want of one, never earlier."""
-    reached = {decide(Policy(PATIENT), r, NOW).decided_by for r in bench.REQUESTS}
-    assert reached <= {("default:care-relationship",), ("default:no-care-relationship",)}
+    """A policy without rules decides them by the care relationship, for want of one or by the
+    home organisation (all after the rules), never earlier."""
+    reached = {decide(Policy(PATIENT, home_orgnr=bench.HOME), r, NOW).decided_by for r in bench.REQUESTS}
+    assert reached <= {("default:care-relationship",), ("default:no-care-relationship",),
+                       ("default:outside-parent-organisation",)}
 
 
 def test_representations_are_refused_rather_than_silently_dropped():
@@ -70,9 +96,11 @@ def test_a_selector_with_an_empty_value_selects_as_decide_says(rule_type, kind):
         assert cedar_decision(policy, request, NOW) is decide(policy, request, NOW).decision
 
 
-# Generated rule sets: every type and selector, empty selector values, periods at the edges.
+# Generated rule sets: every type and selector, empty selector values, periods at the edges;
+# home organisations unknown (None, ""), an actor's parent, an actor's child, or nobody's.
 HPRS = ("", "990000101", "990000104")
 ORGS = ("", "910000012", "910000020", "910000047")
+HOMES = (None, "", "910000012", "910000020", "910000071")
 AUTHORIZATIONS = ("", "LE", "SP")
 times = st.sampled_from((None, NOW - timedelta(days=1), NOW, NOW + timedelta(days=1)))
 category_sets = st.frozensets(st.sampled_from(list(DataCategory)), max_size=2)
@@ -121,11 +149,12 @@ requests = st.builds(
     purpose=st.sampled_from([*PurposeOfUse, None]),
     justification=st.sampled_from(("", "  ", "Bevisstløs")),
     consent_at_moment=st.booleans(),
+    write=st.booleans(),
 )
 
 
 @settings(max_examples=400, deadline=None)
-@given(rule_set=st.lists(rules(), max_size=6).map(tuple), request_=requests)
-def test_cedar_decides_generated_rule_sets_as_decide_does(rule_set, request_):
-    policy = Policy(PATIENT, rule_set)
+@given(rule_set=st.lists(rules(), max_size=6).map(tuple), request_=requests, home=st.sampled_from(HOMES))
+def test_cedar_decides_generated_rule_sets_as_decide_does(rule_set, request_, home):
+    policy = Policy(PATIENT, rule_set, home_orgnr=home)
     assert cedar_decision(policy, request_, NOW) is decide(policy, request_, NOW).decision

@@ -1,8 +1,10 @@
-"""The access decision as a table written from DOMAIN.md §2: rule set × actor × category ×
-purpose (× justification / consent at the moment) -> effect, basis, decided_by, obligations."""
+"""The access decision as a table written from DOMAIN.md §2 and §4: rule set × actor × category ×
+purpose (× justification / consent at the moment / write / the patient's home organisation)
+-> effect, basis, decided_by, obligations."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -11,9 +13,12 @@ import pytest
 from services.consent.decision import (
     AUDIT,
     CARE_RELATIONSHIP,
+    DATA_HOLDER,
     NO_CARE_RELATIONSHIP,
     NO_PURPOSE,
+    NOT_DATA_HOLDER,
     NOT_THE_PATIENT,
+    OUTSIDE_PARENT_ORGANISATION,
     OWN_DATA,
     PATIENT_ONLY,
     Policy,
@@ -39,6 +44,7 @@ ESKIL = "22750884907"  # adult
 FRIDA = "26812297073"  # born 2022-01-26
 MIKKEL = "45869005006"  # Frida's guardian
 ASTRID = "14877503071"
+BODO, BAERUM = "910000012", "910000047"  # the legal entities (parent organisations) of the two municipalities
 
 C, P = DataCategory, PurposeOfUse
 VITALS, SERVICES, CONSENT, LOG = C.VITAL_SIGNS, C.MUNICIPAL_SERVICES, C.CONSENT, C.ACCESS_LOG
@@ -55,6 +61,12 @@ BJORN = Actor(ActorKind.PERSONNEL, pid="04838840006", hpr_number="990000104", au
 BAERUM_SYSTEM = Actor(ActorKind.SYSTEM, client_id="demo-ehr-baerum", orgnr_parent="910000047",
                       orgnr_child="910000063")
 NO_ORG = Actor(ActorKind.PERSONNEL, hpr_number="990000107", authorization="LE")
+# Nordlandssykehuset: in Bodø, but not part of Bodø kommune.
+HOSPITAL = Actor(ActorKind.PERSONNEL, name="Hanne Helsesen", hpr_number="990000108", authorization="LE",
+                 orgnr_parent="910000071", orgnr_child="910000098")
+HOSPITAL_SYSTEM = Actor(ActorKind.SYSTEM, client_id="demo-hospital", orgnr_parent="910000071", orgnr_child="910000098")
+# A person of the child organisation only: the parent organisation decides, not the child.
+SIGRID_CHILD_ONLY = replace(SIGRID, orgnr_parent="")
 SELF = Actor(ActorKind.PATIENT, pid=ESKIL)
 FRIDA_SELF = Actor(ActorKind.PATIENT, pid=FRIDA)
 GUARDIAN = Actor(ActorKind.PATIENT, pid=MIKKEL)
@@ -83,6 +95,14 @@ PERMIT_KRISTIN = rule(RuleType.PERMIT, "pmt-hpr", selector=ActorSelector(Selecto
 PERMIT_DOCTORS = rule(RuleType.PERMIT, "pmt-le", selector=ActorSelector(SelectorKind.AUTHORIZATION, "LE"))
 PERMIT_ANYONE_VITALS_TREAT = rule(RuleType.PERMIT, "pmt-any", categories=[VITALS], purposes=[TREAT],
                                   selector=ActorSelector(SelectorKind.ANYONE))
+PERMIT_HOSPITAL = rule(RuleType.PERMIT, "pmt-hospital", selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000071"))
+PERMIT_HOSPITAL_VITALS = rule(RuleType.PERMIT, "pmt-hospital-vitals", categories=[VITALS],
+                              selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000071"))
+PERMIT_HOSPITAL_COC = rule(RuleType.PERMIT, "pmt-hospital-coc", purposes=[COC],
+                           selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000071"))
+ASTRID_BLOCKS_BJORN = rule(RuleType.BLOCK_PERSON, "blk", patient=ASTRID,
+                           selector=ActorSelector(SelectorKind.HPR_NUMBER, "990000104"))
+RESTRICT_SERVICES = rule(RuleType.RESTRICTION, "rst-services", categories=[SERVICES])
 PERMIT_BJORN = rule(RuleType.PERMIT, "pmt-bjorn", selector=ActorSelector(SelectorKind.HPR_NUMBER, "990000104"))
 EXPIRED_RESERVATION = rule(RuleType.RESERVATION, "res-old", valid_until=NOW - DAY)
 FUTURE_RESTRICTION = rule(RuleType.RESTRICTION, "rst-later", valid_from=NOW + DAY)
@@ -115,6 +135,8 @@ class Row(NamedTuple):
     patient: str = ESKIL
     representations: tuple[Representation, ...] = ()
     now: datetime = NOW
+    home: str | None = BODO  # Eskil lives in Bodø
+    write: bool = False
 
 
 ROWS = [
@@ -222,6 +244,107 @@ ROWS = [
         (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ())),
     Row("permit of btg still flagged", (PERMIT_KRISTIN,), KRISTIN, VITALS, BTG,
         (PERMIT, B.EXPLICIT_PERMIT, ("pmt-hpr",), FLAG), justification="unconscious"),
+    # Municipal services are read within the patient's parent organisation (NHN's OKT, DOMAIN.md §4).
+    Row("services inside the home organisation, system", (), EHR, SERVICES, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ())),
+    Row("services inside the home organisation, a child organisation's person", (), SIGRID, SERVICES, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ())),
+    Row("services outside: another municipality", (), KRISTIN, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ())),
+    Row("services outside: the hospital in the same town", (), HOSPITAL, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ())),
+    Row("services outside: the other municipality is inside for its own resident", (), KRISTIN, SERVICES, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), patient=ASTRID, home=BAERUM),
+    Row("services outside: the home municipality is outside for another's resident", (), SIGRID, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), patient=ASTRID, home=BAERUM),
+    Row("services outside: a child organisation without its parent", (PERMIT_ANYONE_VITALS_TREAT,),
+        SIGRID_CHILD_ONLY, SERVICES, TREAT, (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ())),
+    Row("services outside opened by consent at the moment", (), HOSPITAL, SERVICES, TREAT,
+        (PERMIT, B.CONSENT_AT_MOMENT, (OUTSIDE_PARENT_ORGANISATION,), OPENED), consent=True),
+    Row("services outside: consent declared by a system", (), HOSPITAL_SYSTEM, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), consent=True),
+    Row("services outside opened in an emergency with justification", (), HOSPITAL, SERVICES, ETREAT,
+        (PERMIT, B.EMERGENCY, (OUTSIDE_PARENT_ORGANISATION,), OPENED), justification="confused, lives alone"),
+    Row("services outside opened by break the glass", (), KRISTIN, SERVICES, BTG,
+        (PERMIT, B.EMERGENCY, (OUTSIDE_PARENT_ORGANISATION,), OPENED), justification="unconscious"),
+    Row("services outside: emergency without justification", (), HOSPITAL, SERVICES, ETREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ())),
+    Row("services outside: emergency with a blank justification", (), HOSPITAL, SERVICES, BTG,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), justification="  "),
+    Row("services outside: emergency declared by a system", (), HOSPITAL_SYSTEM, SERVICES, ETREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), justification="ambulance handover"),
+    Row("services outside: justification without emergency", (), HOSPITAL, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), justification="routine check"),
+    Row("services outside opened by a permit of the organisation", (PERMIT_HOSPITAL,), HOSPITAL, SERVICES, TREAT,
+        (PERMIT, B.EXPLICIT_PERMIT, ("pmt-hospital",), ())),
+    Row("services outside opened by a permit of the person", (PERMIT_KRISTIN,), KRISTIN, SERVICES, TREAT,
+        (PERMIT, B.EXPLICIT_PERMIT, ("pmt-hpr",), ())),
+    Row("services outside: a permit of vital signs only", (PERMIT_HOSPITAL_VITALS,), HOSPITAL, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ())),
+    Row("services outside: a permit for another purpose", (PERMIT_HOSPITAL_COC,), HOSPITAL, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ())),
+    Row("services outside: a permit opens no restriction", (PERMIT_HOSPITAL, RESTRICT_SERVICES), HOSPITAL, SERVICES,
+        TREAT, (DENY, B.RESTRICTION, ("rst-services",), ())),
+    Row("services outside: consent opens the restriction first", (RESTRICT_SERVICES,), HOSPITAL, SERVICES, TREAT,
+        (PERMIT, B.CONSENT_AT_MOMENT, ("rst-services",), OPENED), consent=True),
+    Row("services inside: a restriction still holds", (RESTRICT_SERVICES,), SIGRID, SERVICES, TREAT,
+        (DENY, B.RESTRICTION, ("rst-services",), ())),
+    Row("services outside: reservation first", (RESERVATION,), HOSPITAL, SERVICES, ETREAT,
+        (DENY, B.RESERVATION, ("res",), ()), justification="stroke", consent=True),
+    Row("services outside: block first", (BLOCK_BJORN,), BJORN, SERVICES, BTG, (DENY, B.BLOCK, ("blk",), ()),
+        justification="unconscious", consent=True),
+    Row("services, home unknown: nobody is inside", (), EHR, SERVICES, TREAT,
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), home=None),
+    Row("services, home unknown: consent opens", (), SIGRID, SERVICES, COC,
+        (PERMIT, B.CONSENT_AT_MOMENT, (OUTSIDE_PARENT_ORGANISATION,), OPENED), home=None, consent=True),
+    Row("vital signs from any organisation", (), HOSPITAL_SYSTEM, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ())),
+    Row("vital signs, home unknown", (), KRISTIN, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), home=None),
+    # Writes: the data holder (the patient's home organisation) records; rules of sharing play no part.
+    Row("write services by the home organisation's system", (), EHR, SERVICES, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), write=True),
+    Row("write vitals by the home organisation's person", (), SIGRID, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), write=True),
+    Row("write vitals by another municipality", (), KRISTIN, VITALS, TREAT,
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
+    Row("write services by the hospital", (), HOSPITAL_SYSTEM, SERVICES, TREAT,
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
+    Row("write by the other municipality for its own resident", (), BAERUM_SYSTEM, SERVICES, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), patient=ASTRID, home=BAERUM, write=True),
+    Row("write, home unknown", (), EHR, VITALS, TREAT, (DENY, B.NONE, (NOT_DATA_HOLDER,), ()),
+        home=None, write=True),
+    Row("write without an organisation", (PERMIT_ANYONE_VITALS_TREAT,), NO_ORG, VITALS, TREAT,
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
+    Row("write by a child organisation without its parent", (), SIGRID_CHILD_ONLY, VITALS, TREAT,
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
+    Row("write with a reservation", (RESERVATION,), EHR, SERVICES, TREAT,
+        (DENY, B.RESERVATION, ("res",), ()), write=True),
+    Row("write with a block of the person", (ASTRID_BLOCKS_BJORN,), BJORN, VITALS, ETREAT,
+        (DENY, B.BLOCK, ("blk",), ()), justification="stroke", patient=ASTRID, home=BAERUM, write=True),
+    Row("write despite a restriction", (RESTRICT_ALL,), SIGRID, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), write=True),
+    Row("write: a restriction is not opened, nothing flagged", (RESTRICT_VITALS,), SIGRID, VITALS, ETREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), justification="sepsis", consent=True, write=True),
+    Row("write: a permit gives no right to record", (PERMIT_HOSPITAL,), HOSPITAL, SERVICES, TREAT,
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
+    Row("write: consent or emergency gives no right to record", (), HOSPITAL, VITALS, ETREAT,
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), justification="collapsed", consent=True, write=True),
+    Row("write of break the glass is flagged", (), SIGRID, VITALS, BTG,
+        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), FLAG), justification="unconscious", write=True),
+    Row("write without a purpose", (), EHR, VITALS, None, (DENY, B.NONE, (NO_PURPOSE,), ()), write=True),
+    Row("write by an auditor", (), AUDITOR, VITALS, TREAT, (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ()), write=True),
+    Row("an auditor does not write the access log", (), AUDITOR, LOG, None, (DENY, B.NONE, (PATIENT_ONLY,), ()),
+        write=True),
+    Row("write of sharing rules by personnel", (), SIGRID, CONSENT, TREAT, (DENY, B.NONE, (PATIENT_ONLY,), ()),
+        write=True),
+    Row("the patient writes their own sharing rules", (RESERVATION,), SELF, CONSENT, None,
+        (PERMIT, B.OWN_DATA, (OWN_DATA,), ()), write=True, home=None),
+    Row("a guardian writes the child's sharing rules", (), GUARDIAN, CONSENT, None,
+        (PERMIT, B.REPRESENTATIVE, ("rep-guardian",), ()), patient=FRIDA, representations=(GUARDIANSHIP,),
+        write=True),
+    Row("another patient writes no rules", (), STRANGER, CONSENT, None, (DENY, B.NONE, (NOT_THE_PATIENT,), ()),
+        write=True),
     # The patient's own records: rules, access log; patients and representatives.
     Row("own sharing rules", (RESERVATION,), SELF, CONSENT, None, (PERMIT, B.OWN_DATA, (OWN_DATA,), ())),
     Row("own access log", (), SELF, LOG, None, (PERMIT, B.OWN_DATA, (OWN_DATA,), ())),
@@ -257,8 +380,9 @@ def test_the_table_is_large_enough_and_names_are_unique():
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
 def test_decision_table(row: Row):
-    policy = Policy(row.patient, row.rules, row.representations, revision=7)
-    request = AccessRequest(row.patient, row.actor, row.category, row.purpose, row.justification, row.consent)
+    policy = Policy(row.patient, row.rules, row.representations, revision=7, home_orgnr=row.home)
+    request = AccessRequest(row.patient, row.actor, row.category, row.purpose, row.justification, row.consent,
+                            row.write)
     decision = decide(policy, request, row.now)
     assert (decision.decision, decision.basis, decision.decided_by, decision.obligations) == row.expected
     # The explanation ends in the same decision and never shows a person number.
@@ -279,3 +403,28 @@ def test_explanation_walks_the_steps_in_plain_language():
         "A health person declares an emergency with a justification, which opens the restriction.",
         "Decision: permit on emergency; the access is flagged for audit and the patient is notified.",
     )
+
+
+def test_explanation_of_an_opening_outside_the_parent_organisation():
+    policy = Policy(ESKIL, (PERMIT_KRISTIN,), revision=4, home_orgnr=BODO)
+    request = AccessRequest(ESKIL, HOSPITAL, SERVICES, ETREAT, "confused, lives alone")
+    assert decide(policy, request, NOW).explanation[4:] == (
+        "No restriction covers municipal services for this purpose.",
+        "Municipal services are shared within the patient's home (parent) organisation. "
+        "The actor does not belong to the patient's home organisation 910000012.",
+        "A health person declares an emergency with a justification, which opens municipal services to another "
+        "organisation.",
+        "Decision: permit on emergency; the access is flagged for audit and the patient is notified.",
+    )
+
+
+def test_explanation_of_a_write_leaves_restrictions_out():
+    policy = Policy(ESKIL, (RESTRICT_VITALS,), revision=4, home_orgnr=BODO)
+    explanation = decide(policy, AccessRequest(ESKIL, EHR, VITALS, TREAT, write=True), NOW).explanation
+    assert explanation[0].startswith("Asked to write: vital signs for treatment (TREAT) by the system demo-ehr")
+    assert explanation[-2:] == (
+        "The actor belongs to the patient's home organisation 910000012. It holds the patient's data and records it; "
+        "the patient's restrictions and permits decide who sees the data, not who records it.",
+        "Decision: permit on a care relationship.",
+    )
+    assert not any("restricted" in line for line in explanation)

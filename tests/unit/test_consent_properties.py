@@ -1,5 +1,7 @@
-"""Properties of the access decision over generated rule sets, actors, categories and purposes:
-permits only ever widen access, and never past a reservation, a block or a restriction."""
+"""Properties of the access decision over generated rule sets, actors, categories, purposes,
+reads and writes and home organisations: permits only ever widen access, and never past a
+reservation, a block or a restriction; writes are decided by the data holder alone; municipal
+services are read by default only within the patient's home organisation."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,6 +15,7 @@ from services.consent.domain import (
     AccessRequest,
     Actor,
     ActorSelector,
+    Obligation,
     Rule,
     RuleContent,
     RuleState,
@@ -47,6 +50,7 @@ def selectors(draw, rule_type: RuleType) -> ActorSelector | None:
 ANY_TYPE = st.sampled_from(list(RuleType))
 ANY_CATEGORY = st.sampled_from(list(DataCategory))
 ANY_PURPOSE = st.sampled_from([*PurposeOfUse, None])
+READ_OR_WRITE = st.booleans()
 
 
 @st.composite
@@ -92,13 +96,18 @@ care_actors = st.builds(
 
 
 @st.composite
-def requests(draw, actor_strategy=actors, categories=ANY_CATEGORY, purposes=ANY_PURPOSE) -> AccessRequest:
+def requests(draw, actor_strategy=actors, categories=ANY_CATEGORY, purposes=ANY_PURPOSE,
+             writes=READ_OR_WRITE) -> AccessRequest:
     return AccessRequest(PATIENT, draw(actor_strategy), draw(categories), draw(purposes),
-                         draw(st.sampled_from(("", " ", "unconscious"))), draw(st.booleans()))
+                         draw(st.sampled_from(("", " ", "unconscious"))), draw(st.booleans()), draw(writes))
 
 
-def outcome(rule_set: tuple[Rule, ...], request: AccessRequest):
-    decision = decide(Policy(PATIENT, rule_set), request, NOW)
+# The patient's home organisation: Bodø kommune, Bærum kommune or unknown.
+homes = st.sampled_from((None, "910000012", "910000047"))
+
+
+def outcome(rule_set: tuple[Rule, ...], request: AccessRequest, home: str | None = None):
+    decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
     return decision.decision, decision.basis, decision.decided_by
 
 
@@ -106,48 +115,94 @@ FINAL = (AccessBasis.RESERVATION, AccessBasis.BLOCK, AccessBasis.RESTRICTION)
 
 
 @settings(max_examples=150)
-@given(rule_set=rule_sets, added=permits, request=requests())
-def test_adding_permits_never_lifts_a_reservation_block_or_restriction(rule_set, added, request):
-    before = outcome(rule_set, request)
+@given(rule_set=rule_sets, added=permits, request=requests(), home=homes)
+def test_adding_permits_never_lifts_a_reservation_block_or_restriction(rule_set, added, request, home):
+    before = outcome(rule_set, request, home)
     if before[1] in FINAL:
-        assert outcome(rule_set + added, request) == before
+        assert outcome(rule_set + added, request, home) == before
+
+
+@settings(max_examples=150)
+@given(rule_set=rule_sets, added=permits, request=requests(), home=homes)
+def test_adding_permits_never_turns_a_permit_into_a_deny(rule_set, added, request, home):
+    if outcome(rule_set, request, home)[0] is Decision.PERMIT:
+        assert outcome(rule_set + added, request, home)[0] is Decision.PERMIT
 
 
 @settings(max_examples=100)
 @given(rule_set=rule_sets, added=permits, request=requests(care_actors, st.sampled_from(SHARED),
                                                            st.sampled_from(list(PurposeOfUse))),
-       deny=st.sampled_from((RuleType.RESERVATION, RuleType.BLOCK_PERSON)))
-def test_a_reservation_or_block_in_force_holds_whatever_is_permitted(rule_set, added, request, deny):
+       deny=st.sampled_from((RuleType.RESERVATION, RuleType.BLOCK_PERSON)), home=homes)
+def test_a_reservation_or_block_in_force_holds_whatever_is_permitted(rule_set, added, request, deny, home):
     selector = ActorSelector(SelectorKind.HPR_NUMBER, request.actor.hpr_number) if deny is RuleType.BLOCK_PERSON \
         else None
     forced = Rule("zz-deny", 1, RuleContent(PATIENT, deny, selector), RuleState.ACTIVE, Actor(ActorKind.PATIENT),
                   "", NOW, 1)
-    before = outcome(rule_set + (forced,), request)
+    before = outcome(rule_set + (forced,), request, home)
     assert before[0] is Decision.DENY and before[1] in (AccessBasis.RESERVATION, AccessBasis.BLOCK)
-    assert outcome(rule_set + (forced,) + added, request) == before
+    assert outcome(rule_set + (forced,) + added, request, home) == before
 
 
 @settings(max_examples=150)
-@given(rule_set=rule_sets, permit=rules(st.just(RuleType.PERMIT), "p-revoked"), request=requests())
-def test_revoking_a_permit_never_widens_access(rule_set, permit, request):
+@given(rule_set=rule_sets, permit=rules(st.just(RuleType.PERMIT), "p-revoked"), request=requests(), home=homes)
+def test_revoking_a_permit_never_widens_access(rule_set, permit, request, home):
     with_permit = rule_set + (replace(permit, state=RuleState.ACTIVE),)
     revoked = rule_set + (replace(permit, version=2, state=RuleState.REVOKED),)
-    if outcome(revoked, request)[0] is Decision.PERMIT:
-        assert outcome(with_permit, request)[0] is Decision.PERMIT
+    if outcome(revoked, request, home)[0] is Decision.PERMIT:
+        assert outcome(with_permit, request, home)[0] is Decision.PERMIT
 
 
 @settings(max_examples=150)
-@given(rule_set=rule_sets, added=deny_rules, request=requests())
-def test_adding_a_deny_rule_never_widens_access(rule_set, added, request):
-    if outcome(rule_set + added, request)[0] is Decision.PERMIT:
-        assert outcome(rule_set, request)[0] is Decision.PERMIT
+@given(rule_set=rule_sets, added=deny_rules, request=requests(), home=homes)
+def test_adding_a_deny_rule_never_widens_access(rule_set, added, request, home):
+    if outcome(rule_set + added, request, home)[0] is Decision.PERMIT:
+        assert outcome(rule_set, request, home)[0] is Decision.PERMIT
 
 
 @settings(max_examples=100)
-@given(rule_set=rule_sets, request=requests())
-def test_explanations_never_show_a_person_number(rule_set, request):
-    decision = decide(Policy(PATIENT, rule_set), request, NOW)
+@given(rule_set=rule_sets, request=requests(), home=homes)
+def test_explanations_never_show_a_person_number(rule_set, request, home):
+    decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
     assert decision.explanation and decision.explanation[-1].startswith("Decision: ")
     # Generated rule ids are hex and may hold digit runs; the person numbers in play may not appear.
     shown = "\n".join(decision.explanation)
     assert not any(pid in shown for pid in (PATIENT, OTHER, request.actor.pid) if pid)
+
+
+SHARING = (RuleType.RESTRICTION, RuleType.PERMIT)
+
+
+@settings(max_examples=150)
+@given(rule_set=rule_sets, request=requests(writes=st.just(True)), home=homes)
+def test_a_write_never_depends_on_restrictions_or_permits(rule_set, request, home):
+    without = tuple(r for r in rule_set if r.rule_type not in SHARING)
+    assert outcome(rule_set, request, home) == outcome(without, request, home)
+
+
+@settings(max_examples=150)
+@given(rule_set=rule_sets, request=requests(writes=st.just(True)), home=homes)
+def test_only_the_data_holder_or_the_patient_writes(rule_set, request, home):
+    decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
+    if decision.decision is Decision.PERMIT and request.actor.kind is not ActorKind.PATIENT:
+        assert home is not None and request.actor.orgnr_parent == home
+        assert decision.decided_by == ("default:data-holder",)
+        assert Obligation.NOTIFY_PATIENT not in decision.obligations  # a write opens nothing
+
+
+@settings(max_examples=150)
+@given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES),
+                                            writes=st.just(False)), home=homes)
+def test_municipal_services_are_read_by_default_only_within_the_home_organisation(rule_set, request, home):
+    decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
+    if decision.decision is Decision.PERMIT and decision.basis is AccessBasis.CARE_RELATIONSHIP:
+        assert home is not None and request.actor.orgnr_parent == home
+    if decision.decided_by == ("default:outside-parent-organisation",) and decision.decision is Decision.PERMIT:
+        assert request.actor.kind is ActorKind.PERSONNEL and request.actor.orgnr_parent != home
+        assert decision.obligations[-2:] == (Obligation.FLAG_FOR_AUDIT, Obligation.NOTIFY_PATIENT)
+
+
+@settings(max_examples=150)
+@given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.VITAL_SIGNS), writes=st.just(False)),
+       home=homes)
+def test_vital_signs_reads_never_depend_on_the_home_organisation(rule_set, request, home):
+    assert outcome(rule_set, request, home) == outcome(rule_set, request, None)

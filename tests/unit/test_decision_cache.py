@@ -141,6 +141,44 @@ def test_the_key_is_the_whole_request():
     assert cache.get(other_actor) is None
 
 
+def test_a_cached_read_permit_never_answers_a_write():
+    cache = leased(Clock())
+    assert cached(cache, ask())
+    assert cache.get(ask(write=True)) is None
+    denied = consent_pb2.CheckAccessResponse(
+        decision=common_pb2.DECISION_DENY, access_basis=common_pb2.ACCESS_BASIS_NONE,
+        decided_by=["default:not-data-holder"], decision_id="d-2",
+    )
+    assert cached(cache, ask(write=True), denied)
+    assert cache.get(ask()) is PERMIT and cache.get(ask(write=True)) is denied
+
+
+def _other_value(request: consent_pb2.CheckAccessRequest, field) -> None:
+    """Changes one field of `request` to another value of its type."""
+    F = field.__class__
+    if field.type == F.TYPE_MESSAGE:
+        getattr(request, field.name).client_id += "-other"
+    elif field.type == F.TYPE_STRING:
+        setattr(request, field.name, getattr(request, field.name) + "x")
+    elif field.type == F.TYPE_BOOL:
+        setattr(request, field.name, not getattr(request, field.name))
+    elif field.type == F.TYPE_ENUM:
+        values = [v.number for v in field.enum_type.values if v.number != getattr(request, field.name)]
+        setattr(request, field.name, values[-1])
+    else:
+        raise AssertionError(f"teach this test to change a field of type {field.type} ({field.name})")
+
+
+@pytest.mark.parametrize("field", list(consent_pb2.CheckAccessRequest.DESCRIPTOR.fields), ids=lambda f: f.name)
+def test_every_field_of_the_request_is_part_of_the_key(field):
+    """A field added to CheckAccessRequest later is in the key without anyone remembering it."""
+    cache = leased(Clock())
+    assert cached(cache, ask())
+    changed = ask()
+    _other_value(changed, field)
+    assert changed != ask() and cache.get(changed) is None
+
+
 def test_entries_expire_and_the_least_recent_patients_are_evicted():
     clock = Clock()
     cache = leased(clock, lease=100.0, max_age=5.0, max_entries=2)

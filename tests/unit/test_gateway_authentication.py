@@ -32,7 +32,7 @@ class StubTokens:
     """Claims per token string, as TokenValidator would return them."""
 
     def __init__(self, client_id: str = "demo-ehr") -> None:
-        base = {"client_id": client_id, "scope": "", ORGNR_PARENT: "910000012"}
+        base = {"client_id": client_id, "scope": "", ORGNR_PARENT: "910000012", "exp": NOW + 600}
         self.claims = {BOUND: {**base, "cnf": {"jkt": KEY.thumbprint()}}, UNBOUND: base}
 
     async def validate(self, token: str) -> dict:

@@ -3,6 +3,7 @@ a patient are refused without 1–500 characters of text, before consent, audit 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -25,6 +26,7 @@ def hospital(purpose: PurposeOfUse | None, justification: str = "") -> Principal
     return Principal(
         kind=ActorKind.SYSTEM, client_id="demo-hospital", client_name="Demo hospital",
         scopes=frozenset({scopes.SUMMARY_READ, scopes.CAPACITY_READ}), orgnr_parent="910000071",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
         purpose=purpose, justification=justification,
     )
 

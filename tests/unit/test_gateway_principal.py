@@ -2,6 +2,8 @@
 trust-framework attestation. Claims are plain dicts: the signature is tokens.py's concern."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 import pytest
 
@@ -23,6 +25,7 @@ from services.platform.vocabulary import ActorKind, PurposeOfUse
 
 NURSE_PID, NURSE_HPR = "08847810026", "990000101"  # Sigrid Sykepleiersen (seeds/personnel.json)
 PATIENT_PID = "22750884907"
+EXP = 1_800_000_600  # verified by tokens.py; the principal only carries it
 
 
 def attestation(purpose="TREAT", **practitioner) -> dict:
@@ -32,7 +35,7 @@ def attestation(purpose="TREAT", **practitioner) -> dict:
 
 def system_claims(**changes) -> dict:
     base = {
-        "client_id": "demo-ehr", "scope": f"{scopes.SUMMARY_READ} {scopes.CAPACITY_READ}",
+        "client_id": "demo-ehr", "scope": f"{scopes.SUMMARY_READ} {scopes.CAPACITY_READ}", "exp": EXP,
         CLIENT_NAME: "Demo EHR", ORGNR_PARENT: "910000012", ORGNR_CHILD: "910000020",
         TRUST_FRAMEWORK: attestation(),
     }
@@ -49,7 +52,9 @@ def personnel_claims(**changes) -> dict:
 
 
 def patient_claims(**changes) -> dict:
-    return {"client_id": "helsenorge", "scope": scopes.PATIENT, PID: PATIENT_PID, SECURITY_LEVEL: "4", **changes}
+    return {
+        "client_id": "helsenorge", "scope": scopes.PATIENT, PID: PATIENT_PID, SECURITY_LEVEL: "4", "exp": EXP, **changes
+    }
 
 
 def principal(claims: dict, allow_synthetic: bool = True):
@@ -140,10 +145,18 @@ def test_a_patient_needs_a_pid_and_security_level_4():
         {TRUST_FRAMEWORK: {"practitioner": "Sigrid"}},
         {TRUST_FRAMEWORK: attestation(authorization="le; drop")},
         {TRUST_FRAMEWORK: attestation(authorization={"code": 7})},
+        {"exp": "1800000600"},
+        {"exp": None},
+        {"exp": 10**20},  # beyond any date: refused, not a stream that never closes
     ],
 )
 def test_a_present_claim_of_the_wrong_shape_is_refused(changes):
     assert refused(personnel_claims(**changes)) == (UNAUTHENTICATED, "TOKEN_CLAIM_INVALID")
+
+
+def test_the_principal_carries_the_tokens_expiry():
+    assert principal(system_claims()).expires_at == datetime.fromtimestamp(EXP, UTC)
+    assert principal(patient_claims(exp=EXP + 0.5)).expires_at.timestamp() == EXP + 0.5
 
 
 def test_synthetic_persons_are_refused_where_they_are_not_allowed():

@@ -33,7 +33,7 @@ def test_the_login_clients() -> None:
 
     assert legevakt.grant_types == ("client_credentials", "authorization_code", "refresh_token")
     assert legevakt.dpop_bound and legevakt.login == "personnel"
-    assert legevakt.scopes == (S + "summary.read", S + "capacity.read")
+    assert legevakt.scopes == (S + "summary.read", S + "summary.write", S + "capacity.read")
     assert legevakt.redirect_uris == ("http://127.0.0.1:8765/callback",)
     assert web.grant_types == ("authorization_code", "refresh_token")
     assert not web.dpop_bound and web.login == "patient" and web.scopes == ("samhandling:patient",)

@@ -25,29 +25,73 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&samhandling/capacity/v1/capacity.proto\x12\x17samhandling.capacity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x01\n\x08Resource\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x11\n\tavailable\x18\x03 \x01(\x05\x12\x10\n\x08occupied\x18\x04 \x01(\x05\x12\x37\n\x06status\x18\x05 \x01(\x0e\x32\'.samhandling.capacity.v1.CapacityStatus\x12\x0c\n\x04note\x18\x06 \x01(\t\x12/\n\x0breport_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breported_by\x18\x08 \x01(\t\"\xcd\x01\n\x04Unit\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x34\n\tunit_type\x18\x03 \x01(\x0e\x32!.samhandling.capacity.v1.UnitType\x12\r\n\x05orgnr\x18\x04 \x01(\t\x12\x1b\n\x13municipality_number\x18\x05 \x01(\t\x12\x0e\n\x06region\x18\x06 \x01(\t\x12\x34\n\tresources\x18\x07 \x03(\x0b\x32!.samhandling.capacity.v1.Resource\"\x7f\n\x1aGetCapacityOverviewRequest\x12\x1b\n\x13municipality_number\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x34\n\tunit_type\x18\x03 \x01(\x0e\x32!.samhandling.capacity.v1.UnitType\"K\n\x1bGetCapacityOverviewResponse\x12,\n\x05units\x18\x01 \x03(\x0b\x32\x1d.samhandling.capacity.v1.Unit\"\xba\x01\n\x15ReportCapacityRequest\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x05\x12\x11\n\tavailable\x18\x04 \x01(\x05\x12\x10\n\x08occupied\x18\x05 \x01(\x05\x12\x37\n\x06status\x18\x06 \x01(\x0e\x32\'.samhandling.capacity.v1.CapacityStatus\x12\x0c\n\x04note\x18\x07 \x01(\t\"E\n\x16ReportCapacityResponse\x12+\n\x04unit\x18\x01 \x01(\x0b\x32\x1d.samhandling.capacity.v1.Unit*\xd1\x01\n\x08UnitType\x12\x19\n\x15UNIT_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12UNIT_TYPE_LEGEVAKT\x10\x01\x12\x11\n\rUNIT_TYPE_KAD\x10\x02\x12%\n!UNIT_TYPE_NURSING_HOME_SHORT_TERM\x10\x03\x12\"\n\x1eUNIT_TYPE_EMERGENCY_DEPARTMENT\x10\x04\x12\x1b\n\x17UNIT_TYPE_HOSPITAL_WARD\x10\x05\x12\x17\n\x13UNIT_TYPE_AMBULANCE\x10\x06*\x85\x01\n\x0e\x43\x61pacityStatus\x12\x1f\n\x1b\x43\x41PACITY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43\x41PACITY_STATUS_NORMAL\x10\x01\x12\x1c\n\x18\x43\x41PACITY_STATUS_STRAINED\x10\x02\x12\x18\n\x14\x43\x41PACITY_STATUS_FULL\x10\x03\x32\x87\x02\n\x0f\x43\x61pacityService\x12\x80\x01\n\x13GetCapacityOverview\x12\x33.samhandling.capacity.v1.GetCapacityOverviewRequest\x1a\x34.samhandling.capacity.v1.GetCapacityOverviewResponse\x12q\n\x0eReportCapacity\x12..samhandling.capacity.v1.ReportCapacityRequest\x1a/.samhandling.capacity.v1.ReportCapacityResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&samhandling/capacity/v1/capacity.proto\x12\x17samhandling.capacity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x01\n\x08Resource\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x11\n\tavailable\x18\x03 \x01(\x05\x12\x10\n\x08occupied\x18\x04 \x01(\x05\x12\x37\n\x06status\x18\x05 \x01(\x0e\x32\'.samhandling.capacity.v1.CapacityStatus\x12\x0c\n\x04note\x18\x06 \x01(\t\x12/\n\x0breport_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breported_by\x18\x08 \x01(\t\"\xcd\x01\n\x04Unit\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x34\n\tunit_type\x18\x03 \x01(\x0e\x32!.samhandling.capacity.v1.UnitType\x12\r\n\x05orgnr\x18\x04 \x01(\t\x12\x1b\n\x13municipality_number\x18\x05 \x01(\t\x12\x0e\n\x06region\x18\x06 \x01(\t\x12\x34\n\tresources\x18\x07 \x03(\x0b\x32!.samhandling.capacity.v1.Resource\"\x7f\n\x1aGetCapacityOverviewRequest\x12\x1b\n\x13municipality_number\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x34\n\tunit_type\x18\x03 \x01(\x0e\x32!.samhandling.capacity.v1.UnitType\"n\n\rResourceTotal\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x11\n\tavailable\x18\x03 \x01(\x05\x12\x10\n\x08occupied\x18\x04 \x01(\x05\x12\x12\n\nunit_count\x18\x05 \x01(\x05\"\x95\x01\n\x1bGetCapacityOverviewResponse\x12,\n\x05units\x18\x01 \x03(\x0b\x32\x1d.samhandling.capacity.v1.Unit\x12\x36\n\x06totals\x18\x02 \x03(\x0b\x32&.samhandling.capacity.v1.ResourceTotal\x12\x10\n\x08position\x18\x03 \x01(\x03\"\xba\x01\n\x15ReportCapacityRequest\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x05\x12\x11\n\tavailable\x18\x04 \x01(\x05\x12\x10\n\x08occupied\x18\x05 \x01(\x05\x12\x37\n\x06status\x18\x06 \x01(\x0e\x32\'.samhandling.capacity.v1.CapacityStatus\x12\x0c\n\x04note\x18\x07 \x01(\t\"E\n\x16ReportCapacityResponse\x12+\n\x04unit\x18\x01 \x01(\x0b\x32\x1d.samhandling.capacity.v1.Unit\"h\n\x0e\x43\x61pacityReport\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x33\n\x08resource\x18\x02 \x01(\x0b\x32!.samhandling.capacity.v1.Resource\x12\x10\n\x08position\x18\x03 \x01(\x03\"\xa0\x01\n\x1aListCapacityHistoryRequest\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12-\n\tfrom_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07to_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"j\n\x1bListCapacityHistoryResponse\x12\x38\n\x07reports\x18\x01 \x03(\x0b\x32\'.samhandling.capacity.v1.CapacityReport\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"\x8f\x01\n\x14WatchCapacityRequest\x12\x1b\n\x13municipality_number\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x34\n\tunit_type\x18\x03 \x01(\x0e\x32!.samhandling.capacity.v1.UnitType\x12\x14\n\x0cresume_after\x18\x04 \x01(\x03\"x\n\x10\x43\x61pacitySnapshot\x12,\n\x05units\x18\x01 \x03(\x0b\x32\x1d.samhandling.capacity.v1.Unit\x12\x36\n\x06totals\x18\x02 \x03(\x0b\x32&.samhandling.capacity.v1.ResourceTotal\"\xac\x01\n\x15WatchCapacityResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12=\n\x08snapshot\x18\x02 \x01(\x0b\x32).samhandling.capacity.v1.CapacitySnapshotH\x00\x12\x39\n\x06\x63hange\x18\x03 \x01(\x0b\x32\'.samhandling.capacity.v1.CapacityReportH\x00\x42\x07\n\x05\x65vent\"8\n\tAlertArea\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x1b\n\x13municipality_number\x18\x02 \x01(\t\"\x99\x01\n\x0f\x41\x63knowledgement\x12\r\n\x05orgnr\x18\x01 \x01(\t\x12\x34\n\x10\x61\x63knowledge_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\nhpr_number\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x0c\n\x04note\x18\x06 \x01(\t\"\x9a\x03\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x38\n\x08severity\x18\x02 \x01(\x0e\x32&.samhandling.capacity.v1.AlertSeverity\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x30\n\x04\x61rea\x18\x04 \x01(\x0b\x32\".samhandling.capacity.v1.AlertArea\x12\x15\n\rtarget_orgnrs\x18\x05 \x03(\t\x12\x14\n\x0csender_orgnr\x18\x06 \x01(\t\x12\x18\n\x10sender_client_id\x18\x07 \x01(\t\x12.\n\nraise_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x42\n\x10\x61\x63knowledgements\x18\n \x03(\x0b\x32(.samhandling.capacity.v1.Acknowledgement\x12\x16\n\x0epending_orgnrs\x18\x0b \x03(\t\"\xec\x01\n\x11RaiseAlertRequest\x12\x38\n\x08severity\x18\x01 \x01(\x0e\x32&.samhandling.capacity.v1.AlertSeverity\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x15\n\rtarget_orgnrs\x18\x03 \x03(\t\x12\x30\n\x04\x61rea\x18\x04 \x01(\x0b\x32\".samhandling.capacity.v1.AlertArea\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"C\n\x12RaiseAlertResponse\x12-\n\x05\x61lert\x18\x01 \x01(\x0b\x32\x1e.samhandling.capacity.v1.Alert\"9\n\x17\x41\x63knowledgeAlertRequest\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\"I\n\x18\x41\x63knowledgeAlertResponse\x12-\n\x05\x61lert\x18\x01 \x01(\x0b\x32\x1e.samhandling.capacity.v1.Alert\",\n\x11ListAlertsRequest\x12\x17\n\x0finclude_expired\x18\x01 \x01(\x08\"D\n\x12ListAlertsResponse\x12.\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1e.samhandling.capacity.v1.Alert\"*\n\x12WatchAlertsRequest\x12\x14\n\x0cresume_after\x18\x01 \x01(\x03\"?\n\rAlertSnapshot\x12.\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1e.samhandling.capacity.v1.Alert\"r\n\nAlertEvent\x12\x35\n\x04kind\x18\x01 \x01(\x0e\x32\'.samhandling.capacity.v1.AlertEventKind\x12-\n\x05\x61lert\x18\x02 \x01(\x0b\x32\x1e.samhandling.capacity.v1.Alert\"\xa8\x01\n\x13WatchAlertsResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12:\n\x08snapshot\x18\x02 \x01(\x0b\x32&.samhandling.capacity.v1.AlertSnapshotH\x00\x12:\n\x0b\x61lert_event\x18\x03 \x01(\x0b\x32#.samhandling.capacity.v1.AlertEventH\x00\x42\x07\n\x05\x65vent*\xd1\x01\n\x08UnitType\x12\x19\n\x15UNIT_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12UNIT_TYPE_LEGEVAKT\x10\x01\x12\x11\n\rUNIT_TYPE_KAD\x10\x02\x12%\n!UNIT_TYPE_NURSING_HOME_SHORT_TERM\x10\x03\x12\"\n\x1eUNIT_TYPE_EMERGENCY_DEPARTMENT\x10\x04\x12\x1b\n\x17UNIT_TYPE_HOSPITAL_WARD\x10\x05\x12\x17\n\x13UNIT_TYPE_AMBULANCE\x10\x06*\x85\x01\n\x0e\x43\x61pacityStatus\x12\x1f\n\x1b\x43\x41PACITY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43\x41PACITY_STATUS_NORMAL\x10\x01\x12\x1c\n\x18\x43\x41PACITY_STATUS_STRAINED\x10\x02\x12\x18\n\x14\x43\x41PACITY_STATUS_FULL\x10\x03*\x81\x01\n\rAlertSeverity\x12\x1e\n\x1a\x41LERT_SEVERITY_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41LERT_SEVERITY_INFO\x10\x01\x12\x1a\n\x16\x41LERT_SEVERITY_WARNING\x10\x02\x12\x1b\n\x17\x41LERT_SEVERITY_CRITICAL\x10\x03*r\n\x0e\x41lertEventKind\x12 \n\x1c\x41LERT_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41LERT_EVENT_KIND_RAISED\x10\x01\x12!\n\x1d\x41LERT_EVENT_KIND_ACKNOWLEDGED\x10\x02\x32\xaf\x07\n\x0f\x43\x61pacityService\x12\x80\x01\n\x13GetCapacityOverview\x12\x33.samhandling.capacity.v1.GetCapacityOverviewRequest\x1a\x34.samhandling.capacity.v1.GetCapacityOverviewResponse\x12q\n\x0eReportCapacity\x12..samhandling.capacity.v1.ReportCapacityRequest\x1a/.samhandling.capacity.v1.ReportCapacityResponse\x12\x80\x01\n\x13ListCapacityHistory\x12\x33.samhandling.capacity.v1.ListCapacityHistoryRequest\x1a\x34.samhandling.capacity.v1.ListCapacityHistoryResponse\x12p\n\rWatchCapacity\x12-.samhandling.capacity.v1.WatchCapacityRequest\x1a..samhandling.capacity.v1.WatchCapacityResponse0\x01\x12\x65\n\nRaiseAlert\x12*.samhandling.capacity.v1.RaiseAlertRequest\x1a+.samhandling.capacity.v1.RaiseAlertResponse\x12w\n\x10\x41\x63knowledgeAlert\x12\x30.samhandling.capacity.v1.AcknowledgeAlertRequest\x1a\x31.samhandling.capacity.v1.AcknowledgeAlertResponse\x12\x65\n\nListAlerts\x12*.samhandling.capacity.v1.ListAlertsRequest\x1a+.samhandling.capacity.v1.ListAlertsResponse\x12j\n\x0bWatchAlerts\x12+.samhandling.capacity.v1.WatchAlertsRequest\x1a,.samhandling.capacity.v1.WatchAlertsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'samhandling.capacity.v1.capacity_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_UNITTYPE']._serialized_start=1004
-  _globals['_UNITTYPE']._serialized_end=1213
-  _globals['_CAPACITYSTATUS']._serialized_start=1216
-  _globals['_CAPACITYSTATUS']._serialized_end=1349
+  _globals['_UNITTYPE']._serialized_start=3592
+  _globals['_UNITTYPE']._serialized_end=3801
+  _globals['_CAPACITYSTATUS']._serialized_start=3804
+  _globals['_CAPACITYSTATUS']._serialized_end=3937
+  _globals['_ALERTSEVERITY']._serialized_start=3940
+  _globals['_ALERTSEVERITY']._serialized_end=4069
+  _globals['_ALERTEVENTKIND']._serialized_start=4071
+  _globals['_ALERTEVENTKIND']._serialized_end=4185
   _globals['_RESOURCE']._serialized_start=101
   _globals['_RESOURCE']._serialized_end=327
   _globals['_UNIT']._serialized_start=330
   _globals['_UNIT']._serialized_end=535
   _globals['_GETCAPACITYOVERVIEWREQUEST']._serialized_start=537
   _globals['_GETCAPACITYOVERVIEWREQUEST']._serialized_end=664
-  _globals['_GETCAPACITYOVERVIEWRESPONSE']._serialized_start=666
-  _globals['_GETCAPACITYOVERVIEWRESPONSE']._serialized_end=741
-  _globals['_REPORTCAPACITYREQUEST']._serialized_start=744
-  _globals['_REPORTCAPACITYREQUEST']._serialized_end=930
-  _globals['_REPORTCAPACITYRESPONSE']._serialized_start=932
-  _globals['_REPORTCAPACITYRESPONSE']._serialized_end=1001
-  _globals['_CAPACITYSERVICE']._serialized_start=1352
-  _globals['_CAPACITYSERVICE']._serialized_end=1615
+  _globals['_RESOURCETOTAL']._serialized_start=666
+  _globals['_RESOURCETOTAL']._serialized_end=776
+  _globals['_GETCAPACITYOVERVIEWRESPONSE']._serialized_start=779
+  _globals['_GETCAPACITYOVERVIEWRESPONSE']._serialized_end=928
+  _globals['_REPORTCAPACITYREQUEST']._serialized_start=931
+  _globals['_REPORTCAPACITYREQUEST']._serialized_end=1117
+  _globals['_REPORTCAPACITYRESPONSE']._serialized_start=1119
+  _globals['_REPORTCAPACITYRESPONSE']._serialized_end=1188
+  _globals['_CAPACITYREPORT']._serialized_start=1190
+  _globals['_CAPACITYREPORT']._serialized_end=1294
+  _globals['_LISTCAPACITYHISTORYREQUEST']._serialized_start=1297
+  _globals['_LISTCAPACITYHISTORYREQUEST']._serialized_end=1457
+  _globals['_LISTCAPACITYHISTORYRESPONSE']._serialized_start=1459
+  _globals['_LISTCAPACITYHISTORYRESPONSE']._serialized_end=1565
+  _globals['_WATCHCAPACITYREQUEST']._serialized_start=1568
+  _globals['_WATCHCAPACITYREQUEST']._serialized_end=1711
+  _globals['_CAPACITYSNAPSHOT']._serialized_start=1713
+  _globals['_CAPACITYSNAPSHOT']._serialized_end=1833
+  _globals['_WATCHCAPACITYRESPONSE']._serialized_start=1836
+  _globals['_WATCHCAPACITYRESPONSE']._serialized_end=2008
+  _globals['_ALERTAREA']._serialized_start=2010
+  _globals['_ALERTAREA']._serialized_end=2066
+  _globals['_ACKNOWLEDGEMENT']._serialized_start=2069
+  _globals['_ACKNOWLEDGEMENT']._serialized_end=2222
+  _globals['_ALERT']._serialized_start=2225
+  _globals['_ALERT']._serialized_end=2635
+  _globals['_RAISEALERTREQUEST']._serialized_start=2638
+  _globals['_RAISEALERTREQUEST']._serialized_end=2874
+  _globals['_RAISEALERTRESPONSE']._serialized_start=2876
+  _globals['_RAISEALERTRESPONSE']._serialized_end=2943
+  _globals['_ACKNOWLEDGEALERTREQUEST']._serialized_start=2945
+  _globals['_ACKNOWLEDGEALERTREQUEST']._serialized_end=3002
+  _globals['_ACKNOWLEDGEALERTRESPONSE']._serialized_start=3004
+  _globals['_ACKNOWLEDGEALERTRESPONSE']._serialized_end=3077
+  _globals['_LISTALERTSREQUEST']._serialized_start=3079
+  _globals['_LISTALERTSREQUEST']._serialized_end=3123
+  _globals['_LISTALERTSRESPONSE']._serialized_start=3125
+  _globals['_LISTALERTSRESPONSE']._serialized_end=3193
+  _globals['_WATCHALERTSREQUEST']._serialized_start=3195
+  _globals['_WATCHALERTSREQUEST']._serialized_end=3237
+  _globals['_ALERTSNAPSHOT']._serialized_start=3239
+  _globals['_ALERTSNAPSHOT']._serialized_end=3302
+  _globals['_ALERTEVENT']._serialized_start=3304
+  _globals['_ALERTEVENT']._serialized_end=3418
+  _globals['_WATCHALERTSRESPONSE']._serialized_start=3421
+  _globals['_WATCHALERTSRESPONSE']._serialized_end=3589
+  _globals['_CAPACITYSERVICE']._serialized_start=4188
+  _globals['_CAPACITYSERVICE']._serialized_end=5131
 # @@protoc_insertion_point(module_scope)

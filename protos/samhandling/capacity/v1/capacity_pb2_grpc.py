@@ -45,6 +45,36 @@ class CapacityServiceStub:
                 request_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ReportCapacityRequest.SerializeToString,
                 response_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ReportCapacityResponse.FromString,
                 _registered_method=True)
+        self.ListCapacityHistory = channel.unary_unary(
+                '/samhandling.capacity.v1.CapacityService/ListCapacityHistory',
+                request_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListCapacityHistoryRequest.SerializeToString,
+                response_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListCapacityHistoryResponse.FromString,
+                _registered_method=True)
+        self.WatchCapacity = channel.unary_stream(
+                '/samhandling.capacity.v1.CapacityService/WatchCapacity',
+                request_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchCapacityRequest.SerializeToString,
+                response_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchCapacityResponse.FromString,
+                _registered_method=True)
+        self.RaiseAlert = channel.unary_unary(
+                '/samhandling.capacity.v1.CapacityService/RaiseAlert',
+                request_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.RaiseAlertRequest.SerializeToString,
+                response_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.RaiseAlertResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeAlert = channel.unary_unary(
+                '/samhandling.capacity.v1.CapacityService/AcknowledgeAlert',
+                request_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.AcknowledgeAlertRequest.SerializeToString,
+                response_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.AcknowledgeAlertResponse.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/samhandling.capacity.v1.CapacityService/ListAlerts',
+                request_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
+        self.WatchAlerts = channel.unary_stream(
+                '/samhandling.capacity.v1.CapacityService/WatchAlerts',
+                request_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchAlertsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class CapacityServiceServicer:
@@ -59,7 +89,49 @@ class CapacityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReportCapacity(self, request, context):
-        """Reports the current capacity of one resource type of a unit.
+        """Reports the current capacity of one resource type of a unit (only by the unit's own organisation).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCapacityHistory(self, request, context):
+        """Lists the reports of a unit over a time range, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchCapacity(self, request, context):
+        """Sends a snapshot, then every change in order; resumable from a position without loss or repeats.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RaiseAlert(self, request, context):
+        """Raises an alert to target organisations or an area (needs the alerts scope).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeAlert(self, request, context):
+        """Acknowledges an alert for the caller's organisation, which must be a target.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """Lists the alerts the caller's organisation received or sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchAlerts(self, request, context):
+        """Sends the open alerts of the caller's organisation, then every raise and acknowledgement; resumable.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -77,6 +149,36 @@ def add_CapacityServiceServicer_to_server(servicer, server):
                     servicer.ReportCapacity,
                     request_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ReportCapacityRequest.FromString,
                     response_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ReportCapacityResponse.SerializeToString,
+            ),
+            'ListCapacityHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCapacityHistory,
+                    request_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListCapacityHistoryRequest.FromString,
+                    response_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListCapacityHistoryResponse.SerializeToString,
+            ),
+            'WatchCapacity': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchCapacity,
+                    request_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchCapacityRequest.FromString,
+                    response_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchCapacityResponse.SerializeToString,
+            ),
+            'RaiseAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.RaiseAlert,
+                    request_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.RaiseAlertRequest.FromString,
+                    response_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.RaiseAlertResponse.SerializeToString,
+            ),
+            'AcknowledgeAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeAlert,
+                    request_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.AcknowledgeAlertRequest.FromString,
+                    response_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.AcknowledgeAlertResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListAlertsRequest.FromString,
+                    response_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'WatchAlerts': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAlerts,
+                    request_deserializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchAlertsRequest.FromString,
+                    response_serializer=samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +236,168 @@ class CapacityService:
             '/samhandling.capacity.v1.CapacityService/ReportCapacity',
             samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ReportCapacityRequest.SerializeToString,
             samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ReportCapacityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCapacityHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.capacity.v1.CapacityService/ListCapacityHistory',
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListCapacityHistoryRequest.SerializeToString,
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListCapacityHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchCapacity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/samhandling.capacity.v1.CapacityService/WatchCapacity',
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchCapacityRequest.SerializeToString,
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchCapacityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RaiseAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.capacity.v1.CapacityService/RaiseAlert',
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.RaiseAlertRequest.SerializeToString,
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.RaiseAlertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.capacity.v1.CapacityService/AcknowledgeAlert',
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.AcknowledgeAlertRequest.SerializeToString,
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.AcknowledgeAlertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.capacity.v1.CapacityService/ListAlerts',
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListAlertsRequest.SerializeToString,
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.ListAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/samhandling.capacity.v1.CapacityService/WatchAlerts',
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchAlertsRequest.SerializeToString,
+            samhandling_dot_capacity_dot_v1_dot_capacity__pb2.WatchAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,

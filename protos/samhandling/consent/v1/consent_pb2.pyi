@@ -110,20 +110,22 @@ class Rule(_message.Message):
     def __init__(self, rule_id: _Optional[str] = ..., version: _Optional[int] = ..., patient_id: _Optional[str] = ..., rule_type: _Optional[_Union[RuleType, str]] = ..., effect: _Optional[_Union[RuleEffect, str]] = ..., actor: _Optional[_Union[ActorSelector, _Mapping]] = ..., data_categories: _Optional[_Iterable[_Union[_common_pb2.DataCategory, str]]] = ..., purposes: _Optional[_Iterable[_Union[_common_pb2.PurposeOfUse, str]]] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[RuleState, str]] = ..., receipt: _Optional[str] = ...) -> None: ...
 
 class CheckAccessRequest(_message.Message):
-    __slots__ = ("patient_id", "actor", "data_category", "purpose_of_use", "justification", "consent_at_moment")
+    __slots__ = ("patient_id", "actor", "data_category", "purpose_of_use", "justification", "consent_at_moment", "write")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     DATA_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_OF_USE_FIELD_NUMBER: _ClassVar[int]
     JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
     CONSENT_AT_MOMENT_FIELD_NUMBER: _ClassVar[int]
+    WRITE_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     actor: _common_pb2.Actor
     data_category: _common_pb2.DataCategory
     purpose_of_use: _common_pb2.PurposeOfUse
     justification: str
     consent_at_moment: bool
-    def __init__(self, patient_id: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., data_category: _Optional[_Union[_common_pb2.DataCategory, str]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., justification: _Optional[str] = ..., consent_at_moment: _Optional[bool] = ...) -> None: ...
+    write: bool
+    def __init__(self, patient_id: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., data_category: _Optional[_Union[_common_pb2.DataCategory, str]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., justification: _Optional[str] = ..., consent_at_moment: _Optional[bool] = ..., write: _Optional[bool] = ...) -> None: ...
 
 class CheckAccessResponse(_message.Message):
     __slots__ = ("decision", "access_basis", "decided_by", "decision_id", "obligations", "policy_revision")

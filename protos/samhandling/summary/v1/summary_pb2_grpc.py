@@ -40,6 +40,51 @@ class PatientSummaryServiceStub:
                 request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetPatientSummaryRequest.SerializeToString,
                 response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetPatientSummaryResponse.FromString,
                 _registered_method=True)
+        self.CreateMunicipalService = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/CreateMunicipalService',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.CreateMunicipalServiceRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.CreateMunicipalServiceResponse.FromString,
+                _registered_method=True)
+        self.UpdateMunicipalService = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/UpdateMunicipalService',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.UpdateMunicipalServiceRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.UpdateMunicipalServiceResponse.FromString,
+                _registered_method=True)
+        self.EndMunicipalService = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/EndMunicipalService',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.EndMunicipalServiceRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.EndMunicipalServiceResponse.FromString,
+                _registered_method=True)
+        self.SetMunicipalServiceOnHold = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/SetMunicipalServiceOnHold',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetMunicipalServiceOnHoldRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetMunicipalServiceOnHoldResponse.FromString,
+                _registered_method=True)
+        self.GetMunicipalServiceStatus = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/GetMunicipalServiceStatus',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetMunicipalServiceStatusRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetMunicipalServiceStatusResponse.FromString,
+                _registered_method=True)
+        self.RecordVitalSigns = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/RecordVitalSigns',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.RecordVitalSignsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.RecordVitalSignsResponse.FromString,
+                _registered_method=True)
+        self.ListVitalSigns = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/ListVitalSigns',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ListVitalSignsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ListVitalSignsResponse.FromString,
+                _registered_method=True)
+        self.SetSpo2Scale = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/SetSpo2Scale',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetSpo2ScaleRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetSpo2ScaleResponse.FromString,
+                _registered_method=True)
+        self.ExportPatientBundle = channel.unary_unary(
+                '/samhandling.summary.v1.PatientSummaryService/ExportPatientBundle',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ExportPatientBundleRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ExportPatientBundleResponse.FromString,
+                _registered_method=True)
 
 
 class PatientSummaryServiceServicer:
@@ -53,6 +98,69 @@ class PatientSummaryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateMunicipalService(self, request, context):
+        """Registers a municipal service; idempotent by (calling system, source_record_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMunicipalService(self, request, context):
+        """Replaces the fields of a municipal service the calling system registered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EndMunicipalService(self, request, context):
+        """Ends a municipal service on a given last day.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMunicipalServiceOnHold(self, request, context):
+        """Puts a municipal service on hold (temporary cessation) or resumes it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMunicipalServiceStatus(self, request, context):
+        """Counts a patient's active municipal services (started, not ended, not on hold).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordVitalSigns(self, request, context):
+        """Records one set of vital signs; the server computes NEWS2. Idempotent by (calling system, source_record_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVitalSigns(self, request, context):
+        """Lists a patient's vital signs over a time range, oldest first, with NEWS2 and the trend.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSpo2Scale(self, request, context):
+        """Sets the SpO2 scale a clinician has chosen for the patient (scale 2: hypercapnic target 88-92 %).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportPatientBundle(self, request, context):
+        """Exports the patient's permitted data as a FHIR R4 Bundle.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PatientSummaryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +168,51 @@ def add_PatientSummaryServiceServicer_to_server(servicer, server):
                     servicer.GetPatientSummary,
                     request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetPatientSummaryRequest.FromString,
                     response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetPatientSummaryResponse.SerializeToString,
+            ),
+            'CreateMunicipalService': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateMunicipalService,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.CreateMunicipalServiceRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.CreateMunicipalServiceResponse.SerializeToString,
+            ),
+            'UpdateMunicipalService': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMunicipalService,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.UpdateMunicipalServiceRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.UpdateMunicipalServiceResponse.SerializeToString,
+            ),
+            'EndMunicipalService': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndMunicipalService,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.EndMunicipalServiceRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.EndMunicipalServiceResponse.SerializeToString,
+            ),
+            'SetMunicipalServiceOnHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMunicipalServiceOnHold,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetMunicipalServiceOnHoldRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetMunicipalServiceOnHoldResponse.SerializeToString,
+            ),
+            'GetMunicipalServiceStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMunicipalServiceStatus,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetMunicipalServiceStatusRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.GetMunicipalServiceStatusResponse.SerializeToString,
+            ),
+            'RecordVitalSigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordVitalSigns,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.RecordVitalSignsRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.RecordVitalSignsResponse.SerializeToString,
+            ),
+            'ListVitalSigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVitalSigns,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ListVitalSignsRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ListVitalSignsResponse.SerializeToString,
+            ),
+            'SetSpo2Scale': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSpo2Scale,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetSpo2ScaleRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.SetSpo2ScaleResponse.SerializeToString,
+            ),
+            'ExportPatientBundle': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportPatientBundle,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ExportPatientBundleRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_summary__pb2.ExportPatientBundleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +243,249 @@ class PatientSummaryService:
             '/samhandling.summary.v1.PatientSummaryService/GetPatientSummary',
             samhandling_dot_summary_dot_v1_dot_summary__pb2.GetPatientSummaryRequest.SerializeToString,
             samhandling_dot_summary_dot_v1_dot_summary__pb2.GetPatientSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateMunicipalService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/CreateMunicipalService',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.CreateMunicipalServiceRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.CreateMunicipalServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMunicipalService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/UpdateMunicipalService',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.UpdateMunicipalServiceRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.UpdateMunicipalServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndMunicipalService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/EndMunicipalService',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.EndMunicipalServiceRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.EndMunicipalServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMunicipalServiceOnHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/SetMunicipalServiceOnHold',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.SetMunicipalServiceOnHoldRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.SetMunicipalServiceOnHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMunicipalServiceStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/GetMunicipalServiceStatus',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.GetMunicipalServiceStatusRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.GetMunicipalServiceStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordVitalSigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/RecordVitalSigns',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.RecordVitalSignsRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.RecordVitalSignsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVitalSigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/ListVitalSigns',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.ListVitalSignsRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.ListVitalSignsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSpo2Scale(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/SetSpo2Scale',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.SetSpo2ScaleRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.SetSpo2ScaleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportPatientBundle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.PatientSummaryService/ExportPatientBundle',
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.ExportPatientBundleRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_summary__pb2.ExportPatientBundleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,69 @@
+"""Writes from source systems: source ids on services and measurements, who measured,
+pregnancy, the SpO2 scale used per measurement and the clinician's scale settings as history.
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "spo2_scale_settings",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("patient_id", sa.String(11), sa.ForeignKey("patients.pid"), nullable=False, index=True),
+        sa.Column("scale", sa.Integer, nullable=False),
+        sa.Column("set_by_hpr", sa.String(9), nullable=False),
+        sa.Column("set_by_name", sa.String(200), nullable=False),
+        sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("scale IN (1, 2)", name="ck_spo2_scale_settings_scale"),
+    )
+    # Scale 2 so far lived on the patient row without who or when; the seed records it again
+    # with its clinician, so rows from before are dropped rather than invented.
+    with op.batch_alter_table("patients") as batch:
+        batch.drop_constraint("ck_patients_spo2_scale", type_="check")
+        batch.drop_column("spo2_scale")
+    with op.batch_alter_table("municipal_services") as batch:
+        batch.add_column(sa.Column("source_system", sa.String(64), nullable=False, server_default="seed"))
+        batch.add_column(sa.Column("source_record_id", sa.String(64), nullable=False, server_default=""))
+    op.execute("UPDATE municipal_services SET source_record_id = service_id WHERE source_record_id = ''")
+    with op.batch_alter_table("municipal_services") as batch:
+        batch.alter_column("source_system", server_default=None)
+        batch.alter_column("source_record_id", server_default=None)
+        batch.create_unique_constraint("uq_municipal_services_source", ["source_system", "source_record_id"])
+    with op.batch_alter_table("vital_signs") as batch:
+        batch.drop_constraint("uq_vital_signs_patient_time", type_="unique")
+        batch.add_column(sa.Column("spo2_scale", sa.Integer, nullable=False, server_default="1"))
+        batch.add_column(sa.Column("pregnant", sa.Boolean, nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("measured_by_hpr", sa.String(9), nullable=True))
+        batch.add_column(sa.Column("measured_by_name", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("source_system", sa.String(64), nullable=False, server_default="seed"))
+        batch.add_column(sa.Column("source_record_id", sa.String(64), nullable=False, server_default=""))
+    op.execute("UPDATE vital_signs SET source_record_id = 'legacy-' || CAST(id AS VARCHAR(20))")
+    with op.batch_alter_table("vital_signs") as batch:
+        for column in ("spo2_scale", "pregnant", "source_system", "source_record_id"):
+            batch.alter_column(column, server_default=None)
+        batch.create_unique_constraint("uq_vital_signs_source", ["source_system", "source_record_id"])
+        batch.create_index("ix_vital_signs_patient_id", ["patient_id"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("vital_signs") as batch:
+        batch.drop_index("ix_vital_signs_patient_id")
+        batch.drop_constraint("uq_vital_signs_source", type_="unique")
+        for column in ("source_record_id", "source_system", "measured_by_name", "measured_by_hpr", "pregnant",
+                       "spo2_scale"):
+            batch.drop_column(column)
+        batch.create_unique_constraint("uq_vital_signs_patient_time", ["patient_id", "measured_at"])
+    with op.batch_alter_table("municipal_services") as batch:
+        batch.drop_constraint("uq_municipal_services_source", type_="unique")
+        batch.drop_column("source_record_id")
+        batch.drop_column("source_system")
+    with op.batch_alter_table("patients") as batch:
+        batch.add_column(sa.Column("spo2_scale", sa.Integer, nullable=False, server_default="1"))
+        batch.create_check_constraint("ck_patients_spo2_scale", "spo2_scale IN (1, 2)")
+    op.drop_table("spo2_scale_settings")

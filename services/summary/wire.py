@@ -1,0 +1,208 @@
+"""Proto <-> domain mapping of the summary service: requests are parsed into pure records
+(every bad field reported at once), records are written back as protos. No I/O."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from samhandling.common.v1 import common_pb2
+from samhandling.summary.v1 import summary_pb2
+from services.platform.ids import InvalidIdentifier, validate_hpr_number
+from services.platform.protomap import from_enum, from_timestamp, to_date, to_enum, to_timestamp
+
+from .news2 import ACVPU, Spo2Scale, observation_violations
+from .okt import MunicipalService, StayType, record_violations
+from .patients import Spo2ScaleSetting
+from .trend import Trend
+from .vitals import Assessment, Measurement
+
+MAX_SOURCE_ID = 64
+MAX_NAME = 200
+# A clock a few minutes ahead at the bedside is normal; a measurement later than that is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def source_id_violations(value: str, field: str = "source_record_id") -> dict[str, str]:
+    if not value:
+        return {field: "required: the calling system's own id of the record"}
+    if len(value) > MAX_SOURCE_ID or not value.isprintable():
+        return {field: f"1-{MAX_SOURCE_ID} printable characters"}
+    return {}
+
+
+def parse_date(message: common_pb2.Date) -> date:
+    """Raises ValueError for a date that does not exist."""
+    return date(message.year, message.month, message.day)
+
+
+def service_from_input(
+    given: summary_pb2.MunicipalServiceInput, *, source_system: str, source_record_id: str, default_provider: str,
+) -> tuple[MunicipalService, dict[str, str]]:
+    """The record a source system writes, and its field violations (named as in the request)."""
+    problems: dict[str, str] = {}
+    start = end = None
+    for name in ("start_date", "end_date"):
+        if given.HasField(name):
+            try:
+                value = parse_date(getattr(given, name))
+            except ValueError:
+                problems[f"service.{name}"] = "not a calendar date"
+                continue
+            start, end = (value, end) if name == "start_date" else (start, value)
+    stay = from_enum(summary_pb2.StayType, given.stay_type, StayType)
+    if stay is None and given.stay_type != summary_pb2.STAY_TYPE_UNSPECIFIED:
+        problems["service.stay_type"] = "unknown stay type"
+    record = MunicipalService(
+        service_id="",
+        iplos_code=given.iplos_code,
+        start_date=start,
+        end_date=end,
+        service_level=given.service_level,
+        stay_type=None if stay is None else stay.value,
+        weekly_extent=given.weekly_extent,
+        temporarily_ceased=given.temporarily_ceased,
+        description=given.description,
+        provider_orgnr=given.provider_orgnr or default_provider,
+        source_system=source_system,
+        source_record_id=source_record_id,
+    )
+    for name, text in record_violations(record).items():
+        if name != "service_id":
+            problems.setdefault(f"service.{name}", text)
+    return record, problems
+
+
+def performer_violations(given: summary_pb2.Performer, field: str) -> dict[str, str]:
+    problems = {}
+    try:
+        validate_hpr_number(given.hpr_number)
+    except InvalidIdentifier as exc:
+        problems[f"{field}.hpr_number"] = str(exc)
+    if len(given.name) > MAX_NAME or not given.name.isprintable():
+        problems[f"{field}.name"] = f"at most {MAX_NAME} printable characters"
+    return problems
+
+
+def observation_values(given: summary_pb2.VitalSigns, scale: Spo2Scale) -> dict[str, object]:
+    """The raw values of an Observation; an unset field is None (reported as required)."""
+    def optional(name: str):
+        return getattr(given, name) if given.HasField(name) else None
+
+    consciousness = from_enum(summary_pb2.Consciousness, given.consciousness, ACVPU)
+    return {
+        "respiration_rate": optional("respiration_rate"),
+        "spo2": optional("spo2"),
+        "spo2_scale": scale,
+        "on_oxygen": optional("on_oxygen"),
+        "systolic_bp": optional("systolic_bp"),
+        "pulse": optional("pulse"),
+        "consciousness": consciousness,
+        "temperature": optional("temperature_celsius"),
+    }
+
+
+# Observation field -> the request's field name where they differ.
+_WIRE_NAMES = {"temperature": "temperature_celsius"}
+
+
+def vital_signs_violations(given: summary_pb2.VitalSigns, scale: Spo2Scale, now: datetime) -> dict[str, str]:
+    problems = {
+        f"vital_signs.{_WIRE_NAMES.get(name, name)}": text
+        for name, text in observation_violations(observation_values(given, scale)).items()
+    }
+    if given.spo2_scale not in (0, int(scale)):
+        problems["vital_signs.spo2_scale"] = (
+            f"the patient's SpO2 scale is {int(scale)}; only a clinician's SetSpo2Scale changes it"
+        )
+    if not given.HasField("measure_time"):
+        problems["vital_signs.measure_time"] = "required"
+    elif from_timestamp(given.measure_time) > now + FUTURE_TOLERANCE:
+        problems["vital_signs.measure_time"] = "must not be in the future"
+    return problems
+
+
+def service_to_proto(record: MunicipalService, active: bool) -> summary_pb2.MunicipalService:
+    return summary_pb2.MunicipalService(
+        service_id=record.service_id,
+        iplos_code=record.iplos_code,
+        iplos_display=record.iplos_display,
+        start_date=to_date(record.start_date),
+        end_date=to_date(record.end_date),
+        service_level=record.service_level,
+        stay_type=to_enum(summary_pb2.StayType, record.stay),
+        weekly_extent=record.weekly_extent,
+        temporarily_ceased=record.temporarily_ceased,
+        description=record.description,
+        provider_orgnr=record.provider_orgnr,
+        active=active,
+        source_system=record.source_system,
+        source_record_id=record.source_record_id,
+    )
+
+
+def vital_signs_to_proto(measurement: Measurement) -> summary_pb2.VitalSigns:
+    o = measurement.observation
+    return summary_pb2.VitalSigns(
+        measure_time=to_timestamp(measurement.measured_at),
+        respiration_rate=o.respiration_rate,
+        spo2=o.spo2,
+        spo2_scale=int(o.spo2_scale),
+        on_oxygen=o.on_oxygen,
+        systolic_bp=o.systolic_bp,
+        pulse=o.pulse,
+        consciousness=to_enum(summary_pb2.Consciousness, o.consciousness),
+        temperature_celsius=o.temperature,
+        pregnant=measurement.pregnant,
+    )
+
+
+def news2_to_proto(assessment: Assessment, scale: Spo2Scale) -> summary_pb2.News2Score:
+    if assessment.result is None:
+        return summary_pb2.News2Score(
+            scored=False,
+            not_scored_reason=to_enum(summary_pb2.NotScoredReason, assessment.not_scored),
+            spo2_scale=int(scale),
+        )
+    result, s = assessment.result, assessment.result.scores
+    return summary_pb2.News2Score(
+        total=result.total,
+        clinical_risk=to_enum(summary_pb2.ClinicalRisk, result.risk),
+        red_score=result.red_score,
+        scored=True,
+        parameters=summary_pb2.News2ParameterScores(
+            respiration_rate=s.respiration_rate, spo2=s.spo2, air_or_oxygen=s.air_or_oxygen,
+            systolic_bp=s.systolic_bp, pulse=s.pulse, consciousness=s.consciousness, temperature=s.temperature,
+        ),
+        spo2_scale=int(scale),
+        charted_temperature=str(result.charted_temperature),
+    )
+
+
+def record_to_proto(measurement: Measurement, assessment: Assessment) -> summary_pb2.VitalSignsRecord:
+    by = measurement.measured_by
+    return summary_pb2.VitalSignsRecord(
+        measurement_id=measurement.measurement_id,
+        vital_signs=vital_signs_to_proto(measurement),
+        news2=news2_to_proto(assessment, measurement.observation.spo2_scale),
+        measured_by=None if by is None else summary_pb2.Performer(hpr_number=by.hpr_number, name=by.name),
+        source_system=measurement.source_system,
+        source_record_id=measurement.source_record_id,
+    )
+
+
+def trend_to_proto(trend: Trend) -> summary_pb2.News2Trend:
+    return summary_pb2.News2Trend(
+        direction=to_enum(summary_pb2.TrendDirection, trend.direction),
+        change=trend.change,
+        points=[summary_pb2.News2TrendPoint(measure_time=to_timestamp(p.measured_at), total=p.total)
+                for p in trend.points],
+    )
+
+
+def setting_to_proto(setting: Spo2ScaleSetting) -> summary_pb2.Spo2ScaleSetting:
+    by = setting.set_by
+    return summary_pb2.Spo2ScaleSetting(
+        scale=int(setting.scale),
+        set_by=None if by is None else summary_pb2.Performer(hpr_number=by.hpr_number, name=by.name),
+        set_time=None if setting.set_at is None else to_timestamp(setting.set_at),
+    )
+

@@ -1,0 +1,270 @@
+"""Writes to the summary service from source systems (OKT records, vital signs, the SpO2
+scale) over real gRPC with a real database (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from sqlalchemy import func, select
+
+from samhandling.common.v1 import common_pb2
+from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from services.platform.db import make_engine
+from services.summary.models import MunicipalServiceRow, VitalSignsRow
+from tests.support import DEMO_EHR_ACTOR, asserted, expect_error, running_backend, settings_for
+
+S = summary_pb2
+P = "/samhandling.summary.v1.PatientSummaryService/"
+SERVICES = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES
+VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
+TOR = "16758532406"  # Bodø; demo-ehr writes his data
+FRIDA = "26812297073"  # a child: no NEWS2
+SIGRID = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-legevakt", pid="08847810026", name="Sigrid Sykepleiersen",
+    hpr_number="990000101", authorization="SP", orgnr_parent="910000012", orgnr_child="910000020",
+)
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    return settings_for(tmp_path, summary=db_url)
+
+
+@pytest.fixture
+async def stub(settings):
+    async with running_backend("summary", settings) as channel:
+        yield summary_pb2_grpc.PatientSummaryServiceStub(channel)
+
+
+def meta(settings, method: str, patient_id: str, category: int, actor=DEMO_EHR_ACTOR):
+    return asserted(settings, "summary", P + method, actor=actor, patient_id=patient_id, data_categories=(category,))
+
+
+def home_nursing(**changes) -> S.MunicipalServiceInput:
+    fields = dict(
+        iplos_code="15", start_date=common_pb2.Date(year=2026, month=1, day=5), service_level="Hjemmeboende – Sone nord",
+        weekly_extent="4 timer", description="Sårstell",
+    )
+    return S.MunicipalServiceInput(**(fields | changes))
+
+
+async def create(stub, settings, record_id: str, service: S.MunicipalServiceInput, patient_id: str = TOR):
+    return await stub.CreateMunicipalService(
+        S.CreateMunicipalServiceRequest(patient_id=patient_id, source_record_id=record_id, service=service),
+        metadata=meta(settings, "CreateMunicipalService", patient_id, SERVICES),
+    )
+
+
+async def status(stub, settings) -> int:
+    answer = await stub.GetMunicipalServiceStatus(
+        S.GetMunicipalServiceStatusRequest(patient_id=TOR), metadata=meta(settings, "GetMunicipalServiceStatus", TOR, SERVICES)
+    )
+    return answer.active_service_count
+
+
+def count(settings, model) -> int:
+    engine = make_engine(settings.database_urls["summary"])
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(model))
+    finally:
+        engine.dispose()
+
+
+
+
+async def test_the_same_create_twice_is_one_record_and_an_update_changes_it(stub, settings):
+    before_rows, before_active = count(settings, MunicipalServiceRow), await status(stub, settings)
+    first = await create(stub, settings, "ehr-77", home_nursing())
+    again = await create(stub, settings, "ehr-77", home_nursing())
+    assert first.created and not again.created
+    assert again.service == first.service
+    assert first.service.source_system == "demo-ehr" and first.service.provider_orgnr == "910000020"
+    assert count(settings, MunicipalServiceRow) == before_rows + 1
+    assert await status(stub, settings) == before_active + 1
+
+    # Other content under the same source id is a conflict, never a silent overwrite.
+    await expect_error(create(stub, settings, "ehr-77", home_nursing(weekly_extent="9 timer")),
+                  grpc.StatusCode.ALREADY_EXISTS, "SOURCE_RECORD_CONFLICT")
+
+    updated = await stub.UpdateMunicipalService(
+        S.UpdateMunicipalServiceRequest(patient_id=TOR, source_record_id="ehr-77",
+                                        service=home_nursing(weekly_extent="9 timer", iplos_code="06")),
+        metadata=meta(settings, "UpdateMunicipalService", TOR, SERVICES),
+    )
+    assert updated.service.service_id == first.service.service_id
+    assert (updated.service.weekly_extent, updated.service.iplos_code, updated.service.iplos_display) == (
+        "9 timer", "06", "Trygghetsalarm")
+    assert count(settings, MunicipalServiceRow) == before_rows + 1
+
+    on_hold = await stub.SetMunicipalServiceOnHold(
+        S.SetMunicipalServiceOnHoldRequest(patient_id=TOR, source_record_id="ehr-77", on_hold=True),
+        metadata=meta(settings, "SetMunicipalServiceOnHold", TOR, SERVICES),
+    )
+    assert on_hold.service.temporarily_ceased and not on_hold.service.active
+    assert await status(stub, settings) == before_active
+
+    await expect_error(stub.EndMunicipalService(
+        S.EndMunicipalServiceRequest(patient_id=TOR, source_record_id="ehr-77",
+                                     end_date=common_pb2.Date(year=2025, month=12, day=31)),
+        metadata=meta(settings, "EndMunicipalService", TOR, SERVICES),
+    ), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    ended = await stub.EndMunicipalService(
+        S.EndMunicipalServiceRequest(patient_id=TOR, source_record_id="ehr-77",
+                                     end_date=common_pb2.Date(year=2026, month=2, day=1)),
+        metadata=meta(settings, "EndMunicipalService", TOR, SERVICES),
+    )
+    assert ended.service.end_date.month == 2 and not ended.service.active
+
+
+async def test_invalid_records_are_refused_with_field_violations_and_write_nothing(stub, settings):
+    before = count(settings, MunicipalServiceRow)
+    violations = await expect_error(
+        create(stub, settings, "ehr-1", home_nursing(iplos_code="16", provider_orgnr="123",
+                                                     end_date=common_pb2.Date(year=2025, month=1, day=1))),
+        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
+    )
+    assert set(violations) == {"service.iplos_code", "service.provider_orgnr", "service.end_date"}
+    violations = await expect_error(create(stub, settings, "", S.MunicipalServiceInput(iplos_code="6")),
+                               grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert set(violations) == {"source_record_id", "service.iplos_code", "service.start_date"}
+    violations = await expect_error(create(stub, settings, "ehr-2", home_nursing(), patient_id="16758532405"),
+                               grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert set(violations) == {"patient_id"}
+    assert count(settings, MunicipalServiceRow) == before
+
+
+async def test_a_system_changes_only_its_own_records(stub, settings):
+    await create(stub, settings, "ehr-9", home_nursing())
+    other = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="other-ehr", orgnr_parent="910000012",
+                             orgnr_child="910000020")
+    await expect_error(stub.SetMunicipalServiceOnHold(
+        S.SetMunicipalServiceOnHoldRequest(patient_id=TOR, source_record_id="ehr-9", on_hold=True),
+        metadata=meta(settings, "SetMunicipalServiceOnHold", TOR, SERVICES, actor=other),
+    ), grpc.StatusCode.NOT_FOUND, "SERVICE_NOT_FOUND")
+    # Nor through another patient's id.
+    eskil = "22750884907"
+    await expect_error(stub.SetMunicipalServiceOnHold(
+        S.SetMunicipalServiceOnHoldRequest(patient_id=eskil, source_record_id="ehr-9", on_hold=True),
+        metadata=meta(settings, "SetMunicipalServiceOnHold", eskil, SERVICES),
+    ), grpc.StatusCode.NOT_FOUND, "SERVICE_NOT_FOUND")
+
+
+def vitals(**changes) -> S.VitalSigns:
+    fields = dict(
+        measure_time=datetime(2026, 1, 5, 8, 0, tzinfo=UTC), respiration_rate=22, spo2=95, on_oxygen=False,
+        systolic_bp=105, pulse=95, consciousness=S.CONSCIOUSNESS_ALERT, temperature_celsius=38.4,
+    )
+    return S.VitalSigns(**(fields | changes))
+
+
+async def record(stub, settings, record_id: str, signs: S.VitalSigns, patient_id: str = TOR, actor=DEMO_EHR_ACTOR):
+    return await stub.RecordVitalSigns(
+        S.RecordVitalSignsRequest(patient_id=patient_id, source_record_id=record_id, vital_signs=signs),
+        metadata=meta(settings, "RecordVitalSigns", patient_id, VITALS, actor=actor),
+    )
+
+
+async def test_recording_vital_signs_scores_news2_and_retries_are_safe(stub, settings):
+    before = count(settings, VitalSignsRow)
+    answer = await record(stub, settings, "obs-1", vitals())
+    # 22/min 2, SpO2 95 % 1, air 0, BP 105 1, pulse 95 1, alert 0, 38.4 °C 1.
+    n = answer.news2
+    assert answer.created and n.scored and n.total == 6
+    assert (n.parameters.respiration_rate, n.parameters.spo2, n.parameters.air_or_oxygen, n.parameters.systolic_bp,
+            n.parameters.pulse, n.parameters.consciousness, n.parameters.temperature) == (2, 1, 0, 1, 1, 0, 1)
+    assert (n.clinical_risk, n.red_score, n.spo2_scale, n.charted_temperature) == (
+        S.CLINICAL_RISK_MEDIUM, False, 1, "38.4")
+    retry = await record(stub, settings, "obs-1", vitals())
+    assert not retry.created and retry.measurement_id == answer.measurement_id and retry.news2 == answer.news2
+    await expect_error(record(stub, settings, "obs-1", vitals(pulse=140)), grpc.StatusCode.ALREADY_EXISTS,
+                  "SOURCE_RECORD_CONFLICT")
+    assert count(settings, VitalSignsRow) == before + 1
+
+
+async def test_implausible_vital_signs_are_refused_field_by_field(stub, settings):
+    before = count(settings, VitalSignsRow)
+    bad = S.VitalSigns(measure_time=datetime.now(UTC) + timedelta(hours=1), respiration_rate=-1, spo2=101,
+                       systolic_bp=400, pulse=-5, temperature_celsius=50.0, spo2_scale=2)
+    violations = await expect_error(record(stub, settings, "obs-bad", bad), grpc.StatusCode.INVALID_ARGUMENT,
+                               "INVALID_ARGUMENT")
+    assert set(violations) == {
+        "vital_signs.measure_time", "vital_signs.respiration_rate", "vital_signs.spo2", "vital_signs.spo2_scale",
+        "vital_signs.on_oxygen", "vital_signs.systolic_bp", "vital_signs.pulse", "vital_signs.consciousness",
+        "vital_signs.temperature_celsius",
+    }
+    assert count(settings, VitalSignsRow) == before
+
+
+async def test_scale_2_only_after_a_clinician_sets_it(stub, settings):
+    on_oxygen = vitals(spo2=97, on_oxygen=True)
+    scale_1 = await record(stub, settings, "obs-a", on_oxygen)
+    assert (scale_1.news2.spo2_scale, scale_1.news2.parameters.spo2) == (1, 0)
+    await expect_error(stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=TOR, scale=2),
+                                    metadata=meta(settings, "SetSpo2Scale", TOR, VITALS)),
+                  grpc.StatusCode.PERMISSION_DENIED, "CLINICIAN_REQUIRED")
+    setting = (await stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=TOR, scale=2),
+                                       metadata=meta(settings, "SetSpo2Scale", TOR, VITALS, actor=SIGRID))).setting
+    assert (setting.scale, setting.set_by.hpr_number, setting.set_by.name) == (2, "990000101", "Sigrid Sykepleiersen")
+    assert setting.HasField("set_time")
+    scale_2 = await record(stub, settings, "obs-b", vitals(spo2=97, on_oxygen=True,
+                                                            measure_time=datetime(2026, 1, 5, 9, tzinfo=UTC)),
+                           actor=SIGRID)
+    # Scale 2: >= 97 % on oxygen scores 3 (a red score).
+    assert (scale_2.news2.spo2_scale, scale_2.news2.parameters.spo2, scale_2.news2.red_score) == (2, 3, True)
+    assert scale_2.vital_signs.spo2_scale == 2
+    listed = await stub.ListVitalSigns(
+        S.ListVitalSignsRequest(patient_id=TOR, from_time=datetime(2026, 1, 5, tzinfo=UTC),
+                                to_time=datetime(2026, 1, 6, tzinfo=UTC)),
+        metadata=meta(settings, "ListVitalSigns", TOR, VITALS),
+    )
+    # The earlier measurement keeps the scale it was scored with; the health person is named.
+    assert [(m.source_record_id, m.news2.spo2_scale) for m in listed.measurements] == [("obs-a", 1), ("obs-b", 2)]
+    assert listed.measurements[1].measured_by.hpr_number == "990000101"
+    assert not listed.measurements[0].HasField("measured_by")
+    assert listed.trend.direction == S.TREND_DIRECTION_WORSENING
+    assert listed.trend.change == scale_2.news2.total - scale_1.news2.total > 0
+
+
+async def test_no_news2_for_children_or_in_pregnancy_and_the_reason_is_given(stub, settings):
+    child = await record(stub, settings, "obs-child", vitals(), patient_id=FRIDA)
+    assert (child.news2.scored, child.news2.not_scored_reason, child.news2.total) == (
+        False, S.NOT_SCORED_REASON_UNDER_16, 0)
+    pregnant = await record(stub, settings, "obs-preg", vitals(pregnant=True))
+    assert (pregnant.news2.scored, pregnant.news2.not_scored_reason) == (False, S.NOT_SCORED_REASON_PREGNANT)
+
+
+async def test_list_range_is_validated(stub, settings):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for request, field in [
+        (S.ListVitalSignsRequest(patient_id=TOR), "from_time"),
+        (S.ListVitalSignsRequest(patient_id=TOR, from_time=start, to_time=start), "to_time"),
+        (S.ListVitalSignsRequest(patient_id=TOR, from_time=start, to_time=start + timedelta(days=367)), "to_time"),
+    ]:
+        violations = await expect_error(stub.ListVitalSigns(request, metadata=meta(settings, "ListVitalSigns", TOR, VITALS)),
+                                   grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+        assert set(violations) == {field}
+
+
+async def test_the_fhir_bundle_validates_and_leaves_out_withheld_categories(stub, settings):
+    await record(stub, settings, "obs-f", vitals())
+    both = asserted(settings, "summary", P + "ExportPatientBundle", patient_id=TOR, data_categories=(SERVICES, VITALS))
+    answer = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=both)
+    bundle = json.loads(answer.bundle_json)
+    Bundle.model_validate(bundle)
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert kinds.count("Patient") == 1 and "EpisodeOfCare" in kinds and "Observation" in kinds
+    news2 = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+             and any(c.get("code") == "1104051000000101" for c in e["resource"]["code"].get("coding", []))]
+    assert news2 and news2[-1]["valueInteger"] == 6 and len(news2[-1]["component"]) >= 7
+    assert not answer.withheld_categories
+
+    services_only = meta(settings, "ExportPatientBundle", TOR, SERVICES)
+    answer = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=services_only)
+    bundle = json.loads(answer.bundle_json)
+    Bundle.model_validate(bundle)
+    assert "Observation" not in [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert list(answer.withheld_categories) == [VITALS]
