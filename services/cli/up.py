@@ -110,6 +110,9 @@ Try it (in another terminal):
   PTOKEN=$(.venv/bin/samhandling token --patient 22750884907)
   curl -H "authorization: Bearer $PTOKEN" http://{a['gateway_http']}/api/v1/patients/22750884907/rules
 
+  # the live capacity page (open the printed address in a browser):
+  echo "http://{a['gateway_http']}/pages/capacity?region=Nordland#access_token=$(.venv/bin/samhandling token --client demo-hospital)"
+
 Ctrl-C stops every component.
 """,
         flush=True,
