@@ -11,8 +11,9 @@ checks that Cedar's Allow/Deny equals our permit/deny for every request):
   consent_at_moment, now (a datetime).
 - fixed policies: the patient acts on their own data; an auditor reads the access log; the
   statutory care relationship (an actor of an organisation) reads, municipal services only
-  from the patient's home organisation; outside it municipal services are read when opened as
-  a restriction is (OPENED); the data holder (the home organisation) writes.
+  from the patient's home organisation, and records vital signs from any organisation;
+  municipal services are read outside the home organisation when opened as a restriction is
+  (OPENED); the data holder (the home organisation) writes municipal services.
 - CARE, the guard of every rule: a system or health person asking for a shareable category
   with a purpose (rules bind nobody else, DOMAIN.md §2).
 - reservation: forbid; block: forbid when the selector selects the actor; both for any action
@@ -87,8 +88,8 @@ permit (principal is Auditor, action == {READ}, resource)
 when {{ resource.category == "ACCESS_LOG" }};
 
 @id("default:care-relationship")
-permit (principal, action == {READ}, resource)
-when {{ {CARE} && principal.orgnr_parent != "" && (!({MS}) || ({HOME})) }};
+permit (principal, action in [{READ}, {WRITE}], resource)
+when {{ {CARE} && principal.orgnr_parent != "" && (!({MS}) || (action == {READ} && {HOME})) }};
 
 @id("default:outside-parent-organisation")
 permit (principal, action == {READ}, resource)
@@ -96,7 +97,7 @@ when {{ {CARE} && principal.orgnr_parent != "" && {MS} && !({HOME}) && {OPENED} 
 
 @id("default:data-holder")
 permit (principal, action == {WRITE}, resource)
-when {{ {CARE} && {HOME} }};
+when {{ {CARE} && {MS} && {HOME} }};
 """
 
 

@@ -16,7 +16,7 @@ from services.platform.errors import invalid_argument, not_found, permission_den
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import encode_page_token, page_violations
-from services.platform.protomap import from_enum, from_timestamp, to_date, to_enum, to_timestamp
+from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from . import csv_export, fhir_export, signals
@@ -128,13 +128,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         problems: dict[str, str] = {}
         if request.kind and request.kind not in audit_pb2.SignalKind.values():
             problems["kind"] = f"unknown value {request.kind}"
-        times = {}
-        for name in ("start_time", "end_time"):
-            if request.HasField(name):
-                try:
-                    times[name] = from_timestamp(getattr(request, name))
-                except ValueError:
-                    problems[name] = "not a valid timestamp (years 1-9999, nanos 0-999999999)"
+        times = {name: read_timestamp(request, name, problems) for name in ("start_time", "end_time")}
         end = times.get("end_time") or self._clock()
         start = times.get("start_time") or end - DEFAULT_SIGNAL_RANGE
         if not problems and start >= end:
@@ -244,13 +238,7 @@ def _filter(proto: audit_pb2.EventFilter) -> tuple[EventFilter, dict[str, str]]:
     problems: dict[str, str] = {}
 
     def time(name: str):
-        if not proto.HasField(name):
-            return None
-        try:
-            return from_timestamp(getattr(proto, name))
-        except ValueError:
-            problems[f"filter.{name}"] = "not a valid timestamp (years 1-9999, nanos 0-999999999)"
-            return None
+        return read_timestamp(proto, name, problems, f"filter.{name}")
 
     def enum(proto_enum: EnumTypeWrapper, name: str, domain: type[Enum]):
         number = getattr(proto, name)
@@ -304,12 +292,7 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
     problems: dict[str, str] = {}
     if event.event_id or event.sequence:
         problems["event_id" if event.event_id else "sequence"] = "assigned by the server; leave empty"
-    occurred_at = None
-    if event.HasField("occur_time"):
-        try:
-            occurred_at = from_timestamp(event.occur_time)
-        except ValueError:
-            problems["occur_time"] = "not a valid timestamp (years 1-9999, nanos 0-999999999)"
+    occurred_at = read_timestamp(event, "occur_time", problems)
 
     def enum(proto_enum: EnumTypeWrapper, number: int, domain: type[Enum], path: str):
         if number and number not in proto_enum.values():

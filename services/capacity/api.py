@@ -11,7 +11,7 @@ from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.interceptors import current_assertion
-from services.platform.protomap import from_enum, from_timestamp
+from services.platform.protomap import from_enum, read_timestamp
 
 from . import messages
 from .alert_store import (
@@ -95,9 +95,10 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         return capacity_pb2.ReportCapacityResponse(unit=messages.unit(state))
 
     async def ListCapacityHistory(self, request: capacity_pb2.ListCapacityHistoryRequest, context):
-        start = from_timestamp(request.from_time) if request.HasField("from_time") else None
-        end = from_timestamp(request.to_time) if request.HasField("to_time") else self._clock()
-        problems = history_violations(start, end)
+        bad_times: dict[str, str] = {}
+        start = read_timestamp(request, "from_time", bad_times)
+        end = read_timestamp(request, "to_time", bad_times) or self._clock()
+        problems = history_violations(start, end) | bad_times
         if not request.unit_id:
             problems["unit_id"] = "required"
         if request.resource_type:
@@ -137,15 +138,16 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
     async def RaiseAlert(self, request: capacity_pb2.RaiseAlertRequest, context):
         actor = _organisation_actor()
         now = self._clock()
+        bad_time: dict[str, str] = {}
         alert_request = AlertRequest(
             severity=from_enum(capacity_pb2.AlertSeverity, request.severity, Severity),
             message=request.message,
             target_orgnrs=tuple(request.target_orgnrs),
             area=Area(request.area.region, request.area.municipality_number),
-            expires_at=from_timestamp(request.expire_time) if request.HasField("expire_time") else None,
+            expires_at=read_timestamp(request, "expire_time", bad_time),
             request_id=request.request_id,
         )
-        if problems := request_violations(alert_request, now):
+        if problems := request_violations(alert_request, now) | bad_time:
             raise invalid_argument(problems)
         organisations = await asyncio.to_thread(self._alerts.organisations)
         targets, problems = resolve_targets(alert_request, organisations, actor.orgnr_parent)

@@ -12,7 +12,7 @@ from services.platform.errors import invalid_argument, not_found, permission_den
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import encode_page_token, page_violations
-from services.platform.protomap import from_enum, from_timestamp, to_enum, to_timestamp
+from services.platform.protomap import from_enum, read_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 from .decision import AccessDecision, Policy, decide, represents
@@ -133,8 +133,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     async def CreateRule(self, request: consent_pb2.CreateRuleRequest, context):
         author = await self._author(request.patient_id)
         now = self._clock()
-        draft = _draft(request)
-        if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic):
+        bad_times: dict[str, str] = {}
+        draft = _draft(request, bad_times)
+        if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic) | bad_times:
             raise invalid_argument(problems)
         rule = await self._committed_and_published(
             request.patient_id,
@@ -244,7 +245,7 @@ def _decision_message(decision: AccessDecision, decision_id: str, revision: int)
     )
 
 
-def _draft(request: consent_pb2.CreateRuleRequest) -> RuleDraft:
+def _draft(request: consent_pb2.CreateRuleRequest, bad_times: dict[str, str]) -> RuleDraft:
     selector, problem = _selector(request)
     return RuleDraft(
         patient_id=request.patient_id,
@@ -252,8 +253,8 @@ def _draft(request: consent_pb2.CreateRuleRequest) -> RuleDraft:
         selector=selector,
         categories=[from_enum(common_pb2.DataCategory, c, DataCategory) for c in request.data_categories],
         purposes=[from_enum(common_pb2.PurposeOfUse, p, PurposeOfUse) for p in request.purposes],
-        valid_from=from_timestamp(request.valid_from) if request.HasField("valid_from") else None,
-        valid_until=from_timestamp(request.valid_until) if request.HasField("valid_until") else None,
+        valid_from=read_timestamp(request, "valid_from", bad_times),
+        valid_until=read_timestamp(request, "valid_until", bad_times),
         reason=request.reason,
         selector_problem=problem,
     )

@@ -22,12 +22,18 @@ a request when its categories and purposes are empty or contain the request's.
     consent at the moment, not an explicit permit. Nor is a reserved patient's data written
     into the shared overview.
  6. A block in force naming the actor's HPR number -> DENY BLOCK. Nothing opens it either.
- 7. A write (create, update, delete) is decided by who holds the data: an actor whose
-    orgnr_parent is the patient's home organisation (the legal entity of the municipality the
-    patient lives in) -> PERMIT CARE_RELATIONSHIP (default:data-holder); anyone else, and
-    anyone when the home organisation is unknown -> DENY NONE (default:not-data-holder).
-    Restrictions and explicit permits play no part in a write: a restriction limits who sees
-    the data, not whether its holder records it, and a permit widens reading only.
+ 7. A write (create, update, delete) is decided here, whatever the steps below say. Restrictions
+    and explicit permits play no part in a write: they limit who sees the data, not who records
+    it (a restriction is not opened and nothing is flagged; a permit widens reading only).
+    a. MUNICIPAL_SERVICES are written by the data holder only (NHN's OKT): an actor whose
+       orgnr_parent is the patient's home organisation (the legal entity of the municipality
+       the patient lives in) -> PERMIT CARE_RELATIONSHIP (default:data-holder); anyone else,
+       and anyone when the home organisation is unknown -> DENY NONE (default:not-data-holder).
+    b. VITAL_SIGNS are recorded on the care relationship, from any organisation and whatever
+       the home organisation (the acute chain: hospital, ambulance/AMK, inter-municipal
+       legevakt; a hospital clinician setting the SpO2 scale): an actor with an organisation
+       (orgnr_parent) -> PERMIT CARE_RELATIONSHIP (default:care-relationship); without one
+       -> DENY NONE (default:no-care-relationship).
  8. No basis at all: neither an organisation (orgnr_parent, the statutory care relationship)
     nor an explicit permit in force covering the request and selecting the actor -> DENY NONE
     (default:no-care-relationship). A restriction only narrows: opening it gives no basis the
@@ -94,6 +100,7 @@ NOT_DATA_HOLDER = "default:not-data-holder"
 GUARDIAN_UNTIL_AGE = 12
 
 _CARE_KINDS = frozenset({ActorKind.SYSTEM, ActorKind.PERSONNEL})
+_SHARING_RULES_DO_NOT_WRITE = "the patient's restrictions and permits decide who sees the data, not who records it."
 _OPENED = (Obligation.FLAG_FOR_AUDIT, Obligation.NOTIFY_PATIENT)
 
 
@@ -172,13 +179,23 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
     steps.append("No block names this health person.")
 
     home = _home(policy, actor)
-    if request.write:
+    if request.write and request.category is DataCategory.MUNICIPAL_SERVICES:
         if home.inside:
             return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (DATA_HOLDER,),
-                        f"{home.text} It holds the patient's data and records it; the patient's restrictions "
-                        "and permits decide who sees the data, not who records it.")
+                        f"{home.text} It holds the patient's municipal services and records them; "
+                        f"{_SHARING_RULES_DO_NOT_WRITE}")
         return done(Decision.DENY, AccessBasis.NONE, (NOT_DATA_HOLDER,),
-                    f"{home.text} Only the patient's home organisation, which holds the data, records it.")
+                    f"{home.text} Only the patient's home organisation, which holds the municipal services, "
+                    "records them.")
+    if request.write:  # VITAL_SIGNS, the other shareable category
+        if actor.orgnr_parent:
+            return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,),
+                        f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
+                        "signs are recorded in or outside the patient's home organisation; "
+                        f"{_SHARING_RULES_DO_NOT_WRITE}")
+        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
+                    "The actor names no organisation, so there is no care relationship to record vital signs "
+                    "on; a permit of the patient widens reading only.")
 
     permits = _ids(r for r in in_force if r.rule_type is RuleType.PERMIT and r.covers(request.category, request.purpose)
                    and r.content.selector is not None and r.content.selector.selects(actor))

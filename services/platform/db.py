@@ -56,12 +56,17 @@ def make_sessions(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(url: str, migrations_dir: Path) -> None:
-    """Brings the database at `url` to the newest revision of one service's migrations."""
+def alembic_config(url: str, migrations_dir: Path) -> Config:
+    """Alembic's configuration for one service's migrations on the database at `url`."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(url: str, migrations_dir: Path) -> None:
+    """Brings the database at `url` to the newest revision of one service's migrations."""
+    command.upgrade(alembic_config(url, migrations_dir), "head")
 
 
 def run_migrations_online() -> None:
@@ -69,11 +74,24 @@ def run_migrations_online() -> None:
     from alembic import context
 
     engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+    sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as connection:
-            context.configure(connection=connection, render_as_batch=engine.dialect.name == "sqlite")
+            if sqlite:
+                # Batch migrations rebuild a table (copy, drop, rename); with foreign keys enforced,
+                # dropping a table other rows refer to fails. Off for the migration (a pragma that
+                # only takes effect outside a transaction), checked and on again after it.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            context.configure(connection=connection, render_as_batch=sqlite)
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} rows with broken foreign keys")
     finally:
         engine.dispose()
 

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+from google.protobuf.message import Message
 
 from samhandling.common.v1 import common_pb2
 
@@ -38,7 +39,24 @@ def to_timestamp(value: datetime) -> timestamp_pb2.Timestamp:
 
 
 def from_timestamp(ts: timestamp_pb2.Timestamp) -> datetime:
+    """Raises ValueError for a Timestamp outside years 1-9999 or with nanos out of range."""
     return ts.ToDatetime(tzinfo=UTC)
+
+
+INVALID_TIMESTAMP = "not a valid timestamp (years 1-9999, nanos 0-999999999)"
+
+
+def read_timestamp(message: Message, name: str, problems: dict[str, str], path: str = "") -> datetime | None:
+    """The Timestamp field `name` of a request as an aware UTC datetime; None when it is unset,
+    or invalid — then `problems` names it (as `path`, or `name`), so the caller answers
+    INVALID_ARGUMENT with every bad field rather than failing on the first."""
+    if not message.HasField(name):
+        return None
+    try:
+        return from_timestamp(getattr(message, name))
+    except ValueError:
+        problems[path or name] = INVALID_TIMESTAMP
+        return None
 
 
 def to_date(value: date | None) -> common_pb2.Date | None:

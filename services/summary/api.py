@@ -17,13 +17,13 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.protomap import from_timestamp, to_enum
+from services.platform.protomap import read_timestamp, to_enum
 
 from . import wire
 from .fhir import patient_bundle
 from .news2 import Observation, Spo2Scale
 from .okt import MunicipalService, is_active, record_violations
-from .store import ConflictingRetry, SummaryStore, UnknownPatient, UnknownRecord
+from .store import ConflictingRetry, ScaleChanged, SummaryStore, UnknownPatient, UnknownRecord
 from .trend import SUMMARY_POINTS, news2_trend, scored_points
 from .vitals import OSLO, Measurement, Performer, assess
 
@@ -31,6 +31,9 @@ C = common_pb2
 # The categories a summary is made of, in the order they are reported as withheld.
 SUMMARY_CATEGORIES = (C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS)
 MAX_LISTED = 1000
+# A measurement is about 9 kB of FHIR JSON (eight resources): the newest 300 keep a Bundle under
+# gRPC's default 4 MB message limit at every hop; the response says when older ones were left out.
+MAX_EXPORTED = 300
 MAX_RANGE = timedelta(days=366)
 
 
@@ -54,6 +57,8 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             services = [wire.service_to_proto(s, is_active(s, self._today())) for s in summary.services]
             response.municipal_services.extend(services)
             response.active_service_count = sum(s.active for s in services)
+        if with_vitals:
+            response.spo2_scale_setting.CopyFrom(wire.setting_to_proto(summary.spo2_setting))
         if with_vitals and summary.latest is not None:
             assessed = [(m, assess(m, summary.patient.birth_date)) for m in summary.recent]
             latest, assessment = assessed[-1]
@@ -90,11 +95,12 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def ExportPatientBundle(self, request: summary_pb2.ExportPatientBundleRequest, context):
         with_services, with_vitals = self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id)
-        measurements = None
+        measurements, truncated = None, False
         if with_vitals:
-            _, listed, _ = await self._run(
-                self._store.list_measurements, request.patient_id, datetime.min.replace(tzinfo=UTC), self._clock(),
-                MAX_LISTED,
+            # Everything recorded, including times a bedside clock put slightly ahead.
+            _, listed, truncated = await self._run(
+                self._store.list_measurements, request.patient_id, datetime.min.replace(tzinfo=UTC),
+                self._clock() + wire.FUTURE_TOLERANCE, MAX_EXPORTED,
             )
             measurements = [(m, assess(m, summary.patient.birth_date)) for m in listed]
         bundle = patient_bundle(
@@ -103,9 +109,11 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             measurements=measurements,
             today=self._today(),
             generated_at=self._clock(),
+            truncated=truncated,
         )
         return summary_pb2.ExportPatientBundleResponse(
-            bundle_json=json.dumps(bundle, ensure_ascii=False), withheld_categories=_withheld(with_services, with_vitals)
+            bundle_json=json.dumps(bundle, ensure_ascii=False), withheld_categories=_withheld(with_services, with_vitals),
+            truncated=truncated,
         )
 
     # -- writes from source systems ----------------------------------------------------
@@ -148,18 +156,17 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def RecordVitalSigns(self, request: summary_pb2.RecordVitalSignsRequest, context):
         self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         patient = await self._run(self._store.get_patient, request.patient_id)
-        given, now = request.vital_signs, self._clock()
-        problems = wire.source_id_violations(request.source_record_id)
-        problems |= wire.vital_signs_violations(given, patient.spo2_scale, now)
-        if request.HasField("measured_by"):
-            problems |= wire.performer_violations(request.measured_by, "measured_by")
+        given = request.vital_signs
+        measured_at, problems = wire.vital_signs_violations(given, patient.spo2_scale, patient.birth_date, self._clock())
+        performer, performer_problems = self._performer(request)
+        problems = wire.source_id_violations(request.source_record_id) | problems | performer_problems
         if problems:
             raise invalid_argument(problems)
         measurement = Measurement(
-            measured_at=from_timestamp(given.measure_time),
+            measured_at=measured_at,
             observation=Observation(**wire.observation_values(given, patient.spo2_scale)),
             pregnant=given.pregnant,
-            measured_by=self._performer(request),
+            measured_by=performer,
             source_system=current_assertion().actor.client_id,
             source_record_id=request.source_record_id,
         )
@@ -222,19 +229,29 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def _service_out(self, record: MunicipalService) -> summary_pb2.MunicipalService:
         return wire.service_to_proto(record, is_active(record, self._today()))
 
-    def _performer(self, request: summary_pb2.RecordVitalSignsRequest) -> Performer | None:
-        if request.HasField("measured_by"):
-            return Performer(request.measured_by.hpr_number, request.measured_by.name)
+    def _performer(self, request: summary_pb2.RecordVitalSignsRequest) -> tuple[Performer | None, dict[str, str]]:
+        """Who measured: a health person's own token names them (they record their own
+        measurements); a system names the health person, or nobody when it does not know."""
         actor = current_assertion().actor
+        named = request.measured_by if request.HasField("measured_by") else None
         if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
-            return Performer(actor.hpr_number, actor.name)
-        return None
+            if named is not None and named.hpr_number != actor.hpr_number:
+                return None, {"measured_by.hpr_number": "a health person records their own measurements; leave it out"}
+            return Performer(actor.hpr_number, actor.name), {}
+        if named is None:
+            return None, {}
+        if problems := wire.performer_violations(named, "measured_by"):
+            return None, problems
+        return Performer(named.hpr_number, named.name), {}
 
     def _range(self, request: summary_pb2.ListVitalSignsRequest) -> tuple[datetime, datetime]:
+        problems: dict[str, str] = {}
+        start = read_timestamp(request, "from_time", problems)
+        end = read_timestamp(request, "to_time", problems) or self._clock()
         if not request.HasField("from_time"):
-            raise invalid_argument({"from_time": "required"})
-        start = from_timestamp(request.from_time)
-        end = from_timestamp(request.to_time) if request.HasField("to_time") else self._clock()
+            problems["from_time"] = "required"
+        if problems:
+            raise invalid_argument(problems)
         if end <= start:
             raise invalid_argument({"to_time": "must be after from_time"})
         if end - start > MAX_RANGE:
@@ -252,6 +269,11 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         except UnknownRecord:
             raise not_found(
                 "SERVICE_NOT_FOUND", "no municipal service with this source_record_id from this system for this patient"
+            ) from None
+        except ScaleChanged:
+            raise ServiceError(
+                grpc.StatusCode.ABORTED, "SPO2_SCALE_CHANGED",
+                "the patient's SpO2 scale changed while recording; send the measurement again",
             ) from None
         except ConflictingRetry:
             raise ServiceError(

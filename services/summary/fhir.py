@@ -77,6 +77,9 @@ ACVPU_CODES = f"{LOCAL}/CodeSystem/acvpu"  # news2.ACVPU member names
 NEWS2_PARAMETER = f"{LOCAL}/CodeSystem/news2-parameter"  # one code per row of the NEWS2 chart
 NEWS2_RISK = f"{LOCAL}/CodeSystem/news2-clinical-risk"  # news2.Risk member names
 NOT_SCORED_CODES = f"{LOCAL}/CodeSystem/news2-not-scored-reason"  # vitals.NotScored member names
+# What a reader must know about what is *not* in the Bundle: categories the patient's rules
+# withhold (named, never filled) and measurements beyond the export's limit.
+EXPORT_TAGS = f"{LOCAL}/CodeSystem/export"
 
 NEWS2_CODE = {
     "coding": [
@@ -153,8 +156,10 @@ def patient_bundle(
     measurements: Sequence[tuple[Measurement, Assessment]] | None,
     today: date,
     generated_at: datetime,
+    truncated: bool = False,
 ) -> dict:
-    """The patient's Bundle; a category passed as None was withheld and contributes nothing.
+    """The patient's Bundle; a category passed as None was withheld and contributes nothing but
+    a `meta.tag` naming it, as does `truncated` (only the newest measurements are in it).
 
     `today` (the Norwegian day) decides each service's status; `generated_at` is the timestamp.
     """
@@ -172,6 +177,10 @@ def patient_bundle(
             _measurement_entries(measurement, assessment, patient.pid, patient_url, (*key, str(occurrences[key])))
         )
     bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": _instant(generated_at), "entry": entries}
+    withheld = [name for name, part in (("withheld-MUNICIPAL_SERVICES", services), ("withheld-VITAL_SIGNS", measurements))
+                if part is None]
+    if tags := [*withheld, *(["truncated-VITAL_SIGNS"] if truncated else [])]:
+        bundle["meta"] = {"tag": [{"system": EXPORT_TAGS, "code": code} for code in tags]}
     # Resources share sub-dicts (subject, codes) while built; a JSON round trip (unlike deepcopy, which
     # keeps aliases) gives the caller a tree it may change freely, of JSON types only.
     return json.loads(json.dumps(bundle))

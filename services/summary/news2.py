@@ -40,7 +40,9 @@ _INTEGER_LIMITS = {
     "systolic_bp": (0, 350),
     "pulse": (0, 350),
 }
-_TEMPERATURE_LIMITS = (25.0, 45.0)
+# Accidental hypothermia is survived far below 25 °C (cold water, avalanches): such a patient
+# must be recordable, and scores 3 like any temperature at or below 35.0.
+_TEMPERATURE_LIMITS = (13.0, 45.0)
 _TENTH = Decimal("0.1")
 
 

@@ -37,6 +37,7 @@ class PatientSummary:
     patient: Patient
     services: list[MunicipalService]  # newest start first
     recent: list[Measurement]  # the latest measurements, oldest first (the last one is the latest)
+    spo2_setting: Spo2ScaleSetting = Spo2ScaleSetting()
 
     @property
     def latest(self) -> Measurement | None:

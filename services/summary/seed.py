@@ -70,7 +70,7 @@ def _measurement(pid: str, raw: dict[str, Any], setting: Spo2ScaleSetting | None
                          f"but scale {in_force} was in force")
     return Measurement(
         measured_at=measured_at, observation=observation, pregnant=raw.get("pregnant", False),
-        source_system=SEED_SOURCE, source_record_id=f"{pid}-{raw['measured_at']}",
+        source_system=SEED_SOURCE, source_record_id=f"{pid}-{measured_at:%Y-%m-%dT%H:%M:%SZ}",
     )
 
 

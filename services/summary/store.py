@@ -37,6 +37,10 @@ class ConflictingRetry(Exception):
     """The source key is taken by a record with other content (or of another patient)."""
 
 
+class ScaleChanged(Exception):
+    """The patient's SpO2 scale changed between validating a measurement and storing it."""
+
+
 class SummaryStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
@@ -66,6 +70,7 @@ class SummaryStore:
                 patient=patient,
                 services=[_service(s) for s in services],
                 recent=[_measurement(row) for row in reversed(recent)],
+                spo2_setting=_spo2_setting(session, patient_id),
             )
 
     def list_measurements(
@@ -142,6 +147,8 @@ class SummaryStore:
                 existing = _measurement_by_source(session, measurement)
                 if existing is not None:
                     return _same_measurement(existing, patient_id, measurement), False
+                if _spo2_setting(session, patient_id).scale is not measurement.observation.spo2_scale:
+                    raise ScaleChanged(patient_id)
                 row = _measurement_row(patient_id, measurement)
                 session.add(row)
                 session.flush()
@@ -188,7 +195,7 @@ class SummaryStore:
                     session.add(_measurement_row(patient.pid, measurement))
                 else:
                     _write_measurement(row, measurement)
-            if scale is not None and scale.set_by is not None and _spo2_setting(session, patient.pid) != scale:
+            if scale is not None and scale.set_by is not None and not _recorded(session, patient.pid, scale):
                 session.add(Spo2ScaleRow(
                     patient_id=patient.pid, scale=int(scale.scale), set_by_hpr=scale.set_by.hpr_number,
                     set_by_name=scale.set_by.name, set_at=scale.set_at,
@@ -221,6 +228,15 @@ def _spo2_setting(session: Session, patient_id: str) -> Spo2ScaleSetting:
     )
 
 
+def _recorded(session: Session, patient_id: str, setting: Spo2ScaleSetting) -> bool:
+    """Whether this very setting (scale, clinician, time) is in the history, in force or not:
+    seeding again must not undo a clinician's later choice."""
+    return session.scalars(select(Spo2ScaleRow.id).where(
+        Spo2ScaleRow.patient_id == patient_id, Spo2ScaleRow.scale == int(setting.scale),
+        Spo2ScaleRow.set_by_hpr == setting.set_by.hpr_number, Spo2ScaleRow.set_at == setting.set_at,
+    )).first() is not None
+
+
 def _same_retry(existing: tuple[str, MunicipalService], patient_id: str, record: MunicipalService) -> MunicipalService:
     stored_patient, stored = existing
     if stored_patient != patient_id or replace(stored, service_id="") != replace(record, service_id=""):
@@ -229,8 +245,10 @@ def _same_retry(existing: tuple[str, MunicipalService], patient_id: str, record:
 
 
 def _same_measurement(existing: tuple[str, Measurement], patient_id: str, measurement: Measurement) -> Measurement:
+    """A retry is the same measurement; the scale is the server's, as it was when first stored."""
     stored_patient, stored = existing
-    if stored_patient != patient_id or replace(stored, measurement_id="") != measurement:
+    as_stored = replace(measurement, observation=replace(measurement.observation, spo2_scale=stored.observation.spo2_scale))
+    if stored_patient != patient_id or replace(stored, measurement_id="") != as_stored:
         raise ConflictingRetry(measurement.source_record_id)
     return stored
 

@@ -7,13 +7,13 @@ from datetime import date, datetime, timedelta
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
-from services.platform.protomap import from_enum, from_timestamp, to_date, to_enum, to_timestamp
+from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 
 from .news2 import ACVPU, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, record_violations
 from .patients import Spo2ScaleSetting
 from .trend import Trend
-from .vitals import Assessment, Measurement
+from .vitals import OSLO, Assessment, Measurement
 
 MAX_SOURCE_ID = 64
 MAX_NAME = 200
@@ -104,7 +104,10 @@ def observation_values(given: summary_pb2.VitalSigns, scale: Spo2Scale) -> dict[
 _WIRE_NAMES = {"temperature": "temperature_celsius"}
 
 
-def vital_signs_violations(given: summary_pb2.VitalSigns, scale: Spo2Scale, now: datetime) -> dict[str, str]:
+def vital_signs_violations(
+    given: summary_pb2.VitalSigns, scale: Spo2Scale, born: date, now: datetime
+) -> tuple[datetime | None, dict[str, str]]:
+    """The measurement time and every problem of a set of vital signs (named as in the request)."""
     problems = {
         f"vital_signs.{_WIRE_NAMES.get(name, name)}": text
         for name, text in observation_violations(observation_values(given, scale)).items()
@@ -113,11 +116,14 @@ def vital_signs_violations(given: summary_pb2.VitalSigns, scale: Spo2Scale, now:
         problems["vital_signs.spo2_scale"] = (
             f"the patient's SpO2 scale is {int(scale)}; only a clinician's SetSpo2Scale changes it"
         )
+    measured_at = read_timestamp(given, "measure_time", problems, "vital_signs.measure_time")
     if not given.HasField("measure_time"):
         problems["vital_signs.measure_time"] = "required"
-    elif from_timestamp(given.measure_time) > now + FUTURE_TOLERANCE:
+    elif measured_at is not None and measured_at > now + FUTURE_TOLERANCE:
         problems["vital_signs.measure_time"] = "must not be in the future"
-    return problems
+    elif measured_at is not None and measured_at.astimezone(OSLO).date() < born:
+        problems["vital_signs.measure_time"] = "must not be before the patient was born"
+    return measured_at, problems
 
 
 def service_to_proto(record: MunicipalService, active: bool) -> summary_pb2.MunicipalService:

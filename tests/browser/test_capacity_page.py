@@ -74,4 +74,17 @@ async def test_the_page_shows_the_region_and_follows_reports_and_alerts_live(sui
     alert = page.locator(f'li[data-alert="{raised.alert.alert_id}"]')
     await expect(alert).to_contain_text("Masseskadehendelse, E6 nord")
     await expect(alert).to_contain_text("CRITICAL")
+
+    # Switching regions closes the old watch each time: after more switches than a browser has
+    # connections per host, the table still follows reports.
+    for region in ["Akershus", "Nordland"] * 4:
+        await page.select_option("#region", region)
+        if region == "Akershus":
+            await expect(page.locator('tr[data-unit^="baerum"]').first).to_be_visible()
+    await expect(row).to_have_count(1)
+    await stub.ReportCapacity(capacity_pb2.ReportCapacityRequest(
+        unit_id=HOSPITAL_UNIT, resource_type="treatment_room", total=12, available=0, occupied=12,
+        status=capacity_pb2.CAPACITY_STATUS_FULL,
+    ), metadata=auth)
+    await expect(row.locator("td.status")).to_have_text("FULL")
     assert not errors

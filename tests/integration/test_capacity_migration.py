@@ -5,24 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from services.capacity.domain import Report, Status, UnitFilter
 from services.capacity.main import BACKEND
 from services.capacity.store import CapacityStore
-from services.platform.db import make_engine, make_sessions
-
-
-def _config(url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(BACKEND.migrations))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
+from services.platform.db import alembic_config, make_engine, make_sessions
 
 
 def test_reports_stored_before_0002_become_the_first_history(db_url):
-    config = _config(db_url)
+    config = alembic_config(db_url, BACKEND.migrations)
     command.upgrade(config, "0001")
     engine = make_engine(db_url)
     noon = datetime(2026, 3, 1, 12, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Consent service over real gRPC with a real database (SQLite and PostgreSQL): decisions over
-the seeded rules and residents (municipal services within the parent organisation, writes by
-the data holder), rule versions and history, receipts, representatives, notifications, batch
+the seeded rules and residents (municipal services read within the parent organisation and
+written by the data holder, vital signs recorded by any organisation), rule versions and history, receipts, representatives, notifications, batch
 and explain, the policy change published before the patient is answered, and the residents
 table itself."""
 from __future__ import annotations
@@ -169,8 +169,9 @@ async def test_decisions_over_the_seeded_rules_with_notifications_for_every_open
         assert (await consent.notifications(RAGNHILD)).notifications == []
 
 
-async def test_municipal_services_are_read_within_the_parent_organisation_and_written_by_the_holder(settings):
+async def test_municipal_services_stay_with_the_parent_organisation_and_vital_signs_are_recorded_anywhere(settings):
     care = (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:care-relationship"], [])
+    no_care = (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:no-care-relationship"], [])
     outside = (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:outside-parent-organisation"], [])
     holder = (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:data-holder"], [])
     not_holder = (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-data-holder"], [])
@@ -210,16 +211,24 @@ async def test_municipal_services_are_read_within_the_parent_organisation_and_wr
         assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES))[:2] == (
             PERMIT, common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT)
 
-        # Writes: only the data holder, whatever the patient permits or restricts.
-        for category in (SERVICES, VITALS):
-            assert outcome(await consent.check(TOR, category=category, write=True)) == holder
-            assert outcome(await consent.check(TOR, actor=BAERUM_EHR, category=category, write=True)) == not_holder
-            assert outcome(await consent.check(ESKIL, actor=HANNE, category=category, write=True)) == not_holder
-            assert outcome(await consent.check(ASTRID, actor=BAERUM_EHR, category=category, write=True)) == holder
-        assert outcome(await consent.check(GUNNAR, write=True)) == holder  # his restriction limits reading only
-        assert outcome(await consent.check(NOT_A_RESIDENT, write=True)) == not_holder
-        assert outcome(await consent.check(RAGNHILD, actor=BAERUM_EHR, write=True)) == (
-            DENY, common_pb2.ACCESS_BASIS_RESERVATION, ["rule-seed-0001"], [])
+        # Municipal services are written by the data holder only, whatever the patient permits (above) or restricts.
+        assert outcome(await consent.check(TOR, category=SERVICES, write=True)) == holder
+        assert outcome(await consent.check(TOR, actor=BAERUM_EHR, category=SERVICES, write=True)) == not_holder
+        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES, write=True)) == not_holder
+        assert outcome(await consent.check(ASTRID, actor=BAERUM_EHR, category=SERVICES, write=True)) == holder
+        assert outcome(await consent.check(GUNNAR, category=SERVICES, write=True)) == holder  # not opened, not flagged
+        assert outcome(await consent.check(NOT_A_RESIDENT, category=SERVICES, write=True)) == not_holder
+
+        # Vital signs are recorded on the care relationship by any organisation: the home municipality,
+        # another one, the hospital; with a restriction (it limits reading only) and without a known home.
+        for pid, actor in ((TOR, DEMO_EHR_ACTOR), (TOR, BAERUM_EHR), (ESKIL, HANNE), (ASTRID, BAERUM_EHR),
+                           (GUNNAR, DEMO_EHR_ACTOR), (GUNNAR, HANNE), (NOT_A_RESIDENT, HANNE)):
+            assert outcome(await consent.check(pid, actor=actor, write=True)) == care, (pid, actor.client_id)
+        assert outcome(await consent.check(ESKIL, actor=personnel("Uten Virksomhet", "990000199", "", ""),
+                                           write=True)) == no_care
+        for actor in (BAERUM_EHR, HANNE):
+            assert outcome(await consent.check(RAGNHILD, actor=actor, write=True)) == (
+                DENY, common_pb2.ACCESS_BASIS_RESERVATION, ["rule-seed-0001"], [])
         assert outcome(await consent.check(TOR, actor=BJORN, write=True)) == (
             DENY, common_pb2.ACCESS_BASIS_BLOCK, ["rule-seed-0003"], [])
         assert len((await consent.notifications(GUNNAR)).notifications) == 0  # a write opens nothing
@@ -344,7 +353,8 @@ async def test_batch_and_explain(settings):
             (DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], []),
             (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:outside-parent-organisation"], []),
             (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, ["rule-seed-0002"], OPENED),
-            (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-data-holder"], []),  # the write, carried through
+            # The write, carried through: recorded on the care relationship although reading is restricted.
+            (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:care-relationship"], []),
         ]
         assert len({r.decision_id for r in batch.responses}) == 4
         assert {r.policy_revision for r in batch.responses} == {1}

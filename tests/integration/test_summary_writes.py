@@ -268,3 +268,52 @@ async def test_the_fhir_bundle_validates_and_leaves_out_withheld_categories(stub
     Bundle.model_validate(bundle)
     assert "Observation" not in [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert list(answer.withheld_categories) == [VITALS]
+    assert [t["code"] for t in bundle["meta"]["tag"]] == ["withheld-VITAL_SIGNS"]
+
+
+async def test_times_out_of_range_or_before_birth_are_field_violations(stub, settings):
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    before = count(settings, VitalSignsRow)
+    for signs, reason in [
+        (vitals(measure_time=Timestamp(seconds=0, nanos=-1)), "not a valid timestamp"),
+        (vitals(measure_time=datetime(1970, 1, 1, tzinfo=UTC)), "before the patient was born"),  # Tor: 1985
+    ]:
+        violations = await expect_error(record(stub, settings, "obs-time", signs), grpc.StatusCode.INVALID_ARGUMENT,
+                                        "INVALID_ARGUMENT")
+        assert set(violations) == {"vital_signs.measure_time"} and reason in violations["vital_signs.measure_time"]
+    violations = await expect_error(stub.ListVitalSigns(
+        S.ListVitalSignsRequest(patient_id=TOR, from_time={"seconds": 0, "nanos": -5}),
+        metadata=meta(settings, "ListVitalSigns", TOR, VITALS)), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert set(violations) == {"from_time"}
+    assert count(settings, VitalSignsRow) == before
+
+
+async def test_a_health_person_records_as_themselves(stub, settings):
+    other = S.Performer(hpr_number="990000102", name="Lars Legevaktsen")
+    request = S.RecordVitalSignsRequest(patient_id=TOR, source_record_id="obs-p", vital_signs=vitals(), measured_by=other)
+    violations = await expect_error(
+        stub.RecordVitalSigns(request, metadata=meta(settings, "RecordVitalSigns", TOR, VITALS, actor=SIGRID)),
+        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert set(violations) == {"measured_by.hpr_number"}
+    # A system names who measured.
+    request.source_record_id = "obs-s"
+    by_system = await stub.RecordVitalSigns(request, metadata=meta(settings, "RecordVitalSigns", TOR, VITALS))
+    listed = await stub.ListVitalSigns(
+        S.ListVitalSignsRequest(patient_id=TOR, from_time=datetime(2026, 1, 5, tzinfo=UTC),
+                                to_time=datetime(2026, 1, 6, tzinfo=UTC)),
+        metadata=meta(settings, "ListVitalSigns", TOR, VITALS))
+    assert [m.measured_by.hpr_number for m in listed.measurements
+            if m.measurement_id == by_system.measurement_id] == ["990000102"]
+
+
+async def test_a_retry_after_the_scale_changed_is_still_the_same_measurement(stub, settings):
+    first = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True))
+    await stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=TOR, scale=2),
+                            metadata=meta(settings, "SetSpo2Scale", TOR, VITALS, actor=SIGRID))
+    retry = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True))
+    assert (retry.created, retry.measurement_id, retry.news2.spo2_scale) == (False, first.measurement_id, 1)
+    summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=TOR),
+                                           metadata=meta(settings, "GetPatientSummary", TOR, VITALS))
+    setting = summary.spo2_scale_setting
+    assert (setting.scale, setting.set_by.hpr_number) == (2, "990000101")

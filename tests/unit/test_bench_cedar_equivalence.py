@@ -29,12 +29,15 @@ from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse  
 NOW = bench.NOW
 PATIENT = bench.PATIENT
 OTHER = "19779998080"
-MS = DataCategory.MUNICIPAL_SERVICES
+MS, VS = DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS
 
-# Checked, not timed: every bench request as a write, and municipal services read from outside
-# the patient's home organisation (plain, justified emergency, consent at the moment, and by
+# Checked, not timed: every bench request as a write, both categories each, so every actor
+# writes municipal services (the data holder or not) and vital signs (any organisation, none,
+# blocked, restricted, named by a permit); and municipal services read from outside the
+# patient's home organisation (plain, justified emergency, consent at the moment, and by
 # someone of no organisation, whom nothing opens them to).
-WRITES = tuple(replace(r, write=True) for r in bench.REQUESTS + bench.EDGE_REQUESTS)
+WRITES = tuple(replace(r, write=True, category=c) for r in bench.REQUESTS + bench.EDGE_REQUESTS
+               for c in dict.fromkeys((r.category, MS, VS)))
 OUTSIDE_HOME = (
     bench.ask(bench.HOSPITAL, MS, PurposeOfUse.TREAT),
     bench.ask(bench.DOCTOR, MS, PurposeOfUse.ETREAT, "Bevisstløs ved ankomst"),
@@ -52,13 +55,26 @@ def test_cedar_decides_every_bench_request_as_decide_does(size, request_):
     assert cedar_decision(policy, request_, NOW) is decide(policy, request_, NOW).decision
 
 
-def test_the_checked_requests_reach_the_home_organisation_rules():
-    """The extra requests above are decided by the new defaults both ways, so the check covers them."""
-    decisions = [decide(bench.policy(1), r, NOW) for r in WRITES + OUTSIDE_HOME]
-    found = {(d.decision.name, d.decided_by) for d in decisions}
+def test_the_checked_requests_reach_both_sides_of_the_write_and_home_organisation_rules():
+    """The extra requests above are decided by each write rule and each outcome of the home
+    organisation, so the check covers them; vital signs are written from outside the home
+    organisation, despite the restriction and without the permit as basis."""
+    policy = bench.policy(10)
+    decided = {r: decide(policy, r, NOW) for r in WRITES + OUTSIDE_HOME}
+    found = {(d.decision.name, d.decided_by) for d in decided.values()}
     assert found >= {("PERMIT", ("default:data-holder",)), ("DENY", ("default:not-data-holder",)),
                      ("PERMIT", ("default:outside-parent-organisation",)),
                      ("DENY", ("default:outside-parent-organisation",))}
+    vital_writes = {(r.actor.name or r.actor.client_name, d.decision.name, d.decided_by)
+                    for r, d in decided.items() if r.write and r.category is VS and r.purpose is not None}
+    assert vital_writes >= {
+        ("Demo – Nordlandssykehuset", "PERMIT", ("default:care-relationship",)),  # outside the home, restricted
+        ("Marte Mottaksen", "PERMIT", ("default:care-relationship",)),
+        ("Sigrid Sykepleiersen", "PERMIT", ("default:care-relationship",)),  # inside the home
+        ("Vilde Vakthavendesen", "DENY", ("default:no-care-relationship",)),  # named by a permit, no organisation
+        ("Anders Ambulansesen", "DENY", ("default:no-care-relationship",)),  # no organisation
+        ("Bjørn Beredskapsen", "DENY", ("rule-bench-0007",)),  # blocked
+    }
 
 
 @pytest.mark.parametrize("size", bench.SIZES)

@@ -28,6 +28,7 @@ UNIT = Unit("bodo-kad", "KAD", UnitType.KAD, "910000039", "910000012", "1804", "
 def test_a_full_and_consistent_report_is_valid():
     assert report_violations(REPORT) == {}
     assert report_violations(replace(REPORT, available=0, occupied=0, total=0)) == {}
+    assert report_violations(replace(REPORT, available=0, status=Status.FULL)) == {}
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,7 @@ def test_a_full_and_consistent_report_is_valid():
         ({"available": 9, "occupied": 0}, "available"),  # more available than there are
         ({"available": 2, "occupied": 7}, "available"),  # together more than there are
         ({"note": "x" * 501}, "note"),
+        ({"status": Status.FULL}, "status"),  # full, yet one available
     ],
 )
 def test_a_report_breaking_a_rule_has_a_violation_on_its_field(changes, field):

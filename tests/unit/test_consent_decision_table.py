@@ -65,6 +65,11 @@ NO_ORG = Actor(ActorKind.PERSONNEL, hpr_number="990000107", authorization="LE")
 HOSPITAL = Actor(ActorKind.PERSONNEL, name="Hanne Helsesen", hpr_number="990000108", authorization="LE",
                  orgnr_parent="910000071", orgnr_child="910000098")
 HOSPITAL_SYSTEM = Actor(ActorKind.SYSTEM, client_id="demo-hospital", orgnr_parent="910000071", orgnr_child="910000098")
+# The acute chain outside the patient's municipality: the hospital trust's ambulance, Bodø's inter-municipal legevakt.
+PARAMEDIC = Actor(ActorKind.PERSONNEL, name="Anders Ambulansesen", hpr_number="990000106", authorization="AA",
+                  orgnr_parent="910000071", orgnr_child="910000098")
+LEGEVAKT = Actor(ActorKind.PERSONNEL, name="Lars Legevaktsen", hpr_number="990000102", authorization="LE",
+                 orgnr_parent="910000012", orgnr_child="910000039")
 # A person of the child organisation only: the parent organisation decides, not the child.
 SIGRID_CHILD_ONLY = replace(SIGRID, orgnr_parent="")
 SELF = Actor(ActorKind.PATIENT, pid=ESKIL)
@@ -301,37 +306,94 @@ ROWS = [
         (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ())),
     Row("vital signs, home unknown", (), KRISTIN, VITALS, TREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), home=None),
-    # Writes: the data holder (the patient's home organisation) records; rules of sharing play no part.
+    # Writes of municipal services: the data holder (the patient's home organisation) records them (OKT);
+    # restrictions and permits play no part.
     Row("write services by the home organisation's system", (), EHR, SERVICES, TREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), write=True),
-    Row("write vitals by the home organisation's person", (), SIGRID, VITALS, TREAT,
+    Row("write services by the home organisation's person", (), SIGRID, SERVICES, COC,
         (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), write=True),
-    Row("write vitals by another municipality", (), KRISTIN, VITALS, TREAT,
+    Row("write services by another municipality", (), KRISTIN, SERVICES, TREAT,
         (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
     Row("write services by the hospital", (), HOSPITAL_SYSTEM, SERVICES, TREAT,
         (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
-    Row("write by the other municipality for its own resident", (), BAERUM_SYSTEM, SERVICES, TREAT,
+    Row("write services by the other municipality for its own resident", (), BAERUM_SYSTEM, SERVICES, TREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), patient=ASTRID, home=BAERUM, write=True),
-    Row("write, home unknown", (), EHR, VITALS, TREAT, (DENY, B.NONE, (NOT_DATA_HOLDER,), ()),
+    Row("write services by the home municipality for another's resident", (), EHR, SERVICES, TREAT,
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), patient=ASTRID, home=BAERUM, write=True),
+    Row("write services, home unknown", (), EHR, SERVICES, TREAT, (DENY, B.NONE, (NOT_DATA_HOLDER,), ()),
         home=None, write=True),
-    Row("write without an organisation", (PERMIT_ANYONE_VITALS_TREAT,), NO_ORG, VITALS, TREAT,
+    Row("write services without an organisation", (), NO_ORG, SERVICES, TREAT,
         (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
-    Row("write by a child organisation without its parent", (), SIGRID_CHILD_ONLY, VITALS, TREAT,
+    Row("write services by a child organisation without its parent", (), SIGRID_CHILD_ONLY, SERVICES, TREAT,
         (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
-    Row("write with a reservation", (RESERVATION,), EHR, SERVICES, TREAT,
+    Row("write services with a reservation", (RESERVATION,), EHR, SERVICES, TREAT,
         (DENY, B.RESERVATION, ("res",), ()), write=True),
-    Row("write with a block of the person", (ASTRID_BLOCKS_BJORN,), BJORN, VITALS, ETREAT,
+    Row("write services with a block of the person", (ASTRID_BLOCKS_BJORN,), BJORN, SERVICES, ETREAT,
         (DENY, B.BLOCK, ("blk",), ()), justification="stroke", patient=ASTRID, home=BAERUM, write=True),
-    Row("write despite a restriction", (RESTRICT_ALL,), SIGRID, VITALS, TREAT,
+    Row("write services despite a restriction", (RESTRICT_ALL,), SIGRID, SERVICES, TREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), write=True),
-    Row("write: a restriction is not opened, nothing flagged", (RESTRICT_VITALS,), SIGRID, VITALS, ETREAT,
-        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), justification="sepsis", consent=True, write=True),
-    Row("write: a permit gives no right to record", (PERMIT_HOSPITAL,), HOSPITAL, SERVICES, TREAT,
+    Row("write services: a restriction is not opened, nothing flagged", (RESTRICT_SERVICES,), SIGRID, SERVICES,
+        ETREAT, (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), justification="sepsis", consent=True, write=True),
+    Row("write services: a permit gives no right to record", (PERMIT_HOSPITAL,), HOSPITAL, SERVICES, TREAT,
         (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
-    Row("write: consent or emergency gives no right to record", (), HOSPITAL, VITALS, ETREAT,
+    Row("write services: consent or emergency gives no right to record", (), HOSPITAL, SERVICES, ETREAT,
         (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), justification="collapsed", consent=True, write=True),
-    Row("write of break the glass is flagged", (), SIGRID, VITALS, BTG,
+    Row("write services of break the glass is flagged", (), SIGRID, SERVICES, BTG,
         (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), FLAG), justification="unconscious", write=True),
+    # Writes of vital signs: on the care relationship from any organisation (the acute chain), never by
+    # the home organisation; restrictions and permits play no part.
+    Row("write vitals by the home organisation's person", (), SIGRID, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals by the home organisation's system", (), EHR, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals by another municipality", (), KRISTIN, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals by the hospital's clinician", (), HOSPITAL, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals by the hospital's system", (), HOSPITAL_SYSTEM, VITALS, ETREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals by the ambulance", (), PARAMEDIC, VITALS, ETREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), justification="chest pain", write=True),
+    Row("write vitals by the inter-municipal legevakt for another municipality's resident", (), LEGEVAKT, VITALS,
+        TREAT, (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), patient=ASTRID, home=BAERUM, write=True),
+    Row("write vitals, home unknown", (), HOSPITAL, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), home=None, write=True),
+    Row("write vitals without an organisation", (), NO_ORG, VITALS, TREAT,
+        (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals without an organisation: a permit selecting them gives no right to record",
+        (PERMIT_ANYONE_VITALS_TREAT,), NO_ORG, VITALS, TREAT, (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ()),
+        write=True),
+    Row("write vitals by a system without an organisation", (), Actor(ActorKind.SYSTEM, client_id="no-org"), VITALS,
+        TREAT, (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals by a child organisation without its parent", (), SIGRID_CHILD_ONLY, VITALS, TREAT,
+        (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals with a reservation, inside the home organisation", (RESERVATION,), SIGRID, VITALS, TREAT,
+        (DENY, B.RESERVATION, ("res",), ()), write=True),
+    Row("write vitals with a reservation, outside it, in an emergency", (RESERVATION,), HOSPITAL, VITALS, BTG,
+        (DENY, B.RESERVATION, ("res",), ()), justification="unconscious", consent=True, write=True),
+    Row("write vitals with a block of the person, inside the home organisation", (ASTRID_BLOCKS_BJORN,), BJORN,
+        VITALS, ETREAT, (DENY, B.BLOCK, ("blk",), ()), justification="stroke", patient=ASTRID, home=BAERUM,
+        write=True),
+    Row("write vitals with a block of the person, outside it", (BLOCK_BJORN,), BJORN, VITALS, TREAT,
+        (DENY, B.BLOCK, ("blk",), ()), write=True),
+    Row("write vitals: a block spares a system of the same organisation", (BLOCK_BJORN,), BAERUM_SYSTEM, VITALS,
+        TREAT, (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals despite a restriction, inside the home organisation", (RESTRICT_ALL,), SIGRID, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals despite a restriction, outside it", (RESTRICT_VITALS,), HOSPITAL_SYSTEM, VITALS, TREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals: a restriction is not opened, nothing flagged", (RESTRICT_VITALS,), HOSPITAL, VITALS, ETREAT,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), justification="sepsis", consent=True, write=True),
+    Row("write vitals: a permit of the organisation is not the basis", (PERMIT_HOSPITAL_VITALS,), HOSPITAL, VITALS,
+        TREAT, (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals: a permit does not open a restriction, nor is it needed", (RESTRICT_VITALS, PERMIT_KRISTIN),
+        KRISTIN, VITALS, TREAT, (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals of break the glass is flagged", (), HOSPITAL, VITALS, BTG,
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), FLAG), justification="unconscious", write=True),
+    Row("write vitals by an unknown kind of caller of the home organisation", (), UNKNOWN, VITALS, TREAT,
+        (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ()), write=True),
+    Row("write vitals by another patient", (), STRANGER, VITALS, None, (DENY, B.NONE, (NOT_THE_PATIENT,), ()),
+        write=True),
     Row("write without a purpose", (), EHR, VITALS, None, (DENY, B.NONE, (NO_PURPOSE,), ()), write=True),
     Row("write by an auditor", (), AUDITOR, VITALS, TREAT, (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ()), write=True),
     Row("an auditor does not write the access log", (), AUDITOR, LOG, None, (DENY, B.NONE, (PATIENT_ONLY,), ()),
@@ -418,13 +480,37 @@ def test_explanation_of_an_opening_outside_the_parent_organisation():
     )
 
 
-def test_explanation_of_a_write_leaves_restrictions_out():
+def test_explanation_of_a_vital_signs_write_leaves_restrictions_and_the_home_organisation_out():
     policy = Policy(ESKIL, (RESTRICT_VITALS,), revision=4, home_orgnr=BODO)
-    explanation = decide(policy, AccessRequest(ESKIL, EHR, VITALS, TREAT, write=True), NOW).explanation
-    assert explanation[0].startswith("Asked to write: vital signs for treatment (TREAT) by the system demo-ehr")
+    explanation = decide(policy, AccessRequest(ESKIL, HOSPITAL_SYSTEM, VITALS, TREAT, write=True), NOW).explanation
+    assert explanation[0].startswith("Asked to write: vital signs for treatment (TREAT) by the system demo-hospital")
     assert explanation[-2:] == (
-        "The actor belongs to the patient's home organisation 910000012. It holds the patient's data and records it; "
-        "the patient's restrictions and permits decide who sees the data, not who records it.",
+        "The actor acts for organisation 910000071: a care relationship, on which vital signs are recorded in or "
+        "outside the patient's home organisation; the patient's restrictions and permits decide who sees the data, "
+        "not who records it.",
         "Decision: permit on a care relationship.",
     )
-    assert not any("restricted" in line for line in explanation)
+    assert not any("restricted" in line or "home organisation 910000012" in line for line in explanation)
+    denied = decide(policy, AccessRequest(ESKIL, NO_ORG, VITALS, TREAT, write=True), NOW).explanation
+    assert denied[-2:] == (
+        "The actor names no organisation, so there is no care relationship to record vital signs on; a permit of "
+        "the patient widens reading only.",
+        "Decision: deny on no basis for access.",
+    )
+
+
+def test_explanation_of_a_municipal_services_write_names_the_data_holder():
+    policy = Policy(ESKIL, (RESTRICT_SERVICES,), revision=4, home_orgnr=BODO)
+    inside = decide(policy, AccessRequest(ESKIL, EHR, SERVICES, TREAT, write=True), NOW).explanation
+    assert inside[-2:] == (
+        "The actor belongs to the patient's home organisation 910000012. It holds the patient's municipal services "
+        "and records them; the patient's restrictions and permits decide who sees the data, not who records it.",
+        "Decision: permit on a care relationship.",
+    )
+    assert not any("restricted" in line for line in inside)
+    outside = decide(policy, AccessRequest(ESKIL, HOSPITAL, SERVICES, TREAT, write=True), NOW).explanation
+    assert outside[-2:] == (
+        "The actor does not belong to the patient's home organisation 910000012. Only the patient's home "
+        "organisation, which holds the municipal services, records them.",
+        "Decision: deny on no basis for access.",
+    )

@@ -1,7 +1,8 @@
 """Properties of the access decision over generated rule sets, actors, categories, purposes,
 reads and writes and home organisations: permits only ever widen access, and never past a
-reservation, a block or a restriction; writes are decided by the data holder alone; municipal
-services are read by default only within the patient's home organisation."""
+reservation, a block or a restriction; only the data holder writes municipal services; vital-sign
+writes never depend on the home organisation, restrictions or permits; municipal services are
+read by default only within the patient's home organisation."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -180,13 +181,39 @@ def test_a_write_never_depends_on_restrictions_or_permits(rule_set, request, hom
 
 
 @settings(max_examples=150)
-@given(rule_set=rule_sets, request=requests(writes=st.just(True)), home=homes)
-def test_only_the_data_holder_or_the_patient_writes(rule_set, request, home):
+@given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES),
+                                            writes=st.just(True)), home=homes)
+def test_only_the_data_holder_or_the_patient_writes_municipal_services(rule_set, request, home):
     decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
     if decision.decision is Decision.PERMIT and request.actor.kind is not ActorKind.PATIENT:
         assert home is not None and request.actor.orgnr_parent == home
         assert decision.decided_by == ("default:data-holder",)
         assert Obligation.NOTIFY_PATIENT not in decision.obligations  # a write opens nothing
+
+
+VITALS_WRITES = requests(categories=st.just(DataCategory.VITAL_SIGNS), writes=st.just(True))
+
+
+@settings(max_examples=150)
+@given(rule_set=rule_sets, request=VITALS_WRITES, home=homes)
+def test_vital_sign_writes_never_depend_on_the_home_organisation_restrictions_or_permits(rule_set, request, home):
+    without = tuple(r for r in rule_set if r.rule_type not in SHARING)
+    assert outcome(rule_set, request, home) == outcome(without, request, None)
+
+
+@settings(max_examples=150)
+@given(rule_set=st.lists(rules(st.sampled_from(SHARING)), max_size=6).map(tuple),
+       request=requests(care_actors, st.just(DataCategory.VITAL_SIGNS), st.sampled_from(list(PurposeOfUse)),
+                        st.just(True)), home=homes)
+def test_vital_signs_are_recorded_by_any_organisation_and_by_nobody_without_one(rule_set, request, home):
+    decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
+    if request.actor.orgnr_parent:
+        assert (decision.decision, decision.basis, decision.decided_by) == (
+            Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, ("default:care-relationship",))
+        assert Obligation.NOTIFY_PATIENT not in decision.obligations  # a write opens nothing
+    else:
+        assert (decision.decision, decision.basis, decision.decided_by) == (
+            Decision.DENY, AccessBasis.NONE, ("default:no-care-relationship",))
 
 
 @settings(max_examples=150)

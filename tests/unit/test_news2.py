@@ -123,6 +123,7 @@ def test_consciousness(level: ACVPU, score: int) -> None:
 @pytest.mark.parametrize(
     ("temperature", "score"),
     [
+        (13.0, 3),
         (25.0, 3),
         (35.0, 3),
         (35.1, 1),
@@ -286,7 +287,7 @@ def test_valid_values_have_no_violations() -> None:
 @pytest.mark.parametrize(
     "values",
     [
-        {"respiration_rate": 0, "spo2": 0, "systolic_bp": 0, "pulse": 0, "temperature": 25.0},
+        {"respiration_rate": 0, "spo2": 0, "systolic_bp": 0, "pulse": 0, "temperature": 13.0},
         {"respiration_rate": 100, "spo2": 100, "systolic_bp": 350, "pulse": 350, "temperature": 45.0},
     ],
 )
@@ -322,7 +323,7 @@ def test_range_limits_are_inclusive(values: dict) -> None:
         ("consciousness", "ASLEEP"),
         ("consciousness", "alert"),
         ("consciousness", 0),
-        ("temperature", 24.9),
+        ("temperature", 12.9),
         ("temperature", 45.1),
         ("temperature", float("nan")),
         ("temperature", math.inf),

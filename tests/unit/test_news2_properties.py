@@ -32,7 +32,7 @@ ANYWHERE = {
     "systolic_bp": st.integers(0, 350),
     "pulse": st.integers(0, 350),
     # Whole degrees arrive as int from JSON.
-    "temperature": st.floats(25.0, 45.0) | st.decimals("25.0", "45.0", places=2).map(float) | st.integers(25, 45),
+    "temperature": st.floats(13.0, 45.0) | st.decimals("13.0", "45.0", places=2).map(float) | st.integers(13, 45),
 }
 
 
@@ -57,7 +57,7 @@ MEASURED = {
     "pulse": (0, 350, (51, 90), (40, 41, 50, 51, 90, 91, 110, 111, 130, 131)),
     # Charted 36.1–38.0; the edges include values that round onto the next chart step.
     "temperature": (
-        25.0,
+        13.0,
         45.0,
         (36.1, 38.0),
         (35.0, 35.04, 35.05, 35.1, 36.0, 36.04, 36.05, 36.1, 38.0, 38.04, 38.05, 38.1, 39.0, 39.05, 39.1),

@@ -287,16 +287,26 @@ def test_a_pregnant_patients_measurement_is_not_scored_either():
 
 
 @pytest.mark.parametrize(
-    ("services", "measurements", "kinds"),
+    ("services", "measurements", "kinds", "tags"),
     [
-        (None, [FEVERISH], {"Patient", "Observation"}),
-        (SERVICES, None, {"Patient", "EpisodeOfCare"}),
-        (None, None, {"Patient"}),
+        (None, [FEVERISH], {"Patient", "Observation"}, ["withheld-MUNICIPAL_SERVICES"]),
+        (SERVICES, None, {"Patient", "EpisodeOfCare"}, ["withheld-VITAL_SIGNS"]),
+        (None, None, {"Patient"}, ["withheld-MUNICIPAL_SERVICES", "withheld-VITAL_SIGNS"]),
     ],
 )
-def test_withheld_categories_give_no_entries(services, measurements, kinds):
+def test_withheld_categories_give_no_entries_only_a_tag_naming_them(services, measurements, kinds, tags):
     bundle = bundle_for(services=services, measurements=measurements)
     assert {e["resource"]["resourceType"] for e in bundle["entry"]} == kinds
+    assert [(t["system"], t["code"]) for t in bundle["meta"]["tag"]] == [(fhir.EXPORT_TAGS, t) for t in tags]
+    assert "meta" not in bundle_for()
+
+
+def test_a_truncated_export_says_so():
+    pairs = [(FEVERISH, assess(FEVERISH, ESKIL.birth_date))]
+    bundle = fhir.patient_bundle(ESKIL, services=SERVICES, measurements=pairs, today=TODAY,
+                                 generated_at=GENERATED_AT, truncated=True)
+    Bundle.model_validate(bundle)
+    assert [t["code"] for t in bundle["meta"]["tag"]] == ["truncated-VITAL_SIGNS"]
 
 
 def test_the_same_input_gives_the_same_bundle():

@@ -16,7 +16,7 @@ const SEVERITIES = { ALERT_SEVERITY_INFO: "INFO", ALERT_SEVERITY_WARNING: "WARNI
 
 const units = new Map();   // unit_id -> unit (with resources by type)
 const alerts = new Map();  // alert_id -> alert
-let generation = 0;        // bumped when the region changes: older watches stop
+let capacityWatch = null;  // the AbortController of the capacity watch of the chosen region
 
 function token() {
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -40,8 +40,8 @@ function askForToken(message) {
 }
 
 // Reads one NDJSON stream; calls onMessage per message; resolves with the reason it ended.
-async function readStream(path, params, onMessage) {
-  const response = await fetch(`${path}?${params}`, { headers: { authorization: `Bearer ${token()}` } });
+async function readStream(path, params, onMessage, signal) {
+  const response = await fetch(`${path}?${params}`, { headers: { authorization: `Bearer ${token()}` }, signal });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     return { status: response.status, reason: body.error?.reason ?? "" };
@@ -64,23 +64,22 @@ async function readStream(path, params, onMessage) {
   }
 }
 
-// Watches one stream for as long as this page generation lives, resuming after drops.
-async function watch(path, filter, onMessage, label) {
-  const mine = generation;
+// Watches one stream until `signal` aborts it, resuming after drops from the last position.
+async function watch(path, filter, onMessage, label, signal) {
   let position = 0;
-  while (mine === generation) {
+  while (!signal.aborted) {
     if (!token()) return askForToken("Logg inn for å se kapasiteten.");
     const params = new URLSearchParams(filter);
     if (position) params.set("resume_after", position);
     let ended;
     try {
       ended = await readStream(path, params, (message) => {
-        if (mine !== generation) return;
         position = Number(message.position);
         onMessage(message);
         setStatus(`Oppdatert ${OSLO.format(new Date())}`);
-      });
+      }, signal);
     } catch (error) {
+      if (signal.aborted) return;  // replaced by a new watch (another region): its connection is closed
       ended = { status: 0, reason: "NETWORK" };
     }
     if (ended.status === 401 || ended.reason.startsWith("TOKEN_")) {
@@ -190,14 +189,20 @@ function onAlert(message) {
   renderAlerts();
 }
 
-function start() {
-  generation += 1;
+// (Re)starts the capacity watch for the chosen region; the previous one's connection is closed,
+// so switching regions never leaves streams behind (browsers allow few connections per host).
+function watchCapacity() {
+  capacityWatch?.abort();
+  capacityWatch = new AbortController();
   units.clear();
   renderUnits();
   const region = document.getElementById("region").value;
-  const filter = region ? { region } : {};
-  watch("/api/v1/capacity:watch", filter, onCapacity, "Kapasitet");
-  watch("/api/v1/alerts:watch", {}, onAlert, "Varsler");
+  watch("/api/v1/capacity:watch", region ? { region } : {}, onCapacity, "Kapasitet", capacityWatch.signal);
+}
+
+function start() {
+  watchCapacity();
+  watch("/api/v1/alerts:watch", {}, onAlert, "Varsler", new AbortController().signal);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -205,7 +210,7 @@ document.addEventListener("DOMContentLoaded", () => {
   region.value = new URLSearchParams(location.search).get("region") ?? "Nordland";
   region.addEventListener("change", () => {
     history.replaceState(null, "", `?region=${encodeURIComponent(region.value)}`);
-    start();
+    watchCapacity();
   });
   document.getElementById("token-form").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -1,0 +1,74 @@
+"""Revision 0002 of the summary database on SQLite and PostgreSQL, over the data an earlier
+`make run` left: nothing is lost, a patient's scale 2 stays (as a setting whose clinician was
+not recorded), measurements keep the scale they were scored with, and seeding again finds the
+old rows by their source keys instead of adding them twice."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import column, func, select, table, text
+
+from services.platform.db import UtcDateTime, alembic_config, make_engine, make_sessions
+from services.summary.main import BACKEND
+from services.summary.models import MunicipalServiceRow, VitalSignsRow
+from services.summary.news2 import Spo2Scale
+from services.summary.store import SummaryStore
+from tests.support import settings_for
+
+GUNNAR = "28863830070"  # seeded on scale 2
+ESKIL = "22750884907"
+
+
+
+def test_data_from_before_0002_survives_and_seeding_again_adds_nothing(tmp_path, db_url):
+    config = alembic_config(db_url, BACKEND.migrations)
+    command.upgrade(config, "0001")
+    engine = make_engine(db_url)
+    measured = datetime(2025, 11, 1, 11, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            for pid, scale in ((GUNNAR, 2), (ESKIL, 1)):
+                connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804', :scale)"),
+                                   {"pid": pid, "scale": scale})
+            connection.execute(text(
+                "INSERT INTO municipal_services (service_id, patient_id, iplos_code, start_date, end_date,"
+                " service_level, stay_type, weekly_extent, temporarily_ceased, description, provider_orgnr)"
+                " VALUES ('svc-0012', :pid, '15', '2025-06-02', NULL, 'Sone sør', NULL, '5 timer', false, '',"
+                " '910000020')"
+            ), {"pid": GUNNAR})
+            # Through SQLAlchemy's type, as 0001's store wrote times (SQLite keeps them as text).
+            signs = table("vital_signs", *(column(n) for n in (
+                "patient_id", "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness",
+                "temperature")), column("measured_at", UtcDateTime))
+            connection.execute(signs.insert().values(
+                patient_id=GUNNAR, measured_at=measured, respiration_rate=18, spo2=90, on_oxygen=True,
+                systolic_bp=130, pulse=80, consciousness="ALERT", temperature=37.2,
+            ))
+
+        command.upgrade(config, "head")
+        store = SummaryStore(make_sessions(engine))
+        setting = store.get_spo2_scale(GUNNAR)
+        assert setting.scale is Spo2Scale.SCALE_2 and setting.set_by is not None
+        assert store.get_spo2_scale(ESKIL).scale is Spo2Scale.SCALE_1
+        summary = store.get_summary(GUNNAR)
+        assert [s.source_record_id for s in summary.services] == ["svc-0012"]
+        (old,) = summary.recent
+        assert old.observation.spo2_scale is Spo2Scale.SCALE_2
+        assert (old.source_system, old.source_record_id) == ("seed", f"{GUNNAR}-2025-11-01T11:00:00Z")
+
+        settings = settings_for(tmp_path, summary=db_url)
+        BACKEND.seed(settings)
+        with engine.connect() as connection:
+            same_time = connection.scalar(select(func.count()).select_from(VitalSignsRow).where(
+                VitalSignsRow.patient_id == GUNNAR, VitalSignsRow.measured_at == measured))
+            services = connection.scalar(select(func.count()).select_from(MunicipalServiceRow).where(
+                MunicipalServiceRow.service_id == "svc-0012"))
+        assert (same_time, services) == (1, 1)
+        # The seeded clinician's setting is now the one in force.
+        assert store.get_spo2_scale(GUNNAR).set_by.hpr_number == "990000101"
+
+        command.downgrade(config, "0001")
+        command.upgrade(config, "head")
+    finally:
+        engine.dispose()
