@@ -43,7 +43,7 @@ from .domain import (
     resource_type_violations,
 )
 from .store import CapacityStore, UnknownUnit
-from .watch import PAGE, Signal, follow
+from .watch import PAGE, Heartbeat, Signal, follow
 
 
 class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
@@ -131,7 +131,10 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             return asyncio.to_thread(self._capacity.changes, unit_filter, seen, PAGE)
 
         async for change in follow(read, after, self._capacity_changed):
-            yield capacity_pb2.WatchCapacityResponse(position=change.position, change=messages.report(change))
+            if isinstance(change, Heartbeat):
+                yield capacity_pb2.WatchCapacityResponse(position=change.position)
+            else:
+                yield capacity_pb2.WatchCapacityResponse(position=change.position, change=messages.report(change))
 
     # -- alerts ------------------------------------------------------------------------
 
@@ -217,7 +220,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             return asyncio.to_thread(self._alerts.events, orgnr, seen, PAGE)
 
         async for event in follow(read, after, self._alerts_changed):
-            if event.shown_to(orgnr):  # the store selects these already; the rule is the domain's
+            if isinstance(event, Heartbeat):
+                yield capacity_pb2.WatchAlertsResponse(position=event.position)
+            elif event.shown_to(orgnr):  # the store selects these already; the rule is the domain's
                 yield messages.alert_event(event, orgnr)
 
     @staticmethod

@@ -4,7 +4,9 @@ Positions come from one counter per sequence, advanced under a lock held to comm
 sequences.py), so when a position is visible every lower one is too: reading "after the last
 position seen, up to the head" never skips a change. Watchers wake on a signal from writers
 in this process right after their commit, and re-read every POLL_SECONDS anyway, for changes
-committed by another replica.
+committed by another replica. A stream that has been quiet for HEARTBEAT_SECONDS sends a
+heartbeat: the position read up to, so proxies keep the connection, clients can tell a live
+stream from a dead one, and a filtered watcher's resume position moves on.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 15.0
 PAGE = 200
 
 T = TypeVar("T")
@@ -37,6 +40,13 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class Heartbeat:
+    """Nothing to show up to this position (changes up to it were read, none for this watcher)."""
+
+    position: int
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """Changes after a position that a watcher may see, and how far the read looked."""
 
@@ -46,18 +56,25 @@ class Page(Generic[T]):
 
 
 async def follow(
-    read: Callable[[int], Awaitable[Page[T]]], after: int, signal: Signal, poll: float = POLL_SECONDS
-) -> AsyncIterator[T]:
-    """Every change after `after`, in order, until the caller stops iterating (or is cancelled)."""
-    seen = after
+    read: Callable[[int], Awaitable[Page[T]]], after: int, signal: Signal, poll: float = POLL_SECONDS,
+    heartbeat: float = HEARTBEAT_SECONDS,
+) -> AsyncIterator[T | Heartbeat]:
+    """Every change after `after`, in order, with a Heartbeat after each quiet `heartbeat`
+    seconds, until the caller stops iterating (or is cancelled)."""
+    loop = asyncio.get_running_loop()
+    seen, last_sent = after, loop.time()
     while True:
         wake = signal.next()
         page = await read(seen)
         for item in page.items:
             yield item
+            last_sent = loop.time()
         seen = page.upto
         if page.more:
             continue
+        if loop.time() - last_sent >= heartbeat:
+            yield Heartbeat(seen)
+            last_sent = loop.time()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(poll):
                 await wake.wait()

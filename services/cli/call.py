@@ -1,7 +1,9 @@
 """`samhandling call METHOD JSON`: a grpcurl-like call through the gateway that learns the
-method's types from the server's reflection service, like any standard tool would."""
+method's types from the server's reflection service, like any standard tool would. A server
+stream (e.g. WatchCapacity) prints one compact JSON line per message until it ends."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import grpc
@@ -19,7 +21,8 @@ class UnknownMethod(ValueError):
 
 def call(
     address: str, method: str, body: str, token: Token, *, public_url: str = "", justification: str | None = None
-) -> str:
+) -> Iterator[str]:
+    """The answer as JSON: one (indented) for a unary method, one line per message of a stream."""
     service_name, _, method_name = method.strip("/").rpartition("/")
     full_name = f"/{service_name}/{method_name}"
     with grpc.insecure_channel(address) as channel:
@@ -30,11 +33,9 @@ def call(
             raise UnknownMethod(f"the gateway serves no method {method!r}") from None
         request_type = message_factory.GetMessageClass(descriptor.input_type)
         response_type = message_factory.GetMessageClass(descriptor.output_type)
-        rpc = channel.unary_unary(
-            full_name,
-            request_serializer=request_type.SerializeToString,
-            response_deserializer=response_type.FromString,
-        )
+        shape = channel.unary_stream if descriptor.server_streaming else channel.unary_unary
+        rpc = shape(full_name, request_serializer=request_type.SerializeToString,
+                    response_deserializer=response_type.FromString)
         request = json_format.Parse(body or "{}", request_type())
         metadata = [("authorization", f"{token.scheme} {token.access_token}")]
         if token.dpop_key is not None:
@@ -42,5 +43,8 @@ def call(
             metadata.append(("dpop", proof))
         if justification:
             metadata.append(("x-samhandling-justification", quote(justification)))
-        response = rpc(request, metadata=metadata, timeout=30)
-        return json_format.MessageToJson(response, ensure_ascii=False)
+        if descriptor.server_streaming:
+            for message in rpc(request, metadata=metadata):  # no deadline: it ends when the gateway ends it
+                yield json_format.MessageToJson(message, ensure_ascii=False, indent=None)
+        else:
+            yield json_format.MessageToJson(rpc(request, metadata=metadata, timeout=30), ensure_ascii=False)

@@ -135,8 +135,9 @@ def _token_or_call(args: argparse.Namespace, settings: Settings) -> int:
     from .call import call
 
     try:
-        print(call(settings.addresses["gateway"], args.method, args.body, token,
-                   public_url=settings.gateway_public_url, justification=args.justification))
+        for answer in call(settings.addresses["gateway"], args.method, args.body, token,
+                           public_url=settings.gateway_public_url, justification=args.justification):
+            print(answer, flush=True)
         return 0
     except grpc.RpcError as exc:
         return _refused(exc)

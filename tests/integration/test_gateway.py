@@ -193,8 +193,19 @@ async def test_standard_tools_work_through_reflection(suite):
     token = Token(await suite.token("demo-ehr"), dpop_key=None)
     body = json.dumps({"patient_id": PATIENT})
     method = "samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
-    answer = json.loads(await asyncio.to_thread(call, suite.settings.addresses["gateway"], method, body, token))
+    gateway = suite.settings.addresses["gateway"]
+    (answer,) = await asyncio.to_thread(lambda: [json.loads(a) for a in call(gateway, method, body, token)])
     assert answer["patientId"] == PATIENT and answer["municipalServices"]
+
+    def first_of_a_stream() -> dict:
+        lines = call(gateway, "samhandling.capacity.v1.CapacityService/WatchCapacity", '{"region": "Nordland"}', token)
+        try:
+            return json.loads(next(lines))
+        finally:
+            lines.close()  # leaving the stream cancels it
+
+    snapshot = await asyncio.to_thread(first_of_a_stream)
+    assert snapshot["snapshot"]["units"] and {u["region"] for u in snapshot["snapshot"]["units"]} == {"Nordland"}
 
 
 async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):

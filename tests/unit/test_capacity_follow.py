@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.capacity.watch import Page, Signal, follow
+from services.capacity.watch import Heartbeat, Page, Signal, follow
 
 TIMEOUT = 5.0
 FOREVER = 3600.0  # a poll that never comes within a test: only the signal can wake it
@@ -99,3 +99,18 @@ async def test_cancelling_the_watcher_ends_it():
     await asyncio.gather(waiting, return_exceptions=True)
     assert waiting.cancelled()
     assert stream.ag_running is False and stream.ag_frame is None  # finished, not suspended
+
+
+async def test_a_quiet_stream_sends_heartbeats_with_the_position_read_up_to():
+    log, signal = Log(), Signal()
+    log.items += ["a", "b"]
+    stream = follow(log.read, 0, signal, poll=0.01, heartbeat=0.05)
+    assert await take(stream, 3) == [(1, "a"), (2, "b"), Heartbeat(2)]
+    log.items.append("c")
+    signal.notify()
+    # The change follows (a heartbeat may come first, never one past an undelivered change).
+    before = []
+    while (item := (await take(stream, 1))[0]) != (3, "c"):
+        before.append(item)
+    assert set(before) <= {Heartbeat(2)}
+    await stream.aclose()
