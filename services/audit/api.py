@@ -130,7 +130,10 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems["kind"] = f"unknown value {request.kind}"
         times = {name: read_timestamp(request, name, problems) for name in ("start_time", "end_time")}
         end = times.get("end_time") or self._clock()
-        start = times.get("start_time") or end - DEFAULT_SIGNAL_RANGE
+        try:
+            start = times.get("start_time") or end - DEFAULT_SIGNAL_RANGE
+        except OverflowError:  # an end_time in year 1
+            problems["end_time"] = "too early"
         if not problems and start >= end:
             problems["start_time"] = "before end_time"
         elif not problems and end - start > MAX_SIGNAL_RANGE:

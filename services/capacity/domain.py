@@ -132,8 +132,8 @@ def report_violations(report: Report) -> dict[str, str]:
             problems["available"] = "must not exceed total"
         elif report.available + report.occupied > report.total:
             problems["available"] = "available + occupied must not exceed total"
-        elif report.status is Status.FULL and report.available > 0:
-            problems["status"] = "FULL means none available: report available 0, or STRAINED"
+    if report.status is Status.FULL and "available" not in problems and report.available > 0:
+        problems["status"] = "FULL means none available: report available 0, or STRAINED"
     if len(report.note) > MAX_NOTE:
         problems["note"] = f"at most {MAX_NOTE} characters"
     return problems

@@ -70,30 +70,41 @@ def migrate(url: str, migrations_dir: Path) -> None:
 
 
 def run_migrations_online() -> None:
-    """The body of every service's Alembic env.py."""
+    """The body of every service's Alembic env.py. All pending revisions run in one transaction,
+    so a failed upgrade leaves the database as it was."""
     from alembic import context
 
     engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
     sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_migration_mode(engine)
     try:
         with engine.connect() as connection:
-            if sqlite:
-                # Batch migrations rebuild a table (copy, drop, rename); with foreign keys enforced,
-                # dropping a table other rows refer to fails. Off for the migration (a pragma that
-                # only takes effect outside a transaction), checked and on again after it.
-                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                connection.commit()
-            context.configure(connection=connection, render_as_batch=sqlite)
+            context.configure(connection=connection, render_as_batch=sqlite, transactional_ddl=True)
             with context.begin_transaction():
                 context.run_migrations()
-            if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
-                if broken:
-                    raise RuntimeError(f"the migration left {len(broken)} rows with broken foreign keys")
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"the migration would leave {len(broken)} rows with broken foreign keys")
     finally:
         engine.dispose()
+
+
+def _sqlite_migration_mode(engine: Engine) -> None:
+    """SQLite for migrations: transactional DDL (pysqlite by itself commits DDL at once, so a
+    failing revision would leave half its tables behind), and foreign keys off, because a batch
+    rebuild (copy, drop, rename) drops tables other rows refer to — they are checked before the
+    commit instead. The pragma only takes effect outside a transaction, hence on connect."""
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_without_foreign_keys(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # the driver begins nothing; "begin" below does
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        if dbapi_connection.execute("PRAGMA foreign_keys").fetchone()[0] != 0:
+            raise RuntimeError("SQLite kept foreign keys on for the migration")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN")
 
 
 class UtcDateTime(TypeDecorator):

@@ -23,7 +23,7 @@ from . import wire
 from .fhir import patient_bundle
 from .news2 import Observation, Spo2Scale
 from .okt import MunicipalService, is_active, record_violations
-from .store import ConflictingRetry, ScaleChanged, SummaryStore, UnknownPatient, UnknownRecord
+from .store import ConflictingRetry, ScaleChanged, ScaleNotInForce, SummaryStore, UnknownPatient, UnknownRecord
 from .trend import SUMMARY_POINTS, news2_trend, scored_points
 from .vitals import OSLO, Measurement, Performer, assess
 
@@ -34,6 +34,7 @@ MAX_LISTED = 1000
 # A measurement is about 9 kB of FHIR JSON (eight resources): the newest 300 keep a Bundle under
 # gRPC's default 4 MB message limit at every hop; the response says when older ones were left out.
 MAX_EXPORTED = 300
+MAX_BUNDLE_BYTES = 3_500_000
 MAX_RANGE = timedelta(days=366)
 
 
@@ -103,17 +104,19 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
                 self._clock() + wire.FUTURE_TOLERANCE, MAX_EXPORTED,
             )
             measurements = [(m, assess(m, summary.patient.birth_date)) for m in listed]
-        bundle = patient_bundle(
-            summary.patient,
-            services=summary.services if with_services else None,
-            measurements=measurements,
-            today=self._today(),
-            generated_at=self._clock(),
-            truncated=truncated,
-        )
+        now, today = self._clock(), self._today()
+        while True:
+            bundle = patient_bundle(
+                summary.patient, services=summary.services if with_services else None, measurements=measurements,
+                today=today, generated_at=now, truncated=truncated,
+            )
+            encoded = json.dumps(bundle, ensure_ascii=False)
+            # Long names can make a measurement larger than usual: keep the newest half until it fits.
+            if len(encoded.encode()) <= MAX_BUNDLE_BYTES or not measurements:
+                break
+            measurements, truncated = measurements[len(measurements) // 2 + 1:], True
         return summary_pb2.ExportPatientBundleResponse(
-            bundle_json=json.dumps(bundle, ensure_ascii=False), withheld_categories=_withheld(with_services, with_vitals),
-            truncated=truncated,
+            bundle_json=encoded, withheld_categories=_withheld(with_services, with_vitals), truncated=truncated,
         )
 
     # -- writes from source systems ----------------------------------------------------
@@ -170,7 +173,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             source_system=current_assertion().actor.client_id,
             source_record_id=request.source_record_id,
         )
-        stored, created = await self._run(self._store.record_measurement, request.patient_id, measurement)
+        stored, created = await self._run(
+            self._store.record_measurement, request.patient_id, measurement, given.spo2_scale
+        )
         assessment = assess(stored, patient.birth_date)
         return summary_pb2.RecordVitalSignsResponse(
             measurement_id=stored.measurement_id,
@@ -269,6 +274,10 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         except UnknownRecord:
             raise not_found(
                 "SERVICE_NOT_FOUND", "no municipal service with this source_record_id from this system for this patient"
+            ) from None
+        except ScaleNotInForce:
+            raise invalid_argument(
+                {"vital_signs.spo2_scale": "not the scale in force; leave it 0, only a clinician's SetSpo2Scale changes it"}
             ) from None
         except ScaleChanged:
             raise ServiceError(

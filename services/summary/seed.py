@@ -70,8 +70,16 @@ def _measurement(pid: str, raw: dict[str, Any], setting: Spo2ScaleSetting | None
                          f"but scale {in_force} was in force")
     return Measurement(
         measured_at=measured_at, observation=observation, pregnant=raw.get("pregnant", False),
-        source_system=SEED_SOURCE, source_record_id=f"{pid}-{measured_at:%Y-%m-%dT%H:%M:%SZ}",
+        source_system=SEED_SOURCE, source_record_id=measurement_key(pid, measured_at),
     )
+
+
+def measurement_key(pid: str, measured_at: datetime) -> str:
+    """A seeded measurement's source id: the patient and the UTC time (to the microsecond when
+    it has any). Migration 0002 gives rows from before it the same key (a frozen copy)."""
+    at = measured_at.astimezone(UTC)
+    fraction = f".{at.microsecond:06d}" if at.microsecond else ""
+    return f"{pid}-{at:%Y-%m-%dT%H:%M:%S}{fraction}Z"
 
 
 def _setting(raw: dict[str, Any] | None) -> Spo2ScaleSetting | None:

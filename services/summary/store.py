@@ -41,6 +41,10 @@ class ScaleChanged(Exception):
     """The patient's SpO2 scale changed between validating a measurement and storing it."""
 
 
+class ScaleNotInForce(Exception):
+    """A new measurement names an SpO2 scale other than the one in force."""
+
+
 class SummaryStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
@@ -139,15 +143,22 @@ class SummaryStore:
             _write_service(row, updated)
             return updated
 
-    def record_measurement(self, patient_id: str, measurement: Measurement) -> tuple[Measurement, bool]:
-        """Stores a measurement, or answers a retry with the stored one (created False)."""
+    def record_measurement(
+        self, patient_id: str, measurement: Measurement, named_scale: int = 0
+    ) -> tuple[Measurement, bool]:
+        """Stores a measurement scored on the scale in force, or answers a retry with the stored
+        one (created False). `named_scale` is the scale the request repeated (0: none): a new
+        measurement's must be the one in force, a retry's the one it was stored with."""
         try:
             with self._sessions.begin() as session:
                 _require_patient(session, patient_id)
                 existing = _measurement_by_source(session, measurement)
                 if existing is not None:
-                    return _same_measurement(existing, patient_id, measurement), False
-                if _spo2_setting(session, patient_id).scale is not measurement.observation.spo2_scale:
+                    return _same_measurement(existing, patient_id, measurement, named_scale), False
+                in_force = _spo2_setting(session, patient_id).scale
+                if named_scale and named_scale != in_force:
+                    raise ScaleNotInForce(patient_id)
+                if in_force is not measurement.observation.spo2_scale:
                     raise ScaleChanged(patient_id)
                 row = _measurement_row(patient_id, measurement)
                 session.add(row)
@@ -158,7 +169,7 @@ class SummaryStore:
                 existing = _measurement_by_source(session, measurement)
                 if existing is None:
                     raise
-                return _same_measurement(existing, patient_id, measurement), False
+                return _same_measurement(existing, patient_id, measurement, named_scale), False
 
     def set_spo2_scale(self, patient_id: str, scale: Spo2Scale, by: Performer, at: datetime) -> Spo2ScaleSetting:
         with self._sessions.begin() as session:
@@ -244,11 +255,15 @@ def _same_retry(existing: tuple[str, MunicipalService], patient_id: str, record:
     return stored
 
 
-def _same_measurement(existing: tuple[str, Measurement], patient_id: str, measurement: Measurement) -> Measurement:
-    """A retry is the same measurement; the scale is the server's, as it was when first stored."""
+def _same_measurement(
+    existing: tuple[str, Measurement], patient_id: str, measurement: Measurement, named_scale: int
+) -> Measurement:
+    """A retry is the same measurement; the scale is the server's, as it was when first stored
+    (a retry may repeat that one)."""
     stored_patient, stored = existing
-    as_stored = replace(measurement, observation=replace(measurement.observation, spo2_scale=stored.observation.spo2_scale))
-    if stored_patient != patient_id or replace(stored, measurement_id="") != as_stored:
+    scale = stored.observation.spo2_scale
+    as_stored = replace(measurement, observation=replace(measurement.observation, spo2_scale=scale))
+    if stored_patient != patient_id or named_scale not in (0, scale) or replace(stored, measurement_id="") != as_stored:
         raise ConflictingRetry(measurement.source_record_id)
     return stored
 

@@ -112,10 +112,8 @@ def vital_signs_violations(
         f"vital_signs.{_WIRE_NAMES.get(name, name)}": text
         for name, text in observation_violations(observation_values(given, scale)).items()
     }
-    if given.spo2_scale not in (0, int(scale)):
-        problems["vital_signs.spo2_scale"] = (
-            f"the patient's SpO2 scale is {int(scale)}; only a clinician's SetSpo2Scale changes it"
-        )
+    if given.spo2_scale not in (0, 1, 2):
+        problems["vital_signs.spo2_scale"] = "0 (the scale in force), or 1 or 2 repeating it"
     measured_at = read_timestamp(given, "measure_time", problems, "vital_signs.measure_time")
     if not given.HasField("measure_time"):
         problems["vital_signs.measure_time"] = "required"

@@ -2,7 +2,7 @@
 from the auditor's own organisation, proofs that verify with nothing but the log's vkey and origin."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -125,6 +125,9 @@ async def test_invalid_signal_requests_name_their_fields(settings):
         _, _, violations = await refused(
             list_signals(stub, settings, start_time=to_timestamp(T0 - timedelta(days=32)), end_time=DAY["end_time"])
         )
+        assert set(violations) == {"end_time"}
+        # Year 1 is a valid Timestamp, but no range ends there.
+        _, _, violations = await refused(list_signals(stub, settings, end_time=to_timestamp(datetime(1, 1, 2, tzinfo=UTC))))
         assert set(violations) == {"end_time"}
 
 

@@ -4,8 +4,10 @@ not recorded), measurements keep the scale they were scored with, and seeding ag
 old rows by their source keys instead of adding them twice."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from sqlalchemy import column, func, select, table, text
 
@@ -72,3 +74,52 @@ def test_data_from_before_0002_survives_and_seeding_again_adds_nothing(tmp_path,
         command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def test_measurements_less_than_a_second_apart_keep_distinct_keys(db_url):
+    config = alembic_config(db_url, BACKEND.migrations)
+    command.upgrade(config, "0001")
+    engine = make_engine(db_url)
+    first = datetime(2025, 11, 1, 11, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804', 1)"), {"pid": ESKIL})
+            signs = table("vital_signs", *(column(n) for n in (
+                "patient_id", "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness",
+                "temperature")), column("measured_at", UtcDateTime))
+            for at in (first, first.replace(microsecond=100_000)):
+                connection.execute(signs.insert().values(
+                    patient_id=ESKIL, measured_at=at, respiration_rate=18, spo2=97, on_oxygen=False,
+                    systolic_bp=130, pulse=80, consciousness="ALERT", temperature=37.2,
+                ))
+        command.upgrade(config, "head")
+        keys = [m.source_record_id for m in SummaryStore(make_sessions(engine)).get_summary(ESKIL).recent]
+        assert keys == [f"{ESKIL}-2025-11-01T11:00:00Z", f"{ESKIL}-2025-11-01T11:00:00.100000Z"]
+    finally:
+        engine.dispose()
+
+
+def test_a_failing_sqlite_upgrade_leaves_the_database_as_it_was(tmp_path):
+    """All revisions run in one transaction: a row the upgrade cannot carry (here one whose
+    patient is missing, written while foreign keys were off) rolls every table back."""
+    url = f"sqlite:///{tmp_path / 'summary.db'}"
+    config = alembic_config(url, BACKEND.migrations)
+    command.upgrade(config, "0001")
+    raw = sqlite3.connect(tmp_path / "summary.db")
+    raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute("INSERT INTO vital_signs (patient_id, measured_at, respiration_rate, spo2, on_oxygen, systolic_bp,"
+                " pulse, consciousness, temperature) VALUES ('01818010083', '2025-11-01 11:00:00.000000', 18, 97, 0,"
+                " 130, 80, 'ALERT', 37.2)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(RuntimeError, match="broken foreign keys"):
+        command.upgrade(config, "head")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = {r[0] for r in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    finally:
+        engine.dispose()
+    assert version == "0001"
+    assert "spo2_scale_settings" not in tables and not any(t.startswith("_alembic_tmp") for t in tables)

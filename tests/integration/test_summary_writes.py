@@ -188,7 +188,7 @@ async def test_recording_vital_signs_scores_news2_and_retries_are_safe(stub, set
 async def test_implausible_vital_signs_are_refused_field_by_field(stub, settings):
     before = count(settings, VitalSignsRow)
     bad = S.VitalSigns(measure_time=datetime.now(UTC) + timedelta(hours=1), respiration_rate=-1, spo2=101,
-                       systolic_bp=400, pulse=-5, temperature_celsius=50.0, spo2_scale=2)
+                       systolic_bp=400, pulse=-5, temperature_celsius=50.0, spo2_scale=3)
     violations = await expect_error(record(stub, settings, "obs-bad", bad), grpc.StatusCode.INVALID_ARGUMENT,
                                "INVALID_ARGUMENT")
     assert set(violations) == {
@@ -313,7 +313,38 @@ async def test_a_retry_after_the_scale_changed_is_still_the_same_measurement(stu
                             metadata=meta(settings, "SetSpo2Scale", TOR, VITALS, actor=SIGRID))
     retry = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True))
     assert (retry.created, retry.measurement_id, retry.news2.spo2_scale) == (False, first.measurement_id, 1)
+    repeating = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True, spo2_scale=1))
+    assert (repeating.created, repeating.measurement_id) == (False, first.measurement_id)
+    # A new measurement may repeat only the scale now in force.
+    violations = await expect_error(record(stub, settings, "obs-r2", vitals(spo2=97, on_oxygen=True, spo2_scale=1)),
+                                    grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert set(violations) == {"vital_signs.spo2_scale"}
     summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=TOR),
                                            metadata=meta(settings, "GetPatientSummary", TOR, VITALS))
     setting = summary.spo2_scale_setting
     assert (setting.scale, setting.set_by.hpr_number) == (2, "990000101")
+
+
+async def test_an_export_over_its_size_keeps_the_newest_measurements_and_says_so(stub, settings, monkeypatch):
+    from services.summary import api
+
+    for hour in range(8, 12):
+        await record(stub, settings, f"obs-size-{hour}", vitals(measure_time=datetime(2026, 1, 5, hour, tzinfo=UTC)))
+    def vitals_only():  # an assertion is good for one call
+        return meta(settings, "ExportPatientBundle", TOR, VITALS)
+
+    whole = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=vitals_only())
+    assert not whole.truncated
+    monkeypatch.setattr(api, "MAX_BUNDLE_BYTES", len(whole.bundle_json.encode()) - 1)
+    cut = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=vitals_only())
+    bundle = json.loads(cut.bundle_json)
+    Bundle.model_validate(bundle)
+    assert cut.truncated and [t["code"] for t in bundle["meta"]["tag"]] == ["withheld-MUNICIPAL_SERVICES", "truncated-VITAL_SIGNS"]
+
+    def times(text: str) -> set[str]:
+        return {e["resource"]["effectiveDateTime"] for e in json.loads(text)["entry"]
+                if e["resource"]["resourceType"] == "Observation"}
+
+    kept = times(cut.bundle_json)
+    assert kept and kept < times(whole.bundle_json)
+    assert max(times(whole.bundle_json)) in kept  # the newest stays

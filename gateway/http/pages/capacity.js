@@ -17,6 +17,7 @@ const SEVERITIES = { ALERT_SEVERITY_INFO: "INFO", ALERT_SEVERITY_WARNING: "WARNI
 const units = new Map();   // unit_id -> unit (with resources by type)
 const alerts = new Map();  // alert_id -> alert
 let capacityWatch = null;  // the AbortController of the capacity watch of the chosen region
+let alertsWatch = null;    // and of the alerts watch
 
 function token() {
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -202,7 +203,9 @@ function watchCapacity() {
 
 function start() {
   watchCapacity();
-  watch("/api/v1/alerts:watch", {}, onAlert, "Varsler", new AbortController().signal);
+  alertsWatch?.abort();
+  alertsWatch = new AbortController();
+  watch("/api/v1/alerts:watch", {}, onAlert, "Varsler", alertsWatch.signal);
 }
 
 document.addEventListener("DOMContentLoaded", () => {

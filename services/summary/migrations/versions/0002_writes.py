@@ -50,11 +50,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source_record_id", sa.String(64), nullable=False, server_default=""))
     # Each measurement keeps the scale it was scored with: its patient's, until now.
     op.execute("UPDATE vital_signs SET spo2_scale = 2 WHERE patient_id IN (SELECT pid FROM patients WHERE spo2_scale = 2)")
-    # The seed's key of a measurement: the patient and the UTC time (services/summary/seed.py).
+    # The seed's key of a measurement: the patient and the UTC time (a copy of seed.measurement_key
+    # as it is at this revision, so later changes to the seed cannot change this migration).
     signs = sa.table("vital_signs", sa.column("id", sa.Integer), sa.column("patient_id", sa.String),
                      sa.column("measured_at", UtcDateTime), sa.column("source_record_id", sa.String))
     for row in bind.execute(sa.select(signs.c.id, signs.c.patient_id, signs.c.measured_at)).all():
-        key = f"{row.patient_id}-{row.measured_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        at = row.measured_at.astimezone(UTC)
+        key = f"{row.patient_id}-{at:%Y-%m-%dT%H:%M:%S}{f'.{at.microsecond:06d}' if at.microsecond else ''}Z"
         bind.execute(signs.update().where(signs.c.id == row.id).values(source_record_id=key))
     with op.batch_alter_table("vital_signs") as batch:
         for column in ("spo2_scale", "pregnant", "source_system", "source_record_id"):
@@ -91,4 +93,9 @@ def downgrade() -> None:
     with op.batch_alter_table("patients") as batch:
         batch.add_column(sa.Column("spo2_scale", sa.Integer, nullable=False, server_default="1"))
         batch.create_check_constraint("ck_patients_spo2_scale", "spo2_scale IN (1, 2)")
+    # The scale in force (the latest setting) goes back onto the patient.
+    op.execute(
+        "UPDATE patients SET spo2_scale = (SELECT s.scale FROM spo2_scale_settings s WHERE s.patient_id = patients.pid"
+        " ORDER BY s.id DESC LIMIT 1) WHERE pid IN (SELECT patient_id FROM spo2_scale_settings)"
+    )
     op.drop_table("spo2_scale_settings")
