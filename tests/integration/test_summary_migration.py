@@ -20,7 +20,17 @@ from tests.support import settings_for
 
 GUNNAR = "28863830070"  # seeded on scale 2
 ESKIL = "22750884907"
+# vital_signs as revision 0001 has it; times through SQLAlchemy's type, as 0001's store wrote them.
+OLD_SIGNS = table("vital_signs", *(column(n) for n in (
+    "patient_id", "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness", "temperature",
+)), column("measured_at", UtcDateTime))
 
+
+def old_measurement(connection, pid: str, at: datetime, spo2: int = 97, on_oxygen: bool = False) -> None:
+    connection.execute(OLD_SIGNS.insert().values(
+        patient_id=pid, measured_at=at, respiration_rate=18, spo2=spo2, on_oxygen=on_oxygen, systolic_bp=130,
+        pulse=80, consciousness="ALERT", temperature=37.2,
+    ))
 
 
 def test_data_from_before_0002_survives_and_seeding_again_adds_nothing(tmp_path, db_url):
@@ -39,14 +49,7 @@ def test_data_from_before_0002_survives_and_seeding_again_adds_nothing(tmp_path,
                 " VALUES ('svc-0012', :pid, '15', '2025-06-02', NULL, 'Sone sør', NULL, '5 timer', false, '',"
                 " '910000020')"
             ), {"pid": GUNNAR})
-            # Through SQLAlchemy's type, as 0001's store wrote times (SQLite keeps them as text).
-            signs = table("vital_signs", *(column(n) for n in (
-                "patient_id", "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness",
-                "temperature")), column("measured_at", UtcDateTime))
-            connection.execute(signs.insert().values(
-                patient_id=GUNNAR, measured_at=measured, respiration_rate=18, spo2=90, on_oxygen=True,
-                systolic_bp=130, pulse=80, consciousness="ALERT", temperature=37.2,
-            ))
+            old_measurement(connection, GUNNAR, measured, spo2=90, on_oxygen=True)
 
         command.upgrade(config, "head")
         store = SummaryStore(make_sessions(engine))
@@ -84,14 +87,8 @@ def test_measurements_less_than_a_second_apart_keep_distinct_keys(db_url):
     try:
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804', 1)"), {"pid": ESKIL})
-            signs = table("vital_signs", *(column(n) for n in (
-                "patient_id", "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness",
-                "temperature")), column("measured_at", UtcDateTime))
             for at in (first, first.replace(microsecond=100_000)):
-                connection.execute(signs.insert().values(
-                    patient_id=ESKIL, measured_at=at, respiration_rate=18, spo2=97, on_oxygen=False,
-                    systolic_bp=130, pulse=80, consciousness="ALERT", temperature=37.2,
-                ))
+                old_measurement(connection, ESKIL, at)
         command.upgrade(config, "head")
         keys = [m.source_record_id for m in SummaryStore(make_sessions(engine)).get_summary(ESKIL).recent]
         assert keys == [f"{ESKIL}-2025-11-01T11:00:00Z", f"{ESKIL}-2025-11-01T11:00:00.100000Z"]
