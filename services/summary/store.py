@@ -58,7 +58,8 @@ class SummaryStore:
     def get_summary(self, patient_id: str) -> PatientSummary:
         """The patient, their services (newest start first) and their latest measurements."""
         with self._sessions() as session:
-            patient = _patient(session, patient_id)
+            setting = _spo2_setting(session, patient_id)
+            patient = _patient(session, patient_id, setting)
             services = session.scalars(
                 select(MunicipalServiceRow)
                 .where(MunicipalServiceRow.patient_id == patient_id)
@@ -74,7 +75,7 @@ class SummaryStore:
                 patient=patient,
                 services=[_service(s) for s in services],
                 recent=[_measurement(row) for row in reversed(recent)],
-                spo2_setting=_spo2_setting(session, patient_id),
+                spo2_setting=setting,
             )
 
     def list_measurements(
@@ -220,12 +221,10 @@ def _require_patient(session: Session, patient_id: str) -> PatientRow:
     return row
 
 
-def _patient(session: Session, patient_id: str) -> Patient:
+def _patient(session: Session, patient_id: str, setting: Spo2ScaleSetting | None = None) -> Patient:
     row = _require_patient(session, patient_id)
-    return Patient(
-        pid=row.pid, name=row.name, municipality_number=row.municipality_number,
-        spo2_scale=_spo2_setting(session, patient_id).scale,
-    )
+    setting = setting or _spo2_setting(session, patient_id)
+    return Patient(pid=row.pid, name=row.name, municipality_number=row.municipality_number, spo2_scale=setting.scale)
 
 
 def _spo2_setting(session: Session, patient_id: str) -> Spo2ScaleSetting:

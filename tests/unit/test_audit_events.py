@@ -1,43 +1,14 @@
 """Audit records: what may be appended to the log."""
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from services.audit.events import (
-    AccessBasis,
-    Action,
-    ActorKind,
-    AuditRecord,
-    DataCategory,
-    Decision,
-    PurposeOfUse,
     record_violations,
 )
+from tests.fixtures.samples import SIGRID_READS_VITALS
 
-VALID = AuditRecord(
-    idempotency_key="k-1",
-    occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC),
-    actor_kind=ActorKind.PERSONNEL,
-    actor_client_id="demo-ehr",
-    actor_client_name="Demo EHR Bodø",
-    actor_pid="08847810026",
-    actor_name="Sigrid Sykepleiersen",
-    actor_hpr_number="990000101",
-    actor_authorization="SP",
-    actor_orgnr_parent="910000012",
-    actor_orgnr_child="910000020",
-    patient_id="22750884907",
-    action=Action.READ,
-    data_category=DataCategory.VITAL_SIGNS,
-    purpose_of_use=PurposeOfUse.TREAT,
-    access_basis=AccessBasis.CARE_RELATIONSHIP,
-    decision=Decision.PERMIT,
-    decided_by="default",
-    decision_id="d-1",
-    trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
-    method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
-)
+VALID = SIGRID_READS_VITALS
 
 
 def test_a_complete_record_is_valid():

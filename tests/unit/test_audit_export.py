@@ -15,35 +15,14 @@ from fhir.resources.R4B.bundle import Bundle
 from services.audit import csv_export, fhir_export
 from services.audit.events import Action, AuditRecord
 from services.audit.search import StoredEvent
-from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
+from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
+from tests.fixtures.samples import audit_record
 
 ORIGIN = "samhandling.test/audit"
 EXPORTED_AT = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
 PATIENT = "22750884907"  # synthetic (NHN, month + 65), a fødselsnummer's shape
 D_NUMBER_PATIENT = "51819010076"  # synthetic (Tenor, month + 80) with a D-number's day + 40
-READ = AuditRecord(
-    idempotency_key="k-1",
-    occurred_at=datetime(2026, 1, 5, 8, 30, 15, 123000, tzinfo=UTC),
-    actor_kind=ActorKind.PERSONNEL,
-    actor_client_id="demo-ehr",
-    actor_client_name="Demo EHR Bodø",
-    actor_pid="08847810026",
-    actor_name="Sigrid Sykepleiersen",
-    actor_hpr_number="990000101",
-    actor_authorization="SP",
-    actor_orgnr_parent="910000012",
-    actor_orgnr_child="910000020",
-    patient_id=PATIENT,
-    action=Action.READ,
-    data_category=DataCategory.VITAL_SIGNS,
-    purpose_of_use=PurposeOfUse.TREAT,
-    access_basis=AccessBasis.CARE_RELATIONSHIP,
-    decision=Decision.PERMIT,
-    decided_by="default",
-    decision_id="dec-1",
-    trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
-    method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
-)
+READ = audit_record(occurred_at=datetime(2026, 1, 5, 8, 30, 15, 123000, tzinfo=UTC), patient_id=PATIENT, decision_id="dec-1")
 DENIED = replace(READ, decision=Decision.DENY, access_basis=AccessBasis.RESTRICTION, decided_by="restriction-1")
 EMERGENCY = replace(
     READ, purpose_of_use=PurposeOfUse.BTG, access_basis=AccessBasis.EMERGENCY, flagged=True,

@@ -9,40 +9,13 @@ from enum import Enum
 import pytest
 
 from services.audit.events import (
-    AccessBasis,
-    Action,
-    ActorKind,
     AuditRecord,
-    DataCategory,
-    Decision,
-    PurposeOfUse,
 )
 from services.audit.leaves import LEAF_VERSION, V1_RECORD_FIELDS, leaf_bytes
 from services.audit.merkle import leaf_hash
+from tests.fixtures.samples import audit_record
 
-RECORD = AuditRecord(
-    idempotency_key="k-1",
-    occurred_at=datetime(2026, 1, 5, 8, 30, 0, 123456, tzinfo=UTC),
-    actor_kind=ActorKind.PERSONNEL,
-    actor_client_id="demo-ehr",
-    actor_client_name="Demo EHR Bodø",
-    actor_pid="08847810026",
-    actor_name="Sigrid Sykepleiersen",
-    actor_hpr_number="990000101",
-    actor_authorization="SP",
-    actor_orgnr_parent="910000012",
-    actor_orgnr_child="910000020",
-    patient_id="22750884907",
-    action=Action.READ,
-    data_category=DataCategory.VITAL_SIGNS,
-    purpose_of_use=PurposeOfUse.TREAT,
-    access_basis=AccessBasis.CARE_RELATIONSHIP,
-    decision=Decision.PERMIT,
-    decided_by="default",
-    decision_id="d-1",
-    trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
-    method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
-)
+RECORD = audit_record(occurred_at=datetime(2026, 1, 5, 8, 30, 0, 123456, tzinfo=UTC))
 EVENT_ID = "0b9f8c1e-5c1a-4d38-9a53-7f0c2a9e1d11"
 
 # Version 1 of RECORD, spelled out: changing it breaks every stored leaf.

@@ -18,20 +18,12 @@ from services.summary.news2 import (
     observation_violations,
     score_news2,
 )
+from tests.fixtures.samples import NORMAL_OBSERVATION
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 # Scores 0 in every parameter.
-NORMAL = Observation(
-    respiration_rate=16,
-    spo2=98,
-    spo2_scale=Spo2Scale.SCALE_1,
-    on_oxygen=False,
-    systolic_bp=120,
-    pulse=70,
-    consciousness=ACVPU.ALERT,
-    temperature=37.0,
-)
+NORMAL = NORMAL_OBSERVATION
 
 
 @pytest.mark.parametrize(

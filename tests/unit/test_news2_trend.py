@@ -1,13 +1,14 @@
 """NEWS2 trend: the latest scored total against the one before, over points in time order."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from services.summary.news2 import ACVPU, Observation, Spo2Scale
 from services.summary.trend import SUMMARY_POINTS, Direction, Trend, TrendPoint, news2_trend, scored_points
 from services.summary.vitals import Measurement
+from tests.fixtures.samples import NORMAL_OBSERVATION
 
 T0 = datetime(2025, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -95,16 +96,7 @@ CHILD_TURNS_16 = date(2009, 11, 1)  # 16 on 2025-11-01 in Oslo
 
 
 def measurement(at: datetime, respiration_rate: int = 16, pregnant: bool = False) -> Measurement:
-    observation = Observation(
-        respiration_rate=respiration_rate,
-        spo2=98,
-        spo2_scale=Spo2Scale.SCALE_1,
-        on_oxygen=False,
-        systolic_bp=120,
-        pulse=70,
-        consciousness=ACVPU.ALERT,
-        temperature=37.0,
-    )
+    observation = replace(NORMAL_OBSERVATION, respiration_rate=respiration_rate)
     return Measurement(measured_at=at, observation=observation, pregnant=pregnant)
 
 

@@ -4,8 +4,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from services.summary.news2 import ACVPU, Observation, Risk, Spo2Scale, score_news2
+from services.summary.news2 import Risk, score_news2
 from services.summary.vitals import Assessment, Measurement, NotScored, age_on, assess, news2_applies
+from tests.fixtures.samples import NORMAL_OBSERVATION
 
 BORN = date(2008, 10, 22)
 
@@ -30,16 +31,7 @@ def test_news2_applies_from_the_sixteenth_birthday_in_oslo_time() -> None:
     assert not news2_applies(BORN, datetime(2024, 10, 21, 21, 30, tzinfo=UTC))
 
 
-NORMAL = Observation(
-    respiration_rate=16,
-    spo2=98,
-    spo2_scale=Spo2Scale.SCALE_1,
-    on_oxygen=False,
-    systolic_bp=120,
-    pulse=70,
-    consciousness=ACVPU.ALERT,
-    temperature=37.0,
-)
+NORMAL = NORMAL_OBSERVATION
 # Scores 3 + 2 = 5 (medium, red score).
 UNWELL = replace(NORMAL, respiration_rate=26, on_oxygen=True)
 CET = timezone(timedelta(hours=1))
