@@ -11,7 +11,7 @@ from google.protobuf import json_format
 
 from services.cli.call import UnknownMethod
 from services.platform.errors import error_info
-from services.platform.settings import COMPONENTS, Settings, SettingsError
+from services.platform.settings import BACKENDS, COMPONENTS, Settings, SettingsError
 from services.sts.client import StsTokenError
 from services.sts.clients import ClientRegistryError
 
@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run one component in this process")
     serve.add_argument("component", choices=COMPONENTS)
     commands.add_parser("status", help="health of every component; exit 0 only if all are SERVING")
-    commands.add_parser("migrate", help="bring every backend database to the newest schema")
+    migrate = commands.add_parser("migrate", help="bring backend databases to the newest schema (safe to run concurrently)")
+    migrate.add_argument("backend", nargs="?", choices=BACKENDS, help="only this backend's database (default: every backend)")
     commands.add_parser("seed", help="migrate and load the synthetic seeds (idempotent)")
     commands.add_parser("rotate-keys", help="give the development STS a new signing key (no restart needed)")
     token = commands.add_parser("token", help="print an access token from the development STS")
@@ -75,9 +76,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         return up(settings)
     if args.command == "serve":
+        from services.platform.db import DatabaseNotReady
+
         from .serve import serve
 
-        asyncio.run(serve(args.component, settings))
+        try:
+            asyncio.run(serve(args.component, settings))
+        except DatabaseNotReady as exc:  # one line, no traceback: `samhandling migrate` is the fix
+            print(f"samhandling: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "status":
         from .health import all_status
@@ -89,7 +96,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in ("migrate", "seed"):
         from .setup import migrate_all, seed_all
 
-        migrate_all(settings)
+        migrate_all(settings, (args.backend,) if args.command == "migrate" and args.backend else BACKENDS)
         if args.command == "seed":
             for component, count in seed_all(settings).items():
                 print(f"{component}: {count} seeded")

@@ -1,12 +1,15 @@
 """Database set-up of every backend: migrations and the synthetic seeds."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.backends import backend
 from services.platform.settings import BACKENDS, Settings, SettingsError
 
 
-def migrate_all(settings: Settings) -> None:
-    for component in BACKENDS:
+def migrate_all(settings: Settings, components: Sequence[str] = BACKENDS) -> None:
+    """Each database to its newest schema; concurrent runs are safe (services.platform.db.migrate)."""
+    for component in components:
         backend(component).migrate(settings)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from . import telemetry
 from .assertion import AssertionVerifier
-from .db import make_engine, make_sessions, migrate
+from .db import check_at_head, make_engine, make_sessions, migrate
 from .interceptors import ServiceInterceptor
 from .keys import load_jwk
 from .production import check_backend_production
@@ -36,11 +36,12 @@ class Backend:
     load_seeds: Callable[[Any, Settings], int]
 
     def migrate(self, settings: Settings) -> None:
-        migrate(settings.database_url(self.name), self.migrations)
+        migrate(settings.database_url(self.name), self.migrations, settings.database)
 
     def seed(self, settings: Settings) -> int:
         """Loads the synthetic seeds (idempotent); returns how many records the seeds hold."""
-        engine = make_engine(settings.database_url(self.name))
+        tuning = settings.database.for_admin(f"samhandling-{self.name}-seed")
+        engine = make_engine(settings.database_url(self.name), tuning=tuning)
         try:
             return self.load_seeds(self.make_store(make_sessions(engine)), settings)
         finally:
@@ -49,8 +50,11 @@ class Backend:
     def create_server(
         self, settings: Settings, tracer_provider: TracerProvider, address: str | None = None
     ) -> GrpcServer:
+        """Refuses (DatabaseNotReady) unless the database is reachable and at the newest schema."""
         check_backend_production(settings)
-        engine = make_engine(settings.database_url(self.name), tracer_provider)
+        url, tuning = settings.database_url(self.name), settings.database.named(f"samhandling-{self.name}")
+        check_at_head(self.name, url, self.migrations, tuning)
+        engine = make_engine(url, tracer_provider, tuning)
         api = self.make_api(self.make_store(make_sessions(engine)), settings)
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
         return GrpcServer(

@@ -1,22 +1,41 @@
 """SQLAlchemy engines, sessions and Alembic migrations, the same for every service."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from opentelemetry import metrics
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.trace import TracerProvider
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from .db_tuning import KEEPALIVES, DatabaseTuning
 
-def make_engine(url: str, tracer_provider: TracerProvider | None = None) -> Engine:
+# The advisory lock every `migrate` of a PostgreSQL database holds around its upgrade. Advisory
+# lock keys are per database, so one fixed key serialises the migrations of each database (of
+# every script directory applied to it) and nothing else. The bytes spell "samhmigr".
+MIGRATION_LOCK_KEY = 0x73616D686D696772
+
+
+class DatabaseNotReady(RuntimeError):
+    """A backend's database is unreachable or its schema is not at the newest revision: the
+    process refuses to start. The message is one line and names the database (without password)."""
+
+
+def make_engine(
+    url: str, tracer_provider: TracerProvider | None = None, tuning: DatabaseTuning | None = None
+) -> Engine:
     """An engine whose commits are durable: SQLite in WAL mode with synchronous=FULL;
-    PostgreSQL keeps its default synchronous_commit=on."""
+    PostgreSQL with synchronous_commit=on, and every connection bounded by `tuning`
+    (services/platform/db_tuning.py: timeouts, keepalives, pool size; defaults when None)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -24,10 +43,46 @@ def make_engine(url: str, tracer_provider: TracerProvider | None = None) -> Engi
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        # Stated, not assumed: a commit returns only once it is flushed to the WAL on disk.
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": "-c synchronous_commit=on"})
+        engine = _postgres_engine(url, tuning or DatabaseTuning())
     if tracer_provider is not None:
         _trace_statements(engine, tracer_provider)
+    return engine
+
+
+def _postgres_engine(url: str, tuning: DatabaseTuning) -> Engine:
+    """Directly, the GUCs travel once per connection in the startup packet's `options`. Through
+    a transaction pooler (PgBouncer pool_mode=transaction) a client's transactions run on any
+    server connection, so nothing may live in the session: the pooler refuses `options` (or, if
+    told to ignore it, drops it silently), so the GUCs are set with set_config(..., is_local)
+    as each transaction's first statement, and psycopg's server-side prepared statements (made
+    after prepare_threshold executions, on one server connection) are turned off."""
+    connect_args: dict[str, object] = {
+        "connect_timeout": tuning.connect_timeout_s,
+        "application_name": tuning.application_name,
+        **KEEPALIVES,
+    }
+    gucs = tuning.server_settings()
+    if tuning.transaction_pooler:
+        connect_args["prepare_threshold"] = None
+    else:
+        connect_args["options"] = " ".join(f"-c {name}={value}" for name, value in gucs.items())
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=tuning.effective_pool_size(),
+        max_overflow=tuning.max_overflow,
+        pool_timeout=tuning.pool_timeout_s,
+        connect_args=connect_args,
+    )
+    if tuning.transaction_pooler:
+        # Values come from typed settings (integers and "on"), never from a request.
+        settings = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in gucs.items())
+        statement = f"SELECT {settings}"
+
+        @event.listens_for(engine, "begin")
+        def _per_transaction(connection: Connection) -> None:
+            connection.exec_driver_sql(statement)
+
     return engine
 
 
@@ -64,9 +119,62 @@ def alembic_config(url: str, migrations_dir: Path) -> Config:
     return config
 
 
-def migrate(url: str, migrations_dir: Path) -> None:
-    """Brings the database at `url` to the newest revision of one service's migrations."""
-    command.upgrade(alembic_config(url, migrations_dir), "head")
+def migrate(url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None) -> None:
+    """Brings the database at `url` to the newest revision of one service's migrations; safe
+    to run concurrently (replicas starting together, a job and a developer).
+
+    PostgreSQL: a transaction-level advisory lock (MIGRATION_LOCK_KEY) taken on a connection of
+    its own and held, by keeping that transaction open, until the upgrade has committed. A
+    second `migrate` waits for it, then reads the version table committed by the first, finds
+    it at head and does nothing. Transaction-level, not session-level, because a session lock
+    behind a transaction pooler stays on whichever server connection ran it (and could be
+    released on another); an open transaction pins its server connection even there, and dies
+    with the client, so a killed migrator never leaves the lock behind. The lock connection and
+    the upgrade are admin work: no statement, lock or idle timeouts.
+
+    SQLite: the upgrade's transaction begins with BEGIN IMMEDIATE (run_migrations_online), which
+    takes the database's write lock before Alembic reads the version table, with the same effect.
+    """
+    admin = (tuning or DatabaseTuning()).for_admin(f"samhandling-migrate-{migrations_dir.parent.name}")
+    config = alembic_config(url, migrations_dir)
+    config.attributes["database_tuning"] = admin
+    if make_url(url).get_backend_name() != "postgresql":
+        command.upgrade(config, "head")
+        return
+    engine = make_engine(url, tuning=replace(admin, pool_size=1, max_overflow=0))
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            command.upgrade(config, "head")
+            lock.rollback()  # ends the transaction, and with it the lock
+    finally:
+        engine.dispose()
+
+
+def check_at_head(component: str, url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None) -> None:
+    """Raises DatabaseNotReady unless the database at `url` is reachable and at the newest
+    revision of `migrations_dir`: a server on an older schema would fail on its first call
+    (or worse, write rows a pending migration would have constrained)."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    expected = set(ScriptDirectory.from_config(alembic_config(url, migrations_dir)).get_heads())
+    engine = make_engine(url, tuning=replace(tuning or DatabaseTuning(), pool_size=1, max_overflow=0))
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise DatabaseNotReady(f"the {component} database {shown} is unreachable: {reason}") from None
+    finally:
+        engine.dispose()
+    if current != expected:
+        raise DatabaseNotReady(
+            f"the {component} database {shown} is at revision {_revisions(current)}, expected "
+            f"{_revisions(expected)}: run `samhandling migrate {component}`"
+        )
+
+
+def _revisions(revisions: set[str]) -> str:
+    return ",".join(sorted(revisions)) or "none (empty)"
 
 
 def run_migrations_online() -> None:
@@ -74,7 +182,8 @@ def run_migrations_online() -> None:
     so a failed upgrade leaves the database as it was."""
     from alembic import context
 
-    engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+    tuning = context.config.attributes.get("database_tuning") or DatabaseTuning().for_admin("samhandling-migrate")
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url"), tuning=tuning)
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
         _sqlite_migration_mode(engine)
@@ -93,7 +202,10 @@ def _sqlite_migration_mode(engine: Engine) -> None:
     """SQLite for migrations: transactional DDL (pysqlite by itself commits DDL at once, so a
     failing revision would leave half its tables behind), and foreign keys off, because a batch
     rebuild (copy, drop, rename) drops tables other rows refer to — they are checked before the
-    commit instead. The pragma only takes effect outside a transaction, hence on connect."""
+    commit instead. The pragma only takes effect outside a transaction, hence on connect.
+    IMMEDIATE: the write lock is taken before Alembic reads the version table, so of two
+    concurrent upgrades the second waits (up to the 30 s busy timeout) and then finds the
+    schema at head; a deferred BEGIN would let both read the old version and both migrate."""
 
     @event.listens_for(engine, "connect")
     def _autocommit_without_foreign_keys(dbapi_connection, _record) -> None:
@@ -104,7 +216,7 @@ def _sqlite_migration_mode(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class UtcDateTime(TypeDecorator):

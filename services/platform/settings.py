@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .db_tuning import DatabaseTuning, TuningError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Default loopback ports of every component (ARCHITECTURE.md, "Processes").
@@ -60,6 +62,8 @@ class Settings:
     # checkpoints); origin None: the development origin, refused in production (services.audit.signer).
     audit_log_key_file: Path | None = None
     audit_log_origin: str | None = None
+    # Timeouts, keepalives and pool sizes of PostgreSQL connections (services/platform/db_tuning.py).
+    database: DatabaseTuning = DatabaseTuning()
 
     @property
     def production(self) -> bool:
@@ -98,6 +102,10 @@ class Settings:
             if env.get(f"SAMHANDLING_{c.upper()}_DATABASE_URL")
         }
         sts = addresses["sts"]
+        try:
+            database = DatabaseTuning.from_env(env)
+        except TuningError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             env=mode,
             var_dir=Path(env.get("SAMHANDLING_VAR_DIR", REPO_ROOT / "var")),
@@ -119,6 +127,7 @@ class Settings:
             assertion_public_key_file=_path(env.get("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE")),
             audit_log_key_file=_path(env.get("SAMHANDLING_AUDIT_LOG_KEY_FILE")),
             audit_log_origin=env.get("SAMHANDLING_AUDIT_LOG_ORIGIN") or None,
+            database=database,
         )
 
 
