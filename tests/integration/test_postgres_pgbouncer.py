@@ -1,0 +1,137 @@
+"""A real backend behind PgBouncer in transaction mode: migrated, seeded and served through it,
+with more concurrent calls than PgBouncer has server connections."""
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
+from services.platform.db import make_engine, migrate
+from services.platform.db_tuning import DatabaseTuning
+from tests.fixtures.pgbouncer import INSTALL_HINT, PgBouncer, find_pgbouncer, running_pgbouncer
+from tests.fixtures.postgres import PostgresServer
+from tests.support import asserted, running_backend, settings_for
+
+pytestmark = pytest.mark.postgres
+OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
+REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
+BODO_POINTS_OF_CARE = {"910000020", "910000039"}
+POOLED = replace(DatabaseTuning(), transaction_pooler=True, pool_size=8, max_overflow=0)
+
+
+@pytest.fixture(scope="module")
+def pgbouncer(postgres_server: PostgresServer) -> Iterator[PgBouncer]:
+    binary = find_pgbouncer()
+    if binary is None:
+        if os.environ.get("SAMHANDLING_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"SAMHANDLING_REQUIRE_POSTGRES=1 but {INSTALL_HINT}", pytrace=False)
+        pytest.skip(INSTALL_HINT)
+    with running_pgbouncer(binary, postgres_server, pool_size=2) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture
+def pooled_url(pgbouncer: PgBouncer, postgres_url: str) -> str:
+    return pgbouncer.url(postgres_url.rsplit("/", 1)[1])
+
+
+def test_the_pooler_refuses_startup_options_so_pooled_engines_send_none(pooled_url):
+    direct = make_engine(pooled_url, tuning=DatabaseTuning())
+    try:
+        with pytest.raises(OperationalError, match="unsupported startup parameter: options"):
+            direct.connect()
+    finally:
+        direct.dispose()
+    pooled = make_engine(pooled_url, tuning=replace(POOLED, lock_timeout_ms=1234))
+    try:
+        for _ in range(3):  # each transaction, on whichever server connection, has its timeouts
+            with pooled.begin() as connection:
+                assert connection.execute(text("SHOW lock_timeout")).scalar_one() == "1234ms"
+                assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "10s"
+    finally:
+        pooled.dispose()
+
+
+def test_a_client_connection_may_move_between_server_connections_without_prepared_statements(pooled_url):
+    """psycopg prepares a statement on the server after prepare_threshold executions; behind a
+    transaction pooler the next transaction may run on another server connection, which does
+    not know it. Pooled engines prepare nothing, so the move is harmless."""
+    mover = make_engine(pooled_url, tuning=replace(POOLED, pool_size=1, max_overflow=0))
+    pinner = make_engine(pooled_url, tuning=replace(POOLED, pool_size=1, max_overflow=0))
+    query = text("SELECT CAST(:n AS int) + 1, pg_backend_pid()")
+    try:
+        with mover.connect() as connection:
+            before = set()
+            for n in range(8):  # past psycopg's default prepare_threshold of 5
+                with connection.begin():
+                    before.add(connection.execute(query, {"n": n}).one()[1])
+            with pinner.connect() as other, other.begin():
+                # PgBouncer hands out its most recently used server connection first: the one the
+                # mover just used is now pinned by this open transaction.
+                pinned = other.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                after = set()
+                for n in range(8):
+                    with connection.begin():
+                        assert connection.execute(query, {"n": n}).one()[0] == n + 1
+                        after.add(connection.execute(query, {"n": n}).one()[1])
+            assert pinned in before and pinned not in after  # the mover did run elsewhere
+    finally:
+        mover.dispose()
+        pinner.dispose()
+
+
+def test_migrations_through_the_pooler_are_safe_to_repeat(pooled_url):
+    from services.backends import backend
+
+    migrations = backend("capacity").migrations
+    migrate(pooled_url, migrations, POOLED)
+    migrate(pooled_url, migrations, POOLED)  # at head: does nothing, and the lock was released
+    engine = make_engine(pooled_url, tuning=POOLED)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+    finally:
+        engine.dispose()
+
+
+async def test_capacity_serves_concurrent_writes_and_reads_through_the_pooler(tmp_path, pooled_url, pgbouncer):
+    settings = replace(settings_for(tmp_path, capacity=pooled_url), database=POOLED)
+    async with running_backend("capacity", settings) as channel:
+        stub = capacity_pb2_grpc.CapacityServiceStub(channel)
+        before = await stub.GetCapacityOverview(
+            capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
+        )
+        units = [u.unit_id for u in before.units if u.orgnr in BODO_POINTS_OF_CARE]
+        reports = [
+            capacity_pb2.ReportCapacityRequest(
+                unit_id=units[i % len(units)], resource_type=f"bed_{i % 4}", total=20 + i, available=1,
+                occupied=i % 19, status=capacity_pb2.CAPACITY_STATUS_NORMAL,
+            )
+            for i in range(24)
+        ]
+        # 24 writes and 24 reads at once: 8 client connections share PgBouncer's 2 server
+        # connections, and every statement runs far more often than psycopg's prepare_threshold.
+        calls = [stub.ReportCapacity(r, metadata=asserted(settings, "capacity", REPORT)) for r in reports]
+        calls += [
+            stub.GetCapacityOverview(capacity_pb2.GetCapacityOverviewRequest(),
+                                     metadata=asserted(settings, "capacity", OVERVIEW))
+            for _ in range(24)
+        ]
+        assert len(calls) > POOLED.pool_size > pgbouncer.pool_size
+        await asyncio.gather(*calls)
+        after = await stub.GetCapacityOverview(
+            capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
+        )
+        assert after.position == before.position + len(reports)
+        latest = {(u.unit_id, r.resource_type): r.total for u in after.units for r in u.resources}
+        reported: dict[tuple[str, str], set[int]] = {}
+        for report in reports:
+            reported.setdefault((report.unit_id, report.resource_type), set()).add(report.total)
+        # Reports of one resource race; any of them may be the last, and every one was stored.
+        assert all(latest[key] in totals for key, totals in reported.items())
