@@ -1,8 +1,9 @@
-"""`samhandling migrate` is safe to run concurrently, and `samhandling serve` refuses a database
-whose schema is not at head: both as real processes, on a real PostgreSQL."""
+"""`samhandling migrate` is safe to run concurrently (on PostgreSQL as real processes, and on
+SQLite), and `samhandling serve` refuses a database whose schema is not at head."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +17,6 @@ from services.backends import backend
 from services.platform.db import MIGRATION_LOCK_KEY, alembic_config
 from services.platform.settings import REPO_ROOT
 
-pytestmark = pytest.mark.postgres
 DEADLINE_S = 60.0
 
 
@@ -40,6 +40,7 @@ def _waiting_on_the_migration_lock(connection: psycopg.Connection) -> int:
     return int(count)
 
 
+@pytest.mark.postgres
 def test_two_concurrent_migrations_of_an_empty_database_both_succeed(postgres_url):
     head = ScriptDirectory.from_config(alembic_config(postgres_url, backend("summary").migrations)).get_current_head()
     with _direct(postgres_url) as holder:
@@ -59,6 +60,7 @@ def test_two_concurrent_migrations_of_an_empty_database_both_succeed(postgres_ur
         assert holder.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
 
 
+@pytest.mark.postgres
 def test_serve_refuses_an_empty_database_with_one_line(postgres_url):
     run = _samhandling("serve", "summary", url=postgres_url)
     _, stderr = run.communicate(timeout=DEADLINE_S)
@@ -70,6 +72,7 @@ def test_serve_refuses_an_empty_database_with_one_line(postgres_url):
     assert "is at revision none (empty), expected " in line and "run `samhandling migrate summary`" in line
 
 
+@pytest.mark.postgres
 def test_serve_refuses_an_outdated_schema_naming_both_revisions(postgres_url):
     migrations = backend("summary").migrations
     config = alembic_config(postgres_url, migrations)
@@ -82,3 +85,46 @@ def test_serve_refuses_an_outdated_schema_naming_both_revisions(postgres_url):
     assert run.returncode == 2
     assert f"is at revision {older}, expected {head}" in stderr
     assert "Traceback" not in stderr
+
+
+# `samhandling migrate`, telling on stdout when it is about to take SQLite's write lock. (Processes,
+# not threads: Alembic's `context` is one per process.)
+_TELLING_MIGRATE = """
+import sys
+from sqlalchemy import Engine, event
+from services.cli.main import main
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _tell(connection, cursor, statement, *args):
+    if statement == "BEGIN IMMEDIATE":
+        print("waiting", flush=True)
+
+sys.exit(main(["migrate", "summary"]))
+"""
+
+
+def test_two_concurrent_migrations_of_an_empty_sqlite_database_both_succeed(tmp_path):
+    path = tmp_path / "summary.db"
+    url = f"sqlite:///{path}"
+    head = ScriptDirectory.from_config(alembic_config(url, backend("summary").migrations)).get_current_head()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")  # both runs must queue on the write lock before either migrates
+    env = {**os.environ, "SAMHANDLING_SUMMARY_DATABASE_URL": url}
+    runs = [
+        subprocess.Popen([sys.executable, "-c", _TELLING_MIGRATE], cwd=REPO_ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        # Each line comes before the run waits; a run that fails instead ends its stdout (bounded
+        # by the 30 s busy timeout at worst).
+        told = [run.stdout.readline().strip() for run in runs]
+        assert told == ["waiting", "waiting"], [run.communicate(timeout=DEADLINE_S) for run in runs]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    outcomes = [run.communicate(timeout=DEADLINE_S) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outcomes
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
