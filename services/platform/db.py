@@ -135,7 +135,7 @@ def migrate(url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None
     SQLite: the upgrade's transaction begins with BEGIN IMMEDIATE (run_migrations_online), which
     takes the database's write lock before Alembic reads the version table, with the same effect.
     """
-    admin = (tuning or DatabaseTuning()).for_admin(f"samhandling-migrate-{migrations_dir.parent.name}")
+    admin = (tuning or DatabaseTuning()).for_admin(f"samhandling-{migrations_dir.parent.name}-migrate")
     config = alembic_config(url, migrations_dir)
     config.attributes["database_tuning"] = admin
     if make_url(url).get_backend_name() != "postgresql":
