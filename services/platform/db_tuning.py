@@ -19,7 +19,8 @@ Why each default (the README's configuration table repeats them):
   about a minute instead of the kernel's two hours.
 - Pool: every database call runs on the event loop's default executor (`asyncio.to_thread`),
   whose size is min(32, cpu + 4), and holds one connection at a time, so `pool_size` matches it;
-  `max_overflow` covers the few connections taken outside the executor (the start-up check).
+  `max_overflow` is headroom for threads outside that executor (a store called from a thread of
+  its own, as tests and benches do); 0 makes the pool exactly the executor.
   A call that waits `pool_timeout` for a connection fails rather than queueing without bound.
 
 Admin work (migrations, seeds) may legitimately run long and wait on locks (a migration waits
