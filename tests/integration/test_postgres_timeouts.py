@@ -103,3 +103,36 @@ def test_a_transaction_left_idle_by_its_client_is_ended_and_its_lock_freed(postg
     finally:
         dead.dispose()
         waiter.dispose()
+
+
+def test_a_replica_that_dies_holding_the_audit_head_lock_stalls_appends_only_briefly(postgres_url):
+    """The audit log's head row serialises appenders across replicas. A replica that vanishes
+    mid-append leaves its transaction idle: peers' appends fail fast (lock_timeout) instead of
+    hanging, and once the server has ended the dead transaction they succeed again."""
+    from services.audit.main import BACKEND
+    from services.audit.store import AuditStore
+    from services.platform.db import make_sessions, migrate
+    from tests.fixtures.samples import audit_record
+
+    migrate(postgres_url, BACKEND.migrations)
+    dying = make_engine(postgres_url, tuning=replace(DatabaseTuning(), idle_in_transaction_timeout_ms=1500))
+    peer = make_engine(postgres_url, tuning=replace(DatabaseTuning(), lock_timeout_ms=200))
+    try:
+        store = AuditStore(make_sessions(peer))
+        abandoned = dying.connect()
+        abandoned.execute(text("UPDATE audit_log_head SET size = size WHERE id = 1"))  # as _lock_head does
+        with pytest.raises(OperationalError) as refused:
+            store.append([audit_record(idempotency_key="while-locked")])
+        assert refused.value.orig.sqlstate == "55P03"
+        deadline = time.monotonic() + 10
+        while True:  # the server ends the idle transaction after 1.5 s; until then appends are refused
+            try:
+                (row,) = store.append([audit_record(idempotency_key="after")])
+                break
+            except OperationalError as exc:
+                assert exc.orig.sqlstate == "55P03" and time.monotonic() < deadline
+        assert row.sequence == 1
+        abandoned.invalidate()
+    finally:
+        dying.dispose()
+        peer.dispose()
