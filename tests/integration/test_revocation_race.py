@@ -13,6 +13,7 @@ import grpc
 import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy.orm import sessionmaker
 
 from gateway.authentication import Authenticator
 from gateway.backends import Backends
@@ -28,8 +29,10 @@ from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.backends import backend
 from services.cli.token import Identity, obtain_token
+from services.consent.policy_feed import PolicyFeed, record
 from services.consent.watch import PolicyChangeHub
 from services.platform.assertion import AssertionSigner, AssertionVerifier
+from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.dpop import DpopVerifier
 from services.platform.errors import error_info
 from services.platform.interceptors import ServiceInterceptor
@@ -285,11 +288,32 @@ class WatchOnly(consent_pb2_grpc.ConsentServiceServicer):
         return self.hub.watch(request_iterator, context)
 
 
+class Changes:
+    """Rule changes as the store makes them: entered in the feed in a transaction of their own,
+    then published."""
+
+    def __init__(self, hub: PolicyChangeHub, sessions: sessionmaker) -> None:
+        self.hub = hub
+        self._sessions = sessions
+
+    async def publish(self, patient_id: str, revision: int) -> None:
+        def commit() -> None:
+            with self._sessions.begin() as session:
+                record(session, patient_id, revision)
+
+        await asyncio.to_thread(commit)
+        await self.hub.publish(patient_id, revision)
+
+
 @contextlib.asynccontextmanager
-async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings, PolicyChangeHub, str]]:
+async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings, Changes, str]]:
     """A consent server that serves only WatchPolicyChanges, behind the backends' interceptor."""
     settings = settings_for(tmp_path)
-    hub = PolicyChangeHub(lease=lease, wait_for_predecessor=False)
+    url = settings.database_url("consent")
+    migrate(url, backend("consent").migrations)
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    hub = PolicyChangeHub(PolicyFeed(sessions, lease=lease))
     public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
     server = GrpcServer(
         "consent", "127.0.0.1:0",
@@ -299,9 +323,10 @@ async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings,
     )
     port = await server.start()
     try:
-        yield settings, hub, f"127.0.0.1:{port}"
+        yield settings, Changes(hub, sessions), f"127.0.0.1:{port}"
     finally:
         await server.stop(grace=0)
+        engine.dispose()
 
 
 def stream(channel: grpc.aio.Channel, metadata=()) -> grpc.aio.StreamStreamCall:
