@@ -163,6 +163,7 @@ class PolicyChangeHub:
                     await asyncio.wait_for(progress.wait(), min(wait, self._poll))
         finally:
             self._publishing -= 1
+            self._wakeup.set()  # the follower stops when nothing is left to follow
 
     async def watch(
         self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest], context
@@ -209,6 +210,7 @@ class PolicyChangeHub:
             reader.cancel()
             stream.disconnect()
             self._streams.pop(subscriber_id, None)
+            self._wakeup.set()  # the follower stops when nothing is left to follow
             log.info("policy watch ended", extra={"subscriber": name})
 
     async def _read(self, stream: Stream, request_iterator) -> None:
