@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.consent.lease_book import Lease, lapsed, pending, renew, subscribed
+from services.consent.policy_feed import Change
+from services.consent.watch import Stream
 
 LEASE = 2.0
 
@@ -71,3 +73,24 @@ def test_a_change_waits_for_the_leases_of_every_replica_until_the_last_has_run_o
     assert pending(book, 4, now=1.0) == 1.5  # the next moment to look again
     assert pending(book, 4, now=2.6) == pytest.approx(0.4)
     assert pending(book, 4, now=3.0) is None
+
+
+# --- one stream's forwarding, as each replica does it from the shared feed ------------------
+
+
+def sequences(stream: Stream) -> list[int]:
+    return [m.change.sequence for m in stream.outbox if m.WhichOneof("message") == "change"]
+
+
+def test_a_stream_is_forwarded_each_later_change_once_in_order():
+    stream = Stream("s", "gateway-a", sent=3, granted_until=10.0)
+    feed = [Change(n, "22750884907", n) for n in range(2, 7)]
+    stream.forward(feed[:3])  # read from a position below this stream's (another stream lagged)
+    stream.forward(feed)
+    assert sequences(stream) == [4, 5, 6] and stream.sent == 6 and stream.connected
+
+
+def test_a_gap_in_the_feed_ends_the_stream_instead_of_skipping_a_change():
+    stream = Stream("s", "gateway-a", sent=3, granted_until=10.0)
+    stream.forward([Change(5, "22750884907", 1)])  # 4 aged out of the feed
+    assert not stream.connected and not stream.outbox and stream.sent == 3
