@@ -8,19 +8,20 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import grpc
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gateway.decision_cache import DecisionCache, PolicyWatch
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.consent.main import BACKEND, make_api
 from services.consent.models import PolicySubscriberRow
-from services.consent.policy_feed import PolicyFeed, database_now
+from services.consent.policy_feed import PolicyFeed, database_now, record
 from services.consent.watch import POLL_SECONDS, PolicyChangeHub
 from services.platform.assertion import AssertionSigner
 from services.platform.db import make_engine, make_sessions
@@ -181,3 +182,46 @@ async def test_a_dead_replicas_subscribers_hold_a_change_until_their_leases_ran_
             assert on_a.healthy() and not on_b.healthy()
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_feed_sequences_become_visible_in_order_across_writers(tmp_path, postgres_url):
+    """A second change takes the next sequence only after the first committed: a follower that
+    has read sequence n never finds a smaller one appear later."""
+    settings = settings_for(tmp_path, consent=postgres_url)
+    BACKEND.migrate(settings)
+    engine = make_engine(postgres_url)
+    sessions = make_sessions(engine)
+    feed = PolicyFeed(sessions)
+
+    def second_change() -> int:
+        with sessions.begin() as session:
+            return record(session, OTHER, 1)
+
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            with sessions.begin() as first:
+                held = record(first, PATIENT, 1)  # a change between taking its sequence and its commit
+                first_pid = first.scalar(text("SELECT pg_backend_pid()"))
+                second = pool.submit(second_change)
+                wait_until_blocked_by(engine, first_pid)
+                assert feed.changes_after(held - 1) == [] and feed.head() == held - 1
+            assert second.result(timeout=TIMEOUT_SECONDS) == held + 1
+        assert [(c.sequence, c.patient_id) for c in feed.changes_after(held - 1)] == [
+            (held, PATIENT), (held + 1, OTHER)]
+    finally:
+        engine.dispose()
+
+
+def wait_until_blocked_by(engine, pid: int) -> None:
+    """Returns once another backend waits for a lock `pid` holds (polled: PostgreSQL has no
+    notification for it)."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            blocked = connection.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid})
+            connection.rollback()
+            if blocked:
+                return
+    raise AssertionError("the second change never waited for the first")
