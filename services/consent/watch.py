@@ -246,14 +246,17 @@ class PolicyChangeHub:
 
     async def _following(self) -> None:
         listener = asyncio.create_task(self._listen()) if self._feed.listen_url else None
+        failing = False
         try:
             while self._streams or self._publishing:
                 self._wakeup.clear()
                 try:
                     more = await self._forward()
+                    failing = False
                 except Exception as exc:  # the database is unavailable: retried at the next poll
-                    log.warning("policy feed unreadable", extra={"error": exc.__class__.__name__})
-                    more = False
+                    if not failing:  # said once per outage, not once per poll
+                        log.warning("policy feed unreadable", extra={"error": exc.__class__.__name__})
+                    failing, more = True, False
                 self._signal_progress()
                 if not more:
                     with contextlib.suppress(TimeoutError):
