@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import grpc
 import pytest
@@ -21,13 +27,13 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.consent.main import BACKEND, make_api
 from services.consent.models import PolicySubscriberRow
-from services.consent.policy_feed import PolicyFeed, database_now, record
+from services.consent.policy_feed import LEASE_SECONDS, PolicyFeed, database_now, record
 from services.consent.watch import POLL_SECONDS, PolicyChangeHub
 from services.platform.assertion import AssertionSigner
 from services.platform.db import make_engine, make_sessions
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
-from services.platform.settings import Settings
+from services.platform.settings import REPO_ROOT, Settings
 from tests.integration.test_revocation_race import slow_link
 from tests.support import DEMO_EHR_ACTOR, asserted, settings_for
 
@@ -225,3 +231,80 @@ def wait_until_blocked_by(engine, pid: int) -> None:
             if blocked:
                 return
     raise AssertionError("the second change never waited for the first")
+
+
+# --- a replica in a process of its own, killed ----------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def consent_process(settings: Settings, database_url: str, log: Path) -> AsyncIterator[subprocess.Popen]:
+    """`samhandling serve consent` on the same database, in its own process (the default lease)."""
+    address = f"127.0.0.1:{free_port()}"
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos")]),
+        "SAMHANDLING_VAR_DIR": str(settings.var_dir),
+        "SAMHANDLING_CONSENT_ADDR": address,
+        "SAMHANDLING_CONSENT_DATABASE_URL": database_url,
+    }
+    with log.open("ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "consent"], cwd=REPO_ROOT,
+                                   env=env, stdout=output, stderr=output)
+    try:
+        async with grpc.aio.insecure_channel(address) as channel:
+            await asyncio.wait_for(channel.channel_ready(), TIMEOUT_SECONDS)
+        yield process, address
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=TIMEOUT_SECONDS)
+
+
+async def test_a_replica_in_another_process_forwards_changes_and_once_killed_holds_them_one_lease(tmp_path):
+    """Two processes on one SQLite file, as in development: no notifications, polling only (a
+    killed replica on PostgreSQL is the in-process test above; a process costs seconds)."""
+    db_url = f"sqlite:///{tmp_path / 'consent.db'}"
+    settings = settings_for(tmp_path, consent=db_url)
+    engine = make_engine(db_url)
+    sessions = make_sessions(engine)
+
+    def book(other_than: Replica) -> tuple[float, float]:
+        """The database's time and the latest lease granted by the other process."""
+        with sessions() as session:
+            return database_now(session), session.scalar(
+                select(func.max(PolicySubscriberRow.granted_until))
+                .where(PolicySubscriberRow.replica_id != other_than.hub.replica_id))
+
+    try:
+        async with (
+            consent_replicas(settings, LEASE_SECONDS, count=1) as (a,),
+            consent_process(settings, db_url, tmp_path / "consent-b.log") as (b, b_address),
+            subscribed_cache(settings, b_address) as on_b,
+        ):
+            cache_permits(on_b)
+            await asyncio.wait_for(a.stub.CreateRule(
+                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+                                              data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS]),
+                metadata=as_patient(settings, "CreateRule")), TIMEOUT_SECONDS)
+            assert on_b.get(check(PATIENT)) is None and on_b.get(check(OTHER)) is PERMIT
+            b.send_signal(signal.SIGKILL)
+            b.wait(timeout=TIMEOUT_SECONDS)
+            before, granted_until = await asyncio.to_thread(book, a)
+            assert granted_until > before  # the killed process's subscriber still held a lease in the book
+            started = time.monotonic()
+            await asyncio.wait_for(a.stub.CreateRule(
+                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
+                metadata=as_patient(settings, "CreateRule")), TIMEOUT_SECONDS)
+            took = time.monotonic() - started
+            after, _ = await asyncio.to_thread(book, a)
+            assert after >= granted_until and took <= LEASE_SECONDS + 1.0
+            decided = await a.stub.CheckAccess(check(PATIENT), metadata=asserted(
+                settings, "consent", SERVICE + "CheckAccess", patient_id=PATIENT))
+            assert decided.decision == common_pb2.DECISION_DENY
+    finally:
+        engine.dispose()
