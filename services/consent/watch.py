@@ -13,7 +13,9 @@ Where the state lives. The change feed and the lease book are tables of the cons
 database (policy_feed.py), shared by every replica; a replica holds only its own streams.
 The change is entered in the feed in its own transaction. Each replica follows the feed
 (woken by PostgreSQL NOTIFY, polling every POLL_SECONDS as well and on SQLite) and forwards
-each change, in sequence order, to its own subscribers.
+each change, in sequence order, to its own subscribers. Sequences become visible in order
+and without gaps (policy_feed.py), so reading `sequence > last sent` misses none; a gap
+can only mean rows aged out of the feed, and ends the stream (its cache starts over, empty).
 
 Leases are anchored at the cache's send time. The heartbeat answering a message grants a
 lease until `t + lease`, `t` being read from the database's clock in the transaction that
@@ -36,10 +38,11 @@ Why that suffices (the argument of gateway/decision_cache.py, with the book in t
 database): when `publish` sees the change complete, every subscriber that may hold decisions
 on the old rules either acknowledged the change, so had dropped them, or its book lease, and
 with it the cache's own, has run out. A lapsed cache drops everything before it takes a new
-heartbeat (DecisionCache.heartbeat), and that heartbeat's grant was committed after the
-check that found the old one lapsed (otherwise the check would have seen it and waited), so
-it arrives after the change committed and whatever the cache stores afterwards was asked on
-the new rules. A subscriber whose row was not yet committed when `publish` looked got its
+heartbeat (DecisionCache.heartbeat). The first heartbeat to renew it after the lapse carries
+a grant committed after the check that found the book lapsed (a grant committed before it
+was seen by it: had it still run, the call would have waited; it had run out, and so had the
+cache's lease from it), so that heartbeat arrives after the change committed, and whatever
+the cache stores afterwards was asked on the new rules. A subscriber whose row was not yet committed when `publish` looked got its
 first heartbeat after that, so after the change too.
 
 No wait for a predecessor. The previous design kept leases in process memory, so a new
@@ -47,6 +50,10 @@ process had to wait one lease before its first change could complete. Now every 
 process ever granted is in the book before its heartbeat left, so a new or restarted
 replica sees them all: nothing waits. (One exception, stated in the README: upgrading from
 the in-memory version, whose leases are not in the book.)
+
+Bounds: MAX_SUBSCRIBERS streams per replica, MAX_OUTBOX queued messages per stream, BATCH
+changes read at once; the feed keeps RETENTION_SECONDS of changes and the book forgets a
+subscriber FORGET_SECONDS after its lease ran out (policy_feed.py).
 """
 from __future__ import annotations
 
