@@ -8,14 +8,18 @@ hub in watch.py runs it off the event loop).
   held until commit (a row lock on PostgreSQL, the write lock on SQLite): sequences have no
   gaps and become visible in order, so a follower that has read up to n and reads
   `sequence > n` never misses one that commits later with a smaller number. Rows are kept
-  RETENTION_SECONDS, far beyond any lease: a follower that fell further behind than that has
-  long lost its lease, and one that finds a gap ends its stream.
+  RETENTION_SECONDS, far beyond any lease (each change deletes the older ones): a follower
+  that fell further behind than that has long lost its lease, and one that finds a gap ends
+  its stream. The head's lock serialises all rule changes from `record` to commit, a few
+  milliseconds each: rule changes are rare, and order is what the followers rely on.
 - `policy_subscribers`: the lease book. A grant is committed before the heartbeat carrying it
   is sent, so the book always knows at least every lease a cache may hold, whichever replica
   granted it. Times are the database's clock (PostgreSQL's `clock_timestamp()`; with SQLite,
   the clock of the one host its file lives on), read in the granting transaction, which runs
   after the acknowledgement was received and so after the cache sent it: the book's lease
-  ends after the cache's. Rows are deleted FORGET_SECONDS after their lease ran out.
+  ends after the cache's. Each subscription deletes the rows whose lease ran out more than
+  FORGET_SECONDS ago, so the book holds the live subscribers and at most those of the last
+  FORGET_SECONDS besides.
 
 On PostgreSQL every change and every acknowledgement that moves a subscriber on also sends
 NOTIFY on CHANNEL within its transaction (delivered at commit); replicas LISTEN to wake at
