@@ -1,7 +1,8 @@
 """Two consent replicas on one database (SQLite file and PostgreSQL), gateway decision caches
 subscribed to either: a rule change committed by one replica is complete only once the caches
 of the other have dropped the patient, and a dead replica holds changes no longer than its
-subscribers' leases."""
+subscribers' leases; also with the other replica in a process of its own, killed. And the
+feed's sequences become visible in order across concurrent writers."""
 from __future__ import annotations
 
 import asyncio
@@ -243,7 +244,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def consent_process(settings: Settings, database_url: str, log: Path) -> AsyncIterator[subprocess.Popen]:
+async def consent_process(
+    settings: Settings, database_url: str, log: Path
+) -> AsyncIterator[tuple[subprocess.Popen, str]]:
     """`samhandling serve consent` on the same database, in its own process (the default lease)."""
     address = f"127.0.0.1:{free_port()}"
     env = os.environ | {
