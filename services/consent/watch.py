@@ -159,7 +159,8 @@ class PolicyChangeHub:
         entered it in the feed in its transaction: call this after the commit), is complete:
         each subscriber of any replica that subscribed before it has acknowledged it or its
         lease has run out. Never earlier; at most about one lease later. Raises if the
-        database cannot be read: the change is then not known to be complete."""
+        database cannot be read: the change is then not known to be complete. (`patient_id`
+        and `revision` name the caller's change; the feed holds it already.)"""
         self._publishing += 1
         self._follow()
         try:
