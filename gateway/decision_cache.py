@@ -1,21 +1,26 @@
 """The gateway's cache of consent decisions, safe against revocation (ARCHITECTURE.md, step 3:
 after a patient's revoke call has returned, no gateway replica may permit on the old rules).
 
-How it stays safe. The cache holds decisions only while it holds a lease from the consent
-service's WatchPolicyChanges stream (services/consent/watch.py has the service's side):
+How it stays safe. The cache holds decisions only while it holds a lease from a consent
+replica's WatchPolicyChanges stream (services/consent/watch.py has the service's side; the
+change feed and the lease book it relies on are tables of the consent database, shared by
+every consent replica: services/consent/policy_feed.py):
 
 1. Lease. Every message the cache sends (subscribe, acknowledge) is answered by exactly one
    heartbeat, in order. The cache counts the granted lease from the moment it SENT the
-   message the heartbeat answers; the service counts it from the moment it RECEIVED that
-   message, which is later. So the cache's lease ends before the service thinks it does
-   (the cache also keeps a margin for clock-rate drift). Without a lease the cache holds
-   nothing and every decision is asked fresh.
-2. Change. When a patient's rules change, the consent service commits the change and then
-   sends a PolicyChange to every subscriber. The cache drops every decision about the
-   patient and only THEN acknowledges.
-3. Completion. The service's `publish`, and with it CreateRule/RevokeRule, returns only once
-   every subscriber that was sent the change has acknowledged it or its lease (as the
-   service counts it) has run out; a lease is not renewed while a change is outstanding.
+   message the heartbeat answers; the service records the grant in the database, counted
+   from a moment after it RECEIVED that message, and sends the heartbeat only after that
+   commit. So the cache's lease ends before the book's (the cache also keeps a margin for
+   clock-rate drift), and the book knows every lease a cache may hold, whichever consent
+   replica granted it. Without a lease the cache holds nothing and every decision is asked
+   fresh.
+2. Change. When a patient's rules change, the change enters the feed in its own transaction;
+   every consent replica sends it to each cache it serves. The cache drops every decision
+   about the patient and only THEN acknowledges.
+3. Completion. `publish`, and with it CreateRule/RevokeRule on any consent replica, returns
+   only once every subscriber in the book that subscribed before the change has
+   acknowledged it or its lease (as the book counts it) has run out; a lease is not renewed
+   while a committed change is unacknowledged.
 4. In flight. A decision is cached only if no change, lapse or resubscription happened
    between asking for it and receiving it (an epoch counter), so a decision made on the old
    rules but answered after the drop is used once and never cached.
@@ -23,12 +28,15 @@ service's WatchPolicyChanges stream (services/consent/watch.py has the service's
 Claim: a read that starts after RevokeRule has returned is never decided from a cached
 decision made on the old rules. Take a replica R. Either R acknowledged the change, so it
 had dropped the patient's decisions before, and any decision cached since was asked after
-the drop (4), hence after the commit, hence on the new rules. Or R's lease had run out by
-the time the call returned (3), so by (1) R's own lease had too, and R answers nothing from
-its cache until a new heartbeat arrives: on the same stream that heartbeat comes after the
-change, so R drops before it renews; a new stream starts with an empty cache. A replica that
-subscribed after the change was published holds only decisions asked after its first
-heartbeat, which came after the commit.
+the drop (4), hence after the commit, hence on the new rules. Or R's lease in the book had
+run out when the call last looked (3), so by (1) R's own lease had too, and R answers
+nothing from its cache until a new heartbeat arrives. A heartbeat arriving after a lapse
+drops everything before it renews (`heartbeat` calls `healthy` first), and its grant was
+committed after the book was found lapsed (had it been committed before, the call would
+have seen it and waited), so after the change: what R caches from then on was asked on the
+new rules. A new stream starts with an empty cache. A replica that subscribed after the
+change was published holds only decisions asked after its first heartbeat, which came after
+the commit.
 
 Not covered by change events: rules with a validity period start or end without a change,
 and guardians' authority ends with the child's age. Entries therefore live at most

@@ -167,9 +167,11 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
 
     async def _committed_and_published(self, patient_id: str, change, revision_of):
-        """Commits a rule change and publishes it to every decision cache as one unit: shielded,
-        so a cancelled call (a deadline firing during a slow commit) cannot leave a committed
-        change untold while gateway replicas keep deciding on the old rules."""
+        """Commits a rule change (the store enters it in the decision caches' change feed in
+        the same transaction, so every consent replica sends it on, even if this process dies
+        now) and waits until every cache has applied it or lost its lease. Shielded, so a
+        cancelled call (a deadline firing during a slow commit) still finishes the wait; the
+        answer, and so the guarantee, comes only after it."""
 
         async def unit():
             result = await asyncio.to_thread(change)

@@ -13,6 +13,7 @@ from services.platform.settings import Settings, SettingsError
 
 from . import seed
 from .api import ConsentApi
+from .policy_feed import PolicyFeed
 from .receipts import ReceiptSigner
 from .store import ConsentStore
 from .watch import PolicyChangeHub
@@ -38,7 +39,7 @@ def organisation_names(settings: Settings) -> dict[str, str]:
 def make_api(store: ConsentStore, settings: Settings, hub: PolicyChangeHub | None = None) -> ConsentApi:
     return ConsentApi(
         store,
-        hub or PolicyChangeHub(),
+        hub or PolicyChangeHub(PolicyFeed(store.sessions)),
         receipt_signer(settings),
         allow_synthetic=not settings.production,
         organisations=organisation_names(settings),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.platform.db import UtcDateTime
@@ -99,3 +99,41 @@ class ResidentRow(Base):
 
     patient_id: Mapped[str] = mapped_column(String(11), primary_key=True)
     home_orgnr: Mapped[str] = mapped_column(String(9))
+
+
+class PolicyChangeRow(Base):
+    """The change feed of the gateways' decision caches (services/consent/policy_feed.py): one
+    row per rule change, written in the change's own transaction. Sequences have no gaps and
+    become visible in order (see PolicyChangeHeadRow); rows older than the feed's retention go."""
+
+    __tablename__ = "policy_changes"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    patient_id: Mapped[str] = mapped_column(String(11))
+    policy_revision: Mapped[int] = mapped_column(BigInteger)
+    committed_at: Mapped[float] = mapped_column(Float, index=True)  # seconds on the database's clock
+
+
+class PolicyChangeHeadRow(Base):
+    """The one row holding the feed's last sequence. A change takes the next sequence with an
+    UPDATE of this row, whose lock (PostgreSQL: row lock; SQLite: the write lock) is held until
+    the change commits: the next change gets the next sequence only after that commit."""
+
+    __tablename__ = "policy_change_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+
+
+class PolicySubscriberRow(Base):
+    """The lease book: one row per WatchPolicyChanges subscription of any consent replica,
+    kept until its lease has run out (and a while after, see policy_feed.FORGET_SECONDS)."""
+
+    __tablename__ = "policy_subscribers"
+
+    subscriber_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    replica_id: Mapped[str] = mapped_column(String(32))  # the consent process serving the stream
+    name: Mapped[str] = mapped_column(String(100))  # as the gateway called itself, for logs
+    since: Mapped[int] = mapped_column(BigInteger)  # the feed's head when it subscribed
+    acknowledged: Mapped[int] = mapped_column(BigInteger)  # every change up to here is applied
+    granted_until: Mapped[float] = mapped_column(Float, index=True)  # seconds on the database's clock

@@ -3,7 +3,9 @@
 
 Every read opens a new session and so sees every committed change: nothing is cached here.
 Every rule change raises the patient's revision first thing in its transaction; that row lock
-(PostgreSQL) or the write lock (SQLite) serialises all changes of one patient.
+(PostgreSQL) or the write lock (SQLite) serialises all changes of one patient. Every rule
+change also enters the decision caches' change feed last thing in its transaction
+(policy_feed.record), so a committed change is always in the feed.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from .domain import (
 )
 from .models import NotificationRow, PolicyRevisionRow, RepresentationRow, ResidentRow, RuleVersionRow
 from .notifications import rule_changed
+from .policy_feed import record
 
 Sign = Callable[[Rule], str]
 
@@ -54,6 +57,11 @@ class _Unchanged(Exception):
 class ConsentStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
+
+    @property
+    def sessions(self) -> sessionmaker:
+        """For the policy feed, which shares the database."""
+        return self._sessions
 
     # --- reading ------------------------------------------------------------------------
 
@@ -200,6 +208,8 @@ def _insert(session: Session, rule: Rule, sign: Sign, *, notify: bool) -> Rule:
     session.add(_row(rule))
     if notify:
         session.add(_notification_row(rule_changed(uuid.uuid4().hex, rule)))
+    session.flush()  # the rows first: the feed's head lock is held as briefly as possible
+    record(session, rule.content.patient_id, rule.policy_revision)
     return rule
 
 

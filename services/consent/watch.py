@@ -1,36 +1,68 @@
 """Policy changes pushed to the gateways' decision caches (WatchPolicyChanges), so that a rule
-change is complete only once no gateway replica can still decide on the old rules.
+change is complete only once no gateway replica can still decide on the old rules, whichever
+consent replica committed the change and whichever one each gateway replica subscribes to.
 
-Protocol (one bidi stream per gateway replica):
+Protocol (one bidi stream per gateway replica, to any consent replica):
 - the cache opens with `subscribe`; afterwards it sends `acknowledge(sequence)`: after each
   change it applied (having dropped the patient's cached decisions), and every renewal
   interval with the last sequence it applied;
 - the service answers EVERY message of the cache with exactly one heartbeat, in order, and
   sends a change for every committed rule change in between.
 
-Leases are anchored at the cache's send time. The heartbeat answering a message the service
-received at `t` grants a lease until `t + lease` on the service's clock; the cache pairs it
-with its own message (first in, first out) and counts the lease from the moment it sent
-that message, which came before `t`. So the cache's lease always ends before the service's
-idea of it (with equal clock rates; the cache keeps a margin for drift). A heartbeat pushed
-unasked could not give this: delayed in transit, it would extend a lease the service already
-counts as lapsed.
+Where the state lives. The change feed and the lease book are tables of the consent
+database (policy_feed.py), shared by every replica; a replica holds only its own streams.
+The change is entered in the feed in its own transaction. Each replica follows the feed
+(woken by PostgreSQL NOTIFY, polling every POLL_SECONDS as well and on SQLite) and forwards
+each change, in sequence order, to its own subscribers. Sequences become visible in order
+and without gaps (policy_feed.py), so reading `sequence > last sent` misses none; a gap
+can only mean rows aged out of the feed, and ends the stream (its cache starts over, empty).
 
-No lease is renewed while a change is outstanding: a heartbeat answering a message that
-acknowledges less than every change sent grants nothing (lease 0). `publish` therefore
-returns within one lease: once every subscriber that was sent the change has acknowledged it
-or its granted lease has run out. A subscriber whose stream ended is kept until its lease has
-run out, because the cache on the other end may not have noticed yet. A new service process
-has no record of leases granted by the one before it, so its first changes wait one lease
-from its start.
+Leases are anchored at the cache's send time. The heartbeat answering a message grants a
+lease until `t + lease`, `t` being read from the database's clock in the transaction that
+commits the grant, which runs after the service received the message; the heartbeat is sent
+only after that commit. The cache pairs the heartbeat with its own message (first in, first
+out) and counts the lease from the moment it sent that message, which came before `t`. So the
+cache's lease always ends before the book's (with equal clock rates; the cache keeps a margin
+for drift), and the book holds every lease a cache may hold.
+
+No lease is renewed while a change is outstanding: a renewal is granted only if the
+subscriber has acknowledged every change committed so far, as the renewal's transaction
+sees the feed (lease_book.renew). `publish` returns once every subscriber in the book, of
+any replica, that subscribed before the change has acknowledged it or its lease has run out
+on the database's clock. Once the change has committed, a subscriber that has not applied it
+can be renewed at most once more, by a renewal that read the feed before the commit; so
+`publish` returns within about one lease, also when the replica serving a subscriber died
+(its subscribers stop renewing; their rows lapse).
+
+Why that suffices (the argument of gateway/decision_cache.py, with the book in the
+database): when `publish` sees the change complete, every subscriber that may hold decisions
+on the old rules either acknowledged the change, so had dropped them, or its book lease, and
+with it the cache's own, has run out. A lapsed cache drops everything before it takes a new
+heartbeat (DecisionCache.heartbeat). The first heartbeat to renew it after the lapse carries
+a grant committed after the check that found the book lapsed (a grant committed before it
+was seen by it: had it still run, the call would have waited; it had run out, and so had the
+cache's lease from it), so that heartbeat arrives after the change committed, and whatever
+the cache stores afterwards was asked on the new rules. A subscriber whose row was not yet committed when `publish` looked got its
+first heartbeat after that, so after the change too.
+
+No wait for a predecessor. The previous design kept leases in process memory, so a new
+process had to wait one lease before its first change could complete. Now every lease any
+process ever granted is in the book before its heartbeat left, so a new or restarted
+replica sees them all: nothing waits. (One exception, stated in the README: upgrading from
+the in-memory version, whose leases are not in the book.)
+
+Bounds: MAX_SUBSCRIBERS streams per replica, MAX_OUTBOX queued messages per stream, BATCH
+changes read at once; the feed keeps RETENTION_SECONDS of changes and the book forgets a
+subscriber FORGET_SECONDS after its lease ran out (policy_feed.py).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
-import math
 import time
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -39,90 +71,60 @@ from google.protobuf import duration_pb2
 
 from samhandling.consent.v1 import consent_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import invalid_argument, permission_denied
+from services.platform.errors import invalid_argument, permission_denied, unavailable
 from services.platform.interceptors import current_assertion
+
+from .policy_feed import BATCH, Change, PolicyFeed
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 2.0
+POLL_SECONDS = 0.2  # how often a replica looks at the feed and the book without a notification
+MAX_SUBSCRIBERS = 1_000  # streams per replica
+MAX_OUTBOX = 10_000  # messages queued for one stream; a subscriber that far behind is ended
 
 Response = consent_pb2.WatchPolicyChangesResponse
 
 
 @dataclass(eq=False)
-class Subscriber:
+class Stream:
+    """One subscription served by this replica."""
+
     subscriber_id: str
-    since: int  # the last change sequence published before it subscribed: later ones are its business
-    granted_until: float  # the end of the lease the service has granted, on the service's clock
-    acknowledged: int = 0
-    sent: int = 0  # the last change sequence queued for it
+    name: str
+    sent: int  # the last change sequence queued for it (starts at the feed's head when it subscribed)
+    granted_until: float  # when its lease runs out, roughly, on this process's monotonic clock
     connected: bool = True
     outbox: deque[consent_pb2.WatchPolicyChangesResponse] = field(default_factory=deque)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
-    @property
-    def current(self) -> bool:
-        """Has acknowledged every change sent to it."""
-        return self.acknowledged >= self.sent
+    def queue(self, message: consent_pb2.WatchPolicyChangesResponse) -> None:
+        if len(self.outbox) >= MAX_OUTBOX:
+            log.warning("policy watch: subscriber too far behind", extra={"subscriber": self.name})
+            self.disconnect()
+        elif self.connected:
+            self.outbox.append(message)
+        self.wakeup.set()
 
+    def forward(self, changes: list[Change]) -> None:
+        """Queues the changes it has not been sent, in order; a gap (rows aged out of the
+        feed) ends the stream: its cache starts over, empty."""
+        new = [c for c in changes if c.sequence > self.sent]
+        if new and new[0].sequence != self.sent + 1:
+            log.warning("policy watch: changes missed", extra={"subscriber": self.name})
+            self.disconnect()
+            return
+        for c in new:
+            change = Response.PolicyChange(sequence=c.sequence, patient_id=c.patient_id,
+                                           policy_revision=c.policy_revision)
+            self.queue(Response(change=change))
+            self.sent = c.sequence
 
-class Subscriptions:
-    """The lease and acknowledgement bookkeeping, pure: every method takes the time it is
-    called at (seconds on a monotonic clock)."""
-
-    def __init__(self, lease: float, started_at: float, *, wait_for_predecessor: bool = True) -> None:
-        self.lease = lease
-        self._earliest_completion = started_at + lease if wait_for_predecessor else -math.inf
-        self._sequence = 0
-        self._subscribers: list[Subscriber] = []
-
-    def subscribe(self, subscriber_id: str, now: float) -> Subscriber:
-        subscriber = Subscriber(subscriber_id, since=self._sequence, granted_until=now + self.lease)
-        subscriber.outbox.append(_heartbeat(self.lease))
-        self._subscribers.append(subscriber)
-        return subscriber
-
-    def acknowledge(self, subscriber: Subscriber, sequence: int, now: float) -> None:
-        """Records an acknowledgement and queues the heartbeat that answers it: a lease from
-        now, unless a change is still outstanding."""
-        subscriber.acknowledged = max(subscriber.acknowledged, min(sequence, subscriber.sent))
-        if subscriber.current and subscriber.connected:
-            subscriber.granted_until = max(subscriber.granted_until, now + self.lease)
-            subscriber.outbox.append(_heartbeat(self.lease))
-        else:
-            subscriber.outbox.append(_heartbeat(0.0))
-
-    def publish(self, patient_id: str, revision: int) -> int:
-        """Queues a change for every connected subscriber; returns its sequence number."""
-        self._sequence += 1
-        change = Response.PolicyChange(sequence=self._sequence, patient_id=patient_id, policy_revision=revision)
-        for subscriber in self._subscribers:
-            if subscriber.connected:
-                subscriber.sent = self._sequence
-                subscriber.outbox.append(Response(change=change))
-        return self._sequence
-
-    def disconnect(self, subscriber: Subscriber) -> None:
-        """Its stream ended. It stays until its lease has run out: the cache may not know yet."""
-        subscriber.connected = False
-        subscriber.outbox.clear()
-
-    def expire(self, now: float) -> list[Subscriber]:
-        """Forgets every subscriber whose lease has run out; returns those still connected,
-        whose streams are to be ended."""
-        lapsed = [s for s in self._subscribers if s.granted_until <= now]
-        self._subscribers = [s for s in self._subscribers if s.granted_until > now]
-        return [s for s in lapsed if s.connected]
-
-    def pending(self, sequence: int, now: float) -> float | None:
-        """Seconds until the change `sequence` may be complete at the latest, or None once it
-        is: every subscriber sent the change has acknowledged it or lost its lease."""
-        waiting = [
-            s.granted_until for s in self._subscribers
-            if s.since < sequence and s.acknowledged < sequence and s.granted_until > now
-        ]
-        if self._earliest_completion > now:
-            waiting.append(self._earliest_completion)
-        return min(waiting) - now if waiting else None
+    def disconnect(self) -> None:
+        """Ends the stream (its row stays in the book until its lease has run out: the cache
+        may not know yet)."""
+        self.connected = False
+        self.outbox.clear()
+        self.wakeup.set()
 
 
 def _heartbeat(lease: float) -> consent_pb2.WatchPolicyChangesResponse:
@@ -132,42 +134,44 @@ def _heartbeat(lease: float) -> consent_pb2.WatchPolicyChangesResponse:
 
 
 class PolicyChangeHub:
-    """The consent service's side of WatchPolicyChanges, over asyncio."""
+    """One consent replica's side of WatchPolicyChanges, over asyncio."""
 
     def __init__(
-        self, lease: float = LEASE_SECONDS, clock: Callable[[], float] = time.monotonic, *,
-        wait_for_predecessor: bool = True,
+        self, feed: PolicyFeed, *, poll_seconds: float = POLL_SECONDS, clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`wait_for_predecessor=False` skips the wait for leases granted by a previous process:
-        only for tests that start a fresh suite, where no gateway ever had a lease before."""
+        self._feed = feed
+        self._poll = poll_seconds
         self._clock = clock
-        self._book = Subscriptions(lease, clock(), wait_for_predecessor=wait_for_predecessor)
+        self.replica_id = uuid.uuid4().hex
         self._serial = itertools.count(1)
-        self._wakeups: dict[Subscriber, asyncio.Event] = {}
-        self._progress = asyncio.Event()
+        self._streams: dict[str, Stream] = {}
+        self._publishing = 0
+        self._follower: asyncio.Task | None = None
+        self._wakeup = asyncio.Event()  # the feed or the book may have moved
+        self._progress = asyncio.Event()  # replaced each time it is set: publishers re-check
+
+    @property
+    def lease(self) -> float:
+        return self._feed.lease
 
     async def publish(self, patient_id: str, revision: int) -> None:
-        """Sends the change to every subscriber and returns once each has acknowledged it or
-        its lease has run out (never earlier, at most one lease later). Call it after the
-        change is committed."""
-        sequence = self._book.publish(patient_id, revision)
-        self._wake_all()
-        while (wait := self._pending(sequence)) is not None:
-            progress = self._progress
-            try:
-                await asyncio.wait_for(progress.wait(), wait)
-            except TimeoutError:
-                pass
-
-    def _pending(self, sequence: int) -> float | None:
-        self._expire()
-        return self._book.pending(sequence, self._clock())
-
-    def _expire(self) -> None:
-        for lapsed in self._book.expire(self._clock()):
-            log.warning("policy watch lease lapsed", extra={"subscriber": lapsed.subscriber_id})
-            self._book.disconnect(lapsed)
-            self._wake(lapsed)
+        """Returns once every change committed so far, the caller's among them (the store
+        entered it in the feed in its transaction: call this after the commit), is complete:
+        each subscriber of any replica that subscribed before it has acknowledged it or its
+        lease has run out. Never earlier; at most about one lease later. Raises if the
+        database cannot be read: the change is then not known to be complete. (`patient_id`
+        and `revision` name the caller's change; the feed holds it already.)"""
+        self._publishing += 1
+        self._follow()
+        try:
+            sequence = await asyncio.to_thread(self._feed.head)
+            while (wait := await asyncio.to_thread(self._feed.pending, sequence)) is not None:
+                progress = self._progress
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(progress.wait(), min(wait, self._poll))
+        finally:
+            self._publishing -= 1
+            self._wakeup.set()  # the follower stops when nothing is left to follow
 
     async def watch(
         self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest], context
@@ -178,60 +182,119 @@ class PolicyChangeHub:
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("message") != "subscribe":
             raise invalid_argument({"subscribe": "the first message must subscribe"})
+        if len(self._streams) >= MAX_SUBSCRIBERS:
+            raise unavailable("TOO_MANY_SUBSCRIBERS", "this replica serves no more policy watches")
         name = first.subscribe.subscriber_id[:100] or f"subscriber-{next(self._serial)}"
-        subscriber = self._book.subscribe(name, self._clock())
-        wakeup = self._wakeups[subscriber] = asyncio.Event()
-        reader = asyncio.create_task(self._read(subscriber, request_iterator))
+        subscriber_id = uuid.uuid4().hex
+        received = self._clock()
+        try:
+            lease = await asyncio.to_thread(self._feed.subscribe, subscriber_id, self.replica_id, name)
+        except Exception as exc:
+            log.warning("policy watch: the book is unavailable", extra={"error": exc.__class__.__name__})
+            raise unavailable("POLICY_BOOK_UNAVAILABLE", "cannot record the subscription") from None
+        stream = Stream(subscriber_id, name, sent=lease.since, granted_until=received + self.lease)
+        stream.queue(_heartbeat(self.lease))  # committed above, before it is sent
+        self._streams[subscriber_id] = stream
+        self._follow()
+        reader = asyncio.create_task(self._read(stream, request_iterator))
         log.info("policy watch subscribed", extra={"subscriber": name})
         try:
             while True:
-                if subscriber.outbox:
-                    yield subscriber.outbox.popleft()
+                if stream.outbox:
+                    yield stream.outbox.popleft()
                     continue
-                if not subscriber.connected:
+                if not stream.connected:
                     break
-                wakeup.clear()
+                stream.wakeup.clear()
                 # Wakes at the latest when the lease runs out, to end a stream gone silent.
-                timeout = subscriber.granted_until - self._clock()
+                timeout = stream.granted_until - self._clock()
                 if timeout <= 0:
-                    self._expire()
+                    log.warning("policy watch lease lapsed", extra={"subscriber": name})
+                    stream.disconnect()
                     continue
-                try:
-                    await asyncio.wait_for(wakeup.wait(), timeout)
-                except TimeoutError:
-                    pass
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stream.wakeup.wait(), timeout)
         finally:
             reader.cancel()
-            self._book.disconnect(subscriber)
-            self._wakeups.pop(subscriber, None)
-            self._signal_progress()
+            stream.disconnect()
+            self._streams.pop(subscriber_id, None)
+            self._wakeup.set()  # the follower stops when nothing is left to follow
             log.info("policy watch ended", extra={"subscriber": name})
 
-    async def _read(self, subscriber: Subscriber, request_iterator) -> None:
+    async def _read(self, stream: Stream, request_iterator) -> None:
         try:
             async for request in request_iterator:
                 if request.WhichOneof("message") != "acknowledge":
-                    log.warning("policy watch: unexpected message", extra={"subscriber": subscriber.subscriber_id})
+                    log.warning("policy watch: unexpected message", extra={"subscriber": stream.name})
                     break
-                self._book.acknowledge(subscriber, request.acknowledge.sequence, self._clock())
-                self._wake(subscriber)
+                received = self._clock()
+                granted = await asyncio.to_thread(
+                    self._feed.renew, stream.subscriber_id, request.acknowledge.sequence, stream.sent
+                )
+                if granted is None:
+                    log.warning("policy watch: subscriber no longer in the book", extra={"subscriber": stream.name})
+                    break
+                if granted > 0:
+                    stream.granted_until = max(stream.granted_until, received + granted)
+                stream.queue(_heartbeat(granted))  # committed above, before it is sent
                 self._signal_progress()
-        except Exception as exc:  # the stream broke under the reader; the writer ends it
-            log.info("policy watch read failed", extra={"subscriber": subscriber.subscriber_id,
-                                                        "error": exc.__class__.__name__})
+        except Exception as exc:  # the stream broke under the reader, or the book is unavailable
+            log.info("policy watch read failed", extra={"subscriber": stream.name, "error": exc.__class__.__name__})
         finally:
-            # The cache hung up (or misbehaved): end the stream.
-            self._book.disconnect(subscriber)
-            self._wake(subscriber)
-            self._signal_progress()
+            # The cache hung up (or misbehaved, or its lease cannot be recorded): end the stream.
+            stream.disconnect()
 
-    def _wake(self, subscriber: Subscriber) -> None:
-        if (event := self._wakeups.get(subscriber)) is not None:
-            event.set()
+    # --- following the feed -----------------------------------------------------------------
 
-    def _wake_all(self) -> None:
-        for event in self._wakeups.values():
-            event.set()
+    def _follow(self) -> None:
+        """Makes sure the follower runs (it runs while this replica has streams or publishers)."""
+        self._wakeup.set()
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._following(), name="policy-feed-follower")
+
+    async def _following(self) -> None:
+        listener = asyncio.create_task(self._listen()) if self._feed.listen_url else None
+        failing = False
+        try:
+            while self._streams or self._publishing:
+                self._wakeup.clear()
+                try:
+                    more = await self._forward()
+                    failing = False
+                except Exception as exc:  # the database is unavailable: retried at the next poll
+                    if not failing:  # said once per outage, not once per poll
+                        log.warning("policy feed unreadable", extra={"error": exc.__class__.__name__})
+                    failing, more = True, False
+                self._signal_progress()
+                if not more:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._poll)
+        finally:
+            # Nothing awaited here: a watch arriving now sees this task done and starts another.
+            if listener is not None:
+                listener.cancel()
+
+    async def _forward(self) -> bool:
+        """Forwards new changes to this replica's streams; True if there may be more to read."""
+        streams = [s for s in self._streams.values() if s.connected]
+        if not streams:
+            return False
+        changes = await asyncio.to_thread(self._feed.changes_after, min(s.sent for s in streams))
+        for stream in streams:
+            stream.forward(changes)
+        return len(changes) == BATCH
+
+    async def _listen(self) -> None:
+        """Wakes the follower on every notification; reconnects after a lost connection."""
+        while True:
+            try:
+                async for _ in self._feed.notifications():
+                    self._wakeup.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("policy feed: not listening, polling", extra={"error": exc.__class__.__name__})
+            await asyncio.sleep(1.0)  # reconnect backoff, not synchronisation; polling covers the gap
 
     def _signal_progress(self) -> None:
         self._progress.set()

@@ -27,7 +27,6 @@ from services.consent.main import BACKEND, make_api
 from services.consent.models import Base, ResidentRow
 from services.consent.seed import home_organisations
 from services.consent.store import ConsentStore
-from services.consent.watch import PolicyChangeHub
 from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
 from tests.support import DEMO_EHR_ACTOR, asserted, running_backend, settings_for
@@ -78,9 +77,8 @@ def settings(tmp_path, db_url):
 
 @contextlib.asynccontextmanager
 async def serving(settings, hub=None):
-    """The consent backend as main.py builds it, with a hub whose first lease is short (a new
-    hub waits one lease before its first change completes)."""
-    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, hub or PolicyChangeHub(lease=0.05)))
+    """The consent backend as main.py builds it (with `hub` instead of its own, if given)."""
+    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, hub))
     async with running_backend("consent", settings, spec=spec) as channel:
         yield Consent(channel, settings)
 

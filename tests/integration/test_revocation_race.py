@@ -13,6 +13,7 @@ import grpc
 import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy.orm import sessionmaker
 
 from gateway.authentication import Authenticator
 from gateway.backends import Backends
@@ -28,8 +29,10 @@ from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.backends import backend
 from services.cli.token import Identity, obtain_token
+from services.consent.policy_feed import PolicyFeed, record
 from services.consent.watch import PolicyChangeHub
 from services.platform.assertion import AssertionSigner, AssertionVerifier
+from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.dpop import DpopVerifier
 from services.platform.errors import error_info
 from services.platform.interceptors import ServiceInterceptor
@@ -134,31 +137,42 @@ async def running_replica(
 
 
 @contextlib.asynccontextmanager
-async def running_replicas(tmp_path, *, cached: bool) -> AsyncIterator[tuple[Settings, list[Replica]]]:
-    """The STS, consent, audit and summary on port 0, and two gateway replicas in front."""
+async def running_replicas(
+    tmp_path, *, cached: bool, consents: int = 1, consent_db: str | None = None,
+) -> AsyncIterator[tuple[Settings, list[Replica]]]:
+    """The STS, consent (`consents` replicas on one database), audit and summary on port 0, and
+    two gateway replicas in front; with two consent replicas, gateway replica i calls and
+    watches consent replica i."""
     from services.sts.config import StsConfig
     from services.sts.main import StsServer
 
     provider = TracerProvider()
-    settings = settings_for(tmp_path)
+    settings = settings_for(tmp_path, **({"consent": consent_db} if consent_db else {}))
     sts = StsServer(StsConfig(port=0, seeds_dir=settings.seeds_dir, var_dir=settings.var_dir))
     ready = asyncio.Event()
     sts_task = asyncio.create_task(sts.serve(ready))
     await ready.wait()
     servers, addresses = [], dict(settings.addresses)
+    consent_addresses = []
     try:
         for component in ("consent", "audit", "summary"):
             spec = backend(component)
             spec.migrate(settings)
             spec.seed(settings)
-            servers.append(spec.create_server(settings, provider, address="127.0.0.1:0"))
-            addresses[component] = f"127.0.0.1:{await servers[-1].start()}"
+            for _ in range(consents if component == "consent" else 1):
+                servers.append(spec.create_server(settings, provider, address="127.0.0.1:0"))
+                addresses[component] = f"127.0.0.1:{await servers[-1].start()}"
+                if component == "consent":
+                    consent_addresses.append(addresses[component])
         settings = replace(settings, addresses=addresses, token_issuer=sts.issuer)
         async with contextlib.AsyncExitStack() as stack:
-            far = await stack.enter_async_context(slow_link(addresses["consent"], LINK_DELAY_SECONDS))
+            far = await stack.enter_async_context(slow_link(consent_addresses[-1], LINK_DELAY_SECONDS))
             replicas = [
-                await stack.enter_async_context(running_replica(settings, provider, cached=cached, watch_address=a))
-                for a in (addresses["consent"], far)
+                await stack.enter_async_context(running_replica(
+                    replace(settings, addresses=addresses | {"consent": consent}), provider, cached=cached,
+                    watch_address=watch,
+                ))
+                for consent, watch in ((consent_addresses[0], consent_addresses[0]), (consent_addresses[-1], far))
             ]
             if cached:
                 await asyncio.wait_for(asyncio.gather(*(r.watch.leased() for r in replicas)), TIMEOUT_SECONDS)
@@ -229,9 +243,19 @@ class Readers:
         return [r for r in self.reads if r.started > moment]
 
 
-@pytest.mark.parametrize("cached", [True, False], ids=["cache-on", "cache-off"])
-async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(tmp_path, cached):
-    async with running_replicas(tmp_path, cached=cached) as (settings, replicas):
+@pytest.mark.parametrize(("cached", "consents", "database"), [
+    (True, 1, "sqlite"), (False, 1, "sqlite"), (True, 2, "sqlite"),
+    pytest.param(True, 2, "postgresql", marks=pytest.mark.postgres),
+], ids=["cache-on", "cache-off", "cache-on-two-consents", "cache-on-two-consents-postgresql"])
+async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(
+    tmp_path, request, cached, consents, database
+):
+    """With two consent replicas the changes go through both (each gateway replica calls its
+    own), and each gateway replica's cache hears only from its own consent replica."""
+    consent_db = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    async with running_replicas(tmp_path, cached=cached, consents=consents, consent_db=consent_db) as (
+        settings, replicas
+    ):
         patient = (await obtain_token(settings, Identity(patient=PATIENT))).access_token
         as_patient = (("authorization", f"Bearer {patient}"),)
         ehr = (("authorization", f"Bearer {(await obtain_token(settings, Identity('demo-ehr'))).access_token}"),)
@@ -285,11 +309,32 @@ class WatchOnly(consent_pb2_grpc.ConsentServiceServicer):
         return self.hub.watch(request_iterator, context)
 
 
+class Changes:
+    """Rule changes as the store makes them: entered in the feed in a transaction of their own,
+    then published."""
+
+    def __init__(self, hub: PolicyChangeHub, sessions: sessionmaker) -> None:
+        self.hub = hub
+        self._sessions = sessions
+
+    async def publish(self, patient_id: str, revision: int) -> None:
+        def commit() -> None:
+            with self._sessions.begin() as session:
+                record(session, patient_id, revision)
+
+        await asyncio.to_thread(commit)
+        await self.hub.publish(patient_id, revision)
+
+
 @contextlib.asynccontextmanager
-async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings, PolicyChangeHub, str]]:
+async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings, Changes, str]]:
     """A consent server that serves only WatchPolicyChanges, behind the backends' interceptor."""
     settings = settings_for(tmp_path)
-    hub = PolicyChangeHub(lease=lease, wait_for_predecessor=False)
+    url = settings.database_url("consent")
+    migrate(url, backend("consent").migrations)
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    hub = PolicyChangeHub(PolicyFeed(sessions, lease=lease))
     public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
     server = GrpcServer(
         "consent", "127.0.0.1:0",
@@ -299,9 +344,10 @@ async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings,
     )
     port = await server.start()
     try:
-        yield settings, hub, f"127.0.0.1:{port}"
+        yield settings, Changes(hub, sessions), f"127.0.0.1:{port}"
     finally:
         await server.stop(grace=0)
+        engine.dispose()
 
 
 def stream(channel: grpc.aio.Channel, metadata=()) -> grpc.aio.StreamStreamCall:
