@@ -60,6 +60,20 @@ class Settings:
     # checkpoints); origin None: the development origin, refused in production (services.audit.signer).
     audit_log_key_file: Path | None = None
     audit_log_origin: str | None = None
+    # Transport between the components (services.platform.server, .channels, .tls): connections
+    # end after this age so clients re-resolve and reach new replicas; None: never. The grace
+    # bounds calls still open on an aged connection (streams); None: they run to their end.
+    grpc_max_connection_age_seconds: float | None = 300.0
+    grpc_max_connection_age_grace_seconds: float | None = None
+    # On SIGTERM: NOT_SERVING for this long while still serving, then stop (services.cli.serve).
+    drain_seconds: float = 5.0
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_auth: bool = False
+    # Production refuses plaintext between the gateway and the backends unless a service mesh
+    # is declared to provide mTLS around the pods.
+    tls_by_mesh: bool = False
 
     @property
     def production(self) -> bool:
@@ -119,6 +133,14 @@ class Settings:
             assertion_public_key_file=_path(env.get("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE")),
             audit_log_key_file=_path(env.get("SAMHANDLING_AUDIT_LOG_KEY_FILE")),
             audit_log_origin=env.get("SAMHANDLING_AUDIT_LOG_ORIGIN") or None,
+            grpc_max_connection_age_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS", 300.0),
+            grpc_max_connection_age_grace_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None),
+            drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0) or 0.0,
+            tls_ca_file=_path(env.get("SAMHANDLING_TLS_CA_FILE")),
+            tls_cert_file=_path(env.get("SAMHANDLING_TLS_CERT_FILE")),
+            tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),
+            tls_client_auth=_client_auth(env.get("SAMHANDLING_TLS_CLIENT_AUTH", "")),
+            tls_by_mesh=env.get("SAMHANDLING_TLS_BY_MESH", "") == "1",
         )
 
 
@@ -133,3 +155,26 @@ def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """A duration in seconds; unset: `default`; `none`: no limit."""
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value == "none":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds or 'none', not {value!r}") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SettingsError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
+    return seconds
+
+
+def _client_auth(value: str) -> bool:
+    value = value.strip().lower()
+    if value not in ("", "none", "require"):
+        raise SettingsError(f"SAMHANDLING_TLS_CLIENT_AUTH must be 'none' or 'require', not {value!r}")
+    return value == "require"
