@@ -10,33 +10,11 @@ from collections import Counter
 
 import grpc
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
 
-from services.platform import telemetry
 from services.platform.channels import open_channel
-from services.platform.server import GrpcServer
+from tests.fixtures.replicas import replica, who
 
-WHO = "/samhandling.test.Replica/Who"
 WAIT_SECONDS = 5.0  # upper bound on waiting for a condition, so a broken channel fails instead of hanging
-
-
-def replica(name: str, address: str = "127.0.0.1:0") -> GrpcServer:
-    """A real server, traced like every component, whose one method answers its name."""
-
-    async def who(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        return name.encode()
-
-    handler = grpc.method_handlers_generic_handler(
-        "samhandling.test.Replica", {"Who": grpc.unary_unary_rpc_method_handler(who)}
-    )
-    return GrpcServer(
-        name, address, interceptors=[telemetry.server_interceptor(TracerProvider())],
-        generic_handlers=[handler], service_names=["samhandling.test.Replica"],
-    )
-
-
-async def who(channel: grpc.aio.Channel, timeout: float = 1.0) -> str:
-    return (await channel.unary_unary(WHO)(b"", timeout=timeout)).decode()
 
 
 async def answers_until(channel: grpc.aio.Channel, done, what: str) -> list[str]:
