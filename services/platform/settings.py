@@ -66,7 +66,9 @@ class Settings:
     grpc_max_connection_age_seconds: float | None = 300.0
     grpc_max_connection_age_grace_seconds: float | None = None
     # On SIGTERM: NOT_SERVING for this long while still serving, then stop (services.cli.serve).
-    drain_seconds: float = 5.0
+    # From the environment: 5 s in production; 0 in development, where `up` runs one loopback
+    # replica of each component that nothing balances over (a local cluster sets it).
+    drain_seconds: float = 0.0
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -135,7 +137,7 @@ class Settings:
             audit_log_origin=env.get("SAMHANDLING_AUDIT_LOG_ORIGIN") or None,
             grpc_max_connection_age_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS", 300.0),
             grpc_max_connection_age_grace_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None),
-            drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0) or 0.0,
+            drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0 if mode == "production" else 0.0) or 0.0,
             tls_ca_file=_path(env.get("SAMHANDLING_TLS_CA_FILE")),
             tls_cert_file=_path(env.get("SAMHANDLING_TLS_CERT_FILE")),
             tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),

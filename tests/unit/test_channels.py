@@ -50,7 +50,8 @@ def test_connection_age_settings() -> None:
     assert "grpc.max_connection_age_ms" not in options
     assert options["grpc.max_connection_age_grace_ms"] == 30_000
     assert settings.drain_seconds == 0.5
-    assert Settings.from_env({}).drain_seconds == 5.0
+    assert Settings.from_env({}).drain_seconds == 0.0  # development: one replica, nothing to drain
+    assert Settings.from_env({"SAMHANDLING_ENV": "production"}).drain_seconds == 5.0
 
 
 @pytest.mark.parametrize("value", ["-1", "soon", "inf", "nan"])
