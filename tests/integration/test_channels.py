@@ -10,9 +10,16 @@ from collections import Counter
 
 import grpc
 import pytest
+from google.protobuf.wrappers_pb2 import StringValue
+from opentelemetry.sdk.trace import TracerProvider
 
+from gateway.audit_client import GATEWAY_ACTOR
+from gateway.backends import Backends
+from services.platform.assertion import Assertion, AssertionSigner
 from services.platform.channels import open_channel
-from tests.fixtures.replicas import replica, who
+from services.platform.keys import load_jwk
+from services.platform.settings import Settings
+from tests.fixtures.replicas import WHO, replica, who
 
 WAIT_SECONDS = 5.0  # upper bound on waiting for a condition, so a broken channel fails instead of hanging
 
@@ -42,6 +49,31 @@ async def test_round_robin_spreads_calls_over_every_replica_of_an_ipv4_target() 
             spread = Counter([await who(channel) for _ in range(20)])
         assert spread == {"a": 10, "b": 10}
     finally:
+        await a.stop(0)
+        await b.stop(0)
+
+
+async def test_the_gateways_backend_channels_spread_over_replicas() -> None:
+    """The gateway's own channels (gateway/backends.py) are built the same way."""
+    a, b = replica("a"), replica("b")
+    pa, pb = await a.start(), await b.start()
+    settings = Settings()
+    signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
+    backends = Backends({"capacity": f"ipv4:127.0.0.1:{pa},127.0.0.1:{pb}"}, signer, TracerProvider())
+    assertion = Assertion(method=WHO, actor=GATEWAY_ACTOR)
+
+    async def ask() -> str:
+        return (await backends.call("capacity", assertion, StringValue(), StringValue)).value
+
+    try:
+        seen: list[str] = []
+        deadline = time.monotonic() + WAIT_SECONDS
+        while {"a", "b"} - set(seen):
+            assert time.monotonic() < deadline, f"not both replicas: {Counter(seen)}"
+            seen.append(await ask())
+        assert Counter([await ask() for _ in range(10)]) == {"a": 5, "b": 5}
+    finally:
+        await backends.close()
         await a.stop(0)
         await b.stop(0)
 
@@ -86,3 +118,17 @@ async def test_a_backend_restarted_on_its_port_is_reached_again_within_two_secon
             assert time.monotonic() - started < 2.0
         finally:
             await again.stop(0)
+
+
+async def test_a_dns_target_reaches_its_replica() -> None:
+    """`dns:///name:port`, as a Kubernetes headless Service is named; localhost also resolves
+    to ::1, where nothing listens: round_robin picks only the address that is READY."""
+    a = replica("a")
+    port = await a.start()
+    try:
+        async with open_channel(f"dns:///localhost:{port}") as channel:
+            answers = await answers_until(channel, lambda seen: "a" in seen, "the replica answers")
+            assert Counter([await who(channel) for _ in range(5)]) == {"a": 5}
+        assert set(answers) <= {"a", ""}
+    finally:
+        await a.stop(0)

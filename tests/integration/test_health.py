@@ -8,6 +8,7 @@ import time
 
 import grpc
 import pytest
+from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.sdk.trace import TracerProvider
@@ -107,7 +108,7 @@ async def served_through_the_stop(server: GrpcServer, channel: grpc.aio.Channel,
         # The server refuses new calls now; the call that was in flight still finishes.
         assert held is not None and not held.done()
         release.set()
-        assert await held == b"a"
+        assert StringValue.FromString(await held).value == "a"
         await stopping
     finally:
         release.set()
