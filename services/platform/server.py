@@ -7,8 +7,8 @@ A graceful stop, in order (`stop(drain=...)`; `samhandling serve` drains on SIGT
    `drain` seconds. Clients that health-check their connections (services.platform.channels)
    stop picking this replica at once; probes and balancers that poll see NOT_SERVING before
    anything is refused; a call that still arrives in the period is served.
-2. Stop accepting: new calls are refused, calls in flight get `grace` seconds to finish,
-   then are cancelled.
+2. Stop accepting: open health watches end (services.platform.health), new calls are
+   refused, calls in flight get `grace` seconds to finish, then are cancelled.
 3. Release what `on_stop` names (database pools), after the last call.
 
 Connections end after a maximum age (GOAWAY, then `max_connection_age_grace` for the calls on
@@ -29,6 +29,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from . import channels
+from .health import HealthServicer
 from .settings import Settings
 from .tls import TlsFiles
 
@@ -111,7 +112,7 @@ class GrpcServer:
         self._server = grpc.aio.server(
             interceptors=list(interceptors), options=[*transport.options(), *options]
         )
-        self._health = health.aio.HealthServicer()
+        self._health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         for s in servicers:
             s.add_to_server(s.impl, self._server)
@@ -155,6 +156,7 @@ class GrpcServer:
         """Drains for `drain` seconds (NOT_SERVING, still serving), then refuses new calls and
         gives those in flight `grace` seconds to finish."""
         await self.drain(drain)
+        await self._health.close()  # open watches end; the grace is for real calls
         await self._server.stop(grace)
         for release in self._on_stop:
             release()

@@ -53,15 +53,49 @@ async def test_watch_through_the_tracing_interceptor_sees_serving_then_not_servi
         }
         for watch in watches.values():
             assert (await asyncio.wait_for(watch.read(), WAIT_SECONDS)).status == SERVING
-        stopping = asyncio.create_task(server.stop(0, drain=0.5))
+        stopping = asyncio.create_task(server.stop(WAIT_SECONDS, drain=0.5))
         for watch in watches.values():
             assert (await asyncio.wait_for(watch.read(), WAIT_SECONDS)).status == NOT_SERVING
+        for watch in watches.values():  # the stop ends the watches
+            assert await asyncio.wait_for(watch.read(), WAIT_SECONDS) is grpc.aio.EOF
+            assert await watch.code() == grpc.StatusCode.OK
         await stopping
-        for watch in watches.values():
-            with pytest.raises(grpc.aio.AioRpcError) as ended:
-                await asyncio.wait_for(watch.read(), WAIT_SECONDS)
-            assert ended.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
     assert "/grpc.health.v1.Health/Watch" in {s.name for s in spans.get_finished_spans()}  # traced, not bypassed
+
+
+async def test_a_watcher_still_sees_the_drain_after_another_watcher_went_away() -> None:
+    """With grpcio-health-checking's servicer the second watcher would never hear again once
+    the first one ended (services/platform/health.py says why)."""
+    server = replica("a")
+    port = await server.start()
+    try:
+        async with plain(port) as staying:
+            async with plain(port) as leaving:
+                gone = health_pb2_grpc.HealthStub(leaving).Watch(health_pb2.HealthCheckRequest())
+                assert (await asyncio.wait_for(gone.read(), WAIT_SECONDS)).status == SERVING
+                watch = health_pb2_grpc.HealthStub(staying).Watch(health_pb2.HealthCheckRequest())
+                assert (await asyncio.wait_for(watch.read(), WAIT_SECONDS)).status == SERVING
+            deadline = time.monotonic() + WAIT_SECONDS
+            while server._health.watching > 1:  # until the server has ended the closed channel's watch
+                assert time.monotonic() < deadline, "the closed channel's watch never ended"
+                await asyncio.sleep(0.01)  # polling a condition with a deadline
+            await server.drain(0)
+            assert (await asyncio.wait_for(watch.read(), WAIT_SECONDS)).status == NOT_SERVING
+    finally:
+        await server.stop(0)
+
+
+async def test_open_watches_do_not_hold_up_a_stop() -> None:
+    server = replica("a")
+    port = await server.start()
+    async with plain(port) as channel:  # a watching balancer or monitor
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+        assert (await asyncio.wait_for(watch.read(), WAIT_SECONDS)).status == SERVING
+        started = time.monotonic()
+        await server.stop(WAIT_SECONDS)
+        assert time.monotonic() - started < WAIT_SECONDS / 2  # no real call was in flight
+        assert (await asyncio.wait_for(watch.read(), WAIT_SECONDS)).status == NOT_SERVING
+        assert await asyncio.wait_for(watch.read(), WAIT_SECONDS) is grpc.aio.EOF
 
 
 @pytest.mark.filterwarnings("ignore:coroutine 'HealthServicer.Watch' was never awaited")
