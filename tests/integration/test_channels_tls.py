@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grpc
@@ -16,12 +16,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.sdk.trace import TracerProvider
 
+from gateway.audit_client import GATEWAY_ACTOR
+from gateway.main import create_gateway
+from services.backends import backend
+from services.platform.assertion import Assertion
 from services.platform.channels import open_channel
 from services.platform.server import ServerTransport
 from services.platform.settings import SettingsError
 from services.platform.tls import TlsFiles
 from tests.fixtures.replicas import replica, who
+from tests.support import settings_for
 
 
 @dataclass(frozen=True)
@@ -151,3 +157,43 @@ def test_half_a_tls_configuration_is_refused(ca: Authority) -> None:
         TlsFiles(ca_file=ca.ca_file, key_file=cert.key).channel_credentials()
     with pytest.raises(SettingsError):
         TlsFiles(ca_file=ca.ca_file.with_name("missing.pem")).channel_credentials()
+
+
+async def test_a_backend_and_the_gateway_take_mtls_from_their_settings(ca: Authority, tmp_path: Path) -> None:
+    """The wiring: a real backend built from settings serves mTLS; the gateway built from
+    settings reaches it with its client certificate, and not without one."""
+    served = ca.issue("capacity", server=True)
+    backend_settings = replace(
+        settings_for(tmp_path), tls_ca_file=ca.ca_file, tls_cert_file=served.cert, tls_key_file=served.key,
+        tls_client_auth=True,
+    )
+    server = backend("capacity").create_server(backend_settings, TracerProvider(), address="127.0.0.1:0")
+    port = await server.start()
+    client = ca.issue("gateway", server=False)
+    addresses = {**backend_settings.addresses, "capacity": f"127.0.0.1:{port}"}
+    with_cert = replace(
+        settings_for(tmp_path), addresses=addresses, tls_ca_file=ca.ca_file, tls_cert_file=client.cert,
+        tls_key_file=client.key,
+    )
+    check = Assertion(method="/grpc.health.v1.Health/Check", actor=GATEWAY_ACTOR)
+
+    async def status(settings) -> int:
+        gateway = create_gateway(settings, TracerProvider(), address="127.0.0.1:0", http_address="127.0.0.1:0")
+        try:
+            answer = await gateway.backends.call(
+                "capacity", check, health_pb2.HealthCheckRequest(), health_pb2.HealthCheckResponse
+            )
+            return answer.status
+        finally:
+            await gateway.stop(0)
+
+    try:
+        assert await status(with_cert) == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await status(replace(with_cert, tls_cert_file=None, tls_key_file=None))
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        async with open_channel(f"127.0.0.1:{port}", health_checked=False) as plaintext:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await health_pb2_grpc.HealthStub(plaintext).Check(health_pb2.HealthCheckRequest(), timeout=3.0)
+    finally:
+        await server.stop(0)
