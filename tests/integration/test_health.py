@@ -125,7 +125,7 @@ async def test_a_poller_sees_not_serving_before_unavailable_and_the_drain_serves
 
 async def served_through_the_stop(server: GrpcServer, channel: grpc.aio.Channel, release: asyncio.Event) -> None:
     try:
-        stopping = asyncio.create_task(server.stop(WAIT_SECONDS, drain=1.0))
+        stopping = asyncio.create_task(server.stop(WAIT_SECONDS, drain=2.0))  # ample for two calls under load
         seen = ["SERVING"]
         held = None
         deadline = time.monotonic() + WAIT_SECONDS

@@ -54,8 +54,9 @@ def test_serve_drains_on_sigterm_before_it_refuses(tmp_path) -> None:
                     changed[now] = time.monotonic()
                 time.sleep(0.05)  # the poller's period, not synchronisation
         assert seen == ["SERVING", "NOT_SERVING", "UNAVAILABLE"]
-        # NOT_SERVING for the whole drain, less a poll period or two: checks were answered meanwhile.
-        assert changed["UNAVAILABLE"] - changed["NOT_SERVING"] >= DRAIN_SECONDS - 0.15
+        # NOT_SERVING for the drain, less however late the poller saw it (without a drain the
+        # change is over within a poll period or two).
+        assert changed["UNAVAILABLE"] - changed["NOT_SERVING"] >= DRAIN_SECONDS / 2
         assert process.wait(START_SECONDS) == 0
     finally:
         if process.poll() is None:
