@@ -80,7 +80,8 @@ def open_channel(
 ) -> grpc.aio.Channel:
     """An aio channel to `target`; TLS when `tls` names a CA (else plaintext). Opening
     connects nothing yet: the first call (or `channel_ready`) does."""
-    every_option = [*channel_options(health_checked=health_checked), *options]
+    # `options` override ours by name (gRPC does not say which of two equal names wins).
+    every_option = list({**dict(channel_options(health_checked=health_checked)), **dict(options)}.items())
     credentials = tls.channel_credentials() if tls is not None else None
     if credentials is None:
         return grpc.aio.insecure_channel(target, options=every_option, interceptors=list(interceptors))

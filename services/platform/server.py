@@ -110,7 +110,7 @@ class GrpcServer:
         transport = transport or ServerTransport()
         self._credentials = transport.tls.server_credentials() if transport.tls else None
         self._server = grpc.aio.server(
-            interceptors=list(interceptors), options=[*transport.options(), *options]
+            interceptors=list(interceptors), options=list({**dict(transport.options()), **dict(options)}.items())
         )
         self._health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

@@ -19,7 +19,7 @@ from services.platform.assertion import Assertion, AssertionSigner
 from services.platform.channels import open_channel
 from services.platform.keys import load_jwk
 from services.platform.settings import Settings
-from tests.fixtures.replicas import WHO, replica, who
+from tests.fixtures.replicas import HOLD, WHO, replica, who
 
 WAIT_SECONDS = 5.0  # upper bound on waiting for a condition, so a broken channel fails instead of hanging
 
@@ -132,3 +132,19 @@ async def test_a_dns_target_reaches_its_replica() -> None:
         assert set(answers) <= {"a", ""}
     finally:
         await a.stop(0)
+
+
+async def test_servers_enforce_their_keepalive_limit_on_clients_that_ping_too_often() -> None:
+    """The servers' ping policy is in force (ours ping half as often as it permits, see the
+    unit tests): a client pinging every 100 ms is sent GOAWAY too_many_pings, ending its call."""
+    server = replica("a")
+    port = await server.start()
+    try:
+        eager = [("grpc.keepalive_time_ms", 100)]
+        async with open_channel(f"127.0.0.1:{port}", options=eager, health_checked=False) as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as cut:
+                await channel.unary_unary(HOLD)(b"", timeout=WAIT_SECONDS)
+        assert cut.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert cut.value.details() == "Too many pings"  # GOAWAY ENHANCE_YOUR_CALM "too_many_pings"
+    finally:
+        await server.stop(0)
