@@ -14,15 +14,21 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.platform import telemetry
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
+from services.platform.channels import open_channel
+from services.platform.tls import TlsFiles
 
 CALL_TIMEOUT_SECONDS = 10.0
 
 
 class Backends:
-    def __init__(self, addresses: Mapping[str, str], signer: AssertionSigner, tracer_provider: TracerProvider) -> None:
+    def __init__(
+        self, addresses: Mapping[str, str], signer: AssertionSigner, tracer_provider: TracerProvider,
+        tls: TlsFiles | None = None,
+    ) -> None:
+        """One channel per backend, balanced over all its replicas (services.platform.channels)."""
         interceptors = telemetry.client_interceptors(tracer_provider)
         self._channels = {
-            name: grpc.aio.insecure_channel(address, interceptors=interceptors) for name, address in addresses.items()
+            name: open_channel(address, tls=tls, interceptors=interceptors) for name, address in addresses.items()
         }
         self._signer = signer
 

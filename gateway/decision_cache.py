@@ -61,6 +61,8 @@ import grpc
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
+from services.platform.channels import open_channel
+from services.platform.tls import TlsFiles
 
 from .audit_client import GATEWAY_ACTOR
 
@@ -202,12 +204,13 @@ class PolicyWatch:
 
     def __init__(
         self, cache: DecisionCache, consent_address: str, signer: AssertionSigner, *,
-        renew_seconds: float = RENEW_SECONDS,
+        renew_seconds: float = RENEW_SECONDS, tls: TlsFiles | None = None,
     ) -> None:
         self._cache = cache
         self._address = consent_address
         self._signer = signer
         self._renew_seconds = renew_seconds
+        self._tls = tls
         self._subscriber_id = f"gateway-{uuid.uuid4().hex[:12]}"
         self._task: asyncio.Task | None = None
         self._leased = asyncio.Event()
@@ -229,7 +232,7 @@ class PolicyWatch:
 
     async def _run(self) -> None:
         wait = RECONNECT_SECONDS[0]
-        async with grpc.aio.insecure_channel(self._address) as channel:
+        async with open_channel(self._address, tls=self._tls) as channel:
             while True:
                 try:
                     if await self._follow(channel):

@@ -14,8 +14,9 @@ from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.production import check_production
 from services.platform.replay import ReplayCache
-from services.platform.server import GrpcServer
+from services.platform.server import GrpcServer, ServerTransport
 from services.platform.settings import BACKENDS, Settings, SettingsError
+from services.platform.tls import TlsFiles
 
 from .authentication import Authenticator
 from .backends import Backends
@@ -52,7 +53,10 @@ class Gateway:
         self.watch.start()  # until it holds a lease, every decision is asked fresh
         return port
 
-    async def stop(self, grace: float | None = None) -> None:
+    async def stop(self, grace: float | None = None, *, drain: float = 0.0) -> None:
+        """Drains the gRPC port for `drain` seconds (NOT_SERVING, still serving, the JSON API
+        too), then stops both."""
+        await self.server.drain(drain)
         await self.http_server.stop()
         await (self.server.stop() if grace is None else self.server.stop(grace))
         await self.watch.stop()
@@ -73,9 +77,11 @@ def create_gateway(
         tokens, DpopVerifier(ReplayCache()), public_url=settings.gateway_public_url,
         dpop_bound_clients=bound_clients, allow_synthetic=not settings.production,
     )
-    backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider)
+    tls = TlsFiles.from_settings(settings)  # the gateway as the backends' client
+    tls.channel_credentials()  # refuses unreadable or half-configured TLS files now
+    backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider, tls)
     decisions = DecisionCache(enabled=settings.decision_cache)
-    watch = PolicyWatch(decisions, settings.addresses["consent"], signer)
+    watch = PolicyWatch(decisions, settings.addresses["consent"], signer, tls=tls)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=not settings.production, decisions=decisions)
     server = GrpcServer(
         COMPONENT,
@@ -84,6 +90,7 @@ def create_gateway(
         generic_handlers=generic_handlers(enforcer, POLICIES),
         service_names=[s.full_name for s in SERVICES],
         options=METADATA_LIMITS,
+        transport=ServerTransport.from_settings(settings, tls=False),  # the public port: the ingress terminates TLS
     )
     http_server = create_http_server(
         settings, enforcer, backends, tracer_provider, address=http_address,

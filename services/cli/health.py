@@ -7,7 +7,9 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.platform.channels import open_channel
 from services.platform.settings import COMPONENTS, Settings
+from services.platform.tls import TlsFiles
 
 TIMEOUT_SECONDS = 2.0
 
@@ -22,7 +24,9 @@ async def component_status(component: str, settings: Settings) -> str:
             return "SERVING" if answer.status_code == 200 else "NOT_SERVING"
         except httpx.HTTPError:
             return "UNREACHABLE"
-    async with grpc.aio.insecure_channel(address) as channel:
+    # A backend serves TLS when the settings name certificates; the gateway's port never does.
+    tls = None if component == "gateway" else TlsFiles.from_settings(settings)
+    async with open_channel(address, tls=tls, health_checked=False) as channel:
         try:
             answer = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=TIMEOUT_SECONDS

@@ -31,7 +31,7 @@ async def serve(component: str, settings: Settings) -> None:
     try:
         await wait_for_signal()
     finally:
-        await server.stop()
+        await server.stop(drain=settings.drain_seconds)  # NOT_SERVING first, still serving, then stop
         provider.shutdown()
 
 

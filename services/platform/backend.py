@@ -19,7 +19,7 @@ from .db import check_at_head, make_engine, make_sessions, migrate
 from .interceptors import ServiceInterceptor
 from .keys import load_jwk
 from .production import check_backend_production
-from .server import GrpcServer, Servicer
+from .server import GrpcServer, ServerTransport, Servicer
 from .settings import Settings
 
 
@@ -66,4 +66,5 @@ class Backend:
                 ServiceInterceptor(AssertionVerifier(public_key, self.name)),
             ],
             on_stop=[engine.dispose],
+            transport=ServerTransport.from_settings(settings),
         )

@@ -3,7 +3,17 @@
 Refused: an issuer over http or on a loopback host (the dev STS), an issuer other than
 HelseID's unless SAMHANDLING_CUSTOM_ISSUER_ALLOWED=1, development keys (by content or
 location, via load_jwk), and a gateway public URL (the DPoP `htu` base) that is not an
-https URL on a real host. All problems are reported at once, so one restart fixes them all.
+https URL on a real host, and plaintext between the gateway and the backends unless a service
+mesh is declared to encrypt it (SAMHANDLING_TLS_BY_MESH=1). All problems are reported at once,
+so one restart fixes them all.
+
+Why TLS is required but mTLS is not: between pods the patient data and the gateway's
+assertions cross a network the process does not control, so they must be encrypted and the
+backend authenticated (the gateway verifies its certificate against SAMHANDLING_TLS_CA_FILE).
+The gateway is already authenticated on every call by its signed assertion, so client
+certificates (SAMHANDLING_TLS_CLIENT_AUTH=require) are defence in depth, not a requirement.
+A mesh (Istio, Linkerd) that wraps every pod's traffic in mTLS does the same job outside the
+process; refusing plaintext there would break such deployments, hence the declaration.
 """
 from __future__ import annotations
 
@@ -29,7 +39,7 @@ def check_backend_production(settings: Settings) -> None:
     purpose: never the gateway's private key file, never a development key."""
     if not settings.production:
         return
-    problems = []
+    problems = _transport_problems(settings, server=True)
     if settings.assertion_public_key_file is None:
         problems.append("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE must name the gateway's public assertion key")
     else:
@@ -57,7 +67,24 @@ def production_problems(settings: Settings) -> list[str]:
         load_jwk(settings.assertion_signing_key(), settings)
     except SettingsError as exc:
         problems.append(f"assertion signing key: {exc}")
-    return problems
+    return problems + _transport_problems(settings, server=False)
+
+
+def _transport_problems(settings: Settings, *, server: bool) -> list[str]:
+    """Plaintext between the gateway (client) and a backend (server), unless a mesh encrypts it."""
+    if settings.tls_by_mesh:
+        return []
+    if server and settings.tls_cert_file is None:
+        return [
+            "SAMHANDLING_TLS_CERT_FILE and _KEY_FILE must name this backend's TLS certificate "
+            "(or SAMHANDLING_TLS_BY_MESH=1 if a service mesh encrypts traffic between pods)"
+        ]
+    if not server and settings.tls_ca_file is None:
+        return [
+            "SAMHANDLING_TLS_CA_FILE must name the CA the backends' certificates are verified with "
+            "(or SAMHANDLING_TLS_BY_MESH=1 if a service mesh encrypts traffic between pods)"
+        ]
+    return []
 
 
 def _url_problems(what: str, url: str) -> list[str]:

@@ -1,4 +1,20 @@
-"""The aio server bootstrap every process uses: health, reflection, graceful stop."""
+"""The aio server bootstrap every process uses: health, reflection, keepalive and connection
+age, optional TLS, and a graceful stop that drains before it refuses.
+
+A graceful stop, in order (`stop(drain=...)`; `samhandling serve` drains on SIGTERM):
+
+1. Drain: every service name and "" report NOT_SERVING, and the server keeps serving for
+   `drain` seconds. Clients that health-check their connections (services.platform.channels)
+   stop picking this replica at once; probes and balancers that poll see NOT_SERVING before
+   anything is refused; a call that still arrives in the period is served.
+2. Stop accepting: open health watches end (services.platform.health), new calls are
+   refused, calls in flight get `grace` seconds to finish, then are cancelled.
+3. Release what `on_stop` names (database pools), after the last call.
+
+Connections end after a maximum age (GOAWAY, then `max_connection_age_grace` for the calls on
+them): clients resolve their targets again and spread over replicas that were added since.
+The server permits keepalive pings as often as the clients send them (see
+services.platform.channels) and pings idle clients itself to find dead ones."""
 from __future__ import annotations
 
 import asyncio
@@ -12,9 +28,52 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from . import channels
+from .health import HealthServicer
+from .settings import Settings
+from .tls import TlsFiles
+
 log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 5.0
+# Pings without data the server accepts; clients ping every channels.KEEPALIVE_TIME_MS, twice
+# this, so jitter never counts as a strike (two strikes: GOAWAY too_many_pings).
+MIN_RECV_PING_INTERVAL_MS = channels.KEEPALIVE_TIME_MS // 2
+SERVER_KEEPALIVE_TIME_MS = 60_000
+SERVER_KEEPALIVE_TIMEOUT_MS = 20_000
+
+
+@dataclass(frozen=True)
+class ServerTransport:
+    """How a server's connections behave: their age limits and TLS (None: plaintext)."""
+
+    max_connection_age_seconds: float | None = None
+    max_connection_age_grace_seconds: float | None = None
+    tls: TlsFiles | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, tls: bool = True) -> ServerTransport:
+        """`tls=False` for a port the settings' TLS files are not meant for (the gateway's
+        public port, which the ingress terminates)."""
+        return cls(
+            settings.grpc_max_connection_age_seconds,
+            settings.grpc_max_connection_age_grace_seconds,
+            TlsFiles.from_settings(settings) if tls else None,
+        )
+
+    def options(self) -> list[tuple[str, Any]]:
+        options: list[tuple[str, Any]] = [
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", MIN_RECV_PING_INTERVAL_MS),
+            ("grpc.http2.max_ping_strikes", 2),
+            ("grpc.keepalive_time_ms", SERVER_KEEPALIVE_TIME_MS),
+            ("grpc.keepalive_timeout_ms", SERVER_KEEPALIVE_TIMEOUT_MS),
+        ]
+        if self.max_connection_age_seconds is not None:
+            options.append(("grpc.max_connection_age_ms", int(self.max_connection_age_seconds * 1000)))
+        if self.max_connection_age_grace_seconds is not None:
+            options.append(("grpc.max_connection_age_grace_ms", int(self.max_connection_age_grace_seconds * 1000)))
+        return options
 
 
 @dataclass(frozen=True)
@@ -44,11 +103,16 @@ class GrpcServer:
         service_names: Sequence[str] = (),
         on_stop: Sequence[Callable[[], object]] = (),
         options: Sequence[tuple[str, Any]] = (),
+        transport: ServerTransport | None = None,
     ) -> None:
         self.component = component
         self._address = address
-        self._server = grpc.aio.server(interceptors=list(interceptors), options=list(options))
-        self._health = health.aio.HealthServicer()
+        transport = transport or ServerTransport()
+        self._credentials = transport.tls.server_credentials() if transport.tls else None
+        self._server = grpc.aio.server(
+            interceptors=list(interceptors), options=list({**dict(transport.options()), **dict(options)}.items())
+        )
+        self._health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         for s in servicers:
             s.add_to_server(s.impl, self._server)
@@ -59,13 +123,17 @@ class GrpcServer:
             [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
         )
         self._on_stop = on_stop
+        self._draining = False
         self.port = 0
 
     async def start(self) -> int:
         """Binds, starts and marks every service SERVING; returns the bound port."""
         for name in ("", *self._names):
             await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        self.port = self._server.add_insecure_port(self._address)
+        if self._credentials is None:
+            self.port = self._server.add_insecure_port(self._address)
+        else:
+            self.port = self._server.add_secure_port(self._address, self._credentials)
         if not self.port:
             raise OSError(f"{self.component}: cannot bind {self._address}")
         await self._server.start()
@@ -74,9 +142,21 @@ class GrpcServer:
         log.info("serving", extra={"component": self.component, "port": self.port})
         return self.port
 
-    async def stop(self, grace: float = GRACE_SECONDS) -> None:
-        """Reports NOT_SERVING first so balancers drain, then lets calls in flight finish."""
-        await self._health.enter_graceful_shutdown()
+    async def drain(self, seconds: float) -> None:
+        """Reports NOT_SERVING for every service and "", then keeps serving for `seconds` (a
+        period in which clients and balancers move away, not a wait for anything)."""
+        if not self._draining:
+            self._draining = True
+            await self._health.enter_graceful_shutdown()
+            log.info("draining", extra={"component": self.component, "seconds": seconds})
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    async def stop(self, grace: float = GRACE_SECONDS, *, drain: float = 0.0) -> None:
+        """Drains for `drain` seconds (NOT_SERVING, still serving), then refuses new calls and
+        gives those in flight `grace` seconds to finish."""
+        await self.drain(drain)
+        await self._health.close()  # open watches end; the grace is for real calls
         await self._server.stop(grace)
         for release in self._on_stop:
             release()

@@ -64,6 +64,22 @@ class Settings:
     audit_log_origin: str | None = None
     # Timeouts, keepalives and pool sizes of PostgreSQL connections (services/platform/db_tuning.py).
     database: DatabaseTuning = DatabaseTuning()
+    # Transport between the components (services.platform.server, .channels, .tls): connections
+    # end after this age so clients re-resolve and reach new replicas; None: never. The grace
+    # bounds calls still open on an aged connection (streams); None: they run to their end.
+    grpc_max_connection_age_seconds: float | None = 300.0
+    grpc_max_connection_age_grace_seconds: float | None = None
+    # On SIGTERM: NOT_SERVING for this long while still serving, then stop (services.cli.serve).
+    # From the environment: 5 s in production; 0 in development, where `up` runs one loopback
+    # replica of each component that nothing balances over (a local cluster sets it).
+    drain_seconds: float = 0.0
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_auth: bool = False
+    # Production refuses plaintext between the gateway and the backends unless a service mesh
+    # is declared to provide mTLS around the pods.
+    tls_by_mesh: bool = False
 
     @property
     def production(self) -> bool:
@@ -128,6 +144,14 @@ class Settings:
             audit_log_key_file=_path(env.get("SAMHANDLING_AUDIT_LOG_KEY_FILE")),
             audit_log_origin=env.get("SAMHANDLING_AUDIT_LOG_ORIGIN") or None,
             database=database,
+            grpc_max_connection_age_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS", 300.0),
+            grpc_max_connection_age_grace_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None),
+            drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0 if mode == "production" else 0.0) or 0.0,
+            tls_ca_file=_path(env.get("SAMHANDLING_TLS_CA_FILE")),
+            tls_cert_file=_path(env.get("SAMHANDLING_TLS_CERT_FILE")),
+            tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),
+            tls_client_auth=_client_auth(env.get("SAMHANDLING_TLS_CLIENT_AUTH", "")),
+            tls_by_mesh=env.get("SAMHANDLING_TLS_BY_MESH", "") == "1",
         )
 
 
@@ -142,3 +166,26 @@ def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """A duration in seconds; unset: `default`; `none`: no limit."""
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value == "none":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds or 'none', not {value!r}") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SettingsError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
+    return seconds
+
+
+def _client_auth(value: str) -> bool:
+    value = value.strip().lower()
+    if value not in ("", "none", "require"):
+        raise SettingsError(f"SAMHANDLING_TLS_CLIENT_AUTH must be 'none' or 'require', not {value!r}")
+    return value == "require"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from joserfc.jwk import ECKey
@@ -30,6 +31,7 @@ def production(key_file) -> Settings:
         gateway_public_url="https://samhandling.example.no",
         gateway_http_public_url="https://samhandling.example.no",
         assertion_key_file=key_file,
+        tls_ca_file=Path("/run/secrets/samhandling-ca.pem"),
     )
 
 
@@ -117,7 +119,7 @@ def test_the_gateway_refuses_to_start_on_development_settings():
 
 
 def test_a_backend_in_production_needs_the_gateways_public_key_named(tmp_path):
-    production = replace(Settings(), env="production")
+    production = replace(Settings(), env="production", tls_by_mesh=True)
     with pytest.raises(SettingsError, match="SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE"):
         check_backend_production(production)
     dev_key = production.seeds_dir / "keys" / "gateway-assertion.dev-only.jwk.json"

@@ -1,0 +1,199 @@
+"""TLS and mTLS between the gateway and a backend (services/platform/tls.py), with a
+throwaway CA made here: the right CA reaches a TLS backend, a wrong CA does not, an mTLS
+backend refuses a client without a certificate (or with one from another CA), and the
+health service answers on the same TLS port."""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.sdk.trace import TracerProvider
+
+from gateway.audit_client import GATEWAY_ACTOR
+from gateway.main import create_gateway
+from services.backends import backend
+from services.platform.assertion import Assertion
+from services.platform.channels import open_channel
+from services.platform.server import ServerTransport
+from services.platform.settings import SettingsError
+from services.platform.tls import TlsFiles
+from tests.fixtures.replicas import replica, who
+from tests.support import settings_for
+
+
+@dataclass(frozen=True)
+class Issued:
+    cert: Path
+    key: Path
+
+
+class Authority:
+    """A CA in memory that writes what it issues as PEM files under `directory`."""
+
+    def __init__(self, name: str, directory: Path) -> None:
+        self.name = name
+        self._dir = directory
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} test CA")])
+        self._subject = subject
+        self._cert = (
+            self._builder(subject, self._key.public_key())
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                    encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(self._key, hashes.SHA256())
+        )
+        self.ca_file = directory / f"{name}-ca.pem"
+        self.ca_file.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+
+    def _builder(self, subject: x509.Name, public_key) -> x509.CertificateBuilder:
+        now = datetime.datetime.now(datetime.UTC)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self._subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+        )
+
+    def issue(self, common_name: str, *, server: bool) -> Issued:
+        key = ec.generate_private_key(ec.SECP256R1())
+        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+        cert = (
+            self._builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]), key.public_key())
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+        issued = Issued(self._dir / f"{self.name}-{common_name}.pem", self._dir / f"{self.name}-{common_name}.key")
+        issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        issued.key.write_bytes(
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+        return issued
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> Authority:
+    return Authority("samhandling", tmp_path)
+
+
+@pytest.fixture
+def other_ca(tmp_path: Path) -> Authority:
+    return Authority("other", tmp_path)
+
+
+def backend_tls(ca: Authority, *, mtls: bool) -> ServerTransport:
+    cert = ca.issue("consent", server=True)
+    return ServerTransport(tls=TlsFiles(ca.ca_file, cert.cert, cert.key, require_client_cert=mtls))
+
+
+async def reaches(port: int, tls: TlsFiles) -> bool:
+    async with open_channel(f"127.0.0.1:{port}", tls=tls) as channel:
+        try:
+            return await who(channel, timeout=3.0) == "consent"
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.UNAVAILABLE  # refused in the handshake
+            return False
+
+
+async def test_tls_backend_is_reached_only_with_the_right_ca_and_answers_health(
+    ca: Authority, other_ca: Authority
+) -> None:
+    server = replica("consent", transport=backend_tls(ca, mtls=False))
+    port = await server.start()
+    try:
+        assert await reaches(port, TlsFiles(ca_file=ca.ca_file))
+        assert not await reaches(port, TlsFiles(ca_file=other_ca.ca_file))
+        async with open_channel(f"127.0.0.1:{port}", health_checked=False) as plaintext:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await who(plaintext)
+        async with open_channel(f"127.0.0.1:{port}", tls=TlsFiles(ca_file=ca.ca_file)) as channel:
+            answer = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=3.0)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        await server.stop(0)
+
+
+async def test_mtls_backend_requires_a_client_certificate_from_its_ca(ca: Authority, other_ca: Authority) -> None:
+    server = replica("consent", transport=backend_tls(ca, mtls=True))
+    port = await server.start()
+    try:
+        gateway = ca.issue("gateway", server=False)
+        stranger = other_ca.issue("gateway", server=False)
+        assert await reaches(port, TlsFiles(ca.ca_file, gateway.cert, gateway.key))
+        assert not await reaches(port, TlsFiles(ca_file=ca.ca_file))
+        assert not await reaches(port, TlsFiles(ca.ca_file, stranger.cert, stranger.key))
+    finally:
+        await server.stop(0)
+
+
+def test_half_a_tls_configuration_is_refused(ca: Authority) -> None:
+    cert = ca.issue("consent", server=True)
+    with pytest.raises(SettingsError):
+        TlsFiles(cert_file=cert.cert).server_credentials()
+    with pytest.raises(SettingsError):
+        TlsFiles(cert_file=cert.cert, key_file=cert.key, require_client_cert=True).server_credentials()
+    with pytest.raises(SettingsError):
+        TlsFiles(ca_file=ca.ca_file, key_file=cert.key).channel_credentials()
+    with pytest.raises(SettingsError):
+        TlsFiles(ca_file=ca.ca_file.with_name("missing.pem")).channel_credentials()
+
+
+async def test_a_backend_and_the_gateway_take_mtls_from_their_settings(ca: Authority, tmp_path: Path) -> None:
+    """The wiring: a real backend built from settings serves mTLS; the gateway built from
+    settings reaches it with its client certificate, and not without one."""
+    served = ca.issue("capacity", server=True)
+    backend_settings = replace(
+        settings_for(tmp_path), tls_ca_file=ca.ca_file, tls_cert_file=served.cert, tls_key_file=served.key,
+        tls_client_auth=True,
+    )
+    server = backend("capacity").create_server(backend_settings, TracerProvider(), address="127.0.0.1:0")
+    port = await server.start()
+    client = ca.issue("gateway", server=False)
+    addresses = {**backend_settings.addresses, "capacity": f"127.0.0.1:{port}"}
+    with_cert = replace(
+        settings_for(tmp_path), addresses=addresses, tls_ca_file=ca.ca_file, tls_cert_file=client.cert,
+        tls_key_file=client.key,
+    )
+    check = Assertion(method="/grpc.health.v1.Health/Check", actor=GATEWAY_ACTOR)
+
+    async def status(settings) -> int:
+        gateway = create_gateway(settings, TracerProvider(), address="127.0.0.1:0", http_address="127.0.0.1:0")
+        try:
+            answer = await gateway.backends.call(
+                "capacity", check, health_pb2.HealthCheckRequest(), health_pb2.HealthCheckResponse
+            )
+            return answer.status
+        finally:
+            await gateway.stop(0)
+
+    try:
+        assert await status(with_cert) == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await status(replace(with_cert, tls_cert_file=None, tls_key_file=None))
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        async with open_channel(f"127.0.0.1:{port}", health_checked=False) as plaintext:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await health_pb2_grpc.HealthStub(plaintext).Check(health_pb2.HealthCheckRequest(), timeout=3.0)
+    finally:
+        await server.stop(0)
