@@ -13,7 +13,7 @@ from services.platform.dpop import DpopVerifier
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.production import check_production
-from services.platform.replay import ReplayCache
+from services.platform.replay_store import ReplayStore
 from services.platform.server import GrpcServer
 from services.platform.settings import BACKENDS, Settings, SettingsError
 
@@ -41,6 +41,7 @@ class Gateway:
     http: httpx.AsyncClient
     decisions: DecisionCache
     watch: PolicyWatch
+    replay: ReplayStore
 
     async def start(self) -> int:
         port = await self.server.start()
@@ -58,6 +59,7 @@ class Gateway:
         await self.watch.stop()
         await self.backends.close()
         await self.http.aclose()
+        self.replay.close()
 
 
 def create_gateway(
@@ -69,8 +71,10 @@ def create_gateway(
     bound_clients = dpop_bound_clients(settings)
     http = httpx.AsyncClient(timeout=5.0)
     tokens = TokenValidator(JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience)
+    # DPoP proof ids are claimed in the gateway's database, shared by all its replicas.
+    replay = ReplayStore.open(settings.database_url(COMPONENT), "dpop", tracer_provider)
     authenticator = Authenticator(
-        tokens, DpopVerifier(ReplayCache()), public_url=settings.gateway_public_url,
+        tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
         dpop_bound_clients=bound_clients, allow_synthetic=not settings.production,
     )
     backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider)
@@ -89,7 +93,7 @@ def create_gateway(
         settings, enforcer, backends, tracer_provider, address=http_address,
         public_url=settings.gateway_http_public_url,
     )
-    return Gateway(server, http_server, backends, http, decisions, watch)
+    return Gateway(server, http_server, backends, http, decisions, watch, replay)
 
 
 def dpop_bound_clients(settings: Settings) -> frozenset[str]:

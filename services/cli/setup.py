@@ -1,13 +1,16 @@
-"""Database set-up of every backend: migrations and the synthetic seeds."""
+"""Database set-up of every component: migrations and the synthetic seeds."""
 from __future__ import annotations
 
 from services.backends import backend
+from services.platform.db import migrate_platform
 from services.platform.settings import BACKENDS, Settings, SettingsError
 
 
 def migrate_all(settings: Settings) -> None:
     for component in BACKENDS:
         backend(component).migrate(settings)
+    # The gateway's database holds only the platform's tables (its replicas' DPoP replay claims).
+    migrate_platform(settings.database_url("gateway"))
 
 
 def seed_all(settings: Settings) -> dict[str, int]:

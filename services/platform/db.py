@@ -69,9 +69,20 @@ def migrate(url: str, migrations_dir: Path) -> None:
     command.upgrade(alembic_config(url, migrations_dir), "head")
 
 
-def run_migrations_online() -> None:
+# Tables every component's database holds besides its own (the replay claims), with their own
+# revision table; applied after the component's migrations (migrate_platform).
+PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
+PLATFORM_VERSION_TABLE = "platform_alembic_version"
+
+
+def migrate_platform(url: str) -> None:
+    migrate(url, PLATFORM_MIGRATIONS)
+
+
+def run_migrations_online(version_table: str = "alembic_version") -> None:
     """The body of every service's Alembic env.py. All pending revisions run in one transaction,
-    so a failed upgrade leaves the database as it was."""
+    so a failed upgrade leaves the database as it was. `version_table` keeps the platform's own
+    revisions (PLATFORM_MIGRATIONS) apart from the service's in the same database."""
     from alembic import context
 
     engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
@@ -80,7 +91,9 @@ def run_migrations_online() -> None:
         _sqlite_migration_mode(engine)
     try:
         with engine.connect() as connection:
-            context.configure(connection=connection, render_as_batch=sqlite, transactional_ddl=True)
+            context.configure(
+                connection=connection, render_as_batch=sqlite, transactional_ddl=True, version_table=version_table
+            )
             with context.begin_transaction():
                 context.run_migrations()
                 if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
