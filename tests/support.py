@@ -75,13 +75,14 @@ class BindsAssertions(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStream
     async def intercept_unary_stream(self, continuation, details, request):
         return await continuation(self._bound(details, request), request)
 
+    def bind(self, metadata, request) -> tuple[tuple[str, str], ...]:
+        """The metadata with its assertion bound to `request`."""
+        return tuple((key, self._rebind(value, request) if key == METADATA_KEY else value) for key, value in metadata)
+
     def _bound(self, details, request):
         if not details.metadata:
             return details
-        metadata = [
-            (key, self._rebind(value, request) if key == METADATA_KEY else value) for key, value in details.metadata
-        ]
-        return details._replace(metadata=grpc.aio.Metadata(*metadata))
+        return details._replace(metadata=grpc.aio.Metadata(*self.bind(details.metadata, request)))
 
     def _rebind(self, token: str, request) -> str:
         decoded = jwt.decode(token, self._key, algorithms=["ES256"])

@@ -27,8 +27,12 @@ its own clock says is valid, so rows stay while any replica's clock (within 60 s
 others, far more than NTP allows) may still accept it.
 
 Fail closed: a claim that fails or does not answer within `timeout` (database down, locked,
-slow) raises ReplayStoreUnavailable and the credential is refused. Database work runs in a
-thread, never on the event loop.
+slow) raises ReplayStoreUnavailable and the credential is refused. The database itself gives
+up waiting for a lock after half that time (statement_timeout, SQLite's busy timeout), so a
+claim refused for a lock is normally rolled back; one abandoned for a slow connection may still
+commit later, which only means a refused credential is used up: clients send a fresh proof per
+call anyway, and the gateway signs a fresh assertion per call. Database work runs in a thread,
+never on the event loop.
 """
 from __future__ import annotations
 
@@ -74,6 +78,7 @@ class ReplayStore:
         self._engine = engine
         self._namespace = namespace
         self._timeout = timeout
+        self._database_wait_ms = int(timeout * 500)  # half the claim's timeout, in milliseconds
         self._clock = clock
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert = (
@@ -110,7 +115,7 @@ class ReplayStore:
         with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Bounded on the server too, so a lock wait cannot hold a pooled connection.
-                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(self._timeout * 1000)}")
+                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {self._database_wait_ms}")
             inserted = connection.execute(self._insert.values(key_hash=digest, expires_at=expires_at)).first()
             first = inserted is not None
         self._sweep_if_due()
@@ -136,5 +141,5 @@ class ReplayStore:
             return connection.execute(sa.delete(REPLAY_CLAIMS).where(REPLAY_CLAIMS.c.expires_at < cutoff)).rowcount
 
     def _sqlite_busy_timeout(self, dbapi_connection, _record) -> None:
-        # A claim waits for another writer at most `timeout`, not the engine's default 30 s.
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        # A claim waits for another writer at most half its timeout, not the engine's default 30 s.
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {self._database_wait_ms}")
