@@ -61,25 +61,24 @@ def asserted(
     return ((METADATA_KEY, token),)
 
 
-class BindsAssertions(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+class BindsAssertions:
     """Binds an `asserted()` assertion to the request its call carries (the claim `req`: the
     hash of the request's bytes), re-signed with the gateway's key: what the gateway's Backends
-    do when they sign. An assertion already bound to something else is left as it is."""
+    do when they sign. An assertion already bound to something else is left as it is.
+    `interceptors()` does it for every call with one request on a channel."""
 
     def __init__(self, settings: Settings) -> None:
         self._key = load_jwk(settings.assertion_signing_key(), settings)
-
-    async def intercept_unary_unary(self, continuation, details, request):
-        return await continuation(self._bound(details, request), request)
-
-    async def intercept_unary_stream(self, continuation, details, request):
-        return await continuation(self._bound(details, request), request)
 
     def bind(self, metadata, request) -> tuple[tuple[str, str], ...]:
         """The metadata with its assertion bound to `request`."""
         return tuple((key, self._rebind(value, request) if key == METADATA_KEY else value) for key, value in metadata)
 
-    def _bound(self, details, request):
+    def interceptors(self) -> list[grpc.aio.ClientInterceptor]:
+        # One object per kind: a channel files an interceptor under the first kind it is.
+        return [_BindUnaryUnary(self), _BindUnaryStream(self)]
+
+    def bound_details(self, details, request):
         if not details.metadata:
             return details
         return details._replace(metadata=grpc.aio.Metadata(*self.bind(details.metadata, request)))
@@ -90,6 +89,22 @@ class BindsAssertions(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStream
             return token
         claims = {**decoded.claims, "req": request_binding(request.SerializeToString())}
         return jwt.encode(decoded.header, claims, self._key, algorithms=["ES256"])
+
+
+class _BindUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, binds: BindsAssertions) -> None:
+        self._binds = binds
+
+    async def intercept_unary_unary(self, continuation, details, request):
+        return await continuation(self._binds.bound_details(details, request), request)
+
+
+class _BindUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, binds: BindsAssertions) -> None:
+        self._binds = binds
+
+    async def intercept_unary_stream(self, continuation, details, request):
+        return await continuation(self._binds.bound_details(details, request), request)
 
 
 @contextlib.asynccontextmanager
@@ -106,7 +121,7 @@ async def running_backend(
     server = spec.create_server(settings, tracer_provider or TracerProvider(), address="127.0.0.1:0")
     port = await server.start()
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=[BindsAssertions(settings)]) as channel:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=BindsAssertions(settings).interceptors()) as channel:
             yield channel
     finally:
         await server.stop(grace=0)

@@ -1,4 +1,9 @@
-"""The server interceptor every process shares: assertion check and error mapping."""
+"""The server interceptor every process shares: assertion check and error mapping.
+
+For backends, a call with one request is admitted against the SHA-256 of the request's bytes
+as they arrived: the request deserializer is wrapped so it hashes the bytes it parses
+(`_bound`), and the handler is given only the parsed message once the assertion, bound to
+those bytes, has been verified and its `jti` claimed (services.platform.assertion)."""
 from __future__ import annotations
 
 import contextvars

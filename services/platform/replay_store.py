@@ -55,7 +55,9 @@ from .replay import ReplayStoreUnavailable
 
 log = logging.getLogger(__name__)
 
-CLAIM_TIMEOUT_SECONDS = 2.0
+# Includes the wait for a worker thread and, on SQLite, for other writers of the same file;
+# half the gateway's 10 s backend-call deadline, within which a backend's claim must answer.
+CLAIM_TIMEOUT_SECONDS = 5.0
 SWEEP_SECONDS = 10.0
 SWEEP_GRACE_SECONDS = 60
 
@@ -72,13 +74,13 @@ class ReplayStore:
     """`ReplayClaims` on the `replay_claims` table of one database (PostgreSQL or SQLite)."""
 
     def __init__(
-        self, engine: sa.Engine, namespace: str, *, timeout: float = CLAIM_TIMEOUT_SECONDS,
+        self, engine: sa.Engine, namespace: str, *, timeout: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._engine = engine
         self._namespace = namespace
-        self._timeout = timeout
-        self._database_wait_ms = int(timeout * 500)  # half the claim's timeout, in milliseconds
+        self._timeout = timeout or CLAIM_TIMEOUT_SECONDS
+        self._database_wait_ms = int(self._timeout * 500)  # half the claim's timeout, in milliseconds
         self._clock = clock
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
         self._insert = (

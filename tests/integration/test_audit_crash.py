@@ -77,7 +77,7 @@ async def audit_process(settings: Settings, log: Path) -> AsyncIterator[tuple[su
         )
     try:
         async with grpc.aio.insecure_channel(
-            address, options=FAST_RECONNECT, interceptors=[BindsAssertions(settings)]
+            address, options=FAST_RECONNECT, interceptors=BindsAssertions(settings).interceptors()
         ) as channel:
             await asyncio.wait_for(channel.channel_ready(), timeout=30)
             yield process, audit_pb2_grpc.AuditServiceStub(channel)

@@ -23,6 +23,7 @@ from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.backends import backend
 from services.cli.token import Identity, obtain_token
+from services.platform import replay_store
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.settings import Settings
 from tests.support import BindsAssertions, asserted, expect_error, running_suite, settings_for
@@ -102,7 +103,8 @@ async def test_a_proof_accepted_by_one_gateway_is_a_replay_at_the_other(tmp_path
         await read(second, (metadata[0], ("dpop", fresh)))  # B serves a proof of its own
 
 
-async def test_a_gateway_whose_replay_store_cannot_answer_refuses(tmp_path, db_url):
+async def test_a_gateway_whose_replay_store_cannot_answer_refuses(tmp_path, db_url, monkeypatch):
+    monkeypatch.setattr(replay_store, "CLAIM_TIMEOUT_SECONDS", 1.0)  # the bound, shortened for the test
     async with two_gateways(tmp_path, db_url) as (suite, second, exporter):
         token = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
         proof = make_proof(
@@ -196,7 +198,8 @@ async def test_an_assertion_carries_only_its_own_request(tmp_path, db_url):
         assert api_b.calls == [signed_for]
 
 
-async def test_a_backend_whose_replay_store_cannot_answer_refuses(tmp_path, db_url):
+async def test_a_backend_whose_replay_store_cannot_answer_refuses(tmp_path, db_url, monkeypatch):
+    monkeypatch.setattr(replay_store, "CLAIM_TIMEOUT_SECONDS", 1.0)  # the bound, shortened for the test
     settings = settings_for(tmp_path, capacity=db_url)
     async with two_capacity_replicas(settings) as ((a, _), (api_a, _)):
         request = capacity_pb2.GetCapacityOverviewRequest()
