@@ -92,3 +92,16 @@ async def test_a_database_without_the_table_refuses(tmp_path):
             await store.claim("jti-1", NOW + 65)
     finally:
         store.close()
+
+
+def test_the_platform_migrations_keep_their_own_revision_table(url):
+    migrate_platform(url)  # a second time: nothing to do
+    engine = sa.create_engine(url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            revisions = connection.execute(sa.text("SELECT version_num FROM platform_alembic_version")).scalars().all()
+    finally:
+        engine.dispose()
+    # The component's own `alembic_version` stays untouched by the platform's revisions.
+    assert tables == {"replay_claims", "platform_alembic_version"} and revisions == ["0001"]
