@@ -1,4 +1,5 @@
-"""Platform pieces every process relies on: log redaction, replay cache, internal assertions."""
+"""Platform pieces every process relies on: log redaction, replay cache, internal assertions
+(bound to their request, single use through the replay claims), the gateway's database."""
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ from services.platform.assertion import (
 from services.platform.errors import ServiceError
 from services.platform.logs import JsonFormatter, redact
 from services.platform.replay import InProcessClaims, ReplayCache, ReplayStoreUnavailable
+from services.platform.settings import Settings
 
 METHOD = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012")
@@ -139,3 +141,10 @@ async def test_an_assertion_signed_by_another_key_is_refused():
     with pytest.raises(ServiceError) as err:
         await _verifier(other_public).verify(token, METHOD, BOUND)
     assert err.value.reason == "ASSERTION_INVALID"
+
+
+def test_the_gateway_has_a_database_of_its_own_for_its_replay_claims():
+    url = "postgresql+psycopg://gw@db/gateway"
+    assert Settings.from_env({"SAMHANDLING_GATEWAY_DATABASE_URL": url}).database_url("gateway") == url
+    default = Settings.from_env({"SAMHANDLING_VAR_DIR": "/srv/var"})
+    assert default.database_url("gateway") == "sqlite:////srv/var/gateway.db"
