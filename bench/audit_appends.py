@@ -58,7 +58,7 @@ from services.platform.protomap import to_enum, to_timestamp
 from services.platform.settings import REPO_ROOT, Settings
 from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
 from tests.fixtures import postgres as pg
-from tests.support import asserted, settings_for
+from tests.support import BindsAssertions, asserted, settings_for
 
 from .consent_decisions import EHR, PATIENT
 from .gateway_cache import CATEGORIES
@@ -309,9 +309,11 @@ class GrpcAppends:
             [audit_pb2.AppendEventsRequest(events=[as_event(r) for r in call]) for call in writer]
             for writer in _batches(writers, calls)
         ]
+        binds = BindsAssertions(self._settings)  # each assertion bound to its request, as the gateway signs
         metadata = [
-            [asserted(self._settings, "audit", APPEND_EVENTS, actor=GATEWAY_ACTOR) for _ in range(calls)]
-            for _ in range(writers)
+            [binds.bind(asserted(self._settings, "audit", APPEND_EVENTS, actor=GATEWAY_ACTOR), request)
+             for request in writer]
+            for writer in requests
         ]
         return lambda w, c: self._stub.AppendEvents(requests[w][c], metadata=metadata[w][c])
 

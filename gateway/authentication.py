@@ -9,6 +9,10 @@ Metadata read here:
 
 Binding rules: a token with `cnf.jkt` is usable only as `DPoP` with a proof by that key; a
 `DPoP` scheme needs a bound token; a client registered as DPoP-bound may never use Bearer.
+A proof is used once across every gateway replica: its `jti` is claimed in the replay store
+the replicas share (services.platform.replay_store), last, once everything else holds (so only
+a proof signed by the key of a valid token costs a database write). A store that cannot answer
+refuses the call (UNAVAILABLE REPLAY_STORE_UNAVAILABLE), never accepts it.
 Every refusal is logged to `gateway.security` (never the token or the proof).
 """
 from __future__ import annotations
@@ -21,8 +25,9 @@ from urllib.parse import unquote
 
 import grpc
 
-from services.platform.dpop import DpopError, DpopVerifier, grpc_target
+from services.platform.dpop import DpopError, DpopVerifier, grpc_target, replayed
 from services.platform.errors import ServiceError, unauthenticated
+from services.platform.replay import ReplayClaims, ReplayStoreUnavailable, replay_store_unavailable
 
 from .calls import IncomingCall, Metadata
 from .principal import Principal, principal_from_claims
@@ -39,11 +44,12 @@ security_log = logging.getLogger("gateway.security")
 
 class Authenticator:
     def __init__(
-        self, tokens: TokenValidator, dpop: DpopVerifier, *, public_url: str, dpop_bound_clients: Collection[str],
-        allow_synthetic: bool,
+        self, tokens: TokenValidator, dpop: DpopVerifier, *, replay: ReplayClaims, public_url: str,
+        dpop_bound_clients: Collection[str], allow_synthetic: bool,
     ) -> None:
         self._tokens = tokens
         self._dpop = dpop
+        self._replay = replay
         self._public_url = public_url
         self._dpop_bound_clients = frozenset(dpop_bound_clients)
         self._allow_synthetic = allow_synthetic
@@ -55,7 +61,7 @@ class Authenticator:
             scheme, token = _credentials(call.metadata)
             claims = await self._tokens.validate(token)
             client_id = claims["client_id"]
-            self._check_binding(call, scheme, token, claims)
+            await self._check_binding(call, scheme, token, claims)
             return principal_from_claims(
                 claims, allow_synthetic=self._allow_synthetic, justification=_justification(call.metadata)
             )
@@ -63,7 +69,7 @@ class Authenticator:
             log_refusal(err, call.method, client_id, call.peer)
             raise
 
-    def _check_binding(self, call: IncomingCall, scheme: str, token: str, claims: dict[str, Any]) -> None:
+    async def _check_binding(self, call: IncomingCall, scheme: str, token: str, claims: dict[str, Any]) -> None:
         metadata = call.metadata
         jkt = (claims.get("cnf") or {}).get("jkt")
         if not jkt:
@@ -81,11 +87,17 @@ class Authenticator:
             raise unauthenticated("DPOP_PROOF_INVALID", "send exactly one DPoP proof")
         htu = call.htu or grpc_target(self._public_url, call.method)
         try:
-            thumbprint = self._dpop.verify(proofs[0], htm=call.htm, htu=htu, access_token=token)
+            proof = self._dpop.check(proofs[0], htm=call.htm, htu=htu, access_token=token)
         except DpopError as err:
             raise unauthenticated(err.reason, str(err)) from None
-        if not hmac.compare_digest(thumbprint.encode(), jkt.encode()):
+        if not hmac.compare_digest(proof.thumbprint.encode(), jkt.encode()):
             raise unauthenticated("DPOP_KEY_MISMATCH", "the DPoP proof is signed by another key than the token is bound to")
+        try:
+            first_use = await self._replay.claim(proof.replay_key, proof.expires_at)
+        except ReplayStoreUnavailable:
+            raise replay_store_unavailable() from None
+        if not first_use:
+            raise unauthenticated("DPOP_REPLAYED", str(replayed()))
 
 
 def log_refusal(err: ServiceError, method: str, client_id: str, peer: str) -> None:

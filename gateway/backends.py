@@ -3,7 +3,11 @@ internal assertion for exactly that backend and method, traced.
 
 A server stream carries its assertion once, when it opens: the backend verifies it when it
 accepts the call (services.platform.interceptors), so the assertion's short lifetime bounds
-the opening, not the stream. The enforcer ends the stream when the caller's token expires."""
+the opening, not the stream. The enforcer ends the stream when the caller's token expires.
+
+Each request is serialised once, here; the assertion is bound to the hash of those bytes and
+those very bytes are sent (the channel's serializer passes them through), so what the backend
+hashes is what was signed (services.platform.assertion, "request binding")."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -13,7 +17,7 @@ from google.protobuf.message import Message
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.platform import telemetry
-from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
+from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner, request_binding
 from services.platform.channels import open_channel
 from services.platform.tls import TlsFiles
 
@@ -35,12 +39,10 @@ class Backends:
     async def call(self, component: str, assertion: Assertion, request: Message, response_type: type[Message]):
         """Calls `assertion.method` on `component`; raises grpc.aio.AioRpcError on failure."""
         rpc = self._channels[component].unary_unary(
-            assertion.method,
-            request_serializer=type(request).SerializeToString,
-            response_deserializer=response_type.FromString,
+            assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
         )
-        metadata = ((METADATA_KEY, self._signer.sign(assertion, component)),)
-        return await rpc(request, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+        body, metadata = self._signed(component, assertion, request)
+        return await rpc(body, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
 
     def stream(
         self, component: str, assertion: Assertion, request: Message, response_type: type[Message]
@@ -48,12 +50,23 @@ class Backends:
         """Opens the server stream `assertion.method` on `component`, without a deadline (its
         owner cancels it); reading it raises grpc.aio.AioRpcError on failure."""
         rpc = self._channels[component].unary_stream(
-            assertion.method,
-            request_serializer=type(request).SerializeToString,
-            response_deserializer=response_type.FromString,
+            assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
         )
-        return rpc(request, metadata=((METADATA_KEY, self._signer.sign(assertion, component)),))
+        body, metadata = self._signed(component, assertion, request)
+        return rpc(body, metadata=metadata)
+
+    def _signed(
+        self, component: str, assertion: Assertion, request: Message
+    ) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+        """The request's bytes, and the metadata whose assertion is bound to exactly them."""
+        body = request.SerializeToString()
+        return body, ((METADATA_KEY, self._signer.sign(assertion, component, request=request_binding(body))),)
 
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close()
+
+
+def _as_sent(body: bytes) -> bytes:
+    """The channel's request serializer: the bytes the assertion was bound to, unchanged."""
+    return body

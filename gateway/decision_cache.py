@@ -60,7 +60,7 @@ import grpc
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
-from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
+from services.platform.assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionSigner
 from services.platform.channels import open_channel
 from services.platform.tls import TlsFiles
 
@@ -249,9 +249,12 @@ class PolicyWatch:
     async def _follow(self, channel: grpc.aio.Channel) -> bool:
         """One subscription until its stream ends; True if it was ever leased."""
         assertion = Assertion(method=WATCH_POLICY_CHANGES, actor=GATEWAY_ACTOR)
+        # A request stream: the assertion binds the opening, not the messages (the stream
+        # marker; services.platform.assertion argues why that is enough here).
+        signed = self._signer.sign(assertion, "consent", request=STREAM_BINDING)
         call = channel.stream_stream(
             WATCH_POLICY_CHANGES, request_serializer=Request.SerializeToString, response_deserializer=Response.FromString
-        )(metadata=((METADATA_KEY, self._signer.sign(assertion, "consent")),))
+        )(metadata=((METADATA_KEY, signed),))
         writing = asyncio.Lock()
         applied = 0
 

@@ -9,11 +9,12 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.platform import telemetry
 from services.platform.assertion import AssertionSigner
+from services.platform.db import check_platform_at_head
 from services.platform.dpop import DpopVerifier
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.production import check_production
-from services.platform.replay import ReplayCache
+from services.platform.replay_store import ReplayStore
 from services.platform.server import GrpcServer, ServerTransport
 from services.platform.settings import BACKENDS, Settings, SettingsError
 from services.platform.tls import TlsFiles
@@ -42,6 +43,7 @@ class Gateway:
     http: httpx.AsyncClient
     decisions: DecisionCache
     watch: PolicyWatch
+    replay: ReplayStore
 
     async def start(self) -> int:
         port = await self.server.start()
@@ -62,6 +64,7 @@ class Gateway:
         await self.watch.stop()
         await self.backends.close()
         await self.http.aclose()
+        self.replay.close()
 
 
 def create_gateway(
@@ -73,8 +76,13 @@ def create_gateway(
     bound_clients = dpop_bound_clients(settings)
     http = httpx.AsyncClient(timeout=5.0)
     tokens = TokenValidator(JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience)
+    # DPoP proof ids are claimed in the gateway's database, shared by all its replicas; a
+    # database not at the newest schema is refused now, not on the first DPoP call.
+    url, tuning = settings.database_url(COMPONENT), settings.database.named("samhandling-gateway")
+    check_platform_at_head(COMPONENT, url, tuning)
+    replay = ReplayStore.open(url, "dpop", tracer_provider, tuning=tuning)
     authenticator = Authenticator(
-        tokens, DpopVerifier(ReplayCache()), public_url=settings.gateway_public_url,
+        tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
         dpop_bound_clients=bound_clients, allow_synthetic=not settings.production,
     )
     tls = TlsFiles.from_settings(settings)  # the gateway as the backends' client
@@ -96,7 +104,7 @@ def create_gateway(
         settings, enforcer, backends, tracer_provider, address=http_address,
         public_url=settings.gateway_http_public_url,
     )
-    return Gateway(server, http_server, backends, http, decisions, watch)
+    return Gateway(server, http_server, backends, http, decisions, watch, replay)
 
 
 def dpop_bound_clients(settings: Settings) -> frozenset[str]:

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import grpc
 import pytest
+from joserfc import jwt
 from opentelemetry.sdk.trace import TracerProvider
 
 from samhandling.common.v1 import common_pb2
 from services.backends import backend
-from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner
+from services.platform.assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionSigner, request_binding
 from services.platform.backend import Backend
+from services.platform.db import migrate_platform
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
+from services.platform.replay_store import ReplayStore
 from services.platform.settings import BACKENDS, Settings
 
 DEMO_EHR_ACTOR = common_pb2.Actor(
@@ -32,6 +35,13 @@ def settings_for(tmp_path: Path, **database_urls: str) -> Settings:
     return replace(Settings(), var_dir=tmp_path / "var", database_urls=database_urls)
 
 
+def replay_store(settings: Settings, component: str) -> ReplayStore:
+    """The replay store `component` claims its credentials in (DPoP proofs for the gateway,
+    assertions for a backend), on its database, migrated; close it after use."""
+    migrate_platform(settings.database_url(component))
+    return ReplayStore.open(settings.database_url(component), "dpop" if component == "gateway" else "assertion")
+
+
 def asserted(
     settings: Settings,
     component: str,
@@ -41,10 +51,60 @@ def asserted(
     patient_id: str = "",
     **fields,
 ) -> tuple[tuple[str, str], ...]:
-    """Call metadata carrying a gateway assertion for one backend method."""
+    """Call metadata carrying a gateway assertion for one backend method. It is signed for a
+    request stream; on a channel with `BindsAssertions` (every `running_backend` channel) a
+    call with one request gets it bound to that request's bytes, as the gateway does."""
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
-    token = signer.sign(Assertion(method=method, actor=actor, patient_id=patient_id, **fields), component)
+    token = signer.sign(
+        Assertion(method=method, actor=actor, patient_id=patient_id, **fields), component, request=STREAM_BINDING
+    )
     return ((METADATA_KEY, token),)
+
+
+class BindsAssertions:
+    """Binds an `asserted()` assertion to the request its call carries (the claim `req`: the
+    hash of the request's bytes), re-signed with the gateway's key: what the gateway's Backends
+    do when they sign. An assertion already bound to something else is left as it is.
+    `interceptors()` does it for every call with one request on a channel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._key = load_jwk(settings.assertion_signing_key(), settings)
+
+    def bind(self, metadata, request) -> tuple[tuple[str, str], ...]:
+        """The metadata with its assertion bound to `request`."""
+        return tuple((key, self._rebind(value, request) if key == METADATA_KEY else value) for key, value in metadata)
+
+    def interceptors(self) -> list[grpc.aio.ClientInterceptor]:
+        # One object per kind: a channel files an interceptor under the first kind it is.
+        return [_BindUnaryUnary(self), _BindUnaryStream(self)]
+
+    def bound_details(self, details, request):
+        if not details.metadata:
+            return details
+        return details._replace(metadata=grpc.aio.Metadata(*self.bind(details.metadata, request)))
+
+    def _rebind(self, token: str, request) -> str:
+        decoded = jwt.decode(token, self._key, algorithms=["ES256"])
+        if decoded.claims.get("req") != STREAM_BINDING:
+            return token
+        claims = {**decoded.claims, "req": request_binding(request.SerializeToString())}
+        return jwt.encode(decoded.header, claims, self._key, algorithms=["ES256"])
+
+
+class _BindUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, binds: BindsAssertions) -> None:
+        self._binds = binds
+
+    async def intercept_unary_unary(self, continuation, details, request):
+        return await continuation(self._binds.bound_details(details, request), request)
+
+
+class _BindUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, binds: BindsAssertions) -> None:
+        self._binds = binds
+
+    async def intercept_unary_stream(self, continuation, details, request):
+        return await continuation(self._binds.bound_details(details, request), request)
 
 
 @contextlib.asynccontextmanager
@@ -61,7 +121,7 @@ async def running_backend(
     server = spec.create_server(settings, tracer_provider or TracerProvider(), address="127.0.0.1:0")
     port = await server.start()
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=BindsAssertions(settings).interceptors()) as channel:
             yield channel
     finally:
         await server.stop(grace=0)
@@ -119,6 +179,7 @@ async def running_suite(
         backends[component] = spec.create_server(settings, provider, address="127.0.0.1:0")
         addresses[component] = f"127.0.0.1:{await backends[component].start()}"
     settings = replace(settings, addresses=addresses, token_issuer=sts.issuer)
+    migrate_platform(settings.database_url("gateway"))
     gateway = create_gateway(settings, provider, address="127.0.0.1:0", http_address="127.0.0.1:0")
     port = await gateway.start()
     settings = replace(

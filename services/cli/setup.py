@@ -1,9 +1,10 @@
-"""Database set-up of every backend: migrations and the synthetic seeds."""
+"""Database set-up of every component: migrations and the synthetic seeds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from services.backends import backend
+from services.platform.db import migrate_platform
 from services.platform.settings import BACKENDS, Settings, SettingsError
 
 
@@ -11,6 +12,8 @@ def migrate_all(settings: Settings, components: Sequence[str] = BACKENDS) -> Non
     """Each database to its newest schema; concurrent runs are safe (services.platform.db.migrate)."""
     for component in components:
         backend(component).migrate(settings)
+    # The gateway's database holds only the platform's tables (its replicas' DPoP replay claims).
+    migrate_platform(settings.database_url("gateway"))
 
 
 def seed_all(settings: Settings) -> dict[str, int]:

@@ -1,11 +1,34 @@
 """Internal assertions: how a backend knows a call was authorised by the gateway.
 
 The gateway signs a short-lived JWT per backend call, bound to one audience (the backend),
-one full method name and one patient; backends verify signature, audience, method and
-expiry, and refuse a replayed `jti`. Carried in the `x-samhandling-assertion` metadata.
+one full method name, one patient and the request it carries; backends verify signature,
+audience, method, request and expiry, and refuse a replayed `jti`. Carried in the
+`x-samhandling-assertion` metadata.
+
+The request binding (`req`): base64url(SHA-256(the request message's bytes as sent on the
+wire)). The gateway serialises the request once, signs the hash of those bytes and sends those
+very bytes; the backend hashes the bytes it received, before it parses them
+(services.platform.interceptors). Hashing bytes, not a re-serialisation, is what makes it
+exact: protobuf's deterministic serialisation is stable only for one build of one schema, and
+a backend that parsed a field it does not know (a newer gateway) or another protobuf version
+could write different bytes for the same message. So a captured assertion cannot carry
+another body, and nothing about the encoding has to agree but the bytes themselves.
+
+A call whose requests are a stream (only the gateway's own WatchPolicyChanges subscription)
+has no single request when it opens: its assertion carries `req` = "stream", which no hash
+equals, and a backend accepts that value only on a method whose requests are streamed, and
+a hash only on one with a single request. The binding then covers the opening (method,
+audience, single use), not the messages: they are the subscription's own protocol
+(subscribe, acknowledge), carry no patient data and grant nothing a caller could widen.
+
+Single use holds across every replica of the backend: the `jti` is claimed in the replay
+store its replicas share (services.platform.replay_store); a store that cannot answer refuses
+the call (UNAVAILABLE REPLAY_STORE_UNAVAILABLE).
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +41,7 @@ from samhandling.common.v1 import common_pb2
 
 from .errors import unauthenticated
 from .keys import Key
-from .replay import ReplayCache
+from .replay import ReplayClaims, ReplayStoreUnavailable, replay_store_unavailable
 
 METADATA_KEY = "x-samhandling-assertion"
 # The gateway's own identity: issuer of assertions, and the actor of its internal calls.
@@ -27,6 +50,13 @@ ISSUER = GATEWAY_CLIENT_ID
 LIFETIME_SECONDS = 30
 LEEWAY_SECONDS = 5
 _ALGORITHMS = ["ES256"]
+# `req` of an assertion that opens a call whose requests are streamed.
+STREAM_BINDING = "stream"
+
+
+def request_binding(body: bytes) -> str:
+    """`req` of a call carrying one request: base64url(SHA-256(its bytes on the wire))."""
+    return base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode()
 
 
 def audience_of(component: str) -> str:
@@ -52,7 +82,8 @@ class AssertionSigner:
         self._key = key
         self._clock = clock
 
-    def sign(self, assertion: Assertion, component: str) -> str:
+    def sign(self, assertion: Assertion, component: str, *, request: str) -> str:
+        """`request`: request_binding(the bytes sent), or STREAM_BINDING for a request stream."""
         now = int(self._clock())
         claims = {
             "iss": ISSUER,
@@ -67,21 +98,24 @@ class AssertionSigner:
             "pou": assertion.purpose_of_use,
             "did": assertion.decision_id,
             "tid": assertion.trace_id,
+            "req": request,
         }
         header = {"alg": "ES256", "typ": "samhandling-assertion+jwt", "kid": self._key.kid}
         return jwt.encode(header, claims, self._key, algorithms=_ALGORITHMS)
 
 
 class AssertionVerifier:
-    """Verifies assertions addressed to one backend component."""
+    """Verifies assertions addressed to one backend component; `replay` is where its replicas
+    claim each `jti` (services.platform.replay_store.ReplayStore)."""
 
-    def __init__(self, public_key: Key, component: str, clock=time.time) -> None:
+    def __init__(self, public_key: Key, component: str, replay: ReplayClaims, clock=time.time) -> None:
         self._key = public_key
         self._audience = audience_of(component)
         self._clock = clock
-        self._replay = ReplayCache()
+        self._replay = replay
 
-    def verify(self, token: str | None, method: str) -> Assertion:
+    async def verify(self, token: str | None, method: str, request: str) -> Assertion:
+        """`request`: request_binding(the bytes received), or STREAM_BINDING for a request stream."""
         if not token:
             raise unauthenticated("ASSERTION_MISSING", "this service is reached only through the gateway")
         try:
@@ -101,7 +135,13 @@ class AssertionVerifier:
             raise unauthenticated("ASSERTION_INVALID", "internal assertion has the wrong type")
         if claims.get("mth") != method:
             raise unauthenticated("ASSERTION_RETARGETED", "internal assertion was issued for another method")
-        if not self._replay.claim(claims["jti"], claims["exp"] + LEEWAY_SECONDS):
+        if claims.get("req") != request:
+            raise unauthenticated("ASSERTION_REQUEST_MISMATCH", "internal assertion was issued for another request")
+        try:
+            first_use = await self._replay.claim(claims["jti"], claims["exp"] + LEEWAY_SECONDS)
+        except ReplayStoreUnavailable:
+            raise replay_store_unavailable() from None
+        if not first_use:
             raise unauthenticated("ASSERTION_REPLAYED", "internal assertion was already used")
         return Assertion(
             method=method,

@@ -15,10 +15,11 @@ from sqlalchemy.orm import sessionmaker
 
 from . import telemetry
 from .assertion import AssertionVerifier
-from .db import check_at_head, make_engine, make_sessions, migrate
+from .db import check_at_head, check_platform_at_head, make_engine, make_sessions, migrate, migrate_platform
 from .interceptors import ServiceInterceptor
 from .keys import load_jwk
 from .production import check_backend_production
+from .replay_store import ReplayStore
 from .server import GrpcServer, ServerTransport, Servicer
 from .settings import Settings
 
@@ -36,7 +37,9 @@ class Backend:
     load_seeds: Callable[[Any, Settings], int]
 
     def migrate(self, settings: Settings) -> None:
+        """The service's own migrations, then the platform's (the replay claims)."""
         migrate(settings.database_url(self.name), self.migrations, settings.database)
+        migrate_platform(settings.database_url(self.name), settings.database)
 
     def seed(self, settings: Settings) -> int:
         """Loads the synthetic seeds (idempotent); returns how many records the seeds hold."""
@@ -54,17 +57,20 @@ class Backend:
         check_backend_production(settings)
         url, tuning = settings.database_url(self.name), settings.database.named(f"samhandling-{self.name}")
         check_at_head(self.name, url, self.migrations, tuning)
+        check_platform_at_head(self.name, url, tuning)
         engine = make_engine(url, tracer_provider, tuning)
         api = self.make_api(self.make_store(make_sessions(engine)), settings)
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
+        # Assertion ids are claimed in the backend's own database, shared by all its replicas.
+        replay = ReplayStore.open(url, "assertion", tracer_provider, tuning=tuning.named(f"samhandling-{self.name}-replay"))
         return GrpcServer(
             self.name,
             address or settings.listen_address(self.name),
             [Servicer(self.service.full_name, self.add_to_server, api)],
             interceptors=[
                 telemetry.server_interceptor(tracer_provider),
-                ServiceInterceptor(AssertionVerifier(public_key, self.name)),
+                ServiceInterceptor(AssertionVerifier(public_key, self.name, replay)),
             ],
-            on_stop=[engine.dispose],
+            on_stop=[engine.dispose, replay.close],
             transport=ServerTransport.from_settings(settings),
         )

@@ -151,7 +151,10 @@ def migrate(url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None
         engine.dispose()
 
 
-def check_at_head(component: str, url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None) -> None:
+def check_at_head(
+    component: str, url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None, *,
+    version_table: str = "alembic_version",
+) -> None:
     """Raises DatabaseNotReady unless the database at `url` is reachable and at the newest
     revision of `migrations_dir`: a server on an older schema would fail on its first call
     (or worse, write rows a pending migration would have constrained)."""
@@ -160,7 +163,8 @@ def check_at_head(component: str, url: str, migrations_dir: Path, tuning: Databa
     engine = make_engine(url, tuning=replace(tuning or DatabaseTuning(), pool_size=1, max_overflow=0))
     try:
         with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+            context = MigrationContext.configure(connection, opts={"version_table": version_table})
+            current = set(context.get_current_heads())
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
         raise DatabaseNotReady(f"the {component} database {shown} is unreachable: {reason}") from None
@@ -177,9 +181,25 @@ def _revisions(revisions: set[str]) -> str:
     return ",".join(sorted(revisions)) or "none (empty)"
 
 
-def run_migrations_online() -> None:
+# Tables every component's database holds besides its own (the replay claims), with their own
+# revision table; applied after the component's migrations (migrate_platform).
+PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
+PLATFORM_VERSION_TABLE = "platform_alembic_version"
+
+
+def migrate_platform(url: str, tuning: DatabaseTuning | None = None) -> None:
+    migrate(url, PLATFORM_MIGRATIONS, tuning)
+
+
+def check_platform_at_head(component: str, url: str, tuning: DatabaseTuning | None = None) -> None:
+    """check_at_head for the platform's tables (the replay claims) in `component`'s database."""
+    check_at_head(component, url, PLATFORM_MIGRATIONS, tuning, version_table=PLATFORM_VERSION_TABLE)
+
+
+def run_migrations_online(version_table: str = "alembic_version") -> None:
     """The body of every service's Alembic env.py. All pending revisions run in one transaction,
-    so a failed upgrade leaves the database as it was."""
+    so a failed upgrade leaves the database as it was. `version_table` keeps the platform's own
+    revisions (PLATFORM_MIGRATIONS) apart from the service's in the same database."""
     from alembic import context
 
     tuning = context.config.attributes.get("database_tuning") or DatabaseTuning().for_admin("samhandling-migrate")
@@ -189,7 +209,9 @@ def run_migrations_online() -> None:
         _sqlite_migration_mode(engine)
     try:
         with engine.connect() as connection:
-            context.configure(connection=connection, render_as_batch=sqlite, transactional_ddl=True)
+            context.configure(
+                connection=connection, render_as_batch=sqlite, transactional_ddl=True, version_table=version_table
+            )
             with context.begin_transaction():
                 context.run_migrations()
                 if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jws
@@ -64,8 +65,20 @@ def make_proof(
     return jws.serialize_compact(header, json.dumps(claims, separators=(",", ":")), key, algorithms=[alg])
 
 
+@dataclass(frozen=True)
+class CheckedProof:
+    """A proof that passed every check but single use: the caller claims `replay_key` until
+    `expires_at` (in this process, or in the component's shared replay store)."""
+
+    thumbprint: str  # SHA-256 JWK thumbprint of the proof's key (compare with `cnf.jkt`)
+    replay_key: str
+    expires_at: float
+
+
 class DpopVerifier:
-    """Verifies proofs; each `jti` is accepted once within the iat window."""
+    """Checks proofs. `check` is everything but single use; `verify` adds single use in this
+    process (the development STS, one process). The gateway claims `CheckedProof.replay_key`
+    in its replay store shared by every replica (services.platform.replay_store)."""
 
     def __init__(self, replay: ReplayCache | None = None, clock=time.time) -> None:
         self._replay = replay or ReplayCache()
@@ -75,6 +88,14 @@ class DpopVerifier:
         self, proof: str, *, htm: str, htu: str, access_token: str | None = None, nonce: str | None = None
     ) -> str:
         """Returns the SHA-256 JWK thumbprint of the proof's key (compare with `cnf.jkt`)."""
+        checked = self.check(proof, htm=htm, htu=htu, access_token=access_token, nonce=nonce)
+        if not self._replay.claim(checked.replay_key, checked.expires_at):
+            raise replayed()
+        return checked.thumbprint
+
+    def check(
+        self, proof: str, *, htm: str, htu: str, access_token: str | None = None, nonce: str | None = None
+    ) -> CheckedProof:
         if len(proof) > MAX_PROOF_BYTES:
             raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof is too large")
         try:
@@ -98,12 +119,14 @@ class DpopVerifier:
             claims = json.loads(compact.payload)
         except (JoseError, ValueError, TypeError):
             raise DpopError("DPOP_SIGNATURE_INVALID", "the DPoP proof's signature does not verify") from None
-        self._check_claims(claims, htm, htu, access_token, nonce)
-        return key.thumbprint()
+        jti, iat = self._check_claims(claims, htm, htu, access_token, nonce)
+        # The key names the target too (RFC 9449 section 11.1: jti "in the context of the target URI").
+        return CheckedProof(key.thumbprint(), f"{htu}|{jti}", iat + IAT_PAST_SECONDS + IAT_FUTURE_SECONDS)
 
     def _check_claims(
         self, claims: Any, htm: str, htu: str, access_token: str | None, nonce: str | None
-    ) -> None:
+    ) -> tuple[str, float]:
+        """(jti, iat) of claims that name this request."""
         if not isinstance(claims, dict):
             raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's payload is not an object")
         if claims.get("htm") != htm:
@@ -120,8 +143,11 @@ class DpopVerifier:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof needs a jti")
-        if not self._replay.claim(f"{htu}|{jti}", iat + IAT_PAST_SECONDS + IAT_FUTURE_SECONDS):
-            raise DpopError("DPOP_REPLAYED", "the DPoP proof was already used")
+        return jti, iat
+
+
+def replayed() -> DpopError:
+    return DpopError("DPOP_REPLAYED", "the DPoP proof was already used")
 
 
 def _b64(raw: bytes) -> str:

@@ -1,14 +1,19 @@
-"""The server interceptor every process shares: assertion check and error mapping."""
+"""The server interceptor every process shares: assertion check and error mapping.
+
+For backends, a call with one request is admitted against the SHA-256 of the request's bytes
+as they arrived: the request deserializer is wrapped so it hashes the bytes it parses
+(`_bound`), and the handler is given only the parsed message once the assertion, bound to
+those bytes, has been verified and its `jti` claimed (services.platform.assertion)."""
 from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
-from .assertion import METADATA_KEY, Assertion, AssertionVerifier
+from .assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionVerifier, request_binding
 from .errors import ServiceError, permission_denied
 
 log = logging.getLogger(__name__)
@@ -42,7 +47,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return handler
         metadata = dict(details.invocation_metadata or ())
         admit = self._admission(metadata.get(METADATA_KEY), details.method)
+        deserializer = handler.request_deserializer
         # Every shape of call is wrapped: a handler left unwrapped would skip the assertion check.
+        # A single request is admitted against the hash of its bytes as received (`_bound`);
+        # a request stream against the stream marker (services.platform.assertion).
         if handler.unary_unary:
             wrap, behaviour, make = _unary, handler.unary_unary, grpc.unary_unary_rpc_method_handler
         elif handler.unary_stream:
@@ -51,14 +59,45 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             wrap, behaviour, make = _unary, handler.stream_unary, grpc.stream_unary_rpc_method_handler
         else:
             wrap, behaviour, make = _stream, handler.stream_stream, grpc.stream_stream_rpc_method_handler
-        return make(wrap(behaviour, admit, details.method), handler.request_deserializer, handler.response_serializer)
+        if self._verifier is not None and not handler.request_streaming:
+            deserializer = _bound(deserializer)
+        return make(wrap(behaviour, admit, details.method), deserializer, handler.response_serializer)
 
-    def _admission(self, token: str | None, method: str) -> Callable[[], None]:
-        def admit() -> None:
-            if self._verifier is not None:
-                _assertion.set(self._verifier.verify(token, method))
+    def _admission(self, token: str | None, method: str) -> Admission:
+        async def admit(request: Any) -> Any:
+            if self._verifier is None:
+                return request
+            if isinstance(request, _BoundRequest):
+                _assertion.set(await self._verifier.verify(token, method, request.binding))
+                return request.message
+            _assertion.set(await self._verifier.verify(token, method, STREAM_BINDING))
+            return request
 
         return admit
+
+
+# Admits a call (raises ServiceError otherwise): given the call's request as deserialised
+# (a `_BoundRequest`, or a request iterator), returns what the handler is given.
+Admission = Callable[[Any], Awaitable[Any]]
+
+
+class _BoundRequest:
+    """A request message with the binding of the bytes it was parsed from."""
+
+    __slots__ = ("message", "binding")
+
+    def __init__(self, message: Any, binding: str) -> None:
+        self.message = message
+        self.binding = binding
+
+
+def _bound(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], _BoundRequest]:
+    """The request deserializer, also hashing the bytes it is given: what was on the wire."""
+
+    def deserialize(body: bytes) -> _BoundRequest:
+        return _BoundRequest(deserializer(body) if deserializer else body, request_binding(body))
+
+    return deserialize
 
 
 def _internal(method: str) -> ServiceError:
@@ -66,12 +105,12 @@ def _internal(method: str) -> ServiceError:
     return ServiceError(grpc.StatusCode.INTERNAL, "INTERNAL", "internal error")
 
 
-def _unary(behaviour, admit: Callable[[], None], method: str):
+def _unary(behaviour, admit: Admission, method: str):
     """Unary response; `request` is the request, or the request iterator of a client stream."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
-            admit()
+            request = await admit(request)
             return await behaviour(request, context)
         except ServiceError as err:
             await abort(context, err)
@@ -83,12 +122,12 @@ def _unary(behaviour, admit: Callable[[], None], method: str):
     return run
 
 
-def _stream(behaviour, admit: Callable[[], None], method: str):
+def _stream(behaviour, admit: Admission, method: str):
     """Streamed response from an async generator; `request` as for `_unary`."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
-            admit()
+            request = await admit(request)
             async for item in behaviour(request, context):
                 yield item
         except ServiceError as err:

@@ -114,7 +114,7 @@ class Settings:
         }
         databases = {
             c: env[f"SAMHANDLING_{c.upper()}_DATABASE_URL"]
-            for c in BACKENDS
+            for c in (*BACKENDS, "gateway")  # the gateway's: its replicas' shared DPoP replay claims
             if env.get(f"SAMHANDLING_{c.upper()}_DATABASE_URL")
         }
         sts = addresses["sts"]

@@ -27,10 +27,10 @@ from services.audit import merkle
 from services.audit.checkpoints import NoteVerifier, open_checkpoint
 from services.audit.main import BACKEND
 from services.audit.verification import LeafRecord, verify_log
-from services.platform.db import make_engine, migrate
+from services.platform.db import make_engine
 from services.platform.settings import REPO_ROOT, Settings
 from tests.integration.test_audit import BODO_AUDITOR, GATEWAY, event
-from tests.support import asserted, settings_for
+from tests.support import BindsAssertions, asserted, settings_for
 
 CRASHES = 20
 APPENDERS = 8
@@ -76,7 +76,9 @@ async def audit_process(settings: Settings, log: Path) -> AsyncIterator[tuple[su
             stdout=output, stderr=output,
         )
     try:
-        async with grpc.aio.insecure_channel(address, options=FAST_RECONNECT) as channel:
+        async with grpc.aio.insecure_channel(
+            address, options=FAST_RECONNECT, interceptors=BindsAssertions(settings).interceptors()
+        ) as channel:
             await asyncio.wait_for(channel.channel_ready(), timeout=30)
             yield process, audit_pb2_grpc.AuditServiceStub(channel)
     finally:
@@ -178,7 +180,7 @@ async def check_restarted(stub, settings: Settings, ledger: Ledger) -> None:
 
 async def test_acknowledged_events_survive_kill_9_and_the_log_stays_consistent(tmp_path: Path):
     settings = settings_for(tmp_path)
-    migrate(settings.database_url("audit"), BACKEND.migrations)
+    BACKEND.migrate(settings)  # its own tables and the platform's (the replay claims)
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     ledger, log = Ledger(), tmp_path / "audit.log"

@@ -25,9 +25,8 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.assertion import AssertionSigner
 from services.platform.dpop import DpopVerifier, make_proof
 from services.platform.keys import load_jwk
-from services.platform.replay import ReplayCache
 from services.platform.settings import BACKENDS
-from tests.support import Suite, running_suite
+from tests.support import Suite, replay_store, running_suite
 
 PATIENT = "22750884907"  # no rules of their own in the seeds
 OTHER_PATIENT = "28863830070"  # has a seeded restriction of vital signs
@@ -55,8 +54,10 @@ async def http_api(suite: Suite) -> AsyncIterator[tuple[int, Backends]]:
     issuer_client = httpx.AsyncClient(timeout=5.0)
     tokens = TokenValidator(JwksCache(settings.token_issuer, issuer_client), settings.token_issuer,
                             settings.token_audience)
+    # The same database as the suite's gateway: a proof used at one is a replay at the other.
+    replay = replay_store(settings, "gateway")
     authenticator = Authenticator(
-        tokens, DpopVerifier(ReplayCache()), public_url=settings.gateway_public_url,
+        tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
         dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
     )
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
@@ -70,6 +71,7 @@ async def http_api(suite: Suite) -> AsyncIterator[tuple[int, Backends]]:
         await server.stop()
         await backends.close()
         await issuer_client.aclose()
+        replay.close()
 
 
 @pytest.fixture

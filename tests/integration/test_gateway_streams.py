@@ -34,16 +34,18 @@ from services.backends import backend as backend_spec
 from services.cli.token import Identity, Token, obtain_token
 from services.platform import assertion as assertions
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionVerifier
+from services.platform.db import migrate_platform
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import ServiceError, invalid_argument
 from services.platform.interceptors import ServiceInterceptor, current_assertion
 from services.platform.keys import load_jwk
+from services.platform.replay import InProcessClaims
 from services.platform.server import GrpcServer, Servicer
 from services.platform.settings import Settings
 from services.platform.vocabulary import ActorKind
 from services.sts.config import StsConfig
 from services.sts.main import StsServer
-from tests.support import expect_error, settings_for
+from tests.support import expect_error, replay_store, settings_for
 
 CAPACITY = "/samhandling.capacity.v1.CapacityService/"
 WATCH = CAPACITY + "WatchCapacity"
@@ -127,14 +129,17 @@ async def streaming_gateway(
         backend = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
     else:
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
+        replay = replay_store(settings, "capacity")
         backend = GrpcServer(
             "capacity", "127.0.0.1:0",
             [Servicer(capacity_pb2.DESCRIPTOR.services_by_name["CapacityService"].full_name,
                       capacity_pb2_grpc.add_CapacityServiceServicer_to_server, capacity)],
-            interceptors=[ServiceInterceptor(AssertionVerifier(public_key, verified_as))],
+            interceptors=[ServiceInterceptor(AssertionVerifier(public_key, verified_as, replay))],
+            on_stop=[replay.close],
         )
     addresses = {**settings.addresses, "capacity": f"127.0.0.1:{await backend.start()}"}
     settings = replace(settings, addresses=addresses, token_issuer=sts.issuer)
+    migrate_platform(settings.database_url("gateway"))
     gateway = create_gateway(settings, TracerProvider(), address="127.0.0.1:0", http_address="127.0.0.1:0")
     port = await gateway.start()
     try:
@@ -279,7 +284,7 @@ async def test_a_stream_outlives_its_internal_assertion(harness, monkeypatch):
     await asyncio.sleep(claims(raw)["exp"] + 1 - time.time())  # time must pass: the assertion's expiry
     public_key = load_jwk(harness.settings.assertion_verification_key(), harness.settings, private=False)
     with pytest.raises(ServiceError) as err:
-        AssertionVerifier(public_key, "capacity").verify(raw, WATCH)
+        await AssertionVerifier(public_key, "capacity", InProcessClaims()).verify(raw, WATCH, claims(raw)["req"])
     assert err.value.reason == "ASSERTION_INVALID"  # expired by now ...
     harness.capacity.outbox.put_nowait(report(2))
     assert await call.read() == report(2)  # ... and the stream it opened goes on

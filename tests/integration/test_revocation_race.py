@@ -37,10 +37,9 @@ from services.platform.dpop import DpopVerifier
 from services.platform.errors import error_info
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
-from services.platform.replay import ReplayCache
 from services.platform.server import GrpcServer, Servicer
 from services.platform.settings import Settings
-from tests.support import DEMO_EHR_ACTOR, asserted, settings_for
+from tests.support import DEMO_EHR_ACTOR, asserted, replay_store, settings_for
 
 PATIENT = "22750884907"  # Eskil: vital signs seeded, no rules
 WATCH = "/samhandling.consent.v1.ConsentService/WatchPolicyChanges"
@@ -112,8 +111,9 @@ async def running_replica(
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
     http = httpx.AsyncClient(timeout=5.0)
     tokens = TokenValidator(JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience)
+    replay = replay_store(settings, "gateway")
     authenticator = Authenticator(
-        tokens, DpopVerifier(ReplayCache()), public_url=settings.gateway_public_url,
+        tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
         dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
     )
     backends = Backends({b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider)
@@ -134,6 +134,7 @@ async def running_replica(
         await watch.stop()
         await backends.close()
         await http.aclose()
+        replay.close()
 
 
 @contextlib.asynccontextmanager
@@ -335,12 +336,13 @@ async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings,
     engine = make_engine(url)
     sessions = make_sessions(engine)
     hub = PolicyChangeHub(PolicyFeed(sessions, lease=lease))
+    replay = replay_store(settings, "consent")
     public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
     server = GrpcServer(
         "consent", "127.0.0.1:0",
         [Servicer("samhandling.consent.v1.ConsentService", consent_pb2_grpc.add_ConsentServiceServicer_to_server,
                   WatchOnly(hub))],
-        interceptors=[ServiceInterceptor(AssertionVerifier(public_key, "consent"))],
+        interceptors=[ServiceInterceptor(AssertionVerifier(public_key, "consent", replay))],
     )
     port = await server.start()
     try:
@@ -348,6 +350,7 @@ async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings,
     finally:
         await server.stop(grace=0)
         engine.dispose()
+        replay.close()
 
 
 def stream(channel: grpc.aio.Channel, metadata=()) -> grpc.aio.StreamStreamCall:

@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from gateway.main import create_gateway
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.token import Identity, Token, obtain_token
@@ -55,6 +56,7 @@ class Arena:
     personnel: Token  # Lars, DPoP-bound, purpose TREAT
     patient: str  # Eskil's own token
     tmp: Any
+    second: grpc.aio.Channel  # a second gateway replica, on the same gateway database
 
     def backend_calls(self) -> set[str]:
         return {s.name for s in self.exporter.get_finished_spans() if s.kind == SpanKind.SERVER and s.parent}
@@ -62,8 +64,8 @@ class Arena:
     def sts_key(self) -> ECKey:
         return load_jwk(self.suite.settings.seeds_dir / "keys" / "sts-signing-1.dev-only.jwk.json", self.suite.settings)
 
-    async def read(self, metadata) -> None:
-        stub = summary_pb2_grpc.PatientSummaryServiceStub(self.suite.gateway)
+    async def read(self, metadata, gateway: grpc.aio.Channel | None = None) -> None:
+        stub = summary_pb2_grpc.PatientSummaryServiceStub(gateway or self.suite.gateway)
         await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata)
 
     def proof(self, token: Token, *, key: ECKey | None = None, htm: str = "POST", htu: str | None = None,
@@ -81,7 +83,13 @@ async def arena(tmp_path_factory):
         system = await suite.token("demo-ehr")
         personnel = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
         patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
-        yield Arena(suite, exporter, system, personnel, patient, tmp_path_factory)
+        second = create_gateway(suite.settings, provider, address="127.0.0.1:0", http_address="127.0.0.1:0")
+        port = await second.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                yield Arena(suite, exporter, system, personnel, patient, tmp_path_factory, channel)
+        finally:
+            await second.stop(grace=0)
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -223,6 +231,16 @@ async def test_a_replayed_proof_is_refused(arena: Arena):
     arena.exporter.clear()
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await arena.read(metadata)
+    assert (err.value.code(), error_info(err.value)[0]) == (UNAUTHENTICATED, "DPOP_REPLAYED")
+    assert arena.backend_calls() == set()
+
+
+async def test_a_proof_used_at_one_gateway_replica_is_refused_at_another(arena: Arena):
+    metadata = dpop(arena)
+    await arena.read(metadata)  # the honest call, at the suite's gateway
+    arena.exporter.clear()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await arena.read(metadata, arena.second)  # replayed at the other replica
     assert (err.value.code(), error_info(err.value)[0]) == (UNAUTHENTICATED, "DPOP_REPLAYED")
     assert arena.backend_calls() == set()
 

@@ -54,6 +54,15 @@ def test_a_proof_is_accepted_once(key):
     assert err.value.reason == "DPOP_REPLAYED"
 
 
+def test_check_leaves_single_use_to_the_caller_and_names_what_to_claim(key):
+    proof = make_proof(key, "POST", HTU, access_token=TOKEN, now=NOW - 10)
+    first = verifier().check(proof, htm="POST", htu=HTU, access_token=TOKEN)
+    again = verifier().check(proof, htm="POST", htu=HTU, access_token=TOKEN)
+    assert first == again and first.thumbprint == key.thumbprint()
+    # Claimed under target and jti until the last moment any clock within the window accepts it.
+    assert first.replay_key.startswith(HTU + "|") and first.expires_at == NOW - 10 + 60 + 5
+
+
 def test_a_proof_carrying_its_private_key_is_refused(key):
     import json
 

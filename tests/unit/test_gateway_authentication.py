@@ -17,6 +17,7 @@ from gateway.main import dpop_bound_clients
 from gateway.principal import ORGNR_PARENT
 from services.platform.dpop import DpopVerifier, grpc_target, make_proof
 from services.platform.errors import ServiceError
+from services.platform.replay import InProcessClaims, ReplayStoreUnavailable
 from services.platform.settings import Settings, SettingsError
 
 PUBLIC_URL = "https://samhandling.example.no"
@@ -39,10 +40,15 @@ class StubTokens:
         return dict(self.claims[token])
 
 
-def authenticator(client_id: str = "demo-ehr", bound_clients=frozenset()) -> Authenticator:
+class UnavailableClaims:
+    async def claim(self, key: str, expires_at: float) -> bool:
+        raise ReplayStoreUnavailable
+
+
+def authenticator(client_id: str = "demo-ehr", bound_clients=frozenset(), replay=None) -> Authenticator:
     return Authenticator(
-        StubTokens(client_id), DpopVerifier(clock=lambda: NOW), public_url=PUBLIC_URL,
-        dpop_bound_clients=bound_clients, allow_synthetic=True,
+        StubTokens(client_id), DpopVerifier(clock=lambda: NOW), replay=replay or InProcessClaims(),
+        public_url=PUBLIC_URL, dpop_bound_clients=bound_clients, allow_synthetic=True,
     )
 
 
@@ -120,6 +126,12 @@ async def test_a_proof_is_single_use():
     auth, metadata = authenticator(), dpop(BOUND, proof())
     await auth.authenticate(IncomingCall(METHOD, metadata))
     assert await refused(metadata, auth) == "DPOP_REPLAYED"
+
+
+async def test_a_proof_whose_single_use_cannot_be_checked_is_refused():
+    with pytest.raises(ServiceError) as err:
+        await authenticator(replay=UnavailableClaims()).authenticate(IncomingCall(METHOD, dpop(BOUND, proof())))
+    assert (err.value.code, err.value.reason) == (grpc.StatusCode.UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")
 
 
 @pytest.mark.parametrize("proofs", [("garbage",), (proof(), proof())])

@@ -1,4 +1,5 @@
-"""Platform pieces every process relies on: log redaction, replay cache, internal assertions."""
+"""Platform pieces every process relies on: log redaction, replay cache, internal assertions
+(bound to their request, single use through the replay claims), the gateway's database."""
 from __future__ import annotations
 
 import json
@@ -8,10 +9,17 @@ import pytest
 from joserfc.jwk import ECKey
 
 from samhandling.common.v1 import common_pb2
-from services.platform.assertion import Assertion, AssertionSigner, AssertionVerifier
+from services.platform.assertion import (
+    STREAM_BINDING,
+    Assertion,
+    AssertionSigner,
+    AssertionVerifier,
+    request_binding,
+)
 from services.platform.errors import ServiceError
 from services.platform.logs import JsonFormatter, redact
-from services.platform.replay import ReplayCache
+from services.platform.replay import InProcessClaims, ReplayCache, ReplayStoreUnavailable
+from services.platform.settings import Settings
 
 METHOD = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012")
@@ -50,20 +58,35 @@ def test_a_full_replay_cache_refuses_rather_than_forgets():
     assert cache.claim("c", 1030)
 
 
+BODY = b"\n\x0b22750884907"  # the bytes of a request, as the gateway sent them
+BOUND = request_binding(BODY)
+
+
+class UnavailableClaims:
+    async def claim(self, key: str, expires_at: float) -> bool:
+        raise ReplayStoreUnavailable
+
+
 def _pair(now: float = 1_800_000_000):
     key = ECKey.generate_key("P-256", parameters={"kid": "gw"})
     public = ECKey.import_key(key.as_dict(private=False))
     return AssertionSigner(key, clock=lambda: now), public
 
 
-def test_an_assertion_verifies_once_for_its_backend_and_method():
+def _verifier(public, component="summary", clock_offset=0, replay=None) -> AssertionVerifier:
+    return AssertionVerifier(public, component, replay or InProcessClaims(), clock=lambda: 1_800_000_000 + clock_offset)
+
+
+async def test_an_assertion_verifies_once_for_its_backend_and_method():
     signer, public = _pair()
-    token = signer.sign(Assertion(method=METHOD, actor=ACTOR, patient_id="22750884907", data_categories=(1,)), "summary")
-    verifier = AssertionVerifier(public, "summary", clock=lambda: 1_800_000_000)
-    verified = verifier.verify(token, METHOD)
+    token = signer.sign(
+        Assertion(method=METHOD, actor=ACTOR, patient_id="22750884907", data_categories=(1,)), "summary", request=BOUND
+    )
+    verifier = _verifier(public)
+    verified = await verifier.verify(token, METHOD, BOUND)
     assert (verified.patient_id, verified.data_categories, verified.actor) == ("22750884907", (1,), ACTOR)
     with pytest.raises(ServiceError) as err:
-        verifier.verify(token, METHOD)
+        await verifier.verify(token, METHOD, BOUND)
     assert err.value.reason == "ASSERTION_REPLAYED"
 
 
@@ -75,19 +98,53 @@ def test_an_assertion_verifies_once_for_its_backend_and_method():
         ("summary", METHOD, 60, "ASSERTION_INVALID"),  # expired (30 s lifetime, 5 s leeway)
     ],
 )
-def test_assertions_are_bound_to_backend_method_and_time(component, method, clock_offset, reason):
+async def test_assertions_are_bound_to_backend_method_and_time(component, method, clock_offset, reason):
     signer, public = _pair()
-    token = signer.sign(Assertion(method=METHOD, actor=ACTOR), "summary")
-    verifier = AssertionVerifier(public, component, clock=lambda: 1_800_000_000 + clock_offset)
+    token = signer.sign(Assertion(method=METHOD, actor=ACTOR), "summary", request=BOUND)
     with pytest.raises(ServiceError) as err:
-        verifier.verify(token, method)
+        await _verifier(public, component, clock_offset).verify(token, method, BOUND)
     assert err.value.reason == reason
 
 
-def test_an_assertion_signed_by_another_key_is_refused():
+@pytest.mark.parametrize(
+    ("signed_for", "received"),
+    [
+        (BOUND, request_binding(BODY + b"\x10\x01")),  # another body
+        (BOUND, STREAM_BINDING),  # a single-request assertion opening a request stream
+        (STREAM_BINDING, BOUND),  # a stream's assertion carrying a single request
+        (request_binding(b""), BOUND),  # the empty request's hash is not a wildcard
+    ],
+)
+async def test_an_assertion_carries_only_the_request_it_was_signed_for(signed_for, received):
+    signer, public = _pair()
+    token = signer.sign(Assertion(method=METHOD, actor=ACTOR), "summary", request=signed_for)
+    verifier = _verifier(public)
+    with pytest.raises(ServiceError) as err:
+        await verifier.verify(token, METHOD, received)
+    assert (err.value.code.name, err.value.reason) == ("UNAUTHENTICATED", "ASSERTION_REQUEST_MISMATCH")
+    # The refusal did not use the assertion up: with its own request it is still accepted once.
+    assert (await verifier.verify(token, METHOD, signed_for)).method == METHOD
+
+
+async def test_an_assertion_is_refused_when_its_single_use_cannot_be_checked():
+    signer, public = _pair()
+    token = signer.sign(Assertion(method=METHOD, actor=ACTOR), "summary", request=BOUND)
+    with pytest.raises(ServiceError) as err:
+        await _verifier(public, replay=UnavailableClaims()).verify(token, METHOD, BOUND)
+    assert (err.value.code.name, err.value.reason) == ("UNAVAILABLE", "REPLAY_STORE_UNAVAILABLE")
+
+
+async def test_an_assertion_signed_by_another_key_is_refused():
     signer, _ = _pair()
     _, other_public = _pair()
-    token = signer.sign(Assertion(method=METHOD, actor=ACTOR), "summary")
+    token = signer.sign(Assertion(method=METHOD, actor=ACTOR), "summary", request=BOUND)
     with pytest.raises(ServiceError) as err:
-        AssertionVerifier(other_public, "summary", clock=lambda: 1_800_000_000).verify(token, METHOD)
+        await _verifier(other_public).verify(token, METHOD, BOUND)
     assert err.value.reason == "ASSERTION_INVALID"
+
+
+def test_the_gateway_has_a_database_of_its_own_for_its_replay_claims():
+    url = "postgresql+psycopg://gw@db/gateway"
+    assert Settings.from_env({"SAMHANDLING_GATEWAY_DATABASE_URL": url}).database_url("gateway") == url
+    default = Settings.from_env({"SAMHANDLING_VAR_DIR": "/srv/var"})
+    assert default.database_url("gateway") == "sqlite:////srv/var/gateway.db"

@@ -1,0 +1,3 @@
+from services.platform.db import PLATFORM_VERSION_TABLE, run_migrations_online
+
+run_migrations_online(version_table=PLATFORM_VERSION_TABLE)

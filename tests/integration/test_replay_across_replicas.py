@@ -1,0 +1,211 @@
+"""Single use across replicas (RFC 9449 section 11.1): two gateways on one database refuse a
+DPoP proof the other accepted; two replicas of one backend on one database refuse an
+assertion the other accepted; an assertion carries only its own request; and a replay store
+that cannot answer refuses, with nothing reaching a backend's handler. On a SQLite file and on
+PostgreSQL (the `db_url` fixture)."""
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+
+import grpc
+import psycopg
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from sqlalchemy.engine import make_url
+
+from gateway.main import create_gateway
+from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
+from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from services.backends import backend
+from services.cli.token import Identity, obtain_token
+from services.platform import replay_store
+from services.platform.dpop import grpc_target, make_proof
+from services.platform.settings import Settings
+from tests.support import BindsAssertions, asserted, expect_error, running_suite, settings_for
+
+PATIENT = "22750884907"
+LARS = "23898220028"  # doctor, logs in through demo-legevakt (DPoP-bound)
+SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
+OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
+UNAUTHENTICATED, UNAVAILABLE = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE
+
+
+@contextlib.contextmanager
+def store_held(url: str) -> Iterator[None]:
+    """Another transaction holds the replay table: SQLite's write lock, or PostgreSQL's
+    ACCESS EXCLUSIVE lock on the table. A claim waits, then times out."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        holder = sqlite3.connect(parsed.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    else:
+        with psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False)) as holder:
+            holder.execute("LOCK TABLE replay_claims IN ACCESS EXCLUSIVE MODE")
+            yield
+            holder.rollback()
+
+
+# --- two gateways --------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def two_gateways(tmp_path, db_url: str) -> AsyncIterator[tuple[object, grpc.aio.Channel, InMemorySpanExporter]]:
+    """The suite (its gateway is A) and a second gateway B on the same gateway database."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with running_suite(tmp_path, provider, database_urls={"gateway": db_url}) as suite:
+        second = create_gateway(suite.settings, provider, address="127.0.0.1:0", http_address="127.0.0.1:0")
+        port = await second.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                yield suite, channel, exporter
+        finally:
+            await second.stop(grace=0)
+
+
+def backend_calls(exporter: InMemorySpanExporter) -> set[str]:
+    """Server spans with a remote parent: calls the gateway forwarded to a backend."""
+    return {s.name for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER and s.parent}
+
+
+def read(channel: grpc.aio.Channel, metadata):
+    stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
+    return stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata)
+
+
+async def test_a_proof_accepted_by_one_gateway_is_a_replay_at_the_other(tmp_path, db_url):
+    async with two_gateways(tmp_path, db_url) as (suite, second, exporter):
+        token = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
+        proof = make_proof(
+            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
+            access_token=token.access_token,
+        )
+        metadata = (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
+        await read(suite.gateway, metadata)  # the honest call, at A
+        exporter.clear()
+        await expect_error(read(second, metadata), UNAUTHENTICATED, "DPOP_REPLAYED")  # the replay, at B
+        assert backend_calls(exporter) == set()
+        fresh = make_proof(
+            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
+            access_token=token.access_token,
+        )
+        await read(second, (metadata[0], ("dpop", fresh)))  # B serves a proof of its own
+
+
+async def test_a_gateway_whose_replay_store_cannot_answer_refuses(tmp_path, db_url, monkeypatch):
+    monkeypatch.setattr(replay_store, "CLAIM_TIMEOUT_SECONDS", 1.0)  # the bound, shortened for the test
+    async with two_gateways(tmp_path, db_url) as (suite, second, exporter):
+        token = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
+        proof = make_proof(
+            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
+            access_token=token.access_token,
+        )
+        metadata = (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
+        exporter.clear()
+        with store_held(db_url):
+            await expect_error(read(second, metadata), UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")
+        assert backend_calls(exporter) == set()
+        fresh = make_proof(
+            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
+            access_token=token.access_token,
+        )
+        await read(second, (metadata[0], ("dpop", fresh)))  # once the store answers, B serves again
+
+
+# --- two replicas of one backend -----------------------------------------------------------
+
+
+class Recording:
+    """The capacity api, recording each GetCapacityOverview its handler is given."""
+
+    def __init__(self, api) -> None:
+        self.api = api
+        self.calls: list[capacity_pb2.GetCapacityOverviewRequest] = []
+
+    async def GetCapacityOverview(self, request, context):  # noqa: N802 (the gRPC method name)
+        self.calls.append(request)
+        return await self.api.GetCapacityOverview(request, context)
+
+    def __getattr__(self, name: str):
+        return getattr(self.api, name)
+
+
+@contextlib.asynccontextmanager
+async def two_capacity_replicas(
+    settings: Settings,
+) -> AsyncIterator[tuple[list[capacity_pb2_grpc.CapacityServiceStub], list[Recording]]]:
+    apis: list[Recording] = []
+
+    def make_api(store, s):
+        apis.append(Recording(base.make_api(store, s)))
+        return apis[-1]
+
+    base = backend("capacity")
+    spec = replace(base, make_api=make_api)
+    spec.migrate(settings)
+    spec.seed(settings)
+    servers = [spec.create_server(settings, TracerProvider(), address="127.0.0.1:0") for _ in range(2)]
+    ports = [await server.start() for server in servers]
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            channels = [
+                await stack.enter_async_context(grpc.aio.insecure_channel(f"127.0.0.1:{port}")) for port in ports
+            ]
+            yield [capacity_pb2_grpc.CapacityServiceStub(c) for c in channels], apis
+    finally:
+        for server in servers:
+            await server.stop(grace=0)
+
+
+def bound(settings: Settings, request) -> tuple[tuple[str, str], ...]:
+    """An assertion bound to `request`, as the gateway signs it."""
+    return BindsAssertions(settings).bind(asserted(settings, "capacity", OVERVIEW), request)
+
+
+async def test_an_assertion_accepted_by_one_backend_replica_is_a_replay_at_the_other(tmp_path, db_url):
+    settings = settings_for(tmp_path, capacity=db_url)
+    async with two_capacity_replicas(settings) as ((a, b), (api_a, api_b)):
+        request = capacity_pb2.GetCapacityOverviewRequest(region="Nordland")
+        metadata = bound(settings, request)
+        assert (await a.GetCapacityOverview(request, metadata=metadata)).units
+        await expect_error(b.GetCapacityOverview(request, metadata=metadata), UNAUTHENTICATED, "ASSERTION_REPLAYED")
+        await expect_error(a.GetCapacityOverview(request, metadata=metadata), UNAUTHENTICATED, "ASSERTION_REPLAYED")
+        assert (len(api_a.calls), len(api_b.calls)) == (1, 0)
+
+
+async def test_an_assertion_carries_only_its_own_request(tmp_path, db_url):
+    settings = settings_for(tmp_path, capacity=db_url)
+    async with two_capacity_replicas(settings) as ((a, b), (api_a, api_b)):
+        signed_for = capacity_pb2.GetCapacityOverviewRequest(region="Nordland")
+        metadata = bound(settings, signed_for)
+        other = capacity_pb2.GetCapacityOverviewRequest(region="Akershus")
+        await expect_error(
+            a.GetCapacityOverview(other, metadata=metadata), UNAUTHENTICATED, "ASSERTION_REQUEST_MISMATCH"
+        )
+        assert (api_a.calls, api_b.calls) == ([], [])
+        await b.GetCapacityOverview(signed_for, metadata=metadata)  # with its own request it is still good once
+        assert api_b.calls == [signed_for]
+
+
+async def test_a_backend_whose_replay_store_cannot_answer_refuses(tmp_path, db_url, monkeypatch):
+    monkeypatch.setattr(replay_store, "CLAIM_TIMEOUT_SECONDS", 1.0)  # the bound, shortened for the test
+    settings = settings_for(tmp_path, capacity=db_url)
+    async with two_capacity_replicas(settings) as ((a, _), (api_a, _)):
+        request = capacity_pb2.GetCapacityOverviewRequest()
+        metadata = bound(settings, request)
+        with store_held(db_url):
+            await expect_error(a.GetCapacityOverview(request, metadata=metadata), UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")
+        assert api_a.calls == []
+        await a.GetCapacityOverview(request, metadata=bound(settings, request))  # once the store answers again
+        assert api_a.calls == [request]

@@ -1,0 +1,107 @@
+"""The shared replay store on a real SQLite file: one claim wins across stores (replicas),
+expired rows are swept, and a store that cannot answer refuses."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from services.platform.db import migrate_platform
+from services.platform.replay import ReplayStoreUnavailable
+from services.platform.replay_store import REPLAY_CLAIMS, SWEEP_GRACE_SECONDS, ReplayStore
+
+NOW = 1_800_000_000
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    migrate_platform(url)
+    return url
+
+
+@pytest.fixture
+def stores(url: str):
+    """Two stores on one database file: two replicas of one component."""
+    opened = [ReplayStore.open(url, "dpop", clock=lambda: NOW) for _ in range(2)]
+    yield opened
+    for store in opened:
+        store.close()
+
+
+async def test_a_key_is_claimed_once_whichever_replica_asks(stores):
+    a, b = stores
+    assert await a.claim("https://gw/x|jti-1", NOW + 65)
+    assert not await b.claim("https://gw/x|jti-1", NOW + 65)
+    assert not await a.claim("https://gw/x|jti-1", NOW + 65)
+    assert await b.claim("https://gw/x|jti-2", NOW + 65)
+
+
+async def test_concurrent_claims_of_one_key_have_exactly_one_winner(stores):
+    a, b = stores
+    answers = await asyncio.gather(*(store.claim("same", NOW + 65) for store in (a, b) * 4))
+    assert sorted(answers) == [False] * 7 + [True]
+
+
+async def test_namespaces_keep_dpop_and_assertion_ids_apart(url, stores):
+    assertions = ReplayStore.open(url, "assertion")
+    try:
+        assert await stores[0].claim("jti-1", NOW + 65)
+        assert await assertions.claim("jti-1", NOW + 35)
+    finally:
+        assertions.close()
+
+
+async def test_the_sweep_removes_only_rows_past_their_window_and_the_grace(url, stores):
+    a, _ = stores
+    assert await a.claim("recent", NOW - SWEEP_GRACE_SECONDS + 1)  # the first claim sweeps (nothing yet) ...
+    assert await a.claim("live", NOW + 65)
+    assert await a.claim("old", NOW - SWEEP_GRACE_SECONDS - 1)  # ... the next ones not for SWEEP_SECONDS
+    assert a.sweep() == 1
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            kept = connection.execute(sa.select(REPLAY_CLAIMS.c.expires_at).order_by("expires_at")).scalars().all()
+    finally:
+        engine.dispose()
+    assert kept == [NOW - SWEEP_GRACE_SECONDS + 1, NOW + 65]
+    assert not await a.claim("live", NOW + 65)  # a swept store still remembers what is live
+
+
+async def test_a_locked_database_refuses_within_the_timeout(url, tmp_path):
+    store = ReplayStore.open(url, "dpop", timeout=0.2)
+    holder = sqlite3.connect(tmp_path / "gateway.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        with pytest.raises(ReplayStoreUnavailable):
+            await store.claim("jti-1", NOW + 65)
+        holder.execute("ROLLBACK")
+        assert await store.claim("jti-2", NOW + 65)
+    finally:
+        holder.close()
+        store.close()
+
+
+async def test_a_database_without_the_table_refuses(tmp_path):
+    store = ReplayStore.open(f"sqlite:///{tmp_path / 'unmigrated.db'}", "dpop")
+    try:
+        with pytest.raises(ReplayStoreUnavailable):
+            await store.claim("jti-1", NOW + 65)
+    finally:
+        store.close()
+
+
+def test_the_platform_migrations_keep_their_own_revision_table(url):
+    migrate_platform(url)  # a second time: nothing to do
+    engine = sa.create_engine(url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        with engine.connect() as connection:
+            revisions = connection.execute(sa.text("SELECT version_num FROM platform_alembic_version")).scalars().all()
+    finally:
+        engine.dispose()
+    # The component's own `alembic_version` stays untouched by the platform's revisions.
+    assert tables == {"replay_claims", "platform_alembic_version"} and revisions == ["0001"]
