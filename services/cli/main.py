@@ -23,8 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run one component in this process")
     serve.add_argument("component", choices=COMPONENTS)
     commands.add_parser("status", help="health of every component; exit 0 only if all are SERVING")
-    migrate = commands.add_parser("migrate", help="bring backend databases to the newest schema (safe to run concurrently)")
-    migrate.add_argument("backend", nargs="?", choices=BACKENDS, help="only this backend's database (default: every backend)")
+    migrate = commands.add_parser("migrate", help="bring databases to the newest schema (safe to run concurrently)")
+    migrate.add_argument("backend", nargs="?", choices=(*BACKENDS, "gateway"),
+                         help="only this component's database (default: every backend and the gateway's)")
     commands.add_parser("seed", help="migrate and load the synthetic seeds (idempotent)")
     commands.add_parser("rotate-keys", help="give the development STS a new signing key (no restart needed)")
     token = commands.add_parser("token", help="print an access token from the development STS")
@@ -96,7 +97,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in ("migrate", "seed"):
         from .setup import migrate_all, seed_all
 
-        migrate_all(settings, (args.backend,) if args.command == "migrate" and args.backend else BACKENDS)
+        migrate_all(settings, (args.backend,) if args.command == "migrate" and args.backend else (*BACKENDS, "gateway"))
         if args.command == "seed":
             for component, count in seed_all(settings).items():
                 print(f"{component}: {count} seeded")

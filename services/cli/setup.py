@@ -8,12 +8,14 @@ from services.platform.db import migrate_platform
 from services.platform.settings import BACKENDS, Settings, SettingsError
 
 
-def migrate_all(settings: Settings, components: Sequence[str] = BACKENDS) -> None:
+def migrate_all(settings: Settings, components: Sequence[str] = (*BACKENDS, "gateway")) -> None:
     """Each database to its newest schema; concurrent runs are safe (services.platform.db.migrate)."""
     for component in components:
-        backend(component).migrate(settings)
-    # The gateway's database holds only the platform's tables (its replicas' DPoP replay claims).
-    migrate_platform(settings.database_url("gateway"))
+        if component == "gateway":
+            # The gateway's database holds only the platform's tables (its replicas' DPoP replay claims).
+            migrate_platform(settings.database_url("gateway"), settings.database)
+        else:
+            backend(component).migrate(settings)
 
 
 def seed_all(settings: Settings) -> dict[str, int]:
