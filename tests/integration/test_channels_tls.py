@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from gateway.audit_client import GATEWAY_ACTOR
 from gateway.main import create_gateway
 from services.backends import backend
+from services.cli.setup import migrate_all
 from services.platform.assertion import Assertion
 from services.platform.channels import open_channel
 from services.platform.server import ServerTransport
@@ -167,6 +168,7 @@ async def test_a_backend_and_the_gateway_take_mtls_from_their_settings(ca: Autho
         settings_for(tmp_path), tls_ca_file=ca.ca_file, tls_cert_file=served.cert, tls_key_file=served.key,
         tls_client_auth=True,
     )
+    migrate_all(backend_settings, ("capacity", "gateway"))  # serving refuses a database not at head
     server = backend("capacity").create_server(backend_settings, TracerProvider(), address="127.0.0.1:0")
     port = await server.start()
     client = ca.issue("gateway", server=False)
