@@ -5,7 +5,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from functools import partial
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
@@ -23,6 +22,7 @@ from . import csv_export, fhir_export, signals
 from .event_proof import format_event_proof
 from .events import Action, AuditRecord, record_violations
 from .group_commit import GroupCommit
+from .integrator import Integrator
 from .models import AuditEventRow
 from .scope import ReadScope, leaf_scope, read_scope
 from .search import (
@@ -50,12 +50,24 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """Starts this replica's integrator (services.audit.integrator); `close` stops it."""
         self._store = store
         self._signer = signer
         self._allow_synthetic = allow_synthetic
         self._clock = clock
-        # Concurrent appends share one transaction, and with it one checkpoint.
-        self._appends = GroupCommit(partial(store.append, signer=signer))
+        self._integrator = Integrator(store.engine, signer)
+        self._integrator.start()
+        # Concurrent appends share one transaction.
+        self._appends = GroupCommit(self._append)
+
+    def _append(self, records: list[AuditRecord]) -> list[AuditEventRow]:
+        rows = self._store.append(records)
+        self._integrator.wake()  # if this replica leads, the checkpoint follows at once
+        return rows
+
+    def close(self) -> None:
+        """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
+        self._integrator.stop()
 
     async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:

@@ -34,6 +34,9 @@ class Backend:
     make_store: Callable[[sessionmaker], Any]
     make_api: Callable[[Any, Settings], Any]
     load_seeds: Callable[[Any, Settings], int]
+    # Called with the api once the server has stopped, before the database is let go: for an
+    # api that runs work of its own (the audit log's integrator).
+    stop_api: Callable[[Any], object] = lambda api: None
 
     def migrate(self, settings: Settings) -> None:
         migrate(settings.database_url(self.name), self.migrations)
@@ -61,5 +64,5 @@ class Backend:
                 telemetry.server_interceptor(tracer_provider),
                 ServiceInterceptor(AssertionVerifier(public_key, self.name)),
             ],
-            on_stop=[engine.dispose],
+            on_stop=[lambda: self.stop_api(api), engine.dispose],
         )
