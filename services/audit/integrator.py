@@ -209,6 +209,7 @@ class Integrator:
                 if not held:
                     connection.close()
                     return False
+                log.info("audit integrator: this replica leads")
         except BaseException:
             connection.invalidate()
             connection.close()

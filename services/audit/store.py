@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import Enum
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,9 +55,8 @@ class AuditStore:
 
     @property
     def engine(self) -> Engine:
-        """The engine the store's sessions use (the integrator takes its own connections from it)."""
-        with self._sessions() as session:
-            bind = session.get_bind()
+        """The engine the store's sessions use (appends and the integrator use its connections)."""
+        bind = self._sessions.kw["bind"]
         assert isinstance(bind, Engine)
         return bind
 
@@ -75,30 +74,31 @@ class AuditStore:
 
     def _append(self, records: Sequence[AuditRecord]) -> list[AuditEventRow]:
         keys = list(dict.fromkeys(r.idempotency_key for r in records))
-        with self._sessions() as session:  # its own short read: see _reserve on why not in the write
+        with self.engine.connect() as connection:  # one connection for the lookup and the write
             stored = {
-                row.idempotency_key: row
-                for row in session.scalars(select(AuditEventRow).where(AuditEventRow.idempotency_key.in_(keys)))
+                row.idempotency_key: AuditEventRow(**row._mapping)
+                for row in connection.execute(select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(keys)))
             }
-        pending: dict[str, tuple[dict[str, object], LeafTemplate]] = {}
-        stored_at = self._clock()
-        for record in records:
-            key = record.idempotency_key
-            if key in stored or key in pending:
-                continue
-            event_id = uuid.uuid4()
-            columns = _columns(record) | {"event_id": event_id, "stored_at": stored_at}
-            pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id)))
-        if pending:
-            with self._sessions.begin() as session:
-                # The critical section: from here to the commit, every other appender waits.
-                first = _reserve(session, len(pending))
-                rows = [
-                    columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
-                    for sequence, (columns, template) in enumerate(pending.values(), start=first)
-                ]
-                session.execute(insert(_EVENTS), rows)
-            stored |= {key: AuditEventRow(**row) for key, row in zip(pending, rows, strict=True)}
+            connection.rollback()  # the lookup's transaction ends here: see _reserve
+            pending: dict[str, tuple[dict[str, object], LeafTemplate]] = {}
+            stored_at = self._clock()
+            for record in records:
+                key = record.idempotency_key
+                if key in stored or key in pending:
+                    continue
+                event_id = uuid.uuid4()
+                columns = _columns(record) | {"event_id": event_id, "stored_at": stored_at}
+                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id)))
+            if pending:
+                with connection.begin():
+                    # The critical section: from here to the commit, every other appender waits.
+                    first = _reserve(connection, len(pending))
+                    rows = [
+                        columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
+                        for sequence, (columns, template) in enumerate(pending.values(), start=first)
+                    ]
+                    connection.execute(insert(_EVENTS), rows)
+                stored |= {key: AuditEventRow(**row) for key, row in zip(pending, rows, strict=True)}
         return [stored[r.idempotency_key] for r in records]
 
     def list_events(self, scope: ReadScope, limit: int, below_sequence: int | None = None) -> list[AuditEventRow]:
@@ -240,13 +240,13 @@ def _latest_checkpoint(session: Session) -> CheckpointRow | None:
     return session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).first()
 
 
-def _reserve(session: Session, count: int) -> int:
+def _reserve(connection: Connection, count: int) -> int:
     """Takes the log's write lock (the head row's lock on PostgreSQL, the database write lock on
     SQLite) for the rest of the transaction and reserves `count` sequences; returns the first.
     The transaction's first statement is this write: on SQLite a transaction that read first
     could not then write once another had committed (its snapshot is stale), hence the
-    idempotency lookup in a session of its own."""
-    size = session.scalar(
+    idempotency lookup in a transaction of its own."""
+    size = connection.scalar(
         update(LogHeadRow).where(LogHeadRow.id == 1).values(size=LogHeadRow.size + count).returning(LogHeadRow.size)
     )
     if size is None:
