@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .checkpoints import NoteError
@@ -59,7 +59,7 @@ class RefusedToSign(RuntimeError):
 class Step:
     """What one step did: the frontier of the tree now checkpointed, and how many leaves it added."""
 
-    frontier: Frontier
+    frontier: Frontier | None  # None when nothing was to be done and no frontier was cached
     added: int
 
 
@@ -69,7 +69,11 @@ def integrate(
 ) -> Step:
     """One step, in one transaction on `connection`: the committed events after the latest
     checkpoint (at most `limit`) are added to the tree, and the new tree's checkpoint signed.
-    RefusedToSign when the stored log does not extend the latest checkpoint."""
+    RefusedToSign when the stored log does not extend the latest checkpoint. Nothing is
+    written (not even on SQLite, where the step's transaction starts with a write) when the
+    latest checkpoint already covers the log."""
+    if not _behind(connection):
+        return Step(cached, 0)
     with connection.begin():
         if connection.dialect.name == "sqlite":  # write first: see store._reserve
             connection.execute(update(LogHeadRow).where(LogHeadRow.id == 1).values(size=LogHeadRow.size))
@@ -93,6 +97,14 @@ def integrate(
         note = signer.sign(after.size, root)
         connection.execute(insert(CheckpointRow).values(size=after.size, root=root, note=note, signed_at=now))
     return Step(after, len(leaves))
+
+
+def _behind(connection: Connection) -> bool:
+    """Whether the log holds events the latest checkpoint does not cover (a read, then ended)."""
+    signed = select(func.coalesce(func.max(CheckpointRow.size), 0)).scalar_subquery()
+    behind = connection.scalar(select(LogHeadRow.size > signed).where(LogHeadRow.id == 1))
+    connection.rollback()
+    return bool(behind)
 
 
 def _contiguous_leaves(connection: Connection, size: int, limit: int) -> list[bytes]:
@@ -184,6 +196,10 @@ class Integrator:
         except SQLAlchemyError as exc:
             # The class only: a database error's text can hold SQL parameters.
             log.warning("audit integrator: database error %s; leadership given up", type(exc).__name__)
+            self.resign()
+            return 0
+        except Exception as exc:  # anything else: the loop must go on, or nothing is ever signed again
+            log.error("audit integrator: step failed with %s; leadership given up", type(exc).__name__)
             self.resign()
             return 0
         self._frontier, self._refusal = step.frontier, None

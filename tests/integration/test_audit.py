@@ -133,7 +133,7 @@ def integrate_all(engine: sa.Engine, signer: LogSigner) -> int:
     Returns the checkpoint's size."""
     with engine.connect() as connection:
         step = integrate(connection, signer, None, datetime.now(UTC))
-    return step.frontier.size
+    return step.frontier.size if step.frontier is not None else 0
 
 
 async def list_events(stub, settings, actor, patient_id=PATIENT, **fields) -> audit_pb2.ListEventsResponse:
