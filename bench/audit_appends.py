@@ -52,7 +52,7 @@ from services.audit.group_commit import GroupCommit
 from services.audit.integrator import Integrator
 from services.audit.models import AuditEventRow, LogHeadRow
 from services.audit.signer import load_log_signer
-from services.audit.store import AuditStore
+from services.audit.store import AuditStore, EventRow
 from services.backends import backend
 from services.cli.health import component_status
 from services.platform.db import make_engine, make_sessions
@@ -294,7 +294,7 @@ class StoreAppends:
         self._integrator.start()
         self._group = GroupCommit(self._append)
 
-    def _append(self, records: list[AuditRecord]) -> list[AuditEventRow]:
+    def _append(self, records: list[AuditRecord]) -> list[EventRow]:
         rows = self._store.append(records)
         self._integrator.wake()
         return rows

@@ -36,7 +36,7 @@ from .search import (
     filter_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore, stored_leaf, stored_record
+from .store import AuditStore, EventRow, stored_leaf, stored_record
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
@@ -60,7 +60,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         # Concurrent appends share one transaction.
         self._appends = GroupCommit(self._append)
 
-    def _append(self, records: list[AuditRecord]) -> list[AuditEventRow]:
+    def _append(self, records: list[AuditRecord]) -> list[EventRow]:
         rows = self._store.append(records)
         self._integrator.wake()  # if this replica leads, the checkpoint follows at once
         return rows
@@ -349,7 +349,7 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
 _HIDDEN_FROM_PATIENTS = ("idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification")
 
 
-def _event(row: AuditEventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
+def _event(row: AuditEventRow | EventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
     """The stored event as a reader in `scope` may see it; in full for the appending gateway."""
     event = _full_event(row, scope)
     if scope is not None and not scope.shows_actor_pid:
@@ -358,7 +358,7 @@ def _event(row: AuditEventRow, scope: ReadScope | None = None) -> audit_pb2.Audi
     return event
 
 
-def _full_event(row: AuditEventRow, scope: ReadScope | None) -> audit_pb2.AuditEvent:
+def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit_pb2.AuditEvent:
     return audit_pb2.AuditEvent(
         event_id=str(row.event_id),
         idempotency_key=row.idempotency_key,
