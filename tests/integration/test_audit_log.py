@@ -23,7 +23,7 @@ from services.audit.checkpoints import NoteVerifier, open_checkpoint
 from services.audit.integrator import Integrator, integrate
 from services.audit.main import BACKEND
 from services.audit.merkle import Frontier
-from services.audit.scope import LeafScope
+from services.audit.scope import LeafScope, ReadScope
 from services.audit.signer import DEV_ORIGIN, load_log_signer
 from services.audit.store import AuditStore
 from services.audit.verification import LeafRecord, verify_log
@@ -421,3 +421,20 @@ def test_integration_stops_at_a_gap_rather_than_skip_a_sequence(migrated, tmp_pa
         connection.execute(sa.text("UPDATE audit_log_head SET size = size + 1"))
     store.append([record("k-3")])
     assert integrate_all(migrated, signer) == 2
+
+
+def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_proven(migrated, tmp_path):
+    signer = load_log_signer(settings_for(tmp_path))
+    store = AuditStore(make_sessions(migrated))
+    store.append([record("k-0")])
+    assert integrate_all(migrated, signer) == 1
+    [row] = store.append([record("k-1")])  # acknowledged: durable and sequenced
+    assert row.sequence == 2
+    assert [r.sequence for r in store.list_events(ReadScope(PATIENT, BODO, True), 10)] == [2, 1]
+    assert store.event_proof(2) is None  # no checkpoint covers it yet: nothing proven against an unsigned root
+    assert store.latest_checkpoint().size == 1
+    assert integrate_all(migrated, signer) == 2
+    proof = store.event_proof(2)
+    assert proof is not None and signer.open(proof.checkpoint_note).size == 2
+    merkle.verify_inclusion(1, 2, merkle.leaf_hash(store.leaves(1, 2, LeafScope(BODO))[0][2]), proof.hashes,
+                            signer.open(proof.checkpoint_note).root)
