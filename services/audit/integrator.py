@@ -20,8 +20,8 @@ its commit, so committed sequences are a prefix anyway; a gap would stop the ste
 skipped). The nodes and the checkpoint are written in one transaction: the latest checkpoint's
 size is the integrated size, and a crash loses nothing but the step in flight.
 
-The leader steps as soon as an append of its own process commits (`wake`), and otherwise polls
-every LEADER_POLL_SECONDS, so a checkpoint covers an acknowledged event about LEADER_POLL_SECONDS
+The leader steps as soon as an append of its own process commits (`wake`), but at most once per
+MIN_STEP_SECONDS (a step is a commit too), and otherwise polls every LEADER_POLL_SECONDS, so a checkpoint covers an acknowledged event about LEADER_POLL_SECONDS
 after its commit, and about FOLLOWER_RETRY_SECONDS + LEADER_POLL_SECONDS after a leader's death.
 A step takes at most MAX_LEAVES_PER_STEP events; the leader steps again at once while more wait.
 """
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 MAX_LEAVES_PER_STEP = 10_000
 LEADER_POLL_SECONDS = 0.2
+MIN_STEP_SECONDS = 0.05
 FOLLOWER_RETRY_SECONDS = 0.5
 # The advisory lock's key: one bigint, fixed for this log (the audit database holds one log).
 LEADER_LOCK_KEY = 0x5A4D_4155_4449_5401  # "SAMAUDIT" and a version
@@ -210,6 +211,10 @@ class Integrator:
             added = self.step()
             if added >= MAX_LEAVES_PER_STEP:
                 continue  # more wait
+            if added:
+                # Steps are transactions with a commit (a WAL flush) of their own: under load, at
+                # most one per MIN_STEP_SECONDS, each taking all that was committed meanwhile.
+                self._stopping.wait(MIN_STEP_SECONDS)
             self._wake.wait(LEADER_POLL_SECONDS if self.leading else FOLLOWER_RETRY_SECONDS)
             self._wake.clear()
         self.resign()
