@@ -21,8 +21,9 @@ skipped). The nodes and the checkpoint are written in one transaction: the lates
 size is the integrated size, and a crash loses nothing but the step in flight.
 
 The leader steps as soon as an append of its own process commits (`wake`), but at most once per
-MIN_STEP_SECONDS (a step is a commit too), and otherwise polls every LEADER_POLL_SECONDS, so a checkpoint covers an acknowledged event about LEADER_POLL_SECONDS
-after its commit, and about FOLLOWER_RETRY_SECONDS + LEADER_POLL_SECONDS after a leader's death.
+MIN_STEP_SECONDS (a step is a commit too), and otherwise polls every LEADER_POLL_SECONDS, so a
+checkpoint covers an acknowledged event at most about LEADER_POLL_SECONDS after its commit, and
+about FOLLOWER_RETRY_SECONDS + LEADER_POLL_SECONDS after a leader's death.
 A step takes at most MAX_LEAVES_PER_STEP events; the leader steps again at once while more wait.
 """
 from __future__ import annotations
@@ -48,8 +49,9 @@ MAX_LEAVES_PER_STEP = 10_000
 LEADER_POLL_SECONDS = 0.2
 MIN_STEP_SECONDS = 0.05
 FOLLOWER_RETRY_SECONDS = 0.5
-# The advisory lock's key: one bigint, fixed for this log (the audit database holds one log).
-LEADER_LOCK_KEY = 0x5A4D_4155_4449_5401  # "SAMAUDIT" and a version
+# The advisory lock's key: one bigint, fixed for this log (the audit database holds one log, and
+# nothing else in it takes advisory locks).
+LEADER_LOCK_KEY = 0x5341_4D41_5544_4954  # "SAMAUDIT" in ASCII
 
 
 class RefusedToSign(RuntimeError):
