@@ -7,16 +7,18 @@ Three ways of writing take turns, round by round:
   bench creates in the log's database with the same columns and indexes, through the same group
   commit (services.audit.group_commit) — no head lock, idempotency lookup, leaf hash, tree nodes
   or checkpoint;
-- the audit store in-process: `AuditStore.append` with the log's signer behind `GroupCommit`,
-  wired exactly as AuditApi wires it;
+- the audit store in-process: `AuditStore.append` behind `GroupCommit`, wired exactly as
+  AuditApi wires it, with the log's integrator (tree nodes, signed checkpoints) running beside it;
 - AppendEvents over gRPC to the audit service, run as `samhandling serve audit` in its own
-  process on the same database.
+  process on the same database;
+- on PostgreSQL also AppendEvents to two such processes (replicas) on the one database, the
+  writers taking turns between them, as a balancer would spread the gateway's calls.
 
 Each writer makes a fixed number of sequential calls of two events (what one
 GetPatientSummary records), timed one by one. The database is fresh, migrated by the audit
 migrations and opened by make_engine (SQLite: WAL, synchronous=FULL). After every run the bench
 reads back from the database that each event was stored, and how many transactions it took
-(one signed checkpoint per commit of the log)."""
+(the log's: its distinct stored_at times, one per append transaction)."""
 from __future__ import annotations
 
 import asyncio
@@ -35,7 +37,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from enum import Enum
-from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -48,9 +49,10 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.audit.events import Action, AuditRecord
 from services.audit.group_commit import GroupCommit
-from services.audit.models import AuditEventRow, CheckpointRow, LogHeadRow
+from services.audit.integrator import Integrator
+from services.audit.models import AuditEventRow, LogHeadRow
 from services.audit.signer import load_log_signer
-from services.audit.store import AuditStore
+from services.audit.store import AuditStore, EventRow
 from services.backends import backend
 from services.cli.health import component_status
 from services.platform.db import make_engine, make_sessions
@@ -74,7 +76,8 @@ SQLITE = "SQLite (WAL, synchronous=FULL)"
 POSTGRES = "PostgreSQL (fsync=on, synchronous_commit=on)"
 STARTUP_TIMEOUT_SECONDS = 30.0
 PLAIN_TABLE = "bench_plain_events"
-BASELINE, STORE, GRPC = "plain batched INSERT (baseline)", "audit store, in-process", "AppendEvents, gRPC to the audit process"
+BASELINE, STORE = "plain batched INSERT (baseline)", "audit store, in-process"
+GRPC, GRPC_2 = "AppendEvents, gRPC to 1 audit process", "AppendEvents, gRPC to 2 audit processes"
 READ_METHOD = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 NO_LEAF = bytes(32)  # the baseline stores a leaf hash of the same size without computing it
 
@@ -226,7 +229,7 @@ def _batches(writers: int, calls: int) -> list[list[list[AuditRecord]]]:
     return [[call_records() for _ in range(calls)] for _ in range(writers)]
 
 
-# The three ways of writing.
+# The ways of writing.
 
 
 def plain_table(engine: Engine) -> Table:
@@ -273,20 +276,28 @@ class PlainInserts:
 
 
 def log_counters(sessions: sessionmaker, cpu_seconds: float | None) -> Counters:
-    """The log's size and its signed checkpoints: one per commit that stored events."""
+    """The log's size, and its append transactions: each stamps its events with one stored_at."""
     with sessions() as session:
         size = session.scalar(select(LogHeadRow.size).where(LogHeadRow.id == 1)) or 0
-        return Counters(size, session.scalar(select(func.count()).select_from(CheckpointRow)) or 0, cpu_seconds)
+        commits = session.scalar(select(func.count(AuditEventRow.stored_at.distinct()))) or 0
+        return Counters(size, commits, cpu_seconds)
 
 
 class StoreAppends:
-    """The audit write path in-process: the store's append (Merkle tree, signed checkpoint)
-    behind the group commit, as AuditApi builds it."""
+    """The audit write path in-process: the store's append behind the group commit, as AuditApi
+    builds it, and the log's integrator beside it (as every replica runs it)."""
 
     def __init__(self, sessions: sessionmaker, settings: Settings) -> None:
         self._sessions = sessions
-        store = AuditStore(sessions)
-        self._group = GroupCommit(partial(store.append, signer=load_log_signer(settings)))
+        self._store = AuditStore(sessions)
+        self._integrator = Integrator(self._store.engine, load_log_signer(settings))
+        self._integrator.start()
+        self._group = GroupCommit(self._append)
+
+    def _append(self, records: list[AuditRecord]) -> list[EventRow]:
+        rows = self._store.append(records)
+        self._integrator.wake()
+        return rows
 
     def prepare(self, writers: int, calls: int) -> Append:
         batches = _batches(writers, calls)
@@ -295,14 +306,18 @@ class StoreAppends:
     def counters(self) -> Counters:
         return log_counters(self._sessions, time.process_time())
 
+    def close(self) -> None:
+        self._integrator.stop()
+
 
 class GrpcAppends:
-    """AppendEvents to the running audit backend, as the gateway calls it; each call's assertion
-    is signed beforehand (signing is the gateway's cost, not the log's)."""
+    """AppendEvents to the running audit backends, as the gateway calls them (writer w to
+    replica w mod n); each call's assertion is signed beforehand (signing is the gateway's cost,
+    not the log's)."""
 
-    def __init__(self, service: AuditProcess, sessions: sessionmaker, settings: Settings) -> None:
-        self._stub = audit_pb2_grpc.AuditServiceStub(service.channel)
-        self._service, self._sessions, self._settings = service, sessions, settings
+    def __init__(self, services: Sequence[AuditProcess], sessions: sessionmaker, settings: Settings) -> None:
+        self._stubs = [audit_pb2_grpc.AuditServiceStub(service.channel) for service in services]
+        self._services, self._sessions, self._settings = services, sessions, settings
 
     def prepare(self, writers: int, calls: int) -> Append:
         requests = [
@@ -315,10 +330,12 @@ class GrpcAppends:
              for request in writer]
             for writer in requests
         ]
-        return lambda w, c: self._stub.AppendEvents(requests[w][c], metadata=metadata[w][c])
+        stubs = self._stubs
+        return lambda w, c: stubs[w % len(stubs)].AppendEvents(requests[w][c], metadata=metadata[w][c])
 
     def counters(self) -> Counters:
-        return log_counters(self._sessions, process_cpu_seconds(self._service.pid))
+        cpu = [process_cpu_seconds(service.pid) for service in self._services]
+        return log_counters(self._sessions, None if None in cpu else sum(c for c in cpu if c is not None))
 
 
 def _columns(record: AuditRecord) -> dict[str, object]:
@@ -327,17 +344,24 @@ def _columns(record: AuditRecord) -> dict[str, object]:
     return {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
 
 
-async def _bench(settings: Settings, database: str, writers: Sequence[int], calls: int, rounds: int) -> AppendBench:
+async def _bench(
+    settings: Settings, database: str, writers: Sequence[int], calls: int, rounds: int, replicas: int = 1
+) -> AppendBench:
     backend("audit").migrate(settings)
     engine = make_engine(settings.database_url("audit"))
     try:
-        async with audit_process(settings) as service:
+        async with contextlib.AsyncExitStack() as stack:
+            services = [await stack.enter_async_context(audit_process(settings)) for _ in range(replicas)]
             sessions = make_sessions(engine)
+            store = StoreAppends(sessions, settings)
+            stack.callback(store.close)
             targets: dict[str, Target] = {
                 BASELINE: PlainInserts(sessions, plain_table(engine)),
-                STORE: StoreAppends(sessions, settings),
-                GRPC: GrpcAppends(service, sessions, settings),
+                STORE: store,
+                GRPC: GrpcAppends(services[:1], sessions, settings),
             }
+            if replicas > 1:
+                targets[GRPC_2] = GrpcAppends(services, sessions, settings)
             for target in targets.values():  # untimed: connections, caches, the log's first checkpoint
                 await measure(target, 1, WARMUP_CALLS)
             measured: dict[int, dict[str, list]] = {n: {path: [] for path in targets} for n in writers}
@@ -454,8 +478,17 @@ def run(
         if bin_dir is not None:
             with durable_postgres(bin_dir) as url:
                 settings = settings_for(Path(tmp), audit=url)
-                benches.append(asyncio.run(_bench(settings, f"{POSTGRES} {on}", writers, calls, rounds)))
+                benches.append(asyncio.run(_bench(settings, f"{POSTGRES} {on}", writers, calls, rounds, replicas=2)))
     return benches
+
+
+def replica_lines(bench: AppendBench) -> list[str]:
+    """Two audit processes against one, events/s at each number of writers; none without two."""
+    pairs = [(n, by_path[GRPC_2], by_path[GRPC]) for n, by_path in bench.runs.items() if GRPC_2 in by_path]
+    if not pairs:
+        return []
+    ratios = ", ".join(f"{times(two.events_per_second / one.events_per_second)} at {n}" for n, two, one in pairs)
+    return [f"Two audit processes on the one database against one, events/s: {ratios} writers.", ""]
 
 
 def render(benches: Sequence[AppendBench]) -> list[str]:
@@ -474,14 +507,15 @@ def render(benches: Sequence[AppendBench]) -> list[str]:
             f"## Audit log: durable appends, {b.database}",
             "",
             f"Every writer makes {b.calls_per_writer} sequential calls of {EVENTS_PER_CALL} events (one "
-            f"GetPatientSummary's) per round, {b.rounds} rounds, the three ways of writing taking turns in one fresh "
+            f"GetPatientSummary's) per round, {b.rounds} rounds, the ways of writing taking turns in one fresh "
             "database. Baseline: plain batched INSERTs of the same rows into a table with the same columns and "
             "indexes, through the same group commit. × baseline: events/s and ms per call, each divided by the "
             "baseline's at the same number of writers. CPU: the writing process's CPU time over the wall time "
-            "(the bench process in-process, the audit process over gRPC); 1.00 is one core kept busy.",
+            "(the bench process in-process, the audit processes together over gRPC); 1.00 is one core kept busy.",
             "",
             *table(["writers", "write path", "events", "events per commit", "events/s", "× baseline",
                      "ms per call, median", "p95", "× baseline", "CPU, cores"], rows),
             "",
+            *replica_lines(b),
         ]
     return lines

@@ -5,7 +5,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from functools import partial
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
@@ -23,6 +22,7 @@ from . import csv_export, fhir_export, signals
 from .event_proof import format_event_proof
 from .events import Action, AuditRecord, record_violations
 from .group_commit import GroupCommit
+from .integrator import Integrator
 from .models import AuditEventRow
 from .scope import ReadScope, leaf_scope, read_scope
 from .search import (
@@ -36,7 +36,7 @@ from .search import (
     filter_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore, stored_leaf, stored_record
+from .store import AuditStore, EventRow, stored_leaf, stored_record
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
@@ -50,12 +50,24 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """Starts this replica's integrator (services.audit.integrator); `close` stops it."""
         self._store = store
         self._signer = signer
         self._allow_synthetic = allow_synthetic
         self._clock = clock
-        # Concurrent appends share one transaction, and with it one checkpoint.
-        self._appends = GroupCommit(partial(store.append, signer=signer))
+        self._integrator = Integrator(store.engine, signer)
+        self._integrator.start()
+        # Concurrent appends share one transaction.
+        self._appends = GroupCommit(self._append)
+
+    def _append(self, records: list[AuditRecord]) -> list[EventRow]:
+        rows = self._store.append(records)
+        self._integrator.wake()  # if this replica leads, the checkpoint follows at once
+        return rows
+
+    def close(self) -> None:
+        """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
+        self._integrator.stop()
 
     async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
@@ -337,7 +349,7 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
 _HIDDEN_FROM_PATIENTS = ("idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification")
 
 
-def _event(row: AuditEventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
+def _event(row: AuditEventRow | EventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
     """The stored event as a reader in `scope` may see it; in full for the appending gateway."""
     event = _full_event(row, scope)
     if scope is not None and not scope.shows_actor_pid:
@@ -346,7 +358,7 @@ def _event(row: AuditEventRow, scope: ReadScope | None = None) -> audit_pb2.Audi
     return event
 
 
-def _full_event(row: AuditEventRow, scope: ReadScope | None) -> audit_pb2.AuditEvent:
+def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit_pb2.AuditEvent:
     return audit_pb2.AuditEvent(
         event_id=str(row.event_id),
         idempotency_key=row.idempotency_key,

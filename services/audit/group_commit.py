@@ -1,10 +1,10 @@
 """Group commit: concurrent appends share one transaction (one fsync), each caller awaiting its own
 part of the result.
 
-A writer task runs while there is work: it lets a batch gather for `linger` seconds (or until
-`max_items`), commits it in a worker thread, hands each caller its results, and goes on with what
-arrived meanwhile. Calls that arrive during a commit wait for the next one, so under load batches
-grow by themselves and a lone call waits at most `linger` extra. A failed commit fails every call
+A writer task runs while there is work: it takes what is queued (up to `max_items`), commits it
+in a worker thread, hands each caller its results, and goes on with what arrived meanwhile. There
+is no linger: a lone call is committed at once, and a batch gathers only while a commit is
+running, so under load batches grow by themselves and an idle log adds no wait. A failed commit fails every call
 in its batch, and the batch is one transaction: nothing of it is stored. A caller that gives up
 (cancelled) leaves its items in the batch; retries with the same idempotency keys are safe.
 """
@@ -27,13 +27,10 @@ class _Call(Generic[Item, Result]):
 
 
 class GroupCommit(Generic[Item, Result]):
-    def __init__(
-        self, commit: Callable[[list[Item]], list[Result]], *, max_items: int = 2000, linger: float = 0.002
-    ) -> None:
+    def __init__(self, commit: Callable[[list[Item]], list[Result]], *, max_items: int = 2000) -> None:
         """`commit` stores items in one transaction and returns one result per item, in order."""
         self._commit = commit
         self._max_items = max_items
-        self._linger = linger
         self._queue: deque[_Call[Item, Result]] = deque()
         self._writer: asyncio.Task[None] | None = None
 
@@ -59,8 +56,6 @@ class GroupCommit(Generic[Item, Result]):
         batch: list[_Call[Item, Result]] = []
         try:
             while self._queue:
-                if self._linger and self._queued() < self._max_items:
-                    await asyncio.sleep(self._linger)
                 batch = self._take()
                 try:
                     results = await asyncio.to_thread(self._commit, [item for call in batch for item in call.items])
@@ -83,9 +78,6 @@ class GroupCommit(Generic[Item, Result]):
                 if not call.future.done():
                     call.future.cancel()
             raise
-
-    def _queued(self) -> int:
-        return sum(len(call.items) for call in self._queue)
 
     def _take(self) -> list[_Call[Item, Result]]:
         """Whole calls, oldest first, up to max_items items (at least one call)."""

@@ -14,6 +14,7 @@ Changing any of this needs a new version byte, never a change to version 1.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -52,17 +53,44 @@ V1_RECORD_FIELDS = (
 def leaf_bytes(record: AuditRecord, *, event_id: str, sequence: int) -> bytes:
     """The version-1 leaf of a stored event; ValueError for an event that cannot be stored
     (no occurrence time or a naive one, a sequence below 1, text that is not Unicode)."""
-    if type(sequence) is not int or sequence < 1:
-        raise ValueError("the sequence of a stored event is a positive integer")
-    if not event_id:
-        raise ValueError("a stored event has an event id")
-    if record.occurred_at is None:
-        raise ValueError("a stored event has an occurrence time")
-    members: dict[str, object] = {name: _member(getattr(record, name)) for name in V1_RECORD_FIELDS}
-    members["event_id"] = event_id
-    members["sequence"] = sequence
+    return LeafTemplate.of(record, event_id=event_id).leaf(sequence)
+
+
+@dataclass(frozen=True)
+class LeafTemplate:
+    """A version-1 leaf still without its sequence: the canonical JSON before and after the
+    sequence member. The appender makes it before it takes the log's lock and only splices in
+    the sequence it reserved. That is the very text json.dumps writes: keys are sorted, so the
+    members are split where "sequence" sorts, and an int is written as its decimal."""
+
+    before: bytes  # the version byte and the members sorting before "sequence", then '"sequence":'
+    after: bytes  # the members sorting after "sequence", and the closing brace
+
+    @classmethod
+    def of(cls, record: AuditRecord, *, event_id: str) -> LeafTemplate:
+        if not event_id:
+            raise ValueError("a stored event has an event id")
+        if record.occurred_at is None:
+            raise ValueError("a stored event has an occurrence time")
+        members: dict[str, object] = {name: _member(getattr(record, name)) for name in V1_RECORD_FIELDS}
+        members["event_id"] = event_id
+        head = {k: v for k, v in members.items() if k < "sequence"}
+        tail = {k: v for k, v in members.items() if k > "sequence"}
+        before, after = _canonical(head)[:-1], _canonical(tail)[1:]
+        return cls(
+            bytes([LEAF_VERSION]) + before + (b',"sequence":' if head else b'{"sequence":'),
+            (b"," + after if tail else after),
+        )
+
+    def leaf(self, sequence: int) -> bytes:
+        if type(sequence) is not int or sequence < 1:
+            raise ValueError("the sequence of a stored event is a positive integer")
+        return self.before + str(sequence).encode("ascii") + self.after
+
+
+def _canonical(members: dict[str, object]) -> bytes:
     text = json.dumps(members, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return bytes([LEAF_VERSION]) + text.encode("utf-8")
+    return text.encode("utf-8")
 
 
 def _member(value: object) -> object:

@@ -20,4 +20,5 @@ BACKEND = Backend(
         store, load_log_signer(settings), allow_synthetic=not settings.production
     ),
     load_seeds=lambda store, settings: 0,  # the log starts empty: every event is a real access
+    stop_api=AuditApi.close,  # the integrator's thread, and with it this replica's leadership
 )

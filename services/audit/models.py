@@ -21,8 +21,7 @@ class Base(DeclarativeBase):
 class AuditEventRow(Base):
     """One stored event. Rows are never changed or deleted (database triggers refuse it);
     `sequence` is dense and follows commit order: the event is leaf `sequence - 1` of the log's
-    Merkle tree, and `leaf_hash` that leaf's hash (services.audit.leaves), stored in the same
-    transaction. The leaves are the tree's level 0: audit_nodes holds only the levels above."""
+    Merkle tree, and `leaf_hash` that leaf's hash (services.audit.leaves), stored with it. The leaves are the tree's level 0: audit_nodes holds only the levels above."""
 
     __tablename__ = "audit_events"
     # Readers page newest first by sequence: a patient's log, and auditors' searches, which always
@@ -70,9 +69,12 @@ class AuditEventRow(Base):
 
 
 class LogHeadRow(Base):
-    """The single row holding the log's size. Every append locks it first, which serialises
-    appenders across processes and replicas: sequences are then dense and in commit order
-    (a database sequence is neither on PostgreSQL: values are taken before commit and lost on rollback)."""
+    """The single row holding the number of sequences handed out, all of them committed. Every
+    append reserves its sequences by updating it, and holds its lock until the commit: this
+    serialises appenders across processes and replicas only for the reservation, the insert and
+    the commit, and makes sequences dense and in commit order (a database sequence is neither on
+    PostgreSQL: values are taken before commit and lost on rollback). The tree may lag it: the
+    latest checkpoint's size is how many events the integrator has added to the tree."""
 
     __tablename__ = "audit_log_head"
 

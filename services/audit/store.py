@@ -1,111 +1,120 @@
 """Audit log storage (synchronous; the api runs it off the event loop).
 
 Durability comes from services.platform.db (SQLite WAL + synchronous=FULL, PostgreSQL
-synchronous_commit on): `append` returns only after its batch is committed. Each batch stores, in
-one transaction under the log's head lock, its events with their Merkle leaf hashes, the tree
-nodes they complete, and (given the log's signer) the signed checkpoint of the new tree: every
-committed event is covered by a checkpoint from the moment it is acknowledged.
+synchronous_commit on): `append` returns only after its batch is committed, and a committed event
+is sequenced: its sequence is final and every smaller one is committed too.
+
+An append keeps the log's lock as briefly as it can. Before it: the idempotency lookup, the event
+ids, the columns and each event's canonical leaf up to its sequence (leaves.LeafTemplate). Under
+it: one UPDATE of the head row reserving the batch's sequences, one multi-row INSERT of the
+events (each with its leaf hash, the template with its sequence spliced in), and the commit. The
+lock is the head row's (the database's write lock on SQLite), held until the commit, so sequences
+are dense and follow commit order: a reader that sees sequence n sees every sequence below it,
+and nothing that commits later can take a smaller number. (A database sequence gives neither on
+PostgreSQL: values are taken before commit and lost on rollback.)
+
+The Merkle tree's interior nodes and the signed checkpoints are not written here: one leader at a
+time integrates the committed events and signs (services.audit.integrator), about a second behind
+at most. The reads that need the tree are therefore bounded by the latest checkpoint.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from . import merkle
-from .checkpoints import NoteError
 from .events import Action, AuditRecord
-from .leaves import leaf_bytes
-from .merkle import Frontier, MerkleError
-from .models import AuditEventRow, CheckpointRow, LogHeadRow, NodeRow
+from .leaves import LeafTemplate, leaf_bytes
+from .models import AuditEventRow, CheckpointRow, LogHeadRow
 from .scope import LeafScope, ReadScope
 from .search import EventQuery
-from .signer import LogSigner
-from .tree import StoredNodes, node_rows
+from .tree import StoredNodes
 
 log = logging.getLogger(__name__)
+
+# A batch whose idempotency key another replica stored between the lookup and the insert is
+# refused by the unique index and rolled back whole; the next attempt finds the stored event.
+APPEND_ATTEMPTS = 3
+_EVENTS = AuditEventRow.__table__
+
+
+class EventRow:
+    """An audit_events row as plain attributes, as `append` answers: the columns of AuditEventRow
+    without an ORM instance behind them (building those was a third of a large batch's CPU)."""
+
+    __slots__ = tuple(column.name for column in _EVENTS.columns)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, values[name])
+
+    if TYPE_CHECKING:  # the attributes, as AuditEventRow types them
+        def __getattr__(self, name: str) -> Any: ...
 
 
 class AuditStore:
     def __init__(self, sessions: sessionmaker, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._sessions = sessions
         self._clock = clock
-        # The frontier of the tree this process last committed. Other processes append too, so it is
-        # used only while the head's size still equals its size, and replaced only after a commit.
-        self._frontier: Frontier | None = None
-        self._appending = threading.Lock()  # one append per process at a time: they share the frontier
 
-    def append(self, records: Sequence[AuditRecord], signer: LogSigner | None = None) -> list[AuditEventRow]:
+    @property
+    def engine(self) -> Engine:
+        """The engine the store's sessions use (appends and the integrator use its connections)."""
+        bind = self._sessions.kw["bind"]
+        assert isinstance(bind, Engine)
+        return bind
+
+    def append(self, records: Sequence[AuditRecord]) -> list[EventRow]:
         """Stores validated records in one transaction; a record whose idempotency key is already
         stored (or repeated in the batch) is not stored again. Returns the stored rows in request
-        order. With a signer, the new tree's checkpoint is signed and stored in the same transaction."""
-        with self._appending:
+        order, once they are committed."""
+        for attempt in range(1, APPEND_ATTEMPTS + 1):
             try:
-                rows, self._frontier = self._append(records, signer)
+                return self._append(records)
             except IntegrityError:
-                # Appenders are serialised by the head lock, so a concurrent retry normally just finds
-                # its key stored; should a unique key still collide, the re-run re-reads the winner.
-                rows, self._frontier = self._append(records, signer)
-            return rows
+                if attempt == APPEND_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
-    def _append(self, records: Sequence[AuditRecord], signer: LogSigner | None) -> tuple[list[AuditEventRow], Frontier]:
-        stored_at = self._clock()
-        with self._sessions.begin() as session:
-            size = _lock_head(session)
-            nodes = StoredNodes(session)
-            cached = self._frontier
-            before = cached if cached is not None and cached.size == size else Frontier.from_source(size, nodes)
-            keys = {r.idempotency_key for r in records}
+    def _append(self, records: Sequence[AuditRecord]) -> list[EventRow]:
+        keys = list(dict.fromkeys(r.idempotency_key for r in records))
+        with self.engine.connect() as connection:  # one connection for the lookup and the write
             stored = {
-                row.idempotency_key: row
-                for row in session.scalars(select(AuditEventRow).where(AuditEventRow.idempotency_key.in_(keys)))
+                row.idempotency_key: EventRow(row._mapping)
+                for row in connection.execute(select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(keys)))
             }
-            after, completed = before, []
+            connection.rollback()  # the lookup's transaction ends here: see _reserve
+            pending: dict[str, tuple[dict[str, object], LeafTemplate]] = {}
+            stored_at = self._clock()
             for record in records:
-                if record.idempotency_key in stored:
+                key = record.idempotency_key
+                if key in stored or key in pending:
                     continue
-                event_id, sequence = uuid.uuid4(), after.size + 1
-                leaf = merkle.leaf_hash(leaf_bytes(record, event_id=str(event_id), sequence=sequence))
-                after, new_nodes = after.append(leaf)
-                completed += new_nodes
-                row = AuditEventRow(
-                    sequence=sequence, event_id=event_id, stored_at=stored_at, leaf_hash=leaf, **_columns(record)
-                )
-                session.add(row)
-                stored[record.idempotency_key] = row
-            if rows := node_rows(completed):
-                session.execute(insert(NodeRow), rows)
-            session.execute(update(LogHeadRow).where(LogHeadRow.id == 1).values(size=after.size))
-            if signer is not None:
-                self._checkpoint(session, signer, before, after, stored_at)
-        return [stored[r.idempotency_key] for r in records], after
-
-    def _checkpoint(
-        self, session: Session, signer: LogSigner, before: Frontier, after: Frontier, now: datetime
-    ) -> None:
-        """Signs and stores the checkpoint of `after` unless one of its size exists; refuses (and
-        says so loudly) when `after` does not extend the latest signed checkpoint."""
-        latest = _latest_checkpoint(session)
-        if after.size == 0 or (latest is not None and latest.size == after.size):
-            return  # nothing new to sign
-        problem = _extension_problem(signer, latest, before, after, StoredNodes(session))
-        if problem is not None:
-            # The events are committed all the same: losing them would hide the very accesses the
-            # log exists for. No further checkpoint is signed until someone looks.
-            log.critical("audit log: refusing to sign a checkpoint of %d events: %s", after.size, problem)
-            return
-        root = after.root()
-        session.add(CheckpointRow(size=after.size, root=root, note=signer.sign(after.size, root), signed_at=now))
+                event_id = uuid.uuid4()
+                columns = _columns(record) | {"event_id": event_id, "stored_at": stored_at}
+                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id)))
+            if pending:
+                with connection.begin():
+                    # The critical section: from here to the commit, every other appender waits.
+                    first = _reserve(connection, len(pending))
+                    rows = [
+                        columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
+                        for sequence, (columns, template) in enumerate(pending.values(), start=first)
+                    ]
+                    connection.execute(insert(_EVENTS), rows)
+                stored |= {key: EventRow(row) for key, row in zip(pending, rows, strict=True)}
+        return [stored[r.idempotency_key] for r in records]
 
     def list_events(self, scope: ReadScope, limit: int, below_sequence: int | None = None) -> list[AuditEventRow]:
         """Events in scope, newest first, at most `limit`, optionally only older than a sequence."""
@@ -218,12 +227,12 @@ class EventProof:
     hashes: list[bytes]
 
 
-def stored_leaf(row: AuditEventRow) -> bytes:
+def stored_leaf(row: AuditEventRow | EventRow) -> bytes:
     """The canonical leaf of a stored event, as its row now reads."""
     return leaf_bytes(stored_record(row), event_id=str(row.event_id), sequence=row.sequence)
 
 
-def stored_record(row: AuditEventRow) -> AuditRecord:
+def stored_record(row: AuditEventRow | EventRow) -> AuditRecord:
     """The record a row holds (the inverse of _columns)."""
     values = {f.name: getattr(row, f.name) for f in _RECORD_FIELDS}
     for name, domain in _ENUMS.items():
@@ -242,43 +251,22 @@ _ENUMS: dict[str, type[Enum]] = {
 }
 
 
-def _extension_problem(
-    signer: LogSigner, latest: CheckpointRow | None, before: Frontier, after: Frontier, nodes: StoredNodes
-) -> str | None:
-    """Why `after` is not an extension of the latest signed checkpoint; None when it is."""
-    if latest is None:
-        return None
-    try:
-        signed = signer.open(latest.note)
-    except NoteError as exc:
-        return f"the latest stored checkpoint does not verify with the log's key: {exc}"
-    if (signed.size, signed.root) != (latest.size, bytes(latest.root)):
-        return "the latest checkpoint row differs from its signed note"
-    if signed.size > after.size:
-        return f"the log shrank: {signed.size} events were signed, the tree holds {after.size}"
-    if signed.size == before.size:
-        # `after` grew from `before` by appends only, so it extends whatever `before` is.
-        return None if signed.root == before.root() else "the tree's root at the signed size is not the signed root"
-    try:
-        proof = merkle.consistency_proof(signed.size, after.size, nodes)
-        merkle.verify_consistency(signed.size, after.size, proof, signed.root, after.root())
-    except MerkleError as exc:
-        return f"the stored tree is not an extension of the signed one: {exc}"
-    return None
-
-
 def _latest_checkpoint(session: Session) -> CheckpointRow | None:
     return session.scalars(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)).first()
 
 
-def _lock_head(session: Session) -> int:
-    """Takes the log's write lock (a row lock on PostgreSQL, the database write lock on SQLite)
-    for the rest of the transaction, and returns the log's size."""
-    session.execute(update(LogHeadRow).where(LogHeadRow.id == 1).values(size=LogHeadRow.size))
-    size = session.scalar(select(LogHeadRow.size).where(LogHeadRow.id == 1))
+def _reserve(connection: Connection, count: int) -> int:
+    """Takes the log's write lock (the head row's lock on PostgreSQL, the database write lock on
+    SQLite) for the rest of the transaction and reserves `count` sequences; returns the first.
+    The transaction's first statement is this write: on SQLite a transaction that read first
+    could not then write once another had committed (its snapshot is stale), hence the
+    idempotency lookup in a transaction of its own."""
+    size = connection.scalar(
+        update(LogHeadRow).where(LogHeadRow.id == 1).values(size=LogHeadRow.size + count).returning(LogHeadRow.size)
+    )
     if size is None:
         raise RuntimeError("audit log head row is missing; run the audit migrations")
-    return size
+    return size - count + 1
 
 
 def _columns(record: AuditRecord) -> dict[str, object]:

@@ -1,9 +1,10 @@
 """The log's Merkle tree as stored: a merkle.NodeSource over the leaf hashes of audit_events (level
-0) and the complete interior nodes of audit_nodes, read inside the caller's session — so an
-appending transaction sees the nodes it has just written. One indexed read per node."""
+0) and the complete interior nodes of audit_nodes, read inside the caller's session or
+connection — so the integrator's transaction sees the nodes it has just written. One indexed
+read per node."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from .merkle import MerkleError, Node, subtree_position
@@ -11,7 +12,7 @@ from .models import AuditEventRow, NodeRow
 
 
 class StoredNodes:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session | Connection) -> None:
         self._session = session
 
     def get_subtree_hash(self, start: int, end: int) -> bytes:

@@ -35,6 +35,9 @@ class Backend:
     make_store: Callable[[sessionmaker], Any]
     make_api: Callable[[Any, Settings], Any]
     load_seeds: Callable[[Any, Settings], int]
+    # Called with the api once the server has stopped, before the database is let go: for an
+    # api that runs work of its own (the audit log's integrator).
+    stop_api: Callable[[Any], object] = lambda api: None
 
     def migrate(self, settings: Settings) -> None:
         """The service's own migrations, then the platform's (the replay claims)."""
@@ -71,6 +74,6 @@ class Backend:
                 telemetry.server_interceptor(tracer_provider),
                 ServiceInterceptor(AssertionVerifier(public_key, self.name, replay)),
             ],
-            on_stop=[engine.dispose, replay.close],
+            on_stop=[lambda: self.stop_api(api), engine.dispose, replay.close],
             transport=ServerTransport.from_settings(settings),
         )

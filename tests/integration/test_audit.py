@@ -1,10 +1,12 @@
 """Audit service over real gRPC and its store on real databases (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.audit.events import AccessBasis, Action, ActorKind, AuditRecord, DataCategory, Decision, PurposeOfUse
+from services.audit.integrator import integrate
 from services.audit.main import BACKEND
+from services.audit.signer import LogSigner
 from services.audit.store import AuditStore
 from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
@@ -27,6 +31,7 @@ from tests.support import asserted, running_backend, settings_for
 
 APPEND = "/samhandling.audit.v1.AuditService/AppendEvents"
 LIST = "/samhandling.audit.v1.AuditService/ListEvents"
+CHECKPOINT = "/samhandling.audit.v1.AuditService/GetCheckpoint"
 
 PATIENT = "22750884907"
 OTHER_PATIENT = "19779998080"
@@ -103,6 +108,32 @@ async def append(stub, settings, *events, actor=GATEWAY) -> audit_pb2.AppendEven
     return await stub.AppendEvents(
         audit_pb2.AppendEventsRequest(events=events), metadata=asserted(settings, "audit", APPEND, actor=actor)
     )
+
+
+async def checkpointed(stub, settings, size: int, timeout: float = 10.0) -> str:
+    """The latest checkpoint note once it covers at least `size` events: the integrator signs
+    about a second after an append at most, so this waits for it, up to `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = asserted(settings, "audit", CHECKPOINT, actor=BODO_AUDITOR)  # assertions are single-use
+        try:
+            note = (await stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(), metadata=metadata)).checkpoint
+            if int(note.split("\n")[1]) >= size:
+                return note
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no checkpoint of {size} events within {timeout} s")
+        await asyncio.sleep(0.01)  # polls a condition, bounded by the deadline
+
+
+def integrate_all(engine: sa.Engine, signer: LogSigner) -> int:
+    """What the leader's integrator does, now: every committed event added and checkpointed.
+    Returns the checkpoint's size."""
+    with engine.connect() as connection:
+        step = integrate(connection, signer, None, datetime.now(UTC))
+    return step.frontier.size if step.frontier is not None else 0
 
 
 async def list_events(stub, settings, actor, patient_id=PATIENT, **fields) -> audit_pb2.ListEventsResponse:

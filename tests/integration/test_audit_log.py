@@ -9,6 +9,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -19,8 +20,10 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.audit import merkle
 from services.audit.checkpoints import NoteVerifier, open_checkpoint
+from services.audit.integrator import Integrator, integrate
 from services.audit.main import BACKEND
-from services.audit.scope import LeafScope
+from services.audit.merkle import Frontier
+from services.audit.scope import LeafScope, ReadScope
 from services.audit.signer import DEV_ORIGIN, load_log_signer
 from services.audit.store import AuditStore
 from services.audit.verification import LeafRecord, verify_log
@@ -34,7 +37,9 @@ from tests.integration.test_audit import (
     GATEWAY,
     PATIENT,
     append,
+    checkpointed,
     event,
+    integrate_all,
     patient_actor,
     record,
 )
@@ -65,9 +70,10 @@ def call(stub, settings, name: str, request, actor=BODO_AUDITOR):
     return getattr(stub, name)(request, metadata=asserted(settings, "audit", SERVICE + name, actor=actor))
 
 
-async def checkpoint_of(stub, settings) -> tuple[str, NoteVerifier, str]:
+async def checkpoint_of(stub, settings, size: int) -> tuple[str, NoteVerifier, str]:
+    """The latest checkpoint once it covers `size` events, the log's verifier and origin."""
     key = await call(stub, settings, "GetVerifierKey", audit_pb2.GetVerifierKeyRequest())
-    note = (await call(stub, settings, "GetCheckpoint", audit_pb2.GetCheckpointRequest())).checkpoint
+    note = await checkpointed(stub, settings, size)
     return note, NoteVerifier.from_vkey(key.vkey), key.origin
 
 
@@ -148,7 +154,7 @@ async def test_every_append_is_covered_by_a_checkpoint_that_verifies(settings):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         stored = (await append(stub, settings, *(event(f"k-{i}") for i in range(5)))).events
-        note, verifier, origin = await checkpoint_of(stub, settings)
+        note, verifier, origin = await checkpoint_of(stub, settings, 5)
         assert origin == DEV_ORIGIN and verifier.name == DEV_ORIGIN
         checkpoint = open_checkpoint(note, [verifier], origin)
         assert checkpoint.size == stored[-1].sequence == 5
@@ -165,9 +171,9 @@ async def test_proofs_verify_for_every_leaf_and_every_earlier_size(settings):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         roots = {}
-        for size in range(1, 12):  # one event per call: a checkpoint at every size
+        for size in range(1, 12):  # one event at a time, checkpointed before the next: one at every size
             await append(stub, settings, event(f"k-{size}"))
-            note, verifier, origin = await checkpoint_of(stub, settings)
+            note, verifier, origin = await checkpoint_of(stub, settings, size)
             roots[size] = open_checkpoint(note, [verifier], origin).root
         leaves = (await call(stub, settings, "GetLeaves", audit_pb2.GetLeavesRequest(start=0, end=11))).leaves
         hashes = [leaf.leaf_hash for leaf in leaves]
@@ -199,6 +205,7 @@ async def test_leaves_show_data_only_of_the_readers_own_organisation(settings):
             purpose_of_use=common_pb2.PURPOSE_OF_USE_UNSPECIFIED,
         )
         await append(stub, settings, event("k-1"), event("k-2", actor=BAERUM_NURSE), emergency)
+        await checkpointed(stub, settings, 3)
         request = audit_pb2.GetLeavesRequest(start=0, end=3)
         seen = {}
         for name, actor in {"bodo": BODO_AUDITOR, "baerum": BAERUM_AUDITOR, "patient": patient_actor(PATIENT),
@@ -221,6 +228,7 @@ async def test_sizes_beyond_the_latest_checkpoint_are_refused(settings):
             await call(stub, settings, "GetCheckpoint", audit_pb2.GetCheckpointRequest())
         assert err.value.code() == grpc.StatusCode.NOT_FOUND and error_info(err.value)[0] == "NO_CHECKPOINT"
         await append(stub, settings, *(event(f"k-{i}") for i in range(3)))
+        await checkpointed(stub, settings, 3)
         refused = {
             "GetInclusionProof": [
                 (audit_pb2.GetInclusionProofRequest(leaf_index=0, tree_size=4), {"tree_size"}),
@@ -255,7 +263,7 @@ async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(
         answers = await asyncio.gather(*(append(stub, settings, event(f"k-{i}")) for i in range(50)))
         sequences = sorted(a.events[0].sequence for a in answers)
         assert sequences == list(range(1, 51))
-        note, verifier, origin = await checkpoint_of(stub, settings)
+        note, verifier, origin = await checkpoint_of(stub, settings, 50)
         checkpoint = open_checkpoint(note, [verifier], origin)
         assert checkpoint.size == 50
         leaves = (await call(stub, settings, "GetLeaves", audit_pb2.GetLeavesRequest(start=0, end=50))).leaves
@@ -268,7 +276,7 @@ async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(
     signer = load_log_signer(settings)
     opened = [signer.open(note) for _, note in notes]
     assert [c.size for c in opened] == [size for size, _ in notes] and opened[-1].size == 50
-    assert len(opened) < 50  # calls shared transactions (one checkpoint each)
+    assert len(opened) < 50  # calls shared transactions, and checkpoints cover several commits
     for earlier in opened[:-1]:
         proof = AuditStore(make_sessions(migrated)).consistency_proof(earlier.size, 50)
         merkle.verify_consistency(earlier.size, 50, proof, earlier.root, checkpoint.root)
@@ -279,7 +287,8 @@ async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(
 
 def test_the_database_refuses_to_change_the_tree_or_its_checkpoints(migrated, tmp_path):
     store, signer = AuditStore(make_sessions(migrated)), load_log_signer(settings_for(tmp_path))
-    store.append([record(f"k-{i}") for i in range(4)], signer)
+    store.append([record(f"k-{i}") for i in range(4)])
+    assert integrate_all(migrated, signer) == 4
     statements = [
         "UPDATE audit_nodes SET hash = hash", "DELETE FROM audit_nodes",
         "UPDATE audit_checkpoints SET note = 'forged'", "DELETE FROM audit_checkpoints",
@@ -311,7 +320,8 @@ def log_as_auditor(store: AuditStore, size: int) -> list[LeafRecord]:
 
 def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(migrated, tmp_path):
     store, signer = AuditStore(make_sessions(migrated)), load_log_signer(settings_for(tmp_path))
-    store.append([record(f"k-{i}") for i in range(6)], signer)
+    store.append([record(f"k-{i}") for i in range(6)])
+    integrate_all(migrated, signer)
     note, vkey = store.latest_checkpoint().note, signer.verifier.vkey
     assert verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN) == []
 
@@ -341,24 +351,90 @@ def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(migrated,
 
 def test_no_checkpoint_is_signed_over_a_rewritten_tree(migrated, tmp_path, caplog):
     signer = load_log_signer(settings_for(tmp_path))
-    AuditStore(make_sessions(migrated)).append([record(f"k-{i}") for i in range(4)], signer)
+    store = AuditStore(make_sessions(migrated))
+    store.append([record(f"k-{i}") for i in range(4)])
+    assert integrate_all(migrated, signer) == 4
     drop_guard(migrated, "audit_nodes")
     with migrated.begin() as connection:
         connection.execute(sa.text("UPDATE audit_nodes SET hash = :h WHERE level = 2"), {"h": bytes(32)})
-    restarted = AuditStore(make_sessions(migrated))  # loads its frontier from the rewritten nodes
-    with caplog.at_level(logging.CRITICAL, logger="services.audit.store"):
-        rows = restarted.append([record("k-new")], signer)
+    rows = store.append([record("k-new")])
     assert rows[0].sequence == 5  # the event is kept all the same
-    assert restarted.latest_checkpoint().size == 4
-    assert "refusing to sign a checkpoint of 5 events" in caplog.text
+    leader = Integrator(migrated, signer)  # a new leader rebuilds its frontier from the rewritten nodes
+    with caplog.at_level(logging.CRITICAL, logger="services.audit.integrator"):
+        assert leader.step() == 0
+        assert leader.step() == 0  # and keeps refusing, saying so once
+    leader.stop()
+    assert store.latest_checkpoint().size == 4
+    assert caplog.text.count("refusing to sign a checkpoint") == 1
+    assert "root at the signed size is not the signed root" in caplog.text
 
 
-def test_replicas_sharing_a_database_keep_one_consistent_tree(migrated, tmp_path):
+def test_leaders_taking_turns_keep_one_consistent_tree(migrated, tmp_path):
+    """Two integrators (leaders one after the other, as after a failover) each trust the frontier
+    they cached only while it is the latest checkpoint's, by size and root."""
     signer = load_log_signer(settings_for(tmp_path))
-    first, second = AuditStore(make_sessions(migrated)), AuditStore(make_sessions(migrated))
+    store = AuditStore(make_sessions(migrated))
+    first, second = Integrator(migrated, signer), Integrator(migrated, signer)
     roots = {}
-    for i in range(6):  # each sees the head grown by the other and reloads its frontier
-        (first if i % 2 else second).append([record(f"k-{i}")], signer)
-        roots[i + 1] = signer.open(first.latest_checkpoint().note).root
-    hashes = [h for _, h, _ in first.leaves(0, 6, LeafScope(None))]
-    assert all(mth(hashes[:size]) == root for size, root in roots.items())
+    for i in range(6):  # each finds the checkpoint moved on by the other, and re-reads the tree
+        store.append([record(f"k-{i}")])
+        leader, other = (first, second) if i % 2 else (second, first)
+        assert leader.step() == 1
+        if migrated.dialect.name == "postgresql":  # one leader at a time: the other waits for the lock
+            store.append([record(f"k-{i}-later")])
+            assert other.step() == 0 and not other.leading
+            assert leader.step() == 1
+        leader.resign()  # as a replica going down: the other takes over
+        roots[store.latest_checkpoint().size] = signer.open(store.latest_checkpoint().note).root
+    size = store.latest_checkpoint().size
+    hashes = [h for _, h, _ in store.leaves(0, size, LeafScope(None))]
+    assert len(roots) == 6 and all(mth(hashes[:size]) == root for size, root in roots.items())
+    first.stop()
+    second.stop()
+
+
+def test_a_cached_frontier_of_the_right_size_but_another_root_is_not_trusted(migrated, tmp_path):
+    signer = load_log_signer(settings_for(tmp_path))
+    store = AuditStore(make_sessions(migrated))
+    store.append([record(f"k-{i}") for i in range(4)])
+    assert integrate_all(migrated, signer) == 4
+    old = signer.open(store.latest_checkpoint().note)
+    wrong = Frontier.empty()
+    for n in range(4):
+        wrong, _ = wrong.append(merkle.leaf_hash(bytes([n])))
+    store.append([record("k-4"), record("k-5")])
+    with migrated.connect() as connection:
+        step = integrate(connection, signer, wrong, datetime.now(UTC))
+    assert step.added == 2
+    new = signer.open(store.latest_checkpoint().note)
+    assert new.size == 6 and new.root == mth([h for _, h, _ in store.leaves(0, 6, LeafScope(None))])
+    merkle.verify_consistency(4, 6, store.consistency_proof(4, 6), old.root, new.root)
+
+
+def test_integration_stops_at_a_gap_rather_than_skip_a_sequence(migrated, tmp_path):
+    """Committed sequences are a prefix (an append holds the log's lock until its commit); should
+    one ever be missing, the integrator signs the run before it and waits, never skipping it."""
+    signer = load_log_signer(settings_for(tmp_path))
+    store = AuditStore(make_sessions(migrated))
+    store.append([record("k-0"), record("k-1")])
+    with migrated.begin() as connection:  # sequence 3 reserved, 4 committed: 3 is "still in flight"
+        connection.execute(sa.text("UPDATE audit_log_head SET size = size + 1"))
+    store.append([record("k-3")])
+    assert integrate_all(migrated, signer) == 2
+
+
+def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_proven(migrated, tmp_path):
+    signer = load_log_signer(settings_for(tmp_path))
+    store = AuditStore(make_sessions(migrated))
+    store.append([record("k-0")])
+    assert integrate_all(migrated, signer) == 1
+    [row] = store.append([record("k-1")])  # acknowledged: durable and sequenced
+    assert row.sequence == 2
+    assert [r.sequence for r in store.list_events(ReadScope(PATIENT, BODO, True), 10)] == [2, 1]
+    assert store.event_proof(2) is None  # no checkpoint covers it yet: nothing proven against an unsigned root
+    assert store.latest_checkpoint().size == 1
+    assert integrate_all(migrated, signer) == 2
+    proof = store.event_proof(2)
+    assert proof is not None and signer.open(proof.checkpoint_note).size == 2
+    merkle.verify_inclusion(1, 2, merkle.leaf_hash(store.leaves(1, 2, LeafScope(BODO))[0][2]), proof.hashes,
+                            signer.open(proof.checkpoint_note).root)

@@ -12,6 +12,7 @@ from samhandling.common.v1 import common_pb2
 from services.audit.event_proof import EventProofError, verify_event_proof
 from services.audit.signals import REPEATED_DENIALS_THRESHOLD
 from services.platform.protomap import to_timestamp
+from tests.integration.test_audit import checkpointed
 from tests.integration.test_audit_search import (
     BAERUM_AUDITOR,
     BAERUM_NURSE,
@@ -136,6 +137,7 @@ async def test_an_event_proof_verifies_offline_with_only_the_vkey(settings):
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         await append(stub, settings, *(event(f"read-{i}", minute=i) for i in range(5)))
         await append(stub, settings, event("baerum-read", BAERUM_NURSE), event("last", DOCTOR))
+        await checkpointed(stub, settings, 7)  # a proof is given once a checkpoint covers the event
         key = await stub.GetVerifierKey(
             audit_pb2.GetVerifierKeyRequest(),
             metadata=asserted(settings, "audit", SERVICE + "GetVerifierKey", actor=BODO_AUDITOR),

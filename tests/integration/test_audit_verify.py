@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 
 import pytest
 
@@ -22,6 +23,20 @@ def tamper(database_url: str, *statements: str) -> None:
             db.execute(f"DROP TRIGGER IF EXISTS audit_events_no_{verb}")
         for statement in statements:
             db.execute(statement)
+
+
+async def all_checkpointed(database_url: str, timeout: float = 10.0) -> None:
+    """Waits (bounded) until the latest checkpoint covers every stored event: the integrator
+    signs about a second after an append at most."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+            head = db.execute("SELECT size FROM audit_log_head").fetchone()[0]
+            signed = db.execute("SELECT coalesce(max(size), 0) FROM audit_checkpoints").fetchone()[0]
+        if head and signed == head:
+            return
+        assert time.monotonic() < deadline, f"{signed} of {head} events checkpointed after {timeout} s"
+        await asyncio.sleep(0.01)  # polls a condition, bounded by the deadline
 
 
 async def verify(suite, **options) -> int:
@@ -54,6 +69,7 @@ async def test_verify_finds_what_was_done_to_the_database(tmp_path, attack, caps
             await reader.GetPatientSummary(
                 summary_pb2.GetPatientSummaryRequest(patient_id=patient), metadata=await suite.auth("demo-ehr")
             )
+        await all_checkpointed(suite.settings.database_url("audit"))
         saved = tmp_path / "checkpoint.txt"
         assert await verify(suite, save=saved) == 0
         tamper(suite.settings.database_url("audit"), attack)

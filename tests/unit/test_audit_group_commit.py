@@ -34,7 +34,7 @@ async def wait_for_commit(commit: GatedCommit) -> None:
 
 async def test_calls_arriving_during_a_commit_share_the_next_one():
     commit = GatedCommit()
-    group = GroupCommit(commit, linger=0)
+    group = GroupCommit(commit)
     first = asyncio.create_task(group.submit(["a"]))
     await wait_for_commit(commit)  # "a" is being committed alone
     rest = [asyncio.create_task(group.submit([f"b{i}", f"c{i}"])) for i in range(5)]
@@ -47,7 +47,7 @@ async def test_calls_arriving_during_a_commit_share_the_next_one():
 
 async def test_a_batch_never_exceeds_its_size_and_never_splits_a_call():
     commit = GatedCommit()
-    group = GroupCommit(commit, max_items=4, linger=0)
+    group = GroupCommit(commit, max_items=4)
     commit.gate.set()
     results = await asyncio.gather(*(group.submit(["x", "y", "z"][: 1 + i % 3]) for i in range(6)))
     assert [len(r) for r in results] == [1, 2, 3, 1, 2, 3]
@@ -57,7 +57,7 @@ async def test_a_batch_never_exceeds_its_size_and_never_splits_a_call():
 
 async def test_a_failed_commit_fails_every_call_in_its_batch_only():
     commit = GatedCommit(fail_batch=1)
-    group = GroupCommit(commit, linger=0)
+    group = GroupCommit(commit)
     first = asyncio.create_task(group.submit(["a"]))
     await wait_for_commit(commit)
     doomed = [asyncio.create_task(group.submit([f"b{i}"])) for i in range(3)]
@@ -71,24 +71,29 @@ async def test_a_failed_commit_fails_every_call_in_its_batch_only():
     assert commit.batches == [["a"], ["b0", "b1", "b2"], ["c"]]
 
 
-async def test_lingering_gathers_calls_that_arrive_one_by_one():
+async def test_a_lone_call_commits_alone_and_calls_arriving_during_a_commit_wait_for_the_next():
     commit = GatedCommit()
+    group = GroupCommit(commit)
+    lone = asyncio.create_task(group.submit(["0"]))
+    await wait_for_commit(commit)  # no other call was made: nothing to wait for
+    assert commit.batches == [["0"]]
+    later = []
+    for i in range(1, 4):
+        later.append(asyncio.create_task(group.submit([str(i)])))
+        await asyncio.sleep(0)  # each call arrives in its own turn of the loop, while "0" commits
     commit.gate.set()
-    group = GroupCommit(commit, linger=0.05)
-    tasks = []
-    for i in range(3):
-        tasks.append(asyncio.create_task(group.submit([str(i)])))
-        await asyncio.sleep(0)  # each call arrives in its own turn of the loop
-    await asyncio.gather(*tasks)
-    assert commit.batches == [["0", "1", "2"]]
+    await asyncio.gather(lone, *later)
+    assert commit.batches == [["0"], ["1", "2", "3"]]
 
 
-@pytest.mark.parametrize("turns", [1, 3], ids=["before-it-ran", "while-lingering"])
+@pytest.mark.parametrize("turns", [1, 3], ids=["before-it-ran", "while-committing"])
 async def test_a_cancelled_writer_leaves_no_caller_waiting(turns):
-    group = GroupCommit(lambda items: list(items), linger=10.0)  # lingers long enough to be cancelled
+    commit = GatedCommit()  # its gate stays shut: the first batch is still committing when cancelled
+    group = GroupCommit(commit)
     callers = [asyncio.create_task(group.submit([n])) for n in range(3)]
     for _ in range(turns):
         await asyncio.sleep(0)
     group._writer.cancel()
     results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), timeout=5)
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    commit.gate.set()  # lets the abandoned commit's thread end

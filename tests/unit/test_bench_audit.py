@@ -16,6 +16,7 @@ from bench.audit_appends import (
     BASELINE,
     EVENTS_PER_CALL,
     GRPC,
+    GRPC_2,
     READ_METHOD,
     STORE,
     AppendBench,
@@ -110,11 +111,15 @@ async def test_baseline_and_store_count_the_rows_and_commits_in_the_database(tmp
             (c["name"], str(c["type"])) for c in schema.get_columns("audit_events")
         ]
         assert _indexes(schema, table.name) == _indexes(schema, "audit_events")
-        for target in (PlainInserts(sessions, table), StoreAppends(sessions, settings)):
-            sample = await measure(target, 3, 2)
-            assert sample.counted.events == 3 * 2 * EVENTS_PER_CALL
-            assert 1 <= sample.counted.commits <= 6
-            assert target.counters().events == 3 * 2 * EVENTS_PER_CALL  # a fresh table and log
+        store = StoreAppends(sessions, settings)
+        try:
+            for target in (PlainInserts(sessions, table), store):
+                sample = await measure(target, 3, 2)
+                assert sample.counted.events == 3 * 2 * EVENTS_PER_CALL
+                assert 1 <= sample.counted.commits <= 6
+                assert target.counters().events == 3 * 2 * EVENTS_PER_CALL  # a fresh table and log
+        finally:
+            store.close()
     finally:
         engine.dispose()
 
@@ -137,6 +142,21 @@ def test_the_appends_report_gives_each_way_of_writing_against_the_baseline():
     assert f"| 10 | {BASELINE} | 1,000 | 20.0 | 1,000 | 1.00× | 4.00 | 6.00 | 1.00× | 0.25 |" in text
     assert f"| 10 | {STORE} | 1,000 | 20.0 | 500 | 0.50× | 8.00 | 12.00 | 2.00× | 0.75 |" in text
     assert f"| 10 | {GRPC} | 1,000 | 10.0 | 250 | 0.25× | 20.00 | 30.00 | 5.00× | – |" in text
+    assert "Two audit processes" not in text  # only where two ran
+
+
+def test_the_report_gives_two_replicas_against_one():
+    runs = {
+        n: {
+            BASELINE: AppendRun(1000, 50, 1.0, 0.25, t(4)),
+            GRPC: AppendRun(1000, 100, 4.0, None, t(20)),
+            GRPC_2: AppendRun(1000, 100, 2.0 * n, None, t(10)),
+        }
+        for n in (1, 10)
+    }
+    text = "\n".join(audit_appends.render([AppendBench("PostgreSQL (test)", 50, 2, runs)]))
+    assert f"| 10 | {GRPC_2} | 1,000 | 10.0 | 50 | 0.05× |" in text
+    assert "Two audit processes on the one database against one, events/s: 2.00× at 1, 0.20× at 10 writers." in text
 
 
 def test_one_small_run_fills_every_row_and_every_way_of_writing():
