@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +101,38 @@ def spawn(
 
 def stop(child: subprocess.Popen[bytes], stop_signal: int = signal.SIGTERM, timeout: float = 10.0) -> int:
     """Asks `child` to stop with `stop_signal`; kills it after `timeout` seconds. Returns its exit code."""
-    if child.poll() is None:
-        child.send_signal(stop_signal)
+    return stop_all([child], stop_signal, timeout)[0]
+
+
+def stop_all(
+    processes: Sequence[subprocess.Popen[bytes]], stop_signal: int = signal.SIGTERM, timeout: float = 10.0
+) -> list[int]:
+    """Signals every process once (a second SIGTERM could cut a graceful stop short), then waits
+    for all of them together; whatever still runs after `timeout` seconds is killed."""
+    for child in processes:
+        if child.poll() is None:
+            child.send_signal(stop_signal)
+    deadline = time.monotonic() + timeout
+    codes = []
+    for child in processes:
+        try:
+            codes.append(child.wait(max(0.0, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            codes.append(child.wait())
+    return codes
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting to be reaped does not count)."""
     try:
-        return child.wait(timeout)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        return child.wait()
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): kill(0) is all we know
+    return state != "Z"

@@ -53,6 +53,7 @@ class PostgresServer:
     host: str
     port: int
     user: str
+    pid: int | None = None  # the postmaster, when this process started it
 
     def url(self, database: str) -> str:
         """SQLAlchemy URL for one database on this server."""
@@ -111,6 +112,23 @@ def server_account() -> Account | None:
         raise RuntimeError(f"running as root needs the `{SUPERUSER}` system user to run PostgreSQL") from None
 
 
+SHM = Path("/dev/shm")
+SHM_MIN_FREE_BYTES = 1 << 30
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new private directory for a throwaway data directory: in RAM (/dev/shm, when it is there
+    with at least 1 GiB free: initdb and the final delete of thousands of files are then quick),
+    else in the system's temporary directory. Never pytest's tmp_path: its parents are private to
+    the current user, and `postgres` must reach it."""
+    try:
+        usage = shutil.disk_usage(SHM)
+    except OSError:
+        usage = None
+    parent = str(SHM) if usage is not None and usage.free >= SHM_MIN_FREE_BYTES and os.access(SHM, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 def reachable_by_others(path: Path) -> bool:
     """Whether another user (the `postgres` account) can traverse every directory above `path`."""
     return all(p.stat().st_mode & stat.S_IXOTH for p in path.resolve().parents)
@@ -126,8 +144,7 @@ def running_server(
     on top of DEFAULT_OPTIONS."""
     account = server_account()
     if base is None:
-        # Not pytest's tmp_path: its parent is private to the current user, and `postgres` must reach it.
-        base = Path(tempfile.mkdtemp(prefix="samhandling-pg-"))
+        base = scratch_dir("samhandling-pg-")
     else:
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
@@ -153,7 +170,7 @@ def running_server(
         server = spawn(argv, log_path=log, cwd=base, death_signal=signal.SIGINT, account=account)
         try:
             wait_until_ready(bin_dir, port, server, log)
-            yield PostgresServer(host=HOST, port=port, user=SUPERUSER)
+            yield PostgresServer(host=HOST, port=port, user=SUPERUSER, pid=server.pid)
         finally:
             stop(server, signal.SIGINT, STOP_TIMEOUT_S)
     finally:

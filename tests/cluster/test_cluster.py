@@ -1,0 +1,172 @@
+"""`samhandling cluster`: two replicas of every component on one PostgreSQL behind HAProxy."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+
+from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from services.cli.children import alive
+from services.cli.cluster import manifest_path
+from tests.cluster.conftest import RunningCluster, public_env, require_cluster_binaries
+
+pytestmark = pytest.mark.cluster
+
+PATIENT = "22750884907"
+BACKENDS = ("consent", "audit", "summary", "capacity")
+PORTS_FREED_SECONDS = 20.0
+
+
+def test_status_json_lists_every_replica_serving(cluster: RunningCluster) -> None:
+    done = cluster.samhandling("status", "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["serving"] is True
+
+    listed = {(r["component"], r["address"]) for r in report["replicas"]}
+    expected = {(c, r.address) for c in (*BACKENDS, "gateway") for r in cluster.replicas(c)}
+    assert listed == expected | {("sts", cluster.sts_url.removeprefix("http://"))}
+    assert all(r["status"] == "SERVING" for r in report["replicas"])
+    assert {(b["protocol"], b["address"], b["status"]) for b in report["load_balancer"]} == {
+        ("grpc", cluster.grpc_address, "SERVING"),
+        ("http", cluster.http_url.removeprefix("http://"), "SERVING"),
+    }
+
+
+def test_status_names_a_dead_replica_until_it_is_restarted(cluster: RunningCluster) -> None:
+    dead = cluster.replicas("audit")[1]
+    cluster.kill("audit", 1)
+    assert not alive(dead.pid)
+    try:
+        done = cluster.samhandling("status")
+        assert done.returncode == 1
+        lines = {line.split()[1]: line.split()[2] for line in done.stdout.splitlines()}
+        assert lines[dead.address] == "UNREACHABLE"
+        assert lines[cluster.replicas("audit")[0].address] == "SERVING"
+    finally:
+        new_pid = cluster.restart("audit", 1)
+    assert new_pid != dead.pid and cluster.samhandling("status").returncode == 0
+
+
+def test_a_summary_read_through_the_load_balancer_on_grpc_and_json(cluster: RunningCluster) -> None:
+    token = cluster.token("demo-ehr")
+    with grpc.insecure_channel(cluster.grpc_address) as channel:
+        answer = summary_pb2_grpc.PatientSummaryServiceStub(channel).GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
+            metadata=[("authorization", f"Bearer {token}")], timeout=10,
+        )
+    assert answer.patient_id == PATIENT and answer.municipal_services
+
+    read = httpx.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                     headers={"authorization": f"Bearer {token}"}, timeout=10)
+    assert read.status_code == 200, read.text
+    assert read.json()["patientId"] == PATIENT and read.json()["municipalServices"]
+
+
+def test_both_gateways_answer_through_haproxy(cluster: RunningCluster) -> None:
+    before = _answered(cluster)
+    token = cluster.token("demo-ehr")
+    calls = 6
+    with grpc.insecure_channel(cluster.grpc_address) as channel:  # one connection, calls balanced per stream
+        stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
+        for _ in range(calls):
+            stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
+                                   metadata=[("authorization", f"Bearer {token}")], timeout=10)
+    with httpx.Client(timeout=10) as http:  # one keep-alive connection
+        for _ in range(calls):
+            assert http.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                            headers={"authorization": f"Bearer {token}"}).status_code == 200
+    after = _answered(cluster)
+    for backend in ("gateways_grpc", "gateways_http"):
+        served = {g: after[backend, g] - before.get((backend, g), 0) for g in ("gateway-0", "gateway-1")}
+        # Round robin: each gateway answered some of the calls, and together all of them.
+        assert all(n >= 1 for n in served.values()) and sum(served.values()) >= calls, (backend, served)
+
+
+def _answered(cluster: RunningCluster) -> dict[tuple[str, str], int]:
+    """2xx responses each gateway gave through HAProxy, by (backend, server)."""
+    return {(r["pxname"], r["svname"]): int(r["hrsp_2xx"] or 0)
+            for r in cluster.lb_stats() if r["svname"].startswith("gateway-")}
+
+
+def test_a_killed_cluster_command_leaves_no_process_on_its_ports(tmp_path: Path) -> None:
+    require_cluster_binaries()
+    env = public_env(tmp_path / "var")
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "cluster", "--replicas", "1", "--free-ports"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        manifest = _wait_for_manifest(parent, tmp_path / "var")
+        pids = [r["pid"] for r in manifest["replicas"]] + _children_of(parent.pid)
+        ports = _ports(manifest)
+        assert all(_port_taken(p) for p in ports)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(5)
+        assert_freed(ports, pids)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def _wait_for_manifest(parent: subprocess.Popen[str], var_dir: Path) -> dict:
+    deadline = time.monotonic() + 60
+    path = manifest_path(var_dir)
+    while not path.exists():
+        assert parent.poll() is None, parent.stderr.read() if parent.stderr else ""
+        assert time.monotonic() < deadline, "cluster not up within 60 s"
+        time.sleep(0.2)
+    return json.loads(path.read_text())
+
+
+def _ports(manifest: dict) -> list[int]:
+    addresses = [*manifest["load_balancer"].values(), manifest["sts"]]
+    for replica in manifest["replicas"]:
+        addresses += [a for a in (replica["address"], replica["http_address"]) if a]
+    return [int(a.rsplit(":", 1)[1]) for a in addresses] + [manifest["postgres"]["port"]]
+
+
+def _children_of(pid: int) -> list[int]:
+    """Direct children of `pid`, from /proc (the STS, HAProxy and PostgreSQL among them)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _port_taken(port: int) -> bool:
+    """Whether a process listens on 127.0.0.1:port (SO_REUSEADDR: TIME_WAIT does not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def assert_freed(ports: list[int], pids: list[int], within: float = PORTS_FREED_SECONDS) -> None:
+    """Polls until no port is held and no pid runs; fails after `within` seconds naming what is left."""
+    deadline = time.monotonic() + within
+    while True:
+        held = [p for p in ports if _port_taken(p)]
+        running = [p for p in pids if alive(p)]
+        if not held and not running:
+            return
+        assert time.monotonic() < deadline, f"still held after {within:.0f}s: ports {held}, pids {running}"
+        time.sleep(0.1)
+
