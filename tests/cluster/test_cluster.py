@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +16,12 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.children import alive
 from services.cli.cluster import manifest_path
 from tests.cluster.conftest import RunningCluster, public_env, require_cluster_binaries
+from tests.fixtures.processes import assert_freed, children_of, port_taken
 
 pytestmark = pytest.mark.cluster
 
 PATIENT = "22750884907"
 BACKENDS = ("consent", "audit", "summary", "capacity")
-PORTS_FREED_SECONDS = 20.0
 
 
 def test_status_json_lists_every_replica_serving(cluster: RunningCluster) -> None:
@@ -105,9 +104,9 @@ def test_a_killed_cluster_command_leaves_no_process_on_its_ports(tmp_path: Path)
     )
     try:
         manifest = _wait_for_manifest(parent, tmp_path / "var")
-        pids = [r["pid"] for r in manifest["replicas"]] + _children_of(parent.pid)
+        pids = [r["pid"] for r in manifest["replicas"]] + children_of(parent.pid)
         ports = _ports(manifest)
-        assert all(_port_taken(p) for p in ports)
+        assert all(port_taken(p) for p in ports)
         parent.send_signal(signal.SIGKILL)
         parent.wait(5)
         assert_freed(ports, pids)
@@ -132,41 +131,3 @@ def _ports(manifest: dict) -> list[int]:
     for replica in manifest["replicas"]:
         addresses += [a for a in (replica["address"], replica["http_address"]) if a]
     return [int(a.rsplit(":", 1)[1]) for a in addresses] + [manifest["postgres"]["port"]]
-
-
-def _children_of(pid: int) -> list[int]:
-    """Direct children of `pid`, from /proc (the STS, HAProxy and PostgreSQL among them)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _port_taken(port: int) -> bool:
-    """Whether a process listens on 127.0.0.1:port (SO_REUSEADDR: TIME_WAIT does not count)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def assert_freed(ports: list[int], pids: list[int], within: float = PORTS_FREED_SECONDS) -> None:
-    """Polls until no port is held and no pid runs; fails after `within` seconds naming what is left."""
-    deadline = time.monotonic() + within
-    while True:
-        held = [p for p in ports if _port_taken(p)]
-        running = [p for p in pids if alive(p)]
-        if not held and not running:
-            return
-        assert time.monotonic() < deadline, f"still held after {within:.0f}s: ports {held}, pids {running}"
-        time.sleep(0.1)
-
