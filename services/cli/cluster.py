@@ -1,10 +1,10 @@
 """`samhandling cluster`: N replicas of every component on one throwaway PostgreSQL, behind a
 real L7 load balancer (HAProxy), on one machine.
 
-Start order: PostgreSQL (a fresh server under `var/cluster/pg`), one database per component,
-migrations and seeds (once, before any replica runs), the STS and every backend replica, every
-gateway replica, then HAProxy. Each step waits until what it started is SERVING (polled, with a
-deadline), so nothing is offered to clients before what it depends on answers. Stop order is the
+Start order: the STS (it needs no database) and a fresh PostgreSQL, one database per component,
+migrations and seeds (once, before any replica runs), every replica of every backend and of the
+gateway, then HAProxy once all of them are SERVING (polled, with a deadline): nothing is offered
+to clients before what it depends on answers. Stop order is the
 reverse: load balancer, gateways, backends, STS, PostgreSQL.
 
 Every process is a child of this one, started through `services.cli.children`: Ctrl-C stops
@@ -41,7 +41,6 @@ from .dev_postgres import (
     INSTALL_HINT,
     PostgresServer,
     find_bin_dir,
-    reachable_by_others,
     running_server,
     scratch_dir,
 )
@@ -138,7 +137,8 @@ class Cluster:
         # The STS needs no database: it starts while PostgreSQL is prepared.
         self._processes["sts"] = self._spawn_server("sts", self._sts_env())
         self.postgres = self._stack.enter_context(
-            running_server(bin_dir, base=self._postgres_dir(), port=self.plan.postgres_port, options=POSTGRES_OPTIONS)
+            running_server(bin_dir, base=self._postgres_dir(), port=self.plan.postgres_port, options=POSTGRES_OPTIONS,
+                           log=self.log_dir / "postgres.log")
         )
         for name in DATABASES:
             self.postgres.create_database(name)
@@ -184,13 +184,9 @@ class Cluster:
         return {**self._base_env, "SAMHANDLING_VAR_DIR": str(self.var_dir), **sts}
 
     def _postgres_dir(self) -> Path:
-        """`var/cluster/pg`, unless we are root and the `postgres` user cannot reach it."""
-        preferred = self.dir / "pg"
-        if os.geteuid() != 0 or reachable_by_others(preferred):
-            return preferred
-        fallback = scratch_dir("samhandling-cluster-pg-")
-        self._say(f"PostgreSQL data in {fallback} (the postgres user cannot reach {preferred})")
-        return fallback
+        """In RAM when there is room (`scratch_dir`): thousands of small files, created and deleted
+        each run, which take seconds on a loaded disk; reachable by the `postgres` user."""
+        return scratch_dir("samhandling-cluster-pg-")
 
     # -- replicas ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ replica, PostgreSQL and the balancer's statistics page take ports the kernel has
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -94,11 +95,15 @@ class ClusterPlan:
         return [port_of(a) for a in addresses] + [self.postgres_port]
 
 
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})")
+
+
 def port_of(address: str) -> int:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    """The port of one `host:port` (a list or a scheme is refused)."""
+    match = _HOST_PORT.fullmatch(address)
+    if match is None:
         raise ValueError(f"expected host:port, not {address!r}")
-    return int(port)
+    return int(match.group(2))
 
 
 def make_plan(

@@ -16,7 +16,6 @@ import re
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
 import time
@@ -129,19 +128,14 @@ def scratch_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 
-def reachable_by_others(path: Path) -> bool:
-    """Whether another user (the `postgres` account) can traverse every directory above `path`."""
-    return all(p.stat().st_mode & stat.S_IXOTH for p in path.resolve().parents)
-
-
 @contextmanager
 def running_server(
     bin_dir: Path, *, base: Path | None = None, port: int | None = None,
-    options: Mapping[str, str] | None = None,
+    options: Mapping[str, str] | None = None, log: Path | None = None,
 ) -> Iterator[PostgresServer]:
     """Initialise a fresh cluster in `base` (default: a new temporary directory), start it on
     `port` (default: a free one) and remove the directory on exit. `options` are `-c` settings
-    on top of DEFAULT_OPTIONS."""
+    on top of DEFAULT_OPTIONS; the server's log goes to `log` (default: in `base`)."""
     account = server_account()
     if base is None:
         base = scratch_dir("samhandling-pg-")
@@ -152,7 +146,7 @@ def running_server(
         if account is not None:
             os.chown(base, account.uid, account.gid)
         data = base / "data"
-        log = base / "postgres.log"
+        log = log or base / "postgres.log"
         initdb = subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", SUPERUSER,
              "-E", "UTF8", "--locale=C", "--no-sync"],
