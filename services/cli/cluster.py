@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +67,17 @@ class ClusterError(RuntimeError):
 def find_haproxy() -> Path | None:
     found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.access("/usr/sbin/haproxy", os.X_OK) else None)
     return Path(found) if found else None
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on host:port (a connection in TIME_WAIT does not count)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def manifest_path(var_dir: Path) -> Path:
@@ -119,6 +131,9 @@ class Cluster:
         bin_dir = find_bin_dir()
         if bin_dir is None:
             raise ClusterError(INSTALL_HINT)
+        taken = [port for port in self.plan.ports() if port_in_use(port)]
+        if taken:
+            raise ClusterError(f"ports already in use: {', '.join(map(str, taken))} (is `make run` or another cluster running?)")
         try:
             self._start(haproxy, bin_dir)
         except BaseException:
@@ -215,7 +230,11 @@ class Cluster:
         process = self._processes[self.plan.replica(component, index).name]
         if process.poll() is None:
             process.send_signal(sig)
-        return process.wait(STOP_TIMEOUT_SECONDS) if wait else None
+        if not wait:
+            return None
+        code = process.wait(STOP_TIMEOUT_SECONDS)
+        self._write_manifest()
+        return code
 
     def restart(self, component: str, index: int) -> int:
         """Stops the replica if it runs (SIGTERM: a graceful stop), starts it again with the same
@@ -310,7 +329,7 @@ class Cluster:
             "postgres": {"host": self.postgres.host, "port": self.postgres.port} if self.postgres else None,
             "replicas": [
                 {"component": r.component, "index": r.index, "address": r.address, "http_address": r.http_address,
-                 "pid": self._processes[r.name].pid if r.name in self._processes else None}
+                 "pid": self._processes[r.name].pid if self.running(r.component, r.index) else None}
                 for r in plan.all_replicas()
             ],
             "targets": {c: plan.target(c) for c in plan.replicas},
@@ -336,7 +355,7 @@ def run(settings: Settings, plan: ClusterPlan) -> int:
     cluster = Cluster(plan, var_dir=settings.var_dir, interrupted=lambda: stopping)
     try:
         cluster.start()
-    except ClusterError as exc:
+    except RuntimeError as exc:  # ClusterError, or PostgreSQL that would not start
         print(f"samhandling cluster: {exc}", file=sys.stderr)
         return 130 if stopping else 1
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,10 @@ import pytest
 
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.children import alive
-from services.cli.cluster import manifest_path
+from services.cli.cluster import Cluster, ClusterError, manifest_path
+from services.cli.cluster_plan import make_plan, port_of
+from services.cli.dev_postgres import free_port
+from services.platform.settings import Settings
 from tests.cluster.conftest import RunningCluster, public_env, require_cluster_binaries
 from tests.fixtures.processes import assert_freed, children_of, port_taken
 
@@ -93,6 +97,18 @@ def _answered(cluster: RunningCluster) -> dict[tuple[str, str], int]:
     """2xx responses each gateway gave through HAProxy, by (backend, server)."""
     return {(r["pxname"], r["svname"]): int(r["hrsp_2xx"] or 0)
             for r in cluster.lb_stats() if r["svname"].startswith("gateway-")}
+
+
+def test_a_cluster_does_not_start_on_a_port_in_use(tmp_path: Path) -> None:
+    require_cluster_binaries()
+    env = public_env(tmp_path / "var")
+    plan = make_plan(Settings.from_env(env).addresses, 1, free_port=free_port)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port_of(plan.grpc_address)))
+        holder.listen()
+        with pytest.raises(ClusterError, match=f"ports already in use: {port_of(plan.grpc_address)}"):
+            Cluster(plan, var_dir=tmp_path / "var", base_env=env, say=lambda _line: None).start()
+    assert not (tmp_path / "var" / "cluster" / "log").exists()  # refused before anything started
 
 
 def test_a_killed_cluster_command_leaves_no_process_on_its_ports(tmp_path: Path) -> None:
