@@ -12,15 +12,17 @@ For cross-replica tests:
         cluster.replicas("audit")        # [ReplicaInfo(index, address, http_address, pid), ...]
         cluster.kill("audit", 0)         # SIGKILL (or any signal), returns once it has exited
         cluster.restart("audit", 0)      # same port, waits until SERVING (a gateway: until HAProxy uses it)
-        cluster.token("demo-ehr")        # a real STS token (client credentials)
+        cluster.token("demo-ehr")        # a real STS token (client credentials; patient=PID, user=PID: a login)
+        cluster.token_for(Identity(user="23898220028"), dpop=True)  # with its DPoP key, for proofs
         cluster.postgres_urls["audit"]   # SQLAlchemy URL of each component's database
         cluster.env                      # environment for `samhandling` commands against this cluster
         cluster.lb_stats()               # HAProxy's per-server counters
 
-`cluster` is module-scoped (one start per test module, ~10-20 s): a test that kills a replica
-restarts it before it ends (or use `start_cluster` for a cluster of its own, e.g. with other
-settings via `env`). Kill and restart from the test's main thread (the death signal that ties every
-replica to this process follows the thread that started it).
+The cluster starts once per test module (~10-30 s, depending on the machine's load); a replica a
+test leaves dead is restarted after it (`heal`). `start_cluster` gives a test a cluster of its
+own, e.g. with other settings for every process via `env` or another number of replicas. Kill
+and restart from the test's main thread (the death signal that ties every replica to this
+process follows the thread that started it).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ import pytest
 from services.cli.cluster import HAPROXY_HINT, Cluster, find_haproxy
 from services.cli.cluster_plan import make_plan
 from services.cli.dev_postgres import INSTALL_HINT, find_bin_dir, free_port
-from services.cli.token import Identity, obtain_token
+from services.cli.token import Identity, Token, obtain_token
 from services.platform.settings import Settings
 
 
@@ -88,10 +90,23 @@ class RunningCluster:
     def lb_stats(self) -> list[dict[str, str]]:
         return self.cluster.lb_stats()
 
-    def token(self, client_id: str, **identity: str) -> str:
-        """An access token from the cluster's STS (client credentials, or a login: user=/patient=)."""
-        settings = Settings.from_env(self.env)
-        return asyncio.run(obtain_token(settings, Identity(client_id, **identity))).access_token
+    def token(self, client_id: str | None = None, **identity: str) -> str:
+        """An access token from the cluster's STS: client credentials, or a login (user=PID or
+        patient=PID, the client then defaults to the seeded one for that login); purpose=, scope=."""
+        return self.token_for(Identity(client_id, **identity)).access_token
+
+    def token_for(self, identity: Identity, *, dpop: bool = False) -> Token:
+        """The token with its DPoP key (`dpop=True`), to make proofs (`htu` = the load balancer's URL)."""
+        return asyncio.run(obtain_token(Settings.from_env(self.env), identity, dpop=dpop))
+
+    def heal(self) -> list[str]:
+        """Restarts every replica that is not running; returns their names."""
+        healed = []
+        for replica in self.cluster.plan.all_replicas():
+            if not self.cluster.running(replica.component, replica.index):
+                self.cluster.restart(replica.component, replica.index)
+                healed.append(replica.name)
+        return healed
 
     def samhandling(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Runs `samhandling ARGS` against this cluster; does not check the exit code."""
@@ -135,6 +150,14 @@ def start_cluster(var_dir: Path, *, replicas: int = 2, env: Mapping[str, str] | 
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
+def module_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCluster]:
     with start_cluster(tmp_path_factory.mktemp("cluster") / "var") as running:
         yield running
+
+
+@pytest.fixture
+def cluster(module_cluster: RunningCluster) -> Iterator[RunningCluster]:
+    """The module's cluster; any replica a test left dead is restarted after it, so the next test
+    starts with every replica running."""
+    yield module_cluster
+    module_cluster.heal()
