@@ -42,7 +42,11 @@ INSTALL_HINT = (
 # The cluster is deleted after use, so surviving an OS crash is moot: fsync=off only skips disk
 # flushes. synchronous_commit=on keeps COMMIT semantics as in production (WAL written before
 # COMMIT returns), so application-level durability (a killed process) behaves as for real.
-DEFAULT_OPTIONS: Mapping[str, str] = {"fsync": "off", "synchronous_commit": "on"}
+# Its log names no values: no failing statement's text, no DETAIL (a key that already exists
+# would be printed there, and keys hold person numbers).
+DEFAULT_OPTIONS: Mapping[str, str] = {
+    "fsync": "off", "synchronous_commit": "on", "log_error_verbosity": "terse", "log_min_error_statement": "panic",
+}
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,17 @@ def test_both_gateways_answer_through_haproxy(cluster: RunningCluster) -> None:
         assert all(n >= 1 for n in served.values()) and sum(served.values()) >= calls, (backend, served)
 
 
+def test_no_log_of_the_cluster_holds_a_person_number_or_a_token(cluster: RunningCluster) -> None:
+    """After the reads above (and a refused one, which PostgreSQL or HAProxy might be tempted to log)."""
+    token = cluster.token("demo-ehr")
+    refused = httpx.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                        headers={"authorization": f"Bearer {token}x"}, timeout=10)
+    assert refused.status_code == 401
+    logs = {p.name: p.read_text(errors="replace") for p in cluster.cluster.log_dir.glob("*.log")}
+    assert {"postgres.log", "haproxy.log", "gateway-0.log", "sts.log"} <= set(logs)
+    assert not [name for name, text in logs.items() if PATIENT in text or token[:40] in text or "eyJ" in text]
+
+
 def _answered(cluster: RunningCluster) -> dict[tuple[str, str], int]:
     """2xx responses each gateway gave through HAProxy, by (backend, server)."""
     return {(r["pxname"], r["svname"]): int(r["hrsp_2xx"] or 0)
