@@ -89,7 +89,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         return status(settings, as_json_output=args.json)
     if args.command == "cluster":
-        from .cluster import run
+        from .cluster_command import run
         from .cluster_plan import make_plan
         from .dev_postgres import free_port
 
