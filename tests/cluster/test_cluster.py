@@ -93,6 +93,39 @@ def test_both_gateways_answer_through_haproxy(cluster: RunningCluster) -> None:
         assert all(n >= 1 for n in served.values()) and sum(served.values()) >= calls, (backend, served)
 
 
+def test_a_dead_gateway_is_taken_out_and_a_restarted_one_taken_back(cluster: RunningCluster) -> None:
+    token = cluster.token("demo-ehr")
+    cluster.kill("gateway", 1)
+    deadline = time.monotonic() + 15
+    while _states(cluster)["gateway-1"] != {"DOWN"}:  # its health check fails twice, a second apart
+        assert time.monotonic() < deadline, _states(cluster)
+        time.sleep(0.2)
+    before = _answered(cluster)
+    with httpx.Client(timeout=10) as http:
+        for _ in range(4):
+            assert http.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                            headers={"authorization": f"Bearer {token}"}).status_code == 200
+    after = _answered(cluster)
+    assert after["gateways_http", "gateway-0"] - before["gateways_http", "gateway-0"] == 4
+
+    cluster.restart("gateway", 1)  # returns once HAProxy counts it UP again
+    assert _states(cluster)["gateway-1"] == {"UP"}
+    with httpx.Client(timeout=10) as http:
+        for _ in range(4):
+            assert http.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                            headers={"authorization": f"Bearer {token}"}).status_code == 200
+    assert _answered(cluster)["gateways_http", "gateway-1"] > after["gateways_http", "gateway-1"]
+
+
+def _states(cluster: RunningCluster) -> dict[str, set[str]]:
+    """Each gateway's state in HAProxy, over both backends (gRPC and JSON API)."""
+    states: dict[str, set[str]] = {}
+    for row in cluster.lb_stats():
+        if row["svname"].startswith("gateway-"):
+            states.setdefault(row["svname"], set()).add(row["status"].split()[0])
+    return states
+
+
 def test_no_log_of_the_cluster_holds_a_person_number_or_a_token(cluster: RunningCluster) -> None:
     """After the reads above (and a refused one, which PostgreSQL or HAProxy might be tempted to log)."""
     token = cluster.token("demo-ehr")
