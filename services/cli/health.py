@@ -7,7 +7,6 @@ replica that is down shows up even while its peers answer for it.
 """
 from __future__ import annotations
 
-import asyncio
 import socket
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.platform.settings import COMPONENTS, Settings
+from services.platform.settings import Settings
 
 TIMEOUT_SECONDS = 2.0
 # One load-balancer check through HTTP: a static, precomputed document of the gateway.
@@ -98,7 +97,3 @@ async def component_status(component: str, settings: Settings) -> str:
     addresses = replica_addresses(settings.addresses[component])
     return await replica_status(component, addresses[0]) if addresses else "UNREACHABLE"
 
-
-async def all_status(settings: Settings) -> dict[str, str]:
-    answers = await asyncio.gather(*(component_status(c, settings) for c in COMPONENTS))
-    return dict(zip(COMPONENTS, answers, strict=True))
