@@ -22,6 +22,7 @@ def run(settings: Settings, plan: ClusterPlan) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # a closed terminal: stop in order too
     cluster = Cluster(plan, var_dir=settings.var_dir, interrupted=lambda: stopping)
     try:
         cluster.start()

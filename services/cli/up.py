@@ -33,6 +33,7 @@ def up(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # a closed terminal: stop in order too
     try:
         for component in COMPONENTS:
             running[component] = _spawn(component, log_dir)
