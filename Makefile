@@ -1,6 +1,6 @@
 # The two README commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run test lint bench protos proto-drift lint-protos clean
+.PHONY: run cluster test lint bench protos proto-drift lint-protos clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,6 +11,10 @@ PYTEST_ARGS ?=
 
 run: $(INSTALLED)
 	exec $(VENV)/bin/samhandling up
+
+# Two replicas of every component on a throwaway PostgreSQL behind HAProxy (README: "Running a cluster").
+cluster: $(INSTALLED)
+	exec $(VENV)/bin/samhandling cluster
 
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)

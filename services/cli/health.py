@@ -1,31 +1,74 @@
-"""Health of every component, as `samhandling status` and `samhandling up` see it."""
+"""Health of every replica of every component, as `samhandling status`, `up` and `cluster` see it.
+
+A component's address is a gRPC target naming one or more replicas: `host:port` is one replica,
+`ipv4:a:p,b:p` (and `ipv6:[a]:p,...`) lists them, and `dns:///name:port` names every address the
+name resolves to (a Kubernetes headless Service). Each replica is asked on its own address, so a
+replica that is down shows up even while its peers answer for it.
+"""
 from __future__ import annotations
 
-import asyncio
+import socket
+from dataclasses import dataclass
 
 import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.platform.channels import open_channel
-from services.platform.settings import COMPONENTS, Settings
+from services.platform.settings import Settings
 from services.platform.tls import TlsFiles
 
 TIMEOUT_SECONDS = 2.0
+# One load-balancer check through HTTP: a static, precomputed document of the gateway.
+HTTP_PROBE_PATH = "/api/v1/openapi.json"
 
 
-async def component_status(component: str, settings: Settings) -> str:
-    """SERVING, NOT_SERVING, UNKNOWN or UNREACHABLE."""
-    address = settings.addresses[component]
-    if component == "sts":
-        try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as http:
-                answer = await http.get(f"http://{address}/.well-known/openid-configuration")
-            return "SERVING" if answer.status_code == 200 else "NOT_SERVING"
-        except httpx.HTTPError:
-            return "UNREACHABLE"
-    # A backend serves TLS when the settings name certificates; the gateway's port never does.
-    tls = None if component == "gateway" else TlsFiles.from_settings(settings)
+@dataclass(frozen=True)
+class Target:
+    """A parsed gRPC target: literal addresses, or a DNS name and port to resolve."""
+
+    addresses: tuple[str, ...] = ()
+    dns_name: str | None = None
+    dns_port: int | None = None
+
+
+def parse_target(target: str) -> Target:
+    """Pure: `ipv4:`/`ipv6:` lists, `dns:[//authority]/name:port`, else one `host:port`."""
+    for scheme in ("ipv4:", "ipv6:"):
+        if target.startswith(scheme):
+            return Target(tuple(a.strip() for a in target[len(scheme):].split(",") if a.strip()))
+    if target.startswith("dns:"):
+        rest = target[len("dns:"):]
+        if rest.startswith("//"):
+            rest = rest[2:].split("/", 1)[1] if "/" in rest[2:] else ""
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"a dns target needs name:port: {target!r}")
+        return Target(dns_name=host.strip("[]"), dns_port=int(port))
+    return Target((target,))
+
+
+def replica_addresses(target: str) -> list[str]:
+    """Every replica address a target names, DNS names resolved (in getaddrinfo's order, once each)."""
+    parsed = parse_target(target)
+    if parsed.dns_name is None:
+        return list(parsed.addresses)
+    try:
+        found = socket.getaddrinfo(parsed.dns_name, parsed.dns_port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return []
+    addresses: list[str] = []
+    for family, _, _, _, sockaddr in found:
+        host = f"[{sockaddr[0]}]" if family == socket.AF_INET6 else sockaddr[0]
+        address = f"{host}:{sockaddr[1]}"
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+async def grpc_status(address: str, tls: TlsFiles | None = None) -> str:
+    """SERVING, NOT_SERVING, UNKNOWN or UNREACHABLE, from grpc.health.v1 at `address` (over TLS
+    when `tls` names a CA); the channel is not health-checked, so a draining server answers."""
     async with open_channel(address, tls=tls, health_checked=False) as channel:
         try:
             answer = await health_pb2_grpc.HealthStub(channel).Check(
@@ -36,6 +79,26 @@ async def component_status(component: str, settings: Settings) -> str:
     return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
 
 
-async def all_status(settings: Settings) -> dict[str, str]:
-    answers = await asyncio.gather(*(component_status(c, settings) for c in COMPONENTS))
-    return dict(zip(COMPONENTS, answers, strict=True))
+async def http_status(url: str) -> str:
+    """SERVING if `url` answers 200, NOT_SERVING on another status, else UNREACHABLE."""
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as http:
+            answer = await http.get(url)
+        return "SERVING" if answer.status_code == 200 else "NOT_SERVING"
+    except httpx.HTTPError:
+        return "UNREACHABLE"
+
+
+async def replica_status(component: str, address: str, settings: Settings | None = None) -> str:
+    if component == "sts":
+        return await http_status(f"http://{address}/.well-known/openid-configuration")
+    # A backend serves TLS when the settings name certificates; the gateway's port never does.
+    tls = None if component == "gateway" or settings is None else TlsFiles.from_settings(settings)
+    return await grpc_status(address, tls)
+
+
+async def component_status(component: str, settings: Settings) -> str:
+    """The status of a component's first replica (what `up` waits for: it starts one of each)."""
+    addresses = replica_addresses(settings.addresses[component])
+    return await replica_status(component, addresses[0], settings) if addresses else "UNREACHABLE"
+

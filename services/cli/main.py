@@ -22,7 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("up", help="migrate, seed and start the whole suite on loopback")
     serve = commands.add_parser("serve", help="run one component in this process")
     serve.add_argument("component", choices=COMPONENTS)
-    commands.add_parser("status", help="health of every component; exit 0 only if all are SERVING")
+    status = commands.add_parser("status", help="health of every replica; exit 0 only if all are SERVING")
+    status.add_argument("--json", action="store_true", help="every replica and the load balancer as JSON")
+    cluster = commands.add_parser("cluster", help="replicas of every component on PostgreSQL behind HAProxy")
+    cluster.add_argument("--replicas", type=int, default=2, help="replicas of the gateway and of each backend (1-9)")
+    cluster.add_argument("--free-ports", action="store_true",
+                         help="replicas, PostgreSQL and the statistics page on free ports (public ports as configured)")
     migrate = commands.add_parser("migrate", help="bring databases to the newest schema (safe to run concurrently)")
     migrate.add_argument("backend", nargs="?", choices=(*BACKENDS, "gateway"),
                          help="only this component's database (default: every backend and the gateway's)")
@@ -88,12 +93,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         return 0
     if args.command == "status":
-        from .health import all_status
+        from .status import status
 
-        answers = asyncio.run(all_status(settings))
-        for component, status in answers.items():
-            print(f"{component:<9} {settings.addresses[component]:<22} {status}")
-        return 0 if all(s == "SERVING" for s in answers.values()) else 1
+        return status(settings, as_json_output=args.json)
+    if args.command == "cluster":
+        from .cluster_command import run
+        from .cluster_plan import make_plan
+        from .dev_postgres import free_port
+
+        try:
+            plan = make_plan(settings.addresses, args.replicas, free_port=free_port if args.free_ports else None)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        return run(settings, plan)
     if args.command in ("migrate", "seed"):
         from .setup import migrate_all, seed_all
 

@@ -1,9 +1,9 @@
 """`samhandling up`: migrate, seed and start the whole suite on loopback, one process per
-component, and stop every process cleanly on Ctrl-C or SIGTERM."""
+component, and stop every process cleanly on Ctrl-C or SIGTERM. Each child is tied to this
+process (`services.cli.children`): if `up` is killed outright, they stop too, and free their ports."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +11,7 @@ import time
 
 from services.platform.settings import COMPONENTS, Settings
 
+from . import children
 from .health import component_status
 from .setup import migrate_all, seed_all
 
@@ -23,7 +24,7 @@ def up(settings: Settings) -> int:
     seed_all(settings)
     log_dir = settings.var_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    children: dict[str, subprocess.Popen] = {}
+    running: dict[str, subprocess.Popen] = {}
     stopping = False
 
     def request_stop(signum, _frame) -> None:
@@ -32,33 +33,31 @@ def up(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # a closed terminal: stop in order too
     try:
         for component in COMPONENTS:
-            children[component] = _spawn(component, log_dir)
-            if not _wait_serving(component, settings, children[component], lambda: stopping):
+            running[component] = _spawn(component, log_dir)
+            if not _wait_serving(component, settings, running[component], lambda: stopping):
                 print(f"{component} did not start; see {log_dir / component}.log", file=sys.stderr)
                 return 1
         _print_welcome(settings, log_dir)
         while not stopping:
-            dead = [c for c, p in children.items() if p.poll() is not None]
+            dead = [c for c, p in running.items() if p.poll() is not None]
             if dead:
                 print(f"{', '.join(dead)} stopped unexpectedly; see {log_dir}", file=sys.stderr)
                 return 1
             time.sleep(0.2)
         return 0
     finally:
-        _stop(children)
+        _stop(running)
 
 
 def _spawn(component: str, log_dir) -> subprocess.Popen:
-    with open(log_dir / f"{component}.log", "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "serve", component],
-            stdout=log,
-            stderr=log,
-            env=os.environ.copy(),
-            start_new_session=True,  # Ctrl-C reaches only `up`, which stops children in order
-        )
+    # In its own session (Ctrl-C reaches only `up`, which stops children in order), with a death signal.
+    return children.spawn(
+        [sys.executable, "-m", "services.cli.main", "serve", component],
+        log_path=log_dir / f"{component}.log", death_signal=signal.SIGTERM,
+    )
 
 
 def _wait_serving(component: str, settings: Settings, child: subprocess.Popen, stopping) -> bool:
@@ -70,18 +69,11 @@ def _wait_serving(component: str, settings: Settings, child: subprocess.Popen, s
     return False
 
 
-def _stop(children: dict[str, subprocess.Popen]) -> None:
+def _stop(running: dict[str, subprocess.Popen]) -> None:
     """Gateway first, STS last: the reverse of start-up, so nothing serves half a suite."""
-    for component in reversed(list(children)):
-        child = children[component]
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    if children:
+    for component in reversed(list(running)):
+        children.stop(running[component], signal.SIGTERM, STOP_TIMEOUT_SECONDS)
+    if running:
         print("all components stopped", file=sys.stderr)
 
 

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.fixtures.postgres import free_port
+from tests.fixtures.processes import assert_freed, children_of, port_taken
 
 pytestmark = pytest.mark.e2e
 
@@ -116,6 +117,16 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     assert after.returncode == 1 and "SERVING" not in after.stdout.replace("NOT_SERVING", "")
     logs = "".join(p.read_text() for p in (suite_env_path(suite_env) / "log").glob("*.log"))
     assert PATIENT not in logs and "eyJ" not in logs
+
+
+def test_a_killed_up_leaves_no_process_on_its_ports(running_up, suite_env):
+    """SIGKILL gives `up` no chance to stop its children: their death signal must."""
+    ports = [int(suite_env[f"SAMHANDLING_{c.upper()}_ADDR"].rsplit(":", 1)[1]) for c in (*COMPONENTS, "gateway_http")]
+    pids = children_of(running_up.pid)
+    assert len(pids) == len(COMPONENTS) and all(port_taken(p) for p in ports)
+    running_up.send_signal(signal.SIGKILL)
+    running_up.wait(5)
+    assert_freed(ports, pids)
 
 
 def suite_env_path(env: dict[str, str]):

@@ -1,0 +1,198 @@
+"""A throwaway PostgreSQL server started from the locally installed server binaries, for the
+tests (`tests/fixtures/postgres.py`) and for `samhandling cluster`.
+
+The server runs in the foreground (`postgres -D`, not `pg_ctl`, not `runuser`) as a direct child
+of this process, started through `services.cli.children`: as root it becomes the `postgres` user
+(PostgreSQL refuses to run as root) and only then takes its death signal, so it stops when its
+parent dies, however the parent dies. SIGINT is PostgreSQL's fast shutdown (sessions are ended,
+open transactions rolled back), used both for an orderly stop and as the death signal. It listens
+on TCP loopback only (no Unix socket, so a long directory path cannot break it), with trust
+authentication: nothing but this machine's processes can reach it, and it holds synthetic data.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from .children import Account, spawn, stop, tied_to_parent
+
+SUPERUSER = "postgres"
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+INSTALL_HINT = (
+    "PostgreSQL server binaries not found (looked for /usr/lib/postgresql/<version>/bin/initdb "
+    "and initdb on PATH); install them with `apt-get install postgresql` (Debian/Ubuntu) "
+    "or `brew install postgresql` (macOS)"
+)
+# The cluster is deleted after use, so surviving an OS crash is moot: fsync=off only skips disk
+# flushes. synchronous_commit=on keeps COMMIT semantics as in production (WAL written before
+# COMMIT returns), so application-level durability (a killed process) behaves as for real.
+# Its log names no values: no failing statement's text, no DETAIL (a key that already exists
+# would be printed there, and keys hold person numbers).
+DEFAULT_OPTIONS: Mapping[str, str] = {
+    "fsync": "off", "synchronous_commit": "on", "log_error_verbosity": "terse", "log_min_error_statement": "panic",
+}
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running server reachable over TCP on loopback with trust auth for the superuser."""
+
+    host: str
+    port: int
+    user: str
+    pid: int | None = None  # the postmaster, when this process started it
+
+    def url(self, database: str) -> str:
+        """SQLAlchemy URL for one database on this server."""
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def _admin_connect(self) -> psycopg.Connection[TupleRow]:
+        # CREATE/DROP DATABASE cannot run inside a transaction block.
+        return psycopg.connect(
+            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
+        )
+
+    def create_database(self, name: str | None = None) -> str:
+        """Creates a database (a fresh `test_<uuid>` unless named) and returns its name."""
+        name = name or f"test_{uuid.uuid4().hex}"
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"not a plain database name: {name!r}")
+        with self._admin_connect() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        # FORCE ends connections a test left open (e.g. an undisposed engine's pool).
+        with self._admin_connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def find_bin_dir() -> Path | None:
+    """The highest installed /usr/lib/postgresql/<version>/bin, else the directory of initdb on PATH."""
+    versions = [
+        d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "initdb").is_file()
+    ]
+    if versions:
+        return max(versions, key=lambda d: _version_key(d.parent.name))
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def free_port() -> int:
+    """A TCP port on loopback that was free a moment ago (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def server_account() -> Account | None:
+    """The user the server runs as: `postgres` when we are root, else ourselves (None)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return Account.named(SUPERUSER)
+    except RuntimeError:
+        raise RuntimeError(f"running as root needs the `{SUPERUSER}` system user to run PostgreSQL") from None
+
+
+SHM = Path("/dev/shm")
+SHM_MIN_FREE_BYTES = 1 << 30
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new private directory for a throwaway data directory: in RAM (/dev/shm, when it is there
+    with at least 1 GiB free: initdb and the final delete of thousands of files are then quick),
+    else in the system's temporary directory. Never pytest's tmp_path: its parents are private to
+    the current user, and `postgres` must reach it."""
+    try:
+        usage = shutil.disk_usage(SHM)
+    except OSError:
+        usage = None
+    parent = str(SHM) if usage is not None and usage.free >= SHM_MIN_FREE_BYTES and os.access(SHM, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+@contextmanager
+def running_server(
+    bin_dir: Path, *, base: Path | None = None, port: int | None = None,
+    options: Mapping[str, str] | None = None, log: Path | None = None,
+) -> Iterator[PostgresServer]:
+    """Initialise a fresh cluster in `base` (default: a new temporary directory), start it on
+    `port` (default: a free one) and remove the directory on exit. `options` are `-c` settings
+    on top of DEFAULT_OPTIONS; the server's log goes to `log` (default: in `base`)."""
+    account = server_account()
+    if base is None:
+        base = scratch_dir("samhandling-pg-")
+    else:
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+    try:
+        if account is not None:
+            os.chown(base, account.uid, account.gid)
+        data = base / "data"
+        log = log or base / "postgres.log"
+        initdb = subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", SUPERUSER,
+             "-E", "UTF8", "--locale=C", "--no-sync"],
+            cwd=base, check=False, capture_output=True, text=True,
+            preexec_fn=tied_to_parent(signal.SIGKILL, account),
+        )
+        if initdb.returncode != 0:
+            raise RuntimeError(f"initdb failed ({initdb.returncode}):\n{initdb.stderr}")
+        port = port or free_port()
+        settings = {**DEFAULT_OPTIONS, **(options or {}),
+                    "listen_addresses": HOST, "port": str(port), "unix_socket_directories": ""}
+        argv = [str(bin_dir / "postgres"), "-D", str(data)]
+        for name, value in settings.items():
+            argv += ["-c", f"{name}={value}"]
+        server = spawn(argv, log_path=log, cwd=base, death_signal=signal.SIGINT, account=account)
+        try:
+            wait_until_ready(bin_dir, port, server, log)
+            yield PostgresServer(host=HOST, port=port, user=SUPERUSER, pid=server.pid)
+        finally:
+            stop(server, signal.SIGINT, STOP_TIMEOUT_S)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def wait_until_ready(bin_dir: Path, port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        ready = subprocess.run(
+            [str(bin_dir / "pg_isready"), "-q", "-h", HOST, "-p", str(port), "-U", SUPERUSER,
+             "-t", "1"],
+            check=False,
+        )
+        if ready.returncode == 0:
+            return
+        # Poll interval that also notices at once when the server dies (e.g. port taken).
+        try:
+            code = server.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        raise RuntimeError(f"postgres exited with {code} during startup:\n{_tail(log)}")
+    raise RuntimeError(f"postgres not ready after {STARTUP_TIMEOUT_S:.0f}s:\n{_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,81 @@
+"""`samhandling status [--json]`: every replica of every component with its health, and the load
+balancer's public ports when a local cluster runs.
+
+Where the replicas are: if `var/cluster/cluster.json` belongs to a running `samhandling cluster`
+(its pid is alive), its targets; otherwise the settings' addresses (`make run`, or targets given in
+the environment). Each target is expanded into its replicas (`services.cli.health.replica_addresses`)
+and each replica asked on its own address.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from services.platform.settings import COMPONENTS, Settings
+
+from .children import alive
+from .cluster import manifest_path
+from .health import grpc_status, http_status, replica_addresses, replica_status
+
+
+@dataclass(frozen=True)
+class Entry:
+    component: str  # a component, or `load_balancer`
+    address: str
+    status: str
+    protocol: str = "grpc"  # grpc, or http (the STS, the load balancer's JSON API port)
+
+
+def running_cluster(var_dir: Path) -> dict | None:
+    """The manifest of the cluster running from `var_dir`, if one does."""
+    try:
+        manifest = json.loads(manifest_path(var_dir).read_text())
+    except (OSError, ValueError):
+        return None
+    pid = manifest.get("pid") if isinstance(manifest, dict) else None
+    return manifest if isinstance(pid, int) and alive(pid) else None
+
+
+async def collect(settings: Settings) -> list[Entry]:
+    manifest = running_cluster(settings.var_dir)
+    targets = dict(settings.addresses)
+    if manifest is not None:
+        targets |= manifest["targets"] | {"sts": manifest["sts"]}
+    wanted = [(c, a) for c in COMPONENTS for a in replica_addresses(targets[c])]
+    answers = await asyncio.gather(*(replica_status(c, a, settings) for c, a in wanted))
+    entries = [
+        Entry(c, a, s, "http" if c == "sts" else "grpc") for (c, a), s in zip(wanted, answers, strict=True)
+    ]
+    if manifest is not None:
+        lb = manifest["load_balancer"]
+        entries += [
+            Entry("load_balancer", lb["grpc"], await grpc_status(lb["grpc"]), "grpc"),
+            Entry("load_balancer", lb["http"], await http_status(f"http://{lb['http']}/api/v1/openapi.json"), "http"),
+        ]
+    return entries
+
+
+def serving(entries: list[Entry]) -> bool:
+    return bool(entries) and all(e.status == "SERVING" for e in entries)
+
+
+def as_json(entries: list[Entry]) -> str:
+    replicas = [asdict(e) for e in entries if e.component != "load_balancer"]
+    balancer = [asdict(e) for e in entries if e.component == "load_balancer"]
+    return json.dumps({"serving": serving(entries), "replicas": replicas, "load_balancer": balancer}, indent=2)
+
+
+def as_text(entries: list[Entry]) -> str:
+    lines = []
+    for e in entries:
+        name = e.component if e.component != "load_balancer" else f"lb {e.protocol}"
+        lines.append(f"{name:<9} {e.address:<22} {e.status}")
+    return "\n".join(lines)
+
+
+def status(settings: Settings, *, as_json_output: bool) -> int:
+    entries = asyncio.run(collect(settings))
+    print(as_json(entries) if as_json_output else as_text(entries))
+    return 0 if serving(entries) else 1
