@@ -435,7 +435,7 @@ def audit_leader(cluster: RunningCluster) -> int:
                 fields = line.split()
                 if int(fields[1].rsplit(":", 1)[1], 16) == port:
                     inodes.add(f"socket:[{fields[9]}]")
-    for replica in cluster.replicas("audit"):
+    for replica in (r for r in cluster.replicas("audit") if r.pid is not None):
         fds = f"/proc/{replica.pid}/fd"
         if any(os.readlink(os.path.join(fds, fd)) in inodes for fd in os.listdir(fds)):
             return replica.index
