@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import replace
 
 import grpc
 
@@ -16,6 +18,9 @@ from .decision_cache import DecisionCache
 log = logging.getLogger(__name__)
 
 BATCH_CHECK_ACCESS = "/samhandling.consent.v1.ConsentService/BatchCheckAccess"
+# A decision asked of a consent replica that dies before answering fails UNAVAILABLE although
+# another replica serves; it is asked once more (the channel picks the next replica).
+ATTEMPTS = 2
 
 
 class ConsentUnavailable(Exception):
@@ -41,14 +46,7 @@ class ConsentClient:
         assertion = Assertion(
             method=BATCH_CHECK_ACCESS, actor=asked[0].actor, patient_id=asked[0].patient_id, trace_id=trace_id
         )
-        try:
-            answer = await self._backends.call(
-                "consent", assertion, consent_pb2.BatchCheckAccessRequest(requests=asked),
-                consent_pb2.BatchCheckAccessResponse,
-            )
-        except grpc.aio.AioRpcError as exc:
-            log.warning("consent decision failed", extra={"code": exc.code().name})
-            raise ConsentUnavailable from None
+        answer = await self._ask(assertion, consent_pb2.BatchCheckAccessRequest(requests=asked))
         if len(answer.responses) != len(asked):
             log.error("consent answered %d decisions for %d requests", len(answer.responses), len(asked))
             raise ConsentUnavailable
@@ -57,6 +55,25 @@ class ConsentClient:
             decisions[index] = decision
         return decisions
 
+    async def _ask(
+        self, assertion: Assertion, request: consent_pb2.BatchCheckAccessRequest
+    ) -> consent_pb2.BatchCheckAccessResponse:
+        """BatchCheckAccess, asked again once if the first answer is UNAVAILABLE. Safe: the
+        call only reads (the policy, then a pure decision), each attempt carries a fresh
+        assertion (its own `jti`: the dead replica may have claimed the first one), and the cache's ticket was
+        taken before the first attempt, so a change during either keeps the answer out of the
+        cache. Any other failure, or a second UNAVAILABLE, denies (fail closed)."""
+        for attempt in range(1, ATTEMPTS + 1):
+            fresh = assertion if attempt == 1 else replace(assertion, jti=uuid.uuid4().hex)
+            try:
+                return await self._backends.call("consent", fresh, request, consent_pb2.BatchCheckAccessResponse)
+            except grpc.aio.AioRpcError as exc:
+                log.warning("consent decision failed", extra={"code": exc.code().name, "attempt": attempt})
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == ATTEMPTS:
+                    raise ConsentUnavailable from None
+        raise ConsentUnavailable  # not reached: the last attempt returns or raises
+
 
 def consent_unavailable_error() -> ServiceError:
     return unavailable("CONSENT_UNAVAILABLE", "the consent service cannot decide now; nothing was served")
+
