@@ -83,10 +83,13 @@ def _head(session: Session) -> int:
 class PolicyFeed:
     """The feed and the book of one consent database."""
 
-    def __init__(self, sessions: sessionmaker, lease: float = LEASE_SECONDS) -> None:
+    def __init__(self, sessions: sessionmaker, lease: float = LEASE_SECONDS, listen_url: str | None = None) -> None:
+        """`listen_url`: a direct database URL for LISTEN (behind a transaction pooler);
+        default: the sessions' own."""
         self.lease = lease
         self._sessions = sessions
-        self.listen_url = pg_notify.listen_url(sessions.kw["bind"].url)  # None: no notifications
+        # None: not PostgreSQL, no notifications (replicas poll).
+        self.listen_url = pg_notify.listen_url(listen_url or sessions.kw["bind"].url)
 
     def head(self) -> int:
         """The last sequence committed."""

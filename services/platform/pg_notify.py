@@ -11,6 +11,11 @@ follower re-reads. A commit before that point is seen by that read; one after it
 So with a working connection a follower is woken within the time a notification takes to
 arrive, and without one it still sees everything at polling speed.
 
+The listening connection sits idle outside any transaction, so no server timeout ends it;
+TCP keepalives (db_tuning.KEEPALIVES) notice a vanished server within a minute, and it
+reconnects. It cannot go through a transaction pooler, which does not keep LISTEN: give it a
+direct URL (`SAMHANDLING_<BACKEND>_LISTEN_DATABASE_URL`, settings.py).
+
 Bounds: one connection per `listen` call (run one per process and channel set, not one per
 follower); reconnects back off from MIN_BACKOFF_SECONDS, doubling to MAX_BACKOFF_SECONDS.
 Logs carry the error's class only: a connection error may quote the URL.
@@ -26,10 +31,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
+from .db_tuning import KEEPALIVES
+
 log = logging.getLogger(__name__)
 
 MIN_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 5  # a database that does not answer is retried, not waited on
 
 
 def listen_url(url: URL | str) -> str | None:
@@ -73,7 +81,7 @@ async def notifications(url: str, channels: Sequence[str], application_name: str
     from psycopg import sql
 
     async with await psycopg.AsyncConnection.connect(
-        url, autocommit=True, application_name=application_name
+        url, autocommit=True, application_name=application_name, connect_timeout=CONNECT_TIMEOUT_SECONDS, **KEEPALIVES
     ) as connection:
         for channel in channels:
             await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import grpc
 import pytest
@@ -30,6 +30,7 @@ from tests.integration.test_capacity_alerts import (
 from tests.integration.test_capacity_alerts import events as alert_events
 from tests.integration.test_capacity_alerts import snapshot as alert_snapshot
 from tests.integration.test_capacity_watch import Capacity, changes, snapshot
+from tests.integration.test_postgres_pgbouncer import POOLED, pgbouncer  # noqa: F401 (a fixture)
 from tests.support import DEMO_EHR_ACTOR, BindsAssertions, settings_for
 
 pytestmark = pytest.mark.postgres
@@ -87,6 +88,20 @@ async def test_a_report_on_one_replica_reaches_a_watcher_on_the_other_within_a_s
         for i in range(3):
             reported = await timed(a.capacity.report("bodo-kad", 10 + i))
             assert await changes(on_b, 1) == [(start + 1 + i, "bodo-kad", "bed", 10 + i)]
+            assert time.monotonic() - reported < WITHIN_SECONDS
+        on_b.cancel()
+
+
+async def test_behind_a_transaction_pooler_replicas_listen_on_a_direct_url(tmp_path, pgbouncer, postgres_url):  # noqa: F811
+    pooled = pgbouncer.url(postgres_url.rsplit("/", 1)[1])
+    settings = replace(settings_for(tmp_path, capacity=pooled), database=POOLED,
+                       listen_database_urls={"capacity": postgres_url})
+    async with capacity_replicas(settings) as (a, b):
+        on_b = b.capacity.watch()
+        start = (await snapshot(on_b)).position
+        for i in range(2):
+            reported = await timed(a.capacity.report("bodo-kad", 20 + i))
+            assert await changes(on_b, 1) == [(start + 1 + i, "bodo-kad", "bed", 20 + i)]
             assert time.monotonic() - reported < WITHIN_SECONDS
         on_b.cancel()
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.platform import pg_notify
 from services.platform.pg_notify import MAX_BACKOFF_SECONDS, MIN_BACKOFF_SECONDS, Backoff, listen_url
+from services.platform.settings import Settings
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -52,3 +53,13 @@ def test_reconnections_back_off_doubling_to_a_bound_and_start_over_after_a_conne
     assert delays[-1] == MAX_BACKOFF_SECONDS
     backoff.reset()
     assert backoff.delay() == MIN_BACKOFF_SECONDS
+
+
+def test_a_backend_listens_on_its_own_listen_url_or_else_its_database_url():
+    env = {"SAMHANDLING_CAPACITY_DATABASE_URL": "postgresql+psycopg://app@pgbouncer:6432/capacity",
+           "SAMHANDLING_CAPACITY_LISTEN_DATABASE_URL": "postgresql+psycopg://app@db:5432/capacity",
+           "SAMHANDLING_CONSENT_DATABASE_URL": "postgresql+psycopg://app@db:5432/consent"}
+    settings = Settings.from_env(env)
+    assert settings.listen_database_url("capacity") == "postgresql+psycopg://app@db:5432/capacity"
+    assert settings.listen_database_url("consent") == "postgresql+psycopg://app@db:5432/consent"
+    assert listen_url(settings.listen_database_url("summary")) is None  # SQLite: nobody listens
