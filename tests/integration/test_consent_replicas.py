@@ -36,7 +36,7 @@ from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
 from services.platform.settings import REPO_ROOT, Settings
 from tests.integration.test_revocation_race import slow_link
-from tests.support import DEMO_EHR_ACTOR, asserted, settings_for
+from tests.support import DEMO_EHR_ACTOR, BindsAssertions, asserted, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
 PATIENT = "22750884907"  # Eskil: no seeded rules
@@ -75,7 +75,8 @@ async def consent_replicas(
             server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
             address = f"127.0.0.1:{await server.start()}"
             stack.push_async_callback(server.stop, 0)
-            channel = await stack.enter_async_context(grpc.aio.insecure_channel(address))
+            channel = await stack.enter_async_context(
+                grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors()))
             replicas.append(Replica(server, hubs[-1], address, consent_pb2_grpc.ConsentServiceStub(channel)))
         yield replicas
 
@@ -259,7 +260,7 @@ async def consent_process(
         process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "consent"], cwd=REPO_ROOT,
                                    env=env, stdout=output, stderr=output)
     try:
-        async with grpc.aio.insecure_channel(address) as channel:
+        async with grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors()) as channel:
             await asyncio.wait_for(channel.channel_ready(), TIMEOUT_SECONDS)
         yield process, address
     finally:
