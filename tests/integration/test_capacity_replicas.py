@@ -10,9 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
-import grpc
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import create_engine, text
 
 from samhandling.capacity.v1 import capacity_pb2_grpc
@@ -31,7 +29,7 @@ from tests.integration.test_capacity_alerts import events as alert_events
 from tests.integration.test_capacity_alerts import snapshot as alert_snapshot
 from tests.integration.test_capacity_watch import Capacity, changes, snapshot
 from tests.integration.test_postgres_pgbouncer import POOLED, pgbouncer  # noqa: F401 (a fixture)
-from tests.support import DEMO_EHR_ACTOR, BindsAssertions, settings_for
+from tests.support import DEMO_EHR_ACTOR, backend_replicas, settings_for
 
 pytestmark = pytest.mark.postgres
 
@@ -59,20 +57,12 @@ def rare_polls(monkeypatch):
 @contextlib.asynccontextmanager
 async def capacity_replicas(settings, count: int = 2) -> AsyncIterator[list[Replica]]:
     """`count` capacity servers as main.py builds them, on the one database of `settings`."""
-    spec = backend("capacity")
-    spec.migrate(settings)
-    spec.seed(settings)
-    replicas: list[Replica] = []
-    async with contextlib.AsyncExitStack() as stack:
-        for _ in range(count):
-            server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
-            port = await server.start()
-            stack.push_async_callback(server.stop, 0)
-            channel = await stack.enter_async_context(grpc.aio.insecure_channel(
-                f"127.0.0.1:{port}", interceptors=BindsAssertions(settings).interceptors()))
-            replicas.append(Replica(Capacity(channel, settings),
-                                    Alerts(capacity_pb2_grpc.CapacityServiceStub(channel), settings, Clock())))
-        yield replicas
+    async with backend_replicas(backend("capacity"), settings, count) as served:
+        yield [
+            Replica(Capacity(r.channel, settings),
+                    Alerts(capacity_pb2_grpc.CapacityServiceStub(r.channel), settings, Clock()))
+            for r in served
+        ]
 
 
 async def timed(report) -> float:
