@@ -20,6 +20,7 @@ from services.platform.db import migrate_platform
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from services.platform.replay_store import ReplayStore
+from services.platform.server import GrpcServer
 from services.platform.settings import BACKENDS, Settings
 
 DEMO_EHR_ACTOR = common_pb2.Actor(
@@ -125,6 +126,34 @@ async def running_backend(
             yield channel
     finally:
         await server.stop(grace=0)
+
+
+@dataclass(frozen=True)
+class ServedReplica:
+    """One replica served by `backend_replicas`: its server, address and a channel that binds
+    the test's assertions."""
+
+    server: GrpcServer
+    address: str
+    channel: grpc.aio.Channel
+
+
+@contextlib.asynccontextmanager
+async def backend_replicas(spec: Backend, settings: Settings, count: int = 2) -> AsyncIterator[list[ServedReplica]]:
+    """`count` servers of one backend as main.py builds them, on the one database of `settings`
+    (migrated and seeded once), each on port 0; all stopped on the way out."""
+    spec.migrate(settings)
+    spec.seed(settings)
+    replicas: list[ServedReplica] = []
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(count):
+            server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
+            address = f"127.0.0.1:{await server.start()}"
+            stack.push_async_callback(server.stop, 0)
+            channel = await stack.enter_async_context(
+                grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors()))
+            replicas.append(ServedReplica(server, address, channel))
+        yield replicas
 
 
 async def expect_error(call, code: grpc.StatusCode, reason: str) -> dict[str, str]:

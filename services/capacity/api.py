@@ -13,7 +13,7 @@ from services.platform.errors import ServiceError, invalid_argument, not_found, 
 from services.platform.interceptors import current_assertion
 from services.platform.protomap import from_enum, read_timestamp
 
-from . import messages
+from . import messages, sequences
 from .alert_store import (
     Acknowledger,
     AlertExpired,
@@ -43,19 +43,20 @@ from .domain import (
     resource_type_violations,
 )
 from .store import CapacityStore, UnknownUnit
-from .watch import PAGE, Heartbeat, Signal, follow
+from .wakeups import Wakeups
+from .watch import PAGE, Heartbeat, follow
 
 
 class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
     def __init__(
-        self, capacity: CapacityStore, alerts: AlertStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, capacity: CapacityStore, alerts: AlertStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wakeups: Wakeups | None = None,
     ) -> None:
         self._capacity = capacity
         self._alerts = alerts
         self._clock = clock
-        # Wake this process's watchers right after a commit (other replicas' commits are polled).
-        self._capacity_changed = Signal()
-        self._alerts_changed = Signal()
+        # Wakes this process's watchers after a commit here, and (PostgreSQL) after any replica's.
+        self._wakeups = wakeups or Wakeups(capacity.listen_url)
 
     # -- capacity ----------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             _, state = await asyncio.to_thread(self._capacity.report, report)
         except UnknownUnit:
             raise _unit_not_found(request.unit_id) from None
-        self._capacity_changed.notify()
+        self._wakeups.committed(sequences.CAPACITY)
         return capacity_pb2.ReportCapacityResponse(unit=messages.unit(state))
 
     async def ListCapacityHistory(self, request: capacity_pb2.ListCapacityHistoryRequest, context):
@@ -130,11 +131,12 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         def read(seen: int):
             return asyncio.to_thread(self._capacity.changes, unit_filter, seen, PAGE)
 
-        async for change in follow(read, after, self._capacity_changed):
-            if isinstance(change, Heartbeat):
-                yield capacity_pb2.WatchCapacityResponse(position=change.position)
-            else:
-                yield capacity_pb2.WatchCapacityResponse(position=change.position, change=messages.report(change))
+        async with self._wakeups.watching(sequences.CAPACITY) as changed:
+            async for change in follow(read, after, changed):
+                if isinstance(change, Heartbeat):
+                    yield capacity_pb2.WatchCapacityResponse(position=change.position)
+                else:
+                    yield capacity_pb2.WatchCapacityResponse(position=change.position, change=messages.report(change))
 
     # -- alerts ------------------------------------------------------------------------
 
@@ -165,7 +167,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
                 "another alert was raised under this request_id; use a new one for a new alert",
             ) from None
         if raised:
-            self._alerts_changed.notify()
+            self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.RaiseAlertResponse(alert=messages.alert(alert.seen_by(sender.orgnr)))
 
     async def AcknowledgeAlert(self, request: capacity_pb2.AcknowledgeAlertRequest, context):
@@ -195,7 +197,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         except AlertExpired:
             raise ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ALERT_EXPIRED", "the alert has expired") from None
         if acknowledged:
-            self._alerts_changed.notify()
+            self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.AcknowledgeAlertResponse(alert=messages.alert(alert.seen_by(by.orgnr)))
 
     async def ListAlerts(self, request: capacity_pb2.ListAlertsRequest, context):
@@ -219,11 +221,12 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         def read(seen: int):
             return asyncio.to_thread(self._alerts.events, orgnr, seen, PAGE)
 
-        async for event in follow(read, after, self._alerts_changed):
-            if isinstance(event, Heartbeat):
-                yield capacity_pb2.WatchAlertsResponse(position=event.position)
-            elif event.shown_to(orgnr):  # the store selects these already; the rule is the domain's
-                yield messages.alert_event(event, orgnr)
+        async with self._wakeups.watching(sequences.ALERTS) as changed:
+            async for event in follow(read, after, changed):
+                if isinstance(event, Heartbeat):
+                    yield capacity_pb2.WatchAlertsResponse(position=event.position)
+                elif event.shown_to(orgnr):  # the store selects these already; the rule is the domain's
+                    yield messages.alert_event(event, orgnr)
 
     @staticmethod
     async def _resume_position(resume_after: int, head: Callable[[], int]) -> int:

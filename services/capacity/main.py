@@ -7,12 +7,14 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
+from services.platform import pg_notify
 from services.platform.backend import Backend
 
 from . import seed
 from .alert_store import AlertStore
 from .api import CapacityApi
 from .store import CapacityStore
+from .wakeups import Wakeups
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ BACKEND = Backend(
     service=capacity_pb2.DESCRIPTOR.services_by_name["CapacityService"],
     add_to_server=capacity_pb2_grpc.add_CapacityServiceServicer_to_server,
     make_store=Stores.over,
-    make_api=lambda stores, settings: CapacityApi(stores.capacity, stores.alerts),
+    make_api=lambda stores, settings: CapacityApi(
+        stores.capacity, stores.alerts, wakeups=Wakeups(pg_notify.listen_url(settings.listen_database_url("capacity")))
+    ),
     load_seeds=lambda stores, settings: seed.seed(stores.capacity, stores.alerts, settings.seeds_dir),
 )

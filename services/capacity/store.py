@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.platform import pg_notify
+
 from . import sequences
 from .domain import (
     MAX_HISTORY_REPORTS,
@@ -34,6 +36,8 @@ class UnknownUnit(LookupError):
 class CapacityStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
+        # Where replicas LISTEN for each other's commits (None: not PostgreSQL, they poll).
+        self.listen_url = pg_notify.listen_url(sessions.kw["bind"].url)
 
     # -- reads -------------------------------------------------------------------------
 

@@ -2,9 +2,14 @@
 
 Positions come from one counter per sequence, advanced under a lock held to commit (see
 sequences.py), so when a position is visible every lower one is too: reading "after the last
-position seen, up to the head" never skips a change. Watchers wake on a signal from writers
-in this process right after their commit, and re-read every POLL_SECONDS anyway, for changes
-committed by another replica. A stream that has been quiet for HEARTBEAT_SECONDS sends a
+position seen, up to the head" never skips a change, and a resume from a position (on any
+replica: they share the database) repeats none. Watchers wake on their sequence's Signal,
+fired by writers in this process right after their commit and, on PostgreSQL, by the
+replica's listener when any replica's commit is notified (wakeups.py); a watcher takes the
+Signal's event before it reads, so a commit during the read wakes it again rather than being
+slept through. A notification is only a hint (one may be lost with its connection), so
+watchers also re-read every POLL_SECONDS: at worst a change arrives a poll late, never not at
+all. On SQLite the poll is what sees other processes' commits. A stream that has been quiet for HEARTBEAT_SECONDS sends a
 heartbeat: the position read up to, so proxies keep the connection, clients can tell a live
 stream from a dead one, and a filtered watcher's resume position moves on.
 """
@@ -24,7 +29,7 @@ T = TypeVar("T")
 
 
 class Signal:
-    """Wakes every watcher of one sequence after a commit in this process."""
+    """Wakes every watcher of one sequence (after a commit in this process, or a notification)."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
@@ -56,11 +61,13 @@ class Page(Generic[T]):
 
 
 async def follow(
-    read: Callable[[int], Awaitable[Page[T]]], after: int, signal: Signal, poll: float = POLL_SECONDS,
+    read: Callable[[int], Awaitable[Page[T]]], after: int, signal: Signal, poll: float | None = None,
     heartbeat: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[T | Heartbeat]:
     """Every change after `after`, in order, with a Heartbeat after each quiet `heartbeat`
-    seconds, until the caller stops iterating (or is cancelled)."""
+    seconds, until the caller stops iterating (or is cancelled). `poll` defaults to
+    POLL_SECONDS as it is when the watch starts."""
+    poll = POLL_SECONDS if poll is None else poll
     loop = asyncio.get_running_loop()
     seen, last_sent = after, loop.time()
     while True:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -59,12 +60,19 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
-        return _run(args, settings)
+        code = _run(args, settings)
+        sys.stdout.flush()  # here, where a reader gone away is caught, not at interpreter exit
+        return code
     except (SettingsError, StsTokenError, ClientRegistryError, json_format.ParseError, UnknownMethod) as exc:
         print(f"samhandling: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`samhandling call ... | head`): stop quietly, as Unix tools do;
+        # stdout goes to /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
 
 
 def _identity_arguments(parser: argparse.ArgumentParser) -> None:

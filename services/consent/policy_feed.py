@@ -22,17 +22,19 @@ hub in watch.py runs it off the event loop).
   FORGET_SECONDS besides.
 
 On PostgreSQL every change and every acknowledgement that moves a subscriber on also sends
-NOTIFY on CHANNEL within its transaction (delivered at commit); replicas LISTEN to wake at
-once, and poll as well in case a notification is lost with its connection. SQLite has no
+NOTIFY on CHANNEL within its transaction (delivered at commit; services/platform/pg_notify.py);
+replicas LISTEN to wake at once, and poll as well in case a notification is lost with its
+connection. SQLite has no
 notifications: replicas sharing a file poll.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
+
+from services.platform import pg_notify
 
 from . import lease_book
 from .lease_book import Lease
@@ -63,7 +65,7 @@ def record(session: Session, patient_id: str, revision: int) -> int:
     now = database_now(session)
     session.add(PolicyChangeRow(sequence=sequence, patient_id=patient_id, policy_revision=revision, committed_at=now))
     session.execute(delete(PolicyChangeRow).where(PolicyChangeRow.committed_at < now - RETENTION_SECONDS))
-    _notify(session)
+    pg_notify.notify(session, CHANNEL)
     return sequence
 
 
@@ -74,11 +76,6 @@ def database_now(session: Session) -> float:
     return session.scalar(text("SELECT (julianday('now') - 2440587.5) * 86400.0"))
 
 
-def _notify(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-
-
 def _head(session: Session) -> int:
     return session.scalar(select(PolicyChangeHeadRow.sequence).where(PolicyChangeHeadRow.id == 1)) or 0
 
@@ -86,12 +83,13 @@ def _head(session: Session) -> int:
 class PolicyFeed:
     """The feed and the book of one consent database."""
 
-    def __init__(self, sessions: sessionmaker, lease: float = LEASE_SECONDS) -> None:
+    def __init__(self, sessions: sessionmaker, lease: float = LEASE_SECONDS, listen_url: str | None = None) -> None:
+        """`listen_url`: a direct database URL for LISTEN (behind a transaction pooler);
+        default: the sessions' own."""
         self.lease = lease
         self._sessions = sessions
-        url = sessions.kw["bind"].url
-        self.listen_url = (url.set(drivername="postgresql").render_as_string(hide_password=False)
-                           if url.get_backend_name() == "postgresql" else None)
+        # None: not PostgreSQL, no notifications (replicas poll).
+        self.listen_url = pg_notify.listen_url(listen_url or sessions.kw["bind"].url)
 
     def head(self) -> int:
         """The last sequence committed."""
@@ -132,7 +130,7 @@ class PolicyFeed:
             renewal = lease_book.renew(before, acknowledged, sent, _head(session), database_now(session), self.lease)
             row.acknowledged, row.granted_until = renewal.lease.acknowledged, renewal.lease.granted_until
             if renewal.lease.acknowledged > before.acknowledged:
-                _notify(session)  # publishers waiting for it re-check
+                pg_notify.notify(session, CHANNEL)  # publishers waiting for it re-check
             return renewal.granted
 
     def pending(self, sequence: int) -> float | None:
@@ -152,13 +150,3 @@ class PolicyFeed:
             row = session.get(PolicySubscriberRow, subscriber_id)
             return None if row is None else (Lease(row.since, row.acknowledged, row.granted_until),
                                              database_now(session))
-
-    async def notifications(self) -> AsyncIterator[None]:
-        """Yields once per NOTIFY on CHANNEL (PostgreSQL only), on a connection of its own."""
-        import psycopg
-
-        assert self.listen_url is not None
-        async with await psycopg.AsyncConnection.connect(self.listen_url, autocommit=True) as connection:
-            await connection.execute(f"LISTEN {CHANNEL}")
-            async for _ in connection.notifies():
-                yield

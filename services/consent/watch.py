@@ -70,11 +70,12 @@ from dataclasses import dataclass, field
 from google.protobuf import duration_pb2
 
 from samhandling.consent.v1 import consent_pb2
+from services.platform import pg_notify
 from services.platform.assertion import GATEWAY_CLIENT_ID
 from services.platform.errors import invalid_argument, permission_denied, unavailable
 from services.platform.interceptors import current_assertion
 
-from .policy_feed import BATCH, Change, PolicyFeed
+from .policy_feed import BATCH, CHANNEL, Change, PolicyFeed
 
 log = logging.getLogger(__name__)
 
@@ -285,16 +286,11 @@ class PolicyChangeHub:
         return len(changes) == BATCH
 
     async def _listen(self) -> None:
-        """Wakes the follower on every notification; reconnects after a lost connection."""
-        while True:
-            try:
-                async for _ in self._feed.notifications():
-                    self._wakeup.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("policy feed: not listening, polling", extra={"error": exc.__class__.__name__})
-            await asyncio.sleep(1.0)  # reconnect backoff, not synchronisation; polling covers the gap
+        """Wakes the follower on every notification, and whenever listening (re)starts: a
+        notification may have been missed while it was not (services/platform/pg_notify.py)."""
+        assert self._feed.listen_url is not None
+        await pg_notify.listen(self._feed.listen_url, [CHANNEL], lambda _: self._wakeup.set(), self._wakeup.set,
+                               name="consent-listener")
 
     def _signal_progress(self) -> None:
         self._progress.set()

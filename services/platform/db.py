@@ -40,7 +40,9 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = _postgres_engine(url, tuning or DatabaseTuning())
@@ -68,6 +70,7 @@ def _postgres_engine(url: str, tuning: DatabaseTuning) -> Engine:
         connect_args["options"] = " ".join(f"-c {name}={value}" for name, value in gucs.items())
     engine = create_engine(
         url,
+        hide_parameters=True,  # a database error's text must never carry health data into a log
         pool_pre_ping=True,
         pool_size=tuning.effective_pool_size(),
         max_overflow=tuning.max_overflow,

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func, select, text
 
 from gateway.decision_cache import DecisionCache, PolicyWatch
@@ -35,8 +34,8 @@ from services.platform.db import make_engine, make_sessions
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
 from services.platform.settings import REPO_ROOT, Settings
-from tests.integration.test_revocation_race import slow_link
-from tests.support import DEMO_EHR_ACTOR, asserted, settings_for
+from tests.fixtures.links import slow_link
+from tests.support import DEMO_EHR_ACTOR, BindsAssertions, asserted, backend_replicas, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
 PATIENT = "22750884907"  # Eskil: no seeded rules
@@ -66,18 +65,11 @@ async def consent_replicas(
         hubs.append(PolicyChangeHub(PolicyFeed(store.sessions, lease=lease), poll_seconds=poll_seconds))
         return make_api(store, s, hubs[-1])
 
-    spec = replace(BACKEND, make_api=api)
-    spec.migrate(settings)
-    spec.seed(settings)
-    replicas: list[Replica] = []
-    async with contextlib.AsyncExitStack() as stack:
-        for _ in range(count):
-            server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
-            address = f"127.0.0.1:{await server.start()}"
-            stack.push_async_callback(server.stop, 0)
-            channel = await stack.enter_async_context(grpc.aio.insecure_channel(address))
-            replicas.append(Replica(server, hubs[-1], address, consent_pb2_grpc.ConsentServiceStub(channel)))
-        yield replicas
+    async with backend_replicas(replace(BACKEND, make_api=api), settings, count) as served:
+        yield [
+            Replica(r.server, hub, r.address, consent_pb2_grpc.ConsentServiceStub(r.channel))
+            for r, hub in zip(served, hubs, strict=True)
+        ]
 
 
 @contextlib.asynccontextmanager
@@ -259,7 +251,7 @@ async def consent_process(
         process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "consent"], cwd=REPO_ROOT,
                                    env=env, stdout=output, stderr=output)
     try:
-        async with grpc.aio.insecure_channel(address) as channel:
+        async with grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors()) as channel:
             await asyncio.wait_for(channel.channel_ready(), TIMEOUT_SECONDS)
         yield process, address
     finally:

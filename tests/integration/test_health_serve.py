@@ -11,6 +11,8 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.cli.setup import migrate_all
+from services.platform.settings import Settings
 from tests.fixtures.postgres import free_port
 
 START_SECONDS = 30.0  # upper bound on the process coming up, so a broken start fails instead of hanging
@@ -32,6 +34,7 @@ def test_serve_drains_on_sigterm_before_it_refuses(tmp_path) -> None:
         "SAMHANDLING_DRAIN_SECONDS": str(DRAIN_SECONDS),
     }
     env.pop("OTEL_TRACES_EXPORTER", None)
+    migrate_all(Settings.from_env(env), ("capacity",))  # serve refuses a database not at head
     process = subprocess.Popen(
         [sys.executable, "-m", "services.cli.main", "serve", "capacity"], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

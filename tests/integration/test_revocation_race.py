@@ -39,6 +39,7 @@ from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer, Servicer
 from services.platform.settings import Settings
+from tests.fixtures.links import slow_link
 from tests.support import DEMO_EHR_ACTOR, asserted, replay_store, settings_for
 
 PATIENT = "22750884907"  # Eskil: vital signs seeded, no rules
@@ -63,44 +64,6 @@ class Replica:
     channel: grpc.aio.Channel
     cache: DecisionCache
     watch: PolicyWatch
-
-
-@contextlib.asynccontextmanager
-async def slow_link(upstream: str, delay: float) -> AsyncIterator[str]:
-    """A TCP relay to `upstream` that delivers every chunk `delay` seconds late, both ways."""
-    host, port = upstream.rsplit(":", 1)
-
-    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        chunks: asyncio.Queue = asyncio.Queue()
-
-        async def deliver() -> None:
-            while (item := await chunks.get()) is not None:
-                due, data = item
-                await asyncio.sleep(max(0.0, due - time.monotonic()))  # the link's latency
-                writer.write(data)
-                await writer.drain()
-            writer.close()
-
-        delivering = asyncio.create_task(deliver())
-        try:
-            while data := await reader.read(65536):
-                chunks.put_nowait((time.monotonic() + delay, data))
-        except ConnectionError:
-            pass
-        chunks.put_nowait(None)
-        await asyncio.gather(delivering, return_exceptions=True)
-
-    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        server_reader, server_writer = await asyncio.open_connection(host, int(port))
-        await asyncio.gather(pump(client_reader, server_writer), pump(server_reader, client_writer),
-                             return_exceptions=True)
-
-    server = await asyncio.start_server(relay, "127.0.0.1", 0)
-    try:
-        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @contextlib.asynccontextmanager

@@ -146,7 +146,13 @@ def mismatched_jwk_proof(arena: Arena) -> str:
 
 
 Metadata = Callable[[Arena], Any]
-NOW = int(time.time())
+
+
+def now() -> int:
+    """The time when a case runs, not when the module was imported: a slow suite must not age a
+    token made 'in the future' into the present."""
+    return int(time.time())
+
 
 # (case, metadata for a summary read, status, reason)
 GATEWAY_CASES: list[tuple[str, Metadata, grpc.StatusCode, str]] = [
@@ -163,9 +169,9 @@ GATEWAY_CASES: list[tuple[str, Metadata, grpc.StatusCode, str]] = [
      UNAUTHENTICATED, "TOKEN_KEY_UNKNOWN"),
     ("signature from a key not in the JWKS", lambda a: bearer(resigned(a, a.system, key=ECKey.generate_key("P-256"))),
      UNAUTHENTICATED, "TOKEN_SIGNATURE_INVALID"),
-    ("expired", lambda a: bearer(resigned(a, a.system, iat=NOW - 900, nbf=NOW - 900, exp=NOW - 300)),
+    ("expired", lambda a: bearer(resigned(a, a.system, iat=now() - 900, nbf=now() - 900, exp=now() - 300)),
      UNAUTHENTICATED, "TOKEN_EXPIRED"),
-    ("nbf in the future", lambda a: bearer(resigned(a, a.system, nbf=NOW + 300)),
+    ("nbf in the future", lambda a: bearer(resigned(a, a.system, nbf=now() + 300)),
      UNAUTHENTICATED, "TOKEN_NOT_YET_VALID"),
     ("wrong iss", lambda a: bearer(resigned(a, a.system, iss="https://helseid-sts.test.nhn.no")),
      UNAUTHENTICATED, "ISSUER_MISMATCH"),

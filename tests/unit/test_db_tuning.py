@@ -51,3 +51,21 @@ def test_admin_work_keeps_connection_bounds_but_no_statement_bounds():
     assert (admin.connect_timeout_s, admin.transaction_pooler, admin.application_name) == (
         7, True, "samhandling-x-migrate"
     )
+
+
+def test_a_database_error_never_carries_its_sql_parameters(tmp_path) -> None:
+    """Errors reach logs (the interceptor logs unexpected ones): their text must not hold the
+    statement's parameters, which may be health data or person numbers."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.platform.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with pytest.raises(SQLAlchemyError) as err, engine.connect() as connection:
+            connection.execute(text("INSERT INTO no_such_table VALUES (:secret)"), {"secret": "delicate-health-text"})
+        assert "delicate-health-text" not in str(err.value)
+    finally:
+        engine.dispose()

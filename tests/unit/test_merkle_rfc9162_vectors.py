@@ -1,15 +1,13 @@
 """The RFC 9162 reference vectors of transparency-dev/merkle (Apache-2.0) against the verifiers of
 services.audit.merkle: every file, one test each, named by its path.
 
-The vectors are read from $SAMHANDLING_TESTDATA_DIR/rfc9162 when that variable is set (it names the
-`testdata` folder), else from shared/testdata/rfc9162 beside the repository. A missing folder fails
-the run: these tests never skip.
+The vectors are kept in the repository (tests/testdata/rfc9162, with their licence); every file is
+one test. A missing folder fails the run: these tests never skip.
 """
 from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -29,19 +27,12 @@ from services.audit.merkle import (
     verify_subtree_inclusion,
 )
 
-
-def _vector_folder() -> Path:
-    testdata = os.environ.get("SAMHANDLING_TESTDATA_DIR")
-    base = Path(testdata) if testdata else Path(__file__).parents[2].parent / "shared" / "testdata"
-    return base / "rfc9162"
-
-
-FOLDER = _vector_folder()
+FOLDER = Path(__file__).parents[1] / "testdata" / "rfc9162"
 KINDS = ("inclusion", "consistency", "subtreeinclusion", "subtreeconsistency")
 FILES = sorted(FOLDER.rglob("*.json")) if FOLDER.is_dir() else []
 
 # Cases that expect success with placeholder hashes ("don't care 1"/"don't care 2", 12 bytes).
-# The verifiers refuse any hash that is not 32 bytes (DOMAIN.md §3), so these fail on purpose.
+# The verifiers refuse any hash that is not 32 bytes (services/audit/merkle.py), so these fail on purpose.
 _PLACEHOLDER = "its placeholder hashes are 12 bytes, and hashes that are not 32 bytes are refused"
 STRICTER = {
     "consistency/additional/sizes-are-equal-one-and-proof-is-empty.json": _PLACEHOLDER,
@@ -65,7 +56,7 @@ def _name(path: Path | None) -> str:
 
 def _load(path: Path | None) -> tuple[str, dict]:
     if path is None:
-        pytest.fail(f"no reference vectors under {FOLDER}; set SAMHANDLING_TESTDATA_DIR to the testdata folder")
+        pytest.fail(f"no reference vectors under {FOLDER}: the repository is incomplete")
     return path.relative_to(FOLDER).parts[0], json.loads(path.read_text())
 
 
