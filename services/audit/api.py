@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+from sqlalchemy import Engine
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
@@ -48,14 +49,16 @@ MAX_SIGNAL_RANGE = timedelta(days=31)
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     def __init__(
         self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), leader_engine: Engine | None = None,
     ) -> None:
-        """Starts this replica's integrator (services.audit.integrator); `close` stops it."""
+        """Starts this replica's integrator (services.audit.integrator) on `leader_engine` (its own,
+        closed by `close`; None: the store's engine); `close` stops it."""
         self._store = store
         self._signer = signer
         self._allow_synthetic = allow_synthetic
         self._clock = clock
-        self._integrator = Integrator(store.engine, signer)
+        self._leader_engine = leader_engine
+        self._integrator = Integrator(leader_engine or store.engine, signer)
         self._integrator.start()
         # Concurrent appends share one transaction.
         self._appends = GroupCommit(self._append)
@@ -68,6 +71,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
         self._integrator.stop()
+        if self._leader_engine is not None:
+            self._leader_engine.dispose()
 
     async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
