@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import invalid_argument, not_found, permission_denied
+from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import encode_page_token, page_violations
@@ -22,7 +22,7 @@ from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, D
 from . import csv_export, fhir_export, signals
 from .event_proof import format_event_proof
 from .events import Action, AuditRecord, record_violations
-from .group_commit import GroupCommit
+from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
 from .models import AuditEventRow
 from .scope import ReadScope, leaf_scope, read_scope
@@ -86,7 +86,11 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
         if problems:  # one bad event refuses the whole batch, so nothing is stored
             raise invalid_argument(problems)
-        rows = await self._appends.submit(records)
+        try:
+            rows = await self._appends.submit(records)
+        except QueueFull:
+            # Fail closed and at once: the gateway serves no patient data without its event.
+            raise unavailable("AUDIT_BUSY", "too many audit events wait for a commit; retry shortly") from None
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
     async def ListEvents(self, request: audit_pb2.ListEventsRequest, context):
