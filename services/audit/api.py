@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+from sqlalchemy import Engine
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import invalid_argument, not_found, permission_denied
+from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import encode_page_token, page_violations
@@ -21,7 +22,7 @@ from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, D
 from . import csv_export, fhir_export, signals
 from .event_proof import format_event_proof
 from .events import Action, AuditRecord, record_violations
-from .group_commit import GroupCommit
+from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
 from .models import AuditEventRow
 from .scope import ReadScope, leaf_scope, read_scope
@@ -48,14 +49,16 @@ MAX_SIGNAL_RANGE = timedelta(days=31)
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     def __init__(
         self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC), leader_engine: Engine | None = None,
     ) -> None:
-        """Starts this replica's integrator (services.audit.integrator); `close` stops it."""
+        """Starts this replica's integrator (services.audit.integrator) on `leader_engine` (its own,
+        closed by `close`; None: the store's engine); `close` stops it."""
         self._store = store
         self._signer = signer
         self._allow_synthetic = allow_synthetic
         self._clock = clock
-        self._integrator = Integrator(store.engine, signer)
+        self._leader_engine = leader_engine
+        self._integrator = Integrator(leader_engine or store.engine, signer)
         self._integrator.start()
         # Concurrent appends share one transaction.
         self._appends = GroupCommit(self._append)
@@ -68,6 +71,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
         self._integrator.stop()
+        if self._leader_engine is not None:
+            self._leader_engine.dispose()
 
     async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
@@ -81,7 +86,11 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
         if problems:  # one bad event refuses the whole batch, so nothing is stored
             raise invalid_argument(problems)
-        rows = await self._appends.submit(records)
+        try:
+            rows = await self._appends.submit(records)
+        except QueueFull:
+            # Fail closed and at once: the gateway serves no patient data without its event.
+            raise unavailable("AUDIT_BUSY", "too many audit events wait for a commit; retry shortly") from None
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
     async def ListEvents(self, request: audit_pb2.ListEventsRequest, context):

@@ -6,7 +6,10 @@ in a worker thread, hands each caller its results, and goes on with what arrived
 is no linger: a lone call is committed at once, and a batch gathers only while a commit is
 running, so under load batches grow by themselves and an idle log adds no wait. A failed commit fails every call
 in its batch, and the batch is one transaction: nothing of it is stored. A caller that gives up
-(cancelled) leaves its items in the batch; retries with the same idempotency keys are safe.
+(cancelled) before its batch is taken is dropped from the queue (it was never acknowledged; a
+retry with the same idempotency keys stores it); once taken, its items are committed with the
+batch, and a retry finds them. The queue is bounded (`max_queued` items): beyond it a call is
+refused at once with QueueFull, so a slow database builds no backlog nobody waits for.
 """
 from __future__ import annotations
 
@@ -20,6 +23,10 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+class QueueFull(RuntimeError):
+    """More items wait for a commit than the queue holds: the call is refused, nothing queued."""
+
+
 @dataclass
 class _Call(Generic[Item, Result]):
     items: list[Item]
@@ -27,17 +34,25 @@ class _Call(Generic[Item, Result]):
 
 
 class GroupCommit(Generic[Item, Result]):
-    def __init__(self, commit: Callable[[list[Item]], list[Result]], *, max_items: int = 2000) -> None:
-        """`commit` stores items in one transaction and returns one result per item, in order."""
+    def __init__(
+        self, commit: Callable[[list[Item]], list[Result]], *, max_items: int = 2000, max_queued: int = 20_000
+    ) -> None:
+        """`commit` stores items in one transaction and returns one result per item, in order;
+        at most `max_items` per transaction, at most `max_queued` waiting for one."""
         self._commit = commit
         self._max_items = max_items
+        self._max_queued = max_queued
+        self._queued = 0  # items in the queue
         self._queue: deque[_Call[Item, Result]] = deque()
         self._writer: asyncio.Task[None] | None = None
 
     async def submit(self, items: Sequence[Item]) -> list[Result]:
         """The results of `items`, once the batch holding them is committed."""
+        if self._queued + len(items) > self._max_queued:
+            raise QueueFull(f"{self._queued} items already wait for a commit")
         call = _Call(list(items), asyncio.get_running_loop().create_future())
         self._queue.append(call)
+        self._queued += len(call.items)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
             self._writer.add_done_callback(self._abandon_queue)
@@ -51,12 +66,15 @@ class GroupCommit(Generic[Item, Result]):
                 if not call.future.done():
                     call.future.cancel()
             self._queue.clear()
+            self._queued = 0
 
     async def _write(self) -> None:
         batch: list[_Call[Item, Result]] = []
         try:
             while self._queue:
                 batch = self._take()
+                if not batch:
+                    break
                 try:
                     results = await asyncio.to_thread(self._commit, [item for call in batch for item in call.items])
                 except Exception as exc:
@@ -80,10 +98,15 @@ class GroupCommit(Generic[Item, Result]):
             raise
 
     def _take(self) -> list[_Call[Item, Result]]:
-        """Whole calls, oldest first, up to max_items items (at least one call)."""
-        batch = [self._queue.popleft()]
-        count = len(batch[0].items)
-        while self._queue and count + len(self._queue[0].items) <= self._max_items:
-            count += len(self._queue[0].items)
-            batch.append(self._queue.popleft())
+        """Whole calls still awaited, oldest first, up to max_items items (at least one call if
+        any is awaited); calls whose caller gave up are dropped."""
+        batch: list[_Call[Item, Result]] = []
+        count = 0
+        while self._queue and (not batch or count + len(self._queue[0].items) <= self._max_items):
+            call = self._queue.popleft()
+            self._queued -= len(call.items)
+            if call.future.done():  # cancelled before it was taken: never acknowledged
+                continue
+            count += len(call.items)
+            batch.append(call)
         return batch

@@ -2,7 +2,8 @@
 interior nodes) and signs the checkpoint of the new tree.
 
 Every audit replica runs `Integrator`, a thread; only the leader works. On PostgreSQL the leader
-is the replica holding a session advisory lock (pg_try_advisory_lock) on a connection of its own,
+is the replica holding a session advisory lock (pg_try_advisory_lock) on a connection of its own
+(an engine of its own on the session URL, never through a transaction pooler: leader_engine.py),
 and it integrates on that very connection: should it lose the connection, it loses the lock and
 any integration in flight with it, and another replica takes the lock on its next try (within
 FOLLOWER_RETRY_SECONDS). A replica killed with SIGKILL releases it the same way: PostgreSQL ends

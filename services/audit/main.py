@@ -7,6 +7,7 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from services.platform.backend import Backend
 
 from .api import AuditApi
+from .leader_engine import leader_engine
 from .signer import load_log_signer
 from .store import AuditStore
 
@@ -17,7 +18,8 @@ BACKEND = Backend(
     add_to_server=audit_pb2_grpc.add_AuditServiceServicer_to_server,
     make_store=AuditStore,
     make_api=lambda store, settings: AuditApi(
-        store, load_log_signer(settings), allow_synthetic=not settings.production
+        store, load_log_signer(settings), allow_synthetic=not settings.production,
+        leader_engine=leader_engine(settings),
     ),
     load_seeds=lambda store, settings: 0,  # the log starts empty: every event is a real access
     stop_api=AuditApi.close,  # the integrator's thread, and with it this replica's leadership

@@ -14,7 +14,7 @@ arrive, and without one it still sees everything at polling speed.
 The listening connection sits idle outside any transaction, so no server timeout ends it;
 TCP keepalives (db_tuning.KEEPALIVES) notice a vanished server within a minute, and it
 reconnects. It cannot go through a transaction pooler, which does not keep LISTEN: give it a
-direct URL (`SAMHANDLING_<BACKEND>_LISTEN_DATABASE_URL`, settings.py).
+direct URL (`SAMHANDLING_<BACKEND>_SESSION_DATABASE_URL`, settings.py).
 
 Bounds: one connection per `listen` call (run one per process and channel set, not one per
 follower); reconnects back off from MIN_BACKOFF_SECONDS, doubling to MAX_BACKOFF_SECONDS.

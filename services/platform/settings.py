@@ -44,9 +44,10 @@ class Settings:
     )
     listen: str | None = None
     database_urls: Mapping[str, str] = field(default_factory=dict)
-    # Direct URLs for a backend's LISTEN connection (services/platform/pg_notify.py), when its
-    # database URL goes through a transaction pooler, which does not keep LISTEN; unset: that URL.
-    listen_database_urls: Mapping[str, str] = field(default_factory=dict)
+    # Direct URLs for a backend's connections that need a session of their own (LISTEN in
+    # services/platform/pg_notify.py, the audit leader's lock in services/audit/leader_engine.py),
+    # when its database URL goes through a transaction pooler; unset: the database URL.
+    session_database_urls: Mapping[str, str] = field(default_factory=dict)
     token_issuer: str = "http://127.0.0.1:8090"
     token_audience: str = "nhn:samhandling"
     # Production trusts only HelseID's issuers unless another one is named here on purpose.
@@ -91,9 +92,9 @@ class Settings:
     def database_url(self, component: str) -> str:
         return self.database_urls.get(component) or f"sqlite:///{self.var_dir / component}.db"
 
-    def listen_database_url(self, component: str) -> str:
-        """Where the backend's replicas LISTEN for each other's commits (PostgreSQL only)."""
-        return self.listen_database_urls.get(component) or self.database_url(component)
+    def session_database_url(self, component: str) -> str:
+        """Where the backend's session-bound connections go: LISTEN, the audit leader's lock."""
+        return self.session_database_urls.get(component) or self.database_url(component)
 
     def listen_address(self, component: str) -> str:
         return self.listen or self.addresses[component]
@@ -125,8 +126,8 @@ class Settings:
             if env.get(f"SAMHANDLING_{c.upper()}_DATABASE_URL")
         }
         listen_databases = {
-            c: env[f"SAMHANDLING_{c.upper()}_LISTEN_DATABASE_URL"]
-            for c in BACKENDS if env.get(f"SAMHANDLING_{c.upper()}_LISTEN_DATABASE_URL")
+            c: env[f"SAMHANDLING_{c.upper()}_SESSION_DATABASE_URL"]
+            for c in BACKENDS if env.get(f"SAMHANDLING_{c.upper()}_SESSION_DATABASE_URL")
         }
         sts = addresses["sts"]
         try:
@@ -140,7 +141,7 @@ class Settings:
             addresses=addresses,
             listen=env.get("SAMHANDLING_LISTEN") or None,
             database_urls=databases,
-            listen_database_urls=listen_databases,
+            session_database_urls=listen_databases,
             token_issuer=env.get("SAMHANDLING_TOKEN_ISSUER", f"http://{sts}"),
             token_audience=env.get("SAMHANDLING_TOKEN_AUDIENCE", "nhn:samhandling"),
             custom_issuer_allowed=env.get("SAMHANDLING_CUSTOM_ISSUER_ALLOWED", "") == "1",

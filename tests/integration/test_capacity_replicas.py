@@ -85,7 +85,7 @@ async def test_a_report_on_one_replica_reaches_a_watcher_on_the_other_within_a_s
 async def test_behind_a_transaction_pooler_replicas_listen_on_a_direct_url(tmp_path, pgbouncer, postgres_url):  # noqa: F811
     pooled = pgbouncer.url(postgres_url.rsplit("/", 1)[1])
     settings = replace(settings_for(tmp_path, capacity=pooled), database=POOLED,
-                       listen_database_urls={"capacity": postgres_url})
+                       session_database_urls={"capacity": postgres_url})
     async with capacity_replicas(settings) as (a, b):
         on_b = b.capacity.watch()
         start = (await snapshot(on_b)).position

@@ -135,3 +135,36 @@ async def test_capacity_serves_concurrent_writes_and_reads_through_the_pooler(tm
             reported.setdefault((report.unit_id, report.resource_type), set()).add(report.total)
         # Reports of one resource race; any of them may be the last, and every one was stored.
         assert all(latest[key] in totals for key, totals in reported.items())
+
+
+def test_the_audit_leader_needs_a_session_behind_the_pooler(tmp_path, pooled_url, postgres_url):
+    """A session advisory lock taken through a transaction pooler stays on a server connection
+    other clients are handed: two replicas could lead at once. So the audit service refuses to
+    start without a direct session URL, and with one, one replica leads at a time."""
+    from services.audit.integrator import Integrator
+    from services.audit.leader_engine import leader_engine
+    from services.audit.main import BACKEND as AUDIT
+    from services.audit.signer import load_log_signer
+    from services.platform.settings import SettingsError
+
+    pooled = replace(settings_for(tmp_path, audit=pooled_url), database=POOLED)
+    with pytest.raises(SettingsError, match="SAMHANDLING_AUDIT_SESSION_DATABASE_URL"):
+        leader_engine(pooled)
+    AUDIT.migrate(replace(settings_for(tmp_path, audit=postgres_url)))
+    direct = replace(pooled, session_database_urls={"audit": postgres_url})
+    engines = [leader_engine(direct), leader_engine(direct)]
+    assert all(engine is not None for engine in engines)
+    first, second = (Integrator(engine, load_log_signer(direct)) for engine in engines if engine is not None)
+    try:
+        first.step()
+        second.step()
+        assert (first.leading, second.leading) == (True, False)
+        first.resign()  # as a replica going down: its session, and the lock, end
+        second.step()
+        assert second.leading
+    finally:
+        first.resign()
+        second.resign()
+        for engine in engines:
+            if engine is not None:
+                engine.dispose()

@@ -97,3 +97,34 @@ async def test_a_cancelled_writer_leaves_no_caller_waiting(turns):
     results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), timeout=5)
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
     commit.gate.set()  # lets the abandoned commit's thread end
+
+
+async def test_the_queue_is_bounded_and_refuses_at_once_beyond_it():
+    from services.audit.group_commit import QueueFull
+
+    commit = GatedCommit()
+    group = GroupCommit(commit, max_items=2, max_queued=4)
+    first = asyncio.create_task(group.submit(["a"]))
+    await wait_for_commit(commit)  # "a" is being committed; what follows waits in the queue
+    waiting = [asyncio.create_task(group.submit([f"b{i}", f"c{i}"])) for i in range(2)]
+    await asyncio.sleep(0)  # let both calls queue (scheduling, not synchronisation with the commit)
+    with pytest.raises(QueueFull):
+        await group.submit(["d"])  # 4 items wait: a fifth is refused, nothing queued
+    commit.gate.set()
+    assert await first == ["stored a"]
+    assert [await call for call in waiting] == [["stored b0", "stored c0"], ["stored b1", "stored c1"]]
+    assert ["d"] not in commit.batches and await group.submit(["d"]) == ["stored d"]
+
+
+async def test_a_call_given_up_before_its_batch_is_taken_is_not_committed():
+    commit = GatedCommit()
+    group = GroupCommit(commit)
+    first = asyncio.create_task(group.submit(["a"]))
+    await wait_for_commit(commit)
+    abandoned = asyncio.create_task(group.submit(["gone"]))
+    kept = asyncio.create_task(group.submit(["kept"]))
+    await asyncio.sleep(0)  # both queued behind "a"
+    abandoned.cancel()
+    commit.gate.set()
+    assert await first == ["stored a"] and await kept == ["stored kept"]
+    assert commit.batches == [["a"], ["kept"]]

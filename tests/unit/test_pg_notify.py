@@ -57,9 +57,9 @@ def test_reconnections_back_off_doubling_to_a_bound_and_start_over_after_a_conne
 
 def test_a_backend_listens_on_its_own_listen_url_or_else_its_database_url():
     env = {"SAMHANDLING_CAPACITY_DATABASE_URL": "postgresql+psycopg://app@pgbouncer:6432/capacity",
-           "SAMHANDLING_CAPACITY_LISTEN_DATABASE_URL": "postgresql+psycopg://app@db:5432/capacity",
+           "SAMHANDLING_CAPACITY_SESSION_DATABASE_URL": "postgresql+psycopg://app@db:5432/capacity",
            "SAMHANDLING_CONSENT_DATABASE_URL": "postgresql+psycopg://app@db:5432/consent"}
     settings = Settings.from_env(env)
-    assert settings.listen_database_url("capacity") == "postgresql+psycopg://app@db:5432/capacity"
-    assert settings.listen_database_url("consent") == "postgresql+psycopg://app@db:5432/consent"
-    assert listen_url(settings.listen_database_url("summary")) is None  # SQLite: nobody listens
+    assert settings.session_database_url("capacity") == "postgresql+psycopg://app@db:5432/capacity"
+    assert settings.session_database_url("consent") == "postgresql+psycopg://app@db:5432/consent"
+    assert listen_url(settings.session_database_url("summary")) is None  # SQLite: nobody listens
