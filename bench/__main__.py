@@ -1,5 +1,5 @@
-"""`python -m bench`: every bench in one run (under two minutes on two cores), the report
-printed and written to bench/reports/latest.md."""
+"""`python -m bench`: every bench in one run (a few minutes on two cores: 271 s under load for
+the committed sample), the report printed and written to bench/reports/latest.md."""
 from __future__ import annotations
 
 import argparse
