@@ -22,8 +22,9 @@ skipped). The nodes and the checkpoint are written in one transaction: the lates
 size is the integrated size, and a crash loses nothing but the step in flight.
 
 The leader steps as soon as an append of its own process commits (`wake`), but at most once per
-MIN_STEP_SECONDS (a step is a commit too), and otherwise polls every LEADER_POLL_SECONDS, so a
-checkpoint covers an acknowledged event at most about LEADER_POLL_SECONDS after its commit, and
+MIN_STEP_SECONDS (a step is a commit too), and otherwise polls every LEADER_POLL_SECONDS. A
+follower tries for the lock every FOLLOWER_RETRY_SECONDS; its own appends do not wake it (while a
+leader lives, each such try is wasted work on a busy replica). So a checkpoint covers an acknowledged event at most about LEADER_POLL_SECONDS after its commit, and
 about FOLLOWER_RETRY_SECONDS + LEADER_POLL_SECONDS after a leader's death.
 A step takes at most MAX_LEAVES_PER_STEP events; the leader steps again at once while more wait.
 """
@@ -218,8 +219,14 @@ class Integrator:
                 # Steps are transactions with a commit (a WAL flush) of their own: under load, at
                 # most one per MIN_STEP_SECONDS, each taking all that was committed meanwhile.
                 self._stopping.wait(MIN_STEP_SECONDS)
-            self._wake.wait(LEADER_POLL_SECONDS if self.leading else FOLLOWER_RETRY_SECONDS)
-            self._wake.clear()
+            if self.leading:
+                self._wake.wait(LEADER_POLL_SECONDS)
+                self._wake.clear()
+            else:
+                # A follower's own appends do not wake it: each wake would be one more try for the
+                # lock (a pool checkout, a query and a commit) per append batch, measured at a fifth
+                # of a busy follower's time, while the leader is alive. It retries on its clock.
+                self._stopping.wait(FOLLOWER_RETRY_SECONDS)
         self.resign()
 
     def _lead(self) -> bool:
