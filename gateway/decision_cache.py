@@ -237,8 +237,15 @@ class PolicyWatch:
                 try:
                     if await self._follow(channel):
                         wait = RECONNECT_SECONDS[0]
-                except (grpc.aio.AioRpcError, ProtocolError) as exc:
-                    code = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else "PROTOCOL"
+                except Exception as exc:
+                    # Any failure of one subscription, not only a broken RPC: the stream can end
+                    # under a write (InvalidStateError) or anything unforeseen can go wrong. The
+                    # loop must survive it, or the cache stays off until the process restarts.
+                    # Only cancellation (stop) ends it. The class only: no message reaches the log.
+                    if isinstance(exc, grpc.aio.AioRpcError):
+                        code = exc.code().name
+                    else:
+                        code = "PROTOCOL" if isinstance(exc, ProtocolError) else exc.__class__.__name__
                     log.warning("policy watch broke; decisions are not cached", extra={"code": code})
                 finally:
                     self._leased.clear()
