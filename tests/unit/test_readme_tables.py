@@ -1,5 +1,6 @@
 """The README's error and configuration tables cannot drift from the code: every reason passed
-to the error helpers of services/platform/errors.py anywhere in services/ and gateway/, and
+to the error helpers of services/platform/errors.py anywhere in services/ and gateway/ (and to
+the errors that carry a reason to them: DpopError, TokenError, HttpRefusal, ...), and
 every SAMHANDLING_* variable settings.py reads, is named in the README."""
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def raised_reasons() -> dict[str, str]:
                 arguments: list[ast.expr] = [k.value for k in node.keywords if k.arg == "reason"]
                 if name in REASON_POSITION and len(node.args) > REASON_POSITION[name]:
                     arguments.append(node.args[REASON_POSITION[name]])
+                elif name.endswith(("Error", "Refusal")):  # errors carrying a reason: DpopError("DPOP_..."), HttpRefusal
+                    arguments += node.args[:2]
                 for argument in arguments:
                     if isinstance(argument, ast.Constant) and isinstance(argument.value, str) \
                             and REASON.fullmatch(argument.value):
