@@ -62,6 +62,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform.assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionSigner
 from services.platform.channels import open_channel
+from services.platform.errors import error_info
 from services.platform.tls import TlsFiles
 
 from .audit_client import GATEWAY_ACTOR
@@ -242,11 +243,12 @@ class PolicyWatch:
                     # under a write (InvalidStateError) or anything unforeseen can go wrong. The
                     # loop must survive it, or the cache stays off until the process restarts.
                     # Only cancellation (stop) ends it. The class only: no message reaches the log.
+                    reason = ""
                     if isinstance(exc, grpc.aio.AioRpcError):
-                        code = exc.code().name
+                        code, reason = exc.code().name, error_info(exc)[0]  # why consent ended it
                     else:
                         code = "PROTOCOL" if isinstance(exc, ProtocolError) else exc.__class__.__name__
-                    log.warning("policy watch broke; decisions are not cached", extra={"code": code})
+                    log.warning("policy watch broke; decisions are not cached", extra={"code": code, "reason": reason})
                 finally:
                     self._leased.clear()
                     self._cache.reset()
