@@ -62,6 +62,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform.assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionSigner
 from services.platform.channels import open_channel
+from services.platform.errors import error_info
 from services.platform.tls import TlsFiles
 
 from .audit_client import GATEWAY_ACTOR
@@ -237,9 +238,17 @@ class PolicyWatch:
                 try:
                     if await self._follow(channel):
                         wait = RECONNECT_SECONDS[0]
-                except (grpc.aio.AioRpcError, ProtocolError) as exc:
-                    code = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else "PROTOCOL"
-                    log.warning("policy watch broke; decisions are not cached", extra={"code": code})
+                except Exception as exc:
+                    # Any failure of one subscription, not only a broken RPC: the stream can end
+                    # under a write (InvalidStateError) or anything unforeseen can go wrong. The
+                    # loop must survive it, or the cache stays off until the process restarts.
+                    # Only cancellation (stop) ends it. The class only: no message reaches the log.
+                    reason = ""
+                    if isinstance(exc, grpc.aio.AioRpcError):
+                        code, reason = exc.code().name, error_info(exc)[0]  # why consent ended it
+                    else:
+                        code = "PROTOCOL" if isinstance(exc, ProtocolError) else exc.__class__.__name__
+                    log.warning("policy watch broke; decisions are not cached", extra={"code": code, "reason": reason})
                 finally:
                     self._leased.clear()
                     self._cache.reset()

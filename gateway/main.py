@@ -56,8 +56,11 @@ class Gateway:
         return port
 
     async def stop(self, grace: float | None = None, *, drain: float = 0.0) -> None:
-        """Drains the gRPC port for `drain` seconds (NOT_SERVING, still serving, the JSON API
-        too), then stops both."""
+        """Drains both ports for `drain` seconds, then stops both: from the first moment the
+        gRPC health is NOT_SERVING and the JSON API's readiness endpoint answers 503, while
+        both still serve every call, so a balancer checking either moves away before the
+        replica stops accepting (set `drain` above the balancer's detection time)."""
+        self.http_server.drain()
         await self.server.drain(drain)
         await self.http_server.stop()
         await (self.server.stop() if grace is None else self.server.stop(grace))

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .openapi import JWK_SET_MEDIA_TYPE, openapi_document
 from .pages import page_endpoints
+from .readiness import READY_PATH, Readiness
 from .receipt_keys import KEEP_SECONDS, ReceiptKeys
 from .routes import API_ROUTES, NDJSON, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
 
@@ -60,6 +61,7 @@ def create_app(
     public_url: str | None = None,
     routes: Sequence[ApiRoute] = API_ROUTES,
     policies: Mapping[str, MethodPolicy] = POLICIES,
+    readiness: Readiness | None = None,
 ) -> Starlette:
     """`public_url`: the API's public base (scheme://host[:port][/prefix]) behind a proxy;
     without it a DPoP proof's htu is checked against the URL this server was asked for."""
@@ -81,6 +83,7 @@ def create_app(
         by_path.setdefault(route.path, {})[route.http_method] = _call(enforcer, route, policies[route.rpc], public_url)
     by_path[RECEIPT_KEYS_PATH] = {"GET": keys}
     by_path[OPENAPI_PATH] = {"GET": openapi}
+    by_path[READY_PATH] = {"GET": (readiness or Readiness()).endpoint}
     by_path |= {path: {"GET": endpoint} for path, endpoint in page_endpoints().items()}
     starlette_routes = [
         Route(path, _PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}))

@@ -17,6 +17,7 @@ from ..policy import MethodPolicy
 from .errors import HTTP_STATUS, S
 from .proto_comments import comments_of
 from .proto_schema import ProtoSchemas
+from .readiness import READY_PATH
 from .routes import GET_RECEIPT_KEYS, NDJSON, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
 
 JWK_SET_MEDIA_TYPE = "application/jwk-set+json"
@@ -64,6 +65,7 @@ def openapi_document(
         paths.setdefault(route.path, {})[route.http_method.lower()] = operation
     paths[RECEIPT_KEYS_PATH] = {"get": _receipt_keys_operation(comments)}
     paths[OPENAPI_PATH] = {"get": _openapi_operation()}
+    paths[READY_PATH] = {"get": _ready_operation()}
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Samhandling gateway JSON API", "version": "v1", "description": _DESCRIPTION},
@@ -163,6 +165,19 @@ def _openapi_operation() -> dict[str, Any]:
         "summary": "This description of the API.",
         "security": [],
         "responses": {"200": _content("An OpenAPI 3.1 document.", "application/json", {"type": "object"})},
+    }
+
+
+def _ready_operation() -> dict[str, Any]:
+    status = {"type": "object", "properties": {"status": {"enum": ["SERVING", "NOT_SERVING"]}}}
+    return {
+        "operationId": "GetReadiness",
+        "summary": "Whether this gateway replica takes new requests (for load balancers; no patient data).",
+        "security": [],
+        "responses": {
+            "200": _content("Serving.", "application/json", status),
+            "503": _content("Draining: about to stop; send new requests elsewhere.", "application/json", status),
+        },
     }
 
 

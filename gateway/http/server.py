@@ -21,6 +21,7 @@ from services.platform.settings import Settings
 from ..backends import Backends
 from ..enforcement import Enforcer
 from .app import create_app
+from .readiness import Readiness
 from .receipt_keys import ReceiptKeys
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,9 @@ GRACE_SECONDS = 5
 
 
 class HttpServer:
-    def __init__(self, app: ASGIApp, address: str) -> None:
+    def __init__(self, app: ASGIApp, address: str, readiness: Readiness | None = None) -> None:
         self._app = app
+        self.readiness = readiness or Readiness()
         self._address = address
         self._server: _Uvicorn | None = None
         self._serving: asyncio.Task | None = None
@@ -55,6 +57,11 @@ class HttpServer:
         log.info("serving", extra={"component": "gateway_http", "port": self.port})
         return self.port
 
+    def drain(self) -> None:
+        """The readiness endpoint answers 503 from now; everything else is still served."""
+        self.readiness.drain()
+        log.info("draining", extra={"component": "gateway_http"})
+
     async def stop(self) -> None:
         """Stops accepting, lets requests in flight finish (up to GRACE_SECONDS)."""
         if self._server is None or self._serving is None:
@@ -74,8 +81,9 @@ def create_http_server(
     address: str | None = None,
     public_url: str | None = None,
 ) -> HttpServer:
-    app = create_app(enforcer, ReceiptKeys(backends), tracer_provider, public_url=public_url)
-    return HttpServer(app, address or settings.addresses["gateway_http"])
+    readiness = Readiness()
+    app = create_app(enforcer, ReceiptKeys(backends), tracer_provider, public_url=public_url, readiness=readiness)
+    return HttpServer(app, address or settings.addresses["gateway_http"], readiness)
 
 
 class _Uvicorn(uvicorn.Server):

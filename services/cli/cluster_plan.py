@@ -30,6 +30,16 @@ DEFAULT_POSTGRES_PORT = 55432  # not 5432: a developer's own PostgreSQL may hold
 DEFAULT_STATS_PORT = 8404  # HAProxy's customary statistics port
 REPLICATED = (*BACKENDS, "gateway")  # start order: backends, then gateways
 DATABASES = (*BACKENDS, "gateway")  # one database each on the cluster's server
+# The balancer's check of each gateway (haproxy_config.py renders it): every CHECK_INTER_SECONDS,
+# every CHECK_FASTINTER_SECONDS once a check failed, taken out after CHECK_FALL failures.
+CHECK_INTER_SECONDS = 1.0
+CHECK_FASTINTER_SECONDS = 0.5
+CHECK_FALL = 2
+# A draining gateway answers its readiness check with 503 at once, so the balancer has taken it
+# out within inter + fastinter x (fall - 1) = 1.5 s; every replica keeps serving, reporting
+# NOT_SERVING, for DRAIN_SECONDS (above inter + fastinter x fall, plus a margin) before it stops
+# accepting, so no request is sent to a gateway that has stopped.
+DRAIN_SECONDS = CHECK_INTER_SECONDS + CHECK_FASTINTER_SECONDS * CHECK_FALL + 1.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class ClusterPlan:
             "SAMHANDLING_GATEWAY_PUBLIC_URL": f"http://{self.grpc_address}",
             "SAMHANDLING_GATEWAY_HTTP_PUBLIC_URL": f"http://{self.http_address}",
             "SAMHANDLING_TOKEN_ISSUER": f"http://{self.sts_address}",
+            "SAMHANDLING_DRAIN_SECONDS": f"{DRAIN_SECONDS:g}",
         }
         env |= {f"SAMHANDLING_{b.upper()}_ADDR": self.target(b) for b in BACKENDS}
         env |= {f"SAMHANDLING_{c.upper()}_DATABASE_URL": database_urls[c] for c in DATABASES if c in database_urls}

@@ -6,8 +6,11 @@ spread over every gateway's gRPC port, and the JSON API (HTTP/1.1) over every ga
 port. One client connection's calls therefore reach every gateway in turn (round robin per
 request/stream).
 
-A gateway is taken out when its JSON API stops answering `GET /api/v1/openapi.json` (checked
-every second; it is the first thing a stopping gateway closes, while its gRPC calls drain). A
+A gateway is taken out when its readiness endpoint (`GET /healthz/ready` on its JSON API port)
+stops answering 200: it answers 503 from the first moment of a drain, while both of its ports
+keep serving for the cluster's SAMHANDLING_DRAIN_SECONDS, which is longer than the check takes
+to notice (cluster_plan.DRAIN_SECONDS). The gRPC backend is checked on the same endpoint
+(`check port`): the drain turns both ports at once. A
 request whose connection to a gateway fails is sent once more to another gateway
 (`retries 1` + `option redispatch`): nothing reached the first one, so nothing runs twice.
 HAProxy retries nothing else.
@@ -17,9 +20,12 @@ summary of errors and the gateways' state changes, on stderr.
 """
 from __future__ import annotations
 
-from .cluster_plan import ClusterPlan, port_of
+from gateway.http.readiness import READY_PATH
 
-CHECK = "inter 1s fastinter 500ms fall 2 rise 1"
+from .cluster_plan import CHECK_FALL, CHECK_FASTINTER_SECONDS, CHECK_INTER_SECONDS, ClusterPlan, port_of
+
+CHECK = (f"inter {round(CHECK_INTER_SECONDS * 1000)}ms fastinter {round(CHECK_FASTINTER_SECONDS * 1000)}ms "
+         f"fall {CHECK_FALL} rise 1")
 # Long enough for server streams (WatchCapacity sends a heartbeat every 15 s) and idle clients.
 TIMEOUTS = ("connect 2s", "client 5m", "server 5m", "http-request 10s", "http-keep-alive 30s", "tunnel 1h")
 
@@ -48,7 +54,7 @@ defaults
     option redispatch 1
 {timeouts}
     option httpchk
-    http-check send meth GET uri /api/v1/openapi.json
+    http-check send meth GET uri {READY_PATH}
     http-check expect status 200
 
 frontend grpc

@@ -3,7 +3,9 @@
 A component's address is a gRPC target naming one or more replicas: `host:port` is one replica,
 `ipv4:a:p,b:p` (and `ipv6:[a]:p,...`) lists them, and `dns:///name:port` names every address the
 name resolves to (a Kubernetes headless Service). Each replica is asked on its own address, so a
-replica that is down shows up even while its peers answer for it.
+replica that is down shows up even while its peers answer for it. A replica found through DNS is
+dialled by IP, but over TLS its certificate is checked against the DNS name
+(`grpc.ssl_target_name_override`), since certificates name services, not pod IPs.
 """
 from __future__ import annotations
 
@@ -48,6 +50,12 @@ def parse_target(target: str) -> Target:
     return Target((target,))
 
 
+def tls_name(target: str) -> str | None:
+    """The name a replica of `target` must prove over TLS when it is dialled by IP: the DNS
+    name of a `dns:` target; None for literal addresses (their own host is checked)."""
+    return parse_target(target).dns_name
+
+
 def replica_addresses(target: str) -> list[str]:
     """Every replica address a target names, DNS names resolved (in getaddrinfo's order, once each)."""
     parsed = parse_target(target)
@@ -66,10 +74,13 @@ def replica_addresses(target: str) -> list[str]:
     return addresses
 
 
-async def grpc_status(address: str, tls: TlsFiles | None = None) -> str:
+async def grpc_status(address: str, tls: TlsFiles | None = None, server_name: str | None = None) -> str:
     """SERVING, NOT_SERVING, UNKNOWN or UNREACHABLE, from grpc.health.v1 at `address` (over TLS
-    when `tls` names a CA); the channel is not health-checked, so a draining server answers."""
-    async with open_channel(address, tls=tls, health_checked=False) as channel:
+    when `tls` names a CA, the certificate checked against `server_name` if given); the
+    channel is not health-checked, so a draining server answers."""
+    tls_on = tls is not None and tls.client_enabled
+    options = [("grpc.ssl_target_name_override", server_name)] if tls_on and server_name else []
+    async with open_channel(address, tls=tls, health_checked=False, options=options) as channel:
         try:
             answer = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=TIMEOUT_SECONDS
@@ -89,16 +100,20 @@ async def http_status(url: str) -> str:
         return "UNREACHABLE"
 
 
-async def replica_status(component: str, address: str, settings: Settings | None = None) -> str:
+async def replica_status(
+    component: str, address: str, settings: Settings | None = None, server_name: str | None = None
+) -> str:
+    """The status of the replica at `address`; `server_name`: the DNS name it was found by."""
     if component == "sts":
         return await http_status(f"http://{address}/.well-known/openid-configuration")
     # A backend serves TLS when the settings name certificates; the gateway's port never does.
     tls = None if component == "gateway" or settings is None else TlsFiles.from_settings(settings)
-    return await grpc_status(address, tls)
+    return await grpc_status(address, tls, server_name)
 
 
 async def component_status(component: str, settings: Settings) -> str:
     """The status of a component's first replica (what `up` waits for: it starts one of each)."""
-    addresses = replica_addresses(settings.addresses[component])
-    return await replica_status(component, addresses[0], settings) if addresses else "UNREACHABLE"
+    target = settings.addresses[component]
+    addresses = replica_addresses(target)
+    return await replica_status(component, addresses[0], settings, tls_name(target)) if addresses else "UNREACHABLE"
 

@@ -4,7 +4,9 @@ balancer's public ports when a local cluster runs.
 Where the replicas are: if `var/cluster/cluster.json` belongs to a running `samhandling cluster`
 (its pid is alive), its targets; otherwise the settings' addresses (`make run`, or targets given in
 the environment). Each target is expanded into its replicas (`services.cli.health.replica_addresses`)
-and each replica asked on its own address.
+and each replica asked on its own address. A target that names no replica (its DNS name does not
+resolve, or resolves to nothing) is listed itself, UNREACHABLE: a component is never missing
+from the answer, so `serving` cannot be true without it.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from services.platform.settings import COMPONENTS, Settings
 
 from .children import alive
 from .cluster import manifest_path
-from .health import grpc_status, http_status, replica_addresses, replica_status
+from .health import grpc_status, http_status, replica_addresses, replica_status, tls_name
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,23 @@ async def collect(settings: Settings) -> list[Entry]:
     targets = dict(settings.addresses)
     if manifest is not None:
         targets |= manifest["targets"] | {"sts": manifest["sts"]}
-    wanted = [(c, a) for c in COMPONENTS for a in replica_addresses(targets[c])]
-    answers = await asyncio.gather(*(replica_status(c, a, settings) for c, a in wanted))
+    # (component, replica address or, if the target named none, the target itself, TLS name)
+    wanted: list[tuple[str, str, str | None]] = []
+    unresolved: set[str] = set()
+    for c in COMPONENTS:
+        found = replica_addresses(targets[c])
+        if not found:
+            unresolved.add(c)
+        wanted += [(c, a, tls_name(targets[c])) for a in found] or [(c, targets[c], None)]
+
+    async def ask(component: str, address: str, name: str | None) -> str:
+        if component in unresolved:
+            return "UNREACHABLE"
+        return await replica_status(component, address, settings, name)
+
+    answers = await asyncio.gather(*(ask(c, a, n) for c, a, n in wanted))
     entries = [
-        Entry(c, a, s, "http" if c == "sts" else "grpc") for (c, a), s in zip(wanted, answers, strict=True)
+        Entry(c, a, s, "http" if c == "sts" else "grpc") for (c, a, _), s in zip(wanted, answers, strict=True)
     ]
     if manifest is not None:
         lb = manifest["load_balancer"]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
-from services.platform.errors import invalid_argument, not_found, permission_denied
+from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import encode_page_token, page_violations
@@ -33,6 +34,8 @@ from .notifications import access_notification
 from .receipts import ReceiptSigner
 from .store import ConsentStore, UnknownRule
 from .watch import PolicyChangeHub
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 100
 
@@ -171,11 +174,25 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         the same transaction, so every consent replica sends it on, even if this process dies
         now) and waits until every cache has applied it or lost its lease. Shielded, so a
         cancelled call (a deadline firing during a slow commit) still finishes the wait; the
-        answer, and so the guarantee, comes only after it."""
+        answer, and so the guarantee, comes only after it.
+
+        If the wait fails (the database is lost after the commit), the change stands but is not
+        confirmed: the answer is UNAVAILABLE `CHANGE_NOT_CONFIRMED`, never INTERNAL, so the
+        caller knows it committed. It is still complete within one lease of the commit: no
+        cache is renewed without acknowledging it (watch.py), and without the database none
+        is renewed at all. Retrying a revoke publishes again and so confirms it."""
 
         async def unit():
             result = await asyncio.to_thread(change)
-            await self._hub.publish(patient_id, revision_of(result))
+            try:
+                await self._hub.publish(patient_id, revision_of(result))
+            except Exception as exc:
+                log.warning("rule change committed but not confirmed", extra={"error": exc.__class__.__name__})
+                raise unavailable(
+                    "CHANGE_NOT_CONFIRMED",
+                    "the change is committed, but its arrival at every gateway is not confirmed; it is complete "
+                    "at the latest one lease after the commit (a revoke may be retried to confirm it)",
+                ) from None
             return result
 
         return await asyncio.shield(unit())

@@ -51,7 +51,16 @@ process ever granted is in the book before its heartbeat left, so a new or resta
 replica sees them all: nothing waits. (One exception, stated in the README: upgrading from
 the in-memory version, whose leases are not in the book.)
 
-Bounds: MAX_SUBSCRIBERS streams per replica, MAX_OUTBOX queued messages per stream, BATCH
+How a stream ends. Only the cache hanging up ends it with OK. Every end the service decides
+is a retryable UNAVAILABLE with a reason (the cache subscribes again in any case, empty;
+the status is for the operators, who see it in the gateway's log): POLICY_BOOK_UNAVAILABLE
+when the database cannot record a subscription or renewal, WATCH_TOO_FAR_BEHIND when the
+outbox overflowed, WATCH_CHANGES_MISSED on a gap in the feed, WATCH_LEASE_LAPSED when the
+lease ran out or the book forgot the subscriber; a message other than an acknowledgement
+after the subscription ends it with INVALID_ARGUMENT.
+
+Bounds: MAX_SUBSCRIBERS streams per replica (a slot is taken before the first await, so
+subscribers arriving together cannot exceed it), MAX_OUTBOX queued messages per stream, BATCH
 changes read at once; the feed keeps RETENTION_SECONDS of changes and the book forgets a
 subscriber FORGET_SECONDS after its lease ran out (policy_feed.py).
 """
@@ -72,7 +81,7 @@ from google.protobuf import duration_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform import pg_notify
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import invalid_argument, permission_denied, unavailable
+from services.platform.errors import ServiceError, invalid_argument, permission_denied, unavailable
 from services.platform.interceptors import current_assertion
 
 from .policy_feed import BATCH, CHANNEL, Change, PolicyFeed
@@ -95,13 +104,14 @@ class Stream:
     sent: int  # the last change sequence queued for it (starts at the feed's head when it subscribed)
     granted_until: float  # when its lease runs out, roughly, on this process's monotonic clock
     connected: bool = True
+    ended: ServiceError | None = None  # why the service ended it; None: the cache hung up
     outbox: deque[consent_pb2.WatchPolicyChangesResponse] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     def queue(self, message: consent_pb2.WatchPolicyChangesResponse) -> None:
         if len(self.outbox) >= MAX_OUTBOX:
             log.warning("policy watch: subscriber too far behind", extra={"subscriber": self.name})
-            self.disconnect()
+            self.disconnect(unavailable("WATCH_TOO_FAR_BEHIND", "the subscriber fell too far behind; subscribe again"))
         elif self.connected:
             self.outbox.append(message)
         self.wakeup.set()
@@ -112,7 +122,7 @@ class Stream:
         new = [c for c in changes if c.sequence > self.sent]
         if new and new[0].sequence != self.sent + 1:
             log.warning("policy watch: changes missed", extra={"subscriber": self.name})
-            self.disconnect()
+            self.disconnect(unavailable("WATCH_CHANGES_MISSED", "changes aged out of the feed; subscribe again"))
             return
         for c in new:
             change = Response.PolicyChange(sequence=c.sequence, patient_id=c.patient_id,
@@ -120,9 +130,12 @@ class Stream:
             self.queue(Response(change=change))
             self.sent = c.sequence
 
-    def disconnect(self) -> None:
-        """Ends the stream (its row stays in the book until its lease has run out: the cache
-        may not know yet)."""
+    def disconnect(self, why: ServiceError | None = None) -> None:
+        """Ends the stream, with the status `why` (the first reason given wins; None: the cache
+        hung up). Its row stays in the book until its lease has run out: the cache may not
+        know yet."""
+        if self.connected:
+            self.ended = why
         self.connected = False
         self.outbox.clear()
         self.wakeup.set()
@@ -146,6 +159,7 @@ class PolicyChangeHub:
         self.replica_id = uuid.uuid4().hex
         self._serial = itertools.count(1)
         self._streams: dict[str, Stream] = {}
+        self._admitted = 0  # watches holding a slot (counted before their first await)
         self._publishing = 0
         self._follower: asyncio.Task | None = None
         self._wakeup = asyncio.Event()  # the feed or the book may have moved
@@ -180,11 +194,22 @@ class PolicyChangeHub:
         """Serves one subscription (the WatchPolicyChanges stream), for the gateway only."""
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
             raise permission_denied("WATCH_NOT_ALLOWED", "only the gateway's decision caches watch policy changes")
+        # The slot is taken before anything is awaited: checked and counted in one step.
+        if self._admitted >= MAX_SUBSCRIBERS:
+            raise unavailable("TOO_MANY_SUBSCRIBERS", "this replica serves no more policy watches")
+        self._admitted += 1
+        try:
+            async for message in self._serve(request_iterator):
+                yield message
+        finally:
+            self._admitted -= 1
+
+    async def _serve(
+        self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest]
+    ) -> AsyncIterator[consent_pb2.WatchPolicyChangesResponse]:
         first = await anext(aiter(request_iterator), None)
         if first is None or first.WhichOneof("message") != "subscribe":
             raise invalid_argument({"subscribe": "the first message must subscribe"})
-        if len(self._streams) >= MAX_SUBSCRIBERS:
-            raise unavailable("TOO_MANY_SUBSCRIBERS", "this replica serves no more policy watches")
         name = first.subscribe.subscriber_id[:100] or f"subscriber-{next(self._serial)}"
         subscriber_id = uuid.uuid4().hex
         received = self._clock()
@@ -205,13 +230,15 @@ class PolicyChangeHub:
                     yield stream.outbox.popleft()
                     continue
                 if not stream.connected:
+                    if stream.ended is not None:
+                        raise stream.ended
                     break
                 stream.wakeup.clear()
                 # Wakes at the latest when the lease runs out, to end a stream gone silent.
                 timeout = stream.granted_until - self._clock()
                 if timeout <= 0:
                     log.warning("policy watch lease lapsed", extra={"subscriber": name})
-                    stream.disconnect()
+                    stream.disconnect(unavailable("WATCH_LEASE_LAPSED", "the lease ran out; subscribe again"))
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stream.wakeup.wait(), timeout)
@@ -227,19 +254,26 @@ class PolicyChangeHub:
             async for request in request_iterator:
                 if request.WhichOneof("message") != "acknowledge":
                     log.warning("policy watch: unexpected message", extra={"subscriber": stream.name})
+                    stream.disconnect(invalid_argument({"acknowledge": "after subscribing, only acknowledgements"}))
                     break
                 received = self._clock()
-                granted = await asyncio.to_thread(
-                    self._feed.renew, stream.subscriber_id, request.acknowledge.sequence, stream.sent
-                )
+                try:
+                    granted = await asyncio.to_thread(
+                        self._feed.renew, stream.subscriber_id, request.acknowledge.sequence, stream.sent
+                    )
+                except Exception as exc:
+                    log.warning("policy watch: the book is unavailable", extra={"error": exc.__class__.__name__})
+                    stream.disconnect(unavailable("POLICY_BOOK_UNAVAILABLE", "cannot record the renewal"))
+                    break
                 if granted is None:
                     log.warning("policy watch: subscriber no longer in the book", extra={"subscriber": stream.name})
+                    stream.disconnect(unavailable("WATCH_LEASE_LAPSED", "the subscription was forgotten; subscribe again"))
                     break
                 if granted > 0:
                     stream.granted_until = max(stream.granted_until, received + granted)
                 stream.queue(_heartbeat(granted))  # committed above, before it is sent
                 self._signal_progress()
-        except Exception as exc:  # the stream broke under the reader, or the book is unavailable
+        except Exception as exc:  # the stream broke under the reader
             log.info("policy watch read failed", extra={"subscriber": stream.name, "error": exc.__class__.__name__})
         finally:
             # The cache hung up (or misbehaved, or its lease cannot be recorded): end the stream.

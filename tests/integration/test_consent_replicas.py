@@ -31,6 +31,7 @@ from services.consent.policy_feed import LEASE_SECONDS, PolicyFeed, database_now
 from services.consent.watch import POLL_SECONDS, PolicyChangeHub
 from services.platform.assertion import AssertionSigner
 from services.platform.db import make_engine, make_sessions
+from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
 from services.platform.settings import REPO_ROOT, Settings
@@ -303,3 +304,98 @@ async def test_a_replica_in_another_process_forwards_changes_and_once_killed_hol
             assert decided.decision == common_pb2.DECISION_DENY
     finally:
         engine.dispose()
+
+
+async def test_a_change_whose_confirmation_fails_after_the_commit_is_unavailable_not_internal(settings):
+    """The database is lost between the commit and the wait for the caches (here: the feed's
+    head cannot be read): the caller learns the change committed but is unconfirmed."""
+    async with consent_replicas(settings, lease=1.0, count=1) as (replica,):
+
+        def lost() -> int:
+            raise OSError("the database went away")
+
+        replica.hub._feed.head = lost  # type: ignore[method-assign]
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await replica.stub.CreateRule(
+                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+                                              data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS]),
+                metadata=as_patient(settings, "CreateRule"), timeout=TIMEOUT_SECONDS)
+        assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_info(failed.value)[0] == "CHANGE_NOT_CONFIRMED"
+        rules = await replica.stub.ListRules(consent_pb2.ListRulesRequest(patient_id=PATIENT),
+                                             metadata=as_patient(settings, "ListRules"))
+        assert [r.rule_type for r in rules.rules] == [consent_pb2.RULE_TYPE_RESTRICTION]  # it committed
+
+
+def watch_call(settings: Settings, channel: grpc.aio.Channel):
+    """A raw WatchPolicyChanges stream, opened as the gateway's decision cache opens it."""
+    from gateway.audit_client import GATEWAY_ACTOR
+    from gateway.decision_cache import WATCH_POLICY_CHANGES
+    from services.platform.assertion import METADATA_KEY, STREAM_BINDING, Assertion
+
+    signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
+    signed = signer.sign(Assertion(method=WATCH_POLICY_CHANGES, actor=GATEWAY_ACTOR), "consent",
+                         request=STREAM_BINDING)
+    Request = consent_pb2.WatchPolicyChangesRequest
+    return channel.stream_stream(
+        WATCH_POLICY_CHANGES, request_serializer=Request.SerializeToString,
+        response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
+    )(metadata=((METADATA_KEY, signed),))
+
+
+SUBSCRIBE = consent_pb2.WatchPolicyChangesRequest(
+    subscribe=consent_pb2.WatchPolicyChangesRequest.Subscribe(subscriber_id="test"))
+ACKNOWLEDGE = consent_pb2.WatchPolicyChangesRequest(
+    acknowledge=consent_pb2.WatchPolicyChangesRequest.Acknowledge(sequence=0))
+
+
+async def test_a_watch_whose_renewal_cannot_be_recorded_ends_unavailable_not_ok(settings):
+    async with consent_replicas(settings, lease=30.0, count=1) as (replica,):
+        feed = replica.hub._feed
+
+        def lost(*args) -> float | None:
+            raise OSError("the database went away")
+
+        async with grpc.aio.insecure_channel(replica.address) as channel:
+            call = watch_call(settings, channel)
+            await call.write(SUBSCRIBE)
+            assert (await call.read()).WhichOneof("message") == "heartbeat"
+            feed.renew = lost  # type: ignore[method-assign]
+            await call.write(ACKNOWLEDGE)
+            with pytest.raises(grpc.aio.AioRpcError) as ended:
+                await asyncio.wait_for(call.read(), TIMEOUT_SECONDS)
+            assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_info(ended.value)[0] == "POLICY_BOOK_UNAVAILABLE"
+
+
+async def test_subscribers_arriving_together_cannot_exceed_the_limit(settings, monkeypatch):
+    """The first subscriber is still being recorded (its slot taken, its stream not yet listed)
+    when the second arrives: the second is refused."""
+    import threading
+
+    monkeypatch.setattr("services.consent.watch.MAX_SUBSCRIBERS", 1)
+    async with consent_replicas(settings, lease=30.0, count=1) as (replica,):
+        feed = replica.hub._feed
+        recording, release = threading.Event(), threading.Event()
+        subscribe = feed.subscribe
+
+        def slow_subscribe(*args):
+            recording.set()
+            release.wait(TIMEOUT_SECONDS)
+            return subscribe(*args)
+
+        feed.subscribe = slow_subscribe  # type: ignore[method-assign]
+        async with grpc.aio.insecure_channel(replica.address) as channel:
+            first = watch_call(settings, channel)  # a call starts when it is made: one at a time
+            try:
+                await first.write(SUBSCRIBE)
+                assert await asyncio.to_thread(recording.wait, TIMEOUT_SECONDS)
+                second = watch_call(settings, channel)
+                await second.write(SUBSCRIBE)
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await asyncio.wait_for(second.read(), TIMEOUT_SECONDS)
+                assert error_info(refused.value)[0] == "TOO_MANY_SUBSCRIBERS"
+            finally:
+                release.set()
+            assert (await first.read()).WhichOneof("message") == "heartbeat"
+            first.cancel()

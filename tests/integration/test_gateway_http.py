@@ -15,6 +15,7 @@ from gateway.authentication import Authenticator
 from gateway.backends import Backends
 from gateway.enforcement import Enforcer
 from gateway.http.app import MAX_BODY_BYTES
+from gateway.http.readiness import READY_PATH
 from gateway.http.routes import API_ROUTES, OPENAPI_PATH, RECEIPT_KEYS_PATH
 from gateway.http.server import create_http_server
 from gateway.jwks import JwksCache
@@ -288,9 +289,11 @@ async def test_openapi_describes_every_route_with_schemas_from_the_protos(api):
         assert operation["x-grpc-method"] == route.rpc
         assert {"bearer", "dpop"} == {name for requirement in operation["security"] for name in requirement}
         assert "401" in operation["responses"] and "403" in operation["responses"]
-    assert {(RECEIPT_KEYS_PATH, "GET"), (OPENAPI_PATH, "GET")} <= set(operations)
+    assert {(RECEIPT_KEYS_PATH, "GET"), (OPENAPI_PATH, "GET"), (READY_PATH, "GET")} <= set(operations)
     assert operations[(RECEIPT_KEYS_PATH, "GET")]["security"] == []
-    assert len(operations) == len(API_ROUTES) + 2
+    assert operations[(READY_PATH, "GET")]["security"] == [] and "503" in operations[(READY_PATH, "GET")]["responses"]
+    assert len(operations) == len(API_ROUTES) + 3
+    assert (await api.client.get(READY_PATH)).json() == {"status": "SERVING"}  # described and served
 
     create = operations[(RULES.replace(PATIENT, "{patient_id}"), "POST")]
     body = create["requestBody"]["content"]["application/json"]["schema"]

@@ -376,7 +376,10 @@ async def test_a_silent_subscriber_holds_a_change_until_its_lease_has_run_out(tm
         # Granted when the service received the subscription, which was after it was sent.
         assert time.monotonic() - subscribed >= lease
         assert (await call.read()).change.patient_id == PATIENT
-        assert await call.read() is grpc.aio.EOF  # lapsed: the service ended the stream
+        with pytest.raises(grpc.aio.AioRpcError) as lapsed:  # lapsed: the service ended the stream
+            await call.read()
+        assert lapsed.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_info(lapsed.value)[0] == "WATCH_LEASE_LAPSED"
         call.cancel()
 
 

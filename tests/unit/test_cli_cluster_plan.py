@@ -100,3 +100,20 @@ def test_children_are_started_from_the_main_thread_only() -> None:
     thread.start()
     thread.join()
     assert len(failures) == 1
+
+
+def test_the_balancer_checks_readiness_and_the_drain_outlasts_its_detection() -> None:
+    from gateway.http.readiness import READY_PATH
+    from services.cli import cluster_plan
+    from services.cli.haproxy_config import render
+
+    plan = make_plan(PUBLIC)
+    config = render(plan)
+    assert f"http-check send meth GET uri {READY_PATH}" in config and "openapi.json" not in config
+    for gateway in plan.replicas["gateway"]:  # both backends of each gateway follow its readiness
+        assert f"server {gateway.name} {gateway.address} proto h2 check port {gateway.http_address.split(':')[1]}" \
+            in config
+        assert f"server {gateway.name} {gateway.http_address} check inter 1000ms fastinter 500ms fall 2" in config
+    detection = cluster_plan.CHECK_INTER_SECONDS + cluster_plan.CHECK_FASTINTER_SECONDS * cluster_plan.CHECK_FALL
+    drain = float(plan.shared_env({})["SAMHANDLING_DRAIN_SECONDS"])
+    assert drain >= detection + 0.5

@@ -249,3 +249,53 @@ async def test_a_change_is_dropped_before_it_is_acknowledged():
     await asyncio.gather(following, return_exceptions=True)
     assert call.written[0] == ("subscribe", False)
     assert call.written[-1] == ("acknowledge", False)  # the decision was gone before the acknowledgement
+
+
+class EndedUnderTheAcknowledgement(FakeWatchCall):
+    """A stream the service ended just as the cache acknowledged a change: the write raises
+    asyncio.InvalidStateError, as grpc.aio's does when the call is already done."""
+
+    async def write(self, message) -> None:
+        if message.WhichOneof("message") == "acknowledge":
+            raise asyncio.InvalidStateError("the RPC is already finished")
+        await super().write(message)
+
+
+async def test_a_watch_ended_under_an_acknowledgement_subscribes_again(monkeypatch):
+    import contextlib
+
+    import gateway.decision_cache as module
+
+    cache = DecisionCache(enabled=True)
+    first = EndedUnderTheAcknowledgement(cache)
+    second = FakeWatchCall(cache)
+    calls = iter([first, second])
+
+    class Channel:
+        def stream_stream(self, method, request_serializer, response_deserializer):
+            return lambda metadata: next(calls)
+
+    @contextlib.asynccontextmanager
+    async def channel(address, tls=None):
+        yield Channel()
+
+    monkeypatch.setattr(module, "open_channel", channel)
+    monkeypatch.setattr(module, "RECONNECT_SECONDS", (0.01, 0.01))
+    settings = Settings()
+    watch = PolicyWatch(cache, "unused", AssertionSigner(load_jwk(settings.assertion_signing_key(), settings)),
+                        renew_seconds=3600)
+    watch.start()
+    try:
+        await asyncio.wait_for(watch.leased(), 5)
+        await first.incoming.put(Response(change=Response.PolicyChange(sequence=7, patient_id=PATIENT,
+                                                                       policy_revision=3)))
+        await asyncio.wait_for(_until(lambda: second.written), 5)  # subscribed again
+        await asyncio.wait_for(watch.leased(), 5)
+        assert second.written[0][0] == "subscribe" and cache.healthy()
+    finally:
+        await watch.stop()
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.005)  # polling a condition under the caller's deadline

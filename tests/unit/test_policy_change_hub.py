@@ -94,6 +94,7 @@ def test_a_gap_in_the_feed_ends_the_stream_instead_of_skipping_a_change():
     stream = Stream("s", "gateway-a", sent=3, granted_until=10.0)
     stream.forward([Change(5, "22750884907", 1)])  # 4 aged out of the feed
     assert not stream.connected and not stream.outbox and stream.sent == 3
+    assert stream.ended is not None and stream.ended.reason == "WATCH_CHANGES_MISSED"  # not OK
 
 
 def test_a_stream_too_far_behind_is_ended_not_queued_without_bound(monkeypatch):
@@ -101,3 +102,6 @@ def test_a_stream_too_far_behind_is_ended_not_queued_without_bound(monkeypatch):
     stream = Stream("s", "gateway-a", sent=0, granted_until=10.0)
     stream.forward([Change(n, "22750884907", n) for n in range(1, 5)])
     assert not stream.connected and not stream.outbox
+    assert stream.ended is not None and stream.ended.reason == "WATCH_TOO_FAR_BEHIND"
+    stream.disconnect()  # the first reason given stays
+    assert stream.ended.reason == "WATCH_TOO_FAR_BEHIND"
