@@ -13,7 +13,16 @@ run: $(INSTALLED)
 	exec $(VENV)/bin/samhandling up
 
 # Two replicas of every component on a throwaway PostgreSQL behind HAProxy (README: "Running a cluster").
+# As root on Debian/Ubuntu the PostgreSQL server and HAProxy are installed when missing (said first);
+# elsewhere `samhandling cluster` stops and says how to install them.
 cluster: $(INSTALLED)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	  if [ -n "$$missing" ]; then echo "installing from Debian:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; fi; \
+	fi
 	exec $(VENV)/bin/samhandling cluster
 
 test: $(INSTALLED)
