@@ -1,5 +1,5 @@
 """The request path of the gateway (policy enforcement point): authenticate, authorise the
-method, validate the patient id, decide consent, audit, forward (ARCHITECTURE.md).
+method, validate the patient id, decide consent, audit, forward (README "The request path").
 
 Metadata read here (besides what authentication reads): `x-samhandling-consent-at-moment`,
 "true" when the health person declares that the patient consents at this moment (opens a

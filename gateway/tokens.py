@@ -1,4 +1,4 @@
-"""Access-token validation per DOMAIN.md §1: allow-listed asymmetric algorithm that fits the
+"""Access-token validation per README "The request path" (HelseID): allow-listed asymmetric algorithm that fits the
 issuer's key, `typ`, exact `iss`, exactly one `aud`, `exp`/`nbf`/`iat` with a few seconds of
 leeway, and the RFC 9068 claims every access token carries."""
 from __future__ import annotations

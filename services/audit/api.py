@@ -353,7 +353,7 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
     return record, record_violations(record) | problems
 
 
-# What a patient's log shows (DOMAIN.md §2 "logg over bruk"): who by name and organisation,
+# What a patient's log shows ("logg over bruk", README "The access log is a transparency log"): who by name and organisation,
 # when, what, on which basis, the decision and whether it was flagged — not the log's internals.
 _HIDDEN_FROM_PATIENTS = ("idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification")
 

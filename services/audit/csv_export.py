@@ -1,5 +1,5 @@
 """Audit events as CSV for auditors' spreadsheets, pure: RFC 4180 (comma, CRLF, quotes doubled),
-UTF-8, a header row, one row per event with the record's fields (DOMAIN.md §3)."""
+UTF-8, a header row, one row per event with the record's fields (README "The access log is a transparency log")."""
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,4 @@
-"""Audit records, pure: what one access event holds and when it may be stored (DOMAIN.md §3)."""
+"""Audit records, pure: what one access event holds and when it may be stored (README "The access log is a transparency log")."""
 from __future__ import annotations
 
 import re

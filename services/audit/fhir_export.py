@@ -1,5 +1,5 @@
 """Audit events as a FHIR R4 Bundle (type collection) of AuditEvent resources following IHE BALP
-(Basic Audit Log Patterns), pure: plain dicts, serialised as JSON (DOMAIN.md §3).
+(Basic Audit Log Patterns), pure: plain dicts, serialised as JSON (README "The access log is a transparency log").
 
 record -> AuditEvent
 - event_id -> id (and the entry's fullUrl urn:uuid:<event_id>)
@@ -23,7 +23,7 @@ record -> AuditEvent
 - decision_id, decided_by, access_basis, flagged, justification -> entity type #2, role #13 Security Resource
 - access_basis EMERGENCY -> subtype also DCM#110127 Emergency Override Started; purposeOfUse also ETREAT
 
-One agent shape serves every action, as DOMAIN.md §3 fixes it: BALP's write and query patterns would
+One agent shape serves every action, as the audit record (services/audit/events.py) fixes it: BALP's write and query patterns would
 name the client Source Role ID and the user an author, but every record here is the same kind of thing,
 an access decision on a request the user made through the client.
 """

@@ -1,5 +1,5 @@
 """Sharing rules, representatives and access requests, pure: what they are and what a valid
-new rule is (DOMAIN.md §2). The decision itself is in decision.py."""
+new rule is (README "How consent decides"). The decision itself is in decision.py."""
 from __future__ import annotations
 
 import re
@@ -223,7 +223,7 @@ def rule_violations(draft: RuleDraft, now: datetime, *, allow_synthetic: bool) -
     elif not SHAREABLE.issuperset(draft.categories):
         problems["data_categories"] = "only MUNICIPAL_SERVICES and VITAL_SIGNS are ever shared"
     elif draft.categories and whole:
-        # Both hold for everything by law (DOMAIN.md §2); a narrower one would be silently widened.
+        # Both hold for everything by law (README "How consent decides"); a narrower one would be silently widened.
         problems["data_categories"] = "a reservation or block covers all categories; leave empty"
     if None in draft.purposes:
         problems["purposes"] = "unspecified or unknown purpose of use"

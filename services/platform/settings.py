@@ -10,7 +10,7 @@ from .db_tuning import DatabaseTuning, TuningError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# Default loopback ports of every component (ARCHITECTURE.md, "Processes").
+# Default loopback ports of every component (README "The parts").
 DEFAULT_PORTS: dict[str, int] = {
     "sts": 8090,
     "gateway": 50050,

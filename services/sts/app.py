@@ -48,7 +48,7 @@ def create_app(
     server = StsAuthorizationServer(
         clients,
         AccessTokenIssuer(issuer, audience, signing_keys, token_lifetime_seconds, clock),
-        # DOMAIN.md §1 names the issuer as the assertion audience; many clients use the
+        # README "The request path" (HelseID) names the issuer as the assertion audience; many clients use the
         # token endpoint URL (RFC 7523's suggestion), so both are accepted.
         PrivateKeyJwtAuthentication(
             audiences=[issuer, token_endpoint], replay_cache=ReplayCache(clock=clock), clock=clock

@@ -8,7 +8,7 @@ from typing import Any
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-# Signing keys must be asymmetric: RS/PS/ES (DOMAIN.md §1).
+# Signing keys must be asymmetric: RS/PS/ES (README "The request path" (HelseID)).
 AsymmetricKey = ECKey | RSAKey
 
 

@@ -1,4 +1,4 @@
-"""The trust-framework attestation (`nhn:tillitsrammeverk:parameters`, DOMAIN.md §1). Pure.
+"""The trust-framework attestation (`nhn:tillitsrammeverk:parameters`, README "The request path" (HelseID)). Pure.
 
 A client attests the care situation — care relationship and patients — in its client
 assertion (`authorization_details`, as HelseID takes it) or in the authorization request.

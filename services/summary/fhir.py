@@ -2,7 +2,7 @@
 
 Resources
 - Patient: identifier by person-number kind, name (text), birthDate.
-- EpisodeOfCare per OKT record (HL7 Norway maps OKT to EpisodeOfCare, DOMAIN.md §4): status from
+- EpisodeOfCare per OKT record (HL7 Norway maps OKT to EpisodeOfCare, README "The patient summary" (OKT)): status from
   okt.is_active (active; finished when ended; planned before the start; onhold when temporarily
   ceased), type IPLOS 9151, period (the end date is the last day, as a FHIR date end is inclusive),
   managingOrganization by organisation number, identifiers (this system's service id and the
@@ -18,7 +18,7 @@ Resources
   patient's NEWS2 finds why there is none instead of nothing.
 
 Codes
-- Authoritative from DOMAIN.md: LOINC 9279-1, 59408-5, 8480-6, 8867-4, 8310-5; SNOMED CT UK
+- Authoritative codes: LOINC 9279-1, 59408-5, 8480-6, 8867-4, 8310-5; SNOMED CT UK
   1104051000000101 (NEWS2 total); IPLOS code list 9151; the Norwegian identifier OIDs (Volven).
 - Authoritative from FHIR R4 core: LOINC 85353-1 (vital-signs panel) and 2708-6 (the code the
   oxygen saturation profile requires), UCUM units, observation-category, data-absent-reason.
@@ -112,7 +112,7 @@ class _Vital:
 
 VITALS = (
     _Vital("respiration_rate", (("9279-1", "Respiratory rate"),), "/min", "/min"),
-    # 2708-6 is the code FHIR's oxygen saturation profile requires; 59408-5 (DOMAIN.md) adds "by pulse oximetry".
+    # 2708-6 is the code FHIR's oxygen saturation profile requires; 59408-5 (the Norwegian vital-signs coding) adds "by pulse oximetry".
     _Vital(
         "spo2",
         (

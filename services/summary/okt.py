@@ -1,4 +1,4 @@
-"""Municipal services overview (OKT, DOMAIN.md §4), pure: records, IPLOS codes, activity, validity."""
+"""Municipal services overview (OKT, README "The patient summary" (OKT)), pure: records, IPLOS codes, activity, validity."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from enum import Enum
 from services.platform.ids import InvalidIdentifier, validate_org_number
 
 # Code list 9151, written zero-padded as the API does. Texts follow the service list the
-# municipal patient register (KPR) publishes; meanings as in DOMAIN.md §4.
+# municipal patient register (KPR) publishes; meanings as in README "The patient summary" (OKT).
 IPLOS_9151: dict[str, str] = {
     "01": "Praktisk bistand – daglige gjøremål",
     "02": "Praktisk bistand – opplæring – daglige gjøremål",
