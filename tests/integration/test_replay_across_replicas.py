@@ -84,43 +84,35 @@ def read(channel: grpc.aio.Channel, metadata):
     return stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata)
 
 
+def dpop_metadata(settings, token) -> tuple[tuple[str, str], ...]:
+    """The token and a fresh proof of its key for GetPatientSummary at the gateway."""
+    proof = make_proof(
+        token.dpop_key, "POST", grpc_target(settings.gateway_public_url, SUMMARY), access_token=token.access_token
+    )
+    return (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
+
+
 async def test_a_proof_accepted_by_one_gateway_is_a_replay_at_the_other(tmp_path, db_url):
     async with two_gateways(tmp_path, db_url) as (suite, second, exporter):
         token = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
-        proof = make_proof(
-            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
-            access_token=token.access_token,
-        )
-        metadata = (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
+        metadata = dpop_metadata(suite.settings, token)
         await read(suite.gateway, metadata)  # the honest call, at A
         exporter.clear()
         await expect_error(read(second, metadata), UNAUTHENTICATED, "DPOP_REPLAYED")  # the replay, at B
         assert backend_calls(exporter) == set()
-        fresh = make_proof(
-            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
-            access_token=token.access_token,
-        )
-        await read(second, (metadata[0], ("dpop", fresh)))  # B serves a proof of its own
+        await read(second, dpop_metadata(suite.settings, token))  # B serves a proof of its own
 
 
 async def test_a_gateway_whose_replay_store_cannot_answer_refuses(tmp_path, db_url, monkeypatch):
     monkeypatch.setattr(replay_store, "CLAIM_TIMEOUT_SECONDS", 1.0)  # the bound, shortened for the test
     async with two_gateways(tmp_path, db_url) as (suite, second, exporter):
         token = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
-        proof = make_proof(
-            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
-            access_token=token.access_token,
-        )
-        metadata = (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
+        metadata = dpop_metadata(suite.settings, token)
         exporter.clear()
         with store_held(db_url):
             await expect_error(read(second, metadata), UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")
         assert backend_calls(exporter) == set()
-        fresh = make_proof(
-            token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, SUMMARY),
-            access_token=token.access_token,
-        )
-        await read(second, (metadata[0], ("dpop", fresh)))  # once the store answers, B serves again
+        await read(second, dpop_metadata(suite.settings, token))  # once the store answers, B serves again
 
 
 # --- two replicas of one backend -----------------------------------------------------------
