@@ -12,7 +12,7 @@ Three ways of writing take turns, round by round:
 - AppendEvents over gRPC to the audit service, run as `samhandling serve audit` in its own
   process on the same database;
 - on PostgreSQL also AppendEvents to two such processes (replicas) on the one database, the
-  writers taking turns between them, as a balancer would spread the gateway's calls.
+  calls spread call by call over both by the gateway's own round_robin channel.
 
 Each writer makes a fixed number of sequential calls of two events (what one
 GetPatientSummary records), timed one by one. The database is fresh, migrated by the audit
@@ -40,7 +40,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-import grpc
 from sqlalchemy import Column, Engine, Index, MetaData, Table, func, insert, select
 from sqlalchemy.orm import sessionmaker
 
@@ -55,6 +54,7 @@ from services.audit.signer import load_log_signer
 from services.audit.store import AuditStore, EventRow
 from services.backends import backend
 from services.cli.health import component_status
+from services.platform.channels import open_channel
 from services.platform.db import make_engine, make_sessions
 from services.platform.protomap import to_enum, to_timestamp
 from services.platform.settings import REPO_ROOT, Settings
@@ -68,9 +68,10 @@ from .report import ms, table, times
 from .timing import Timing, summarise
 
 WRITERS = (1, 10, 100)
-CALLS_PER_WRITER = 20
+CALLS_PER_WRITER = 10
 WARMUP_CALLS = 5
-ROUNDS = 2
+ROUNDS = 4
+CALLS_PER_ROUND = 100  # at least: fewer writers make more calls each, so no cell rests on a handful
 EVENTS_PER_CALL = len(CATEGORIES)  # one event per consent decision of a GetPatientSummary
 SQLITE = "SQLite (WAL, synchronous=FULL)"
 POSTGRES = "PostgreSQL (fsync=on, synchronous_commit=on)"
@@ -133,6 +134,7 @@ class AppendBench:
     database: str
     calls_per_writer: int
     rounds: int
+    calls_per_round: int  # at least, at every number of writers
     runs: dict[int, dict[str, AppendRun]]  # writers -> way of writing -> its rounds together
 
 
@@ -160,6 +162,12 @@ async def drive(writers: int, calls: int, append: Append) -> tuple[list[int], fl
     began = clock()
     per_writer = await asyncio.gather(*(writer(w) for w in range(writers)))
     return [s for samples in per_writer for s in samples], (clock() - began) / 1e9
+
+
+def calls_per_writer(writers: int, calls: int, calls_per_round: int = CALLS_PER_ROUND) -> int:
+    """Each writer's calls in one round: `calls`, or more when there are few writers, so every
+    round makes at least `calls_per_round` calls (a lone writer's 10 are too few to compare)."""
+    return max(calls, -(-calls_per_round // writers))
 
 
 async def measure(target: Target, writers: int, calls: int) -> Sample:
@@ -311,12 +319,14 @@ class StoreAppends:
 
 
 class GrpcAppends:
-    """AppendEvents to the running audit backends, as the gateway calls them (writer w to
-    replica w mod n); each call's assertion is signed beforehand (signing is the gateway's cost,
-    not the log's)."""
+    """AppendEvents to the running audit backends as the gateway calls them: through the
+    gateway's own channel (`open_channel`: round_robin, health-checked), which spreads calls
+    over every replica named, call by call, so even a lone writer alternates between two. Each
+    call's assertion is signed beforehand (signing is the gateway's cost, not the log's)."""
 
     def __init__(self, services: Sequence[AuditProcess], sessions: sessionmaker, settings: Settings) -> None:
-        self._stubs = [audit_pb2_grpc.AuditServiceStub(service.channel) for service in services]
+        self._channel = open_channel("ipv4:" + ",".join(service.address for service in services))
+        self._stub = audit_pb2_grpc.AuditServiceStub(self._channel)
         self._services, self._sessions, self._settings = services, sessions, settings
 
     def prepare(self, writers: int, calls: int) -> Append:
@@ -330,12 +340,15 @@ class GrpcAppends:
              for request in writer]
             for writer in requests
         ]
-        stubs = self._stubs
-        return lambda w, c: stubs[w % len(stubs)].AppendEvents(requests[w][c], metadata=metadata[w][c])
+        stub = self._stub
+        return lambda w, c: stub.AppendEvents(requests[w][c], metadata=metadata[w][c])
 
     def counters(self) -> Counters:
         cpu = [process_cpu_seconds(service.pid) for service in self._services]
         return log_counters(self._sessions, None if None in cpu else sum(c for c in cpu if c is not None))
+
+    async def close(self) -> None:
+        await self._channel.close()
 
 
 def _columns(record: AuditRecord) -> dict[str, object]:
@@ -345,7 +358,8 @@ def _columns(record: AuditRecord) -> dict[str, object]:
 
 
 async def _bench(
-    settings: Settings, database: str, writers: Sequence[int], calls: int, rounds: int, replicas: int = 1
+    settings: Settings, database: str, writers: Sequence[int], calls: int, rounds: int, replicas: int = 1,
+    calls_per_round: int = CALLS_PER_ROUND,
 ) -> AppendBench:
     backend("audit").migrate(settings)
     engine = make_engine(settings.database_url("audit"))
@@ -362,26 +376,32 @@ async def _bench(
             }
             if replicas > 1:
                 targets[GRPC_2] = GrpcAppends(services, sessions, settings)
+            for target in targets.values():
+                if isinstance(target, GrpcAppends):
+                    stack.push_async_callback(target.close)
             for target in targets.values():  # untimed: connections, caches, the log's first checkpoint
                 await measure(target, 1, WARMUP_CALLS)
             measured: dict[int, dict[str, list]] = {n: {path: [] for path in targets} for n in writers}
             for n in writers:
                 for round_ in range(rounds):
-                    # The ways take turns, in reverse order every other round, so none always runs
-                    # right after another (whose log growth and checkpoint work would spill into it).
+                    # The ways take turns, the order rotating by one each round, so that over
+                    # `len(targets)` rounds each way runs once in every position: no way always
+                    # runs first, or right after a way whose log growth and checkpoint work would
+                    # spill into it.
                     turns = list(targets.items())
-                    for path, target in turns[::-1] if round_ % 2 else turns:
-                        measured[n][path].append(await measure(target, n, calls))
+                    shift = round_ % len(turns)
+                    for path, target in turns[shift:] + turns[:shift]:
+                        measured[n][path].append(await measure(target, n, calls_per_writer(n, calls, calls_per_round)))
     finally:
         engine.dispose()
     runs = {n: {path: combine(samples) for path, samples in by_path.items()} for n, by_path in measured.items()}
-    return AppendBench(database, calls, rounds, runs)
+    return AppendBench(database, calls, rounds, calls_per_round, runs)
 
 
 @dataclass(frozen=True)
 class AuditProcess:
     pid: int
-    channel: grpc.aio.Channel
+    address: str
 
 
 @contextlib.asynccontextmanager
@@ -407,8 +427,7 @@ async def audit_process(settings: Settings) -> AsyncIterator[AuditProcess]:
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
                 raise RuntimeError(f"the audit service did not start:\n{tail}")
             await asyncio.sleep(0.1)
-        async with grpc.aio.insecure_channel(address) as channel:
-            yield AuditProcess(child.pid, channel)
+        yield AuditProcess(child.pid, address)
     finally:
         child.terminate()
         child.wait(STARTUP_TIMEOUT_SECONDS)
@@ -469,19 +488,22 @@ def durable_postgres(bin_dir: Path) -> Iterator[str]:
 
 
 def run(
-    writers: Sequence[int] = WRITERS, calls: int = CALLS_PER_WRITER, rounds: int = ROUNDS, postgres: bool = True
+    writers: Sequence[int] = WRITERS, calls: int = CALLS_PER_WRITER, rounds: int = ROUNDS, postgres: bool = True,
+    calls_per_round: int = CALLS_PER_ROUND,
 ) -> list[AppendBench]:
     """SQLite always; PostgreSQL too when asked for and its server binaries are installed."""
     benches = []
     with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp:
         on = f"on {filesystem(Path(tmp))}"  # the PostgreSQL cluster lives in the same temporary directory
         settings = settings_for(Path(tmp))
-        benches.append(asyncio.run(_bench(settings, f"{SQLITE} {on}", writers, calls, rounds)))
+        benches.append(asyncio.run(_bench(settings, f"{SQLITE} {on}", writers, calls, rounds,
+                                           calls_per_round=calls_per_round)))
         bin_dir = pg.find_bin_dir() if postgres else None
         if bin_dir is not None:
             with durable_postgres(bin_dir) as url:
                 settings = settings_for(Path(tmp), audit=url)
-                benches.append(asyncio.run(_bench(settings, f"{POSTGRES} {on}", writers, calls, rounds, replicas=2)))
+                benches.append(asyncio.run(_bench(settings, f"{POSTGRES} {on}", writers, calls, rounds, replicas=2,
+                                               calls_per_round=calls_per_round)))
     return benches
 
 
@@ -510,7 +532,8 @@ def render(benches: Sequence[AppendBench]) -> list[str]:
             f"## Audit log: durable appends, {b.database}",
             "",
             f"Every writer makes {b.calls_per_writer} sequential calls of {EVENTS_PER_CALL} events (one "
-            f"GetPatientSummary's) per round, {b.rounds} rounds, the ways of writing taking turns (in reverse order every other round) in one fresh "
+            f"GetPatientSummary's) per round, more when there are few writers so that a round has at least "
+            f"{b.calls_per_round} calls, {b.rounds} rounds, the ways of writing taking turns (the order rotating by one each round) in one fresh "
             "database. Baseline: plain batched INSERTs of the same rows into a table with the same columns and "
             "indexes, through the same group commit. × baseline: events/s and ms per call, each divided by the "
             "baseline's at the same number of writers. CPU: the writing process's CPU time over the wall time "

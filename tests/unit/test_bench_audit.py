@@ -26,6 +26,7 @@ from bench.audit_appends import (
     Sample,
     StoreAppends,
     call_records,
+    calls_per_writer,
     combine,
     drive,
     measure,
@@ -137,7 +138,7 @@ def test_the_appends_report_gives_each_way_of_writing_against_the_baseline():
             GRPC: AppendRun(1000, 100, 4.0, None, t(20)),
         }
     }
-    text = "\n".join(audit_appends.render([AppendBench("SQLite (test)", 50, 2, runs)]))
+    text = "\n".join(audit_appends.render([AppendBench("SQLite (test)", 50, 2, 100, runs)]))
     assert "## Audit log: durable appends, SQLite (test)" in text and "50 sequential calls" in text
     assert f"| 10 | {BASELINE} | 1,000 | 20.0 | 1,000 | 1.00× | 4.00 | 6.00 | 1.00× | 0.25 |" in text
     assert f"| 10 | {STORE} | 1,000 | 20.0 | 500 | 0.50× | 8.00 | 12.00 | 2.00× | 0.75 |" in text
@@ -154,13 +155,17 @@ def test_the_report_gives_two_replicas_against_one():
         }
         for n in (1, 10)
     }
-    text = "\n".join(audit_appends.render([AppendBench("PostgreSQL (test)", 50, 2, runs)]))
+    text = "\n".join(audit_appends.render([AppendBench("PostgreSQL (test)", 50, 2, 100, runs)]))
     assert f"| 10 | {GRPC_2} | 1,000 | 10.0 | 50 | 0.05× |" in text
     assert "Two audit processes on the one database against one, events/s: 2.00× at 1, 0.20× at 10 writers." in text
 
 
+def test_few_writers_make_more_calls_each_so_a_round_is_never_a_handful():
+    assert [calls_per_writer(n, 10, calls_per_round=100) for n in (1, 3, 10, 100)] == [100, 34, 10, 10]
+
+
 def test_one_small_run_fills_every_row_and_every_way_of_writing():
-    [bench] = audit_appends.run(writers=(1, 2), calls=1, rounds=1, postgres=False)
+    [bench] = audit_appends.run(writers=(1, 2), calls=1, rounds=1, postgres=False, calls_per_round=1)
     assert bench.database.startswith("SQLite")
     assert {n: {path: r.events for path, r in by_path.items()} for n, by_path in bench.runs.items()} == {
         n: {BASELINE: n * EVENTS_PER_CALL, STORE: n * EVENTS_PER_CALL, GRPC: n * EVENTS_PER_CALL} for n in (1, 2)
