@@ -2,6 +2,7 @@
 backends started in-process on real ports with real databases."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -162,6 +163,16 @@ async def expect_error(call, code: grpc.StatusCode, reason: str) -> dict[str, st
         await call
     assert (err.value.code(), error_info(err.value)[0]) == (code, reason)
     return error_info(err.value)[1]
+
+
+async def write_unless_ended(call, message) -> None:
+    """Writes to a stream that the server may already have refused: a refusal can end the call
+    before the first message is sent, and the write then fails with the call's status (or with
+    InvalidStateError once the call is done). Either way the status is read after, by the test."""
+    try:
+        await call.write(message)
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        assert call.done()
 
 
 @dataclass

@@ -25,7 +25,7 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
-from tests.support import expect_error, running_suite
+from tests.support import expect_error, running_suite, write_unless_ended
 
 PATIENT = "22750884907"
 RESERVED_PATIENT = "19779998080"
@@ -402,5 +402,5 @@ async def test_the_policy_watch_is_not_served_through_the_gateway(suite):
         "/samhandling.consent.v1.ConsentService/WatchPolicyChanges", request_serializer=watch.SerializeToString,
         response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
     )(metadata=await suite.auth("demo-ehr"))
-    await call.write(watch(subscribe=watch.Subscribe(subscriber_id="intruder")))
+    await write_unless_ended(call, watch(subscribe=watch.Subscribe(subscriber_id="intruder")))
     await expect_error(call.read(), grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED")

@@ -45,7 +45,7 @@ from services.platform.settings import Settings
 from services.platform.vocabulary import ActorKind
 from services.sts.config import StsConfig
 from services.sts.main import StsServer
-from tests.support import expect_error, replay_store, settings_for
+from tests.support import expect_error, replay_store, settings_for, write_unless_ended
 
 CAPACITY = "/samhandling.capacity.v1.CapacityService/"
 WATCH = CAPACITY + "WatchCapacity"
@@ -316,7 +316,7 @@ async def test_streams_without_a_servable_policy_are_refused_in_their_own_shape(
                 bidi, request_serializer=request.SerializeToString,
                 response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
             )()
-            await policy_watch.write(request(subscribe=request.Subscribe(subscriber_id="intruder")))
+            await write_unless_ended(policy_watch, request(subscribe=request.Subscribe(subscriber_id="intruder")))
             await expect_error(policy_watch.read(), grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED")
     finally:
         await server.stop(grace=0)
