@@ -4,6 +4,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -13,7 +14,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from services.summary import fhir
 from services.summary.news2 import ACVPU, Observation, Spo2Scale
-from services.summary.okt import MunicipalService, is_active
+from services.summary.okt import IPLOS_9151, MunicipalService, is_active
 from services.summary.patients import Patient
 from services.summary.vitals import Measurement, Performer, assess
 
@@ -329,3 +330,19 @@ def test_every_reference_resolves_to_an_entry_and_full_urls_are_unique():
     assert len(urls) == len(set(urls)) == 1 + 4 + 3 * 8
     found = references(bundle)
     assert found and set(found) <= set(urls)
+
+
+def test_iplos_codes_are_exported_as_code_list_9151_writes_them():
+    # SERVICES hold "02" (an old client's padded form): the export writes "2", a code of 9151.
+    bundle = bundle_for()
+    exported = [c for e in resources(bundle, "EpisodeOfCare") for t in e["type"] for c in t["coding"]]
+    assert {c["system"] for c in exported} == {fhir.IPLOS}
+    assert sorted(c["code"] for c in exported) == ["15", "19", "2", "27"]
+    assert all(c["code"] in IPLOS_9151 and c["display"] == IPLOS_9151[c["code"]] for c in exported)
+
+
+def test_every_seeded_iplos_code_is_official_and_exported_unchanged():
+    seeded = json.loads((Path(__file__).resolve().parents[2] / "seeds" / "patients.json").read_text(encoding="utf-8"))
+    written = {s["iplos_code"] for p in seeded for s in p.get("municipal_services", [])}
+    assert written <= set(IPLOS_9151)  # the seeds write the official form, e.g. "6" for Trygghetsalarm
+    assert "6" in written
