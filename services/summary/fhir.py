@@ -19,7 +19,8 @@ Resources
 
 Codes
 - Authoritative codes: LOINC 9279-1, 59408-5, 8480-6, 8867-4, 8310-5; SNOMED CT UK
-  1104051000000101 (NEWS2 total); IPLOS code list 9151; the Norwegian identifier OIDs (Volven).
+  1104051000000101 (NEWS2 total); IPLOS code list 9151; the Norwegian identifier systems as HL7 Norway's
+  no-basis profiles name them (services/platform/naming_systems.py).
 - Authoritative from FHIR R4 core: LOINC 85353-1 (vital-signs panel) and 2708-6 (the code the
   oxygen saturation profile requires), UCUM units, observation-category, data-absent-reason.
 - Local, defined here under LOCAL: ACVPU levels, supplemental oxygen, NEWS2 parameter scores,
@@ -41,7 +42,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import quote
 
-from services.platform.ids import PersonNumberKind, validate_person_number
+from services.platform.naming_systems import (
+    NAMING_SYSTEMS,
+    IdentifierType,
+    hpr_identifier,
+    organisation_identifier,
+    person_identifier,
+)
 
 from .news2 import ACVPU, News2Result, Risk, Spo2Scale
 from .okt import MunicipalService, is_active
@@ -56,12 +63,12 @@ UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 IPLOS = "urn:oid:2.16.578.1.12.4.1.1.9151"
-# Norwegian identifier OIDs (Volven): person numbers by kind, HPR numbers, organisation numbers.
-FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
-DNR = "urn:oid:2.16.578.1.12.4.1.4.2"
-HNR = "urn:oid:2.16.578.1.12.4.1.4.3"
-HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
-ORGNR = "urn:oid:2.16.578.1.12.4.1.4.101"
+# Norwegian identifier systems, from the one table (services/platform/naming_systems.py).
+FNR = NAMING_SYSTEMS[IdentifierType.FNR]
+DNR = NAMING_SYSTEMS[IdentifierType.DNR]
+HNR = NAMING_SYSTEMS[IdentifierType.HNR]
+HPR = NAMING_SYSTEMS[IdentifierType.HPR]
+ORGNR = NAMING_SYSTEMS[IdentifierType.ENH]
 SOURCE_SYSTEM = "urn:samhandling:source:"  # + the registering client's id: its own record ids
 
 LOCAL = "https://samhandling.example/fhir"
@@ -189,21 +196,10 @@ def patient_bundle(
 def _patient(patient: Patient) -> dict:
     return {
         "resourceType": "Patient",
-        "identifier": [_person_identifier(patient.pid)],
+        "identifier": [person_identifier(patient.pid)],
         "name": [{"text": patient.name}],
         "birthDate": patient.birth_date.isoformat(),
     }
-
-
-def _person_identifier(pid: str) -> dict:
-    """The person number's identifier, its system by kind. Synthetic test numbers have no OID of their
-    own: they take the one of the kind they imitate (a D-number when the written day is the real day + 40)."""
-    number = validate_person_number(pid)
-    if number.is_synthetic:
-        system = DNR if number.birth_date.day != int(pid[:2]) else FNR
-    else:
-        system = {PersonNumberKind.FNR: FNR, PersonNumberKind.DNR: DNR, PersonNumberKind.HNR: HNR}[number.kind]
-    return {"system": system, "value": pid}
 
 
 def _episode_status(service: MunicipalService, today: date) -> str:
@@ -242,7 +238,7 @@ def _episode_of_care(service: MunicipalService, patient_url: str, today: date) -
         "patient": {"reference": patient_url},
         "managingOrganization": {
             "type": "Organization",
-            "identifier": {"system": ORGNR, "value": service.provider_orgnr},
+            "identifier": organisation_identifier(service.provider_orgnr),
         },
         "period": period,
     }
@@ -373,7 +369,7 @@ def _not_scored(reason: NotScored, header: dict) -> dict:
 
 def _performer(performer: Performer) -> dict:
     """A logical reference: the health person by HPR number, with no Practitioner resource in the bundle."""
-    reference = {"type": "Practitioner", "identifier": {"system": HPR, "value": performer.hpr_number}}
+    reference = {"type": "Practitioner", "identifier": hpr_identifier(performer.hpr_number)}
     return {**reference, "display": performer.name} if performer.name else reference
 
 
