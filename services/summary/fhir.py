@@ -9,8 +9,10 @@ Resources
   registering system's record id), and the OKT fields R4 has no element for (service level, stay
   type, weekly extent, description) as extensions under LOCAL.
 - Per measurement: a vital-signs panel Observation (LOINC 85353-1) holding the measurement's
-  identifiers and hasMember its vital signs; one Observation per vital sign (the SpO2 one with a
-  component saying whether the patient was on supplemental oxygen); one for ACVPU consciousness;
+  identifiers and hasMember its vital signs; one Observation per vital sign, each with the value
+  NEWS2 charted (the temperature rounded to one decimal) (the SpO2 one with a component saying
+  whether the patient was on supplemental oxygen; blood pressure as R4's 85354-9 panel with the
+  systolic 8480-6 component and a diastolic 8462-4 one absent as unsupported); one for ACVPU consciousness;
   and one NEWS2 Observation derivedFrom those: the total (valueInteger), the clinical risk band as
   interpretation, a component per parameter score and one for the red score. When NEWS2 does not
   apply (under 16, pregnancy) the NEWS2 Observation has no value but dataAbsentReason
@@ -18,7 +20,7 @@ Resources
   patient's NEWS2 finds why there is none instead of nothing.
 
 Codes
-- Authoritative codes: LOINC 9279-1, 59408-5, 8480-6, 8867-4, 8310-5; SNOMED CT UK
+- Authoritative codes: LOINC 9279-1, 59408-5, 85354-9, 8480-6, 8462-4, 8867-4, 8310-5; SNOMED CT UK
   1104051000000101 (NEWS2 total); IPLOS code list 9151; the Norwegian identifier systems as HL7 Norway's
   no-basis profiles name them (services/platform/naming_systems.py).
 - Authoritative from FHIR R4 core: LOINC 85353-1 (vital-signs panel) and 2708-6 (the code the
@@ -50,7 +52,7 @@ from services.platform.naming_systems import (
     person_identifier,
 )
 
-from .news2 import ACVPU, News2Result, Risk, Spo2Scale
+from .news2 import ACVPU, News2Result, Observation, Risk, Spo2Scale, chart_temperature
 from .okt import MunicipalService, is_active
 from .patients import Patient
 from .vitals import Assessment, Measurement, NotScored, Performer
@@ -97,6 +99,10 @@ NEWS2_CODE = {
         }
     ]
 }
+BLOOD_PRESSURE_CODE = {
+    "coding": [{"system": LOINC, "code": "85354-9", "display": "Blood pressure panel with all children optional"}]
+}
+DIASTOLIC_CODE = {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}]}
 PANEL_CODE = {
     "coding": [
         {
@@ -129,6 +135,7 @@ VITALS = (
         "%",
         "%",
     ),
+    # Exported as FHIR's blood pressure panel (85354-9) holding systolic (and diastolic) as components.
     _Vital("systolic_bp", (("8480-6", "Systolic blood pressure"),), "mmHg", "mm[Hg]"),
     _Vital("pulse", (("8867-4", "Heart rate"),), "/min", "/min"),
     _Vital("temperature", (("8310-5", "Body temperature"),), "°C", "Cel"),
@@ -253,22 +260,24 @@ def _measurement_entries(
     observation = measurement.observation
     header = {"subject": {"reference": patient_url}, "effectiveDateTime": _instant(measurement.measured_at)}
     performer = {"performer": [_performer(measurement.measured_by)]} if measurement.measured_by else {}
+    charted = _charted_values(observation, assessment)
     vitals = []
     for vital in VITALS:
-        resource = {
-            "resourceType": "Observation",
-            "status": "final",
-            "category": [_vital_signs()],
-            "code": {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in vital.codes]},
-            **header,
-            **performer,
-            "valueQuantity": {
-                "value": getattr(observation, vital.field),
-                "unit": vital.unit,
-                "system": UCUM,
-                "code": vital.ucum,
-            },
-        }
+        code = {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in vital.codes]}
+        quantity = {"value": charted[vital.field], "unit": vital.unit, "system": UCUM, "code": vital.ucum}
+        resource = {"resourceType": "Observation", "status": "final", "category": [_vital_signs()]}
+        if vital.field == "systolic_bp":
+            # FHIR R4's vital-signs profile for blood pressure: the 85354-9 panel, systolic and
+            # diastolic as components. This suite records no diastolic (NEWS2 scores the systolic
+            # only), so that component says why it has no value.
+            resource |= {"code": BLOOD_PRESSURE_CODE, **header, **performer, "component": [
+                {"code": code, "valueQuantity": quantity},
+                {"code": DIASTOLIC_CODE, "dataAbsentReason": {"coding": [
+                    {"system": DATA_ABSENT_REASON, "code": "unsupported", "display": "Unsupported"}]}},
+            ]}
+            vitals.append((url("blood_pressure"), resource))
+            continue
+        resource |= {"code": code, **header, **performer, "valueQuantity": quantity}
         if vital.field == "spo2":
             # Whether the SpO2 was read on air or supplemental oxygen qualifies the reading itself.
             resource["component"] = [
@@ -309,6 +318,14 @@ def _measurement_entries(
     else:
         raise ValueError("an assessment holds a result or why there is none")
     return [_entry(u, r) for u, r in [(url("panel"), panel), *vitals, (url("news2"), news2)]]
+
+
+def _charted_values(observation: Observation, assessment: Assessment) -> dict[str, int | float]:
+    """Each vital sign as charted, the value NEWS2 scored: the whole numbers as given, the
+    temperature rounded half up to one decimal (news2.chart_temperature) — the same value when
+    NEWS2 does not apply, so the export never shows a reading the chart did not."""
+    charted = assessment.result.charted_temperature if assessment.result else chart_temperature(observation.temperature)
+    return {v.field: getattr(observation, v.field) for v in VITALS} | {"temperature": float(charted)}
 
 
 def _news2(result: News2Result, scale: Spo2Scale, header: dict, derived_from: list[str]) -> dict:
