@@ -17,7 +17,7 @@ record -> AuditEvent
   role text "legal entity" / "point of care"
 - the deployment (the log's origin) -> source.site and source.observer; agent "server" DCM#110153 Source Role ID
 - patient_id -> entity type audit-entity-type#1 Person, role object-role#1 Patient, what a Patient
-  identified by fødselsnummer (OID ...4.1), D-number (...4.2) or H-number (...4.3)
+  identified by fødselsnummer, D-number or H-number (systems: services/platform/naming_systems.py)
 - data_category, method -> entity type #2 System Object, role #4 Domain Resource
 - trace_id -> entity type BALP BasicAuditEntityType#XrequestId (the request's id)
 - decision_id, decided_by, access_basis, flagged, justification -> entity type #2, role #13 Security Resource
@@ -33,7 +33,14 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from services.platform.ids import InvalidIdentifier, PersonNumberKind, validate_person_number
+from services.platform.ids import InvalidIdentifier
+from services.platform.naming_systems import (
+    NAMING_SYSTEMS,
+    IdentifierType,
+    hpr_identifier,
+    organisation_identifier,
+    person_identifier,
+)
 from services.platform.vocabulary import AccessBasis, Decision, PurposeOfUse
 
 from .events import Action, AuditRecord
@@ -53,12 +60,12 @@ ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
 BALP_ENTITY_TYPE = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
 BALP_OTHER_ID = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/ihe-otherId"
-# Norwegian identifier OIDs (Volven): person numbers by kind, HPR numbers, organisation numbers.
-FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
-DNR = "urn:oid:2.16.578.1.12.4.1.4.2"
-HNR = "urn:oid:2.16.578.1.12.4.1.4.3"
-HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
-ORGNR = "urn:oid:2.16.578.1.12.4.1.4.101"
+# Norwegian identifier systems, from the one table (services/platform/naming_systems.py).
+FNR = NAMING_SYSTEMS[IdentifierType.FNR]
+DNR = NAMING_SYSTEMS[IdentifierType.DNR]
+HNR = NAMING_SYSTEMS[IdentifierType.HNR]
+HPR = NAMING_SYSTEMS[IdentifierType.HPR]
+ORGNR = NAMING_SYSTEMS[IdentifierType.ENH]
 HPR_CATEGORY = "urn:oid:2.16.578.1.12.4.1.1.9060"
 
 OUTCOMES = {Decision.PERMIT: "0", Decision.DENY: "4"}
@@ -178,7 +185,7 @@ def _user(record: AuditRecord, purpose_of_use: list[dict]) -> dict | None:
     if record.actor_pid:
         identifiers.append(_person_identifier(record.actor_pid))
     if record.actor_hpr_number:
-        identifiers.append({"system": HPR, "value": record.actor_hpr_number})
+        identifiers.append(hpr_identifier(record.actor_hpr_number))
     if not identifiers and not record.actor_name:
         return None
     return {
@@ -210,23 +217,17 @@ def _organisation(orgnr: str, level: str) -> dict | None:
     return {
         "type": {"coding": [_coding(ROLE_CLASS, "PROV", "healthcare provider")]},
         "role": [{"text": level}],
-        "who": {"identifier": {"system": ORGNR, "value": orgnr}},
+        "who": {"identifier": organisation_identifier(orgnr)},
         "requestor": False,
     }
 
 
 def _person_identifier(value: str) -> dict:
-    """The identifier of a person number, its system by kind; synthetic test numbers by the kind
-    they imitate (a D-number when the written day is not the real day)."""
+    """The identifier of a person number, its system by kind (naming_systems.person_identifier)."""
     try:
-        number = validate_person_number(value)
+        return person_identifier(value)
     except InvalidIdentifier:
         return {"value": value}  # appends are validated; a row changed since keeps its value visible
-    if number.kind in (PersonNumberKind.SYNTHETIC_NHN, PersonNumberKind.SYNTHETIC_TENOR):
-        system = DNR if number.birth_date.day != int(value[:2]) else FNR
-    else:
-        system = {PersonNumberKind.FNR: FNR, PersonNumberKind.DNR: DNR, PersonNumberKind.HNR: HNR}[number.kind]
-    return {"system": system, "value": value}
 
 
 def _coding(system: str, code: str, display: str | None) -> dict:

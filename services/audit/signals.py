@@ -8,13 +8,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from zoneinfo import ZoneInfo
 
+from services.platform.norway_date import day_in_norway
 from services.platform.vocabulary import AccessBasis, Decision, PurposeOfUse
 
 from .search import StoredEvent
 
-OSLO = ZoneInfo("Europe/Oslo")
 REPEATED_DENIALS_THRESHOLD = 3  # denials of one actor in one day
 UNUSUAL_VOLUME_THRESHOLD = 50  # events of one actor in one day
 MAX_SIGNAL_EVENTS = 100  # events shown with one signal, newest first
@@ -57,7 +56,7 @@ def signals(
         occurred = event.record.occurred_at
         if event.record.actor_orgnr_parent != orgnr_parent or occurred is None:
             continue
-        groups[(actor_identity(event), occurred.astimezone(OSLO).date())].append(event)
+        groups[(actor_identity(event), day_in_norway(occurred))].append(event)
     found: list[Signal] = []
     for (_, day), group in groups.items():
         group.sort(key=lambda e: (e.record.occurred_at, e.sequence), reverse=True)

@@ -62,9 +62,10 @@ kind apply, decided_by lists them all (ordered by rule id).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from services.platform.ids import InvalidIdentifier, validate_person_number
+from services.platform.norway_date import age_on, day_in_norway
 from services.platform.vocabulary import (
     EMERGENCY_PURPOSES,
     AccessBasis,
@@ -272,18 +273,12 @@ def represents(rep: Representation, actor: Actor, patient_id: str, now: datetime
         return False
     if rep.kind is RepresentationKind.GUARDIAN:
         try:
-            born = validate_person_number(patient_id).birth_date
+            born = validate_person_number(patient_id, today=day_in_norway(now)).birth_date
         except InvalidIdentifier:
             return False
-        return now.date() < _birthday(born, GUARDIAN_UNTIL_AGE)
+        # The child's age by the date in Norway, as every age rule of the suite counts it.
+        return age_on(born, day_in_norway(now)) < GUARDIAN_UNTIL_AGE
     return True
-
-
-def _birthday(born: date, age: int) -> date:
-    try:
-        return born.replace(year=born.year + age)
-    except ValueError:  # born on 29 February
-        return date(born.year + age, 3, 1)
 
 
 def _ids(rules) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ Century: settled from the individual number with the Skatteetaten allocation rul
     individual 900–999 and YY >= 40    -> 1940–1999
 
 Other combinations (500–749 with YY 40–53, 750–899 with YY >= 40) are never allocated and
-are refused. The same rule is applied to synthetic numbers. From 2032 new numbers may
+are refused. The same rule is applied to synthetic numbers. A birth date after today (the
+date in Norway, services/platform/norway_date.py) is refused: no one is numbered before birth. From 2032 new numbers may
 carry other check values; when that happens only this module changes.
 """
 
@@ -28,6 +29,8 @@ import enum
 import hashlib
 import re
 from dataclasses import dataclass
+
+from services.platform.norway_date import today_in_norway
 
 __all__ = [
     "InvalidIdentifier",
@@ -119,8 +122,11 @@ def _person_number_kind(day: int, month: int) -> tuple[PersonNumberKind, int, in
     raise InvalidIdentifier("person number has an invalid month")
 
 
-def validate_person_number(value: str, *, allow_synthetic: bool = True) -> PersonNumber:
-    """Validate a fødselsnummer, D-number, H-number or (if allowed) synthetic test number."""
+def validate_person_number(value: str, *, allow_synthetic: bool = True, today: dt.date | None = None) -> PersonNumber:
+    """Validate a fødselsnummer, D-number, H-number or (if allowed) synthetic test number.
+
+    `today` is the date in Norway (default: now, by norway_date); a later birth date is refused.
+    """
     if not isinstance(value, str) or not _PERSON_NUMBER.fullmatch(value):
         raise InvalidIdentifier("person number must be exactly 11 digits")
     k1 = _weighted_check(value[:9], _K1_WEIGHTS)
@@ -135,6 +141,8 @@ def validate_person_number(value: str, *, allow_synthetic: bool = True) -> Perso
         birth_date = dt.date(year, month, day)
     except ValueError:
         raise InvalidIdentifier("person number does not contain a real date") from None
+    if birth_date > (today_in_norway() if today is None else today):
+        raise InvalidIdentifier("person number has a birth date in the future")
     result = PersonNumber(value=value, kind=kind, birth_date=birth_date)
     if result.is_synthetic and not allow_synthetic:
         raise InvalidIdentifier("synthetic test person numbers are not accepted here")
@@ -168,10 +176,12 @@ def pseudonymise(person_number: str) -> str:
     return "p:" + digest[:12]
 
 
-def person_number_violations(value: str, field: str = "patient_id", *, allow_synthetic: bool) -> dict[str, str]:
+def person_number_violations(
+    value: str, field: str = "patient_id", *, allow_synthetic: bool, today: dt.date | None = None
+) -> dict[str, str]:
     """The field violation of a person number, for INVALID_ARGUMENT; empty when it is valid."""
     try:
-        validate_person_number(value, allow_synthetic=allow_synthetic)
+        validate_person_number(value, allow_synthetic=allow_synthetic, today=today)
     except InvalidIdentifier as exc:
         return {field: str(exc)}
     return {}

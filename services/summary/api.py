@@ -17,6 +17,7 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
+from services.platform.norway_date import today_in_norway
 from services.platform.protomap import read_timestamp, to_enum
 
 from . import wire
@@ -25,7 +26,7 @@ from .news2 import Observation, Spo2Scale
 from .okt import MunicipalService, is_active, record_violations
 from .store import ConflictingRetry, ScaleChanged, ScaleNotInForce, SummaryStore, UnknownPatient, UnknownRecord
 from .trend import SUMMARY_POINTS, news2_trend, scored_points
-from .vitals import OSLO, Measurement, Performer, assess
+from .vitals import Measurement, Performer, assess
 
 C = common_pb2
 # The categories a summary is made of, in the order they are reported as withheld.
@@ -203,7 +204,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def _permitted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
         """Which of `categories` the gateway permitted; refuses when none (before any lookup,
         so a caller without a category cannot probe who exists)."""
-        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic):
+        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic, today=self._today()):
             raise invalid_argument(problems)
         asserted_patient(patient_id)
         granted = set(current_assertion().data_categories)
@@ -264,7 +265,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         return start, end
 
     def _today(self):
-        return self._clock().astimezone(OSLO).date()
+        return today_in_norway(self._clock)
 
     async def _run(self, function, *args):
         try:

@@ -9,8 +9,10 @@ Resources
   registering system's record id), and the OKT fields R4 has no element for (service level, stay
   type, weekly extent, description) as extensions under LOCAL.
 - Per measurement: a vital-signs panel Observation (LOINC 85353-1) holding the measurement's
-  identifiers and hasMember its vital signs; one Observation per vital sign (the SpO2 one with a
-  component saying whether the patient was on supplemental oxygen); one for ACVPU consciousness;
+  identifiers and hasMember its vital signs; one Observation per vital sign, each with the value
+  NEWS2 charted (the temperature rounded to one decimal) (the SpO2 one with a component saying
+  whether the patient was on supplemental oxygen; blood pressure as R4's 85354-9 panel with the
+  systolic 8480-6 component and a diastolic 8462-4 one absent as unsupported); one for ACVPU consciousness;
   and one NEWS2 Observation derivedFrom those: the total (valueInteger), the clinical risk band as
   interpretation, a component per parameter score and one for the red score. When NEWS2 does not
   apply (under 16, pregnancy) the NEWS2 Observation has no value but dataAbsentReason
@@ -18,8 +20,9 @@ Resources
   patient's NEWS2 finds why there is none instead of nothing.
 
 Codes
-- Authoritative codes: LOINC 9279-1, 59408-5, 8480-6, 8867-4, 8310-5; SNOMED CT UK
-  1104051000000101 (NEWS2 total); IPLOS code list 9151; the Norwegian identifier OIDs (Volven).
+- Authoritative codes: LOINC 9279-1, 59408-5, 85354-9, 8480-6, 8462-4, 8867-4, 8310-5; SNOMED CT UK
+  1104051000000101 (NEWS2 total); IPLOS code list 9151; the Norwegian identifier systems as HL7 Norway's
+  no-basis profiles name them (services/platform/naming_systems.py).
 - Authoritative from FHIR R4 core: LOINC 85353-1 (vital-signs panel) and 2708-6 (the code the
   oxygen saturation profile requires), UCUM units, observation-category, data-absent-reason.
 - Local, defined here under LOCAL: ACVPU levels, supplemental oxygen, NEWS2 parameter scores,
@@ -41,9 +44,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import quote
 
-from services.platform.ids import PersonNumberKind, validate_person_number
+from services.platform.naming_systems import (
+    NAMING_SYSTEMS,
+    IdentifierType,
+    hpr_identifier,
+    organisation_identifier,
+    person_identifier,
+)
 
-from .news2 import ACVPU, News2Result, Risk, Spo2Scale
+from .news2 import ACVPU, News2Result, Observation, Risk, Spo2Scale, chart_temperature
 from .okt import MunicipalService, is_active
 from .patients import Patient
 from .vitals import Assessment, Measurement, NotScored, Performer
@@ -56,12 +65,12 @@ UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 IPLOS = "urn:oid:2.16.578.1.12.4.1.1.9151"
-# Norwegian identifier OIDs (Volven): person numbers by kind, HPR numbers, organisation numbers.
-FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
-DNR = "urn:oid:2.16.578.1.12.4.1.4.2"
-HNR = "urn:oid:2.16.578.1.12.4.1.4.3"
-HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
-ORGNR = "urn:oid:2.16.578.1.12.4.1.4.101"
+# Norwegian identifier systems, from the one table (services/platform/naming_systems.py).
+FNR = NAMING_SYSTEMS[IdentifierType.FNR]
+DNR = NAMING_SYSTEMS[IdentifierType.DNR]
+HNR = NAMING_SYSTEMS[IdentifierType.HNR]
+HPR = NAMING_SYSTEMS[IdentifierType.HPR]
+ORGNR = NAMING_SYSTEMS[IdentifierType.ENH]
 SOURCE_SYSTEM = "urn:samhandling:source:"  # + the registering client's id: its own record ids
 
 LOCAL = "https://samhandling.example/fhir"
@@ -90,6 +99,10 @@ NEWS2_CODE = {
         }
     ]
 }
+BLOOD_PRESSURE_CODE = {
+    "coding": [{"system": LOINC, "code": "85354-9", "display": "Blood pressure panel with all children optional"}]
+}
+DIASTOLIC_CODE = {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}]}
 PANEL_CODE = {
     "coding": [
         {
@@ -122,6 +135,7 @@ VITALS = (
         "%",
         "%",
     ),
+    # Exported as FHIR's blood pressure panel (85354-9) holding systolic (and diastolic) as components.
     _Vital("systolic_bp", (("8480-6", "Systolic blood pressure"),), "mmHg", "mm[Hg]"),
     _Vital("pulse", (("8867-4", "Heart rate"),), "/min", "/min"),
     _Vital("temperature", (("8310-5", "Body temperature"),), "°C", "Cel"),
@@ -189,21 +203,10 @@ def patient_bundle(
 def _patient(patient: Patient) -> dict:
     return {
         "resourceType": "Patient",
-        "identifier": [_person_identifier(patient.pid)],
+        "identifier": [person_identifier(patient.pid)],
         "name": [{"text": patient.name}],
         "birthDate": patient.birth_date.isoformat(),
     }
-
-
-def _person_identifier(pid: str) -> dict:
-    """The person number's identifier, its system by kind. Synthetic test numbers have no OID of their
-    own: they take the one of the kind they imitate (a D-number when the written day is the real day + 40)."""
-    number = validate_person_number(pid)
-    if number.is_synthetic:
-        system = DNR if number.birth_date.day != int(pid[:2]) else FNR
-    else:
-        system = {PersonNumberKind.FNR: FNR, PersonNumberKind.DNR: DNR, PersonNumberKind.HNR: HNR}[number.kind]
-    return {"system": system, "value": pid}
 
 
 def _episode_status(service: MunicipalService, today: date) -> str:
@@ -242,7 +245,7 @@ def _episode_of_care(service: MunicipalService, patient_url: str, today: date) -
         "patient": {"reference": patient_url},
         "managingOrganization": {
             "type": "Organization",
-            "identifier": {"system": ORGNR, "value": service.provider_orgnr},
+            "identifier": organisation_identifier(service.provider_orgnr),
         },
         "period": period,
     }
@@ -257,22 +260,24 @@ def _measurement_entries(
     observation = measurement.observation
     header = {"subject": {"reference": patient_url}, "effectiveDateTime": _instant(measurement.measured_at)}
     performer = {"performer": [_performer(measurement.measured_by)]} if measurement.measured_by else {}
+    charted = _charted_values(observation, assessment)
     vitals = []
     for vital in VITALS:
-        resource = {
-            "resourceType": "Observation",
-            "status": "final",
-            "category": [_vital_signs()],
-            "code": {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in vital.codes]},
-            **header,
-            **performer,
-            "valueQuantity": {
-                "value": getattr(observation, vital.field),
-                "unit": vital.unit,
-                "system": UCUM,
-                "code": vital.ucum,
-            },
-        }
+        code = {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in vital.codes]}
+        quantity = {"value": charted[vital.field], "unit": vital.unit, "system": UCUM, "code": vital.ucum}
+        resource = {"resourceType": "Observation", "status": "final", "category": [_vital_signs()]}
+        if vital.field == "systolic_bp":
+            # FHIR R4's vital-signs profile for blood pressure: the 85354-9 panel, systolic and
+            # diastolic as components. This suite records no diastolic (NEWS2 scores the systolic
+            # only), so that component says why it has no value.
+            resource |= {"code": BLOOD_PRESSURE_CODE, **header, **performer, "component": [
+                {"code": code, "valueQuantity": quantity},
+                {"code": DIASTOLIC_CODE, "dataAbsentReason": {"coding": [
+                    {"system": DATA_ABSENT_REASON, "code": "unsupported", "display": "Unsupported"}]}},
+            ]}
+            vitals.append((url("blood_pressure"), resource))
+            continue
+        resource |= {"code": code, **header, **performer, "valueQuantity": quantity}
         if vital.field == "spo2":
             # Whether the SpO2 was read on air or supplemental oxygen qualifies the reading itself.
             resource["component"] = [
@@ -313,6 +318,14 @@ def _measurement_entries(
     else:
         raise ValueError("an assessment holds a result or why there is none")
     return [_entry(u, r) for u, r in [(url("panel"), panel), *vitals, (url("news2"), news2)]]
+
+
+def _charted_values(observation: Observation, assessment: Assessment) -> dict[str, int | float]:
+    """Each vital sign as charted, the value NEWS2 scored: the whole numbers as given, the
+    temperature rounded half up to one decimal (news2.chart_temperature) — the same value when
+    NEWS2 does not apply, so the export never shows a reading the chart did not."""
+    charted = assessment.result.charted_temperature if assessment.result else chart_temperature(observation.temperature)
+    return {v.field: getattr(observation, v.field) for v in VITALS} | {"temperature": float(charted)}
 
 
 def _news2(result: News2Result, scale: Spo2Scale, header: dict, derived_from: list[str]) -> dict:
@@ -373,7 +386,7 @@ def _not_scored(reason: NotScored, header: dict) -> dict:
 
 def _performer(performer: Performer) -> dict:
     """A logical reference: the health person by HPR number, with no Practitioner resource in the bundle."""
-    reference = {"type": "Practitioner", "identifier": {"system": HPR, "value": performer.hpr_number}}
+    reference = {"type": "Practitioner", "identifier": hpr_identifier(performer.hpr_number)}
     return {**reference, "display": performer.name} if performer.name else reference
 
 

@@ -7,18 +7,20 @@ from enum import Enum
 
 from services.platform.ids import InvalidIdentifier, validate_org_number
 
-# Code list 9151, written zero-padded as the API does. Texts follow the service list the
-# municipal patient register (KPR) publishes; meanings as in README "The patient summary" (OKT).
+# Code list 9151 (Volven), its codes written as the code list writes them: unpadded ("6", "15").
+# Texts follow the service list the municipal patient register (KPR) publishes; meanings as in
+# README "The patient summary" (OKT). Old clients' zero-padded form ("06") is read as the code
+# it pads (normalise_iplos_code); only the official form is stored and exported.
 IPLOS_9151: dict[str, str] = {
-    "01": "Praktisk bistand – daglige gjøremål",
-    "02": "Praktisk bistand – opplæring – daglige gjøremål",
-    "03": "Praktisk bistand – brukerstyrt personlig assistanse (BPA)",
-    "04": "Dagaktivitetstilbud",
-    "05": "Matombringing",
-    "06": "Trygghetsalarm",
-    "07": "Avlastning – utenfor institusjon",
-    "08": "Avlastning – i institusjon",
-    "09": "Støttekontakt",
+    "1": "Praktisk bistand – daglige gjøremål",
+    "2": "Praktisk bistand – opplæring – daglige gjøremål",
+    "3": "Praktisk bistand – brukerstyrt personlig assistanse (BPA)",
+    "4": "Dagaktivitetstilbud",
+    "5": "Matombringing",
+    "6": "Trygghetsalarm",
+    "7": "Avlastning – utenfor institusjon",
+    "8": "Avlastning – i institusjon",
+    "9": "Støttekontakt",
     "11": "Omsorgsstønad",
     "14": "Bruk av tvang (PU) – planlagte tiltak",
     "15": "Helsetjenester i hjemmet",
@@ -36,6 +38,14 @@ IPLOS_9151: dict[str, str] = {
     "28": "Digitalt tilsyn",
     "29": "Bolig kommunen disponerer til helse- og omsorgsformål",
 }
+
+
+def normalise_iplos_code(code: str) -> str:
+    """The official form of an IPLOS 9151 code: one leading zero of a two-character code is
+    dropped ("06" -> "6"); anything else is returned as given, for record_violations to judge."""
+    if len(code) == 2 and code[0] == "0" and code[1] in "123456789":
+        return code[1]
+    return code
 
 
 class StayType(Enum):
@@ -56,7 +66,7 @@ class MunicipalService:
     """One OKT record. `start_date` is None only in an incoming record that is yet to be validated."""
 
     service_id: str
-    iplos_code: str
+    iplos_code: str  # read in the official form (normalise_iplos_code), whichever form was given
     start_date: date | None
     end_date: date | None
     service_level: str
@@ -67,6 +77,10 @@ class MunicipalService:
     provider_orgnr: str
     source_system: str = ""  # client id of the registering system
     source_record_id: str = ""  # the registering system's own id
+
+    def __post_init__(self) -> None:
+        # The one place a record's code is read, from a request, a seed or a stored row alike.
+        object.__setattr__(self, "iplos_code", normalise_iplos_code(self.iplos_code))
 
     @property
     def iplos_display(self) -> str:
@@ -91,7 +105,7 @@ def record_violations(record: MunicipalService) -> dict[str, str]:
     if not record.service_id:
         problems["service_id"] = "required"
     if record.iplos_code not in IPLOS_9151:
-        problems["iplos_code"] = "must be a code of IPLOS code list 9151, zero-padded (e.g. '06')"
+        problems["iplos_code"] = "must be a code of IPLOS code list 9151 as the code list writes it (e.g. '6', '15')"
     if record.start_date is None:
         problems["start_date"] = "required"
     elif record.end_date is not None and record.end_date < record.start_date:

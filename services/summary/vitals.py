@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from zoneinfo import ZoneInfo
+
+from services.platform.norway_date import age_on, day_in_norway
 
 from .news2 import News2Result, Observation, score_news2
-
-OSLO = ZoneInfo("Europe/Oslo")
 
 # RCP: NEWS2 is not validated for under-16s or in pregnancy.
 NEWS2_MIN_AGE = 16
@@ -50,13 +49,9 @@ class Assessment:
     not_scored: NotScored | None
 
 
-def age_on(birth_date: date, day: date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 def news2_applies(birth_date: date, measured_at: datetime) -> bool:
     """Whether the patient was old enough for NEWS2 on the (Norwegian) day of the measurement."""
-    return age_on(birth_date, measured_at.astimezone(OSLO).date()) >= NEWS2_MIN_AGE
+    return age_on(birth_date, day_in_norway(measured_at)) >= NEWS2_MIN_AGE
 
 
 def assess(measurement: Measurement, birth_date: date) -> Assessment:

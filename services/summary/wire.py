@@ -7,13 +7,14 @@ from datetime import date, datetime, timedelta
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
+from services.platform.norway_date import day_in_norway
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 
 from .news2 import ACVPU, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, record_violations
 from .patients import Spo2ScaleSetting
 from .trend import Trend
-from .vitals import OSLO, Assessment, Measurement
+from .vitals import Assessment, Measurement
 
 MAX_SOURCE_ID = 64
 MAX_NAME = 200
@@ -119,7 +120,7 @@ def vital_signs_violations(
         problems["vital_signs.measure_time"] = "required"
     elif measured_at is not None and measured_at > now + FUTURE_TOLERANCE:
         problems["vital_signs.measure_time"] = "must not be in the future"
-    elif measured_at is not None and measured_at.astimezone(OSLO).date() < born:
+    elif measured_at is not None and day_in_norway(measured_at) < born:
         problems["vital_signs.measure_time"] = "must not be before the patient was born"
     return measured_at, problems
 

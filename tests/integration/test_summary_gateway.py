@@ -51,7 +51,7 @@ async def test_demo_ehr_writes_both_kinds_for_its_own_municipality_audited_as_wr
         patient_id=TOR, source_record_id="bodo-okt-1",
         service=S.MunicipalServiceInput(iplos_code="06", start_date=common_pb2.Date(year=2026, month=1, day=2)),
     ), metadata=ehr)
-    assert created.created and created.service.iplos_display == "Trygghetsalarm"
+    assert created.created and (created.service.iplos_code, created.service.iplos_display) == ("6", "Trygghetsalarm")
     await stub.SetMunicipalServiceOnHold(S.SetMunicipalServiceOnHoldRequest(
         patient_id=TOR, source_record_id="bodo-okt-1", on_hold=True), metadata=ehr)
     measured = await stub.RecordVitalSigns(S.RecordVitalSignsRequest(

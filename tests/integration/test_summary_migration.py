@@ -120,3 +120,32 @@ def test_a_failing_sqlite_upgrade_leaves_the_database_as_it_was(tmp_path):
         engine.dispose()
     assert version == "0001"
     assert "spo2_scale_settings" not in tables and not any(t.startswith("_alembic_tmp") for t in tables)
+
+
+def test_0003_rewrites_stored_zero_padded_iplos_codes_to_the_official_form_and_back(db_url):
+    config = alembic_config(db_url, BACKEND.migrations)
+    command.upgrade(config, "0002")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804')"), {"pid": GUNNAR})
+            for number, code in enumerate(("06", "02", "15", "09")):
+                connection.execute(text(
+                    "INSERT INTO municipal_services (service_id, patient_id, iplos_code, start_date, end_date,"
+                    " service_level, stay_type, weekly_extent, temporarily_ceased, description, provider_orgnr,"
+                    " source_system, source_record_id)"
+                    " VALUES (:sid, :pid, :code, '2025-06-02', NULL, '', NULL, '', false, '', '910000020', 'ehr', :sid)"
+                ), {"sid": f"svc-{number}", "pid": GUNNAR, "code": code})
+
+        def stored() -> list[str]:
+            with engine.connect() as connection:
+                return list(connection.scalars(select(MunicipalServiceRow.iplos_code).order_by(MunicipalServiceRow.service_id)))
+
+        command.upgrade(config, "head")
+        assert stored() == ["6", "2", "15", "9"]
+        assert [s.iplos_code for s in sorted(SummaryStore(make_sessions(engine)).get_summary(GUNNAR).services,
+                                             key=lambda s: s.service_id)] == ["6", "2", "15", "9"]
+        command.downgrade(config, "0002")
+        assert stored() == ["06", "02", "15", "09"]
+    finally:
+        engine.dispose()

@@ -1,7 +1,8 @@
 """Identifier validation (README "The request path", step 3) and the honesty of the seed data.
 
 Only synthetic numbers appear here. The ordinary, D- and H-number examples are born in
-2039 (individual number 9xx), a date no real person has been given a number for.
+2039 (individual number 9xx), a date no real person has been given a number for; they are
+validated on a day after that (AFTER_2039), as a number born in the future is refused.
 """
 
 import datetime as dt
@@ -14,6 +15,7 @@ import pytest
 from services.platform.ids import (
     InvalidIdentifier,
     PersonNumberKind,
+    person_number_violations,
     pseudonymise,
     validate_hpr_number,
     validate_org_number,
@@ -21,6 +23,7 @@ from services.platform.ids import (
 )
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+AFTER_2039 = dt.date(2040, 1, 1)
 
 
 def _seed(name: str) -> list[dict]:
@@ -45,7 +48,7 @@ def _seed(name: str) -> list[dict]:
     ],
 )
 def test_valid_person_numbers(value: str, kind: PersonNumberKind, birth_date: dt.date) -> None:
-    number = validate_person_number(value)
+    number = validate_person_number(value, today=AFTER_2039)
     assert number.value == value
     assert number.kind is kind
     assert number.birth_date == birth_date
@@ -62,7 +65,7 @@ def test_every_single_digit_change_is_refused(value: str) -> None:
                 continue
             changed = value[:position] + replacement + value[position + 1 :]
             with pytest.raises(InvalidIdentifier):
-                validate_person_number(changed)
+                validate_person_number(changed, today=AFTER_2039)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +108,39 @@ def test_synthetic_numbers_can_be_refused() -> None:
         validate_person_number("22750884907", allow_synthetic=False)
     with pytest.raises(InvalidIdentifier, match="synthetic"):
         validate_person_number("26812297073", allow_synthetic=False)
-    assert validate_person_number("15043990044", allow_synthetic=False).kind is PersonNumberKind.FNR
+    assert validate_person_number("15043990044", allow_synthetic=False, today=AFTER_2039).kind is PersonNumberKind.FNR
+
+
+def _with_check_digits(first_nine: str) -> str:
+    """A number with the check digits its first nine digits call for (None if K1 or K2 would be 10)."""
+    k1 = (11 - sum(int(d) * w for d, w in zip(first_nine, (3, 7, 6, 1, 8, 9, 4, 5, 2), strict=True)) % 11) % 11
+    k2 = (11 - sum(int(d) * w for d, w in zip(first_nine + str(k1), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2), strict=True)) % 11) % 11
+    assert k1 < 10 and k2 < 10, first_nine
+    return first_nine + str(k1) + str(k2)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "15043990044",  # ordinary, born 15 April 2039
+        "55043990038",  # D-number, likewise
+        "15443990027",  # H-number, likewise
+        _with_check_digits("268230500"),  # Tenor synthetic, born 26 February 2030
+        _with_check_digits("266730503"),  # NHN synthetic, born 26 February 2030
+    ],
+)
+def test_a_birth_date_after_today_is_refused(value: str) -> None:
+    born = validate_person_number(value, today=AFTER_2039).birth_date
+    with pytest.raises(InvalidIdentifier, match="birth date in the future"):
+        validate_person_number(value, today=born - dt.timedelta(days=1))
+    assert validate_person_number(value, today=born).birth_date == born  # born today is born
+
+
+def test_the_future_rule_is_checked_by_every_caller_through_person_number_violations() -> None:
+    assert person_number_violations("15043990044", allow_synthetic=True, today=dt.date(2039, 4, 14)) == {
+        "patient_id": "person number has a birth date in the future"
+    }
+    assert person_number_violations("15043990044", allow_synthetic=True, today=dt.date(2039, 4, 15)) == {}
 
 
 @pytest.mark.parametrize("value", ["910000012", "910000020", "910000039", "910000128"])

@@ -4,6 +4,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -13,7 +14,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from services.summary import fhir
 from services.summary.news2 import ACVPU, Observation, Spo2Scale
-from services.summary.okt import MunicipalService, is_active
+from services.summary.okt import IPLOS_9151, MunicipalService, is_active
 from services.summary.patients import Patient
 from services.summary.vitals import Measurement, Performer, assess
 
@@ -215,7 +216,6 @@ def test_vital_signs_have_loinc_codes_and_ucum_units():
         "9279-1": (22, "/min"),
         "2708-6": (95, "%"),
         "59408-5": (95, "%"),
-        "8480-6": (108, "mm[Hg]"),
         "8867-4": (104, "/min"),
         "8310-5": (38.4, "Cel"),
     }
@@ -329,3 +329,52 @@ def test_every_reference_resolves_to_an_entry_and_full_urls_are_unique():
     assert len(urls) == len(set(urls)) == 1 + 4 + 3 * 8
     found = references(bundle)
     assert found and set(found) <= set(urls)
+
+
+def test_iplos_codes_are_exported_as_code_list_9151_writes_them():
+    # SERVICES hold "02" (an old client's padded form): the export writes "2", a code of 9151.
+    bundle = bundle_for()
+    exported = [c for e in resources(bundle, "EpisodeOfCare") for t in e["type"] for c in t["coding"]]
+    assert {c["system"] for c in exported} == {fhir.IPLOS}
+    assert sorted(c["code"] for c in exported) == ["15", "19", "2", "27"]
+    assert all(c["code"] in IPLOS_9151 and c["display"] == IPLOS_9151[c["code"]] for c in exported)
+
+
+def test_every_seeded_iplos_code_is_official_and_exported_unchanged():
+    seeded = json.loads((Path(__file__).resolve().parents[2] / "seeds" / "patients.json").read_text(encoding="utf-8"))
+    written = {s["iplos_code"] for p in seeded for s in p.get("municipal_services", [])}
+    assert written <= set(IPLOS_9151)  # the seeds write the official form, e.g. "6" for Trygghetsalarm
+    assert "6" in written
+
+
+def test_blood_pressure_is_r4s_panel_with_systolic_and_an_absent_diastolic_component():
+    bundle = bundle_for(measurements=[FEVERISH])
+    [panel] = panels(bundle)
+    members = [by_url(bundle)[m["reference"]] for m in panel["hasMember"]]
+    assert not [o for o in members if (fhir.LOINC, "8480-6") in codes(o["code"])]  # no standalone systolic
+    [pressure] = [o for o in members if (fhir.LOINC, "85354-9") in codes(o["code"])]
+    assert "valueQuantity" not in pressure and "dataAbsentReason" not in pressure
+    systolic, diastolic = pressure["component"]
+    assert codes(systolic["code"]) == {(fhir.LOINC, "8480-6")}
+    assert systolic["valueQuantity"] == {"value": 108, "unit": "mmHg", "system": fhir.UCUM, "code": "mm[Hg]"}
+    assert codes(diastolic["code"]) == {(fhir.LOINC, "8462-4")}
+    assert codes(diastolic["dataAbsentReason"]) == {(fhir.DATA_ABSENT_REASON, "unsupported")}
+    assert "valueQuantity" not in diastolic
+    [news2] = news2_observations(bundle)
+    assert by_url(bundle)[news2["derivedFrom"][2]["reference"]] is pressure
+    assert parameter_scores(news2)["systolic-bp"] == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "charted", "score"),
+    [(36.05, 36.1, 0), (35.04, 35.0, 3), (38.95, 39.0, 1), (39.05, 39.1, 2), (37.0, 37.0, 0)],
+)
+def test_the_temperature_exported_is_the_charted_value_news2_scored(given, charted, score):
+    feverish = replace(FEVERISH, observation=replace(FEVERISH.observation, temperature=given))
+    for patient in (ESKIL, FRIDA):  # scored, and not scored (under 16): the same charted value
+        bundle = bundle_for(patient, services=None, measurements=[feverish])
+        [temperature] = [o for o in resources(bundle, "Observation") if (fhir.LOINC, "8310-5") in codes(o["code"])]
+        assert temperature["valueQuantity"]["value"] == charted
+        assert json.dumps(temperature["valueQuantity"]["value"]) == str(charted)
+    [news2] = news2_observations(bundle_for(ESKIL, services=None, measurements=[feverish]))
+    assert parameter_scores(news2)["temperature"] == score

@@ -4,7 +4,14 @@ from datetime import date
 
 import pytest
 
-from services.summary.okt import IPLOS_9151, MunicipalService, StayType, is_active, record_violations
+from services.summary.okt import (
+    IPLOS_9151,
+    MunicipalService,
+    StayType,
+    is_active,
+    normalise_iplos_code,
+    record_violations,
+)
 
 HOME_NURSING = MunicipalService(
     service_id="svc-test",
@@ -20,13 +27,25 @@ HOME_NURSING = MunicipalService(
 )
 
 
-def test_iplos_table_holds_every_code_of_domain_list_zero_padded() -> None:
+def test_iplos_table_holds_every_code_of_list_9151_as_the_code_list_writes_it() -> None:
     codes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 14, *range(15, 30)]
     codes.remove(16)
-    assert sorted(IPLOS_9151) == [f"{c:02d}" for c in codes]
+    assert sorted(IPLOS_9151, key=int) == [str(c) for c in codes]  # "6", never "06"
     assert all(IPLOS_9151.values())
     assert HOME_NURSING.iplos_display == "Helsetjenester i hjemmet"
-    assert replace(HOME_NURSING, iplos_code="6").iplos_display == ""
+    assert replace(HOME_NURSING, iplos_code="6").iplos_display == "Trygghetsalarm"
+
+
+@pytest.mark.parametrize(
+    ("given", "official"),
+    [("6", "6"), ("06", "6"), ("01", "1"), ("09", "9"), ("15", "15"), ("00", "00"), ("006", "006"), ("0", "0"),
+     ("6 ", "6 "), ("", "")],
+)
+def test_the_padded_form_of_old_clients_is_read_as_the_official_code(given: str, official: str) -> None:
+    assert normalise_iplos_code(given) == official
+    record = replace(HOME_NURSING, iplos_code=given)
+    assert record.iplos_code == official  # every record holds the official form, however it was made
+    assert ("iplos_code" in record_violations(record)) is (official not in IPLOS_9151)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +75,8 @@ def test_valid_record_has_no_violations() -> None:
         ({"start_date": None}, "start_date"),
         ({"end_date": date(2025, 6, 1)}, "end_date"),
         ({"iplos_code": "16"}, "iplos_code"),
-        ({"iplos_code": "6"}, "iplos_code"),
+        ({"iplos_code": "006"}, "iplos_code"),
+        ({"iplos_code": "00"}, "iplos_code"),
         ({"stay_type": "langtidsopphold"}, "stay_type"),
         ({"stay_type": "DAY"}, "stay_type"),
         ({"service_id": ""}, "service_id"),
