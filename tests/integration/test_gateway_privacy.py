@@ -212,6 +212,8 @@ async def test_every_refusal_is_logged_to_gateway_security_without_person_number
     baerum, ehr = await suite.auth("demo-ehr-baerum"), await suite.auth("demo-ehr")
     bearer_as_dpop = (("authorization", ehr[0][1].replace("Bearer ", "DPoP ")),)
     record = suite.gateway.unary_unary(record_vitals.method, request_serializer=lambda m: m.SerializeToString())
+    list_rules = suite.gateway.unary_unary(CONSENT + "ListRules", request_serializer=lambda m: m.SerializeToString())
+    check_access = suite.gateway.unary_unary(CONSENT + "CheckAccess", request_serializer=lambda m: m.SerializeToString())
     # (the call, made only when its turn comes; the reason; the client named; the method)
     refusals = [
         (lambda: summary(S.GetPatientSummaryRequest(patient_id=ESKIL)), "TOKEN_MISSING", "", "GetPatientSummary"),
@@ -219,6 +221,10 @@ async def test_every_refusal_is_logged_to_gateway_security_without_person_number
          "DPOP_TOKEN_NOT_BOUND", "demo-ehr", "GetPatientSummary"),
         (lambda: record(record_vitals.request(ESKIL), metadata=baerum), "SCOPE_MISSING", "demo-ehr-baerum",
          "RecordVitalSigns"),  # the policy table
+        (lambda: list_rules(consent_pb2.ListRulesRequest(patient_id=ESKIL), metadata=ehr), "PRINCIPAL_NOT_ALLOWED",
+         "demo-ehr", "ListRules"),
+        (lambda: check_access(consent_pb2.CheckAccessRequest(patient_id=ESKIL), metadata=ehr), "METHOD_NOT_ALLOWED",
+         "", "CheckAccess"),  # refused before the token is read
         (lambda: summary(S.GetPatientSummaryRequest(patient_id=RESERVED), metadata=baerum), "CONSENT_DENIED",
          "demo-ehr-baerum", "GetPatientSummary"),  # consent: a reservation
         (lambda: summary(S.GetPatientSummaryRequest(patient_id=RESTRICTED), metadata=baerum), "CONSENT_DENIED",
@@ -235,7 +241,7 @@ async def test_every_refusal_is_logged_to_gateway_security_without_person_number
         logged = security_records(caplog)
         assert [(r.reason, r.code, r.client_id, r.method) for r in logged] == [
             (reason, "UNAUTHENTICATED" if reason.startswith(("TOKEN", "DPOP")) else "PERMISSION_DENIED", client_id,
-             SUMMARY + method)
+             (CONSENT if method in ("ListRules", "CheckAccess") else SUMMARY) + method)
         ]
         text = json.dumps([vars(r) for r in logged], default=str)
         assert not [number for number in PERSON_NUMBERS if number in text], text
