@@ -13,9 +13,10 @@ refused: a consent decision taken at the opening would outlive a revoke."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -29,16 +30,17 @@ from services.platform.assertion import Assertion
 from services.platform.errors import (
     RelayedError,
     ServiceError,
+    error_info,
     invalid_argument,
     permission_denied,
     unauthenticated,
     unavailable,
 )
 from services.platform.ids import person_number_violations
-from services.platform.vocabulary import EMERGENCY_PURPOSES
+from services.platform.vocabulary import EMERGENCY_PURPOSES, ActorKind
 
 from . import audit_client
-from .authentication import JUSTIFICATION, Authenticator, log_refusal
+from .authentication import JUSTIFICATION, Authenticator, log_refusal, security_log
 from .backends import Backends
 from .calls import IncomingCall, Metadata
 from .consent_client import ConsentClient, ConsentUnavailable, consent_unavailable_error
@@ -48,6 +50,7 @@ from .principal import Principal
 from .tokens import LEEWAY_SECONDS
 
 JUSTIFICATION_MAX_CHARS = 500
+PATIENT_NOT_FOUND = "PATIENT_NOT_FOUND"  # a backend's answer for a person number it does not know
 CONSENT_AT_MOMENT = "x-samhandling-consent-at-moment"
 
 log = logging.getLogger(__name__)
@@ -66,11 +69,13 @@ class Enforcer:
     async def handle(
         self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[Message]
     ) -> Message:
-        _, assertion = await self._admit(call, policy, request)
-        try:
-            return await self._backends.call(policy.backend, assertion, request, response_type)
-        except grpc.aio.AioRpcError as exc:
-            raise _relayed(exc, policy.backend) from None
+        principal = await self._authenticator.authenticate(call)  # logs its own refusals
+        with _refusals_logged(call, principal.client_id):
+            assertion = await self._admit(call, policy, request, principal)
+            try:
+                return await self._backends.call(policy.backend, assertion, request, response_type)
+            except grpc.aio.AioRpcError as exc:
+                raise answer_without_basis(_relayed(exc, policy.backend), policy, principal) from None
 
     async def open_stream(
         self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[Message]
@@ -85,11 +90,13 @@ class Enforcer:
             refusal = permission_denied("METHOD_NOT_ALLOWED", "patient data is not served as a stream")
             log_refusal(refusal, call.method, "", call.peer)
             raise refusal
-        principal, assertion = await self._admit(call, policy, request)
-        return self._relay(call.method, policy.backend, principal, assertion, request, response_type)
+        principal = await self._authenticator.authenticate(call)  # logs its own refusals
+        with _refusals_logged(call, principal.client_id):
+            assertion = await self._admit(call, policy, request, principal)
+        return self._relay(call, policy.backend, principal, assertion, request, response_type)
 
     async def _relay(
-        self, method: str, backend: str, principal: Principal, assertion: Assertion, request: Message,
+        self, call: IncomingCall, backend: str, principal: Principal, assertion: Assertion, request: Message,
         response_type: type[Message],
     ) -> AsyncGenerator[Message, None]:
         # The loop's clock, so a step of the wall clock during the stream moves nothing.
@@ -102,37 +109,36 @@ class Enforcer:
                     async with asyncio.timeout_at(deadline):  # only around the read, never across a yield
                         message = await backend_call.read()
                 except TimeoutError:
-                    log.info("stream closed: token expired", extra={"method": method, "client_id": principal.client_id})
+                    log.info("stream closed: token expired", extra={"method": call.method, "client_id": principal.client_id})
                     raise unauthenticated(
                         "TOKEN_EXPIRED", "the access token of this stream has expired; resume with a fresh token"
                     ) from None
                 except grpc.aio.AioRpcError as exc:
-                    raise _relayed(exc, backend) from None
+                    relayed = _relayed(exc, backend)
+                    log_refusal(relayed, call.method, principal.client_id, call.peer)
+                    raise relayed from None
                 if message is grpc.aio.EOF:
                     return
                 yield message
         finally:
             backend_call.cancel()  # a no-op once the stream has ended
 
-    async def _admit(self, call: IncomingCall, policy: MethodPolicy, request: Message) -> tuple[Principal, Assertion]:
-        """Authenticates and authorises the call, and for patient data decides consent and
-        audits; returns the caller and the assertion to forward with."""
-        method, peer = call.method, call.peer
-        principal = await self._authenticator.authenticate(call)
-        try:
-            _authorise(principal, policy)
-            require_justification(principal, policy)
-            consent_at_moment = _consent_at_moment(call.metadata)
-        except ServiceError as err:
-            log_refusal(err, method, principal.client_id, peer)
-            raise
+    async def _admit(
+        self, call: IncomingCall, policy: MethodPolicy, request: Message, principal: Principal
+    ) -> Assertion:
+        """Authorises the authenticated call, and for patient data decides consent and audits;
+        returns the assertion to forward with."""
+        method = call.method
+        _authorise(principal, policy)
+        require_justification(principal, policy)
+        consent_at_moment = _consent_at_moment(call.metadata)
         actor, trace_id = principal.to_actor(), telemetry.current_trace_id()
         assertion = Assertion(method=method, actor=actor, trace_id=trace_id)
         if policy.concerns_patient:
             assertion = await self._admit_patient_access(
                 method, policy, request, principal, consent_at_moment, trace_id
             )
-        return principal, assertion
+        return assertion
 
     async def _admit_patient_access(
         self, method: str, policy: MethodPolicy, request: Message, principal: Principal, consent_at_moment: bool,
@@ -166,7 +172,7 @@ class Enforcer:
         pairs = list(zip(policy.categories, decisions, strict=True))
         permitted = [(c, d) for c, d in pairs if d.decision == common_pb2.DECISION_PERMIT]
         if not permitted:
-            raise permission_denied("CONSENT_DENIED", "access to this patient's data is not permitted")
+            raise no_access()
         return Assertion(
             method=method,
             actor=actor,
@@ -176,6 +182,36 @@ class Enforcer:
             decision_id=",".join(d.decision_id for _, d in permitted),
             trace_id=trace_id,
         )
+
+
+def no_access() -> ServiceError:
+    """The one answer about a patient's data to a caller without a basis for it (README "What a
+    caller without a basis learns about a patient"): the same status, reason, message and
+    ErrorInfo whether the patient has a reservation, is not known to the suite, or the
+    patient's rules or the statutory defaults refuse this caller. The audit log and the security
+    log record what happened."""
+    return permission_denied("CONSENT_DENIED", "access to this patient's data is not permitted")
+
+
+def answer_without_basis(error: ServiceError, policy: MethodPolicy, principal: Principal) -> ServiceError:
+    """A backend's answer as the caller may see it. That a person number is unknown is told only
+    to the patient and their representatives (kind PATIENT: consent permits them nothing else);
+    anyone else learns no more than about a reserved patient (Kjernejournal: a reserved patient
+    has no record), so it gets `no_access()`. Anything else passes unchanged."""
+    unknown_patient = error.code == grpc.StatusCode.NOT_FOUND and error.reason == PATIENT_NOT_FOUND
+    if unknown_patient and policy.concerns_patient and principal.kind is not ActorKind.PATIENT:
+        return no_access()
+    return error
+
+
+@contextlib.contextmanager
+def _refusals_logged(call: IncomingCall, client_id: str) -> Iterator[None]:
+    """Every refusal raised inside is logged once to `gateway.security` (authentication logs its own)."""
+    try:
+        yield
+    except ServiceError as err:
+        log_refusal(err, call.method, client_id, call.peer)
+        raise
 
 
 def _authorise(principal: Principal, policy: MethodPolicy) -> None:
@@ -250,7 +286,11 @@ def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:
     refusing the gateway's assertion (key mismatch, clock skew) is the suite's fault, not the
     caller's: INTERNAL. A transport failure becomes UNAVAILABLE with the gateway's reason."""
     if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
-        log.error("backend refused the gateway's assertion", extra={"backend": backend, "details": exc.details()})
+        # A refusal like any other, but the suite's own: to the security log, at ERROR.
+        security_log.error(
+            "backend refused the gateway's assertion",
+            extra={"backend": backend, "backend_reason": error_info(exc)[0], "details": exc.details()},
+        )
         return ServiceError(grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED", "internal error")
     if any(key == "grpc-status-details-bin" for key, _ in exc.trailing_metadata() or ()):
         return RelayedError(exc)

@@ -1,9 +1,15 @@
 """Audit events as CSV for auditors' spreadsheets, pure: RFC 4180 (comma, CRLF, quotes doubled),
-UTF-8, a header row, one row per event with the record's fields (README "The access log is a transparency log")."""
+UTF-8, a header row, one row per event with the record's fields (README "The access log is a transparency log").
+
+Every cell is guarded against formula injection whatever separator the spreadsheet splits it by
+(Norway's Excel uses `;`): wherever a part of the cell could become a cell of its own (at the start,
+or after any of `,` `;` TAB `|` CR LF) and begins, after spaces and double quotes, with a formula
+trigger, a `'` goes before the trigger."""
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from datetime import UTC
 from enum import Enum
@@ -39,7 +45,13 @@ COLUMNS = (
 )
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP); tab and
 # carriage return are on OWASP's list too. Free text such as a justification or a name could.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = "=+-@\t\r"
+# Where a spreadsheet may start a new cell when it splits by another separator than the comma, or
+# a new row when it does not honour the quotes (OWASP: the separator matters, not only the start).
+CELL_BREAKS = ",;\t|\r\n"
+# A trigger at the start of the cell or of any part: after a break, spaces and double quotes (a
+# quoted cell is still run as a formula) — the trigger itself may be a break (TAB, CR).
+_EXPOSED_TRIGGER = re.compile(f"(?:^|(?<=[{re.escape(CELL_BREAKS)}]))([ \"]*)(?=[{re.escape(FORMULA_TRIGGERS)}])")
 
 
 def events_csv(events: Iterable[StoredEvent]) -> bytes:
@@ -47,7 +59,7 @@ def events_csv(events: Iterable[StoredEvent]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for event in events:
-        writer.writerow(_guarded(value) for value in _row(event))
+        writer.writerow(guarded(value) for value in _row(event))
     return out.getvalue().encode("utf-8")
 
 
@@ -70,7 +82,7 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _guarded(cell: str) -> str:
-    """The cell with a leading quote when a spreadsheet would read it as a formula; the quote shows
-    the reader the cell was changed."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+def guarded(cell: str) -> str:
+    """The cell with a `'` before every trigger a spreadsheet could read as the start of a formula,
+    whichever of the common separators it splits by; the quote shows the reader the cell was changed."""
+    return _EXPOSED_TRIGGER.sub(lambda match: match.group(1) + "'", cell)

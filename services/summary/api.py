@@ -50,7 +50,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     # -- reads -------------------------------------------------------------------------
 
     async def GetPatientSummary(self, request: summary_pb2.GetPatientSummaryRequest, context):
-        with_services, with_vitals = self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
+        with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id)
         response = summary_pb2.GetPatientSummaryResponse(
             patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
@@ -74,7 +74,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         return response
 
     async def GetMunicipalServiceStatus(self, request: summary_pb2.GetMunicipalServiceStatusRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         summary = await self._run(self._store.get_summary, request.patient_id)
         today = self._today()
         return summary_pb2.GetMunicipalServiceStatusResponse(
@@ -82,7 +82,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         )
 
     async def ListVitalSigns(self, request: summary_pb2.ListVitalSignsRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         start, end = self._range(request)
         patient, measurements, truncated = await self._run(
             self._store.list_measurements, request.patient_id, start, end, MAX_LISTED
@@ -95,7 +95,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         )
 
     async def ExportPatientBundle(self, request: summary_pb2.ExportPatientBundleRequest, context):
-        with_services, with_vitals = self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
+        with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id)
         measurements, truncated = None, False
         if with_vitals:
@@ -123,19 +123,19 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     # -- writes from source systems ----------------------------------------------------
 
     async def CreateMunicipalService(self, request: summary_pb2.CreateMunicipalServiceRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         record = self._service_input(request)
         stored, created = await self._run(self._store.create_service, request.patient_id, record)
         return summary_pb2.CreateMunicipalServiceResponse(service=self._service_out(stored), created=created)
 
     async def UpdateMunicipalService(self, request: summary_pb2.UpdateMunicipalServiceRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         record = self._service_input(request)
         stored = await self._change(request, lambda old: replace(record, service_id=old.service_id))
         return summary_pb2.UpdateMunicipalServiceResponse(service=self._service_out(stored))
 
     async def EndMunicipalService(self, request: summary_pb2.EndMunicipalServiceRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         problems = wire.source_id_violations(request.source_record_id)
         end = None
         if not request.HasField("end_date"):
@@ -151,14 +151,14 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         return summary_pb2.EndMunicipalServiceResponse(service=self._service_out(stored))
 
     async def SetMunicipalServiceOnHold(self, request: summary_pb2.SetMunicipalServiceOnHoldRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         if problems := wire.source_id_violations(request.source_record_id):
             raise invalid_argument(problems)
         stored = await self._change(request, lambda old: replace(old, temporarily_ceased=request.on_hold))
         return summary_pb2.SetMunicipalServiceOnHoldResponse(service=self._service_out(stored))
 
     async def RecordVitalSigns(self, request: summary_pb2.RecordVitalSignsRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         patient = await self._run(self._store.get_patient, request.patient_id)
         given = request.vital_signs
         measured_at, problems = wire.vital_signs_violations(given, patient.spo2_scale, patient.birth_date, self._clock())
@@ -186,7 +186,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         )
 
     async def SetSpo2Scale(self, request: summary_pb2.SetSpo2ScaleRequest, context):
-        self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
+        await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         if request.scale not in (1, 2):
             raise invalid_argument({"scale": "1, or 2 for hypercapnic respiratory failure with a 88-92 % target"})
         actor = current_assertion().actor
@@ -201,9 +201,12 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _permitted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
+    async def _permitted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
         """Which of `categories` the gateway permitted; refuses when none (before any lookup,
-        so a caller without a category cannot probe who exists)."""
+        so a caller without a category cannot probe who exists). Then the patient must exist,
+        before anything else of the request is checked: an unknown number is PATIENT_NOT_FOUND
+        whatever else is wrong, which the gateway answers to anyone but the patient as it
+        answers a reservation (README "What a caller without a basis learns about a patient")."""
         if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic, today=self._today()):
             raise invalid_argument(problems)
         asserted_patient(patient_id)
@@ -211,6 +214,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         permitted = tuple(c in granted for c in categories)
         if not any(permitted):
             raise permission_denied("CATEGORY_NOT_PERMITTED", "no data category of this call was permitted")
+        await self._run(self._store.get_patient, patient_id)
         return permitted
 
     def _service_input(self, request) -> MunicipalService:

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -265,11 +266,16 @@ async def test_a_backend_error_is_relayed_with_its_details(harness):
     assert violations == {"region": "no such region"}
 
 
-async def test_a_backend_refusing_the_gateways_assertion_is_an_internal_error(tmp_path):
+async def test_a_backend_refusing_the_gateways_assertion_is_an_internal_error(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="gateway.security")
     async with streaming_gateway(tmp_path, verified_as="summary") as harness:  # assertions for capacity fail
         call = harness.watch(await harness.bearer())
         await expect_error(call.read(), grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED")
         assert harness.capacity.watches == []
+    # A refusal like any other, logged to the security log (README "The request path").
+    logged = [(r.levelname, r.getMessage(), r.backend, r.backend_reason)
+              for r in caplog.records if r.name == "gateway.security"]
+    assert logged == [("ERROR", "backend refused the gateway's assertion", "capacity", "ASSERTION_INVALID")]
 
 
 async def test_a_stream_outlives_its_internal_assertion(harness, monkeypatch):

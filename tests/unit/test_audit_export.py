@@ -5,12 +5,15 @@ so an AuditEvent valid there is a valid R4 AuditEvent."""
 import csv
 import io
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.audit import csv_export, fhir_export
 from services.audit.events import Action, AuditRecord
@@ -183,6 +186,53 @@ def test_csv_cells_a_spreadsheet_would_run_are_defused(text):
     content = csv_export.events_csv([stored(replace(READ, actor_name=text, justification=text))])
     row = dict(zip(*read_csv(content), strict=True))
     assert row["actor_name"] == row["justification"] == "'" + text
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    (";=1+1", ";'=1+1"),  # Excel in Norway splits by ';'
+    ("Akutt;=HYPERLINK(\"http://x\")", "Akutt;'=HYPERLINK(\"http://x\")"),
+    ("a|@SUM(A1)", "a|'@SUM(A1)"),
+    ("a\t-1", "a\t'-1"),
+    ('a; "=1', "a; \"'=1"),  # after spaces and a quote too: a quoted cell is still run
+    ("bakvakt\n+47 999", "bakvakt\n'+47 999"),  # a new row where the quotes are not honoured
+    ("\t\t=1", "'\t'\t'=1"),  # a trigger that is itself a separator
+])
+def test_csv_guards_a_trigger_after_any_separator(text, written):
+    content = csv_export.events_csv([stored(replace(READ, justification=text))])
+    assert dict(zip(*read_csv(content), strict=True))["justification"] == written
+
+
+# Cells from the characters that matter: triggers, separators, spaces, quotes, and ordinary text.
+_CELLS = st.text(alphabet=st.sampled_from(list("=+-@\t\r\n,;| \"'aø1")), max_size=24)
+
+
+def exposed(text: str, separator: str) -> list[str]:
+    """The parts of `text` split by `separator` that start, after spaces and quotes, with a trigger."""
+    return [p for p in text.split(separator) if p.lstrip(' "').startswith(tuple(csv_export.FORMULA_TRIGGERS))]
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CELLS)
+def test_no_part_of_a_guarded_cell_starts_a_formula_whatever_the_separator(text):
+    guarded = csv_export.guarded(text)
+    assert {separator: exposed(guarded, separator) for separator in csv_export.CELL_BREAKS} == dict.fromkeys(
+        csv_export.CELL_BREAKS, []
+    )
+    assert guarded.replace("'", "") == text.replace("'", "")  # only quotes are added
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_CELLS, min_size=1, max_size=4))
+def test_no_part_of_the_export_starts_a_formula_whatever_the_separator(texts):
+    """The whole file, read line by line (as by a reader that ignores the quotes) and split by any
+    common separator, has no part that starts, after spaces and quotes, with a formula trigger."""
+    events = [stored(replace(READ, actor_name=text, justification=text[::-1]), i) for i, text in enumerate(texts, 1)]
+    content = csv_export.events_csv(events).decode("utf-8")
+    for line in re.split("[\r\n]", content):
+        for separator in ",;\t|":
+            assert not exposed(line, separator), (separator, line)
+    names = [row[csv_export.COLUMNS.index("actor_name")] for row in read_csv(content.encode())[1:]]
+    assert [name.replace("'", "") for name in names] == [text.replace("'", "") for text in texts]
 
 
 def test_csv_cells_with_such_characters_inside_are_left_alone():
