@@ -41,6 +41,7 @@ def create_app(
     *,
     token_lifetime_seconds: int,
     audience: str = DEFAULT_AUDIENCE,
+    log_pseudonym_key: bytes,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     token_endpoint = issuer + TOKEN_PATH
@@ -55,7 +56,7 @@ def create_app(
         ),
         clock,
     )
-    login = LoginEndpoint(server, people, authorization_endpoint, clock)
+    login = LoginEndpoint(server, people, authorization_endpoint, log_pseudonym_key, clock)
     dpop_verifier = DpopVerifier(ReplayCache(clock=clock), clock=clock)
     nonces = DpopNonces(clock=clock)
     discovery = {

@@ -1,7 +1,7 @@
 """Settings of the development STS, read once by its composition root."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.platform.helseid import DEFAULT_AUDIENCE
@@ -36,6 +36,8 @@ class StsConfig:
     token_lifetime_seconds: int = 600
     audience: str = DEFAULT_AUDIENCE
     env: str = "dev"
+    # SAMHANDLING_LOG_PSEUDONYM_KEY; None: the development key of `var_dir` (or a random one).
+    log_pseudonym_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -75,4 +77,5 @@ class StsConfig:
             var_dir=settings.var_dir,
             audience=settings.token_audience,
             env=settings.env,
+            log_pseudonym_key=settings.log_pseudonym_key,
         )

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import uvicorn
 
+from services.platform.log_pseudonyms import log_pseudonym_key
+
 from .app import create_app
 from .clients import load_clients
 from .config import StsConfig, StsConfigError
@@ -33,6 +35,7 @@ class StsServer:
         self._clients = load_clients(config.seeds_dir)
         self._people = load_people(config.seeds_dir)
         self._signing_keys = SigningKeys.open(config, clock)
+        self._log_pseudonym_key = log_pseudonym_key(config.log_pseudonym_key, var_dir=config.var_dir, production=False)
         self._issuer: str | None = None
         self._port: int | None = None
         self._server: _UvicornServer | None = None
@@ -63,6 +66,7 @@ class StsServer:
                 self._signing_keys,
                 token_lifetime_seconds=self._config.token_lifetime_seconds,
                 audience=self._config.audience,
+                log_pseudonym_key=self._log_pseudonym_key,
                 clock=self._clock,
             )
             server = _UvicornServer(
