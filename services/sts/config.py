@@ -9,6 +9,7 @@ from services.platform.settings import Settings
 
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 SIGNING_KEY_NAMES = ("sts-signing-1", "sts-signing-2")
+ID_TOKEN_KEY_NAME = "sts-id-token"
 
 
 class StsConfigError(ValueError):
@@ -51,6 +52,10 @@ class StsConfig:
         if self.signing_key_files:
             return self.signing_key_files
         return tuple(self.seeds_dir / "keys" / f"{name}.dev-only.jwk.json" for name in SIGNING_KEY_NAMES)
+
+    def id_token_key_path(self) -> Path:
+        """The RS256 key of ID tokens (OpenID Connect Discovery requires RS256); not rotated."""
+        return self.seeds_dir / "keys" / f"{ID_TOKEN_KEY_NAME}.dev-only.jwk.json"
 
     def issuer_for(self, bound_port: int) -> str:
         """The configured issuer, or one derived from the address actually bound."""

@@ -20,6 +20,7 @@ from .app import create_app
 from .clients import load_clients
 from .config import StsConfig, StsConfigError
 from .key_store import SigningKeys
+from .keys import load_private_jwk_file
 from .people import load_people
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class StsServer:
         self._clients = load_clients(config.seeds_dir)
         self._people = load_people(config.seeds_dir)
         self._signing_keys = SigningKeys.open(config, clock)
+        self._id_token_key = load_private_jwk_file(config.id_token_key_path())
         self._log_pseudonym_key = log_pseudonym_key(config.log_pseudonym_key, var_dir=config.var_dir, production=False)
         self._issuer: str | None = None
         self._port: int | None = None
@@ -64,6 +66,7 @@ class StsServer:
                 self._clients,
                 self._people,
                 self._signing_keys,
+                id_token_key=self._id_token_key,
                 token_lifetime_seconds=self._config.token_lifetime_seconds,
                 audience=self._config.audience,
                 log_pseudonym_key=self._log_pseudonym_key,
