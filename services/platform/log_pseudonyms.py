@@ -43,10 +43,11 @@ def log_pseudonym_key(configured: str | None, *, var_dir: Path | None, productio
         raise SettingsError(f"{SETTING} must be set in production mode")
     if var_dir is None:
         return secrets.token_bytes(MIN_PSEUDONYM_KEY_BYTES)
-    return _dev_key(Path(var_dir) / DEV_KEY_FILE)
+    return dev_secret(Path(var_dir) / DEV_KEY_FILE)
 
 
-def _dev_key(path: Path) -> bytes:
+def dev_secret(path: Path) -> bytes:
+    """A random 32-byte development secret kept (mode 0600) at `path`, created on first use."""
     try:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:

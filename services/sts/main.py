@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 import time
 from collections.abc import Callable
 
 import uvicorn
 
-from services.platform.log_pseudonyms import log_pseudonym_key
+from services.platform.log_pseudonyms import dev_secret, log_pseudonym_key
 
 from .app import create_app
 from .clients import load_clients
@@ -34,7 +35,7 @@ class StsServer:
         self._clock = clock
         # Loaded before binding so a broken seed fails fast, before anyone can connect.
         self._clients = load_clients(config.seeds_dir)
-        self._people = load_people(config.seeds_dir)
+        self._people = load_people(config.seeds_dir, _subject_key(config))
         self._signing_keys = SigningKeys.open(config, clock)
         self._id_token_key = load_private_jwk_file(config.id_token_key_path())
         self._log_pseudonym_key = log_pseudonym_key(config.log_pseudonym_key, var_dir=config.var_dir, production=False)
@@ -110,6 +111,14 @@ class _UvicornServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started and self._ready is not None:
             self._ready.set()
+
+
+def _subject_key(config: StsConfig) -> bytes:
+    """Subjects stay the same across restarts with a var dir (refresh tokens, clients' accounts);
+    without one (tests) they hold for the process."""
+    if config.var_dir is None:
+        return secrets.token_bytes(32)
+    return dev_secret(config.var_dir / "sts" / "subject.dev-only.key")
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -36,7 +36,7 @@ def issuer() -> IdTokenIssuer:
 
 def test_patients_get_id_porten_claims() -> None:
     client = load_clients(SEEDS)["samhandling-web"]
-    eskil = load_people(SEEDS).patients["22750884907"]
+    eskil = load_people(SEEDS, b"s" * 32).patients["22750884907"]
     claims = issuer().claims(client, eskil, scope="openid samhandling:patient", nonce=None, auth_time=90, now=100)
     assert claims.pop("jti")
     assert claims == {
@@ -47,7 +47,7 @@ def test_patients_get_id_porten_claims() -> None:
 
 def test_personnel_get_helseid_identity_claims_per_scope() -> None:
     client = load_clients(SEEDS)["demo-legevakt"]
-    lars = load_people(SEEDS).personnel["23898220028"]
+    lars = load_people(SEEDS, b"s" * 32).personnel["23898220028"]
     bare = issuer().claims(client, lars, scope="openid", nonce="n", auth_time=90, now=100)
     assert bare == {
         "iss": "http://127.0.0.1:8090", "sub": lars.subject, "aud": "demo-legevakt", "iat": 100, "exp": 700,
@@ -73,3 +73,22 @@ def test_identity_scopes_only_with_a_login_and_of_the_logins_kind() -> None:
     assert web.allows_scope("openid profile samhandling:patient", with_login=True)
     assert not web.allows_scope("openid helseid://scopes/identity/pid", with_login=True)
     assert not ehr.allows_scope("openid", with_login=True)  # no login at all
+
+
+def test_the_subject_is_keyed_so_it_does_not_give_away_the_person_number() -> None:
+    """An unkeyed hash of an 11-digit number is reversed by trying them all; an ID token
+    without the pid scope would then still name the person."""
+    import base64
+    import hashlib
+
+    from services.sts.people import PeopleError
+
+    lars = load_people(SEEDS, b"s" * 32).personnel["23898220028"]
+    other_key = load_people(SEEDS, b"t" * 32).personnel["23898220028"]
+    assert lars.subject == load_people(SEEDS, b"s" * 32).personnel["23898220028"].subject
+    assert lars.subject != other_key.subject
+    for prefix in (b"", b"samhandling-sts/subject/v1\x00", b"samhandling-sts/subject/v2\x00"):
+        unkeyed = base64.urlsafe_b64encode(hashlib.sha256(prefix + lars.pid.encode()).digest()).rstrip(b"=").decode()
+        assert lars.subject != unkeyed
+    with pytest.raises(PeopleError):
+        load_people(SEEDS, b"short")
