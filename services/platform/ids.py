@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
@@ -56,9 +57,9 @@ _PERSON_NUMBER = re.compile(r"[0-9]{11}")
 _ORG_NUMBER = re.compile(r"[0-9]{9}")
 _HPR_NUMBER = re.compile(r"[0-9]{1,9}")
 
-# Domain separation so the tag cannot be matched against plain SHA-256 of person numbers
-# computed elsewhere.
-_PSEUDONYM_PREFIX = b"samhandling/log-pseudonym/v1\x00"
+# Domain separation: the same key used for anything else gives unrelated values.
+_PSEUDONYM_PREFIX = b"samhandling/log-pseudonym/v2\x00"
+MIN_PSEUDONYM_KEY_BYTES = 32
 
 
 class InvalidIdentifier(ValueError):
@@ -165,15 +166,17 @@ def validate_hpr_number(value: str) -> str:
     return value
 
 
-def pseudonymise(person_number: str) -> str:
-    """A short tag for correlating log lines about the same person, e.g. "p:3f9a0c11d2e4".
+def pseudonymise(person_number: str, key: bytes) -> str:
+    """A short tag for correlating log lines about the same person, e.g. "p:3f9a0c11d2e4a7b8".
 
-    Stable across processes and restarts (no secret key), so it is NOT anonymisation: the
-    11-digit space is small enough to be enumerated. Use it only to keep plain person
-    numbers out of logs, never as an identifier or in anything shown outside operations.
+    HMAC-SHA-256 under a secret key (services/platform/log_pseudonyms.py): without the key
+    the 11-digit space cannot be enumerated against a tag. With the key it can, so the key is
+    as secret as the person numbers; a tag is for operations only, never an identifier.
     """
-    digest = hashlib.sha256(_PSEUDONYM_PREFIX + person_number.encode("utf-8")).hexdigest()
-    return "p:" + digest[:12]
+    if len(key) < MIN_PSEUDONYM_KEY_BYTES:
+        raise ValueError(f"a log pseudonym key has at least {MIN_PSEUDONYM_KEY_BYTES} bytes")
+    digest = hmac.new(key, _PSEUDONYM_PREFIX + person_number.encode("utf-8"), hashlib.sha256).hexdigest()
+    return "p:" + digest[:16]
 
 
 def person_number_violations(

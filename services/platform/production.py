@@ -2,7 +2,8 @@
 
 Refused: an issuer over http or on a loopback host (the dev STS), an issuer other than
 HelseID's unless SAMHANDLING_CUSTOM_ISSUER_ALLOWED=1, development keys (by content or
-location, via load_jwk), and a gateway public URL (the DPoP `htu` base) that is not an
+location, via load_jwk), a missing or short log pseudonym key
+(SAMHANDLING_LOG_PSEUDONYM_KEY, services/platform/log_pseudonyms.py), and a gateway public URL (the DPoP `htu` base) that is not an
 https URL on a real host, and plaintext between the gateway and the backends unless a service
 mesh is declared to encrypt it (SAMHANDLING_TLS_BY_MESH=1). All problems are reported at once,
 so one restart fixes them all.
@@ -21,6 +22,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from .keys import load_jwk
+from .log_pseudonyms import log_pseudonym_key_problems
 from .settings import Settings, SettingsError
 
 HELSEID_ISSUERS = frozenset({"https://helseid-sts.nhn.no", "https://helseid-sts.test.nhn.no"})
@@ -39,7 +41,7 @@ def check_backend_production(settings: Settings) -> None:
     purpose: never the gateway's private key file, never a development key."""
     if not settings.production:
         return
-    problems = _transport_problems(settings, server=True)
+    problems = _transport_problems(settings, server=True) + log_pseudonym_key_problems(settings)
     if settings.assertion_public_key_file is None:
         problems.append("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE must name the gateway's public assertion key")
     else:
@@ -67,7 +69,7 @@ def production_problems(settings: Settings) -> list[str]:
         load_jwk(settings.assertion_signing_key(), settings)
     except SettingsError as exc:
         problems.append(f"assertion signing key: {exc}")
-    return problems + _transport_problems(settings, server=False)
+    return problems + log_pseudonym_key_problems(settings) + _transport_problems(settings, server=False)
 
 
 def _transport_problems(settings: Settings, *, server: bool) -> list[str]:

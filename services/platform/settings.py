@@ -84,6 +84,8 @@ class Settings:
     # Production refuses plaintext between the gateway and the backends unless a service mesh
     # is declared to provide mTLS around the pods.
     tls_by_mesh: bool = False
+    # The secret of log pseudonyms (services/platform/log_pseudonyms.py); required in production.
+    log_pseudonym_key: str | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -165,6 +167,7 @@ class Settings:
             tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),
             tls_client_auth=_client_auth(env.get("SAMHANDLING_TLS_CLIENT_AUTH", "")),
             tls_by_mesh=env.get("SAMHANDLING_TLS_BY_MESH", "") == "1",
+            log_pseudonym_key=env.get("SAMHANDLING_LOG_PSEUDONYM_KEY") or None,
         )
 
 

@@ -1,4 +1,5 @@
-"""The STS's HTTP surface: discovery, JWKS, the authorization endpoint (login) and the token endpoint."""
+"""The STS's HTTP surface: discovery (OpenID Connect Discovery, and the same document as RFC 8414
+authorization-server metadata), JWKS, the authorization endpoint (login) and the token endpoint."""
 from __future__ import annotations
 
 import time
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.platform import helseid
 from services.platform.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from services.platform.dpop import DpopVerifier
 from services.platform.helseid import DEFAULT_AUDIENCE, SIGNING_ALGORITHMS
@@ -20,8 +22,9 @@ from .authorization_server import HttpRequest, StsAuthorizationServer
 from .client_assertion import PrivateKeyJwtAuthentication
 from .clients import CLIENT_AUTH_METHOD, GRANT_TYPES, RegisteredClient
 from .forms import read_form
+from .id_tokens import ASSURANCE_LEVEL, IdTokenIssuer
 from .key_store import SigningKeys
-from .keys import public_jwks
+from .keys import AsymmetricKey, public_jwks
 from .login import LoginEndpoint
 from .people import People
 from .token_dpop import DpopNonces, proof_key_thumbprint
@@ -31,6 +34,11 @@ TOKEN_PATH = "/connect/token"
 AUTHORIZE_PATH = "/connect/authorize"
 JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
+OAUTH_METADATA_PATH = "/.well-known/oauth-authorization-server"
+ID_TOKEN_CLAIMS = (
+    "iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "at_hash", "acr", "amr", "idp", "jti",
+    "pid", "locale", "name", helseid.PID, helseid.SECURITY_LEVEL, ASSURANCE_LEVEL, helseid.HPR_NUMBER,
+)
 
 
 def create_app(
@@ -39,8 +47,10 @@ def create_app(
     people: People,
     signing_keys: SigningKeys,
     *,
+    id_token_key: AsymmetricKey,
     token_lifetime_seconds: int,
     audience: str = DEFAULT_AUDIENCE,
+    log_pseudonym_key: bytes,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     token_endpoint = issuer + TOKEN_PATH
@@ -48,6 +58,7 @@ def create_app(
     server = StsAuthorizationServer(
         clients,
         AccessTokenIssuer(issuer, audience, signing_keys, token_lifetime_seconds, clock),
+        IdTokenIssuer(issuer, id_token_key, token_lifetime_seconds, clock),
         # README "The request path" (HelseID) names the issuer as the assertion audience; many clients use the
         # token endpoint URL (RFC 7523's suggestion), so both are accepted.
         PrivateKeyJwtAuthentication(
@@ -55,7 +66,7 @@ def create_app(
         ),
         clock,
     )
-    login = LoginEndpoint(server, people, authorization_endpoint, clock)
+    login = LoginEndpoint(server, people, authorization_endpoint, log_pseudonym_key, clock)
     dpop_verifier = DpopVerifier(ReplayCache(clock=clock), clock=clock)
     nonces = DpopNonces(clock=clock)
     discovery = {
@@ -64,6 +75,10 @@ def create_app(
         "token_endpoint": token_endpoint,
         "jwks_uri": issuer + JWKS_PATH,
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        # One subject per person for every client (HelseID's; ID-porten's are pairwise).
+        "subject_types_supported": ["public"],
+        "claims_supported": list(ID_TOKEN_CLAIMS),
         "grant_types_supported": list(GRANT_TYPES),
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": [CLIENT_AUTH_METHOD],
@@ -71,6 +86,7 @@ def create_app(
         "dpop_signing_alg_values_supported": sorted(DPOP_ALGORITHMS),
         "authorization_details_types_supported": [DETAILS_TYPE],
         "scopes_supported": server.scopes_supported,
+        "id_token_signing_alg_values_supported": [id_token_key.get("alg")],
     }
 
     async def openid_configuration(request: Request) -> Response:
@@ -78,7 +94,7 @@ def create_app(
 
     async def jwks_document(request: Request) -> Response:
         # Built per request: a rotation shows up here without a restart.
-        return JSONResponse(public_jwks(signing_keys.published()))
+        return JSONResponse(public_jwks([*signing_keys.published(), id_token_key]))
 
     async def token(request: Request) -> Response:
         try:
@@ -102,6 +118,7 @@ def create_app(
     return Starlette(
         routes=[
             Route(DISCOVERY_PATH, openid_configuration, methods=["GET"]),
+            Route(OAUTH_METADATA_PATH, openid_configuration, methods=["GET"]),
             Route(JWKS_PATH, jwks_document, methods=["GET"]),
             Route(AUTHORIZE_PATH, login.authorize, methods=["GET"]),
             Route(AUTHORIZE_PATH, login.login, methods=["POST"]),

@@ -27,6 +27,9 @@ class AuthorizationCode:
     code_challenge_method: str
     attestation: Attestation | None
     expires_at: float
+    # OpenID Connect: the authorization request's nonce, and when the person logged in.
+    nonce: str | None = None
+    auth_time: int = 0
     # Set when redeemed: the refresh-token family it started, revoked if the code is reused.
     redeemed_family: str | None = None
     redeemed: bool = False

@@ -1,4 +1,5 @@
-"""Authlib's authorization server wired for the STS: three grants, private_key_jwt, PKCE S256."""
+"""Authlib's authorization server wired for the STS: three grants, private_key_jwt, PKCE S256,
+and ID tokens (OpenID Connect) on the authorization-code grant."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ from .authorization_codes import AuthorizationCodes
 from .client_assertion import PrivateKeyJwtAuthentication
 from .clients import CLIENT_AUTH_METHOD, RegisteredClient
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant, S256CodeChallenge
+from .id_tokens import IdTokenIssuer
 from .refresh_tokens import RefreshTokens
 from .trust_framework import Attestation
 
@@ -53,13 +55,17 @@ class StsAuthorizationServer(AuthorizationServer):
         self,
         clients: Mapping[str, RegisteredClient],
         tokens: AccessTokenIssuer,
+        id_tokens: IdTokenIssuer,
         client_authentication: PrivateKeyJwtAuthentication,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(scopes_supported=sorted({s for c in clients.values() for s in c.scopes}))
+        super().__init__(
+            scopes_supported=sorted({s for c in clients.values() for s in c.requestable_scopes(with_login=True)})
+        )
         self._clients = clients
         self._clock = clock
         self.tokens = tokens
+        self.id_tokens = id_tokens
         self.refresh_tokens = RefreshTokens(clock)
         self.codes = AuthorizationCodes(on_reuse=self.refresh_tokens.revoke_family, clock=clock)
         self.register_grant(ClientCredentialsGrant)

@@ -11,6 +11,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 
 from services.platform.ids import InvalidIdentifier, validate_org_number
 
+from .identity_scopes import IDENTITY_SCOPES
 from .keys import AsymmetricKey, KeyFileError, import_public_jwk
 from .trust_framework import PURPOSES_OF_USE
 
@@ -57,16 +58,23 @@ class RegisteredClient(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        """No scope requested means all of the client's scopes (RFC 6749 §3.3 default).
+        """No scope requested means all of the client's registered scopes (RFC 6749 §3.3 default).
 
-        The grants have already refused anything outside `self.scopes`.
+        The grants have already refused anything the client may not ask for.
         """
         if not scope:
             return " ".join(self.scopes)
-        return " ".join(s for s in dict.fromkeys(scope.split()) if s in self.scopes)
+        allowed = set(self.requestable_scopes(with_login=True))
+        return " ".join(s for s in dict.fromkeys(scope.split()) if s in allowed)
 
-    def allows_scope(self, scope: str | None) -> bool:
-        return not scope or set(scope.split()) <= set(self.scopes)
+    def requestable_scopes(self, *, with_login: bool) -> tuple[str, ...]:
+        """The registered scopes, and with a person's login the OpenID Connect ones of its kind."""
+        if with_login and self.login is not None:
+            return self.scopes + IDENTITY_SCOPES[self.login]
+        return self.scopes
+
+    def allows_scope(self, scope: str | None, *, with_login: bool = False) -> bool:
+        return not scope or set(scope.split()) <= set(self.requestable_scopes(with_login=with_login))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         # Exact string match (RFC 9700 §4.1.3): no prefix or pattern matching.

@@ -1,7 +1,7 @@
 """Settings of the development STS, read once by its composition root."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.platform.helseid import DEFAULT_AUDIENCE
@@ -9,6 +9,7 @@ from services.platform.settings import Settings
 
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 SIGNING_KEY_NAMES = ("sts-signing-1", "sts-signing-2")
+ID_TOKEN_KEY_NAME = "sts-id-token"
 
 
 class StsConfigError(ValueError):
@@ -36,6 +37,8 @@ class StsConfig:
     token_lifetime_seconds: int = 600
     audience: str = DEFAULT_AUDIENCE
     env: str = "dev"
+    # SAMHANDLING_LOG_PSEUDONYM_KEY; None: the development key of `var_dir` (or a random one).
+    log_pseudonym_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -49,6 +52,10 @@ class StsConfig:
         if self.signing_key_files:
             return self.signing_key_files
         return tuple(self.seeds_dir / "keys" / f"{name}.dev-only.jwk.json" for name in SIGNING_KEY_NAMES)
+
+    def id_token_key_path(self) -> Path:
+        """The RS256 key of ID tokens (OpenID Connect Discovery requires RS256); not rotated."""
+        return self.seeds_dir / "keys" / f"{ID_TOKEN_KEY_NAME}.dev-only.jwk.json"
 
     def issuer_for(self, bound_port: int) -> str:
         """The configured issuer, or one derived from the address actually bound."""
@@ -75,4 +82,5 @@ class StsConfig:
             var_dir=settings.var_dir,
             audience=settings.token_audience,
             env=settings.env,
+            log_pseudonym_key=settings.log_pseudonym_key,
         )

@@ -26,6 +26,12 @@ class UseDpopNonceError(OAuth2Error):
     error = "use_dpop_nonce"
 
 
+class TemporarilyUnavailableError(OAuth2Error):
+    """RFC 6749 §4.1.2.1: the authorization server cannot take the request now (too many pending logins)."""
+
+    error = "temporarily_unavailable"
+
+
 class InvalidAuthorizationDetailsError(OAuth2Error):
     """RFC 9396 §5: `authorization_details` is malformed or asks for something not allowed."""
 

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, OAuth2Error, grants
 from authlib.oauth2.rfc6749.grants.authorization_code import validate_code_authorization_request
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core.errors import LoginRequiredError
 
 from .access_tokens import Authorization
 from .authorization_codes import AuthorizationCode, new_code_expiry
-from .clients import CLIENT_AUTH_METHOD, REFRESH_TOKEN, RegisteredClient
+from .clients import CLIENT_AUTH_METHOD, CLIENT_CREDENTIALS, REFRESH_TOKEN, RegisteredClient
 from .errors import InvalidAuthorizationDetailsError, InvalidDpopProofError, error_description
+from .id_tokens import MAX_NONCE_LENGTH, valid_nonce, wants_id_token
 from .people import Person
 from .refresh_tokens import SESSION_LIFETIME_SECONDS, RefreshGrant
 from .trust_framework import Attestation, TrustFrameworkError, parse_authorization_details
@@ -48,10 +50,12 @@ class _StsGrant:
 
     def validate_requested_scope(self) -> None:
         # Checked against the client's own scopes so the error says what was refused.
+        # OpenID Connect scopes only with a person's login, never for the client itself.
         client: RegisteredClient = self.request.client
         requested = self.request.payload.scope
-        if not client.allows_scope(requested):
-            refused = sorted(set(requested.split()) - set(client.scopes))
+        with_login = self.GRANT_TYPE != CLIENT_CREDENTIALS  # type: ignore[attr-defined]
+        if not client.allows_scope(requested, with_login=with_login):
+            refused = sorted(set(requested.split()) - set(client.requestable_scopes(with_login=with_login)))
             raise InvalidScopeError(description=f"Scope not allowed for this client: {' '.join(refused)}")
 
     def _respond(self, client: RegisteredClient, token: dict[str, Any], person: Person | None) -> TokenResponse:
@@ -92,6 +96,12 @@ class AuthorizationCodeGrant(_StsGrant, grants.AuthorizationCodeGrant):
         try:
             if not self.request.payload.state:
                 raise InvalidRequestError("state is required.")
+            nonce = self.request.payload.data.get("nonce")
+            if nonce is not None and not valid_nonce(nonce):
+                raise InvalidRequestError(f"nonce must be 1 to {MAX_NONCE_LENGTH} printable ASCII characters.")
+            if "none" in (self.request.payload.data.get("prompt") or "").split():
+                # OIDC Core §3.1.2.1: the STS keeps no sessions, so every login shows its page.
+                raise LoginRequiredError()
             # Attested at login: the login page re-validates when the person is chosen.
             self.request.attestation = _attestation(
                 self.request.client, self.request.payload.data.get("authorization_details"), self.server.now()
@@ -114,6 +124,8 @@ class AuthorizationCodeGrant(_StsGrant, grants.AuthorizationCodeGrant):
                 code_challenge_method=data["code_challenge_method"],
                 attestation=request.attestation,
                 expires_at=new_code_expiry(self.server.now()),
+                nonce=data.get("nonce"),
+                auth_time=self.server.now(),
             ),
         )
 
@@ -130,6 +142,11 @@ class AuthorizationCodeGrant(_StsGrant, grants.AuthorizationCodeGrant):
         attestation = self.request.attestation or code.attestation
         authorization = Authorization(person=code.person, attestation=attestation, jkt=self.request.dpop_jkt)
         token = self.server.tokens.issue(client, code.scope, authorization)
+        if wants_id_token(code.scope):
+            token["id_token"] = self.server.id_tokens.issue(
+                client, code.person, scope=code.scope, nonce=code.nonce, auth_time=code.auth_time,
+                access_token=token["access_token"],
+            )
         family = None
         if client.check_grant_type(REFRESH_TOKEN):
             family = self.server.refresh_tokens.new_family()

@@ -3,7 +3,11 @@
 GET validates the authorization request with Authlib (client, exact redirect_uri,
 response_type=code, PKCE S256, state, scope, authorization_details) and shows the login
 form of the client's kind; POST takes the chosen person and redirects back with a code.
-The validated request waits server-side under an unguessable, single-use request id.
+The validated request waits server-side under an unguessable, single-use request id, for at
+most PENDING_LOGIN_SECONDS. Anyone may open the authorization endpoint, so the waiting requests
+are bounded per client (MAX_PENDING_LOGINS_PER_CLIENT) and in all (MAX_PENDING_LOGINS): when a
+bound is full a new request is refused (`temporarily_unavailable`, back to the client), never
+made room for by dropping someone else's login.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from services.platform.ids import pseudonymise
 
 from .authorization_server import HttpRequest, StsAuthorizationServer
 from .clients import RegisteredClient
+from .errors import TemporarilyUnavailableError
 from .forms import parse_params, read_form
 from .grants import AuthorizationCodeGrant
 from .login_pages import error_page, login_page
@@ -29,7 +34,8 @@ from .people import People, Person
 log = logging.getLogger(__name__)
 
 PENDING_LOGIN_SECONDS = 600
-MAX_PENDING_LOGINS = 1000
+MAX_PENDING_LOGINS_PER_CLIENT = 200
+MAX_PENDING_LOGINS = 2000
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
@@ -52,9 +58,15 @@ class _PendingLogin:
 
 class LoginEndpoint:
     def __init__(
-        self, server: StsAuthorizationServer, people: People, action_url: str, clock: Callable[[], float] = time.time
+        self,
+        server: StsAuthorizationServer,
+        people: People,
+        action_url: str,
+        log_pseudonym_key: bytes,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._server = server
+        self._log_pseudonym_key = log_pseudonym_key
         self._people = people
         self._action = action_url
         self._clock = clock
@@ -75,7 +87,12 @@ class LoginEndpoint:
         candidates = self._people.who_may_log_in(client.login, client.orgnr_parent)
         request_id = secrets.token_urlsafe(24)
         pending = _PendingLogin(grant, {p.pid: p for p in candidates}, self._clock() + PENDING_LOGIN_SECONDS)
-        self._remember(request_id, pending)
+        try:
+            self._remember(request_id, pending)
+        except TemporarilyUnavailableError as error:
+            error.redirect_uri = grant.redirect_uri
+            error.state = grant.request.payload.state
+            return self._server.handle_error_response(None, error)
         return _page(self._form(request_id, pending, selected=params.get("login_hint")))
 
     async def login(self, request: Request) -> Response:
@@ -97,7 +114,7 @@ class LoginEndpoint:
         if person is None:
             return _page(self._form(request_id, pending, selected=None, error="Velg en av personene i listen."), 400)
         del self._pending[request_id]
-        log.info("%s %s logged in at client %s", person.kind, pseudonymise(person.pid), pending.client.client_id)
+        log.info("%s %s logged in at client %s", person.kind, pseudonymise(person.pid, self._log_pseudonym_key), pending.client.client_id)
         return self._server.create_authorization_response(grant.request, grant_user=person, grant=grant)
 
     def _form(self, request_id: str, pending: _PendingLogin, *, selected: str | None, error: str | None = None) -> str:
@@ -114,10 +131,17 @@ class LoginEndpoint:
         )
 
     def _remember(self, request_id: str, pending: _PendingLogin) -> None:
+        """Keeps `pending` unless a bound is full; expired logins go first, nobody else's."""
         now = self._clock()
         self._pending = {k: p for k, p in self._pending.items() if p.expires_at > now}
-        while len(self._pending) >= MAX_PENDING_LOGINS:
-            del self._pending[next(iter(self._pending))]  # the oldest
+        client_id = pending.client.client_id
+        if len(self._pending) >= MAX_PENDING_LOGINS or (
+            sum(p.client.client_id == client_id for p in self._pending.values()) >= MAX_PENDING_LOGINS_PER_CLIENT
+        ):
+            log.warning("refused a login request at client %s: too many logins pending", client_id)
+            raise TemporarilyUnavailableError(
+                description=f"Too many logins are pending at this client; try again within {PENDING_LOGIN_SECONDS} s."
+            )
         self._pending[request_id] = pending
 
 

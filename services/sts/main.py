@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 import time
 from collections.abc import Callable
 
 import uvicorn
 
+from services.platform.log_pseudonyms import dev_secret, log_pseudonym_key
+
 from .app import create_app
 from .clients import load_clients
 from .config import StsConfig, StsConfigError
 from .key_store import SigningKeys
+from .keys import load_private_jwk_file
 from .people import load_people
 
 log = logging.getLogger(__name__)
@@ -31,8 +35,10 @@ class StsServer:
         self._clock = clock
         # Loaded before binding so a broken seed fails fast, before anyone can connect.
         self._clients = load_clients(config.seeds_dir)
-        self._people = load_people(config.seeds_dir)
+        self._people = load_people(config.seeds_dir, _subject_key(config))
         self._signing_keys = SigningKeys.open(config, clock)
+        self._id_token_key = load_private_jwk_file(config.id_token_key_path())
+        self._log_pseudonym_key = log_pseudonym_key(config.log_pseudonym_key, var_dir=config.var_dir, production=False)
         self._issuer: str | None = None
         self._port: int | None = None
         self._server: _UvicornServer | None = None
@@ -61,8 +67,10 @@ class StsServer:
                 self._clients,
                 self._people,
                 self._signing_keys,
+                id_token_key=self._id_token_key,
                 token_lifetime_seconds=self._config.token_lifetime_seconds,
                 audience=self._config.audience,
+                log_pseudonym_key=self._log_pseudonym_key,
                 clock=self._clock,
             )
             server = _UvicornServer(
@@ -103,6 +111,14 @@ class _UvicornServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started and self._ready is not None:
             self._ready.set()
+
+
+def _subject_key(config: StsConfig) -> bytes:
+    """Subjects stay the same across restarts with a var dir (refresh tokens, clients' accounts);
+    without one (tests) they hold for the process."""
+    if config.var_dir is None:
+        return secrets.token_bytes(32)
+    return dev_secret(config.var_dir / "sts" / "subject.dev-only.key")
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from services.platform.ids import InvalidIdentifier, validate_hpr_number, valida
 
 from .clients import LoginKind
 
-# Domain separation: the subject is not the plain hash of a person number used anywhere else.
-_SUBJECT_PREFIX = b"samhandling-sts/subject/v1\x00"
+# Domain separation: the same key used for anything else gives unrelated values.
+_SUBJECT_PREFIX = b"samhandling-sts/subject/v2\x00"
+MIN_SUBJECT_KEY_BYTES = 32
 
 
 class PeopleError(ValueError):
@@ -31,11 +33,17 @@ class Person:
     authorization: str | None = None
     orgnr_parent: str | None = None
     birth_date: str | None = None
+    # The STS's secret for subjects (services/sts/main.py); set by load_people.
+    subject_key: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def subject(self) -> str:
-        """The token's `sub`: stable per person, but not the person number itself (as HelseID)."""
-        digest = hashlib.sha256(_SUBJECT_PREFIX + self.pid.encode()).digest()
+        """The tokens' `sub`: stable per person and opaque, as HelseID's. Keyed (HMAC-SHA-256):
+        an unkeyed hash of an 11-digit number is reversed by trying them all, which would hand
+        out the person number an ID token leaves out when its scope was not asked for."""
+        if len(self.subject_key) < MIN_SUBJECT_KEY_BYTES:
+            raise ValueError("a person's subject needs the STS's subject key")
+        digest = hmac.new(self.subject_key, _SUBJECT_PREFIX + self.pid.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -51,11 +59,12 @@ class People:
         return [p for p in self.personnel.values() if p.orgnr_parent == legal_entity]
 
 
-def load_people(seeds_dir: Path) -> People:
-    return People(
-        personnel={p.pid: p for p in map(_personnel, _entries(Path(seeds_dir) / "personnel.json"))},
-        patients={p.pid: p for p in map(_patient, _entries(Path(seeds_dir) / "patients.json"))},
-    )
+def load_people(seeds_dir: Path, subject_key: bytes) -> People:
+    if len(subject_key) < MIN_SUBJECT_KEY_BYTES:
+        raise PeopleError(f"the subject key needs at least {MIN_SUBJECT_KEY_BYTES} bytes")
+    keyed = [replace(p, subject_key=subject_key) for p in map(_personnel, _entries(Path(seeds_dir) / "personnel.json"))]
+    patients = [replace(p, subject_key=subject_key) for p in map(_patient, _entries(Path(seeds_dir) / "patients.json"))]
+    return People(personnel={p.pid: p for p in keyed}, patients={p.pid: p for p in patients})
 
 
 def _entries(path: Path) -> list[Any]:

@@ -111,10 +111,12 @@ async def test_discovery_names_the_endpoints_under_the_bound_issuer(sts: StsServ
 async def test_jwks_publishes_both_signing_keys_without_private_parts(sts: StsServer) -> None:
     async with httpx.AsyncClient() as http:
         keys = (await http.get(sts.issuer + "/.well-known/jwks.json")).json()["keys"]
-    assert [k["kid"] for k in keys] == ["sts-signing-1", "sts-signing-2"]
-    for key in keys:
+    assert [k["kid"] for k in keys] == ["sts-signing-1", "sts-signing-2", "sts-id-token-1"]
+    for key in keys[:2]:
         assert key["kty"] == "EC" and key["crv"] == "P-256" and key["alg"] == "ES256"
-        assert "d" not in key and "dev_only" not in key
+    assert keys[2]["kty"] == "RSA" and keys[2]["alg"] == "RS256"  # ID tokens (OpenID Connect)
+    for key in keys:
+        assert "d" not in key and "p" not in key and "dev_only" not in key
 
 
 async def test_token_carries_the_helseid_client_claims(sts: StsServer) -> None:

@@ -65,9 +65,14 @@ async def token(sts: RunningSts) -> str:
     return response.json()["access_token"]
 
 
+ID_TOKEN_KID = "sts-id-token-1"  # the ID-token key, published beside the rotated ones and never rotated
+
+
 async def jwks(sts: RunningSts) -> KeySet:
+    """The published access-token signing keys (the ID-token key left out)."""
     async with httpx.AsyncClient() as http:
-        return KeySet.import_key_set((await http.get(sts.server.issuer + "/.well-known/jwks.json")).json())
+        keys = (await http.get(sts.server.issuer + "/.well-known/jwks.json")).json()["keys"]
+    return KeySet.import_key_set({"keys": [k for k in keys if k["kid"] != ID_TOKEN_KID]})
 
 
 def signing_kid(token: str, keys: KeySet) -> str:
@@ -135,5 +140,5 @@ async def test_a_restarted_sts_keeps_the_rotated_keys(tmp_path: Path) -> None:
         server.stop()
         await serving
 
-    assert [k["kid"] for k in keys] == [new_kid, "sts-signing-1", "sts-signing-2"]
+    assert [k["kid"] for k in keys] == [new_kid, "sts-signing-1", "sts-signing-2", ID_TOKEN_KID]
     assert all("d" not in k and "dev_only" not in k for k in keys)

@@ -6,7 +6,6 @@ validated on a day after that (AFTER_2039), as a number born in the future is re
 """
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from services.platform.ids import (
     InvalidIdentifier,
     PersonNumberKind,
     person_number_violations,
-    pseudonymise,
     validate_hpr_number,
     validate_org_number,
     validate_person_number,
@@ -175,17 +173,6 @@ def test_valid_hpr_numbers(value: str) -> None:
 def test_invalid_hpr_numbers(value: str) -> None:
     with pytest.raises(InvalidIdentifier, match="HPR"):
         validate_hpr_number(value)
-
-
-def test_pseudonym_is_stable_short_and_hides_the_number() -> None:
-    tag = pseudonymise("22750884907")
-    assert tag == pseudonymise("22750884907")
-    assert tag != pseudonymise("19779998080")
-    assert tag.startswith("p:")
-    assert len(tag) == 14
-    assert "22750884907" not in tag
-    # Domain-separated: not the plain SHA-256 of the number.
-    assert tag[2:] != hashlib.sha256(b"22750884907").hexdigest()[:12]
 
 
 # --- seeds stay honest -------------------------------------------------------------------

@@ -32,6 +32,7 @@ def production(key_file) -> Settings:
         gateway_http_public_url="https://samhandling.example.no",
         assertion_key_file=key_file,
         tls_ca_file=Path("/run/secrets/samhandling-ca.pem"),
+        log_pseudonym_key="k" * 32,
     )
 
 
@@ -119,7 +120,7 @@ def test_the_gateway_refuses_to_start_on_development_settings():
 
 
 def test_a_backend_in_production_needs_the_gateways_public_key_named(tmp_path):
-    production = replace(Settings(), env="production", tls_by_mesh=True)
+    production = replace(Settings(), env="production", tls_by_mesh=True, log_pseudonym_key="k" * 32)
     with pytest.raises(SettingsError, match="SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE"):
         check_backend_production(production)
     dev_key = production.seeds_dir / "keys" / "gateway-assertion.dev-only.jwk.json"
