@@ -156,7 +156,9 @@ def test_a_present_claim_of_the_wrong_shape_is_refused(changes):
 
 def test_the_principal_carries_the_tokens_expiry():
     assert principal(system_claims()).expires_at == datetime.fromtimestamp(EXP, UTC)
-    assert principal(patient_claims(exp=EXP + 0.5)).expires_at.timestamp() == EXP + 0.5
+    assert principal(patient_claims(exp=float(EXP))).expires_at == datetime.fromtimestamp(EXP, UTC)
+    # A NumericDate is a whole number of seconds (services.platform.numeric_date).
+    assert refused(patient_claims(exp=EXP + 0.5)) == (UNAUTHENTICATED, "TOKEN_CLAIM_INVALID")
 
 
 def test_synthetic_persons_are_refused_where_they_are_not_allowed():
