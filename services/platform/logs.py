@@ -7,7 +7,9 @@ import re
 import sys
 import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 _JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
 _PERSON_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -36,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
-    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 (logging's name)
         """The traceback, but a database error's text is withheld: besides the statement it can
         hold the parameters (unless hidden) and the server's DETAIL, which quotes the values
         ("Key (patient_id)=(...) already exists", "invalid input syntax ...: \"...\"")."""
