@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -90,3 +92,19 @@ def test_a_nul_in_a_parameter_is_logged_without_the_text(postgres_url):
     finally:
         engine.dispose()
     assert SECRET not in text and PERSON not in text
+
+
+def test_every_engine_of_the_product_is_made_by_make_engine():
+    # hide_parameters=True is set in one place; an engine made anywhere else would not have it.
+    root = Path(__file__).resolve().parents[2]
+    made_elsewhere = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("services", "gateway", "scripts", "bench")
+        for path in sorted((root / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\b(create_engine|create_async_engine|engine_from_config)\(", line)
+        and path != root / "services" / "platform" / "db.py"
+    ]
+    assert made_elsewhere == []
+    source = (root / "services" / "platform" / "db.py").read_text()
+    assert source.count("create_engine(") == source.count("hide_parameters=True") == 2
