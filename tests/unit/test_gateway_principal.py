@@ -141,6 +141,12 @@ def test_a_patient_needs_a_pid_and_security_level_4():
         {ORGNR_PARENT: "910000013"},
         {ORGNR_CHILD: "91000002"},
         {CLIENT_NAME: ["Demo"]},
+        # Names and ids reach the audit log and the backends' tables: the one text rule holds.
+        {CLIENT_NAME: "Demo\x00EHR"},
+        {CLIENT_NAME: "Demo \u202eRHE"},
+        {CLIENT_NAME: "x" * 201},
+        {"client_id": "demo-ehr\x1b[0m"},
+        {"client_id": "x" * 101},
         {TRUST_FRAMEWORK: "TREAT"},
         {TRUST_FRAMEWORK: {"practitioner": "Sigrid"}},
         {TRUST_FRAMEWORK: attestation(authorization="le; drop")},
