@@ -37,6 +37,7 @@ from services.platform.errors import (
     unavailable,
 )
 from services.platform.ids import person_number_violations
+from services.platform.text import TextField, text_problem
 from services.platform.vocabulary import EMERGENCY_PURPOSES, ActorKind
 
 from . import audit_client
@@ -230,12 +231,9 @@ def require_justification(principal: Principal, policy: MethodPolicy) -> None:
     text = principal.justification
     if not text:
         raise permission_denied("JUSTIFICATION_REQUIRED", f"emergency access needs a justification in {JUSTIFICATION}")
-    if len(text) > JUSTIFICATION_MAX_CHARS:
-        raise permission_denied(
-            "JUSTIFICATION_REQUIRED", f"the justification must be at most {JUSTIFICATION_MAX_CHARS} characters"
-        )
-    if not text.isprintable():
-        raise permission_denied("JUSTIFICATION_REQUIRED", "the justification must be plain text without control characters")
+    if (problem := text_problem(text, TextField(JUSTIFICATION_MAX_CHARS))) is not None:
+        # The one text rule (services.platform.text), as for every free-text field.
+        raise permission_denied("JUSTIFICATION_REQUIRED", f"the justification: {problem}")
 
 
 def _consent_at_moment(metadata: Metadata) -> bool:

@@ -78,7 +78,10 @@ def create_gateway(
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
     bound_clients = dpop_bound_clients(settings)
     http = httpx.AsyncClient(timeout=5.0)
-    tokens = TokenValidator(JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience)
+    tokens = TokenValidator(
+        JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience,
+        max_lifetime_seconds=settings.access_token_max_lifetime_seconds,
+    )
     # DPoP proof ids are claimed in the gateway's database, shared by all its replicas; a
     # database not at the newest schema is refused now, not on the first DPoP call.
     url, tuning = settings.database_url(COMPONENT), settings.database.named("samhandling-gateway")

@@ -33,7 +33,9 @@ from services.platform.helseid import (
     TRUST_FRAMEWORK,
 )
 from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
+from services.platform.numeric_date import NumericDateError, numeric_date
 from services.platform.protomap import to_enum
+from services.platform.text import TextField, text_problem
 from services.platform.vocabulary import ActorKind, PurposeOfUse
 
 from . import scopes
@@ -112,8 +114,8 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic: bool, just
 
     return Principal(
         kind=kind,
-        client_id=str(claims["client_id"]),
-        client_name=_claim(claims, CLIENT_NAME),
+        client_id=_claim(claims, "client_id", _text(CLIENT_ID_TEXT)),
+        client_name=_claim(claims, CLIENT_NAME, _text(CLIENT_NAME_TEXT)),
         scopes=granted,
         expires_at=expires_at,
         pid=pid,
@@ -176,6 +178,19 @@ def _purpose(care: dict[str, Any]) -> PurposeOfUse | None:
     return purpose
 
 
+# Names and ids a token carries end up in the audit log and the backends' tables: the one text
+# rule (services.platform.text) and the audit log's column widths hold for them too.
+CLIENT_ID_TEXT = TextField(100, required=True)
+CLIENT_NAME_TEXT = TextField(200)
+
+
+def _text(spec: TextField) -> Callable[[str], None]:
+    def validate(value: str) -> None:
+        if (problem := text_problem(value, spec)) is not None:
+            raise InvalidIdentifier(problem)
+    return validate
+
+
 def _claim(claims: dict[str, Any], name: str, validate: Callable[[str], object] | None = None) -> str:
     """A string claim ("" if absent); a present claim of the wrong shape is refused, not ignored."""
     value = claims.get(name)
@@ -192,13 +207,12 @@ def _claim(claims: dict[str, Any], name: str, validate: Callable[[str], object] 
 
 
 def _expiry(claims: dict[str, Any]) -> datetime:
-    exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
-        raise _invalid("exp")
     try:
-        return datetime.fromtimestamp(exp, UTC)
-    except (OverflowError, OSError, ValueError):
+        exp = numeric_date(claims, "exp")
+    except NumericDateError:
         raise _invalid("exp") from None
+    assert exp is not None
+    return datetime.fromtimestamp(exp, UTC)
 
 
 def _object(parent: dict[str, Any], name: str) -> dict[str, Any]:

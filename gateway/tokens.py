@@ -13,6 +13,7 @@ from joserfc.errors import BadSignatureError, JoseError
 
 from services.platform.errors import unauthenticated
 from services.platform.helseid import SIGNING_ALGORITHMS
+from services.platform.numeric_date import LifetimeTooLong, NumericDateError, token_times
 
 from .jwks import JwksCache, Key
 
@@ -24,14 +25,18 @@ ALLOWED_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
 _EC_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 LEEWAY_SECONDS = 5
 MAX_TOKEN_BYTES = 8192
+# exp - iat of an access token; HelseID's are valid for minutes (SAMHANDLING_ACCESS_TOKEN_MAX_LIFETIME_SECONDS).
+DEFAULT_MAX_LIFETIME_SECONDS = 3600
 # RFC 9068 §2.2: present in every JWT access token.
 REQUIRED_STRING_CLAIMS = ("iss", "sub", "client_id", "jti")
 
 
 class TokenValidator:
     def __init__(
-        self, jwks: JwksCache, issuer: str, audience: str, clock: Callable[[], float] = time.time
+        self, jwks: JwksCache, issuer: str, audience: str, clock: Callable[[], float] = time.time,
+        max_lifetime_seconds: float = DEFAULT_MAX_LIFETIME_SECONDS,
     ) -> None:
+        self._max_lifetime = max_lifetime_seconds
         self._jwks = jwks
         self._issuer = issuer
         self._audience = audience
@@ -81,13 +86,17 @@ class TokenValidator:
         # Exactly one audience: a token valid for several APIs could be replayed by any of them.
         if aud != self._audience and aud != [self._audience]:
             raise unauthenticated("AUDIENCE_MISMATCH", f"the token's audience must be exactly {self._audience}")
-        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", claims.get("iat"))
-        if not (_is_time(exp) and _is_time(iat) and _is_time(nbf)):
-            raise unauthenticated("TOKEN_MALFORMED", "the token's exp, iat and nbf must be numeric dates")
         now = self._clock()
+        try:
+            iat, nbf, exp = token_times(claims, max_lifetime=self._max_lifetime, now=now)
+        except LifetimeTooLong as exc:
+            raise unauthenticated("TOKEN_LIFETIME_TOO_LONG", f"the access token: {exc}") from None
+        except NumericDateError as exc:
+            raise unauthenticated("TOKEN_MALFORMED", f"the token's times must be NumericDates: {exc}") from None
+        assert iat is not None
         if now > exp + LEEWAY_SECONDS:
             raise unauthenticated("TOKEN_EXPIRED", "the access token has expired")
-        if max(iat, nbf) > now + LEEWAY_SECONDS:
+        if max(iat, iat if nbf is None else nbf) > now + LEEWAY_SECONDS:
             raise unauthenticated("TOKEN_NOT_YET_VALID", "the access token is not valid yet")
         if not isinstance(claims.get("scope", ""), str):
             raise unauthenticated("TOKEN_MALFORMED", "the token's scope must be a space-separated string")
@@ -115,6 +124,3 @@ def _fits(alg: str, key: Key) -> bool:
         return key.key_type == "RSA"
     return key.key_type == "EC" and key.get("crv") == _EC_CURVES[alg]
 
-
-def _is_time(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 
 from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
+from services.platform.text import TextField, text_violations
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 # Domain enums are named like the proto values without their prefix (services.platform.protomap).
@@ -82,13 +83,12 @@ def record_violations(record: AuditRecord) -> dict[str, str]:
     for name in ("action", "data_category", "decision"):
         if getattr(record, name) is None:
             problems[name] = "required"
-    if record.justification and not record.justification.isprintable():
-        problems["justification"] = "plain text without control characters"
     if record.trace_id and (not _TRACE_ID.fullmatch(record.trace_id) or not record.trace_id.strip("0")):
         problems["trace_id"] = "empty or a W3C trace id: 32 lowercase hex digits, not all zero"
-    for path, limit in MAX_LENGTHS.items():
-        if len(getattr(record, path.replace(".", "_"))) > limit:
-            problems[path] = f"at most {limit} characters"
+    problems |= text_violations({"idempotency_key": (record.idempotency_key, TextField(MAX_IDEMPOTENCY_KEY))})
+    problems |= text_violations(
+        {path: (getattr(record, path.replace(".", "_")), TextField(limit)) for path, limit in MAX_LENGTHS.items()}
+    )
     return problems
 
 

@@ -16,9 +16,14 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from services.platform.ids import InvalidIdentifier, validate_org_number
+from services.platform.text import TextField, text_violations
 
 MAX_MESSAGE = 1000
 MAX_NOTE = 500
+MESSAGE = TextField(MAX_MESSAGE, multiline=True, required=True)
+NOTE = TextField(MAX_NOTE, multiline=True)
+ALERT_ID = TextField(36, required=True)
+REGION = TextField(100)
 MAX_LIFETIME = timedelta(days=7)
 EXPIRED_LISTED_FOR = timedelta(days=30)
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII without spaces
@@ -165,23 +170,12 @@ class AlertEvent:
         return bool(orgnr) and orgnr in (self.alert.sender_orgnr, self.orgnr)
 
 
-def _text_problem(text: str, limit: int, *, required: bool) -> str | None:
-    if required and not text.strip():
-        return "required"
-    if len(text) > limit:
-        return f"at most {limit} characters"
-    if not all(c.isprintable() or c in "\n\t" for c in text):
-        return "only printable characters and line breaks"
-    return None
-
-
 def request_violations(request: AlertRequest, now: datetime) -> dict[str, str]:
     """Field violations of the request itself, before its targets are looked up."""
     problems: dict[str, str] = {}
     if request.severity is None:
         problems["severity"] = "required"
-    if (problem := _text_problem(request.message, MAX_MESSAGE, required=True)) is not None:
-        problems["message"] = problem
+    problems |= text_violations({"message": (request.message, MESSAGE)})
     if request.expires_at is None:
         problems["expire_time"] = "required"
     elif request.expires_at <= now:
@@ -195,6 +189,7 @@ def request_violations(request: AlertRequest, now: datetime) -> dict[str, str]:
             validate_org_number(orgnr)
         except InvalidIdentifier as exc:
             problems[f"target_orgnrs[{index}]"] = str(exc)
+    problems |= text_violations({"area.region": (request.area.region, REGION)})
     if request.area.municipality_number and not _MUNICIPALITY.fullmatch(request.area.municipality_number):
         problems["area.municipality_number"] = "4 digits, e.g. '1804'"
     if not request.target_orgnrs and not request.area:
@@ -226,5 +221,8 @@ def resolve_targets(
 
 
 def note_violations(note: str) -> dict[str, str]:
-    problem = _text_problem(note, MAX_NOTE, required=False)
-    return {} if problem is None else {"note": problem}
+    return text_violations({"note": (note, NOTE)})
+
+
+def alert_id_violations(alert_id: str) -> dict[str, str]:
+    return text_violations({"alert_id": (alert_id, ALERT_ID)})

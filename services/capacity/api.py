@@ -28,6 +28,7 @@ from .alerts import (
     AlertRequest,
     Area,
     Severity,
+    alert_id_violations,
     note_violations,
     request_violations,
     resolve_targets,
@@ -41,6 +42,7 @@ from .domain import (
     history_violations,
     report_violations,
     resource_type_violations,
+    unit_id_violations,
 )
 from .store import CapacityStore, UnknownUnit
 from .wakeups import Wakeups
@@ -99,9 +101,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         bad_times: dict[str, str] = {}
         start = read_timestamp(request, "from_time", bad_times)
         end = read_timestamp(request, "to_time", bad_times) or self._clock()
-        problems = history_violations(start, end) | bad_times
-        if not request.unit_id:
-            problems["unit_id"] = "required"
+        problems = history_violations(start, end) | bad_times | unit_id_violations(request.unit_id)
         if request.resource_type:
             problems |= resource_type_violations(request.resource_type)
         if problems:
@@ -172,9 +172,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
 
     async def AcknowledgeAlert(self, request: capacity_pb2.AcknowledgeAlertRequest, context):
         actor = _organisation_actor()
-        problems = note_violations(request.note)
-        if not request.alert_id:
-            problems["alert_id"] = "required"
+        problems = alert_id_violations(request.alert_id) | note_violations(request.note)
         if problems:
             raise invalid_argument(problems)
         person = actor.kind == common_pb2.ACTOR_KIND_PERSONNEL

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from services.platform.text import TextField, text_violations
+
 
 class UnitType(Enum):
     LEGEVAKT = "LEGEVAKT"
@@ -27,6 +29,9 @@ class Status(Enum):
 _RESOURCE_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _MUNICIPALITY = re.compile(r"[0-9]{4}")
 MAX_NOTE = 500
+NOTE = TextField(MAX_NOTE, multiline=True)
+UNIT_ID = TextField(64, required=True)
+REGION = TextField(100)
 # Far above any unit's beds or cars, and low enough that sums over every unit fit in an int32.
 MAX_COUNT = 100_000
 MAX_HISTORY_RANGE = timedelta(days=366)
@@ -104,9 +109,10 @@ class UnitFilter:
 
 
 def filter_violations(unit_filter: UnitFilter) -> dict[str, str]:
+    problems = text_violations({"region": (unit_filter.region, REGION)})
     if unit_filter.municipality_number and not _MUNICIPALITY.fullmatch(unit_filter.municipality_number):
-        return {"municipality_number": "4 digits, e.g. '1804'"}
-    return {}
+        problems["municipality_number"] = "4 digits, e.g. '1804'"
+    return problems
 
 
 def resource_type_violations(resource_type: str) -> dict[str, str]:
@@ -118,8 +124,7 @@ def resource_type_violations(resource_type: str) -> dict[str, str]:
 def report_violations(report: Report) -> dict[str, str]:
     """Field violations of a report; empty when it is valid."""
     problems: dict[str, str] = {}
-    if not report.unit_id:
-        problems["unit_id"] = "required"
+    problems |= text_violations({"unit_id": (report.unit_id, UNIT_ID), "note": (report.note, NOTE)})
     problems |= resource_type_violations(report.resource_type)
     for name in ("total", "available", "occupied"):
         value = getattr(report, name)
@@ -134,9 +139,11 @@ def report_violations(report: Report) -> dict[str, str]:
             problems["available"] = "available + occupied must not exceed total"
     if report.status is Status.FULL and "available" not in problems and report.available > 0:
         problems["status"] = "FULL means none available: report available 0, or STRAINED"
-    if len(report.note) > MAX_NOTE:
-        problems["note"] = f"at most {MAX_NOTE} characters"
     return problems
+
+
+def unit_id_violations(unit_id: str) -> dict[str, str]:
+    return text_violations({"unit_id": (unit_id, UNIT_ID)})
 
 
 def history_violations(from_time: datetime | None, to_time: datetime) -> dict[str, str]:

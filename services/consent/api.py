@@ -18,8 +18,6 @@ from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 from .decision import AccessDecision, Policy, decide, represents
 from .domain import (
-    MAX_JUSTIFICATION,
-    MAX_REASON,
     AccessRequest,
     Actor,
     ActorSelector,
@@ -28,6 +26,8 @@ from .domain import (
     RuleDraft,
     RuleType,
     SelectorKind,
+    justification_violations,
+    revocation_violations,
     rule_violations,
 )
 from .notifications import access_notification
@@ -105,8 +105,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
         if category is None:
             problems["data_category"] = "required"
-        if len(request.justification) > MAX_JUSTIFICATION:
-            problems["justification"] = f"at most {MAX_JUSTIFICATION} characters"
+        problems |= justification_violations(request.justification)
         if problems:
             raise _Invalid(problems)
         assert category is not None
@@ -149,10 +148,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
         author = await self._author(request.patient_id)
-        problems = {"rule_id": "required"} if not request.rule_id else {}
-        if len(request.reason) > MAX_REASON:
-            problems["reason"] = f"at most {MAX_REASON} characters"
-        if problems:
+        if problems := revocation_violations(request.rule_id, request.reason):
             raise invalid_argument(problems)
         now = self._clock()
         try:

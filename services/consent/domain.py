@@ -14,10 +14,14 @@ from services.platform.ids import (
     validate_hpr_number,
     validate_org_number,
 )
+from services.platform.text import TextField, text_violations
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 MAX_REASON = 500
 MAX_JUSTIFICATION = 500
+REASON = TextField(MAX_REASON, multiline=True)
+JUSTIFICATION = TextField(MAX_JUSTIFICATION)
+RULE_ID = TextField(64, required=True)
 
 # The categories personnel may ever see; CONSENT and ACCESS_LOG belong to the patient.
 SHAREABLE = frozenset({DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS})
@@ -238,9 +242,16 @@ def rule_violations(draft: RuleDraft, now: datetime, *, allow_synthetic: bool) -
             problems["valid_until"] = "must be in the future"
         elif draft.valid_from is not None and draft.valid_until <= draft.valid_from:
             problems["valid_until"] = "must be after valid_from"
-    if len(draft.reason) > MAX_REASON:
-        problems["reason"] = f"at most {MAX_REASON} characters"
+    problems |= text_violations({"reason": (draft.reason, REASON)})
     return problems
+
+
+def revocation_violations(rule_id: str, reason: str) -> dict[str, str]:
+    return text_violations({"rule_id": (rule_id, RULE_ID), "reason": (reason, REASON)})
+
+
+def justification_violations(justification: str) -> dict[str, str]:
+    return text_violations({"justification": (justification, JUSTIFICATION)})
 
 
 def _selector_problem(rule_type: RuleType | None, selector: ActorSelector | None) -> str:

@@ -41,6 +41,7 @@ from samhandling.common.v1 import common_pb2
 
 from .errors import unauthenticated
 from .keys import Key
+from .numeric_date import NumericDateError, token_times
 from .replay import ReplayClaims, ReplayStoreUnavailable, replay_store_unavailable
 
 METADATA_KEY = "x-samhandling-assertion"
@@ -120,6 +121,8 @@ class AssertionVerifier:
             raise unauthenticated("ASSERTION_MISSING", "this service is reached only through the gateway")
         try:
             decoded = jwt.decode(token, self._key, algorithms=_ALGORITHMS)
+            # The one NumericDate rule first: joserfc's registry would compare NaN or a fraction.
+            token_times(decoded.claims, max_lifetime=LIFETIME_SECONDS, now=self._clock())
             jwt.JWTClaimsRegistry(
                 now=int(self._clock()),
                 leeway=LEEWAY_SECONDS,
@@ -128,6 +131,8 @@ class AssertionVerifier:
                 exp={"essential": True},
                 jti={"essential": True},
             ).validate(decoded.claims)
+        except NumericDateError as exc:
+            raise unauthenticated("ASSERTION_INVALID", f"internal assertion rejected: {exc}") from None
         except (JoseError, ValueError) as exc:
             raise unauthenticated("ASSERTION_INVALID", f"internal assertion rejected: {exc.__class__.__name__}") from None
         claims = decoded.claims

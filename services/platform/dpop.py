@@ -20,6 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
 from .helseid import SIGNING_ALGORITHMS
+from .numeric_date import NumericDateError, numeric_date
 from .replay import ReplayCache
 
 # RFC 9449 allows any asymmetric JWS algorithm; EdDSA too, for clients with Ed25519 keys.
@@ -133,8 +134,8 @@ class DpopVerifier:
             raise DpopError("DPOP_HTM_MISMATCH", f"the DPoP proof's htm must be {htm}")
         if claims.get("htu") != htu:
             raise DpopError("DPOP_HTU_MISMATCH", "the DPoP proof's htu does not name this target")
-        iat, now = claims.get("iat"), self._clock()
-        if not isinstance(iat, int | float) or not now - IAT_PAST_SECONDS <= iat <= now + IAT_FUTURE_SECONDS:
+        iat, now = _iat(claims), self._clock()
+        if not now - IAT_PAST_SECONDS <= iat <= now + IAT_FUTURE_SECONDS:
             raise DpopError("DPOP_IAT_OUT_OF_WINDOW", "the DPoP proof is too old or from the future")
         if access_token is not None and claims.get("ath") != token_hash(access_token):
             raise DpopError("DPOP_ATH_MISMATCH", "the DPoP proof is not for this access token")
@@ -144,6 +145,15 @@ class DpopVerifier:
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof needs a jti")
         return jti, iat
+
+
+def _iat(claims: dict[str, Any]) -> int:
+    try:
+        iat = numeric_date(claims, "iat")
+    except NumericDateError as exc:
+        raise DpopError("DPOP_PROOF_INVALID", f"the DPoP proof's iat: {exc}") from None
+    assert iat is not None
+    return iat
 
 
 def replayed() -> DpopError:

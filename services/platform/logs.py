@@ -5,8 +5,11 @@ import json
 import logging
 import re
 import sys
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 _JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
 _PERSON_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -34,6 +37,41 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return redact(json.dumps(entry, default=str, ensure_ascii=False))
+
+    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 (logging's name)
+        """The traceback, but a database error's text is withheld: besides the statement it can
+        hold the parameters (unless hidden) and the server's DETAIL, which quotes the values
+        ("Key (patient_id)=(...) already exists", "invalid input syntax ...: \"...\"")."""
+        exception = traceback.TracebackException(*ei, compact=True)
+        for part in _chain(exception):
+            if _is_database_error(part.exc_type):
+                part._str = DATABASE_ERROR_WITHHELD  # the one place the text is formatted
+        return "".join(exception.format()).rstrip("\n")
+
+
+DATABASE_ERROR_WITHHELD = "(text withheld from the log: a database error can quote SQL parameters)"
+_DATABASE_MODULES = ("sqlalchemy.", "psycopg", "sqlite3")
+
+
+def _is_database_error(exc_type: type | None) -> bool:
+    if exc_type is None:
+        return False
+    return any(
+        cls.__module__.startswith(_DATABASE_MODULES) and issubclass(cls, Exception) for cls in exc_type.__mro__
+    )
+
+
+def _chain(exception: traceback.TracebackException) -> list[traceback.TracebackException]:
+    seen: list[traceback.TracebackException] = []
+    todo = [exception]
+    while todo:
+        part = todo.pop()
+        if any(part is s for s in seen):
+            continue
+        seen.append(part)
+        todo += [p for p in (part.__cause__, part.__context__) if p is not None]
+        todo += list(part.exceptions or ())
+    return seen
 
 
 def configure_logging(component: str, level: str = "INFO") -> None:

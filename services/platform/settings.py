@@ -58,6 +58,8 @@ class Settings:
     gateway_http_public_url: str | None = None
     # Consent decisions cached in the gateway, safe against revocation (gateway/decision_cache.py).
     decision_cache: bool = True
+    # The longest an access token may be valid (exp - iat) for the gateway to accept it (gateway.tokens).
+    access_token_max_lifetime_seconds: float = 3600.0
     dpop_bound_clients: frozenset[str] = frozenset()
     consent_receipt_key_file: Path | None = None
     assertion_key_file: Path | None = None
@@ -150,6 +152,7 @@ class Settings:
             gateway_public_url=env.get("SAMHANDLING_GATEWAY_PUBLIC_URL", f"http://{addresses['gateway']}"),
             gateway_http_public_url=env.get("SAMHANDLING_GATEWAY_HTTP_PUBLIC_URL") or None,
             decision_cache=_switch(env, "SAMHANDLING_DECISION_CACHE", default=True),
+            access_token_max_lifetime_seconds=_lifetime(env, "SAMHANDLING_ACCESS_TOKEN_MAX_LIFETIME_SECONDS", 3600.0),
             dpop_bound_clients=frozenset(
                 c.strip() for c in env.get("SAMHANDLING_DPOP_BOUND_CLIENTS", "").split(",") if c.strip()
             ),
@@ -197,6 +200,14 @@ def _seconds(env: Mapping[str, str], name: str, default: float | None) -> float 
         raise SettingsError(f"{name} must be a number of seconds or 'none', not {value!r}") from None
     if not seconds >= 0 or seconds == float("inf"):
         raise SettingsError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
+    return seconds
+
+
+def _lifetime(env: Mapping[str, str], name: str, default: float) -> float:
+    """A cap in seconds that must exist: a positive number, never 'none'."""
+    seconds = _seconds(env, name, default)
+    if seconds is None or seconds <= 0:
+        raise SettingsError(f"{name} must be a positive number of seconds")
     return seconds
 
 

@@ -20,6 +20,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
 from services.platform.helseid import SIGNING_ALGORITHMS
+from services.platform.numeric_date import LifetimeTooLong, NumericDateError, token_times
 from services.platform.replay import ReplayCache
 
 from .clients import CLIENT_AUTH_METHOD, RegisteredClient
@@ -75,11 +76,14 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
     def verify_claims(self, claims: jwt.Claims) -> None:
         # Lifetime rules run before the base checks, so a refused assertion never burns its jti.
         now = self._clock()
-        iat, exp = claims.get("iat"), claims.get("exp")
-        if not _is_time(iat) or not _is_time(exp):
-            raise InvalidClientError(description="Client assertion needs numeric 'iat' and 'exp'.")
+        try:
+            iat, _, exp = token_times(claims, max_lifetime=MAX_ASSERTION_LIFETIME_SECONDS, now=now)
+        except LifetimeTooLong:
+            iat = exp = None
+        except NumericDateError as exc:
+            raise InvalidClientError(description=f"Client assertion needs NumericDate 'iat' and 'exp': {exc}.") from None
         latest_exp = now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
-        if exp - iat > MAX_ASSERTION_LIFETIME_SECONDS or exp > latest_exp:
+        if iat is None or exp is None or exp > latest_exp:
             raise InvalidClientError(
                 description=f"Client assertion 'exp' is more than {MAX_ASSERTION_LIFETIME_SECONDS} s ahead."
             )
@@ -107,6 +111,3 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
         # Remembered until the assertion could no longer pass the exp check anyway.
         return self._replay_cache.claim(f"{claims['sub']}\x00{jti}", claims["exp"] + CLOCK_SKEW_SECONDS)
 
-
-def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

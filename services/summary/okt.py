@@ -6,6 +6,7 @@ from datetime import date
 from enum import Enum
 
 from services.platform.ids import InvalidIdentifier, validate_org_number
+from services.platform.text import TextField, text_violations
 
 # Code list 9151 (Volven), its codes written as the code list writes them: unpadded ("6", "15").
 # Texts follow the service list the municipal patient register (KPR) publishes; meanings as in
@@ -58,7 +59,12 @@ class StayType(Enum):
 _STAY_TYPES = frozenset(s.value for s in StayType)
 
 # Column widths of models.py, so a valid record always fits the database.
-MAX_LENGTHS = {"service_id": 64, "service_level": 200, "weekly_extent": 100, "description": 1000}
+TEXT_FIELDS = {
+    "service_id": TextField(64),
+    "service_level": TextField(200),
+    "weekly_extent": TextField(100),
+    "description": TextField(1000, multiline=True),
+}
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,5 @@ def record_violations(record: MunicipalService) -> dict[str, str]:
         validate_org_number(record.provider_orgnr)
     except InvalidIdentifier as exc:
         problems["provider_orgnr"] = str(exc)
-    for name, limit in MAX_LENGTHS.items():
-        if len(getattr(record, name)) > limit:
-            problems[name] = f"at most {limit} characters"
+    problems |= text_violations({name: (getattr(record, name), spec) for name, spec in TEXT_FIELDS.items()})
     return problems

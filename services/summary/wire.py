@@ -9,6 +9,7 @@ from samhandling.summary.v1 import summary_pb2
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
 from services.platform.norway_date import day_in_norway
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
+from services.platform.text import TextField, text_violations
 
 from .news2 import ACVPU, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, record_violations
@@ -18,6 +19,8 @@ from .vitals import Assessment, Measurement
 
 MAX_SOURCE_ID = 64
 MAX_NAME = 200
+SOURCE_ID = TextField(MAX_SOURCE_ID)
+NAME = TextField(MAX_NAME)
 # A clock a few minutes ahead at the bedside is normal; a measurement later than that is a mistake.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -25,9 +28,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 def source_id_violations(value: str, field: str = "source_record_id") -> dict[str, str]:
     if not value:
         return {field: "required: the calling system's own id of the record"}
-    if len(value) > MAX_SOURCE_ID or not value.isprintable():
-        return {field: f"1-{MAX_SOURCE_ID} printable characters"}
-    return {}
+    return text_violations({field: (value, SOURCE_ID)})
 
 
 def parse_date(message: common_pb2.Date) -> date:
@@ -78,9 +79,7 @@ def performer_violations(given: summary_pb2.Performer, field: str) -> dict[str, 
         validate_hpr_number(given.hpr_number)
     except InvalidIdentifier as exc:
         problems[f"{field}.hpr_number"] = str(exc)
-    if len(given.name) > MAX_NAME or not given.name.isprintable():
-        problems[f"{field}.name"] = f"at most {MAX_NAME} printable characters"
-    return problems
+    return problems | text_violations({f"{field}.name": (given.name, NAME)})
 
 
 def observation_values(given: summary_pb2.VitalSigns, scale: Spo2Scale) -> dict[str, object]:

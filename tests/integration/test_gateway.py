@@ -116,6 +116,18 @@ async def test_tokens_are_refused_with_specific_reasons(suite):
         stub.GetPatientSummary(request, metadata=resigned(iss="https://helseid-sts.test.nhn.no")),
         grpc.StatusCode.UNAUTHENTICATED, "ISSUER_MISMATCH",
     )
+    # NaN once disabled the not-yet-valid check (max(NaN, nbf) is NaN); time claims are NumericDates.
+    for changes in ({"iat": float("nan"), "nbf": now + 3600}, {"iat": "1"}, {"iat": now + 0.5}, {"exp": True}):
+        await expect_error(
+            stub.GetPatientSummary(request, metadata=resigned(**changes)),
+            grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MALFORMED",
+        )
+    # At most SAMHANDLING_ACCESS_TOKEN_MAX_LIFETIME_SECONDS (3600 s) from iat to exp.
+    for exp in (now + 3601, now + 10**9):
+        await expect_error(
+            stub.GetPatientSummary(request, metadata=resigned(iat=now, nbf=now, exp=exp)),
+            grpc.StatusCode.UNAUTHENTICATED, "TOKEN_LIFETIME_TOO_LONG",
+        )
 
 
 async def test_missing_scope_and_unlisted_methods_are_denied(suite):

@@ -328,3 +328,15 @@ async def test_openapi_describes_every_route_with_schemas_from_the_protos(api):
         target = document
         for part in ref.removeprefix("#/").split("/"):
             target = target[part]
+
+
+async def test_free_text_through_json_is_refused_like_through_grpc_and_nothing_is_stored(api):
+    # The one text rule (services/platform/text.py) holds whichever door the text comes in by.
+    auth = await api.auth()
+    before = served(await api.client.get(RULES, headers=auth))["rules"]
+    for reason in ("Reservasjon\u0000", "Reservasjon\u202etxt.exe", "Reservasjon\u001b[2J", "Sa\u030ar"):
+        violations = error_of(await api.client.post(RULES, headers=auth, json={
+            "ruleType": "RULE_TYPE_RESTRICTION", "dataCategories": ["DATA_CATEGORY_VITAL_SIGNS"], "reason": reason,
+        }), 400, "INVALID_ARGUMENT")
+        assert set(violations) == {"reason"}, reason
+    assert served(await api.client.get(RULES, headers=auth))["rules"] == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from joserfc import jwt
-from joserfc.jwk import KeySet, OctKey
+from joserfc.jwk import JWKRegistry, KeySet, OctKey
 
 from services.sts.client import (
     CLIENT_ASSERTION_TYPE,
@@ -199,6 +200,30 @@ async def test_assertion_outside_its_time_window_is_refused(
         "demo-ehr", private_jwk("demo-ehr"), sts.issuer,
         now=int(time.time()) - issued_ago, lifetime_seconds=lifetime,
     )
+
+    response = await post_token_request(sts.issuer, assertion_form(assertion))
+
+    assert_refused(response, "invalid_client")
+    assert reason in response.json()["error_description"]
+
+
+@pytest.mark.parametrize(
+    ("times", "reason"),
+    [
+        pytest.param({"iat": float("nan")}, "'iat' must be a whole number", id="iat-NaN"),
+        pytest.param({"exp": float("inf")}, "'exp' must be a whole number", id="exp-Infinity"),
+        pytest.param({"iat": "now"}, "'iat' must be a number", id="iat-string"),
+        pytest.param({"iat": 1.5}, "'iat' must be a whole number", id="iat-fraction"),
+        pytest.param({"iat": True}, "'iat' must be a number", id="iat-true"),
+        pytest.param({"exp": 10**30}, "'exp' is out of range", id="exp-huge"),
+    ],
+)
+async def test_assertion_time_claims_must_be_numeric_dates(sts: StsServer, times: dict[str, Any], reason: str) -> None:
+    now = int(time.time())
+    claims = {"iss": "demo-ehr", "sub": "demo-ehr", "aud": sts.issuer, "jti": secrets.token_urlsafe(24),
+              "iat": now, "nbf": now, "exp": now + 30, **times}
+    key = JWKRegistry.import_key(private_jwk("demo-ehr"))
+    assertion = jwt.encode({"alg": "ES256" if key.key_type == "EC" else "PS256", "kid": key.kid}, claims, key)
 
     response = await post_token_request(sts.issuer, assertion_form(assertion))
 

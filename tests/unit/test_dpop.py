@@ -95,3 +95,27 @@ def test_garbage_is_refused(garbage):
     with pytest.raises(DpopError) as err:
         verifier().verify(garbage, htm="POST", htu=HTU)
     assert err.value.reason == "DPOP_PROOF_INVALID"
+
+
+def _proof_with_iat(key, iat) -> str:
+    """A correctly signed proof whose iat is whatever the test says (make_proof writes an int)."""
+    import json
+    import uuid
+
+    from joserfc import jws
+
+    claims = {"jti": uuid.uuid4().hex, "htm": "POST", "htu": HTU, "iat": iat}
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    return jws.serialize_compact(header, json.dumps(claims), key, algorithms=["ES256"])
+
+
+@pytest.mark.parametrize(
+    "iat",
+    [float("nan"), float("inf"), "1800000000", NOW + 0.5, True, 10**30, None],
+    ids=["NaN", "Infinity", "string", "fraction", "true", "huge", "absent"],
+)
+def test_iat_must_be_a_whole_finite_numeric_date(key, iat):
+    with pytest.raises(DpopError) as err:
+        verifier().verify(_proof_with_iat(key, iat), htm="POST", htu=HTU)
+    assert err.value.reason == "DPOP_PROOF_INVALID"
+    assert "iat" in str(err.value)

@@ -141,6 +141,12 @@ def test_a_patient_needs_a_pid_and_security_level_4():
         {ORGNR_PARENT: "910000013"},
         {ORGNR_CHILD: "91000002"},
         {CLIENT_NAME: ["Demo"]},
+        # Names and ids reach the audit log and the backends' tables: the one text rule holds.
+        {CLIENT_NAME: "Demo\x00EHR"},
+        {CLIENT_NAME: "Demo \u202eRHE"},
+        {CLIENT_NAME: "x" * 201},
+        {"client_id": "demo-ehr\x1b[0m"},
+        {"client_id": "x" * 101},
         {TRUST_FRAMEWORK: "TREAT"},
         {TRUST_FRAMEWORK: {"practitioner": "Sigrid"}},
         {TRUST_FRAMEWORK: attestation(authorization="le; drop")},
@@ -156,7 +162,9 @@ def test_a_present_claim_of_the_wrong_shape_is_refused(changes):
 
 def test_the_principal_carries_the_tokens_expiry():
     assert principal(system_claims()).expires_at == datetime.fromtimestamp(EXP, UTC)
-    assert principal(patient_claims(exp=EXP + 0.5)).expires_at.timestamp() == EXP + 0.5
+    assert principal(patient_claims(exp=float(EXP))).expires_at == datetime.fromtimestamp(EXP, UTC)
+    # A NumericDate is a whole number of seconds (services.platform.numeric_date).
+    assert refused(patient_claims(exp=EXP + 0.5)) == (UNAUTHENTICATED, "TOKEN_CLAIM_INVALID")
 
 
 def test_synthetic_persons_are_refused_where_they_are_not_allowed():

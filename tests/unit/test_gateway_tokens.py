@@ -12,7 +12,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 
-from gateway.tokens import LEEWAY_SECONDS, MAX_TOKEN_BYTES, TokenValidator
+from gateway.tokens import DEFAULT_MAX_LIFETIME_SECONDS, LEEWAY_SECONDS, MAX_TOKEN_BYTES, TokenValidator
 from services.platform.errors import ServiceError
 
 ISSUER = "https://helseid-sts.test.nhn.no"
@@ -190,6 +190,56 @@ async def test_not_before_and_issued_at_have_a_few_seconds_of_leeway(claim):
 )
 async def test_missing_or_misshapen_standard_claims_are_malformed(changes):
     assert await refused(mint(claims(**changes))) == "TOKEN_MALFORMED"
+
+
+NAN, INFINITY = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        # NaN once disabled the not-yet-valid check: max(NaN, nbf) is NaN, and NaN > now is false.
+        pytest.param({"iat": NAN, "nbf": NOW + 3000}, id="iat-NaN-hides-a-future-nbf"),
+        pytest.param({"iat": NAN}, id="iat-NaN"),
+        pytest.param({"nbf": NAN}, id="nbf-NaN"),
+        pytest.param({"exp": NAN}, id="exp-NaN"),
+        pytest.param({"exp": INFINITY}, id="exp-Infinity"),
+        pytest.param({"iat": -INFINITY}, id="iat-minus-Infinity"),
+        pytest.param({"iat": "1"}, id="iat-string"),
+        pytest.param({"iat": float(NOW - 10) + 0.5}, id="iat-fraction"),
+        pytest.param({"iat": True}, id="iat-true"),
+        pytest.param({"nbf": False}, id="nbf-false"),
+        pytest.param({"exp": 10**30}, id="exp-beyond-year-9999"),
+        pytest.param({"iat": -1}, id="iat-before-the-epoch"),
+    ],
+)
+async def test_time_claims_must_be_whole_finite_numeric_dates(changes):
+    assert await refused(mint(claims(**changes))) == "TOKEN_MALFORMED"
+
+
+async def test_a_whole_number_written_as_a_float_is_a_numeric_date():
+    assert await validator().validate(mint(claims(iat=float(NOW - 10), exp=float(NOW + 600))))
+
+
+@pytest.mark.parametrize(
+    ("changes", "cap"),
+    [
+        pytest.param({"iat": NOW - 10, "exp": NOW + 3591}, 3600, id="exp-iat-one-second-over-the-default"),
+        pytest.param({"iat": NOW - 10, "exp": NOW + 10**9}, 3600, id="huge-exp"),
+        pytest.param({"iat": NOW - 10, "exp": NOW + 600}, 300, id="over-a-configured-cap"),
+    ],
+)
+async def test_a_token_valid_for_longer_than_the_cap_is_refused(changes, cap):
+    token = mint(claims(**changes))
+    with pytest.raises(ServiceError) as err:
+        await TokenValidator(StubJwks(), ISSUER, AUDIENCE, clock=lambda: NOW, max_lifetime_seconds=cap).validate(token)
+    assert (err.value.code, err.value.reason) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_LIFETIME_TOO_LONG")
+    assert f"{cap} s" in err.value.message
+
+
+async def test_a_token_valid_for_exactly_the_cap_is_accepted():
+    assert DEFAULT_MAX_LIFETIME_SECONDS == 3600
+    assert await validator().validate(mint(claims(iat=NOW - 10, exp=NOW - 10 + 3600)))
 
 
 async def test_a_dpop_confirmation_is_passed_on_for_the_binding_check():

@@ -19,7 +19,7 @@ from services.platform.assertion import (
 from services.platform.errors import ServiceError
 from services.platform.logs import JsonFormatter, redact
 from services.platform.replay import InProcessClaims, ReplayCache, ReplayStoreUnavailable
-from services.platform.settings import Settings
+from services.platform.settings import Settings, SettingsError
 
 METHOD = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012")
@@ -148,3 +148,12 @@ def test_the_gateway_has_a_database_of_its_own_for_its_replay_claims():
     assert Settings.from_env({"SAMHANDLING_GATEWAY_DATABASE_URL": url}).database_url("gateway") == url
     default = Settings.from_env({"SAMHANDLING_VAR_DIR": "/srv/var"})
     assert default.database_url("gateway") == "sqlite:////srv/var/gateway.db"
+
+
+def test_the_access_token_lifetime_cap_is_a_setting_that_always_caps():
+    variable = "SAMHANDLING_ACCESS_TOKEN_MAX_LIFETIME_SECONDS"
+    assert Settings.from_env({}).access_token_max_lifetime_seconds == 3600
+    assert Settings.from_env({variable: "300"}).access_token_max_lifetime_seconds == 300
+    for refused in ("none", "0", "-5", "inf", "nan", "an hour"):
+        with pytest.raises(SettingsError, match=variable):
+            Settings.from_env({variable: refused})

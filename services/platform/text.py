@@ -1,0 +1,61 @@
+"""The one rule for free text a client sends (README "Free text"), pure.
+
+Every free-text field that enters a service — a note, a message, a reason, a justification, a
+name, a source system's id — is checked here before it is stored or looked up:
+
+- printable only: no C0/C1 controls (NUL, ESC, DEL, ...), no format characters (the bidi
+  controls U+202A–U+202E and U+2066–U+2069, U+200E/U+200F, U+061C, zero-width spaces, U+FEFF,
+  invisible operators ...; only the joiners U+200C/U+200D, which scripts and emoji need),
+  no surrogates, private-use or unassigned code points, no U+2028/U+2029 separators;
+- line breaks (LF or CRLF) and tabs only in a field that allows them (`multiline`);
+- already in Unicode normalisation form C: text that is not NFC is refused, not rewritten, so what
+  is stored is exactly what the caller sent (and compares equal to what it sends again);
+- at most a per-field number of characters (code points).
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Format characters (Cf) are refused but for these two, which Persian, Indic scripts and emoji
+# sequences need and which cannot reorder text.
+_ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+@dataclass(frozen=True)
+class TextField:
+    """What one free-text field allows."""
+
+    max_chars: int
+    multiline: bool = False
+    required: bool = False
+
+
+def text_problem(value: str, spec: TextField) -> str | None:
+    """Why `value` is not acceptable for a field with `spec`, or None when it is."""
+    if len(value) > spec.max_chars:
+        return f"at most {spec.max_chars} characters"
+    for index, char in enumerate(value):
+        if char in "\n\t" and spec.multiline:
+            continue
+        if char == "\r" and spec.multiline and value[index + 1:index + 2] == "\n":
+            continue
+        if unicodedata.category(char) in _REFUSED_CATEGORIES and char not in _ALLOWED_FORMAT:
+            where = "control, format or separator" if spec.multiline else "control, format or line-break"
+            return f"{where} character U+{ord(char):04X} at position {index} is not allowed"
+    if not unicodedata.is_normalized("NFC", value):
+        return "must be in Unicode normalisation form C (NFC)"
+    if spec.required and not value.strip():
+        return "required"
+    return None
+
+
+def text_violations(fields: Mapping[str, tuple[str, TextField]]) -> dict[str, str]:
+    """Field violations of several text fields at once: {field path: (value, spec)}."""
+    problems: dict[str, str] = {}
+    for path, (value, spec) in fields.items():
+        if (problem := text_problem(value, spec)) is not None:
+            problems[path] = problem
+    return problems
