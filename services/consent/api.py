@@ -7,9 +7,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+import grpc
+
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
-from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
+from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import encode_page_token, page_violations
@@ -18,6 +20,7 @@ from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 from .decision import AccessDecision, Policy, decide, represents
 from .domain import (
+    MAX_ACTIVE_RULES,
     MAX_JUSTIFICATION,
     MAX_REASON,
     AccessRequest,
@@ -32,7 +35,7 @@ from .domain import (
 )
 from .notifications import access_notification
 from .receipts import ReceiptSigner
-from .store import ConsentStore, UnknownRule
+from .store import ConsentStore, TooManyRules, UnknownRule
 from .watch import PolicyChangeHub
 
 log = logging.getLogger(__name__)
@@ -140,11 +143,17 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         draft = _draft(request, bad_times)
         if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic) | bad_times:
             raise invalid_argument(problems)
-        rule = await self._committed_and_published(
-            request.patient_id,
-            lambda: self._store.create_rule(draft.content(), author, draft.reason, now, self._receipts.sign),
-            lambda rule: rule.policy_revision,
-        )
+        try:
+            rule = await self._committed_and_published(
+                request.patient_id,
+                lambda: self._store.create_rule(draft.content(), author, draft.reason, now, self._receipts.sign),
+                lambda rule: rule.policy_revision,
+            )
+        except TooManyRules:
+            raise ServiceError(
+                grpc.StatusCode.FAILED_PRECONDITION, "RULES_LIMIT",
+                f"the patient has {MAX_ACTIVE_RULES} rules in force; revoke one before making another",
+            ) from None
         return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
 
     async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
@@ -199,13 +208,27 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
         await self._author(request.patient_id)
-        rules, revision = await asyncio.to_thread(self._store.rules, request.patient_id, request.include_revoked)
-        return consent_pb2.ListRulesResponse(rules=[_rule_message(r) for r in rules], policy_revision=revision)
+        limit, below, problems = page_violations(request.page_size, request.page_token)
+        if problems:
+            raise invalid_argument(problems)
+        rules, revision = await asyncio.to_thread(
+            self._store.rules, request.patient_id, request.include_revoked, limit + 1, below
+        )
+        token = encode_page_token(rules[limit - 1][0]) if len(rules) > limit else ""
+        return consent_pb2.ListRulesResponse(
+            rules=[_rule_message(r) for _, r in rules[:limit]], policy_revision=revision, next_page_token=token
+        )
 
     async def ListRuleHistory(self, request: consent_pb2.ListRuleHistoryRequest, context):
         await self._author(request.patient_id)
-        versions = await asyncio.to_thread(self._store.history, request.patient_id)
-        return consent_pb2.ListRuleHistoryResponse(versions=[_rule_message(r) for r in versions])
+        limit, after, problems = page_violations(request.page_size, request.page_token)
+        if problems:
+            raise invalid_argument(problems)
+        versions = await asyncio.to_thread(self._store.history, request.patient_id, limit + 1, after)
+        token = encode_page_token(versions[limit - 1].policy_revision) if len(versions) > limit else ""
+        return consent_pb2.ListRuleHistoryResponse(
+            versions=[_rule_message(r) for r in versions[:limit]], next_page_token=token
+        )
 
     async def ListNotifications(self, request: consent_pb2.ListNotificationsRequest, context):
         await self._author(request.patient_id)

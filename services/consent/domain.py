@@ -18,6 +18,9 @@ from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 MAX_REASON = 500
 MAX_JUSTIFICATION = 500
+# Rules in force (not revoked) per patient, so a policy, and every decision read of it, stays
+# small (README "Limits"); rule lists and histories are paged.
+MAX_ACTIVE_RULES = 50
 
 # The categories personnel may ever see; CONSENT and ACCESS_LOG belong to the patient.
 SHAREABLE = frozenset({DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS})
