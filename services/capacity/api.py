@@ -126,6 +126,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         unit_filter = _unit_filter(request)
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._capacity.head)
+            await context.send_initial_metadata(())  # accepted: the gateway may start its answer
         else:
             snapshot = await asyncio.to_thread(self._capacity.snapshot, unit_filter)
             units, totals = messages.units_and_totals(snapshot.units)
@@ -232,6 +233,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         orgnr = _organisation_actor().orgnr_parent
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._alerts.head)
+            await context.send_initial_metadata(())  # accepted: the gateway may start its answer
         else:
             after, alerts, truncated = await asyncio.to_thread(
                 self._alerts.snapshot, orgnr, self._clock(), MAX_SNAPSHOT_ALERTS
