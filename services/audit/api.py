@@ -270,9 +270,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         actor = current_assertion().actor
         scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
         leaves = await asyncio.to_thread(self._store.leaves, request.start, request.end, scope)
-        return audit_pb2.GetLeavesResponse(
-            leaves=[audit_pb2.Leaf(index=index, leaf_hash=hash_, data=data) for index, hash_, data in leaves]
-        )
+        shown = [audit_pb2.Leaf(index=index, leaf_hash=hash_, data=data) for index, hash_, data in leaves]
+        # Leaves of maximum-size events are ~5 kB: the answer holds the first ones that fit.
+        return audit_pb2.GetLeavesResponse(leaves=shown[: fitting(shown, lambda leaf: leaf.ByteSize())])
 
     async def _checkpointed_size(self) -> int:
         latest = await asyncio.to_thread(self._store.latest_checkpoint)

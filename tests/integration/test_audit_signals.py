@@ -218,3 +218,24 @@ async def test_an_export_of_maximum_size_events_stays_under_the_message_limit(se
         )
         assert exported.truncated and 0 < exported.event_count < limit
         assert exported.ByteSize() < 4 * 1024 * 1024
+
+
+async def test_leaves_of_maximum_size_events_come_as_many_as_fit(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        events = largest_events(2, 500)
+        for start in range(0, len(events), 500):
+            await append(stub, settings, *events[start:start + 500])
+        await checkpointed(stub, settings, len(events))
+        leaves, start, counts = [], 0, []
+        while start < len(events):
+            answer = await stub.GetLeaves(
+                audit_pb2.GetLeavesRequest(start=start, end=min(start + 1000, len(events))),
+                metadata=asserted(settings, "audit", SERVICE + "GetLeaves", actor=BODO_AUDITOR),
+            )
+            assert answer.leaves and answer.ByteSize() < 4 * 1024 * 1024
+            leaves += answer.leaves
+            counts.append(len(answer.leaves))
+            start = leaves[-1].index + 1
+        assert [leaf.index for leaf in leaves] == list(range(len(events))) and all(leaf.data for leaf in leaves)
+        assert counts[0] < 1000  # the first answer held fewer than the 1000 asked
