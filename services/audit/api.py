@@ -15,7 +15,7 @@ from services.platform.assertion import GATEWAY_CLIENT_ID
 from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import MAX_ANSWER_BYTES, encode_page_token, fitting, page_violations
+from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
@@ -114,11 +114,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
                 "AUDIT_SCOPE_MISSING", "the access log is read by the patient and by their organisation's auditors"
             )
         rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below)
-        token = encode_page_token(rows[limit - 1].sequence) if len(rows) > limit else ""
-        return audit_pb2.ListEventsResponse(
-            events=[_event(row, scope) for row in rows[:limit]],
-            next_page_token=token,
-        )
+        events, token = page([_event(row, scope) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
+        return audit_pb2.ListEventsResponse(events=events, next_page_token=token)
 
     async def SearchEvents(self, request: audit_pb2.SearchEventsRequest, context):
         query, problems = self._query(request.filter)
@@ -126,9 +123,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         if problems := problems | paging:
             raise invalid_argument(problems)
         rows = await asyncio.to_thread(self._store.search_events, query, limit + 1, below)
-        token = encode_page_token(rows[limit - 1].sequence) if len(rows) > limit else ""
         # Auditors see their organisation's events in full, as read_scope shows them to auditors.
-        return audit_pb2.SearchEventsResponse(events=[_event(row) for row in rows[:limit]], next_page_token=token)
+        events, token = page([_event(row) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
+        return audit_pb2.SearchEventsResponse(events=events, next_page_token=token)
 
     async def ExportEvents(self, request: audit_pb2.ExportEventsRequest, context):
         query, problems = self._query(request.filter)
@@ -185,12 +182,11 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         # Signals are computed, not stored: a token holds the index of the next one (the same
         # kind and times give the same list while no event arrives in the range).
         first = offset or 0
-        page = [_signal(s, by_sequence) for s in found[first:first + limit]]
-        count = fitting(page, lambda m: m.ByteSize())
-        more = first + count < len(found)
-        return audit_pb2.ListSignalsResponse(
-            signals=page[:count], next_page_token=encode_page_token(first + count) if more else ""
+        shown, token = page(
+            [_signal(s, by_sequence) for s in found[first:first + limit]],
+            list(range(first + 1, first + limit + 1)), first + limit < len(found),
         )
+        return audit_pb2.ListSignalsResponse(signals=shown, next_page_token=token)
 
     async def GetEventProof(self, request: audit_pb2.GetEventProofRequest, context):
         actor = current_assertion().actor

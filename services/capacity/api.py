@@ -11,7 +11,7 @@ from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.interceptors import current_assertion
-from services.platform.paging import encode_page_token, fitting, page_violations, resume_violation
+from services.platform.paging import fitting, page, page_violations, resume_violation
 from services.platform.protomap import from_enum, read_timestamp
 
 from . import messages, sequences
@@ -222,12 +222,10 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         now = self._clock()
         since = now - EXPIRED_LISTED_FOR if request.include_expired else now
         alerts = await asyncio.to_thread(self._alerts.list_alerts, orgnr, since, limit + 1, below)
-        shown = [messages.alert(a.seen_by(orgnr)) for a in alerts[:limit]]
-        count = fitting(shown, lambda m: m.ByteSize())
-        more = count < len(shown) or len(alerts) > limit
-        return capacity_pb2.ListAlertsResponse(
-            alerts=shown[:count], next_page_token=encode_page_token(alerts[count - 1].position) if more else "",
+        shown, token = page(
+            [messages.alert(a.seen_by(orgnr)) for a in alerts[:limit]], [a.position for a in alerts], len(alerts) > limit
         )
+        return capacity_pb2.ListAlertsResponse(alerts=shown, next_page_token=token)
 
     async def WatchAlerts(self, request: capacity_pb2.WatchAlertsRequest, context):
         orgnr = _organisation_actor().orgnr_parent

@@ -14,7 +14,7 @@ from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import encode_page_token, page_violations
+from services.platform.paging import page, page_violations
 from services.platform.protomap import from_enum, read_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
@@ -214,10 +214,8 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         rules, revision = await asyncio.to_thread(
             self._store.rules, request.patient_id, request.include_revoked, limit + 1, below
         )
-        token = encode_page_token(rules[limit - 1][0]) if len(rules) > limit else ""
-        return consent_pb2.ListRulesResponse(
-            rules=[_rule_message(r) for _, r in rules[:limit]], policy_revision=revision, next_page_token=token
-        )
+        shown, token = page([_rule_message(r) for _, r in rules[:limit]], [made for made, _ in rules], len(rules) > limit)
+        return consent_pb2.ListRulesResponse(rules=shown, policy_revision=revision, next_page_token=token)
 
     async def ListRuleHistory(self, request: consent_pb2.ListRuleHistoryRequest, context):
         await self._author(request.patient_id)
@@ -225,10 +223,10 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         if problems:
             raise invalid_argument(problems)
         versions = await asyncio.to_thread(self._store.history, request.patient_id, limit + 1, after)
-        token = encode_page_token(versions[limit - 1].policy_revision) if len(versions) > limit else ""
-        return consent_pb2.ListRuleHistoryResponse(
-            versions=[_rule_message(r) for r in versions[:limit]], next_page_token=token
+        shown, token = page(
+            [_rule_message(r) for r in versions[:limit]], [r.policy_revision for r in versions], len(versions) > limit
         )
+        return consent_pb2.ListRuleHistoryResponse(versions=shown, next_page_token=token)
 
     async def ListNotifications(self, request: consent_pb2.ListNotificationsRequest, context):
         await self._author(request.patient_id)
@@ -236,10 +234,10 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         if problems:
             raise invalid_argument(problems)
         rows = await asyncio.to_thread(self._store.notifications, request.patient_id, below, limit + 1)
-        token = encode_page_token(rows[limit - 1][0]) if len(rows) > limit else ""
-        return consent_pb2.ListNotificationsResponse(
-            notifications=[_notification_message(n) for _, n in rows[:limit]], next_page_token=token
+        shown, token = page(
+            [_notification_message(n) for _, n in rows[:limit]], [sequence for sequence, _ in rows], len(rows) > limit
         )
+        return consent_pb2.ListNotificationsResponse(notifications=shown, next_page_token=token)
 
     async def _author(self, patient_id: str) -> Actor:
         """The asserted actor, if it is the asserted patient or a valid representative of them.

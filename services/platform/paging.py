@@ -10,7 +10,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -93,3 +93,19 @@ def fitting(items: Sequence[T], size: Callable[[T], int], budget: int = MAX_ANSW
         if used > budget and count:
             return count
     return len(items)
+
+
+class _Sized(Protocol):
+    def ByteSize(self) -> int: ...  # noqa: N802 (protobuf's name)
+
+
+M = TypeVar("M", bound=_Sized)
+
+
+def page(messages: Sequence[M], positions: Sequence[int], fetched_more: bool) -> tuple[list[M], str]:
+    """The messages of one page (up to `limit` were built from `limit` + 1 fetched, `positions`
+    their keys) that fit the byte budget, and the token past the last of them: empty when none
+    is left, i.e. nothing more was fetched and everything fitted."""
+    count = fitting(messages, lambda m: m.ByteSize())
+    more = fetched_more or count < len(messages)
+    return list(messages[:count]), encode_page_token(positions[count - 1]) if more and count else ""

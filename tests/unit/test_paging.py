@@ -11,6 +11,7 @@ from services.platform.paging import (
     decode_page_token,
     encode_page_token,
     fitting,
+    page,
     page_size,
     page_violations,
     resume_violation,
@@ -63,3 +64,22 @@ def test_a_page_holds_what_fits_the_budget_and_at_least_one_item():
     assert fitting([5000, 1], lambda n: n, budget=1000) == 1
     assert fitting([], lambda n: n, budget=1000) == 0
     assert fitting([1] * 10, lambda n: n, budget=1000) == 10
+
+
+class Sized:
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def ByteSize(self) -> int:  # noqa: N802 (protobuf's name)
+        return self.size
+
+
+def test_a_page_stopped_by_the_budget_continues_after_its_last_item():
+    items = [Sized(2_000_000), Sized(2_000_000), Sized(10)]
+    shown, token = page(items, [30, 20, 10], fetched_more=False)
+    assert shown == items[:1] and decode_page_token(token) == 30
+    shown, token = page(items[2:], [10], fetched_more=False)
+    assert shown == items[2:] and token == ""
+    shown, token = page(items[2:], [10, 5], fetched_more=True)  # one more was fetched than shown
+    assert decode_page_token(token) == 10
+    assert page([], [], fetched_more=False) == ([], "")
