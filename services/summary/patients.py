@@ -14,8 +14,9 @@ from .vitals import Measurement, Performer
 # ended, so one system could otherwise grow a summary past gRPC's message limit for every reader.
 # A patient's open records (not ended before today) are limited on write; a summary or an export
 # carries every open record and then the newest ended ones, up to MAX_SUMMARY_SERVICES, and says
-# when it left older ones out. A record of maximum size is about 7 kB as proto and 12 kB as FHIR,
-# so the cap keeps both well under the 4 MiB limit (tests/integration/test_summary_limits.py).
+# when it left older ones out. A record of maximum size is about 5.5 kB as proto and 6.6 kB as
+# FHIR, so 200 take at most ~1.3 MB of the 4 MiB limit and the export's measurements the rest
+# (tests/integration/test_summary_limits.py writes them).
 MAX_OPEN_SERVICES = 50
 MAX_SUMMARY_SERVICES = 200
 
