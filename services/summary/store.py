@@ -136,10 +136,10 @@ class SummaryStore:
                 existing = _service_by_source(session, record.source_system, record.source_record_id)
                 if existing is not None:
                     return _same_retry(existing, patient_id, record), False
-                if is_open(record, today):
-                    _room_for_open_service(session, patient_id, today)
                 stored = replace(record, service_id=str(uuid.uuid4()))
                 session.add(_service_row(patient_id, stored))
+                if is_open(record, today):
+                    _within_open_limit(session, patient_id, today)
             return stored, True
         except IntegrityError:
             # A concurrent create with the same key won the race: answer as a retry.
@@ -170,9 +170,9 @@ class SummaryStore:
                 raise UnknownRecord(source_record_id)
             old = _service(row)
             updated = change(old)
-            if is_open(updated, today) and not is_open(old, today):
-                _room_for_open_service(session, patient_id, today)
             _write_service(row, updated)
+            if is_open(updated, today) and not is_open(old, today):
+                _within_open_limit(session, patient_id, today)
             return updated
 
     def record_measurement(
@@ -258,13 +258,16 @@ def _open(today: date):
     return or_(MunicipalServiceRow.end_date.is_(None), MunicipalServiceRow.end_date >= today)
 
 
-def _room_for_open_service(session: Session, patient_id: str, today: date) -> None:
+def _within_open_limit(session: Session, patient_id: str, today: date) -> None:
+    """Counts after the write: it holds SQLite's write lock by then (and PostgreSQL's patient row
+    lock, see _require_patient), so a concurrent write for the patient counts after this one."""
+    session.flush()
     opened = session.scalar(
         select(func.count()).select_from(MunicipalServiceRow).where(
             MunicipalServiceRow.patient_id == patient_id, _open(today)
         )
     )
-    if opened >= MAX_OPEN_SERVICES:
+    if opened > MAX_OPEN_SERVICES:
         raise TooManyOpenServices(patient_id)
 
 
