@@ -11,7 +11,7 @@ from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.interceptors import current_assertion
-from services.platform.paging import fitting, page, page_violations, resume_violation
+from services.platform.paging import fitting, newest_fitting, page, page_violations, resume_violation
 from services.platform.protomap import from_enum, read_timestamp
 
 from . import messages, sequences
@@ -118,9 +118,8 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             )
         except UnknownUnit:
             raise _unit_not_found(request.unit_id) from None
-        return capacity_pb2.ListCapacityHistoryResponse(
-            reports=[messages.report(c) for c in changes], truncated=truncated
-        )
+        reports, cut = newest_fitting([messages.report(c) for c in changes])
+        return capacity_pb2.ListCapacityHistoryResponse(reports=reports, truncated=truncated or cut)
 
     async def WatchCapacity(self, request: capacity_pb2.WatchCapacityRequest, context):
         unit_filter = _unit_filter(request)

@@ -109,3 +109,10 @@ def page(messages: Sequence[M], positions: Sequence[int], fetched_more: bool) ->
     count = fitting(messages, lambda m: m.ByteSize())
     more = fetched_more or count < len(messages)
     return list(messages[:count]), encode_page_token(positions[count - 1]) if more and count else ""
+
+
+def newest_fitting(messages: Sequence[M]) -> tuple[list[M], bool]:
+    """Of messages oldest first (a range capped by count, e.g. ListVitalSigns), the newest that
+    fit the byte budget, and whether older ones were left out for it."""
+    count = fitting(list(reversed(messages)), lambda m: m.ByteSize())
+    return list(messages[len(messages) - count:]), count < len(messages)

@@ -17,6 +17,7 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
+from services.platform.paging import newest_fitting
 from services.platform.protomap import read_timestamp, to_enum
 
 from . import wire
@@ -94,10 +95,11 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             self._store.list_measurements, request.patient_id, start, end, MAX_LISTED
         )
         assessed = [(m, assess(m, patient.birth_date)) for m in measurements]
+        records, cut = newest_fitting([wire.record_to_proto(m, a) for m, a in assessed])
         return summary_pb2.ListVitalSignsResponse(
-            measurements=[wire.record_to_proto(m, a) for m, a in assessed],
+            measurements=records,
             trend=wire.trend_to_proto(news2_trend(scored_points(measurements, patient.birth_date))),
-            truncated=truncated,
+            truncated=truncated or cut,
         )
 
     async def ExportPatientBundle(self, request: summary_pb2.ExportPatientBundleRequest, context):

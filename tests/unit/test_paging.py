@@ -11,6 +11,7 @@ from services.platform.paging import (
     decode_page_token,
     encode_page_token,
     fitting,
+    newest_fitting,
     page,
     page_size,
     page_violations,
@@ -83,3 +84,9 @@ def test_a_page_stopped_by_the_budget_continues_after_its_last_item():
     shown, token = page(items[2:], [10, 5], fetched_more=True)  # one more was fetched than shown
     assert decode_page_token(token) == 10
     assert page([], [], fetched_more=False) == ([], "")
+
+
+def test_a_capped_range_keeps_the_newest_that_fit():
+    items = [Sized(10), Sized(2_000_000), Sized(2_000_000)]  # oldest first
+    assert newest_fitting(items) == (items[2:], True)
+    assert newest_fitting(items[:2]) == (items[:2], False)
