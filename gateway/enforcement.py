@@ -94,16 +94,33 @@ class Enforcer:
         principal = await self._authenticator.authenticate(call)  # logs its own refusals
         with _refusals_logged(call, principal.client_id):
             assertion = await self._admit(call, policy, request, principal)
-        return self._relay(call, policy.backend, principal, assertion, request, response_type)
+            # The loop's clock, so a step of the wall clock during the stream moves nothing.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + principal.expires_at.timestamp() + LEEWAY_SECONDS - time.time()
+            backend_call = self._backends.stream(policy.backend, assertion, request, response_type)
+            try:
+                # A backend sends its headers once it has accepted the request (a watch resuming from
+                # a position checks it first), so its refusal, too, comes before the answer starts.
+                async with asyncio.timeout_at(deadline):
+                    await backend_call.initial_metadata()
+                if backend_call.done() and await backend_call.code() != grpc.StatusCode.OK:
+                    await backend_call.read()  # raises the backend's refusal
+            except grpc.aio.AioRpcError as exc:
+                raise _relayed(exc, policy.backend) from None
+            except TimeoutError:
+                backend_call.cancel()
+                raise unauthenticated(
+                    "TOKEN_EXPIRED", "the access token of this stream has expired; resume with a fresh token"
+                ) from None
+            except BaseException:
+                backend_call.cancel()
+                raise
+        return self._relay(call, policy.backend, principal, deadline, backend_call)
 
     async def _relay(
-        self, call: IncomingCall, backend: str, principal: Principal, assertion: Assertion, request: Message,
-        response_type: type[Message],
+        self, call: IncomingCall, backend: str, principal: Principal, deadline: float,
+        backend_call: grpc.aio.UnaryStreamCall,
     ) -> AsyncGenerator[Message, None]:
-        # The loop's clock, so a step of the wall clock during the stream moves nothing.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + principal.expires_at.timestamp() + LEEWAY_SECONDS - time.time()
-        backend_call = self._backends.stream(backend, assertion, request, response_type)
         try:
             while True:
                 try:

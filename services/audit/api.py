@@ -15,7 +15,7 @@ from services.platform.assertion import GATEWAY_CLIENT_ID
 from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import encode_page_token, page_violations
+from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
@@ -44,6 +44,9 @@ MAX_LEAVES_PER_CALL = 1000
 DEFAULT_SIGNAL_RANGE = timedelta(days=7)
 # Signals are computed from every event in the range, so the range is bounded.
 MAX_SIGNAL_RANGE = timedelta(days=31)
+# A signal carries up to 100 events, so signals are paged in few at a time (and by bytes).
+DEFAULT_SIGNAL_PAGE = 20
+MAX_SIGNAL_PAGE = 50
 
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
@@ -111,11 +114,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
                 "AUDIT_SCOPE_MISSING", "the access log is read by the patient and by their organisation's auditors"
             )
         rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below)
-        token = encode_page_token(rows[limit - 1].sequence) if len(rows) > limit else ""
-        return audit_pb2.ListEventsResponse(
-            events=[_event(row, scope) for row in rows[:limit]],
-            next_page_token=token,
-        )
+        events, token = page([_event(row, scope) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
+        return audit_pb2.ListEventsResponse(events=events, next_page_token=token)
 
     async def SearchEvents(self, request: audit_pb2.SearchEventsRequest, context):
         query, problems = self._query(request.filter)
@@ -123,9 +123,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         if problems := problems | paging:
             raise invalid_argument(problems)
         rows = await asyncio.to_thread(self._store.search_events, query, limit + 1, below)
-        token = encode_page_token(rows[limit - 1].sequence) if len(rows) > limit else ""
         # Auditors see their organisation's events in full, as read_scope shows them to auditors.
-        return audit_pb2.SearchEventsResponse(events=[_event(row) for row in rows[:limit]], next_page_token=token)
+        events, token = page([_event(row) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
+        return audit_pb2.SearchEventsResponse(events=events, next_page_token=token)
 
     async def ExportEvents(self, request: audit_pb2.ExportEventsRequest, context):
         query, problems = self._query(request.filter)
@@ -139,8 +139,16 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         rows = await asyncio.to_thread(self._store.search_events, query, limit)
         events = [StoredEvent(str(row.event_id), row.sequence, stored_record(row)) for row in rows]
         content_type, render = _EXPORTS[request.format]
-        content = await asyncio.to_thread(render, events, self._signer.origin, self._clock())
-        return audit_pb2.ExportEventsResponse(content_type=content_type, content=content, event_count=len(events))
+        now, truncated = self._clock(), False
+        while True:
+            content = await asyncio.to_thread(render, events, self._signer.origin, now)
+            # Long texts can make events larger than usual: keep the newest half until it fits.
+            if len(content) <= MAX_ANSWER_BYTES or len(events) <= 1:
+                break
+            events, truncated = events[: len(events) // 2], True
+        return audit_pb2.ExportEventsResponse(
+            content_type=content_type, content=content, event_count=len(events), truncated=truncated,
+        )
 
     async def ListSignals(self, request: audit_pb2.ListSignalsRequest, context):
         actor = current_assertion().actor
@@ -159,7 +167,10 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems["start_time"] = "before end_time"
         elif not problems and end - start > MAX_SIGNAL_RANGE:
             problems["end_time"] = f"at most {MAX_SIGNAL_RANGE.days} days after start_time"
-        if problems:
+        limit, offset, paging = page_violations(
+            request.page_size, request.page_token, default=DEFAULT_SIGNAL_PAGE, maximum=MAX_SIGNAL_PAGE
+        )
+        if problems := problems | paging:
             raise invalid_argument(problems)
         kinds = frozenset(signals.SignalKind) if not request.kind else frozenset(
             {signals.SignalKind[audit_pb2.SignalKind.Name(request.kind).removeprefix("SIGNAL_KIND_")]}
@@ -168,7 +179,14 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         by_sequence = {row.sequence: row for row in rows}
         stored = [StoredEvent(str(row.event_id), row.sequence, stored_record(row)) for row in rows]
         found = signals.signals(stored, actor.orgnr_parent, kinds)
-        return audit_pb2.ListSignalsResponse(signals=[_signal(s, by_sequence) for s in found])
+        # Signals are computed, not stored: a token holds the index of the next one (the same
+        # kind and times give the same list while no event arrives in the range).
+        first = offset or 0
+        shown, token = page(
+            [_signal(s, by_sequence) for s in found[first:first + limit]],
+            list(range(first + 1, first + limit + 1)), first + limit < len(found),
+        )
+        return audit_pb2.ListSignalsResponse(signals=shown, next_page_token=token)
 
     async def GetEventProof(self, request: audit_pb2.GetEventProofRequest, context):
         actor = current_assertion().actor
@@ -248,9 +266,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         actor = current_assertion().actor
         scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
         leaves = await asyncio.to_thread(self._store.leaves, request.start, request.end, scope)
-        return audit_pb2.GetLeavesResponse(
-            leaves=[audit_pb2.Leaf(index=index, leaf_hash=hash_, data=data) for index, hash_, data in leaves]
-        )
+        shown = [audit_pb2.Leaf(index=index, leaf_hash=hash_, data=data) for index, hash_, data in leaves]
+        # Leaves of maximum-size events are ~5 kB: the answer holds the first ones that fit.
+        return audit_pb2.GetLeavesResponse(leaves=shown[: fitting(shown, lambda leaf: leaf.ByteSize())])
 
     async def _checkpointed_size(self) -> int:
         latest = await asyncio.to_thread(self._store.latest_checkpoint)

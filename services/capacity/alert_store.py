@@ -11,11 +11,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import sequences
-from .alerts import Acknowledgement, Alert, AlertEvent, AlertRequest, Area, EventKind, Organisation, Severity
+from .alerts import (
+    MAX_OPEN_ALERTS,
+    Acknowledgement,
+    Alert,
+    AlertEvent,
+    AlertRequest,
+    Area,
+    EventKind,
+    Organisation,
+    Severity,
+)
 from .models import AlertEventRow, AlertRow, AlertTargetRow, OrganisationRow
 from .watch import Page
 
@@ -30,6 +40,10 @@ class NotTargeted(Exception):
 
 class AlertExpired(Exception):
     pass
+
+
+class TooManyOpenAlerts(Exception):
+    """The sender has MAX_OPEN_ALERTS alerts that have not expired."""
 
 
 class RequestIdReused(Exception):
@@ -76,17 +90,25 @@ class AlertStore:
         with self._sessions() as session:
             return sequences.head(session, sequences.ALERTS)
 
-    def list_alerts(self, orgnr: str, expiring_after: datetime) -> list[Alert]:
-        """Alerts the organisation sent or was targeted by that expire after a time, newest first."""
+    def list_alerts(
+        self, orgnr: str, expiring_after: datetime, limit: int, below: int | None = None,
+    ) -> list[Alert]:
+        """At most `limit` alerts the organisation sent or was targeted by that expire after a
+        time, newest first, optionally only those older than a position."""
+        query = _visible(orgnr).where(AlertRow.expires_at > expiring_after)
+        if below is not None:
+            query = query.where(AlertRow.position < below)
         with self._sessions() as session:
-            return _load(session, _visible(orgnr).where(AlertRow.expires_at > expiring_after))
+            return _load(session, query.limit(limit))
 
-    def snapshot(self, orgnr: str, now: datetime) -> tuple[int, list[Alert]]:
-        """(head, the organisation's alerts open at `now`, newest first, exactly as of the head)."""
+    def snapshot(self, orgnr: str, now: datetime, limit: int) -> tuple[int, list[Alert], bool]:
+        """(head, the organisation's newest `limit` alerts open at `now`, newest first, exactly as
+        of the head, whether more were open)."""
         with self._sessions() as session:
             position = sequences.head(session, sequences.ALERTS)
             query = _visible(orgnr).where(AlertRow.expires_at > now, AlertRow.position <= position)
-            return position, [a.as_of(position) for a in _load(session, query)]
+            alerts = _load(session, query.limit(limit + 1))
+            return position, [a.as_of(position) for a in alerts[:limit]], len(alerts) > limit
 
     def events(self, orgnr: str, after: int, limit: int) -> Page[AlertEvent]:
         """Events after a position that the organisation may see (AlertEvent.shown_to), in order."""
@@ -139,6 +161,8 @@ class AlertStore:
                 if stored.request_digest != request.digest():
                     raise RequestIdReused(request.request_id)
                 return _load(session, select(AlertRow).where(AlertRow.alert_id == stored.alert_id))[0], False
+            if _open_sent(session, sender.orgnr, now) >= MAX_OPEN_ALERTS:  # raises are serialised by the lock
+                raise TooManyOpenAlerts(sender.orgnr)
             position = head + 1
             alert_id = str(uuid.uuid4())
             session.add(
@@ -185,6 +209,12 @@ class AlertStore:
             sequences.advance(session, sequences.ALERTS, position)
             session.flush()
             return _load(session, select(AlertRow).where(AlertRow.alert_id == alert_id))[0], True
+
+
+def _open_sent(session: Session, orgnr: str, now: datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(AlertRow).where(AlertRow.sender_orgnr == orgnr, AlertRow.expires_at > now)
+    ) or 0
 
 
 def _visible(orgnr: str):

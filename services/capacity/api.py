@@ -11,6 +11,7 @@ from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from services.platform.interceptors import current_assertion
+from services.platform.paging import fitting, newest_fitting, page, page_violations, resume_violation
 from services.platform.protomap import from_enum, read_timestamp
 
 from . import messages, sequences
@@ -21,10 +22,15 @@ from .alert_store import (
     NotTargeted,
     RequestIdReused,
     Sender,
+    TooManyOpenAlerts,
     UnknownAlert,
 )
 from .alerts import (
+    DEFAULT_ALERT_PAGE,
     EXPIRED_LISTED_FOR,
+    MAX_ALERT_PAGE,
+    MAX_OPEN_ALERTS,
+    MAX_SNAPSHOT_ALERTS,
     AlertRequest,
     Area,
     Severity,
@@ -112,14 +118,14 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             )
         except UnknownUnit:
             raise _unit_not_found(request.unit_id) from None
-        return capacity_pb2.ListCapacityHistoryResponse(
-            reports=[messages.report(c) for c in changes], truncated=truncated
-        )
+        reports, cut = newest_fitting([messages.report(c) for c in changes])
+        return capacity_pb2.ListCapacityHistoryResponse(reports=reports, truncated=truncated or cut)
 
     async def WatchCapacity(self, request: capacity_pb2.WatchCapacityRequest, context):
         unit_filter = _unit_filter(request)
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._capacity.head)
+            await context.send_initial_metadata(())  # accepted: the gateway may start its answer
         else:
             snapshot = await asyncio.to_thread(self._capacity.snapshot, unit_filter)
             units, totals = messages.units_and_totals(snapshot.units)
@@ -166,6 +172,11 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
                 grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
                 "another alert was raised under this request_id; use a new one for a new alert",
             ) from None
+        except TooManyOpenAlerts:
+            raise ServiceError(
+                grpc.StatusCode.FAILED_PRECONDITION, "OPEN_ALERTS_LIMIT",
+                f"the organisation has {MAX_OPEN_ALERTS} open alerts; raise more when some have expired",
+            ) from None
         if raised:
             self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.RaiseAlertResponse(alert=messages.alert(alert.seen_by(sender.orgnr)))
@@ -200,20 +211,33 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
 
     async def ListAlerts(self, request: capacity_pb2.ListAlertsRequest, context):
         orgnr = _organisation_actor().orgnr_parent
+        limit, below, problems = page_violations(
+            request.page_size, request.page_token, default=DEFAULT_ALERT_PAGE, maximum=MAX_ALERT_PAGE
+        )
+        if problems:
+            raise invalid_argument(problems)
         now = self._clock()
         since = now - EXPIRED_LISTED_FOR if request.include_expired else now
-        alerts = await asyncio.to_thread(self._alerts.list_alerts, orgnr, since)
-        return capacity_pb2.ListAlertsResponse(alerts=[messages.alert(a.seen_by(orgnr)) for a in alerts])
+        alerts = await asyncio.to_thread(self._alerts.list_alerts, orgnr, since, limit + 1, below)
+        shown, token = page(
+            [messages.alert(a.seen_by(orgnr)) for a in alerts[:limit]], [a.position for a in alerts], len(alerts) > limit
+        )
+        return capacity_pb2.ListAlertsResponse(alerts=shown, next_page_token=token)
 
     async def WatchAlerts(self, request: capacity_pb2.WatchAlertsRequest, context):
         orgnr = _organisation_actor().orgnr_parent
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._alerts.head)
+            await context.send_initial_metadata(())  # accepted: the gateway may start its answer
         else:
-            after, alerts = await asyncio.to_thread(self._alerts.snapshot, orgnr, self._clock())
+            after, alerts, truncated = await asyncio.to_thread(
+                self._alerts.snapshot, orgnr, self._clock(), MAX_SNAPSHOT_ALERTS
+            )
+            shown = [messages.alert(a.seen_by(orgnr)) for a in alerts]
+            count = fitting(shown, lambda m: m.ByteSize())
             yield capacity_pb2.WatchAlertsResponse(
                 position=after,
-                snapshot=capacity_pb2.AlertSnapshot(alerts=[messages.alert(a.seen_by(orgnr)) for a in alerts]),
+                snapshot=capacity_pb2.AlertSnapshot(alerts=shown[:count], truncated=truncated or count < len(shown)),
             )
 
         def read(seen: int):
@@ -228,11 +252,8 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
 
     @staticmethod
     async def _resume_position(resume_after: int, head: Callable[[], int]) -> int:
-        if resume_after < 0:
-            raise invalid_argument({"resume_after": "0 for a snapshot, or a position received before"})
-        current = await asyncio.to_thread(head)
-        if resume_after > current:
-            raise invalid_argument({"resume_after": f"beyond the newest position ({current})"})
+        if (problem := resume_violation(resume_after, await asyncio.to_thread(head))) is not None:
+            raise invalid_argument({"resume_after": problem})
         return resume_after
 
 

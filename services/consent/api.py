@@ -7,17 +7,20 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+import grpc
+
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
-from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
+from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import encode_page_token, page_violations
+from services.platform.paging import page, page_violations
 from services.platform.protomap import from_enum, read_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 from .decision import AccessDecision, Policy, decide, represents
 from .domain import (
+    MAX_ACTIVE_RULES,
     AccessRequest,
     Actor,
     ActorSelector,
@@ -32,7 +35,7 @@ from .domain import (
 )
 from .notifications import access_notification
 from .receipts import ReceiptSigner
-from .store import ConsentStore, UnknownRule
+from .store import ConsentStore, TooManyRules, UnknownRule
 from .watch import PolicyChangeHub
 
 log = logging.getLogger(__name__)
@@ -139,11 +142,17 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         draft = _draft(request, bad_times)
         if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic) | bad_times:
             raise invalid_argument(problems)
-        rule = await self._committed_and_published(
-            request.patient_id,
-            lambda: self._store.create_rule(draft.content(), author, draft.reason, now, self._receipts.sign),
-            lambda rule: rule.policy_revision,
-        )
+        try:
+            rule = await self._committed_and_published(
+                request.patient_id,
+                lambda: self._store.create_rule(draft.content(), author, draft.reason, now, self._receipts.sign),
+                lambda rule: rule.policy_revision,
+            )
+        except TooManyRules:
+            raise ServiceError(
+                grpc.StatusCode.FAILED_PRECONDITION, "RULES_LIMIT",
+                f"the patient has {MAX_ACTIVE_RULES} rules in force; revoke one before making another",
+            ) from None
         return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
 
     async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
@@ -195,13 +204,25 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
         await self._author(request.patient_id)
-        rules, revision = await asyncio.to_thread(self._store.rules, request.patient_id, request.include_revoked)
-        return consent_pb2.ListRulesResponse(rules=[_rule_message(r) for r in rules], policy_revision=revision)
+        limit, below, problems = page_violations(request.page_size, request.page_token)
+        if problems:
+            raise invalid_argument(problems)
+        rules, revision = await asyncio.to_thread(
+            self._store.rules, request.patient_id, request.include_revoked, limit + 1, below
+        )
+        shown, token = page([_rule_message(r) for _, r in rules[:limit]], [made for made, _ in rules], len(rules) > limit)
+        return consent_pb2.ListRulesResponse(rules=shown, policy_revision=revision, next_page_token=token)
 
     async def ListRuleHistory(self, request: consent_pb2.ListRuleHistoryRequest, context):
         await self._author(request.patient_id)
-        versions = await asyncio.to_thread(self._store.history, request.patient_id)
-        return consent_pb2.ListRuleHistoryResponse(versions=[_rule_message(r) for r in versions])
+        limit, after, problems = page_violations(request.page_size, request.page_token)
+        if problems:
+            raise invalid_argument(problems)
+        versions = await asyncio.to_thread(self._store.history, request.patient_id, limit + 1, after)
+        shown, token = page(
+            [_rule_message(r) for r in versions[:limit]], [r.policy_revision for r in versions], len(versions) > limit
+        )
+        return consent_pb2.ListRuleHistoryResponse(versions=shown, next_page_token=token)
 
     async def ListNotifications(self, request: consent_pb2.ListNotificationsRequest, context):
         await self._author(request.patient_id)
@@ -209,10 +230,10 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         if problems:
             raise invalid_argument(problems)
         rows = await asyncio.to_thread(self._store.notifications, request.patient_id, below, limit + 1)
-        token = encode_page_token(rows[limit - 1][0]) if len(rows) > limit else ""
-        return consent_pb2.ListNotificationsResponse(
-            notifications=[_notification_message(n) for _, n in rows[:limit]], next_page_token=token
+        shown, token = page(
+            [_notification_message(n) for _, n in rows[:limit]], [sequence for sequence, _ in rows], len(rows) > limit
         )
+        return consent_pb2.ListNotificationsResponse(notifications=shown, next_page_token=token)
 
     async def _author(self, patient_id: str) -> Actor:
         """The asserted actor, if it is the asserted patient or a valid representative of them.

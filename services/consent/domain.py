@@ -22,6 +22,9 @@ MAX_JUSTIFICATION = 500
 REASON = TextField(MAX_REASON, multiline=True)
 JUSTIFICATION = TextField(MAX_JUSTIFICATION)
 RULE_ID = TextField(64, required=True)
+# Rules in force (not revoked) per patient, so a policy, and every decision read of it, stays
+# small (README "Limits"); rule lists and histories are paged.
+MAX_ACTIVE_RULES = 50
 
 # The categories personnel may ever see; CONSENT and ACCESS_LOG belong to the patient.
 SHAREABLE = frozenset({DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS})

@@ -22,6 +22,7 @@ from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 from .decision import Policy
 from .domain import (
+    MAX_ACTIVE_RULES,
     SEED_ACTOR,
     Actor,
     ActorSelector,
@@ -40,6 +41,10 @@ from .notifications import rule_changed
 from .policy_feed import record
 
 Sign = Callable[[Rule], str]
+
+
+class TooManyRules(Exception):
+    """The patient has MAX_ACTIVE_RULES rules in force; one must be revoked before another is made."""
 
 
 class UnknownRule(LookupError):
@@ -79,18 +84,29 @@ class ConsentStore:
         with self._sessions() as session:
             return _representations(session, patient_id)
 
-    def rules(self, patient_id: str, include_revoked: bool = False) -> tuple[list[Rule], int]:
-        """The current version of each rule, newest rule first, and the revision they are at."""
+    def rules(
+        self, patient_id: str, include_revoked: bool = False, limit: int | None = None, below: int | None = None,
+    ) -> tuple[list[tuple[int, Rule]], int]:
+        """The current version of each rule with the revision that created the rule, newest rule
+        first, at most `limit`, only rules created below a revision if given; and the revision
+        they are at."""
         with self._sessions() as session:
             revision = _revision(session, patient_id)
-            rows = sorted(_current(session, patient_id, revision), key=lambda pair: pair[1], reverse=True)
-        rules = [_rule(row) for row, _ in rows]
-        return [r for r in rules if include_revoked or r.state is RuleState.ACTIVE], revision
+            query, created = _current_query(patient_id, revision)
+            if not include_revoked:
+                query = query.where(RuleVersionRow.state == RuleState.ACTIVE.value)
+            if below is not None:
+                query = query.where(created < below)
+            rows = session.execute(query.order_by(created.desc()).limit(limit)).all()
+        return [(made, _rule(row)) for row, made in rows], revision
 
-    def history(self, patient_id: str) -> list[Rule]:
-        """Every version of every rule, oldest first (in the order of the revisions they made)."""
+    def history(self, patient_id: str, limit: int | None = None, after: int | None = None) -> list[Rule]:
+        """Every version of every rule, oldest first (in the order of the revisions they made), at
+        most `limit`, only those after a revision if given."""
         query = (select(RuleVersionRow).where(RuleVersionRow.patient_id == patient_id)
-                 .order_by(RuleVersionRow.policy_revision))
+                 .order_by(RuleVersionRow.policy_revision).limit(limit))
+        if after is not None:
+            query = query.where(RuleVersionRow.policy_revision > after)
         with self._sessions() as session:
             return [_rule(row) for row in session.scalars(query)]
 
@@ -108,7 +124,11 @@ class ConsentStore:
     def create_rule(self, content: RuleContent, author: Actor, reason: str, now: datetime, sign: Sign) -> Rule:
         """Stores version 1 of a new rule with its receipt and a RULE_CHANGED notification."""
         with self._sessions.begin() as session:
-            revision = _next_revision(session, content.patient_id)
+            revision = _next_revision(session, content.patient_id)  # locks the patient's rules
+            in_force = sum(_rule(row).state is RuleState.ACTIVE
+                           for row, _ in _current(session, content.patient_id, revision - 1))
+            if in_force >= MAX_ACTIVE_RULES:
+                raise TooManyRules(content.patient_id)
             rule = Rule(str(uuid.uuid4()), 1, content, RuleState.ACTIVE, author, reason, now, revision)
             return _insert(session, rule, sign, notify=True)
 
@@ -191,6 +211,12 @@ def _next_revision(session: Session, patient_id: str) -> int:
 
 def _current(session: Session, patient_id: str, revision: int) -> list[tuple[RuleVersionRow, int]]:
     """The newest version of each rule as of `revision`, with the revision that created the rule."""
+    query, _ = _current_query(patient_id, revision)
+    return [(row, created) for row, created in session.execute(query)]
+
+
+def _current_query(patient_id: str, revision: int):
+    """(query of _current, its column of the revision that created each rule)."""
     as_of = (RuleVersionRow.patient_id == patient_id, RuleVersionRow.policy_revision <= revision)
     latest = (
         select(RuleVersionRow.rule_id, func.max(RuleVersionRow.version).label("version"),
@@ -200,7 +226,7 @@ def _current(session: Session, patient_id: str, revision: int) -> list[tuple[Rul
     query = select(RuleVersionRow, latest.c.created).join(
         latest, and_(RuleVersionRow.rule_id == latest.c.rule_id, RuleVersionRow.version == latest.c.version)
     )
-    return [(row, created) for row, created in session.execute(query)]
+    return query, latest.c.created
 
 
 def _insert(session: Session, rule: Rule, sign: Sign, *, notify: bool) -> Rule:

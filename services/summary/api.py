@@ -18,13 +18,23 @@ from services.platform.errors import ServiceError, invalid_argument, not_found, 
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
+from services.platform.paging import newest_fitting
 from services.platform.protomap import read_timestamp, to_enum
 
 from . import wire
 from .fhir import patient_bundle
 from .news2 import Observation, Spo2Scale
 from .okt import MunicipalService, is_active, record_violations
-from .store import ConflictingRetry, ScaleChanged, ScaleNotInForce, SummaryStore, UnknownPatient, UnknownRecord
+from .patients import MAX_OPEN_SERVICES
+from .store import (
+    ConflictingRetry,
+    ScaleChanged,
+    ScaleNotInForce,
+    SummaryStore,
+    TooManyOpenServices,
+    UnknownPatient,
+    UnknownRecord,
+)
 from .trend import SUMMARY_POINTS, news2_trend, scored_points
 from .vitals import Measurement, Performer, assess
 
@@ -51,14 +61,15 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
 
     async def GetPatientSummary(self, request: summary_pb2.GetPatientSummaryRequest, context):
         with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
-        summary = await self._run(self._store.get_summary, request.patient_id)
+        summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         response = summary_pb2.GetPatientSummaryResponse(
             patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
         )
         if with_services:
             services = [wire.service_to_proto(s, is_active(s, self._today())) for s in summary.services]
             response.municipal_services.extend(services)
-            response.active_service_count = sum(s.active for s in services)
+            response.active_service_count = summary.active_service_count
+            response.municipal_services_truncated = summary.services_truncated
         if with_vitals:
             response.spo2_scale_setting.CopyFrom(wire.setting_to_proto(summary.spo2_setting))
         if with_vitals and summary.latest is not None:
@@ -75,11 +86,8 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
 
     async def GetMunicipalServiceStatus(self, request: summary_pb2.GetMunicipalServiceStatusRequest, context):
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
-        summary = await self._run(self._store.get_summary, request.patient_id)
-        today = self._today()
-        return summary_pb2.GetMunicipalServiceStatusResponse(
-            active_service_count=sum(is_active(s, today) for s in summary.services)
-        )
+        summary = await self._run(self._store.get_summary, request.patient_id, self._today())
+        return summary_pb2.GetMunicipalServiceStatusResponse(active_service_count=summary.active_service_count)
 
     async def ListVitalSigns(self, request: summary_pb2.ListVitalSignsRequest, context):
         await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
@@ -88,15 +96,16 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             self._store.list_measurements, request.patient_id, start, end, MAX_LISTED
         )
         assessed = [(m, assess(m, patient.birth_date)) for m in measurements]
+        records, cut = newest_fitting([wire.record_to_proto(m, a) for m, a in assessed])
         return summary_pb2.ListVitalSignsResponse(
-            measurements=[wire.record_to_proto(m, a) for m, a in assessed],
+            measurements=records,
             trend=wire.trend_to_proto(news2_trend(scored_points(measurements, patient.birth_date))),
-            truncated=truncated,
+            truncated=truncated or cut,
         )
 
     async def ExportPatientBundle(self, request: summary_pb2.ExportPatientBundleRequest, context):
         with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
-        summary = await self._run(self._store.get_summary, request.patient_id)
+        summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         measurements, truncated = None, False
         if with_vitals:
             # Everything recorded, including times a bedside clock put slightly ahead.
@@ -110,6 +119,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             bundle = patient_bundle(
                 summary.patient, services=summary.services if with_services else None, measurements=measurements,
                 today=today, generated_at=now, truncated=truncated,
+                services_truncated=with_services and summary.services_truncated,
             )
             encoded = json.dumps(bundle, ensure_ascii=False)
             # Long names can make a measurement larger than usual: keep the newest half until it fits.
@@ -118,6 +128,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             measurements, truncated = measurements[len(measurements) // 2 + 1:], True
         return summary_pb2.ExportPatientBundleResponse(
             bundle_json=encoded, withheld_categories=_withheld(with_services, with_vitals), truncated=truncated,
+            municipal_services_truncated=with_services and summary.services_truncated,
         )
 
     # -- writes from source systems ----------------------------------------------------
@@ -125,7 +136,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def CreateMunicipalService(self, request: summary_pb2.CreateMunicipalServiceRequest, context):
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         record = self._service_input(request)
-        stored, created = await self._run(self._store.create_service, request.patient_id, record)
+        stored, created = await self._run(self._store.create_service, request.patient_id, record, self._today())
         return summary_pb2.CreateMunicipalServiceResponse(service=self._service_out(stored), created=created)
 
     async def UpdateMunicipalService(self, request: summary_pb2.UpdateMunicipalServiceRequest, context):
@@ -233,7 +244,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def _change(self, request, change: Callable[[MunicipalService], MunicipalService]) -> MunicipalService:
         return await self._run(
             self._store.change_service, request.patient_id, current_assertion().actor.client_id,
-            request.source_record_id, change,
+            request.source_record_id, change, self._today(),
         )
 
     def _service_out(self, record: MunicipalService) -> summary_pb2.MunicipalService:
@@ -288,6 +299,11 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             raise ServiceError(
                 grpc.StatusCode.ABORTED, "SPO2_SCALE_CHANGED",
                 "the patient's SpO2 scale changed while recording; send the measurement again",
+            ) from None
+        except TooManyOpenServices:
+            raise ServiceError(
+                grpc.StatusCode.FAILED_PRECONDITION, "OPEN_SERVICES_LIMIT",
+                f"the patient has {MAX_OPEN_SERVICES} open municipal services; end one before registering another",
             ) from None
         except ConflictingRetry:
             raise ServiceError(

@@ -171,9 +171,11 @@ def patient_bundle(
     today: date,
     generated_at: datetime,
     truncated: bool = False,
+    services_truncated: bool = False,
 ) -> dict:
     """The patient's Bundle; a category passed as None was withheld and contributes nothing but
-    a `meta.tag` naming it, as does `truncated` (only the newest measurements are in it).
+    a `meta.tag` naming it, as does `truncated` (only the newest measurements are in it) and
+    `services_truncated` (the open and the newest ended services are in it).
 
     `today` (the Norwegian day) decides each service's status; `generated_at` is the timestamp.
     """
@@ -193,7 +195,9 @@ def patient_bundle(
     bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": _instant(generated_at), "entry": entries}
     withheld = [name for name, part in (("withheld-MUNICIPAL_SERVICES", services), ("withheld-VITAL_SIGNS", measurements))
                 if part is None]
-    if tags := [*withheld, *(["truncated-VITAL_SIGNS"] if truncated else [])]:
+    truncations = [*(["truncated-VITAL_SIGNS"] if truncated else []),
+                   *(["truncated-MUNICIPAL_SERVICES"] if services_truncated else [])]
+    if tags := [*withheld, *truncations]:
         bundle["meta"] = {"tag": [{"system": EXPORT_TAGS, "code": code} for code in tags]}
     # Resources share sub-dicts (subject, codes) while built; a JSON round trip (unlike deepcopy, which
     # keeps aliases) gives the caller a tree it may change freely, of JSON types only.

@@ -8,18 +8,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import MunicipalServiceRow, PatientRow, Spo2ScaleRow, VitalSignsRow
 from .news2 import ACVPU, Observation, Spo2Scale
 from .okt import MunicipalService
-from .patients import Patient, PatientSummary, Spo2ScaleSetting
+from .patients import MAX_OPEN_SERVICES, MAX_SUMMARY_SERVICES, Patient, PatientSummary, Spo2ScaleSetting, is_open
 from .trend import SUMMARY_POINTS
-from .vitals import Measurement, Performer
+from .vitals import OSLO, Measurement, Performer
 
 # How many of the latest measurements a summary carries (its NEWS2 trend is made of them).
 RECENT_MEASUREMENTS = SUMMARY_POINTS
@@ -35,6 +35,10 @@ class UnknownRecord(LookupError):
 
 class ConflictingRetry(Exception):
     """The source key is taken by a record with other content (or of another patient)."""
+
+
+class TooManyOpenServices(Exception):
+    """The patient has MAX_OPEN_SERVICES open records already; one must end before another opens."""
 
 
 class ScaleChanged(Exception):
@@ -55,15 +59,28 @@ class SummaryStore:
         with self._sessions() as session:
             return _patient(session, patient_id)
 
-    def get_summary(self, patient_id: str) -> PatientSummary:
-        """The patient, their services (newest start first) and their latest measurements."""
+    def get_summary(self, patient_id: str, today: date | None = None) -> PatientSummary:
+        """The patient, their services (newest start first: every open one, then the newest ended,
+        at most MAX_SUMMARY_SERVICES), the count of active ones on `today` (Europe/Oslo; now when
+        None) and their latest measurements."""
+        today = today or datetime.now(OSLO).date()
         with self._sessions() as session:
             setting = _spo2_setting(session, patient_id)
             patient = _patient(session, patient_id, setting)
-            services = session.scalars(
+            rows = session.scalars(
                 select(MunicipalServiceRow)
                 .where(MunicipalServiceRow.patient_id == patient_id)
-                .order_by(MunicipalServiceRow.start_date.desc(), MunicipalServiceRow.service_id)
+                .order_by(
+                    case((_open(today), 0), else_=1), MunicipalServiceRow.start_date.desc(),
+                    MunicipalServiceRow.service_id,
+                )
+                .limit(MAX_SUMMARY_SERVICES + 1)
+            ).all()
+            active = session.scalar(
+                select(func.count()).select_from(MunicipalServiceRow).where(
+                    MunicipalServiceRow.patient_id == patient_id, _open(today),
+                    MunicipalServiceRow.start_date <= today, MunicipalServiceRow.temporarily_ceased.is_(False),
+                )
             )
             recent = session.scalars(
                 select(VitalSignsRow)
@@ -71,11 +88,15 @@ class SummaryStore:
                 .order_by(VitalSignsRow.measured_at.desc(), VitalSignsRow.id.desc())
                 .limit(RECENT_MEASUREMENTS)
             ).all()
+            carried = sorted(rows[:MAX_SUMMARY_SERVICES], key=lambda r: r.service_id)
+            carried.sort(key=lambda r: r.start_date, reverse=True)
             return PatientSummary(
                 patient=patient,
-                services=[_service(s) for s in services],
+                services=[_service(s) for s in carried],
                 recent=[_measurement(row) for row in reversed(recent)],
                 spo2_setting=setting,
+                services_truncated=len(rows) > MAX_SUMMARY_SERVICES,
+                active_service_count=active or 0,
             )
 
     def list_measurements(
@@ -104,16 +125,21 @@ class SummaryStore:
 
     # -- writes from source systems ----------------------------------------------------
 
-    def create_service(self, patient_id: str, record: MunicipalService) -> tuple[MunicipalService, bool]:
-        """Stores a new record, or answers a retry with the stored one (created False)."""
+    def create_service(
+        self, patient_id: str, record: MunicipalService, today: date,
+    ) -> tuple[MunicipalService, bool]:
+        """Stores a new record, or answers a retry with the stored one (created False). An open
+        record beyond the patient's MAX_OPEN_SERVICES raises TooManyOpenServices."""
         try:
             with self._sessions.begin() as session:
-                _require_patient(session, patient_id)
+                _require_patient(session, patient_id, lock=True)
                 existing = _service_by_source(session, record.source_system, record.source_record_id)
                 if existing is not None:
                     return _same_retry(existing, patient_id, record), False
                 stored = replace(record, service_id=str(uuid.uuid4()))
                 session.add(_service_row(patient_id, stored))
+                if is_open(record, today):
+                    _within_open_limit(session, patient_id, today)
             return stored, True
         except IntegrityError:
             # A concurrent create with the same key won the race: answer as a retry.
@@ -125,11 +151,13 @@ class SummaryStore:
 
     def change_service(
         self, patient_id: str, source_system: str, source_record_id: str,
-        change: Callable[[MunicipalService], MunicipalService],
+        change: Callable[[MunicipalService], MunicipalService], today: date,
     ) -> MunicipalService:
         """Applies `change` to the stored record in one transaction; `change` may raise to
-        refuse (nothing is written then)."""
+        refuse (nothing is written then), as does reopening an ended record beyond the patient's
+        MAX_OPEN_SERVICES (TooManyOpenServices)."""
         with self._sessions.begin() as session:
+            session.get(PatientRow, patient_id, with_for_update=True)  # see _require_patient
             row = session.scalars(
                 select(MunicipalServiceRow)
                 .where(
@@ -140,8 +168,11 @@ class SummaryStore:
             ).first()
             if row is None or row.patient_id != patient_id:
                 raise UnknownRecord(source_record_id)
-            updated = change(_service(row))
+            old = _service(row)
+            updated = change(old)
             _write_service(row, updated)
+            if is_open(updated, today) and not is_open(old, today):
+                _within_open_limit(session, patient_id, today)
             return updated
 
     def record_measurement(
@@ -214,11 +245,30 @@ class SummaryStore:
                 ))
 
 
-def _require_patient(session: Session, patient_id: str) -> PatientRow:
-    row = session.get(PatientRow, patient_id)
+def _require_patient(session: Session, patient_id: str, *, lock: bool = False) -> PatientRow:
+    """The patient's row; with `lock`, held until the transaction ends (PostgreSQL), so that
+    concurrent writes for one patient count their open records one after the other."""
+    row = session.get(PatientRow, patient_id, with_for_update=lock)
     if row is None:
         raise UnknownPatient(patient_id)
     return row
+
+
+def _open(today: date):
+    return or_(MunicipalServiceRow.end_date.is_(None), MunicipalServiceRow.end_date >= today)
+
+
+def _within_open_limit(session: Session, patient_id: str, today: date) -> None:
+    """Counts after the write: it holds SQLite's write lock by then (and PostgreSQL's patient row
+    lock, see _require_patient), so a concurrent write for the patient counts after this one."""
+    session.flush()
+    opened = session.scalar(
+        select(func.count()).select_from(MunicipalServiceRow).where(
+            MunicipalServiceRow.patient_id == patient_id, _open(today)
+        )
+    )
+    if opened > MAX_OPEN_SERVICES:
+        raise TooManyOpenServices(patient_id)
 
 
 def _patient(session: Session, patient_id: str, setting: Spo2ScaleSetting | None = None) -> Patient:

@@ -164,3 +164,78 @@ async def test_an_event_proof_verifies_offline_with_only_the_vkey(settings):
             assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "EVENT_NOT_FOUND")
         code, _, violations = await refused(event_proof(stub, settings, 0))
         assert (code, set(violations)) == (grpc.StatusCode.INVALID_ARGUMENT, {"sequence"})
+
+
+def largest_events(days: int, per_day: int = 100) -> list[audit_pb2.AuditEvent]:
+    """Emergency events of maximum size (~4.5 kB each): every text at its limit in 4-byte characters."""
+    longest = "𝄞"
+    big = common_pb2.Actor()
+    big.CopyFrom(DOCTOR)
+    big.name, big.client_name = longest * 200, longest * 200
+    return [
+        event(f"emergency-{day}-{i:03d}".ljust(100, "x"), big, minute=day * 24 * 60 + i,
+              **(EMERGENCY | {"justification": longest * 500, "decision_id": f"d-{day}-{i}"}))
+        for day in range(days) for i in range(per_day)
+    ]
+
+
+async def test_signals_of_maximum_size_come_in_pages_under_the_message_limit(settings):
+    """A signal carries up to 100 events of up to ~4.5 kB: ListSignals pages them (AIP-158) and a
+    page stops at the byte budget, so no answer reaches gRPC's 4 MiB limit (README "Limits")."""
+    days = 5
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await append(stub, settings, *largest_events(days))
+        span = {"start_time": to_timestamp(T0 - timedelta(hours=8)), "end_time": to_timestamp(T0 + timedelta(days=days))}
+        seen, token, sizes = [], "", []
+        while True:
+            page = await list_signals(stub, settings, page_token=token, **span)
+            sizes.append(page.ByteSize())
+            seen += [(s.kind, s.day.day, len(s.events)) for s in page.signals]
+            if not (token := page.next_page_token):
+                break
+        # emergency override, restricted access and unusual volume, each day
+        assert len(seen) == len(set(seen)) == 3 * days and {n for _, _, n in seen} == {100}
+        assert len(sizes) > 1 and max(sizes) < 4 * 1024 * 1024 > sum(sizes) / len(sizes)
+        one = await list_signals(stub, settings, page_size=1, **span)
+        assert [(s.kind, s.day.day) for s in one.signals] == [seen[0][:2]] and one.next_page_token
+        for paging in ({"page_size": 51}, {"page_size": -1}, {"page_token": "djE6OTIyMzM3MjAzNjg1NDc3NTgwOA=="}):
+            _, _, violations = await refused(list_signals(stub, settings, **paging, **span))
+            assert set(violations) == set(paging)
+
+
+@pytest.mark.parametrize("export_format", [audit_pb2.EXPORT_FORMAT_CSV, audit_pb2.EXPORT_FORMAT_FHIR_JSON])
+async def test_an_export_of_maximum_size_events_stays_under_the_message_limit(settings, export_format):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        events = largest_events(3, 400)
+        for start in range(0, len(events), 400):  # at most 500 events per AppendEvents
+            await append(stub, settings, *events[start:start + 400])
+        limit = 1200 if export_format == audit_pb2.EXPORT_FORMAT_CSV else 500
+        exported = await stub.ExportEvents(
+            audit_pb2.ExportEventsRequest(format=export_format, limit=limit),
+            metadata=asserted(settings, "audit", SERVICE + "ExportEvents", actor=BODO_AUDITOR),
+        )
+        assert exported.truncated and 0 < exported.event_count < limit
+        assert exported.ByteSize() < 4 * 1024 * 1024
+
+
+async def test_leaves_of_maximum_size_events_come_as_many_as_fit(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        events = largest_events(2, 500)
+        for start in range(0, len(events), 500):
+            await append(stub, settings, *events[start:start + 500])
+        await checkpointed(stub, settings, len(events))
+        leaves, start, counts = [], 0, []
+        while start < len(events):
+            answer = await stub.GetLeaves(
+                audit_pb2.GetLeavesRequest(start=start, end=min(start + 1000, len(events))),
+                metadata=asserted(settings, "audit", SERVICE + "GetLeaves", actor=BODO_AUDITOR),
+            )
+            assert answer.leaves and answer.ByteSize() < 4 * 1024 * 1024
+            leaves += answer.leaves
+            counts.append(len(answer.leaves))
+            start = leaves[-1].index + 1
+        assert [leaf.index for leaf in leaves] == list(range(len(events))) and all(leaf.data for leaf in leaves)
+        assert counts[0] < 1000  # the first answer held fewer than the 1000 asked

@@ -349,3 +349,55 @@ async def test_a_watch_of_alerts_cut_off_mid_stream_resumes_without_loss_or_repe
         assert "resume_after" in error_info(err.value)[1]
         reference.cancel()
         resumed.cancel()
+
+
+async def test_open_alerts_are_limited_per_sender_and_every_list_of_them_is_bounded(settings, clock):
+    """README "Limits": 100 open alerts per sending organisation, a snapshot of the newest 200 with
+    `truncated`, ListAlerts in pages (AIP-158) of alerts of maximum size."""
+    longest = "𝄞" * 1000  # 4 bytes in UTF-8 each: the largest message text allowed
+    async with serving(settings, clock) as alerts:
+        async def raise_many(actor: common_pb2.Actor, count: int) -> None:
+            for start in range(0, count, 20):
+                await asyncio.gather(*(
+                    alerts.raise_alert(f"{actor.client_id}-{n}", actor=actor, target_orgnrs=[BODO], message=longest)
+                    for n in range(start, min(start + 20, count))
+                ))
+
+        await raise_many(HOSPITAL_ACTOR, 100)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await alerts.raise_alert("one-too-many", target_orgnrs=[BODO])
+        assert (refused.value.code(), error_info(refused.value)[0]) == (
+            grpc.StatusCode.FAILED_PRECONDITION, "OPEN_ALERTS_LIMIT"
+        )
+        await raise_many(BAERUM_ACTOR, 100)
+        await raise_many(VESTRE_VIKEN_ACTOR, 1)
+
+        watch = alerts.watch(DEMO_EHR_ACTOR)
+        first = await snapshot(watch)
+        watch.cancel()
+        assert (len(first.snapshot.alerts), first.snapshot.truncated) == (200, True)
+        assert first.snapshot.alerts[0].sender_orgnr == VESTRE_VIKEN  # the newest first
+        assert first.snapshot.ByteSize() < 4 * 1024 * 1024
+
+        def meta():  # an internal assertion is used once
+            return alerts._meta("ListAlerts", DEMO_EHR_ACTOR)
+
+        listed, token, pages = [], "", []
+        while True:
+            page = await alerts.stub.ListAlerts(
+                capacity_pb2.ListAlertsRequest(page_size=100, page_token=token), metadata=meta()
+            )
+            pages.append(len(page.alerts))
+            listed += [a.alert_id for a in page.alerts]
+            if not (token := page.next_page_token):
+                break
+        assert pages == [100, 100, 1] and len(set(listed)) == 201
+        assert listed[:200] == [a.alert_id for a in first.snapshot.alerts]
+
+        for bad in ({"page_size": 101}, {"page_size": -1}, {"page_token": "djE6OTIyMzM3MjAzNjg1NDc3NTgwOA=="}):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await alerts.stub.ListAlerts(capacity_pb2.ListAlertsRequest(**bad), metadata=meta())
+            assert (err.value.code(), set(error_info(err.value)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, set(bad))
+
+        clock.now += timedelta(hours=7)  # the first hundred have expired: the sender may raise again
+        assert (await alerts.raise_alert("after-expiry", target_orgnrs=[BODO])).alert_id

@@ -23,6 +23,7 @@ from joserfc.jwk import KeySet
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from services.consent.domain import MAX_ACTIVE_RULES
 from services.consent.main import BACKEND, make_api
 from services.consent.models import Base, ResidentRow
 from services.consent.seed import home_organisations
@@ -509,3 +510,43 @@ def test_a_municipality_without_exactly_one_legal_entity_is_a_seed_error():
     for organisations in ([child, hospital], [bodo, bodo | {"orgnr": "910000047"}]):
         with pytest.raises(ValueError, match="municipality 1804"):
             home_organisations(patients, organisations)
+
+
+async def test_rules_in_force_are_limited_and_every_list_of_them_is_paged(settings):
+    """README "Limits": 50 rules in force per patient; ListRules, ListRuleHistory and
+    ListNotifications in pages (AIP-158) whose tokens are range-checked."""
+    async with serving(settings) as consent:
+        made = [await consent.create(ESKIL, rule_type=RESTRICTION) for _ in range(MAX_ACTIVE_RULES)]
+        err = await refused(consent.create(ESKIL, rule_type=RESTRICTION))
+        assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.FAILED_PRECONDITION, "RULES_LIMIT")
+        history_before = await consent.history(ESKIL)
+        await consent.revoke(ESKIL, made[0].rule_id)
+        newest = await consent.create(ESKIL, rule_type=RESTRICTION)  # room again
+
+        async def pages(method: str, request_type, items: str, **fields) -> list[list]:
+            found, token = [], ""
+            while True:
+                request = request_type(patient_id=ESKIL, page_size=20, page_token=token, **fields)
+                page = await consent.call(method, request, actor=patient(ESKIL), patient_id=ESKIL)
+                found.append(list(getattr(page, items)))
+                if not (token := page.next_page_token):
+                    return found
+
+        in_force = await pages("ListRules", consent_pb2.ListRulesRequest, "rules")
+        assert [len(p) for p in in_force] == [20, 20, 10]
+        everything = await pages("ListRules", consent_pb2.ListRulesRequest, "rules", include_revoked=True)
+        assert sum(map(len, everything)) == MAX_ACTIVE_RULES + 1
+        assert [r.rule_id for page in everything for r in page] == [newest.rule_id, *(r.rule_id for r in reversed(made))]
+        versions = await pages("ListRuleHistory", consent_pb2.ListRuleHistoryRequest, "versions")
+        flat = [(v.rule_id, v.version) for page in versions for v in page]
+        assert len(flat) == len(set(flat)) == MAX_ACTIVE_RULES + 2
+        assert flat[:MAX_ACTIVE_RULES] == [(v.rule_id, v.version) for v in history_before]
+
+        sequence_2_63 = "djE6OTIyMzM3MjAzNjg1NDc3NTgwOA=="  # "v1:9223372036854775808"
+        for method, request_type in (("ListRules", consent_pb2.ListRulesRequest),
+                                     ("ListRuleHistory", consent_pb2.ListRuleHistoryRequest),
+                                     ("ListNotifications", consent_pb2.ListNotificationsRequest)):
+            for paging in ({"page_token": sequence_2_63}, {"page_token": "A" * 100_000}, {"page_size": -1}):
+                err = await refused(consent.call(method, request_type(patient_id=ESKIL, **paging),
+                                                 actor=patient(ESKIL), patient_id=ESKIL))
+                assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, set(paging))

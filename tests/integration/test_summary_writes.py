@@ -2,6 +2,7 @@
 scale) over real gRPC with a real database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,9 @@ from sqlalchemy import func, select
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.db import make_engine
+from services.platform.errors import error_info
 from services.summary.models import MunicipalServiceRow, VitalSignsRow
+from services.summary.patients import MAX_OPEN_SERVICES
 from tests.support import DEMO_EHR_ACTOR, asserted, expect_error, running_backend, settings_for
 
 S = summary_pb2
@@ -349,3 +352,16 @@ async def test_an_export_over_its_size_keeps_the_newest_measurements_and_says_so
     kept = times(cut.bundle_json)
     assert kept and kept < times(whole.bundle_json)
     assert max(times(whole.bundle_json)) in kept  # the newest stays
+
+
+async def test_concurrent_creates_never_pass_the_open_services_limit(stub, settings):
+    seeded = await status(stub, settings)  # Tor's seeded services are open
+    for n in range(MAX_OPEN_SERVICES - seeded - 5):
+        await create(stub, settings, f"limit-{n}", home_nursing())
+    results = await asyncio.gather(
+        *(create(stub, settings, f"race-{n}", home_nursing()) for n in range(10)), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(results) - len(refused) == 5
+    assert {(r.code(), error_info(r)[0]) for r in refused} == {(grpc.StatusCode.FAILED_PRECONDITION, "OPEN_SERVICES_LIMIT")}
+    assert await status(stub, settings) == MAX_OPEN_SERVICES

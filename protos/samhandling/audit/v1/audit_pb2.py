@@ -26,19 +26,19 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from samhandling.common.v1 import common_pb2 as samhandling_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n samhandling/audit/v1/audit.proto\x12\x14samhandling.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"samhandling/common/v1/common.proto\"\xc1\x04\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x05\x61\x63tor\x18\x04 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12\x12\n\npatient_id\x18\x05 \x01(\t\x12,\n\x06\x61\x63tion\x18\x06 \x01(\x0e\x32\x1c.samhandling.audit.v1.Action\x12:\n\rdata_category\x18\x07 \x01(\x0e\x32#.samhandling.common.v1.DataCategory\x12;\n\x0epurpose_of_use\x18\x08 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\t \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x31\n\x08\x64\x65\x63ision\x18\n \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x0c \x01(\t\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x0e\n\x06method\x18\x0e \x01(\t\x12\x10\n\x08sequence\x18\x0f \x01(\x03\x12\x0f\n\x07\x66lagged\x18\x10 \x01(\x08\x12\x15\n\rjustification\x18\x11 \x01(\t\"G\n\x13\x41ppendEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"H\n\x14\x41ppendEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"N\n\x11ListEventsRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"_\n\x12ListEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x87\x03\n\x0b\x45ventFilter\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x18\n\x10\x61\x63tor_hpr_number\x18\x02 \x01(\t\x12\x11\n\tactor_pid\x18\x03 \x01(\t\x12\x19\n\x11\x61\x63tor_orgnr_child\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x0epurpose_of_use\x18\x07 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x31\n\x08\x64\x65\x63ision\x18\x08 \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\t \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x14\n\x0c\x66lagged_only\x18\n \x01(\x08\"o\n\x13SearchEventsRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.samhandling.audit.v1.EventFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"a\n\x14SearchEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8b\x01\n\x13\x45xportEventsRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.samhandling.audit.v1.EventFilter\x12\x32\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\".samhandling.audit.v1.ExportFormat\x12\r\n\x05limit\x18\x03 \x01(\x05\"R\n\x14\x45xportEventsResponse\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x12\x13\n\x0b\x65vent_count\x18\x03 \x01(\x05\"\xd2\x01\n\x06Signal\x12.\n\x04kind\x18\x01 \x01(\x0e\x32 .samhandling.audit.v1.SignalKind\x12+\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12(\n\x03\x64\x61y\x18\x03 \x01(\x0b\x32\x1b.samhandling.common.v1.Date\x12\x0f\n\x07summary\x18\x04 \x01(\t\x12\x30\n\x06\x65vents\x18\x05 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"\xa2\x01\n\x12ListSignalsRequest\x12.\n\x04kind\x18\x01 \x01(\x0e\x32 .samhandling.audit.v1.SignalKind\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x13ListSignalsResponse\x12-\n\x07signals\x18\x01 \x03(\x0b\x32\x1c.samhandling.audit.v1.Signal\"(\n\x14GetEventProofRequest\x12\x10\n\x08sequence\x18\x01 \x01(\x03\"&\n\x15GetEventProofResponse\x12\r\n\x05proof\x18\x01 \x01(\t\"\x16\n\x14GetCheckpointRequest\"+\n\x15GetCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\"\x17\n\x15GetVerifierKeyRequest\"6\n\x16GetVerifierKeyResponse\x12\x0c\n\x04vkey\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\"A\n\x18GetInclusionProofRequest\x12\x12\n\nleaf_index\x18\x01 \x01(\x03\x12\x11\n\ttree_size\x18\x02 \x01(\x03\"+\n\x19GetInclusionProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\"E\n\x1aGetConsistencyProofRequest\x12\x12\n\nfirst_size\x18\x01 \x01(\x03\x12\x13\n\x0bsecond_size\x18\x02 \x01(\x03\"-\n\x1bGetConsistencyProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\".\n\x10GetLeavesRequest\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\"6\n\x04Leaf\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"?\n\x11GetLeavesResponse\x12*\n\x06leaves\x18\x01 \x03(\x0b\x32\x1a.samhandling.audit.v1.Leaf*}\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43TION_READ\x10\x01\x12\x11\n\rACTION_CREATE\x10\x02\x12\x11\n\rACTION_UPDATE\x10\x03\x12\x11\n\rACTION_DELETE\x10\x04\x12\x11\n\rACTION_SEARCH\x10\x05*a\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45XPORT_FORMAT_FHIR_JSON\x10\x01\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x02*\xb2\x01\n\nSignalKind\x12\x1b\n\x17SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eSIGNAL_KIND_EMERGENCY_OVERRIDE\x10\x01\x12!\n\x1dSIGNAL_KIND_RESTRICTED_ACCESS\x10\x02\x12 \n\x1cSIGNAL_KIND_REPEATED_DENIALS\x10\x03\x12\x1e\n\x1aSIGNAL_KIND_UNUSUAL_VOLUME\x10\x04\x32\x99\t\n\x0c\x41uditService\x12\x65\n\x0c\x41ppendEvents\x12).samhandling.audit.v1.AppendEventsRequest\x1a*.samhandling.audit.v1.AppendEventsResponse\x12_\n\nListEvents\x12\'.samhandling.audit.v1.ListEventsRequest\x1a(.samhandling.audit.v1.ListEventsResponse\x12h\n\rGetCheckpoint\x12*.samhandling.audit.v1.GetCheckpointRequest\x1a+.samhandling.audit.v1.GetCheckpointResponse\x12k\n\x0eGetVerifierKey\x12+.samhandling.audit.v1.GetVerifierKeyRequest\x1a,.samhandling.audit.v1.GetVerifierKeyResponse\x12t\n\x11GetInclusionProof\x12..samhandling.audit.v1.GetInclusionProofRequest\x1a/.samhandling.audit.v1.GetInclusionProofResponse\x12z\n\x13GetConsistencyProof\x12\x30.samhandling.audit.v1.GetConsistencyProofRequest\x1a\x31.samhandling.audit.v1.GetConsistencyProofResponse\x12\x65\n\x0cSearchEvents\x12).samhandling.audit.v1.SearchEventsRequest\x1a*.samhandling.audit.v1.SearchEventsResponse\x12\x65\n\x0c\x45xportEvents\x12).samhandling.audit.v1.ExportEventsRequest\x1a*.samhandling.audit.v1.ExportEventsResponse\x12\x62\n\x0bListSignals\x12(.samhandling.audit.v1.ListSignalsRequest\x1a).samhandling.audit.v1.ListSignalsResponse\x12h\n\rGetEventProof\x12*.samhandling.audit.v1.GetEventProofRequest\x1a+.samhandling.audit.v1.GetEventProofResponse\x12\\\n\tGetLeaves\x12&.samhandling.audit.v1.GetLeavesRequest\x1a\'.samhandling.audit.v1.GetLeavesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n samhandling/audit/v1/audit.proto\x12\x14samhandling.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"samhandling/common/v1/common.proto\"\xc1\x04\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12.\n\noccur_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x05\x61\x63tor\x18\x04 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12\x12\n\npatient_id\x18\x05 \x01(\t\x12,\n\x06\x61\x63tion\x18\x06 \x01(\x0e\x32\x1c.samhandling.audit.v1.Action\x12:\n\rdata_category\x18\x07 \x01(\x0e\x32#.samhandling.common.v1.DataCategory\x12;\n\x0epurpose_of_use\x18\x08 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\t \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x31\n\x08\x64\x65\x63ision\x18\n \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x12\n\ndecided_by\x18\x0b \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x0c \x01(\t\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x0e\n\x06method\x18\x0e \x01(\t\x12\x10\n\x08sequence\x18\x0f \x01(\x03\x12\x0f\n\x07\x66lagged\x18\x10 \x01(\x08\x12\x15\n\rjustification\x18\x11 \x01(\t\"G\n\x13\x41ppendEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"H\n\x14\x41ppendEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"N\n\x11ListEventsRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"_\n\x12ListEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x87\x03\n\x0b\x45ventFilter\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x18\n\x10\x61\x63tor_hpr_number\x18\x02 \x01(\t\x12\x11\n\tactor_pid\x18\x03 \x01(\t\x12\x19\n\x11\x61\x63tor_orgnr_child\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x0epurpose_of_use\x18\x07 \x01(\x0e\x32#.samhandling.common.v1.PurposeOfUse\x12\x31\n\x08\x64\x65\x63ision\x18\x08 \x01(\x0e\x32\x1f.samhandling.common.v1.Decision\x12\x38\n\x0c\x61\x63\x63\x65ss_basis\x18\t \x01(\x0e\x32\".samhandling.common.v1.AccessBasis\x12\x14\n\x0c\x66lagged_only\x18\n \x01(\x08\"o\n\x13SearchEventsRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.samhandling.audit.v1.EventFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"a\n\x14SearchEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8b\x01\n\x13\x45xportEventsRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.samhandling.audit.v1.EventFilter\x12\x32\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\".samhandling.audit.v1.ExportFormat\x12\r\n\x05limit\x18\x03 \x01(\x05\"e\n\x14\x45xportEventsResponse\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x12\x13\n\x0b\x65vent_count\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\"\xd2\x01\n\x06Signal\x12.\n\x04kind\x18\x01 \x01(\x0e\x32 .samhandling.audit.v1.SignalKind\x12+\n\x05\x61\x63tor\x18\x02 \x01(\x0b\x32\x1c.samhandling.common.v1.Actor\x12(\n\x03\x64\x61y\x18\x03 \x01(\x0b\x32\x1b.samhandling.common.v1.Date\x12\x0f\n\x07summary\x18\x04 \x01(\t\x12\x30\n\x06\x65vents\x18\x05 \x03(\x0b\x32 .samhandling.audit.v1.AuditEvent\"\xc9\x01\n\x12ListSignalsRequest\x12.\n\x04kind\x18\x01 \x01(\x0e\x32 .samhandling.audit.v1.SignalKind\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"]\n\x13ListSignalsResponse\x12-\n\x07signals\x18\x01 \x03(\x0b\x32\x1c.samhandling.audit.v1.Signal\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"(\n\x14GetEventProofRequest\x12\x10\n\x08sequence\x18\x01 \x01(\x03\"&\n\x15GetEventProofResponse\x12\r\n\x05proof\x18\x01 \x01(\t\"\x16\n\x14GetCheckpointRequest\"+\n\x15GetCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\"\x17\n\x15GetVerifierKeyRequest\"6\n\x16GetVerifierKeyResponse\x12\x0c\n\x04vkey\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\"A\n\x18GetInclusionProofRequest\x12\x12\n\nleaf_index\x18\x01 \x01(\x03\x12\x11\n\ttree_size\x18\x02 \x01(\x03\"+\n\x19GetInclusionProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\"E\n\x1aGetConsistencyProofRequest\x12\x12\n\nfirst_size\x18\x01 \x01(\x03\x12\x13\n\x0bsecond_size\x18\x02 \x01(\x03\"-\n\x1bGetConsistencyProofResponse\x12\x0e\n\x06hashes\x18\x01 \x03(\x0c\".\n\x10GetLeavesRequest\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\"6\n\x04Leaf\x12\r\n\x05index\x18\x01 \x01(\x03\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"?\n\x11GetLeavesResponse\x12*\n\x06leaves\x18\x01 \x03(\x0b\x32\x1a.samhandling.audit.v1.Leaf*}\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43TION_READ\x10\x01\x12\x11\n\rACTION_CREATE\x10\x02\x12\x11\n\rACTION_UPDATE\x10\x03\x12\x11\n\rACTION_DELETE\x10\x04\x12\x11\n\rACTION_SEARCH\x10\x05*a\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45XPORT_FORMAT_FHIR_JSON\x10\x01\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x02*\xb2\x01\n\nSignalKind\x12\x1b\n\x17SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1eSIGNAL_KIND_EMERGENCY_OVERRIDE\x10\x01\x12!\n\x1dSIGNAL_KIND_RESTRICTED_ACCESS\x10\x02\x12 \n\x1cSIGNAL_KIND_REPEATED_DENIALS\x10\x03\x12\x1e\n\x1aSIGNAL_KIND_UNUSUAL_VOLUME\x10\x04\x32\x99\t\n\x0c\x41uditService\x12\x65\n\x0c\x41ppendEvents\x12).samhandling.audit.v1.AppendEventsRequest\x1a*.samhandling.audit.v1.AppendEventsResponse\x12_\n\nListEvents\x12\'.samhandling.audit.v1.ListEventsRequest\x1a(.samhandling.audit.v1.ListEventsResponse\x12h\n\rGetCheckpoint\x12*.samhandling.audit.v1.GetCheckpointRequest\x1a+.samhandling.audit.v1.GetCheckpointResponse\x12k\n\x0eGetVerifierKey\x12+.samhandling.audit.v1.GetVerifierKeyRequest\x1a,.samhandling.audit.v1.GetVerifierKeyResponse\x12t\n\x11GetInclusionProof\x12..samhandling.audit.v1.GetInclusionProofRequest\x1a/.samhandling.audit.v1.GetInclusionProofResponse\x12z\n\x13GetConsistencyProof\x12\x30.samhandling.audit.v1.GetConsistencyProofRequest\x1a\x31.samhandling.audit.v1.GetConsistencyProofResponse\x12\x65\n\x0cSearchEvents\x12).samhandling.audit.v1.SearchEventsRequest\x1a*.samhandling.audit.v1.SearchEventsResponse\x12\x65\n\x0c\x45xportEvents\x12).samhandling.audit.v1.ExportEventsRequest\x1a*.samhandling.audit.v1.ExportEventsResponse\x12\x62\n\x0bListSignals\x12(.samhandling.audit.v1.ListSignalsRequest\x1a).samhandling.audit.v1.ListSignalsResponse\x12h\n\rGetEventProof\x12*.samhandling.audit.v1.GetEventProofRequest\x1a+.samhandling.audit.v1.GetEventProofResponse\x12\\\n\tGetLeaves\x12&.samhandling.audit.v1.GetLeavesRequest\x1a\'.samhandling.audit.v1.GetLeavesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'samhandling.audit.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACTION']._serialized_start=2942
-  _globals['_ACTION']._serialized_end=3067
-  _globals['_EXPORTFORMAT']._serialized_start=3069
-  _globals['_EXPORTFORMAT']._serialized_end=3166
-  _globals['_SIGNALKIND']._serialized_start=3169
-  _globals['_SIGNALKIND']._serialized_end=3347
+  _globals['_ACTION']._serialized_start=3025
+  _globals['_ACTION']._serialized_end=3150
+  _globals['_EXPORTFORMAT']._serialized_start=3152
+  _globals['_EXPORTFORMAT']._serialized_end=3249
+  _globals['_SIGNALKIND']._serialized_start=3252
+  _globals['_SIGNALKIND']._serialized_end=3430
   _globals['_AUDITEVENT']._serialized_start=128
   _globals['_AUDITEVENT']._serialized_end=705
   _globals['_APPENDEVENTSREQUEST']._serialized_start=707
@@ -58,39 +58,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPORTEVENTSREQUEST']._serialized_start=1638
   _globals['_EXPORTEVENTSREQUEST']._serialized_end=1777
   _globals['_EXPORTEVENTSRESPONSE']._serialized_start=1779
-  _globals['_EXPORTEVENTSRESPONSE']._serialized_end=1861
-  _globals['_SIGNAL']._serialized_start=1864
-  _globals['_SIGNAL']._serialized_end=2074
-  _globals['_LISTSIGNALSREQUEST']._serialized_start=2077
-  _globals['_LISTSIGNALSREQUEST']._serialized_end=2239
-  _globals['_LISTSIGNALSRESPONSE']._serialized_start=2241
-  _globals['_LISTSIGNALSRESPONSE']._serialized_end=2309
-  _globals['_GETEVENTPROOFREQUEST']._serialized_start=2311
-  _globals['_GETEVENTPROOFREQUEST']._serialized_end=2351
-  _globals['_GETEVENTPROOFRESPONSE']._serialized_start=2353
-  _globals['_GETEVENTPROOFRESPONSE']._serialized_end=2391
-  _globals['_GETCHECKPOINTREQUEST']._serialized_start=2393
-  _globals['_GETCHECKPOINTREQUEST']._serialized_end=2415
-  _globals['_GETCHECKPOINTRESPONSE']._serialized_start=2417
-  _globals['_GETCHECKPOINTRESPONSE']._serialized_end=2460
-  _globals['_GETVERIFIERKEYREQUEST']._serialized_start=2462
-  _globals['_GETVERIFIERKEYREQUEST']._serialized_end=2485
-  _globals['_GETVERIFIERKEYRESPONSE']._serialized_start=2487
-  _globals['_GETVERIFIERKEYRESPONSE']._serialized_end=2541
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=2543
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=2608
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=2610
-  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=2653
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=2655
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=2724
-  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_start=2726
-  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_end=2771
-  _globals['_GETLEAVESREQUEST']._serialized_start=2773
-  _globals['_GETLEAVESREQUEST']._serialized_end=2819
-  _globals['_LEAF']._serialized_start=2821
-  _globals['_LEAF']._serialized_end=2875
-  _globals['_GETLEAVESRESPONSE']._serialized_start=2877
-  _globals['_GETLEAVESRESPONSE']._serialized_end=2940
-  _globals['_AUDITSERVICE']._serialized_start=3350
-  _globals['_AUDITSERVICE']._serialized_end=4527
+  _globals['_EXPORTEVENTSRESPONSE']._serialized_end=1880
+  _globals['_SIGNAL']._serialized_start=1883
+  _globals['_SIGNAL']._serialized_end=2093
+  _globals['_LISTSIGNALSREQUEST']._serialized_start=2096
+  _globals['_LISTSIGNALSREQUEST']._serialized_end=2297
+  _globals['_LISTSIGNALSRESPONSE']._serialized_start=2299
+  _globals['_LISTSIGNALSRESPONSE']._serialized_end=2392
+  _globals['_GETEVENTPROOFREQUEST']._serialized_start=2394
+  _globals['_GETEVENTPROOFREQUEST']._serialized_end=2434
+  _globals['_GETEVENTPROOFRESPONSE']._serialized_start=2436
+  _globals['_GETEVENTPROOFRESPONSE']._serialized_end=2474
+  _globals['_GETCHECKPOINTREQUEST']._serialized_start=2476
+  _globals['_GETCHECKPOINTREQUEST']._serialized_end=2498
+  _globals['_GETCHECKPOINTRESPONSE']._serialized_start=2500
+  _globals['_GETCHECKPOINTRESPONSE']._serialized_end=2543
+  _globals['_GETVERIFIERKEYREQUEST']._serialized_start=2545
+  _globals['_GETVERIFIERKEYREQUEST']._serialized_end=2568
+  _globals['_GETVERIFIERKEYRESPONSE']._serialized_start=2570
+  _globals['_GETVERIFIERKEYRESPONSE']._serialized_end=2624
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=2626
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=2691
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_start=2693
+  _globals['_GETINCLUSIONPROOFRESPONSE']._serialized_end=2736
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=2738
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=2807
+  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_start=2809
+  _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_end=2854
+  _globals['_GETLEAVESREQUEST']._serialized_start=2856
+  _globals['_GETLEAVESREQUEST']._serialized_end=2902
+  _globals['_LEAF']._serialized_start=2904
+  _globals['_LEAF']._serialized_end=2958
+  _globals['_GETLEAVESRESPONSE']._serialized_start=2960
+  _globals['_GETLEAVESRESPONSE']._serialized_end=3023
+  _globals['_AUDITSERVICE']._serialized_start=3433
+  _globals['_AUDITSERVICE']._serialized_end=4610
 # @@protoc_insertion_point(module_scope)

@@ -169,14 +169,16 @@ class ExportEventsRequest(_message.Message):
     def __init__(self, filter: _Optional[_Union[EventFilter, _Mapping]] = ..., format: _Optional[_Union[ExportFormat, str]] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class ExportEventsResponse(_message.Message):
-    __slots__ = ("content_type", "content", "event_count")
+    __slots__ = ("content_type", "content", "event_count", "truncated")
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     content_type: str
     content: bytes
     event_count: int
-    def __init__(self, content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., event_count: _Optional[int] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., event_count: _Optional[int] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class Signal(_message.Message):
     __slots__ = ("kind", "actor", "day", "summary", "events")
@@ -193,20 +195,26 @@ class Signal(_message.Message):
     def __init__(self, kind: _Optional[_Union[SignalKind, str]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., day: _Optional[_Union[_common_pb2.Date, _Mapping]] = ..., summary: _Optional[str] = ..., events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ...) -> None: ...
 
 class ListSignalsRequest(_message.Message):
-    __slots__ = ("kind", "start_time", "end_time")
+    __slots__ = ("kind", "start_time", "end_time", "page_size", "page_token")
     KIND_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     kind: SignalKind
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[_Union[SignalKind, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, kind: _Optional[_Union[SignalKind, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSignalsResponse(_message.Message):
-    __slots__ = ("signals",)
+    __slots__ = ("signals", "next_page_token")
     SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     signals: _containers.RepeatedCompositeFieldContainer[Signal]
-    def __init__(self, signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, signals: _Optional[_Iterable[_Union[Signal, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetEventProofRequest(_message.Message):
     __slots__ = ("sequence",)

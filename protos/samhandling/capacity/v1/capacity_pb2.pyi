@@ -301,16 +301,22 @@ class AcknowledgeAlertResponse(_message.Message):
     def __init__(self, alert: _Optional[_Union[Alert, _Mapping]] = ...) -> None: ...
 
 class ListAlertsRequest(_message.Message):
-    __slots__ = ("include_expired",)
+    __slots__ = ("include_expired", "page_size", "page_token")
     INCLUDE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     include_expired: bool
-    def __init__(self, include_expired: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, include_expired: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListAlertsResponse(_message.Message):
-    __slots__ = ("alerts",)
+    __slots__ = ("alerts", "next_page_token")
     ALERTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
-    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class WatchAlertsRequest(_message.Message):
     __slots__ = ("resume_after",)
@@ -319,10 +325,12 @@ class WatchAlertsRequest(_message.Message):
     def __init__(self, resume_after: _Optional[int] = ...) -> None: ...
 
 class AlertSnapshot(_message.Message):
-    __slots__ = ("alerts",)
+    __slots__ = ("alerts", "truncated")
     ALERTS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
-    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class AlertEvent(_message.Message):
     __slots__ = ("kind", "alert")

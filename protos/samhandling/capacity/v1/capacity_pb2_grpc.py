@@ -110,7 +110,9 @@ class CapacityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RaiseAlert(self, request, context):
-        """Raises an alert to target organisations or an area (needs the alerts scope).
+        """Raises an alert to target organisations or an area (needs the alerts scope). An organisation
+        has at most 100 open alerts it sent (not expired): one more is refused with
+        FAILED_PRECONDITION OPEN_ALERTS_LIMIT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,7 +126,7 @@ class CapacityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAlerts(self, request, context):
-        """Lists the alerts the caller's organisation received or sent.
+        """Lists the alerts the caller's organisation received or sent, newest first, in pages.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -196,20 +196,26 @@ class CreateRuleResponse(_message.Message):
     def __init__(self, rule: _Optional[_Union[Rule, _Mapping]] = ...) -> None: ...
 
 class ListRulesRequest(_message.Message):
-    __slots__ = ("patient_id", "include_revoked")
+    __slots__ = ("patient_id", "include_revoked", "page_size", "page_token")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     include_revoked: bool
-    def __init__(self, patient_id: _Optional[str] = ..., include_revoked: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, patient_id: _Optional[str] = ..., include_revoked: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListRulesResponse(_message.Message):
-    __slots__ = ("rules", "policy_revision")
+    __slots__ = ("rules", "policy_revision", "next_page_token")
     RULES_FIELD_NUMBER: _ClassVar[int]
     POLICY_REVISION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     rules: _containers.RepeatedCompositeFieldContainer[Rule]
     policy_revision: int
-    def __init__(self, rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., policy_revision: _Optional[int] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., policy_revision: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RevokeRuleRequest(_message.Message):
     __slots__ = ("patient_id", "rule_id", "reason")
@@ -228,16 +234,22 @@ class RevokeRuleResponse(_message.Message):
     def __init__(self, rule: _Optional[_Union[Rule, _Mapping]] = ...) -> None: ...
 
 class ListRuleHistoryRequest(_message.Message):
-    __slots__ = ("patient_id",)
+    __slots__ = ("patient_id", "page_size", "page_token")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
-    def __init__(self, patient_id: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, patient_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListRuleHistoryResponse(_message.Message):
-    __slots__ = ("versions",)
+    __slots__ = ("versions", "next_page_token")
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     versions: _containers.RepeatedCompositeFieldContainer[Rule]
-    def __init__(self, versions: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, versions: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Notification(_message.Message):
     __slots__ = ("notification_id", "patient_id", "kind", "create_time", "actor", "text", "reference")

@@ -113,7 +113,8 @@ class ConsentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateRule(self, request, context):
-        """Adds a sharing rule for a patient; answers with a signed receipt.
+        """Adds a sharing rule for a patient; answers with a signed receipt. A patient has at most 50
+        rules in force: one more is refused with FAILED_PRECONDITION RULES_LIMIT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -243,7 +243,7 @@ class GetPatientSummaryRequest(_message.Message):
     def __init__(self, patient_id: _Optional[str] = ...) -> None: ...
 
 class GetPatientSummaryResponse(_message.Message):
-    __slots__ = ("patient_id", "municipal_services", "active_service_count", "latest_vital_signs", "latest_news2", "withheld_categories", "news2_trend", "latest_not_scored_reason", "spo2_scale_setting")
+    __slots__ = ("patient_id", "municipal_services", "active_service_count", "latest_vital_signs", "latest_news2", "withheld_categories", "news2_trend", "latest_not_scored_reason", "spo2_scale_setting", "municipal_services_truncated")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     MUNICIPAL_SERVICES_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_SERVICE_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -253,6 +253,7 @@ class GetPatientSummaryResponse(_message.Message):
     NEWS2_TREND_FIELD_NUMBER: _ClassVar[int]
     LATEST_NOT_SCORED_REASON_FIELD_NUMBER: _ClassVar[int]
     SPO2_SCALE_SETTING_FIELD_NUMBER: _ClassVar[int]
+    MUNICIPAL_SERVICES_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     municipal_services: _containers.RepeatedCompositeFieldContainer[MunicipalService]
     active_service_count: int
@@ -262,7 +263,8 @@ class GetPatientSummaryResponse(_message.Message):
     news2_trend: News2Trend
     latest_not_scored_reason: NotScoredReason
     spo2_scale_setting: Spo2ScaleSetting
-    def __init__(self, patient_id: _Optional[str] = ..., municipal_services: _Optional[_Iterable[_Union[MunicipalService, _Mapping]]] = ..., active_service_count: _Optional[int] = ..., latest_vital_signs: _Optional[_Union[VitalSigns, _Mapping]] = ..., latest_news2: _Optional[_Union[News2Score, _Mapping]] = ..., withheld_categories: _Optional[_Iterable[_Union[_common_pb2.DataCategory, str]]] = ..., news2_trend: _Optional[_Union[News2Trend, _Mapping]] = ..., latest_not_scored_reason: _Optional[_Union[NotScoredReason, str]] = ..., spo2_scale_setting: _Optional[_Union[Spo2ScaleSetting, _Mapping]] = ...) -> None: ...
+    municipal_services_truncated: bool
+    def __init__(self, patient_id: _Optional[str] = ..., municipal_services: _Optional[_Iterable[_Union[MunicipalService, _Mapping]]] = ..., active_service_count: _Optional[int] = ..., latest_vital_signs: _Optional[_Union[VitalSigns, _Mapping]] = ..., latest_news2: _Optional[_Union[News2Score, _Mapping]] = ..., withheld_categories: _Optional[_Iterable[_Union[_common_pb2.DataCategory, str]]] = ..., news2_trend: _Optional[_Union[News2Trend, _Mapping]] = ..., latest_not_scored_reason: _Optional[_Union[NotScoredReason, str]] = ..., spo2_scale_setting: _Optional[_Union[Spo2ScaleSetting, _Mapping]] = ..., municipal_services_truncated: _Optional[bool] = ...) -> None: ...
 
 class CreateMunicipalServiceRequest(_message.Message):
     __slots__ = ("patient_id", "source_record_id", "service")
@@ -407,11 +409,13 @@ class ExportPatientBundleRequest(_message.Message):
     def __init__(self, patient_id: _Optional[str] = ...) -> None: ...
 
 class ExportPatientBundleResponse(_message.Message):
-    __slots__ = ("bundle_json", "withheld_categories", "truncated")
+    __slots__ = ("bundle_json", "withheld_categories", "truncated", "municipal_services_truncated")
     BUNDLE_JSON_FIELD_NUMBER: _ClassVar[int]
     WITHHELD_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    MUNICIPAL_SERVICES_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     bundle_json: str
     withheld_categories: _containers.RepeatedScalarFieldContainer[_common_pb2.DataCategory]
     truncated: bool
-    def __init__(self, bundle_json: _Optional[str] = ..., withheld_categories: _Optional[_Iterable[_Union[_common_pb2.DataCategory, str]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+    municipal_services_truncated: bool
+    def __init__(self, bundle_json: _Optional[str] = ..., withheld_categories: _Optional[_Iterable[_Union[_common_pb2.DataCategory, str]]] = ..., truncated: _Optional[bool] = ..., municipal_services_truncated: _Optional[bool] = ...) -> None: ...

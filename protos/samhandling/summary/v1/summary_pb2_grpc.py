@@ -99,7 +99,9 @@ class PatientSummaryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateMunicipalService(self, request, context):
-        """Registers a municipal service; idempotent by (calling system, source_record_id).
+        """Registers a municipal service; idempotent by (calling system, source_record_id). A patient
+        has at most 50 open records (not ended before today): one more is refused with
+        FAILED_PRECONDITION OPEN_SERVICES_LIMIT until one ends.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
