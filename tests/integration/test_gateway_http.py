@@ -242,6 +242,21 @@ async def test_unknown_routes_and_methods_answer_in_the_error_body(api):
     assert preflight.status_code == 405 and "access-control-allow-origin" not in preflight.headers
 
 
+async def test_the_api_never_redirects_and_answers_unknown_paths_with_its_own_404(api):
+    """A trailing slash (or any near miss) is the API's 404, never a redirect to wherever the
+    Host header points, with the person number in the Location."""
+    auth = await api.auth()
+    hostile = {**auth, "host": "evil.example"}
+    near_misses = [f"{RULES}/", f"/api/v1/patients/{PATIENT}/access-log/", "/api/v1/openapi.json/",
+                   "/api/v1/consent-receipt-keys/", f"{RULES}//", "/api/v1/", "/api/v1/no-such-route"]
+    for path in near_misses:
+        for method in ("GET", "POST"):
+            response = await api.client.request(method, path, headers=hostile)
+            assert "location" not in response.headers, (method, path)
+            error_of(response, 404, "ROUTE_NOT_FOUND")
+    served(await api.client.get(RULES, headers=auth))  # the route itself still answers
+
+
 async def test_dpop_binds_the_proof_to_the_http_method_and_url(api):
     token = await api.token(dpop=True)
     assert token.dpop_key is not None
