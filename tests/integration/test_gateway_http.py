@@ -271,8 +271,13 @@ async def test_dpop_binds_the_proof_to_the_http_method_and_url(api):
     wrong_method = await api.client.get(path, headers=headers("POST", api.base_url + path))
     error_of(wrong_method, 401, "DPOP_HTM_MISMATCH")
     assert 'error="invalid_dpop_proof"' in wrong_method.headers.get_list("www-authenticate")[1]
+    # htu is compared normalised, ignoring query and fragment (RFC 9449 section 4.3).
     with_query = headers("GET", f"{api.base_url}{path}?page_size=5")
-    error_of(await api.client.get(path, headers=with_query, params={"page_size": "5"}), 401, "DPOP_HTU_MISMATCH")
+    served(await api.client.get(path, headers=with_query, params={"page_size": "5"}))
+    shouted = headers("GET", api.base_url.upper() + path)  # HTTP://127.0.0.1:PORT
+    served(await api.client.get(path, headers=shouted))
+    other_port = headers("GET", f"{api.base_url}1{path}")
+    error_of(await api.client.get(path, headers=other_port), 401, "DPOP_HTU_MISMATCH")
     other_route = headers("GET", f"{api.base_url}/api/v1/patients/{PATIENT}/rules")
     error_of(await api.client.get(path, headers=other_route), 401, "DPOP_HTU_MISMATCH")
     as_bearer = {"authorization": f"Bearer {token.access_token}"}
