@@ -348,3 +348,59 @@ async def test_openapi_describes_every_route_with_schemas_from_the_protos(api):
         target = document
         for part in ref.removeprefix("#/").split("/"):
             target = target[part]
+
+
+UNIT = "/api/v1/capacity/units/{unit_id}"
+
+
+@pytest.mark.parametrize(("method", "path", "query", "body", "field"), [
+    ("GET", f"/api/v1/patients/{PATIENT}/vital-signs", {}, None, "from_time"),  # required
+    ("GET", f"{UNIT}/history", {}, None, "from_time"),
+    ("GET", f"/api/v1/patients/{PATIENT}/access-log", {"page_size": "501"}, None, "page_size"),  # bounds
+    ("GET", f"/api/v1/patients/{PATIENT}/notifications", {"page_size": "-1"}, None, "page_size"),
+    ("GET", "/api/v1/patients/2275088490/rules", {}, None, "patient_id"),  # pattern
+    ("POST", RULES, {}, {}, "rule_type"),  # required body field
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_UNSPECIFIED"}, "rule_type"),
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_PERMIT", "actor": {"who": "1"}}, "actor.who"),  # nested
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_PERMIT", "actor": {"orgNumber": "12345"}}, "actor"),
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_RESTRICTION", "dataCategories": ["DATA_CATEGORY_CONSENT"]},
+     "data_categories"),
+    ("POST", f"{UNIT}:report", {}, {"resourceType": "bed", "status": "CAPACITY_STATUS_NORMAL", "total": -1},
+     "total"),
+    ("POST", "/api/v1/alerts", {}, {"severity": "ALERT_SEVERITY_WARNING", "message": "x", "requestId": "a b"},
+     "request_id"),
+])
+async def test_what_the_server_refuses_the_document_refuses(api, method, path, query, body, field):
+    """A sample of refusals of the server, each checked against the OpenAPI document it serves:
+    a generic client built from the document could not have sent the request."""
+    import jsonschema_rs
+
+    document = (await api.client.get(OPENAPI_PATH)).json()
+    identity = {"authorization": f"Bearer {await api.suite.token('demo-hospital')}"} if "{unit_id}" in path \
+        or path.startswith("/api/v1/alerts") else await api.auth()
+    unit_path = path.replace("{unit_id}", "bodo-legevakt")
+    answer = await api.client.request(method, unit_path, params=query, json=body, headers=identity)
+    violations = error_of(answer, 400, "INVALID_ARGUMENT")
+    assert field in violations or field.partition(".")[0] in violations, violations
+
+    template = path if "{unit_id}" in path else path.replace(PATIENT, "{patient_id}").replace(
+        "2275088490", "{patient_id}")
+    operation = document["paths"][template][method.lower()]
+    components = {"components": document["components"]}
+    if body is None:
+        parameters = {p["name"]: p for p in operation["parameters"] if "name" in p}
+        given = {**query, **({"patient_id": "2275088490"} if "2275088490" in path else {})}
+        refused = [name for name, p in parameters.items() if p["required"] and name not in given] + [
+            name for name, value in given.items()
+            if not jsonschema_rs.is_valid({**parameters[name]["schema"], **components},
+                                          _typed(value, parameters[name]["schema"]))
+        ]
+        assert field in refused, (field, refused)
+    else:
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert not jsonschema_rs.is_valid({**schema, **components}, body), (field, schema)
+
+
+def _typed(text: str, schema: dict) -> object:
+    """A query or path value as the document's type sees it."""
+    return int(text) if schema.get("type") == "integer" else text
