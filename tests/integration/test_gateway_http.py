@@ -410,6 +410,33 @@ async def _refused_by_both(api: Api, document: dict, method: str, path: str, que
         assert not jsonschema_rs.is_valid({**schema, **components}, body), (field, schema)
 
 
+async def test_every_field_the_document_requires_the_server_requires(api):
+    """The other direction: each required query parameter and body field of the document,
+    left out, is refused by the server naming that field (so "Required." in a proto comment
+    is never a promise the server does not keep)."""
+    import re
+
+    document = (await api.client.get(OPENAPI_PATH)).json()
+    patient, system = await api.auth(), {"authorization": f"Bearer {await api.suite.token('demo-hospital')}"}
+    checked = []
+    for template, item in document["paths"].items():
+        for method, operation in item.items():
+            if "x-grpc-method" not in operation or operation["security"] == []:
+                continue
+            query = [p["name"] for p in operation["parameters"] if p.get("in") == "query" and p["required"]]
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            required = query + [re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), name) for name in body.get("required", [])]
+            if not required:
+                continue
+            path = template.replace("{patient_id}", PATIENT).replace("{unit_id}", "bodo-legevakt")
+            answer = await api.client.request(method.upper(), path, json={} if body else None,
+                                              headers=patient if "{patient_id}" in template else system)
+            violations = error_of(answer, 400, "INVALID_ARGUMENT")
+            assert set(required) <= set(violations), (method, template, required, violations)
+            checked.append(operation["operationId"])
+    assert {"ListVitalSigns", "ListCapacityHistory", "CreateRule", "ReportCapacity", "RaiseAlert"} <= set(checked)
+
+
 def _typed(text: str, schema: dict) -> object:
     """A query or path value as the document's type sees it."""
     return int(text) if schema.get("type") == "integer" else text
