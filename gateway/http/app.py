@@ -89,7 +89,11 @@ def create_app(
         Route(path, _PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}))
         for path, methods in by_path.items()
     ]
-    return Starlette(routes=starlette_routes, exception_handlers={HTTPException: _route_not_found})
+    app = Starlette(routes=starlette_routes, exception_handlers={HTTPException: _route_not_found})
+    # No redirects, ever: Starlette would answer a trailing slash with a 307 to the URL rebuilt
+    # from the Host header (person number included); a near miss is the API's own 404.
+    app.router.redirect_slashes = False
+    return app
 
 
 class _PathMethods:

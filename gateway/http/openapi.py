@@ -89,6 +89,7 @@ def _operation(
     parameters = [_parameter(request.fields_by_name[name], "path", schemas) for name in route.path_fields]
     if not route.has_body:
         parameters += [_parameter(f, "query", schemas) for f in request.fields if f.name not in route.path_fields]
+    body = schemas.request(request, omit=route.path_fields) if route.has_body else None
     operation: dict[str, Any] = {
         "operationId": route.method.name,
         "summary": comments.get(f"{route.method.containing_service.full_name}.{route.method.name}", ""),
@@ -105,11 +106,11 @@ def _operation(
             **_error_refs(_CALL_ERRORS + (_BODY_ERRORS if route.has_body else ())),
         },
     }
-    if route.has_body:
-        body = schemas.message(request, omit=route.path_fields)
+    if body is not None:
+        # An empty body is an empty object: a body is required only where a field is.
         operation["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": {**body, "additionalProperties": False}}},
+            "required": bool(body.get("required")),
+            "content": {"application/json": {"schema": body}},
         }
     return operation
 
@@ -127,9 +128,10 @@ def _document(route: ApiRoute) -> dict[str, Any]:
 
 
 def _parameter(field: FieldDescriptor, where: str, schemas: ProtoSchemas) -> dict[str, Any]:
-    schema = schemas.field(field)
+    schema = schemas.field(field, request=True)
     description = schema.pop("description", "")
-    parameter: dict[str, Any] = {"name": field.name, "in": where, "required": where == "path", "schema": schema}
+    required = where == "path" or schemas.required(field)
+    parameter: dict[str, Any] = {"name": field.name, "in": where, "required": required, "schema": schema}
     if field.is_repeated:
         parameter |= {"style": "form", "explode": True}
     return {**parameter, "description": description} if description else parameter

@@ -1,14 +1,41 @@
 """JSON Schemas (OpenAPI 3.1) of proto messages under the proto3 JSON mapping, derived from
-the descriptors so that the API description cannot drift from the protos."""
+the descriptors so that the API description cannot drift from the protos.
+
+As strict as the server, from where the server states its rules: unknown keys are refused at
+every level (the decoder parses with unknown fields refused: `additionalProperties: false`);
+a field whose proto comment says "Required." is required in a request (the protos' contract,
+which the handlers enforce with a `required` field violation; an enum must then not be its
+zero value); page sizes take the bounds of services.platform.paging; person numbers the
+pattern of services.platform.ids."""
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
+from services.capacity import alerts as capacity_alerts
+from services.capacity import domain as capacity
+from services.consent import domain as consent
+from services.platform import ids, paging
+
 F = FieldDescriptor
 COMPONENTS = "#/components/schemas/"
+
+
+def _at_most(limit: int) -> str:
+    """A regular expression of the decimal numbers 0..limit (without leading zeros)."""
+    digits = str(limit)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}" if len(digits) > 1 else "", "0"]
+    same = [f"{digits[:i]}[{'1' if i == 0 else '0'}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
+            for i, d in enumerate(digits) if int(d) > (1 if i == 0 else 0)]
+    return "|".join(p for p in [*shorter, *same, digits] if p)
+
+
+_INT64 = {"type": "string", "format": "int64",
+          "pattern": f"^(?:-?(?:{_at_most(2**63 - 1)})|-9223372036854775808)$"}
+_UINT64 = {"type": "string", "format": "uint64", "pattern": f"^(?:{_at_most(2**64 - 1)})$"}
 _SCALARS: Mapping[int, dict[str, Any]] = {
     F.TYPE_STRING: {"type": "string"},
     F.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
@@ -18,15 +45,47 @@ _SCALARS: Mapping[int, dict[str, Any]] = {
     F.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
     F.TYPE_UINT32: {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1},
     F.TYPE_FIXED32: {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**32 - 1},
-    # 64-bit integers are strings in the proto3 JSON mapping (JavaScript numbers lose digits).
-    F.TYPE_INT64: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"},
-    F.TYPE_SINT64: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"},
-    F.TYPE_SFIXED64: {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"},
-    F.TYPE_UINT64: {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"},
-    F.TYPE_FIXED64: {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"},
+    # 64-bit integers are strings in the proto3 JSON mapping (JavaScript numbers lose digits),
+    # in their range: the pattern says what format int64 means.
+    F.TYPE_INT64: _INT64,
+    F.TYPE_SINT64: _INT64,
+    F.TYPE_SFIXED64: _INT64,
+    F.TYPE_UINT64: _UINT64,
+    F.TYPE_FIXED64: _UINT64,
     F.TYPE_FLOAT: {"type": "number", "format": "float"},
     F.TYPE_DOUBLE: {"type": "number", "format": "double"},
 }
+
+
+def _pattern(rule: re.Pattern[str], *, empty: bool = False) -> dict[str, Any]:
+    """A validator's regular expression (matched whole) as a JSON Schema pattern; `empty`:
+    the field may also be left empty (the validator checks it only when set)."""
+    return {"pattern": f"^(?:{rule.pattern})?$" if empty else f"^(?:{rule.pattern})$"}
+
+
+# Rules of request fields by name, from the validators' own constants: page sizes from
+# services.platform.paging, identifiers from services.platform.ids (their checksums are beyond
+# a pattern), capacity and alerts from services.capacity, rules from services.consent. Only in
+# requests: answers may carry the empty value (a system has no HPR number).
+_BY_NAME: Mapping[str, dict[str, Any]] = {
+    "page_size": {"minimum": 0, "maximum": paging.MAX_PAGE_SIZE},
+    "patient_id": _pattern(ids._PERSON_NUMBER),
+    "hpr_number": _pattern(ids._HPR_NUMBER),
+    "org_number": _pattern(ids._ORG_NUMBER),
+    "target_orgnrs": _pattern(ids._ORG_NUMBER),  # each item
+    "municipality_number": _pattern(capacity._MUNICIPALITY, empty=True),
+    "resource_type": _pattern(capacity._RESOURCE_TYPE, empty=True),
+    "total": {"minimum": 0, "maximum": capacity.MAX_COUNT},
+    "available": {"minimum": 0, "maximum": capacity.MAX_COUNT},
+    "occupied": {"minimum": 0, "maximum": capacity.MAX_COUNT},
+    "note": {"maxLength": min(capacity.MAX_NOTE, capacity_alerts.MAX_NOTE)},
+    "message": {"maxLength": capacity_alerts.MAX_MESSAGE},
+    "request_id": _pattern(capacity_alerts._REQUEST_ID),
+    "anyone": {"const": True},  # an actor selector's `anyone` is set only as true (consent api)
+    "reason": {"maxLength": consent.MAX_REASON},
+    "data_categories": {"enum": sorted(f"DATA_CATEGORY_{c.name}" for c in consent.SHAREABLE)},  # each item
+}
+_REQUIRED = re.compile(r"(?:^|[.;]\s)Required\.")
 _WELL_KNOWN: Mapping[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
     "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$"},
@@ -40,44 +99,80 @@ class ProtoSchemas:
     def __init__(self, comments: Mapping[str, str]) -> None:
         self._comments = comments
         self.components: dict[str, dict[str, Any]] = {}
+        self._same_input: set[str] = set()  # messages whose request form is their plain form
 
-    def ref(self, descriptor: Descriptor | EnumDescriptor) -> dict[str, Any]:
-        if descriptor.full_name not in self.components:
-            self.components[descriptor.full_name] = {}  # reserved first: messages may recurse
+    def ref(self, descriptor: Descriptor | EnumDescriptor, *, request: bool = False) -> dict[str, Any]:
+        """A reference to the component of a message or enum; `request`: the message as a
+        request carries it (with the request rules), named `<full name>.input` where it differs."""
+        name = descriptor.full_name
+        if name not in self.components:
+            self.components[name] = {}  # reserved first: messages may recurse
             if isinstance(descriptor, EnumDescriptor):
-                self.components[descriptor.full_name] = self._enum(descriptor)
+                self.components[name] = self._enum(descriptor)
             else:
-                self.components[descriptor.full_name] = self.message(descriptor)
-        return {"$ref": COMPONENTS + descriptor.full_name}
+                self.components[name] = self.message(descriptor)
+        if request and isinstance(descriptor, Descriptor):
+            input_name = f"{name}.input"
+            if input_name not in self.components:
+                self.components[input_name] = {}
+                schema = self.message(descriptor, request=True)
+                if schema == self.components[name]:
+                    del self.components[input_name]
+                    self._same_input.add(name)
+                else:
+                    self.components[input_name] = schema
+            if name not in self._same_input:
+                name = input_name
+        return {"$ref": COMPONENTS + name}
 
-    def message(self, descriptor: Descriptor, omit: Collection[str] = ()) -> dict[str, Any]:
+    def required(self, field: FieldDescriptor) -> bool:
+        """Whether a request must set the field: its proto comment says "Required."."""
+        return bool(_REQUIRED.search(self._comments.get(field.full_name, "")))
+
+    def request(self, descriptor: Descriptor, omit: Collection[str] = ()) -> dict[str, Any]:
+        """The schema of a request body: the message's, with its required fields."""
+        schema = self.message(descriptor, omit, request=True)
+        required = [f.json_name for f in descriptor.fields if f.name not in omit and self.required(f)]
+        return {**schema, "required": required} if required else schema
+
+    def message(self, descriptor: Descriptor, omit: Collection[str] = (), *, request: bool = False) -> dict[str, Any]:
         """The schema of a message, without the fields in `omit` (those a route's path gives)."""
         fields = [f for f in descriptor.fields if f.name not in omit]
-        schema: dict[str, Any] = {"type": "object", "properties": {f.json_name: self.field(f) for f in fields}}
+        properties = {f.json_name: self.field(f, request=request) for f in fields}
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         notes = [self._comments.get(descriptor.full_name, "")]
         for oneof in descriptor.oneofs:
             members = [f.json_name for f in oneof.fields if f.name not in omit]
-            notes.append(f"At most one of {', '.join(members)}.")
-            if len(members) == len(fields):
-                schema["maxProperties"] = 1
+            if len(members) == len(fields):  # a message that is one choice: set, it holds exactly one
+                notes.append(f"Exactly one of {', '.join(members)}.")
+                schema |= {"minProperties": 1, "maxProperties": 1}
+            else:
+                notes.append(f"At most one of {', '.join(members)}.")
         return _described(schema, " ".join(n for n in notes if n))
 
-    def field(self, field: FieldDescriptor) -> dict[str, Any]:
+    def field(self, field: FieldDescriptor, *, request: bool = False) -> dict[str, Any]:
+        """`request`: a field of a request, where a required one must not be empty."""
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value = field.message_type.fields_by_name["value"]
             schema: dict[str, Any] = {"type": "object", "additionalProperties": self._single(value)}
         elif field.is_repeated:
-            schema = {"type": "array", "items": self._single(field)}
+            items = self._single(field, request=request)
+            if request:
+                items |= _BY_NAME.get(field.name, {})
+                items |= _not_empty(field) if field.type == F.TYPE_ENUM else {}  # nobody asks for "unspecified"
+            schema = {"type": "array", "items": items}
         else:
-            schema = self._single(field)
+            schema = self._single(field, request=request)
+            if request:
+                schema |= _BY_NAME.get(field.name, {}) | (_not_empty(field) if self.required(field) else {})
         return _described(schema, self._comments.get(field.full_name, ""))
 
-    def _single(self, field: FieldDescriptor) -> dict[str, Any]:
+    def _single(self, field: FieldDescriptor, *, request: bool = False) -> dict[str, Any]:
         if field.type == F.TYPE_ENUM:
             return self.ref(field.enum_type)
         if field.type == F.TYPE_MESSAGE:
             known = _WELL_KNOWN.get(field.message_type.full_name)
-            return dict(known) if known is not None else self.ref(field.message_type)
+            return dict(known) if known is not None else self.ref(field.message_type, request=request)
         return dict(_SCALARS[field.type])
 
     def _enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
@@ -86,6 +181,15 @@ class ProtoSchemas:
                  for name in values if f"{descriptor.full_name}.{name}" in self._comments]
         text = "\n\n".join(t for t in (self._comments.get(descriptor.full_name, ""), "\n".join(lines)) if t)
         return _described({"type": "string", "enum": values}, text)
+
+
+def _not_empty(field: FieldDescriptor) -> dict[str, Any]:
+    """What "set" means for a required field in proto3: not the zero value."""
+    if field.type == F.TYPE_ENUM:
+        return {"not": {"const": field.enum_type.values_by_number[0].name}}
+    if field.type == F.TYPE_STRING:
+        return {"minLength": 1}
+    return {}
 
 
 def _described(schema: dict[str, Any], text: str) -> dict[str, Any]:

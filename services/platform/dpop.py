@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -29,6 +31,9 @@ IAT_PAST_SECONDS = 60
 IAT_FUTURE_SECONDS = 5
 MAX_PROOF_BYTES = 4096
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_PERCENT_ENCODED = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 Key = ECKey | RSAKey | OKPKey
 
@@ -121,8 +126,10 @@ class DpopVerifier:
         except (JoseError, ValueError, TypeError):
             raise DpopError("DPOP_SIGNATURE_INVALID", "the DPoP proof's signature does not verify") from None
         jti, iat = self._check_claims(claims, htm, htu, access_token, nonce)
-        # The key names the target too (RFC 9449 section 11.1: jti "in the context of the target URI").
-        return CheckedProof(key.thumbprint(), f"{htu}|{jti}", iat + IAT_PAST_SECONDS + IAT_FUTURE_SECONDS)
+        # The key names the target too (RFC 9449 section 11.1: jti "in the context of the target URI"),
+        # normalised, so that two spellings of one URL are one target.
+        target = normalised_target(htu) or htu
+        return CheckedProof(key.thumbprint(), f"{target}|{jti}", iat + IAT_PAST_SECONDS + IAT_FUTURE_SECONDS)
 
     def _check_claims(
         self, claims: Any, htm: str, htu: str, access_token: str | None, nonce: str | None
@@ -130,9 +137,9 @@ class DpopVerifier:
         """(jti, iat) of claims that name this request."""
         if not isinstance(claims, dict):
             raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's payload is not an object")
-        if claims.get("htm") != htm:
+        if not same_method(claims.get("htm"), htm):
             raise DpopError("DPOP_HTM_MISMATCH", f"the DPoP proof's htm must be {htm}")
-        if claims.get("htu") != htu:
+        if not same_target(claims.get("htu"), htu):
             raise DpopError("DPOP_HTU_MISMATCH", "the DPoP proof's htu does not name this target")
         iat, now = _iat(claims), self._clock()
         if not now - IAT_PAST_SECONDS <= iat <= now + IAT_FUTURE_SECONDS:
@@ -154,6 +161,61 @@ def _iat(claims: dict[str, Any]) -> int:
         raise DpopError("DPOP_PROOF_INVALID", f"the DPoP proof's iat: {exc}") from None
     assert iat is not None
     return iat
+
+
+def same_method(claimed: object, method: str) -> bool:
+    """`htm` against the request's method: exactly, as HTTP methods are case-sensitive (RFC 9110
+    section 9.1: `get` is not GET)."""
+    return isinstance(claimed, str) and claimed == method
+
+
+def same_target(claimed: object, target: str) -> bool:
+    """`htu` against the request's URI, both normalised (RFC 9449 section 4.3 step 9 and its note);
+    a claim that is no http(s) URI names no target."""
+    normalised = normalised_target(claimed) if isinstance(claimed, str) else None
+    return normalised is not None and normalised == normalised_target(target)
+
+
+def normalised_target(uri: str) -> str | None:
+    """An http(s) URI in the form DPoP compares: query and fragment dropped (RFC 9449 section
+    4.3), syntax-based normalisation (RFC 3986 section 6.2.2: scheme and host in lower case,
+    percent-encodings in upper case and decoded where they encode an unreserved character,
+    dot segments removed) and scheme-based normalisation (section 6.2.3: no default port, an
+    empty path is "/"). None for anything else: another scheme, userinfo, no host, a bad port."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host or "@" in parts.netloc:
+        return None
+    authority = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        authority += f":{port}"
+    path = _remove_dot_segments(_PERCENT_ENCODED.sub(_normalised_escape, parts.path)) or "/"
+    return f"{scheme}://{authority}{path}"
+
+
+def _normalised_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 for an absolute path ("/..." or empty), escapes already normalised."""
+    if not path:
+        return ""
+    output: list[str] = []
+    segments = path.split("/")[1:]
+    for segment in segments:
+        if segment == "..":
+            if output:
+                output.pop()
+        elif segment != ".":
+            output.append(segment)
+    result = "/" + "/".join(output)
+    return result + "/" if segments[-1] in {".", ".."} and not result.endswith("/") else result
 
 
 def replayed() -> DpopError:

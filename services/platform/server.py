@@ -26,10 +26,10 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from . import channels
 from .health import HealthServicer
+from .reflection import enable_server_reflection
 from .settings import Settings
 from .tls import TlsFiles
 
@@ -119,9 +119,7 @@ class GrpcServer:
         if generic_handlers:
             self._server.add_generic_rpc_handlers(tuple(generic_handlers))
         self._names = [*(s.name for s in servicers), *service_names]
-        reflection.enable_server_reflection(
-            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
-        )
+        enable_server_reflection([*self._names, health.SERVICE_NAME], self._server)  # v1 and v1alpha
         self._on_stop = on_stop
         self._draining = False
         self.port = 0

@@ -14,12 +14,14 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.platform.norway_date import today_in_norway
+
 from .models import MunicipalServiceRow, PatientRow, Spo2ScaleRow, VitalSignsRow
 from .news2 import ACVPU, Observation, Spo2Scale
 from .okt import MunicipalService
 from .patients import MAX_OPEN_SERVICES, MAX_SUMMARY_SERVICES, Patient, PatientSummary, Spo2ScaleSetting, is_open
 from .trend import SUMMARY_POINTS
-from .vitals import OSLO, Measurement, Performer
+from .vitals import Measurement, Performer
 
 # How many of the latest measurements a summary carries (its NEWS2 trend is made of them).
 RECENT_MEASUREMENTS = SUMMARY_POINTS
@@ -63,7 +65,7 @@ class SummaryStore:
         """The patient, their services (newest start first: every open one, then the newest ended,
         at most MAX_SUMMARY_SERVICES), the count of active ones on `today` (Europe/Oslo; now when
         None) and their latest measurements."""
-        today = today or datetime.now(OSLO).date()
+        today = today or today_in_norway()
         with self._sessions() as session:
             setting = _spo2_setting(session, patient_id)
             patient = _patient(session, patient_id, setting)

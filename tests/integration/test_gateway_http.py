@@ -242,6 +242,21 @@ async def test_unknown_routes_and_methods_answer_in_the_error_body(api):
     assert preflight.status_code == 405 and "access-control-allow-origin" not in preflight.headers
 
 
+async def test_the_api_never_redirects_and_answers_unknown_paths_with_its_own_404(api):
+    """A trailing slash (or any near miss) is the API's 404, never a redirect to wherever the
+    Host header points, with the person number in the Location."""
+    auth = await api.auth()
+    hostile = {**auth, "host": "evil.example"}
+    near_misses = [f"{RULES}/", f"/api/v1/patients/{PATIENT}/access-log/", "/api/v1/openapi.json/",
+                   "/api/v1/consent-receipt-keys/", f"{RULES}//", "/api/v1/", "/api/v1/no-such-route"]
+    for path in near_misses:
+        for method in ("GET", "POST"):
+            response = await api.client.request(method, path, headers=hostile)
+            assert "location" not in response.headers, (method, path)
+            error_of(response, 404, "ROUTE_NOT_FOUND")
+    served(await api.client.get(RULES, headers=auth))  # the route itself still answers
+
+
 async def test_dpop_binds_the_proof_to_the_http_method_and_url(api):
     token = await api.token(dpop=True)
     assert token.dpop_key is not None
@@ -256,8 +271,13 @@ async def test_dpop_binds_the_proof_to_the_http_method_and_url(api):
     wrong_method = await api.client.get(path, headers=headers("POST", api.base_url + path))
     error_of(wrong_method, 401, "DPOP_HTM_MISMATCH")
     assert 'error="invalid_dpop_proof"' in wrong_method.headers.get_list("www-authenticate")[1]
+    # htu is compared normalised, ignoring query and fragment (RFC 9449 section 4.3).
     with_query = headers("GET", f"{api.base_url}{path}?page_size=5")
-    error_of(await api.client.get(path, headers=with_query, params={"page_size": "5"}), 401, "DPOP_HTU_MISMATCH")
+    served(await api.client.get(path, headers=with_query, params={"page_size": "5"}))
+    shouted = headers("GET", api.base_url.upper() + path)  # HTTP://127.0.0.1:PORT
+    served(await api.client.get(path, headers=shouted))
+    other_port = headers("GET", f"{api.base_url}1{path}")
+    error_of(await api.client.get(path, headers=other_port), 401, "DPOP_HTU_MISMATCH")
     other_route = headers("GET", f"{api.base_url}/api/v1/patients/{PATIENT}/rules")
     error_of(await api.client.get(path, headers=other_route), 401, "DPOP_HTU_MISMATCH")
     as_bearer = {"authorization": f"Bearer {token.access_token}"}
@@ -340,3 +360,95 @@ async def test_free_text_through_json_is_refused_like_through_grpc_and_nothing_i
         }), 400, "INVALID_ARGUMENT")
         assert set(violations) == {"reason"}, reason
     assert served(await api.client.get(RULES, headers=auth))["rules"] == before
+
+
+UNIT = "/api/v1/capacity/units/{unit_id}"
+
+
+# (method, path, query, body, the field the server refuses)
+REFUSALS = [
+    ("GET", f"/api/v1/patients/{PATIENT}/vital-signs", {}, None, "from_time"),  # required
+    ("GET", f"{UNIT}/history", {}, None, "from_time"),
+    ("GET", f"/api/v1/patients/{PATIENT}/access-log", {"page_size": "501"}, None, "page_size"),  # bounds
+    ("GET", f"/api/v1/patients/{PATIENT}/notifications", {"page_size": "-1"}, None, "page_size"),
+    ("GET", "/api/v1/patients/2275088490/rules", {}, None, "patient_id"),  # pattern
+    ("POST", RULES, {}, {}, "rule_type"),  # required body field
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_UNSPECIFIED"}, "rule_type"),
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_PERMIT", "actor": {"who": "1"}}, "actor.who"),  # nested
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_PERMIT", "actor": {"orgNumber": "12345"}}, "actor"),
+    ("POST", RULES, {}, {"ruleType": "RULE_TYPE_RESTRICTION", "dataCategories": ["DATA_CATEGORY_CONSENT"]},
+     "data_categories"),
+    ("POST", f"{UNIT}:report", {}, {"resourceType": "bed", "status": "CAPACITY_STATUS_NORMAL", "total": -1},
+     "total"),
+    ("POST", "/api/v1/alerts", {}, {"severity": "ALERT_SEVERITY_WARNING", "message": "x", "requestId": "a b"},
+     "request_id"),
+]
+
+
+async def test_what_the_server_refuses_the_document_refuses(api):
+    """A sample of refusals of the server, each checked against the OpenAPI document it serves:
+    a generic client built from the document could not have sent the request."""
+    document = (await api.client.get(OPENAPI_PATH)).json()
+    for method, path, query, body, field in REFUSALS:
+        await _refused_by_both(api, document, method, path, query, body, field)
+
+
+async def _refused_by_both(api: Api, document: dict, method: str, path: str, query: dict, body: dict | None,
+                           field: str) -> None:
+    import jsonschema_rs
+
+    identity = {"authorization": f"Bearer {await api.suite.token('demo-hospital')}"} if "{unit_id}" in path \
+        or path.startswith("/api/v1/alerts") else await api.auth()
+    unit_path = path.replace("{unit_id}", "bodo-legevakt")
+    answer = await api.client.request(method, unit_path, params=query, json=body, headers=identity)
+    violations = error_of(answer, 400, "INVALID_ARGUMENT")
+    assert field in violations or field.partition(".")[0] in violations, violations
+
+    template = path if "{unit_id}" in path else path.replace(PATIENT, "{patient_id}").replace(
+        "2275088490", "{patient_id}")
+    operation = document["paths"][template][method.lower()]
+    components = {"components": document["components"]}
+    if body is None:
+        parameters = {p["name"]: p for p in operation["parameters"] if "name" in p}
+        given = {**query, **({"patient_id": "2275088490"} if "2275088490" in path else {})}
+        refused = [name for name, p in parameters.items() if p["required"] and name not in given] + [
+            name for name, value in given.items()
+            if not jsonschema_rs.is_valid({**parameters[name]["schema"], **components},
+                                          _typed(value, parameters[name]["schema"]))
+        ]
+        assert field in refused, (field, refused)
+    else:
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert not jsonschema_rs.is_valid({**schema, **components}, body), (field, schema)
+
+
+async def test_every_field_the_document_requires_the_server_requires(api):
+    """The other direction: each required query parameter and body field of the document,
+    left out, is refused by the server naming that field (so "Required." in a proto comment
+    is never a promise the server does not keep)."""
+    import re
+
+    document = (await api.client.get(OPENAPI_PATH)).json()
+    patient, system = await api.auth(), {"authorization": f"Bearer {await api.suite.token('demo-hospital')}"}
+    checked = []
+    for template, item in document["paths"].items():
+        for method, operation in item.items():
+            if "x-grpc-method" not in operation or operation["security"] == []:
+                continue
+            query = [p["name"] for p in operation["parameters"] if p.get("in") == "query" and p["required"]]
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            required = query + [re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), name) for name in body.get("required", [])]
+            if not required:
+                continue
+            path = template.replace("{patient_id}", PATIENT).replace("{unit_id}", "bodo-legevakt")
+            answer = await api.client.request(method.upper(), path, json={} if body else None,
+                                              headers=patient if "{patient_id}" in template else system)
+            violations = error_of(answer, 400, "INVALID_ARGUMENT")
+            assert set(required) <= set(violations), (method, template, required, violations)
+            checked.append(operation["operationId"])
+    assert {"ListVitalSigns", "ListCapacityHistory", "CreateRule", "ReportCapacity", "RaiseAlert"} <= set(checked)
+
+
+def _typed(text: str, schema: dict) -> object:
+    """A query or path value as the document's type sees it."""
+    return int(text) if schema.get("type") == "integer" else text

@@ -12,6 +12,7 @@ from gateway.http.routes import API_ROUTES, OPENAPI_PATH, RECEIPT_KEYS_PATH, Api
 from gateway.policy import POLICIES
 from samhandling.audit.v1 import audit_pb2
 from samhandling.consent.v1 import consent_pb2
+from services.platform import paging
 from services.platform.vocabulary import ActorKind
 
 SAMPLE = """\
@@ -100,7 +101,46 @@ def test_every_route_is_described_with_its_grpc_method_and_policy(document):
 def test_query_parameters_are_the_request_fields_not_in_the_path(document):
     events = document["paths"]["/api/v1/patients/{patient_id}/access-log"]["get"]
     query = {p["name"]: p["schema"] for p in events["parameters"] if p.get("in") == "query"}
-    assert query == {"page_size": {"type": "integer", "format": "int32"}, "page_token": {"type": "string"}}
+    assert query == {
+        "page_size": {"type": "integer", "format": "int32", "minimum": 0, "maximum": paging.MAX_PAGE_SIZE},
+        "page_token": {"type": "string"},
+    }
+
+
+def test_the_document_states_what_the_server_enforces(document):
+    """Issue 12 point 21: required fields, bounds, patterns, and no unknown keys at any level."""
+    vitals = document["paths"]["/api/v1/patients/{patient_id}/vital-signs"]["get"]
+    parameters = {p["name"]: p for p in vitals["parameters"] if "name" in p}
+    assert parameters["from_time"]["required"] is True and parameters["to_time"]["required"] is False
+    assert parameters["patient_id"]["schema"]["pattern"] == "^(?:[0-9]{11})$"
+
+    create = document["paths"]["/api/v1/patients/{patient_id}/rules"]["post"]["requestBody"]
+    body = create["content"]["application/json"]["schema"]
+    assert create["required"] is True and body["required"] == ["ruleType"]
+    assert body["properties"]["ruleType"]["not"] == {"const": "RULE_TYPE_UNSPECIFIED"}
+    assert body["properties"]["reason"]["maxLength"] == 500
+    assert body["properties"]["dataCategories"]["items"]["enum"] == [
+        "DATA_CATEGORY_MUNICIPAL_SERVICES", "DATA_CATEGORY_VITAL_SIGNS"]
+    schemas = document["components"]["schemas"]
+    actor = schemas[body["properties"]["actor"]["$ref"].rpartition("/")[2]]
+    assert actor["additionalProperties"] is False and (actor["minProperties"], actor["maxProperties"]) == (1, 1)
+    assert actor["properties"]["orgNumber"]["pattern"] == "^(?:[0-9]{9})$"
+    messages = {name: schema for name, schema in schemas.items() if name.startswith("samhandling.")}
+    assert all(s["additionalProperties"] is False for s in messages.values() if s["type"] == "object")
+    revoke = document["paths"]["/api/v1/patients/{patient_id}/rules/{rule_id}:revoke"]["post"]["requestBody"]
+    assert revoke["required"] is False  # no field of the body is required: an empty body is {}
+
+
+@pytest.mark.parametrize(("text", "valid"), [
+    ("0", True), ("9223372036854775807", True), ("-9223372036854775808", True),
+    ("9223372036854775808", False), ("-9223372036854775809", False), ("1e3", False), ("", False),
+])
+def test_64_bit_integers_are_stated_with_their_range(text, valid):
+    import re
+
+    from gateway.http.proto_schema import _SCALARS, F
+
+    assert bool(re.search(_SCALARS[F.TYPE_INT64]["pattern"], text)) is valid
 
 
 def test_request_bodies_are_the_request_messages_without_the_path_fields(document):
