@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import grpc
@@ -60,12 +60,16 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
 
     # -- capacity ----------------------------------------------------------------------
 
-    async def GetCapacityOverview(self, request: capacity_pb2.GetCapacityOverviewRequest, context):
+    async def GetCapacityOverview(
+        self, request: capacity_pb2.GetCapacityOverviewRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.GetCapacityOverviewResponse:
         snapshot = await asyncio.to_thread(self._capacity.snapshot, _unit_filter(request))
         units, totals = messages.units_and_totals(snapshot.units)
         return capacity_pb2.GetCapacityOverviewResponse(units=units, totals=totals, position=snapshot.position)
 
-    async def ReportCapacity(self, request: capacity_pb2.ReportCapacityRequest, context):
+    async def ReportCapacity(
+        self, request: capacity_pb2.ReportCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.ReportCapacityResponse:
         status = from_enum(capacity_pb2.CapacityStatus, request.status, Status)
         report = Report(
             unit_id=request.unit_id,
@@ -95,7 +99,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         self._wakeups.committed(sequences.CAPACITY)
         return capacity_pb2.ReportCapacityResponse(unit=messages.unit(state))
 
-    async def ListCapacityHistory(self, request: capacity_pb2.ListCapacityHistoryRequest, context):
+    async def ListCapacityHistory(
+        self, request: capacity_pb2.ListCapacityHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.ListCapacityHistoryResponse:
         bad_times: dict[str, str] = {}
         start = read_timestamp(request, "from_time", bad_times)
         end = read_timestamp(request, "to_time", bad_times) or self._clock()
@@ -116,7 +122,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             reports=[messages.report(c) for c in changes], truncated=truncated
         )
 
-    async def WatchCapacity(self, request: capacity_pb2.WatchCapacityRequest, context):
+    async def WatchCapacity(
+        self, request: capacity_pb2.WatchCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[capacity_pb2.WatchCapacityResponse]:
         unit_filter = _unit_filter(request)
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._capacity.head)
@@ -140,7 +148,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
 
     # -- alerts ------------------------------------------------------------------------
 
-    async def RaiseAlert(self, request: capacity_pb2.RaiseAlertRequest, context):
+    async def RaiseAlert(
+        self, request: capacity_pb2.RaiseAlertRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.RaiseAlertResponse:
         actor = _organisation_actor()
         now = self._clock()
         bad_time: dict[str, str] = {}
@@ -170,7 +180,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.RaiseAlertResponse(alert=messages.alert(alert.seen_by(sender.orgnr)))
 
-    async def AcknowledgeAlert(self, request: capacity_pb2.AcknowledgeAlertRequest, context):
+    async def AcknowledgeAlert(
+        self, request: capacity_pb2.AcknowledgeAlertRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.AcknowledgeAlertResponse:
         actor = _organisation_actor()
         problems = note_violations(request.note)
         if not request.alert_id:
@@ -200,14 +212,18 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.AcknowledgeAlertResponse(alert=messages.alert(alert.seen_by(by.orgnr)))
 
-    async def ListAlerts(self, request: capacity_pb2.ListAlertsRequest, context):
+    async def ListAlerts(
+        self, request: capacity_pb2.ListAlertsRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.ListAlertsResponse:
         orgnr = _organisation_actor().orgnr_parent
         now = self._clock()
         since = now - EXPIRED_LISTED_FOR if request.include_expired else now
         alerts = await asyncio.to_thread(self._alerts.list_alerts, orgnr, since)
         return capacity_pb2.ListAlertsResponse(alerts=[messages.alert(a.seen_by(orgnr)) for a in alerts])
 
-    async def WatchAlerts(self, request: capacity_pb2.WatchAlertsRequest, context):
+    async def WatchAlerts(
+        self, request: capacity_pb2.WatchAlertsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[capacity_pb2.WatchAlertsResponse]:
         orgnr = _organisation_actor().orgnr_parent
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._alerts.head)

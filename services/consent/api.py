@@ -4,8 +4,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
+
+import grpc
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
@@ -60,7 +62,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     # --- decisions ----------------------------------------------------------------------
 
-    async def CheckAccess(self, request: consent_pb2.CheckAccessRequest, context):
+    async def CheckAccess(
+        self, request: consent_pb2.CheckAccessRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.CheckAccessResponse:
         try:
             access = self._access(request)
         except _Invalid as bad:
@@ -69,7 +73,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         policy = await asyncio.to_thread(self._store.policy, access.patient_id)
         return await self._decide(policy, access)
 
-    async def BatchCheckAccess(self, request: consent_pb2.BatchCheckAccessRequest, context):
+    async def BatchCheckAccess(
+        self, request: consent_pb2.BatchCheckAccessRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.BatchCheckAccessResponse:
         if len(request.requests) > MAX_BATCH:
             raise invalid_argument({"requests": f"at most {MAX_BATCH}"})
         problems: dict[str, str] = {}
@@ -88,7 +94,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         policy = await asyncio.to_thread(self._store.policy, accesses[0].patient_id)
         return consent_pb2.BatchCheckAccessResponse(responses=[await self._decide(policy, a) for a in accesses])
 
-    async def ExplainAccess(self, request: consent_pb2.ExplainAccessRequest, context):
+    async def ExplainAccess(
+        self, request: consent_pb2.ExplainAccessRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ExplainAccessResponse:
         try:
             access = self._access(request.request)
         except _Invalid as bad:
@@ -133,7 +141,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     # --- the patient's rules ------------------------------------------------------------
 
-    async def CreateRule(self, request: consent_pb2.CreateRuleRequest, context):
+    async def CreateRule(
+        self, request: consent_pb2.CreateRuleRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.CreateRuleResponse:
         author = await self._author(request.patient_id)
         now = self._clock()
         bad_times: dict[str, str] = {}
@@ -147,7 +157,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         )
         return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
 
-    async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
+    async def RevokeRule(
+        self, request: consent_pb2.RevokeRuleRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.RevokeRuleResponse:
         author = await self._author(request.patient_id)
         problems = {"rule_id": "required"} if not request.rule_id else {}
         if len(request.reason) > MAX_REASON:
@@ -197,17 +209,23 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
         return await asyncio.shield(unit())
 
-    async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
+    async def ListRules(
+        self, request: consent_pb2.ListRulesRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ListRulesResponse:
         await self._author(request.patient_id)
         rules, revision = await asyncio.to_thread(self._store.rules, request.patient_id, request.include_revoked)
         return consent_pb2.ListRulesResponse(rules=[_rule_message(r) for r in rules], policy_revision=revision)
 
-    async def ListRuleHistory(self, request: consent_pb2.ListRuleHistoryRequest, context):
+    async def ListRuleHistory(
+        self, request: consent_pb2.ListRuleHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ListRuleHistoryResponse:
         await self._author(request.patient_id)
         versions = await asyncio.to_thread(self._store.history, request.patient_id)
         return consent_pb2.ListRuleHistoryResponse(versions=[_rule_message(r) for r in versions])
 
-    async def ListNotifications(self, request: consent_pb2.ListNotificationsRequest, context):
+    async def ListNotifications(
+        self, request: consent_pb2.ListNotificationsRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ListNotificationsResponse:
         await self._author(request.patient_id)
         limit, below, problems = page_violations(request.page_size, request.page_token)
         if problems:
@@ -240,10 +258,14 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     # --- keys and changes ---------------------------------------------------------------
 
-    async def GetReceiptKeys(self, request: consent_pb2.GetReceiptKeysRequest, context):
+    async def GetReceiptKeys(
+        self, request: consent_pb2.GetReceiptKeysRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.GetReceiptKeysResponse:
         return consent_pb2.GetReceiptKeysResponse(jwks_json=self._receipts.jwks_json())
 
-    async def WatchPolicyChanges(self, request_iterator, context):
+    async def WatchPolicyChanges(
+        self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[consent_pb2.WatchPolicyChangesResponse]:
         async for message in self._hub.watch(request_iterator, context):
             yield message
 

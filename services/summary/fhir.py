@@ -176,7 +176,9 @@ def patient_bundle(
         entries.extend(
             _measurement_entries(measurement, assessment, patient.pid, patient_url, (*key, str(occurrences[key])))
         )
-    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": _instant(generated_at), "entry": entries}
+    bundle: dict[str, object] = {
+        "resourceType": "Bundle", "type": "collection", "timestamp": _instant(generated_at), "entry": entries
+    }
     withheld = [name for name, part in (("withheld-MUNICIPAL_SERVICES", services), ("withheld-VITAL_SIGNS", measurements))
                 if part is None]
     if tags := [*withheld, *(["truncated-VITAL_SIGNS"] if truncated else [])]:
@@ -222,7 +224,9 @@ def _episode_of_care(service: MunicipalService, patient_url: str, today: date) -
     identifiers = [{"system": SERVICE_ID, "value": service.service_id}]
     if service.source_system and service.source_record_id:
         identifiers.append({"system": _source(service.source_system), "value": service.source_record_id})
-    extensions = [{"url": SERVICE_LEVEL, "valueString": service.service_level}] if service.service_level else []
+    extensions: list[dict[str, object]] = (
+        [{"url": SERVICE_LEVEL, "valueString": service.service_level}] if service.service_level else []
+    )
     if service.stay is not None:
         coding = {"system": STAY_TYPE_CODES, "code": service.stay.value, "display": service.stay.value.capitalize()}
         extensions.append({"url": STAY_TYPE, "valueCoding": coding})
