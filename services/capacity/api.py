@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import grpc
@@ -25,6 +25,7 @@ from .alert_store import (
 )
 from .alerts import (
     EXPIRED_LISTED_FOR,
+    AlertEvent,
     AlertRequest,
     Area,
     Severity,
@@ -33,6 +34,7 @@ from .alerts import (
     resolve_targets,
 )
 from .domain import (
+    Change,
     Report,
     Status,
     UnitFilter,
@@ -44,7 +46,7 @@ from .domain import (
 )
 from .store import CapacityStore, UnknownUnit
 from .wakeups import Wakeups
-from .watch import PAGE, Heartbeat, follow
+from .watch import PAGE, Heartbeat, Page, follow
 
 
 class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
@@ -112,6 +114,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             problems |= resource_type_violations(request.resource_type)
         if problems:
             raise invalid_argument(problems)
+        assert start is not None, "history_violations refuses a missing from_time"
         try:
             changes, truncated = await asyncio.to_thread(
                 self._capacity.history, request.unit_id, request.resource_type, start, end
@@ -136,7 +139,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             )
             after = snapshot.position
 
-        def read(seen: int):
+        def read(seen: int) -> Awaitable[Page[Change]]:
             return asyncio.to_thread(self._capacity.changes, unit_filter, seen, PAGE)
 
         async with self._wakeups.watching(sequences.CAPACITY) as changed:
@@ -234,7 +237,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
                 snapshot=capacity_pb2.AlertSnapshot(alerts=[messages.alert(a.seen_by(orgnr)) for a in alerts]),
             )
 
-        def read(seen: int):
+        def read(seen: int) -> Awaitable[Page[AlertEvent]]:
             return asyncio.to_thread(self._alerts.events, orgnr, seen, PAGE)
 
         async with self._wakeups.watching(sequences.ALERTS) as changed:

@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import grpc
 
@@ -40,6 +41,7 @@ from .watch import PolicyChangeHub
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100
+R = TypeVar("R")  # what a committed rule change returns
 
 
 class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
@@ -181,7 +183,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             raise not_found("RULE_NOT_FOUND", "the patient has no rule with this id") from None
         return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
 
-    async def _committed_and_published(self, patient_id: str, change, revision_of):
+    async def _committed_and_published(
+        self, patient_id: str, change: Callable[[], R], revision_of: Callable[[R], int]
+    ) -> R:
         """Commits a rule change (the store enters it in the decision caches' change feed in
         the same transaction, so every consent replica sends it on, even if this process dies
         now) and waits until every cache has applied it or lost its lease. Shielded, so a
@@ -194,7 +198,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         cache is renewed without acknowledging it (watch.py), and without the database none
         is renewed at all. Retrying a revoke publishes again and so confirms it."""
 
-        async def unit():
+        async def unit() -> R:
             result = await asyncio.to_thread(change)
             try:
                 await self._hub.publish(patient_id, revision_of(result))

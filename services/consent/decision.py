@@ -61,6 +61,7 @@ kind apply, decided_by lists them all (ordered by rule id).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -286,7 +287,7 @@ def _birthday(born: date, age: int) -> date:
         return date(born.year + age, 3, 1)
 
 
-def _ids(rules) -> tuple[str, ...]:
+def _ids(rules: Iterable[Rule]) -> tuple[str, ...]:
     return tuple(r.rule_id for r in rules)
 
 

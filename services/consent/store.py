@@ -167,7 +167,7 @@ class ConsentStore:
                             .on_conflict_do_update(index_elements=["patient_id"], set_={"home_orgnr": home_orgnr}))
 
 
-def _insert_for(session: Session):
+def _insert_for(session: Session) -> Callable[..., postgresql.Insert] | Callable[..., sqlite.Insert]:
     """The dialect's INSERT, which knows ON CONFLICT."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
