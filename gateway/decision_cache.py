@@ -263,7 +263,7 @@ class PolicyWatch:
         signed = self._signer.sign(assertion, "consent", request=STREAM_BINDING)
         call = channel.stream_stream(
             WATCH_POLICY_CHANGES, request_serializer=Request.SerializeToString, response_deserializer=Response.FromString
-        )(metadata=((METADATA_KEY, signed),))
+        )(None, metadata=((METADATA_KEY, signed),))  # None: the requests are written, not iterated
         writing = asyncio.Lock()
         applied = 0
 
@@ -281,7 +281,7 @@ class PolicyWatch:
         await send(Request(subscribe=Request.Subscribe(subscriber_id=self._subscriber_id)))
         renewing = asyncio.create_task(renew())
         try:
-            while (response := await call.read()) is not grpc.aio.EOF:
+            while isinstance(response := await call.read(), Response):  # else grpc.aio.EOF: the stream ended
                 if response.WhichOneof("message") == "change":
                     change = response.change
                     self._cache.change(change.patient_id)  # drop first ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
@@ -116,5 +116,5 @@ def _fits(alg: str, key: Key) -> bool:
     return key.key_type == "EC" and key.get("crv") == _EC_CURVES[alg]
 
 
-def _is_time(value: Any) -> bool:
+def _is_time(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
