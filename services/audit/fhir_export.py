@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from services.platform.ids import InvalidIdentifier, PersonNumberKind, validate_person_number
 from services.platform.vocabulary import AccessBasis, Decision, PurposeOfUse
@@ -241,7 +242,7 @@ def _instant(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _compact(value):
+def _compact(value: Any) -> Any:
     """The value without empty members (None, "", [], {}): FHIR JSON has no empty values."""
     if isinstance(value, dict):
         pairs = ((k, _compact(v)) for k, v in value.items())
