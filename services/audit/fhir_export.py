@@ -92,6 +92,9 @@ def events_bundle(events: Iterable[StoredEvent], *, origin: str, exported_at: da
 
 def audit_event(event: StoredEvent, *, origin: str) -> dict:
     record = event.record
+    assert record.action is not None and record.decision is not None and record.data_category is not None, (
+        "a stored event was validated (record_violations)"
+    )
     interaction, action = _INTERACTIONS[record.action]
     emergency = record.access_basis is AccessBasis.EMERGENCY
     purposes = [record.purpose_of_use] if record.purpose_of_use else []

@@ -207,7 +207,10 @@ def run_migrations_online(version_table: str = "alembic_version") -> None:
     from alembic import context
 
     tuning = context.config.attributes.get("database_tuning") or DatabaseTuning().for_admin("samhandling-migrate")
-    engine = make_engine(context.config.get_main_option("sqlalchemy.url"), tuning=tuning)
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("the Alembic configuration names no sqlalchemy.url")
+    engine = make_engine(url, tuning=tuning)
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
         _sqlite_migration_mode(engine)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -108,5 +108,5 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
         return self._replay_cache.claim(f"{claims['sub']}\x00{jti}", claims["exp"] + CLOCK_SKEW_SECONDS)
 
 
-def _is_time(value: Any) -> bool:
+def _is_time(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
