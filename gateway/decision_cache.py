@@ -261,9 +261,10 @@ class PolicyWatch:
         # A request stream: the assertion binds the opening, not the messages (the stream
         # marker; services.platform.assertion argues why that is enough here).
         signed = self._signer.sign(assertion, "consent", request=STREAM_BINDING)
+        # grpc-stubs makes request_iterator required; grpc.aio's is optional (these requests are written).
         call = channel.stream_stream(
             WATCH_POLICY_CHANGES, request_serializer=Request.SerializeToString, response_deserializer=Response.FromString
-        )(None, metadata=((METADATA_KEY, signed),))  # None: the requests are written, not iterated
+        )(metadata=((METADATA_KEY, signed),))  # type: ignore[call-arg]
         writing = asyncio.Lock()
         applied = 0
 
