@@ -254,6 +254,7 @@ def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:
         log.error("backend refused the gateway's assertion", extra={"backend": backend, "details": exc.details()})
         return ServiceError(grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED", "internal error")
     # grpc-stubs types these as grpc._Metadatum objects; grpc.aio gives (key, value) pairs.
-    if any(key == "grpc-status-details-bin" for key, _ in exc.trailing_metadata() or ()):  # type: ignore[misc, has-type]
+    trailing = exc.trailing_metadata() or ()
+    if any(key == "grpc-status-details-bin" for key, _ in trailing):  # type: ignore[misc, has-type]
         return RelayedError(exc)
     return unavailable("BACKEND_UNAVAILABLE", f"the {backend} service cannot answer now")

@@ -255,7 +255,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             raise invalid_argument(problems)
         return record
 
-    async def _change(self, request: _ServiceChange, change: Callable[[MunicipalService], MunicipalService]) -> MunicipalService:
+    async def _change(
+        self, request: _ServiceChange, change: Callable[[MunicipalService], MunicipalService]
+    ) -> MunicipalService:
         return await self._run(
             self._store.change_service, request.patient_id, current_assertion().actor.client_id,
             request.source_record_id, change,
