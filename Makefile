@@ -1,6 +1,6 @@
 # The two README commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run cluster test lint bench protos proto-drift lint-protos clean
+.PHONY: run cluster test lint typecheck bench protos proto-drift lint-protos clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -34,6 +34,10 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 
+# mypy over gateway/ and services/ with the settings in pyproject.toml ([tool.mypy]); zero errors.
+typecheck: $(INSTALLED)
+	$(VENV)/bin/mypy
+
 protos: $(INSTALLED)
 	PY=$(abspath $(PY)) scripts/gen_protos.sh
 
@@ -58,5 +62,5 @@ $(INSTALLED): pyproject.toml | $(PY)
 	touch $@
 
 clean:
-	rm -rf var/ .pytest_cache/ build/ *.egg-info
+	rm -rf var/ .pytest_cache/ .mypy_cache/ build/ *.egg-info
 	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -11,6 +11,7 @@ hashes is what was signed (services.platform.assertion, "request binding")."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -22,6 +23,7 @@ from services.platform.channels import open_channel
 from services.platform.tls import TlsFiles
 
 CALL_TIMEOUT_SECONDS = 10.0
+M = TypeVar("M", bound=Message)
 
 
 class Backends:
@@ -36,7 +38,7 @@ class Backends:
         }
         self._signer = signer
 
-    async def call(self, component: str, assertion: Assertion, request: Message, response_type: type[Message]):
+    async def call(self, component: str, assertion: Assertion, request: Message, response_type: type[M]) -> M:
         """Calls `assertion.method` on `component`; raises grpc.aio.AioRpcError on failure."""
         rpc = self._channels[component].unary_unary(
             assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
@@ -64,7 +66,7 @@ class Backends:
 
     async def close(self) -> None:
         for channel in self._channels.values():
-            await channel.close()
+            await channel.close(None)  # no grace: calls still open are cancelled
 
 
 def _as_sent(body: bytes) -> bytes:

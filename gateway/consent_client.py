@@ -40,7 +40,7 @@ class ConsentClient:
         decisions = [self._cache.get(r) for r in requests]
         missing = [i for i, d in enumerate(decisions) if d is None]
         if not missing:
-            return decisions
+            return [d for d in decisions if d is not None]  # all of them
         ticket = self._cache.ticket()  # taken before asking, so a change meanwhile keeps the answer out
         asked = [requests[i] for i in missing]
         assertion = Assertion(
@@ -53,7 +53,7 @@ class ConsentClient:
         for index, request, decision in zip(missing, asked, answer.responses, strict=True):
             self._cache.put(ticket, request, decision)
             decisions[index] = decision
-        return decisions
+        return [d for d in decisions if d is not None]  # all of them: each missing one is filled now
 
     async def _ask(
         self, assertion: Assertion, request: consent_pb2.BatchCheckAccessRequest

@@ -261,9 +261,10 @@ class PolicyWatch:
         # A request stream: the assertion binds the opening, not the messages (the stream
         # marker; services.platform.assertion argues why that is enough here).
         signed = self._signer.sign(assertion, "consent", request=STREAM_BINDING)
+        # grpc-stubs makes request_iterator required; grpc.aio's is optional (these requests are written).
         call = channel.stream_stream(
             WATCH_POLICY_CHANGES, request_serializer=Request.SerializeToString, response_deserializer=Response.FromString
-        )(metadata=((METADATA_KEY, signed),))
+        )(metadata=((METADATA_KEY, signed),))  # type: ignore[call-arg]
         writing = asyncio.Lock()
         applied = 0
 
@@ -281,7 +282,7 @@ class PolicyWatch:
         await send(Request(subscribe=Request.Subscribe(subscriber_id=self._subscriber_id)))
         renewing = asyncio.create_task(renew())
         try:
-            while (response := await call.read()) is not grpc.aio.EOF:
+            while isinstance(response := await call.read(), Response):  # else grpc.aio.EOF: the stream ended
                 if response.WhichOneof("message") == "change":
                     change = response.change
                     self._cache.change(change.patient_id)  # drop first ...

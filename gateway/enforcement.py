@@ -135,7 +135,7 @@ class Enforcer:
                     relayed = _relayed(exc, backend)
                     log_refusal(relayed, call.method, principal.client_id, call.peer)
                     raise relayed from None
-                if message is grpc.aio.EOF:
+                if not isinstance(message, Message):  # grpc.aio.EOF: the stream has ended
                     return
                 yield message
         finally:
@@ -163,6 +163,7 @@ class Enforcer:
         trace_id: str,
     ) -> Assertion:
         """Decides, records every decision durably, and returns the assertion for what is permitted."""
+        assert policy.patient_field is not None, "called only when policy.concerns_patient"
         patient_id = getattr(request, policy.patient_field)
         if problems := person_number_violations(patient_id, policy.patient_field, allow_synthetic=self._allow_synthetic):
             raise invalid_argument(problems)
@@ -307,6 +308,8 @@ def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:
             extra={"backend": backend, "backend_reason": error_info(exc)[0], "details": exc.details()},
         )
         return ServiceError(grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED", "internal error")
-    if any(key == "grpc-status-details-bin" for key, _ in exc.trailing_metadata() or ()):
+    # grpc-stubs types these as grpc._Metadatum objects; grpc.aio gives (key, value) pairs.
+    trailing = exc.trailing_metadata() or ()
+    if any(key == "grpc-status-details-bin" for key, _ in trailing):  # type: ignore[misc, has-type]
         return RelayedError(exc)
     return unavailable("BACKEND_UNAVAILABLE", f"the {backend} service cannot answer now")

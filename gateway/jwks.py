@@ -97,6 +97,8 @@ def usable_keys(jwks: Any) -> dict[str, Key]:
             key = JWKRegistry.import_key(key.as_dict(private=False))
         except (JoseError, ValueError, TypeError):
             continue
+        if not isinstance(key, RSAKey | ECKey):  # kty is RSA or EC (checked above)
+            continue
         if isinstance(key, RSAKey) and key.raw_value.key_size < MIN_RSA_BITS:
             continue
         keys[kid] = key

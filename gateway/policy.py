@@ -24,8 +24,8 @@ class MethodPolicy:
     backend: str
     access: Mapping[Kind, str]
     patient_field: str | None = None
-    categories: tuple[int, ...] = ()
-    action: int = audit_pb2.ACTION_UNSPECIFIED
+    categories: tuple[common_pb2.DataCategory, ...] = ()
+    action: audit_pb2.Action = audit_pb2.ACTION_UNSPECIFIED
 
     @property
     def concerns_patient(self) -> bool:

@@ -75,7 +75,7 @@ class Principal:
             orgnr_child=self.orgnr_child,
         )
 
-    def purpose_of_use(self) -> int:
+    def purpose_of_use(self) -> common_pb2.PurposeOfUse:
         return to_enum(common_pb2.PurposeOfUse, self.purpose)
 
 

@@ -4,7 +4,7 @@ Methods without a policy, and client streams whatever the table says (they are i
 the suite, like consent's policy watch), are served only to be refused."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import grpc
 from google.protobuf import message_factory
@@ -63,7 +63,9 @@ def _handler(
     )
 
 
-def _answer(enforcer: Enforcer, full_name: str, policy: MethodPolicy | None, response_type: type[Message]):
+def _answer(
+    enforcer: Enforcer, full_name: str, policy: MethodPolicy | None, response_type: type[Message]
+) -> Callable[[Message, grpc.aio.ServicerContext], Awaitable[Message]]:
     async def answer(request: Message, context: grpc.aio.ServicerContext) -> Message:
         allowed = _servable(full_name, policy, context)
         return await enforcer.handle(IncomingCall.from_grpc(full_name, context), allowed, request, response_type)
@@ -71,7 +73,9 @@ def _answer(enforcer: Enforcer, full_name: str, policy: MethodPolicy | None, res
     return answer
 
 
-def _relay(enforcer: Enforcer, full_name: str, policy: MethodPolicy | None, response_type: type[Message]):
+def _relay(
+    enforcer: Enforcer, full_name: str, policy: MethodPolicy | None, response_type: type[Message]
+) -> Callable[[Message, grpc.aio.ServicerContext], AsyncIterator[Message]]:
     async def relay(request: Message, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
         allowed = _servable(full_name, policy, context)
         call = IncomingCall.from_grpc(full_name, context)

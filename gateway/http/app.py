@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -108,6 +108,7 @@ class _PathMethods:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         endpoint = self._by_method.get(request.method)
+        response: Response
         if endpoint is None:
             response = error_response(method_not_allowed(), {**NO_STORE, "allow": self._allow})
         else:
@@ -138,7 +139,7 @@ def _call(enforcer: Enforcer, route: ApiRoute, policy: MethodPolicy, public_url:
     return endpoint
 
 
-async def _ndjson(messages: AsyncIterator[Message]) -> AsyncIterator[bytes]:
+async def _ndjson(messages: AsyncGenerator[Message, None]) -> AsyncIterator[bytes]:
     """One JSON object per line; an error after the answer has started (an expired token, a
     backend failure) is the last line, in the error body's form. Leaving (the client went away)
     closes the stream to the backend."""

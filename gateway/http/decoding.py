@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -32,7 +32,8 @@ def request_message(
     body: Mapping[str, Any] | None,
 ) -> Message:
     """`body` None: the route takes no body, so the fields not in the path come from the query."""
-    descriptor = message_type.DESCRIPTOR
+    # types-protobuf adds upb's class to DESCRIPTOR's type; it is a Descriptor (DescriptorMetaclass).
+    descriptor = cast(Descriptor, message_type.DESCRIPTOR)
     fields = _fields_by_key(descriptor)
     payload: dict[str, Any] = dict(path)
     problems: dict[str, str] = {}

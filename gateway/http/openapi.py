@@ -99,7 +99,7 @@ def _operation(
         "security": [{"bearer": sorted(set(policy.access.values()))}, {"dpop": sorted(set(policy.access.values()))}],
         "parameters": [*parameters, {"$ref": "#/components/parameters/DPoP"}],
         "responses": {
-            "200": _document(route) if route.document else _ndjson(route, schemas) if route.streams else {
+            "200": _document(route.document) if route.document else _ndjson(route, schemas) if route.streams else {
                 "description": comments.get(route.method.output_type.full_name, "OK"),
                 "content": {"application/json": {"schema": schemas.ref(route.method.output_type)}},
             },
@@ -121,8 +121,8 @@ def _ndjson(route: ApiRoute, schemas: ProtoSchemas) -> dict[str, Any]:
     return _content(description, NDJSON, schemas.ref(route.method.output_type))
 
 
-def _document(route: ApiRoute) -> dict[str, Any]:
-    field, media_type = route.document
+def _document(document: tuple[str, str]) -> dict[str, Any]:
+    field, media_type = document
     description = f"The document the gRPC response carries in `{field}`, served as is."
     return _content(description, media_type, {"type": "object"})
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+import grpc
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from sqlalchemy import Engine
 
@@ -16,7 +17,7 @@ from services.platform.errors import invalid_argument, not_found, permission_den
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations
-from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
+from services.platform.protomap import E, P, from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from . import csv_export, fhir_export, signals
@@ -77,7 +78,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         if self._leader_engine is not None:
             self._leader_engine.dispose()
 
-    async def AppendEvents(self, request: audit_pb2.AppendEventsRequest, context):
+    async def AppendEvents(
+        self, request: audit_pb2.AppendEventsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.AppendEventsResponse:
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
             raise permission_denied("APPEND_NOT_ALLOWED", "only the gateway appends audit events")
         if not 1 <= len(request.events) <= MAX_EVENTS_PER_CALL:
@@ -96,7 +99,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise unavailable("AUDIT_BUSY", "too many audit events wait for a commit; retry shortly") from None
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
-    async def ListEvents(self, request: audit_pb2.ListEventsRequest, context):
+    async def ListEvents(
+        self, request: audit_pb2.ListEventsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.ListEventsResponse:
         limit, below, paging = page_violations(request.page_size, request.page_token)
         problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic) | paging
         if problems:
@@ -117,7 +122,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         events, token = page([_event(row, scope) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
         return audit_pb2.ListEventsResponse(events=events, next_page_token=token)
 
-    async def SearchEvents(self, request: audit_pb2.SearchEventsRequest, context):
+    async def SearchEvents(
+        self, request: audit_pb2.SearchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.SearchEventsResponse:
         query, problems = self._query(request.filter)
         limit, below, paging = page_violations(request.page_size, request.page_token)
         if problems := problems | paging:
@@ -127,7 +134,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         events, token = page([_event(row) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
         return audit_pb2.SearchEventsResponse(events=events, next_page_token=token)
 
-    async def ExportEvents(self, request: audit_pb2.ExportEventsRequest, context):
+    async def ExportEvents(
+        self, request: audit_pb2.ExportEventsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.ExportEventsResponse:
         query, problems = self._query(request.filter)
         fhir = request.format == audit_pb2.EXPORT_FORMAT_FHIR_JSON
         limit, limiting = export_limit(request.limit, MAX_FHIR_EXPORT_LIMIT if fhir else MAX_EXPORT_LIMIT)
@@ -150,7 +159,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             content_type=content_type, content=content, event_count=len(events), truncated=truncated,
         )
 
-    async def ListSignals(self, request: audit_pb2.ListSignalsRequest, context):
+    async def ListSignals(
+        self, request: audit_pb2.ListSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.ListSignalsResponse:
         actor = current_assertion().actor
         if from_enum(common_pb2.ActorKind, actor.kind, ActorKind) is not ActorKind.AUDITOR or not actor.orgnr_parent:
             raise permission_denied("AUDIT_SCOPE_MISSING", "signals are read by an organisation's auditors")
@@ -188,7 +199,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         )
         return audit_pb2.ListSignalsResponse(signals=shown, next_page_token=token)
 
-    async def GetEventProof(self, request: audit_pb2.GetEventProofRequest, context):
+    async def GetEventProof(
+        self, request: audit_pb2.GetEventProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetEventProofResponse:
         actor = current_assertion().actor
         scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
         if scope.actor_orgnr_parent is None:
@@ -219,16 +232,22 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     # The log's proofs. Sizes are bounded by the latest checkpoint: a verifier checks proofs against
     # a signed root, and every node below a checkpointed size is committed and never changes.
 
-    async def GetCheckpoint(self, request: audit_pb2.GetCheckpointRequest, context):
+    async def GetCheckpoint(
+        self, request: audit_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetCheckpointResponse:
         latest = await asyncio.to_thread(self._store.latest_checkpoint)
         if latest is None:
             raise not_found("NO_CHECKPOINT", "the log holds no events yet, so no checkpoint is signed")
         return audit_pb2.GetCheckpointResponse(checkpoint=latest.note)
 
-    async def GetVerifierKey(self, request: audit_pb2.GetVerifierKeyRequest, context):
+    async def GetVerifierKey(
+        self, request: audit_pb2.GetVerifierKeyRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetVerifierKeyResponse:
         return audit_pb2.GetVerifierKeyResponse(vkey=self._signer.verifier.vkey, origin=self._signer.origin)
 
-    async def GetInclusionProof(self, request: audit_pb2.GetInclusionProofRequest, context):
+    async def GetInclusionProof(
+        self, request: audit_pb2.GetInclusionProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetInclusionProofResponse:
         size = await self._checkpointed_size()
         problems = {}
         if not 1 <= request.tree_size <= size:
@@ -240,7 +259,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         hashes = await asyncio.to_thread(self._store.inclusion_proof, request.leaf_index, request.tree_size)
         return audit_pb2.GetInclusionProofResponse(hashes=hashes)
 
-    async def GetConsistencyProof(self, request: audit_pb2.GetConsistencyProofRequest, context):
+    async def GetConsistencyProof(
+        self, request: audit_pb2.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetConsistencyProofResponse:
         size = await self._checkpointed_size()
         problems = {}
         if not 1 <= request.second_size <= size:
@@ -252,7 +273,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         hashes = await asyncio.to_thread(self._store.consistency_proof, request.first_size, request.second_size)
         return audit_pb2.GetConsistencyProofResponse(hashes=hashes)
 
-    async def GetLeaves(self, request: audit_pb2.GetLeavesRequest, context):
+    async def GetLeaves(
+        self, request: audit_pb2.GetLeavesRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetLeavesResponse:
         size = await self._checkpointed_size()
         problems = {}
         if not 0 <= request.start < size:
@@ -279,10 +302,10 @@ def _filter(proto: audit_pb2.EventFilter) -> tuple[EventFilter, dict[str, str]]:
     """The domain filter and its mapping problems (unknown enum values, impossible timestamps)."""
     problems: dict[str, str] = {}
 
-    def time(name: str):
+    def time(name: str) -> datetime | None:
         return read_timestamp(proto, name, problems, f"filter.{name}")
 
-    def enum(proto_enum: EnumTypeWrapper, name: str, domain: type[Enum]):
+    def enum(proto_enum: EnumTypeWrapper, name: str, domain: type[E]) -> E | None:
         number = getattr(proto, name)
         if number and number not in proto_enum.values():
             problems[f"filter.{name}"] = f"unknown value {number}"
@@ -307,7 +330,7 @@ def _signal(signal: signals.Signal, rows: dict[int, AuditEventRow]) -> audit_pb2
     """A signal with its events as an auditor sees them (in full, as SearchEvents shows them)."""
     events = [_event(rows[e.sequence]) for e in signal.events]
     return audit_pb2.Signal(
-        kind=audit_pb2.SignalKind.Value(f"SIGNAL_KIND_{signal.kind.value}"),
+        kind=to_enum(audit_pb2.SignalKind, signal.kind),
         actor=events[0].actor,
         day=to_date(signal.day),
         summary=signal.summary,
@@ -336,7 +359,7 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
         problems["event_id" if event.event_id else "sequence"] = "assigned by the server; leave empty"
     occurred_at = read_timestamp(event, "occur_time", problems)
 
-    def enum(proto_enum: EnumTypeWrapper, number: int, domain: type[Enum], path: str):
+    def enum(proto_enum: EnumTypeWrapper, number: int, domain: type[E], path: str) -> E | None:
         if number and number not in proto_enum.values():
             problems[path] = f"unknown value {number}"
         return from_enum(proto_enum, number, domain)
@@ -417,5 +440,5 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
     )
 
 
-def _stored(proto_enum: EnumTypeWrapper, domain: type[Enum], name: str | None) -> int:
+def _stored(proto_enum: type[P], domain: type[Enum], name: str | None) -> P:
     return to_enum(proto_enum, domain(name) if name else None)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -92,7 +93,9 @@ def record_violations(record: AuditRecord) -> dict[str, str]:
     return problems
 
 
-def _check(problems: dict[str, str], path: str, value: str, validate, *, required: bool = False) -> None:
+def _check(
+    problems: dict[str, str], path: str, value: str, validate: Callable[[str], object], *, required: bool = False
+) -> None:
     if not value:
         if required:
             problems[path] = "required"

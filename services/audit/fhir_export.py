@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from services.platform.ids import InvalidIdentifier
 from services.platform.naming_systems import (
@@ -98,6 +99,9 @@ def events_bundle(events: Iterable[StoredEvent], *, origin: str, exported_at: da
 
 def audit_event(event: StoredEvent, *, origin: str) -> dict:
     record = event.record
+    assert record.action is not None and record.decision is not None and record.data_category is not None, (
+        "a stored event was validated (record_violations)"
+    )
     interaction, action = _INTERACTIONS[record.action]
     emergency = record.access_basis is AccessBasis.EMERGENCY
     purposes = [record.purpose_of_use] if record.purpose_of_use else []
@@ -242,7 +246,7 @@ def _instant(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _compact(value):
+def _compact(value: Any) -> Any:
     """The value without empty members (None, "", [], {}): FHIR JSON has no empty values."""
     if isinstance(value, dict):
         pairs = ((k, _compact(v)) for k, v in value.items())

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .checkpoints import NoteError
@@ -127,7 +127,9 @@ def _contiguous_leaves(connection: Connection, size: int, limit: int) -> list[by
     return leaves
 
 
-def _signed_frontier(connection: Connection, signer: LogSigner, latest, cached: Frontier | None) -> Frontier:
+def _signed_frontier(
+    connection: Connection, signer: LogSigner, latest: Row[tuple[int, bytes, str]] | None, cached: Frontier | None
+) -> Frontier:
     """The frontier of the latest signed checkpoint's tree: `cached` if it is that very tree
     (size and root), else rebuilt from the stored nodes; RefusedToSign unless the checkpoint's
     note verifies, states its row's size and root, and the frontier's root is that root."""

@@ -53,7 +53,7 @@ class Node(NamedTuple):
     """A complete range to store: leaves [index * 2**level, (index + 1) * 2**level)."""
 
     level: int
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index (a method), which nothing calls on a Node
     hash: bytes
 
     @property

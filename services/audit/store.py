@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 # A batch whose idempotency key another replica stored between the lookup and the insert is
 # refused by the unique index and rolled back whole; the next attempt finds the stored event.
 APPEND_ATTEMPTS = 3
-_EVENTS = AuditEventRow.__table__
+_EVENTS = AuditEventRow.metadata.tables[AuditEventRow.__tablename__]  # __table__, typed as the Table it is
 
 
 class EventRow:
@@ -55,7 +55,7 @@ class EventRow:
 
     __slots__ = tuple(column.name for column in _EVENTS.columns)
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
+    def __init__(self, values: Mapping[str, Any] | RowMapping) -> None:
         for name in self.__slots__:
             setattr(self, name, values[name])
 
@@ -131,7 +131,10 @@ class AuditStore:
         optionally only older than a sequence. Sequences follow commit order, so paging below the
         last one seen neither repeats nor skips an event, however many are appended meanwhile."""
         wanted = query.filter
-        conditions = [AuditEventRow.actor_orgnr_parent == query.actor_orgnr_parent]
+        conditions: list[ColumnElement[bool] | InstrumentedAttribute[bool]] = [
+            AuditEventRow.actor_orgnr_parent == query.actor_orgnr_parent
+        ]
+        column: InstrumentedAttribute[Any]
         for column, value in (
             (AuditEventRow.patient_id, wanted.patient_id),
             (AuditEventRow.actor_hpr_number, wanted.actor_hpr_number),

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import sequences
@@ -148,6 +148,7 @@ class AlertStore:
         """Stores the alert and its RAISED event; (alert, True). A retry of a stored request
         (same sender, request id and content) stores nothing: (stored alert, False). The request
         is valid (alerts.request_violations) and `targets` resolved from it."""
+        assert request.severity is not None, "request_violations requires a severity"
         with self._sessions.begin() as session:
             head = sequences.lock(session, sequences.ALERTS)
             stored = session.scalar(
@@ -217,13 +218,13 @@ def _open_sent(session: Session, orgnr: str, now: datetime) -> int:
     ) or 0
 
 
-def _visible(orgnr: str):
+def _visible(orgnr: str) -> Select[tuple[AlertRow]]:
     """Alerts the organisation sent or is targeted by, newest first."""
     targeted = exists().where(AlertTargetRow.alert_id == AlertRow.alert_id, AlertTargetRow.orgnr == orgnr)
     return select(AlertRow).where(or_(AlertRow.sender_orgnr == orgnr, targeted)).order_by(AlertRow.position.desc())
 
 
-def _load(session: Session, query) -> list[Alert]:
+def _load(session: Session, query: Select[tuple[AlertRow]]) -> list[Alert]:
     """The alerts of a query, in its order, with their targets and acknowledgements."""
     rows = session.scalars(query).all()
     if not rows:
@@ -237,7 +238,7 @@ def _load(session: Session, query) -> list[Alert]:
 
 
 def _alert(row: AlertRow, targets: list[AlertTargetRow]) -> Alert:
-    acknowledged = sorted((t for t in targets if t.ack_position is not None), key=lambda t: t.ack_position)
+    acknowledged = sorted((a for t in targets if (a := _acknowledgement(t)) is not None), key=lambda a: a.position)
     return Alert(
         alert_id=row.alert_id,
         severity=Severity(row.severity),
@@ -249,13 +250,17 @@ def _alert(row: AlertRow, targets: list[AlertTargetRow]) -> Alert:
         raised_at=row.raised_at,
         expires_at=row.expires_at,
         position=row.position,
-        acknowledgements=tuple(
-            Acknowledgement(
-                orgnr=t.orgnr, acknowledged_at=t.acknowledged_at, client_id=t.ack_client_id,
-                hpr_number=t.ack_hpr_number, name=t.ack_name, note=t.ack_note, position=t.ack_position,
-            )
-            for t in acknowledged
-        ),
+        acknowledgements=tuple(acknowledged),
+    )
+
+
+def _acknowledgement(t: AlertTargetRow) -> Acknowledgement | None:
+    """The target's acknowledgement; None until it acknowledges (both columns are set then)."""
+    if t.ack_position is None or t.acknowledged_at is None:
+        return None
+    return Acknowledgement(
+        orgnr=t.orgnr, acknowledged_at=t.acknowledged_at, client_id=t.ack_client_id,
+        hpr_number=t.ack_hpr_number, name=t.ack_name, note=t.ack_note, position=t.ack_position,
     )
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import grpc
@@ -31,6 +31,7 @@ from .alerts import (
     MAX_ALERT_PAGE,
     MAX_OPEN_ALERTS,
     MAX_SNAPSHOT_ALERTS,
+    AlertEvent,
     AlertRequest,
     Area,
     Severity,
@@ -40,6 +41,7 @@ from .alerts import (
     resolve_targets,
 )
 from .domain import (
+    Change,
     Report,
     Status,
     UnitFilter,
@@ -52,7 +54,7 @@ from .domain import (
 )
 from .store import CapacityStore, UnknownUnit
 from .wakeups import Wakeups
-from .watch import PAGE, Heartbeat, follow
+from .watch import PAGE, Heartbeat, Page, follow
 
 
 class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
@@ -68,12 +70,16 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
 
     # -- capacity ----------------------------------------------------------------------
 
-    async def GetCapacityOverview(self, request: capacity_pb2.GetCapacityOverviewRequest, context):
+    async def GetCapacityOverview(
+        self, request: capacity_pb2.GetCapacityOverviewRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.GetCapacityOverviewResponse:
         snapshot = await asyncio.to_thread(self._capacity.snapshot, _unit_filter(request))
         units, totals = messages.units_and_totals(snapshot.units)
         return capacity_pb2.GetCapacityOverviewResponse(units=units, totals=totals, position=snapshot.position)
 
-    async def ReportCapacity(self, request: capacity_pb2.ReportCapacityRequest, context):
+    async def ReportCapacity(
+        self, request: capacity_pb2.ReportCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.ReportCapacityResponse:
         status = from_enum(capacity_pb2.CapacityStatus, request.status, Status)
         report = Report(
             unit_id=request.unit_id,
@@ -103,7 +109,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         self._wakeups.committed(sequences.CAPACITY)
         return capacity_pb2.ReportCapacityResponse(unit=messages.unit(state))
 
-    async def ListCapacityHistory(self, request: capacity_pb2.ListCapacityHistoryRequest, context):
+    async def ListCapacityHistory(
+        self, request: capacity_pb2.ListCapacityHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.ListCapacityHistoryResponse:
         bad_times: dict[str, str] = {}
         start = read_timestamp(request, "from_time", bad_times)
         end = read_timestamp(request, "to_time", bad_times) or self._clock()
@@ -112,6 +120,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             problems |= resource_type_violations(request.resource_type)
         if problems:
             raise invalid_argument(problems)
+        assert start is not None, "history_violations refuses a missing from_time"
         try:
             changes, truncated = await asyncio.to_thread(
                 self._capacity.history, request.unit_id, request.resource_type, start, end
@@ -121,7 +130,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         reports, cut = newest_fitting([messages.report(c) for c in changes])
         return capacity_pb2.ListCapacityHistoryResponse(reports=reports, truncated=truncated or cut)
 
-    async def WatchCapacity(self, request: capacity_pb2.WatchCapacityRequest, context):
+    async def WatchCapacity(
+        self, request: capacity_pb2.WatchCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[capacity_pb2.WatchCapacityResponse]:
         unit_filter = _unit_filter(request)
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._capacity.head)
@@ -134,7 +145,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             )
             after = snapshot.position
 
-        def read(seen: int):
+        def read(seen: int) -> Awaitable[Page[Change]]:
             return asyncio.to_thread(self._capacity.changes, unit_filter, seen, PAGE)
 
         async with self._wakeups.watching(sequences.CAPACITY) as changed:
@@ -146,7 +157,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
 
     # -- alerts ------------------------------------------------------------------------
 
-    async def RaiseAlert(self, request: capacity_pb2.RaiseAlertRequest, context):
+    async def RaiseAlert(
+        self, request: capacity_pb2.RaiseAlertRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.RaiseAlertResponse:
         actor = _organisation_actor()
         now = self._clock()
         bad_time: dict[str, str] = {}
@@ -181,7 +194,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.RaiseAlertResponse(alert=messages.alert(alert.seen_by(sender.orgnr)))
 
-    async def AcknowledgeAlert(self, request: capacity_pb2.AcknowledgeAlertRequest, context):
+    async def AcknowledgeAlert(
+        self, request: capacity_pb2.AcknowledgeAlertRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.AcknowledgeAlertResponse:
         actor = _organisation_actor()
         problems = alert_id_violations(request.alert_id) | note_violations(request.note)
         if problems:
@@ -209,7 +224,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.AcknowledgeAlertResponse(alert=messages.alert(alert.seen_by(by.orgnr)))
 
-    async def ListAlerts(self, request: capacity_pb2.ListAlertsRequest, context):
+    async def ListAlerts(
+        self, request: capacity_pb2.ListAlertsRequest, context: grpc.aio.ServicerContext
+    ) -> capacity_pb2.ListAlertsResponse:
         orgnr = _organisation_actor().orgnr_parent
         limit, below, problems = page_violations(
             request.page_size, request.page_token, default=DEFAULT_ALERT_PAGE, maximum=MAX_ALERT_PAGE
@@ -224,7 +241,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         )
         return capacity_pb2.ListAlertsResponse(alerts=shown, next_page_token=token)
 
-    async def WatchAlerts(self, request: capacity_pb2.WatchAlertsRequest, context):
+    async def WatchAlerts(
+        self, request: capacity_pb2.WatchAlertsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[capacity_pb2.WatchAlertsResponse]:
         orgnr = _organisation_actor().orgnr_parent
         if request.resume_after:
             after = await self._resume_position(request.resume_after, self._alerts.head)
@@ -240,7 +259,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
                 snapshot=capacity_pb2.AlertSnapshot(alerts=shown[:count], truncated=truncated or count < len(shown)),
             )
 
-        def read(seen: int):
+        def read(seen: int) -> Awaitable[Page[AlertEvent]]:
             return asyncio.to_thread(self._alerts.events, orgnr, seen, PAGE)
 
         async with self._wakeups.watching(sequences.ALERTS) as changed:

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
-from services.audit.checkpoints import NoteError, NoteVerifier, open_checkpoint
+from services.audit.checkpoints import Checkpoint, NoteError, NoteVerifier, open_checkpoint
 from services.audit.merkle import MerkleError, verify_consistency
 from services.audit.verification import LeafRecord, verify_log
 from services.platform.errors import error_info
@@ -68,7 +68,10 @@ def audit_verify(address: str, token: Token, options: VerifyOptions) -> int:
     return 0
 
 
-def _consistency(log, metadata, saved_note: str, verifier: NoteVerifier, origin: str, latest) -> list[str]:
+def _consistency(
+    log: audit_pb2_grpc.AuditServiceStub, metadata: tuple[tuple[str, str], ...], saved_note: str,
+    verifier: NoteVerifier, origin: str, latest: Checkpoint,
+) -> list[str]:
     try:
         earlier = open_checkpoint(saved_note, [verifier], origin)
     except NoteError as exc:

@@ -4,6 +4,7 @@ stream (e.g. WatchCapacity) prints one compact JSON line per message until it en
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import grpc
@@ -33,7 +34,8 @@ def call(
             raise UnknownMethod(f"the gateway serves no method {method!r}") from None
         request_type = message_factory.GetMessageClass(descriptor.input_type)
         response_type = message_factory.GetMessageClass(descriptor.output_type)
-        shape = channel.unary_stream if descriptor.server_streaming else channel.unary_unary
+        # Unary or streaming, by the descriptor; what it returns is read accordingly below.
+        shape: Any = channel.unary_stream if descriptor.server_streaming else channel.unary_unary
         rpc = shape(full_name, request_serializer=request_type.SerializeToString,
                     response_deserializer=response_type.FromString)
         request = json_format.Parse(body or "{}", request_type())

@@ -68,7 +68,7 @@ def replica_addresses(target: str) -> list[str]:
     addresses: list[str] = []
     for family, _, _, _, sockaddr in found:
         host = f"[{sockaddr[0]}]" if family == socket.AF_INET6 else sockaddr[0]
-        address = f"{host}:{sockaddr[1]}"
+        address = f"{host}:{sockaddr[1]!r}"  # the port, an int (!r: typeshed allows bytes here)
         if address not in addresses:
             addresses.append(address)
     return addresses

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from services.backends import backend
 from services.platform.logs import configure_logging
 from services.platform.server import wait_for_signal
 from services.platform.settings import BACKENDS, Settings
 from services.platform.telemetry import make_tracer_provider
+
+if TYPE_CHECKING:
+    from gateway.main import Gateway
+    from services.platform.server import GrpcServer
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +24,7 @@ async def serve(component: str, settings: Settings) -> None:
         await _serve_sts(settings)
         return
     provider = make_tracer_provider(component)
+    server: Gateway | GrpcServer
     if component == "gateway":
         from gateway.main import create_gateway
 

@@ -8,6 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
 
 from services.platform.settings import COMPONENTS, Settings
 
@@ -27,7 +30,7 @@ def up(settings: Settings) -> int:
     running: dict[str, subprocess.Popen] = {}
     stopping = False
 
-    def request_stop(signum, _frame) -> None:
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
 
@@ -52,7 +55,7 @@ def up(settings: Settings) -> int:
         _stop(running)
 
 
-def _spawn(component: str, log_dir) -> subprocess.Popen:
+def _spawn(component: str, log_dir: Path) -> subprocess.Popen:
     # In its own session (Ctrl-C reaches only `up`, which stops children in order), with a death signal.
     return children.spawn(
         [sys.executable, "-m", "services.cli.main", "serve", component],
@@ -60,7 +63,7 @@ def _spawn(component: str, log_dir) -> subprocess.Popen:
     )
 
 
-def _wait_serving(component: str, settings: Settings, child: subprocess.Popen, stopping) -> bool:
+def _wait_serving(component: str, settings: Settings, child: subprocess.Popen, stopping: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline and child.poll() is None and not stopping():
         if asyncio.run(component_status(component, settings)) == "SERVING":
@@ -77,7 +80,7 @@ def _stop(running: dict[str, subprocess.Popen]) -> None:
         print("all components stopped", file=sys.stderr)
 
 
-def _print_welcome(settings: Settings, log_dir) -> None:
+def _print_welcome(settings: Settings, log_dir: Path) -> None:
     a = settings.addresses
     print(
         f"""

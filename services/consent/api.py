@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import grpc
 
@@ -41,6 +42,7 @@ from .watch import PolicyChangeHub
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100
+R = TypeVar("R")  # what a committed rule change returns
 
 
 class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
@@ -63,7 +65,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     # --- decisions ----------------------------------------------------------------------
 
-    async def CheckAccess(self, request: consent_pb2.CheckAccessRequest, context):
+    async def CheckAccess(
+        self, request: consent_pb2.CheckAccessRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.CheckAccessResponse:
         try:
             access = self._access(request)
         except _Invalid as bad:
@@ -72,7 +76,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         policy = await asyncio.to_thread(self._store.policy, access.patient_id)
         return await self._decide(policy, access)
 
-    async def BatchCheckAccess(self, request: consent_pb2.BatchCheckAccessRequest, context):
+    async def BatchCheckAccess(
+        self, request: consent_pb2.BatchCheckAccessRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.BatchCheckAccessResponse:
         if len(request.requests) > MAX_BATCH:
             raise invalid_argument({"requests": f"at most {MAX_BATCH}"})
         problems: dict[str, str] = {}
@@ -91,7 +97,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         policy = await asyncio.to_thread(self._store.policy, accesses[0].patient_id)
         return consent_pb2.BatchCheckAccessResponse(responses=[await self._decide(policy, a) for a in accesses])
 
-    async def ExplainAccess(self, request: consent_pb2.ExplainAccessRequest, context):
+    async def ExplainAccess(
+        self, request: consent_pb2.ExplainAccessRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ExplainAccessResponse:
         try:
             access = self._access(request.request)
         except _Invalid as bad:
@@ -135,7 +143,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     # --- the patient's rules ------------------------------------------------------------
 
-    async def CreateRule(self, request: consent_pb2.CreateRuleRequest, context):
+    async def CreateRule(
+        self, request: consent_pb2.CreateRuleRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.CreateRuleResponse:
         author = await self._author(request.patient_id)
         now = self._clock()
         bad_times: dict[str, str] = {}
@@ -155,7 +165,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             ) from None
         return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
 
-    async def RevokeRule(self, request: consent_pb2.RevokeRuleRequest, context):
+    async def RevokeRule(
+        self, request: consent_pb2.RevokeRuleRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.RevokeRuleResponse:
         author = await self._author(request.patient_id)
         if problems := revocation_violations(request.rule_id, request.reason):
             raise invalid_argument(problems)
@@ -174,7 +186,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             raise not_found("RULE_NOT_FOUND", "the patient has no rule with this id") from None
         return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
 
-    async def _committed_and_published(self, patient_id: str, change, revision_of):
+    async def _committed_and_published(
+        self, patient_id: str, change: Callable[[], R], revision_of: Callable[[R], int]
+    ) -> R:
         """Commits a rule change (the store enters it in the decision caches' change feed in
         the same transaction, so every consent replica sends it on, even if this process dies
         now) and waits until every cache has applied it or lost its lease. Shielded, so a
@@ -187,7 +201,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         cache is renewed without acknowledging it (watch.py), and without the database none
         is renewed at all. Retrying a revoke publishes again and so confirms it."""
 
-        async def unit():
+        async def unit() -> R:
             result = await asyncio.to_thread(change)
             try:
                 await self._hub.publish(patient_id, revision_of(result))
@@ -202,7 +216,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
         return await asyncio.shield(unit())
 
-    async def ListRules(self, request: consent_pb2.ListRulesRequest, context):
+    async def ListRules(
+        self, request: consent_pb2.ListRulesRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ListRulesResponse:
         await self._author(request.patient_id)
         limit, below, problems = page_violations(request.page_size, request.page_token)
         if problems:
@@ -213,7 +229,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         shown, token = page([_rule_message(r) for _, r in rules[:limit]], [made for made, _ in rules], len(rules) > limit)
         return consent_pb2.ListRulesResponse(rules=shown, policy_revision=revision, next_page_token=token)
 
-    async def ListRuleHistory(self, request: consent_pb2.ListRuleHistoryRequest, context):
+    async def ListRuleHistory(
+        self, request: consent_pb2.ListRuleHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ListRuleHistoryResponse:
         await self._author(request.patient_id)
         limit, after, problems = page_violations(request.page_size, request.page_token)
         if problems:
@@ -224,7 +242,9 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         )
         return consent_pb2.ListRuleHistoryResponse(versions=shown, next_page_token=token)
 
-    async def ListNotifications(self, request: consent_pb2.ListNotificationsRequest, context):
+    async def ListNotifications(
+        self, request: consent_pb2.ListNotificationsRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ListNotificationsResponse:
         await self._author(request.patient_id)
         limit, below, problems = page_violations(request.page_size, request.page_token)
         if problems:
@@ -257,10 +277,14 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     # --- keys and changes ---------------------------------------------------------------
 
-    async def GetReceiptKeys(self, request: consent_pb2.GetReceiptKeysRequest, context):
+    async def GetReceiptKeys(
+        self, request: consent_pb2.GetReceiptKeysRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.GetReceiptKeysResponse:
         return consent_pb2.GetReceiptKeysResponse(jwks_json=self._receipts.jwks_json())
 
-    async def WatchPolicyChanges(self, request_iterator, context):
+    async def WatchPolicyChanges(
+        self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[consent_pb2.WatchPolicyChangesResponse]:
         async for message in self._hub.watch(request_iterator, context):
             yield message
 

@@ -61,6 +61,7 @@ kind apply, decided_by lists them all (ordered by rule id).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -281,7 +282,7 @@ def represents(rep: Representation, actor: Actor, patient_id: str, now: datetime
     return True
 
 
-def _ids(rules) -> tuple[str, ...]:
+def _ids(rules: Iterable[Rule]) -> tuple[str, ...]:
     return tuple(r.rule_id for r in rules)
 
 

@@ -57,7 +57,7 @@ class ReceiptSigner:
     def __init__(self, key: ECKey) -> None:
         if not key.kid:
             raise ValueError("the receipt key needs a kid")
-        self._key = key
+        self._key, self._kid = key, key.kid
 
     def sign(self, rule: Rule) -> str:
         header = {"alg": ALGORITHM, "kid": self._key.kid, "typ": TYPE}
@@ -65,5 +65,5 @@ class ReceiptSigner:
 
     def jwks_json(self) -> str:
         public = self._key.as_dict(private=False)
-        public.update(kid=self._key.kid, alg=ALGORITHM, use="sig")
+        public.update(kid=self._kid, alg=ALGORITHM, use="sig")
         return json.dumps(KeySet.import_key_set({"keys": [public]}).as_dict(private=False))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -187,7 +187,7 @@ class ConsentStore:
                             .on_conflict_do_update(index_elements=["patient_id"], set_={"home_orgnr": home_orgnr}))
 
 
-def _insert_for(session: Session):
+def _insert_for(session: Session) -> Callable[..., postgresql.Insert] | Callable[..., sqlite.Insert]:
     """The dialect's INSERT, which knows ON CONFLICT."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
@@ -215,7 +215,7 @@ def _current(session: Session, patient_id: str, revision: int) -> list[tuple[Rul
     return [(row, created) for row, created in session.execute(query)]
 
 
-def _current_query(patient_id: str, revision: int):
+def _current_query(patient_id: str, revision: int) -> tuple[Select[tuple[RuleVersionRow, datetime]], ColumnElement[datetime]]:
     """(query of _current, its column of the revision that created each rule)."""
     as_of = (RuleVersionRow.patient_id == patient_id, RuleVersionRow.policy_revision <= revision)
     latest = (

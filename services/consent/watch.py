@@ -76,6 +76,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+import grpc
 from google.protobuf import duration_pb2
 
 from samhandling.consent.v1 import consent_pb2
@@ -189,7 +190,7 @@ class PolicyChangeHub:
             self._wakeup.set()  # the follower stops when nothing is left to follow
 
     async def watch(
-        self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest], context
+        self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[consent_pb2.WatchPolicyChangesResponse]:
         """Serves one subscription (the WatchPolicyChanges stream), for the gateway only."""
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
@@ -249,7 +250,9 @@ class PolicyChangeHub:
             self._wakeup.set()  # the follower stops when nothing is left to follow
             log.info("policy watch ended", extra={"subscriber": name})
 
-    async def _read(self, stream: Stream, request_iterator) -> None:
+    async def _read(
+        self, stream: Stream, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest]
+    ) -> None:
         try:
             async for request in request_iterator:
                 if request.WhichOneof("message") != "acknowledge":

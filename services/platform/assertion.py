@@ -31,6 +31,7 @@ import base64
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from google.protobuf import json_format
@@ -79,7 +80,7 @@ class Assertion:
 
 
 class AssertionSigner:
-    def __init__(self, key: Key, clock=time.time) -> None:
+    def __init__(self, key: Key, clock: Callable[[], float] = time.time) -> None:
         self._key = key
         self._clock = clock
 
@@ -109,7 +110,9 @@ class AssertionVerifier:
     """Verifies assertions addressed to one backend component; `replay` is where its replicas
     claim each `jti` (services.platform.replay_store.ReplayStore)."""
 
-    def __init__(self, public_key: Key, component: str, replay: ReplayClaims, clock=time.time) -> None:
+    def __init__(
+        self, public_key: Key, component: str, replay: ReplayClaims, clock: Callable[[], float] = time.time
+    ) -> None:
         self._key = public_key
         self._audience = audience_of(component)
         self._clock = clock

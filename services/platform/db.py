@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,7 +14,7 @@ from opentelemetry import metrics
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.trace import TracerProvider
 from sqlalchemy import Connection, DateTime, Engine, TypeDecorator, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
@@ -102,7 +103,7 @@ def _trace_statements(engine: Engine, tracer_provider: TracerProvider) -> None:
     EngineTracer(tracer_provider.get_tracer("samhandling.db"), engine, usage)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
@@ -206,7 +207,10 @@ def run_migrations_online(version_table: str = "alembic_version") -> None:
     from alembic import context
 
     tuning = context.config.attributes.get("database_tuning") or DatabaseTuning().for_admin("samhandling-migrate")
-    engine = make_engine(context.config.get_main_option("sqlalchemy.url"), tuning=tuning)
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("the Alembic configuration names no sqlalchemy.url")
+    engine = make_engine(url, tuning=tuning)
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
         _sqlite_migration_mode(engine)
@@ -233,14 +237,14 @@ def _sqlite_migration_mode(engine: Engine) -> None:
     schema at head; a deferred BEGIN would let both read the old version and both migrate."""
 
     @event.listens_for(engine, "connect")
-    def _autocommit_without_foreign_keys(dbapi_connection, _record) -> None:
+    def _autocommit_without_foreign_keys(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None  # the driver begins nothing; "begin" below does
         dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         if dbapi_connection.execute("PRAGMA foreign_keys").fetchone()[0] != 0:
             raise RuntimeError("SQLite kept foreign keys on for the migration")
 
     @event.listens_for(engine, "begin")
-    def _begin(connection) -> None:
+    def _begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -251,12 +255,12 @@ class UtcDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetimes are refused: give times in UTC")
         return None if value is None else value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

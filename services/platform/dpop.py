@@ -13,6 +13,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,7 +87,7 @@ class DpopVerifier:
     process (the development STS, one process). The gateway claims `CheckedProof.replay_key`
     in its replay store shared by every replica (services.platform.replay_store)."""
 
-    def __init__(self, replay: ReplayCache | None = None, clock=time.time) -> None:
+    def __init__(self, replay: ReplayCache | None = None, clock: Callable[[], float] = time.time) -> None:
         self._replay = replay or ReplayCache()
         self._clock = clock
 

@@ -71,7 +71,9 @@ def unavailable(reason: str, message: str) -> ServiceError:
 
 def error_info(rpc_error: grpc.RpcError) -> tuple[str, dict[str, str]]:
     """The (reason, field violations) of a received error; for clients and tests."""
-    status = rpc_status.from_call(rpc_error) if hasattr(rpc_error, "trailing_metadata") else None
+    # from_call reads code(), details() and trailing_metadata(): a grpc.Call or a grpc.aio.AioRpcError.
+    has_status = hasattr(rpc_error, "trailing_metadata")
+    status = rpc_status.from_call(rpc_error) if has_status else None  # type: ignore[arg-type]
     reason, violations = "", {}
     for detail in status.details if status else ():
         info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()

@@ -41,16 +41,23 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, verifier: AssertionVerifier | None = None) -> None:
         self._verifier = verifier
 
-    async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
+    async def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None or details.method.startswith(_OPEN_PREFIXES):
             return handler
         metadata = dict(details.invocation_metadata or ())
-        admit = self._admission(metadata.get(METADATA_KEY), details.method)
+        token = metadata.get(METADATA_KEY)  # a text key: a str, never bytes
+        admit = self._admission(token if isinstance(token, str) else None, details.method)
         deserializer = handler.request_deserializer
         # Every shape of call is wrapped: a handler left unwrapped would skip the assertion check.
         # A single request is admitted against the hash of its bytes as received (`_bound`);
         # a request stream against the stream marker (services.platform.assertion).
+        # The handler's behaviour is the servicer's coroutine or async generator (grpc-stubs types it sync).
+        wrap: Callable[[Any, Admission, str], Callable[[Any, grpc.aio.ServicerContext], Any]]
+        behaviour: Any
         if handler.unary_unary:
             wrap, behaviour, make = _unary, handler.unary_unary, grpc.unary_unary_rpc_method_handler
         elif handler.unary_stream:
@@ -105,7 +112,9 @@ def _internal(method: str) -> ServiceError:
     return ServiceError(grpc.StatusCode.INTERNAL, "INTERNAL", "internal error")
 
 
-def _unary(behaviour, admit: Admission, method: str):
+def _unary(
+    behaviour: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], admit: Admission, method: str
+) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
     """Unary response; `request` is the request, or the request iterator of a client stream."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -122,7 +131,9 @@ def _unary(behaviour, admit: Admission, method: str):
     return run
 
 
-def _stream(behaviour, admit: Admission, method: str):
+def _stream(
+    behaviour: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]], admit: Admission, method: str
+) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
     """Streamed response from an async generator; `request` as for `_unary`."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:

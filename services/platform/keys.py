@@ -22,8 +22,12 @@ def load_jwk(path: Path, settings: Settings, *, private: bool = True) -> Key:
         raise SettingsError(f"refusing development key {path.name} in production mode")
     data = {k: v for k, v in data.items() if k != "dev_only"}
     key = KeySet.import_key_set({"keys": [data]}).keys[0]
+    if not isinstance(key, Key):
+        raise SettingsError(f"key file {path.name} holds no signing key pair (EC, RSA or OKP)")
     if not private:
-        return KeySet.import_key_set({"keys": [key.as_dict(private=False)]}).keys[0]
+        public = KeySet.import_key_set({"keys": [key.as_dict(private=False)]}).keys[0]
+        assert isinstance(public, Key), "the public half of a key pair is of the same type"
+        return public
     if not key.is_private:
         raise SettingsError(f"key file {path.name} holds no private key")
     return key

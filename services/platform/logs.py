@@ -45,7 +45,8 @@ class JsonFormatter(logging.Formatter):
         exception = traceback.TracebackException(*ei, compact=True)
         for part in _chain(exception):
             if _is_database_error(part.exc_type):
-                part._str = DATABASE_ERROR_WITHHELD  # the one place the text is formatted
+                # `_str` is the one place the text is formatted (CPython 3.11-3.13); no public setter.
+                part._str = DATABASE_ERROR_WITHHELD  # type: ignore[attr-defined]
         return "".join(exception.format()).rstrip("\n")
 
 

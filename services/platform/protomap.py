@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -12,6 +12,9 @@ from google.protobuf.message import Message
 from samhandling.common.v1 import common_pb2
 
 E = TypeVar("E", bound=Enum)
+# A generated proto enum: the .pyi stubs declare it an int subclass whose values are its members;
+# at run time it is an EnumTypeWrapper whose values are plain ints.
+P = TypeVar("P", bound=int)
 
 
 def _prefix(proto_enum: EnumTypeWrapper) -> str:
@@ -20,9 +23,10 @@ def _prefix(proto_enum: EnumTypeWrapper) -> str:
     return zero[: -len("UNSPECIFIED")]
 
 
-def to_enum(proto_enum: EnumTypeWrapper, value: Enum | None) -> int:
+def to_enum(proto_enum: type[P], value: Enum | None) -> P:
     """Domain enum member (named like the proto value without prefix) to proto number."""
-    return 0 if value is None else proto_enum.Value(_prefix(proto_enum) + value.name)
+    wrapper = cast(EnumTypeWrapper, proto_enum)  # what the stubs call a class is a wrapper object
+    return cast(P, 0 if value is None else wrapper.Value(_prefix(wrapper) + value.name))
 
 
 def from_enum(proto_enum: EnumTypeWrapper, number: int, domain: type[E]) -> E | None:

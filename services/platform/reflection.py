@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
+from grpc_reflection.v1alpha import _async as reflection_aio  # what `reflection.aio` names (not re-exported)
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 V1ALPHA_SERVICE_NAME: str = reflection.SERVICE_NAME
@@ -25,7 +26,7 @@ _V1_PREFIX = ".grpc.reflection.v1."
 def enable_server_reflection(service_names: Sequence[str], server: grpc.aio.Server) -> None:
     """Serves reflection v1 and v1alpha on `server`, naming `service_names` and itself."""
     _add_v1_descriptors(descriptor_pool.Default())
-    servicer = reflection.aio.ReflectionServicer([*service_names, *SERVICE_NAMES])
+    servicer = reflection_aio.ReflectionServicer([*service_names, *SERVICE_NAMES])
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
     v1 = grpc.method_handlers_generic_handler(V1_SERVICE_NAME, {
         "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(

@@ -43,6 +43,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from opentelemetry.trace import TracerProvider
@@ -97,7 +98,7 @@ class ReplayStore:
     @classmethod
     def open(
         cls, url: str, namespace: str, tracer_provider: TracerProvider | None = None, *,
-        tuning: DatabaseTuning | None = None, **options
+        tuning: DatabaseTuning | None = None, **options: Any
     ) -> ReplayStore:
         """A store with its own engine (its own pool and timeouts) on the database at `url`."""
         return cls(make_engine(url, tracer_provider, tuning), namespace, **options)
@@ -144,6 +145,6 @@ class ReplayStore:
         with self._engine.begin() as connection:
             return connection.execute(sa.delete(REPLAY_CLAIMS).where(REPLAY_CLAIMS.c.expires_at < cutoff)).rowcount
 
-    def _sqlite_busy_timeout(self, dbapi_connection, _record) -> None:
+    def _sqlite_busy_timeout(self, dbapi_connection: Any, _record: object) -> None:
         # A claim waits for another writer at most half its timeout, not the engine's default 30 s.
         dbapi_connection.execute(f"PRAGMA busy_timeout = {self._database_wait_ms}")

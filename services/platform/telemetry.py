@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import grpc
 from opentelemetry import trace
@@ -57,7 +58,7 @@ class _ServerInterceptor(OpenTelemetryAioServerInterceptor):
     It overrides a private method of the instrumentation; tests/integration/test_health.py
     fails if a new version changes it (and tells when upstream no longer needs the fix)."""
 
-    def _intercept_aio_server_stream(self, behavior, handler_call_details):
+    def _intercept_aio_server_stream(self, behavior: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
         if inspect.iscoroutinefunction(behavior):
             return self._intercept_aio_server_unary(behavior, handler_call_details)
         return super()._intercept_aio_server_stream(behavior, handler_call_details)
@@ -71,7 +72,7 @@ def server_interceptor(provider: TracerProvider) -> grpc.aio.ServerInterceptor:
     return _ServerInterceptor(tracer)
 
 
-def client_interceptors(provider: TracerProvider):
+def client_interceptors(provider: TracerProvider) -> list[grpc.aio.ClientInterceptor]:
     return aio_client_interceptors(tracer_provider=provider)
 
 

@@ -49,7 +49,8 @@ class AccessTokenIssuer:
     def issue(self, client: RegisteredClient, scope: str, authorization: Authorization) -> dict[str, Any]:
         """The token response (RFC 6749 §5.1), without a refresh token."""
         key = self._keys.signing_key()
-        alg = key.get("alg") or "ES256"
+        alg = key.get("alg")
+        alg = alg if isinstance(alg, str) and alg else "ES256"
         claims = self.claims(client, scope, authorization, int(self._clock()))
         token = jwt.encode({"typ": "at+jwt", "alg": alg, "kid": key.kid}, claims, key, algorithms=[alg])
         return {

@@ -97,8 +97,8 @@ def build_client_assertion(
     }
     if authorization_details is not None:
         claims["authorization_details"] = authorization_details
-    header = {"alg": _algorithm(key), "kid": key.kid}
-    return jwt.encode(header, claims, key, algorithms=[header["alg"]])
+    alg = _algorithm(key)
+    return jwt.encode({"alg": alg, "kid": key.kid}, claims, key, algorithms=[alg])
 
 
 async def discover(http: httpx.AsyncClient, issuer: str) -> StsEndpoints:

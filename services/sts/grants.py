@@ -41,6 +41,7 @@ class _StsGrant:
     request: StsOAuth2Request
 
     def authenticate_token_endpoint_client(self) -> RegisteredClient:
+        # A mixin: the authlib grant class it is mixed into defines this (and TOKEN_RESPONSE_HEADER).
         client: RegisteredClient = super().authenticate_token_endpoint_client()  # type: ignore[misc]
         if client.dpop_bound and self.request.dpop_jkt is None:
             raise InvalidDpopProofError(description=f"Client {client.client_id} must send a DPoP proof.")
@@ -63,7 +64,7 @@ class _StsGrant:
             "issued access token to client %s (%s, for %s), scope %r",
             client.client_id, token["token_type"], person.kind if person else "itself", token["scope"],
         )
-        return 200, token, self.TOKEN_RESPONSE_HEADER  # type: ignore[attr-defined]
+        return 200, token, self.TOKEN_RESPONSE_HEADER  # type: ignore[attr-defined]  # the authlib grant's (a mixin)
 
 
 class ClientCredentialsGrant(_StsGrant, grants.ClientCredentialsGrant):

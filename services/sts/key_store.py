@@ -62,7 +62,9 @@ def rotate_signing_keys(
         _write(path, rotated)
     log.info("rotated STS signing keys; new kid %s published, signing in %s s", rotated.newest_key.kid,
              PUBLICATION_SECONDS)
-    return rotated.newest_key.kid
+    kid = rotated.newest_key.kid
+    assert kid is not None, "rotate gives every key a kid (new_kid)"
+    return kid
 
 
 class SigningKeys:

@@ -8,7 +8,8 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeAlias, TypeVar
 
 import grpc
 
@@ -42,6 +43,12 @@ C = common_pb2
 # The categories a summary is made of, in the order they are reported as withheld.
 SUMMARY_CATEGORIES = (C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS)
 MAX_LISTED = 1000
+T = TypeVar("T")
+# The requests that change one stored municipal service (named by patient and source_record_id).
+_ServiceChange: TypeAlias = (
+    summary_pb2.UpdateMunicipalServiceRequest | summary_pb2.EndMunicipalServiceRequest
+    | summary_pb2.SetMunicipalServiceOnHoldRequest
+)
 # A measurement is about 9 kB of FHIR JSON (eight resources): the newest 300 keep a Bundle under
 # gRPC's default 4 MB message limit at every hop; the response says when older ones were left out.
 MAX_EXPORTED = 300
@@ -59,7 +66,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
 
     # -- reads -------------------------------------------------------------------------
 
-    async def GetPatientSummary(self, request: summary_pb2.GetPatientSummaryRequest, context):
+    async def GetPatientSummary(
+        self, request: summary_pb2.GetPatientSummaryRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.GetPatientSummaryResponse:
         with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         response = summary_pb2.GetPatientSummaryResponse(
@@ -84,12 +93,16 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             response.news2_trend.CopyFrom(wire.trend_to_proto(news2_trend(points, SUMMARY_POINTS)))
         return response
 
-    async def GetMunicipalServiceStatus(self, request: summary_pb2.GetMunicipalServiceStatusRequest, context):
+    async def GetMunicipalServiceStatus(
+        self, request: summary_pb2.GetMunicipalServiceStatusRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.GetMunicipalServiceStatusResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         return summary_pb2.GetMunicipalServiceStatusResponse(active_service_count=summary.active_service_count)
 
-    async def ListVitalSigns(self, request: summary_pb2.ListVitalSignsRequest, context):
+    async def ListVitalSigns(
+        self, request: summary_pb2.ListVitalSignsRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.ListVitalSignsResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         start, end = self._range(request)
         patient, measurements, truncated = await self._run(
@@ -103,7 +116,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             truncated=truncated or cut,
         )
 
-    async def ExportPatientBundle(self, request: summary_pb2.ExportPatientBundleRequest, context):
+    async def ExportPatientBundle(
+        self, request: summary_pb2.ExportPatientBundleRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.ExportPatientBundleResponse:
         with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         measurements, truncated = None, False
@@ -133,19 +148,25 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
 
     # -- writes from source systems ----------------------------------------------------
 
-    async def CreateMunicipalService(self, request: summary_pb2.CreateMunicipalServiceRequest, context):
+    async def CreateMunicipalService(
+        self, request: summary_pb2.CreateMunicipalServiceRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.CreateMunicipalServiceResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         record = self._service_input(request)
         stored, created = await self._run(self._store.create_service, request.patient_id, record, self._today())
         return summary_pb2.CreateMunicipalServiceResponse(service=self._service_out(stored), created=created)
 
-    async def UpdateMunicipalService(self, request: summary_pb2.UpdateMunicipalServiceRequest, context):
+    async def UpdateMunicipalService(
+        self, request: summary_pb2.UpdateMunicipalServiceRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.UpdateMunicipalServiceResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         record = self._service_input(request)
         stored = await self._change(request, lambda old: replace(record, service_id=old.service_id))
         return summary_pb2.UpdateMunicipalServiceResponse(service=self._service_out(stored))
 
-    async def EndMunicipalService(self, request: summary_pb2.EndMunicipalServiceRequest, context):
+    async def EndMunicipalService(
+        self, request: summary_pb2.EndMunicipalServiceRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.EndMunicipalServiceResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         problems = wire.source_id_violations(request.source_record_id)
         end = None
@@ -161,14 +182,18 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         stored = await self._change(request, lambda old: _checked(replace(old, end_date=end)))
         return summary_pb2.EndMunicipalServiceResponse(service=self._service_out(stored))
 
-    async def SetMunicipalServiceOnHold(self, request: summary_pb2.SetMunicipalServiceOnHoldRequest, context):
+    async def SetMunicipalServiceOnHold(
+        self, request: summary_pb2.SetMunicipalServiceOnHoldRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.SetMunicipalServiceOnHoldResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         if problems := wire.source_id_violations(request.source_record_id):
             raise invalid_argument(problems)
         stored = await self._change(request, lambda old: replace(old, temporarily_ceased=request.on_hold))
         return summary_pb2.SetMunicipalServiceOnHoldResponse(service=self._service_out(stored))
 
-    async def RecordVitalSigns(self, request: summary_pb2.RecordVitalSignsRequest, context):
+    async def RecordVitalSigns(
+        self, request: summary_pb2.RecordVitalSignsRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.RecordVitalSignsResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         patient = await self._run(self._store.get_patient, request.patient_id)
         given = request.vital_signs
@@ -177,6 +202,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         problems = wire.source_id_violations(request.source_record_id) | problems | performer_problems
         if problems:
             raise invalid_argument(problems)
+        assert measured_at is not None, "vital_signs_violations names a missing or invalid measure_time"
         measurement = Measurement(
             measured_at=measured_at,
             observation=Observation(**wire.observation_values(given, patient.spo2_scale)),
@@ -196,7 +222,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             created=created,
         )
 
-    async def SetSpo2Scale(self, request: summary_pb2.SetSpo2ScaleRequest, context):
+    async def SetSpo2Scale(
+        self, request: summary_pb2.SetSpo2ScaleRequest, context: grpc.aio.ServicerContext
+    ) -> summary_pb2.SetSpo2ScaleResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         if request.scale not in (1, 2):
             raise invalid_argument({"scale": "1, or 2 for hypercapnic respiratory failure with a 88-92 % target"})
@@ -228,7 +256,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         await self._run(self._store.get_patient, patient_id)
         return permitted
 
-    def _service_input(self, request) -> MunicipalService:
+    def _service_input(
+        self, request: summary_pb2.CreateMunicipalServiceRequest | summary_pb2.UpdateMunicipalServiceRequest
+    ) -> MunicipalService:
         actor = current_assertion().actor
         record, problems = wire.service_from_input(
             request.service, source_system=actor.client_id, source_record_id=request.source_record_id,
@@ -241,7 +271,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             raise invalid_argument(problems)
         return record
 
-    async def _change(self, request, change: Callable[[MunicipalService], MunicipalService]) -> MunicipalService:
+    async def _change(
+        self, request: _ServiceChange, change: Callable[[MunicipalService], MunicipalService]
+    ) -> MunicipalService:
         return await self._run(
             self._store.change_service, request.patient_id, current_assertion().actor.client_id,
             request.source_record_id, change, self._today(),
@@ -273,16 +305,17 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             problems["from_time"] = "required"
         if problems:
             raise invalid_argument(problems)
+        assert start is not None, "from_time is set and valid, or problems named it"
         if end <= start:
             raise invalid_argument({"to_time": "must be after from_time"})
         if end - start > MAX_RANGE:
             raise invalid_argument({"to_time": "at most 366 days after from_time"})
         return start, end
 
-    def _today(self):
+    def _today(self) -> date:
         return today_in_norway(self._clock)
 
-    async def _run(self, function, *args):
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
         try:
             return await asyncio.to_thread(function, *args)
         except UnknownPatient:
@@ -312,7 +345,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             ) from None
 
 
-def _withheld(*permitted: bool) -> list[int]:
+def _withheld(*permitted: bool) -> list[common_pb2.DataCategory]:
     # Named, never filled: the caller learns that something was left out, not what.
     return [c for c, ok in zip(SUMMARY_CATEGORIES, permitted, strict=True) if not ok]
 

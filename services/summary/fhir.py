@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import quote
 
 from services.platform.naming_systems import (
@@ -192,7 +193,9 @@ def patient_bundle(
         entries.extend(
             _measurement_entries(measurement, assessment, patient.pid, patient_url, (*key, str(occurrences[key])))
         )
-    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": _instant(generated_at), "entry": entries}
+    bundle: dict[str, object] = {
+        "resourceType": "Bundle", "type": "collection", "timestamp": _instant(generated_at), "entry": entries
+    }
     withheld = [name for name, part in (("withheld-MUNICIPAL_SERVICES", services), ("withheld-VITAL_SIGNS", measurements))
                 if part is None]
     truncations = [*(["truncated-VITAL_SIGNS"] if truncated else []),
@@ -229,7 +232,9 @@ def _episode_of_care(service: MunicipalService, patient_url: str, today: date) -
     identifiers = [{"system": SERVICE_ID, "value": service.service_id}]
     if service.source_system and service.source_record_id:
         identifiers.append({"system": _source(service.source_system), "value": service.source_record_id})
-    extensions = [{"url": SERVICE_LEVEL, "valueString": service.service_level}] if service.service_level else []
+    extensions: list[dict[str, object]] = (
+        [{"url": SERVICE_LEVEL, "valueString": service.service_level}] if service.service_level else []
+    )
     if service.stay is not None:
         coding = {"system": STAY_TYPE_CODES, "code": service.stay.value, "display": service.stay.value.capitalize()}
         extensions.append({"url": STAY_TYPE, "valueCoding": coding})
@@ -265,11 +270,11 @@ def _measurement_entries(
     header = {"subject": {"reference": patient_url}, "effectiveDateTime": _instant(measurement.measured_at)}
     performer = {"performer": [_performer(measurement.measured_by)]} if measurement.measured_by else {}
     charted = _charted_values(observation, assessment)
-    vitals = []
+    vitals: list[tuple[str, dict[str, Any]]] = []
     for vital in VITALS:
         code = {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in vital.codes]}
         quantity = {"value": charted[vital.field], "unit": vital.unit, "system": UCUM, "code": vital.ucum}
-        resource = {"resourceType": "Observation", "status": "final", "category": [_vital_signs()]}
+        resource: dict[str, Any] = {"resourceType": "Observation", "status": "final", "category": [_vital_signs()]}
         if vital.field == "systolic_bp":
             # FHIR R4's vital-signs profile for blood pressure: the 85354-9 panel, systolic and
             # diastolic as components. This suite records no diastolic (NEWS2 scores the systolic
@@ -292,7 +297,7 @@ def _measurement_entries(
             ]
         vitals.append((url(vital.field), resource))
     level = observation.consciousness
-    consciousness = {
+    consciousness: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
         "category": [_vital_signs()],
@@ -305,7 +310,7 @@ def _measurement_entries(
     identifiers = [{"system": MEASUREMENT_ID, "value": measurement.measurement_id}] if measurement.measurement_id else []
     if measurement.source_system and measurement.source_record_id:
         identifiers.append({"system": _source(measurement.source_system), "value": measurement.source_record_id})
-    panel = {
+    panel: dict[str, Any] = {
         "resourceType": "Observation",
         **({"identifier": identifiers} if identifiers else {}),
         "status": "final",

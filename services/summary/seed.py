@@ -64,7 +64,8 @@ def _measurement(pid: str, raw: dict[str, Any], setting: Spo2ScaleSetting | None
     except ValueError as exc:
         raise ValueError(f"seeds/patients.json {pid} {raw['measured_at']}: {exc}") from None
     # Scale 2 only where a clinician had chosen it before the measurement.
-    in_force = setting.scale if setting is not None and setting.set_at <= measured_at else Spo2Scale.SCALE_1
+    chosen_before = setting is not None and setting.set_at is not None and setting.set_at <= measured_at
+    in_force = setting.scale if setting is not None and chosen_before else Spo2Scale.SCALE_1
     if observation.spo2_scale is not in_force:
         raise ValueError(f"seeds/patients.json {pid} {raw['measured_at']}: uses SpO2 scale {observation.spo2_scale}, "
                          f"but scale {in_force} was in force")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -256,7 +256,7 @@ def _require_patient(session: Session, patient_id: str, *, lock: bool = False) -
     return row
 
 
-def _open(today: date):
+def _open(today: date) -> ColumnElement[bool]:
     return or_(MunicipalServiceRow.end_date.is_(None), MunicipalServiceRow.end_date >= today)
 
 
@@ -269,7 +269,7 @@ def _within_open_limit(session: Session, patient_id: str, today: date) -> None:
             MunicipalServiceRow.patient_id == patient_id, _open(today)
         )
     )
-    if opened > MAX_OPEN_SERVICES:
+    if (opened or 0) > MAX_OPEN_SERVICES:
         raise TooManyOpenServices(patient_id)
 
 
@@ -293,6 +293,7 @@ def _spo2_setting(session: Session, patient_id: str) -> Spo2ScaleSetting:
 def _recorded(session: Session, patient_id: str, setting: Spo2ScaleSetting) -> bool:
     """Whether this very setting (scale, clinician, time) is in the history, in force or not:
     seeding again must not undo a clinician's later choice."""
+    assert setting.set_by is not None, "only a clinician's choice is recorded; the caller checks set_by"
     return session.scalars(select(Spo2ScaleRow.id).where(
         Spo2ScaleRow.patient_id == patient_id, Spo2ScaleRow.scale == int(setting.scale),
         Spo2ScaleRow.set_by_hpr == setting.set_by.hpr_number, Spo2ScaleRow.set_at == setting.set_at,
@@ -319,7 +320,9 @@ def _same_measurement(
     return stored
 
 
-def _service_by_source(session: Session, source_system: str, source_record_id: str):
+def _service_by_source(
+    session: Session, source_system: str, source_record_id: str
+) -> tuple[str, MunicipalService] | None:
     row = session.scalars(
         select(MunicipalServiceRow).where(
             MunicipalServiceRow.source_system == source_system,
@@ -329,7 +332,7 @@ def _service_by_source(session: Session, source_system: str, source_record_id: s
     return None if row is None else (row.patient_id, _service(row))
 
 
-def _measurement_by_source(session: Session, measurement: Measurement):
+def _measurement_by_source(session: Session, measurement: Measurement) -> tuple[str, Measurement] | None:
     row = session.scalars(
         select(VitalSignsRow).where(
             VitalSignsRow.source_system == measurement.source_system,
@@ -363,6 +366,7 @@ def _service_row(patient_id: str, service: MunicipalService) -> MunicipalService
 
 
 def _write_service(row: MunicipalServiceRow, service: MunicipalService) -> None:
+    assert service.start_date is not None, "a stored service is validated: record_violations requires start_date"
     row.iplos_code = service.iplos_code
     row.start_date = service.start_date
     row.end_date = service.end_date

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2
@@ -82,9 +83,10 @@ def performer_violations(given: summary_pb2.Performer, field: str) -> dict[str, 
     return problems | text_violations({f"{field}.name": (given.name, NAME)})
 
 
-def observation_values(given: summary_pb2.VitalSigns, scale: Spo2Scale) -> dict[str, object]:
-    """The raw values of an Observation; an unset field is None (reported as required)."""
-    def optional(name: str):
+def observation_values(given: summary_pb2.VitalSigns, scale: Spo2Scale) -> dict[str, Any]:
+    """The raw values of an Observation; an unset field is None (reported as required). Any:
+    unchecked until Observation validates them on construction (observation_violations)."""
+    def optional(name: str) -> Any:
         return getattr(given, name) if given.HasField(name) else None
 
     consciousness = from_enum(summary_pb2.Consciousness, given.consciousness, ACVPU)

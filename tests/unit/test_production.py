@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, OctKey
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.main import create_gateway
@@ -131,3 +131,9 @@ def test_a_backend_in_production_needs_the_gateways_public_key_named(tmp_path):
     public.write_text(json.dumps({k: key[k] for k in ("kty", "crv", "x", "y", "kid")}))
     check_backend_production(replace(production, assertion_public_key_file=public))
     check_backend_production(Settings())  # dev: nothing to check
+
+
+def test_a_symmetric_key_is_no_signing_key(production, key_file):
+    # load_jwk promises an EC, RSA or OKP key pair (services/platform/keys.py); an oct key is refused.
+    key_file.write_text(json.dumps(OctKey.generate_key(256, parameters={"kid": "gw-1"}).as_dict(private=True)))
+    assert "holds no signing key pair" in problems(production)
