@@ -75,9 +75,10 @@ class AccessTokenIssuer:
             helseid.CLIENT_NAME: client.client_name,
             helseid.CLIENT_AMR: CLIENT_AUTH_METHOD,
         }
-        if client.orgnr_parent and client.orgnr_child:
-            claims[helseid.ORGNR_PARENT] = client.orgnr_parent
-            claims[helseid.ORGNR_CHILD] = client.orgnr_child
+        legal_entity, point_of_care = organisation(client, person)
+        if legal_entity and point_of_care:
+            claims[helseid.ORGNR_PARENT] = legal_entity
+            claims[helseid.ORGNR_CHILD] = point_of_care
         if person:
             claims[helseid.PID] = person.pid
             claims[helseid.SECURITY_LEVEL] = LOGIN_SECURITY_LEVEL
@@ -90,6 +91,14 @@ class AccessTokenIssuer:
         return claims
 
 
+def organisation(client: RegisteredClient, person: Person | None) -> tuple[str | None, str | None]:
+    """The legal entity and point of care a token acts for: the client's own, or at a
+    multi-tenant client the employer of the person who logged in."""
+    if client.multi_tenant and person is not None:
+        return person.orgnr_parent, person.orgnr_child
+    return client.orgnr_parent, client.orgnr_child
+
+
 def _trust_framework(client: RegisteredClient, authorization: Authorization) -> dict[str, Any] | None:
     """Practitioner from the login; care situation from the client's attestation, else its
     registered default purpose. Patients get none: they act for themselves."""
@@ -98,12 +107,13 @@ def _trust_framework(client: RegisteredClient, authorization: Authorization) -> 
         return None
     parameters: dict[str, Any] = {}
     if person is not None and person.hpr_number and person.authorization:
+        legal_entity, point_of_care = organisation(client, person)
         parameters["practitioner"] = trust_framework.practitioner(
             pid=person.pid,
             hpr_number=person.hpr_number,
             authorization=person.authorization,
-            legal_entity=client.orgnr_parent,
-            point_of_care=client.orgnr_child,
+            legal_entity=legal_entity,
+            point_of_care=point_of_care,
         )
     if authorization.attestation is not None:
         parameters.update(authorization.attestation.parameters)

@@ -5,13 +5,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
 from services.platform.ids import InvalidIdentifier, validate_org_number
 
-from .identity_scopes import IDENTITY_SCOPES
+from .identity_scopes import ALL_IDENTITY_SCOPES, IDENTITY_SCOPES
 from .keys import AsymmetricKey, KeyFileError, import_public_jwk
 from .trust_framework import PURPOSES_OF_USE
 
@@ -22,6 +22,16 @@ REFRESH_TOKEN = "refresh_token"
 GRANT_TYPES = (CLIENT_CREDENTIALS, AUTHORIZATION_CODE, REFRESH_TOKEN)
 LoginKind = Literal["personnel", "patient"]
 LOGIN_KINDS: tuple[LoginKind, ...] = ("personnel", "patient")
+# Single: the client acts for its own organisation. Multi: the organisation is the one of the
+# person who logs in (the dev stand-in for HelseID's multi-tenant clients); personnel login only.
+Tenancy = Literal["single", "multi"]
+TENANCIES: tuple[Tenancy, ...] = ("single", "multi")
+# The auditors' scope (gateway/scopes.py AUDIT_READ). A token carrying it makes its holder an
+# auditor (gateway/principal.py), so it is granted alone: never beside a clinical or capacity scope.
+AUDIT_SCOPE = "nhn:samhandling/audit.read"
+# RFC 8252 §7.3: a native or development client on a loopback address gets whatever port is free,
+# so a registered http loopback redirect_uri matches on any port (scheme, host and path exactly).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
 class ClientRegistryError(ValueError):
@@ -34,7 +44,8 @@ class RegisteredClient(ClientMixin):
 
     `login` says which people log in through it (health personnel, HelseID-like; or patients,
     ID-porten-like); only clients with the authorization_code grant have one. Org numbers are
-    absent only for the patients' client, which acts for no organisation.
+    absent only for the patients' client, which acts for no organisation, and for a multi-tenant
+    personnel client, whose tokens carry the organisation of the person who logged in.
     """
 
     client_id: str
@@ -49,6 +60,11 @@ class RegisteredClient(ClientMixin):
     redirect_uris: tuple[str, ...] = ()
     dpop_bound: bool = False
     login: LoginKind | None = None
+    tenancy: Tenancy = "single"
+
+    @property
+    def multi_tenant(self) -> bool:
+        return self.tenancy == "multi"
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -77,8 +93,15 @@ class RegisteredClient(ClientMixin):
         return not scope or set(scope.split()) <= set(self.requestable_scopes(with_login=with_login))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # Exact string match (RFC 9700 §4.1.3): no prefix or pattern matching.
-        return redirect_uri in self.redirect_uris
+        """Exact string match (RFC 9700 §4.1.3), no prefix or pattern matching; except that a
+        registered http loopback URI matches on any port (RFC 8252 §7.3)."""
+        if redirect_uri in self.redirect_uris:
+            return True
+        requested = _loopback(redirect_uri)
+        return requested is not None and any(
+            (registered := _loopback(uri)) is not None and _same_but_port(registered, requested)
+            for uri in self.redirect_uris
+        )
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == CLIENT_AUTH_METHOD and endpoint == "token"
@@ -88,6 +111,35 @@ class RegisteredClient(ClientMixin):
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code" and AUTHORIZATION_CODE in self.grant_types
+
+
+def scope_conflict(scope: str) -> str | None:
+    """Why a scope may not be granted as one token (None: it may). The audit scope goes alone:
+    beside it only OpenID Connect scopes, never another API scope."""
+    requested = set(scope.split())
+    if AUDIT_SCOPE in requested and (others := requested - {AUDIT_SCOPE} - set(ALL_IDENTITY_SCOPES)):
+        return f"{AUDIT_SCOPE} is granted alone, not with {' '.join(sorted(others))}"
+    return None
+
+
+def _loopback(uri: str) -> SplitResult | None:
+    """The parts of an http URI on a loopback host without user info, else None."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.username is not None or parts.password is not None:
+        return None
+    # The host exactly as written, and a port (if any) in its plain decimal form.
+    exact = parts.netloc in (parts.hostname, f"{parts.hostname}:{parts.port}")
+    return parts if parts.hostname in LOOPBACK_HOSTS and exact else None
+
+
+def _same_but_port(registered: SplitResult, requested: SplitResult) -> bool:
+    return (registered.hostname, registered.path, registered.query, registered.fragment) == (
+        requested.hostname, requested.path, requested.query, requested.fragment
+    )
 
 
 def load_clients(seeds_dir: Path) -> dict[str, RegisteredClient]:
@@ -131,11 +183,14 @@ def _parse_client(entry: Any, seeds_dir: Path) -> RegisteredClient:
         login = entry.get("login")
         redirect_uris = tuple(_redirect_uri(uri) for uri in _texts(entry, "redirect_uris", required=False))
         _check_login_rules(grant_types, login, redirect_uris)
+        tenancy = entry.get("tenancy", "single")
+        _check_tenancy(tenancy, login, grant_types, entry)
         dpop_bound = entry.get("dpop_bound", False)
         if not isinstance(dpop_bound, bool):
             raise ClientRegistryError("'dpop_bound' must be true or false")
-        # The patients' client acts for no organisation; every other client names its own.
-        org_optional = login == "patient"
+        # The patients' client acts for no organisation, a multi-tenant one for the person's;
+        # every other client names its own.
+        org_optional = login == "patient" or tenancy == "multi"
         key_file = entry.get("private_key_file")
         return RegisteredClient(
             client_id=client_id,
@@ -150,6 +205,7 @@ def _parse_client(entry: Any, seeds_dir: Path) -> RegisteredClient:
             redirect_uris=redirect_uris,
             dpop_bound=dpop_bound,
             login=login,
+            tenancy=tenancy,
         )
     except (KeyError, TypeError, AttributeError, KeyFileError, ClientRegistryError) as exc:
         name = entry.get("client_id") if isinstance(entry, dict) else None
@@ -167,6 +223,20 @@ def _check_login_rules(grant_types: tuple[str, ...], login: Any, redirect_uris: 
     if REFRESH_TOKEN in grant_types and AUTHORIZATION_CODE not in grant_types:
         # Refresh tokens are issued only with a person's login.
         raise ClientRegistryError("refresh_token needs authorization_code")
+
+
+def _check_tenancy(tenancy: Any, login: Any, grant_types: tuple[str, ...], entry: dict[str, Any]) -> None:
+    if tenancy not in TENANCIES:
+        raise ClientRegistryError(f"'tenancy' must be one of {', '.join(TENANCIES)}")
+    if tenancy == "single":
+        return
+    if login != "personnel":
+        raise ClientRegistryError("a multi-tenant client is for personnel login only")
+    if CLIENT_CREDENTIALS in grant_types:
+        # Acting for itself it would have no organisation to act for.
+        raise ClientRegistryError("a multi-tenant client acts only for a person: no client_credentials")
+    if entry.get("orgnr_parent") is not None or entry.get("orgnr_child") is not None:
+        raise ClientRegistryError("a multi-tenant client names no organisation: it takes the person's")
 
 
 def _redirect_uri(uri: str) -> str:

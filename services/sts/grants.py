@@ -18,7 +18,7 @@ from authlib.oidc.core.errors import LoginRequiredError
 
 from .access_tokens import Authorization
 from .authorization_codes import AuthorizationCode, new_code_expiry
-from .clients import CLIENT_AUTH_METHOD, CLIENT_CREDENTIALS, REFRESH_TOKEN, RegisteredClient
+from .clients import CLIENT_AUTH_METHOD, CLIENT_CREDENTIALS, REFRESH_TOKEN, RegisteredClient, scope_conflict
 from .errors import InvalidAuthorizationDetailsError, InvalidDpopProofError, error_description
 from .id_tokens import MAX_NONCE_LENGTH, valid_nonce, wants_id_token
 from .people import Person
@@ -58,6 +58,9 @@ class _StsGrant:
         if not client.allows_scope(requested, with_login=with_login):
             refused = sorted(set(requested.split()) - set(client.requestable_scopes(with_login=with_login)))
             raise InvalidScopeError(description=f"Scope not allowed for this client: {' '.join(refused)}")
+        # What would be granted (nothing asked: all the client's scopes) must make one kind of token.
+        if problem := scope_conflict(client.get_allowed_scope(requested)):
+            raise InvalidScopeError(description=problem)
 
     def _respond(self, client: RegisteredClient, token: dict[str, Any], person: Person | None) -> TokenResponse:
         log.info(

@@ -84,7 +84,8 @@ class LoginEndpoint:
             return _page(error_page(f"Ugyldig innloggingsforespørsel: {error.error}: {error.description}"), 400)
         client: RegisteredClient = grant.request.client
         assert client.login is not None  # the registry gives every authorization_code client one
-        candidates = self._people.who_may_log_in(client.login, client.orgnr_parent)
+        # grant.request.scope is what would be granted (all the client's scopes if none was asked).
+        candidates = self._people.who_may_log_in(client, grant.request.scope)
         request_id = secrets.token_urlsafe(24)
         pending = _PendingLogin(grant, {p.pid: p for p in candidates}, self._clock() + PENDING_LOGIN_SECONDS)
         try:

@@ -62,7 +62,9 @@ def error_page(message: str) -> str:
 
 
 def _option(index: int, person: Person, checked: bool) -> str:
-    if person.kind == "personnel":
+    if person.role == "auditor":
+        text = f"{person.name} – {person.title}"
+    elif person.kind == "personnel":
         role = AUTHORIZATIONS.get(person.authorization or "", person.authorization or "")
         text = f"{person.name} – {role}, HPR-nummer {person.hpr_number}"
     else:

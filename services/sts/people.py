@@ -1,4 +1,6 @@
-"""The synthetic people who can log in at the development STS (seeds/personnel.json, patients.json)."""
+"""The synthetic people who can log in at the development STS: health personnel
+(seeds/personnel.json), auditors (seeds/auditors.json, personnel without an HPR number) and
+patients (seeds/patients.json)."""
 from __future__ import annotations
 
 import base64
@@ -7,15 +9,17 @@ import hmac
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
 
-from .clients import LoginKind
+from .clients import AUDIT_SCOPE, LoginKind, RegisteredClient
 
 # Domain separation: the same key used for anything else gives unrelated values.
 _SUBJECT_PREFIX = b"samhandling-sts/subject/v2\x00"
 MIN_SUBJECT_KEY_BYTES = 32
+# What a member of staff logs in as: a clinician (with an HPR number) or an auditor (without).
+Role = Literal["clinician", "auditor"]
 
 
 class PeopleError(ValueError):
@@ -24,7 +28,8 @@ class PeopleError(ValueError):
 
 @dataclass(frozen=True)
 class Person:
-    """A person who logs in: health personnel (HPR number, authorization, employer) or a patient."""
+    """A person who logs in: staff (a clinician with HPR number and authorization, or an
+    auditor with a title; both with their employer's legal entity and point of care) or a patient."""
 
     kind: LoginKind
     pid: str
@@ -32,6 +37,9 @@ class Person:
     hpr_number: str | None = None
     authorization: str | None = None
     orgnr_parent: str | None = None
+    orgnr_child: str | None = None
+    role: Role | None = None  # staff only
+    title: str | None = None  # an auditor's job title
     birth_date: str | None = None
     # The STS's secret for subjects (services/sts/main.py); set by load_people.
     subject_key: bytes = field(default=b"", repr=False, compare=False)
@@ -52,19 +60,35 @@ class People:
     personnel: dict[str, Person]
     patients: dict[str, Person]
 
-    def who_may_log_in(self, kind: LoginKind, legal_entity: str | None) -> list[Person]:
-        """Patients log in anywhere; health personnel only at a client of their own employer."""
-        if kind == "patient":
+    def who_may_log_in(self, client: RegisteredClient, scope: str) -> list[Person]:
+        """Who may log in at `client` for `scope` (what would be granted). Patients log in at a
+        patients' client. Staff log in at a client of their own employer, or at a multi-tenant
+        client whatever their employer; a request for the audit scope is for auditors only, any
+        other for clinicians only (people with an HPR number). So a nurse never gets the audit
+        scope and an auditor never a clinical one."""
+        if client.login == "patient":
             return list(self.patients.values())
-        return [p for p in self.personnel.values() if p.orgnr_parent == legal_entity]
+        role: Role = "auditor" if AUDIT_SCOPE in scope.split() else "clinician"
+        return [
+            p for p in self.personnel.values()
+            if p.role == role and (client.multi_tenant or p.orgnr_parent == client.orgnr_parent)
+        ]
 
 
 def load_people(seeds_dir: Path, subject_key: bytes) -> People:
     if len(subject_key) < MIN_SUBJECT_KEY_BYTES:
         raise PeopleError(f"the subject key needs at least {MIN_SUBJECT_KEY_BYTES} bytes")
-    keyed = [replace(p, subject_key=subject_key) for p in map(_personnel, _entries(Path(seeds_dir) / "personnel.json"))]
-    patients = [replace(p, subject_key=subject_key) for p in map(_patient, _entries(Path(seeds_dir) / "patients.json"))]
-    return People(personnel={p.pid: p for p in keyed}, patients={p.pid: p for p in patients})
+    staff = [*map(_personnel, _entries(Path(seeds_dir) / "personnel.json")),
+             *map(_auditor, _entries(Path(seeds_dir) / "auditors.json"))]
+    patients = list(map(_patient, _entries(Path(seeds_dir) / "patients.json")))
+    for group in (staff, patients):
+        if len({p.pid for p in group}) != len(group):
+            # One person, one entry: otherwise a login would silently pick one of them.
+            raise PeopleError(f"a person is seeded twice as {group[0].kind}")
+    return People(
+        personnel={p.pid: replace(p, subject_key=subject_key) for p in staff},
+        patients={p.pid: replace(p, subject_key=subject_key) for p in patients},
+    )
 
 
 def _entries(path: Path) -> list[Any]:
@@ -86,9 +110,28 @@ def _personnel(entry: Any) -> Person:
             hpr_number=validate_hpr_number(entry["hpr_number"]),
             authorization=_text(entry["authorization"]),
             orgnr_parent=validate_org_number(entry["orgnr_parent"]),
+            orgnr_child=validate_org_number(entry["orgnr_child"]),
+            role="clinician",
         )
     except (KeyError, TypeError, InvalidIdentifier, PeopleError) as exc:
         raise PeopleError(f"invalid personnel entry {_name(entry)!r}: {exc}") from None
+
+
+def _auditor(entry: Any) -> Person:
+    try:
+        if "hpr_number" in entry:
+            raise PeopleError("an auditor logs in without an HPR number")
+        return Person(
+            kind="personnel",
+            pid=validate_person_number(entry["pid"]).value,
+            name=_text(entry["name"]),
+            title=_text(entry["title"]),
+            orgnr_parent=validate_org_number(entry["orgnr_parent"]),
+            orgnr_child=validate_org_number(entry["orgnr_child"]),
+            role="auditor",
+        )
+    except (KeyError, TypeError, InvalidIdentifier, PeopleError) as exc:
+        raise PeopleError(f"invalid auditor entry {_name(entry)!r}: {exc}") from None
 
 
 def _patient(entry: Any) -> Person:

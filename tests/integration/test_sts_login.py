@@ -34,6 +34,11 @@ LARS = "23898220028"  # doctor (LE) at Bodø kommune
 SIGRID = "08847810026"  # nurse (SP) at Bodø kommune
 KRISTIN = "17857030036"  # doctor at Bærum kommune: not an employee of demo-legevakt's owner
 ESKIL = "22750884907"  # patient
+PETRA = "11747910016"  # Bodø kommune's privacy officer: an auditor, no HPR number (seeds/auditors.json)
+MARTE = "19919110034"  # doctor at Nordlandssykehuset HF
+STAFF_PAGES = "http://127.0.0.1:8080/innlogging/ferdig"
+AUDIT = "nhn:samhandling/audit.read"
+CAPACITY = "nhn:samhandling/capacity.read"
 PURPOSE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
 
 
@@ -474,3 +479,122 @@ def jws_payload(token: str) -> bytes:
     from joserfc import jws
 
     return jws.extract_compact(token.encode()).payload
+
+
+# --- the staff pages' multi-tenant client (samhandling-ansatt) and loopback redirect URIs -----
+
+
+async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_her_own_organisation(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
+    from gateway.principal import principal_from_claims
+    from services.platform.vocabulary import ActorKind
+
+    login = Login(sts, http, "samhandling-ansatt", STAFF_PAGES)
+    page = await login.page(scope=f"openid profile {AUDIT}")
+    form, _ = read_login_page(page.text)
+    assert page.status_code == 200 and form is not None and form.kind == "personnel"
+    assert form.choices["person"] == [PETRA]  # auditors only: no clinician is offered
+    assert "Petra Personvernsen – personvernombud" in page.text
+    key = ECKey.generate_key("P-256")
+
+    token = await login_token(
+        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, PETRA,
+        kind="personnel", scope=f"openid profile {AUDIT}", dpop_key=key,
+    )
+
+    assert token.token_type == "DPoP" and token.refresh_token
+    _, claims = await verified_claims(sts.issuer, token.access_token)
+    assert claims["scope"] == f"openid profile {AUDIT}" and claims["client_id"] == "samhandling-ansatt"
+    assert claims["helseid://claims/identity/pid"] == PETRA
+    assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012"  # Bodø kommune, from Petra
+    assert claims["helseid://claims/client/claims/orgnr_child"] == "910000020"
+    assert claims["cnf"] == {"jkt": key.thumbprint()}
+    for absent in ("helseid://claims/hpr/hpr_number", "nhn:tillitsrammeverk:parameters"):
+        assert absent not in claims
+    principal = principal_from_claims(claims, allow_synthetic=True)
+    assert (principal.kind, principal.orgnr_parent, principal.hpr_number) == (ActorKind.AUDITOR, "910000012", "")
+
+
+async def test_the_refreshed_token_keeps_the_persons_organisation(sts: StsServer) -> None:
+    key = ECKey.generate_key("P-256")
+    login = await login_token(
+        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, PETRA,
+        kind="personnel", scope=f"openid {AUDIT}", dpop_key=key,
+    )
+
+    refreshed = await refresh_access_token(sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"),
+                                           login.refresh_token, dpop_key=key)
+
+    _, claims = await verified_claims(sts.issuer, refreshed.access_token)
+    assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012" and claims["scope"] == f"openid {AUDIT}"
+
+
+async def test_a_clinician_at_the_multi_tenant_client_acts_for_her_own_employer(sts: StsServer, http: httpx.AsyncClient) -> None:
+    page = await Login(sts, http, "samhandling-ansatt", STAFF_PAGES).page(scope=f"openid {CAPACITY}")
+    form, _ = read_login_page(page.text)
+    assert form is not None and PETRA not in form.choices["person"]  # an auditor gets no other scope
+    assert {SIGRID, LARS, KRISTIN, MARTE} <= set(form.choices["person"])  # staff of every organisation
+
+    token = await login_token(
+        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, MARTE,
+        kind="personnel", scope=f"openid {CAPACITY}", dpop_key=ECKey.generate_key("P-256"),
+    )
+
+    _, claims = await verified_claims(sts.issuer, token.access_token)
+    assert claims["scope"] == f"openid {CAPACITY}" and claims["helseid://claims/hpr/hpr_number"] == "990000105"
+    assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000071"  # Nordlandssykehuset HF
+    assert claims["helseid://claims/client/claims/orgnr_child"] == "910000098"
+    practitioner = claims["nhn:tillitsrammeverk:parameters"]["practitioner"]
+    assert (practitioner["legal_entity"], practitioner["point_of_care"]) == ("910000071", "910000098")
+
+
+async def test_a_nurse_cannot_get_the_audit_scope(sts: StsServer, http: httpx.AsyncClient) -> None:
+    login = Login(sts, http, "samhandling-ansatt", STAFF_PAGES)
+    page = await login.page(scope=f"openid {AUDIT}")
+
+    refused = await login.choose(page, SIGRID)
+    with pytest.raises(StsTokenError, match="cannot log in"):
+        await login_token(sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, SIGRID,
+                          kind="personnel", scope=AUDIT, dpop_key=ECKey.generate_key("P-256"))
+    at_her_employer = redirect_params(
+        await Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK).page(scope=AUDIT), LEGEVAKT_CALLBACK
+    )
+
+    assert refused.status_code == 400 and 'role="alert"' in refused.text and "location" not in refused.headers
+    assert at_her_employer["error"] == "invalid_scope"
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        pytest.param(f"openid {AUDIT} {CAPACITY}", id="audit-and-capacity"),
+        pytest.param(None, id="no-scope-means-both"),
+    ],
+)
+async def test_the_audit_scope_with_another_api_scope_is_invalid_scope(
+    sts: StsServer, http: httpx.AsyncClient, scope: str | None
+) -> None:
+    login = Login(sts, http, "samhandling-ansatt", STAFF_PAGES)
+
+    params = redirect_params(await login.page(scope=scope), STAFF_PAGES)
+
+    assert params["error"] == "invalid_scope" and AUDIT in params["error_description"]
+    assert params["state"] == login.state and "code" not in params
+
+
+async def test_a_loopback_redirect_uri_works_on_any_port_with_its_registered_path(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
+    elsewhere = "http://127.0.0.1:41234/callback"  # samhandling-web registers port 8080
+    token = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), elsewhere, ESKIL, kind="patient")
+    login = Login(sts, http, "samhandling-web", "http://127.0.0.1:41235/callback")
+    code = await login.code(ESKIL)
+
+    assert token.access_token
+    # The token request must still name the authorization request's redirect_uri exactly.
+    assert_refused(await login.redeem(code, redirect_uri="http://127.0.0.1:41236/callback"), "invalid_grant")
+    for refused in ("http://127.0.0.1:41234/callback/evil", "http://localhost:41234/callback",
+                    "https://127.0.0.1:41234/callback"):
+        page = await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(redirect_uri=refused)
+        assert page.status_code == 400 and "location" not in page.headers

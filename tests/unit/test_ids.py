@@ -180,7 +180,7 @@ def test_invalid_hpr_numbers(value: str) -> None:
 
 def test_seeded_person_numbers_are_valid_synthetic_and_match_birth_dates() -> None:
     patients = _seed("patients.json")
-    assert len(patients) == 10
+    assert len(patients) == 11
     for patient in patients:
         number = validate_person_number(patient["patient_id"])
         assert number.is_synthetic, patient["patient_id"]
@@ -188,6 +188,14 @@ def test_seeded_person_numbers_are_valid_synthetic_and_match_birth_dates() -> No
     for person in _seed("personnel.json"):
         assert validate_person_number(person["pid"]).is_synthetic
         validate_hpr_number(person["hpr_number"])
+    auditors = _seed("auditors.json")
+    assert len(auditors) == 1
+    for person in auditors:
+        assert validate_person_number(person["pid"]).is_synthetic
+        assert "hpr_number" not in person  # an auditor logs in as a person without an HPR number
+    for representation in _seed("representatives.json"):
+        for pid in (representation["patient_id"], representation["representative_pid"]):
+            assert validate_person_number(pid).is_synthetic
     for rule in _seed("rules.json"):
         validate_person_number(rule["patient_id"])
         if rule["hpr_number"] is not None:
@@ -199,16 +207,39 @@ def test_seeded_org_numbers_are_valid_and_known() -> None:
     known = {validate_org_number(o["orgnr"]) for o in organisations}
     assert len(known) == len(organisations) == 10
     referenced = [o["parent_orgnr"] for o in organisations if o["parent_orgnr"]]
-    referenced += [p[k] for p in _seed("personnel.json") for k in ("orgnr_parent", "orgnr_child")]
+    referenced += [p[k] for name in ("personnel.json", "auditors.json") for p in _seed(name) for k in ("orgnr_parent", "orgnr_child")]
     referenced += [s["orgnr_child"] for p in _seed("patients.json") for s in p["municipal_services"]]
     referenced += [u["orgnr"] for u in _seed("units.json")]
     for orgnr in referenced:
         assert validate_org_number(orgnr) in known
 
 
+def test_seeded_staff_and_patients_are_distinct_people_and_staff_work_inside_their_legal_entity() -> None:
+    staff = _seed("personnel.json") + _seed("auditors.json")
+    assert len({p["pid"] for p in staff}) == len(staff)
+    parents = {o["orgnr"]: o["parent_orgnr"] for o in _seed("organisations.json")}
+    for person in staff:
+        assert parents[person["orgnr_child"]] == person["orgnr_parent"] and parents[person["orgnr_parent"]] is None
+
+
+def test_the_guardian_cases_a_child_under_12_and_one_who_has_turned_12() -> None:
+    # Mikkel is the guardian of Frida (born 2022, under 12 until 2034) and of Jonas (born
+    # 14 March 2014, 12 since 14 March 2026): one he may act for, one he no longer may.
+    patients = {p["patient_id"]: p for p in _seed("patients.json")}
+    guardianships = {r["representation_id"]: r for r in _seed("representatives.json") if r["kind"] == "GUARDIAN"}
+    frida, jonas = guardianships["rep-seed-0001"], guardianships["rep-seed-0003"]
+    assert frida["representative_pid"] == jonas["representative_pid"] == "45869005006"  # Mikkel
+    assert validate_person_number(frida["patient_id"]).birth_date == dt.date(2022, 1, 26)
+    assert validate_person_number(jonas["patient_id"]).birth_date == dt.date(2014, 3, 14)
+    assert patients[jonas["patient_id"]]["name"] == "Jonas Jubileumsen"
+    assert jonas["valid_from"] == "2014-03-14T00:00:00Z" and jonas["valid_until"] == "2032-03-14T00:00:00Z"
+
+
 def test_seeded_rules_point_at_seeded_people() -> None:
     patient_ids = {p["patient_id"] for p in _seed("patients.json")}
     hpr_numbers = {p["hpr_number"] for p in _seed("personnel.json")}
+    for representation in _seed("representatives.json"):
+        assert representation["patient_id"] in patient_ids
     for rule in _seed("rules.json"):
         assert rule["patient_id"] in patient_ids
         if rule["rule_type"] == "BLOCK_PERSON":

@@ -4,7 +4,11 @@ from typing import Any
 
 import pytest
 
-from services.sts.clients import ClientRegistryError, load_client_private_jwk, load_clients
+from gateway import scopes
+from services.cli.token import Identity, _client
+from services.platform.keys import load_jwk
+from services.platform.settings import Settings, SettingsError
+from services.sts.clients import AUDIT_SCOPE, ClientRegistryError, load_client_private_jwk, load_clients, scope_conflict
 from services.sts.keys import import_private_jwk
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -21,6 +25,8 @@ def test_seeded_clients_match_the_shared_decisions() -> None:
         "demo-hospital": ("910000071", "910000098", "ETREAT"),
         "demo-legevakt": ("910000012", "910000039", None),
         "samhandling-web": (None, None, None),
+        "samhandling-portal": (None, None, None),
+        "samhandling-ansatt": (None, None, None),
     }
     assert set(clients["demo-hospital"].scopes) == {S + s for s in ("capacity.read", "capacity.report", "alerts", "summary.read")}
     for system in ("demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital"):
@@ -40,6 +46,89 @@ def test_the_login_clients() -> None:
     assert web.redirect_uris == ("http://127.0.0.1:8080/callback",)
 
 
+def test_the_web_pages_clients_come_last_and_are_dpop_bound() -> None:
+    clients = load_clients(SEEDS)
+    portal, ansatt = clients["samhandling-portal"], clients["samhandling-ansatt"]
+    pages = ("http://127.0.0.1:8080/innlogging/ferdig", "http://localhost:8080/innlogging/ferdig")
+
+    # Appended: the CLI takes the first client of a login kind (next test).
+    assert list(clients)[-2:] == ["samhandling-portal", "samhandling-ansatt"]
+    assert portal.login == "patient" and portal.scopes == ("samhandling:patient",) and not portal.multi_tenant
+    assert ansatt.login == "personnel" and ansatt.multi_tenant and (ansatt.orgnr_parent, ansatt.orgnr_child) == (None, None)
+    assert ansatt.scopes == (S + "audit.read", S + "capacity.read")
+    for client in (portal, ansatt):
+        assert client.grant_types == ("authorization_code", "refresh_token") and client.dpop_bound
+        assert client.redirect_uris == pages
+    assert not any(c.multi_tenant for c in clients.values() if c is not ansatt)
+
+
+def test_the_clis_default_login_clients_are_unchanged() -> None:
+    settings = Settings(seeds_dir=SEEDS)
+
+    assert _client(settings, Identity(user="23898220028")).client_id == "demo-legevakt"
+    assert _client(settings, Identity(patient="22750884907")).client_id == "samhandling-web"
+
+
+@pytest.mark.parametrize("name", ["samhandling-portal", "samhandling-ansatt", "samhandling-web-dpop"])
+def test_the_web_pages_dev_keys_are_refused_in_production(tmp_path: Path, name: str) -> None:
+    path = SEEDS / "keys" / f"{name}.dev-only.jwk.json"
+    elsewhere = tmp_path / "key.json"
+    elsewhere.write_text(path.read_text())
+    production = Settings(env="production", seeds_dir=SEEDS)
+
+    assert json.loads(path.read_text())["dev_only"] is True
+    assert load_jwk(path, Settings(seeds_dir=SEEDS)).as_dict(private=False)["crv"] == "P-256"
+    for where in (path, elsewhere):  # refused by its location and by its dev_only member
+        with pytest.raises(SettingsError, match="refusing development key"):
+            load_jwk(where, production)
+
+
+def test_the_audit_scope_is_granted_alone() -> None:
+    assert AUDIT_SCOPE == scopes.AUDIT_READ
+    assert scope_conflict(f"openid profile {AUDIT_SCOPE}") is None
+    assert scope_conflict(f"openid {S}capacity.read {S}summary.read") is None
+    assert scope_conflict("") is None
+    for mixed in (f"{AUDIT_SCOPE} {S}capacity.read", f"openid {S}summary.read {AUDIT_SCOPE}", f"{AUDIT_SCOPE} samhandling:patient"):
+        assert scope_conflict(mixed) is not None
+
+
+def test_a_loopback_redirect_uri_matches_on_any_port_and_nothing_else_does() -> None:
+    clients = load_clients(SEEDS)
+    web, ansatt = clients["samhandling-web"], clients["samhandling-ansatt"]
+
+    for port in ("", ":1", ":8080", ":41234", ":65535"):
+        assert web.check_redirect_uri(f"http://127.0.0.1{port}/callback")
+        assert ansatt.check_redirect_uri(f"http://localhost{port}/innlogging/ferdig")
+    for refused in (
+        "http://127.0.0.1:41234/callback/evil",  # the path stays exact
+        "http://127.0.0.1:41234/callback/",
+        "http://127.0.0.1:41234/Callback",
+        "http://127.0.0.1:41234/callback?x=1",
+        "http://127.0.0.1:41234/callback#x",
+        "https://127.0.0.1:41234/callback",  # another scheme
+        "http://localhost:41234/callback",  # registered for 127.0.0.1 only
+        "http://127.0.0.2:41234/callback",
+        "http://127.0.0.1.evil.example:41234/callback",
+        "http://evil@127.0.0.1:41234/callback",  # user info
+        "http://127.0.0.1:41234@evil.example/callback",
+        "http://127.0.0.1:/callback",  # an empty port
+        "http://127.0.0.1:08080/callback",  # a port not in its plain form
+        "http://127.0.0.1:65536/callback",
+        "http://127.0.0.1:x/callback",
+    ):
+        assert not web.check_redirect_uri(refused), refused
+
+
+def test_a_registered_redirect_uri_off_loopback_matches_exactly(tmp_path: Path) -> None:
+    entry = {**json.loads((SEEDS / "clients.json").read_text())["clients"][-3], "redirect_uris": ["https://web.example/cb"]}
+    (tmp_path / "clients.json").write_text(json.dumps({"clients": [entry]}))
+    (tmp_path / "keys").symlink_to(SEEDS / "keys")
+    client = load_clients(tmp_path)[entry["client_id"]]
+
+    assert client.check_redirect_uri("https://web.example/cb")
+    assert not client.check_redirect_uri("https://web.example:8443/cb")
+
+
 def test_redirect_uris_match_exactly_and_response_type_follows_the_grants() -> None:
     clients = load_clients(SEEDS)
     web = clients["samhandling-web"]
@@ -54,7 +143,9 @@ def test_redirect_uris_match_exactly_and_response_type_follows_the_grants() -> N
 
 
 @pytest.mark.parametrize(
-    "client_id", ["demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital", "demo-legevakt", "samhandling-web"]
+    "client_id",
+    ["demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital", "demo-legevakt", "samhandling-web",
+     "samhandling-portal", "samhandling-ansatt"],
 )
 def test_registered_public_key_is_the_public_half_of_the_dev_key_file(client_id: str) -> None:
     client = load_clients(SEEDS)[client_id]
@@ -105,6 +196,16 @@ def _write_clients(tmp_path: Path, change: dict[str, Any]) -> Path:
         pytest.param({"login": "personnel"}, id="login-without-code-grant"),
         pytest.param({"dpop_bound": "yes"}, id="dpop-bound-not-bool"),
         pytest.param({"orgnr_parent": None}, id="system-client-without-org"),
+        pytest.param({"tenancy": "many"}, id="unknown-tenancy"),
+        pytest.param({"tenancy": "multi"}, id="multi-tenant-system-client"),
+        pytest.param({"tenancy": "multi", "grant_types": ["authorization_code"], "login": "personnel",
+                      "redirect_uris": ["http://127.0.0.1:8080/cb"]}, id="multi-tenant-naming-its-org"),
+        pytest.param({"tenancy": "multi", "grant_types": ["authorization_code"], "login": "patient",
+                      "redirect_uris": ["http://127.0.0.1:8080/cb"], "orgnr_parent": None, "orgnr_child": None},
+                     id="multi-tenant-patient-client"),
+        pytest.param({"tenancy": "multi", "grant_types": ["client_credentials", "authorization_code"], "login": "personnel",
+                      "redirect_uris": ["http://127.0.0.1:8080/cb"], "orgnr_parent": None, "orgnr_child": None},
+                     id="multi-tenant-acting-for-itself"),
     ],
 )
 def test_malformed_client_entries_are_refused(tmp_path: Path, change: dict[str, Any]) -> None:

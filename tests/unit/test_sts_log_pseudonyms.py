@@ -24,8 +24,8 @@ OTHER_KEY = b"o" * 32
 
 def seeded_person_numbers() -> list[str]:
     patients = json.loads((SEEDS / "patients.json").read_text())
-    personnel = json.loads((SEEDS / "personnel.json").read_text())
-    return [p["patient_id"] for p in patients] + [p["pid"] for p in personnel]
+    staff = json.loads((SEEDS / "personnel.json").read_text()) + json.loads((SEEDS / "auditors.json").read_text())
+    return [p["patient_id"] for p in patients] + [p["pid"] for p in staff]
 
 
 def test_the_pseudonym_is_stable_under_one_key_and_differs_by_key() -> None:

@@ -39,3 +39,15 @@ def test_the_error_page_is_an_alert() -> None:
     _, alert = read_login_page(error_page("Innloggingen er utløpt."))
 
     assert alert == "Innloggingen er utløpt."
+
+
+def test_an_auditor_is_offered_by_name_and_title_without_an_hpr_number() -> None:
+    petra = Person(kind="personnel", pid="11747910016", name="Petra Personvernsen", title="personvernombud",
+                   orgnr_parent="910000012", orgnr_child="910000020", role="auditor")
+
+    html = login_page(kind="personnel", action="/a", request_id="r1", client_name="Samhandling – ansatt",
+                      people=[petra], selected=None)
+
+    form, _ = read_login_page(html)
+    assert form is not None and form.choices == {"person": [petra.pid]}
+    assert "Petra Personvernsen – personvernombud</label>" in html and "HPR" not in html
