@@ -38,7 +38,7 @@ from . import auditor, capacity, login, patient
 from .context import LANG_COOKIE, LANGS, SESSION_COOKIE, Console, Handler, Lang, Page, Web, WebRoute, WebSession
 from .csrf import CSRF_FIELD, origin_of, same_origin, token_matches
 from .directory import Directory
-from .forms import MAX_FORM_BYTES, parse_form
+from .forms import MAX_FORM_BYTES, FormData, parse_form
 from .i18n_loader import texts
 from .render import LANG_SWITCH_PATH, render
 
@@ -159,7 +159,7 @@ def _wrap(web: Web, tracer: Tracer, route: WebRoute, method: str, handler: Handl
     return endpoint
 
 
-async def _checked_form(web: Web, request: Request, route: WebRoute, session: WebSession | None):
+async def _checked_form(web: Web, request: Request, route: WebRoute, session: WebSession | None) -> FormData:
     """The form of a POST, after the Origin check and before the synchronizer token check;
     a POST without a session has no token to match and is refused as well."""
     if not same_origin(request, web.expected_origin):

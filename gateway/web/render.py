@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
+from opentelemetry.trace import get_current_span
 from starlette.responses import HTMLResponse
 
 from .context import Lang
@@ -62,5 +63,6 @@ def render(template: str, lang: Lang, path: str, session: Any = None, **context:
 
 
 def render_page(page: Page, template: str, status: int, context: dict[str, Any]) -> HTMLResponse:
+    get_current_span().set_attribute("samhandling.web.template", template)  # the request's span
     html = render(template, page.lang, page.request.url.path, page.session, **context)
     return HTMLResponse(html, status_code=status)
