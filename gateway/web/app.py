@@ -89,6 +89,8 @@ def create_web_mount(web: Web, routes: Sequence[WebRoute], tracer_provider: Trac
     """The pages of `routes` plus the shell's own (the landing page `/` and the language
     switch `/sprak`) and the static files. Refuses a path taken twice or a reserved prefix."""
     tracer = tracer_provider.get_tracer(__name__)
+    for lang in LANGS:
+        texts(lang)  # a catalog that does not load stops the gateway now, not on a first page
     every = [*routes]
     every += _shell_routes(web, every)
     seen: set[str] = set()

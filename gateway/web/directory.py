@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.platform.settings import Settings
+
 MAX_SEARCH_RESULTS = 20
 MAX_QUERY_CHARS = 100
 _HPR = re.compile(r"\d{9}")
@@ -56,7 +58,7 @@ class Directory:
             raise ValueError(f"a register entry in {seeds_dir} lacks a field: {exc}") from None
 
     @classmethod
-    def for_settings(cls, settings: Any) -> Directory:
+    def for_settings(cls, settings: Settings) -> Directory:
         return cls.empty() if settings.production else cls.from_seeds(settings.seeds_dir)
 
     def person(self, hpr_number: str) -> HealthPerson | None:
