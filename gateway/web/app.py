@@ -67,6 +67,7 @@ LOGIN_PATHS: Mapping[Console, str] = {
     "capacity": "/logg-inn/ansatt?til=kapasitet",
 }
 RESERVED_PREFIXES = ("/api/", STATIC_PREFIX + "/")
+PAGE_METHODS = frozenset({"GET", "POST"})  # never HEAD (see above); PUT and DELETE are not in HTML forms
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -97,6 +98,8 @@ def create_web_mount(web: Web, routes: Sequence[WebRoute], tracer_provider: Trac
     for route in every:
         if route.path in seen or route.path.startswith(RESERVED_PREFIXES) or route.path == "/api":
             raise ValueError(f"web route {route.path!r} is taken twice or reserved")
+        if not route.methods or not set(route.methods) <= PAGE_METHODS:
+            raise ValueError(f"web route {route.path!r}: pages take GET and POST only, not {sorted(route.methods)}")
         seen.add(route.path)
     mounted = [
         Route(route.path, _PathMethods({m: _wrap(web, tracer, route, m, h) for m, h in route.methods.items()}))

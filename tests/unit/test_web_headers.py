@@ -198,6 +198,16 @@ def test_a_route_may_not_take_a_reserved_or_taken_path(path) -> None:
         create_web_mount(None, [WebRoute(path, {"GET": handler}, None)], TracerProvider())  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("methods", [["HEAD"], ["GET", "HEAD"], ["get"], ["DELETE"], []])
+def test_a_route_takes_get_and_post_only(methods) -> None:
+    async def handler(page: Page) -> Response:
+        return page.redirect("/")
+
+    with pytest.raises(ValueError, match="GET and POST only"):
+        create_web_mount(None, [WebRoute("/x", dict.fromkeys(methods, handler), None)],  # type: ignore[arg-type]
+                         TracerProvider())
+
+
 def test_a_service_error_status_maps_to_the_page_status() -> None:
     async def denied(page: Page) -> Response:
         raise ServiceError(grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED", "no")
