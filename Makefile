@@ -25,7 +25,8 @@ cluster: $(INSTALLED)
 	fi
 	exec $(VENV)/bin/samhandling cluster
 
-test: $(INSTALLED)
+# The browser tests run axe-core from node_modules/ on every page.
+test: $(INSTALLED) node_modules/.package-lock.json
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(INSTALLED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -41,6 +42,9 @@ from .readiness import READY_PATH, Readiness
 from .receipt_keys import KEEP_SECONDS, ReceiptKeys
 from .routes import API_ROUTES, NDJSON, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
 
+if TYPE_CHECKING:
+    from ..web.app import WebMount
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
@@ -62,9 +66,12 @@ def create_app(
     routes: Sequence[ApiRoute] = API_ROUTES,
     policies: Mapping[str, MethodPolicy] = POLICIES,
     readiness: Readiness | None = None,
+    web: WebMount | None = None,
 ) -> Starlette:
     """`public_url`: the API's public base (scheme://host[:port][/prefix]) behind a proxy;
-    without it a DPoP proof's htu is checked against the URL this server was asked for."""
+    without it a DPoP proof's htu is checked against the URL this server was asked for.
+    `web`: the web pages (gateway/web), mounted beside the API; unknown paths outside /api/
+    then get its HTML 404."""
     unlisted = [r.rpc for r in routes if r.rpc not in policies]
     if unlisted:
         raise ValueError(f"JSON API routes without a method policy: {', '.join(unlisted)}")
@@ -89,7 +96,18 @@ def create_app(
         Route(path, _PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}))
         for path, methods in by_path.items()
     ]
-    app = Starlette(routes=starlette_routes, exception_handlers={HTTPException: _route_not_found})
+    handler = _route_not_found
+    if web is not None:
+        starlette_routes += web.routes
+        web_not_found = web.not_found
+
+        async def not_found(request: Request, exc: Exception) -> Response:
+            if request.url.path == "/api" or request.url.path.startswith("/api/"):
+                return await _route_not_found(request, exc)
+            return await web_not_found(request)
+
+        handler = not_found
+    app = Starlette(routes=starlette_routes, exception_handlers={HTTPException: handler})
     # No redirects, ever: Starlette would answer a trailing slash with a 307 to the URL rebuilt
     # from the Host header (person number included); a near miss is the API's own 404.
     app.router.redirect_slashes = False

@@ -20,6 +20,8 @@ from services.platform.settings import Settings
 
 from ..backends import Backends
 from ..enforcement import Enforcer
+from ..web.app import create_web_mount, shell_web
+from ..web.context import Web, WebRoute
 from .app import create_app
 from .readiness import Readiness
 from .receipt_keys import ReceiptKeys
@@ -80,9 +82,17 @@ def create_http_server(
     *,
     address: str | None = None,
     public_url: str | None = None,
+    web: tuple[Web, list[WebRoute]] | None = None,
 ) -> HttpServer:
+    """`web`: the web pages' Web and routes; without it the public shell (landing page,
+    language switch, static files) is served, with no login."""
     readiness = Readiness()
-    app = create_app(enforcer, ReceiptKeys(backends), tracer_provider, public_url=public_url, readiness=readiness)
+    receipt_keys = ReceiptKeys(backends)
+    pages, page_routes = web or (shell_web(settings, receipt_keys), [])
+    app = create_app(
+        enforcer, receipt_keys, tracer_provider, public_url=public_url, readiness=readiness,
+        web=create_web_mount(pages, page_routes, tracer_provider),
+    )
     return HttpServer(app, address or settings.addresses["gateway_http"], readiness)
 
 
