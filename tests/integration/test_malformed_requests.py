@@ -1,0 +1,167 @@
+"""Bytes that are not the method's request message, sent over a real channel with identity
+serializers: to every method the gateway serves and to every method of each backend (with a
+valid gateway assertion bound to those very bytes). Each answers INVALID_ARGUMENT with
+ErrorInfo MALFORMED_REQUEST, and nothing is logged at ERROR or with a traceback. And the other
+way to an answer without the error model: an unexpected exception in a handler."""
+from __future__ import annotations
+
+import logging
+
+import grpc
+import pytest
+from google.protobuf.descriptor import MethodDescriptor
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from gateway.routes import SERVICES
+from samhandling.common.v1 import common_pb2
+from services.backends import backend
+from services.platform.assertion import (
+    GATEWAY_CLIENT_ID,
+    METADATA_KEY,
+    STREAM_BINDING,
+    Assertion,
+    AssertionSigner,
+    request_binding,
+)
+from services.platform.errors import ERROR_DOMAIN
+from services.platform.interceptors import ServiceInterceptor
+from services.platform.keys import load_jwk
+from services.platform.server import GrpcServer
+from services.platform.settings import BACKENDS
+from tests.support import DEMO_EHR_ACTOR, running_suite
+
+# Field 1, length-delimited, announcing 5 bytes where 2 follow: no message type parses it.
+MALFORMED = b"\x0a\x05ab"
+GATEWAY_ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id=GATEWAY_CLIENT_ID)
+
+
+@pytest.fixture
+async def suite(tmp_path):
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+async def call_raw(channel: grpc.aio.Channel, path: str, method: MethodDescriptor, body: bytes, metadata=()):
+    """Sends `body` as it is to `path`; raises the call's AioRpcError."""
+    if method.client_streaming:
+        multi = channel.stream_stream if method.server_streaming else channel.stream_unary
+        call = multi(path)(iter([body]), metadata=metadata, timeout=10)
+    elif method.server_streaming:
+        call = channel.unary_stream(path)(body, metadata=metadata, timeout=10)
+    else:
+        call = channel.unary_unary(path)(body, metadata=metadata, timeout=10)
+    if method.server_streaming:
+        async for _ in call:
+            pass
+    else:
+        await call
+
+
+def error_model(err: grpc.RpcError) -> tuple[grpc.StatusCode, str, str]:
+    """(code, ErrorInfo reason, ErrorInfo domain) of a failed call; reason and domain are ""
+    when the status carries no ErrorInfo."""
+    status = rpc_status.from_call(err)
+    for detail in status.details if status else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return err.code(), info.reason, info.domain
+    return err.code(), "", ""
+
+
+async def refusal(channel, path, method, body, metadata=()) -> tuple[grpc.StatusCode, str, str]:
+    """The error model of a call that must fail."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call_raw(channel, path, method, body, metadata)
+    return error_model(err.value)
+
+
+def assert_quiet(caplog: pytest.LogCaptureFixture) -> None:
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not loud, [f"{r.name}: {r.getMessage()}" for r in loud]
+
+
+async def test_every_gateway_method_refuses_undecodable_bytes_with_the_error_model(suite, caplog):
+    metadata = await suite.auth("demo-ehr")
+    answers = {}
+    for service in SERVICES:
+        for method in service.methods:
+            path = f"/{service.full_name}/{method.name}"
+            answers[path] = await refusal(suite.gateway, path, method, MALFORMED, metadata)
+    expected = {
+        # Client streams are internal to the suite: refused before a message is read.
+        path: (grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED", ERROR_DOMAIN)
+        if method.client_streaming
+        else (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST", ERROR_DOMAIN)
+        for service in SERVICES
+        for method in service.methods
+        for path in [f"/{service.full_name}/{method.name}"]
+    }
+    assert answers == expected
+    assert_quiet(caplog)
+
+
+async def test_every_backend_method_refuses_undecodable_bytes_after_the_assertion(suite, caplog):
+    signer = AssertionSigner(load_jwk(suite.settings.assertion_signing_key(), suite.settings))
+    answers, expected = {}, {}
+    for component in BACKENDS:
+        service = backend(component).service
+        async with grpc.aio.insecure_channel(suite.settings.addresses[component]) as channel:
+            for method in service.methods:
+                path = f"/{service.full_name}/{method.name}"
+                binding = STREAM_BINDING if method.client_streaming else request_binding(MALFORMED)
+                actor = GATEWAY_ACTOR if method.client_streaming else DEMO_EHR_ACTOR
+                token = signer.sign(Assertion(method=path, actor=actor), component, request=binding)
+                answers[path] = await refusal(channel, path, method, MALFORMED, ((METADATA_KEY, token),))
+                expected[path] = (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST", ERROR_DOMAIN)
+    assert answers == expected
+    assert_quiet(caplog)
+
+
+async def test_a_backend_refuses_undecodable_bytes_without_an_assertion_as_unauthenticated(suite):
+    """Only an admitted caller learns whether its bytes could be read."""
+    service = backend("summary").service
+    method = service.methods_by_name["GetPatientSummary"]
+    path = f"/{service.full_name}/{method.name}"
+    async with grpc.aio.insecure_channel(suite.settings.addresses["summary"]) as channel:
+        code, _, _ = await refusal(channel, path, method, MALFORMED)
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_health_refuses_undecodable_bytes_on_every_process(suite, caplog):
+    from grpc_health.v1 import health_pb2
+
+    method = health_pb2.DESCRIPTOR.services_by_name["Health"].methods_by_name["Check"]
+    for address in [suite.settings.addresses[c] for c in (*BACKENDS, "gateway")]:
+        async with grpc.aio.insecure_channel(address) as channel:
+            answer = await refusal(channel, "/grpc.health.v1.Health/Check", method, MALFORMED)
+        assert answer == (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST", ERROR_DOMAIN)
+    assert_quiet(caplog)
+
+
+async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model_and_one_quiet_log_line(caplog):
+    """Whatever a handler raises unexpectedly is INTERNAL with ErrorInfo and a generic message,
+    logged once as one line: the exception's class and frames, not its message or a traceback."""
+    secret = "note for 22750884907: not for the log"
+
+    async def broken(request: bytes, context) -> bytes:
+        raise ValueError(secret)
+
+    server = GrpcServer(
+        "broken", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
+        generic_handlers=[grpc.method_handlers_generic_handler("test.Broken", {"Call": grpc.unary_unary_rpc_method_handler(broken)})],
+    )
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await channel.unary_unary("/test.Broken/Call")(b"", timeout=10)
+    finally:
+        await server.stop(0)
+    assert error_model(err.value) == (grpc.StatusCode.INTERNAL, "INTERNAL", ERROR_DOMAIN)
+    assert err.value.details() == "internal error"
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [(r.name, r.getMessage(), r.error, r.exc_info) for r in logged] == [
+        ("services.platform.interceptors", "unhandled error", "ValueError", None)
+    ]
+    assert "test_malformed_requests.py" in logged[0].at and secret not in repr(vars(logged[0]))
