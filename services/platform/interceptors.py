@@ -5,7 +5,8 @@ as the method's request message become `INVALID_ARGUMENT MALFORMED_REQUEST` (log
 without the bytes), not gRPC's own UNKNOWN with a Python class name and a traceback. Anything
 else unexpected in a handler becomes `INTERNAL INTERNAL` with a generic message, logged once as
 one line naming the exception class and where it was raised, never its message (which may hold
-request data or SQL parameters).
+request data or SQL parameters); so does a failed call to another service the handler let
+through (gRPC would answer it with UNKNOWN and no ErrorInfo).
 
 For backends, a call with one request is admitted against the SHA-256 of the request's bytes
 as they arrived: the request deserializer is wrapped so it hashes the bytes it parses
@@ -183,7 +184,7 @@ def _unary(behaviour, admit: Admission, method: str):
             return await behaviour(request, context)
         except ServiceError as err:
             await abort(context, err)
-        except (grpc.aio.AbortError, grpc.RpcError):
+        except grpc.aio.AbortError:  # the call was answered (context.abort)
             raise
         except Exception as exc:
             await abort(context, _internal(method, exc))
@@ -201,7 +202,7 @@ def _stream(behaviour, admit: Admission, method: str):
                 yield item
         except ServiceError as err:
             await abort(context, err)
-        except (grpc.aio.AbortError, grpc.RpcError):
+        except grpc.aio.AbortError:  # the call was answered (context.abort)
             raise
         except Exception as exc:
             await abort(context, _internal(method, exc))

@@ -139,13 +139,22 @@ async def test_health_refuses_undecodable_bytes_on_every_process(suite, caplog):
     assert_quiet(caplog)
 
 
-async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model_and_one_quiet_log_line(caplog):
+SECRET = "note for 22750884907: not for the log"
+
+
+@pytest.mark.parametrize("raised", [
+    ValueError(SECRET),
+    # A failed call to another service that the handler let through (the gateway turns those
+    # into the error model itself; one forgotten would otherwise be UNKNOWN).
+    grpc.aio.AioRpcError(grpc.StatusCode.NOT_FOUND, grpc.aio.Metadata(), grpc.aio.Metadata(), SECRET),
+], ids=["ValueError", "AioRpcError"])
+async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model_and_one_quiet_log_line(caplog, raised):
     """Whatever a handler raises unexpectedly is INTERNAL with ErrorInfo and a generic message,
     logged once as one line: the exception's class and frames, not its message or a traceback."""
-    secret = "note for 22750884907: not for the log"
+    secret = SECRET
 
     async def broken(request: bytes, context) -> bytes:
-        raise ValueError(secret)
+        raise raised
 
     server = GrpcServer(
         "broken", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
@@ -162,6 +171,6 @@ async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model
     assert err.value.details() == "internal error"
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [(r.name, r.getMessage(), r.error, r.exc_info) for r in logged] == [
-        ("services.platform.interceptors", "unhandled error", "ValueError", None)
+        ("services.platform.interceptors", "unhandled error", type(raised).__name__, None)
     ]
     assert "test_malformed_requests.py" in logged[0].at and secret not in repr(vars(logged[0]))
