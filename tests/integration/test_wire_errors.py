@@ -24,7 +24,7 @@ from services.platform.assertion import (
     AssertionSigner,
     request_binding,
 )
-from services.platform.errors import ERROR_DOMAIN
+from services.platform.errors import ERROR_DOMAIN, RelayedError, ServiceError, error_info
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
@@ -173,4 +173,45 @@ async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model
     assert [(r.name, r.getMessage(), r.error, r.exc_info) for r in logged] == [
         ("services.platform.interceptors", "unhandled error", type(raised).__name__, None)
     ]
-    assert "test_malformed_requests.py" in logged[0].at and secret not in repr(vars(logged[0]))
+    assert "test_wire_errors.py" in logged[0].at and secret not in repr(vars(logged[0]))
+
+
+async def test_an_error_naming_a_long_input_keeps_its_code_and_reason(caplog):
+    """The status travels in trailers a client accepts up to 8 KiB: an error echoing a long
+    input (a 5000-character unit id, say) must not turn into the client's RESOURCE_EXHAUSTED."""
+    long = "æ" * 5000
+    violations = {f"field_{i}_{long}": f"bad: {long}" for i in range(20)}
+
+    async def refusing(request: bytes, context) -> bytes:
+        raise ServiceError(grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND", f"no unit {long}", violations, {"unit": long})
+
+    server = GrpcServer(
+        "refusing", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
+        generic_handlers=[grpc.method_handlers_generic_handler(
+            "test.Refusing", {"Call": grpc.unary_unary_rpc_method_handler(refusing)})],
+    )
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await channel.unary_unary("/test.Refusing/Call")(b"", timeout=10)
+    finally:
+        await server.stop(0)
+    assert error_model(err.value) == (grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND", ERROR_DOMAIN)
+    message = err.value.details()
+    assert message.startswith("no unit æ") and message.endswith("…") and len(message.encode()) <= 200
+    violations = error_info(err.value)[1]
+    assert 0 < len(violations) < 20 and all(len(d.encode()) <= 160 for d in violations.values())
+
+
+def test_a_status_contradicting_its_call_is_not_relayed_as_the_error_model():
+    """A call whose code is not the code of the google.rpc status it carries (the transport
+    replaced it) has no ErrorInfo to relay; the gateway answers BACKEND_UNAVAILABLE instead."""
+    status = ServiceError(grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND", "no such unit").to_status()
+    replaced = grpc.aio.AioRpcError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), "removed"
+    )
+    assert error_info(replaced) == ("", {})
+    relayed = RelayedError(replaced)
+    assert (relayed.code, relayed.reason) == (grpc.StatusCode.UNAVAILABLE, "BACKEND_UNAVAILABLE")
+    assert relayed.to_status().code == grpc.StatusCode.UNAVAILABLE
