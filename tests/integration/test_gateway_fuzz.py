@@ -61,7 +61,7 @@ SYSTEM_CLIENT = {
 }
 EXAMPLES = 15  # per RPC, from the descriptors (and from a valid request)
 UNSERVED_EXAMPLES = 5  # per RPC the gateway refuses whatever the request (no policy)
-POSTGRES_EXAMPLES = 8  # per RPC on PostgreSQL (its own handling of texts and numbers)
+POSTGRES_EXAMPLES = 5  # per RPC on PostgreSQL (its own handling of texts and numbers)
 RAW_EXAMPLES = 3  # per RPC, raw bytes
 CALL_TIMEOUT = 10.0
 STREAM_READ = 0.5  # a stream that answered (or stayed silent) this long is well
@@ -420,8 +420,11 @@ def test_every_gateway_rpc_answers_fuzzed_requests_with_the_error_model(running,
     def raw(body: bytes) -> None:
         check_one(running, rpc, metadata, body, caplog)
 
-    from_descriptor()
-    raw()
+    on_sqlite = running.database == "sqlite"
+    if rpc.policy or on_sqlite:  # an RPC refused whatever it asks reaches no database
+        from_descriptor()
+    if on_sqlite:  # undecodable bytes reach no database either
+        raw()
     print(rpc.path, dict(OUTCOMES[rpc.path]))
 
 
