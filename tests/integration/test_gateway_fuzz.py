@@ -2,13 +2,15 @@
 
 Requests are drawn from the proto descriptors (tests.proto_strategies: edge integers, unknown
 enum numbers, control characters, nested and repeated fields), with seeded ids mixed in so that
-calls also get past the first checks, and as raw bytes. Sent by a caller the method's policy
+calls also get past the first checks, as changes to a valid request of each RPC, and as raw
+bytes; and hostile texts are set, one at a time, into every text field of each valid request.
+Sent by a caller the method's policy
 admits, each call must end in OK or in a refusal of the one error model: never INTERNAL or
 UNKNOWN, always an ErrorInfo in domain samhandling.no. Nothing may be logged at ERROR or with a
 traceback, and a refused call must leave the backends' stores as they were.
 
-The suite runs on an event loop of its own thread for the whole module; Hypothesis drives it
-from the test's thread. Derandomized and without an example database: CI draws the same
+The suite runs, on SQLite and again on PostgreSQL, on an event loop of its own thread for the
+whole module; Hypothesis drives it from the test's thread. Derandomized and without an example database: CI draws the same
 examples every run."""
 from __future__ import annotations
 
