@@ -175,8 +175,13 @@ def _internal(method: str, exc: Exception) -> ServiceError:
     return ServiceError(grpc.StatusCode.INTERNAL, "INTERNAL", "internal error")
 
 
-def _unary(behaviour, admit: Admission, method: str):
-    """Unary response; `request` is the request, or the request iterator of a client stream."""
+Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
+
+
+def _unary(behaviour: Behaviour, admit: Admission, method: str) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+    """A handler that is a coroutine: it returns the response, or (a server stream written with
+    context.write, as health's Watch) None. `request` is the request, or the request iterator
+    of a client stream."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
@@ -192,8 +197,8 @@ def _unary(behaviour, admit: Admission, method: str):
     return run
 
 
-def _stream(behaviour, admit: Admission, method: str):
-    """Streamed response from an async generator; `request` as for `_unary`."""
+def _stream(behaviour: Behaviour, admit: Admission, method: str) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+    """A handler that is an async generator of the responses; `request` as for `_unary`."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
