@@ -215,3 +215,22 @@ def test_a_status_contradicting_its_call_is_not_relayed_as_the_error_model():
     relayed = RelayedError(replaced)
     assert (relayed.code, relayed.reason) == (grpc.StatusCode.UNAVAILABLE, "BACKEND_UNAVAILABLE")
     assert relayed.to_status().code == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_request_stream_is_refused_at_its_first_undecodable_message(suite):
+    """The policy watch (consent's request stream): a subscription, then bytes that are no
+    acknowledgement, ends the stream with MALFORMED_REQUEST, not quietly."""
+    from samhandling.consent.v1 import consent_pb2
+
+    path = "/samhandling.consent.v1.ConsentService/WatchPolicyChanges"
+    signer = AssertionSigner(load_jwk(suite.settings.assertion_signing_key(), suite.settings))
+    token = signer.sign(Assertion(method=path, actor=GATEWAY_ACTOR), "consent", request=STREAM_BINDING)
+    subscribe = consent_pb2.WatchPolicyChangesRequest(
+        subscribe=consent_pb2.WatchPolicyChangesRequest.Subscribe(subscriber_id="wire-test")
+    ).SerializeToString()
+    async with grpc.aio.insecure_channel(suite.settings.addresses["consent"]) as channel:
+        call = channel.stream_stream(path)(iter([subscribe, MALFORMED]), metadata=((METADATA_KEY, token),), timeout=10)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for _ in call:
+                pass
+    assert error_model(err.value) == (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST", ERROR_DOMAIN)
