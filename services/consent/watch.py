@@ -276,6 +276,8 @@ class PolicyChangeHub:
                     stream.granted_until = max(stream.granted_until, received + granted)
                 stream.queue(_heartbeat(granted))  # committed above, before it is sent
                 self._signal_progress()
+        except ServiceError as err:  # a message that could not be decoded (services.platform.interceptors)
+            stream.disconnect(err)
         except Exception as exc:  # the stream broke under the reader
             log.info("policy watch read failed", extra={"subscriber": stream.name, "error": exc.__class__.__name__})
         finally:

@@ -1,4 +1,12 @@
-"""The server interceptor every process shares: assertion check and error mapping.
+"""The server interceptor every process shares: request decoding, assertion check and error mapping.
+
+Every request is decoded by a wrapped deserializer that never raises: bytes that do not parse
+as the method's request message become `INVALID_ARGUMENT MALFORMED_REQUEST` (logged as one line,
+without the bytes), not gRPC's own UNKNOWN with a Python class name and a traceback. Anything
+else unexpected in a handler becomes `INTERNAL INTERNAL` with a generic message, logged once as
+one line naming the exception class and where it was raised, never its message (which may hold
+request data or SQL parameters); so does a failed call to another service the handler let
+through (gRPC would answer it with UNKNOWN and no ErrorInfo).
 
 For backends, a call with one request is admitted against the SHA-256 of the request's bytes
 as they arrived: the request deserializer is wrapped so it hashes the bytes it parses
@@ -7,14 +15,16 @@ those bytes, has been verified and its `jti` claimed (services.platform.assertio
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from .assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionVerifier, request_binding
-from .errors import ServiceError, permission_denied
+from .errors import ServiceError, invalid_argument, permission_denied
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +56,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or details.method.startswith(_OPEN_PREFIXES):
+        if handler is None:
             return handler
+        # Infrastructure services (health, reflection) are admitted without an assertion, but
+        # decoded and error-mapped like every other.
+        verifier = None if details.method.startswith(_OPEN_PREFIXES) else self._verifier
         metadata = dict(details.invocation_metadata or ())
         token = metadata.get(METADATA_KEY)  # a text key: a str, never bytes
-        admit = self._admission(token if isinstance(token, str) else None, details.method)
-        deserializer = handler.request_deserializer
+        admit = self._admission(verifier, token if isinstance(token, str) else None, details.method)
+        deserializer = _decoding(handler.request_deserializer)
         # Every shape of call is wrapped: a handler left unwrapped would skip the assertion check.
         # A single request is admitted against the hash of its bytes as received (`_bound`);
         # a request stream against the stream marker (services.platform.assertion).
@@ -59,25 +72,36 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         wrap: Callable[[Any, Admission, str], Callable[[Any, grpc.aio.ServicerContext], Any]]
         behaviour: Any
         if handler.unary_unary:
-            wrap, behaviour, make = _unary, handler.unary_unary, grpc.unary_unary_rpc_method_handler
+            behaviour, make = handler.unary_unary, grpc.unary_unary_rpc_method_handler
         elif handler.unary_stream:
-            wrap, behaviour, make = _stream, handler.unary_stream, grpc.unary_stream_rpc_method_handler
+            behaviour, make = handler.unary_stream, grpc.unary_stream_rpc_method_handler
         elif handler.stream_unary:
-            wrap, behaviour, make = _unary, handler.stream_unary, grpc.stream_unary_rpc_method_handler
+            behaviour, make = handler.stream_unary, grpc.stream_unary_rpc_method_handler
         else:
-            wrap, behaviour, make = _stream, handler.stream_stream, grpc.stream_stream_rpc_method_handler
-        if self._verifier is not None and not handler.request_streaming:
+            behaviour, make = handler.stream_stream, grpc.stream_stream_rpc_method_handler
+        # The wrapper keeps the handler's own form: a streaming handler yields its responses
+        # (an async generator, or a function returning one), unless it is a coroutine writing
+        # them with context.write (as health's Watch); a unary one returns its response.
+        reader_writer = inspect.iscoroutinefunction(behaviour)
+        wrap = _stream if handler.response_streaming and not reader_writer else _unary
+        if verifier is not None and not handler.request_streaming:
             deserializer = _bound(deserializer)
         return make(wrap(behaviour, admit, details.method), deserializer, handler.response_serializer)
 
-    def _admission(self, token: str | None, method: str) -> Admission:
+    @staticmethod
+    def _admission(verifier: AssertionVerifier | None, token: str | None, method: str) -> Admission:
         async def admit(request: Any) -> Any:
-            if self._verifier is None:
-                return request
-            if isinstance(request, _BoundRequest):
-                _assertion.set(await self._verifier.verify(token, method, request.binding))
-                return request.message
-            _assertion.set(await self._verifier.verify(token, method, STREAM_BINDING))
+            if verifier is not None:
+                if isinstance(request, _BoundRequest):
+                    _assertion.set(await verifier.verify(token, method, request.binding))
+                    request = request.message
+                else:
+                    _assertion.set(await verifier.verify(token, method, STREAM_BINDING))
+            # Only an admitted call learns whether its request could be read.
+            if request is _UNDECODABLE:
+                raise _malformed(method)
+            if hasattr(request, "__aiter__"):  # a request stream
+                return _decoded(request, method)
             return request
 
         return admit
@@ -86,6 +110,48 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 # Admits a call (raises ServiceError otherwise): given the call's request as deserialised
 # (a `_BoundRequest`, or a request iterator), returns what the handler is given.
 Admission = Callable[[Any], Awaitable[Any]]
+
+
+class _Undecodable:
+    """Stands for a request whose bytes do not parse as the method's request message."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<undecodable request>"
+
+
+_UNDECODABLE = _Undecodable()
+
+
+def _decoding(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """The request deserializer, answering `_UNDECODABLE` instead of raising: gRPC would
+    answer a raising deserializer with UNKNOWN and log a traceback with the exception."""
+    if deserializer is None:
+        return None
+
+    def deserialize(body: bytes) -> Any:
+        try:
+            return deserializer(body)
+        except Exception:  # DecodeError, or whatever else a parser raises: the bytes are unusable
+            return _UNDECODABLE
+
+    return deserialize
+
+
+async def _decoded(requests: AsyncIterator[Any], method: str) -> AsyncIterator[Any]:
+    """A request stream, refused at the first message that could not be decoded."""
+    async for request in requests:
+        if request is _UNDECODABLE:
+            raise _malformed(method)
+        yield request
+
+
+def _malformed(method: str) -> ServiceError:
+    log.info("malformed request refused", extra={"method": method})
+    return invalid_argument(
+        {"request": "the bytes do not decode as this method's request message"}, reason="MALFORMED_REQUEST"
+    )
 
 
 class _BoundRequest:
@@ -107,15 +173,22 @@ def _bound(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], _Bo
     return deserialize
 
 
-def _internal(method: str) -> ServiceError:
-    log.exception("unhandled error in %s", method)
+def _internal(method: str, exc: Exception) -> ServiceError:
+    """INTERNAL with a generic message; logged once, as one line: the exception's class and
+    the frames it passed through, never its message or arguments (they may hold request data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-8:]))
+    log.error("unhandled error", extra={"method": method, "error": exc.__class__.__name__, "at": where})
     return ServiceError(grpc.StatusCode.INTERNAL, "INTERNAL", "internal error")
 
 
-def _unary(
-    behaviour: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], admit: Admission, method: str
-) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
-    """Unary response; `request` is the request, or the request iterator of a client stream."""
+Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
+
+
+def _unary(behaviour: Behaviour, admit: Admission, method: str) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+    """A handler that is a coroutine: it returns the response, or (a server stream written with
+    context.write, as health's Watch) None. `request` is the request, or the request iterator
+    of a client stream."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
@@ -123,18 +196,16 @@ def _unary(
             return await behaviour(request, context)
         except ServiceError as err:
             await abort(context, err)
-        except (grpc.aio.AbortError, grpc.RpcError):
+        except grpc.aio.AbortError:  # the call was answered (context.abort)
             raise
-        except Exception:
-            await abort(context, _internal(method))
+        except Exception as exc:
+            await abort(context, _internal(method, exc))
 
     return run
 
 
-def _stream(
-    behaviour: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]], admit: Admission, method: str
-) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
-    """Streamed response from an async generator; `request` as for `_unary`."""
+def _stream(behaviour: Behaviour, admit: Admission, method: str) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+    """A handler that is an async generator of the responses; `request` as for `_unary`."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
@@ -143,10 +214,10 @@ def _stream(
                 yield item
         except ServiceError as err:
             await abort(context, err)
-        except (grpc.aio.AbortError, grpc.RpcError):
+        except grpc.aio.AbortError:  # the call was answered (context.abort)
             raise
-        except Exception:
-            await abort(context, _internal(method))
+        except Exception as exc:
+            await abort(context, _internal(method, exc))
 
     return run
 
