@@ -187,3 +187,44 @@ async def test_every_json_route_holds_to_its_document_under_fuzzing(tmp_path, ca
     rules = "/api/v1/patients/{patient_id}/rules"
     assert after == (before[0] + accepted[rules] + accepted[rules + "/{rule_id}:revoke"],
                      before[1] + accepted[alerts]), accepted
+
+
+def _case(body: Any = None, query: Any = None, path_parameters: Any = None) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(body=body, query=query, path_parameters=path_parameters)
+
+
+def _character(char: str, position: int, separator: bool = False) -> str:
+    kind = "separator" if separator else "line-break"
+    return f"control, format or {kind} character U+{ord(char):04X} at position {position} is not allowed"
+
+
+def test_only_text_refusals_the_pattern_leaves_out_are_tolerated():
+    """The tolerance is exactly what text_pattern leaves to the description: an unassigned or
+    astral character at the named position of the value sent, or text that is not NFC; never
+    a character the pattern states (a control, a bidi override), nor one not where it is named."""
+    unassigned, astral_format = "\U000cbc64", "\U000e0001"
+    assert beyond_the_text_pattern(_case({"note": f"a{unassigned}"}), {"field": "note",
+                                   "description": _character(unassigned, 1, True)})
+    assert beyond_the_text_pattern(_case(path_parameters={"rule_id": "a%F3%A0%80%81"}),
+                                   {"field": "rule_id", "description": _character(astral_format, 1)})
+    assert beyond_the_text_pattern(_case({"area": {"region": "Sa\u030ar"}}),
+                                   {"field": "area.region", "description": _NOT_NFC})
+    assert not beyond_the_text_pattern(_case({"area": {"region": "Sår"}}),
+                                       {"field": "area.region", "description": _NOT_NFC})
+    for char in ("\x0b", "\x89", "\u202e", "\ue000", "\u2028"):
+        assert not beyond_the_text_pattern(_case(query={"region": f"a{char}"}),
+                                           {"field": "region", "description": _character(char, 1)}), char
+    assert not beyond_the_text_pattern(_case(query={"region": f"a{unassigned}"}),
+                                       {"field": "region", "description": _character(unassigned, 0)})
+
+
+def test_resuming_beyond_the_newest_position_is_tolerated_only_when_it_is_beyond():
+    error = {"reason": "INVALID_ARGUMENT"}
+    violation = {"field": "resume_after", "description": "beyond the newest position (13)"}
+    assert beyond_the_newest(_case(query={"resume_after": "14"}), error, violation)
+    assert not beyond_the_newest(_case(query={"resume_after": "13"}), error, violation)
+    assert not beyond_the_newest(_case(query={"resume_after": "14"}), {"reason": "OTHER"}, violation)
+    assert not beyond_the_newest(_case(query={"resume_after": "14"}), error,
+                                 {"field": "resume_after", "description": "0 for a snapshot, or a position received before"})
