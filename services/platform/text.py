@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 # Format characters (Cf) are refused but for these two, which Persian, Indic scripts and emoji
 # sequences need and which cannot reorder text.
@@ -93,20 +94,26 @@ def _char_class(chars: list[int]) -> str:
     return "".join(parts)
 
 
-_PATTERN_REFUSED = [code for code in range(_BMP) if _refused_in_pattern(chr(code))]
-_BLANK = [code for code in range(_BMP) if chr(code).isspace() and not _refused_in_pattern(chr(code))]
+@cache
+def _bmp_tables() -> tuple[list[int], list[int]]:
+    """(the refused characters a pattern states, the blank ones a required field may not be
+    made of only), over the BMP; computed once, when a pattern is first asked for."""
+    refused = [code for code in range(_BMP) if _refused_in_pattern(chr(code))]
+    blank = [code for code in range(_BMP) if chr(code).isspace() and not _refused_in_pattern(chr(code))]
+    return refused, blank
 
 
 def text_pattern(spec: TextField) -> str:
     """A regular expression (ECMA-262, Python, Rust) that every value `text_problem` accepts for
     a field with `spec` matches, and that refuses all the rest but what PATTERN_LEAVES names.
     The length is the field's max_chars, stated apart (JSON Schema `maxLength`)."""
+    refused_chars, blank_chars = _bmp_tables()
     breaks = {ord("\t"), ord("\n")} if spec.multiline else set()
-    refused = _char_class([c for c in _PATTERN_REFUSED if c not in breaks])
+    refused = _char_class([c for c in refused_chars if c not in breaks])
     any_char = _repeated(f"[^{refused}]", spec.multiline)
     if not spec.required:
         return f"^{any_char}$"
-    blank = _char_class(sorted({*_BLANK, *breaks}))
+    blank = _char_class(sorted({*blank_chars, *breaks}))
     return f"^{_repeated(f'[{blank}]', spec.multiline)}[^{refused}{blank}]{any_char}$"
 
 
