@@ -48,6 +48,8 @@ consent decision, audit event.
 - Bodies and answers are the proto3 JSON mapping: field names in lowerCamelCase (the proto
   names are accepted too), enums by name, 64-bit integers as strings, times in RFC 3339 UTC.
   Unknown fields are refused. Query parameters use the proto field names.
+- Free text follows one rule (the `Text` schemas): printable characters only, in Unicode
+  normalisation form C, line breaks only where a field allows them; lengths in code points.
 - Errors follow google.rpc: the HTTP status of the code and the `Error` body with an
   UPPER_SNAKE `reason`; field violations name proto field paths (an unknown key as sent).
 - Answers about a patient carry `Cache-Control: no-store`.

@@ -6,7 +6,8 @@ every level (the decoder parses with unknown fields refused: `additionalProperti
 a field whose proto comment says "Required." is required in a request (the protos' contract,
 which the handlers enforce with a `required` field violation; an enum must then not be its
 zero value); page sizes take the bounds of services.platform.paging; person numbers the
-pattern of services.platform.ids."""
+pattern of services.platform.ids; free text the rule of the one text validator
+(services.platform.text), by a shared schema per kind of text and the field's own length."""
 from __future__ import annotations
 
 import re
@@ -19,6 +20,7 @@ from services.capacity import alerts as capacity_alerts
 from services.capacity import domain as capacity
 from services.consent import domain as consent
 from services.platform import ids, paging
+from services.platform.text import PATTERN_LEAVES, TextField, text_pattern
 
 F = FieldDescriptor
 COMPONENTS = "#/components/schemas/"
@@ -78,12 +80,40 @@ _BY_NAME: Mapping[str, dict[str, Any]] = {
     "total": {"minimum": 0, "maximum": capacity.MAX_COUNT},
     "available": {"minimum": 0, "maximum": capacity.MAX_COUNT},
     "occupied": {"minimum": 0, "maximum": capacity.MAX_COUNT},
-    "note": {"maxLength": min(capacity.MAX_NOTE, capacity_alerts.MAX_NOTE)},
-    "message": {"maxLength": capacity_alerts.MAX_MESSAGE},
     "request_id": _pattern(capacity_alerts._REQUEST_ID),
     "anyone": {"const": True},  # an actor selector's `anyone` is set only as true (consent api)
-    "reason": {"maxLength": consent.MAX_REASON},
+    "authorization": _pattern(consent._AUTHORIZATION),
+    "resume_after": {"pattern": f"^(?:{_at_most(paging.MAX_POSITION)})$"},
+    "page_token": {"maxLength": paging.MAX_TOKEN_CHARS},
     "data_categories": {"enum": sorted(f"DATA_CATEGORY_{c.name}" for c in consent.SHAREABLE)},  # each item
+}
+
+# Where one request differs from the rule of its field's name (by full field name).
+_BY_FIELD: Mapping[str, dict[str, Any]] = {
+    "samhandling.capacity.v1.ListAlertsRequest.page_size": {"minimum": 0, "maximum": capacity_alerts.MAX_ALERT_PAGE},
+}
+
+
+def _rule(field: FieldDescriptor) -> dict[str, Any]:
+    return _BY_FIELD.get(field.full_name, _BY_NAME.get(field.name, {}))
+
+
+def _strictest(*specs: TextField) -> TextField:
+    """One field name that several validators check: what all of them accept."""
+    return TextField(min(s.max_chars for s in specs), multiline=all(s.multiline for s in specs),
+                     required=any(s.required for s in specs))
+
+
+# Free-text fields of requests by name, with the field definitions their validators check them
+# against (services.platform.text): the document states the text rule of each.
+TEXT_FIELDS: Mapping[str, TextField] = {
+    "reason": consent.REASON,
+    "rule_id": consent.RULE_ID,
+    "unit_id": capacity.UNIT_ID,
+    "region": _strictest(capacity.REGION, capacity_alerts.REGION),
+    "note": _strictest(capacity.NOTE, capacity_alerts.NOTE),
+    "message": capacity_alerts.MESSAGE,
+    "alert_id": capacity_alerts.ALERT_ID,
 }
 _REQUIRED = re.compile(r"(?:^|[.;]\s)Required\.")
 _WELL_KNOWN: Mapping[str, dict[str, Any]] = {
@@ -158,14 +188,32 @@ class ProtoSchemas:
         elif field.is_repeated:
             items = self._single(field, request=request)
             if request:
-                items |= _BY_NAME.get(field.name, {})
+                items |= _rule(field)
                 items |= _not_empty(field) if field.type == F.TYPE_ENUM else {}  # nobody asks for "unspecified"
             schema = {"type": "array", "items": items}
         else:
             schema = self._single(field, request=request)
             if request:
-                schema |= _BY_NAME.get(field.name, {}) | (_not_empty(field) if self.required(field) else {})
+                schema |= _rule(field) | (_not_empty(field) if self.required(field) else {})
+                if field.name in TEXT_FIELDS and field.type == F.TYPE_STRING:
+                    schema |= self.text(TEXT_FIELDS[field.name])
         return _described(schema, self._comments.get(field.full_name, ""))
+
+    def text(self, spec: TextField) -> dict[str, Any]:
+        """The schema of a free-text field: the shared schema of its kind of text (its pattern)
+        and its own length."""
+        kind = f"{'Required' if spec.required else ''}{'Multiline' if spec.multiline else ''}Text"
+        if kind not in self.components:
+            breaks = "Line breaks (LF, CRLF) and tabs allowed" if spec.multiline else "No line breaks or tabs"
+            blank = " Not blank." if spec.required else ""
+            self.components[kind] = {
+                "type": "string",
+                "pattern": text_pattern(spec),
+                "description": (f"Free text: printable characters only (no control, format, bidi, private-use or "
+                                f"separator characters). {breaks}.{blank} Also refused, beyond the pattern: "
+                                f"{PATTERN_LEAVES}. Lengths count code points."),
+            }
+        return {"allOf": [{"$ref": COMPONENTS + kind}], "maxLength": spec.max_chars}
 
     def _single(self, field: FieldDescriptor, *, request: bool = False) -> dict[str, Any]:
         if field.type == F.TYPE_ENUM:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 # Format characters (Cf) are refused but for these two, which Persian, Indic scripts and emoji
 # sequences need and which cannot reorder text.
@@ -59,3 +60,63 @@ def text_violations(fields: Mapping[str, tuple[str, TextField]]) -> dict[str, st
         if (problem := text_problem(value, spec)) is not None:
             problems[path] = problem
     return problems
+
+
+# The rule above as a regular expression, for the API description (JSON Schema `pattern`,
+# ECMA-262; Python's `re` and Rust's `regex` read it the same). It states what a pattern can state
+# portably: the refused assigned characters of the Basic Multilingual Plane (C0/C1 controls,
+# format and bidi characters, private use, the separators U+2028/U+2029; line breaks and tabs
+# unless the field is multiline) and, for a required field, that it is not blank. Left to the
+# description (PATTERN_LEAVES): code points outside the BMP (an engine without ECMA's `u` flag
+# sees them as surrogate pairs), lone surrogates (no pattern engine of Rust takes them, and JSON
+# text cannot carry them portably), unassigned code points (they depend on the Unicode version)
+# and NFC.
+PATTERN_LEAVES = "unassigned code points, refused ones outside the BMP, lone surrogates, and text that is not NFC"
+_BMP = 0x10000
+
+
+def _refused_in_pattern(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category in _REFUSED_CATEGORIES - {"Cn", "Cs"} and char not in _ALLOWED_FORMAT
+
+
+def _char_class(chars: list[int]) -> str:
+    """The code points (sorted) as the inside of a character class, in ranges of \\uXXXX."""
+    parts: list[str] = []
+    start = previous = -2
+    for code in [*chars, -1]:
+        if code == previous + 1:
+            previous = code
+            continue
+        if start >= 0:
+            parts.append(f"\\u{start:04X}" if start == previous else f"\\u{start:04X}-\\u{previous:04X}")
+        start = previous = code
+    return "".join(parts)
+
+
+@cache
+def _bmp_tables() -> tuple[list[int], list[int]]:
+    """(the refused characters a pattern states, the blank ones a required field may not be
+    made of only), over the BMP; computed once, when a pattern is first asked for."""
+    refused = [code for code in range(_BMP) if _refused_in_pattern(chr(code))]
+    blank = [code for code in range(_BMP) if chr(code).isspace() and not _refused_in_pattern(chr(code))]
+    return refused, blank
+
+
+def text_pattern(spec: TextField) -> str:
+    """A regular expression (ECMA-262, Python, Rust) that every value `text_problem` accepts for
+    a field with `spec` matches, and that refuses all the rest but what PATTERN_LEAVES names.
+    The length is the field's max_chars, stated apart (JSON Schema `maxLength`)."""
+    refused_chars, blank_chars = _bmp_tables()
+    breaks = {ord("\t"), ord("\n")} if spec.multiline else set()
+    refused = _char_class([c for c in refused_chars if c not in breaks])
+    any_char = _repeated(f"[^{refused}]", spec.multiline)
+    if not spec.required:
+        return f"^{any_char}$"
+    blank = _char_class(sorted({*blank_chars, *breaks}))
+    return f"^{_repeated(f'[{blank}]', spec.multiline)}[^{refused}{blank}]{any_char}$"
+
+
+def _repeated(char_class: str, multiline: bool) -> str:
+    """Any number of the class's characters, and of CRLF where the field is multiline."""
+    return f"(?:{char_class}|\\r\\n)*" if multiline else f"{char_class}*"

@@ -10,6 +10,8 @@ import asyncio
 import json
 import logging
 import re
+import unicodedata
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -43,20 +45,62 @@ BEYOND_THE_SCHEMA = tuple(re.compile(p) for p in (
     r"only a permit can be limited", r"must be after",
     # Page tokens are opaque: only the server makes them.
     r"not a token from a previous response",
-    # Free text: "printable" is Unicode's category rule, which a JSON Schema pattern cannot
-    # state portably (the one text validator of issue 12 point 3 owns it).
-    r"only printable characters",
 ))
+# Free text: the document states the text rule by a pattern (services.platform.text), which
+# leaves to its description unassigned code points, refused ones outside the BMP, lone
+# surrogates and NFC. A refusal is tolerated only when the refused character (at the position
+# the server names, in the value sent) is of that kind, or the value sent is not NFC.
+_REFUSED_CHARACTER = re.compile(r"^control, format or (?:line-break|separator) character "
+                                r"U\+([0-9A-F]{4,6}) at position ([0-9]+) is not allowed$")
+_NOT_NFC = "must be in Unicode normalisation form C (NFC)"
+# A refusal that depends on the server's state: a watch resumed after a position the server
+# has not reached (a generic client only resumes after positions it received).
+_BEYOND_THE_NEWEST = re.compile(r"^beyond the newest position \(([0-9]+)\)$")
+
+
+def sent(case: Any, field: str) -> Any:
+    """The value a case sent for a field path (proto names; the body in JSON names), or None."""
+    camel = [re.sub(r"_([a-z])", lambda m: m[1].upper(), part) for part in field.split(".")]
+    value: Any = case.body if isinstance(case.body, dict) else {}
+    for part, json_name in zip(field.split("."), camel, strict=True):
+        value = value.get(json_name, value.get(part)) if isinstance(value, dict) else None
+    if value is None and "." not in field:
+        value = (case.query or {}).get(field)
+    if value is None and field in (case.path_parameters or {}):
+        value = urllib.parse.unquote(case.path_parameters[field])  # schemathesis sent (and left) it encoded
+    return value
+
+
+def beyond_the_text_pattern(case: Any, violation: Mapping[str, str]) -> bool:
+    value = sent(case, violation["field"])
+    if not isinstance(value, str):
+        return False
+    if violation["description"] == _NOT_NFC:
+        return not unicodedata.is_normalized("NFC", value)
+    if (refused := _REFUSED_CHARACTER.match(violation["description"])) is None:
+        return False
+    char, position = chr(int(refused[1], 16)), int(refused[2])
+    return value[position:position + 1] == char and (
+        ord(char) > 0xFFFF or unicodedata.category(char) in ("Cn", "Cs"))
+
+
+def beyond_the_newest(case: Any, error: Mapping[str, Any], violation: Mapping[str, str]) -> bool:
+    newest = _BEYOND_THE_NEWEST.match(violation["description"])
+    value = sent(case, violation["field"])
+    return (violation["field"] == "resume_after" and error["reason"] == "INVALID_ARGUMENT"
+            and newest is not None and value is not None and int(value) > int(newest[1]))
 
 
 def positive_data_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
     """ST202 as this API means it: a schema-valid request is refused with 400 only for a
-    reason in BEYOND_THE_SCHEMA (401/403/404 are decisions about who and what, not about shape)."""
+    reason in BEYOND_THE_SCHEMA, for text beyond the pattern, or for resuming beyond the newest
+    position (401/403/404 are decisions about who and what, not about shape)."""
     if response.status_code != 400:
         return None
     error = json.loads(response.content)["error"]
     stated = [v for v in error["fieldViolations"]
-              if not any(p.search(v["description"]) for p in BEYOND_THE_SCHEMA)]
+              if not any(p.search(v["description"]) for p in BEYOND_THE_SCHEMA)
+              and not beyond_the_text_pattern(case, v) and not beyond_the_newest(case, error, v)]
     if stated or not error["fieldViolations"]:
         raise AssertionError(f"a schema-valid request was refused: {error['reason']} {stated or error['message']}")
     return True
@@ -143,3 +187,44 @@ async def test_every_json_route_holds_to_its_document_under_fuzzing(tmp_path, ca
     rules = "/api/v1/patients/{patient_id}/rules"
     assert after == (before[0] + accepted[rules] + accepted[rules + "/{rule_id}:revoke"],
                      before[1] + accepted[alerts]), accepted
+
+
+def _case(body: Any = None, query: Any = None, path_parameters: Any = None) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(body=body, query=query, path_parameters=path_parameters)
+
+
+def _character(char: str, position: int, separator: bool = False) -> str:
+    kind = "separator" if separator else "line-break"
+    return f"control, format or {kind} character U+{ord(char):04X} at position {position} is not allowed"
+
+
+def test_only_text_refusals_the_pattern_leaves_out_are_tolerated():
+    """The tolerance is exactly what text_pattern leaves to the description: an unassigned or
+    astral character at the named position of the value sent, or text that is not NFC; never
+    a character the pattern states (a control, a bidi override), nor one not where it is named."""
+    unassigned, astral_format = "\U000cbc64", "\U000e0001"
+    assert beyond_the_text_pattern(_case({"note": f"a{unassigned}"}), {"field": "note",
+                                   "description": _character(unassigned, 1, True)})
+    assert beyond_the_text_pattern(_case(path_parameters={"rule_id": "a%F3%A0%80%81"}),
+                                   {"field": "rule_id", "description": _character(astral_format, 1)})
+    assert beyond_the_text_pattern(_case({"area": {"region": "Sa\u030ar"}}),
+                                   {"field": "area.region", "description": _NOT_NFC})
+    assert not beyond_the_text_pattern(_case({"area": {"region": "Sår"}}),
+                                       {"field": "area.region", "description": _NOT_NFC})
+    for char in ("\x0b", "\x89", "\u202e", "\ue000", "\u2028"):
+        assert not beyond_the_text_pattern(_case(query={"region": f"a{char}"}),
+                                           {"field": "region", "description": _character(char, 1)}), char
+    assert not beyond_the_text_pattern(_case(query={"region": f"a{unassigned}"}),
+                                       {"field": "region", "description": _character(unassigned, 0)})
+
+
+def test_resuming_beyond_the_newest_position_is_tolerated_only_when_it_is_beyond():
+    error = {"reason": "INVALID_ARGUMENT"}
+    violation = {"field": "resume_after", "description": "beyond the newest position (13)"}
+    assert beyond_the_newest(_case(query={"resume_after": "14"}), error, violation)
+    assert not beyond_the_newest(_case(query={"resume_after": "13"}), error, violation)
+    assert not beyond_the_newest(_case(query={"resume_after": "14"}), {"reason": "OTHER"}, violation)
+    assert not beyond_the_newest(_case(query={"resume_after": "14"}), error,
+                                 {"field": "resume_after", "description": "0 for a snapshot, or a position received before"})

@@ -1,6 +1,8 @@
 """The OpenAPI document is derived from the routes, the policy table and the protos."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -103,7 +105,7 @@ def test_query_parameters_are_the_request_fields_not_in_the_path(document):
     query = {p["name"]: p["schema"] for p in events["parameters"] if p.get("in") == "query"}
     assert query == {
         "page_size": {"type": "integer", "format": "int32", "minimum": 0, "maximum": paging.MAX_PAGE_SIZE},
-        "page_token": {"type": "string"},
+        "page_token": {"type": "string", "maxLength": paging.MAX_TOKEN_CHARS},
     }
 
 
@@ -129,6 +131,56 @@ def test_the_document_states_what_the_server_enforces(document):
     assert all(s["additionalProperties"] is False for s in messages.values() if s["type"] == "object")
     revoke = document["paths"]["/api/v1/patients/{patient_id}/rules/{rule_id}:revoke"]["post"]["requestBody"]
     assert revoke["required"] is False  # no field of the body is required: an empty body is {}
+
+
+def _request_strings(document: dict) -> dict[str, dict]:
+    """Every string schema a request carries (query and path parameters, bodies, the request
+    forms of messages), by where it is."""
+    found: dict[str, dict] = {}
+
+    def walk(schema: object, where: str) -> None:
+        if isinstance(schema, dict):
+            if schema.get("type") == "string":
+                found[where] = schema
+            for key, value in schema.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(schema, list):
+            for index, value in enumerate(schema):
+                walk(value, f"{where}/{index}")
+
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("path", "query"):
+                    walk(parameter["schema"], f"{method} {path} {parameter['name']}")
+            walk(operation.get("requestBody", {}), f"{method} {path} body")
+    for name, schema in document["components"]["schemas"].items():
+        if name.endswith(".input"):
+            walk(schema, name)
+    return found
+
+
+def test_every_free_text_field_of_a_request_states_the_text_rule(document):
+    """Issue 12 points 3 and 21 together: every string a request carries is an enum, a time, a
+    number, an identifier with its pattern, or free text with the one text rule (the shared
+    schema of its kind, whose pattern text.py derives from the validator) and the length of the
+    validator's field definition. Only page tokens (opaque, bounded) are none of these."""
+    from gateway.http.proto_schema import TEXT_FIELDS
+    from services.platform.text import text_pattern
+
+    schemas = document["components"]["schemas"]
+    unstated = {where for where, s in _request_strings(document).items()
+                if not {"enum", "const", "not", "pattern", "format", "allOf"} & s.keys()}
+    assert {where.rpartition(" ")[2] for where in unstated} == {"page_token"}, unstated
+    texts = {where: s for where, s in _request_strings(document).items() if "allOf" in s}
+    names = {where: re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), where.rpartition(" ")[2].rpartition("/")[2])
+             for where in texts}
+    assert set(names.values()) == set(TEXT_FIELDS)
+    for where, schema in texts.items():
+        spec = TEXT_FIELDS[names[where]]
+        kind = schemas[schema["allOf"][0]["$ref"].rpartition("/")[2]]
+        assert (schema["maxLength"], kind["pattern"]) == (spec.max_chars, text_pattern(spec)), where
+        assert "NFC" in kind["description"] and "unassigned" in kind["description"]
 
 
 @pytest.mark.parametrize(("text", "valid"), [
