@@ -271,12 +271,12 @@ def representation_status(rep: Representation, now: datetime) -> RepresentationS
     while the child is under 12, counted by the date in Norway as every age rule of the suite
     counts it (the child turns 12 at Oslo midnight, not UTC's). A child whose birth date cannot
     be read from the person number is taken as no longer represented (fail closed)."""
+    today = day_in_norway(now)  # refuses a naive time
     if now < rep.valid_from:
         return RepresentationStatus.NOT_YET_VALID
     if rep.valid_until is not None and now >= rep.valid_until:
         return RepresentationStatus.ENDED
     if rep.kind is RepresentationKind.GUARDIAN:
-        today = day_in_norway(now)
         try:
             born = validate_person_number(rep.patient_id, today=today).birth_date
         except InvalidIdentifier:
