@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import re
+import shutil
 from dataclasses import replace
 
 import grpc
@@ -608,5 +609,24 @@ def test_representations_from_before_0004_keep_working_and_the_seed_names_them(t
         command.downgrade(config, "0003")
         with engine.connect() as connection:
             assert "patient_name" not in {c["name"] for c in sa.inspect(connection).get_columns("representations")}
+    finally:
+        engine.dispose()
+
+
+def test_a_seeded_representation_without_the_patient_s_name_is_a_seed_error(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(settings_for(tmp_path).seeds_dir, seeds)
+    representations = json.loads((seeds / "representatives.json").read_text(encoding="utf-8"))
+    del representations[0]["patient_name"]
+    (seeds / "representatives.json").write_text(json.dumps(representations), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'consent.db'}"
+    migrate(url, BACKEND.migrations)
+    engine = make_engine(url)
+    try:
+        store = ConsentStore(make_sessions(engine))
+        settings = settings_for(tmp_path, consent=url)
+        with pytest.raises(ValueError, match=r"rep-seed-0001: \{'patient_name'"):
+            seed(store, seeds, receipt_signer(settings), allow_synthetic=True)
+        assert store.representations_by(MIKKEL) == ()  # nothing of the bad seed is stored
     finally:
         engine.dispose()
