@@ -163,10 +163,15 @@ class Enforcer:
         trace_id: str,
     ) -> Assertion:
         """Decides, records every decision durably, and returns the assertion for what is permitted."""
-        assert policy.patient_field is not None, "called only when policy.concerns_patient"
-        patient_id = getattr(request, policy.patient_field)
-        if problems := person_number_violations(patient_id, policy.patient_field, allow_synthetic=self._allow_synthetic):
-            raise invalid_argument(problems)
+        if policy.patient_is_caller:  # the caller's own data; the principal's pid was validated
+            patient_id = principal.pid
+        else:
+            assert policy.patient_field is not None, "called only when policy.concerns_patient"
+            patient_id = getattr(request, policy.patient_field)
+            if problems := person_number_violations(
+                patient_id, policy.patient_field, allow_synthetic=self._allow_synthetic
+            ):
+                raise invalid_argument(problems)
         actor, purpose = principal.to_actor(), principal.purpose_of_use()
         # Only an emergency is justified (and the justification checked); for other purposes it means nothing.
         justification = principal.justification if principal.purpose in EMERGENCY_PURPOSES else ""

@@ -24,12 +24,15 @@ class MethodPolicy:
     backend: str
     access: Mapping[Kind, str]
     patient_field: str | None = None
+    # The patient is the calling person (a question about themselves, such as whom they
+    # represent): consent decides and the audit log records it as a read of their own data.
+    patient_is_caller: bool = False
     categories: tuple[common_pb2.DataCategory, ...] = ()
     action: audit_pb2.Action = audit_pb2.ACTION_UNSPECIFIED
 
     @property
     def concerns_patient(self) -> bool:
-        return self.patient_field is not None
+        return self.patient_field is not None or self.patient_is_caller
 
     @property
     def writes(self) -> bool:
@@ -124,6 +127,12 @@ POLICIES: Mapping[str, MethodPolicy] = {
     ),
     _CONSENT + "ListNotifications": MethodPolicy(
         backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+    ),
+    # Whom the caller represents: about the caller, so no request field names a patient; the
+    # read is decided and audited as the caller's own consent data (patient = the caller).
+    _CONSENT + "ListRepresentations": MethodPolicy(
+        backend="consent", access=_PATIENT_ONLY, patient_is_caller=True,
         categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
     ),
     # The log's proofs, for auditors verifying it (services/cli/audit_verify.py). They concern

@@ -75,6 +75,7 @@ _BY_NAME: Mapping[str, dict[str, Any]] = {
     "hpr_number": _pattern(ids._HPR_NUMBER),
     "org_number": _pattern(ids._ORG_NUMBER),
     "target_orgnrs": _pattern(ids._ORG_NUMBER),  # each item
+    "actor_orgnr": _pattern(ids._ORG_NUMBER, empty=True),  # ListEvents: optional
     "municipality_number": _pattern(capacity._MUNICIPALITY, empty=True),
     "resource_type": _pattern(capacity._RESOURCE_TYPE, empty=True),
     "total": {"minimum": 0, "maximum": capacity.MAX_COUNT},

@@ -32,10 +32,14 @@ from .search import (
     MAX_FHIR_EXPORT_LIMIT,
     EventFilter,
     EventQuery,
+    LogFilter,
     StoredEvent,
     event_query,
     export_limit,
     filter_violations,
+    filtered_page,
+    filtered_page_violations,
+    log_filter_violations,
 )
 from .signer import LogSigner
 from .store import AuditStore, EventRow, stored_leaf, stored_record
@@ -102,8 +106,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     async def ListEvents(
         self, request: audit_pb2.ListEventsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.ListEventsResponse:
-        limit, below, paging = page_violations(request.page_size, request.page_token)
-        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic) | paging
+        log_filter, problems = _log_filter(request)
+        limit, below, paging = filtered_page_violations(request.page_size, request.page_token, log_filter)
+        problems |= person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic) | paging
         if problems:
             raise invalid_argument(problems)
         asserted_patient(request.patient_id)
@@ -118,8 +123,10 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise permission_denied(
                 "AUDIT_SCOPE_MISSING", "the access log is read by the patient and by their organisation's auditors"
             )
-        rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below)
-        events, token = page([_event(row, scope) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
+        rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below, log_filter)
+        events, token = filtered_page(
+            [_event(row, scope) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit, log_filter
+        )
         return audit_pb2.ListEventsResponse(events=events, next_page_token=token)
 
     async def SearchEvents(
@@ -296,6 +303,20 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     async def _checkpointed_size(self) -> int:
         latest = await asyncio.to_thread(self._store.latest_checkpoint)
         return latest.size if latest is not None else 0
+
+
+def _log_filter(request: audit_pb2.ListEventsRequest) -> tuple[LogFilter, dict[str, str]]:
+    """The filters of a ListEvents request and their field violations (impossible timestamps,
+    an invalid organisation number, an end not after the start)."""
+    problems: dict[str, str] = {}
+    log_filter = LogFilter(
+        start=read_timestamp(request, "start_time", problems),
+        end=read_timestamp(request, "end_time", problems),
+        actor_orgnr=request.actor_orgnr,
+        flagged_only=request.flagged_only,
+        exclude_patient_actors=request.exclude_patient_actors,
+    )
+    return log_filter, log_filter_violations(log_filter) | problems
 
 
 def _filter(proto: audit_pb2.EventFilter) -> tuple[EventFilter, dict[str, str]]:

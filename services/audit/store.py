@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -38,7 +38,7 @@ from .events import Action, AuditRecord
 from .leaves import LeafTemplate, leaf_bytes
 from .models import AuditEventRow, CheckpointRow, LogHeadRow
 from .scope import LeafScope, ReadScope
-from .search import EventQuery
+from .search import EventQuery, LogFilter
 from .tree import StoredNodes
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # A batch whose idempotency key another replica stored between the lookup and the insert is
 # refused by the unique index and rolled back whole; the next attempt finds the stored event.
 APPEND_ATTEMPTS = 3
+NO_FILTER = LogFilter()
 _EVENTS = AuditEventRow.metadata.tables[AuditEventRow.__tablename__]  # __table__, typed as the Table it is
 
 
@@ -116,11 +117,30 @@ class AuditStore:
                 stored |= {key: EventRow(row) for key, row in zip(pending, rows, strict=True)}
         return [stored[r.idempotency_key] for r in records]
 
-    def list_events(self, scope: ReadScope, limit: int, below_sequence: int | None = None) -> list[AuditEventRow]:
-        """Events in scope, newest first, at most `limit`, optionally only older than a sequence."""
+    def list_events(
+        self, scope: ReadScope, limit: int, below_sequence: int | None = None, wanted: LogFilter = NO_FILTER
+    ) -> list[AuditEventRow]:
+        """Events in scope that match `wanted`, newest first, at most `limit`, optionally only
+        older than a sequence."""
         query = select(AuditEventRow).where(AuditEventRow.patient_id == scope.patient_id)
         if scope.actor_orgnr_parent is not None:
             query = query.where(AuditEventRow.actor_orgnr_parent == scope.actor_orgnr_parent)
+        if wanted.start is not None:
+            query = query.where(AuditEventRow.occurred_at >= wanted.start)
+        if wanted.end is not None:
+            query = query.where(AuditEventRow.occurred_at < wanted.end)
+        if wanted.actor_orgnr:
+            query = query.where(or_(
+                AuditEventRow.actor_orgnr_parent == wanted.actor_orgnr,
+                AuditEventRow.actor_orgnr_child == wanted.actor_orgnr,
+            ))
+        if wanted.flagged_only:
+            query = query.where(AuditEventRow.flagged)
+        if wanted.exclude_patient_actors:
+            # An event without an actor kind (none is stored so) is kept: excluding is explicit.
+            query = query.where(or_(
+                AuditEventRow.actor_kind.is_(None), AuditEventRow.actor_kind != ActorKind.PATIENT.value
+            ))
         if below_sequence is not None:
             query = query.where(AuditEventRow.sequence < below_sequence)
         with self._sessions() as session:

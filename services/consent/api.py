@@ -19,13 +19,15 @@ from services.platform.paging import page, page_violations
 from services.platform.protomap import from_enum, read_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
-from .decision import AccessDecision, Policy, decide, represents
+from .decision import AccessDecision, Policy, decide, representation_status, represents
 from .domain import (
     MAX_ACTIVE_RULES,
     AccessRequest,
     Actor,
     ActorSelector,
     Notification,
+    Representation,
+    RepresentationStatus,
     Rule,
     RuleDraft,
     RuleType,
@@ -255,6 +257,21 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         )
         return consent_pb2.ListNotificationsResponse(notifications=shown, next_page_token=token)
 
+    async def ListRepresentations(
+        self, request: consent_pb2.ListRepresentationsRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.ListRepresentationsResponse:
+        """Whom the calling person represents: the asserted actor, a patient login, whose own data
+        the gateway decided and audited this read as (the assertion's patient is the caller)."""
+        actor = _actor(current_assertion().actor)
+        if actor.kind is not ActorKind.PATIENT or not actor.pid:
+            raise permission_denied("NOT_PATIENT_OR_REPRESENTATIVE", "a person lists whom they represent themselves")
+        asserted_patient(actor.pid)
+        representations = await asyncio.to_thread(self._store.representations_by, actor.pid)
+        now = self._clock()
+        return consent_pb2.ListRepresentationsResponse(
+            representations=[_representation_message(rep, representation_status(rep, now)) for rep in representations]
+        )
+
     async def _author(self, patient_id: str) -> Actor:
         """The asserted actor, if it is the asserted patient or a valid representative of them.
 
@@ -357,6 +374,18 @@ def _actor_message(actor: Actor) -> common_pb2.Actor:
         authorization=actor.authorization,
         orgnr_parent=actor.orgnr_parent,
         orgnr_child=actor.orgnr_child,
+    )
+
+
+def _representation_message(rep: Representation, status: RepresentationStatus) -> consent_pb2.Representation:
+    return consent_pb2.Representation(
+        representation_id=rep.representation_id,
+        patient_id=rep.patient_id,
+        patient_name=rep.patient_name,
+        kind=to_enum(consent_pb2.RepresentationKind, rep.kind),
+        valid_from=to_timestamp(rep.valid_from),
+        valid_until=to_timestamp(rep.valid_until) if rep.valid_until is not None else None,
+        status=to_enum(consent_pb2.RepresentationStatus, status),
     )
 
 

@@ -83,6 +83,7 @@ from .domain import (
     Obligation,
     Representation,
     RepresentationKind,
+    RepresentationStatus,
     Rule,
     RuleType,
 )
@@ -265,21 +266,33 @@ def _opening(request: AccessRequest, what: str, steps: list[str]) -> tuple[Acces
     return None
 
 
+def representation_status(rep: Representation, now: datetime) -> RepresentationStatus:
+    """Whether the representation is in force at `now`: within its period and, for a guardian,
+    while the child is under 12, counted by the date in Norway as every age rule of the suite
+    counts it (the child turns 12 at Oslo midnight, not UTC's). A child whose birth date cannot
+    be read from the person number is taken as no longer represented (fail closed)."""
+    today = day_in_norway(now)  # refuses a naive time
+    if now < rep.valid_from:
+        return RepresentationStatus.NOT_YET_VALID
+    if rep.valid_until is not None and now >= rep.valid_until:
+        return RepresentationStatus.ENDED
+    if rep.kind is RepresentationKind.GUARDIAN:
+        try:
+            born = validate_person_number(rep.patient_id, today=today).birth_date
+        except InvalidIdentifier:
+            return RepresentationStatus.ENDED
+        if age_on(born, today) >= GUARDIAN_UNTIL_AGE:
+            return RepresentationStatus.CHILD_TURNED_12
+    return RepresentationStatus.IN_FORCE
+
+
 def represents(rep: Representation, actor: Actor, patient_id: str, now: datetime) -> bool:
-    """Whether `actor` may act for the patient through this representation at `now`."""
+    """Whether `actor` may act for the patient through this representation at `now`: it names
+    them both, and `representation_status` finds it in force (the one rule for both)."""
     if not (rep.patient_id == patient_id and actor.kind is ActorKind.PATIENT and actor.pid
             and actor.pid == rep.representative_pid):
         return False
-    if not (rep.valid_from <= now and (rep.valid_until is None or now < rep.valid_until)):
-        return False
-    if rep.kind is RepresentationKind.GUARDIAN:
-        try:
-            born = validate_person_number(patient_id, today=day_in_norway(now)).birth_date
-        except InvalidIdentifier:
-            return False
-        # The child's age by the date in Norway, as every age rule of the suite counts it.
-        return age_on(born, day_in_norway(now)) < GUARDIAN_UNTIL_AGE
-    return True
+    return representation_status(rep, now) is RepresentationStatus.IN_FORCE
 
 
 def _ids(rules: Iterable[Rule]) -> tuple[str, ...]:

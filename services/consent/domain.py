@@ -80,6 +80,15 @@ class RepresentationKind(Enum):
     POWER_OF_ATTORNEY = "POWER_OF_ATTORNEY"  # fullmakt given by the patient
 
 
+class RepresentationStatus(Enum):
+    """Whether a representation lets its representative act for the patient at a moment."""
+
+    IN_FORCE = "IN_FORCE"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    ENDED = "ENDED"
+    CHILD_TURNED_12 = "CHILD_TURNED_12"  # a guardian's, once the child is 12 by the date in Norway
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts: everything a decision, a rule version or a notification records about them."""
@@ -178,6 +187,7 @@ class Representation:
     kind: RepresentationKind
     valid_from: datetime
     valid_until: datetime | None = None
+    patient_name: str = ""  # from the population register, for showing; never decides anything
 
 
 @dataclass(frozen=True)

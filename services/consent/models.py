@@ -89,6 +89,7 @@ class RepresentationRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    patient_name: Mapped[str] = mapped_column(String(200), server_default="")  # population register
 
 
 class ResidentRow(Base):

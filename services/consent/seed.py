@@ -23,6 +23,8 @@ from .domain import (
 from .receipts import ReceiptSigner
 from .store import ConsentStore
 
+MAX_NAME_CHARS = 200  # representations.patient_name
+
 
 def seed(store: ConsentStore, seeds_dir: Path, receipts: ReceiptSigner, *, allow_synthetic: bool) -> int:
     rules = json.loads((seeds_dir / "rules.json").read_text())
@@ -42,6 +44,8 @@ def seed(store: ConsentStore, seeds_dir: Path, receipts: ReceiptSigner, *, allow
             problems["representative_pid"] = "a patient does not represent themselves"
         if rep.valid_until is not None and rep.valid_until <= rep.valid_from:
             problems["valid_until"] = "must be after valid_from"
+        if not 1 <= len(rep.patient_name.strip()) <= MAX_NAME_CHARS:
+            problems["patient_name"] = f"the patient's name, 1-{MAX_NAME_CHARS} characters"
         if problems:
             raise ValueError(f"seeds/representatives.json {rep.representation_id}: {problems}")
         store.put_representation(rep)
@@ -99,6 +103,7 @@ def _representation(item: dict) -> Representation:
         kind=RepresentationKind(item["kind"]),
         valid_from=_time(item["valid_from"]),
         valid_until=_time(item["valid_until"]) if item.get("valid_until") else None,
+        patient_name=item.get("patient_name", ""),
     )
 
 

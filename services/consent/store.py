@@ -40,6 +40,9 @@ from .models import NotificationRow, PolicyRevisionRow, RepresentationRow, Resid
 from .notifications import rule_changed
 from .policy_feed import record
 
+# A person represents a handful of people (their children, a parent's power of attorney).
+MAX_REPRESENTATIONS_LISTED = 100
+
 Sign = Callable[[Rule], str]
 
 
@@ -176,8 +179,18 @@ class ConsentStore:
             session.merge(RepresentationRow(
                 representation_id=rep.representation_id, patient_id=rep.patient_id,
                 representative_pid=rep.representative_pid, kind=rep.kind.value,
-                valid_from=rep.valid_from, valid_until=rep.valid_until,
+                valid_from=rep.valid_from, valid_until=rep.valid_until, patient_name=rep.patient_name,
             ))
+
+    def representations_by(self, representative_pid: str) -> tuple[Representation, ...]:
+        """The representations naming this person as representative, by id, at most
+        MAX_REPRESENTATIONS_LISTED (a person represents a handful of people)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(RepresentationRow).where(RepresentationRow.representative_pid == representative_pid)
+                .order_by(RepresentationRow.representation_id).limit(MAX_REPRESENTATIONS_LISTED)
+            )
+            return tuple(_representation(row) for row in rows)
 
     def put_resident(self, patient_id: str, home_orgnr: str) -> None:
         """Records (or moves) the patient's home organisation."""
@@ -289,8 +302,12 @@ def _rule(row: RuleVersionRow) -> Rule:
 def _representations(session: Session, patient_id: str) -> tuple[Representation, ...]:
     rows = session.scalars(select(RepresentationRow).where(RepresentationRow.patient_id == patient_id)
                            .order_by(RepresentationRow.representation_id))
-    return tuple(Representation(row.representation_id, row.patient_id, row.representative_pid,
-                                RepresentationKind(row.kind), row.valid_from, row.valid_until) for row in rows)
+    return tuple(_representation(row) for row in rows)
+
+
+def _representation(row: RepresentationRow) -> Representation:
+    return Representation(row.representation_id, row.patient_id, row.representative_pid,
+                          RepresentationKind(row.kind), row.valid_from, row.valid_until, row.patient_name)
 
 
 def _notification_row(n: Notification) -> NotificationRow:

@@ -351,3 +351,112 @@ def test_an_acknowledged_event_survives_a_crash(tmp_path: Path):
     finally:
         engine.dispose()
     assert [(str(r[0]).replace("-", ""), r[1]) for r in stored] == [(event_id.replace("-", ""), "crash-1")]
+
+
+# The patient's access log narrowed by filters ("Logg over bruk"): period, organisation, flagged,
+# without the patient's own (and representatives') reads.
+BODO_CHILD = "910000020"  # NURSE's point of care under Bodø kommune
+BAERUM_NURSE = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", name="Bjørn Beredskapsen",
+    hpr_number="990000104", authorization="LE", orgnr_parent=BAERUM, orgnr_child="910000063",
+)
+
+
+def at(day: int, hour: int = 12) -> Timestamp:
+    return to_timestamp(datetime(2026, 3, day, hour, tzinfo=UTC))
+
+
+async def filtered_log(stub, settings) -> None:
+    """Appends the patient's log for the filter tests: keys say who, when and how."""
+    await append(
+        stub, settings,
+        event("nurse-1", occur_time=at(1)),
+        event("baerum-2", actor=BAERUM_NURSE, occur_time=at(2)),
+        event("flagged-3", actor=BAERUM_NURSE, occur_time=at(3), flagged=True, justification="bevisstløs",
+              purpose_of_use=common_pb2.PURPOSE_OF_USE_ETREAT, access_basis=common_pb2.ACCESS_BASIS_EMERGENCY),
+        event("own-4", actor=patient_actor(PATIENT), occur_time=at(4), data_category=common_pb2.DATA_CATEGORY_ACCESS_LOG,
+              access_basis=common_pb2.ACCESS_BASIS_OWN_DATA),
+        event("nurse-5", occur_time=at(5), flagged=True, access_basis=common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT),
+        event("other-patient-6", OTHER_PATIENT, occur_time=at(3)),
+    )
+
+
+async def keys(stub, settings, **fields) -> list[str]:
+    """Every page of the patient's own log by these filters (page size 2), newest first."""
+    found, token = [], ""
+    while True:
+        page = await list_events(stub, settings, patient_actor(PATIENT), page_size=2, page_token=token, **fields)
+        assert len(page.events) <= 2
+        found += [_key(e) for e in page.events]
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+def _key(listed: audit_pb2.AuditEvent) -> str:
+    """The test's key of an event as a patient sees it (idempotency keys are hidden from them)."""
+    when = listed.occur_time.ToDatetime().day
+    return {1: "nurse-1", 2: "baerum-2", 3: "flagged-3", 4: "own-4", 5: "nurse-5"}[when]
+
+
+async def test_the_patients_log_narrows_by_period_organisation_flag_and_actor_kind(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await filtered_log(stub, settings)
+        everything = ["nurse-5", "own-4", "flagged-3", "baerum-2", "nurse-1"]
+        assert await keys(stub, settings) == everything
+        # The period: start inclusive, end exclusive.
+        assert await keys(stub, settings, start_time=at(2), end_time=at(4)) == ["flagged-3", "baerum-2"]
+        assert await keys(stub, settings, start_time=at(4)) == ["nurse-5", "own-4"]
+        assert await keys(stub, settings, end_time=at(2)) == ["nurse-1"]
+        # The organisation: a legal entity, or one point of care under it.
+        assert await keys(stub, settings, actor_orgnr=BAERUM) == ["flagged-3", "baerum-2"]
+        assert await keys(stub, settings, actor_orgnr=BODO_CHILD) == ["nurse-5", "nurse-1"]
+        assert await keys(stub, settings, actor_orgnr=BODO) == ["nurse-5", "nurse-1"]
+        assert await keys(stub, settings, actor_orgnr="910000071") == []  # a valid number without events
+        assert await keys(stub, settings, flagged_only=True) == ["nurse-5", "flagged-3"]
+        assert await keys(stub, settings, exclude_patient_actors=True) == ["nurse-5", "flagged-3", "baerum-2", "nurse-1"]
+        # Combined, every filter narrows further.
+        assert await keys(
+            stub, settings, start_time=at(1), end_time=at(5), actor_orgnr=BAERUM, flagged_only=True,
+            exclude_patient_actors=True,
+        ) == ["flagged-3"]
+        assert await keys(stub, settings, flagged_only=True, actor_orgnr=BODO, exclude_patient_actors=True) == ["nurse-5"]
+        # The patient still never sees the justification; an auditor filtering sees it, in scope.
+        flagged = await list_events(stub, settings, patient_actor(PATIENT), flagged_only=True)
+        assert [e.justification for e in flagged.events] == ["", ""]
+        baerum = await list_events(stub, settings, BAERUM_AUDITOR, flagged_only=True)
+        assert [e.justification for e in baerum.events] == ["bevisstløs"]
+
+
+async def test_a_page_token_is_refused_with_other_filters_and_bad_ranges_are_refused(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        await filtered_log(stub, settings)
+        who = patient_actor(PATIENT)
+        first = await list_events(stub, settings, who, page_size=1, exclude_patient_actors=True)
+        token = first.next_page_token
+        assert token and [_key(e) for e in first.events] == ["nurse-5"]
+        # The same filters continue where the first page ended ...
+        second = await list_events(stub, settings, who, page_size=1, page_token=token, exclude_patient_actors=True)
+        assert [_key(e) for e in second.events] == ["flagged-3"]
+        # ... any other filters (even none) would silently skip or repeat events: refused.
+        for other in ({}, {"flagged_only": True}, {"exclude_patient_actors": True, "start_time": at(1)},
+                      {"exclude_patient_actors": True, "actor_orgnr": BODO}):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await list_events(stub, settings, who, page_size=1, page_token=token, **other)
+            assert (err.value.code(), error_info(err.value)[0]) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+            assert set(error_info(err.value)[1]) == {"page_token"}, other
+        bad = [
+            ({"start_time": at(3), "end_time": at(3)}, {"end_time"}),
+            ({"start_time": at(4), "end_time": at(3)}, {"end_time"}),
+            ({"actor_orgnr": "910000013"}, {"actor_orgnr"}),  # check digit
+            ({"actor_orgnr": "12345"}, {"actor_orgnr"}),
+            ({"start_time": Timestamp(seconds=-62135596801)}, {"start_time"}),  # before year 1
+            ({"actor_orgnr": "abc", "end_time": Timestamp(seconds=253402300800)}, {"actor_orgnr", "end_time"}),
+        ]
+        for fields, violated in bad:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await list_events(stub, settings, who, **fields)
+            assert (err.value.code(), error_info(err.value)[0]) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+            assert set(error_info(err.value)[1]) == violated, fields

@@ -9,11 +9,13 @@ import asyncio
 import contextlib
 import json
 import re
+import shutil
 from dataclasses import replace
 
 import grpc
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from google.protobuf import timestamp_pb2
@@ -24,11 +26,11 @@ from joserfc.jwk import KeySet
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.consent.domain import MAX_ACTIVE_RULES
-from services.consent.main import BACKEND, make_api
+from services.consent.main import BACKEND, make_api, receipt_signer
 from services.consent.models import Base, ResidentRow
-from services.consent.seed import home_organisations
+from services.consent.seed import home_organisations, seed
 from services.consent.store import ConsentStore
-from services.platform.db import make_engine, make_sessions, migrate
+from services.platform.db import alembic_config, make_engine, make_sessions, migrate
 from services.platform.errors import error_info
 from tests.support import DEMO_EHR_ACTOR, asserted, running_backend, settings_for
 
@@ -38,7 +40,8 @@ RAGNHILD = "19779998080"  # seeded reservation rule-seed-0001
 GUNNAR = "28863830070"  # seeded restriction of VITAL_SIGNS rule-seed-0002
 TOR = "16758532406"  # seeded block of HPR 990000104 rule-seed-0003; lives in Bodø
 FRIDA = "26812297073"  # a child; guardian MIKKEL (rep-seed-0001)
-MIKKEL = "45869005006"
+MIKKEL = "45869005006"  # also the guardian of JONAS (rep-seed-0003), who has turned 12
+JONAS = "14681450042"
 LIV = "07725140074"  # power of attorney held by ASTRID (rep-seed-0002)
 ASTRID = "14877503071"  # lives in Bærum
 NOT_A_RESIDENT = "08847810026"  # a valid synthetic person number missing from seeds/patients.json
@@ -340,6 +343,36 @@ async def test_representatives_manage_whom_they_represent_and_nobody_else(settin
         assert len(await consent.history(FRIDA)) == 1
 
 
+async def test_a_person_lists_whom_they_represent_with_each_status_by_name(settings):
+    """On both databases: the representations naming the caller, by id, each with the status
+    that consent's decisions follow (Jonas, seeded as 12, is no longer the guardian's to act for)."""
+    guardian = patient(MIKKEL, "Mikkel Midlertidigsen")
+    request = consent_pb2.ListRepresentationsRequest()
+    async with serving(settings) as consent:
+        listed = await consent.call("ListRepresentations", request, actor=guardian, patient_id=MIKKEL)
+        assert [(r.representation_id, r.patient_id, r.patient_name, r.status) for r in listed.representations] == [
+            ("rep-seed-0001", FRIDA, "Frida Fantasisen", consent_pb2.REPRESENTATION_STATUS_IN_FORCE),
+            ("rep-seed-0003", JONAS, "Jonas Jubileumsen", consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12),
+        ]
+        for rep in listed.representations:
+            decision = await consent.check(rep.patient_id, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT,
+                                           purpose=0)
+            in_force = rep.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE
+            assert (decision.decision == PERMIT) is in_force, rep.representation_id
+        attorney = await consent.call("ListRepresentations", request, actor=patient(ASTRID), patient_id=ASTRID)
+        [liv] = attorney.representations
+        assert (liv.patient_name, liv.kind, liv.status) == (
+            "Liv Liksomsen", consent_pb2.REPRESENTATION_KIND_POWER_OF_ATTORNEY, consent_pb2.REPRESENTATION_STATUS_IN_FORCE
+        )
+        nobody = await consent.call("ListRepresentations", request, actor=patient(ESKIL), patient_id=ESKIL)
+        assert list(nobody.representations) == []
+        # Only about the caller: an assertion about anyone else, or a caller who is no person, is refused.
+        err = await refused(consent.call("ListRepresentations", request, actor=guardian, patient_id=FRIDA))
+        assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "ASSERTION_PATIENT_MISMATCH")
+        err = await refused(consent.call("ListRepresentations", request, actor=KRISTIN, patient_id=KRISTIN.pid))
+        assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_PATIENT_OR_REPRESENTATIVE")
+
+
 async def test_batch_and_explain(settings):
     async with serving(settings) as consent:
         items = [consent_pb2.CheckAccessRequest(patient_id=GUNNAR, actor=KRISTIN, data_category=c, purpose_of_use=p,
@@ -550,3 +583,50 @@ async def test_rules_in_force_are_limited_and_every_list_of_them_is_paged(settin
                 err = await refused(consent.call(method, request_type(patient_id=ESKIL, **paging),
                                                  actor=patient(ESKIL), patient_id=ESKIL))
                 assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, set(paging))
+
+
+def test_representations_from_before_0004_keep_working_and_the_seed_names_them(tmp_path, db_url):
+    """Revision 0004 adds the patient's name to representations stored before it (empty until
+    the seed, as the population register's stand-in, names them); downgrading drops it again."""
+    settings = settings_for(tmp_path, consent=db_url)
+    config = alembic_config(db_url, BACKEND.migrations)
+    command.upgrade(config, "0003")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO representations (representation_id, patient_id, representative_pid, kind, valid_from,"
+                " valid_until) VALUES ('rep-seed-0001', :child, :guardian, 'GUARDIAN', :start, NULL)"
+            ), {"child": FRIDA, "guardian": MIKKEL, "start": "2022-01-26 00:00:00.000000"})
+        command.upgrade(config, "head")
+        store = ConsentStore(make_sessions(engine))
+        [old] = store.representations_by(MIKKEL)
+        assert (old.patient_id, old.patient_name, old.valid_until) == (FRIDA, "", None)
+        seed(store, settings.seeds_dir, receipt_signer(settings), allow_synthetic=True)
+        assert [(r.representation_id, r.patient_name) for r in store.representations_by(MIKKEL)] == [
+            ("rep-seed-0001", "Frida Fantasisen"), ("rep-seed-0003", "Jonas Jubileumsen"),
+        ]
+        command.downgrade(config, "0003")
+        with engine.connect() as connection:
+            assert "patient_name" not in {c["name"] for c in sa.inspect(connection).get_columns("representations")}
+    finally:
+        engine.dispose()
+
+
+def test_a_seeded_representation_without_the_patient_s_name_is_a_seed_error(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(settings_for(tmp_path).seeds_dir, seeds)
+    representations = json.loads((seeds / "representatives.json").read_text(encoding="utf-8"))
+    del representations[0]["patient_name"]
+    (seeds / "representatives.json").write_text(json.dumps(representations), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'consent.db'}"
+    migrate(url, BACKEND.migrations)
+    engine = make_engine(url)
+    try:
+        store = ConsentStore(make_sessions(engine))
+        settings = settings_for(tmp_path, consent=url)
+        with pytest.raises(ValueError, match=r"rep-seed-0001: \{'patient_name'"):
+            seed(store, seeds, receipt_signer(settings), allow_synthetic=True)
+        assert store.representations_by(MIKKEL) == ()  # nothing of the bad seed is stored
+    finally:
+        engine.dispose()

@@ -43,6 +43,7 @@ BEYOND_THE_SCHEMA = tuple(re.compile(p) for p in (
     r"check digit", r"individual number unused", r"real date", r"invalid month", r"both a D-number",
     r"a permit selects", r"a block names", r"leave empty", r"leave unset",  # by rule type
     r"only a permit can be limited", r"must be after",
+    r"after start_time",  # the access log's period (ListEvents)
     # Page tokens are opaque: only the server makes them.
     r"not a token from a previous response",
 ))

@@ -13,6 +13,7 @@ import pytest
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from services.audit.search import LogFilter, encode_filtered_token
 from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.platform.paging import MAX_POSITION
@@ -23,6 +24,15 @@ AFTER_THE_LARGEST = base64.urlsafe_b64encode(f"v1:{MAX_POSITION + 1}".encode()).
 LARGEST = base64.urlsafe_b64encode(f"v1:{MAX_POSITION}".encode()).decode()
 BAD_TOKENS = (AFTER_THE_LARGEST, "A" * 10_000, base64.urlsafe_b64encode(b"v1:-1").decode())
 BAD_SIZES = (-1, -(2**31), 2**31 - 1)
+# The patient's access log (ListEvents) binds its tokens to the filters they were made for.
+LOG_LARGEST = encode_filtered_token(MAX_POSITION, LogFilter())
+LOG_AFTER_THE_LARGEST = base64.urlsafe_b64encode(f"f1:{LogFilter().digest()}:{MAX_POSITION + 1}".encode()).decode()
+LOG_BAD_TOKENS = (LOG_AFTER_THE_LARGEST, LARGEST, *BAD_TOKENS[1:])  # a plain token is not the log's either
+
+
+def tokens(log: bool) -> tuple[str, str, tuple[str, ...]]:
+    """(the largest token accepted, the smallest too large, tokens refused) of a list."""
+    return (LOG_LARGEST, LOG_AFTER_THE_LARGEST, LOG_BAD_TOKENS) if log else (LARGEST, AFTER_THE_LARGEST, BAD_TOKENS)
 
 
 @pytest.fixture
@@ -57,9 +67,10 @@ async def test_paging_numbers_out_of_range_are_invalid_arguments_over_grpc(suite
         (capacity.ListAlerts, lambda **f: capacity_pb2.ListAlertsRequest(**f), hospital),
     ]
     for method, request, metadata in lists:
+        largest, _, bad_tokens = tokens(method is audit.ListEvents)
         # The largest position a token may carry is accepted (an empty page), one more is not.
-        await method(request(page_token=LARGEST), metadata=metadata)
-        for paging in [*({"page_token": t} for t in BAD_TOKENS), *({"page_size": s} for s in BAD_SIZES)]:
+        await method(request(page_token=largest), metadata=metadata)
+        for paging in [*({"page_token": t} for t in bad_tokens), *({"page_size": s} for s in BAD_SIZES)]:
             assert await refused(method(request(**paging), metadata=metadata)) == (
                 grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", set(paging)
             ), (method, paging)
@@ -79,9 +90,10 @@ async def test_paging_numbers_out_of_range_are_400_on_the_json_routes(suite):
               for path in ("access-log", "notifications", "rules", "rules:history")] + [(f"{base}/alerts", hospital)]
     async with httpx.AsyncClient(timeout=30.0) as client:
         for url, headers in routes:
-            assert (await client.get(url, headers=headers, params={"pageToken": LARGEST})).status_code == 200, url
-            for name, value in [*(("pageToken", t) for t in BAD_TOKENS), *(("pageSize", str(s)) for s in BAD_SIZES),
-                                ("pageSize", str(2**63)), ("page_token", AFTER_THE_LARGEST)]:
+            largest, after_the_largest, bad_tokens = tokens(url.endswith("/access-log"))
+            assert (await client.get(url, headers=headers, params={"pageToken": largest})).status_code == 200, url
+            for name, value in [*(("pageToken", t) for t in bad_tokens), *(("pageSize", str(s)) for s in BAD_SIZES),
+                                ("pageSize", str(2**63)), ("page_token", after_the_largest)]:
                 answer = await client.get(url, headers=headers, params={name: value})
                 assert answer.status_code == 400, (url, name, value, answer.text[:300])
                 error = answer.json()["error"]

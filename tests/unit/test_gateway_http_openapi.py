@@ -106,6 +106,12 @@ def test_query_parameters_are_the_request_fields_not_in_the_path(document):
     assert query == {
         "page_size": {"type": "integer", "format": "int32", "minimum": 0, "maximum": paging.MAX_PAGE_SIZE},
         "page_token": {"type": "string", "maxLength": paging.MAX_TOKEN_CHARS},
+        # The access log's filters (ListEvents), as the audit service checks them.
+        "start_time": {"type": "string", "format": "date-time"},
+        "end_time": {"type": "string", "format": "date-time"},
+        "actor_orgnr": {"type": "string", "pattern": "^(?:[0-9]{9})?$"},
+        "flagged_only": {"type": "boolean"},
+        "exclude_patient_actors": {"type": "boolean"},
     }
 
 

@@ -99,14 +99,24 @@ class AppendEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ...) -> None: ...
 
 class ListEventsRequest(_message.Message):
-    __slots__ = ("patient_id", "page_size", "page_token")
+    __slots__ = ("patient_id", "page_size", "page_token", "start_time", "end_time", "actor_orgnr", "flagged_only", "exclude_patient_actors")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ORGNR_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_ONLY_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_PATIENT_ACTORS_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     page_size: int
     page_token: str
-    def __init__(self, patient_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    actor_orgnr: str
+    flagged_only: bool
+    exclude_patient_actors: bool
+    def __init__(self, patient_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_orgnr: _Optional[str] = ..., flagged_only: _Optional[bool] = ..., exclude_patient_actors: _Optional[bool] = ...) -> None: ...
 
 class ListEventsResponse(_message.Message):
     __slots__ = ("events", "next_page_token")

@@ -105,7 +105,7 @@ class AuditServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListEvents(self, request, context):
-        """Lists the events about one patient, newest first.
+        """Lists the events about one patient, newest first, optionally filtered (keyset pages).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -44,6 +44,20 @@ class NotificationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTIFICATION_KIND_EMERGENCY_ACCESS: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_CONSENT_AT_MOMENT: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_RULE_CHANGED: _ClassVar[NotificationKind]
+
+class RepresentationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPRESENTATION_KIND_UNSPECIFIED: _ClassVar[RepresentationKind]
+    REPRESENTATION_KIND_GUARDIAN: _ClassVar[RepresentationKind]
+    REPRESENTATION_KIND_POWER_OF_ATTORNEY: _ClassVar[RepresentationKind]
+
+class RepresentationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPRESENTATION_STATUS_UNSPECIFIED: _ClassVar[RepresentationStatus]
+    REPRESENTATION_STATUS_IN_FORCE: _ClassVar[RepresentationStatus]
+    REPRESENTATION_STATUS_NOT_YET_VALID: _ClassVar[RepresentationStatus]
+    REPRESENTATION_STATUS_ENDED: _ClassVar[RepresentationStatus]
+    REPRESENTATION_STATUS_CHILD_TURNED_12: _ClassVar[RepresentationStatus]
 RULE_TYPE_UNSPECIFIED: RuleType
 RULE_TYPE_RESERVATION: RuleType
 RULE_TYPE_RESTRICTION: RuleType
@@ -62,6 +76,14 @@ NOTIFICATION_KIND_UNSPECIFIED: NotificationKind
 NOTIFICATION_KIND_EMERGENCY_ACCESS: NotificationKind
 NOTIFICATION_KIND_CONSENT_AT_MOMENT: NotificationKind
 NOTIFICATION_KIND_RULE_CHANGED: NotificationKind
+REPRESENTATION_KIND_UNSPECIFIED: RepresentationKind
+REPRESENTATION_KIND_GUARDIAN: RepresentationKind
+REPRESENTATION_KIND_POWER_OF_ATTORNEY: RepresentationKind
+REPRESENTATION_STATUS_UNSPECIFIED: RepresentationStatus
+REPRESENTATION_STATUS_IN_FORCE: RepresentationStatus
+REPRESENTATION_STATUS_NOT_YET_VALID: RepresentationStatus
+REPRESENTATION_STATUS_ENDED: RepresentationStatus
+REPRESENTATION_STATUS_CHILD_TURNED_12: RepresentationStatus
 
 class ActorSelector(_message.Message):
     __slots__ = ("hpr_number", "org_number", "authorization", "anyone")
@@ -290,6 +312,34 @@ class ListNotificationsResponse(_message.Message):
 class GetReceiptKeysRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ListRepresentationsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Representation(_message.Message):
+    __slots__ = ("representation_id", "patient_id", "patient_name", "kind", "valid_from", "valid_until", "status")
+    REPRESENTATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    representation_id: str
+    patient_id: str
+    patient_name: str
+    kind: RepresentationKind
+    valid_from: _timestamp_pb2.Timestamp
+    valid_until: _timestamp_pb2.Timestamp
+    status: RepresentationStatus
+    def __init__(self, representation_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., patient_name: _Optional[str] = ..., kind: _Optional[_Union[RepresentationKind, str]] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[RepresentationStatus, str]] = ...) -> None: ...
+
+class ListRepresentationsResponse(_message.Message):
+    __slots__ = ("representations",)
+    REPRESENTATIONS_FIELD_NUMBER: _ClassVar[int]
+    representations: _containers.RepeatedCompositeFieldContainer[Representation]
+    def __init__(self, representations: _Optional[_Iterable[_Union[Representation, _Mapping]]] = ...) -> None: ...
 
 class GetReceiptKeysResponse(_message.Message):
     __slots__ = ("jwks_json",)

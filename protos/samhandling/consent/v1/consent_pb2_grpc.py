@@ -80,6 +80,11 @@ class ConsentServiceStub:
                 request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysRequest.SerializeToString,
                 response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysResponse.FromString,
                 _registered_method=True)
+        self.ListRepresentations = channel.unary_unary(
+                '/samhandling.consent.v1.ConsentService/ListRepresentations',
+                request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRepresentationsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRepresentationsResponse.FromString,
+                _registered_method=True)
         self.WatchPolicyChanges = channel.stream_stream(
                 '/samhandling.consent.v1.ConsentService/WatchPolicyChanges',
                 request_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.WatchPolicyChangesRequest.SerializeToString,
@@ -156,6 +161,13 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRepresentations(self, request, context):
+        """Lists whom the calling person may act for, with whether each representation is in force now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchPolicyChanges(self, request_iterator, context):
         """Streams policy changes to a decision cache (a gateway replica), which acknowledges each;
         a change is complete only once every live subscriber acknowledged it or lost its lease.
@@ -211,6 +223,11 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.GetReceiptKeys,
                     request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysRequest.FromString,
                     response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysResponse.SerializeToString,
+            ),
+            'ListRepresentations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRepresentations,
+                    request_deserializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRepresentationsRequest.FromString,
+                    response_serializer=samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRepresentationsResponse.SerializeToString,
             ),
             'WatchPolicyChanges': grpc.stream_stream_rpc_method_handler(
                     servicer.WatchPolicyChanges,
@@ -462,6 +479,33 @@ class ConsentService:
             '/samhandling.consent.v1.ConsentService/GetReceiptKeys',
             samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysRequest.SerializeToString,
             samhandling_dot_consent_dot_v1_dot_consent__pb2.GetReceiptKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRepresentations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.consent.v1.ConsentService/ListRepresentations',
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRepresentationsRequest.SerializeToString,
+            samhandling_dot_consent_dot_v1_dot_consent__pb2.ListRepresentationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
