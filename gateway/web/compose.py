@@ -54,7 +54,8 @@ def create_web(
         sessions=sessions, directory=Directory.for_settings(settings), receipt_keys=ReceiptKeys(backends),
         audit_vkey=None, expected_origin=origin_of(settings.gateway_http_public_url), production=settings.production,
     )
-    routes = [*login.routes(web_login), *patient.routes(), *auditor.routes(), *capacity.routes()]
+    pages = [*patient.routes(), *auditor.routes(), *capacity.routes()]
+    routes = [*login.routes(web_login, {route.path for route in pages}), *pages]
 
     async def close() -> None:
         await http.aclose()

@@ -21,6 +21,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -162,19 +163,23 @@ def return_path(console: Console, asked: str | None) -> str:
     return home
 
 
-def routes(login: WebLogin | None = None) -> list[WebRoute]:
-    """The login's routes; none without a login (the public shell alone)."""
+def routes(login: WebLogin | None = None, served: Collection[str] = ()) -> list[WebRoute]:
+    """The login's routes; none without a login (the public shell alone). `served`: the paths
+    of the pages; a console is logged in to only once its home page is among them, so no
+    login ends on a page that does not exist yet."""
     if login is None:
         return []
+    consoles = {console for console, home in HOMES.items() if home in served}
+    staff = {til: console for til, console in PERSONNEL_CONSOLES.items() if console in consoles}
 
     async def patient(page: Page) -> Response:
         return await login.start(page, "patient")
 
     async def personnel(page: Page) -> Response:
         til = page.request.query_params.get("til", "")
-        if til not in PERSONNEL_CONSOLES:
-            raise login_failed("til must be revisor or kapasitet")
-        return await login.start(page, PERSONNEL_CONSOLES[til])
+        if til not in staff:
+            raise login_failed(f"til must be one of: {', '.join(sorted(staff))}")
+        return await login.start(page, staff[til])
 
     async def finish(page: Page) -> Response:
         return await login.finish(page)
@@ -182,9 +187,7 @@ def routes(login: WebLogin | None = None) -> list[WebRoute]:
     async def logout(page: Page) -> Response:
         return await login.logout(page)
 
-    return [
-        WebRoute("/logg-inn/pasient", {"GET": patient}, None),
-        WebRoute("/logg-inn/ansatt", {"GET": personnel}, None),
-        WebRoute(CALLBACK_PATH, {"GET": finish}, None),
-        WebRoute("/logg-ut", {"POST": logout}, None),
-    ]
+    starts = [WebRoute("/logg-inn/pasient", {"GET": patient}, None)] if "patient" in consoles else []
+    if staff:
+        starts.append(WebRoute("/logg-inn/ansatt", {"GET": personnel}, None))
+    return [*starts, WebRoute(CALLBACK_PATH, {"GET": finish}, None), WebRoute("/logg-ut", {"POST": logout}, None)]

@@ -14,9 +14,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from opentelemetry.sdk.trace import TracerProvider
+from starlette.responses import Response
 
 from gateway.main import create_gateway
-from gateway.web.context import SESSION_COOKIE
+from gateway.web import auditor
+from gateway.web.context import SESSION_COOKIE, Page, WebRoute
 from gateway.web.login import LOGIN_COOKIE
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
@@ -26,6 +28,7 @@ from tests.support import Suite, running_suite
 
 ESKIL = "22750884907"
 ESKIL_NAME = "Eskil Eksempelsen"
+PETRA = "11747910016"  # Bodø kommune's privacy officer: an auditor
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ")
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -188,12 +191,47 @@ async def test_a_patient_logs_in_and_her_page_reads_through_the_enforcer_with_no
                          and e.decision == common_pb2.DECISION_PERMIT for e in reads)
 
 
-async def test_the_landing_page_links_to_the_logins(suite: Suite, http: httpx.AsyncClient) -> None:
+async def test_the_landing_page_links_to_the_patient_login(suite: Suite, http: httpx.AsyncClient) -> None:
     landing = await http.get(base(suite) + "/")
 
-    for href in ('href="/logg-inn/pasient"', 'href="/logg-inn/ansatt?til=revisor"',
-                 'href="/logg-inn/ansatt?til=kapasitet"'):
-        assert href in landing.text
+    assert 'href="/logg-inn/pasient"' in landing.text
+
+
+@pytest.fixture
+async def staff_suite(tmp_path, monkeypatch) -> AsyncIterator[Suite]:
+    """The suite with a stand-in auditor home page (the auditor console is another part's):
+    the staff login is offered for a console only once its home page exists."""
+
+    async def home(page: Page) -> Response:
+        assert page.session is not None
+        return Response(f"revisor {page.session.person_name}", media_type="text/plain")
+
+    monkeypatch.setattr(auditor, "routes", lambda: [WebRoute("/revisor", {"GET": home}, "auditor")])
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+async def test_an_auditor_logs_in_at_the_staff_client_for_her_console_only(
+    staff_suite: Suite, http: httpx.AsyncClient
+) -> None:
+    gateway = base(staff_suite)
+    landing = await http.get(gateway + "/")
+
+    flow = await log_in(http, gateway, PETRA, path="/logg-inn/ansatt?til=revisor")
+    home = await get(http, gateway + "/revisor", flow.cookie)
+    patients = await get(http, gateway + "/pasient", flow.cookie)
+    no_page_yet = await http.get(gateway + "/logg-inn/ansatt?til=kapasitet")
+
+    assert 'href="/logg-inn/ansatt?til=revisor"' in landing.text
+    query = parse_qs(urlsplit(flow.authorize_url).query)
+    assert query["client_id"] == ["samhandling-ansatt"] and query["scope"] == ["openid profile nhn:samhandling/audit.read"]
+    assert flow.done.headers["location"] == "/revisor"
+    [row] = session_rows(staff_suite)
+    assert (row.console, row.person_pid, row.client_id) == ("auditor", PETRA, "samhandling-ansatt")
+    assert "nhn:samhandling/audit.read" in row.scopes.split()
+    assert home.status_code == 200 and home.text == "revisor Petra Personvernsen"
+    assert patients.status_code == 403 and reason_of(patients) == "WEB_WRONG_CONSOLE"
+    assert no_page_yet.status_code == 401 and reason_of(no_page_yet) == "WEB_LOGIN_FAILED"
 
 
 async def test_an_answer_with_another_state_is_refused_and_makes_no_session(
