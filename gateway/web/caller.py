@@ -5,31 +5,31 @@ Authentication, the policy table, consent, audit and the assertion therefore all
 unchanged: a page adds no authority. The proof names `grpc_target(gateway public URL, rpc)`
 (htu ""), as a gRPC client's does; no justification or consent-at-moment metadata is sent.
 
-No refresh in this slice: a session ends when its access token does (sessions.py), and a
-call refused TOKEN_EXPIRED ends the session too; either way the answer is 401
-WEB_SESSION_ENDED and the person logs in again."""
+A token with less than REFRESH_MARGIN_SECONDS left is refreshed first (`refresh`, the
+login's: one replica at a time spends the rotating refresh token); a call the Enforcer refuses
+TOKEN_EXPIRED is refreshed and retried once. A session that has ended (or whose refresh
+token the issuer refuses) answers 401 WEB_SESSION_ENDED, and the person logs in again."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 from services.platform.dpop import Key as DpopKey
 from services.platform.dpop import grpc_target, make_proof
-from services.platform.errors import ServiceError, unauthenticated
+from services.platform.errors import ServiceError
 
 from ..calls import IncomingCall
 from ..enforcement import Enforcer
 from ..policy import POLICIES, MethodPolicy
 from .context import WebSession
-from .sessions import Credentials, SqlSessions
+from .sessions import Credentials, SqlSessions, session_ended
 
 PEER = "web"  # the peer the refusal logs name for calls made by the pages
+REFRESH_MARGIN_SECONDS = 60
 
-
-def session_ended() -> ServiceError:
-    return unauthenticated("WEB_SESSION_ENDED", "the session has ended; log in again")
+Refresh = Callable[[WebSession, Credentials], Awaitable[Credentials]]
 
 
 def response_type(rpc: str) -> type[Message]:
@@ -40,17 +40,18 @@ def response_type(rpc: str) -> type[Message]:
 
 class EnforcerCaller:
     def __init__(
-        self, enforcer: Enforcer, sessions: SqlSessions, dpop_key: DpopKey, gateway_public_url: str,
-        policies: Mapping[str, MethodPolicy] = POLICIES,
+        self, enforcer: Enforcer, sessions: SqlSessions, refresh: Refresh, dpop_key: DpopKey,
+        gateway_public_url: str, policies: Mapping[str, MethodPolicy] = POLICIES,
     ) -> None:
         self._enforcer = enforcer
+        self._refresh = refresh
         self._sessions = sessions
         self._key = dpop_key
         self._jkt = dpop_key.thumbprint()
         self._public_url = gateway_public_url
         self._policies = policies
 
-    async def _incoming(self, session: WebSession, rpc: str) -> tuple[IncomingCall, MethodPolicy]:
+    async def _incoming(self, session: WebSession, rpc: str, *, renew: bool = False) -> tuple[IncomingCall, MethodPolicy]:
         policy = self._policies.get(rpc)
         if policy is None:
             raise ValueError(f"no policy for {rpc}")  # a page's bug, not the person's
@@ -59,6 +60,8 @@ class EnforcerCaller:
             # Ended, or bound to a web key this deployment no longer holds (rotated).
             await self._sessions.end(session)
             raise session_ended()
+        if renew or credentials.access_expires_at - self._sessions.clock() < REFRESH_MARGIN_SECONDS:
+            credentials = await self._refresh(session, credentials)
         proof = make_proof(self._key, "POST", grpc_target(self._public_url, rpc),
                            access_token=credentials.access_token)
         call = IncomingCall(rpc, _metadata(credentials, proof), PEER, htm="POST", htu="")
@@ -69,23 +72,36 @@ class EnforcerCaller:
         try:
             return await self._enforcer.handle(call, policy, request, response_type(rpc))
         except ServiceError as err:
+            if err.reason != "TOKEN_EXPIRED":
+                raise
+        call, policy = await self._incoming(session, rpc, renew=True)  # once, with a fresh token
+        try:
+            return await self._enforcer.handle(call, policy, request, response_type(rpc))
+        except ServiceError as err:
             raise await self._ended_if_expired(session, err) from None
 
     async def stream(
         self, session: WebSession, rpc: str, request_after: Callable[[int], Message]
     ) -> AsyncIterator[Message]:
-        call, policy = await self._incoming(session, rpc)
-        seen = 0
-        try:
-            messages = await self._enforcer.open_stream(call, policy, request_after(seen), response_type(rpc))
+        """The stream until it ends; when the token ends under it (TOKEN_EXPIRED), it is
+        reopened once per token with a fresh one, asking from `request_after(messages seen)`."""
+        seen, renew = 0, False
+        while True:
+            call, policy = await self._incoming(session, rpc, renew=renew)
+            seen_before = seen
             try:
-                async for message in messages:
-                    seen += 1
-                    yield message
-            finally:
-                await messages.aclose()
-        except ServiceError as err:
-            raise await self._ended_if_expired(session, err) from None
+                messages = await self._enforcer.open_stream(call, policy, request_after(seen), response_type(rpc))
+                try:
+                    async for message in messages:
+                        seen += 1
+                        yield message
+                finally:
+                    await messages.aclose()
+                return
+            except ServiceError as err:
+                if err.reason != "TOKEN_EXPIRED" or (renew and seen == seen_before):
+                    raise await self._ended_if_expired(session, err) from None
+                renew = True
 
     async def _ended_if_expired(self, session: WebSession, err: ServiceError) -> ServiceError:
         if err.reason == "TOKEN_EXPIRED":

@@ -50,7 +50,7 @@ def create_web(
     http = httpx.AsyncClient(timeout=STS_TIMEOUT, follow_redirects=False)
     web_login = login.WebLogin(config, sessions, LoginTokens(jwks, access_tokens, config.issuer, clock), http)
     web = Web(
-        caller=EnforcerCaller(enforcer, sessions, config.dpop_key, settings.gateway_public_url),
+        caller=EnforcerCaller(enforcer, sessions, web_login.refresh, config.dpop_key, settings.gateway_public_url),
         sessions=sessions, directory=Directory.for_settings(settings), receipt_keys=ReceiptKeys(backends),
         audit_vkey=None, expected_origin=origin_of(settings.gateway_http_public_url), production=settings.production,
     )

@@ -16,6 +16,7 @@ S256, state and nonce, run by the gateway for the browser.
 Any failure of the login is a page with 401 WEB_LOGIN_FAILED ("start again")."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -29,13 +30,13 @@ import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from starlette.responses import Response
 
-from services.platform.errors import unavailable
+from services.platform.errors import ServiceError, unavailable
 from services.sts.client import StsEndpoints, StsTokenError, discover, request_token
 
 from .config import WebClient, WebConfig
-from .context import SESSION_COOKIE, Console, Page, WebRoute
+from .context import SESSION_COOKIE, Console, Page, WebRoute, WebSession
 from .csrf import request_origin
-from .sessions import LOGIN_SECONDS, NewSession, PendingLogin, SqlSessions
+from .sessions import LOGIN_SECONDS, Credentials, NewSession, PendingLogin, SqlSessions, session_ended
 from .tokens import LoginTokens, login_failed
 
 LOGIN_COOKIE = "__Host-samhandling-login"
@@ -48,6 +49,8 @@ SCOPES: dict[Console, str] = {
 HOMES: dict[Console, str] = {"patient": "/pasient", "auditor": "/revisor", "capacity": "/ansatt/kapasitet"}
 PERSONNEL_CONSOLES: dict[str, Console] = {"revisor": "auditor", "kapasitet": "capacity"}
 DISCOVERY_SECONDS = 300.0
+REFRESH_POLL_SECONDS = 0.1
+REFRESH_WAIT_SECONDS = 5.0
 MAX_RETURN_PATH = 200
 _RETURN_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/._~%-]*")
 
@@ -135,7 +138,7 @@ class WebLogin:
                 console=pending.console, client_id=client.client_id, subject=person.subject,
                 person_pid=person.person_pid, person_name=person.person_name, scopes=person.scopes,
                 access_token=tokens.access_token, access_expires_at=person.access_expires_at,
-                dpop_jkt=self.config.dpop_jkt, lang=pending.lang,
+                refresh_token=tokens.refresh_token, dpop_jkt=self.config.dpop_jkt, lang=pending.lang,
             ),
             replacing=request.cookies.get(SESSION_COOKIE),
         )
@@ -143,6 +146,44 @@ class WebLogin:
         response.set_cookie(SESSION_COOKIE, cookie, path="/", secure=True, httponly=True, samesite="lax")
         response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
         return response
+
+    async def refresh(self, session: WebSession, held: Credentials) -> Credentials:
+        """Fresh credentials for a session whose access token is at (or near) its end. The
+        holder of the row's lease spends the refresh token; every other request (of any
+        replica) waits for its result. A refused refresh token ends the session."""
+        lease = await self.sessions.take_refresh_lease(session)
+        if lease is None:
+            return await self._refreshed_elsewhere(session, held)
+        client = self.config.patient if lease.client_id == self.config.patient.client_id else self.config.personnel
+        grant = {"grant_type": "refresh_token", "refresh_token": lease.refresh_token}
+        try:
+            tokens = await request_token(self.http, await self.endpoints(), client.client_id, client.private_jwk,
+                                         grant, dpop_key=self.config.dpop_key, purpose=None)
+            claims = await self.tokens.access(tokens.access_token, self.config.dpop_jkt)
+        except (StsTokenError, ServiceError) as exc:
+            if isinstance(exc, StsTokenError) and exc.error == "invalid_grant":
+                await self.sessions.end(session)
+                raise session_ended() from None
+            await self.sessions.release_lease(session)
+            if held.access_expires_at > self.sessions.clock():
+                return held  # the issuer is out of reach: the token still held serves while it lasts
+            raise unavailable("WEB_LOGIN_UNAVAILABLE", "the login service cannot be reached") from None
+        expires_at = int(claims["exp"])
+        await self.sessions.store_refreshed(session, tokens.access_token, expires_at, tokens.refresh_token)
+        return Credentials(tokens.access_token, expires_at, self.config.dpop_jkt, client.client_id)
+
+    async def _refreshed_elsewhere(self, session: WebSession, held: Credentials) -> Credentials:
+        deadline = time.monotonic() + REFRESH_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(REFRESH_POLL_SECONDS)
+            current = await self.sessions.credentials(session)
+            if current is None:
+                raise session_ended()
+            if current.access_token != held.access_token:
+                return current
+        if held.access_expires_at > self.sessions.clock():
+            return held
+        raise unavailable("WEB_LOGIN_UNAVAILABLE", "the session's token is being renewed; try again")
 
     async def logout(self, page: Page) -> Response:
         cookie = page.request.cookies.get(SESSION_COOKIE)

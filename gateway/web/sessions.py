@@ -6,9 +6,12 @@ migration 0002), shared by every gateway replica.
   is bound (DPoP `cnf.jkt`) to the deployment's web key, which lives in a file, not here.
 - Limits: a session ends `idle_seconds` after its last request (`last_seen_at` is written at
   most every ACTIVITY_WRITE_SECONDS, so the idle limit is kept within that much) and
-  `max_seconds` after its login at the latest, or when its access token expires (the first
-  slice has no refresh: the person logs in again). An ended session is deleted when it is
-  next presented.
+  `max_seconds` after its login at the latest; without a refresh token, when its access token
+  expires. An ended session is deleted when it is next presented.
+- Refresh: the caller refreshes a token near its end (gateway/web/login.py). The refresh token
+  rotates (each works once; a second use makes the issuer revoke the whole family), so only
+  the holder of a REFRESH_LEASE_SECONDS lease on the row spends it: one conditional UPDATE,
+  exact on PostgreSQL and SQLite alike, whichever replica asks.
 - A pending login lives LOGIN_SECONDS and is taken once; at most MAX_PENDING_LOGINS exist at a
   time (a login beyond answers 503 WEB_LOGINS_FULL).
 - Expired rows of both tables are swept by one indexed DELETE each, at most every
@@ -33,7 +36,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from services.platform.errors import invalid_argument, unavailable
+from services.platform.errors import ServiceError, invalid_argument, unauthenticated, unavailable
 
 from .context import CONSOLES, UNCHANGED, Console, Lang, WebSession
 from .csrf import new_token
@@ -46,6 +49,7 @@ MAX_DATA_BYTES = 16 * 1024  # a session's post-redirect-get state, as JSON
 MAX_MARK_NAME = 64
 MAX_MARK_BYTES = 4 * 1024
 COOKIE_BYTES = 32
+REFRESH_LEASE_SECONDS = 10  # one replica at a time spends a session's (rotating) refresh token
 
 _metadata = sa.MetaData()
 WEB_LOGINS = sa.Table(
@@ -93,6 +97,10 @@ WEB_MARKS = sa.Table(
 )
 
 
+def session_ended() -> ServiceError:
+    return unauthenticated("WEB_SESSION_ENDED", "the session has ended; log in again")
+
+
 def digest(value: str) -> bytes:
     return hashlib.sha256(value.encode()).digest()
 
@@ -121,6 +129,7 @@ class NewSession:
     scopes: frozenset[str]
     access_token: str
     access_expires_at: int
+    refresh_token: str | None
     dpop_jkt: str
     lang: Lang
 
@@ -130,6 +139,15 @@ class Credentials:
     access_token: str
     access_expires_at: int
     dpop_jkt: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The right to spend the session's refresh token, for REFRESH_LEASE_SECONDS."""
+
+    refresh_token: str
+    client_id: str
 
 
 class SqlSessions:
@@ -205,7 +223,8 @@ class SqlSessions:
 
     def _create(self, cookie: str, new: NewSession, replacing: str | None) -> None:
         now = self._now()
-        expires_at = min(now + self._max, new.access_expires_at)
+        # Without a refresh token the session cannot outlive its access token.
+        expires_at = now + self._max if new.refresh_token else min(now + self._max, new.access_expires_at)
         with self._engine.begin() as db:
             if replacing:
                 db.execute(sa.delete(WEB_SESSIONS).where(WEB_SESSIONS.c.id_hash == digest(replacing)))
@@ -213,7 +232,7 @@ class SqlSessions:
                 id_hash=digest(cookie), console=new.console, client_id=new.client_id, subject=new.subject,
                 person_pid=new.person_pid, person_name=new.person_name, scopes=" ".join(sorted(new.scopes)),
                 acting_for=None, representation_id=None, access_token=new.access_token,
-                access_expires_at=new.access_expires_at, refresh_token=None, dpop_jkt=new.dpop_jkt,
+                access_expires_at=new.access_expires_at, refresh_token=new.refresh_token, dpop_jkt=new.dpop_jkt,
                 refreshing_until=None, csrf_token=new_token(), lang=new.lang, created_at=now, last_seen_at=now,
                 expires_at=expires_at, data="{}",
             ))
@@ -238,7 +257,7 @@ class SqlSessions:
 
     def _ended(self, row: Any, now: int) -> bool:
         return (now >= row.expires_at or now - row.last_seen_at > self._idle
-                or now - row.created_at >= self._max or now >= row.access_expires_at)
+                or now - row.created_at >= self._max or (row.refresh_token is None and now >= row.access_expires_at))
 
     async def destroy(self, cookie: str) -> None:
         await asyncio.to_thread(self._delete, WEB_SESSIONS.c.id_hash == digest(cookie))
@@ -260,7 +279,40 @@ class SqlSessions:
             row = db.execute(sa.select(WEB_SESSIONS).where(WEB_SESSIONS.c.csrf_token == session.csrf_token)).first()
         if row is None or self._ended(row, self._now()):
             return None
-        return Credentials(row.access_token, row.access_expires_at, row.dpop_jkt)
+        return Credentials(row.access_token, row.access_expires_at, row.dpop_jkt, row.client_id)
+
+    async def take_refresh_lease(self, session: WebSession) -> Lease | None:
+        """The session's refresh token, if this caller now holds the lease (no other request of
+        any replica holds an unexpired one); None otherwise."""
+        return await asyncio.to_thread(self._take_refresh_lease, session.csrf_token)
+
+    def _take_refresh_lease(self, csrf_token: str) -> Lease | None:
+        now = self._now()
+        mine = WEB_SESSIONS.c.csrf_token == csrf_token
+        with self._engine.begin() as db:
+            taken = db.execute(sa.update(WEB_SESSIONS).where(
+                mine, WEB_SESSIONS.c.refresh_token.is_not(None),
+                sa.or_(WEB_SESSIONS.c.refreshing_until.is_(None), WEB_SESSIONS.c.refreshing_until < now),
+            ).values(refreshing_until=now + REFRESH_LEASE_SECONDS))
+            if taken.rowcount != 1:
+                return None
+            row = db.execute(sa.select(WEB_SESSIONS.c.refresh_token, WEB_SESSIONS.c.client_id).where(mine)).one()
+        return Lease(row.refresh_token, row.client_id)
+
+    async def store_refreshed(
+        self, session: WebSession, access_token: str, access_expires_at: int, refresh_token: str | None
+    ) -> None:
+        """The refreshed tokens, and the lease released."""
+        values = {"access_token": access_token, "access_expires_at": access_expires_at,
+                  "refresh_token": refresh_token, "refreshing_until": None}
+        if refresh_token is None:
+            # No next refresh token: the session ends with this access token.
+            values["expires_at"] = sa.case((WEB_SESSIONS.c.expires_at < access_expires_at, WEB_SESSIONS.c.expires_at),
+                                           else_=access_expires_at)
+        await asyncio.to_thread(self._update, session.csrf_token, values)
+
+    async def release_lease(self, session: WebSession) -> None:
+        await asyncio.to_thread(self._update, session.csrf_token, {"refreshing_until": None})
 
     async def update(
         self,

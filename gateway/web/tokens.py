@@ -76,13 +76,7 @@ class LoginTokens:
             raise login_failed("the ID token's nonce is not this login's")
         if not isinstance(claims.get("at_hash"), str) or not hmac.compare_digest(claims["at_hash"], at_hash(access_token, alg)):
             raise login_failed("the ID token's at_hash does not match the access token")
-        try:
-            access = await self._access_tokens.validate(access_token)
-        except ServiceError as err:
-            raise login_failed(f"the access token was refused: {err.reason}") from None
-        cnf = access.get("cnf")
-        if not isinstance(cnf, dict) or cnf.get("jkt") != dpop_jkt:
-            raise login_failed("the access token is not bound to this deployment's web key")
+        access = await self.access(access_token, dpop_jkt)
         if access.get("sub") != claims.get("sub") or not isinstance(claims.get("sub"), str):
             raise login_failed("the ID token and the access token name different subjects")
         pid = claims.get("pid") or access.get(helseid.PID)
@@ -93,6 +87,17 @@ class LoginTokens:
             subject=claims["sub"], person_pid=pid, person_name=name if isinstance(name, str) else "",
             scopes=frozenset(str(access.get("scope", "")).split()), access_expires_at=int(access["exp"]),
         )
+
+    async def access(self, access_token: str, dpop_jkt: str) -> dict[str, Any]:
+        """The access token's claims, by the gateway's own checks, bound to the web key."""
+        try:
+            access = await self._access_tokens.validate(access_token)
+        except ServiceError as err:
+            raise login_failed(f"the access token was refused: {err.reason}") from None
+        cnf = access.get("cnf")
+        if not isinstance(cnf, dict) or cnf.get("jkt") != dpop_jkt:
+            raise login_failed("the access token is not bound to this deployment's web key")
+        return access
 
     async def _id_token_claims(self, id_token: str) -> tuple[str, dict[str, Any]]:
         if len(id_token) > MAX_ID_TOKEN_BYTES:

@@ -4,6 +4,7 @@ Enforcer and the audit log. Cookies are carried by hand: a `__Host-` cookie is S
 httpx (rightly) does not send over http; Chromium does on loopback (tests/browser)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -364,3 +365,53 @@ async def test_a_session_is_served_by_another_gateway_on_the_same_database(
 
     assert page.status_code == 200 and f"Logget inn som {ESKIL_NAME}" in page.text
     assert out.status_code == 303 and session_rows(suite) == []
+
+
+@pytest.fixture
+async def clocked_suite(tmp_path) -> AsyncIterator[tuple[Suite, Clock]]:
+    async with running_suite(tmp_path) as running:
+        clock = Clock()
+        running.app.web.sessions.clock = clock  # type: ignore[attr-defined]
+        yield running, clock
+
+
+async def test_a_token_near_its_end_is_refreshed_by_one_request_while_the_others_wait(
+    clocked_suite: tuple[Suite, Clock], http: httpx.AsyncClient
+) -> None:
+    suite, clock = clocked_suite
+    gateway = base(suite)
+    flow = await log_in(http, gateway)
+    [before] = session_rows(suite)
+
+    clock.offset = 600 - 55  # less than a minute of the access token left
+    pages = await asyncio.gather(*(get(http, gateway + "/pasient", flow.cookie) for _ in range(3)))
+    [after] = session_rows(suite)
+    # The new token is again within a minute of its end by the moved clock, so this refreshes
+    # with the rotated refresh token: had two requests spent one, the issuer would have
+    # revoked the family and this would end the session.
+    again = await get(http, gateway + "/pasient", flow.cookie)
+
+    assert [p.status_code for p in pages] == [200, 200, 200] and again.status_code == 200
+    assert after.access_token != before.access_token and after.refresh_token != before.refresh_token
+    assert after.refreshing_until is None
+    assert before.refresh_token not in again.text and after.access_token not in again.text
+
+
+async def test_a_refused_refresh_token_ends_the_session(
+    clocked_suite: tuple[Suite, Clock], http: httpx.AsyncClient
+) -> None:
+    suite, clock = clocked_suite
+    gateway = base(suite)
+    flow = await log_in(http, gateway)
+    engine = sa.create_engine(suite.settings.database_url("gateway"))
+    with engine.begin() as db:
+        db.execute(sa.text("UPDATE web_sessions SET refresh_token = 'not-a-refresh-token'"))
+    engine.dispose()
+
+    clock.offset = 600 - 55
+    ended = await get(http, gateway + "/pasient", flow.cookie)
+    after = await get(http, gateway + "/pasient", flow.cookie)
+
+    assert ended.status_code == 401 and reason_of(ended) == "WEB_SESSION_ENDED"
+    assert session_rows(suite) == []
+    assert after.status_code == 303 and "utlopt=1" in after.headers["location"]

@@ -51,7 +51,7 @@ def pending(**changes) -> PendingLogin:
 def new_session(**changes) -> NewSession:
     values = dict(console="patient", client_id="samhandling-portal", subject="sub-1", person_pid="22750884907",
                   person_name="Eskil Eksempelsen", scopes=frozenset({"samhandling:patient"}), access_token="at-1",
-                  access_expires_at=int(NOW) + 600, dpop_jkt="jkt", lang="nb")
+                  access_expires_at=int(NOW) + 600, refresh_token="rt-1", dpop_jkt="jkt", lang="nb")
     return NewSession(**(values | changes))  # type: ignore[arg-type]
 
 
@@ -91,7 +91,7 @@ async def test_pending_logins_are_bounded(sessions, monkeypatch) -> None:
 
 
 async def test_a_session_keeps_only_its_ids_hash_and_ends_with_its_access_token(sessions, clock) -> None:
-    cookie = await sessions.create(new_session(access_expires_at=int(NOW) + 90), replacing=None)
+    cookie = await sessions.create(new_session(access_expires_at=int(NOW) + 90, refresh_token=None), replacing=None)
 
     with sessions._engine.connect() as db:
         [row] = db.execute(sa.text("SELECT * FROM web_sessions"))
@@ -99,7 +99,7 @@ async def test_a_session_keeps_only_its_ids_hash_and_ends_with_its_access_token(
     loaded = await sessions.load(cookie)
     assert loaded is not None and loaded.person_pid == "22750884907" and loaded.csrf_token
     credentials = await sessions.credentials(loaded)
-    assert credentials is not None and credentials.access_token == "at-1"
+    assert credentials is not None and (credentials.access_token, credentials.client_id) == ("at-1", "samhandling-portal")
 
     clock.now += 90
     assert await sessions.load(cookie) is None
@@ -147,3 +147,35 @@ async def test_the_sweep_removes_expired_logins_and_ended_sessions(sessions, clo
 
     assert await sessions.take_login("new") is not None
     assert await sessions.load(idle) is None and await sessions.load(active) is not None
+
+
+async def test_one_request_at_a_time_holds_the_refresh_lease(sessions, clock) -> None:
+    cookie = await sessions.create(new_session(), replacing=None)
+    session = await sessions.load(cookie)
+    assert session is not None
+
+    first = await sessions.take_refresh_lease(session)
+    second = await sessions.take_refresh_lease(session)
+    clock.now += store.REFRESH_LEASE_SECONDS + 1
+    after_the_lease = await sessions.take_refresh_lease(session)
+    await sessions.store_refreshed(session, "at-2", int(clock.now) + 600, "rt-2")
+    next_one = await sessions.take_refresh_lease(session)
+
+    assert first is not None and (first.refresh_token, first.client_id) == ("rt-1", "samhandling-portal")
+    assert second is None  # another request is refreshing
+    assert after_the_lease is not None and after_the_lease.refresh_token == "rt-1"  # a holder that died
+    assert next_one is not None and next_one.refresh_token == "rt-2"  # storing released the lease
+    credentials = await sessions.credentials(session)
+    assert credentials is not None and credentials.access_token == "at-2"
+
+
+async def test_without_a_next_refresh_token_the_session_ends_with_its_access_token(sessions, clock) -> None:
+    cookie = await sessions.create(new_session(), replacing=None)
+    session = await sessions.load(cookie)
+    assert session is not None
+
+    await sessions.store_refreshed(session, "at-2", int(NOW) + 50, None)
+
+    assert await sessions.take_refresh_lease(session) is None
+    clock.now += 50
+    assert await sessions.load(cookie) is None
