@@ -1,11 +1,10 @@
-"""The web session store (gateway/web/sessions.py) on a real SQLite database at the platform
-migrations' head: pending logins are single use, expire and are bounded; sessions keep only
+"""The web session store (gateway/web/sessions.py) on real SQLite and PostgreSQL databases
+at the platform migrations' head: pending logins are single use, expire and are bounded; sessions keep only
 their id's hash, end with their access token, and carry page state within its limit; marks;
 sweeping removes what has ended."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import grpc
 import pytest
@@ -33,10 +32,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path, clock: Clock):
-    url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    migrate_platform(url)
-    made = SqlSessions(make_engine(url), idle_seconds=100, max_seconds=1000, clock=clock)
+def sessions(db_url: str, clock: Clock):
+    """On SQLite and on PostgreSQL, at the platform migrations' head."""
+    migrate_platform(db_url)
+    made = SqlSessions(make_engine(db_url), idle_seconds=100, max_seconds=1000, clock=clock)
     yield made
     made.close()
 
