@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -49,6 +50,7 @@ SCOPES: dict[Console, str] = {
 HOMES: dict[Console, str] = {"patient": "/pasient", "auditor": "/revisor", "capacity": "/ansatt/kapasitet"}
 PERSONNEL_CONSOLES: dict[str, Console] = {"revisor": "auditor", "kapasitet": "capacity"}
 DISCOVERY_SECONDS = 300.0
+security_log = logging.getLogger("gateway.security")
 REFRESH_POLL_SECONDS = 0.1
 REFRESH_WAIT_SECONDS = 5.0
 MAX_RETURN_PATH = 200
@@ -223,7 +225,12 @@ def routes(login: WebLogin | None = None, served: Collection[str] = ()) -> list[
         return await login.start(page, staff[til])
 
     async def finish(page: Page) -> Response:
-        return await login.finish(page)
+        try:
+            return await login.finish(page)
+        except ServiceError as err:
+            # Which check refused, for the operators; the message names no token or person.
+            security_log.warning("web login refused", extra={"reason": err.reason, "detail": err.message})
+            raise
 
     async def logout(page: Page) -> Response:
         return await login.logout(page)

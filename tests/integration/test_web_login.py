@@ -236,7 +236,7 @@ async def test_an_auditor_logs_in_at_the_staff_client_for_her_console_only(
 
 
 async def test_an_answer_with_another_state_is_refused_and_makes_no_session(
-    suite: Suite, http: httpx.AsyncClient
+    suite: Suite, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     gateway = base(suite)
     started, login_cookie = await start_login(http, gateway)
@@ -251,6 +251,10 @@ async def test_an_answer_with_another_state_is_refused_and_makes_no_session(
         assert refused.status_code == 401 and reason_of(refused) == "WEB_LOGIN_FAILED"
         assert SESSION_COOKIE not in set_cookies(refused)
     assert session_rows(suite) == []
+    lines = [r for r in caplog.records if r.name == "gateway.security" and r.getMessage() == "web login refused"]
+    assert [r.detail for r in lines] == [  # type: ignore[attr-defined]
+        "the answer's state is not this login's", "no login is under way in this browser, or it took too long"]
+    assert not any(code in r.detail for r in lines)  # type: ignore[attr-defined]
 
 
 async def test_a_code_cannot_be_used_twice(suite: Suite, http: httpx.AsyncClient) -> None:
