@@ -156,7 +156,11 @@ class WebLogin:
         lease = await self.sessions.take_refresh_lease(session)
         if lease is None:
             return await self._refreshed_elsewhere(session, held)
-        client = self.config.patient if lease.client_id == self.config.patient.client_id else self.config.personnel
+        clients = {c.client_id: c for c in (self.config.patient, self.config.personnel)}
+        client = clients.get(lease.client_id)
+        if client is None:  # a client this deployment no longer uses: its refresh token is of no use
+            await self.sessions.end(session)
+            raise session_ended()
         grant = {"grant_type": "refresh_token", "refresh_token": lease.refresh_token}
         try:
             tokens = await request_token(self.http, await self.endpoints(), client.client_id, client.private_jwk,

@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
@@ -358,7 +358,7 @@ async def test_a_session_is_served_by_another_gateway_on_the_same_database(
     suite: Suite, http: httpx.AsyncClient
 ) -> None:
     flow = await log_in(http, base(suite))
-    other = create_gateway(replace(suite.settings), TracerProvider(), address="127.0.0.1:0", http_address="127.0.0.1:0")
+    other = create_gateway(suite.settings, TracerProvider(), address="127.0.0.1:0", http_address="127.0.0.1:0")
     await other.start()
     try:
         elsewhere = f"http://127.0.0.1:{other.http_server.port}"
