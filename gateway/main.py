@@ -28,6 +28,8 @@ from .jwks import JwksCache
 from .policy import POLICIES
 from .routes import SERVICES, generic_handlers
 from .tokens import TokenValidator
+from .web.compose import WebParts, create_web
+from .web.config import WebConfig
 
 COMPONENT = "gateway"
 # gRPC's default (8 KiB soft, 16 KiB hard) would drop an oversized token before the gateway
@@ -44,6 +46,7 @@ class Gateway:
     decisions: DecisionCache
     watch: PolicyWatch
     replay: ReplayStore
+    web: WebParts
 
     async def start(self) -> int:
         port = await self.server.start()
@@ -66,6 +69,7 @@ class Gateway:
         await (self.server.stop() if grace is None else self.server.stop(grace))
         await self.watch.stop()
         await self.backends.close()
+        await self.web.close()
         await self.http.aclose()
         self.replay.close()
 
@@ -75,11 +79,13 @@ def create_gateway(
 ) -> Gateway:
     # Everything that can refuse the settings runs before anything holds a resource.
     check_production(settings)
+    web_config = WebConfig.from_settings(settings)
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
     bound_clients = dpop_bound_clients(settings)
     http = httpx.AsyncClient(timeout=5.0)
+    jwks = JwksCache(settings.token_issuer, http)
     tokens = TokenValidator(
-        JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience,
+        jwks, settings.token_issuer, settings.token_audience,
         max_lifetime_seconds=settings.access_token_max_lifetime_seconds,
     )
     # DPoP proof ids are claimed in the gateway's database, shared by all its replicas; a
@@ -106,11 +112,13 @@ def create_gateway(
         options=METADATA_LIMITS,
         transport=ServerTransport.from_settings(settings, tls=False),  # the public port: the ingress terminates TLS
     )
+    # The web pages' login: sessions in the same database, calls through the same Enforcer.
+    web = create_web(settings, web_config, enforcer, backends, jwks, tokens, tracer_provider)
     http_server = create_http_server(
         settings, enforcer, backends, tracer_provider, address=http_address,
-        public_url=settings.gateway_http_public_url,
+        public_url=settings.gateway_http_public_url, web=(web.web, web.routes),
     )
-    return Gateway(server, http_server, backends, http, decisions, watch, replay)
+    return Gateway(server, http_server, backends, http, decisions, watch, replay, web)
 
 
 def dpop_bound_clients(settings: Settings) -> frozenset[str]:

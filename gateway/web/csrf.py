@@ -40,9 +40,16 @@ def request_origin(request: Request) -> str:
 
 def same_origin(request: Request, expected_origin: str | None) -> bool:
     """The Origin header equals the expected origin (the configured public one, else the
-    request's own), and Sec-Fetch-Site, if sent, says same-origin."""
+    request's own), and Sec-Fetch-Site, if sent, says same-origin; or the Origin is `null`
+    and Sec-Fetch-Site says same-origin."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    fetch_site = request.headers.get("sec-fetch-site")
+    if origin == "null":
+        # Our pages' Referrer-Policy (no-referrer) makes a browser send `Origin: null` on their
+        # own form posts (Fetch, "serializing a request origin"); then Sec-Fetch-Site, which no
+        # page can set, must say same-origin. Without it, a null origin proves nothing.
+        return fetch_site == "same-origin"
+    if origin is None:
         return False
     try:
         wanted = expected_origin or request_origin(request)
@@ -50,7 +57,6 @@ def same_origin(request: Request, expected_origin: str | None) -> bool:
         return False
     if origin.lower() != wanted.lower():
         return False
-    fetch_site = request.headers.get("sec-fetch-site")
     return fetch_site is None or fetch_site == "same-origin"
 
 

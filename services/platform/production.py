@@ -5,7 +5,8 @@ HelseID's unless SAMHANDLING_CUSTOM_ISSUER_ALLOWED=1, development keys (by conte
 location, via load_jwk), a missing or short log pseudonym key
 (SAMHANDLING_LOG_PSEUDONYM_KEY, services/platform/log_pseudonyms.py), and a gateway public URL (the DPoP `htu` base) that is not an
 https URL on a real host, and plaintext between the gateway and the backends unless a service
-mesh is declared to encrypt it (SAMHANDLING_TLS_BY_MESH=1). All problems are reported at once,
+mesh is declared to encrypt it (SAMHANDLING_TLS_BY_MESH=1), and web login keys left at
+their development defaults or an idle limit above the absolute one. All problems are reported at once,
 so one restart fixes them all.
 
 Why TLS is required but mTLS is not: between pods the patient data and the gateway's
@@ -69,7 +70,31 @@ def production_problems(settings: Settings) -> list[str]:
         load_jwk(settings.assertion_signing_key(), settings)
     except SettingsError as exc:
         problems.append(f"assertion signing key: {exc}")
-    return problems + log_pseudonym_key_problems(settings) + _transport_problems(settings, server=False)
+    return (problems + log_pseudonym_key_problems(settings) + _transport_problems(settings, server=False)
+            + web_problems(settings))
+
+
+def web_problems(settings: Settings) -> list[str]:
+    """The web login's keys: named on purpose (never the seeds' defaults), loadable and not
+    development keys; and an idle limit within the absolute one."""
+    problems = []
+    for variable, named, path in (
+        ("SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE", settings.web_patient_client_key_file,
+         settings.web_patient_client_key()),
+        ("SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE", settings.web_personnel_client_key_file,
+         settings.web_personnel_client_key()),
+        ("SAMHANDLING_WEB_DPOP_KEY_FILE", settings.web_dpop_key_file, settings.web_dpop_key()),
+    ):
+        if named is None:
+            problems.append(f"{variable} must name the web login's key")
+            continue
+        try:
+            load_jwk(path, settings)
+        except SettingsError as exc:
+            problems.append(f"{variable}: {exc}")
+    if settings.web_session_idle_seconds > settings.web_session_max_seconds:
+        problems.append("SAMHANDLING_WEB_SESSION_IDLE_SECONDS must not exceed SAMHANDLING_WEB_SESSION_MAX_SECONDS")
+    return problems
 
 
 def _transport_problems(settings: Settings, *, server: bool) -> list[str]:

@@ -88,6 +88,16 @@ class Settings:
     tls_by_mesh: bool = False
     # The secret of log pseudonyms (services/platform/log_pseudonyms.py); required in production.
     log_pseudonym_key: str | None = field(default=None, repr=False)
+    # The web pages' login (gateway/web): the two clients at the issuer with their private_key_jwt
+    # keys, the one DPoP key every replica binds the sessions' tokens to, and the session limits.
+    # Key files None: the seeds' development keys (refused in production).
+    web_patient_client_id: str = "samhandling-portal"
+    web_patient_client_key_file: Path | None = None
+    web_personnel_client_id: str = "samhandling-ansatt"
+    web_personnel_client_key_file: Path | None = None
+    web_dpop_key_file: Path | None = None
+    web_session_idle_seconds: float = 1800.0
+    web_session_max_seconds: float = 28800.0
 
     @property
     def production(self) -> bool:
@@ -111,6 +121,15 @@ class Settings:
 
     def audit_log_key(self) -> Path:
         return self.audit_log_key_file or self.seeds_dir / "keys" / "audit-log.dev-only.pem"
+
+    def web_patient_client_key(self) -> Path:
+        return self.web_patient_client_key_file or self.seeds_dir / "keys" / "samhandling-portal.dev-only.jwk.json"
+
+    def web_personnel_client_key(self) -> Path:
+        return self.web_personnel_client_key_file or self.seeds_dir / "keys" / "samhandling-ansatt.dev-only.jwk.json"
+
+    def web_dpop_key(self) -> Path:
+        return self.web_dpop_key_file or self.seeds_dir / "keys" / "samhandling-web-dpop.dev-only.jwk.json"
 
     def assertion_verification_key(self) -> Path:
         return self.assertion_public_key_file or self.assertion_signing_key()
@@ -171,6 +190,13 @@ class Settings:
             tls_client_auth=_client_auth(env.get("SAMHANDLING_TLS_CLIENT_AUTH", "")),
             tls_by_mesh=env.get("SAMHANDLING_TLS_BY_MESH", "") == "1",
             log_pseudonym_key=env.get("SAMHANDLING_LOG_PSEUDONYM_KEY") or None,
+            web_patient_client_id=env.get("SAMHANDLING_WEB_PATIENT_CLIENT_ID") or "samhandling-portal",
+            web_patient_client_key_file=_path(env.get("SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE")),
+            web_personnel_client_id=env.get("SAMHANDLING_WEB_PERSONNEL_CLIENT_ID") or "samhandling-ansatt",
+            web_personnel_client_key_file=_path(env.get("SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE")),
+            web_dpop_key_file=_path(env.get("SAMHANDLING_WEB_DPOP_KEY_FILE")),
+            web_session_idle_seconds=_lifetime(env, "SAMHANDLING_WEB_SESSION_IDLE_SECONDS", 1800.0),
+            web_session_max_seconds=_lifetime(env, "SAMHANDLING_WEB_SESSION_MAX_SECONDS", 28800.0),
         )
 
 

@@ -53,6 +53,7 @@ class TokenResponse:
     token_type: str  # "Bearer" or "DPoP"
     expires_in: int | None
     scope: str | None = None
+    id_token: str | None = None  # OpenID Connect: on the authorization-code grant with scope openid
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ async def fetch_client_credentials_token(
     form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
     async with httpx.AsyncClient(timeout=_TIMEOUT) as http:
         endpoints = await discover(http, issuer.rstrip("/"))
-        token = await _request_token(http, endpoints, client_id, private_jwk, form, dpop_key=dpop_key, purpose=purpose)
+        token = await request_token(http, endpoints, client_id, private_jwk, form, dpop_key=dpop_key, purpose=purpose)
     return token.access_token
 
 
@@ -188,7 +189,7 @@ async def login_token(
             "redirect_uri": redirect_uri,
             "code_verifier": verifier,
         }
-        return await _request_token(http, endpoints, client_id, private_jwk, grant, dpop_key=dpop_key, purpose=purpose)
+        return await request_token(http, endpoints, client_id, private_jwk, grant, dpop_key=dpop_key, purpose=purpose)
 
 
 async def refresh_access_token(
@@ -205,10 +206,10 @@ async def refresh_access_token(
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, **({"scope": scope} if scope else {})}
     async with httpx.AsyncClient(timeout=_TIMEOUT) as http:
         endpoints = await discover(http, issuer.rstrip("/"))
-        return await _request_token(http, endpoints, client_id, private_jwk, form, dpop_key=dpop_key, purpose=purpose)
+        return await request_token(http, endpoints, client_id, private_jwk, form, dpop_key=dpop_key, purpose=purpose)
 
 
-async def _request_token(
+async def request_token(
     http: httpx.AsyncClient,
     endpoints: StsEndpoints,
     client_id: str,
@@ -257,6 +258,7 @@ async def _request_token(
         token_type=token_type,
         expires_in=expires_in if isinstance(expires_in, int) else None,
         scope=body.get("scope") if isinstance(body.get("scope"), str) else None,
+        id_token=body.get("id_token") if isinstance(body.get("id_token"), str) else None,
     )
 
 

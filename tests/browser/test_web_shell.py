@@ -40,8 +40,9 @@ async def test_the_landing_page_in_both_languages(suite, page: Page) -> None:
     await expect(page.locator("html")).to_have_attribute("lang", "nb")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Velkommen til Samhandling")
     await expect(page).to_have_title("Forside – Samhandling")
-    # No login links until the login exists.
-    assert await page.locator('a[href^="/logg-inn/"]').count() == 0
+    # A login link for each console whose pages exist (the patient's first).
+    logins = [await a.get_attribute("href") for a in await page.locator('a[href^="/logg-inn/"]').all()]
+    assert logins[0] == "/logg-inn/pasient"
     await axe_check(page)
     await assert_reflows(page)
     await shot(page, "web-landing-nb")

@@ -33,6 +33,7 @@ def production(key_file) -> Settings:
         assertion_key_file=key_file,
         tls_ca_file=Path("/run/secrets/samhandling-ca.pem"),
         log_pseudonym_key="k" * 32,
+        web_patient_client_key_file=key_file, web_personnel_client_key_file=key_file, web_dpop_key_file=key_file,
     )
 
 
@@ -131,6 +132,21 @@ def test_a_backend_in_production_needs_the_gateways_public_key_named(tmp_path):
     public.write_text(json.dumps({k: key[k] for k in ("kty", "crv", "x", "y", "kid")}))
     check_backend_production(replace(production, assertion_public_key_file=public))
     check_backend_production(Settings())  # dev: nothing to check
+
+
+def test_the_web_login_keys_must_be_named_and_not_development_keys(production):
+    unnamed = problems(replace(production, web_patient_client_key_file=None, web_dpop_key_file=None))
+    seeded = problems(replace(production, web_personnel_client_key_file=Path("seeds/keys/samhandling-ansatt.dev-only.jwk.json").resolve()))
+
+    assert "SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE must name the web login's key" in unnamed
+    assert "SAMHANDLING_WEB_DPOP_KEY_FILE must name the web login's key" in unnamed
+    assert "SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE: refusing development key samhandling-ansatt.dev-only.jwk.json" in seeded
+
+
+def test_an_idle_limit_above_the_maximum_is_refused(production):
+    assert "must not exceed SAMHANDLING_WEB_SESSION_MAX_SECONDS" in problems(
+        replace(production, web_session_idle_seconds=3600.0, web_session_max_seconds=1800.0)
+    )
 
 
 def test_a_symmetric_key_is_no_signing_key(production, key_file):

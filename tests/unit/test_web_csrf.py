@@ -55,11 +55,21 @@ def test_our_own_form_passes(site, posted) -> None:
     assert posted[0].form["x"] == "1"
 
 
+def test_a_null_origin_passes_when_the_browser_says_same_origin(site, posted) -> None:
+    """Under our Referrer-Policy: no-referrer, Chromium posts our own forms with `Origin: null`."""
+    client, session = site
+    answer = client.post(PATH, data={"csrf": session.csrf_token, "x": "1"},
+                         headers={"origin": "null", "sec-fetch-site": "same-origin"})
+    assert answer.status_code == 303 and posted[0].form["x"] == "1"
+
+
 @pytest.mark.parametrize(
     "headers",
     [
         {"origin": "http://evil.test"},
         {"origin": "null"},
+        {"origin": "null", "sec-fetch-site": "cross-site"},
+        {"origin": "null", "sec-fetch-site": "same-site"},
         {},  # no Origin at all
         {"origin": "http://testserver"},  # another scheme is another origin
         {"origin": "https://testserver:8443"},

@@ -1,0 +1,82 @@
+"""The web login in a real Chromium: from the landing page's link through the development
+STS's login page back to the gateway's patient page, and out again. No token is ever in the
+page, in the browser's storage or in any URL the browser requested; the session cookie is
+`__Host-`, HttpOnly, Secure and SameSite=Lax."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+from playwright.async_api import Page, expect
+
+from gateway.web.context import SESSION_COOKIE
+from tests.browser.conftest import requests_seen, shot
+from tests.support import Suite, running_suite
+
+pytestmark = pytest.mark.browser
+
+ESKIL = "22750884907"
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ")
+LOGIN_LINKS = {"patient": "/logg-inn/pasient", "auditor": "/logg-inn/ansatt?til=revisor",
+               "capacity": "/logg-inn/ansatt?til=kapasitet"}
+
+
+@pytest.fixture
+async def suite(tmp_path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+def base_of(suite: Suite) -> str:
+    return f"http://{suite.settings.addresses['gateway_http']}"
+
+
+async def login_as(page: Page, base: str, console: str, pid: str) -> None:
+    """From the landing page: the console's login link, the person's radio button at the
+    STS, "Logg inn", and back at the gateway."""
+    await page.goto(base + "/")
+    await page.locator(f'a[href="{LOGIN_LINKS[console]}"]').click()
+    await page.locator(f'input[name="person"][value="{pid}"]').check()
+    await page.locator('button[name="action"][value="login"]').click()
+    await page.wait_for_url(re.compile(re.escape(base) + r"/(pasient|revisor|ansatt/kapasitet)"))
+
+
+def stored_tokens(suite: Suite) -> list[str]:
+    engine = sa.create_engine(suite.settings.database_url("gateway"))
+    try:
+        with engine.connect() as db:
+            return [t for (t,) in db.execute(sa.text("SELECT access_token FROM web_sessions"))]
+    finally:
+        engine.dispose()
+
+
+async def test_a_patient_logs_in_and_out_and_no_token_reaches_the_browser(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+
+    await login_as(page, base, "patient", ESKIL)
+
+    await expect(page.get_by_text("Logget inn som Eskil Eksempelsen")).to_be_visible()
+    await shot(page, "web-login-patient")
+    [token] = stored_tokens(suite)
+    cookie = next(c for c in await page.context.cookies() if c["name"] == SESSION_COOKIE)
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
+    assert cookie["expires"] == -1  # a session cookie: gone with the browser
+    content = await page.content()
+    storage = await page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+    assert json.loads(storage) == [[], []]
+    seen = requests_seen(page)
+    for place in (content, *seen):
+        assert token not in place and not JWT.search(place)
+    assert not any(ESKIL in url for url in seen)  # no person number in a URL (no login_hint)
+
+    await page.get_by_role("button", name="Logg ut").click()
+    await page.wait_for_url(base + "/?utlogget=1")
+
+    await expect(page.get_by_role("status")).to_have_text("Du er logget ut.")
+    assert not [c for c in await page.context.cookies() if c["name"] == SESSION_COOKIE]
+    assert stored_tokens(suite) == []
+    await page.goto(base + "/pasient")
+    assert "/connect/authorize" in page.url  # the page sends an ended session to the login
