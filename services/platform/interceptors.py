@@ -44,6 +44,14 @@ async def abort(context: grpc.aio.ServicerContext, err: ServiceError) -> None:
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
+async def _unknown_method(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    """Any call of a method the server does not have (raw bytes in, nothing out)."""
+    await abort(context, ServiceError(
+        grpc.StatusCode.UNIMPLEMENTED, "METHOD_NOT_FOUND", "this server has no such method"
+    ))
+    yield b""  # never reached: makes this an async generator, as a stream handler is
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Maps ServiceError to its google.rpc status (anything unexpected to INTERNAL) and, for
     backends, refuses every call without a valid gateway assertion for this method."""
@@ -57,7 +65,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None:
-            return handler
+            # No such method here: gRPC's own UNIMPLEMENTED would carry no ErrorInfo. The answer
+            # is the same for every caller, so it reveals nothing an assertion would protect.
+            return grpc.stream_stream_rpc_method_handler(_unknown_method)
         # Infrastructure services (health, reflection) are admitted without an assertion, but
         # decoded and error-mapped like every other.
         verifier = None if details.method.startswith(_OPEN_PREFIXES) else self._verifier

@@ -139,6 +139,21 @@ async def test_health_refuses_undecodable_bytes_on_every_process(suite, caplog):
     assert_quiet(caplog)
 
 
+async def test_a_method_no_server_has_is_unimplemented_with_the_error_model_on_every_process(suite, caplog):
+    """gRPC's own answer to an unknown method carries no ErrorInfo; ours does, for every call
+    shape, and the same with or without an assertion."""
+    from grpc_health.v1 import health_pb2
+
+    shapes = health_pb2.DESCRIPTOR.services_by_name["Health"].methods_by_name  # Check: unary; Watch: server stream
+    for address in [suite.settings.addresses[c] for c in (*BACKENDS, "gateway")]:
+        async with grpc.aio.insecure_channel(address) as channel:
+            for path in ("/samhandling.summary.v1.SummaryService/NoSuchMethod", "/no.such.Service/Check"):
+                for shape in (shapes["Check"], shapes["Watch"]):
+                    answer = await refusal(channel, path, shape, b"")
+                    assert answer == (grpc.StatusCode.UNIMPLEMENTED, "METHOD_NOT_FOUND", ERROR_DOMAIN), (address, path)
+    assert_quiet(caplog)
+
+
 SECRET = "note for 22750884907: not for the log"
 
 
