@@ -217,14 +217,19 @@ class SuiteThread:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteThread]:
     """The suite on SQLite, and on PostgreSQL (a database per component), for the whole module."""
-    urls: dict[str, str] = {}
+    names: dict[str, str] = {}
     if request.param == "postgresql":
         server = request.getfixturevalue("postgres_server")
-        urls = {component: server.url(server.create_database()) for component in (*BACKENDS, "gateway")}
-    with SuiteThread(tmp_path_factory.mktemp("fuzz"), database_urls=urls) as thread:
-        thread.examples = EXAMPLES if request.param == "sqlite" else POSTGRES_EXAMPLES
-        thread.database = request.param
-        yield thread
+        names = {component: server.create_database() for component in (*BACKENDS, "gateway")}
+    try:
+        urls = {component: server.url(name) for component, name in names.items()}
+        with SuiteThread(tmp_path_factory.mktemp("fuzz"), database_urls=urls) as thread:
+            thread.examples = EXAMPLES if request.param == "sqlite" else POSTGRES_EXAMPLES
+            thread.database = request.param
+            yield thread
+    finally:
+        for name in names.values():  # every test's databases go, as the postgres fixtures' do
+            server.drop_database(name)
 
 
 @pytest.fixture(scope="module")
