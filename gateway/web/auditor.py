@@ -9,6 +9,7 @@ are named by their sequence; exports are POSTs. Every call goes through the call
 Enforcer decides and the audit service scopes every answer to the auditor's organisation."""
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -38,12 +39,13 @@ GET_CONSISTENCY_PROOF = _AUDIT + "GetConsistencyProof"
 
 OSLO = ZoneInfo("Europe/Oslo")
 PAGE_SIZE = 50
-MAX_SEARCHES = 10  # searches kept per session; the oldest is dropped
-MAX_PAGES = 100  # page tokens kept per search
+MAX_SEARCHES = 5  # searches kept per session; the oldest is dropped
+MAX_PAGES = 50  # page tokens kept per search (pages reachable by "next")
+SEARCHES_BYTES = 12 * 1024  # of the session's 16 KiB of page state; the oldest searches go first
 SIGNAL_PAGES = 5  # ListSignals pages read per view (20 signals each)
 CHART_PAGE_SIZE = 500
 CHART_MAX_PAGES = 10  # events counted for the chart: at most 5 000, else "at least"
-MAX_PERIOD_DAYS = 62
+MAX_PERIOD_DAYS = 31  # ListSignals' longest range
 DEFAULT_PERIOD_DAYS = 7
 
 PURPOSES = ("TREAT", "ETREAT", "COC", "BTG")
@@ -134,6 +136,18 @@ def _searches(session: WebSession) -> dict[str, Any]:
     return dict(kept) if isinstance(kept, Mapping) else {}
 
 
+def bounded(searches: Mapping[str, Any], keep: str) -> dict[str, Any]:
+    """At most MAX_SEARCHES searches in at most SEARCHES_BYTES of JSON, dropping the oldest
+    first; the search `keep` stays."""
+    newest_first = sorted(searches.items(), key=lambda kv: (kv[0] == keep, kv[1].get("at", 0)), reverse=True)
+    kept: dict[str, Any] = {}
+    for key, value in newest_first[:MAX_SEARCHES]:
+        if key != keep and len(json.dumps({**kept, key: value})) > SEARCHES_BYTES:
+            break
+        kept[key] = value
+    return kept
+
+
 # ---- pages -----------------------------------------------------------------------------------
 
 def _event_row(page: Page, event: audit_pb2.AuditEvent) -> dict[str, Any]:
@@ -178,9 +192,8 @@ async def search(page: Page) -> Response:
             return _search_page(page, fields, problems, None, status=400)
         key = secrets.token_urlsafe(12)
         searches = _searches(session)
-        searches[key] = {"fields": fields, "tokens": [""], "at": int(time.time())}
-        kept = dict(sorted(searches.items(), key=lambda kv: kv[1].get("at", 0))[-MAX_SEARCHES:])
-        await page.web.sessions.update(session, data={**session.data, "searches": kept})
+        searches[key] = {"fields": fields, "tokens": [""], "at": time.time()}
+        await page.web.sessions.update(session, data={**session.data, "searches": bounded(searches, key)})
         return page.redirect(f"/revisor/hendelser?sok={key}")
     key = page.request.query_params.get("sok", "")
     if not key:
@@ -209,7 +222,7 @@ async def search(page: Page) -> Response:
         tokens.append(answer.next_page_token)
         searches = _searches(session)
         searches[key] = {**stored, "tokens": tokens}
-        await page.web.sessions.update(session, data={**session.data, "searches": searches})
+        await page.web.sessions.update(session, data={**session.data, "searches": bounded(searches, key)})
     result = {
         "key": key, "page": number, "rows": [_event_row(page, e) for e in answer.events],
         "previous": number - 1 if number > 1 else None,

@@ -5,6 +5,7 @@ with the pinned key says; the proof downloads; exports are POST downloads; log h
 verified chain."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from gateway.web import auditor
@@ -162,4 +163,13 @@ def test_signals_show_a_chart_with_a_table_alternative_in_both_languages() -> No
     english = web_client(auditor.routes(), caller=caller, sessions=(sessions := FakeSessions()), audit_vkey=VKEY)
     log_in(english, sessions, auditor_session().__class__(**{**auditor_session().__dict__, "lang": "en"}))
     assert "Events and denials per day" in english.get("/revisor/signaler").text
-    assert client.get("/revisor/signaler?fra=2026-01-01&til=2026-12-04").status_code == 400  # over 62 days
+    assert client.get("/revisor/signaler?fra=2026-01-01&til=2026-12-04").status_code == 400  # over 31 days
+
+
+def test_the_searches_kept_are_bounded_in_number_and_size_and_the_newest_stays() -> None:
+    many = {f"k{i}": {"fields": {}, "tokens": ["t" * 20] * 50, "at": float(i)} for i in range(12)}
+    big = {f"k{i}": {"fields": {"patient_id": "x" * 4000}, "tokens": [""], "at": float(i)} for i in range(5)}
+
+    assert set(auditor.bounded(many, "k0")) == {"k0", "k11", "k10", "k9", "k8"}
+    kept = auditor.bounded(big, "k4")
+    assert "k4" in kept and len(json.dumps(kept)) <= auditor.SEARCHES_BYTES and len(kept) < 5
