@@ -412,8 +412,15 @@ async def export(page: Page) -> Response:
                            fields=fields, problems=problems, format=chosen, purposes=PURPOSES, decisions=DECISIONS,
                            bases=BASES, nav="export")
     proto_format, suffix = FORMATS[chosen]
-    answer = await page.web.caller.call(session, EXPORT_EVENTS,
-                                        audit_pb2.ExportEventsRequest(filter=event_filter(fields), format=proto_format))
+    try:
+        answer = await page.web.caller.call(
+            session, EXPORT_EVENTS, audit_pb2.ExportEventsRequest(filter=event_filter(fields), format=proto_format))
+    except ServiceError as err:
+        if not err.field_violations:
+            raise
+        return page.render("auditor/export.html", status=400, page_title=catalog.t("auditor.export.title"),
+                           fields=fields, problems={_form_field(k): v for k, v in err.field_violations.items()},
+                           format=chosen, purposes=PURPOSES, decisions=DECISIONS, bases=BASES, nav="export")
     assert isinstance(answer, audit_pb2.ExportEventsResponse)
     stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M")
     return page.download(answer.content, answer.content_type or "application/octet-stream",

@@ -12,7 +12,7 @@ from gateway.web import auditor
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from services.audit import merkle
-from services.platform.errors import not_found
+from services.platform.errors import invalid_argument, not_found
 from tests.support_web import FakeCaller, FakeSessions, form_post, log_in, make_session, web_client
 from tests.unit.test_web_logcheck import OTHER_VKEY, SIGNER, VKEY, proof, tree
 
@@ -173,3 +173,14 @@ def test_the_searches_kept_are_bounded_in_number_and_size_and_the_newest_stays()
     assert set(auditor.bounded(many, "k0")) == {"k0", "k11", "k10", "k9", "k8"}
     kept = auditor.bounded(big, "k4")
     assert "k4" in kept and len(json.dumps(kept)) <= auditor.SEARCHES_BYTES and len(kept) < 5
+
+
+def test_a_filter_the_service_refuses_is_shown_next_to_its_field() -> None:
+    refused = invalid_argument({"filter.patient_id": "an 11-digit person number"})
+    caller = FakeCaller({auditor.EXPORT_EVENTS: refused, auditor.SEARCH_EVENTS: refused})
+    client, _, session = client_with(caller)
+    export = form_post(client, "/revisor/eksport", {"patient_id": "123", "format": "fhir"}, session)
+    searched = client.get(form_post(client, "/revisor/hendelser", {"patient_id": "123"}, session).headers["location"])
+
+    for page in (export, searched):
+        assert page.status_code == 400 and 'href="#f-patient_id"' in page.text and 'aria-invalid="true"' in page.text
