@@ -27,7 +27,7 @@ from services.platform.errors import ServiceError, invalid_argument, not_found, 
 
 from . import charts, logcheck
 from .context import Page, WebRoute, WebSession
-from .i18n_loader import texts
+from .i18n_loader import Texts, texts
 
 _AUDIT = "/samhandling.audit.v1.AuditService/"
 SEARCH_EVENTS = _AUDIT + "SearchEvents"
@@ -280,7 +280,8 @@ async def event(page: Page) -> Response:
         "actor_client": str(m.get("actor_client_name") or m.get("actor_client_id") or ""),
         "actor_org": page.web.directory.organisation_name(str(m.get("actor_orgnr_child") or m.get("actor_orgnr_parent") or "")),
         "patient": str(m.get("patient_id") or ""),
-        "action": str(m.get("action") or ""), "category": str(m.get("data_category") or ""),
+        "action": _label(catalog, "auditor.action.", m.get("action")),
+        "category": _label(catalog, "auditor.category.", m.get("data_category")),
         "purpose": str(m.get("purpose_of_use") or ""), "basis": str(m.get("access_basis") or ""),
         "decision": str(m.get("decision") or ""), "decided_by": str(m.get("decided_by") or ""),
         "flagged": bool(m.get("flagged")), "justification": str(m.get("justification") or ""),
@@ -289,6 +290,12 @@ async def event(page: Page) -> Response:
     }
     return page.render("auditor/event.html", page_title=title, sequence=sequence, pending=False, failed=None,
                        event=shown, vkey=_vkey(page), nav="search")
+
+
+def _label(catalog: Texts, prefix: str, value: object) -> str:
+    """A leaf's enum member in words; a member without a text (a newer leaf) as it is."""
+    name = str(value or "")
+    return catalog.t(prefix + name) if name and catalog.has(prefix + name) else name
 
 
 async def proof_download(page: Page) -> Response:

@@ -93,6 +93,7 @@ def test_an_event_is_shown_from_its_proof_verified_with_the_pinned_key() -> None
     download = client.get("/revisor/hendelser/4/bevis")
 
     assert page.status_code == 200 and "Bevis kontrollert" in page.text and "akutt" in page.text
+    assert "<dd>Lese</dd>" in page.text  # the leaf's READ in words
     assert download.status_code == 200 and download.content.decode() == proof(3, 7)
     assert download.headers["content-disposition"] == 'attachment; filename="hendelse-4.proof"'
 
