@@ -18,7 +18,7 @@ from ..enforcement import Enforcer
 from ..http.receipt_keys import ReceiptKeys
 from ..jwks import JwksCache
 from ..tokens import TokenValidator
-from . import auditor, capacity, login, patient
+from . import auditor, capacity, logcheck, login, patient
 from .caller import EnforcerCaller
 from .config import WebConfig
 from .context import Web, WebRoute
@@ -52,7 +52,8 @@ def create_web(
     web = Web(
         caller=EnforcerCaller(enforcer, sessions, web_login.refresh, config.dpop_key, settings.gateway_public_url),
         sessions=sessions, directory=Directory.for_settings(settings), receipt_keys=ReceiptKeys(backends),
-        audit_vkey=None, expected_origin=origin_of(settings.gateway_http_public_url), production=settings.production,
+        audit_vkey=logcheck.pinned_vkey(settings), expected_origin=origin_of(settings.gateway_http_public_url),
+        production=settings.production,
     )
     pages = [*patient.routes(), *auditor.routes(), *capacity.routes()]
     routes = [*login.routes(web_login, {route.path for route in pages}), *pages]

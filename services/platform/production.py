@@ -76,7 +76,7 @@ def production_problems(settings: Settings) -> list[str]:
 
 def web_problems(settings: Settings) -> list[str]:
     """The web login's keys: named on purpose (never the seeds' defaults), loadable and not
-    development keys; and an idle limit within the absolute one."""
+    development keys; the audit log's verifier key pinned; and an idle limit within the absolute one."""
     problems = []
     for variable, named, path in (
         ("SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE", settings.web_patient_client_key_file,
@@ -92,6 +92,8 @@ def web_problems(settings: Settings) -> list[str]:
             load_jwk(path, settings)
         except SettingsError as exc:
             problems.append(f"{variable}: {exc}")
+    if settings.audit_log_vkey is None:
+        problems.append("SAMHANDLING_AUDIT_LOG_VKEY must pin the audit log's verifier key the auditor console checks with")
     if settings.web_session_idle_seconds > settings.web_session_max_seconds:
         problems.append("SAMHANDLING_WEB_SESSION_IDLE_SECONDS must not exceed SAMHANDLING_WEB_SESSION_MAX_SECONDS")
     return problems

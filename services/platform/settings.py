@@ -68,6 +68,7 @@ class Settings:
     # checkpoints); origin None: the development origin, refused in production (services.audit.signer).
     audit_log_key_file: Path | None = None
     audit_log_origin: str | None = None
+    audit_log_vkey: str | None = None  # the pinned verifier key the auditor console checks with
     # Timeouts, keepalives and pool sizes of PostgreSQL connections (services/platform/db_tuning.py).
     database: DatabaseTuning = DatabaseTuning()
     # Transport between the components (services.platform.server, .channels, .tls): connections
@@ -180,6 +181,7 @@ class Settings:
             assertion_public_key_file=_path(env.get("SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE")),
             audit_log_key_file=_path(env.get("SAMHANDLING_AUDIT_LOG_KEY_FILE")),
             audit_log_origin=env.get("SAMHANDLING_AUDIT_LOG_ORIGIN") or None,
+            audit_log_vkey=env.get("SAMHANDLING_AUDIT_LOG_VKEY") or None,
             database=database,
             grpc_max_connection_age_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS", 300.0),
             grpc_max_connection_age_grace_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None),

@@ -14,6 +14,8 @@ from gateway.main import create_gateway
 from services.platform.production import check_backend_production, check_production, production_problems
 from services.platform.settings import Settings, SettingsError
 
+PINNED_VKEY = "samhandling.example.no/audit+0a1b2c3d+AQ" + "A" * 42 + "="
+
 
 @pytest.fixture
 def key_file(tmp_path):
@@ -34,6 +36,7 @@ def production(key_file) -> Settings:
         tls_ca_file=Path("/run/secrets/samhandling-ca.pem"),
         log_pseudonym_key="k" * 32,
         web_patient_client_key_file=key_file, web_personnel_client_key_file=key_file, web_dpop_key_file=key_file,
+        audit_log_vkey=PINNED_VKEY,
     )
 
 
@@ -141,6 +144,12 @@ def test_the_web_login_keys_must_be_named_and_not_development_keys(production):
     assert "SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE must name the web login's key" in unnamed
     assert "SAMHANDLING_WEB_DPOP_KEY_FILE must name the web login's key" in unnamed
     assert "SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE: refusing development key samhandling-ansatt.dev-only.jwk.json" in seeded
+
+
+def test_the_audit_log_verifier_key_must_be_pinned(production):
+    assert "SAMHANDLING_AUDIT_LOG_VKEY must pin the audit log's verifier key" in problems(
+        replace(production, audit_log_vkey=None))
+    assert "SAMHANDLING_AUDIT_LOG_VKEY" not in problems(replace(production, env="production"))
 
 
 def test_an_idle_limit_above_the_maximum_is_refused(production):

@@ -1,0 +1,124 @@
+"""Flow 4 of issue 13 in Chromium: after Lars's emergency opening of a restricted patient's
+vital signs, Petra (Bodø's privacy officer) searches flagged events, opens the event (with its
+justification, shown as proven), downloads its proof, and `samhandling audit check-proof`
+verifies the file offline with the vkey shown on Logghelse. Signaler shows the chart, and a
+CSV export holds the event. Every page passes axe and reflows at 320 px."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
+from tests.browser.test_web_login import base_of, login_as
+from tests.integration.test_gateway import RESTRICTED_PATIENT, HealthPerson
+from tests.support import Suite, running_suite
+
+pytestmark = pytest.mark.browser
+
+PETRA = "11747910016"
+JUSTIFICATION = "Bevisstløs pasient innbrakt"
+MAX_RELOADS = 50  # the checkpoint is signed within about a second
+
+# The pages part 6's security and accessibility sweeps visit: (console, who, path).
+SWEEP: list[tuple[str, str, str]] = [
+    ("auditor", PETRA, "/revisor"),
+    ("auditor", PETRA, "/revisor/hendelser"),
+    ("auditor", PETRA, "/revisor/signaler"),
+    ("auditor", PETRA, "/revisor/eksport"),
+    ("auditor", PETRA, "/revisor/logghelse"),
+]
+
+
+@pytest.fixture
+async def suite(tmp_path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+async def checked(page: Page) -> None:
+    await axe_check(page)
+    await assert_reflows(page)
+
+
+async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> None:
+    doctor = await HealthPerson.signed_in(suite, "ETREAT")
+    await doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-justification", quote(JUSTIFICATION)))
+    base = base_of(suite)
+
+    await login_as(page, base, "auditor", PETRA)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Revisor")
+    await checked(page)
+
+    await page.get_by_role("link", name="Søk i hendelser").first.click()
+    await page.get_by_label("Bare nødtilganger og samtykke i øyeblikket").check()
+    await page.get_by_role("button", name="Søk").click()
+    await page.wait_for_url(re.compile(r".*/revisor/hendelser\?sok=.+"))
+    await expect(page.locator("tr.flagged").first).to_be_visible()
+    await checked(page)
+    await shot(page, "auditor-search")
+
+    await page.locator("tr.flagged a").first.click()
+    await page.wait_for_url(re.compile(r".*/revisor/hendelser/\d+$"))
+    sequence = page.url.rsplit("/", 1)[1]
+    for _ in range(MAX_RELOADS):
+        if await page.get_by_text("Bevis kontrollert").count():
+            break
+        await page.reload()
+    await expect(page.get_by_text("Bevis kontrollert")).to_be_visible()
+    await expect(page.get_by_text(JUSTIFICATION)).to_be_visible()
+    await checked(page)
+    await shot(page, "auditor-event-proof")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Last ned beviset (.proof)").click()
+    download = await download_info.value
+    assert download.suggested_filename == f"hendelse-{sequence}.proof"
+    proof = tmp_path / download.suggested_filename
+    await download.save_as(proof)
+
+    await page.goto(base + "/revisor/logghelse")
+    await expect(page.get_by_text("Siste kontrollpunkt er kontrollert")).to_be_visible()
+    vkey = (await page.locator("#vkey").inner_text()).strip()
+    await checked(page)
+    checked_offline = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "audit", "check-proof", str(proof), "--vkey", vkey],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert checked_offline.returncode == 0, checked_offline.stdout + checked_offline.stderr
+    await page.reload()  # a second visit: the chain from the first checkpoint is verified
+    await expect(page.locator("ol.chain li").first).to_contain_text("uendret del av loggen")
+
+    await page.goto(base + "/revisor/signaler")
+    await expect(page.locator("svg.chart title#chart-title")).to_have_count(1)
+    await checked(page)
+    await shot(page, "auditor-signals")
+
+    await page.goto(base + "/revisor/eksport")
+    await page.get_by_label("Bare nødtilganger og samtykke i øyeblikket").check()
+    await page.get_by_label("CSV (regneark)").check()
+    await checked(page)
+    async with page.expect_download() as export_info:
+        await page.get_by_role("button", name="Last ned").click()
+    export = tmp_path / "export.csv"
+    await (await export_info.value).save_as(export)
+    rows = list(csv.DictReader(io.StringIO(export.read_text(encoding="utf-8"))))
+    assert sequence in {row["sequence"] for row in rows}
+    assert rows and all(row["flagged"] == "true" for row in rows)  # the export's filter: flagged only
+    assert not any(PETRA in url or RESTRICTED_PATIENT in url for url in requests_seen(page))
+
+
+async def test_the_console_speaks_english(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "auditor", PETRA)
+    await page.goto(base + "/sprak?til=en&tilbake=/revisor/logghelse")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Log health")
+    for path in ("/revisor", "/revisor/hendelser", "/revisor/signaler", "/revisor/eksport"):
+        await page.goto(base + path)
+        await checked(page)

@@ -1,0 +1,187 @@
+"""The auditor console's pages over the real web app with a FakeCaller: a search is POSTed,
+kept in the session and named by a random key (no person number in any URL), every filter
+reaches SearchEvents, pages follow next_page_token; an event shows only what a proof verified
+with the pinned key says; the proof downloads; exports are POST downloads; log health keeps a
+verified chain."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from gateway.web import auditor
+from samhandling.audit.v1 import audit_pb2
+from samhandling.common.v1 import common_pb2
+from services.audit import merkle
+from services.platform.errors import invalid_argument, not_found
+from tests.support_web import FakeCaller, FakeSessions, form_post, log_in, make_session, web_client
+from tests.unit.test_web_logcheck import OTHER_VKEY, SIGNER, VKEY, proof, tree
+
+PATIENT = "22750884907"
+
+
+def auditor_session():
+    return make_session("auditor", person_pid="11747910016", person_name="Petra Personvernsen",
+                        scopes=frozenset({"openid", "profile", "nhn:samhandling/audit.read"}))
+
+
+def client_with(caller: FakeCaller, vkey: str = VKEY):
+    sessions = FakeSessions()
+    session = auditor_session()
+    client = web_client(auditor.routes(), caller=caller, sessions=sessions, audit_vkey=vkey)
+    log_in(client, sessions, session)
+    return client, sessions, session
+
+
+def event(sequence: int, *, flagged: bool = False, decision: int = common_pb2.DECISION_PERMIT) -> audit_pb2.AuditEvent:
+    found = audit_pb2.AuditEvent(sequence=sequence, patient_id=PATIENT, flagged=flagged, decision=decision,
+                                 actor=common_pb2.Actor(hpr_number="990000102", orgnr_parent="910000012"))
+    found.occur_time.FromDatetime(datetime(2026, 12, 4, 21, 30, tzinfo=UTC))
+    return found
+
+
+def test_a_search_is_posted_kept_in_the_session_and_paged_without_a_person_number_in_a_url() -> None:
+    def answer(request: audit_pb2.SearchEventsRequest) -> audit_pb2.SearchEventsResponse:
+        if request.page_token == "":
+            return audit_pb2.SearchEventsResponse(events=[event(9, flagged=True)], next_page_token="t2")
+        return audit_pb2.SearchEventsResponse(events=[event(3)])
+    caller = FakeCaller({auditor.SEARCH_EVENTS: answer})
+    client, sessions, session = client_with(caller)
+    fields = {"patient_id": PATIENT, "actor_hpr_number": "990000102", "actor_pid": "", "actor_orgnr_child": "910000020",
+              "fra": "2026-12-01", "til": "2026-12-04", "purpose_of_use": "ETREAT", "decision": "PERMIT",
+              "access_basis": "EMERGENCY", "flagged_only": "1"}
+
+    posted = form_post(client, "/revisor/hendelser", fields, session)
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location.startswith("/revisor/hendelser?sok=") and PATIENT not in location
+    first = client.get(location)
+    second = client.get(location + "&side=2")
+
+    assert first.status_code == 200 and "Nr. 9" in first.text and "Neste side" in first.text
+    assert 'class="flagged"' in first.text and "Nødtilgang" in first.text
+    assert second.status_code == 200 and "Nr. 3" in second.text and "Forrige side" in second.text
+    request = caller.calls[0][2]
+    assert isinstance(request, audit_pb2.SearchEventsRequest)
+    f = request.filter
+    assert (f.patient_id, f.actor_hpr_number, f.actor_orgnr_child, f.flagged_only) == (PATIENT, "990000102", "910000020", True)
+    assert (f.purpose_of_use, f.decision, f.access_basis) == (
+        common_pb2.PURPOSE_OF_USE_ETREAT, common_pb2.DECISION_PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY)
+    assert f.start_time.ToDatetime(UTC) == datetime(2026, 11, 30, 23, tzinfo=UTC)  # Oslo midnight
+    assert f.end_time.ToDatetime(UTC) == datetime(2026, 12, 4, 23, tzinfo=UTC)  # the whole last day
+    assert caller.calls[1][2].page_token == "t2"  # type: ignore[attr-defined]
+
+
+def test_a_bad_filter_is_shown_next_to_its_field_and_nothing_is_searched() -> None:
+    caller = FakeCaller()
+    client, _, session = client_with(caller)
+    page = form_post(client, "/revisor/hendelser", {"fra": "2026-12-05", "til": "2026-12-01", "decision": "MAYBE"}, session)
+
+    assert page.status_code == 400 and 'role="alert"' in page.text and 'href="#f-til"' in page.text
+    assert 'href="#f-decision"' in page.text and not caller.calls
+
+
+def test_an_unknown_search_key_is_a_page_saying_so() -> None:
+    client, _, _ = client_with(FakeCaller())
+    page = client.get("/revisor/hendelser?sok=nothing")
+    assert page.status_code == 404 and "Søket er ikke lenger lagret" in page.text
+
+
+def test_an_event_is_shown_from_its_proof_verified_with_the_pinned_key() -> None:
+    caller = FakeCaller({auditor.GET_EVENT_PROOF: audit_pb2.GetEventProofResponse(proof=proof(3, 7))})
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/hendelser/4")
+    download = client.get("/revisor/hendelser/4/bevis")
+
+    assert page.status_code == 200 and "Bevis kontrollert" in page.text and "akutt" in page.text
+    assert "<dd>Lese</dd>" in page.text  # the leaf's READ in words
+    assert download.status_code == 200 and download.content.decode() == proof(3, 7)
+    assert download.headers["content-disposition"] == 'attachment; filename="hendelse-4.proof"'
+
+
+def test_a_proof_that_does_not_verify_with_the_pinned_key_shows_nothing_of_the_event() -> None:
+    caller = FakeCaller({auditor.GET_EVENT_PROOF: audit_pb2.GetEventProofResponse(proof=proof(3, 7))})
+    client, _, _ = client_with(caller, vkey=OTHER_VKEY)
+    page = client.get("/revisor/hendelser/4")
+    assert page.status_code == 502 and "kunne ikke kontrolleres" in page.text and "akutt" not in page.text
+
+
+def test_an_event_not_yet_in_a_checkpoint_comes_in_a_moment() -> None:
+    caller = FakeCaller({auditor.GET_EVENT_PROOF: not_found("EVENT_NOT_FOUND", "not yet")})
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/hendelser/12")
+    assert page.status_code == 404 and "kommer om et øyeblikk" in page.text
+    assert client.get("/revisor/hendelser/0").status_code == 400
+
+
+def test_an_export_is_a_post_download_with_the_filter() -> None:
+    caller = FakeCaller({auditor.EXPORT_EVENTS: audit_pb2.ExportEventsResponse(
+        content_type="text/csv", content=b"sequence\n9\n", event_count=1)})
+    client, _, session = client_with(caller)
+    assert client.get("/revisor/eksport").status_code == 200
+    answer = form_post(client, "/revisor/eksport", {"patient_id": PATIENT, "format": "csv"}, session)
+
+    assert answer.status_code == 200 and answer.content == b"sequence\n9\n"
+    assert answer.headers["content-disposition"].startswith('attachment; filename="hendelser-')
+    request = caller.calls[0][2]
+    assert isinstance(request, audit_pb2.ExportEventsRequest)
+    assert request.format == audit_pb2.EXPORT_FORMAT_CSV and request.filter.patient_id == PATIENT
+
+
+def test_log_health_verifies_the_checkpoint_and_the_chain_since_the_last_visit() -> None:
+    nodes, root9 = tree(9)
+    _, root4 = tree(4)
+    notes = iter([SIGNER.sign(4, root4), SIGNER.sign(9, root9)])
+    caller = FakeCaller({
+        auditor.GET_CHECKPOINT: lambda _: audit_pb2.GetCheckpointResponse(checkpoint=next(notes)),
+        auditor.GET_CONSISTENCY_PROOF: lambda r: audit_pb2.GetConsistencyProofResponse(
+            hashes=merkle.consistency_proof(r.first_size, r.second_size, nodes)),  # type: ignore[attr-defined]
+    })
+    client, sessions, session = client_with(caller)
+
+    first = client.get("/revisor/logghelse")
+    second = client.get("/revisor/logghelse")
+
+    assert "Første besøk" in first.text and "4 hendelser" in first.text and VKEY in first.text
+    assert second.status_code == 200 and "er uendret del av loggen med 9 hendelser" in second.text
+    assert [s.size for s in auditor.logcheck.parse_chain(sessions.marks[(session.subject, auditor.logcheck.CHAIN_MARK)])] == [4, 9]
+
+
+def test_signals_show_a_chart_with_a_table_alternative_in_both_languages() -> None:
+    signal = audit_pb2.Signal(kind=audit_pb2.SIGNAL_KIND_EMERGENCY_OVERRIDE, events=[event(9, flagged=True)])
+    caller = FakeCaller({
+        auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(signals=[signal]),
+        auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(events=[
+            event(9), event(8, decision=common_pb2.DECISION_DENY)]),
+        auditor.GET_CHECKPOINT: audit_pb2.GetCheckpointResponse(checkpoint=SIGNER.sign(4, tree(4)[1])),
+    })
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/signaler?fra=2026-12-01&til=2026-12-04")
+    home = client.get("/revisor")
+
+    assert page.status_code == 200 and "<svg" in page.text and '<title id="chart-title">' in page.text
+    assert "<details>" in page.text and "Nødtilgang" in page.text
+    assert home.status_code == 200 and "Signaler siste 7 dager: 1" in home.text and "4 hendelser" in home.text
+    english = web_client(auditor.routes(), caller=caller, sessions=(sessions := FakeSessions()), audit_vkey=VKEY)
+    log_in(english, sessions, auditor_session().__class__(**{**auditor_session().__dict__, "lang": "en"}))
+    assert "Events and denials per day" in english.get("/revisor/signaler").text
+    assert client.get("/revisor/signaler?fra=2026-01-01&til=2026-12-04").status_code == 400  # over 31 days
+
+
+def test_the_searches_kept_are_bounded_in_number_and_size_and_the_newest_stays() -> None:
+    many = {f"k{i}": {"fields": {}, "tokens": ["t" * 20] * 50, "at": float(i)} for i in range(12)}
+    big = {f"k{i}": {"fields": {"patient_id": "x" * 4000}, "tokens": [""], "at": float(i)} for i in range(5)}
+
+    assert set(auditor.bounded(many, "k0")) == {"k0", "k11", "k10", "k9", "k8"}
+    kept = auditor.bounded(big, "k4")
+    assert "k4" in kept and len(json.dumps(kept)) <= auditor.SEARCHES_BYTES and len(kept) < 5
+
+
+def test_a_filter_the_service_refuses_is_shown_next_to_its_field() -> None:
+    refused = invalid_argument({"filter.patient_id": "an 11-digit person number"})
+    caller = FakeCaller({auditor.EXPORT_EVENTS: refused, auditor.SEARCH_EVENTS: refused})
+    client, _, session = client_with(caller)
+    export = form_post(client, "/revisor/eksport", {"patient_id": "123", "format": "fhir"}, session)
+    searched = client.get(form_post(client, "/revisor/hendelser", {"patient_id": "123"}, session).headers["location"])
+
+    for page in (export, searched):
+        assert page.status_code == 400 and 'href="#f-patient_id"' in page.text and 'aria-invalid="true"' in page.text
