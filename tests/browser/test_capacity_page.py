@@ -23,8 +23,10 @@ MARTE = "19919110034"  # Marte Mottaksen, physician at Nordlandssykehuset Bodø 
 HOSPITAL_UNIT = "nlsh-bodo-akuttmottak"  # reported by demo-hospital (seeds/units.json)
 RAW_NAMES = re.compile(r"\b(NORMAL|STRAINED|FULL|CAPACITY_STATUS_\w+|ALERT_SEVERITY_\w+|UNIT_TYPE_\w+|CRITICAL)\b"
                        r"|\b(isolation_bed|treatment_room|observation_bed)\b")
-# The pages the accessibility and security sweeps visit: (console, person, path).
-SWEEP = [("capacity", MARTE, "/ansatt/kapasitet"), ("capacity", MARTE, "/ansatt/kapasitet?region=Akershus")]
+# The pages the accessibility sweep visits: (console, person, path); with an empty region and
+# the page another console's session gets (403).
+SWEEP = [("capacity", MARTE, "/ansatt/kapasitet"), ("capacity", MARTE, "/ansatt/kapasitet?region=Akershus"),
+         ("capacity", MARTE, "/ansatt/kapasitet?region=Troms"), ("capacity", MARTE, "/pasient")]
 
 
 @pytest.fixture
