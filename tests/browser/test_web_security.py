@@ -16,7 +16,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from playwright.async_api import Page, Route, expect
 
 from gateway.main import create_gateway
+from gateway.web import capacity
 from gateway.web.context import SESSION_COOKIE
+from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import requests_seen
 from tests.browser.test_web_login import ESKIL, JWT, base_of, login_as
 from tests.support import Suite, running_suite
@@ -112,14 +114,32 @@ async def test_a_form_posted_from_another_site_is_refused(suite: Suite, page: Pa
         assert own.status_code == 303 and own.headers["location"] == "/?utlogget=1"
 
 
-async def test_after_logout_the_old_cookie_gets_nothing(suite: Suite, page: Page) -> None:
+async def test_after_logout_the_old_cookie_gets_nothing(
+    suite: Suite, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capacity, "RECHECK_SECONDS", 0.0)  # re-check at every message, not every 15 s
     base = base_of(suite)
     await login_as(page, base, "capacity", MARTE)
     cookie = await session_cookie(page)
-    await page.get_by_role("button", name="Logg ut").click()
-    await page.wait_for_url(base + "/?utlogget=1")
-
     old = {"cookie": f"{SESSION_COOKIE}={cookie}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http, http.stream(
+        "GET", "/ansatt/kapasitet/strom?region=Nordland", headers=old
+    ) as relay:
+        assert relay.status_code == 200
+        lines = relay.aiter_lines()
+        assert "snapshot" in json.loads(await anext(lines))
+        await page.get_by_role("button", name="Logg ut").click()
+        await page.wait_for_url(base + "/?utlogget=1")
+        # The next message of the open relay (a report) finds the session ended.
+        await capacity_pb2_grpc.CapacityServiceStub(suite.gateway).ReportCapacity(
+            capacity_pb2.ReportCapacityRequest(
+                unit_id="nlsh-bodo-akuttmottak", resource_type="treatment_room", total=12, available=2,
+                occupied=10, status=capacity_pb2.CAPACITY_STATUS_STRAINED,
+            ), metadata=await suite.auth("demo-hospital"))
+        rest = [json.loads(line) async for line in lines if line]
+        assert rest[-1]["error"]["reason"] == "WEB_SESSION_ENDED"
+        assert len(rest) <= 2  # at most the report itself before the end
+
     async with httpx.AsyncClient(base_url=base) as http:
         answer = await http.get("/ansatt/kapasitet", headers=old)
         assert answer.status_code == 303

@@ -153,3 +153,21 @@ def test_the_old_page_moves_to_the_new_one() -> None:
     answer = client.get("/pages/capacity?region=Nordland")
     assert answer.status_code == 301 and answer.headers["location"] == "/ansatt/kapasitet?region=Nordland"
     assert client.get("/pages/capacity.js").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_every_status_severity_and_unit_type_has_words(lang) -> None:
+    from gateway.web.i18n_loader import texts
+
+    catalog = texts(lang)
+    for enum, names, prefix in (
+        (capacity_pb2.CapacityStatus, capacity.STATUS_NAMES, "capacity.status."),
+        (capacity_pb2.AlertSeverity, capacity.SEVERITY_NAMES, "capacity.severity."),
+        (capacity_pb2.UnitType, capacity.UNIT_TYPE_NAMES, "capacity.unit_type."),
+    ):
+        for value in enum.values():
+            if value == 0:
+                continue
+            assert value in names, enum.Name(value)
+            assert catalog.has(prefix + names[value]), enum.Name(value)
+    assert catalog.has("capacity.status.unknown")
