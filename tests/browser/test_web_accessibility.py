@@ -78,10 +78,11 @@ async def test_the_public_pages_and_the_login_page(suite: Suite, page: Page, lan
         await page.goto(base + path)
         await expect(page.locator("html")).to_have_attribute("lang", lang)
         await check_both_widths(page)
-    # The STS's login page (the development stand-in for HelseID and ID-porten).
-    await page.goto(base + "/logg-inn/ansatt?til=kapasitet")
-    await expect(page.locator('input[name="person"]').first).to_be_attached()
-    await check_both_widths(page)
+    # The STS's login pages (the development stand-in for HelseID and ID-porten).
+    for login in ("/logg-inn/ansatt?til=kapasitet", "/logg-inn/pasient"):
+        await page.goto(base + login)
+        await expect(page.locator('input[name="person"]').first).to_be_attached()
+        await check_both_widths(page)
 
 
 @pytest.mark.parametrize(("console", "pid"), sorted(KNOWN), ids=[console for console, _ in sorted(KNOWN)])

@@ -108,6 +108,8 @@ async function watch(path, params, start, onMessage) {
 
 function setMeter(meter, occupied, total, name) {
   meter.max = total > 0 ? total : 1;
+  meter.low = total * 0.75;  // above three quarters in use the bar turns amber, above 90 % red
+  meter.high = total * 0.9;
   meter.value = occupied;
   meter.textContent = `${occupied} / ${total}`;
   meter.setAttribute("aria-label", text("meter_label", { name, occupied, total }));
