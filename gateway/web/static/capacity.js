@@ -14,6 +14,9 @@ const OSLO = new Intl.DateTimeFormat("en-GB", {
   timeZone: "Europe/Oslo", year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
   hourCycle: "h23",
 });
+// Refusals that a retry would only repeat (an error line of a relay carries its gRPC code).
+const FINAL_CODES = new Set(["INVALID_ARGUMENT", "PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND",
+  "FAILED_PRECONDITION", "UNIMPLEMENTED"]);
 const alerts = new Map();
 let lastUpdate = new Date();
 let dropped = false;
@@ -76,7 +79,7 @@ async function readStream(url, onMessage, signal) {
       buffered = buffered.slice(newline + 1);
       if (!line) continue;
       const message = JSON.parse(line);
-      if (message.error) return { status: 0, reason: message.error.reason };
+      if (message.error) return { status: 0, reason: message.error.reason, code: message.error.code };
       onMessage(message);
     }
   }
@@ -99,7 +102,9 @@ async function watch(path, params, start, onMessage) {
       ended = { status: 0, reason: "NETWORK" };
     }
     if (ended.reason === "WEB_SESSION_ENDED" || ended.status === 401) return banner(text("live.ended"));
-    if (ended.status >= 400 && ended.status < 500) return banner(text("live.refused", { reason: ended.reason }));
+    if ((ended.status >= 400 && ended.status < 500) || FINAL_CODES.has(ended.code)) {
+      return banner(text("live.refused", { reason: ended.reason }));
+    }
     dropped = true;
     banner(text("live.stale", { time: osloTime(lastUpdate) }));
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
