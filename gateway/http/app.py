@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -37,7 +38,6 @@ from .errors import (
     unsupported_media_type,
 )
 from .openapi import JWK_SET_MEDIA_TYPE, openapi_document
-from .pages import page_endpoints
 from .readiness import READY_PATH, Readiness
 from .receipt_keys import KEEP_SECONDS, ReceiptKeys
 from .routes import API_ROUTES, NDJSON, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
@@ -55,6 +55,9 @@ NOSNIFF = {"x-content-type-options": "nosniff"}
 NO_STORE = {"cache-control": "no-store", **NOSNIFF}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# The token-in-fragment capacity page is gone; its address leads to the page behind the login.
+OLD_CAPACITY_PAGE = "/pages/capacity"
+CAPACITY_PAGE = "/ansatt/kapasitet"
 
 
 def create_app(
@@ -91,7 +94,7 @@ def create_app(
     by_path[RECEIPT_KEYS_PATH] = {"GET": keys}
     by_path[OPENAPI_PATH] = {"GET": openapi}
     by_path[READY_PATH] = {"GET": (readiness or Readiness()).endpoint}
-    by_path |= {path: {"GET": endpoint} for path, endpoint in page_endpoints().items()}
+    by_path[OLD_CAPACITY_PAGE] = {"GET": _moved_capacity_page}
     starlette_routes = [
         Route(path, _PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}))
         for path, methods in by_path.items()
@@ -155,6 +158,12 @@ def _call(enforcer: Enforcer, route: ApiRoute, policy: MethodPolicy, public_url:
         return JSONResponse(content, headers=NO_STORE)
 
     return endpoint
+
+
+async def _moved_capacity_page(request: Request) -> Response:
+    region = request.query_params.get("region")
+    target = CAPACITY_PAGE + (f"?{urlencode({'region': region})}" if region is not None else "")
+    return Response(status_code=301, headers={"location": target, **NOSNIFF})
 
 
 async def _ndjson(messages: AsyncGenerator[Message, None]) -> AsyncIterator[bytes]:

@@ -105,8 +105,15 @@ Try it (in another terminal):
   PTOKEN=$(.venv/bin/samhandling token --patient 22750884907)
   curl -H "authorization: Bearer $PTOKEN" http://{a['gateway_http']}/api/v1/patients/22750884907/rules
 
-  # the live capacity page (open the printed address in a browser):
-  echo "http://{a['gateway_http']}/pages/capacity?region=Nordland#access_token=$(.venv/bin/samhandling token --client demo-hospital)"
+The web pages (open in a browser; log in by picking the person on the STS's page):
+
+  http://{a['gateway_http']}/                    landing page, language switch
+  http://{a['gateway_http']}/pasient             patient portal: Eskil 22750884907; Mikkel 45869005006
+                                           (guardian of Frida, under 12, and of Jonas, 12)
+  http://{a['gateway_http']}/revisor             auditor console: Petra Personvernsen 11747910016
+  http://{a['gateway_http']}/ansatt/kapasitet    capacity page: Marte Mottaksen 19919110034 (hospital, Bodø)
+  Sigrid 08847810026 and Lars 23898220028 are the health personnel of the gRPC side
+  (.venv/bin/samhandling call --user ... --dpop --purpose TREAT ...).
 
 Ctrl-C stops every component.
 """,

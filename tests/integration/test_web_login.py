@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from starlette.responses import Response
 
 from gateway.main import create_gateway
-from gateway.web import auditor
+from gateway.web import auditor, capacity
 from gateway.web.context import SESSION_COOKIE, Page, WebRoute
 from gateway.web.login import LOGIN_COOKIE
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
@@ -208,6 +208,7 @@ async def staff_suite(tmp_path, monkeypatch) -> AsyncIterator[Suite]:
         return Response(f"revisor {page.session.person_name}", media_type="text/plain")
 
     monkeypatch.setattr(auditor, "routes", lambda: [WebRoute("/revisor", {"GET": home}, "auditor")])
+    monkeypatch.setattr(capacity, "routes", lambda: [])  # without its page, no capacity login
     async with running_suite(tmp_path) as running:
         yield running
 

@@ -1,0 +1,109 @@
+"""Accessibility sweep of issue 13 (test 6): axe (WCAG 2.0/2.1 A and AA, nothing serious or
+critical) and reflow at 320 px (nothing wider than the screen, and axe again there), in
+bokmål and in English, over every page known: the public ones (landing page, 404 page, the
+STS's login page) and every (console, person, path) of the SWEEP lists the page-owning
+browser test modules export; a module that does not exist (yet) adds nothing. The keyboard
+reaches the capacity page's controls with a visible focus."""
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import NARROW, VIEWPORT, axe_check, tab_to
+from tests.browser.test_web_login import ESKIL, base_of, login_as
+from tests.support import Suite, running_suite
+
+pytestmark = pytest.mark.browser
+
+# The modules whose SWEEP lists name the pages of each console (issue 13, parts 4-6).
+SWEEP_MODULES = ("test_capacity_page", "test_patient_flows", "test_auditor_console", "test_patient_pages",
+                 "test_auditor_pages")
+PUBLIC = ["/", "/finnes-ikke"]
+LANGS = ("nb", "en")
+
+
+def known_pages() -> dict[tuple[str, str], list[str]]:
+    """(console, person) -> paths, over every SWEEP list that exists, in order, without repeats."""
+    by_person: dict[tuple[str, str], list[str]] = {("patient", ESKIL): ["/pasient"]}
+    for name in SWEEP_MODULES:
+        try:
+            module = importlib.import_module(f"tests.browser.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tests.browser.{name}":
+                raise  # the module exists but is broken: that must not pass as "no pages"
+            continue
+        for console, pid, path in getattr(module, "SWEEP", []):
+            paths = by_person.setdefault((console, pid), [])
+            if path not in paths:
+                paths.append(path)
+    return by_person
+
+
+KNOWN = known_pages()
+
+
+@pytest.fixture
+async def suite(tmp_path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+async def choose_language(page: Page, base: str, lang: str) -> None:
+    await page.goto(f"{base}/sprak?{urlencode({'til': lang, 'tilbake': '/'})}")
+    await expect(page.locator("html")).to_have_attribute("lang", lang)
+
+
+async def check_both_widths(page: Page) -> None:
+    await page.set_viewport_size(VIEWPORT)
+    await axe_check(page)
+    await page.set_viewport_size(NARROW)
+    try:
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= NARROW["width"], f"{page.url} is {width} px wide at {NARROW['width']} px"
+        await axe_check(page)
+    finally:
+        await page.set_viewport_size(VIEWPORT)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_public_pages_and_the_login_page(suite: Suite, page: Page, lang: str) -> None:
+    base = base_of(suite)
+    await choose_language(page, base, lang)
+    for path in PUBLIC:
+        await page.goto(base + path)
+        await expect(page.locator("html")).to_have_attribute("lang", lang)
+        await check_both_widths(page)
+    # The STS's login pages (the development stand-in for HelseID and ID-porten).
+    for login in ("/logg-inn/ansatt?til=kapasitet", "/logg-inn/pasient"):
+        await page.goto(base + login)
+        await expect(page.locator('input[name="person"]').first).to_be_attached()
+        await check_both_widths(page)
+
+
+@pytest.mark.parametrize(("console", "pid"), sorted(KNOWN), ids=[console for console, _ in sorted(KNOWN)])
+async def test_every_page_of_a_console_in_both_languages(suite: Suite, page: Page, console: str, pid: str) -> None:
+    base = base_of(suite)
+    await login_as(page, base, console, pid)
+    for lang in LANGS:
+        await choose_language(page, base, lang)
+        for path in KNOWN[(console, pid)]:
+            await page.goto(base + path)
+            await expect(page.locator("html")).to_have_attribute("lang", lang)
+            await expect(page.locator("h1")).to_have_count(1)
+            await check_both_widths(page)
+
+
+async def test_the_capacity_page_by_keyboard(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "capacity", "19919110034")
+    await tab_to(page, "link", "Hopp til hovedinnholdet")
+    await tab_to(page, "combobox", "Region")
+    await tab_to(page, "button", "Oppdater")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(re.escape(f"{base}/ansatt/kapasitet?region=") + "Nordland$"))
+    await tab_to(page, "region", "Enheter")

@@ -1,0 +1,180 @@
+"""Flow 5 of issue 13 in a real Chromium against the real suite: no token ever reaches the
+browser (page, storage, URLs) and no person number is in a URL; the session cookie's flags;
+a form posted from another site is refused (in the browser, and with httpx: a foreign
+Origin, a missing csrf field); after logout the old cookie gets the login on pages and
+WEB_SESSION_ENDED on the stream relays; a session made on one gateway works on a second
+one that shares its database (for a GET and for a CSRF-checked POST)."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from playwright.async_api import Page, Route, expect
+
+from gateway.main import create_gateway
+from gateway.web import capacity
+from gateway.web.context import SESSION_COOKIE
+from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
+from tests.browser.conftest import requests_seen
+from tests.browser.test_web_login import ESKIL, JWT, base_of, login_as
+from tests.support import Suite, running_suite
+
+pytestmark = pytest.mark.browser
+
+MARTE = "19919110034"
+SEEDED_PIDS = (MARTE, ESKIL, "11747910016", "45869005006", "26812297073", "14681450042")
+EVIL = "http://evil.test"
+
+
+@pytest.fixture
+async def suite(tmp_path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+def stored_secrets(suite: Suite) -> list[str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(suite.settings.database_url("gateway"))
+    try:
+        with engine.connect() as db:
+            rows = db.execute(sa.text("SELECT access_token, refresh_token FROM web_sessions")).all()
+    finally:
+        engine.dispose()
+    return [value for row in rows for value in row if value]
+
+
+async def session_cookie(page: Page) -> str:
+    return next(c["value"] for c in await page.context.cookies() if c["name"] == SESSION_COOKIE)
+
+
+async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "capacity", MARTE)
+    # The live relays have answered (the alert watch's snapshot redraws the list).
+    await page.wait_for_function("document.getElementById('live-status').textContent.length > 0")
+    await expect(page.locator("#live-banner")).to_be_hidden()
+    await login_as(page, base, "patient", ESKIL)  # a second console in the same browser replaces the session
+
+    secrets = stored_secrets(suite)
+    assert secrets  # the tokens exist, server-side only
+    cookie = next(c for c in await page.context.cookies() if c["name"] == SESSION_COOKIE)
+    assert cookie["name"].startswith("__Host-") and cookie["path"] == "/"
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
+    assert not await page.evaluate("document.cookie.includes('samhandling')")
+    for path in ("/pasient",):
+        await page.goto(base + path)
+        content = await page.content()
+        storage = await page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+        assert json.loads(storage) == [[], []]
+        for place in (content, storage):
+            assert not JWT.search(place) and not any(s in place for s in secrets)
+    seen = requests_seen(page)
+    assert seen
+    for url in seen:
+        assert not JWT.search(url) and not any(s in url for s in secrets), url
+        assert not any(pid in url for pid in SEEDED_PIDS), url
+
+
+async def test_a_form_posted_from_another_site_is_refused(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "capacity", MARTE)
+    cookie = await session_cookie(page)
+    csrf = await page.locator('input[name="csrf"]').first.get_attribute("value")
+    assert csrf
+
+    async def evil_page(route: Route) -> None:
+        await route.fulfill(content_type="text/html", body=(
+            f'<!doctype html><title>evil</title><form id="f" method="post" action="{base}/logg-ut">'
+            f'<input name="csrf" value="guessed"></form><script>document.getElementById("f").submit()</script>'
+        ))
+
+    await page.route(f"{EVIL}/**", evil_page)
+    async with page.expect_response(f"{base}/logg-ut") as posted:
+        await page.goto(f"{EVIL}/innbydelse")
+    assert (await posted.value).status == 403
+    await expect(page.get_by_text("WEB_CSRF_REFUSED")).to_be_visible()
+    # The session is untouched: the capacity page still opens without a login.
+    answer = await page.goto(base + "/ansatt/kapasitet")
+    assert answer is not None and answer.status == 200 and page.url == base + "/ansatt/kapasitet"
+
+    headers = {"cookie": f"{SESSION_COOKIE}={cookie}", "content-type": "application/x-www-form-urlencoded"}
+    async with httpx.AsyncClient(base_url=base) as http:
+        foreign = await http.post("/logg-ut", content=f"csrf={csrf}", headers={**headers, "origin": EVIL})
+        assert foreign.status_code == 403 and "WEB_CSRF_REFUSED" in foreign.text
+        without_token = await http.post("/logg-ut", content="", headers={**headers, "origin": base})
+        assert without_token.status_code == 403 and "WEB_CSRF_REFUSED" in without_token.text
+        page_answer = await http.get("/ansatt/kapasitet", headers={"cookie": headers["cookie"]})
+        assert page_answer.status_code == 200  # neither refusal ended the session
+        own = await http.post("/logg-ut", content=f"csrf={csrf}", headers={**headers, "origin": base})
+        assert own.status_code == 303 and own.headers["location"] == "/?utlogget=1"
+
+
+async def test_after_logout_the_old_cookie_gets_nothing(
+    suite: Suite, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capacity, "RECHECK_SECONDS", 0.0)  # re-check at every message, not every 15 s
+    base = base_of(suite)
+    await login_as(page, base, "capacity", MARTE)
+    cookie = await session_cookie(page)
+    old = {"cookie": f"{SESSION_COOKIE}={cookie}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http, http.stream(
+        "GET", "/ansatt/kapasitet/strom?region=Nordland", headers=old
+    ) as relay:
+        assert relay.status_code == 200
+        lines = relay.aiter_lines()
+        assert "snapshot" in json.loads(await anext(lines))
+        await page.get_by_role("button", name="Logg ut").click()
+        await page.wait_for_url(base + "/?utlogget=1")
+        # The next message of the open relay (a report) finds the session ended.
+        await capacity_pb2_grpc.CapacityServiceStub(suite.gateway).ReportCapacity(
+            capacity_pb2.ReportCapacityRequest(
+                unit_id="nlsh-bodo-akuttmottak", resource_type="treatment_room", total=12, available=2,
+                occupied=10, status=capacity_pb2.CAPACITY_STATUS_STRAINED,
+            ), metadata=await suite.auth("demo-hospital"))
+        rest = [json.loads(line) async for line in lines if line]
+        assert rest[-1]["error"]["reason"] == "WEB_SESSION_ENDED"
+        assert len(rest) <= 2  # at most the report itself before the end
+
+    async with httpx.AsyncClient(base_url=base) as http:
+        answer = await http.get("/ansatt/kapasitet", headers=old)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/logg-inn/ansatt?til=kapasitet")
+        assert "utlopt=1" in answer.headers["location"]
+        for stream in ("/ansatt/kapasitet/strom", "/ansatt/varsler/strom"):
+            ended = await http.get(stream, headers=old)
+            assert ended.status_code == 401 and ended.json()["error"]["reason"] == "WEB_SESSION_ENDED"
+    assert stored_secrets(suite) == []
+
+
+async def test_a_session_made_on_one_gateway_works_on_a_second(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    second = create_gateway(suite.settings, TracerProvider(), address="127.0.0.1:0", http_address="127.0.0.1:0")
+    await second.start()
+    try:
+        other = f"http://127.0.0.1:{second.http_server.port}"
+        await login_as(page, base, "capacity", MARTE)
+        # Cookies belong to the host, not the port: the same cookie goes to the second gateway.
+        answer = await page.goto(other + "/ansatt/kapasitet")
+        assert answer is not None and answer.status == 200 and page.url == other + "/ansatt/kapasitet"
+        await expect(page.get_by_text("Logget inn som Marte Mottaksen")).to_be_visible()
+        await expect(page.locator("#units tr").first).to_be_visible()
+        cookie = await session_cookie(page)
+        async with httpx.AsyncClient() as http:
+            for host in (base, other):
+                served = await http.get(host + "/ansatt/kapasitet", headers={"cookie": f"{SESSION_COOKIE}={cookie}"})
+                assert served.status_code == 200
+            # A CSRF-checked POST on the second gateway (the logout) ends the session for both.
+            await page.get_by_role("button", name="Logg ut").click()
+            await page.wait_for_url(other + "/?utlogget=1")
+            for host in (base, other):
+                gone = await http.get(host + "/ansatt/kapasitet", headers={"cookie": f"{SESSION_COOKIE}={cookie}"})
+                assert gone.status_code == 303 and "utlopt=1" in gone.headers["location"]
+        await page.goto(base + "/ansatt/kapasitet")
+        assert re.search(r"/connect/authorize", page.url)
+    finally:
+        await second.stop(grace=0)
