@@ -1,0 +1,128 @@
+"""The patient pages in a real Chromium against the whole suite (real STS login, Enforcer,
+consent and audit). Flow 1 of issue 13: Eskil blocks a named nurse found in the register,
+confirms after reading what the block does, sees the block's receipt verified, downloads it
+and verifies it himself; the nurse's gRPC read is then refused, and Eskil sees the refusal
+in Logg over bruk by her name and profession. `SWEEP` lists the patient pages for the
+accessibility sweep (axe in both languages, 320 px), which this module also runs."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+import grpc
+import httpx
+import pytest
+from joserfc import jws
+from joserfc.jwk import KeySet
+from playwright.async_api import Page, expect
+
+from gateway.web.context import Console
+from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from services.cli.token import Identity, obtain_token
+from services.platform.dpop import grpc_target, make_proof
+from services.platform.errors import error_info
+from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
+from tests.browser.test_web_login import base_of, login_as
+from tests.support import Suite, running_suite
+
+pytestmark = pytest.mark.browser
+
+ESKIL = "22750884907"
+SIGRID = "08847810026"  # Sigrid Sykepleiersen, nurse, HPR 990000101
+SIGRID_HPR = "990000101"
+GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
+
+# (console, who logs in, path) of every patient page a sweep should check.
+SWEEP: list[tuple[Console, str, str]] = [
+    ("patient", ESKIL, "/pasient"),
+    ("patient", ESKIL, "/pasient/regler"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=sperre&sok=Sigrid"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=sperre&sok=ingen-slik-person"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=begrensning"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=reservasjon"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=tillatelse&sok=990000101"),
+    ("patient", ESKIL, "/pasient/regler/historikk"),
+    ("patient", ESKIL, "/pasient/logg"),
+    ("patient", ESKIL, "/pasient/logg?nod=1&meg=1"),
+    ("patient", ESKIL, "/pasient/regler/finnes-ikke"),
+]
+
+
+@pytest.fixture
+async def suite(tmp_path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+async def sigrid_reads_eskil(suite: Suite) -> grpc.aio.AioRpcError | None:
+    """Sigrid's own gRPC read of Eskil's summary, with her DPoP-bound token: the error, or None."""
+    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=SIGRID, purpose="TREAT"), dpop=True)
+    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, GET_SUMMARY),
+                       access_token=token.access_token)
+    stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
+    try:
+        await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=ESKIL),
+                                     metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof)))
+    except grpc.aio.AioRpcError as exc:
+        return exc
+    return None
+
+
+async def test_block_nurse(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
+    await shot(page, "patient-oversikt")
+
+    await page.get_by_role("link", name="Delingsregler").first.click()
+    await page.get_by_role("link", name="Sperre").click()
+    await page.get_by_label("Finn helsepersonen").fill("Sigrid")
+    await page.get_by_role("button", name="Søk").click()
+    await page.get_by_label(re.compile("Sigrid Sykepleiersen")).check()
+    await page.get_by_role("button", name="Gå videre").click()
+
+    await expect(page.get_by_role("heading", level=1, name="Se over og bekreft")).to_be_visible()
+    await expect(page.get_by_text("Sigrid Sykepleiersen (sykepleier, Bodø")).to_be_visible()
+    await axe_check(page)
+    await shot(page, "patient-delingsregler-bekreft")
+    await page.get_by_role("button", name="Bekreft og lagre").click()
+
+    await expect(page.get_by_role("status")).to_have_text("Regelen er lagret.")
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="Last ned kvittering for versjon 1").click()
+    download = await waiting.value
+    receipt = (await download.path()).read_text().strip()
+    async with httpx.AsyncClient() as http:
+        jwks = (await http.get(base + "/api/v1/consent-receipt-keys")).json()
+    content = json.loads(jws.deserialize_compact(receipt, KeySet.import_key_set(jwks), algorithms=["ES256"]).payload)
+    assert content["rule_type"] == "BLOCK_PERSON" and content["actor"] == {"hpr_number": SIGRID_HPR}
+
+    refused = await sigrid_reads_eskil(suite)
+    assert refused is not None and refused.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_info(refused)[0] == "CONSENT_DENIED"
+
+    await page.get_by_role("link", name="Logg over bruk").click()
+    row = page.locator("tbody tr", has_text="Sigrid Sykepleiersen")
+    await expect(row.first).to_contain_text("sykepleier")
+    await expect(row.first).to_contain_text("Avvist")
+    await expect(row.first).to_contain_text("Din sperre")
+    await axe_check(page)
+    await shot(page, "patient-logg")
+    assert not any(ESKIL in url for url in requests_seen(page))
+
+
+async def test_patient_pages_pass_axe_and_reflow_in_both_languages(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    for lang in ("nb", "en"):
+        for _, _, path in SWEEP:
+            await page.goto(base + path)
+            assert await page.evaluate("document.documentElement.lang") == lang
+            await axe_check(page)
+            await assert_reflows(page)
+        await page.goto(base + "/pasient")
+        await page.locator("a.lang-switch").click()
+        await page.wait_for_url(base + "/pasient")
+    await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()  # back in bokmål
