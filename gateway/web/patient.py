@@ -6,6 +6,7 @@ as the guardian's on the child's behalf). No person number appears in a URL: the
 acted for lives in the session, rule drafts in `session.data`."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +31,7 @@ CREATE_RULE = _CONSENT + "CreateRule"
 REVOKE_RULE = _CONSENT + "RevokeRule"
 LIST_RULE_HISTORY = _CONSENT + "ListRuleHistory"
 LIST_REPRESENTATIONS = _CONSENT + "ListRepresentations"
+LIST_NOTIFICATIONS = _CONSENT + "ListNotifications"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
 
@@ -78,6 +80,7 @@ async def overview(page: Page) -> Response:
     summary = await _call(page, GET_SUMMARY, summary_pb2.GetPatientSummaryRequest(patient_id=_patient(session)))
     representations = await _call(page, LIST_REPRESENTATIONS, consent_pb2.ListRepresentationsRequest())
     rules_in_force = len(await _rules(page))
+    unread = await _unread(page, await _notifications(page))
     services = [
         {"name": s.iplos_display or s.iplos_code, "level": s.service_level, "extent": s.weekly_extent,
          "start": _date_text(t, s.start_date), "provider": page.web.directory.organisation_name(s.provider_orgnr)
@@ -92,7 +95,7 @@ async def overview(page: Page) -> Response:
         "patient/overview.html",
         **_common(page, "/pasient", "patient.overview.title", services=services, withheld=withheld,
                   truncated=summary.municipal_services_truncated, news2=pl.news2_text(t, summary),
-                  represents=[r.patient_name for r in in_force], rules_in_force=rules_in_force,
+                  represents=[r.patient_name for r in in_force], rules_in_force=rules_in_force, unread=unread,
                   acting_name=(acting.patient_name if acting else "") if session.acting_for else ""),
     )
 
@@ -401,13 +404,16 @@ def _log_filters(page: Page) -> tuple[dict[str, str], dict[str, str]]:
     return chosen, errors
 
 
-def _actor_view(page: Page, actor: Any) -> dict[str, str]:
+def _actor_view(page: Page, actor: Any, basis: int = 0) -> dict[str, str]:
     t, directory = _texts(page), page.web.directory
     session = _session(page)
     if actor.kind == pl.C.ACTOR_KIND_PATIENT:
-        if actor.pid == session.person_pid:
-            return {"name": t.t("patient.log.you"), "role": "", "org": ""}
-        return {"name": actor.name or t.t("patient.log.representative"), "role": t.t("patient.log.guardian"),
+        # A patient reader's log shows no person numbers: a person acting for the patient is
+        # known by the basis REPRESENTATIVE, any other person is the patient.
+        if basis == pl.C.ACCESS_BASIS_REPRESENTATIVE:
+            return {"name": actor.name or t.t("patient.log.representative"), "role": t.t("patient.log.guardian"),
+                    "org": ""}
+        return {"name": t.t("patient.log.patient_self" if session.acting_for else "patient.log.you"), "role": "",
                 "org": ""}
     if actor.kind == pl.C.ACTOR_KIND_SYSTEM:
         return {"name": actor.client_name or actor.client_id, "role": t.t("patient.kind.SYSTEM"),
@@ -439,7 +445,7 @@ async def log(page: Page) -> Response:
     for event in answer.events:
         moment = _time(event.occur_time)
         events.append({
-            "when": t.format_time(moment) if moment else "", "actor": _actor_view(page, event.actor),
+            "when": t.format_time(moment) if moment else "", "actor": _actor_view(page, event.actor, event.access_basis),
             "what": pl.label(t, "category", event.data_category), "action": pl.label(t, "action", event.action),
             "purpose": pl.label(t, "purpose", event.purpose_of_use), "basis": pl.label(t, "basis", event.access_basis),
             "permitted": event.decision == pl.C.DECISION_PERMIT, "emergency": pl.is_emergency(event),
@@ -456,6 +462,117 @@ async def log(page: Page) -> Response:
         organisations=organisations, next_url=next_url, first_url=first_url))
 
 
+# ----- Varsler -----
+
+NOTIFICATIONS_PAGE_SIZE = 50
+
+
+def _read_mark(session: WebSession) -> str:
+    """The web mark holding until when this patient's notifications are read (per patient acted
+    for, by the representation's id, so no person number is a mark's name)."""
+    return "notifications_read:" + (session.representation_id or "self")
+
+
+def _stamp(stamp: Timestamp) -> str:
+    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def _notifications(page: Page, token: str = "") -> consent_pb2.ListNotificationsResponse:
+    return await _call(page, LIST_NOTIFICATIONS, consent_pb2.ListNotificationsRequest(
+        patient_id=_patient(_session(page)), page_size=NOTIFICATIONS_PAGE_SIZE, page_token=token))
+
+
+async def _unread(page: Page, answer: consent_pb2.ListNotificationsResponse) -> int:
+    read_until = await page.web.sessions.mark(_session(page), _read_mark(_session(page))) or ""
+    return sum(1 for n in answer.notifications if _stamp(n.create_time) > read_until)
+
+
+async def notifications(page: Page) -> Response:
+    t = _texts(page)
+    token = page.request.query_params.get("side", "")
+    if token and not _PAGE_TOKEN.fullmatch(token):
+        token = ""
+    answer = await _notifications(page, token)
+    read_until = await page.web.sessions.mark(_session(page), _read_mark(_session(page))) or ""
+    shown = []
+    for n in answer.notifications:
+        moment = _time(n.create_time)
+        actor = _actor_view(page, n.actor) if n.HasField("actor") else {"name": "", "role": "", "org": ""}
+        kind = pl.enum_word("notification", n.kind)
+        shown.append({"kind": pl.label(t, "notification", n.kind), "when": t.format_time(moment) if moment else "",
+                      "text": t.t(f"patient.notifications.text.{kind}", who=actor["name"] or t.t(
+                          "patient.notifications.someone")),
+                      "actor": actor, "unread": _stamp(n.create_time) > read_until,
+                      "emergency": n.kind == consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS})
+    next_url = f"/pasient/varsler?side={answer.next_page_token}" if answer.next_page_token else ""
+    return page.render("patient/notifications.html", **_common(
+        page, "/pasient/varsler", "patient.notifications.title", notifications=shown,
+        unread=sum(1 for n in shown if n["unread"]), next_url=next_url, first_url="/pasient/varsler" if token else ""))
+
+
+async def mark_read(page: Page) -> Response:
+    answer = await _notifications(page)
+    if answer.notifications:
+        newest = max(_stamp(n.create_time) for n in answer.notifications)
+        await page.web.sessions.set_mark(_session(page), _read_mark(_session(page)), newest)
+    return page.redirect("/pasient/varsler")
+
+
+# ----- Representasjon -----
+
+async def representation(page: Page) -> Response:
+    return await _representation_page(page, "", 200)
+
+
+async def _representation_page(page: Page, refusal: str, status: int) -> Response:
+    t, session = _texts(page), _session(page)
+    answer = await _call(page, LIST_REPRESENTATIONS, consent_pb2.ListRepresentationsRequest())
+    shown = []
+    for r in answer.representations:
+        start, end = _time(r.valid_from), _time(r.valid_until)
+        status_word = pl.enum_word("representation", r.status)
+        shown.append({"id": r.representation_id, "name": r.patient_name or t.t("patient.representation.unnamed"),
+                      "status": pl.label(t, "representation", r.status), "status_word": status_word.lower(),
+                      "explain": t.t(f"patient.representation.explain.{status_word}", name=r.patient_name),
+                      "may_switch": r.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE,
+                      "current": r.representation_id == session.representation_id,
+                      "valid": t.t("patient.representation.valid", start=t.format_time(start, date_only=True) if start
+                                   else "–", end=t.format_time(end, date_only=True) if end else "–")})
+    return page.render("patient/representation.html", status, **_common(
+        page, "/pasient/representasjon", "patient.representation.title", representations=shown,
+        refusal=refusal, acting=bool(session.acting_for)))
+
+
+async def switch(page: Page) -> Response:
+    """Acts for the chosen child (or for oneself again, `meg`). Consent decides: a probe read
+    of the child's rules, as the guardian on the child's behalf, must be permitted first; if
+    it is refused, the session stays as it was and the page says why."""
+    form, session, t = page.form, _session(page), _texts(page)
+    assert form is not None
+    chosen = form.get("representasjon", "")
+    data = {k: v for k, v in session.data.items() if k != "acting_for_name"}
+    if chosen == "meg":
+        await page.web.sessions.update(session, acting_for=None, representation_id=None, data=data)
+        return page.redirect("/pasient")
+    answer = await _call(page, LIST_REPRESENTATIONS, consent_pb2.ListRepresentationsRequest())
+    found = next((r for r in answer.representations if r.representation_id == chosen), None)
+    if found is None:
+        return await _representation_page(page, t.t("patient.representation.refused_unknown"), 403)
+    probe = dataclasses.replace(session, acting_for=found.patient_id, representation_id=found.representation_id)
+    try:
+        await page.web.caller.call(probe, LIST_RULES, consent_pb2.ListRulesRequest(patient_id=found.patient_id,
+                                                                                   page_size=1))
+    except ServiceError as err:
+        if err.code.name != "PERMISSION_DENIED":
+            raise
+        word = pl.enum_word("representation", found.status)
+        return await _representation_page(
+            page, t.t(f"patient.representation.refused.{word}", name=found.patient_name), 403)
+    await page.web.sessions.update(session, acting_for=found.patient_id, representation_id=found.representation_id,
+                                   data=data | {"acting_for_name": found.patient_name})
+    return page.redirect("/pasient")
+
+
 def routes() -> list[WebRoute]:
     return [
         WebRoute("/pasient", {"GET": overview}, "patient"),
@@ -467,4 +584,7 @@ def routes() -> list[WebRoute]:
         WebRoute("/pasient/regler/{rule_id}/v{version:int}/kvittering.jws", {"GET": receipt_download}, "patient"),
         WebRoute("/pasient/regler/{rule_id}/trekk-tilbake", {"GET": revoke_form, "POST": revoke}, "patient"),
         WebRoute("/pasient/logg", {"GET": log}, "patient"),
+        WebRoute("/pasient/varsler", {"GET": notifications}, "patient"),
+        WebRoute("/pasient/varsler/lest", {"POST": mark_read}, "patient"),
+        WebRoute("/pasient/representasjon", {"GET": representation, "POST": switch}, "patient"),
     ]

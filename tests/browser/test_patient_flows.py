@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import grpc
 import httpx
 import pytest
+import sqlalchemy as sa
 from joserfc import jws
 from joserfc.jwk import KeySet
 from playwright.async_api import Page, expect
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.browser
 ESKIL = "22750884907"
 SIGRID = "08847810026"  # Sigrid Sykepleiersen, nurse, HPR 990000101
 SIGRID_HPR = "990000101"
+MIKKEL = "45869005006"  # guardian of Frida (under 12) and of Jonas (12)
+FRIDA = "26812297073"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 
 # (console, who logs in, path) of every patient page a sweep should check.
@@ -46,6 +49,9 @@ SWEEP: list[tuple[Console, str, str]] = [
     ("patient", ESKIL, "/pasient/logg"),
     ("patient", ESKIL, "/pasient/logg?nod=1&meg=1"),
     ("patient", ESKIL, "/pasient/regler/finnes-ikke"),
+    ("patient", ESKIL, "/pasient/varsler"),
+    ("patient", ESKIL, "/pasient/representasjon"),
+    ("patient", MIKKEL, "/pasient/representasjon"),
 ]
 
 
@@ -117,7 +123,7 @@ async def test_patient_pages_pass_axe_and_reflow_in_both_languages(suite: Suite,
     base = base_of(suite)
     await login_as(page, base, "patient", ESKIL)
     for lang in ("nb", "en"):
-        for _, _, path in SWEEP:
+        for _, pid, path in [s for s in SWEEP if s[1] == ESKIL]:
             await page.goto(base + path)
             assert await page.evaluate("document.documentElement.lang") == lang
             await axe_check(page)
@@ -126,3 +132,40 @@ async def test_patient_pages_pass_axe_and_reflow_in_both_languages(suite: Suite,
         await page.locator("a.lang-switch").click()
         await page.wait_for_url(base + "/pasient")
     await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()  # back in bokmål
+
+
+def audited_reads_of(suite: Suite, patient_id: str) -> list[tuple[str, str, str]]:
+    """(actor pid, patient, basis) of each event about the patient, from the audit database."""
+    engine = sa.create_engine(suite.settings.database_url("audit"))
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(sa.text(
+                "SELECT actor_pid, patient_id, access_basis FROM audit_events WHERE patient_id = :p"), {"p": patient_id})]
+    finally:
+        engine.dispose()
+
+
+async def test_guardian(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", MIKKEL)
+    await page.get_by_role("link", name="Representasjon").click()
+    await expect(page.get_by_role("button", name="Handle for Frida Fantasisen")).to_be_visible()
+    await expect(page.get_by_text("fra barnet fyller 12 år").first).to_be_visible()
+    assert await page.get_by_role("button", name=re.compile("Handle for Jonas")).count() == 0
+    await axe_check(page)
+    await assert_reflows(page)
+    await shot(page, "patient-representasjon")
+
+    await page.get_by_role("button", name="Handle for Frida Fantasisen").click()
+    await page.wait_for_url(base + "/pasient")
+    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
+    assert (MIKKEL, FRIDA, "REPRESENTATIVE") in audited_reads_of(suite, FRIDA)
+
+    # A forged POST for Jonas (12), with the page's own csrf token: consent refuses, nothing changes.
+    await page.goto(base + "/pasient/representasjon")
+    csrf = await page.locator('input[name="csrf"]').first.get_attribute("value")
+    refused = await page.request.post(base + "/pasient/representasjon", form={"csrf": csrf or "",
+                                      "representasjon": "rep-seed-0003"}, headers={"origin": base})
+    assert refused.status == 403 and "fra barnet fyller 12 år" in await refused.text()
+    await page.goto(base + "/pasient")
+    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()

@@ -24,7 +24,7 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2 as C
 from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
-from services.platform.errors import invalid_argument
+from services.platform.errors import invalid_argument, permission_denied
 from tests.support_web import (
     ORIGIN,
     FakeCaller,
@@ -86,6 +86,7 @@ def world() -> tuple[FakeCaller, FakeSessions, TestClient, WebSession]:
     caller = FakeCaller(answers={
         patient.GET_SUMMARY: summary,
         patient.LIST_REPRESENTATIONS: consent_pb2.ListRepresentationsResponse(),
+        patient.LIST_NOTIFICATIONS: consent_pb2.ListNotificationsResponse(),
         patient.LIST_RULES: consent_pb2.ListRulesResponse(rules=[block_rule()]),
         patient.LIST_RULE_HISTORY: consent_pb2.ListRuleHistoryResponse(versions=[block_rule()]),
         patient.CREATE_RULE: lambda request: consent_pb2.CreateRuleResponse(rule=block_rule()),
@@ -110,7 +111,7 @@ def test_overview_shows_services_and_news2_in_plain_words_in_both_languages(worl
     assert "Hjemmesykepleie" in page.text and "Lav risiko – stabil" in page.text
     assert "Du har 1 delingsregler i kraft." in page.text
     assert "Logget inn som Eskil Eksempelsen" in page.text and "Du handler for deg selv." in page.text
-    [(_, rpc, request), _, _] = caller.calls
+    [(_, rpc, request), *_] = caller.calls
     assert rpc == patient.GET_SUMMARY and request.patient_id == ESKIL
     sessions.by_cookie = {k: v.__class__(**{**v.__dict__, "lang": "en"}) for k, v in sessions.by_cookie.items()}
     english = client.get("/pasient")
@@ -246,3 +247,61 @@ def test_a_guardian_acting_for_a_child_reads_the_childs_data(world) -> None:
     assert page.status_code == 200 and "du handler for Frida" in page.text
     [(_, _, request)] = caller.calls
     assert request.patient_id == "26812297073"
+
+
+def notification(kind: int, minute: int) -> consent_pb2.Notification:
+    made = consent_pb2.Notification(kind=kind, text="English text from consent")
+    made.create_time.FromDatetime(datetime(2026, 12, 5, 10, minute, tzinfo=UTC))
+    made.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number="990000202", authorization="LE"))
+    return made
+
+
+def test_notifications_are_unread_until_marked_read_per_patient_acted_for(world) -> None:
+    caller, sessions, client, session = world
+    caller.answers[patient.LIST_NOTIFICATIONS] = consent_pb2.ListNotificationsResponse(notifications=[
+        notification(consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, 5),
+        notification(consent_pb2.NOTIFICATION_KIND_RULE_CHANGED, 1)])
+    page = client.get("/pasient/varsler")
+    assert page.status_code == 200 and "2 uleste" in page.text and "English text" not in page.text
+    assert "i en nødsituasjon" in page.text and page.text.count('card--emergency') == 1
+    assert "Du har 2 uleste varsler." in client.get("/pasient").text
+    done = form_post(client, "/pasient/varsler/lest", {}, session)
+    assert done.status_code == 303
+    assert sessions.marks[(session.subject, "notifications_read:self")] == "2026-12-05T10:05:00.000000Z"
+    assert "0 uleste" in client.get("/pasient/varsler").text
+
+
+def representations() -> consent_pb2.ListRepresentationsResponse:
+    return consent_pb2.ListRepresentationsResponse(representations=[
+        consent_pb2.Representation(representation_id="rep-seed-0001", patient_id="26812297073", patient_name="Frida",
+                                   status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE),
+        consent_pb2.Representation(representation_id="rep-seed-0003", patient_id="14681450042", patient_name="Jonas",
+                                   status=consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12)])
+
+
+def test_a_guardian_switches_only_where_consent_permits(world) -> None:
+    caller, sessions, client, session = world
+    caller.answers[patient.LIST_REPRESENTATIONS] = representations()
+
+    def rules_of(request):
+        if request.patient_id == "14681450042":
+            raise permission_denied("CONSENT_DENIED", "no")
+        return consent_pb2.ListRulesResponse()
+
+    caller.answers[patient.LIST_RULES] = rules_of
+    page = client.get("/pasient/representasjon")
+    assert "Handle for Frida" in page.text and "Handle for Jonas" not in page.text and "fyller 12" in page.text
+
+    switched = form_post(client, "/pasient/representasjon", {"representasjon": "rep-seed-0001"}, session)
+    assert switched.status_code == 303 and current(sessions).acting_for == "26812297073"
+    [(probe, _, request)] = [c for c in caller.calls if c[1] == patient.LIST_RULES]
+    assert probe.acting_for == "26812297073" and request.patient_id == "26812297073"
+    assert "du handler for Frida" in client.get("/pasient/regler").text
+
+    for forged in ("rep-seed-0003", "rep-unknown"):
+        refused = form_post(client, "/pasient/representasjon", {"representasjon": forged}, current(sessions))
+        assert refused.status_code == 403 and 'role="alert"' in refused.text
+        assert current(sessions).acting_for == "26812297073" and current(sessions).representation_id == "rep-seed-0001"
+    back = form_post(client, "/pasient/representasjon", {"representasjon": "meg"}, current(sessions))
+    assert back.status_code == 303 and current(sessions).acting_for is None
+    assert "acting_for_name" not in current(sessions).data
