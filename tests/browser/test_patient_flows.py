@@ -123,7 +123,7 @@ async def test_patient_pages_pass_axe_and_reflow_in_both_languages(suite: Suite,
     base = base_of(suite)
     await login_as(page, base, "patient", ESKIL)
     for lang in ("nb", "en"):
-        for _, pid, path in [s for s in SWEEP if s[1] == ESKIL]:
+        for _, _, path in [s for s in SWEEP if s[1] == ESKIL]:
             await page.goto(base + path)
             assert await page.evaluate("document.documentElement.lang") == lang
             await axe_check(page)
