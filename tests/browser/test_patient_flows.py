@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from urllib.parse import quote
 
 import grpc
 import httpx
@@ -35,6 +37,9 @@ SIGRID_HPR = "990000101"
 MIKKEL = "45869005006"  # guardian of Frida (under 12) and of Jonas (12)
 FRIDA = "26812297073"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
+LIST_VITAL_SIGNS = "/samhandling.summary.v1.PatientSummaryService/ListVitalSigns"
+LARS = "23898220028"  # Lars Legevaktsen, physician at the legevakt
+JUSTIFICATION = "Bevisstløs pasient innbrakt, trenger siste målinger"
 
 # (console, who logs in, path) of every patient page a sweep should check.
 SWEEP: list[tuple[Console, str, str]] = [
@@ -169,3 +174,58 @@ async def test_guardian(suite: Suite, page: Page) -> None:
     assert refused.status == 403 and "fra barnet fyller 12 år" in await refused.text()
     await page.goto(base + "/pasient")
     await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
+
+
+async def lars_opens_vital_signs_in_an_emergency(suite: Suite) -> None:
+    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=LARS, purpose="ETREAT"), dpop=True)
+    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, LIST_VITAL_SIGNS),
+                       access_token=token.access_token)
+    request = summary_pb2.ListVitalSignsRequest(patient_id=ESKIL)
+    request.from_time.FromDatetime(datetime(2025, 10, 1, tzinfo=UTC))  # the seeded measurements: November 2025
+    request.to_time.FromDatetime(datetime(2026, 9, 30, tzinfo=UTC))
+    answer = await summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).ListVitalSigns(request,
+        metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof),
+                  ("x-samhandling-justification", quote(JUSTIFICATION))))
+    assert answer.measurements  # opened: the emergency lets him through the restriction
+
+
+async def test_emergency_opening(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await page.get_by_role("link", name="Delingsregler").first.click()
+    await page.get_by_role("link", name="Begrensning").click()
+    await page.get_by_label("Vitale målinger").check()
+    await page.get_by_role("button", name="Gå videre").click()
+    await expect(page.get_by_text("Helsepersonell ser ikke vitale målinger")).to_be_visible()
+    await page.get_by_role("button", name="Bekreft og lagre").click()
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
+    await page.get_by_role("link", name="Varsler").click()
+    await expect(page.get_by_role("status")).to_have_text("1 uleste")  # the rule change itself
+    await expect(page.locator("li.card--unread")).to_contain_text("Endret delingsregel")
+    await page.get_by_role("button", name="Marker alle som lest").click()
+    await expect(page.get_by_role("status")).to_have_text("0 uleste")
+
+    await lars_opens_vital_signs_in_an_emergency(suite)
+
+    await page.get_by_role("link", name="Oversikt").click()
+    await expect(page.get_by_text("Du har 1 uleste varsler.")).to_be_visible()
+    await page.get_by_role("link", name="Varsler").click()
+    await expect(page.get_by_role("status")).to_have_text("1 uleste")
+    card = page.locator("li.card--unread")
+    await expect(card).to_have_count(1)
+    await expect(card).to_contain_text("Nødåpning")
+    await expect(card).to_contain_text("Lars Legevaktsen")
+    await axe_check(page)
+    await shot(page, "patient-varsler")
+
+    await page.get_by_role("link", name="Logg over bruk").click()
+    emergency = page.locator("tbody tr.emergency", has_text="Lars Legevaktsen")
+    await expect(emergency.first).to_contain_text("Nødåpning")
+    await expect(emergency.first).to_contain_text("Akuttbehandling")
+    await expect(emergency.first).to_contain_text("Tillatt")
+    assert JUSTIFICATION not in await page.content()
+    await page.get_by_label("Bare nødåpninger").check()
+    await page.get_by_role("button", name="Vis").click()
+    await expect(page.locator("tbody tr")).to_have_count(await page.locator("tbody tr.emergency").count())
+    await axe_check(page)
+    await shot(page, "patient-logg-nodapning")
