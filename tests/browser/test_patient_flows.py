@@ -25,7 +25,7 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.token import Identity, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
-from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
+from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
 from tests.browser.test_web_login import base_of, login_as
 from tests.support import Suite, running_suite
 
@@ -229,3 +229,52 @@ async def test_emergency_opening(suite: Suite, page: Page) -> None:
     await expect(page.locator("tbody tr")).to_have_count(await page.locator("tbody tr.emergency").count())
     await axe_check(page)
     await shot(page, "patient-logg-nodapning")
+
+
+async def test_reservation_warns_and_a_rule_is_revoked_after_confirmation(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await page.goto(base + "/pasient/regler/ny?type=reservasjon")
+    await page.get_by_role("button", name="Gå videre").click()
+    await expect(page.get_by_role("heading", name="Viktig: reservasjon gjelder også i nødsituasjoner")).to_be_visible()
+    await axe_check(page)
+    await assert_reflows(page)
+    await shot(page, "patient-reservasjon-advarsel")
+    await page.get_by_label("Jeg forstår at ingen kan se opplysningene mine, heller ikke i en nødsituasjon").check()
+    await page.get_by_role("button", name="Bekreft og lagre").click()
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
+
+    await page.get_by_role("link", name="Trekk tilbake").click()
+    await expect(page.get_by_role("heading", level=1, name="Trekk tilbake regelen")).to_be_visible()
+    await axe_check(page)
+    await page.get_by_label("Begrunnelse (valgfritt)").fill("Angret")
+    await page.get_by_role("button", name="Trekk tilbake").click()
+    await expect(page.get_by_text("Status: trukket tilbake")).to_be_visible()
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_have_count(2)  # both versions' receipts
+    await page.goto(base + "/pasient/regler")
+    await expect(page.get_by_text("Du har ingen delingsregler.")).to_be_visible()
+    await page.get_by_role("link", name="Historikk over alle endringer").click()
+    await expect(page.locator("tbody tr")).to_have_count(2)
+    await axe_check(page)
+
+
+async def test_block_nurse_with_the_keyboard_alone(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await tab_to(page, "link", "Delingsregler")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(base + "/pasient/regler")
+    await tab_to(page, "link", "Sperre")
+    await page.keyboard.press("Enter")
+    await tab_to(page, "searchbox", "Finn helsepersonen")
+    await page.keyboard.type("Sigrid")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r".*sok=Sigrid"))
+    await tab_to(page, "radio", "Sigrid Sykepleiersen (sykepleier, Bodø kommune – hjemmesykepleie)")
+    await page.keyboard.press("Space")
+    await tab_to(page, "button", "Gå videre")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(base + "/pasient/regler/bekreft")
+    await tab_to(page, "button", "Bekreft og lagre")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
