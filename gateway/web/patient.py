@@ -497,11 +497,18 @@ async def notifications(page: Page) -> Response:
     shown = []
     for n in answer.notifications:
         moment = _time(n.create_time)
-        actor = _actor_view(page, n.actor) if n.HasField("actor") else {"name": "", "role": "", "org": ""}
         kind = pl.enum_word("notification", n.kind)
+        if n.actor.kind == pl.C.ACTOR_KIND_PATIENT:  # the patient or a representative changed a rule
+            actor = {"name": "", "role": "", "org": ""}
+            mine = n.actor.pid == _session(page).person_pid
+            text = t.t("patient.notifications.by_you" if mine else "patient.notifications.by_representative",
+                       what=t.t(f"patient.notifications.what.{kind}"))
+        else:
+            actor = _actor_view(page, n.actor) if n.HasField("actor") else {"name": "", "role": "", "org": ""}
+            text = t.t(f"patient.notifications.text.{kind}",
+                       who=actor["name"] or t.t("patient.notifications.someone"))
         shown.append({"kind": pl.label(t, "notification", n.kind), "when": t.format_time(moment) if moment else "",
-                      "text": t.t(f"patient.notifications.text.{kind}", who=actor["name"] or t.t(
-                          "patient.notifications.someone")),
+                      "text": text,
                       "actor": actor, "unread": _stamp(n.create_time) > read_until,
                       "emergency": n.kind == consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS})
     next_url = f"/pasient/varsler?side={answer.next_page_token}" if answer.next_page_token else ""

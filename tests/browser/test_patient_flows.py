@@ -201,7 +201,7 @@ async def test_emergency_opening(suite: Suite, page: Page) -> None:
     await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
     await page.get_by_role("link", name="Varsler").click()
     await expect(page.get_by_role("status")).to_have_text("1 uleste")  # the rule change itself
-    await expect(page.locator("li.card--unread")).to_contain_text("Endret delingsregel")
+    await expect(page.locator("li.card--unread")).to_contain_text("Du endret en delingsregel.")
     await page.get_by_role("button", name="Marker alle som lest").click()
     await expect(page.get_by_role("status")).to_have_text("0 uleste")
 

@@ -249,10 +249,10 @@ def test_a_guardian_acting_for_a_child_reads_the_childs_data(world) -> None:
     assert request.patient_id == "26812297073"
 
 
-def notification(kind: int, minute: int) -> consent_pb2.Notification:
+def notification(kind: int, minute: int, actor: C.Actor | None = None) -> consent_pb2.Notification:
     made = consent_pb2.Notification(kind=kind, text="English text from consent")
     made.create_time.FromDatetime(datetime(2026, 12, 5, 10, minute, tzinfo=UTC))
-    made.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number="990000202", authorization="LE"))
+    made.actor.CopyFrom(actor or C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number="990000102", authorization="LE"))
     return made
 
 
@@ -260,15 +260,18 @@ def test_notifications_are_unread_until_marked_read_per_patient_acted_for(world)
     caller, sessions, client, session = world
     caller.answers[patient.LIST_NOTIFICATIONS] = consent_pb2.ListNotificationsResponse(notifications=[
         notification(consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, 5),
-        notification(consent_pb2.NOTIFICATION_KIND_RULE_CHANGED, 1)])
+        notification(consent_pb2.NOTIFICATION_KIND_RULE_CHANGED, 1,
+                     C.Actor(kind=C.ACTOR_KIND_PATIENT, pid=ESKIL))])
     page = client.get("/pasient/varsler")
     assert page.status_code == 200 and "2 uleste" in page.text and "English text" not in page.text
     assert "i en nødsituasjon" in page.text and page.text.count('card--emergency') == 1
+    assert "Lars Legevaktsen" in page.text
     assert "Du har 2 uleste varsler." in client.get("/pasient").text
     done = form_post(client, "/pasient/varsler/lest", {}, session)
     assert done.status_code == 303
     assert sessions.marks[(session.subject, "notifications_read:self")] == "2026-12-05T10:05:00.000000Z"
-    assert "0 uleste" in client.get("/pasient/varsler").text
+    read = client.get("/pasient/varsler").text
+    assert "0 uleste" in read and "Du endret en delingsregel." in read
 
 
 def representations() -> consent_pb2.ListRepresentationsResponse:
