@@ -302,14 +302,17 @@ async def confirm(page: Page) -> Response:
         return page.redirect("/pasient/regler")
     if draft["kind"] == "reservasjon" and form.get("forstar") != "ja":
         return _confirm_page(page, draft, {"forstar": "patient.error.understand"}, status=400)
+    # The draft is spent before the call, so a second click on "Bekreft" finds none and
+    # makes no second rule; a refusal the patient can correct puts it back.
+    session = _session(page)
+    spent = await page.web.sessions.update(session, data={k: v for k, v in session.data.items() if k != DRAFT})
     try:
         answer = await _call(page, CREATE_RULE, _create_request(page, draft))
     except ServiceError as err:
         if err.reason in ("CONSENT_DENIED",) or err.code.name not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
             raise
+        await page.web.sessions.update(spent, data={**spent.data, DRAFT: draft})
         return _confirm_page(page, draft, {}, status=400, problem=_problem_text(page, err))
-    session = _session(page)
-    await page.web.sessions.update(session, data={k: v for k, v in session.data.items() if k != DRAFT})
     return page.redirect(f"/pasient/regler/{answer.rule.rule_id}?ny=1")
 
 

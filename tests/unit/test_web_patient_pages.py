@@ -156,6 +156,8 @@ def test_a_block_is_searched_drafted_confirmed_and_created_for_the_patient(world
     assert request.patient_id == ESKIL and request.rule_type == consent_pb2.RULE_TYPE_BLOCK_PERSON
     assert request.actor.hpr_number == SIGRID_HPR and not request.data_categories
     assert patient.DRAFT not in current(sessions).data
+    again = form_post(client, "/pasient/regler/bekreft", {"lagre": "1"}, session)  # a second click
+    assert again.status_code == 404 and [c[1] for c in caller.calls].count(patient.CREATE_RULE) == 1
 
 
 def test_a_person_not_in_the_register_is_refused_next_to_the_field(world) -> None:
@@ -308,3 +310,23 @@ def test_a_guardian_switches_only_where_consent_permits(world) -> None:
     back = form_post(client, "/pasient/representasjon", {"representasjon": "meg"}, current(sessions))
     assert back.status_code == 303 and current(sessions).acting_for is None
     assert "acting_for_name" not in current(sessions).data
+
+
+def test_the_next_log_page_asks_with_the_token_and_own_reads_on_request(world) -> None:
+    caller, sessions, client, session = world
+    caller.answers[patient.LIST_EVENTS] = audit_pb2.ListEventsResponse()
+    page = client.get("/pasient/logg", params={"meg": "1", "side": "djE6MTI=", "fra": "ikke-en-dato"})
+    assert page.status_code == 200 and "Ingen bruk å vise" in page.text and 'href="#fra"' in page.text
+    assert 'href="/pasient/logg?meg=1"' in page.text  # back to the first page, filters kept
+    [(_, _, request)] = [c for c in caller.calls if c[1] == patient.LIST_EVENTS]
+    assert request.page_token == "djE6MTI=" and not request.exclude_patient_actors
+    assert not request.HasField("start_time")
+
+
+def test_what_consent_withholds_is_named_not_hidden(world) -> None:
+    caller, sessions, client, session = world
+    withheld = summary_pb2.GetPatientSummaryResponse(withheld_categories=[C.DATA_CATEGORY_VITAL_SIGNS])
+    caller.answers[patient.GET_SUMMARY] = withheld
+    page = client.get("/pasient")
+    assert "Dette er ikke tilgjengelig for deg: Vitale målinger." in page.text
+    assert "Ingen målinger er registrert." in page.text
