@@ -1,0 +1,280 @@
+"""The patient pages in a real Chromium against the whole suite (real STS login, Enforcer,
+consent and audit). Flow 1 of issue 13: Eskil blocks a named nurse found in the register,
+confirms after reading what the block does, sees the block's receipt verified, downloads it
+and verifies it himself; the nurse's gRPC read is then refused, and Eskil sees the refusal
+in Logg over bruk by her name and profession. `SWEEP` lists the patient pages for the
+accessibility sweep (axe in both languages, 320 px), which this module also runs."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import grpc
+import httpx
+import pytest
+import sqlalchemy as sa
+from joserfc import jws
+from joserfc.jwk import KeySet
+from playwright.async_api import Page, expect
+
+from gateway.web.context import Console
+from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from services.cli.token import Identity, obtain_token
+from services.platform.dpop import grpc_target, make_proof
+from services.platform.errors import error_info
+from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
+from tests.browser.test_web_login import base_of, login_as
+from tests.support import Suite, running_suite
+
+pytestmark = pytest.mark.browser
+
+ESKIL = "22750884907"
+SIGRID = "08847810026"  # Sigrid Sykepleiersen, nurse, HPR 990000101
+SIGRID_HPR = "990000101"
+MIKKEL = "45869005006"  # guardian of Frida (under 12) and of Jonas (12)
+FRIDA = "26812297073"
+GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
+LIST_VITAL_SIGNS = "/samhandling.summary.v1.PatientSummaryService/ListVitalSigns"
+LARS = "23898220028"  # Lars Legevaktsen, physician at the legevakt
+JUSTIFICATION = "Bevisstløs pasient innbrakt, trenger siste målinger"
+
+# (console, who logs in, path) of every patient page a sweep should check.
+SWEEP: list[tuple[Console, str, str]] = [
+    ("patient", ESKIL, "/pasient"),
+    ("patient", ESKIL, "/pasient/regler"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=sperre&sok=Sigrid"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=sperre&sok=ingen-slik-person"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=begrensning"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=reservasjon"),
+    ("patient", ESKIL, "/pasient/regler/ny?type=tillatelse&sok=990000101"),
+    ("patient", ESKIL, "/pasient/regler/historikk"),
+    ("patient", ESKIL, "/pasient/logg"),
+    ("patient", ESKIL, "/pasient/logg?nod=1&meg=1"),
+    ("patient", ESKIL, "/pasient/regler/finnes-ikke"),
+    ("patient", ESKIL, "/pasient/varsler"),
+    ("patient", ESKIL, "/pasient/representasjon"),
+    ("patient", MIKKEL, "/pasient/representasjon"),
+]
+
+
+@pytest.fixture
+async def suite(tmp_path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+async def sigrid_reads_eskil(suite: Suite) -> grpc.aio.AioRpcError | None:
+    """Sigrid's own gRPC read of Eskil's summary, with her DPoP-bound token: the error, or None."""
+    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=SIGRID, purpose="TREAT"), dpop=True)
+    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, GET_SUMMARY),
+                       access_token=token.access_token)
+    stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
+    try:
+        await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=ESKIL),
+                                     metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof)))
+    except grpc.aio.AioRpcError as exc:
+        return exc
+    return None
+
+
+async def test_block_nurse(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
+    await shot(page, "patient-oversikt")
+
+    await page.get_by_role("link", name="Delingsregler").first.click()
+    await page.get_by_role("link", name="Sperre").click()
+    await page.get_by_label("Finn helsepersonen").fill("Sigrid")
+    await page.get_by_role("button", name="Søk").click()
+    await page.get_by_label(re.compile("Sigrid Sykepleiersen")).check()
+    await page.get_by_role("button", name="Gå videre").click()
+
+    await expect(page.get_by_role("heading", level=1, name="Se over og bekreft")).to_be_visible()
+    await expect(page.get_by_text("Sigrid Sykepleiersen (sykepleier, Bodø")).to_be_visible()
+    await axe_check(page)
+    await shot(page, "patient-delingsregler-bekreft")
+    await page.get_by_role("button", name="Bekreft og lagre").click()
+
+    await expect(page.get_by_role("status")).to_have_text("Regelen er lagret.")
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="Last ned kvittering for versjon 1").click()
+    download = await waiting.value
+    receipt = (await download.path()).read_text().strip()
+    async with httpx.AsyncClient() as http:
+        jwks = (await http.get(base + "/api/v1/consent-receipt-keys")).json()
+    content = json.loads(jws.deserialize_compact(receipt, KeySet.import_key_set(jwks), algorithms=["ES256"]).payload)
+    assert content["rule_type"] == "BLOCK_PERSON" and content["actor"] == {"hpr_number": SIGRID_HPR}
+
+    refused = await sigrid_reads_eskil(suite)
+    assert refused is not None and refused.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_info(refused)[0] == "CONSENT_DENIED"
+
+    await page.get_by_role("link", name="Logg over bruk").click()
+    row = page.locator("tbody tr", has_text="Sigrid Sykepleiersen")
+    await expect(row.first).to_contain_text("sykepleier")
+    await expect(row.first).to_contain_text("Avvist")
+    await expect(row.first).to_contain_text("Din sperre")
+    await axe_check(page)
+    await shot(page, "patient-logg")
+    assert not any(ESKIL in url for url in requests_seen(page))
+
+
+async def test_patient_pages_pass_axe_and_reflow_in_both_languages(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    for lang in ("nb", "en"):
+        for _, _, path in [s for s in SWEEP if s[1] == ESKIL]:
+            await page.goto(base + path)
+            assert await page.evaluate("document.documentElement.lang") == lang
+            await axe_check(page)
+            await assert_reflows(page)
+        await page.goto(base + "/pasient")
+        await page.locator("a.lang-switch").click()
+        await page.wait_for_url(base + "/pasient")
+    await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()  # back in bokmål
+
+
+def audited_reads_of(suite: Suite, patient_id: str) -> list[tuple[str, str, str]]:
+    """(actor pid, patient, basis) of each event about the patient, from the audit database."""
+    engine = sa.create_engine(suite.settings.database_url("audit"))
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(sa.text(
+                "SELECT actor_pid, patient_id, access_basis FROM audit_events WHERE patient_id = :p"), {"p": patient_id})]
+    finally:
+        engine.dispose()
+
+
+async def test_guardian(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", MIKKEL)
+    await page.get_by_role("link", name="Representasjon").click()
+    await expect(page.get_by_role("button", name="Handle for Frida Fantasisen")).to_be_visible()
+    await expect(page.get_by_text("fra barnet fyller 12 år").first).to_be_visible()
+    assert await page.get_by_role("button", name=re.compile("Handle for Jonas")).count() == 0
+    await axe_check(page)
+    await assert_reflows(page)
+    await shot(page, "patient-representasjon")
+
+    await page.get_by_role("button", name="Handle for Frida Fantasisen").click()
+    await page.wait_for_url(base + "/pasient")
+    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
+    assert (MIKKEL, FRIDA, "REPRESENTATIVE") in audited_reads_of(suite, FRIDA)
+
+    # A forged POST for Jonas (12), with the page's own csrf token: consent refuses, nothing changes.
+    await page.goto(base + "/pasient/representasjon")
+    csrf = await page.locator('input[name="csrf"]').first.get_attribute("value")
+    refused = await page.request.post(base + "/pasient/representasjon", form={"csrf": csrf or "",
+                                      "representasjon": "rep-seed-0003"}, headers={"origin": base})
+    assert refused.status == 403 and "fra barnet fyller 12 år" in await refused.text()
+    await page.goto(base + "/pasient")
+    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
+
+
+async def lars_opens_vital_signs_in_an_emergency(suite: Suite) -> None:
+    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=LARS, purpose="ETREAT"), dpop=True)
+    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, LIST_VITAL_SIGNS),
+                       access_token=token.access_token)
+    request = summary_pb2.ListVitalSignsRequest(patient_id=ESKIL)
+    request.from_time.FromDatetime(datetime(2025, 10, 1, tzinfo=UTC))  # the seeded measurements: November 2025
+    request.to_time.FromDatetime(datetime(2026, 9, 30, tzinfo=UTC))
+    answer = await summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).ListVitalSigns(request,
+        metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof),
+                  ("x-samhandling-justification", quote(JUSTIFICATION))))
+    assert answer.measurements  # opened: the emergency lets him through the restriction
+
+
+async def test_emergency_opening(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await page.get_by_role("link", name="Delingsregler").first.click()
+    await page.get_by_role("link", name="Begrensning").click()
+    await page.get_by_label("Vitale målinger").check()
+    await page.get_by_role("button", name="Gå videre").click()
+    await expect(page.get_by_text("Helsepersonell ser ikke vitale målinger")).to_be_visible()
+    await page.get_by_role("button", name="Bekreft og lagre").click()
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
+    await page.get_by_role("link", name="Varsler").click()
+    await expect(page.get_by_role("status")).to_have_text("1 uleste")  # the rule change itself
+    await expect(page.locator("li.card--unread")).to_contain_text("Du endret en delingsregel.")
+    await page.get_by_role("button", name="Marker alle som lest").click()
+    await expect(page.get_by_role("status")).to_have_text("0 uleste")
+
+    await lars_opens_vital_signs_in_an_emergency(suite)
+
+    await page.get_by_role("link", name="Oversikt").click()
+    await expect(page.get_by_text("Du har 1 uleste varsler.")).to_be_visible()
+    await page.get_by_role("link", name="Varsler").click()
+    await expect(page.get_by_role("status")).to_have_text("1 uleste")
+    card = page.locator("li.card--unread")
+    await expect(card).to_have_count(1)
+    await expect(card).to_contain_text("Nødåpning")
+    await expect(card).to_contain_text("Lars Legevaktsen")
+    await axe_check(page)
+    await shot(page, "patient-varsler")
+
+    await page.get_by_role("link", name="Logg over bruk").click()
+    emergency = page.locator("tbody tr.emergency", has_text="Lars Legevaktsen")
+    await expect(emergency.first).to_contain_text("Nødåpning")
+    await expect(emergency.first).to_contain_text("Akuttbehandling")
+    await expect(emergency.first).to_contain_text("Tillatt")
+    assert JUSTIFICATION not in await page.content()
+    await page.get_by_label("Bare nødåpninger").check()
+    await page.get_by_role("button", name="Vis").click()
+    await expect(page.locator("tbody tr")).to_have_count(await page.locator("tbody tr.emergency").count())
+    await axe_check(page)
+    await shot(page, "patient-logg-nodapning")
+
+
+async def test_reservation_warns_and_a_rule_is_revoked_after_confirmation(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await page.goto(base + "/pasient/regler/ny?type=reservasjon")
+    await page.get_by_role("button", name="Gå videre").click()
+    await expect(page.get_by_role("heading", name="Viktig: reservasjon gjelder også i nødsituasjoner")).to_be_visible()
+    await axe_check(page)
+    await assert_reflows(page)
+    await shot(page, "patient-reservasjon-advarsel")
+    await page.get_by_label("Jeg forstår at ingen kan se opplysningene mine, heller ikke i en nødsituasjon").check()
+    await page.get_by_role("button", name="Bekreft og lagre").click()
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
+
+    await page.get_by_role("link", name="Trekk tilbake").click()
+    await expect(page.get_by_role("heading", level=1, name="Trekk tilbake regelen")).to_be_visible()
+    await axe_check(page)
+    await page.get_by_label("Begrunnelse (valgfritt)").fill("Angret")
+    await page.get_by_role("button", name="Trekk tilbake").click()
+    await expect(page.get_by_text("Status: trukket tilbake")).to_be_visible()
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_have_count(2)  # both versions' receipts
+    await page.goto(base + "/pasient/regler")
+    await expect(page.get_by_text("Du har ingen delingsregler.")).to_be_visible()
+    await page.get_by_role("link", name="Historikk over alle endringer").click()
+    await expect(page.locator("tbody tr")).to_have_count(2)
+    await axe_check(page)
+
+
+async def test_block_nurse_with_the_keyboard_alone(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await tab_to(page, "link", "Delingsregler")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(base + "/pasient/regler")
+    await tab_to(page, "link", "Sperre")
+    await page.keyboard.press("Enter")
+    await tab_to(page, "searchbox", "Finn helsepersonen")
+    await page.keyboard.type("Sigrid")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r".*sok=Sigrid"))
+    await tab_to(page, "radio", "Sigrid Sykepleiersen (sykepleier, Bodø kommune – hjemmesykepleie)")
+    await page.keyboard.press("Space")
+    await tab_to(page, "button", "Gå videre")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(base + "/pasient/regler/bekreft")
+    await tab_to(page, "button", "Bekreft og lagre")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
