@@ -119,17 +119,53 @@ SHM = Path("/dev/shm")
 SHM_MIN_FREE_BYTES = 1 << 30
 
 
+OWNER_FILE = "owner.pid"  # in each scratch directory: the process that made it
+
+
 def scratch_dir(prefix: str) -> Path:
     """A new private directory for a throwaway data directory: in RAM (/dev/shm, when it is there
     with at least 1 GiB free: initdb and the final delete of thousands of files are then quick),
     else in the system's temporary directory. Never pytest's tmp_path: its parents are private to
-    the current user, and `postgres` must reach it."""
+    the current user, and `postgres` must reach it. The directories of `prefix` whose maker has
+    died without removing them (a `samhandling cluster` killed with SIGKILL; its PostgreSQL dies
+    with it, see `tied_to_parent`) are removed first, so they cannot fill the machine's RAM."""
     try:
         usage = shutil.disk_usage(SHM)
     except OSError:
         usage = None
-    parent = str(SHM) if usage is not None and usage.free >= SHM_MIN_FREE_BYTES and os.access(SHM, os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    shm = usage is not None and usage.free >= SHM_MIN_FREE_BYTES and os.access(SHM, os.W_OK)
+    parent = SHM if shm else Path(tempfile.gettempdir())
+    remove_abandoned(parent, prefix)
+    made = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    (made / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+    return made
+
+
+def remove_abandoned(parent: Path, prefix: str) -> list[Path]:
+    """Removes the scratch directories of `prefix` under `parent` whose maker (its OWNER_FILE)
+    no longer runs; a directory without that file, or with an unreadable one, is left alone.
+    Returns those removed."""
+    removed = []
+    for candidate in parent.glob(f"{prefix}*"):
+        try:
+            owner = int((candidate / OWNER_FILE).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue
+        if owner <= 0 or _running(owner):
+            continue
+        shutil.rmtree(candidate, ignore_errors=True)
+        removed.append(candidate)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
 
 
 @contextmanager
@@ -144,8 +180,12 @@ def running_server(
     if base is None:
         base = scratch_dir("samhandling-pg-")
     else:
+        owner = base / OWNER_FILE
+        made_by = owner.read_text(encoding="ascii") if owner.is_file() else None  # a scratch_dir's
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
+        if made_by is not None:
+            owner.write_text(made_by, encoding="ascii")
     try:
         if account is not None:
             os.chown(base, account.uid, account.gid)

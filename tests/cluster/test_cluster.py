@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.children import alive
 from services.cli.cluster import Cluster, ClusterError, manifest_path
 from services.cli.cluster_plan import make_plan, port_of
-from services.cli.dev_postgres import free_port
+from services.cli.dev_postgres import OWNER_FILE, SHM, free_port, remove_abandoned
 from services.platform.settings import Settings
 from tests.cluster.conftest import RunningCluster, public_env, require_cluster_binaries
 from tests.fixtures.processes import assert_freed, children_of, port_taken
@@ -167,13 +168,25 @@ def test_a_killed_cluster_command_leaves_no_process_on_its_ports(tmp_path: Path)
         pids = [r["pid"] for r in manifest["replicas"]] + children_of(parent.pid)
         ports = _ports(manifest)
         assert all(port_taken(p) for p in ports)
+        (scratch,) = _scratch_dirs_of(parent.pid)  # its PostgreSQL's data directory, in RAM if it fits
         parent.send_signal(signal.SIGKILL)
         parent.wait(5)
         assert_freed(ports, pids)
+        # Nothing could remove the directory at the kill; the next one made removes it.
+        assert remove_abandoned(scratch.parent, CLUSTER_SCRATCH) == [scratch]
     finally:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+CLUSTER_SCRATCH = "samhandling-cluster-pg-"
+
+
+def _scratch_dirs_of(pid: int) -> list[Path]:
+    places = (SHM, Path(tempfile.gettempdir()))
+    return [d for place in places for d in place.glob(f"{CLUSTER_SCRATCH}*")
+            if (d / OWNER_FILE).is_file() and (d / OWNER_FILE).read_text(encoding="ascii") == str(pid)]
 
 
 def _wait_for_manifest(parent: subprocess.Popen[str], var_dir: Path) -> dict:
