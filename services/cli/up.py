@@ -82,6 +82,7 @@ def _stop(running: dict[str, subprocess.Popen]) -> None:
 
 def _print_welcome(settings: Settings, log_dir: Path) -> None:
     a = settings.addresses
+    indent = " " * len(f"http://{a['gateway_http']}/pasient             patient portal: ")  # under Eskil, any port
     print(
         f"""
 Samhandling is up (synthetic data only; logs in {log_dir}).
@@ -108,12 +109,13 @@ Try it (in another terminal):
 The web pages (open in a browser; log in by picking the person on the STS's page):
 
   http://{a['gateway_http']}/                    landing page, language switch
-  http://{a['gateway_http']}/pasient             patient portal: Eskil 22750884907; Mikkel 45869005006
-                                           (guardian of Frida, under 12, and of Jonas, 12)
+  http://{a['gateway_http']}/pasient             patient portal: Eskil Eksempelsen 22750884907;
+  {indent}Mikkel Midlertidigsen 45869005006 (guardian of Frida, under 12, and of Jonas, 12)
   http://{a['gateway_http']}/revisor             auditor console: Petra Personvernsen 11747910016
   http://{a['gateway_http']}/ansatt/kapasitet    capacity page: Marte Mottaksen 19919110034 (hospital, Bodø)
-  Sigrid 08847810026 and Lars 23898220028 are the health personnel of the gRPC side
-  (.venv/bin/samhandling call --user ... --dpop --purpose TREAT ...).
+  Sigrid Sykepleiersen 08847810026 (nurse) and Lars Legevaktsen 23898220028 (doctor, legevakt) are the
+  health personnel of the gRPC side (.venv/bin/samhandling call --user ... --dpop --purpose TREAT ...).
+  README.md, "Trying the flows by hand", walks through blocking, an emergency opening, a guardian and an audit.
 
 Ctrl-C stops every component.
 """,

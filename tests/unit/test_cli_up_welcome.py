@@ -21,3 +21,30 @@ def test_the_welcome_names_the_pages_and_the_seeded_people(capsys, tmp_path: Pat
     assert "Marte Mottaksen 19919110034" in printed and people["19919110034"] == "Marte Mottaksen"
     for pid in ("22750884907", "45869005006", "11747910016", "08847810026", "23898220028"):
         assert pid in printed
+
+
+def seeded_names() -> dict[str, str]:
+    seeds = REPO_ROOT / "seeds"
+    names = {p["patient_id"]: p["name"] for p in json.loads((seeds / "patients.json").read_text())}
+    for register in ("personnel.json", "auditors.json"):
+        names |= {p["pid"]: p["name"] for p in json.loads((seeds / register).read_text())}
+    return names
+
+
+def test_every_person_named_is_the_seeds_person_of_that_number(capsys, tmp_path: Path) -> None:
+    _print_welcome(Settings.from_env({}), tmp_path)
+    printed = capsys.readouterr().out
+    names = seeded_names()
+    for pid in ("22750884907", "45869005006", "11747910016", "19919110034", "08847810026", "23898220028"):
+        assert f"{names[pid]} {pid}" in printed
+    assert '"Trying the flows by hand"' in printed
+    assert "#### Trying the flows by hand" in (REPO_ROOT / "README.md").read_text()
+
+
+def test_mikkel_lines_up_under_eskil_whatever_the_port(capsys, tmp_path: Path) -> None:
+    settings = Settings.from_env({"SAMHANDLING_GATEWAY_HTTP_ADDR": "127.0.0.1:28080"})
+    _print_welcome(settings, tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    eskil = next(line for line in lines if "Eskil Eksempelsen" in line)
+    mikkel = next(line for line in lines if "Mikkel Midlertidigsen" in line)
+    assert eskil.index("Eskil") == mikkel.index("Mikkel")
