@@ -290,6 +290,12 @@ class _NoSessions:
     async def update(self, session: WebSession, **changes: object) -> WebSession:
         raise RuntimeError("the web shell has no sessions")
 
+    async def peek(self, cookie: str) -> WebSession | None:
+        return None
+
+    async def take(self, session: WebSession, key: str) -> object | None:
+        raise RuntimeError("the web shell has no sessions")
+
     async def mark(self, session: WebSession, name: str) -> str | None:
         raise RuntimeError("the web shell has no sessions")
 

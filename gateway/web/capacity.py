@@ -222,7 +222,7 @@ def _relay(page: Page, rpc: str, request_at: Callable[[int], Message]) -> Respon
                 yield (json.dumps(content, ensure_ascii=False) + "\n").encode()
                 if time.monotonic() - checked >= RECHECK_SECONDS:
                     checked = time.monotonic()
-                    if await sessions.load(cookie) is None:
+                    if await sessions.peek(cookie) is None:  # not activity: an open page is not a person
                         raise session_ended()
         except ServiceError as err:
             yield (json.dumps(error_body(err), ensure_ascii=False) + "\n").encode()
