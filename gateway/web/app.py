@@ -262,7 +262,8 @@ def _shell_routes(web: Web, routes: Sequence[WebRoute]) -> list[WebRoute]:
 
     async def landing(page: Page) -> Response:
         return page.render("landing.html", page_title=texts(page.lang).t("common.landing.page"),
-                           logins=logins, logged_out=page.request.query_params.get("utlogget") == "1")
+                           logins=logins, logged_out=page.request.query_params.get("utlogget") == "1",
+                           expired_minutes=0)
 
     async def switch_language(page: Page) -> Response:
         chosen = page.request.query_params.get("til", "")
