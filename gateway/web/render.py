@@ -65,11 +65,13 @@ def back_to(path: str, query: str) -> str:
     return f"{path}?{query}" if query and len(path) + len(query) < MAX_BACK_CHARS else path
 
 
-def render(template: str, lang: Lang, path: str, session: Any = None, query: str = "", **context: Any) -> str:
-    return ENV.get_template(template).render(base_context(lang, path, session, query) | context)
+def render(template: str, lang: Lang, path: str, session: Any = None, **context: Any) -> str:
+    return ENV.get_template(template).render(base_context(lang, path, session) | context)
 
 
 def render_page(page: Page, template: str, status: int, context: dict[str, Any]) -> HTMLResponse:
     get_current_span().set_attribute("samhandling.web.template", template)  # the request's span
-    html = render(template, page.lang, page.request.url.path, page.session, page.request.url.query, **context)
+    request = page.request
+    base = base_context(page.lang, request.url.path, page.session, request.url.query)
+    html = ENV.get_template(template).render(base | context)
     return HTMLResponse(html, status_code=status)
