@@ -40,6 +40,10 @@ class WebSession:
     csrf_token: str
     lang: Lang
     data: Mapping[str, Any]
+    # The organisation a staff session's token acts for (legal entity, point of care); None
+    # for a patient, or where the token named none.
+    orgnr_parent: str | None = None
+    orgnr_child: str | None = None
 
 
 class Caller(Protocol):

@@ -153,6 +153,8 @@ class WebLogin:
                 person_pid=person.person_pid, person_name=person.person_name, scopes=person.scopes,
                 access_token=tokens.access_token, access_expires_at=person.access_expires_at,
                 refresh_token=tokens.refresh_token, dpop_jkt=self.config.dpop_jkt, lang=pending.lang,
+                orgnr_parent=person.orgnr_parent if pending.console != "patient" else None,
+                orgnr_child=person.orgnr_child if pending.console != "patient" else None,
             ),
             replacing=request.cookies.get(SESSION_COOKIE),
         )

@@ -88,6 +88,8 @@ WEB_SESSIONS = sa.Table(
     sa.Column("last_seen_at", sa.BigInteger),
     sa.Column("expires_at", sa.BigInteger),
     sa.Column("data", sa.Text),
+    sa.Column("orgnr_parent", sa.String(9)),
+    sa.Column("orgnr_child", sa.String(9)),
 )
 WEB_MARKS = sa.Table(
     "web_marks", _metadata,
@@ -133,6 +135,8 @@ class NewSession:
     refresh_token: str | None
     dpop_jkt: str
     lang: Lang
+    orgnr_parent: str | None = None  # the token's organisation (staff)
+    orgnr_child: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,7 @@ class SqlSessions:
                 acting_for=None, representation_id=None, access_token=new.access_token,
                 access_expires_at=new.access_expires_at, refresh_token=new.refresh_token, dpop_jkt=new.dpop_jkt,
                 refreshing_until=None, csrf_token=new_token(), lang=new.lang, created_at=now, last_seen_at=now,
-                expires_at=expires_at, data="{}",
+                expires_at=expires_at, data="{}", orgnr_parent=new.orgnr_parent, orgnr_child=new.orgnr_child,
             ))
 
     async def load(self, cookie: str) -> WebSession | None:
@@ -441,5 +445,6 @@ def _session(row: Any) -> WebSession:
         console=cast(Console, row.console), subject=row.subject, person_pid=row.person_pid,
         person_name=row.person_name, scopes=frozenset(row.scopes.split()), acting_for=row.acting_for,
         representation_id=row.representation_id, csrf_token=row.csrf_token,
-        lang="en" if row.lang == "en" else "nb", data=data,
+        lang="en" if row.lang == "en" else "nb", data=data, orgnr_parent=row.orgnr_parent or None,
+        orgnr_child=row.orgnr_child or None,
     )

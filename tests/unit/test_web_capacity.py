@@ -17,7 +17,8 @@ from samhandling.capacity.v1 import capacity_pb2
 from tests.support_web import FakeCaller, FakeSessions, log_in, make_session, web_client
 
 MARTE = make_session("capacity", person_pid="19919110034", person_name="Marte Mottaksen",
-                     scopes=frozenset({"openid", "profile", "nhn:samhandling/capacity.read"}))
+                     scopes=frozenset({"openid", "profile", "nhn:samhandling/capacity.read"}),
+                     orgnr_parent="910000071", orgnr_child="910000098")  # Nordlandssykehuset Bodø
 REPORTED = Timestamp()
 REPORTED.FromDatetime(datetime(2026, 12, 5, 13, 3, tzinfo=UTC))  # 14.03 in Oslo
 
@@ -63,7 +64,7 @@ def test_the_page_is_in_the_page_language_with_meters_status_words_and_oslo_time
 
     assert answer.status_code == 200
     html = answer.text
-    # Default region: Marte's workplace (Bodø, Nordland) from the register.
+    # Default region: that of the organisation Marte's token acts for (Bodø, Nordland).
     [(_, rpc, request), *_] = caller.calls
     assert rpc == capacity.GET_OVERVIEW and request.region == "Nordland"
     for raw in ("STRAINED", "FULL", "isolation_bed\u003c", ">isolation_bed", ">treatment_room", "CRITICAL",
@@ -79,6 +80,21 @@ def test_the_page_is_in_the_page_language_with_meters_status_words_and_oslo_time
     assert 'class="status-badge status-strained"' in html and 'class="status-badge status-full"' in html
     live = json.loads(html.split('id="capacity-live">')[1].split("</script>")[0])
     assert live["position"] == "42" and live["region"] == "Nordland"
+
+
+@pytest.mark.parametrize(("parent", "child", "region"), [
+    ("910000101", "910000128", "Akershus"),  # Marte's name, but a token of Bærum sykehus
+    ("910000047", None, "Akershus"),  # only a legal entity: its region
+    (None, None, ""),  # no organisation: every region, whatever the name matches
+])
+def test_the_default_region_is_the_sessions_organisations(caller, parent, child, region) -> None:
+    sessions = FakeSessions()
+    client = web_client(capacity.routes(), caller=caller, sessions=sessions)
+    log_in(client, sessions, make_session("capacity", person_name="Marte Mottaksen", scopes=MARTE.scopes,
+                                          orgnr_parent=parent, orgnr_child=child))
+
+    assert client.get("/ansatt/kapasitet").status_code == 200
+    assert caller.calls[0][2].region == region
 
 
 def test_a_region_asked_for_is_used_and_a_long_one_refused(caller) -> None:

@@ -199,3 +199,16 @@ async def test_a_value_is_taken_from_the_page_state_exactly_once(sessions) -> No
     assert sorted(taken, key=str) == [None, None, None, {"kind": "sperre"}]
     assert (await sessions.load(cookie)).data == {"other": 1}
     assert await sessions.take(session, "never-set") is None
+
+
+async def test_a_staff_session_keeps_its_tokens_organisation(sessions) -> None:
+    staff = await sessions.create(new_session(console="auditor", orgnr_parent="910000012", orgnr_child="910000020"),
+                                  replacing=None)
+    patient = await sessions.create(new_session(), replacing=None)
+
+    loaded = await sessions.load(staff)
+    assert loaded is not None and (loaded.orgnr_parent, loaded.orgnr_child) == ("910000012", "910000020")
+    updated = await sessions.update(loaded, lang="en")
+    assert (updated.orgnr_parent, updated.orgnr_child) == ("910000012", "910000020")
+    plain = await sessions.load(patient)
+    assert plain is not None and plain.orgnr_parent is None and plain.orgnr_child is None
