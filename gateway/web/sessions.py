@@ -16,6 +16,10 @@ migration 0002), shared by every gateway replica.
   time (a login beyond answers 503 WEB_LOGINS_FULL).
 - Expired rows of both tables are swept by one indexed DELETE each, at most every
   SWEEP_SECONDS per process.
+- `peek` reads a session without counting as activity (an open stream's re-check); `take`
+  removes one key of the page state by a compare-and-set on the stored text, so of two
+  simultaneous requests exactly one gets it.
+- A staff session keeps the organisation its token acts for (`orgnr_parent`, `orgnr_child`).
 - The session's synchronizer token (`csrf_token`, random and unique) names its row to the
   page helpers (update, credentials), since a page holds the WebSession, not the cookie.
 
