@@ -112,6 +112,20 @@ class FakeSessions:
                 self.by_cookie[cookie] = updated
         return updated
 
+    async def peek(self, cookie: str) -> WebSession | None:
+        return self.by_cookie.get(cookie)
+
+    async def take(self, session: WebSession, key: str) -> Any | None:
+        for cookie, held in self.by_cookie.items():
+            if held.csrf_token == session.csrf_token:
+                if key not in held.data:
+                    return None
+                value = held.data[key]
+                self.by_cookie[cookie] = dataclasses.replace(
+                    held, data={k: v for k, v in held.data.items() if k != key})
+                return value
+        return None
+
     async def mark(self, session: WebSession, name: str) -> str | None:
         return self.marks.get((session.subject, name))
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from google.protobuf.message import Message
 from opentelemetry import propagate
@@ -40,7 +40,7 @@ from .csrf import CSRF_FIELD, origin_of, same_origin, token_matches
 from .directory import Directory
 from .forms import MAX_FORM_BYTES, FormData, parse_form
 from .i18n_loader import texts
-from .render import LANG_SWITCH_PATH, render
+from .render import LANG_SWITCH_PATH, MAX_BACK_CHARS, render
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("gateway.security")
@@ -262,15 +262,14 @@ def _shell_routes(web: Web, routes: Sequence[WebRoute]) -> list[WebRoute]:
 
     async def landing(page: Page) -> Response:
         return page.render("landing.html", page_title=texts(page.lang).t("common.landing.page"),
-                           logins=logins, logged_out=page.request.query_params.get("utlogget") == "1")
+                           logins=logins, logged_out=page.request.query_params.get("utlogget") == "1",
+                           expired_minutes=0)
 
     async def switch_language(page: Page) -> Response:
         chosen = page.request.query_params.get("til", "")
         if chosen not in LANGS:
             raise invalid_argument({"til": "nb or en"})
-        back = page.request.query_params.get("tilbake", "/")
-        if not any(pattern.match(back) for pattern in shown):
-            back = "/"
+        back = _back_to(page.request.query_params.get("tilbake", "/"), shown)
         if page.session is not None and page.session.lang != chosen:
             await web.sessions.update(page.session, lang=chosen)
         response = page.redirect(back)
@@ -281,6 +280,16 @@ def _shell_routes(web: Web, routes: Sequence[WebRoute]) -> list[WebRoute]:
     return [WebRoute("/", {"GET": landing}, None), WebRoute(LANG_SWITCH_PATH, {"GET": switch_language}, None)]
 
 
+def _back_to(asked: str, pages: Sequence[re.Pattern[str]]) -> str:
+    """Where the language switch returns: a page of the route table, with its query carried
+    (re-encoded, so nothing but name=value pairs comes along); anything else is `/`."""
+    path, _, query = asked.partition("?")
+    if len(asked) > MAX_BACK_CHARS or not any(pattern.match(path) for pattern in pages):
+        return "/"
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
 class _NoSessions:
     """The shell's store before the login exists: nobody has a session."""
 
@@ -288,6 +297,12 @@ class _NoSessions:
         return None
 
     async def update(self, session: WebSession, **changes: object) -> WebSession:
+        raise RuntimeError("the web shell has no sessions")
+
+    async def peek(self, cookie: str) -> WebSession | None:
+        return None
+
+    async def take(self, session: WebSession, key: str) -> object | None:
         raise RuntimeError("the web shell has no sessions")
 
     async def mark(self, session: WebSession, name: str) -> str | None:

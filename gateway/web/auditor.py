@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any, cast
@@ -87,11 +87,23 @@ def _start_of(day: date) -> Timestamp:
     return stamp
 
 
-def filter_from_form(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The search's fields as posted (kept in the session) and their problems, by field name."""
+def points_of_care(page: Page) -> list[tuple[str, str]]:
+    """The points of care (orgnr, name) of the legal entity the auditor's token acts for, from
+    the directory: the organisation choices of a search or an export."""
+    parent = _session(page).orgnr_parent
+    return [(o.orgnr, o.name) for o in page.web.directory.points_of_care(parent)] if parent else []
+
+
+def filter_from_form(
+    form: Mapping[str, str], points: Collection[str] = ()
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The search's fields as posted (kept in the session) and their problems, by field name;
+    `points`: the point of care numbers that may be chosen."""
     fields = {name: (form.get(name) or "").strip() for name in FILTER_FIELDS}
     fields["flagged_only"] = "1" if fields["flagged_only"] else ""
     problems: dict[str, str] = {}
+    if fields["actor_orgnr_child"] and fields["actor_orgnr_child"] not in points:
+        problems["actor_orgnr_child"] = "not a choice"
     for name, allowed in (("purpose_of_use", PURPOSES), ("decision", DECISIONS), ("access_basis", BASES)):
         if fields[name] and fields[name] not in allowed:
             problems[name] = "not a choice"
@@ -187,7 +199,7 @@ async def search(page: Page) -> Response:
     session = _session(page)
     if page.request.method == "POST":
         assert page.form is not None
-        fields, problems = filter_from_form(page.form)
+        fields, problems = filter_from_form(page.form, {orgnr for orgnr, _ in points_of_care(page)})
         if problems:
             return _search_page(page, fields, problems, None, status=400)
         key = secrets.token_urlsafe(12)
@@ -235,7 +247,8 @@ def _search_page(page: Page, fields: Mapping[str, str], problems: Mapping[str, s
                  status: int = 200) -> Response:
     return page.render("auditor/search.html", status=status, page_title=texts(page.lang).t("auditor.search.title"),
                        fields={name: fields.get(name, "") for name in FILTER_FIELDS}, problems=problems,
-                       result=result, purposes=PURPOSES, decisions=DECISIONS, bases=BASES, nav="search")
+                       result=result, purposes=PURPOSES, decisions=DECISIONS, bases=BASES, points=points_of_care(page),
+                       nav="search")
 
 
 def _sequence(page: Page) -> int:
@@ -408,16 +421,16 @@ async def export(page: Page) -> Response:
     if page.request.method == "GET":
         return page.render("auditor/export.html", page_title=catalog.t("auditor.export.title"),
                            fields={name: "" for name in FILTER_FIELDS}, problems={}, format="csv",
-                           purposes=PURPOSES, decisions=DECISIONS, bases=BASES, nav="export")
+                           purposes=PURPOSES, decisions=DECISIONS, bases=BASES, points=points_of_care(page), nav="export")
     assert page.form is not None
-    fields, problems = filter_from_form(page.form)
+    fields, problems = filter_from_form(page.form, {orgnr for orgnr, _ in points_of_care(page)})
     chosen = page.form.get("format", "")
     if chosen not in FORMATS:
         problems["format"] = "not a choice"
     if problems:
         return page.render("auditor/export.html", status=400, page_title=catalog.t("auditor.export.title"),
                            fields=fields, problems=problems, format=chosen, purposes=PURPOSES, decisions=DECISIONS,
-                           bases=BASES, nav="export")
+                           bases=BASES, points=points_of_care(page), nav="export")
     proto_format, suffix = FORMATS[chosen]
     try:
         answer = await page.web.caller.call(
@@ -427,7 +440,7 @@ async def export(page: Page) -> Response:
             raise
         return page.render("auditor/export.html", status=400, page_title=catalog.t("auditor.export.title"),
                            fields=fields, problems={_form_field(k): v for k, v in err.field_violations.items()},
-                           format=chosen, purposes=PURPOSES, decisions=DECISIONS, bases=BASES, nav="export")
+                           format=chosen, purposes=PURPOSES, decisions=DECISIONS, bases=BASES, points=points_of_care(page), nav="export")
     assert isinstance(answer, audit_pb2.ExportEventsResponse)
     stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M")
     return page.download(answer.content, answer.content_type or "application/octet-stream",

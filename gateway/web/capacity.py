@@ -128,20 +128,20 @@ def _alert_views(alerts: list[capacity_pb2.Alert], org_name: Callable[[str], str
 
 
 def _region(page: Page) -> str:
-    """The region asked for; else the region of the person's workplace in the register
-    (dev: the seeds' stand-in, found by name); else every region ("")."""
+    """The region asked for; else the region of the organisation the session's token acts
+    for (its point of care, else its legal entity, in the register); else every region ("")."""
     asked = page.request.query_params.get("region")
     if asked is not None:
         if len(asked) > MAX_REGION_CHARS:
             raise invalid_argument({"region": f"at most {MAX_REGION_CHARS} characters"})
         return asked.strip()
     session = page.session
-    directory = page.web.directory
-    if session is None or not session.person_name:
+    if session is None:
         return ""
-    for person in directory.personnel.values():
-        if person.name == session.person_name:
-            return directory.region_of(person.orgnr_child) or directory.region_of(person.orgnr_parent) or ""
+    directory = page.web.directory
+    for orgnr in (session.orgnr_child, session.orgnr_parent):
+        if orgnr and (region := directory.region_of(orgnr)):
+            return region
     return ""
 
 
@@ -222,7 +222,7 @@ def _relay(page: Page, rpc: str, request_at: Callable[[int], Message]) -> Respon
                 yield (json.dumps(content, ensure_ascii=False) + "\n").encode()
                 if time.monotonic() - checked >= RECHECK_SECONDS:
                     checked = time.monotonic()
-                    if await sessions.load(cookie) is None:
+                    if await sessions.peek(cookie) is None:  # not activity: an open page is not a person
                         raise session_ended()
         except ServiceError as err:
             yield (json.dumps(error_body(err), ensure_ascii=False) + "\n").encode()

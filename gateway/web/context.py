@@ -40,6 +40,10 @@ class WebSession:
     csrf_token: str
     lang: Lang
     data: Mapping[str, Any]
+    # The organisation a staff session's token acts for (legal entity, point of care); None
+    # for a patient, or where the token named none.
+    orgnr_parent: str | None = None
+    orgnr_child: str | None = None
 
 
 class Caller(Protocol):
@@ -79,6 +83,15 @@ class Sessions(Protocol):
         data: Mapping[str, Any] = UNCHANGED,
         lang: Lang = UNCHANGED,
     ) -> WebSession: ...
+
+    async def take(self, session: WebSession, key: str) -> Any | None:
+        """Removes `key` from the stored `data` and returns its value (None: not there), as
+        one compare-and-set, so two simultaneous requests never both take it."""
+        ...
+
+    async def peek(self, cookie: str) -> WebSession | None:
+        """As `load`, but not counting as activity (an open stream's re-check)."""
+        ...
 
     async def mark(self, session: WebSession, name: str) -> str | None: ...
 

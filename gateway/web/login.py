@@ -37,6 +37,7 @@ from services.sts.client import StsEndpoints, StsTokenError, discover, request_t
 from .config import WebClient, WebConfig
 from .context import SESSION_COOKIE, Console, Page, WebRoute, WebSession
 from .csrf import request_origin
+from .i18n_loader import texts
 from .sessions import LOGIN_SECONDS, Credentials, NewSession, PendingLogin, SqlSessions, session_ended
 from .tokens import LoginTokens, login_failed
 
@@ -83,6 +84,8 @@ class WebLogin:
         return self.config.patient if console == "patient" else self.config.personnel
 
     async def start(self, page: Page, console: Console) -> Response:
+        if page.request.query_params.get("utlopt") == "1":
+            return self.expired(page, console)
         endpoints = await self.endpoints()
         client = self.client(console)
         login_id, state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -107,6 +110,15 @@ class WebLogin:
         response.set_cookie(LOGIN_COOKIE, login_id, max_age=LOGIN_SECONDS, path="/", secure=True, httponly=True,
                             samesite="lax")
         return response
+
+    def expired(self, page: Page, console: Console) -> Response:
+        """After an idle or absolute expiry the browser is sent here with `utlopt=1`: the
+        landing page says why, with one link on to the same login (its `tilbake` kept)."""
+        kept = [(name, value) for name, value in page.request.query_params.multi_items() if name != "utlopt"]
+        again = page.request.url.path + ("?" + urlencode(kept) if kept else "")
+        return page.render("landing.html", page_title=texts(page.lang).t("common.landing.page"),
+                           logins=[(console, again)], logged_out=False,
+                           expired_minutes=max(1, round(self.config.idle_seconds / 60)))
 
     async def finish(self, page: Page) -> Response:
         request = page.request
@@ -141,6 +153,8 @@ class WebLogin:
                 person_pid=person.person_pid, person_name=person.person_name, scopes=person.scopes,
                 access_token=tokens.access_token, access_expires_at=person.access_expires_at,
                 refresh_token=tokens.refresh_token, dpop_jkt=self.config.dpop_jkt, lang=pending.lang,
+                orgnr_parent=person.orgnr_parent if pending.console != "patient" else None,
+                orgnr_child=person.orgnr_child if pending.console != "patient" else None,
             ),
             replacing=request.cookies.get(SESSION_COOKIE),
         )

@@ -304,8 +304,12 @@ async def confirm(page: Page) -> Response:
         return _confirm_page(page, draft, {"forstar": "patient.error.understand"}, status=400)
     # The draft is spent before the call, so a second click on "Bekreft" finds none and
     # makes no second rule; a refusal the patient can correct puts it back.
+    # Taking it is one compare-and-set in the database, so of two simultaneous posts one
+    # gets the draft and the other a RULE_DRAFT_NOT_FOUND.
     session = _session(page)
-    spent = await page.web.sessions.update(session, data={k: v for k, v in session.data.items() if k != DRAFT})
+    if await page.web.sessions.take(session, DRAFT) is None:
+        raise not_found("RULE_DRAFT_NOT_FOUND", "there is no rule waiting to be confirmed")
+    spent = dataclasses.replace(session, data={k: v for k, v in session.data.items() if k != DRAFT})
     try:
         answer = await _call(page, CREATE_RULE, _create_request(page, draft))
     except ServiceError as err:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 LANG_SWITCH_PATH = "/sprak"
+MAX_BACK_CHARS = 1000  # the switch's `tilbake` (path and query); a longer query is not carried
 
 
 def environment(directory: Path = TEMPLATES_DIR) -> Environment:
@@ -38,7 +39,8 @@ def other_lang(lang: Lang) -> Lang:
     return "en" if lang == "nb" else "nb"
 
 
-def base_context(lang: Lang, path: str, session: Any = None) -> dict[str, Any]:
+def base_context(lang: Lang, path: str, session: Any = None, query: str = "") -> dict[str, Any]:
+    """`path` and `query`: the page's own, which the language switch comes back to."""
     catalog = texts(lang)
     token = session.csrf_token if session is not None else ""
 
@@ -51,11 +53,16 @@ def base_context(lang: Lang, path: str, session: Any = None) -> dict[str, Any]:
         "format_time": catalog.format_time,
         "lang": lang,
         "other_lang": switch,
-        "lang_switch_url": f"{LANG_SWITCH_PATH}?{urlencode({'til': switch, 'tilbake': path})}",
+        "lang_switch_url": f"{LANG_SWITCH_PATH}?{urlencode({'til': switch, 'tilbake': back_to(path, query)})}",
         "session": session,
         "csrf_field": csrf_field,
         "path": path,
     }
+
+
+def back_to(path: str, query: str) -> str:
+    """The page to come back to: its path and (when it is short enough to carry) its query."""
+    return f"{path}?{query}" if query and len(path) + len(query) < MAX_BACK_CHARS else path
 
 
 def render(template: str, lang: Lang, path: str, session: Any = None, **context: Any) -> str:
@@ -64,5 +71,7 @@ def render(template: str, lang: Lang, path: str, session: Any = None, **context:
 
 def render_page(page: Page, template: str, status: int, context: dict[str, Any]) -> HTMLResponse:
     get_current_span().set_attribute("samhandling.web.template", template)  # the request's span
-    html = render(template, page.lang, page.request.url.path, page.session, **context)
+    request = page.request
+    base = base_context(page.lang, request.url.path, page.session, request.url.query)
+    html = ENV.get_template(template).render(base | context)
     return HTMLResponse(html, status_code=status)

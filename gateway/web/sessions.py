@@ -16,6 +16,10 @@ migration 0002), shared by every gateway replica.
   time (a login beyond answers 503 WEB_LOGINS_FULL).
 - Expired rows of both tables are swept by one indexed DELETE each, at most every
   SWEEP_SECONDS per process.
+- `peek` reads a session without counting as activity (an open stream's re-check); `take`
+  removes one key of the page state by a compare-and-set on the stored text, so of two
+  simultaneous requests exactly one gets it.
+- A staff session keeps the organisation its token acts for (`orgnr_parent`, `orgnr_child`).
 - The session's synchronizer token (`csrf_token`, random and unique) names its row to the
   page helpers (update, credentials), since a page holds the WebSession, not the cookie.
 
@@ -49,6 +53,7 @@ MAX_DATA_BYTES = 16 * 1024  # a session's post-redirect-get state, as JSON
 MAX_MARK_NAME = 64
 MAX_MARK_BYTES = 4 * 1024
 COOKIE_BYTES = 32
+TAKE_ATTEMPTS = 5  # compare-and-set rounds of `take` before it gives up
 REFRESH_LEASE_SECONDS = 10  # one replica at a time spends a session's (rotating) refresh token
 
 _metadata = sa.MetaData()
@@ -87,6 +92,8 @@ WEB_SESSIONS = sa.Table(
     sa.Column("last_seen_at", sa.BigInteger),
     sa.Column("expires_at", sa.BigInteger),
     sa.Column("data", sa.Text),
+    sa.Column("orgnr_parent", sa.String(9)),
+    sa.Column("orgnr_child", sa.String(9)),
 )
 WEB_MARKS = sa.Table(
     "web_marks", _metadata,
@@ -132,6 +139,8 @@ class NewSession:
     refresh_token: str | None
     dpop_jkt: str
     lang: Lang
+    orgnr_parent: str | None = None  # the token's organisation (staff)
+    orgnr_child: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,13 +243,19 @@ class SqlSessions:
                 acting_for=None, representation_id=None, access_token=new.access_token,
                 access_expires_at=new.access_expires_at, refresh_token=new.refresh_token, dpop_jkt=new.dpop_jkt,
                 refreshing_until=None, csrf_token=new_token(), lang=new.lang, created_at=now, last_seen_at=now,
-                expires_at=expires_at, data="{}",
+                expires_at=expires_at, data="{}", orgnr_parent=new.orgnr_parent, orgnr_child=new.orgnr_child,
             ))
 
     async def load(self, cookie: str) -> WebSession | None:
-        return await asyncio.to_thread(self._load, cookie)
+        """The session of this cookie; counts as activity (moves `last_seen_at`)."""
+        return await asyncio.to_thread(self._load, cookie, True)
 
-    def _load(self, cookie: str) -> WebSession | None:
+    async def peek(self, cookie: str) -> WebSession | None:
+        """The session of this cookie without counting as activity: an open stream's re-check
+        must not keep an idle session alive."""
+        return await asyncio.to_thread(self._load, cookie, False)
+
+    def _load(self, cookie: str, activity: bool) -> WebSession | None:
         now = self._now()
         self._sweep_if_due()
         key = digest(cookie)
@@ -251,7 +266,7 @@ class SqlSessions:
             if self._ended(row, now):
                 db.execute(sa.delete(WEB_SESSIONS).where(WEB_SESSIONS.c.id_hash == key))
                 return None
-            if now - row.last_seen_at >= ACTIVITY_WRITE_SECONDS:
+            if activity and now - row.last_seen_at >= ACTIVITY_WRITE_SECONDS:
                 db.execute(sa.update(WEB_SESSIONS).where(WEB_SESSIONS.c.id_hash == key).values(last_seen_at=now))
         return _session(row)
 
@@ -343,6 +358,28 @@ class SqlSessions:
             await asyncio.to_thread(self._update, session.csrf_token, stored)
         return dataclasses.replace(session, **changes)
 
+    async def take(self, session: WebSession, key: str) -> Any | None:
+        """Removes `key` from the session's stored page state and returns its value, or None
+        when it is not there (any more). A compare-and-set on the stored text, so of two
+        requests taking the same key at once exactly one gets it, on any replica."""
+        return await asyncio.to_thread(self._take, session.csrf_token, key)
+
+    def _take(self, csrf_token: str, key: str) -> Any | None:
+        mine = WEB_SESSIONS.c.csrf_token == csrf_token
+        for _ in range(TAKE_ATTEMPTS):
+            with self._engine.begin() as db:
+                stored = db.execute(sa.select(WEB_SESSIONS.c.data).where(mine)).scalar_one_or_none()
+                data = _decoded(stored)
+                if key not in data:
+                    return None
+                value = data.pop(key)
+                swapped = db.execute(sa.update(WEB_SESSIONS).where(mine, WEB_SESSIONS.c.data == stored).values(
+                    data=json.dumps(data, ensure_ascii=False, separators=(",", ":"))))
+                if swapped.rowcount == 1:
+                    return value
+            # The state changed between the read and the write: read it again.
+        raise unavailable("WEB_SESSION_BUSY", "the session is being changed by another request; try again")
+
     def _update(self, csrf_token: str, values: Mapping[str, Any]) -> None:
         with self._engine.begin() as db:
             db.execute(sa.update(WEB_SESSIONS).where(WEB_SESSIONS.c.csrf_token == csrf_token).values(**values))
@@ -398,14 +435,20 @@ def _mark_name(name: str) -> str:
     return name
 
 
-def _session(row: Any) -> WebSession:
+def _decoded(stored: str | None) -> dict[str, Any]:
     try:
-        data = json.loads(row.data or "{}")
+        data = json.loads(stored or "{}")
     except ValueError:
-        data = {}
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _session(row: Any) -> WebSession:
+    data = _decoded(row.data)
     return WebSession(
         console=cast(Console, row.console), subject=row.subject, person_pid=row.person_pid,
         person_name=row.person_name, scopes=frozenset(row.scopes.split()), acting_for=row.acting_for,
         representation_id=row.representation_id, csrf_token=row.csrf_token,
-        lang="en" if row.lang == "en" else "nb", data=data if isinstance(data, dict) else {},
+        lang="en" if row.lang == "en" else "nb", data=data, orgnr_parent=row.orgnr_parent or None,
+        orgnr_child=row.orgnr_child or None,
     )

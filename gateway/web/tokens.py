@@ -46,6 +46,8 @@ class LoggedIn:
     person_name: str
     scopes: frozenset[str]
     access_expires_at: int
+    orgnr_parent: str | None = None  # the access token's organisation claims, when well formed
+    orgnr_child: str | None = None
 
 
 class LoginTokens:
@@ -86,6 +88,7 @@ class LoginTokens:
         return LoggedIn(
             subject=claims["sub"], person_pid=pid, person_name=name if isinstance(name, str) else "",
             scopes=frozenset(str(access.get("scope", "")).split()), access_expires_at=int(access["exp"]),
+            orgnr_parent=_orgnr(access.get(helseid.ORGNR_PARENT)), orgnr_child=_orgnr(access.get(helseid.ORGNR_CHILD)),
         )
 
     async def access(self, access_token: str, dpop_jkt: str) -> dict[str, Any]:
@@ -120,3 +123,9 @@ class LoginTokens:
         if not isinstance(claims, dict):
             raise login_failed("the ID token's payload is not a JSON object")
         return alg, claims
+
+
+def _orgnr(claim: Any) -> str | None:
+    """An organisation number claim: nine digits, else none (the gateway's own checks of the
+    access token already refuse a malformed one)."""
+    return claim if isinstance(claim, str) and len(claim) == 9 and claim.isdigit() else None

@@ -58,12 +58,22 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     await checked(page)
 
     await page.get_by_role("link", name="Søk i hendelser").first.click()
+    # The points of care of Bodø kommune (her token's legal entity), from the directory.
+    await expect(page.get_by_label("Behandlingssted").locator("option")).to_have_text(
+        ["Alle", "Bodø interkommunale legevakt (910000039)", "Bodø kommune – hjemmesykepleie (910000020)"])
     await page.get_by_label("Bare nødtilganger og samtykke i øyeblikket").check()
     await page.get_by_role("button", name="Søk").click()
     await page.wait_for_url(re.compile(r".*/revisor/hendelser\?sok=.+"))
     await expect(page.locator("tr.flagged").first).to_be_visible()
     await checked(page)
     await shot(page, "auditor-search")
+    # The language switch comes back to the same search (its key is in the query), and back again.
+    searched = page.url
+    await page.locator("a.lang-switch").click()
+    await page.wait_for_url(searched)
+    await expect(page.locator("tr.flagged").first).to_be_visible()
+    await page.locator("a.lang-switch").click()
+    await page.wait_for_url(searched)
 
     await page.locator("tr.flagged a").first.click()
     await page.wait_for_url(re.compile(r".*/revisor/hendelser/\d+$"))

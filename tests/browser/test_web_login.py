@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
 from gateway.web.context import SESSION_COOKIE
-from tests.browser.conftest import requests_seen, shot
+from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser
@@ -80,3 +80,22 @@ async def test_a_patient_logs_in_and_out_and_no_token_reaches_the_browser(suite:
     assert stored_tokens(suite) == []
     await page.goto(base + "/pasient")
     assert "/connect/authorize" in page.url  # the page sends an ended session to the login
+
+
+async def test_after_an_expiry_the_login_says_why_before_going_to_the_issuer(suite: Suite, page: Page) -> None:
+    """Where a page sends the browser once its session has ended (idle or absolute limit): the
+    notice in either language, accessible, and a link on to the same login and page."""
+    base = base_of(suite)
+    minutes = round(suite.settings.web_session_idle_seconds / 60)
+    await page.goto(base + "/logg-inn/pasient?tilbake=%2Fpasient%2Flogg&utlopt=1")
+    await expect(page.get_by_role("status")).to_have_text(
+        f"Du ble logget ut etter {minutes} minutter uten aktivitet. Logg inn på nytt for å fortsette.")
+    await axe_check(page)
+    await assert_reflows(page)
+    await page.locator("a.lang-switch").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        f"You were logged out after {minutes} minutes without activity. Log in again to continue.")
+    await page.locator('a[href="/logg-inn/pasient?tilbake=%2Fpasient%2Flogg"]').click()
+    await page.locator(f'input[name="person"][value="{ESKIL}"]').check()
+    await page.locator('button[name="action"][value="login"]').click()
+    await page.wait_for_url(base + "/pasient/logg")

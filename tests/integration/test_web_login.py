@@ -177,6 +177,7 @@ async def test_a_patient_logs_in_and_her_page_reads_through_the_enforcer_with_no
     assert row.id_hash == hashlib.sha256(value.encode()).digest()
     assert value not in {str(v) for v in row}
     assert row.person_pid == ESKIL and row.person_name == ESKIL_NAME and row.console == "patient"
+    assert row.orgnr_parent is None and row.orgnr_child is None  # a patient acts for no organisation
     for response in [*flow.responses, page]:
         shown = response.text + str(response.url) + " ".join(f"{k}: {v}" for k, v in response.headers.items())
         assert row.access_token not in shown and not JWT.search(shown)
@@ -206,7 +207,9 @@ async def staff_suite(tmp_path, monkeypatch) -> AsyncIterator[Suite]:
 
     async def home(page: Page) -> Response:
         assert page.session is not None
-        return Response(f"revisor {page.session.person_name}", media_type="text/plain")
+        session = page.session
+        return Response(f"revisor {session.person_name} {session.orgnr_parent}/{session.orgnr_child}",
+                        media_type="text/plain")
 
     monkeypatch.setattr(auditor, "routes", lambda: [WebRoute("/revisor", {"GET": home}, "auditor")])
     monkeypatch.setattr(capacity, "routes", lambda: [])  # without its page, no capacity login
@@ -232,7 +235,9 @@ async def test_an_auditor_logs_in_at_the_staff_client_for_her_console_only(
     [row] = session_rows(staff_suite)
     assert (row.console, row.person_pid, row.client_id) == ("auditor", PETRA, "samhandling-ansatt")
     assert "nhn:samhandling/audit.read" in row.scopes.split()
-    assert home.status_code == 200 and home.text == "revisor Petra Personvernsen"
+    # The session keeps the organisation her token acts for (Bodø kommune, hjemmesykepleie).
+    assert (row.orgnr_parent, row.orgnr_child) == ("910000012", "910000020")
+    assert home.status_code == 200 and home.text == "revisor Petra Personvernsen 910000012/910000020"
     assert patients.status_code == 403 and reason_of(patients) == "WEB_WRONG_CONSOLE"
     assert no_page_yet.status_code == 401 and reason_of(no_page_yet) == "WEB_LOGIN_FAILED"
 
@@ -338,6 +343,11 @@ async def test_a_session_ends_after_the_idle_limit(short_suite: tuple[Suite, Clo
     assert within.status_code == 200
     assert idle.status_code == 303 and "utlopt=1" in idle.headers["location"]
     assert session_rows(suite) == []
+    # The login page says why before going on to the issuer, with a link on to the same login.
+    told = await get(http, gateway + idle.headers["location"], flow.cookie)
+    assert told.status_code == 200
+    assert '<p class="notice" role="status">Du ble logget ut etter 2 minutter uten aktivitet.' in told.text
+    assert 'href="/logg-inn/pasient?tilbake=%2Fpasient"' in told.text
 
 
 async def test_a_session_ends_at_the_absolute_limit_however_active(

@@ -105,4 +105,4 @@ def test_the_platform_migrations_keep_their_own_revision_table(url):
         engine.dispose()
     # The component's own `alembic_version` stays untouched by the platform's revisions.
     assert tables == {"replay_claims", "web_logins", "web_sessions", "web_marks", "platform_alembic_version"}
-    assert revisions == ["0002"]
+    assert revisions == ["0003"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from gateway.web import auditor
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
@@ -21,7 +23,8 @@ PATIENT = "22750884907"
 
 def auditor_session():
     return make_session("auditor", person_pid="11747910016", person_name="Petra Personvernsen",
-                        scopes=frozenset({"openid", "profile", "nhn:samhandling/audit.read"}))
+                        scopes=frozenset({"openid", "profile", "nhn:samhandling/audit.read"}),
+                        orgnr_parent="910000012", orgnr_child="910000020")  # Bodø kommune, her token's
 
 
 def client_with(caller: FakeCaller, vkey: str = VKEY):
@@ -69,6 +72,34 @@ def test_a_search_is_posted_kept_in_the_session_and_paged_without_a_person_numbe
     assert f.start_time.ToDatetime(UTC) == datetime(2026, 11, 30, 23, tzinfo=UTC)  # Oslo midnight
     assert f.end_time.ToDatetime(UTC) == datetime(2026, 12, 4, 23, tzinfo=UTC)  # the whole last day
     assert caller.calls[1][2].page_token == "t2"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["/revisor/hendelser", "/revisor/eksport"])
+def test_the_point_of_care_is_chosen_among_the_auditors_legal_entitys(path) -> None:
+    caller = FakeCaller()
+    client, sessions, session = client_with(caller)
+
+    form = client.get(path)
+    # Bodø kommune's points of care from the directory, as choices; no free number field.
+    assert form.status_code == 200 and '<select id="f-actor_orgnr_child" name="actor_orgnr_child">' in form.text
+    assert '<option value="910000020">Bodø kommune – hjemmesykepleie (910000020)</option>' in form.text
+    assert '<option value="910000039">Bodø interkommunale legevakt (910000039)</option>' in form.text
+    assert "910000055" not in form.text and 'name="actor_orgnr_child" value=' not in form.text
+    # Another legal entity's point of care (Bærum helsehus) is not a choice, whatever is posted.
+    refused = form_post(client, path, {"actor_orgnr_child": "910000055", "format": "csv"}, session)
+    assert refused.status_code == 400 and 'id="e-actor_orgnr_child"' in refused.text
+    assert caller.calls == []
+
+
+def test_an_auditor_whose_token_names_no_organisation_has_no_point_of_care_to_choose() -> None:
+    caller = FakeCaller()
+    sessions = FakeSessions()
+    session = make_session("auditor", scopes=frozenset({"nhn:samhandling/audit.read"}))
+    client = web_client(auditor.routes(), caller=caller, sessions=sessions, audit_vkey=VKEY)
+    log_in(client, sessions, session)
+    assert "<option value=\"9100" not in client.get("/revisor/hendelser").text
+    refused = form_post(client, "/revisor/hendelser", {"actor_orgnr_child": "910000020"}, session)
+    assert refused.status_code == 400 and caller.calls == []
 
 
 def test_a_bad_filter_is_shown_next_to_its_field_and_nothing_is_searched() -> None:

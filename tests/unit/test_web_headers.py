@@ -159,9 +159,20 @@ def test_the_language_switch_sets_the_cookie_and_goes_back_only_to_a_page_of_our
     assert cookie.startswith(f"{LANG_COOKIE}=en;")
     for flag in ["HttpOnly", "Path=/", "SameSite=lax", "Secure"]:
         assert flag in cookie
-    for elsewhere in ["//evil.test/", "https://evil.test/", "/finnes-ikke", "/pasient?x=1", "/\\evil.test"]:
+    for elsewhere in ["//evil.test/", "https://evil.test/", "/finnes-ikke", "/finnes-ikke?x=1", "/\\evil.test",
+                      "//evil.test/?x=1", "/?" + "x=1&" * 400]:
         assert client.get("/sprak", params={"til": "nb", "tilbake": elsewhere}).headers["location"] == "/"
     assert client.get("/sprak?til=nb").headers["location"] == "/"
+
+
+def test_the_language_switch_keeps_the_pages_query(client, sessions) -> None:
+    back = "/pasient?side=2&q=a b&neste=//evil.test"
+    answer = client.get("/sprak", params={"til": "en", "tilbake": back})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/pasient?side=2&q=a+b&neste=%2F%2Fevil.test"
+    log_in(client, sessions, make_session("patient"))
+    page = client.get("/pasient?side=2&q=a+b")
+    assert 'href="/sprak?til=en&amp;tilbake=%2Fpasient%3Fside%3D2%26q%3Da%2Bb"' in page.text
 
 
 def test_the_language_switch_updates_the_session(client, sessions) -> None:

@@ -66,6 +66,14 @@ def test_every_text_named_in_a_template_or_module_exists() -> None:
     assert "error.status.400" in catalog and "error.status.500" in catalog
 
 
+def test_every_text_of_the_login_area_is_used() -> None:
+    """The login's own texts (its error words are checked below) are all named somewhere, in
+    both languages: no leftovers of pages that do not exist."""
+    named = _template_keys() | _python_keys()
+    for lang, catalog in load_catalogs().items():
+        assert sorted(k for k in catalog if k.startswith("login.") and k not in named) == [], lang
+
+
 def test_every_status_code_has_a_message() -> None:
     catalog = load_catalogs()
     for code in grpc.StatusCode:

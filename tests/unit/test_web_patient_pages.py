@@ -330,3 +330,52 @@ def test_what_consent_withholds_is_named_not_hidden(world) -> None:
     page = client.get("/pasient")
     assert "Dette er ikke tilgjengelig for deg: Vitale målinger." in page.text
     assert "Ingen målinger er registrert." in page.text
+
+
+def test_two_simultaneous_confirmations_make_one_rule(world, tmp_path) -> None:
+    """Both posts load the session (with the draft) before either takes it: the database's
+    compare-and-set lets one take the draft, the other finds none (404)."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gateway.web.context import SESSION_COOKIE
+    from gateway.web.sessions import NewSession, SqlSessions
+    from services.platform.db import make_engine, migrate_platform
+
+    caller = world[0]
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    migrate_platform(url)
+    sessions = SqlSessions(make_engine(url), idle_seconds=600, max_seconds=3600)
+    try:
+        cookie = asyncio.run(sessions.create(NewSession(
+            console="patient", client_id="samhandling-portal", subject="sub-eskil", person_pid=ESKIL,
+            person_name="Eskil Eksempelsen", scopes=frozenset({"samhandling:patient"}), access_token="at",
+            access_expires_at=2_000_000_000, refresh_token="rt", dpop_jkt="jkt", lang="nb"), replacing=None))
+        session = asyncio.run(sessions.load(cookie))
+        assert session is not None
+        draft = {"kind": "sperre", "hpr": SIGRID_HPR, "categories": [], "purposes": [], "fra": "", "til": "",
+                 "reason": ""}
+        asyncio.run(sessions.update(session, data={patient.DRAFT: draft}))
+        both_loaded = threading.Barrier(2, timeout=10)
+        load = sessions._load
+
+        def load_together(value: str, activity: bool):  # type: ignore[no-untyped-def]
+            found = load(value, activity)
+            both_loaded.wait()
+            return found
+
+        sessions._load = load_together  # type: ignore[method-assign]
+        client = client_for(caller, sessions)  # type: ignore[arg-type]
+        client.cookies.set(SESSION_COOKIE, cookie)
+
+        def confirm() -> int:
+            return form_post(client, "/pasient/regler/bekreft", {"lagre": "1"}, session).status_code
+
+        with ThreadPoolExecutor(2) as pool:
+            statuses = sorted(pool.map(lambda _: confirm(), range(2)))
+
+        assert statuses == [303, 404]
+        assert caller.rpcs().count(patient.CREATE_RULE) == 1
+    finally:
+        sessions.close()

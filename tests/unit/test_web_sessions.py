@@ -4,6 +4,7 @@ their id's hash, end with their access token, and carry page state within its li
 sweeping removes what has ended."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import grpc
@@ -178,3 +179,36 @@ async def test_without_a_next_refresh_token_the_session_ends_with_its_access_tok
     assert await sessions.take_refresh_lease(session) is None
     clock.now += 50
     assert await sessions.load(cookie) is None
+
+
+async def test_peeking_at_a_session_is_not_activity(sessions, clock) -> None:
+    cookie = await sessions.create(new_session(), replacing=None)
+    clock.now += 70  # past ACTIVITY_WRITE_SECONDS: a load would move last_seen_at now
+    assert await sessions.peek(cookie) is not None
+    clock.now += 31  # 101 s since the last activity, over the idle limit of 100
+    assert await sessions.peek(cookie) is None and await sessions.load(cookie) is None
+
+
+async def test_a_value_is_taken_from_the_page_state_exactly_once(sessions) -> None:
+    cookie = await sessions.create(new_session(), replacing=None)
+    session = await sessions.load(cookie)
+    session = await sessions.update(session, data={"rule_draft": {"kind": "sperre"}, "other": 1})
+
+    taken = await asyncio.gather(*(sessions.take(session, "rule_draft") for _ in range(4)))
+
+    assert sorted(taken, key=str) == [None, None, None, {"kind": "sperre"}]
+    assert (await sessions.load(cookie)).data == {"other": 1}
+    assert await sessions.take(session, "never-set") is None
+
+
+async def test_a_staff_session_keeps_its_tokens_organisation(sessions) -> None:
+    staff = await sessions.create(new_session(console="auditor", orgnr_parent="910000012", orgnr_child="910000020"),
+                                  replacing=None)
+    patient = await sessions.create(new_session(), replacing=None)
+
+    loaded = await sessions.load(staff)
+    assert loaded is not None and (loaded.orgnr_parent, loaded.orgnr_child) == ("910000012", "910000020")
+    updated = await sessions.update(loaded, lang="en")
+    assert (updated.orgnr_parent, updated.orgnr_child) == ("910000012", "910000020")
+    plain = await sessions.load(patient)
+    assert plain is not None and plain.orgnr_parent is None and plain.orgnr_child is None
