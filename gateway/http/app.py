@@ -16,20 +16,20 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from services.platform.errors import ServiceError, invalid_argument
+from services.platform.errors import ServiceError
 
 from ..authentication import AUTHORIZATION, DPOP, JUSTIFICATION
 from ..calls import IncomingCall, Metadata
 from ..enforcement import CONSENT_AT_MOMENT, Enforcer
 from ..policy import POLICIES, MethodPolicy
+from .bodies import read_body
 from .decoding import json_object, request_message
 from .errors import (
-    body_too_large,
     error_body,
     error_response,
     internal,
@@ -213,22 +213,12 @@ async def _route_not_found(request: Request, exc: Exception) -> Response:
 
 async def _json_body(request: Request) -> dict:
     """The body as a JSON object, at most MAX_BODY_BYTES; an empty body is an empty object."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise body_too_large(MAX_BODY_BYTES)
-    raw = bytearray()
-    try:
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_BODY_BYTES:
-                raise body_too_large(MAX_BODY_BYTES)
-    except ClientDisconnect:
-        raise invalid_argument({"body": "the client left before sending all of it"}) from None
+    raw = await read_body(request, MAX_BODY_BYTES, "body")
     if not raw:
         return {}
     if not is_json(request.headers.get("content-type", "")):
         raise unsupported_media_type()
-    return json_object(bytes(raw))
+    return json_object(raw)
 
 
 def is_json(content_type: str) -> bool:

@@ -24,7 +24,7 @@ from google.protobuf.message import Message
 from opentelemetry import propagate
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, format_trace_id, get_current_span
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, compile_path
 from starlette.types import Receive, Scope, Send
@@ -32,7 +32,8 @@ from starlette.types import Receive, Scope, Send
 from services.platform.errors import ServiceError, invalid_argument, permission_denied
 from services.platform.settings import Settings
 
-from ..http.errors import body_too_large, http_status, internal, method_not_allowed, route_not_found
+from ..http.bodies import read_body
+from ..http.errors import http_status, internal, method_not_allowed, route_not_found
 from ..http.receipt_keys import ReceiptKeys
 from . import auditor, capacity, login, patient
 from .context import LANG_COOKIE, LANGS, SESSION_COOKIE, Console, Handler, Lang, Page, Web, WebRoute, WebSession
@@ -169,7 +170,7 @@ async def _checked_form(web: Web, request: Request, route: WebRoute, session: We
     a POST without a session has no token to match and is refused as well."""
     if not same_origin(request, web.expected_origin):
         raise _csrf_refused(request, route, "origin")
-    form = parse_form(await _body(request), request.headers.get("content-type", ""))
+    form = parse_form(await read_body(request, MAX_FORM_BYTES, "form"), request.headers.get("content-type", ""))
     if session is None or not token_matches(session.csrf_token, form.get(CSRF_FIELD)):
         raise _csrf_refused(request, route, "token")
     return form
@@ -181,21 +182,6 @@ def _csrf_refused(request: Request, route: WebRoute, check: str) -> ServiceError
         extra={"reason": "WEB_CSRF_REFUSED", "check": check, "route": route.path, "peer": _peer(request)},
     )
     return permission_denied("WEB_CSRF_REFUSED", "a form post that did not come from this site's own page")
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise body_too_large(MAX_FORM_BYTES)
-    raw = bytearray()
-    try:
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_FORM_BYTES:
-                raise body_too_large(MAX_FORM_BYTES)
-    except ClientDisconnect:
-        raise invalid_argument({"form": "the client left before sending all of it"}) from None
-    return bytes(raw)
 
 
 def _to_login(console: Console, request: Request, *, ended: bool) -> Response:
