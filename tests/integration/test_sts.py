@@ -6,13 +6,11 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from joserfc import jwt
 from joserfc.jwk import JWKRegistry, KeySet, OctKey
 
@@ -45,15 +43,6 @@ async def start(server: StsServer) -> asyncio.Task[None]:
         waiting.cancel()
         serving.result()  # surfaces a startup failure instead of hanging
     return serving
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sts() -> AsyncIterator[StsServer]:
-    server = StsServer(StsConfig(port=0, seeds_dir=SEEDS))
-    serving = await start(server)
-    yield server
-    server.stop()
-    await serving
 
 
 async def verified_claims(issuer: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,11 +1,8 @@
 """DPoP (RFC 9449) at the token endpoint: binding, the nonce challenge, DPoP-bound clients."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-import pytest_asyncio
 from joserfc.jwk import ECKey
 
 from services.platform.dpop import make_proof
@@ -17,27 +14,11 @@ from services.sts.client import (
     login_token,
     refresh_access_token,
 )
-from services.sts.config import StsConfig
 from services.sts.main import StsServer
-from tests.integration.test_sts import SEEDS, assert_refused, private_jwk, start, verified_claims
+from tests.integration.test_sts import assert_refused, private_jwk, verified_claims
 from tests.integration.test_sts_login import LARS, LEGEVAKT_CALLBACK, Login
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sts() -> AsyncIterator[StsServer]:
-    server = StsServer(StsConfig(port=0, seeds_dir=SEEDS))
-    serving = await start(server)
-    yield server
-    server.stop()
-    await serving
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        yield client
 
 
 def client_credentials(sts: StsServer, client_id: str) -> dict[str, str]:

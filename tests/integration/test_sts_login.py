@@ -4,13 +4,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-import pytest_asyncio
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc.jwk import ECKey
 
@@ -40,21 +38,6 @@ STAFF_PAGES = "http://127.0.0.1:8080/innlogging/ferdig"
 AUDIT = "nhn:samhandling/audit.read"
 CAPACITY = "nhn:samhandling/capacity.read"
 PURPOSE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sts() -> AsyncIterator[StsServer]:
-    server = StsServer(StsConfig(port=0, seeds_dir=SEEDS))
-    serving = await start(server)
-    yield server
-    server.stop()
-    await serving
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        yield client
 
 
 class Login:

@@ -4,13 +4,11 @@ discovery, fetches the JWKS, and validates the ID token as OIDC Core §3.1.3.7 a
 iss, aud, exp, nonce, at_hash), against a running STS."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-import pytest_asyncio
 from authlib.integrations.starlette_client import OAuth
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oauth2.rfc7523.assertion import private_key_jwt_sign
@@ -22,10 +20,9 @@ from joserfc.jwk import ECKey, KeySet
 
 from services.platform.dpop import make_proof
 from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
-from services.sts.config import StsConfig
 from services.sts.login_form import read_login_page
 from services.sts.main import StsServer
-from tests.integration.test_sts import SEEDS, assert_refused, assertion_form, private_jwk, start
+from tests.integration.test_sts import assert_refused, assertion_form, private_jwk
 from tests.integration.test_sts_login import (
     ESKIL,
     LARS,
@@ -39,21 +36,6 @@ from tests.integration.test_sts_login import (
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 HELSEID_SCOPES = "openid profile helseid://scopes/identity/pid helseid://scopes/hpr/hpr_number"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sts() -> AsyncIterator[StsServer]:
-    server = StsServer(StsConfig(port=0, seeds_dir=SEEDS))
-    serving = await start(server)
-    yield server
-    server.stop()
-    await serving
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        yield client
 
 
 class ShortLivedPrivateKeyJwt(PrivateKeyJWT):

@@ -39,12 +39,6 @@ async def sts(clock: Clock) -> AsyncIterator[StsServer]:
     await serving
 
 
-@pytest_asyncio.fixture(loop_scope="module")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        yield client
-
-
 async def test_a_flood_at_one_client_leaves_another_clients_login_alone(
     sts: StsServer, http: httpx.AsyncClient
 ) -> None:

@@ -1,0 +1,27 @@
+"""Fixtures the STS's integration test modules share: the development STS on a free port, once
+per module, and a plain HTTP client that follows no redirects (the tests read each one)."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+
+from services.sts.config import StsConfig
+from services.sts.main import StsServer
+from tests.integration.test_sts import SEEDS, start
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def sts() -> AsyncIterator[StsServer]:
+    server = StsServer(StsConfig(port=0, seeds_dir=SEEDS))
+    serving = await start(server)
+    yield server
+    server.stop()
+    await serving
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        yield client
