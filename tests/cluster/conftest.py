@@ -155,9 +155,26 @@ def module_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         yield running
 
 
+LOG_TAIL_LINES = 40
+
+
 @pytest.fixture
 def cluster(module_cluster: RunningCluster) -> Iterator[RunningCluster]:
     """The module's cluster; any replica a test left dead is restarted after it, so the next test
     starts with every replica running."""
     yield module_cluster
     module_cluster.heal()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed cluster test's report carries the tail of every process's log, so a failure in
+    CI can be read without the (deleted) var dir. The processes log no tokens, keys or person
+    numbers."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("module_cluster")
+    if report.when == "call" and report.failed and isinstance(running, RunningCluster):
+        for log in sorted(running.cluster.log_dir.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append((f"log {log.name}", "\n".join(tail)))
+    return report

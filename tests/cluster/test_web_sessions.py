@@ -97,8 +97,9 @@ def test_a_session_made_through_haproxy_works_on_each_gateway_replica(cluster: R
         english = http.get(second + "/pasient", headers=session)
         # A CSRF-checked POST on the second replica with the token of a page the first rendered.
         # The browser's origin is the public one (HAProxy), whichever replica answers.
-        token = CSRF_INPUT.search(http.get(first + "/pasient", headers=session).text)
-        assert token, "no csrf field on the page"
+        page = http.get(first + "/pasient", headers=session)
+        token = CSRF_INPUT.search(page.text)
+        assert token, f"no csrf field on the page ({page.status_code}): {page.text}"
         body = urlencode({"csrf": token.group(1)})
         posted = {**session, "content-type": "application/x-www-form-urlencoded"}
         refused = http.post(second + "/logg-ut", content=body, headers={**posted, "origin": second})
@@ -127,7 +128,7 @@ def test_a_login_started_on_one_replica_finishes_on_the_other(cluster: RunningCl
         session = cookie_header({SESSION_COOKIE: cookie})
         pages = [http.get(url + "/pasient", headers=session) for url in (first, second)]
         token = CSRF_INPUT.search(pages[1].text)
-        assert token, "no csrf field on the page"
+        assert token, f"no csrf field on the page ({pages[1].status_code}): {pages[1].text}"
         out = http.post(first + "/logg-ut", content=urlencode({"csrf": token.group(1)}),
                         headers={**session, "origin": cluster.http_url, "content-type": "application/x-www-form-urlencoded"})
 
