@@ -190,3 +190,18 @@ def test_every_component_passes_the_production_start_up_checks(component: str, t
         load_jwk(settings.consent_receipt_key(), settings)
     if component == "audit":
         assert load_log_signer(settings).origin == settings.audit_log_origin
+
+
+def test_the_guides_apply_steps_pick_what_they_say():
+    """docs/deploying.md applies, by label selector: first everything that is no workload
+    (`!app.kubernetes.io/component`), then the migration Jobs alone, then the rest."""
+    def labels(doc: Doc) -> dict[str, str]:
+        found: dict[str, str] = doc["metadata"].get("labels") or {}
+        return found
+    first = {f"{d['kind']}/{d['metadata']['name']}" for d in DOCS if "app.kubernetes.io/component" not in labels(d)}
+    assert {"Namespace/samhandling", "ConfigMap/samhandling-config", "ServiceAccount/samhandling-migrate",
+            "Cluster/samhandling-db", "NetworkPolicy/default-deny-all"} <= first
+    assert not any(d["kind"] in WORKLOAD_KINDS for d in DOCS if "app.kubernetes.io/component" not in labels(d))
+    migrations = [d for d in DOCS if labels(d).get("samhandling.no/role") == "migration"]
+    assert sorted(f"{d['kind']}/{d['metadata']['name']}" for d in migrations) == sorted(
+        f"Job/migrate-{database}" for database in DATABASES)
