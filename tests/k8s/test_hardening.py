@@ -15,6 +15,7 @@ from tests.k8s.rendered import (
     config,
     container_port,
     containers,
+    environment,
     is_suite_image,
     named,
     of_kind,
@@ -149,3 +150,29 @@ def test_each_suite_container_binds_the_port_it_declares(overlay: str):
         if container["args"] == ["serve", "gateway"]:
             assert env["SAMHANDLING_GATEWAY_HTTP_ADDR"] == f"0.0.0.0:{ports['http']}"
         assert pod_template(workload)["metadata"]["labels"]["app.kubernetes.io/part-of"] == "samhandling"
+
+
+def _secret_references(workload: Doc) -> set[str]:
+    spec = pod_spec(workload)
+    names = {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+    names |= {v["valueFrom"]["secretKeyRef"]["name"] for c in containers(workload)
+              for v in c.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})}
+    return names
+
+
+def test_the_dev_overlay_brings_every_secret_it_uses():
+    """Development needs no Secret made by hand (production renders none: test_production)."""
+    docs = render("dev")
+    used = set().union(*(_secret_references(w) for w in of_kind(docs, *WORKLOAD_KINDS)))
+    assert used == {s["metadata"]["name"] for s in of_kind(docs, "Secret")}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_suite_process_gets_settings_it_accepts(overlay: str):
+    docs = render(overlay)
+    placeholders = {f"{secret}/{key}": "x" * 44
+                    for w in of_kind(docs, *WORKLOAD_KINDS) for secret in _secret_references(w) for key in ("key", "password")}
+    for workload, container in suite_containers(docs):
+        settings = Settings.from_env(environment(docs, container, placeholders))
+        assert settings.production is (overlay == "production"), workload["metadata"]["name"]
+        assert set(settings.database_urls) == {"consent", "audit", "summary", "capacity", "gateway"}
