@@ -4,7 +4,8 @@ strict field validation makes it): built-in kinds against the Kubernetes OpenAPI
 PyPI's kubernetes-validate ships, for the oldest Kubernetes the manifests support (1.30: the
 preStop `sleep` action is on by default from there) and the newest it knows; the custom
 resources against their CRDs' schemas vendored in crd_schemas.json (CloudNativePG v1.30.0,
-Gateway API v1.6.1 standard channel; `description` fields dropped, see each entry's `source`)."""
+Gateway API v1.6.1 standard channel; `description` fields dropped, see each entry's `source`;
+scripts/vendor_crd_schemas.py makes the file from the CRD manifests)."""
 from __future__ import annotations
 
 import copy
