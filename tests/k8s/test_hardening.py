@@ -31,7 +31,14 @@ WORKLOADS = [
     for overlay in OVERLAYS for w in of_kind(render(overlay), *WORKLOAD_KINDS)
 ]
 LONG_RUNNING = [p for p in WORKLOADS if p.values[1] in LONG_RUNNING_KINDS]
+RESTRICTED_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                           "projected", "secret"}
 MARGIN_SECONDS = 5  # for the process to stop after its last call: flush traces, close pools
+
+
+def workload_claims(workload: Doc) -> list[Doc]:
+    claims: list[Doc] = workload["spec"].get("volumeClaimTemplates", [])
+    return claims
 
 
 def _workload(overlay: str, kind: str, name: str) -> Doc:
@@ -56,7 +63,12 @@ def test_the_pod_runs_as_nobody_in_particular(overlay: str, kind: str, name: str
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     for host_namespace in ("hostNetwork", "hostPID", "hostIPC"):
         assert not spec.get(host_namespace)
-    assert not any("hostPath" in v for v in spec.get("volumes", []))
+    # The volume types Pod Security's "restricted" profile allows (the namespace enforces it).
+    for volume in spec.get("volumes", []):
+        (source,) = set(volume) - {"name"}
+        assert source in RESTRICTED_VOLUME_TYPES, f"{name}: volume {volume['name']} is {source}"
+    for claim in workload_claims(named(docs, kind, name)):
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
 
 
 @pytest.mark.parametrize(("overlay", "kind", "name"), WORKLOADS)
