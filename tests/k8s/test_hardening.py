@@ -23,6 +23,7 @@ from tests.k8s.rendered import (
     pod_spec,
     pod_template,
     render,
+    selects,
     suite_containers,
 )
 
@@ -188,3 +189,38 @@ def test_every_suite_process_gets_settings_it_accepts(overlay: str):
         settings = Settings.from_env(environment(docs, container, placeholders))
         assert settings.production is (overlay == "production"), workload["metadata"]["name"]
         assert set(settings.database_urls) == {"consent", "audit", "summary", "capacity", "gateway"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_address_in_the_settings_names_a_service_that_selects_its_pods(overlay: str):
+    """The gateway's backend targets are `dns:///` names of headless Services (one address per
+    ready pod, for its round_robin channels); every Service a setting names exists, on that
+    port, and selects the pods of the component that listens there."""
+    docs = render(overlay)
+    settings = config(docs)
+    deployments = {w["metadata"]["name"]: w for w in of_kind(docs, "Deployment")}
+    for component in ("consent", "audit", "summary", "capacity"):
+        target = settings[f"SAMHANDLING_{component.upper()}_ADDR"]
+        assert target.startswith("dns:///"), target
+        service = _service_for(docs, target.removeprefix("dns:///"), deployments[component])
+        assert service["spec"]["clusterIP"] == "None"
+    _service_for(docs, settings["SAMHANDLING_GATEWAY_ADDR"], deployments["gateway"])
+    collector = settings["OTEL_EXPORTER_OTLP_ENDPOINT"].removeprefix("http://")
+    _service_for(docs, collector, deployments["otel-collector"])
+    if overlay == "dev":
+        _service_for(docs, settings["SAMHANDLING_STS_ADDR"], deployments["sts"])
+        assert settings["SAMHANDLING_TOKEN_ISSUER"] == f"http://{settings['SAMHANDLING_STS_ADDR']}"
+        postgres = named(docs, "StatefulSet", "postgres")
+        for database in ("consent", "audit", "summary", "capacity", "gateway"):
+            url = settings[f"SAMHANDLING_{database.upper()}_DATABASE_URL"]
+            _service_for(docs, url.split("@", 1)[1].split("/", 1)[0], postgres)
+
+
+def _service_for(docs: tuple[Doc, ...], address: str, workload: Doc) -> Doc:
+    host, _, port = address.rpartition(":")
+    service = named(docs, "Service", host)
+    assert selects({"matchLabels": service["spec"]["selector"]}, pod_labels(workload)), address
+    (exposed,) = [p for p in service["spec"]["ports"] if p["port"] == int(port)]
+    ports = {p["name"]: p["containerPort"] for c in containers(workload) for p in c.get("ports", [])}
+    assert ports[exposed["targetPort"]] == int(port), address
+    return service
