@@ -205,3 +205,26 @@ def test_the_guides_apply_steps_pick_what_they_say():
     migrations = [d for d in DOCS if labels(d).get("samhandling.no/role") == "migration"]
     assert sorted(f"{d['kind']}/{d['metadata']['name']}" for d in migrations) == sorted(
         f"Job/migrate-{database}" for database in DATABASES)
+
+
+def test_every_replica_at_its_maximum_fits_in_postgresqls_connections():
+    """README "Storage": a backend replica holds at most 2 x (P + O) + 1 connections (its store,
+    its replay claims, one LISTEN or leader lock), a gateway P + O, a migration 2 (the lock's and
+    the upgrade's). P must be pinned: its default follows the node's CPUs, not the pod's limit."""
+    settings = Settings.from_env(config(DOCS))
+    assert "SAMHANDLING_DB_POOL_SIZE" in config(DOCS)
+    per_engine = settings.database.effective_pool_size() + settings.database.max_overflow
+    autoscalers = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"] for h in of_kind(DOCS, "HorizontalPodAutoscaler")}
+    total = 0
+    for workload, container in suite_containers(DOCS):
+        name = workload["metadata"]["name"]
+        replicas = autoscalers.get(name) or workload["spec"].get("replicas", 1)
+        if container["args"] == ["serve", "gateway"]:
+            total += replicas * per_engine
+        elif container["args"][0] == "serve":
+            total += replicas * (2 * per_engine + 1)
+        else:
+            total += 2
+    cluster = named(DOCS, "Cluster", "samhandling-db")["spec"]["postgresql"]["parameters"]
+    reserved = 3 + 10  # superuser_reserved_connections, and room for the operator's own sessions
+    assert total <= int(cluster["max_connections"]) - reserved, total
