@@ -40,7 +40,7 @@ lint: $(INSTALLED)
 # Suppressions are `checkov.io/skip` annotations on the objects, each with its reason.
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download
-$(CHECKOV_VENV)/.installed: | $(PY)
+$(CHECKOV_VENV)/.installed: Makefile | $(PY)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
 	touch $@
