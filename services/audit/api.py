@@ -42,7 +42,7 @@ from .search import (
     log_filter_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore, EventRow, stored_leaf, stored_record
+from .store import AuditStore, EventRow, stored_leaf, stored_openings, stored_record
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
@@ -220,8 +220,10 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise not_found("EVENT_NOT_FOUND", "no event with this sequence is covered by a checkpoint")
         if not scope.shows(proof.row.actor_orgnr_parent):
             raise permission_denied("AUDIT_SCOPE_MISSING", "an auditor gets proofs of their organisation's events")
+        # The auditor sees the actor's person number and the justification: the proof opens them.
         text = format_event_proof(
-            request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note
+            request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note,
+            stored_openings(proof.row),
         )
         return audit_pb2.GetEventProofResponse(proof=text)
 
@@ -297,7 +299,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
         leaves = await asyncio.to_thread(self._store.leaves, request.start, request.end, scope)
         shown = [audit_pb2.Leaf(index=index, leaf_hash=hash_, data=data) for index, hash_, data in leaves]
-        # Leaves of maximum-size events are ~5 kB: the answer holds the first ones that fit.
+        # Leaves of maximum-size events are up to ~10 kB: the answer holds the first ones that fit.
         return audit_pb2.GetLeavesResponse(leaves=shown[: fitting(shown, lambda leaf: leaf.ByteSize())])
 
     async def _checkpointed_size(self) -> int:
