@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
+from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations
@@ -42,7 +42,7 @@ from .search import (
     log_filter_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore, EventRow, stored_leaf, stored_openings, stored_record
+from .store import AuditStore, EventRow, stored_leaf, stored_openings, stored_record, stored_salts
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
@@ -226,6 +226,40 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             stored_openings(proof.row),
         )
         return audit_pb2.GetEventProofResponse(proof=text)
+
+    async def GetPatientEventProof(
+        self, request: audit_pb2.GetPatientEventProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetPatientEventProofResponse:
+        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
+        if request.sequence < 1:
+            problems["sequence"] = "a positive sequence number"
+        if problems:
+            raise invalid_argument(problems)
+        asserted_patient(request.patient_id)
+        assertion = current_assertion()
+        actor = assertion.actor
+        kind = from_enum(common_pb2.ActorKind, actor.kind, ActorKind)
+        scope = read_scope(
+            kind, actor.orgnr_parent, actor.pid, request.patient_id,
+            consent_permitted=common_pb2.DATA_CATEGORY_ACCESS_LOG in assertion.data_categories,
+        )
+        if scope is None or scope.shows_actor_pid:  # auditors prove with GetEventProof
+            raise permission_denied(
+                "AUDIT_SCOPE_MISSING", "a patient's event proof is given to the patient and whom consent permits"
+            )
+        proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
+        # Another patient's event answers as one that does not exist: its existence is not theirs.
+        if proof is None or proof.row.patient_id != scope.patient_id:
+            raise not_found("EVENT_NOT_FOUND", "no event of this patient with this sequence is covered by a checkpoint")
+        if stored_salts(proof.row) is None:
+            raise ServiceError(
+                grpc.StatusCode.FAILED_PRECONDITION, "EVENT_PROOF_NOT_PRIVATE",
+                "this event was logged before leaf version 2: its leaf holds the actor's person number and "
+                "the justification in the clear, so its proof is given to auditors only",
+            )
+        # No openings: the leaf's commitments stay closed (services/audit/leaves.py).
+        text = format_event_proof(request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note)
+        return audit_pb2.GetPatientEventProofResponse(proof=text)
 
     def _query(self, proto_filter: audit_pb2.EventFilter) -> tuple[EventQuery, dict[str, str]]:
         """The caller's query and the filter's field violations; refused, before the filter is looked

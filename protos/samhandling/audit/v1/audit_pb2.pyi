@@ -238,6 +238,20 @@ class GetEventProofResponse(_message.Message):
     proof: str
     def __init__(self, proof: _Optional[str] = ...) -> None: ...
 
+class GetPatientEventProofRequest(_message.Message):
+    __slots__ = ("patient_id", "sequence")
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    patient_id: str
+    sequence: int
+    def __init__(self, patient_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class GetPatientEventProofResponse(_message.Message):
+    __slots__ = ("proof",)
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    proof: str
+    def __init__(self, proof: _Optional[str] = ...) -> None: ...
+
 class GetCheckpointRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
