@@ -300,6 +300,8 @@ async def event(page: Page) -> Response:
         "flagged": bool(m.get("flagged")), "justification": str(m.get("justification") or ""),
         "method": str(m.get("method") or ""), "trace_id": str(m.get("trace_id") or ""),
         "tree_size": proven.tree_size,
+        # A version-2 leaf holds these two as commitments: the auditor's proof opened them, checked.
+        "opened": bool(proven.opened),
     }
     return page.render("auditor/event.html", page_title=title, sequence=sequence, pending=False, failed=None,
                        event=shown, vkey=_vkey(page), nav="search")
