@@ -104,7 +104,8 @@ class Salts:
 
     @classmethod
     def draw(cls) -> Salts:
-        return cls(secrets.token_bytes(SALT_SIZE), secrets.token_bytes(SALT_SIZE))
+        random = secrets.token_bytes(2 * SALT_SIZE)  # one read of the OS's CSPRNG for both
+        return cls(random[:SALT_SIZE], random[SALT_SIZE:])
 
     @classmethod
     def stored(cls, actor_pid: bytes | None, justification: bytes | None) -> Salts | None:
@@ -176,9 +177,8 @@ class LeafTemplate:
         else:
             version = V2
             members = {name: _member(getattr(record, name)) for name in V2_RECORD_FIELDS}
-            for name, opening in openings(record, salts).items():
-                _member(opening.value)  # text only
-                members[name + COMMITMENT_SUFFIX] = commitment(name, opening.salt, opening.value)
+            for name in COMMITTED_FIELDS:
+                members[name + COMMITMENT_SUFFIX] = commitment(name, getattr(salts, name), getattr(record, name))
         members["event_id"] = event_id
         head = {k: v for k, v in members.items() if k < "sequence"}
         tail = {k: v for k, v in members.items() if k > "sequence"}
