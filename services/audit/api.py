@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import cast
 
 import grpc
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -22,7 +23,7 @@ from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, D
 
 from . import csv_export, fhir_export, signals
 from .event_proof import format_event_proof
-from .events import Action, AuditRecord, record_violations
+from .events import Action, AuditRecord, joined_obligations, record_violations
 from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
 from .models import AuditEventRow
@@ -446,14 +447,30 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
         method=event.method,
         flagged=event.flagged,
         justification=event.justification,
+        obligations=_obligations(event, problems),
     )
     # Mapping problems are the more precise ones (e.g. "unknown value" rather than "required").
     return record, record_violations(record) | problems
 
 
+def _obligations(event: audit_pb2.AuditEvent, problems: dict[str, str]) -> str:
+    """The event's obligations as the record holds them (names, each once, in order)."""
+    names = set()
+    for number in event.obligations:
+        if number not in audit_pb2.Obligation.values() or number == audit_pb2.OBLIGATION_UNSPECIFIED:
+            problems["obligations"] = f"unknown value {number}"
+        else:
+            names.add(audit_pb2.Obligation.Name(number).removeprefix("OBLIGATION_"))
+    if len(names) != len(event.obligations) and "obligations" not in problems:
+        problems["obligations"] = "each obligation at most once"
+    return joined_obligations(names)
+
+
 # What a patient's log shows ("logg over bruk", README "The access log is a transparency log"): who by name and organisation,
 # when, what, on which basis, the decision and whether it was flagged — not the log's internals.
-_HIDDEN_FROM_PATIENTS = ("idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification")
+_HIDDEN_FROM_PATIENTS = (
+    "idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification", "obligations",
+)
 
 
 def _event(row: AuditEventRow | EventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
@@ -494,6 +511,10 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
         sequence=row.sequence,
         flagged=row.flagged,
         justification=row.justification if scope is None or scope.shows_justification else "",
+        obligations=[
+            cast(audit_pb2.Obligation, audit_pb2.Obligation.Value("OBLIGATION_" + name))
+            for name in (row.obligations or "").split(",") if name
+        ],
     )
 
 

@@ -12,9 +12,10 @@ stored_at is not part of the leaf: AuditEvent does not carry it, so no reader co
 Changing any of this needs a new version byte, never a change to version 1.
 
 Version 2 (written for every new event) is the byte 0x02 followed by canonical JSON of the same
-members, except that the two values patients are promised never to see (README "Privacy": the
-actor's person number, the free text of an emergency justification) are replaced by salted
-commitments to them, so a patient can hold the proof of their own event:
+members and one more, `obligations` (the decision's duties by name, joined by ",", e.g.
+"FLAG_FOR_AUDIT,NOTIFY_PATIENT"; "" for none), except that the two values patients are promised
+never to see (the actor's person number, the free text of an emergency justification) are
+replaced by salted commitments to them, so a patient can hold the proof of their own event:
 - `actor_pid` by `actor_pid_commitment`, `justification` by `justification_commitment`, each the
   lowercase hex of SHA-256(label || salt || value), where label is the ASCII text
   "samhandling.no/audit-leaf/v2/commitment/" + the member's v1 name + one 0x00 byte, salt is 32
@@ -83,7 +84,10 @@ V1_RECORD_FIELDS = (
 # The record fields version 2 holds only as commitments, and the members holding those.
 COMMITTED_FIELDS = ("actor_pid", "justification")
 COMMITMENT_SUFFIX = "_commitment"
-V2_RECORD_FIELDS = tuple(name for name in V1_RECORD_FIELDS if name not in COMMITTED_FIELDS)
+# The record fields version 2 holds as they are: version 1's but the committed ones, and the
+# decision's obligations (which version 1 did not record).
+V2_ADDED_FIELDS = ("obligations",)
+V2_RECORD_FIELDS = tuple(name for name in V1_RECORD_FIELDS if name not in COMMITTED_FIELDS) + V2_ADDED_FIELDS
 SALT_SIZE = 32
 _LABEL = "samhandling.no/audit-leaf/v2/commitment/"
 

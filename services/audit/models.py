@@ -70,6 +70,8 @@ class AuditEventRow(Base):
     # stored as version 1. Never logged, never shown but in the auditor's proof openings.
     actor_pid_salt: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     justification_salt: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # The decision's obligations by name, joined by "," ("" for none and for version-1 events).
+    obligations: Mapped[str] = mapped_column(String(100), server_default="")
 
 
 class LogHeadRow(Base):

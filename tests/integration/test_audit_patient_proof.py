@@ -166,8 +166,9 @@ def store_as_version_1(url: str, count: int) -> None:
                     old = replace(old, flagged=True, justification=WORDS)
                 event_id = uuid.uuid4()
                 leaf = leaf_bytes(old, event_id=str(event_id), sequence=sequence)
+                columns = {k: v for k, v in _columns(old).items() if k != "obligations"}  # not in 0001
                 connection.execute(sa.insert(events).values(
-                    **_columns(old), event_id=event_id, sequence=sequence, leaf_hash=leaf_hash(leaf),
+                    **columns, event_id=event_id, sequence=sequence, leaf_hash=leaf_hash(leaf),
                     stored_at=datetime.now(UTC)))
             connection.execute(sa.update(LogHeadRow).where(LogHeadRow.id == 1).values(size=count))
     finally:
@@ -197,3 +198,26 @@ async def test_a_log_upgraded_from_version_1_verifies_and_refuses_patients_the_o
         assert await refused(patient_proof(stub, settings, 1)) == (
             grpc.StatusCode.FAILED_PRECONDITION, "EVENT_PROOF_NOT_PRIVATE")
         assert verify_event_proof((await patient_proof(stub, settings, 3)).proof, key.vkey, key.origin).version == 2
+
+
+async def test_the_decisions_obligations_are_stored_in_the_leaf_and_shown_to_auditors(settings):
+    async with running_backend("audit", settings) as channel:
+        stub = audit_pb2_grpc.AuditServiceStub(channel)
+        both = [audit_pb2.OBLIGATION_NOTIFY_PATIENT, audit_pb2.OBLIGATION_FLAG_FOR_AUDIT]  # any order in
+        await append(stub, settings, event("emergency", obligations=both, **EMERGENCY), event("read"))
+        await checkpointed(stub, settings, 2)
+        key = await verifier_key(stub, settings)
+        opened = verify_event_proof((await auditor_proof(stub, settings, 1)).proof, key.vkey, key.origin)
+        assert opened.members["obligations"] == "FLAG_FOR_AUDIT,NOTIFY_PATIENT"
+        assert verify_event_proof((await auditor_proof(stub, settings, 2)).proof, key.vkey,
+                                  key.origin).members["obligations"] == ""
+        found = await stub.SearchEvents(audit_pb2.SearchEventsRequest(), metadata=asserted(
+            settings, "audit", SERVICE + "SearchEvents", actor=BODO_AUDITOR))
+        assert [list(e.obligations) for e in found.events] == [
+            [], [audit_pb2.OBLIGATION_FLAG_FOR_AUDIT, audit_pb2.OBLIGATION_NOTIFY_PATIENT]]
+        # An unknown, unspecified or repeated obligation refuses the append.
+        for bad in ([7], [audit_pb2.OBLIGATION_UNSPECIFIED], [audit_pb2.OBLIGATION_NOTIFY_PATIENT] * 2):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await append(stub, settings, event(f"bad-{bad}", obligations=bad))
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert set(error_info(err.value)[1]) == {"events[0].obligations"}

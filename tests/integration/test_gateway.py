@@ -417,10 +417,13 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
     unrestricted = audited[common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES]
     assert unrestricted.access_basis == common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP and not unrestricted.flagged
     assert opened.justification == unrestricted.justification == justification
+    # The decision's obligations are recorded with the event, for the auditors.
+    assert list(opened.obligations) == [audit_pb2.OBLIGATION_FLAG_FOR_AUDIT, audit_pb2.OBLIGATION_NOTIFY_PATIENT]
+    assert not unrestricted.obligations
 
     seen = {e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))}
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].flagged
-    assert all(e.justification == "" and e.actor.pid == "" for e in seen.values())
+    assert all(e.justification == "" and e.actor.pid == "" and not e.obligations for e in seen.values())
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].actor.hpr_number == "990000102"
 
 

@@ -134,7 +134,8 @@ WORDS = "Pasienten bevisstløs, trenger\nakutt oversikt"
 
 
 def v2_record(key: str) -> AuditRecord:
-    return replace(record(key), actor_pid=PID, justification=WORDS)
+    return replace(record(key), actor_pid=PID, justification=WORDS, flagged=True,
+                   obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT")
 
 
 V2_SALTS = [Salts(bytes([i]) * 32, bytes([i + 50]) * 32) for i in range(SIZE)]

@@ -1,18 +1,20 @@
-"""Leaf version 2: the actor's person number and the justification only as salted commitments
-(services/audit/leaves.py docstring), pinned byte for byte; commitments that hide and bind; the
-openings' encoding."""
+"""Leaf version 2: the actor's person number and the justification only as salted commitments,
+the decision's obligations added (services/audit/leaves.py docstring), pinned byte for byte;
+commitments that hide and bind; the openings' encoding."""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 
 import pytest
 
+from services.audit.events import AuditRecord
 from services.audit.leaves import (
     COMMITTED_FIELDS,
     V2,
+    V2_RECORD_FIELDS,
     Opening,
     Salts,
     check_openings,
@@ -27,7 +29,8 @@ from services.audit.merkle import leaf_hash
 from tests.fixtures.samples import audit_record
 
 RECORD = audit_record(
-    occurred_at=datetime(2026, 1, 5, 8, 30, 0, 123456, tzinfo=UTC), justification="Bevisstløs pasient, akutt"
+    occurred_at=datetime(2026, 1, 5, 8, 30, 0, 123456, tzinfo=UTC), justification="Bevisstløs pasient, akutt",
+    flagged=True, obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT",
 )
 EVENT_ID = "0b9f8c1e-5c1a-4d38-9a53-7f0c2a9e1d11"
 SALTS = Salts(bytes(range(32)), bytes(range(32, 64)))
@@ -50,10 +53,10 @@ GOLDEN_V2 = (
         '"actor_kind":"PERSONNEL","actor_name":"Sigrid Sykepleiersen","actor_orgnr_child":"910000020",'
         f'"actor_orgnr_parent":"910000012","actor_pid_commitment":"{PID_COMMITMENT}",'
         '"data_category":"VITAL_SIGNS","decided_by":"default","decision":"PERMIT","decision_id":"d-1",'
-        '"event_id":"0b9f8c1e-5c1a-4d38-9a53-7f0c2a9e1d11","flagged":false,"idempotency_key":"k-1",'
+        '"event_id":"0b9f8c1e-5c1a-4d38-9a53-7f0c2a9e1d11","flagged":true,"idempotency_key":"k-1",'
         f'"justification_commitment":"{JUSTIFICATION_COMMITMENT}",'
         '"method":"/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",'
-        '"occurred_at":"2026-01-05T08:30:00.123456Z","patient_id":"22750884907","purpose_of_use":"TREAT",'
+        '"obligations":"FLAG_FOR_AUDIT,NOTIFY_PATIENT","occurred_at":"2026-01-05T08:30:00.123456Z","patient_id":"22750884907","purpose_of_use":"TREAT",'
         '"sequence":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}'
     ).encode()
 )
@@ -62,7 +65,7 @@ GOLDEN_V2 = (
 def test_version_2_is_exactly_this():
     leaf = leaf_bytes(RECORD, event_id=EVENT_ID, sequence=7, salts=SALTS)
     assert leaf == GOLDEN_V2
-    assert leaf_hash(leaf).hex() == "89dce215b632746316079eb698e42b5e233fdcddf15165e0b048978136b9b9a3"
+    assert leaf_hash(leaf).hex() == "db638e2222e94e8b3b5572a90338ba3289a5f013db386998792259e7260ca6eb"
     assert PID_COMMITMENT == sha256_commitment("actor_pid", SALTS.actor_pid, "08847810026")
     assert JUSTIFICATION_COMMITMENT == sha256_commitment("justification", SALTS.justification, RECORD.justification)
     body = GOLDEN_V2[1:].decode("utf-8")
@@ -152,3 +155,15 @@ def test_unknown_versions_are_refused_by_readers():
         read_leaf(b"\x02[]")
     with pytest.raises(ValueError):
         read_leaf(b"")
+
+
+def test_version_2_covers_every_record_field_in_the_clear_or_committed():
+    """A new AuditRecord field needs a new leaf version: this fails until one is made."""
+    assert sorted(V2_RECORD_FIELDS + COMMITTED_FIELDS) == sorted(f.name for f in fields(AuditRecord))
+
+
+@pytest.mark.parametrize("name", ["obligations", "flagged", "decided_by", "actor_name", "patient_id"])
+def test_a_field_held_in_the_clear_changes_the_leaf(name):
+    value = getattr(RECORD, name)
+    changed = replace(RECORD, **{name: (not value) if isinstance(value, bool) else value[:-1] + "x"})
+    assert leaf_bytes(changed, event_id=EVENT_ID, sequence=7, salts=SALTS) != GOLDEN_V2
