@@ -443,3 +443,14 @@ def test_each_log_entry_links_to_its_proof_by_sequence(world) -> None:
     caller.answers[patient.LIST_EVENTS] = audit_pb2.ListEventsResponse(events=[entry])
     page = client.get("/pasient/logg")
     assert page.status_code == 200 and 'href="/pasient/logg/42"' in page.text and "Se bevis" in page.text
+
+
+def test_without_a_pinned_key_the_proof_page_proves_nothing(world) -> None:
+    caller, sessions, _, _ = world
+    caller.answers[patient.GET_PATIENT_EVENT_PROOF] = audit_pb2.GetPatientEventProofResponse(
+        proof=build_v2(4, opened=False))
+    sessions.by_cookie.clear()
+    client = client_for(caller, sessions, audit_vkey=None)
+    log_in(client, sessions, make_session())
+    page = client.get("/pasient/logg/5")
+    assert page.status_code == 503 and "WEB_AUDIT_VKEY_MISSING" in page.text and "Kontrollert:" not in page.text
