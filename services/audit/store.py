@@ -5,7 +5,8 @@ synchronous_commit on): `append` returns only after its batch is committed, and 
 is sequenced: its sequence is final and every smaller one is committed too.
 
 An append keeps the log's lock as briefly as it can. Before it: the idempotency lookup, the event
-ids, the columns and each event's canonical leaf up to its sequence (leaves.LeafTemplate). Under
+ids, the columns and each event's canonical leaf up to its sequence (leaves.LeafTemplate, version
+2: its commitment salts are drawn there and stored in the event's row). Under
 it: one UPDATE of the head row reserving the batch's sequences, one multi-row INSERT of the
 events (each with its leaf hash, the template with its sequence spliced in), and the commit. The
 lock is the head row's (the database's write lock on SQLite), held until the commit, so sequences
@@ -35,7 +36,7 @@ from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, D
 
 from . import merkle
 from .events import Action, AuditRecord
-from .leaves import LeafTemplate, leaf_bytes
+from .leaves import LeafTemplate, Opening, Salts, leaf_bytes, openings
 from .models import AuditEventRow, CheckpointRow, LogHeadRow
 from .scope import LeafScope, ReadScope
 from .search import EventQuery, LogFilter
@@ -102,9 +103,12 @@ class AuditStore:
                 key = record.idempotency_key
                 if key in stored or key in pending:
                     continue
-                event_id = uuid.uuid4()
-                columns = _columns(record) | {"event_id": event_id, "stored_at": stored_at}
-                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id)))
+                event_id, salts = uuid.uuid4(), Salts.draw()
+                columns = _columns(record) | {
+                    "event_id": event_id, "stored_at": stored_at,
+                    "actor_pid_salt": salts.actor_pid, "justification_salt": salts.justification,
+                }
+                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts))
             if pending:
                 with connection.begin():
                     # The critical section: from here to the commit, every other appender waits.
@@ -251,8 +255,20 @@ class EventProof:
 
 
 def stored_leaf(row: AuditEventRow | EventRow) -> bytes:
-    """The canonical leaf of a stored event, as its row now reads."""
-    return leaf_bytes(stored_record(row), event_id=str(row.event_id), sequence=row.sequence)
+    """The canonical leaf of a stored event, as its row now reads: version 2 when the row holds
+    commitment salts, version 1 (stored before version 2) when not."""
+    return leaf_bytes(stored_record(row), event_id=str(row.event_id), sequence=row.sequence, salts=stored_salts(row))
+
+
+def stored_salts(row: AuditEventRow | EventRow) -> Salts | None:
+    """The row's commitment salts; None for a version-1 event."""
+    return Salts.stored(row.actor_pid_salt, row.justification_salt)
+
+
+def stored_openings(row: AuditEventRow | EventRow) -> dict[str, Opening]:
+    """The openings of a stored event's commitments; empty for a version-1 event (none to open)."""
+    salts = stored_salts(row)
+    return openings(stored_record(row), salts) if salts is not None else {}
 
 
 def stored_record(row: AuditEventRow | EventRow) -> AuditRecord:
