@@ -1,0 +1,128 @@
+"""The probes' health services (services/platform/readiness.py, docs/observability.md) on real
+servers: `readiness` follows the database, and for the gateway consent and audit; `liveness`
+stays SERVING through all of it and through the drain; "" keeps its meaning (serving unless
+draining)."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import grpc
+import psycopg
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy.engine import make_url
+
+from services.backends import backend
+from services.platform.channels import open_channel
+from services.platform.health import LIVENESS, READINESS
+from tests.integration.test_health import check
+from tests.support import running_suite, settings_for
+
+INTERVAL = 0.2  # readiness checks every 0.2 s here (2 s by default)
+WAIT_SECONDS = 15.0  # upper bound on a status change, so a broken server fails instead of hanging
+
+
+class Statuses:
+    """Watches one health service name and waits for a given status."""
+
+    def __init__(self, channel: grpc.aio.Channel, service: str) -> None:
+        self._call = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=service))
+        self.seen: list[str] = []
+
+    async def reaches(self, status: str) -> None:
+        async def follow() -> None:
+            while not self.seen or self.seen[-1] != status:
+                answer = await self._call.read()
+                assert answer is not grpc.aio.EOF, f"the watch ended after {self.seen}"
+                self.seen.append(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
+        try:
+            await asyncio.wait_for(follow(), WAIT_SECONDS)
+        except TimeoutError:
+            raise AssertionError(f"not {status} within {WAIT_SECONDS} s; seen {self.seen}") from None
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+
+def plain(address: str) -> grpc.aio.Channel:
+    return open_channel(address, health_checked=False)
+
+
+def allow_connections(url: str, allowed: bool) -> None:
+    """Opens or closes the database to every client, and ends its sessions when closing: to a
+    client it is as if the server had gone away (new connections are refused)."""
+    parsed = make_url(url)
+    name = parsed.database
+    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres",
+                         autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if allowed else "false"}')
+        if not allowed:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+
+
+@pytest.mark.postgres
+async def test_a_backend_is_unready_while_its_database_is_unreachable_and_alive_throughout(tmp_path, postgres_url):
+    settings = replace(settings_for(tmp_path, capacity=postgres_url), readiness_interval_seconds=INTERVAL)
+    spec = backend("capacity")
+    spec.migrate(settings)
+    server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
+    port = await server.start()
+    try:
+        async with plain(f"127.0.0.1:{port}") as channel:
+            readiness = Statuses(channel, READINESS)
+            await readiness.reaches("SERVING")
+            allow_connections(postgres_url, False)
+            try:
+                await readiness.reaches("NOT_SERVING")
+                assert await check(channel, LIVENESS) == "SERVING"
+                assert await check(channel, "") == "SERVING"  # today's meaning: not draining
+            finally:
+                allow_connections(postgres_url, True)
+            await readiness.reaches("SERVING")
+            assert readiness.seen == ["SERVING", "NOT_SERVING", "SERVING"]
+            # The drain: readiness (and "") NOT_SERVING at once, liveness still SERVING.
+            await server.drain(0)
+            await readiness.reaches("NOT_SERVING")
+            assert await check(channel, LIVENESS) == "SERVING"
+            assert await check(channel, "") == "NOT_SERVING"
+            readiness.cancel()
+    finally:
+        await server.stop(0)
+
+
+async def test_the_gateway_is_ready_only_with_its_consent_lease_and_audit(tmp_path) -> None:
+    async with running_suite(tmp_path, readiness_interval_seconds=INTERVAL) as suite:
+        gateway = suite.settings.addresses["gateway"]
+        async with plain(gateway) as channel:
+            readiness = Statuses(channel, READINESS)
+            await readiness.reaches("SERVING")  # once the policy watch holds its lease
+            liveness = Statuses(channel, LIVENESS)
+            await liveness.reaches("SERVING")
+
+            # Audit gone: no serving audit replica to connect to.
+            audit_address = suite.settings.addresses["audit"]
+            await suite.backends["audit"].stop(0)  # type: ignore[attr-defined]
+            await readiness.reaches("NOT_SERVING")
+            assert await check(channel, "") == "SERVING"
+            audit = backend("audit").create_server(suite.settings, TracerProvider(), address=audit_address)
+            await audit.start()  # a replica again at the same address
+            suite.backends["audit"] = audit
+            await readiness.reaches("SERVING")
+
+            # Consent gone: the policy watch's stream breaks and the lease is dropped with it.
+            consent_address = suite.settings.addresses["consent"]
+            await suite.backends["consent"].stop(0)  # type: ignore[attr-defined]
+            await readiness.reaches("NOT_SERVING")
+            consent = backend("consent").create_server(suite.settings, TracerProvider(), address=consent_address)
+            await consent.start()
+            suite.backends["consent"] = consent
+            await readiness.reaches("SERVING")  # subscribed again, leased again
+
+            seen = readiness.seen[readiness.seen.index("SERVING"):]  # NOT_SERVING first, until leased
+            assert seen == ["SERVING", "NOT_SERVING", "SERVING", "NOT_SERVING", "SERVING"]
+            assert liveness.seen == ["SERVING"]  # never restarted for a dependency
+            assert await check(channel, LIVENESS) == "SERVING"
+            readiness.cancel()
+            liveness.cancel()
