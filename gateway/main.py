@@ -21,6 +21,7 @@ from services.platform.server import GrpcServer, ServerTransport
 from services.platform.settings import BACKENDS, Settings, SettingsError
 from services.platform.tls import TlsFiles
 
+from . import cache_metrics
 from .authentication import Authenticator
 from .backends import Backends
 from .decision_cache import DecisionCache, PolicyWatch
@@ -105,6 +106,7 @@ def create_gateway(
     tls.channel_credentials()  # refuses unreadable or half-configured TLS files now
     backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider, tls)
     decisions = DecisionCache(enabled=settings.decision_cache)
+    cache_metrics.observe(decisions)
     watch = PolicyWatch(decisions, settings.addresses["consent"], signer, tls=tls)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=not settings.production, decisions=decisions)
     probe = make_engine(url, tuning=replace(tuning.named("samhandling-gateway-readiness"), pool_size=1, max_overflow=0))
