@@ -62,8 +62,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Maps ServiceError to its google.rpc status (anything unexpected to INTERNAL) and, for
     backends, refuses every call without a valid gateway assertion for this method."""
 
-    def __init__(self, verifier: AssertionVerifier | None = None) -> None:
+    def __init__(self, verifier: AssertionVerifier | None = None, metrics: rpc_metrics.RpcMetrics | None = None) -> None:
         self._verifier = verifier
+        self._metrics = metrics or rpc_metrics.GLOBAL
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -74,7 +75,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             # No such method here: gRPC's own UNIMPLEMENTED would carry no ErrorInfo. The answer
             # is the same for every caller, so it reveals nothing an assertion would protect.
             unknown = _stream(_unknown_method, self._admission(None, None, details.method), details.method,
-                              rpc_metrics.method_attributes(None))
+                              self._measure(None))
             return grpc.stream_stream_rpc_method_handler(unknown)
         # Infrastructure services (health, reflection) are admitted without an assertion, but
         # decoded and error-mapped like every other.
@@ -87,7 +88,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         # A single request is admitted against the hash of its bytes as received (`_bound`);
         # a request stream against the stream marker (services.platform.assertion).
         # The handler's behaviour is the servicer's coroutine or async generator (grpc-stubs types it sync).
-        wrap: Callable[[Any, Admission, str, rpc_metrics.Attributes], Callable[[Any, grpc.aio.ServicerContext], Any]]
+        wrap: Callable[[Any, Admission, str, Measure], Callable[[Any, grpc.aio.ServicerContext], Any]]
         behaviour: Any
         if handler.unary_unary:
             behaviour, make = handler.unary_unary, grpc.unary_unary_rpc_method_handler
@@ -104,8 +105,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         wrap = _stream if handler.response_streaming and not reader_writer else _unary
         if verifier is not None and not handler.request_streaming:
             deserializer = _bound(deserializer)
-        measured = rpc_metrics.method_attributes(details.method)
-        return make(wrap(behaviour, admit, details.method, measured), deserializer, handler.response_serializer)
+        return make(wrap(behaviour, admit, details.method, self._measure(details.method)), deserializer,
+                    handler.response_serializer)
+
+    def _measure(self, method: str | None) -> Measure:
+        """Records a call of `method` (None: one the server does not have) that began at `started`."""
+        attributes = rpc_metrics.method_attributes(method)
+
+        def measure(code: grpc.StatusCode, started: float) -> None:
+            self._metrics.record(attributes, code, started)
+
+        return measure
 
     @staticmethod
     def _admission(verifier: AssertionVerifier | None, token: str | None, method: str) -> Admission:
@@ -125,6 +135,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
         return admit
 
+
+# Records a call's final status code and its start (time.perf_counter()) in rpc.server.duration.
+Measure = Callable[[grpc.StatusCode, float], None]
 
 # Admits a call (raises ServiceError otherwise): given the call's request as deserialised
 # (a `_BoundRequest`, or a request iterator), returns what the handler is given.
@@ -205,11 +218,11 @@ Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
 
 
 def _unary(
-    behaviour: Behaviour, admit: Admission, method: str, measured: rpc_metrics.Attributes
+    behaviour: Behaviour, admit: Admission, method: str, measure: Measure
 ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
     """A handler that is a coroutine: it returns the response, or (a server stream written with
     context.write, as health's Watch) None. `request` is the request, or the request iterator
-    of a client stream. Timed into rpc.server.duration with `measured`."""
+    of a client stream. Its final status code is given to `measure`."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
         started, code = time.perf_counter(), grpc.StatusCode.OK
@@ -229,14 +242,13 @@ def _unary(
             code = grpc.StatusCode.INTERNAL
             await abort(context, _internal(method, exc))
         finally:
-            rpc_metrics.record(measured, rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code,
-                               started)
+            measure(rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code, started)
 
     return run
 
 
 def _stream(
-    behaviour: Behaviour, admit: Admission, method: str, measured: rpc_metrics.Attributes
+    behaviour: Behaviour, admit: Admission, method: str, measure: Measure
 ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
     """A handler that is an async generator of the responses; `request` as for `_unary`."""
 
@@ -259,8 +271,7 @@ def _stream(
             code = grpc.StatusCode.INTERNAL
             await abort(context, _internal(method, exc))
         finally:
-            rpc_metrics.record(measured, rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code,
-                               started)
+            measure(rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code, started)
 
     return run
 

@@ -6,7 +6,7 @@ Bounded: `rpc.service` and `rpc.method` come from the method the server found a 
 so from its mounted services; a call of any other name is counted as `_OTHER` (a caller
 cannot grow the attribute set), and `rpc.grpc.status_code` is one of gRPC's 17 codes.
 The instrument comes from the global meter provider (services.platform.telemetry sets it in
-`samhandling serve`; without it the API's no-op records nothing).
+`samhandling serve`; without it the API's no-op records nothing), or from the provider given.
 """
 from __future__ import annotations
 
@@ -14,14 +14,29 @@ import time
 
 import grpc
 from opentelemetry import metrics
+from opentelemetry.metrics import MeterProvider
 
 OTHER = "_OTHER"  # the semantic conventions' name for a value outside the known set
 
-_duration = metrics.get_meter("samhandling.rpc").create_histogram(
-    "rpc.server.duration", unit="ms", description="duration of inbound RPCs, by method and status code",
-)
-
 Attributes = dict[str, str | int]
+
+
+class RpcMetrics:
+    """The server-side RPC instruments, from `provider` (None: the global one)."""
+
+    def __init__(self, provider: MeterProvider | None = None) -> None:
+        self._duration = metrics.get_meter("samhandling.rpc", meter_provider=provider).create_histogram(
+            "rpc.server.duration", unit="ms", description="duration of inbound RPCs, by method and status code",
+        )
+
+    def record(self, attributes: Attributes, code: grpc.StatusCode, started: float) -> None:
+        """Records one call that began at `started` (time.perf_counter()) and ended with `code`."""
+        self._duration.record(
+            (time.perf_counter() - started) * 1000.0, {**attributes, "rpc.grpc.status_code": code.value[0]}
+        )
+
+
+GLOBAL = RpcMetrics()
 
 
 def method_attributes(method: str | None) -> Attributes:
@@ -31,13 +46,6 @@ def method_attributes(method: str | None) -> Attributes:
     if method is None or not service or not name:
         service = name = OTHER
     return {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
-
-
-def record(attributes: Attributes, code: grpc.StatusCode, started: float) -> None:
-    """Records one call that began at `started` (time.perf_counter()) and ended with `code`."""
-    _duration.record(
-        (time.perf_counter() - started) * 1000.0, {**attributes, "rpc.grpc.status_code": code.value[0]}
-    )
 
 
 def ended_with(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> grpc.StatusCode:
