@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
@@ -97,9 +98,11 @@ class ReadinessMonitor:
 def database_check(engine: Engine) -> ReadinessCheck:
     """The database answers a cheap query on `engine`, which should be the check's own (one
     connection; so a busy pool of the request path does not make the replica look down, nor
-    the check wait behind it). The query runs in a thread; while one is still running (a hung
-    connection attempt), the check fails without starting another."""
+    the check wait behind it). The query runs on a thread of the check's own, not asyncio's
+    default executor, whose threads the request path's database calls occupy under load; while
+    one is still running (a hung connection attempt), the check fails without starting another."""
     running: list[asyncio.Future[None]] = []
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness")
 
     def query() -> None:
         with engine.connect() as connection:
@@ -108,7 +111,7 @@ def database_check(engine: Engine) -> ReadinessCheck:
     async def passes(timeout: float) -> bool:
         if running and not running[0].done():
             return False
-        running[:] = [asyncio.ensure_future(asyncio.to_thread(query))]
+        running[:] = [asyncio.get_running_loop().run_in_executor(thread, query)]
         await asyncio.wait_for(asyncio.shield(running[0]), timeout)  # a timeout leaves it running
         return True
 

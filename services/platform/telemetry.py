@@ -1,6 +1,7 @@
-"""OpenTelemetry wiring. Configured only through the standard OTEL_* variables; unlike the
-SDK's own default (otlp), no exporter runs unless OTEL_TRACES_EXPORTER (traces) or
-OTEL_METRICS_EXPORTER (metrics) names one, so a laptop run sends nothing anywhere. Where the
+"""OpenTelemetry wiring. Configured only through the standard OTEL_* variables. OTEL_TRACES_EXPORTER
+(traces) and OTEL_METRICS_EXPORTER (metrics) name the exporters; unset, a signal goes through
+OTLP only if an OTLP endpoint is set for it (OTEL_EXPORTER_OTLP_ENDPOINT or the signal's own),
+unlike the SDK's default (otlp to localhost), so a laptop run sends nothing anywhere. Where the
 OTLP exporters send, and how often metrics go, are the SDK's own variables
 (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_METRIC_EXPORT_INTERVAL,
 ...); docs/observability.md lists them and every metric."""
@@ -34,7 +35,7 @@ def _resource(component: str, env: Mapping[str, str]) -> Resource:
 def make_tracer_provider(component: str, environ: Mapping[str, str] | None = None) -> TracerProvider:
     env = os.environ if environ is None else environ
     provider = TracerProvider(resource=_resource(component, env))
-    for name in _exporter_names(env, "OTEL_TRACES_EXPORTER"):
+    for name in exporter_names(env, "TRACES"):
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter() if name == "console" else OTLPSpanExporter()))
     return provider
 
@@ -45,17 +46,20 @@ def make_meter_provider(component: str, environ: Mapping[str, str] | None = None
     env = os.environ if environ is None else environ
     exporters: list[MetricExporter] = [
         ConsoleMetricExporter() if name == "console" else OTLPMetricExporter()
-        for name in _exporter_names(env, "OTEL_METRICS_EXPORTER")
+        for name in exporter_names(env, "METRICS")
     ]
     return MeterProvider(
         metric_readers=[PeriodicExportingMetricReader(e) for e in exporters], resource=_resource(component, env)
     )
 
 
-def _exporter_names(env: Mapping[str, str], variable: str) -> list[str]:
-    """The exporters `variable` names (none, console, otlp; comma-separated); refuses others."""
+def exporter_names(env: Mapping[str, str], signal: str) -> list[str]:
+    """The exporters OTEL_<signal>_EXPORTER names (none, console, otlp; comma-separated), refusing
+    others; unset: otlp if an OTLP endpoint is set for the signal, else none."""
+    variable = f"OTEL_{signal}_EXPORTER"
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
     names = []
-    for name in (n.strip() for n in env.get(variable, "none").split(",")):
+    for name in (n.strip() for n in env.get(variable, "otlp" if endpoint else "none").split(",")):
         if name in ("", "none"):
             continue
         if name not in ("console", "otlp"):
