@@ -37,7 +37,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 Status = int  # a HealthCheckResponse.ServingStatus value
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-SERVING = health_pb2.HealthCheckResponse.SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 # The probes' service names (Kubernetes' grpc probes name them): see the module docstring.
 LIVENESS = "liveness"

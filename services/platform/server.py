@@ -8,10 +8,11 @@ from the drain on); docs/observability.md says what each is for.
 
 A graceful stop, in order (`stop(drain=...)`; `samhandling serve` drains on SIGTERM):
 
-1. Drain: every service name and "" report NOT_SERVING, and the server keeps serving for
-   `drain` seconds. Clients that health-check their connections (services.platform.channels)
-   stop picking this replica at once; probes and balancers that poll see NOT_SERVING before
-   anything is refused; a call that still arrives in the period is served.
+1. Drain: every service name, "" and readiness report NOT_SERVING (liveness stays SERVING),
+   and the server keeps serving for `drain` seconds. Clients that health-check their
+   connections (services.platform.channels) stop picking this replica at once; probes and
+   balancers that poll see NOT_SERVING before anything is refused; a call that still arrives
+   in the period is served.
 2. Stop accepting: open health watches end (services.platform.health), new calls are
    refused, calls in flight get `grace` seconds to finish, then are cancelled.
 3. Release what `on_stop` names (database pools), after the last call.
