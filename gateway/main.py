@@ -120,6 +120,7 @@ def create_gateway(
         transport=ServerTransport.from_settings(settings, tls=False),  # the public port: the ingress terminates TLS
         readiness=readiness_checks(probe, decisions, backends),
         readiness_interval=settings.readiness_interval_seconds,
+        health_address=settings.health_listen,
     )
     # The web pages' login: sessions in the same database, calls through the same Enforcer.
     web = create_web(settings, web_config, enforcer, backends, jwks, tokens, tracer_provider)

@@ -81,4 +81,5 @@ class Backend:
             transport=ServerTransport.from_settings(settings),
             readiness=[database_check(probe)],
             readiness_interval=settings.readiness_interval_seconds,
+            health_address=settings.health_listen,
         )

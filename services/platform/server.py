@@ -114,6 +114,7 @@ class GrpcServer:
         transport: ServerTransport | None = None,
         readiness: Sequence[ReadinessCheck] = (),
         readiness_interval: float = READINESS_INTERVAL_SECONDS,
+        health_address: str | None = None,
     ) -> None:
         self.component = component
         self._address = address
@@ -134,6 +135,9 @@ class GrpcServer:
         self._draining = False
         self.readiness = ReadinessMonitor(readiness, self._report_ready, interval=readiness_interval, component=component)
         self.port = 0
+        self._health_address = health_address
+        self._health_server: grpc.aio.Server | None = None
+        self.health_port = 0  # the plaintext health port, when `health_address` is given
 
     async def start(self) -> int:
         """Binds, starts and marks every service and liveness SERVING, and readiness as its
@@ -146,6 +150,13 @@ class GrpcServer:
             self.port = self._server.add_secure_port(self._address, self._credentials)
         if not self.port:
             raise OSError(f"{self.component}: cannot bind {self._address}")
+        if self._health_address is not None:
+            self._health_server = grpc.aio.server(options=ServerTransport().options())
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, self._health_server)
+            self.health_port = self._health_server.add_insecure_port(self._health_address)
+            if not self.health_port:
+                raise OSError(f"{self.component}: cannot bind the health port {self._health_address}")
+            await self._health_server.start()
         await self._server.start()
         for name in ("", LIVENESS, *self._names):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -175,6 +186,8 @@ class GrpcServer:
         gives those in flight `grace` seconds to finish."""
         await self.drain(drain)
         await self._health.close()  # open watches end; the grace is for real calls
+        if self._health_server is not None:
+            await self._health_server.stop(0)  # only health calls, each answered at once
         await self._server.stop(grace)
         for release in self._on_stop:
             release()

@@ -84,6 +84,9 @@ class Settings:
     # for the gateway its consent lease and audit); each check is bounded by half of it
     # (services.platform.readiness).
     readiness_interval_seconds: float = 2.0
+    # Where this process also serves grpc.health.v1 alone, in plaintext (Kubernetes' gRPC probes
+    # speak no TLS); None: only on its own port (services.platform.server).
+    health_listen: str | None = None
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -191,6 +194,7 @@ class Settings:
             grpc_max_connection_age_grace_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None),
             drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0 if mode == "production" else 0.0) or 0.0,
             readiness_interval_seconds=_lifetime(env, "SAMHANDLING_READINESS_INTERVAL_SECONDS", 2.0),
+            health_listen=env.get("SAMHANDLING_HEALTH_LISTEN") or None,
             tls_ca_file=_path(env.get("SAMHANDLING_TLS_CA_FILE")),
             tls_cert_file=_path(env.get("SAMHANDLING_TLS_CERT_FILE")),
             tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),

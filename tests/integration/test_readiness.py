@@ -1,7 +1,7 @@
 """The probes' health services (services/platform/readiness.py, docs/observability.md) on real
 servers: `readiness` follows the database, and for the gateway consent and audit; `liveness`
 stays SERVING through all of it and through the drain; "" keeps its meaning (serving unless
-draining)."""
+draining); a TLS server answers them on a plaintext health port."""
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +17,9 @@ from sqlalchemy.engine import make_url
 from services.backends import backend
 from services.platform.channels import open_channel
 from services.platform.health import LIVENESS, READINESS
+from services.platform.readiness import ReadinessCheck
+from services.platform.server import GrpcServer
+from tests.integration.test_channels_tls import Authority, backend_tls
 from tests.integration.test_health import check
 from tests.support import running_suite, settings_for
 
@@ -126,3 +129,43 @@ async def test_the_gateway_is_ready_only_with_its_consent_lease_and_audit(tmp_pa
             assert await check(channel, LIVENESS) == "SERVING"
             readiness.cancel()
             liveness.cancel()
+
+
+async def test_a_tls_backend_is_probed_on_its_plaintext_health_port_which_answers_only_health(tmp_path) -> None:
+    """Kubernetes' gRPC probes speak no TLS: with a health address, an mTLS server answers the
+    same health service in plaintext on that port, and nothing else there."""
+    ca = Authority("samhandling", tmp_path)
+    database_up = [True]
+
+    async def database(timeout: float) -> bool:
+        return database_up[0]
+
+    server = GrpcServer(
+        "consent", "127.0.0.1:0", service_names=["samhandling.test.Replica"], transport=backend_tls(ca, mtls=True),
+        readiness=[ReadinessCheck("database", database)], readiness_interval=INTERVAL, health_address="127.0.0.1:0",
+    )
+    port = await server.start()
+    try:
+        async with plain(f"127.0.0.1:{port}") as tls_port:
+            assert await check(tls_port, LIVENESS) == "UNAVAILABLE"  # the handshake fails: a probe cannot use it
+        async with plain(f"127.0.0.1:{server.health_port}") as channel:
+            readiness = Statuses(channel, READINESS)
+            await readiness.reaches("SERVING")
+            assert await check(channel, LIVENESS) == "SERVING"
+            assert await check(channel, "samhandling.test.Replica") == "SERVING"
+            database_up[0] = False
+            await readiness.reaches("NOT_SERVING")
+            database_up[0] = True
+            await readiness.reaches("SERVING")
+            with pytest.raises(grpc.aio.AioRpcError) as other:  # nothing but health on this port
+                await channel.unary_unary("/samhandling.test.Replica/Who")(b"", timeout=5)
+            assert other.value.code() == grpc.StatusCode.UNIMPLEMENTED
+            await server.drain(0)
+            await readiness.reaches("NOT_SERVING")
+            assert await check(channel, LIVENESS) == "SERVING"
+            readiness.cancel()
+        await server.stop(0)
+        async with plain(f"127.0.0.1:{server.health_port}") as channel:
+            assert await check(channel, LIVENESS) == "UNAVAILABLE"  # stopped with the server
+    finally:
+        await server.stop(0)
