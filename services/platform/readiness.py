@@ -112,6 +112,9 @@ def database_check(engine: Engine) -> ReadinessCheck:
         if running and not running[0].done():
             return False
         running[:] = [asyncio.get_running_loop().run_in_executor(thread, query)]
+        # A query that fails after its round gave up on it: its error is not news (and is not
+        # to reach the log as "never retrieved").
+        running[0].add_done_callback(lambda done: done.cancelled() or done.exception())
         await asyncio.wait_for(asyncio.shield(running[0]), timeout)  # a timeout leaves it running
         return True
 
