@@ -5,6 +5,9 @@ draining); a TLS server answers them on a plaintext health port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import replace
 
 import grpc
@@ -169,3 +172,106 @@ async def test_a_tls_backend_is_probed_on_its_plaintext_health_port_which_answer
             assert await check(channel, LIVENESS) == "UNAVAILABLE"  # stopped with the server
     finally:
         await server.stop(0)
+
+
+class Valve:
+    """Opens and closes a relay running on another thread's event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+        self._loop, self._event = loop, event
+
+    def open(self) -> None:
+        self._loop.call_soon_threadsafe(self._event.set)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._event.clear)
+
+
+@contextlib.contextmanager
+def freezable_link(upstream: str) -> Iterator[tuple[str, Valve]]:
+    """A TCP relay to `upstream` that holds every byte, both ways, while its valve is closed:
+    a network partition that drops nothing and refuses nothing, so a query simply hangs. It
+    runs on a thread of its own, so the test's blocking database calls do not stall it."""
+    host, port = upstream.rsplit(":", 1)
+    loop = asyncio.new_event_loop()
+    flowing = asyncio.Event()
+    flowing.set()
+
+    async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                await flowing.wait()
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+
+    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(host, int(port))
+        await asyncio.gather(pump(client_reader, server_writer), pump(server_reader, client_writer),
+                             return_exceptions=True)
+
+    thread = threading.Thread(target=loop.run_forever, name="freezable-link", daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(asyncio.start_server(relay, "127.0.0.1", 0), loop).result(10)
+    valve = Valve(loop, flowing)
+    try:
+        yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}", valve
+    finally:
+        valve.open()
+        asyncio.run_coroutine_threadsafe(_close(server), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+async def _close(server: asyncio.Server) -> None:
+    """Stops accepting and ends every relayed connection (on the relay's own loop)."""
+    server.close()
+    relays = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in relays:
+        task.cancel()
+    await asyncio.gather(*relays, return_exceptions=True)
+
+
+def readiness_sessions(url: str) -> int:
+    """Sessions the capacity replica's readiness check holds on the database (by application name)."""
+    parsed = make_url(url)
+    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres") as admin:
+        row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                            ("samhandling-capacity-readiness",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.postgres
+async def test_a_database_that_stops_answering_makes_the_replica_unready_within_the_timeout_with_one_query(
+    tmp_path, postgres_url
+) -> None:
+    """The check's timeout, not the driver's, bounds a round: a partitioned database (a query
+    that hangs) turns readiness NOT_SERVING, and rounds meanwhile start no second query."""
+    parsed = make_url(postgres_url)
+    with freezable_link(f"{parsed.host}:{parsed.port}") as (link, valve):
+        host, port = link.rsplit(":", 1)
+        url = parsed.set(host=host, port=int(port)).render_as_string(hide_password=False)
+        settings = replace(settings_for(tmp_path, capacity=url), readiness_interval_seconds=INTERVAL)
+        spec = backend("capacity")
+        spec.migrate(settings)
+        server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
+        port_ = await server.start()
+        try:
+            async with plain(f"127.0.0.1:{port_}") as channel:
+                readiness = Statuses(channel, READINESS)
+                await readiness.reaches("SERVING")
+                valve.close()  # the partition: nothing answers, nothing is refused
+                await readiness.reaches("NOT_SERVING")
+                for _ in range(5):  # rounds go on (each fails at once) while the query hangs
+                    assert await check(channel, READINESS) == "NOT_SERVING"
+                    assert await check(channel, LIVENESS) == "SERVING"
+                assert readiness_sessions(postgres_url) == 1  # still the one connection, no pile-up
+                valve.open()
+                await readiness.reaches("SERVING")
+                readiness.cancel()
+        finally:
+            valve.open()
+            await server.stop(0)
