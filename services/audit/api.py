@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -21,7 +22,7 @@ from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_viola
 from services.platform.protomap import E, P, from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
-from . import csv_export, fhir_export, signals
+from . import csv_export, fhir_export, metrics, signals
 from .event_proof import format_event_proof
 from .events import Action, AuditRecord, joined_obligations, record_violations
 from .group_commit import GroupCommit, QueueFull
@@ -71,6 +72,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         self._integrator.start()
         # Concurrent appends share one transaction.
         self._appends = GroupCommit(self._append)
+        metrics.lag.watch(store)  # the checkpoint lag gauges read it while this api serves
 
     def _append(self, records: list[AuditRecord]) -> list[EventRow]:
         rows = self._store.append(records)
@@ -79,6 +81,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
 
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
+        metrics.lag.forget(self._store)
         self._integrator.stop()
         if self._leader_engine is not None:
             self._leader_engine.dispose()
@@ -97,11 +100,16 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
         if problems:  # one bad event refuses the whole batch, so nothing is stored
             raise invalid_argument(problems)
+        started, outcome = time.perf_counter(), "error"
         try:
             rows = await self._appends.submit(records)
+            outcome = "ok"
         except QueueFull:
+            outcome = "busy"
             # Fail closed and at once: the gateway serves no patient data without its event.
             raise unavailable("AUDIT_BUSY", "too many audit events wait for a commit; retry shortly") from None
+        finally:
+            metrics.appended(outcome, started, len(records))
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
     async def ListEvents(

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -76,6 +76,22 @@ class AuditStore:
         bind = self._sessions.kw["bind"]
         assert isinstance(bind, Engine)
         return bind
+
+    def checkpoint_lag(self) -> tuple[int, float]:
+        """How many committed events the latest signed checkpoint does not cover yet, and how long
+        the oldest of them has waited in seconds (0 and 0.0 when it covers the log). One read."""
+        with self.engine.connect() as connection:
+            signed = select(func.coalesce(func.max(CheckpointRow.size), 0)).scalar_subquery()
+            row = connection.execute(
+                select(LogHeadRow.size, signed, select(AuditEventRow.stored_at)
+                       .where(AuditEventRow.sequence == signed + 1).scalar_subquery())
+                .where(LogHeadRow.id == 1)
+            ).first()
+        if row is None or row[0] <= row[1]:
+            return 0, 0.0
+        head, size, oldest = row
+        waited = (self._clock() - oldest.replace(tzinfo=oldest.tzinfo or UTC)).total_seconds() if oldest else 0.0
+        return head - size, max(0.0, waited)
 
     def append(self, records: Sequence[AuditRecord]) -> list[EventRow]:
         """Stores validated records in one transaction; a record whose idempotency key is already
