@@ -25,9 +25,12 @@ cluster: $(INSTALLED)
 	fi
 	exec $(VENV)/bin/samhandling cluster
 
-# The browser tests run axe-core from node_modules/ on every page.
+# The browser tests run axe-core from node_modules/ on every page. The tests run in one
+# pytest-xdist worker per CPU (at most 4; PYTEST_WORKERS=0 runs them in this process), each
+# taking a whole test module at a time, so a module's shared servers start once.
+PYTEST_WORKERS ?= $(shell python3 -c 'import os; print(min(4, len(os.sched_getaffinity(0))))')
 test: $(INSTALLED) node_modules/.package-lock.json
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
 	$(PY) -m bench
