@@ -84,3 +84,12 @@ def test_unusable_arguments_are_one_line_and_exit_2(args: list[str], line: str, 
     assert main(["status", *args]) == 2
     captured = capsys.readouterr()
     assert captured.err == line + "\n" and captured.out == ""
+
+
+def test_a_ca_file_that_holds_no_certificate_is_one_line_and_exit_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n")
+    assert main(["status", "--gateway", "https://grpc.example.no", "--ca", str(garbage)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"samhandling: cannot read the CA file {garbage}: ") and captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err and captured.out == ""
