@@ -222,8 +222,9 @@ async def test_without_gateway_production_mode_does_not_list_the_sts(tmp_path: P
 
 
 async def test_a_gateway_whose_backend_is_down_is_not_serving(tmp_path: Path) -> None:
-    """Last in the module's order: a suite of its own, whose audit backend is stopped."""
+    """A suite of its own, ready first, whose audit backend is then stopped."""
     async with running_suite(tmp_path) as suite:
+        await ready(suite.gateway)  # so that what turns readiness off below is the audit's stop
         await suite.backends["audit"].stop(0)  # type: ignore[attr-defined]
         url = f"http://{suite.settings.addresses['gateway']}"
         run = await samhandling("status", "--gateway", url, "--json")
