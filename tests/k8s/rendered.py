@@ -7,6 +7,7 @@ on PATH is used only when the virtual environment has none."""
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 import sys
@@ -99,19 +100,26 @@ def config(docs: tuple[Doc, ...], name: str = "samhandling-config") -> dict[str,
     return data
 
 
+POD_NAME = "samhandling-pod-0"  # what the downward API's metadata.name gives, in these checks
+
+
 def environment(docs: tuple[Doc, ...], container: Doc, secret_values: Mapping[str, str]) -> dict[str, str]:
     """The environment the container starts with: its ConfigMaps, then its own variables, a
-    value from a Secret replaced by `secret_values[<secret>/<key>]`."""
+    value from a Secret replaced by `secret_values[<secret>/<key>]`, the pod's name by POD_NAME,
+    and $(VAR) references to earlier variables expanded as the kubelet does."""
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         assert "configMapRef" in source, f"{container['name']}: envFrom only from ConfigMaps, not {source}"
         env |= config(docs, source["configMapRef"]["name"])
     for variable in container.get("env", []):
         if "value" in variable:
-            env[variable["name"]] = str(variable["value"])
+            env[variable["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                                           lambda m: env.get(m.group(1), m.group(0)), str(variable["value"]))
             continue
         ref = variable["valueFrom"]
-        if "secretKeyRef" in ref:
+        if ref == {"fieldRef": {"fieldPath": "metadata.name"}}:
+            env[variable["name"]] = POD_NAME
+        elif "secretKeyRef" in ref:
             env[variable["name"]] = secret_values[f"{ref['secretKeyRef']['name']}/{ref['secretKeyRef']['key']}"]
         else:
             raise AssertionError(f"{container['name']}: unexpected valueFrom {ref}")

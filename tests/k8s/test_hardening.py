@@ -224,3 +224,15 @@ def _service_for(docs: tuple[Doc, ...], address: str, workload: Doc) -> Doc:
     ports = {p["name"]: p["containerPort"] for c in containers(workload) for p in c.get("ports", [])}
     assert ports[exposed["targetPort"]] == int(port), address
     return service
+
+
+@pytest.mark.parametrize(("overlay", "kind", "name"), SERVERS)
+def test_a_component_names_its_pod_in_its_telemetry(overlay: str, kind: str, name: str):
+    """Replicas export the same metric names: each pod's series carry its own name
+    (service.instance.id, from the downward API), so one replica's lag or errors can be told apart."""
+    (container,) = pod_spec(named(render(overlay), kind, name))["containers"]
+    env = {e["name"]: e for e in container.get("env", [])}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["OTEL_RESOURCE_ATTRIBUTES"]["value"] == "service.instance.id=$(POD_NAME)"
+    names = list(env)
+    assert names.index("POD_NAME") < names.index("OTEL_RESOURCE_ATTRIBUTES")  # $(VAR) sees only earlier entries
