@@ -15,7 +15,9 @@ connection is refused, the certificate is not issued by a trusted CA, it does no
 the server does not speak HTTP/2 for gRPC, no answer within the timeout), where gRPC's own error
 would not. https checks the certificate against the URL's host name, with the CA of `--ca FILE`
 or else the system's roots (the same roots for the handshake, gRPC and HTTP). Every check is
-bounded by the timeout (default TIMEOUT_SECONDS).
+bounded by the timeout (default TIMEOUT_SECONDS). Every connection goes directly to the host:
+HTTP proxy settings in the environment are not used (gRPC and httpx would follow them and the
+handshake check would not, so the causes could belong to another path).
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNKNOWN_CA_CODES = {2, 18, 19, 20, 21}  # issuer unknown, self-signed (in chain), no local issuer, one cert only
 _EXPIRED_CODES = {9, 10}  # not yet valid, expired
 _NAME_MISMATCH_CODES = {62, 64}  # hostname or IP address mismatch
+DIRECT = [("grpc.enable_http_proxy", 0)]  # gRPC ignores https_proxy/grpc_proxy (module docstring)
 
 
 class GatewayUrlError(ValueError):
@@ -206,7 +209,9 @@ async def grpc_check(channel: grpc.aio.Channel, service: str, timeout: float) ->
 async def http_check(url: str, context: ssl.SSLContext | None, timeout: float) -> Answer:
     """GET of the JSON API's readiness route: SERVING on 200, NOT_SERVING on 503, else the HTTP status."""
     try:
-        async with httpx.AsyncClient(verify=context or False, timeout=timeout, follow_redirects=False) as http:
+        async with httpx.AsyncClient(
+            verify=context or False, timeout=timeout, follow_redirects=False, trust_env=False
+        ) as http:
             response = await http.get(url)
     except httpx.TimeoutException:
         return Answer("UNREACHABLE", f"no answer within {timeout:g} s")
@@ -251,9 +256,9 @@ async def check_gateway(
             return
         if grpc_url.tls:
             credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates(ca_file))
-            channel = grpc.aio.secure_channel(where, credentials)
+            channel = grpc.aio.secure_channel(where, credentials, options=DIRECT)
         else:
-            channel = grpc.aio.insecure_channel(where)
+            channel = grpc.aio.insecure_channel(where, options=DIRECT)
         async with channel:
             overall, readiness = await asyncio.gather(
                 grpc_check(channel, "", timeout), grpc_check(channel, READINESS_SERVICE, timeout)
