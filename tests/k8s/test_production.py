@@ -155,6 +155,14 @@ def test_the_deploying_guide_names_every_secret_the_manifests_use():
     assert {name for name in used if f"`{name}`" not in guide} == set()
 
 
+def test_the_guides_smoke_test_calls_the_public_urls():
+    """docs/deploying.md's `samhandling status --gateway` names the hosts the ingress serves."""
+    settings = Settings.from_env(config(DOCS))
+    guide = (REPO / "docs" / "deploying.md").read_text()
+    command = f"samhandling status --gateway {settings.gateway_public_url} --http {settings.gateway_http_public_url}\n"
+    assert command in guide
+
+
 def _write_keys(mounts: dict[str, str], env: dict[str, str], root: Path) -> dict[str, str]:
     """Test keys where the Secrets' files would be; the environment rewritten to find them."""
     gateway_key = ECKey.generate_key("P-256", parameters={"kid": "gateway-assertion-test"})
