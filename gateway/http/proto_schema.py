@@ -35,6 +35,11 @@ def _at_most(limit: int) -> str:
     return "|".join(p for p in [*shorter, *same, digits] if p)
 
 
+def _positive_at_most(limit: int) -> str:
+    """A regular expression of the decimal numbers 1..limit."""
+    return "|".join(p for p in _at_most(limit).split("|") if p != "0")
+
+
 _INT64 = {"type": "string", "format": "int64",
           "pattern": f"^(?:-?(?:{_at_most(2**63 - 1)})|-9223372036854775808)$"}
 _UINT64 = {"type": "string", "format": "uint64", "pattern": f"^(?:{_at_most(2**64 - 1)})$"}
@@ -90,8 +95,11 @@ _BY_NAME: Mapping[str, dict[str, Any]] = {
 }
 
 # Where one request differs from the rule of its field's name (by full field name).
+_POSITIVE_INT64 = {"pattern": f"^(?:{_positive_at_most(2**63 - 1)})$"}  # a log position: 1 and up
 _BY_FIELD: Mapping[str, dict[str, Any]] = {
     "samhandling.capacity.v1.ListAlertsRequest.page_size": {"minimum": 0, "maximum": capacity_alerts.MAX_ALERT_PAGE},
+    "samhandling.audit.v1.GetEventProofRequest.sequence": _POSITIVE_INT64,
+    "samhandling.audit.v1.GetPatientEventProofRequest.sequence": _POSITIVE_INT64,
 }
 
 
