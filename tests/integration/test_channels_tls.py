@@ -1,20 +1,14 @@
 """TLS and mTLS between the gateway and a backend (services/platform/tls.py), with a
-throwaway CA made here: the right CA reaches a TLS backend, a wrong CA does not, an mTLS
+throwaway CA (tests/fixtures/tls.py): the right CA reaches a TLS backend, a wrong CA does not, an mTLS
 backend refuses a client without a certificate (or with one from another CA), and the
 health service answers on the same TLS port."""
 from __future__ import annotations
 
-import datetime
-import ipaddress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -28,69 +22,8 @@ from services.platform.server import ServerTransport
 from services.platform.settings import SettingsError
 from services.platform.tls import TlsFiles
 from tests.fixtures.replicas import replica, who
+from tests.fixtures.tls import Authority
 from tests.support import settings_for
-
-
-@dataclass(frozen=True)
-class Issued:
-    cert: Path
-    key: Path
-
-
-class Authority:
-    """A CA in memory that writes what it issues as PEM files under `directory`."""
-
-    def __init__(self, name: str, directory: Path) -> None:
-        self.name = name
-        self._dir = directory
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} test CA")])
-        self._subject = subject
-        self._cert = (
-            self._builder(subject, self._key.public_key())
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                    encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(self._key, hashes.SHA256())
-        )
-        self.ca_file = directory / f"{name}-ca.pem"
-        self.ca_file.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
-
-    def _builder(self, subject: x509.Name, public_key) -> x509.CertificateBuilder:
-        now = datetime.datetime.now(datetime.UTC)
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self._subject)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-        )
-
-    def issue(self, common_name: str, *, server: bool) -> Issued:
-        key = ec.generate_private_key(ec.SECP256R1())
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-        cert = (
-            self._builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]), key.public_key())
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
-        issued = Issued(self._dir / f"{self.name}-{common_name}.pem", self._dir / f"{self.name}-{common_name}.key")
-        issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        issued.key.write_bytes(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        )
-        return issued
 
 
 @pytest.fixture
