@@ -1,6 +1,6 @@
 # The two README commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run cluster test lint typecheck bench protos proto-drift lint-protos lock lock-check clean
+.PHONY: run cluster test lint typecheck bench protos proto-drift lint-protos lock lock-check image-check clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -52,6 +52,10 @@ lock: $(INSTALLED)
 
 lock-check: $(INSTALLED)
 	UV=$(abspath $(VENV))/bin/uv scripts/check_lock.sh
+
+# Builds the image with buildah on a debootstrap base (no registry) and checks it; root, Debian (docs/container-image.md).
+image-check:
+	scripts/build_image.sh
 
 # npm keeps node_modules/.package-lock.json; it is older than package-lock.json when deps are stale.
 node_modules/.package-lock.json: package-lock.json package.json
