@@ -1,7 +1,8 @@
 # The one container image of every component (docs/container-image.md): `samhandling serve <component>`.
 #
-#   docker build -t samhandling .        (or: podman build, buildah build)
+#   docker build -t samhandling .        (or: podman build, buildah build): production, no seeds
 #   docker run --read-only --tmpfs /tmp samhandling serve consent
+#   docker build --target dev -t samhandling:dev .   the same plus the synthetic seeds, in dev mode
 #
 # BASE is any Debian-family image with CPython 3.11 as `python3` and its venv module: by default
 # the official slim image; CI builds on a Debian bookworm root made with debootstrap (no registry).
@@ -37,7 +38,7 @@ RUN /opt/samhandling/bin/python -m pip install --no-deps /dist/samhandling-*.whl
  && /opt/samhandling/bin/python -m pip check \
  && /opt/samhandling/bin/python -m pip uninstall --yes pip
 
-FROM ${BASE}
+FROM ${BASE} AS runtime
 # Bytecode was compiled at install time; a read-only root must not be written to at run time.
 # SAMHANDLING_ENV=production: the image starts in production mode unless told otherwise, so it
 # refuses development keys, the dev STS and synthetic persons (services/platform/production.py).
@@ -57,3 +58,14 @@ WORKDIR /tmp
 EXPOSE 50050 8080 50051 50052 50053 50054
 ENTRYPOINT ["/opt/samhandling/bin/samhandling"]
 CMD ["serve", "gateway"]
+
+# The development image (k8s/overlays/dev, `--target dev`): the runtime image plus seeds/, the
+# synthetic people and clients and the development keys, for the dev STS and `samhandling seed`.
+# Development mode by default; production mode refuses every key it holds (they live in seeds/).
+FROM runtime AS dev
+COPY seeds /opt/samhandling/seeds
+ENV SAMHANDLING_ENV=dev \
+    SAMHANDLING_SEEDS_DIR=/opt/samhandling/seeds
+
+# The production image, the default target: the runtime stage alone, no seeds.
+FROM runtime AS production

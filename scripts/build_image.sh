@@ -4,10 +4,12 @@
 # ca-certificates), committed as a local image and passed as the Dockerfile's BASE. Then checks
 # the image: its configuration (numeric non-root user, exec-form entrypoint, production mode),
 # that every module of the wheel imports in it as that user, that no seeds or development keys
-# are in it, and that the development STS refuses to start there.
+# are in it, and that the development STS refuses to start there. Then the `dev` target (the same
+# layers plus seeds/, tagged TAG-dev): in development mode the STS loads its seeded clients,
+# people and keys there as that user.
 #
 # Needs root and the Debian packages buildah and debootstrap (.ci/run installs them).
-# Usage: scripts/build_image.sh [TAG]   (default localhost/samhandling:ci; KEEP_IMAGE=1 keeps the
+# Usage: scripts/build_image.sh [TAG]   (default localhost/samhandling:ci, the dev image TAG-dev; KEEP_IMAGE=1 keeps the
 # storage under IMAGE_WORK, default a temporary directory, for `buildah push` or inspection;
 # IMAGE_STORAGE_DRIVER=vfs where overlay mounts are not allowed)
 set -euo pipefail
@@ -44,8 +46,9 @@ ca_args=()
 [[ -f $ca ]] && ca_args=(--volume "$(dirname "$ca"):/run/build-ca:ro" --build-arg "PIP_CERT=/run/build-ca/$(basename "$ca")")
 
 step "buildah build $tag"
-"${b[@]}" build --quiet --isolation chroot --network host "${ca_args[@]}" \
-  --build-arg BASE=localhost/samhandling-base:bookworm --tag "$tag" "$repo" >/dev/null
+build=("${b[@]}" build --quiet --layers --isolation chroot --network host "${ca_args[@]}"
+       --build-arg BASE=localhost/samhandling-base:bookworm)
+"${build[@]}" --tag "$tag" "$repo" >/dev/null
 
 step "check $tag"
 "${b[@]}" inspect --type image "$tag" >"$work/inspect.json"
@@ -82,5 +85,18 @@ refusal=$(in_image /opt/samhandling/bin/samhandling serve sts 2>&1) && { echo "t
 [[ $refusal == *"the development STS refuses to run in production mode"* ]] \
   || { echo "unexpected answer of the dev STS in the image: $refusal" >&2; exit 1; }
 "${b[@]}" rm "$ctr" >/dev/null
-"${b[@]}" images --format '{{.Name}}:{{.Tag}} {{.Size}}' "$tag"
+
+step "buildah build $tag-dev (--target dev)"
+"${build[@]}" --target dev --tag "$tag-dev" "$repo" >/dev/null
+ctr=$("${b[@]}" from "$tag-dev")
+in_image /opt/samhandling/bin/python -c '
+from services.platform.settings import Settings
+from services.sts.config import StsConfig
+from services.sts.main import StsServer
+settings = Settings.from_env()
+assert settings.env == "dev" and str(settings.seeds_dir) == "/opt/samhandling/seeds", settings
+StsServer(StsConfig.from_settings(settings))  # loads the seeded clients, people and keys
+'
+"${b[@]}" rm "$ctr" >/dev/null
+"${b[@]}" images --format '{{.Name}}:{{.Tag}} {{.Size}}'
 step "ok"
