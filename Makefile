@@ -1,6 +1,6 @@
 # The two README commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run cluster test lint typecheck bench protos proto-drift lint-protos lock lock-check image-check clean
+.PHONY: run cluster test lint lint-k8s typecheck bench protos proto-drift lint-protos lock lock-check image-check clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -25,15 +25,35 @@ cluster: $(INSTALLED)
 	fi
 	exec $(VENV)/bin/samhandling cluster
 
-# The browser tests run axe-core from node_modules/ on every page.
+# The browser tests run axe-core from node_modules/ on every page. The tests run in one
+# pytest-xdist worker per CPU (at most 4; PYTEST_WORKERS=0 runs them in this process), each
+# taking a whole test module at a time, so a module's shared servers start once.
+PYTEST_WORKERS ?= $(shell python3 -c 'import os; print(min(4, len(os.sched_getaffinity(0))))')
 test: $(INSTALLED) node_modules/.package-lock.json
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
 	$(PY) -m bench
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+
+# checkov (static analysis) over every rendered overlay of k8s/ and the Dockerfile, in a virtual
+# environment of its own: it brings some 70 packages and would pin `packaging` down to 23.2.
+# Suppressions are `checkov.io/skip` annotations on the objects, each with its reason.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download
+$(CHECKOV_VENV)/.installed: Makefile | $(PY)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+	touch $@
+
+lint-k8s: $(INSTALLED) $(CHECKOV_VENV)/.installed
+	rm -rf build/k8s && mkdir -p build/k8s
+	for overlay in k8s/overlays/*/; do \
+	  $(VENV)/bin/kubectl kustomize $$overlay > build/k8s/$$(basename $$overlay).yaml || exit 1; done
+	$(CHECKOV) --framework kubernetes -d build/k8s
+	if [ -f Dockerfile ]; then $(CHECKOV) --framework dockerfile -f Dockerfile; fi
 
 # mypy over gateway/ and services/ with the settings in pyproject.toml ([tool.mypy]); zero errors.
 typecheck: $(INSTALLED)
@@ -75,5 +95,5 @@ $(INSTALLED): pyproject.toml | $(PY)
 	touch $@
 
 clean:
-	rm -rf var/ .pytest_cache/ .mypy_cache/ build/ *.egg-info
+	rm -rf var/ .pytest_cache/ .mypy_cache/ build/ *.egg-info $(CHECKOV_VENV)
 	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -266,7 +266,9 @@ class PlainInserts:
 
     def _insert(self, records: list[AuditRecord]) -> list[dict[str, object]]:
         stored_at = datetime.now(UTC)
-        rows = [{**_columns(r), "event_id": uuid.uuid4(), "stored_at": stored_at, "leaf_hash": NO_LEAF}
+        # The same columns as the log's rows, its version-2 leaf salts included.
+        rows = [{**_columns(r), "event_id": uuid.uuid4(), "stored_at": stored_at, "leaf_hash": NO_LEAF,
+                 "actor_pid_salt": os.urandom(32), "justification_salt": os.urandom(32)}
                 for r in records]
         with self._sessions.begin() as session:
             session.execute(insert(self._table), rows)

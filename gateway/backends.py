@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from services.platform import telemetry
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner, request_binding
 from services.platform.channels import open_channel
+from services.platform.readiness import channel_ready
 from services.platform.tls import TlsFiles
 
 CALL_TIMEOUT_SECONDS = 10.0
@@ -63,6 +64,11 @@ class Backends:
         """The request's bytes, and the metadata whose assertion is bound to exactly them."""
         body = request.SerializeToString()
         return body, ((METADATA_KEY, self._signer.sign(assertion, component, request=request_binding(body))),)
+
+    async def reachable(self, component: str, timeout: float) -> bool:
+        """Whether a serving replica of `component` is connected, or gets so within `timeout`
+        (for readiness: no call is made, services.platform.readiness.channel_ready)."""
+        return await channel_ready(self._channels[component], timeout)
 
     async def close(self) -> None:
         for channel in self._channels.values():

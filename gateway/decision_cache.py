@@ -148,6 +148,11 @@ class DecisionCache:
             self._lease_until = -math.inf
         return False
 
+    def holds_lease(self) -> bool:
+        """Whether a lease is held now; reads only (safe from the metrics exporter's thread),
+        where `healthy` also drops what a lapsed lease held."""
+        return self._clock() < self._lease_until
+
     # The request path's side.
 
     def ticket(self) -> int | None:

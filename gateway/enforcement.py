@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
+from typing import cast
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -297,9 +298,18 @@ def _events(
             method=method,
             flagged=consent_pb2.OBLIGATION_FLAG_FOR_AUDIT in decision.obligations,
             justification=request.justification,
+            obligations=_audited_obligations(decision.obligations),
         )
         for request, decision in zip(asked, decisions, strict=True)
     ]
+
+
+def _audited_obligations(obligations: Iterable[int]) -> list[audit_pb2.Obligation]:
+    """The decision's obligations as the audit log names them (the same names), each once."""
+    names = dict.fromkeys(consent_pb2.Obligation.Name(number) for number in obligations
+                          if number in consent_pb2.Obligation.values() and number)
+    return [cast(audit_pb2.Obligation, audit_pb2.Obligation.Value(name)) for name in names
+            if name in audit_pb2.Obligation.keys()]
 
 
 def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:

@@ -2,23 +2,26 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import Engine
 
 from services.platform import telemetry
 from services.platform.assertion import AssertionSigner
-from services.platform.db import check_platform_at_head
+from services.platform.db import check_platform_at_head, make_engine
 from services.platform.dpop import DpopVerifier
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.production import check_production
+from services.platform.readiness import ReadinessCheck, database_check
 from services.platform.replay_store import ReplayStore
 from services.platform.server import GrpcServer, ServerTransport
 from services.platform.settings import BACKENDS, Settings, SettingsError
 from services.platform.tls import TlsFiles
 
+from . import cache_metrics
 from .authentication import Authenticator
 from .backends import Backends
 from .decision_cache import DecisionCache, PolicyWatch
@@ -47,6 +50,7 @@ class Gateway:
     watch: PolicyWatch
     replay: ReplayStore
     web: WebParts
+    probe: Engine  # readiness's own connection to the gateway's database
 
     async def start(self) -> int:
         port = await self.server.start()
@@ -72,6 +76,7 @@ class Gateway:
         await self.web.close()
         await self.http.aclose()
         self.replay.close()
+        self.probe.dispose()
 
 
 def create_gateway(
@@ -101,8 +106,10 @@ def create_gateway(
     tls.channel_credentials()  # refuses unreadable or half-configured TLS files now
     backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider, tls)
     decisions = DecisionCache(enabled=settings.decision_cache)
+    cache_metrics.observe(decisions)
     watch = PolicyWatch(decisions, settings.addresses["consent"], signer, tls=tls)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=not settings.production, decisions=decisions)
+    probe = make_engine(url, tuning=replace(tuning.named("samhandling-gateway-readiness"), pool_size=1, max_overflow=0))
     server = GrpcServer(
         COMPONENT,
         address or settings.listen_address(COMPONENT),
@@ -111,6 +118,9 @@ def create_gateway(
         service_names=[s.full_name for s in SERVICES],
         options=METADATA_LIMITS,
         transport=ServerTransport.from_settings(settings, tls=False),  # the public port: the ingress terminates TLS
+        readiness=readiness_checks(probe, decisions, backends),
+        readiness_interval=settings.readiness_interval_seconds,
+        health_address=settings.health_listen,
     )
     # The web pages' login: sessions in the same database, calls through the same Enforcer.
     web = create_web(settings, web_config, enforcer, backends, jwks, tokens, tracer_provider)
@@ -118,7 +128,31 @@ def create_gateway(
         settings, enforcer, backends, tracer_provider, address=http_address,
         public_url=settings.gateway_http_public_url, web=(web.web, web.routes),
     )
-    return Gateway(server, http_server, backends, http, decisions, watch, replay, web)
+    return Gateway(server, http_server, backends, http, decisions, watch, replay, web, probe)
+
+
+def readiness_checks(probe: Engine, decisions: DecisionCache, backends: Backends) -> list[ReadinessCheck]:
+    """What the gateway needs to answer calls (docs/observability.md): its database (DPoP proof
+    ids, web sessions); consent, which decides every call: with the decision cache on, its
+    lease is held (a consent replica renews it every RENEW_SECONDS, after a commit in the
+    consent database, so holding it shows consent answers), with the cache off a serving
+    consent replica is connected; and a serving audit replica is connected: no patient data is
+    served without its audit event. Both connection checks read the health-checked channel's
+    state, so they cost no call (services.platform.readiness.channel_ready)."""
+    async def leased(timeout: float) -> bool:
+        return decisions.holds_lease()
+
+    async def consent(timeout: float) -> bool:
+        return await backends.reachable("consent", timeout)
+
+    async def audit(timeout: float) -> bool:
+        return await backends.reachable("audit", timeout)
+
+    return [
+        database_check(probe),
+        ReadinessCheck("consent_lease", leased) if decisions.enabled else ReadinessCheck("consent", consent),
+        ReadinessCheck("audit", audit),
+    ]
 
 
 def dpop_bound_clients(settings: Settings) -> frozenset[str]:

@@ -94,6 +94,15 @@ POLICIES: Mapping[str, MethodPolicy] = {
         categories=(C.DATA_CATEGORY_ACCESS_LOG,),
         action=audit_pb2.ACTION_READ,
     ),
+    # A patient's proof of one of their log's events: routed, decided and audited as ListEvents
+    # (the access log category), so a representative gets it exactly when they may read the log.
+    _AUDIT + "GetPatientEventProof": MethodPolicy(
+        backend="audit",
+        access={Kind.PATIENT: scopes.PATIENT},
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_ACCESS_LOG,),
+        action=audit_pb2.ACTION_READ,
+    ),
     # Capacity and alerts hold no patient data: no consent decision and no audit event. Streams
     # are authenticated when they start and closed when the token expires.
     **{

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL server per session and a database URL per test."""
+"""Shared fixtures: a real PostgreSQL server per session and a database URL per test; under
+pytest-xdist, each worker's own slice of the ports `free_port` hands out."""
 
 from __future__ import annotations
 
@@ -8,7 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from services.cli.dev_postgres import FREE_PORTS_ENV, free_port_range
 from tests.fixtures.postgres import INSTALL_HINT, PostgresServer, find_bin_dir, running_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker (and every process it starts, through the environment)
+    hands out ports from a slice of its own: a port one worker picked and a child of it binds a
+    moment later is never picked by the other worker meanwhile. Port-0 binds never collide with
+    them either: free_port's range lies below the kernel's ephemeral range."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    span = free_port_range()
+    if not (worker and count and span):
+        return
+    index, workers = int(worker.removeprefix("gw")), int(count)
+    size = (span[1] - span[0] + 1) // workers
+    low = span[0] + index * size
+    os.environ[FREE_PORTS_ENV] = f"{low}-{low + size - 1}"
 
 
 @pytest.fixture(scope="session")

@@ -297,9 +297,14 @@ async def event(page: Page) -> Response:
         "category": _label(catalog, "auditor.category.", m.get("data_category")),
         "purpose": str(m.get("purpose_of_use") or ""), "basis": str(m.get("access_basis") or ""),
         "decision": str(m.get("decision") or ""), "decided_by": str(m.get("decided_by") or ""),
+        # The decision's duties (a version-2 leaf's member; None: a version-1 leaf did not record them).
+        "obligations": [_label(catalog, "auditor.obligation.", name) for name in str(m["obligations"]).split(",")
+                        if name] if isinstance(m.get("obligations"), str) else None,
         "flagged": bool(m.get("flagged")), "justification": str(m.get("justification") or ""),
         "method": str(m.get("method") or ""), "trace_id": str(m.get("trace_id") or ""),
         "tree_size": proven.tree_size,
+        # A version-2 leaf holds these two as commitments: the auditor's proof opened them, checked.
+        "opened": bool(proven.opened),
     }
     return page.render("auditor/event.html", page_title=title, sequence=sequence, pending=False, failed=None,
                        event=shown, vkey=_vkey(page), nav="search")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,10 @@ class ProvenEvent:
     sequence: int
     tree_size: int
     members: Mapping[str, Any]
+    # The record fields the leaf holds only as commitments (actor_pid, justification in version 2)
+    committed: tuple[str, ...] = ()
+    # ...and the values the proof's openings revealed, each checked against its commitment.
+    opened: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
         return self.members.get(name)
@@ -78,12 +82,14 @@ def read_event_proof(proof: str, vkey: str) -> ProvenEvent:
     """The event a C2SP tlog-proof proves, verified with `vkey` exactly as `samhandling audit
     check-proof` verifies it; LogCheckFailed otherwise."""
     try:
-        leaf = verify_event_proof(proof, vkey, origin_of(vkey))
-        checkpoint = open_checkpoint(proof.partition("\n\n")[2], [NoteVerifier.from_vkey(vkey)], origin_of(vkey))
-    except (EventProofError, NoteError) as exc:
+        proven = verify_event_proof(proof, vkey, origin_of(vkey))
+    except EventProofError as exc:
         raise LogCheckFailed(str(exc)) from exc
-    members = json.loads(leaf[1:].decode("utf-8"))  # verify_event_proof read it as a JSON object
-    return ProvenEvent(sequence=int(members["sequence"]), tree_size=checkpoint.size, members=members)
+    members = {**proven.members, **proven.opened}  # an opened value reads as the v1 member did
+    return ProvenEvent(
+        sequence=int(members["sequence"]), tree_size=proven.tree_size, members=members,
+        committed=proven.committed, opened=proven.opened,
+    )
 
 
 def open_pinned(note: str, vkey: str) -> Checkpoint:

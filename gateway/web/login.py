@@ -118,7 +118,8 @@ class WebLogin:
         again = page.request.url.path + ("?" + urlencode(kept) if kept else "")
         return page.render("landing.html", page_title=texts(page.lang).t("common.landing.page"),
                            logins=[(console, again)], logged_out=False,
-                           expired_minutes=max(1, round(self.config.idle_seconds / 60)))
+                           expired_minutes=max(1, round(self.config.idle_seconds / 60)),
+                           expired_hours=max(1, round(self.config.max_seconds / 3600)))
 
     async def finish(self, page: Page) -> Response:
         request = page.request

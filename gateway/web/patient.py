@@ -17,10 +17,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.responses import Response
 
 from samhandling.audit.v1 import audit_pb2
+from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
-from services.platform.errors import ServiceError, invalid_argument, not_found
+from services.platform.errors import ServiceError, invalid_argument, not_found, unavailable
 
+from . import logcheck
 from . import plain_language as pl
 from .context import Page, WebRoute, WebSession
 from .i18n_loader import OSLO, Texts, texts
@@ -34,6 +36,7 @@ LIST_REPRESENTATIONS = _CONSENT + "ListRepresentations"
 LIST_NOTIFICATIONS = _CONSENT + "ListNotifications"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
+GET_PATIENT_EVENT_PROOF = "/samhandling.audit.v1.AuditService/GetPatientEventProof"
 
 MAX_PAGES = 10  # a listing reads at most this many pages (rules: 50 in force at most, 50 a page)
 HISTORY_PAGE_SIZE = 500
@@ -435,8 +438,20 @@ def _actor_view(page: Page, actor: Any, basis: int = 0) -> dict[str, str]:
     return {"name": name, "role": role, "org": directory.organisation_name(org) if org else ""}
 
 
-async def log(page: Page) -> Response:
+def _event_view(page: Page, event: audit_pb2.AuditEvent) -> dict[str, Any]:
+    """A log entry as the patient reads it (in the log's table and on its proof page)."""
     t = _texts(page)
+    moment = _time(event.occur_time)
+    return {
+        "when": t.format_time(moment) if moment else "", "actor": _actor_view(page, event.actor, event.access_basis),
+        "what": pl.label(t, "category", event.data_category), "action": pl.label(t, "action", event.action),
+        "purpose": pl.label(t, "purpose", event.purpose_of_use), "basis": pl.label(t, "basis", event.access_basis),
+        "permitted": event.decision == pl.C.DECISION_PERMIT, "emergency": pl.is_emergency(event),
+        "sequence": event.sequence,
+    }
+
+
+async def log(page: Page) -> Response:
     chosen, errors = _log_filters(page)
     request = audit_pb2.ListEventsRequest(
         patient_id=_patient(_session(page)), page_size=EVENTS_PAGE_SIZE, page_token=chosen["side"],
@@ -448,15 +463,7 @@ async def log(page: Page) -> Response:
     if end:
         request.end_time.FromDatetime((end + timedelta(days=1)).astimezone(UTC))
     answer = await _call(page, LIST_EVENTS, request)
-    events = []
-    for event in answer.events:
-        moment = _time(event.occur_time)
-        events.append({
-            "when": t.format_time(moment) if moment else "", "actor": _actor_view(page, event.actor, event.access_basis),
-            "what": pl.label(t, "category", event.data_category), "action": pl.label(t, "action", event.action),
-            "purpose": pl.label(t, "purpose", event.purpose_of_use), "basis": pl.label(t, "basis", event.access_basis),
-            "permitted": event.decision == pl.C.DECISION_PERMIT, "emergency": pl.is_emergency(event),
-        })
+    events = [_event_view(page, event) for event in answer.events]
     filters = {k: v for k, v in chosen.items() if k != "side" and v}
     from urllib.parse import urlencode
 
@@ -467,6 +474,81 @@ async def log(page: Page) -> Response:
     return page.render("patient/log.html", **_common(
         page, "/pasient/logg", "patient.log.title", events=events, chosen=chosen, errors=errors,
         organisations=organisations, next_url=next_url, first_url=first_url))
+
+
+# ----- A log entry's proof -----
+
+def _log_sequence(page: Page) -> int:
+    sequence = int(page.request.path_params["sequence"])
+    if not 1 <= sequence < 2**63:
+        raise not_found("EVENT_NOT_FOUND", "no such log entry")
+    return sequence
+
+
+async def _entry_proof(page: Page, sequence: int) -> str:
+    answer = await _call(page, GET_PATIENT_EVENT_PROOF, audit_pb2.GetPatientEventProofRequest(
+        patient_id=_patient(_session(page)), sequence=sequence))
+    assert isinstance(answer, audit_pb2.GetPatientEventProofResponse)
+    return answer.proof
+
+
+async def log_entry(page: Page) -> Response:
+    """One log entry read from its proof, verified with the pinned verifier key exactly as
+    `samhandling audit check-proof` verifies the downloaded file; the actor's person number and
+    the justification are in it only as commitments, and shown as such."""
+    sequence = _log_sequence(page)
+    context = _common(page, "/pasient/logg", "patient.proof.title", sequence=sequence, vkey=page.web.audit_vkey,
+                      state="verified", event=None, failure="")
+    try:
+        proof = await _entry_proof(page, sequence)
+    except ServiceError as err:
+        # Not yet signed into a checkpoint (about a second), or not in this patient's log.
+        if err.reason == "EVENT_NOT_FOUND":
+            return page.render("patient/log_entry.html", status=404, **context | {"state": "pending"})
+        if err.reason == "EVENT_PROOF_NOT_PRIVATE":
+            return page.render("patient/log_entry.html", status=409, **context | {"state": "not_private"})
+        raise
+    if page.web.audit_vkey is None:  # compose pins one; a page without it proves nothing
+        raise unavailable("WEB_AUDIT_VKEY_MISSING", "no pinned verifier key for the audit log")
+    try:
+        proven = logcheck.read_event_proof(proof, page.web.audit_vkey)
+    except logcheck.LogCheckFailed as exc:
+        return page.render("patient/log_entry.html", status=502, **context | {"state": "failed", "failure": str(exc)})
+    return page.render("patient/log_entry.html", **context | {
+        "event": _event_view(page, _proven_event(proven)), "tree_size": proven.tree_size,
+        "committed": [name for name in proven.committed if name not in proven.opened],
+    })
+
+
+def _proven_event(proven: logcheck.ProvenEvent) -> audit_pb2.AuditEvent:
+    """The leaf's members as the AuditEvent ListEvents gives a patient (enums by their names)."""
+    m = proven.members
+
+    def number(enum: Any, prefix: str, name: object) -> Any:
+        return enum.Value(prefix + name) if isinstance(name, str) and prefix + name in enum.keys() else 0
+
+    event = audit_pb2.AuditEvent(
+        sequence=proven.sequence, patient_id=str(m.get("patient_id") or ""), flagged=m.get("flagged") is True,
+        action=number(audit_pb2.Action, "ACTION_", m.get("action")),
+        data_category=number(common_pb2.DataCategory, "DATA_CATEGORY_", m.get("data_category")),
+        purpose_of_use=number(common_pb2.PurposeOfUse, "PURPOSE_OF_USE_", m.get("purpose_of_use")),
+        access_basis=number(common_pb2.AccessBasis, "ACCESS_BASIS_", m.get("access_basis")),
+        decision=number(common_pb2.Decision, "DECISION_", m.get("decision")),
+        actor=common_pb2.Actor(
+            kind=number(common_pb2.ActorKind, "ACTOR_KIND_", m.get("actor_kind")),
+            **{name: str(m.get("actor_" + name) or "") for name in (
+                "client_id", "client_name", "name", "hpr_number", "authorization", "orgnr_parent", "orgnr_child")},
+        ),
+    )
+    if proven.occurred_at is not None:
+        event.occur_time.FromDatetime(proven.occurred_at.astimezone(UTC))
+    return event
+
+
+async def log_entry_download(page: Page) -> Response:
+    sequence = _log_sequence(page)
+    proof = await _entry_proof(page, sequence)
+    return page.download(proof.encode("utf-8"), "text/plain; charset=utf-8", f"hendelse-{sequence}.proof")
 
 
 # ----- Varsler -----
@@ -598,6 +680,8 @@ def routes() -> list[WebRoute]:
         WebRoute("/pasient/regler/{rule_id}/v{version:int}/kvittering.jws", {"GET": receipt_download}, "patient"),
         WebRoute("/pasient/regler/{rule_id}/trekk-tilbake", {"GET": revoke_form, "POST": revoke}, "patient"),
         WebRoute("/pasient/logg", {"GET": log}, "patient"),
+        WebRoute("/pasient/logg/{sequence:int}", {"GET": log_entry}, "patient"),
+        WebRoute("/pasient/logg/{sequence:int}/bevis", {"GET": log_entry_download}, "patient"),
         WebRoute("/pasient/varsler", {"GET": notifications}, "patient"),
         WebRoute("/pasient/varsler/lest", {"POST": mark_read}, "patient"),
         WebRoute("/pasient/representasjon", {"GET": representation, "POST": switch}, "patient"),

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import cast
 
 import grpc
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -13,16 +15,16 @@ from sqlalchemy import Engine
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
+from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied, unavailable
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations
 from services.platform.protomap import E, P, from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
-from . import csv_export, fhir_export, signals
+from . import csv_export, fhir_export, metrics, signals
 from .event_proof import format_event_proof
-from .events import Action, AuditRecord, record_violations
+from .events import Action, AuditRecord, joined_obligations, record_violations
 from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
 from .models import AuditEventRow
@@ -42,7 +44,7 @@ from .search import (
     log_filter_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore, EventRow, stored_leaf, stored_record
+from .store import AuditStore, EventRow, stored_leaf, stored_openings, stored_record, stored_salts
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
@@ -70,6 +72,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         self._integrator.start()
         # Concurrent appends share one transaction.
         self._appends = GroupCommit(self._append)
+        metrics.lag.watch(store)  # the checkpoint lag gauges read it while this api serves
 
     def _append(self, records: list[AuditRecord]) -> list[EventRow]:
         rows = self._store.append(records)
@@ -78,6 +81,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
 
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
+        metrics.lag.forget(self._store)
         self._integrator.stop()
         if self._leader_engine is not None:
             self._leader_engine.dispose()
@@ -96,11 +100,16 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
         if problems:  # one bad event refuses the whole batch, so nothing is stored
             raise invalid_argument(problems)
+        started, outcome = time.perf_counter(), "error"
         try:
             rows = await self._appends.submit(records)
+            outcome = "ok"
         except QueueFull:
+            outcome = "busy"
             # Fail closed and at once: the gateway serves no patient data without its event.
             raise unavailable("AUDIT_BUSY", "too many audit events wait for a commit; retry shortly") from None
+        finally:
+            metrics.appended(outcome, started, len(records))
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
 
     async def ListEvents(
@@ -220,10 +229,46 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise not_found("EVENT_NOT_FOUND", "no event with this sequence is covered by a checkpoint")
         if not scope.shows(proof.row.actor_orgnr_parent):
             raise permission_denied("AUDIT_SCOPE_MISSING", "an auditor gets proofs of their organisation's events")
+        # The auditor sees the actor's person number and the justification: the proof opens them.
         text = format_event_proof(
-            request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note
+            request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note,
+            stored_openings(proof.row),
         )
         return audit_pb2.GetEventProofResponse(proof=text)
+
+    async def GetPatientEventProof(
+        self, request: audit_pb2.GetPatientEventProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetPatientEventProofResponse:
+        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
+        if request.sequence < 1:
+            problems["sequence"] = "a positive sequence number"
+        if problems:
+            raise invalid_argument(problems)
+        asserted_patient(request.patient_id)
+        assertion = current_assertion()
+        actor = assertion.actor
+        kind = from_enum(common_pb2.ActorKind, actor.kind, ActorKind)
+        scope = read_scope(
+            kind, actor.orgnr_parent, actor.pid, request.patient_id,
+            consent_permitted=common_pb2.DATA_CATEGORY_ACCESS_LOG in assertion.data_categories,
+        )
+        if scope is None or scope.shows_actor_pid:  # auditors prove with GetEventProof
+            raise permission_denied(
+                "AUDIT_SCOPE_MISSING", "a patient's event proof is given to the patient and whom consent permits"
+            )
+        proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
+        # Another patient's event answers as one that does not exist: its existence is not theirs.
+        if proof is None or proof.row.patient_id != scope.patient_id:
+            raise not_found("EVENT_NOT_FOUND", "no event of this patient with this sequence is covered by a checkpoint")
+        if stored_salts(proof.row) is None:
+            raise ServiceError(
+                grpc.StatusCode.FAILED_PRECONDITION, "EVENT_PROOF_NOT_PRIVATE",
+                "this event was logged before leaf version 2: its leaf holds the actor's person number and "
+                "the justification in the clear, so its proof is given to auditors only",
+            )
+        # No openings: the leaf's commitments stay closed (services/audit/leaves.py).
+        text = format_event_proof(request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note)
+        return audit_pb2.GetPatientEventProofResponse(proof=text)
 
     def _query(self, proto_filter: audit_pb2.EventFilter) -> tuple[EventQuery, dict[str, str]]:
         """The caller's query and the filter's field violations; refused, before the filter is looked
@@ -297,7 +342,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
         leaves = await asyncio.to_thread(self._store.leaves, request.start, request.end, scope)
         shown = [audit_pb2.Leaf(index=index, leaf_hash=hash_, data=data) for index, hash_, data in leaves]
-        # Leaves of maximum-size events are ~5 kB: the answer holds the first ones that fit.
+        # Leaves of maximum-size events are up to ~10 kB: the answer holds the first ones that fit.
         return audit_pb2.GetLeavesResponse(leaves=shown[: fitting(shown, lambda leaf: leaf.ByteSize())])
 
     async def _checkpointed_size(self) -> int:
@@ -410,14 +455,30 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
         method=event.method,
         flagged=event.flagged,
         justification=event.justification,
+        obligations=_obligations(event, problems),
     )
     # Mapping problems are the more precise ones (e.g. "unknown value" rather than "required").
     return record, record_violations(record) | problems
 
 
+def _obligations(event: audit_pb2.AuditEvent, problems: dict[str, str]) -> str:
+    """The event's obligations as the record holds them (names, each once, in order)."""
+    names = set()
+    for number in event.obligations:
+        if number not in audit_pb2.Obligation.values() or number == audit_pb2.OBLIGATION_UNSPECIFIED:
+            problems["obligations"] = f"unknown value {number}"
+        else:
+            names.add(audit_pb2.Obligation.Name(number).removeprefix("OBLIGATION_"))
+    if len(names) != len(event.obligations) and "obligations" not in problems:
+        problems["obligations"] = "each obligation at most once"
+    return joined_obligations(names)
+
+
 # What a patient's log shows ("logg over bruk", README "The access log is a transparency log"): who by name and organisation,
 # when, what, on which basis, the decision and whether it was flagged — not the log's internals.
-_HIDDEN_FROM_PATIENTS = ("idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification")
+_HIDDEN_FROM_PATIENTS = (
+    "idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification", "obligations",
+)
 
 
 def _event(row: AuditEventRow | EventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
@@ -458,6 +519,10 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
         sequence=row.sequence,
         flagged=row.flagged,
         justification=row.justification if scope is None or scope.shows_justification else "",
+        obligations=[
+            cast(audit_pb2.Obligation, audit_pb2.Obligation.Value("OBLIGATION_" + name))
+            for name in (row.obligations or "").split(",") if name
+        ],
     )
 
 

@@ -67,6 +67,17 @@ class AuditRecord:
     flagged: bool = False
     # The health person's words for an emergency access: for auditors, never shown to the patient.
     justification: str = ""
+    # The duties that came with the decision, by name in OBLIGATIONS order, joined by ",".
+    obligations: str = ""
+
+
+# The obligations a decision may carry (the consent service's Obligation names), in their order.
+OBLIGATIONS = ("FLAG_FOR_AUDIT", "NOTIFY_PATIENT")
+
+
+def joined_obligations(names: set[str] | frozenset[str]) -> str:
+    """Obligation names as a record holds them: each known one once, in OBLIGATIONS order."""
+    return ",".join(name for name in OBLIGATIONS if name in names)
 
 
 def record_violations(record: AuditRecord) -> dict[str, str]:
@@ -86,6 +97,8 @@ def record_violations(record: AuditRecord) -> dict[str, str]:
             problems[name] = "required"
     if record.trace_id and (not _TRACE_ID.fullmatch(record.trace_id) or not record.trace_id.strip("0")):
         problems["trace_id"] = "empty or a W3C trace id: 32 lowercase hex digits, not all zero"
+    if record.obligations and record.obligations != joined_obligations(set(record.obligations.split(","))):
+        problems["obligations"] = f"each of {', '.join(OBLIGATIONS)} at most once"
     problems |= text_violations({"idempotency_key": (record.idempotency_key, TextField(MAX_IDEMPOTENCY_KEY))})
     problems |= text_violations(
         {path: (getattr(record, path.replace(".", "_")), TextField(limit)) for path, limit in MAX_LENGTHS.items()}

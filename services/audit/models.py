@@ -66,6 +66,12 @@ class AuditEventRow(Base):
     justification: Mapped[str] = mapped_column(String(500))
     stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The salts of a version-2 leaf's commitments (services.audit.leaves); NULL for an event
+    # stored as version 1. Never logged, never shown but in the auditor's proof openings.
+    actor_pid_salt: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    justification_salt: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # The decision's obligations by name, joined by "," ("" for none and for version-1 events).
+    obligations: Mapped[str] = mapped_column(String(100), server_default="")
 
 
 class LogHeadRow(Base):

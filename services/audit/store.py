@@ -5,7 +5,8 @@ synchronous_commit on): `append` returns only after its batch is committed, and 
 is sequenced: its sequence is final and every smaller one is committed too.
 
 An append keeps the log's lock as briefly as it can. Before it: the idempotency lookup, the event
-ids, the columns and each event's canonical leaf up to its sequence (leaves.LeafTemplate). Under
+ids, the columns and each event's canonical leaf up to its sequence (leaves.LeafTemplate, version
+2: its commitment salts are drawn there and stored in the event's row). Under
 it: one UPDATE of the head row reserving the batch's sequences, one multi-row INSERT of the
 events (each with its leaf hash, the template with its sequence spliced in), and the commit. The
 lock is the head row's (the database's write lock on SQLite), held until the commit, so sequences
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -35,7 +36,7 @@ from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, D
 
 from . import merkle
 from .events import Action, AuditRecord
-from .leaves import LeafTemplate, leaf_bytes
+from .leaves import LeafTemplate, Opening, Salts, leaf_bytes, openings
 from .models import AuditEventRow, CheckpointRow, LogHeadRow
 from .scope import LeafScope, ReadScope
 from .search import EventQuery, LogFilter
@@ -76,6 +77,22 @@ class AuditStore:
         assert isinstance(bind, Engine)
         return bind
 
+    def checkpoint_lag(self) -> tuple[int, float]:
+        """How many committed events the latest signed checkpoint does not cover yet, and how long
+        the oldest of them has waited in seconds (0 and 0.0 when it covers the log). One read."""
+        with self.engine.connect() as connection:
+            signed = select(func.coalesce(func.max(CheckpointRow.size), 0)).scalar_subquery()
+            row = connection.execute(
+                select(LogHeadRow.size, signed, select(AuditEventRow.stored_at)
+                       .where(AuditEventRow.sequence == signed + 1).scalar_subquery())
+                .where(LogHeadRow.id == 1)
+            ).first()
+        if row is None or row[0] <= row[1]:
+            return 0, 0.0
+        head, size, oldest = row
+        waited = (self._clock() - oldest.replace(tzinfo=oldest.tzinfo or UTC)).total_seconds() if oldest else 0.0
+        return head - size, max(0.0, waited)
+
     def append(self, records: Sequence[AuditRecord]) -> list[EventRow]:
         """Stores validated records in one transaction; a record whose idempotency key is already
         stored (or repeated in the batch) is not stored again. Returns the stored rows in request
@@ -102,9 +119,12 @@ class AuditStore:
                 key = record.idempotency_key
                 if key in stored or key in pending:
                     continue
-                event_id = uuid.uuid4()
-                columns = _columns(record) | {"event_id": event_id, "stored_at": stored_at}
-                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id)))
+                event_id, salts = uuid.uuid4(), Salts.draw()
+                columns = _columns(record) | {
+                    "event_id": event_id, "stored_at": stored_at,
+                    "actor_pid_salt": salts.actor_pid, "justification_salt": salts.justification,
+                }
+                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts))
             if pending:
                 with connection.begin():
                     # The critical section: from here to the commit, every other appender waits.
@@ -251,8 +271,20 @@ class EventProof:
 
 
 def stored_leaf(row: AuditEventRow | EventRow) -> bytes:
-    """The canonical leaf of a stored event, as its row now reads."""
-    return leaf_bytes(stored_record(row), event_id=str(row.event_id), sequence=row.sequence)
+    """The canonical leaf of a stored event, as its row now reads: version 2 when the row holds
+    commitment salts, version 1 (stored before version 2) when not."""
+    return leaf_bytes(stored_record(row), event_id=str(row.event_id), sequence=row.sequence, salts=stored_salts(row))
+
+
+def stored_salts(row: AuditEventRow | EventRow) -> Salts | None:
+    """The row's commitment salts; None for a version-1 event."""
+    return Salts.stored(row.actor_pid_salt, row.justification_salt)
+
+
+def stored_openings(row: AuditEventRow | EventRow) -> dict[str, Opening]:
+    """The openings of a stored event's commitments; empty for a version-1 event (none to open)."""
+    salts = stored_salts(row)
+    return openings(stored_record(row), salts) if salts is not None else {}
 
 
 def stored_record(row: AuditEventRow | EventRow) -> AuditRecord:

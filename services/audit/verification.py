@@ -8,12 +8,11 @@ leaf hash, which names the event.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .checkpoints import NoteError, NoteVerifier, open_checkpoint
-from .leaves import LEAF_VERSION
+from .leaves import read_leaf
 from .merkle import HASH_SIZE, Frontier, leaf_hash
 
 
@@ -65,12 +64,11 @@ def _data_problems(leaf: LeafRecord) -> list[str]:
         return []
     if leaf_hash(leaf.data) != leaf.leaf_hash:
         return [f"leaf {leaf.index}: the event's data does not match its leaf hash: the event was changed"]
-    if leaf.data[0] != LEAF_VERSION:
-        return [f"leaf {leaf.index}: unknown leaf version {leaf.data[0]}"]
     try:
-        sequence = json.loads(leaf.data[1:].decode("utf-8")).get("sequence")
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        return [f"leaf {leaf.index}: the data is not a version-{LEAF_VERSION} leaf"]
+        _, members = read_leaf(leaf.data)  # version 1 or 2: a log holds both
+    except ValueError as exc:
+        return [f"leaf {leaf.index}: {exc}"]
+    sequence = members.get("sequence")
     if type(sequence) is not int or sequence != leaf.index + 1:
         return [f"leaf {leaf.index}: the data is the event of sequence {sequence}, not {leaf.index + 1}"]
     return []

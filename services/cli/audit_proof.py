@@ -9,6 +9,7 @@ import grpc
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from services.audit.event_proof import verify_event_proof
+from services.audit.leaves import COMMITMENT_SUFFIX
 
 from .token import Token
 
@@ -25,12 +26,23 @@ def prove(address: str, token: Token, sequence: int, out: Path) -> int:
 
 
 def check_proof(proof: Path, vkey: str) -> int:
-    """Exit 0 when the proof verifies with the key; the key's name is the log's origin."""
+    """Exit 0 when the proof verifies with the key; the key's name is the log's origin. Says
+    what a version-2 leaf holds only as commitments, and what the proof's openings (an auditor's
+    proof) revealed and checked against them."""
     origin = vkey.split("+", 1)[0]
     try:
-        leaf = verify_event_proof(proof.read_text(), vkey, origin)
+        proven = verify_event_proof(proof.read_text(), vkey, origin)
     except ValueError as exc:
         print(f"FAILED: {exc}")
         return 1
-    print(f"the proof verifies: the event is in the log {origin} ({len(leaf)} bytes of leaf data)")
+    print(
+        f"the proof verifies: the event is in the log {origin} "
+        f"({len(proven.leaf)} bytes of leaf data, version {proven.version}, "
+        f"sequence {proven.members['sequence']}, under a checkpoint of {proven.tree_size} events)"
+    )
+    for name in proven.committed:
+        if name in proven.opened:
+            print(f"{name}: {proven.opened[name]!r} (opened; matches the leaf's commitment)")
+        else:
+            print(f"{name}: committed, not shown ({name}{COMMITMENT_SUFFIX} {proven.members.get(name + COMMITMENT_SUFFIX)})")
     return 0

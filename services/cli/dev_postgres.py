@@ -98,11 +98,66 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
+# free_port hands out ports from below the kernel's ephemeral range (Linux:
+# net.ipv4.ip_local_port_range, 32768-60999 by default), where the kernel never picks a port for a
+# bind to port 0 or for an outgoing connection. A port handed out here is bound a moment later,
+# often by a child process; meanwhile no other process's port-0 server or client socket can take
+# it, as it could take a port the kernel had picked (tests run beside other tests, e.g. two
+# pytest-xdist workers). SAMHANDLING_FREE_PORTS=LOW-HIGH narrows the range, so that processes
+# running side by side (the tests give each worker its own) never hand out the same port.
+FREE_PORTS_ENV = "SAMHANDLING_FREE_PORTS"
+FREE_PORT_FLOOR = 10_000  # the well-known and registered ports below stay untouched
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+ISSUED_LIMIT = 4096  # ports this process handed out recently and will not hand out again
+_issued: dict[int, None] = {}  # insertion-ordered: the oldest is forgotten first
+_cursor: list[int] = []
+
+
 def free_port() -> int:
-    """A TCP port on loopback that was free a moment ago (the kernel's pick for port 0)."""
+    """A TCP port on loopback, free a moment ago and not handed out by this process recently."""
+    span = free_port_range()
+    if span is None:  # no room below the ephemeral range: the kernel's pick for port 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            return int(sock.getsockname()[1])
+    low, high = span
+    if not _cursor or not low <= _cursor[0] <= high:  # first call, or another range named since
+        _cursor[:] = [low + int.from_bytes(os.urandom(4), "big") % (high - low + 1)]
+    for _ in range(high - low + 1):
+        port, _cursor[0] = _cursor[0], low + (_cursor[0] + 1 - low) % (high - low + 1)
+        if port in _issued or not _bindable(port):
+            continue
+        _issued[port] = None
+        if len(_issued) > ISSUED_LIMIT:
+            del _issued[next(iter(_issued))]
+        return port
+    raise OSError(f"no free port in {low}-{high}")
+
+
+def free_port_range(env: Mapping[str, str] = os.environ) -> tuple[int, int] | None:
+    """The ports free_port hands out: SAMHANDLING_FREE_PORTS, else from FREE_PORT_FLOOR to just
+    below the ephemeral range; None when there is no such room (then the kernel picks)."""
+    named = env.get(FREE_PORTS_ENV)
+    if named:
+        low_text, _, high_text = named.partition("-")
+        low, high = int(low_text), int(high_text)
+        if not 1024 <= low <= high <= 65535:
+            raise ValueError(f"{FREE_PORTS_ENV} must be LOW-HIGH within 1024-65535, not {named!r}")
+        return low, high
+    try:
+        ephemeral_low = int(EPHEMERAL_RANGE.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (FREE_PORT_FLOOR, ephemeral_low - 1) if ephemeral_low - FREE_PORT_FLOOR >= 1000 else None
+
+
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 def server_account() -> Account | None:

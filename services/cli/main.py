@@ -26,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("component", choices=COMPONENTS)
     status = commands.add_parser("status", help="health of every replica; exit 0 only if all are SERVING")
     status.add_argument("--json", action="store_true", help="every replica and the load balancer as JSON")
+    status.add_argument("--gateway", metavar="URL",
+                        help="check the deployment through its public gateway only, e.g. https://grpc.samhandling.example.no")
+    status.add_argument("--http", metavar="URL",
+                        help="with --gateway: the JSON API's public URL, whose readiness route is checked too")
+    status.add_argument("--ca", metavar="FILE", type=Path,
+                        help="with --gateway/--http over https: the CA that issued their certificates (default: the system's roots)")
+    status.add_argument("--timeout", metavar="SECONDS", type=float,
+                        help="with --gateway: how long each step may take (default 10)")
     cluster = commands.add_parser("cluster", help="replicas of every component on PostgreSQL behind HAProxy")
     cluster.add_argument("--replicas", type=int, default=2, help="replicas of the gateway and of each backend (1-9)")
     cluster.add_argument("--free-ports", action="store_true",
@@ -103,8 +111,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         return 0
     if args.command == "status":
-        from .status import status
+        from .gateway_status import TIMEOUT_SECONDS
+        from .status import gateway_status, status
 
+        if args.gateway is not None:
+            timeout = TIMEOUT_SECONDS if args.timeout is None else args.timeout
+            return gateway_status(args.gateway, args.http, ca_file=args.ca, timeout=timeout, as_json_output=args.json)
+        if args.http is not None or args.ca is not None or args.timeout is not None:
+            raise SettingsError("--http, --ca and --timeout go with --gateway URL")
         return status(settings, as_json_output=args.json)
     if args.command == "cluster":
         from .cluster_command import run

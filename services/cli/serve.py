@@ -5,11 +5,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from opentelemetry import metrics
+
 from services.backends import backend
 from services.platform.logs import configure_logging
 from services.platform.server import wait_for_signal
 from services.platform.settings import BACKENDS, Settings
-from services.platform.telemetry import make_tracer_provider
+from services.platform.telemetry import make_meter_provider, make_tracer_provider
 
 if TYPE_CHECKING:
     from gateway.main import Gateway
@@ -24,6 +26,9 @@ async def serve(component: str, settings: Settings) -> None:
         await _serve_sts(settings)
         return
     provider = make_tracer_provider(component)
+    # Global, so the instruments every module takes from the API's meter report through it.
+    meters = make_meter_provider(component)
+    metrics.set_meter_provider(meters)
     server: Gateway | GrpcServer
     if component == "gateway":
         from gateway.main import create_gateway
@@ -39,6 +44,7 @@ async def serve(component: str, settings: Settings) -> None:
     finally:
         await server.stop(drain=settings.drain_seconds)  # NOT_SERVING first, still serving, then stop
         provider.shutdown()
+        meters.shutdown()  # a last export of every metric
 
 
 async def _serve_sts(settings: Settings) -> None:

@@ -4,7 +4,7 @@ only gateway-asserted calls."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from .db import check_at_head, check_platform_at_head, make_engine, make_session
 from .interceptors import ServiceInterceptor
 from .keys import load_jwk
 from .production import check_backend_production
+from .readiness import database_check
 from .replay_store import ReplayStore
 from .server import GrpcServer, ServerTransport, Servicer
 from .settings import Settings
@@ -66,6 +67,8 @@ class Backend:
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
         # Assertion ids are claimed in the backend's own database, shared by all its replicas.
         replay = ReplayStore.open(url, "assertion", tracer_provider, tuning=tuning.named(f"samhandling-{self.name}-replay"))
+        # Readiness asks on a connection of its own, so a busy pool does not make it fail.
+        probe = make_engine(url, tuning=replace(tuning.named(f"samhandling-{self.name}-readiness"), pool_size=1, max_overflow=0))
         return GrpcServer(
             self.name,
             address or settings.listen_address(self.name),
@@ -74,6 +77,9 @@ class Backend:
                 telemetry.server_interceptor(tracer_provider),
                 ServiceInterceptor(AssertionVerifier(public_key, self.name, replay)),
             ],
-            on_stop=[lambda: self.stop_api(api), engine.dispose, replay.close],
+            on_stop=[lambda: self.stop_api(api), engine.dispose, replay.close, probe.dispose],
             transport=ServerTransport.from_settings(settings),
+            readiness=[database_check(probe)],
+            readiness_interval=settings.readiness_interval_seconds,
+            health_address=settings.health_listen,
         )

@@ -18,6 +18,11 @@ the condition; a watcher re-reads the table under the same condition whenever it
 what it last sent, so it never sleeps on a status it has not sent. Intermediate statuses may be
 skipped (a watcher that is slow to write sends the newest), as the protocol allows.
 
+Two names besides the mounted services and "" are the probes' (docs/observability.md):
+`liveness` (SERVING from the start until the server stops accepting, the drain included: a
+draining process is alive) and `readiness` (set by services.platform.readiness, NOT_SERVING
+from the drain on, like every other name).
+
 Bounded: one table entry per service name the server mounts (set by the server, never by
 callers: unknown names are answered SERVICE_UNKNOWN without being stored), and one waiter per
 open Watch call, which is one per client connection.
@@ -33,6 +38,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 Status = int  # a HealthCheckResponse.ServingStatus value
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+# The probes' service names (Kubernetes' grpc probes name them): see the module docstring.
+LIVENESS = "liveness"
+READINESS = "readiness"
 
 
 class HealthServicer(health_pb2_grpc.HealthServicer):
@@ -81,10 +89,12 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
                 self._changed.notify_all()
 
     async def enter_graceful_shutdown(self) -> None:
-        """Every service NOT_SERVING, for good."""
+        """Every service but `liveness` NOT_SERVING, for good. Liveness stays SERVING: the process
+        is alive while it drains, and a liveness probe failing then would have it killed before
+        the drain is over."""
         async with self._changed:
             self._draining = True
-            self._status = dict.fromkeys(self._status, NOT_SERVING)
+            self._status = {name: status if name == LIVENESS else NOT_SERVING for name, status in self._status.items()}
             self._changed.notify_all()
 
     async def close(self) -> None:

@@ -11,18 +11,24 @@ through (gRPC would answer it with UNKNOWN and no ErrorInfo).
 For backends, a call with one request is admitted against the SHA-256 of the request's bytes
 as they arrived: the request deserializer is wrapped so it hashes the bytes it parses
 (`_bound`), and the handler is given only the parsed message once the assertion, bound to
-those bytes, has been verified and its `jti` claimed (services.platform.assertion)."""
+those bytes, has been verified and its `jti` claimed (services.platform.assertion).
+
+Every call is also timed into `rpc.server.duration` with its method and final status code
+(services.platform.rpc_metrics); a method the server does not have counts as `_OTHER`."""
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
 import logging
+import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
+from . import rpc_metrics
 from .assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionVerifier, request_binding
 from .errors import ServiceError, invalid_argument, permission_denied
 
@@ -56,8 +62,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Maps ServiceError to its google.rpc status (anything unexpected to INTERNAL) and, for
     backends, refuses every call without a valid gateway assertion for this method."""
 
-    def __init__(self, verifier: AssertionVerifier | None = None) -> None:
+    def __init__(self, verifier: AssertionVerifier | None = None, metrics: rpc_metrics.RpcMetrics | None = None) -> None:
         self._verifier = verifier
+        self._metrics = metrics or rpc_metrics.GLOBAL
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -67,7 +74,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             # No such method here: gRPC's own UNIMPLEMENTED would carry no ErrorInfo. The answer
             # is the same for every caller, so it reveals nothing an assertion would protect.
-            return grpc.stream_stream_rpc_method_handler(_unknown_method)
+            unknown = _stream(_unknown_method, self._admission(None, None, details.method), details.method,
+                              self._measure(None))
+            return grpc.stream_stream_rpc_method_handler(unknown)
         # Infrastructure services (health, reflection) are admitted without an assertion, but
         # decoded and error-mapped like every other.
         verifier = None if details.method.startswith(_OPEN_PREFIXES) else self._verifier
@@ -79,7 +88,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         # A single request is admitted against the hash of its bytes as received (`_bound`);
         # a request stream against the stream marker (services.platform.assertion).
         # The handler's behaviour is the servicer's coroutine or async generator (grpc-stubs types it sync).
-        wrap: Callable[[Any, Admission, str], Callable[[Any, grpc.aio.ServicerContext], Any]]
+        wrap: Callable[[Any, Admission, str, Measure], Callable[[Any, grpc.aio.ServicerContext], Any]]
         behaviour: Any
         if handler.unary_unary:
             behaviour, make = handler.unary_unary, grpc.unary_unary_rpc_method_handler
@@ -96,7 +105,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         wrap = _stream if handler.response_streaming and not reader_writer else _unary
         if verifier is not None and not handler.request_streaming:
             deserializer = _bound(deserializer)
-        return make(wrap(behaviour, admit, details.method), deserializer, handler.response_serializer)
+        return make(wrap(behaviour, admit, details.method, self._measure(details.method)), deserializer,
+                    handler.response_serializer)
+
+    def _measure(self, method: str | None) -> Measure:
+        """Records a call of `method` (None: one the server does not have) that began at `started`."""
+        attributes = rpc_metrics.method_attributes(method)
+
+        def measure(code: grpc.StatusCode, started: float) -> None:
+            self._metrics.record(attributes, code, started)
+
+        return measure
 
     @staticmethod
     def _admission(verifier: AssertionVerifier | None, token: str | None, method: str) -> Admission:
@@ -116,6 +135,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
         return admit
 
+
+# Records a call's final status code and its start (time.perf_counter()) in rpc.server.duration.
+Measure = Callable[[grpc.StatusCode, float], None]
 
 # Admits a call (raises ServiceError otherwise): given the call's request as deserialised
 # (a `_BoundRequest`, or a request iterator), returns what the handler is given.
@@ -195,39 +217,61 @@ def _internal(method: str, exc: Exception) -> ServiceError:
 Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
 
 
-def _unary(behaviour: Behaviour, admit: Admission, method: str) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+def _unary(
+    behaviour: Behaviour, admit: Admission, method: str, measure: Measure
+) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
     """A handler that is a coroutine: it returns the response, or (a server stream written with
     context.write, as health's Watch) None. `request` is the request, or the request iterator
-    of a client stream."""
+    of a client stream. Its final status code is given to `measure`."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        started, code = time.perf_counter(), grpc.StatusCode.OK
         try:
             request = await admit(request)
             return await behaviour(request, context)
         except ServiceError as err:
+            code = err.code
             await abort(context, err)
         except grpc.aio.AbortError:  # the call was answered (context.abort)
+            code = rpc_metrics.ended_with(context, grpc.StatusCode.UNKNOWN)
+            raise
+        except asyncio.CancelledError:  # the caller went away, or the server stops
+            code = grpc.StatusCode.CANCELLED
             raise
         except Exception as exc:
+            code = grpc.StatusCode.INTERNAL
             await abort(context, _internal(method, exc))
+        finally:
+            measure(rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code, started)
 
     return run
 
 
-def _stream(behaviour: Behaviour, admit: Admission, method: str) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+def _stream(
+    behaviour: Behaviour, admit: Admission, method: str, measure: Measure
+) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
     """A handler that is an async generator of the responses; `request` as for `_unary`."""
 
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        started, code = time.perf_counter(), grpc.StatusCode.OK
         try:
             request = await admit(request)
             async for item in behaviour(request, context):
                 yield item
         except ServiceError as err:
+            code = err.code
             await abort(context, err)
         except grpc.aio.AbortError:  # the call was answered (context.abort)
+            code = rpc_metrics.ended_with(context, grpc.StatusCode.UNKNOWN)
+            raise
+        except (asyncio.CancelledError, GeneratorExit):  # the caller went away, or the server stops
+            code = grpc.StatusCode.CANCELLED
             raise
         except Exception as exc:
+            code = grpc.StatusCode.INTERNAL
             await abort(context, _internal(method, exc))
+        finally:
+            measure(rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code, started)
 
     return run
 

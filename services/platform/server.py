@@ -1,12 +1,18 @@
 """The aio server bootstrap every process uses: health, reflection, keepalive and connection
 age, optional TLS, and a graceful stop that drains before it refuses.
 
+Besides one health entry per mounted service and "" (SERVING once started, NOT_SERVING from
+the drain on), the health service answers for `liveness` (SERVING until the server stops
+accepting) and `readiness` (the `readiness` checks, services.platform.readiness, NOT_SERVING
+from the drain on); docs/observability.md says what each is for.
+
 A graceful stop, in order (`stop(drain=...)`; `samhandling serve` drains on SIGTERM):
 
-1. Drain: every service name and "" report NOT_SERVING, and the server keeps serving for
-   `drain` seconds. Clients that health-check their connections (services.platform.channels)
-   stop picking this replica at once; probes and balancers that poll see NOT_SERVING before
-   anything is refused; a call that still arrives in the period is served.
+1. Drain: every service name, "" and readiness report NOT_SERVING (liveness stays SERVING),
+   and the server keeps serving for `drain` seconds. Clients that health-check their
+   connections (services.platform.channels) stop picking this replica at once; probes and
+   balancers that poll see NOT_SERVING before anything is refused; a call that still arrives
+   in the period is served.
 2. Stop accepting: open health watches end (services.platform.health), new calls are
    refused, calls in flight get `grace` seconds to finish, then are cancelled.
 3. Release what `on_stop` names (database pools), after the last call.
@@ -28,7 +34,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from . import channels
-from .health import HealthServicer
+from .health import LIVENESS, READINESS, HealthServicer
+from .readiness import READINESS_INTERVAL_SECONDS, ReadinessCheck, ReadinessMonitor
 from .reflection import enable_server_reflection
 from .settings import Settings
 from .tls import TlsFiles
@@ -89,7 +96,8 @@ class GrpcServer:
     """A grpc.aio server that reports SERVING only once it is started and ready.
 
     Pass `generic_handlers` for services served without generated servicers (the gateway),
-    and `on_stop` for resources to release once the last call has finished.
+    `on_stop` for resources to release once the last call has finished, and `readiness` for
+    what `readiness` reports besides the drain (none: ready once started).
     """
 
     def __init__(
@@ -104,6 +112,9 @@ class GrpcServer:
         on_stop: Sequence[Callable[[], object]] = (),
         options: Sequence[tuple[str, Any]] = (),
         transport: ServerTransport | None = None,
+        readiness: Sequence[ReadinessCheck] = (),
+        readiness_interval: float = READINESS_INTERVAL_SECONDS,
+        health_address: str | None = None,
     ) -> None:
         self.component = component
         self._address = address
@@ -122,11 +133,16 @@ class GrpcServer:
         enable_server_reflection([*self._names, health.SERVICE_NAME], self._server)  # v1 and v1alpha
         self._on_stop = on_stop
         self._draining = False
+        self.readiness = ReadinessMonitor(readiness, self._report_ready, interval=readiness_interval, component=component)
         self.port = 0
+        self._health_address = health_address
+        self._health_server: grpc.aio.Server | None = None
+        self.health_port = 0  # the plaintext health port, when `health_address` is given
 
     async def start(self) -> int:
-        """Binds, starts and marks every service SERVING; returns the bound port."""
-        for name in ("", *self._names):
+        """Binds, starts and marks every service and liveness SERVING, and readiness as its
+        first round of checks found (then checked in the background); returns the bound port."""
+        for name in ("", LIVENESS, READINESS, *self._names):
             await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         if self._credentials is None:
             self.port = self._server.add_insecure_port(self._address)
@@ -134,17 +150,32 @@ class GrpcServer:
             self.port = self._server.add_secure_port(self._address, self._credentials)
         if not self.port:
             raise OSError(f"{self.component}: cannot bind {self._address}")
+        if self._health_address is not None:
+            self._health_server = grpc.aio.server(options=ServerTransport().options())
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, self._health_server)
+            self.health_port = self._health_server.add_insecure_port(self._health_address)
+            if not self.health_port:
+                raise OSError(f"{self.component}: cannot bind the health port {self._health_address}")
+            await self._health_server.start()
         await self._server.start()
-        for name in ("", *self._names):
+        for name in ("", LIVENESS, *self._names):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self.readiness.round()
+        self.readiness.start()
         log.info("serving", extra={"component": self.component, "port": self.port})
         return self.port
 
+    async def _report_ready(self, ready: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self._health.set(READINESS, status)  # ignored once draining
+
     async def drain(self, seconds: float) -> None:
-        """Reports NOT_SERVING for every service and "", then keeps serving for `seconds` (a
-        period in which clients and balancers move away, not a wait for anything)."""
+        """Reports NOT_SERVING for every service, "" and readiness (liveness stays SERVING),
+        then keeps serving for `seconds` (a period in which clients and balancers move away,
+        not a wait for anything)."""
         if not self._draining:
             self._draining = True
+            await self.readiness.stop()
             await self._health.enter_graceful_shutdown()
             log.info("draining", extra={"component": self.component, "seconds": seconds})
         if seconds > 0:
@@ -155,6 +186,8 @@ class GrpcServer:
         gives those in flight `grace` seconds to finish."""
         await self.drain(drain)
         await self._health.close()  # open watches end; the grace is for real calls
+        if self._health_server is not None:
+            await self._health_server.stop(0)  # only health calls, each answered at once
         await self._server.stop(grace)
         for release in self._on_stop:
             release()

@@ -80,6 +80,13 @@ class Settings:
     # From the environment: 5 s in production; 0 in development, where `up` runs one loopback
     # replica of each component that nothing balances over (a local cluster sets it).
     drain_seconds: float = 0.0
+    # How often a server checks what its `readiness` health service reports (its database, and
+    # for the gateway its consent lease and audit); each check is bounded by half of it
+    # (services.platform.readiness).
+    readiness_interval_seconds: float = 2.0
+    # Where this process also serves grpc.health.v1 alone, in plaintext (Kubernetes' gRPC probes
+    # speak no TLS); None: only on its own port (services.platform.server).
+    health_listen: str | None = None
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -186,6 +193,8 @@ class Settings:
             grpc_max_connection_age_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS", 300.0),
             grpc_max_connection_age_grace_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None),
             drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0 if mode == "production" else 0.0) or 0.0,
+            readiness_interval_seconds=_lifetime(env, "SAMHANDLING_READINESS_INTERVAL_SECONDS", 2.0),
+            health_listen=env.get("SAMHANDLING_HEALTH_LISTEN") or None,
             tls_ca_file=_path(env.get("SAMHANDLING_TLS_CA_FILE")),
             tls_cert_file=_path(env.get("SAMHANDLING_TLS_CERT_FILE")),
             tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),

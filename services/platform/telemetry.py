@@ -1,6 +1,10 @@
-"""OpenTelemetry wiring. Configured only through the standard OTEL_* variables; unlike the
-SDK's own default (otlp), no exporter runs unless OTEL_TRACES_EXPORTER names one, so a
-laptop run sends nothing anywhere."""
+"""OpenTelemetry wiring. Configured only through the standard OTEL_* variables. OTEL_TRACES_EXPORTER
+(traces) and OTEL_METRICS_EXPORTER (metrics) name the exporters; unset, a signal goes through
+OTLP only if an OTLP endpoint is set for it (OTEL_EXPORTER_OTLP_ENDPOINT or the signal's own),
+unlike the SDK's default (otlp to localhost), so a laptop run sends nothing anywhere. Where the
+OTLP exporters send, and how often metrics go, are the SDK's own variables
+(OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_METRIC_EXPORT_INTERVAL,
+...); docs/observability.md lists them and every metric."""
 from __future__ import annotations
 
 import inspect
@@ -10,36 +14,58 @@ from typing import Any
 
 import grpc
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from opentelemetry.instrumentation.grpc._aio_server import OpenTelemetryAioServerInterceptor
 from opentelemetry.instrumentation.grpc.version import __version__ as grpc_instrumentation_version
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+
+def _resource(component: str, env: Mapping[str, str]) -> Resource:
+    """service.name from OTEL_SERVICE_NAME, else samhandling-<component>; OTEL_RESOURCE_ATTRIBUTES
+    adds the rest (e.g. the pod's name as service.instance.id)."""
+    return Resource.create({"service.name": env.get("OTEL_SERVICE_NAME") or f"samhandling-{component}"})
 
 
 def make_tracer_provider(component: str, environ: Mapping[str, str] | None = None) -> TracerProvider:
     env = os.environ if environ is None else environ
-    name = env.get("OTEL_SERVICE_NAME") or f"samhandling-{component}"
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    for exporter in _exporters(env.get("OTEL_TRACES_EXPORTER", "none")):
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider = TracerProvider(resource=_resource(component, env))
+    for name in exporter_names(env, "TRACES"):
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter() if name == "console" else OTLPSpanExporter()))
     return provider
 
 
-def _exporters(names: str) -> list[SpanExporter]:
-    exporters: list[SpanExporter] = []
-    for name in (n.strip() for n in names.split(",")):
+def make_meter_provider(component: str, environ: Mapping[str, str] | None = None) -> MeterProvider:
+    """A meter provider that exports every OTEL_METRIC_EXPORT_INTERVAL ms (the SDK's default:
+    60 000) through the exporters OTEL_METRICS_EXPORTER names; none unless it names one."""
+    env = os.environ if environ is None else environ
+    exporters: list[MetricExporter] = [
+        ConsoleMetricExporter() if name == "console" else OTLPMetricExporter()
+        for name in exporter_names(env, "METRICS")
+    ]
+    return MeterProvider(
+        metric_readers=[PeriodicExportingMetricReader(e) for e in exporters], resource=_resource(component, env)
+    )
+
+
+def exporter_names(env: Mapping[str, str], signal: str) -> list[str]:
+    """The exporters OTEL_<signal>_EXPORTER names (none, console, otlp; comma-separated), refusing
+    others; unset: otlp if an OTLP endpoint is set for the signal, else none."""
+    variable = f"OTEL_{signal}_EXPORTER"
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
+    names = []
+    for name in (n.strip() for n in env.get(variable, "otlp" if endpoint else "none").split(",")):
         if name in ("", "none"):
             continue
-        if name == "console":
-            exporters.append(ConsoleSpanExporter())
-        elif name == "otlp":
-            exporters.append(OTLPSpanExporter())
-        else:
-            raise ValueError(f"OTEL_TRACES_EXPORTER: unsupported exporter {name!r} (use none, console or otlp)")
-    return exporters
+        if name not in ("console", "otlp"):
+            raise ValueError(f"{variable}: unsupported exporter {name!r} (use none, console or otlp)")
+        names.append(name)
+    return names
 
 
 class _ServerInterceptor(OpenTelemetryAioServerInterceptor):

@@ -84,6 +84,8 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
         await page.reload()
     await expect(page.get_by_text("Bevis kontrollert")).to_be_visible()
     await expect(page.get_by_text(JUSTIFICATION)).to_be_visible()
+    # The decision's obligations, recorded in the event's (version-2) leaf.
+    await expect(page.get_by_text("Merkes for revisjon; Pasienten varsles")).to_be_visible()
     await checked(page)
     await shot(page, "auditor-event-proof")
     async with page.expect_download() as download_info:

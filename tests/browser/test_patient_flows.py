@@ -2,14 +2,20 @@
 consent and audit). Flow 1 of issue 13: Eskil blocks a named nurse found in the register,
 confirms after reading what the block does, sees the block's receipt verified, downloads it
 and verifies it himself; the nurse's gRPC read is then refused, and Eskil sees the refusal
-in Logg over bruk by her name and profession. `SWEEP` lists the patient pages for the
-accessibility sweep (axe in both languages, 320 px), which this module also runs."""
+in Logg over bruk by her name and profession. Flow 2 also opens the emergency entry's proof page
+(verified with the pinned key, the doctor's person number and the justification only sealed),
+downloads the file and has `samhandling audit check-proof` verify it. `SWEEP` lists the patient
+pages for the accessibility sweep (axe in both languages, 320 px), which this module also runs."""
 from __future__ import annotations
 
+import base64
 import json
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 import grpc
@@ -20,6 +26,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 from playwright.async_api import Page, expect
 
+from gateway.web import logcheck
 from gateway.web.context import Console
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.token import Identity, obtain_token
@@ -40,6 +47,7 @@ GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 LIST_VITAL_SIGNS = "/samhandling.summary.v1.PatientSummaryService/ListVitalSigns"
 LARS = "23898220028"  # Lars Legevaktsen, physician at the legevakt
 JUSTIFICATION = "Bevisstløs pasient innbrakt, trenger siste målinger"
+MAX_RELOADS = 50  # the checkpoint is signed within about a second
 
 # (console, who logs in, path) of every patient page a sweep should check.
 SWEEP: list[tuple[Console, str, str]] = [
@@ -53,6 +61,7 @@ SWEEP: list[tuple[Console, str, str]] = [
     ("patient", ESKIL, "/pasient/regler/historikk"),
     ("patient", ESKIL, "/pasient/logg"),
     ("patient", ESKIL, "/pasient/logg?nod=1&meg=1"),
+    ("patient", ESKIL, "/pasient/logg/999999999"),  # a log entry's proof page: not (yet) in the log
     ("patient", ESKIL, "/pasient/regler/finnes-ikke"),
     ("patient", ESKIL, "/pasient/varsler"),
     ("patient", ESKIL, "/pasient/representasjon"),
@@ -189,7 +198,7 @@ async def lars_opens_vital_signs_in_an_emergency(suite: Suite) -> None:
     assert answer.measurements  # opened: the emergency lets him through the restriction
 
 
-async def test_emergency_opening(suite: Suite, page: Page) -> None:
+async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> None:
     base = base_of(suite)
     await login_as(page, base, "patient", ESKIL)
     await page.get_by_role("link", name="Delingsregler").first.click()
@@ -229,6 +238,43 @@ async def test_emergency_opening(suite: Suite, page: Page) -> None:
     await expect(page.locator("tbody tr")).to_have_count(await page.locator("tbody tr.emergency").count())
     await axe_check(page)
     await shot(page, "patient-logg-nodapning")
+
+    # The entry's proof: verified with the log's pinned key, Lars's person number and the
+    # justification only sealed (commitments); downloaded, and checked offline by check-proof.
+    await page.locator("tbody tr.emergency", has_text="Lars Legevaktsen").first.get_by_role(
+        "link", name=re.compile("Se bevis")).click()
+    await page.wait_for_url(re.compile(r".*/pasient/logg/\d+$"))
+    sequence = page.url.rsplit("/", 1)[1]
+    verified = page.get_by_text("Kontrollert: oppføringen står i loggen")
+    for _ in range(MAX_RELOADS):  # until a checkpoint covers the entry (about a second)
+        if await verified.count():
+            break
+        await page.reload()
+    await expect(verified).to_be_visible()
+    await expect(page.locator("dl.event-detail")).to_contain_text("Lars Legevaktsen")
+    await expect(page.locator("p.flag-banner")).to_contain_text("Nødåpning")
+    await expect(page.get_by_text("bare som forseglede koder")).to_be_visible()
+    assert JUSTIFICATION not in await page.content() and LARS not in await page.content()
+    await axe_check(page)
+    await assert_reflows(page)
+    await shot(page, "patient-logg-bevis")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Last ned beviset (fil)").click()
+    download = await download_info.value
+    assert download.suggested_filename == f"hendelse-{sequence}.proof"
+    proof = tmp_path / download.suggested_filename
+    await download.save_as(proof)
+    extra = base64.b64decode(proof.read_text().split("\n")[1].removeprefix("extra "))
+    assert LARS.encode() not in extra and JUSTIFICATION.encode() not in extra and extra[0] == 2
+    checked_offline = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "audit", "check-proof", str(proof),
+         "--vkey", logcheck.pinned_vkey(suite.settings)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert checked_offline.returncode == 0, checked_offline.stdout + checked_offline.stderr
+    assert "actor_pid: committed, not shown" in checked_offline.stdout
+    assert "justification: committed, not shown" in checked_offline.stdout and LARS not in checked_offline.stdout
+    assert not any(ESKIL in url or LARS in url for url in requests_seen(page))
 
 
 async def test_reservation_warns_and_a_rule_is_revoked_after_confirmation(suite: Suite, page: Page) -> None:

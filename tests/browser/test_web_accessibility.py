@@ -107,3 +107,24 @@ async def test_the_capacity_page_by_keyboard(suite: Suite, page: Page) -> None:
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(re.escape(f"{base}/ansatt/kapasitet?region=") + "Nordland$"))
     await tab_to(page, "region", "Enheter")
+
+
+async def test_a_log_entrys_verified_proof_in_both_languages(suite: Suite, page: Page) -> None:
+    """The proof page of a patient's log entry as it is verified (the SWEEP has its 'not yet'
+    state): Eskil's own first read is in his log once signed."""
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await page.goto(base + "/pasient/logg?meg=1")
+    await page.get_by_role("link", name=re.compile("Se bevis")).first.click()
+    await page.wait_for_url(re.compile(r".*/pasient/logg/\d+$"))
+    entry = page.url
+    for _ in range(50):  # until a checkpoint covers the entry (about a second)
+        if await page.locator("p.status--ok").count():
+            break
+        await page.reload()
+    for lang in LANGS:
+        await choose_language(page, base, lang)
+        await page.goto(entry)
+        await expect(page.locator("p.status--ok")).to_be_visible()
+        await expect(page.locator("h1")).to_have_count(1)
+        await check_both_widths(page)

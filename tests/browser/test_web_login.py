@@ -87,14 +87,17 @@ async def test_after_an_expiry_the_login_says_why_before_going_to_the_issuer(sui
     notice in either language, accessible, and a link on to the same login and page."""
     base = base_of(suite)
     minutes = round(suite.settings.web_session_idle_seconds / 60)
+    hours = round(suite.settings.web_session_max_seconds / 3600)
     await page.goto(base + "/logg-inn/pasient?tilbake=%2Fpasient%2Flogg&utlopt=1")
     await expect(page.get_by_role("status")).to_have_text(
-        f"Du ble logget ut etter {minutes} minutter uten aktivitet. Logg inn på nytt for å fortsette.")
+        f"Økten din er avsluttet: du blir logget ut etter {minutes} minutter uten aktivitet, og senest etter "
+        f"{hours} timer. Logg inn på nytt for å fortsette.")
     await axe_check(page)
     await assert_reflows(page)
     await page.locator("a.lang-switch").click()
     await expect(page.get_by_role("status")).to_have_text(
-        f"You were logged out after {minutes} minutes without activity. Log in again to continue.")
+        f"Your session has ended: you are logged out after {minutes} minutes without activity, and after "
+        f"{hours} hours at the latest. Log in again to continue.")
     await page.locator('a[href="/logg-inn/pasient?tilbake=%2Fpasient%2Flogg"]').click()
     await page.locator(f'input[name="person"][value="{ESKIL}"]').check()
     await page.locator('button[name="action"][value="login"]').click()

@@ -44,6 +44,16 @@ def test_status_json_lists_every_replica_serving(cluster: RunningCluster) -> Non
     }
 
 
+def test_status_through_the_load_balancer_alone(cluster: RunningCluster) -> None:
+    """`status --gateway`: the gateway's health, readiness and JSON API through HAProxy only."""
+    done = cluster.samhandling("status", "--gateway", f"http://{cluster.grpc_address}", "--http", cluster.http_url, "--json")
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["serving"] is True, done
+    assert [(e["check"], e["status"]) for e in report["gateway"]] == [
+        ("health", "SERVING"), ("readiness", "SERVING"), ("http readiness", "SERVING")]
+    assert report["notes"] == []
+
+
 def test_status_names_a_dead_replica_until_it_is_restarted(cluster: RunningCluster) -> None:
     dead = cluster.replicas("audit")[1]
     cluster.kill("audit", 1)

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -438,3 +438,21 @@ def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_pr
     assert proof is not None and signer.open(proof.checkpoint_note).size == 2
     merkle.verify_inclusion(1, 2, merkle.leaf_hash(store.leaves(1, 2, LeafScope(BODO))[0][2]), proof.hashes,
                             signer.open(proof.checkpoint_note).root)
+
+
+def test_checkpoint_lag_counts_acknowledged_events_not_yet_signed_and_how_long_the_oldest_waited(migrated, tmp_path):
+    """What the samhandling.audit.checkpoint.lag.* gauges report (services/audit/metrics.py)."""
+    signer = load_log_signer(settings_for(tmp_path))
+    now = [datetime(2026, 12, 5, 3, 0, tzinfo=UTC)]
+    store = AuditStore(make_sessions(migrated), clock=lambda: now[0])
+    assert store.checkpoint_lag() == (0, 0.0)  # an empty log is caught up
+    store.append([record("k-0")])
+    now[0] += timedelta(seconds=3)
+    store.append([record("k-1"), record("k-2")])
+    now[0] += timedelta(seconds=4.5)
+    assert store.checkpoint_lag() == (3, 7.5)  # three acknowledged, the oldest 7.5 s ago
+    assert integrate_all(migrated, signer) == 3
+    assert store.checkpoint_lag() == (0, 0.0)
+    store.append([record("k-3")])
+    now[0] += timedelta(seconds=1)
+    assert store.checkpoint_lag() == (1, 1.0)  # from the first event after the checkpoint

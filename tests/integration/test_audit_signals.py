@@ -151,14 +151,17 @@ async def test_an_event_proof_verifies_offline_with_only_the_vkey(settings):
             assert proof.startswith("c2sp.org/tlog-proof@v1\nextra ")
             assert f"\nindex {sequence - 1}\n" in proof
             # Offline: nothing but the vkey and the origin.
-            assert verify_event_proof(proof, key.vkey, key.origin) == leaves[sequence - 1].data
+            proven = verify_event_proof(proof, key.vkey, key.origin)
+            assert proven.leaf == leaves[sequence - 1].data and proven.version == 2
+            # The auditor's proof opens the commitments to the person number and justification.
+            assert proven.opened == {"actor_pid": (NURSE if sequence < 7 else DOCTOR).pid, "justification": ""}
             with pytest.raises(EventProofError):
                 verify_event_proof(proof.replace("\n\n", "\n\n\n", 1), key.vkey, key.origin)
         # The neighbour's event is the neighbour's auditor's to prove.
         code, reason, _ = await refused(event_proof(stub, settings, 6))
         assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "AUDIT_SCOPE_MISSING")
         baerum_proof = await event_proof(stub, settings, 6, BAERUM_AUDITOR)
-        assert b'"idempotency_key":"baerum-read"' in verify_event_proof(baerum_proof, key.vkey, key.origin)
+        assert b'"idempotency_key":"baerum-read"' in verify_event_proof(baerum_proof, key.vkey, key.origin).leaf
         for sequence in (8, 1000):
             code, reason, _ = await refused(event_proof(stub, settings, sequence))
             assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "EVENT_NOT_FOUND")
@@ -166,15 +169,18 @@ async def test_an_event_proof_verifies_offline_with_only_the_vkey(settings):
         assert (code, set(violations)) == (grpc.StatusCode.INVALID_ARGUMENT, {"sequence"})
 
 
-def largest_events(days: int, per_day: int = 100) -> list[audit_pb2.AuditEvent]:
-    """Emergency events of maximum size (~4.5 kB each): every text at its limit in 4-byte characters."""
+def largest_events(days: int, per_day: int = 100, *, widest: bool = False) -> list[audit_pb2.AuditEvent]:
+    """Emergency events of large size (~4.5 kB each): the texts an auditor reads at their limit in
+    4-byte characters; `widest` also the rule ids and method (~10 kB each), so that even their
+    version-2 leaves, which hold the justification only as a commitment, are large."""
     longest = "𝄞"
     big = common_pb2.Actor()
     big.CopyFrom(DOCTOR)
     big.name, big.client_name = longest * 200, longest * 200
+    wide = {"decided_by": longest * 1000, "method": longest * 200} if widest else {}
     return [
         event(f"emergency-{day}-{i:03d}".ljust(100, "x"), big, minute=day * 24 * 60 + i,
-              **(EMERGENCY | {"justification": longest * 500, "decision_id": f"d-{day}-{i}"}))
+              **(EMERGENCY | {"justification": longest * 500, "decision_id": f"d-{day}-{i}"} | wide))
         for day in range(days) for i in range(per_day)
     ]
 
@@ -223,9 +229,9 @@ async def test_an_export_of_maximum_size_events_stays_under_the_message_limit(se
 async def test_leaves_of_maximum_size_events_come_as_many_as_fit(settings):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
-        events = largest_events(2, 500)
-        for start in range(0, len(events), 500):
-            await append(stub, settings, *events[start:start + 500])
+        events = largest_events(2, 500, widest=True)
+        for start in range(0, len(events), 250):  # an append's request stays under 4 MiB too
+            await append(stub, settings, *events[start:start + 250])
         await checkpointed(stub, settings, len(events))
         leaves, start, counts = [], 0, []
         while start < len(events):

@@ -332,6 +332,42 @@ async def test_a_guardian_reads_the_access_log_of_the_child(suite):
     assert all(not e.justification for e in events.events)
 
 
+async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_own_person_number(suite):
+    """GetPatientEventProof is decided as ListEvents (the access log category): the guardian gets
+    the proof of the child's entry, which holds no person number of its actor (the guardian), and
+    nothing of a patient they do not represent."""
+    guardian, child = "45869005006", "26812297073"  # seeds/representatives.json
+    metadata = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=guardian))).access_token}"),)
+    audit = audit_pb2_grpc.AuditServiceStub(suite.gateway)
+    events = await audit.ListEvents(audit_pb2.ListEventsRequest(patient_id=child), metadata=metadata)
+    own_read = next(e for e in events.events if e.actor.kind == common_pb2.ACTOR_KIND_PATIENT)
+    request = audit_pb2.GetPatientEventProofRequest(patient_id=child, sequence=own_read.sequence)
+    deadline = time.monotonic() + 10  # until a checkpoint covers the entry (about a second)
+    while True:
+        try:
+            proof = (await audit.GetPatientEventProof(request, metadata=metadata)).proof
+            break
+        except grpc.aio.AioRpcError as exc:
+            if error_info(exc)[0] != "EVENT_NOT_FOUND" or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+    extra = base64.b64decode(proof.split("\n")[1].removeprefix("extra "))
+    assert guardian.encode() not in proof.encode() + extra and child.encode() in extra
+    leaf = json.loads(extra[1:])
+    assert (extra[0], leaf["sequence"], leaf["access_basis"]) == (2, own_read.sequence, "REPRESENTATIVE")
+    # Not a patient the guardian does not represent: the gateway's consent decision refuses.
+    await expect_error(
+        audit.GetPatientEventProof(audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=1),
+                                   metadata=metadata),
+        grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+    # Nor the child's entry asked for as another patient's own: as if there were none.
+    other = await as_patient(suite, PATIENT)
+    await expect_error(
+        audit.GetPatientEventProof(audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=own_read.sequence),
+                                   metadata=other),
+        grpc.StatusCode.NOT_FOUND, "EVENT_NOT_FOUND")
+
+
 class HealthPerson:
     """Lars at the legevakt, signed in through demo-legevakt with a DPoP-bound token."""
 
@@ -381,10 +417,13 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
     unrestricted = audited[common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES]
     assert unrestricted.access_basis == common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP and not unrestricted.flagged
     assert opened.justification == unrestricted.justification == justification
+    # The decision's obligations are recorded with the event, for the auditors.
+    assert list(opened.obligations) == [audit_pb2.OBLIGATION_FLAG_FOR_AUDIT, audit_pb2.OBLIGATION_NOTIFY_PATIENT]
+    assert not unrestricted.obligations
 
     seen = {e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))}
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].flagged
-    assert all(e.justification == "" and e.actor.pid == "" for e in seen.values())
+    assert all(e.justification == "" and e.actor.pid == "" and not e.obligations for e in seen.values())
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].actor.hpr_number == "990000102"
 
 

@@ -138,6 +138,7 @@ def valid_requests() -> dict[str, Message]:
         "GetInclusionProof": A.GetInclusionProofRequest(leaf_index=0, tree_size=1),
         "GetConsistencyProof": A.GetConsistencyProofRequest(first_size=1, second_size=2),
         "GetLeaves": A.GetLeavesRequest(start=0, end=1),
+        "GetPatientEventProof": A.GetPatientEventProofRequest(patient_id=PATIENT, sequence=1),
         "CreateRule": K.CreateRuleRequest(
             patient_id=PATIENT, rule_type=K.RULE_TYPE_RESTRICTION, data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS]),
         "ListRules": K.ListRulesRequest(patient_id=PATIENT),

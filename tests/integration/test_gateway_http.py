@@ -2,9 +2,11 @@
 consent, audit, summary, capacity), with real patient tokens from the STS."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -23,6 +25,8 @@ from gateway.jwks import JwksCache
 from gateway.main import dpop_bound_clients
 from gateway.tokens import TokenValidator
 from samhandling.consent.v1 import consent_pb2
+from services.audit.event_proof import verify_event_proof
+from services.audit.signer import load_log_signer
 from services.cli.token import Identity, Token, obtain_token
 from services.platform.assertion import AssertionSigner
 from services.platform.dpop import DpopVerifier, make_proof
@@ -145,6 +149,16 @@ async def test_a_patient_reads_their_access_log_including_the_reads_through_json
     assert mine and all(e["patientId"] == PATIENT and e["actor"]["kind"] == "ACTOR_KIND_PATIENT" for e in mine)
     # A patient's log shows who, where, when, what and the basis; not the log's internals.
     assert all(not (e.get("justification") or e.get("traceId") or e.get("method")) for e in log["events"])
+
+    # Each entry's proof (GetPatientEventProof), once a checkpoint covers it (about a second).
+    proof_path = f"/api/v1/patients/{PATIENT}/access-log/{mine[0]['sequence']}:proof"
+    deadline = time.monotonic() + 10
+    while (answer := await api.client.get(proof_path, headers=auth)).status_code == 404 and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    signer = load_log_signer(api.suite.settings)
+    proven = verify_event_proof(served(answer)["proof"], signer.verifier.vkey, signer.origin)
+    assert proven.members["sequence"] == int(mine[0]["sequence"]) and proven.opened == {}
+    error_of(await api.client.get(proof_path.replace(PATIENT, OTHER_PATIENT), headers=auth), 403, "CONSENT_DENIED")
 
 
 async def test_another_patients_rules_are_refused_with_a_reason_and_nothing_changes(api):

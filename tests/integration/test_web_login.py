@@ -346,7 +346,8 @@ async def test_a_session_ends_after_the_idle_limit(short_suite: tuple[Suite, Clo
     # The login page says why before going on to the issuer, with a link on to the same login.
     told = await get(http, gateway + idle.headers["location"], flow.cookie)
     assert told.status_code == 200
-    assert '<p class="notice" role="status">Du ble logget ut etter 2 minutter uten aktivitet.' in told.text
+    assert ('<p class="notice" role="status">Økten din er avsluttet: du blir logget ut etter 2 minutter uten '
+            'aktivitet, og senest etter') in told.text
     assert 'href="/logg-inn/pasient?tilbake=%2Fpasient"' in told.text
 
 

@@ -1,4 +1,5 @@
-"""verify_log: what an auditor's offline check finds in leaves and a signed checkpoint."""
+"""verify_log: what an auditor's offline check finds in leaves and a signed checkpoint. The logs here
+mix version-1 leaves (events stored before version 2) and version-2 leaves, as an upgraded log does."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 
 from services.audit.checkpoints import NoteSigner
 from services.audit.events import AuditRecord
-from services.audit.leaves import leaf_bytes
+from services.audit.leaves import Salts, leaf_bytes
 from services.audit.merkle import Frontier, leaf_hash
 from services.audit.signer import LogSigner
 from services.audit.verification import LeafRecord, verify_log
@@ -30,7 +31,9 @@ def record(key: str) -> AuditRecord:
 
 
 def data(i: int) -> bytes:
-    return leaf_bytes(record(f"k-{i}"), event_id=f"event-{i}", sequence=i + 1)
+    """Leaf i: version 1 for even i, version 2 for odd i."""
+    salts = Salts(bytes([i]) * 32, bytes([i + 100]) * 32) if i % 2 else None
+    return leaf_bytes(record(f"k-{i}"), event_id=f"event-{i}", sequence=i + 1, salts=salts)
 
 
 def log_of(size: int) -> tuple[list[LeafRecord], str]:
@@ -43,6 +46,7 @@ def log_of(size: int) -> tuple[list[LeafRecord], str]:
 
 def test_an_intact_log_verifies_with_or_without_the_data():
     leaves, note = log_of(7)
+    assert [leaf.data[0] for leaf in leaves] == [1, 2, 1, 2, 1, 2, 1]
     assert verify_log(leaves, note, VKEY, ORIGIN) == []
     assert verify_log([LeafRecord(x.index, x.leaf_hash) for x in leaves], note, VKEY, ORIGIN) == []
     assert verify_log(reversed(leaves), note, VKEY, ORIGIN) == []  # order of the list does not matter
@@ -95,3 +99,14 @@ def test_duplicate_malformed_or_negative_leaves_are_problems(bad):
     leaves, note = log_of(2)
     assert verify_log([*leaves, bad], note, VKEY, ORIGIN)  # twice, or outside the tree
     assert verify_log([bad, leaves[1]], note, VKEY, ORIGIN)
+
+
+def test_a_leaf_of_an_unknown_version_is_named():
+    leaves, _ = log_of(3)
+    changed = b"\x03" + leaves[1].data[1:]
+    leaves[1] = LeafRecord(1, leaf_hash(changed), changed)
+    frontier = Frontier.empty()
+    for leaf in leaves:
+        frontier, _ = frontier.append(leaf.leaf_hash)
+    assert verify_log(leaves, LOG.sign(3, frontier.root()), VKEY, ORIGIN) == [
+        "leaf 1: the leaf is not an audit event of version 1 or 2"]

@@ -1,8 +1,10 @@
 """C2SP tlog-proofs of audit events: built from a tree and a signed checkpoint, verified offline with
-only the log's vkey and origin, and refused when any part is changed."""
+only the log's vkey and origin, and refused when any part is changed. LEAVES are version 1, as every
+proof made before version 2 holds; V2_TREE mixes both versions, with and without openings."""
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +13,7 @@ from services.audit import merkle
 from services.audit.checkpoints import NoteSigner
 from services.audit.event_proof import HEADER, EventProofError, format_event_proof, verify_event_proof
 from services.audit.events import Action, AuditRecord
-from services.audit.leaves import leaf_bytes
+from services.audit.leaves import Opening, Salts, format_openings, leaf_bytes, openings
 from services.audit.merkle import Frontier, MemoryNodes
 from services.audit.signer import LogSigner
 
@@ -47,13 +49,13 @@ def build(index: int, size: int = SIZE) -> str:
 def test_round_trip_offline_with_only_the_vkey(index):
     text = build(index)
     assert text.startswith(f"{HEADER}\nextra {base64.b64encode(LEAVES[index]).decode()}\nindex {index}\n")
-    assert verify_event_proof(text, VKEY, ORIGIN) == LEAVES[index]
+    assert verify_event_proof(text, VKEY, ORIGIN).leaf == LEAVES[index]
 
 
 def test_a_single_leaf_tree_has_no_proof_hashes():
     text = build(0, size=1)
     assert "\nindex 0\n\n" in text
-    assert verify_event_proof(text, VKEY, ORIGIN) == LEAVES[0]
+    assert verify_event_proof(text, VKEY, ORIGIN).leaf == LEAVES[0]
 
 
 def swap_line(text: str, number: int, new: str) -> str:
@@ -123,3 +125,85 @@ def test_a_proven_leaf_must_name_its_own_sequence():
     text = format_event_proof(1, wrong, merkle.inclusion_proof(1, 2, nodes), SIGNER.sign(2, frontier.root()))
     with pytest.raises(EventProofError, match="sequence 2"):
         verify_event_proof(text, VKEY, ORIGIN)
+
+
+# ---- version 2: commitments, and the openings an auditor's proof carries -----------------------
+
+PID = "08847810026"
+WORDS = "Pasienten bevisstløs, trenger\nakutt oversikt"
+
+
+def v2_record(key: str) -> AuditRecord:
+    return replace(record(key), actor_pid=PID, justification=WORDS, flagged=True,
+                   obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT")
+
+
+V2_SALTS = [Salts(bytes([i]) * 32, bytes([i + 50]) * 32) for i in range(SIZE)]
+# A log upgraded in the middle: leaves 0-2 are version 1, 3-6 version 2.
+V2_TREE = LEAVES[:3] + [
+    leaf_bytes(v2_record(f"k{i}"), event_id=f"id-{i}", sequence=i + 1, salts=V2_SALTS[i]) for i in range(3, SIZE)
+]
+
+
+def build_v2(index: int, *, opened: bool) -> str:
+    nodes, frontier = MemoryNodes(), Frontier.empty()
+    for leaf in V2_TREE:
+        frontier, new = frontier.append(merkle.leaf_hash(leaf))
+        nodes.put(new)
+    opening = openings(v2_record(f"k{index}"), V2_SALTS[index]) if opened and index >= 3 else None
+    return format_event_proof(index, V2_TREE[index], merkle.inclusion_proof(index, SIZE, nodes),
+                              SIGNER.sign(SIZE, frontier.root()), opening)
+
+
+@pytest.mark.parametrize("index", range(SIZE))
+def test_a_mixed_log_proves_both_versions(index):
+    proven = verify_event_proof(build_v2(index, opened=False), VKEY, ORIGIN)
+    assert (proven.leaf, proven.version, proven.opened) == (V2_TREE[index], 1 if index < 3 else 2, {})
+    assert proven.committed == (() if index < 3 else ("actor_pid", "justification"))
+
+
+def test_a_proof_without_openings_holds_neither_value():
+    """A patient's proof: the commitments, not the person number nor the justification."""
+    text = build_v2(4, opened=False)
+    extra = base64.b64decode(text.split("\n")[1].removeprefix("extra "))
+    assert extra == V2_TREE[4]
+    assert PID.encode() not in text.encode() + extra and b"bevisstl" not in extra.lower()
+
+
+def test_an_auditors_proof_opens_both_commitments():
+    text = build_v2(5, opened=True)
+    proven = verify_event_proof(text, VKEY, ORIGIN)
+    assert proven.leaf == V2_TREE[5]
+    assert proven.opened == {"actor_pid": PID, "justification": WORDS}
+    extra = base64.b64decode(text.split("\n")[1].removeprefix("extra "))
+    assert extra.count(b"\n") == 1  # the one separator: the justification's line feed is escaped
+
+
+def with_extra(text: str, extra: bytes) -> str:
+    return swap_line(text, 1, "extra " + base64.b64encode(extra).decode())
+
+
+def bad_openings() -> dict[str, str]:
+    text = build_v2(5, opened=True)
+    leaf = V2_TREE[5]
+    good = openings(v2_record("k5"), V2_SALTS[5])
+    def opened(**changes: Opening) -> str:
+        return with_extra(text, leaf + b"\n" + format_openings({**good, **changes}))
+
+    return {
+        "another person number": opened(actor_pid=Opening(V2_SALTS[5].actor_pid, "22750884907")),
+        "another justification": opened(justification=Opening(V2_SALTS[5].justification, "")),
+        "another salt": opened(actor_pid=Opening(V2_SALTS[4].actor_pid, PID)),
+        "one opening only": with_extra(text, leaf + b"\n" + format_openings({"actor_pid": good["actor_pid"]})),
+        "line feed without openings": with_extra(text, leaf + b"\n"),
+        "empty openings": with_extra(text, leaf + b"\n{}"),
+        "openings not json": with_extra(text, leaf + b"\nactor_pid=" + PID.encode()),
+        "openings of a version-1 leaf": with_extra(build_v2(1, opened=False), V2_TREE[1] + b"\n"
+                                                   + format_openings(good)),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(bad_openings()))
+def test_openings_that_do_not_match_are_refused(name):
+    with pytest.raises(EventProofError):
+        verify_event_proof(bad_openings()[name], VKEY, ORIGIN)

@@ -1,4 +1,6 @@
-"""The Merkle leaf of an audit event: one canonical byte string per event, fixed by version 1."""
+"""The Merkle leaf of an audit event: one canonical byte string per event, fixed by version 1 (events
+stored before version 2) and version 2 (salted commitments instead of the actor's person number and
+the justification)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +13,7 @@ import pytest
 from services.audit.events import (
     AuditRecord,
 )
-from services.audit.leaves import LEAF_VERSION, V1_RECORD_FIELDS, leaf_bytes
+from services.audit.leaves import LEAF_VERSION, V1, V1_RECORD_FIELDS, V2_ADDED_FIELDS, leaf_bytes
 from services.audit.merkle import leaf_hash
 from tests.fixtures.samples import audit_record
 
@@ -37,14 +39,16 @@ GOLDEN = (
 
 def test_version_1_is_exactly_this():
     assert leaf_bytes(RECORD, event_id=EVENT_ID, sequence=7) == GOLDEN
-    assert GOLDEN[0] == LEAF_VERSION == 1
+    assert GOLDEN[0] == V1 == 1
+    assert LEAF_VERSION == 2  # new events are written as version 2 (test_leaves_v2.py)
     body = GOLDEN[1:].decode("utf-8")
     assert json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False) == body
 
 
-def test_version_1_covers_every_record_field():
-    """A new AuditRecord field needs a new leaf version: this fails until one is made."""
-    assert sorted(V1_RECORD_FIELDS) == sorted(f.name for f in fields(AuditRecord))
+def test_version_1_covers_every_record_field_but_those_version_2_added():
+    """A new AuditRecord field needs a new leaf version: version 2 added the obligations."""
+    assert sorted(V1_RECORD_FIELDS + V2_ADDED_FIELDS) == sorted(f.name for f in fields(AuditRecord))
+    assert leaf_bytes(replace(RECORD, obligations="NOTIFY_PATIENT"), event_id=EVENT_ID, sequence=7) == GOLDEN
 
 
 def test_equal_events_give_equal_leaves():

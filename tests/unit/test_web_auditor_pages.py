@@ -125,8 +125,25 @@ def test_an_event_is_shown_from_its_proof_verified_with_the_pinned_key() -> None
 
     assert page.status_code == 200 and "Bevis kontrollert" in page.text and "akutt" in page.text
     assert "<dd>Lese</dd>" in page.text  # the leaf's READ in words
+    assert "Ikke registrert (hendelse fra før leaf versjon 2)" in page.text  # a version-1 leaf: no obligations
     assert download.status_code == 200 and download.content.decode() == proof(3, 7)
     assert download.headers["content-disposition"] == 'attachment; filename="hendelse-4.proof"'
+
+
+def test_a_version_2_event_shows_what_its_proof_opened() -> None:
+    """The auditor's proof of a version-2 leaf opens the person number and the justification:
+    the page shows both, each checked against the leaf's commitment."""
+    from tests.unit.test_event_proof import PID, build_v2
+    from tests.unit.test_event_proof import VKEY as V2_VKEY
+
+    caller = FakeCaller({auditor.GET_EVENT_PROOF: audit_pb2.GetEventProofResponse(proof=build_v2(5, opened=True))})
+    client, _, _ = client_with(caller, vkey=V2_VKEY)
+    page = client.get("/revisor/hendelser/6")
+    assert page.status_code == 200 and "Bevis kontrollert" in page.text
+    assert f"<dd>{PID}</dd>" in page.text and "Pasienten bevisstløs, trenger\nakutt oversikt" in page.text
+    assert "åpningene er kontrollert mot forseglingen" in page.text
+    # The decision's obligations, which a version-2 leaf records.
+    assert "<dd>Merkes for revisjon; Pasienten varsles</dd>" in page.text
 
 
 def test_a_proof_that_does_not_verify_with_the_pinned_key_shows_nothing_of_the_event() -> None:

@@ -1,7 +1,8 @@
 """The patient pages over the real web wrapper with a FakeCaller: what each page asks the
 Enforcer for (always the patient acted for, never a person number in a URL), what it shows
 in both languages, the rule draft -> confirmation -> CreateRule flow with the reservation's
-extra check, receipts verified (and refused when forged), and the log's filters and paging."""
+extra check, receipts verified (and refused when forged), the log's filters and paging, and a
+log entry's proof verified with the pinned key (commitments shown as such, never the values)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import grpc
 import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey
@@ -24,7 +26,8 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2 as C
 from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
-from services.platform.errors import invalid_argument, permission_denied
+from services.audit.checkpoints import NoteSigner
+from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
 from tests.support_web import (
     ORIGIN,
     FakeCaller,
@@ -35,6 +38,8 @@ from tests.support_web import (
     make_session,
     seeded_directory,
 )
+from tests.unit.test_event_proof import PID, WORDS, build_v2
+from tests.unit.test_event_proof import VKEY as PROOF_VKEY
 
 ESKIL = "22750884907"
 SIGRID_HPR = "990000101"
@@ -66,9 +71,9 @@ def block_rule(version: int = 1, state: int = consent_pb2.RULE_STATE_ACTIVE) -> 
     return rule
 
 
-def client_for(caller: FakeCaller, sessions: FakeSessions) -> TestClient:
+def client_for(caller: FakeCaller, sessions: FakeSessions, audit_vkey: str | None = PROOF_VKEY) -> TestClient:
     web = Web(caller=caller, sessions=sessions, directory=seeded_directory(), receipt_keys=Keys(),  # type: ignore[arg-type]
-              audit_vkey=None, expected_origin=None, production=False)
+              audit_vkey=audit_vkey, expected_origin=None, production=False)
     provider = TracerProvider()
     mount = create_web_mount(web, patient.routes(), provider)
     app = create_app(None, Keys(), provider, routes=[], web=mount)  # type: ignore[arg-type]
@@ -379,3 +384,73 @@ def test_two_simultaneous_confirmations_make_one_rule(world, tmp_path) -> None:
         assert caller.rpcs().count(patient.CREATE_RULE) == 1
     finally:
         sessions.close()
+
+
+def test_a_log_entrys_proof_is_verified_with_the_pinned_key_and_downloads(world) -> None:
+    caller, sessions, client, _ = world
+    mine = build_v2(4, opened=False)  # sequence 5, a version-2 leaf without openings
+    caller.answers[patient.GET_PATIENT_EVENT_PROOF] = audit_pb2.GetPatientEventProofResponse(proof=mine)
+    page = client.get("/pasient/logg/5")
+    assert page.status_code == 200
+    assert "Kontrollert: oppføringen står i loggen" in page.text and "7 oppføringer" in page.text
+    assert "forseglede koder" in page.text  # the commitments, as such
+    assert PID not in page.text and "bevisstløs" not in page.text.lower()
+    assert "samhandling audit check-proof hendelse-5.proof --vkey " + PROOF_VKEY in page.text
+    download = client.get("/pasient/logg/5/bevis")
+    assert download.status_code == 200 and download.content.decode() == mine
+    assert download.headers["content-disposition"] == 'attachment; filename="hendelse-5.proof"'
+    requests = [r for _, rpc, r in caller.calls if rpc == patient.GET_PATIENT_EVENT_PROOF]
+    assert [(r.patient_id, r.sequence) for r in requests] == [(ESKIL, 5), (ESKIL, 5)]
+    assert WORDS not in page.text
+    sessions.by_cookie = {k: v.__class__(**{**v.__dict__, "lang": "en"}) for k, v in sessions.by_cookie.items()}
+    english = client.get("/pasient/logg/5")
+    assert english.status_code == 200 and "Verified: the entry is in the log" in english.text
+    assert "sealed codes" in english.text and PID not in english.text
+
+
+def test_a_proof_that_does_not_verify_with_the_pinned_key_shows_nothing_of_the_entry(world) -> None:
+    caller, sessions, _, _ = world
+    caller.answers[patient.GET_PATIENT_EVENT_PROOF] = audit_pb2.GetPatientEventProofResponse(
+        proof=build_v2(4, opened=False))
+    sessions.by_cookie.clear()
+    other_key = NoteSigner.generate("samhandling.test/audit").verifier.vkey
+    client = client_for(caller, sessions, audit_vkey=other_key)
+    log_in(client, sessions, make_session())
+    page = client.get("/pasient/logg/5")
+    assert page.status_code == 502 and "Beviset kunne ikke kontrolleres" in page.text
+    assert "Kontrollert:" not in page.text and "forseglede" not in page.text
+
+
+@pytest.mark.parametrize(("error", "status", "text"), [
+    (not_found("EVENT_NOT_FOUND", "no event of this patient"), 404, "ikke signert inn i loggen ennå"),
+    (ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "EVENT_PROOF_NOT_PRIVATE", "v1"), 409,
+     "bare til virksomhetens revisor"),
+])
+def test_an_entry_without_a_proof_for_the_patient_says_why(world, error, status, text) -> None:
+    caller, _, client, _ = world
+    caller.answers[patient.GET_PATIENT_EVENT_PROOF] = error
+    page = client.get("/pasient/logg/3")
+    assert page.status_code == status and text in page.text
+    assert "Last ned beviset" not in page.text
+    assert client.get("/pasient/logg/0").status_code == 404  # no such sequence, asked for nothing
+    assert [r.sequence for _, rpc, r in caller.calls if rpc == patient.GET_PATIENT_EVENT_PROOF] == [3]
+
+
+def test_each_log_entry_links_to_its_proof_by_sequence(world) -> None:
+    caller, _, client, _ = world
+    entry = audit_pb2.AuditEvent(sequence=42, decision=C.DECISION_PERMIT, data_category=C.DATA_CATEGORY_VITAL_SIGNS)
+    entry.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number=SIGRID_HPR, authorization="SP"))
+    caller.answers[patient.LIST_EVENTS] = audit_pb2.ListEventsResponse(events=[entry])
+    page = client.get("/pasient/logg")
+    assert page.status_code == 200 and 'href="/pasient/logg/42"' in page.text and "Se bevis" in page.text
+
+
+def test_without_a_pinned_key_the_proof_page_proves_nothing(world) -> None:
+    caller, sessions, _, _ = world
+    caller.answers[patient.GET_PATIENT_EVENT_PROOF] = audit_pb2.GetPatientEventProofResponse(
+        proof=build_v2(4, opened=False))
+    sessions.by_cookie.clear()
+    client = client_for(caller, sessions, audit_vkey=None)
+    log_in(client, sessions, make_session())
+    page = client.get("/pasient/logg/5")
+    assert page.status_code == 503 and "WEB_AUDIT_VKEY_MISSING" in page.text and "Kontrollert:" not in page.text

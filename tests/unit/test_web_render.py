@@ -26,6 +26,15 @@ def test_values_are_escaped() -> None:
     assert ENV.from_string("{{ v }}").render(v=HOSTILE) == "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;"
 
 
+def test_an_error_page_lets_a_signed_in_person_log_out() -> None:
+    """A person who meets an error can still end the session; a visitor gets no logout form."""
+    context = {"page_title": "Feil", "heading": "Feil", "message": "m", "reason": "R", "trace_id": ""}
+    signed_in = render("error.html", "nb", "/pasient", make_session(csrf_token="tok"), **context)
+    visitor = render("error.html", "nb", "/pasient", None, **context)
+    assert '<form method="post" action="/logg-ut">' in signed_in and 'name="csrf" value="tok"' in signed_in
+    assert "/logg-ut" not in visitor and 'name="csrf"' not in visitor
+
+
 def test_a_missing_name_is_an_error() -> None:
     with pytest.raises(UndefinedError):
         render("landing.html", "nb", "/", None, logins=[], logged_out=False)  # no page_title

@@ -20,6 +20,12 @@ class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTION_DELETE: _ClassVar[Action]
     ACTION_SEARCH: _ClassVar[Action]
 
+class Obligation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OBLIGATION_UNSPECIFIED: _ClassVar[Obligation]
+    OBLIGATION_FLAG_FOR_AUDIT: _ClassVar[Obligation]
+    OBLIGATION_NOTIFY_PATIENT: _ClassVar[Obligation]
+
 class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
@@ -39,6 +45,9 @@ ACTION_CREATE: Action
 ACTION_UPDATE: Action
 ACTION_DELETE: Action
 ACTION_SEARCH: Action
+OBLIGATION_UNSPECIFIED: Obligation
+OBLIGATION_FLAG_FOR_AUDIT: Obligation
+OBLIGATION_NOTIFY_PATIENT: Obligation
 EXPORT_FORMAT_UNSPECIFIED: ExportFormat
 EXPORT_FORMAT_FHIR_JSON: ExportFormat
 EXPORT_FORMAT_CSV: ExportFormat
@@ -49,7 +58,7 @@ SIGNAL_KIND_REPEATED_DENIALS: SignalKind
 SIGNAL_KIND_UNUSUAL_VOLUME: SignalKind
 
 class AuditEvent(_message.Message):
-    __slots__ = ("event_id", "idempotency_key", "occur_time", "actor", "patient_id", "action", "data_category", "purpose_of_use", "access_basis", "decision", "decided_by", "decision_id", "trace_id", "method", "sequence", "flagged", "justification")
+    __slots__ = ("event_id", "idempotency_key", "occur_time", "actor", "patient_id", "action", "data_category", "purpose_of_use", "access_basis", "decision", "decided_by", "decision_id", "trace_id", "method", "sequence", "flagged", "justification", "obligations")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +76,7 @@ class AuditEvent(_message.Message):
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     FLAGGED_FIELD_NUMBER: _ClassVar[int]
     JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    OBLIGATIONS_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     idempotency_key: str
     occur_time: _timestamp_pb2.Timestamp
@@ -84,7 +94,8 @@ class AuditEvent(_message.Message):
     sequence: int
     flagged: bool
     justification: str
-    def __init__(self, event_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., patient_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., data_category: _Optional[_Union[_common_pb2.DataCategory, str]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., access_basis: _Optional[_Union[_common_pb2.AccessBasis, str]] = ..., decision: _Optional[_Union[_common_pb2.Decision, str]] = ..., decided_by: _Optional[str] = ..., decision_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., method: _Optional[str] = ..., sequence: _Optional[int] = ..., flagged: _Optional[bool] = ..., justification: _Optional[str] = ...) -> None: ...
+    obligations: _containers.RepeatedScalarFieldContainer[Obligation]
+    def __init__(self, event_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., patient_id: _Optional[str] = ..., action: _Optional[_Union[Action, str]] = ..., data_category: _Optional[_Union[_common_pb2.DataCategory, str]] = ..., purpose_of_use: _Optional[_Union[_common_pb2.PurposeOfUse, str]] = ..., access_basis: _Optional[_Union[_common_pb2.AccessBasis, str]] = ..., decision: _Optional[_Union[_common_pb2.Decision, str]] = ..., decided_by: _Optional[str] = ..., decision_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., method: _Optional[str] = ..., sequence: _Optional[int] = ..., flagged: _Optional[bool] = ..., justification: _Optional[str] = ..., obligations: _Optional[_Iterable[_Union[Obligation, str]]] = ...) -> None: ...
 
 class AppendEventsRequest(_message.Message):
     __slots__ = ("events",)
@@ -233,6 +244,20 @@ class GetEventProofRequest(_message.Message):
     def __init__(self, sequence: _Optional[int] = ...) -> None: ...
 
 class GetEventProofResponse(_message.Message):
+    __slots__ = ("proof",)
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    proof: str
+    def __init__(self, proof: _Optional[str] = ...) -> None: ...
+
+class GetPatientEventProofRequest(_message.Message):
+    __slots__ = ("patient_id", "sequence")
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    patient_id: str
+    sequence: int
+    def __init__(self, patient_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class GetPatientEventProofResponse(_message.Message):
     __slots__ = ("proof",)
     PROOF_FIELD_NUMBER: _ClassVar[int]
     proof: str

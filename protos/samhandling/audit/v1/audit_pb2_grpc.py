@@ -85,6 +85,11 @@ class AuditServiceStub:
                 request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofRequest.SerializeToString,
                 response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofResponse.FromString,
                 _registered_method=True)
+        self.GetPatientEventProof = channel.unary_unary(
+                '/samhandling.audit.v1.AuditService/GetPatientEventProof',
+                request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetPatientEventProofRequest.SerializeToString,
+                response_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetPatientEventProofResponse.FromString,
+                _registered_method=True)
         self.GetLeaves = channel.unary_unary(
                 '/samhandling.audit.v1.AuditService/GetLeaves',
                 request_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetLeavesRequest.SerializeToString,
@@ -170,6 +175,17 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPatientEventProof(self, request, context):
+        """Returns a patient's proof of one of their own events (or of whom they represent, as consent
+        permits ListEvents), verifiable offline with the log's public key like GetEventProof's, but
+        without opening the leaf's commitments to the actor's person number and the justification.
+        Another patient's event is NOT_FOUND, as is one not yet covered by a checkpoint; an event
+        logged before leaf version 2 is FAILED_PRECONDITION (its leaf holds both in the clear).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetLeaves(self, request, context):
         """Returns a range of leaves: every leaf hash, and the leaf data of the events the reader
         may see, so a verifier can recompute the tree and check its own organisation's events.
@@ -230,6 +246,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.GetEventProof,
                     request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofRequest.FromString,
                     response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofResponse.SerializeToString,
+            ),
+            'GetPatientEventProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPatientEventProof,
+                    request_deserializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetPatientEventProofRequest.FromString,
+                    response_serializer=samhandling_dot_audit_dot_v1_dot_audit__pb2.GetPatientEventProofResponse.SerializeToString,
             ),
             'GetLeaves': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLeaves,
@@ -508,6 +529,33 @@ class AuditService:
             '/samhandling.audit.v1.AuditService/GetEventProof',
             samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofRequest.SerializeToString,
             samhandling_dot_audit_dot_v1_dot_audit__pb2.GetEventProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPatientEventProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.audit.v1.AuditService/GetPatientEventProof',
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetPatientEventProofRequest.SerializeToString,
+            samhandling_dot_audit_dot_v1_dot_audit__pb2.GetPatientEventProofResponse.FromString,
             options,
             channel_credentials,
             insecure,
