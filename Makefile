@@ -1,6 +1,6 @@
 # The two README commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run cluster test lint lint-k8s typecheck bench protos proto-drift lint-protos clean
+.PHONY: run cluster test lint lint-k8s typecheck bench protos proto-drift lint-protos lock lock-check image-check clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -64,6 +64,18 @@ protos: $(INSTALLED)
 
 proto-drift: $(INSTALLED)
 	PY=$(abspath $(PY)) scripts/check_proto_drift.sh
+
+# requirements.lock: the container image's runtime dependencies with hashes (docs/container-image.md).
+# `make lock` after changing [project] dependencies; `make lock-check` (CI) fails when it no longer matches.
+lock: $(INSTALLED)
+	UV=$(abspath $(VENV))/bin/uv scripts/compile_lock.sh requirements.lock
+
+lock-check: $(INSTALLED)
+	UV=$(abspath $(VENV))/bin/uv scripts/check_lock.sh
+
+# Builds the image with buildah on a debootstrap base (no registry) and checks it; root, Debian (docs/container-image.md).
+image-check:
+	scripts/build_image.sh
 
 # npm keeps node_modules/.package-lock.json; it is older than package-lock.json when deps are stale.
 node_modules/.package-lock.json: package-lock.json package.json

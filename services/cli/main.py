@@ -15,6 +15,7 @@ from services.platform.errors import error_info
 from services.platform.settings import BACKENDS, COMPONENTS, Settings, SettingsError
 from services.sts.client import StsTokenError
 from services.sts.clients import ClientRegistryError
+from services.sts.config import StsConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         code = _run(args, settings)
         sys.stdout.flush()  # here, where a reader gone away is caught, not at interpreter exit
         return code
-    except (SettingsError, StsTokenError, ClientRegistryError, json_format.ParseError, UnknownMethod) as exc:
+    except (SettingsError, StsConfigError, StsTokenError, ClientRegistryError, json_format.ParseError,
+            UnknownMethod) as exc:
         print(f"samhandling: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

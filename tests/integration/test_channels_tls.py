@@ -1,5 +1,5 @@
 """TLS and mTLS between the gateway and a backend (services/platform/tls.py), with a
-throwaway CA made here: the right CA reaches a TLS backend, a wrong CA does not, an mTLS
+throwaway CA (tests/fixtures/tls.py): the right CA reaches a TLS backend, a wrong CA does not, an mTLS
 backend refuses a client without a certificate (or with one from another CA), and the
 health service answers on the same TLS port."""
 from __future__ import annotations
