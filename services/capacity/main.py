@@ -36,7 +36,9 @@ BACKEND = Backend(
     add_to_server=capacity_pb2_grpc.add_CapacityServiceServicer_to_server,
     make_store=Stores.over,
     make_api=lambda stores, settings: CapacityApi(
-        stores.capacity, stores.alerts, wakeups=Wakeups(pg_notify.listen_url(settings.session_database_url("capacity")))
+        stores.capacity, stores.alerts, wakeups=Wakeups(
+            pg_notify.listen_url(settings.session_database_url("capacity")), settings.database.password_file
+        )
     ),
     load_seeds=lambda stores, settings: seed.seed(stores.capacity, stores.alerts, settings.seeds_dir),
 )

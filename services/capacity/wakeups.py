@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from services.platform import pg_notify
 
@@ -24,8 +25,9 @@ from .watch import Signal
 class Wakeups:
     """One replica's Signals of the capacity sequences and its one listener."""
 
-    def __init__(self, listen_url: str | None) -> None:
+    def __init__(self, listen_url: str | None, password_file: Path | None = None) -> None:
         self._url = listen_url  # None: no notifications (SQLite)
+        self._password_file = password_file  # SAMHANDLING_DATABASE_PASSWORD_FILE, if set
         self._signals = {name: Signal() for name in sequences.NAMES}
         self._watchers = 0
         self._listener: asyncio.Task | None = None
@@ -41,7 +43,7 @@ class Wakeups:
         if self._url is not None and (self._listener is None or self._listener.done()):
             self._listener = asyncio.create_task(
                 pg_notify.listen(self._url, [sequences.CHANNEL], self._notified, self._everything,
-                                 name="capacity-listener"),
+                                 name="capacity-listener", password_file=self._password_file),
                 name="capacity-listener",
             )
         try:

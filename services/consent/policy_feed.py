@@ -30,6 +30,7 @@ notifications: replicas sharing a file poll.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,10 +84,14 @@ def _head(session: Session) -> int:
 class PolicyFeed:
     """The feed and the book of one consent database."""
 
-    def __init__(self, sessions: sessionmaker, lease: float = LEASE_SECONDS, listen_url: str | None = None) -> None:
+    def __init__(
+        self, sessions: sessionmaker, lease: float = LEASE_SECONDS, listen_url: str | None = None,
+        password_file: Path | None = None,
+    ) -> None:
         """`listen_url`: a direct database URL for LISTEN (behind a transaction pooler);
-        default: the sessions' own."""
+        default: the sessions' own. `password_file`: the database password's file, if any."""
         self.lease = lease
+        self.password_file = password_file
         self._sessions = sessions
         # None: not PostgreSQL, no notifications (replicas poll).
         self.listen_url = pg_notify.listen_url(listen_url or sessions.kw["bind"].url)

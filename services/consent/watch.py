@@ -329,7 +329,7 @@ class PolicyChangeHub:
         notification may have been missed while it was not (services/platform/pg_notify.py)."""
         assert self._feed.listen_url is not None
         await pg_notify.listen(self._feed.listen_url, [CHANNEL], lambda _: self._wakeup.set(), self._wakeup.set,
-                               name="consent-listener")
+                               name="consent-listener", password_file=self._feed.password_file)
 
     def _signal_progress(self) -> None:
         self._progress.set()

@@ -19,6 +19,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from .db_tuning import KEEPALIVES, DatabaseTuning
+from .secret_files import SecretFileError, read_secret_file
+
+PASSWORD_FILE_SETTING = "SAMHANDLING_DATABASE_PASSWORD_FILE"
 
 # The advisory lock every `migrate` of a PostgreSQL database holds around its upgrade. Advisory
 # lock keys are per database, so one fixed key serialises the migrations of each database (of
@@ -69,6 +72,8 @@ def _postgres_engine(url: str, tuning: DatabaseTuning) -> Engine:
         connect_args["prepare_threshold"] = None
     else:
         connect_args["options"] = " ".join(f"-c {name}={value}" for name, value in gucs.items())
+    if tuning.password_file is not None and make_url(url).password is not None:
+        raise ValueError(f"a database URL carries a password and {PASSWORD_FILE_SETTING} names one too: keep one")
     engine = create_engine(
         url,
         hide_parameters=True,  # a database error's text must never carry health data into a log
@@ -87,7 +92,31 @@ def _postgres_engine(url: str, tuning: DatabaseTuning) -> Engine:
         def _per_transaction(connection: Connection) -> None:
             connection.exec_driver_sql(statement)
 
+    if tuning.password_file is not None:
+        _password_from_file(engine, tuning.password_file)
     return engine
+
+
+def _password_from_file(engine: Engine, path: Path) -> None:
+    """Every new connection reads the password from `path` and hands it to the driver as a
+    connection argument. Read per connection, not once: a Secret volume's file changes in place
+    when the Secret does, so a rotated password reaches new connections without a restart
+    (docs/deploying.md "Secrets"); pooled connections stay authenticated. A file that cannot be
+    read fails that connection like an unreachable server (the driver's OperationalError, so
+    readiness and the callers treat it as such), naming the file, never a password."""
+    operational_error = engine.dialect.loaded_dbapi.OperationalError
+
+    @event.listens_for(engine, "do_connect")
+    def _with_password(_dialect: Dialect, _record: object, _cargs: list[Any], cparams: dict[str, Any]) -> None:
+        try:
+            cparams["password"] = database_password(path)
+        except SecretFileError as exc:
+            raise operational_error(str(exc)) from None
+
+
+def database_password(path: Path) -> str:
+    """The password in SAMHANDLING_DATABASE_PASSWORD_FILE (one trailing newline stripped)."""
+    return read_secret_file(path, PASSWORD_FILE_SETTING)
 
 
 def _trace_statements(engine: Engine, tracer_provider: TracerProvider) -> None:

@@ -23,6 +23,9 @@ Why each default (the README's configuration table repeats them):
   its own, as tests and benches do); 0 makes the pool exactly the executor.
   A call that waits `pool_timeout` for a connection fails rather than queueing without bound.
 
+The password: SAMHANDLING_DATABASE_PASSWORD_FILE names a file the process reads itself and
+hands to the driver (never put into a URL, so no URL that is shown or logged can carry it).
+
 Admin work (migrations, seeds) may legitimately run long and wait on locks (a migration waits
 on its peers' advisory lock): it uses `ADMIN`, with those three timeouts off.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 # libpq's TCP keepalives: seconds of silence before the first probe, seconds between probes, probes.
@@ -61,6 +65,10 @@ class DatabaseTuning:
     # prepared statements and no session state; the GUCs are set per transaction instead.
     transaction_pooler: bool = False
     application_name: str = "samhandling"
+    # The file holding the database password (SAMHANDLING_DATABASE_PASSWORD_FILE, a Secret's
+    # file on Kubernetes), read on every new connection (services.platform.db); None: the URL's
+    # own password, if any, or none (trust, peer or a libpq passfile).
+    password_file: Path | None = None
 
     def for_admin(self, application_name: str) -> DatabaseTuning:
         """The same connection, for work that may run long and wait on locks (migrations, seeds)."""
@@ -99,6 +107,8 @@ class DatabaseTuning:
             max_overflow=_integer(env, "SAMHANDLING_DB_MAX_OVERFLOW", defaults.max_overflow),
             pool_timeout_s=_seconds(env, "SAMHANDLING_DB_POOL_TIMEOUT_S", defaults.pool_timeout_s),
             transaction_pooler=_flag(env, "SAMHANDLING_DB_TRANSACTION_POOLER"),
+            password_file=Path(env["SAMHANDLING_DATABASE_PASSWORD_FILE"])
+            if env.get("SAMHANDLING_DATABASE_PASSWORD_FILE") else None,
         )
 
 

@@ -2,9 +2,11 @@
 
 A person number has 11 digits and few valid values, so an unkeyed hash of one is reversed by
 trying them all (it took 13 s). Log pseudonyms are therefore an HMAC under a key the logs'
-readers do not hold: SAMHANDLING_LOG_PSEUDONYM_KEY, at least 32 characters (e.g.
-`openssl rand -base64 32`). Production refuses to start without one
-(services/platform/production.py). In development an unset key is a random one kept in
+readers do not hold: SAMHANDLING_LOG_PSEUDONYM_KEY, or the file SAMHANDLING_LOG_PSEUDONYM_KEY_FILE
+names (one trailing newline stripped; how Kubernetes delivers it, from a Secret), at least 32
+characters (e.g. `openssl rand -base64 32`); setting both is refused (services.platform.settings).
+The key is read once at start: a new key takes a restart (tags change with it). Production
+refuses to start without one (services/platform/production.py). In development an unset key is a random one kept in
 `<var_dir>/log-pseudonym.dev-only.key` (so tags stay comparable across restarts and
 components), or, without a var dir, a random one for the process.
 """
@@ -25,7 +27,8 @@ def log_pseudonym_key_problems(settings: Settings) -> list[str]:
     """What production refuses about the key: unset or too short."""
     key = settings.log_pseudonym_key
     if key is None:
-        return [f"{SETTING} must hold a secret of at least {MIN_PSEUDONYM_KEY_BYTES} characters (log pseudonyms)"]
+        return [f"{SETTING} or {SETTING}_FILE must hold a secret of at least {MIN_PSEUDONYM_KEY_BYTES} characters "
+                "(log pseudonyms)"]
     if len(key.encode()) < MIN_PSEUDONYM_KEY_BYTES:
         return [f"{SETTING} is shorter than {MIN_PSEUDONYM_KEY_BYTES} characters"]
     return []

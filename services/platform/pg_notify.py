@@ -26,11 +26,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
+from .db import database_password
 from .db_tuning import KEEPALIVES
 
 log = logging.getLogger(__name__)
@@ -74,15 +77,20 @@ class Backoff:
         self._next = 0.0
 
 
-async def notifications(url: str, channels: Sequence[str], application_name: str) -> AsyncIterator[str | None]:
+async def notifications(
+    url: str, channels: Sequence[str], application_name: str, password_file: Path | None = None,
+) -> AsyncIterator[str | None]:
     """Opens one autocommit connection, LISTENs on `channels`, yields None once listening and
-    then each notification's payload, until the connection fails (raising) or the caller stops."""
+    then each notification's payload, until the connection fails (raising) or the caller stops.
+    `password_file`: SAMHANDLING_DATABASE_PASSWORD_FILE, read on each (re)connection."""
     import psycopg
     from psycopg import sql
 
-    async with await psycopg.AsyncConnection.connect(
-        url, autocommit=True, application_name=application_name, connect_timeout=CONNECT_TIMEOUT_SECONDS, **KEEPALIVES
-    ) as connection:
+    connection_args: dict[str, Any] = {"application_name": application_name, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                                       **KEEPALIVES}
+    if password_file is not None:
+        connection_args["password"] = database_password(password_file)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True, **connection_args) as connection:
         for channel in channels:
             await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         yield None
@@ -92,7 +100,7 @@ async def notifications(url: str, channels: Sequence[str], application_name: str
 
 async def listen(
     url: str, channels: Sequence[str], on_notify: Callable[[str], None], on_connect: Callable[[], None],
-    *, name: str, backoff: Backoff | None = None,
+    *, name: str, backoff: Backoff | None = None, password_file: Path | None = None,
 ) -> None:
     """Calls `on_notify(payload)` for each notification on `channels`, and `on_connect()` each
     time it starts listening (notifications may have been missed before); reconnects after a
@@ -101,7 +109,7 @@ async def listen(
     backoff = backoff or Backoff()
     while True:
         try:
-            async for payload in notifications(url, channels, f"samhandling-{name}"):
+            async for payload in notifications(url, channels, f"samhandling-{name}", password_file):
                 if payload is None:
                     backoff.reset()
                     log.info("listening for notifications", extra={"listener": name})

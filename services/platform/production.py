@@ -3,7 +3,7 @@
 Refused: an issuer over http or on a loopback host (the dev STS), an issuer other than
 HelseID's unless SAMHANDLING_CUSTOM_ISSUER_ALLOWED=1, development keys (by content or
 location, via load_jwk), a missing or short log pseudonym key
-(SAMHANDLING_LOG_PSEUDONYM_KEY, services/platform/log_pseudonyms.py), and a gateway public URL (the DPoP `htu` base) that is not an
+(SAMHANDLING_LOG_PSEUDONYM_KEY or _KEY_FILE, services/platform/log_pseudonyms.py), and a gateway public URL (the DPoP `htu` base) that is not an
 https URL on a real host, and plaintext between the gateway and the backends unless a service
 mesh is declared to encrypt it (SAMHANDLING_TLS_BY_MESH=1), and web login keys left at
 their development defaults or an idle limit above the absolute one. All problems are reported at once,

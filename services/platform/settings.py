@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from .db_tuning import DatabaseTuning, TuningError
+from .ids import MIN_PSEUDONYM_KEY_BYTES
+from .secret_files import SecretFileError, read_secret_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,6 +100,7 @@ class Settings:
     # is declared to provide mTLS around the pods.
     tls_by_mesh: bool = False
     # The secret of log pseudonyms (services/platform/log_pseudonyms.py); required in production.
+    # From SAMHANDLING_LOG_PSEUDONYM_KEY or the file SAMHANDLING_LOG_PSEUDONYM_KEY_FILE names.
     log_pseudonym_key: str | None = field(default=None, repr=False)
     # The web pages' login (gateway/web): the two clients at the issuer with their private_key_jwt
     # keys, the one DPoP key every replica binds the sessions' tokens to, and the session limits.
@@ -165,6 +171,7 @@ class Settings:
             database = DatabaseTuning.from_env(env)
         except TuningError as exc:
             raise SettingsError(str(exc)) from None
+        _check_password_file(database, {**databases, **listen_databases})
         return cls(
             env=mode,
             var_dir=Path(env.get("SAMHANDLING_VAR_DIR", REPO_ROOT / "var")),
@@ -200,7 +207,7 @@ class Settings:
             tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),
             tls_client_auth=_client_auth(env.get("SAMHANDLING_TLS_CLIENT_AUTH", "")),
             tls_by_mesh=env.get("SAMHANDLING_TLS_BY_MESH", "") == "1",
-            log_pseudonym_key=env.get("SAMHANDLING_LOG_PSEUDONYM_KEY") or None,
+            log_pseudonym_key=_log_pseudonym_key(env),
             web_patient_client_id=env.get("SAMHANDLING_WEB_PATIENT_CLIENT_ID") or "samhandling-portal",
             web_patient_client_key_file=_path(env.get("SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE")),
             web_personnel_client_id=env.get("SAMHANDLING_WEB_PERSONNEL_CLIENT_ID") or "samhandling-ansatt",
@@ -209,6 +216,52 @@ class Settings:
             web_session_idle_seconds=_lifetime(env, "SAMHANDLING_WEB_SESSION_IDLE_SECONDS", 1800.0),
             web_session_max_seconds=_lifetime(env, "SAMHANDLING_WEB_SESSION_MAX_SECONDS", 28800.0),
         )
+
+
+def _log_pseudonym_key(env: Mapping[str, str]) -> str | None:
+    """The key from the variable or from its file (one trailing newline stripped), not both.
+    One from a file is checked here, where its file is named; the variable's where it is used."""
+    value = env.get("SAMHANDLING_LOG_PSEUDONYM_KEY") or None
+    path = env.get("SAMHANDLING_LOG_PSEUDONYM_KEY_FILE") or None
+    if path is None:
+        return value
+    if value is not None:
+        raise SettingsError("set SAMHANDLING_LOG_PSEUDONYM_KEY or SAMHANDLING_LOG_PSEUDONYM_KEY_FILE, not both")
+    try:
+        key = read_secret_file(Path(path), "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE")
+    except SecretFileError as exc:
+        raise SettingsError(str(exc)) from None
+    if len(key.encode()) < MIN_PSEUDONYM_KEY_BYTES:
+        raise SettingsError(
+            f"SAMHANDLING_LOG_PSEUDONYM_KEY_FILE: {path} holds fewer than {MIN_PSEUDONYM_KEY_BYTES} characters"
+        )
+    return key
+
+
+def _check_password_file(database: DatabaseTuning, urls: Mapping[str, str]) -> None:
+    """With SAMHANDLING_DATABASE_PASSWORD_FILE set, no database URL may carry a password (which
+    one would win is a guess), and the file must be readable now: a process refuses to start
+    rather than fail on its first connection. The file is read again for every new connection
+    (services.platform.db), so a rotated password needs no restart."""
+    if database.password_file is None:
+        return
+    with_password = sorted(c for c, url in urls.items() if _has_password(url))
+    if with_password:
+        raise SettingsError(
+            "SAMHANDLING_DATABASE_PASSWORD_FILE is set and the database URLs of "
+            f"{', '.join(with_password)} carry a password too: keep one"
+        )
+    try:
+        read_secret_file(database.password_file, "SAMHANDLING_DATABASE_PASSWORD_FILE")
+    except SecretFileError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return make_url(url).password is not None
+    except ArgumentError:  # a malformed URL is refused where its engine is made
+        return False
 
 
 def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:

@@ -67,7 +67,7 @@ def production() -> Settings:
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        (None, "SAMHANDLING_LOG_PSEUDONYM_KEY must hold a secret of at least 32 characters"),
+        (None, "SAMHANDLING_LOG_PSEUDONYM_KEY or SAMHANDLING_LOG_PSEUDONYM_KEY_FILE must hold a secret of at least 32"),
         ("too-short", "SAMHANDLING_LOG_PSEUDONYM_KEY is shorter than 32 characters"),
     ],
 )
