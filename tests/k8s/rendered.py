@@ -103,10 +103,10 @@ def config(docs: tuple[Doc, ...], name: str = "samhandling-config") -> dict[str,
 POD_NAME = "samhandling-pod-0"  # what the downward API's metadata.name gives, in these checks
 
 
-def environment(docs: tuple[Doc, ...], container: Doc, secret_values: Mapping[str, str]) -> dict[str, str]:
-    """The environment the container starts with: its ConfigMaps, then its own variables, a
-    value from a Secret replaced by `secret_values[<secret>/<key>]`, the pod's name by POD_NAME,
-    and $(VAR) references to earlier variables expanded as the kubelet does."""
+def environment(docs: tuple[Doc, ...], container: Doc) -> dict[str, str]:
+    """The environment the container starts with: its ConfigMaps, then its own variables, the
+    pod's name by POD_NAME, and $(VAR) references to earlier variables expanded as the kubelet
+    does. No value may come from a Secret (secrets are files: secret_files below)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         assert "configMapRef" in source, f"{container['name']}: envFrom only from ConfigMaps, not {source}"
@@ -119,11 +119,43 @@ def environment(docs: tuple[Doc, ...], container: Doc, secret_values: Mapping[st
         ref = variable["valueFrom"]
         if ref == {"fieldRef": {"fieldPath": "metadata.name"}}:
             env[variable["name"]] = POD_NAME
-        elif "secretKeyRef" in ref:
-            env[variable["name"]] = secret_values[f"{ref['secretKeyRef']['name']}/{ref['secretKeyRef']['key']}"]
         else:
             raise AssertionError(f"{container['name']}: unexpected valueFrom {ref}")
     return env
+
+
+def secret_files(workload: Doc, container: Doc) -> dict[str, str]:
+    """Where the container sees each file of a Secret volume: path -> `<secret>/<key>`. A volume
+    that lists its items maps exactly those; one without maps `<mountPath>/<key>` for any key."""
+    volumes = {v["name"]: v["secret"] for v in pod_spec(workload).get("volumes", []) if "secret" in v}
+    files: dict[str, str] = {}
+    for mount in container.get("volumeMounts", []):
+        if (secret := volumes.get(mount["name"])) is None:
+            continue
+        for item in secret.get("items", [{"key": "*", "path": "*"}]):
+            files[f"{mount['mountPath']}/{item['path']}"] = f"{secret['secretName']}/{item['key']}"
+    return files
+
+
+def with_secret_files(
+    workload: Doc, container: Doc, env: Mapping[str, str], secret_values: Mapping[str, str], root: Path
+) -> dict[str, str]:
+    """`env` with every *_FILE setting that names a Secret's file whose value `secret_values`
+    holds (`<secret>/<key>` -> value) pointed at a copy under `root`, written as a Secret
+    volume shows it (with the trailing newline `kubectl create secret --from-file` keeps)."""
+    files = secret_files(workload, container)
+    rewritten = dict(env)
+    for variable, path in env.items():
+        if not variable.endswith("_FILE"):
+            continue
+        source = files.get(path) or files.get(f"{Path(path).parent}/*", "").replace("/*", f"/{Path(path).name}")
+        if source not in secret_values:
+            continue
+        local = root / path.lstrip("/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text(secret_values[source] + "\n")
+        rewritten[variable] = str(local)
+    return rewritten
 
 
 def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:

@@ -3,6 +3,8 @@ StatefulSet, DaemonSet, Job, CronJob), whichever component or overlay added it, 
 so a new one cannot forget a rule. Point 4's network rules are in test_network_policies.py."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.platform.server import GRACE_SECONDS
@@ -23,8 +25,10 @@ from tests.k8s.rendered import (
     pod_spec,
     pod_template,
     render,
+    secret_files,
     selects,
     suite_containers,
+    with_secret_files,
 )
 
 WORKLOADS = [
@@ -166,11 +170,39 @@ def test_each_suite_container_binds_the_port_it_declares(overlay: str):
 
 
 def _secret_references(workload: Doc) -> set[str]:
-    spec = pod_spec(workload)
-    names = {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
-    names |= {v["valueFrom"]["secretKeyRef"]["name"] for c in containers(workload)
-              for v in c.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})}
-    return names
+    """Secrets reach a pod only as volumes (test_no_container_takes_a_secret_through_its_environment)."""
+    return {v["secret"]["secretName"] for v in pod_spec(workload).get("volumes", []) if "secret" in v}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_no_container_takes_a_secret_through_its_environment(overlay: str):
+    """Issue 14 point 5: every secret is a file from a Secret volume. A variable would be shown
+    by anything that reads the pod or /proc/<pid>/environ, inherited by child processes, and
+    never updated on rotation; so no container of any workload, the suite's or another's, may
+    take a value from a Secret through `env` or `envFrom`."""
+    for workload in of_kind(render(overlay), *WORKLOAD_KINDS):
+        for container in containers(workload):
+            where = f"{overlay}: {workload['kind']}/{workload['metadata']['name']} {container['name']}"
+            assert [s for s in container.get("envFrom", []) if "secretRef" in s] == [], where
+            assert [v["name"] for v in container.get("env", [])
+                    if "secretKeyRef" in v.get("valueFrom", {})] == [], where
+            assert not {"PGPASSWORD", "SAMHANDLING_LOG_PSEUDONYM_KEY"} & {v["name"] for v in container.get("env", [])}, where
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_suite_process_reads_its_secrets_from_files_of_its_own_secrets(overlay: str):
+    """The log pseudonym key (servers) and the database password (everything that connects)
+    are files of the Secrets the workload mounts, named by their *_FILE settings."""
+    docs = render(overlay)
+    expected = {"SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": "samhandling-log-pseudonym/key",
+                "SAMHANDLING_DATABASE_PASSWORD_FILE": "samhandling-db-app/password"}
+    for workload, container in suite_containers(docs):
+        env, files = environment(docs, container), secret_files(workload, container)
+        wanted = expected if container["args"][0] == "serve" else {"SAMHANDLING_DATABASE_PASSWORD_FILE": expected[
+            "SAMHANDLING_DATABASE_PASSWORD_FILE"]}
+        if container["args"] == ["serve", "sts"]:
+            wanted = {}  # the development STS has no database
+        assert {v: files.get(env.get(v, "")) for v in wanted} == wanted, workload["metadata"]["name"]
 
 
 def test_the_dev_overlay_brings_every_secret_it_uses():
@@ -181,12 +213,14 @@ def test_the_dev_overlay_brings_every_secret_it_uses():
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_suite_process_gets_settings_it_accepts(overlay: str):
+def test_every_suite_process_gets_settings_it_accepts(overlay: str, tmp_path: Path):
+    """With the Secrets' files in place (Settings.from_env reads the key and password files)."""
     docs = render(overlay)
     placeholders = {f"{secret}/{key}": "x" * 44
                     for w in of_kind(docs, *WORKLOAD_KINDS) for secret in _secret_references(w) for key in ("key", "password")}
     for workload, container in suite_containers(docs):
-        settings = Settings.from_env(environment(docs, container, placeholders))
+        root = tmp_path / workload["metadata"]["name"]
+        settings = Settings.from_env(with_secret_files(workload, container, environment(docs, container), placeholders, root))
         assert settings.production is (overlay == "production"), workload["metadata"]["name"]
         assert set(settings.database_urls) == {"consent", "audit", "summary", "capacity", "gateway"}
 

@@ -18,6 +18,7 @@ from joserfc.jwk import ECKey
 from services.audit.checkpoints import NoteSigner
 from services.audit.signer import load_log_signer
 from services.cli.cluster_plan import DATABASES
+from services.platform.db import database_password
 from services.platform.keys import load_jwk
 from services.platform.production import HELSEID_ISSUERS, check_backend_production, production_problems
 from services.platform.settings import BACKENDS, Settings
@@ -36,6 +37,7 @@ from tests.k8s.rendered import (
     render,
     selects,
     suite_containers,
+    with_secret_files,
 )
 
 COMPONENTS = ("gateway", *BACKENDS)
@@ -148,9 +150,7 @@ def test_the_deploying_guide_names_every_secret_the_manifests_use():
     guide = (REPO / "docs" / "deploying.md").read_text()
     used = {"samhandling-public-tls"}
     for workload in of_kind(DOCS, *WORKLOAD_KINDS):
-        used |= set(_secret_mounts(workload).values())
-        used |= {v["valueFrom"]["secretKeyRef"]["name"] for c in containers(workload)
-                 for v in c.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})}
+        used |= set(_secret_mounts(workload).values())  # the only way (test_hardening)
     assert len(used) >= 8
     assert {name for name in used if f"`{name}`" not in guide} == set()
 
@@ -164,11 +164,12 @@ def test_the_guides_smoke_test_calls_the_public_urls():
 
 
 def _write_keys(mounts: dict[str, str], env: dict[str, str], root: Path) -> dict[str, str]:
-    """Test keys where the Secrets' files would be; the environment rewritten to find them."""
+    """Test keys where the Secrets' files would be; the environment rewritten to find them
+    (the key and password files, with_secret_files has already placed under `root`)."""
     gateway_key = ECKey.generate_key("P-256", parameters={"kid": "gateway-assertion-test"})
     rewritten = dict(env)
     for variable, path in env.items():
-        if not variable.endswith("_FILE"):
+        if not variable.endswith("_FILE") or path.startswith(str(root)):
             continue
         assert str(Path(path).parent) in mounts
         local = root / path.lstrip("/")
@@ -187,9 +188,13 @@ def _write_keys(mounts: dict[str, str], env: dict[str, str], root: Path) -> dict
 def test_every_component_passes_the_production_start_up_checks(component: str, tmp_path: Path):
     (deployment,) = [w for w, c in suite_containers(DOCS) if c["args"] == ["serve", component]]
     (container,) = pod_spec(deployment)["containers"]
-    env = environment(DOCS, container, SECRET_VALUES)
+    env = with_secret_files(deployment, container, environment(DOCS, container), SECRET_VALUES, tmp_path)
     settings = Settings.from_env(_write_keys(_secret_mounts(deployment), env, tmp_path))
     assert settings.production
+    # The two secrets once taken from the environment, now read from their Secrets' files.
+    assert settings.log_pseudonym_key == SECRET_VALUES["samhandling-log-pseudonym/key"]
+    assert settings.database.password_file is not None
+    assert database_password(settings.database.password_file) == SECRET_VALUES["samhandling-db-app/password"]
     if component == "gateway":
         assert production_problems(settings) == []
     else:
