@@ -3,8 +3,9 @@ two or more replicas, each database migrated by `samhandling migrate`, PostgreSQ
 CloudNativePG, with a synchronous standby), and besides them only the OpenTelemetry collector,
 which is off the request path (an export that fails never fails a call). Its servers start in
 production mode: the real start-up checks (services/platform/production.py) pass on the
-rendered settings with keys in place of the Secrets' files. Keys come only from Secrets, by
-file where the settings allow; the overlay renders no Secret and no ConfigMap holds one."""
+rendered settings with keys in place of the Secrets' files. Keys, the log pseudonym key and the
+database password come only from Secrets, as files; the overlay renders no Secret and no
+ConfigMap holds one."""
 from __future__ import annotations
 
 import json
