@@ -184,6 +184,8 @@ def production(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[Prod
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     (keys / "audit-log.pem").write_bytes(audit_pem)
+    (keys / "log-pseudonym.key").write_text(os.urandom(32).hex() + "\n")
+    (keys / "database-password").write_text("ignored-by-the-trusting-test-server\n")
     ca = Authority("samhandling", keys)
     databases = {c: postgres_server.create_database() for c in SERVED}
     env = {
@@ -197,7 +199,9 @@ def production(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[Prod
         "SAMHANDLING_CUSTOM_ISSUER_ALLOWED": "1",
         "SAMHANDLING_GATEWAY_PUBLIC_URL": PUBLIC_URL,
         "SAMHANDLING_GATEWAY_HTTP_PUBLIC_URL": PUBLIC_URL,
-        "SAMHANDLING_LOG_PSEUDONYM_KEY": os.urandom(32).hex(),
+        # Secrets as the manifests give them: files (the test server trusts and ignores the password).
+        "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": str(keys / "log-pseudonym.key"),
+        "SAMHANDLING_DATABASE_PASSWORD_FILE": str(keys / "database-password"),
         "SAMHANDLING_ASSERTION_KEY_FILE": str(keys / "gateway-assertion.jwk.json"),
         "SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE": str(keys / "gateway-assertion.pub.jwk.json"),
         "SAMHANDLING_CONSENT_RECEIPT_KEY_FILE": str(keys / "consent-receipts.jwk.json"),
