@@ -324,6 +324,139 @@ def run(in_flight: Sequence[int] = IN_FLIGHT, seconds: float = SECONDS_PER_CELL,
         return measure(h2load, setup, Path(tmp), in_flight, seconds, rounds)
 
 
+# -- profiles under load (py-spy) ---------------------------------------------------------
+
+PROFILE_SECONDS = 12
+PROFILE_IN_FLIGHT = 32
+# What a profile's samples are grouped by: a sample counts for a group when any frame of its
+# stack is in one of the group's files (inclusive shares: groups overlap, e.g. the ORM inside
+# the audit append).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "SQLAlchemy ORM (session, unit of work, loading)": ("sqlalchemy/orm/",),
+    "SQLAlchemy Core and engine (compile, execute, pool)": ("sqlalchemy/sql/", "sqlalchemy/engine/", "sqlalchemy/pool/"),
+    "JOSE sign/verify (joserfc, cryptography)": ("joserfc/", "cryptography/"),
+    "internal assertion (services/platform/assertion.py)": ("platform/assertion.py",),
+    "access token check (gateway/tokens.py, authentication.py)": ("gateway/tokens.py", "gateway/authentication.py"),
+    "replay store (jti claims)": ("replay_store.py",),
+    "audit append (gateway/audit_client.py)": ("gateway/audit_client.py",),
+    "consent and decision cache (gateway)": ("gateway/consent_client.py", "gateway/decision_cache.py"),
+    "protobuf (json_format, descriptors)": ("google/protobuf/",),
+    "OpenTelemetry": ("opentelemetry/",),
+    "gRPC Python layer (grpc/)": ("grpc/",),
+    "asyncio event loop": ("asyncio/",),
+}
+
+
+# py-spy passes per target: the GIL holder's stacks (the Python work, which one core bounds),
+# every running thread's (also native waits: SQLite, gRPC core), and a flame graph of the first.
+PASSES: dict[str, list[str]] = {
+    "GIL holder": ["--gil", "--format", "raw"],
+    "all running threads": ["--format", "raw"],
+    "flame graph": ["--gil", "--format", "flamegraph"],
+}
+# Leaves that are waiting, not working, when py-spy still counts the thread as running: the
+# thread pool's workers on their queue, the event loop in epoll.
+IDLE_LEAVES = frozenset({"_worker (concurrent/futures/thread.py)", "EpollSelector.select (selectors.py)"})
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(found).exists():
+        raise RuntimeError("py-spy not found; `.venv/bin/pip install py-spy` (it needs ptrace: run as root)")
+    return found
+
+
+def collapsed_stacks(text: str) -> list[tuple[list[str], int]]:
+    """py-spy's raw (collapsed) output: `frame;frame;... count` per line, the root first; each frame
+    `function (file:line)`, here without the line so a function is one frame. Stacks ending in
+    an IDLE_LEAVES frame are left out."""
+    stacks = []
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            frames = [_without_line(f) for f in stack.split(";")]
+            if frames[-1] not in IDLE_LEAVES:
+                stacks.append((frames, int(count)))
+    return stacks
+
+
+def _without_line(frame: str) -> str:
+    head, sep, tail = frame.rpartition(":")
+    return head + ")" if sep and tail.rstrip(")").isdigit() else frame
+
+
+@dataclass(frozen=True)
+class Profile:
+    samples: int
+    groups: list[tuple[str, float]]  # group, share of samples (inclusive), largest first
+    inclusive: list[tuple[str, float]]  # frames by share of samples they are on, largest first
+    own: list[tuple[str, float]]  # frames by share of samples they are the leaf of
+
+
+def profile_of(stacks: Sequence[tuple[list[str], int]], top: int = 25) -> Profile:
+    total = sum(count for _, count in stacks) or 1
+    groups = {name: 0 for name in GROUPS}
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    for frames, count in stacks:
+        for name, files in GROUPS.items():
+            if any(f in frame for frame in frames for f in files):
+                groups[name] += count
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+
+    def ranked(counts: Mapping[str, int]) -> list[tuple[str, float]]:
+        return [(k, v / total) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:top]]
+
+    return Profile(total, ranked(groups), ranked(inclusive), ranked(own))
+
+
+def profile_text(name: str, profile: Profile) -> str:
+    lines = [f"# {name}: {profile.samples} samples", "", "## groups (inclusive)"]
+    lines += [f"{share:6.1%}  {group}" for group, share in profile.groups]
+    lines += ["", "## frames, inclusive"] + [f"{share:6.1%}  {frame}" for frame, share in profile.inclusive]
+    lines += ["", "## frames, own (leaf)"] + [f"{share:6.1%}  {frame}" for frame, share in profile.own]
+    return "\n".join(lines) + "\n"
+
+
+def profile(setup: Setup, out: Path, work: Path, seconds: int = PROFILE_SECONDS) -> None:
+    """Under load at PROFILE_IN_FLIGHT: the summary service behind the signing proxy, then the
+    gateway, the audit and the summary service on the full path; every pass of PASSES on all of
+    a path's targets at once, one load per pass. Writes DIR/<target>-<path>.txt (shares of
+    samples by group and by frame) and .svg (the GIL holder's flame graph)."""
+    h2load, spy = find_h2load(), py_spy()
+    out.mkdir(parents=True, exist_ok=True)
+    plan = {PROXY_SUMMARY: ["summary"], GATEWAY: ["gateway", "audit", "summary"]}
+    for path, targets in plan.items():
+        address = setup.addresses[path]
+        smallest = asyncio.run(verified_answer_size(address, setup.authorization))
+        log_file = work / "h2load.log"
+        warm = h2load_run(h2load, address, setup.authorization, setup.body, PROFILE_IN_FLIGHT,
+                          WARM_UP_ROUNDS * PROFILE_IN_FLIGHT, smallest, log_file)
+        requests = load_h2.requests_for(seconds + 3, warm.per_second, PROFILE_IN_FLIGHT)
+        texts: dict[str, list[str]] = {target: [] for target in targets}
+        for kind, options in PASSES.items():
+            spies = []
+            for target in targets:
+                stem = f"{target}-{path}"
+                written = out / f"{stem}.svg" if kind == "flame graph" else work / f"{stem}-{len(texts[target])}.raw"
+                spies.append((target, written, subprocess.Popen(
+                    [spy, "record", "--pid", str(setup.component_pids[target]), "--duration", str(seconds), *options,
+                     "-o", str(written)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+            h2load_run(h2load, address, setup.authorization, setup.body, PROFILE_IN_FLIGHT, requests, smallest, log_file)
+            for target, written, child in spies:
+                if child.wait(timeout=seconds + 30):
+                    raise RuntimeError(f"py-spy failed on {target} ({kind})")
+                if kind != "flame graph":
+                    stacks = collapsed_stacks(written.read_text(encoding="utf-8"))
+                    texts[target].append(profile_text(f"{target} under the {path} load, {kind}", profile_of(stacks)))
+        for target, parts in texts.items():
+            text = "\n".join(parts)
+            (out / f"{target}-{path}.txt").write_text(text, encoding="utf-8")
+            print(text)
+
+
 # -- the report ---------------------------------------------------------------------------
 
 
@@ -417,11 +550,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=SECONDS_PER_CELL)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--in-flight", type=int, nargs="+", default=list(IN_FLIGHT))
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="no measurement: profile the summary service and the gateway under load with py-spy "
+                             "(needs ptrace, i.e. root) and write flame graphs and findings to DIR")
+    parser.add_argument("--profile-seconds", type=int, default=PROFILE_SECONDS)
     args = parser.parse_args(argv)
     if args.command == "backend":
         serve_backend(args.address, args.answer)
     elif args.command == "proxy":
         serve_proxy(args.address, args.to, args.sign)
+    elif args.profile:
+        with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp, running_paths(Path(tmp)) as setup:
+            profile(setup, args.profile, Path(tmp), args.profile_seconds)
     else:
         print("\n".join(render(run(args.in_flight, args.seconds, args.rounds), machine())))
 

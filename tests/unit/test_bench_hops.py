@@ -92,3 +92,30 @@ def test_render_fills_every_row_and_judges_the_goals() -> None:
 ])
 def test_replace_section_keeps_every_other_section(report: str, expected: str) -> None:
     assert replace_section(report, "## The hops of a read", "## The hops of a read: new\n\nnew\n") == expected
+
+
+# py-spy's raw output (collapsed stacks, root first), abridged from a profile of the summary service.
+RAW = """\
+<module> (services/cli/main.py:9);_worker (concurrent/futures/thread.py:81) 40
+<module> (services/cli/main.py:9);Handle._run (asyncio/events.py:84);verify (services/platform/assertion.py:121);ESAlgorithm.verify (joserfc/_rfc7518/jws_algs.py:200) 30
+<module> (services/cli/main.py:9);Handle._run (asyncio/events.py:88);Session.execute (sqlalchemy/orm/session.py:2300);Connection.execute (sqlalchemy/engine/base.py:1400) 50
+<module> (services/cli/main.py:9);Handle._run (asyncio/events.py:84);MessageToDict (google/protobuf/json_format.py:120) 20
+"""
+
+
+def test_profile_shares_by_group_and_frame_without_idle_waits() -> None:
+    stacks = hops.collapsed_stacks(RAW + "not a stack line\n")
+    assert len(stacks) == 3  # the pool worker waiting on its queue is idle
+    assert stacks[0] == (["<module> (services/cli/main.py)", "Handle._run (asyncio/events.py)",
+                          "verify (services/platform/assertion.py)", "ESAlgorithm.verify (joserfc/_rfc7518/jws_algs.py)"], 30)
+    profile = hops.profile_of(stacks)
+    assert profile.samples == 100
+    groups = dict(profile.groups)
+    assert groups["SQLAlchemy ORM (session, unit of work, loading)"] == 0.5
+    assert groups["SQLAlchemy Core and engine (compile, execute, pool)"] == 0.5
+    assert groups["JOSE sign/verify (joserfc, cryptography)"] == 0.3
+    assert groups["protobuf (json_format, descriptors)"] == 0.2 and groups["OpenTelemetry"] == 0.0
+    assert profile.inclusive[0] == ("<module> (services/cli/main.py)", 1.0)  # the root is on every sample, once
+    assert profile.own[0] == ("Connection.execute (sqlalchemy/engine/base.py)", 0.5)
+    text = hops.profile_text("summary", profile)
+    assert " 50.0%  SQLAlchemy ORM" in text and " 30.0%  ESAlgorithm.verify (joserfc/_rfc7518/jws_algs.py)" in text
