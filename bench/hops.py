@@ -350,9 +350,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
 # py-spy passes per target: the GIL holder's stacks (the Python work, which one core bounds),
 # every running thread's (also native waits: SQLite, gRPC core), and a flame graph of the first.
 PASSES: dict[str, list[str]] = {
-    "GIL holder": ["--gil", "--format", "raw"],
-    "all running threads": ["--format", "raw"],
-    "flame graph": ["--gil", "--format", "flamegraph"],
+    "GIL holder": ["--gil", "--rate", "200", "--format", "raw"],
+    "all running threads": ["--rate", "200", "--format", "raw"],
+    "flame graph": ["--gil", "--rate", "200", "--format", "flamegraph"],
 }
 # Leaves that are waiting, not working, when py-spy still counts the thread as running: the
 # thread pool's workers on their queue, the event loop in epoll.
@@ -393,7 +393,7 @@ class Profile:
     own: list[tuple[str, float]]  # frames by share of samples they are the leaf of
 
 
-def profile_of(stacks: Sequence[tuple[list[str], int]], top: int = 25) -> Profile:
+def profile_of(stacks: Sequence[tuple[list[str], int]], top: int = 40) -> Profile:
     total = sum(count for _, count in stacks) or 1
     groups = {name: 0 for name in GROUPS}
     inclusive: dict[str, int] = {}
@@ -407,7 +407,7 @@ def profile_of(stacks: Sequence[tuple[list[str], int]], top: int = 25) -> Profil
         own[frames[-1]] = own.get(frames[-1], 0) + count
 
     def ranked(counts: Mapping[str, int]) -> list[tuple[str, float]]:
-        return [(k, v / total) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:top]]
+        return [(k, v / total) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
 
     return Profile(total, ranked(groups), ranked(inclusive), ranked(own))
 
