@@ -328,23 +328,36 @@ def run(in_flight: Sequence[int] = IN_FLIGHT, seconds: float = SECONDS_PER_CELL,
 
 PROFILE_SECONDS = 12
 PROFILE_IN_FLIGHT = 32
-# What a profile's samples are grouped by: a sample counts for a group when any frame of its
-# stack is in one of the group's files (inclusive shares: groups overlap, e.g. the ORM inside
-# the audit append).
+# What a profile's samples are grouped by, matched on py-spy's frame text `function (file)`; py-spy
+# shortens file names, dropping namespace packages (opentelemetry's `sdk/trace/__init__.py` shows as
+# `trace/__init__.py`, its gRPC instrumentation as `grpc/_aio_server.py`, google's protobuf as
+# `protobuf/...`). A frame is in the first group that names it. Inclusive: samples with a frame
+# of the group anywhere on the stack (groups overlap: the ORM inside the summary store). Own:
+# samples whose innermost grouped frame is the group's (they add up to at most 100 %).
 GROUPS: dict[str, tuple[str, ...]] = {
-    "SQLAlchemy ORM (session, unit of work, loading)": ("sqlalchemy/orm/",),
-    "SQLAlchemy Core and engine (compile, execute, pool)": ("sqlalchemy/sql/", "sqlalchemy/engine/", "sqlalchemy/pool/"),
-    "JOSE sign/verify (joserfc, cryptography)": ("joserfc/", "cryptography/"),
-    "internal assertion (services/platform/assertion.py)": ("platform/assertion.py",),
-    "access token check (gateway/tokens.py, authentication.py)": ("gateway/tokens.py", "gateway/authentication.py"),
-    "replay store (jti claims)": ("replay_store.py",),
-    "audit append (gateway/audit_client.py)": ("gateway/audit_client.py",),
-    "consent and decision cache (gateway)": ("gateway/consent_client.py", "gateway/decision_cache.py"),
-    "protobuf (json_format, descriptors)": ("google/protobuf/",),
-    "OpenTelemetry": ("opentelemetry/",),
-    "gRPC Python layer (grpc/)": ("grpc/",),
-    "asyncio event loop": ("asyncio/",),
+    "SQLAlchemy ORM": ("(sqlalchemy/orm/",),
+    "SQLAlchemy Core, engine, pool": ("(sqlalchemy/",),
+    "JOSE sign/verify (joserfc, cryptography)": ("(joserfc/", "(cryptography/"),
+    "protobuf": ("(protobuf/", "(google/protobuf/"),
+    "OpenTelemetry (interceptors, spans, metrics)": (
+        "OpenTelemetry", "(opentelemetry/", "(trace/", "(sdk/", "(attributes/", "(context/", "(metrics/",
+        "(propagate/", "(_decorator.py", "(grpc/_aio_server.py", "(grpc/_aio_client.py", "(grpc/_server.py",
+        "(grpc/_client.py"),
+    "gRPC Python (grpc.aio)": ("(grpc/",),
+    "JSON": ("(json/",),
+    "internal assertion (services/platform/assertion.py)": ("(services/platform/assertion.py",),
+    "replay store (jti claims)": ("(services/platform/replay_store.py",),
+    "access token check (gateway/tokens.py, authentication.py)": ("(gateway/tokens.py", "(gateway/authentication.py"),
+    "audit append client (gateway/audit_client.py)": ("(gateway/audit_client.py",),
+    "consent client and decision cache (gateway)": ("(gateway/consent_client.py", "(gateway/decision_cache.py"),
+    "summary store (services/summary/store.py)": ("(services/summary/store.py",),
+    "audit service (services/audit/)": ("(services/audit/",),
+    "asyncio": ("(asyncio/",),
 }
+
+
+def group_of(frame: str) -> str | None:
+    return next((name for name, marks in GROUPS.items() if any(m in frame for m in marks)), None)
 
 
 # py-spy passes per target: the GIL holder's stacks (the Python work, which one core bounds),
@@ -388,20 +401,23 @@ def _without_line(frame: str) -> str:
 @dataclass(frozen=True)
 class Profile:
     samples: int
-    groups: list[tuple[str, float]]  # group, share of samples (inclusive), largest first
+    groups: list[tuple[str, float, float]]  # group, inclusive share, own share; by inclusive share
     inclusive: list[tuple[str, float]]  # frames by share of samples they are on, largest first
     own: list[tuple[str, float]]  # frames by share of samples they are the leaf of
 
 
 def profile_of(stacks: Sequence[tuple[list[str], int]], top: int = 40) -> Profile:
     total = sum(count for _, count in stacks) or 1
-    groups = {name: 0 for name in GROUPS}
+    inside = {name: 0 for name in GROUPS}
+    innermost = {name: 0 for name in GROUPS}
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
     for frames, count in stacks:
-        for name, files in GROUPS.items():
-            if any(f in frame for frame in frames for f in files):
-                groups[name] += count
+        grouped = [group_of(frame) for frame in frames]
+        for name in set(grouped) - {None}:
+            inside[name] += count  # type: ignore[index]
+        if last := next((g for g in reversed(grouped) if g is not None), None):
+            innermost[last] += count
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + count
         own[frames[-1]] = own.get(frames[-1], 0) + count
@@ -409,12 +425,13 @@ def profile_of(stacks: Sequence[tuple[list[str], int]], top: int = 40) -> Profil
     def ranked(counts: Mapping[str, int]) -> list[tuple[str, float]]:
         return [(k, v / total) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
 
-    return Profile(total, ranked(groups), ranked(inclusive), ranked(own))
+    groups = [(name, share, innermost[name] / total) for name, share in ranked(inside)]
+    return Profile(total, groups, ranked(inclusive), ranked(own))
 
 
 def profile_text(name: str, profile: Profile) -> str:
-    lines = [f"# {name}: {profile.samples} samples", "", "## groups (inclusive)"]
-    lines += [f"{share:6.1%}  {group}" for group, share in profile.groups]
+    lines = [f"# {name}: {profile.samples} samples", "", "## groups: inclusive, own (innermost)"]
+    lines += [f"{share:6.1%} {innermost:6.1%}  {group}" for group, share, innermost in profile.groups]
     lines += ["", "## frames, inclusive"] + [f"{share:6.1%}  {frame}" for frame, share in profile.inclusive]
     lines += ["", "## frames, own (leaf)"] + [f"{share:6.1%}  {frame}" for frame, share in profile.own]
     return "\n".join(lines) + "\n"
@@ -440,7 +457,7 @@ def profile(setup: Setup, out: Path, work: Path, seconds: int = PROFILE_SECONDS)
             spies = []
             for target in targets:
                 stem = f"{target}-{path}"
-                written = out / f"{stem}.svg" if kind == "flame graph" else work / f"{stem}-{len(texts[target])}.raw"
+                written = out / (f"{stem}.svg" if kind == "flame graph" else f"{stem}-{len(texts[target])}.collapsed")
                 spies.append((target, written, subprocess.Popen(
                     [spy, "record", "--pid", str(setup.component_pids[target]), "--duration", str(seconds), *options,
                      "-o", str(written)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))

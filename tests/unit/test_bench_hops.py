@@ -110,13 +110,16 @@ def test_profile_shares_by_group_and_frame_without_idle_waits() -> None:
                           "verify (services/platform/assertion.py)", "ESAlgorithm.verify (joserfc/_rfc7518/jws_algs.py)"], 30)
     profile = hops.profile_of(stacks)
     assert profile.samples == 100
-    groups = dict(profile.groups)
-    assert groups["SQLAlchemy ORM (session, unit of work, loading)"] == 0.5
-    assert groups["SQLAlchemy Core and engine (compile, execute, pool)"] == 0.5
-    assert groups["JOSE sign/verify (joserfc, cryptography)"] == 0.3
-    assert groups["protobuf (json_format, descriptors)"] == 0.2 and groups["OpenTelemetry"] == 0.0
+    groups = {name: (inclusive, own) for name, inclusive, own in profile.groups}
+    assert groups["SQLAlchemy ORM"] == (0.5, 0.0)  # the ORM's execute calls Core's: Core is innermost
+    assert groups["SQLAlchemy Core, engine, pool"] == (0.5, 0.5)
+    assert groups["JOSE sign/verify (joserfc, cryptography)"] == (0.3, 0.3)
+    assert groups["internal assertion (services/platform/assertion.py)"] == (0.3, 0.0)
+    assert groups["protobuf"] == (0.2, 0.2) and groups["asyncio"] == (1.0, 0.0)
+    assert groups["OpenTelemetry (interceptors, spans, metrics)"] == (0.0, 0.0)
+    assert sum(own for _, _, own in profile.groups) <= 1.0
     assert dict(profile.inclusive)["<module> (services/cli/main.py)"] == 1.0  # the root: on every sample, once
     assert dict(profile.inclusive)["Handle._run (asyncio/events.py)"] == 1.0
     assert profile.own[0] == ("Connection.execute (sqlalchemy/engine/base.py)", 0.5)
     text = hops.profile_text("summary", profile)
-    assert " 50.0%  SQLAlchemy ORM" in text and " 30.0%  ESAlgorithm.verify (joserfc/_rfc7518/jws_algs.py)" in text
+    assert " 50.0%   0.0%  SQLAlchemy ORM" in text and " 30.0%  ESAlgorithm.verify (joserfc/_rfc7518/jws_algs.py)" in text
