@@ -333,7 +333,8 @@ PROFILE_IN_FLIGHT = 32
 # `trace/__init__.py`, its gRPC instrumentation as `grpc/_aio_server.py`, google's protobuf as
 # `protobuf/...`). A frame is in the first group that names it. Inclusive: samples with a frame
 # of the group anywhere on the stack (groups overlap: the ORM inside the summary store). Own:
-# samples whose innermost grouped frame is the group's (they add up to at most 100 %).
+# samples whose innermost grouped frame is the group's (they add up to at most 100 %; the last
+# group catches the project's other code, so "own" is the group's own work, not its callees').
 GROUPS: dict[str, tuple[str, ...]] = {
     "SQLAlchemy ORM": ("(sqlalchemy/orm/",),
     "SQLAlchemy Core, engine, pool": ("(sqlalchemy/",),
@@ -353,6 +354,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "summary store (services/summary/store.py)": ("(services/summary/store.py",),
     "audit service (services/audit/)": ("(services/audit/",),
     "asyncio": ("(asyncio/",),
+    # Last, so a sample inside the project's own code is its, not the interceptor's around it.
+    "other Samhandling code (services/, gateway/)": ("(services/", "(gateway/"),
 }
 
 

@@ -117,6 +117,7 @@ def test_profile_shares_by_group_and_frame_without_idle_waits() -> None:
     assert groups["internal assertion (services/platform/assertion.py)"] == (0.3, 0.0)
     assert groups["protobuf"] == (0.2, 0.2) and groups["asyncio"] == (1.0, 0.0)
     assert groups["OpenTelemetry (interceptors, spans, metrics)"] == (0.0, 0.0)
+    assert groups["other Samhandling code (services/, gateway/)"] == (1.0, 0.0)  # the root, services/cli/main.py
     assert sum(own for _, _, own in profile.groups) <= 1.0
     assert dict(profile.inclusive)["<module> (services/cli/main.py)"] == 1.0  # the root: on every sample, once
     assert dict(profile.inclusive)["Handle._run (asyncio/events.py)"] == 1.0
