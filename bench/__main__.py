@@ -1,13 +1,16 @@
 """`python -m bench`: every bench in one run (a few minutes on two cores: 271 s under load for
-the committed sample), the report printed and written to bench/reports/latest.md."""
+the committed sample), the report printed and written to bench/reports/latest.md.
+`python -m bench --only hops`: the hops of a read alone (bench/hops.py), its section of the
+report replaced and every other section kept as it is."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from pathlib import Path
 
-from . import audit_appends, audit_latency, cedar_policies, cluster_reads, consent_decisions, gateway_cache
-from .report import machine, render
+from . import audit_appends, audit_latency, cedar_policies, cluster_reads, consent_decisions, gateway_cache, hops
+from .report import machine, render, replace_section
 from .timing import Budget, measure_all
 
 REPORT = Path(__file__).parent / "reports" / "latest.md"
@@ -26,8 +29,17 @@ def main() -> None:
                         help="audit appends on SQLite only, and no cluster (it runs on PostgreSQL)")
     parser.add_argument("--no-cluster", action="store_true",
                         help="leave out gateway reads through a cluster of 1 and 2 replicas")
+    parser.add_argument("--no-hops", action="store_true",
+                        help="leave out the hops of a read (floor, bare proxy → summary, full gateway)")
+    parser.add_argument("--only", choices=["hops"],
+                        help="run this bench alone and replace only its section of the report")
     args = parser.parse_args()
     started = time.monotonic()
+    if args.only == "hops":
+        section = "\n".join(_hops()).rstrip("\n") + "\n"
+        old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
+        _finish(section, replace_section(old, hops.HEADING, section), args.report, started)
+        return
     timings = measure_all({**consent_decisions.operations(), **cedar_policies.operations()}, IN_PROCESS)
     decisions, cedar = consent_decisions.result(timings), cedar_policies.result(timings)
     gateway = None if args.no_gateway else gateway_cache.run(calls=args.calls)
@@ -42,10 +54,22 @@ def main() -> None:
         reads = [f"(Gateway reads through a cluster left out: {missing}.)", ""] if missing else \
             cluster_reads.render(cluster_reads.run())
         text += "\n" + "\n".join(reads).rstrip("\n") + "\n"
-    print(text, end="")
-    print(f"\n({time.monotonic() - started:.0f} s; written to {args.report})")
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(text, encoding="utf-8")
+    if not (args.no_hops or args.no_gateway):
+        text += "\n" + "\n".join(_hops()).rstrip("\n") + "\n"
+    _finish(text, text, args.report, started)
+
+
+def _hops() -> list[str]:
+    if shutil.which("h2load") is None:
+        return [hops.HEADING, "", f"(Left out: {cluster_reads.H2LOAD_HINT}.)", ""]
+    return hops.render(hops.run(), machine())
+
+
+def _finish(shown: str, report: str, path: Path, started: float) -> None:
+    print(shown, end="")
+    print(f"\n({time.monotonic() - started:.0f} s; written to {path})")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -115,12 +115,12 @@ async def verified_answer_size(address: str, authorization: str, calls: int = CH
     return min(sizes)
 
 
-def h2load_run(h2load: str, cluster: Cluster, authorization: str, body: Path, in_flight: int, requests: int,
+def h2load_run(h2load: str, address: str, authorization: str, body: Path, in_flight: int, requests: int,
                smallest_answer: int, log_file: Path) -> Cell:
-    """One checked h2load run against the cluster's balancer."""
+    """One checked h2load run of GetPatientSummary against `address` (host:port)."""
     log_file.unlink(missing_ok=True)  # h2load appends
     done = subprocess.run(
-        load_h2.command(h2load, f"http://{cluster.plan.grpc_address}{METHOD}", body, authorization, in_flight,
+        load_h2.command(h2load, f"http://{address}{METHOD}", body, authorization, in_flight,
                         requests, log_file),
         capture_output=True, text=True, timeout=H2LOAD_TIMEOUT_SECONDS,
     )
@@ -138,12 +138,12 @@ def load(h2load: str, cluster: Cluster, authorization: str, body: Path, in_fligh
     the measured run to about `seconds`), then the measured run."""
     smallest = asyncio.run(verified_answer_size(cluster.plan.grpc_address, authorization))
     log_file = work / "h2load.log"
-    warm = h2load_run(h2load, cluster, authorization, body, in_flight,
+    warm = h2load_run(h2load, cluster.plan.grpc_address, authorization, body, in_flight,
                       max(WARM_UP_LEAST, WARM_UP_ROUNDS * in_flight), smallest, log_file)
     requests = load_h2.requests_for(seconds, warm.per_second, in_flight)
     pids = cluster_pids(cluster)
     before = cpu_seconds(pids)
-    cell = h2load_run(h2load, cluster, authorization, body, in_flight, requests, smallest, log_file)
+    cell = h2load_run(h2load, cluster.plan.grpc_address, authorization, body, in_flight, requests, smallest, log_file)
     return replace(cell, cpu_seconds=cpu_seconds(pids) - before)
 
 

@@ -68,6 +68,19 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
+def replace_section(report: str, heading: str, section: str) -> str:
+    """`report` with its section under the `## ` heading starting with `heading` (up to the next
+    `## ` heading) replaced by `section`; appended at the end when it has none. Every other
+    section stays as it is, byte for byte."""
+    lines = report.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        return report.rstrip("\n") + ("\n\n" if report.strip() else "") + section
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    rest = "".join(lines[end:])
+    return "".join(lines[:start]) + section + ("\n" + rest if rest else "")
+
+
 def render(m: Machine, decisions: DecisionBench, cedar: dict[int, CedarSize], gateway: GatewayBench | None) -> str:
     base = decisions.baseline
     lines = [
