@@ -14,14 +14,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.cli.setup import migrate_all
 from services.platform.settings import Settings
 from tests.fixtures.postgres import free_port
+from tests.support import HEALTH_NO_ANSWER
 
 START_SECONDS = 30.0  # upper bound on the process coming up, so a broken start fails instead of hanging
 DRAIN_SECONDS = 1.0
-
-
-# A check in flight when the server stops is cancelled, and one on a loaded machine can time
-# out: neither is an answer about serving (a balancer would simply poll again).
-NO_ANSWER = {grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 def status(channel: grpc.Channel) -> str | None:
@@ -29,7 +25,7 @@ def status(channel: grpc.Channel) -> str | None:
     try:
         answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1.0)
     except grpc.RpcError as exc:
-        return None if exc.code() in NO_ANSWER else exc.code().name
+        return None if exc.code() in HEALTH_NO_ANSWER else exc.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
 
 
