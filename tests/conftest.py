@@ -4,6 +4,11 @@ pytest-xdist, each worker's own slice of the ports `free_port` hands out."""
 from __future__ import annotations
 
 import os
+
+# As in services/cli/main.py: tests start children with a pre-exec step while gRPC threads run,
+# and gRPC's at-fork handlers could abort such a child before its exec. Before gRPC is imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -7,7 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-import grpc
+# The commands start children (PostgreSQL, HAProxy, the servers) with a pre-exec step (the death
+# signal, the server account) while gRPC threads run in this process. gRPC's fork support would
+# run its at-fork handlers in the child before exec, and those can abort the child (an epoll
+# error on a descriptor the child no longer has). No child here uses gRPC before its exec, so the
+# support is off; set before gRPC is first imported, which reads it.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
+import grpc  # noqa: E402
 from google.protobuf import json_format
 
 from services.cli.call import UnknownMethod
