@@ -120,14 +120,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         problems |= person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic) | paging
         if problems:
             raise invalid_argument(problems)
-        asserted_patient(request.patient_id)
-        assertion = current_assertion()
-        actor = assertion.actor
-        kind = from_enum(common_pb2.ActorKind, actor.kind, ActorKind)
-        scope = read_scope(
-            kind, actor.orgnr_parent, actor.pid, request.patient_id,
-            consent_permitted=common_pb2.DATA_CATEGORY_ACCESS_LOG in assertion.data_categories,
-        )
+        scope = _caller_read_scope(request.patient_id)
         if scope is None:
             raise permission_denied(
                 "AUDIT_SCOPE_MISSING", "the access log is read by the patient and by their organisation's auditors"
@@ -244,14 +237,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems["sequence"] = "a positive sequence number"
         if problems:
             raise invalid_argument(problems)
-        asserted_patient(request.patient_id)
-        assertion = current_assertion()
-        actor = assertion.actor
-        kind = from_enum(common_pb2.ActorKind, actor.kind, ActorKind)
-        scope = read_scope(
-            kind, actor.orgnr_parent, actor.pid, request.patient_id,
-            consent_permitted=common_pb2.DATA_CATEGORY_ACCESS_LOG in assertion.data_categories,
-        )
+        scope = _caller_read_scope(request.patient_id)
         if scope is None or scope.shows_actor_pid:  # auditors prove with GetEventProof
             raise permission_denied(
                 "AUDIT_SCOPE_MISSING", "a patient's event proof is given to the patient and whom consent permits"
@@ -528,3 +514,17 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
 
 def _stored(proto_enum: type[P], domain: type[Enum], name: str | None) -> P:
     return to_enum(proto_enum, domain(name) if name else None)
+
+
+def _caller_read_scope(patient_id: str) -> ReadScope | None:
+    """The asserted caller's scope on the patient's events (None: none of them), after checking
+    that the assertion names this patient; consent permitted the access log when the gateway's
+    decision named ACCESS_LOG."""
+    asserted_patient(patient_id)
+    assertion = current_assertion()
+    actor = assertion.actor
+    kind = from_enum(common_pb2.ActorKind, actor.kind, ActorKind)
+    return read_scope(
+        kind, actor.orgnr_parent, actor.pid, patient_id,
+        consent_permitted=common_pb2.DATA_CATEGORY_ACCESS_LOG in assertion.data_categories,
+    )
