@@ -281,7 +281,10 @@ async def test_a_backend_refusing_the_gateways_assertion_is_an_internal_error(tm
 async def test_a_stream_outlives_its_internal_assertion(harness, monkeypatch):
     # The backend verifies the assertion once, when it accepts the stream
     # (services/platform/interceptors.py); a short-lived assertion must not end a long stream.
-    monkeypatch.setattr(assertions, "LIFETIME_SECONDS", 1)
+    # Three seconds, not one: the assertion must still be valid when the backend accepts the
+    # stream. With one second (iat truncated, exp = iat + 1) a hop that took just over a second
+    # on a loaded CI machine was refused as expired (INTERNAL, GATEWAY_ASSERTION_REFUSED).
+    monkeypatch.setattr(assertions, "LIFETIME_SECONDS", 3)
     monkeypatch.setattr(assertions, "LEEWAY_SECONDS", 0)
     harness.capacity.outbox.put_nowait(report(1))
     call = harness.watch(await harness.bearer())
