@@ -75,7 +75,7 @@ def _assertion(key: ECKey, **times: object) -> str:
     """A correctly signed assertion for METHOD whose time claims are whatever the test says."""
     claims = {
         "iss": ISSUER, "aud": audience_of("capacity"), "iat": NOW, "exp": NOW + LIFETIME_SECONDS,
-        "jti": "j-1", "mth": METHOD, "act": {}, "req": request_binding(BODY), **times,
+        "jti": "j-1", "mth": METHOD, "act": "", "req": request_binding(BODY), **times,
     }
     header = {"alg": "ES256", "typ": "samhandling-assertion+jwt", "kid": key.kid}
     return jws.serialize_compact(header, json.dumps({k: v for k, v in claims.items() if v is not None}), key,
