@@ -78,6 +78,7 @@ STREAM_BINDING = "stream"
 _ECDSA = ec.ECDSA(hashes.SHA256())
 _COORDINATE_BYTES = 32  # P-256: r and s are 32 bytes each in a JWS signature (RFC 7518 section 3.4)
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _HEADER_MEMBERS = frozenset({"alg", "typ", "kid"})
 
 
@@ -249,8 +250,11 @@ def _acceptable_header(segment: str) -> bool:
 
 def _assertion_of(claims: Mapping[str, Any], method: str) -> Assertion:
     """The verified claims as an Assertion; a claim of the wrong type is an invalid assertion."""
+    encoded_actor = _text(claims, "act")
+    if not _BASE64URL.fullmatch(encoded_actor):
+        raise _invalid("internal assertion rejected: its actor is malformed")
     try:
-        actor = common_pb2.Actor.FromString(_b64decode(_text(claims, "act")))
+        actor = common_pb2.Actor.FromString(_b64decode(encoded_actor))
     except (DecodeError, ValueError, binascii.Error):
         raise _invalid("internal assertion rejected: its actor is malformed") from None
     categories = claims.get("cat", [])
