@@ -65,8 +65,12 @@ class Backend:
         engine = make_engine(url, tracer_provider, tuning)
         api = self.make_api(self.make_store(make_sessions(engine)), settings)
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
-        # Assertion ids are claimed in the backend's own database, shared by all its replicas.
-        replay = ReplayStore.open(url, "assertion", tracer_provider, tuning=tuning.named(f"samhandling-{self.name}-replay"))
+        # Assertion ids are claimed in the backend's own database, shared by all its replicas; the
+        # commit does not wait for the disk (docs/internal-assertion.md, "The replay claim").
+        replay = ReplayStore.open(
+            url, "assertion", tracer_provider, tuning=tuning.named(f"samhandling-{self.name}-replay"),
+            synchronous_commit=False,
+        )
         # Readiness asks on a connection of its own, so a busy pool does not make it fail.
         probe = make_engine(url, tuning=replace(tuning.named(f"samhandling-{self.name}-readiness"), pool_size=1, max_overflow=0))
         return GrpcServer(

@@ -1,16 +1,31 @@
 """The replay store: single-use ids shared by every replica of a component, in its database.
 
-A claim is one statement in its own transaction,
+A claim is one row inserted with
 
-    INSERT INTO replay_claims (key_hash, expires_at) VALUES (...) ON CONFLICT DO NOTHING RETURNING key_hash
+    INSERT INTO replay_claims (key_hash, expires_at) VALUES (...), ... ON CONFLICT DO NOTHING RETURNING key_hash
 
-and the rows it returns are the answer: one, the first use; none, a replay (RETURNING, not
-the driver's row count, which psycopg does not report for this statement). The primary key makes this
-exact under any concurrency: on PostgreSQL a second replica inserting the same key waits for
-the first one's transaction and then finds the conflict (or inserts, if the first rolled
-back); SQLite serialises writers. The claim is committed (durably: synchronous_commit=on,
-SQLite synchronous=FULL) before the credential is accepted, so a crash after acceptance
-cannot forget it. The table is logged, not UNLOGGED (see migrations/versions/0001).
+and the rows it returns are the answer: a key returned, its first use; not returned, a replay
+(RETURNING, not the driver's row count, which psycopg does not report for this statement). The
+primary key makes this exact under any concurrency: on PostgreSQL a second replica inserting the
+same key waits for the first one's transaction and then finds the conflict (or inserts, if the
+first rolled back); SQLite serialises writers. The claim is committed before the credential is
+accepted. The table is logged, not UNLOGGED (see migrations/versions/0001).
+
+Group commit: the claims a process makes while its previous transaction is still running are
+inserted together, in one transaction of at most MAX_BATCH keys (sorted, so two replicas' batches
+always lock rows in the same order and cannot deadlock); each caller waits for the commit of
+the transaction that holds its key, so a batch is exactly as safe as single claims, and at one
+claim in flight nothing waits for company. A key twice in one batch: the first caller gets the
+answer, every other one a replay.
+
+How durable the commit is, is the store's setting (`synchronous_commit`): True (the gateway's
+DPoP proofs) waits for the disk (PostgreSQL synchronous_commit=on, SQLite synchronous=FULL);
+False (the backends' internal assertions) does not wait for the flush (PostgreSQL
+`synchronous_commit = off` for this transaction only; SQLite synchronous=NORMAL on the store's
+own connections in WAL mode): the claim survives any crash of the process and is visible to
+every replica at once, and only a crash of the database server or of the machine within a few
+hundred milliseconds of it can lose it; docs/internal-assertion.md argues why that is enough for
+a credential of 35 seconds that only the gateway holds.
 
 Keys are stored as SHA-256 of namespace and key: fixed size, whatever a client puts in its
 `jti`, and the namespace keeps DPoP proofs and assertions apart should two components ever
@@ -42,13 +57,13 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from opentelemetry.trace import TracerProvider
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import make_engine
@@ -62,6 +77,8 @@ log = logging.getLogger(__name__)
 CLAIM_TIMEOUT_SECONDS = 5.0
 SWEEP_SECONDS = 10.0
 SWEEP_GRACE_SECONDS = 60
+# The most claims one transaction carries; the rest wait for the next one.
+MAX_BATCH = 256
 
 _metadata = sa.MetaData()
 REPLAY_CLAIMS = sa.Table(
@@ -77,23 +94,36 @@ class ReplayStore:
 
     def __init__(
         self, engine: sa.Engine, namespace: str, *, timeout: float | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.time, synchronous_commit: bool = True,
     ) -> None:
+        """`synchronous_commit` False: a claim's commit does not wait for the disk (see above);
+        on SQLite it sets synchronous=NORMAL on `engine`'s connections, so give it an engine of
+        its own (`open`)."""
         self._engine = engine
         self._namespace = namespace
         self._timeout = timeout or CLAIM_TIMEOUT_SECONDS
         self._database_wait_ms = int(self._timeout * 500)  # half the claim's timeout, in milliseconds
         self._clock = clock
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        self._insert = (
-            dialect.insert(REPLAY_CLAIMS)
-            .on_conflict_do_nothing(index_elements=["key_hash"])
-            .returning(REPLAY_CLAIMS.c.key_hash)
-        )
+        # The driver's own placeholder: the statement is written once per batch size, not
+        # compiled per claim (SQLAlchemy does not cache an ON CONFLICT insert's compilation).
+        self._placeholder = "%s" if engine.dialect.name == "postgresql" else "?"
+        self._inserts: dict[int, str] = {}
+        # Bounded on the server too, so a lock wait cannot hold a pooled connection; and, unless
+        # the store is synchronous, this transaction's commit does not wait for the WAL flush.
+        # Values are typed numbers and constants, never a request's.
+        settings = [f"set_config('statement_timeout', '{self._database_wait_ms}', true)"]
+        if not synchronous_commit:
+            settings.append("set_config('synchronous_commit', 'off', true)")
+        self._transaction_settings = f"SELECT {', '.join(settings)}"
+        self._synchronous_commit = synchronous_commit
         self._sweeping = threading.Lock()
         self._next_sweep = 0.0  # monotonic: a step of the wall clock moves no sweep
+        # One group commit per event loop (a server runs one; tests may run several in turn).
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = (
+            weakref.WeakKeyDictionary()
+        )
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", self._sqlite_busy_timeout)
+            event.listen(engine, "connect", self._sqlite_connection)
 
     @classmethod
     def open(
@@ -108,23 +138,42 @@ class ReplayStore:
 
     async def claim(self, key: str, expires_at: float) -> bool:
         digest = hashlib.sha256(f"{self._namespace}\0{key}".encode()).digest()
+        loop = asyncio.get_running_loop()
+        batch = self._batches.get(loop)
+        if batch is None:
+            batch = self._batches[loop] = _GroupCommit(self._claim_many)
         try:
             async with asyncio.timeout(self._timeout):
-                return await asyncio.to_thread(self._claim, digest, math.ceil(expires_at))
+                return await batch.claim(digest, math.ceil(expires_at))
         except (TimeoutError, SQLAlchemyError) as exc:
             # The class only: a database error's text holds the statement's parameters.
             log.error("replay store unavailable", extra={"error": exc.__class__.__name__})
             raise ReplayStoreUnavailable from None
 
-    def _claim(self, digest: bytes, expires_at: int) -> bool:
+    def _claim_many(self, claims: Sequence[tuple[bytes, int]]) -> set[bytes]:
+        """Inserts the keys in one transaction; returns those inserted (first uses)."""
+        expiry: dict[bytes, int] = {}
+        for digest, expires_at in claims:
+            expiry.setdefault(digest, expires_at)
+        rows = [(digest, expiry[digest]) for digest in sorted(expiry)]
         with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                # Bounded on the server too, so a lock wait cannot hold a pooled connection.
-                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {self._database_wait_ms}")
-            inserted = connection.execute(self._insert.values(key_hash=digest, expires_at=expires_at)).first()
-            first = inserted is not None
+                connection.exec_driver_sql(self._transaction_settings)
+            parameters = tuple(value for row in rows for value in row)
+            inserted = {bytes(key) for key, in connection.exec_driver_sql(self._insert(len(rows)), parameters)}
         self._sweep_if_due()
-        return first
+        return inserted
+
+    def _insert(self, rows: int) -> str:
+        """INSERT of `rows` claims that returns the keys it inserted (at most MAX_BATCH variants)."""
+        statement = self._inserts.get(rows)
+        if statement is None:
+            values = ", ".join([f"({self._placeholder}, {self._placeholder})"] * rows)
+            statement = self._inserts[rows] = (
+                f"INSERT INTO {REPLAY_CLAIMS.name} (key_hash, expires_at) VALUES {values} "
+                "ON CONFLICT (key_hash) DO NOTHING RETURNING key_hash"
+            )
+        return statement
 
     def _sweep_if_due(self) -> None:
         now = time.monotonic()
@@ -145,6 +194,46 @@ class ReplayStore:
         with self._engine.begin() as connection:
             return connection.execute(sa.delete(REPLAY_CLAIMS).where(REPLAY_CLAIMS.c.expires_at < cutoff)).rowcount
 
-    def _sqlite_busy_timeout(self, dbapi_connection: Any, _record: object) -> None:
+    def _sqlite_connection(self, dbapi_connection: Any, _record: object) -> None:
         # A claim waits for another writer at most half its timeout, not the engine's default 30 s.
         dbapi_connection.execute(f"PRAGMA busy_timeout = {self._database_wait_ms}")
+        if not self._synchronous_commit:
+            # After make_engine's pragmas (WAL, FULL): commits reach the WAL file, not the disk.
+            dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+
+
+class _GroupCommit:
+    """Claims of one event loop, committed together: one transaction runs at a time (in a
+    worker thread), and the claims that arrive meanwhile go into the next one."""
+
+    def __init__(self, run: Callable[[Sequence[tuple[bytes, int]]], set[bytes]]) -> None:
+        self._run = run
+        self._queue: list[tuple[bytes, int, asyncio.Future[bool]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def claim(self, digest: bytes, expires_at: int) -> bool:
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((digest, expires_at, answer))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+        return await answer
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    inserted = await asyncio.to_thread(self._run, [(digest, expires) for digest, expires, _ in batch])
+                except Exception as exc:  # every caller of the batch gets it (claim turns it into a refusal)
+                    for _, _, answer in batch:
+                        if not answer.done():
+                            answer.set_exception(exc)
+                    continue
+                answered: set[bytes] = set()
+                for digest, _, answer in batch:
+                    first = digest in inserted and digest not in answered
+                    answered.add(digest)
+                    if not answer.done():  # a caller that gave up (timeout) is not answered
+                        answer.set_result(first)
+        finally:
+            self._draining = None

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.platform.db import migrate_platform
+from services.platform.db import make_engine, migrate_platform
 from services.platform.replay import ReplayStoreUnavailable
-from services.platform.replay_store import REPLAY_CLAIMS, SWEEP_GRACE_SECONDS, ReplayStore
+from services.platform.replay_store import MAX_BATCH, REPLAY_CLAIMS, SWEEP_GRACE_SECONDS, ReplayStore
 
 NOW = 1_800_000_000
 
@@ -106,3 +106,89 @@ def test_the_platform_migrations_keep_their_own_revision_table(url):
     # The component's own `alembic_version` stays untouched by the platform's revisions.
     assert tables == {"replay_claims", "web_logins", "web_sessions", "web_marks", "platform_alembic_version"}
     assert revisions == ["0003"]
+
+
+# -- group commit and the commit's durability, on SQLite and PostgreSQL (`db_url`) -----------
+
+
+@pytest.fixture
+def migrated(db_url: str) -> str:
+    migrate_platform(db_url)
+    return db_url
+
+
+def _count_inserts(store: ReplayStore) -> list[int]:
+    """How many claim INSERTs the store's engine ran (one per transaction of claims)."""
+    inserts: list[int] = []
+
+    @sa.event.listens_for(store._engine, "before_cursor_execute")
+    def _counted(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.startswith("INSERT INTO replay_claims"):
+            inserts.append(1)
+
+    return inserts
+
+
+async def test_concurrent_claims_share_one_transaction_and_each_key_wins_once(migrated):
+    store = ReplayStore.open(migrated, "assertion", clock=lambda: NOW)
+    try:
+        inserts = _count_inserts(store)
+        keys = [f"jti-{n}" for n in range(MAX_BATCH + 44)]
+        answers = await asyncio.gather(*(store.claim(key, NOW + 35) for key in keys))
+        assert answers == [True] * len(keys)
+        # All were waiting before the first transaction began: two transactions, not 300.
+        assert len(inserts) == 2
+        again = await asyncio.gather(*(store.claim(key, NOW + 35) for key in keys[:3] + ["jti-new"]))
+        assert again == [False, False, False, True]
+    finally:
+        store.close()
+
+
+async def test_one_key_twice_in_one_batch_is_a_first_use_once(migrated):
+    store = ReplayStore.open(migrated, "assertion", clock=lambda: NOW)
+    try:
+        inserts = _count_inserts(store)
+        answers = await asyncio.gather(*(store.claim(key, NOW + 35) for key in ("a", "same", "b", "same", "same")))
+        assert answers == [True, True, True, False, False]
+        assert len(inserts) == 1
+    finally:
+        store.close()
+
+
+async def test_a_batch_that_fails_refuses_every_claim_in_it(tmp_path):
+    store = ReplayStore.open(f"sqlite:///{tmp_path / 'unmigrated.db'}", "assertion")
+    try:
+        answers = await asyncio.gather(*(store.claim(f"jti-{n}", NOW + 35) for n in range(5)), return_exceptions=True)
+        assert [type(answer) for answer in answers] == [ReplayStoreUnavailable] * 5
+    finally:
+        store.close()
+
+
+async def test_only_an_asynchronous_store_commits_without_waiting_for_the_disk(migrated):
+    """The backends' assertion store (synchronous_commit=False) and the gateway's DPoP store
+    (the default): what each claim's transaction runs with, asked inside that transaction."""
+    seen: dict[str, str] = {}
+    for namespace, synchronous in (("dpop", True), ("assertion", False)):
+        store = ReplayStore.open(migrated, namespace, synchronous_commit=synchronous)
+        sqlite_url = store._engine.dialect.name == "sqlite"
+        question = "PRAGMA synchronous" if sqlite_url else "SHOW synchronous_commit"
+
+        @sa.event.listens_for(store._engine, "commit")
+        def _asked(connection, namespace=namespace, question=question) -> None:
+            # The first commit is the claim's (the sweep it may start follows in its own).
+            seen.setdefault(namespace, str(connection.exec_driver_sql(question).scalar()))
+
+        try:
+            assert await store.claim("jti-1", NOW + 35)
+        finally:
+            store.close()
+    # SQLite: 2 is FULL, 1 is NORMAL (WAL: commits reach the log file, fsync at checkpoints).
+    assert seen == ({"dpop": "2", "assertion": "1"} if migrated.startswith("sqlite") else {"dpop": "on", "assertion": "off"})
+    # The asynchronous store's setting stays in its own transaction: the service's sessions keep theirs.
+    engine = make_engine(migrated)
+    try:
+        with engine.connect() as connection:
+            question = "PRAGMA synchronous" if migrated.startswith("sqlite") else "SHOW synchronous_commit"
+            assert str(connection.exec_driver_sql(question).scalar()) in ("2", "on")
+    finally:
+        engine.dispose()
