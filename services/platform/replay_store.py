@@ -23,9 +23,9 @@ DPoP proofs) waits for the disk (PostgreSQL synchronous_commit=on, SQLite synchr
 False (the backends' internal assertions) does not wait for the flush (PostgreSQL
 `synchronous_commit = off` for this transaction only; SQLite synchronous=NORMAL on the store's
 own connections in WAL mode): the claim survives any crash of the process and is visible to
-every replica at once, and only a crash of the database server or of the machine within a few
-hundred milliseconds of it can lose it; docs/internal-assertion.md argues why that is enough for
-a credential of 35 seconds that only the gateway holds.
+every replica at once; only a crash of the PostgreSQL server (its last ≤ 600 ms of claims) or of
+the machine can lose it. docs/internal-assertion.md argues why that is enough for a credential
+of 35 seconds that only the gateway holds.
 
 Keys are stored as SHA-256 of namespace and key: fixed size, whatever a client puts in its
 `jti`, and the namespace keeps DPoP proofs and assertions apart should two components ever
