@@ -3,11 +3,14 @@ expired rows are swept, and a store that cannot answer refuses."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from services.platform.db import make_engine, migrate_platform
 from services.platform.replay import ReplayStoreUnavailable
@@ -192,3 +195,39 @@ async def test_only_an_asynchronous_store_commits_without_waiting_for_the_disk(m
             assert str(connection.exec_driver_sql(question).scalar()) in ("2", "on")
     finally:
         engine.dispose()
+
+
+
+@pytest.mark.postgres
+async def test_two_replicas_claiming_the_same_keys_in_opposite_orders_do_not_deadlock(postgres_url):
+    """Each batch inserts its keys sorted, so two replicas' batches over the same keys lock rows
+    in one order. Forced here: a third transaction holds one key of the middle while replica A
+    claims the keys in one order and replica B in the reverse, both in one batch; once both
+    wait for a lock, the holder rolls back. In arrival order A would then wait for B's rows
+    and B for A's (PostgreSQL aborts one batch as a deadlock); sorted, every key has one winner."""
+    migrate_platform(postgres_url)
+    replicas = [ReplayStore.open(postgres_url, "assertion", clock=lambda: NOW) for _ in range(2)]
+    keys = [f"jti-{n}" for n in range(60)]
+    middle = sorted(keys, key=lambda key: hashlib.sha256(f"assertion\0{key}".encode()).digest())[30]
+    dsn = make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as observer:
+            holder.execute(
+                "INSERT INTO replay_claims (key_hash, expires_at) VALUES (%s, %s)",
+                (hashlib.sha256(f"assertion\0{middle}".encode()).digest(), NOW + 35),
+            )
+            forward, backward = (
+                asyncio.ensure_future(asyncio.gather(*(store.claim(key, NOW + 35) for key in order)))
+                for store, order in zip(replicas, (keys, keys[::-1]), strict=True)
+            )
+            async with asyncio.timeout(10):
+                while observer.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                ).fetchone() != (2,):
+                    await asyncio.sleep(0.01)  # polling for both batches to wait, not a sleep for them
+            holder.rollback()
+            a, b = await asyncio.gather(forward, backward)
+    finally:
+        for store in replicas:
+            store.close()
+    assert [int(x) + int(y) for x, y in zip(a, b[::-1], strict=True)] == [1] * len(keys)
