@@ -88,6 +88,24 @@ async def test_a_locked_database_refuses_within_the_timeout(url, tmp_path):
         store.close()
 
 
+async def test_claims_that_give_up_while_their_batch_waits_leave_the_store_working(url, tmp_path):
+    """Claims queued behind a batch that waits for a lock run out of time before their own batch
+    has an answer; they are refused, and the store answers the next claims as usual."""
+    store = ReplayStore.open(url, "dpop", timeout=0.2)
+    holder = sqlite3.connect(tmp_path / "gateway.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        first = asyncio.ensure_future(store.claim("jti-1", NOW + 65))
+        queued = await asyncio.gather(*(store.claim(f"jti-{n}", NOW + 65) for n in (2, 3)), return_exceptions=True)
+        assert [type(answer) for answer in queued] == [ReplayStoreUnavailable] * 2
+        with pytest.raises(ReplayStoreUnavailable):
+            await first
+        holder.execute("ROLLBACK")
+        assert await asyncio.gather(store.claim("jti-4", NOW + 65), store.claim("jti-1", NOW + 65)) == [True, True]
+    finally:
+        holder.close()
+        store.close()
+
 async def test_a_database_without_the_table_refuses(tmp_path):
     store = ReplayStore.open(f"sqlite:///{tmp_path / 'unmigrated.db'}", "dpop")
     try:
