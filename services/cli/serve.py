@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
@@ -11,7 +12,7 @@ from services.backends import backend
 from services.platform.logs import configure_logging
 from services.platform.server import wait_for_signal
 from services.platform.settings import BACKENDS, Settings
-from services.platform.telemetry import make_meter_provider, make_tracer_provider
+from services.platform.telemetry import exporter_names, make_meter_provider, make_tracer_provider
 
 if TYPE_CHECKING:
     from gateway.main import Gateway
@@ -26,9 +27,12 @@ async def serve(component: str, settings: Settings) -> None:
         await _serve_sts(settings)
         return
     provider = make_tracer_provider(component)
-    # Global, so the instruments every module takes from the API's meter report through it.
+    # Global, so the instruments every module takes from the API's meter report through it; set
+    # only when something exports: else every instrument stays the API's no-op, which costs a
+    # call a quarter of what an SDK instrument without readers does (docs/observability.md).
     meters = make_meter_provider(component)
-    metrics.set_meter_provider(meters)
+    if exporter_names(os.environ, "METRICS"):
+        metrics.set_meter_provider(meters)
     server: Gateway | GrpcServer
     if component == "gateway":
         from gateway.main import create_gateway
