@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from opentelemetry import metrics
 
 from services.backends import backend
+from services.cli.worker_supervisor import worker_index
 from services.platform.logs import configure_logging
 from services.platform.server import wait_for_signal
 from services.platform.settings import BACKENDS, Settings
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 async def serve(component: str, settings: Settings) -> None:
     configure_logging(component)
+    if (index := worker_index()) is not None:
+        _name_worker_in_logs(index)
     if component == "sts":
         await _serve_sts(settings)
         return
@@ -49,6 +52,18 @@ async def serve(component: str, settings: Settings) -> None:
         await server.stop(drain=settings.drain_seconds)  # NOT_SERVING first, still serving, then stop
         provider.shutdown()
         meters.shutdown()  # a last export of every metric
+
+
+def _name_worker_in_logs(index: int) -> None:
+    """Every log line of a supervised worker names it (services/cli/worker_supervisor.py)."""
+    pid = os.getpid()
+
+    def named(record: logging.LogRecord) -> bool:
+        record.worker, record.pid = index, pid
+        return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(named)
 
 
 async def _serve_sts(settings: Settings) -> None:
