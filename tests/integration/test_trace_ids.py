@@ -1,7 +1,8 @@
 """Trace ids without an exporter (services/platform/telemetry.py, docs/observability.md
 "Without an exporter"): a real server whose provider has no span processor runs no
 OpenTelemetry interceptor, yet every call it handles has a trace id of its own, or the
-caller's when the caller sends a W3C traceparent; with a processor the calls are traced."""
+caller's when the caller sends a W3C traceparent; with a processor the calls are traced. SQL
+statements get tracing hooks only where their spans go."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -11,8 +12,10 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import text
 
 from services.platform import telemetry
+from services.platform.db import make_engine
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.server import GrpcServer
 
@@ -75,3 +78,19 @@ async def test_with_a_processor_every_call_is_a_span_in_the_callers_trace() -> N
     assert answered == CALLER_TRACE
     (span,) = [s for s in spans.get_finished_spans() if s.name == METHOD]
     assert format(span.context.trace_id, "032x") == CALLER_TRACE and span.parent is not None
+
+
+def test_sql_statements_get_tracing_hooks_only_where_spans_go(tmp_path) -> None:
+    exporter = InMemorySpanExporter()
+    traced = TracerProvider()
+    traced.add_span_processor(SimpleSpanProcessor(exporter))
+    quiet = make_engine(f"sqlite:///{tmp_path / 'quiet.db'}", TracerProvider())
+    loud = make_engine(f"sqlite:///{tmp_path / 'loud.db'}", traced)
+    try:
+        assert len(quiet.dispatch.before_cursor_execute) == 0
+        with loud.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert [s.attributes.get("db.system") for s in exporter.get_finished_spans()] == ["sqlite"]
+    finally:
+        quiet.dispose()
+        loud.dispose()
