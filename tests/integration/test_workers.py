@@ -77,12 +77,15 @@ class Served:
 
 
 @contextlib.contextmanager
-def two_workers(tmp_path: Path, component: str, addresses: dict[str, int]) -> Iterator[Served]:
-    """`samhandling serve component` with SAMHANDLING_WORKERS=2, its database migrated; each
-    variable of `addresses` set to 127.0.0.1 and its port."""
+def two_workers(
+    tmp_path: Path, component: str, addresses: dict[str, int], database_url: str | None = None
+) -> Iterator[Served]:
+    """`samhandling serve component` with SAMHANDLING_WORKERS=2, its database (default: SQLite
+    in tmp_path) migrated; each variable of `addresses` set to 127.0.0.1 and its port."""
     env = {
         **os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path / "var"), "SAMHANDLING_WORKERS": "2",
         **{variable: f"127.0.0.1:{port}" for variable, port in addresses.items()},
+        **({f"SAMHANDLING_{component.upper()}_DATABASE_URL": database_url} if database_url else {}),
     }
     for name in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         env.pop(name, None)
@@ -106,9 +109,17 @@ def two_workers(tmp_path: Path, component: str, addresses: dict[str, int]) -> It
 
 @pytest.fixture
 def served(tmp_path) -> Iterator[Served]:
-    """Two workers of capacity, on its port and on a health port."""
+    """Two workers of capacity on SQLite, on its port and on a health port."""
     ports = {"SAMHANDLING_CAPACITY_ADDR": free_port(), "SAMHANDLING_HEALTH_LISTEN": free_port()}
     with two_workers(tmp_path, "capacity", ports) as running:
+        yield running
+
+
+@pytest.fixture
+def served_on(tmp_path, db_url) -> Iterator[Served]:
+    """The same on each database the stores support (a SQLite file, PostgreSQL)."""
+    ports = {"SAMHANDLING_CAPACITY_ADDR": free_port(), "SAMHANDLING_HEALTH_LISTEN": free_port()}
+    with two_workers(tmp_path, "capacity", ports, db_url) as running:
         yield running
 
 
@@ -132,7 +143,8 @@ def serving(channel: grpc.Channel) -> None:
         time.sleep(0.05)  # the poller's period, not synchronisation
 
 
-def test_two_workers_serve_one_port_an_assertion_is_used_once_and_sigterm_stops_both(served: Served) -> None:
+def test_two_workers_serve_one_port_an_assertion_is_used_once_and_sigterm_stops_both(served_on: Served) -> None:
+    served = served_on
     channels = separate_channels(served.port, CONNECTIONS)
     try:
         for channel in channels:
