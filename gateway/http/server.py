@@ -32,8 +32,13 @@ GRACE_SECONDS = 5
 
 
 class HttpServer:
-    def __init__(self, app: ASGIApp, address: str, readiness: Readiness | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, address: str, readiness: Readiness | None = None, *, reuse_port: bool = False
+    ) -> None:
+        """`reuse_port`: bind with SO_REUSEPORT, so that several workers of the gateway share
+        the port (SAMHANDLING_WORKERS, services/cli/worker_supervisor.py)."""
         self._app = app
+        self._reuse_port = reuse_port
         self.readiness = readiness or Readiness()
         self._address = address
         self._server: _Uvicorn | None = None
@@ -42,7 +47,7 @@ class HttpServer:
 
     async def start(self) -> int:
         """Binds, serves, and returns the bound port once connections are accepted."""
-        sock = _bind(self._address)
+        sock = _bind(self._address, reuse_port=self._reuse_port)
         config = uvicorn.Config(
             self._app, log_config=None, access_log=False, lifespan="off", proxy_headers=False,
             server_header=False, timeout_graceful_shutdown=GRACE_SECONDS,
@@ -93,7 +98,7 @@ def create_http_server(
         enforcer, receipt_keys, tracer_provider, public_url=public_url, readiness=readiness,
         web=create_web_mount(pages, page_routes, tracer_provider),
     )
-    return HttpServer(app, address or settings.addresses["gateway_http"], readiness)
+    return HttpServer(app, address or settings.addresses["gateway_http"], readiness, reuse_port=settings.workers > 1)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -112,12 +117,14 @@ class _Uvicorn(uvicorn.Server):
         yield
 
 
-def _bind(address: str) -> socket.socket:
+def _bind(address: str, *, reuse_port: bool = False) -> socket.socket:
     host, _, port = address.rpartition(":")
     host = host.strip("[]")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, int(port)))
     except (OSError, ValueError) as exc:
         sock.close()

@@ -110,6 +110,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from services.platform.db import DatabaseNotReady
 
         from .serve import serve
+        from .worker_supervisor import supervise, worker_index
+
+        if settings.workers > 1 and args.component != "sts" and worker_index() is None:
+            from services.platform.logs import configure_logging
+
+            configure_logging(args.component)
+            return supervise(args.component, settings.workers, settings.drain_seconds)
 
         try:
             asyncio.run(serve(args.component, settings))

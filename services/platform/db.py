@@ -18,6 +18,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from . import telemetry
 from .db_tuning import KEEPALIVES, DatabaseTuning
 from .secret_files import SecretFileError, read_secret_file
 
@@ -50,7 +51,9 @@ def make_engine(
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = _postgres_engine(url, tuning or DatabaseTuning())
-    if tracer_provider is not None:
+    # Statement spans and the pool metric only where they go somewhere: each statement's hooks
+    # cost as much as a small query's own Python work (docs/observability.md).
+    if tracer_provider is not None and (telemetry.traces(tracer_provider) or telemetry.metrics_exported()):
         _trace_statements(engine, tracer_provider)
     return engine
 

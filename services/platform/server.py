@@ -70,6 +70,9 @@ class ServerTransport:
 
     def options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, Any]] = [
+            # gRPC's default on Linux, stated because workers rely on it: every worker of a
+            # component binds the same port (services/cli/worker_supervisor.py).
+            ("grpc.so_reuseport", 1),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", MIN_RECV_PING_INTERVAL_MS),
             ("grpc.http2.max_ping_strikes", 2),

@@ -92,6 +92,9 @@ class Settings:
     # Where this process also serves grpc.health.v1 alone, in plaintext (Kubernetes' gRPC probes
     # speak no TLS); None: only on its own port (services.platform.server).
     health_listen: str | None = None
+    # Worker processes of one component on its ports (SO_REUSEPORT), supervised by the process
+    # `samhandling serve` starts (services/cli/worker_supervisor.py, docs/workers.md).
+    workers: int = 1
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -202,6 +205,7 @@ class Settings:
             drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0 if mode == "production" else 0.0) or 0.0,
             readiness_interval_seconds=_lifetime(env, "SAMHANDLING_READINESS_INTERVAL_SECONDS", 2.0),
             health_listen=env.get("SAMHANDLING_HEALTH_LISTEN") or None,
+            workers=_workers(env.get("SAMHANDLING_WORKERS", "")),
             tls_ca_file=_path(env.get("SAMHANDLING_TLS_CA_FILE")),
             tls_cert_file=_path(env.get("SAMHANDLING_TLS_CERT_FILE")),
             tls_key_file=_path(env.get("SAMHANDLING_TLS_KEY_FILE")),
@@ -299,6 +303,18 @@ def _lifetime(env: Mapping[str, str], name: str, default: float) -> float:
     if seconds is None or seconds <= 0:
         raise SettingsError(f"{name} must be a positive number of seconds")
     return seconds
+
+
+MAX_WORKERS = 64  # a bound on the processes one `serve` starts; far above any pod's cores
+
+
+def _workers(value: str) -> int:
+    value = value.strip()
+    if not value:
+        return 1
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise SettingsError(f"SAMHANDLING_WORKERS must be a whole number from 1 to {MAX_WORKERS}, not {value!r}")
+    return int(value)
 
 
 def _client_auth(value: str) -> bool:
