@@ -164,7 +164,7 @@ def render_gateway(g: GatewayBench) -> list[str]:
         f"{GATEWAY_HEADING}: GetPatientSummary, ms per call",
         "",
         "Sequential calls by demo-ehr for a patient it may read (two consent decisions per call); the whole "
-        "suite in this process on SQLite. In-process scale: the same two decisions by `decide(...)`, "
+        "suite in this process on SQLite. In-process scale: the same two decisions by `decide_compiled(...)`, "
         f"{_us(g.in_process.median_ns)} µs ({_us(g.in_process.p95_ns)}) per call in this run.",
         "",
         *table(["decision cache", "calls", "median ms", "p95 ms", "× cache off", "× in-process decisions",
