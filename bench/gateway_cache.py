@@ -132,7 +132,8 @@ async def _decision_step(suite, asked: list[consent_pb2.CheckAccessRequest], blo
                         StepTiming(summarise(samples[False]), cpu[False] / calls))
 
 
-async def _run(cached: bool, calls: int, warmup: int) -> tuple[GatewayRun, DecisionStep | None]:
+async def _run(cached: bool, calls: int, warmup: int, step_block: int = STEP_BLOCK,
+               step_rounds: int = STEP_ROUNDS) -> tuple[GatewayRun, DecisionStep | None]:
     with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp:
         async with running_suite(Path(tmp), decision_cache=cached) as suite:
             if cached:
@@ -156,7 +157,7 @@ async def _run(cached: bool, calls: int, warmup: int) -> tuple[GatewayRun, Decis
             step = None
             if cached and run.hits:
                 asked = await _asked_by_the_gateway(suite, stub, request, metadata)
-                step = await _decision_step(suite, asked, STEP_BLOCK, STEP_ROUNDS)
+                step = await _decision_step(suite, asked, step_block, step_rounds)
     if cached and not run.hits:
         raise RuntimeError("the decision cache never hit; the cache-on numbers would be the cache-off ones")
     return run, step
