@@ -322,22 +322,26 @@ class _Covering:
 
 class _Timeline:
     """One patient's active rules, indexed per period in which the same rules are in force:
-    the periods lie between the rules' valid_from and valid_until instants. Each period's
-    index is built the first time a decision falls in it (at most 2 per rule, plus one)."""
+    the periods lie between the rules' valid_from and valid_until instants. A period's index
+    is built when a decision falls in it; at most KEPT_PERIODS are kept (time moves on: the
+    current period and the one before, for a request that was slow to arrive)."""
 
     __slots__ = ("_rules", "_bounds", "_indexes")
+    KEPT_PERIODS = 2
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self._rules = rules
         self._bounds = sorted({moment for r in rules for moment in (r.content.valid_from, r.content.valid_until)
                                if moment is not None})
-        self._indexes: list[_Index | None] = [None] * (len(self._bounds) + 1)
+        self._indexes: dict[int, _Index] = {}
 
     def at(self, now: datetime) -> _Index:
         # Period p is [bounds[p-1], bounds[p]): every bound up to now, none after it.
         period = bisect_right(self._bounds, now) if self._bounds else 0
-        index = self._indexes[period]
+        index = self._indexes.get(period)
         if index is None:
+            if len(self._indexes) >= self.KEPT_PERIODS:
+                del self._indexes[min(self._indexes)]  # the earliest period: time has left it
             index = self._indexes[period] = _Index(r for r in self._rules if self._in_force(r, period))
         return index
 

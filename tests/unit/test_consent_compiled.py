@@ -149,6 +149,7 @@ def test_a_period_starting_or_ending_at_now_is_in_force_exactly_as_the_reference
         assert decision == decide(policy, request, now)
         seen.append(decision.basis.name)
     assert seen == ["RESERVATION", "BLOCK", "BLOCK", "CARE_RELATIONSHIP", "RESERVATION"]
+    assert len(compiled._timelines[PATIENT]._indexes) == 2  # of the four periods decided in, the latest two
 
 
 def test_the_cache_compiles_a_patients_rules_once_per_revision_and_stays_within_its_limit():
