@@ -1,7 +1,8 @@
 """`python -m bench`: every bench in one run (a few minutes on two cores: 271 s under load for
 the committed sample), the report printed and written to bench/reports/latest.md.
 `python -m bench --only hops`: the hops of a read alone (bench/hops.py), its section of the
-report replaced and every other section kept as it is."""
+report replaced and every other section kept as it is; likewise `--only consent` (the
+decision in-process and Cedar, sections 1 and 2) and `--only gateway-cache` (section 3)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,16 @@ import time
 from pathlib import Path
 
 from . import audit_appends, audit_latency, cedar_policies, cluster_reads, consent_decisions, gateway_cache, hops
-from .report import machine, render, replace_section
+from .report import (
+    DECISIONS_HEADING,
+    GATEWAY_HEADING,
+    machine,
+    machine_line,
+    render,
+    render_decisions,
+    render_gateway,
+    replace_section,
+)
 from .timing import Budget, measure_all
 
 REPORT = Path(__file__).parent / "reports" / "latest.md"
@@ -31,17 +41,18 @@ def main() -> None:
                         help="leave out gateway reads through a cluster of 1 and 2 replicas")
     parser.add_argument("--no-hops", action="store_true",
                         help="leave out the hops of a read (floor, bare proxy → summary, full gateway)")
-    parser.add_argument("--only", choices=["hops"],
+    parser.add_argument("--only", choices=["hops", "consent", "gateway-cache"],
                         help="run this bench alone and replace only its section of the report")
     args = parser.parse_args()
     started = time.monotonic()
-    if args.only == "hops":
-        section = "\n".join(_hops()).rstrip("\n") + "\n"
+    if args.only:
+        heading, lines = {"hops": (hops.HEADING, _hops), "consent": (DECISIONS_HEADING, _decisions_alone),
+                          "gateway-cache": (GATEWAY_HEADING, lambda: _gateway_alone(args.calls))}[args.only]
+        section = "\n".join(lines()).rstrip("\n") + "\n"
         old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
-        _finish(section, replace_section(old, hops.HEADING, section), args.report, started)
+        _finish(section, replace_section(old, heading, section), args.report, started)
         return
-    timings = measure_all({**consent_decisions.operations(), **cedar_policies.operations()}, IN_PROCESS)
-    decisions, cedar = consent_decisions.result(timings), cedar_policies.result(timings)
+    decisions, cedar = _in_process()
     gateway = None if args.no_gateway else gateway_cache.run(calls=args.calls)
     text = render(machine(), decisions, cedar, gateway)
     if not args.no_audit:
@@ -57,6 +68,21 @@ def main() -> None:
     if not (args.no_hops or args.no_gateway):
         text += "\n" + "\n".join(_hops()).rstrip("\n") + "\n"
     _finish(text, text, args.report, started)
+
+
+def _in_process() -> tuple[consent_decisions.DecisionBench, dict[int, cedar_policies.CedarSize]]:
+    timings = measure_all({**consent_decisions.operations(), **cedar_policies.operations()}, IN_PROCESS)
+    return consent_decisions.result(timings), cedar_policies.result(timings)
+
+
+def _decisions_alone() -> list[str]:
+    lines = render_decisions(*_in_process())
+    return [lines[0], "", f"(Measured alone: {machine_line(machine())}.)", *lines[1:]]
+
+
+def _gateway_alone(calls: int) -> list[str]:
+    lines = render_gateway(gateway_cache.run(calls=calls))
+    return [lines[0], "", f"(Measured alone: {machine_line(machine())}.)", *lines[1:]]
 
 
 def _hops() -> list[str]:

@@ -1,5 +1,8 @@
-"""The consent decision in-process: µs per `decide(...)` for a patient with 1, 10 and 100
-rules, over a fixed set of requests, against a no-op call measured the same way.
+"""The consent decision in-process: µs per decision for a patient with 1, 10 and 100 rules,
+over a fixed set of requests, against a no-op call measured the same way. The decision is
+timed as the consent service makes it, `decide_compiled(...)` over the rules compiled once
+for the policy's revision, beside the reference `decide(...)`, which reads every rule on every
+call; the compilation itself (once per revision) is timed too.
 
 The rule sets are a realistic mix (named permits for organisations, HPR numbers and
 professions, some for a period; blocks of named persons; a restriction of vital signs), all
@@ -15,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import count
 
-from services.consent.decision import Policy, decide
+from services.consent.decision import CompiledRules, Policy, compile_rules, decide, decide_compiled
 from services.consent.domain import (
     AccessRequest,
     Actor,
@@ -162,20 +165,44 @@ def _decide_key(size: int) -> str:
     return f"decide, {size} rules"
 
 
+def _compiled_key(size: int) -> str:
+    return f"decide compiled, {size} rules"
+
+
+def _compile_key(size: int) -> str:
+    return f"compile, {size} rules"
+
+
+def compile_once(policy: Policy) -> CompiledRules:
+    """What a new revision costs once: the compilation and the index of the period of NOW."""
+    compiled = compile_rules(policy)
+    compiled.at(policy.patient_id, NOW)
+    return compiled
+
+
 def operations(sizes: tuple[int, ...] = SIZES) -> dict[str, Calls]:
-    """What this bench times, by name: the baseline, and decide() on each rule set."""
+    """What this bench times, by name: the baseline, and on each rule set the compiled decision
+    (compiled before timing, as the service compiles once per revision), the reference
+    decide(), and the compilation (one call per request, so it weighs as much as the others)."""
     policies = {size: policy(size) for size in sizes}
     ops: dict[str, Calls] = {BASELINE: [partial(noop, policies[sizes[0]], r, NOW) for r in REQUESTS]}
     for size in sizes:
+        compiled = compile_once(policies[size])
+        ops[_compiled_key(size)] = [partial(decide_compiled, policies[size], compiled, r, NOW) for r in REQUESTS]
         ops[_decide_key(size)] = [partial(decide, policies[size], r, NOW) for r in REQUESTS]
+        ops[_compile_key(size)] = [partial(compile_once, policies[size])] * len(REQUESTS)
     return ops
 
 
 @dataclass(frozen=True)
 class DecisionBench:
     baseline: Timing
-    decide: dict[int, Timing]  # by number of rules
+    decide: dict[int, Timing]  # by number of rules: decide_compiled, as the service decides
+    reference: dict[int, Timing]  # decide(), reading every rule
+    compile: dict[int, Timing]  # compile_once, once per revision
 
 
 def result(timings: Mapping[str, Timing], sizes: tuple[int, ...] = SIZES) -> DecisionBench:
-    return DecisionBench(timings[BASELINE], {size: timings[_decide_key(size)] for size in sizes})
+    return DecisionBench(timings[BASELINE], {size: timings[_compiled_key(size)] for size in sizes},
+                         {size: timings[_decide_key(size)] for size in sizes},
+                         {size: timings[_compile_key(size)] for size in sizes})

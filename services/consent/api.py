@@ -19,7 +19,8 @@ from services.platform.paging import page, page_violations
 from services.platform.protomap import from_enum, read_timestamp, to_enum, to_timestamp
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
-from .decision import AccessDecision, Policy, decide, representation_status, represents
+from .compiled_policies import CompiledPolicies
+from .decision import AccessDecision, Policy, decide_compiled, representation_status, represents
 from .domain import (
     MAX_ACTIVE_RULES,
     AccessRequest,
@@ -64,6 +65,8 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         self._allow_synthetic = allow_synthetic
         self._organisations = organisations or {}
         self._clock = clock
+        # Each patient's rules compiled once per revision (bounded; see compiled_policies.py).
+        self._compiled = CompiledPolicies()
 
     # --- decisions ----------------------------------------------------------------------
 
@@ -107,7 +110,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         except _Invalid as bad:
             raise invalid_argument({f"request.{f}": d for f, d in bad.problems.items()}) from None
         policy = await asyncio.to_thread(self._store.policy, access.patient_id)
-        decision = decide(policy, access, self._clock())
+        decision = decide_compiled(policy, self._compiled.rules(policy), access, self._clock())
         return consent_pb2.ExplainAccessResponse(
             decision=_decision_message(decision, "", policy.revision), explanation=decision.explanation
         )
@@ -134,7 +137,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
 
     async def _decide(self, policy: Policy, access: AccessRequest) -> consent_pb2.CheckAccessResponse:
         now = self._clock()
-        decision = decide(policy, access, now)
+        decision = decide_compiled(policy, self._compiled.rules(policy), access, now)
         decision_id = uuid.uuid4().hex
         # Recorded before the answer: no opening of a restriction goes untold.
         if notification := access_notification(
