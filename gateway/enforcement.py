@@ -348,8 +348,8 @@ def _events(
     decisions: list[consent_pb2.CheckAccessResponse], trace_id: str,
 ) -> list[audit_pb2.AuditEvent]:
     """One audit event per decision; an opened restriction or a break-the-glass access is flagged."""
-    now = timestamp_pb2.Timestamp()
-    now.GetCurrentTime()
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    now = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
     return [
         audit_pb2.AuditEvent(
             occur_time=now,
@@ -372,12 +372,18 @@ def _events(
     ]
 
 
+# Consent's obligations as the audit log names them (the same names), mapped once: the ones the
+# audit log has no name for, and UNSPECIFIED, are left out.
+_AUDITED_OBLIGATIONS: dict[int, audit_pb2.Obligation] = {
+    number: cast(audit_pb2.Obligation, audit_pb2.Obligation.Value(name))
+    for name, number in consent_pb2.Obligation.items()
+    if number and name in audit_pb2.Obligation.keys()
+}
+
+
 def _audited_obligations(obligations: Iterable[int]) -> list[audit_pb2.Obligation]:
     """The decision's obligations as the audit log names them (the same names), each once."""
-    names = dict.fromkeys(consent_pb2.Obligation.Name(number) for number in obligations
-                          if number in consent_pb2.Obligation.values() and number)
-    return [cast(audit_pb2.Obligation, audit_pb2.Obligation.Value(name)) for name in names
-            if name in audit_pb2.Obligation.keys()]
+    return list(dict.fromkeys(_AUDITED_OBLIGATIONS[n] for n in obligations if n in _AUDITED_OBLIGATIONS))
 
 
 def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:
