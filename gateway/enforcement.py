@@ -1,5 +1,7 @@
 """The request path of the gateway (policy enforcement point): authenticate, authorise the
-method, validate the patient id, decide consent, audit, forward (README "The request path").
+method, validate the patient id, decide consent, then audit and forward side by side, the
+answer released only once the audit is stored (README "The request path",
+docs/gateway-request-path.md).
 
 Metadata read here (besides what authentication reads): `x-samhandling-consent-at-moment`,
 "true" when the health person declares that the patient consents at this moment (opens a
@@ -76,13 +78,15 @@ class Enforcer:
         principal = await self._authenticator.authenticate(call)  # logs its own refusals
         with _refusals_logged(call, principal.client_id):
             admitted = await self._admit(call, policy, request, principal)
-            if admitted.audit is not None and policy.backend == "audit":
+            if admitted.audit is None:
+                return await self._forward(policy, principal, admitted.assertion, request, response_type)
+            if policy.backend == "audit":
                 # A read of the access log itself is stored first, so that its answer holds its own event.
                 await self._record(admitted.audit)
-            answer = self._forward(policy, principal, admitted.assertion, request, response_type)
-            if admitted.audit is None or policy.backend == "audit":
-                return await answer
-            return await answered_once_audited(self._record(admitted.audit), answer)
+                return await self._forward(policy, principal, admitted.assertion, request, response_type)
+            return await answered_once_audited(
+                self._record(admitted.audit), self._forward(policy, principal, admitted.assertion, request, response_type)
+            )
 
     async def _forward(
         self, policy: MethodPolicy, principal: Principal, assertion: Assertion, request: Message,

@@ -114,3 +114,4 @@ async def test_a_cancelled_call_leaves_no_task_running():
     assert audit.cancelled and backend.cancelled
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not others
+
