@@ -1,5 +1,7 @@
 """The request path of the gateway (policy enforcement point): authenticate, authorise the
-method, validate the patient id, decide consent, audit, forward (README "The request path").
+method, validate the patient id, decide consent, then audit and forward side by side, the
+answer released only once the audit is stored (README "The request path",
+docs/gateway-request-path.md).
 
 Metadata read here (besides what authentication reads): `x-samhandling-consent-at-moment`,
 "true" when the health person declares that the patient consents at this moment (opens a
@@ -16,8 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Iterable, Iterator
-from typing import cast
+from collections.abc import AsyncGenerator, Awaitable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -56,6 +59,7 @@ PATIENT_NOT_FOUND = "PATIENT_NOT_FOUND"  # a backend's answer for a person numbe
 CONSENT_AT_MOMENT = "x-samhandling-consent-at-moment"
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Message)
 
 
 class Enforcer:
@@ -69,15 +73,32 @@ class Enforcer:
         self._consent = ConsentClient(backends, decisions or DecisionCache(enabled=False))
 
     async def handle(
-        self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[Message]
-    ) -> Message:
+        self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[M]
+    ) -> M:
         principal = await self._authenticator.authenticate(call)  # logs its own refusals
         with _refusals_logged(call, principal.client_id):
-            assertion = await self._admit(call, policy, request, principal)
-            try:
-                return await self._backends.call(policy.backend, assertion, request, response_type)
-            except grpc.aio.AioRpcError as exc:
-                raise answer_without_basis(_relayed(exc, policy.backend), policy, principal) from None
+            admitted = await self._admit(call, policy, request, principal)
+            if admitted.audit is None:
+                return await self._forward(policy, principal, admitted.assertion, request, response_type)
+            if policy.backend == "audit":
+                # A read of the access log itself is stored first, so that its answer holds its own event.
+                await self._record(admitted.audit)
+                return await self._forward(policy, principal, admitted.assertion, request, response_type)
+            return await answered_once_audited(
+                self._record(admitted.audit), self._forward(policy, principal, admitted.assertion, request, response_type)
+            )
+
+    async def _forward(
+        self, policy: MethodPolicy, principal: Principal, assertion: Assertion, request: Message,
+        response_type: type[M],
+    ) -> M:
+        try:
+            return await self._backends.call(policy.backend, assertion, request, response_type)
+        except grpc.aio.AioRpcError as exc:
+            raise answer_without_basis(_relayed(exc, policy.backend), policy, principal) from None
+
+    async def _record(self, audit: PendingAudit) -> None:
+        await audit_client.record(self._backends, audit.events, audit.trace_id)
 
     async def open_stream(
         self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[Message]
@@ -94,7 +115,10 @@ class Enforcer:
             raise refusal
         principal = await self._authenticator.authenticate(call)  # logs its own refusals
         with _refusals_logged(call, principal.client_id):
-            assertion = await self._admit(call, policy, request, principal)
+            admitted = await self._admit(call, policy, request, principal)
+            if admitted.audit is not None:  # not today (patient data is never streamed): audited first
+                await self._record(admitted.audit)
+            assertion = admitted.assertion
             # The loop's clock, so a step of the wall clock during the stream moves nothing.
             loop = asyncio.get_running_loop()
             deadline = loop.time() + principal.expires_at.timestamp() + LEEWAY_SECONDS - time.time()
@@ -144,26 +168,28 @@ class Enforcer:
 
     async def _admit(
         self, call: IncomingCall, policy: MethodPolicy, request: Message, principal: Principal
-    ) -> Assertion:
-        """Authorises the authenticated call, and for patient data decides consent and audits;
-        returns the assertion to forward with."""
+    ) -> Admitted:
+        """Authorises the authenticated call, and for patient data decides consent (a refusal is
+        audited before it is raised); returns the assertion to forward with, and for patient
+        data the audit events that must be stored durably before the answer is released."""
         method = call.method
         _authorise(principal, policy)
         require_justification(principal, policy)
         consent_at_moment = _consent_at_moment(call.metadata)
-        actor, trace_id = principal.to_actor(), telemetry.current_trace_id()
-        assertion = Assertion(method=method, actor=actor, trace_id=trace_id)
+        trace_id = telemetry.current_trace_id()
         if policy.concerns_patient:
-            assertion = await self._admit_patient_access(
+            return await self._admit_patient_access(
                 method, policy, request, principal, consent_at_moment, trace_id
             )
-        return assertion
+        return Admitted(Assertion(method=method, actor=principal.to_actor(), trace_id=trace_id))
 
     async def _admit_patient_access(
         self, method: str, policy: MethodPolicy, request: Message, principal: Principal, consent_at_moment: bool,
         trace_id: str,
-    ) -> Assertion:
-        """Decides, records every decision durably, and returns the assertion for what is permitted."""
+    ) -> Admitted:
+        """Decides, and returns the assertion for what is permitted with the events recording
+        every decision (to be stored beside the backend call). A refusal is recorded durably
+        before it is raised."""
         if policy.patient_is_caller:  # the caller's own data; the principal's pid was validated
             patient_id = principal.pid
         else:
@@ -193,12 +219,13 @@ class Enforcer:
             except ServiceError:
                 pass
             raise consent_unavailable_error() from None
-        await audit_client.record(self._backends, _events(method, policy, asked, decisions, trace_id), trace_id)
+        audit = PendingAudit(_events(method, policy, asked, decisions, trace_id), trace_id)
         pairs = list(zip(policy.categories, decisions, strict=True))
         permitted = [(c, d) for c, d in pairs if d.decision == common_pb2.DECISION_PERMIT]
         if not permitted:
+            await self._record(audit)  # a refusal, too, is on record before it is answered
             raise no_access()
-        return Assertion(
+        assertion = Assertion(
             method=method,
             actor=actor,
             patient_id=patient_id,
@@ -207,6 +234,51 @@ class Enforcer:
             decision_id=",".join(d.decision_id for _, d in permitted),
             trace_id=trace_id,
         )
+        return Admitted(assertion, audit)
+
+
+@dataclass(frozen=True)
+class PendingAudit:
+    """The events of one call's consent decisions, not yet stored."""
+
+    events: list[audit_pb2.AuditEvent]
+    trace_id: str
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An admitted call: the assertion to forward with and, for patient data, the audit events
+    without whose durable storage nothing of the answer is released."""
+
+    assertion: Assertion
+    audit: PendingAudit | None = None
+
+
+async def answered_once_audited(audit: Awaitable[None], answer: Awaitable[M]) -> M:
+    """The backend's answer, released only once the audit append has succeeded; both run side by
+    side (README "The request path", step 5). The audit's failure is the caller's answer whenever
+    it fails, even after the backend answered (the answer is dropped), and cancels the backend
+    call if it is still running. A backend's failure is raised once the audit has ended (the
+    events are recorded either way, as a failed access is worth recording). Neither task
+    outlives this call: a cancelled caller cancels both."""
+    recording = asyncio.ensure_future(audit)
+    answering = asyncio.ensure_future(answer)
+    try:
+        # Returns once the audit has failed, the backend has failed, or both have succeeded.
+        await asyncio.wait((recording, answering), return_when=asyncio.FIRST_EXCEPTION)
+        try:
+            await recording  # after a backend failure it may still run: the event is recorded either way
+        except BaseException:
+            if answering.done() and not answering.cancelled():
+                answering.exception()  # retrieved: the audit's error is the answer
+            raise
+        return answering.result()  # done by now; raises the backend's error
+    finally:
+        pending = [task for task in (recording, answering) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
 
 def no_access() -> ServiceError:
@@ -280,8 +352,8 @@ def _events(
     decisions: list[consent_pb2.CheckAccessResponse], trace_id: str,
 ) -> list[audit_pb2.AuditEvent]:
     """One audit event per decision; an opened restriction or a break-the-glass access is flagged."""
-    now = timestamp_pb2.Timestamp()
-    now.GetCurrentTime()
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    now = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
     return [
         audit_pb2.AuditEvent(
             occur_time=now,
@@ -304,12 +376,18 @@ def _events(
     ]
 
 
+# Consent's obligations as the audit log names them (the same names), mapped once: the ones the
+# audit log has no name for, and UNSPECIFIED, are left out.
+_AUDITED_OBLIGATIONS: dict[int, audit_pb2.Obligation] = {
+    number: cast(audit_pb2.Obligation, audit_pb2.Obligation.Value(name))
+    for name, number in consent_pb2.Obligation.items()
+    if number and name in audit_pb2.Obligation.keys()
+}
+
+
 def _audited_obligations(obligations: Iterable[int]) -> list[audit_pb2.Obligation]:
     """The decision's obligations as the audit log names them (the same names), each once."""
-    names = dict.fromkeys(consent_pb2.Obligation.Name(number) for number in obligations
-                          if number in consent_pb2.Obligation.values() and number)
-    return [cast(audit_pb2.Obligation, audit_pb2.Obligation.Value(name)) for name in names
-            if name in audit_pb2.Obligation.keys()]
+    return list(dict.fromkeys(_AUDITED_OBLIGATIONS[n] for n in obligations if n in _AUDITED_OBLIGATIONS))
 
 
 def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:

@@ -65,7 +65,7 @@ class Principal:
 
     def to_actor(self) -> common_pb2.Actor:
         return common_pb2.Actor(
-            kind=to_enum(common_pb2.ActorKind, self.kind),
+            kind=_ACTOR_KINDS[self.kind],
             client_id=self.client_id,
             client_name=self.client_name,
             pid=self.pid,
@@ -76,7 +76,12 @@ class Principal:
         )
 
     def purpose_of_use(self) -> common_pb2.PurposeOfUse:
-        return to_enum(common_pb2.PurposeOfUse, self.purpose)
+        return _PURPOSES[self.purpose]
+
+
+# The proto numbers of the domain's enums, mapped once (services.platform.protomap.to_enum).
+_ACTOR_KINDS = {kind: to_enum(common_pb2.ActorKind, kind) for kind in ActorKind}
+_PURPOSES = {purpose: to_enum(common_pb2.PurposeOfUse, purpose) for purpose in (*PurposeOfUse, None)}
 
 
 def principal_from_claims(claims: dict[str, Any], *, allow_synthetic: bool, justification: str = "") -> Principal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -200,10 +200,13 @@ class Suite:
 
 @contextlib.asynccontextmanager
 async def running_suite(
-    tmp_path: Path, tracer_provider: TracerProvider | None = None, **overrides
+    tmp_path: Path, tracer_provider: TracerProvider | None = None,
+    fronts: Mapping[str, Callable[[str], Awaitable[str]]] | None = None, **overrides
 ) -> AsyncIterator[Suite]:
     """STS, the four backends and the gateway, each on port 0, SQLite under tmp_path;
-    `overrides` replace settings (e.g. decision_cache=False)."""
+    `overrides` replace settings (e.g. decision_cache=False). `fronts` puts a server of the
+    test's own before a backend: called with the backend's address, it returns the address the
+    gateway is to call instead (the test stops it)."""
     import asyncio
 
     from gateway.main import create_gateway
@@ -224,8 +227,13 @@ async def running_suite(
         backends[component] = spec.create_server(settings, provider, address="127.0.0.1:0")
         addresses[component] = f"127.0.0.1:{await backends[component].start()}"
     settings = replace(settings, addresses=addresses, token_issuer=sts.issuer)
+    gateway_addresses = dict(addresses)
+    for component, front in (fronts or {}).items():
+        gateway_addresses[component] = await front(addresses[component])
     migrate_platform(settings.database_url("gateway"))
-    gateway = create_gateway(settings, provider, address="127.0.0.1:0", http_address="127.0.0.1:0")
+    gateway = create_gateway(
+        replace(settings, addresses=gateway_addresses), provider, address="127.0.0.1:0", http_address="127.0.0.1:0"
+    )
     port = await gateway.start()
     settings = replace(
         settings,

@@ -165,10 +165,11 @@ async def test_no_patient_data_without_the_audit_service(tmp_path):
             await summary_stub(suite).GetPatientSummary(
                 summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata
             )
+    # The summary call runs beside the audit append and may have been made: its answer is not
+    # released (test_gateway_audit_beside.py holds and fails the audit after it answered).
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     assert error_info(err.value)[0] == "AUDIT_UNAVAILABLE"
     backend_calls = {s.name for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER and s.parent}
-    assert "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary" not in backend_calls
     assert "/samhandling.consent.v1.ConsentService/BatchCheckAccess" in backend_calls  # the decision was asked
 
 

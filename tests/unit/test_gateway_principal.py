@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from gateway import scopes
-from gateway.principal import principal_from_claims
+from gateway.principal import Principal, principal_from_claims
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import ServiceError
 from services.platform.helseid import (
@@ -199,3 +199,17 @@ def test_the_attestation_must_be_about_the_person_the_token_identifies():
 
 def test_a_system_never_takes_an_attested_authorization_as_its_own():
     assert principal(system_claims(**{TRUST_FRAMEWORK: attestation(authorization="LE")})).authorization == ""
+
+
+@pytest.mark.parametrize("kind", list(ActorKind))
+def test_every_kind_is_the_actor_kind_of_its_name(kind):
+    p = Principal(kind=kind, client_id="c", client_name="", scopes=frozenset(), expires_at=datetime.now(UTC))
+    assert common_pb2.ActorKind.Name(p.to_actor().kind) == f"ACTOR_KIND_{kind.name}"
+
+
+@pytest.mark.parametrize("purpose", [*PurposeOfUse, None])
+def test_every_purpose_is_the_purpose_of_use_of_its_name(purpose):
+    p = Principal(kind=ActorKind.SYSTEM, client_id="c", client_name="", scopes=frozenset(),
+                  expires_at=datetime.now(UTC), purpose=purpose)
+    name = "UNSPECIFIED" if purpose is None else purpose.name
+    assert common_pb2.PurposeOfUse.Name(p.purpose_of_use()) == f"PURPOSE_OF_USE_{name}"
