@@ -69,7 +69,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def GetPatientSummary(
         self, request: summary_pb2.GetPatientSummaryRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.GetPatientSummaryResponse:
-        with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
+        with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         response = summary_pb2.GetPatientSummaryResponse(
             patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
@@ -96,7 +96,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def GetMunicipalServiceStatus(
         self, request: summary_pb2.GetMunicipalServiceStatusRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.GetMunicipalServiceStatusResponse:
-        await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        self._granted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         return summary_pb2.GetMunicipalServiceStatusResponse(active_service_count=summary.active_service_count)
 
@@ -119,7 +119,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def ExportPatientBundle(
         self, request: summary_pb2.ExportPatientBundleRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.ExportPatientBundleResponse:
-        with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
+        with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         measurements, truncated = None, False
         if with_vitals:
@@ -241,11 +241,19 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     # -- helpers -----------------------------------------------------------------------
 
     async def _permitted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
-        """Which of `categories` the gateway permitted; refuses when none (before any lookup,
-        so a caller without a category cannot probe who exists). Then the patient must exist,
+        """Which of `categories` the gateway permitted (_granted); then the patient must exist,
         before anything else of the request is checked: an unknown number is PATIENT_NOT_FOUND
         whatever else is wrong, which the gateway answers to anyone but the patient as it
         answers a reservation (README "What a caller without a basis learns about a patient")."""
+        permitted = self._granted(patient_id, *categories)
+        await self._run(self._store.get_patient, patient_id)
+        return permitted
+
+    def _granted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
+        """Which of `categories` the gateway permitted; refuses when none (before any lookup,
+        so a caller without a category cannot probe who exists). A read whose request has
+        nothing else to check looks the patient up with its own read (the store's get_summary
+        raises UnknownPatient: PATIENT_NOT_FOUND), not with a lookup of its own first."""
         if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic, today=self._today()):
             raise invalid_argument(problems)
         asserted_patient(patient_id)
@@ -253,7 +261,6 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         permitted = tuple(c in granted for c in categories)
         if not any(permitted):
             raise permission_denied("CATEGORY_NOT_PERMITTED", "no data category of this call was permitted")
-        await self._run(self._store.get_patient, patient_id)
         return permitted
 
     def _service_input(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
@@ -17,7 +17,7 @@ from services.summary.main import BACKEND
 from services.summary.models import MunicipalServiceRow, VitalSignsRow
 from services.summary.news2 import Observation, Risk, Spo2Scale, score_news2
 from services.summary.patients import Patient
-from services.summary.store import SummaryStore
+from services.summary.store import SummaryStore, UnknownPatient
 from services.summary.vitals import Measurement
 from tests.support import asserted, running_backend, settings_for
 
@@ -163,6 +163,30 @@ def test_store_returns_the_latest_measurement_not_the_last_written(db_url):
     assert (latest.measured_at, latest.observation.pulse) == (datetime(2025, 11, 3, 12, tzinfo=UTC), 80)
     # Each measurement keeps the SpO2 scale it was taken with.
     assert latest.observation.spo2_scale == Spo2Scale.SCALE_2
+
+
+def test_a_summary_is_read_in_one_statement_which_is_the_existence_check_too(tmp_path, db_url):
+    """One round trip per read: the patient, the SpO2 setting, the active count, the services and
+    the measurements come from one SELECT, and an unknown patient is found out by that same read."""
+    settings = settings_for(tmp_path, summary=db_url)
+    migrate(db_url, BACKEND.migrations)
+    BACKEND.seed(settings)
+    engine = make_engine(db_url)
+    store = SummaryStore(make_sessions(engine))
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        summary = store.get_summary(ESKIL)
+        assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
+        assert (summary.patient.pid, len(summary.services), len(summary.recent)) == (
+            ESKIL, len(SEEDED[ESKIL]["municipal_services"]), len(SEEDED[ESKIL]["vital_signs"])
+        )
+        statements.clear()
+        with pytest.raises(UnknownPatient):
+            store.get_summary(UNKNOWN)
+        assert len(statements) == 1
+    finally:
+        engine.dispose()
 
 
 def test_seeding_twice_changes_nothing(tmp_path, db_url):
