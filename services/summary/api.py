@@ -36,7 +36,7 @@ from .store import (
     UnknownPatient,
     UnknownRecord,
 )
-from .trend import SUMMARY_POINTS, news2_trend, scored_points
+from .trend import SUMMARY_POINTS, news2_trend, points_of, scored_points
 from .vitals import Measurement, Performer, assess
 
 C = common_pb2
@@ -69,28 +69,29 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def GetPatientSummary(
         self, request: summary_pb2.GetPatientSummaryRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.GetPatientSummaryResponse:
-        with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES)
-        summary = await self._run(self._store.get_summary, request.patient_id, self._today())
+        today = self._today()
+        with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES, today=today)
+        summary = await self._run(self._store.get_summary, request.patient_id, today)
         response = summary_pb2.GetPatientSummaryResponse(
             patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
         )
         if with_services:
-            services = [wire.service_to_proto(s, is_active(s, self._today())) for s in summary.services]
-            response.municipal_services.extend(services)
+            response.municipal_services.extend(wire.service_to_proto(s, is_active(s, today)) for s in summary.services)
             response.active_service_count = summary.active_service_count
             response.municipal_services_truncated = summary.services_truncated
         if with_vitals:
             response.spo2_scale_setting.CopyFrom(wire.setting_to_proto(summary.spo2_setting))
         if with_vitals and summary.latest is not None:
-            assessed = [(m, assess(m, summary.patient.birth_date)) for m in summary.recent]
+            # Each measurement assessed once: the latest's NEWS2 and the trend come from the same.
+            born = summary.patient.birth_date
+            assessed = [(m, assess(m, born)) for m in summary.recent]
             latest, assessment = assessed[-1]
             response.latest_vital_signs.CopyFrom(wire.vital_signs_to_proto(latest))
             if assessment.result is not None:
                 response.latest_news2.CopyFrom(wire.news2_to_proto(assessment, latest.observation.spo2_scale))
             else:
                 response.latest_not_scored_reason = to_enum(summary_pb2.NotScoredReason, assessment.not_scored)
-            points = scored_points(summary.recent, summary.patient.birth_date)
-            response.news2_trend.CopyFrom(wire.trend_to_proto(news2_trend(points, SUMMARY_POINTS)))
+            response.news2_trend.CopyFrom(wire.trend_to_proto(news2_trend(points_of(assessed), SUMMARY_POINTS)))
         return response
 
     async def GetMunicipalServiceStatus(
@@ -249,12 +250,13 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         await self._run(self._store.get_patient, patient_id)
         return permitted
 
-    def _granted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
+    def _granted(self, patient_id: str, *categories: int, today: date | None = None) -> tuple[bool, ...]:
         """Which of `categories` the gateway permitted; refuses when none (before any lookup,
         so a caller without a category cannot probe who exists). A read whose request has
         nothing else to check looks the patient up with its own read (the store's get_summary
         raises UnknownPatient: PATIENT_NOT_FOUND), not with a lookup of its own first."""
-        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic, today=self._today()):
+        today = today or self._today()
+        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic, today=today):
             raise invalid_argument(problems)
         asserted_patient(patient_id)
         granted = set(current_assertion().data_categories)
