@@ -110,8 +110,9 @@ class SummaryStore:
         if head is None:
             raise UnknownPatient(patient_id)
         patient, setting = _patient_of(head)
-        # The rows come in no particular order: the services as the statement chose them (open
-        # first, newest start first, by id), then the carried ones newest start first.
+        # A UNION ALL's rows come in no particular order. The statement chose the services (open
+        # first, then newest start first, by id; one more than carried, to tell that there are
+        # more): the same order here drops that one, then the carried are newest start first.
         carried = sorted(services, key=lambda s: s.service_id)
         carried.sort(key=lambda s: s.start_date or date.min, reverse=True)
         if len(services) > MAX_SUMMARY_SERVICES:
