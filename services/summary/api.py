@@ -16,7 +16,7 @@ import grpc
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
-from services.platform.ids import person_number_violations
+from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
 from services.platform.paging import newest_fitting
@@ -70,7 +70,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         self, request: summary_pb2.GetPatientSummaryRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.GetPatientSummaryResponse:
         today = self._today()
-        with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES, today=today)
+        (with_services, with_vitals), born = self._granted_born(request.patient_id, SUMMARY_CATEGORIES, today)
         summary = await self._run(self._store.get_summary, request.patient_id, today)
         response = summary_pb2.GetPatientSummaryResponse(
             patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
@@ -83,7 +83,6 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             response.spo2_scale_setting.CopyFrom(wire.setting_to_proto(summary.spo2_setting))
         if with_vitals and summary.latest is not None:
             # Each measurement assessed once: the latest's NEWS2 and the trend come from the same.
-            born = summary.patient.birth_date
             assessed = [(m, assess(m, born)) for m in summary.recent]
             latest, assessment = assessed[-1]
             response.latest_vital_signs.CopyFrom(wire.vital_signs_to_proto(latest))
@@ -250,20 +249,28 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         await self._run(self._store.get_patient, patient_id)
         return permitted
 
-    def _granted(self, patient_id: str, *categories: int, today: date | None = None) -> tuple[bool, ...]:
+    def _granted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
         """Which of `categories` the gateway permitted; refuses when none (before any lookup,
         so a caller without a category cannot probe who exists). A read whose request has
         nothing else to check looks the patient up with its own read (the store's get_summary
         raises UnknownPatient: PATIENT_NOT_FOUND), not with a lookup of its own first."""
-        today = today or self._today()
-        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic, today=today):
-            raise invalid_argument(problems)
+        return self._granted_born(patient_id, categories, self._today())[0]
+
+    def _granted_born(
+        self, patient_id: str, categories: tuple[int, ...], today: date
+    ) -> tuple[tuple[bool, ...], date]:
+        """_granted, and the patient's birth date from the number it validated (validating it is
+        dearer than a summary's NEWS2 scoring: once per read)."""
+        try:
+            number = validate_person_number(patient_id, allow_synthetic=self._allow_synthetic, today=today)
+        except InvalidIdentifier as exc:
+            raise invalid_argument({"patient_id": str(exc)}) from None
         asserted_patient(patient_id)
         granted = set(current_assertion().data_categories)
         permitted = tuple(c in granted for c in categories)
         if not any(permitted):
             raise permission_denied("CATEGORY_NOT_PERMITTED", "no data category of this call was permitted")
-        return permitted
+        return permitted, number.birth_date
 
     def _service_input(
         self, request: summary_pb2.CreateMunicipalServiceRequest | summary_pb2.UpdateMunicipalServiceRequest
