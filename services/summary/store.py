@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeEngine
 
 from services.platform.db import UtcDateTime
 from services.platform.norway_date import today_in_norway
@@ -456,10 +456,11 @@ def _measurement(values: Mapping[Any, Any]) -> Measurement:
 
 class _UnionLayout:
     """Rows of several shapes in one result: the branches of a UNION ALL share one row of
-    typed slots. Each branch's column goes to a slot of its Python type (the n-th text column of
-    every branch to the same text slot), NULL, cast to the slot's type, where a branch has
-    fewer; the first column, `branch`, tells whose row it is. Cast, because PostgreSQL matches
-    the branches' column types (an untyped NULL from a subquery is text)."""
+    typed slots. Each branch's column goes to a slot of its SQL type (the n-th String column of
+    every branch to the same slot), NULL, cast to the slot's type, where a branch has fewer;
+    the first column, `branch`, tells whose row it is. Cast, because PostgreSQL matches the
+    branches' column types (an untyped NULL from a subquery is text). One SQL type per slot,
+    because SQLAlchemy converts a compound SELECT's values by its first SELECT's column types."""
 
     def __init__(self, *branches: Mapping[str, ColumnElement[Any]]) -> None:
         self._slots: list[tuple[type, TypeEngine[Any]]] = []
@@ -468,16 +469,17 @@ class _UnionLayout:
             taken: dict[type, int] = {}
             positions: dict[str, int] = {}
             for name, column in columns.items():
-                python_type = _python_type(column.type)
-                nth = taken[python_type] = taken.get(python_type, -1) + 1
-                matching = [i for i, (slot_type, _) in enumerate(self._slots) if slot_type is python_type]
+                kind = type(column.type)
+                nth = taken[kind] = taken.get(kind, -1) + 1
+                matching = [i for i, (slot_kind, _) in enumerate(self._slots) if slot_kind is kind]
                 if nth == len(matching):
-                    self._slots.append((python_type, column.type))
+                    self._slots.append((kind, column.type))
                     matching.append(len(self._slots) - 1)
                 positions[name] = matching[nth] + 1  # after `branch`
             self._positions.append(positions)
         self._branches = branches
-        self._getters = [itemgetter(*positions.values()) for positions in self._positions]
+        # With `branch` (position 0) first, so that a getter returns a tuple even for one column.
+        self._getters = [itemgetter(0, *positions.values()) for positions in self._positions]
 
     def select(self, branch: int) -> Select[Any]:
         """The branch's SELECT, its columns in the layout's slots (add its FROM and WHERE)."""
@@ -489,11 +491,7 @@ class _UnionLayout:
 
     def values(self, branch: int, row: Row[Any]) -> dict[str, Any]:
         """A row of `branch` as {column name: value}."""
-        return dict(zip(self._positions[branch], self._getters[branch](row), strict=True))
-
-
-def _python_type(sql_type: TypeEngine[Any]) -> type:
-    return _python_type(sql_type.impl_instance) if isinstance(sql_type, TypeDecorator) else sql_type.python_type
+        return dict(zip(self._positions[branch], self._getters[branch](row)[1:], strict=True))
 
 
 _patients, _settings = PatientRow.__table__.c, Spo2ScaleRow.__table__.c
