@@ -16,7 +16,7 @@ import grpc
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
-from services.platform.ids import person_number_violations
+from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
 from services.platform.paging import newest_fitting
@@ -36,7 +36,7 @@ from .store import (
     UnknownPatient,
     UnknownRecord,
 )
-from .trend import SUMMARY_POINTS, news2_trend, scored_points
+from .trend import SUMMARY_POINTS, news2_trend, points_of, scored_points
 from .vitals import Measurement, Performer, assess
 
 C = common_pb2
@@ -69,34 +69,34 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def GetPatientSummary(
         self, request: summary_pb2.GetPatientSummaryRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.GetPatientSummaryResponse:
-        with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
-        summary = await self._run(self._store.get_summary, request.patient_id, self._today())
+        today = self._today()
+        (with_services, with_vitals), born = self._granted_born(request.patient_id, SUMMARY_CATEGORIES, today)
+        summary = await self._run(self._store.get_summary, request.patient_id, today)
         response = summary_pb2.GetPatientSummaryResponse(
             patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
         )
         if with_services:
-            services = [wire.service_to_proto(s, is_active(s, self._today())) for s in summary.services]
-            response.municipal_services.extend(services)
+            response.municipal_services.extend(wire.service_to_proto(s, is_active(s, today)) for s in summary.services)
             response.active_service_count = summary.active_service_count
             response.municipal_services_truncated = summary.services_truncated
         if with_vitals:
             response.spo2_scale_setting.CopyFrom(wire.setting_to_proto(summary.spo2_setting))
         if with_vitals and summary.latest is not None:
-            assessed = [(m, assess(m, summary.patient.birth_date)) for m in summary.recent]
+            # Each measurement assessed once: the latest's NEWS2 and the trend come from the same.
+            assessed = [(m, assess(m, born)) for m in summary.recent]
             latest, assessment = assessed[-1]
             response.latest_vital_signs.CopyFrom(wire.vital_signs_to_proto(latest))
             if assessment.result is not None:
                 response.latest_news2.CopyFrom(wire.news2_to_proto(assessment, latest.observation.spo2_scale))
             else:
                 response.latest_not_scored_reason = to_enum(summary_pb2.NotScoredReason, assessment.not_scored)
-            points = scored_points(summary.recent, summary.patient.birth_date)
-            response.news2_trend.CopyFrom(wire.trend_to_proto(news2_trend(points, SUMMARY_POINTS)))
+            response.news2_trend.CopyFrom(wire.trend_to_proto(news2_trend(points_of(assessed), SUMMARY_POINTS)))
         return response
 
     async def GetMunicipalServiceStatus(
         self, request: summary_pb2.GetMunicipalServiceStatusRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.GetMunicipalServiceStatusResponse:
-        await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
+        self._granted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         return summary_pb2.GetMunicipalServiceStatusResponse(active_service_count=summary.active_service_count)
 
@@ -119,7 +119,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     async def ExportPatientBundle(
         self, request: summary_pb2.ExportPatientBundleRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.ExportPatientBundleResponse:
-        with_services, with_vitals = await self._permitted(request.patient_id, *SUMMARY_CATEGORIES)
+        with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES)
         summary = await self._run(self._store.get_summary, request.patient_id, self._today())
         measurements, truncated = None, False
         if with_vitals:
@@ -241,20 +241,36 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     # -- helpers -----------------------------------------------------------------------
 
     async def _permitted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
-        """Which of `categories` the gateway permitted; refuses when none (before any lookup,
-        so a caller without a category cannot probe who exists). Then the patient must exist,
+        """Which of `categories` the gateway permitted (_granted); then the patient must exist,
         before anything else of the request is checked: an unknown number is PATIENT_NOT_FOUND
         whatever else is wrong, which the gateway answers to anyone but the patient as it
         answers a reservation (README "What a caller without a basis learns about a patient")."""
-        if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic, today=self._today()):
-            raise invalid_argument(problems)
+        permitted = self._granted(patient_id, *categories)
+        await self._run(self._store.get_patient, patient_id)
+        return permitted
+
+    def _granted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
+        """Which of `categories` the gateway permitted; refuses when none (before any lookup,
+        so a caller without a category cannot probe who exists). A read whose request has
+        nothing else to check looks the patient up with its own read (the store's get_summary
+        raises UnknownPatient: PATIENT_NOT_FOUND), not with a lookup of its own first."""
+        return self._granted_born(patient_id, categories, self._today())[0]
+
+    def _granted_born(
+        self, patient_id: str, categories: tuple[int, ...], today: date
+    ) -> tuple[tuple[bool, ...], date]:
+        """_granted, and the patient's birth date from the number it validated (validating it is
+        dearer than a summary's NEWS2 scoring: once per read)."""
+        try:
+            number = validate_person_number(patient_id, allow_synthetic=self._allow_synthetic, today=today)
+        except InvalidIdentifier as exc:
+            raise invalid_argument({"patient_id": str(exc)}) from None
         asserted_patient(patient_id)
         granted = set(current_assertion().data_categories)
         permitted = tuple(c in granted for c in categories)
         if not any(permitted):
             raise permission_denied("CATEGORY_NOT_PERMITTED", "no data category of this call was permitted")
-        await self._run(self._store.get_patient, patient_id)
-        return permitted
+        return permitted, number.birth_date
 
     def _service_input(
         self, request: summary_pb2.CreateMunicipalServiceRequest | summary_pb2.UpdateMunicipalServiceRequest

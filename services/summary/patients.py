@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from services.platform.ids import validate_person_number
 
@@ -42,8 +43,9 @@ class Patient:
     municipality_number: str
     spo2_scale: Spo2Scale = Spo2Scale.SCALE_1  # the clinician's choice now in force
 
-    @property
+    @cached_property
     def birth_date(self) -> date:
+        # Cached: validating the number takes longer than a summary's NEWS2 scoring, which asks often.
         return validate_person_number(self.pid).birth_date
 
 

@@ -6,14 +6,35 @@ conflict, never a silent overwrite."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from operator import itemgetter
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Engine,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeEngine
 
+from services.platform.db import UtcDateTime
 from services.platform.norway_date import today_in_norway
 
 from .models import MunicipalServiceRow, PatientRow, Spo2ScaleRow, VitalSignsRow
@@ -53,77 +74,82 @@ class ScaleNotInForce(Exception):
 
 class SummaryStore:
     def __init__(self, sessions: sessionmaker) -> None:
-        self._sessions = sessions
+        self._sessions = sessions  # writes: ORM units of work
+        bind = sessions.kw["bind"]
+        assert isinstance(bind, Engine), "the sessions of a store are bound to its engine"
+        self._engine: Engine = bind  # reads: the Core statements below
 
-    # -- reads -------------------------------------------------------------------------
+    # -- reads (Core statements built once, below: one round trip each) ----------------
 
     def get_patient(self, patient_id: str) -> Patient:
-        with self._sessions() as session:
-            return _patient(session, patient_id)
+        with self._engine.connect() as connection:
+            row = connection.execute(_PATIENT_READ, {"patient_id": patient_id}).first()
+        if row is None:
+            raise UnknownPatient(patient_id)
+        return _patient_of(row._mapping)[0]
 
     def get_summary(self, patient_id: str, today: date | None = None) -> PatientSummary:
         """The patient, their services (newest start first: every open one, then the newest ended,
         at most MAX_SUMMARY_SERVICES), the count of active ones on `today` (Europe/Oslo; now when
-        None) and their latest measurements."""
+        None) and their latest measurements, read in one statement (UnknownPatient when there is
+        no such patient: the read is the existence check too)."""
         today = today or today_in_norway()
-        with self._sessions() as session:
-            setting = _spo2_setting(session, patient_id)
-            patient = _patient(session, patient_id, setting)
-            rows = session.scalars(
-                select(MunicipalServiceRow)
-                .where(MunicipalServiceRow.patient_id == patient_id)
-                .order_by(
-                    case((_open(today), 0), else_=1), MunicipalServiceRow.start_date.desc(),
-                    MunicipalServiceRow.service_id,
-                )
-                .limit(MAX_SUMMARY_SERVICES + 1)
-            ).all()
-            active = session.scalar(
-                select(func.count()).select_from(MunicipalServiceRow).where(
-                    MunicipalServiceRow.patient_id == patient_id, _open(today),
-                    MunicipalServiceRow.start_date <= today, MunicipalServiceRow.temporarily_ceased.is_(False),
-                )
-            )
-            recent = session.scalars(
-                select(VitalSignsRow)
-                .where(VitalSignsRow.patient_id == patient_id)
-                .order_by(VitalSignsRow.measured_at.desc(), VitalSignsRow.id.desc())
-                .limit(RECENT_MEASUREMENTS)
-            ).all()
-            carried = sorted(rows[:MAX_SUMMARY_SERVICES], key=lambda r: r.service_id)
-            carried.sort(key=lambda r: r.start_date, reverse=True)
-            return PatientSummary(
-                patient=patient,
-                services=[_service(s) for s in carried],
-                recent=[_measurement(row) for row in reversed(recent)],
-                spo2_setting=setting,
-                services_truncated=len(rows) > MAX_SUMMARY_SERVICES,
-                active_service_count=active or 0,
-            )
+        with self._engine.connect() as connection:
+            rows = connection.execute(_SUMMARY, {"patient_id": patient_id, "today": today}).all()
+        head: dict[str, Any] | None = None
+        services: list[MunicipalService] = []
+        recent: list[Measurement] = []
+        for row in rows:
+            branch = row[0]
+            if branch == _SERVICES:
+                services.append(MunicipalService(**_SUMMARY_LAYOUT.values(_SERVICES, row)))
+            elif branch == _MEASUREMENTS:
+                recent.append(_measurement(_SUMMARY_LAYOUT.values(_MEASUREMENTS, row)))
+            else:
+                head = _SUMMARY_LAYOUT.values(_PATIENT, row)
+        if head is None:
+            raise UnknownPatient(patient_id)
+        patient, setting = _patient_of(head)
+        # A UNION ALL's rows come in no particular order. The statement chose the services (open
+        # first, then newest start first, by id; one more than carried, to tell that there are
+        # more): the same order here drops that one, then the carried are newest start first.
+        carried = sorted(services, key=lambda s: s.service_id)
+        carried.sort(key=lambda s: s.start_date or date.min, reverse=True)
+        if len(services) > MAX_SUMMARY_SERVICES:
+            carried = sorted(carried, key=lambda s: not is_open(s, today))[:MAX_SUMMARY_SERVICES]
+            carried.sort(key=lambda s: s.service_id)
+            carried.sort(key=lambda s: s.start_date or date.min, reverse=True)
+        recent.sort(key=lambda m: (m.measured_at, int(m.measurement_id)))
+        return PatientSummary(
+            patient=patient,
+            services=carried,
+            recent=recent,
+            spo2_setting=setting,
+            services_truncated=len(services) > MAX_SUMMARY_SERVICES,
+            active_service_count=head["active_service_count"],
+        )
 
     def list_measurements(
         self, patient_id: str, start: datetime, end: datetime, limit: int
     ) -> tuple[Patient, list[Measurement], bool]:
         """Measurements in [start, end), oldest first; the newest `limit` when there are more
         (then the flag is True)."""
-        with self._sessions() as session:
-            patient = _patient(session, patient_id)
-            rows = session.scalars(
-                select(VitalSignsRow)
-                .where(
-                    VitalSignsRow.patient_id == patient_id,
-                    VitalSignsRow.measured_at >= start,
-                    VitalSignsRow.measured_at < end,
-                )
-                .order_by(VitalSignsRow.measured_at.desc(), VitalSignsRow.id.desc())
-                .limit(limit + 1)
+        with self._engine.connect() as connection:
+            row = connection.execute(_PATIENT_READ, {"patient_id": patient_id}).first()
+            if row is None:
+                raise UnknownPatient(patient_id)
+            rows = connection.execute(
+                _MEASUREMENTS_BETWEEN, {"patient_id": patient_id, "start": start, "end": end, "limit": limit + 1}
             ).all()
-            return patient, [_measurement(row) for row in reversed(rows[:limit])], len(rows) > limit
+        measurements = [_measurement(r._mapping) for r in reversed(rows[:limit])]
+        return _patient_of(row._mapping)[0], measurements, len(rows) > limit
 
     def get_spo2_scale(self, patient_id: str) -> Spo2ScaleSetting:
-        with self._sessions() as session:
-            _require_patient(session, patient_id)
-            return _spo2_setting(session, patient_id)
+        with self._engine.connect() as connection:
+            row = connection.execute(_PATIENT_READ, {"patient_id": patient_id}).first()
+        if row is None:
+            raise UnknownPatient(patient_id)
+        return _patient_of(row._mapping)[1]
 
     # -- writes from source systems ----------------------------------------------------
 
@@ -273,12 +299,6 @@ def _within_open_limit(session: Session, patient_id: str, today: date) -> None:
         raise TooManyOpenServices(patient_id)
 
 
-def _patient(session: Session, patient_id: str, setting: Spo2ScaleSetting | None = None) -> Patient:
-    row = _require_patient(session, patient_id)
-    setting = setting or _spo2_setting(session, patient_id)
-    return Patient(pid=row.pid, name=row.name, municipality_number=row.municipality_number, spo2_scale=setting.scale)
-
-
 def _spo2_setting(session: Session, patient_id: str) -> Spo2ScaleSetting:
     row = session.scalars(
         select(Spo2ScaleRow).where(Spo2ScaleRow.patient_id == patient_id).order_by(Spo2ScaleRow.id.desc()).limit(1)
@@ -333,13 +353,13 @@ def _service_by_source(
 
 
 def _measurement_by_source(session: Session, measurement: Measurement) -> tuple[str, Measurement] | None:
-    row = session.scalars(
-        select(VitalSignsRow).where(
+    row = session.execute(
+        select(VitalSignsRow.__table__).where(
             VitalSignsRow.source_system == measurement.source_system,
             VitalSignsRow.source_record_id == measurement.source_record_id,
         )
-    ).first()
-    return None if row is None else (row.patient_id, _measurement(row))
+    ).mappings().first()
+    return None if row is None else (row["patient_id"], _measurement(row))
 
 
 def _service(row: MunicipalServiceRow) -> MunicipalService:
@@ -404,23 +424,153 @@ def _write_measurement(row: VitalSignsRow, measurement: Measurement) -> None:
     row.source_record_id = measurement.source_record_id
 
 
-def _measurement(row: VitalSignsRow) -> Measurement:
+def _measurement(values: Mapping[Any, Any]) -> Measurement:
+    """A measurement from a vital_signs row's columns by name (a Core row's mapping, or a layout's values)."""
+    by_hpr = values["measured_by_hpr"]
     return Measurement(
-        measured_at=row.measured_at,
+        measured_at=values["measured_at"],
         observation=Observation(
-            respiration_rate=row.respiration_rate,
-            spo2=row.spo2,
-            spo2_scale=Spo2Scale(row.spo2_scale),
-            on_oxygen=row.on_oxygen,
-            systolic_bp=row.systolic_bp,
-            pulse=row.pulse,
-            consciousness=ACVPU(row.consciousness),
-            temperature=row.temperature,
+            respiration_rate=values["respiration_rate"],
+            spo2=values["spo2"],
+            spo2_scale=Spo2Scale(values["spo2_scale"]),
+            on_oxygen=values["on_oxygen"],
+            systolic_bp=values["systolic_bp"],
+            pulse=values["pulse"],
+            consciousness=ACVPU(values["consciousness"]),
+            temperature=values["temperature"],
         ),
-        pregnant=row.pregnant,
-        measurement_id=str(row.id),
-        measured_by=None if row.measured_by_hpr is None else Performer(row.measured_by_hpr, row.measured_by_name or ""),
-        source_system=row.source_system,
-        source_record_id=row.source_record_id,
+        pregnant=values["pregnant"],
+        measurement_id=str(values["id"]),
+        measured_by=None if by_hpr is None else Performer(by_hpr, values["measured_by_name"] or ""),
+        source_system=values["source_system"],
+        source_record_id=values["source_record_id"],
     )
 
+# -- the read statements ------------------------------------------------------------------
+#
+# Built once, at import: SQLAlchemy memoises a statement's cache key on the statement object, so
+# every execution after the first finds the compiled form in the engine's cache without building
+# or traversing a new statement (seven ORM queries, built anew per read, cost about 2 ms of CPU).
+# Rows are mapped straight to the domain records, without ORM instances.
+
+
+class _UnionLayout:
+    """Rows of several shapes in one result: the branches of a UNION ALL share one row of
+    typed slots. Each branch's column goes to a slot of its SQL type (the n-th String column of
+    every branch to the same slot), NULL, cast to the slot's type, where a branch has fewer;
+    the first column, `branch`, tells whose row it is. Cast, because PostgreSQL matches the
+    branches' column types (an untyped NULL from a subquery is text). One SQL type per slot,
+    because SQLAlchemy converts a compound SELECT's values by its first SELECT's column types."""
+
+    def __init__(self, *branches: Mapping[str, ColumnElement[Any]]) -> None:
+        self._slots: list[tuple[type, TypeEngine[Any]]] = []
+        self._positions: list[dict[str, int]] = []
+        for columns in branches:
+            taken: dict[type, int] = {}
+            positions: dict[str, int] = {}
+            for name, column in columns.items():
+                kind = type(column.type)
+                nth = taken[kind] = taken.get(kind, -1) + 1
+                matching = [i for i, (slot_kind, _) in enumerate(self._slots) if slot_kind is kind]
+                if nth == len(matching):
+                    self._slots.append((kind, column.type))
+                    matching.append(len(self._slots) - 1)
+                positions[name] = matching[nth] + 1  # after `branch`
+            self._positions.append(positions)
+        self._branches = branches
+        # With `branch` (position 0) first, so that a getter returns a tuple even for one column.
+        self._getters = [itemgetter(0, *positions.values()) for positions in self._positions]
+
+    def select(self, branch: int) -> Select[Any]:
+        """The branch's SELECT, its columns in the layout's slots (add its FROM and WHERE)."""
+        by_slot = {self._positions[branch][name]: column for name, column in self._branches[branch].items()}
+        return select(literal_column(str(branch), Integer()).label("branch"), *(
+            by_slot.get(i, cast(null(), sql_type)).label(f"slot_{i}")
+            for i, (_, sql_type) in enumerate(self._slots, start=1)
+        ))
+
+    def values(self, branch: int, row: Row[Any]) -> dict[str, Any]:
+        """A row of `branch` as {column name: value}."""
+        return dict(zip(self._positions[branch], self._getters[branch](row)[1:], strict=True))
+
+
+_patients, _settings = PatientRow.__table__.c, Spo2ScaleRow.__table__.c
+_services, _vitals = MunicipalServiceRow.__table__.c, VitalSignsRow.__table__.c
+_PATIENT_ID = bindparam("patient_id", type_=String())
+_TODAY = bindparam("today", type_=Date())
+
+# The patient with the SpO2 setting in force (the newest; NULLs without any).
+_patient_with_setting = PatientRow.__table__.outerjoin(
+    Spo2ScaleRow.__table__,
+    _settings.id == select(func.max(_settings.id)).where(_settings.patient_id == _PATIENT_ID).scalar_subquery(),
+)
+_PATIENT_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "pid": _patients.pid, "name": _patients.name, "municipality_number": _patients.municipality_number,
+    "scale": _settings.scale, "set_by_hpr": _settings.set_by_hpr, "set_by_name": _settings.set_by_name,
+    "set_at": _settings.set_at,
+}
+_PATIENT_READ = (
+    select(*(column.label(name) for name, column in _PATIENT_COLUMNS.items()))
+    .select_from(_patient_with_setting).where(_patients.pid == _PATIENT_ID)
+)
+
+_open_today = or_(_services.end_date.is_(None), _services.end_date >= _TODAY)
+_active_today = (
+    select(func.count()).select_from(MunicipalServiceRow.__table__)
+    .where(_services.patient_id == _PATIENT_ID, _open_today, _services.start_date <= _TODAY,
+           _services.temporarily_ceased.is_(False))
+    .scalar_subquery()
+)
+_carried = (
+    select(*(c for c in MunicipalServiceRow.__table__.c if c.name != "patient_id"))
+    .where(_services.patient_id == _PATIENT_ID)
+    .order_by(case((_open_today, 0), else_=1), _services.start_date.desc(), _services.service_id)
+    .limit(MAX_SUMMARY_SERVICES + 1)
+    .subquery("carried")
+)
+_recent = (
+    select(*(c for c in VitalSignsRow.__table__.c if c.name != "patient_id"))
+    .where(_vitals.patient_id == _PATIENT_ID)
+    .order_by(_vitals.measured_at.desc(), _vitals.id.desc())
+    .limit(RECENT_MEASUREMENTS)
+    .subquery("recent")
+)
+# The summary: the patient's row (with the setting and the active count), the carried services
+# (at most MAX_SUMMARY_SERVICES + 1, to tell that there are more) and the latest measurements.
+_PATIENT, _SERVICES, _MEASUREMENTS = 0, 1, 2
+_SUMMARY_LAYOUT = _UnionLayout(
+    {**_PATIENT_COLUMNS, "active_service_count": _active_today},
+    {c.name: c for c in _carried.c},
+    {c.name: c for c in _recent.c},
+)
+_SUMMARY = union_all(
+    _SUMMARY_LAYOUT.select(_PATIENT).select_from(_patient_with_setting).where(_patients.pid == _PATIENT_ID),
+    _SUMMARY_LAYOUT.select(_SERVICES),
+    _SUMMARY_LAYOUT.select(_MEASUREMENTS),
+)
+_MEASUREMENTS_BETWEEN = (
+    select(*(c for c in VitalSignsRow.__table__.c if c.name != "patient_id"))
+    .where(
+        _vitals.patient_id == _PATIENT_ID,
+        _vitals.measured_at >= bindparam("start", type_=UtcDateTime()),
+        _vitals.measured_at < bindparam("end", type_=UtcDateTime()),
+    )
+    .order_by(_vitals.measured_at.desc(), _vitals.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
+)
+
+
+def _patient_of(values: Mapping[Any, Any]) -> tuple[Patient, Spo2ScaleSetting]:
+    """The patient and the SpO2 setting in force from a row of _PATIENT_COLUMNS."""
+    if values["scale"] is None:
+        setting = Spo2ScaleSetting()
+    else:
+        setting = Spo2ScaleSetting(
+            scale=Spo2Scale(values["scale"]), set_by=Performer(values["set_by_hpr"], values["set_by_name"]),
+            set_at=values["set_at"],
+        )
+    patient = Patient(
+        pid=values["pid"], name=values["name"], municipality_number=values["municipality_number"],
+        spo2_scale=setting.scale,
+    )
+    return patient, setting

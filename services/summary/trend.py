@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .vitals import Measurement, assess
+from .vitals import Assessment, Measurement, assess
 
-__all__ = ["SUMMARY_POINTS", "Direction", "Trend", "TrendPoint", "news2_trend", "scored_points"]
+__all__ = ["SUMMARY_POINTS", "Direction", "Trend", "TrendPoint", "news2_trend", "points_of", "scored_points"]
 
 # The patient summary shows the trend over this many latest scored measurements.
 SUMMARY_POINTS = 5
@@ -70,9 +70,12 @@ def news2_trend(points: Iterable[TrendPoint], limit: int | None = None) -> Trend
 
 def scored_points(measurements: Iterable[Measurement], birth_date: date) -> list[TrendPoint]:
     """One point per measurement NEWS2 scores for this patient; unscored ones are left out."""
-    points = []
-    for measurement in measurements:
-        result = assess(measurement, birth_date).result
-        if result is not None:
-            points.append(TrendPoint(measured_at=measurement.measured_at, total=result.total))
-    return points
+    return points_of((measurement, assess(measurement, birth_date)) for measurement in measurements)
+
+
+def points_of(assessed: Iterable[tuple[Measurement, Assessment]]) -> list[TrendPoint]:
+    """scored_points of measurements already assessed (each scored once per read)."""
+    return [
+        TrendPoint(measured_at=measurement.measured_at, total=assessment.result.total)
+        for measurement, assessment in assessed if assessment.result is not None
+    ]

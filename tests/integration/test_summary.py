@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
@@ -16,8 +16,9 @@ from services.platform.errors import error_info
 from services.summary.main import BACKEND
 from services.summary.models import MunicipalServiceRow, VitalSignsRow
 from services.summary.news2 import Observation, Risk, Spo2Scale, score_news2
-from services.summary.patients import Patient
-from services.summary.store import SummaryStore
+from services.summary.okt import MunicipalService
+from services.summary.patients import MAX_SUMMARY_SERVICES, Patient
+from services.summary.store import SummaryStore, UnknownPatient
 from services.summary.vitals import Measurement
 from tests.support import asserted, running_backend, settings_for
 
@@ -163,6 +164,63 @@ def test_store_returns_the_latest_measurement_not_the_last_written(db_url):
     assert (latest.measured_at, latest.observation.pulse) == (datetime(2025, 11, 3, 12, tzinfo=UTC), 80)
     # Each measurement keeps the SpO2 scale it was taken with.
     assert latest.observation.spo2_scale == Spo2Scale.SCALE_2
+
+
+def test_a_summary_is_read_in_one_statement_which_is_the_existence_check_too(tmp_path, db_url):
+    """One round trip per read: the patient, the SpO2 setting, the active count, the services and
+    the measurements come from one SELECT, and an unknown patient is found out by that same read."""
+    settings = settings_for(tmp_path, summary=db_url)
+    migrate(db_url, BACKEND.migrations)
+    BACKEND.seed(settings)
+    engine = make_engine(db_url)
+    store = SummaryStore(make_sessions(engine))
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        summary = store.get_summary(ESKIL)
+        assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
+        assert (summary.patient.pid, len(summary.services), len(summary.recent)) == (
+            ESKIL, len(SEEDED[ESKIL]["municipal_services"]), len(SEEDED[ESKIL]["vital_signs"])
+        )
+        statements.clear()
+        with pytest.raises(UnknownPatient):
+            store.get_summary(UNKNOWN)
+        assert len(statements) == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_capped_summary_carries_every_open_service_then_the_newest_ended_newest_start_first(db_url):
+    """The one statement reads one service more than a summary carries; which one is dropped and
+    the order of the rest (newest start first, then by id) do not depend on the order of its rows."""
+    migrate(db_url, BACKEND.migrations)
+    engine = make_engine(db_url)
+    store = SummaryStore(make_sessions(engine))
+    today = date(2026, 6, 1)
+
+    def service(n: int, start: date, end: date | None) -> MunicipalService:
+        return MunicipalService(
+            service_id=f"s-{n:04d}", iplos_code="15", start_date=start, end_date=end, service_level="x",
+            stay_type=None, weekly_extent="x", temporarily_ceased=False, description="", provider_orgnr="974600951",
+            source_system="test", source_record_id=f"r-{n:04d}",
+        )
+
+    # Open ones started long ago (the oldest starts of all); ended ones in pairs sharing a start date,
+    # one pair split by the cap (the one with the greater id is left out).
+    opened = [service(n, date(2000, 1, 1 + n), None) for n in range(3)]
+    ended = [service(n, date(2020, 1, 1) + timedelta(days=n // 2), date(2025, 1, 1))
+             for n in range(3, 3 + MAX_SUMMARY_SERVICES + 3)]
+    try:
+        store.upsert(Patient(pid=UNKNOWN, name="Test Testesen", municipality_number="1804"), opened + ended, [])
+        summary = store.get_summary(UNKNOWN, today)
+        newest_ended = sorted(ended, key=lambda s: (-s.start_date.toordinal(), s.service_id))
+        expected = sorted(opened + newest_ended[:MAX_SUMMARY_SERVICES - len(opened)],
+                          key=lambda s: (-s.start_date.toordinal(), s.service_id))
+        assert [s.service_id for s in summary.services] == [s.service_id for s in expected]
+        assert summary.services == expected
+        assert (summary.services_truncated, summary.active_service_count) == (True, len(opened))
+    finally:
+        engine.dispose()
 
 
 def test_seeding_twice_changes_nothing(tmp_path, db_url):
