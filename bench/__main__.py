@@ -1,7 +1,8 @@
 """`python -m bench`: every bench in one run (a few minutes on two cores: 271 s under load for
 the committed sample), the report printed and written to bench/reports/latest.md.
 `python -m bench --only hops`: the hops of a read alone (bench/hops.py), its section of the
-report replaced and every other section kept as it is."""
+report replaced and every other section kept as it is; `--only audit`: the durable appends alone
+(bench/audit_appends.py, SQLite and, unless --no-postgres, PostgreSQL), likewise."""
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ def main() -> None:
                         help="leave out gateway reads through a cluster of 1 and 2 replicas")
     parser.add_argument("--no-hops", action="store_true",
                         help="leave out the hops of a read (floor, bare proxy → summary, full gateway)")
-    parser.add_argument("--only", choices=["hops"],
+    parser.add_argument("--only", choices=["hops", "audit"],
                         help="run this bench alone and replace only its section of the report")
     args = parser.parse_args()
     started = time.monotonic()
@@ -39,6 +40,15 @@ def main() -> None:
         section = "\n".join(_hops()).rstrip("\n") + "\n"
         old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
         _finish(section, replace_section(old, hops.HEADING, section), args.report, started)
+        return
+    if args.only == "audit":
+        old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
+        new, shown = old, []
+        for bench in audit_appends.run(postgres=not args.no_postgres):
+            section = "\n".join(audit_appends.render([bench])).rstrip("\n") + "\n"
+            new = replace_section(new, audit_appends.heading(bench), section)
+            shown.append(section)
+        _finish("\n".join(shown), new, args.report, started)
         return
     timings = measure_all({**consent_decisions.operations(), **cedar_policies.operations()}, IN_PROCESS)
     decisions, cedar = consent_decisions.result(timings), cedar_policies.result(timings)
