@@ -323,6 +323,7 @@ class StoreAppends:
         return log_counters(self._sessions, time.process_time())
 
     def close(self) -> None:
+        self._group.close()
         self._integrator.stop()
 
 

@@ -116,6 +116,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
         metrics.lag.forget(self._store)
+        self._appends.close()
         self._integrator.stop()
         if self._leader_engine is not None:
             self._leader_engine.dispose()
