@@ -2,7 +2,9 @@
 the committed sample), the report printed and written to bench/reports/latest.md.
 `python -m bench --only hops`: the hops of a read alone (bench/hops.py), its section of the
 report replaced and every other section kept as it is; likewise `--only consent` (the
-decision in-process and Cedar, sections 1 and 2) and `--only gateway-cache` (section 3)."""
+decision in-process and Cedar, sections 1 and 2), `--only gateway-cache` (section 3) and
+`--only audit` (the durable appends, bench/audit_appends.py: SQLite and, unless --no-postgres,
+PostgreSQL)."""
 from __future__ import annotations
 
 import argparse
@@ -41,10 +43,19 @@ def main() -> None:
                         help="leave out gateway reads through a cluster of 1 and 2 replicas")
     parser.add_argument("--no-hops", action="store_true",
                         help="leave out the hops of a read (floor, bare proxy → summary, full gateway)")
-    parser.add_argument("--only", choices=["hops", "consent", "gateway-cache"],
+    parser.add_argument("--only", choices=["hops", "consent", "gateway-cache", "audit"],
                         help="run this bench alone and replace only its section of the report")
     args = parser.parse_args()
     started = time.monotonic()
+    if args.only == "audit":
+        old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
+        new, shown = old, []
+        for bench in audit_appends.run(postgres=not args.no_postgres):
+            section = "\n".join(audit_appends.render([bench])).rstrip("\n") + "\n"
+            new = replace_section(new, audit_appends.heading(bench), section)
+            shown.append(section)
+        _finish("\n".join(shown), new, args.report, started)
+        return
     if args.only:
         heading, lines = {"hops": (hops.HEADING, _hops), "consent": (DECISIONS_HEADING, _decisions_alone),
                           "gateway-cache": (GATEWAY_HEADING, lambda: _gateway_alone(args.calls))}[args.only]

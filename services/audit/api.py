@@ -5,8 +5,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from enum import Enum
-from typing import cast
+from typing import Generic, cast
 
 import grpc
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -56,6 +55,41 @@ DEFAULT_SIGNAL_PAGE = 20
 MAX_SIGNAL_PAGE = 50
 
 
+class _EnumMap(Generic[P, E]):
+    """One proto enum and its domain enum, both ways, as tables made once: what protomap's
+    from_enum and to_enum give, without their name lookups and list of values on every call
+    (an append maps six enums of every event in and out)."""
+
+    def __init__(self, proto_enum: type[P], domain: type[E]) -> None:
+        wrapper = cast(EnumTypeWrapper, proto_enum)  # what the stubs call a class is a wrapper object
+        # Proto number -> member, for every known number but UNSPECIFIED (0).
+        self.members: dict[int, E] = {
+            number: member for number in wrapper.values()
+            if number and (member := from_enum(wrapper, number, domain)) is not None
+        }
+        # Stored value (the member's value, as the store writes it) -> proto number.
+        self.numbers: dict[str, P] = {member.value: to_enum(proto_enum, member) for member in domain}
+        self._unspecified = cast(P, 0)
+
+    def stored(self, value: str | None) -> P:
+        """The proto number of a stored member; 0 (UNSPECIFIED) for none."""
+        return self.numbers[value] if value else self._unspecified
+
+
+_ACTOR_KINDS = _EnumMap(common_pb2.ActorKind, ActorKind)
+_ACTIONS = _EnumMap(audit_pb2.Action, Action)
+_CATEGORIES = _EnumMap(common_pb2.DataCategory, DataCategory)
+_PURPOSES = _EnumMap(common_pb2.PurposeOfUse, PurposeOfUse)
+_BASES = _EnumMap(common_pb2.AccessBasis, AccessBasis)
+_DECISIONS = _EnumMap(common_pb2.Decision, Decision)
+# Obligation names as records hold them (without the prefix), both ways; UNSPECIFIED is none.
+_OBLIGATION_NAMES: dict[int, str] = {
+    number: audit_pb2.Obligation.Name(number).removeprefix("OBLIGATION_")
+    for number in audit_pb2.Obligation.values() if number != audit_pb2.OBLIGATION_UNSPECIFIED
+}
+_OBLIGATION_NUMBERS = {name: cast(audit_pb2.Obligation, number) for number, name in _OBLIGATION_NAMES.items()}
+
+
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     def __init__(
         self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
@@ -82,6 +116,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
         metrics.lag.forget(self._store)
+        self._appends.close()
         self._integrator.stop()
         if self._leader_engine is not None:
             self._leader_engine.dispose()
@@ -411,16 +446,17 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
         problems["event_id" if event.event_id else "sequence"] = "assigned by the server; leave empty"
     occurred_at = read_timestamp(event, "occur_time", problems)
 
-    def enum(proto_enum: EnumTypeWrapper, number: int, domain: type[E], path: str) -> E | None:
-        if number and number not in proto_enum.values():
+    def enum(mapping: _EnumMap[P, E], number: int, path: str) -> E | None:
+        member = mapping.members.get(number)
+        if number and member is None:
             problems[path] = f"unknown value {number}"
-        return from_enum(proto_enum, number, domain)
+        return member
 
     actor = event.actor
     record = AuditRecord(
         idempotency_key=event.idempotency_key,
         occurred_at=occurred_at,
-        actor_kind=enum(common_pb2.ActorKind, actor.kind, ActorKind, "actor.kind"),
+        actor_kind=enum(_ACTOR_KINDS, actor.kind, "actor.kind"),
         actor_client_id=actor.client_id,
         actor_client_name=actor.client_name,
         actor_pid=actor.pid,
@@ -430,11 +466,11 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
         actor_orgnr_parent=actor.orgnr_parent,
         actor_orgnr_child=actor.orgnr_child,
         patient_id=event.patient_id,
-        action=enum(audit_pb2.Action, event.action, Action, "action"),
-        data_category=enum(common_pb2.DataCategory, event.data_category, DataCategory, "data_category"),
-        purpose_of_use=enum(common_pb2.PurposeOfUse, event.purpose_of_use, PurposeOfUse, "purpose_of_use"),
-        access_basis=enum(common_pb2.AccessBasis, event.access_basis, AccessBasis, "access_basis"),
-        decision=enum(common_pb2.Decision, event.decision, Decision, "decision"),
+        action=enum(_ACTIONS, event.action, "action"),
+        data_category=enum(_CATEGORIES, event.data_category, "data_category"),
+        purpose_of_use=enum(_PURPOSES, event.purpose_of_use, "purpose_of_use"),
+        access_basis=enum(_BASES, event.access_basis, "access_basis"),
+        decision=enum(_DECISIONS, event.decision, "decision"),
         decided_by=event.decided_by,
         decision_id=event.decision_id,
         trace_id=event.trace_id,
@@ -449,12 +485,14 @@ def _record(event: audit_pb2.AuditEvent) -> tuple[AuditRecord, dict[str, str]]:
 
 def _obligations(event: audit_pb2.AuditEvent, problems: dict[str, str]) -> str:
     """The event's obligations as the record holds them (names, each once, in order)."""
+    if not event.obligations:
+        return ""
     names = set()
     for number in event.obligations:
-        if number not in audit_pb2.Obligation.values() or number == audit_pb2.OBLIGATION_UNSPECIFIED:
+        if (name := _OBLIGATION_NAMES.get(number)) is None:
             problems["obligations"] = f"unknown value {number}"
         else:
-            names.add(audit_pb2.Obligation.Name(number).removeprefix("OBLIGATION_"))
+            names.add(name)
     if len(names) != len(event.obligations) and "obligations" not in problems:
         problems["obligations"] = "each obligation at most once"
     return joined_obligations(names)
@@ -482,7 +520,7 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
         idempotency_key=row.idempotency_key,
         occur_time=to_timestamp(row.occurred_at),
         actor=common_pb2.Actor(
-            kind=_stored(common_pb2.ActorKind, ActorKind, row.actor_kind),
+            kind=_ACTOR_KINDS.stored(row.actor_kind),
             client_id=row.actor_client_id,
             client_name=row.actor_client_name,
             pid=row.actor_pid if scope is None or scope.shows_actor_pid else "",
@@ -493,11 +531,11 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
             orgnr_child=row.actor_orgnr_child,
         ),
         patient_id=row.patient_id,
-        action=_stored(audit_pb2.Action, Action, row.action),
-        data_category=_stored(common_pb2.DataCategory, DataCategory, row.data_category),
-        purpose_of_use=_stored(common_pb2.PurposeOfUse, PurposeOfUse, row.purpose_of_use),
-        access_basis=_stored(common_pb2.AccessBasis, AccessBasis, row.access_basis),
-        decision=_stored(common_pb2.Decision, Decision, row.decision),
+        action=_ACTIONS.stored(row.action),
+        data_category=_CATEGORIES.stored(row.data_category),
+        purpose_of_use=_PURPOSES.stored(row.purpose_of_use),
+        access_basis=_BASES.stored(row.access_basis),
+        decision=_DECISIONS.stored(row.decision),
         decided_by=row.decided_by,
         decision_id=row.decision_id,
         trace_id=row.trace_id,
@@ -505,15 +543,9 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
         sequence=row.sequence,
         flagged=row.flagged,
         justification=row.justification if scope is None or scope.shows_justification else "",
-        obligations=[
-            cast(audit_pb2.Obligation, audit_pb2.Obligation.Value("OBLIGATION_" + name))
-            for name in (row.obligations or "").split(",") if name
-        ],
+        obligations=[_OBLIGATION_NUMBERS[name] for name in row.obligations.split(",") if name]
+        if row.obligations else [],
     )
-
-
-def _stored(proto_enum: type[P], domain: type[Enum], name: str | None) -> P:
-    return to_enum(proto_enum, domain(name) if name else None)
 
 
 def _caller_read_scope(patient_id: str) -> ReadScope | None:

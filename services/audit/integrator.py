@@ -49,7 +49,11 @@ log = logging.getLogger(__name__)
 
 MAX_LEAVES_PER_STEP = 10_000
 LEADER_POLL_SECONDS = 0.2
-MIN_STEP_SECONDS = 0.05
+# Under load a step every LEADER_POLL_SECONDS, not more often: on SQLite each step holds the
+# database's write lock through its commit, so every extra step is appends waiting and one more
+# WAL flush (with 0.05 s the audit process spent about 15-20 % more CPU per event at 100 writers,
+# in an A/B on a shared machine: bench/README.md section 4).
+MIN_STEP_SECONDS = LEADER_POLL_SECONDS
 FOLLOWER_RETRY_SECONDS = 0.5
 # The advisory lock's key: one bigint, fixed for this log (the audit database holds one log, and
 # nothing else in it takes advisory locks).

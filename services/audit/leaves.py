@@ -90,6 +90,7 @@ V2_ADDED_FIELDS = ("obligations",)
 V2_RECORD_FIELDS = tuple(name for name in V1_RECORD_FIELDS if name not in COMMITTED_FIELDS) + V2_ADDED_FIELDS
 SALT_SIZE = 32
 _LABEL = "samhandling.no/audit-leaf/v2/commitment/"
+_LABELS = {name: (_LABEL + name).encode("ascii") + b"\x00" for name in COMMITTED_FIELDS}
 
 
 @dataclass(frozen=True, repr=False)
@@ -141,8 +142,7 @@ def commitment(field: str, salt: bytes, value: str) -> str:
         raise ValueError(f"{field} is not a committed field")
     if len(salt) != SALT_SIZE:
         raise ValueError(f"a commitment salt is {SALT_SIZE} bytes")
-    label = (_LABEL + field).encode("ascii") + b"\x00"
-    return hashlib.sha256(label + salt + value.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_LABELS[field] + salt + value.encode("utf-8")).hexdigest()
 
 
 def openings(record: AuditRecord, salts: Salts) -> dict[str, Opening]:
@@ -269,6 +269,8 @@ def _canonical(members: Mapping[str, object]) -> bytes:
 
 
 def _member(value: object) -> object:
+    if type(value) is str or value is None:  # most members: as they are, without the checks below
+        return value
     if isinstance(value, Enum):
         return value.name
     if isinstance(value, datetime):

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -49,6 +49,14 @@ log = logging.getLogger(__name__)
 APPEND_ATTEMPTS = 3
 NO_FILTER = LogFilter()
 _EVENTS = AuditEventRow.metadata.tables[AuditEventRow.__tablename__]  # __table__, typed as the Table it is
+_HEAD = LogHeadRow.metadata.tables[LogHeadRow.__tablename__]
+# The append's three statements, built once and in Core (no ORM statement handling per batch):
+# the idempotency lookup, the reservation of the batch's sequences, and the insert of its events.
+_LOOKUP = select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+_RESERVE = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + bindparam("count")).returning(_HEAD.c.size)
+)
+_INSERT = insert(_EVENTS)
 
 
 class EventRow:
@@ -110,7 +118,7 @@ class AuditStore:
         with self.engine.connect() as connection:  # one connection for the lookup and the write
             stored = {
                 row.idempotency_key: EventRow(row._mapping)
-                for row in connection.execute(select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(keys)))
+                for row in connection.execute(_LOOKUP, {"keys": keys})
             }
             connection.rollback()  # the lookup's transaction ends here: see _reserve
             pending: dict[str, tuple[dict[str, object], LeafTemplate]] = {}
@@ -133,7 +141,7 @@ class AuditStore:
                         columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
                         for sequence, (columns, template) in enumerate(pending.values(), start=first)
                     ]
-                    connection.execute(insert(_EVENTS), rows)
+                    connection.execute(_INSERT, rows)
                 stored |= {key: EventRow(row) for key, row in zip(pending, rows, strict=True)}
         return [stored[r.idempotency_key] for r in records]
 
@@ -296,6 +304,7 @@ def stored_record(row: AuditEventRow | EventRow) -> AuditRecord:
 
 
 _RECORD_FIELDS = fields(AuditRecord)
+_RECORD_NAMES = tuple(f.name for f in _RECORD_FIELDS)
 _ENUMS: dict[str, type[Enum]] = {
     "actor_kind": ActorKind,
     "action": Action,
@@ -316,9 +325,7 @@ def _reserve(connection: Connection, count: int) -> int:
     The transaction's first statement is this write: on SQLite a transaction that read first
     could not then write once another had committed (its snapshot is stale), hence the
     idempotency lookup in a transaction of its own."""
-    size = connection.scalar(
-        update(LogHeadRow).where(LogHeadRow.id == 1).values(size=LogHeadRow.size + count).returning(LogHeadRow.size)
-    )
+    size = connection.scalar(_RESERVE, {"count": count})
     if size is None:
         raise RuntimeError("audit log head row is missing; run the audit migrations")
     return size - count + 1
@@ -327,5 +334,8 @@ def _reserve(connection: Connection, count: int) -> int:
 def _columns(record: AuditRecord) -> dict[str, object]:
     # Domain enums are stored by name, so the log reads the same whatever the proto numbers.
     # (Not dataclasses.asdict: its deep copy was a quarter of an append's time.)
-    values = {f.name: getattr(record, f.name) for f in _RECORD_FIELDS}
-    return {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
+    values = {name: getattr(record, name) for name in _RECORD_NAMES}
+    for name in _ENUMS:
+        if (member := values[name]) is not None:
+            values[name] = member.value
+    return values

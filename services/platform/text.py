@@ -38,6 +38,10 @@ def text_problem(value: str, spec: TextField) -> str | None:
     """Why `value` is not acceptable for a field with `spec`, or None when it is."""
     if len(value) > spec.max_chars:
         return f"at most {spec.max_chars} characters"
+    if value.isascii() and value.isprintable():
+        # U+0020-U+007E only: letters, digits, punctuation, symbols and the space, none of them
+        # refused, and ASCII is NFC. The common case, checked without a loop over the characters.
+        return "required" if spec.required and not value.strip() else None
     for index, char in enumerate(value):
         if char in "\n\t" and spec.multiline:
             continue

@@ -128,3 +128,34 @@ async def test_a_call_given_up_before_its_batch_is_taken_is_not_committed():
     commit.gate.set()
     assert await first == ["stored a"] and await kept == ["stored kept"]
     assert commit.batches == [["a"], ["kept"]]
+
+
+async def test_commits_run_on_a_thread_of_their_own_when_the_default_executor_is_busy():
+    """Every worker of the loop's default executor is held (as a hundred replay claims hold it
+    under load): a call is still committed, by the group commit's own thread."""
+    loop = asyncio.get_running_loop()
+    held, release = threading.Semaphore(0), threading.Event()
+
+    def hold() -> None:
+        held.release()
+        release.wait(timeout=10)
+
+    await loop.run_in_executor(None, lambda: None)  # the default executor exists from here on
+    workers = loop._default_executor._max_workers  # type: ignore[attr-defined]
+    blockers = [loop.run_in_executor(None, hold) for _ in range(workers)]
+    for _ in range(workers):
+        assert held.acquire(timeout=10)
+    threads: list[str] = []
+
+    def commit(items: list[str]) -> list[str]:
+        threads.append(threading.current_thread().name)
+        return [f"stored {item}" for item in items]
+
+    group = GroupCommit(commit)
+    try:
+        assert await asyncio.wait_for(group.submit(["a", "b"]), timeout=10) == ["stored a", "stored b"]
+        assert len(threads) == 1 and threads[0].startswith("group-commit")
+    finally:
+        release.set()
+        await asyncio.gather(*blockers)
+        group.close()

@@ -33,6 +33,7 @@ from bench.audit_appends import (
     plain_table,
 )
 from bench.audit_latency import ReadLatency, ReadSpans, read_spans, summarise_reads
+from bench.report import replace_section
 from bench.timing import Timing
 from gateway.audit_client import APPEND_EVENTS
 from services.audit.events import record_violations
@@ -140,10 +141,23 @@ def test_the_appends_report_gives_each_way_of_writing_against_the_baseline():
     }
     text = "\n".join(audit_appends.render([AppendBench("SQLite (test)", 50, 2, 100, runs)]))
     assert "## Audit log: durable appends, SQLite (test)" in text and "50 sequential calls" in text
-    assert f"| 10 | {BASELINE} | 1,000 | 20.0 | 1,000 | 1.00× | 4.00 | 6.00 | 1.00× | 0.25 |" in text
-    assert f"| 10 | {STORE} | 1,000 | 20.0 | 500 | 0.50× | 8.00 | 12.00 | 2.00× | 0.75 |" in text
-    assert f"| 10 | {GRPC} | 1,000 | 10.0 | 250 | 0.25× | 20.00 | 30.00 | 5.00× | – |" in text
+    assert f"| 10 | {BASELINE} | 1,000 | 20.0 | 1,000 | 1.00× | 4.00 | 6.00 | 1.00× | 0.25 | 250 |" in text
+    assert f"| 10 | {STORE} | 1,000 | 20.0 | 500 | 0.50× | 8.00 | 12.00 | 2.00× | 0.75 | 1,500 |" in text
+    assert f"| 10 | {GRPC} | 1,000 | 10.0 | 250 | 0.25× | 20.00 | 30.00 | 5.00× | – | – |" in text
     assert "Two audit processes" not in text  # only where two ran
+
+
+def test_only_audit_replaces_each_databases_section_and_keeps_the_rest():
+    runs = {10: {BASELINE: AppendRun(1000, 50, 1.0, 0.25, t(4)), GRPC: AppendRun(1000, 100, 4.0, 2.0, t(20))}}
+    old = "\n".join(audit_appends.render([
+        AppendBench("SQLite (WAL) on tmpfs", 50, 2, 100, runs), AppendBench("PostgreSQL (fsync=on) on ext4", 50, 2, 100, runs),
+    ])) + "\n## Later section\n\nkept\n"
+    faster = {10: {**runs[10], GRPC: AppendRun(1000, 100, 2.0, 1.0, t(10))}}
+    bench = AppendBench("SQLite (WAL) on ext4", 50, 2, 100, faster)
+    new = replace_section(old, audit_appends.heading(bench), "\n".join(audit_appends.render([bench])) + "\n")
+    assert "SQLite (WAL) on tmpfs" not in new and "## Audit log: durable appends, SQLite (WAL) on ext4" in new
+    assert f"| 10 | {GRPC} | 1,000 | 10.0 | 500 | 0.50× | 10.00 | 15.00 | 2.50× | 0.50 | 1,000 |" in new
+    assert new.count(f"| 10 | {GRPC} |") == 2 and new.endswith("## Later section\n\nkept\n")
 
 
 def test_the_report_gives_two_replicas_against_one():

@@ -63,6 +63,25 @@ def test_length_and_required():
 KINDS = [LINE, LINES, TextField(20, required=True), TextField(20, multiline=True, required=True)]
 
 
+@pytest.mark.parametrize("spec", KINDS, ids=["line", "lines", "required line", "required lines"])
+def test_every_ascii_character_is_judged_by_the_rule(spec):
+    """ASCII text takes a shortcut past the loop over characters: each of the 128 characters, at
+    either end of a text and alone, gets the answer the rule gives it."""
+    for code in range(128):
+        char = chr(code)
+        allowed = 0x20 <= code <= 0x7E or (spec.multiline and char in "\n\t")
+        for value in ("ab" + char, char + "ab", char):
+            problem = text_problem(value, spec)
+            if not allowed:
+                assert problem is not None and f"U+{code:04X}" in problem, (value, problem)
+            elif spec.required and not value.strip():
+                assert problem == "required", value
+            else:
+                assert problem is None, (value, problem)
+    assert text_problem("a\r\nb", spec) == (None if spec.multiline else
+                                            "control, format or line-break character U+000D at position 1 is not allowed")
+
+
 def _left_to_the_description(value: str) -> bool:
     """What text_pattern leaves to the API description: unassigned, astral, lone surrogates, NFC."""
     return not unicodedata.is_normalized("NFC", value) or any(
