@@ -4,8 +4,9 @@ The whole suite runs in this process (tests/support.py `running_suite`: the STS,
 backends on SQLite and the gateway, each on port 0) with an OpenTelemetry tracer provider that
 keeps every span in memory. demo-ehr calls GetPatientSummary for a patient it may read, from 1
 and then 10 concurrent readers, once the decision cache holds its lease (so no consent round
-trip). The gateway records the read's two decisions with AppendEvents before it forwards the
-read, and waits for the answer: the read cannot be faster than that append. Each level is
+trip). The gateway records the read's two decisions with AppendEvents beside its call to the
+summary service and releases the answer only once both have succeeded (docs/gateway-request-path.md):
+the read cannot be faster than that append, though the summary call overlaps it. Each level is
 timed first with the spans thrown away, then with them kept. For every traced read, its trace
 gives
 
@@ -192,8 +193,8 @@ def render(results: Sequence[ReadLatency]) -> list[str]:
         "## Audit append on a gateway read: GetPatientSummary, ms",
         "",
         "Median (p95). The whole suite in this process on SQLite, traced in memory; the decision cache holds its "
-        "lease. From each read's trace: the gateway's span, the gateway's AppendEvents call (the read waits for "
-        "it) and the audit service's own AppendEvents span. Share: AppendEvents over the gateway span, read by "
+        "lease. From each read's trace: the gateway's span, the gateway's AppendEvents call (the answer waits for "
+        "it; the summary call runs beside it) and the audit service's own AppendEvents span. Share: AppendEvents over the gateway span, read by "
         "read. Baseline, same run and concurrency: plain batched INSERTs of the same two rows into the same "
         "audit database file, same group commit.",
         "",
