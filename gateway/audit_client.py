@@ -7,6 +7,7 @@ succeeded; if that call fails, every read it carried gets AUDIT_UNAVAILABLE."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 import weakref
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
+from opentelemetry import context as otel_context
 
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
@@ -45,6 +47,7 @@ class _Pending:
     events: list[audit_pb2.AuditEvent]
     trace_id: str
     stored: asyncio.Future[None]
+    context: contextvars.Context  # the read's (its span): a call of its events alone runs in it
 
 
 class AppendCoalescer:
@@ -71,7 +74,7 @@ class AppendCoalescer:
         if self._queued + len(events) > self._max_queued:
             log.warning("audit queue full", extra={"queued": self._queued})
             raise audit_unavailable()
-        pending = _Pending(events, trace_id, asyncio.get_running_loop().create_future())
+        pending = _Pending(events, trace_id, asyncio.get_running_loop().create_future(), contextvars.copy_context())
         self._queue.append(pending)
         self._queued += len(events)
         if self._sender is None:
@@ -91,9 +94,11 @@ class AppendCoalescer:
                 events = [event for pending in batch for event in pending.events]
                 # The assertion names a trace only when the call carries one read's events; each
                 # event carries its own trace id (the audit service does not compare them).
-                trace_id = batch[0].trace_id if len(batch) == 1 else ""
+                shared = len(batch) > 1
+                trace_id = "" if shared else batch[0].trace_id
                 try:
-                    await self._send(events, trace_id)
+                    # In the first read's context; a shared call's span is a trace of its own.
+                    await asyncio.create_task(self._sent(events, trace_id, detached=shared), context=batch[0].context)
                 except BaseException as exc:
                     if not isinstance(exc, ServiceError | asyncio.CancelledError):  # a ServiceError is logged where raised
                         log.exception("audit append failed")
@@ -108,6 +113,14 @@ class AppendCoalescer:
             _settle(list(self._queue), failed=True)
             self._queue.clear()
             self._queued = 0
+
+    async def _sent(self, events: list[audit_pb2.AuditEvent], trace_id: str, detached: bool) -> None:
+        token = otel_context.attach(otel_context.Context()) if detached else None
+        try:
+            await self._send(events, trace_id)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
 
     def _take(self) -> list[_Pending]:
         batch = [self._queue.popleft()]

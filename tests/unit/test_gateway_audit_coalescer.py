@@ -7,6 +7,7 @@ import asyncio
 
 import grpc
 import pytest
+from opentelemetry import context as otel_context
 
 from gateway.audit_client import AppendCoalescer
 from samhandling.audit.v1 import audit_pb2
@@ -181,3 +182,28 @@ async def test_a_read_cancelled_while_its_call_is_in_flight_leaves_the_call_alon
     second.set_result(None)
     await asyncio.gather(first, carried[1])
     assert keys == ["b", "c"]
+
+
+async def test_a_call_of_one_reads_events_runs_in_its_trace_and_a_shared_call_in_none():
+    seen: list[object] = []
+    sender = Sender()
+
+    async def observing(events: list[audit_pb2.AuditEvent], trace_id: str) -> None:
+        seen.append(otel_context.get_value("read"))  # stands for the read's span
+        await sender(events, trace_id)
+
+    coalescer = AppendCoalescer(observing)
+
+    async def read(key: str) -> None:
+        otel_context.attach(otel_context.set_value("read", key))
+        await coalescer.record(events(key), TRACE)
+
+    first = asyncio.create_task(read("a"))
+    _, _, outcome = await sender.call(1)
+    later = [asyncio.create_task(read(key)) for key in ("b", "c")]
+    await queued(coalescer, 2)
+    outcome.set_result(None)
+    _, _, second = await sender.call(2)
+    second.set_result(None)
+    await asyncio.gather(first, *later)
+    assert seen == ["a", None]
