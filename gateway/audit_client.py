@@ -53,11 +53,13 @@ class _Pending:
 class AppendCoalescer:
     """One AppendEvents in flight at a time; the reads that come meanwhile share the next one.
 
-    The first read goes out at once (nothing waits for company). A call takes whole reads, in the
-    order they came, up to `max_per_call` events (a single read larger than that goes alone, and
-    the audit service refuses it as before). A read cancelled while queued is taken out of the
-    queue; one cancelled while its call is in flight leaves the call alone (its events may still
-    be stored, which is harmless: the log then holds an access whose answer nobody received)."""
+    A read that finds nothing in flight sends its own call at once (nothing waits for company).
+    The queue is then sent by a drain task, call after call: whole reads, in the order they came,
+    up to `max_per_call` events (a single read larger than that goes alone, and the audit service
+    refuses it as before). A read cancelled while queued is taken out of the queue. One cancelled
+    while its call is in flight: a call of its own is cancelled with it, a shared one goes on. In
+    both cases its events may still be stored, which is harmless: the log then holds an access
+    whose answer nobody received (as before)."""
 
     def __init__(self, send: Send, max_per_call: int = MAX_EVENTS_PER_CALL,
                  max_queued: int = MAX_QUEUED_EVENTS) -> None:
@@ -66,19 +68,21 @@ class AppendCoalescer:
         self._max_queued = max_queued
         self._queue: deque[_Pending] = deque()
         self._queued = 0
-        self._sender: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None  # sends the queue, call after call
+        self._in_flight = False  # a read sends its own call (nothing was in flight when it came)
 
     async def record(self, events: list[audit_pb2.AuditEvent], trace_id: str) -> None:
         """Returns once the call that carried `events` has succeeded; raises AUDIT_UNAVAILABLE
         if it failed, or at once if the queue is full."""
+        if not self._in_flight and self._sender is None:
+            await self._lead(events, trace_id)
+            return
         if self._queued + len(events) > self._max_queued:
             log.warning("audit queue full", extra={"queued": self._queued})
             raise audit_unavailable()
         pending = _Pending(events, trace_id, asyncio.get_running_loop().create_future(), contextvars.copy_context())
         self._queue.append(pending)
         self._queued += len(events)
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._drain())
         try:
             await pending.stored
         except asyncio.CancelledError:
@@ -86,6 +90,23 @@ class AppendCoalescer:
                 self._queue.remove(pending)
                 self._queued -= len(pending.events)
             raise
+
+    async def _lead(self, events: list[audit_pb2.AuditEvent], trace_id: str) -> None:
+        """Nothing in flight: this read's call goes out at once, in its own task and context
+        (no extra task: the cost of a read alone is that of one call). The reads that queue
+        meanwhile are sent by a drain task once it returns, even if this read is cancelled."""
+        self._in_flight = True
+        try:
+            await self._send(events, trace_id)
+        except ServiceError:
+            raise
+        except Exception:
+            log.exception("audit append failed")
+            raise audit_unavailable() from None
+        finally:
+            self._in_flight = False
+            if self._queue:
+                self._sender = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
@@ -97,7 +118,7 @@ class AppendCoalescer:
                 shared = len(batch) > 1
                 trace_id = "" if shared else batch[0].trace_id
                 try:
-                    # In the first read's context; a shared call's span is a trace of its own.
+                    # In the read's context (its span); a shared call's span is a trace of its own.
                     await asyncio.create_task(self._sent(events, trace_id, detached=shared), context=batch[0].context)
                 except BaseException as exc:
                     if not isinstance(exc, ServiceError | asyncio.CancelledError):  # a ServiceError is logged where raised

@@ -207,3 +207,19 @@ async def test_a_call_of_one_reads_events_runs_in_its_trace_and_a_shared_call_in
     second.set_result(None)
     await asyncio.gather(first, *later)
     assert seen == ["a", None]
+
+
+async def test_the_queue_is_sent_even_if_the_read_whose_call_was_in_flight_is_cancelled():
+    sender = Sender()
+    coalescer = AppendCoalescer(sender)
+    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
+    _, _, outcome = await sender.call(1)
+    waiting = asyncio.create_task(coalescer.record(events("b"), TRACE))
+    await queued(coalescer, 1)
+    first.cancel()  # its own call goes with it (its event may or may not be stored)
+    await asyncio.wait([first])
+    assert first.cancelled() and outcome.cancelled()
+    keys, _, second = await sender.call(2)
+    assert keys == ["b"]
+    second.set_result(None)
+    await waiting
