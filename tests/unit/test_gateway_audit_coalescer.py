@@ -223,3 +223,10 @@ async def test_the_queue_is_sent_even_if_the_read_whose_call_was_in_flight_is_ca
     assert keys == ["b"]
     second.set_result(None)
     await waiting
+
+
+def test_the_per_call_limit_is_the_audit_services():
+    from gateway import audit_client
+    from services.audit import api
+
+    assert audit_client.MAX_EVENTS_PER_CALL == api.MAX_EVENTS_PER_CALL
