@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
+import sqlalchemy
 
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.assertion import METADATA_KEY
@@ -30,6 +31,8 @@ class Fronts:
     backend_answered: asyncio.Event = field(default_factory=asyncio.Event)
     order: list[str] = field(default_factory=list)
     appends: int = 0
+    summary_calls: int = 0  # GetPatientSummary calls that reached the summary's front
+    counted: asyncio.Condition = field(default_factory=asyncio.Condition)
     servers: list[grpc.aio.Server] = field(default_factory=list)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
@@ -64,13 +67,28 @@ class Fronts:
         self.servers.append(server)
         return f"127.0.0.1:{port}"
 
+    async def count(self, counter: str) -> int:
+        """Adds one to `counter` (appends, summary_calls) and wakes whoever waits for it; the new value."""
+        async with self.counted:
+            setattr(self, counter, getattr(self, counter) + 1)
+            self.counted.notify_all()
+            return int(getattr(self, counter))
+
+    async def until(self, counter: str, at_least: int) -> None:
+        async with asyncio.timeout(WAIT_SECONDS), self.counted:
+            await self.counted.wait_for(lambda: getattr(self, counter) >= at_least)
+
     async def summary_front(self, address: str) -> str:
+        async def before(method: str) -> None:
+            if method == GET_SUMMARY:
+                await self.count("summary_calls")
+
         async def answered(method: str) -> None:
             if method == GET_SUMMARY:
                 self.order.append("backend answered")
                 self.backend_answered.set()
 
-        return await self.front(address, answered=answered)
+        return await self.front(address, answered=answered, before=before)
 
     async def close(self) -> None:
         for server in self.servers:
@@ -97,7 +115,7 @@ async def test_an_audit_failing_after_the_backend_answered_releases_no_data(tmp_
     async def failing_audit(fronts: Fronts, address: str) -> str:
         async def before(method: str) -> None:
             if method == APPEND_EVENTS:
-                fronts.appends += 1
+                await fronts.count("appends")
                 # Held until the summary service has answered the gateway, then refused.
                 async with asyncio.timeout(WAIT_SECONDS):
                     await fronts.backend_answered.wait()
@@ -159,3 +177,88 @@ async def test_a_slow_audit_holds_the_backends_answer_until_it_is_stored(tmp_pat
                     await reading
     assert summary.patient_id == PATIENT and summary.municipal_services
     assert fronts.order == ["backend answered", "audit stored", "answered"]
+
+
+# Concurrent reads share AppendEvents calls (gateway/audit_client.AppendCoalescer; unit tests:
+# tests/unit/test_gateway_audit_coalescer.py). A read's events are queued before its backend
+# call is sent, so once the summary's front has seen a read's call, its events wait in the queue.
+
+
+def traceparent(read: int) -> tuple[str, str]:
+    return ("traceparent", f"00-{trace_id(read)}-00f067aa0ba902b7-01")
+
+
+def trace_id(read: int) -> str:
+    return f"{read + 1:032x}"
+
+
+def logged_trace_ids(suite) -> set[str]:
+    engine = sqlalchemy.create_engine(suite.settings.database_url("audit"))
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(sqlalchemy.text("SELECT trace_id FROM audit_events")).scalars())
+    finally:
+        engine.dispose()
+
+
+async def test_concurrent_reads_share_audit_appends_and_every_read_is_logged(tmp_path):
+    reads = 8
+
+    async def counting_audit(fronts: Fronts, address: str) -> str:
+        async def before(method: str) -> None:
+            if method == APPEND_EVENTS and await fronts.count("appends") == 1:
+                # The first read's call is held until every read has reached the backend.
+                await fronts.until("summary_calls", reads)
+
+        return await fronts.front(address, before=before)
+
+    async with suite_with_fronts(tmp_path, counting_audit) as (suite, fronts):
+        auth = await suite.auth("demo-ehr")
+        stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
+        answers = await asyncio.gather(*(
+            stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
+                                   metadata=(*auth, traceparent(read)))
+            for read in range(reads)
+        ))
+        logged = logged_trace_ids(suite)
+    assert all(answer.patient_id == PATIENT for answer in answers)
+    assert fronts.appends == 2  # the first read's call, then the seven that came meanwhile in one
+    assert {trace_id(read) for read in range(reads)} <= logged
+
+
+async def test_a_failing_shared_append_fails_exactly_the_reads_it_carried(tmp_path):
+    async def failing_second_audit(fronts: Fronts, address: str) -> str:
+        async def before(method: str) -> None:
+            if method != APPEND_EVENTS:
+                return
+            call = await fronts.count("appends")
+            if call == 1:  # read 0's: held until reads 1 and 2 are queued behind it
+                await fronts.until("summary_calls", 3)
+            elif call == 2:  # reads 1 and 2: refused once read 3 is queued behind it
+                await fronts.until("summary_calls", 4)
+                raise RuntimeError("the audit front refuses")  # UNKNOWN: not retried
+
+        return await fronts.front(address, before=before)
+
+    async with suite_with_fronts(tmp_path, failing_second_audit) as (suite, fronts):
+        auth = await suite.auth("demo-ehr")
+        stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
+
+        def read(number: int) -> asyncio.Task:
+            return asyncio.ensure_future(stub.GetPatientSummary(
+                summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(*auth, traceparent(number))
+            ))
+
+        first = read(0)
+        await fronts.until("appends", 1)
+        carried = [read(1), read(2)]
+        await fronts.until("appends", 2)
+        last = read(3)
+        assert (await first).patient_id == PATIENT
+        for refused in carried:
+            await expect_error(refused, grpc.StatusCode.UNAVAILABLE, "AUDIT_UNAVAILABLE")
+        assert (await last).patient_id == PATIENT
+        logged = logged_trace_ids(suite)
+    assert fronts.appends == 3
+    assert {trace_id(0), trace_id(3)} <= logged
+    assert not {trace_id(1), trace_id(2)} & logged
