@@ -5,7 +5,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Generic, cast
+from typing import ClassVar, Generic, cast
 
 import grpc
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -91,6 +91,9 @@ _OBLIGATION_NUMBERS = {name: cast(audit_pb2.Obligation, number) for number, name
 
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
+    # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"ListEvents", "SearchEvents", "ExportEvents", "ListSignals", "GetEventProof", "GetPatientEventProof", "GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves"})
+
     def __init__(
         self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC), leader_engine: Engine | None = None,

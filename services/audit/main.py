@@ -16,6 +16,7 @@ BACKEND = Backend(
     migrations=Path(__file__).parent / "migrations",
     service=audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
     add_to_server=audit_pb2_grpc.add_AuditServiceServicer_to_server,
+    read_only=AuditApi.READ_ONLY,
     make_store=AuditStore,
     make_api=lambda store, settings: AuditApi(
         store, load_log_signer(settings), allow_synthetic=not settings.production,

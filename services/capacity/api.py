@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import grpc
 
@@ -58,6 +59,9 @@ from .watch import PAGE, Heartbeat, Page, follow
 
 
 class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
+    # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"GetCapacityOverview", "ListCapacityHistory", "ListAlerts"})
+
     def __init__(
         self, capacity: CapacityStore, alerts: AlertStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         wakeups: Wakeups | None = None,

@@ -34,6 +34,7 @@ BACKEND = Backend(
     migrations=Path(__file__).parent / "migrations",
     service=capacity_pb2.DESCRIPTOR.services_by_name["CapacityService"],
     add_to_server=capacity_pb2_grpc.add_CapacityServiceServicer_to_server,
+    read_only=CapacityApi.READ_ONLY,
     make_store=Stores.over,
     make_api=lambda stores, settings: CapacityApi(
         stores.capacity, stores.alerts, wakeups=Wakeups(

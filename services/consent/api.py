@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import grpc
 
@@ -49,6 +49,10 @@ R = TypeVar("R")  # what a committed rule change returns
 
 
 class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
+    # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
+    # Not CheckAccess/BatchCheckAccess: a decision that opens a restriction records a notification.
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"ExplainAccess", "ListRules", "ListRuleHistory", "ListNotifications", "ListRepresentations", "GetReceiptKeys"})
+
     def __init__(
         self,
         store: ConsentStore,

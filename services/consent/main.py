@@ -55,6 +55,7 @@ BACKEND = Backend(
     migrations=Path(__file__).parent / "migrations",
     service=consent_pb2.DESCRIPTOR.services_by_name["ConsentService"],
     add_to_server=consent_pb2_grpc.add_ConsentServiceServicer_to_server,
+    read_only=ConsentApi.READ_ONLY,
     make_store=ConsentStore,
     make_api=make_api,
     load_seeds=lambda store, settings: seed.seed(

@@ -173,7 +173,15 @@ class AssertionVerifier:
         self._replay = replay
 
     async def verify(self, token: str | None, method: str, request: str) -> Assertion:
-        """`request`: request_binding(the bytes received), or STREAM_BINDING for a request stream."""
+        """`request`: request_binding(the bytes received), or STREAM_BINDING for a request stream.
+        Every check, then the `jti`'s claim: `check` and `claim` in that order."""
+        assertion, claim_until = self.check(token, method, request)
+        await self.claim(assertion.jti, claim_until)
+        return assertion
+
+    def check(self, token: str | None, method: str, request: str) -> tuple[Assertion, float]:
+        """Every check but single use: the assertion, and until when its `jti` must stay claimed
+        (its acceptance window's end). Raises ServiceError as `verify`."""
         if not token:
             raise unauthenticated("ASSERTION_MISSING", "this service is reached only through the gateway")
         claims = self._verified_claims(token)
@@ -181,14 +189,18 @@ class AssertionVerifier:
             raise unauthenticated("ASSERTION_RETARGETED", "internal assertion was issued for another method")
         if claims.get("req") != request:
             raise unauthenticated("ASSERTION_REQUEST_MISMATCH", "internal assertion was issued for another request")
-        assertion = _assertion_of(claims, method)
+        return _assertion_of(claims, method), claims["exp"] + LEEWAY_SECONDS
+
+    async def claim(self, jti: str, claim_until: float) -> None:
+        """Claims a checked assertion's `jti` in the replay store its replicas share: refuses
+        (ASSERTION_REPLAYED) one already claimed, and (REPLAY_STORE_UNAVAILABLE) when the store
+        cannot answer."""
         try:
-            first_use = await self._replay.claim(assertion.jti, claims["exp"] + LEEWAY_SECONDS)
+            first_use = await self._replay.claim(jti, claim_until)
         except ReplayStoreUnavailable:
             raise replay_store_unavailable() from None
         if not first_use:
             raise unauthenticated("ASSERTION_REPLAYED", "internal assertion was already used")
-        return assertion
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         """The claims of a token whose header, signature, issuer, audience and times are right."""

@@ -39,6 +39,23 @@ class Backend:
     # Called with the api once the server has stopped, before the database is let go: for an
     # api that runs work of its own (the audit log's integrator).
     stop_api: Callable[[Any], object] = lambda api: None
+    # The methods (short names) that change nothing in the backend, declared next to the
+    # service's handlers: their assertion's claim runs beside the handler, whose answer is
+    # released once the claim has succeeded (services.platform.interceptors). Any method not
+    # named here is claimed before its handler runs. Only methods with one request and one
+    # response may be named.
+    read_only: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        methods = self.service.methods_by_name
+        for name in self.read_only:
+            method = methods.get(name)
+            if method is None or method.client_streaming or method.server_streaming:
+                raise ValueError(f"{self.name}: {name!r} is no method of {self.service.full_name} with one request and one response")
+
+    def read_only_methods(self) -> frozenset[str]:
+        """The read-only methods' full names, as a server interceptor sees them."""
+        return frozenset(f"/{self.service.full_name}/{name}" for name in self.read_only)
 
     def migrate(self, settings: Settings) -> None:
         """The service's own migrations, then the platform's (the replay claims)."""
@@ -79,7 +96,7 @@ class Backend:
             [Servicer(self.service.full_name, self.add_to_server, api)],
             interceptors=[
                 telemetry.server_interceptor(tracer_provider),
-                ServiceInterceptor(AssertionVerifier(public_key, self.name, replay)),
+                ServiceInterceptor(AssertionVerifier(public_key, self.name, replay), read_only=self.read_only_methods()),
             ],
             on_stop=[lambda: self.stop_api(api), engine.dispose, replay.close, probe.dispose],
             transport=ServerTransport.from_settings(settings),

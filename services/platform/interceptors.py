@@ -11,7 +11,12 @@ through (gRPC would answer it with UNKNOWN and no ErrorInfo).
 For backends, a call with one request is admitted against the SHA-256 of the request's bytes
 as they arrived: the request deserializer is wrapped so it hashes the bytes it parses
 (`_bound`), and the handler is given only the parsed message once the assertion, bound to
-those bytes, has been verified and its `jti` claimed (services.platform.assertion).
+those bytes, has been verified and its `jti` claimed (services.platform.assertion). A method
+the backend declares read-only (`Backend.read_only`: it changes nothing in the backend) has
+its claim run beside the handler instead of before it: every other check still comes first,
+and the handler's answer (a response or an error) is released only once the claim has
+succeeded; on a refused claim the refusal is the answer and the handler is cancelled
+(docs/internal-assertion.md, "A read's claim beside its handler").
 
 Every call is also timed into `rpc.server.duration` with its method and final status code
 (services.platform.rpc_metrics); a method the server does not have counts as `_OTHER`."""
@@ -19,12 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import logging
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine
+from typing import Any, TypeVar
 
 import grpc
 
@@ -60,11 +66,18 @@ async def _unknown_method(requests: AsyncIterator[bytes], context: grpc.aio.Serv
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Maps ServiceError to its google.rpc status (anything unexpected to INTERNAL) and, for
-    backends, refuses every call without a valid gateway assertion for this method."""
+    backends, refuses every call without a valid gateway assertion for this method.
+    `read_only`: full method names ("/package.Service/Method") whose single request and single
+    response change nothing in the backend, so their assertion's claim may run beside the
+    handler; any other method is claimed before its handler runs."""
 
-    def __init__(self, verifier: AssertionVerifier | None = None, metrics: rpc_metrics.RpcMetrics | None = None) -> None:
+    def __init__(
+        self, verifier: AssertionVerifier | None = None, metrics: rpc_metrics.RpcMetrics | None = None,
+        read_only: Collection[str] = (),
+    ) -> None:
         self._verifier = verifier
         self._metrics = metrics or rpc_metrics.GLOBAL
+        self._read_only = frozenset(read_only)
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -82,7 +95,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         verifier = None if details.method.startswith(_OPEN_PREFIXES) else self._verifier
         metadata = dict(details.invocation_metadata or ())
         token = metadata.get(METADATA_KEY)  # a text key: a str, never bytes
-        admit = self._admission(verifier, token if isinstance(token, str) else None, details.method)
+        # Only a read with one request and one response has its claim beside the handler: a
+        # stream's messages go out as they are made, before any claim could be awaited.
+        beside = verifier is not None and handler.unary_unary is not None and details.method in self._read_only
+        admit = self._admission(verifier, token if isinstance(token, str) else None, details.method, beside)
         deserializer = _decoding(handler.request_deserializer)
         # Every shape of call is wrapped: a handler left unwrapped would skip the assertion check.
         # A single request is admitted against the hash of its bytes as received (`_bound`);
@@ -118,20 +134,32 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return measure
 
     @staticmethod
-    def _admission(verifier: AssertionVerifier | None, token: str | None, method: str) -> Admission:
-        async def admit(request: Any) -> Any:
+    def _admission(
+        verifier: AssertionVerifier | None, token: str | None, method: str, beside: bool = False
+    ) -> Admission:
+        """`beside`: the claim is not made here but handed back, to run beside the handler."""
+
+        async def admit(request: Any) -> tuple[Any, PendingClaim | None]:
+            pending: PendingClaim | None = None
             if verifier is not None:
                 if isinstance(request, _BoundRequest):
-                    _assertion.set(await verifier.verify(token, method, request.binding))
+                    assertion, claim_until = verifier.check(token, method, request.binding)
                     request = request.message
                 else:
-                    _assertion.set(await verifier.verify(token, method, STREAM_BINDING))
+                    assertion, claim_until = verifier.check(token, method, STREAM_BINDING)
+                pending = functools.partial(verifier.claim, assertion.jti, claim_until)
+                if not beside:
+                    await pending()
+                    pending = None
+                _assertion.set(assertion)
             # Only an admitted call learns whether its request could be read.
             if request is _UNDECODABLE:
+                if pending is not None:  # even this refusal waits for the claim
+                    await pending()
                 raise _malformed(method)
             if hasattr(request, "__aiter__"):  # a request stream
-                return _decoded(request, method)
-            return request
+                return _decoded(request, method), pending
+            return request, pending
 
         return admit
 
@@ -139,9 +167,36 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 # Records a call's final status code and its start (time.perf_counter()) in rpc.server.duration.
 Measure = Callable[[grpc.StatusCode, float], None]
 
+# The claim of a checked assertion's `jti`, not yet made (raises ServiceError when refused).
+PendingClaim = Callable[[], Awaitable[None]]
+
 # Admits a call (raises ServiceError otherwise): given the call's request as deserialised
-# (a `_BoundRequest`, or a request iterator), returns what the handler is given.
-Admission = Callable[[Any], Awaitable[Any]]
+# (a `_BoundRequest`, or a request iterator), returns what the handler is given, and the claim
+# still to be made beside the handler (None: claimed already, or nothing to claim).
+Admission = Callable[[Any], Awaitable[tuple[Any, PendingClaim | None]]]
+
+T = TypeVar("T")
+
+
+async def _released_after(claim: Awaitable[None], handling: Coroutine[Any, Any, T]) -> T:
+    """The handler's outcome (its response, or the error it raised), released only once the
+    claim has succeeded. A refused claim is the answer: the handler is cancelled if still
+    running and whatever it produced is dropped. The handler runs as a task of its own, in a
+    copy of this context (so it sees the call's assertion)."""
+    task = asyncio.create_task(handling)
+    try:
+        await claim
+    except BaseException:  # refused, or the call itself was cancelled
+        task.cancel()
+        task.add_done_callback(_dropped)
+        raise
+    return await task  # a cancellation of the call cancels the handler's task too
+
+
+def _dropped(task: asyncio.Task[Any]) -> None:
+    """Retrieves a dropped handler's outcome, so that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class _Undecodable:
@@ -227,7 +282,9 @@ def _unary(
     async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
         started, code = time.perf_counter(), grpc.StatusCode.OK
         try:
-            request = await admit(request)
+            request, pending = await admit(request)
+            if pending is not None:
+                return await _released_after(pending(), behaviour(request, context))
             return await behaviour(request, context)
         except ServiceError as err:
             code = err.code
@@ -255,7 +312,9 @@ def _stream(
     async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         started, code = time.perf_counter(), grpc.StatusCode.OK
         try:
-            request = await admit(request)
+            request, pending = await admit(request)
+            if pending is not None:  # only a call with one response is admitted with its claim pending
+                await pending()
             async for item in behaviour(request, context):
                 yield item
         except ServiceError as err:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeAlias, TypeVar
+from typing import ClassVar, TypeAlias, TypeVar
 
 import grpc
 
@@ -57,6 +57,9 @@ MAX_RANGE = timedelta(days=366)
 
 
 class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
+    # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"GetPatientSummary", "GetMunicipalServiceStatus", "ListVitalSigns", "ExportPatientBundle"})
+
     def __init__(
         self, store: SummaryStore, *, allow_synthetic: bool, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:

@@ -16,6 +16,7 @@ BACKEND = Backend(
     migrations=Path(__file__).parent / "migrations",
     service=summary_pb2.DESCRIPTOR.services_by_name["PatientSummaryService"],
     add_to_server=summary_pb2_grpc.add_PatientSummaryServiceServicer_to_server,
+    read_only=SummaryApi.READ_ONLY,
     make_store=SummaryStore,
     make_api=lambda store, settings: SummaryApi(store, allow_synthetic=not settings.production),
     load_seeds=lambda store, settings: seed.seed(store, settings.seeds_dir),

@@ -1,8 +1,10 @@
 """Single use across replicas (RFC 9449 section 11.1): two gateways on one database refuse a
 DPoP proof the other accepted; two replicas of one backend on one database refuse an
 assertion the other accepted; an assertion carries only its own request; and a replay store
-that cannot answer refuses, with nothing reaching a backend's handler. On a SQLite file and on
-PostgreSQL (the `db_url` fixture)."""
+that cannot answer refuses. A backend's read (a method it declares read-only) has its claim
+beside the handler: a refused claim is the answer, whatever the handler made; a write's
+handler is never entered unless its claim succeeded. On a SQLite file and on PostgreSQL (the
+`db_url` fixture)."""
 from __future__ import annotations
 
 import contextlib
@@ -32,6 +34,7 @@ PATIENT = "22750884907"
 LARS = "23898220028"  # doctor, logs in through demo-legevakt (DPoP-bound)
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
+REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
 UNAUTHENTICATED, UNAVAILABLE = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE
 
 
@@ -119,15 +122,21 @@ async def test_a_gateway_whose_replay_store_cannot_answer_refuses(tmp_path, db_u
 
 
 class Recording:
-    """The capacity api, recording each GetCapacityOverview its handler is given."""
+    """The capacity api, recording each GetCapacityOverview (a read) and ReportCapacity (a
+    write) its handlers are given, as they enter."""
 
     def __init__(self, api) -> None:
         self.api = api
         self.calls: list[capacity_pb2.GetCapacityOverviewRequest] = []
+        self.reports: list[capacity_pb2.ReportCapacityRequest] = []
 
     async def GetCapacityOverview(self, request, context):  # noqa: N802 (the gRPC method name)
         self.calls.append(request)
         return await self.api.GetCapacityOverview(request, context)
+
+    async def ReportCapacity(self, request, context):  # noqa: N802 (the gRPC method name)
+        self.reports.append(request)
+        return await self.api.ReportCapacity(request, context)
 
     def __getattr__(self, name: str):
         return getattr(self.api, name)
@@ -160,9 +169,15 @@ async def two_capacity_replicas(
             await server.stop(grace=0)
 
 
-def bound(settings: Settings, request) -> tuple[tuple[str, str], ...]:
+def bound(settings: Settings, request, method: str = OVERVIEW) -> tuple[tuple[str, str], ...]:
     """An assertion bound to `request`, as the gateway signs it."""
-    return BindsAssertions(settings).bind(asserted(settings, "capacity", OVERVIEW), request)
+    return BindsAssertions(settings).bind(asserted(settings, "capacity", method), request)
+
+
+BED_REPORT = capacity_pb2.ReportCapacityRequest(
+    unit_id="bodo-kad", resource_type="bed", total=100, available=7, occupied=93,
+    status=capacity_pb2.CAPACITY_STATUS_NORMAL,
+)
 
 
 async def test_an_assertion_accepted_by_one_backend_replica_is_a_replay_at_the_other(tmp_path, db_url):
@@ -171,9 +186,20 @@ async def test_an_assertion_accepted_by_one_backend_replica_is_a_replay_at_the_o
         request = capacity_pb2.GetCapacityOverviewRequest(region="Nordland")
         metadata = bound(settings, request)
         assert (await a.GetCapacityOverview(request, metadata=metadata)).units
+        # A read: its handler may have run beside the claim, but only the refusal comes back.
         await expect_error(b.GetCapacityOverview(request, metadata=metadata), UNAUTHENTICATED, "ASSERTION_REPLAYED")
         await expect_error(a.GetCapacityOverview(request, metadata=metadata), UNAUTHENTICATED, "ASSERTION_REPLAYED")
-        assert (len(api_a.calls), len(api_b.calls)) == (1, 0)
+        assert api_a.calls[0] == request and len(api_a.calls) <= 2 and len(api_b.calls) <= 1
+
+
+async def test_a_replayed_write_never_enters_its_handler(tmp_path, db_url):
+    settings = settings_for(tmp_path, capacity=db_url)
+    async with two_capacity_replicas(settings) as ((a, b), (api_a, api_b)):
+        metadata = bound(settings, BED_REPORT, REPORT)
+        await a.ReportCapacity(BED_REPORT, metadata=metadata)
+        await expect_error(b.ReportCapacity(BED_REPORT, metadata=metadata), UNAUTHENTICATED, "ASSERTION_REPLAYED")
+        await expect_error(a.ReportCapacity(BED_REPORT, metadata=metadata), UNAUTHENTICATED, "ASSERTION_REPLAYED")
+        assert (api_a.reports, api_b.reports) == ([BED_REPORT], [])
 
 
 async def test_an_assertion_carries_only_its_own_request(tmp_path, db_url):
@@ -198,6 +224,22 @@ async def test_a_backend_whose_replay_store_cannot_answer_refuses(tmp_path, db_u
         metadata = bound(settings, request)
         with store_held(db_url):
             await expect_error(a.GetCapacityOverview(request, metadata=metadata), UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")
-        assert api_a.calls == []
-        await a.GetCapacityOverview(request, metadata=bound(settings, request))  # once the store answers again
+        # The read's handler ran beside the claim (the claim waited a whole second for the
+        # store), yet its answer was dropped: the refusal above is all the caller got.
         assert api_a.calls == [request]
+        assert (await a.GetCapacityOverview(request, metadata=bound(settings, request))).units  # the store answers again
+        assert api_a.calls == [request, request]
+
+
+async def test_a_write_whose_claim_fails_never_enters_its_handler(tmp_path, db_url, monkeypatch):
+    monkeypatch.setattr(replay_store, "CLAIM_TIMEOUT_SECONDS", 1.0)  # the bound, shortened for the test
+    settings = settings_for(tmp_path, capacity=db_url)
+    async with two_capacity_replicas(settings) as ((a, _), (api_a, _)):
+        with store_held(db_url):
+            await expect_error(
+                a.ReportCapacity(BED_REPORT, metadata=bound(settings, BED_REPORT, REPORT)),
+                UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE",
+            )
+        assert api_a.reports == []
+        await a.ReportCapacity(BED_REPORT, metadata=bound(settings, BED_REPORT, REPORT))  # once the store answers again
+        assert api_a.reports == [BED_REPORT]
