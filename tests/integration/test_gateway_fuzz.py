@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
@@ -39,6 +40,7 @@ from gateway import scopes
 from gateway.policy import POLICIES, MethodPolicy
 from gateway.routes import SERVICES
 from samhandling.audit.v1 import audit_pb2 as A
+from samhandling.audit.v1 import audit_pb2_grpc
 from samhandling.capacity.v1 import capacity_pb2 as C
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2 as K
@@ -363,14 +365,42 @@ FUZZ = settings(
 )
 
 
+CHECKPOINT = "/samhandling.audit.v1.AuditService/GetCheckpoint"
+# The proofs the fuzz starts from (GetInclusionProof to size 1, GetConsistencyProof from 1 to 2)
+# need a signed checkpoint of at least two events.
+NEEDS_TWO_EVENTS_SIGNED = ("/samhandling.audit.v1.AuditService/GetInclusionProof",
+                           "/samhandling.audit.v1.AuditService/GetConsistencyProof")
+
+
+async def checkpoint_covers(suite: Suite, metadata: Callable[[str], tuple[tuple[str, str], ...]], size: int) -> None:
+    """Returns once the audit log's latest checkpoint, read through the gateway, covers `size`
+    events: the integrator signs a moment after an append (at most every 0.2 s under load)."""
+    stub = audit_pb2_grpc.AuditServiceStub(suite.gateway)
+    deadline = time.monotonic() + CALL_TIMEOUT
+    while True:
+        try:
+            note = (await stub.GetCheckpoint(A.GetCheckpointRequest(), metadata=metadata(CHECKPOINT))).checkpoint
+            if int(note.split("\n")[1]) >= size:
+                return
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no checkpoint of {size} events within {CALL_TIMEOUT} s")
+        await asyncio.sleep(0.01)  # polls a condition, bounded by the deadline
+
+
 def test_the_requests_the_fuzz_starts_from_are_answered(running, callers):
     """The fuzz changes a field or two of these: it reaches the checks behind the first only if
     they are answered as they are (in this order: the service is created before it is changed)."""
     by_path = {rpc.path: rpc for rpc in RPCS}
-    outcomes = {
-        path: running.run(send(running.suite, by_path[path], request.SerializeToString(), callers[by_path[path].caller](path)))
-        for path, request in valid_requests().items()
-    }
+    outcomes = {}
+    for path, request in valid_requests().items():
+        if path in NEEDS_TWO_EVENTS_SIGNED:  # the reads before it were audited; wait for their signing
+            running.run(checkpoint_covers(running.suite, callers[by_path[CHECKPOINT].caller], 2))
+        outcomes[path] = running.run(
+            send(running.suite, by_path[path], request.SerializeToString(), callers[by_path[path].caller](path))
+        )
     assert {path: outcome for path, outcome in outcomes.items() if outcome != grpc.StatusCode.OK} == {}
 
 
