@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import grpc
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
@@ -35,6 +36,10 @@ MAX_EVENTS_PER_CALL = 500  # the audit service's limit (services/audit/api.py)
 # (AUDIT_UNAVAILABLE) rather than let the queue grow. ~64 reads' worth at 32 in flight is far below.
 MAX_QUEUED_EVENTS = 5000
 
+# A call shared by several reads runs in a trace of its own, under a span of this name linked to
+# the span of every read it carries (OpenTelemetry links: how a batch names what it serves).
+SHARED_APPEND_SPAN = "audit append shared by reads"
+
 Send = Callable[[list[audit_pb2.AuditEvent], str], Awaitable[None]]
 
 
@@ -48,6 +53,7 @@ class _Pending:
     trace_id: str
     stored: asyncio.Future[None]
     context: contextvars.Context  # the read's (its span): a call of its events alone runs in it
+    span: trace.SpanContext  # the read's span: a shared call links to it
 
 
 class AppendCoalescer:
@@ -62,8 +68,9 @@ class AppendCoalescer:
     whose answer nobody received (as before)."""
 
     def __init__(self, send: Send, max_per_call: int = MAX_EVENTS_PER_CALL,
-                 max_queued: int = MAX_QUEUED_EVENTS) -> None:
+                 max_queued: int = MAX_QUEUED_EVENTS, tracer: trace.Tracer | None = None) -> None:
         self._send = send
+        self._tracer = tracer or trace.NoOpTracer()
         self._max_per_call = max_per_call
         self._max_queued = max_queued
         self._queue: deque[_Pending] = deque()
@@ -80,7 +87,10 @@ class AppendCoalescer:
         if self._queued + len(events) > self._max_queued:
             log.warning("audit queue full", extra={"queued": self._queued})
             raise audit_unavailable()
-        pending = _Pending(events, trace_id, asyncio.get_running_loop().create_future(), contextvars.copy_context())
+        pending = _Pending(
+            events, trace_id, asyncio.get_running_loop().create_future(), contextvars.copy_context(),
+            trace.get_current_span().get_span_context(),
+        )
         self._queue.append(pending)
         self._queued += len(events)
         try:
@@ -119,7 +129,8 @@ class AppendCoalescer:
                 trace_id = "" if shared else batch[0].trace_id
                 try:
                     # In the read's context (its span); a shared call's span is a trace of its own.
-                    await asyncio.create_task(self._sent(events, trace_id, detached=shared), context=batch[0].context)
+                    await asyncio.create_task(self._sent(events, trace_id, batch if shared else None),
+                                              context=batch[0].context)
                 except BaseException as exc:
                     if not isinstance(exc, ServiceError | asyncio.CancelledError):  # a ServiceError is logged where raised
                         log.exception("audit append failed")
@@ -135,13 +146,13 @@ class AppendCoalescer:
             self._queue.clear()
             self._queued = 0
 
-    async def _sent(self, events: list[audit_pb2.AuditEvent], trace_id: str, detached: bool) -> None:
-        token = otel_context.attach(otel_context.Context()) if detached else None
-        try:
+    async def _sent(self, events: list[audit_pb2.AuditEvent], trace_id: str, shared: list[_Pending] | None) -> None:
+        if shared is None:
             await self._send(events, trace_id)
-        finally:
-            if token is not None:
-                otel_context.detach(token)
+            return
+        links = [trace.Link(context) for context in (p.span for p in shared) if context.is_valid]
+        with self._tracer.start_as_current_span(SHARED_APPEND_SPAN, context=otel_context.Context(), links=links):
+            await self._send(events, trace_id)
 
     def _take(self) -> list[_Pending]:
         batch = [self._queue.popleft()]
@@ -200,7 +211,8 @@ def coalescer(backends: Backends) -> AppendCoalescer:
     loop = asyncio.get_running_loop()
     known = _coalescers.get(backends)
     if known is None or known[0] is not loop:
-        known = (loop, AppendCoalescer(_Sender(backends)))
+        tracer = backends.tracer_provider.get_tracer(__name__)
+        known = (loop, AppendCoalescer(_Sender(backends), tracer=tracer))
         _coalescers[backends] = known
     return known[1]
 

@@ -38,6 +38,7 @@ class Backends:
             name: open_channel(address, tls=tls, interceptors=interceptors) for name, address in addresses.items()
         }
         self._signer = signer
+        self.tracer_provider = tracer_provider
 
     async def call(self, component: str, assertion: Assertion, request: Message, response_type: type[M]) -> M:
         """Calls `assertion.method` on `component`; raises grpc.aio.AioRpcError on failure."""

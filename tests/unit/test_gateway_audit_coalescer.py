@@ -7,9 +7,12 @@ import asyncio
 
 import grpc
 import pytest
-from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from gateway.audit_client import AppendCoalescer
+from gateway.audit_client import SHARED_APPEND_SPAN, AppendCoalescer
 from samhandling.audit.v1 import audit_pb2
 from services.platform.errors import ServiceError, unavailable
 
@@ -184,19 +187,25 @@ async def test_a_read_cancelled_while_its_call_is_in_flight_leaves_the_call_alon
     assert keys == ["b", "c"]
 
 
-async def test_a_call_of_one_reads_events_runs_in_its_trace_and_a_shared_call_in_none():
-    seen: list[object] = []
+async def test_a_call_of_one_reads_events_runs_in_its_trace_and_a_shared_call_in_its_own_linked_to_each_read():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    seen: list[trace.SpanContext] = []
     sender = Sender()
 
     async def observing(events: list[audit_pb2.AuditEvent], trace_id: str) -> None:
-        seen.append(otel_context.get_value("read"))  # stands for the read's span
+        seen.append(trace.get_current_span().get_span_context())
         await sender(events, trace_id)
 
-    coalescer = AppendCoalescer(observing)
+    coalescer = AppendCoalescer(observing, tracer=tracer)
+    reads: dict[str, trace.SpanContext] = {}
 
     async def read(key: str) -> None:
-        otel_context.attach(otel_context.set_value("read", key))
-        await coalescer.record(events(key), TRACE)
+        with tracer.start_as_current_span(f"read {key}") as span:
+            reads[key] = span.get_span_context()
+            await coalescer.record(events(key), TRACE)
 
     first = asyncio.create_task(read("a"))
     _, _, outcome = await sender.call(1)
@@ -206,7 +215,11 @@ async def test_a_call_of_one_reads_events_runs_in_its_trace_and_a_shared_call_in
     _, _, second = await sender.call(2)
     second.set_result(None)
     await asyncio.gather(first, *later)
-    assert seen == ["a", None]
+    assert seen[0] == reads["a"]  # one read's call: in its span
+    [shared] = [span for span in exporter.get_finished_spans() if span.name == SHARED_APPEND_SPAN]
+    assert seen[1] == shared.context and shared.parent is None  # a trace of its own ...
+    assert shared.context.trace_id not in {reads[key].trace_id for key in "abc"}
+    assert [link.context for link in shared.links] == [reads["b"], reads["c"]]  # ... linked to each read
 
 
 async def test_the_queue_is_sent_even_if_the_read_whose_call_was_in_flight_is_cancelled():
