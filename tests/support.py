@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -248,3 +249,21 @@ async def running_suite(
             await server.stop(grace=0)
         sts.stop()
         await sts_task
+
+
+async def checkpoint_covering(read_checkpoint: Callable[[], Awaitable[str]], size: int, timeout: float = 10.0) -> str:
+    """The audit log's latest checkpoint note (`read_checkpoint`: a GetCheckpoint call, with a fresh
+    assertion or token each time) once it covers at least `size` events: the integrator signs a
+    moment after an append (at most every 0.2 s under load), so this waits for it, up to `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            note = await read_checkpoint()
+            if int(note.split("\n")[1]) >= size:
+                return note
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:  # no checkpoint yet
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no checkpoint of {size} events within {timeout} s")
+        await asyncio.sleep(0.01)  # polls a condition, bounded by the deadline

@@ -1,12 +1,10 @@
 """Audit service over real gRPC and its store on real databases (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
 from services.platform.settings import REPO_ROOT
-from tests.support import asserted, running_backend, settings_for
+from tests.support import asserted, checkpoint_covering, running_backend, settings_for
 
 APPEND = "/samhandling.audit.v1.AuditService/AppendEvents"
 LIST = "/samhandling.audit.v1.AuditService/ListEvents"
@@ -111,21 +109,12 @@ async def append(stub, settings, *events, actor=GATEWAY) -> audit_pb2.AppendEven
 
 
 async def checkpointed(stub, settings, size: int, timeout: float = 10.0) -> str:
-    """The latest checkpoint note once it covers at least `size` events: the integrator signs
-    about a second after an append at most, so this waits for it, up to `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """The latest checkpoint note once it covers at least `size` events, read from the audit service."""
+    async def read() -> str:
         metadata = asserted(settings, "audit", CHECKPOINT, actor=BODO_AUDITOR)  # assertions are single-use
-        try:
-            note = (await stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(), metadata=metadata)).checkpoint
-            if int(note.split("\n")[1]) >= size:
-                return note
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no checkpoint of {size} events within {timeout} s")
-        await asyncio.sleep(0.01)  # polls a condition, bounded by the deadline
+        return (await stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(), metadata=metadata)).checkpoint
+
+    return await checkpoint_covering(read, size, timeout)
 
 
 def integrate_all(engine: sa.Engine, signer: LogSigner) -> int:

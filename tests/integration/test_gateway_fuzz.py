@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
@@ -53,7 +52,7 @@ from services.platform.settings import BACKENDS
 from services.platform.vocabulary import ActorKind as Kind
 from tests.integration.test_wire_errors import call_raw, error_model
 from tests.proto_strategies import messages, mutations, raw_requests
-from tests.support import Suite, running_suite
+from tests.support import Suite, checkpoint_covering, running_suite
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 PATIENT = "22750884907"  # the patient whose own token calls the patient-only methods
@@ -373,21 +372,13 @@ NEEDS_TWO_EVENTS_SIGNED = ("/samhandling.audit.v1.AuditService/GetInclusionProof
 
 
 async def checkpoint_covers(suite: Suite, metadata: Callable[[str], tuple[tuple[str, str], ...]], size: int) -> None:
-    """Returns once the audit log's latest checkpoint, read through the gateway, covers `size`
-    events: the integrator signs a moment after an append (at most every 0.2 s under load)."""
+    """Returns once the audit log's latest checkpoint, read through the gateway, covers `size` events."""
     stub = audit_pb2_grpc.AuditServiceStub(suite.gateway)
-    deadline = time.monotonic() + CALL_TIMEOUT
-    while True:
-        try:
-            note = (await stub.GetCheckpoint(A.GetCheckpointRequest(), metadata=metadata(CHECKPOINT))).checkpoint
-            if int(note.split("\n")[1]) >= size:
-                return
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no checkpoint of {size} events within {CALL_TIMEOUT} s")
-        await asyncio.sleep(0.01)  # polls a condition, bounded by the deadline
+
+    async def read() -> str:
+        return (await stub.GetCheckpoint(A.GetCheckpointRequest(), metadata=metadata(CHECKPOINT))).checkpoint
+
+    await checkpoint_covering(read, size, CALL_TIMEOUT)
 
 
 def test_the_requests_the_fuzz_starts_from_are_answered(running, callers):
