@@ -52,6 +52,18 @@ async def queued(coalescer: AppendCoalescer, count: int) -> None:
             await asyncio.sleep(0)
 
 
+async def behind_a_first_call(
+    coalescer: AppendCoalescer, sender: Sender, *later: list[audit_pb2.AuditEvent]
+) -> tuple[asyncio.Task[None], asyncio.Future[None], list[asyncio.Task[None]]]:
+    """A first read ("a") whose call is in flight, not yet answered, and the `later` reads queued
+    behind it: (the first read, its call's outcome, the later reads)."""
+    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
+    _, _, outcome = await sender.call(1)
+    waiting = [asyncio.create_task(coalescer.record(read, TRACE)) for read in later]
+    await queued(coalescer, len(later))
+    return first, outcome, waiting
+
+
 def reason(task: asyncio.Task[None]) -> str:
     error = task.exception()
     assert isinstance(error, ServiceError), error
@@ -73,10 +85,7 @@ async def test_the_first_read_goes_out_at_once_with_its_own_trace_id():
 async def test_reads_that_come_during_a_call_share_the_next_one_in_order():
     sender = Sender()
     coalescer = AppendCoalescer(sender)
-    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
-    _, _, outcome = await sender.call(1)
-    later = [asyncio.create_task(coalescer.record(events(f"{n}x", f"{n}y"), TRACE)) for n in range(3)]
-    await queued(coalescer, 3)
+    first, outcome, later = await behind_a_first_call(coalescer, sender, *(events(f"{n}x", f"{n}y") for n in range(3)))
     outcome.set_result(None)
     await first
     keys, trace_id, second = await sender.call(2)
@@ -91,10 +100,7 @@ async def test_reads_that_come_during_a_call_share_the_next_one_in_order():
 async def test_a_failed_call_fails_exactly_the_reads_it_carried():
     sender = Sender()
     coalescer = AppendCoalescer(sender)
-    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
-    _, _, outcome = await sender.call(1)
-    carried = [asyncio.create_task(coalescer.record(events(key), TRACE)) for key in ("b", "c")]
-    await queued(coalescer, 2)
+    first, outcome, carried = await behind_a_first_call(coalescer, sender, events("b"), events("c"))
     outcome.set_result(None)
     _, _, failing = await sender.call(2)
     after = asyncio.create_task(coalescer.record(events("d"), TRACE))  # queued behind the failing call
@@ -121,10 +127,7 @@ async def test_an_unexpected_error_fails_the_call_closed():
 async def test_a_call_takes_whole_reads_up_to_the_per_call_limit():
     sender = Sender()
     coalescer = AppendCoalescer(sender, max_per_call=4)
-    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
-    _, _, outcome = await sender.call(1)
-    later = [asyncio.create_task(coalescer.record(events(f"{n}x", f"{n}y"), TRACE)) for n in range(3)]
-    await queued(coalescer, 3)
+    first, outcome, later = await behind_a_first_call(coalescer, sender, *(events(f"{n}x", f"{n}y") for n in range(3)))
     outcome.set_result(None)
     keys, _, second = await sender.call(2)
     assert keys == ["0x", "0y", "1x", "1y"]
@@ -155,11 +158,7 @@ async def test_a_full_queue_refuses_at_once_rather_than_grow():
 async def test_a_read_cancelled_while_queued_does_not_break_the_others():
     sender = Sender()
     coalescer = AppendCoalescer(sender)
-    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
-    _, _, outcome = await sender.call(1)
-    gone = asyncio.create_task(coalescer.record(events("b"), TRACE))
-    staying = asyncio.create_task(coalescer.record(events("c"), TRACE))
-    await queued(coalescer, 2)
+    first, outcome, (gone, staying) = await behind_a_first_call(coalescer, sender, events("b"), events("c"))
     gone.cancel()
     await asyncio.wait([gone])
     outcome.set_result(None)
@@ -173,10 +172,7 @@ async def test_a_read_cancelled_while_queued_does_not_break_the_others():
 async def test_a_read_cancelled_while_its_call_is_in_flight_leaves_the_call_alone():
     sender = Sender()
     coalescer = AppendCoalescer(sender)
-    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
-    _, _, outcome = await sender.call(1)
-    carried = [asyncio.create_task(coalescer.record(events(key), TRACE)) for key in ("b", "c")]
-    await queued(coalescer, 2)
+    first, outcome, carried = await behind_a_first_call(coalescer, sender, events("b"), events("c"))
     outcome.set_result(None)
     keys, _, second = await sender.call(2)
     carried[0].cancel()  # its events may still be stored
@@ -225,10 +221,7 @@ async def test_a_call_of_one_reads_events_runs_in_its_trace_and_a_shared_call_in
 async def test_the_queue_is_sent_even_if_the_read_whose_call_was_in_flight_is_cancelled():
     sender = Sender()
     coalescer = AppendCoalescer(sender)
-    first = asyncio.create_task(coalescer.record(events("a"), TRACE))
-    _, _, outcome = await sender.call(1)
-    waiting = asyncio.create_task(coalescer.record(events("b"), TRACE))
-    await queued(coalescer, 1)
+    first, outcome, (waiting,) = await behind_a_first_call(coalescer, sender, events("b"))
     first.cancel()  # its own call goes with it (its event may or may not be stored)
     await asyncio.wait([first])
     assert first.cancelled() and outcome.cancelled()
