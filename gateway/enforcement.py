@@ -40,6 +40,7 @@ from services.platform.errors import (
     unauthenticated,
     unavailable,
 )
+from services.platform.gated import released_once
 from services.platform.ids import person_number_violations
 from services.platform.text import TextField, text_problem
 from services.platform.vocabulary import EMERGENCY_PURPOSES, ActorKind
@@ -261,24 +262,7 @@ async def answered_once_audited(audit: Awaitable[None], answer: Awaitable[M]) ->
     call if it is still running. A backend's failure is raised once the audit has ended (the
     events are recorded either way, as a failed access is worth recording). Neither task
     outlives this call: a cancelled caller cancels both."""
-    recording = asyncio.ensure_future(audit)
-    answering = asyncio.ensure_future(answer)
-    try:
-        # Returns once the audit has failed, the backend has failed, or both have succeeded.
-        await asyncio.wait((recording, answering), return_when=asyncio.FIRST_EXCEPTION)
-        try:
-            await recording  # after a backend failure it may still run: the event is recorded either way
-        except BaseException:
-            if answering.done() and not answering.cancelled():
-                answering.exception()  # retrieved: the audit's error is the answer
-            raise
-        return answering.result()  # done by now; raises the backend's error
-    finally:
-        pending = [task for task in (recording, answering) if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+    return await released_once(audit, answer)
 
 
 def no_access() -> ServiceError:

@@ -29,14 +29,15 @@ import inspect
 import logging
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from typing import Any
 
 import grpc
 
 from . import rpc_metrics
 from .assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionVerifier, request_binding
 from .errors import ServiceError, invalid_argument, permission_denied
+from .gated import released_once
 
 log = logging.getLogger(__name__)
 
@@ -175,30 +176,6 @@ PendingClaim = Callable[[], Awaitable[None]]
 # still to be made beside the handler (None: claimed already, or nothing to claim).
 Admission = Callable[[Any], Awaitable[tuple[Any, PendingClaim | None]]]
 
-T = TypeVar("T")
-
-
-async def _released_after(claim: Awaitable[None], handling: Coroutine[Any, Any, T]) -> T:
-    """The handler's outcome (its response, or the error it raised), released only once the
-    claim has succeeded. A refused claim is the answer: the handler is cancelled if still
-    running and whatever it produced is dropped. The handler runs as a task of its own, in a
-    copy of this context (so it sees the call's assertion)."""
-    task = asyncio.create_task(handling)
-    try:
-        await claim
-    except BaseException:  # refused, or the call itself was cancelled
-        task.cancel()
-        task.add_done_callback(_dropped)
-        raise
-    return await task  # a cancellation of the call cancels the handler's task too
-
-
-def _dropped(task: asyncio.Task[Any]) -> None:
-    """Retrieves a dropped handler's outcome, so that asyncio does not log it as never retrieved."""
-    if not task.cancelled():
-        task.exception()
-
-
 class _Undecodable:
     """Stands for a request whose bytes do not parse as the method's request message."""
 
@@ -284,7 +261,7 @@ def _unary(
         try:
             request, pending = await admit(request)
             if pending is not None:
-                return await _released_after(pending(), behaviour(request, context))
+                return await released_once(pending(), behaviour(request, context))
             return await behaviour(request, context)
         except ServiceError as err:
             code = err.code
