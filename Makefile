@@ -1,6 +1,6 @@
 # The two README commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run cluster test lint lint-k8s typecheck bench protos proto-drift lint-protos lock lock-check image-check clean
+.PHONY: run cluster test lint lint-k8s typecheck bench protos proto-drift lint-protos proto-breaking proto-release lock lock-check image-check clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -83,6 +83,15 @@ node_modules/.package-lock.json: package-lock.json package.json
 
 lint-protos: node_modules/.package-lock.json
 	npx --no buf lint protos
+
+# buf breaking (protos/buf.yaml: FILE, the strictest set) against the protos as last released,
+# kept as a buf image beside them: a clean or shallow clone needs no tags or history for it.
+proto-breaking: node_modules/.package-lock.json
+	npx --no buf breaking protos --against protos/release-image.json
+
+# At a release: the protos as released become the baseline of proto-breaking.
+proto-release: node_modules/.package-lock.json
+	npx --no buf build protos --exclude-source-info -o protos/release-image.json
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
