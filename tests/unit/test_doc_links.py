@@ -113,3 +113,34 @@ def test_no_tracked_file_refers_to_documents_outside_the_repository() -> None:
             continue
         offenders += [f"{name}: {m.group(0)}" for m in MISSING_DOCUMENTS.finditer(text)]
     assert len(tracked) > 100 and not offenders, offenders
+
+
+CITED_SECTION = re.compile(r'docs/([\w-]+\.md),? "([^"]+)"')
+
+
+def headings(path: Path) -> list[str]:
+    """A document's headings as a reader sees them: markup and a step's number ("2. ") dropped."""
+    found, fenced = [], False
+    for line in path.read_text().splitlines():
+        if FENCE.match(line.lstrip()):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"#{1,6}\s+(?:\d+\.\s+)?(.*)", line)):
+            found.append(match.group(1).replace("`", ""))
+    return found
+
+
+def test_every_section_a_file_cites_is_a_heading_of_that_document() -> None:
+    """Code and docs cite a section as `docs/consent.md "How consent decides"` (a heading or the
+    start of one); a section renamed or moved away breaks the citation here, not silently."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+    stale, cited = [], 0
+    for name in filter(None, listed.decode().split("\0")):
+        path = REPO_ROOT / name
+        if not path.is_file() or path.suffix not in {".py", ".proto", ".md", ".yaml", ".sh", ""}:
+            continue
+        for document, section in CITED_SECTION.findall(re.sub(r"\s+", " ", path.read_text())):
+            cited += 1
+            target = REPO_ROOT / "docs" / document
+            if not target.exists() or not any(h.startswith(section) for h in headings(target)):
+                stale.append(f'{name}: docs/{document} "{section}"')
+    assert cited > 50 and not stale, stale
