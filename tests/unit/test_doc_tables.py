@@ -52,3 +52,26 @@ def test_the_route_table_is_the_json_apis() -> None:
     wrong = {f"{m} {p}": served[(m, p)] for (m, p), cell in documented.items() if served[(m, p)] not in cell}
     assert not wrong, f"rows of docs/json-api.md that do not name the route's gRPC method: {wrong}"
 
+
+
+def named_constants() -> dict[str, int]:
+    """Module-level `MAX_* = <int>` constants of services/ and gateway/."""
+    found: dict[str, int] = {}
+    for root in ("services", "gateway"):
+        for path in (REPO_ROOT / root).rglob("*.py"):
+            for name, value in re.findall(r"^(MAX_[A-Z0-9_]+)(?:: *\w+)? *= *([0-9_]+)\s*(?:#.*)?$", path.read_text(), re.M):
+                found[name] = int(value)
+    return found
+
+
+def test_every_limit_the_docs_name_is_a_constant_and_a_limits_row_states_its_value() -> None:
+    constants = named_constants()
+    named = {m for doc in DOCS.glob("*.md") for m in re.findall(r"`(MAX_[A-Z0-9_]+)`", doc.read_text())}
+    assert named and not named - set(constants), f"docs name limits the code does not have: {named - set(constants)}"
+    wrong = []
+    for row in table_rows((DOCS / "limits.md").read_text()):
+        for name in re.findall(r"`(MAX_[A-Z0-9_]+)`", " | ".join(row)):
+            value = constants[name]
+            if not {f"{value}", f"{value:,}", f"{value:,}".replace(",", " ")} & set(re.findall(r"\d[\d, ]*\d|\d", " | ".join(row))):
+                wrong.append(f"{name} = {value}: {row[:2]}")
+    assert not wrong, f"rows of docs/limits.md whose value is not the constant's: {wrong}"
