@@ -595,7 +595,10 @@ def record_measurement(
     full = len(episode.measurements) >= MAX_MEASUREMENTS_KEPT
     if full and measured_at < episode.measurements[0].measured_at:
         return Transition(episode)  # older than all it lists: it could change nothing
-    newer = episode.newest_measured_at is None or measured_at > episode.newest_measured_at
+    # One measured at the same time as the newest may still upgrade (never suppress a higher level
+    # for a tie); only a strictly newer one counts towards auto-resolution.
+    newest = episode.newest_measured_at
+    newer = newest is None or measured_at >= newest
     level = evaluation.level if newer else None
     if level is not None and level > episode.level:
         event = Event(EventKind.UPGRADED, now, level)
@@ -607,7 +610,8 @@ def record_measurement(
         return Transition(replace(episode, below_trigger_since_ack=0))
     acknowledged = episode.acknowledgement
     if (episode.state in _TAKEN and episode.origin is Origin.SCORE and acknowledged is not None
-            and evaluation.no_escalation is NoEscalation.BELOW_TRIGGER and measured_at > acknowledged.at):
+            and evaluation.no_escalation is NoEscalation.BELOW_TRIGGER and measured_at > acknowledged.at
+            and (newest is None or measured_at > newest)):
         count = episode.below_trigger_since_ack + 1
         episode = replace(episode, below_trigger_since_ack=count)
         if count >= _BELOW_TRIGGER_TO_RESOLVE:

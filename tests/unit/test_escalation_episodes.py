@@ -253,6 +253,13 @@ def test_a_higher_level_upgrades_and_renotifies_every_target_even_one_that_ackno
     assert [e.kind for e in episode.events] == [EventKind.OPENED, EventKind.ACKNOWLEDGED, EventKind.UPGRADED]
 
 
+def test_a_measurement_at_the_same_time_as_the_newest_still_upgrades(patient: Patient) -> None:
+    patient.measure(5)
+    step = patient.measure(7)  # the clock did not move: the same measured_at, another measurement
+    assert patient.open.level is Level.EMERGENCY
+    assert set(notified(step.effects)) == {LEGEVAKT, HOME_NURSING, FOLLOW_UP_TEAM}
+
+
 def test_an_upgrade_never_postpones_a_running_deadline(patient: Patient, clock: Clock) -> None:
     patient.measure(5)  # URGENT: 15 min
     clock.advance(minutes(13))
