@@ -243,7 +243,9 @@ class Episode:
     targets: tuple[EpisodeTarget, ...]
     pending: tuple[Target, ...]  # added one by one on each timeout or decline, in order
     deadline: datetime | None  # acknowledge by; None once acknowledged or when undeliverable
-    overdue: bool  # a deadline passed with nobody left to add
+    # Nobody is left to add and nobody has taken it (the last deadline passed, or every responsible
+    # target declined): the episode stays open, listed as overdue, until someone takes or resolves it.
+    chain_exhausted: bool
     undeliverable: bool  # nobody responsible can be reached: the recorder was told to phone
     timers: tuple[Timer, ...]  # at most one per kind
     timer_sequence: int
@@ -473,16 +475,23 @@ def _deliverable(episode: Episode) -> bool:
 
 
 def _exhausted(episode: Episode, now: datetime, told_by_decline: bool) -> tuple[Episode, list[Effect]]:
-    """Nobody is left to add: the episode stays open and overdue; the recorder is told what the
+    """Nobody is left to add: the episode stays open, its chain exhausted; the recorder is told what the
     level's row says (REVIEW stays on the list only, unless everyone declined it)."""
     episode, effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, None)
-    episode = _add_event(replace(episode, overdue=True), Event(EventKind.CHAIN_EXHAUSTED, now, episode.level))
+    episode = _add_event(replace(episode, chain_exhausted=True), Event(EventKind.CHAIN_EXHAUSTED, now, episode.level))
     on_timeout = rule_for(episode.level).on_timeout
     if on_timeout is OnTimeout.RECORDER_PHONES_113:
         effects.append(_tell(episode, RecorderMessage.PHONE_113))
     elif on_timeout is not OnTimeout.STAYS_OVERDUE or told_by_decline:
         effects.append(_tell(episode, RecorderMessage.PHONE_LEGEVAKT))
     return episode, effects
+
+
+def _without_source(chain: Chain, source_orgnr: str) -> Chain:
+    """The chain less the recorder's organisation (routing leaves it out already; this holds even
+    when routes were made for another recorder)."""
+    return replace(chain, first=tuple(t for t in chain.first if t.orgnr != source_orgnr),
+                   on_timeout=tuple(t for t in chain.on_timeout if t.orgnr != source_orgnr))
 
 
 def _merge_chain(episode: Episode, chain: Chain, now: datetime) -> Episode:
@@ -503,12 +512,12 @@ def _merge_chain(episode: Episode, chain: Chain, now: datetime) -> Episode:
 
 def _open(episode_id: str, patient_id: str, source_orgnr: str, origin: Origin, level: Level, routes: Routes,
           now: datetime, within: AcknowledgeWithin, first_event: Event | None) -> Transition:
-    chain = routes.chain(level)
+    chain = _without_source(routes.chain(level), source_orgnr)
     targets = tuple(EpisodeTarget(t, now, AddedBecause.OPENED) for t in chain.first[:MAX_TARGETS_PER_EPISODE])
     episode = Episode(
         episode_id=episode_id, patient_id=patient_id, source_orgnr=source_orgnr, origin=origin, level=level,
         state=State.OPEN, rules_version=RULES_VERSION, opened_at=now, targets=targets, pending=chain.on_timeout,
-        deadline=None, overdue=False, undeliverable=False, timers=(), timer_sequence=0,
+        deadline=None, chain_exhausted=False, undeliverable=False, timers=(), timer_sequence=0,
         events=(Event(EventKind.OPENED, now, level),), measurements=(),
     )
     if first_event is not None:
@@ -534,9 +543,9 @@ def _upgrade(episode: Episode, level: Level, routes: Routes, now: datetime, with
     """A higher level: every target is told again (even those that acknowledged or declined), the
     acknowledgement no longer holds, and the deadline is the new level's (never later than one
     already running)."""
-    chain = routes.chain(level)
-    previous_deadline = episode.deadline if episode.state is State.OPEN and not episode.overdue else None
-    episode = replace(episode, level=level, state=State.OPEN, acknowledgement=None, overdue=False,
+    chain = _without_source(routes.chain(level), episode.source_orgnr)
+    previous_deadline = episode.deadline if episode.state is State.OPEN and not episode.chain_exhausted else None
+    episode = replace(episode, level=level, state=State.OPEN, acknowledgement=None, chain_exhausted=False,
                       below_trigger_since_ack=0)
     episode = _merge_chain(episode, chain, now)
     episode = replace(episode, targets=tuple(replace(t, declined=False) for t in episode.targets))
@@ -680,7 +689,7 @@ def acknowledge(episode: Episode, *, actor: Actor, request_id: str, now: datetim
         raise _not_responsible()
     _room_for_action(episode)
     episode = replace(_add_event(episode, event), state=State.ACKNOWLEDGED, acknowledgement=event, deadline=None,
-                      overdue=False, below_trigger_since_ack=0)
+                      chain_exhausted=False, below_trigger_since_ack=0)
     episode, effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, None)
     episode, more = _with_timer(episode, TimerKind.AUTO_RESOLVE, now + _QUIET_TO_RESOLVE)
     return Transition(episode, (*effects, *more, _tell(episode, RecorderMessage.ACKNOWLEDGED)))
@@ -717,7 +726,7 @@ def _add_next(episode: Episode, because: AddedBecause, reason: NotifyReason, now
     """The next pending target joins with a new deadline (the level's time, counted in real time)."""
     new, *rest = episode.pending
     deadline = now + within.for_level(episode.level)
-    episode = replace(episode, pending=tuple(rest), deadline=deadline, overdue=False,
+    episode = replace(episode, pending=tuple(rest), deadline=deadline, chain_exhausted=False,
                       targets=(*episode.targets, EpisodeTarget(new, now, because)))
     episode, effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, deadline)
     episode, notes = _notify(episode, (new.orgnr,), reason, now)

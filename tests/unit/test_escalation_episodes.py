@@ -333,7 +333,7 @@ def test_decline_passes_it_on_at_once_and_everyone_declining_exhausts_the_chain(
             lambda: acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.now))
     step = patient.apply(decline(patient.open, actor=actor(LEGEVAKT), reason="Full legevakt", request_id="d2",
                                  now=clock.advance(minutes(1)), within=WITHIN))
-    assert patient.open.overdue and patient.open.state is State.OPEN and patient.open.timers == ()
+    assert patient.open.chain_exhausted and patient.open.state is State.OPEN and patient.open.timers == ()
     [message] = told(step.effects)
     assert message.message is RecorderMessage.PHONE_LEGEVAKT and message.phone_numbers == (PHONE_LEGEVAKT,)
     assert patient.open.events[-1].kind is EventKind.CHAIN_EXHAUSTED
@@ -352,7 +352,7 @@ def test_urgent_review_timeouts_add_the_legevakt_then_tell_the_recorder(patient:
     assert fire_timer(patient.open, first, now=clock.now, within=WITHIN) == Transition(patient.open)
     step = patient.apply(fire_timer(patient.open, second, now=clock.advance(minutes(31)), within=WITHIN))
     assert [m.message for m in told(step.effects)] == [RecorderMessage.PHONE_LEGEVAKT]
-    assert patient.open.overdue and patient.open.state is State.OPEN
+    assert patient.open.chain_exhausted and patient.open.state is State.OPEN
     assert fire_timer(patient.open, second, now=clock.now, within=WITHIN) == Transition(patient.open)
 
 
@@ -364,7 +364,7 @@ def test_urgent_and_emergency_timeouts_tell_the_recorder_to_phone(patient: Patie
     step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(timer.due_at - clock.now), within=WITHIN))
     assert [m.message for m in told(step.effects)] == [message]
     assert notified(step.effects) == {}
-    assert patient.open.overdue and patient.open.acknowledgement is None
+    assert patient.open.chain_exhausted and patient.open.acknowledgement is None
 
 
 def test_review_timeout_stays_overdue_on_the_list_over_a_spring_forward_weekend() -> None:
@@ -380,7 +380,7 @@ def test_review_timeout_stays_overdue_on_the_list_over_a_spring_forward_weekend(
     assert fire_timer(patient.open, timer, now=timer.due_at - timedelta(seconds=1), within=WITHIN).effects == ()
     step = patient.apply(fire_timer(patient.open, timer, now=timer.due_at, within=WITHIN))
     assert step.effects == (CancelTimer(timer),)  # nobody pushed, the recorder not told
-    assert patient.open.overdue and patient.open.state is State.OPEN
+    assert patient.open.chain_exhausted and patient.open.state is State.OPEN
 
 
 # --- reassessment, resolution ---------------------------------------------------------------------
@@ -586,3 +586,12 @@ def test_effects_carry_no_patient_data(patient: Patient, clock: Clock) -> None:
     step = patient.measure(8)
     for effect in step.effects:
         assert PATIENT not in repr(effect)
+
+
+def test_the_source_is_never_a_target_even_with_routes_made_for_another_recorder(clock: Clock) -> None:
+    step = raise_concern(None, actor=actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"), level=Level.EMERGENCY,
+                         note="Plutselig forverring", request_id="c1", new_episode_id="e1", patient_id=PATIENT,
+                         routes=routes(clock.now, recorder=RECORDER), now=clock.now, within=WITHIN)
+    assert step.episode is not None
+    assert [t.orgnr for t in step.episode.targets] == [LEGEVAKT, FOLLOW_UP_TEAM]
+    assert HOME_NURSING not in notified(step.effects)

@@ -184,7 +184,7 @@ class PatientMachine(RuleBasedStateMachine):
     def _check_upgrade(self, before: Episode, after: Episode) -> None:
         assert {t.orgnr for t in after.targets} >= {t.orgnr for t in before.targets}
         running = before.state is State.OPEN and before.deadline is not None and before.deadline > self.now \
-            and not before.overdue
+            and not before.chain_exhausted
         if running and after.deadline is not None:
             assert after.deadline <= before.deadline
 
