@@ -1,4 +1,4 @@
-# The two README commands (`make run`, `make test`) and a few helpers.
+# The README's two commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
 .PHONY: run cluster test lint lint-k8s typecheck bench protos proto-drift lint-protos proto-breaking proto-release lock lock-check image-check clean
 
@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 run: $(INSTALLED)
 	exec $(VENV)/bin/samhandling up
 
-# Two replicas of every component on a throwaway PostgreSQL behind HAProxy (README: "Running a cluster").
+# Two replicas of every component on a throwaway PostgreSQL behind HAProxy (docs/operations.md "Running a cluster").
 # As root on Debian/Ubuntu the PostgreSQL server and HAProxy are installed when missing (said first);
 # elsewhere `samhandling cluster` stops and says how to install them.
 cluster: $(INSTALLED)

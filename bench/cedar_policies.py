@@ -15,7 +15,7 @@ checks that Cedar's Allow/Deny equals our permit/deny for every request):
   municipal services are read outside the home organisation when opened as a restriction is
   (OPENED); the data holder (the home organisation) writes municipal services.
 - CARE, the guard of every rule: a system or health person asking for a shareable category
-  with a purpose (rules bind nobody else, README "How consent decides").
+  with a purpose (rules bind nobody else, docs/consent.md "How consent decides").
 - reservation: forbid; block: forbid when the selector selects the actor; both for any action
   and neither has an `unless`, so nothing opens them. Restriction: forbid a read when it
   covers the request, unless OPENED: consent at the moment or a justified emergency, both

@@ -1,4 +1,4 @@
-"""Turning the metadata of one gRPC call into a Principal (README "The request path", step 1).
+"""Turning the metadata of one gRPC call into a Principal (docs/architecture.md "The request path", step 1).
 
 Metadata read here:
 - `authorization`: `Bearer <token>` or `DPoP <token>` (scheme case-insensitive, one value);

@@ -1,4 +1,4 @@
-"""The gateway's cache of consent decisions, safe against revocation (README "The request path", step 4:
+"""The gateway's cache of consent decisions, safe against revocation (docs/architecture.md "The request path", step 4:
 after a patient's revoke call has returned, no gateway replica may permit on the old rules).
 
 How it stays safe. The cache holds decisions only while it holds a lease from a consent

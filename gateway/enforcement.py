@@ -1,6 +1,6 @@
 """The request path of the gateway (policy enforcement point): authenticate, authorise the
 method, validate the patient id, decide consent, then audit and forward side by side, the
-answer released only once the audit is stored (README "The request path",
+answer released only once the audit is stored (docs/architecture.md "The request path",
 docs/gateway-request-path.md).
 
 Metadata read here (besides what authentication reads): `x-samhandling-consent-at-moment`,
@@ -257,7 +257,7 @@ class Admitted:
 
 async def answered_once_audited(audit: Awaitable[None], answer: Awaitable[M]) -> M:
     """The backend's answer, released only once the audit append has succeeded; both run side by
-    side (README "The request path", step 5). The audit's failure is the caller's answer whenever
+    side (docs/architecture.md "The request path", step 5). The audit's failure is the caller's answer whenever
     it fails, even after the backend answered (the answer is dropped), and cancels the backend
     call if it is still running. A backend's failure is raised once the audit has ended (the
     events are recorded either way, as a failed access is worth recording). Neither task
@@ -266,7 +266,7 @@ async def answered_once_audited(audit: Awaitable[None], answer: Awaitable[M]) ->
 
 
 def no_access() -> ServiceError:
-    """The one answer about a patient's data to a caller without a basis for it (README "What a
+    """The one answer about a patient's data to a caller without a basis for it (docs/consent.md "What a
     caller without a basis learns about a patient"): the same status, reason, message and
     ErrorInfo whether the patient has a reservation, is not known to the suite, or the
     patient's rules or the statutory defaults refuse this caller. The audit log and the security

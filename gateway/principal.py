@@ -1,4 +1,4 @@
-"""The typed Principal built once per call from a validated access token (README "The request path" (HelseID)).
+"""The typed Principal built once per call from a validated access token (docs/architecture.md "The request path", step 1).
 
 Kinds, decided in this order:
 - PATIENT: holds the patient scope; needs a pid and security level "4" (ID-porten high).

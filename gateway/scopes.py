@@ -1,4 +1,4 @@
-"""The one table of scope strings (README "The request path" (HelseID): audience `nhn:samhandling`, scopes `nhn:samhandling/<scope>`)."""
+"""The one table of scope strings (docs/architecture.md "The request path", step 1: audience `nhn:samhandling`, scopes `nhn:samhandling/<scope>`)."""
 
 SUMMARY_READ = "nhn:samhandling/summary.read"
 SUMMARY_WRITE = "nhn:samhandling/summary.write"

@@ -1,4 +1,4 @@
-"""Access-token validation per README "The request path" (HelseID): allow-listed asymmetric algorithm that fits the
+"""Access-token validation per docs/architecture.md "The request path", step 1: allow-listed asymmetric algorithm that fits the
 issuer's key, `typ`, exact `iss`, exactly one `aud`, `exp`/`nbf`/`iat` with a few seconds of
 leeway, and the RFC 9068 claims every access token carries.
 
@@ -41,7 +41,7 @@ MAX_TOKEN_BYTES = 8192
 DEFAULT_MAX_LIFETIME_SECONDS = 3600
 # RFC 9068 §2.2: present in every JWT access token.
 REQUIRED_STRING_CLAIMS = ("iss", "sub", "client_id", "jti")
-# Verified tokens kept per gateway process (README "Limits"); past it, the soonest to expire goes.
+# Verified tokens kept per gateway process (docs/limits.md); past it, the soonest to expire goes.
 MAX_VERIFIED_TOKENS = 10_000
 
 

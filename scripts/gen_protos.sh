@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the Python code committed next to the protos.
 # Usage: gen_protos.sh [PROTO_ROOT]   (default: the repository's protos/)
-# The protoc invocation must stay exactly as is: the drift check and the pre-stop hook use it too.
+# The protoc invocation must stay exactly as is: `make proto-drift` regenerates into a copy with it
+# and compares the result with the committed code.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

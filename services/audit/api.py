@@ -501,7 +501,7 @@ def _obligations(event: audit_pb2.AuditEvent, problems: dict[str, str]) -> str:
     return joined_obligations(names)
 
 
-# What a patient's log shows ("logg over bruk", README "The access log is a transparency log"): who by name and organisation,
+# What a patient's log shows ("logg over bruk", docs/audit-log.md "The access log is a transparency log"): who by name and organisation,
 # when, what, on which basis, the decision and whether it was flagged — not the log's internals.
 _HIDDEN_FROM_PATIENTS = (
     "idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification", "obligations",

@@ -1,5 +1,5 @@
 """Audit events as CSV for auditors' spreadsheets, pure: RFC 4180 (comma, CRLF, quotes doubled),
-UTF-8, a header row, one row per event with the record's fields (README "The access log is a transparency log").
+UTF-8, a header row, one row per event with the record's fields (docs/audit-log.md "The access log is a transparency log").
 
 Every cell is guarded against formula injection whatever separator the spreadsheet splits it by
 (Norway's Excel uses `;`): wherever a part of the cell could become a cell of its own (at the start,

@@ -1,5 +1,5 @@
 """Audit events as a FHIR R4 Bundle (type collection) of AuditEvent resources following IHE BALP
-(Basic Audit Log Patterns), pure: plain dicts, serialised as JSON (README "The access log is a transparency log").
+(Basic Audit Log Patterns), pure: plain dicts, serialised as JSON (docs/audit-log.md "The access log is a transparency log").
 
 record -> AuditEvent
 - event_id -> id (and the entry's fullUrl urn:uuid:<event_id>)

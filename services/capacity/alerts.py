@@ -28,7 +28,7 @@ MAX_LIFETIME = timedelta(days=7)
 EXPIRED_LISTED_FOR = timedelta(days=30)
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII without spaces
 _MUNICIPALITY = re.compile(r"[0-9]{4}")
-# Bounds (README "Limits"): open alerts one organisation has sent, alerts in a WatchAlerts
+# Bounds (docs/limits.md): open alerts one organisation has sent, alerts in a WatchAlerts
 # snapshot (the newest), and ListAlerts pages.
 MAX_OPEN_ALERTS = 100
 MAX_SNAPSHOT_ALERTS = 200

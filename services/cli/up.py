@@ -115,7 +115,7 @@ The web pages (open in a browser; log in by picking the person on the STS's page
   http://{a['gateway_http']}/ansatt/kapasitet    capacity page: Marte Mottaksen 19919110034 (hospital, Bodø)
   Sigrid Sykepleiersen 08847810026 (nurse) and Lars Legevaktsen 23898220028 (doctor, legevakt) are the
   health personnel of the gRPC side (.venv/bin/samhandling call --user ... --dpop --purpose TREAT ...).
-  README.md, "Trying the flows by hand", walks through blocking, an emergency opening, a guardian and an audit.
+  docs/web-pages.md, "Trying the flows by hand", walks through blocking, an emergency opening, a guardian and an audit.
 
 Ctrl-C stops every component.
 """,

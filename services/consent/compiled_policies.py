@@ -1,5 +1,5 @@
 """The compiled rules of the patients decided lately, one entry per patient at the revision it
-was compiled for (README "Limits": at most MAX_COMPILED_POLICIES patients, least recently
+was compiled for (docs/limits.md: at most MAX_COMPILED_POLICIES patients, least recently
 decided dropped first). A policy read at another revision is compiled again and replaces the
 entry: every rule change raises the revision, so an entry never decides on old rules. The
 representations and the home organisation are not compiled (they change without a revision)

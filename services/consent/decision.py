@@ -1,7 +1,7 @@
 """The access decision (policy decision point), pure: a patient's policy and one request in;
 permit or deny, its basis, the rules that decided, the obligations and the reasoning out.
 
-Evaluation order — the first step that applies decides (README "How consent decides"). A rule is *in force*
+Evaluation order — the first step that applies decides (docs/consent.md "How consent decides"). A rule is *in force*
 when its current version is ACTIVE and `now` lies in [valid_from, valid_until); it *covers*
 a request when its categories and purposes are empty or contain the request's.
 

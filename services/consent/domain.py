@@ -1,5 +1,5 @@
 """Sharing rules, representatives and access requests, pure: what they are and what a valid
-new rule is (README "How consent decides"). The decision itself is in decision.py."""
+new rule is (docs/consent.md "How consent decides"). The decision itself is in decision.py."""
 from __future__ import annotations
 
 import re
@@ -23,7 +23,7 @@ REASON = TextField(MAX_REASON, multiline=True)
 JUSTIFICATION = TextField(MAX_JUSTIFICATION)
 RULE_ID = TextField(64, required=True)
 # Rules in force (not revoked) per patient, so a policy, and every decision read of it, stays
-# small (README "Limits"); rule lists and histories are paged.
+# small (docs/limits.md); rule lists and histories are paged.
 MAX_ACTIVE_RULES = 50
 
 # The categories personnel may ever see; CONSENT and ACCESS_LOG belong to the patient.
@@ -240,7 +240,7 @@ def rule_violations(draft: RuleDraft, now: datetime, *, allow_synthetic: bool) -
     elif not SHAREABLE.issuperset(draft.categories):
         problems["data_categories"] = "only MUNICIPAL_SERVICES and VITAL_SIGNS are ever shared"
     elif draft.categories and whole:
-        # Both hold for everything by law (README "How consent decides"); a narrower one would be silently widened.
+        # Both hold for everything by law (docs/consent.md "How consent decides"); a narrower one would be silently widened.
         problems["data_categories"] = "a reservation or block covers all categories; leave empty"
     if None in draft.purposes:
         problems["purposes"] = "unspecified or unknown purpose of use"

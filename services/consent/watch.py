@@ -48,7 +48,7 @@ first heartbeat after that, so after the change too.
 No wait for a predecessor. The previous design kept leases in process memory, so a new
 process had to wait one lease before its first change could complete. Now every lease any
 process ever granted is in the book before its heartbeat left, so a new or restarted
-replica sees them all: nothing waits. (One exception, stated in the README: upgrading from
+replica sees them all: nothing waits. (One exception, stated in docs/consent.md: upgrading from
 the in-memory version, whose leases are not in the book.)
 
 How a stream ends. Only the cache hanging up ends it with OK. Every end the service decides

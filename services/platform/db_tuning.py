@@ -3,7 +3,7 @@
 Pure: the values and the GUCs they become; `services.platform.db` applies them to engines.
 SQLite ignores all of this (its one bound is the 30 s busy timeout `make_engine` sets).
 
-Why each default (the README's configuration table repeats them):
+Why each default (docs/configuration.md repeats them):
 
 - `statement_timeout` 10 s: the gateway gives every backend call 10 s (gateway/backends.py), so
   a statement still running after that answers nobody. The longest statement on a request path

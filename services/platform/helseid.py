@@ -1,4 +1,4 @@
-"""HelseID's vocabulary (README "The request path" (HelseID)), shared by the gateway that validates tokens and the
+"""HelseID's vocabulary (docs/architecture.md "The request path", step 1), shared by the gateway that validates tokens and the
 development STS that issues them: claim names, the algorithm allow-list, the trust framework."""
 
 PID = "helseid://claims/identity/pid"

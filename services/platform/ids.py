@@ -1,4 +1,4 @@
-"""The one place that validates Norwegian identifiers (README "The request path", step 3). Pure: no I/O.
+"""The one place that validates Norwegian identifiers (docs/architecture.md "The request path", step 3). Pure: no I/O.
 
 Person numbers (11 digits, DDMMYY + individual number III + check digits K1 K2):
 

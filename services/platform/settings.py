@@ -15,7 +15,7 @@ from .secret_files import SecretFileError, read_secret_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# Default loopback ports of every component (README "The parts").
+# Default loopback ports of every component (docs/architecture.md "The parts").
 DEFAULT_PORTS: dict[str, int] = {
     "sts": 8090,
     "gateway": 50050,

@@ -1,4 +1,4 @@
-"""The one rule for free text a client sends (README "Free text"), pure.
+"""The one rule for free text a client sends (docs/architecture.md "Free text"), pure.
 
 Every free-text field that enters a service — a note, a message, a reason, a justification, a
 name, a source system's id — is checked here before it is stored or looked up:

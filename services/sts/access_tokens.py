@@ -1,4 +1,4 @@
-"""RFC 9068 JWT access tokens with HelseID's claims (README "The request path" (HelseID)).
+"""RFC 9068 JWT access tokens with HelseID's claims (docs/architecture.md "The request path", step 1).
 
 One issuer for every grant: the client's own access (client_credentials) or a logged-in
 person's (authorization_code, refresh_token), optionally bound to a DPoP key (`cnf.jkt`).

@@ -59,7 +59,7 @@ def create_app(
         clients,
         AccessTokenIssuer(issuer, audience, signing_keys, token_lifetime_seconds, clock),
         IdTokenIssuer(issuer, id_token_key, token_lifetime_seconds, clock),
-        # README "The request path" (HelseID) names the issuer as the assertion audience; many clients use the
+        # docs/architecture.md "The request path", step 1 names the issuer as the assertion audience; many clients use the
         # token endpoint URL (RFC 7523's suggestion), so both are accepted.
         PrivateKeyJwtAuthentication(
             audiences=[issuer, token_endpoint], replay_cache=ReplayCache(clock=clock), clock=clock

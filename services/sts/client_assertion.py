@@ -1,4 +1,4 @@
-"""Server side of `private_key_jwt` (RFC 7523 §2.2 as profiled by HelseID, README "The request path" (HelseID)).
+"""Server side of `private_key_jwt` (RFC 7523 §2.2 as profiled by HelseID, docs/architecture.md "The request path", step 1).
 
 Authlib's `rfc7523.PrivateKeyJWT` is the *client* half (it signs assertions for an HTTP
 client); the server half is `JWTBearerClientAssertion`, registered here under the method name

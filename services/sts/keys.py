@@ -8,7 +8,7 @@ from typing import Any
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-# Signing keys must be asymmetric: RS/PS/ES (README "The request path" (HelseID)).
+# Signing keys must be asymmetric: RS/PS/ES (docs/architecture.md "The request path", step 1).
 AsymmetricKey = ECKey | RSAKey
 
 

@@ -1,4 +1,4 @@
-"""The trust-framework attestation (`nhn:tillitsrammeverk:parameters`, README "The request path" (HelseID)). Pure.
+"""The trust-framework attestation (`nhn:tillitsrammeverk:parameters`, docs/architecture.md "The request path", step 1). Pure.
 
 A client attests the care situation — care relationship and patients — in its client
 assertion (`authorization_details`, as HelseID takes it) or in the authorization request.

@@ -247,7 +247,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         """Which of `categories` the gateway permitted (_granted); then the patient must exist,
         before anything else of the request is checked: an unknown number is PATIENT_NOT_FOUND
         whatever else is wrong, which the gateway answers to anyone but the patient as it
-        answers a reservation (README "What a caller without a basis learns about a patient")."""
+        answers a reservation (docs/consent.md "What a caller without a basis learns about a patient")."""
         permitted = self._granted(patient_id, *categories)
         await self._run(self._store.get_patient, patient_id)
         return permitted

@@ -2,7 +2,7 @@
 
 Resources
 - Patient: identifier by person-number kind, name (text), birthDate.
-- EpisodeOfCare per OKT record (HL7 Norway maps OKT to EpisodeOfCare, README "The patient summary" (OKT)): status from
+- EpisodeOfCare per OKT record (HL7 Norway maps OKT to EpisodeOfCare, docs/summary.md "The patient summary" (OKT)): status from
   okt.is_active (active; finished when ended; planned before the start; onhold when temporarily
   ceased), type IPLOS 9151, period (the end date is the last day, as a FHIR date end is inclusive),
   managingOrganization by organisation number, identifiers (this system's service id and the

@@ -1,4 +1,4 @@
-"""NEWS2 scoring (Royal College of Physicians 2017, Chart 1; README "The patient summary" (NEWS2)). Pure: no I/O.
+"""NEWS2 scoring (Royal College of Physicians 2017, Chart 1; docs/summary.md "The patient summary" (NEWS2)). Pure: no I/O.
 
 Between chart steps:
 - respiration rate, SpO2, systolic BP and pulse are whole numbers; the chart's bands are

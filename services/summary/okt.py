@@ -1,4 +1,4 @@
-"""Municipal services overview (OKT, README "The patient summary" (OKT)), pure: records, IPLOS codes, activity, validity."""
+"""Municipal services overview (OKT, docs/summary.md "The patient summary" (OKT)), pure: records, IPLOS codes, activity, validity."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from services.platform.text import TextField, text_violations
 
 # Code list 9151 (Volven), its codes written as the code list writes them: unpadded ("6", "15").
 # Texts follow the service list the municipal patient register (KPR) publishes; meanings as in
-# README "The patient summary" (OKT). Old clients' zero-padded form ("06") is read as the code
+# docs/summary.md "The patient summary" (OKT). Old clients' zero-padded form ("06") is read as the code
 # it pads (normalise_iplos_code); only the official form is stored and exported.
 IPLOS_9151: dict[str, str] = {
     "1": "Praktisk bistand – daglige gjøremål",

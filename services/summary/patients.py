@@ -11,7 +11,7 @@ from .news2 import Spo2Scale
 from .okt import MunicipalService
 from .vitals import Measurement, Performer
 
-# Bounds of a patient's municipal services (README "Limits"). Records are never deleted, only
+# Bounds of a patient's municipal services (docs/limits.md). Records are never deleted, only
 # ended, so one system could otherwise grow a summary past gRPC's message limit for every reader.
 # A patient's open records (not ended before today) are limited on write; a summary or an export
 # carries every open record and then the newest ended ones, up to MAX_SUMMARY_SERVICES, and says

@@ -1,4 +1,4 @@
-"""The README's guarantees with two replicas of every component, on the real local cluster
+"""The guarantees of docs/ (consent.md, architecture.md, audit-log.md) with two replicas of every component, on the real local cluster
 (`tests/cluster/conftest.py`): processes on one PostgreSQL behind HAProxy, called from outside.
 
 - a rule change that has returned is never outlived by a cached decision, on either gateway
@@ -49,7 +49,7 @@ OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
 WATCH = "/samhandling.capacity.v1.CapacityService/WatchCapacity"
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
-LEASE_SECONDS = 2.0  # the consent lease (README, decision cache)
+LEASE_SECONDS = 2.0  # the consent lease (docs/consent.md "The decision cache")
 TIMEOUT = 30.0  # any single wait of this module; the waits are on conditions, not on time
 READERS_PER_GATEWAY = 3
 

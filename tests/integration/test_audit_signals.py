@@ -187,7 +187,7 @@ def largest_events(days: int, per_day: int = 100, *, widest: bool = False) -> li
 
 async def test_signals_of_maximum_size_come_in_pages_under_the_message_limit(settings):
     """A signal carries up to 100 events of up to ~4.5 kB: ListSignals pages them (AIP-158) and a
-    page stops at the byte budget, so no answer reaches gRPC's 4 MiB limit (README "Limits")."""
+    page stops at the byte budget, so no answer reaches gRPC's 4 MiB limit (docs/limits.md)."""
     days = 5
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)

@@ -352,7 +352,7 @@ async def test_a_watch_of_alerts_cut_off_mid_stream_resumes_without_loss_or_repe
 
 
 async def test_open_alerts_are_limited_per_sender_and_every_list_of_them_is_bounded(settings, clock):
-    """README "Limits": 100 open alerts per sending organisation, a snapshot of the newest 200 with
+    """docs/limits.md: 100 open alerts per sending organisation, a snapshot of the newest 200 with
     `truncated`, ListAlerts in pages (AIP-158) of alerts of maximum size."""
     longest = "𝄞" * 1000  # 4 bytes in UTF-8 each: the largest message text allowed
     async with serving(settings, clock) as alerts:

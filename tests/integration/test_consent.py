@@ -546,7 +546,7 @@ def test_a_municipality_without_exactly_one_legal_entity_is_a_seed_error():
 
 
 async def test_rules_in_force_are_limited_and_every_list_of_them_is_paged(settings):
-    """README "Limits": 50 rules in force per patient; ListRules, ListRuleHistory and
+    """docs/limits.md: 50 rules in force per patient; ListRules, ListRuleHistory and
     ListNotifications in pages (AIP-158) whose tokens are range-checked."""
     async with serving(settings) as consent:
         made = [await consent.create(ESKIL, rule_type=RESTRICTION) for _ in range(MAX_ACTIVE_RULES)]

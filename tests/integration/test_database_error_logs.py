@@ -1,4 +1,4 @@
-"""SQL parameters never reach a log (README "Free text"): a database error with a recognisable
+"""SQL parameters never reach a log (docs/architecture.md "Free text"): a database error with a recognisable
 value, raised by an engine from `make_engine` on SQLite and PostgreSQL and logged as the
 services log an unhandled error, leaves no trace of the value in what the log formatter writes."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every free-text field of every write RPC (and the text filters of the reads) through the
 gateway with real STS tokens, on SQLite and PostgreSQL: control, format and bidi characters,
 non-NFC text and line breaks where the field allows none are refused with INVALID_ARGUMENT
-naming the field, and nothing of them is stored (README "Free text"). On PostgreSQL a NUL was
+naming the field, and nothing of them is stored (docs/architecture.md "Free text"). On PostgreSQL a NUL was
 once an INTERNAL error whose log held the SQL parameters."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The audit append runs beside the backend call, and the answer is released only once both have
-succeeded (README "The request path", step 5): real STS, gateway, consent, audit and summary,
+succeeded (docs/architecture.md "The request path", step 5): real STS, gateway, consent, audit and summary,
 with a front of the test's own before the summary and the audit service that forwards every
 call unchanged (the very bytes the gateway's assertion is bound to) and tells the test when the
 summary service has answered, so the audit can be held or failed after that, by events."""

@@ -1,4 +1,4 @@
-"""What a caller without a basis learns about a patient (README "What a caller without a basis
+"""What a caller without a basis learns about a patient (docs/consent.md "What a caller without a basis
 learns about a patient"), through the real suite with real STS tokens: a reserved patient, a
 person number the suite does not know and a patient whose rules refuse the caller give the same
 status, message and ErrorInfo on every RPC and JSON route that takes a patient id; the patient

@@ -272,7 +272,7 @@ async def test_a_backend_refusing_the_gateways_assertion_is_an_internal_error(tm
         call = harness.watch(await harness.bearer())
         await expect_error(call.read(), grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED")
         assert harness.capacity.watches == []
-    # A refusal like any other, logged to the security log (README "The request path").
+    # A refusal like any other, logged to the security log (docs/architecture.md "The request path").
     logged = [(r.levelname, r.getMessage(), r.backend, r.backend_reason)
               for r in caplog.records if r.name == "gateway.security"]
     assert logged == [("ERROR", "backend refused the gateway's assertion", "capacity", "ASSERTION_INVALID")]

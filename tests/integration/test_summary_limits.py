@@ -1,4 +1,4 @@
-"""One system must not be able to break a patient for everyone (README "Limits"): a municipal
+"""One system must not be able to break a patient for everyone (docs/limits.md): a municipal
 EHR writing maximum-size OKT records through the gateway meets the open-record limit, and the
 patient's summary and FHIR export stay readable, capped with a `truncated` signal, however many
 ended records pile up (records are never deleted)."""

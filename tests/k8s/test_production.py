@@ -222,7 +222,7 @@ def test_the_guides_apply_steps_pick_what_they_say():
 
 
 def test_every_replica_at_its_maximum_fits_in_postgresqls_connections():
-    """README "Storage": a backend replica holds at most 2 x (P + O) + 1 connections (its store,
+    """docs/operations.md "Storage": a backend replica holds at most 2 x (P + O) + 1 connections (its store,
     its replay claims, one LISTEN or leader lock), a gateway P + O, a migration 2 (the lock's and
     the upgrade's). P must be pinned: its default follows the node's CPUs, not the pod's limit."""
     settings = Settings.from_env(config(DOCS))

@@ -38,7 +38,7 @@ def test_every_person_named_is_the_seeds_person_of_that_number(capsys, tmp_path:
     for pid in ("22750884907", "45869005006", "11747910016", "19919110034", "08847810026", "23898220028"):
         assert f"{names[pid]} {pid}" in printed
     assert '"Trying the flows by hand"' in printed
-    assert "#### Trying the flows by hand" in (REPO_ROOT / "README.md").read_text()
+    assert "\n## Trying the flows by hand\n" in (REPO_ROOT / "docs" / "web-pages.md").read_text()
 
 
 def test_mikkel_lines_up_under_eskil_whatever_the_port(capsys, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The access decision as a table written from README "How consent decides": rule set × actor × category ×
+"""The access decision as a table written from docs/consent.md "How consent decides": rule set × actor × category ×
 purpose (× justification / consent at the moment / write / the patient's home organisation)
 -> effect, basis, decided_by, obligations."""
 from __future__ import annotations
@@ -249,7 +249,7 @@ ROWS = [
         (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ())),
     Row("permit of btg still flagged", (PERMIT_KRISTIN,), KRISTIN, VITALS, BTG,
         (PERMIT, B.EXPLICIT_PERMIT, ("pmt-hpr",), FLAG), justification="unconscious"),
-    # Municipal services are read within the patient's parent organisation (NHN's OKT, README "The patient summary" (OKT)).
+    # Municipal services are read within the patient's parent organisation (NHN's OKT, docs/summary.md "The patient summary" (OKT)).
     Row("services inside the home organisation, system", (), EHR, SERVICES, TREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ())),
     Row("services inside the home organisation, a child organisation's person", (), SIGRID, SERVICES, TREAT,

@@ -1,4 +1,4 @@
-"""The gateway's one mapping of what a caller without a basis learns about a patient (README
+"""The gateway's one mapping of what a caller without a basis learns about a patient (docs/consent.md
 "What a caller without a basis learns about a patient"): a backend's PATIENT_NOT_FOUND is told
 only to the patient (and their representatives); anyone else gets the answer a reservation gets."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Access-token validation (gateway/tokens.py): every rule of README "The request path" (HelseID), one reason each.
+"""Access-token validation (gateway/tokens.py): every rule of docs/architecture.md "The request path", step 1, one reason each.
 Tokens are minted here with keys of the test's own; the JWKS is a stub."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Identifier validation (README "The request path", step 3) and the honesty of the seed data.
+"""Identifier validation (docs/architecture.md "The request path", step 3) and the honesty of the seed data.
 
 Only synthetic numbers appear here. The ordinary, D- and H-number examples are born in
 2039 (individual number 9xx), a date no real person has been given a number for; they are

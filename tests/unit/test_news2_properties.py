@@ -1,4 +1,4 @@
-"""Properties of NEWS2 over generated observations, each read off RCP 2017 Chart 1 (README "The patient summary" (NEWS2))."""
+"""Properties of NEWS2 over generated observations, each read off RCP 2017 Chart 1 (docs/summary.md "The patient summary" (NEWS2))."""
 from __future__ import annotations
 
 from dataclasses import fields, replace

@@ -1,4 +1,4 @@
-"""One date rule for the suite (README "One date: the date in Norway"): every age or date rule
+"""One date rule for the suite (docs/architecture.md "The request path", step 3, "One date rule"): every age or date rule
 counts the date in Norway, so around midnight they agree with each other, in winter (UTC+1)
 and in summer time (UTC+2). The clock is injected; nothing here reads the wall clock."""
 from __future__ import annotations

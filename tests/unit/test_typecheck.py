@@ -1,4 +1,4 @@
-"""The type checker gate (README "Development"): mypy over gateway/ and services/ with the settings in
+"""The type checker gate (docs/development.md "Development"): mypy over gateway/ and services/ with the settings in
 pyproject.toml ([tool.mypy]) finds no error, so `make test` catches what `make typecheck` would.
 About a minute on a cold cache; .mypy_cache makes later runs fast."""
 from __future__ import annotations
