@@ -39,7 +39,7 @@ from .vitals import Performer
 __all__ = [
     "MAX_EVENTS_PER_EPISODE",
     "MAX_MEASUREMENTS_KEPT",
-    "MAX_REASSESS_AFTER",
+    "MAX_REASSESS_HOURS",
     "NOTIFY_AT_MOST_EVERY",
     "PHONE_113",
     "PHONE_LEGEVAKT",
@@ -86,7 +86,8 @@ _RESERVED_EVENTS = 20
 # Measurements an episode lists (the newest; older ones are counted in measurements_left_out).
 MAX_MEASUREMENTS_KEPT = 50
 # A reassessment is planned for at most this far ahead.
-MAX_REASSESS_AFTER = timedelta(hours=24)
+MAX_REASSESS_HOURS = 24
+_MAX_REASSESS_AFTER = timedelta(hours=MAX_REASSESS_HOURS)
 # Auto-resolution: this many later measurements below every trigger, or this long without a higher level.
 _BELOW_TRIGGER_TO_RESOLVE = 2
 _QUIET_TO_RESOLVE = timedelta(hours=24)
@@ -743,8 +744,8 @@ def plan_reassessment(episode: Episode, *, actor: Actor, reassess_at: datetime, 
     target = _acting_target(episode, actor)
     if _repeat(episode, request_id, event):
         return Transition(episode)
-    if not now < reassess_at <= now + MAX_REASSESS_AFTER:
-        raise invalid_argument({"reassess_at": f"must be after now and at most {MAX_REASSESS_AFTER} ahead"})
+    if not now < reassess_at <= now + _MAX_REASSESS_AFTER:
+        raise invalid_argument({"reassess_at": f"must be after now and at most {MAX_REASSESS_HOURS} h ahead"})
     if episode.state is State.RESOLVED:
         raise _resolved()
     if episode.level is Level.EMERGENCY:

@@ -29,7 +29,7 @@ from .vitals import Measurement, NotScored, assess
 
 __all__ = [
     "CHART4_RESPONSE",
-    "MAX_ACKNOWLEDGE_WITHIN",
+    "MAX_ACKNOWLEDGE_WITHIN_HOURS",
     "REVIEW_RISE",
     "REVIEW_WINDOW",
     "RULES",
@@ -56,7 +56,8 @@ RULES_VERSION = "news2-escalation/1"
 REVIEW_RISE = 2
 REVIEW_WINDOW = timedelta(hours=24)
 # No acknowledge-within setting may be longer than this (a setting that never expires is no timer).
-MAX_ACKNOWLEDGE_WITHIN = timedelta(hours=24)
+MAX_ACKNOWLEDGE_WITHIN_HOURS = 24
+_MAX_ACKNOWLEDGE_WITHIN = timedelta(hours=MAX_ACKNOWLEDGE_WITHIN_HOURS)
 
 
 class Level(enum.IntEnum):
@@ -181,7 +182,7 @@ def rule_for(level: Level) -> Rule:
 class AcknowledgeWithin:
     """How long a level waits for an acknowledgement before its timeout (product defaults, not
     RCP figures; a setting fills them). REVIEW's time counts only the primary team's opening
-    hours (escalation_routing.OpeningHours). Each is positive, at most MAX_ACKNOWLEDGE_WITHIN,
+    hours (escalation_routing.OpeningHours). Each is positive, at most MAX_ACKNOWLEDGE_WITHIN_HOURS,
     and a more urgent level never waits longer than a less urgent one."""
 
     review: timedelta = timedelta(hours=4)
@@ -192,8 +193,9 @@ class AcknowledgeWithin:
     def __post_init__(self) -> None:
         ordered = (self.review, self.urgent_review, self.urgent, self.emergency)
         for value in ordered:
-            if not isinstance(value, timedelta) or not timedelta(0) < value <= MAX_ACKNOWLEDGE_WITHIN:
-                raise ValueError(f"each acknowledge-within time must be more than 0 and at most {MAX_ACKNOWLEDGE_WITHIN}")
+            if not isinstance(value, timedelta) or not timedelta(0) < value <= _MAX_ACKNOWLEDGE_WITHIN:
+                raise ValueError("each acknowledge-within time must be more than 0 and at most "
+                                 f"{MAX_ACKNOWLEDGE_WITHIN_HOURS} h")
         if any(later > earlier for earlier, later in zip(ordered, ordered[1:], strict=False)):
             raise ValueError("a more urgent level must not wait longer than a less urgent one")
 
