@@ -22,7 +22,8 @@ from opentelemetry import trace
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID, Assertion
-from services.platform.errors import ServiceError, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError
 
 from .backends import Backends
 
@@ -44,7 +45,7 @@ Send = Callable[[list[audit_pb2.AuditEvent], str], Awaitable[None]]
 
 
 def audit_unavailable() -> ServiceError:
-    return unavailable("AUDIT_UNAVAILABLE", "the access could not be recorded in the audit log; nothing was served")
+    return Reason.AUDIT_UNAVAILABLE.error("the access could not be recorded in the audit log; nothing was served")
 
 
 @dataclass(eq=False)

@@ -26,6 +26,7 @@ from urllib.parse import unquote
 import grpc
 
 from services.platform.dpop import DpopError, DpopVerifier, grpc_target, replayed
+from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, unauthenticated
 from services.platform.replay import ReplayClaims, ReplayStoreUnavailable, replay_store_unavailable
 
@@ -74,30 +75,30 @@ class Authenticator:
         jkt = (claims.get("cnf") or {}).get("jkt")
         if not jkt:
             if scheme == "dpop":
-                raise unauthenticated("DPOP_TOKEN_NOT_BOUND", "the DPoP scheme needs a DPoP-bound token (cnf.jkt)")
+                raise Reason.DPOP_TOKEN_NOT_BOUND.error("the DPoP scheme needs a DPoP-bound token (cnf.jkt)")
             if claims["client_id"] in self._dpop_bound_clients:
-                raise unauthenticated("DPOP_REQUIRED", "this client must use DPoP-bound tokens")
+                raise Reason.DPOP_REQUIRED.error("this client must use DPoP-bound tokens")
             return
         if scheme != "dpop":
-            raise unauthenticated("DPOP_BOUND_TOKEN_AS_BEARER", "a DPoP-bound token must be sent as 'DPoP <token>'")
+            raise Reason.DPOP_BOUND_TOKEN_AS_BEARER.error("a DPoP-bound token must be sent as 'DPoP <token>'")
         proofs = _values(metadata, DPOP)
         if not proofs:
-            raise unauthenticated("DPOP_PROOF_MISSING", "a DPoP-bound token needs a proof in the 'dpop' metadata")
+            raise Reason.DPOP_PROOF_MISSING.error("a DPoP-bound token needs a proof in the 'dpop' metadata")
         if len(proofs) > 1 or not isinstance(proofs[0], str):
-            raise unauthenticated("DPOP_PROOF_INVALID", "send exactly one DPoP proof")
+            raise Reason.DPOP_PROOF_INVALID.error("send exactly one DPoP proof")
         htu = call.htu or grpc_target(self._public_url, call.method)
         try:
             proof = self._dpop.check(proofs[0], htm=call.htm, htu=htu, access_token=token)
         except DpopError as err:
             raise unauthenticated(err.reason, str(err)) from None
         if not hmac.compare_digest(proof.thumbprint.encode(), jkt.encode()):
-            raise unauthenticated("DPOP_KEY_MISMATCH", "the DPoP proof is signed by another key than the token is bound to")
+            raise Reason.DPOP_KEY_MISMATCH.error("the DPoP proof is signed by another key than the token is bound to")
         try:
             first_use = await self._replay.claim(proof.replay_key, proof.expires_at)
         except ReplayStoreUnavailable:
             raise replay_store_unavailable() from None
         if not first_use:
-            raise unauthenticated("DPOP_REPLAYED", str(replayed()))
+            raise Reason.DPOP_REPLAYED.error(str(replayed()))
 
 
 def log_refusal(err: ServiceError, method: str, client_id: str, peer: str) -> None:
@@ -114,15 +115,15 @@ def _credentials(metadata: Metadata) -> tuple[str, str]:
     """(scheme in lower case, token) from the single `authorization` value."""
     values = _values(metadata, AUTHORIZATION)
     if not values or values == [""]:
-        raise unauthenticated("TOKEN_MISSING", "no access token: send 'authorization: Bearer <token>'")
+        raise Reason.TOKEN_MISSING.error("no access token: send 'authorization: Bearer <token>'")
     if len(values) > 1 or not isinstance(values[0], str):
-        raise unauthenticated("TOKEN_MALFORMED", "send exactly one authorization value")
+        raise Reason.TOKEN_MALFORMED.error("send exactly one authorization value")
     if len(values[0]) > MAX_AUTHORIZATION_BYTES:
-        raise unauthenticated("TOKEN_TOO_LARGE", f"the access token exceeds {MAX_TOKEN_BYTES} bytes")
+        raise Reason.TOKEN_TOO_LARGE.error(f"the access token exceeds {MAX_TOKEN_BYTES} bytes")
     scheme, _, token = values[0].strip().partition(" ")
     token = token.strip()
     if scheme.lower() not in ("bearer", "dpop") or not token or " " in token:
-        raise unauthenticated("TOKEN_MALFORMED", "the authorization metadata must be 'Bearer <token>' or 'DPoP <token>'")
+        raise Reason.TOKEN_MALFORMED.error("the authorization metadata must be 'Bearer <token>' or 'DPoP <token>'")
     return scheme.lower(), token
 
 

@@ -10,7 +10,8 @@ import grpc
 
 from samhandling.consent.v1 import consent_pb2
 from services.platform.assertion import Assertion
-from services.platform.errors import ServiceError, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError
 
 from .backends import Backends
 from .decision_cache import DecisionCache
@@ -75,5 +76,5 @@ class ConsentClient:
 
 
 def consent_unavailable_error() -> ServiceError:
-    return unavailable("CONSENT_UNAVAILABLE", "the consent service cannot decide now; nothing was served")
+    return Reason.CONSENT_UNAVAILABLE.error("the consent service cannot decide now; nothing was served")
 

@@ -31,14 +31,12 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform import telemetry
 from services.platform.assertion import Assertion
+from services.platform.error_reasons import Reason
 from services.platform.errors import (
     RelayedError,
     ServiceError,
     error_info,
     invalid_argument,
-    permission_denied,
-    unauthenticated,
-    unavailable,
 )
 from services.platform.gated import released_once
 from services.platform.ids import person_number_violations
@@ -56,7 +54,6 @@ from .principal import Principal
 from .tokens import LEEWAY_SECONDS
 
 JUSTIFICATION_MAX_CHARS = 500
-PATIENT_NOT_FOUND = "PATIENT_NOT_FOUND"  # a backend's answer for a person number it does not know
 CONSENT_AT_MOMENT = "x-samhandling-consent-at-moment"
 
 log = logging.getLogger(__name__)
@@ -111,7 +108,7 @@ class Enforcer:
         if policy.concerns_patient:
             # A consent decision taken at the opening would outlive a revoke for as long as the
             # stream lasts; patient data is therefore only served call by call.
-            refusal = permission_denied("METHOD_NOT_ALLOWED", "patient data is not served as a stream")
+            refusal = Reason.METHOD_NOT_ALLOWED.error("patient data is not served as a stream")
             log_refusal(refusal, call.method, "", call.peer)
             raise refusal
         principal = await self._authenticator.authenticate(call)  # logs its own refusals
@@ -135,8 +132,8 @@ class Enforcer:
                 raise _relayed(exc, policy.backend) from None
             except TimeoutError:
                 backend_call.cancel()
-                raise unauthenticated(
-                    "TOKEN_EXPIRED", "the access token of this stream has expired; resume with a fresh token"
+                raise Reason.TOKEN_EXPIRED.error(
+                    "the access token of this stream has expired; resume with a fresh token"
                 ) from None
             except BaseException:
                 backend_call.cancel()
@@ -154,8 +151,8 @@ class Enforcer:
                         message = await backend_call.read()
                 except TimeoutError:
                     log.info("stream closed: token expired", extra={"method": call.method, "client_id": principal.client_id})
-                    raise unauthenticated(
-                        "TOKEN_EXPIRED", "the access token of this stream has expired; resume with a fresh token"
+                    raise Reason.TOKEN_EXPIRED.error(
+                        "the access token of this stream has expired; resume with a fresh token"
                     ) from None
                 except grpc.aio.AioRpcError as exc:
                     relayed = _relayed(exc, backend)
@@ -271,7 +268,7 @@ def no_access() -> ServiceError:
     ErrorInfo whether the patient has a reservation, is not known to the suite, or the
     patient's rules or the statutory defaults refuse this caller. The audit log and the security
     log record what happened."""
-    return permission_denied("CONSENT_DENIED", "access to this patient's data is not permitted")
+    return Reason.CONSENT_DENIED.error("access to this patient's data is not permitted")
 
 
 def answer_without_basis(error: ServiceError, policy: MethodPolicy, principal: Principal) -> ServiceError:
@@ -279,7 +276,7 @@ def answer_without_basis(error: ServiceError, policy: MethodPolicy, principal: P
     to the patient and their representatives (kind PATIENT: consent permits them nothing else);
     anyone else learns no more than about a reserved patient (Kjernejournal: a reserved patient
     has no record), so it gets `no_access()`. Anything else passes unchanged."""
-    unknown_patient = error.code == grpc.StatusCode.NOT_FOUND and error.reason == PATIENT_NOT_FOUND
+    unknown_patient = error.code == grpc.StatusCode.NOT_FOUND and error.reason == Reason.PATIENT_NOT_FOUND
     if unknown_patient and policy.concerns_patient and principal.kind is not ActorKind.PATIENT:
         return no_access()
     return error
@@ -298,9 +295,9 @@ def _refusals_logged(call: IncomingCall, client_id: str) -> Iterator[None]:
 def _authorise(principal: Principal, policy: MethodPolicy) -> None:
     scope = policy.access.get(principal.kind)
     if scope is None:
-        raise permission_denied("PRINCIPAL_NOT_ALLOWED", f"{principal.kind.value.lower()} callers may not call this method")
+        raise Reason.PRINCIPAL_NOT_ALLOWED.error(f"{principal.kind.value.lower()} callers may not call this method")
     if scope not in principal.scopes:
-        raise permission_denied("SCOPE_MISSING", f"this method needs the scope {scope}")
+        raise Reason.SCOPE_MISSING.error(f"this method needs the scope {scope}")
 
 
 def require_justification(principal: Principal, policy: MethodPolicy) -> None:
@@ -310,10 +307,10 @@ def require_justification(principal: Principal, policy: MethodPolicy) -> None:
         return
     text = principal.justification
     if not text:
-        raise permission_denied("JUSTIFICATION_REQUIRED", f"emergency access needs a justification in {JUSTIFICATION}")
+        raise Reason.JUSTIFICATION_REQUIRED.error(f"emergency access needs a justification in {JUSTIFICATION}")
     if (problem := text_problem(text, TextField(JUSTIFICATION_MAX_CHARS))) is not None:
         # The one text rule (services.platform.text), as for every free-text field.
-        raise permission_denied("JUSTIFICATION_REQUIRED", f"the justification: {problem}")
+        raise Reason.JUSTIFICATION_REQUIRED.error(f"the justification: {problem}")
 
 
 def _consent_at_moment(metadata: Metadata) -> bool:
@@ -384,9 +381,9 @@ def _relayed(exc: grpc.aio.AioRpcError, backend: str) -> ServiceError:
             "backend refused the gateway's assertion",
             extra={"backend": backend, "backend_reason": error_info(exc)[0], "details": exc.details()},
         )
-        return ServiceError(grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED", "internal error")
+        return Reason.GATEWAY_ASSERTION_REFUSED.error("internal error")
     # grpc-stubs types these as grpc._Metadatum objects; grpc.aio gives (key, value) pairs.
     trailing = exc.trailing_metadata() or ()
     if any(key == "grpc-status-details-bin" for key, _ in trailing):  # type: ignore[misc, has-type]
         return RelayedError(exc)
-    return unavailable("BACKEND_UNAVAILABLE", f"the {backend} service cannot answer now")
+    return Reason.BACKEND_UNAVAILABLE.error(f"the {backend} service cannot answer now")

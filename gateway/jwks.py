@@ -18,7 +18,7 @@ import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 
-from services.platform.errors import unavailable
+from services.platform.error_reasons import Reason
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class JwksCache:
                 except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                     log.warning("issuer keys unavailable", extra={"error": exc.__class__.__name__})
             if self._older_than(STALE_LIMIT):
-                raise unavailable("ISSUER_KEYS_UNAVAILABLE", "the token issuer's keys cannot be fetched")
+                raise Reason.ISSUER_KEYS_UNAVAILABLE.error("the token issuer's keys cannot be fetched")
 
     async def _fetch(self) -> Any:
         discovery = await self._http.get(f"{self._issuer.rstrip('/')}/.well-known/openid-configuration")

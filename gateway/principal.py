@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from samhandling.common.v1 import common_pb2
-from services.platform.errors import ServiceError, permission_denied, unauthenticated
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError
 from services.platform.helseid import (
     CLIENT_NAME,
     HPR_NUMBER,
@@ -105,15 +106,15 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic: bool, just
         kind = ActorKind.SYSTEM
 
     if kind in (ActorKind.PATIENT, ActorKind.PERSONNEL) and not pid:
-        raise unauthenticated("PID_MISSING", "a token for a person must carry the person's pid")
+        raise Reason.PID_MISSING.error("a token for a person must carry the person's pid")
     if pid and security_level != REQUIRED_SECURITY_LEVEL:
-        raise unauthenticated(
-            "SECURITY_LEVEL_INSUFFICIENT", f"a person must be authenticated at security level {REQUIRED_SECURITY_LEVEL}"
+        raise Reason.SECURITY_LEVEL_INSUFFICIENT.error(
+            f"a person must be authenticated at security level {REQUIRED_SECURITY_LEVEL}"
         )
     if kind is ActorKind.PERSONNEL and not hpr_number:
-        raise permission_denied("PERSONNEL_HPR_MISSING", "health personnel must carry an HPR number")
+        raise Reason.PERSONNEL_HPR_MISSING.error("health personnel must carry an HPR number")
     if kind is not ActorKind.PATIENT and not orgnr_parent:
-        raise permission_denied("ORGANISATION_MISSING", "the token names no legal entity (orgnr_parent)")
+        raise Reason.ORGANISATION_MISSING.error("the token names no legal entity (orgnr_parent)")
     if kind is ActorKind.PERSONNEL:
         attestation.check_practitioner(pid, hpr_number)
 
@@ -166,8 +167,8 @@ class _Attestation:
         if (self.practitioner_pid and self.practitioner_pid != pid) or (
             self.practitioner_hpr and self.practitioner_hpr != hpr_number
         ):
-            raise permission_denied(
-                "PRACTITIONER_MISMATCH", "the trust-framework attestation names another practitioner than the token"
+            raise Reason.PRACTITIONER_MISMATCH.error(
+                "the trust-framework attestation names another practitioner than the token"
             )
 
 
@@ -179,7 +180,7 @@ def _purpose(care: dict[str, Any]) -> PurposeOfUse | None:
     system = value.get("system", PURPOSE_OF_USE_SYSTEM) if isinstance(value, dict) else PURPOSE_OF_USE_SYSTEM
     purpose = PurposeOfUse.__members__.get(code)
     if purpose is None or system != PURPOSE_OF_USE_SYSTEM:
-        raise permission_denied("PURPOSE_OF_USE_UNSUPPORTED", "the purpose of use must be TREAT, ETREAT, COC or BTG")
+        raise Reason.PURPOSE_OF_USE_UNSUPPORTED.error("the purpose of use must be TREAT, ETREAT, COC or BTG")
     return purpose
 
 
@@ -240,4 +241,4 @@ def _coded(parent: dict[str, Any], name: str, member: str) -> str:
 
 
 def _invalid(name: str) -> ServiceError:
-    return unauthenticated("TOKEN_CLAIM_INVALID", f"the token's claim {name} is malformed")
+    return Reason.TOKEN_CLAIM_INVALID.error(f"the token's claim {name} is malformed")

@@ -15,7 +15,7 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.capacity.v1 import capacity_pb2
 from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
-from services.platform.errors import permission_denied
+from services.platform.error_reasons import Reason
 
 from .authentication import log_refusal
 from .calls import IncomingCall
@@ -92,7 +92,7 @@ def _relay(
 def _servable(full_name: str, policy: MethodPolicy | None, context: grpc.aio.ServicerContext) -> MethodPolicy:
     """The method's policy; a method without one is refused before anything is read or checked."""
     if policy is None:
-        refusal = permission_denied("METHOD_NOT_ALLOWED", f"{full_name} is not available through the gateway")
+        refusal = Reason.METHOD_NOT_ALLOWED.error(f"{full_name} is not available through the gateway")
         log_refusal(refusal, full_name, "", context.peer())
         raise refusal
     return policy

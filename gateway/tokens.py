@@ -23,7 +23,7 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 
-from services.platform.errors import unauthenticated
+from services.platform.error_reasons import Reason
 from services.platform.helseid import SIGNING_ALGORITHMS
 from services.platform.numeric_date import LifetimeTooLong, NumericDateError, token_times
 
@@ -74,7 +74,7 @@ class TokenValidator:
         """The verified claims of a token (a copy: callers may not change the cached ones), or
         ServiceError with a specific reason."""
         if len(token) > MAX_TOKEN_BYTES:
-            raise unauthenticated("TOKEN_TOO_LARGE", f"the access token exceeds {MAX_TOKEN_BYTES} bytes")
+            raise Reason.TOKEN_TOO_LARGE.error(f"the access token exceeds {MAX_TOKEN_BYTES} bytes")
         digest = hashlib.sha256(token.encode()).digest()
         verified = self._verified.get(digest)
         if verified is not None:
@@ -114,31 +114,31 @@ class TokenValidator:
         header = _header(token)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
-            raise unauthenticated("TOKEN_ALGORITHM_NOT_ALLOWED", "the token's signature algorithm is not allowed")
+            raise Reason.TOKEN_ALGORITHM_NOT_ALLOWED.error("the token's signature algorithm is not allowed")
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.lower() not in ALLOWED_TYPES:
-            raise unauthenticated("TOKEN_TYPE_INVALID", "the token's typ must be at+jwt or JWT")
+            raise Reason.TOKEN_TYPE_INVALID.error("the token's typ must be at+jwt or JWT")
         if "crit" in header:
-            raise unauthenticated("TOKEN_MALFORMED", "the token requires header extensions this API does not know")
+            raise Reason.TOKEN_MALFORMED.error("the token requires header extensions this API does not know")
         kid = header.get("kid")
         kid = kid if isinstance(kid, str) else ""
         key = await self._jwks.key(kid) if kid else None
         if key is None:
-            raise unauthenticated("TOKEN_KEY_UNKNOWN", "the token is signed with a key the issuer does not publish")
+            raise Reason.TOKEN_KEY_UNKNOWN.error("the token is signed with a key the issuer does not publish")
         if not _fits(alg, key):
-            raise unauthenticated("TOKEN_ALGORITHM_NOT_ALLOWED", "the token's algorithm does not fit the issuer's key")
+            raise Reason.TOKEN_ALGORITHM_NOT_ALLOWED.error("the token's algorithm does not fit the issuer's key")
         try:
             payload = jws.deserialize_compact(token, key, algorithms=[alg]).payload
         except BadSignatureError:
-            raise unauthenticated("TOKEN_SIGNATURE_INVALID", "the token's signature does not verify") from None
+            raise Reason.TOKEN_SIGNATURE_INVALID.error("the token's signature does not verify") from None
         except (JoseError, ValueError):
-            raise unauthenticated("TOKEN_MALFORMED", "the access token cannot be decoded") from None
+            raise Reason.TOKEN_MALFORMED.error("the access token cannot be decoded") from None
         try:
             claims = json.loads(payload)
         except (ValueError, UnicodeError):
             claims = None
         if not isinstance(claims, dict):
-            raise unauthenticated("TOKEN_MALFORMED", "the access token's payload is not a JSON object")
+            raise Reason.TOKEN_MALFORMED.error("the access token's payload is not a JSON object")
         iat, nbf, exp = self._check_claims(claims)
         return _Verified(claims, kid, key, iat, nbf, exp)
 
@@ -146,37 +146,37 @@ class TokenValidator:
         """The checks of the claims, once per token; returns (iat, nbf, exp)."""
         for name in REQUIRED_STRING_CLAIMS:
             if not isinstance(claims.get(name), str) or not claims[name]:
-                raise unauthenticated("TOKEN_MALFORMED", f"the access token has no {name}")
+                raise Reason.TOKEN_MALFORMED.error(f"the access token has no {name}")
         if claims["iss"] != self._issuer:
-            raise unauthenticated("ISSUER_MISMATCH", "the token was issued by another issuer")
+            raise Reason.ISSUER_MISMATCH.error("the token was issued by another issuer")
         aud = claims.get("aud")
         # Exactly one audience: a token valid for several APIs could be replayed by any of them.
         if aud != self._audience and aud != [self._audience]:
-            raise unauthenticated("AUDIENCE_MISMATCH", f"the token's audience must be exactly {self._audience}")
+            raise Reason.AUDIENCE_MISMATCH.error(f"the token's audience must be exactly {self._audience}")
         now = self._clock()
         try:
             iat, nbf, exp = token_times(claims, max_lifetime=self._max_lifetime, now=now)
         except LifetimeTooLong as exc:
-            raise unauthenticated("TOKEN_LIFETIME_TOO_LONG", f"the access token: {exc}") from None
+            raise Reason.TOKEN_LIFETIME_TOO_LONG.error(f"the access token: {exc}") from None
         except NumericDateError as exc:
-            raise unauthenticated("TOKEN_MALFORMED", f"the token's times must be NumericDates: {exc}") from None
+            raise Reason.TOKEN_MALFORMED.error(f"the token's times must be NumericDates: {exc}") from None
         assert iat is not None
         self._check_times(iat, nbf, exp, now)
         if not isinstance(claims.get("scope", ""), str):
-            raise unauthenticated("TOKEN_MALFORMED", "the token's scope must be a space-separated string")
+            raise Reason.TOKEN_MALFORMED.error("the token's scope must be a space-separated string")
         cnf = claims.get("cnf")
         if cnf is not None and not (isinstance(cnf, dict) and isinstance(cnf.get("jkt"), str) and cnf["jkt"]):
             # A confirmation this API cannot check (e.g. mTLS x5t#S256) must not be ignored.
-            raise unauthenticated("TOKEN_MALFORMED", "the token's cnf must hold a DPoP key thumbprint (jkt)")
+            raise Reason.TOKEN_MALFORMED.error("the token's cnf must hold a DPoP key thumbprint (jkt)")
         return iat, nbf, exp
 
     def _check_times(self, iat: float, nbf: float | None, exp: float, now: float | None = None) -> None:
         """On every call: the token is valid now (with the leeway)."""
         now = self._clock() if now is None else now
         if now > exp + LEEWAY_SECONDS:
-            raise unauthenticated("TOKEN_EXPIRED", "the access token has expired")
+            raise Reason.TOKEN_EXPIRED.error("the access token has expired")
         if max(iat, iat if nbf is None else nbf) > now + LEEWAY_SECONDS:
-            raise unauthenticated("TOKEN_NOT_YET_VALID", "the access token is not valid yet")
+            raise Reason.TOKEN_NOT_YET_VALID.error("the access token is not valid yet")
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -185,7 +185,7 @@ def _header(token: str) -> dict[str, Any]:
     except (JoseError, ValueError, UnicodeError, TypeError):
         header = None
     if not isinstance(header, dict):
-        raise unauthenticated("TOKEN_MALFORMED", "the access token is not a compact JWT")
+        raise Reason.TOKEN_MALFORMED.error("the access token is not a compact JWT")
     return header
 
 

@@ -1,52 +1,30 @@
-"""The google.rpc error model over HTTP: the one table from status code to HTTP status, the
-JSON error body, and the refusals of the HTTP layer itself (route, method, media type, size)."""
+"""The google.rpc error model over HTTP: each error's HTTP status (the catalogue's, in
+services/platform/error_reasons.py), the JSON error body, and the refusals of the HTTP layer
+itself (route, method, media type, size)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import grpc
 from starlette.responses import JSONResponse
 
 from services.platform.dpop import ALGORITHMS as DPOP_ALGORITHMS
+from services.platform.error_reasons import HTTP_STATUS, Reason, catalogued
 from services.platform.errors import ServiceError
 
 REALM = "samhandling"
 S = grpc.StatusCode
 
-# google/rpc/code.proto names the HTTP status of every code.
-HTTP_STATUS: Mapping[grpc.StatusCode, int] = {
-    S.OK: 200,
-    S.CANCELLED: 499,
-    S.UNKNOWN: 500,
-    S.INVALID_ARGUMENT: 400,
-    S.DEADLINE_EXCEEDED: 504,
-    S.NOT_FOUND: 404,
-    S.ALREADY_EXISTS: 409,
-    S.PERMISSION_DENIED: 403,
-    S.RESOURCE_EXHAUSTED: 429,
-    S.FAILED_PRECONDITION: 400,
-    S.ABORTED: 409,
-    S.OUT_OF_RANGE: 400,
-    S.UNIMPLEMENTED: 501,
-    S.INTERNAL: 500,
-    S.UNAVAILABLE: 503,
-    S.DATA_LOSS: 500,
-    S.UNAUTHENTICATED: 401,
-}
 # Reasons about the token itself rather than the DPoP proof (RFC 9449 section 7.1).
-_TOKEN_BINDING_REASONS = frozenset({"DPOP_REQUIRED", "DPOP_TOKEN_NOT_BOUND", "DPOP_BOUND_TOKEN_AS_BEARER"})
-
-
-@dataclass
-class HttpRefusal(ServiceError):
-    """A refusal by the HTTP layer whose HTTP status is more precise than its code's."""
-
-    http_status: int = 400
+_TOKEN_BINDING_REASONS = frozenset({Reason.DPOP_REQUIRED, Reason.DPOP_TOKEN_NOT_BOUND, Reason.DPOP_BOUND_TOKEN_AS_BEARER})
 
 
 def http_status(err: ServiceError) -> int:
-    return err.http_status if isinstance(err, HttpRefusal) else HTTP_STATUS.get(err.code, 500)
+    """The catalogue's HTTP status for the error's reason (more precise than its code's for the
+    HTTP layer's own refusals: route, method, media type, size); a reason outside the catalogue
+    (a peer's) gets its code's."""
+    entry = catalogued(err.reason, err.code)
+    return entry.http_status if entry else HTTP_STATUS.get(err.code, 500)
 
 
 def error_body(err: ServiceError) -> dict:
@@ -71,7 +49,7 @@ def error_response(err: ServiceError, headers: Mapping[str, str] | None = None) 
 def challenges(reason: str) -> list[str]:
     """WWW-Authenticate challenges for a 401 (RFC 6750 section 3, RFC 9449 section 7.1): both
     schemes are offered; no error code when no credentials came at all."""
-    token_error = "" if reason == "TOKEN_MISSING" else ', error="invalid_token"'
+    token_error = "" if reason == Reason.TOKEN_MISSING else ', error="invalid_token"'
     proof_error = token_error
     if reason.startswith("DPOP_") and reason not in _TOKEN_BINDING_REASONS:
         proof_error = ', error="invalid_dpop_proof"'
@@ -79,23 +57,21 @@ def challenges(reason: str) -> list[str]:
     return [f'Bearer realm="{REALM}"{token_error}', f'DPoP realm="{REALM}", algs="{algs}"{proof_error}']
 
 
-def route_not_found() -> HttpRefusal:
-    return HttpRefusal(S.NOT_FOUND, "ROUTE_NOT_FOUND", "no such route in this API", http_status=404)
+def route_not_found() -> ServiceError:
+    return Reason.ROUTE_NOT_FOUND.error("no such route in this API")
 
 
-def method_not_allowed() -> HttpRefusal:
-    return HttpRefusal(S.UNIMPLEMENTED, "HTTP_METHOD_NOT_ALLOWED", "this route does not take this HTTP method",
-                       http_status=405)
+def method_not_allowed() -> ServiceError:
+    return Reason.HTTP_METHOD_NOT_ALLOWED.error("this route does not take this HTTP method")
 
 
-def unsupported_media_type() -> HttpRefusal:
-    return HttpRefusal(S.INVALID_ARGUMENT, "UNSUPPORTED_MEDIA_TYPE", "request bodies must be application/json (UTF-8)",
-                       http_status=415)
+def unsupported_media_type() -> ServiceError:
+    return Reason.UNSUPPORTED_MEDIA_TYPE.error("request bodies must be application/json (UTF-8)")
 
 
-def body_too_large(limit: int) -> HttpRefusal:
-    return HttpRefusal(S.INVALID_ARGUMENT, "BODY_TOO_LARGE", f"the request body exceeds {limit} bytes", http_status=413)
+def body_too_large(limit: int) -> ServiceError:
+    return Reason.BODY_TOO_LARGE.error(f"the request body exceeds {limit} bytes")
 
 
 def internal() -> ServiceError:
-    return ServiceError(S.INTERNAL, "INTERNAL", "internal error")
+    return Reason.INTERNAL.error("internal error")

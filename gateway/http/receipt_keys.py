@@ -17,7 +17,7 @@ import grpc
 from samhandling.consent.v1 import consent_pb2
 from services.platform import telemetry
 from services.platform.assertion import Assertion
-from services.platform.errors import unavailable
+from services.platform.error_reasons import Reason
 
 from ..audit_client import GATEWAY_ACTOR
 from ..backends import Backends
@@ -48,7 +48,7 @@ class ReceiptKeys:
             )
         except grpc.aio.AioRpcError as exc:
             log.warning("receipt keys unavailable", extra={"code": exc.code().name})
-            raise unavailable("CONSENT_UNAVAILABLE", "the consent service cannot answer now") from None
+            raise Reason.CONSENT_UNAVAILABLE.error("the consent service cannot answer now") from None
         jwks = public_jwks(answer.jwks_json)
         self._kept = (now + KEEP_SECONDS, jwks)
         return jwks

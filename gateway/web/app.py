@@ -29,7 +29,8 @@ from starlette.responses import Response
 from starlette.routing import Route, compile_path
 from starlette.types import Receive, Scope, Send
 
-from services.platform.errors import ServiceError, invalid_argument, permission_denied
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.settings import Settings
 
 from ..http.bodies import read_body
@@ -149,7 +150,7 @@ def _wrap(web: Web, tracer: Tracer, route: WebRoute, method: str, handler: Handl
                     response = _to_login(route.console, request, ended=bool(cookie))
                 else:
                     if route.console is not None and session is not None and session.console != route.console:
-                        raise permission_denied("WEB_WRONG_CONSOLE", "this session is for another part of the site")
+                        raise Reason.WEB_WRONG_CONSOLE.error("this session is for another part of the site")
                     form = await _checked_form(web, request, route, session) if method == "POST" else None
                     response = await handler(Page(request, session, form, web))
             except ServiceError as err:
@@ -179,9 +180,9 @@ async def _checked_form(web: Web, request: Request, route: WebRoute, session: We
 def _csrf_refused(request: Request, route: WebRoute, check: str) -> ServiceError:
     security_log.warning(
         "web request refused",
-        extra={"reason": "WEB_CSRF_REFUSED", "check": check, "route": route.path, "peer": _peer(request)},
+        extra={"reason": Reason.WEB_CSRF_REFUSED.value, "check": check, "route": route.path, "peer": _peer(request)},
     )
-    return permission_denied("WEB_CSRF_REFUSED", "a form post that did not come from this site's own page")
+    return Reason.WEB_CSRF_REFUSED.error("a form post that did not come from this site's own page")
 
 
 def _to_login(console: Console, request: Request, *, ended: bool) -> Response:

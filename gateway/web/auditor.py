@@ -23,7 +23,8 @@ from starlette.responses import Response
 
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
-from services.platform.errors import ServiceError, invalid_argument, not_found, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError, invalid_argument
 
 from . import charts, logcheck
 from .context import Page, WebRoute, WebSession
@@ -65,7 +66,7 @@ def _session(page: Page) -> WebSession:
 
 def _vkey(page: Page) -> str:
     if page.web.audit_vkey is None:  # compose pins one; a page without it proves nothing
-        raise unavailable("WEB_AUDIT_VKEY_MISSING", "no pinned verifier key for the audit log")
+        raise Reason.WEB_AUDIT_VKEY_MISSING.error("no pinned verifier key for the audit log")
     return page.web.audit_vkey
 
 
@@ -212,7 +213,7 @@ async def search(page: Page) -> Response:
         return _search_page(page, {}, {}, None)
     stored = _searches(session).get(key)
     if not isinstance(stored, Mapping):
-        raise not_found("WEB_SEARCH_NOT_FOUND", "this search is no longer kept; search again")
+        raise Reason.WEB_SEARCH_NOT_FOUND.error("this search is no longer kept; search again")
     fields = dict(stored["fields"])
     tokens = list(stored["tokens"])
     try:
@@ -272,7 +273,7 @@ async def event(page: Page) -> Response:
     try:
         proof = await _proof(page, sequence)
     except ServiceError as err:
-        if err.reason == "EVENT_NOT_FOUND":  # not covered by a checkpoint yet (signed within a second)
+        if err.reason == Reason.EVENT_NOT_FOUND:  # not covered by a checkpoint yet (signed within a second)
             return page.render("auditor/event.html", status=404, page_title=title, sequence=sequence,
                                pending=True, failed=None, event=None, nav="search")
         raise
@@ -459,7 +460,7 @@ async def _checkpoint(page: Page, session: WebSession) -> dict[str, Any]:
     try:
         answer = await page.web.caller.call(session, GET_CHECKPOINT, audit_pb2.GetCheckpointRequest())
     except ServiceError as err:
-        if err.reason == "NO_CHECKPOINT":
+        if err.reason == Reason.NO_CHECKPOINT:
             return {"ok": None, "size": 0, "problem": "", "checkpoint": None}
         raise
     assert isinstance(answer, audit_pb2.GetCheckpointResponse)

@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 
 from services.platform.dpop import Key as DpopKey
 from services.platform.dpop import grpc_target, make_proof
+from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError
 
 from ..calls import IncomingCall
@@ -72,7 +73,7 @@ class EnforcerCaller:
         try:
             return await self._enforcer.handle(call, policy, request, response_type(rpc))
         except ServiceError as err:
-            if err.reason != "TOKEN_EXPIRED":
+            if err.reason != Reason.TOKEN_EXPIRED:
                 raise
         call, policy = await self._incoming(session, rpc, renew=True)  # once, with a fresh token
         try:
@@ -99,12 +100,12 @@ class EnforcerCaller:
                     await messages.aclose()
                 return
             except ServiceError as err:
-                if err.reason != "TOKEN_EXPIRED" or (renew and seen == seen_before):
+                if err.reason != Reason.TOKEN_EXPIRED or (renew and seen == seen_before):
                     raise await self._ended_if_expired(session, err) from None
                 renew = True
 
     async def _ended_if_expired(self, session: WebSession, err: ServiceError) -> ServiceError:
-        if err.reason == "TOKEN_EXPIRED":
+        if err.reason == Reason.TOKEN_EXPIRED:
             await self._sessions.end(session)
             return session_ended()
         return err

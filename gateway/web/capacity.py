@@ -27,7 +27,8 @@ from markupsafe import Markup
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from samhandling.capacity.v1 import capacity_pb2
-from services.platform.errors import ServiceError, invalid_argument, permission_denied
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError, invalid_argument
 
 from ..http.errors import error_body, http_status
 from .context import SESSION_COOKIE, Page, WebRoute, WebSession
@@ -204,7 +205,7 @@ def _relay(page: Page, rpc: str, request_at: Callable[[int], Message]) -> Respon
     if session is None:
         return _json_error(session_ended())
     if session.console != "capacity":
-        return _json_error(permission_denied("WEB_WRONG_CONSOLE", "this session is for another part of the site"))
+        return _json_error(Reason.WEB_WRONG_CONSOLE.error("this session is for another part of the site"))
     cookie = page.request.cookies.get(SESSION_COOKIE, "")
     sessions = page.web.sessions
     last = [0]

@@ -31,7 +31,8 @@ import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from starlette.responses import Response
 
-from services.platform.errors import ServiceError, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError
 from services.sts.client import StsEndpoints, StsTokenError, discover, request_token
 
 from .config import WebClient, WebConfig
@@ -74,9 +75,9 @@ class WebLogin:
             try:
                 endpoints = await discover(self.http, self.config.issuer)
             except StsTokenError:
-                raise unavailable("WEB_LOGIN_UNAVAILABLE", "the login service cannot be reached") from None
+                raise Reason.WEB_LOGIN_UNAVAILABLE.error("the login service cannot be reached") from None
             if endpoints.authorization_endpoint is None:
-                raise unavailable("WEB_LOGIN_UNAVAILABLE", "the issuer has no authorization endpoint")
+                raise Reason.WEB_LOGIN_UNAVAILABLE.error("the issuer has no authorization endpoint")
             self._endpoints, self._discovered_at = endpoints, now
         return self._endpoints
 
@@ -188,7 +189,7 @@ class WebLogin:
             await self.sessions.release_lease(session)
             if held.access_expires_at > self.sessions.clock():
                 return held  # the issuer is out of reach: the token still held serves while it lasts
-            raise unavailable("WEB_LOGIN_UNAVAILABLE", "the login service cannot be reached") from None
+            raise Reason.WEB_LOGIN_UNAVAILABLE.error("the login service cannot be reached") from None
         expires_at = int(claims["exp"])
         await self.sessions.store_refreshed(session, tokens.access_token, expires_at, tokens.refresh_token)
         return Credentials(tokens.access_token, expires_at, self.config.dpop_jkt, client.client_id)
@@ -204,7 +205,7 @@ class WebLogin:
                 return current
         if held.access_expires_at > self.sessions.clock():
             return held
-        raise unavailable("WEB_LOGIN_UNAVAILABLE", "the session's token is being renewed; try again")
+        raise Reason.WEB_LOGIN_UNAVAILABLE.error("the session's token is being renewed; try again")
 
     async def logout(self, page: Page) -> Response:
         cookie = page.request.cookies.get(SESSION_COOKIE)

@@ -14,13 +14,15 @@ from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from grpc import StatusCode
 from starlette.responses import Response
 
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
-from services.platform.errors import ServiceError, invalid_argument, not_found, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError, invalid_argument
 
 from . import logcheck
 from . import plain_language as pl
@@ -164,7 +166,7 @@ async def rules(page: Page) -> Response:
 def _kind(page: Page) -> str:
     kind = page.request.query_params.get("type", "")
     if kind not in pl.RULE_TYPES:
-        raise not_found("RULE_KIND_NOT_FOUND", "no such kind of rule")
+        raise Reason.RULE_KIND_NOT_FOUND.error("no such kind of rule")
     return kind
 
 
@@ -256,7 +258,7 @@ async def submit_rule(page: Page) -> Response:
 def _draft(page: Page) -> dict[str, Any]:
     draft = _session(page).data.get(DRAFT)
     if not isinstance(draft, Mapping) or draft.get("kind") not in pl.RULE_TYPES:
-        raise not_found("RULE_DRAFT_NOT_FOUND", "there is no rule waiting to be confirmed")
+        raise Reason.RULE_DRAFT_NOT_FOUND.error("there is no rule waiting to be confirmed")
     return dict(draft)
 
 
@@ -311,12 +313,13 @@ async def confirm(page: Page) -> Response:
     # gets the draft and the other a RULE_DRAFT_NOT_FOUND.
     session = _session(page)
     if await page.web.sessions.take(session, DRAFT) is None:
-        raise not_found("RULE_DRAFT_NOT_FOUND", "there is no rule waiting to be confirmed")
+        raise Reason.RULE_DRAFT_NOT_FOUND.error("there is no rule waiting to be confirmed")
     spent = dataclasses.replace(session, data={k: v for k, v in session.data.items() if k != DRAFT})
     try:
         answer = await _call(page, CREATE_RULE, _create_request(page, draft))
     except ServiceError as err:
-        if err.reason in ("CONSENT_DENIED",) or err.code.name not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
+        not_about_the_rule = err.code not in (StatusCode.INVALID_ARGUMENT, StatusCode.FAILED_PRECONDITION)
+        if err.reason == Reason.CONSENT_DENIED or not_about_the_rule:
             raise
         await page.web.sessions.update(spent, data={**spent.data, DRAFT: draft})
         return _confirm_page(page, draft, {}, status=400, problem=_problem_text(page, err))
@@ -332,14 +335,14 @@ def _problem_text(page: Page, err: ServiceError) -> str:
 def _rule_id(page: Page) -> str:
     rule_id = str(page.request.path_params["rule_id"])
     if not _RULE_ID.fullmatch(rule_id):
-        raise not_found("RULE_NOT_FOUND", "no such rule")
+        raise Reason.RULE_NOT_FOUND.error("no such rule")
     return rule_id
 
 
 async def _versions(page: Page, rule_id: str) -> list[consent_pb2.Rule]:
     versions = [v for v in await _history(page) if v.rule_id == rule_id]
     if not versions:
-        raise not_found("RULE_NOT_FOUND", "no such rule")
+        raise Reason.RULE_NOT_FOUND.error("no such rule")
     return versions
 
 
@@ -366,7 +369,7 @@ async def receipt_download(page: Page) -> Response:
         if rule.version == version and rule.receipt:
             return page.download(rule.receipt.encode("ascii"), "application/jose",
                                  f"kvittering-{rule_id}-v{version}.jws")
-    raise not_found("RECEIPT_NOT_FOUND", "no such receipt")
+    raise Reason.RECEIPT_NOT_FOUND.error("no such receipt")
 
 
 async def revoke_form(page: Page) -> Response:
@@ -481,7 +484,7 @@ async def log(page: Page) -> Response:
 def _log_sequence(page: Page) -> int:
     sequence = int(page.request.path_params["sequence"])
     if not 1 <= sequence < 2**63:
-        raise not_found("EVENT_NOT_FOUND", "no such log entry")
+        raise Reason.EVENT_NOT_FOUND.error("no such log entry")
     return sequence
 
 
@@ -503,13 +506,13 @@ async def log_entry(page: Page) -> Response:
         proof = await _entry_proof(page, sequence)
     except ServiceError as err:
         # Not yet signed into a checkpoint (about a second), or not in this patient's log.
-        if err.reason == "EVENT_NOT_FOUND":
+        if err.reason == Reason.EVENT_NOT_FOUND:
             return page.render("patient/log_entry.html", status=404, **context | {"state": "pending"})
-        if err.reason == "EVENT_PROOF_NOT_PRIVATE":
+        if err.reason == Reason.EVENT_PROOF_NOT_PRIVATE:
             return page.render("patient/log_entry.html", status=409, **context | {"state": "not_private"})
         raise
     if page.web.audit_vkey is None:  # compose pins one; a page without it proves nothing
-        raise unavailable("WEB_AUDIT_VKEY_MISSING", "no pinned verifier key for the audit log")
+        raise Reason.WEB_AUDIT_VKEY_MISSING.error("no pinned verifier key for the audit log")
     try:
         proven = logcheck.read_event_proof(proof, page.web.audit_vkey)
     except logcheck.LogCheckFailed as exc:

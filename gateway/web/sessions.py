@@ -40,7 +40,8 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from services.platform.errors import ServiceError, invalid_argument, unauthenticated, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError, invalid_argument
 
 from .context import CONSOLES, UNCHANGED, Console, Lang, WebSession
 from .csrf import new_token
@@ -105,7 +106,7 @@ WEB_MARKS = sa.Table(
 
 
 def session_ended() -> ServiceError:
-    return unauthenticated("WEB_SESSION_ENDED", "the session has ended; log in again")
+    return Reason.WEB_SESSION_ENDED.error("the session has ended; log in again")
 
 
 def digest(value: str) -> bytes:
@@ -192,7 +193,7 @@ class SqlSessions:
                 sa.select(sa.func.count()).select_from(WEB_LOGINS).where(WEB_LOGINS.c.expires_at >= now)
             ).scalar_one()
             if waiting >= MAX_PENDING_LOGINS:
-                raise unavailable("WEB_LOGINS_FULL", "too many logins are under way; try again in a few minutes")
+                raise Reason.WEB_LOGINS_FULL.error("too many logins are under way; try again in a few minutes")
             db.execute(sa.insert(WEB_LOGINS).values(
                 id_hash=digest(login_id), state_hash=digest(state), client_id=pending.client_id,
                 console=pending.console, code_verifier=pending.code_verifier, nonce=pending.nonce,
@@ -378,7 +379,7 @@ class SqlSessions:
                 if swapped.rowcount == 1:
                     return value
             # The state changed between the read and the write: read it again.
-        raise unavailable("WEB_SESSION_BUSY", "the session is being changed by another request; try again")
+        raise Reason.WEB_SESSION_BUSY.error("the session is being changed by another request; try again")
 
     def _update(self, csrf_token: str, values: Mapping[str, Any]) -> None:
         with self._engine.begin() as db:

@@ -18,7 +18,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from services.platform import helseid
-from services.platform.errors import ServiceError, unauthenticated
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError
 
 from ..jwks import JwksCache
 from ..tokens import TokenValidator
@@ -30,7 +31,7 @@ _HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 
 
 def login_failed(message: str) -> ServiceError:
-    return unauthenticated("WEB_LOGIN_FAILED", message)
+    return Reason.WEB_LOGIN_FAILED.error(message)
 
 
 def at_hash(access_token: str, alg: str) -> str:

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations
@@ -128,7 +129,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.AppendEventsRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.AppendEventsResponse:
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
-            raise permission_denied("APPEND_NOT_ALLOWED", "only the gateway appends audit events")
+            raise Reason.APPEND_NOT_ALLOWED.error("only the gateway appends audit events")
         if not 1 <= len(request.events) <= MAX_EVENTS_PER_CALL:
             raise invalid_argument({"events": f"1-{MAX_EVENTS_PER_CALL} events per call"})
         records, problems = [], {}
@@ -145,7 +146,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         except QueueFull:
             outcome = "busy"
             # Fail closed and at once: the gateway serves no patient data without its event.
-            raise unavailable("AUDIT_BUSY", "too many audit events wait for a commit; retry shortly") from None
+            raise Reason.AUDIT_BUSY.error("too many audit events wait for a commit; retry shortly") from None
         finally:
             metrics.appended(outcome, started, len(records))
         return audit_pb2.AppendEventsResponse(events=[_event(row) for row in rows])
@@ -160,8 +161,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise invalid_argument(problems)
         scope = _caller_read_scope(request.patient_id)
         if scope is None:
-            raise permission_denied(
-                "AUDIT_SCOPE_MISSING", "the access log is read by the patient and by their organisation's auditors"
+            raise Reason.AUDIT_SCOPE_MISSING.error(
+                "the access log is read by the patient and by their organisation's auditors"
             )
         rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below, log_filter)
         events, token = filtered_page(
@@ -211,7 +212,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     ) -> audit_pb2.ListSignalsResponse:
         actor = current_assertion().actor
         if from_enum(common_pb2.ActorKind, actor.kind, ActorKind) is not ActorKind.AUDITOR or not actor.orgnr_parent:
-            raise permission_denied("AUDIT_SCOPE_MISSING", "signals are read by an organisation's auditors")
+            raise Reason.AUDIT_SCOPE_MISSING.error("signals are read by an organisation's auditors")
         problems: dict[str, str] = {}
         if request.kind and request.kind not in audit_pb2.SignalKind.values():
             problems["kind"] = f"unknown value {request.kind}"
@@ -252,14 +253,14 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         actor = current_assertion().actor
         scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
         if scope.actor_orgnr_parent is None:
-            raise permission_denied("AUDIT_SCOPE_MISSING", "event proofs are given to an organisation's auditors")
+            raise Reason.AUDIT_SCOPE_MISSING.error("event proofs are given to an organisation's auditors")
         if request.sequence < 1:
             raise invalid_argument({"sequence": "a positive sequence number"})
         proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
         if proof is None:
-            raise not_found("EVENT_NOT_FOUND", "no event with this sequence is covered by a checkpoint")
+            raise Reason.EVENT_NOT_FOUND.error("no event with this sequence is covered by a checkpoint")
         if not scope.shows(proof.row.actor_orgnr_parent):
-            raise permission_denied("AUDIT_SCOPE_MISSING", "an auditor gets proofs of their organisation's events")
+            raise Reason.AUDIT_SCOPE_MISSING.error("an auditor gets proofs of their organisation's events")
         # The auditor sees the actor's person number and the justification: the proof opens them.
         text = format_event_proof(
             request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note,
@@ -277,16 +278,15 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise invalid_argument(problems)
         scope = _caller_read_scope(request.patient_id)
         if scope is None or scope.shows_actor_pid:  # auditors prove with GetEventProof
-            raise permission_denied(
-                "AUDIT_SCOPE_MISSING", "a patient's event proof is given to the patient and whom consent permits"
+            raise Reason.AUDIT_SCOPE_MISSING.error(
+                "a patient's event proof is given to the patient and whom consent permits"
             )
         proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
         # Another patient's event answers as one that does not exist: its existence is not theirs.
         if proof is None or proof.row.patient_id != scope.patient_id:
-            raise not_found("EVENT_NOT_FOUND", "no event of this patient with this sequence is covered by a checkpoint")
+            raise Reason.EVENT_NOT_FOUND.error("no event of this patient with this sequence is covered by a checkpoint")
         if stored_salts(proof.row) is None:
-            raise ServiceError(
-                grpc.StatusCode.FAILED_PRECONDITION, "EVENT_PROOF_NOT_PRIVATE",
+            raise Reason.EVENT_PROOF_NOT_PRIVATE.error(
                 "this event was logged before leaf version 2: its leaf holds the actor's person number and "
                 "the justification in the clear, so its proof is given to auditors only",
             )
@@ -302,7 +302,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         event_filter, problems = _filter(proto_filter)
         query = event_query(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent, event_filter)
         if query is None:
-            raise permission_denied("AUDIT_SCOPE_MISSING", "the access log is searched by an organisation's auditors")
+            raise Reason.AUDIT_SCOPE_MISSING.error("the access log is searched by an organisation's auditors")
         return query, filter_violations(event_filter, allow_synthetic=self._allow_synthetic) | problems
 
     # The log's proofs. Sizes are bounded by the latest checkpoint: a verifier checks proofs against
@@ -313,7 +313,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     ) -> audit_pb2.GetCheckpointResponse:
         latest = await asyncio.to_thread(self._store.latest_checkpoint)
         if latest is None:
-            raise not_found("NO_CHECKPOINT", "the log holds no events yet, so no checkpoint is signed")
+            raise Reason.NO_CHECKPOINT.error("the log holds no events yet, so no checkpoint is signed")
         return audit_pb2.GetCheckpointResponse(checkpoint=latest.note)
 
     async def GetVerifierKey(

@@ -10,7 +10,8 @@ import grpc
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.common.v1 import common_pb2
-from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.interceptors import current_assertion
 from services.platform.paging import fitting, newest_fitting, page, page_violations, resume_violation
 from services.platform.protomap import from_enum, read_timestamp
@@ -105,7 +106,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         if unit is None:
             raise _unit_not_found(request.unit_id)
         if current_assertion().actor.orgnr_parent != unit.owner_orgnr:
-            raise permission_denied("UNIT_NOT_OWNED", "only the organisation owning a unit reports its capacity")
+            raise Reason.UNIT_NOT_OWNED.error("only the organisation owning a unit reports its capacity")
         try:
             _, state = await asyncio.to_thread(self._capacity.report, report)
         except UnknownUnit:
@@ -185,13 +186,11 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         try:
             alert, raised = await asyncio.to_thread(self._alerts.raise_alert, alert_request, targets, sender, now)
         except RequestIdReused:
-            raise ServiceError(
-                grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
+            raise Reason.REQUEST_ID_REUSED.error(
                 "another alert was raised under this request_id; use a new one for a new alert",
             ) from None
         except TooManyOpenAlerts:
-            raise ServiceError(
-                grpc.StatusCode.FAILED_PRECONDITION, "OPEN_ALERTS_LIMIT",
+            raise Reason.OPEN_ALERTS_LIMIT.error(
                 f"the organisation has {MAX_OPEN_ALERTS} open alerts; raise more when some have expired",
             ) from None
         if raised:
@@ -217,13 +216,13 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
                 self._alerts.acknowledge, request.alert_id, by, request.note, self._clock()
             )
         except UnknownAlert:
-            raise not_found("ALERT_NOT_FOUND", f"no alert {request.alert_id!r}") from None
+            raise Reason.ALERT_NOT_FOUND.error(f"no alert {request.alert_id!r}") from None
         except NotTargeted:
-            raise permission_denied(
-                "ALERT_NOT_TARGETED", "only an organisation the alert targets acknowledges it"
+            raise Reason.ALERT_NOT_TARGETED.error(
+                "only an organisation the alert targets acknowledges it"
             ) from None
         except AlertExpired:
-            raise ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ALERT_EXPIRED", "the alert has expired") from None
+            raise Reason.ALERT_EXPIRED.error("the alert has expired") from None
         if acknowledged:
             self._wakeups.committed(sequences.ALERTS)
         return capacity_pb2.AcknowledgeAlertResponse(alert=messages.alert(alert.seen_by(by.orgnr)))
@@ -298,9 +297,9 @@ def _organisation_actor() -> common_pb2.Actor:
     """The caller, who must act for an organisation: alerts go from and to organisations."""
     actor = current_assertion().actor
     if not actor.orgnr_parent:
-        raise permission_denied("ORGANISATION_REQUIRED", "alerts are sent, received and acknowledged by organisations")
+        raise Reason.ORGANISATION_REQUIRED.error("alerts are sent, received and acknowledged by organisations")
     return actor
 
 
 def _unit_not_found(unit_id: str) -> ServiceError:
-    return not_found("UNIT_NOT_FOUND", f"no unit {unit_id!r}")
+    return Reason.UNIT_NOT_FOUND.error(f"no unit {unit_id!r}")

@@ -14,6 +14,7 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from services.audit.checkpoints import Checkpoint, NoteError, NoteVerifier, open_checkpoint
 from services.audit.merkle import MerkleError, verify_consistency
 from services.audit.verification import LeafRecord, verify_log
+from services.platform.error_reasons import Reason
 from services.platform.errors import error_info
 
 from .token import Token
@@ -38,7 +39,7 @@ def audit_verify(address: str, token: Token, options: VerifyOptions) -> int:
         try:
             note = log.GetCheckpoint(audit_pb2.GetCheckpointRequest(), metadata=metadata, timeout=30).checkpoint
         except grpc.RpcError as exc:
-            if error_info(exc)[0] != "NO_CHECKPOINT":
+            if error_info(exc)[0] != Reason.NO_CHECKPOINT:
                 raise
             print("the log holds no events yet: nothing to verify")
             return 0

@@ -12,7 +12,8 @@ import grpc
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
-from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import page, page_violations
@@ -168,8 +169,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
                 lambda rule: rule.policy_revision,
             )
         except TooManyRules:
-            raise ServiceError(
-                grpc.StatusCode.FAILED_PRECONDITION, "RULES_LIMIT",
+            raise Reason.RULES_LIMIT.error(
                 f"the patient has {MAX_ACTIVE_RULES} rules in force; revoke one before making another",
             ) from None
         return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
@@ -192,7 +192,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
                 lambda result: result[1],
             )
         except UnknownRule:
-            raise not_found("RULE_NOT_FOUND", "the patient has no rule with this id") from None
+            raise Reason.RULE_NOT_FOUND.error("the patient has no rule with this id") from None
         return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
 
     async def _committed_and_published(
@@ -216,8 +216,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
                 await self._hub.publish(patient_id, revision_of(result))
             except Exception as exc:
                 log.warning("rule change committed but not confirmed", extra={"error": exc.__class__.__name__})
-                raise unavailable(
-                    "CHANGE_NOT_CONFIRMED",
+                raise Reason.CHANGE_NOT_CONFIRMED.error(
                     "the change is committed, but its arrival at every gateway is not confirmed; it is complete "
                     "at the latest one lease after the commit (a revoke may be retried to confirm it)",
                 ) from None
@@ -271,7 +270,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         the gateway decided and audited this read as (the assertion's patient is the caller)."""
         actor = _actor(current_assertion().actor)
         if actor.kind is not ActorKind.PATIENT or not actor.pid:
-            raise permission_denied("NOT_PATIENT_OR_REPRESENTATIVE", "a person lists whom they represent themselves")
+            raise Reason.NOT_PATIENT_OR_REPRESENTATIVE.error("a person lists whom they represent themselves")
         asserted_patient(actor.pid)
         representations = await asyncio.to_thread(self._store.representations_by, actor.pid)
         now = self._clock()
@@ -295,8 +294,8 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         now = self._clock()
         if any(represents(rep, actor, patient_id, now) for rep in representations):
             return actor
-        raise permission_denied(
-            "NOT_PATIENT_OR_REPRESENTATIVE", "only the patient or a valid representative manages these rules"
+        raise Reason.NOT_PATIENT_OR_REPRESENTATIVE.error(
+            "only the patient or a valid representative manages these rules"
         )
 
     # --- keys and changes ---------------------------------------------------------------

@@ -82,7 +82,8 @@ from google.protobuf import duration_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform import pg_notify
 from services.platform.assertion import GATEWAY_CLIENT_ID
-from services.platform.errors import ServiceError, invalid_argument, permission_denied, unavailable
+from services.platform.error_reasons import Reason
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.interceptors import current_assertion
 
 from .policy_feed import BATCH, CHANNEL, Change, PolicyFeed
@@ -112,7 +113,7 @@ class Stream:
     def queue(self, message: consent_pb2.WatchPolicyChangesResponse) -> None:
         if len(self.outbox) >= MAX_OUTBOX:
             log.warning("policy watch: subscriber too far behind", extra={"subscriber": self.name})
-            self.disconnect(unavailable("WATCH_TOO_FAR_BEHIND", "the subscriber fell too far behind; subscribe again"))
+            self.disconnect(Reason.WATCH_TOO_FAR_BEHIND.error("the subscriber fell too far behind; subscribe again"))
         elif self.connected:
             self.outbox.append(message)
         self.wakeup.set()
@@ -123,7 +124,7 @@ class Stream:
         new = [c for c in changes if c.sequence > self.sent]
         if new and new[0].sequence != self.sent + 1:
             log.warning("policy watch: changes missed", extra={"subscriber": self.name})
-            self.disconnect(unavailable("WATCH_CHANGES_MISSED", "changes aged out of the feed; subscribe again"))
+            self.disconnect(Reason.WATCH_CHANGES_MISSED.error("changes aged out of the feed; subscribe again"))
             return
         for c in new:
             change = Response.PolicyChange(sequence=c.sequence, patient_id=c.patient_id,
@@ -194,10 +195,10 @@ class PolicyChangeHub:
     ) -> AsyncIterator[consent_pb2.WatchPolicyChangesResponse]:
         """Serves one subscription (the WatchPolicyChanges stream), for the gateway only."""
         if current_assertion().actor.client_id != GATEWAY_CLIENT_ID:
-            raise permission_denied("WATCH_NOT_ALLOWED", "only the gateway's decision caches watch policy changes")
+            raise Reason.WATCH_NOT_ALLOWED.error("only the gateway's decision caches watch policy changes")
         # The slot is taken before anything is awaited: checked and counted in one step.
         if self._admitted >= MAX_SUBSCRIBERS:
-            raise unavailable("TOO_MANY_SUBSCRIBERS", "this replica serves no more policy watches")
+            raise Reason.TOO_MANY_SUBSCRIBERS.error("this replica serves no more policy watches")
         self._admitted += 1
         try:
             async for message in self._serve(request_iterator):
@@ -218,7 +219,7 @@ class PolicyChangeHub:
             lease = await asyncio.to_thread(self._feed.subscribe, subscriber_id, self.replica_id, name)
         except Exception as exc:
             log.warning("policy watch: the book is unavailable", extra={"error": exc.__class__.__name__})
-            raise unavailable("POLICY_BOOK_UNAVAILABLE", "cannot record the subscription") from None
+            raise Reason.POLICY_BOOK_UNAVAILABLE.error("cannot record the subscription") from None
         stream = Stream(subscriber_id, name, sent=lease.since, granted_until=received + self.lease)
         stream.queue(_heartbeat(self.lease))  # committed above, before it is sent
         self._streams[subscriber_id] = stream
@@ -239,7 +240,7 @@ class PolicyChangeHub:
                 timeout = stream.granted_until - self._clock()
                 if timeout <= 0:
                     log.warning("policy watch lease lapsed", extra={"subscriber": name})
-                    stream.disconnect(unavailable("WATCH_LEASE_LAPSED", "the lease ran out; subscribe again"))
+                    stream.disconnect(Reason.WATCH_LEASE_LAPSED.error("the lease ran out; subscribe again"))
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stream.wakeup.wait(), timeout)
@@ -266,11 +267,11 @@ class PolicyChangeHub:
                     )
                 except Exception as exc:
                     log.warning("policy watch: the book is unavailable", extra={"error": exc.__class__.__name__})
-                    stream.disconnect(unavailable("POLICY_BOOK_UNAVAILABLE", "cannot record the renewal"))
+                    stream.disconnect(Reason.POLICY_BOOK_UNAVAILABLE.error("cannot record the renewal"))
                     break
                 if granted is None:
                     log.warning("policy watch: subscriber no longer in the book", extra={"subscriber": stream.name})
-                    stream.disconnect(unavailable("WATCH_LEASE_LAPSED", "the subscription was forgotten; subscribe again"))
+                    stream.disconnect(Reason.WATCH_LEASE_LAPSED.error("the subscription was forgotten; subscribe again"))
                     break
                 if granted > 0:
                     stream.granted_until = max(stream.granted_until, received + granted)

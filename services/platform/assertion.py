@@ -55,8 +55,9 @@ from google.protobuf.message import DecodeError
 from joserfc.jwk import ECKey
 
 from samhandling.common.v1 import common_pb2
+from services.platform.error_reasons import Reason
 
-from .errors import ServiceError, unauthenticated
+from .errors import ServiceError
 from .keys import Key
 from .numeric_date import NumericDateError, token_times
 from .replay import ReplayClaims, ReplayStoreUnavailable, replay_store_unavailable
@@ -183,12 +184,12 @@ class AssertionVerifier:
         """Every check but single use: the assertion, and until when its `jti` must stay claimed
         (its acceptance window's end). Raises ServiceError as `verify`."""
         if not token:
-            raise unauthenticated("ASSERTION_MISSING", "this service is reached only through the gateway")
+            raise Reason.ASSERTION_MISSING.error("this service is reached only through the gateway")
         claims = self._verified_claims(token)
         if claims.get("mth") != method:
-            raise unauthenticated("ASSERTION_RETARGETED", "internal assertion was issued for another method")
+            raise Reason.ASSERTION_RETARGETED.error("internal assertion was issued for another method")
         if claims.get("req") != request:
-            raise unauthenticated("ASSERTION_REQUEST_MISMATCH", "internal assertion was issued for another request")
+            raise Reason.ASSERTION_REQUEST_MISMATCH.error("internal assertion was issued for another request")
         return _assertion_of(claims, method), claims["exp"] + LEEWAY_SECONDS
 
     async def claim(self, jti: str, claim_until: float) -> None:
@@ -200,7 +201,7 @@ class AssertionVerifier:
         except ReplayStoreUnavailable:
             raise replay_store_unavailable() from None
         if not first_use:
-            raise unauthenticated("ASSERTION_REPLAYED", "internal assertion was already used")
+            raise Reason.ASSERTION_REPLAYED.error("internal assertion was already used")
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         """The claims of a token whose header, signature, issuer, audience and times are right."""
@@ -293,4 +294,4 @@ def _text(claims: Mapping[str, Any], name: str) -> str:
 
 
 def _invalid(message: str) -> ServiceError:
-    return unauthenticated("ASSERTION_INVALID", message)
+    return Reason.ASSERTION_INVALID.error(message)

@@ -22,6 +22,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
+from services.platform.error_reasons import Reason
+
 from .helseid import SIGNING_ALGORITHMS
 from .numeric_date import NumericDateError, numeric_date
 from .replay import ReplayCache
@@ -43,7 +45,7 @@ class DpopError(Exception):
     """A proof is not acceptable; `reason` is the UPPER_SNAKE cause, mapped by each adapter
     (UNAUTHENTICATED at the gateway, `invalid_dpop_proof` at the STS)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -104,28 +106,28 @@ class DpopVerifier:
         self, proof: str, *, htm: str, htu: str, access_token: str | None = None, nonce: str | None = None
     ) -> CheckedProof:
         if len(proof) > MAX_PROOF_BYTES:
-            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof is too large")
+            raise DpopError(Reason.DPOP_PROOF_INVALID, "the DPoP proof is too large")
         try:
             compact = jws.extract_compact(proof.encode())
         except (JoseError, ValueError, UnicodeError):
-            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof is not a compact JWS") from None
+            raise DpopError(Reason.DPOP_PROOF_INVALID, "the DPoP proof is not a compact JWS") from None
         header = compact.protected
         if header.get("typ") != "dpop+jwt":
-            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's typ must be dpop+jwt")
+            raise DpopError(Reason.DPOP_PROOF_INVALID, "the DPoP proof's typ must be dpop+jwt")
         alg = header.get("alg")
         if alg not in ALGORITHMS:
-            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's algorithm is not allowed")
+            raise DpopError(Reason.DPOP_PROOF_INVALID, "the DPoP proof's algorithm is not allowed")
         jwk = header.get("jwk")
         if not isinstance(jwk, dict):
-            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof carries no public key")
+            raise DpopError(Reason.DPOP_PROOF_INVALID, "the DPoP proof carries no public key")
         if _PRIVATE_MEMBERS & jwk.keys():
-            raise DpopError("DPOP_KEY_PRIVATE", "the DPoP proof's jwk carries private key material")
+            raise DpopError(Reason.DPOP_KEY_PRIVATE, "the DPoP proof's jwk carries private key material")
         try:
             key = KeySet.import_key_set({"keys": [jwk]}).keys[0]
             jws.deserialize_compact(proof, key, algorithms=[alg])
             claims = json.loads(compact.payload)
         except (JoseError, ValueError, TypeError):
-            raise DpopError("DPOP_SIGNATURE_INVALID", "the DPoP proof's signature does not verify") from None
+            raise DpopError(Reason.DPOP_SIGNATURE_INVALID, "the DPoP proof's signature does not verify") from None
         jti, iat = self._check_claims(claims, htm, htu, access_token, nonce)
         # The key names the target too (RFC 9449 section 11.1: jti "in the context of the target URI"),
         # normalised, so that two spellings of one URL are one target.
@@ -137,21 +139,21 @@ class DpopVerifier:
     ) -> tuple[str, float]:
         """(jti, iat) of claims that name this request."""
         if not isinstance(claims, dict):
-            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof's payload is not an object")
+            raise DpopError(Reason.DPOP_PROOF_INVALID, "the DPoP proof's payload is not an object")
         if not same_method(claims.get("htm"), htm):
-            raise DpopError("DPOP_HTM_MISMATCH", f"the DPoP proof's htm must be {htm}")
+            raise DpopError(Reason.DPOP_HTM_MISMATCH, f"the DPoP proof's htm must be {htm}")
         if not same_target(claims.get("htu"), htu):
-            raise DpopError("DPOP_HTU_MISMATCH", "the DPoP proof's htu does not name this target")
+            raise DpopError(Reason.DPOP_HTU_MISMATCH, "the DPoP proof's htu does not name this target")
         iat, now = _iat(claims), self._clock()
         if not now - IAT_PAST_SECONDS <= iat <= now + IAT_FUTURE_SECONDS:
-            raise DpopError("DPOP_IAT_OUT_OF_WINDOW", "the DPoP proof is too old or from the future")
+            raise DpopError(Reason.DPOP_IAT_OUT_OF_WINDOW, "the DPoP proof is too old or from the future")
         if access_token is not None and claims.get("ath") != token_hash(access_token):
-            raise DpopError("DPOP_ATH_MISMATCH", "the DPoP proof is not for this access token")
+            raise DpopError(Reason.DPOP_ATH_MISMATCH, "the DPoP proof is not for this access token")
         if nonce is not None and claims.get("nonce") != nonce:
-            raise DpopError("DPOP_NONCE_REQUIRED", "the DPoP proof must carry the server's current nonce")
+            raise DpopError(Reason.DPOP_NONCE_REQUIRED, "the DPoP proof must carry the server's current nonce")
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
-            raise DpopError("DPOP_PROOF_INVALID", "the DPoP proof needs a jti")
+            raise DpopError(Reason.DPOP_PROOF_INVALID, "the DPoP proof needs a jti")
         return jti, iat
 
 
@@ -159,7 +161,7 @@ def _iat(claims: dict[str, Any]) -> int:
     try:
         iat = numeric_date(claims, "iat")
     except NumericDateError as exc:
-        raise DpopError("DPOP_PROOF_INVALID", f"the DPoP proof's iat: {exc}") from None
+        raise DpopError(Reason.DPOP_PROOF_INVALID, f"the DPoP proof's iat: {exc}") from None
     assert iat is not None
     return iat
 
@@ -220,7 +222,7 @@ def _remove_dot_segments(path: str) -> str:
 
 
 def replayed() -> DpopError:
-    return DpopError("DPOP_REPLAYED", "the DPoP proof was already used")
+    return DpopError(Reason.DPOP_REPLAYED, "the DPoP proof was already used")
 
 
 def _b64(raw: bytes) -> str:

@@ -1,7 +1,8 @@
 """The one error model: google.rpc.Status with one ErrorInfo and optional BadRequest.
 
-Domain code raises these; the server interceptor turns them into the wire status, so no
-handler builds a status by hand.
+Domain code raises these, each with a reason of the catalogue (`error_reasons.Reason`, which
+gives its code); the server interceptor turns them into the wire status, so no handler builds
+a status by hand.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from services.platform.error_reasons import Reason
 
 ERROR_DOMAIN = "samhandling.no"
 # The status travels in trailers (grpc-message percent-encoded, grpc-status-details-bin in
@@ -82,26 +85,35 @@ def _cut(text: str, limit: int) -> str:
 _CODES = {c: getattr(code_pb2, c.name) for c in grpc.StatusCode}
 
 
-def invalid_argument(field_violations: dict[str, str], reason: str = "INVALID_ARGUMENT") -> ServiceError:
+def invalid_argument(field_violations: dict[str, str], reason: Reason = Reason.INVALID_ARGUMENT) -> ServiceError:
     first = next(iter(field_violations))
-    return ServiceError(grpc.StatusCode.INVALID_ARGUMENT, reason, f"invalid {first}: {field_violations[first]}",
-                        field_violations)
+    return _entry(reason, grpc.StatusCode.INVALID_ARGUMENT).error(
+        f"invalid {first}: {field_violations[first]}", field_violations
+    )
 
 
-def unauthenticated(reason: str, message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.UNAUTHENTICATED, reason, message)
+# The helpers by code take a catalogued reason and refuse one catalogued with another code.
+def unauthenticated(reason: Reason, message: str) -> ServiceError:
+    return _entry(reason, grpc.StatusCode.UNAUTHENTICATED).error(message)
 
 
-def permission_denied(reason: str, message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.PERMISSION_DENIED, reason, message)
+def permission_denied(reason: Reason, message: str) -> ServiceError:
+    return _entry(reason, grpc.StatusCode.PERMISSION_DENIED).error(message)
 
 
-def not_found(reason: str, message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.NOT_FOUND, reason, message)
+def not_found(reason: Reason, message: str) -> ServiceError:
+    return _entry(reason, grpc.StatusCode.NOT_FOUND).error(message)
 
 
-def unavailable(reason: str, message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.UNAVAILABLE, reason, message)
+def unavailable(reason: Reason, message: str) -> ServiceError:
+    return _entry(reason, grpc.StatusCode.UNAVAILABLE).error(message)
+
+
+def _entry(reason: Reason | str, code: grpc.StatusCode) -> Reason:
+    entry = Reason[reason]  # a plain string (from a test) must name an entry too
+    if entry.code != code:
+        raise ValueError(f"{entry.value} is catalogued as {entry.code.name}, not {code.name}")
+    return entry
 
 
 def error_info(rpc_error: grpc.RpcError) -> tuple[str, dict[str, str]]:
@@ -132,7 +144,7 @@ class RelayedError(ServiceError):
         reason, violations = error_info(rpc_error)
         self._trailing: tuple | None = tuple(rpc_error.trailing_metadata() or ())
         if not reason:
-            super().__init__(grpc.StatusCode.UNAVAILABLE, "BACKEND_UNAVAILABLE", "a service cannot answer now")
+            super().__init__(Reason.BACKEND_UNAVAILABLE.code, Reason.BACKEND_UNAVAILABLE.value, "a service cannot answer now")
             self._trailing = None
             return
         super().__init__(rpc_error.code(), reason, rpc_error.details() or "", violations)

@@ -34,9 +34,11 @@ from typing import Any
 
 import grpc
 
+from services.platform.error_reasons import Reason
+
 from . import rpc_metrics
 from .assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionVerifier, request_binding
-from .errors import ServiceError, invalid_argument, permission_denied
+from .errors import ServiceError, invalid_argument
 from .gated import released_once
 
 log = logging.getLogger(__name__)
@@ -59,8 +61,8 @@ async def abort(context: grpc.aio.ServicerContext, err: ServiceError) -> None:
 
 async def _unknown_method(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
     """Any call of a method the server does not have (raw bytes in, nothing out)."""
-    await abort(context, ServiceError(
-        grpc.StatusCode.UNIMPLEMENTED, "METHOD_NOT_FOUND", "this server has no such method"
+    await abort(context, Reason.METHOD_NOT_FOUND.error(
+        "this server has no such method"
     ))
     yield b""  # never reached: makes this an async generator, as a stream handler is
 
@@ -214,7 +216,7 @@ async def _decoded(requests: AsyncIterator[Any], method: str) -> AsyncIterator[A
 def _malformed(method: str) -> ServiceError:
     log.info("malformed request refused", extra={"method": method})
     return invalid_argument(
-        {"request": "the bytes do not decode as this method's request message"}, reason="MALFORMED_REQUEST"
+        {"request": "the bytes do not decode as this method's request message"}, reason=Reason.MALFORMED_REQUEST
     )
 
 
@@ -243,7 +245,7 @@ def _internal(method: str, exc: Exception) -> ServiceError:
     frames = traceback.extract_tb(exc.__traceback__)
     where = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-8:]))
     log.error("unhandled error", extra={"method": method, "error": exc.__class__.__name__, "at": where})
-    return ServiceError(grpc.StatusCode.INTERNAL, "INTERNAL", "internal error")
+    return Reason.INTERNAL.error("internal error")
 
 
 Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
@@ -315,6 +317,6 @@ def _stream(
 def asserted_patient(patient_id: str) -> None:
     """Refuses a request about another patient than the one the gateway decided for."""
     if current_assertion().patient_id != patient_id:
-        raise permission_denied(
-            "ASSERTION_PATIENT_MISMATCH", "the request concerns another patient than the gateway authorised"
+        raise Reason.ASSERTION_PATIENT_MISMATCH.error(
+            "the request concerns another patient than the gateway authorised"
         )

@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from .errors import ServiceError, unavailable
+from services.platform.error_reasons import Reason
+
+from .errors import ServiceError
 
 
 class ReplayStoreUnavailable(Exception):
@@ -23,8 +25,8 @@ class ReplayStoreUnavailable(Exception):
 def replay_store_unavailable() -> ServiceError:
     """The refusal when a claim cannot be decided: UNAVAILABLE, so the caller may retry with a
     fresh credential."""
-    return unavailable(
-        "REPLAY_STORE_UNAVAILABLE", "single use of the credential cannot be checked now; nothing was served"
+    return Reason.REPLAY_STORE_UNAVAILABLE.error(
+        "single use of the credential cannot be checked now; nothing was served"
     )
 
 

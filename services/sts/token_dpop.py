@@ -19,6 +19,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from services.platform.dpop import DpopError, DpopVerifier
+from services.platform.error_reasons import Reason
 
 from .errors import InvalidDpopProofError, UseDpopNonceError, error_description
 
@@ -67,7 +68,7 @@ def proof_key_thumbprint(
     try:
         return verifier.verify(proof, htm="POST", htu=token_endpoint, nonce=expected)
     except DpopError as exc:
-        if exc.reason == "DPOP_NONCE_REQUIRED":
+        if exc.reason == Reason.DPOP_NONCE_REQUIRED:
             raise UseDpopNonceError(description="Authorization server requires nonce in DPoP proof.") from None
         raise InvalidDpopProofError(description=error_description(str(exc))) from None
 

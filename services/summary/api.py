@@ -15,7 +15,8 @@ import grpc
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
+from services.platform.error_reasons import Reason
+from services.platform.errors import invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
@@ -234,7 +235,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         actor = current_assertion().actor
         # The choice is clinical: recorded with the health person who made it.
         if actor.kind != C.ACTOR_KIND_PERSONNEL or not actor.hpr_number:
-            raise permission_denied("CLINICIAN_REQUIRED", "only a health person with an HPR number sets the SpO2 scale")
+            raise Reason.CLINICIAN_REQUIRED.error("only a health person with an HPR number sets the SpO2 scale")
         setting = await self._run(
             self._store.set_spo2_scale, request.patient_id, Spo2Scale(request.scale),
             Performer(actor.hpr_number, actor.name), self._clock(),
@@ -272,7 +273,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         granted = set(current_assertion().data_categories)
         permitted = tuple(c in granted for c in categories)
         if not any(permitted):
-            raise permission_denied("CATEGORY_NOT_PERMITTED", "no data category of this call was permitted")
+            raise Reason.CATEGORY_NOT_PERMITTED.error("no data category of this call was permitted")
         return permitted, number.birth_date
 
     def _service_input(
@@ -338,28 +339,25 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         try:
             return await asyncio.to_thread(function, *args)
         except UnknownPatient:
-            raise not_found("PATIENT_NOT_FOUND", "no such patient") from None
+            raise Reason.PATIENT_NOT_FOUND.error("no such patient") from None
         except UnknownRecord:
-            raise not_found(
-                "SERVICE_NOT_FOUND", "no municipal service with this source_record_id from this system for this patient"
+            raise Reason.SERVICE_NOT_FOUND.error(
+                "no municipal service with this source_record_id from this system for this patient"
             ) from None
         except ScaleNotInForce:
             raise invalid_argument(
                 {"vital_signs.spo2_scale": "not the scale in force; leave it 0, only a clinician's SetSpo2Scale changes it"}
             ) from None
         except ScaleChanged:
-            raise ServiceError(
-                grpc.StatusCode.ABORTED, "SPO2_SCALE_CHANGED",
+            raise Reason.SPO2_SCALE_CHANGED.error(
                 "the patient's SpO2 scale changed while recording; send the measurement again",
             ) from None
         except TooManyOpenServices:
-            raise ServiceError(
-                grpc.StatusCode.FAILED_PRECONDITION, "OPEN_SERVICES_LIMIT",
+            raise Reason.OPEN_SERVICES_LIMIT.error(
                 f"the patient has {MAX_OPEN_SERVICES} open municipal services; end one before registering another",
             ) from None
         except ConflictingRetry:
-            raise ServiceError(
-                grpc.StatusCode.ALREADY_EXISTS, "SOURCE_RECORD_CONFLICT",
+            raise Reason.SOURCE_RECORD_CONFLICT.error(
                 "this source_record_id is already used for other content; update the record instead",
             ) from None
 

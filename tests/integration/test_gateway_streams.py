@@ -37,7 +37,7 @@ from services.platform import assertion as assertions
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionVerifier
 from services.platform.db import migrate_platform
 from services.platform.dpop import grpc_target, make_proof
-from services.platform.errors import ServiceError, invalid_argument
+from services.platform.errors import ServiceError
 from services.platform.interceptors import ServiceInterceptor, current_assertion
 from services.platform.keys import load_jwk
 from services.platform.replay import InProcessClaims
@@ -259,7 +259,8 @@ async def test_a_client_cancel_cancels_the_backends_stream(harness):
 
 async def test_a_backend_error_is_relayed_with_its_details(harness):
     harness.capacity.outbox.put_nowait(report(1))
-    harness.capacity.outbox.put_nowait(invalid_argument({"region": "no such region"}, reason="REGION_UNKNOWN"))
+    harness.capacity.outbox.put_nowait(ServiceError(  # a reason the catalogue does not hold: relayed as it came
+        grpc.StatusCode.INVALID_ARGUMENT, "REGION_UNKNOWN", "invalid region: no such region", {"region": "no such region"}))
     call = harness.watch(await harness.bearer())
     assert await call.read() == report(1)
     violations = await expect_error(call.read(), grpc.StatusCode.INVALID_ARGUMENT, "REGION_UNKNOWN")

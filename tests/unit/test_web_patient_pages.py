@@ -27,7 +27,7 @@ from samhandling.common.v1 import common_pb2 as C
 from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
 from services.audit.checkpoints import NoteSigner
-from services.platform.errors import ServiceError, invalid_argument, not_found, permission_denied
+from services.platform.errors import ServiceError, not_found, permission_denied
 from tests.support_web import (
     ORIGIN,
     FakeCaller,
@@ -187,7 +187,9 @@ def test_a_reservation_needs_the_understanding_ticked(world) -> None:
 
 def test_the_consent_services_refusal_is_shown_on_the_confirmation(world) -> None:
     caller, sessions, client, session = world
-    caller.answers[patient.CREATE_RULE] = invalid_argument({"actor": "unknown"}, "RULE_INVALID")
+    # a reason the catalogue does not hold (a peer's own), with the field violation consent gives
+    caller.answers[patient.CREATE_RULE] = ServiceError(
+        grpc.StatusCode.INVALID_ARGUMENT, "RULE_INVALID", "invalid actor: unknown", {"actor": "unknown"})
     form_post(client, "/pasient/regler/ny?type=begrensning", {"kategori": str(C.DATA_CATEGORY_VITAL_SIGNS)}, session)
     refused = form_post(client, "/pasient/regler/bekreft", {"lagre": "1"}, session)
     assert refused.status_code == 400 and "Noe av det som ble sendt inn" in refused.text
