@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import grpc
-
+from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument, not_found
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
 from services.platform.text import TextField, text_problem
@@ -345,42 +344,37 @@ def _tell(episode: Episode, message: RecorderMessage) -> TellRecorder:
 # --- errors ---------------------------------------------------------------------------------------
 
 def _resolved() -> ServiceError:
-    return ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_RESOLVED", "the escalation is resolved")
+    return Reason.ESCALATION_RESOLVED.error("the escalation is resolved")
 
 
 def _already_acknowledged() -> ServiceError:
-    return ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_ALREADY_ACKNOWLEDGED",
-                        "the escalation is already acknowledged")
+    return Reason.ESCALATION_ALREADY_ACKNOWLEDGED.error("the escalation is already acknowledged")
 
 
 def _not_acknowledged() -> ServiceError:
-    return ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_ACKNOWLEDGED",
-                        "a reassessment is planned only after an acknowledgement")
+    return Reason.ESCALATION_NOT_ACKNOWLEDGED.error("a reassessment is planned only after an acknowledgement")
 
 
 def _not_responsible() -> ServiceError:
-    return ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_RESPONSIBLE",
-                        "only a responsible target that has not declined may do this")
+    return Reason.ESCALATION_NOT_RESPONSIBLE.error("only a responsible target that has not declined may do this")
 
 
 def _emergency_no_plan() -> ServiceError:
-    return ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_EMERGENCY_NO_PLAN",
-                        "an emergency is never left to a planned reassessment")
+    return Reason.ESCALATION_EMERGENCY_NO_PLAN.error("an emergency is never left to a planned reassessment")
 
 
 def _events_limit() -> ServiceError:
-    return ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_EVENTS_LIMIT",
-                        f"the escalation holds its limit of {MAX_EVENTS_PER_EPISODE} events; resolve it")
+    return Reason.ESCALATION_EVENTS_LIMIT.error(
+        f"the escalation holds its limit of {MAX_EVENTS_PER_EPISODE - _RESERVED_EVENTS} events from people; resolve it")
 
 
 def _request_id_reused() -> ServiceError:
-    return ServiceError(grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
-                        "the request_id was used for another change of this escalation")
+    return Reason.REQUEST_ID_REUSED.error("the request_id was used for another change of this escalation")
 
 
 def _unknown() -> ServiceError:
     # The same as for an id that does not exist: an organisation neither target nor source learns nothing.
-    return not_found("ESCALATION_NOT_FOUND", "no such escalation")
+    return not_found(Reason.ESCALATION_NOT_FOUND, "no such escalation")
 
 
 # --- validation -----------------------------------------------------------------------------------
