@@ -87,3 +87,16 @@ def test_every_suite_container_runs_as_the_image_user_and_writes_only_to_a_volum
             assert any(var_dir.is_relative_to(w) for w in writable), f"{where}: {var_dir} not on a writable volume"
         checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_nothing_runs_a_program_in_the_image_but_samhandling(overlay: str) -> None:
+    """Issue 14 point 1, no shell needed at run time: no probe or lifecycle hook of a suite
+    container execs anything (probes are native gRPC or HTTP, preStop is the kubelet's sleep),
+    so an image without a shell or coreutils runs the same manifests."""
+    for workload, container in suite_containers(render(overlay)):
+        where = f"{overlay}: {workload['kind']}/{workload['metadata']['name']} {container['name']}"
+        handlers = {name: container[name] for name in ("startupProbe", "livenessProbe", "readinessProbe") if name in container}
+        handlers |= {f"lifecycle.{hook}": handler for hook, handler in container.get("lifecycle", {}).items()}
+        assert {name: handler for name, handler in handlers.items() if "exec" in handler} == {}, where
+        assert set(container.get("command") or ["samhandling"]) <= {"samhandling", "/opt/samhandling/bin/samhandling"}, where

@@ -23,21 +23,30 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from joserfc.jwk import ECKey
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from services.audit.checkpoints import NoteSigner
 from services.cli.health import grpc_status
+from services.platform.health import READINESS
 from services.platform.settings import BACKENDS
 from services.platform.tls import TlsFiles
 from tests.fixtures.postgres import PostgresServer, free_port
 from tests.fixtures.tls import Authority
+from tests.image.overlay_env import REWRITTEN, Machine, processes
+from tests.k8s.rendered import render
 
 pytestmark = [pytest.mark.image, pytest.mark.postgres]
 
@@ -287,3 +296,110 @@ def test_the_development_sts_refuses_production_mode(installed: Installed, tmp_p
     assert done.stderr.strip() == (
         "samhandling: the development STS refuses to run in production mode (SAMHANDLING_ENV=production)"
     )
+
+
+@contextmanager
+def otlp_sink() -> Iterator[str]:
+    """An OTLP/gRPC endpoint that takes every export and keeps nothing (the collector's place)."""
+    class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+        def Export(self, request: object, context: object) -> metrics_service_pb2.ExportMetricsServiceResponse:
+            return metrics_service_pb2.ExportMetricsServiceResponse()
+
+    class Traces(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request: object, context: object) -> trace_service_pb2.ExportTraceServiceResponse:
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop(0)
+
+
+def readiness(address: str) -> str:
+    """What the server at `address` answers for grpc.health.v1 `readiness` (the kubelet's probe)."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=READINESS), timeout=1.0)
+        except grpc.RpcError as error:
+            return error.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+
+
+def test_the_rendered_production_overlay_runs_as_processes(
+    installed: Installed, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Issue 14's acceptance: the production overlay runs nothing the tests have not run as
+    processes. Every suite container of `kubectl kustomize k8s/overlays/production` runs here
+    from the installed wheel with the environment it is rendered with (tests/image/overlay_env.py
+    rewrites only addresses, database URLs, Secret files, the var dir, the collector and the
+    audit verifier key): the migration Jobs' commands first, then every Deployment's `serve`,
+    until each reports `readiness` SERVING (the gateway: database, consent lease and audit,
+    reached through their `dns:///` targets), and each stops cleanly on SIGTERM after its drain."""
+    docs = render("production")
+    ports: dict[int, int] = {}
+    databases: dict[str, str] = {}
+
+    def database_url(database: str) -> str:
+        if database not in databases:
+            databases[database] = postgres_server.create_database()
+        return postgres_server.url(databases[database])
+
+    workdir = tmp_path / "empty"
+    workdir.mkdir()
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    logs: dict[str, Path] = {}
+    try:
+        with otlp_sink() as collector:
+            machine = Machine(lambda _host, port: ports.setdefault(port, free_port()), database_url, collector, tmp_path)
+            found = processes(docs, machine)
+            for process in found:
+                kept = {k: v for k, v in process.rendered.items() if not REWRITTEN.fullmatch(k)}
+                assert {k: process.env[k] for k in kept} == kept, process.workload
+                assert kept["SAMHANDLING_ENV"] == "production" and kept["SAMHANDLING_TLS_BY_MESH"] == "1"
+            migrations = [p for p in found if p.args[0] == "migrate"]
+            servers = [p for p in found if p.args[0] == "serve"]
+            assert sorted(p.args[1] for p in migrations) == sorted(p.args[1] for p in servers) == sorted(SERVED)
+            assert len(found) == len(migrations) + len(servers)
+            # The Jobs run at once, as a cluster starts them (each migration takes the advisory lock).
+            jobs = {p.workload: subprocess.Popen([installed.samhandling(), *p.args], env=base | p.env, cwd=workdir,
+                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                    for p in migrations}
+            outputs = {name: job.communicate(timeout=120)[0].decode() for name, job in jobs.items()}
+            assert {name: job.returncode for name, job in jobs.items()} == dict.fromkeys(jobs, 0), outputs
+            for process in servers:
+                component = process.args[1]
+                logs[component] = tmp_path / f"{component}.log"
+                with logs[component].open("wb") as log:
+                    running[component] = subprocess.Popen(
+                        [installed.samhandling(), *process.args], env=base | process.env, cwd=workdir,
+                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    )
+            listen = {p.args[1]: p.env["SAMHANDLING_LISTEN"] for p in servers}
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                statuses = {c: readiness(address) for c, address in listen.items()}
+                exited = {c: p.returncode for c, p in running.items() if p.poll() is not None}
+                if all(s == "SERVING" for s in statuses.values()) or exited or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)  # polling the servers' own health, with a deadline
+            tails = {c: logs[c].read_text()[-1500:] for c in running}
+            assert (statuses, exited) == (dict.fromkeys(SERVED, "SERVING"), {}), tails
+            (gateway,) = [p for p in servers if p.args[1] == "gateway"]
+            assert httpx.get(f"http://{gateway.env['SAMHANDLING_GATEWAY_HTTP_ADDR']}/healthz/ready", timeout=5).status_code == 200
+            for process in running.values():
+                process.send_signal(signal.SIGTERM)
+            codes = {c: p.wait(timeout=60) for c, p in running.items()}
+            assert codes == dict.fromkeys(SERVED, 0), {c: logs[c].read_text()[-1500:] for c in running}
+    finally:
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for name in databases.values():
+            postgres_server.drop_database(name)

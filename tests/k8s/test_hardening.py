@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from services.cli.worker_supervisor import STOP_MARGIN_SECONDS
 from services.platform.server import GRACE_SECONDS
 from services.platform.settings import Settings
 from tests.k8s.rendered import (
@@ -38,7 +39,6 @@ WORKLOADS = [
 LONG_RUNNING = [p for p in WORKLOADS if p.values[1] in LONG_RUNNING_KINDS]
 RESTRICTED_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                            "projected", "secret"}
-MARGIN_SECONDS = 5  # for the process to stop after its last call: flush traces, close pools
 
 
 def workload_claims(workload: Doc) -> list[Doc]:
@@ -130,12 +130,15 @@ def test_every_component_is_a_server_in_every_overlay():
 
 
 @pytest.mark.parametrize(("overlay", "kind", "name"), SERVERS)
-def test_a_component_has_native_grpc_probes_and_outlasts_its_drain(overlay: str, kind: str, name: str):
+def test_a_component_has_native_grpc_probes_and_outlasts_its_drain(overlay: str, kind: str, name: str, tmp_path: Path):
     """Probes ask grpc.health.v1 on the component's own port: "liveness" while the process
     answers, "readiness" while it can serve (its database; the gateway's consent lease and
     audit) and not while it drains. The pod's grace period covers the preStop sleep, the drain
     (SAMHANDLING_DRAIN_SECONDS, when the server is NOT_SERVING but serving) and the calls in
-    flight (GRACE_SECONDS), so the kubelet never kills a draining server."""
+    flight (GRACE_SECONDS) and the time to exit that the worker supervisor allows before it
+    kills its workers (STOP_MARGIN_SECONDS), so the kubelet never kills a draining server. The
+    drain is what the container's own environment makes of it (ConfigMap, then its variables,
+    then the settings' defaults), as `samhandling serve` reads it."""
     docs = render(overlay)
     workload = named(docs, kind, name)
     (container,) = pod_spec(workload)["containers"]
@@ -144,11 +147,13 @@ def test_a_component_has_native_grpc_probes_and_outlasts_its_drain(overlay: str,
     assert container["startupProbe"]["grpc"] == {"port": port, "service": "liveness"}
     assert container["livenessProbe"]["grpc"] == {"port": port, "service": "liveness"}
     assert container["readinessProbe"]["grpc"] == {"port": port, "service": "readiness"}
-    drain = Settings.from_env(config(docs)).drain_seconds
-    assert drain > 0
+    placeholders = {"samhandling-log-pseudonym/key": "k" * 44, "samhandling-db-app/password": "p"}
+    env = with_secret_files(workload, container, environment(docs, container), placeholders, tmp_path)
+    drain = Settings.from_env(env).drain_seconds
+    assert drain > 0, "a server that stops at once drops the calls its balancers still send"
     sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = pod_spec(workload)["terminationGracePeriodSeconds"]
-    assert grace >= sleep + drain + GRACE_SECONDS + MARGIN_SECONDS
+    assert grace >= sleep + drain + GRACE_SECONDS + STOP_MARGIN_SECONDS
     if kind == "Deployment":
         rolling = workload["spec"]["strategy"]["rollingUpdate"]
         assert rolling["maxUnavailable"] == 0, "a rollout never takes a serving replica away before its successor is ready"

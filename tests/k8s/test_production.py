@@ -105,18 +105,20 @@ def test_every_image_is_pinned_by_digest():
 def test_the_public_urls_are_the_ingress_hosts_and_tls_ends_there():
     settings = Settings.from_env(config(DOCS))
     assert settings.token_issuer in HELSEID_ISSUERS
-    grpc_host = urlsplit(settings.gateway_public_url).hostname
     assert settings.gateway_http_public_url is not None
-    http_host = urlsplit(settings.gateway_http_public_url).hostname
+    grpc_url, http_url = urlsplit(settings.gateway_public_url), urlsplit(settings.gateway_http_public_url)
     gateway = named(DOCS, "Gateway", "samhandling")["spec"]
     listeners = {listener["name"]: listener for listener in gateway["listeners"]}
     service_ports = {p["port"]: p["name"] for p in named(DOCS, "Service", "gateway")["spec"]["ports"]}
-    for kind, host, port_name in (("GRPCRoute", grpc_host, "grpc"), ("HTTPRoute", http_host, "http")):
+    for kind, url, port_name in (("GRPCRoute", grpc_url, "grpc"), ("HTTPRoute", http_url, "http")):
         (route,) = of_kind(DOCS, kind)
-        assert route["spec"]["hostnames"] == [host]
+        assert route["spec"]["hostnames"] == [url.hostname]
         (parent,) = route["spec"]["parentRefs"]
         listener = listeners[parent["sectionName"]]
-        assert listener["hostname"] == host
+        assert listener["hostname"] == url.hostname
+        # DPoP htu is scheme, host and port as the client calls them: the listener's, over TLS.
+        assert url.scheme == "https" and (url.port or 443) == listener["port"], url.geturl()
+        assert url.path in ("", "/") and not url.query, url.geturl()
         assert listener["protocol"] == "HTTPS"
         assert listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "samhandling-public-tls"}]
         backends = [b for rule in route["spec"]["rules"] for b in rule["backendRefs"]]
