@@ -4,6 +4,7 @@ auto-resolution, the notification limit, bounds, idempotency and the errors."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -28,6 +29,7 @@ from services.summary.escalation_episodes import (
     SetTimer,
     State,
     TellRecorder,
+    Timer,
     TimerKind,
     Transition,
     acknowledge,
@@ -39,7 +41,7 @@ from services.summary.escalation_episodes import (
     resolve,
 )
 from services.summary.escalation_routing import Routes, TargetRole
-from services.summary.escalation_rules import AcknowledgeWithin, Level, evaluate
+from services.summary.escalation_rules import AcknowledgeWithin, Level, RecorderText, evaluate
 from services.summary.trend import TrendPoint
 from tests.fixtures.escalation import (
     CHILD_BORN,
@@ -583,6 +585,12 @@ def test_actions_are_refused_at_the_event_limit_but_resolving_is_not(patient: Pa
 
 
 def test_effects_carry_no_patient_data(patient: Patient, clock: Clock) -> None:
+    """What a store delivers from an episode (an inbox row, a timer, a message to the recorder)
+    names the episode and organisations, never the patient or the values."""
+    allowed = {"episode_id", "orgnr", "role", "level", "reason", "push", "deadline", "timer", "kind", "sequence",
+               "due_at", "message", "text", "phone_numbers", "nb", "en"}
+    for kind in (Notify, SetTimer, CancelTimer, TellRecorder, Timer, RecorderText):
+        assert {f.name for f in fields(kind)} <= allowed, kind
     step = patient.measure(8)
     for effect in step.effects:
         assert PATIENT not in repr(effect)
