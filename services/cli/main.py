@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     check = audit.add_parser("check-proof", help="verify an event proof offline with the log's public key alone")
     check.add_argument("proof", type=Path, help="a proof written by `samhandling audit prove`")
     check.add_argument("--vkey", required=True, help="the log's verifier key (C2SP vkey)")
+    consent = commands.add_parser("consent", help="consent receipts").add_subparsers(dest="consent_command", required=True)
+    receipt = consent.add_parser("check-receipt", help="verify a downloaded consent receipt offline with the receipt keys")
+    receipt.add_argument("receipt", type=Path, help="a receipt file (kvittering-<rule>-v<N>.jws)")
+    receipt.add_argument("--keys", required=True, type=Path, metavar="FILE",
+                         help="the consent receipt keys (the JWK Set of /api/v1/consent-receipt-keys)")
     args = parser.parse_args(argv)
 
     try:
@@ -161,6 +166,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "audit":
         return _audit(args, settings)
+    if args.command == "consent":
+        from .consent_receipt import check_receipt
+
+        return check_receipt(args.receipt, args.keys)  # offline: no token, no gateway
     return _token_or_call(args, settings)
 
 

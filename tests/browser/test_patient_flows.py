@@ -22,8 +22,6 @@ import grpc
 import httpx
 import pytest
 import sqlalchemy as sa
-from joserfc import jws
-from joserfc.jwk import KeySet
 from playwright.async_api import Page, expect
 
 from gateway.web import logcheck
@@ -89,7 +87,7 @@ async def sigrid_reads_eskil(suite: Suite) -> grpc.aio.AioRpcError | None:
     return None
 
 
-async def test_block_nurse(suite: Suite, page: Page) -> None:
+async def test_block_nurse(suite: Suite, page: Page, tmp_path: Path) -> None:
     base = base_of(suite)
     await login_as(page, base, "patient", ESKIL)
     await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
@@ -113,10 +111,20 @@ async def test_block_nurse(suite: Suite, page: Page) -> None:
     async with page.expect_download() as waiting:
         await page.get_by_role("link", name="Last ned kvittering for versjon 1").click()
     download = await waiting.value
-    receipt = (await download.path()).read_text().strip()
+    receipt = tmp_path / download.suggested_filename
+    await download.save_as(receipt)
+    keys = tmp_path / "receipt-keys.json"
     async with httpx.AsyncClient() as http:
-        jwks = (await http.get(base + "/api/v1/consent-receipt-keys")).json()
-    content = json.loads(jws.deserialize_compact(receipt, KeySet.import_key_set(jwks), algorithms=["ES256"]).payload)
+        keys.write_bytes((await http.get(base + "/api/v1/consent-receipt-keys")).content)
+    checked = subprocess.run(  # the README's check, offline: `samhandling consent check-receipt`
+        [sys.executable, "-m", "services.cli.main", "consent", "check-receipt", str(receipt), "--keys", str(keys)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert re.fullmatch(r"kvittering-[A-Za-z0-9_-]+-v1\.jws", receipt.name)
+    summary, signed = checked.stdout.splitlines()
+    assert summary.startswith("the receipt verifies: rule ") and "version 1 (BLOCK_PERSON, ACTIVE)" in summary
+    content = json.loads(signed)
     assert content["rule_type"] == "BLOCK_PERSON" and content["actor"] == {"hpr_number": SIGRID_HPR}
 
     refused = await sigrid_reads_eskil(suite)

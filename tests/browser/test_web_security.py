@@ -20,6 +20,7 @@ from gateway.web import capacity
 from gateway.web.context import SESSION_COOKIE
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import requests_seen
+from tests.browser.test_patient_flows import SWEEP as PATIENT_SWEEP
 from tests.browser.test_web_login import ESKIL, JWT, base_of, login_as
 from tests.support import Suite, running_suite
 
@@ -66,7 +67,8 @@ async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page:
     assert cookie["name"].startswith("__Host-") and cookie["path"] == "/"
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
     assert not await page.evaluate("document.cookie.includes('samhandling')")
-    for path in ("/pasient",):
+    # Every patient page a session shows (the sweep's list), not only the first one.
+    for path in [path for _, who, path in PATIENT_SWEEP if who == ESKIL]:
         await page.goto(base + path)
         content = await page.content()
         storage = await page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")

@@ -258,6 +258,23 @@ def test_a_guardian_acting_for_a_child_reads_the_childs_data(world) -> None:
     assert request.patient_id == "26812297073"
 
 
+def test_the_overview_of_a_guardian_names_the_child_acted_for_once(world) -> None:
+    caller, sessions, client, _ = world
+    sessions.by_cookie.clear()
+    caller.answers[patient.LIST_REPRESENTATIONS] = consent_pb2.ListRepresentationsResponse(representations=[
+        consent_pb2.Representation(patient_id=pid, patient_name=name, status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE)
+        for pid, name in (("26812297073", "Frida Fantasisen"), ("14681450042", "Jonas Jubileumsen"))])
+    log_in(client, sessions, make_session(person_pid="45869005006", person_name="Mikkel Midlertidigsen"))
+    assert "Du kan også handle for: Frida Fantasisen, Jonas Jubileumsen." in client.get("/pasient").text
+    sessions.by_cookie.clear()
+    log_in(client, sessions, make_session(person_pid="45869005006", person_name="Mikkel Midlertidigsen",
+                                          acting_for="26812297073", representation_id="rep-seed-0001",
+                                          data={"acting_for_name": "Frida Fantasisen"}))
+    page = client.get("/pasient").text
+    assert "Du handler nå på vegne av Frida Fantasisen." in page
+    assert "Du kan også handle for: Jonas Jubileumsen." in page  # not Frida again
+
+
 def notification(kind: int, minute: int, actor: C.Actor | None = None) -> consent_pb2.Notification:
     made = consent_pb2.Notification(kind=kind, text="English text from consent")
     made.create_time.FromDatetime(datetime(2026, 12, 5, 10, minute, tzinfo=UTC))
