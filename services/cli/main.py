@@ -20,9 +20,9 @@ from google.protobuf import json_format
 from services.cli.call import UnknownMethod
 from services.platform.errors import error_info
 from services.platform.settings import BACKENDS, COMPONENTS, Settings, SettingsError
-from services.sts.client import StsTokenError
-from services.sts.clients import ClientRegistryError
+from services.sts.client_registry import ClientRegistryError
 from services.sts.config import StsConfigError
+from services.sts.token_client import StsTokenError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +150,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             raise SettingsError(str(exc)) from None
         return run(settings, plan)
     if args.command in ("migrate", "seed"):
-        from .setup import migrate_all, seed_all
+        from .database_setup import migrate_all, seed_all
 
         migrate_all(settings, (args.backend,) if args.command == "migrate" and args.backend else (*BACKENDS, "gateway"))
         if args.command == "seed":

@@ -22,8 +22,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from services.cli import children
+from services.cli.database_setup import migrate_all, seed_all
 from services.cli.health import component_status
-from services.cli.setup import migrate_all, seed_all
 from services.platform.health import READINESS
 from services.platform.settings import Settings
 from tests.e2e.test_up import COMPONENTS, PATIENT, samhandling

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from samhandling.capacity.v1 import capacity_pb2_grpc
-from services.backends import backend
+from services.backend_lookup import backend
 from services.capacity import watch
 from tests.integration.test_capacity_alerts import (
     ACKNOWLEDGED,

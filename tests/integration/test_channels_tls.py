@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.audit_client import GATEWAY_ACTOR
 from gateway.main import create_gateway
-from services.backends import backend
-from services.cli.setup import migrate_all
+from services.backend_lookup import backend
+from services.cli.database_setup import migrate_all
 from services.platform.assertion import Assertion
 from services.platform.channels import open_channel
 from services.platform.server import ServerTransport

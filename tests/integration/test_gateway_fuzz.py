@@ -35,9 +35,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from gateway import scopes
+from gateway import oauth_scopes
+from gateway.grpc_handlers import SERVICES
 from gateway.policy import POLICIES, MethodPolicy
-from gateway.routes import SERVICES
 from samhandling.audit.v1 import audit_pb2 as A
 from samhandling.audit.v1 import audit_pb2_grpc
 from samhandling.capacity.v1 import capacity_pb2 as C
@@ -59,8 +59,8 @@ PATIENT = "22750884907"  # the patient whose own token calls the patient-only me
 LARS = "23898220028"  # doctor at Bodø interkommunale legevakt (demo-legevakt, DPoP)
 # The system client holding each scope (tests/seeds: clients.json).
 SYSTEM_CLIENT = {
-    scopes.SUMMARY_READ: "demo-ehr", scopes.SUMMARY_WRITE: "demo-ehr", scopes.CAPACITY_READ: "demo-ehr",
-    scopes.CAPACITY_REPORT: "demo-hospital", scopes.ALERTS: "demo-hospital",
+    oauth_scopes.SUMMARY_READ: "demo-ehr", oauth_scopes.SUMMARY_WRITE: "demo-ehr", oauth_scopes.CAPACITY_READ: "demo-ehr",
+    oauth_scopes.CAPACITY_REPORT: "demo-hospital", oauth_scopes.ALERTS: "demo-hospital",
 }
 EXAMPLES = 15  # per RPC, from the descriptors (and from a valid request)
 UNSERVED_EXAMPLES = 5  # per RPC the gateway refuses whatever the request (no policy)
@@ -158,7 +158,7 @@ class Rpc:
     @property
     def caller(self) -> str:
         """The kind of caller the policy admits that the fuzz uses (a system client when it may)."""
-        access = self.policy.access if self.policy else {Kind.SYSTEM: scopes.SUMMARY_READ}
+        access = self.policy.access if self.policy else {Kind.SYSTEM: oauth_scopes.SUMMARY_READ}
         for kind in (Kind.SYSTEM, Kind.AUDITOR, Kind.PERSONNEL, Kind.PATIENT):
             if kind in access:
                 return SYSTEM_CLIENT[access[kind]] if kind == Kind.SYSTEM else kind.name.lower()

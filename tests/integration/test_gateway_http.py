@@ -15,7 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.authentication import Authenticator
-from gateway.backends import Backends
+from gateway.backend_channels import BackendChannels
 from gateway.enforcement import Enforcer
 from gateway.http.app import MAX_BODY_BYTES
 from gateway.http.readiness import READY_PATH
@@ -53,7 +53,7 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def http_api(suite: Suite) -> AsyncIterator[tuple[int, Backends]]:
+async def http_api(suite: Suite) -> AsyncIterator[tuple[int, BackendChannels]]:
     """The JSON API on port 0 with its own Enforcer, built from the same parts as the
     gateway's composition root builds them."""
     settings, provider = suite.settings, TracerProvider()
@@ -67,7 +67,7 @@ async def http_api(suite: Suite) -> AsyncIterator[tuple[int, Backends]]:
         dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
     )
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
-    backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, provider)
+    backends = BackendChannels({b: settings.addresses[b] for b in BACKENDS}, signer, provider)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=True)
     server = create_http_server(settings, enforcer, backends, provider, address="127.0.0.1:0")
     port = await server.start()

@@ -87,7 +87,7 @@ def test_a_client_connection_may_move_between_server_connections_without_prepare
 
 
 def test_migrations_through_the_pooler_are_safe_to_repeat(pooled_url):
-    from services.backends import backend
+    from services.backend_lookup import backend
 
     migrations = backend("capacity").migrations
     migrate(pooled_url, migrations, POOLED)

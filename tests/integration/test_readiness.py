@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.engine import make_url
 
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.channels import open_channel
 from services.platform.health import LIVENESS, READINESS
 from services.platform.readiness import ReadinessCheck

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from gateway.main import create_gateway
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.backends import backend
+from services.backend_lookup import backend
 from services.cli.token import Identity, obtain_token
 from services.platform import replay_store
 from services.platform.dpop import grpc_target, make_proof

@@ -16,18 +16,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.orm import sessionmaker
 
 from gateway.authentication import Authenticator
-from gateway.backends import Backends
+from gateway.backend_channels import BackendChannels
 from gateway.decision_cache import DecisionCache, PolicyWatch
 from gateway.enforcement import Enforcer
+from gateway.grpc_handlers import SERVICES, generic_handlers
 from gateway.jwks import JwksCache
 from gateway.main import dpop_bound_clients
 from gateway.policy import POLICIES
-from gateway.routes import SERVICES, generic_handlers
 from gateway.tokens import TokenValidator
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.backends import backend
+from services.backend_lookup import backend
 from services.cli.token import Identity, obtain_token
 from services.consent.policy_feed import PolicyFeed, record
 from services.consent.watch import PolicyChangeHub
@@ -79,7 +79,7 @@ async def running_replica(
         tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
         dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
     )
-    backends = Backends({b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider)
+    backends = BackendChannels({b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider)
     cache = DecisionCache(enabled=cached)
     watch = PolicyWatch(cache, watch_address, signer)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=True, decisions=cache)

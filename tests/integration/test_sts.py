@@ -14,14 +14,14 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import JWKRegistry, KeySet, OctKey
 
-from services.sts.client import (
+from services.sts.config import StsConfig
+from services.sts.main import StsServer
+from services.sts.token_client import (
     CLIENT_ASSERTION_TYPE,
     StsTokenError,
     build_client_assertion,
     fetch_client_credentials_token,
 )
-from services.sts.config import StsConfig
-from services.sts.main import StsServer
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 S = "nhn:samhandling/"

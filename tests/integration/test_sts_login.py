@@ -12,16 +12,16 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc.jwk import ECKey
 
-from services.sts.client import (
+from services.sts.config import StsConfig
+from services.sts.login_form import read_login_page
+from services.sts.main import StsServer
+from services.sts.token_client import (
     CLIENT_ASSERTION_TYPE,
     StsTokenError,
     build_client_assertion,
     login_token,
     refresh_access_token,
 )
-from services.sts.config import StsConfig
-from services.sts.login_form import read_login_page
-from services.sts.main import StsServer
 from tests.integration.test_sts import SEEDS, assert_refused, private_jwk, start, verified_claims
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -19,9 +19,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from services.platform.dpop import make_proof
-from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from services.sts.login_form import read_login_page
 from services.sts.main import StsServer
+from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from tests.integration.test_sts import assert_refused, assertion_form, private_jwk
 from tests.integration.test_sts_login import (
     ESKIL,

@@ -13,11 +13,11 @@ import pytest_asyncio
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from services.sts.config import StsConfig
 from services.sts.key_rotation import PUBLICATION_SECONDS
 from services.sts.key_store import key_store_path, rotate_signing_keys
 from services.sts.main import StsServer
+from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from tests.integration.test_sts import SEEDS, private_jwk, start
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -14,7 +14,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
-from services.sts.client import StsTokenError
+from services.sts.token_client import StsTokenError
 from tests.support import expect_error, running_suite
 
 PETRA = "11747910016"  # Bodø kommune's privacy officer (seeds/auditors.json)

@@ -13,9 +13,9 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from gateway.routes import SERVICES
+from gateway.grpc_handlers import SERVICES
 from samhandling.common.v1 import common_pb2
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.assertion import (
     GATEWAY_CLIENT_ID,
     METADATA_KEY,

@@ -36,7 +36,7 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
-from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
+from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from tests.integration.test_sts_login import WEB_CALLBACK, Login
 from tests.support import Suite, running_suite
 

@@ -15,7 +15,7 @@ from bench import hops
 from bench.cluster_reads import Cell
 from bench.report import Machine, replace_section
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.assertion import AssertionSigner
 from services.platform.keys import load_jwk
 from tests.support import backend_replicas, expect_error, settings_for

@@ -19,7 +19,7 @@ def failure(code: grpc.StatusCode) -> grpc.aio.AioRpcError:
 
 
 class Replicas:
-    """Backends whose consent calls answer the scripted outcomes in turn (a fake: unit test)."""
+    """BackendChannels whose consent calls answer the scripted outcomes in turn (a fake: unit test)."""
 
     def __init__(self, *outcomes) -> None:
         self.outcomes = list(outcomes)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway import scopes
+from gateway import oauth_scopes
 from gateway.calls import IncomingCall
 from gateway.enforcement import JUSTIFICATION_MAX_CHARS, Enforcer, require_justification
 from gateway.policy import POLICIES
@@ -25,7 +25,7 @@ CAPACITY = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 def hospital(purpose: PurposeOfUse | None, justification: str = "") -> Principal:
     return Principal(
         kind=ActorKind.SYSTEM, client_id="demo-hospital", client_name="Demo hospital",
-        scopes=frozenset({scopes.SUMMARY_READ, scopes.CAPACITY_READ}), orgnr_parent="910000071",
+        scopes=frozenset({oauth_scopes.SUMMARY_READ, oauth_scopes.CAPACITY_READ}), orgnr_parent="910000071",
         expires_at=datetime.now(UTC) + timedelta(minutes=10),
         purpose=purpose, justification=justification,
     )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.sts.clients import load_clients
+from services.sts.client_registry import load_clients
 from services.sts.config import StsConfig
 from services.sts.id_tokens import IdTokenIssuer, at_hash, valid_nonce
 from services.sts.keys import generate_signing_key, load_private_jwk_file

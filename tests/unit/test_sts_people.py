@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.sts.clients import load_clients
+from services.sts.client_registry import load_clients
 from services.sts.people import PeopleError, load_people
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"

@@ -4,11 +4,17 @@ from typing import Any
 
 import pytest
 
-from gateway import scopes
+from gateway import oauth_scopes
 from services.cli.token import Identity, _client
 from services.platform.keys import load_jwk
 from services.platform.settings import Settings, SettingsError
-from services.sts.clients import AUDIT_SCOPE, ClientRegistryError, load_client_private_jwk, load_clients, scope_conflict
+from services.sts.client_registry import (
+    AUDIT_SCOPE,
+    ClientRegistryError,
+    load_client_private_jwk,
+    load_clients,
+    scope_conflict,
+)
 from services.sts.keys import import_private_jwk
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -84,7 +90,7 @@ def test_the_web_pages_dev_keys_are_refused_in_production(tmp_path: Path, name: 
 
 
 def test_the_audit_scope_is_granted_alone() -> None:
-    assert AUDIT_SCOPE == scopes.AUDIT_READ
+    assert AUDIT_SCOPE == oauth_scopes.AUDIT_READ
     assert scope_conflict(f"openid profile {AUDIT_SCOPE}") is None
     assert scope_conflict(f"openid {S}capacity.read {S}summary.read") is None
     assert scope_conflict("") is None
