@@ -330,7 +330,7 @@ async def test_a_retry_after_the_scale_changed_is_still_the_same_measurement(stu
 
 
 async def test_an_export_over_its_size_keeps_the_newest_measurements_and_says_so(stub, settings, monkeypatch):
-    from services.summary import api
+    from services.summary import use_cases
 
     for hour in range(8, 12):
         await record(stub, settings, f"obs-size-{hour}", vitals(measure_time=datetime(2026, 1, 5, hour, tzinfo=UTC)))
@@ -339,7 +339,7 @@ async def test_an_export_over_its_size_keeps_the_newest_measurements_and_says_so
 
     whole = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=vitals_only())
     assert not whole.truncated
-    monkeypatch.setattr(api, "MAX_BUNDLE_BYTES", len(whole.bundle_json.encode()) - 1)
+    monkeypatch.setattr(use_cases, "MAX_BUNDLE_BYTES", len(whole.bundle_json.encode()) - 1)
     cut = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=vitals_only())
     bundle = json.loads(cut.bundle_json)
     Bundle.model_validate(bundle)
