@@ -1,9 +1,20 @@
 """services/summary keeps the one shape of a service (tests/fixtures/service_shape.py)."""
+
 from __future__ import annotations
 
 from tests.fixtures.service_shape import shape_violations
 
-DOMAIN = ["okt", "news2", "vitals", "trend", "patients", "fhir"]
+DOMAIN = [
+    "okt",
+    "news2",
+    "vitals",
+    "trend",
+    "patients",
+    "fhir",
+    "escalation_rules",
+    "escalation_routing",
+    "escalation_episodes",
+]
 INFRASTRUCTURE = ["seed"]  # loads the seeds' people into the store at start-up
 
 
