@@ -16,10 +16,10 @@ from gateway.web.context import SESSION_COOKIE
 from gateway.web.login import CALLBACK_PATH, LOGIN_COOKIE
 from services.sts.login_form import read_login_page
 from tests.cluster.conftest import RunningCluster
+from tests.fixtures import people
 
 pytestmark = pytest.mark.cluster
 
-ESKIL = "22750884907"
 ESKIL_NAME = "Eskil Eksempelsen"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -56,7 +56,7 @@ def log_in(http: httpx.Client, start_at: str, finish_at: str) -> tuple[str, str]
     assert started.status_code == 303, started.text
     login_cookie, _ = set_cookie(started, LOGIN_COOKIE)
     redirect_uri = parse_qs(urlsplit(started.headers["location"]).query)["redirect_uri"][0]
-    answer = urlsplit(at_the_sts(http, started.headers["location"], ESKIL))
+    answer = urlsplit(at_the_sts(http, started.headers["location"], people.ESKIL))
     done = http.get(f"{finish_at}{answer.path}?{answer.query}", headers=cookie_header({LOGIN_COOKIE: login_cookie}))
     assert done.status_code == 303 and done.headers["location"] == "/pasient", done.text
     return redirect_uri, set_cookie(done, SESSION_COOKIE)[0]
@@ -128,7 +128,7 @@ def test_a_session_made_through_haproxy_works_on_each_gateway_replica(cluster: R
     assert {name: after[name] - before.get(name, 0) for name in after} == {"gateway-0": 1, "gateway-1": 1}
     assert refused.status_code == 403 and "WEB_CSRF_REFUSED" in refused.text  # not the public origin
     assert out.status_code == 303 and out.headers["location"] == "/?utlogget=1"
-    assert sessions_of(cluster, ESKIL) == 0
+    assert sessions_of(cluster, people.ESKIL) == 0
     for page in ended:  # ended on both: back to the login
         assert page.status_code == 303 and page.headers["location"].startswith("/logg-inn/pasient?")
 
@@ -144,4 +144,4 @@ def test_a_login_started_on_one_replica_finishes_on_the_other(cluster: RunningCl
                         headers={**session, "origin": cluster.http_url, "content-type": "application/x-www-form-urlencoded"})
 
     assert redirect_uri == cluster.http_url + CALLBACK_PATH
-    assert out.status_code == 303 and sessions_of(cluster, ESKIL) == 0
+    assert out.status_code == 303 and sessions_of(cluster, people.ESKIL) == 0

@@ -26,10 +26,13 @@ from services.cli.database_setup import migrate_all, seed_all
 from services.cli.health import component_status
 from services.platform.health import READINESS
 from services.platform.settings import Settings
-from tests.e2e.test_up import COMPONENTS, PATIENT, samhandling
+from tests.fixtures import people
 from tests.fixtures.postgres import free_port
+from tests.fixtures.up import COMPONENTS, samhandling
 
 pytestmark = pytest.mark.e2e
+
+PATIENT = people.ESKIL
 
 WAIT_SECONDS = 60.0  # upper bound on the suite starting and on a metric arriving
 SUMMARY = ("samhandling.summary.v1.PatientSummaryService", "GetPatientSummary")

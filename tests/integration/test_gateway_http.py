@@ -32,10 +32,11 @@ from services.platform.assertion import AssertionSigner
 from services.platform.dpop import DpopVerifier, make_proof
 from services.platform.keys import load_jwk
 from services.platform.settings import BACKENDS
+from tests.fixtures import people
 from tests.support import Suite, replay_store, running_suite
 
-PATIENT = "22750884907"  # no rules of their own in the seeds
-OTHER_PATIENT = "28863830070"  # has a seeded restriction of vital signs
+PATIENT = people.ESKIL  # no rules of their own in the seeds
+OTHER_PATIENT = people.GUNNAR  # has a seeded restriction of vital signs
 RULES = f"/api/v1/patients/{PATIENT}/rules"
 
 
@@ -213,7 +214,7 @@ async def test_bad_input_is_400_with_field_violations_and_reaches_no_backend(api
                        400, "INVALID_ARGUMENT")
     assert unknown == {"ruleTyp": "unknown field"}
     bad = error_of(await api.client.post(RULES, headers=auth, json={
-        "ruleType": "RESERVATION", "actor": {"hprNumber": "990000104", "anyone": True}, "patientId": OTHER_PATIENT,
+        "ruleType": "RESERVATION", "actor": {"hprNumber": people.BJORN_HPR, "anyone": True}, "patientId": OTHER_PATIENT,
     }), 400, "INVALID_ARGUMENT")
     assert set(bad) == {"rule_type", "actor", "patient_id"}
     assert "RULE_TYPE_RESERVATION" in bad["rule_type"]

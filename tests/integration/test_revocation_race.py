@@ -39,10 +39,11 @@ from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer, Servicer
 from services.platform.settings import Settings
+from tests.fixtures import people
 from tests.fixtures.links import slow_link
 from tests.support import DEMO_EHR_ACTOR, asserted, replay_store, settings_for
 
-PATIENT = "22750884907"  # Eskil: vital signs seeded, no rules
+PATIENT = people.ESKIL  # Eskil: vital signs seeded, no rules
 WATCH = "/samhandling.consent.v1.ConsentService/WatchPolicyChanges"
 GATEWAY_ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
 Request = consent_pb2.WatchPolicyChangesRequest
@@ -391,7 +392,7 @@ async def test_the_gateway_drops_a_changed_patient_before_the_change_completes(t
         try:
             await asyncio.wait_for(watch.leased(), TIMEOUT_SECONDS)
             request = consent_pb2.CheckAccessRequest(patient_id=PATIENT, actor=DEMO_EHR_ACTOR, data_category=2)
-            keep = consent_pb2.CheckAccessRequest(patient_id="19779998080", actor=DEMO_EHR_ACTOR, data_category=2)
+            keep = consent_pb2.CheckAccessRequest(patient_id=people.RAGNHILD, actor=DEMO_EHR_ACTOR, data_category=2)
             permit = consent_pb2.CheckAccessResponse(decision=common_pb2.DECISION_PERMIT, decision_id="d")
             for cached_request in (request, keep):
                 cache.put(cache.ticket(), cached_request, permit)

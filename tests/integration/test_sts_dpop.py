@@ -15,8 +15,8 @@ from services.sts.token_client import (
     login_token,
     refresh_access_token,
 )
-from tests.integration.test_sts import assert_refused, private_jwk, verified_claims
-from tests.integration.test_sts_login import LARS, LEGEVAKT_CALLBACK, Login
+from tests.fixtures.people import LARS
+from tests.fixtures.sts import LEGEVAKT_CALLBACK, Login, assert_refused, private_jwk, verified_claims
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

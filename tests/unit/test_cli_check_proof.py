@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.cli.main import main
-from tests.unit.test_event_proof import ORIGIN, PID, VKEY, WORDS, bad_openings, build, build_v2
+from tests.fixtures.event_proofs import ORIGIN, PID, VKEY, WORDS, bad_openings, build, build_v2
 
 
 def check(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

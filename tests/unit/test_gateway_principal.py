@@ -22,9 +22,10 @@ from services.platform.helseid import (
     TRUST_FRAMEWORK,
 )
 from services.platform.vocabulary import ActorKind, PurposeOfUse
+from tests.fixtures import people
 
-NURSE_PID, NURSE_HPR = "08847810026", "990000101"  # Sigrid Sykepleiersen (seeds/personnel.json)
-PATIENT_PID = "22750884907"
+NURSE_PID, NURSE_HPR = people.SIGRID, people.SIGRID_HPR  # Sigrid Sykepleiersen (seeds/personnel.json)
+PATIENT_PID = people.ESKIL
 EXP = 1_800_000_600  # verified by tokens.py; the principal only carries it
 
 
@@ -191,9 +192,9 @@ def test_no_attestation_means_no_purpose():
 def test_the_attestation_must_be_about_the_person_the_token_identifies():
     same = attestation(identifier={"id": NURSE_PID}, hpr_nr={"id": NURSE_HPR}, authorization="SP")
     assert principal(personnel_claims(**{TRUST_FRAMEWORK: same})).authorization == "SP"
-    other_hpr = attestation(hpr_nr={"id": "990000102"})
+    other_hpr = attestation(hpr_nr={"id": people.LARS_HPR})
     assert refused(personnel_claims(**{TRUST_FRAMEWORK: other_hpr})) == (DENIED, "PRACTITIONER_MISMATCH")
-    other_pid = attestation(identifier="23898220028")
+    other_pid = attestation(identifier=people.LARS)
     assert refused(personnel_claims(**{TRUST_FRAMEWORK: other_pid})) == (DENIED, "PRACTITIONER_MISMATCH")
 
 

@@ -16,6 +16,7 @@ from services.sts.client_registry import (
     scope_conflict,
 )
 from services.sts.keys import import_private_jwk
+from tests.fixtures import people
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 S = "nhn:samhandling/"
@@ -71,8 +72,8 @@ def test_the_web_pages_clients_come_last_and_are_dpop_bound() -> None:
 def test_the_clis_default_login_clients_are_unchanged() -> None:
     settings = Settings(seeds_dir=SEEDS)
 
-    assert _client(settings, Identity(user="23898220028")).client_id == "demo-legevakt"
-    assert _client(settings, Identity(patient="22750884907")).client_id == "samhandling-web"
+    assert _client(settings, Identity(user=people.LARS)).client_id == "demo-legevakt"
+    assert _client(settings, Identity(patient=people.ESKIL)).client_id == "samhandling-web"
 
 
 @pytest.mark.parametrize("name", ["samhandling-portal", "samhandling-ansatt", "samhandling-web-dpop"])
