@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.db import make_engine, make_sessions
 from services.platform.settings import Settings
 from tests.fixtures import postgres as pg

@@ -15,7 +15,8 @@ from joserfc.jwk import ECKey
 from services.cli.main import main
 from services.consent.domain import RuleState
 from services.consent.receipts import ReceiptSigner
-from tests.unit.test_consent_rules import PATIENT, version
+from tests.fixtures.people import ESKIL as PATIENT
+from tests.fixtures.samples import block_rule_version as version
 
 KID = "test-receipts"
 

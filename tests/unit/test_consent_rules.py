@@ -17,8 +17,6 @@ from services.consent.domain import (
     Actor,
     ActorSelector,
     NotificationKind,
-    Rule,
-    RuleContent,
     RuleDraft,
     RuleState,
     RuleType,
@@ -31,6 +29,7 @@ from services.consent.receipts import ReceiptSigner, receipt_content
 from services.platform.settings import Settings, SettingsError
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 from tests.fixtures import people
+from tests.fixtures.samples import block_rule_version
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PATIENT = people.ESKIL
@@ -85,10 +84,7 @@ def test_synthetic_patients_are_refused_in_production():
     assert "patient_id" in rule_violations(draft(), NOW, allow_synthetic=False)
 
 
-def version(state: RuleState = RuleState.ACTIVE, **content) -> Rule:
-    values = dict(patient_id=PATIENT, rule_type=RuleType.BLOCK_PERSON, selector=HPR)
-    author = Actor(ActorKind.PATIENT, pid=PATIENT, name="Eskil Eksempelsen", client_id="samhandling-web")
-    return Rule("r-1", 1, RuleContent(**(values | content)), state, author, "why", NOW, 3)
+version = block_rule_version  # one version of Eskil's block of Bjørn (tests/fixtures/samples.py)
 
 
 @pytest.fixture(scope="module")

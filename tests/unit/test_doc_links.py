@@ -1,10 +1,11 @@
 """The documentation's links hold and stay inside the repository: every relative markdown link in
 README.md and docs/*.md names a file that exists (and, with `#anchor`, a heading of it, by
 GitHub's slugs), and no tracked text file refers to documents that are not in the repository."""
+
 from __future__ import annotations
 
+import os
 import re
-import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -38,8 +39,7 @@ def slug(heading: str) -> str:
     `-` and `_` kept, in any script), each space a hyphen."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link's text
     text = text.replace("`", "").strip().lower()
-    return "".join(c if c in "-_" or unicodedata.category(c)[0] in "LNM" else "-" if c == " " else ""
-                   for c in text)
+    return "".join(c if c in "-_" or unicodedata.category(c)[0] in "LNM" else "-" if c == " " else "" for c in text)
 
 
 def anchors(path: Path) -> set[str]:
@@ -87,18 +87,50 @@ def test_the_readme_stays_a_front_door() -> None:
 def test_the_check_finds_a_broken_file_and_a_broken_anchor(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("# Title: the `x` (y), ok\n\n## Same\n## Same\n")
     doc = tmp_path / "b.md"
-    doc.write_text("[1](a.md#title-the-x-y-ok) [2](a.md#same-1) [3](a.md#nope) [4](gone.md) "
-                   "[5](#here) `[6](gone.md)` [7](https://example.org/x)\n\n## Here\n")
+    doc.write_text(
+        "[1](a.md#title-the-x-y-ok) [2](a.md#same-1) [3](a.md#nope) [4](gone.md) "
+        "[5](#here) `[6](gone.md)` [7](https://example.org/x)\n\n## Here\n"
+    )
     assert anchors(tmp_path / "a.md") == {"title-the-x-y-ok", "same", "same-1"}
     assert broken_links(doc) == ["a.md#nope: no heading #nope in a.md", "gone.md: no such file"]
+
+
+# What .gitignore leaves out (and git's own directory): the repository's files are the rest. A
+# walk, not `git ls-files`, so that this stays a unit test (no child process).
+NOT_THE_REPOSITORY = {
+    ".git",
+    ".venv",
+    ".venv-checkov",
+    "var",
+    "__pycache__",
+    ".pytest_cache",
+    "node_modules",
+    "build",
+    ".hypothesis",
+    ".mypy_cache",
+}
+
+
+def repository_files() -> list[str]:
+    found = []
+    for directory, subdirectories, files in os.walk(REPO_ROOT):
+        subdirectories[:] = sorted(
+            d for d in subdirectories if d not in NOT_THE_REPOSITORY and not d.endswith(".egg-info")
+        )
+        found += [str((Path(directory) / name).relative_to(REPO_ROOT)) for name in sorted(files)]
+    return found
+
+
+def test_the_walk_leaves_out_what_gitignore_does() -> None:
+    ignored = {line.strip().rstrip("/") for line in (REPO_ROOT / ".gitignore").read_text().splitlines()}
+    assert {"*.egg-info"} | NOT_THE_REPOSITORY - {".git"} == ignored | set()
 
 
 MISSING_DOCUMENTS = re.compile(r"DOMAIN\.md|ARCHITECTURE\.md|\.\./shared")
 
 
 def test_no_tracked_file_refers_to_documents_outside_the_repository() -> None:
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
-    tracked = [name for name in listed.decode().split("\0") if name]
+    tracked = repository_files()
     offenders = []
     for name in tracked:
         path = REPO_ROOT / name
@@ -129,13 +161,16 @@ def headings(path: Path) -> list[str]:
 def test_every_section_a_file_cites_is_a_heading_of_that_document() -> None:
     """Code and docs cite a section as `docs/consent.md "How consent decides"` (a heading or the
     start of one); a section renamed or moved away breaks the citation here, not silently."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
     stale, cited = [], 0
-    for name in filter(None, listed.decode().split("\0")):
+    for name in repository_files():
         path = REPO_ROOT / name
         if not path.is_file() or path.suffix not in {".py", ".proto", ".md", ".yaml", ".sh", ""}:
             continue
-        for document, section in CITED_SECTION.findall(re.sub(r"\s+", " ", path.read_text())):
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:  # a binary file without a suffix
+            continue
+        for document, section in CITED_SECTION.findall(re.sub(r"\s+", " ", text)):
             cited += 1
             target = REPO_ROOT / "docs" / document
             if not target.exists() or not any(h.startswith(section) for h in headings(target)):
