@@ -65,6 +65,21 @@ SWEEP: list[tuple[Console, str, str]] = [
     ("patient", ESKIL, "/pasient/representasjon"),
     ("patient", MIKKEL, "/pasient/representasjon"),
 ]
+# The pages a guardian sees while acting for a child (Mikkel for Frida, after `act_for_frida`),
+# for the accessibility and security sweeps: every page of the patient's menu and its sub-pages.
+ACTING_SWEEP: list[str] = [
+    "/pasient",
+    "/pasient/regler",
+    "/pasient/regler/ny?type=sperre&sok=Sigrid",
+    "/pasient/regler/ny?type=begrensning",
+    "/pasient/regler/ny?type=reservasjon",
+    "/pasient/regler/historikk",
+    "/pasient/logg",
+    "/pasient/logg?nod=1",
+    "/pasient/logg?meg=1",  # with the guardian's own reads of her (the switch's probe read among them)
+    "/pasient/varsler",
+    "/pasient/representasjon",
+]
 
 
 @pytest.fixture
@@ -165,6 +180,15 @@ def audited_reads_of(suite: Suite, patient_id: str) -> list[tuple[str, str, str]
                 "SELECT actor_pid, patient_id, access_basis FROM audit_events WHERE patient_id = :p"), {"p": patient_id})]
     finally:
         engine.dispose()
+
+
+async def act_for_frida(page: Page, base: str) -> None:
+    """Mikkel logs in (in bokmål) and switches to acting for Frida (under 12)."""
+    await login_as(page, base, "patient", MIKKEL)
+    await page.goto(base + "/pasient/representasjon")
+    await page.get_by_role("button", name="Handle for Frida Fantasisen").click()
+    await page.wait_for_url(base + "/pasient")
+    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
 
 
 async def test_guardian(suite: Suite, page: Page) -> None:
