@@ -58,6 +58,7 @@ SWEEP: list[tuple[Console, str, str]] = [
     ("patient", ESKIL, "/pasient/regler/ny?type=tillatelse&sok=990000101"),
     ("patient", ESKIL, "/pasient/regler/historikk"),
     ("patient", ESKIL, "/pasient/logg"),
+    ("patient", ESKIL, "/pasient/logg?meg=1"),  # with rows (his own reads): the table at 320 px
     ("patient", ESKIL, "/pasient/logg?nod=1&meg=1"),
     ("patient", ESKIL, "/pasient/logg/999999999"),  # a log entry's proof page: not (yet) in the log
     ("patient", ESKIL, "/pasient/regler/finnes-ikke"),
