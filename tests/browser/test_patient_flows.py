@@ -207,6 +207,11 @@ async def test_guardian(suite: Suite, page: Page) -> None:
     await page.wait_for_url(base + "/pasient")
     await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
     assert (MIKKEL, FRIDA, "REPRESENTATIVE") in audited_reads_of(suite, FRIDA)
+    # Her log names his reads by their basis; a guardian's reading has no purpose to call unknown.
+    await page.goto(base + "/pasient/logg?meg=1")
+    own = page.locator("tbody tr", has_text="Verge eller fullmakt")
+    await expect(own.first).to_contain_text("Verge")
+    assert await page.locator("tbody", has_text="Ukjent formål").count() == 0
 
     # A forged POST for Jonas (12), with the page's own csrf token: consent refuses, nothing changes.
     await page.goto(base + "/pasient/representasjon")
