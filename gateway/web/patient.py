@@ -445,10 +445,12 @@ def _event_view(page: Page, event: audit_pb2.AuditEvent) -> dict[str, Any]:
     """A log entry as the patient reads it (in the log's table and on its proof page)."""
     t = _texts(page)
     moment = _time(event.occur_time)
+    # A patient's (or guardian's) own reading states no purpose of use: its basis says what it was.
+    own_reading = event.actor.kind == pl.C.ACTOR_KIND_PATIENT and not event.purpose_of_use
     return {
         "when": t.format_time(moment) if moment else "", "actor": _actor_view(page, event.actor, event.access_basis),
         "what": pl.label(t, "category", event.data_category), "action": pl.label(t, "action", event.action),
-        "purpose": pl.label(t, "purpose", event.purpose_of_use), "basis": pl.label(t, "basis", event.access_basis),
+        "purpose": "" if own_reading else pl.label(t, "purpose", event.purpose_of_use), "basis": pl.label(t, "basis", event.access_basis),
         "permitted": event.decision == pl.C.DECISION_PERMIT, "emergency": pl.is_emergency(event),
         "sequence": event.sequence,
     }

@@ -53,12 +53,28 @@ SWEEP: list[tuple[Console, str, str]] = [
     ("patient", people.ESKIL, "/pasient/regler/ny?type=tillatelse&sok=990000101"),
     ("patient", people.ESKIL, "/pasient/regler/historikk"),
     ("patient", people.ESKIL, "/pasient/logg"),
+    ("patient", people.ESKIL, "/pasient/logg?meg=1"),  # with rows (his own reads): the table at 320 px
     ("patient", people.ESKIL, "/pasient/logg?nod=1&meg=1"),
     ("patient", people.ESKIL, "/pasient/logg/999999999"),  # a log entry's proof page: not (yet) in the log
     ("patient", people.ESKIL, "/pasient/regler/finnes-ikke"),
     ("patient", people.ESKIL, "/pasient/varsler"),
     ("patient", people.ESKIL, "/pasient/representasjon"),
     ("patient", people.MIKKEL, "/pasient/representasjon"),
+]
+# The pages a guardian sees while acting for a child (Mikkel for Frida, after `act_for_frida`),
+# for the accessibility and security sweeps: every page of the patient's menu and its sub-pages.
+ACTING_SWEEP: list[str] = [
+    "/pasient",
+    "/pasient/regler",
+    "/pasient/regler/ny?type=sperre&sok=Sigrid",
+    "/pasient/regler/ny?type=begrensning",
+    "/pasient/regler/ny?type=reservasjon",
+    "/pasient/regler/historikk",
+    "/pasient/logg",
+    "/pasient/logg?nod=1",
+    "/pasient/logg?meg=1",  # with the guardian's own reads of her (the switch's probe read among them)
+    "/pasient/varsler",
+    "/pasient/representasjon",
 ]
 
 
@@ -162,6 +178,15 @@ def audited_reads_of(suite: Suite, patient_id: str) -> list[tuple[str, str, str]
         engine.dispose()
 
 
+async def act_for_frida(page: Page, base: str) -> None:
+    """Mikkel logs in (in bokmål) and switches to acting for Frida (under 12)."""
+    await login_as(page, base, "patient", people.MIKKEL)
+    await page.goto(base + "/pasient/representasjon")
+    await page.get_by_role("button", name="Handle for Frida Fantasisen").click()
+    await page.wait_for_url(base + "/pasient")
+    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
+
+
 async def test_guardian(suite: Suite, page: Page) -> None:
     base = base_of(suite)
     await login_as(page, base, "patient", people.MIKKEL)
@@ -177,6 +202,11 @@ async def test_guardian(suite: Suite, page: Page) -> None:
     await page.wait_for_url(base + "/pasient")
     await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
     assert (people.MIKKEL, people.FRIDA, "REPRESENTATIVE") in audited_reads_of(suite, people.FRIDA)
+    # Her log names his reads by their basis; a guardian's reading has no purpose to call unknown.
+    await page.goto(base + "/pasient/logg?meg=1")
+    own = page.locator("tbody tr", has_text="Verge eller fullmakt")
+    await expect(own.first).to_contain_text("Verge")
+    assert await page.locator("tbody", has_text="Ukjent formål").count() == 0
 
     # A forged POST for Jonas (12), with the page's own csrf token: consent refuses, nothing changes.
     await page.goto(base + "/pasient/representasjon")

@@ -2,7 +2,8 @@
 critical) and reflow at 320 px (nothing wider than the screen, and axe again there), in
 bokmål and in English, over every page known: the public ones (landing page, 404 page, the
 STS's login page) and every (console, person, path) of the SWEEP lists the page-owning
-browser test modules export; a module that does not exist (yet) adds nothing. The keyboard
+browser test modules export; a module that does not exist (yet) adds nothing; and the pages a
+guardian sees while acting for a child (ACTING_SWEEP, after the switch). The keyboard
 reaches the capacity page's controls with a visible focus."""
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import NARROW, VIEWPORT, axe_check, tab_to
+from tests.browser.test_patient_flows import ACTING_SWEEP, act_for_frida
 from tests.browser.test_web_login import ESKIL, base_of, login_as
 from tests.fixtures import people
 from tests.support import Suite, running_suite
@@ -96,6 +98,24 @@ async def test_every_page_of_a_console_in_both_languages(suite: Suite, page: Pag
             await page.goto(base + path)
             await expect(page.locator("html")).to_have_attribute("lang", lang)
             await expect(page.locator("h1")).to_have_count(1)
+            await check_both_widths(page)
+
+
+async def test_every_page_a_guardian_sees_acting_for_a_child_in_both_languages(suite: Suite, page: Page) -> None:
+    """Mikkel acting for Frida: each page shows her (the bar names her), at 1280 and 320 px; and
+    the proof page of an entry of her log (his own read of her as her guardian)."""
+    base = base_of(suite)
+    await act_for_frida(page, base)
+    await page.goto(base + "/pasient/logg?meg=1")
+    entry = await page.locator('a[href^="/pasient/logg/"]').first.get_attribute("href")
+    assert entry and re.fullmatch(r"/pasient/logg/\d+", entry), entry
+    for lang in LANGS:
+        await choose_language(page, base, lang)
+        for path in [*ACTING_SWEEP, entry]:
+            await page.goto(base + path)
+            await expect(page.locator("html")).to_have_attribute("lang", lang)
+            await expect(page.locator("h1")).to_have_count(1)
+            await expect(page.locator(".patient-bar")).to_contain_text("Frida Fantasisen")
             await check_both_widths(page)
 
 

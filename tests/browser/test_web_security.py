@@ -1,5 +1,6 @@
 """Flow 5 of issue 13 in a real Chromium against the real suite: no token ever reaches the
-browser (page, storage, URLs) and no person number is in a URL; the session cookie's flags;
+browser (page, storage, URLs) and no person number is in a URL, over a patient's own pages and
+those of a guardian acting for a child (where neither person number is in a page either); the session cookie's flags;
 a form posted from another site is refused (in the browser, and with httpx: a foreign
 Origin, a missing csrf field); after logout the old cookie gets the login on pages and
 WEB_SESSION_ENDED on the stream relays; a session made on one gateway works on a second
@@ -20,6 +21,7 @@ from gateway.web import capacity
 from gateway.web.context import SESSION_COOKIE
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import requests_seen
+from tests.browser.test_patient_flows import ACTING_SWEEP, FRIDA, MIKKEL, act_for_frida
 from tests.browser.test_patient_flows import SWEEP as PATIENT_SWEEP
 from tests.browser.test_web_login import ESKIL, JWT, base_of, login_as
 from tests.fixtures import people
@@ -68,18 +70,40 @@ async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page:
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
     assert not await page.evaluate("document.cookie.includes('samhandling')")
     # Every patient page a session shows (the sweep's list), not only the first one.
-    for path in [path for _, who, path in PATIENT_SWEEP if who == ESKIL]:
+    await assert_nothing_leaks(page, base, [path for _, who, path in PATIENT_SWEEP if who == ESKIL], secrets)
+
+
+async def assert_nothing_leaks(page: Page, base: str, paths: list[str], secrets: list[str],
+                               hidden_pids: tuple[str, ...] = ()) -> None:
+    """Each page of `paths` holds no token (JWT-shaped or stored) in its DOM or storage, nor
+    any of `hidden_pids`; no URL the page requested so far holds a token or a person number."""
+    for path in paths:
         await page.goto(base + path)
         content = await page.content()
         storage = await page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
         assert json.loads(storage) == [[], []]
         for place in (content, storage):
-            assert not JWT.search(place) and not any(s in place for s in secrets)
+            assert not JWT.search(place) and not any(s in place for s in secrets), path
+            assert not any(pid in place for pid in hidden_pids), path
     seen = requests_seen(page)
     assert seen
     for url in seen:
         assert not JWT.search(url) and not any(s in url for s in secrets), url
         assert not any(pid in url for pid in SEEDED_PIDS), url
+
+
+async def test_nothing_leaks_to_a_guardian_acting_for_a_child(suite: Suite, page: Page) -> None:
+    """The pages Mikkel sees acting for Frida: no token anywhere, neither person number in a
+    page (a patient reader's pages show names, not numbers) nor in any URL."""
+    base = base_of(suite)
+    await act_for_frida(page, base)
+    secrets = stored_secrets(suite)
+    assert secrets
+    await assert_nothing_leaks(page, base, ACTING_SWEEP, secrets, hidden_pids=(MIKKEL, FRIDA))
+    await page.goto(base + "/pasient/logg?meg=1")
+    await page.locator('a[href^="/pasient/logg/"]').first.click()  # a proof page of her log
+    await page.wait_for_url(re.compile(re.escape(base) + r"/pasient/logg/\d+$"))
+    await assert_nothing_leaks(page, base, [page.url.removeprefix(base)], secrets, hidden_pids=(MIKKEL, FRIDA))
 
 
 async def test_a_form_posted_from_another_site_is_refused(suite: Suite, page: Page) -> None:
