@@ -17,9 +17,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
-from tests.browser.test_web_login import base_of, login_as
 from tests.fixtures import people
-from tests.integration.test_gateway import RESTRICTED_PATIENT, HealthPerson
+from tests.fixtures.browser_pages import base_of, login_as
+from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser

@@ -14,8 +14,8 @@ from playwright.async_api import Page, Route, expect
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
-from tests.browser.test_web_login import base_of, login_as
 from tests.fixtures import people
+from tests.fixtures.browser_pages import base_of, login_as
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser

@@ -25,14 +25,13 @@ import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
 from gateway.web import logcheck
-from gateway.web.context import Console
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.token import Identity, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
-from tests.browser.test_web_login import base_of, login_as
 from tests.fixtures import people
+from tests.fixtures.browser_pages import SWEEP, base_of, login_as
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser
@@ -41,42 +40,6 @@ GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 LIST_VITAL_SIGNS = "/samhandling.summary.v1.PatientSummaryService/ListVitalSigns"
 JUSTIFICATION = "Bevisstløs pasient innbrakt, trenger siste målinger"
 MAX_RELOADS = 50  # the checkpoint is signed within about a second
-
-# (console, who logs in, path) of every patient page a sweep should check.
-SWEEP: list[tuple[Console, str, str]] = [
-    ("patient", people.ESKIL, "/pasient"),
-    ("patient", people.ESKIL, "/pasient/regler"),
-    ("patient", people.ESKIL, "/pasient/regler/ny?type=sperre&sok=Sigrid"),
-    ("patient", people.ESKIL, "/pasient/regler/ny?type=sperre&sok=ingen-slik-person"),
-    ("patient", people.ESKIL, "/pasient/regler/ny?type=begrensning"),
-    ("patient", people.ESKIL, "/pasient/regler/ny?type=reservasjon"),
-    ("patient", people.ESKIL, "/pasient/regler/ny?type=tillatelse&sok=990000101"),
-    ("patient", people.ESKIL, "/pasient/regler/historikk"),
-    ("patient", people.ESKIL, "/pasient/logg"),
-    ("patient", people.ESKIL, "/pasient/logg?meg=1"),  # with rows (his own reads): the table at 320 px
-    ("patient", people.ESKIL, "/pasient/logg?nod=1&meg=1"),
-    ("patient", people.ESKIL, "/pasient/logg/999999999"),  # a log entry's proof page: not (yet) in the log
-    ("patient", people.ESKIL, "/pasient/regler/finnes-ikke"),
-    ("patient", people.ESKIL, "/pasient/varsler"),
-    ("patient", people.ESKIL, "/pasient/representasjon"),
-    ("patient", people.MIKKEL, "/pasient/representasjon"),
-]
-# The pages a guardian sees while acting for a child (Mikkel for Frida, after `act_for_frida`),
-# for the accessibility and security sweeps: every page of the patient's menu and its sub-pages.
-ACTING_SWEEP: list[str] = [
-    "/pasient",
-    "/pasient/regler",
-    "/pasient/regler/ny?type=sperre&sok=Sigrid",
-    "/pasient/regler/ny?type=begrensning",
-    "/pasient/regler/ny?type=reservasjon",
-    "/pasient/regler/historikk",
-    "/pasient/logg",
-    "/pasient/logg?nod=1",
-    "/pasient/logg?meg=1",  # with the guardian's own reads of her (the switch's probe read among them)
-    "/pasient/varsler",
-    "/pasient/representasjon",
-]
-
 
 @pytest.fixture
 async def suite(tmp_path) -> AsyncIterator[Suite]:
@@ -176,15 +139,6 @@ def audited_reads_of(suite: Suite, patient_id: str) -> list[tuple[str, str, str]
                 "SELECT actor_pid, patient_id, access_basis FROM audit_events WHERE patient_id = :p"), {"p": patient_id})]
     finally:
         engine.dispose()
-
-
-async def act_for_frida(page: Page, base: str) -> None:
-    """Mikkel logs in (in bokmål) and switches to acting for Frida (under 12)."""
-    await login_as(page, base, "patient", people.MIKKEL)
-    await page.goto(base + "/pasient/representasjon")
-    await page.get_by_role("button", name="Handle for Frida Fantasisen").click()
-    await page.wait_for_url(base + "/pasient")
-    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
 
 
 async def test_guardian(suite: Suite, page: Page) -> None:

@@ -16,9 +16,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import NARROW, VIEWPORT, axe_check, tab_to
-from tests.browser.test_patient_flows import ACTING_SWEEP, act_for_frida
-from tests.browser.test_web_login import ESKIL, base_of, login_as
 from tests.fixtures import people
+from tests.fixtures.browser_pages import ACTING_SWEEP, act_for_frida, base_of, login_as
+from tests.fixtures.people import ESKIL
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser

@@ -5,7 +5,6 @@ page, in the browser's storage or in any URL the browser requested; the session 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,35 +14,17 @@ from playwright.async_api import Page, expect
 from gateway.web.context import SESSION_COOKIE
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.fixtures import people
+from tests.fixtures.browser_pages import JWT, base_of, login_as
 from tests.support import Suite, running_suite
-
-ESKIL = people.ESKIL  # the other browser tests import it from here
 
 pytestmark = pytest.mark.browser
 
-JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ")
-LOGIN_LINKS = {"patient": "/logg-inn/pasient", "auditor": "/logg-inn/ansatt?til=revisor",
-               "capacity": "/logg-inn/ansatt?til=kapasitet"}
 
 
 @pytest.fixture
 async def suite(tmp_path) -> AsyncIterator[Suite]:
     async with running_suite(tmp_path) as running:
         yield running
-
-
-def base_of(suite: Suite) -> str:
-    return f"http://{suite.settings.addresses['gateway_http']}"
-
-
-async def login_as(page: Page, base: str, console: str, pid: str) -> None:
-    """From the landing page: the console's login link, the person's radio button at the
-    STS, "Logg inn", and back at the gateway."""
-    await page.goto(base + "/")
-    await page.locator(f'a[href="{LOGIN_LINKS[console]}"]').click()
-    await page.locator(f'input[name="person"][value="{pid}"]').check()
-    await page.locator('button[name="action"][value="login"]').click()
-    await page.wait_for_url(re.compile(re.escape(base) + r"/(pasient|revisor|ansatt/kapasitet)"))
 
 
 def stored_tokens(suite: Suite) -> list[str]:

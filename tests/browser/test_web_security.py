@@ -21,10 +21,10 @@ from gateway.web import capacity
 from gateway.web.context import SESSION_COOKIE
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import requests_seen
-from tests.browser.test_patient_flows import ACTING_SWEEP, FRIDA, MIKKEL, act_for_frida
-from tests.browser.test_patient_flows import SWEEP as PATIENT_SWEEP
-from tests.browser.test_web_login import ESKIL, JWT, base_of, login_as
 from tests.fixtures import people
+from tests.fixtures.browser_pages import ACTING_SWEEP, JWT, act_for_frida, base_of, login_as
+from tests.fixtures.browser_pages import SWEEP as PATIENT_SWEEP
+from tests.fixtures.people import ESKIL, FRIDA, MIKKEL
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser

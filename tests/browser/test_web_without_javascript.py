@@ -13,8 +13,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import VIEWPORT
-from tests.browser.test_web_login import base_of, login_as
-from tests.integration.test_gateway import RESTRICTED_PATIENT, HealthPerson
+from tests.fixtures.browser_pages import base_of, login_as
+from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser

@@ -22,15 +22,14 @@ from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.call import call
 from services.cli.token import Identity, Token, obtain_token
-from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from tests.fixtures import people
+from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import expect_error, running_suite, write_unless_ended
 
 PATIENT = people.ESKIL
 RESERVED_PATIENT = people.RAGNHILD
-RESTRICTED_PATIENT = people.GUNNAR  # seeds: restriction on VITAL_SIGNS
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 
 
@@ -367,28 +366,6 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
         audit.GetPatientEventProof(audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=own_read.sequence),
                                    metadata=other),
         grpc.StatusCode.NOT_FOUND, "EVENT_NOT_FOUND")
-
-
-class HealthPerson:
-    """Lars at the legevakt, signed in through demo-legevakt with a DPoP-bound token."""
-
-    def __init__(self, suite, token: Token) -> None:
-        self._suite, self._token = suite, token
-
-    @classmethod
-    async def signed_in(cls, suite, purpose: str) -> HealthPerson:
-        identity = Identity("demo-legevakt", user=people.LARS, purpose=purpose)
-        return cls(suite, await obtain_token(suite.settings, identity, dpop=True))
-
-    def metadata(self, method: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
-        htu = grpc_target(self._suite.settings.gateway_public_url, method)
-        proof = make_proof(self._token.dpop_key, "POST", htu, access_token=self._token.access_token)
-        return (("authorization", f"DPoP {self._token.access_token}"), ("dpop", proof), *extra)
-
-    async def summary(self, patient_id: str, *extra: tuple[str, str]) -> summary_pb2.GetPatientSummaryResponse:
-        return await summary_stub(self._suite).GetPatientSummary(
-            summary_pb2.GetPatientSummaryRequest(patient_id=patient_id), metadata=self.metadata(GET_SUMMARY, *extra)
-        )
 
 
 async def access_log(suite, patient_id: str, metadata) -> list[audit_pb2.AuditEvent]:
