@@ -12,6 +12,7 @@ import grpc
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from services.platform.actors import Actor
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
@@ -25,7 +26,6 @@ from .decision import AccessDecision, Policy, decide_compiled, representation_st
 from .domain import (
     MAX_ACTIVE_RULES,
     AccessRequest,
-    Actor,
     ActorSelector,
     Notification,
     Representation,

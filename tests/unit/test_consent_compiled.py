@@ -21,7 +21,6 @@ from services.consent.decision import CompiledRules, Policy, compile_rules, deci
 from services.consent.domain import (
     SHAREABLE,
     AccessRequest,
-    Actor,
     ActorSelector,
     Representation,
     RepresentationKind,
@@ -31,6 +30,7 @@ from services.consent.domain import (
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from services.consent.decision import Policy, decide
 from services.consent.domain import (
     AccessRequest,
-    Actor,
     ActorSelector,
     Obligation,
     Rule,
@@ -23,6 +22,7 @@ from services.consent.domain import (
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
