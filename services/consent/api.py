@@ -12,6 +12,7 @@ import grpc
 
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from services.platform.actor_convert import actor_from_message, actor_message
 from services.platform.actors import Actor
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
@@ -132,7 +133,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         assert category is not None
         return AccessRequest(
             patient_id=request.patient_id,
-            actor=_actor(request.actor),
+            actor=actor_from_message(request.actor),
             category=category,
             purpose=from_enum(common_pb2.PurposeOfUse, request.purpose_of_use, PurposeOfUse),
             justification=request.justification,
@@ -268,7 +269,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     ) -> consent_pb2.ListRepresentationsResponse:
         """Whom the calling person represents: the asserted actor, a patient login, whose own data
         the gateway decided and audited this read as (the assertion's patient is the caller)."""
-        actor = _actor(current_assertion().actor)
+        actor = actor_from_message(current_assertion().actor)
         if actor.kind is not ActorKind.PATIENT or not actor.pid:
             raise Reason.NOT_PATIENT_OR_REPRESENTATIVE.error("a person lists whom they represent themselves")
         asserted_patient(actor.pid)
@@ -287,7 +288,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         asserted_patient(patient_id)
         if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic):
             raise invalid_argument(problems)
-        actor = _actor(current_assertion().actor)
+        actor = actor_from_message(current_assertion().actor)
         if actor.kind is ActorKind.PATIENT and actor.pid == patient_id:
             return actor
         representations = await asyncio.to_thread(self._store.representations, patient_id)
@@ -355,34 +356,6 @@ def _selector(request: consent_pb2.CreateRuleRequest) -> tuple[ActorSelector | N
     return ActorSelector(kind, getattr(request.actor, which)), ""
 
 
-def _actor(actor: common_pb2.Actor) -> Actor:
-    return Actor(
-        kind=from_enum(common_pb2.ActorKind, actor.kind, ActorKind),
-        pid=actor.pid,
-        name=actor.name,
-        client_id=actor.client_id,
-        client_name=actor.client_name,
-        hpr_number=actor.hpr_number,
-        authorization=actor.authorization,
-        orgnr_parent=actor.orgnr_parent,
-        orgnr_child=actor.orgnr_child,
-    )
-
-
-def _actor_message(actor: Actor) -> common_pb2.Actor:
-    return common_pb2.Actor(
-        kind=to_enum(common_pb2.ActorKind, actor.kind),
-        pid=actor.pid,
-        name=actor.name,
-        client_id=actor.client_id,
-        client_name=actor.client_name,
-        hpr_number=actor.hpr_number,
-        authorization=actor.authorization,
-        orgnr_parent=actor.orgnr_parent,
-        orgnr_child=actor.orgnr_child,
-    )
-
-
 def _representation_message(rep: Representation, status: RepresentationStatus) -> consent_pb2.Representation:
     return consent_pb2.Representation(
         representation_id=rep.representation_id,
@@ -405,7 +378,7 @@ def _rule_message(rule: Rule) -> consent_pb2.Rule:
         effect=to_enum(consent_pb2.RuleEffect, content.effect),
         data_categories=sorted(to_enum(common_pb2.DataCategory, c) for c in content.categories),
         purposes=sorted(to_enum(common_pb2.PurposeOfUse, p) for p in content.purposes),
-        created_by=_actor_message(rule.created_by),
+        created_by=actor_message(rule.created_by),
         reason=rule.reason,
         create_time=to_timestamp(rule.create_time),
         state=to_enum(consent_pb2.RuleState, rule.state),
@@ -429,7 +402,7 @@ def _notification_message(n: Notification) -> consent_pb2.Notification:
         patient_id=n.patient_id,
         kind=to_enum(consent_pb2.NotificationKind, n.kind),
         create_time=to_timestamp(n.create_time),
-        actor=_actor_message(n.actor),
+        actor=actor_message(n.actor),
         text=n.text,
         reference=n.reference,
     )
