@@ -10,32 +10,22 @@ from typing import ClassVar, TypeVar
 
 import grpc
 
-from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
-from services.platform.actor_convert import actor_from_message, actor_message
+from services.platform.actor_convert import actor_from_message
 from services.platform.actors import Actor
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import page, page_violations
-from services.platform.protomap import from_enum, read_timestamp, to_enum, to_timestamp
-from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
+from services.platform.vocabulary import ActorKind
 
+from . import convert
 from .compiled_policies import CompiledPolicies
-from .decision import AccessDecision, Policy, decide_compiled, representation_status, represents
+from .decision import Policy, decide_compiled, representation_status, represents
 from .domain import (
     MAX_ACTIVE_RULES,
     AccessRequest,
-    ActorSelector,
-    Notification,
-    Representation,
-    RepresentationStatus,
-    Rule,
-    RuleDraft,
-    RuleType,
-    SelectorKind,
-    justification_violations,
     revocation_violations,
     rule_violations,
 )
@@ -81,7 +71,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     ) -> consent_pb2.CheckAccessResponse:
         try:
             access = self._access(request)
-        except _Invalid as bad:
+        except convert.InvalidRequest as bad:
             raise invalid_argument(bad.problems) from None
         # Read fresh on every call: a change is in force as soon as its call has returned.
         policy = await asyncio.to_thread(self._store.policy, access.patient_id)
@@ -98,7 +88,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             asserted_patient(item.patient_id)
             try:
                 accesses.append(self._access(item))
-            except _Invalid as bad:
+            except convert.InvalidRequest as bad:
                 problems |= {f"requests[{index}].{f}": d for f, d in bad.problems.items()}
         if problems:
             raise invalid_argument(problems)
@@ -113,33 +103,17 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     ) -> consent_pb2.ExplainAccessResponse:
         try:
             access = self._access(request.request)
-        except _Invalid as bad:
+        except convert.InvalidRequest as bad:
             raise invalid_argument({f"request.{f}": d for f, d in bad.problems.items()}) from None
         policy = await asyncio.to_thread(self._store.policy, access.patient_id)
         decision = decide_compiled(policy, self._compiled.rules(policy), access, self._clock())
         return consent_pb2.ExplainAccessResponse(
-            decision=_decision_message(decision, "", policy.revision), explanation=decision.explanation
+            decision=convert.decision_message(decision, "", policy.revision), explanation=decision.explanation
         )
 
     def _access(self, request: consent_pb2.CheckAccessRequest) -> AccessRequest:
         asserted_patient(request.patient_id)
-        category = from_enum(common_pb2.DataCategory, request.data_category, DataCategory)
-        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
-        if category is None:
-            problems["data_category"] = "required"
-        problems |= justification_violations(request.justification)
-        if problems:
-            raise _Invalid(problems)
-        assert category is not None
-        return AccessRequest(
-            patient_id=request.patient_id,
-            actor=actor_from_message(request.actor),
-            category=category,
-            purpose=from_enum(common_pb2.PurposeOfUse, request.purpose_of_use, PurposeOfUse),
-            justification=request.justification,
-            consent_at_moment=request.consent_at_moment,
-            write=request.write,
-        )
+        return convert.access_request(request, allow_synthetic=self._allow_synthetic)
 
     async def _decide(self, policy: Policy, access: AccessRequest) -> consent_pb2.CheckAccessResponse:
         now = self._clock()
@@ -150,7 +124,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             uuid.uuid4().hex, access, decision, decision_id, now, self._organisations
         ):
             await asyncio.to_thread(self._store.add_notification, notification)
-        return _decision_message(decision, decision_id, policy.revision)
+        return convert.decision_message(decision, decision_id, policy.revision)
 
     # --- the patient's rules ------------------------------------------------------------
 
@@ -160,7 +134,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         author = await self._author(request.patient_id)
         now = self._clock()
         bad_times: dict[str, str] = {}
-        draft = _draft(request, bad_times)
+        draft = convert.rule_draft(request, bad_times)
         if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic) | bad_times:
             raise invalid_argument(problems)
         try:
@@ -173,7 +147,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             raise Reason.RULES_LIMIT.error(
                 f"the patient has {MAX_ACTIVE_RULES} rules in force; revoke one before making another",
             ) from None
-        return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
+        return consent_pb2.CreateRuleResponse(rule=convert.rule_message(rule))
 
     async def RevokeRule(
         self, request: consent_pb2.RevokeRuleRequest, context: grpc.aio.ServicerContext
@@ -194,7 +168,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             )
         except UnknownRule:
             raise Reason.RULE_NOT_FOUND.error("the patient has no rule with this id") from None
-        return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
+        return consent_pb2.RevokeRuleResponse(rule=convert.rule_message(rule))
 
     async def _committed_and_published(
         self, patient_id: str, change: Callable[[], R], revision_of: Callable[[R], int]
@@ -235,7 +209,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         rules, revision = await asyncio.to_thread(
             self._store.rules, request.patient_id, request.include_revoked, limit + 1, below
         )
-        shown, token = page([_rule_message(r) for _, r in rules[:limit]], [made for made, _ in rules], len(rules) > limit)
+        shown, token = page([convert.rule_message(r) for _, r in rules[:limit]], [made for made, _ in rules], len(rules) > limit)
         return consent_pb2.ListRulesResponse(rules=shown, policy_revision=revision, next_page_token=token)
 
     async def ListRuleHistory(
@@ -247,7 +221,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             raise invalid_argument(problems)
         versions = await asyncio.to_thread(self._store.history, request.patient_id, limit + 1, after)
         shown, token = page(
-            [_rule_message(r) for r in versions[:limit]], [r.policy_revision for r in versions], len(versions) > limit
+            [convert.rule_message(r) for r in versions[:limit]], [r.policy_revision for r in versions], len(versions) > limit
         )
         return consent_pb2.ListRuleHistoryResponse(versions=shown, next_page_token=token)
 
@@ -260,7 +234,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             raise invalid_argument(problems)
         rows = await asyncio.to_thread(self._store.notifications, request.patient_id, below, limit + 1)
         shown, token = page(
-            [_notification_message(n) for _, n in rows[:limit]], [sequence for sequence, _ in rows], len(rows) > limit
+            [convert.notification_message(n) for _, n in rows[:limit]], [sequence for sequence, _ in rows], len(rows) > limit
         )
         return consent_pb2.ListNotificationsResponse(notifications=shown, next_page_token=token)
 
@@ -276,7 +250,7 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         representations = await asyncio.to_thread(self._store.representations_by, actor.pid)
         now = self._clock()
         return consent_pb2.ListRepresentationsResponse(
-            representations=[_representation_message(rep, representation_status(rep, now)) for rep in representations]
+            representations=[convert.representation_message(rep, representation_status(rep, now)) for rep in representations]
         )
 
     async def _author(self, patient_id: str) -> Actor:
@@ -311,98 +285,3 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     ) -> AsyncIterator[consent_pb2.WatchPolicyChangesResponse]:
         async for message in self._hub.watch(request_iterator, context):
             yield message
-
-
-class _Invalid(Exception):
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-
-
-def _decision_message(decision: AccessDecision, decision_id: str, revision: int) -> consent_pb2.CheckAccessResponse:
-    return consent_pb2.CheckAccessResponse(
-        decision=to_enum(common_pb2.Decision, decision.decision),
-        access_basis=to_enum(common_pb2.AccessBasis, decision.basis),
-        decided_by=decision.decided_by,
-        decision_id=decision_id,
-        obligations=[to_enum(consent_pb2.Obligation, o) for o in decision.obligations],
-        policy_revision=revision,
-    )
-
-
-def _draft(request: consent_pb2.CreateRuleRequest, bad_times: dict[str, str]) -> RuleDraft:
-    selector, problem = _selector(request)
-    return RuleDraft(
-        patient_id=request.patient_id,
-        rule_type=from_enum(consent_pb2.RuleType, request.rule_type, RuleType),
-        selector=selector,
-        categories=[from_enum(common_pb2.DataCategory, c, DataCategory) for c in request.data_categories],
-        purposes=[from_enum(common_pb2.PurposeOfUse, p, PurposeOfUse) for p in request.purposes],
-        valid_from=read_timestamp(request, "valid_from", bad_times),
-        valid_until=read_timestamp(request, "valid_until", bad_times),
-        reason=request.reason,
-        selector_problem=problem,
-    )
-
-
-def _selector(request: consent_pb2.CreateRuleRequest) -> tuple[ActorSelector | None, str]:
-    if not request.HasField("actor"):
-        return None, ""
-    which = request.actor.WhichOneof("selector")
-    if which is None:
-        return None, "set exactly one of hpr_number, org_number, authorization, anyone"
-    kind = SelectorKind(which)
-    if kind is SelectorKind.ANYONE:
-        return (ActorSelector(kind), "") if request.actor.anyone else (None, "anyone must be true when set")
-    return ActorSelector(kind, getattr(request.actor, which)), ""
-
-
-def _representation_message(rep: Representation, status: RepresentationStatus) -> consent_pb2.Representation:
-    return consent_pb2.Representation(
-        representation_id=rep.representation_id,
-        patient_id=rep.patient_id,
-        patient_name=rep.patient_name,
-        kind=to_enum(consent_pb2.RepresentationKind, rep.kind),
-        valid_from=to_timestamp(rep.valid_from),
-        valid_until=to_timestamp(rep.valid_until) if rep.valid_until is not None else None,
-        status=to_enum(consent_pb2.RepresentationStatus, status),
-    )
-
-
-def _rule_message(rule: Rule) -> consent_pb2.Rule:
-    content = rule.content
-    message = consent_pb2.Rule(
-        rule_id=rule.rule_id,
-        version=rule.version,
-        patient_id=content.patient_id,
-        rule_type=to_enum(consent_pb2.RuleType, content.rule_type),
-        effect=to_enum(consent_pb2.RuleEffect, content.effect),
-        data_categories=sorted(to_enum(common_pb2.DataCategory, c) for c in content.categories),
-        purposes=sorted(to_enum(common_pb2.PurposeOfUse, p) for p in content.purposes),
-        created_by=actor_message(rule.created_by),
-        reason=rule.reason,
-        create_time=to_timestamp(rule.create_time),
-        state=to_enum(consent_pb2.RuleState, rule.state),
-        receipt=rule.receipt,
-    )
-    if (selector := content.selector) is not None:
-        if selector.kind is SelectorKind.ANYONE:
-            message.actor.anyone = True
-        else:
-            setattr(message.actor, selector.kind.value, selector.value)
-    if content.valid_from is not None:
-        message.valid_from.CopyFrom(to_timestamp(content.valid_from))
-    if content.valid_until is not None:
-        message.valid_until.CopyFrom(to_timestamp(content.valid_until))
-    return message
-
-
-def _notification_message(n: Notification) -> consent_pb2.Notification:
-    return consent_pb2.Notification(
-        notification_id=n.notification_id,
-        patient_id=n.patient_id,
-        kind=to_enum(consent_pb2.NotificationKind, n.kind),
-        create_time=to_timestamp(n.create_time),
-        actor=actor_message(n.actor),
-        text=n.text,
-        reference=n.reference,
-    )
