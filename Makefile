@@ -1,6 +1,6 @@
 # The README's two commands (`make run`, `make test`) and a few helpers.
 .DEFAULT_GOAL := run
-.PHONY: run cluster test lint lint-k8s typecheck bench protos proto-drift lint-protos proto-breaking proto-release lock lock-check image-check clean
+.PHONY: run cluster test test-fast lint lint-k8s typecheck bench protos proto-drift lint-protos proto-breaking proto-release lock lock-check image-check clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -31,6 +31,12 @@ cluster: $(INSTALLED)
 PYTEST_WORKERS ?= $(shell python3 -c 'import os; print(min(4, len(os.sched_getaffinity(0))))')
 test: $(INSTALLED) node_modules/.package-lock.json
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# tests/unit only: pure tests (no sockets, servers, processes or databases; tests/unit/conftest.py
+# enforces it) with the `dev` Hypothesis profile unless CI=true or HYPOTHESIS_PROFILE says otherwise
+# (docs/development.md). Spread over the workers test by test: no module shares a server here.
+test-fast: $(INSTALLED)
+	$(PY) -m pytest tests/unit -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
 	$(PY) -m bench

@@ -52,7 +52,7 @@ from services.audit.integrator import Integrator
 from services.audit.models import AuditEventRow, LogHeadRow
 from services.audit.signer import load_log_signer
 from services.audit.store import AuditStore, EventRow
-from services.backends import backend
+from services.backend_lookup import backend
 from services.cli.health import component_status
 from services.platform.channels import open_channel
 from services.platform.db import make_engine, make_sessions

@@ -9,7 +9,7 @@ DPoP), the same length-prefixed body and headers on every path (`load_h2`):
   nothing parsed) in front of a fixed-response backend (`backend`: answers every call with the
   bytes of one real summary of the patient, taken through the running suite once at the start);
 - **bare proxy → summary**: the same proxy, now signing the internal assertion the backends
-  require (as the gateway's `Backends` does: ES256, bound to the request's bytes, a fresh `jti`
+  require (as the gateway's `BackendChannels` does: ES256, bound to the request's bytes, a fresh `jti`
   per call), in front of the real summary service;
 - **full gateway → summary**: the whole suite as `samhandling up` runs it (one process per
   component, SQLite, the decision cache on): token check, policy, consent from the cache,
@@ -47,9 +47,9 @@ import grpc
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli import children
+from services.cli.database_setup import migrate_all, seed_all
 from services.cli.dev_postgres import free_port
 from services.cli.health import component_status
-from services.cli.setup import migrate_all, seed_all
 from services.cli.token import Identity, obtain_token
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner, request_binding
 from services.platform.keys import load_jwk

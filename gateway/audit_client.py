@@ -25,7 +25,7 @@ from services.platform.assertion import GATEWAY_CLIENT_ID, Assertion
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError
 
-from .backends import Backends
+from .backend_channels import BackendChannels
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class _Sender:
     """One AppendEvents call, retried once when its answer was lost (UNAVAILABLE or
     DEADLINE_EXCEEDED): each event has an idempotency key, so the retry cannot store it twice."""
 
-    def __init__(self, backends: Backends) -> None:
+    def __init__(self, backends: BackendChannels) -> None:
         self._backends = backends
 
     async def __call__(self, events: list[audit_pb2.AuditEvent], trace_id: str) -> None:
@@ -202,13 +202,13 @@ class _Sender:
         raise audit_unavailable()
 
 
-# One coalescer per gateway (its Backends) and event loop.
-_coalescers: weakref.WeakKeyDictionary[Backends, tuple[asyncio.AbstractEventLoop, AppendCoalescer]] = (
+# One coalescer per gateway (its BackendChannels) and event loop.
+_coalescers: weakref.WeakKeyDictionary[BackendChannels, tuple[asyncio.AbstractEventLoop, AppendCoalescer]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def coalescer(backends: Backends) -> AppendCoalescer:
+def coalescer(backends: BackendChannels) -> AppendCoalescer:
     loop = asyncio.get_running_loop()
     known = _coalescers.get(backends)
     if known is None or known[0] is not loop:
@@ -218,7 +218,7 @@ def coalescer(backends: Backends) -> AppendCoalescer:
     return known[1]
 
 
-async def record(backends: Backends, events: list[audit_pb2.AuditEvent], trace_id: str) -> None:
+async def record(backends: BackendChannels, events: list[audit_pb2.AuditEvent], trace_id: str) -> None:
     """Returns only once the audit service has durably stored every event (in a call it may
     share with concurrent reads). Each event has an idempotency key, so the retry after a lost
     answer cannot store it twice."""

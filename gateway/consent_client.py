@@ -13,7 +13,7 @@ from services.platform.assertion import Assertion
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError
 
-from .backends import Backends
+from .backend_channels import BackendChannels
 from .decision_cache import DecisionCache
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class ConsentUnavailable(Exception):
 
 
 class ConsentClient:
-    def __init__(self, backends: Backends, cache: DecisionCache) -> None:
+    def __init__(self, backends: BackendChannels, cache: DecisionCache) -> None:
         self._backends = backends
         self._cache = cache
 

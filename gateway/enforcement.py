@@ -45,7 +45,7 @@ from services.platform.vocabulary import EMERGENCY_PURPOSES, ActorKind
 
 from . import audit_client
 from .authentication import JUSTIFICATION, Authenticator, log_refusal, security_log
-from .backends import Backends
+from .backend_channels import BackendChannels
 from .calls import IncomingCall, Metadata
 from .consent_client import ConsentClient, ConsentUnavailable, consent_unavailable_error
 from .decision_cache import DecisionCache
@@ -62,7 +62,7 @@ M = TypeVar("M", bound=Message)
 
 class Enforcer:
     def __init__(
-        self, authenticator: Authenticator, backends: Backends, *, allow_synthetic: bool,
+        self, authenticator: Authenticator, backends: BackendChannels, *, allow_synthetic: bool,
         decisions: DecisionCache | None = None,
     ) -> None:
         self._authenticator = authenticator

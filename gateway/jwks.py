@@ -1,7 +1,11 @@
 """The issuer's signing keys, found through OIDC discovery and cached.
 
 A token naming an unknown `kid` triggers a refresh (a rotation has happened), but at most one
-attempt per REFRESH_INTERVAL, so forged kids cannot make the gateway hammer the issuer. Keys
+attempt per REFRESH_INTERVAL, so forged kids cannot make the gateway hammer the issuer. A
+replica that holds no usable key set at all (its first fetch failed, e.g. the issuer was slow
+just after a start, or the keys passed STALE_LIMIT) refuses every token until it has one, so it
+asks again after MISSING_KEYS_RETRY_INTERVAL instead: one failed attempt must not make it refuse
+everything for REFRESH_INTERVAL after the issuer is back. Keys
 are also refreshed after MAX_AGE, so a key the issuer withdraws stops verifying soon; if the
 issuer cannot be reached then, the last keys serve until STALE_LIMIT, after which every token
 is refused as unverifiable (fail closed).
@@ -23,6 +27,7 @@ from services.platform.error_reasons import Reason
 log = logging.getLogger(__name__)
 
 REFRESH_INTERVAL = 10.0
+MISSING_KEYS_RETRY_INTERVAL = 1.0  # at most one attempt a second while no usable keys are held
 MAX_AGE = 300.0
 STALE_LIMIT = 3600.0
 MIN_RSA_BITS = 2048
@@ -53,7 +58,8 @@ class JwksCache:
     async def _refresh(self) -> None:
         async with self._lock:
             now = self._clock()
-            recently_tried = self._attempted_at is not None and now - self._attempted_at < REFRESH_INTERVAL
+            interval = MISSING_KEYS_RETRY_INTERVAL if self._older_than(STALE_LIMIT) else REFRESH_INTERVAL
+            recently_tried = self._attempted_at is not None and now - self._attempted_at < interval
             if not recently_tried:
                 self._attempted_at = now
                 try:

@@ -23,13 +23,13 @@ from services.platform.tls import TlsFiles
 
 from . import cache_metrics
 from .authentication import Authenticator
-from .backends import Backends
+from .backend_channels import BackendChannels
 from .decision_cache import DecisionCache, PolicyWatch
 from .enforcement import Enforcer
+from .grpc_handlers import SERVICES, generic_handlers
 from .http.server import HttpServer, create_http_server
 from .jwks import JwksCache
 from .policy import POLICIES
-from .routes import SERVICES, generic_handlers
 from .tokens import TokenValidator
 from .web.compose import WebParts, create_web
 from .web.config import WebConfig
@@ -44,7 +44,7 @@ METADATA_LIMITS = (("grpc.max_metadata_size", 32 * 1024), ("grpc.absolute_max_me
 class Gateway:
     server: GrpcServer
     http_server: HttpServer
-    backends: Backends
+    backends: BackendChannels
     http: httpx.AsyncClient
     decisions: DecisionCache
     watch: PolicyWatch
@@ -104,7 +104,7 @@ def create_gateway(
     )
     tls = TlsFiles.from_settings(settings)  # the gateway as the backends' client
     tls.channel_credentials()  # refuses unreadable or half-configured TLS files now
-    backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider, tls)
+    backends = BackendChannels({b: settings.addresses[b] for b in BACKENDS}, signer, tracer_provider, tls)
     decisions = DecisionCache(enabled=settings.decision_cache)
     cache_metrics.observe(decisions)
     watch = PolicyWatch(decisions, settings.addresses["consent"], signer, tls=tls)
@@ -131,7 +131,7 @@ def create_gateway(
     return Gateway(server, http_server, backends, http, decisions, watch, replay, web, probe)
 
 
-def readiness_checks(probe: Engine, decisions: DecisionCache, backends: Backends) -> list[ReadinessCheck]:
+def readiness_checks(probe: Engine, decisions: DecisionCache, backends: BackendChannels) -> list[ReadinessCheck]:
     """What the gateway needs to answer calls (docs/observability.md): its database (DPoP proof
     ids, web sessions); consent, which decides every call: with the decision cache on, its
     lease is held (a consent replica renews it every RENEW_SECONDS, after a commit in the

@@ -13,7 +13,7 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from services.platform.vocabulary import ActorKind as Kind
 
-from . import scopes
+from . import oauth_scopes
 
 C = common_pb2
 _WRITE_ACTIONS = frozenset({audit_pb2.ACTION_CREATE, audit_pb2.ACTION_UPDATE, audit_pb2.ACTION_DELETE})
@@ -45,11 +45,11 @@ _AUDIT = "/samhandling.audit.v1.AuditService/"
 _CAPACITY = "/samhandling.capacity.v1.CapacityService/"
 _CONSENT = "/samhandling.consent.v1.ConsentService/"
 
-_PATIENT_ONLY = {Kind.PATIENT: scopes.PATIENT}
+_PATIENT_ONLY = {Kind.PATIENT: oauth_scopes.PATIENT}
 # Patients (and their representatives) read their own summary; consent decides.
-_SUMMARY_READERS = {Kind.SYSTEM: scopes.SUMMARY_READ, Kind.PERSONNEL: scopes.SUMMARY_READ, Kind.PATIENT: scopes.PATIENT}
-_SUMMARY_WRITERS = {Kind.SYSTEM: scopes.SUMMARY_WRITE, Kind.PERSONNEL: scopes.SUMMARY_WRITE}
-_CAPACITY_READERS = {Kind.SYSTEM: scopes.CAPACITY_READ, Kind.PERSONNEL: scopes.CAPACITY_READ}
+_SUMMARY_READERS = {Kind.SYSTEM: oauth_scopes.SUMMARY_READ, Kind.PERSONNEL: oauth_scopes.SUMMARY_READ, Kind.PATIENT: oauth_scopes.PATIENT}
+_SUMMARY_WRITERS = {Kind.SYSTEM: oauth_scopes.SUMMARY_WRITE, Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE}
+_CAPACITY_READERS = {Kind.SYSTEM: oauth_scopes.CAPACITY_READ, Kind.PERSONNEL: oauth_scopes.CAPACITY_READ}
 
 POLICIES: Mapping[str, MethodPolicy] = {
     **{
@@ -84,12 +84,12 @@ POLICIES: Mapping[str, MethodPolicy] = {
     ),
     # The SpO2 scale is a clinician's choice: a health person answers for it, not a system.
     _SUMMARY + "SetSpo2Scale": MethodPolicy(
-        backend="summary", access={Kind.PERSONNEL: scopes.SUMMARY_WRITE}, patient_field="patient_id",
+        backend="summary", access={Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE}, patient_field="patient_id",
         categories=(C.DATA_CATEGORY_VITAL_SIGNS,), action=audit_pb2.ACTION_UPDATE,
     ),
     _AUDIT + "ListEvents": MethodPolicy(
         backend="audit",
-        access={Kind.AUDITOR: scopes.AUDIT_READ, Kind.PATIENT: scopes.PATIENT},
+        access={Kind.AUDITOR: oauth_scopes.AUDIT_READ, Kind.PATIENT: oauth_scopes.PATIENT},
         patient_field="patient_id",
         categories=(C.DATA_CATEGORY_ACCESS_LOG,),
         action=audit_pb2.ACTION_READ,
@@ -98,7 +98,7 @@ POLICIES: Mapping[str, MethodPolicy] = {
     # (the access log category), so a representative gets it exactly when they may read the log.
     _AUDIT + "GetPatientEventProof": MethodPolicy(
         backend="audit",
-        access={Kind.PATIENT: scopes.PATIENT},
+        access={Kind.PATIENT: oauth_scopes.PATIENT},
         patient_field="patient_id",
         categories=(C.DATA_CATEGORY_ACCESS_LOG,),
         action=audit_pb2.ACTION_READ,
@@ -110,12 +110,12 @@ POLICIES: Mapping[str, MethodPolicy] = {
         for name in ("GetCapacityOverview", "ListCapacityHistory", "WatchCapacity", "ListAlerts", "WatchAlerts")
     },
     _CAPACITY + "ReportCapacity": MethodPolicy(
-        backend="capacity", access={Kind.SYSTEM: scopes.CAPACITY_REPORT, Kind.PERSONNEL: scopes.CAPACITY_REPORT},
+        backend="capacity", access={Kind.SYSTEM: oauth_scopes.CAPACITY_REPORT, Kind.PERSONNEL: oauth_scopes.CAPACITY_REPORT},
     ),
     # Alerts are raised by the emergency chain (AMK, hospitals) holding the alerts scope; any
     # participant of the acute chain acknowledges for its organisation (the service checks it was targeted).
     _CAPACITY + "RaiseAlert": MethodPolicy(
-        backend="capacity", access={Kind.SYSTEM: scopes.ALERTS, Kind.PERSONNEL: scopes.ALERTS},
+        backend="capacity", access={Kind.SYSTEM: oauth_scopes.ALERTS, Kind.PERSONNEL: oauth_scopes.ALERTS},
     ),
     _CAPACITY + "AcknowledgeAlert": MethodPolicy(backend="capacity", access=_CAPACITY_READERS),
     _CONSENT + "CreateRule": MethodPolicy(
@@ -148,7 +148,7 @@ POLICIES: Mapping[str, MethodPolicy] = {
     # the log, not one patient: no consent decision; GetLeaves shows event data only for the
     # auditor's own organisation's events.
     **{
-        _AUDIT + name: MethodPolicy(backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_READ)
+        _AUDIT + name: MethodPolicy(backend="audit", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_READ)
         for name in (
             "GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves", "GetEventProof"
         )
@@ -156,13 +156,13 @@ POLICIES: Mapping[str, MethodPolicy] = {
     # Searches and exports over the auditor's own organisation's events; the audit service
     # scopes them by the assertion's organisation, whatever the filter says.
     _AUDIT + "SearchEvents": MethodPolicy(
-        backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
+        backend="audit", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
     ),
     _AUDIT + "ListSignals": MethodPolicy(
-        backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
+        backend="audit", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
     ),
     _AUDIT + "ExportEvents": MethodPolicy(
-        backend="audit", access={Kind.AUDITOR: scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
+        backend="audit", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
     ),
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
     # AuditService/AppendEvents are internal calls of the gateway itself.

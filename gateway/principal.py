@@ -41,7 +41,7 @@ from services.platform.protomap import to_enum
 from services.platform.text import TextField, text_problem
 from services.platform.vocabulary import ActorKind, PurposeOfUse
 
-from . import scopes
+from . import oauth_scopes
 
 REQUIRED_SECURITY_LEVEL = "4"
 _AUTHORIZATION_CODE = re.compile(r"[A-Z0-9]{1,8}")  # HPR code list 9060, e.g. LE, SP, AA
@@ -100,9 +100,9 @@ def principal_from_claims(claims: dict[str, Any], *, allow_synthetic: bool, just
     expires_at = _expiry(claims)
     attestation = _Attestation.read(claims.get(TRUST_FRAMEWORK))
 
-    if scopes.PATIENT in granted:
+    if oauth_scopes.PATIENT in granted:
         kind = ActorKind.PATIENT
-    elif scopes.AUDIT_READ in granted:
+    elif oauth_scopes.AUDIT_READ in granted:
         kind = ActorKind.AUDITOR
     elif pid or hpr_number:
         kind = ActorKind.PERSONNEL

@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from services.cli.dev_postgres import FREE_PORTS_ENV, free_port_range
+from tests.fixtures import hypothesis_profiles
 from tests.fixtures.postgres import INSTALL_HINT, PostgresServer, find_bin_dir, running_server
+
+# Before any test module is imported, so `@settings` and `examples()` see the profile's counts.
+HYPOTHESIS_PROFILE = hypothesis_profiles.load()
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (tests/fixtures/hypothesis_profiles.py)"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,9 +15,9 @@ from joserfc import jwt
 from opentelemetry.sdk.trace import TracerProvider
 
 from samhandling.common.v1 import common_pb2
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionSigner, request_binding
-from services.platform.backend import Backend
+from services.platform.backend_service import Backend
 from services.platform.db import migrate_platform
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
@@ -66,7 +66,7 @@ def asserted(
 
 class BindsAssertions:
     """Binds an `asserted()` assertion to the request its call carries (the claim `req`: the
-    hash of the request's bytes), re-signed with the gateway's key: what the gateway's Backends
+    hash of the request's bytes), re-signed with the gateway's key: what the gateway's BackendChannels
     do when they sign. An assertion already bound to something else is left as it is.
     `interceptors()` does it for every call with one request on a channel."""
 

@@ -27,6 +27,7 @@ from gateway.web.csrf import CSRF_FIELD, new_token
 from gateway.web.directory import Directory
 from services.platform.errors import ServiceError
 from services.platform.settings import REPO_ROOT
+from tests.fixtures import people
 
 # The origin the TestClient's requests have: https, so that `__Host-` cookies (Secure) are kept.
 ORIGIN = "https://testserver"
@@ -68,7 +69,7 @@ class FakeCaller:
 
 def make_session(console: Console = "patient", **overrides: Any) -> WebSession:
     values: dict[str, Any] = {
-        "console": console, "subject": "subject-1", "person_pid": "22750884907", "person_name": "Eskil Eksempelsen",
+        "console": console, "subject": "subject-1", "person_pid": people.ESKIL, "person_name": "Eskil Eksempelsen",
         "scopes": frozenset({"openid", "profile", "samhandling:patient"}), "acting_for": None,
         "representation_id": None, "csrf_token": new_token(), "lang": "nb", "data": {},
     }

@@ -20,7 +20,7 @@ from services.platform.assertion import Assertion
 from services.platform.error_reasons import Reason
 
 from ..audit_client import GATEWAY_ACTOR
-from ..backends import Backends
+from ..backend_channels import BackendChannels
 from .errors import internal
 from .routes import GET_RECEIPT_KEYS
 
@@ -32,7 +32,7 @@ _SECRET_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
 class ReceiptKeys:
-    def __init__(self, backends: Backends, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, backends: BackendChannels, clock: Callable[[], float] = time.monotonic) -> None:
         self._backends = backends
         self._clock = clock
         self._kept: tuple[float, dict[str, Any]] | None = None

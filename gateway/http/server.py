@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from services.platform.settings import Settings
 
-from ..backends import Backends
+from ..backend_channels import BackendChannels
 from ..enforcement import Enforcer
 from ..web.app import create_web_mount, shell_web
 from ..web.context import Web, WebRoute
@@ -82,7 +82,7 @@ class HttpServer:
 def create_http_server(
     settings: Settings,
     enforcer: Enforcer,
-    backends: Backends,
+    backends: BackendChannels,
     tracer_provider: TracerProvider,
     *,
     address: str | None = None,

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from services.platform.db import make_engine
 from services.platform.settings import Settings
 
-from ..backends import Backends
+from ..backend_channels import BackendChannels
 from ..enforcement import Enforcer
 from ..http.receipt_keys import ReceiptKeys
 from ..jwks import JwksCache
@@ -40,7 +40,7 @@ class WebParts:
 
 
 def create_web(
-    settings: Settings, config: WebConfig, enforcer: Enforcer, backends: Backends, jwks: JwksCache, access_tokens: TokenValidator,
+    settings: Settings, config: WebConfig, enforcer: Enforcer, backends: BackendChannels, jwks: JwksCache, access_tokens: TokenValidator,
     tracer_provider: TracerProvider, *, clock: Callable[[], float] = time.time,
 ) -> WebParts:
     """`config`: WebConfig.from_settings, loaded before the gateway holds any resource."""

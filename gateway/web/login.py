@@ -33,7 +33,7 @@ from starlette.responses import Response
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError
-from services.sts.client import StsEndpoints, StsTokenError, discover, request_token
+from services.sts.token_client import StsEndpoints, StsTokenError, discover, request_token
 
 from .config import WebClient, WebConfig
 from .context import SESSION_COOKIE, Console, Page, WebRoute, WebSession

@@ -93,8 +93,8 @@ async def overview(page: Page) -> Response:
         for s in summary.municipal_services if s.active
     ]
     withheld = [pl.label(t, "category", c) for c in summary.withheld_categories]
-    in_force = [r for r in representations.representations
-                if r.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE]
+    in_force = [r for r in representations.representations  # "also": not the one acted for now
+                if r.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE and r.patient_id != session.acting_for]
     acting = next((r for r in representations.representations if r.patient_id == session.acting_for), None)
     return page.render(
         "patient/overview.html",

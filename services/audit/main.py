@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
-from services.platform.backend import Backend
+from services.platform.backend_service import Backend
 
 from .api import AuditApi
 from .leader_engine import leader_engine

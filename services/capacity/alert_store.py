@@ -1,6 +1,6 @@
 """Alert storage (synchronous; the api runs it off the event loop).
 
-Raises and acknowledgements take positions in the alert sequence (sequences.py) and are
+Raises and acknowledgements take positions in the alert sequence (sequence_store.py) and are
 kept as alert_events, which WatchAlerts follows. Each write runs under the sequence's lock,
 which also serialises the idempotency checks (request id, acknowledging twice).
 """
@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import sequences
+from . import sequence_store
 from .alerts import (
     MAX_OPEN_ALERTS,
     Acknowledgement,
+    Acknowledger,
     Alert,
     AlertEvent,
     AlertRequest,
     Area,
     EventKind,
     Organisation,
+    Sender,
     Severity,
 )
 from .models import AlertEventRow, AlertRow, AlertTargetRow, OrganisationRow
@@ -50,20 +51,6 @@ class RequestIdReused(Exception):
     """The sender already raised another alert under this request id."""
 
 
-@dataclass(frozen=True)
-class Sender:
-    orgnr: str
-    client_id: str
-
-
-@dataclass(frozen=True)
-class Acknowledger:
-    orgnr: str
-    client_id: str
-    hpr_number: str
-    name: str
-
-
 class AlertStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = sessions
@@ -88,7 +75,7 @@ class AlertStore:
 
     def head(self) -> int:
         with self._sessions() as session:
-            return sequences.head(session, sequences.ALERTS)
+            return sequence_store.head(session, sequence_store.ALERTS)
 
     def list_alerts(
         self, orgnr: str, expiring_after: datetime, limit: int, below: int | None = None,
@@ -105,7 +92,7 @@ class AlertStore:
         """(head, the organisation's newest `limit` alerts open at `now`, newest first, exactly as
         of the head, whether more were open)."""
         with self._sessions() as session:
-            position = sequences.head(session, sequences.ALERTS)
+            position = sequence_store.head(session, sequence_store.ALERTS)
             query = _visible(orgnr).where(AlertRow.expires_at > now, AlertRow.position <= position)
             alerts = _load(session, query.limit(limit + 1))
             return position, [a.as_of(position) for a in alerts[:limit]], len(alerts) > limit
@@ -113,7 +100,7 @@ class AlertStore:
     def events(self, orgnr: str, after: int, limit: int) -> Page[AlertEvent]:
         """Events after a position that the organisation may see (AlertEvent.shown_to), in order."""
         with self._sessions() as session:
-            head = sequences.head(session, sequences.ALERTS)  # as in CapacityStore.changes
+            head = sequence_store.head(session, sequence_store.ALERTS)  # as in CapacityStore.changes
             targeted = exists().where(AlertTargetRow.alert_id == AlertRow.alert_id, AlertTargetRow.orgnr == orgnr)
             query = (
                 select(AlertEventRow)
@@ -150,7 +137,7 @@ class AlertStore:
         is valid (alerts.request_violations) and `targets` resolved from it."""
         assert request.severity is not None, "request_violations requires a severity"
         with self._sessions.begin() as session:
-            head = sequences.lock(session, sequences.ALERTS)
+            head = sequence_store.lock(session, sequence_store.ALERTS)
             stored = session.scalar(
                 select(AlertRow).where(
                     AlertRow.sender_orgnr == sender.orgnr,
@@ -178,7 +165,7 @@ class AlertStore:
             session.add_all(AlertTargetRow(alert_id=alert_id, orgnr=orgnr) for orgnr in targets)
             session.add(AlertEventRow(
                 position=position, alert_id=alert_id, kind=EventKind.RAISED.value, orgnr="", occurred_at=now))
-            sequences.advance(session, sequences.ALERTS, position)
+            sequence_store.advance(session, sequence_store.ALERTS, position)
             session.flush()
             return _load(session, select(AlertRow).where(AlertRow.alert_id == alert_id))[0], True
 
@@ -186,7 +173,7 @@ class AlertStore:
         """Records the organisation's acknowledgement and its event; (alert, True). If the
         organisation has acknowledged already, nothing changes: (alert, False)."""
         with self._sessions.begin() as session:
-            head = sequences.lock(session, sequences.ALERTS)
+            head = sequence_store.lock(session, sequence_store.ALERTS)
             found = _load(session, select(AlertRow).where(AlertRow.alert_id == alert_id))
             if not found:
                 raise UnknownAlert(alert_id)
@@ -207,7 +194,7 @@ class AlertStore:
                 position=position, alert_id=alert_id, kind=EventKind.ACKNOWLEDGED.value, orgnr=by.orgnr,
                 occurred_at=now,
             ))
-            sequences.advance(session, sequences.ALERTS, position)
+            sequence_store.advance(session, sequence_store.ALERTS, position)
             session.flush()
             return _load(session, select(AlertRow).where(AlertRow.alert_id == alert_id))[0], True
 

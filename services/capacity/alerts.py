@@ -101,6 +101,24 @@ class AlertRequest:
 
 
 @dataclass(frozen=True)
+class Sender:
+    """Who raises an alert: an organisation, through one of its systems."""
+
+    orgnr: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class Acknowledger:
+    """Who acknowledges an alert: an organisation, and the health person when one acts."""
+
+    orgnr: str
+    client_id: str
+    hpr_number: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Acknowledgement:
     orgnr: str
     acknowledged_at: datetime

@@ -1,10 +1,11 @@
-"""gRPC mapping of the capacity service: proto in, domain and store, proto out."""
+"""gRPC handlers of the capacity service: parse (convert.py), run the use case (use_cases.py),
+render (convert.py)."""
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import grpc
 
@@ -12,53 +13,29 @@ from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from services.platform.actor_convert import actor_from_message
 from services.platform.actors import Actor
 from services.platform.error_reasons import Reason
-from services.platform.errors import ServiceError, invalid_argument
+from services.platform.errors import invalid_argument
 from services.platform.interceptors import current_assertion
-from services.platform.paging import fitting, newest_fitting, page, page_violations, resume_violation
-from services.platform.protomap import from_enum, read_timestamp
+from services.platform.paging import newest_fitting, page, page_violations
 from services.platform.vocabulary import ActorKind
 
-from . import messages, sequences
-from .alert_store import (
-    Acknowledger,
-    AlertExpired,
-    AlertStore,
-    NotTargeted,
-    RequestIdReused,
-    Sender,
-    TooManyOpenAlerts,
-    UnknownAlert,
-)
+from . import convert, use_cases
 from .alerts import (
     DEFAULT_ALERT_PAGE,
     EXPIRED_LISTED_FOR,
     MAX_ALERT_PAGE,
-    MAX_OPEN_ALERTS,
-    MAX_SNAPSHOT_ALERTS,
-    AlertEvent,
-    AlertRequest,
-    Area,
-    Severity,
+    Acknowledger,
+    Sender,
     alert_id_violations,
     note_violations,
     request_violations,
-    resolve_targets,
 )
-from .domain import (
-    Change,
-    Report,
-    Status,
-    UnitFilter,
-    UnitType,
-    filter_violations,
-    history_violations,
-    report_violations,
-    resource_type_violations,
-    unit_id_violations,
-)
-from .store import CapacityStore, UnknownUnit
+from .domain import UnitFilter, history_violations, resource_type_violations, unit_id_violations
 from .wakeups import Wakeups
-from .watch import PAGE, Heartbeat, Page, follow
+from .watch import Heartbeat
+
+if TYPE_CHECKING:
+    from .alert_store import AlertStore
+    from .store import CapacityStore
 
 
 class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
@@ -80,61 +57,37 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
     async def GetCapacityOverview(
         self, request: capacity_pb2.GetCapacityOverviewRequest, context: grpc.aio.ServicerContext
     ) -> capacity_pb2.GetCapacityOverviewResponse:
-        snapshot = await asyncio.to_thread(self._capacity.snapshot, _unit_filter(request))
-        units, totals = messages.units_and_totals(snapshot.units)
+        snapshot = await use_cases.capacity_snapshot(self._capacity, _unit_filter(request))
+        units, totals = convert.units_and_totals(snapshot.units)
         return capacity_pb2.GetCapacityOverviewResponse(units=units, totals=totals, position=snapshot.position)
 
     async def ReportCapacity(
         self, request: capacity_pb2.ReportCapacityRequest, context: grpc.aio.ServicerContext
     ) -> capacity_pb2.ReportCapacityResponse:
-        status = from_enum(capacity_pb2.CapacityStatus, request.status, Status)
-        report = Report(
-            unit_id=request.unit_id,
-            resource_type=request.resource_type,
-            total=request.total,
-            available=request.available,
-            occupied=request.occupied,
-            status=status or Status.NORMAL,
-            note=request.note,
-            reported_at=self._clock(),
-            reported_by=current_assertion().actor.client_id,
+        report, problems = convert.report_from_request(
+            request, reported_at=self._clock(), reported_by=current_assertion().actor.client_id
         )
-        problems = report_violations(report)
-        if status is None:
-            problems["status"] = "required"
         if problems:
             raise invalid_argument(problems)
-        unit = await asyncio.to_thread(self._capacity.find_unit, request.unit_id)
-        if unit is None:
-            raise _unit_not_found(request.unit_id)
-        if current_assertion().actor.orgnr_parent != unit.owner_orgnr:
-            raise Reason.UNIT_NOT_OWNED.error("only the organisation owning a unit reports its capacity")
-        try:
-            _, state = await asyncio.to_thread(self._capacity.report, report)
-        except UnknownUnit:
-            raise _unit_not_found(request.unit_id) from None
-        self._wakeups.committed(sequences.CAPACITY)
-        return capacity_pb2.ReportCapacityResponse(unit=messages.unit(state))
+        state = await use_cases.report_capacity(
+            self._capacity, self._wakeups, report, current_assertion().actor.orgnr_parent
+        )
+        return capacity_pb2.ReportCapacityResponse(unit=convert.unit(state))
 
     async def ListCapacityHistory(
         self, request: capacity_pb2.ListCapacityHistoryRequest, context: grpc.aio.ServicerContext
     ) -> capacity_pb2.ListCapacityHistoryResponse:
-        bad_times: dict[str, str] = {}
-        start = read_timestamp(request, "from_time", bad_times)
-        end = read_timestamp(request, "to_time", bad_times) or self._clock()
+        start, end, bad_times = convert.history_range(request, self._clock)
         problems = history_violations(start, end) | bad_times | unit_id_violations(request.unit_id)
         if request.resource_type:
             problems |= resource_type_violations(request.resource_type)
         if problems:
             raise invalid_argument(problems)
         assert start is not None, "history_violations refuses a missing from_time"
-        try:
-            changes, truncated = await asyncio.to_thread(
-                self._capacity.history, request.unit_id, request.resource_type, start, end
-            )
-        except UnknownUnit:
-            raise _unit_not_found(request.unit_id) from None
-        reports, cut = newest_fitting([messages.report(c) for c in changes])
+        changes, truncated = await use_cases.capacity_history(
+            self._capacity, request.unit_id, request.resource_type, start, end
+        )
+        reports, cut = newest_fitting([convert.report(c) for c in changes])
         return capacity_pb2.ListCapacityHistoryResponse(reports=reports, truncated=truncated or cut)
 
     async def WatchCapacity(
@@ -142,25 +95,22 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
     ) -> AsyncIterator[capacity_pb2.WatchCapacityResponse]:
         unit_filter = _unit_filter(request)
         if request.resume_after:
-            after = await self._resume_position(request.resume_after, self._capacity.head)
+            after = await use_cases.resume_position(self._capacity, request.resume_after)
             await context.send_initial_metadata(())  # accepted: the gateway may start its answer
         else:
-            snapshot = await asyncio.to_thread(self._capacity.snapshot, unit_filter)
-            units, totals = messages.units_and_totals(snapshot.units)
+            snapshot = await use_cases.capacity_snapshot(self._capacity, unit_filter)
+            units, totals = convert.units_and_totals(snapshot.units)
             yield capacity_pb2.WatchCapacityResponse(
                 position=snapshot.position, snapshot=capacity_pb2.CapacitySnapshot(units=units, totals=totals)
             )
             after = snapshot.position
-
-        def read(seen: int) -> Awaitable[Page[Change]]:
-            return asyncio.to_thread(self._capacity.changes, unit_filter, seen, PAGE)
-
-        async with self._wakeups.watching(sequences.CAPACITY) as changed:
-            async for change in follow(read, after, changed):
+        changes = use_cases.follow_capacity(self._capacity, self._wakeups, unit_filter, after)
+        async with aclosing(changes):
+            async for change in changes:
                 if isinstance(change, Heartbeat):
                     yield capacity_pb2.WatchCapacityResponse(position=change.position)
                 else:
-                    yield capacity_pb2.WatchCapacityResponse(position=change.position, change=messages.report(change))
+                    yield capacity_pb2.WatchCapacityResponse(position=change.position, change=convert.report(change))
 
     # -- alerts ------------------------------------------------------------------------
 
@@ -169,35 +119,13 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
     ) -> capacity_pb2.RaiseAlertResponse:
         actor = _organisation_actor()
         now = self._clock()
-        bad_time: dict[str, str] = {}
-        alert_request = AlertRequest(
-            severity=from_enum(capacity_pb2.AlertSeverity, request.severity, Severity),
-            message=request.message,
-            target_orgnrs=tuple(request.target_orgnrs),
-            area=Area(request.area.region, request.area.municipality_number),
-            expires_at=read_timestamp(request, "expire_time", bad_time),
-            request_id=request.request_id,
-        )
+        alert_request, bad_time = convert.alert_request(request)
         if problems := request_violations(alert_request, now) | bad_time:
             raise invalid_argument(problems)
-        organisations = await asyncio.to_thread(self._alerts.organisations)
-        targets, problems = resolve_targets(alert_request, organisations, actor.orgnr_parent)
-        if problems:
-            raise invalid_argument(problems)
-        sender = Sender(actor.orgnr_parent, actor.client_id)
-        try:
-            alert, raised = await asyncio.to_thread(self._alerts.raise_alert, alert_request, targets, sender, now)
-        except RequestIdReused:
-            raise Reason.REQUEST_ID_REUSED.error(
-                "another alert was raised under this request_id; use a new one for a new alert",
-            ) from None
-        except TooManyOpenAlerts:
-            raise Reason.OPEN_ALERTS_LIMIT.error(
-                f"the organisation has {MAX_OPEN_ALERTS} open alerts; raise more when some have expired",
-            ) from None
-        if raised:
-            self._wakeups.committed(sequences.ALERTS)
-        return capacity_pb2.RaiseAlertResponse(alert=messages.alert(alert.seen_by(sender.orgnr)))
+        view = await use_cases.raise_alert(
+            self._alerts, self._wakeups, alert_request, Sender(actor.orgnr_parent, actor.client_id), now
+        )
+        return capacity_pb2.RaiseAlertResponse(alert=convert.alert(view))
 
     async def AcknowledgeAlert(
         self, request: capacity_pb2.AcknowledgeAlertRequest, context: grpc.aio.ServicerContext
@@ -213,21 +141,10 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             hpr_number=actor.hpr_number if person else "",
             name=actor.name if person else "",
         )
-        try:
-            alert, acknowledged = await asyncio.to_thread(
-                self._alerts.acknowledge, request.alert_id, by, request.note, self._clock()
-            )
-        except UnknownAlert:
-            raise Reason.ALERT_NOT_FOUND.error(f"no alert {request.alert_id!r}") from None
-        except NotTargeted:
-            raise Reason.ALERT_NOT_TARGETED.error(
-                "only an organisation the alert targets acknowledges it"
-            ) from None
-        except AlertExpired:
-            raise Reason.ALERT_EXPIRED.error("the alert has expired") from None
-        if acknowledged:
-            self._wakeups.committed(sequences.ALERTS)
-        return capacity_pb2.AcknowledgeAlertResponse(alert=messages.alert(alert.seen_by(by.orgnr)))
+        view = await use_cases.acknowledge_alert(
+            self._alerts, self._wakeups, request.alert_id, by, request.note, self._clock()
+        )
+        return capacity_pb2.AcknowledgeAlertResponse(alert=convert.alert(view))
 
     async def ListAlerts(
         self, request: capacity_pb2.ListAlertsRequest, context: grpc.aio.ServicerContext
@@ -240,9 +157,9 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
             raise invalid_argument(problems)
         now = self._clock()
         since = now - EXPIRED_LISTED_FOR if request.include_expired else now
-        alerts = await asyncio.to_thread(self._alerts.list_alerts, orgnr, since, limit + 1, below)
+        alerts = await use_cases.list_alerts(self._alerts, orgnr, since, limit, below)
         shown, token = page(
-            [messages.alert(a.seen_by(orgnr)) for a in alerts[:limit]], [a.position for a in alerts], len(alerts) > limit
+            [convert.alert(a.seen_by(orgnr)) for a in alerts[:limit]], [a.position for a in alerts], len(alerts) > limit
         )
         return capacity_pb2.ListAlertsResponse(alerts=shown, next_page_token=token)
 
@@ -251,45 +168,22 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
     ) -> AsyncIterator[capacity_pb2.WatchAlertsResponse]:
         orgnr = _organisation_actor().orgnr_parent
         if request.resume_after:
-            after = await self._resume_position(request.resume_after, self._alerts.head)
+            after = await use_cases.resume_position(self._alerts, request.resume_after)
             await context.send_initial_metadata(())  # accepted: the gateway may start its answer
         else:
-            after, alerts, truncated = await asyncio.to_thread(
-                self._alerts.snapshot, orgnr, self._clock(), MAX_SNAPSHOT_ALERTS
-            )
-            shown = [messages.alert(a.seen_by(orgnr)) for a in alerts]
-            count = fitting(shown, lambda m: m.ByteSize())
-            yield capacity_pb2.WatchAlertsResponse(
-                position=after,
-                snapshot=capacity_pb2.AlertSnapshot(alerts=shown[:count], truncated=truncated or count < len(shown)),
-            )
-
-        def read(seen: int) -> Awaitable[Page[AlertEvent]]:
-            return asyncio.to_thread(self._alerts.events, orgnr, seen, PAGE)
-
-        async with self._wakeups.watching(sequences.ALERTS) as changed:
-            async for event in follow(read, after, changed):
+            after, views, truncated = await use_cases.alert_snapshot(self._alerts, orgnr, self._clock())
+            yield convert.alert_snapshot(after, views, truncated)
+        events = use_cases.follow_alerts(self._alerts, self._wakeups, orgnr, after)
+        async with aclosing(events):
+            async for event in events:
                 if isinstance(event, Heartbeat):
                     yield capacity_pb2.WatchAlertsResponse(position=event.position)
-                elif event.shown_to(orgnr):  # the store selects these already; the rule is the domain's
-                    yield messages.alert_event(event, orgnr)
-
-    @staticmethod
-    async def _resume_position(resume_after: int, head: Callable[[], int]) -> int:
-        if (problem := resume_violation(resume_after, await asyncio.to_thread(head))) is not None:
-            raise invalid_argument({"resume_after": problem})
-        return resume_after
+                else:
+                    yield convert.alert_event(event, orgnr)
 
 
 def _unit_filter(request: capacity_pb2.GetCapacityOverviewRequest | capacity_pb2.WatchCapacityRequest) -> UnitFilter:
-    unit_filter = UnitFilter(
-        municipality_number=request.municipality_number,
-        region=request.region,
-        unit_type=from_enum(capacity_pb2.UnitType, request.unit_type, UnitType),
-    )
-    problems = filter_violations(unit_filter)
-    if request.unit_type and unit_filter.unit_type is None:
-        problems["unit_type"] = "not a known unit type"
+    unit_filter, problems = convert.unit_filter(request)
     if problems:
         raise invalid_argument(problems)
     return unit_filter
@@ -301,7 +195,3 @@ def _organisation_actor() -> Actor:
     if not actor.orgnr_parent:
         raise Reason.ORGANISATION_REQUIRED.error("alerts are sent, received and acknowledged by organisations")
     return actor
-
-
-def _unit_not_found(unit_id: str) -> ServiceError:
-    return Reason.UNIT_NOT_FOUND.error(f"no unit {unit_id!r}")

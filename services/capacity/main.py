@@ -8,7 +8,7 @@ from sqlalchemy.orm import sessionmaker
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from services.platform import pg_notify
-from services.platform.backend import Backend
+from services.platform.backend_service import Backend
 
 from . import seed
 from .alert_store import AlertStore

@@ -1,7 +1,7 @@
 """Capacity storage (synchronous; the api runs it off the event loop).
 
 Every accepted report is kept as a row of capacity_reports with its position in the capacity
-sequence (see sequences.py); `resources` holds a copy of the latest report per unit and
+sequence (see sequence_store.py); `resources` holds a copy of the latest report per unit and
 resource type, so reading the current state does not scan the history.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.platform import pg_notify
 
-from . import sequences
+from . import sequence_store
 from .domain import (
     MAX_HISTORY_REPORTS,
     Change,
@@ -48,12 +48,12 @@ class CapacityStore:
 
     def head(self) -> int:
         with self._sessions() as session:
-            return sequences.head(session, sequences.CAPACITY)
+            return sequence_store.head(session, sequence_store.CAPACITY)
 
     def snapshot(self, unit_filter: UnitFilter) -> Snapshot:
         """The matching units as of the current head, exactly (see `_state_as_of`)."""
         with self._sessions() as session:
-            position = sequences.head(session, sequences.CAPACITY)
+            position = sequence_store.head(session, sequence_store.CAPACITY)
             units = session.scalars(_filtered(select(UnitRow), unit_filter).order_by(UnitRow.unit_id)).all()
             return Snapshot(position, _state_as_of(session, [_unit(u) for u in units], position))
 
@@ -62,7 +62,7 @@ class CapacityStore:
         with self._sessions() as session:
             # Read the head first: every position up to it is committed, so nothing below it can
             # still appear; reading past it could hand out a position before a lower one is visible.
-            head = sequences.head(session, sequences.CAPACITY)
+            head = sequence_store.head(session, sequence_store.CAPACITY)
             query = (
                 _filtered(select(ReportRow).join(UnitRow, UnitRow.unit_id == ReportRow.unit_id), unit_filter)
                 .where(ReportRow.position > after, ReportRow.position <= head)
@@ -95,14 +95,14 @@ class CapacityStore:
         """Stores the report as the next change and as the unit's current state of that
         resource type; returns the change and the unit right after it."""
         with self._sessions.begin() as session:
-            position = sequences.lock(session, sequences.CAPACITY) + 1
+            position = sequence_store.lock(session, sequence_store.CAPACITY) + 1
             unit = session.get(UnitRow, report.unit_id)
             if unit is None:
                 raise UnknownUnit(report.unit_id)
             values = _report_columns(report)
             session.add(ReportRow(position=position, **values))
             session.merge(ResourceRow(position=position, **values))
-            sequences.advance(session, sequences.CAPACITY, position)
+            sequence_store.advance(session, sequence_store.CAPACITY, position)
             session.flush()
             state = _state_as_of(session, [_unit(unit)], position)[0]
         return Change(position, report), state
@@ -138,7 +138,7 @@ def _state_as_of(session: Session, units: list[Unit], position: int) -> tuple[Un
     `resources` may already hold a later report (each statement sees the latest commits); such
     a resource is taken from the history instead, as its latest report up to `position` (or
     left out if it was first reported after it). Reports up to `position` are all committed
-    (sequences.py), so the result is exactly the state at `position`.
+    (sequence_store.py), so the result is exactly the state at `position`.
     """
     if not units:
         return ()

@@ -2,7 +2,7 @@
 
 Each sequence has one Signal (a single event, watch.py). Writers in this process fire it
 right after their commit. On PostgreSQL every commit that advances a sequence also sends
-NOTIFY (sequences.py), and this process keeps ONE listening connection while it has
+NOTIFY (sequence_store.py), and this process keeps ONE listening connection while it has
 watchers (of either sequence): the first watcher starts it, the last one to leave stops it.
 A notification fires the named sequence's Signal; each (re)connection fires all of them,
 since notifications sent while nobody listened are lost (services/platform/pg_notify.py).
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from services.platform import pg_notify
 
-from . import sequences
+from . import sequence_store
 from .watch import Signal
 
 
@@ -28,7 +28,7 @@ class Wakeups:
     def __init__(self, listen_url: str | None, password_file: Path | None = None) -> None:
         self._url = listen_url  # None: no notifications (SQLite)
         self._password_file = password_file  # SAMHANDLING_DATABASE_PASSWORD_FILE, if set
-        self._signals = {name: Signal() for name in sequences.NAMES}
+        self._signals = {name: Signal() for name in sequence_store.NAMES}
         self._watchers = 0
         self._listener: asyncio.Task | None = None
 
@@ -42,7 +42,7 @@ class Wakeups:
         self._watchers += 1
         if self._url is not None and (self._listener is None or self._listener.done()):
             self._listener = asyncio.create_task(
-                pg_notify.listen(self._url, [sequences.CHANNEL], self._notified, self._everything,
+                pg_notify.listen(self._url, [sequence_store.CHANNEL], self._notified, self._everything,
                                  name="capacity-listener", password_file=self._password_file),
                 name="capacity-listener",
             )

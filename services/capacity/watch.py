@@ -1,7 +1,7 @@
 """Following a sequence of committed changes (capacity reports, alert events) as a stream.
 
 Positions come from one counter per sequence, advanced under a lock held to commit (see
-sequences.py), so when a position is visible every lower one is too: reading "after the last
+sequence_store.py), so when a position is visible every lower one is too: reading "after the last
 position seen, up to the head" never skips a change, and a resume from a position (on any
 replica: they share the database) repeats none. Watchers wake on their sequence's Signal,
 fired by writers in this process right after their commit and, on PostgreSQL, by the

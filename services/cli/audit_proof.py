@@ -31,7 +31,15 @@ def check_proof(proof: Path, vkey: str) -> int:
     proof) revealed and checked against them."""
     origin = vkey.split("+", 1)[0]
     try:
-        proven = verify_event_proof(proof.read_text(), vkey, origin)
+        text = proof.read_bytes().decode("utf-8")
+    except OSError as exc:
+        print(f"FAILED: cannot read the proof file {proof}: {exc.strerror}")
+        return 1
+    except UnicodeDecodeError:
+        print(f"FAILED: the proof file {proof} is not text (a proof is a C2SP tlog-proof)")
+        return 1
+    try:
+        proven = verify_event_proof(text, vkey, origin)
     except ValueError as exc:
         print(f"FAILED: {exc}")
         return 1

@@ -142,7 +142,7 @@ class Cluster:
             raise
 
     def _start(self, haproxy: Path, bin_dir: Path) -> None:
-        from .setup import migrate_all, seed_all
+        from .database_setup import migrate_all, seed_all
 
         started = time.monotonic()
 
@@ -165,7 +165,7 @@ class Cluster:
         migrate_all(settings)  # once, before any replica runs
         seed_all(settings)
         step("migrated and seeded")
-        # Backends and gateways start together (a gateway reaches its backends lazily and asks
+        # BackendChannels and gateways start together (a gateway reaches its backends lazily and asks
         # consent for every decision until its policy watch holds a lease); clients reach the
         # gateways only through the load balancer, which starts once every replica is SERVING.
         for replica in self.plan.all_replicas():

@@ -20,9 +20,9 @@ from google.protobuf import json_format
 from services.cli.call import UnknownMethod
 from services.platform.errors import error_info
 from services.platform.settings import BACKENDS, COMPONENTS, Settings, SettingsError
-from services.sts.client import StsTokenError
-from services.sts.clients import ClientRegistryError
+from services.sts.client_registry import ClientRegistryError
 from services.sts.config import StsConfigError
+from services.sts.token_client import StsTokenError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     check = audit.add_parser("check-proof", help="verify an event proof offline with the log's public key alone")
     check.add_argument("proof", type=Path, help="a proof written by `samhandling audit prove`")
     check.add_argument("--vkey", required=True, help="the log's verifier key (C2SP vkey)")
+    consent = commands.add_parser("consent", help="consent receipts").add_subparsers(dest="consent_command", required=True)
+    receipt = consent.add_parser("check-receipt", help="verify a downloaded consent receipt offline with the receipt keys")
+    receipt.add_argument("receipt", type=Path, help="a receipt file (kvittering-<rule>-v<N>.jws)")
+    receipt.add_argument("--keys", required=True, type=Path, metavar="FILE",
+                         help="the consent receipt keys (the JWK Set of /api/v1/consent-receipt-keys)")
     args = parser.parse_args(argv)
 
     try:
@@ -145,7 +150,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             raise SettingsError(str(exc)) from None
         return run(settings, plan)
     if args.command in ("migrate", "seed"):
-        from .setup import migrate_all, seed_all
+        from .database_setup import migrate_all, seed_all
 
         migrate_all(settings, (args.backend,) if args.command == "migrate" and args.backend else (*BACKENDS, "gateway"))
         if args.command == "seed":
@@ -161,6 +166,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "audit":
         return _audit(args, settings)
+    if args.command == "consent":
+        from .consent_receipt import check_receipt
+
+        return check_receipt(args.receipt, args.keys)  # offline: no token, no gateway
     return _token_or_call(args, settings)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
 
-from services.backends import backend
+from services.backend_lookup import backend
 from services.cli.worker_supervisor import worker_index
 from services.platform.logs import configure_logging
 from services.platform.server import wait_for_signal

@@ -12,8 +12,8 @@ from pathlib import Path
 from joserfc.jwk import ECKey
 
 from services.platform.settings import Settings, SettingsError
-from services.sts.client import fetch_client_credentials_token, login_token
-from services.sts.clients import RegisteredClient, load_client_private_jwk, load_clients
+from services.sts.client_registry import RegisteredClient, load_client_private_jwk, load_clients
+from services.sts.token_client import fetch_client_credentials_token, login_token
 
 
 @dataclass(frozen=True)

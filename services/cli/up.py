@@ -15,8 +15,8 @@ from types import FrameType
 from services.platform.settings import COMPONENTS, Settings
 
 from . import children
+from .database_setup import migrate_all, seed_all
 from .health import component_status
-from .setup import migrate_all, seed_all
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0

@@ -7,7 +7,7 @@ from pathlib import Path
 from joserfc.jwk import ECKey
 
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
-from services.platform.backend import Backend
+from services.platform.backend_service import Backend
 from services.platform.keys import load_jwk
 from services.platform.settings import Settings, SettingsError
 

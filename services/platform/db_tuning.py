@@ -5,7 +5,7 @@ SQLite ignores all of this (its one bound is the 30 s busy timeout `make_engine`
 
 Why each default (docs/configuration.md repeats them):
 
-- `statement_timeout` 10 s: the gateway gives every backend call 10 s (gateway/backends.py), so
+- `statement_timeout` 10 s: the gateway gives every backend call 10 s (gateway/backend_channels.py), so
   a statement still running after that answers nobody. The longest statement on a request path
   is the audit export's bounded read (at most 5000 rows by index); streams run short polls.
 - `lock_timeout` 5 s: a caller waiting on a row lock held by a stuck or dead peer (the audit

@@ -262,13 +262,18 @@ class Reason(StrEnum):
         meaning="no municipal service with this source_record_id from this system for this patient")
     WEB_SEARCH_NOT_FOUND = _entry(
         S.NOT_FOUND, reason="WEB_SEARCH_NOT_FOUND", meaning="an auditor console search no longer kept in the session")
+    ESCALATION_NOT_FOUND = _entry(
+        S.NOT_FOUND, reason="ESCALATION_NOT_FOUND",
+        meaning="no such escalation; also to an organisation neither target nor source of it (docs/escalation.md)")
     ROUTE_NOT_FOUND = _entry(
         S.NOT_FOUND, reason="ROUTE_NOT_FOUND", meaning="the JSON API has no such route (a trailing slash too)",
         http_status=404)
 
     # ALREADY_EXISTS
     REQUEST_ID_REUSED = _entry(
-        S.ALREADY_EXISTS, reason="REQUEST_ID_REUSED", meaning="another alert was raised under this request_id")
+        S.ALREADY_EXISTS, reason="REQUEST_ID_REUSED",
+        meaning="the request_id was used before for something else (another alert raised, another change of an "
+                "escalation)")
     SOURCE_RECORD_CONFLICT = _entry(
         S.ALREADY_EXISTS, reason="SOURCE_RECORD_CONFLICT", meaning="a used source_record_id with other content")
 
@@ -286,6 +291,24 @@ class Reason(StrEnum):
     RULES_LIMIT = _entry(
         S.FAILED_PRECONDITION, reason="RULES_LIMIT",
         meaning="the patient has the most rules in force allowed; revoke one first")
+
+    ESCALATION_RESOLVED = _entry(
+        S.FAILED_PRECONDITION, reason="ESCALATION_RESOLVED", meaning="the escalation is resolved")
+    ESCALATION_ALREADY_ACKNOWLEDGED = _entry(
+        S.FAILED_PRECONDITION, reason="ESCALATION_ALREADY_ACKNOWLEDGED",
+        meaning="the escalation is already acknowledged (acknowledge or decline)")
+    ESCALATION_NOT_ACKNOWLEDGED = _entry(
+        S.FAILED_PRECONDITION, reason="ESCALATION_NOT_ACKNOWLEDGED",
+        meaning="a reassessment is planned only after an acknowledgement")
+    ESCALATION_NOT_RESPONSIBLE = _entry(
+        S.FAILED_PRECONDITION, reason="ESCALATION_NOT_RESPONSIBLE",
+        meaning="only a responsible target that has not declined may do this (not an informed one, not the source)")
+    ESCALATION_EMERGENCY_NO_PLAN = _entry(
+        S.FAILED_PRECONDITION, reason="ESCALATION_EMERGENCY_NO_PLAN",
+        meaning="an EMERGENCY is never left to a planned reassessment")
+    ESCALATION_EVENTS_LIMIT = _entry(
+        S.FAILED_PRECONDITION, reason="ESCALATION_EVENTS_LIMIT",
+        meaning="the escalation holds the most events allowed for people's actions; resolve it")
 
     # ABORTED
     SPO2_SCALE_CHANGED = _entry(

@@ -16,7 +16,7 @@ from joserfc import jwt
 from services.platform import helseid
 
 from . import trust_framework
-from .clients import CLIENT_AUTH_METHOD, RegisteredClient
+from .client_registry import CLIENT_AUTH_METHOD, RegisteredClient
 from .key_store import SigningKeys
 from .people import Person
 from .trust_framework import Attestation

@@ -20,7 +20,7 @@ from services.platform.replay import ReplayCache
 from .access_tokens import AccessTokenIssuer
 from .authorization_server import HttpRequest, StsAuthorizationServer
 from .client_assertion import PrivateKeyJwtAuthentication
-from .clients import CLIENT_AUTH_METHOD, GRANT_TYPES, RegisteredClient
+from .client_registry import CLIENT_AUTH_METHOD, GRANT_TYPES, RegisteredClient
 from .forms import read_form
 from .id_tokens import ASSURANCE_LEVEL, IdTokenIssuer
 from .key_store import SigningKeys

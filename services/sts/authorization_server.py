@@ -15,7 +15,7 @@ from starlette.responses import Response
 from .access_tokens import AccessTokenIssuer
 from .authorization_codes import AuthorizationCodes
 from .client_assertion import PrivateKeyJwtAuthentication
-from .clients import CLIENT_AUTH_METHOD, RegisteredClient
+from .client_registry import CLIENT_AUTH_METHOD, RegisteredClient
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant, S256CodeChallenge
 from .id_tokens import IdTokenIssuer
 from .refresh_tokens import RefreshTokens

@@ -23,7 +23,7 @@ from services.platform.helseid import SIGNING_ALGORITHMS
 from services.platform.numeric_date import LifetimeTooLong, NumericDateError, token_times
 from services.platform.replay import ReplayCache
 
-from .clients import CLIENT_AUTH_METHOD, RegisteredClient
+from .client_registry import CLIENT_AUTH_METHOD, RegisteredClient
 from .keys import AsymmetricKey
 
 MAX_ASSERTION_LIFETIME_SECONDS = 60

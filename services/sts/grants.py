@@ -18,7 +18,7 @@ from authlib.oidc.core.errors import LoginRequiredError
 
 from .access_tokens import Authorization
 from .authorization_codes import AuthorizationCode, new_code_expiry
-from .clients import CLIENT_AUTH_METHOD, CLIENT_CREDENTIALS, REFRESH_TOKEN, RegisteredClient, scope_conflict
+from .client_registry import CLIENT_AUTH_METHOD, CLIENT_CREDENTIALS, REFRESH_TOKEN, RegisteredClient, scope_conflict
 from .errors import InvalidAuthorizationDetailsError, InvalidDpopProofError, error_description
 from .id_tokens import MAX_NONCE_LENGTH, valid_nonce, wants_id_token
 from .people import Person

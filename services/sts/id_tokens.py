@@ -28,7 +28,7 @@ from joserfc import jwt
 from services.platform import helseid
 
 from .access_tokens import LOGIN_SECURITY_LEVEL
-from .clients import RegisteredClient
+from .client_registry import RegisteredClient
 from .identity_scopes import ASSURANCE_LEVEL_SCOPE, HPR_NUMBER_SCOPE, OPENID, PID_SCOPE, PROFILE, SECURITY_LEVEL_SCOPE
 from .keys import AsymmetricKey
 from .people import Person

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, Response
 from services.platform.ids import pseudonymise
 
 from .authorization_server import HttpRequest, StsAuthorizationServer
-from .clients import RegisteredClient
+from .client_registry import RegisteredClient
 from .errors import TemporarilyUnavailableError
 from .forms import parse_params, read_form
 from .grants import AuthorizationCodeGrant

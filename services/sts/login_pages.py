@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from .clients import LoginKind
+from .client_registry import LoginKind
 from .people import Person
 
 AUTHORIZATIONS = {"LE": "lege", "SP": "sykepleier", "AA": "ambulansearbeider"}

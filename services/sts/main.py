@@ -18,7 +18,7 @@ import uvicorn
 from services.platform.log_pseudonyms import dev_secret, log_pseudonym_key
 
 from .app import create_app
-from .clients import load_clients
+from .client_registry import load_clients
 from .config import StsConfig, StsConfigError
 from .key_store import SigningKeys
 from .keys import load_private_jwk_file

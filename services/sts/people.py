@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from services.platform.ids import InvalidIdentifier, validate_hpr_number, validate_org_number, validate_person_number
 
-from .clients import AUDIT_SCOPE, LoginKind, RegisteredClient
+from .client_registry import AUDIT_SCOPE, LoginKind, RegisteredClient
 
 # Domain separation: the same key used for anything else gives unrelated values.
 _SUBJECT_PREFIX = b"samhandling-sts/subject/v2\x00"

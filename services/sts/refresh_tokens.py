@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .clients import RegisteredClient
+from .client_registry import RegisteredClient
 from .people import Person
 from .trust_framework import Attestation
 

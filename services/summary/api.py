@@ -1,15 +1,13 @@
-"""gRPC handlers of the summary service: parse (wire.py), check what the gateway's assertion
-permits, call the store off the event loop, answer. Reads show only the permitted categories
-and name the others as withheld; writes are recorded as the calling system's (its client id
-is the source system of every record it writes)."""
+"""gRPC handlers of the summary service: parse (convert.py), check what the gateway's assertion
+permits, run the use case (use_cases.py) off the event loop, render (convert.py). Reads show
+only the permitted categories and name the others as withheld; writes are recorded as the
+calling system's (its client id is the source system of every record it writes)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import ClassVar, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import grpc
 
@@ -20,41 +18,19 @@ from services.platform.errors import invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
-from services.platform.paging import newest_fitting
-from services.platform.protomap import read_timestamp, to_enum
 
-from . import wire
-from .fhir import patient_bundle
-from .news2 import Observation, Spo2Scale
-from .okt import MunicipalService, is_active, record_violations
-from .patients import MAX_OPEN_SERVICES
-from .store import (
-    ConflictingRetry,
-    ScaleChanged,
-    ScaleNotInForce,
-    SummaryStore,
-    TooManyOpenServices,
-    UnknownPatient,
-    UnknownRecord,
-)
-from .trend import SUMMARY_POINTS, news2_trend, points_of, scored_points
-from .vitals import Measurement, Performer, assess
+from . import convert, use_cases
+from .convert import SUMMARY_CATEGORIES
+from .news2 import Spo2Scale
+from .okt import MunicipalService, is_active
+from .vitals import Performer
+
+if TYPE_CHECKING:
+    from .store import SummaryStore
 
 C = common_pb2
-# The categories a summary is made of, in the order they are reported as withheld.
-SUMMARY_CATEGORIES = (C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS)
-MAX_LISTED = 1000
-T = TypeVar("T")
-# The requests that change one stored municipal service (named by patient and source_record_id).
-_ServiceChange: TypeAlias = (
-    summary_pb2.UpdateMunicipalServiceRequest | summary_pb2.EndMunicipalServiceRequest
-    | summary_pb2.SetMunicipalServiceOnHoldRequest
-)
-# A measurement is about 9 kB of FHIR JSON (eight resources): the newest 300 keep a Bundle under
-# gRPC's default 4 MB message limit at every hop; the response says when older ones were left out.
-MAX_EXPORTED = 300
-MAX_BUNDLE_BYTES = 3_500_000
 MAX_RANGE = timedelta(days=366)
+T = TypeVar("T")
 
 
 class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
@@ -75,33 +51,18 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     ) -> summary_pb2.GetPatientSummaryResponse:
         today = self._today()
         (with_services, with_vitals), born = self._granted_born(request.patient_id, SUMMARY_CATEGORIES, today)
-        summary = await self._run(self._store.get_summary, request.patient_id, today)
-        response = summary_pb2.GetPatientSummaryResponse(
-            patient_id=request.patient_id, withheld_categories=_withheld(with_services, with_vitals)
+        summary, vitals = await self._run(
+            use_cases.get_summary_assessed, self._store, request.patient_id, today, born, with_vitals=with_vitals
         )
-        if with_services:
-            response.municipal_services.extend(wire.service_to_proto(s, is_active(s, today)) for s in summary.services)
-            response.active_service_count = summary.active_service_count
-            response.municipal_services_truncated = summary.services_truncated
-        if with_vitals:
-            response.spo2_scale_setting.CopyFrom(wire.setting_to_proto(summary.spo2_setting))
-        if with_vitals and summary.latest is not None:
-            # Each measurement assessed once: the latest's NEWS2 and the trend come from the same.
-            assessed = [(m, assess(m, born)) for m in summary.recent]
-            latest, assessment = assessed[-1]
-            response.latest_vital_signs.CopyFrom(wire.vital_signs_to_proto(latest))
-            if assessment.result is not None:
-                response.latest_news2.CopyFrom(wire.news2_to_proto(assessment, latest.observation.spo2_scale))
-            else:
-                response.latest_not_scored_reason = to_enum(summary_pb2.NotScoredReason, assessment.not_scored)
-            response.news2_trend.CopyFrom(wire.trend_to_proto(news2_trend(points_of(assessed), SUMMARY_POINTS)))
-        return response
+        return convert.summary_to_proto(
+            request.patient_id, summary, today, with_services=with_services, vitals=vitals, with_vitals=with_vitals
+        )
 
     async def GetMunicipalServiceStatus(
         self, request: summary_pb2.GetMunicipalServiceStatusRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.GetMunicipalServiceStatusResponse:
         self._granted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
-        summary = await self._run(self._store.get_summary, request.patient_id, self._today())
+        summary = await self._run(use_cases.get_summary, self._store, request.patient_id, self._today())
         return summary_pb2.GetMunicipalServiceStatusResponse(active_service_count=summary.active_service_count)
 
     async def ListVitalSigns(
@@ -109,45 +70,22 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     ) -> summary_pb2.ListVitalSignsResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
         start, end = self._range(request)
-        patient, measurements, truncated = await self._run(
-            self._store.list_measurements, request.patient_id, start, end, MAX_LISTED
+        assessed, trend, truncated = await self._run(
+            use_cases.list_vital_signs, self._store, request.patient_id, start, end
         )
-        assessed = [(m, assess(m, patient.birth_date)) for m in measurements]
-        records, cut = newest_fitting([wire.record_to_proto(m, a) for m, a in assessed])
-        return summary_pb2.ListVitalSignsResponse(
-            measurements=records,
-            trend=wire.trend_to_proto(news2_trend(scored_points(measurements, patient.birth_date))),
-            truncated=truncated or cut,
-        )
+        return convert.vital_signs_list_to_proto(assessed, trend, truncated)
 
     async def ExportPatientBundle(
         self, request: summary_pb2.ExportPatientBundleRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.ExportPatientBundleResponse:
         with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES)
-        summary = await self._run(self._store.get_summary, request.patient_id, self._today())
-        measurements, truncated = None, False
-        if with_vitals:
-            # Everything recorded, including times a bedside clock put slightly ahead.
-            _, listed, truncated = await self._run(
-                self._store.list_measurements, request.patient_id, datetime.min.replace(tzinfo=UTC),
-                self._clock() + wire.FUTURE_TOLERANCE, MAX_EXPORTED,
-            )
-            measurements = [(m, assess(m, summary.patient.birth_date)) for m in listed]
-        now, today = self._clock(), self._today()
-        while True:
-            bundle = patient_bundle(
-                summary.patient, services=summary.services if with_services else None, measurements=measurements,
-                today=today, generated_at=now, truncated=truncated,
-                services_truncated=with_services and summary.services_truncated,
-            )
-            encoded = json.dumps(bundle, ensure_ascii=False)
-            # Long names can make a measurement larger than usual: keep the newest half until it fits.
-            if len(encoded.encode()) <= MAX_BUNDLE_BYTES or not measurements:
-                break
-            measurements, truncated = measurements[len(measurements) // 2 + 1:], True
+        encoded, truncated, services_truncated = await self._run(
+            use_cases.export_bundle, self._store, request.patient_id,
+            with_services=with_services, with_vitals=with_vitals, clock=self._clock,
+        )
         return summary_pb2.ExportPatientBundleResponse(
-            bundle_json=encoded, withheld_categories=_withheld(with_services, with_vitals), truncated=truncated,
-            municipal_services_truncated=with_services and summary.services_truncated,
+            bundle_json=encoded, withheld_categories=convert.withheld(with_services, with_vitals), truncated=truncated,
+            municipal_services_truncated=services_truncated,
         )
 
     # -- writes from source systems ----------------------------------------------------
@@ -157,7 +95,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     ) -> summary_pb2.CreateMunicipalServiceResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         record = self._service_input(request)
-        stored, created = await self._run(self._store.create_service, request.patient_id, record, self._today())
+        stored, created = await self._run(
+            use_cases.create_service, self._store, request.patient_id, record, self._today()
+        )
         return summary_pb2.CreateMunicipalServiceResponse(service=self._service_out(stored), created=created)
 
     async def UpdateMunicipalService(
@@ -165,64 +105,68 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     ) -> summary_pb2.UpdateMunicipalServiceResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
         record = self._service_input(request)
-        stored = await self._change(request, lambda old: replace(record, service_id=old.service_id))
+        stored = await self._run(use_cases.update_service, self._store, request.patient_id, record, self._today())
         return summary_pb2.UpdateMunicipalServiceResponse(service=self._service_out(stored))
 
     async def EndMunicipalService(
         self, request: summary_pb2.EndMunicipalServiceRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.EndMunicipalServiceResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
-        problems = wire.source_id_violations(request.source_record_id)
+        problems = convert.source_id_violations(request.source_record_id)
         end = None
         if not request.HasField("end_date"):
             problems["end_date"] = "required: the last day of the service"
         else:
             try:
-                end = wire.parse_date(request.end_date)
+                end = convert.parse_date(request.end_date)
             except ValueError:
                 problems["end_date"] = "not a calendar date"
         if problems:
             raise invalid_argument(problems)
-        stored = await self._change(request, lambda old: _checked(replace(old, end_date=end)))
+        assert end is not None, "problems named a missing or invalid end_date"
+        stored = await self._run(
+            use_cases.end_service, self._store, request.patient_id, current_assertion().actor.client_id,
+            request.source_record_id, end, self._today(),
+        )
         return summary_pb2.EndMunicipalServiceResponse(service=self._service_out(stored))
 
     async def SetMunicipalServiceOnHold(
         self, request: summary_pb2.SetMunicipalServiceOnHoldRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.SetMunicipalServiceOnHoldResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_MUNICIPAL_SERVICES)
-        if problems := wire.source_id_violations(request.source_record_id):
+        if problems := convert.source_id_violations(request.source_record_id):
             raise invalid_argument(problems)
-        stored = await self._change(request, lambda old: replace(old, temporarily_ceased=request.on_hold))
+        stored = await self._run(
+            use_cases.set_service_on_hold, self._store, request.patient_id, current_assertion().actor.client_id,
+            request.source_record_id, request.on_hold, self._today(),
+        )
         return summary_pb2.SetMunicipalServiceOnHoldResponse(service=self._service_out(stored))
 
     async def RecordVitalSigns(
         self, request: summary_pb2.RecordVitalSignsRequest, context: grpc.aio.ServicerContext
     ) -> summary_pb2.RecordVitalSignsResponse:
         await self._permitted(request.patient_id, C.DATA_CATEGORY_VITAL_SIGNS)
-        patient = await self._run(self._store.get_patient, request.patient_id)
+        patient = await self._run(use_cases.get_patient, self._store, request.patient_id)
         given = request.vital_signs
-        measured_at, problems = wire.vital_signs_violations(given, patient.spo2_scale, patient.birth_date, self._clock())
+        measured_at, problems = convert.vital_signs_violations(
+            given, patient.spo2_scale, patient.birth_date, self._clock()
+        )
         performer, performer_problems = self._performer(request)
-        problems = wire.source_id_violations(request.source_record_id) | problems | performer_problems
+        problems = convert.source_id_violations(request.source_record_id) | problems | performer_problems
         if problems:
             raise invalid_argument(problems)
         assert measured_at is not None, "vital_signs_violations names a missing or invalid measure_time"
-        measurement = Measurement(
-            measured_at=measured_at,
-            observation=Observation(**wire.observation_values(given, patient.spo2_scale)),
-            pregnant=given.pregnant,
-            measured_by=performer,
-            source_system=current_assertion().actor.client_id,
-            source_record_id=request.source_record_id,
+        measurement = convert.measurement_from_input(
+            given, patient.spo2_scale, measured_at, measured_by=performer,
+            source_system=current_assertion().actor.client_id, source_record_id=request.source_record_id,
         )
-        stored, created = await self._run(
-            self._store.record_measurement, request.patient_id, measurement, given.spo2_scale
+        stored, assessment, created = await self._run(
+            use_cases.record_vital_signs, self._store, patient, measurement, given.spo2_scale
         )
-        assessment = assess(stored, patient.birth_date)
         return summary_pb2.RecordVitalSignsResponse(
             measurement_id=stored.measurement_id,
-            vital_signs=wire.vital_signs_to_proto(stored),
-            news2=wire.news2_to_proto(assessment, stored.observation.spo2_scale),
+            vital_signs=convert.vital_signs_to_proto(stored),
+            news2=convert.news2_to_proto(assessment, stored.observation.spo2_scale),
             created=created,
         )
 
@@ -237,10 +181,10 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         if actor.kind != C.ACTOR_KIND_PERSONNEL or not actor.hpr_number:
             raise Reason.CLINICIAN_REQUIRED.error("only a health person with an HPR number sets the SpO2 scale")
         setting = await self._run(
-            self._store.set_spo2_scale, request.patient_id, Spo2Scale(request.scale),
+            use_cases.set_spo2_scale, self._store, request.patient_id, Spo2Scale(request.scale),
             Performer(actor.hpr_number, actor.name), self._clock(),
         )
-        return summary_pb2.SetSpo2ScaleResponse(setting=wire.setting_to_proto(setting))
+        return summary_pb2.SetSpo2ScaleResponse(setting=convert.setting_to_proto(setting))
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -250,7 +194,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         whatever else is wrong, which the gateway answers to anyone but the patient as it
         answers a reservation (docs/consent.md "What a caller without a basis learns about a patient")."""
         permitted = self._granted(patient_id, *categories)
-        await self._run(self._store.get_patient, patient_id)
+        await self._run(use_cases.get_patient, self._store, patient_id)
         return permitted
 
     def _granted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
@@ -280,27 +224,19 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         self, request: summary_pb2.CreateMunicipalServiceRequest | summary_pb2.UpdateMunicipalServiceRequest
     ) -> MunicipalService:
         actor = current_assertion().actor
-        record, problems = wire.service_from_input(
+        record, problems = convert.service_from_input(
             request.service, source_system=actor.client_id, source_record_id=request.source_record_id,
             default_provider=actor.orgnr_child,
         )
-        problems = wire.source_id_violations(request.source_record_id) | problems
+        problems = convert.source_id_violations(request.source_record_id) | problems
         if not request.HasField("service"):
             problems = {"service": "required"} | {k: v for k, v in problems.items() if not k.startswith("service.")}
         if problems:
             raise invalid_argument(problems)
         return record
 
-    async def _change(
-        self, request: _ServiceChange, change: Callable[[MunicipalService], MunicipalService]
-    ) -> MunicipalService:
-        return await self._run(
-            self._store.change_service, request.patient_id, current_assertion().actor.client_id,
-            request.source_record_id, change, self._today(),
-        )
-
     def _service_out(self, record: MunicipalService) -> summary_pb2.MunicipalService:
-        return wire.service_to_proto(record, is_active(record, self._today()))
+        return convert.service_to_proto(record, is_active(record, self._today()))
 
     def _performer(self, request: summary_pb2.RecordVitalSignsRequest) -> tuple[Performer | None, dict[str, str]]:
         """Who measured: a health person's own token names them (they record their own
@@ -313,16 +249,12 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             return Performer(actor.hpr_number, actor.name), {}
         if named is None:
             return None, {}
-        if problems := wire.performer_violations(named, "measured_by"):
+        if problems := convert.performer_violations(named, "measured_by"):
             return None, problems
         return Performer(named.hpr_number, named.name), {}
 
     def _range(self, request: summary_pb2.ListVitalSignsRequest) -> tuple[datetime, datetime]:
-        problems: dict[str, str] = {}
-        start = read_timestamp(request, "from_time", problems)
-        end = read_timestamp(request, "to_time", problems) or self._clock()
-        if not request.HasField("from_time"):
-            problems["from_time"] = "required"
+        start, end, problems = convert.vital_signs_range(request, self._clock)
         if problems:
             raise invalid_argument(problems)
         assert start is not None, "from_time is set and valid, or problems named it"
@@ -335,40 +267,6 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def _today(self) -> date:
         return today_in_norway(self._clock)
 
-    async def _run(self, function: Callable[..., T], *args: object) -> T:
-        try:
-            return await asyncio.to_thread(function, *args)
-        except UnknownPatient:
-            raise Reason.PATIENT_NOT_FOUND.error("no such patient") from None
-        except UnknownRecord:
-            raise Reason.SERVICE_NOT_FOUND.error(
-                "no municipal service with this source_record_id from this system for this patient"
-            ) from None
-        except ScaleNotInForce:
-            raise invalid_argument(
-                {"vital_signs.spo2_scale": "not the scale in force; leave it 0, only a clinician's SetSpo2Scale changes it"}
-            ) from None
-        except ScaleChanged:
-            raise Reason.SPO2_SCALE_CHANGED.error(
-                "the patient's SpO2 scale changed while recording; send the measurement again",
-            ) from None
-        except TooManyOpenServices:
-            raise Reason.OPEN_SERVICES_LIMIT.error(
-                f"the patient has {MAX_OPEN_SERVICES} open municipal services; end one before registering another",
-            ) from None
-        except ConflictingRetry:
-            raise Reason.SOURCE_RECORD_CONFLICT.error(
-                "this source_record_id is already used for other content; update the record instead",
-            ) from None
-
-
-def _withheld(*permitted: bool) -> list[common_pb2.DataCategory]:
-    # Named, never filled: the caller learns that something was left out, not what.
-    return [c for c, ok in zip(SUMMARY_CATEGORIES, permitted, strict=True) if not ok]
-
-
-def _checked(record: MunicipalService) -> MunicipalService:
-    """A change must leave a valid record (e.g. an end date not before the start)."""
-    if problems := record_violations(record):
-        raise invalid_argument(problems)
-    return record
+    @staticmethod
+    async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+        return await asyncio.to_thread(function, *args, **kwargs)

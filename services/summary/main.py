@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.platform.backend import Backend
+from services.platform.backend_service import Backend
 
 from . import seed
 from .api import SummaryApi

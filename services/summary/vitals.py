@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 
 from services.platform.norway_date import age_on, day_in_norway
 
 from .news2 import News2Result, Observation, score_news2
 
+# A clock a few minutes ahead at the bedside is normal; a measurement later than that is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 # RCP: NEWS2 is not validated for under-16s or in pregnancy.
 NEWS2_MIN_AGE = 16
 

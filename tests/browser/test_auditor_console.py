@@ -18,22 +18,22 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.browser.test_web_login import base_of, login_as
+from tests.fixtures import people
 from tests.integration.test_gateway import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser
 
-PETRA = "11747910016"
 JUSTIFICATION = "Bevisstløs pasient innbrakt"
 MAX_RELOADS = 50  # the checkpoint is signed within about a second
 
 # The pages part 6's security and accessibility sweeps visit: (console, who, path).
 SWEEP: list[tuple[str, str, str]] = [
-    ("auditor", PETRA, "/revisor"),
-    ("auditor", PETRA, "/revisor/hendelser"),
-    ("auditor", PETRA, "/revisor/signaler"),
-    ("auditor", PETRA, "/revisor/eksport"),
-    ("auditor", PETRA, "/revisor/logghelse"),
+    ("auditor", people.PETRA, "/revisor"),
+    ("auditor", people.PETRA, "/revisor/hendelser"),
+    ("auditor", people.PETRA, "/revisor/signaler"),
+    ("auditor", people.PETRA, "/revisor/eksport"),
+    ("auditor", people.PETRA, "/revisor/logghelse"),
 ]
 
 
@@ -53,7 +53,7 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     await doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-justification", quote(JUSTIFICATION)))
     base = base_of(suite)
 
-    await login_as(page, base, "auditor", PETRA)
+    await login_as(page, base, "auditor", people.PETRA)
     await expect(page.get_by_role("heading", level=1)).to_have_text("Revisor")
     await checked(page)
 
@@ -123,12 +123,12 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     rows = list(csv.DictReader(io.StringIO(export.read_text(encoding="utf-8"))))
     assert sequence in {row["sequence"] for row in rows}
     assert rows and all(row["flagged"] == "true" for row in rows)  # the export's filter: flagged only
-    assert not any(PETRA in url or RESTRICTED_PATIENT in url for url in requests_seen(page))
+    assert not any(people.PETRA in url or RESTRICTED_PATIENT in url for url in requests_seen(page))
 
 
 async def test_the_console_speaks_english(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "auditor", PETRA)
+    await login_as(page, base, "auditor", people.PETRA)
     await page.goto(base + "/sprak?til=en&tilbake=/revisor/logghelse")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Log health")
     for path in ("/revisor", "/revisor/hendelser", "/revisor/signaler", "/revisor/eksport"):

@@ -15,18 +15,18 @@ from playwright.async_api import Page, Route, expect
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.browser.test_web_login import base_of, login_as
+from tests.fixtures import people
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser
 
-MARTE = "19919110034"  # Marte Mottaksen, physician at Nordlandssykehuset Bodø (seeds/personnel.json)
 HOSPITAL_UNIT = "nlsh-bodo-akuttmottak"  # reported by demo-hospital (seeds/units.json)
 RAW_NAMES = re.compile(r"\b(NORMAL|STRAINED|FULL|CAPACITY_STATUS_\w+|ALERT_SEVERITY_\w+|UNIT_TYPE_\w+|CRITICAL)\b"
                        r"|\b(isolation_bed|treatment_room|observation_bed)\b")
 # The pages the accessibility sweep visits: (console, person, path); with an empty region and
 # the page another console's session gets (403).
-SWEEP = [("capacity", MARTE, "/ansatt/kapasitet"), ("capacity", MARTE, "/ansatt/kapasitet?region=Akershus"),
-         ("capacity", MARTE, "/ansatt/kapasitet?region=Troms"), ("capacity", MARTE, "/pasient")]
+SWEEP = [("capacity", people.MARTE, "/ansatt/kapasitet"), ("capacity", people.MARTE, "/ansatt/kapasitet?region=Akershus"),
+         ("capacity", people.MARTE, "/ansatt/kapasitet?region=Troms"), ("capacity", people.MARTE, "/pasient")]
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ async def suite(tmp_path) -> AsyncIterator[Suite]:
 
 async def test_marte_follows_her_region_live_in_her_language(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "capacity", MARTE)
+    await login_as(page, base, "capacity", people.MARTE)
     assert page.url == f"{base}/ansatt/kapasitet"
     logged_in = len(requests_seen(page))  # the login went to the STS; the page itself goes nowhere else
 
@@ -96,7 +96,7 @@ async def test_marte_follows_her_region_live_in_her_language(suite: Suite, page:
 
 async def test_a_dropped_watch_shows_that_the_data_may_be_stale_until_it_is_back(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "capacity", MARTE)
+    await login_as(page, base, "capacity", people.MARTE)
     refused: list[str] = []
 
     async def drop(route: Route) -> None:

@@ -22,8 +22,6 @@ import grpc
 import httpx
 import pytest
 import sqlalchemy as sa
-from joserfc import jws
-from joserfc.jwk import KeySet
 from playwright.async_api import Page, expect
 
 from gateway.web import logcheck
@@ -34,38 +32,33 @@ from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
 from tests.browser.test_web_login import base_of, login_as
+from tests.fixtures import people
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser
 
-ESKIL = "22750884907"
-SIGRID = "08847810026"  # Sigrid Sykepleiersen, nurse, HPR 990000101
-SIGRID_HPR = "990000101"
-MIKKEL = "45869005006"  # guardian of Frida (under 12) and of Jonas (12)
-FRIDA = "26812297073"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 LIST_VITAL_SIGNS = "/samhandling.summary.v1.PatientSummaryService/ListVitalSigns"
-LARS = "23898220028"  # Lars Legevaktsen, physician at the legevakt
 JUSTIFICATION = "Bevisstløs pasient innbrakt, trenger siste målinger"
 MAX_RELOADS = 50  # the checkpoint is signed within about a second
 
 # (console, who logs in, path) of every patient page a sweep should check.
 SWEEP: list[tuple[Console, str, str]] = [
-    ("patient", ESKIL, "/pasient"),
-    ("patient", ESKIL, "/pasient/regler"),
-    ("patient", ESKIL, "/pasient/regler/ny?type=sperre&sok=Sigrid"),
-    ("patient", ESKIL, "/pasient/regler/ny?type=sperre&sok=ingen-slik-person"),
-    ("patient", ESKIL, "/pasient/regler/ny?type=begrensning"),
-    ("patient", ESKIL, "/pasient/regler/ny?type=reservasjon"),
-    ("patient", ESKIL, "/pasient/regler/ny?type=tillatelse&sok=990000101"),
-    ("patient", ESKIL, "/pasient/regler/historikk"),
-    ("patient", ESKIL, "/pasient/logg"),
-    ("patient", ESKIL, "/pasient/logg?nod=1&meg=1"),
-    ("patient", ESKIL, "/pasient/logg/999999999"),  # a log entry's proof page: not (yet) in the log
-    ("patient", ESKIL, "/pasient/regler/finnes-ikke"),
-    ("patient", ESKIL, "/pasient/varsler"),
-    ("patient", ESKIL, "/pasient/representasjon"),
-    ("patient", MIKKEL, "/pasient/representasjon"),
+    ("patient", people.ESKIL, "/pasient"),
+    ("patient", people.ESKIL, "/pasient/regler"),
+    ("patient", people.ESKIL, "/pasient/regler/ny?type=sperre&sok=Sigrid"),
+    ("patient", people.ESKIL, "/pasient/regler/ny?type=sperre&sok=ingen-slik-person"),
+    ("patient", people.ESKIL, "/pasient/regler/ny?type=begrensning"),
+    ("patient", people.ESKIL, "/pasient/regler/ny?type=reservasjon"),
+    ("patient", people.ESKIL, "/pasient/regler/ny?type=tillatelse&sok=990000101"),
+    ("patient", people.ESKIL, "/pasient/regler/historikk"),
+    ("patient", people.ESKIL, "/pasient/logg"),
+    ("patient", people.ESKIL, "/pasient/logg?nod=1&meg=1"),
+    ("patient", people.ESKIL, "/pasient/logg/999999999"),  # a log entry's proof page: not (yet) in the log
+    ("patient", people.ESKIL, "/pasient/regler/finnes-ikke"),
+    ("patient", people.ESKIL, "/pasient/varsler"),
+    ("patient", people.ESKIL, "/pasient/representasjon"),
+    ("patient", people.MIKKEL, "/pasient/representasjon"),
 ]
 
 
@@ -77,21 +70,21 @@ async def suite(tmp_path) -> AsyncIterator[Suite]:
 
 async def sigrid_reads_eskil(suite: Suite) -> grpc.aio.AioRpcError | None:
     """Sigrid's own gRPC read of Eskil's summary, with her DPoP-bound token: the error, or None."""
-    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=SIGRID, purpose="TREAT"), dpop=True)
+    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.SIGRID, purpose="TREAT"), dpop=True)
     proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, GET_SUMMARY),
                        access_token=token.access_token)
     stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
     try:
-        await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=ESKIL),
+        await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL),
                                      metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof)))
     except grpc.aio.AioRpcError as exc:
         return exc
     return None
 
 
-async def test_block_nurse(suite: Suite, page: Page) -> None:
+async def test_block_nurse(suite: Suite, page: Page, tmp_path: Path) -> None:
     base = base_of(suite)
-    await login_as(page, base, "patient", ESKIL)
+    await login_as(page, base, "patient", people.ESKIL)
     await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
     await shot(page, "patient-oversikt")
 
@@ -113,11 +106,21 @@ async def test_block_nurse(suite: Suite, page: Page) -> None:
     async with page.expect_download() as waiting:
         await page.get_by_role("link", name="Last ned kvittering for versjon 1").click()
     download = await waiting.value
-    receipt = (await download.path()).read_text().strip()
+    receipt = tmp_path / download.suggested_filename
+    await download.save_as(receipt)
+    keys = tmp_path / "receipt-keys.json"
     async with httpx.AsyncClient() as http:
-        jwks = (await http.get(base + "/api/v1/consent-receipt-keys")).json()
-    content = json.loads(jws.deserialize_compact(receipt, KeySet.import_key_set(jwks), algorithms=["ES256"]).payload)
-    assert content["rule_type"] == "BLOCK_PERSON" and content["actor"] == {"hpr_number": SIGRID_HPR}
+        keys.write_bytes((await http.get(base + "/api/v1/consent-receipt-keys")).content)
+    checked = subprocess.run(  # the README's check, offline: `samhandling consent check-receipt`
+        [sys.executable, "-m", "services.cli.main", "consent", "check-receipt", str(receipt), "--keys", str(keys)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert re.fullmatch(r"kvittering-[A-Za-z0-9_-]+-v1\.jws", receipt.name)
+    summary, signed = checked.stdout.splitlines()
+    assert summary.startswith("the receipt verifies: rule ") and "version 1 (BLOCK_PERSON, ACTIVE)" in summary
+    content = json.loads(signed)
+    assert content["rule_type"] == "BLOCK_PERSON" and content["actor"] == {"hpr_number": people.SIGRID_HPR}
 
     refused = await sigrid_reads_eskil(suite)
     assert refused is not None and refused.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -130,14 +133,14 @@ async def test_block_nurse(suite: Suite, page: Page) -> None:
     await expect(row.first).to_contain_text("Din sperre")
     await axe_check(page)
     await shot(page, "patient-logg")
-    assert not any(ESKIL in url for url in requests_seen(page))
+    assert not any(people.ESKIL in url for url in requests_seen(page))
 
 
 async def test_patient_pages_pass_axe_and_reflow_in_both_languages(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "patient", ESKIL)
+    await login_as(page, base, "patient", people.ESKIL)
     for lang in ("nb", "en"):
-        for _, _, path in [s for s in SWEEP if s[1] == ESKIL]:
+        for _, _, path in [s for s in SWEEP if s[1] == people.ESKIL]:
             await page.goto(base + path)
             assert await page.evaluate("document.documentElement.lang") == lang
             await axe_check(page)
@@ -161,7 +164,7 @@ def audited_reads_of(suite: Suite, patient_id: str) -> list[tuple[str, str, str]
 
 async def test_guardian(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "patient", MIKKEL)
+    await login_as(page, base, "patient", people.MIKKEL)
     await page.get_by_role("link", name="Representasjon").click()
     await expect(page.get_by_role("button", name="Handle for Frida Fantasisen")).to_be_visible()
     await expect(page.get_by_text("fra barnet fyller 12 år").first).to_be_visible()
@@ -173,7 +176,7 @@ async def test_guardian(suite: Suite, page: Page) -> None:
     await page.get_by_role("button", name="Handle for Frida Fantasisen").click()
     await page.wait_for_url(base + "/pasient")
     await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
-    assert (MIKKEL, FRIDA, "REPRESENTATIVE") in audited_reads_of(suite, FRIDA)
+    assert (people.MIKKEL, people.FRIDA, "REPRESENTATIVE") in audited_reads_of(suite, people.FRIDA)
 
     # A forged POST for Jonas (12), with the page's own csrf token: consent refuses, nothing changes.
     await page.goto(base + "/pasient/representasjon")
@@ -186,10 +189,10 @@ async def test_guardian(suite: Suite, page: Page) -> None:
 
 
 async def lars_opens_vital_signs_in_an_emergency(suite: Suite) -> None:
-    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=LARS, purpose="ETREAT"), dpop=True)
+    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS, purpose="ETREAT"), dpop=True)
     proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, LIST_VITAL_SIGNS),
                        access_token=token.access_token)
-    request = summary_pb2.ListVitalSignsRequest(patient_id=ESKIL)
+    request = summary_pb2.ListVitalSignsRequest(patient_id=people.ESKIL)
     request.from_time.FromDatetime(datetime(2025, 10, 1, tzinfo=UTC))  # the seeded measurements: November 2025
     request.to_time.FromDatetime(datetime(2026, 9, 30, tzinfo=UTC))
     answer = await summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).ListVitalSigns(request,
@@ -200,7 +203,7 @@ async def lars_opens_vital_signs_in_an_emergency(suite: Suite) -> None:
 
 async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> None:
     base = base_of(suite)
-    await login_as(page, base, "patient", ESKIL)
+    await login_as(page, base, "patient", people.ESKIL)
     await page.get_by_role("link", name="Delingsregler").first.click()
     await page.get_by_role("link", name="Begrensning").click()
     await page.get_by_label("Vitale målinger").check()
@@ -254,7 +257,7 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
     await expect(page.locator("dl.event-detail")).to_contain_text("Lars Legevaktsen")
     await expect(page.locator("p.flag-banner")).to_contain_text("Nødåpning")
     await expect(page.get_by_text("bare som forseglede koder")).to_be_visible()
-    assert JUSTIFICATION not in await page.content() and LARS not in await page.content()
+    assert JUSTIFICATION not in await page.content() and people.LARS not in await page.content()
     await axe_check(page)
     await assert_reflows(page)
     await shot(page, "patient-logg-bevis")
@@ -265,7 +268,7 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
     proof = tmp_path / download.suggested_filename
     await download.save_as(proof)
     extra = base64.b64decode(proof.read_text().split("\n")[1].removeprefix("extra "))
-    assert LARS.encode() not in extra and JUSTIFICATION.encode() not in extra and extra[0] == 2
+    assert people.LARS.encode() not in extra and JUSTIFICATION.encode() not in extra and extra[0] == 2
     checked_offline = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "audit", "check-proof", str(proof),
          "--vkey", logcheck.pinned_vkey(suite.settings)],
@@ -273,13 +276,13 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
     )
     assert checked_offline.returncode == 0, checked_offline.stdout + checked_offline.stderr
     assert "actor_pid: committed, not shown" in checked_offline.stdout
-    assert "justification: committed, not shown" in checked_offline.stdout and LARS not in checked_offline.stdout
-    assert not any(ESKIL in url or LARS in url for url in requests_seen(page))
+    assert "justification: committed, not shown" in checked_offline.stdout and people.LARS not in checked_offline.stdout
+    assert not any(people.ESKIL in url or people.LARS in url for url in requests_seen(page))
 
 
 async def test_reservation_warns_and_a_rule_is_revoked_after_confirmation(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "patient", ESKIL)
+    await login_as(page, base, "patient", people.ESKIL)
     await page.goto(base + "/pasient/regler/ny?type=reservasjon")
     await page.get_by_role("button", name="Gå videre").click()
     await expect(page.get_by_role("heading", name="Viktig: reservasjon gjelder også i nødsituasjoner")).to_be_visible()
@@ -306,7 +309,7 @@ async def test_reservation_warns_and_a_rule_is_revoked_after_confirmation(suite:
 
 async def test_block_nurse_with_the_keyboard_alone(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "patient", ESKIL)
+    await login_as(page, base, "patient", people.ESKIL)
     await tab_to(page, "link", "Delingsregler")
     await page.keyboard.press("Enter")
     await page.wait_for_url(base + "/pasient/regler")

@@ -16,6 +16,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import NARROW, VIEWPORT, axe_check, tab_to
 from tests.browser.test_web_login import ESKIL, base_of, login_as
+from tests.fixtures import people
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser
@@ -100,7 +101,7 @@ async def test_every_page_of_a_console_in_both_languages(suite: Suite, page: Pag
 
 async def test_the_capacity_page_by_keyboard(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "capacity", "19919110034")
+    await login_as(page, base, "capacity", people.MARTE)
     await tab_to(page, "link", "Hopp til hovedinnholdet")
     await tab_to(page, "combobox", "Region")
     await tab_to(page, "button", "Oppdater")

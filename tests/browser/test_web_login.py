@@ -14,11 +14,13 @@ from playwright.async_api import Page, expect
 
 from gateway.web.context import SESSION_COOKIE
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
+from tests.fixtures import people
 from tests.support import Suite, running_suite
+
+ESKIL = people.ESKIL  # the other browser tests import it from here
 
 pytestmark = pytest.mark.browser
 
-ESKIL = "22750884907"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ")
 LOGIN_LINKS = {"patient": "/logg-inn/pasient", "auditor": "/logg-inn/ansatt?til=revisor",
                "capacity": "/logg-inn/ansatt?til=kapasitet"}
@@ -56,7 +58,7 @@ def stored_tokens(suite: Suite) -> list[str]:
 async def test_a_patient_logs_in_and_out_and_no_token_reaches_the_browser(suite: Suite, page: Page) -> None:
     base = base_of(suite)
 
-    await login_as(page, base, "patient", ESKIL)
+    await login_as(page, base, "patient", people.ESKIL)
 
     await expect(page.get_by_text("Logget inn som Eskil Eksempelsen")).to_be_visible()
     await shot(page, "web-login-patient")
@@ -70,7 +72,7 @@ async def test_a_patient_logs_in_and_out_and_no_token_reaches_the_browser(suite:
     seen = requests_seen(page)
     for place in (content, *seen):
         assert token not in place and not JWT.search(place)
-    assert not any(ESKIL in url for url in seen)  # no person number in a URL (no login_hint)
+    assert not any(people.ESKIL in url for url in seen)  # no person number in a URL (no login_hint)
 
     await page.get_by_role("button", name="Logg ut").click()
     await page.wait_for_url(base + "/?utlogget=1")
@@ -99,6 +101,6 @@ async def test_after_an_expiry_the_login_says_why_before_going_to_the_issuer(sui
         f"Your session has ended: you are logged out after {minutes} minutes without activity, and after "
         f"{hours} hours at the latest. Log in again to continue.")
     await page.locator('a[href="/logg-inn/pasient?tilbake=%2Fpasient%2Flogg"]').click()
-    await page.locator(f'input[name="person"][value="{ESKIL}"]').check()
+    await page.locator(f'input[name="person"][value="{people.ESKIL}"]').check()
     await page.locator('button[name="action"][value="login"]').click()
     await page.wait_for_url(base + "/pasient/logg")

@@ -20,13 +20,14 @@ from gateway.web import capacity
 from gateway.web.context import SESSION_COOKIE
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import requests_seen
+from tests.browser.test_patient_flows import SWEEP as PATIENT_SWEEP
 from tests.browser.test_web_login import ESKIL, JWT, base_of, login_as
+from tests.fixtures import people
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.browser
 
-MARTE = "19919110034"
-SEEDED_PIDS = (MARTE, ESKIL, "11747910016", "45869005006", "26812297073", "14681450042")
+SEEDED_PIDS = (people.MARTE, ESKIL, people.PETRA, people.MIKKEL, people.FRIDA, people.JONAS)
 EVIL = "http://evil.test"
 
 
@@ -54,7 +55,7 @@ async def session_cookie(page: Page) -> str:
 
 async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "capacity", MARTE)
+    await login_as(page, base, "capacity", people.MARTE)
     # The live relays have answered (the alert watch's snapshot redraws the list).
     await page.wait_for_function("document.getElementById('live-status').textContent.length > 0")
     await expect(page.locator("#live-banner")).to_be_hidden()
@@ -66,7 +67,8 @@ async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page:
     assert cookie["name"].startswith("__Host-") and cookie["path"] == "/"
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
     assert not await page.evaluate("document.cookie.includes('samhandling')")
-    for path in ("/pasient",):
+    # Every patient page a session shows (the sweep's list), not only the first one.
+    for path in [path for _, who, path in PATIENT_SWEEP if who == ESKIL]:
         await page.goto(base + path)
         content = await page.content()
         storage = await page.evaluate("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
@@ -82,7 +84,7 @@ async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page:
 
 async def test_a_form_posted_from_another_site_is_refused(suite: Suite, page: Page) -> None:
     base = base_of(suite)
-    await login_as(page, base, "capacity", MARTE)
+    await login_as(page, base, "capacity", people.MARTE)
     cookie = await session_cookie(page)
     csrf = await page.locator('input[name="csrf"]').first.get_attribute("value")
     assert csrf
@@ -119,7 +121,7 @@ async def test_after_logout_the_old_cookie_gets_nothing(
 ) -> None:
     monkeypatch.setattr(capacity, "RECHECK_SECONDS", 0.0)  # re-check at every message, not every 15 s
     base = base_of(suite)
-    await login_as(page, base, "capacity", MARTE)
+    await login_as(page, base, "capacity", people.MARTE)
     cookie = await session_cookie(page)
     old = {"cookie": f"{SESSION_COOKIE}={cookie}"}
     async with httpx.AsyncClient(base_url=base, timeout=30) as http, http.stream(
@@ -157,7 +159,7 @@ async def test_a_session_made_on_one_gateway_works_on_a_second(suite: Suite, pag
     await second.start()
     try:
         other = f"http://127.0.0.1:{second.http_server.port}"
-        await login_as(page, base, "capacity", MARTE)
+        await login_as(page, base, "capacity", people.MARTE)
         # Cookies belong to the host, not the port: the same cookie goes to the second gateway.
         answer = await page.goto(other + "/ansatt/kapasitet")
         assert answer is not None and answer.status == 200 and page.url == other + "/ansatt/kapasitet"

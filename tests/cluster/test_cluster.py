@@ -21,11 +21,12 @@ from services.cli.cluster_plan import make_plan, port_of
 from services.cli.dev_postgres import OWNER_FILE, SHM, free_port, remove_abandoned
 from services.platform.settings import Settings
 from tests.cluster.conftest import RunningCluster, public_env, require_cluster_binaries
+from tests.fixtures import people
 from tests.fixtures.processes import assert_freed, children_of, port_taken
 
 pytestmark = pytest.mark.cluster
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 BACKENDS = ("consent", "audit", "summary", "capacity")
 
 

@@ -38,12 +38,12 @@ from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.settings import Settings
 from tests.cluster.conftest import RunningCluster, start_cluster
+from tests.fixtures import people
 from tests.support import DEMO_EHR_ACTOR, BindsAssertions, asserted
 
 pytestmark = pytest.mark.cluster
 
-PATIENT = "22750884907"  # Eskil: vital signs seeded, no rules
-LARS = "23898220028"  # doctor at Bodø kommune, logs in through demo-legevakt (DPoP-bound)
+PATIENT = people.ESKIL  # Eskil: vital signs seeded, no rules
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
@@ -260,7 +260,7 @@ def refusal(call) -> tuple[grpc.StatusCode, str]:
 
 
 def test_a_dpop_proof_accepted_by_one_gateway_replica_is_refused_by_the_other(cluster: RunningCluster) -> None:
-    token = cluster.token_for(Identity(user=LARS, purpose="TREAT"), dpop=True)
+    token = cluster.token_for(Identity(user=people.LARS, purpose="TREAT"), dpop=True)
     htu = grpc_target(settings_of(cluster).gateway_public_url, SUMMARY)  # every replica's public URL
     gateways = [r.address for r in cluster.replicas("gateway")]
     request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)

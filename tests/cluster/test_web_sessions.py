@@ -16,10 +16,10 @@ from gateway.web.context import SESSION_COOKIE
 from gateway.web.login import CALLBACK_PATH, LOGIN_COOKIE
 from services.sts.login_form import read_login_page
 from tests.cluster.conftest import RunningCluster
+from tests.fixtures import people
 
 pytestmark = pytest.mark.cluster
 
-ESKIL = "22750884907"
 ESKIL_NAME = "Eskil Eksempelsen"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -56,10 +56,26 @@ def log_in(http: httpx.Client, start_at: str, finish_at: str) -> tuple[str, str]
     assert started.status_code == 303, started.text
     login_cookie, _ = set_cookie(started, LOGIN_COOKIE)
     redirect_uri = parse_qs(urlsplit(started.headers["location"]).query)["redirect_uri"][0]
-    answer = urlsplit(at_the_sts(http, started.headers["location"], ESKIL))
+    answer = urlsplit(at_the_sts(http, started.headers["location"], people.ESKIL))
     done = http.get(f"{finish_at}{answer.path}?{answer.query}", headers=cookie_header({LOGIN_COOKIE: login_cookie}))
     assert done.status_code == 303 and done.headers["location"] == "/pasient", done.text
     return redirect_uri, set_cookie(done, SESSION_COOKIE)[0]
+
+
+def described(response: httpx.Response) -> str:
+    """What a page answer was, for a failure message: the request, status, where a redirect
+    pointed and the page's text (an error page names its reason)."""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text)).strip()
+    where = f" -> {response.headers['location']}" if "location" in response.headers else ""
+    return f"{response.request.method} {response.request.url} answered {response.status_code}{where}: {text[:2000]!r}"
+
+
+def page_form_token(response: httpx.Response, logged_in_as: str = f"Logget inn som {ESKIL_NAME}") -> str:
+    """The csrf token of a patient page that must have been served to the session's person."""
+    assert response.status_code == 200 and logged_in_as in response.text, f"not the session's page: {described(response)}"
+    token = CSRF_INPUT.search(response.text)
+    assert token, f"no csrf field on the page: {described(response)}"
+    return token.group(1)
 
 
 def replica_urls(cluster: RunningCluster) -> list[str]:
@@ -90,17 +106,17 @@ def test_a_session_made_through_haproxy_works_on_each_gateway_replica(cluster: R
         after = answered(cluster, "3xx")
         session = cookie_header({SESSION_COOKIE: cookie})
 
-        # Pages on each replica's own port: the session row is in the shared database.
-        pages = [http.get(url + "/pasient", headers=session) for url in (first, second)]
+        # Pages on each replica's own port: the session row is in the shared database. Each
+        # answer is checked as it comes, so a failure names the first page that went wrong.
+        for url in (first, second):
+            page_form_token(http.get(url + "/pasient", headers=session))
         # The language switch on the first replica changes the session; the second shows it.
         switched = http.get(first + "/sprak?" + urlencode({"til": "en", "tilbake": "/pasient"}), headers=session)
-        english = http.get(second + "/pasient", headers=session)
+        assert switched.status_code == 303 and switched.headers["location"] == "/pasient", described(switched)
+        page_form_token(http.get(second + "/pasient", headers=session), f"Logged in as {ESKIL_NAME}")
         # A CSRF-checked POST on the second replica with the token of a page the first rendered.
         # The browser's origin is the public one (HAProxy), whichever replica answers.
-        page = http.get(first + "/pasient", headers=session)
-        token = CSRF_INPUT.search(page.text)
-        assert token, f"no csrf field on the page ({page.status_code}): {page.text}"
-        body = urlencode({"csrf": token.group(1)})
+        body = urlencode({"csrf": page_form_token(http.get(first + "/pasient", headers=session), f"Logged in as {ESKIL_NAME}")})
         posted = {**session, "content-type": "application/x-www-form-urlencoded"}
         refused = http.post(second + "/logg-ut", content=body, headers={**posted, "origin": second})
         out = http.post(second + "/logg-ut", content=body, headers={**posted, "origin": public})
@@ -110,13 +126,9 @@ def test_a_session_made_through_haproxy_works_on_each_gateway_replica(cluster: R
     # The login's two gateway steps (start, callback) were answered through HAProxy by both
     # gateways: round robin sends consecutive requests to the other one.
     assert {name: after[name] - before.get(name, 0) for name in after} == {"gateway-0": 1, "gateway-1": 1}
-    for page in pages:
-        assert page.status_code == 200 and f"Logget inn som {ESKIL_NAME}" in page.text
-    assert switched.status_code == 303 and switched.headers["location"] == "/pasient"
-    assert english.status_code == 200 and f"Logged in as {ESKIL_NAME}" in english.text
     assert refused.status_code == 403 and "WEB_CSRF_REFUSED" in refused.text  # not the public origin
     assert out.status_code == 303 and out.headers["location"] == "/?utlogget=1"
-    assert sessions_of(cluster, ESKIL) == 0
+    assert sessions_of(cluster, people.ESKIL) == 0
     for page in ended:  # ended on both: back to the login
         assert page.status_code == 303 and page.headers["location"].startswith("/logg-inn/pasient?")
 
@@ -126,13 +138,10 @@ def test_a_login_started_on_one_replica_finishes_on_the_other(cluster: RunningCl
     with httpx.Client(follow_redirects=False, timeout=20.0) as http:
         redirect_uri, cookie = log_in(http, first, second)  # the pending login is in the shared database
         session = cookie_header({SESSION_COOKIE: cookie})
-        pages = [http.get(url + "/pasient", headers=session) for url in (first, second)]
-        token = CSRF_INPUT.search(pages[1].text)
-        assert token, f"no csrf field on the page ({pages[1].status_code}): {pages[1].text}"
-        out = http.post(first + "/logg-ut", content=urlencode({"csrf": token.group(1)}),
+        tokens = [page_form_token(http.get(url + "/pasient", headers=session)) for url in (first, second)]
+        assert tokens[0] == tokens[1]  # one session, one token, whichever replica renders it
+        out = http.post(first + "/logg-ut", content=urlencode({"csrf": tokens[1]}),
                         headers={**session, "origin": cluster.http_url, "content-type": "application/x-www-form-urlencoded"})
 
     assert redirect_uri == cluster.http_url + CALLBACK_PATH
-    for page in pages:
-        assert page.status_code == 200 and f"Logget inn som {ESKIL_NAME}" in page.text
-    assert out.status_code == 303 and sessions_of(cluster, ESKIL) == 0
+    assert out.status_code == 303 and sessions_of(cluster, people.ESKIL) == 0

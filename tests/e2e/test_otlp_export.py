@@ -22,17 +22,21 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from services.cli import children
+from services.cli.database_setup import migrate_all, seed_all
 from services.cli.health import component_status
-from services.cli.setup import migrate_all, seed_all
 from services.platform.health import READINESS
 from services.platform.settings import Settings
-from tests.e2e.test_up import COMPONENTS, PATIENT, samhandling
+from tests.fixtures import people
 from tests.fixtures.postgres import free_port
+from tests.fixtures.up import COMPONENTS, samhandling
 
 pytestmark = pytest.mark.e2e
 
+PATIENT = people.ESKIL
+
 WAIT_SECONDS = 60.0  # upper bound on the suite starting and on a metric arriving
 SUMMARY = ("samhandling.summary.v1.PatientSummaryService", "GetPatientSummary")
+CAPACITY = ("samhandling.capacity.v1.CapacityService", "GetCapacityOverview")
 RPC_ATTRIBUTES = {"rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code"}
 
 
@@ -164,6 +168,7 @@ def test_every_process_exports_its_metrics_and_traces_through_otlp(tmp_path, rec
         # Ready, so the lease is held: the first read is a miss of the decision cache.
         for _ in range(2):
             samhandling("call", "--client", "demo-ehr", "/".join(SUMMARY), json.dumps({"patient_id": PATIENT}), env=env)
+        samhandling("call", "--client", "demo-ehr", "/".join(CAPACITY), "{}", env=env)
 
         # Every call, timed per method and status code, on the gateway and on the backend it called.
         for service in ("samhandling-gateway", "samhandling-summary"):
@@ -200,13 +205,15 @@ def test_every_process_exports_its_metrics_and_traces_through_otlp(tmp_path, rec
         assert all(set(p.attributes) == RPC_ATTRIBUTES for p in points if p.metric == "rpc.server.duration")
         assert not [p for p in points if PATIENT in repr(p.attributes)]
 
-        # Traces still arrive, and one trace spans the gateway and the backend it called.
-        def shared_trace() -> bool:
+        # Traces still arrive, and one trace spans the gateway and the backend it called, for
+        # either kind of backend: summary (consent decided, audited) and capacity (neither).
+        def shared_trace(backend: str) -> bool:
             with received.lock:
                 by_service: dict[str, set[bytes]] = {}
                 for service, _name, trace_id in received.spans:
                     by_service.setdefault(service, set()).add(trace_id)
-            return bool(by_service.get("samhandling-gateway", set()) & by_service.get("samhandling-summary", set()))
-        received.wait("a trace across the gateway and summary", shared_trace)
+            return bool(by_service.get("samhandling-gateway", set()) & by_service.get(backend, set()))
+        for backend in ("samhandling-summary", "samhandling-capacity"):
+            received.wait(f"a trace across the gateway and {backend}", lambda b=backend: shared_trace(b))
     finally:
         children.stop_all(processes)

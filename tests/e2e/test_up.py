@@ -10,21 +10,16 @@ import time
 
 import pytest
 
+from tests.fixtures import people
 from tests.fixtures.postgres import free_port
 from tests.fixtures.processes import assert_freed, children_of, port_taken
+from tests.fixtures.up import COMPONENTS, samhandling
 
 pytestmark = pytest.mark.e2e
 
-PATIENT = "22750884907"
-COMPONENTS = ("sts", "gateway", "consent", "audit", "summary", "capacity")
+PATIENT = people.ESKIL
 
 
-def samhandling(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert not check or done.returncode == 0, f"samhandling {args[0]} failed: {done.stderr}"
-    return done
 
 
 @pytest.fixture
@@ -86,13 +81,13 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
 
     # A health person through the real login, with a DPoP-bound token, from the command line.
     personnel = samhandling(
-        "call", "--user", "23898220028", "--dpop", "--purpose", "TREAT",
+        "call", "--user", people.LARS, "--dpop", "--purpose", "TREAT",
         "samhandling.summary.v1.PatientSummaryService/GetPatientSummary", json.dumps({"patient_id": PATIENT}),
         env=suite_env,
     )
     assert json.loads(personnel.stdout)["patientId"] == PATIENT
     key_file = suite_env_path(suite_env) / "dpop.jwk"
-    bound = samhandling("token", "--user", "23898220028", "--dpop", str(key_file), "--purpose", "TREAT", env=suite_env)
+    bound = samhandling("token", "--user", people.LARS, "--dpop", str(key_file), "--purpose", "TREAT", env=suite_env)
     assert bound.stdout.count(".") == 2 and "d" in json.loads(key_file.read_text())
     new_kid = samhandling("rotate-keys", env=suite_env).stdout.strip()
     assert new_kid

@@ -1,5 +1,6 @@
-"""Fixtures the STS's integration test modules share: the development STS on a free port, once
-per module, and a plain HTTP client that follows no redirects (the tests read each one)."""
+"""Fixtures integration test modules share: the development STS on a free port, once per module,
+a plain HTTP client that follows no redirects (the tests read each one), and PgBouncer in front of
+the session's PostgreSQL (`pgbouncer`, tests/fixtures/pgbouncer_pool.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -9,7 +10,8 @@ import pytest_asyncio
 
 from services.sts.config import StsConfig
 from services.sts.main import StsServer
-from tests.integration.test_sts import SEEDS, start
+from tests.fixtures.pgbouncer_pool import pgbouncer  # noqa: F401 (a fixture for the modules here)
+from tests.fixtures.sts import SEEDS, start
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

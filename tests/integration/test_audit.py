@@ -25,21 +25,22 @@ from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
 from services.platform.settings import REPO_ROOT
+from tests.fixtures import people
 from tests.support import asserted, checkpoint_covering, running_backend, settings_for
 
 APPEND = "/samhandling.audit.v1.AuditService/AppendEvents"
 LIST = "/samhandling.audit.v1.AuditService/ListEvents"
 CHECKPOINT = "/samhandling.audit.v1.AuditService/GetCheckpoint"
 
-PATIENT = "22750884907"
-OTHER_PATIENT = "19779998080"
+PATIENT = people.ESKIL
+OTHER_PATIENT = people.RAGNHILD
 BODO, BAERUM = "910000012", "910000047"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 GATEWAY = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
 NURSE = common_pb2.Actor(
     kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", client_name="Demo EHR Bodø",
-    pid="08847810026", name="Sigrid Sykepleiersen", hpr_number="990000101", authorization="SP",
+    pid=people.SIGRID, name="Sigrid Sykepleiersen", hpr_number=people.SIGRID_HPR, authorization="SP",
     orgnr_parent=BODO, orgnr_child="910000020",
 )
 BODO_AUDITOR = common_pb2.Actor(
@@ -77,8 +78,8 @@ def record(key: str) -> AuditRecord:
     """A valid record for store-level tests (and the crash test's child process)."""
     return AuditRecord(
         idempotency_key=key, occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC), actor_kind=ActorKind.PERSONNEL,
-        actor_client_id="demo-ehr", actor_client_name="Demo EHR Bodø", actor_pid="08847810026",
-        actor_name="Sigrid Sykepleiersen", actor_hpr_number="990000101", actor_authorization="SP",
+        actor_client_id="demo-ehr", actor_client_name="Demo EHR Bodø", actor_pid=people.SIGRID,
+        actor_name="Sigrid Sykepleiersen", actor_hpr_number=people.SIGRID_HPR, actor_authorization="SP",
         actor_orgnr_parent=BODO, actor_orgnr_child="910000020", patient_id=PATIENT, action=Action.READ,
         data_category=DataCategory.VITAL_SIGNS, purpose_of_use=PurposeOfUse.TREAT,
         access_basis=AccessBasis.CARE_RELATIONSHIP, decision=Decision.PERMIT, decided_by="default",
@@ -347,7 +348,7 @@ def test_an_acknowledged_event_survives_a_crash(tmp_path: Path):
 BODO_CHILD = "910000020"  # NURSE's point of care under Bodø kommune
 BAERUM_NURSE = common_pb2.Actor(
     kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", name="Bjørn Beredskapsen",
-    hpr_number="990000104", authorization="LE", orgnr_parent=BAERUM, orgnr_child="910000063",
+    hpr_number=people.BJORN_HPR, authorization="LE", orgnr_parent=BAERUM, orgnr_child="910000063",
 )
 
 

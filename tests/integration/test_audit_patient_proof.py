@@ -26,6 +26,7 @@ from services.audit.store import _columns
 from services.audit.verification import LeafRecord, verify_log
 from services.platform.db import alembic_config, make_engine
 from services.platform.errors import error_info
+from tests.fixtures import people
 from tests.integration.test_audit import (
     BODO_AUDITOR,
     NURSE,
@@ -40,7 +41,7 @@ from tests.integration.test_audit import (
 from tests.support import asserted, running_backend, settings_for
 
 SERVICE = "/samhandling.audit.v1.AuditService/"
-GUARDIAN = "45869005006"  # a synthetic person acting for PATIENT where consent says so
+GUARDIAN = people.MIKKEL  # a synthetic person acting for PATIENT where consent says so
 WORDS = "Bevisstløs pasient innbrakt, trenger siste målinger"
 EMERGENCY = dict(
     flagged=True, justification=WORDS, purpose_of_use=common_pb2.PURPOSE_OF_USE_ETREAT,

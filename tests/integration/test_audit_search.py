@@ -18,17 +18,18 @@ from samhandling.common.v1 import common_pb2
 from services.audit import csv_export, fhir_export
 from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
+from tests.fixtures import people
 from tests.support import asserted, running_backend, settings_for
 
 SERVICE = "/samhandling.audit.v1.AuditService/"
-PATIENT, OTHER_PATIENT = "22750884907", "19779998080"
+PATIENT, OTHER_PATIENT = people.ESKIL, people.RAGNHILD
 BODO, BAERUM = "910000012", "910000047"
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 GATEWAY = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
 NURSE = common_pb2.Actor(
     kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", client_name="Demo EHR Bodø",
-    pid="08847810026", name="Sigrid Sykepleiersen", hpr_number="990000101", authorization="SP",
+    pid=people.SIGRID, name="Sigrid Sykepleiersen", hpr_number=people.SIGRID_HPR, authorization="SP",
     orgnr_parent=BODO, orgnr_child="910000020",
 )
 DOCTOR = common_pb2.Actor(

@@ -11,9 +11,10 @@ import pytest
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.audit_verify import VerifyOptions, audit_verify
 from services.cli.token import Identity, obtain_token
+from tests.fixtures import people
 from tests.support import running_suite
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 
 
 def tamper(database_url: str, *statements: str) -> None:
@@ -65,7 +66,7 @@ async def verify(suite, **options) -> int:
 async def test_verify_finds_what_was_done_to_the_database(tmp_path, attack, capsys):
     async with running_suite(tmp_path) as suite:
         reader = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
-        for patient in (PATIENT, "28863830070"):
+        for patient in (PATIENT, people.GUNNAR):
             await reader.GetPatientSummary(
                 summary_pb2.GetPatientSummaryRequest(patient_id=patient), metadata=await suite.auth("demo-ehr")
             )

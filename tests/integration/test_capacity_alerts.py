@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import grpc
 import pytest
@@ -17,34 +17,32 @@ from services.capacity.api import CapacityApi
 from services.capacity.main import BACKEND
 from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
-from tests.support import DEMO_EHR_ACTOR, asserted, running_backend, settings_for
-
-_SERVICE = "/samhandling.capacity.v1.CapacityService/"
-TIMEOUT = 10.0
-BODO, BAERUM, HOSPITAL, VESTRE_VIKEN = "910000012", "910000047", "910000071", "910000101"
-HOSPITAL_ACTOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-hospital", orgnr_parent=HOSPITAL, orgnr_child="910000098"
+from tests.fixtures.capacity_alerts import (
+    ACKNOWLEDGED,
+    BAERUM,
+    BODO,
+    BODO_NURSE,
+    HOSPITAL,
+    HOSPITAL_ACTOR,
+    RAISED,
+    VESTRE_VIKEN,
+    Alerts,
+    Clock,
+    events,
+    next_message,
+    snapshot,
 )
+from tests.support import DEMO_EHR_ACTOR, running_backend, settings_for
+
 BAERUM_ACTOR = common_pb2.Actor(
     kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr-baerum", orgnr_parent=BAERUM, orgnr_child="910000063"
 )
 VESTRE_VIKEN_ACTOR = common_pb2.Actor(
     kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="vv-ehr", orgnr_parent=VESTRE_VIKEN, orgnr_child="910000128"
 )
-BODO_NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", orgnr_parent=BODO, orgnr_child="910000039",
-    hpr_number="565501872", name="Kari Nordmann",
-)
 ACTORS = {BODO: DEMO_EHR_ACTOR, BAERUM: BAERUM_ACTOR, HOSPITAL: HOSPITAL_ACTOR, VESTRE_VIKEN: VESTRE_VIKEN_ACTOR}
-RAISED, ACKNOWLEDGED = capacity_pb2.ALERT_EVENT_KIND_RAISED, capacity_pb2.ALERT_EVENT_KIND_ACKNOWLEDGED
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -67,64 +65,12 @@ async def serving(settings, clock: Clock) -> AsyncIterator[Alerts]:
         yield Alerts(capacity_pb2_grpc.CapacityServiceStub(channel), settings, clock)
 
 
-@dataclasses.dataclass
-class Alerts:
-    stub: capacity_pb2_grpc.CapacityServiceStub
-    settings: object
-    clock: Clock
-
-    def _meta(self, method: str, actor: common_pb2.Actor):
-        return asserted(self.settings, "capacity", _SERVICE + method, actor=actor)
-
-    def request(self, **fields) -> capacity_pb2.RaiseAlertRequest:
-        values = {
-            "severity": capacity_pb2.ALERT_SEVERITY_CRITICAL,
-            "message": "Brann i Bodø sentrum: forbered mottak av mange skadde",
-            "expire_time": to_timestamp(self.clock.now + timedelta(hours=6)),
-            "request_id": "r-1",
-        } | fields
-        return capacity_pb2.RaiseAlertRequest(**values)
-
-    async def raise_alert(self, request_id: str, actor=HOSPITAL_ACTOR, **fields) -> capacity_pb2.Alert:
-        request = self.request(request_id=request_id, **fields)
-        answer = await self.stub.RaiseAlert(request, metadata=self._meta("RaiseAlert", actor))
-        return answer.alert
-
-    async def acknowledge(self, alert_id: str, actor: common_pb2.Actor, note: str = "") -> capacity_pb2.Alert:
-        answer = await self.stub.AcknowledgeAlert(
-            capacity_pb2.AcknowledgeAlertRequest(alert_id=alert_id, note=note),
-            metadata=self._meta("AcknowledgeAlert", actor),
-        )
-        return answer.alert
-
-    async def list(self, actor: common_pb2.Actor, include_expired: bool = False) -> list[capacity_pb2.Alert]:
-        answer = await self.stub.ListAlerts(
-            capacity_pb2.ListAlertsRequest(include_expired=include_expired), metadata=self._meta("ListAlerts", actor)
-        )
-        return list(answer.alerts)
-
-    def watch(self, actor: common_pb2.Actor, resume_after: int = 0):
-        return self.stub.WatchAlerts(
-            capacity_pb2.WatchAlertsRequest(resume_after=resume_after), metadata=self._meta("WatchAlerts", actor)
-        )
 
 
-async def next_message(call) -> capacity_pb2.WatchAlertsResponse:
-    message = await asyncio.wait_for(call.read(), TIMEOUT)
-    assert message is not grpc.aio.EOF
-    return message
 
 
-async def snapshot(call) -> capacity_pb2.WatchAlertsResponse:
-    message = await next_message(call)
-    assert message.WhichOneof("event") == "snapshot"
-    return message
 
 
-async def events(call, count: int) -> list[capacity_pb2.WatchAlertsResponse]:
-    received = [await next_message(call) for _ in range(count)]
-    assert all(m.WhichOneof("event") == "alert_event" for m in received)
-    return received
 
 
 def summary(message: capacity_pb2.WatchAlertsResponse) -> tuple[int, int, str]:

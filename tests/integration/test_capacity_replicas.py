@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from samhandling.capacity.v1 import capacity_pb2_grpc
-from services.backends import backend
+from services.backend_lookup import backend
 from services.capacity import watch
-from tests.integration.test_capacity_alerts import (
+from tests.fixtures.capacity_alerts import (
     ACKNOWLEDGED,
     BODO,
     BODO_NURSE,
@@ -25,10 +25,10 @@ from tests.integration.test_capacity_alerts import (
     Alerts,
     Clock,
 )
-from tests.integration.test_capacity_alerts import events as alert_events
-from tests.integration.test_capacity_alerts import snapshot as alert_snapshot
-from tests.integration.test_capacity_watch import Capacity, changes, snapshot
-from tests.integration.test_postgres_pgbouncer import POOLED, pgbouncer  # noqa: F401 (a fixture)
+from tests.fixtures.capacity_alerts import events as alert_events
+from tests.fixtures.capacity_alerts import snapshot as alert_snapshot
+from tests.fixtures.capacity_watch import Capacity, changes, snapshot
+from tests.fixtures.pgbouncer_pool import POOLED
 from tests.support import DEMO_EHR_ACTOR, backend_replicas, settings_for
 
 pytestmark = pytest.mark.postgres

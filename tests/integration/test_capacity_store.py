@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from services.capacity import sequences
+from services.capacity import sequence_store
 from services.capacity.domain import Report, Status, UnitFilter, UnitType
 from services.capacity.main import BACKEND, Stores
 from services.capacity.models import ReportRow
@@ -33,9 +33,9 @@ def report(resource_type: str, available: int) -> Report:
 
 def reads_head_before(monkeypatch, position: int) -> None:
     """As if the store read the head just before later reports committed."""
-    real = sequences.head
+    real = sequence_store.head
     monkeypatch.setattr(
-        sequences, "head", lambda session, name: position if name == sequences.CAPACITY else real(session, name)
+        sequence_store, "head", lambda session, name: position if name == sequence_store.CAPACITY else real(session, name)
     )
 
 
@@ -76,7 +76,7 @@ def test_changes_stop_at_the_head_they_read_and_page_in_order(stores, monkeypatc
 
 @pytest.mark.postgres
 def test_on_postgresql_a_writer_takes_its_position_only_after_the_previous_one_committed(tmp_path, postgres_url):
-    """The guard of sequences.py: a report cannot commit a position while a lower one is still
+    """The guard of sequence_store.py: a report cannot commit a position while a lower one is still
     uncommitted, so a watcher that has read position n never finds n - 1 appear later."""
     settings = settings_for(tmp_path, capacity=postgres_url)
     BACKEND.migrate(settings)
@@ -87,13 +87,13 @@ def test_on_postgresql_a_writer_takes_its_position_only_after_the_previous_one_c
     try:
         with ThreadPoolExecutor(1) as pool:
             with sessions.begin() as first:
-                held = sequences.lock(first, sequences.CAPACITY) + 1  # a writer between lock and commit
+                held = sequence_store.lock(first, sequence_store.CAPACITY) + 1  # a writer between lock and commit
                 first_pid = first.scalar(text("SELECT pg_backend_pid()"))
                 second = pool.submit(capacity.report, report("bed", 2))
                 _wait_until_blocked_by(engine, first_pid)
                 assert capacity.changes(UnitFilter(), held - 1, limit=10).items == []
                 first.add(ReportRow(position=held, **_columns(report("bed", 3))))
-                sequences.advance(first, sequences.CAPACITY, held)
+                sequence_store.advance(first, sequence_store.CAPACITY, held)
             change, _ = second.result(timeout=30)
         assert change.position == held + 1
         page = capacity.changes(UnitFilter(), held - 1, limit=10)

@@ -10,12 +10,9 @@ import pytest
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import error_info
-from tests.support import DEMO_EHR_ACTOR, asserted, running_backend, settings_for
+from tests.fixtures.capacity_watch import OVERVIEW, TIMEOUT, Capacity, changes, next_message, snapshot
+from tests.support import asserted, running_backend, settings_for
 
-OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
-REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
-WATCH = "/samhandling.capacity.v1.CapacityService/WatchCapacity"
-TIMEOUT = 10.0
 # Units of Bodø kommune (the demo-ehr actor) and of Bærum kommune, from seeds/units.json.
 BODO_UNITS = ("bodo-kad", "bodo-legevakt")
 BAERUM_ACTOR = common_pb2.Actor(
@@ -28,53 +25,12 @@ def settings(tmp_path, db_url):
     return settings_for(tmp_path, capacity=db_url)
 
 
-class Capacity:
-    """A stub with fresh assertions per call."""
-
-    def __init__(self, channel: grpc.aio.Channel, settings) -> None:
-        self.stub = capacity_pb2_grpc.CapacityServiceStub(channel)
-        self.settings = settings
-
-    async def overview(self, **filters) -> capacity_pb2.GetCapacityOverviewResponse:
-        return await self.stub.GetCapacityOverview(
-            capacity_pb2.GetCapacityOverviewRequest(**filters), metadata=asserted(self.settings, "capacity", OVERVIEW)
-        )
-
-    async def report(self, unit_id: str, available: int, resource_type: str = "bed", actor=DEMO_EHR_ACTOR) -> None:
-        request = capacity_pb2.ReportCapacityRequest(
-            unit_id=unit_id, resource_type=resource_type, total=100, available=available, occupied=100 - available,
-            status=capacity_pb2.CAPACITY_STATUS_NORMAL,
-        )
-        await self.stub.ReportCapacity(request, metadata=asserted(self.settings, "capacity", REPORT, actor=actor))
-
-    def watch(self, **fields):
-        return self.stub.WatchCapacity(
-            capacity_pb2.WatchCapacityRequest(**fields), metadata=asserted(self.settings, "capacity", WATCH)
-        )
 
 
-async def next_message(call) -> capacity_pb2.WatchCapacityResponse:
-    message = await asyncio.wait_for(call.read(), TIMEOUT)
-    assert message is not grpc.aio.EOF
-    return message
 
 
-async def changes(call, count: int) -> list[tuple[int, str, str, int]]:
-    """The next `count` messages, each a change: (position, unit, resource type, available)."""
-    seen = []
-    for _ in range(count):
-        message = await next_message(call)
-        assert message.WhichOneof("event") == "change"
-        change = message.change
-        assert message.position == change.position
-        seen.append((change.position, change.unit_id, change.resource.resource_type, change.resource.available))
-    return seen
 
 
-async def snapshot(call) -> capacity_pb2.WatchCapacityResponse:
-    message = await next_message(call)
-    assert message.WhichOneof("event") == "snapshot"
-    return message
 
 
 async def test_watch_starts_with_the_overview_then_sends_each_change_in_order(settings):

@@ -14,7 +14,7 @@ from google.protobuf.wrappers_pb2 import StringValue
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.audit_client import GATEWAY_ACTOR
-from gateway.backends import Backends
+from gateway.backend_channels import BackendChannels
 from services.platform.assertion import Assertion, AssertionSigner
 from services.platform.channels import open_channel
 from services.platform.keys import load_jwk
@@ -54,12 +54,12 @@ async def test_round_robin_spreads_calls_over_every_replica_of_an_ipv4_target() 
 
 
 async def test_the_gateways_backend_channels_spread_over_replicas() -> None:
-    """The gateway's own channels (gateway/backends.py) are built the same way."""
+    """The gateway's own channels (gateway/backend_channels.py) are built the same way."""
     a, b = replica("a"), replica("b")
     pa, pb = await a.start(), await b.start()
     settings = Settings()
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
-    backends = Backends({"capacity": f"ipv4:127.0.0.1:{pa},127.0.0.1:{pb}"}, signer, TracerProvider())
+    backends = BackendChannels({"capacity": f"ipv4:127.0.0.1:{pa},127.0.0.1:{pb}"}, signer, TracerProvider())
     assertion = Assertion(method=WHO, actor=GATEWAY_ACTOR)
 
     async def ask() -> str:

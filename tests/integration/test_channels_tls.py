@@ -14,13 +14,13 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.audit_client import GATEWAY_ACTOR
 from gateway.main import create_gateway
-from services.backends import backend
-from services.cli.setup import migrate_all
+from services.backend_lookup import backend
+from services.cli.database_setup import migrate_all
 from services.platform.assertion import Assertion
 from services.platform.channels import open_channel
-from services.platform.server import ServerTransport
 from services.platform.settings import SettingsError
 from services.platform.tls import TlsFiles
+from tests.fixtures.backend_tls import backend_tls
 from tests.fixtures.replicas import replica, who
 from tests.fixtures.tls import Authority
 from tests.support import settings_for
@@ -36,9 +36,6 @@ def other_ca(tmp_path: Path) -> Authority:
     return Authority("other", tmp_path)
 
 
-def backend_tls(ca: Authority, *, mtls: bool) -> ServerTransport:
-    cert = ca.issue("consent", server=True)
-    return ServerTransport(tls=TlsFiles(ca.ca_file, cert.cert, cert.key, require_client_cert=mtls))
 
 
 async def reaches(port: int, tls: TlsFiles) -> bool:

@@ -32,19 +32,11 @@ from services.consent.seed import home_organisations, seed
 from services.consent.store import ConsentStore
 from services.platform.db import alembic_config, make_engine, make_sessions, migrate
 from services.platform.errors import error_info
+from tests.fixtures import people
 from tests.support import DEMO_EHR_ACTOR, asserted, running_backend, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
-ESKIL = "22750884907"  # no seeded rules
-RAGNHILD = "19779998080"  # seeded reservation rule-seed-0001
-GUNNAR = "28863830070"  # seeded restriction of VITAL_SIGNS rule-seed-0002
-TOR = "16758532406"  # seeded block of HPR 990000104 rule-seed-0003; lives in Bodø
-FRIDA = "26812297073"  # a child; guardian MIKKEL (rep-seed-0001)
-MIKKEL = "45869005006"  # also the guardian of JONAS (rep-seed-0003), who has turned 12
-JONAS = "14681450042"
-LIV = "07725140074"  # power of attorney held by ASTRID (rep-seed-0002)
-ASTRID = "14877503071"  # lives in Bærum
-NOT_A_RESIDENT = "08847810026"  # a valid synthetic person number missing from seeds/patients.json
+NOT_A_RESIDENT = people.SIGRID  # a valid synthetic person number missing from seeds/patients.json
 BODO, BAERUM, HOSPITAL_TRUST = "910000012", "910000047", "910000071"
 
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
@@ -58,7 +50,7 @@ RESTRICTION = consent_pb2.RULE_TYPE_RESTRICTION
 def personnel(name: str, hpr_number: str, orgnr_parent: str, orgnr_child: str) -> common_pb2.Actor:
     return common_pb2.Actor(
         kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", client_name="Demo EHR Bærum", name=name,
-        pid="17857030036", hpr_number=hpr_number, authorization="LE", orgnr_parent=orgnr_parent,
+        pid=people.KRISTIN, hpr_number=hpr_number, authorization="LE", orgnr_parent=orgnr_parent,
         orgnr_child=orgnr_child,
     )
 
@@ -67,8 +59,8 @@ def patient(pid: str, name: str = "") -> common_pb2.Actor:
     return common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=pid, name=name)
 
 
-KRISTIN = personnel("Kristin Korttidsen", "990000103", "910000047", "910000055")
-BJORN = personnel("Bjørn Beredskapsen", "990000104", "910000047", "910000063")
+KRISTIN = personnel("Kristin Korttidsen", people.KRISTIN_HPR, "910000047", "910000055")
+BJORN = personnel("Bjørn Beredskapsen", people.BJORN_HPR, "910000047", "910000063")
 HANNE = personnel("Hanne Helsesen", "990000108", HOSPITAL_TRUST, "910000098")
 BAERUM_EHR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr-baerum",
                               client_name="Demo EHR Bærum", orgnr_parent=BAERUM, orgnr_child="910000063")
@@ -137,38 +129,38 @@ def outcome(answer: consent_pb2.CheckAccessResponse) -> tuple:
 
 async def test_decisions_over_the_seeded_rules_with_notifications_for_every_opening(settings):
     async with serving(settings) as consent:
-        first, second = await consent.check(ESKIL), await consent.check(ESKIL)
+        first, second = await consent.check(people.ESKIL), await consent.check(people.ESKIL)
         assert outcome(first) == (PERMIT, common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP, ["default:care-relationship"], [])
         assert len(first.decision_id) == 32 and first.decision_id != second.decision_id
         assert first.policy_revision == 0
 
         for fields in ({}, {"purpose": BTG, "justification": "unconscious"}, {"consent_at_moment": True}):
-            answer = await consent.check(RAGNHILD, actor=KRISTIN, **fields)
+            answer = await consent.check(people.RAGNHILD, actor=KRISTIN, **fields)
             assert outcome(answer) == (DENY, common_pb2.ACCESS_BASIS_RESERVATION, ["rule-seed-0001"], [])
             assert answer.policy_revision == 1
-        blocked = await consent.check(TOR, actor=BJORN, purpose=BTG, justification="unconscious")
+        blocked = await consent.check(people.TOR, actor=BJORN, purpose=BTG, justification="unconscious")
         assert outcome(blocked) == (DENY, common_pb2.ACCESS_BASIS_BLOCK, ["rule-seed-0003"], [])
-        assert (await consent.check(TOR, actor=KRISTIN)).decision == PERMIT
+        assert (await consent.check(people.TOR, actor=KRISTIN)).decision == PERMIT
 
-        assert outcome(await consent.check(GUNNAR, actor=KRISTIN)) == (
+        assert outcome(await consent.check(people.GUNNAR, actor=KRISTIN)) == (
             DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], [])
-        assert (await consent.check(GUNNAR, actor=KRISTIN, purpose=ETREAT)).decision == DENY  # no justification
-        assert (await consent.check(GUNNAR, category=SERVICES)).decision == PERMIT  # his municipality's own EHR
-        emergency = await consent.check(GUNNAR, actor=KRISTIN, purpose=ETREAT, justification="short of breath")
+        assert (await consent.check(people.GUNNAR, actor=KRISTIN, purpose=ETREAT)).decision == DENY  # no justification
+        assert (await consent.check(people.GUNNAR, category=SERVICES)).decision == PERMIT  # his municipality's own EHR
+        emergency = await consent.check(people.GUNNAR, actor=KRISTIN, purpose=ETREAT, justification="short of breath")
         assert outcome(emergency) == (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, ["rule-seed-0002"], OPENED)
-        consented = await consent.check(GUNNAR, actor=KRISTIN, consent_at_moment=True)
+        consented = await consent.check(people.GUNNAR, actor=KRISTIN, consent_at_moment=True)
         assert outcome(consented) == (PERMIT, common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT, ["rule-seed-0002"], OPENED)
 
-        told = (await consent.notifications(GUNNAR)).notifications
+        told = (await consent.notifications(people.GUNNAR)).notifications
         assert [(n.kind, n.reference) for n in told] == [
             (consent_pb2.NOTIFICATION_KIND_CONSENT_AT_MOMENT, consented.decision_id),
             (consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, emergency.decision_id),
         ]
         assert told[1].text.startswith(
             "Your restricted vital signs were opened in an emergency by Kristin Korttidsen at Bærum helsehus – KAD on ")
-        assert told[1].actor.hpr_number == "990000103" and told[1].actor.pid == ""
+        assert told[1].actor.hpr_number == people.KRISTIN_HPR and told[1].actor.pid == ""
         # Denials and unrestricted permits tell nobody anything.
-        assert (await consent.notifications(RAGNHILD)).notifications == []
+        assert (await consent.notifications(people.RAGNHILD)).notifications == []
 
 
 async def test_municipal_services_stay_with_the_parent_organisation_and_vital_signs_are_recorded_anywhere(settings):
@@ -179,25 +171,25 @@ async def test_municipal_services_stay_with_the_parent_organisation_and_vital_si
     not_holder = (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-data-holder"], [])
     async with serving(settings) as consent:
         # Reads: each municipality within itself, vital signs for any organisation.
-        assert outcome(await consent.check(ESKIL, category=SERVICES)) == care
-        assert outcome(await consent.check(ESKIL, actor=KRISTIN, category=SERVICES)) == outside
-        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES)) == outside
-        assert outcome(await consent.check(ESKIL, actor=KRISTIN)) == care
-        assert outcome(await consent.check(ASTRID, actor=KRISTIN, category=SERVICES)) == care
-        assert outcome(await consent.check(ASTRID, category=SERVICES)) == outside
-        assert outcome(await consent.check(TOR, category=SERVICES)) == care  # moved to Bodø
+        assert outcome(await consent.check(people.ESKIL, category=SERVICES)) == care
+        assert outcome(await consent.check(people.ESKIL, actor=KRISTIN, category=SERVICES)) == outside
+        assert outcome(await consent.check(people.ESKIL, actor=HANNE, category=SERVICES)) == outside
+        assert outcome(await consent.check(people.ESKIL, actor=KRISTIN)) == care
+        assert outcome(await consent.check(people.ASTRID, actor=KRISTIN, category=SERVICES)) == care
+        assert outcome(await consent.check(people.ASTRID, category=SERVICES)) == outside
+        assert outcome(await consent.check(people.TOR, category=SERVICES)) == care  # moved to Bodø
         assert outcome(await consent.check(NOT_A_RESIDENT, category=SERVICES)) == outside
 
         # Opened as a restriction is, flagged and told to the patient.
-        emergency = await consent.check(ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT,
+        emergency = await consent.check(people.ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT,
                                         justification="confused, lives alone")
         assert outcome(emergency) == (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY,
                                       ["default:outside-parent-organisation"], OPENED)
-        consented = await consent.check(ESKIL, actor=KRISTIN, category=SERVICES, consent_at_moment=True)
+        consented = await consent.check(people.ESKIL, actor=KRISTIN, category=SERVICES, consent_at_moment=True)
         assert outcome(consented) == (PERMIT, common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT,
                                       ["default:outside-parent-organisation"], OPENED)
-        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT)) == outside
-        told = (await consent.notifications(ESKIL)).notifications
+        assert outcome(await consent.check(people.ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT)) == outside
+        told = (await consent.notifications(people.ESKIL)).notifications
         assert [(n.kind, n.reference) for n in told] == [
             (consent_pb2.NOTIFICATION_KIND_CONSENT_AT_MOMENT, consented.decision_id),
             (consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, emergency.decision_id),
@@ -208,99 +200,99 @@ async def test_municipal_services_stay_with_the_parent_organisation_and_vital_si
         assert told[1].actor.hpr_number == "990000108" and told[1].actor.pid == ""
 
         # An explicit permit of the organisation opens them without an opening to tell.
-        await consent.create(ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT,
+        await consent.create(people.ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT,
                              actor=consent_pb2.ActorSelector(org_number=HOSPITAL_TRUST))
-        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES))[:2] == (
+        assert outcome(await consent.check(people.ESKIL, actor=HANNE, category=SERVICES))[:2] == (
             PERMIT, common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT)
 
         # Municipal services are written by the data holder only, whatever the patient permits (above) or restricts.
-        assert outcome(await consent.check(TOR, category=SERVICES, write=True)) == holder
-        assert outcome(await consent.check(TOR, actor=BAERUM_EHR, category=SERVICES, write=True)) == not_holder
-        assert outcome(await consent.check(ESKIL, actor=HANNE, category=SERVICES, write=True)) == not_holder
-        assert outcome(await consent.check(ASTRID, actor=BAERUM_EHR, category=SERVICES, write=True)) == holder
-        assert outcome(await consent.check(GUNNAR, category=SERVICES, write=True)) == holder  # not opened, not flagged
+        assert outcome(await consent.check(people.TOR, category=SERVICES, write=True)) == holder
+        assert outcome(await consent.check(people.TOR, actor=BAERUM_EHR, category=SERVICES, write=True)) == not_holder
+        assert outcome(await consent.check(people.ESKIL, actor=HANNE, category=SERVICES, write=True)) == not_holder
+        assert outcome(await consent.check(people.ASTRID, actor=BAERUM_EHR, category=SERVICES, write=True)) == holder
+        assert outcome(await consent.check(people.GUNNAR, category=SERVICES, write=True)) == holder  # not opened, not flagged
         assert outcome(await consent.check(NOT_A_RESIDENT, category=SERVICES, write=True)) == not_holder
 
         # Vital signs are recorded on the care relationship by any organisation: the home municipality,
         # another one, the hospital; with a restriction (it limits reading only) and without a known home.
-        for pid, actor in ((TOR, DEMO_EHR_ACTOR), (TOR, BAERUM_EHR), (ESKIL, HANNE), (ASTRID, BAERUM_EHR),
-                           (GUNNAR, DEMO_EHR_ACTOR), (GUNNAR, HANNE), (NOT_A_RESIDENT, HANNE)):
+        for pid, actor in ((people.TOR, DEMO_EHR_ACTOR), (people.TOR, BAERUM_EHR), (people.ESKIL, HANNE), (people.ASTRID, BAERUM_EHR),
+                           (people.GUNNAR, DEMO_EHR_ACTOR), (people.GUNNAR, HANNE), (NOT_A_RESIDENT, HANNE)):
             assert outcome(await consent.check(pid, actor=actor, write=True)) == care, (pid, actor.client_id)
-        assert outcome(await consent.check(ESKIL, actor=personnel("Uten Virksomhet", "990000199", "", ""),
+        assert outcome(await consent.check(people.ESKIL, actor=personnel("Uten Virksomhet", "990000199", "", ""),
                                            write=True)) == no_care
         for actor in (BAERUM_EHR, HANNE):
-            assert outcome(await consent.check(RAGNHILD, actor=actor, write=True)) == (
+            assert outcome(await consent.check(people.RAGNHILD, actor=actor, write=True)) == (
                 DENY, common_pb2.ACCESS_BASIS_RESERVATION, ["rule-seed-0001"], [])
-        assert outcome(await consent.check(TOR, actor=BJORN, write=True)) == (
+        assert outcome(await consent.check(people.TOR, actor=BJORN, write=True)) == (
             DENY, common_pb2.ACCESS_BASIS_BLOCK, ["rule-seed-0003"], [])
-        assert len((await consent.notifications(GUNNAR)).notifications) == 0  # a write opens nothing
+        assert len((await consent.notifications(people.GUNNAR)).notifications) == 0  # a write opens nothing
 
 
 async def test_every_change_is_a_new_version_with_history_revision_and_notification(settings):
     async with serving(settings) as consent:
-        restriction = await consent.create(ESKIL, rule_type=RESTRICTION, data_categories=[VITALS], reason="private")
+        restriction = await consent.create(people.ESKIL, rule_type=RESTRICTION, data_categories=[VITALS], reason="private")
         assert (restriction.version, restriction.state, restriction.effect) == (
             1, consent_pb2.RULE_STATE_ACTIVE, consent_pb2.RULE_EFFECT_DENY)
-        assert (restriction.created_by.pid, restriction.reason) == (ESKIL, "private")
+        assert (restriction.created_by.pid, restriction.reason) == (people.ESKIL, "private")
         permit = await consent.create(
-            ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT, actor=consent_pb2.ActorSelector(org_number="910000047"),
+            people.ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT, actor=consent_pb2.ActorSelector(org_number="910000047"),
             purposes=[TREAT], valid_until=timestamp_pb2.Timestamp(seconds=4_102_444_800))
-        denied = await consent.check(ESKIL, actor=KRISTIN)
+        denied = await consent.check(people.ESKIL, actor=KRISTIN)
         assert (denied.decision, denied.policy_revision) == (DENY, 2)  # a permit does not open a restriction
-        assert (await consent.check(ESKIL, actor=KRISTIN, category=SERVICES)).access_basis == \
+        assert (await consent.check(people.ESKIL, actor=KRISTIN, category=SERVICES)).access_basis == \
             common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT
 
-        revoked = await consent.revoke(ESKIL, restriction.rule_id)
+        revoked = await consent.revoke(people.ESKIL, restriction.rule_id)
         assert (revoked.rule_id, revoked.version, revoked.state) == (restriction.rule_id, 2, consent_pb2.RULE_STATE_REVOKED)
         assert revoked.data_categories == [VITALS] and revoked.reason == "changed my mind"
-        after = await consent.check(ESKIL, actor=KRISTIN)
+        after = await consent.check(people.ESKIL, actor=KRISTIN)
         assert (after.decision, after.access_basis, after.policy_revision) == (
             PERMIT, common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT, 3)
-        assert await consent.revoke(ESKIL, restriction.rule_id) == revoked  # idempotent: no third version
+        assert await consent.revoke(people.ESKIL, restriction.rule_id) == revoked  # idempotent: no third version
 
-        current = await consent.rules(ESKIL)
+        current = await consent.rules(people.ESKIL)
         assert ([r.rule_id for r in current.rules], current.policy_revision) == ([permit.rule_id], 3)
-        everything = await consent.rules(ESKIL, include_revoked=True)
+        everything = await consent.rules(people.ESKIL, include_revoked=True)
         assert [(r.rule_id, r.version) for r in everything.rules] == [(permit.rule_id, 1), (restriction.rule_id, 2)]
-        assert [(v.rule_id, v.version) for v in await consent.history(ESKIL)] == [
+        assert [(v.rule_id, v.version) for v in await consent.history(people.ESKIL)] == [
             (restriction.rule_id, 1), (permit.rule_id, 1), (restriction.rule_id, 2)]
-        told = (await consent.notifications(ESKIL)).notifications
+        told = (await consent.notifications(people.ESKIL)).notifications
         assert [n.kind for n in told] == [consent_pb2.NOTIFICATION_KIND_RULE_CHANGED] * 3
         assert told[0].text.startswith("Your restriction of vital signs was revoked by you on ")
         assert told[0].reference == restriction.rule_id
 
-        err = await refused(consent.revoke(ESKIL, "rule-seed-0001"))  # Ragnhild's, not Eskil's
+        err = await refused(consent.revoke(people.ESKIL, "rule-seed-0001"))  # Ragnhild's, not Eskil's
         assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.NOT_FOUND, "RULE_NOT_FOUND")
-        await consent.revoke(RAGNHILD, "rule-seed-0001")
+        await consent.revoke(people.RAGNHILD, "rule-seed-0001")
     # A second start seeds again: nothing is duplicated and the patient's revoke stands.
     async with serving(settings) as consent:
-        [reservation] = (await consent.rules(RAGNHILD, include_revoked=True)).rules
+        [reservation] = (await consent.rules(people.RAGNHILD, include_revoked=True)).rules
         assert (reservation.rule_id, reservation.version, reservation.state) == (
             "rule-seed-0001", 2, consent_pb2.RULE_STATE_REVOKED)
-        assert [v.created_by.client_id for v in await consent.history(RAGNHILD)] == [
+        assert [v.created_by.client_id for v in await consent.history(people.RAGNHILD)] == [
             "samhandling-seed", "samhandling-web"]
-        assert (await consent.check(RAGNHILD)).policy_revision == 2
+        assert (await consent.check(people.RAGNHILD)).policy_revision == 2
 
 
 async def test_receipts_verify_with_the_published_keys_and_tampering_shows(settings):
     async with serving(settings) as consent:
-        rule = await consent.create(ESKIL, rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
-                                    actor=consent_pb2.ActorSelector(hpr_number="990000104"))
-        revoked = await consent.revoke(ESKIL, rule.rule_id)
+        rule = await consent.create(people.ESKIL, rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
+                                    actor=consent_pb2.ActorSelector(hpr_number=people.BJORN_HPR))
+        revoked = await consent.revoke(people.ESKIL, rule.rule_id)
         answer = await consent.call("GetReceiptKeys", consent_pb2.GetReceiptKeysRequest(), actor=DEMO_EHR_ACTOR,
                                     patient_id="")
         jwks = json.loads(answer.jwks_json)
         assert [k["kid"] for k in jwks["keys"]] == ["consent-receipts"]
         assert not {"d", "dev_only"} & set(jwks["keys"][0])
         keys = KeySet.import_key_set(jwks)
-        for version in (rule, revoked, (await consent.history(GUNNAR))[0]):
+        for version in (rule, revoked, (await consent.history(people.GUNNAR))[0]):
             content = json.loads(jws.deserialize_compact(version.receipt, keys, algorithms=["ES256"]).payload)
             assert (content["rule_id"], content["version"], content["patient_id"], content["state"]) == (
                 version.rule_id, version.version, version.patient_id, consent_pb2.RuleState.Name(version.state)[11:])
             assert content["created_by"] == {
                 "kind": common_pb2.ActorKind.Name(version.created_by.kind)[11:], "pid": version.created_by.pid}
         content = json.loads(jws.deserialize_compact(revoked.receipt, keys, algorithms=["ES256"]).payload)
-        assert content["policy_revision"] == 2 and content["actor"] == {"hpr_number": "990000104"}
+        assert content["policy_revision"] == 2 and content["actor"] == {"hpr_number": people.BJORN_HPR}
 
         header, _, signature = rule.receipt.split(".")
         _, revoked_payload, _ = revoked.receipt.split(".")
@@ -309,18 +301,18 @@ async def test_receipts_verify_with_the_published_keys_and_tampering_shows(setti
 
 
 async def test_representatives_manage_whom_they_represent_and_nobody_else(settings):
-    guardian, attorney = patient(MIKKEL, "Mikkel Midlertidigsen"), patient(ASTRID)
+    guardian, attorney = patient(people.MIKKEL, "Mikkel Midlertidigsen"), patient(people.ASTRID)
     async with serving(settings) as consent:
-        rule = await consent.create(FRIDA, by=guardian, rule_type=RESTRICTION)
-        assert (rule.patient_id, rule.created_by.pid, rule.created_by.name) == (FRIDA, MIKKEL, "Mikkel Midlertidigsen")
-        assert [r.rule_id for r in (await consent.rules(FRIDA, by=guardian)).rules] == [rule.rule_id]
-        [told] = (await consent.notifications(FRIDA, by=guardian)).notifications
+        rule = await consent.create(people.FRIDA, by=guardian, rule_type=RESTRICTION)
+        assert (rule.patient_id, rule.created_by.pid, rule.created_by.name) == (people.FRIDA, people.MIKKEL, "Mikkel Midlertidigsen")
+        assert [r.rule_id for r in (await consent.rules(people.FRIDA, by=guardian)).rules] == [rule.rule_id]
+        [told] = (await consent.notifications(people.FRIDA, by=guardian)).notifications
         assert "by your representative Mikkel Midlertidigsen" in told.text
-        decision = await consent.check(FRIDA, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT, purpose=0)
+        decision = await consent.check(people.FRIDA, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT, purpose=0)
         assert outcome(decision) == (PERMIT, common_pb2.ACCESS_BASIS_REPRESENTATIVE, ["rep-seed-0001"], [])
-        await consent.create(LIV, by=attorney, rule_type=consent_pb2.RULE_TYPE_RESERVATION)
+        await consent.create(people.LIV, by=attorney, rule_type=consent_pb2.RULE_TYPE_RESERVATION)
 
-        for who, whom in ((guardian, ESKIL), (guardian, LIV), (attorney, FRIDA), (patient(ESKIL), FRIDA)):
+        for who, whom in ((guardian, people.ESKIL), (guardian, people.LIV), (attorney, people.FRIDA), (patient(people.ESKIL), people.FRIDA)):
             before = await consent.history(whom)
             for call in (
                 consent.create(whom, by=who, rule_type=consent_pb2.RULE_TYPE_RESERVATION),
@@ -333,41 +325,41 @@ async def test_representatives_manage_whom_they_represent_and_nobody_else(settin
                 assert (err.code(), error_info(err)[0]) == (
                     grpc.StatusCode.PERMISSION_DENIED, "NOT_PATIENT_OR_REPRESENTATIVE")
             assert await consent.history(whom) == before
-        not_theirs = await consent.check(ESKIL, actor=guardian, category=common_pb2.DATA_CATEGORY_ACCESS_LOG, purpose=0)
+        not_theirs = await consent.check(people.ESKIL, actor=guardian, category=common_pb2.DATA_CATEGORY_ACCESS_LOG, purpose=0)
         assert outcome(not_theirs) == (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-the-patient"], [])
 
         # The gateway's assertion must be about the patient of the request, whoever acts.
-        request = consent_pb2.CreateRuleRequest(patient_id=FRIDA, rule_type=RESTRICTION)
-        err = await refused(consent.call("CreateRule", request, actor=guardian, patient_id=ESKIL))
+        request = consent_pb2.CreateRuleRequest(patient_id=people.FRIDA, rule_type=RESTRICTION)
+        err = await refused(consent.call("CreateRule", request, actor=guardian, patient_id=people.ESKIL))
         assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "ASSERTION_PATIENT_MISMATCH")
-        assert len(await consent.history(FRIDA)) == 1
+        assert len(await consent.history(people.FRIDA)) == 1
 
 
 async def test_a_person_lists_whom_they_represent_with_each_status_by_name(settings):
     """On both databases: the representations naming the caller, by id, each with the status
     that consent's decisions follow (Jonas, seeded as 12, is no longer the guardian's to act for)."""
-    guardian = patient(MIKKEL, "Mikkel Midlertidigsen")
+    guardian = patient(people.MIKKEL, "Mikkel Midlertidigsen")
     request = consent_pb2.ListRepresentationsRequest()
     async with serving(settings) as consent:
-        listed = await consent.call("ListRepresentations", request, actor=guardian, patient_id=MIKKEL)
+        listed = await consent.call("ListRepresentations", request, actor=guardian, patient_id=people.MIKKEL)
         assert [(r.representation_id, r.patient_id, r.patient_name, r.status) for r in listed.representations] == [
-            ("rep-seed-0001", FRIDA, "Frida Fantasisen", consent_pb2.REPRESENTATION_STATUS_IN_FORCE),
-            ("rep-seed-0003", JONAS, "Jonas Jubileumsen", consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12),
+            ("rep-seed-0001", people.FRIDA, "Frida Fantasisen", consent_pb2.REPRESENTATION_STATUS_IN_FORCE),
+            ("rep-seed-0003", people.JONAS, "Jonas Jubileumsen", consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12),
         ]
         for rep in listed.representations:
             decision = await consent.check(rep.patient_id, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT,
                                            purpose=0)
             in_force = rep.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE
             assert (decision.decision == PERMIT) is in_force, rep.representation_id
-        attorney = await consent.call("ListRepresentations", request, actor=patient(ASTRID), patient_id=ASTRID)
+        attorney = await consent.call("ListRepresentations", request, actor=patient(people.ASTRID), patient_id=people.ASTRID)
         [liv] = attorney.representations
         assert (liv.patient_name, liv.kind, liv.status) == (
             "Liv Liksomsen", consent_pb2.REPRESENTATION_KIND_POWER_OF_ATTORNEY, consent_pb2.REPRESENTATION_STATUS_IN_FORCE
         )
-        nobody = await consent.call("ListRepresentations", request, actor=patient(ESKIL), patient_id=ESKIL)
+        nobody = await consent.call("ListRepresentations", request, actor=patient(people.ESKIL), patient_id=people.ESKIL)
         assert list(nobody.representations) == []
         # Only about the caller: an assertion about anyone else, or a caller who is no person, is refused.
-        err = await refused(consent.call("ListRepresentations", request, actor=guardian, patient_id=FRIDA))
+        err = await refused(consent.call("ListRepresentations", request, actor=guardian, patient_id=people.FRIDA))
         assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "ASSERTION_PATIENT_MISMATCH")
         err = await refused(consent.call("ListRepresentations", request, actor=KRISTIN, patient_id=KRISTIN.pid))
         assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_PATIENT_OR_REPRESENTATIVE")
@@ -375,12 +367,12 @@ async def test_a_person_lists_whom_they_represent_with_each_status_by_name(setti
 
 async def test_batch_and_explain(settings):
     async with serving(settings) as consent:
-        items = [consent_pb2.CheckAccessRequest(patient_id=GUNNAR, actor=KRISTIN, data_category=c, purpose_of_use=p,
+        items = [consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR, actor=KRISTIN, data_category=c, purpose_of_use=p,
                                                 justification=j, write=w)
                  for c, p, j, w in ((VITALS, TREAT, "", False), (SERVICES, TREAT, "", False),
                                     (VITALS, BTG, "collapsed", False), (VITALS, TREAT, "", True))]
         batch = await consent.call("BatchCheckAccess", consent_pb2.BatchCheckAccessRequest(requests=items),
-                                   actor=KRISTIN, patient_id=GUNNAR)
+                                   actor=KRISTIN, patient_id=people.GUNNAR)
         assert [outcome(r) for r in batch.responses] == [
             (DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], []),
             (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:outside-parent-organisation"], []),
@@ -390,34 +382,34 @@ async def test_batch_and_explain(settings):
         ]
         assert len({r.decision_id for r in batch.responses}) == 4
         assert {r.policy_revision for r in batch.responses} == {1}
-        [told] = (await consent.notifications(GUNNAR)).notifications
+        [told] = (await consent.notifications(people.GUNNAR)).notifications
         assert told.reference == batch.responses[2].decision_id
 
         too_many = consent_pb2.BatchCheckAccessRequest(requests=[items[0]] * 101)
-        err = await refused(consent.call("BatchCheckAccess", too_many, actor=KRISTIN, patient_id=GUNNAR))
+        err = await refused(consent.call("BatchCheckAccess", too_many, actor=KRISTIN, patient_id=people.GUNNAR))
         assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, {"requests"})
-        bad = consent_pb2.BatchCheckAccessRequest(requests=[items[0], consent_pb2.CheckAccessRequest(patient_id=GUNNAR)])
-        err = await refused(consent.call("BatchCheckAccess", bad, actor=KRISTIN, patient_id=GUNNAR))
+        bad = consent_pb2.BatchCheckAccessRequest(requests=[items[0], consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR)])
+        err = await refused(consent.call("BatchCheckAccess", bad, actor=KRISTIN, patient_id=people.GUNNAR))
         assert set(error_info(err)[1]) == {"requests[1].data_category"}
         mixed = consent_pb2.BatchCheckAccessRequest(requests=[items[0], consent_pb2.CheckAccessRequest(
-            patient_id=ESKIL, actor=KRISTIN, data_category=VITALS, purpose_of_use=TREAT)])
-        err = await refused(consent.call("BatchCheckAccess", mixed, actor=KRISTIN, patient_id=GUNNAR))
+            patient_id=people.ESKIL, actor=KRISTIN, data_category=VITALS, purpose_of_use=TREAT)])
+        err = await refused(consent.call("BatchCheckAccess", mixed, actor=KRISTIN, patient_id=people.GUNNAR))
         assert err.code() == grpc.StatusCode.PERMISSION_DENIED
 
         explained = await consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[2]),
-                                       actor=KRISTIN, patient_id=GUNNAR)
+                                       actor=KRISTIN, patient_id=people.GUNNAR)
         assert outcome(explained.decision) == outcome(batch.responses[2]) and explained.decision.decision_id == ""
         assert explained.explanation[-1] == (
             "Decision: permit on emergency; the access is flagged for audit and the patient is notified.")
         assert "The patient has restricted vital signs (rule rule-seed-0002)." in explained.explanation
         assert not any(re.search(r"\d{11}", line) for line in explained.explanation)
-        assert len((await consent.notifications(GUNNAR)).notifications) == 1  # explaining records nothing
+        assert len((await consent.notifications(people.GUNNAR)).notifications) == 1  # explaining records nothing
         written = await consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[3]),
-                                     actor=KRISTIN, patient_id=GUNNAR)
+                                     actor=KRISTIN, patient_id=people.GUNNAR)
         assert outcome(written.decision) == outcome(batch.responses[3])
         assert written.explanation[0].startswith("Asked to write: vital signs for treatment (TREAT)")
         err = await refused(consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(
-            request=consent_pb2.CheckAccessRequest(patient_id=GUNNAR)), actor=KRISTIN, patient_id=GUNNAR))
+            request=consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR)), actor=KRISTIN, patient_id=people.GUNNAR))
         assert set(error_info(err)[1]) == {"request.data_category"}
 
 
@@ -431,24 +423,24 @@ async def test_bad_input_is_refused_with_field_violations_and_notifications_page
             "reason": dict(rule_type=RESTRICTION, reason="x" * 501),
         }
         for field, fields in cases.items():
-            err = await refused(consent.create(ESKIL, **fields))
+            err = await refused(consent.create(people.ESKIL, **fields))
             assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, {field}), field
-        assert await consent.history(ESKIL) == []
+        assert await consent.history(people.ESKIL) == []
         err = await refused(consent.check("2275088490", category=common_pb2.DATA_CATEGORY_UNSPECIFIED))
         assert set(error_info(err)[1]) == {"patient_id", "data_category"}
-        err = await refused(consent.revoke(ESKIL, ""))
+        err = await refused(consent.revoke(people.ESKIL, ""))
         assert set(error_info(err)[1]) == {"rule_id"}
 
         for _ in range(3):
-            await consent.create(ESKIL, rule_type=RESTRICTION)
-        first = await consent.notifications(ESKIL, page_size=2)
-        rest = await consent.notifications(ESKIL, page_size=2, page_token=first.next_page_token)
+            await consent.create(people.ESKIL, rule_type=RESTRICTION)
+        first = await consent.notifications(people.ESKIL, page_size=2)
+        rest = await consent.notifications(people.ESKIL, page_size=2, page_token=first.next_page_token)
         assert (len(first.notifications), len(rest.notifications), rest.next_page_token) == (2, 1, "")
-        everything = (await consent.notifications(ESKIL)).notifications
+        everything = (await consent.notifications(people.ESKIL)).notifications
         assert [n.notification_id for n in everything] == [
             n.notification_id for n in [*first.notifications, *rest.notifications]]
         for paging, field in (({"page_size": 501}, "page_size"), ({"page_token": "nonsense"}, "page_token")):
-            err = await refused(consent.notifications(ESKIL, **paging))
+            err = await refused(consent.notifications(people.ESKIL, **paging))
             assert set(error_info(err)[1]) == {field}
 
 
@@ -472,27 +464,27 @@ class GatedHub:
 async def test_a_change_is_published_after_commit_and_before_the_answer(settings):
     hub = GatedHub()
     async with serving(settings, hub) as consent:
-        creating = asyncio.create_task(consent.create(ESKIL, rule_type=RESTRICTION))
+        creating = asyncio.create_task(consent.create(people.ESKIL, rule_type=RESTRICTION))
         reached = asyncio.create_task(hub.reached.wait())
         # Whichever comes first: an answer without a publish fails here instead of hanging.
         await asyncio.wait((creating, reached), return_when=asyncio.FIRST_COMPLETED)
-        assert hub.published == [(ESKIL, 1)] and not creating.done()
+        assert hub.published == [(people.ESKIL, 1)] and not creating.done()
         # Committed before publishing: a decision asked now already sees the new revision.
-        assert (await consent.check(ESKIL)).policy_revision == 1
+        assert (await consent.check(people.ESKIL)).policy_revision == 1
         hub.release.set()
         rule = await creating
-        await consent.revoke(ESKIL, rule.rule_id)
-        await consent.revoke(ESKIL, rule.rule_id)  # a retry publishes again, at the same revision
-        assert hub.published == [(ESKIL, 1), (ESKIL, 2), (ESKIL, 2)]
+        await consent.revoke(people.ESKIL, rule.rule_id)
+        await consent.revoke(people.ESKIL, rule.rule_id)  # a retry publishes again, at the same revision
+        assert hub.published == [(people.ESKIL, 1), (people.ESKIL, 2), (people.ESKIL, 2)]
 
 
 async def test_concurrent_changes_get_distinct_consecutive_revisions(settings):
     async with serving(settings) as consent:
-        rules = await asyncio.gather(*(consent.create(ESKIL, rule_type=RESTRICTION) for _ in range(8)))
+        rules = await asyncio.gather(*(consent.create(people.ESKIL, rule_type=RESTRICTION) for _ in range(8)))
         revisions = sorted(json.loads(jws.extract_compact(r.receipt.encode()).payload)["policy_revision"]
                            for r in rules)
         assert revisions == list(range(1, 9))
-        assert [len(await consent.history(ESKIL)), (await consent.rules(ESKIL)).policy_revision] == [8, 8]
+        assert [len(await consent.history(people.ESKIL)), (await consent.rules(people.ESKIL)).policy_revision] == [8, 8]
 
 
 # --- residents: the store and the seed -----------------------------------------------------
@@ -503,12 +495,12 @@ def test_residents_are_stored_moved_and_unknown_patients_have_no_home(db_url):
     engine = make_engine(db_url)
     try:
         store = ConsentStore(make_sessions(engine))
-        assert store.policy(ESKIL).home_orgnr is None
-        store.put_resident(ESKIL, BODO)
-        store.put_resident(ASTRID, BAERUM)
-        assert (store.policy(ESKIL).home_orgnr, store.policy(ASTRID).home_orgnr) == (BODO, BAERUM)
-        store.put_resident(ESKIL, BAERUM)  # moved: the same row, a new home
-        assert store.policy(ESKIL).home_orgnr == BAERUM
+        assert store.policy(people.ESKIL).home_orgnr is None
+        store.put_resident(people.ESKIL, BODO)
+        store.put_resident(people.ASTRID, BAERUM)
+        assert (store.policy(people.ESKIL).home_orgnr, store.policy(people.ASTRID).home_orgnr) == (BODO, BAERUM)
+        store.put_resident(people.ESKIL, BAERUM)  # moved: the same row, a new home
+        assert store.policy(people.ESKIL).home_orgnr == BAERUM
         assert store.policy(NOT_A_RESIDENT).home_orgnr is None
         with engine.connect() as connection:
             assert connection.execute(sa.select(sa.func.count()).select_from(ResidentRow)).scalar_one() == 2
@@ -531,15 +523,15 @@ def test_the_seed_loads_every_patient_s_home_organisation_idempotently(tmp_path,
         engine.dispose()
     patients = json.loads((settings.seeds_dir / "patients.json").read_text(encoding="utf-8"))
     assert set(rows) == {p["patient_id"] for p in patients}
-    assert (rows[ESKIL], rows[TOR], rows[RAGNHILD], rows[ASTRID]) == (BODO, BODO, BAERUM, BAERUM)
+    assert (rows[people.ESKIL], rows[people.TOR], rows[people.RAGNHILD], rows[people.ASTRID]) == (BODO, BODO, BAERUM, BAERUM)
 
 
 def test_a_municipality_without_exactly_one_legal_entity_is_a_seed_error():
-    patients = [{"patient_id": ESKIL, "municipality_number": "1804"}]
+    patients = [{"patient_id": people.ESKIL, "municipality_number": "1804"}]
     bodo = {"orgnr": BODO, "kind": "municipality", "parent_orgnr": None, "municipality_number": "1804"}
     child = {"orgnr": "910000020", "kind": "point_of_care", "parent_orgnr": BODO, "municipality_number": "1804"}
     hospital = {"orgnr": HOSPITAL_TRUST, "kind": "hospital_trust", "parent_orgnr": None, "municipality_number": "1804"}
-    assert home_organisations(patients, [child, hospital, bodo]) == {ESKIL: BODO}
+    assert home_organisations(patients, [child, hospital, bodo]) == {people.ESKIL: BODO}
     for organisations in ([child, hospital], [bodo, bodo | {"orgnr": "910000047"}]):
         with pytest.raises(ValueError, match="municipality 1804"):
             home_organisations(patients, organisations)
@@ -549,18 +541,18 @@ async def test_rules_in_force_are_limited_and_every_list_of_them_is_paged(settin
     """docs/limits.md: 50 rules in force per patient; ListRules, ListRuleHistory and
     ListNotifications in pages (AIP-158) whose tokens are range-checked."""
     async with serving(settings) as consent:
-        made = [await consent.create(ESKIL, rule_type=RESTRICTION) for _ in range(MAX_ACTIVE_RULES)]
-        err = await refused(consent.create(ESKIL, rule_type=RESTRICTION))
+        made = [await consent.create(people.ESKIL, rule_type=RESTRICTION) for _ in range(MAX_ACTIVE_RULES)]
+        err = await refused(consent.create(people.ESKIL, rule_type=RESTRICTION))
         assert (err.code(), error_info(err)[0]) == (grpc.StatusCode.FAILED_PRECONDITION, "RULES_LIMIT")
-        history_before = await consent.history(ESKIL)
-        await consent.revoke(ESKIL, made[0].rule_id)
-        newest = await consent.create(ESKIL, rule_type=RESTRICTION)  # room again
+        history_before = await consent.history(people.ESKIL)
+        await consent.revoke(people.ESKIL, made[0].rule_id)
+        newest = await consent.create(people.ESKIL, rule_type=RESTRICTION)  # room again
 
         async def pages(method: str, request_type, items: str, **fields) -> list[list]:
             found, token = [], ""
             while True:
-                request = request_type(patient_id=ESKIL, page_size=20, page_token=token, **fields)
-                page = await consent.call(method, request, actor=patient(ESKIL), patient_id=ESKIL)
+                request = request_type(patient_id=people.ESKIL, page_size=20, page_token=token, **fields)
+                page = await consent.call(method, request, actor=patient(people.ESKIL), patient_id=people.ESKIL)
                 found.append(list(getattr(page, items)))
                 if not (token := page.next_page_token):
                     return found
@@ -580,8 +572,8 @@ async def test_rules_in_force_are_limited_and_every_list_of_them_is_paged(settin
                                      ("ListRuleHistory", consent_pb2.ListRuleHistoryRequest),
                                      ("ListNotifications", consent_pb2.ListNotificationsRequest)):
             for paging in ({"page_token": sequence_2_63}, {"page_token": "A" * 100_000}, {"page_size": -1}):
-                err = await refused(consent.call(method, request_type(patient_id=ESKIL, **paging),
-                                                 actor=patient(ESKIL), patient_id=ESKIL))
+                err = await refused(consent.call(method, request_type(patient_id=people.ESKIL, **paging),
+                                                 actor=patient(people.ESKIL), patient_id=people.ESKIL))
                 assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, set(paging))
 
 
@@ -597,13 +589,13 @@ def test_representations_from_before_0004_keep_working_and_the_seed_names_them(t
             connection.execute(sa.text(
                 "INSERT INTO representations (representation_id, patient_id, representative_pid, kind, valid_from,"
                 " valid_until) VALUES ('rep-seed-0001', :child, :guardian, 'GUARDIAN', :start, NULL)"
-            ), {"child": FRIDA, "guardian": MIKKEL, "start": "2022-01-26 00:00:00.000000"})
+            ), {"child": people.FRIDA, "guardian": people.MIKKEL, "start": "2022-01-26 00:00:00.000000"})
         command.upgrade(config, "head")
         store = ConsentStore(make_sessions(engine))
-        [old] = store.representations_by(MIKKEL)
-        assert (old.patient_id, old.patient_name, old.valid_until) == (FRIDA, "", None)
+        [old] = store.representations_by(people.MIKKEL)
+        assert (old.patient_id, old.patient_name, old.valid_until) == (people.FRIDA, "", None)
         seed(store, settings.seeds_dir, receipt_signer(settings), allow_synthetic=True)
-        assert [(r.representation_id, r.patient_name) for r in store.representations_by(MIKKEL)] == [
+        assert [(r.representation_id, r.patient_name) for r in store.representations_by(people.MIKKEL)] == [
             ("rep-seed-0001", "Frida Fantasisen"), ("rep-seed-0003", "Jonas Jubileumsen"),
         ]
         command.downgrade(config, "0003")
@@ -627,6 +619,6 @@ def test_a_seeded_representation_without_the_patient_s_name_is_a_seed_error(tmp_
         settings = settings_for(tmp_path, consent=url)
         with pytest.raises(ValueError, match=r"rep-seed-0001: \{'patient_name'"):
             seed(store, seeds, receipt_signer(settings), allow_synthetic=True)
-        assert store.representations_by(MIKKEL) == ()  # nothing of the bad seed is stored
+        assert store.representations_by(people.MIKKEL) == ()  # nothing of the bad seed is stored
     finally:
         engine.dispose()

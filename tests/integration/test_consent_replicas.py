@@ -35,12 +35,13 @@ from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
 from services.platform.settings import REPO_ROOT, Settings
+from tests.fixtures import people
 from tests.fixtures.links import slow_link
 from tests.support import DEMO_EHR_ACTOR, BindsAssertions, asserted, backend_replicas, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
-PATIENT = "22750884907"  # Eskil: no seeded rules
-OTHER = "19779998080"
+PATIENT = people.ESKIL  # Eskil: no seeded rules
+OTHER = people.RAGNHILD
 TIMEOUT_SECONDS = 30
 # The caches of replica B hear from it over a slow link: a change call on A that returned
 # before B's subscribers applied the change would return well before they could have.

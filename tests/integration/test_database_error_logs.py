@@ -14,9 +14,10 @@ import sqlalchemy as sa
 
 from services.platform.db import make_engine
 from services.platform.logs import DATABASE_ERROR_WITHHELD, JsonFormatter
+from tests.fixtures import people
 
 SECRET = "Hemmelig-helsetekst-4711"
-PERSON = "16758532406"
+PERSON = people.TOR
 
 
 @pytest.fixture

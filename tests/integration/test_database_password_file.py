@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from services.audit.leader_engine import leader_engine
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform import pg_notify
 from services.platform.db import DatabaseNotReady, check_at_head, check_platform_at_head, make_engine
 from services.platform.replay_store import ReplayStore

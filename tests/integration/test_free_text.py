@@ -26,9 +26,9 @@ from services.cli.token import Identity, obtain_token
 from services.platform.db import make_engine
 from services.platform.errors import error_info
 from services.platform.settings import BACKENDS
+from tests.fixtures import people
 from tests.support import Suite, running_suite
 
-TOR = "16758532406"  # Bodø: demo-ehr writes his data, and he manages his own rules
 HOSPITAL_UNIT = "nlsh-bodo-akuttmottak"  # demo-hospital's
 BODO_KOMMUNE = "910000012"
 CONCURRENT_CALLS = 8
@@ -99,7 +99,7 @@ async def _auth(suite: Suite, caller: str) -> tuple[tuple[str, str], ...]:
     key = (str(suite.settings.var_dir), caller)
     if key not in _TOKENS:
         if caller == "patient":
-            token = (await obtain_token(suite.settings, Identity(patient=TOR))).access_token
+            token = (await obtain_token(suite.settings, Identity(patient=people.TOR))).access_token
             _TOKENS[key] = (("authorization", f"Bearer {token}"),)
         else:
             _TOKENS[key] = await suite.auth(caller)
@@ -142,11 +142,11 @@ def _service(**changes: str) -> S.MunicipalServiceInput:
 
 def _vitals(source_record_id: str = "obs-ok", name: str = "Sigrid Sykepleiersen") -> S.RecordVitalSignsRequest:
     return S.RecordVitalSignsRequest(
-        patient_id=TOR, source_record_id=source_record_id,
+        patient_id=people.TOR, source_record_id=source_record_id,
         vital_signs=S.VitalSigns(measure_time=datetime.now(UTC) - timedelta(hours=1), respiration_rate=16, spo2=97,
                                  on_oxygen=False, systolic_bp=125, pulse=70, consciousness=S.CONSCIOUSNESS_ALERT,
                                  temperature_celsius=37.0),
-        measured_by=S.Performer(hpr_number="990000101", name=name),
+        measured_by=S.Performer(hpr_number=people.SIGRID_HPR, name=name),
     )
 
 
@@ -160,7 +160,7 @@ async def _ehr(suite: Suite, call: Callable[..., Awaitable[object]], request: ob
 
 async def _rule(suite: Suite, reason: str) -> object:
     return await _consent(suite).CreateRule(CON.CreateRuleRequest(
-        patient_id=TOR, rule_type=CON.RULE_TYPE_RESTRICTION, data_categories=[C.DATA_CATEGORY_VITAL_SIGNS],
+        patient_id=people.TOR, rule_type=CON.RULE_TYPE_RESTRICTION, data_categories=[C.DATA_CATEGORY_VITAL_SIGNS],
         reason=reason,
     ), metadata=await _patient(suite))
 
@@ -179,27 +179,27 @@ FIELDS = [
         unit_id=v, from_time=datetime.now(UTC) - timedelta(days=1)))),
     # summary: municipal services and vital signs
     Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).CreateMunicipalService,
-                                                       S.CreateMunicipalServiceRequest(patient_id=TOR, source_record_id=v,
+                                                       S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v,
                                                                                        service=_service()))),
     *[
         Field(f"service.{name}", name == "description",
               lambda s, w, v, name=name: _ehr(s, _summary(s).CreateMunicipalService, S.CreateMunicipalServiceRequest(
-                  patient_id=TOR, source_record_id="okt-new", service=_service(**{name: v}))))
+                  patient_id=people.TOR, source_record_id="okt-new", service=_service(**{name: v}))))
         for name in ("service_level", "weekly_extent", "description")
     ],
     *[
         Field(f"service.{name}", name == "description",
               lambda s, w, v, name=name: _ehr(s, _summary(s).UpdateMunicipalService, S.UpdateMunicipalServiceRequest(
-                  patient_id=TOR, source_record_id="okt-1", service=_service(**{name: v}))))
+                  patient_id=people.TOR, source_record_id="okt-1", service=_service(**{name: v}))))
         for name in ("service_level", "weekly_extent", "description")
     ],
     Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).UpdateMunicipalService,
-                                                       S.UpdateMunicipalServiceRequest(patient_id=TOR, source_record_id=v,
+                                                       S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v,
                                                                                        service=_service()))),
     Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).EndMunicipalService, S.EndMunicipalServiceRequest(
-        patient_id=TOR, source_record_id=v, end_date=C.Date(year=2026, month=2, day=1)))),
+        patient_id=people.TOR, source_record_id=v, end_date=C.Date(year=2026, month=2, day=1)))),
     Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).SetMunicipalServiceOnHold,
-                                                       S.SetMunicipalServiceOnHoldRequest(patient_id=TOR,
+                                                       S.SetMunicipalServiceOnHoldRequest(patient_id=people.TOR,
                                                                                           source_record_id=v, on_hold=True))),
     Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).RecordVitalSigns, _vitals(source_record_id=v))),
     Field("measured_by.name", False, lambda s, w, v: _ehr(s, _summary(s).RecordVitalSigns, _vitals(name=v))),
@@ -211,7 +211,7 @@ FIELDS = [
 
 
 async def _revoke(suite: Suite, rule_id: str, reason: str) -> object:
-    return await _consent(suite).RevokeRule(CON.RevokeRuleRequest(patient_id=TOR, rule_id=rule_id, reason=reason),
+    return await _consent(suite).RevokeRule(CON.RevokeRuleRequest(patient_id=people.TOR, rule_id=rule_id, reason=reason),
                                             metadata=await _patient(suite))
 
 
@@ -247,7 +247,7 @@ async def test_every_free_text_field_refuses_what_is_not_plain_text_and_stores_n
     raised = await _hospital(suite, _capacity(suite).RaiseAlert, _alert(message="Fullt i akuttmottaket\nRing KAD"))
     written = Written(alert_id=raised.alert.alert_id)
     await _ehr(suite, _summary(suite).CreateMunicipalService,
-               S.CreateMunicipalServiceRequest(patient_id=TOR, source_record_id="okt-1", service=_service()))
+               S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="okt-1", service=_service()))
     await _ehr(suite, _summary(suite).RecordVitalSigns, _vitals())
     written.rule_id = (await _rule(suite, "Kun fastlegen\r\nskal se målingene")).rule.rule_id
     before = _stored_text(suite)

@@ -25,12 +25,12 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
+from tests.fixtures import people
 from tests.support import expect_error, running_suite, write_unless_ended
 
-PATIENT = "22750884907"
-RESERVED_PATIENT = "19779998080"
-RESTRICTED_PATIENT = "28863830070"  # seeds: restriction on VITAL_SIGNS
-LARS = "23898220028"  # doctor at Bodø interkommunale legevakt, signs in through demo-legevakt (DPoP)
+PATIENT = people.ESKIL
+RESERVED_PATIENT = people.RAGNHILD
+RESTRICTED_PATIENT = people.GUNNAR  # seeds: restriction on VITAL_SIGNS
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 
 
@@ -321,7 +321,7 @@ async def test_a_patient_manages_only_their_own_rules(suite):
 
 
 async def test_a_guardian_reads_the_access_log_of_the_child(suite):
-    guardian, child = "45869005006", "26812297073"  # seeds/representatives.json
+    guardian, child = people.MIKKEL, people.FRIDA  # seeds/representatives.json
     token = (await obtain_token(suite.settings, Identity(patient=guardian))).access_token
     events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
         audit_pb2.ListEventsRequest(patient_id=child), metadata=(("authorization", f"Bearer {token}"),)
@@ -337,7 +337,7 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
     """GetPatientEventProof is decided as ListEvents (the access log category): the guardian gets
     the proof of the child's entry, which holds no person number of its actor (the guardian), and
     nothing of a patient they do not represent."""
-    guardian, child = "45869005006", "26812297073"  # seeds/representatives.json
+    guardian, child = people.MIKKEL, people.FRIDA  # seeds/representatives.json
     metadata = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=guardian))).access_token}"),)
     audit = audit_pb2_grpc.AuditServiceStub(suite.gateway)
     events = await audit.ListEvents(audit_pb2.ListEventsRequest(patient_id=child), metadata=metadata)
@@ -377,7 +377,7 @@ class HealthPerson:
 
     @classmethod
     async def signed_in(cls, suite, purpose: str) -> HealthPerson:
-        identity = Identity("demo-legevakt", user=LARS, purpose=purpose)
+        identity = Identity("demo-legevakt", user=people.LARS, purpose=purpose)
         return cls(suite, await obtain_token(suite.settings, identity, dpop=True))
 
     def metadata(self, method: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
@@ -414,7 +414,7 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
     assert (opened.decision, opened.access_basis, opened.flagged) == (
         common_pb2.DECISION_PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, True
     )
-    assert opened.decided_by == "rule-seed-0002" and opened.actor.hpr_number == "990000102"
+    assert opened.decided_by == "rule-seed-0002" and opened.actor.hpr_number == people.LARS_HPR
     unrestricted = audited[common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES]
     assert unrestricted.access_basis == common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP and not unrestricted.flagged
     assert opened.justification == unrestricted.justification == justification
@@ -425,7 +425,7 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
     seen = {e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))}
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].flagged
     assert all(e.justification == "" and e.actor.pid == "" and not e.obligations for e in seen.values())
-    assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].actor.hpr_number == "990000102"
+    assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].actor.hpr_number == people.LARS_HPR
 
 
 async def test_consent_at_the_moment_opens_a_restriction_flagged(suite):

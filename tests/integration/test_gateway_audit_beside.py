@@ -15,9 +15,10 @@ import sqlalchemy
 
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.assertion import METADATA_KEY
+from tests.fixtures import people
 from tests.support import expect_error, running_suite
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 APPEND_EVENTS = "/samhandling.audit.v1.AuditService/AppendEvents"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 # Only what the backends read: the assertion and the trace context.

@@ -15,7 +15,7 @@ from gateway.http.readiness import READY_PATH
 from gateway.http.routes import OPENAPI_PATH
 from gateway.main import create_gateway
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
-from services.cli.setup import migrate_all
+from services.cli.database_setup import migrate_all
 from services.platform.channels import open_channel
 from services.platform.errors import error_info
 from tests.support import settings_for

@@ -35,9 +35,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from gateway import scopes
+from gateway import oauth_scopes
+from gateway.grpc_handlers import SERVICES
 from gateway.policy import POLICIES, MethodPolicy
-from gateway.routes import SERVICES
 from samhandling.audit.v1 import audit_pb2 as A
 from samhandling.audit.v1 import audit_pb2_grpc
 from samhandling.capacity.v1 import capacity_pb2 as C
@@ -50,17 +50,17 @@ from services.platform.errors import ERROR_DOMAIN
 from services.platform.paging import encode_page_token
 from services.platform.settings import BACKENDS
 from services.platform.vocabulary import ActorKind as Kind
-from tests.integration.test_wire_errors import call_raw, error_model
+from tests.fixtures import people
+from tests.fixtures.wire import call_raw, error_model
 from tests.proto_strategies import messages, mutations, raw_requests
 from tests.support import Suite, checkpoint_covering, running_suite
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
-PATIENT = "22750884907"  # the patient whose own token calls the patient-only methods
-LARS = "23898220028"  # doctor at Bodø interkommunale legevakt (demo-legevakt, DPoP)
+PATIENT = people.ESKIL  # the patient whose own token calls the patient-only methods
 # The system client holding each scope (tests/seeds: clients.json).
 SYSTEM_CLIENT = {
-    scopes.SUMMARY_READ: "demo-ehr", scopes.SUMMARY_WRITE: "demo-ehr", scopes.CAPACITY_READ: "demo-ehr",
-    scopes.CAPACITY_REPORT: "demo-hospital", scopes.ALERTS: "demo-hospital",
+    oauth_scopes.SUMMARY_READ: "demo-ehr", oauth_scopes.SUMMARY_WRITE: "demo-ehr", oauth_scopes.CAPACITY_READ: "demo-ehr",
+    oauth_scopes.CAPACITY_REPORT: "demo-hospital", oauth_scopes.ALERTS: "demo-hospital",
 }
 EXAMPLES = 15  # per RPC, from the descriptors (and from a valid request)
 UNSERVED_EXAMPLES = 5  # per RPC the gateway refuses whatever the request (no policy)
@@ -92,7 +92,6 @@ def _seeded_hints() -> dict[str, st.SearchStrategy[Any]]:
 
 
 HINTS = _seeded_hints()
-TOR = "16758532406"  # lives in Bodø: demo-ehr writes his data
 
 
 def valid_requests() -> dict[str, Message]:
@@ -107,7 +106,7 @@ def valid_requests() -> dict[str, Message]:
     vitals.measure_time.FromDatetime(now - timedelta(hours=1))
     history = C.ListCapacityHistoryRequest(unit_id="bodo-kad", resource_type="bed")
     history.from_time.FromDatetime(now - timedelta(days=1))
-    listed = S.ListVitalSignsRequest(patient_id=TOR)
+    listed = S.ListVitalSignsRequest(patient_id=people.TOR)
     listed.from_time.FromDatetime(now - timedelta(days=30))
     alert = C.RaiseAlertRequest(
         severity=C.ALERT_SEVERITY_WARNING, message="Akuttmottaket er fullt", target_orgnrs=["910000012"],
@@ -115,25 +114,25 @@ def valid_requests() -> dict[str, Message]:
     )
     alert.expire_time.FromDatetime(now + timedelta(hours=6))
     requests: dict[str, Message] = {
-        "GetPatientSummary": S.GetPatientSummaryRequest(patient_id=TOR),
-        "ExportPatientBundle": S.ExportPatientBundleRequest(patient_id=TOR),
-        "GetMunicipalServiceStatus": S.GetMunicipalServiceStatusRequest(patient_id=TOR),
+        "GetPatientSummary": S.GetPatientSummaryRequest(patient_id=people.TOR),
+        "ExportPatientBundle": S.ExportPatientBundleRequest(patient_id=people.TOR),
+        "GetMunicipalServiceStatus": S.GetMunicipalServiceStatusRequest(patient_id=people.TOR),
         "ListVitalSigns": listed,
         "CreateMunicipalService": S.CreateMunicipalServiceRequest(
-            patient_id=TOR, source_record_id="fuzz-1", service=S.MunicipalServiceInput(iplos_code="06", start_date=date)),
+            patient_id=people.TOR, source_record_id="fuzz-1", service=S.MunicipalServiceInput(iplos_code="06", start_date=date)),
         "UpdateMunicipalService": S.UpdateMunicipalServiceRequest(
-            patient_id=TOR, source_record_id="fuzz-1", service=S.MunicipalServiceInput(iplos_code="06", start_date=date)),
-        "SetMunicipalServiceOnHold": S.SetMunicipalServiceOnHoldRequest(patient_id=TOR, source_record_id="fuzz-1", on_hold=True),
+            patient_id=people.TOR, source_record_id="fuzz-1", service=S.MunicipalServiceInput(iplos_code="06", start_date=date)),
+        "SetMunicipalServiceOnHold": S.SetMunicipalServiceOnHoldRequest(patient_id=people.TOR, source_record_id="fuzz-1", on_hold=True),
         "EndMunicipalService": S.EndMunicipalServiceRequest(
-            patient_id=TOR, source_record_id="fuzz-1", end_date=common_pb2.Date(year=2026, month=2, day=1)),
-        "RecordVitalSigns": S.RecordVitalSignsRequest(patient_id=TOR, source_record_id="fuzz-obs", vital_signs=vitals),
-        "SetSpo2Scale": S.SetSpo2ScaleRequest(patient_id=TOR, scale=1),
+            patient_id=people.TOR, source_record_id="fuzz-1", end_date=common_pb2.Date(year=2026, month=2, day=1)),
+        "RecordVitalSigns": S.RecordVitalSignsRequest(patient_id=people.TOR, source_record_id="fuzz-obs", vital_signs=vitals),
+        "SetSpo2Scale": S.SetSpo2ScaleRequest(patient_id=people.TOR, scale=1),
         "ReportCapacity": C.ReportCapacityRequest(
             unit_id="nlsh-bodo-akuttmottak", resource_type="treatment_room", total=10, available=1, occupied=9,
             status=C.CAPACITY_STATUS_STRAINED, note="influensa"),
         "ListCapacityHistory": history,
         "RaiseAlert": alert,
-        "ListEvents": A.ListEventsRequest(patient_id=TOR),
+        "ListEvents": A.ListEventsRequest(patient_id=people.TOR),
         "SearchEvents": A.SearchEventsRequest(page_size=10),
         "ExportEvents": A.ExportEventsRequest(format=A.EXPORT_FORMAT_FHIR_JSON, limit=10),
         "GetInclusionProof": A.GetInclusionProofRequest(leaf_index=0, tree_size=1),
@@ -158,7 +157,7 @@ class Rpc:
     @property
     def caller(self) -> str:
         """The kind of caller the policy admits that the fuzz uses (a system client when it may)."""
-        access = self.policy.access if self.policy else {Kind.SYSTEM: scopes.SUMMARY_READ}
+        access = self.policy.access if self.policy else {Kind.SYSTEM: oauth_scopes.SUMMARY_READ}
         for kind in (Kind.SYSTEM, Kind.AUDITOR, Kind.PERSONNEL, Kind.PATIENT):
             if kind in access:
                 return SYSTEM_CLIENT[access[kind]] if kind == Kind.SYSTEM else kind.name.lower()
@@ -255,7 +254,7 @@ def callers(running: SuiteThread) -> dict[str, Callable[[str], tuple[tuple[str, 
     identities["auditor"] = identities["demo-auditor"]
     made = {name: bearer(running.run(obtain_token(settings, identity))) for name, identity in identities.items()}
     made["patient"] = bearer(running.run(obtain_token(settings, Identity(patient=PATIENT))))
-    made["personnel"] = dpop(running.run(obtain_token(settings, Identity("demo-legevakt", user=LARS, purpose="TREAT"), dpop=True)))
+    made["personnel"] = dpop(running.run(obtain_token(settings, Identity("demo-legevakt", user=people.LARS, purpose="TREAT"), dpop=True)))
     return made
 
 

@@ -15,7 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.authentication import Authenticator
-from gateway.backends import Backends
+from gateway.backend_channels import BackendChannels
 from gateway.enforcement import Enforcer
 from gateway.http.app import MAX_BODY_BYTES
 from gateway.http.readiness import READY_PATH
@@ -32,10 +32,11 @@ from services.platform.assertion import AssertionSigner
 from services.platform.dpop import DpopVerifier, make_proof
 from services.platform.keys import load_jwk
 from services.platform.settings import BACKENDS
+from tests.fixtures import people
 from tests.support import Suite, replay_store, running_suite
 
-PATIENT = "22750884907"  # no rules of their own in the seeds
-OTHER_PATIENT = "28863830070"  # has a seeded restriction of vital signs
+PATIENT = people.ESKIL  # no rules of their own in the seeds
+OTHER_PATIENT = people.GUNNAR  # has a seeded restriction of vital signs
 RULES = f"/api/v1/patients/{PATIENT}/rules"
 
 
@@ -53,7 +54,7 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def http_api(suite: Suite) -> AsyncIterator[tuple[int, Backends]]:
+async def http_api(suite: Suite) -> AsyncIterator[tuple[int, BackendChannels]]:
     """The JSON API on port 0 with its own Enforcer, built from the same parts as the
     gateway's composition root builds them."""
     settings, provider = suite.settings, TracerProvider()
@@ -67,7 +68,7 @@ async def http_api(suite: Suite) -> AsyncIterator[tuple[int, Backends]]:
         dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
     )
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
-    backends = Backends({b: settings.addresses[b] for b in BACKENDS}, signer, provider)
+    backends = BackendChannels({b: settings.addresses[b] for b in BACKENDS}, signer, provider)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=True)
     server = create_http_server(settings, enforcer, backends, provider, address="127.0.0.1:0")
     port = await server.start()
@@ -213,7 +214,7 @@ async def test_bad_input_is_400_with_field_violations_and_reaches_no_backend(api
                        400, "INVALID_ARGUMENT")
     assert unknown == {"ruleTyp": "unknown field"}
     bad = error_of(await api.client.post(RULES, headers=auth, json={
-        "ruleType": "RESERVATION", "actor": {"hprNumber": "990000104", "anyone": True}, "patientId": OTHER_PATIENT,
+        "ruleType": "RESERVATION", "actor": {"hprNumber": people.BJORN_HPR, "anyone": True}, "patientId": OTHER_PATIENT,
     }), 400, "INVALID_ARGUMENT")
     assert set(bad) == {"rule_type", "actor", "patient_id"}
     assert "RULE_TYPE_RESERVATION" in bad["rule_type"]

@@ -27,9 +27,10 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from gateway.http.routes import NDJSON, OPENAPI_PATH
 from services.cli.token import Identity, obtain_token
+from tests.fixtures import people
 from tests.support import running_suite
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 SYSTEM = "demo-hospital"  # reads and reports capacity, raises alerts
 EXAMPLES_PER_OPERATION = 15
 # Refusals of schema-valid requests that the document cannot state in JSON Schema: rules

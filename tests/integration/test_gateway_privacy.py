@@ -25,16 +25,14 @@ from samhandling.summary.v1 import summary_pb2
 from services.cli.token import Identity, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
+from tests.fixtures import people
 from tests.support import Suite, running_suite
 
 S = summary_pb2
-RESERVED = "19779998080"  # seeds: a reservation against all sharing (home Bærum)
+RESERVED = people.RAGNHILD  # seeds: a reservation against all sharing (home Bærum)
 UNKNOWN = "01818010083"  # a valid synthetic (Tenor) number that no seed knows
-RESTRICTED = "28863830070"  # seeds: home Bodø, vital signs restricted
-ODD = "11916220040"  # seeds: home Bærum, no rules
-ESKIL = "22750884907"  # seeds: home Bodø, no rules
-LARS = "23898220028"  # doctor at Bodø interkommunale legevakt (demo-legevakt, DPoP)
-PERSON_NUMBERS = (RESERVED, UNKNOWN, RESTRICTED, ODD, ESKIL, LARS)
+RESTRICTED = people.GUNNAR  # seeds: home Bodø, vital signs restricted
+PERSON_NUMBERS = (RESERVED, UNKNOWN, RESTRICTED, people.ODD, people.ESKIL, people.LARS)
 NO_ACCESS = (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED", "access to this patient's data is not permitted")
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
 CONSENT = "/samhandling.consent.v1.ConsentService/"
@@ -67,7 +65,7 @@ def patient(patient_id: str) -> Caller:
 
 
 async def lars(suite: Suite, method: str) -> Metadata:
-    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=LARS), dpop=True)
+    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS), dpop=True)
     proof = make_proof(
         token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, method), access_token=token.access_token
     )
@@ -123,23 +121,23 @@ ROWS = [
     # Municipal services are written by the data holder (the home organisation) only.
     Row(SUMMARY + "CreateMunicipalService", system("demo-ehr"),
         lambda p: S.CreateMunicipalServiceRequest(patient_id=p, source_record_id="okt-privacy-1", service=service()),
-        ODD),
+        people.ODD),
     Row(SUMMARY + "UpdateMunicipalService", system("demo-ehr"),
-        lambda p: S.UpdateMunicipalServiceRequest(patient_id=p, source_record_id="svc-0001", service=service()), ODD),
+        lambda p: S.UpdateMunicipalServiceRequest(patient_id=p, source_record_id="svc-0001", service=service()), people.ODD),
     Row(SUMMARY + "EndMunicipalService", system("demo-ehr"),
         lambda p: S.EndMunicipalServiceRequest(
-            patient_id=p, source_record_id="svc-0001", end_date=common_pb2.Date(year=2026, month=2, day=1)), ODD),
+            patient_id=p, source_record_id="svc-0001", end_date=common_pb2.Date(year=2026, month=2, day=1)), people.ODD),
     Row(SUMMARY + "SetMunicipalServiceOnHold", system("demo-ehr"),
-        lambda p: S.SetMunicipalServiceOnHoldRequest(patient_id=p, source_record_id="svc-0001", on_hold=True), ODD),
+        lambda p: S.SetMunicipalServiceOnHoldRequest(patient_id=p, source_record_id="svc-0001", on_hold=True), people.ODD),
     # A patient asking about someone else.
-    Row(SUMMARY + "GetPatientSummary", patient(ESKIL), lambda p: S.GetPatientSummaryRequest(patient_id=p), RESTRICTED),
-    Row(LIST_EVENTS, patient(ESKIL), lambda p: audit_pb2.ListEventsRequest(patient_id=p), RESTRICTED),
-    Row(CONSENT + "ListRules", patient(ESKIL), lambda p: consent_pb2.ListRulesRequest(patient_id=p), RESTRICTED),
-    Row(CONSENT + "ListRuleHistory", patient(ESKIL), lambda p: consent_pb2.ListRuleHistoryRequest(patient_id=p),
+    Row(SUMMARY + "GetPatientSummary", patient(people.ESKIL), lambda p: S.GetPatientSummaryRequest(patient_id=p), RESTRICTED),
+    Row(LIST_EVENTS, patient(people.ESKIL), lambda p: audit_pb2.ListEventsRequest(patient_id=p), RESTRICTED),
+    Row(CONSENT + "ListRules", patient(people.ESKIL), lambda p: consent_pb2.ListRulesRequest(patient_id=p), RESTRICTED),
+    Row(CONSENT + "ListRuleHistory", patient(people.ESKIL), lambda p: consent_pb2.ListRuleHistoryRequest(patient_id=p),
         RESTRICTED),
-    Row(CONSENT + "ListNotifications", patient(ESKIL), lambda p: consent_pb2.ListNotificationsRequest(patient_id=p),
+    Row(CONSENT + "ListNotifications", patient(people.ESKIL), lambda p: consent_pb2.ListNotificationsRequest(patient_id=p),
         RESTRICTED),
-    Row(CONSENT + "RevokeRule", patient(ESKIL),
+    Row(CONSENT + "RevokeRule", patient(people.ESKIL),
         lambda p: consent_pb2.RevokeRuleRequest(patient_id=p, rule_id="rule-seed-0001", reason="x"), RESTRICTED),
 ]
 
@@ -216,14 +214,14 @@ async def test_every_refusal_is_logged_to_gateway_security_without_person_number
     check_access = suite.gateway.unary_unary(CONSENT + "CheckAccess", request_serializer=lambda m: m.SerializeToString())
     # (the call, made only when its turn comes; the reason; the client named; the method)
     refusals = [
-        (lambda: summary(S.GetPatientSummaryRequest(patient_id=ESKIL)), "TOKEN_MISSING", "", "GetPatientSummary"),
-        (lambda: summary(S.GetPatientSummaryRequest(patient_id=ESKIL), metadata=bearer_as_dpop),
+        (lambda: summary(S.GetPatientSummaryRequest(patient_id=people.ESKIL)), "TOKEN_MISSING", "", "GetPatientSummary"),
+        (lambda: summary(S.GetPatientSummaryRequest(patient_id=people.ESKIL), metadata=bearer_as_dpop),
          "DPOP_TOKEN_NOT_BOUND", "demo-ehr", "GetPatientSummary"),
-        (lambda: record(record_vitals.request(ESKIL), metadata=baerum), "SCOPE_MISSING", "demo-ehr-baerum",
+        (lambda: record(record_vitals.request(people.ESKIL), metadata=baerum), "SCOPE_MISSING", "demo-ehr-baerum",
          "RecordVitalSigns"),  # the policy table
-        (lambda: list_rules(consent_pb2.ListRulesRequest(patient_id=ESKIL), metadata=ehr), "PRINCIPAL_NOT_ALLOWED",
+        (lambda: list_rules(consent_pb2.ListRulesRequest(patient_id=people.ESKIL), metadata=ehr), "PRINCIPAL_NOT_ALLOWED",
          "demo-ehr", "ListRules"),
-        (lambda: check_access(consent_pb2.CheckAccessRequest(patient_id=ESKIL), metadata=ehr), "METHOD_NOT_ALLOWED",
+        (lambda: check_access(consent_pb2.CheckAccessRequest(patient_id=people.ESKIL), metadata=ehr), "METHOD_NOT_ALLOWED",
          "", "CheckAccess"),  # refused before the token is read
         (lambda: summary(S.GetPatientSummaryRequest(patient_id=RESERVED), metadata=baerum), "CONSENT_DENIED",
          "demo-ehr-baerum", "GetPatientSummary"),  # consent: a reservation

@@ -22,16 +22,16 @@ import pytest
 from joserfc import jwt
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway import scopes
+from gateway import oauth_scopes
 from gateway.calls import IncomingCall
 from gateway.enforcement import Enforcer
+from gateway.grpc_handlers import generic_handlers
 from gateway.main import create_gateway
 from gateway.policy import POLICIES, MethodPolicy
-from gateway.routes import generic_handlers
 from gateway.tokens import LEEWAY_SECONDS
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.consent.v1 import consent_pb2
-from services.backends import backend as backend_spec
+from services.backend_lookup import backend as backend_spec
 from services.cli.token import Identity, Token, obtain_token
 from services.platform import assertion as assertions
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionVerifier
@@ -198,7 +198,7 @@ async def test_a_stream_without_a_valid_token_is_refused_before_the_backend_is_c
 
 
 async def test_a_stream_needs_the_methods_scope_and_principal_kind(harness):
-    only_summary = await harness.bearer("demo-ehr", scopes.SUMMARY_READ)
+    only_summary = await harness.bearer("demo-ehr", oauth_scopes.SUMMARY_READ)
     await expect_error(harness.watch(only_summary).read(), grpc.StatusCode.PERMISSION_DENIED, "SCOPE_MISSING")
     auditor = await harness.bearer("demo-auditor")
     await expect_error(harness.watch(auditor).read(), grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
@@ -311,7 +311,7 @@ class Untouched:
 async def test_streams_without_a_servable_policy_are_refused_in_their_own_shape():
     bidi = "/samhandling.consent.v1.ConsentService/WatchPolicyChanges"
     # Even listed in the table, a client stream is never forwarded.
-    policies = {bidi: MethodPolicy(backend="consent", access={ActorKind.SYSTEM: scopes.CAPACITY_READ})}
+    policies = {bidi: MethodPolicy(backend="consent", access={ActorKind.SYSTEM: oauth_scopes.CAPACITY_READ})}
     server = GrpcServer(
         "gateway", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
         generic_handlers=generic_handlers(Untouched(), policies),

@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from services.platform.channels import open_channel
 from services.platform.server import GrpcServer
+from tests.fixtures.health_checks import check
 from tests.fixtures.replicas import HOLD, SERVICE, replica, who
 from tests.support import HEALTH_NO_ANSWER
 
@@ -32,15 +33,6 @@ def plain(port: int) -> grpc.aio.Channel:
     return open_channel(f"127.0.0.1:{port}", health_checked=False)
 
 
-async def check(channel: grpc.aio.Channel, service: str = "") -> str:
-    """SERVING, NOT_SERVING or the refusing status code's name."""
-    try:
-        answer = await health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=service), timeout=1.0
-        )
-    except grpc.aio.AioRpcError as exc:
-        return exc.code().name
-    return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
 
 
 async def test_watch_through_the_tracing_interceptor_sees_serving_then_not_serving_on_a_stop() -> None:

@@ -11,7 +11,7 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.cli.setup import migrate_all
+from services.cli.database_setup import migrate_all
 from services.platform.settings import Settings
 from tests.fixtures.postgres import free_port
 from tests.support import HEALTH_NO_ANSWER

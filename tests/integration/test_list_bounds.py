@@ -17,9 +17,10 @@ from services.audit.search import LogFilter, encode_filtered_token
 from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.platform.paging import MAX_POSITION
+from tests.fixtures import people
 from tests.support import running_suite
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 AFTER_THE_LARGEST = base64.urlsafe_b64encode(f"v1:{MAX_POSITION + 1}".encode()).decode()  # sequence 2^63
 LARGEST = base64.urlsafe_b64encode(f"v1:{MAX_POSITION}".encode()).decode()
 BAD_TOKENS = (AFTER_THE_LARGEST, "A" * 10_000, base64.urlsafe_b64encode(b"v1:-1").decode())

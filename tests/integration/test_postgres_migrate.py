@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.db import MIGRATION_LOCK_KEY, alembic_config
 from services.platform.settings import REPO_ROOT
 

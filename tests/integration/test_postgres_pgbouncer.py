@@ -3,8 +3,6 @@ with more concurrent calls than PgBouncer has server connections."""
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -14,26 +12,16 @@ from sqlalchemy.exc import OperationalError
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from services.platform.db import make_engine, migrate
 from services.platform.db_tuning import DatabaseTuning
-from tests.fixtures.pgbouncer import INSTALL_HINT, PgBouncer, find_pgbouncer, running_pgbouncer
-from tests.fixtures.postgres import PostgresServer
+from tests.fixtures.pgbouncer import PgBouncer
+from tests.fixtures.pgbouncer_pool import POOLED
 from tests.support import asserted, running_backend, settings_for
 
 pytestmark = pytest.mark.postgres
 OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
 BODO_POINTS_OF_CARE = {"910000020", "910000039"}
-POOLED = replace(DatabaseTuning(), transaction_pooler=True, pool_size=8, max_overflow=0)
 
 
-@pytest.fixture(scope="module")
-def pgbouncer(postgres_server: PostgresServer) -> Iterator[PgBouncer]:
-    binary = find_pgbouncer()
-    if binary is None:
-        if os.environ.get("SAMHANDLING_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"SAMHANDLING_REQUIRE_POSTGRES=1 but {INSTALL_HINT}", pytrace=False)
-        pytest.skip(INSTALL_HINT)
-    with running_pgbouncer(binary, postgres_server, pool_size=2) as bouncer:
-        yield bouncer
 
 
 @pytest.fixture
@@ -87,7 +75,7 @@ def test_a_client_connection_may_move_between_server_connections_without_prepare
 
 
 def test_migrations_through_the_pooler_are_safe_to_repeat(pooled_url):
-    from services.backends import backend
+    from services.backend_lookup import backend
 
     migrations = backend("capacity").migrations
     migrate(pooled_url, migrations, POOLED)

@@ -20,6 +20,7 @@ from services.platform.errors import ServiceError, error_info
 from services.platform.interceptors import ServiceInterceptor, current_assertion
 from services.platform.replay import ReplayStoreUnavailable
 from services.platform.server import GrpcServer
+from tests.fixtures import people
 
 READ, WRITE = "/test.Beside/Read", "/test.Beside/Write"
 ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012")
@@ -94,7 +95,7 @@ async def server(keys) -> AsyncIterator[Callable[[GatedClaims, Handler, str], Aw
         port = await grpc_server.start()
         channels.append(channel := grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
         token = signer.sign(
-            Assertion(method=method, actor=ACTOR, patient_id="22750884907"), "test", request=request_binding(BODY)
+            Assertion(method=method, actor=ACTOR, patient_id=people.ESKIL), "test", request=request_binding(BODY)
         )
         return await channel.unary_unary(method)(BODY, metadata=((METADATA_KEY, token),), timeout=10)
 
@@ -116,7 +117,7 @@ async def test_a_read_is_answered_once_its_claim_succeeded(server):
     handler.release.set()
     claims = GatedClaims(OK, handler.done)  # the claim answers only after the handler has finished
     assert await server(claims, handler, READ) == b"patient data"
-    assert handler.patient == "22750884907"
+    assert handler.patient == people.ESKIL
 
 
 @pytest.mark.parametrize("outcome", [data, not_found], ids=["response", "error"])

@@ -17,13 +17,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.engine import make_url
 
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.channels import open_channel
 from services.platform.health import LIVENESS, READINESS
 from services.platform.readiness import ReadinessCheck
 from services.platform.server import GrpcServer
-from tests.integration.test_channels_tls import Authority, backend_tls
-from tests.integration.test_health import check
+from tests.fixtures.backend_tls import backend_tls
+from tests.fixtures.health_checks import check
+from tests.fixtures.tls import Authority
 from tests.support import running_suite, settings_for
 
 INTERVAL = 0.2  # readiness checks every 0.2 s here (2 s by default)

@@ -23,15 +23,15 @@ from sqlalchemy.engine import make_url
 from gateway.main import create_gateway
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.backends import backend
+from services.backend_lookup import backend
 from services.cli.token import Identity, obtain_token
 from services.platform import replay_store
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.settings import Settings
+from tests.fixtures import people
 from tests.support import BindsAssertions, asserted, expect_error, running_suite, settings_for
 
-PATIENT = "22750884907"
-LARS = "23898220028"  # doctor, logs in through demo-legevakt (DPoP-bound)
+PATIENT = people.ESKIL
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
@@ -97,7 +97,7 @@ def dpop_metadata(settings, token) -> tuple[tuple[str, str], ...]:
 
 async def test_a_proof_accepted_by_one_gateway_is_a_replay_at_the_other(tmp_path, db_url):
     async with two_gateways(tmp_path, db_url) as (suite, second, exporter):
-        token = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
+        token = await obtain_token(suite.settings, Identity(user=people.LARS, purpose="TREAT"), dpop=True)
         metadata = dpop_metadata(suite.settings, token)
         await read(suite.gateway, metadata)  # the honest call, at A
         exporter.clear()
@@ -109,7 +109,7 @@ async def test_a_proof_accepted_by_one_gateway_is_a_replay_at_the_other(tmp_path
 async def test_a_gateway_whose_replay_store_cannot_answer_refuses(tmp_path, db_url, monkeypatch):
     monkeypatch.setattr(replay_store, "CLAIM_TIMEOUT_SECONDS", 1.0)  # the bound, shortened for the test
     async with two_gateways(tmp_path, db_url) as (suite, second, exporter):
-        token = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
+        token = await obtain_token(suite.settings, Identity(user=people.LARS, purpose="TREAT"), dpop=True)
         metadata = dpop_metadata(suite.settings, token)
         exporter.clear()
         with store_held(db_url):

@@ -20,13 +20,10 @@ from services.audit.models import AuditEventRow
 from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.protomap import to_timestamp
+from tests.fixtures import people
 from tests.support import Suite, expect_error, running_suite
 
-MIKKEL = "45869005006"  # guardian of Frida (under 12) and Jonas (12): seeds/representatives.json
-FRIDA, JONAS = "26812297073", "14681450042"
-ESKIL = "22750884907"  # represents nobody
-GUNNAR = "28863830070"  # seeded restriction of vital signs (rule-seed-0002)
-LARS = "23898220028"  # doctor at Bodø interkommunale legevakt (demo-legevakt, DPoP)
+FRIDA, JONAS = people.FRIDA, people.JONAS
 LEGEVAKT, BODO = "910000039", "910000012"
 LIST_REPRESENTATIONS = "/samhandling.consent.v1.ConsentService/ListRepresentations"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
@@ -52,7 +49,7 @@ def dpop(suite: Suite, token: Token, method: str, *extra: tuple[str, str]) -> tu
 
 async def test_a_guardian_lists_whom_he_represents_and_the_read_is_audited_as_his_own(suite) -> None:
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    mikkel = await bearer(suite, MIKKEL)
+    mikkel = await bearer(suite, people.MIKKEL)
 
     answer = await consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(), metadata=mikkel)
 
@@ -72,7 +69,7 @@ async def test_a_guardian_lists_whom_he_represents_and_the_read_is_audited_as_hi
 
     # The read is in the log as a read of his own consent data, by him, and he sees it there.
     own = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
-        audit_pb2.ListEventsRequest(patient_id=MIKKEL), metadata=mikkel
+        audit_pb2.ListEventsRequest(patient_id=people.MIKKEL), metadata=mikkel
     )
     [read] = [e for e in own.events if e.data_category == common_pb2.DATA_CATEGORY_CONSENT]
     assert (read.actor.kind, read.action, read.access_basis, read.decision) == (
@@ -88,12 +85,12 @@ async def test_a_guardian_lists_whom_he_represents_and_the_read_is_audited_as_hi
             ).all()
     finally:
         engine.dispose()
-    assert [tuple(row) for row in stored] == [(MIKKEL, MIKKEL, "default:own-data")]
+    assert [tuple(row) for row in stored] == [(people.MIKKEL, people.MIKKEL, "default:own-data")]
 
 
 async def test_only_a_patient_login_lists_representations(suite) -> None:
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    lars = await obtain_token(suite.settings, Identity("demo-legevakt", user=LARS), dpop=True)
+    lars = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS), dpop=True)
     await expect_error(
         consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(),
                                     metadata=dpop(suite, lars, LIST_REPRESENTATIONS)),
@@ -104,32 +101,32 @@ async def test_only_a_patient_login_lists_representations(suite) -> None:
         grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED",
     )
     # Someone who represents nobody gets an empty list.
-    eskil = await consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(), metadata=await bearer(suite, ESKIL))
+    eskil = await consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(), metadata=await bearer(suite, people.ESKIL))
     assert list(eskil.representations) == []
 
 
 async def test_the_json_api_lists_representations_and_filters_the_access_log(suite) -> None:
     # Gunnar's log: a Bodø EHR read, an emergency opening his restriction at the legevakt, his own reads.
     summary = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
-    await summary.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=GUNNAR),
+    await summary.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=people.GUNNAR),
                                     metadata=await suite.auth("demo-ehr"))
     before_emergency = datetime.now(UTC)
-    lars = await obtain_token(suite.settings, Identity("demo-legevakt", user=LARS, purpose="ETREAT"), dpop=True)
+    lars = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS, purpose="ETREAT"), dpop=True)
     await summary.GetPatientSummary(
-        summary_pb2.GetPatientSummaryRequest(patient_id=GUNNAR),
+        summary_pb2.GetPatientSummaryRequest(patient_id=people.GUNNAR),
         metadata=dpop(suite, lars, GET_SUMMARY, ("x-samhandling-justification", quote("Bevisstløs, trenger målinger"))),
     )
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1"
-    log_url = f"{base}/patients/{GUNNAR}/access-log"
+    log_url = f"{base}/patients/{people.GUNNAR}/access-log"
     async with httpx.AsyncClient(timeout=30.0) as client:
-        mikkel = dict(await bearer(suite, MIKKEL))
+        mikkel = dict(await bearer(suite, people.MIKKEL))
         listed = (await client.get(f"{base}/representations", headers=mikkel)).json()["representations"]
         assert [(r["patientName"], r["status"]) for r in listed] == [
             ("Frida Fantasisen", "REPRESENTATION_STATUS_IN_FORCE"),
             ("Jonas Jubileumsen", "REPRESENTATION_STATUS_CHILD_TURNED_12"),
         ]
 
-        gunnar = dict(await bearer(suite, GUNNAR))
+        gunnar = dict(await bearer(suite, people.GUNNAR))
 
         async def log(**params: str) -> list[dict]:
             answer = await client.get(log_url, headers=gunnar, params=params)

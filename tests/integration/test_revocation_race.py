@@ -16,18 +16,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.orm import sessionmaker
 
 from gateway.authentication import Authenticator
-from gateway.backends import Backends
+from gateway.backend_channels import BackendChannels
 from gateway.decision_cache import DecisionCache, PolicyWatch
 from gateway.enforcement import Enforcer
+from gateway.grpc_handlers import SERVICES, generic_handlers
 from gateway.jwks import JwksCache
 from gateway.main import dpop_bound_clients
 from gateway.policy import POLICIES
-from gateway.routes import SERVICES, generic_handlers
 from gateway.tokens import TokenValidator
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.backends import backend
+from services.backend_lookup import backend
 from services.cli.token import Identity, obtain_token
 from services.consent.policy_feed import PolicyFeed, record
 from services.consent.watch import PolicyChangeHub
@@ -39,10 +39,11 @@ from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer, Servicer
 from services.platform.settings import Settings
+from tests.fixtures import people
 from tests.fixtures.links import slow_link
 from tests.support import DEMO_EHR_ACTOR, asserted, replay_store, settings_for
 
-PATIENT = "22750884907"  # Eskil: vital signs seeded, no rules
+PATIENT = people.ESKIL  # Eskil: vital signs seeded, no rules
 WATCH = "/samhandling.consent.v1.ConsentService/WatchPolicyChanges"
 GATEWAY_ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
 Request = consent_pb2.WatchPolicyChangesRequest
@@ -79,7 +80,7 @@ async def running_replica(
         tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
         dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
     )
-    backends = Backends({b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider)
+    backends = BackendChannels({b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider)
     cache = DecisionCache(enabled=cached)
     watch = PolicyWatch(cache, watch_address, signer)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=True, decisions=cache)
@@ -391,7 +392,7 @@ async def test_the_gateway_drops_a_changed_patient_before_the_change_completes(t
         try:
             await asyncio.wait_for(watch.leased(), TIMEOUT_SECONDS)
             request = consent_pb2.CheckAccessRequest(patient_id=PATIENT, actor=DEMO_EHR_ACTOR, data_category=2)
-            keep = consent_pb2.CheckAccessRequest(patient_id="19779998080", actor=DEMO_EHR_ACTOR, data_category=2)
+            keep = consent_pb2.CheckAccessRequest(patient_id=people.RAGNHILD, actor=DEMO_EHR_ACTOR, data_category=2)
             permit = consent_pb2.CheckAccessResponse(decision=common_pb2.DECISION_PERMIT, decision_id="d")
             for cached_request in (request, keep):
                 cache.put(cache.ticket(), cached_request, permit)

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,73 +12,28 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import JWKRegistry, KeySet, OctKey
 
-from services.sts.client import (
-    CLIENT_ASSERTION_TYPE,
+from services.sts.config import StsConfig
+from services.sts.main import StsServer
+from services.sts.token_client import (
     StsTokenError,
     build_client_assertion,
     fetch_client_credentials_token,
 )
-from services.sts.config import StsConfig
-from services.sts.main import StsServer
+from tests.fixtures import people
+from tests.fixtures.sts import (
+    SEEDS,
+    assert_refused,
+    assertion_form,
+    post_token_request,
+    private_jwk,
+    start,
+    verified_claims,
+)
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 S = "nhn:samhandling/"
 
 # One STS for the module (its start/stop costs more than all the requests together).
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-def private_jwk(name: str) -> dict[str, Any]:
-    return json.loads((SEEDS / "keys" / f"{name}.dev-only.jwk.json").read_text())
-
-
-async def start(server: StsServer) -> asyncio.Task[None]:
-    ready = asyncio.Event()
-    serving = asyncio.create_task(server.serve(ready))
-    waiting = asyncio.create_task(ready.wait())
-    done, _ = await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    if serving in done:
-        waiting.cancel()
-        serving.result()  # surfaces a startup failure instead of hanging
-    return serving
-
-
-async def verified_claims(issuer: str, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verifies like a resource server would: JWKS signature, typ, iss, aud, time claims."""
-    async with httpx.AsyncClient() as http:
-        jwks = (await http.get(issuer + "/.well-known/jwks.json")).json()
-    decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["ES256"])
-    assert decoded.header["typ"] == "at+jwt"
-    jwt.JWTClaimsRegistry(
-        iss={"essential": True, "value": issuer},
-        aud={"essential": True, "value": "nhn:samhandling"},
-        sub={"essential": True},
-        jti={"essential": True},
-        iat={"essential": True},
-        nbf={"essential": True},
-        exp={"essential": True},
-    ).validate(decoded.claims)
-    return decoded.header, decoded.claims
-
-
-async def post_token_request(issuer: str, form: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient() as http:
-        return await http.post(issuer + "/connect/token", data=form)
-
-
-def assertion_form(assertion: str, **extra: str) -> dict[str, str]:
-    return {
-        "grant_type": "client_credentials",
-        "client_assertion_type": CLIENT_ASSERTION_TYPE,
-        "client_assertion": assertion,
-        **extra,
-    }
-
-
-def assert_refused(response: httpx.Response, error: str) -> None:
-    assert response.status_code == 400, response.text
-    assert response.json()["error"] == error
-    assert "access_token" not in response.json()
 
 
 async def test_discovery_names_the_endpoints_under_the_bound_issuer(sts: StsServer) -> None:
@@ -319,7 +272,7 @@ async def test_attestation_in_the_client_assertion_lands_in_the_token(sts: StsSe
             "healthcare_service": {"code": "S03", "system": "urn:oid:2.16.578.1.12.4.1.1.8655"},
             "purpose_of_use": {"code": "COC"},
         },
-        patients=[{"identifier": "22750884907", "point_of_care": "910000020", "department": "Sone sør"}],
+        patients=[{"identifier": people.ESKIL, "point_of_care": "910000020", "department": "Sone sør"}],
     )
     assertion = build_client_assertion("demo-ehr", private_jwk("demo-ehr"), sts.issuer, authorization_details=details)
 
@@ -333,7 +286,7 @@ async def test_attestation_in_the_client_assertion_lands_in_the_token(sts: StsSe
             "healthcare_service": {"code": "S03", "system": "urn:oid:2.16.578.1.12.4.1.1.8655"},
             "purpose_of_use": {"code": "COC", "system": "urn:oid:2.16.840.1.113883.1.11.20448"},
         },
-        "patients": [{"identifier": "22750884907", "point_of_care": "910000020", "department": "Sone sør"}],
+        "patients": [{"identifier": people.ESKIL, "point_of_care": "910000020", "department": "Sone sør"}],
     }
 
 
@@ -350,14 +303,14 @@ async def test_purpose_helper_attests_in_the_assertion(sts: StsServer) -> None:
     [
         pytest.param(attested(care_relationship={"purpose_of_use": {"code": "SHOPPING"}}), "purpose_of_use.code", id="unknown-purpose"),
         pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT", "system": "urn:other"}}), "system", id="other-system"),
-        pytest.param(attested(practitioner={"hpr_nr": "990000101"}, care_relationship={"purpose_of_use": {"code": "TREAT"}}),
+        pytest.param(attested(practitioner={"hpr_nr": people.SIGRID_HPR}, care_relationship={"purpose_of_use": {"code": "TREAT"}}),
                      "practitioner", id="practitioner-from-client"),
         pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}}, patients=[{"identifier": "22750884900"}]),
                      "patients[0]", id="bad-person-number"),
         pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}},
-                              patients=[{"identifier": "22750884907", "point_of_care": "910000021"}]),
+                              patients=[{"identifier": people.ESKIL, "point_of_care": "910000021"}]),
                      "patients[0]", id="bad-org-number"),
-        pytest.param(attested(patients=[{"identifier": "22750884907"}]), "care_relationship", id="no-care-relationship"),
+        pytest.param(attested(patients=[{"identifier": people.ESKIL}]), "care_relationship", id="no-care-relationship"),
         pytest.param([{"type": "payment_initiation"}], "type", id="other-type"),
         pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}, "ønske": "\"x\""}),
                      "unknown members", id="unknown-member-echoed-safely"),

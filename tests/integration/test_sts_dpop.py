@@ -6,7 +6,8 @@ import pytest
 from joserfc.jwk import ECKey
 
 from services.platform.dpop import make_proof
-from services.sts.client import (
+from services.sts.main import StsServer
+from services.sts.token_client import (
     CLIENT_ASSERTION_TYPE,
     StsTokenError,
     build_client_assertion,
@@ -14,9 +15,8 @@ from services.sts.client import (
     login_token,
     refresh_access_token,
 )
-from services.sts.main import StsServer
-from tests.integration.test_sts import assert_refused, private_jwk, verified_claims
-from tests.integration.test_sts_login import LARS, LEGEVAKT_CALLBACK, Login
+from tests.fixtures.people import LARS
+from tests.fixtures.sts import LEGEVAKT_CALLBACK, Login, assert_refused, private_jwk, verified_claims
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

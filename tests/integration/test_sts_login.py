@@ -5,92 +5,41 @@ import json
 import logging
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import pytest
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc.jwk import ECKey
 
-from services.sts.client import (
+from services.sts.config import StsConfig
+from services.sts.login_form import read_login_page
+from services.sts.main import StsServer
+from services.sts.token_client import (
     CLIENT_ASSERTION_TYPE,
     StsTokenError,
     build_client_assertion,
     login_token,
     refresh_access_token,
 )
-from services.sts.config import StsConfig
-from services.sts.login_form import read_login_page
-from services.sts.main import StsServer
-from tests.integration.test_sts import SEEDS, assert_refused, private_jwk, start, verified_claims
+from tests.fixtures import people
+from tests.fixtures.sts import (
+    LEGEVAKT_CALLBACK,
+    SEEDS,
+    WEB_CALLBACK,
+    Login,
+    assert_refused,
+    private_jwk,
+    redirect_params,
+    start,
+    verified_claims,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-LEGEVAKT_CALLBACK = "http://127.0.0.1:8765/callback"
-WEB_CALLBACK = "http://127.0.0.1:8080/callback"
-LARS = "23898220028"  # doctor (LE) at Bodø kommune
-SIGRID = "08847810026"  # nurse (SP) at Bodø kommune
-KRISTIN = "17857030036"  # doctor at Bærum kommune: not an employee of demo-legevakt's owner
-ESKIL = "22750884907"  # patient
-PETRA = "11747910016"  # Bodø kommune's privacy officer: an auditor, no HPR number (seeds/auditors.json)
-MARTE = "19919110034"  # doctor at Nordlandssykehuset HF
 STAFF_PAGES = "http://127.0.0.1:8080/innlogging/ferdig"
 AUDIT = "nhn:samhandling/audit.read"
 CAPACITY = "nhn:samhandling/capacity.read"
 PURPOSE_SYSTEM = "urn:oid:2.16.840.1.113883.1.11.20448"
-
-
-class Login:
-    """One authorization-code flow driven step by step, as a browser and a client would."""
-
-    def __init__(self, sts: StsServer, http: httpx.AsyncClient, client_id: str, redirect_uri: str) -> None:
-        self.sts, self.http, self.client_id, self.redirect_uri = sts, http, client_id, redirect_uri
-        self.verifier = secrets.token_urlsafe(48)
-        self.state = secrets.token_urlsafe(8)
-
-    def query(self, **changes: str | None) -> dict[str, str]:
-        query = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "state": self.state,
-            "code_challenge": create_s256_code_challenge(self.verifier),
-            "code_challenge_method": "S256",
-            **changes,
-        }
-        return {k: v for k, v in query.items() if v is not None}
-
-    async def page(self, **changes: str | None) -> httpx.Response:
-        return await self.http.get(self.sts.issuer + "/connect/authorize?" + urlencode(self.query(**changes)))
-
-    async def choose(self, page: httpx.Response, pid: str, action: str = "login") -> httpx.Response:
-        form, _ = read_login_page(page.text)
-        assert form is not None and form.method == "post", page.text
-        return await self.http.post(form.action, data={**form.hidden, "person": pid, "action": action})
-
-    async def code(self, pid: str, **changes: str | None) -> str:
-        page = await self.page(**changes)
-        assert page.status_code == 200, page.text
-        return redirect_params(await self.choose(page, pid), self.redirect_uri)["code"]
-
-    async def redeem(self, code: str, **changes: str) -> httpx.Response:
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": self.redirect_uri,
-            "code_verifier": self.verifier,
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": build_client_assertion(self.client_id, private_jwk(self.client_id), self.sts.issuer),
-            **changes,
-        }
-        return await self.http.post(self.sts.issuer + "/connect/token", data=form)
-
-
-def redirect_params(response: httpx.Response, redirect_uri: str) -> dict[str, str]:
-    assert response.status_code == 302, response.text
-    location = response.headers["location"]
-    assert location.startswith(redirect_uri + "?")
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
 def details(**parameters: Any) -> str:
@@ -101,24 +50,24 @@ async def test_personnel_login_gives_the_helseid_person_claims(sts: StsServer) -
     key = ECKey.generate_key("P-256")
 
     token = await login_token(
-        sts.issuer, "demo-legevakt", private_jwk("demo-legevakt"), LEGEVAKT_CALLBACK, LARS,
+        sts.issuer, "demo-legevakt", private_jwk("demo-legevakt"), LEGEVAKT_CALLBACK, people.LARS,
         kind="personnel", dpop_key=key, purpose="ETREAT",
     )
 
     assert token.token_type == "DPoP" and token.expires_in == 600 and token.refresh_token
     header, claims = await verified_claims(sts.issuer, token.access_token)
-    assert claims["client_id"] == "demo-legevakt" and claims["sub"] not in ("demo-legevakt", LARS)
-    assert claims["helseid://claims/identity/pid"] == LARS
+    assert claims["client_id"] == "demo-legevakt" and claims["sub"] not in ("demo-legevakt", people.LARS)
+    assert claims["helseid://claims/identity/pid"] == people.LARS
     assert claims["helseid://claims/identity/security_level"] == "4"
-    assert claims["helseid://claims/hpr/hpr_number"] == "990000102"
+    assert claims["helseid://claims/hpr/hpr_number"] == people.LARS_HPR
     assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012"
     assert claims["helseid://claims/client/claims/orgnr_child"] == "910000039"
     assert claims["scope"] == "nhn:samhandling/summary.read nhn:samhandling/summary.write nhn:samhandling/capacity.read"
     assert claims["cnf"] == {"jkt": key.thumbprint()}
     assert claims["nhn:tillitsrammeverk:parameters"] == {
         "practitioner": {
-            "identifier": LARS,
-            "hpr_nr": "990000102",
+            "identifier": people.LARS,
+            "hpr_nr": people.LARS_HPR,
             "authorization": {"code": "LE", "system": "urn:oid:2.16.578.1.12.4.1.1.9060"},
             "legal_entity": "910000012",
             "point_of_care": "910000039",
@@ -129,13 +78,13 @@ async def test_personnel_login_gives_the_helseid_person_claims(sts: StsServer) -
 
 async def test_patient_login_gives_id_porten_like_claims(sts: StsServer) -> None:
     token = await login_token(
-        sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, ESKIL, kind="patient"
+        sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, people.ESKIL, kind="patient"
     )
 
     assert token.token_type == "Bearer" and token.refresh_token
     _, claims = await verified_claims(sts.issuer, token.access_token)
     assert claims["scope"] == "samhandling:patient"
-    assert claims["helseid://claims/identity/pid"] == ESKIL
+    assert claims["helseid://claims/identity/pid"] == people.ESKIL
     assert claims["helseid://claims/identity/security_level"] == "4"
     for absent in ("helseid://claims/hpr/hpr_number", "helseid://claims/client/claims/orgnr_parent",
                    "nhn:tillitsrammeverk:parameters", "cnf"):
@@ -145,23 +94,23 @@ async def test_patient_login_gives_id_porten_like_claims(sts: StsServer) -> None
 async def test_the_same_person_keeps_one_subject_that_is_not_the_person_number(sts: StsServer) -> None:
     tokens = [
         await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, pid, kind="patient")
-        for pid in (ESKIL, ESKIL, "19779998080")
+        for pid in (people.ESKIL, people.ESKIL, people.RAGNHILD)
     ]
 
     subjects = [(await verified_claims(sts.issuer, t.access_token))[1]["sub"] for t in tokens]
 
     assert subjects[0] == subjects[1] != subjects[2]
-    assert ESKIL not in subjects[0]
+    assert people.ESKIL not in subjects[0]
 
 
 async def test_personnel_page_offers_only_the_clients_own_employees_accessibly(sts: StsServer, http: httpx.AsyncClient) -> None:
-    page = await Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK).page(login_hint=SIGRID)
+    page = await Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK).page(login_hint=people.SIGRID)
 
     form, _ = read_login_page(page.text)
     assert page.status_code == 200 and form is not None and form.kind == "personnel"
-    assert set(form.choices["person"]) == {LARS, SIGRID}
+    assert set(form.choices["person"]) == {people.LARS, people.SIGRID}
     assert '<html lang="nb">' in page.text and "<legend>Velg person</legend>" in page.text
-    assert f'value="{SIGRID}" required checked' in page.text  # login_hint preselects
+    assert f'value="{people.SIGRID}" required checked' in page.text  # login_hint preselects
     for index in range(2):
         assert f'id="person-{index}"' in page.text and f'<label for="person-{index}">' in page.text
     assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
@@ -171,8 +120,8 @@ async def test_a_person_not_offered_cannot_be_posted_and_the_form_stays_usable(s
     login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
     page = await login.page()
 
-    refused = await login.choose(page, KRISTIN)
-    accepted = await login.choose(refused, LARS)
+    refused = await login.choose(page, people.KRISTIN)
+    accepted = await login.choose(refused, people.LARS)
 
     assert refused.status_code == 400 and 'role="alert"' in refused.text
     assert "code" in redirect_params(accepted, LEGEVAKT_CALLBACK)
@@ -181,7 +130,7 @@ async def test_a_person_not_offered_cannot_be_posted_and_the_form_stays_usable(s
 async def test_cancelling_the_login_returns_access_denied(sts: StsServer, http: httpx.AsyncClient) -> None:
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
 
-    answer = await login.choose(await login.page(), ESKIL, action="cancel")
+    answer = await login.choose(await login.page(), people.ESKIL, action="cancel")
 
     params = redirect_params(answer, WEB_CALLBACK)
     assert (params["error"], params["state"]) == ("access_denied", login.state) and "code" not in params
@@ -191,8 +140,8 @@ async def test_a_login_request_id_works_once(sts: StsServer, http: httpx.AsyncCl
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
     page = await login.page()
 
-    first = await login.choose(page, ESKIL)
-    second = await login.choose(page, ESKIL)
+    first = await login.choose(page, people.ESKIL)
+    second = await login.choose(page, people.ESKIL)
 
     assert first.status_code == 302
     assert second.status_code == 400 and "utløpt eller ukjent" in second.text
@@ -200,7 +149,7 @@ async def test_a_login_request_id_works_once(sts: StsServer, http: httpx.AsyncCl
 
 async def test_pkce_verifier_mismatch_is_invalid_grant(sts: StsServer, http: httpx.AsyncClient) -> None:
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
-    code = await login.code(ESKIL)
+    code = await login.code(people.ESKIL)
 
     refused = await login.redeem(code, code_verifier=secrets.token_urlsafe(48))
     without = await login.redeem(code, code_verifier="")
@@ -211,7 +160,7 @@ async def test_pkce_verifier_mismatch_is_invalid_grant(sts: StsServer, http: htt
 
 async def test_code_reuse_is_refused_and_its_tokens_stop_refreshing(sts: StsServer, http: httpx.AsyncClient) -> None:
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
-    code = await login.code(ESKIL)
+    code = await login.code(people.ESKIL)
     first = await login.redeem(code)
 
     second = await login.redeem(code)
@@ -225,7 +174,7 @@ async def test_code_reuse_is_refused_and_its_tokens_stop_refreshing(sts: StsServ
 
 async def test_a_code_belongs_to_the_client_it_was_issued_to(sts: StsServer, http: httpx.AsyncClient) -> None:
     login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
-    code = await login.code(LARS)
+    code = await login.code(people.LARS)
     thief = Login(sts, http, "samhandling-web", LEGEVAKT_CALLBACK)
     thief.verifier = login.verifier
 
@@ -252,7 +201,7 @@ async def test_unknown_client_gets_an_error_page(sts: StsServer, http: httpx.Asy
 
 async def test_redirect_uri_differing_at_the_token_endpoint_is_invalid_grant(sts: StsServer, http: httpx.AsyncClient) -> None:
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
-    code = await login.code(ESKIL)
+    code = await login.code(people.ESKIL)
 
     assert_refused(await login.redeem(code, redirect_uri="http://127.0.0.1:8080/other"), "invalid_grant")
 
@@ -300,24 +249,24 @@ async def test_attestation_in_the_authorization_request_lands_in_the_token(sts: 
             "purpose_of_use_details": {"code": "akutt", "system": "urn:example:details"},
             "decision_ref": {"id": "beslutning-17", "user_selected": True},
         },
-        patients=[{"identifier": ESKIL, "point_of_care": "910000039"}],
+        patients=[{"identifier": people.ESKIL, "point_of_care": "910000039"}],
     )
     key = ECKey.generate_key("P-256")
     login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
-    code = await login.code(LARS, authorization_details=attestation)
+    code = await login.code(people.LARS, authorization_details=attestation)
 
     token = await redeem_with_dpop(sts, http, login, code, key)
 
     _, claims = await verified_claims(sts.issuer, token)
     parameters = claims["nhn:tillitsrammeverk:parameters"]
-    assert parameters["practitioner"]["hpr_nr"] == "990000102"
+    assert parameters["practitioner"]["hpr_nr"] == people.LARS_HPR
     assert parameters["care_relationship"]["purpose_of_use"]["code"] == "BTG"
     assert parameters["care_relationship"]["decision_ref"] == {"id": "beslutning-17", "user_selected": True}
-    assert parameters["patients"] == [{"identifier": ESKIL, "point_of_care": "910000039"}]
+    assert parameters["patients"] == [{"identifier": people.ESKIL, "point_of_care": "910000039"}]
 
 
 async def test_a_practitioner_sent_by_the_client_is_refused(sts: StsServer, http: httpx.AsyncClient) -> None:
-    forged = details(practitioner={"hpr_nr": "990000107"}, care_relationship={"purpose_of_use": {"code": "TREAT"}})
+    forged = details(practitioner={"hpr_nr": people.VILDE_HPR}, care_relationship={"purpose_of_use": {"code": "TREAT"}})
 
     params = redirect_params(await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(authorization_details=forged), WEB_CALLBACK)
 
@@ -327,7 +276,7 @@ async def test_a_practitioner_sent_by_the_client_is_refused(sts: StsServer, http
 
 async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(sts: StsServer) -> None:
     key = private_jwk("samhandling-web")
-    login = await login_token(sts.issuer, "samhandling-web", key, WEB_CALLBACK, ESKIL, kind="patient")
+    login = await login_token(sts.issuer, "samhandling-web", key, WEB_CALLBACK, people.ESKIL, kind="patient")
 
     second = await refresh_access_token(sts.issuer, "samhandling-web", key, login.refresh_token)
     with pytest.raises(StsTokenError) as reused:
@@ -337,12 +286,12 @@ async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(sts
 
     assert second.refresh_token not in (None, login.refresh_token)
     _, claims = await verified_claims(sts.issuer, second.access_token)
-    assert claims["helseid://claims/identity/pid"] == ESKIL and claims["scope"] == "samhandling:patient"
+    assert claims["helseid://claims/identity/pid"] == people.ESKIL and claims["scope"] == "samhandling:patient"
     assert reused.value.error == revoked.value.error == "invalid_grant"
 
 
 async def test_refresh_token_belongs_to_its_client(sts: StsServer) -> None:
-    login = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, ESKIL, kind="patient")
+    login = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, people.ESKIL, kind="patient")
 
     with pytest.raises(StsTokenError) as refused:
         await refresh_access_token(sts.issuer, "demo-legevakt", private_jwk("demo-legevakt"), login.refresh_token,
@@ -377,7 +326,7 @@ async def test_logs_hold_no_person_numbers_codes_or_tokens(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
-    code = await login.code(ESKIL, login_hint=ESKIL)
+    code = await login.code(people.ESKIL, login_hint=people.ESKIL)
     token = (await login.redeem(code)).json()
 
     # What the STS logs: httpx/httpcore are this test's own HTTP client, and uvicorn's access
@@ -387,7 +336,7 @@ async def test_logs_hold_no_person_numbers_codes_or_tokens(
         r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore", "uvicorn.access"))
     )
     assert "logged in at client samhandling-web" in logged
-    for secret in (ESKIL, code, token["access_token"].split(".")[2], token["refresh_token"], login.verifier):
+    for secret in (people.ESKIL, code, token["access_token"].split(".")[2], token["refresh_token"], login.verifier):
         assert secret not in logged
 
 
@@ -411,7 +360,7 @@ async def redeem_with_dpop(sts: StsServer, http: httpx.AsyncClient, login: Login
 
 async def test_an_attestation_outlives_neither_60_minutes_nor_refreshes(tmp_path) -> None:
     from services.platform.dpop import make_proof
-    from tests.integration.test_sts_rotation import Clock
+    from tests.fixtures.sts import Clock
 
     clock = Clock()
     server = StsServer(StsConfig(port=0, seeds_dir=SEEDS), clock=clock)
@@ -441,7 +390,7 @@ async def test_an_attestation_outlives_neither_60_minutes_nor_refreshes(tmp_path
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
             login = Login(server, http, "demo-legevakt", LEGEVAKT_CALLBACK)
-            code = await login.code(LARS, authorization_details=details(care_relationship={"purpose_of_use": {"code": "BTG"}}))
+            code = await login.code(people.LARS, authorization_details=details(care_relationship={"purpose_of_use": {"code": "BTG"}}))
             first = await token_request(http, {"grant_type": "authorization_code", "code": code,
                                                "redirect_uri": LEGEVAKT_CALLBACK, "code_verifier": login.verifier})
             clock.advance(60 * 60 - 600 - 30)  # a token issued now still expires within the hour
@@ -477,19 +426,19 @@ async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_he
     page = await login.page(scope=f"openid profile {AUDIT}")
     form, _ = read_login_page(page.text)
     assert page.status_code == 200 and form is not None and form.kind == "personnel"
-    assert form.choices["person"] == [PETRA]  # auditors only: no clinician is offered
+    assert form.choices["person"] == [people.PETRA]  # auditors only: no clinician is offered
     assert "Petra Personvernsen – personvernombud" in page.text
     key = ECKey.generate_key("P-256")
 
     token = await login_token(
-        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, PETRA,
+        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.PETRA,
         kind="personnel", scope=f"openid profile {AUDIT}", dpop_key=key,
     )
 
     assert token.token_type == "DPoP" and token.refresh_token
     _, claims = await verified_claims(sts.issuer, token.access_token)
     assert claims["scope"] == f"openid profile {AUDIT}" and claims["client_id"] == "samhandling-ansatt"
-    assert claims["helseid://claims/identity/pid"] == PETRA
+    assert claims["helseid://claims/identity/pid"] == people.PETRA
     assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012"  # Bodø kommune, from Petra
     assert claims["helseid://claims/client/claims/orgnr_child"] == "910000020"
     assert claims["cnf"] == {"jkt": key.thumbprint()}
@@ -502,7 +451,7 @@ async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_he
 async def test_the_refreshed_token_keeps_the_persons_organisation(sts: StsServer) -> None:
     key = ECKey.generate_key("P-256")
     login = await login_token(
-        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, PETRA,
+        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.PETRA,
         kind="personnel", scope=f"openid {AUDIT}", dpop_key=key,
     )
 
@@ -516,16 +465,16 @@ async def test_the_refreshed_token_keeps_the_persons_organisation(sts: StsServer
 async def test_a_clinician_at_the_multi_tenant_client_acts_for_her_own_employer(sts: StsServer, http: httpx.AsyncClient) -> None:
     page = await Login(sts, http, "samhandling-ansatt", STAFF_PAGES).page(scope=f"openid {CAPACITY}")
     form, _ = read_login_page(page.text)
-    assert form is not None and PETRA not in form.choices["person"]  # an auditor gets no other scope
-    assert {SIGRID, LARS, KRISTIN, MARTE} <= set(form.choices["person"])  # staff of every organisation
+    assert form is not None and people.PETRA not in form.choices["person"]  # an auditor gets no other scope
+    assert {people.SIGRID, people.LARS, people.KRISTIN, people.MARTE} <= set(form.choices["person"])  # staff of every organisation
 
     token = await login_token(
-        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, MARTE,
+        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.MARTE,
         kind="personnel", scope=f"openid {CAPACITY}", dpop_key=ECKey.generate_key("P-256"),
     )
 
     _, claims = await verified_claims(sts.issuer, token.access_token)
-    assert claims["scope"] == f"openid {CAPACITY}" and claims["helseid://claims/hpr/hpr_number"] == "990000105"
+    assert claims["scope"] == f"openid {CAPACITY}" and claims["helseid://claims/hpr/hpr_number"] == people.MARTE_HPR
     assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000071"  # Nordlandssykehuset HF
     assert claims["helseid://claims/client/claims/orgnr_child"] == "910000098"
     practitioner = claims["nhn:tillitsrammeverk:parameters"]["practitioner"]
@@ -536,9 +485,9 @@ async def test_a_nurse_cannot_get_the_audit_scope(sts: StsServer, http: httpx.As
     login = Login(sts, http, "samhandling-ansatt", STAFF_PAGES)
     page = await login.page(scope=f"openid {AUDIT}")
 
-    refused = await login.choose(page, SIGRID)
+    refused = await login.choose(page, people.SIGRID)
     with pytest.raises(StsTokenError, match="cannot log in"):
-        await login_token(sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, SIGRID,
+        await login_token(sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.SIGRID,
                           kind="personnel", scope=AUDIT, dpop_key=ECKey.generate_key("P-256"))
     at_her_employer = redirect_params(
         await Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK).page(scope=AUDIT), LEGEVAKT_CALLBACK
@@ -570,9 +519,9 @@ async def test_a_loopback_redirect_uri_works_on_any_port_with_its_registered_pat
     sts: StsServer, http: httpx.AsyncClient
 ) -> None:
     elsewhere = "http://127.0.0.1:41234/callback"  # samhandling-web registers port 8080
-    token = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), elsewhere, ESKIL, kind="patient")
+    token = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), elsewhere, people.ESKIL, kind="patient")
     login = Login(sts, http, "samhandling-web", "http://127.0.0.1:41235/callback")
-    code = await login.code(ESKIL)
+    code = await login.code(people.ESKIL)
 
     assert token.access_token
     # The token request must still name the authorization request's redirect_uri exactly.

@@ -19,16 +19,18 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from services.platform.dpop import make_proof
-from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from services.sts.login_form import read_login_page
 from services.sts.main import StsServer
-from tests.integration.test_sts import assert_refused, assertion_form, private_jwk
-from tests.integration.test_sts_login import (
-    ESKIL,
-    LARS,
+from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
+from tests.fixtures import people
+from tests.fixtures.people import ESKIL, LARS
+from tests.fixtures.sts import (
     LEGEVAKT_CALLBACK,
     WEB_CALLBACK,
     Login,
+    assert_refused,
+    assertion_form,
+    private_jwk,
     redirect_params,
     verified_claims,
 )
@@ -154,7 +156,7 @@ async def test_health_personnel_get_helseid_identity_claims_only_for_the_scopes_
 
     assert claims["aud"] == "demo-legevakt" and claims["amr"] == ["pwd"] and claims["idp"] == "testidp-oidc"
     assert claims["helseid://claims/identity/pid"] == LARS
-    assert claims["helseid://claims/hpr/hpr_number"] == "990000102"
+    assert claims["helseid://claims/hpr/hpr_number"] == people.LARS_HPR
     assert claims["name"]
     # Not asked for, so not given (as HelseID): security and assurance level.
     for absent in ("helseid://claims/identity/security_level", "helseid://claims/identity/assurance_level", "pid", "acr"):

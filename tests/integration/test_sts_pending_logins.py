@@ -15,9 +15,8 @@ from services.platform.ids import pseudonymise
 from services.sts.config import StsConfig
 from services.sts.login import MAX_PENDING_LOGINS_PER_CLIENT, PENDING_LOGIN_SECONDS
 from services.sts.main import StsServer
-from tests.integration.test_sts import SEEDS, start
-from tests.integration.test_sts_login import ESKIL, LARS, LEGEVAKT_CALLBACK, WEB_CALLBACK, Login, redirect_params
-from tests.integration.test_sts_rotation import Clock
+from tests.fixtures.people import ESKIL, LARS
+from tests.fixtures.sts import LEGEVAKT_CALLBACK, SEEDS, WEB_CALLBACK, Clock, Login, redirect_params, start
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

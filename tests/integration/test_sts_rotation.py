@@ -2,7 +2,6 @@
 picks it up without a restart, old tokens keep verifying until their keys retire."""
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,30 +12,14 @@ import pytest_asyncio
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from services.sts.config import StsConfig
 from services.sts.key_rotation import PUBLICATION_SECONDS
 from services.sts.key_store import key_store_path, rotate_signing_keys
 from services.sts.main import StsServer
-from tests.integration.test_sts import SEEDS, private_jwk, start
+from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
+from tests.fixtures.sts import SEEDS, Clock, private_jwk, start
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@dataclass
-class Clock:
-    """Real time plus an offset the test moves forward (every time decision of the STS uses it)."""
-
-    offset: float = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-    def move_to(self, moment: float) -> None:
-        self.offset = moment - time.time()
 
 
 @dataclass

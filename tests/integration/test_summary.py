@@ -20,13 +20,12 @@ from services.summary.okt import MunicipalService
 from services.summary.patients import MAX_SUMMARY_SERVICES, Patient
 from services.summary.store import SummaryStore, UnknownPatient
 from services.summary.vitals import Measurement
+from tests.fixtures import people
 from tests.support import asserted, running_backend, settings_for
 
 GET = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 SERVICES = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
-ESKIL = "22750884907"
-FRIDA = "26812297073"  # born 2022: NEWS2 is not validated for her
 UNKNOWN = "01818010083"  # valid synthetic (Tenor) number, not seeded
 SEEDED = {p["patient_id"]: p for p in json.loads((Path(__file__).parents[2] / "seeds" / "patients.json").read_text())}
 RISKS = {
@@ -56,9 +55,9 @@ def _measured_at(raw: dict) -> datetime:
 async def test_summary_has_services_and_the_latest_news2(settings):
     async with running_backend("summary", settings) as channel:
         stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
-        answer = await _get(stub, settings, ESKIL)
+        answer = await _get(stub, settings, people.ESKIL)
 
-    assert answer.patient_id == ESKIL
+    assert answer.patient_id == people.ESKIL
     # Newest start first; only svc-0001 is active (svc-0002 ended, svc-0003 is on hold).
     assert [s.service_id for s in answer.municipal_services] == ["svc-0003", "svc-0001", "svc-0002"]
     assert {s.service_id for s in answer.municipal_services if s.active} == {"svc-0001"}
@@ -70,7 +69,7 @@ async def test_summary_has_services_and_the_latest_news2(settings):
     assert home_nursing.provider_orgnr == "910000020"
     assert answer.municipal_services[2].end_date.day == 31
 
-    measurements = SEEDED[ESKIL]["vital_signs"]
+    measurements = SEEDED[people.ESKIL]["vital_signs"]
     latest = max(measurements, key=_measured_at)
     older = {_measured_at(m) for m in measurements} - {_measured_at(latest)}
     vitals = answer.latest_vital_signs
@@ -95,9 +94,9 @@ async def test_summary_has_services_and_the_latest_news2(settings):
 async def test_only_asserted_categories_are_returned(settings):
     async with running_backend("summary", settings) as channel:
         stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
-        services_only = await _get(stub, settings, ESKIL, categories=(SERVICES,))
-        vitals_only = await _get(stub, settings, ESKIL, categories=(VITALS,))
-        child = await _get(stub, settings, FRIDA)
+        services_only = await _get(stub, settings, people.ESKIL, categories=(SERVICES,))
+        vitals_only = await _get(stub, settings, people.ESKIL, categories=(VITALS,))
+        child = await _get(stub, settings, people.FRIDA)
 
     assert len(services_only.municipal_services) == 3 and services_only.active_service_count == 1
     assert not services_only.HasField("latest_vital_signs")
@@ -119,10 +118,10 @@ async def test_refusals(settings):
         cases = [
             # wrong check digit
             (dict(patient_id="22750884906"), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
-            (dict(patient_id=ESKIL, asserted_for="16758532406"), grpc.StatusCode.PERMISSION_DENIED,
+            (dict(patient_id=people.ESKIL, asserted_for=people.TOR), grpc.StatusCode.PERMISSION_DENIED,
              "ASSERTION_PATIENT_MISMATCH"),
-            (dict(patient_id=ESKIL, categories=()), grpc.StatusCode.PERMISSION_DENIED, "CATEGORY_NOT_PERMITTED"),
-            (dict(patient_id=ESKIL, categories=(common_pb2.DATA_CATEGORY_CONSENT,)),
+            (dict(patient_id=people.ESKIL, categories=()), grpc.StatusCode.PERMISSION_DENIED, "CATEGORY_NOT_PERMITTED"),
+            (dict(patient_id=people.ESKIL, categories=(common_pb2.DATA_CATEGORY_CONSENT,)),
              grpc.StatusCode.PERMISSION_DENIED, "CATEGORY_NOT_PERMITTED"),
             (dict(patient_id=UNKNOWN), grpc.StatusCode.NOT_FOUND, "PATIENT_NOT_FOUND"),
         ]
@@ -139,7 +138,7 @@ async def test_backend_refuses_calls_without_an_assertion(tmp_path):
     async with running_backend("summary", settings, seed=False) as channel:
         stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=ESKIL))
+            await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL))
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -177,10 +176,10 @@ def test_a_summary_is_read_in_one_statement_which_is_the_existence_check_too(tmp
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     try:
-        summary = store.get_summary(ESKIL)
+        summary = store.get_summary(people.ESKIL)
         assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
         assert (summary.patient.pid, len(summary.services), len(summary.recent)) == (
-            ESKIL, len(SEEDED[ESKIL]["municipal_services"]), len(SEEDED[ESKIL]["vital_signs"])
+            people.ESKIL, len(SEEDED[people.ESKIL]["municipal_services"]), len(SEEDED[people.ESKIL]["vital_signs"])
         )
         statements.clear()
         with pytest.raises(UnknownPatient):

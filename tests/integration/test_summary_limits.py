@@ -16,10 +16,10 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.summary.patients import MAX_OPEN_SERVICES, MAX_SUMMARY_SERVICES
+from tests.fixtures import people
 from tests.support import running_suite
 
 S = summary_pb2
-TOR = "16758532406"  # Bodø; demo-ehr writes his data; one open seeded record
 GRPC_LIMIT = 4 * 1024 * 1024
 LONGEST = "𝄞"  # 4 bytes in UTF-8: texts of maximum length are also of maximum size
 
@@ -56,27 +56,27 @@ async def test_a_patient_stays_readable_whatever_one_system_writes(suite):
     async def create(kind: str, numbers: range, *, ended: bool) -> None:
         for start in range(numbers.start, numbers.stop, 10):
             await asyncio.gather(*(stub.CreateMunicipalService(S.CreateMunicipalServiceRequest(
-                patient_id=TOR, source_record_id=record_id(kind, n), service=largest(n, ended=ended),
+                patient_id=people.TOR, source_record_id=record_id(kind, n), service=largest(n, ended=ended),
             ), metadata=ehr) for n in range(start, min(start + 10, numbers.stop))))
 
     # The seeded record is open: the EHR may open MAX_OPEN_SERVICES - 1 more, then no more.
     await create("open", range(MAX_OPEN_SERVICES - 1), ended=False)
-    one_more = S.CreateMunicipalServiceRequest(patient_id=TOR, source_record_id="open-extra",
+    one_more = S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="open-extra",
                                                service=largest(0, ended=False))
     assert await refused(stub.CreateMunicipalService(one_more, metadata=ehr)) == (
         grpc.StatusCode.FAILED_PRECONDITION, "OPEN_SERVICES_LIMIT"
     )
     # Ended records are not limited (they are the patient's history), so they pile up past the cap.
     await create("ended", range(MAX_SUMMARY_SERVICES), ended=True)
-    reopen = S.UpdateMunicipalServiceRequest(patient_id=TOR, source_record_id=record_id("ended", 0),
+    reopen = S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=record_id("ended", 0),
                                              service=largest(0, ended=False))
     assert await refused(stub.UpdateMunicipalService(reopen, metadata=ehr)) == (
         grpc.StatusCode.FAILED_PRECONDITION, "OPEN_SERVICES_LIMIT"
     )
 
-    patient = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=TOR))).access_token}"),)
+    patient = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=people.TOR))).access_token}"),)
     for reader in (patient, ehr):
-        summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=TOR), metadata=reader)
+        summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=people.TOR), metadata=reader)
         services = list(summary.municipal_services)
         assert (len(services), summary.municipal_services_truncated) == (MAX_SUMMARY_SERVICES, True)
         assert sum(not s.HasField("end_date") for s in services) == MAX_OPEN_SERVICES  # every open one is there
@@ -85,14 +85,14 @@ async def test_a_patient_stays_readable_whatever_one_system_writes(suite):
         assert starts == sorted(starts, reverse=True)  # newest start first, as documented
         assert summary.ByteSize() < GRPC_LIMIT // 2
 
-        exported = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=reader)
+        exported = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=people.TOR), metadata=reader)
         assert exported.municipal_services_truncated and exported.ByteSize() < GRPC_LIMIT
         bundle = json.loads(exported.bundle_json)
         assert {"system": bundle["meta"]["tag"][0]["system"], "code": "truncated-MUNICIPAL_SERVICES"} in bundle["meta"]["tag"]
-        status = await stub.GetMunicipalServiceStatus(S.GetMunicipalServiceStatusRequest(patient_id=TOR), metadata=reader)
+        status = await stub.GetMunicipalServiceStatus(S.GetMunicipalServiceStatusRequest(patient_id=people.TOR), metadata=reader)
         assert status.active_service_count == MAX_OPEN_SERVICES
 
-    base = f"http://{suite.settings.addresses['gateway_http']}/api/v1/patients/{TOR}"
+    base = f"http://{suite.settings.addresses['gateway_http']}/api/v1/patients/{people.TOR}"
     async with httpx.AsyncClient(timeout=30.0) as client:
         for path in ("summary", "fhir"):
             answer = await client.get(f"{base}/{path}", headers=dict(patient))
@@ -102,6 +102,6 @@ async def test_a_patient_stays_readable_whatever_one_system_writes(suite):
 
     # Ending one open record makes room for another.
     await stub.EndMunicipalService(S.EndMunicipalServiceRequest(
-        patient_id=TOR, source_record_id=record_id("open", 0), end_date=common_pb2.Date(year=2025, month=2, day=1),
+        patient_id=people.TOR, source_record_id=record_id("open", 0), end_date=common_pb2.Date(year=2025, month=2, day=1),
     ), metadata=ehr)
     assert (await stub.CreateMunicipalService(one_more, metadata=ehr)).created

@@ -16,11 +16,9 @@ from services.summary.main import BACKEND
 from services.summary.models import MunicipalServiceRow, VitalSignsRow
 from services.summary.news2 import Spo2Scale
 from services.summary.store import SummaryStore
+from tests.fixtures import people
 from tests.support import settings_for
 
-GUNNAR = "28863830070"  # seeded on scale 2
-ESKIL = "22750884907"
-# vital_signs as revision 0001 has it; times through SQLAlchemy's type, as 0001's store wrote them.
 OLD_SIGNS = table("vital_signs", *(column(n) for n in (
     "patient_id", "respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness", "temperature",
 )), column("measured_at", UtcDateTime))
@@ -40,7 +38,7 @@ def test_data_from_before_0002_survives_and_seeding_again_adds_nothing(tmp_path,
     measured = datetime(2025, 11, 1, 11, tzinfo=UTC)
     try:
         with engine.begin() as connection:
-            for pid, scale in ((GUNNAR, 2), (ESKIL, 1)):
+            for pid, scale in ((people.GUNNAR, 2), (people.ESKIL, 1)):
                 connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804', :scale)"),
                                    {"pid": pid, "scale": scale})
             connection.execute(text(
@@ -48,30 +46,30 @@ def test_data_from_before_0002_survives_and_seeding_again_adds_nothing(tmp_path,
                 " service_level, stay_type, weekly_extent, temporarily_ceased, description, provider_orgnr)"
                 " VALUES ('svc-0012', :pid, '15', '2025-06-02', NULL, 'Sone sør', NULL, '5 timer', false, '',"
                 " '910000020')"
-            ), {"pid": GUNNAR})
-            old_measurement(connection, GUNNAR, measured, spo2=90, on_oxygen=True)
+            ), {"pid": people.GUNNAR})
+            old_measurement(connection, people.GUNNAR, measured, spo2=90, on_oxygen=True)
 
         command.upgrade(config, "head")
         store = SummaryStore(make_sessions(engine))
-        setting = store.get_spo2_scale(GUNNAR)
+        setting = store.get_spo2_scale(people.GUNNAR)
         assert setting.scale is Spo2Scale.SCALE_2 and setting.set_by is not None
-        assert store.get_spo2_scale(ESKIL).scale is Spo2Scale.SCALE_1
-        summary = store.get_summary(GUNNAR)
+        assert store.get_spo2_scale(people.ESKIL).scale is Spo2Scale.SCALE_1
+        summary = store.get_summary(people.GUNNAR)
         assert [s.source_record_id for s in summary.services] == ["svc-0012"]
         (old,) = summary.recent
         assert old.observation.spo2_scale is Spo2Scale.SCALE_2
-        assert (old.source_system, old.source_record_id) == ("seed", f"{GUNNAR}-2025-11-01T11:00:00Z")
+        assert (old.source_system, old.source_record_id) == ("seed", f"{people.GUNNAR}-2025-11-01T11:00:00Z")
 
         settings = settings_for(tmp_path, summary=db_url)
         BACKEND.seed(settings)
         with engine.connect() as connection:
             same_time = connection.scalar(select(func.count()).select_from(VitalSignsRow).where(
-                VitalSignsRow.patient_id == GUNNAR, VitalSignsRow.measured_at == measured))
+                VitalSignsRow.patient_id == people.GUNNAR, VitalSignsRow.measured_at == measured))
             services = connection.scalar(select(func.count()).select_from(MunicipalServiceRow).where(
                 MunicipalServiceRow.service_id == "svc-0012"))
         assert (same_time, services) == (1, 1)
         # The seeded clinician's setting is now the one in force.
-        assert store.get_spo2_scale(GUNNAR).set_by.hpr_number == "990000101"
+        assert store.get_spo2_scale(people.GUNNAR).set_by.hpr_number == people.SIGRID_HPR
 
         command.downgrade(config, "0001")
         command.upgrade(config, "head")
@@ -86,12 +84,12 @@ def test_measurements_less_than_a_second_apart_keep_distinct_keys(db_url):
     first = datetime(2025, 11, 1, 11, tzinfo=UTC)
     try:
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804', 1)"), {"pid": ESKIL})
+            connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804', 1)"), {"pid": people.ESKIL})
             for at in (first, first.replace(microsecond=100_000)):
-                old_measurement(connection, ESKIL, at)
+                old_measurement(connection, people.ESKIL, at)
         command.upgrade(config, "head")
-        keys = [m.source_record_id for m in SummaryStore(make_sessions(engine)).get_summary(ESKIL).recent]
-        assert keys == [f"{ESKIL}-2025-11-01T11:00:00Z", f"{ESKIL}-2025-11-01T11:00:00.100000Z"]
+        keys = [m.source_record_id for m in SummaryStore(make_sessions(engine)).get_summary(people.ESKIL).recent]
+        assert keys == [f"{people.ESKIL}-2025-11-01T11:00:00Z", f"{people.ESKIL}-2025-11-01T11:00:00.100000Z"]
     finally:
         engine.dispose()
 
@@ -128,14 +126,14 @@ def test_0003_rewrites_stored_zero_padded_iplos_codes_to_the_official_form_and_b
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804')"), {"pid": GUNNAR})
+            connection.execute(text("INSERT INTO patients VALUES (:pid, 'Test', '1804')"), {"pid": people.GUNNAR})
             for number, code in enumerate(("06", "02", "15", "09")):
                 connection.execute(text(
                     "INSERT INTO municipal_services (service_id, patient_id, iplos_code, start_date, end_date,"
                     " service_level, stay_type, weekly_extent, temporarily_ceased, description, provider_orgnr,"
                     " source_system, source_record_id)"
                     " VALUES (:sid, :pid, :code, '2025-06-02', NULL, '', NULL, '', false, '', '910000020', 'ehr', :sid)"
-                ), {"sid": f"svc-{number}", "pid": GUNNAR, "code": code})
+                ), {"sid": f"svc-{number}", "pid": people.GUNNAR, "code": code})
 
         def stored() -> list[str]:
             with engine.connect() as connection:
@@ -143,7 +141,7 @@ def test_0003_rewrites_stored_zero_padded_iplos_codes_to_the_official_form_and_b
 
         command.upgrade(config, "head")
         assert stored() == ["6", "2", "15", "9"]
-        assert [s.iplos_code for s in sorted(SummaryStore(make_sessions(engine)).get_summary(GUNNAR).services,
+        assert [s.iplos_code for s in sorted(SummaryStore(make_sessions(engine)).get_summary(people.GUNNAR).services,
                                              key=lambda s: s.service_id)] == ["6", "2", "15", "9"]
         command.downgrade(config, "0002")
         assert stored() == ["06", "02", "15", "09"]

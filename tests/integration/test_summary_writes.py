@@ -17,17 +17,16 @@ from services.platform.db import make_engine
 from services.platform.errors import error_info
 from services.summary.models import MunicipalServiceRow, VitalSignsRow
 from services.summary.patients import MAX_OPEN_SERVICES
+from tests.fixtures import people
 from tests.support import DEMO_EHR_ACTOR, asserted, expect_error, running_backend, settings_for
 
 S = summary_pb2
 P = "/samhandling.summary.v1.PatientSummaryService/"
 SERVICES = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
-TOR = "16758532406"  # Bodø; demo-ehr writes his data
-FRIDA = "26812297073"  # a child: no NEWS2
 SIGRID = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-legevakt", pid="08847810026", name="Sigrid Sykepleiersen",
-    hpr_number="990000101", authorization="SP", orgnr_parent="910000012", orgnr_child="910000020",
+    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-legevakt", pid=people.SIGRID, name="Sigrid Sykepleiersen",
+    hpr_number=people.SIGRID_HPR, authorization="SP", orgnr_parent="910000012", orgnr_child="910000020",
 )
 
 
@@ -54,7 +53,7 @@ def home_nursing(**changes) -> S.MunicipalServiceInput:
     return S.MunicipalServiceInput(**(fields | changes))
 
 
-async def create(stub, settings, record_id: str, service: S.MunicipalServiceInput, patient_id: str = TOR):
+async def create(stub, settings, record_id: str, service: S.MunicipalServiceInput, patient_id: str = people.TOR):
     return await stub.CreateMunicipalService(
         S.CreateMunicipalServiceRequest(patient_id=patient_id, source_record_id=record_id, service=service),
         metadata=meta(settings, "CreateMunicipalService", patient_id, SERVICES),
@@ -63,7 +62,7 @@ async def create(stub, settings, record_id: str, service: S.MunicipalServiceInpu
 
 async def status(stub, settings) -> int:
     answer = await stub.GetMunicipalServiceStatus(
-        S.GetMunicipalServiceStatusRequest(patient_id=TOR), metadata=meta(settings, "GetMunicipalServiceStatus", TOR, SERVICES)
+        S.GetMunicipalServiceStatusRequest(patient_id=people.TOR), metadata=meta(settings, "GetMunicipalServiceStatus", people.TOR, SERVICES)
     )
     return answer.active_service_count
 
@@ -94,9 +93,9 @@ async def test_the_same_create_twice_is_one_record_and_an_update_changes_it(stub
                   grpc.StatusCode.ALREADY_EXISTS, "SOURCE_RECORD_CONFLICT")
 
     updated = await stub.UpdateMunicipalService(
-        S.UpdateMunicipalServiceRequest(patient_id=TOR, source_record_id="ehr-77",
+        S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="ehr-77",
                                         service=home_nursing(weekly_extent="9 timer", iplos_code="06")),
-        metadata=meta(settings, "UpdateMunicipalService", TOR, SERVICES),
+        metadata=meta(settings, "UpdateMunicipalService", people.TOR, SERVICES),
     )
     assert updated.service.service_id == first.service.service_id
     # An old client's padded "06" is stored and answered as 9151 writes it.
@@ -105,21 +104,21 @@ async def test_the_same_create_twice_is_one_record_and_an_update_changes_it(stub
     assert count(settings, MunicipalServiceRow) == before_rows + 1
 
     on_hold = await stub.SetMunicipalServiceOnHold(
-        S.SetMunicipalServiceOnHoldRequest(patient_id=TOR, source_record_id="ehr-77", on_hold=True),
-        metadata=meta(settings, "SetMunicipalServiceOnHold", TOR, SERVICES),
+        S.SetMunicipalServiceOnHoldRequest(patient_id=people.TOR, source_record_id="ehr-77", on_hold=True),
+        metadata=meta(settings, "SetMunicipalServiceOnHold", people.TOR, SERVICES),
     )
     assert on_hold.service.temporarily_ceased and not on_hold.service.active
     assert await status(stub, settings) == before_active
 
     await expect_error(stub.EndMunicipalService(
-        S.EndMunicipalServiceRequest(patient_id=TOR, source_record_id="ehr-77",
+        S.EndMunicipalServiceRequest(patient_id=people.TOR, source_record_id="ehr-77",
                                      end_date=common_pb2.Date(year=2025, month=12, day=31)),
-        metadata=meta(settings, "EndMunicipalService", TOR, SERVICES),
+        metadata=meta(settings, "EndMunicipalService", people.TOR, SERVICES),
     ), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
     ended = await stub.EndMunicipalService(
-        S.EndMunicipalServiceRequest(patient_id=TOR, source_record_id="ehr-77",
+        S.EndMunicipalServiceRequest(patient_id=people.TOR, source_record_id="ehr-77",
                                      end_date=common_pb2.Date(year=2026, month=2, day=1)),
-        metadata=meta(settings, "EndMunicipalService", TOR, SERVICES),
+        metadata=meta(settings, "EndMunicipalService", people.TOR, SERVICES),
     )
     assert ended.service.end_date.month == 2 and not ended.service.active
 
@@ -146,11 +145,11 @@ async def test_a_system_changes_only_its_own_records(stub, settings):
     other = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="other-ehr", orgnr_parent="910000012",
                              orgnr_child="910000020")
     await expect_error(stub.SetMunicipalServiceOnHold(
-        S.SetMunicipalServiceOnHoldRequest(patient_id=TOR, source_record_id="ehr-9", on_hold=True),
-        metadata=meta(settings, "SetMunicipalServiceOnHold", TOR, SERVICES, actor=other),
+        S.SetMunicipalServiceOnHoldRequest(patient_id=people.TOR, source_record_id="ehr-9", on_hold=True),
+        metadata=meta(settings, "SetMunicipalServiceOnHold", people.TOR, SERVICES, actor=other),
     ), grpc.StatusCode.NOT_FOUND, "SERVICE_NOT_FOUND")
     # Nor through another patient's id.
-    eskil = "22750884907"
+    eskil = people.ESKIL
     await expect_error(stub.SetMunicipalServiceOnHold(
         S.SetMunicipalServiceOnHoldRequest(patient_id=eskil, source_record_id="ehr-9", on_hold=True),
         metadata=meta(settings, "SetMunicipalServiceOnHold", eskil, SERVICES),
@@ -165,7 +164,7 @@ def vitals(**changes) -> S.VitalSigns:
     return S.VitalSigns(**(fields | changes))
 
 
-async def record(stub, settings, record_id: str, signs: S.VitalSigns, patient_id: str = TOR, actor=DEMO_EHR_ACTOR):
+async def record(stub, settings, record_id: str, signs: S.VitalSigns, patient_id: str = people.TOR, actor=DEMO_EHR_ACTOR):
     return await stub.RecordVitalSigns(
         S.RecordVitalSignsRequest(patient_id=patient_id, source_record_id=record_id, vital_signs=signs),
         metadata=meta(settings, "RecordVitalSigns", patient_id, VITALS, actor=actor),
@@ -207,12 +206,12 @@ async def test_scale_2_only_after_a_clinician_sets_it(stub, settings):
     on_oxygen = vitals(spo2=97, on_oxygen=True)
     scale_1 = await record(stub, settings, "obs-a", on_oxygen)
     assert (scale_1.news2.spo2_scale, scale_1.news2.parameters.spo2) == (1, 0)
-    await expect_error(stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=TOR, scale=2),
-                                    metadata=meta(settings, "SetSpo2Scale", TOR, VITALS)),
+    await expect_error(stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=people.TOR, scale=2),
+                                    metadata=meta(settings, "SetSpo2Scale", people.TOR, VITALS)),
                   grpc.StatusCode.PERMISSION_DENIED, "CLINICIAN_REQUIRED")
-    setting = (await stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=TOR, scale=2),
-                                       metadata=meta(settings, "SetSpo2Scale", TOR, VITALS, actor=SIGRID))).setting
-    assert (setting.scale, setting.set_by.hpr_number, setting.set_by.name) == (2, "990000101", "Sigrid Sykepleiersen")
+    setting = (await stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=people.TOR, scale=2),
+                                       metadata=meta(settings, "SetSpo2Scale", people.TOR, VITALS, actor=SIGRID))).setting
+    assert (setting.scale, setting.set_by.hpr_number, setting.set_by.name) == (2, people.SIGRID_HPR, "Sigrid Sykepleiersen")
     assert setting.HasField("set_time")
     scale_2 = await record(stub, settings, "obs-b", vitals(spo2=97, on_oxygen=True,
                                                             measure_time=datetime(2026, 1, 5, 9, tzinfo=UTC)),
@@ -221,20 +220,20 @@ async def test_scale_2_only_after_a_clinician_sets_it(stub, settings):
     assert (scale_2.news2.spo2_scale, scale_2.news2.parameters.spo2, scale_2.news2.red_score) == (2, 3, True)
     assert scale_2.vital_signs.spo2_scale == 2
     listed = await stub.ListVitalSigns(
-        S.ListVitalSignsRequest(patient_id=TOR, from_time=datetime(2026, 1, 5, tzinfo=UTC),
+        S.ListVitalSignsRequest(patient_id=people.TOR, from_time=datetime(2026, 1, 5, tzinfo=UTC),
                                 to_time=datetime(2026, 1, 6, tzinfo=UTC)),
-        metadata=meta(settings, "ListVitalSigns", TOR, VITALS),
+        metadata=meta(settings, "ListVitalSigns", people.TOR, VITALS),
     )
     # The earlier measurement keeps the scale it was scored with; the health person is named.
     assert [(m.source_record_id, m.news2.spo2_scale) for m in listed.measurements] == [("obs-a", 1), ("obs-b", 2)]
-    assert listed.measurements[1].measured_by.hpr_number == "990000101"
+    assert listed.measurements[1].measured_by.hpr_number == people.SIGRID_HPR
     assert not listed.measurements[0].HasField("measured_by")
     assert listed.trend.direction == S.TREND_DIRECTION_WORSENING
     assert listed.trend.change == scale_2.news2.total - scale_1.news2.total > 0
 
 
 async def test_no_news2_for_children_or_in_pregnancy_and_the_reason_is_given(stub, settings):
-    child = await record(stub, settings, "obs-child", vitals(), patient_id=FRIDA)
+    child = await record(stub, settings, "obs-child", vitals(), patient_id=people.FRIDA)
     assert (child.news2.scored, child.news2.not_scored_reason, child.news2.total) == (
         False, S.NOT_SCORED_REASON_UNDER_16, 0)
     pregnant = await record(stub, settings, "obs-preg", vitals(pregnant=True))
@@ -244,19 +243,19 @@ async def test_no_news2_for_children_or_in_pregnancy_and_the_reason_is_given(stu
 async def test_list_range_is_validated(stub, settings):
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for request, field in [
-        (S.ListVitalSignsRequest(patient_id=TOR), "from_time"),
-        (S.ListVitalSignsRequest(patient_id=TOR, from_time=start, to_time=start), "to_time"),
-        (S.ListVitalSignsRequest(patient_id=TOR, from_time=start, to_time=start + timedelta(days=367)), "to_time"),
+        (S.ListVitalSignsRequest(patient_id=people.TOR), "from_time"),
+        (S.ListVitalSignsRequest(patient_id=people.TOR, from_time=start, to_time=start), "to_time"),
+        (S.ListVitalSignsRequest(patient_id=people.TOR, from_time=start, to_time=start + timedelta(days=367)), "to_time"),
     ]:
-        violations = await expect_error(stub.ListVitalSigns(request, metadata=meta(settings, "ListVitalSigns", TOR, VITALS)),
+        violations = await expect_error(stub.ListVitalSigns(request, metadata=meta(settings, "ListVitalSigns", people.TOR, VITALS)),
                                    grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
         assert set(violations) == {field}
 
 
 async def test_the_fhir_bundle_validates_and_leaves_out_withheld_categories(stub, settings):
     await record(stub, settings, "obs-f", vitals())
-    both = asserted(settings, "summary", P + "ExportPatientBundle", patient_id=TOR, data_categories=(SERVICES, VITALS))
-    answer = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=both)
+    both = asserted(settings, "summary", P + "ExportPatientBundle", patient_id=people.TOR, data_categories=(SERVICES, VITALS))
+    answer = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=people.TOR), metadata=both)
     bundle = json.loads(answer.bundle_json)
     Bundle.model_validate(bundle)
     kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
@@ -266,8 +265,8 @@ async def test_the_fhir_bundle_validates_and_leaves_out_withheld_categories(stub
     assert news2 and news2[-1]["valueInteger"] == 6 and len(news2[-1]["component"]) >= 7
     assert not answer.withheld_categories
 
-    services_only = meta(settings, "ExportPatientBundle", TOR, SERVICES)
-    answer = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=services_only)
+    services_only = meta(settings, "ExportPatientBundle", people.TOR, SERVICES)
+    answer = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=people.TOR), metadata=services_only)
     bundle = json.loads(answer.bundle_json)
     Bundle.model_validate(bundle)
     assert "Observation" not in [e["resource"]["resourceType"] for e in bundle["entry"]]
@@ -287,34 +286,34 @@ async def test_times_out_of_range_or_before_birth_are_field_violations(stub, set
                                         "INVALID_ARGUMENT")
         assert set(violations) == {"vital_signs.measure_time"} and reason in violations["vital_signs.measure_time"]
     violations = await expect_error(stub.ListVitalSigns(
-        S.ListVitalSignsRequest(patient_id=TOR, from_time={"seconds": 0, "nanos": -5}),
-        metadata=meta(settings, "ListVitalSigns", TOR, VITALS)), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+        S.ListVitalSignsRequest(patient_id=people.TOR, from_time={"seconds": 0, "nanos": -5}),
+        metadata=meta(settings, "ListVitalSigns", people.TOR, VITALS)), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
     assert set(violations) == {"from_time"}
     assert count(settings, VitalSignsRow) == before
 
 
 async def test_a_health_person_records_as_themselves(stub, settings):
-    other = S.Performer(hpr_number="990000102", name="Lars Legevaktsen")
-    request = S.RecordVitalSignsRequest(patient_id=TOR, source_record_id="obs-p", vital_signs=vitals(), measured_by=other)
+    other = S.Performer(hpr_number=people.LARS_HPR, name="Lars Legevaktsen")
+    request = S.RecordVitalSignsRequest(patient_id=people.TOR, source_record_id="obs-p", vital_signs=vitals(), measured_by=other)
     violations = await expect_error(
-        stub.RecordVitalSigns(request, metadata=meta(settings, "RecordVitalSigns", TOR, VITALS, actor=SIGRID)),
+        stub.RecordVitalSigns(request, metadata=meta(settings, "RecordVitalSigns", people.TOR, VITALS, actor=SIGRID)),
         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
     assert set(violations) == {"measured_by.hpr_number"}
     # A system names who measured.
     request.source_record_id = "obs-s"
-    by_system = await stub.RecordVitalSigns(request, metadata=meta(settings, "RecordVitalSigns", TOR, VITALS))
+    by_system = await stub.RecordVitalSigns(request, metadata=meta(settings, "RecordVitalSigns", people.TOR, VITALS))
     listed = await stub.ListVitalSigns(
-        S.ListVitalSignsRequest(patient_id=TOR, from_time=datetime(2026, 1, 5, tzinfo=UTC),
+        S.ListVitalSignsRequest(patient_id=people.TOR, from_time=datetime(2026, 1, 5, tzinfo=UTC),
                                 to_time=datetime(2026, 1, 6, tzinfo=UTC)),
-        metadata=meta(settings, "ListVitalSigns", TOR, VITALS))
+        metadata=meta(settings, "ListVitalSigns", people.TOR, VITALS))
     assert [m.measured_by.hpr_number for m in listed.measurements
-            if m.measurement_id == by_system.measurement_id] == ["990000102"]
+            if m.measurement_id == by_system.measurement_id] == [people.LARS_HPR]
 
 
 async def test_a_retry_after_the_scale_changed_is_still_the_same_measurement(stub, settings):
     first = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True))
-    await stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=TOR, scale=2),
-                            metadata=meta(settings, "SetSpo2Scale", TOR, VITALS, actor=SIGRID))
+    await stub.SetSpo2Scale(S.SetSpo2ScaleRequest(patient_id=people.TOR, scale=2),
+                            metadata=meta(settings, "SetSpo2Scale", people.TOR, VITALS, actor=SIGRID))
     retry = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True))
     assert (retry.created, retry.measurement_id, retry.news2.spo2_scale) == (False, first.measurement_id, 1)
     repeating = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True, spo2_scale=1))
@@ -323,24 +322,24 @@ async def test_a_retry_after_the_scale_changed_is_still_the_same_measurement(stu
     violations = await expect_error(record(stub, settings, "obs-r2", vitals(spo2=97, on_oxygen=True, spo2_scale=1)),
                                     grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
     assert set(violations) == {"vital_signs.spo2_scale"}
-    summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=TOR),
-                                           metadata=meta(settings, "GetPatientSummary", TOR, VITALS))
+    summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=people.TOR),
+                                           metadata=meta(settings, "GetPatientSummary", people.TOR, VITALS))
     setting = summary.spo2_scale_setting
-    assert (setting.scale, setting.set_by.hpr_number) == (2, "990000101")
+    assert (setting.scale, setting.set_by.hpr_number) == (2, people.SIGRID_HPR)
 
 
 async def test_an_export_over_its_size_keeps_the_newest_measurements_and_says_so(stub, settings, monkeypatch):
-    from services.summary import api
+    from services.summary import use_cases
 
     for hour in range(8, 12):
         await record(stub, settings, f"obs-size-{hour}", vitals(measure_time=datetime(2026, 1, 5, hour, tzinfo=UTC)))
     def vitals_only():  # an assertion is good for one call
-        return meta(settings, "ExportPatientBundle", TOR, VITALS)
+        return meta(settings, "ExportPatientBundle", people.TOR, VITALS)
 
-    whole = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=vitals_only())
+    whole = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=people.TOR), metadata=vitals_only())
     assert not whole.truncated
-    monkeypatch.setattr(api, "MAX_BUNDLE_BYTES", len(whole.bundle_json.encode()) - 1)
-    cut = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=TOR), metadata=vitals_only())
+    monkeypatch.setattr(use_cases, "MAX_BUNDLE_BYTES", len(whole.bundle_json.encode()) - 1)
+    cut = await stub.ExportPatientBundle(S.ExportPatientBundleRequest(patient_id=people.TOR), metadata=vitals_only())
     bundle = json.loads(cut.bundle_json)
     Bundle.model_validate(bundle)
     assert cut.truncated and [t["code"] for t in bundle["meta"]["tag"]] == ["withheld-MUNICIPAL_SERVICES", "truncated-VITAL_SIGNS"]

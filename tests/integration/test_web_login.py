@@ -25,11 +25,10 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.cli.token import Identity, obtain_token
 from services.sts.login_form import read_login_page
+from tests.fixtures import people
 from tests.support import Suite, running_suite
 
-ESKIL = "22750884907"
 ESKIL_NAME = "Eskil Eksempelsen"
-PETRA = "11747910016"  # Bodø kommune's privacy officer: an auditor
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ")
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -106,7 +105,7 @@ async def at_the_sts(http: httpx.AsyncClient, authorize_url: str, pid: str) -> h
     return answer
 
 
-async def log_in(http: httpx.AsyncClient, gateway: str, pid: str = ESKIL, *, path: str = "/logg-inn/pasient",
+async def log_in(http: httpx.AsyncClient, gateway: str, pid: str = people.ESKIL, *, path: str = "/logg-inn/pasient",
                  presented: dict[str, str] | None = None) -> Flow:
     started, login_cookie = await start_login(http, gateway, path, presented)
     authorize_url = started.headers["location"]
@@ -165,7 +164,7 @@ async def test_a_patient_logs_in_and_her_page_reads_through_the_enforcer_with_no
     assert query["code_challenge_method"] == "S256" and query["state"] and query["nonce"]
     assert query["scope"] == "openid profile samhandling:patient"
     assert query["redirect_uri"] == gateway + "/innlogging/ferdig"
-    assert "login_hint" not in query and ESKIL not in flow.authorize_url
+    assert "login_hint" not in query and people.ESKIL not in flow.authorize_url
     # The callback lands on the patient's page with the session cookie, flagged as it must be.
     assert flow.done.status_code == 303 and flow.done.headers["location"] == "/pasient"
     value, attributes = set_cookies(flow.done)[SESSION_COOKIE]
@@ -176,17 +175,17 @@ async def test_a_patient_logs_in_and_her_page_reads_through_the_enforcer_with_no
     [row] = session_rows(suite)
     assert row.id_hash == hashlib.sha256(value.encode()).digest()
     assert value not in {str(v) for v in row}
-    assert row.person_pid == ESKIL and row.person_name == ESKIL_NAME and row.console == "patient"
+    assert row.person_pid == people.ESKIL and row.person_name == ESKIL_NAME and row.console == "patient"
     assert row.orgnr_parent is None and row.orgnr_child is None  # a patient acts for no organisation
     for response in [*flow.responses, page]:
         shown = response.text + str(response.url) + " ".join(f"{k}: {v}" for k, v in response.headers.items())
         assert row.access_token not in shown and not JWT.search(shown)
-    assert ESKIL not in flow.callback_url
+    assert people.ESKIL not in flow.callback_url
     # The page: who is logged in, and the rules count read through the Enforcer, so audited.
     assert page.status_code == 200 and f"Logget inn som {ESKIL_NAME}" in page.text
     assert "delingsregler i kraft" in page.text
     events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
-        audit_pb2.ListEventsRequest(patient_id=ESKIL), metadata=await patient_auth(suite, ESKIL)
+        audit_pb2.ListEventsRequest(patient_id=people.ESKIL), metadata=await patient_auth(suite, people.ESKIL)
     )
     reads = [e for e in events.events if e.actor.client_id == "samhandling-portal"]
     # Oversikt reads the summary (services, vital signs) and the rules (consent), all as hers.
@@ -223,7 +222,7 @@ async def test_an_auditor_logs_in_at_the_staff_client_for_her_console_only(
     gateway = base(staff_suite)
     landing = await http.get(gateway + "/")
 
-    flow = await log_in(http, gateway, PETRA, path="/logg-inn/ansatt?til=revisor")
+    flow = await log_in(http, gateway, people.PETRA, path="/logg-inn/ansatt?til=revisor")
     home = await get(http, gateway + "/revisor", flow.cookie)
     patients = await get(http, gateway + "/pasient", flow.cookie)
     no_page_yet = await http.get(gateway + "/logg-inn/ansatt?til=kapasitet")
@@ -233,7 +232,7 @@ async def test_an_auditor_logs_in_at_the_staff_client_for_her_console_only(
     assert query["client_id"] == ["samhandling-ansatt"] and query["scope"] == ["openid profile nhn:samhandling/audit.read"]
     assert flow.done.headers["location"] == "/revisor"
     [row] = session_rows(staff_suite)
-    assert (row.console, row.person_pid, row.client_id) == ("auditor", PETRA, "samhandling-ansatt")
+    assert (row.console, row.person_pid, row.client_id) == ("auditor", people.PETRA, "samhandling-ansatt")
     assert "nhn:samhandling/audit.read" in row.scopes.split()
     # The session keeps the organisation her token acts for (Bodø kommune, hjemmesykepleie).
     assert (row.orgnr_parent, row.orgnr_child) == ("910000012", "910000020")
@@ -247,7 +246,7 @@ async def test_an_answer_with_another_state_is_refused_and_makes_no_session(
 ) -> None:
     gateway = base(suite)
     started, login_cookie = await start_login(http, gateway)
-    answer = await at_the_sts(http, started.headers["location"], ESKIL)
+    answer = await at_the_sts(http, started.headers["location"], people.ESKIL)
     code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
 
     forged = await http.get(gateway + "/innlogging/ferdig?" + urlencode({"code": code, "state": "forged"}),

@@ -9,13 +9,10 @@ import logging
 
 import grpc
 import pytest
-from google.protobuf.descriptor import MethodDescriptor
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
-from gateway.routes import SERVICES
+from gateway.grpc_handlers import SERVICES
 from samhandling.common.v1 import common_pb2
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.assertion import (
     GATEWAY_CLIENT_ID,
     METADATA_KEY,
@@ -29,6 +26,7 @@ from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
 from services.platform.settings import BACKENDS
+from tests.fixtures.wire import call_raw, error_model
 from tests.support import DEMO_EHR_ACTOR, running_suite
 
 # Field 1, length-delimited, announcing 5 bytes where 2 follow: no message type parses it.
@@ -42,31 +40,8 @@ async def suite(tmp_path):
         yield running
 
 
-async def call_raw(channel: grpc.aio.Channel, path: str, method: MethodDescriptor, body: bytes, metadata=()):
-    """Sends `body` as it is to `path`; raises the call's AioRpcError."""
-    if method.client_streaming:
-        multi = channel.stream_stream if method.server_streaming else channel.stream_unary
-        call = multi(path)(iter([body]), metadata=metadata, timeout=10)
-    elif method.server_streaming:
-        call = channel.unary_stream(path)(body, metadata=metadata, timeout=10)
-    else:
-        call = channel.unary_unary(path)(body, metadata=metadata, timeout=10)
-    if method.server_streaming:
-        async for _ in call:
-            pass
-    else:
-        await call
 
 
-def error_model(err: grpc.RpcError) -> tuple[grpc.StatusCode, str, str]:
-    """(code, ErrorInfo reason, ErrorInfo domain) of a failed call; reason and domain are ""
-    when the status carries no ErrorInfo."""
-    status = rpc_status.from_call(err)
-    for detail in status.details if status else ():
-        info = error_details_pb2.ErrorInfo()
-        if detail.Unpack(info):
-            return err.code(), info.reason, info.domain
-    return err.code(), "", ""
 
 
 async def refusal(channel, path, method, body, metadata=()) -> tuple[grpc.StatusCode, str, str]:

@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from services.cli.children import alive
-from services.cli.setup import migrate_all
+from services.cli.database_setup import migrate_all
 from services.platform.errors import error_info
 from services.platform.settings import Settings
 from tests.fixtures.postgres import free_port

@@ -36,14 +36,14 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
-from services.sts.client import CLIENT_ASSERTION_TYPE, build_client_assertion
-from tests.integration.test_sts_login import WEB_CALLBACK, Login
+from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
+from tests.fixtures import people
+from tests.fixtures.sts import WEB_CALLBACK, Login
 from tests.support import Suite, running_suite
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PATIENT = "22750884907"
-LARS = "23898220028"  # doctor at Bodø kommune, logs in through demo-legevakt (DPoP-bound)
+PATIENT = people.ESKIL
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 UNAUTHENTICATED, PERMISSION_DENIED = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED
 
@@ -81,7 +81,7 @@ async def arena(tmp_path_factory):
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     async with running_suite(tmp_path_factory.mktemp("attacks"), provider) as suite:
         system = await suite.token("demo-ehr")
-        personnel = await obtain_token(suite.settings, Identity(user=LARS, purpose="TREAT"), dpop=True)
+        personnel = await obtain_token(suite.settings, Identity(user=people.LARS, purpose="TREAT"), dpop=True)
         patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
         second = create_gateway(suite.settings, provider, address="127.0.0.1:0", http_address="127.0.0.1:0")
         port = await second.start()

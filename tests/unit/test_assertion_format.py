@@ -29,6 +29,7 @@ from services.platform.assertion import (
 from services.platform.errors import ServiceError
 from services.platform.replay import InProcessClaims
 from services.platform.settings import SettingsError
+from tests.fixtures import people
 
 NOW = 1_800_000_000
 METHOD = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
@@ -60,7 +61,7 @@ def _b64(data: bytes) -> str:
 def _claims(**changes: object) -> dict[str, object]:
     claims: dict[str, object] = {
         "iss": ISSUER, "aud": audience_of("summary"), "iat": NOW, "exp": NOW + LIFETIME_SECONDS, "jti": "j-1",
-        "mth": METHOD, "act": _b64(ACTOR.SerializeToString()), "pat": "22750884907", "cat": [1, 2], "pou": 1,
+        "mth": METHOD, "act": _b64(ACTOR.SerializeToString()), "pat": people.ESKIL, "cat": [1, 2], "pou": 1,
         "did": "d-1", "tid": "", "req": BOUND, **changes,
     }
     return {name: value for name, value in claims.items() if value is not None}
@@ -100,7 +101,7 @@ def test_the_header_is_one_constant_and_the_actor_travels_as_its_protobuf_bytes(
 async def test_an_assertion_signed_by_another_jose_library_verifies(key):
     verified = await _verify(key, _joserfc(key))
     assert (verified.actor, verified.patient_id, verified.data_categories, verified.purpose_of_use) == (
-        ACTOR, "22750884907", (1, 2), 1,
+        ACTOR, people.ESKIL, (1, 2), 1,
     )
     # A verifier whose public key file has no kid still accepts the signer's header.
     public = ECKey.import_key({k: v for k, v in key.as_dict(private=False).items() if k != "kid"})

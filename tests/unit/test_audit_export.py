@@ -19,11 +19,13 @@ from services.audit import csv_export, fhir_export
 from services.audit.events import Action, AuditRecord
 from services.audit.search import StoredEvent
 from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
+from tests.fixtures import people
+from tests.fixtures.hypothesis_profiles import examples
 from tests.fixtures.samples import audit_record
 
 ORIGIN = "samhandling.test/audit"
 EXPORTED_AT = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
-PATIENT = "22750884907"  # synthetic (NHN, month + 65), a fødselsnummer's shape
+PATIENT = people.ESKIL  # synthetic (NHN, month + 65), a fødselsnummer's shape
 D_NUMBER_PATIENT = "51819010076"  # synthetic (Tenor, month + 80) with a D-number's day + 40
 READ = audit_record(occurred_at=datetime(2026, 1, 5, 8, 30, 15, 123000, tzinfo=UTC), patient_id=PATIENT, decision_id="dec-1")
 DENIED = replace(READ, decision=Decision.DENY, access_basis=AccessBasis.RESTRICTION, decided_by="restriction-1")
@@ -75,9 +77,9 @@ def test_a_permitted_read_follows_balp():
     assert "outcomeDesc" not in event
     [user] = agents(event, "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP")
     assert user["requestor"] is True and user["name"] == "Sigrid Sykepleiersen"
-    assert user["who"]["identifier"] == {"system": fhir_export.FNR, "value": "08847810026"}
+    assert user["who"]["identifier"] == {"system": fhir_export.FNR, "value": people.SIGRID}
     assert user["extension"][0]["valueIdentifier"]["system"] == fhir_export.HPR
-    assert user["extension"][0]["valueIdentifier"]["value"] == "990000101"
+    assert user["extension"][0]["valueIdentifier"]["value"] == people.SIGRID_HPR
     assert user["role"][0]["coding"][0] == {"system": fhir_export.HPR_CATEGORY, "code": "SP"}
     assert user["purposeOfUse"] == [
         {"coding": [{"system": fhir_export.PURPOSE_OF_USE, "code": "TREAT", "display": "treatment"}]}
@@ -170,8 +172,8 @@ def test_csv_has_a_header_and_one_row_per_event_that_reads_back():
     first, second, third = (dict(zip(header, row, strict=True)) for row in rows)
     assert first == {
         "event_id": stored(READ, 1).event_id, "sequence": "1", "occurred_at": "2026-01-05T08:30:15.123000Z",
-        "actor_kind": "PERSONNEL", "actor_pid": "08847810026", "actor_name": "Sigrid Sykepleiersen",
-        "actor_hpr_number": "990000101", "actor_authorization": "SP", "actor_orgnr_parent": "910000012",
+        "actor_kind": "PERSONNEL", "actor_pid": people.SIGRID, "actor_name": "Sigrid Sykepleiersen",
+        "actor_hpr_number": people.SIGRID_HPR, "actor_authorization": "SP", "actor_orgnr_parent": "910000012",
         "actor_orgnr_child": "910000020", "actor_client_id": "demo-ehr", "actor_client_name": "Demo EHR Bodø",
         "patient_id": PATIENT, "action": "READ", "data_category": "VITAL_SIGNS", "purpose_of_use": "TREAT",
         "access_basis": "CARE_RELATIONSHIP", "decision": "PERMIT", "decided_by": "default", "decision_id": "dec-1",
@@ -211,7 +213,7 @@ def exposed(text: str, separator: str) -> list[str]:
     return [p for p in text.split(separator) if p.lstrip(' "').startswith(tuple(csv_export.FORMULA_TRIGGERS))]
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500))
 @given(_CELLS)
 def test_no_part_of_a_guarded_cell_starts_a_formula_whatever_the_separator(text):
     guarded = csv_export.guarded(text)
@@ -221,7 +223,7 @@ def test_no_part_of_a_guarded_cell_starts_a_formula_whatever_the_separator(text)
     assert guarded.replace("'", "") == text.replace("'", "")  # only quotes are added
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.lists(_CELLS, min_size=1, max_size=4))
 def test_no_part_of_the_export_starts_a_formula_whatever_the_separator(texts):
     """The whole file, read line by line (as by a reader that ignores the quotes) and split by any

@@ -13,8 +13,9 @@ from services.platform.paging import (
     encode_page_token,
     page_size,
 )
+from tests.fixtures import people
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 BODO = "910000012"
 
 
@@ -27,7 +28,7 @@ def test_a_patient_sees_every_event_about_themselves_without_staff_person_number
 
 
 def test_a_representative_reads_the_log_the_consent_decision_opened():
-    guardian = "45869005006"
+    guardian = people.MIKKEL
     assert read_scope(ActorKind.PATIENT, "", guardian, PATIENT, consent_permitted=True) == ReadScope(
         PATIENT, None, shows_actor_pid=False
     )
@@ -38,9 +39,9 @@ def test_a_representative_reads_the_log_the_consent_decision_opened():
     ("kind", "orgnr_parent", "pid"),
     [
         (ActorKind.AUDITOR, "", ""),  # an auditor bound to no organisation
-        (ActorKind.PATIENT, "", "19779998080"),  # another patient
+        (ActorKind.PATIENT, "", people.RAGNHILD),  # another patient
         (ActorKind.PATIENT, "", ""),
-        (ActorKind.PERSONNEL, BODO, "08847810026"),
+        (ActorKind.PERSONNEL, BODO, people.SIGRID),
         (ActorKind.SYSTEM, BODO, ""),
         (None, BODO, PATIENT),
     ],

@@ -13,13 +13,14 @@ from services.audit.search import (
     filter_violations,
 )
 from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
+from tests.fixtures import people
 
 BODO = "910000012"
 EVERYTHING = EventFilter()
 FULL = EventFilter(
-    patient_id="22750884907",
-    actor_hpr_number="990000101",
-    actor_pid="08847810026",
+    patient_id=people.ESKIL,
+    actor_hpr_number=people.SIGRID_HPR,
+    actor_pid=people.SIGRID,
     actor_orgnr_child="910000020",
     start=datetime(2026, 1, 1, tzinfo=UTC),
     end=datetime(2026, 2, 1, tzinfo=UTC),
@@ -76,7 +77,7 @@ def test_a_window_must_not_be_empty():
 
 
 def test_synthetic_person_numbers_are_refused_where_the_deployment_refuses_them():
-    problems = filter_violations(EventFilter(patient_id="22750884907", actor_pid="08847810026"), allow_synthetic=False)
+    problems = filter_violations(EventFilter(patient_id=people.ESKIL, actor_pid=people.SIGRID), allow_synthetic=False)
     assert set(problems) == {"filter.patient_id", "filter.actor_pid"}
 
 

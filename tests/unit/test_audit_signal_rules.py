@@ -16,10 +16,11 @@ from services.audit.signals import (
     signals,
 )
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
+from tests.fixtures import people
 
 BODO, BAERUM = "910000012", "910000047"
-NURSE_PID, NURSE_HPR = "08847810026", "990000101"
-PATIENTS = ("22750884907", "19779998080")
+NURSE_PID, NURSE_HPR = people.SIGRID, people.SIGRID_HPR
+PATIENTS = (people.ESKIL, people.RAGNHILD)
 # 2026-01-05 10:00 Oslo (UTC+1).
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

@@ -14,6 +14,7 @@ from services.audit.merkle import Frontier, leaf_hash
 from services.audit.signer import LogSigner
 from services.audit.verification import LeafRecord, verify_log
 from services.platform.vocabulary import Decision
+from tests.fixtures import people
 
 ORIGIN = "samhandling.example/audit"
 LOG = LogSigner(ORIGIN, NoteSigner.generate(ORIGIN))
@@ -24,7 +25,7 @@ def record(key: str) -> AuditRecord:
     return AuditRecord(
         idempotency_key=key, occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC), actor_kind=None,
         actor_client_id="demo-ehr", actor_client_name="", actor_pid="", actor_name="", actor_hpr_number="",
-        actor_authorization="", actor_orgnr_parent="910000012", actor_orgnr_child="", patient_id="22750884907",
+        actor_authorization="", actor_orgnr_parent="910000012", actor_orgnr_child="", patient_id=people.ESKIL,
         action=None, data_category=None, purpose_of_use=None, access_basis=None, decision=Decision.PERMIT,
         decided_by="default", decision_id="", trace_id="", method="",
     )

@@ -25,10 +25,12 @@ from services.consent.domain import (  # noqa: E402
 )
 from services.platform.actors import Actor  # noqa: E402
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse  # noqa: E402
+from tests.fixtures import people
+from tests.fixtures.hypothesis_profiles import examples
 
 NOW = bench.NOW
 PATIENT = bench.PATIENT
-OTHER = "19779998080"
+OTHER = people.RAGNHILD
 MS, VS = DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS
 
 # Checked, not timed: every bench request as a write, both categories each, so every actor
@@ -94,7 +96,7 @@ def test_the_timed_requests_all_reach_the_rules():
 
 
 def test_representations_are_refused_rather_than_silently_dropped():
-    rep = Representation("rep-1", PATIENT, "08847810026", RepresentationKind.POWER_OF_ATTORNEY, NOW)
+    rep = Representation("rep-1", PATIENT, people.SIGRID, RepresentationKind.POWER_OF_ATTORNEY, NOW)
     with pytest.raises(ValueError, match="representations"):
         translate(Policy(PATIENT, representations=(rep,)))
 
@@ -114,7 +116,7 @@ def test_a_selector_with_an_empty_value_selects_as_decide_says(rule_type, kind):
 
 # Generated rule sets: every type and selector, empty selector values, periods at the edges;
 # home organisations unknown (None, ""), an actor's parent, an actor's child, or nobody's.
-HPRS = ("", "990000101", "990000104")
+HPRS = ("", people.SIGRID_HPR, people.BJORN_HPR)
 ORGS = ("", "910000012", "910000020", "910000047")
 HOMES = (None, "", "910000012", "910000020", "910000071")
 AUTHORIZATIONS = ("", "LE", "SP")
@@ -169,7 +171,7 @@ requests = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(rule_set=st.lists(rules(), max_size=6).map(tuple), request_=requests, home=st.sampled_from(HOMES))
 def test_cedar_decides_generated_rule_sets_as_decide_does(rule_set, request_, home):
     policy = Policy(PATIENT, rule_set, home_orgnr=home)

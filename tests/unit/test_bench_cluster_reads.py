@@ -9,6 +9,7 @@ import pytest
 from bench import load_h2
 from bench.cluster_reads import Cell, ClusterReads, combine, render
 from samhandling.summary.v1 import summary_pb2
+from tests.fixtures import people
 
 # Real h2load 1.52 output (abridged to the lines parsed), from a run against the cluster.
 SUMMARY = """\
@@ -27,10 +28,10 @@ ANSWER = 775  # bytes of one GetPatientSummary answer in that run (49920 / 64 - 
 
 
 def test_grpc_frame_is_the_length_prefixed_message() -> None:
-    message = summary_pb2.GetPatientSummaryRequest(patient_id="22750884907").SerializeToString()
+    message = summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL).SerializeToString()
     frame = load_h2.grpc_frame(message)
     assert frame[0] == 0 and int.from_bytes(frame[1:5], "big") == len(message) and frame[5:] == message
-    assert summary_pb2.GetPatientSummaryRequest.FromString(frame[5:]).patient_id == "22750884907"
+    assert summary_pb2.GetPatientSummaryRequest.FromString(frame[5:]).patient_id == people.ESKIL
 
 
 @pytest.mark.parametrize(("in_flight", "expected"), [(1, (1, 1)), (8, (1, 8)), (32, (4, 8)), (10, (2, 5)), (9, (3, 3))])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.cli.main import main
-from tests.unit.test_event_proof import ORIGIN, PID, VKEY, WORDS, bad_openings, build, build_v2
+from tests.fixtures.event_proofs import ORIGIN, PID, VKEY, WORDS, bad_openings, build, build_v2
 
 
 def check(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -44,3 +44,13 @@ def test_a_proof_with_a_false_opening_fails(tmp_path, capsys):
     code, out = check(tmp_path, bad_openings()["another person number"], capsys)
     assert code == 1
     assert out.startswith("FAILED: the opening of actor_pid does not match")
+
+
+def test_a_missing_or_binary_file_fails_in_one_line(tmp_path, capsys):
+    code = main(["audit", "check-proof", str(tmp_path / "missing.proof"), "--vkey", VKEY])
+    assert (code, capsys.readouterr().out) == (
+        1, f"FAILED: cannot read the proof file {tmp_path / 'missing.proof'}: No such file or directory\n")
+    (tmp_path / "binary.proof").write_bytes(b"\x8a\xff" * 10)
+    code = main(["audit", "check-proof", str(tmp_path / "binary.proof"), "--vkey", VKEY])
+    assert (code, capsys.readouterr().out) == (
+        1, f"FAILED: the proof file {tmp_path / 'binary.proof'} is not text (a proof is a C2SP tlog-proof)\n")

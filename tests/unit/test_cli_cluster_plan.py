@@ -8,7 +8,7 @@ import pytest
 
 from services.cli.children import tied_to_parent
 from services.cli.cluster_plan import ClusterPlan, make_plan
-from services.cli.health import Target, parse_target, replica_addresses
+from services.cli.health import Target, parse_target
 from services.cli.status import Entry, as_json, as_text, serving
 from services.platform.settings import Settings
 
@@ -23,11 +23,6 @@ def test_targets_name_their_replicas() -> None:
     assert parse_target("dns://10.0.0.10:53/consent:50051") == Target(dns_name="consent", dns_port=50051)
     with pytest.raises(ValueError):
         parse_target("dns:///consent")
-
-
-def test_a_dns_target_is_resolved_into_addresses() -> None:
-    assert "127.0.0.1:50051" in replica_addresses("dns:///localhost:50051")
-    assert replica_addresses("dns:///no-such-host.invalid:50051") == []
 
 
 def test_default_ports_follow_the_documented_blocks() -> None:

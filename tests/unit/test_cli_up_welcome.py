@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.cli.up import _print_welcome
 from services.platform.settings import REPO_ROOT, Settings
+from tests.fixtures import people
 
 
 def test_the_welcome_names_the_pages_and_the_seeded_people(capsys, tmp_path: Path) -> None:
@@ -17,9 +18,9 @@ def test_the_welcome_names_the_pages_and_the_seeded_people(capsys, tmp_path: Pat
     for path in ("/pasient", "/revisor", "/ansatt/kapasitet"):
         assert f"http://{http}{path} " in printed
     assert "/pages/capacity" not in printed and "access_token" not in printed
-    people = {p["pid"]: p["name"] for p in json.loads((REPO_ROOT / "seeds" / "personnel.json").read_text())}
-    assert "Marte Mottaksen 19919110034" in printed and people["19919110034"] == "Marte Mottaksen"
-    for pid in ("22750884907", "45869005006", "11747910016", "08847810026", "23898220028"):
+    personnel = {p["pid"]: p["name"] for p in json.loads((REPO_ROOT / "seeds" / "personnel.json").read_text())}
+    assert "Marte Mottaksen 19919110034" in printed and personnel[people.MARTE] == "Marte Mottaksen"
+    for pid in (people.ESKIL, people.MIKKEL, people.PETRA, people.SIGRID, people.LARS):
         assert pid in printed
 
 
@@ -35,7 +36,7 @@ def test_every_person_named_is_the_seeds_person_of_that_number(capsys, tmp_path:
     _print_welcome(Settings.from_env({}), tmp_path)
     printed = capsys.readouterr().out
     names = seeded_names()
-    for pid in ("22750884907", "45869005006", "11747910016", "19919110034", "08847810026", "23898220028"):
+    for pid in (people.ESKIL, people.MIKKEL, people.PETRA, people.MARTE, people.SIGRID, people.LARS):
         assert f"{names[pid]} {pid}" in printed
     assert '"Trying the flows by hand"' in printed
     assert "\n## Trying the flows by hand\n" in (REPO_ROOT / "docs" / "web-pages.md").read_text()

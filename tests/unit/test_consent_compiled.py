@@ -32,11 +32,13 @@ from services.consent.domain import (
 )
 from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
+from tests.fixtures import people
+from tests.fixtures.hypothesis_profiles import examples
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-PATIENT = "22750884907"
-OTHER = "19779998080"
-HPRS = ("990000101", "990000103", "990000104", "")
+PATIENT = people.ESKIL
+OTHER = people.RAGNHILD
+HPRS = (people.SIGRID_HPR, people.KRISTIN_HPR, people.BJORN_HPR, "")
 ORGS = ("910000012", "910000020", "910000047", "")
 AUTHORIZATIONS = ("LE", "SP", "AA", "")
 HOMES = (None, "", "910000012", "910000020", "910000047")
@@ -104,7 +106,7 @@ def random_representations(rng: Random) -> tuple[Representation, ...]:
 
 # Hypothesis chooses the seeds (and keeps a failing one); the policies are drawn from them by
 # `random`, because Hypothesis draws a list of a hundred rules slowly and mostly short.
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(seed=st.integers(0, 2**64 - 1))
 def test_the_compiled_policy_decides_every_field_as_the_reference(seed):
     rng = Random(seed)
@@ -130,7 +132,7 @@ def _rule(rule_id: str, rule_type: RuleType, selector: ActorSelector | None = No
     return Rule(rule_id, 1, content, RuleState.ACTIVE, Actor(ActorKind.PATIENT, pid=PATIENT), "", NOW, 1)
 
 
-NURSE = Actor(ActorKind.PERSONNEL, hpr_number="990000101", authorization="SP", orgnr_parent="910000012")
+NURSE = Actor(ActorKind.PERSONNEL, hpr_number=people.SIGRID_HPR, authorization="SP", orgnr_parent="910000012")
 
 
 def test_a_period_starting_or_ending_at_now_is_in_force_exactly_as_the_reference_says():
@@ -164,6 +166,6 @@ def test_the_cache_compiles_a_patients_rules_once_per_revision_and_stays_within_
     request = AccessRequest(PATIENT, NURSE, DataCategory.VITAL_SIGNS, PurposeOfUse.TREAT)
     assert decide_compiled(changed, recompiled, request, NOW).basis.name == "RESERVATION"
     cache.rules(Policy(OTHER, revision=1))
-    cache.rules(Policy("08847810026", revision=1))
+    cache.rules(Policy(people.SIGRID, revision=1))
     assert len(cache) == 2
     assert cache.rules(Policy(PATIENT, changed.rules, revision=2)) is not recompiled  # evicted, least recent

@@ -38,12 +38,9 @@ from services.consent.domain import (
 )
 from services.platform.actors import Actor
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
+from tests.fixtures import people
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-ESKIL = "22750884907"  # adult
-FRIDA = "26812297073"  # born 2022-01-26
-MIKKEL = "45869005006"  # Frida's guardian
-ASTRID = "14877503071"
 BODO, BAERUM = "910000012", "910000047"  # the legal entities (parent organisations) of the two municipalities
 
 C, P = DataCategory, PurposeOfUse
@@ -51,31 +48,31 @@ VITALS, SERVICES, CONSENT, LOG = C.VITAL_SIGNS, C.MUNICIPAL_SERVICES, C.CONSENT,
 TREAT, ETREAT, COC, BTG = P.TREAT, P.ETREAT, P.COC, P.BTG
 
 EHR = Actor(ActorKind.SYSTEM, client_id="demo-ehr", orgnr_parent="910000012", orgnr_child="910000020")
-SIGRID = Actor(ActorKind.PERSONNEL, pid="08847810026", name="Sigrid Sykepleiersen", hpr_number="990000101",
+SIGRID = Actor(ActorKind.PERSONNEL, pid=people.SIGRID, name="Sigrid Sykepleiersen", hpr_number=people.SIGRID_HPR,
                authorization="SP", orgnr_parent="910000012", orgnr_child="910000020")
-KRISTIN = Actor(ActorKind.PERSONNEL, pid="17857030036", hpr_number="990000103", authorization="LE",
+KRISTIN = Actor(ActorKind.PERSONNEL, pid=people.KRISTIN, hpr_number=people.KRISTIN_HPR, authorization="LE",
                 orgnr_parent="910000047", orgnr_child="910000055")
-BJORN = Actor(ActorKind.PERSONNEL, pid="04838840006", hpr_number="990000104", authorization="SP",
+BJORN = Actor(ActorKind.PERSONNEL, pid=people.BJORN, hpr_number=people.BJORN_HPR, authorization="SP",
               orgnr_parent="910000047", orgnr_child="910000063")
 # A system of the same organisation as Bjørn, without a person: a block names a person only.
 BAERUM_SYSTEM = Actor(ActorKind.SYSTEM, client_id="demo-ehr-baerum", orgnr_parent="910000047",
                       orgnr_child="910000063")
-NO_ORG = Actor(ActorKind.PERSONNEL, hpr_number="990000107", authorization="LE")
+NO_ORG = Actor(ActorKind.PERSONNEL, hpr_number=people.VILDE_HPR, authorization="LE")
 # Nordlandssykehuset: in Bodø, but not part of Bodø kommune.
 HOSPITAL = Actor(ActorKind.PERSONNEL, name="Hanne Helsesen", hpr_number="990000108", authorization="LE",
                  orgnr_parent="910000071", orgnr_child="910000098")
 HOSPITAL_SYSTEM = Actor(ActorKind.SYSTEM, client_id="demo-hospital", orgnr_parent="910000071", orgnr_child="910000098")
 # The acute chain outside the patient's municipality: the hospital trust's ambulance, Bodø's inter-municipal legevakt.
-PARAMEDIC = Actor(ActorKind.PERSONNEL, name="Anders Ambulansesen", hpr_number="990000106", authorization="AA",
+PARAMEDIC = Actor(ActorKind.PERSONNEL, name="Anders Ambulansesen", hpr_number=people.ANDERS_HPR, authorization="AA",
                   orgnr_parent="910000071", orgnr_child="910000098")
-LEGEVAKT = Actor(ActorKind.PERSONNEL, name="Lars Legevaktsen", hpr_number="990000102", authorization="LE",
+LEGEVAKT = Actor(ActorKind.PERSONNEL, name="Lars Legevaktsen", hpr_number=people.LARS_HPR, authorization="LE",
                  orgnr_parent="910000012", orgnr_child="910000039")
 # A person of the child organisation only: the parent organisation decides, not the child.
 SIGRID_CHILD_ONLY = replace(SIGRID, orgnr_parent="")
-SELF = Actor(ActorKind.PATIENT, pid=ESKIL)
-FRIDA_SELF = Actor(ActorKind.PATIENT, pid=FRIDA)
-GUARDIAN = Actor(ActorKind.PATIENT, pid=MIKKEL)
-STRANGER = Actor(ActorKind.PATIENT, pid=ASTRID)
+SELF = Actor(ActorKind.PATIENT, pid=people.ESKIL)
+FRIDA_SELF = Actor(ActorKind.PATIENT, pid=people.FRIDA)
+GUARDIAN = Actor(ActorKind.PATIENT, pid=people.MIKKEL)
+STRANGER = Actor(ActorKind.PATIENT, pid=people.ASTRID)
 AUDITOR = Actor(ActorKind.AUDITOR, orgnr_parent="910000012", orgnr_child="910000020")
 UNKNOWN = Actor(None, orgnr_parent="910000012")
 
@@ -83,7 +80,7 @@ DAY = timedelta(days=1)
 
 
 def rule(rule_type: RuleType, rule_id: str, *, categories=(), purposes=(), selector: ActorSelector | None = None,
-         patient: str = ESKIL, valid_from: datetime | None = None, valid_until: datetime | None = None,
+         patient: str = people.ESKIL, valid_from: datetime | None = None, valid_until: datetime | None = None,
          state: RuleState = RuleState.ACTIVE) -> Rule:
     content = RuleContent(patient, rule_type, selector, frozenset(categories), frozenset(purposes),
                           valid_from, valid_until)
@@ -93,10 +90,10 @@ def rule(rule_type: RuleType, rule_id: str, *, categories=(), purposes=(), selec
 RESERVATION = rule(RuleType.RESERVATION, "res")
 RESTRICT_VITALS = rule(RuleType.RESTRICTION, "rst-vitals", categories=[VITALS])
 RESTRICT_ALL = rule(RuleType.RESTRICTION, "rst-all")
-BLOCK_BJORN = rule(RuleType.BLOCK_PERSON, "blk", selector=ActorSelector(SelectorKind.HPR_NUMBER, "990000104"))
+BLOCK_BJORN = rule(RuleType.BLOCK_PERSON, "blk", selector=ActorSelector(SelectorKind.HPR_NUMBER, people.BJORN_HPR))
 PERMIT_BAERUM = rule(RuleType.PERMIT, "pmt-org", selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047"))
 PERMIT_CHILD_ORG = rule(RuleType.PERMIT, "pmt-child", selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000055"))
-PERMIT_KRISTIN = rule(RuleType.PERMIT, "pmt-hpr", selector=ActorSelector(SelectorKind.HPR_NUMBER, "990000103"))
+PERMIT_KRISTIN = rule(RuleType.PERMIT, "pmt-hpr", selector=ActorSelector(SelectorKind.HPR_NUMBER, people.KRISTIN_HPR))
 PERMIT_DOCTORS = rule(RuleType.PERMIT, "pmt-le", selector=ActorSelector(SelectorKind.AUTHORIZATION, "LE"))
 PERMIT_ANYONE_VITALS_TREAT = rule(RuleType.PERMIT, "pmt-any", categories=[VITALS], purposes=[TREAT],
                                   selector=ActorSelector(SelectorKind.ANYONE))
@@ -105,22 +102,22 @@ PERMIT_HOSPITAL_VITALS = rule(RuleType.PERMIT, "pmt-hospital-vitals", categories
                               selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000071"))
 PERMIT_HOSPITAL_COC = rule(RuleType.PERMIT, "pmt-hospital-coc", purposes=[COC],
                            selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000071"))
-ASTRID_BLOCKS_BJORN = rule(RuleType.BLOCK_PERSON, "blk", patient=ASTRID,
-                           selector=ActorSelector(SelectorKind.HPR_NUMBER, "990000104"))
+ASTRID_BLOCKS_BJORN = rule(RuleType.BLOCK_PERSON, "blk", patient=people.ASTRID,
+                           selector=ActorSelector(SelectorKind.HPR_NUMBER, people.BJORN_HPR))
 RESTRICT_SERVICES = rule(RuleType.RESTRICTION, "rst-services", categories=[SERVICES])
-PERMIT_BJORN = rule(RuleType.PERMIT, "pmt-bjorn", selector=ActorSelector(SelectorKind.HPR_NUMBER, "990000104"))
+PERMIT_BJORN = rule(RuleType.PERMIT, "pmt-bjorn", selector=ActorSelector(SelectorKind.HPR_NUMBER, people.BJORN_HPR))
 EXPIRED_RESERVATION = rule(RuleType.RESERVATION, "res-old", valid_until=NOW - DAY)
 FUTURE_RESTRICTION = rule(RuleType.RESTRICTION, "rst-later", valid_from=NOW + DAY)
 STARTED_RESTRICTION = rule(RuleType.RESTRICTION, "rst-started", valid_from=NOW - DAY, valid_until=NOW + DAY)
 REVOKED_RESERVATION = rule(RuleType.RESERVATION, "res-revoked", state=RuleState.REVOKED)
-OTHER_PATIENTS_RESERVATION = rule(RuleType.RESERVATION, "res-other", patient=ASTRID)
+OTHER_PATIENTS_RESERVATION = rule(RuleType.RESERVATION, "res-other", patient=people.ASTRID)
 EXPIRED_PERMIT_KRISTIN = rule(RuleType.PERMIT, "pmt-old", valid_until=NOW - DAY,
-                              selector=ActorSelector(SelectorKind.HPR_NUMBER, "990000103"))
+                              selector=ActorSelector(SelectorKind.HPR_NUMBER, people.KRISTIN_HPR))
 
-GUARDIANSHIP = Representation("rep-guardian", FRIDA, MIKKEL, RepresentationKind.GUARDIAN, datetime(2022, 1, 26, tzinfo=UTC))
-ENDED_ATTORNEY = Representation("rep-ended", ESKIL, ASTRID, RepresentationKind.POWER_OF_ATTORNEY,
+GUARDIANSHIP = Representation("rep-guardian", people.FRIDA, people.MIKKEL, RepresentationKind.GUARDIAN, datetime(2022, 1, 26, tzinfo=UTC))
+ENDED_ATTORNEY = Representation("rep-ended", people.ESKIL, people.ASTRID, RepresentationKind.POWER_OF_ATTORNEY,
                                 NOW - 30 * DAY, NOW - DAY)
-ATTORNEY = Representation("rep-attorney", ESKIL, ASTRID, RepresentationKind.POWER_OF_ATTORNEY, NOW - 30 * DAY)
+ATTORNEY = Representation("rep-attorney", people.ESKIL, people.ASTRID, RepresentationKind.POWER_OF_ATTORNEY, NOW - 30 * DAY)
 
 FLAG = (Obligation.FLAG_FOR_AUDIT,)
 OPENED = (Obligation.FLAG_FOR_AUDIT, Obligation.NOTIFY_PATIENT)
@@ -137,7 +134,7 @@ class Row(NamedTuple):
     expected: tuple  # (decision, basis, decided_by, obligations)
     justification: str = ""
     consent: bool = False
-    patient: str = ESKIL
+    patient: str = people.ESKIL
     representations: tuple[Representation, ...] = ()
     now: datetime = NOW
     home: str | None = BODO  # Eskil lives in Bodø
@@ -259,9 +256,9 @@ ROWS = [
     Row("services outside: the hospital in the same town", (), HOSPITAL, SERVICES, TREAT,
         (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ())),
     Row("services outside: the other municipality is inside for its own resident", (), KRISTIN, SERVICES, TREAT,
-        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), patient=ASTRID, home=BAERUM),
+        (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), patient=people.ASTRID, home=BAERUM),
     Row("services outside: the home municipality is outside for another's resident", (), SIGRID, SERVICES, TREAT,
-        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), patient=ASTRID, home=BAERUM),
+        (DENY, B.NONE, (OUTSIDE_PARENT_ORGANISATION,), ()), patient=people.ASTRID, home=BAERUM),
     Row("services outside: a child organisation without its parent", (PERMIT_ANYONE_VITALS_TREAT,),
         SIGRID_CHILD_ONLY, SERVICES, TREAT, (DENY, B.NONE, (NO_CARE_RELATIONSHIP,), ())),
     Row("services outside opened by consent at the moment", (), HOSPITAL, SERVICES, TREAT,
@@ -317,9 +314,9 @@ ROWS = [
     Row("write services by the hospital", (), HOSPITAL_SYSTEM, SERVICES, TREAT,
         (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), write=True),
     Row("write services by the other municipality for its own resident", (), BAERUM_SYSTEM, SERVICES, TREAT,
-        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), patient=ASTRID, home=BAERUM, write=True),
+        (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), patient=people.ASTRID, home=BAERUM, write=True),
     Row("write services by the home municipality for another's resident", (), EHR, SERVICES, TREAT,
-        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), patient=ASTRID, home=BAERUM, write=True),
+        (DENY, B.NONE, (NOT_DATA_HOLDER,), ()), patient=people.ASTRID, home=BAERUM, write=True),
     Row("write services, home unknown", (), EHR, SERVICES, TREAT, (DENY, B.NONE, (NOT_DATA_HOLDER,), ()),
         home=None, write=True),
     Row("write services without an organisation", (), NO_ORG, SERVICES, TREAT,
@@ -329,7 +326,7 @@ ROWS = [
     Row("write services with a reservation", (RESERVATION,), EHR, SERVICES, TREAT,
         (DENY, B.RESERVATION, ("res",), ()), write=True),
     Row("write services with a block of the person", (ASTRID_BLOCKS_BJORN,), BJORN, SERVICES, ETREAT,
-        (DENY, B.BLOCK, ("blk",), ()), justification="stroke", patient=ASTRID, home=BAERUM, write=True),
+        (DENY, B.BLOCK, ("blk",), ()), justification="stroke", patient=people.ASTRID, home=BAERUM, write=True),
     Row("write services despite a restriction", (RESTRICT_ALL,), SIGRID, SERVICES, TREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (DATA_HOLDER,), ()), write=True),
     Row("write services: a restriction is not opened, nothing flagged", (RESTRICT_SERVICES,), SIGRID, SERVICES,
@@ -355,7 +352,7 @@ ROWS = [
     Row("write vitals by the ambulance", (), PARAMEDIC, VITALS, ETREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), justification="chest pain", write=True),
     Row("write vitals by the inter-municipal legevakt for another municipality's resident", (), LEGEVAKT, VITALS,
-        TREAT, (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), patient=ASTRID, home=BAERUM, write=True),
+        TREAT, (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), patient=people.ASTRID, home=BAERUM, write=True),
     Row("write vitals, home unknown", (), HOSPITAL, VITALS, TREAT,
         (PERMIT, B.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,), ()), home=None, write=True),
     Row("write vitals without an organisation", (), NO_ORG, VITALS, TREAT,
@@ -372,7 +369,7 @@ ROWS = [
     Row("write vitals with a reservation, outside it, in an emergency", (RESERVATION,), HOSPITAL, VITALS, BTG,
         (DENY, B.RESERVATION, ("res",), ()), justification="unconscious", consent=True, write=True),
     Row("write vitals with a block of the person, inside the home organisation", (ASTRID_BLOCKS_BJORN,), BJORN,
-        VITALS, ETREAT, (DENY, B.BLOCK, ("blk",), ()), justification="stroke", patient=ASTRID, home=BAERUM,
+        VITALS, ETREAT, (DENY, B.BLOCK, ("blk",), ()), justification="stroke", patient=people.ASTRID, home=BAERUM,
         write=True),
     Row("write vitals with a block of the person, outside it", (BLOCK_BJORN,), BJORN, VITALS, TREAT,
         (DENY, B.BLOCK, ("blk",), ()), write=True),
@@ -403,7 +400,7 @@ ROWS = [
     Row("the patient writes their own sharing rules", (RESERVATION,), SELF, CONSENT, None,
         (PERMIT, B.OWN_DATA, (OWN_DATA,), ()), write=True, home=None),
     Row("a guardian writes the child's sharing rules", (), GUARDIAN, CONSENT, None,
-        (PERMIT, B.REPRESENTATIVE, ("rep-guardian",), ()), patient=FRIDA, representations=(GUARDIANSHIP,),
+        (PERMIT, B.REPRESENTATIVE, ("rep-guardian",), ()), patient=people.FRIDA, representations=(GUARDIANSHIP,),
         write=True),
     Row("another patient writes no rules", (), STRANGER, CONSENT, None, (DENY, B.NONE, (NOT_THE_PATIENT,), ()),
         write=True),
@@ -413,13 +410,13 @@ ROWS = [
     Row("own vitals despite reservation", (RESERVATION,), SELF, VITALS, None, (PERMIT, B.OWN_DATA, (OWN_DATA,), ())),
     Row("another patient's rules", (), STRANGER, CONSENT, None, (DENY, B.NONE, (NOT_THE_PATIENT,), ())),
     Row("guardian of a young child", (), GUARDIAN, CONSENT, None,
-        (PERMIT, B.REPRESENTATIVE, ("rep-guardian",), ()), patient=FRIDA, representations=(GUARDIANSHIP,)),
+        (PERMIT, B.REPRESENTATIVE, ("rep-guardian",), ()), patient=people.FRIDA, representations=(GUARDIANSHIP,)),
     Row("guardian reads the child's access log", (), GUARDIAN, LOG, None,
-        (PERMIT, B.REPRESENTATIVE, ("rep-guardian",), ()), patient=FRIDA, representations=(GUARDIANSHIP,)),
+        (PERMIT, B.REPRESENTATIVE, ("rep-guardian",), ()), patient=people.FRIDA, representations=(GUARDIANSHIP,)),
     Row("guardian no longer from 12", (), GUARDIAN, CONSENT, None, (DENY, B.NONE, (NOT_THE_PATIENT,), ()),
-        patient=FRIDA, representations=(GUARDIANSHIP,), now=datetime(2034, 1, 26, tzinfo=UTC)),
+        patient=people.FRIDA, representations=(GUARDIANSHIP,), now=datetime(2034, 1, 26, tzinfo=UTC)),
     Row("the child at 12 herself", (), FRIDA_SELF, CONSENT, None, (PERMIT, B.OWN_DATA, (OWN_DATA,), ()),
-        patient=FRIDA, now=datetime(2034, 1, 26, tzinfo=UTC)),
+        patient=people.FRIDA, now=datetime(2034, 1, 26, tzinfo=UTC)),
     Row("guardian of another patient", (), GUARDIAN, CONSENT, None, (DENY, B.NONE, (NOT_THE_PATIENT,), ()),
         representations=(GUARDIANSHIP,)),
     Row("power of attorney", (), STRANGER, CONSENT, None,
@@ -430,7 +427,7 @@ ROWS = [
     Row("auditor cannot read rules", (), AUDITOR, CONSENT, None, (DENY, B.NONE, (PATIENT_ONLY,), ())),
     Row("personnel cannot read rules", (), SIGRID, CONSENT, TREAT, (DENY, B.NONE, (PATIENT_ONLY,), ())),
     Row("system cannot read the access log", (), EHR, LOG, TREAT, (DENY, B.NONE, (PATIENT_ONLY,), ())),
-    Row("personnel with the patient's pid is not the patient", (), Actor(ActorKind.PERSONNEL, pid=ESKIL), CONSENT,
+    Row("personnel with the patient's pid is not the patient", (), Actor(ActorKind.PERSONNEL, pid=people.ESKIL), CONSENT,
         TREAT, (DENY, B.NONE, (PATIENT_ONLY,), ())),
 ]
 
@@ -453,8 +450,8 @@ def test_decision_table(row: Row):
 
 
 def test_explanation_walks_the_steps_in_plain_language():
-    policy = Policy(ESKIL, (RESTRICT_VITALS, PERMIT_KRISTIN), revision=4)
-    request = AccessRequest(ESKIL, KRISTIN, VITALS, ETREAT, "sepsis suspected")
+    policy = Policy(people.ESKIL, (RESTRICT_VITALS, PERMIT_KRISTIN), revision=4)
+    request = AccessRequest(people.ESKIL, KRISTIN, VITALS, ETREAT, "sepsis suspected")
     assert decide(policy, request, NOW).explanation == (
         "Asked: vital signs for emergency treatment (ETREAT) with a justification by health personnel "
         "(HPR number 990000103, authorization LE) at organisation 910000047/910000055.",
@@ -468,8 +465,8 @@ def test_explanation_walks_the_steps_in_plain_language():
 
 
 def test_explanation_of_an_opening_outside_the_parent_organisation():
-    policy = Policy(ESKIL, (PERMIT_KRISTIN,), revision=4, home_orgnr=BODO)
-    request = AccessRequest(ESKIL, HOSPITAL, SERVICES, ETREAT, "confused, lives alone")
+    policy = Policy(people.ESKIL, (PERMIT_KRISTIN,), revision=4, home_orgnr=BODO)
+    request = AccessRequest(people.ESKIL, HOSPITAL, SERVICES, ETREAT, "confused, lives alone")
     assert decide(policy, request, NOW).explanation[4:] == (
         "No restriction covers municipal services for this purpose.",
         "Municipal services are shared within the patient's home (parent) organisation. "
@@ -481,8 +478,8 @@ def test_explanation_of_an_opening_outside_the_parent_organisation():
 
 
 def test_explanation_of_a_vital_signs_write_leaves_restrictions_and_the_home_organisation_out():
-    policy = Policy(ESKIL, (RESTRICT_VITALS,), revision=4, home_orgnr=BODO)
-    explanation = decide(policy, AccessRequest(ESKIL, HOSPITAL_SYSTEM, VITALS, TREAT, write=True), NOW).explanation
+    policy = Policy(people.ESKIL, (RESTRICT_VITALS,), revision=4, home_orgnr=BODO)
+    explanation = decide(policy, AccessRequest(people.ESKIL, HOSPITAL_SYSTEM, VITALS, TREAT, write=True), NOW).explanation
     assert explanation[0].startswith("Asked to write: vital signs for treatment (TREAT) by the system demo-hospital")
     assert explanation[-2:] == (
         "The actor acts for organisation 910000071: a care relationship, on which vital signs are recorded in or "
@@ -491,7 +488,7 @@ def test_explanation_of_a_vital_signs_write_leaves_restrictions_and_the_home_org
         "Decision: permit on a care relationship.",
     )
     assert not any("restricted" in line or "home organisation 910000012" in line for line in explanation)
-    denied = decide(policy, AccessRequest(ESKIL, NO_ORG, VITALS, TREAT, write=True), NOW).explanation
+    denied = decide(policy, AccessRequest(people.ESKIL, NO_ORG, VITALS, TREAT, write=True), NOW).explanation
     assert denied[-2:] == (
         "The actor names no organisation, so there is no care relationship to record vital signs on; a permit of "
         "the patient widens reading only.",
@@ -500,15 +497,15 @@ def test_explanation_of_a_vital_signs_write_leaves_restrictions_and_the_home_org
 
 
 def test_explanation_of_a_municipal_services_write_names_the_data_holder():
-    policy = Policy(ESKIL, (RESTRICT_SERVICES,), revision=4, home_orgnr=BODO)
-    inside = decide(policy, AccessRequest(ESKIL, EHR, SERVICES, TREAT, write=True), NOW).explanation
+    policy = Policy(people.ESKIL, (RESTRICT_SERVICES,), revision=4, home_orgnr=BODO)
+    inside = decide(policy, AccessRequest(people.ESKIL, EHR, SERVICES, TREAT, write=True), NOW).explanation
     assert inside[-2:] == (
         "The actor belongs to the patient's home organisation 910000012. It holds the patient's municipal services "
         "and records them; the patient's restrictions and permits decide who sees the data, not who records it.",
         "Decision: permit on a care relationship.",
     )
     assert not any("restricted" in line for line in inside)
-    outside = decide(policy, AccessRequest(ESKIL, HOSPITAL, SERVICES, TREAT, write=True), NOW).explanation
+    outside = decide(policy, AccessRequest(people.ESKIL, HOSPITAL, SERVICES, TREAT, write=True), NOW).explanation
     assert outside[-2:] == (
         "The actor does not belong to the patient's home organisation 910000012. Only the patient's home "
         "organisation, which holds the municipal services, records them.",

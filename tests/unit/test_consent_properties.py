@@ -24,11 +24,13 @@ from services.consent.domain import (
 )
 from services.platform.actors import Actor
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
+from tests.fixtures import people
+from tests.fixtures.hypothesis_profiles import examples
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-PATIENT = "22750884907"
-OTHER = "19779998080"
-HPRS = ("990000101", "990000103", "990000104")
+PATIENT = people.ESKIL
+OTHER = people.RAGNHILD
+HPRS = (people.SIGRID_HPR, people.KRISTIN_HPR, people.BJORN_HPR)
 ORGS = ("910000012", "910000020", "910000047", "910000055")
 AUTHORIZATIONS = ("LE", "SP", "AA")
 SHARED = (DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS)
@@ -80,7 +82,7 @@ deny_rules = st.lists(rules(st.sampled_from((RuleType.RESERVATION, RuleType.REST
 actors = st.builds(
     Actor,
     kind=st.sampled_from([*ActorKind, None]),
-    pid=st.sampled_from(("", PATIENT, OTHER, "08847810026")),
+    pid=st.sampled_from(("", PATIENT, OTHER, people.SIGRID)),
     hpr_number=st.sampled_from(("", *HPRS)),
     authorization=st.sampled_from(("", *AUTHORIZATIONS)),
     orgnr_parent=st.sampled_from(("", "910000012", "910000047")),
@@ -115,7 +117,6 @@ def outcome(rule_set: tuple[Rule, ...], request: AccessRequest, home: str | None
 FINAL = (AccessBasis.RESERVATION, AccessBasis.BLOCK, AccessBasis.RESTRICTION)
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, added=permits, request=requests(), home=homes)
 def test_adding_permits_never_lifts_a_reservation_block_or_restriction(rule_set, added, request, home):
     before = outcome(rule_set, request, home)
@@ -123,14 +124,13 @@ def test_adding_permits_never_lifts_a_reservation_block_or_restriction(rule_set,
         assert outcome(rule_set + added, request, home) == before
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, added=permits, request=requests(), home=homes)
 def test_adding_permits_never_turns_a_permit_into_a_deny(rule_set, added, request, home):
     if outcome(rule_set, request, home)[0] is Decision.PERMIT:
         assert outcome(rule_set + added, request, home)[0] is Decision.PERMIT
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(rule_set=rule_sets, added=permits, request=requests(care_actors, st.sampled_from(SHARED),
                                                            st.sampled_from(list(PurposeOfUse))),
        deny=st.sampled_from((RuleType.RESERVATION, RuleType.BLOCK_PERSON)), home=homes)
@@ -144,7 +144,6 @@ def test_a_reservation_or_block_in_force_holds_whatever_is_permitted(rule_set, a
     assert outcome(rule_set + (forced,) + added, request, home) == before
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, permit=rules(st.just(RuleType.PERMIT), "p-revoked"), request=requests(), home=homes)
 def test_revoking_a_permit_never_widens_access(rule_set, permit, request, home):
     with_permit = rule_set + (replace(permit, state=RuleState.ACTIVE),)
@@ -153,14 +152,13 @@ def test_revoking_a_permit_never_widens_access(rule_set, permit, request, home):
         assert outcome(with_permit, request, home)[0] is Decision.PERMIT
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, added=deny_rules, request=requests(), home=homes)
 def test_adding_a_deny_rule_never_widens_access(rule_set, added, request, home):
     if outcome(rule_set + added, request, home)[0] is Decision.PERMIT:
         assert outcome(rule_set, request, home)[0] is Decision.PERMIT
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(rule_set=rule_sets, request=requests(), home=homes)
 def test_explanations_never_show_a_person_number(rule_set, request, home):
     decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
@@ -173,14 +171,12 @@ def test_explanations_never_show_a_person_number(rule_set, request, home):
 SHARING = (RuleType.RESTRICTION, RuleType.PERMIT)
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, request=requests(writes=st.just(True)), home=homes)
 def test_a_write_never_depends_on_restrictions_or_permits(rule_set, request, home):
     without = tuple(r for r in rule_set if r.rule_type not in SHARING)
     assert outcome(rule_set, request, home) == outcome(without, request, home)
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES),
                                             writes=st.just(True)), home=homes)
 def test_only_the_data_holder_or_the_patient_writes_municipal_services(rule_set, request, home):
@@ -194,14 +190,12 @@ def test_only_the_data_holder_or_the_patient_writes_municipal_services(rule_set,
 VITALS_WRITES = requests(categories=st.just(DataCategory.VITAL_SIGNS), writes=st.just(True))
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, request=VITALS_WRITES, home=homes)
 def test_vital_sign_writes_never_depend_on_the_home_organisation_restrictions_or_permits(rule_set, request, home):
     without = tuple(r for r in rule_set if r.rule_type not in SHARING)
     assert outcome(rule_set, request, home) == outcome(without, request, None)
 
 
-@settings(max_examples=150)
 @given(rule_set=st.lists(rules(st.sampled_from(SHARING)), max_size=6).map(tuple),
        request=requests(care_actors, st.just(DataCategory.VITAL_SIGNS), st.sampled_from(list(PurposeOfUse)),
                         st.just(True)), home=homes)
@@ -216,7 +210,6 @@ def test_vital_signs_are_recorded_by_any_organisation_and_by_nobody_without_one(
             Decision.DENY, AccessBasis.NONE, ("default:no-care-relationship",))
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES),
                                             writes=st.just(False)), home=homes)
 def test_municipal_services_are_read_by_default_only_within_the_home_organisation(rule_set, request, home):
@@ -228,7 +221,6 @@ def test_municipal_services_are_read_by_default_only_within_the_home_organisatio
         assert decision.obligations[-2:] == (Obligation.FLAG_FOR_AUDIT, Obligation.NOTIFY_PATIENT)
 
 
-@settings(max_examples=150)
 @given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.VITAL_SIGNS), writes=st.just(False)),
        home=homes)
 def test_vital_signs_reads_never_depend_on_the_home_organisation(rule_set, request, home):

@@ -30,10 +30,11 @@ from services.consent.receipts import ReceiptSigner, receipt_content
 from services.platform.actors import Actor
 from services.platform.settings import Settings, SettingsError
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
+from tests.fixtures import people
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-PATIENT = "22750884907"
-HPR = ActorSelector(SelectorKind.HPR_NUMBER, "990000104")
+PATIENT = people.ESKIL
+HPR = ActorSelector(SelectorKind.HPR_NUMBER, people.BJORN_HPR)
 
 
 def draft(rule_type: RuleType | None = RuleType.RESTRICTION, **fields) -> RuleDraft:
@@ -104,7 +105,7 @@ def test_receipt_verifies_with_the_published_key_and_carries_the_canonical_conte
     assert verified.protected == {"alg": "ES256", "kid": "test-receipts", "typ": "samhandling-consent-receipt+jws"}
     assert json.loads(verified.payload) == receipt_content(rule) == {
         "rule_id": "r-1", "version": 1, "patient_id": PATIENT, "rule_type": "BLOCK_PERSON",
-        "actor": {"hpr_number": "990000104"}, "data_categories": [], "purposes": [], "valid_from": None,
+        "actor": {"hpr_number": people.BJORN_HPR}, "data_categories": [], "purposes": [], "valid_from": None,
         "valid_until": None, "state": "ACTIVE", "created_by": {"kind": "PATIENT", "pid": PATIENT},
         "create_time": "2026-03-01T12:00:00.000000Z", "policy_revision": 3,
     }
@@ -126,7 +127,7 @@ def test_rule_change_notifications_say_what_changed_and_who_did_it():
     assert (mine.kind, mine.reference) == (NotificationKind.RULE_CHANGED, "r-1")
     assert mine.text == ("Your block of the health person with HPR number 990000104 was created by you "
                          "on 2026-03-01 12:00 UTC.")
-    guardian = Actor(ActorKind.PATIENT, pid="45869005006", name="Mikkel Midlertidigsen")
+    guardian = Actor(ActorKind.PATIENT, pid=people.MIKKEL, name="Mikkel Midlertidigsen")
     revoked = replace(version(RuleState.REVOKED, rule_type=RuleType.RESTRICTION, selector=None,
                               categories=frozenset({DataCategory.VITAL_SIGNS})), created_by=guardian)
     assert rule_changed("n-2", revoked).text == (
@@ -139,7 +140,7 @@ def test_rule_change_notifications_say_what_changed_and_who_did_it():
 
 
 def test_an_emergency_opening_notifies_the_patient_without_the_health_persons_pid():
-    nurse = Actor(ActorKind.PERSONNEL, pid="08847810026", name="Sigrid Sykepleiersen", hpr_number="990000101",
+    nurse = Actor(ActorKind.PERSONNEL, pid=people.SIGRID, name="Sigrid Sykepleiersen", hpr_number=people.SIGRID_HPR,
                   orgnr_parent="910000012", orgnr_child="910000020")
     restriction = version(rule_type=RuleType.RESTRICTION, selector=None)
     request = AccessRequest(PATIENT, nurse, DataCategory.VITAL_SIGNS, PurposeOfUse.ETREAT, "fall, unconscious")

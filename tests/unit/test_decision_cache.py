@@ -12,8 +12,9 @@ from samhandling.consent.v1 import consent_pb2
 from services.platform.assertion import AssertionSigner
 from services.platform.keys import load_jwk
 from services.platform.settings import Settings
+from tests.fixtures import people
 
-PATIENT, OTHER = "22750884907", "19779998080"
+PATIENT, OTHER = people.ESKIL, people.RAGNHILD
 EHR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012")
 Response = consent_pb2.WatchPolicyChangesResponse
 
@@ -184,7 +185,7 @@ def test_entries_expire_and_the_least_recent_patients_are_evicted():
     cache = leased(clock, lease=100.0, max_age=5.0, max_entries=2)
     assert cached(cache, ask()) and cached(cache, ask(OTHER))
     cache.get(ask())  # PATIENT is now the most recently used
-    third = "26812297073"
+    third = people.FRIDA
     assert cached(cache, ask(third))
     assert cache.get(ask(OTHER)) is None and cache.get(ask()) is PERMIT
     clock.now += 5.0

@@ -4,45 +4,30 @@ proof made before version 2 holds; V2_TREE mixes both versions, with and without
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from services.audit import merkle
 from services.audit.checkpoints import NoteSigner
 from services.audit.event_proof import HEADER, EventProofError, format_event_proof, verify_event_proof
-from services.audit.events import Action, AuditRecord
-from services.audit.leaves import Opening, Salts, format_openings, leaf_bytes, openings
+from services.audit.leaves import leaf_bytes
 from services.audit.merkle import Frontier, MemoryNodes
 from services.audit.signer import LogSigner
-
-ORIGIN = "samhandling.test/audit"
-SIGNER = LogSigner(ORIGIN, NoteSigner.generate(ORIGIN))
-VKEY = SIGNER.verifier.vkey
-SIZE = 7
-
-
-def record(key: str) -> AuditRecord:
-    return AuditRecord(
-        idempotency_key=key, occurred_at=datetime(2026, 1, 5, 8, tzinfo=UTC), actor_kind=None, actor_client_id="c",
-        actor_client_name="", actor_pid="", actor_name="", actor_hpr_number="", actor_authorization="",
-        actor_orgnr_parent="910000012", actor_orgnr_child="", patient_id="22750884907", action=Action.READ,
-        data_category=None, purpose_of_use=None, access_basis=None, decision=None, decided_by="", decision_id="",
-        trace_id="", method="",
-    )
-
-
-LEAVES = [leaf_bytes(record(f"k{i}"), event_id=f"id-{i}", sequence=i + 1) for i in range(SIZE)]
-
-
-def build(index: int, size: int = SIZE) -> str:
-    nodes, frontier = MemoryNodes(), Frontier.empty()
-    for leaf in LEAVES[:size]:
-        frontier, new = frontier.append(merkle.leaf_hash(leaf))
-        nodes.put(new)
-    note = SIGNER.sign(size, frontier.root())
-    return format_event_proof(index, LEAVES[index], merkle.inclusion_proof(index, size, nodes), note)
+from tests.fixtures.event_proofs import (
+    LEAVES,
+    ORIGIN,
+    PID,
+    SIGNER,
+    SIZE,
+    V2_TREE,
+    VKEY,
+    WORDS,
+    bad_openings,
+    build,
+    build_v2,
+    record,
+    swap_line,
+)
 
 
 @pytest.mark.parametrize("index", range(SIZE))
@@ -58,10 +43,6 @@ def test_a_single_leaf_tree_has_no_proof_hashes():
     assert verify_event_proof(text, VKEY, ORIGIN).leaf == LEAVES[0]
 
 
-def swap_line(text: str, number: int, new: str) -> str:
-    lines = text.split("\n")
-    lines[number] = new
-    return "\n".join(lines)
 
 
 def flip_b64(value: str) -> str:
@@ -129,30 +110,12 @@ def test_a_proven_leaf_must_name_its_own_sequence():
 
 # ---- version 2: commitments, and the openings an auditor's proof carries -----------------------
 
-PID = "08847810026"
-WORDS = "Pasienten bevisstløs, trenger\nakutt oversikt"
 
 
-def v2_record(key: str) -> AuditRecord:
-    return replace(record(key), actor_pid=PID, justification=WORDS, flagged=True,
-                   obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT")
 
 
-V2_SALTS = [Salts(bytes([i]) * 32, bytes([i + 50]) * 32) for i in range(SIZE)]
-# A log upgraded in the middle: leaves 0-2 are version 1, 3-6 version 2.
-V2_TREE = LEAVES[:3] + [
-    leaf_bytes(v2_record(f"k{i}"), event_id=f"id-{i}", sequence=i + 1, salts=V2_SALTS[i]) for i in range(3, SIZE)
-]
 
 
-def build_v2(index: int, *, opened: bool) -> str:
-    nodes, frontier = MemoryNodes(), Frontier.empty()
-    for leaf in V2_TREE:
-        frontier, new = frontier.append(merkle.leaf_hash(leaf))
-        nodes.put(new)
-    opening = openings(v2_record(f"k{index}"), V2_SALTS[index]) if opened and index >= 3 else None
-    return format_event_proof(index, V2_TREE[index], merkle.inclusion_proof(index, SIZE, nodes),
-                              SIGNER.sign(SIZE, frontier.root()), opening)
 
 
 @pytest.mark.parametrize("index", range(SIZE))
@@ -179,28 +142,8 @@ def test_an_auditors_proof_opens_both_commitments():
     assert extra.count(b"\n") == 1  # the one separator: the justification's line feed is escaped
 
 
-def with_extra(text: str, extra: bytes) -> str:
-    return swap_line(text, 1, "extra " + base64.b64encode(extra).decode())
 
 
-def bad_openings() -> dict[str, str]:
-    text = build_v2(5, opened=True)
-    leaf = V2_TREE[5]
-    good = openings(v2_record("k5"), V2_SALTS[5])
-    def opened(**changes: Opening) -> str:
-        return with_extra(text, leaf + b"\n" + format_openings({**good, **changes}))
-
-    return {
-        "another person number": opened(actor_pid=Opening(V2_SALTS[5].actor_pid, "22750884907")),
-        "another justification": opened(justification=Opening(V2_SALTS[5].justification, "")),
-        "another salt": opened(actor_pid=Opening(V2_SALTS[4].actor_pid, PID)),
-        "one opening only": with_extra(text, leaf + b"\n" + format_openings({"actor_pid": good["actor_pid"]})),
-        "line feed without openings": with_extra(text, leaf + b"\n"),
-        "empty openings": with_extra(text, leaf + b"\n{}"),
-        "openings not json": with_extra(text, leaf + b"\nactor_pid=" + PID.encode()),
-        "openings of a version-1 leaf": with_extra(build_v2(1, opened=False), V2_TREE[1] + b"\n"
-                                                   + format_openings(good)),
-    }
 
 
 @pytest.mark.parametrize("name", sorted(bad_openings()))

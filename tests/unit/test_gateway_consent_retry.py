@@ -9,8 +9,9 @@ from gateway.consent_client import ConsentClient, ConsentUnavailable
 from gateway.decision_cache import DecisionCache
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
+from tests.fixtures import people
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 PERMIT = consent_pb2.CheckAccessResponse(decision=common_pb2.DECISION_PERMIT)
 
 
@@ -19,7 +20,7 @@ def failure(code: grpc.StatusCode) -> grpc.aio.AioRpcError:
 
 
 class Replicas:
-    """Backends whose consent calls answer the scripted outcomes in turn (a fake: unit test)."""
+    """BackendChannels whose consent calls answer the scripted outcomes in turn (a fake: unit test)."""
 
     def __init__(self, *outcomes) -> None:
         self.outcomes = list(outcomes)

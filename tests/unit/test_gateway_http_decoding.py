@@ -9,8 +9,9 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
 from services.platform.errors import ServiceError
+from tests.fixtures import people
 
-PATIENT = {"patient_id": "22750884907"}
+PATIENT = {"patient_id": people.ESKIL}
 
 
 def violations(message_type, *, path=PATIENT, query=(), body=None) -> dict[str, str]:
@@ -26,7 +27,7 @@ def test_a_body_in_json_or_proto_names_becomes_the_request_with_the_path_fields(
         "data_categories": ["DATA_CATEGORY_VITAL_SIGNS"], "validUntil": "2027-01-01T00:00:00Z", "reason": "ok",
     }
     request = request_message(consent_pb2.CreateRuleRequest, path=PATIENT, query=(), body=body)
-    assert request.patient_id == "22750884907"
+    assert request.patient_id == people.ESKIL
     assert request.rule_type == consent_pb2.RULE_TYPE_PERMIT
     assert request.actor.WhichOneof("selector") == "org_number"
     assert list(request.data_categories) == [common_pb2.DATA_CATEGORY_VITAL_SIGNS]
@@ -67,10 +68,10 @@ def test_combinations_are_refused_where_they_occur():
 
 
 def test_the_path_decides_the_patient_and_the_query_takes_only_request_fields():
-    assert violations(consent_pb2.CreateRuleRequest, body={"patientId": "28863830070"}) == {
+    assert violations(consent_pb2.CreateRuleRequest, body={"patientId": people.GUNNAR}) == {
         "patient_id": "given by the path; leave it out of the body"
     }
-    assert violations(consent_pb2.ListRulesRequest, query=[("patient_id", "28863830070")]) == {
+    assert violations(consent_pb2.ListRulesRequest, query=[("patient_id", people.GUNNAR)]) == {
         "patient_id": "unknown query parameter"
     }
     assert violations(consent_pb2.ListRulesRequest, query=[("include_revoked", "yes")]) == {

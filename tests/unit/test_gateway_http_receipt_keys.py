@@ -14,7 +14,7 @@ PUBLIC = {"kty": "EC", "crv": "P-256", "kid": "receipts-1", "x": "eA", "y": "eQ"
 
 
 class CountingConsent:
-    """Stands in for the gateway's Backends: answers GetReceiptKeys and records each call."""
+    """Stands in for the gateway's BackendChannels: answers GetReceiptKeys and records each call."""
 
     def __init__(self, answer: str | Exception) -> None:
         self.answer = answer

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway import scopes
+from gateway import oauth_scopes
 from gateway.calls import IncomingCall
 from gateway.enforcement import JUSTIFICATION_MAX_CHARS, Enforcer, require_justification
 from gateway.policy import POLICIES
@@ -17,6 +17,7 @@ from samhandling.capacity.v1 import capacity_pb2
 from samhandling.summary.v1 import summary_pb2
 from services.platform.errors import ServiceError
 from services.platform.vocabulary import ActorKind, PurposeOfUse
+from tests.fixtures import people
 
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 CAPACITY = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
@@ -25,7 +26,7 @@ CAPACITY = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 def hospital(purpose: PurposeOfUse | None, justification: str = "") -> Principal:
     return Principal(
         kind=ActorKind.SYSTEM, client_id="demo-hospital", client_name="Demo hospital",
-        scopes=frozenset({scopes.SUMMARY_READ, scopes.CAPACITY_READ}), orgnr_parent="910000071",
+        scopes=frozenset({oauth_scopes.SUMMARY_READ, oauth_scopes.CAPACITY_READ}), orgnr_parent="910000071",
         expires_at=datetime.now(UTC) + timedelta(minutes=10),
         purpose=purpose, justification=justification,
     )
@@ -96,7 +97,7 @@ async def test_a_refused_emergency_call_reaches_no_service_and_is_logged(caplog)
     enforcer = Enforcer(StubAuthenticator(hospital(PurposeOfUse.ETREAT)), backends, allow_synthetic=True)
     with pytest.raises(ServiceError) as err:
         await enforcer.handle(
-            incoming(SUMMARY), POLICIES[SUMMARY], summary_pb2.GetPatientSummaryRequest(patient_id="22750884907"),
+            incoming(SUMMARY), POLICIES[SUMMARY], summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL),
             summary_pb2.GetPatientSummaryResponse,
         )
     assert err.value.reason == "JUSTIFICATION_REQUIRED" and backends.calls == []

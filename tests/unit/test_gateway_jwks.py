@@ -7,7 +7,7 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
-from gateway.jwks import MAX_AGE, REFRESH_INTERVAL, STALE_LIMIT, JwksCache, usable_keys
+from gateway.jwks import MAX_AGE, MISSING_KEYS_RETRY_INTERVAL, REFRESH_INTERVAL, STALE_LIMIT, JwksCache, usable_keys
 from services.platform.errors import ServiceError
 
 ISSUER = "https://helseid-sts.test.nhn.no"
@@ -103,6 +103,32 @@ async def test_an_unreachable_issuer_fails_closed_and_is_not_hammered(clock):
     assert issuer.fetches == 0
     clock.now += REFRESH_INTERVAL
     assert (await keys.key("k1")).kid == "k1"
+
+
+async def test_a_replica_whose_first_fetch_failed_asks_again_within_a_second(clock):
+    """A gateway replica that never got the keys (its first fetch failed: the issuer was slow
+    just after a start) refuses every token, so it does not wait the unknown-kid interval once
+    the issuer answers again (its web pages showed error pages meanwhile)."""
+    issuer = Issuer(public("k1"))
+    issuer.down = True
+    keys = cache(issuer, clock)
+    await unavailable(keys.key("k1"))
+    issuer.down = False
+    await unavailable(keys.key("k1"))  # at once: still no new attempt (the issuer is not hammered)
+    clock.now += MISSING_KEYS_RETRY_INTERVAL
+    assert (await keys.key("k1")).kid == "k1"
+    assert issuer.fetches == 1
+    assert MISSING_KEYS_RETRY_INTERVAL < REFRESH_INTERVAL
+
+
+async def test_while_keys_are_held_an_unknown_kid_still_waits_the_full_interval(clock):
+    issuer = Issuer(public("k1"))
+    keys = cache(issuer, clock)
+    await keys.key("k1")
+    for _ in range(3):
+        clock.now += MISSING_KEYS_RETRY_INTERVAL
+        assert await keys.key("forged") is None
+    assert issuer.fetches == 1  # holding keys: no attempt before REFRESH_INTERVAL
 
 
 async def test_last_keys_serve_during_an_outage_until_the_stale_limit(clock):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from gateway import scopes
+from gateway import oauth_scopes
 from gateway.principal import Principal, principal_from_claims
 from samhandling.common.v1 import common_pb2
 from services.platform.errors import ServiceError
@@ -22,9 +22,10 @@ from services.platform.helseid import (
     TRUST_FRAMEWORK,
 )
 from services.platform.vocabulary import ActorKind, PurposeOfUse
+from tests.fixtures import people
 
-NURSE_PID, NURSE_HPR = "08847810026", "990000101"  # Sigrid Sykepleiersen (seeds/personnel.json)
-PATIENT_PID = "22750884907"
+NURSE_PID, NURSE_HPR = people.SIGRID, people.SIGRID_HPR  # Sigrid Sykepleiersen (seeds/personnel.json)
+PATIENT_PID = people.ESKIL
 EXP = 1_800_000_600  # verified by tokens.py; the principal only carries it
 
 
@@ -35,7 +36,7 @@ def attestation(purpose="TREAT", **practitioner) -> dict:
 
 def system_claims(**changes) -> dict:
     base = {
-        "client_id": "demo-ehr", "scope": f"{scopes.SUMMARY_READ} {scopes.CAPACITY_READ}", "exp": EXP,
+        "client_id": "demo-ehr", "scope": f"{oauth_scopes.SUMMARY_READ} {oauth_scopes.CAPACITY_READ}", "exp": EXP,
         CLIENT_NAME: "Demo EHR", ORGNR_PARENT: "910000012", ORGNR_CHILD: "910000020",
         TRUST_FRAMEWORK: attestation(),
     }
@@ -53,7 +54,7 @@ def personnel_claims(**changes) -> dict:
 
 def patient_claims(**changes) -> dict:
     return {
-        "client_id": "helsenorge", "scope": scopes.PATIENT, PID: PATIENT_PID, SECURITY_LEVEL: "4", "exp": EXP, **changes
+        "client_id": "helsenorge", "scope": oauth_scopes.PATIENT, PID: PATIENT_PID, SECURITY_LEVEL: "4", "exp": EXP, **changes
     }
 
 
@@ -78,13 +79,13 @@ def test_a_system_acts_for_its_organisation_with_its_purpose():
 
 
 def test_the_audit_scope_makes_an_auditor_bound_to_its_organisation():
-    p = principal(system_claims(scope=scopes.AUDIT_READ, **{TRUST_FRAMEWORK: None}))
+    p = principal(system_claims(scope=oauth_scopes.AUDIT_READ, **{TRUST_FRAMEWORK: None}))
     assert (p.kind, p.orgnr_parent, p.purpose) == (ActorKind.AUDITOR, "910000012", None)
-    assert refused(system_claims(scope=scopes.AUDIT_READ, **{ORGNR_PARENT: None})) == (DENIED, "ORGANISATION_MISSING")
+    assert refused(system_claims(scope=oauth_scopes.AUDIT_READ, **{ORGNR_PARENT: None})) == (DENIED, "ORGANISATION_MISSING")
 
 
 def test_a_person_auditor_needs_security_level_4_but_no_hpr_number():
-    claims = system_claims(scope=scopes.AUDIT_READ, **{PID: NURSE_PID, SECURITY_LEVEL: "4"})
+    claims = system_claims(scope=oauth_scopes.AUDIT_READ, **{PID: NURSE_PID, SECURITY_LEVEL: "4"})
     assert principal(claims).kind is ActorKind.AUDITOR
     assert refused({**claims, SECURITY_LEVEL: "3"}) == (UNAUTHENTICATED, "SECURITY_LEVEL_INSUFFICIENT")
 
@@ -191,9 +192,9 @@ def test_no_attestation_means_no_purpose():
 def test_the_attestation_must_be_about_the_person_the_token_identifies():
     same = attestation(identifier={"id": NURSE_PID}, hpr_nr={"id": NURSE_HPR}, authorization="SP")
     assert principal(personnel_claims(**{TRUST_FRAMEWORK: same})).authorization == "SP"
-    other_hpr = attestation(hpr_nr={"id": "990000102"})
+    other_hpr = attestation(hpr_nr={"id": people.LARS_HPR})
     assert refused(personnel_claims(**{TRUST_FRAMEWORK: other_hpr})) == (DENIED, "PRACTITIONER_MISMATCH")
-    other_pid = attestation(identifier="23898220028")
+    other_pid = attestation(identifier=people.LARS)
     assert refused(personnel_claims(**{TRUST_FRAMEWORK: other_pid})) == (DENIED, "PRACTITIONER_MISMATCH")
 
 

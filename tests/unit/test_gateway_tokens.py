@@ -9,19 +9,11 @@ import json
 
 import grpc
 import pytest
-from joserfc import jws
-from joserfc.jwk import ECKey, JWKRegistry, RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 from gateway.tokens import DEFAULT_MAX_LIFETIME_SECONDS, LEEWAY_SECONDS, MAX_TOKEN_BYTES, TokenValidator
 from services.platform.errors import ServiceError
-
-ISSUER = "https://helseid-sts.test.nhn.no"
-AUDIENCE = "nhn:samhandling"
-NOW = 1_800_000_000
-
-EC_KEY = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
-RSA_KEY = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
-PUBLISHED = {k.kid: JWKRegistry.import_key(k.as_dict(private=False)) for k in (EC_KEY, RSA_KEY)}
+from tests.fixtures.tokens import AUDIENCE, ISSUER, NOW, PUBLISHED, RSA_KEY, claims, mint
 
 
 class StubJwks:
@@ -33,20 +25,8 @@ class StubJwks:
         return PUBLISHED.get(kid)
 
 
-def claims(**changes) -> dict:
-    base = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "demo-ehr", "client_id": "demo-ehr", "jti": "j-1",
-        "iat": NOW - 10, "nbf": NOW - 10, "exp": NOW + 600, "scope": "nhn:samhandling/summary.read",
-    }
-    base.update(changes)
-    return {k: v for k, v in base.items() if v is not None}
 
 
-def mint(payload=None, *, key=EC_KEY, alg="ES256", **header) -> str:
-    head = {"alg": alg, "typ": "at+jwt", "kid": key.kid, **header}
-    head = {k: v for k, v in head.items() if v is not None}
-    body = payload if isinstance(payload, str) else json.dumps(claims() if payload is None else payload)
-    return jws.serialize_compact(head, body, key, algorithms=[alg])
 
 
 def unsigned(header: dict, payload: dict, signature: bytes = b"") -> str:

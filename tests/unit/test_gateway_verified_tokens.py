@@ -13,7 +13,7 @@ from joserfc.jwk import JWKRegistry
 from gateway import tokens
 from gateway.tokens import LEEWAY_SECONDS, TokenValidator
 from services.platform.errors import ServiceError, unavailable
-from tests.unit.test_gateway_tokens import AUDIENCE, EC_KEY, ISSUER, NOW, PUBLISHED, claims, mint
+from tests.fixtures.tokens import AUDIENCE, EC_KEY, ISSUER, NOW, PUBLISHED, claims, mint
 
 
 class Clock:

@@ -19,6 +19,7 @@ from services.platform.ids import (
     validate_org_number,
     validate_person_number,
 )
+from tests.fixtures import people
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 AFTER_2039 = dt.date(2040, 1, 1)
@@ -32,15 +33,15 @@ def _seed(name: str) -> list[dict]:
     ("value", "kind", "birth_date"),
     [
         # Published synthetic examples.
-        ("22750884907", PersonNumberKind.SYNTHETIC_NHN, dt.date(2008, 10, 22)),
-        ("19779998080", PersonNumberKind.SYNTHETIC_NHN, dt.date(1999, 12, 19)),
-        ("16758532406", PersonNumberKind.SYNTHETIC_NHN, dt.date(1985, 10, 16)),
-        ("26812297073", PersonNumberKind.SYNTHETIC_TENOR, dt.date(2022, 1, 26)),
+        (people.ESKIL, PersonNumberKind.SYNTHETIC_NHN, dt.date(2008, 10, 22)),
+        (people.RAGNHILD, PersonNumberKind.SYNTHETIC_NHN, dt.date(1999, 12, 19)),
+        (people.TOR, PersonNumberKind.SYNTHETIC_NHN, dt.date(1985, 10, 16)),
+        (people.FRIDA, PersonNumberKind.SYNTHETIC_TENOR, dt.date(2022, 1, 26)),
         # Constructed examples.
         ("15043990044", PersonNumberKind.FNR, dt.date(2039, 4, 15)),
         ("55043990038", PersonNumberKind.DNR, dt.date(2039, 4, 15)),
         ("15443990027", PersonNumberKind.HNR, dt.date(2039, 4, 15)),
-        ("45869005006", PersonNumberKind.SYNTHETIC_TENOR, dt.date(1990, 6, 5)),  # Tenor D-number
+        (people.MIKKEL, PersonNumberKind.SYNTHETIC_TENOR, dt.date(1990, 6, 5)),  # Tenor D-number
         ("29820060006", PersonNumberKind.SYNTHETIC_TENOR, dt.date(2000, 2, 29)),  # leap day
         ("10856060042", PersonNumberKind.SYNTHETIC_TENOR, dt.date(1860, 5, 10)),  # 500–749, YY >= 54
     ],
@@ -53,7 +54,7 @@ def test_valid_person_numbers(value: str, kind: PersonNumberKind, birth_date: dt
     assert number.is_synthetic is kind.name.startswith("SYNTHETIC")
 
 
-@pytest.mark.parametrize("value", ["22750884907", "19779998080", "16758532406", "26812297073", "55043990038"])
+@pytest.mark.parametrize("value", [people.ESKIL, people.RAGNHILD, people.TOR, people.FRIDA, "55043990038"])
 def test_every_single_digit_change_is_refused(value: str) -> None:
     # K1 (weights non-zero mod 11) changes with any substitution in the first nine digits,
     # and a changed K1 or K2 no longer matches: no variant may pass, whatever its date says.
@@ -103,9 +104,9 @@ def test_invalid_identifier_is_a_value_error() -> None:
 
 def test_synthetic_numbers_can_be_refused() -> None:
     with pytest.raises(InvalidIdentifier, match="synthetic"):
-        validate_person_number("22750884907", allow_synthetic=False)
+        validate_person_number(people.ESKIL, allow_synthetic=False)
     with pytest.raises(InvalidIdentifier, match="synthetic"):
-        validate_person_number("26812297073", allow_synthetic=False)
+        validate_person_number(people.FRIDA, allow_synthetic=False)
     assert validate_person_number("15043990044", allow_synthetic=False, today=AFTER_2039).kind is PersonNumberKind.FNR
 
 
@@ -164,7 +165,7 @@ def test_invalid_org_numbers(value: str, reason: str) -> None:
         validate_org_number(value)
 
 
-@pytest.mark.parametrize("value", ["1", "1234567", "990000101", "000000001"])
+@pytest.mark.parametrize("value", ["1", "1234567", people.SIGRID_HPR, "000000001"])
 def test_valid_hpr_numbers(value: str) -> None:
     assert validate_hpr_number(value) == value
 
@@ -228,7 +229,7 @@ def test_the_guardian_cases_a_child_under_12_and_one_who_has_turned_12() -> None
     patients = {p["patient_id"]: p for p in _seed("patients.json")}
     guardianships = {r["representation_id"]: r for r in _seed("representatives.json") if r["kind"] == "GUARDIAN"}
     frida, jonas = guardianships["rep-seed-0001"], guardianships["rep-seed-0003"]
-    assert frida["representative_pid"] == jonas["representative_pid"] == "45869005006"  # Mikkel
+    assert frida["representative_pid"] == jonas["representative_pid"] == people.MIKKEL  # Mikkel
     assert validate_person_number(frida["patient_id"]).birth_date == dt.date(2022, 1, 26)
     assert validate_person_number(jonas["patient_id"]).birth_date == dt.date(2014, 3, 14)
     assert patients[jonas["patient_id"]]["name"] == "Jonas Jubileumsen"

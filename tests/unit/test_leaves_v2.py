@@ -26,6 +26,7 @@ from services.audit.leaves import (
     read_leaf,
 )
 from services.audit.merkle import leaf_hash
+from tests.fixtures import people
 from tests.fixtures.samples import audit_record
 
 RECORD = audit_record(
@@ -66,7 +67,7 @@ def test_version_2_is_exactly_this():
     leaf = leaf_bytes(RECORD, event_id=EVENT_ID, sequence=7, salts=SALTS)
     assert leaf == GOLDEN_V2
     assert leaf_hash(leaf).hex() == "db638e2222e94e8b3b5572a90338ba3289a5f013db386998792259e7260ca6eb"
-    assert PID_COMMITMENT == sha256_commitment("actor_pid", SALTS.actor_pid, "08847810026")
+    assert PID_COMMITMENT == sha256_commitment("actor_pid", SALTS.actor_pid, people.SIGRID)
     assert JUSTIFICATION_COMMITMENT == sha256_commitment("justification", SALTS.justification, RECORD.justification)
     body = GOLDEN_V2[1:].decode("utf-8")
     assert json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False) == body
@@ -94,8 +95,8 @@ def test_commitments_hide_the_value_behind_a_fresh_salt():
     cannot be confirmed without the salt, nor two events linked by their actor."""
     first, second = Salts.draw(), Salts.draw()
     assert first.actor_pid != second.actor_pid and first.actor_pid != first.justification
-    assert commitment("actor_pid", first.actor_pid, "08847810026") != commitment(
-        "actor_pid", second.actor_pid, "08847810026")
+    assert commitment("actor_pid", first.actor_pid, people.SIGRID) != commitment(
+        "actor_pid", second.actor_pid, people.SIGRID)
     # The same salt and value under another field's label is another commitment.
     assert commitment("actor_pid", SALTS.actor_pid, "x") != commitment("justification", SALTS.actor_pid, "x")
     assert "Salts(<hidden>)" == repr(first) and SALTS.actor_pid.hex() not in repr(openings(RECORD, SALTS))
@@ -106,7 +107,7 @@ def test_commitments_bind_the_value():
     version, members = read_leaf(GOLDEN_V2)
     good = openings(RECORD, SALTS)
     assert check_openings(version, members, good) == {
-        "actor_pid": "08847810026", "justification": RECORD.justification}
+        "actor_pid": people.SIGRID, "justification": RECORD.justification}
     other_salt = bytes(31) + b"\x01"
     for name in COMMITTED_FIELDS:
         for bad in (Opening(good[name].salt, good[name].value + "x"), Opening(other_salt, good[name].value)):

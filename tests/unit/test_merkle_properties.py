@@ -3,7 +3,7 @@ verifies, and a single flipped bit in the leaf, a proof hash or a root makes it 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from services.audit.merkle import (
@@ -35,7 +35,6 @@ def _build() -> tuple[MemoryNodes, list[bytes]]:
 
 
 NODES, ROOTS = _build()
-FAST = settings(max_examples=150, deadline=None)
 
 
 def subtree_root(start: int, end: int) -> bytes:
@@ -64,7 +63,6 @@ sizes = st.integers(1, SIZE)
 bits = st.integers(0, 255)
 
 
-@FAST
 @given(data=st.data(), which=st.integers(0, 64), bit=bits)
 def test_inclusion_proofs_verify_and_a_flipped_bit_fails(data, which, bit):
     size = data.draw(sizes)
@@ -77,7 +75,6 @@ def test_inclusion_proofs_verify_and_a_flipped_bit_fails(data, which, bit):
             verify_inclusion(index, size, leaf, bad_proof, root)
 
 
-@FAST
 @given(data=st.data(), which=st.integers(0, 64), bit=bits)
 def test_consistency_proofs_verify_and_a_flipped_bit_fails(data, which, bit):
     size2 = data.draw(sizes)
@@ -101,7 +98,6 @@ def subtrees(draw) -> tuple[int, int, int]:
     return start, start + width, size
 
 
-@FAST
 @given(subtree=subtrees(), data=st.data(), which=st.integers(0, 64), bit=bits)
 def test_subtree_proofs_verify_and_a_flipped_bit_fails(subtree, data, which, bit):
     start, end, size = subtree

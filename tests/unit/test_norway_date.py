@@ -14,10 +14,7 @@ from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.norway_date import age_on, day_in_norway, today_in_norway
 from services.platform.vocabulary import ActorKind
 from services.summary.vitals import NEWS2_MIN_AGE, news2_applies
-
-MIKKEL = "45869005006"  # the guardian (Tenor D-number)
-FRIDA = "26812297073"  # born 2022-01-26: turns 12 on 2034-01-26, in winter time
-ESKIL = "22750884907"  # born 2008-10-22: turned 12 on 2020-10-22 and 16 on 2024-10-22, in summer time
+from tests.fixtures import people
 
 
 def _clock(moment: datetime):
@@ -45,16 +42,16 @@ def test_a_naive_time_is_refused_rather_than_guessed() -> None:
 
 
 def _guardian_acts(patient: str, born: date, moment: datetime) -> bool:
-    guardianship = Representation("rep", patient, MIKKEL, RepresentationKind.GUARDIAN,
+    guardianship = Representation("rep", patient, people.MIKKEL, RepresentationKind.GUARDIAN,
                                   datetime.combine(born, datetime.min.time(), UTC))
-    return represents(guardianship, Actor(ActorKind.PATIENT, pid=MIKKEL), patient, moment)
+    return represents(guardianship, Actor(ActorKind.PATIENT, pid=people.MIKKEL), patient, moment)
 
 
 @pytest.mark.parametrize(
     ("patient", "born", "last_utc_minute_before_the_birthday_in_oslo"),
     [
-        (FRIDA, date(2022, 1, 26), datetime(2034, 1, 25, 22, 59, tzinfo=UTC)),  # winter
-        (ESKIL, date(2008, 10, 22), datetime(2020, 10, 21, 21, 59, tzinfo=UTC)),  # summer time
+        (people.FRIDA, date(2022, 1, 26), datetime(2034, 1, 25, 22, 59, tzinfo=UTC)),  # winter
+        (people.ESKIL, date(2008, 10, 22), datetime(2020, 10, 21, 21, 59, tzinfo=UTC)),  # summer time
     ],
 )
 def test_a_guardian_acts_until_the_twelfth_birthday_in_norway(patient, born, last_utc_minute_before_the_birthday_in_oslo):
@@ -72,12 +69,12 @@ def test_a_guardian_acts_until_the_twelfth_birthday_in_norway(patient, born, las
      datetime(2024, 10, 21, 23, 30, tzinfo=UTC)],
 )
 def test_news2_and_the_guardian_rule_count_the_same_date(moment: datetime) -> None:
-    born = validate_person_number(ESKIL).birth_date
+    born = validate_person_number(people.ESKIL).birth_date
     sixteen = age_on(born, day_in_norway(moment)) >= NEWS2_MIN_AGE
     assert news2_applies(born, moment) is sixteen
     # The same instant four years earlier decides the guardian's 12th birthday the same way.
     earlier = moment.replace(year=moment.year - (NEWS2_MIN_AGE - GUARDIAN_UNTIL_AGE))
-    assert _guardian_acts(ESKIL, born, earlier) is not sixteen
+    assert _guardian_acts(people.ESKIL, born, earlier) is not sixteen
 
 
 def test_a_person_number_born_today_in_norway_is_valid_at_2330_utc_the_day_before() -> None:

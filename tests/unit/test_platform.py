@@ -20,6 +20,7 @@ from services.platform.errors import ServiceError
 from services.platform.logs import JsonFormatter, redact
 from services.platform.replay import InProcessClaims, ReplayCache, ReplayStoreUnavailable
 from services.platform.settings import Settings, SettingsError
+from tests.fixtures import people
 
 METHOD = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012")
@@ -32,8 +33,8 @@ def test_redact_masks_person_numbers_and_jwts_but_not_other_numbers():
 
 def test_json_log_lines_never_carry_person_numbers_even_in_extra_fields():
     record = logging.makeLogRecord(
-        {"msg": "read %s", "args": ("22750884907",), "levelno": logging.INFO, "levelname": "INFO",
-         "patient": "16758532406"}
+        {"msg": "read %s", "args": (people.ESKIL,), "levelno": logging.INFO, "levelname": "INFO",
+         "patient": people.TOR}
     )
     line = JsonFormatter("gateway").format(record)
     entry = json.loads(line)
@@ -80,11 +81,11 @@ def _verifier(public, component="summary", clock_offset=0, replay=None) -> Asser
 async def test_an_assertion_verifies_once_for_its_backend_and_method():
     signer, public = _pair()
     token = signer.sign(
-        Assertion(method=METHOD, actor=ACTOR, patient_id="22750884907", data_categories=(1,)), "summary", request=BOUND
+        Assertion(method=METHOD, actor=ACTOR, patient_id=people.ESKIL, data_categories=(1,)), "summary", request=BOUND
     )
     verifier = _verifier(public)
     verified = await verifier.verify(token, METHOD, BOUND)
-    assert (verified.patient_id, verified.data_categories, verified.actor) == ("22750884907", (1,), ACTOR)
+    assert (verified.patient_id, verified.data_categories, verified.actor) == (people.ESKIL, (1,), ACTOR)
     with pytest.raises(ServiceError) as err:
         await verifier.verify(token, METHOD, BOUND)
     assert err.value.reason == "ASSERTION_REPLAYED"

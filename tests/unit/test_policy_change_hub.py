@@ -7,6 +7,7 @@ import pytest
 from services.consent.lease_book import Lease, lapsed, pending, renew, subscribed
 from services.consent.policy_feed import Change
 from services.consent.watch import Stream
+from tests.fixtures import people
 
 LEASE = 2.0
 
@@ -84,7 +85,7 @@ def sequences(stream: Stream) -> list[int]:
 
 def test_a_stream_is_forwarded_each_later_change_once_in_order():
     stream = Stream("s", "gateway-a", sent=3, granted_until=10.0)
-    feed = [Change(n, "22750884907", n) for n in range(2, 7)]
+    feed = [Change(n, people.ESKIL, n) for n in range(2, 7)]
     stream.forward(feed[:3])  # read from a position below this stream's (another stream lagged)
     stream.forward(feed)
     assert sequences(stream) == [4, 5, 6] and stream.sent == 6 and stream.connected
@@ -92,7 +93,7 @@ def test_a_stream_is_forwarded_each_later_change_once_in_order():
 
 def test_a_gap_in_the_feed_ends_the_stream_instead_of_skipping_a_change():
     stream = Stream("s", "gateway-a", sent=3, granted_until=10.0)
-    stream.forward([Change(5, "22750884907", 1)])  # 4 aged out of the feed
+    stream.forward([Change(5, people.ESKIL, 1)])  # 4 aged out of the feed
     assert not stream.connected and not stream.outbox and stream.sent == 3
     assert stream.ended is not None and stream.ended.reason == "WATCH_CHANGES_MISSED"  # not OK
 
@@ -100,7 +101,7 @@ def test_a_gap_in_the_feed_ends_the_stream_instead_of_skipping_a_change():
 def test_a_stream_too_far_behind_is_ended_not_queued_without_bound(monkeypatch):
     monkeypatch.setattr("services.consent.watch.MAX_OUTBOX", 3)
     stream = Stream("s", "gateway-a", sent=0, granted_until=10.0)
-    stream.forward([Change(n, "22750884907", n) for n in range(1, 5)])
+    stream.forward([Change(n, people.ESKIL, n) for n in range(1, 5)])
     assert not stream.connected and not stream.outbox
     assert stream.ended is not None and stream.ended.reason == "WATCH_TOO_FAR_BEHIND"
     stream.disconnect()  # the first reason given stays

@@ -7,7 +7,7 @@ import pytest
 from google.protobuf.message import DecodeError, Message
 from hypothesis import HealthCheck, given, settings
 
-from gateway.routes import SERVICES
+from gateway.grpc_handlers import SERVICES
 from samhandling.capacity.v1 import capacity_pb2
 from tests.proto_strategies import MAX_REPEATED, messages, mutations, raw_requests
 

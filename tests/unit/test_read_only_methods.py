@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.settings import BACKENDS
 
 

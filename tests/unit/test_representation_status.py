@@ -11,21 +11,19 @@ from services.consent.decision import representation_status, represents
 from services.consent.domain import Representation, RepresentationKind, RepresentationStatus
 from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind
+from tests.fixtures import people
 
-MIKKEL = "45869005006"
-JONAS = "14681450042"  # born 2014-03-14 (seeds/patients.json)
-FRIDA = "26812297073"  # born 2022-01-26
-LIV, ASTRID = "07725140074", "14877503071"
+LIV, ASTRID = people.LIV, people.ASTRID
 # Jonas turns 12 at midnight in Oslo on 2026-03-14: 23:00 UTC the day before (CET, UTC+1).
 OSLO_MIDNIGHT = datetime(2026, 3, 13, 23, 0, tzinfo=UTC)
 JUST_BEFORE = OSLO_MIDNIGHT - timedelta(microseconds=1)
 
 JONAS_GUARDIAN = Representation(
-    "rep-seed-0003", JONAS, MIKKEL, RepresentationKind.GUARDIAN,
+    "rep-seed-0003", people.JONAS, people.MIKKEL, RepresentationKind.GUARDIAN,
     datetime(2014, 3, 14, tzinfo=UTC), datetime(2032, 3, 14, tzinfo=UTC), "Jonas Jubileumsen",
 )
 FRIDA_GUARDIAN = Representation(
-    "rep-seed-0001", FRIDA, MIKKEL, RepresentationKind.GUARDIAN,
+    "rep-seed-0001", people.FRIDA, people.MIKKEL, RepresentationKind.GUARDIAN,
     datetime(2022, 1, 26, tzinfo=UTC), datetime(2034, 1, 26, tzinfo=UTC), "Frida Fantasisen",
 )
 LIV_ATTORNEY = Representation(
@@ -61,16 +59,16 @@ def test_the_status_and_the_decision_agree(rep: Representation, now: datetime, s
 
 def test_represents_also_needs_the_right_people_whatever_the_status() -> None:
     assert representation_status(JONAS_GUARDIAN, JUST_BEFORE) is RepresentationStatus.IN_FORCE
-    assert not represents(JONAS_GUARDIAN, person(ASTRID), JONAS, JUST_BEFORE)
-    assert not represents(JONAS_GUARDIAN, person(MIKKEL), FRIDA, JUST_BEFORE)
-    assert not represents(JONAS_GUARDIAN, Actor(ActorKind.PERSONNEL, pid=MIKKEL), JONAS, JUST_BEFORE)
+    assert not represents(JONAS_GUARDIAN, person(ASTRID), people.JONAS, JUST_BEFORE)
+    assert not represents(JONAS_GUARDIAN, person(people.MIKKEL), people.FRIDA, JUST_BEFORE)
+    assert not represents(JONAS_GUARDIAN, Actor(ActorKind.PERSONNEL, pid=people.MIKKEL), people.JONAS, JUST_BEFORE)
 
 
 def test_an_unreadable_birth_date_is_no_longer_represented() -> None:
-    unreadable = Representation("rep-x", "99999999999", MIKKEL, RepresentationKind.GUARDIAN,
+    unreadable = Representation("rep-x", "99999999999", people.MIKKEL, RepresentationKind.GUARDIAN,
                                 datetime(2014, 1, 1, tzinfo=UTC))
     assert representation_status(unreadable, JUST_BEFORE) is RepresentationStatus.ENDED
-    assert not represents(unreadable, person(MIKKEL), "99999999999", JUST_BEFORE)
+    assert not represents(unreadable, person(people.MIKKEL), "99999999999", JUST_BEFORE)
 
 
 def test_a_naive_time_is_refused() -> None:

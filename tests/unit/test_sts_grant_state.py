@@ -7,9 +7,10 @@ from services.sts.authorization_codes import (
 )
 from services.sts.people import Person
 from services.sts.refresh_tokens import SESSION_LIFETIME_SECONDS, RefreshGrant, RefreshTokens
+from tests.fixtures import people
 
 T0 = 1_800_000_000.0
-PATIENT = Person(kind="patient", pid="22750884907", name="Eskil Eksempelsen", birth_date="2008-10-22")
+PATIENT = Person(kind="patient", pid=people.ESKIL, name="Eskil Eksempelsen", birth_date="2008-10-22")
 
 
 class Clock:

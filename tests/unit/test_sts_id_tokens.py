@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from services.sts.clients import load_clients
+from services.sts.client_registry import load_clients
 from services.sts.config import StsConfig
 from services.sts.id_tokens import IdTokenIssuer, at_hash, valid_nonce
 from services.sts.keys import generate_signing_key, load_private_jwk_file
 from services.sts.people import load_people
+from tests.fixtures import people
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -36,18 +37,18 @@ def issuer() -> IdTokenIssuer:
 
 def test_patients_get_id_porten_claims() -> None:
     client = load_clients(SEEDS)["samhandling-web"]
-    eskil = load_people(SEEDS, b"s" * 32).patients["22750884907"]
+    eskil = load_people(SEEDS, b"s" * 32).patients[people.ESKIL]
     claims = issuer().claims(client, eskil, scope="openid samhandling:patient", nonce=None, auth_time=90, now=100)
     assert claims.pop("jti")
     assert claims == {
         "iss": "http://127.0.0.1:8090", "sub": eskil.subject, "aud": "samhandling-web", "iat": 100, "exp": 700,
-        "auth_time": 90, "acr": "idporten-loa-high", "amr": ["TestID"], "pid": "22750884907", "locale": "nb",
+        "auth_time": 90, "acr": "idporten-loa-high", "amr": ["TestID"], "pid": people.ESKIL, "locale": "nb",
     }
 
 
 def test_personnel_get_helseid_identity_claims_per_scope() -> None:
     client = load_clients(SEEDS)["demo-legevakt"]
-    lars = load_people(SEEDS, b"s" * 32).personnel["23898220028"]
+    lars = load_people(SEEDS, b"s" * 32).personnel[people.LARS]
     bare = issuer().claims(client, lars, scope="openid", nonce="n", auth_time=90, now=100)
     assert bare == {
         "iss": "http://127.0.0.1:8090", "sub": lars.subject, "aud": "demo-legevakt", "iat": 100, "exp": 700,
@@ -58,7 +59,7 @@ def test_personnel_get_helseid_identity_claims_per_scope() -> None:
         scope="openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
         "helseid://scopes/identity/assurance_level helseid://scopes/hpr/hpr_number",
     )
-    assert full["helseid://claims/identity/pid"] == "23898220028"
+    assert full["helseid://claims/identity/pid"] == people.LARS
     assert full["helseid://claims/identity/security_level"] == "4"
     assert full["helseid://claims/identity/assurance_level"] == "high"
     assert full["helseid://claims/hpr/hpr_number"] == lars.hpr_number
@@ -83,9 +84,9 @@ def test_the_subject_is_keyed_so_it_does_not_give_away_the_person_number() -> No
 
     from services.sts.people import PeopleError
 
-    lars = load_people(SEEDS, b"s" * 32).personnel["23898220028"]
-    other_key = load_people(SEEDS, b"t" * 32).personnel["23898220028"]
-    assert lars.subject == load_people(SEEDS, b"s" * 32).personnel["23898220028"].subject
+    lars = load_people(SEEDS, b"s" * 32).personnel[people.LARS]
+    other_key = load_people(SEEDS, b"t" * 32).personnel[people.LARS]
+    assert lars.subject == load_people(SEEDS, b"s" * 32).personnel[people.LARS].subject
     assert lars.subject != other_key.subject
     for prefix in (b"", b"samhandling-sts/subject/v1\x00", b"samhandling-sts/subject/v2\x00"):
         unkeyed = base64.urlsafe_b64encode(hashlib.sha256(prefix + lars.pid.encode()).digest()).rstrip(b"=").decode()

@@ -15,9 +15,9 @@ from services.platform.ids import pseudonymise
 from services.platform.log_pseudonyms import DEV_KEY_FILE, log_pseudonym_key
 from services.platform.production import check_backend_production, production_problems
 from services.platform.settings import Settings, SettingsError
+from tests.fixtures import people
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
-ESKIL = "22750884907"
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
 
@@ -29,24 +29,24 @@ def seeded_person_numbers() -> list[str]:
 
 
 def test_the_pseudonym_is_stable_under_one_key_and_differs_by_key() -> None:
-    tag = pseudonymise(ESKIL, KEY)
-    assert tag == pseudonymise(ESKIL, KEY)
-    assert tag != pseudonymise("19779998080", KEY)
-    assert tag != pseudonymise(ESKIL, OTHER_KEY)
-    assert tag.startswith("p:") and len(tag) == 18 and ESKIL not in tag
+    tag = pseudonymise(people.ESKIL, KEY)
+    assert tag == pseudonymise(people.ESKIL, KEY)
+    assert tag != pseudonymise(people.RAGNHILD, KEY)
+    assert tag != pseudonymise(people.ESKIL, OTHER_KEY)
+    assert tag.startswith("p:") and len(tag) == 18 and people.ESKIL not in tag
 
 
 def test_without_the_key_no_candidate_number_gives_the_tag() -> None:
     """What reversed the old tag in 13 s: hash every candidate and compare. With the key it
     still finds the person (so the key is a secret); with any other key, or none, nobody."""
-    tag = pseudonymise(ESKIL, KEY)
+    tag = pseudonymise(people.ESKIL, KEY)
     candidates = seeded_person_numbers()
-    assert ESKIL in candidates
+    assert people.ESKIL in candidates
 
     def unkeyed(pid: str, prefix: bytes) -> str:
         return "p:" + hashlib.sha256(prefix + pid.encode()).hexdigest()[:16]
 
-    assert [pid for pid in candidates if pseudonymise(pid, KEY) == tag] == [ESKIL]
+    assert [pid for pid in candidates if pseudonymise(pid, KEY) == tag] == [people.ESKIL]
     assert [pid for pid in candidates if pseudonymise(pid, OTHER_KEY) == tag] == []
     for prefix in (b"", b"samhandling/log-pseudonym/v1\x00", b"samhandling/log-pseudonym/v2\x00"):
         assert [pid for pid in candidates if unkeyed(pid, prefix) == tag] == []
@@ -54,7 +54,7 @@ def test_without_the_key_no_candidate_number_gives_the_tag() -> None:
 
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 32 bytes"):
-        pseudonymise(ESKIL, b"short")
+        pseudonymise(people.ESKIL, b"short")
     with pytest.raises(SettingsError, match="shorter than 32"):
         log_pseudonym_key("short", var_dir=None, production=False)
 

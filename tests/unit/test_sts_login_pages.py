@@ -2,10 +2,11 @@
 from services.sts.login_form import read_login_page
 from services.sts.login_pages import error_page, login_page
 from services.sts.people import Person
+from tests.fixtures import people
 
-LARS = Person(kind="personnel", pid="23898220028", name="Lars Legevaktsen", hpr_number="990000102",
+LARS = Person(kind="personnel", pid=people.LARS, name="Lars Legevaktsen", hpr_number=people.LARS_HPR,
               authorization="LE", orgnr_parent="910000012")
-ESKIL = Person(kind="patient", pid="22750884907", name="Eskil <Eksempelsen>", birth_date="2008-10-22")
+ESKIL = Person(kind="patient", pid=people.ESKIL, name="Eskil <Eksempelsen>", birth_date="2008-10-22")
 
 
 def test_the_personnel_form_round_trips_through_the_clients_reader() -> None:
@@ -42,7 +43,7 @@ def test_the_error_page_is_an_alert() -> None:
 
 
 def test_an_auditor_is_offered_by_name_and_title_without_an_hpr_number() -> None:
-    petra = Person(kind="personnel", pid="11747910016", name="Petra Personvernsen", title="personvernombud",
+    petra = Person(kind="personnel", pid=people.PETRA, name="Petra Personvernsen", title="personvernombud",
                    orgnr_parent="910000012", orgnr_child="910000020", role="auditor")
 
     html = login_page(kind="personnel", action="/a", request_id="r1", client_name="Samhandling – ansatt",

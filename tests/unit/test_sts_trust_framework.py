@@ -13,6 +13,7 @@ from services.sts.trust_framework import (
     parse_authorization_details,
     practitioner,
 )
+from tests.fixtures import people
 
 TYPE = "nhn:tillitsrammeverk:parameters"
 TREAT = {"purpose_of_use": {"code": "TREAT"}}
@@ -31,7 +32,7 @@ def test_a_full_attestation_is_normalised() -> None:
                 "purpose_of_use_details": {"code": "livsfare", "system": "urn:example"},
                 "decision_ref": {"id": "d-1", "user_selected": False},
             },
-            patients=[{"identifier": "22750884907", "point_of_care": "910000039", "department": "Akutt"}],
+            patients=[{"identifier": people.ESKIL, "point_of_care": "910000039", "department": "Akutt"}],
         )
     ])
 
@@ -42,7 +43,7 @@ def test_a_full_attestation_is_normalised() -> None:
             "purpose_of_use_details": {"code": "livsfare", "system": "urn:example"},
             "decision_ref": {"id": "d-1", "user_selected": False},
         },
-        "patients": [{"identifier": "22750884907", "point_of_care": "910000039", "department": "Akutt"}],
+        "patients": [{"identifier": people.ESKIL, "point_of_care": "910000039", "department": "Akutt"}],
     }
 
 
@@ -71,7 +72,7 @@ def test_no_details_means_no_attestation() -> None:
         ([entry(care_relationship={"purpose_of_use": {"code": "TREAT", "system": "urn:x"}})], "purpose_of_use.system"),
         ([entry(care_relationship={"purpose_of_use": "TREAT"})], "must be an object"),
         ([entry(care_relationship={})], "purpose_of_use is required"),
-        ([entry(patients=[{"identifier": "22750884907"}])], "care_relationship is required"),
+        ([entry(patients=[{"identifier": people.ESKIL}])], "care_relationship is required"),
         ([entry(practitioner={"hpr_nr": "1"}, care_relationship=TREAT)], "practitioner"),
         ([entry(practitioner_role={}, care_relationship=TREAT)], "practitioner"),
         ([entry(care_relationship=TREAT, extra=1)], "unknown members: extra"),
@@ -79,9 +80,9 @@ def test_no_details_means_no_attestation() -> None:
         ([entry(care_relationship={**TREAT, "decision_ref": {"id": "", "user_selected": True}})], "decision_ref.id"),
         ([entry(care_relationship=TREAT, patients=[])], "patients must be"),
         ([entry(care_relationship=TREAT, patients=[{"identifier": "12345678901"}])], "patients[0]"),
-        ([entry(care_relationship=TREAT, patients=[{"identifier": "22750884907", "point_of_care": "910000021"}])],
+        ([entry(care_relationship=TREAT, patients=[{"identifier": people.ESKIL, "point_of_care": "910000021"}])],
          "patients[0]"),
-        ([entry(care_relationship=TREAT, patients=[{"identifier": "22750884907"}] * 11)], "1 to 10"),
+        ([entry(care_relationship=TREAT, patients=[{"identifier": people.ESKIL}] * 11)], "1 to 10"),
         ([entry(care_relationship=TREAT), entry(care_relationship=TREAT)], "more than once"),
         ([{"type": "payment_initiation"}], "type must be"),
         ("[not json", "not valid JSON"),
@@ -104,12 +105,12 @@ def test_an_attestation_lives_sixty_minutes() -> None:
 
 
 def test_the_practitioner_part_carries_the_hpr_authorization_code() -> None:
-    part = practitioner(pid="23898220028", hpr_number="990000102", authorization="LE",
+    part = practitioner(pid=people.LARS, hpr_number=people.LARS_HPR, authorization="LE",
                         legal_entity="910000012", point_of_care=None)
 
     assert part == {
-        "identifier": "23898220028",
-        "hpr_nr": "990000102",
+        "identifier": people.LARS,
+        "hpr_nr": people.LARS_HPR,
         "authorization": {"code": "LE", "system": "urn:oid:2.16.578.1.12.4.1.1.9060"},
         "legal_entity": "910000012",
     }

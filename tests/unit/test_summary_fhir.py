@@ -17,14 +17,15 @@ from services.summary.news2 import ACVPU, Observation, Spo2Scale
 from services.summary.okt import IPLOS_9151, MunicipalService, is_active
 from services.summary.patients import Patient
 from services.summary.vitals import Measurement, Performer, assess
+from tests.fixtures import people
 
 TODAY = date(2025, 11, 5)
 GENERATED_AT = datetime(2025, 11, 5, 9, 0, tzinfo=UTC)
 MODELS = {"Patient": FhirPatient, "EpisodeOfCare": EpisodeOfCare, "Observation": FhirObservation}
 
-ESKIL = Patient("22750884907", "Eskil Eksempelsen", "1804", Spo2Scale.SCALE_1)  # synthetic (NHN, month + 65)
-FRIDA = Patient("26812297073", "Frida Fantasisen", "1804", Spo2Scale.SCALE_1)  # synthetic (Tenor), born 2022
-NURSE = Performer("990000101", "Sigrid Sykepleiersen")
+ESKIL = Patient(people.ESKIL, "Eskil Eksempelsen", "1804", Spo2Scale.SCALE_1)  # synthetic (NHN, month + 65)
+FRIDA = Patient(people.FRIDA, "Frida Fantasisen", "1804", Spo2Scale.SCALE_1)  # synthetic (Tenor), born 2022
+NURSE = Performer(people.SIGRID_HPR, "Sigrid Sykepleiersen")
 
 HOME_NURSING = MunicipalService(
     service_id="svc-0001", iplos_code="15", start_date=date(2025, 6, 2), end_date=None,
@@ -124,7 +125,7 @@ def references(value) -> list[str]:
 def test_patient_is_identified_by_person_number_with_name_and_birth_date():
     bundle = bundle_for()
     [patient] = resources(bundle, "Patient")
-    assert patient["identifier"] == [{"system": fhir.FNR, "value": "22750884907"}]
+    assert patient["identifier"] == [{"system": fhir.FNR, "value": people.ESKIL}]
     assert (patient["name"], patient["birthDate"]) == ([{"text": "Eskil Eksempelsen"}], "2008-10-22")
     # 1 Patient, 4 EpisodeOfCare, per measurement a panel, 5 vital signs, ACVPU and NEWS2.
     assert len(bundle["entry"]) == 1 + 4 + 2 * 8
@@ -133,9 +134,9 @@ def test_patient_is_identified_by_person_number_with_name_and_birth_date():
 @pytest.mark.parametrize(
     ("pid", "system"),
     [
-        ("22750884907", fhir.FNR),  # NHN synthetic, ordinary day
-        ("26812297073", fhir.FNR),  # Tenor synthetic, ordinary day
-        ("45869005006", fhir.DNR),  # Tenor synthetic with a D-number's day + 40
+        (people.ESKIL, fhir.FNR),  # NHN synthetic, ordinary day
+        (people.FRIDA, fhir.FNR),  # Tenor synthetic, ordinary day
+        (people.MIKKEL, fhir.DNR),  # Tenor synthetic with a D-number's day + 40
     ],
 )
 def test_synthetic_numbers_take_the_oid_of_the_kind_they_imitate(pid, system):
@@ -203,7 +204,7 @@ def test_vital_signs_have_loinc_codes_and_ucum_units():
         assert codes(observation["category"][0]) == {(fhir.OBSERVATION_CATEGORY, "vital-signs")}
         assert observation["effectiveDateTime"] == "2025-11-03T06:45:00Z"
         assert observation["performer"] == [
-            {"type": "Practitioner", "identifier": {"system": fhir.HPR, "value": "990000101"},
+            {"type": "Practitioner", "identifier": {"system": fhir.HPR, "value": people.SIGRID_HPR},
              "display": "Sigrid Sykepleiersen"}
         ]
         if "valueQuantity" in observation:
@@ -317,7 +318,7 @@ def test_the_same_input_gives_the_same_bundle():
     second, third = bundle_for(), bundle_for()
     assert json.dumps(second) == json.dumps(third)
     assert [e["fullUrl"] for e in first["entry"]] == [e["fullUrl"] for e in second["entry"]]
-    other = bundle_for(replace(ESKIL, pid="45869005006"))
+    other = bundle_for(replace(ESKIL, pid=people.MIKKEL))
     assert not {e["fullUrl"] for e in other["entry"]} & {e["fullUrl"] for e in second["entry"]}
 
 

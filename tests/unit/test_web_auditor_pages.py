@@ -15,14 +15,15 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from services.audit import merkle
 from services.platform.errors import invalid_argument, not_found
+from tests.fixtures import people
+from tests.fixtures.log_checks import OTHER_VKEY, SIGNER, VKEY, proof, tree
 from tests.support_web import FakeCaller, FakeSessions, form_post, log_in, make_session, web_client
-from tests.unit.test_web_logcheck import OTHER_VKEY, SIGNER, VKEY, proof, tree
 
-PATIENT = "22750884907"
+PATIENT = people.ESKIL
 
 
 def auditor_session():
-    return make_session("auditor", person_pid="11747910016", person_name="Petra Personvernsen",
+    return make_session("auditor", person_pid=people.PETRA, person_name="Petra Personvernsen",
                         scopes=frozenset({"openid", "profile", "nhn:samhandling/audit.read"}),
                         orgnr_parent="910000012", orgnr_child="910000020")  # Bodø kommune, her token's
 
@@ -37,7 +38,7 @@ def client_with(caller: FakeCaller, vkey: str = VKEY):
 
 def event(sequence: int, *, flagged: bool = False, decision: int = common_pb2.DECISION_PERMIT) -> audit_pb2.AuditEvent:
     found = audit_pb2.AuditEvent(sequence=sequence, patient_id=PATIENT, flagged=flagged, decision=decision,
-                                 actor=common_pb2.Actor(hpr_number="990000102", orgnr_parent="910000012"))
+                                 actor=common_pb2.Actor(hpr_number=people.LARS_HPR, orgnr_parent="910000012"))
     found.occur_time.FromDatetime(datetime(2026, 12, 4, 21, 30, tzinfo=UTC))
     return found
 
@@ -49,7 +50,7 @@ def test_a_search_is_posted_kept_in_the_session_and_paged_without_a_person_numbe
         return audit_pb2.SearchEventsResponse(events=[event(3)])
     caller = FakeCaller({auditor.SEARCH_EVENTS: answer})
     client, sessions, session = client_with(caller)
-    fields = {"patient_id": PATIENT, "actor_hpr_number": "990000102", "actor_pid": "", "actor_orgnr_child": "910000020",
+    fields = {"patient_id": PATIENT, "actor_hpr_number": people.LARS_HPR, "actor_pid": "", "actor_orgnr_child": "910000020",
               "fra": "2026-12-01", "til": "2026-12-04", "purpose_of_use": "ETREAT", "decision": "PERMIT",
               "access_basis": "EMERGENCY", "flagged_only": "1"}
 
@@ -66,7 +67,7 @@ def test_a_search_is_posted_kept_in_the_session_and_paged_without_a_person_numbe
     request = caller.calls[0][2]
     assert isinstance(request, audit_pb2.SearchEventsRequest)
     f = request.filter
-    assert (f.patient_id, f.actor_hpr_number, f.actor_orgnr_child, f.flagged_only) == (PATIENT, "990000102", "910000020", True)
+    assert (f.patient_id, f.actor_hpr_number, f.actor_orgnr_child, f.flagged_only) == (PATIENT, people.LARS_HPR, "910000020", True)
     assert (f.purpose_of_use, f.decision, f.access_basis) == (
         common_pb2.PURPOSE_OF_USE_ETREAT, common_pb2.DECISION_PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY)
     assert f.start_time.ToDatetime(UTC) == datetime(2026, 11, 30, 23, tzinfo=UTC)  # Oslo midnight
@@ -133,8 +134,8 @@ def test_an_event_is_shown_from_its_proof_verified_with_the_pinned_key() -> None
 def test_a_version_2_event_shows_what_its_proof_opened() -> None:
     """The auditor's proof of a version-2 leaf opens the person number and the justification:
     the page shows both, each checked against the leaf's commitment."""
-    from tests.unit.test_event_proof import PID, build_v2
-    from tests.unit.test_event_proof import VKEY as V2_VKEY
+    from tests.fixtures.event_proofs import PID, build_v2
+    from tests.fixtures.event_proofs import VKEY as V2_VKEY
 
     caller = FakeCaller({auditor.GET_EVENT_PROOF: audit_pb2.GetEventProofResponse(proof=build_v2(5, opened=True))})
     client, _, _ = client_with(caller, vkey=V2_VKEY)

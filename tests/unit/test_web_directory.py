@@ -9,12 +9,13 @@ import pytest
 
 from gateway.web.directory import MAX_SEARCH_RESULTS, Directory
 from services.platform.settings import REPO_ROOT, Settings
+from tests.fixtures import people
 from tests.support_web import seeded_directory
 
 
 def test_the_seeded_register_knows_people_by_hpr_and_organisations_by_number() -> None:
     directory = seeded_directory()
-    sigrid = directory.person("990000101")
+    sigrid = directory.person(people.SIGRID_HPR)
     assert sigrid is not None and sigrid.name == "Sigrid Sykepleiersen" and sigrid.authorization == "SP"
     assert directory.organisation_name(sigrid.orgnr_child) == "Bodø kommune – hjemmesykepleie"
     assert directory.region_of("910000012") == "Nordland"
@@ -34,11 +35,11 @@ def test_no_person_number_is_kept() -> None:
         ("Sigrid", ["Sigrid Sykepleiersen"]),
         ("sykepleiersen sigrid", ["Sigrid Sykepleiersen"]),
         ("BJORN", ["Bjørn Beredskapsen"]),
-        ("990000102", ["Lars Legevaktsen"]),
+        (people.LARS_HPR, ["Lars Legevaktsen"]),
         ("990000999", []),
         ("", []),
         ("   ", []),
-        ("08847810026", []),  # a person number finds nobody
+        (people.SIGRID, []),  # a person number finds nobody
     ],
 )
 def test_search_by_name_words_or_hpr_number(query, names) -> None:
@@ -46,9 +47,9 @@ def test_search_by_name_words_or_hpr_number(query, names) -> None:
 
 
 def test_search_is_bounded(tmp_path) -> None:
-    people = [{"name": f"Helse Person {i:03}", "hpr_number": f"{900000000 + i}", "orgnr_parent": "910000012"}
+    register = [{"name": f"Helse Person {i:03}", "hpr_number": f"{900000000 + i}", "orgnr_parent": "910000012"}
               for i in range(MAX_SEARCH_RESULTS * 3)]
-    (tmp_path / "personnel.json").write_text(json.dumps(people))
+    (tmp_path / "personnel.json").write_text(json.dumps(register))
     found = Directory.from_seeds(tmp_path).search("helse")
     assert len(found) == MAX_SEARCH_RESULTS and found[0].name == "Helse Person 000"
 
@@ -56,7 +57,7 @@ def test_search_is_bounded(tmp_path) -> None:
 def test_production_has_an_empty_register() -> None:
     production = dataclasses.replace(Settings(), env="production")
     assert Directory.for_settings(production) == Directory.empty()
-    assert Directory.for_settings(Settings()).person("990000101") is not None
+    assert Directory.for_settings(Settings()).person(people.SIGRID_HPR) is not None
 
 
 @pytest.mark.parametrize("content", ["not json", '{"a": 1}', '[{"name": "x"}]', "[1]"])

@@ -10,45 +10,9 @@ import pytest
 
 from gateway.web import logcheck
 from services.audit import merkle
-from services.audit.checkpoints import NoteSigner
-from services.audit.event_proof import format_event_proof
-from services.audit.events import Action, AuditRecord
-from services.audit.leaves import leaf_bytes
-from services.audit.merkle import Frontier, MemoryNodes
-from services.audit.signer import LogSigner
 from services.platform.settings import Settings, SettingsError
-
-ORIGIN = "samhandling.test/audit"
-SIGNER = LogSigner(ORIGIN, NoteSigner.generate(ORIGIN))
-VKEY = SIGNER.verifier.vkey
-OTHER_VKEY = NoteSigner.generate(ORIGIN).verifier.vkey
-
-
-def record(key: str, *, justification: str = "") -> AuditRecord:
-    return AuditRecord(
-        idempotency_key=key, occurred_at=datetime(2026, 12, 4, 21, 30, tzinfo=UTC), actor_kind=None,
-        actor_client_id="demo-legevakt", actor_client_name="", actor_pid="", actor_name="", actor_hpr_number="990000102",
-        actor_authorization="LE", actor_orgnr_parent="910000012", actor_orgnr_child="", patient_id="22750884907",
-        action=Action.READ, data_category=None, purpose_of_use=None, access_basis=None, decision=None,
-        decided_by="", decision_id="", trace_id="", method="", flagged=bool(justification), justification=justification,
-    )
-
-
-LEAVES = [leaf_bytes(record(f"k{i}", justification="akutt" if i == 3 else ""), event_id=f"id-{i}", sequence=i + 1)
-          for i in range(9)]
-
-
-def tree(size: int) -> tuple[MemoryNodes, bytes]:
-    nodes, frontier = MemoryNodes(), Frontier.empty()
-    for leaf in LEAVES[:size]:
-        frontier, new = frontier.append(merkle.leaf_hash(leaf))
-        nodes.put(new)
-    return nodes, frontier.root()
-
-
-def proof(index: int, size: int) -> str:
-    nodes, root = tree(size)
-    return format_event_proof(index, LEAVES[index], merkle.inclusion_proof(index, size, nodes), SIGNER.sign(size, root))
+from tests.fixtures import people
+from tests.fixtures.log_checks import OTHER_VKEY, SIGNER, VKEY, proof, tree
 
 
 def test_a_proof_read_with_the_pinned_key_gives_the_event_and_its_tree() -> None:
@@ -56,7 +20,7 @@ def test_a_proof_read_with_the_pinned_key_gives_the_event_and_its_tree() -> None
 
     assert (event.sequence, event.tree_size) == (4, 7)
     assert event.get("justification") == "akutt" and event.get("flagged") is True
-    assert event.get("actor_hpr_number") == "990000102"
+    assert event.get("actor_hpr_number") == people.LARS_HPR
     assert event.occurred_at == datetime(2026, 12, 4, 21, 30, tzinfo=UTC)
 
 

@@ -14,6 +14,7 @@ from joserfc.jwk import RSAKey
 
 from gateway.web.tokens import LoginTokens, at_hash
 from services.platform.errors import ServiceError, unauthenticated
+from tests.fixtures import people
 
 ISSUER = "https://sts.example.test"
 CLIENT = "samhandling-portal"
@@ -44,7 +45,7 @@ class AccessTokens:
 
 def id_token(key: Any = SIGNING, kid: str = "id-1", **changes: Any) -> str:
     claims = {"iss": ISSUER, "sub": "sub-1", "aud": CLIENT, "iat": NOW, "exp": NOW + 600, "nonce": NONCE,
-              "at_hash": at_hash(ACCESS_TOKEN, "RS256"), "pid": "22750884907", "name": "Eskil Eksempelsen"}
+              "at_hash": at_hash(ACCESS_TOKEN, "RS256"), "pid": people.ESKIL, "name": "Eskil Eksempelsen"}
     claims.update(changes)
     return jwt.encode({"alg": "RS256", "kid": kid}, {k: v for k, v in claims.items() if v is not None}, key)
 
@@ -57,7 +58,7 @@ async def check(token: str | None, access: AccessTokens | None = None) -> Any:
 async def test_a_sound_login_names_the_person() -> None:
     person = await check(id_token())
 
-    assert (person.subject, person.person_pid, person.person_name) == ("sub-1", "22750884907", "Eskil Eksempelsen")
+    assert (person.subject, person.person_pid, person.person_name) == ("sub-1", people.ESKIL, "Eskil Eksempelsen")
     assert person.scopes == {"samhandling:patient"} and person.access_expires_at == NOW + 600
 
 

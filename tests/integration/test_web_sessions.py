@@ -15,6 +15,7 @@ from gateway.web import sessions as store
 from gateway.web.sessions import NewSession, PendingLogin, SqlSessions
 from services.platform.db import make_engine, migrate_platform
 from services.platform.errors import ServiceError
+from tests.fixtures import people
 
 NOW = 1_800_000_000.0
 
@@ -49,7 +50,7 @@ def pending(**changes) -> PendingLogin:
 
 
 def new_session(**changes) -> NewSession:
-    values = dict(console="patient", client_id="samhandling-portal", subject="sub-1", person_pid="22750884907",
+    values = dict(console="patient", client_id="samhandling-portal", subject="sub-1", person_pid=people.ESKIL,
                   person_name="Eskil Eksempelsen", scopes=frozenset({"samhandling:patient"}), access_token="at-1",
                   access_expires_at=int(NOW) + 600, refresh_token="rt-1", dpop_jkt="jkt", lang="nb")
     return NewSession(**(values | changes))  # type: ignore[arg-type]
@@ -97,7 +98,7 @@ async def test_a_session_keeps_only_its_ids_hash_and_ends_with_its_access_token(
         [row] = db.execute(sa.text("SELECT * FROM web_sessions"))
     assert row.id_hash == hashlib.sha256(cookie.encode()).digest() and cookie not in {str(v) for v in row}
     loaded = await sessions.load(cookie)
-    assert loaded is not None and loaded.person_pid == "22750884907" and loaded.csrf_token
+    assert loaded is not None and loaded.person_pid == people.ESKIL and loaded.csrf_token
     credentials = await sessions.credentials(loaded)
     assert credentials is not None and (credentials.access_token, credentials.client_id) == ("at-1", "samhandling-portal")
 
@@ -112,12 +113,12 @@ async def test_page_state_is_kept_within_its_limit(sessions) -> None:
     session = await sessions.load(cookie)
     assert session is not None
 
-    updated = await sessions.update(session, acting_for="26812297073", data={"draft": "x"}, lang="en")
+    updated = await sessions.update(session, acting_for=people.FRIDA, data={"draft": "x"}, lang="en")
     with pytest.raises(ServiceError) as too_much:
         await sessions.update(updated, data={"draft": "x" * store.MAX_DATA_BYTES})
 
     reloaded = await sessions.load(cookie)
-    assert reloaded == updated and reloaded.acting_for == "26812297073" and reloaded.data == {"draft": "x"}
+    assert reloaded == updated and reloaded.acting_for == people.FRIDA and reloaded.data == {"draft": "x"}
     assert too_much.value.reason == "INVALID_ARGUMENT"
 
 

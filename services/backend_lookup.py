@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from services.platform.backend import Backend
+from services.platform.backend_service import Backend
 
 
 def backend(component: str) -> Backend:

@@ -26,7 +26,7 @@ LOGIN_KINDS: tuple[LoginKind, ...] = ("personnel", "patient")
 # person who logs in (the dev stand-in for HelseID's multi-tenant clients); personnel login only.
 Tenancy = Literal["single", "multi"]
 TENANCIES: tuple[Tenancy, ...] = ("single", "multi")
-# The auditors' scope (gateway/scopes.py AUDIT_READ). A token carrying it makes its holder an
+# The auditors' scope (gateway/oauth_scopes.py AUDIT_READ). A token carrying it makes its holder an
 # auditor (gateway/principal.py), so it is granted alone: never beside a clinical or capacity scope.
 AUDIT_SCOPE = "nhn:samhandling/audit.read"
 # RFC 8252 §7.3: a native or development client on a loopback address gets whatever port is free,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.db import migrate_platform
 from services.platform.settings import BACKENDS, Settings, SettingsError
 

@@ -4,12 +4,19 @@ from typing import Any
 
 import pytest
 
-from gateway import scopes
+from gateway import oauth_scopes
 from services.cli.token import Identity, _client
 from services.platform.keys import load_jwk
 from services.platform.settings import Settings, SettingsError
-from services.sts.clients import AUDIT_SCOPE, ClientRegistryError, load_client_private_jwk, load_clients, scope_conflict
+from services.sts.client_registry import (
+    AUDIT_SCOPE,
+    ClientRegistryError,
+    load_client_private_jwk,
+    load_clients,
+    scope_conflict,
+)
 from services.sts.keys import import_private_jwk
+from tests.fixtures import people
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 S = "nhn:samhandling/"
@@ -65,8 +72,8 @@ def test_the_web_pages_clients_come_last_and_are_dpop_bound() -> None:
 def test_the_clis_default_login_clients_are_unchanged() -> None:
     settings = Settings(seeds_dir=SEEDS)
 
-    assert _client(settings, Identity(user="23898220028")).client_id == "demo-legevakt"
-    assert _client(settings, Identity(patient="22750884907")).client_id == "samhandling-web"
+    assert _client(settings, Identity(user=people.LARS)).client_id == "demo-legevakt"
+    assert _client(settings, Identity(patient=people.ESKIL)).client_id == "samhandling-web"
 
 
 @pytest.mark.parametrize("name", ["samhandling-portal", "samhandling-ansatt", "samhandling-web-dpop"])
@@ -84,7 +91,7 @@ def test_the_web_pages_dev_keys_are_refused_in_production(tmp_path: Path, name: 
 
 
 def test_the_audit_scope_is_granted_alone() -> None:
-    assert AUDIT_SCOPE == scopes.AUDIT_READ
+    assert AUDIT_SCOPE == oauth_scopes.AUDIT_READ
     assert scope_conflict(f"openid profile {AUDIT_SCOPE}") is None
     assert scope_conflict(f"openid {S}capacity.read {S}summary.read") is None
     assert scope_conflict("") is None

@@ -27,7 +27,7 @@ CALL_TIMEOUT_SECONDS = 10.0
 M = TypeVar("M", bound=Message)
 
 
-class Backends:
+class BackendChannels:
     def __init__(
         self, addresses: Mapping[str, str], signer: AssertionSigner, tracer_provider: TracerProvider,
         tls: TlsFiles | None = None,

@@ -28,6 +28,9 @@ from samhandling.consent.v1 import consent_pb2
 from samhandling.summary.v1 import summary_pb2
 from services.audit.checkpoints import NoteSigner
 from services.platform.errors import ServiceError, not_found, permission_denied
+from tests.fixtures import people
+from tests.fixtures.event_proofs import PID, WORDS, build_v2
+from tests.fixtures.event_proofs import VKEY as PROOF_VKEY
 from tests.support_web import (
     ORIGIN,
     FakeCaller,
@@ -38,11 +41,7 @@ from tests.support_web import (
     make_session,
     seeded_directory,
 )
-from tests.unit.test_event_proof import PID, WORDS, build_v2
-from tests.unit.test_event_proof import VKEY as PROOF_VKEY
 
-ESKIL = "22750884907"
-SIGRID_HPR = "990000101"
 KEY = ECKey.generate_key("P-256", parameters={"kid": "receipt-test"}, private=True)
 
 
@@ -63,9 +62,9 @@ def sign(rule: consent_pb2.Rule, **changes: Any) -> str:
 
 
 def block_rule(version: int = 1, state: int = consent_pb2.RULE_STATE_ACTIVE) -> consent_pb2.Rule:
-    rule = consent_pb2.Rule(rule_id="rule-abc", version=version, patient_id=ESKIL,
+    rule = consent_pb2.Rule(rule_id="rule-abc", version=version, patient_id=people.ESKIL,
                             rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON, state=state)
-    rule.actor.hpr_number = SIGRID_HPR
+    rule.actor.hpr_number = people.SIGRID_HPR
     rule.create_time.FromDatetime(datetime(2026, 12, 5, 9, 30, tzinfo=UTC))
     rule.receipt = sign(rule)
     return rule
@@ -82,7 +81,7 @@ def client_for(caller: FakeCaller, sessions: FakeSessions, audit_vkey: str | Non
 
 @pytest.fixture
 def world() -> tuple[FakeCaller, FakeSessions, TestClient, WebSession]:
-    summary = summary_pb2.GetPatientSummaryResponse(patient_id=ESKIL)
+    summary = summary_pb2.GetPatientSummaryResponse(patient_id=people.ESKIL)
     summary.municipal_services.add(iplos_display="Hjemmesykepleie", active=True, provider_orgnr="910000020")
     summary.latest_vital_signs.spo2 = 96
     summary.latest_news2.CopyFrom(summary_pb2.News2Score(total=1, clinical_risk=summary_pb2.CLINICAL_RISK_LOW,
@@ -117,7 +116,7 @@ def test_overview_shows_services_and_news2_in_plain_words_in_both_languages(worl
     assert "Du har 1 delingsregler i kraft." in page.text
     assert "Logget inn som Eskil Eksempelsen" in page.text and "Du handler for deg selv." in page.text
     [(_, rpc, request), *_] = caller.calls
-    assert rpc == patient.GET_SUMMARY and request.patient_id == ESKIL
+    assert rpc == patient.GET_SUMMARY and request.patient_id == people.ESKIL
     sessions.by_cookie = {k: v.__class__(**{**v.__dict__, "lang": "en"}) for k, v in sessions.by_cookie.items()}
     english = client.get("/pasient")
     assert "Low risk – stable" in english.text and "Home nursing" not in english.text
@@ -146,9 +145,9 @@ def test_every_enum_value_a_page_shows_has_a_label_in_both_languages() -> None:
 def test_a_block_is_searched_drafted_confirmed_and_created_for_the_patient(world) -> None:
     caller, sessions, client, session = world
     form = client.get("/pasient/regler/ny", params={"type": "sperre", "sok": "Sigrid"})
-    assert form.status_code == 200 and f'value="{SIGRID_HPR}"' in form.text and "Sigrid Sykepleiersen" in form.text
+    assert form.status_code == 200 and f'value="{people.SIGRID_HPR}"' in form.text and "Sigrid Sykepleiersen" in form.text
 
-    drafted = form_post(client, "/pasient/regler/ny?type=sperre", {"hpr": SIGRID_HPR}, session)
+    drafted = form_post(client, "/pasient/regler/ny?type=sperre", {"hpr": people.SIGRID_HPR}, session)
     assert drafted.status_code == 303 and drafted.headers["location"] == "/pasient/regler/bekreft"
     assert patient.CREATE_RULE not in caller.rpcs()  # nothing is made before the confirmation
 
@@ -158,8 +157,8 @@ def test_a_block_is_searched_drafted_confirmed_and_created_for_the_patient(world
     made = form_post(client, "/pasient/regler/bekreft", {"lagre": "1"}, session)
     assert made.status_code == 303 and made.headers["location"] == "/pasient/regler/rule-abc?ny=1"
     [(_, _, request)] = [c for c in caller.calls if c[1] == patient.CREATE_RULE]
-    assert request.patient_id == ESKIL and request.rule_type == consent_pb2.RULE_TYPE_BLOCK_PERSON
-    assert request.actor.hpr_number == SIGRID_HPR and not request.data_categories
+    assert request.patient_id == people.ESKIL and request.rule_type == consent_pb2.RULE_TYPE_BLOCK_PERSON
+    assert request.actor.hpr_number == people.SIGRID_HPR and not request.data_categories
     assert patient.DRAFT not in current(sessions).data
     again = form_post(client, "/pasient/regler/bekreft", {"lagre": "1"}, session)  # a second click
     assert again.status_code == 404 and [c[1] for c in caller.calls].count(patient.CREATE_RULE) == 1
@@ -206,7 +205,7 @@ def test_the_rule_page_verifies_each_receipt_and_a_forged_one_is_not_verified(wo
     assert json.loads(jws.deserialize_compact(download.text, KEY).payload)["rule_id"] == "rule-abc"
 
     forged = block_rule()
-    forged.receipt = sign(forged, patient_id="26812297073")
+    forged.receipt = sign(forged, patient_id=people.FRIDA)
     assert check_receipt(forged, {"keys": [KEY.as_dict(private=False)]}).problem == "content"
     assert check_receipt(forged, {"keys": []}).problem == "signature"
     caller.answers[patient.LIST_RULE_HISTORY] = consent_pb2.ListRuleHistoryResponse(versions=[forged])
@@ -221,7 +220,7 @@ def test_revoking_asks_first_then_revokes(world) -> None:
     done = form_post(client, "/pasient/regler/rule-abc/trekk-tilbake", {"reason": "ferdig"}, session)
     assert done.status_code == 303 and done.headers["location"] == "/pasient/regler/rule-abc"
     [(_, _, request)] = [c for c in caller.calls if c[1] == patient.REVOKE_RULE]
-    assert (request.patient_id, request.rule_id, request.reason) == (ESKIL, "rule-abc", "ferdig")
+    assert (request.patient_id, request.rule_id, request.reason) == (people.ESKIL, "rule-abc", "ferdig")
 
 
 def test_the_log_filters_marks_emergencies_and_pages(world) -> None:
@@ -229,7 +228,7 @@ def test_the_log_filters_marks_emergencies_and_pages(world) -> None:
     refused = audit_pb2.AuditEvent(decision=C.DECISION_DENY, access_basis=C.ACCESS_BASIS_BLOCK,
                                    data_category=C.DATA_CATEGORY_VITAL_SIGNS, action=audit_pb2.ACTION_READ,
                                    purpose_of_use=C.PURPOSE_OF_USE_TREAT)
-    refused.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number=SIGRID_HPR, authorization="SP"))
+    refused.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number=people.SIGRID_HPR, authorization="SP"))
     emergency = audit_pb2.AuditEvent(decision=C.DECISION_PERMIT, access_basis=C.ACCESS_BASIS_EMERGENCY,
                                      purpose_of_use=C.PURPOSE_OF_USE_ETREAT, flagged=True, justification="secret")
     emergency.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number="990000202", authorization="LE"))
@@ -240,28 +239,45 @@ def test_the_log_filters_marks_emergencies_and_pages(world) -> None:
     assert "Sigrid Sykepleiersen" in page.text and "Avvist" in page.text and "sykepleier" in page.text
     assert page.text.count('class="emergency"') == 1 and "Nødåpning" in page.text and "secret" not in page.text
     next_link = re.search(r'href="(/pasient/logg\?[^"]*side=[^"]*)"', page.text)
-    assert next_link is not None and ESKIL not in next_link.group(1)
+    assert next_link is not None and people.ESKIL not in next_link.group(1)
     [(_, _, request)] = [c for c in caller.calls if c[1] == patient.LIST_EVENTS]
-    assert request.patient_id == ESKIL and request.actor_orgnr == "910000020" and request.flagged_only
+    assert request.patient_id == people.ESKIL and request.actor_orgnr == "910000020" and request.flagged_only
     assert request.exclude_patient_actors and request.start_time.seconds > 0 and not request.page_token
 
 
 def test_a_guardian_acting_for_a_child_reads_the_childs_data(world) -> None:
     caller, sessions, client, _ = world
     sessions.by_cookie.clear()
-    guardian = make_session(person_pid="45869005006", person_name="Mikkel", acting_for="26812297073",
+    guardian = make_session(person_pid=people.MIKKEL, person_name="Mikkel", acting_for=people.FRIDA,
                             representation_id="rep-seed-0001", data={"acting_for_name": "Frida"})
     log_in(client, sessions, guardian)
     page = client.get("/pasient/regler")
     assert page.status_code == 200 and "du handler for Frida" in page.text
     [(_, _, request)] = caller.calls
-    assert request.patient_id == "26812297073"
+    assert request.patient_id == people.FRIDA
+
+
+def test_the_overview_of_a_guardian_names_the_child_acted_for_once(world) -> None:
+    caller, sessions, client, _ = world
+    sessions.by_cookie.clear()
+    caller.answers[patient.LIST_REPRESENTATIONS] = consent_pb2.ListRepresentationsResponse(representations=[
+        consent_pb2.Representation(patient_id=pid, patient_name=name, status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE)
+        for pid, name in (("26812297073", "Frida Fantasisen"), ("14681450042", "Jonas Jubileumsen"))])
+    log_in(client, sessions, make_session(person_pid="45869005006", person_name="Mikkel Midlertidigsen"))
+    assert "Du kan også handle for: Frida Fantasisen, Jonas Jubileumsen." in client.get("/pasient").text
+    sessions.by_cookie.clear()
+    log_in(client, sessions, make_session(person_pid="45869005006", person_name="Mikkel Midlertidigsen",
+                                          acting_for="26812297073", representation_id="rep-seed-0001",
+                                          data={"acting_for_name": "Frida Fantasisen"}))
+    page = client.get("/pasient").text
+    assert "Du handler nå på vegne av Frida Fantasisen." in page
+    assert "Du kan også handle for: Jonas Jubileumsen." in page  # not Frida again
 
 
 def notification(kind: int, minute: int, actor: C.Actor | None = None) -> consent_pb2.Notification:
     made = consent_pb2.Notification(kind=kind, text="English text from consent")
     made.create_time.FromDatetime(datetime(2026, 12, 5, 10, minute, tzinfo=UTC))
-    made.actor.CopyFrom(actor or C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number="990000102", authorization="LE"))
+    made.actor.CopyFrom(actor or C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number=people.LARS_HPR, authorization="LE"))
     return made
 
 
@@ -270,7 +286,7 @@ def test_notifications_are_unread_until_marked_read_per_patient_acted_for(world)
     caller.answers[patient.LIST_NOTIFICATIONS] = consent_pb2.ListNotificationsResponse(notifications=[
         notification(consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, 5),
         notification(consent_pb2.NOTIFICATION_KIND_RULE_CHANGED, 1,
-                     C.Actor(kind=C.ACTOR_KIND_PATIENT, pid=ESKIL))])
+                     C.Actor(kind=C.ACTOR_KIND_PATIENT, pid=people.ESKIL))])
     page = client.get("/pasient/varsler")
     assert page.status_code == 200 and "2 uleste" in page.text and "English text" not in page.text
     assert "i en nødsituasjon" in page.text and page.text.count('card--emergency') == 1
@@ -285,9 +301,9 @@ def test_notifications_are_unread_until_marked_read_per_patient_acted_for(world)
 
 def representations() -> consent_pb2.ListRepresentationsResponse:
     return consent_pb2.ListRepresentationsResponse(representations=[
-        consent_pb2.Representation(representation_id="rep-seed-0001", patient_id="26812297073", patient_name="Frida",
+        consent_pb2.Representation(representation_id="rep-seed-0001", patient_id=people.FRIDA, patient_name="Frida",
                                    status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE),
-        consent_pb2.Representation(representation_id="rep-seed-0003", patient_id="14681450042", patient_name="Jonas",
+        consent_pb2.Representation(representation_id="rep-seed-0003", patient_id=people.JONAS, patient_name="Jonas",
                                    status=consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12)])
 
 
@@ -296,7 +312,7 @@ def test_a_guardian_switches_only_where_consent_permits(world) -> None:
     caller.answers[patient.LIST_REPRESENTATIONS] = representations()
 
     def rules_of(request):
-        if request.patient_id == "14681450042":
+        if request.patient_id == people.JONAS:
             raise permission_denied("CONSENT_DENIED", "no")
         return consent_pb2.ListRulesResponse()
 
@@ -305,15 +321,15 @@ def test_a_guardian_switches_only_where_consent_permits(world) -> None:
     assert "Handle for Frida" in page.text and "Handle for Jonas" not in page.text and "fyller 12" in page.text
 
     switched = form_post(client, "/pasient/representasjon", {"representasjon": "rep-seed-0001"}, session)
-    assert switched.status_code == 303 and current(sessions).acting_for == "26812297073"
+    assert switched.status_code == 303 and current(sessions).acting_for == people.FRIDA
     [(probe, _, request)] = [c for c in caller.calls if c[1] == patient.LIST_RULES]
-    assert probe.acting_for == "26812297073" and request.patient_id == "26812297073"
+    assert probe.acting_for == people.FRIDA and request.patient_id == people.FRIDA
     assert "du handler for Frida" in client.get("/pasient/regler").text
 
     for forged in ("rep-seed-0003", "rep-unknown"):
         refused = form_post(client, "/pasient/representasjon", {"representasjon": forged}, current(sessions))
         assert refused.status_code == 403 and 'role="alert"' in refused.text
-        assert current(sessions).acting_for == "26812297073" and current(sessions).representation_id == "rep-seed-0001"
+        assert current(sessions).acting_for == people.FRIDA and current(sessions).representation_id == "rep-seed-0001"
     back = form_post(client, "/pasient/representasjon", {"representasjon": "meg"}, current(sessions))
     assert back.status_code == 303 and current(sessions).acting_for is None
     assert "acting_for_name" not in current(sessions).data
@@ -356,12 +372,12 @@ def test_two_simultaneous_confirmations_make_one_rule(world, tmp_path) -> None:
     sessions = SqlSessions(make_engine(url), idle_seconds=600, max_seconds=3600)
     try:
         cookie = asyncio.run(sessions.create(NewSession(
-            console="patient", client_id="samhandling-portal", subject="sub-eskil", person_pid=ESKIL,
+            console="patient", client_id="samhandling-portal", subject="sub-eskil", person_pid=people.ESKIL,
             person_name="Eskil Eksempelsen", scopes=frozenset({"samhandling:patient"}), access_token="at",
             access_expires_at=2_000_000_000, refresh_token="rt", dpop_jkt="jkt", lang="nb"), replacing=None))
         session = asyncio.run(sessions.load(cookie))
         assert session is not None
-        draft = {"kind": "sperre", "hpr": SIGRID_HPR, "categories": [], "purposes": [], "fra": "", "til": "",
+        draft = {"kind": "sperre", "hpr": people.SIGRID_HPR, "categories": [], "purposes": [], "fra": "", "til": "",
                  "reason": ""}
         asyncio.run(sessions.update(session, data={patient.DRAFT: draft}))
         both_loaded = threading.Barrier(2, timeout=10)
@@ -402,7 +418,7 @@ def test_a_log_entrys_proof_is_verified_with_the_pinned_key_and_downloads(world)
     assert download.status_code == 200 and download.content.decode() == mine
     assert download.headers["content-disposition"] == 'attachment; filename="hendelse-5.proof"'
     requests = [r for _, rpc, r in caller.calls if rpc == patient.GET_PATIENT_EVENT_PROOF]
-    assert [(r.patient_id, r.sequence) for r in requests] == [(ESKIL, 5), (ESKIL, 5)]
+    assert [(r.patient_id, r.sequence) for r in requests] == [(people.ESKIL, 5), (people.ESKIL, 5)]
     assert WORDS not in page.text
     sessions.by_cookie = {k: v.__class__(**{**v.__dict__, "lang": "en"}) for k, v in sessions.by_cookie.items()}
     english = client.get("/pasient/logg/5")
@@ -441,7 +457,7 @@ def test_an_entry_without_a_proof_for_the_patient_says_why(world, error, status,
 def test_each_log_entry_links_to_its_proof_by_sequence(world) -> None:
     caller, _, client, _ = world
     entry = audit_pb2.AuditEvent(sequence=42, decision=C.DECISION_PERMIT, data_category=C.DATA_CATEGORY_VITAL_SIGNS)
-    entry.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number=SIGRID_HPR, authorization="SP"))
+    entry.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number=people.SIGRID_HPR, authorization="SP"))
     caller.answers[patient.LIST_EVENTS] = audit_pb2.ListEventsResponse(events=[entry])
     page = client.get("/pasient/logg")
     assert page.status_code == 200 and 'href="/pasient/logg/42"' in page.text and "Se bevis" in page.text

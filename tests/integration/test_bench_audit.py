@@ -37,7 +37,7 @@ from bench.report import replace_section
 from bench.timing import Timing
 from gateway.audit_client import APPEND_EVENTS
 from services.audit.events import record_violations
-from services.backends import backend
+from services.backend_lookup import backend
 from services.platform.db import make_engine, make_sessions
 from tests.support import settings_for
 

@@ -2,28 +2,32 @@
 (every bad field reported at once), records are written back as protos. No I/O."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
 from services.platform.norway_date import day_in_norway
+from services.platform.paging import newest_fitting
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.text import TextField, text_violations
 
-from .news2 import ACVPU, Spo2Scale, observation_violations
-from .okt import MunicipalService, StayType, record_violations
-from .patients import Spo2ScaleSetting
+from .news2 import ACVPU, Observation, Spo2Scale, observation_violations
+from .okt import MunicipalService, StayType, is_active, record_violations
+from .patients import PatientSummary, Spo2ScaleSetting
 from .trend import Trend
-from .vitals import Assessment, Measurement
+from .vitals import FUTURE_TOLERANCE, Assessment, Measurement, Performer
+
+C = common_pb2
+# The categories a summary is made of, in the order they are reported as withheld.
+SUMMARY_CATEGORIES = (C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS)
 
 MAX_SOURCE_ID = 64
 MAX_NAME = 200
 SOURCE_ID = TextField(MAX_SOURCE_ID)
 NAME = TextField(MAX_NAME)
-# A clock a few minutes ahead at the bedside is normal; a measurement later than that is a mistake.
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def source_id_violations(value: str, field: str = "source_record_id") -> dict[str, str]:
@@ -35,6 +39,18 @@ def source_id_violations(value: str, field: str = "source_record_id") -> dict[st
 def parse_date(message: common_pb2.Date) -> date:
     """Raises ValueError for a date that does not exist."""
     return date(message.year, message.month, message.day)
+
+
+def vital_signs_range(
+    request: summary_pb2.ListVitalSignsRequest, clock: Callable[[], datetime]
+) -> tuple[datetime | None, datetime, dict[str, str]]:
+    """from_time (required; None when unset or bad), to_time (now when unset) and the problems of reading them."""
+    problems: dict[str, str] = {}
+    start = read_timestamp(request, "from_time", problems)
+    end = read_timestamp(request, "to_time", problems) or clock()
+    if not request.HasField("from_time"):
+        problems["from_time"] = "required"
+    return start, end, problems
 
 
 def service_from_input(
@@ -72,6 +88,21 @@ def service_from_input(
         if name != "service_id":
             problems.setdefault(f"service.{name}", text)
     return record, problems
+
+
+def measurement_from_input(
+    given: summary_pb2.VitalSigns, scale: Spo2Scale, measured_at: datetime, *, measured_by: Performer | None,
+    source_system: str, source_record_id: str,
+) -> Measurement:
+    """The measurement of vital signs that vital_signs_violations found nothing wrong with."""
+    return Measurement(
+        measured_at=measured_at,
+        observation=Observation(**observation_values(given, scale)),
+        pregnant=given.pregnant,
+        measured_by=measured_by,
+        source_system=source_system,
+        source_record_id=source_record_id,
+    )
 
 
 def performer_violations(given: summary_pb2.Performer, field: str) -> dict[str, str]:
@@ -212,3 +243,45 @@ def setting_to_proto(setting: Spo2ScaleSetting) -> summary_pb2.Spo2ScaleSetting:
         set_time=None if setting.set_at is None else to_timestamp(setting.set_at),
     )
 
+
+
+def withheld(*permitted: bool) -> list[common_pb2.DataCategory]:
+    """The summary's categories not permitted: named, never filled (the caller learns that
+    something was left out, not what)."""
+    return [c for c, ok in zip(SUMMARY_CATEGORIES, permitted, strict=True) if not ok]
+
+
+def summary_to_proto(
+    patient_id: str, summary: PatientSummary, today: date, *, with_services: bool,
+    vitals: tuple[Measurement, Assessment, Trend] | None, with_vitals: bool,
+) -> summary_pb2.GetPatientSummaryResponse:
+    """The summary with the permitted categories (`vitals`: the latest measurement, its NEWS2
+    and the trend, when permitted and there are any)."""
+    response = summary_pb2.GetPatientSummaryResponse(
+        patient_id=patient_id, withheld_categories=withheld(with_services, with_vitals)
+    )
+    if with_services:
+        response.municipal_services.extend(service_to_proto(s, is_active(s, today)) for s in summary.services)
+        response.active_service_count = summary.active_service_count
+        response.municipal_services_truncated = summary.services_truncated
+    if with_vitals:
+        response.spo2_scale_setting.CopyFrom(setting_to_proto(summary.spo2_setting))
+    if with_vitals and vitals is not None:
+        latest, assessment, trend = vitals
+        response.latest_vital_signs.CopyFrom(vital_signs_to_proto(latest))
+        if assessment.result is not None:
+            response.latest_news2.CopyFrom(news2_to_proto(assessment, latest.observation.spo2_scale))
+        else:
+            response.latest_not_scored_reason = to_enum(summary_pb2.NotScoredReason, assessment.not_scored)
+        response.news2_trend.CopyFrom(trend_to_proto(trend))
+    return response
+
+
+def vital_signs_list_to_proto(
+    assessed: list[tuple[Measurement, Assessment]], trend: Trend, truncated: bool
+) -> summary_pb2.ListVitalSignsResponse:
+    """The newest measurements that fit in one answer; truncated when any were left out."""
+    records, cut = newest_fitting([record_to_proto(m, a) for m, a in assessed])
+    return summary_pb2.ListVitalSignsResponse(
+        measurements=records, trend=trend_to_proto(trend), truncated=truncated or cut,
+    )

@@ -1,0 +1,205 @@
+"""What each request of the summary service does, over the store and domain values: reads with
+their NEWS2 assessments, an export cut to its size, writes from source systems. Synchronous
+(the api runs each off the event loop); no proto, no gRPC, no SQL. The store's refusals become
+the service's errors here (_refusals_as_errors)."""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import ParamSpec, TypeVar
+
+from services.platform.error_reasons import Reason
+from services.platform.errors import invalid_argument
+from services.platform.norway_date import today_in_norway
+
+from .fhir import patient_bundle
+from .news2 import Spo2Scale
+from .okt import MunicipalService, record_violations
+from .patients import MAX_OPEN_SERVICES, Patient, PatientSummary, Spo2ScaleSetting
+from .store import (
+    ConflictingRetry,
+    ScaleChanged,
+    ScaleNotInForce,
+    SummaryStore,
+    TooManyOpenServices,
+    UnknownPatient,
+    UnknownRecord,
+)
+from .trend import SUMMARY_POINTS, Trend, news2_trend, points_of, scored_points
+from .vitals import FUTURE_TOLERANCE, Assessment, Measurement, Performer, assess
+
+MAX_LISTED = 1000
+# A measurement is about 9 kB of FHIR JSON (eight resources): the newest 300 keep a Bundle under
+# gRPC's default 4 MB message limit at every hop; the response says when older ones were left out.
+MAX_EXPORTED = 300
+MAX_BUNDLE_BYTES = 3_500_000
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Assessed = list[tuple[Measurement, Assessment]]
+
+
+def _refusals_as_errors(function: Callable[P, T]) -> Callable[P, T]:
+    """The use case, with the store's refusals raised as the service's errors."""
+
+    @functools.wraps(function)
+    def refusing(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except UnknownPatient:
+            raise Reason.PATIENT_NOT_FOUND.error("no such patient") from None
+        except UnknownRecord:
+            raise Reason.SERVICE_NOT_FOUND.error(
+                "no municipal service with this source_record_id from this system for this patient"
+            ) from None
+        except ScaleNotInForce:
+            raise invalid_argument(
+                {"vital_signs.spo2_scale": "not the scale in force; leave it 0, only a clinician's SetSpo2Scale changes it"}
+            ) from None
+        except ScaleChanged:
+            raise Reason.SPO2_SCALE_CHANGED.error(
+                "the patient's SpO2 scale changed while recording; send the measurement again",
+            ) from None
+        except TooManyOpenServices:
+            raise Reason.OPEN_SERVICES_LIMIT.error(
+                f"the patient has {MAX_OPEN_SERVICES} open municipal services; end one before registering another",
+            ) from None
+        except ConflictingRetry:
+            raise Reason.SOURCE_RECORD_CONFLICT.error(
+                "this source_record_id is already used for other content; update the record instead",
+            ) from None
+
+    return refusing
+
+
+# -- reads -------------------------------------------------------------------------------
+
+
+@_refusals_as_errors
+def get_patient(store: SummaryStore, patient_id: str) -> Patient:
+    return store.get_patient(patient_id)
+
+
+@_refusals_as_errors
+def get_summary(store: SummaryStore, patient_id: str, today: date) -> PatientSummary:
+    return store.get_summary(patient_id, today)
+
+
+@_refusals_as_errors
+def get_summary_assessed(
+    store: SummaryStore, patient_id: str, today: date, born: date, *, with_vitals: bool
+) -> tuple[PatientSummary, tuple[Measurement, Assessment, Trend] | None]:
+    """The summary, and with vital signs its latest measurement with NEWS2 and the trend of
+    the recent ones (None without any)."""
+    summary = store.get_summary(patient_id, today)
+    if not with_vitals or summary.latest is None:
+        return summary, None
+    # Each measurement assessed once: the latest's NEWS2 and the trend come from the same.
+    assessed = [(m, assess(m, born)) for m in summary.recent]
+    latest, assessment = assessed[-1]
+    return summary, (latest, assessment, news2_trend(points_of(assessed), SUMMARY_POINTS))
+
+
+@_refusals_as_errors
+def list_vital_signs(
+    store: SummaryStore, patient_id: str, start: datetime, end: datetime
+) -> tuple[Assessed, Trend, bool]:
+    """The measurements in [start, end) with their NEWS2 (the newest MAX_LISTED; the flag says
+    when there were more), and their trend."""
+    patient, measurements, truncated = store.list_measurements(patient_id, start, end, MAX_LISTED)
+    assessed = [(m, assess(m, patient.birth_date)) for m in measurements]
+    return assessed, news2_trend(scored_points(measurements, patient.birth_date)), truncated
+
+
+@_refusals_as_errors
+def export_bundle(
+    store: SummaryStore, patient_id: str, *, with_services: bool, with_vitals: bool, clock: Callable[[], datetime],
+) -> tuple[str, bool, bool]:
+    """The patient's FHIR Bundle as JSON (the permitted categories only), whether measurements
+    were left out, and whether municipal services were."""
+    summary = store.get_summary(patient_id, today_in_norway(clock))
+    measurements, truncated = None, False
+    if with_vitals:
+        # Everything recorded, including times a bedside clock put slightly ahead.
+        _, listed, truncated = store.list_measurements(
+            patient_id, datetime.min.replace(tzinfo=UTC), clock() + FUTURE_TOLERANCE, MAX_EXPORTED,
+        )
+        measurements = [(m, assess(m, summary.patient.birth_date)) for m in listed]
+    now, today = clock(), today_in_norway(clock)
+    while True:
+        bundle = patient_bundle(
+            summary.patient, services=summary.services if with_services else None, measurements=measurements,
+            today=today, generated_at=now, truncated=truncated,
+            services_truncated=with_services and summary.services_truncated,
+        )
+        encoded = json.dumps(bundle, ensure_ascii=False)
+        # Long names can make a measurement larger than usual: keep the newest half until it fits.
+        if len(encoded.encode()) <= MAX_BUNDLE_BYTES or not measurements:
+            break
+        measurements, truncated = measurements[len(measurements) // 2 + 1:], True
+    return encoded, truncated, with_services and summary.services_truncated
+
+
+# -- writes from source systems ----------------------------------------------------------
+
+
+@_refusals_as_errors
+def create_service(
+    store: SummaryStore, patient_id: str, record: MunicipalService, today: date
+) -> tuple[MunicipalService, bool]:
+    return store.create_service(patient_id, record, today)
+
+
+@_refusals_as_errors
+def update_service(
+    store: SummaryStore, patient_id: str, record: MunicipalService, today: date
+) -> MunicipalService:
+    """Replaces the content of the record the source system keys as `record` does."""
+    return store.change_service(
+        patient_id, record.source_system, record.source_record_id,
+        lambda old: replace(record, service_id=old.service_id), today,
+    )
+
+
+@_refusals_as_errors
+def end_service(
+    store: SummaryStore, patient_id: str, source_system: str, source_record_id: str, end: date, today: date
+) -> MunicipalService:
+    return store.change_service(
+        patient_id, source_system, source_record_id, lambda old: _checked(replace(old, end_date=end)), today
+    )
+
+
+@_refusals_as_errors
+def set_service_on_hold(
+    store: SummaryStore, patient_id: str, source_system: str, source_record_id: str, on_hold: bool, today: date
+) -> MunicipalService:
+    return store.change_service(
+        patient_id, source_system, source_record_id, lambda old: replace(old, temporarily_ceased=on_hold), today
+    )
+
+
+@_refusals_as_errors
+def record_vital_signs(
+    store: SummaryStore, patient: Patient, measurement: Measurement, named_scale: int
+) -> tuple[Measurement, Assessment, bool]:
+    """Stores the measurement (or answers a retry with the stored one: created False), with its NEWS2."""
+    stored, created = store.record_measurement(patient.pid, measurement, named_scale)
+    return stored, assess(stored, patient.birth_date), created
+
+
+@_refusals_as_errors
+def set_spo2_scale(
+    store: SummaryStore, patient_id: str, scale: Spo2Scale, by: Performer, at: datetime
+) -> Spo2ScaleSetting:
+    return store.set_spo2_scale(patient_id, scale, by, at)
+
+
+def _checked(record: MunicipalService) -> MunicipalService:
+    """A change must leave a valid record (e.g. an end date not before the start)."""
+    if problems := record_violations(record):
+        raise invalid_argument(problems)
+    return record

@@ -1,0 +1,133 @@
+"""The quality bar's "works with JavaScript off for reading and for every form", in Chromium with
+JavaScript disabled: the login, a patient's block from search to the verified receipt, its
+revocation, the log's filter, notifications marked read, the language switch and logout; a
+guardian's switch to a child; an auditor's search, event page, export download and log health;
+the capacity page's region form. Every page is server-rendered HTML and every form a plain
+GET or POST, so nothing here needs a script."""
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.conftest import VIEWPORT
+from tests.browser.test_web_login import base_of, login_as
+from tests.integration.test_gateway import RESTRICTED_PATIENT, HealthPerson
+from tests.support import Suite, running_suite
+
+pytestmark = pytest.mark.browser
+
+ESKIL = "22750884907"
+MIKKEL = "45869005006"
+PETRA = "11747910016"
+MARTE = "19919110034"
+MAX_RELOADS = 50  # the checkpoint is signed within about a second
+
+
+@pytest.fixture
+async def suite(tmp_path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A page in a context with JavaScript disabled."""
+    context = await browser.new_context(viewport=VIEWPORT, java_script_enabled=False, accept_downloads=True)
+    try:
+        made = await context.new_page()
+        await made.goto("data:text/html,<p id=p>off</p><script>document.getElementById('p').textContent='on'</script>")
+        assert await made.locator("#p").inner_text() == "off"  # scripts really do not run
+        yield made
+    finally:
+        await context.close()
+
+
+async def test_a_patient_uses_every_form_without_javascript(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", ESKIL)
+    await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
+
+    await page.get_by_role("link", name="Delingsregler").first.click()
+    await page.get_by_role("link", name="Sperre").click()
+    await page.get_by_label("Finn helsepersonen").fill("Sigrid")
+    await page.get_by_role("button", name="Søk").click()
+    await page.get_by_label(re.compile("Sigrid Sykepleiersen")).check()
+    await page.get_by_role("button", name="Gå videre").click()
+    await expect(page.get_by_role("heading", level=1, name="Se over og bekreft")).to_be_visible()
+    await page.get_by_role("button", name="Bekreft og lagre").click()
+    await expect(page.get_by_role("status")).to_have_text("Regelen er lagret.")
+    await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="Last ned kvittering for versjon 1").click()
+    assert (await waiting.value).suggested_filename.endswith("-v1.jws")
+
+    await page.get_by_role("link", name="Trekk tilbake").click()
+    await page.get_by_role("button", name="Trekk tilbake").click()
+    await expect(page.get_by_text("Status: trukket tilbake")).to_be_visible()
+
+    await page.get_by_role("link", name="Logg over bruk").first.click()
+    await page.get_by_label("Bare nødåpninger").check()
+    await page.get_by_role("button", name="Vis").click()
+    await page.wait_for_url(re.compile(r".*/pasient/logg\?.*nod=1"))
+
+    await page.get_by_role("link", name="Varsler").first.click()
+    await expect(page.locator(".tag--unread").first).to_be_visible()
+    await page.get_by_role("button", name="Marker alle som lest").click()
+    await expect(page.locator(".tag--unread")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Marker alle som lest")).to_have_count(0)
+
+    await page.locator("a.lang-switch").click()
+    await expect(page.get_by_role("heading", level=1, name="Notifications")).to_be_visible()
+    await page.get_by_role("button", name="Log out").click()
+    await page.wait_for_url(re.compile(re.escape(base) + r"/\?utlogget=1$"))
+
+
+async def test_a_guardian_switches_to_a_child_without_javascript(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "patient", MIKKEL)
+    await page.get_by_role("link", name="Representasjon").click()
+    await page.get_by_role("button", name="Handle for Frida Fantasisen").click()
+    await page.wait_for_url(base + "/pasient")
+    await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
+
+
+async def test_an_auditor_searches_reads_an_event_and_exports_without_javascript(suite: Suite, page: Page) -> None:
+    doctor = await HealthPerson.signed_in(suite, "ETREAT")
+    await doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-justification", "Bevisstl%C3%B8s"))
+    base = base_of(suite)
+    await login_as(page, base, "auditor", PETRA)
+
+    await page.get_by_role("link", name="Søk i hendelser").first.click()
+    await page.get_by_label("Bare nødtilganger og samtykke i øyeblikket").check()
+    await page.get_by_role("button", name="Søk").click()
+    await page.wait_for_url(re.compile(r".*/revisor/hendelser\?sok=.+"))
+    await page.locator("tr.flagged a").first.click()
+    await page.wait_for_url(re.compile(r".*/revisor/hendelser/\d+$"))
+    for _ in range(MAX_RELOADS):
+        if await page.get_by_text("Bevis kontrollert").count():
+            break
+        await page.reload()
+    await expect(page.get_by_text("Bevis kontrollert")).to_be_visible()
+
+    await page.goto(base + "/revisor/eksport")
+    await page.get_by_label("CSV (regneark)").check()
+    async with page.expect_download() as export:
+        await page.get_by_role("button", name="Last ned").click()
+    assert (await export.value).suggested_filename.endswith(".csv")
+
+    await page.goto(base + "/revisor/logghelse")
+    await expect(page.get_by_text("Siste kontrollpunkt er kontrollert")).to_be_visible()
+    await page.goto(base + "/revisor/signaler")
+    await expect(page.locator("svg.chart")).to_have_count(1)  # server-rendered SVG, no script
+
+
+async def test_the_capacity_page_reads_and_changes_region_without_javascript(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    await login_as(page, base, "capacity", MARTE)
+    await expect(page.locator("meter").first).to_be_visible()
+    await page.get_by_role("button", name="Oppdater").click()
+    await page.wait_for_url(re.compile(re.escape(f"{base}/ansatt/kapasitet?region=") + ".+"))
+    await expect(page.locator("meter").first).to_be_visible()
