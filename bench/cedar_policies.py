@@ -42,13 +42,13 @@ from services.consent.decision import Policy
 from services.consent.domain import (
     SHAREABLE,
     AccessRequest,
-    Actor,
     ActorSelector,
     Rule,
     RuleState,
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor
 from services.platform.vocabulary import EMERGENCY_PURPOSES, ActorKind, Decision
 
 from . import consent_decisions as bench

@@ -21,7 +21,6 @@ from itertools import count
 from services.consent.decision import CompiledRules, Policy, compile_rules, decide, decide_compiled
 from services.consent.domain import (
     AccessRequest,
-    Actor,
     ActorSelector,
     Rule,
     RuleContent,
@@ -29,6 +28,7 @@ from services.consent.domain import (
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor
 from services.platform.ids import InvalidIdentifier, validate_org_number
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from samhandling.common.v1 import common_pb2
+from services.platform.actor_convert import actor_message
+from services.platform.actors import Actor
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError
 from services.platform.helseid import (
@@ -64,9 +66,9 @@ class Principal:
     # The caller's own words for an emergency access (`x-samhandling-justification`), if sent.
     justification: str = ""
 
-    def to_actor(self) -> common_pb2.Actor:
-        return common_pb2.Actor(
-            kind=_ACTOR_KINDS[self.kind],
+    def actor(self) -> Actor:
+        return Actor(
+            kind=self.kind,
             client_id=self.client_id,
             client_name=self.client_name,
             pid=self.pid,
@@ -76,12 +78,14 @@ class Principal:
             orgnr_child=self.orgnr_child,
         )
 
+    def to_actor(self) -> common_pb2.Actor:
+        return actor_message(self.actor())
+
     def purpose_of_use(self) -> common_pb2.PurposeOfUse:
         return _PURPOSES[self.purpose]
 
 
 # The proto numbers of the domain's enums, mapped once (services.platform.protomap.to_enum).
-_ACTOR_KINDS = {kind: to_enum(common_pb2.ActorKind, kind) for kind in ActorKind}
 _PURPOSES = {purpose: to_enum(common_pb2.PurposeOfUse, purpose) for purpose in (*PurposeOfUse, None)}
 
 

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, ClassVar
 import grpc
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
-from samhandling.common.v1 import common_pb2
+from services.platform.actor_convert import actor_from_message
+from services.platform.actors import Actor
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.interceptors import current_assertion
 from services.platform.paging import newest_fitting, page, page_violations
+from services.platform.vocabulary import ActorKind
 
 from . import convert, use_cases
 from .alerts import (
@@ -132,7 +134,7 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
         problems = alert_id_violations(request.alert_id) | note_violations(request.note)
         if problems:
             raise invalid_argument(problems)
-        person = actor.kind == common_pb2.ACTOR_KIND_PERSONNEL
+        person = actor.kind is ActorKind.PERSONNEL
         by = Acknowledger(
             orgnr=actor.orgnr_parent,
             client_id=actor.client_id,
@@ -187,9 +189,9 @@ def _unit_filter(request: capacity_pb2.GetCapacityOverviewRequest | capacity_pb2
     return unit_filter
 
 
-def _organisation_actor() -> common_pb2.Actor:
+def _organisation_actor() -> Actor:
     """The caller, who must act for an organisation: alerts go from and to organisations."""
-    actor = current_assertion().actor
+    actor = actor_from_message(current_assertion().actor)
     if not actor.orgnr_parent:
         raise Reason.ORGANISATION_REQUIRED.error("alerts are sent, received and acknowledged by organisations")
     return actor

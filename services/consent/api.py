@@ -1,52 +1,33 @@
-"""gRPC mapping of the consent service: proto in, domain and store, proto out."""
+"""The consent service's gRPC servicer: each handler parses its request (through convert.py),
+calls a use case (use_cases.py) and renders the answer (through convert.py)."""
 from __future__ import annotations
 
-import asyncio
-import logging
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar
 
 import grpc
 
-from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from services.platform.actor_convert import actor_from_message
+from services.platform.actors import Actor
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.paging import page, page_violations
-from services.platform.protomap import from_enum, read_timestamp, to_enum, to_timestamp
-from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
+from services.platform.vocabulary import ActorKind
 
-from .compiled_policies import CompiledPolicies
-from .decision import AccessDecision, Policy, decide_compiled, representation_status, represents
-from .domain import (
-    MAX_ACTIVE_RULES,
-    AccessRequest,
-    Actor,
-    ActorSelector,
-    Notification,
-    Representation,
-    RepresentationStatus,
-    Rule,
-    RuleDraft,
-    RuleType,
-    SelectorKind,
-    justification_violations,
-    revocation_violations,
-    rule_violations,
-)
-from .notifications import access_notification
-from .receipts import ReceiptSigner
-from .store import ConsentStore, TooManyRules, UnknownRule
-from .watch import PolicyChangeHub
+from . import convert
+from .domain import AccessRequest, revocation_violations
+from .use_cases import ConsentUseCases
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .receipts import ReceiptSigner
+    from .store import ConsentStore
+    from .watch import PolicyChangeHub
 
 MAX_BATCH = 100
-R = TypeVar("R")  # what a committed rule change returns
 
 
 class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
@@ -64,14 +45,11 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         organisations: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._store = store
         self._hub = hub
-        self._receipts = receipts
         self._allow_synthetic = allow_synthetic
-        self._organisations = organisations or {}
-        self._clock = clock
-        # Each patient's rules compiled once per revision (bounded; see compiled_policies.py).
-        self._compiled = CompiledPolicies()
+        self._consent = ConsentUseCases(
+            store, hub, receipts, allow_synthetic=allow_synthetic, organisations=organisations or {}, clock=clock
+        )
 
     # --- decisions ----------------------------------------------------------------------
 
@@ -80,11 +58,10 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     ) -> consent_pb2.CheckAccessResponse:
         try:
             access = self._access(request)
-        except _Invalid as bad:
+        except convert.InvalidRequest as bad:
             raise invalid_argument(bad.problems) from None
-        # Read fresh on every call: a change is in force as soon as its call has returned.
-        policy = await asyncio.to_thread(self._store.policy, access.patient_id)
-        return await self._decide(policy, access)
+        decided = await self._consent.check_access(access)
+        return convert.decision_message(decided.decision, decided.decision_id, decided.revision)
 
     async def BatchCheckAccess(
         self, request: consent_pb2.BatchCheckAccessRequest, context: grpc.aio.ServicerContext
@@ -97,59 +74,32 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
             asserted_patient(item.patient_id)
             try:
                 accesses.append(self._access(item))
-            except _Invalid as bad:
+            except convert.InvalidRequest as bad:
                 problems |= {f"requests[{index}].{f}": d for f, d in bad.problems.items()}
         if problems:
             raise invalid_argument(problems)
-        if not accesses:
-            return consent_pb2.BatchCheckAccessResponse()
         # Every request is about the one asserted patient: one consistent policy for all.
-        policy = await asyncio.to_thread(self._store.policy, accesses[0].patient_id)
-        return consent_pb2.BatchCheckAccessResponse(responses=[await self._decide(policy, a) for a in accesses])
+        decided = await self._consent.check_accesses(accesses)
+        return consent_pb2.BatchCheckAccessResponse(
+            responses=[convert.decision_message(d.decision, d.decision_id, d.revision) for d in decided]
+        )
 
     async def ExplainAccess(
         self, request: consent_pb2.ExplainAccessRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ExplainAccessResponse:
         try:
             access = self._access(request.request)
-        except _Invalid as bad:
+        except convert.InvalidRequest as bad:
             raise invalid_argument({f"request.{f}": d for f, d in bad.problems.items()}) from None
-        policy = await asyncio.to_thread(self._store.policy, access.patient_id)
-        decision = decide_compiled(policy, self._compiled.rules(policy), access, self._clock())
+        decided = await self._consent.explain_access(access)
         return consent_pb2.ExplainAccessResponse(
-            decision=_decision_message(decision, "", policy.revision), explanation=decision.explanation
+            decision=convert.decision_message(decided.decision, "", decided.revision),
+            explanation=decided.decision.explanation,
         )
 
     def _access(self, request: consent_pb2.CheckAccessRequest) -> AccessRequest:
         asserted_patient(request.patient_id)
-        category = from_enum(common_pb2.DataCategory, request.data_category, DataCategory)
-        problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
-        if category is None:
-            problems["data_category"] = "required"
-        problems |= justification_violations(request.justification)
-        if problems:
-            raise _Invalid(problems)
-        assert category is not None
-        return AccessRequest(
-            patient_id=request.patient_id,
-            actor=_actor(request.actor),
-            category=category,
-            purpose=from_enum(common_pb2.PurposeOfUse, request.purpose_of_use, PurposeOfUse),
-            justification=request.justification,
-            consent_at_moment=request.consent_at_moment,
-            write=request.write,
-        )
-
-    async def _decide(self, policy: Policy, access: AccessRequest) -> consent_pb2.CheckAccessResponse:
-        now = self._clock()
-        decision = decide_compiled(policy, self._compiled.rules(policy), access, now)
-        decision_id = uuid.uuid4().hex
-        # Recorded before the answer: no opening of a restriction goes untold.
-        if notification := access_notification(
-            uuid.uuid4().hex, access, decision, decision_id, now, self._organisations
-        ):
-            await asyncio.to_thread(self._store.add_notification, notification)
-        return _decision_message(decision, decision_id, policy.revision)
+        return convert.access_request(request, allow_synthetic=self._allow_synthetic)
 
     # --- the patient's rules ------------------------------------------------------------
 
@@ -157,22 +107,10 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         self, request: consent_pb2.CreateRuleRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.CreateRuleResponse:
         author = await self._author(request.patient_id)
-        now = self._clock()
         bad_times: dict[str, str] = {}
-        draft = _draft(request, bad_times)
-        if problems := rule_violations(draft, now, allow_synthetic=self._allow_synthetic) | bad_times:
-            raise invalid_argument(problems)
-        try:
-            rule = await self._committed_and_published(
-                request.patient_id,
-                lambda: self._store.create_rule(draft.content(), author, draft.reason, now, self._receipts.sign),
-                lambda rule: rule.policy_revision,
-            )
-        except TooManyRules:
-            raise Reason.RULES_LIMIT.error(
-                f"the patient has {MAX_ACTIVE_RULES} rules in force; revoke one before making another",
-            ) from None
-        return consent_pb2.CreateRuleResponse(rule=_rule_message(rule))
+        draft = convert.rule_draft(request, bad_times)
+        rule = await self._consent.create_rule(draft, author, bad_times)
+        return consent_pb2.CreateRuleResponse(rule=convert.rule_message(rule))
 
     async def RevokeRule(
         self, request: consent_pb2.RevokeRuleRequest, context: grpc.aio.ServicerContext
@@ -180,49 +118,8 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         author = await self._author(request.patient_id)
         if problems := revocation_violations(request.rule_id, request.reason):
             raise invalid_argument(problems)
-        now = self._clock()
-        try:
-            # Published even when the rule was revoked already: a retry after a lost answer must
-            # still guarantee that no replica decides on the old rules.
-            rule, _ = await self._committed_and_published(
-                request.patient_id,
-                lambda: self._store.revoke_rule(
-                    request.patient_id, request.rule_id, author, request.reason, now, self._receipts.sign
-                ),
-                lambda result: result[1],
-            )
-        except UnknownRule:
-            raise Reason.RULE_NOT_FOUND.error("the patient has no rule with this id") from None
-        return consent_pb2.RevokeRuleResponse(rule=_rule_message(rule))
-
-    async def _committed_and_published(
-        self, patient_id: str, change: Callable[[], R], revision_of: Callable[[R], int]
-    ) -> R:
-        """Commits a rule change (the store enters it in the decision caches' change feed in
-        the same transaction, so every consent replica sends it on, even if this process dies
-        now) and waits until every cache has applied it or lost its lease. Shielded, so a
-        cancelled call (a deadline firing during a slow commit) still finishes the wait; the
-        answer, and so the guarantee, comes only after it.
-
-        If the wait fails (the database is lost after the commit), the change stands but is not
-        confirmed: the answer is UNAVAILABLE `CHANGE_NOT_CONFIRMED`, never INTERNAL, so the
-        caller knows it committed. It is still complete within one lease of the commit: no
-        cache is renewed without acknowledging it (watch.py), and without the database none
-        is renewed at all. Retrying a revoke publishes again and so confirms it."""
-
-        async def unit() -> R:
-            result = await asyncio.to_thread(change)
-            try:
-                await self._hub.publish(patient_id, revision_of(result))
-            except Exception as exc:
-                log.warning("rule change committed but not confirmed", extra={"error": exc.__class__.__name__})
-                raise Reason.CHANGE_NOT_CONFIRMED.error(
-                    "the change is committed, but its arrival at every gateway is not confirmed; it is complete "
-                    "at the latest one lease after the commit (a revoke may be retried to confirm it)",
-                ) from None
-            return result
-
-        return await asyncio.shield(unit())
+        rule = await self._consent.revoke_rule(request.patient_id, request.rule_id, request.reason, author)
+        return consent_pb2.RevokeRuleResponse(rule=convert.rule_message(rule))
 
     async def ListRules(
         self, request: consent_pb2.ListRulesRequest, context: grpc.aio.ServicerContext
@@ -231,10 +128,10 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         limit, below, problems = page_violations(request.page_size, request.page_token)
         if problems:
             raise invalid_argument(problems)
-        rules, revision = await asyncio.to_thread(
-            self._store.rules, request.patient_id, request.include_revoked, limit + 1, below
+        rules, revision = await self._consent.rules(request.patient_id, request.include_revoked, limit + 1, below)
+        shown, token = page(
+            [convert.rule_message(r) for _, r in rules[:limit]], [made for made, _ in rules], len(rules) > limit
         )
-        shown, token = page([_rule_message(r) for _, r in rules[:limit]], [made for made, _ in rules], len(rules) > limit)
         return consent_pb2.ListRulesResponse(rules=shown, policy_revision=revision, next_page_token=token)
 
     async def ListRuleHistory(
@@ -244,9 +141,11 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         limit, after, problems = page_violations(request.page_size, request.page_token)
         if problems:
             raise invalid_argument(problems)
-        versions = await asyncio.to_thread(self._store.history, request.patient_id, limit + 1, after)
+        versions = await self._consent.history(request.patient_id, limit + 1, after)
         shown, token = page(
-            [_rule_message(r) for r in versions[:limit]], [r.policy_revision for r in versions], len(versions) > limit
+            [convert.rule_message(r) for r in versions[:limit]],
+            [r.policy_revision for r in versions],
+            len(versions) > limit,
         )
         return consent_pb2.ListRuleHistoryResponse(versions=shown, next_page_token=token)
 
@@ -257,9 +156,11 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
         limit, below, problems = page_violations(request.page_size, request.page_token)
         if problems:
             raise invalid_argument(problems)
-        rows = await asyncio.to_thread(self._store.notifications, request.patient_id, below, limit + 1)
+        rows = await self._consent.notifications(request.patient_id, below, limit + 1)
         shown, token = page(
-            [_notification_message(n) for _, n in rows[:limit]], [sequence for sequence, _ in rows], len(rows) > limit
+            [convert.notification_message(n) for _, n in rows[:limit]],
+            [sequence for sequence, _ in rows],
+            len(rows) > limit,
         )
         return consent_pb2.ListNotificationsResponse(notifications=shown, next_page_token=token)
 
@@ -268,168 +169,32 @@ class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     ) -> consent_pb2.ListRepresentationsResponse:
         """Whom the calling person represents: the asserted actor, a patient login, whose own data
         the gateway decided and audited this read as (the assertion's patient is the caller)."""
-        actor = _actor(current_assertion().actor)
+        actor = actor_from_message(current_assertion().actor)
         if actor.kind is not ActorKind.PATIENT or not actor.pid:
             raise Reason.NOT_PATIENT_OR_REPRESENTATIVE.error("a person lists whom they represent themselves")
         asserted_patient(actor.pid)
-        representations = await asyncio.to_thread(self._store.representations_by, actor.pid)
-        now = self._clock()
+        represented = await self._consent.represented_by(actor.pid)
         return consent_pb2.ListRepresentationsResponse(
-            representations=[_representation_message(rep, representation_status(rep, now)) for rep in representations]
+            representations=[convert.representation_message(rep, status) for rep, status in represented]
         )
 
     async def _author(self, patient_id: str) -> Actor:
-        """The asserted actor, if it is the asserted patient or a valid representative of them.
-
-        The gateway decided this already (CheckAccess on CONSENT / ACCESS_LOG); checked again
-        here so a wrong gateway policy cannot let anyone else manage a patient's rules.
-        """
+        """The asserted actor, if it is the asserted patient or a valid representative of them
+        (use_cases.ConsentUseCases.author)."""
         asserted_patient(patient_id)
         if problems := person_number_violations(patient_id, allow_synthetic=self._allow_synthetic):
             raise invalid_argument(problems)
-        actor = _actor(current_assertion().actor)
-        if actor.kind is ActorKind.PATIENT and actor.pid == patient_id:
-            return actor
-        representations = await asyncio.to_thread(self._store.representations, patient_id)
-        now = self._clock()
-        if any(represents(rep, actor, patient_id, now) for rep in representations):
-            return actor
-        raise Reason.NOT_PATIENT_OR_REPRESENTATIVE.error(
-            "only the patient or a valid representative manages these rules"
-        )
+        return await self._consent.author(patient_id, actor_from_message(current_assertion().actor))
 
     # --- keys and changes ---------------------------------------------------------------
 
     async def GetReceiptKeys(
         self, request: consent_pb2.GetReceiptKeysRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.GetReceiptKeysResponse:
-        return consent_pb2.GetReceiptKeysResponse(jwks_json=self._receipts.jwks_json())
+        return consent_pb2.GetReceiptKeysResponse(jwks_json=self._consent.receipt_keys())
 
     async def WatchPolicyChanges(
         self, request_iterator: AsyncIterator[consent_pb2.WatchPolicyChangesRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[consent_pb2.WatchPolicyChangesResponse]:
         async for message in self._hub.watch(request_iterator, context):
             yield message
-
-
-class _Invalid(Exception):
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-
-
-def _decision_message(decision: AccessDecision, decision_id: str, revision: int) -> consent_pb2.CheckAccessResponse:
-    return consent_pb2.CheckAccessResponse(
-        decision=to_enum(common_pb2.Decision, decision.decision),
-        access_basis=to_enum(common_pb2.AccessBasis, decision.basis),
-        decided_by=decision.decided_by,
-        decision_id=decision_id,
-        obligations=[to_enum(consent_pb2.Obligation, o) for o in decision.obligations],
-        policy_revision=revision,
-    )
-
-
-def _draft(request: consent_pb2.CreateRuleRequest, bad_times: dict[str, str]) -> RuleDraft:
-    selector, problem = _selector(request)
-    return RuleDraft(
-        patient_id=request.patient_id,
-        rule_type=from_enum(consent_pb2.RuleType, request.rule_type, RuleType),
-        selector=selector,
-        categories=[from_enum(common_pb2.DataCategory, c, DataCategory) for c in request.data_categories],
-        purposes=[from_enum(common_pb2.PurposeOfUse, p, PurposeOfUse) for p in request.purposes],
-        valid_from=read_timestamp(request, "valid_from", bad_times),
-        valid_until=read_timestamp(request, "valid_until", bad_times),
-        reason=request.reason,
-        selector_problem=problem,
-    )
-
-
-def _selector(request: consent_pb2.CreateRuleRequest) -> tuple[ActorSelector | None, str]:
-    if not request.HasField("actor"):
-        return None, ""
-    which = request.actor.WhichOneof("selector")
-    if which is None:
-        return None, "set exactly one of hpr_number, org_number, authorization, anyone"
-    kind = SelectorKind(which)
-    if kind is SelectorKind.ANYONE:
-        return (ActorSelector(kind), "") if request.actor.anyone else (None, "anyone must be true when set")
-    return ActorSelector(kind, getattr(request.actor, which)), ""
-
-
-def _actor(actor: common_pb2.Actor) -> Actor:
-    return Actor(
-        kind=from_enum(common_pb2.ActorKind, actor.kind, ActorKind),
-        pid=actor.pid,
-        name=actor.name,
-        client_id=actor.client_id,
-        client_name=actor.client_name,
-        hpr_number=actor.hpr_number,
-        authorization=actor.authorization,
-        orgnr_parent=actor.orgnr_parent,
-        orgnr_child=actor.orgnr_child,
-    )
-
-
-def _actor_message(actor: Actor) -> common_pb2.Actor:
-    return common_pb2.Actor(
-        kind=to_enum(common_pb2.ActorKind, actor.kind),
-        pid=actor.pid,
-        name=actor.name,
-        client_id=actor.client_id,
-        client_name=actor.client_name,
-        hpr_number=actor.hpr_number,
-        authorization=actor.authorization,
-        orgnr_parent=actor.orgnr_parent,
-        orgnr_child=actor.orgnr_child,
-    )
-
-
-def _representation_message(rep: Representation, status: RepresentationStatus) -> consent_pb2.Representation:
-    return consent_pb2.Representation(
-        representation_id=rep.representation_id,
-        patient_id=rep.patient_id,
-        patient_name=rep.patient_name,
-        kind=to_enum(consent_pb2.RepresentationKind, rep.kind),
-        valid_from=to_timestamp(rep.valid_from),
-        valid_until=to_timestamp(rep.valid_until) if rep.valid_until is not None else None,
-        status=to_enum(consent_pb2.RepresentationStatus, status),
-    )
-
-
-def _rule_message(rule: Rule) -> consent_pb2.Rule:
-    content = rule.content
-    message = consent_pb2.Rule(
-        rule_id=rule.rule_id,
-        version=rule.version,
-        patient_id=content.patient_id,
-        rule_type=to_enum(consent_pb2.RuleType, content.rule_type),
-        effect=to_enum(consent_pb2.RuleEffect, content.effect),
-        data_categories=sorted(to_enum(common_pb2.DataCategory, c) for c in content.categories),
-        purposes=sorted(to_enum(common_pb2.PurposeOfUse, p) for p in content.purposes),
-        created_by=_actor_message(rule.created_by),
-        reason=rule.reason,
-        create_time=to_timestamp(rule.create_time),
-        state=to_enum(consent_pb2.RuleState, rule.state),
-        receipt=rule.receipt,
-    )
-    if (selector := content.selector) is not None:
-        if selector.kind is SelectorKind.ANYONE:
-            message.actor.anyone = True
-        else:
-            setattr(message.actor, selector.kind.value, selector.value)
-    if content.valid_from is not None:
-        message.valid_from.CopyFrom(to_timestamp(content.valid_from))
-    if content.valid_until is not None:
-        message.valid_until.CopyFrom(to_timestamp(content.valid_until))
-    return message
-
-
-def _notification_message(n: Notification) -> consent_pb2.Notification:
-    return consent_pb2.Notification(
-        notification_id=n.notification_id,
-        patient_id=n.patient_id,
-        kind=to_enum(consent_pb2.NotificationKind, n.kind),
-        create_time=to_timestamp(n.create_time),
-        actor=_actor_message(n.actor),
-        text=n.text,
-        reference=n.reference,
-    )

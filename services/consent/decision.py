@@ -74,6 +74,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 
+from services.platform.actors import Actor
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.norway_date import age_on, day_in_norway
 from services.platform.vocabulary import (
@@ -88,7 +89,6 @@ from services.platform.vocabulary import (
 from .domain import (
     SHAREABLE,
     AccessRequest,
-    Actor,
     Obligation,
     Representation,
     RepresentationKind,

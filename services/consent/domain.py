@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from services.platform.actors import Actor
 from services.platform.ids import (
     InvalidIdentifier,
     person_number_violations,
@@ -87,21 +88,6 @@ class RepresentationStatus(Enum):
     NOT_YET_VALID = "NOT_YET_VALID"
     ENDED = "ENDED"
     CHILD_TURNED_12 = "CHILD_TURNED_12"  # a guardian's, once the child is 12 by the date in Norway
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: everything a decision, a rule version or a notification records about them."""
-
-    kind: ActorKind | None
-    pid: str = ""
-    name: str = ""
-    client_id: str = ""
-    client_name: str = ""
-    hpr_number: str = ""
-    authorization: str = ""
-    orgnr_parent: str = ""
-    orgnr_child: str = ""
 
 
 # The author of seeded rules: no person made them in this system.

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from services.platform.actors import Actor
 from services.platform.vocabulary import AccessBasis, ActorKind
 
 from .decision import OUTSIDE_PARENT_ORGANISATION, AccessDecision, describe_category
 from .domain import (
     AccessRequest,
-    Actor,
     Notification,
     NotificationKind,
     Obligation,

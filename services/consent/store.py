@@ -18,13 +18,13 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 
 from .decision import Policy
 from .domain import (
     MAX_ACTIVE_RULES,
     SEED_ACTOR,
-    Actor,
     ActorSelector,
     Notification,
     NotificationKind,

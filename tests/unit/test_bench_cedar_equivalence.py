@@ -14,7 +14,6 @@ from bench.cedar_policies import cedar_decision, translate  # noqa: E402
 from services.consent.decision import Policy, decide  # noqa: E402
 from services.consent.domain import (  # noqa: E402
     AccessRequest,
-    Actor,
     ActorSelector,
     Representation,
     RepresentationKind,
@@ -24,6 +23,7 @@ from services.consent.domain import (  # noqa: E402
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor  # noqa: E402
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse  # noqa: E402
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples

@@ -21,7 +21,6 @@ from services.consent.decision import CompiledRules, Policy, compile_rules, deci
 from services.consent.domain import (
     SHAREABLE,
     AccessRequest,
-    Actor,
     ActorSelector,
     Representation,
     RepresentationKind,
@@ -31,6 +30,7 @@ from services.consent.domain import (
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples

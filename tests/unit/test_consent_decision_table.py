@@ -26,7 +26,6 @@ from services.consent.decision import (
 )
 from services.consent.domain import (
     AccessRequest,
-    Actor,
     ActorSelector,
     Obligation,
     Representation,
@@ -37,6 +36,7 @@ from services.consent.domain import (
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 from tests.fixtures import people
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from services.consent.decision import Policy, decide
 from services.consent.domain import (
     AccessRequest,
-    Actor,
     ActorSelector,
     Obligation,
     Rule,
@@ -23,6 +22,7 @@ from services.consent.domain import (
     RuleType,
     SelectorKind,
 )
+from services.platform.actors import Actor
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples

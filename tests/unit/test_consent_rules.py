@@ -14,7 +14,6 @@ from services.consent.decision import Policy, decide
 from services.consent.domain import (
     SEED_ACTOR,
     AccessRequest,
-    Actor,
     ActorSelector,
     NotificationKind,
     RuleDraft,
@@ -26,6 +25,7 @@ from services.consent.domain import (
 from services.consent.main import organisation_names, receipt_signer
 from services.consent.notifications import access_notification, rule_changed
 from services.consent.receipts import ReceiptSigner, receipt_content
+from services.platform.actors import Actor
 from services.platform.settings import Settings, SettingsError
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 from tests.fixtures import people

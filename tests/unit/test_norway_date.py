@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from services.consent.decision import GUARDIAN_UNTIL_AGE, represents
-from services.consent.domain import Actor, ActorKind, Representation, RepresentationKind
+from services.consent.domain import Representation, RepresentationKind
+from services.platform.actors import Actor
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.norway_date import age_on, day_in_norway, today_in_norway
+from services.platform.vocabulary import ActorKind
 from services.summary.vitals import NEWS2_MIN_AGE, news2_applies
 from tests.fixtures import people
 

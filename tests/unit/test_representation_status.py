@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.consent.decision import representation_status, represents
-from services.consent.domain import Actor, Representation, RepresentationKind, RepresentationStatus
+from services.consent.domain import Representation, RepresentationKind, RepresentationStatus
+from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind
 from tests.fixtures import people
 
