@@ -28,7 +28,7 @@ from .events import Action, AuditRecord, joined_obligations, record_violations
 from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
 from .models import AuditEventRow
-from .scope import ReadScope, leaf_scope, read_scope
+from .read_scope import ReadScope, leaf_scope, read_scope
 from .search import (
     MAX_EXPORT_LIMIT,
     MAX_FHIR_EXPORT_LIMIT,

@@ -38,9 +38,9 @@ from . import merkle
 from .events import Action, AuditRecord
 from .leaves import LeafTemplate, Opening, Salts, leaf_bytes, openings
 from .models import AuditEventRow, CheckpointRow, LogHeadRow
-from .scope import LeafScope, ReadScope
+from .read_scope import LeafScope, ReadScope
 from .search import EventQuery, LogFilter
-from .tree import StoredNodes
+from .tree_store import StoredNodes
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from services.audit.checkpoints import NoteVerifier, open_checkpoint
 from services.audit.integrator import Integrator, integrate
 from services.audit.main import BACKEND
 from services.audit.merkle import Frontier
-from services.audit.scope import LeafScope, ReadScope
+from services.audit.read_scope import LeafScope, ReadScope
 from services.audit.signer import DEV_ORIGIN, load_log_signer
 from services.audit.store import AuditStore
 from services.audit.verification import LeafRecord, verify_log
