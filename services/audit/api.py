@@ -18,7 +18,7 @@ from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations
+from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations, sequence_violations
 from services.platform.protomap import E, P, from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
@@ -254,8 +254,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         scope = leaf_scope(from_enum(common_pb2.ActorKind, actor.kind, ActorKind), actor.orgnr_parent)
         if scope.actor_orgnr_parent is None:
             raise Reason.AUDIT_SCOPE_MISSING.error("event proofs are given to an organisation's auditors")
-        if request.sequence < 1:
-            raise invalid_argument({"sequence": "a positive sequence number"})
+        if problems := sequence_violations(request.sequence):
+            raise invalid_argument(problems)
         proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
         if proof is None:
             raise Reason.EVENT_NOT_FOUND.error("no event with this sequence is covered by a checkpoint")
@@ -272,8 +272,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.GetPatientEventProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.GetPatientEventProofResponse:
         problems = person_number_violations(request.patient_id, allow_synthetic=self._allow_synthetic)
-        if request.sequence < 1:
-            problems["sequence"] = "a positive sequence number"
+        problems |= sequence_violations(request.sequence)
         if problems:
             raise invalid_argument(problems)
         scope = _caller_read_scope(request.patient_id)
