@@ -24,10 +24,9 @@ from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, D
 
 from . import csv_export, fhir_export, metrics, signals
 from .event_proof import format_event_proof
-from .events import Action, AuditRecord, joined_obligations, record_violations
+from .events import Action, AuditRecord, StoredEvent, joined_obligations, record_violations
 from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
-from .models import AuditEventRow
 from .read_scope import ReadScope, leaf_scope, read_scope
 from .search import (
     MAX_EXPORT_LIMIT,
@@ -35,7 +34,6 @@ from .search import (
     EventFilter,
     EventQuery,
     LogFilter,
-    StoredEvent,
     event_query,
     export_limit,
     filter_violations,
@@ -44,7 +42,7 @@ from .search import (
     log_filter_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore, EventRow, stored_leaf, stored_openings, stored_record, stored_salts
+from .store import AuditStore
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
@@ -68,13 +66,13 @@ class _EnumMap(Generic[P, E]):
             number: member for number in wrapper.values()
             if number and (member := from_enum(wrapper, number, domain)) is not None
         }
-        # Stored value (the member's value, as the store writes it) -> proto number.
-        self.numbers: dict[str, P] = {member.value: to_enum(proto_enum, member) for member in domain}
+        # Member -> proto number.
+        self.numbers: dict[E, P] = {member: to_enum(proto_enum, member) for member in domain}
         self._unspecified = cast(P, 0)
 
-    def stored(self, value: str | None) -> P:
-        """The proto number of a stored member; 0 (UNSPECIFIED) for none."""
-        return self.numbers[value] if value else self._unspecified
+    def number(self, member: E | None) -> P:
+        """The proto number of a member; 0 (UNSPECIFIED) for none."""
+        return self.numbers[member] if member is not None else self._unspecified
 
 
 _ACTOR_KINDS = _EnumMap(common_pb2.ActorKind, ActorKind)
@@ -112,7 +110,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         self._appends = GroupCommit(self._append)
         metrics.lag.watch(store)  # the checkpoint lag gauges read it while this api serves
 
-    def _append(self, records: list[AuditRecord]) -> list[EventRow]:
+    def _append(self, records: list[AuditRecord]) -> list[StoredEvent]:
         rows = self._store.append(records)
         self._integrator.wake()  # if this replica leads, the checkpoint follows at once
         return rows
@@ -193,8 +191,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems["format"] = f"unknown value {request.format}" if request.format else "required"
         if problems:
             raise invalid_argument(problems)
-        rows = await asyncio.to_thread(self._store.search_events, query, limit)
-        events = [StoredEvent(str(row.event_id), row.sequence, stored_record(row)) for row in rows]
+        events = await asyncio.to_thread(self._store.search_events, query, limit)
         content_type, render = _EXPORTS[request.format]
         now, truncated = self._clock(), False
         while True:
@@ -234,15 +231,13 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         kinds = frozenset(signals.SignalKind) if not request.kind else frozenset(
             {signals.SignalKind[audit_pb2.SignalKind.Name(request.kind).removeprefix("SIGNAL_KIND_")]}
         )
-        rows = await asyncio.to_thread(self._store.organisation_events, actor.orgnr_parent, start, end)
-        by_sequence = {row.sequence: row for row in rows}
-        stored = [StoredEvent(str(row.event_id), row.sequence, stored_record(row)) for row in rows]
+        stored = await asyncio.to_thread(self._store.organisation_events, actor.orgnr_parent, start, end)
         found = signals.signals(stored, actor.orgnr_parent, kinds)
         # Signals are computed, not stored: a token holds the index of the next one (the same
         # kind and times give the same list while no event arrives in the range).
         first = offset or 0
         shown, token = page(
-            [_signal(s, by_sequence) for s in found[first:first + limit]],
+            [_signal(s) for s in found[first:first + limit]],
             list(range(first + 1, first + limit + 1)), first + limit < len(found),
         )
         return audit_pb2.ListSignalsResponse(signals=shown, next_page_token=token)
@@ -259,12 +254,11 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
         if proof is None:
             raise Reason.EVENT_NOT_FOUND.error("no event with this sequence is covered by a checkpoint")
-        if not scope.shows(proof.row.actor_orgnr_parent):
+        if not scope.shows(proof.event.record.actor_orgnr_parent):
             raise Reason.AUDIT_SCOPE_MISSING.error("an auditor gets proofs of their organisation's events")
         # The auditor sees the actor's person number and the justification: the proof opens them.
         text = format_event_proof(
-            request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note,
-            stored_openings(proof.row),
+            request.sequence - 1, proof.leaf, proof.hashes, proof.checkpoint_note, proof.openings,
         )
         return audit_pb2.GetEventProofResponse(proof=text)
 
@@ -282,15 +276,15 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             )
         proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
         # Another patient's event answers as one that does not exist: its existence is not theirs.
-        if proof is None or proof.row.patient_id != scope.patient_id:
+        if proof is None or proof.event.record.patient_id != scope.patient_id:
             raise Reason.EVENT_NOT_FOUND.error("no event of this patient with this sequence is covered by a checkpoint")
-        if stored_salts(proof.row) is None:
+        if proof.salts is None:
             raise Reason.EVENT_PROOF_NOT_PRIVATE.error(
                 "this event was logged before leaf version 2: its leaf holds the actor's person number and "
                 "the justification in the clear, so its proof is given to auditors only",
             )
         # No openings: the leaf's commitments stay closed (services/audit/leaves.py).
-        text = format_event_proof(request.sequence - 1, stored_leaf(proof.row), proof.hashes, proof.checkpoint_note)
+        text = format_event_proof(request.sequence - 1, proof.leaf, proof.hashes, proof.checkpoint_note)
         return audit_pb2.GetPatientEventProofResponse(proof=text)
 
     def _query(self, proto_filter: audit_pb2.EventFilter) -> tuple[EventQuery, dict[str, str]]:
@@ -415,9 +409,9 @@ def _filter(proto: audit_pb2.EventFilter) -> tuple[EventFilter, dict[str, str]]:
     return event_filter, problems
 
 
-def _signal(signal: signals.Signal, rows: dict[int, AuditEventRow]) -> audit_pb2.Signal:
+def _signal(signal: signals.Signal) -> audit_pb2.Signal:
     """A signal with its events as an auditor sees them (in full, as SearchEvents shows them)."""
-    events = [_event(rows[e.sequence]) for e in signal.events]
+    events = [_event(e) for e in signal.events]
     return audit_pb2.Signal(
         kind=to_enum(audit_pb2.SignalKind, signal.kind),
         actor=events[0].actor,
@@ -507,22 +501,23 @@ _HIDDEN_FROM_PATIENTS = (
 )
 
 
-def _event(row: AuditEventRow | EventRow, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
+def _event(stored: StoredEvent, scope: ReadScope | None = None) -> audit_pb2.AuditEvent:
     """The stored event as a reader in `scope` may see it; in full for the appending gateway."""
-    event = _full_event(row, scope)
+    event = _full_event(stored, scope)
     if scope is not None and not scope.shows_actor_pid:
         for name in _HIDDEN_FROM_PATIENTS:
             event.ClearField(name)
     return event
 
 
-def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit_pb2.AuditEvent:
+def _full_event(stored: StoredEvent, scope: ReadScope | None) -> audit_pb2.AuditEvent:
+    row = stored.record
     return audit_pb2.AuditEvent(
-        event_id=str(row.event_id),
+        event_id=stored.event_id,
         idempotency_key=row.idempotency_key,
-        occur_time=to_timestamp(row.occurred_at),
+        occur_time=to_timestamp(row.occurred_at) if row.occurred_at is not None else None,  # stored: never None
         actor=common_pb2.Actor(
-            kind=_ACTOR_KINDS.stored(row.actor_kind),
+            kind=_ACTOR_KINDS.number(row.actor_kind),
             client_id=row.actor_client_id,
             client_name=row.actor_client_name,
             pid=row.actor_pid if scope is None or scope.shows_actor_pid else "",
@@ -533,16 +528,16 @@ def _full_event(row: AuditEventRow | EventRow, scope: ReadScope | None) -> audit
             orgnr_child=row.actor_orgnr_child,
         ),
         patient_id=row.patient_id,
-        action=_ACTIONS.stored(row.action),
-        data_category=_CATEGORIES.stored(row.data_category),
-        purpose_of_use=_PURPOSES.stored(row.purpose_of_use),
-        access_basis=_BASES.stored(row.access_basis),
-        decision=_DECISIONS.stored(row.decision),
+        action=_ACTIONS.number(row.action),
+        data_category=_CATEGORIES.number(row.data_category),
+        purpose_of_use=_PURPOSES.number(row.purpose_of_use),
+        access_basis=_BASES.number(row.access_basis),
+        decision=_DECISIONS.number(row.decision),
         decided_by=row.decided_by,
         decision_id=row.decision_id,
         trace_id=row.trace_id,
         method=row.method,
-        sequence=row.sequence,
+        sequence=stored.sequence,
         flagged=row.flagged,
         justification=row.justification if scope is None or scope.shows_justification else "",
         obligations=[_OBLIGATION_NUMBERS[name] for name in row.obligations.split(",") if name]
