@@ -1,14 +1,12 @@
-"""gRPC mapping of the audit service: proto in, domain and store, proto out."""
+"""The audit service's gRPC servicer: parses each request (through convert), calls a use case
+(use_cases.AuditLog) and renders the answer (through convert)."""
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import grpc
-from sqlalchemy import Engine
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
@@ -17,14 +15,10 @@ from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
 from services.platform.interceptors import asserted_patient, current_assertion
-from services.platform.paging import MAX_ANSWER_BYTES, fitting, page, page_violations, sequence_violations
+from services.platform.paging import fitting, page, page_violations, sequence_violations
 from services.platform.vocabulary import ActorKind
 
-from . import convert, metrics, signals
-from .event_proof import format_event_proof
-from .events import AuditRecord, StoredEvent
-from .group_commit import GroupCommit, QueueFull
-from .integrator import Integrator
+from . import convert
 from .read_scope import ReadScope, leaf_scope, read_scope
 from .search import (
     MAX_EXPORT_LIMIT,
@@ -37,7 +31,12 @@ from .search import (
     filtered_page_violations,
 )
 from .signer import LogSigner
-from .store import AuditStore
+from .use_cases import AuditLog
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from .store import AuditStore
 
 MAX_EVENTS_PER_CALL = 500
 MAX_LEAVES_PER_CALL = 1000
@@ -59,29 +58,14 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     ) -> None:
         """Starts this replica's integrator (services.audit.integrator) on `leader_engine` (its own,
         closed by `close`; None: the store's engine); `close` stops it."""
-        self._store = store
+        self._log = AuditLog(store, signer, clock=clock, leader_engine=leader_engine)
         self._signer = signer
         self._allow_synthetic = allow_synthetic
         self._clock = clock
-        self._leader_engine = leader_engine
-        self._integrator = Integrator(leader_engine or store.engine, signer)
-        self._integrator.start()
-        # Concurrent appends share one transaction.
-        self._appends = GroupCommit(self._append)
-        metrics.lag.watch(store)  # the checkpoint lag gauges read it while this api serves
-
-    def _append(self, records: list[AuditRecord]) -> list[StoredEvent]:
-        rows = self._store.append(records)
-        self._integrator.wake()  # if this replica leads, the checkpoint follows at once
-        return rows
 
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
-        metrics.lag.forget(self._store)
-        self._appends.close()
-        self._integrator.stop()
-        if self._leader_engine is not None:
-            self._leader_engine.dispose()
+        self._log.close()
 
     async def AppendEvents(
         self, request: audit_pb2.AppendEventsRequest, context: grpc.aio.ServicerContext
@@ -97,17 +81,8 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
         if problems:  # one bad event refuses the whole batch, so nothing is stored
             raise invalid_argument(problems)
-        started, outcome = time.perf_counter(), "error"
-        try:
-            rows = await self._appends.submit(records)
-            outcome = "ok"
-        except QueueFull:
-            outcome = "busy"
-            # Fail closed and at once: the gateway serves no patient data without its event.
-            raise Reason.AUDIT_BUSY.error("too many audit events wait for a commit; retry shortly") from None
-        finally:
-            metrics.appended(outcome, started, len(records))
-        return audit_pb2.AppendEventsResponse(events=[convert.event(row) for row in rows])
+        stored = await self._log.append(records)
+        return audit_pb2.AppendEventsResponse(events=[convert.event(event) for event in stored])
 
     async def ListEvents(
         self, request: audit_pb2.ListEventsRequest, context: grpc.aio.ServicerContext
@@ -122,9 +97,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise Reason.AUDIT_SCOPE_MISSING.error(
                 "the access log is read by the patient and by their organisation's auditors"
             )
-        rows = await asyncio.to_thread(self._store.list_events, scope, limit + 1, below, log_filter)
+        found, more = await self._log.list_events(scope, limit, below, log_filter)
         events, token = filtered_page(
-            [convert.event(row, scope) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit, log_filter
+            [convert.event(event, scope) for event in found], [event.sequence for event in found], more, log_filter
         )
         return audit_pb2.ListEventsResponse(events=events, next_page_token=token)
 
@@ -135,9 +110,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         limit, below, paging = page_violations(request.page_size, request.page_token)
         if problems := problems | paging:
             raise invalid_argument(problems)
-        rows = await asyncio.to_thread(self._store.search_events, query, limit + 1, below)
+        found, more = await self._log.search_events(query, limit, below)
         # Auditors see their organisation's events in full, as read_scope shows them to auditors.
-        events, token = page([convert.event(row) for row in rows[:limit]], [r.sequence for r in rows], len(rows) > limit)
+        events, token = page([convert.event(event) for event in found], [event.sequence for event in found], more)
         return audit_pb2.SearchEventsResponse(events=events, next_page_token=token)
 
     async def ExportEvents(
@@ -151,17 +126,11 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems["format"] = f"unknown value {request.format}" if request.format else "required"
         if problems:
             raise invalid_argument(problems)
-        events = await asyncio.to_thread(self._store.search_events, query, limit)
         content_type, render = convert.EXPORTS[request.format]
-        now, truncated = self._clock(), False
-        while True:
-            content = await asyncio.to_thread(render, events, self._signer.origin, now)
-            # Long texts can make events larger than usual: keep the newest half until it fits.
-            if len(content) <= MAX_ANSWER_BYTES or len(events) <= 1:
-                break
-            events, truncated = events[: len(events) // 2], True
+        export = await self._log.export_events(query, limit, render)
         return audit_pb2.ExportEventsResponse(
-            content_type=content_type, content=content, event_count=len(events), truncated=truncated,
+            content_type=content_type, content=export.content, event_count=export.event_count,
+            truncated=export.truncated,
         )
 
     async def ListSignals(
@@ -186,8 +155,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         )
         if problems := problems | paging:
             raise invalid_argument(problems)
-        stored = await asyncio.to_thread(self._store.organisation_events, actor.orgnr_parent, start, end)
-        found = signals.signals(stored, actor.orgnr_parent, kinds)
+        found = await self._log.signals(actor.orgnr_parent, start, end, kinds)
         # Signals are computed, not stored: a token holds the index of the next one (the same
         # kind and times give the same list while no event arrives in the range).
         first = offset or 0
@@ -206,15 +174,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise Reason.AUDIT_SCOPE_MISSING.error("event proofs are given to an organisation's auditors")
         if problems := sequence_violations(request.sequence):
             raise invalid_argument(problems)
-        proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
-        if proof is None:
-            raise Reason.EVENT_NOT_FOUND.error("no event with this sequence is covered by a checkpoint")
-        if not scope.shows(proof.event.record.actor_orgnr_parent):
-            raise Reason.AUDIT_SCOPE_MISSING.error("an auditor gets proofs of their organisation's events")
-        # The auditor sees the actor's person number and the justification: the proof opens them.
-        text = format_event_proof(
-            request.sequence - 1, proof.leaf, proof.hashes, proof.checkpoint_note, proof.openings,
-        )
+        text = await self._log.auditor_event_proof(request.sequence, scope)
         return audit_pb2.GetEventProofResponse(proof=text)
 
     async def GetPatientEventProof(
@@ -229,17 +189,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise Reason.AUDIT_SCOPE_MISSING.error(
                 "a patient's event proof is given to the patient and whom consent permits"
             )
-        proof = await asyncio.to_thread(self._store.event_proof, request.sequence)
-        # Another patient's event answers as one that does not exist: its existence is not theirs.
-        if proof is None or proof.event.record.patient_id != scope.patient_id:
-            raise Reason.EVENT_NOT_FOUND.error("no event of this patient with this sequence is covered by a checkpoint")
-        if proof.salts is None:
-            raise Reason.EVENT_PROOF_NOT_PRIVATE.error(
-                "this event was logged before leaf version 2: its leaf holds the actor's person number and "
-                "the justification in the clear, so its proof is given to auditors only",
-            )
-        # No openings: the leaf's commitments stay closed (services/audit/leaves.py).
-        text = format_event_proof(request.sequence - 1, proof.leaf, proof.hashes, proof.checkpoint_note)
+        text = await self._log.patient_event_proof(request.sequence, scope)
         return audit_pb2.GetPatientEventProofResponse(proof=text)
 
     def _query(self, proto_filter: audit_pb2.EventFilter) -> tuple[EventQuery, dict[str, str]]:
@@ -253,15 +203,12 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise Reason.AUDIT_SCOPE_MISSING.error("the access log is searched by an organisation's auditors")
         return query, filter_violations(event_filter, allow_synthetic=self._allow_synthetic) | problems
 
-    # The log's proofs. Sizes are bounded by the latest checkpoint: a verifier checks proofs against
-    # a signed root, and every node below a checkpointed size is committed and never changes.
+    # The log's proofs, bounded by the latest checkpoint (use_cases.AuditLog).
 
     async def GetCheckpoint(
         self, request: audit_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.GetCheckpointResponse:
-        latest = await asyncio.to_thread(self._store.latest_checkpoint)
-        if latest is None:
-            raise Reason.NO_CHECKPOINT.error("the log holds no events yet, so no checkpoint is signed")
+        latest = await self._log.latest_checkpoint()
         return audit_pb2.GetCheckpointResponse(checkpoint=latest.note)
 
     async def GetVerifierKey(
@@ -272,7 +219,7 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     async def GetInclusionProof(
         self, request: audit_pb2.GetInclusionProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.GetInclusionProofResponse:
-        size = await self._checkpointed_size()
+        size = await self._log.checkpointed_size()
         problems = {}
         if not 1 <= request.tree_size <= size:
             problems["tree_size"] = f"1 to the latest checkpoint's size ({size})"
@@ -280,13 +227,13 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems["leaf_index"] = "0 to tree_size - 1"
         if problems:
             raise invalid_argument(problems)
-        hashes = await asyncio.to_thread(self._store.inclusion_proof, request.leaf_index, request.tree_size)
+        hashes = await self._log.inclusion_proof(request.leaf_index, request.tree_size)
         return audit_pb2.GetInclusionProofResponse(hashes=hashes)
 
     async def GetConsistencyProof(
         self, request: audit_pb2.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.GetConsistencyProofResponse:
-        size = await self._checkpointed_size()
+        size = await self._log.checkpointed_size()
         problems = {}
         if not 1 <= request.second_size <= size:
             problems["second_size"] = f"1 to the latest checkpoint's size ({size})"
@@ -294,13 +241,13 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems["first_size"] = "1 to second_size"
         if problems:
             raise invalid_argument(problems)
-        hashes = await asyncio.to_thread(self._store.consistency_proof, request.first_size, request.second_size)
+        hashes = await self._log.consistency_proof(request.first_size, request.second_size)
         return audit_pb2.GetConsistencyProofResponse(hashes=hashes)
 
     async def GetLeaves(
         self, request: audit_pb2.GetLeavesRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.GetLeavesResponse:
-        size = await self._checkpointed_size()
+        size = await self._log.checkpointed_size()
         problems = {}
         if not 0 <= request.start < size:
             problems["start"] = f"0 to the latest checkpoint's size ({size}) - 1"
@@ -312,15 +259,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             raise invalid_argument(problems)
         actor = current_assertion().actor
         scope = leaf_scope(convert.actor_kind(actor), actor.orgnr_parent)
-        leaves = await asyncio.to_thread(self._store.leaves, request.start, request.end, scope)
-        shown = convert.leaves(leaves)
+        shown = convert.leaves(await self._log.leaves(request.start, request.end, scope))
         # Leaves of maximum-size events are up to ~10 kB: the answer holds the first ones that fit.
         return audit_pb2.GetLeavesResponse(leaves=shown[: fitting(shown, lambda leaf: leaf.ByteSize())])
-
-    async def _checkpointed_size(self) -> int:
-        latest = await asyncio.to_thread(self._store.latest_checkpoint)
-        return latest.size if latest is not None else 0
-
 
 
 def _caller_read_scope(patient_id: str) -> ReadScope | None:
