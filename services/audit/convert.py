@@ -32,13 +32,13 @@ class _EnumMap(Generic[P, E]):
             number: member for number in wrapper.values()
             if number and (member := from_enum(wrapper, number, domain)) is not None
         }
-        # Member -> proto number.
-        self.numbers: dict[E, P] = {member: to_enum(proto_enum, member) for member in domain}
+        # Member's value -> proto number (keyed by value: an Enum member hashes in Python code).
+        self.numbers: dict[object, P] = {member._value_: to_enum(proto_enum, member) for member in domain}
         self._unspecified = cast(P, 0)
 
     def number(self, member: E | None) -> P:
         """The proto number of a member; 0 (UNSPECIFIED) for none."""
-        return self.numbers[member] if member is not None else self._unspecified
+        return self.numbers[member._value_] if member is not None else self._unspecified
 
 
 _ACTOR_KINDS = _EnumMap(common_pb2.ActorKind, ActorKind)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -106,8 +106,8 @@ class AuditStore:
         keys = list(dict.fromkeys(r.idempotency_key for r in records))
         with self.engine.connect() as connection:  # one connection for the lookup and the write
             stored = {
-                row.idempotency_key: _stored_event(row)
-                for row in connection.execute(_LOOKUP, {"keys": keys})
+                row["idempotency_key"]: _stored_event(row)
+                for row in connection.execute(_LOOKUP, {"keys": keys}).mappings()
             }
             connection.rollback()  # the lookup's transaction ends here: see _reserve
             pending: dict[str, tuple[dict[str, object], LeafTemplate, AuditRecord]] = {}
@@ -142,7 +142,7 @@ class AuditStore:
     ) -> list[StoredEvent]:
         """Events in scope that match `wanted`, newest first, at most `limit`, optionally only
         older than a sequence."""
-        query = select(AuditEventRow).where(AuditEventRow.patient_id == scope.patient_id)
+        query = select(_EVENTS).where(AuditEventRow.patient_id == scope.patient_id)
         if scope.actor_orgnr_parent is not None:
             query = query.where(AuditEventRow.actor_orgnr_parent == scope.actor_orgnr_parent)
         if wanted.start is not None:
@@ -164,7 +164,7 @@ class AuditStore:
         if below_sequence is not None:
             query = query.where(AuditEventRow.sequence < below_sequence)
         with self._sessions() as session:
-            return [_stored_event(row) for row in session.scalars(query.order_by(AuditEventRow.sequence.desc()).limit(limit))]
+            return [_stored_event(row) for row in session.execute(query.order_by(AuditEventRow.sequence.desc()).limit(limit)).mappings()]
 
     def search_events(self, query: EventQuery, limit: int, below_sequence: int | None = None) -> list[StoredEvent]:
         """Events of the query's organisation that match its filter, newest first, at most `limit`,
@@ -198,14 +198,14 @@ class AuditStore:
             conditions.append(AuditEventRow.flagged)
         if below_sequence is not None:
             conditions.append(AuditEventRow.sequence < below_sequence)
-        statement = select(AuditEventRow).where(*conditions).order_by(AuditEventRow.sequence.desc()).limit(limit)
+        statement = select(_EVENTS).where(*conditions).order_by(AuditEventRow.sequence.desc()).limit(limit)
         with self._sessions() as session:
-            return [_stored_event(row) for row in session.scalars(statement)]
+            return [_stored_event(row) for row in session.execute(statement).mappings()]
 
     def organisation_events(self, actor_orgnr_parent: str, start: datetime, end: datetime) -> list[StoredEvent]:
         """Every event of one legal entity's actors that occurred in [start, end), newest first."""
         statement = (
-            select(AuditEventRow)
+            select(_EVENTS)
             .where(
                 AuditEventRow.actor_orgnr_parent == actor_orgnr_parent,
                 AuditEventRow.occurred_at >= start,
@@ -214,7 +214,7 @@ class AuditStore:
             .order_by(AuditEventRow.sequence.desc())
         )
         with self._sessions() as session:
-            return [_stored_event(row) for row in session.scalars(statement)]
+            return [_stored_event(row) for row in session.execute(statement).mappings()]
 
     def event_proof(self, sequence: int) -> EventProof | None:
         """The event with this sequence and its inclusion proof under the latest checkpoint, read in
@@ -273,16 +273,24 @@ def _stored_salts(row: AuditEventRow) -> Salts | None:
     return Salts.stored(row.actor_pid_salt, row.justification_salt)
 
 
-def _stored_event(row: AuditEventRow | Row[Any]) -> StoredEvent:
-    """The event a row holds (an ORM instance or a Core row of audit_events)."""
-    return StoredEvent(str(row.event_id), row.sequence, _stored_record(row))
+def _stored_event(row: AuditEventRow | RowMapping) -> StoredEvent:
+    """The event a row holds (an ORM instance, or the mapping of a Core row of audit_events)."""
+    if isinstance(row, AuditEventRow):
+        return StoredEvent(str(row.event_id), row.sequence, _stored_record(row))
+    return StoredEvent(str(row["event_id"]), row["sequence"], _stored_record(row))
 
 
-def _stored_record(row: AuditEventRow | Row[Any]) -> AuditRecord:
-    """The record a row holds (the inverse of _columns)."""
-    values = {f.name: getattr(row, f.name) for f in _RECORD_FIELDS}
-    for name, domain in _ENUMS.items():
-        values[name] = domain(values[name]) if values[name] is not None else None
+def _stored_record(row: AuditEventRow | RowMapping) -> AuditRecord:
+    """The record a row holds (the inverse of _columns). A Core row is read through its mapping
+    (getattr on a Row costs a microsecond a column) and members are found in tables made once
+    (an Enum call per member was a third of reading an event back)."""
+    if isinstance(row, AuditEventRow):
+        values = {name: getattr(row, name) for name in _RECORD_NAMES}
+    else:
+        values = {name: row[name] for name in _RECORD_NAMES}
+    for name, members in _MEMBERS.items():
+        if (value := values[name]) is not None:
+            values[name] = members[value]
     return AuditRecord(**values)
 
 
@@ -295,6 +303,10 @@ _ENUMS: dict[str, type[Enum]] = {
     "purpose_of_use": PurposeOfUse,
     "access_basis": AccessBasis,
     "decision": Decision,
+}
+# Stored value -> member, for each enum field.
+_MEMBERS: dict[str, dict[object, Enum]] = {
+    name: {member.value: member for member in domain} for name, domain in _ENUMS.items()
 }
 
 
