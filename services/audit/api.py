@@ -30,12 +30,12 @@ from .search import (
     filtered_page,
     filtered_page_violations,
 )
-from .signer import LogSigner
 from .use_cases import AuditLog
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from .signer import LogSigner
     from .store import AuditStore
 
 MAX_EVENTS_PER_CALL = 500

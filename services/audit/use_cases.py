@@ -21,11 +21,11 @@ from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
 from .read_scope import LeafScope, ReadScope
 from .search import EventQuery, LogFilter
-from .signer import LogSigner
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from .signer import LogSigner
     from .store import AuditStore
 
 # An export's renderer: the events, the log's origin and the export's time, to the file's bytes.
