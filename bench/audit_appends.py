@@ -46,12 +46,12 @@ from sqlalchemy.orm import sessionmaker
 from gateway.audit_client import APPEND_EVENTS, GATEWAY_ACTOR
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
-from services.audit.events import Action, AuditRecord
+from services.audit.events import Action, AuditRecord, StoredEvent
 from services.audit.group_commit import GroupCommit
 from services.audit.integrator import Integrator
 from services.audit.models import AuditEventRow, LogHeadRow
 from services.audit.signer import load_log_signer
-from services.audit.store import AuditStore, EventRow
+from services.audit.store import AuditStore
 from services.backend_lookup import backend
 from services.cli.health import component_status
 from services.platform.channels import open_channel
@@ -310,7 +310,7 @@ class StoreAppends:
         self._integrator.start()
         self._group = GroupCommit(self._append)
 
-    def _append(self, records: list[AuditRecord]) -> list[EventRow]:
+    def _append(self, records: list[AuditRecord]) -> list[StoredEvent]:
         rows = self._store.append(records)
         self._integrator.wake()
         return rows

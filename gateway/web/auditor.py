@@ -25,6 +25,7 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
+from services.platform.paging import sequence_violations
 
 from . import charts, logcheck
 from .context import Page, WebRoute, WebSession
@@ -254,8 +255,8 @@ def _search_page(page: Page, fields: Mapping[str, str], problems: Mapping[str, s
 
 def _sequence(page: Page) -> int:
     text = page.request.path_params.get("sequence", "")
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise invalid_argument({"sequence": "a positive sequence number"})
+    if problems := sequence_violations(text):
+        raise invalid_argument(problems)
     return int(text)
 
 

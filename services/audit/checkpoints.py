@@ -226,6 +226,14 @@ class Checkpoint:
         return cls(origin, int(size), root_hash)
 
 
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint as the log stores it: the tree size it covers and its signed note."""
+
+    size: int
+    note: str
+
+
 def sign_checkpoint(checkpoint: Checkpoint, signers: Sequence[NoteSigner]) -> str:
     return sign_note(checkpoint.text(), signers)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from enum import Enum
 
-from .search import StoredEvent
+from .events import StoredEvent
 
 CONTENT_TYPE = "text/csv"
 COLUMNS = (

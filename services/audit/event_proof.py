@@ -30,7 +30,18 @@ from typing import Any
 
 from . import merkle
 from .checkpoints import NoteError, NoteVerifier, open_checkpoint
-from .leaves import COMMITTED_FIELDS, Opening, check_openings, format_openings, parse_openings, read_leaf
+from .events import StoredEvent
+from .leaves import (
+    COMMITTED_FIELDS,
+    Opening,
+    Salts,
+    check_openings,
+    format_openings,
+    leaf_bytes,
+    openings,
+    parse_openings,
+    read_leaf,
+)
 from .merkle import MerkleError
 
 HEADER = "c2sp.org/tlog-proof@v1"
@@ -39,6 +50,29 @@ _INDEX = re.compile(r"index (0|[1-9][0-9]*)")
 
 class EventProofError(ValueError):
     """A proof that is malformed or does not verify."""
+
+
+@dataclass(frozen=True)
+class EventProof:
+    """One stored event with its leaf's commitment salts (None: a version-1 event), the latest
+    signed checkpoint note, and the event's inclusion proof under it."""
+
+    event: StoredEvent
+    salts: Salts | None
+    checkpoint_note: str
+    hashes: list[bytes]
+
+    @property
+    def leaf(self) -> bytes:
+        """The event's canonical leaf as its row now reads: version 2 when it holds commitment
+        salts, version 1 (stored before version 2) when not."""
+        event = self.event
+        return leaf_bytes(event.record, event_id=event.event_id, sequence=event.sequence, salts=self.salts)
+
+    @property
+    def openings(self) -> dict[str, Opening]:
+        """The openings of the leaf's commitments; empty for a version-1 event (none to open)."""
+        return openings(self.event.record, self.salts) if self.salts is not None else {}
 
 
 @dataclass(frozen=True)

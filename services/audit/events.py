@@ -117,3 +117,12 @@ def _check(
         validate(value)
     except InvalidIdentifier as exc:
         problems[path] = str(exc)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the log holds it: the record with its id and place in the log."""
+
+    event_id: str
+    sequence: int
+    record: AuditRecord

@@ -44,8 +44,7 @@ from services.platform.naming_systems import (
 )
 from services.platform.vocabulary import AccessBasis, Decision, PurposeOfUse
 
-from .events import Action, AuditRecord
-from .search import StoredEvent
+from .events import Action, AuditRecord, StoredEvent
 
 CONTENT_TYPE = "application/fhir+json"
 

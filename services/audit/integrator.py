@@ -43,7 +43,7 @@ from .checkpoints import NoteError
 from .merkle import Frontier, MerkleError
 from .models import AuditEventRow, CheckpointRow, LogHeadRow, NodeRow
 from .signer import LogSigner
-from .tree import StoredNodes, node_rows
+from .tree_store import StoredNodes, node_rows
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,6 @@ from services.platform.paging import (
 )
 from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
 
-from .events import AuditRecord
-
 DEFAULT_EXPORT_LIMIT = 1000
 MAX_EXPORT_LIMIT = 5000  # CSV, ~1.7 MB
 # A FHIR AuditEvent takes ~3.7 KB: 500 keep an export under gRPC's default 4 MB message limit.
@@ -140,15 +138,6 @@ class EventQuery:
 
     actor_orgnr_parent: str
     filter: EventFilter
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """An event as the log holds it: the record with its id and place in the log."""
-
-    event_id: str
-    sequence: int
-    record: AuditRecord
 
 
 def event_query(

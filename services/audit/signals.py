@@ -12,7 +12,7 @@ from enum import Enum
 from services.platform.norway_date import day_in_norway
 from services.platform.vocabulary import AccessBasis, Decision, PurposeOfUse
 
-from .search import StoredEvent
+from .events import StoredEvent
 
 REPEATED_DENIALS_THRESHOLD = 3  # denials of one actor in one day
 UNUSUAL_VOLUME_THRESHOLD = 50  # events of one actor in one day

@@ -84,6 +84,16 @@ def resume_violation(resume_after: int, head: int) -> str | None:
     return None
 
 
+def sequence_violations(sequence: int | str, path: str = "sequence") -> dict[str, str]:
+    """{path: why} unless `sequence` names an event of a log (positions count from 1): a proto
+    field's int, or a URL path's text (ASCII digits, at most 18, so it fits the databases' integers)."""
+    if isinstance(sequence, str):
+        positive = sequence.isascii() and sequence.isdigit() and len(sequence) <= 18 and int(sequence) >= 1
+    else:
+        positive = sequence >= 1
+    return {} if positive else {path: "a positive sequence number"}
+
+
 def fitting(items: Sequence[T], size: Callable[[T], int], budget: int = MAX_ANSWER_BYTES) -> int:
     """How many leading items fit in `budget` bytes (each item's encoded size by `size`); at
     least one when there is one, since every kind of item is bounded far below the budget."""

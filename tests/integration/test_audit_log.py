@@ -9,6 +9,7 @@ import base64
 import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -18,17 +19,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
-from services.audit import merkle
+from services.audit import convert, merkle
 from services.audit.checkpoints import NoteVerifier, open_checkpoint
+from services.audit.events import Action
 from services.audit.integrator import Integrator, integrate
 from services.audit.main import BACKEND
 from services.audit.merkle import Frontier
-from services.audit.scope import LeafScope, ReadScope
+from services.audit.read_scope import LeafScope, ReadScope
 from services.audit.signer import DEV_ORIGIN, load_log_signer
 from services.audit.store import AuditStore
 from services.audit.verification import LeafRecord, verify_log
 from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
+from services.platform.vocabulary import Decision
 from tests.integration.test_audit import (
     BAERUM,
     BAERUM_AUDITOR,
@@ -421,6 +424,25 @@ def test_integration_stops_at_a_gap_rather_than_skip_a_sequence(migrated, tmp_pa
         connection.execute(sa.text("UPDATE audit_log_head SET size = size + 1"))
     store.append([record("k-3")])
     assert integrate_all(migrated, signer) == 2
+
+
+def test_an_append_answers_each_event_as_the_log_reads_it_back(migrated):
+    """The store answers an append with the records it was given (no row is read back), so what
+    the gateway is told must be what every later read of the log shows, on the wire too."""
+    store = AuditStore(make_sessions(migrated))
+    records = [
+        record("k-0"),
+        replace(record("k-1"), flagged=True, justification="Akutt", obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT",
+                action=Action.CREATE, decision=Decision.DENY),
+        record("k-0"),  # repeated in the batch: stored once, answered twice
+    ]
+    appended = store.append(records)
+    assert [e.sequence for e in appended] == [1, 2, 1] and appended[0] == appended[2]
+    repeated = store.append(records)  # every key stored: read back from the database
+    listed = list(reversed(store.list_events(ReadScope(PATIENT, None, True), 10)))
+    assert appended == repeated == listed[:2] + listed[:1]
+    wire = [convert.event(e).SerializeToString() for e in appended]
+    assert wire == [convert.event(e).SerializeToString() for e in repeated]
 
 
 def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_proven(migrated, tmp_path):

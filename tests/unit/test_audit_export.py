@@ -16,8 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.audit import csv_export, fhir_export
-from services.audit.events import Action, AuditRecord
-from services.audit.search import StoredEvent
+from services.audit.events import Action, AuditRecord, StoredEvent
 from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples

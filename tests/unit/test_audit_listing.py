@@ -4,7 +4,7 @@ import base64
 import pytest
 
 from services.audit.events import ActorKind
-from services.audit.scope import ReadScope, leaf_scope, read_scope
+from services.audit.read_scope import ReadScope, leaf_scope, read_scope
 from services.platform.paging import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,

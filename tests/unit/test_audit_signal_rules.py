@@ -6,8 +6,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from services.audit.events import Action, AuditRecord
-from services.audit.search import StoredEvent
+from services.audit.events import Action, AuditRecord, StoredEvent
 from services.audit.signals import (
     MAX_SIGNAL_EVENTS,
     REPEATED_DENIALS_THRESHOLD,

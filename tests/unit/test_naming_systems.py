@@ -12,7 +12,7 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from services.audit import fhir_export
-from services.audit.search import StoredEvent
+from services.audit.events import StoredEvent
 from services.platform.ids import PersonNumberKind, validate_person_number
 from services.platform.naming_systems import (
     IDENTIFIER_TYPE_CODES,

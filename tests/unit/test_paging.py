@@ -16,6 +16,7 @@ from services.platform.paging import (
     page_size,
     page_violations,
     resume_violation,
+    sequence_violations,
 )
 
 
@@ -90,3 +91,13 @@ def test_a_capped_range_keeps_the_newest_that_fit():
     items = [Sized(10), Sized(2_000_000), Sized(2_000_000)]  # oldest first
     assert newest_fitting(items) == (items[2:], True)
     assert newest_fitting(items[:2]) == (items[:2], False)
+
+
+@pytest.mark.parametrize("sequence", [1, 2**63 - 1, "1", "42", "9" * 18])
+def test_a_positive_sequence_is_accepted_from_a_proto_field_or_a_url_path(sequence: int | str) -> None:
+    assert sequence_violations(sequence) == {}
+
+
+@pytest.mark.parametrize("sequence", [0, -1, "", "0", "-1", "1.5", "abc", "9" * 19, "²", "٣", " 1"])
+def test_anything_else_is_refused_as_not_a_positive_sequence_number(sequence: int | str) -> None:
+    assert sequence_violations(sequence, "filter.sequence") == {"filter.sequence": "a positive sequence number"}

@@ -160,6 +160,8 @@ def test_an_event_not_yet_in_a_checkpoint_comes_in_a_moment() -> None:
     page = client.get("/revisor/hendelser/12")
     assert page.status_code == 404 and "kommer om et øyeblikk" in page.text
     assert client.get("/revisor/hendelser/0").status_code == 400
+    # Not a sequence either: "²" is a digit to str.isdigit but not to int().
+    assert [client.get(f"/revisor/hendelser/{text}").status_code for text in ("%C2%B2", "1" * 19)] == [400, 400]
 
 
 def test_an_export_is_a_post_download_with_the_filter() -> None:
