@@ -103,6 +103,9 @@ async def _asked_by_the_gateway(suite, stub, request, metadata) -> list[consent_
     return seen
 
 
+MAX_BLOCK_ATTEMPTS = 3  # a hit block with a miss in it is measured again, at most this often
+
+
 async def _decision_step(suite, asked: list[consent_pb2.CheckAccessRequest], block: int, rounds: int) -> DecisionStep:
     """ConsentClient.decide as the gateway calls it: from the warm cache, and with the cache off."""
     cache: DecisionCache = suite.app.decisions
@@ -116,20 +119,28 @@ async def _decision_step(suite, asked: list[consent_pb2.CheckAccessRequest], blo
     gc.collect()
     for _ in range(rounds):
         for hit, client in ((False, cold), (True, warm)):
-            # Untimed: the cached decisions may have passed their age (MAX_AGE_SECONDS) during the
-            # misses; this asks again where they have, so the block's calls are all hits.
-            await client.decide(asked, trace_id)
-            hits, misses = cache.stats.hits, cache.stats.misses
-            cpu_start = time.process_time_ns()
-            for _ in range(block):
-                start = time.perf_counter_ns()
-                decisions = await client.decide(asked, trace_id)
-                samples[hit].append(time.perf_counter_ns() - start)
-                if any(d.decision != common_pb2.DECISION_PERMIT for d in decisions):
-                    raise RuntimeError("the bench patient's decisions must be permits")
-            cpu[hit] += time.process_time_ns() - cpu_start
-            if hit and (cache.stats.hits - hits, cache.stats.misses - misses) != (block * len(asked), 0):
-                raise RuntimeError("a decision expected from the cache was not a cache hit")
+            for _ in range(MAX_BLOCK_ATTEMPTS):
+                # Untimed: the cached decisions may have passed their age (MAX_AGE_SECONDS) during the
+                # misses; this asks again where they have, so the block's calls are all hits.
+                await client.decide(asked, trace_id)
+                hits, misses = cache.stats.hits, cache.stats.misses
+                block_samples: list[int] = []
+                cpu_start = time.process_time_ns()
+                for _ in range(block):
+                    start = time.perf_counter_ns()
+                    decisions = await client.decide(asked, trace_id)
+                    block_samples.append(time.perf_counter_ns() - start)
+                    if any(d.decision != common_pb2.DECISION_PERMIT for d in decisions):
+                        raise RuntimeError("the bench patient's decisions must be permits")
+                block_cpu = time.process_time_ns() - cpu_start
+                if not hit or (cache.stats.hits - hits, cache.stats.misses - misses) == (block * len(asked), 0):
+                    samples[hit] += block_samples
+                    cpu[hit] += block_cpu
+                    break
+                # A hit block that missed (an entry aged out, or the cache lost its lease on a
+                # loaded machine and emptied) would mix misses into the hits: measured again.
+            else:
+                raise RuntimeError(f"a decision expected from the cache was not a cache hit, {MAX_BLOCK_ATTEMPTS} times")
     calls = block * rounds
     return DecisionStep(StepTiming(summarise(samples[True]), cpu[True] / calls),
                         StepTiming(summarise(samples[False]), cpu[False] / calls))
