@@ -16,75 +16,30 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
-from services.audit.events import AccessBasis, Action, ActorKind, AuditRecord, DataCategory, Decision, PurposeOfUse
-from services.audit.integrator import integrate
 from services.audit.main import BACKEND
-from services.audit.signer import LogSigner
 from services.audit.store import AuditStore
 from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
 from services.platform.settings import REPO_ROOT
 from tests.fixtures import people
-from tests.support import asserted, checkpoint_covering, running_backend, settings_for
+from tests.fixtures.audit_events import (
+    BAERUM,
+    BAERUM_AUDITOR,
+    BODO,
+    BODO_AUDITOR,
+    GATEWAY,
+    NURSE,
+    OTHER_PATIENT,
+    PATIENT,
+    append,
+    event,
+    patient_actor,
+    record,
+)
+from tests.support import asserted, running_backend, settings_for
 
-APPEND = "/samhandling.audit.v1.AuditService/AppendEvents"
 LIST = "/samhandling.audit.v1.AuditService/ListEvents"
-CHECKPOINT = "/samhandling.audit.v1.AuditService/GetCheckpoint"
-
-PATIENT = people.ESKIL
-OTHER_PATIENT = people.RAGNHILD
-BODO, BAERUM = "910000012", "910000047"
-TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-GATEWAY = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
-NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", client_name="Demo EHR Bodø",
-    pid=people.SIGRID, name="Sigrid Sykepleiersen", hpr_number=people.SIGRID_HPR, authorization="SP",
-    orgnr_parent=BODO, orgnr_child="910000020",
-)
-BODO_AUDITOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor", orgnr_parent=BODO, orgnr_child="910000020"
-)
-BAERUM_AUDITOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor-baerum", orgnr_parent=BAERUM, orgnr_child="910000063"
-)
-
-
-def patient_actor(pid: str) -> common_pb2.Actor:
-    return common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=pid)
-
-
-def event(key: str, patient_id: str = PATIENT, actor: common_pb2.Actor = NURSE, **fields) -> audit_pb2.AuditEvent:
-    values = dict(
-        idempotency_key=key,
-        occur_time=to_timestamp(datetime(2026, 1, 5, 8, 30, 15, 123000, tzinfo=UTC)),
-        actor=actor,
-        patient_id=patient_id,
-        action=audit_pb2.ACTION_READ,
-        data_category=common_pb2.DATA_CATEGORY_VITAL_SIGNS,
-        purpose_of_use=common_pb2.PURPOSE_OF_USE_TREAT,
-        access_basis=common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP,
-        decision=common_pb2.DECISION_PERMIT,
-        decided_by="default",
-        decision_id="dec-1",
-        trace_id=TRACE,
-        method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
-    )
-    return audit_pb2.AuditEvent(**(values | fields))
-
-
-def record(key: str) -> AuditRecord:
-    """A valid record for store-level tests (and the crash test's child process)."""
-    return AuditRecord(
-        idempotency_key=key, occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC), actor_kind=ActorKind.PERSONNEL,
-        actor_client_id="demo-ehr", actor_client_name="Demo EHR Bodø", actor_pid=people.SIGRID,
-        actor_name="Sigrid Sykepleiersen", actor_hpr_number=people.SIGRID_HPR, actor_authorization="SP",
-        actor_orgnr_parent=BODO, actor_orgnr_child="910000020", patient_id=PATIENT, action=Action.READ,
-        data_category=DataCategory.VITAL_SIGNS, purpose_of_use=PurposeOfUse.TREAT,
-        access_basis=AccessBasis.CARE_RELATIONSHIP, decision=Decision.PERMIT, decided_by="default",
-        decision_id="dec-1", trace_id=TRACE, method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
-    )
 
 
 @pytest.fixture
@@ -101,29 +56,6 @@ def migrated(db_url) -> Iterator[sa.Engine]:
         yield engine
     finally:
         engine.dispose()
-
-
-async def append(stub, settings, *events, actor=GATEWAY) -> audit_pb2.AppendEventsResponse:
-    return await stub.AppendEvents(
-        audit_pb2.AppendEventsRequest(events=events), metadata=asserted(settings, "audit", APPEND, actor=actor)
-    )
-
-
-async def checkpointed(stub, settings, size: int, timeout: float = 10.0) -> str:
-    """The latest checkpoint note once it covers at least `size` events, read from the audit service."""
-    async def read() -> str:
-        metadata = asserted(settings, "audit", CHECKPOINT, actor=BODO_AUDITOR)  # assertions are single-use
-        return (await stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(), metadata=metadata)).checkpoint
-
-    return await checkpoint_covering(read, size, timeout)
-
-
-def integrate_all(engine: sa.Engine, signer: LogSigner) -> int:
-    """What the leader's integrator does, now: every committed event added and checkpointed.
-    Returns the checkpoint's size."""
-    with engine.connect() as connection:
-        step = integrate(connection, signer, None, datetime.now(UTC))
-    return step.frontier.size if step.frontier is not None else 0
 
 
 async def list_events(stub, settings, actor, patient_id=PATIENT, **fields) -> audit_pb2.ListEventsResponse:
@@ -314,7 +246,7 @@ CRASHING_APPEND = """
 import os, sys
 from services.audit.store import AuditStore
 from services.platform.db import make_engine, make_sessions
-from tests.integration.test_audit import record
+from tests.fixtures.audit_events import record
 
 row = AuditStore(make_sessions(make_engine(sys.argv[1]))).append([record("crash-1")])[0]
 print("acked", row.event_id, flush=True)

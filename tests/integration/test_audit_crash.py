@@ -34,7 +34,7 @@ from services.audit.merkle import Frontier
 from services.audit.verification import LeafRecord, verify_log
 from services.platform.db import make_engine
 from services.platform.settings import REPO_ROOT, Settings
-from tests.integration.test_audit import BODO_AUDITOR, GATEWAY, event
+from tests.fixtures.audit_events import BODO_AUDITOR, GATEWAY, event
 from tests.support import BindsAssertions, asserted, settings_for
 
 pytestmark = pytest.mark.postgres

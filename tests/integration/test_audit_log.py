@@ -32,7 +32,7 @@ from services.audit.verification import LeafRecord, verify_log
 from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
 from services.platform.vocabulary import Decision
-from tests.integration.test_audit import (
+from tests.fixtures.audit_events import (
     BAERUM,
     BAERUM_AUDITOR,
     BODO,

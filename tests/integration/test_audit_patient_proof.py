@@ -27,7 +27,7 @@ from services.audit.verification import LeafRecord, verify_log
 from services.platform.db import alembic_config, make_engine
 from services.platform.errors import error_info
 from tests.fixtures import people
-from tests.integration.test_audit import (
+from tests.fixtures.audit_events import (
     BODO_AUDITOR,
     NURSE,
     OTHER_PATIENT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import grpc
 import pytest
@@ -16,58 +16,10 @@ from fhir.resources.R4B.bundle import Bundle
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.audit import csv_export, fhir_export
-from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
-from tests.fixtures import people
+from tests.fixtures.audit_events import BAERUM, BAERUM_AUDITOR, BODO_AUDITOR, GATEWAY, NURSE, OTHER_PATIENT, PATIENT
+from tests.fixtures.audit_search_events import BAERUM_NURSE, DOCTOR, SERVICE, T0, append, event, refused
 from tests.support import asserted, running_backend, settings_for
-
-SERVICE = "/samhandling.audit.v1.AuditService/"
-PATIENT, OTHER_PATIENT = people.ESKIL, people.RAGNHILD
-BODO, BAERUM = "910000012", "910000047"
-T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-
-GATEWAY = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="samhandling-gateway")
-NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", client_name="Demo EHR Bodø",
-    pid=people.SIGRID, name="Sigrid Sykepleiersen", hpr_number=people.SIGRID_HPR, authorization="SP",
-    orgnr_parent=BODO, orgnr_child="910000020",
-)
-DOCTOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", client_name="Demo EHR Bodø",
-    pid="12838510068", name="Lege Legesen", hpr_number="990000202", authorization="LE",
-    orgnr_parent=BODO, orgnr_child="910000039",
-)
-BAERUM_NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", client_name="Demo EHR Bærum",
-    pid="53818010016", name="Bærum Sykepleier", hpr_number="990000303", authorization="SP",
-    orgnr_parent=BAERUM, orgnr_child="910000063",
-)
-BODO_AUDITOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor", orgnr_parent=BODO, orgnr_child="910000020"
-)
-BAERUM_AUDITOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor-baerum", orgnr_parent=BAERUM, orgnr_child="910000063"
-)
-
-
-def event(key: str, actor: common_pb2.Actor = NURSE, minute: int = 0, **fields) -> audit_pb2.AuditEvent:
-    values = dict(
-        idempotency_key=key,
-        occur_time=to_timestamp(T0 + timedelta(minutes=minute)),
-        actor=actor,
-        patient_id=PATIENT,
-        action=audit_pb2.ACTION_READ,
-        data_category=common_pb2.DATA_CATEGORY_VITAL_SIGNS,
-        purpose_of_use=common_pb2.PURPOSE_OF_USE_TREAT,
-        access_basis=common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP,
-        decision=common_pb2.DECISION_PERMIT,
-        decided_by="default",
-        decision_id=f"dec-{key}",
-        trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
-        method="/samhandling.summary.v1.PatientSummaryService/GetVitalSigns",
-    )
-    return audit_pb2.AuditEvent(**(values | fields))
-
 
 # One organisation's varied events, and a neighbour's events that match every filter as well.
 BODO_EVENTS = [
@@ -101,13 +53,6 @@ def settings(tmp_path, db_url):
     return settings_for(tmp_path, audit=db_url)
 
 
-async def append(stub, settings, *events) -> None:
-    await stub.AppendEvents(
-        audit_pb2.AppendEventsRequest(events=events),
-        metadata=asserted(settings, "audit", SERVICE + "AppendEvents", actor=GATEWAY),
-    )
-
-
 async def search(stub, settings, actor=BODO_AUDITOR, **fields) -> audit_pb2.SearchEventsResponse:
     return await stub.SearchEvents(
         audit_pb2.SearchEventsRequest(**fields),
@@ -124,12 +69,6 @@ async def export(stub, settings, actor=BODO_AUDITOR, **fields) -> audit_pb2.Expo
 
 def keys(response: audit_pb2.SearchEventsResponse) -> list[str]:
     return [e.idempotency_key for e in response.events]
-
-
-async def refused(call) -> tuple[grpc.StatusCode, str, dict[str, str]]:
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call
-    return (err.value.code(), *error_info(err.value))
 
 
 FILTERS = [

@@ -12,21 +12,8 @@ from samhandling.common.v1 import common_pb2
 from services.audit.event_proof import EventProofError, verify_event_proof
 from services.audit.signals import REPEATED_DENIALS_THRESHOLD
 from services.platform.protomap import to_timestamp
-from tests.integration.test_audit import checkpointed
-from tests.integration.test_audit_search import (
-    BAERUM_AUDITOR,
-    BAERUM_NURSE,
-    BODO_AUDITOR,
-    DOCTOR,
-    GATEWAY,
-    NURSE,
-    PATIENT,
-    SERVICE,
-    T0,
-    append,
-    event,
-    refused,
-)
+from tests.fixtures.audit_events import BAERUM_AUDITOR, BODO_AUDITOR, GATEWAY, NURSE, PATIENT, checkpointed
+from tests.fixtures.audit_search_events import BAERUM_NURSE, DOCTOR, SERVICE, T0, append, event, refused
 from tests.support import asserted, running_backend, settings_for
 
 DAY = {"start_time": to_timestamp(T0 - timedelta(hours=8)), "end_time": to_timestamp(T0 + timedelta(hours=12))}
