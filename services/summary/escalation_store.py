@@ -1,4 +1,4 @@
-"""Escalation episodes in the database (docs/escalation.md, "Store").
+"""Escalation episodes in the database (docs/escalation.md, "Store and sweeper").
 
 Every change is one transaction: load the episode (row-locked on PostgreSQL, `SELECT … FOR
 UPDATE`), apply the core's pure transition (escalation_episodes), save the new episode and carry
@@ -6,8 +6,8 @@ out its effects (notifications become inbox rows, timers are kept as rows exactl
 episode holds them, the recorder's messages are rows), and commit. The episode row's `version`
 is compared on update as well, so no update is lost even where no row lock exists (SQLite
 serialises writers); a transaction that lost the race is run again from a fresh load, at most
-MAX_ATTEMPTS times. A transition the core answers as a repeat (the same measurement id, request
-id or timer) writes nothing. Anything that fails rolls the whole transaction back.
+MAX_TRANSITION_ATTEMPTS times. A transition the core answers as a repeat (the same measurement
+id, request id or timer) writes nothing. Anything that fails rolls the whole transaction back.
 
 Answers are the core's values (`Transition`, `Episode`, `Timer`), never rows."""
 from __future__ import annotations
@@ -65,7 +65,7 @@ from .models import (
 from .vitals import Performer
 
 __all__ = [
-    "MAX_ATTEMPTS",
+    "MAX_TRANSITION_ATTEMPTS",
     "MAX_DELIVERIES_LISTED",
     "Delivery",
     "FiredTimer",
@@ -78,7 +78,7 @@ __all__ = [
 
 # A transition that lost a race with another replica (the version moved on, or the open episode
 # was opened meanwhile) is run again from a fresh load this many times at most, then fails.
-MAX_ATTEMPTS = 5
+MAX_TRANSITION_ATTEMPTS = 5
 # Deliveries and recorder messages one call lists (an episode has far fewer: one per target per
 # notification, bounded by its events).
 MAX_DELIVERIES_LISTED = 1000
@@ -283,7 +283,7 @@ class EscalationStore:
 
 
 def _retrying(attempt: Callable[[], T]) -> T:
-    for remaining in range(MAX_ATTEMPTS - 1, -1, -1):
+    for remaining in range(MAX_TRANSITION_ATTEMPTS - 1, -1, -1):
         try:
             return attempt()
         except (StaleEpisode, IntegrityError):

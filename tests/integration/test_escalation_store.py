@@ -390,7 +390,7 @@ def test_an_update_that_lost_the_race_is_applied_again_from_a_fresh_load(tmp_pat
             assert connection.scalar(select(EscalationEpisodeRow.version)) == 3
 
         # Without the retry the save is refused outright.
-        monkeypatch.setattr(escalation_store, "MAX_ATTEMPTS", 1)
+        monkeypatch.setattr(escalation_store, "MAX_TRANSITION_ATTEMPTS", 1)
         raced.clear()
 
         def resolve_after_a_rival(episode, **kwargs):  # type: ignore[no-untyped-def]
@@ -484,3 +484,64 @@ def test_samhandling_migrate_summary_reaches_head(tmp_path, db_url):
         assert set(ESCALATION_TABLES) <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_timer_that_fails_is_passed_over_and_the_others_fire(one, monkeypatch, caplog):
+    episodes = [Measurements(one.store, p).record(T0, 5).episode for p in SEEDED_PATIENTS[:3]]
+    broken = episodes[1]
+    assert broken is not None
+    real_fire_timer = escalation_store.fire_timer
+
+    def fire_timer(episode, timer, **kwargs):  # type: ignore[no-untyped-def]
+        if episode.episode_id == broken.episode_id:
+            raise RuntimeError("a bug in one episode")
+        return real_fire_timer(episode, timer, **kwargs)
+
+    monkeypatch.setattr(escalation_store, "fire_timer", fire_timer)
+    fired = one.sweeper.sweep_once(T0 + WITHIN.urgent)
+    assert {f.timer.episode_id for f in fired} == {e.episode_id for e in episodes if e is not None} - {
+        broken.episode_id}
+    assert one.store.get(broken.episode_id) == broken  # rolled back, its timer still there for the next sweep
+    assert one.store.timers(broken.episode_id) == list(broken.timers)
+    (record,) = [r for r in caplog.records if r.name == "services.summary.escalation_sweeper"]
+    assert record.getMessage() == ("escalation sweep: a timer of kind ACKNOWLEDGE failed to fire (RuntimeError); "
+                                   "passed over in this sweep")
+    assert PATIENT not in caplog.text and broken.episode_id not in caplog.text
+
+    monkeypatch.undo()
+    (retried,) = one.sweeper.sweep_once(T0 + WITHIN.urgent)
+    assert retried.timer.episode_id == broken.episode_id
+
+
+class RecordedStop(threading.Event):
+    """A stop event that records every wait and never blocks (the loop's waits are what is tested)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return self.is_set()
+
+
+def test_the_loop_sweeps_full_batches_at_once_waits_after_the_rest_and_stops_on_its_event(one):
+    for p in SEEDED_PATIENTS[:3]:
+        Measurements(one.store, p).record(T0, 5)
+    stop = RecordedStop()
+    times: list[datetime] = []
+
+    def clock() -> datetime:
+        times.append(T0 + WITHIN.urgent)
+        if len(times) == 4:
+            stop.set()  # the fourth sweep is the last
+        return times[-1]
+
+    sweeper = EscalationSweeper(one.store, clock=clock, batch=2, interval=timedelta(seconds=7))
+    sweeper.run(stop)
+    # Sweep 1 fired a full batch (2): at once the next; sweep 2 fired 1, sweep 3 none: each then waited.
+    assert len(times) == 4 and stop.waits == [7.0, 7.0, 7.0]
+    with one.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(EscalationTimerRow)) == 0
+    with pytest.raises(ValueError):
+        EscalationSweeper(one.store, batch=0)
