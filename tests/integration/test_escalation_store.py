@@ -411,6 +411,32 @@ def test_an_update_that_lost_the_race_is_applied_again_from_a_fresh_load(tmp_pat
         b.engine.dispose()
 
 
+def test_two_replicas_measuring_one_patient_at_once_open_one_episode(summary_url):
+    """Both find no open episode and open one; the database's partial unique index refuses the
+    second, which runs again from a fresh load and appends to the first (nobody told twice)."""
+    replicas = [replica(summary_url, prefix) for prefix in ("a", "b")]
+    try:
+        start = threading.Barrier(2)
+        evaluation = Measurements(replicas[0].store).evaluation(T0, 5, False)[1]
+
+        def record(r: Replica, mid: str) -> Transition:
+            start.wait()
+            return r.store.record_measurement(PATIENT, measurement_id=mid, measured_at=T0, evaluation=evaluation,
+                                              source_orgnr=RECORDER, routes=routes(T0), now=T0)
+
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(record, replicas, ["m-a", "m-b"]))
+        (episode_id,) = {t.episode.episode_id for t in results if t.episode is not None}
+        episode = replicas[1].store.get(episode_id)
+        assert sorted(m.measurement_id for m in episode.measurements) == ["m-a", "m-b"]
+        assert sorted(len(notified(t)) for t in results) == [0, 3]
+        assert len(replicas[0].store.deliveries(episode_id)) == 3
+        assert counts(replicas[0].engine)["escalation_episodes"] == 1
+    finally:
+        for r in replicas:
+            r.engine.dispose()
+
+
 @pytest.mark.postgres
 def test_two_replicas_sweeping_the_same_due_timers_fire_each_exactly_once(tmp_path, postgres_url):
     settings = settings_for(tmp_path, summary=postgres_url)
@@ -464,6 +490,15 @@ def test_the_migration_runs_up_from_0003_and_down_again(tmp_path, db_url):
         assert set(ESCALATION_TABLES) <= set(inspect(engine).get_table_names())
         indexes = {i["name"]: i for i in inspect(engine).get_indexes("escalation_episodes")}
         assert indexes["uq_escalation_episodes_open_patient"]["unique"]
+        # The inbox and the recorder's messages hold no patient data: the episode id is how to find one.
+        columns = {t: {c["name"] for c in inspect(engine).get_columns(t)}
+                   for t in ("escalation_deliveries", "escalation_recorder_messages")}
+        assert columns == {
+            "escalation_deliveries": {"id", "episode_id", "orgnr", "role", "level", "reason", "push", "deadline",
+                                      "created_at"},
+            "escalation_recorder_messages": {"id", "episode_id", "orgnr", "message", "text_nb", "text_en",
+                                             "phone_numbers", "created_at"},
+        }
         command.downgrade(config, "0003")
         assert not set(ESCALATION_TABLES) & set(inspect(engine).get_table_names())
     finally:
