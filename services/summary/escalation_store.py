@@ -138,15 +138,19 @@ class EscalationStore:
     # --- reads ----------------------------------------------------------------------------------
 
     def get(self, episode_id: str) -> Episode:
-        with self._sessions() as session:
-            episode = _load(session, episode_id)
+        def attempt() -> Episode | None:
+            with self._sessions() as session:
+                return _load(session, episode_id)
+        episode = _retrying(attempt)
         if episode is None:
             raise _unknown()
         return episode
 
     def open_episode(self, patient_id: str) -> Episode | None:
-        with self._sessions() as session:
-            return _load_open(session, patient_id)
+        def attempt() -> Episode | None:
+            with self._sessions() as session:
+                return _load_open(session, patient_id)
+        return _retrying(attempt)
 
     def deliveries(self, episode_id: str) -> list[Delivery]:
         with self._sessions() as session:
@@ -466,7 +470,8 @@ def _episode_of_concern(session: Session, patient_id: str, orgnr: str, request_i
 
 def _load(session: Session, episode_id: str, *, lock: bool = False) -> Episode | None:
     """The episode with its rows; `lock` takes its row lock (PostgreSQL: SELECT … FOR UPDATE) for the
-    rest of the transaction. The version read is kept for the save's comparison."""
+    rest of the transaction. The version read is kept for the save's comparison. Unlocked, the
+    version is read again at the end: one state, or StaleEpisode (the caller reads again)."""
     query = select(EscalationEpisodeRow).where(EscalationEpisodeRow.episode_id == episode_id)
     if lock:
         query = query.with_for_update()
@@ -483,6 +488,11 @@ def _load(session: Session, episode_id: str, *, lock: bool = False) -> Episode |
         select(EscalationMeasurementRow).where(EscalationMeasurementRow.episode_id == episode_id)
         .order_by(EscalationMeasurementRow.measured_at, EscalationMeasurementRow.arrival)).all()
     timers = session.scalars(select(EscalationTimerRow).where(EscalationTimerRow.episode_id == episode_id)).all()
+    if not lock and session.scalar(select(EscalationEpisodeRow.version)
+                                   .where(EscalationEpisodeRow.episode_id == episode_id)) != row.version:
+        # Unlocked, each statement reads what is committed when it runs: a save committed between
+        # them (every save moves the version) would mix two states. Read again.
+        raise StaleEpisode(episode_id)
     return Episode(
         episode_id=row.episode_id, patient_id=row.patient_id, source_orgnr=row.source_orgnr,
         origin=Origin[row.origin], level=Level[row.level], state=State[row.state], rules_version=row.rules_version,

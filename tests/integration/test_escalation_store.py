@@ -437,6 +437,28 @@ def test_two_replicas_measuring_one_patient_at_once_open_one_episode(summary_url
             r.engine.dispose()
 
 
+def test_a_read_that_a_save_overtook_reads_again(one, monkeypatch):
+    """Unlocked, an episode is read by several statements; a save committing between them would mix
+    two states. The version read again at the end sends the read round once more."""
+    store = one.store
+    opened = Measurements(store).record(T0, 5).episode
+    assert opened is not None
+    real_event = escalation_store._event
+    saved: list[Transition] = []
+    raced: list[bool] = []
+
+    def event_then_a_save(row):  # type: ignore[no-untyped-def]
+        if not raced:  # after the episode row and its targets were read, before the rest
+            raced.append(True)
+            saved.append(store.acknowledge(opened.episode_id, actor=actor(LEGEVAKT), request_id="a-1",
+                                           now=T0 + minutes(1)))
+        return real_event(row)
+
+    monkeypatch.setattr(escalation_store, "_event", event_then_a_save)
+    read = store.get(opened.episode_id)
+    assert read == saved[0].episode and read.state is State.ACKNOWLEDGED
+
+
 @pytest.mark.postgres
 def test_two_replicas_sweeping_the_same_due_timers_fire_each_exactly_once(tmp_path, postgres_url, caplog):
     settings = settings_for(tmp_path, summary=postgres_url)
