@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.platform.db import UtcDateTime
@@ -77,3 +78,135 @@ class VitalSignsRow(Base):
     measured_by_name: Mapped[str | None] = mapped_column(String(200))
     source_system: Mapped[str] = mapped_column(String(64))
     source_record_id: Mapped[str] = mapped_column(String(64))
+
+
+# --- NEWS2 escalation (docs/escalation.md; services/summary/escalation_store.py) -------------------
+# No patient data beyond the patient id the episode row needs to find the patient: no name, no
+# values. Enums are stored by name. Bounds are the core's (escalation_episodes, escalation_routing).
+
+
+class EscalationEpisodeRow(Base):
+    """An episode's scalar fields. At most one open (not RESOLVED) per patient: a partial unique
+    index. `version` grows by one on every saved transition; a save compares it (optimistic), so two
+    replicas applying to one episode never lose an update."""
+
+    __tablename__ = "escalation_episodes"
+    __table_args__ = (
+        Index("uq_escalation_episodes_open_patient", "patient_id", unique=True,
+              sqlite_where=sql_text("state <> 'RESOLVED'"), postgresql_where=sql_text("state <> 'RESOLVED'")),
+    )
+
+    episode_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.pid"), index=True)
+    source_orgnr: Mapped[str] = mapped_column(String(9))
+    origin: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(24))
+    rules_version: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    chain_exhausted: Mapped[bool] = mapped_column(Boolean)
+    undeliverable: Mapped[bool] = mapped_column(Boolean)
+    timer_sequence: Mapped[int] = mapped_column(Integer)
+    measurements_left_out: Mapped[int] = mapped_column(Integer)
+    newest_measured_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    below_trigger_since_ack: Mapped[int] = mapped_column(Integer)
+    # The acknowledgement in force and the resolution: positions in escalation_events.
+    acknowledgement_seq: Mapped[int | None] = mapped_column(Integer)
+    resolution_seq: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class EscalationTargetRow(Base):
+    """An episode's targets (pending False, at most MAX_TARGETS_PER_EPISODE) and the ones still to
+    add on a timeout or decline (pending True, a chain names at most three), each in order."""
+
+    __tablename__ = "escalation_targets"
+
+    episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), primary_key=True)
+    pending: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orgnr: Mapped[str] = mapped_column(String(9))
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    added_because: Mapped[str | None] = mapped_column(String(16))
+    last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    declined: Mapped[bool] = mapped_column(Boolean)
+
+
+class EscalationEventRow(Base):
+    """An episode's events, append-only, at most MAX_EVENTS_PER_EPISODE. The request id is indexed:
+    a concern's repeat finds the episode it opened."""
+
+    __tablename__ = "escalation_events"
+
+    episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    level: Mapped[str] = mapped_column(String(16))
+    orgnr: Mapped[str] = mapped_column(String(9))
+    hpr_number: Mapped[str | None] = mapped_column(String(9))
+    person_name: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(String(1000))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    planned_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class EscalationMeasurementRow(Base):
+    """The measurements an episode lists (the newest MAX_MEASUREMENTS_KEPT). Indexed by measurement
+    id: a measurement applied again finds the episode that saw it, even a resolved one."""
+
+    __tablename__ = "escalation_measurements"
+
+    episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), primary_key=True)
+    measurement_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    arrival: Mapped[int] = mapped_column(Integer)  # the order it came in (ties of measured_at keep it)
+    level: Mapped[str | None] = mapped_column(String(16))
+
+
+class EscalationTimerRow(Base):
+    """The durable timers, the sweeper's work list: at most one per kind per episode, identified by
+    (episode, kind, sequence). A row exists exactly while the episode holds the timer."""
+
+    __tablename__ = "escalation_timers"
+
+    episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class EscalationDeliveryRow(Base):
+    """An inbox row: one notification to one organisation. Only the ids, level, role, reason and
+    deadline: no patient data (the patient is found from the episode id by a checked read)."""
+
+    __tablename__ = "escalation_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), index=True)
+    orgnr: Mapped[str] = mapped_column(String(9), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(24))
+    push: Mapped[bool] = mapped_column(Boolean)
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EscalationRecorderMessageRow(Base):
+    """What the recorder's organisation was told about an episode ("sent from us")."""
+
+    __tablename__ = "escalation_recorder_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), index=True)
+    orgnr: Mapped[str] = mapped_column(String(9), index=True)
+    message: Mapped[str] = mapped_column(String(24))
+    text_nb: Mapped[str] = mapped_column(String(500))
+    text_en: Mapped[str] = mapped_column(String(500))
+    phone_numbers: Mapped[str] = mapped_column(String(32))  # comma-separated
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
