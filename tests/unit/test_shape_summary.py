@@ -15,7 +15,7 @@ DOMAIN = [
     "escalation_routing",
     "escalation_episodes",
 ]
-INFRASTRUCTURE = ["seed"]  # loads the seeds' people into the store at start-up
+INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 
 
 def test_summary_has_the_one_shape() -> None:
