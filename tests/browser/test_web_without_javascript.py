@@ -13,9 +13,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import VIEWPORT
-from tests.fixtures.browser_pages import base_of, login_as
+from tests.fixtures.browser_pages import base_of, login_as, reload_until_shown
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +23,6 @@ ESKIL = "22750884907"
 MIKKEL = "45869005006"
 PETRA = "11747910016"
 MARTE = "19919110034"
-MAX_RELOADS = 50  # the checkpoint is signed within about a second
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 @pytest.fixture
@@ -106,11 +99,7 @@ async def test_an_auditor_searches_reads_an_event_and_exports_without_javascript
     await page.wait_for_url(re.compile(r".*/revisor/hendelser\?sok=.+"))
     await page.locator("tr.flagged a").first.click()
     await page.wait_for_url(re.compile(r".*/revisor/hendelser/\d+$"))
-    for _ in range(MAX_RELOADS):
-        if await page.get_by_text("Bevis kontrollert").count():
-            break
-        await page.reload()
-    await expect(page.get_by_text("Bevis kontrollert")).to_be_visible()
+    await reload_until_shown(page, page.get_by_text("Bevis kontrollert"))
 
     await page.goto(base + "/revisor/eksport")
     await page.get_by_label("CSV (regneark)").check()
