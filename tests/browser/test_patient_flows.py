@@ -30,7 +30,7 @@ from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
 from tests.fixtures import people
-from tests.fixtures.browser_pages import SWEEP, base_of, login_as, reload_until_shown
+from tests.fixtures.browser_pages import SWEEP, base_of, choose_to_block_sigrid, login_as, reload_until_shown
 from tests.support import Suite
 
 pytestmark = pytest.mark.browser
@@ -60,12 +60,7 @@ async def test_block_nurse(suite: Suite, page: Page, tmp_path: Path) -> None:
     await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
     await shot(page, "patient-oversikt")
 
-    await page.get_by_role("link", name="Delingsregler").first.click()
-    await page.get_by_role("link", name="Sperre").click()
-    await page.get_by_label("Finn helsepersonen").fill("Sigrid")
-    await page.get_by_role("button", name="Søk").click()
-    await page.get_by_label(re.compile("Sigrid Sykepleiersen")).check()
-    await page.get_by_role("button", name="Gå videre").click()
+    await choose_to_block_sigrid(page)
 
     await expect(page.get_by_role("heading", level=1, name="Se over og bekreft")).to_be_visible()
     await expect(page.get_by_text("Sigrid Sykepleiersen (sykepleier, Bodø")).to_be_visible()

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import VIEWPORT
-from tests.fixtures.browser_pages import base_of, login_as, reload_until_shown
+from tests.fixtures.browser_pages import base_of, choose_to_block_sigrid, login_as, reload_until_shown
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite
 
@@ -43,12 +43,7 @@ async def test_a_patient_uses_every_form_without_javascript(suite: Suite, page: 
     await login_as(page, base, "patient", ESKIL)
     await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
 
-    await page.get_by_role("link", name="Delingsregler").first.click()
-    await page.get_by_role("link", name="Sperre").click()
-    await page.get_by_label("Finn helsepersonen").fill("Sigrid")
-    await page.get_by_role("button", name="Søk").click()
-    await page.get_by_label(re.compile("Sigrid Sykepleiersen")).check()
-    await page.get_by_role("button", name="Gå videre").click()
+    await choose_to_block_sigrid(page)
     await expect(page.get_by_role("heading", level=1, name="Se over og bekreft")).to_be_visible()
     await page.get_by_role("button", name="Bekreft og lagre").click()
     await expect(page.get_by_role("status")).to_have_text("Regelen er lagret.")
