@@ -7,8 +7,9 @@ after a commit (Wakeups.committed) happens on the event loop, after the write re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
@@ -38,6 +39,8 @@ from .domain import Change, Report, Snapshot, UnitCapacity, UnitFilter
 from .store import CapacityStore, UnknownUnit
 from .wakeups import Wakeups
 from .watch import PAGE, Heartbeat, Page, follow
+
+T = TypeVar("T")  # what a followed sequence holds: a Change, an AlertEvent
 
 # -- capacity ------------------------------------------------------------------------------
 
@@ -73,17 +76,13 @@ async def capacity_history(
         raise _unit_not_found(unit_id) from None
 
 
-async def follow_capacity(
+def follow_capacity(
     capacity: CapacityStore, wakeups: Wakeups, unit_filter: UnitFilter, after: int
 ) -> AsyncGenerator[Change | Heartbeat, None]:
     """The changes the filter selects after position `after`, as they commit (heartbeats between)."""
-
-    def read(seen: int) -> Awaitable[Page[Change]]:
-        return asyncio.to_thread(capacity.changes, unit_filter, seen, PAGE)
-
-    async with wakeups.watching(sequence_store.CAPACITY) as changed:
-        async for change in follow(read, after, changed):
-            yield change
+    return _follow_committed(
+        wakeups, sequence_store.CAPACITY, lambda seen: capacity.changes(unit_filter, seen, PAGE), after
+    )
 
 
 async def resume_position(store: CapacityStore | AlertStore, resume_after: int) -> int:
@@ -155,20 +154,28 @@ async def alert_snapshot(alerts: AlertStore, orgnr: str, now: datetime) -> tuple
     return after, [a.seen_by(orgnr) for a in found], truncated
 
 
-async def follow_alerts(
+def follow_alerts(
     alerts: AlertStore, wakeups: Wakeups, orgnr: str, after: int
 ) -> AsyncGenerator[AlertEvent | Heartbeat, None]:
-    """The alert events shown to the organisation after position `after`, as they commit."""
+    """The alert events shown to the organisation after position `after`, as they commit. The
+    store selects these already; the rule (AlertEvent.shown_to) is the domain's, so it is applied."""
+    return _follow_committed(
+        wakeups, sequence_store.ALERTS, lambda seen: alerts.events(orgnr, seen, PAGE), after,
+        keep=lambda event: event.shown_to(orgnr),
+    )
 
-    def read(seen: int) -> Awaitable[Page[AlertEvent]]:
-        return asyncio.to_thread(alerts.events, orgnr, seen, PAGE)
 
-    async with wakeups.watching(sequence_store.ALERTS) as changed:
-        async for event in follow(read, after, changed):
-            if isinstance(event, Heartbeat):
-                yield event
-            elif event.shown_to(orgnr):  # the store selects these already; the rule is the domain's
-                yield event
+async def _follow_committed(
+    wakeups: Wakeups, sequence: str, read_page: Callable[[int], Page[T]], after: int,
+    keep: Callable[[T], bool] = lambda _: True,
+) -> AsyncGenerator[T | Heartbeat, None]:
+    """The items after position `after` that `keep` keeps, as `sequence` commits (heartbeats
+    between): `read_page(seen)` is the store's read, run in a worker thread; the wakeups'
+    listener runs while the caller iterates (close the generator to stop it: aclosing)."""
+    async with wakeups.watching(sequence) as changed:
+        async for item in follow(lambda seen: asyncio.to_thread(read_page, seen), after, changed):
+            if isinstance(item, Heartbeat) or keep(item):
+                yield item
 
 
 def _unit_not_found(unit_id: str) -> ServiceError:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from services.consent.receipts import MAX_KEY_SET_CHARS, MAX_RECEIPT_CHARS, ReceiptInvalid, verify_receipt
+from services.platform.bounded_text_file import TextFileNotText, TextFileTooLarge, TextFileUnreadable, read_bounded_text
 
 
 def check_receipt(receipt: Path, keys: Path) -> int:
@@ -30,13 +31,10 @@ def check_receipt(receipt: Path, keys: Path) -> int:
 
 def _read(path: Path, what: str, limit: int) -> str:
     try:
-        with path.open("rb") as file:
-            data = file.read(limit + 1)
-    except OSError as exc:
-        raise ReceiptInvalid(f"cannot read the {what} file {path}: {exc.strerror}") from None
-    if len(data) > limit:
-        raise ReceiptInvalid(f"the {what} file {path} is larger than {limit} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
+        return read_bounded_text(path, limit)
+    except TextFileUnreadable as exc:
+        raise ReceiptInvalid(f"cannot read the {what} file {path}: {exc.cause.strerror}") from None
+    except TextFileTooLarge:
+        raise ReceiptInvalid(f"the {what} file {path} is larger than {limit} bytes") from None
+    except TextFileNotText:
         raise ReceiptInvalid(f"the {what} file {path} is not text") from None

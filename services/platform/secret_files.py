@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.platform.bounded_text_file import TextFileNotText, TextFileTooLarge, TextFileUnreadable, read_bounded_text
+
 MAX_SECRET_BYTES = 4096
 
 
@@ -22,15 +24,13 @@ class SecretFileError(ValueError):
 def read_secret_file(path: Path, setting: str) -> str:
     """The file's text without one trailing newline; `setting` names the variable in errors."""
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        raise SecretFileError(f"{setting}: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
-    if len(data) > MAX_SECRET_BYTES:
-        raise SecretFileError(f"{setting}: {path} is longer than {MAX_SECRET_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+        text = read_bounded_text(path, MAX_SECRET_BYTES)
+    except TextFileUnreadable as exc:
+        cause = exc.cause
+        raise SecretFileError(f"{setting}: cannot read {path} ({cause.strerror or type(cause).__name__})") from None
+    except TextFileTooLarge:
+        raise SecretFileError(f"{setting}: {path} is longer than {MAX_SECRET_BYTES} bytes") from None
+    except TextFileNotText:
         raise SecretFileError(f"{setting}: {path} is not UTF-8 text") from None
     if text.endswith("\r\n"):
         text = text[:-2]

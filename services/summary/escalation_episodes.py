@@ -668,14 +668,14 @@ def _acting_target(episode: Episode, actor: Actor) -> EpisodeTarget:
     return target
 
 
-def acknowledge(episode: Episode, *, actor: Actor, request_id: str, now: datetime) -> Transition:
-    """A responsible target takes the escalation: the chain stops, the recorder is told, and the
-    episode resolves by itself 24 h later unless a higher level arrives."""
-    _check(actor, request_id, {})
-    event = Event(EventKind.ACKNOWLEDGED, now, episode.level, actor.orgnr, actor.person, request_id)
+def _taking_repeated(episode: Episode, actor: Actor, request_id: str, event: Event) -> bool:
+    """The preconditions of taking the escalation or passing it on (acknowledge, decline): True
+    when the request was already applied as `event` (then nothing changes); raises when the
+    episode is resolved or taken, the actor is not a responsible target that may take it, or
+    the episode has no room for another event."""
     target = _acting_target(episode, actor)
     if _repeat(episode, request_id, event):
-        return Transition(episode)
+        return True
     if episode.state is State.RESOLVED:
         raise _resolved()
     if episode.state in _TAKEN:
@@ -683,6 +683,16 @@ def acknowledge(episode: Episode, *, actor: Actor, request_id: str, now: datetim
     if not target.can_take:
         raise _not_responsible()
     _room_for_action(episode)
+    return False
+
+
+def acknowledge(episode: Episode, *, actor: Actor, request_id: str, now: datetime) -> Transition:
+    """A responsible target takes the escalation: the chain stops, the recorder is told, and the
+    episode resolves by itself 24 h later unless a higher level arrives."""
+    _check(actor, request_id, {})
+    event = Event(EventKind.ACKNOWLEDGED, now, episode.level, actor.orgnr, actor.person, request_id)
+    if _taking_repeated(episode, actor, request_id, event):
+        return Transition(episode)
     episode = replace(_add_event(episode, event), state=State.ACKNOWLEDGED, acknowledgement=event, deadline=None,
                       chain_exhausted=False, below_trigger_since_ack=0)
     episode, effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, None)
@@ -696,16 +706,8 @@ def decline(episode: Episode, *, actor: Actor, reason: str, request_id: str, now
     with a new deadline; with nobody left, the chain is exhausted and the recorder told."""
     _check(actor, request_id, {"reason": (reason, REASON)})
     event = Event(EventKind.DECLINED, now, episode.level, actor.orgnr, actor.person, request_id, reason)
-    target = _acting_target(episode, actor)
-    if _repeat(episode, request_id, event):
+    if _taking_repeated(episode, actor, request_id, event):
         return Transition(episode)
-    if episode.state is State.RESOLVED:
-        raise _resolved()
-    if episode.state in _TAKEN:
-        raise _already_acknowledged()
-    if not target.can_take:
-        raise _not_responsible()
-    _room_for_action(episode)
     targets = tuple(replace(t, declined=True) if t.orgnr == actor.orgnr else t for t in episode.targets)
     episode = _add_event(replace(episode, targets=targets), event)
     if episode.pending:

@@ -1,6 +1,7 @@
 """The browser harness of the web pages: Debian's Chromium driven by Playwright (never a
 downloaded browser), one browser and one context per test, with every page watched.
 
+- `suite` (fixture): the whole suite running for one test (`tests.support.running_suite`).
 - `page` (fixture): a 1280x800 page whose CSP violations (console) and uncaught script errors
   (`pageerror`) fail the test, and whose requests are recorded (`requests_seen(page)`).
 - `axe_check(page)`: axe-core from node_modules/ (WCAG 2.0/2.1 A and AA rules); any violation of
@@ -25,6 +26,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from services.platform.settings import REPO_ROOT
+from tests.support import Suite, running_suite
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 INSTALL_HINT = "Chromium is not installed (Debian: apt-get install chromium)"
@@ -75,6 +77,12 @@ def watch(page: Page) -> Watch:
 def requests_seen(page: Page) -> list[str]:
     """Every URL the page has requested so far (documents, styles, scripts, images, fetches)."""
     return list(_WATCHES[id(page)].requests)
+
+
+@pytest.fixture
+async def suite(tmp_path: Path) -> AsyncIterator[Suite]:
+    async with running_suite(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import io
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import pytest
@@ -18,14 +17,13 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.fixtures import people
-from tests.fixtures.browser_pages import base_of, login_as
+from tests.fixtures.browser_pages import base_of, login_as, reload_until_shown
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
 JUSTIFICATION = "Bevisstløs pasient innbrakt"
-MAX_RELOADS = 50  # the checkpoint is signed within about a second
 
 # The pages part 6's security and accessibility sweeps visit: (console, who, path).
 SWEEP: list[tuple[str, str, str]] = [
@@ -35,12 +33,6 @@ SWEEP: list[tuple[str, str, str]] = [
     ("auditor", people.PETRA, "/revisor/eksport"),
     ("auditor", people.PETRA, "/revisor/logghelse"),
 ]
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def checked(page: Page) -> None:
@@ -78,11 +70,7 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     await page.locator("tr.flagged a").first.click()
     await page.wait_for_url(re.compile(r".*/revisor/hendelser/\d+$"))
     sequence = page.url.rsplit("/", 1)[1]
-    for _ in range(MAX_RELOADS):
-        if await page.get_by_text("Bevis kontrollert").count():
-            break
-        await page.reload()
-    await expect(page.get_by_text("Bevis kontrollert")).to_be_visible()
+    await reload_until_shown(page, page.get_by_text("Bevis kontrollert"))
     await expect(page.get_by_text(JUSTIFICATION)).to_be_visible()
     # The decision's obligations, recorded in the event's (version-2) leaf.
     await expect(page.get_by_text("Merkes for revisjon; Pasienten varsles")).to_be_visible()

@@ -6,7 +6,6 @@ dropped watch shows the "data may be stale" banner until the watch is back."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.fixtures import people
 from tests.fixtures.browser_pages import base_of, login_as
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
@@ -27,12 +26,6 @@ RAW_NAMES = re.compile(r"\b(NORMAL|STRAINED|FULL|CAPACITY_STATUS_\w+|ALERT_SEVER
 # the page another console's session gets (403).
 SWEEP = [("capacity", people.MARTE, "/ansatt/kapasitet"), ("capacity", people.MARTE, "/ansatt/kapasitet?region=Akershus"),
          ("capacity", people.MARTE, "/ansatt/kapasitet?region=Troms"), ("capacity", people.MARTE, "/pasient")]
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def test_marte_follows_her_region_live_in_her_language(suite: Suite, page: Page) -> None:

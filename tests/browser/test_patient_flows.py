@@ -13,7 +13,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -31,20 +30,14 @@ from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
 from tests.fixtures import people
-from tests.fixtures.browser_pages import SWEEP, base_of, login_as
-from tests.support import Suite, running_suite
+from tests.fixtures.browser_pages import SWEEP, base_of, choose_to_block_sigrid, login_as, reload_until_shown
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 LIST_VITAL_SIGNS = "/samhandling.summary.v1.PatientSummaryService/ListVitalSigns"
 JUSTIFICATION = "Bevisstløs pasient innbrakt, trenger siste målinger"
-MAX_RELOADS = 50  # the checkpoint is signed within about a second
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def sigrid_reads_eskil(suite: Suite) -> grpc.aio.AioRpcError | None:
@@ -67,12 +60,7 @@ async def test_block_nurse(suite: Suite, page: Page, tmp_path: Path) -> None:
     await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
     await shot(page, "patient-oversikt")
 
-    await page.get_by_role("link", name="Delingsregler").first.click()
-    await page.get_by_role("link", name="Sperre").click()
-    await page.get_by_label("Finn helsepersonen").fill("Sigrid")
-    await page.get_by_role("button", name="Søk").click()
-    await page.get_by_label(re.compile("Sigrid Sykepleiersen")).check()
-    await page.get_by_role("button", name="Gå videre").click()
+    await choose_to_block_sigrid(page)
 
     await expect(page.get_by_role("heading", level=1, name="Se over og bekreft")).to_be_visible()
     await expect(page.get_by_text("Sigrid Sykepleiersen (sykepleier, Bodø")).to_be_visible()
@@ -232,12 +220,7 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
         "link", name=re.compile("Se bevis")).click()
     await page.wait_for_url(re.compile(r".*/pasient/logg/\d+$"))
     sequence = page.url.rsplit("/", 1)[1]
-    verified = page.get_by_text("Kontrollert: oppføringen står i loggen")
-    for _ in range(MAX_RELOADS):  # until a checkpoint covers the entry (about a second)
-        if await verified.count():
-            break
-        await page.reload()
-    await expect(verified).to_be_visible()
+    await reload_until_shown(page, page.get_by_text("Kontrollert: oppføringen står i loggen"))
     await expect(page.locator("dl.event-detail")).to_contain_text("Lars Legevaktsen")
     await expect(page.locator("p.flag-banner")).to_contain_text("Nødåpning")
     await expect(page.get_by_text("bare som forseglede koder")).to_be_visible()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import pytest
@@ -19,7 +18,7 @@ from tests.browser.conftest import NARROW, VIEWPORT, axe_check, tab_to
 from tests.fixtures import people
 from tests.fixtures.browser_pages import ACTING_SWEEP, act_for_frida, base_of, login_as
 from tests.fixtures.people import ESKIL
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
@@ -48,12 +47,6 @@ def known_pages() -> dict[tuple[str, str], list[str]]:
 
 
 KNOWN = known_pages()
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def choose_language(page: Page, base: str, lang: str) -> None:

@@ -5,7 +5,6 @@ page, in the browser's storage or in any URL the browser requested; the session 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -15,16 +14,9 @@ from gateway.web.context import SESSION_COOKIE
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.fixtures import people
 from tests.fixtures.browser_pages import JWT, base_of, login_as
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
-
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def stored_tokens(suite: Suite) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -25,18 +24,12 @@ from tests.fixtures import people
 from tests.fixtures.browser_pages import ACTING_SWEEP, JWT, act_for_frida, base_of, login_as
 from tests.fixtures.browser_pages import SWEEP as PATIENT_SWEEP
 from tests.fixtures.people import ESKIL, FRIDA, MIKKEL
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
 SEEDED_PIDS = (people.MARTE, ESKIL, people.PETRA, people.MIKKEL, people.FRIDA, people.JONAS)
 EVIL = "http://evil.test"
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def stored_secrets(suite: Suite) -> list[str]:

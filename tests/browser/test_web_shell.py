@@ -4,7 +4,6 @@ script error, no request to another origin; axe finds nothing serious; it reflow
 and the HTML 404 page does the same."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,15 +11,9 @@ from playwright.async_api import Page, expect
 
 from gateway.web.app import CSP
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def _base(suite: Suite) -> str:

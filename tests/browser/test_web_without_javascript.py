@@ -13,9 +13,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import VIEWPORT
-from tests.fixtures.browser_pages import base_of, login_as
+from tests.fixtures.browser_pages import base_of, choose_to_block_sigrid, login_as, reload_until_shown
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +23,6 @@ ESKIL = "22750884907"
 MIKKEL = "45869005006"
 PETRA = "11747910016"
 MARTE = "19919110034"
-MAX_RELOADS = 50  # the checkpoint is signed within about a second
-
-
-@pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 @pytest.fixture
@@ -50,12 +43,7 @@ async def test_a_patient_uses_every_form_without_javascript(suite: Suite, page: 
     await login_as(page, base, "patient", ESKIL)
     await expect(page.get_by_role("heading", level=1, name="Oversikt")).to_be_visible()
 
-    await page.get_by_role("link", name="Delingsregler").first.click()
-    await page.get_by_role("link", name="Sperre").click()
-    await page.get_by_label("Finn helsepersonen").fill("Sigrid")
-    await page.get_by_role("button", name="Søk").click()
-    await page.get_by_label(re.compile("Sigrid Sykepleiersen")).check()
-    await page.get_by_role("button", name="Gå videre").click()
+    await choose_to_block_sigrid(page)
     await expect(page.get_by_role("heading", level=1, name="Se over og bekreft")).to_be_visible()
     await page.get_by_role("button", name="Bekreft og lagre").click()
     await expect(page.get_by_role("status")).to_have_text("Regelen er lagret.")
@@ -106,11 +94,7 @@ async def test_an_auditor_searches_reads_an_event_and_exports_without_javascript
     await page.wait_for_url(re.compile(r".*/revisor/hendelser\?sok=.+"))
     await page.locator("tr.flagged a").first.click()
     await page.wait_for_url(re.compile(r".*/revisor/hendelser/\d+$"))
-    for _ in range(MAX_RELOADS):
-        if await page.get_by_text("Bevis kontrollert").count():
-            break
-        await page.reload()
-    await expect(page.get_by_text("Bevis kontrollert")).to_be_visible()
+    await reload_until_shown(page, page.get_by_text("Bevis kontrollert"))
 
     await page.goto(base + "/revisor/eksport")
     await page.get_by_label("CSV (regneark)").check()
