@@ -25,14 +25,6 @@ pytestmark = pytest.mark.browser
 
 JUSTIFICATION = "Bevisstløs pasient innbrakt"
 
-# The pages part 6's security and accessibility sweeps visit: (console, who, path).
-SWEEP: list[tuple[str, str, str]] = [
-    ("auditor", people.PETRA, "/revisor"),
-    ("auditor", people.PETRA, "/revisor/hendelser"),
-    ("auditor", people.PETRA, "/revisor/signaler"),
-    ("auditor", people.PETRA, "/revisor/eksport"),
-    ("auditor", people.PETRA, "/revisor/logghelse"),
-]
 
 
 async def checked(page: Page) -> None:

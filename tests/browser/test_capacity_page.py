@@ -22,10 +22,6 @@ pytestmark = pytest.mark.browser
 HOSPITAL_UNIT = "nlsh-bodo-akuttmottak"  # reported by demo-hospital (seeds/units.json)
 RAW_NAMES = re.compile(r"\b(NORMAL|STRAINED|FULL|CAPACITY_STATUS_\w+|ALERT_SEVERITY_\w+|UNIT_TYPE_\w+|CRITICAL)\b"
                        r"|\b(isolation_bed|treatment_room|observation_bed)\b")
-# The pages the accessibility sweep visits: (console, person, path); with an empty region and
-# the page another console's session gets (403).
-SWEEP = [("capacity", people.MARTE, "/ansatt/kapasitet"), ("capacity", people.MARTE, "/ansatt/kapasitet?region=Akershus"),
-         ("capacity", people.MARTE, "/ansatt/kapasitet?region=Troms"), ("capacity", people.MARTE, "/pasient")]
 
 
 async def test_marte_follows_her_region_live_in_her_language(suite: Suite, page: Page) -> None:

@@ -1,13 +1,12 @@
 """Accessibility sweep of issue 13 (test 6): axe (WCAG 2.0/2.1 A and AA, nothing serious or
 critical) and reflow at 320 px (nothing wider than the screen, and axe again there), in
 bokmål and in English, over every page known: the public ones (landing page, 404 page, the
-STS's login page) and every (console, person, path) of the SWEEP lists the page-owning
-browser test modules export; a module that does not exist (yet) adds nothing; and the pages a
+STS's login page) and every (console, person, path) of the consoles' sweep lists
+(tests/fixtures/browser_pages.py: patient, auditor, capacity); and the pages a
 guardian sees while acting for a child (ACTING_SWEEP, after the switch). The keyboard
 reaches the capacity page's controls with a visible focus."""
 from __future__ import annotations
 
-import importlib
 import re
 from urllib.parse import urlencode
 
@@ -16,33 +15,31 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import NARROW, VIEWPORT, axe_check, tab_to
 from tests.fixtures import people
-from tests.fixtures.browser_pages import ACTING_SWEEP, act_for_frida, base_of, login_as
+from tests.fixtures.browser_pages import (
+    ACTING_SWEEP,
+    AUDITOR_SWEEP,
+    CAPACITY_SWEEP,
+    SWEEP,
+    act_for_frida,
+    base_of,
+    login_as,
+)
 from tests.fixtures.people import ESKIL
 from tests.support import Suite
 
 pytestmark = pytest.mark.browser
 
-# The modules whose SWEEP lists name the pages of each console (issue 13, parts 4-6).
-SWEEP_MODULES = ("test_capacity_page", "test_patient_flows", "test_auditor_console", "test_patient_pages",
-                 "test_auditor_pages")
 PUBLIC = ["/", "/finnes-ikke"]
 LANGS = ("nb", "en")
 
 
 def known_pages() -> dict[tuple[str, str], list[str]]:
-    """(console, person) -> paths, over every SWEEP list that exists, in order, without repeats."""
+    """(console, person) -> paths, over every console's sweep list, in order, without repeats."""
     by_person: dict[tuple[str, str], list[str]] = {("patient", ESKIL): ["/pasient"]}
-    for name in SWEEP_MODULES:
-        try:
-            module = importlib.import_module(f"tests.browser.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tests.browser.{name}":
-                raise  # the module exists but is broken: that must not pass as "no pages"
-            continue
-        for console, pid, path in getattr(module, "SWEEP", []):
-            paths = by_person.setdefault((console, pid), [])
-            if path not in paths:
-                paths.append(path)
+    for console, pid, path in (*CAPACITY_SWEEP, *SWEEP, *AUDITOR_SWEEP):
+        paths = by_person.setdefault((console, pid), [])
+        if path not in paths:
+            paths.append(path)
     return by_person
 
 
