@@ -43,6 +43,7 @@ bench: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # checkov (static analysis) over every rendered overlay of k8s/ and the Dockerfile, in a virtual
 # environment of its own: it brings some 70 packages and would pin `packaging` down to 23.2.

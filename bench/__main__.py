@@ -5,6 +5,7 @@ report replaced and every other section kept as it is; likewise `--only consent`
 decision in-process and Cedar, sections 1 and 2), `--only gateway-cache` (section 3) and
 `--only audit` (the durable appends, bench/audit_appends.py: SQLite and, unless --no-postgres,
 PostgreSQL)."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,18 +34,32 @@ IN_PROCESS = Budget(seconds=12.0, rounds=4, min_passes=8, max_passes=1000)
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--report", type=Path, default=REPORT, help=f"where to write the report ({REPORT})")
-    parser.add_argument("--calls", type=int, default=gateway_cache.CALLS,
-                        help="GetPatientSummary calls through the gateway per cache setting")
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=gateway_cache.CALLS,
+        help="GetPatientSummary calls through the gateway per cache setting",
+    )
     parser.add_argument("--no-gateway", action="store_true", help="no bench that runs the whole suite")
     parser.add_argument("--no-audit", action="store_true", help="leave out the audit log benches")
-    parser.add_argument("--no-postgres", action="store_true",
-                        help="audit appends on SQLite only, and no cluster (it runs on PostgreSQL)")
-    parser.add_argument("--no-cluster", action="store_true",
-                        help="leave out gateway reads through a cluster of 1 and 2 replicas")
-    parser.add_argument("--no-hops", action="store_true",
-                        help="leave out the hops of a read (floor, bare proxy → summary, full gateway)")
-    parser.add_argument("--only", choices=["hops", "consent", "gateway-cache", "audit"],
-                        help="run this bench alone and replace only its section of the report")
+    parser.add_argument(
+        "--no-postgres",
+        action="store_true",
+        help="audit appends on SQLite only, and no cluster (it runs on PostgreSQL)",
+    )
+    parser.add_argument(
+        "--no-cluster", action="store_true", help="leave out gateway reads through a cluster of 1 and 2 replicas"
+    )
+    parser.add_argument(
+        "--no-hops",
+        action="store_true",
+        help="leave out the hops of a read (floor, bare proxy → summary, full gateway)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["hops", "consent", "gateway-cache", "audit"],
+        help="run this bench alone and replace only its section of the report",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     if args.only == "audit":
@@ -57,8 +72,11 @@ def main() -> None:
         _finish("\n".join(shown), new, args.report, started)
         return
     if args.only:
-        heading, lines = {"hops": (hops.HEADING, _hops), "consent": (DECISIONS_HEADING, _decisions_alone),
-                          "gateway-cache": (GATEWAY_HEADING, lambda: _gateway_alone(args.calls))}[args.only]
+        heading, lines = {
+            "hops": (hops.HEADING, _hops),
+            "consent": (DECISIONS_HEADING, _decisions_alone),
+            "gateway-cache": (GATEWAY_HEADING, lambda: _gateway_alone(args.calls)),
+        }[args.only]
         section = "\n".join(lines()).rstrip("\n") + "\n"
         old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
         _finish(section, replace_section(old, heading, section), args.report, started)
@@ -73,8 +91,11 @@ def main() -> None:
         text += "\n" + "\n".join(audit).rstrip("\n") + "\n"
     if not (args.no_cluster or args.no_postgres):
         missing = cluster_reads.missing()
-        reads = [f"(Gateway reads through a cluster left out: {missing}.)", ""] if missing else \
-            cluster_reads.render(cluster_reads.run())
+        reads = (
+            [f"(Gateway reads through a cluster left out: {missing}.)", ""]
+            if missing
+            else cluster_reads.render(cluster_reads.run())
+        )
         text += "\n" + "\n".join(reads).rstrip("\n") + "\n"
     if not (args.no_hops or args.no_gateway):
         text += "\n" + "\n".join(_hops()).rstrip("\n") + "\n"

@@ -19,6 +19,7 @@ GetPatientSummary records), timed one by one. The database is fresh, migrated by
 migrations and opened by make_engine (SQLite: WAL, synchronous=FULL). After every run the bench
 reads back from the database that each event was stored, and how many transactions it took
 (the log's: its distinct stored_at times, one per append transaction)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -208,12 +209,27 @@ def call_records() -> list[AuditRecord]:
     now = datetime.now(UTC)
     return [
         AuditRecord(
-            idempotency_key=uuid.uuid4().hex, occurred_at=now, actor_kind=ActorKind.SYSTEM,
-            actor_client_id=EHR.client_id, actor_client_name=EHR.client_name, actor_pid="", actor_name="",
-            actor_hpr_number="", actor_authorization="", actor_orgnr_parent=EHR.orgnr_parent,
-            actor_orgnr_child=EHR.orgnr_child, patient_id=PATIENT, action=Action.READ, data_category=category,
-            purpose_of_use=PurposeOfUse.TREAT, access_basis=AccessBasis.CARE_RELATIONSHIP, decision=Decision.PERMIT,
-            decided_by="", decision_id=uuid.uuid4().hex, trace_id=uuid.uuid4().hex, method=READ_METHOD,
+            idempotency_key=uuid.uuid4().hex,
+            occurred_at=now,
+            actor_kind=ActorKind.SYSTEM,
+            actor_client_id=EHR.client_id,
+            actor_client_name=EHR.client_name,
+            actor_pid="",
+            actor_name="",
+            actor_hpr_number="",
+            actor_authorization="",
+            actor_orgnr_parent=EHR.orgnr_parent,
+            actor_orgnr_child=EHR.orgnr_child,
+            patient_id=PATIENT,
+            action=Action.READ,
+            data_category=category,
+            purpose_of_use=PurposeOfUse.TREAT,
+            access_basis=AccessBasis.CARE_RELATIONSHIP,
+            decision=Decision.PERMIT,
+            decided_by="",
+            decision_id=uuid.uuid4().hex,
+            trace_id=uuid.uuid4().hex,
+            method=READ_METHOD,
         )
         for category in CATEGORIES
     ]
@@ -224,8 +240,11 @@ def as_event(r: AuditRecord) -> audit_pb2.AuditEvent:
         idempotency_key=r.idempotency_key,
         occur_time=to_timestamp(r.occurred_at),
         actor=common_pb2.Actor(
-            kind=to_enum(common_pb2.ActorKind, r.actor_kind), client_id=r.actor_client_id,
-            client_name=r.actor_client_name, orgnr_parent=r.actor_orgnr_parent, orgnr_child=r.actor_orgnr_child,
+            kind=to_enum(common_pb2.ActorKind, r.actor_kind),
+            client_id=r.actor_client_id,
+            client_name=r.actor_client_name,
+            orgnr_parent=r.actor_orgnr_parent,
+            orgnr_child=r.actor_orgnr_child,
         ),
         patient_id=r.patient_id,
         action=to_enum(audit_pb2.Action, r.action),
@@ -251,12 +270,21 @@ def plain_table(engine: Engine) -> Table:
     spells them), nothing else; created if missing. Every index costs each insert alike."""
     source = AuditEventRow.__table__
     table = Table(
-        PLAIN_TABLE, MetaData(),
-        *(Column(c.name, c.type, primary_key=c.primary_key, unique=bool(c.unique), autoincrement=c.primary_key)
-          for c in source.columns),
-        *(Index(f"{PLAIN_TABLE}_{index.name}", *(c.name for c in index.columns), unique=index.unique,
-                **index.dialect_kwargs)
-          for index in source.indexes),
+        PLAIN_TABLE,
+        MetaData(),
+        *(
+            Column(c.name, c.type, primary_key=c.primary_key, unique=bool(c.unique), autoincrement=c.primary_key)
+            for c in source.columns
+        ),
+        *(
+            Index(
+                f"{PLAIN_TABLE}_{index.name}",
+                *(c.name for c in index.columns),
+                unique=index.unique,
+                **index.dialect_kwargs,
+            )
+            for index in source.indexes
+        ),
     )
     table.create(engine, checkfirst=True)
     return table
@@ -273,9 +301,17 @@ class PlainInserts:
     def _insert(self, records: list[AuditRecord]) -> list[dict[str, object]]:
         stored_at = datetime.now(UTC)
         # The same columns as the log's rows, its version-2 leaf salts included.
-        rows = [{**_columns(r), "event_id": uuid.uuid4(), "stored_at": stored_at, "leaf_hash": NO_LEAF,
-                 "actor_pid_salt": os.urandom(32), "justification_salt": os.urandom(32)}
-                for r in records]
+        rows = [
+            {
+                **_columns(r),
+                "event_id": uuid.uuid4(),
+                "stored_at": stored_at,
+                "leaf_hash": NO_LEAF,
+                "actor_pid_salt": os.urandom(32),
+                "justification_salt": os.urandom(32),
+            }
+            for r in records
+        ]
         with self._sessions.begin() as session:
             session.execute(insert(self._table), rows)
         self._commits += 1  # commits run one at a time (the group commit's writer)
@@ -345,8 +381,10 @@ class GrpcAppends:
         ]
         binds = BindsAssertions(self._settings)  # each assertion bound to its request, as the gateway signs
         metadata = [
-            [binds.bind(asserted(self._settings, "audit", APPEND_EVENTS, actor=GATEWAY_ACTOR), request)
-             for request in writer]
+            [
+                binds.bind(asserted(self._settings, "audit", APPEND_EVENTS, actor=GATEWAY_ACTOR), request)
+                for request in writer
+            ]
             for writer in requests
         ]
         stub = self._stub
@@ -367,7 +405,12 @@ def _columns(record: AuditRecord) -> dict[str, object]:
 
 
 async def _bench(
-    settings: Settings, database: str, writers: Sequence[int], calls: int, rounds: int, replicas: int = 1,
+    settings: Settings,
+    database: str,
+    writers: Sequence[int],
+    calls: int,
+    rounds: int,
+    replicas: int = 1,
     calls_per_round: int = CALLS_PER_ROUND,
 ) -> AppendBench:
     backend("audit").migrate(settings)
@@ -420,14 +463,24 @@ async def audit_process(settings: Settings) -> AsyncIterator[AuditProcess]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
-    env = {**os.environ, "SAMHANDLING_ENV": "dev", "SAMHANDLING_VAR_DIR": str(settings.var_dir),
-           "SAMHANDLING_AUDIT_ADDR": address, "SAMHANDLING_AUDIT_DATABASE_URL": settings.database_url("audit"),
-           "OTEL_TRACES_EXPORTER": "none"}
+    env = {
+        **os.environ,
+        "SAMHANDLING_ENV": "dev",
+        "SAMHANDLING_VAR_DIR": str(settings.var_dir),
+        "SAMHANDLING_AUDIT_ADDR": address,
+        "SAMHANDLING_AUDIT_DATABASE_URL": settings.database_url("audit"),
+        "OTEL_TRACES_EXPORTER": "none",
+    }
     log = settings.var_dir / "audit.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as output:
-        child = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "audit"], cwd=REPO_ROOT,
-                                 env=env, stdout=output, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", "audit"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         ready = replace(settings, addresses={**settings.addresses, "audit": address})
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -475,29 +528,67 @@ def durable_postgres(bin_dir: Path) -> Iterator[str]:
             account = pwd.getpwnam(pg.SUPERUSER)
             os.chown(base, account.pw_uid, account.pw_gid)
         data, log, port = base / "data", base / "postgres.log", pg.free_port()
-        subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", pg.SUPERUSER,
-                        "-E", "UTF8", "--locale=C"], cwd=base, check=True, capture_output=True)
+        subprocess.run(
+            [
+                *prefix,
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                pg.SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            cwd=base,
+            check=True,
+            capture_output=True,
+        )
         with open(log, "ab") as output:
             server = subprocess.Popen(
-                [*prefix, str(bin_dir / "postgres"), "-D", str(data), "-c", f"listen_addresses={pg.HOST}",
-                 "-c", f"port={port}", "-c", f"unix_socket_directories={base}",
-                 "-c", "fsync=on", "-c", "synchronous_commit=on"],
-                cwd=base, stdout=output, stderr=subprocess.STDOUT,
+                [
+                    *prefix,
+                    str(bin_dir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-c",
+                    f"listen_addresses={pg.HOST}",
+                    "-c",
+                    f"port={port}",
+                    "-c",
+                    f"unix_socket_directories={base}",
+                    "-c",
+                    "fsync=on",
+                    "-c",
+                    "synchronous_commit=on",
+                ],
+                cwd=base,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         try:
             pg.wait_until_ready(bin_dir, port, server, log)
             cluster = pg.PostgresServer(pg.HOST, port, pg.SUPERUSER)
             yield cluster.url(cluster.create_database())
         finally:
-            subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"],
-                           cwd=base, check=False, capture_output=True)
+            subprocess.run(
+                [*prefix, str(bin_dir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"],
+                cwd=base,
+                check=False,
+                capture_output=True,
+            )
             server.wait(STARTUP_TIMEOUT_SECONDS)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
 def run(
-    writers: Sequence[int] = WRITERS, calls: int = CALLS_PER_WRITER, rounds: int = ROUNDS, postgres: bool = True,
+    writers: Sequence[int] = WRITERS,
+    calls: int = CALLS_PER_WRITER,
+    rounds: int = ROUNDS,
+    postgres: bool = True,
     calls_per_round: int = CALLS_PER_ROUND,
 ) -> list[AppendBench]:
     """SQLite always; PostgreSQL too when asked for and its server binaries are installed."""
@@ -505,14 +596,26 @@ def run(
     with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp:
         on = f"on {filesystem(Path(tmp))}"  # the PostgreSQL cluster lives in the same temporary directory
         settings = settings_for(Path(tmp))
-        benches.append(asyncio.run(_bench(settings, f"{SQLITE} {on}", writers, calls, rounds,
-                                           calls_per_round=calls_per_round)))
+        benches.append(
+            asyncio.run(_bench(settings, f"{SQLITE} {on}", writers, calls, rounds, calls_per_round=calls_per_round))
+        )
         bin_dir = pg.find_bin_dir() if postgres else None
         if bin_dir is not None:
             with durable_postgres(bin_dir) as url:
                 settings = settings_for(Path(tmp), audit=url)
-                benches.append(asyncio.run(_bench(settings, f"{POSTGRES} {on}", writers, calls, rounds, replicas=2,
-                                               calls_per_round=calls_per_round)))
+                benches.append(
+                    asyncio.run(
+                        _bench(
+                            settings,
+                            f"{POSTGRES} {on}",
+                            writers,
+                            calls,
+                            rounds,
+                            replicas=2,
+                            calls_per_round=calls_per_round,
+                        )
+                    )
+                )
     return benches
 
 
@@ -537,10 +640,19 @@ def render(benches: Sequence[AppendBench]) -> list[str]:
         for writers, by_path in b.runs.items():
             base = by_path[BASELINE]
             rows += [
-                [str(writers), path, f"{r.events:,}", f"{r.events_per_commit:,.1f}", f"{r.events_per_second:,.0f}",
-                 times(r.events_per_second / base.events_per_second), ms(r.per_call.median_ns), ms(r.per_call.p95_ns),
-                 times(r.per_call.ratio(base.per_call)), "–" if r.cores_busy is None else f"{r.cores_busy:.2f}",
-                 "–" if r.cpu_us_per_event is None else f"{r.cpu_us_per_event:,.0f}"]
+                [
+                    str(writers),
+                    path,
+                    f"{r.events:,}",
+                    f"{r.events_per_commit:,.1f}",
+                    f"{r.events_per_second:,.0f}",
+                    times(r.events_per_second / base.events_per_second),
+                    ms(r.per_call.median_ns),
+                    ms(r.per_call.p95_ns),
+                    times(r.per_call.ratio(base.per_call)),
+                    "–" if r.cores_busy is None else f"{r.cores_busy:.2f}",
+                    "–" if r.cpu_us_per_event is None else f"{r.cpu_us_per_event:,.0f}",
+                ]
                 for path, r in by_path.items()
             ]
         lines += [
@@ -556,8 +668,22 @@ def render(benches: Sequence[AppendBench]) -> list[str]:
             "CPU µs per event: that CPU time over the events stored (the in-process ways' include the bench's "
             "own writers; less noisy than events/s on a shared machine).",
             "",
-            *table(["writers", "write path", "events", "events per commit", "events/s", "× baseline",
-                     "ms per call, median", "p95", "× baseline", "CPU, cores", "CPU µs per event"], rows),
+            *table(
+                [
+                    "writers",
+                    "write path",
+                    "events",
+                    "events per commit",
+                    "events/s",
+                    "× baseline",
+                    "ms per call, median",
+                    "p95",
+                    "× baseline",
+                    "CPU, cores",
+                    "CPU µs per event",
+                ],
+                rows,
+            ),
             "",
             *replica_lines(b),
         ]

@@ -19,6 +19,7 @@ The share is the client span over the gateway span, read by read. For scale, in 
 and at the same concurrency, the baseline of bench/audit_appends.py: plain batched INSERTs of
 the same two rows into a table with the same columns, in the same audit database file, through
 the same group commit."""
+
 from __future__ import annotations
 
 import asyncio
@@ -101,8 +102,9 @@ def read_spans(spans: Sequence[ReadableSpan]) -> list[ReadSpans]:
                 shared_by_read[link.context.trace_id] = by_trace[span.context.trace_id]
     reads = []
     for trace_id, trace in by_trace.items():
-        root = next((s for s in trace if s.parent is None and s.kind == SpanKind.SERVER and s.name == READ_METHOD),
-                    None)
+        root = next(
+            (s for s in trace if s.parent is None and s.kind == SpanKind.SERVER and s.name == READ_METHOD), None
+        )
         if root is None:
             continue
         appended = [*trace, *shared_by_read.get(trace_id, [])]
@@ -128,8 +130,15 @@ def summarise_reads(
         raise RuntimeError(f"{len(read_ns)} reads made, {len(reads)} traced")
     shares = summarise([r.share for r in reads])  # fractions, summarised like times
     return ReadLatency(
-        readers, untraced, summarise(read_ns), summarise([r.gateway for r in reads]), summarise([r.append for r in reads]),
-        summarise([r.audit_server for r in reads]), shares.median_ns, shares.p95_ns, plain,
+        readers,
+        untraced,
+        summarise(read_ns),
+        summarise([r.gateway for r in reads]),
+        summarise([r.append for r in reads]),
+        summarise([r.audit_server for r in reads]),
+        shares.median_ns,
+        shares.p95_ns,
+        plain,
     )
 
 
@@ -188,12 +197,18 @@ def run(readers: Sequence[int] = READERS, calls: int = CALLS, warmup: int = WARM
 
 def render(results: Sequence[ReadLatency]) -> list[str]:
     rows = [
-        [str(r.readers), str(r.read.calls), f"{ms(r.untraced.median_ns)} ({ms(r.untraced.p95_ns)})",
-         f"{ms(r.read.median_ns)} ({ms(r.read.p95_ns)})",
-         f"{ms(r.gateway.median_ns)} ({ms(r.gateway.p95_ns)})", f"{ms(r.append.median_ns)} ({ms(r.append.p95_ns)})",
-         f"{r.share_median:.0%} ({r.share_p95:.0%})",
-         f"{ms(r.audit_server.median_ns)} ({ms(r.audit_server.p95_ns)})",
-         f"{ms(r.plain.median_ns)} ({ms(r.plain.p95_ns)})", times(r.append.ratio(r.plain))]
+        [
+            str(r.readers),
+            str(r.read.calls),
+            f"{ms(r.untraced.median_ns)} ({ms(r.untraced.p95_ns)})",
+            f"{ms(r.read.median_ns)} ({ms(r.read.p95_ns)})",
+            f"{ms(r.gateway.median_ns)} ({ms(r.gateway.p95_ns)})",
+            f"{ms(r.append.median_ns)} ({ms(r.append.p95_ns)})",
+            f"{r.share_median:.0%} ({r.share_p95:.0%})",
+            f"{ms(r.audit_server.median_ns)} ({ms(r.audit_server.p95_ns)})",
+            f"{ms(r.plain.median_ns)} ({ms(r.plain.p95_ns)})",
+            times(r.append.ratio(r.plain)),
+        ]
         for r in results
     ]
     return [
@@ -205,8 +220,20 @@ def render(results: Sequence[ReadLatency]) -> list[str]:
         "read. Baseline, same run and concurrency: plain batched INSERTs of the same two rows into the same "
         "audit database file, same group commit.",
         "",
-        *table(["readers", "reads", "read, untraced", "read, traced", "gateway span", "AppendEvents, as the gateway waits",
-                 "share of the gateway span", "AppendEvents in the audit service", "baseline: plain INSERT",
-                 "AppendEvents × baseline"], rows),
+        *table(
+            [
+                "readers",
+                "reads",
+                "read, untraced",
+                "read, traced",
+                "gateway span",
+                "AppendEvents, as the gateway waits",
+                "share of the gateway span",
+                "AppendEvents in the audit service",
+                "baseline: plain INSERT",
+                "AppendEvents × baseline",
+            ],
+            rows,
+        ),
         "",
     ]

@@ -18,6 +18,7 @@ ways taking turns, the order rotating) `--cells` times, with four ways:
 
 CPU is that of both audit processes together in every way (section 4 counts only process 0 for
 "1 audit process", so its idle twin's background is left out there), per stored event."""
+
 from __future__ import annotations
 
 import argparse
@@ -62,9 +63,12 @@ class WayRun:
 def ratios(cells: Sequence[dict[str, WayRun]]) -> dict[str, tuple[list[float], list[float]]]:
     """Per way but `one`: its events/s and its CPU per event over `one`'s, cell by cell."""
     return {
-        way: ([c[way].events_per_second / c[ONE].events_per_second for c in cells],
-              [c[way].cpu_us_per_event / c[ONE].cpu_us_per_event for c in cells])
-        for way in WAYS if way != ONE
+        way: (
+            [c[way].events_per_second / c[ONE].events_per_second for c in cells],
+            [c[way].cpu_us_per_event / c[ONE].cpu_us_per_event for c in cells],
+        )
+        for way in WAYS
+        if way != ONE
     }
 
 
@@ -99,11 +103,17 @@ async def _cells(settings: Settings, cells: int, pause: float) -> list[dict[str,
                         before = _cpu(pids)
                         events, seconds, per_call = await _run(targets[way], calls, pause if way == PAUSED else 0.0)
                         taken[way].append((events, seconds, _cpu(pids) - before, per_call))
-                results.append({
-                    way: WayRun(sum(t[0] for t in runs), sum(t[1] for t in runs), sum(t[2] for t in runs),
-                                statistics.median(ns for t in runs for ns in t[3]) / 1e6)
-                    for way, runs in taken.items()
-                })
+                results.append(
+                    {
+                        way: WayRun(
+                            sum(t[0] for t in runs),
+                            sum(t[1] for t in runs),
+                            sum(t[2] for t in runs),
+                            statistics.median(ns for t in runs for ns in t[3]) / 1e6,
+                        )
+                        for way, runs in taken.items()
+                    }
+                )
             return results
     finally:
         engine.dispose()
@@ -136,8 +146,11 @@ def _cpu(pids: Sequence[int]) -> float:
 
 
 def render(cells: Sequence[dict[str, WayRun]], pause_ms: float) -> list[str]:
-    rows = [[str(i), way, f"{r.events_per_second:,.0f}", f"{r.median_call_ms:.2f}", f"{r.cpu_us_per_event:,.0f}"]
-            for i, cell in enumerate(cells) for way, r in cell.items()]
+    rows = [
+        [str(i), way, f"{r.events_per_second:,.0f}", f"{r.median_call_ms:.2f}", f"{r.cpu_us_per_event:,.0f}"]
+        for i, cell in enumerate(cells)
+        for way, r in cell.items()
+    ]
     summary = [[way, spread(rate), spread(cpu)] for way, (rate, cpu) in ratios(cells).items()]
     return [
         f"1 writer, {len(cells)} cells; `{PAUSED}` pauses {pause_ms:g} ms after each answer. events/s: events over "

@@ -28,6 +28,7 @@ checks that Cedar's Allow/Deny equals our permit/deny for every request):
 Cedar's forbid-overrides-permit gives the order of decision.py: reservation, block and an
 unopened restriction deny whatever is permitted.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,13 @@ from services.platform.vocabulary import EMERGENCY_PURPOSES, ActorKind, Decision
 from . import consent_decisions as bench
 from .timing import Calls, Timing
 
-_TYPE = {ActorKind.SYSTEM: "System", ActorKind.PERSONNEL: "Personnel", ActorKind.PATIENT: "Patient",
-         ActorKind.AUDITOR: "Auditor", None: "Caller"}
+_TYPE = {
+    ActorKind.SYSTEM: "System",
+    ActorKind.PERSONNEL: "Personnel",
+    ActorKind.PATIENT: "Patient",
+    ActorKind.AUDITOR: "Auditor",
+    None: "Caller",
+}
 READ, WRITE = 'Action::"read"', 'Action::"write"'
 
 
@@ -65,15 +71,22 @@ def _text(value: str) -> str:
 
 def _one_of(values: Iterable[str], expression: str) -> str:
     items = sorted(values)
-    return f"{expression} == {_text(items[0])}" if len(items) == 1 else \
-        f"[{', '.join(map(_text, items))}].contains({expression})"
+    return (
+        f"{expression} == {_text(items[0])}"
+        if len(items) == 1
+        else f"[{', '.join(map(_text, items))}].contains({expression})"
+    )
 
 
 # CARE is a conjunction at its top level, so it joins other conditions with && as it is.
-CARE = (f"(principal is System || principal is Personnel) && "
-        f"{_one_of((c.name for c in SHAREABLE), 'resource.category')} && context.purpose != \"\"")
-OPENED = (f"principal is Personnel && (context.consent_at_moment || "
-          f"({_one_of((p.name for p in EMERGENCY_PURPOSES), 'context.purpose')} && context.justified))")
+CARE = (
+    f"(principal is System || principal is Personnel) && "
+    f'{_one_of((c.name for c in SHAREABLE), "resource.category")} && context.purpose != ""'
+)
+OPENED = (
+    f"principal is Personnel && (context.consent_at_moment || "
+    f"({_one_of((p.name for p in EMERGENCY_PURPOSES), 'context.purpose')} && context.justified))"
+)
 
 # An actor of the patient's home organisation; "" (unknown) is nobody's home.
 HOME = 'resource.home != "" && principal.orgnr_parent == resource.home'
@@ -140,8 +153,11 @@ def _conditions(rule: Rule) -> list[str]:
 def _statement(rule_id: str, effect: str, conditions: list[str], unless: str = "", action: str = "") -> str:
     when = " &&\n  ".join(conditions)
     scope = f"action == {action}" if action else "action"
-    return (f"@id({_text(rule_id)})\n{effect} (principal, {scope}, resource)\nwhen {{\n  {when}\n}}"
-            + (f"\nunless {{ {unless} }}" if unless else "") + ";\n")
+    return (
+        f"@id({_text(rule_id)})\n{effect} (principal, {scope}, resource)\nwhen {{\n  {when}\n}}"
+        + (f"\nunless {{ {unless} }}" if unless else "")
+        + ";\n"
+    )
 
 
 def translate_rule(rule: Rule) -> str:
@@ -163,14 +179,15 @@ def translate(policy: Policy) -> str:
     """The patient's policy set in Cedar text."""
     if policy.representations:
         raise ValueError("representations are not translated to Cedar")
-    rules = sorted((r for r in policy.rules if r.patient_id == policy.patient_id and r.state is RuleState.ACTIVE),
-                   key=lambda r: r.rule_id)
+    rules = sorted(
+        (r for r in policy.rules if r.patient_id == policy.patient_id and r.state is RuleState.ACTIVE),
+        key=lambda r: r.rule_id,
+    )
     return "\n".join([FIXED, *filter(None, map(translate_rule, rules))])
 
 
 def principal_uid(actor: Actor) -> dict[str, str]:
-    fields = (actor.client_id, actor.pid, actor.hpr_number, actor.authorization, actor.orgnr_parent,
-              actor.orgnr_child)
+    fields = (actor.client_id, actor.pid, actor.hpr_number, actor.authorization, actor.orgnr_parent, actor.orgnr_child)
     return {"type": _TYPE[actor.kind], "id": "|".join(fields)}
 
 
@@ -185,8 +202,16 @@ def entities(requests: Iterable[AccessRequest], home_orgnr: str | None) -> list[
     for r in requests:
         a = r.actor
         for uid, attrs in (
-            (principal_uid(a), {"pid": a.pid, "hpr": a.hpr_number, "authorization": a.authorization,
-                                "orgnr_parent": a.orgnr_parent, "orgs": [a.orgnr_parent, a.orgnr_child]}),
+            (
+                principal_uid(a),
+                {
+                    "pid": a.pid,
+                    "hpr": a.hpr_number,
+                    "authorization": a.authorization,
+                    "orgnr_parent": a.orgnr_parent,
+                    "orgs": [a.orgnr_parent, a.orgnr_child],
+                },
+            ),
             (resource_uid(r), {"patient": r.patient_id, "category": r.category.name, "home": home_orgnr or ""}),
         ):
             found.setdefault(json.dumps(uid, sort_keys=True), {"uid": uid, "attrs": attrs, "parents": []})
@@ -209,8 +234,9 @@ def cedar_request(request: AccessRequest, now: datetime) -> dict:
 
 def cedar_decision(policy: Policy, request: AccessRequest, now: datetime) -> Decision:
     """Cedar's answer as ours: Allow is PERMIT, anything else DENY (an error must not allow)."""
-    result = cedarpy.is_authorized(cedar_request(request, now), translate(policy),
-                                  entities([request], policy.home_orgnr))
+    result = cedarpy.is_authorized(
+        cedar_request(request, now), translate(policy), entities([request], policy.home_orgnr)
+    )
     if result.diagnostics.errors:
         raise ValueError(f"Cedar evaluation errors: {result.diagnostics.errors}")
     return Decision.PERMIT if result.allowed else Decision.DENY
@@ -228,7 +254,11 @@ class CedarSize:
 
 
 _PER_CALL, _PARSE_POLICIES, _PARSE_ENTITIES, _EVALUATE = (
-    "cedarpy per call", "cedarpy parse of the policies", "cedarpy parse of the entities", "cedarpy pre-parsed")
+    "cedarpy per call",
+    "cedarpy parse of the policies",
+    "cedarpy parse of the entities",
+    "cedarpy pre-parsed",
+)
 
 
 def _key(what: str, size: int) -> str:
@@ -237,8 +267,10 @@ def _key(what: str, size: int) -> str:
 
 def _prepared() -> tuple[list[dict], list[str]]:
     """The bench requests as cedarpy takes them, and each one's entities as JSON."""
-    return ([cedar_request(r, bench.NOW) for r in bench.REQUESTS],
-            [json.dumps(entities([r], bench.HOME)) for r in bench.REQUESTS])
+    return (
+        [cedar_request(r, bench.NOW) for r in bench.REQUESTS],
+        [json.dumps(entities([r], bench.HOME)) for r in bench.REQUESTS],
+    )
 
 
 def operations(sizes: tuple[int, ...] = bench.SIZES) -> dict[str, Calls]:
@@ -251,8 +283,9 @@ def operations(sizes: tuple[int, ...] = bench.SIZES) -> dict[str, Calls]:
     for size in sizes:
         text = translate(bench.policy(size))
         policy_set = cedarpy.PolicySet.from_str(text)
-        ops[_key(_PER_CALL, size)] = [partial(cedarpy.is_authorized, a, text, e)
-                                      for a, e in zip(asked, one_each, strict=True)]
+        ops[_key(_PER_CALL, size)] = [
+            partial(cedarpy.is_authorized, a, text, e) for a, e in zip(asked, one_each, strict=True)
+        ]
         ops[_key(_PARSE_POLICIES, size)] = [partial(cedarpy.PolicySet.from_str, text)] * len(asked)
         ops[_key(_PARSE_ENTITIES, size)] = [partial(cedarpy.Entities.from_json_str, e) for e in one_each]
         ops[_key(_EVALUATE, size)] = [partial(cedarpy.is_authorized, a, policy_set, handles) for a in asked]
@@ -262,8 +295,11 @@ def operations(sizes: tuple[int, ...] = bench.SIZES) -> dict[str, Calls]:
 def _reported(text: str, key: str, passes: int = 5) -> float:
     """The median of one of cedarpy's own per-call metrics (whole µs) over a few passes."""
     asked, one_each = _prepared()
-    values = sorted(cedarpy.is_authorized(a, text, e).metrics[key]
-                    for _ in range(passes) for a, e in zip(asked, one_each, strict=True))
+    values = sorted(
+        cedarpy.is_authorized(a, text, e).metrics[key]
+        for _ in range(passes)
+        for a, e in zip(asked, one_each, strict=True)
+    )
     return float(values[len(values) // 2])
 
 

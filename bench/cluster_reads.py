@@ -12,6 +12,7 @@ two-replica one, so a machine that gets busier slows both alike. h2load does not
 status; before every cell a few real calls through the same balancer must answer OK with the
 patient's data, and the cell's DATA bytes must hold a full answer per request (`load_h2.check`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -115,14 +116,23 @@ async def verified_answer_size(address: str, authorization: str, calls: int = CH
     return min(sizes)
 
 
-def h2load_run(h2load: str, address: str, authorization: str, body: Path, in_flight: int, requests: int,
-               smallest_answer: int, log_file: Path) -> Cell:
+def h2load_run(
+    h2load: str,
+    address: str,
+    authorization: str,
+    body: Path,
+    in_flight: int,
+    requests: int,
+    smallest_answer: int,
+    log_file: Path,
+) -> Cell:
     """One checked h2load run of GetPatientSummary against `address` (host:port)."""
     log_file.unlink(missing_ok=True)  # h2load appends
     done = subprocess.run(
-        load_h2.command(h2load, f"http://{address}{METHOD}", body, authorization, in_flight,
-                        requests, log_file),
-        capture_output=True, text=True, timeout=H2LOAD_TIMEOUT_SECONDS,
+        load_h2.command(h2load, f"http://{address}{METHOD}", body, authorization, in_flight, requests, log_file),
+        capture_output=True,
+        text=True,
+        timeout=H2LOAD_TIMEOUT_SECONDS,
     )
     if done.returncode:
         raise RuntimeError(f"h2load failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -132,14 +142,23 @@ def h2load_run(h2load: str, address: str, authorization: str, body: Path, in_fli
     return Cell(summary.done, summary.done / summary.per_second, [us for _, us in logged])
 
 
-def load(h2load: str, cluster: Cluster, authorization: str, body: Path, in_flight: int, seconds: float,
-         work: Path) -> Cell:
+def load(
+    h2load: str, cluster: Cluster, authorization: str, body: Path, in_flight: int, seconds: float, work: Path
+) -> Cell:
     """Real calls checked, an untimed warm-up at the same level (it also gives the rate that sizes
     the measured run to about `seconds`), then the measured run."""
     smallest = asyncio.run(verified_answer_size(cluster.plan.grpc_address, authorization))
     log_file = work / "h2load.log"
-    warm = h2load_run(h2load, cluster.plan.grpc_address, authorization, body, in_flight,
-                      max(WARM_UP_LEAST, WARM_UP_ROUNDS * in_flight), smallest, log_file)
+    warm = h2load_run(
+        h2load,
+        cluster.plan.grpc_address,
+        authorization,
+        body,
+        in_flight,
+        max(WARM_UP_LEAST, WARM_UP_ROUNDS * in_flight),
+        smallest,
+        log_file,
+    )
     requests = load_h2.requests_for(seconds, warm.per_second, in_flight)
     pids = cluster_pids(cluster)
     before = cpu_seconds(pids)
@@ -153,8 +172,15 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 def missing() -> str | None:
     """What this bench needs and the machine lacks (h2load, HAProxy, PostgreSQL), or None."""
-    hints = [hint for found, hint in ((shutil.which("h2load"), H2LOAD_HINT), (find_haproxy(), HAPROXY_HINT),
-                                      (find_bin_dir(), INSTALL_HINT)) if not found]
+    hints = [
+        hint
+        for found, hint in (
+            (shutil.which("h2load"), H2LOAD_HINT),
+            (find_haproxy(), HAPROXY_HINT),
+            (find_bin_dir(), INSTALL_HINT),
+        )
+        if not found
+    ]
     return "; ".join(hints) or None
 
 
@@ -166,9 +192,13 @@ def run(in_flight: Sequence[int] = IN_FLIGHT, seconds: float = SECONDS_PER_CELL,
         work = Path(tmp)
         clusters = {n: stack.enter_context(running_cluster(work / f"var-{n}", n)) for n in REPLICAS}
         body = work / "request.bin"
-        body.write_bytes(load_h2.grpc_frame(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT).SerializeToString()))
-        tokens = {n: f"Bearer {asyncio.run(obtain_token(Settings.from_env(c.env), Identity(EHR.client_id))).access_token}"
-                  for n, c in clusters.items()}  # each cluster has its own STS
+        body.write_bytes(
+            load_h2.grpc_frame(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT).SerializeToString())
+        )
+        tokens = {
+            n: f"Bearer {asyncio.run(obtain_token(Settings.from_env(c.env), Identity(EHR.client_id))).access_token}"
+            for n, c in clusters.items()
+        }  # each cluster has its own STS
         measured: dict[int, dict[int, list[Cell]]] = {level: {n: [] for n in REPLICAS} for level in in_flight}
         for _ in range(rounds):
             for level in in_flight:
@@ -180,8 +210,12 @@ def run(in_flight: Sequence[int] = IN_FLIGHT, seconds: float = SECONDS_PER_CELL,
 
 def combine(cells: Sequence[Cell]) -> Cell:
     """The rounds of one cell together: all requests over all their time."""
-    return Cell(sum(c.requests for c in cells), sum(c.seconds for c in cells),
-                [us for c in cells for us in c.latencies_us], sum(c.cpu_seconds for c in cells))
+    return Cell(
+        sum(c.requests for c in cells),
+        sum(c.seconds for c in cells),
+        [us for c in cells for us in c.latencies_us],
+        sum(c.cpu_seconds for c in cells),
+    )
 
 
 def render(bench: ClusterReads) -> list[str]:
@@ -190,12 +224,21 @@ def render(bench: ClusterReads) -> list[str]:
     for level, by_n in bench.cells.items():
         for n, cell in by_n.items():
             base = by_n[one]
-            rows.append([
-                str(level), str(n), f"{cell.requests:,}", f"{cell.per_second:,.0f}", times(cell.per_second / base.per_second),
-                ms(cell.percentile(0.5)), ms(cell.percentile(0.99)),
-                times(cell.percentile(0.5) / base.percentile(0.5)), times(cell.percentile(0.99) / base.percentile(0.99)),
-                f"{cell.cpu_seconds / cell.seconds:.2f}", f"{cell.cpu_seconds / cell.requests * 1000:.1f}",
-            ])
+            rows.append(
+                [
+                    str(level),
+                    str(n),
+                    f"{cell.requests:,}",
+                    f"{cell.per_second:,.0f}",
+                    times(cell.per_second / base.per_second),
+                    ms(cell.percentile(0.5)),
+                    ms(cell.percentile(0.99)),
+                    times(cell.percentile(0.5) / base.percentile(0.5)),
+                    times(cell.percentile(0.99) / base.percentile(0.99)),
+                    f"{cell.cpu_seconds / cell.seconds:.2f}",
+                    f"{cell.cpu_seconds / cell.requests * 1000:.1f}",
+                ]
+            )
     return [
         "## Gateway reads through the load balancer: 1 and 2 replicas of every component on PostgreSQL",
         "",
@@ -206,8 +249,22 @@ def render(bench: ClusterReads) -> list[str]:
         "received a full answer (h2load does not read gRPC status). × 1 replica: the two-replica cluster against "
         "the one-replica cluster at the same number in flight.",
         "",
-        *table(["in flight", "replicas", "requests", "req/s", "× 1 replica", "p50 ms", "p99 ms", "p50 × 1 replica",
-                "p99 × 1 replica", "CPU, cores", "CPU ms per read"], rows),
+        *table(
+            [
+                "in flight",
+                "replicas",
+                "requests",
+                "req/s",
+                "× 1 replica",
+                "p50 ms",
+                "p99 ms",
+                "p50 × 1 replica",
+                "p99 × 1 replica",
+                "CPU, cores",
+                "CPU ms per read",
+            ],
+            rows,
+        ),
         "",
         f"CPU: the CPU time of the cluster's replicas (every component's processes; not PostgreSQL, HAProxy or "
         f"h2load) over the measured time, and per read. The machine has {_cpus()} CPUs.",

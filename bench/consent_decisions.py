@@ -10,6 +10,7 @@ in force, with the rules that decide the requests last, so no engine can stop ea
 requests all reach the rules (care actors, shareable categories, a purpose); the decisions
 that end before the rules (the patient themselves, an auditor, no purpose) are in
 EDGE_REQUESTS, used to check the Cedar translation, not timed."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -42,26 +43,58 @@ MS, VS = DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS
 
 # Actors as the gateway passes them on: systems (client credentials) and health personnel
 # (seeds/personnel.json), some without an organisation so only a named permit lets them in.
-EHR = Actor(ActorKind.SYSTEM, client_id="demo-ehr", client_name="Demo EHR – Bodø kommune",
-            orgnr_parent="910000012", orgnr_child="910000020")
-HOSPITAL = Actor(ActorKind.SYSTEM, client_id="demo-hospital", client_name="Demo – Nordlandssykehuset",
-                 orgnr_parent="910000071", orgnr_child="910000098")
-NURSE = Actor(ActorKind.PERSONNEL, name="Sigrid Sykepleiersen", hpr_number="990000101", authorization="SP",
-              orgnr_parent="910000012", orgnr_child="910000020")
-DOCTOR = Actor(ActorKind.PERSONNEL, name="Marte Mottaksen", hpr_number="990000105", authorization="LE",
-               orgnr_parent="910000071", orgnr_child="910000098")
-BLOCKED = Actor(ActorKind.PERSONNEL, name="Bjørn Beredskapsen", hpr_number="990000104", authorization="SP",
-                orgnr_parent="910000047", orgnr_child="910000063")
+EHR = Actor(
+    ActorKind.SYSTEM,
+    client_id="demo-ehr",
+    client_name="Demo EHR – Bodø kommune",
+    orgnr_parent="910000012",
+    orgnr_child="910000020",
+)
+HOSPITAL = Actor(
+    ActorKind.SYSTEM,
+    client_id="demo-hospital",
+    client_name="Demo – Nordlandssykehuset",
+    orgnr_parent="910000071",
+    orgnr_child="910000098",
+)
+NURSE = Actor(
+    ActorKind.PERSONNEL,
+    name="Sigrid Sykepleiersen",
+    hpr_number="990000101",
+    authorization="SP",
+    orgnr_parent="910000012",
+    orgnr_child="910000020",
+)
+DOCTOR = Actor(
+    ActorKind.PERSONNEL,
+    name="Marte Mottaksen",
+    hpr_number="990000105",
+    authorization="LE",
+    orgnr_parent="910000071",
+    orgnr_child="910000098",
+)
+BLOCKED = Actor(
+    ActorKind.PERSONNEL,
+    name="Bjørn Beredskapsen",
+    hpr_number="990000104",
+    authorization="SP",
+    orgnr_parent="910000047",
+    orgnr_child="910000063",
+)
 PARAMEDIC = Actor(ActorKind.PERSONNEL, name="Anders Ambulansesen", hpr_number="990000106", authorization="AA")
 NAMED_DOCTOR = Actor(ActorKind.PERSONNEL, name="Vilde Vakthavendesen", hpr_number="990000107", authorization="LE")
-PHYSIO = Actor(ActorKind.PERSONNEL, name="Fysioterapeut uten virksomhet", hpr_number="990000199",
-               authorization="FT")
+PHYSIO = Actor(ActorKind.PERSONNEL, name="Fysioterapeut uten virksomhet", hpr_number="990000199", authorization="FT")
 
 P = PurposeOfUse
 
 
-def ask(actor: Actor, category: DataCategory, purpose: PurposeOfUse | None, justification: str = "",
-         consent_at_moment: bool = False) -> AccessRequest:
+def ask(
+    actor: Actor,
+    category: DataCategory,
+    purpose: PurposeOfUse | None,
+    justification: str = "",
+    consent_at_moment: bool = False,
+) -> AccessRequest:
     return AccessRequest(PATIENT, actor, category, purpose, justification, consent_at_moment)
 
 
@@ -84,8 +117,7 @@ REQUESTS: tuple[AccessRequest, ...] = (
 EDGE_REQUESTS: tuple[AccessRequest, ...] = (
     ask(Actor(ActorKind.PATIENT, pid=PATIENT, name="Eskil Eksempelsen"), VS, None),
     ask(Actor(ActorKind.PATIENT, pid="08847810026"), MS, P.TREAT),
-    ask(Actor(ActorKind.AUDITOR, client_id="demo-auditor", orgnr_parent="910000012"), DataCategory.ACCESS_LOG,
-         None),
+    ask(Actor(ActorKind.AUDITOR, client_id="demo-auditor", orgnr_parent="910000012"), DataCategory.ACCESS_LOG, None),
     ask(Actor(ActorKind.AUDITOR, client_id="demo-auditor", orgnr_parent="910000012"), VS, P.TREAT),
     ask(EHR, DataCategory.CONSENT, P.TREAT),
     ask(EHR, MS, None),
@@ -96,12 +128,25 @@ EDGE_REQUESTS: tuple[AccessRequest, ...] = (
 _OTHER_PROFESSIONS = ("PS", "JO", "TL", "KI", "ET")
 
 
-def _rule(number: int, rule_type: RuleType, selector: ActorSelector | None = None,
-          categories: frozenset[DataCategory] = frozenset(), purposes: frozenset[PurposeOfUse] = frozenset(),
-          valid_until: datetime | None = None) -> Rule:
+def _rule(
+    number: int,
+    rule_type: RuleType,
+    selector: ActorSelector | None = None,
+    categories: frozenset[DataCategory] = frozenset(),
+    purposes: frozenset[PurposeOfUse] = frozenset(),
+    valid_until: datetime | None = None,
+) -> Rule:
     content = RuleContent(PATIENT, rule_type, selector, categories, purposes, valid_until=valid_until)
-    return Rule(f"rule-bench-{number:04d}", 1, content, RuleState.ACTIVE, Actor(ActorKind.PATIENT, pid=PATIENT),
-                "", NOW - timedelta(days=30), number)
+    return Rule(
+        f"rule-bench-{number:04d}",
+        1,
+        content,
+        RuleState.ACTIVE,
+        Actor(ActorKind.PATIENT, pid=PATIENT),
+        "",
+        NOW - timedelta(days=30),
+        number,
+    )
 
 
 def _org_numbers():
@@ -122,18 +167,36 @@ def _fillers(n: int) -> list[Rule]:
             case 0:
                 rules.append(_rule(number, RuleType.PERMIT, ActorSelector(SelectorKind.ORG_NUMBER, next(orgs))))
             case 1:
-                rules.append(_rule(number, RuleType.PERMIT, ActorSelector(SelectorKind.HPR_NUMBER, f"99100{i:04d}"),
-                                   frozenset({MS}), frozenset({P.TREAT, P.COC})))
+                rules.append(
+                    _rule(
+                        number,
+                        RuleType.PERMIT,
+                        ActorSelector(SelectorKind.HPR_NUMBER, f"99100{i:04d}"),
+                        frozenset({MS}),
+                        frozenset({P.TREAT, P.COC}),
+                    )
+                )
             case 2:
                 profession = _OTHER_PROFESSIONS[(i // 5) % len(_OTHER_PROFESSIONS)]
-                rules.append(_rule(number, RuleType.PERMIT, ActorSelector(SelectorKind.AUTHORIZATION, profession),
-                                   frozenset({MS})))
+                rules.append(
+                    _rule(
+                        number, RuleType.PERMIT, ActorSelector(SelectorKind.AUTHORIZATION, profession), frozenset({MS})
+                    )
+                )
             case 3:
-                rules.append(_rule(number, RuleType.BLOCK_PERSON,
-                                   ActorSelector(SelectorKind.HPR_NUMBER, f"99200{i:04d}")))
+                rules.append(
+                    _rule(number, RuleType.BLOCK_PERSON, ActorSelector(SelectorKind.HPR_NUMBER, f"99200{i:04d}"))
+                )
             case 4:
-                rules.append(_rule(number, RuleType.PERMIT, ActorSelector(SelectorKind.ORG_NUMBER, next(orgs)),
-                                   frozenset({VS}), valid_until=NOW + timedelta(days=90)))
+                rules.append(
+                    _rule(
+                        number,
+                        RuleType.PERMIT,
+                        ActorSelector(SelectorKind.ORG_NUMBER, next(orgs)),
+                        frozenset({VS}),
+                        valid_until=NOW + timedelta(days=90),
+                    )
+                )
     return rules
 
 
@@ -203,6 +266,9 @@ class DecisionBench:
 
 
 def result(timings: Mapping[str, Timing], sizes: tuple[int, ...] = SIZES) -> DecisionBench:
-    return DecisionBench(timings[BASELINE], {size: timings[_compiled_key(size)] for size in sizes},
-                         {size: timings[_decide_key(size)] for size in sizes},
-                         {size: timings[_compile_key(size)] for size in sizes})
+    return DecisionBench(
+        timings[BASELINE],
+        {size: timings[_compiled_key(size)] for size in sizes},
+        {size: timings[_decide_key(size)] for size in sizes},
+        {size: timings[_compile_key(size)] for size in sizes},
+    )

@@ -17,6 +17,7 @@ whose cache is off (a miss: one BatchCheckAccess to the consent service, which r
 policy and decides), in alternating blocks. Per call: the latency, and the CPU time of the
 whole process (gateway and consent service both run in it, so a miss's CPU includes the
 consent service's). Every hit is checked to be counted as two hits and no miss."""
+
 from __future__ import annotations
 
 import asyncio
@@ -140,14 +141,19 @@ async def _decision_step(suite, asked: list[consent_pb2.CheckAccessRequest], blo
                 # A hit block that missed (an entry aged out, or the cache lost its lease on a
                 # loaded machine and emptied) would mix misses into the hits: measured again.
             else:
-                raise RuntimeError(f"a decision expected from the cache was not a cache hit, {MAX_BLOCK_ATTEMPTS} times")
+                raise RuntimeError(
+                    f"a decision expected from the cache was not a cache hit, {MAX_BLOCK_ATTEMPTS} times"
+                )
     calls = block * rounds
-    return DecisionStep(StepTiming(summarise(samples[True]), cpu[True] / calls),
-                        StepTiming(summarise(samples[False]), cpu[False] / calls))
+    return DecisionStep(
+        StepTiming(summarise(samples[True]), cpu[True] / calls),
+        StepTiming(summarise(samples[False]), cpu[False] / calls),
+    )
 
 
-async def _run(cached: bool, calls: int, warmup: int, step_block: int = STEP_BLOCK,
-               step_rounds: int = STEP_ROUNDS) -> tuple[GatewayRun, DecisionStep | None]:
+async def _run(
+    cached: bool, calls: int, warmup: int, step_block: int = STEP_BLOCK, step_rounds: int = STEP_ROUNDS
+) -> tuple[GatewayRun, DecisionStep | None]:
     with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp:
         async with running_suite(Path(tmp), decision_cache=cached) as suite:
             if cached:

@@ -24,6 +24,7 @@ and the measured run must carry a full answer in every request (`load_h2.check`)
 `python -m bench.hops backend|proxy ...` runs one of the two bench servers (the bench starts them
 itself); `python -m bench.hops` runs the bench alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,14 +100,21 @@ GOAL_BACKEND = 0.7  # summary behind the bare proxy ÷ floor, req/s at 32 in fli
 def bench_assertion(actor: common_pb2.Actor) -> Assertion:
     """What the gateway vouches for when demo-ehr reads the bench patient (a fresh `jti` each)."""
     return Assertion(
-        method=METHOD, actor=actor, patient_id=PATIENT, data_categories=GRANTED,
-        purpose_of_use=common_pb2.PURPOSE_OF_USE_TREAT, decision_id="bench-hops",
+        method=METHOD,
+        actor=actor,
+        patient_id=PATIENT,
+        data_categories=GRANTED,
+        purpose_of_use=common_pb2.PURPOSE_OF_USE_TREAT,
+        decision_id="bench-hops",
     )
 
 
 EHR_ACTOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_SYSTEM, client_id=EHR.client_id, client_name=EHR.client_name,
-    orgnr_parent=EHR.orgnr_parent, orgnr_child=EHR.orgnr_child,
+    kind=common_pb2.ACTOR_KIND_SYSTEM,
+    client_id=EHR.client_id,
+    client_name=EHR.client_name,
+    orgnr_parent=EHR.orgnr_parent,
+    orgnr_child=EHR.orgnr_child,
 )
 
 
@@ -117,11 +125,13 @@ def fixed_answer_handler(answer: bytes) -> grpc.GenericRpcHandler:
         return answer
 
     return grpc.method_handlers_generic_handler(
-        SERVICE, {"GetPatientSummary": grpc.unary_unary_rpc_method_handler(get_patient_summary)})
+        SERVICE, {"GetPatientSummary": grpc.unary_unary_rpc_method_handler(get_patient_summary)}
+    )
 
 
-def forwarding_handler(channel: grpc.aio.Channel, signer: AssertionSigner | None,
-                       component: str = "summary") -> grpc.GenericRpcHandler:
+def forwarding_handler(
+    channel: grpc.aio.Channel, signer: AssertionSigner | None, component: str = "summary"
+) -> grpc.GenericRpcHandler:
     """GetPatientSummary forwarded as bytes over `channel`: no parse either way. With a `signer`,
     each call carries an internal assertion for `component` bound to the bytes forwarded, as the
     gateway signs it; without, no metadata at all. A failed call fails with the backend's status."""
@@ -130,8 +140,11 @@ def forwarding_handler(channel: grpc.aio.Channel, signer: AssertionSigner | None
     async def get_patient_summary(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         metadata: tuple[tuple[str, str], ...] = ()
         if signer is not None:
-            token = signer.sign(dataclasses.replace(bench_assertion(EHR_ACTOR), jti=uuid.uuid4().hex), component,
-                                request=request_binding(request))
+            token = signer.sign(
+                dataclasses.replace(bench_assertion(EHR_ACTOR), jti=uuid.uuid4().hex),
+                component,
+                request=request_binding(request),
+            )
             metadata = ((METADATA_KEY, token),)
         try:
             answer: bytes = await rpc(request, metadata=metadata, timeout=10.0)
@@ -140,7 +153,8 @@ def forwarding_handler(channel: grpc.aio.Channel, signer: AssertionSigner | None
         return answer
 
     return grpc.method_handlers_generic_handler(
-        SERVICE, {"GetPatientSummary": grpc.unary_unary_rpc_method_handler(get_patient_summary)})
+        SERVICE, {"GetPatientSummary": grpc.unary_unary_rpc_method_handler(get_patient_summary)}
+    )
 
 
 async def start_server(handler: grpc.GenericRpcHandler, address: str = "127.0.0.1:0") -> tuple[grpc.aio.Server, int]:
@@ -238,7 +252,8 @@ async def real_answer(gateway: str, authorization: str) -> bytes:
     fixed-response backend answers."""
     async with grpc.aio.insecure_channel(gateway) as channel:
         answer = await summary_pb2_grpc.PatientSummaryServiceStub(channel).GetPatientSummary(
-            summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(("authorization", authorization),))
+            summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(("authorization", authorization),)
+        )
     if answer.withheld_categories or answer.patient_id != PATIENT or not answer.municipal_services:
         raise RuntimeError("the bench patient's summary came back without its data")
     return answer.SerializeToString()
@@ -273,13 +288,20 @@ def running_paths(work: Path) -> Iterator[Setup]:
             started[name] = _spawn(["-m", "bench.hops", *args], logs / f"{name}.log", env)
             asyncio.run(_ready(address))
         body = work / "request.bin"
-        body.write_bytes(load_h2.grpc_frame(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT).SerializeToString()))
+        body.write_bytes(
+            load_h2.grpc_frame(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT).SerializeToString())
+        )
         pids = {name: p.pid for name, p in started.items()}
         yield Setup(
             addresses={FLOOR: floor, PROXY_SUMMARY: signing, GATEWAY: settings.addresses["gateway"]},
-            pids={FLOOR: [pids["backend"], pids["floor"]], PROXY_SUMMARY: [pids["signing"], pids["summary"]],
-                  GATEWAY: [pids[c] for c in COMPONENTS]},
-            component_pids=pids, authorization=authorization, body=body,
+            pids={
+                FLOOR: [pids["backend"], pids["floor"]],
+                PROXY_SUMMARY: [pids["signing"], pids["summary"]],
+                GATEWAY: [pids[c] for c in COMPONENTS],
+            },
+            component_pids=pids,
+            authorization=authorization,
+            body=body,
         )
     finally:
         children.stop_all(list(reversed(started.values())))
@@ -291,24 +313,39 @@ def load(h2load: str, setup: Setup, path: str, in_flight: int, seconds: float, w
     address = setup.addresses[path]
     smallest = asyncio.run(verified_answer_size(address, setup.authorization))
     log_file = work / "h2load.log"
-    warm = h2load_run(h2load, address, setup.authorization, setup.body, in_flight,
-                      max(WARM_UP_LEAST, WARM_UP_ROUNDS * in_flight), smallest, log_file)
+    warm = h2load_run(
+        h2load,
+        address,
+        setup.authorization,
+        setup.body,
+        in_flight,
+        max(WARM_UP_LEAST, WARM_UP_ROUNDS * in_flight),
+        smallest,
+        log_file,
+    )
     requests = load_h2.requests_for(seconds, warm.per_second, in_flight)
     before = cpu_seconds(setup.pids[path])
     cell = h2load_run(h2load, address, setup.authorization, setup.body, in_flight, requests, smallest, log_file)
     return dataclasses.replace(cell, cpu_seconds=cpu_seconds(setup.pids[path]) - before)
 
 
-def measure(h2load: str, setup: Setup, work: Path, in_flight: Sequence[int] = IN_FLIGHT,
-            seconds: float = SECONDS_PER_CELL, rounds: int = ROUNDS) -> Hops:
+def measure(
+    h2load: str,
+    setup: Setup,
+    work: Path,
+    in_flight: Sequence[int] = IN_FLIGHT,
+    seconds: float = SECONDS_PER_CELL,
+    rounds: int = ROUNDS,
+) -> Hops:
     """Every cell `rounds` times, taking turns: at each level the floor, the summary, the gateway."""
     measured: dict[int, dict[str, list[Cell]]] = {level: {p: [] for p in PATHS} for level in in_flight}
     for _ in range(rounds):
         for level in in_flight:
             for path in PATHS:
                 measured[level][path].append(load(h2load, setup, path, level, seconds, work))
-    return Hops(seconds, rounds, {level: {p: combine(cs) for p, cs in by_path.items()}
-                                  for level, by_path in measured.items()})
+    return Hops(
+        seconds, rounds, {level: {p: combine(cs) for p, cs in by_path.items()} for level, by_path in measured.items()}
+    )
 
 
 def find_h2load() -> str:
@@ -341,9 +378,20 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "JOSE sign/verify (joserfc, cryptography)": ("(joserfc/", "(cryptography/"),
     "protobuf": ("(protobuf/", "(google/protobuf/"),
     "OpenTelemetry (interceptors, spans, metrics)": (
-        "OpenTelemetry", "(opentelemetry/", "(trace/", "(sdk/", "(attributes/", "(context/", "(metrics/",
-        "(propagate/", "(_decorator.py", "(grpc/_aio_server.py", "(grpc/_aio_client.py", "(grpc/_server.py",
-        "(grpc/_client.py"),
+        "OpenTelemetry",
+        "(opentelemetry/",
+        "(trace/",
+        "(sdk/",
+        "(attributes/",
+        "(context/",
+        "(metrics/",
+        "(propagate/",
+        "(_decorator.py",
+        "(grpc/_aio_server.py",
+        "(grpc/_aio_client.py",
+        "(grpc/_server.py",
+        "(grpc/_client.py",
+    ),
     "gRPC Python (grpc.aio)": ("(grpc/",),
     "JSON": ("(json/",),
     "internal assertion (services/platform/assertion.py)": ("(services/platform/assertion.py",),
@@ -452,8 +500,16 @@ def profile(setup: Setup, out: Path, work: Path, seconds: int = PROFILE_SECONDS)
         address = setup.addresses[path]
         smallest = asyncio.run(verified_answer_size(address, setup.authorization))
         log_file = work / "h2load.log"
-        warm = h2load_run(h2load, address, setup.authorization, setup.body, PROFILE_IN_FLIGHT,
-                          WARM_UP_ROUNDS * PROFILE_IN_FLIGHT, smallest, log_file)
+        warm = h2load_run(
+            h2load,
+            address,
+            setup.authorization,
+            setup.body,
+            PROFILE_IN_FLIGHT,
+            WARM_UP_ROUNDS * PROFILE_IN_FLIGHT,
+            smallest,
+            log_file,
+        )
         requests = load_h2.requests_for(seconds + 3, warm.per_second, PROFILE_IN_FLIGHT)
         texts: dict[str, list[str]] = {target: [] for target in targets}
         for kind, options in PASSES.items():
@@ -461,10 +517,30 @@ def profile(setup: Setup, out: Path, work: Path, seconds: int = PROFILE_SECONDS)
             for target in targets:
                 stem = f"{target}-{path}"
                 written = out / (f"{stem}.svg" if kind == "flame graph" else f"{stem}-{len(texts[target])}.collapsed")
-                spies.append((target, written, subprocess.Popen(
-                    [spy, "record", "--pid", str(setup.component_pids[target]), "--duration", str(seconds), *options,
-                     "-o", str(written)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
-            h2load_run(h2load, address, setup.authorization, setup.body, PROFILE_IN_FLIGHT, requests, smallest, log_file)
+                spies.append(
+                    (
+                        target,
+                        written,
+                        subprocess.Popen(
+                            [
+                                spy,
+                                "record",
+                                "--pid",
+                                str(setup.component_pids[target]),
+                                "--duration",
+                                str(seconds),
+                                *options,
+                                "-o",
+                                str(written),
+                            ],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                        ),
+                    )
+                )
+            h2load_run(
+                h2load, address, setup.authorization, setup.body, PROFILE_IN_FLIGHT, requests, smallest, log_file
+            )
             for target, written, child in spies:
                 if child.wait(timeout=seconds + 30):
                     raise RuntimeError(f"py-spy failed on {target} ({kind})")
@@ -497,14 +573,30 @@ def goals(bench: Hops) -> list[Goal]:
     for latency."""
     many, one = bench.cells[max(bench.cells)], bench.cells[min(bench.cells)]
     return [
-        Goal(f"1. throughput: full gateway ÷ floor, req/s at {max(bench.cells)} in flight",
-             many[GATEWAY].per_second / many[FLOOR].per_second, GOAL_THROUGHPUT, at_least=True),
-        Goal(f"2. latency: full gateway ÷ floor, median at {min(bench.cells)} in flight",
-             one[GATEWAY].percentile(0.5) / one[FLOOR].percentile(0.5), GOAL_P50, at_least=False),
-        Goal(f"2. latency: full gateway ÷ floor, p99 at {min(bench.cells)} in flight",
-             one[GATEWAY].percentile(0.99) / one[FLOOR].percentile(0.99), GOAL_P99, at_least=False),
-        Goal(f"3. backends: summary behind the bare proxy ÷ floor, req/s at {max(bench.cells)} in flight",
-             many[PROXY_SUMMARY].per_second / many[FLOOR].per_second, GOAL_BACKEND, at_least=True),
+        Goal(
+            f"1. throughput: full gateway ÷ floor, req/s at {max(bench.cells)} in flight",
+            many[GATEWAY].per_second / many[FLOOR].per_second,
+            GOAL_THROUGHPUT,
+            at_least=True,
+        ),
+        Goal(
+            f"2. latency: full gateway ÷ floor, median at {min(bench.cells)} in flight",
+            one[GATEWAY].percentile(0.5) / one[FLOOR].percentile(0.5),
+            GOAL_P50,
+            at_least=False,
+        ),
+        Goal(
+            f"2. latency: full gateway ÷ floor, p99 at {min(bench.cells)} in flight",
+            one[GATEWAY].percentile(0.99) / one[FLOOR].percentile(0.99),
+            GOAL_P99,
+            at_least=False,
+        ),
+        Goal(
+            f"3. backends: summary behind the bare proxy ÷ floor, req/s at {max(bench.cells)} in flight",
+            many[PROXY_SUMMARY].per_second / many[FLOOR].per_second,
+            GOAL_BACKEND,
+            at_least=True,
+        ),
     ]
 
 
@@ -521,12 +613,20 @@ def render(bench: Hops, m: Machine) -> list[str]:
     for level, by_path in bench.cells.items():
         floor = by_path[FLOOR]
         for path, cell in by_path.items():
-            rows.append([
-                TITLES[path], str(level), f"{cell.requests:,}", f"{cell.per_second:,.0f}",
-                f"{cell.per_second / floor.per_second:.0%}", ms(cell.percentile(0.5)), ms(cell.percentile(0.99)),
-                times(cell.percentile(0.5) / floor.percentile(0.5)), times(cell.percentile(0.99) / floor.percentile(0.99)),
-                f"{cell.cpu_seconds / cell.requests * 1000:.1f}",
-            ])
+            rows.append(
+                [
+                    TITLES[path],
+                    str(level),
+                    f"{cell.requests:,}",
+                    f"{cell.per_second:,.0f}",
+                    f"{cell.per_second / floor.per_second:.0%}",
+                    ms(cell.percentile(0.5)),
+                    ms(cell.percentile(0.99)),
+                    times(cell.percentile(0.5) / floor.percentile(0.5)),
+                    times(cell.percentile(0.99) / floor.percentile(0.99)),
+                    f"{cell.cpu_seconds / cell.requests * 1000:.1f}",
+                ]
+            )
     goal_rows = [[g.name, _ratio(g), _limit(g), "met" if g.met else "missed"] for g in goals(bench)]
     return [
         HEADING,
@@ -546,8 +646,21 @@ def render(bench: Hops, m: Machine) -> list[str]:
         "floor: proxy and backend; the second: proxy and summary; the gateway: every component, STS included), "
         "per read; not h2load's.",
         "",
-        *table(["path", "in flight", "requests", "req/s", "of floor req/s", "p50 ms", "p99 ms", "p50 × floor",
-                "p99 × floor", "CPU ms per read"], rows),
+        *table(
+            [
+                "path",
+                "in flight",
+                "requests",
+                "req/s",
+                "of floor req/s",
+                "p50 ms",
+                "p99 ms",
+                "p50 × floor",
+                "p99 × floor",
+                "CPU ms per read",
+            ],
+            rows,
+        ),
         "",
         "The goals of issue 15, as ratios of this run:",
         "",
@@ -557,8 +670,9 @@ def render(bench: Hops, m: Machine) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.hops", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.hops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command")
     backend = commands.add_parser("backend", help="serve the fixed-response backend")
     backend.add_argument("--address", required=True)
@@ -570,9 +684,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=SECONDS_PER_CELL)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--in-flight", type=int, nargs="+", default=list(IN_FLIGHT))
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="no measurement: profile the summary service and the gateway under load with py-spy "
-                             "(needs ptrace, i.e. root) and write flame graphs and findings to DIR")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="no measurement: profile the summary service and the gateway under load with py-spy "
+        "(needs ptrace, i.e. root) and write flame graphs and findings to DIR",
+    )
     parser.add_argument("--profile-seconds", type=int, default=PROFILE_SECONDS)
     args = parser.parse_args(argv)
     if args.command == "backend":

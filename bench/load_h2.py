@@ -9,6 +9,7 @@ DATA bytes, while every good GetPatientSummary answer carries its whole message.
 requires every request to be done with status 200 and the DATA bytes received to be at least one
 full answer per request (the smallest answer seen in real calls checked beside the load).
 """
+
 from __future__ import annotations
 
 import math
@@ -37,16 +38,29 @@ def connections_and_streams(in_flight: int, max_streams: int = 8) -> tuple[int, 
     return clients, in_flight // clients
 
 
-def command(h2load: str, url: str, body: Path, authorization: str, in_flight: int, requests: int, log_file: Path) -> list[str]:
+def command(
+    h2load: str, url: str, body: Path, authorization: str, in_flight: int, requests: int, log_file: Path
+) -> list[str]:
     """h2load on one thread, `requests` requests, `in_flight` of them at once. A fixed count
     rather than h2load's --duration: a timed run counts only the requests done within it, so the
     `in_flight` ones still running at its end are lost, which at a second per request under load
     halves the rate. h2load appends to `log_file`: give it a fresh one."""
     clients, streams = connections_and_streams(in_flight)
     return [
-        h2load, "-t", "1", "-c", str(clients), "-m", str(streams), "-n", str(requests), "-d", str(body),
+        h2load,
+        "-t",
+        "1",
+        "-c",
+        str(clients),
+        "-m",
+        str(streams),
+        "-n",
+        str(requests),
+        "-d",
+        str(body),
         *(arg for header in (*GRPC_HEADERS, f"authorization: {authorization}") for arg in ("-H", header)),
-        f"--log-file={log_file}", url,
+        f"--log-file={log_file}",
+        url,
     ]
 
 
@@ -93,8 +107,11 @@ def check(summary: Summary, logged: Sequence[tuple[int, int]], smallest_answer: 
     (`smallest_answer` bytes of message) per request: some calls then came back as gRPC errors."""
     failed = sum(1 for status, _ in logged if status != 200)
     if not summary.done or failed or summary.succeeded != summary.done or len(logged) < summary.done:
-        raise RuntimeError(f"h2load: {summary.done} done, {summary.succeeded} succeeded, "
-                           f"{len(logged)} logged, {failed} not HTTP 200")
+        raise RuntimeError(
+            f"h2load: {summary.done} done, {summary.succeeded} succeeded, {len(logged)} logged, {failed} not HTTP 200"
+        )
     if summary.data_bytes < summary.done * (FRAME_PREFIX + smallest_answer):
-        raise RuntimeError(f"h2load: {summary.data_bytes} DATA bytes for {summary.done} requests of at least "
-                           f"{FRAME_PREFIX + smallest_answer}: some calls failed (gRPC errors carry no message)")
+        raise RuntimeError(
+            f"h2load: {summary.data_bytes} DATA bytes for {summary.done} requests of at least "
+            f"{FRAME_PREFIX + smallest_answer}: some calls failed (gRPC errors carry no message)"
+        )

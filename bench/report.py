@@ -1,5 +1,6 @@
 """The benchmark report: the machine it ran on and one table per bench, as Markdown (plain
 text that reads as well in a terminal as on a web page)."""
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,11 @@ def _cell(t: Timing) -> str:
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows)]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
 
 
 def replace_section(report: str, heading: str, section: str) -> str:
@@ -117,23 +121,42 @@ def render_decisions(decisions: DecisionBench, cedar: dict[int, CedarSize]) -> l
     rows = []
     for size, ours in decisions.decide.items():
         c, reference = cedar[size], decisions.reference[size]
-        rows.append([
-            str(size), str(c.policies), _cell(ours), times(ours.ratio(base)),
-            _cell(reference), times(reference.ratio(ours)),
-            _cell(c.evaluate), times(c.evaluate.ratio(ours)),
-            _cell(c.per_call), times(c.per_call.ratio(ours)),
-            _cell(c.parse_policies),
-        ])
+        rows.append(
+            [
+                str(size),
+                str(c.policies),
+                _cell(ours),
+                times(ours.ratio(base)),
+                _cell(reference),
+                times(reference.ratio(ours)),
+                _cell(c.evaluate),
+                times(c.evaluate.ratio(ours)),
+                _cell(c.per_call),
+                times(c.per_call.ratio(ours)),
+                _cell(c.parse_policies),
+            ]
+        )
     lines += table(
-        ["rules", "Cedar policies", "decide µs", "× baseline", "reference decide µs", "× decide",
-         "cedarpy evaluation (pre-parsed) µs", "× decide", "cedarpy with parse every call µs", "× decide",
-         "cedarpy parse of the policies µs"],
+        [
+            "rules",
+            "Cedar policies",
+            "decide µs",
+            "× baseline",
+            "reference decide µs",
+            "× decide",
+            "cedarpy evaluation (pre-parsed) µs",
+            "× decide",
+            "cedarpy with parse every call µs",
+            "× decide",
+            "cedarpy parse of the policies µs",
+        ],
         rows,
     )
     lines += [
         "",
         "The compilation, once per policy revision (the index of the current period included), µs: "
-        + ", ".join(f"{size} rules {_cell(t)}" for size, t in decisions.compile.items()) + ".",
+        + ", ".join(f"{size} rules {_cell(t)}" for size, t in decisions.compile.items())
+        + ".",
     ]
     lines += [
         "",
@@ -143,11 +166,25 @@ def render_decisions(decisions: DecisionBench, cedar: dict[int, CedarSize]) -> l
         "",
     ]
     lines += table(
-        ["rules", "per call − parse of policies − parse of entities", "pre-parsed evaluation",
-         "parse of one request's entities", "engine's own authorization", "engine's own policy parse"],
-        [[str(size), _us(c.per_call.median_ns - c.parse_policies.median_ns - c.parse_entities.median_ns),
-          _us(c.evaluate.median_ns), _us(c.parse_entities.median_ns), f"{c.engine_authz_us:,.0f}",
-          f"{c.engine_parse_us:,.0f}"] for size, c in cedar.items()],
+        [
+            "rules",
+            "per call − parse of policies − parse of entities",
+            "pre-parsed evaluation",
+            "parse of one request's entities",
+            "engine's own authorization",
+            "engine's own policy parse",
+        ],
+        [
+            [
+                str(size),
+                _us(c.per_call.median_ns - c.parse_policies.median_ns - c.parse_entities.median_ns),
+                _us(c.evaluate.median_ns),
+                _us(c.parse_entities.median_ns),
+                f"{c.engine_authz_us:,.0f}",
+                f"{c.engine_parse_us:,.0f}",
+            ]
+            for size, c in cedar.items()
+        ],
     )
     return lines
 
@@ -155,9 +192,13 @@ def render_decisions(decisions: DecisionBench, cedar: dict[int, CedarSize]) -> l
 def render_gateway(g: GatewayBench) -> list[str]:
     def row(run: GatewayRun) -> list[str]:
         return [
-            "on" if run.cached else "off", str(run.per_call.calls), ms(run.per_call.median_ns),
-            ms(run.per_call.p95_ns), times(run.per_call.ratio(g.off.per_call)),
-            times(run.per_call.ratio(g.in_process)), f"{run.hits} / {run.misses}",
+            "on" if run.cached else "off",
+            str(run.per_call.calls),
+            ms(run.per_call.median_ns),
+            ms(run.per_call.p95_ns),
+            times(run.per_call.ratio(g.off.per_call)),
+            times(run.per_call.ratio(g.in_process)),
+            f"{run.hits} / {run.misses}",
         ]
 
     return [
@@ -167,8 +208,18 @@ def render_gateway(g: GatewayBench) -> list[str]:
         "suite in this process on SQLite. In-process scale: the same two decisions by `decide_compiled(...)`, "
         f"{_us(g.in_process.median_ns)} µs ({_us(g.in_process.p95_ns)}) per call in this run.",
         "",
-        *table(["decision cache", "calls", "median ms", "p95 ms", "× cache off", "× in-process decisions",
-                 "cache hits / misses"], [row(g.off), row(g.on)]),
+        *table(
+            [
+                "decision cache",
+                "calls",
+                "median ms",
+                "p95 ms",
+                "× cache off",
+                "× in-process decisions",
+                "cache hits / misses",
+            ],
+            [row(g.off), row(g.on)],
+        ),
         *([] if g.step is None else ["", *_step(g.step)]),
     ]
 
@@ -182,10 +233,25 @@ def _step(step: DecisionStep) -> list[str]:
         "service answers by reading the policy and deciding. CPU: the whole process's (gateway and consent "
         "service run in it) per call.",
         "",
-        *table(["decision step", "median µs", "p95 µs", "CPU µs per call", "× hit (latency)", "× hit (CPU)"], [
-            ["cache hit", _us(step.hit.latency.median_ns), _us(step.hit.latency.p95_ns), _us(step.hit.cpu_ns),
-             "1.00×", "1.00×"],
-            ["cache miss", _us(step.miss.latency.median_ns), _us(step.miss.latency.p95_ns), _us(step.miss.cpu_ns),
-             times(step.miss.latency.ratio(step.hit.latency)), times(step.miss.cpu_ns / step.hit.cpu_ns)],
-        ]),
+        *table(
+            ["decision step", "median µs", "p95 µs", "CPU µs per call", "× hit (latency)", "× hit (CPU)"],
+            [
+                [
+                    "cache hit",
+                    _us(step.hit.latency.median_ns),
+                    _us(step.hit.latency.p95_ns),
+                    _us(step.hit.cpu_ns),
+                    "1.00×",
+                    "1.00×",
+                ],
+                [
+                    "cache miss",
+                    _us(step.miss.latency.median_ns),
+                    _us(step.miss.latency.p95_ns),
+                    _us(step.miss.cpu_ns),
+                    times(step.miss.latency.ratio(step.hit.latency)),
+                    times(step.miss.cpu_ns / step.hit.cpu_ns),
+                ],
+            ],
+        ),
     ]

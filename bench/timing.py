@@ -6,6 +6,7 @@ Operations measured together take turns in rounds: in each round every operation
 untimed warm-up pass (its caches, after the others ran) and then its share of the time. A
 machine that gets busier halfway (other processes, a slower CPU clock) then slows every
 operation alike, so the ratios between them, which is what the reports compare, stay fair."""
+
 from __future__ import annotations
 
 import gc

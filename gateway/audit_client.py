@@ -4,6 +4,7 @@ Concurrent reads share AppendEvents calls (docs/gateway-request-path.md, "Concur
 an audit append"): while one call is in flight the events of other reads queue, and go in one
 call when it returns. Each read's `record` returns only once the call that carried its events has
 succeeded; if that call fails, every read it carried gets AUDIT_UNAVAILABLE."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,13 @@ class AppendCoalescer:
     both cases its events may still be stored, which is harmless: the log then holds an access
     whose answer nobody received (as before)."""
 
-    def __init__(self, send: Send, max_per_call: int = MAX_EVENTS_PER_CALL,
-                 max_queued: int = MAX_QUEUED_EVENTS, tracer: trace.Tracer | None = None) -> None:
+    def __init__(
+        self,
+        send: Send,
+        max_per_call: int = MAX_EVENTS_PER_CALL,
+        max_queued: int = MAX_QUEUED_EVENTS,
+        tracer: trace.Tracer | None = None,
+    ) -> None:
         self._send = send
         self._tracer = tracer or trace.NoOpTracer()
         self._max_per_call = max_per_call
@@ -89,7 +95,10 @@ class AppendCoalescer:
             log.warning("audit queue full", extra={"queued": self._queued})
             raise audit_unavailable()
         pending = _Pending(
-            events, trace_id, asyncio.get_running_loop().create_future(), contextvars.copy_context(),
+            events,
+            trace_id,
+            asyncio.get_running_loop().create_future(),
+            contextvars.copy_context(),
             trace.get_current_span().get_span_context(),
         )
         self._queue.append(pending)
@@ -130,10 +139,13 @@ class AppendCoalescer:
                 trace_id = "" if shared else batch[0].trace_id
                 try:
                     # In the read's context (its span); a shared call's span is a trace of its own.
-                    await asyncio.create_task(self._sent(events, trace_id, batch if shared else None),
-                                              context=batch[0].context)
+                    await asyncio.create_task(
+                        self._sent(events, trace_id, batch if shared else None), context=batch[0].context
+                    )
                 except BaseException as exc:
-                    if not isinstance(exc, ServiceError | asyncio.CancelledError):  # a ServiceError is logged where raised
+                    if not isinstance(
+                        exc, ServiceError | asyncio.CancelledError
+                    ):  # a ServiceError is logged where raised
                         log.exception("audit append failed")
                     _settle(batch, failed=True)
                     if not isinstance(exc, Exception):

@@ -15,6 +15,7 @@ a proof signed by the key of a valid token costs a database write). A store that
 refuses the call (UNAVAILABLE REPLAY_STORE_UNAVAILABLE), never accepts it.
 Every refusal is logged to `gateway.security` (never the token or the proof).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -45,8 +46,14 @@ security_log = logging.getLogger("gateway.security")
 
 class Authenticator:
     def __init__(
-        self, tokens: TokenValidator, dpop: DpopVerifier, *, replay: ReplayClaims, public_url: str,
-        dpop_bound_clients: Collection[str], allow_synthetic: bool,
+        self,
+        tokens: TokenValidator,
+        dpop: DpopVerifier,
+        *,
+        replay: ReplayClaims,
+        public_url: str,
+        dpop_bound_clients: Collection[str],
+        allow_synthetic: bool,
     ) -> None:
         self._tokens = tokens
         self._dpop = dpop

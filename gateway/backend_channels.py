@@ -8,6 +8,7 @@ the opening, not the stream. The enforcer ends the stream when the caller's toke
 Each request is serialised once, here; the assertion is bound to the hash of those bytes and
 those very bytes are sent (the channel's serializer passes them through), so what the backend
 hashes is what was signed (services.platform.assertion, "request binding")."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -29,7 +30,10 @@ M = TypeVar("M", bound=Message)
 
 class BackendChannels:
     def __init__(
-        self, addresses: Mapping[str, str], signer: AssertionSigner, tracer_provider: TracerProvider,
+        self,
+        addresses: Mapping[str, str],
+        signer: AssertionSigner,
+        tracer_provider: TracerProvider,
         tls: TlsFiles | None = None,
     ) -> None:
         """One channel per backend, balanced over all its replicas (services.platform.channels)."""

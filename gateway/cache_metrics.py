@@ -10,6 +10,7 @@ counters when the exporter collects; nothing on the request path.
 Bounded: one attribute, from a fixed set. Summed over the caches of this process (one in a
 gateway; tests run several).
 """
+
 from __future__ import annotations
 
 import weakref
@@ -42,10 +43,14 @@ def _lease(options: CallbackOptions) -> Iterable[Observation]:
 
 _meter = metrics.get_meter("samhandling.gateway")
 _meter.create_observable_counter(
-    "samhandling.gateway.decision_cache.lookups", callbacks=[_lookups], unit="{lookup}",
+    "samhandling.gateway.decision_cache.lookups",
+    callbacks=[_lookups],
+    unit="{lookup}",
     description="decision cache lookups under a lease, by result",
 )
 _meter.create_observable_gauge(
-    "samhandling.gateway.consent_lease.held", callbacks=[_lease], unit="1",
+    "samhandling.gateway.consent_lease.held",
+    callbacks=[_lease],
+    unit="1",
     description="1 while the decision cache holds its consent lease, else 0",
 )

@@ -1,5 +1,6 @@
 """One incoming call as the gateway's request path sees it, whatever the transport: the gRPC
 method it maps to (the key of the policy table), its metadata, and the DPoP target."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,5 +1,6 @@
 """Asking the consent service for decisions, through the decision cache; any failure denies
 (fail closed)."""
+
 from __future__ import annotations
 
 import logging
@@ -77,4 +78,3 @@ class ConsentClient:
 
 def consent_unavailable_error() -> ServiceError:
     return Reason.CONSENT_UNAVAILABLE.error("the consent service cannot decide now; nothing was served")
-

@@ -45,6 +45,7 @@ break the glass) are never cached: each one must be flagged and notified by itse
 
 The cache can be switched off (bench compares both); then every decision is asked fresh.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -97,7 +98,11 @@ class DecisionCache:
     injected."""
 
     def __init__(
-        self, *, enabled: bool, clock: Callable[[], float] = time.monotonic, max_age: float = MAX_AGE_SECONDS,
+        self,
+        *,
+        enabled: bool,
+        clock: Callable[[], float] = time.monotonic,
+        max_age: float = MAX_AGE_SECONDS,
         max_entries: int = MAX_ENTRIES,
     ) -> None:
         self.enabled = enabled
@@ -209,8 +214,13 @@ class PolicyWatch:
     breaks (the cache holds nothing meanwhile). Does nothing when the cache is switched off."""
 
     def __init__(
-        self, cache: DecisionCache, consent_address: str, signer: AssertionSigner, *,
-        renew_seconds: float = RENEW_SECONDS, tls: TlsFiles | None = None,
+        self,
+        cache: DecisionCache,
+        consent_address: str,
+        signer: AssertionSigner,
+        *,
+        renew_seconds: float = RENEW_SECONDS,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._cache = cache
         self._address = consent_address
@@ -268,7 +278,9 @@ class PolicyWatch:
         signed = self._signer.sign(assertion, "consent", request=STREAM_BINDING)
         # grpc-stubs makes request_iterator required; grpc.aio's is optional (these requests are written).
         call = channel.stream_stream(
-            WATCH_POLICY_CHANGES, request_serializer=Request.SerializeToString, response_deserializer=Response.FromString
+            WATCH_POLICY_CHANGES,
+            request_serializer=Request.SerializeToString,
+            response_deserializer=Response.FromString,
         )(metadata=((METADATA_KEY, signed),))  # type: ignore[call-arg]
         writing = asyncio.Lock()
         applied = 0

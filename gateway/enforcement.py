@@ -12,6 +12,7 @@ token that opened it would still be accepted (its `exp` plus the token check's l
 closed with UNAUTHENTICATED TOKEN_EXPIRED after that. A client resumes with a fresh token and
 the position of the last message it received (the backend resumes). Streams of patient data are
 refused: a consent decision taken at the opening would outlive a revoke."""
+
 from __future__ import annotations
 
 import asyncio
@@ -62,7 +63,11 @@ M = TypeVar("M", bound=Message)
 
 class Enforcer:
     def __init__(
-        self, authenticator: Authenticator, backends: BackendChannels, *, allow_synthetic: bool,
+        self,
+        authenticator: Authenticator,
+        backends: BackendChannels,
+        *,
+        allow_synthetic: bool,
         decisions: DecisionCache | None = None,
     ) -> None:
         self._authenticator = authenticator
@@ -70,9 +75,7 @@ class Enforcer:
         self._allow_synthetic = allow_synthetic
         self._consent = ConsentClient(backends, decisions or DecisionCache(enabled=False))
 
-    async def handle(
-        self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[M]
-    ) -> M:
+    async def handle(self, call: IncomingCall, policy: MethodPolicy, request: Message, response_type: type[M]) -> M:
         principal = await self._authenticator.authenticate(call)  # logs its own refusals
         with _refusals_logged(call, principal.client_id):
             admitted = await self._admit(call, policy, request, principal)
@@ -83,11 +86,16 @@ class Enforcer:
                 await self._record(admitted.audit)
                 return await self._forward(policy, principal, admitted.assertion, request, response_type)
             return await answered_once_audited(
-                self._record(admitted.audit), self._forward(policy, principal, admitted.assertion, request, response_type)
+                self._record(admitted.audit),
+                self._forward(policy, principal, admitted.assertion, request, response_type),
             )
 
     async def _forward(
-        self, policy: MethodPolicy, principal: Principal, assertion: Assertion, request: Message,
+        self,
+        policy: MethodPolicy,
+        principal: Principal,
+        assertion: Assertion,
+        request: Message,
         response_type: type[M],
     ) -> M:
         try:
@@ -141,7 +149,11 @@ class Enforcer:
         return self._relay(call, policy.backend, principal, deadline, backend_call)
 
     async def _relay(
-        self, call: IncomingCall, backend: str, principal: Principal, deadline: float,
+        self,
+        call: IncomingCall,
+        backend: str,
+        principal: Principal,
+        deadline: float,
         backend_call: grpc.aio.UnaryStreamCall,
     ) -> AsyncGenerator[Message, None]:
         try:
@@ -150,7 +162,9 @@ class Enforcer:
                     async with asyncio.timeout_at(deadline):  # only around the read, never across a yield
                         message = await backend_call.read()
                 except TimeoutError:
-                    log.info("stream closed: token expired", extra={"method": call.method, "client_id": principal.client_id})
+                    log.info(
+                        "stream closed: token expired", extra={"method": call.method, "client_id": principal.client_id}
+                    )
                     raise Reason.TOKEN_EXPIRED.error(
                         "the access token of this stream has expired; resume with a fresh token"
                     ) from None
@@ -176,13 +190,16 @@ class Enforcer:
         consent_at_moment = _consent_at_moment(call.metadata)
         trace_id = telemetry.current_trace_id()
         if policy.concerns_patient:
-            return await self._admit_patient_access(
-                method, policy, request, principal, consent_at_moment, trace_id
-            )
+            return await self._admit_patient_access(method, policy, request, principal, consent_at_moment, trace_id)
         return Admitted(Assertion(method=method, actor=principal.to_actor(), trace_id=trace_id))
 
     async def _admit_patient_access(
-        self, method: str, policy: MethodPolicy, request: Message, principal: Principal, consent_at_moment: bool,
+        self,
+        method: str,
+        policy: MethodPolicy,
+        request: Message,
+        principal: Principal,
+        consent_at_moment: bool,
         trace_id: str,
     ) -> Admitted:
         """Decides, and returns the assertion for what is permitted with the events recording
@@ -202,8 +219,13 @@ class Enforcer:
         justification = principal.justification if principal.purpose in EMERGENCY_PURPOSES else ""
         asked = [
             consent_pb2.CheckAccessRequest(
-                patient_id=patient_id, actor=actor, data_category=category, purpose_of_use=purpose,
-                justification=justification, consent_at_moment=consent_at_moment, write=policy.writes,
+                patient_id=patient_id,
+                actor=actor,
+                data_category=category,
+                purpose_of_use=purpose,
+                justification=justification,
+                consent_at_moment=consent_at_moment,
+                write=policy.writes,
             )
             for category in policy.categories
         ]
@@ -329,8 +351,11 @@ def _refusal(decided_by: str) -> consent_pb2.CheckAccessResponse:
 
 
 def _events(
-    method: str, policy: MethodPolicy, asked: list[consent_pb2.CheckAccessRequest],
-    decisions: list[consent_pb2.CheckAccessResponse], trace_id: str,
+    method: str,
+    policy: MethodPolicy,
+    asked: list[consent_pb2.CheckAccessRequest],
+    decisions: list[consent_pb2.CheckAccessResponse],
+    trace_id: str,
 ) -> list[audit_pb2.AuditEvent]:
     """One audit event per decision; an opened restriction or a break-the-glass access is flagged."""
     seconds, nanos = divmod(time.time_ns(), 1_000_000_000)

@@ -2,6 +2,7 @@
 own shape and routed through the Enforcer — unary calls answered, server streams relayed.
 Methods without a policy, and client streams whatever the table says (they are internal to
 the suite, like consent's policy watch), are served only to be refused."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping

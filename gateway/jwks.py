@@ -10,6 +10,7 @@ are also refreshed after MAX_AGE, so a key the issuer withdraws stops verifying 
 issuer cannot be reached then, the last keys serve until STALE_LIMIT, after which every token
 is refused as unverifiable (fail closed).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -79,7 +80,9 @@ class JwksCache:
         if not isinstance(document, dict) or document.get("issuer") != self._issuer:
             raise ValueError("discovery names another issuer")
         jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or (self._issuer.startswith("https://") and not jwks_uri.startswith("https://")):
+        if not isinstance(jwks_uri, str) or (
+            self._issuer.startswith("https://") and not jwks_uri.startswith("https://")
+        ):
             raise ValueError("discovery names no usable jwks_uri")
         jwks = await self._http.get(jwks_uri)
         jwks.raise_for_status()

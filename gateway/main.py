@@ -1,4 +1,5 @@
 """Composition root of the gateway: everything is built here once and passed in."""
+
 from __future__ import annotations
 
 import json
@@ -90,7 +91,9 @@ def create_gateway(
     http = httpx.AsyncClient(timeout=5.0)
     jwks = JwksCache(settings.token_issuer, http)
     tokens = TokenValidator(
-        jwks, settings.token_issuer, settings.token_audience,
+        jwks,
+        settings.token_issuer,
+        settings.token_audience,
         max_lifetime_seconds=settings.access_token_max_lifetime_seconds,
     )
     # DPoP proof ids are claimed in the gateway's database, shared by all its replicas; a
@@ -99,8 +102,12 @@ def create_gateway(
     check_platform_at_head(COMPONENT, url, tuning)
     replay = ReplayStore.open(url, "dpop", tracer_provider, tuning=tuning)
     authenticator = Authenticator(
-        tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
-        dpop_bound_clients=bound_clients, allow_synthetic=not settings.production,
+        tokens,
+        DpopVerifier(),
+        replay=replay,
+        public_url=settings.gateway_public_url,
+        dpop_bound_clients=bound_clients,
+        allow_synthetic=not settings.production,
     )
     tls = TlsFiles.from_settings(settings)  # the gateway as the backends' client
     tls.channel_credentials()  # refuses unreadable or half-configured TLS files now
@@ -125,8 +132,13 @@ def create_gateway(
     # The web pages' login: sessions in the same database, calls through the same Enforcer.
     web = create_web(settings, web_config, enforcer, backends, jwks, tokens, tracer_provider)
     http_server = create_http_server(
-        settings, enforcer, backends, tracer_provider, address=http_address,
-        public_url=settings.gateway_http_public_url, web=(web.web, web.routes),
+        settings,
+        enforcer,
+        backends,
+        tracer_provider,
+        address=http_address,
+        public_url=settings.gateway_http_public_url,
+        web=(web.web, web.routes),
     )
     return Gateway(server, http_server, backends, http, decisions, watch, replay, web, probe)
 
@@ -139,6 +151,7 @@ def readiness_checks(probe: Engine, decisions: DecisionCache, backends: BackendC
     consent replica is connected; and a serving audit replica is connected: no patient data is
     served without its audit event. Both connection checks read the health-checked channel's
     state, so they cost no call (services.platform.readiness.channel_ready)."""
+
     async def leased(timeout: float) -> bool:
         return decisions.holds_lease()
 

@@ -4,6 +4,7 @@ For each full gRPC method: which principal kinds may call it and the scope each 
 where the patient id sits in the request, which data categories it touches, the audit
 action, and the backend that serves it. A method missing from the table is denied.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -47,45 +48,70 @@ _CONSENT = "/samhandling.consent.v1.ConsentService/"
 
 _PATIENT_ONLY = {Kind.PATIENT: oauth_scopes.PATIENT}
 # Patients (and their representatives) read their own summary; consent decides.
-_SUMMARY_READERS = {Kind.SYSTEM: oauth_scopes.SUMMARY_READ, Kind.PERSONNEL: oauth_scopes.SUMMARY_READ, Kind.PATIENT: oauth_scopes.PATIENT}
+_SUMMARY_READERS = {
+    Kind.SYSTEM: oauth_scopes.SUMMARY_READ,
+    Kind.PERSONNEL: oauth_scopes.SUMMARY_READ,
+    Kind.PATIENT: oauth_scopes.PATIENT,
+}
 _SUMMARY_WRITERS = {Kind.SYSTEM: oauth_scopes.SUMMARY_WRITE, Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE}
 _CAPACITY_READERS = {Kind.SYSTEM: oauth_scopes.CAPACITY_READ, Kind.PERSONNEL: oauth_scopes.CAPACITY_READ}
 
 POLICIES: Mapping[str, MethodPolicy] = {
     **{
         _SUMMARY + name: MethodPolicy(
-            backend="summary", access=_SUMMARY_READERS, patient_field="patient_id",
-            categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS), action=audit_pb2.ACTION_READ,
+            backend="summary",
+            access=_SUMMARY_READERS,
+            patient_field="patient_id",
+            categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS),
+            action=audit_pb2.ACTION_READ,
         )
         for name in ("GetPatientSummary", "ExportPatientBundle")
     },
     _SUMMARY + "GetMunicipalServiceStatus": MethodPolicy(
-        backend="summary", access=_SUMMARY_READERS, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,), action=audit_pb2.ACTION_READ,
+        backend="summary",
+        access=_SUMMARY_READERS,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,),
+        action=audit_pb2.ACTION_READ,
     ),
     _SUMMARY + "ListVitalSigns": MethodPolicy(
-        backend="summary", access=_SUMMARY_READERS, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_VITAL_SIGNS,), action=audit_pb2.ACTION_READ,
+        backend="summary",
+        access=_SUMMARY_READERS,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+        action=audit_pb2.ACTION_READ,
     ),
     _SUMMARY + "CreateMunicipalService": MethodPolicy(
-        backend="summary", access=_SUMMARY_WRITERS, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,), action=audit_pb2.ACTION_CREATE,
+        backend="summary",
+        access=_SUMMARY_WRITERS,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,),
+        action=audit_pb2.ACTION_CREATE,
     ),
     **{
         _SUMMARY + name: MethodPolicy(
-            backend="summary", access=_SUMMARY_WRITERS, patient_field="patient_id",
-            categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,), action=audit_pb2.ACTION_UPDATE,
+            backend="summary",
+            access=_SUMMARY_WRITERS,
+            patient_field="patient_id",
+            categories=(C.DATA_CATEGORY_MUNICIPAL_SERVICES,),
+            action=audit_pb2.ACTION_UPDATE,
         )
         for name in ("UpdateMunicipalService", "EndMunicipalService", "SetMunicipalServiceOnHold")
     },
     _SUMMARY + "RecordVitalSigns": MethodPolicy(
-        backend="summary", access=_SUMMARY_WRITERS, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_VITAL_SIGNS,), action=audit_pb2.ACTION_CREATE,
+        backend="summary",
+        access=_SUMMARY_WRITERS,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+        action=audit_pb2.ACTION_CREATE,
     ),
     # The SpO2 scale is a clinician's choice: a health person answers for it, not a system.
     _SUMMARY + "SetSpo2Scale": MethodPolicy(
-        backend="summary", access={Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE}, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_VITAL_SIGNS,), action=audit_pb2.ACTION_UPDATE,
+        backend="summary",
+        access={Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE},
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+        action=audit_pb2.ACTION_UPDATE,
     ),
     _AUDIT + "ListEvents": MethodPolicy(
         backend="audit",
@@ -110,47 +136,74 @@ POLICIES: Mapping[str, MethodPolicy] = {
         for name in ("GetCapacityOverview", "ListCapacityHistory", "WatchCapacity", "ListAlerts", "WatchAlerts")
     },
     _CAPACITY + "ReportCapacity": MethodPolicy(
-        backend="capacity", access={Kind.SYSTEM: oauth_scopes.CAPACITY_REPORT, Kind.PERSONNEL: oauth_scopes.CAPACITY_REPORT},
+        backend="capacity",
+        access={Kind.SYSTEM: oauth_scopes.CAPACITY_REPORT, Kind.PERSONNEL: oauth_scopes.CAPACITY_REPORT},
     ),
     # Alerts are raised by the emergency chain (AMK, hospitals) holding the alerts scope; any
     # participant of the acute chain acknowledges for its organisation (the service checks it was targeted).
     _CAPACITY + "RaiseAlert": MethodPolicy(
-        backend="capacity", access={Kind.SYSTEM: oauth_scopes.ALERTS, Kind.PERSONNEL: oauth_scopes.ALERTS},
+        backend="capacity",
+        access={Kind.SYSTEM: oauth_scopes.ALERTS, Kind.PERSONNEL: oauth_scopes.ALERTS},
     ),
     _CAPACITY + "AcknowledgeAlert": MethodPolicy(backend="capacity", access=_CAPACITY_READERS),
     _CONSENT + "CreateRule": MethodPolicy(
-        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_CREATE,
+        backend="consent",
+        access=_PATIENT_ONLY,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,),
+        action=audit_pb2.ACTION_CREATE,
     ),
     _CONSENT + "ListRules": MethodPolicy(
-        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+        backend="consent",
+        access=_PATIENT_ONLY,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,),
+        action=audit_pb2.ACTION_READ,
     ),
     _CONSENT + "RevokeRule": MethodPolicy(
-        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_DELETE,
+        backend="consent",
+        access=_PATIENT_ONLY,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,),
+        action=audit_pb2.ACTION_DELETE,
     ),
     _CONSENT + "ListRuleHistory": MethodPolicy(
-        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+        backend="consent",
+        access=_PATIENT_ONLY,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,),
+        action=audit_pb2.ACTION_READ,
     ),
     _CONSENT + "ListNotifications": MethodPolicy(
-        backend="consent", access=_PATIENT_ONLY, patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+        backend="consent",
+        access=_PATIENT_ONLY,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_CONSENT,),
+        action=audit_pb2.ACTION_READ,
     ),
     # Whom the caller represents: about the caller, so no request field names a patient; the
     # read is decided and audited as the caller's own consent data (patient = the caller).
     _CONSENT + "ListRepresentations": MethodPolicy(
-        backend="consent", access=_PATIENT_ONLY, patient_is_caller=True,
-        categories=(C.DATA_CATEGORY_CONSENT,), action=audit_pb2.ACTION_READ,
+        backend="consent",
+        access=_PATIENT_ONLY,
+        patient_is_caller=True,
+        categories=(C.DATA_CATEGORY_CONSENT,),
+        action=audit_pb2.ACTION_READ,
     ),
     # The log's proofs, for auditors verifying it (services/cli/audit_verify.py). They concern
     # the log, not one patient: no consent decision; GetLeaves shows event data only for the
     # auditor's own organisation's events.
     **{
-        _AUDIT + name: MethodPolicy(backend="audit", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_READ)
+        _AUDIT + name: MethodPolicy(
+            backend="audit", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_READ
+        )
         for name in (
-            "GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves", "GetEventProof"
+            "GetCheckpoint",
+            "GetVerifierKey",
+            "GetInclusionProof",
+            "GetConsistencyProof",
+            "GetLeaves",
+            "GetEventProof",
         )
     },
     # Searches and exports over the auditor's own organisation's events; the audit service

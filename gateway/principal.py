@@ -12,6 +12,7 @@ Status codes: a person not (strongly enough) identified is UNAUTHENTICATED; an i
 caller lacking a qualification (HPR number, organisation, a purpose we serve, an attestation
 about this very person) is PERMISSION_DENIED. Malformed claims are UNAUTHENTICATED.
 """
+
 from __future__ import annotations
 
 import re
@@ -198,6 +199,7 @@ def _text(spec: TextField) -> Callable[[str], None]:
     def validate(value: str) -> None:
         if (problem := text_problem(value, spec)) is not None:
             raise InvalidIdentifier(problem)
+
     return validate
 
 

@@ -10,6 +10,7 @@ cache's current set; a rotation that withdraws the key, or any refresh of the se
 next call verify the signature again). An entry is dropped once its token has expired. There
 is no revocation of access tokens in the suite (HelseID's are short-lived and not
 introspected); a token that fails verification is never cached, so it fails every time."""
+
 from __future__ import annotations
 
 import hashlib
@@ -59,7 +60,11 @@ class _Verified:
 
 class TokenValidator:
     def __init__(
-        self, jwks: JwksCache, issuer: str, audience: str, clock: Callable[[], float] = time.time,
+        self,
+        jwks: JwksCache,
+        issuer: str,
+        audience: str,
+        clock: Callable[[], float] = time.time,
         max_lifetime_seconds: float = DEFAULT_MAX_LIFETIME_SECONDS,
     ) -> None:
         self._max_lifetime = max_lifetime_seconds
@@ -196,4 +201,3 @@ def _fits(alg: str, key: Key) -> bool:
     if alg.startswith(("RS", "PS")):
         return key.key_type == "RSA"
     return key.key_type == "EC" and key.get("crv") == _EC_CURVES[alg]
-

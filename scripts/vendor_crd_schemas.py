@@ -6,6 +6,7 @@ non-deprecated version, without `description` fields (they are most of a CRD's s
 SOURCE names where the CRD came from (`owner/repo@tag:path`), kept beside each schema; pass
 every CRD the overlays use (today CloudNativePG's clusters and databases, the Gateway API's
 standard gateways, grpcroutes and httproutes)."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,9 @@ def main(arguments: list[str]) -> int:
         for version in crd["spec"]["versions"]:
             if version.get("served") and not version.get("deprecated"):
                 schemas[f"{group}/{version['name']}/{kind}"] = {
-                    "source": source, "schema": _without_descriptions(version["schema"]["openAPIV3Schema"])}
+                    "source": source,
+                    "schema": _without_descriptions(version["schema"]["openAPIV3Schema"]),
+                }
     TARGET.write_text(json.dumps(schemas, separators=(",", ":"), sort_keys=True))
     print(f"{TARGET}: {', '.join(sorted(schemas))}")
     return 0

@@ -1,5 +1,6 @@
 """Finds a backend's declaration by component name (imported on demand, so a process
 loads only the service it runs)."""
+
 from __future__ import annotations
 
 import importlib

@@ -9,6 +9,7 @@ values into fields of a given name (e.g. real patient ids), so a fuzz run gets p
 check as well as failing it. `mutations(base)` changes one or two fields (at any depth) of a
 valid request, so the fuzz also reaches the checks behind the first. `raw_requests()` is
 arbitrary bytes, most of them not a valid encoding of anything."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -44,8 +45,22 @@ _INT_RANGES = {
 # Texts a validator must meet: empty, blank, controls, NUL, ESC, bidi overrides, a combining
 # mark without a base, non-NFC forms, digits shaped like a person number, the longest text.
 EDGE_TEXTS = (
-    "", " ", "\x00", "a\x00b", "\x1b[31m", "\u202e", "abc\u202edef", "\u0301", "e\u0301", "\ufeff",
-    "\r\n", "\t", "\u2028", "00000000000", "99999999999", "x" * 1000,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\x1b[31m",
+    "\u202e",
+    "abc\u202edef",
+    "\u0301",
+    "e\u0301",
+    "\ufeff",
+    "\r\n",
+    "\t",
+    "\u2028",
+    "00000000000",
+    "99999999999",
+    "x" * 1000,
 )
 
 
@@ -83,12 +98,16 @@ def scalars(field: FieldDescriptor) -> st.SearchStrategy[Any]:
     raise TypeError(f"no strategy for field type {t} of {field.full_name}")
 
 
-def messages(descriptor: Descriptor, *, depth: int = MAX_DEPTH, hints: Hints | None = None) -> st.SearchStrategy[Message]:
+def messages(
+    descriptor: Descriptor, *, depth: int = MAX_DEPTH, hints: Hints | None = None
+) -> st.SearchStrategy[Message]:
     """Messages of `descriptor`'s type, each field unset or set to any value of its type."""
     return _messages(descriptor, depth, dict(hints or {}))
 
 
-def _messages(descriptor: Descriptor, depth: int, hints: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Message]:
+def _messages(
+    descriptor: Descriptor, depth: int, hints: dict[str, st.SearchStrategy[Any]]
+) -> st.SearchStrategy[Message]:
     cls = message_factory.GetMessageClass(descriptor)
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for field in descriptor.fields:
@@ -167,8 +186,13 @@ def mutations(base: Message, *, hints: Hints | None = None, max_changes: int = 2
         for _ in range(draw(st.integers(1, max_changes))):
             parent, depth = message, MAX_DEPTH
             field = draw(st.sampled_from(list(parent.DESCRIPTOR.fields)))
-            while (field.type == _F.TYPE_MESSAGE and not field.is_repeated and depth > 1
-                   and field.message_type.fields and draw(st.booleans())):
+            while (
+                field.type == _F.TYPE_MESSAGE
+                and not field.is_repeated
+                and depth > 1
+                and field.message_type.fields
+                and draw(st.booleans())
+            ):
                 parent, depth = getattr(parent, field.name), depth - 1
                 field = draw(st.sampled_from(list(parent.DESCRIPTOR.fields)))
             values = _field_values(field, 2, hints)
@@ -184,5 +208,7 @@ def mutations(base: Message, *, hints: Hints | None = None, max_changes: int = 2
 def raw_requests() -> st.SearchStrategy[bytes]:
     """Arbitrary bytes, and a few known-bad encodings: a truncated varint, a length beyond the
     end, an invalid wire type, a group that never ends, a field number 0."""
-    known_bad = st.sampled_from([b"\x08", b"\x0a\x05ab", b"\x0f", b"\x0b", b"\x00\x00", b"\xff" * 11, b"\x0a\xff\xff\xff\xff\x0f"])
+    known_bad = st.sampled_from(
+        [b"\x08", b"\x0a\x05ab", b"\x0f", b"\x0b", b"\x00\x00", b"\xff" * 11, b"\x0a\xff\xff\xff\xff\x0f"]
+    )
     return known_bad | st.binary(max_size=MAX_RAW)

@@ -1,5 +1,6 @@
 """Helpers shared by integration tests: settings on port 0, signed gateway assertions,
 backends started in-process on real ports with real databases."""
+
 from __future__ import annotations
 
 import asyncio
@@ -112,7 +113,11 @@ class _BindUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
 
 @contextlib.asynccontextmanager
 async def running_backend(
-    component: str, settings: Settings, tracer_provider: TracerProvider | None = None, *, seed: bool = True,
+    component: str,
+    settings: Settings,
+    tracer_provider: TracerProvider | None = None,
+    *,
+    seed: bool = True,
     spec: Backend | None = None,
 ) -> AsyncIterator[grpc.aio.Channel]:
     """Migrates (and seeds) the component's database, serves it on port 0, yields a channel;
@@ -124,7 +129,9 @@ async def running_backend(
     server = spec.create_server(settings, tracer_provider or TracerProvider(), address="127.0.0.1:0")
     port = await server.start()
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=BindsAssertions(settings).interceptors()) as channel:
+        async with grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", interceptors=BindsAssertions(settings).interceptors()
+        ) as channel:
             yield channel
     finally:
         await server.stop(grace=0)
@@ -134,6 +141,7 @@ async def running_backend(
 # time out: neither is an answer about serving (a balancer would simply poll again). Every test
 # that polls health through a stop skips these.
 HEALTH_NO_ANSWER = frozenset({grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED})
+
 
 @dataclass(frozen=True)
 class ServedReplica:
@@ -158,7 +166,8 @@ async def backend_replicas(spec: Backend, settings: Settings, count: int = 2) ->
             address = f"127.0.0.1:{await server.start()}"
             stack.push_async_callback(server.stop, 0)
             channel = await stack.enter_async_context(
-                grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors()))
+                grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors())
+            )
             replicas.append(ServedReplica(server, address, channel))
         yield replicas
 
@@ -201,8 +210,10 @@ class Suite:
 
 @contextlib.asynccontextmanager
 async def running_suite(
-    tmp_path: Path, tracer_provider: TracerProvider | None = None,
-    fronts: Mapping[str, Callable[[str], Awaitable[str]]] | None = None, **overrides
+    tmp_path: Path,
+    tracer_provider: TracerProvider | None = None,
+    fronts: Mapping[str, Callable[[str], Awaitable[str]]] | None = None,
+    **overrides,
 ) -> AsyncIterator[Suite]:
     """STS, the four backends and the gateway, each on port 0, SQLite under tmp_path;
     `overrides` replace settings (e.g. decision_cache=False). `fronts` puts a server of the
@@ -238,7 +249,11 @@ async def running_suite(
     port = await gateway.start()
     settings = replace(
         settings,
-        addresses={**addresses, "gateway": f"127.0.0.1:{port}", "gateway_http": f"127.0.0.1:{gateway.http_server.port}"},
+        addresses={
+            **addresses,
+            "gateway": f"127.0.0.1:{port}",
+            "gateway_http": f"127.0.0.1:{gateway.http_server.port}",
+        },
     )
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -3,6 +3,7 @@ a table and records them, a FakeSessions store in memory, and `web_client`, a St
 TestClient over the gateway's real HTTP app with the given web routes mounted (the real
 wrapper: session load, console guard, CSRF, headers, error pages). Pure unit tests only:
 browser and integration tests use the real suite (tests/support.py)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -69,9 +70,16 @@ class FakeCaller:
 
 def make_session(console: Console = "patient", **overrides: Any) -> WebSession:
     values: dict[str, Any] = {
-        "console": console, "subject": "subject-1", "person_pid": people.ESKIL, "person_name": "Eskil Eksempelsen",
-        "scopes": frozenset({"openid", "profile", "samhandling:patient"}), "acting_for": None,
-        "representation_id": None, "csrf_token": new_token(), "lang": "nb", "data": {},
+        "console": console,
+        "subject": "subject-1",
+        "person_pid": people.ESKIL,
+        "person_name": "Eskil Eksempelsen",
+        "scopes": frozenset({"openid", "profile", "samhandling:patient"}),
+        "acting_for": None,
+        "representation_id": None,
+        "csrf_token": new_token(),
+        "lang": "nb",
+        "data": {},
     }
     return WebSession(**(values | overrides))
 
@@ -105,8 +113,16 @@ class FakeSessions:
         data: Mapping[str, Any] = UNCHANGED,
         lang: Lang = UNCHANGED,
     ) -> WebSession:
-        changes = {k: v for k, v in {"acting_for": acting_for, "representation_id": representation_id,
-                                      "data": data, "lang": lang}.items() if v is not UNCHANGED}
+        changes = {
+            k: v
+            for k, v in {
+                "acting_for": acting_for,
+                "representation_id": representation_id,
+                "data": data,
+                "lang": lang,
+            }.items()
+            if v is not UNCHANGED
+        }
         updated = dataclasses.replace(session, **changes)
         for cookie, held in self.by_cookie.items():
             if held == session:
@@ -123,7 +139,8 @@ class FakeSessions:
                     return None
                 value = held.data[key]
                 self.by_cookie[cookie] = dataclasses.replace(
-                    held, data={k: v for k, v in held.data.items() if k != key})
+                    held, data={k: v for k, v in held.data.items() if k != key}
+                )
                 return value
         return None
 
@@ -157,9 +174,13 @@ def web_client(
     web `routes` (plus the shell's own) mounted. `client.app_state` is not used; reach the
     fakes through the objects passed in."""
     web = Web(
-        caller=caller or FakeCaller(), sessions=sessions or FakeSessions(),
-        directory=directory or seeded_directory(), receipt_keys=_NoReceiptKeys(),  # type: ignore[arg-type]
-        audit_vkey=audit_vkey, expected_origin=expected_origin, production=production,
+        caller=caller or FakeCaller(),
+        sessions=sessions or FakeSessions(),
+        directory=directory or seeded_directory(),
+        receipt_keys=_NoReceiptKeys(),  # type: ignore[arg-type]
+        audit_vkey=audit_vkey,
+        expected_origin=expected_origin,
+        production=production,
     )
     provider = TracerProvider()
     mount = create_web_mount(web, list(routes), provider)
@@ -174,8 +195,9 @@ def log_in(client: TestClient, sessions: FakeSessions, session: WebSession) -> s
     return cookie
 
 
-def form_post(client: TestClient, path: str, fields: Mapping[str, str], session: WebSession | None = None,
-              **headers: str):
+def form_post(
+    client: TestClient, path: str, fields: Mapping[str, str], session: WebSession | None = None, **headers: str
+):
     """POSTs a form the way our own page would: same Origin, the session's csrf token."""
     data = dict(fields)
     if session is not None:

@@ -1,6 +1,7 @@
 """The Starlette application of the JSON API: every route of routes.py turns its request
 into an IncomingCall (metadata from the headers, DPoP target from the URL) and a proto
 message, and runs the Enforcer exactly as the gRPC side does; answers and errors are JSON."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Reading a request body with a bound, for the JSON API and the web pages alike."""
+
 from __future__ import annotations
 
 from starlette.requests import ClientDisconnect, Request

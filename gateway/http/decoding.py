@@ -3,6 +3,7 @@
 The proto3 JSON mapping (json_format) does the conversion, unknown fields refused; before it
 runs, every key is checked on its own so that a bad request is answered with one field
 violation per bad field (proto field paths, as in the gRPC API; an unknown key as sent)."""
+
 from __future__ import annotations
 
 import json
@@ -153,11 +154,7 @@ def _fields_by_key(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
 
 
 def _is_plain_message(field: FieldDescriptor) -> bool:
-    return (
-        field.type == F.TYPE_MESSAGE
-        and not field.is_repeated
-        and field.message_type.full_name not in _WELL_KNOWN
-    )
+    return field.type == F.TYPE_MESSAGE and not field.is_repeated and field.message_type.full_name not in _WELL_KNOWN
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The google.rpc error model over HTTP: each error's HTTP status (the catalogue's, in
 services/platform/error_reasons.py), the JSON error body, and the refusals of the HTTP layer
 itself (route, method, media type, size)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,7 +17,9 @@ REALM = "samhandling"
 S = grpc.StatusCode
 
 # Reasons about the token itself rather than the DPoP proof (RFC 9449 section 7.1).
-_TOKEN_BINDING_REASONS = frozenset({Reason.DPOP_REQUIRED, Reason.DPOP_TOKEN_NOT_BOUND, Reason.DPOP_BOUND_TOKEN_AS_BEARER})
+_TOKEN_BINDING_REASONS = frozenset(
+    {Reason.DPOP_REQUIRED, Reason.DPOP_TOKEN_NOT_BOUND, Reason.DPOP_BOUND_TOKEN_AS_BEARER}
+)
 
 
 def http_status(err: ServiceError) -> int:

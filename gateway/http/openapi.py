@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 description of the JSON API, built from the route table, the policy table
 and the proto descriptors (and their doc comments), never written by hand."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -101,7 +102,11 @@ def _operation(
         "security": [{"bearer": sorted(set(policy.access.values()))}, {"dpop": sorted(set(policy.access.values()))}],
         "parameters": [*parameters, {"$ref": "#/components/parameters/DPoP"}],
         "responses": {
-            "200": _document(route.document) if route.document else _ndjson(route, schemas) if route.streams else {
+            "200": _document(route.document)
+            if route.document
+            else _ndjson(route, schemas)
+            if route.streams
+            else {
                 "description": comments.get(route.method.output_type.full_name, "OK"),
                 "content": {"application/json": {"schema": schemas.ref(route.method.output_type)}},
             },
@@ -118,8 +123,10 @@ def _operation(
 
 
 def _ndjson(route: ApiRoute, schemas: ProtoSchemas) -> dict[str, Any]:
-    description = ("A stream: one JSON object per line, each a message of this schema; an error after the "
-                   "stream has started comes as a last line with the error body.")
+    description = (
+        "A stream: one JSON object per line, each a message of this schema; an error after the "
+        "stream has started comes as a last line with the error body."
+    )
     return _content(description, NDJSON, schemas.ref(route.method.output_type))
 
 

@@ -2,6 +2,7 @@
 .proto sources that sit beside their generated modules: the generated descriptors carry no
 comments. Keys are full names: package.Message, package.Message.field, package.Enum.VALUE,
 package.Service.Method. A missing source just means no descriptions."""
+
 from __future__ import annotations
 
 import re

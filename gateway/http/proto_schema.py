@@ -8,6 +8,7 @@ which the handlers enforce with a `required` field violation; an enum must then 
 zero value); page sizes take the bounds of services.platform.paging; person numbers the
 pattern of services.platform.ids; free text the rule of the one text validator
 (services.platform.text), by a shared schema per kind of text and the field's own length."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,11 @@ def _at_most(limit: int) -> str:
     """A regular expression of the decimal numbers 0..limit (without leading zeros)."""
     digits = str(limit)
     shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}" if len(digits) > 1 else "", "0"]
-    same = [f"{digits[:i]}[{'1' if i == 0 else '0'}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
-            for i, d in enumerate(digits) if int(d) > (1 if i == 0 else 0)]
+    same = [
+        f"{digits[:i]}[{'1' if i == 0 else '0'}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
+        for i, d in enumerate(digits)
+        if int(d) > (1 if i == 0 else 0)
+    ]
     return "|".join(p for p in [*shorter, *same, digits] if p)
 
 
@@ -40,8 +44,7 @@ def _positive_at_most(limit: int) -> str:
     return "|".join(p for p in _at_most(limit).split("|") if p != "0")
 
 
-_INT64 = {"type": "string", "format": "int64",
-          "pattern": f"^(?:-?(?:{_at_most(2**63 - 1)})|-9223372036854775808)$"}
+_INT64 = {"type": "string", "format": "int64", "pattern": f"^(?:-?(?:{_at_most(2**63 - 1)})|-9223372036854775808)$"}
 _UINT64 = {"type": "string", "format": "uint64", "pattern": f"^(?:{_at_most(2**64 - 1)})$"}
 _SCALARS: Mapping[int, dict[str, Any]] = {
     F.TYPE_STRING: {"type": "string"},
@@ -109,8 +112,11 @@ def _rule(field: FieldDescriptor) -> dict[str, Any]:
 
 def _strictest(*specs: TextField) -> TextField:
     """One field name that several validators check: what all of them accept."""
-    return TextField(min(s.max_chars for s in specs), multiline=all(s.multiline for s in specs),
-                     required=any(s.required for s in specs))
+    return TextField(
+        min(s.max_chars for s in specs),
+        multiline=all(s.multiline for s in specs),
+        required=any(s.required for s in specs),
+    )
 
 
 # Free-text fields of requests by name, with the field definitions their validators check them
@@ -218,9 +224,11 @@ class ProtoSchemas:
             self.components[kind] = {
                 "type": "string",
                 "pattern": text_pattern(spec),
-                "description": (f"Free text: printable characters only (no control, format, bidi, private-use or "
-                                f"separator characters). {breaks}.{blank} Also refused, beyond the pattern: "
-                                f"{PATTERN_LEAVES}. Lengths count code points."),
+                "description": (
+                    f"Free text: printable characters only (no control, format, bidi, private-use or "
+                    f"separator characters). {breaks}.{blank} Also refused, beyond the pattern: "
+                    f"{PATTERN_LEAVES}. Lengths count code points."
+                ),
             }
         return {"allOf": [{"$ref": COMPONENTS + kind}], "maxLength": spec.max_chars}
 
@@ -234,8 +242,11 @@ class ProtoSchemas:
 
     def _enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
         values = [v.name for v in descriptor.values]
-        lines = [f"- `{name}`: {self._comments[f'{descriptor.full_name}.{name}']}"
-                 for name in values if f"{descriptor.full_name}.{name}" in self._comments]
+        lines = [
+            f"- `{name}`: {self._comments[f'{descriptor.full_name}.{name}']}"
+            for name in values
+            if f"{descriptor.full_name}.{name}" in self._comments
+        ]
         text = "\n\n".join(t for t in (self._comments.get(descriptor.full_name, ""), "\n".join(lines)) if t)
         return _described({"type": "string", "enum": values}, text)
 

@@ -5,6 +5,7 @@ A load balancer (the local cluster's HAProxy, a Kubernetes readiness probe) chec
 The drain turns the gRPC port's health to NOT_SERVING at the same moment, and both ports keep
 serving for the drain period, so a balancer that checks either one stops sending before the
 replica stops accepting. The answer holds no patient data and needs no token."""
+
 from __future__ import annotations
 
 from starlette.requests import Request

@@ -4,6 +4,7 @@ GetReceiptKeys is not in the policy table (the Enforcer admits only authenticate
 and public keys need no consent decision or audit event): the gateway asks the consent
 service as itself, like its own internal calls, and keeps the answer briefly so that an
 anonymous caller cannot drive load onto the consent service."""
+
 from __future__ import annotations
 
 import json
@@ -68,4 +69,3 @@ def public_jwks(text: str) -> dict[str, Any]:
         log.error("the consent service offered secret key material as receipt keys; not published")
         raise internal()
     return jwks
-

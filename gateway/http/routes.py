@@ -1,5 +1,6 @@
 """The routes of the JSON API: each maps one HTTP method and path onto one full gRPC method
 name of the policy table (gateway/policy.py), which decides everything else."""
+
 from __future__ import annotations
 
 import re
@@ -71,7 +72,9 @@ API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", f"{_PATIENT}/rules:history", _CONSENT + "ListRuleHistory"),
     ApiRoute("GET", f"{_PATIENT}/notifications", _CONSENT + "ListNotifications"),
     ApiRoute("GET", f"{_PATIENT}/access-log", "/samhandling.audit.v1.AuditService/ListEvents"),
-    ApiRoute("GET", f"{_PATIENT}/access-log/{{sequence}}:proof", "/samhandling.audit.v1.AuditService/GetPatientEventProof"),
+    ApiRoute(
+        "GET", f"{_PATIENT}/access-log/{{sequence}}:proof", "/samhandling.audit.v1.AuditService/GetPatientEventProof"
+    ),
     # Whom the caller represents: about the caller (the token's person), so no patient in the path.
     ApiRoute("GET", f"{PREFIX}/representations", _CONSENT + "ListRepresentations"),
     ApiRoute("GET", f"{_PATIENT}/summary", _SUMMARY + "GetPatientSummary"),

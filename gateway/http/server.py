@@ -4,6 +4,7 @@ The socket is bound before uvicorn starts, so port 0 works and `start()` returns
 port. uvicorn's access log stays off (paths hold person numbers), proxy headers are not
 trusted (they would steer the DPoP target and the peer), and the process's owner, not
 uvicorn, handles signals."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,13 @@ class HttpServer:
         """Binds, serves, and returns the bound port once connections are accepted."""
         sock = _bind(self._address, reuse_port=self._reuse_port)
         config = uvicorn.Config(
-            self._app, log_config=None, access_log=False, lifespan="off", proxy_headers=False,
-            server_header=False, timeout_graceful_shutdown=GRACE_SECONDS,
+            self._app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
         self._server = _Uvicorn(config)
         self._serving = asyncio.create_task(self._server.serve(sockets=[sock]))
@@ -95,7 +101,11 @@ def create_http_server(
     receipt_keys = ReceiptKeys(backends)
     pages, page_routes = web or (shell_web(settings, receipt_keys), [])
     app = create_app(
-        enforcer, receipt_keys, tracer_provider, public_url=public_url, readiness=readiness,
+        enforcer,
+        receipt_keys,
+        tracer_provider,
+        public_url=public_url,
+        readiness=readiness,
         web=create_web_mount(pages, page_routes, tracer_provider),
     )
     return HttpServer(app, address or settings.addresses["gateway_http"], readiness, reuse_port=settings.workers > 1)

@@ -11,6 +11,7 @@ trace); and sets the security headers and the CSP on every answer.
 Each path is one ASGI app that dispatches on the method itself, so HEAD is never added to a
 GET (Starlette would: a HEAD would run the audited reads of a page and throw the answer away),
 and a method the path does not take is an HTML 405 naming the ones it does."""
+
 from __future__ import annotations
 
 import logging
@@ -49,12 +50,13 @@ security_log = logging.getLogger("gateway.security")
 
 STATIC_PREFIX = "/static"
 STATIC_DIR = Path(__file__).with_name("static")
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                 ".svg": "image/svg+xml"}
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 # Only this origin's scripts, styles, images and connections; no inline code, no framing,
 # forms post only here, no <base>.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS: Mapping[str, str] = {
     "content-security-policy": CSP,
     "referrer-policy": "no-referrer",
@@ -65,7 +67,8 @@ PAGE_CACHE = "no-store"  # pages may hold health data: neither the browser nor a
 STATIC_CACHE = "no-cache"  # revalidated on each use, so a deploy is seen at once
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 LOGIN_PATHS: Mapping[Console, str] = {
-    "patient": "/logg-inn/pasient", "auditor": "/logg-inn/ansatt?til=revisor",
+    "patient": "/logg-inn/pasient",
+    "auditor": "/logg-inn/ansatt?til=revisor",
     "capacity": "/logg-inn/ansatt?til=kapasitet",
 }
 RESERVED_PREFIXES = ("/api/", STATIC_PREFIX + "/")
@@ -217,8 +220,17 @@ def _error_page(request: Request, session: WebSession | None, err: ServiceError)
     context = get_current_span().get_span_context()
     if status >= 500 and context.is_valid:
         trace_id = format_trace_id(context.trace_id)
-    html = render("error.html", lang, request.url.path, session, page_title=heading, heading=heading,
-                  message=message, reason=err.reason, trace_id=trace_id)
+    html = render(
+        "error.html",
+        lang,
+        request.url.path,
+        session,
+        page_title=heading,
+        heading=heading,
+        message=message,
+        reason=err.reason,
+        trace_id=trace_id,
+    )
     return _secured(Response(html, status_code=status, media_type="text/html; charset=utf-8"))
 
 
@@ -248,9 +260,13 @@ def _shell_routes(web: Web, routes: Sequence[WebRoute]) -> list[WebRoute]:
     shown = [compile_path(r.path)[0] for r in routes if "GET" in r.methods] + [re.compile(r"^/$")]
 
     async def landing(page: Page) -> Response:
-        return page.render("landing.html", page_title=texts(page.lang).t("common.landing.page"),
-                           logins=logins, logged_out=page.request.query_params.get("utlogget") == "1",
-                           expired_minutes=0)
+        return page.render(
+            "landing.html",
+            page_title=texts(page.lang).t("common.landing.page"),
+            logins=logins,
+            logged_out=page.request.query_params.get("utlogget") == "1",
+            expired_minutes=0,
+        )
 
     async def switch_language(page: Page) -> Response:
         chosen = page.request.query_params.get("til", "")
@@ -260,8 +276,9 @@ def _shell_routes(web: Web, routes: Sequence[WebRoute]) -> list[WebRoute]:
         if page.session is not None and page.session.lang != chosen:
             await web.sessions.update(page.session, lang=chosen)
         response = page.redirect(back)
-        response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_COOKIE_MAX_AGE, path="/", secure=True,
-                            httponly=True, samesite="lax")
+        response.set_cookie(
+            LANG_COOKIE, chosen, max_age=LANG_COOKIE_MAX_AGE, path="/", secure=True, httponly=True, samesite="lax"
+        )
         return response
 
     return [WebRoute("/", {"GET": landing}, None), WebRoute(LANG_SWITCH_PATH, {"GET": switch_language}, None)]
@@ -313,8 +330,12 @@ def shell_web(settings: Settings, receipt_keys: ReceiptKeys) -> Web:
     """The Web of the public shell (landing page, language switch, static files), served
     until the login's composition (gateway/web/compose.py) provides sessions and a caller."""
     return Web(
-        caller=_NoCaller(), sessions=_NoSessions(), directory=Directory.for_settings(settings),
-        receipt_keys=receipt_keys, audit_vkey=None, expected_origin=origin_of(settings.gateway_http_public_url),
+        caller=_NoCaller(),
+        sessions=_NoSessions(),
+        directory=Directory.for_settings(settings),
+        receipt_keys=receipt_keys,
+        audit_vkey=None,
+        expected_origin=origin_of(settings.gateway_http_public_url),
         production=settings.production,
     )
 
@@ -324,4 +345,3 @@ def _peer(request: Request) -> str:
         return ""
     host, port = request.client
     return f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}"
-

@@ -7,6 +7,7 @@ No person number reaches a URL: a search is POSTed, kept in the session (`data["
 at most MAX_SEARCHES, each with its page tokens) and named by a random key (`?sok=`); events
 are named by their sequence; exports are POSTs. Every call goes through the caller, so the
 Enforcer decides and the audit service scopes every answer to the auditor's organisation."""
+
 from __future__ import annotations
 
 import json
@@ -52,12 +53,33 @@ DEFAULT_PERIOD_DAYS = 7
 
 PURPOSES = ("TREAT", "ETREAT", "COC", "BTG")
 DECISIONS = ("PERMIT", "DENY")
-BASES = ("CARE_RELATIONSHIP", "EXPLICIT_PERMIT", "EMERGENCY", "OWN_DATA", "AUDIT", "NONE", "CONSENT_AT_MOMENT",
-         "RESERVATION", "RESTRICTION", "BLOCK", "REPRESENTATIVE")
+BASES = (
+    "CARE_RELATIONSHIP",
+    "EXPLICIT_PERMIT",
+    "EMERGENCY",
+    "OWN_DATA",
+    "AUDIT",
+    "NONE",
+    "CONSENT_AT_MOMENT",
+    "RESERVATION",
+    "RESTRICTION",
+    "BLOCK",
+    "REPRESENTATIVE",
+)
 SIGNAL_KINDS = ("EMERGENCY_OVERRIDE", "RESTRICTED_ACCESS", "REPEATED_DENIALS", "UNUSUAL_VOLUME")
 FORMATS = {"fhir": (audit_pb2.EXPORT_FORMAT_FHIR_JSON, "json"), "csv": (audit_pb2.EXPORT_FORMAT_CSV, "csv")}
-FILTER_FIELDS = ("patient_id", "actor_hpr_number", "actor_pid", "actor_orgnr_child", "fra", "til",
-                 "purpose_of_use", "decision", "access_basis", "flagged_only")
+FILTER_FIELDS = (
+    "patient_id",
+    "actor_hpr_number",
+    "actor_pid",
+    "actor_orgnr_child",
+    "fra",
+    "til",
+    "purpose_of_use",
+    "decision",
+    "access_basis",
+    "flagged_only",
+)
 
 
 def _session(page: Page) -> WebSession:
@@ -72,6 +94,7 @@ def _vkey(page: Page) -> str:
 
 
 # ---- filters ---------------------------------------------------------------------------------
+
 
 def _day(text: str, name: str, problems: dict[str, str]) -> date | None:
     if not text:
@@ -96,9 +119,7 @@ def points_of_care(page: Page) -> list[tuple[str, str]]:
     return [(o.orgnr, o.name) for o in page.web.directory.points_of_care(parent)] if parent else []
 
 
-def filter_from_form(
-    form: Mapping[str, str], points: Collection[str] = ()
-) -> tuple[dict[str, str], dict[str, str]]:
+def filter_from_form(form: Mapping[str, str], points: Collection[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
     """The search's fields as posted (kept in the session) and their problems, by field name;
     `points`: the point of care numbers that may be chosen."""
     fields = {name: (form.get(name) or "").strip() for name in FILTER_FIELDS}
@@ -118,8 +139,10 @@ def filter_from_form(
 def event_filter(fields: Mapping[str, str]) -> audit_pb2.EventFilter:
     """The proto filter of stored fields; `til` includes its whole day (Oslo)."""
     found = audit_pb2.EventFilter(
-        patient_id=fields.get("patient_id", ""), actor_hpr_number=fields.get("actor_hpr_number", ""),
-        actor_pid=fields.get("actor_pid", ""), actor_orgnr_child=fields.get("actor_orgnr_child", ""),
+        patient_id=fields.get("patient_id", ""),
+        actor_hpr_number=fields.get("actor_hpr_number", ""),
+        actor_pid=fields.get("actor_pid", ""),
+        actor_orgnr_child=fields.get("actor_orgnr_child", ""),
         flagged_only=bool(fields.get("flagged_only")),
     )
     if fields.get("fra"):
@@ -127,11 +150,15 @@ def event_filter(fields: Mapping[str, str]) -> audit_pb2.EventFilter:
     if fields.get("til"):
         found.end_time.CopyFrom(_start_of(date.fromisoformat(fields["til"]) + timedelta(days=1)))
     if fields.get("purpose_of_use"):
-        found.purpose_of_use = cast(common_pb2.PurposeOfUse, common_pb2.PurposeOfUse.Value("PURPOSE_OF_USE_" + fields["purpose_of_use"]))
+        found.purpose_of_use = cast(
+            common_pb2.PurposeOfUse, common_pb2.PurposeOfUse.Value("PURPOSE_OF_USE_" + fields["purpose_of_use"])
+        )
     if fields.get("decision"):
         found.decision = cast(common_pb2.Decision, common_pb2.Decision.Value("DECISION_" + fields["decision"]))
     if fields.get("access_basis"):
-        found.access_basis = cast(common_pb2.AccessBasis, common_pb2.AccessBasis.Value("ACCESS_BASIS_" + fields["access_basis"]))
+        found.access_basis = cast(
+            common_pb2.AccessBasis, common_pb2.AccessBasis.Value("ACCESS_BASIS_" + fields["access_basis"])
+        )
     return found
 
 
@@ -164,6 +191,7 @@ def bounded(searches: Mapping[str, Any], keep: str) -> dict[str, Any]:
 
 # ---- pages -----------------------------------------------------------------------------------
 
+
 def _event_row(page: Page, event: audit_pb2.AuditEvent) -> dict[str, Any]:
     catalog = texts(page.lang)
     actor = event.actor
@@ -193,8 +221,14 @@ async def home(page: Page) -> Response:
     end = datetime.now(UTC)
     signals = await _signals(page, session, end - timedelta(days=DEFAULT_PERIOD_DAYS), end, "")
     health = await _checkpoint(page, session)
-    return page.render("auditor/home.html", page_title=texts(page.lang).t("auditor.home.title"),
-                       signals=signals[:5], signal_count=len(signals), health=health, nav="home")
+    return page.render(
+        "auditor/home.html",
+        page_title=texts(page.lang).t("auditor.home.title"),
+        signals=signals[:5],
+        signal_count=len(signals),
+        health=health,
+        nav="home",
+    )
 
 
 async def search(page: Page) -> Response:
@@ -224,8 +258,13 @@ async def search(page: Page) -> Response:
     if not 1 <= number <= len(tokens):
         number = 1
     try:
-        answer = await page.web.caller.call(session, SEARCH_EVENTS, audit_pb2.SearchEventsRequest(
-            filter=event_filter(fields), page_size=PAGE_SIZE, page_token=tokens[number - 1]))
+        answer = await page.web.caller.call(
+            session,
+            SEARCH_EVENTS,
+            audit_pb2.SearchEventsRequest(
+                filter=event_filter(fields), page_size=PAGE_SIZE, page_token=tokens[number - 1]
+            ),
+        )
     except ServiceError as err:
         if err.field_violations:
             problems = {_form_field(k): v for k, v in err.field_violations.items()}
@@ -238,19 +277,31 @@ async def search(page: Page) -> Response:
         searches[key] = {**stored, "tokens": tokens}
         await page.web.sessions.update(session, data={**session.data, "searches": bounded(searches, key)})
     result = {
-        "key": key, "page": number, "rows": [_event_row(page, e) for e in answer.events],
+        "key": key,
+        "page": number,
+        "rows": [_event_row(page, e) for e in answer.events],
         "previous": number - 1 if number > 1 else None,
         "next": number + 1 if answer.next_page_token and number < MAX_PAGES else None,
     }
     return _search_page(page, fields, {}, result)
 
 
-def _search_page(page: Page, fields: Mapping[str, str], problems: Mapping[str, str], result: Any,
-                 status: int = 200) -> Response:
-    return page.render("auditor/search.html", status=status, page_title=texts(page.lang).t("auditor.search.title"),
-                       fields={name: fields.get(name, "") for name in FILTER_FIELDS}, problems=problems,
-                       result=result, purposes=PURPOSES, decisions=DECISIONS, bases=BASES, points=points_of_care(page),
-                       nav="search")
+def _search_page(
+    page: Page, fields: Mapping[str, str], problems: Mapping[str, str], result: Any, status: int = 200
+) -> Response:
+    return page.render(
+        "auditor/search.html",
+        status=status,
+        page_title=texts(page.lang).t("auditor.search.title"),
+        fields={name: fields.get(name, "") for name in FILTER_FIELDS},
+        problems=problems,
+        result=result,
+        purposes=PURPOSES,
+        decisions=DECISIONS,
+        bases=BASES,
+        points=points_of_care(page),
+        nav="search",
+    )
 
 
 def _sequence(page: Page) -> int:
@@ -261,8 +312,9 @@ def _sequence(page: Page) -> int:
 
 
 async def _proof(page: Page, sequence: int) -> str:
-    answer = await page.web.caller.call(_session(page), GET_EVENT_PROOF,
-                                        audit_pb2.GetEventProofRequest(sequence=sequence))
+    answer = await page.web.caller.call(
+        _session(page), GET_EVENT_PROOF, audit_pb2.GetEventProofRequest(sequence=sequence)
+    )
     assert isinstance(answer, audit_pb2.GetEventProofResponse)
     return answer.proof
 
@@ -275,14 +327,30 @@ async def event(page: Page) -> Response:
         proof = await _proof(page, sequence)
     except ServiceError as err:
         if err.reason == Reason.EVENT_NOT_FOUND:  # not covered by a checkpoint yet (signed within a second)
-            return page.render("auditor/event.html", status=404, page_title=title, sequence=sequence,
-                               pending=True, failed=None, event=None, nav="search")
+            return page.render(
+                "auditor/event.html",
+                status=404,
+                page_title=title,
+                sequence=sequence,
+                pending=True,
+                failed=None,
+                event=None,
+                nav="search",
+            )
         raise
     try:
         proven = logcheck.read_event_proof(proof, _vkey(page))
     except logcheck.LogCheckFailed as exc:
-        return page.render("auditor/event.html", status=502, page_title=title, sequence=sequence,
-                           pending=False, failed=str(exc), event=None, nav="search")
+        return page.render(
+            "auditor/event.html",
+            status=502,
+            page_title=title,
+            sequence=sequence,
+            pending=False,
+            failed=str(exc),
+            event=None,
+            nav="search",
+        )
     m = proven.members
     moment = proven.occurred_at
     hpr = str(m.get("actor_hpr_number") or "")
@@ -291,25 +359,43 @@ async def event(page: Page) -> Response:
         "time": catalog.format_time(moment) if moment else "",
         "actor_name": str(m.get("actor_name") or (person.name if person else "") or ""),
         "actor_kind": str(m.get("actor_kind") or ""),
-        "actor_hpr": hpr, "actor_pid": str(m.get("actor_pid") or ""),
+        "actor_hpr": hpr,
+        "actor_pid": str(m.get("actor_pid") or ""),
         "actor_client": str(m.get("actor_client_name") or m.get("actor_client_id") or ""),
-        "actor_org": page.web.directory.organisation_name(str(m.get("actor_orgnr_child") or m.get("actor_orgnr_parent") or "")),
+        "actor_org": page.web.directory.organisation_name(
+            str(m.get("actor_orgnr_child") or m.get("actor_orgnr_parent") or "")
+        ),
         "patient": str(m.get("patient_id") or ""),
         "action": _label(catalog, "auditor.action.", m.get("action")),
         "category": _label(catalog, "auditor.category.", m.get("data_category")),
-        "purpose": str(m.get("purpose_of_use") or ""), "basis": str(m.get("access_basis") or ""),
-        "decision": str(m.get("decision") or ""), "decided_by": str(m.get("decided_by") or ""),
+        "purpose": str(m.get("purpose_of_use") or ""),
+        "basis": str(m.get("access_basis") or ""),
+        "decision": str(m.get("decision") or ""),
+        "decided_by": str(m.get("decided_by") or ""),
         # The decision's duties (a version-2 leaf's member; None: a version-1 leaf did not record them).
-        "obligations": [_label(catalog, "auditor.obligation.", name) for name in str(m["obligations"]).split(",")
-                        if name] if isinstance(m.get("obligations"), str) else None,
-        "flagged": bool(m.get("flagged")), "justification": str(m.get("justification") or ""),
-        "method": str(m.get("method") or ""), "trace_id": str(m.get("trace_id") or ""),
+        "obligations": [
+            _label(catalog, "auditor.obligation.", name) for name in str(m["obligations"]).split(",") if name
+        ]
+        if isinstance(m.get("obligations"), str)
+        else None,
+        "flagged": bool(m.get("flagged")),
+        "justification": str(m.get("justification") or ""),
+        "method": str(m.get("method") or ""),
+        "trace_id": str(m.get("trace_id") or ""),
         "tree_size": proven.tree_size,
         # A version-2 leaf holds these two as commitments: the auditor's proof opened them, checked.
         "opened": bool(proven.opened),
     }
-    return page.render("auditor/event.html", page_title=title, sequence=sequence, pending=False, failed=None,
-                       event=shown, vkey=_vkey(page), nav="search")
+    return page.render(
+        "auditor/event.html",
+        page_title=title,
+        sequence=sequence,
+        pending=False,
+        failed=None,
+        event=shown,
+        vkey=_vkey(page),
+        nav="search",
+    )
 
 
 def _label(catalog: Texts, prefix: str, value: object) -> str:
@@ -326,11 +412,14 @@ async def proof_download(page: Page) -> Response:
 
 # ---- signals and chart -----------------------------------------------------------------------
 
+
 async def _signals(page: Page, session: WebSession, start: datetime, end: datetime, kind: str) -> list[dict[str, Any]]:
     catalog = texts(page.lang)
     request = audit_pb2.ListSignalsRequest(
-        kind=cast(audit_pb2.SignalKind, audit_pb2.SignalKind.Value("SIGNAL_KIND_" + kind)) if kind
-        else audit_pb2.SIGNAL_KIND_UNSPECIFIED)
+        kind=cast(audit_pb2.SignalKind, audit_pb2.SignalKind.Value("SIGNAL_KIND_" + kind))
+        if kind
+        else audit_pb2.SIGNAL_KIND_UNSPECIFIED
+    )
     request.start_time.FromDatetime(start)
     request.end_time.FromDatetime(end)
     found: list[dict[str, Any]] = []
@@ -340,14 +429,19 @@ async def _signals(page: Page, session: WebSession, start: datetime, end: dateti
         for signal in answer.signals:
             actor = signal.actor
             person = page.web.directory.person(actor.hpr_number) if actor.hpr_number else None
-            found.append({
-                "kind": audit_pb2.SignalKind.Name(signal.kind).removeprefix("SIGNAL_KIND_"),
-                "who": actor.name or (person.name if person else "") or actor.hpr_number or actor.client_name,
-                "day": catalog.format_time(datetime(signal.day.year, signal.day.month, signal.day.day, 12), date_only=True)
-                if signal.day.year else "",
-                "count": len(signal.events),
-                "sequences": [e.sequence for e in signal.events[:5]],
-            })
+            found.append(
+                {
+                    "kind": audit_pb2.SignalKind.Name(signal.kind).removeprefix("SIGNAL_KIND_"),
+                    "who": actor.name or (person.name if person else "") or actor.hpr_number or actor.client_name,
+                    "day": catalog.format_time(
+                        datetime(signal.day.year, signal.day.month, signal.day.day, 12), date_only=True
+                    )
+                    if signal.day.year
+                    else "",
+                    "count": len(signal.events),
+                    "sequences": [e.sequence for e in signal.events[:5]],
+                }
+            )
         if not answer.next_page_token:
             break
         request.page_token = answer.next_page_token
@@ -357,7 +451,9 @@ async def _signals(page: Page, session: WebSession, start: datetime, end: dateti
 def _period(page: Page) -> tuple[date, date, dict[str, str]]:
     today = datetime.now(OSLO).date()
     problems: dict[str, str] = {}
-    start = _day(page.request.query_params.get("fra", ""), "fra", problems) or today - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    start = _day(page.request.query_params.get("fra", ""), "fra", problems) or today - timedelta(
+        days=DEFAULT_PERIOD_DAYS - 1
+    )
     end = _day(page.request.query_params.get("til", ""), "til", problems) or today
     if end < start:
         problems["til"] = "after the start"
@@ -373,8 +469,9 @@ async def day_counts(page: Page, session: WebSession, start: date, end: date) ->
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     events = dict.fromkeys(days, 0)
     denials = dict.fromkeys(days, 0)
-    request = audit_pb2.SearchEventsRequest(filter=event_filter({"fra": start.isoformat(), "til": end.isoformat()}),
-                                            page_size=CHART_PAGE_SIZE)
+    request = audit_pb2.SearchEventsRequest(
+        filter=event_filter({"fra": start.isoformat(), "til": end.isoformat()}), page_size=CHART_PAGE_SIZE
+    )
     capped = False
     for number in range(CHART_MAX_PAGES):
         answer = await page.web.caller.call(session, SEARCH_EVENTS, request)
@@ -400,61 +497,118 @@ async def signals(page: Page) -> Response:
     if kind and kind not in SIGNAL_KINDS:
         problems["type"] = "not a choice"
         kind = ""
-    found = await _signals(page, session, _start_of(start).ToDatetime(UTC),
-                           _start_of(end + timedelta(days=1)).ToDatetime(UTC), kind)
+    found = await _signals(
+        page, session, _start_of(start).ToDatetime(UTC), _start_of(end + timedelta(days=1)).ToDatetime(UTC), kind
+    )
     counts, capped = await day_counts(page, session, start, end)
-    period = catalog.t("auditor.signals.period", start=catalog.format_time(datetime.combine(start, dtime(12)), date_only=True),
-                       end=catalog.format_time(datetime.combine(end, dtime(12)), date_only=True))
+    period = catalog.t(
+        "auditor.signals.period",
+        start=catalog.format_time(datetime.combine(start, dtime(12)), date_only=True),
+        end=catalog.format_time(datetime.combine(end, dtime(12)), date_only=True),
+    )
     chart = charts.bar_chart(
-        counts, title=catalog.t("auditor.chart.title", period=period),
-        description=catalog.t("auditor.chart.description", events=sum(c.events for c in counts),
-                              denials=sum(c.denials for c in counts)),
-        events_label=catalog.t("auditor.chart.events"), denials_label=catalog.t("auditor.chart.denials"),
+        counts,
+        title=catalog.t("auditor.chart.title", period=period),
+        description=catalog.t(
+            "auditor.chart.description", events=sum(c.events for c in counts), denials=sum(c.denials for c in counts)
+        ),
+        events_label=catalog.t("auditor.chart.events"),
+        denials_label=catalog.t("auditor.chart.denials"),
         day_label=lambda d: catalog.format_time(datetime.combine(d, dtime(12)), date_only=True),
     )
-    rows = [{"day": catalog.format_time(datetime.combine(c.day, dtime(12)), date_only=True),
-             "events": c.events, "denials": c.denials} for c in counts]
-    return page.render("auditor/signals.html", status=400 if problems else 200,
-                       page_title=catalog.t("auditor.signals.title"), signals=found, chart=chart, rows=rows,
-                       capped=capped, problems=problems, fra=start.isoformat(), til=end.isoformat(), kind=kind,
-                       kinds=SIGNAL_KINDS, nav="signals")
+    rows = [
+        {
+            "day": catalog.format_time(datetime.combine(c.day, dtime(12)), date_only=True),
+            "events": c.events,
+            "denials": c.denials,
+        }
+        for c in counts
+    ]
+    return page.render(
+        "auditor/signals.html",
+        status=400 if problems else 200,
+        page_title=catalog.t("auditor.signals.title"),
+        signals=found,
+        chart=chart,
+        rows=rows,
+        capped=capped,
+        problems=problems,
+        fra=start.isoformat(),
+        til=end.isoformat(),
+        kind=kind,
+        kinds=SIGNAL_KINDS,
+        nav="signals",
+    )
 
 
 # ---- export ----------------------------------------------------------------------------------
+
 
 async def export(page: Page) -> Response:
     session = _session(page)
     catalog = texts(page.lang)
     if page.request.method == "GET":
-        return page.render("auditor/export.html", page_title=catalog.t("auditor.export.title"),
-                           fields={name: "" for name in FILTER_FIELDS}, problems={}, format="csv",
-                           purposes=PURPOSES, decisions=DECISIONS, bases=BASES, points=points_of_care(page), nav="export")
+        return page.render(
+            "auditor/export.html",
+            page_title=catalog.t("auditor.export.title"),
+            fields={name: "" for name in FILTER_FIELDS},
+            problems={},
+            format="csv",
+            purposes=PURPOSES,
+            decisions=DECISIONS,
+            bases=BASES,
+            points=points_of_care(page),
+            nav="export",
+        )
     assert page.form is not None
     fields, problems = filter_from_form(page.form, {orgnr for orgnr, _ in points_of_care(page)})
     chosen = page.form.get("format", "")
     if chosen not in FORMATS:
         problems["format"] = "not a choice"
     if problems:
-        return page.render("auditor/export.html", status=400, page_title=catalog.t("auditor.export.title"),
-                           fields=fields, problems=problems, format=chosen, purposes=PURPOSES, decisions=DECISIONS,
-                           bases=BASES, points=points_of_care(page), nav="export")
+        return page.render(
+            "auditor/export.html",
+            status=400,
+            page_title=catalog.t("auditor.export.title"),
+            fields=fields,
+            problems=problems,
+            format=chosen,
+            purposes=PURPOSES,
+            decisions=DECISIONS,
+            bases=BASES,
+            points=points_of_care(page),
+            nav="export",
+        )
     proto_format, suffix = FORMATS[chosen]
     try:
         answer = await page.web.caller.call(
-            session, EXPORT_EVENTS, audit_pb2.ExportEventsRequest(filter=event_filter(fields), format=proto_format))
+            session, EXPORT_EVENTS, audit_pb2.ExportEventsRequest(filter=event_filter(fields), format=proto_format)
+        )
     except ServiceError as err:
         if not err.field_violations:
             raise
-        return page.render("auditor/export.html", status=400, page_title=catalog.t("auditor.export.title"),
-                           fields=fields, problems={_form_field(k): v for k, v in err.field_violations.items()},
-                           format=chosen, purposes=PURPOSES, decisions=DECISIONS, bases=BASES, points=points_of_care(page), nav="export")
+        return page.render(
+            "auditor/export.html",
+            status=400,
+            page_title=catalog.t("auditor.export.title"),
+            fields=fields,
+            problems={_form_field(k): v for k, v in err.field_violations.items()},
+            format=chosen,
+            purposes=PURPOSES,
+            decisions=DECISIONS,
+            bases=BASES,
+            points=points_of_care(page),
+            nav="export",
+        )
     assert isinstance(answer, audit_pb2.ExportEventsResponse)
     stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M")
-    return page.download(answer.content, answer.content_type or "application/octet-stream",
-                         f"hendelser-{stamp}.{suffix}")
+    return page.download(
+        answer.content, answer.content_type or "application/octet-stream", f"hendelser-{stamp}.{suffix}"
+    )
 
 
 # ---- log health ------------------------------------------------------------------------------
+
 
 async def _checkpoint(page: Page, session: WebSession) -> dict[str, Any]:
     """The latest checkpoint verified with the pinned key: {"ok", "size", "problem"}."""
@@ -484,8 +638,11 @@ async def health(page: Page) -> Response:
         for seen in chain:
             hashes: list[bytes] = []
             if 0 < seen.size < checkpoint.size:
-                answer = await page.web.caller.call(session, GET_CONSISTENCY_PROOF, audit_pb2.GetConsistencyProofRequest(
-                    first_size=seen.size, second_size=checkpoint.size))
+                answer = await page.web.caller.call(
+                    session,
+                    GET_CONSISTENCY_PROOF,
+                    audit_pb2.GetConsistencyProofRequest(first_size=seen.size, second_size=checkpoint.size),
+                )
                 assert isinstance(answer, audit_pb2.GetConsistencyProofResponse)
                 hashes = list(answer.hashes)
             try:
@@ -493,14 +650,27 @@ async def health(page: Page) -> Response:
                 problem = ""
             except logcheck.LogCheckFailed as exc:
                 problem, all_ok = str(exc), False
-            links.append({"size": seen.size, "seen": catalog.format_time(datetime.fromtimestamp(seen.seen_at, UTC)),
-                          "ok": not problem, "problem": problem})
+            links.append(
+                {
+                    "size": seen.size,
+                    "seen": catalog.format_time(datetime.fromtimestamp(seen.seen_at, UTC)),
+                    "ok": not problem,
+                    "problem": problem,
+                }
+            )
         if all_ok:  # a broken chain is kept as it is, to be shown again
             now = int(time.time())
-            await page.web.sessions.set_mark(session, logcheck.CHAIN_MARK,
-                                             logcheck.format_chain(logcheck.extend(chain, checkpoint, now)))
-    return page.render("auditor/health.html", page_title=catalog.t("auditor.health.title"), current=current,
-                       links=links, vkey=_vkey(page), nav="health")
+            await page.web.sessions.set_mark(
+                session, logcheck.CHAIN_MARK, logcheck.format_chain(logcheck.extend(chain, checkpoint, now))
+            )
+    return page.render(
+        "auditor/health.html",
+        page_title=catalog.t("auditor.health.title"),
+        current=current,
+        links=links,
+        vkey=_vkey(page),
+        nav="health",
+    )
 
 
 def routes() -> list[WebRoute]:

@@ -9,6 +9,7 @@ A token with less than REFRESH_MARGIN_SECONDS left is refreshed first (`refresh`
 login's: one replica at a time spends the rotating refresh token); a call the Enforcer refuses
 TOKEN_EXPIRED is refreshed and retried once. A session that has ended (or whose refresh
 token the issuer refuses) answers 401 WEB_SESSION_ENDED, and the person logs in again."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -41,8 +42,13 @@ def response_type(rpc: str) -> type[Message]:
 
 class EnforcerCaller:
     def __init__(
-        self, enforcer: Enforcer, sessions: SqlSessions, refresh: Refresh, dpop_key: DpopKey,
-        gateway_public_url: str, policies: Mapping[str, MethodPolicy] = POLICIES,
+        self,
+        enforcer: Enforcer,
+        sessions: SqlSessions,
+        refresh: Refresh,
+        dpop_key: DpopKey,
+        gateway_public_url: str,
+        policies: Mapping[str, MethodPolicy] = POLICIES,
     ) -> None:
         self._enforcer = enforcer
         self._refresh = refresh
@@ -52,7 +58,9 @@ class EnforcerCaller:
         self._public_url = gateway_public_url
         self._policies = policies
 
-    async def _incoming(self, session: WebSession, rpc: str, *, renew: bool = False) -> tuple[IncomingCall, MethodPolicy]:
+    async def _incoming(
+        self, session: WebSession, rpc: str, *, renew: bool = False
+    ) -> tuple[IncomingCall, MethodPolicy]:
         policy = self._policies.get(rpc)
         if policy is None:
             raise ValueError(f"no policy for {rpc}")  # a page's bug, not the person's
@@ -63,8 +71,7 @@ class EnforcerCaller:
             raise session_ended()
         if renew or credentials.access_expires_at - self._sessions.clock() < REFRESH_MARGIN_SECONDS:
             credentials = await self._refresh(session, credentials)
-        proof = make_proof(self._key, "POST", grpc_target(self._public_url, rpc),
-                           access_token=credentials.access_token)
+        proof = make_proof(self._key, "POST", grpc_target(self._public_url, rpc), access_token=credentials.access_token)
         call = IncomingCall(rpc, _metadata(credentials, proof), PEER, htm="POST", htu="")
         return call, policy
 

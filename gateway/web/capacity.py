@@ -12,6 +12,7 @@ relay re-checks, at most every RECHECK_SECONDS, that the session still exists; w
 ended the last line is `{"error": {"reason": "WEB_SESSION_ENDED", ...}}`. A refusal before
 the first message is the JSON error body with its HTTP status, never a redirect (the page's
 script reads it)."""
+
 from __future__ import annotations
 
 import json
@@ -93,14 +94,21 @@ def _rows(overview: capacity_pb2.GetCapacityOverviewResponse) -> list[ResourceRo
     rows = []
     for unit in overview.units:
         for resource in sorted(unit.resources, key=lambda r: r.resource_type):
-            rows.append(ResourceRow(
-                unit_id=unit.unit_id, unit_name=unit.name or unit.unit_id,
-                unit_type=UNIT_TYPE_NAMES.get(unit.unit_type, ""), municipality=unit.municipality_number,
-                resource_type=resource.resource_type, total=resource.total, available=resource.available,
-                occupied=resource.occupied, status=STATUS_NAMES.get(resource.status, "unknown"),
-                note=resource.note,
-                reported=resource.report_time.ToDatetime(tzinfo=None) if resource.HasField("report_time") else None,
-            ))
+            rows.append(
+                ResourceRow(
+                    unit_id=unit.unit_id,
+                    unit_name=unit.name or unit.unit_id,
+                    unit_type=UNIT_TYPE_NAMES.get(unit.unit_type, ""),
+                    municipality=unit.municipality_number,
+                    resource_type=resource.resource_type,
+                    total=resource.total,
+                    available=resource.available,
+                    occupied=resource.occupied,
+                    status=STATUS_NAMES.get(resource.status, "unknown"),
+                    note=resource.note,
+                    reported=resource.report_time.ToDatetime(tzinfo=None) if resource.HasField("report_time") else None,
+                )
+            )
     return rows
 
 
@@ -119,8 +127,12 @@ class AlertView:
 def _alert_views(alerts: list[capacity_pb2.Alert], org_name: Callable[[str], str]) -> list[AlertView]:
     return [
         AlertView(
-            alert_id=a.alert_id, severity=SEVERITY_NAMES.get(a.severity, "info"), message=a.message,
-            sender=org_name(a.sender_orgnr), raised=a.raise_time.ToDatetime(), expires=a.expire_time.ToDatetime(),
+            alert_id=a.alert_id,
+            severity=SEVERITY_NAMES.get(a.severity, "info"),
+            message=a.message,
+            sender=org_name(a.sender_orgnr),
+            raised=a.raise_time.ToDatetime(),
+            expires=a.expire_time.ToDatetime(),
             acknowledged=", ".join(org_name(ack.orgnr) for ack in a.acknowledgements),
             pending=", ".join(org_name(orgnr) for orgnr in a.pending_orgnrs),
         )
@@ -164,7 +176,9 @@ def _client_texts(lang: str) -> dict[str, Any]:
     catalog = texts("en" if lang == "en" else "nb")
     flat = catalog.table
     prefix = "capacity."
-    return {key[len(prefix):]: value for key, value in flat.items() if key.startswith(prefix)} | {f"month.{m}": catalog.t(f"common.month.{m}") for m in range(1, 13)}
+    return {key[len(prefix) :]: value for key, value in flat.items() if key.startswith(prefix)} | {
+        f"month.{m}": catalog.t(f"common.month.{m}") for m in range(1, 13)
+    }
 
 
 async def overview_page(page: Page) -> Response:
@@ -178,16 +192,26 @@ async def overview_page(page: Page) -> Response:
     regions = sorted({o.region for o in directory.organisations.values() if o.region} | ({region} - {""}))
     org_names = {orgnr: o.name for orgnr, o in directory.organisations.items()}
     live = {
-        "region": region, "position": str(answer.position), "lang": page.lang,
-        "capacityStream": CAPACITY_STREAM_PATH, "alertsStream": ALERTS_STREAM_PATH,
-        "texts": _client_texts(page.lang), "organisations": org_names,
+        "region": region,
+        "position": str(answer.position),
+        "lang": page.lang,
+        "capacityStream": CAPACITY_STREAM_PATH,
+        "alertsStream": ALERTS_STREAM_PATH,
+        "texts": _client_texts(page.lang),
+        "organisations": org_names,
     }
     catalog = texts(page.lang)
     return page.render(
-        "capacity/overview.html", page_title=catalog.t("capacity.title"), region=region, regions=regions,
-        rows=_rows(answer), totals=list(answer.totals), alerts=_alert_views(alerts, directory.organisation_name),
+        "capacity/overview.html",
+        page_title=catalog.t("capacity.title"),
+        region=region,
+        regions=regions,
+        rows=_rows(answer),
+        totals=list(answer.totals),
+        alerts=_alert_views(alerts, directory.organisation_name),
         resource_label=lambda r: resource_label(page.lang, r),
-        now=datetime.now().astimezone(), live_json=Markup(json.dumps(live, ensure_ascii=False).replace("<", "\\u003c")),
+        now=datetime.now().astimezone(),
+        live_json=Markup(json.dumps(live, ensure_ascii=False).replace("<", "\\u003c")),
         person=session.person_name or session.subject,
     )
 
@@ -247,8 +271,11 @@ async def capacity_stream(page: Page) -> Response:
         start = _position(page)
     except ServiceError as err:
         return _json_error(err)
-    return _relay(page, WATCH_CAPACITY,
-                  lambda after: capacity_pb2.WatchCapacityRequest(region=region, resume_after=after or start))
+    return _relay(
+        page,
+        WATCH_CAPACITY,
+        lambda after: capacity_pb2.WatchCapacityRequest(region=region, resume_after=after or start),
+    )
 
 
 async def alerts_stream(page: Page) -> Response:

@@ -1,6 +1,7 @@
 """Server-rendered SVG charts, pure: a bar chart of events and denials per day. Inline SVG with
 classes and presentation attributes only (the CSP blocks `style=""`), a `<title>` and `<desc>`
 for assistive technology, and no script. The page puts the same numbers in a table beside it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -34,8 +35,15 @@ def scale_top(highest: int) -> int:
         magnitude *= 10
 
 
-def bar_chart(counts: Sequence[DayCount], *, title: str, description: str, events_label: str,
-              denials_label: str, day_label: Callable[[date], str]) -> Markup:
+def bar_chart(
+    counts: Sequence[DayCount],
+    *,
+    title: str,
+    description: str,
+    events_label: str,
+    denials_label: str,
+    day_label: Callable[[date], str],
+) -> Markup:
     """Two bars per day (events, denials) on a common axis from 0; every text escaped."""
     if len(counts) > MAX_DAYS:
         raise ValueError(f"a chart shows at most {MAX_DAYS} days")
@@ -54,26 +62,36 @@ def bar_chart(counts: Sequence[DayCount], *, title: str, description: str, event
         y = MARGIN_TOP + plot_h * (1 - fraction)
         value = round(top * fraction)
         parts.append(f'<line class="chart__grid" x1="{MARGIN_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="chart__axis" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+        parts.append(
+            f'<text class="chart__axis" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>'
+        )
     every = max(1, len(counts) // 8)  # at most about eight day labels
     for i, count in enumerate(counts):
         x = MARGIN_LEFT + i * slot + (slot - 2 * bar) / 2
-        for offset, value, kind, label in ((0.0, count.events, "events", events_label),
-                                           (bar, count.denials, "denials", denials_label)):
+        for offset, value, kind, label in (
+            (0.0, count.events, "events", events_label),
+            (bar, count.denials, "denials", denials_label),
+        ):
             h = plot_h * value / top
             y = MARGIN_TOP + plot_h - h
             parts.append(
                 f'<rect class="chart__bar chart__bar--{kind}" x="{x + offset:.1f}" y="{y:.1f}" '
                 f'width="{bar:.1f}" height="{h:.1f}"><title>{escape(day_label(count.day))}: '
-                f'{escape(label)} {value}</title></rect>'
+                f"{escape(label)} {value}</title></rect>"
             )
         if i % every == 0:
-            parts.append(f'<text class="chart__axis" x="{x + bar:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 16}" '
-                         f'text-anchor="middle">{escape(f"{count.day.day}.{count.day.month}")}</text>')
+            parts.append(
+                f'<text class="chart__axis" x="{x + bar:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 16}" '
+                f'text-anchor="middle">{escape(f"{count.day.day}.{count.day.month}")}</text>'
+            )
     legend_y = HEIGHT - 6
-    parts.append(f'<rect class="chart__bar chart__bar--events" x="{MARGIN_LEFT}" y="{legend_y - 9}" width="10" height="10"/>')
+    parts.append(
+        f'<rect class="chart__bar chart__bar--events" x="{MARGIN_LEFT}" y="{legend_y - 9}" width="10" height="10"/>'
+    )
     parts.append(f'<text class="chart__legend" x="{MARGIN_LEFT + 14}" y="{legend_y}">{escape(events_label)}</text>')
-    parts.append(f'<rect class="chart__bar chart__bar--denials" x="{MARGIN_LEFT + 200}" y="{legend_y - 9}" width="10" height="10"/>')
+    parts.append(
+        f'<rect class="chart__bar chart__bar--denials" x="{MARGIN_LEFT + 200}" y="{legend_y - 9}" width="10" height="10"/>'
+    )
     parts.append(f'<text class="chart__legend" x="{MARGIN_LEFT + 214}" y="{legend_y}">{escape(denials_label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

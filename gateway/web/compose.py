@@ -1,6 +1,7 @@
 """Composition of the web pages with their login: the session store on the gateway's
 database, the login (gateway/web/login.py), the Caller over the gateway's own Enforcer, and
 the routes of every area. gateway/main.py passes the result to create_http_server."""
+
 from __future__ import annotations
 
 import time
@@ -40,19 +41,30 @@ class WebParts:
 
 
 def create_web(
-    settings: Settings, config: WebConfig, enforcer: Enforcer, backends: BackendChannels, jwks: JwksCache, access_tokens: TokenValidator,
-    tracer_provider: TracerProvider, *, clock: Callable[[], float] = time.time,
+    settings: Settings,
+    config: WebConfig,
+    enforcer: Enforcer,
+    backends: BackendChannels,
+    jwks: JwksCache,
+    access_tokens: TokenValidator,
+    tracer_provider: TracerProvider,
+    *,
+    clock: Callable[[], float] = time.time,
 ) -> WebParts:
     """`config`: WebConfig.from_settings, loaded before the gateway holds any resource."""
-    engine = make_engine(settings.database_url(COMPONENT), tracer_provider,
-                         settings.database.named("samhandling-gateway-web"))
+    engine = make_engine(
+        settings.database_url(COMPONENT), tracer_provider, settings.database.named("samhandling-gateway-web")
+    )
     sessions = SqlSessions(engine, idle_seconds=config.idle_seconds, max_seconds=config.max_seconds, clock=clock)
     http = httpx.AsyncClient(timeout=STS_TIMEOUT, follow_redirects=False)
     web_login = login.WebLogin(config, sessions, LoginTokens(jwks, access_tokens, config.issuer, clock), http)
     web = Web(
         caller=EnforcerCaller(enforcer, sessions, web_login.refresh, config.dpop_key, settings.gateway_public_url),
-        sessions=sessions, directory=Directory.for_settings(settings), receipt_keys=ReceiptKeys(backends),
-        audit_vkey=logcheck.pinned_vkey(settings), expected_origin=origin_of(settings.gateway_http_public_url),
+        sessions=sessions,
+        directory=Directory.for_settings(settings),
+        receipt_keys=ReceiptKeys(backends),
+        audit_vkey=logcheck.pinned_vkey(settings),
+        expected_origin=origin_of(settings.gateway_http_public_url),
         production=settings.production,
     )
     pages = [*patient.routes(), *auditor.routes(), *capacity.routes()]

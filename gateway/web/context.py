@@ -2,6 +2,7 @@
 the session a page sees, the Caller that runs an RPC through the Enforcer on the session's
 behalf, the Sessions store, the Web a handler reaches everything through, the Page a handler
 gets, and the WebRoute an area module exports."""
+
 from __future__ import annotations
 
 import re
@@ -145,8 +146,9 @@ class Page:
     def download(self, body: bytes, media_type: str, filename: str) -> Response:
         if not _FILENAME.fullmatch(filename):
             raise ValueError("a download's file name is letters, digits, '.', '_' and '-'")
-        return Response(body, media_type=media_type,
-                        headers={"content-disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            body, media_type=media_type, headers={"content-disposition": f'attachment; filename="{filename}"'}
+        )
 
 
 Handler = Callable[[Page], Awaitable[Response]]

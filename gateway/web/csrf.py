@@ -1,6 +1,7 @@
 """Cross-site request forgery: every POST must come from our own origin (the Origin header,
 and Sec-Fetch-Site when the browser sends it) and carry the session's synchronizer token in
 its `csrf` field. SameSite=Lax on the session cookie is the third layer, not relied on here."""
+
 from __future__ import annotations
 
 import hmac

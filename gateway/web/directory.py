@@ -4,6 +4,7 @@ tokens and audit events carry numbers, not names. In development it is read from
 public-register stand-ins `personnel.json` and `organisations.json`, with person numbers
 dropped on reading; in production it is empty and the pages
 show the numbers."""
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,7 @@ class Directory:
         return (org.region or None) if org else None
 
     def points_of_care(self, parent_orgnr: str) -> list[Organisation]:
-        return sorted((o for o in self.organisations.values() if o.parent_orgnr == parent_orgnr),
-                      key=lambda o: o.name)
+        return sorted((o for o in self.organisations.values() if o.parent_orgnr == parent_orgnr), key=lambda o: o.name)
 
     def search(self, query: str) -> list[HealthPerson]:
         """Health personnel by a 9-digit HPR number, or by every word of the query found in
@@ -100,8 +100,10 @@ def _personnel(path: Path) -> dict[str, HealthPerson]:
     for entry in _entries(path):
         if entry.get("hpr_number"):
             person = HealthPerson(
-                hpr_number=str(entry["hpr_number"]), name=str(entry["name"]),
-                authorization=str(entry.get("authorization", "")), orgnr_parent=str(entry["orgnr_parent"]),
+                hpr_number=str(entry["hpr_number"]),
+                name=str(entry["name"]),
+                authorization=str(entry.get("authorization", "")),
+                orgnr_parent=str(entry["orgnr_parent"]),
                 orgnr_child=str(entry.get("orgnr_child") or ""),
             )
             personnel[person.hpr_number] = person
@@ -112,8 +114,11 @@ def _organisations(path: Path) -> dict[str, Organisation]:
     organisations: dict[str, Organisation] = {}
     for entry in _entries(path):
         org = Organisation(
-            orgnr=str(entry["orgnr"]), name=str(entry["name"]), parent_orgnr=entry.get("parent_orgnr"),
-            kind=str(entry.get("kind", "")), region=str(entry.get("region", "")),
+            orgnr=str(entry["orgnr"]),
+            name=str(entry["name"]),
+            parent_orgnr=entry.get("parent_orgnr"),
+            kind=str(entry.get("kind", "")),
+            region=str(entry.get("region", "")),
         )
         organisations[org.orgnr] = org
     return organisations

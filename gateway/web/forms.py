@@ -2,6 +2,7 @@
 (no file uploads, so no multipart), bounded in size, field count and field length, strict
 about its percent-encoding. Refusals are the HTTP layer's own: 415 UNSUPPORTED_MEDIA_TYPE,
 413 BODY_TOO_LARGE, and 400 INVALID_ARGUMENT with the violation on `form`."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -86,7 +87,7 @@ def _decode(raw: bytes) -> str:
     than tab, line feed and carriage return, which a textarea sends) is malformed."""
     raw = raw.replace(b"+", b" ")
     for index in range(len(raw)):
-        if raw[index] == 0x25 and not _is_hex(raw[index + 1:index + 3]):
+        if raw[index] == 0x25 and not _is_hex(raw[index + 1 : index + 3]):
             raise _malformed("a '%' not followed by two hex digits")
     try:
         text = unquote_to_bytes(raw).decode("utf-8")

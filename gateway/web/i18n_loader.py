@@ -4,6 +4,7 @@ an area whose languages differ in keys and a key defined by two areas, so every 
 every text in both languages. `Texts.t(key, **params)` fills `{name}` placeholders; an
 unknown key raises (templates run with StrictUndefined in the same spirit). Times are shown
 in Europe/Oslo by `format_time`, without a locale library."""
+
 from __future__ import annotations
 
 import functools

@@ -3,6 +3,7 @@ pinned verifier key (SAMHANDLING_AUDIT_LOG_VKEY) and its leaf read as an event; 
 opened with that key; a consistency link from an earlier checkpoint to a later one; and the
 chain of checkpoints an auditor has seen, kept as a bounded mark. The RPCs are the caller's;
 nothing here trusts what the gateway says about its own key."""
+
 from __future__ import annotations
 
 import base64
@@ -87,8 +88,11 @@ def read_event_proof(proof: str, vkey: str) -> ProvenEvent:
         raise LogCheckFailed(str(exc)) from exc
     members = {**proven.members, **proven.opened}  # an opened value reads as the v1 member did
     return ProvenEvent(
-        sequence=int(members["sequence"]), tree_size=proven.tree_size, members=members,
-        committed=proven.committed, opened=proven.opened,
+        sequence=int(members["sequence"]),
+        tree_size=proven.tree_size,
+        members=members,
+        committed=proven.committed,
+        opened=proven.opened,
     )
 
 

@@ -14,6 +14,7 @@ S256, state and nonce, run by the gateway for the browser.
 - `POST /logg-ut` (CSRF-checked by the app) deletes the session and clears the cookie.
 
 Any failure of the login is a page with 401 WEB_LOGIN_FAILED ("start again")."""
+
 from __future__ import annotations
 
 import asyncio
@@ -94,22 +95,34 @@ class WebLogin:
         base = self.config.public_url.rstrip("/") if self.config.public_url else request_origin(page.request)
         redirect_uri = base + CALLBACK_PATH
         pending = PendingLogin(
-            client_id=client.client_id, console=console, code_verifier=verifier, nonce=nonce,
-            redirect_uri=redirect_uri, return_to=return_path(console, page.request.query_params.get("tilbake")),
-            lang=page.lang, state_hash=b"",
+            client_id=client.client_id,
+            console=console,
+            code_verifier=verifier,
+            nonce=nonce,
+            redirect_uri=redirect_uri,
+            return_to=return_path(console, page.request.query_params.get("tilbake")),
+            lang=page.lang,
+            state_hash=b"",
         )
         await self.sessions.begin_login(login_id, state, pending)
         query = {
-            "response_type": "code", "client_id": client.client_id, "redirect_uri": redirect_uri,
-            "scope": SCOPES[console], "state": state, "nonce": nonce,
-            "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256",
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": SCOPES[console],
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
             "ui_locales": page.lang,
         }
         assert endpoints.authorization_endpoint is not None
-        response = Response(status_code=303,
-                            headers={"location": endpoints.authorization_endpoint + "?" + urlencode(query)})
-        response.set_cookie(LOGIN_COOKIE, login_id, max_age=LOGIN_SECONDS, path="/", secure=True, httponly=True,
-                            samesite="lax")
+        response = Response(
+            status_code=303, headers={"location": endpoints.authorization_endpoint + "?" + urlencode(query)}
+        )
+        response.set_cookie(
+            LOGIN_COOKIE, login_id, max_age=LOGIN_SECONDS, path="/", secure=True, httponly=True, samesite="lax"
+        )
         return response
 
     def expired(self, page: Page, console: Console) -> Response:
@@ -117,10 +130,14 @@ class WebLogin:
         landing page says why, with one link on to the same login (its `tilbake` kept)."""
         kept = [(name, value) for name, value in page.request.query_params.multi_items() if name != "utlopt"]
         again = page.request.url.path + ("?" + urlencode(kept) if kept else "")
-        return page.render("landing.html", page_title=texts(page.lang).t("common.landing.page"),
-                           logins=[(console, again)], logged_out=False,
-                           expired_minutes=max(1, round(self.config.idle_seconds / 60)),
-                           expired_hours=max(1, round(self.config.max_seconds / 3600)))
+        return page.render(
+            "landing.html",
+            page_title=texts(page.lang).t("common.landing.page"),
+            logins=[(console, again)],
+            logged_out=False,
+            expired_minutes=max(1, round(self.config.idle_seconds / 60)),
+            expired_hours=max(1, round(self.config.max_seconds / 3600)),
+        )
 
     async def finish(self, page: Page) -> Response:
         request = page.request
@@ -135,26 +152,47 @@ class WebLogin:
         if not code or "error" in request.query_params:
             raise login_failed("the login was cancelled or refused")
         client = self.client(pending.console)
-        grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": pending.redirect_uri,
-                 "code_verifier": pending.code_verifier}
+        grant = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": pending.redirect_uri,
+            "code_verifier": pending.code_verifier,
+        }
         try:
-            tokens = await request_token(self.http, await self.endpoints(), client.client_id, client.private_jwk,
-                                         grant, dpop_key=self.config.dpop_key, purpose=None)
+            tokens = await request_token(
+                self.http,
+                await self.endpoints(),
+                client.client_id,
+                client.private_jwk,
+                grant,
+                dpop_key=self.config.dpop_key,
+                purpose=None,
+            )
         except StsTokenError as exc:
             raise login_failed(f"the issuer refused the code ({exc.error or exc.status})") from None
         person = await self.tokens.check(
-            id_token=tokens.id_token, access_token=tokens.access_token, client_id=client.client_id,
-            nonce=pending.nonce, dpop_jkt=self.config.dpop_jkt,
+            id_token=tokens.id_token,
+            access_token=tokens.access_token,
+            client_id=client.client_id,
+            nonce=pending.nonce,
+            dpop_jkt=self.config.dpop_jkt,
         )
         wanted = set(SCOPES[pending.console].split()) - {"openid", "profile"}
         if not wanted <= person.scopes:
             raise login_failed("the issuer granted other scopes than this page needs")
         cookie = await self.sessions.create(
             NewSession(
-                console=pending.console, client_id=client.client_id, subject=person.subject,
-                person_pid=person.person_pid, person_name=person.person_name, scopes=person.scopes,
-                access_token=tokens.access_token, access_expires_at=person.access_expires_at,
-                refresh_token=tokens.refresh_token, dpop_jkt=self.config.dpop_jkt, lang=pending.lang,
+                console=pending.console,
+                client_id=client.client_id,
+                subject=person.subject,
+                person_pid=person.person_pid,
+                person_name=person.person_name,
+                scopes=person.scopes,
+                access_token=tokens.access_token,
+                access_expires_at=person.access_expires_at,
+                refresh_token=tokens.refresh_token,
+                dpop_jkt=self.config.dpop_jkt,
+                lang=pending.lang,
                 orgnr_parent=person.orgnr_parent if pending.console != "patient" else None,
                 orgnr_child=person.orgnr_child if pending.console != "patient" else None,
             ),
@@ -179,8 +217,15 @@ class WebLogin:
             raise session_ended()
         grant = {"grant_type": "refresh_token", "refresh_token": lease.refresh_token}
         try:
-            tokens = await request_token(self.http, await self.endpoints(), client.client_id, client.private_jwk,
-                                         grant, dpop_key=self.config.dpop_key, purpose=None)
+            tokens = await request_token(
+                self.http,
+                await self.endpoints(),
+                client.client_id,
+                client.private_jwk,
+                grant,
+                dpop_key=self.config.dpop_key,
+                purpose=None,
+            )
             claims = await self.tokens.access(tokens.access_token, self.config.dpop_jkt)
         except (StsTokenError, ServiceError) as exc:
             if isinstance(exc, StsTokenError) and exc.error == "invalid_grant":
@@ -220,8 +265,12 @@ def return_path(console: Console, asked: str | None) -> str:
     """Where to land after the login: the page asked for, if it is a local path of this
     console's part of the site; else the console's home."""
     home = HOMES[console]
-    if asked and len(asked) <= MAX_RETURN_PATH and _RETURN_PATH.fullmatch(asked) \
-            and (asked == home or asked.startswith(home + "/")):
+    if (
+        asked
+        and len(asked) <= MAX_RETURN_PATH
+        and _RETURN_PATH.fullmatch(asked)
+        and (asked == home or asked.startswith(home + "/"))
+    ):
         return asked
     return home
 

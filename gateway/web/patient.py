@@ -4,6 +4,7 @@ change goes through the Caller, i.e. the gateway's Enforcer with the session's o
 consent decides and the audit log records each one as the patient's (or, acting for a child,
 as the guardian's on the child's behalf). No person number appears in a URL: the patient
 acted for lives in the session, rule drafts in `session.data`."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,12 +74,17 @@ def _time(stamp: Timestamp) -> datetime | None:
 
 def _common(page: Page, nav: str, title_key: str, **context: Any) -> dict[str, Any]:
     session = _session(page)
-    return {"page_title": _texts(page).t(title_key), "nav_current": nav,
-            "acting_for_name": session.data.get("acting_for_name", "") if session.acting_for else "",
-            "name": session.person_name or session.person_pid, **context}
+    return {
+        "page_title": _texts(page).t(title_key),
+        "nav_current": nav,
+        "acting_for_name": session.data.get("acting_for_name", "") if session.acting_for else "",
+        "name": session.person_name or session.person_pid,
+        **context,
+    }
 
 
 # ----- Oversikt -----
+
 
 async def overview(page: Page) -> Response:
     session, t = _session(page), _texts(page)
@@ -87,21 +93,39 @@ async def overview(page: Page) -> Response:
     rules_in_force = len(await _rules(page))
     unread = await _unread(page, await _notifications(page))
     services = [
-        {"name": s.iplos_display or s.iplos_code, "level": s.service_level, "extent": s.weekly_extent,
-         "start": _date_text(t, s.start_date), "provider": page.web.directory.organisation_name(s.provider_orgnr)
-         if s.provider_orgnr else "", "paused": s.temporarily_ceased}
-        for s in summary.municipal_services if s.active
+        {
+            "name": s.iplos_display or s.iplos_code,
+            "level": s.service_level,
+            "extent": s.weekly_extent,
+            "start": _date_text(t, s.start_date),
+            "provider": page.web.directory.organisation_name(s.provider_orgnr) if s.provider_orgnr else "",
+            "paused": s.temporarily_ceased,
+        }
+        for s in summary.municipal_services
+        if s.active
     ]
     withheld = [pl.label(t, "category", c) for c in summary.withheld_categories]
-    in_force = [r for r in representations.representations  # "also": not the one acted for now
-                if r.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE and r.patient_id != session.acting_for]
+    in_force = [
+        r
+        for r in representations.representations  # "also": not the one acted for now
+        if r.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE and r.patient_id != session.acting_for
+    ]
     acting = next((r for r in representations.representations if r.patient_id == session.acting_for), None)
     return page.render(
         "patient/overview.html",
-        **_common(page, "/pasient", "patient.overview.title", services=services, withheld=withheld,
-                  truncated=summary.municipal_services_truncated, news2=pl.news2_text(t, summary),
-                  represents=[r.patient_name for r in in_force], rules_in_force=rules_in_force, unread=unread,
-                  acting_name=(acting.patient_name if acting else "") if session.acting_for else ""),
+        **_common(
+            page,
+            "/pasient",
+            "patient.overview.title",
+            services=services,
+            withheld=withheld,
+            truncated=summary.municipal_services_truncated,
+            news2=pl.news2_text(t, summary),
+            represents=[r.patient_name for r in in_force],
+            rules_in_force=rules_in_force,
+            unread=unread,
+            acting_name=(acting.patient_name if acting else "") if session.acting_for else "",
+        ),
     )
 
 
@@ -112,6 +136,7 @@ def _date_text(t: Texts, value: Any) -> str:
 
 
 # ----- Delingsregler -----
+
 
 async def _all(page: Page, rpc: str, make: Any, field: str) -> list[Any]:
     found: list[Any] = []
@@ -127,14 +152,21 @@ async def _all(page: Page, rpc: str, make: Any, field: str) -> list[Any]:
 
 async def _rules(page: Page) -> list[consent_pb2.Rule]:
     patient = _patient(_session(page))
-    return await _all(page, LIST_RULES, lambda token: consent_pb2.ListRulesRequest(
-        patient_id=patient, page_token=token), "rules")
+    return await _all(
+        page, LIST_RULES, lambda token: consent_pb2.ListRulesRequest(patient_id=patient, page_token=token), "rules"
+    )
 
 
 async def _history(page: Page) -> list[consent_pb2.Rule]:
     patient = _patient(_session(page))
-    return await _all(page, LIST_RULE_HISTORY, lambda token: consent_pb2.ListRuleHistoryRequest(
-        patient_id=patient, page_size=HISTORY_PAGE_SIZE, page_token=token), "versions")
+    return await _all(
+        page,
+        LIST_RULE_HISTORY,
+        lambda token: consent_pb2.ListRuleHistoryRequest(
+            patient_id=patient, page_size=HISTORY_PAGE_SIZE, page_token=token
+        ),
+        "versions",
+    )
 
 
 def _rule_view(page: Page, rule: consent_pb2.Rule) -> dict[str, Any]:
@@ -142,8 +174,11 @@ def _rule_view(page: Page, rule: consent_pb2.Rule) -> dict[str, Any]:
     actor = rule.actor if rule.HasField("actor") else None
     start, end = _time(rule.valid_from), _time(rule.valid_until)
     return {
-        "id": rule.rule_id, "version": rule.version, "kind": pl.label(t, "rule_type", rule.rule_type),
-        "state": pl.label(t, "state", rule.state), "active": rule.state == consent_pb2.RULE_STATE_ACTIVE,
+        "id": rule.rule_id,
+        "version": rule.version,
+        "kind": pl.label(t, "rule_type", rule.rule_type),
+        "state": pl.label(t, "state", rule.state),
+        "active": rule.state == consent_pb2.RULE_STATE_ACTIVE,
         "who": pl.selector_text(t, directory, actor) if actor is not None else t.t("patient.rule.everyone"),
         "what": pl.labels(t, "category", rule.data_categories, none_key="patient.rule.all_categories"),
         "why": pl.labels(t, "purpose", rule.purposes, none_key="patient.rule.all_purposes"),
@@ -151,16 +186,24 @@ def _rule_view(page: Page, rule: consent_pb2.Rule) -> dict[str, Any]:
         "valid_from": t.format_time(start, date_only=True) if start else "",
         "valid_until": t.format_time(end, date_only=True) if end else "",
         "reason": rule.reason,
-        "effect": pl.rule_effect(t, directory, rule.rule_type, list(rule.data_categories), list(rule.purposes),
-                                 actor, start, end),
+        "effect": pl.rule_effect(
+            t, directory, rule.rule_type, list(rule.data_categories), list(rule.purposes), actor, start, end
+        ),
     }
 
 
 async def rules(page: Page) -> Response:
     found = await _rules(page)
-    return page.render("patient/rules.html", **_common(
-        page, "/pasient/regler", "patient.rules.title", rules=[_rule_view(page, r) for r in found],
-        kinds=list(pl.RULE_TYPES)))
+    return page.render(
+        "patient/rules.html",
+        **_common(
+            page,
+            "/pasient/regler",
+            "patient.rules.title",
+            rules=[_rule_view(page, r) for r in found],
+            kinds=list(pl.RULE_TYPES),
+        ),
+    )
 
 
 def _kind(page: Page) -> str:
@@ -172,8 +215,11 @@ def _kind(page: Page) -> str:
 
 def _fields(kind: str) -> dict[str, bool]:
     """Which parts of the form a kind has (the consent service refuses the others)."""
-    return {"person": kind in ("sperre", "tillatelse"), "categories": kind in ("begrensning", "tillatelse"),
-            "purposes": kind == "tillatelse"}
+    return {
+        "person": kind in ("sperre", "tillatelse"),
+        "categories": kind in ("begrensning", "tillatelse"),
+        "purposes": kind == "tillatelse",
+    }
 
 
 async def new_rule(page: Page) -> Response:
@@ -184,21 +230,39 @@ async def new_rule(page: Page) -> Response:
     return _form_page(page, kind, values, {}, query)
 
 
-def _form_page(page: Page, kind: str, values: Mapping[str, Any], errors: Mapping[str, str], query: str,
-               status: int = 200) -> Response:
+def _form_page(
+    page: Page, kind: str, values: Mapping[str, Any], errors: Mapping[str, str], query: str, status: int = 200
+) -> Response:
     t = _texts(page)
     fields = _fields(kind)
-    results = [{"hpr": p.hpr_number, "text": pl.person_text(t, page.web.directory, p.hpr_number)}
-               for p in page.web.directory.search(query)] if fields["person"] and query.strip() else []
+    results = (
+        [
+            {"hpr": p.hpr_number, "text": pl.person_text(t, page.web.directory, p.hpr_number)}
+            for p in page.web.directory.search(query)
+        ]
+        if fields["person"] and query.strip()
+        else []
+    )
     chosen = values.get("hpr", "")
     if chosen and all(r["hpr"] != chosen for r in results):
         results.insert(0, {"hpr": chosen, "text": pl.person_text(t, page.web.directory, chosen)})
     return page.render(
-        "patient/rule_form.html", status,
-        **_common(page, "/pasient/regler", f"patient.new.title.{kind}", kind=kind, fields=fields, query=query,
-                  searched=bool(query.strip()), results=results, values=values, errors=errors,
-                  categories=[(c, pl.label(t, "category", c)) for c in pl.CATEGORIES],
-                  purposes=[(p, pl.label(t, "purpose", p)) for p in pl.PURPOSES]),
+        "patient/rule_form.html",
+        status,
+        **_common(
+            page,
+            "/pasient/regler",
+            f"patient.new.title.{kind}",
+            kind=kind,
+            fields=fields,
+            query=query,
+            searched=bool(query.strip()),
+            results=results,
+            values=values,
+            errors=errors,
+            categories=[(c, pl.label(t, "category", c)) for c in pl.CATEGORIES],
+            purposes=[(p, pl.label(t, "purpose", p)) for p in pl.PURPOSES],
+        ),
     )
 
 
@@ -211,9 +275,15 @@ def _read_draft(page: Page, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
     assert form is not None
     fields = _fields(kind)
     errors: dict[str, str] = {}
-    draft: dict[str, Any] = {"kind": kind, "hpr": "", "categories": [], "purposes": [],
-                             "fra": form.get("fra", "").strip(), "til": form.get("til", "").strip(),
-                             "reason": form.get("reason", "").strip()}
+    draft: dict[str, Any] = {
+        "kind": kind,
+        "hpr": "",
+        "categories": [],
+        "purposes": [],
+        "fra": form.get("fra", "").strip(),
+        "til": form.get("til", "").strip(),
+        "reason": form.get("reason", "").strip(),
+    }
     if fields["person"]:
         draft["hpr"] = form.get("hpr", "")
         if page.web.directory.person(draft["hpr"]) is None:
@@ -269,8 +339,11 @@ def _oslo_midnight(text: str) -> datetime | None:
 
 def _create_request(page: Page, draft: Mapping[str, Any]) -> consent_pb2.CreateRuleRequest:
     request = consent_pb2.CreateRuleRequest(
-        patient_id=_patient(_session(page)), rule_type=pl.RULE_TYPES[draft["kind"]],
-        data_categories=draft["categories"], purposes=draft["purposes"], reason=draft["reason"],
+        patient_id=_patient(_session(page)),
+        rule_type=pl.RULE_TYPES[draft["kind"]],
+        data_categories=draft["categories"],
+        purposes=draft["purposes"],
+        reason=draft["reason"],
     )
     if draft["hpr"]:
         request.actor.hpr_number = draft["hpr"]
@@ -281,16 +354,35 @@ def _create_request(page: Page, draft: Mapping[str, Any]) -> consent_pb2.CreateR
     return request
 
 
-def _confirm_page(page: Page, draft: Mapping[str, Any], errors: Mapping[str, str], status: int = 200,
-                  problem: str = "") -> Response:
+def _confirm_page(
+    page: Page, draft: Mapping[str, Any], errors: Mapping[str, str], status: int = 200, problem: str = ""
+) -> Response:
     t = _texts(page)
     request = _create_request(page, draft)
-    effect = pl.rule_effect(t, page.web.directory, request.rule_type, list(request.data_categories),
-                            list(request.purposes), request.actor if draft["hpr"] else None,
-                            _oslo_midnight(draft["fra"]), _oslo_midnight(draft["til"]))
-    return page.render("patient/rule_confirm.html", status, **_common(
-        page, "/pasient/regler", "patient.confirm.title", kind=draft["kind"], effect=effect,
-        reservation=draft["kind"] == "reservasjon", errors=errors, problem=problem))
+    effect = pl.rule_effect(
+        t,
+        page.web.directory,
+        request.rule_type,
+        list(request.data_categories),
+        list(request.purposes),
+        request.actor if draft["hpr"] else None,
+        _oslo_midnight(draft["fra"]),
+        _oslo_midnight(draft["til"]),
+    )
+    return page.render(
+        "patient/rule_confirm.html",
+        status,
+        **_common(
+            page,
+            "/pasient/regler",
+            "patient.confirm.title",
+            kind=draft["kind"],
+            effect=effect,
+            reservation=draft["kind"] == "reservasjon",
+            errors=errors,
+            problem=problem,
+        ),
+    )
 
 
 async def confirm_form(page: Page) -> Response:
@@ -357,9 +449,17 @@ async def rule_page(page: Page) -> Response:
         view = _rule_view(page, version)
         view["receipt"] = check_receipt(version, jwks)
         shown.append(view)
-    return page.render("patient/rule.html", **_common(
-        page, "/pasient/regler", "patient.rule.title", versions=shown, current=shown[0],
-        created=page.request.query_params.get("ny") == "1"))
+    return page.render(
+        "patient/rule.html",
+        **_common(
+            page,
+            "/pasient/regler",
+            "patient.rule.title",
+            versions=shown,
+            current=shown[0],
+            created=page.request.query_params.get("ny") == "1",
+        ),
+    )
 
 
 async def receipt_download(page: Page) -> Response:
@@ -367,16 +467,19 @@ async def receipt_download(page: Page) -> Response:
     version = int(page.request.path_params["version"])
     for rule in await _versions(page, rule_id):
         if rule.version == version and rule.receipt:
-            return page.download(rule.receipt.encode("ascii"), "application/jose",
-                                 f"kvittering-{rule_id}-v{version}.jws")
+            return page.download(
+                rule.receipt.encode("ascii"), "application/jose", f"kvittering-{rule_id}-v{version}.jws"
+            )
     raise Reason.RECEIPT_NOT_FOUND.error("no such receipt")
 
 
 async def revoke_form(page: Page) -> Response:
     rule_id = _rule_id(page)
     current = (await _versions(page, rule_id))[-1]
-    return page.render("patient/rule_revoke.html", **_common(
-        page, "/pasient/regler", "patient.revoke.title", rule=_rule_view(page, current)))
+    return page.render(
+        "patient/rule_revoke.html",
+        **_common(page, "/pasient/regler", "patient.revoke.title", rule=_rule_view(page, current)),
+    )
 
 
 async def revoke(page: Page) -> Response:
@@ -386,18 +489,23 @@ async def revoke(page: Page) -> Response:
     reason = form.get("reason", "").strip()
     if len(reason) > MAX_REASON_CHARS:
         raise invalid_argument({"reason": f"at most {MAX_REASON_CHARS} characters"})
-    await _call(page, REVOKE_RULE, consent_pb2.RevokeRuleRequest(
-        patient_id=_patient(_session(page)), rule_id=rule_id, reason=reason))
+    await _call(
+        page,
+        REVOKE_RULE,
+        consent_pb2.RevokeRuleRequest(patient_id=_patient(_session(page)), rule_id=rule_id, reason=reason),
+    )
     return page.redirect(f"/pasient/regler/{rule_id}")
 
 
 async def history(page: Page) -> Response:
     versions = [_rule_view(page, v) for v in reversed(await _history(page))]
-    return page.render("patient/history.html", **_common(
-        page, "/pasient/regler", "patient.history.title", versions=versions))
+    return page.render(
+        "patient/history.html", **_common(page, "/pasient/regler", "patient.history.title", versions=versions)
+    )
 
 
 # ----- Logg over bruk -----
+
 
 def _log_filters(page: Page) -> tuple[dict[str, str], dict[str, str]]:
     query = page.request.query_params
@@ -424,19 +532,37 @@ def _actor_view(page: Page, actor: Any, basis: int = 0) -> dict[str, str]:
         # A patient reader's log shows no person numbers: a person acting for the patient is
         # known by the basis REPRESENTATIVE, any other person is the patient.
         if basis == pl.C.ACCESS_BASIS_REPRESENTATIVE:
-            return {"name": actor.name or t.t("patient.log.representative"), "role": t.t("patient.log.guardian"),
-                    "org": ""}
-        return {"name": t.t("patient.log.patient_self" if session.acting_for else "patient.log.you"), "role": "",
-                "org": ""}
+            return {
+                "name": actor.name or t.t("patient.log.representative"),
+                "role": t.t("patient.log.guardian"),
+                "org": "",
+            }
+        return {
+            "name": t.t("patient.log.patient_self" if session.acting_for else "patient.log.you"),
+            "role": "",
+            "org": "",
+        }
     if actor.kind == pl.C.ACTOR_KIND_SYSTEM:
-        return {"name": actor.client_name or actor.client_id, "role": t.t("patient.kind.SYSTEM"),
-                "org": directory.organisation_name(actor.orgnr_child or actor.orgnr_parent)
-                if (actor.orgnr_child or actor.orgnr_parent) else ""}
+        return {
+            "name": actor.client_name or actor.client_id,
+            "role": t.t("patient.kind.SYSTEM"),
+            "org": directory.organisation_name(actor.orgnr_child or actor.orgnr_parent)
+            if (actor.orgnr_child or actor.orgnr_parent)
+            else "",
+        }
     person = directory.person(actor.hpr_number) if actor.hpr_number else None
-    name = actor.name or (person.name if person else "") or (
-        t.t("patient.person.unknown", hpr=actor.hpr_number) if actor.hpr_number else pl.label(t, "kind", actor.kind))
-    role = pl.authorization_label(t, actor.authorization or (person.authorization if person else "")) \
-        if (actor.authorization or person) else pl.label(t, "kind", actor.kind)
+    name = (
+        actor.name
+        or (person.name if person else "")
+        or (
+            t.t("patient.person.unknown", hpr=actor.hpr_number) if actor.hpr_number else pl.label(t, "kind", actor.kind)
+        )
+    )
+    role = (
+        pl.authorization_label(t, actor.authorization or (person.authorization if person else ""))
+        if (actor.authorization or person)
+        else pl.label(t, "kind", actor.kind)
+    )
     org = actor.orgnr_child or actor.orgnr_parent
     return {"name": name, "role": role, "org": directory.organisation_name(org) if org else ""}
 
@@ -448,10 +574,14 @@ def _event_view(page: Page, event: audit_pb2.AuditEvent) -> dict[str, Any]:
     # A patient's (or guardian's) own reading states no purpose of use: its basis says what it was.
     own_reading = event.actor.kind == pl.C.ACTOR_KIND_PATIENT and not event.purpose_of_use
     return {
-        "when": t.format_time(moment) if moment else "", "actor": _actor_view(page, event.actor, event.access_basis),
-        "what": pl.label(t, "category", event.data_category), "action": pl.label(t, "action", event.action),
-        "purpose": "" if own_reading else pl.label(t, "purpose", event.purpose_of_use), "basis": pl.label(t, "basis", event.access_basis),
-        "permitted": event.decision == pl.C.DECISION_PERMIT, "emergency": pl.is_emergency(event),
+        "when": t.format_time(moment) if moment else "",
+        "actor": _actor_view(page, event.actor, event.access_basis),
+        "what": pl.label(t, "category", event.data_category),
+        "action": pl.label(t, "action", event.action),
+        "purpose": "" if own_reading else pl.label(t, "purpose", event.purpose_of_use),
+        "basis": pl.label(t, "basis", event.access_basis),
+        "permitted": event.decision == pl.C.DECISION_PERMIT,
+        "emergency": pl.is_emergency(event),
         "sequence": event.sequence,
     }
 
@@ -459,8 +589,12 @@ def _event_view(page: Page, event: audit_pb2.AuditEvent) -> dict[str, Any]:
 async def log(page: Page) -> Response:
     chosen, errors = _log_filters(page)
     request = audit_pb2.ListEventsRequest(
-        patient_id=_patient(_session(page)), page_size=EVENTS_PAGE_SIZE, page_token=chosen["side"],
-        actor_orgnr=chosen["org"], flagged_only=chosen["nod"] == "1", exclude_patient_actors=chosen["meg"] != "1",
+        patient_id=_patient(_session(page)),
+        page_size=EVENTS_PAGE_SIZE,
+        page_token=chosen["side"],
+        actor_orgnr=chosen["org"],
+        flagged_only=chosen["nod"] == "1",
+        exclude_patient_actors=chosen["meg"] != "1",
     )
     start, end = _oslo_midnight(chosen["fra"]), _oslo_midnight(chosen["til"])
     if start:
@@ -472,16 +606,29 @@ async def log(page: Page) -> Response:
     filters = {k: v for k, v in chosen.items() if k != "side" and v}
     from urllib.parse import urlencode
 
-    next_url = f"/pasient/logg?{urlencode(filters | {'side': answer.next_page_token})}" \
-        if answer.next_page_token else ""
+    next_url = (
+        f"/pasient/logg?{urlencode(filters | {'side': answer.next_page_token})}" if answer.next_page_token else ""
+    )
     first_url = f"/pasient/logg?{urlencode(filters)}" if chosen["side"] else ""
     organisations = sorted(page.web.directory.organisations.values(), key=lambda o: o.name)
-    return page.render("patient/log.html", **_common(
-        page, "/pasient/logg", "patient.log.title", events=events, chosen=chosen, errors=errors,
-        organisations=organisations, next_url=next_url, first_url=first_url))
+    return page.render(
+        "patient/log.html",
+        **_common(
+            page,
+            "/pasient/logg",
+            "patient.log.title",
+            events=events,
+            chosen=chosen,
+            errors=errors,
+            organisations=organisations,
+            next_url=next_url,
+            first_url=first_url,
+        ),
+    )
 
 
 # ----- A log entry's proof -----
+
 
 def _log_sequence(page: Page) -> int:
     sequence = int(page.request.path_params["sequence"])
@@ -491,8 +638,11 @@ def _log_sequence(page: Page) -> int:
 
 
 async def _entry_proof(page: Page, sequence: int) -> str:
-    answer = await _call(page, GET_PATIENT_EVENT_PROOF, audit_pb2.GetPatientEventProofRequest(
-        patient_id=_patient(_session(page)), sequence=sequence))
+    answer = await _call(
+        page,
+        GET_PATIENT_EVENT_PROOF,
+        audit_pb2.GetPatientEventProofRequest(patient_id=_patient(_session(page)), sequence=sequence),
+    )
     assert isinstance(answer, audit_pb2.GetPatientEventProofResponse)
     return answer.proof
 
@@ -502,8 +652,16 @@ async def log_entry(page: Page) -> Response:
     `samhandling audit check-proof` verifies the downloaded file; the actor's person number and
     the justification are in it only as commitments, and shown as such."""
     sequence = _log_sequence(page)
-    context = _common(page, "/pasient/logg", "patient.proof.title", sequence=sequence, vkey=page.web.audit_vkey,
-                      state="verified", event=None, failure="")
+    context = _common(
+        page,
+        "/pasient/logg",
+        "patient.proof.title",
+        sequence=sequence,
+        vkey=page.web.audit_vkey,
+        state="verified",
+        event=None,
+        failure="",
+    )
     try:
         proof = await _entry_proof(page, sequence)
     except ServiceError as err:
@@ -519,10 +677,15 @@ async def log_entry(page: Page) -> Response:
         proven = logcheck.read_event_proof(proof, page.web.audit_vkey)
     except logcheck.LogCheckFailed as exc:
         return page.render("patient/log_entry.html", status=502, **context | {"state": "failed", "failure": str(exc)})
-    return page.render("patient/log_entry.html", **context | {
-        "event": _event_view(page, _proven_event(proven)), "tree_size": proven.tree_size,
-        "committed": [name for name in proven.committed if name not in proven.opened],
-    })
+    return page.render(
+        "patient/log_entry.html",
+        **context
+        | {
+            "event": _event_view(page, _proven_event(proven)),
+            "tree_size": proven.tree_size,
+            "committed": [name for name in proven.committed if name not in proven.opened],
+        },
+    )
 
 
 def _proven_event(proven: logcheck.ProvenEvent) -> audit_pb2.AuditEvent:
@@ -533,7 +696,9 @@ def _proven_event(proven: logcheck.ProvenEvent) -> audit_pb2.AuditEvent:
         return enum.Value(prefix + name) if isinstance(name, str) and prefix + name in enum.keys() else 0
 
     event = audit_pb2.AuditEvent(
-        sequence=proven.sequence, patient_id=str(m.get("patient_id") or ""), flagged=m.get("flagged") is True,
+        sequence=proven.sequence,
+        patient_id=str(m.get("patient_id") or ""),
+        flagged=m.get("flagged") is True,
         action=number(audit_pb2.Action, "ACTION_", m.get("action")),
         data_category=number(common_pb2.DataCategory, "DATA_CATEGORY_", m.get("data_category")),
         purpose_of_use=number(common_pb2.PurposeOfUse, "PURPOSE_OF_USE_", m.get("purpose_of_use")),
@@ -541,8 +706,18 @@ def _proven_event(proven: logcheck.ProvenEvent) -> audit_pb2.AuditEvent:
         decision=number(common_pb2.Decision, "DECISION_", m.get("decision")),
         actor=common_pb2.Actor(
             kind=number(common_pb2.ActorKind, "ACTOR_KIND_", m.get("actor_kind")),
-            **{name: str(m.get("actor_" + name) or "") for name in (
-                "client_id", "client_name", "name", "hpr_number", "authorization", "orgnr_parent", "orgnr_child")},
+            **{
+                name: str(m.get("actor_" + name) or "")
+                for name in (
+                    "client_id",
+                    "client_name",
+                    "name",
+                    "hpr_number",
+                    "authorization",
+                    "orgnr_parent",
+                    "orgnr_child",
+                )
+            },
         ),
     )
     if proven.occurred_at is not None:
@@ -572,8 +747,13 @@ def _stamp(stamp: Timestamp) -> str:
 
 
 async def _notifications(page: Page, token: str = "") -> consent_pb2.ListNotificationsResponse:
-    return await _call(page, LIST_NOTIFICATIONS, consent_pb2.ListNotificationsRequest(
-        patient_id=_patient(_session(page)), page_size=NOTIFICATIONS_PAGE_SIZE, page_token=token))
+    return await _call(
+        page,
+        LIST_NOTIFICATIONS,
+        consent_pb2.ListNotificationsRequest(
+            patient_id=_patient(_session(page)), page_size=NOTIFICATIONS_PAGE_SIZE, page_token=token
+        ),
+    )
 
 
 async def _unread(page: Page, answer: consent_pb2.ListNotificationsResponse) -> int:
@@ -595,20 +775,36 @@ async def notifications(page: Page) -> Response:
         if n.actor.kind == pl.C.ACTOR_KIND_PATIENT:  # the patient or a representative changed a rule
             actor = {"name": "", "role": "", "org": ""}
             mine = n.actor.pid == _session(page).person_pid
-            text = t.t("patient.notifications.by_you" if mine else "patient.notifications.by_representative",
-                       what=t.t(f"patient.notifications.what.{kind}"))
+            text = t.t(
+                "patient.notifications.by_you" if mine else "patient.notifications.by_representative",
+                what=t.t(f"patient.notifications.what.{kind}"),
+            )
         else:
             actor = _actor_view(page, n.actor) if n.HasField("actor") else {"name": "", "role": "", "org": ""}
-            text = t.t(f"patient.notifications.text.{kind}",
-                       who=actor["name"] or t.t("patient.notifications.someone"))
-        shown.append({"kind": pl.label(t, "notification", n.kind), "when": t.format_time(moment) if moment else "",
-                      "text": text,
-                      "actor": actor, "unread": _stamp(n.create_time) > read_until,
-                      "emergency": n.kind == consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS})
+            text = t.t(f"patient.notifications.text.{kind}", who=actor["name"] or t.t("patient.notifications.someone"))
+        shown.append(
+            {
+                "kind": pl.label(t, "notification", n.kind),
+                "when": t.format_time(moment) if moment else "",
+                "text": text,
+                "actor": actor,
+                "unread": _stamp(n.create_time) > read_until,
+                "emergency": n.kind == consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS,
+            }
+        )
     next_url = f"/pasient/varsler?side={answer.next_page_token}" if answer.next_page_token else ""
-    return page.render("patient/notifications.html", **_common(
-        page, "/pasient/varsler", "patient.notifications.title", notifications=shown,
-        unread=sum(1 for n in shown if n["unread"]), next_url=next_url, first_url="/pasient/varsler" if token else ""))
+    return page.render(
+        "patient/notifications.html",
+        **_common(
+            page,
+            "/pasient/varsler",
+            "patient.notifications.title",
+            notifications=shown,
+            unread=sum(1 for n in shown if n["unread"]),
+            next_url=next_url,
+            first_url="/pasient/varsler" if token else "",
+        ),
+    )
 
 
 async def mark_read(page: Page) -> Response:
@@ -621,6 +817,7 @@ async def mark_read(page: Page) -> Response:
 
 # ----- Representasjon -----
 
+
 async def representation(page: Page) -> Response:
     return await _representation_page(page, "", 200)
 
@@ -632,16 +829,34 @@ async def _representation_page(page: Page, refusal: str, status: int) -> Respons
     for r in answer.representations:
         start, end = _time(r.valid_from), _time(r.valid_until)
         status_word = pl.enum_word("representation", r.status)
-        shown.append({"id": r.representation_id, "name": r.patient_name or t.t("patient.representation.unnamed"),
-                      "status": pl.label(t, "representation", r.status), "status_word": status_word.lower(),
-                      "explain": t.t(f"patient.representation.explain.{status_word}", name=r.patient_name),
-                      "may_switch": r.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE,
-                      "current": r.representation_id == session.representation_id,
-                      "valid": t.t("patient.representation.valid", start=t.format_time(start, date_only=True) if start
-                                   else "–", end=t.format_time(end, date_only=True) if end else "–")})
-    return page.render("patient/representation.html", status, **_common(
-        page, "/pasient/representasjon", "patient.representation.title", representations=shown,
-        refusal=refusal, acting=bool(session.acting_for)))
+        shown.append(
+            {
+                "id": r.representation_id,
+                "name": r.patient_name or t.t("patient.representation.unnamed"),
+                "status": pl.label(t, "representation", r.status),
+                "status_word": status_word.lower(),
+                "explain": t.t(f"patient.representation.explain.{status_word}", name=r.patient_name),
+                "may_switch": r.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE,
+                "current": r.representation_id == session.representation_id,
+                "valid": t.t(
+                    "patient.representation.valid",
+                    start=t.format_time(start, date_only=True) if start else "–",
+                    end=t.format_time(end, date_only=True) if end else "–",
+                ),
+            }
+        )
+    return page.render(
+        "patient/representation.html",
+        status,
+        **_common(
+            page,
+            "/pasient/representasjon",
+            "patient.representation.title",
+            representations=shown,
+            refusal=refusal,
+            acting=bool(session.acting_for),
+        ),
+    )
 
 
 async def switch(page: Page) -> Response:
@@ -661,16 +876,22 @@ async def switch(page: Page) -> Response:
         return await _representation_page(page, t.t("patient.representation.refused_unknown"), 403)
     probe = dataclasses.replace(session, acting_for=found.patient_id, representation_id=found.representation_id)
     try:
-        await page.web.caller.call(probe, LIST_RULES, consent_pb2.ListRulesRequest(patient_id=found.patient_id,
-                                                                                   page_size=1))
+        await page.web.caller.call(
+            probe, LIST_RULES, consent_pb2.ListRulesRequest(patient_id=found.patient_id, page_size=1)
+        )
     except ServiceError as err:
         if err.code.name != "PERMISSION_DENIED":
             raise
         word = pl.enum_word("representation", found.status)
         return await _representation_page(
-            page, t.t(f"patient.representation.refused.{word}", name=found.patient_name), 403)
-    await page.web.sessions.update(session, acting_for=found.patient_id, representation_id=found.representation_id,
-                                   data=data | {"acting_for_name": found.patient_name})
+            page, t.t(f"patient.representation.refused.{word}", name=found.patient_name), 403
+        )
+    await page.web.sessions.update(
+        session,
+        acting_for=found.patient_id,
+        representation_id=found.representation_id,
+        data=data | {"acting_for_name": found.patient_name},
+    )
     return page.redirect("/pasient")
 
 

@@ -2,6 +2,7 @@
 the NEWS2 risk band and trend in words, and what a sharing rule does ("Sigrid Sykepleiersen
 (sykepleier) kan ikke se noe om deg, heller ikke i en nødsituasjon"). Every enum value a page
 shows has a catalog label (`patient.category.*`, `patient.purpose.*`, `patient.basis.*`, ...)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -27,8 +28,12 @@ RULE_TYPES: dict[str, consent_pb2.RuleType] = {
 RULE_TYPE_WORDS = {value: word for word, value in RULE_TYPES.items()}
 # The categories and purposes a rule may name (the enum's values but UNSPECIFIED).
 CATEGORIES: tuple[int, ...] = (C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS)
-PURPOSES: tuple[int, ...] = (C.PURPOSE_OF_USE_TREAT, C.PURPOSE_OF_USE_ETREAT, C.PURPOSE_OF_USE_COC,
-                             C.PURPOSE_OF_USE_BTG)
+PURPOSES: tuple[int, ...] = (
+    C.PURPOSE_OF_USE_TREAT,
+    C.PURPOSE_OF_USE_ETREAT,
+    C.PURPOSE_OF_USE_COC,
+    C.PURPOSE_OF_USE_BTG,
+)
 EMERGENCY_PURPOSES = frozenset({C.PURPOSE_OF_USE_ETREAT, C.PURPOSE_OF_USE_BTG})
 EMERGENCY_BASES = frozenset({C.ACCESS_BASIS_EMERGENCY, C.ACCESS_BASIS_CONSENT_AT_MOMENT})
 
@@ -36,16 +41,32 @@ EMERGENCY_BASES = frozenset({C.ACCESS_BASIS_EMERGENCY, C.ACCESS_BASIS_CONSENT_AT
 def enum_word(enum: str, value: int) -> str:
     """`DATA_CATEGORY_VITAL_SIGNS` -> `VITAL_SIGNS`: the catalog key of an enum value."""
     prefix = {
-        "category": "DATA_CATEGORY_", "purpose": "PURPOSE_OF_USE_", "basis": "ACCESS_BASIS_",
-        "decision": "DECISION_", "kind": "ACTOR_KIND_", "action": "ACTION_", "rule_type": "RULE_TYPE_",
-        "state": "RULE_STATE_", "risk": "CLINICAL_RISK_", "trend": "TREND_DIRECTION_",
-        "notification": "NOTIFICATION_KIND_", "representation": "REPRESENTATION_STATUS_",
+        "category": "DATA_CATEGORY_",
+        "purpose": "PURPOSE_OF_USE_",
+        "basis": "ACCESS_BASIS_",
+        "decision": "DECISION_",
+        "kind": "ACTOR_KIND_",
+        "action": "ACTION_",
+        "rule_type": "RULE_TYPE_",
+        "state": "RULE_STATE_",
+        "risk": "CLINICAL_RISK_",
+        "trend": "TREND_DIRECTION_",
+        "notification": "NOTIFICATION_KIND_",
+        "representation": "REPRESENTATION_STATUS_",
     }[enum]
     descriptor = {
-        "category": C.DataCategory, "purpose": C.PurposeOfUse, "basis": C.AccessBasis, "decision": C.Decision,
-        "kind": C.ActorKind, "action": audit_pb2.Action, "rule_type": consent_pb2.RuleType,
-        "state": consent_pb2.RuleState, "risk": summary_pb2.ClinicalRisk, "trend": summary_pb2.TrendDirection,
-        "notification": consent_pb2.NotificationKind, "representation": consent_pb2.RepresentationStatus,
+        "category": C.DataCategory,
+        "purpose": C.PurposeOfUse,
+        "basis": C.AccessBasis,
+        "decision": C.Decision,
+        "kind": C.ActorKind,
+        "action": audit_pb2.Action,
+        "rule_type": consent_pb2.RuleType,
+        "state": consent_pb2.RuleState,
+        "risk": summary_pb2.ClinicalRisk,
+        "trend": summary_pb2.TrendDirection,
+        "notification": consent_pb2.NotificationKind,
+        "representation": consent_pb2.RepresentationStatus,
     }[enum]
     try:
         name = descriptor.Name(value)
@@ -81,10 +102,16 @@ def news2_text(texts: Texts, summary: summary_pb2.GetPatientSummaryResponse) -> 
     news2 = summary.latest_news2
     reason = summary.latest_not_scored_reason or news2.not_scored_reason
     if not news2.scored or reason:
-        key = "under_16" if reason == summary_pb2.NOT_SCORED_REASON_UNDER_16 else "pregnant" \
-            if reason == summary_pb2.NOT_SCORED_REASON_PREGNANT else "unknown"
-        return News2Text(texts.t(f"patient.news2.not_scored.{key}"), texts.t("patient.news2.not_scored_detail"),
-                         None, "none")
+        key = (
+            "under_16"
+            if reason == summary_pb2.NOT_SCORED_REASON_UNDER_16
+            else "pregnant"
+            if reason == summary_pb2.NOT_SCORED_REASON_PREGNANT
+            else "unknown"
+        )
+        return News2Text(
+            texts.t(f"patient.news2.not_scored.{key}"), texts.t("patient.news2.not_scored_detail"), None, "none"
+        )
     risk = enum_word("risk", news2.clinical_risk)
     headline = label(texts, "risk", news2.clinical_risk)
     trend = summary.news2_trend.direction if summary.HasField("news2_trend") else 0
@@ -97,7 +124,7 @@ def news2_text(texts: Texts, summary: summary_pb2.GetPatientSummaryResponse) -> 
 
 
 def person_text(texts: Texts, directory: Directory, hpr_number: str) -> str:
-    """"Sigrid Sykepleiersen (sykepleier, Bodø legevakt)", or "HPR-nummer 990000101"."""
+    """ "Sigrid Sykepleiersen (sykepleier, Bodø legevakt)", or "HPR-nummer 990000101"."""
     person = directory.person(hpr_number)
     if person is None:
         return texts.t("patient.person.unknown", hpr=hpr_number)
@@ -123,8 +150,14 @@ def selector_text(texts: Texts, directory: Directory, actor: consent_pb2.ActorSe
 
 
 def rule_effect(
-    texts: Texts, directory: Directory, rule_type: int, categories: Sequence[int], purposes: Sequence[int],
-    actor: consent_pb2.ActorSelector | None, valid_from: datetime | None, valid_until: datetime | None,
+    texts: Texts,
+    directory: Directory,
+    rule_type: int,
+    categories: Sequence[int],
+    purposes: Sequence[int],
+    actor: consent_pb2.ActorSelector | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
 ) -> list[str]:
     """What a rule does, in sentences a patient reads before confirming it."""
     what = labels(texts, "category", categories, none_key="patient.rule.all_categories").lower()

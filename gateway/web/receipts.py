@@ -3,6 +3,7 @@ verify (ES256) under a key of the consent service's published JWK Set, and its p
 say the same as the Rule version it came with (rule id, version, patient, kind, state,
 categories, purposes). A receipt that fails either check is shown as not verified, never
 hidden."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ def _same(content: Any, rule: consent_pb2.Rule) -> bool:
         "patient_id": rule.patient_id,
         "rule_type": consent_pb2.RuleType.Name(rule.rule_type).removeprefix("RULE_TYPE_"),
         "state": consent_pb2.RuleState.Name(rule.state).removeprefix("RULE_STATE_"),
-        "data_categories": sorted(common_pb2.DataCategory.Name(c).removeprefix("DATA_CATEGORY_")
-                                  for c in rule.data_categories),
+        "data_categories": sorted(
+            common_pb2.DataCategory.Name(c).removeprefix("DATA_CATEGORY_") for c in rule.data_categories
+        ),
         "purposes": sorted(common_pb2.PurposeOfUse.Name(p).removeprefix("PURPOSE_OF_USE_") for p in rule.purposes),
     }
     return all(content.get(key) == value for key, value in expected.items())

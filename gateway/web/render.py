@@ -2,6 +2,7 @@
 (a name a template uses but the handler did not give is an error, never an empty string).
 Every page gets the same context: `t` (the page language's texts), `format_time`, `lang`,
 the session (or None), `csrf_field()` for forms, and the language switch's target."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,12 @@ MAX_BACK_CHARS = 1000  # the switch's `tilbake` (path and query); a longer query
 
 def environment(directory: Path = TEMPLATES_DIR) -> Environment:
     return Environment(
-        loader=FileSystemLoader(directory), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        loader=FileSystemLoader(directory),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
 
 

@@ -25,6 +25,7 @@ migration 0002), shared by every gateway replica.
 
 Database work runs in a worker thread, never on the event loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,7 +60,8 @@ REFRESH_LEASE_SECONDS = 10  # one replica at a time spends a session's (rotating
 
 _metadata = sa.MetaData()
 WEB_LOGINS = sa.Table(
-    "web_logins", _metadata,
+    "web_logins",
+    _metadata,
     sa.Column("id_hash", sa.LargeBinary(32), primary_key=True),
     sa.Column("state_hash", sa.LargeBinary(32)),
     sa.Column("client_id", sa.String(100)),
@@ -72,7 +74,8 @@ WEB_LOGINS = sa.Table(
     sa.Column("expires_at", sa.BigInteger),
 )
 WEB_SESSIONS = sa.Table(
-    "web_sessions", _metadata,
+    "web_sessions",
+    _metadata,
     sa.Column("id_hash", sa.LargeBinary(32), primary_key=True),
     sa.Column("console", sa.String(10)),
     sa.Column("client_id", sa.String(100)),
@@ -97,7 +100,8 @@ WEB_SESSIONS = sa.Table(
     sa.Column("orgnr_child", sa.String(9)),
 )
 WEB_MARKS = sa.Table(
-    "web_marks", _metadata,
+    "web_marks",
+    _metadata,
     sa.Column("subject_hash", sa.LargeBinary(32), primary_key=True),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text),
@@ -164,7 +168,11 @@ class SqlSessions:
     """The Sessions protocol (gateway/web/context.py) and the login's own rows."""
 
     def __init__(
-        self, engine: sa.Engine, *, idle_seconds: float, max_seconds: float,
+        self,
+        engine: sa.Engine,
+        *,
+        idle_seconds: float,
+        max_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._engine = engine
@@ -194,12 +202,20 @@ class SqlSessions:
             ).scalar_one()
             if waiting >= MAX_PENDING_LOGINS:
                 raise Reason.WEB_LOGINS_FULL.error("too many logins are under way; try again in a few minutes")
-            db.execute(sa.insert(WEB_LOGINS).values(
-                id_hash=digest(login_id), state_hash=digest(state), client_id=pending.client_id,
-                console=pending.console, code_verifier=pending.code_verifier, nonce=pending.nonce,
-                redirect_uri=pending.redirect_uri, return_to=pending.return_to, lang=pending.lang,
-                expires_at=now + LOGIN_SECONDS,
-            ))
+            db.execute(
+                sa.insert(WEB_LOGINS).values(
+                    id_hash=digest(login_id),
+                    state_hash=digest(state),
+                    client_id=pending.client_id,
+                    console=pending.console,
+                    code_verifier=pending.code_verifier,
+                    nonce=pending.nonce,
+                    redirect_uri=pending.redirect_uri,
+                    return_to=pending.return_to,
+                    lang=pending.lang,
+                    expires_at=now + LOGIN_SECONDS,
+                )
+            )
 
     async def take_login(self, login_id: str) -> PendingLogin | None:
         """The pending login of this id, deleted as it is read (single use); None when there
@@ -216,9 +232,14 @@ class SqlSessions:
         if row.expires_at < self._now() or row.console not in CONSOLES:
             return None
         return PendingLogin(
-            client_id=row.client_id, console=cast(Console, row.console), code_verifier=row.code_verifier,
-            nonce=row.nonce, redirect_uri=row.redirect_uri, return_to=row.return_to,
-            lang="en" if row.lang == "en" else "nb", state_hash=row.state_hash,
+            client_id=row.client_id,
+            console=cast(Console, row.console),
+            code_verifier=row.code_verifier,
+            nonce=row.nonce,
+            redirect_uri=row.redirect_uri,
+            return_to=row.return_to,
+            lang="en" if row.lang == "en" else "nb",
+            state_hash=row.state_hash,
         )
 
     # --- sessions -------------------------------------------------------------------------
@@ -238,14 +259,32 @@ class SqlSessions:
         with self._engine.begin() as db:
             if replacing:
                 db.execute(sa.delete(WEB_SESSIONS).where(WEB_SESSIONS.c.id_hash == digest(replacing)))
-            db.execute(sa.insert(WEB_SESSIONS).values(
-                id_hash=digest(cookie), console=new.console, client_id=new.client_id, subject=new.subject,
-                person_pid=new.person_pid, person_name=new.person_name, scopes=" ".join(sorted(new.scopes)),
-                acting_for=None, representation_id=None, access_token=new.access_token,
-                access_expires_at=new.access_expires_at, refresh_token=new.refresh_token, dpop_jkt=new.dpop_jkt,
-                refreshing_until=None, csrf_token=new_token(), lang=new.lang, created_at=now, last_seen_at=now,
-                expires_at=expires_at, data="{}", orgnr_parent=new.orgnr_parent, orgnr_child=new.orgnr_child,
-            ))
+            db.execute(
+                sa.insert(WEB_SESSIONS).values(
+                    id_hash=digest(cookie),
+                    console=new.console,
+                    client_id=new.client_id,
+                    subject=new.subject,
+                    person_pid=new.person_pid,
+                    person_name=new.person_name,
+                    scopes=" ".join(sorted(new.scopes)),
+                    acting_for=None,
+                    representation_id=None,
+                    access_token=new.access_token,
+                    access_expires_at=new.access_expires_at,
+                    refresh_token=new.refresh_token,
+                    dpop_jkt=new.dpop_jkt,
+                    refreshing_until=None,
+                    csrf_token=new_token(),
+                    lang=new.lang,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=expires_at,
+                    data="{}",
+                    orgnr_parent=new.orgnr_parent,
+                    orgnr_child=new.orgnr_child,
+                )
+            )
 
     async def load(self, cookie: str) -> WebSession | None:
         """The session of this cookie; counts as activity (moves `last_seen_at`)."""
@@ -272,8 +311,12 @@ class SqlSessions:
         return _session(row)
 
     def _ended(self, row: Any, now: int) -> bool:
-        return (now >= row.expires_at or now - row.last_seen_at > self._idle
-                or now - row.created_at >= self._max or (row.refresh_token is None and now >= row.access_expires_at))
+        return (
+            now >= row.expires_at
+            or now - row.last_seen_at > self._idle
+            or now - row.created_at >= self._max
+            or (row.refresh_token is None and now >= row.access_expires_at)
+        )
 
     async def destroy(self, cookie: str) -> None:
         await asyncio.to_thread(self._delete, WEB_SESSIONS.c.id_hash == digest(cookie))
@@ -306,10 +349,15 @@ class SqlSessions:
         now = self._now()
         mine = WEB_SESSIONS.c.csrf_token == csrf_token
         with self._engine.begin() as db:
-            taken = db.execute(sa.update(WEB_SESSIONS).where(
-                mine, WEB_SESSIONS.c.refresh_token.is_not(None),
-                sa.or_(WEB_SESSIONS.c.refreshing_until.is_(None), WEB_SESSIONS.c.refreshing_until < now),
-            ).values(refreshing_until=now + REFRESH_LEASE_SECONDS))
+            taken = db.execute(
+                sa.update(WEB_SESSIONS)
+                .where(
+                    mine,
+                    WEB_SESSIONS.c.refresh_token.is_not(None),
+                    sa.or_(WEB_SESSIONS.c.refreshing_until.is_(None), WEB_SESSIONS.c.refreshing_until < now),
+                )
+                .values(refreshing_until=now + REFRESH_LEASE_SECONDS)
+            )
             if taken.rowcount != 1:
                 return None
             row = db.execute(sa.select(WEB_SESSIONS.c.refresh_token, WEB_SESSIONS.c.client_id).where(mine)).one()
@@ -319,12 +367,17 @@ class SqlSessions:
         self, session: WebSession, access_token: str, access_expires_at: int, refresh_token: str | None
     ) -> None:
         """The refreshed tokens, and the lease released."""
-        values = {"access_token": access_token, "access_expires_at": access_expires_at,
-                  "refresh_token": refresh_token, "refreshing_until": None}
+        values = {
+            "access_token": access_token,
+            "access_expires_at": access_expires_at,
+            "refresh_token": refresh_token,
+            "refreshing_until": None,
+        }
         if refresh_token is None:
             # No next refresh token: the session ends with this access token.
-            values["expires_at"] = sa.case((WEB_SESSIONS.c.expires_at < access_expires_at, WEB_SESSIONS.c.expires_at),
-                                           else_=access_expires_at)
+            values["expires_at"] = sa.case(
+                (WEB_SESSIONS.c.expires_at < access_expires_at, WEB_SESSIONS.c.expires_at), else_=access_expires_at
+            )
         await asyncio.to_thread(self._update, session.csrf_token, values)
 
     async def release_lease(self, session: WebSession) -> None:
@@ -374,8 +427,11 @@ class SqlSessions:
                 if key not in data:
                     return None
                 value = data.pop(key)
-                swapped = db.execute(sa.update(WEB_SESSIONS).where(mine, WEB_SESSIONS.c.data == stored).values(
-                    data=json.dumps(data, ensure_ascii=False, separators=(",", ":"))))
+                swapped = db.execute(
+                    sa.update(WEB_SESSIONS)
+                    .where(mine, WEB_SESSIONS.c.data == stored)
+                    .values(data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+                )
                 if swapped.rowcount == 1:
                     return value
             # The state changed between the read and the write: read it again.
@@ -392,8 +448,9 @@ class SqlSessions:
 
     def _mark(self, subject_hash: bytes, name: str) -> str | None:
         with self._engine.begin() as db:
-            return db.execute(sa.select(WEB_MARKS.c.value).where(
-                WEB_MARKS.c.subject_hash == subject_hash, WEB_MARKS.c.name == name)).scalar_one_or_none()
+            return db.execute(
+                sa.select(WEB_MARKS.c.value).where(WEB_MARKS.c.subject_hash == subject_hash, WEB_MARKS.c.name == name)
+            ).scalar_one_or_none()
 
     async def set_mark(self, session: WebSession, name: str, value: str) -> None:
         if len(value.encode()) > MAX_MARK_BYTES:
@@ -405,8 +462,11 @@ class SqlSessions:
         with self._engine.begin() as db:
             changed = db.execute(sa.update(WEB_MARKS).where(*where).values(value=value, updated_at=self._now()))
             if changed.rowcount == 0:
-                db.execute(sa.insert(WEB_MARKS).values(subject_hash=subject_hash, name=name, value=value,
-                                                       updated_at=self._now()))
+                db.execute(
+                    sa.insert(WEB_MARKS).values(
+                        subject_hash=subject_hash, name=name, value=value, updated_at=self._now()
+                    )
+                )
 
     # --- sweeping -------------------------------------------------------------------------
 
@@ -425,8 +485,11 @@ class SqlSessions:
         now = self._now()
         with self._engine.begin() as db:
             logins = db.execute(sa.delete(WEB_LOGINS).where(WEB_LOGINS.c.expires_at < now)).rowcount
-            sessions = db.execute(sa.delete(WEB_SESSIONS).where(
-                sa.or_(WEB_SESSIONS.c.expires_at <= now, WEB_SESSIONS.c.last_seen_at < now - self._idle))).rowcount
+            sessions = db.execute(
+                sa.delete(WEB_SESSIONS).where(
+                    sa.or_(WEB_SESSIONS.c.expires_at <= now, WEB_SESSIONS.c.last_seen_at < now - self._idle)
+                )
+            ).rowcount
         return logins + sessions
 
 
@@ -447,9 +510,16 @@ def _decoded(stored: str | None) -> dict[str, Any]:
 def _session(row: Any) -> WebSession:
     data = _decoded(row.data)
     return WebSession(
-        console=cast(Console, row.console), subject=row.subject, person_pid=row.person_pid,
-        person_name=row.person_name, scopes=frozenset(row.scopes.split()), acting_for=row.acting_for,
-        representation_id=row.representation_id, csrf_token=row.csrf_token,
-        lang="en" if row.lang == "en" else "nb", data=data, orgnr_parent=row.orgnr_parent or None,
+        console=cast(Console, row.console),
+        subject=row.subject,
+        person_pid=row.person_pid,
+        person_name=row.person_name,
+        scopes=frozenset(row.scopes.split()),
+        acting_for=row.acting_for,
+        representation_id=row.representation_id,
+        csrf_token=row.csrf_token,
+        lang="en" if row.lang == "en" else "nb",
+        data=data,
+        orgnr_parent=row.orgnr_parent or None,
         orgnr_child=row.orgnr_child or None,
     )

@@ -3,6 +3,7 @@ token's signature (through the gateway's JWKS cache), iss, aud, exp, iat, nonce 
 and the access token itself, through the gateway's own validator, which must be bound to the
 deployment's web DPoP key. Every failure is 401 WEB_LOGIN_FAILED (the detail in the message,
 never a token)."""
+
 from __future__ import annotations
 
 import base64
@@ -73,11 +74,18 @@ class LoginTokens:
             raise login_failed("the ID token is meant for another client")
         now = self._clock()
         exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int) or not isinstance(iat, int) or now > exp + LEEWAY_SECONDS or iat > now + LEEWAY_SECONDS:
+        if (
+            not isinstance(exp, int)
+            or not isinstance(iat, int)
+            or now > exp + LEEWAY_SECONDS
+            or iat > now + LEEWAY_SECONDS
+        ):
             raise login_failed("the ID token is expired or not yet valid")
         if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"], nonce):
             raise login_failed("the ID token's nonce is not this login's")
-        if not isinstance(claims.get("at_hash"), str) or not hmac.compare_digest(claims["at_hash"], at_hash(access_token, alg)):
+        if not isinstance(claims.get("at_hash"), str) or not hmac.compare_digest(
+            claims["at_hash"], at_hash(access_token, alg)
+        ):
             raise login_failed("the ID token's at_hash does not match the access token")
         access = await self.access(access_token, dpop_jkt)
         if access.get("sub") != claims.get("sub") or not isinstance(claims.get("sub"), str):
@@ -87,9 +95,13 @@ class LoginTokens:
             raise login_failed("the login names no person number")
         name = claims.get("name")
         return LoggedIn(
-            subject=claims["sub"], person_pid=pid, person_name=name if isinstance(name, str) else "",
-            scopes=frozenset(str(access.get("scope", "")).split()), access_expires_at=int(access["exp"]),
-            orgnr_parent=_orgnr(access.get(helseid.ORGNR_PARENT)), orgnr_child=_orgnr(access.get(helseid.ORGNR_CHILD)),
+            subject=claims["sub"],
+            person_pid=pid,
+            person_name=name if isinstance(name, str) else "",
+            scopes=frozenset(str(access.get("scope", "")).split()),
+            access_expires_at=int(access["exp"]),
+            orgnr_parent=_orgnr(access.get(helseid.ORGNR_PARENT)),
+            orgnr_child=_orgnr(access.get(helseid.ORGNR_CHILD)),
         )
 
     async def access(self, access_token: str, dpop_jkt: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The audit service's gRPC servicer: parses each request (through convert), calls a use case
 (use_cases.AuditLog) and renders the answer (through convert)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -50,11 +51,30 @@ MAX_SIGNAL_PAGE = 50
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
     # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
-    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"ListEvents", "SearchEvents", "ExportEvents", "ListSignals", "GetEventProof", "GetPatientEventProof", "GetCheckpoint", "GetVerifierKey", "GetInclusionProof", "GetConsistencyProof", "GetLeaves"})
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ListEvents",
+            "SearchEvents",
+            "ExportEvents",
+            "ListSignals",
+            "GetEventProof",
+            "GetPatientEventProof",
+            "GetCheckpoint",
+            "GetVerifierKey",
+            "GetInclusionProof",
+            "GetConsistencyProof",
+            "GetLeaves",
+        }
+    )
 
     def __init__(
-        self, store: AuditStore, signer: LogSigner, *, allow_synthetic: bool,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC), leader_engine: Engine | None = None,
+        self,
+        store: AuditStore,
+        signer: LogSigner,
+        *,
+        allow_synthetic: bool,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        leader_engine: Engine | None = None,
     ) -> None:
         """Starts this replica's integrator (services.audit.integrator) on `leader_engine` (its own,
         closed by `close`; None: the store's engine); `close` stops it."""
@@ -129,7 +149,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         content_type, render = convert.EXPORTS[request.format]
         export = await self._log.export_events(query, limit, render)
         return audit_pb2.ExportEventsResponse(
-            content_type=content_type, content=export.content, event_count=export.event_count,
+            content_type=content_type,
+            content=export.content,
+            event_count=export.event_count,
             truncated=export.truncated,
         )
 
@@ -160,8 +182,9 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
         # kind and times give the same list while no event arrives in the range).
         first = offset or 0
         shown, token = page(
-            [convert.signal(s) for s in found[first:first + limit]],
-            list(range(first + 1, first + limit + 1)), first + limit < len(found),
+            [convert.signal(s) for s in found[first : first + limit]],
+            list(range(first + 1, first + limit + 1)),
+            first + limit < len(found),
         )
         return audit_pb2.ListSignalsResponse(signals=shown, next_page_token=token)
 
@@ -272,6 +295,9 @@ def _caller_read_scope(patient_id: str) -> ReadScope | None:
     assertion = current_assertion()
     actor = assertion.actor
     return read_scope(
-        convert.actor_kind(actor), actor.orgnr_parent, actor.pid, patient_id,
+        convert.actor_kind(actor),
+        actor.orgnr_parent,
+        actor.pid,
+        patient_id,
         consent_permitted=common_pb2.DATA_CATEGORY_ACCESS_LOG in assertion.data_categories,
     )

@@ -8,6 +8,7 @@ Keys:
   `openssl genpkey -algorithm ed25519` writes); its key name is configured beside it, and is the
   log's origin. Reading and writing the file is the caller's job: this module takes bytes.
 """
+
 from __future__ import annotations
 
 import base64

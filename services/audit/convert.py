@@ -1,6 +1,7 @@
 """Proto <-> domain mapping of the audit service, in one place: appended events to records and
 stored events to AuditEvent messages (as a reader in scope may see them), the filters of a
 patient's log and of auditors' searches, signals, leaves and the export formats."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,7 +30,8 @@ class _EnumMap(Generic[P, E]):
         wrapper = cast(EnumTypeWrapper, proto_enum)  # what the stubs call a class is a wrapper object
         # Proto number -> member, for every known number but UNSPECIFIED (0).
         self.members: dict[int, E] = {
-            number: member for number in wrapper.values()
+            number: member
+            for number in wrapper.values()
             if number and (member := from_enum(wrapper, number, domain)) is not None
         }
         # Member's value -> proto number (keyed by value: an Enum member hashes in Python code).
@@ -50,7 +52,8 @@ _DECISIONS = _EnumMap(common_pb2.Decision, Decision)
 # Obligation names as records hold them (without the prefix), both ways; UNSPECIFIED is none.
 _OBLIGATION_NAMES: dict[int, str] = {
     number: audit_pb2.Obligation.Name(number).removeprefix("OBLIGATION_")
-    for number in audit_pb2.Obligation.values() if number != audit_pb2.OBLIGATION_UNSPECIFIED
+    for number in audit_pb2.Obligation.values()
+    if number != audit_pb2.OBLIGATION_UNSPECIFIED
 }
 _OBLIGATION_NUMBERS = {name: cast(audit_pb2.Obligation, number) for number, name in _OBLIGATION_NAMES.items()}
 
@@ -185,7 +188,13 @@ def _obligations(event: audit_pb2.AuditEvent, problems: dict[str, str]) -> str:
 # What a patient's log shows ("logg over bruk", docs/audit-log.md "The access log is a transparency log"): who by name and organisation,
 # when, what, on which basis, the decision and whether it was flagged — not the log's internals.
 _HIDDEN_FROM_PATIENTS = (
-    "idempotency_key", "decided_by", "decision_id", "trace_id", "method", "justification", "obligations",
+    "idempotency_key",
+    "decided_by",
+    "decision_id",
+    "trace_id",
+    "method",
+    "justification",
+    "obligations",
 )
 
 
@@ -229,7 +238,8 @@ def _full_event(stored: StoredEvent, scope: ReadScope | None) -> audit_pb2.Audit
         flagged=row.flagged,
         justification=row.justification if scope is None or scope.shows_justification else "",
         obligations=[_OBLIGATION_NUMBERS[name] for name in row.obligations.split(",") if name]
-        if row.obligations else [],
+        if row.obligations
+        else [],
     )
 
 

@@ -5,6 +5,7 @@ Every cell is guarded against formula injection whatever separator the spreadshe
 (Norway's Excel uses `;`): wherever a part of the cell could become a cell of its own (at the start,
 or after any of `,` `;` TAB `|` CR LF) and begins, after spaces and double quotes, with a formula
 trigger, a `'` goes before the trigger."""
+
 from __future__ import annotations
 
 import csv
@@ -51,7 +52,7 @@ FORMULA_TRIGGERS = "=+-@\t\r"
 CELL_BREAKS = ",;\t|\r\n"
 # A trigger at the start of the cell or of any part: after a break, spaces and double quotes (a
 # quoted cell is still run as a formula) — the trigger itself may be a break (TAB, CR).
-_EXPOSED_TRIGGER = re.compile(f"(?:^|(?<=[{re.escape(CELL_BREAKS)}]))([ \"]*)(?=[{re.escape(FORMULA_TRIGGERS)}])")
+_EXPOSED_TRIGGER = re.compile(f'(?:^|(?<=[{re.escape(CELL_BREAKS)}]))([ "]*)(?=[{re.escape(FORMULA_TRIGGERS)}])')
 
 
 def events_csv(events: Iterable[StoredEvent]) -> bytes:

@@ -19,6 +19,7 @@ character), so the first one splits them. Only the leaf is hashed; each opening 
 commitment in the proven leaf. A proof without openings (a patient's, GetPatientEventProof, and
 every proof made before version 2) has the leaf alone, as before: old proofs verify unchanged.
 """
+
 from __future__ import annotations
 
 import base64
@@ -94,7 +95,10 @@ class ProvenLeaf:
 
 
 def format_event_proof(
-    index: int, leaf: bytes, hashes: Sequence[bytes], checkpoint_note: str,
+    index: int,
+    leaf: bytes,
+    hashes: Sequence[bytes],
+    checkpoint_note: str,
     openings: Mapping[str, Opening] | None = None,
 ) -> str:
     """The tlog-proof text of leaf `index` with its data (and the openings of its commitments,

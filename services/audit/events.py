@@ -1,4 +1,5 @@
 """Audit records, pure: what one access event holds and when it may be stored (docs/audit-log.md "The access log is a transparency log")."""
+
 from __future__ import annotations
 
 import re

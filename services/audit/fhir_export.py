@@ -27,6 +27,7 @@ One agent shape serves every action, as the audit record (services/audit/events.
 name the client Source Role ID and the user an author, but every record here is the same kind of thing,
 an access decision on a request the user made through the client.
 """
+
 from __future__ import annotations
 
 import json

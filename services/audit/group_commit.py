@@ -16,6 +16,7 @@ default executor: that executor also runs every call's replay claim (services.pl
 replay_store), and at 100 writers a commit queued behind a hundred claims held every one of
 its callers back. `close` ends the thread.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -90,7 +91,9 @@ class GroupCommit(Generic[Item, Result]):
                 try:
                     # As asyncio.to_thread does it: the commit runs in this task's context.
                     results = await asyncio.get_running_loop().run_in_executor(
-                        self._thread, contextvars.copy_context().run, self._commit,
+                        self._thread,
+                        contextvars.copy_context().run,
+                        self._commit,
                         [item for call in batch for item in call.items],
                     )
                 except Exception as exc:

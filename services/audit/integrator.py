@@ -28,6 +28,7 @@ leader lives, each such try is wasted work on a busy replica). So a checkpoint c
 about FOLLOWER_RETRY_SECONDS + LEADER_POLL_SECONDS after a leader's death.
 A step takes at most MAX_LEAVES_PER_STEP events; the leader steps again at once while more wait.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,7 +74,10 @@ class Step:
 
 
 def integrate(
-    connection: Connection, signer: LogSigner, cached: Frontier | None, now: datetime,
+    connection: Connection,
+    signer: LogSigner,
+    cached: Frontier | None,
+    now: datetime,
     limit: int = MAX_LEAVES_PER_STEP,
 ) -> Step:
     """One step, in one transaction on `connection`: the committed events after the latest

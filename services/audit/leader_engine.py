@@ -10,6 +10,7 @@ the database URL), on an engine of its own with one connection, so leading never
 connection from the pool that serves calls. With a transaction pooler configured and no
 session URL named, the audit service refuses to start rather than lead unsafely.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -36,6 +36,7 @@ a version-1 event) and never logged; an opening (salt and value) is given only t
 see the value itself (the auditor's GetEventProof, services/audit/event_proof.py). The version
 of a stored event is therefore fixed by its row: salts, version 2; none, version 1.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Composition root of the audit service."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,9 @@ BACKEND = Backend(
     read_only=AuditApi.READ_ONLY,
     make_store=AuditStore,
     make_api=lambda store, settings: AuditApi(
-        store, load_log_signer(settings), allow_synthetic=not settings.production,
+        store,
+        load_log_signer(settings),
+        allow_synthetic=not settings.production,
         leader_engine=leader_engine(settings),
     ),
     load_seeds=lambda store, settings: 0,  # the log starts empty: every event is a real access

@@ -8,6 +8,7 @@ store under `subtree_position(start, end)` (level, index). Every other range has
 tree whose size is not a power of two, a right-border sibling) is folded from O(log n) complete
 ranges, so proofs need O(log n) reads from a `NodeSource`.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -13,6 +13,7 @@ lags behind what was acknowledged.
 
 Bounded: no attributes but `outcome`, from a fixed set.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,10 +34,14 @@ MEMO_SECONDS = 1.0
 
 _meter = metrics.get_meter("samhandling.audit")
 _append_duration = _meter.create_histogram(
-    "samhandling.audit.append.duration", unit="s", description="AppendEvents calls, by outcome",
+    "samhandling.audit.append.duration",
+    unit="s",
+    description="AppendEvents calls, by outcome",
 )
 _appended = _meter.create_counter(
-    "samhandling.audit.events.appended", unit="{event}", description="audit events acknowledged",
+    "samhandling.audit.events.appended",
+    unit="{event}",
+    description="audit events acknowledged",
 )
 
 
@@ -90,10 +95,14 @@ class _Lag:
 
 lag = _Lag()
 _meter.create_observable_gauge(
-    "samhandling.audit.checkpoint.lag.events", callbacks=[lag.events], unit="{event}",
+    "samhandling.audit.checkpoint.lag.events",
+    callbacks=[lag.events],
+    unit="{event}",
     description="events acknowledged but not yet in a signed checkpoint",
 )
 _meter.create_observable_gauge(
-    "samhandling.audit.checkpoint.lag.seconds", callbacks=[lag.seconds], unit="s",
+    "samhandling.audit.checkpoint.lag.seconds",
+    callbacks=[lag.seconds],
+    unit="s",
     description="how long the oldest event not yet in a signed checkpoint has waited",
 )

@@ -1,5 +1,6 @@
 """Tables of the audit service: the append-only event log, its head, and its Merkle tree
 (interior nodes and signed checkpoints); all but the head are append-only."""
+
 from __future__ import annotations
 
 import uuid
@@ -34,8 +35,11 @@ class AuditEventRow(Base):
         Index("ix_audit_events_actor_pid_sequence", "actor_pid", "sequence"),
         # Partial: flagged events are few. Each dialect's predicate is the one its queries spell.
         Index(
-            "ix_audit_events_flagged_org_sequence", "actor_orgnr_parent", "sequence",
-            sqlite_where=text("flagged = 1"), postgresql_where=text("flagged"),
+            "ix_audit_events_flagged_org_sequence",
+            "actor_orgnr_parent",
+            "sequence",
+            sqlite_where=text("flagged = 1"),
+            postgresql_where=text("flagged"),
         ),
     )
 

@@ -1,6 +1,7 @@
 """Who may read which audit events (the caller's read scope on the log, not an OAuth scope: those are
 gateway/scopes.py), pure (Normen fact sheet 15: organisations review their own
 accesses, patients see who accessed their data)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,12 @@ class ReadScope:
 
 
 def read_scope(
-    reader_kind: ActorKind | None, reader_orgnr_parent: str, reader_pid: str, patient_id: str,
-    *, consent_permitted: bool = False,
+    reader_kind: ActorKind | None,
+    reader_orgnr_parent: str,
+    reader_pid: str,
+    patient_id: str,
+    *,
+    consent_permitted: bool = False,
 ) -> ReadScope | None:
     """The reader's scope on the patient's events; None when the reader may see none of them.
 

@@ -1,6 +1,7 @@
 """Auditors' searches and exports, pure: who may search, what a filter may say, and the events a
 search yields (Normen fact sheet 15: an organisation reviews its own accesses); and the filters of
 a patient's own log (ListEvents), with page tokens bound to the filter they were made for."""
+
 from __future__ import annotations
 
 import base64
@@ -62,10 +63,15 @@ class LogFilter:
 
     def digest(self) -> str:
         """A short digest of the filter, which a page token carries so it is not reused with another."""
-        text = "|".join((
-            self.start.isoformat() if self.start else "", self.end.isoformat() if self.end else "",
-            self.actor_orgnr, str(self.flagged_only), str(self.exclude_patient_actors),
-        ))
+        text = "|".join(
+            (
+                self.start.isoformat() if self.start else "",
+                self.end.isoformat() if self.end else "",
+                self.actor_orgnr,
+                str(self.flagged_only),
+                str(self.exclude_patient_actors),
+            )
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:_DIGEST_CHARS]
 
 

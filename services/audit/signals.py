@@ -1,6 +1,7 @@
 """Signals for auditors, pure: what in an organisation's events deserves a look (Normen fact sheet
 15: an organisation reviews its own accesses). Events are grouped per actor and per day in Norway's
 time zone, the day a reviewer thinks in."""
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -5,6 +5,7 @@ Loaded like services.platform.keys loads JWKs: in production a development key i
 location (under seeds/) and by content (a PEM whose leading text holds the line `dev_only: true`,
 which PEM readers skip).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -18,6 +18,7 @@ The Merkle tree's interior nodes and the signed checkpoints are not written here
 time integrates the committed events and signs (services.audit.integrator), about a second behind
 at most. The reads that need the tree are therefore bounded by the latest checkpoint.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,9 +56,7 @@ _HEAD = LogHeadRow.metadata.tables[LogHeadRow.__tablename__]
 # The append's three statements, built once and in Core (no ORM statement handling per batch):
 # the idempotency lookup, the reservation of the batch's sequences, and the insert of its events.
 _LOOKUP = select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
-_RESERVE = (
-    update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + bindparam("count")).returning(_HEAD.c.size)
-)
+_RESERVE = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + bindparam("count")).returning(_HEAD.c.size)
 _INSERT = insert(_EVENTS)
 
 
@@ -79,9 +78,11 @@ class AuditStore:
         with self.engine.connect() as connection:
             signed = select(func.coalesce(func.max(CheckpointRow.size), 0)).scalar_subquery()
             row = connection.execute(
-                select(LogHeadRow.size, signed, select(AuditEventRow.stored_at)
-                       .where(AuditEventRow.sequence == signed + 1).scalar_subquery())
-                .where(LogHeadRow.id == 1)
+                select(
+                    LogHeadRow.size,
+                    signed,
+                    select(AuditEventRow.stored_at).where(AuditEventRow.sequence == signed + 1).scalar_subquery(),
+                ).where(LogHeadRow.id == 1)
             ).first()
         if row is None or row[0] <= row[1]:
             return 0, 0.0
@@ -118,8 +119,10 @@ class AuditStore:
                     continue
                 event_id, salts = uuid.uuid4(), Salts.draw()
                 columns = _columns(record) | {
-                    "event_id": event_id, "stored_at": stored_at,
-                    "actor_pid_salt": salts.actor_pid, "justification_salt": salts.justification,
+                    "event_id": event_id,
+                    "stored_at": stored_at,
+                    "actor_pid_salt": salts.actor_pid,
+                    "justification_salt": salts.justification,
                 }
                 pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts), record)
             if pending:
@@ -150,21 +153,26 @@ class AuditStore:
         if wanted.end is not None:
             query = query.where(AuditEventRow.occurred_at < wanted.end)
         if wanted.actor_orgnr:
-            query = query.where(or_(
-                AuditEventRow.actor_orgnr_parent == wanted.actor_orgnr,
-                AuditEventRow.actor_orgnr_child == wanted.actor_orgnr,
-            ))
+            query = query.where(
+                or_(
+                    AuditEventRow.actor_orgnr_parent == wanted.actor_orgnr,
+                    AuditEventRow.actor_orgnr_child == wanted.actor_orgnr,
+                )
+            )
         if wanted.flagged_only:
             query = query.where(AuditEventRow.flagged)
         if wanted.exclude_patient_actors:
             # An event without an actor kind (none is stored so) is kept: excluding is explicit.
-            query = query.where(or_(
-                AuditEventRow.actor_kind.is_(None), AuditEventRow.actor_kind != ActorKind.PATIENT.value
-            ))
+            query = query.where(
+                or_(AuditEventRow.actor_kind.is_(None), AuditEventRow.actor_kind != ActorKind.PATIENT.value)
+            )
         if below_sequence is not None:
             query = query.where(AuditEventRow.sequence < below_sequence)
         with self._sessions() as session:
-            return [_stored_event(row) for row in session.execute(query.order_by(AuditEventRow.sequence.desc()).limit(limit)).mappings()]
+            return [
+                _stored_event(row)
+                for row in session.execute(query.order_by(AuditEventRow.sequence.desc()).limit(limit)).mappings()
+            ]
 
     def search_events(self, query: EventQuery, limit: int, below_sequence: int | None = None) -> list[StoredEvent]:
         """Events of the query's organisation that match its filter, newest first, at most `limit`,
@@ -258,7 +266,9 @@ class AuditStore:
             leaves = []
             for row in session.scalars(query):
                 data = _stored_leaf(row)
-                leaves.append((row.sequence - 1, merkle.leaf_hash(data), data if shown(row.actor_orgnr_parent) else b""))
+                leaves.append(
+                    (row.sequence - 1, merkle.leaf_hash(data), data if shown(row.actor_orgnr_parent) else b"")
+                )
             return leaves
 
 

@@ -2,6 +2,7 @@
 0) and the complete interior nodes of audit_nodes, read inside the caller's session or
 connection — so the integrator's transaction sees the nodes it has just written. One indexed
 read per node."""
+
 from __future__ import annotations
 
 from sqlalchemy import Connection, select

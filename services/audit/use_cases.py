@@ -1,6 +1,7 @@
 """The audit service's use cases: what each call does with the log once the api has parsed it,
 over the store and domain values (no proto, no gRPC, no SQL). The store is synchronous, so every
 read and write runs off the event loop here."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,7 +47,11 @@ class AuditLog:
     store commits) and the group commit that shares one transaction among concurrent appends."""
 
     def __init__(
-        self, store: AuditStore, signer: LogSigner, *, clock: Callable[[], datetime],
+        self,
+        store: AuditStore,
+        signer: LogSigner,
+        *,
+        clock: Callable[[], datetime],
         leader_engine: Engine | None = None,
     ) -> None:
         """Starts this replica's integrator (services.audit.integrator) on `leader_engine` (its own,

@@ -6,6 +6,7 @@ A changed, removed, inserted or reordered event changes the root, so it no longe
 checkpoint signed before; a changed event whose data the verifier holds no longer matches its own
 leaf hash, which names the event.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

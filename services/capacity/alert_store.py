@@ -4,6 +4,7 @@ Raises and acknowledgements take positions in the alert sequence (sequence_store
 kept as alert_events, which WatchAlerts follows. Each write runs under the sequence's lock,
 which also serialises the idempotency checks (request id, acknowledging twice).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -66,8 +67,12 @@ class AlertStore:
             for o in organisations:
                 session.merge(
                     OrganisationRow(
-                        orgnr=o.orgnr, name=o.name, parent_orgnr=o.parent_orgnr, kind=o.kind,
-                        municipality_number=o.municipality_number, region=o.region,
+                        orgnr=o.orgnr,
+                        name=o.name,
+                        parent_orgnr=o.parent_orgnr,
+                        kind=o.kind,
+                        municipality_number=o.municipality_number,
+                        region=o.region,
                     )
                 )
 
@@ -78,7 +83,11 @@ class AlertStore:
             return sequence_store.head(session, sequence_store.ALERTS)
 
     def list_alerts(
-        self, orgnr: str, expiring_after: datetime, limit: int, below: int | None = None,
+        self,
+        orgnr: str,
+        expiring_after: datetime,
+        limit: int,
+        below: int | None = None,
     ) -> list[Alert]:
         """At most `limit` alerts the organisation sent or was targeted by that expire after a
         time, newest first, optionally only those older than a position."""
@@ -118,8 +127,14 @@ class AlertStore:
                 .limit(limit)
             )
             rows = session.scalars(query).all()
-            alerts = {a.alert_id: a for a in _load(session, select(AlertRow).where(
-                AlertRow.alert_id.in_({r.alert_id for r in rows})))} if rows else {}
+            alerts = (
+                {
+                    a.alert_id: a
+                    for a in _load(session, select(AlertRow).where(AlertRow.alert_id.in_({r.alert_id for r in rows})))
+                }
+                if rows
+                else {}
+            )
         events = [
             AlertEvent(r.position, EventKind(r.kind), alerts[r.alert_id].as_of(r.position), r.orgnr) for r in rows
         ]
@@ -155,16 +170,27 @@ class AlertStore:
             alert_id = str(uuid.uuid4())
             session.add(
                 AlertRow(
-                    alert_id=alert_id, position=position, severity=request.severity.value, message=request.message,
-                    area_region=request.area.region, area_municipality_number=request.area.municipality_number,
-                    sender_orgnr=sender.orgnr, sender_client_id=sender.client_id, request_id=request.request_id,
-                    request_digest=request.digest(), raised_at=now, expires_at=request.expires_at,
+                    alert_id=alert_id,
+                    position=position,
+                    severity=request.severity.value,
+                    message=request.message,
+                    area_region=request.area.region,
+                    area_municipality_number=request.area.municipality_number,
+                    sender_orgnr=sender.orgnr,
+                    sender_client_id=sender.client_id,
+                    request_id=request.request_id,
+                    request_digest=request.digest(),
+                    raised_at=now,
+                    expires_at=request.expires_at,
                 )
             )
             session.flush()  # the alert before the rows that refer to it
             session.add_all(AlertTargetRow(alert_id=alert_id, orgnr=orgnr) for orgnr in targets)
-            session.add(AlertEventRow(
-                position=position, alert_id=alert_id, kind=EventKind.RAISED.value, orgnr="", occurred_at=now))
+            session.add(
+                AlertEventRow(
+                    position=position, alert_id=alert_id, kind=EventKind.RAISED.value, orgnr="", occurred_at=now
+                )
+            )
             sequence_store.advance(session, sequence_store.ALERTS, position)
             session.flush()
             return _load(session, select(AlertRow).where(AlertRow.alert_id == alert_id))[0], True
@@ -188,21 +214,32 @@ class AlertStore:
             target = session.get(AlertTargetRow, (alert_id, by.orgnr))
             target.acknowledged_at, target.ack_position = now, position
             target.ack_client_id, target.ack_hpr_number, target.ack_name, target.ack_note = (
-                by.client_id, by.hpr_number, by.name, note
+                by.client_id,
+                by.hpr_number,
+                by.name,
+                note,
             )
-            session.add(AlertEventRow(
-                position=position, alert_id=alert_id, kind=EventKind.ACKNOWLEDGED.value, orgnr=by.orgnr,
-                occurred_at=now,
-            ))
+            session.add(
+                AlertEventRow(
+                    position=position,
+                    alert_id=alert_id,
+                    kind=EventKind.ACKNOWLEDGED.value,
+                    orgnr=by.orgnr,
+                    occurred_at=now,
+                )
+            )
             sequence_store.advance(session, sequence_store.ALERTS, position)
             session.flush()
             return _load(session, select(AlertRow).where(AlertRow.alert_id == alert_id))[0], True
 
 
 def _open_sent(session: Session, orgnr: str, now: datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(AlertRow).where(AlertRow.sender_orgnr == orgnr, AlertRow.expires_at > now)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(AlertRow).where(AlertRow.sender_orgnr == orgnr, AlertRow.expires_at > now)
+        )
+        or 0
+    )
 
 
 def _visible(orgnr: str) -> Select[tuple[AlertRow]]:
@@ -246,13 +283,22 @@ def _acknowledgement(t: AlertTargetRow) -> Acknowledgement | None:
     if t.ack_position is None or t.acknowledged_at is None:
         return None
     return Acknowledgement(
-        orgnr=t.orgnr, acknowledged_at=t.acknowledged_at, client_id=t.ack_client_id,
-        hpr_number=t.ack_hpr_number, name=t.ack_name, note=t.ack_note, position=t.ack_position,
+        orgnr=t.orgnr,
+        acknowledged_at=t.acknowledged_at,
+        client_id=t.ack_client_id,
+        hpr_number=t.ack_hpr_number,
+        name=t.ack_name,
+        note=t.ack_note,
+        position=t.ack_position,
     )
 
 
 def _organisation(row: OrganisationRow) -> Organisation:
     return Organisation(
-        orgnr=row.orgnr, name=row.name, parent_orgnr=row.parent_orgnr, kind=row.kind,
-        municipality_number=row.municipality_number, region=row.region,
+        orgnr=row.orgnr,
+        name=row.name,
+        parent_orgnr=row.parent_orgnr,
+        kind=row.kind,
+        municipality_number=row.municipality_number,
+        region=row.region,
     )

@@ -5,6 +5,7 @@ Targets are legal entities (hovedenheter). The sender sees every acknowledgement
 still pending; a target sees the alert and only its own acknowledgement, since an
 acknowledgement names the person who gave it.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,6 @@
 """gRPC handlers of the capacity service: parse (convert.py), run the use case (use_cases.py),
 render (convert.py)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
@@ -43,7 +44,10 @@ class CapacityApi(capacity_pb2_grpc.CapacityServiceServicer):
     READ_ONLY: ClassVar[frozenset[str]] = frozenset({"GetCapacityOverview", "ListCapacityHistory", "ListAlerts"})
 
     def __init__(
-        self, capacity: CapacityStore, alerts: AlertStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self,
+        capacity: CapacityStore,
+        alerts: AlertStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         wakeups: Wakeups | None = None,
     ) -> None:
         self._capacity = capacity

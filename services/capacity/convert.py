@@ -1,5 +1,6 @@
 """Proto <-> domain mapping of the capacity service: capacity.v1 requests to domain values
 (with their field violations), domain values to capacity.v1 messages. No I/O."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -117,17 +118,24 @@ def resource(change: Change) -> capacity_pb2.Resource:
 
 
 def report(change: Change) -> capacity_pb2.CapacityReport:
-    return capacity_pb2.CapacityReport(unit_id=change.report.unit_id, resource=resource(change), position=change.position)
+    return capacity_pb2.CapacityReport(
+        unit_id=change.report.unit_id, resource=resource(change), position=change.position
+    )
 
 
 def total(value: ResourceTotal) -> capacity_pb2.ResourceTotal:
     return capacity_pb2.ResourceTotal(
-        resource_type=value.resource_type, total=value.total, available=value.available,
-        occupied=value.occupied, unit_count=value.unit_count,
+        resource_type=value.resource_type,
+        total=value.total,
+        available=value.available,
+        occupied=value.occupied,
+        unit_count=value.unit_count,
     )
 
 
-def units_and_totals(states: Iterable[UnitCapacity]) -> tuple[list[capacity_pb2.Unit], list[capacity_pb2.ResourceTotal]]:
+def units_and_totals(
+    states: Iterable[UnitCapacity],
+) -> tuple[list[capacity_pb2.Unit], list[capacity_pb2.ResourceTotal]]:
     states = list(states)
     return [unit(s) for s in states], [total(t) for t in totals(states)]
 
@@ -146,8 +154,12 @@ def alert(view: AlertView) -> capacity_pb2.Alert:
         expire_time=to_timestamp(value.expires_at),
         acknowledgements=[
             capacity_pb2.Acknowledgement(
-                orgnr=a.orgnr, acknowledge_time=to_timestamp(a.acknowledged_at), client_id=a.client_id,
-                hpr_number=a.hpr_number, name=a.name, note=a.note,
+                orgnr=a.orgnr,
+                acknowledge_time=to_timestamp(a.acknowledged_at),
+                client_id=a.client_id,
+                hpr_number=a.hpr_number,
+                name=a.name,
+                note=a.note,
             )
             for a in view.acknowledgements
         ],

@@ -1,5 +1,6 @@
 """Capacity rules, pure: what a valid report is, how units are filtered, and the sums an
 overview shows."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Composition root of the capacity service."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,9 +38,11 @@ BACKEND = Backend(
     read_only=CapacityApi.READ_ONLY,
     make_store=Stores.over,
     make_api=lambda stores, settings: CapacityApi(
-        stores.capacity, stores.alerts, wakeups=Wakeups(
+        stores.capacity,
+        stores.alerts,
+        wakeups=Wakeups(
             pg_notify.listen_url(settings.session_database_url("capacity")), settings.database.password_file
-        )
+        ),
     ),
     load_seeds=lambda stores, settings: seed.seed(stores.capacity, stores.alerts, settings.seeds_dir),
 )

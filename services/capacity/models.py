@@ -1,4 +1,5 @@
 """Tables of the capacity service."""
+
 from __future__ import annotations
 
 from datetime import datetime

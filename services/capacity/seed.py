@@ -1,4 +1,5 @@
 """Loads seeds/organisations.json and seeds/units.json into the capacity store (idempotent)."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ from .store import CapacityStore
 def seed(capacity: CapacityStore, alerts: AlertStore, seeds_dir: Path) -> int:
     organisations = [
         Organisation(
-            orgnr=o["orgnr"], name=o["name"], parent_orgnr=o["parent_orgnr"], kind=o["kind"],
-            municipality_number=o["municipality_number"], region=o["region"],
+            orgnr=o["orgnr"],
+            name=o["name"],
+            parent_orgnr=o["parent_orgnr"],
+            kind=o["kind"],
+            municipality_number=o["municipality_number"],
+            region=o["region"],
         )
         for o in json.loads((seeds_dir / "organisations.json").read_text())
     ]

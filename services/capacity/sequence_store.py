@@ -11,6 +11,7 @@ The transaction that advances a head also sends NOTIFY on CHANNEL with the seque
 (PostgreSQL only; delivered at its commit, so a replica woken by it reads the new head), which
 wakes other replicas' watchers at once (wakeups.py).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select, update

@@ -4,6 +4,7 @@ Every accepted report is kept as a row of capacity_reports with its position in 
 sequence (see sequence_store.py); `resources` holds a copy of the latest report per unit and
 resource type, so reading the current state does not scan the history.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -112,8 +113,13 @@ class CapacityStore:
         with self._sessions.begin() as session:
             session.merge(
                 UnitRow(
-                    unit_id=unit.unit_id, name=unit.name, unit_type=unit.unit_type.value, orgnr=unit.orgnr,
-                    owner_orgnr=unit.owner_orgnr, municipality_number=unit.municipality_number, region=unit.region,
+                    unit_id=unit.unit_id,
+                    name=unit.name,
+                    unit_type=unit.unit_type.value,
+                    orgnr=unit.orgnr,
+                    owner_orgnr=unit.owner_orgnr,
+                    municipality_number=unit.municipality_number,
+                    region=unit.region,
                 )
             )
 
@@ -142,9 +148,7 @@ def _state_as_of(session: Session, units: list[Unit], position: int) -> tuple[Un
     """
     if not units:
         return ()
-    rows = session.scalars(
-        select(ResourceRow).where(ResourceRow.unit_id.in_([u.unit_id for u in units]))
-    ).all()
+    rows = session.scalars(select(ResourceRow).where(ResourceRow.unit_id.in_([u.unit_id for u in units]))).all()
     current: dict[str, list[Change]] = {u.unit_id: [] for u in units}
     for row in rows:
         if row.position <= position:
@@ -169,8 +173,13 @@ def _state_as_of(session: Session, units: list[Unit], position: int) -> tuple[Un
 
 def _unit(row: UnitRow) -> Unit:
     return Unit(
-        unit_id=row.unit_id, name=row.name, unit_type=UnitType(row.unit_type), orgnr=row.orgnr,
-        owner_orgnr=row.owner_orgnr, municipality_number=row.municipality_number, region=row.region,
+        unit_id=row.unit_id,
+        name=row.name,
+        unit_type=UnitType(row.unit_type),
+        orgnr=row.orgnr,
+        owner_orgnr=row.owner_orgnr,
+        municipality_number=row.municipality_number,
+        region=row.region,
     )
 
 
@@ -178,8 +187,14 @@ def _change(row: ReportRow | ResourceRow) -> Change:
     return Change(
         row.position,
         Report(
-            unit_id=row.unit_id, resource_type=row.resource_type, total=row.total, available=row.available,
-            occupied=row.occupied, status=Status(row.status), note=row.note, reported_at=row.reported_at,
+            unit_id=row.unit_id,
+            resource_type=row.resource_type,
+            total=row.total,
+            available=row.available,
+            occupied=row.occupied,
+            status=Status(row.status),
+            note=row.note,
+            reported_at=row.reported_at,
             reported_by=row.reported_by,
         ),
     )
@@ -187,7 +202,13 @@ def _change(row: ReportRow | ResourceRow) -> Change:
 
 def _report_columns(report: Report) -> dict[str, object]:
     return {
-        "unit_id": report.unit_id, "resource_type": report.resource_type, "total": report.total,
-        "available": report.available, "occupied": report.occupied, "status": report.status.value,
-        "note": report.note, "reported_at": report.reported_at, "reported_by": report.reported_by,
+        "unit_id": report.unit_id,
+        "resource_type": report.resource_type,
+        "total": report.total,
+        "available": report.available,
+        "occupied": report.occupied,
+        "status": report.status.value,
+        "note": report.note,
+        "reported_at": report.reported_at,
+        "reported_by": report.reported_by,
     }

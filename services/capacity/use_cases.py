@@ -4,6 +4,7 @@ sequences followed as streams. No proto, no gRPC, no SQL.
 
 The stores are synchronous and run off the event loop here; waking this process's watchers
 after a commit (Wakeups.committed) happens on the event loop, after the write returned."""
+
 from __future__ import annotations
 
 import asyncio
@@ -129,9 +130,7 @@ async def acknowledge_alert(
     except UnknownAlert:
         raise Reason.ALERT_NOT_FOUND.error(f"no alert {alert_id!r}") from None
     except NotTargeted:
-        raise Reason.ALERT_NOT_TARGETED.error(
-            "only an organisation the alert targets acknowledges it"
-        ) from None
+        raise Reason.ALERT_NOT_TARGETED.error("only an organisation the alert targets acknowledges it") from None
     except AlertExpired:
         raise Reason.ALERT_EXPIRED.error("the alert has expired") from None
     if acknowledged:
@@ -139,9 +138,7 @@ async def acknowledge_alert(
     return alert.seen_by(by.orgnr)
 
 
-async def list_alerts(
-    alerts: AlertStore, orgnr: str, since: datetime, limit: int, below: int | None
-) -> list[Alert]:
+async def list_alerts(alerts: AlertStore, orgnr: str, since: datetime, limit: int, below: int | None) -> list[Alert]:
     """The organisation's alerts not expired by `since`, newest first, below position `below`:
     one more than `limit` when there are more."""
     return await asyncio.to_thread(alerts.list_alerts, orgnr, since, limit + 1, below)
@@ -160,13 +157,19 @@ def follow_alerts(
     """The alert events shown to the organisation after position `after`, as they commit. The
     store selects these already; the rule (AlertEvent.shown_to) is the domain's, so it is applied."""
     return _follow_committed(
-        wakeups, sequence_store.ALERTS, lambda seen: alerts.events(orgnr, seen, PAGE), after,
+        wakeups,
+        sequence_store.ALERTS,
+        lambda seen: alerts.events(orgnr, seen, PAGE),
+        after,
         keep=lambda event: event.shown_to(orgnr),
     )
 
 
 async def _follow_committed(
-    wakeups: Wakeups, sequence: str, read_page: Callable[[int], Page[T]], after: int,
+    wakeups: Wakeups,
+    sequence: str,
+    read_page: Callable[[int], Page[T]],
+    after: int,
     keep: Callable[[T], bool] = lambda _: True,
 ) -> AsyncGenerator[T | Heartbeat, None]:
     """The items after position `after` that `keep` keeps, as `sequence` commits (heartbeats

@@ -9,6 +9,7 @@ since notifications sent while nobody listened are lost (services/platform/pg_no
 Watchers poll as well (watch.POLL_SECONDS), so a dropped connection delays them, never
 loses a change; on SQLite the poll is what sees other processes' commits.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,14 @@ class Wakeups:
         self._watchers += 1
         if self._url is not None and (self._listener is None or self._listener.done()):
             self._listener = asyncio.create_task(
-                pg_notify.listen(self._url, [sequence_store.CHANNEL], self._notified, self._everything,
-                                 name="capacity-listener", password_file=self._password_file),
+                pg_notify.listen(
+                    self._url,
+                    [sequence_store.CHANNEL],
+                    self._notified,
+                    self._everything,
+                    name="capacity-listener",
+                    password_file=self._password_file,
+                ),
                 name="capacity-listener",
             )
         try:

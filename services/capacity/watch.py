@@ -13,6 +13,7 @@ all. On SQLite the poll is what sees other processes' commits. A stream that has
 heartbeat: the position read up to, so proxies keep the connection, clients can tell a live
 stream from a dead one, and a filtered watcher's resume position moves on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,7 +62,10 @@ class Page(Generic[T]):
 
 
 async def follow(
-    read: Callable[[int], Awaitable[Page[T]]], after: int, signal: Signal, poll: float | None = None,
+    read: Callable[[int], Awaitable[Page[T]]],
+    after: int,
+    signal: Signal,
+    poll: float | None = None,
     heartbeat: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[T | Heartbeat]:
     """Every change after `after`, in order, with a Heartbeat after each quiet `heartbeat`

@@ -1,6 +1,7 @@
 """`samhandling audit prove` fetches a self-contained proof of one event (C2SP tlog-proof)
 through the gateway; `samhandling audit check-proof` verifies one offline with the log's
 public key alone — no gateway, no database."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,5 +53,7 @@ def check_proof(proof: Path, vkey: str) -> int:
         if name in proven.opened:
             print(f"{name}: {proven.opened[name]!r} (opened; matches the leaf's commitment)")
         else:
-            print(f"{name}: committed, not shown ({name}{COMMITMENT_SUFFIX} {proven.members.get(name + COMMITMENT_SUFFIX)})")
+            print(
+                f"{name}: committed, not shown ({name}{COMMITMENT_SUFFIX} {proven.members.get(name + COMMITMENT_SUFFIX)})"
+            )
     return 0

@@ -2,6 +2,7 @@
 key alone — the signed checkpoint, every leaf up to it (reordering, removal or change of any
 event changes the root), the auditor's own organisation's events against their leaf hashes,
 and, with `--since FILE`, consistency with a checkpoint saved earlier."""
+
 from __future__ import annotations
 
 import sys
@@ -70,8 +71,12 @@ def audit_verify(address: str, token: Token, options: VerifyOptions) -> int:
 
 
 def _consistency(
-    log: audit_pb2_grpc.AuditServiceStub, metadata: tuple[tuple[str, str], ...], saved_note: str,
-    verifier: NoteVerifier, origin: str, latest: Checkpoint,
+    log: audit_pb2_grpc.AuditServiceStub,
+    metadata: tuple[tuple[str, str], ...],
+    saved_note: str,
+    verifier: NoteVerifier,
+    origin: str,
+    latest: Checkpoint,
 ) -> list[str]:
     try:
         earlier = open_checkpoint(saved_note, [verifier], origin)
@@ -80,9 +85,12 @@ def _consistency(
     if earlier.size > latest.size:
         return [f"the log shrank: {earlier.size} events were checkpointed before, {latest.size} now"]
     if earlier.size == 0 or earlier.size == latest.size:
-        return [] if earlier.size == 0 or earlier.root == latest.root else ["the log was rewritten: same size, other root"]
+        return (
+            [] if earlier.size == 0 or earlier.root == latest.root else ["the log was rewritten: same size, other root"]
+        )
     proof = log.GetConsistencyProof(
-        audit_pb2.GetConsistencyProofRequest(first_size=earlier.size, second_size=latest.size), metadata=metadata,
+        audit_pb2.GetConsistencyProofRequest(first_size=earlier.size, second_size=latest.size),
+        metadata=metadata,
         timeout=30,
     )
     try:

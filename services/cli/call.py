@@ -1,6 +1,7 @@
 """`samhandling call METHOD JSON`: a grpcurl-like call through the gateway that learns the
 method's types from the server's reflection service, like any standard tool would. A server
 stream (e.g. WatchCapacity) prints one compact JSON line per message until it ends."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -36,12 +37,15 @@ def call(
         response_type = message_factory.GetMessageClass(descriptor.output_type)
         # Unary or streaming, by the descriptor; what it returns is read accordingly below.
         shape: Any = channel.unary_stream if descriptor.server_streaming else channel.unary_unary
-        rpc = shape(full_name, request_serializer=request_type.SerializeToString,
-                    response_deserializer=response_type.FromString)
+        rpc = shape(
+            full_name, request_serializer=request_type.SerializeToString, response_deserializer=response_type.FromString
+        )
         request = json_format.Parse(body or "{}", request_type())
         metadata = [("authorization", f"{token.scheme} {token.access_token}")]
         if token.dpop_key is not None:
-            proof = make_proof(token.dpop_key, "POST", grpc_target(public_url, full_name), access_token=token.access_token)
+            proof = make_proof(
+                token.dpop_key, "POST", grpc_target(public_url, full_name), access_token=token.access_token
+            )
             metadata.append(("dpop", proof))
         if justification:
             metadata.append(("x-samhandling-justification", quote(justification)))

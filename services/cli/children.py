@@ -20,6 +20,7 @@ The death signal is delivered when the forking *thread* ends, not the process: `
 refuses to run outside the main thread. Elsewhere than Linux there is no death signal: children
 are still stopped on Ctrl-C and SIGTERM, but not when the parent is killed.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -16,6 +16,7 @@ it can kill and restart one replica while the others serve.
 `var/cluster/cluster.json` (the manifest) says what runs where while the cluster is up;
 `samhandling status` reads it to list every replica.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -134,7 +135,9 @@ class Cluster:
             raise ClusterError(INSTALL_HINT)
         taken = [port for port in self.plan.ports() if port_in_use(port)]
         if taken:
-            raise ClusterError(f"ports already in use: {', '.join(map(str, taken))} (is `make run` or another cluster running?)")
+            raise ClusterError(
+                f"ports already in use: {', '.join(map(str, taken))} (is `make run` or another cluster running?)"
+            )
         try:
             self._start(haproxy, bin_dir)
         except BaseException:
@@ -153,14 +156,23 @@ class Cluster:
         # The STS needs no database: it starts while PostgreSQL is prepared.
         self._processes["sts"] = self._spawn_server("sts", self._sts_env())
         self.postgres = self._stack.enter_context(
-            running_server(bin_dir, base=self._postgres_dir(), port=self.plan.postgres_port, options=POSTGRES_OPTIONS,
-                           log=self.log_dir / "postgres.log")
+            running_server(
+                bin_dir,
+                base=self._postgres_dir(),
+                port=self.plan.postgres_port,
+                options=POSTGRES_OPTIONS,
+                log=self.log_dir / "postgres.log",
+            )
         )
         for name in DATABASES:
             self.postgres.create_database(name)
         self.database_urls = {name: self.postgres.url(name) for name in DATABASES}
         step(f"PostgreSQL ready on port {self.postgres.port} with databases {', '.join(DATABASES)}")
-        self.env = {**self._base_env, "SAMHANDLING_VAR_DIR": str(self.var_dir), **self.plan.shared_env(self.database_urls)}
+        self.env = {
+            **self._base_env,
+            "SAMHANDLING_VAR_DIR": str(self.var_dir),
+            **self.plan.shared_env(self.database_urls),
+        }
         settings = Settings.from_env(self.env)
         migrate_all(settings)  # once, before any replica runs
         seed_all(settings)
@@ -176,8 +188,10 @@ class Cluster:
         config = self.dir / "haproxy.cfg"
         config.write_text(render(self.plan))
         self._processes["haproxy"] = children.spawn(
-            [str(haproxy), "-db", "-f", str(config)], log_path=self.log_dir / "haproxy.log",
-            env=self.env, death_signal=signal.SIGTERM,
+            [str(haproxy), "-db", "-f", str(config)],
+            log_path=self.log_dir / "haproxy.log",
+            env=self.env,
+            death_signal=signal.SIGTERM,
         )
         self.wait_balanced()
         self._write_manifest()
@@ -185,8 +199,12 @@ class Cluster:
 
     def stop(self) -> None:
         """Load balancer, gateways, backends, STS, then PostgreSQL; idempotent."""
-        tiers = [["haproxy"], [r.name for r in self.plan.replicas["gateway"]],
-                 [r.name for c in reversed(BACKENDS) for r in self.plan.replicas[c]], ["sts"]]
+        tiers = [
+            ["haproxy"],
+            [r.name for r in self.plan.replicas["gateway"]],
+            [r.name for c in reversed(BACKENDS) for r in self.plan.replicas[c]],
+            ["sts"],
+        ]
         for tier in tiers:  # in order; the processes of one tier stop together
             stopping = [p for p in (self._processes.pop(name, None) for name in tier) if p is not None]
             children.stop_all(stopping, signal.SIGTERM, STOP_TIMEOUT_SECONDS)
@@ -209,7 +227,9 @@ class Cluster:
     def _spawn_server(self, name: str, env: Mapping[str, str], component: str | None = None) -> subprocess.Popen[bytes]:
         return children.spawn(
             [sys.executable, "-m", "services.cli.main", "serve", component or name],
-            log_path=self.log_dir / f"{name}.log", env=env, death_signal=signal.SIGTERM,
+            log_path=self.log_dir / f"{name}.log",
+            env=env,
+            death_signal=signal.SIGTERM,
         )
 
     def _spawn_replica(self, replica: Replica) -> subprocess.Popen[bytes]:
@@ -329,8 +349,13 @@ class Cluster:
             "sts": plan.sts_address,
             "postgres": {"host": self.postgres.host, "port": self.postgres.port} if self.postgres else None,
             "replicas": [
-                {"component": r.component, "index": r.index, "address": r.address, "http_address": r.http_address,
-                 "pid": self._processes[r.name].pid if self.running(r.component, r.index) else None}
+                {
+                    "component": r.component,
+                    "index": r.index,
+                    "address": r.address,
+                    "http_address": r.http_address,
+                    "pid": self._processes[r.name].pid if self.running(r.component, r.index) else None,
+                }
                 for r in plan.all_replicas()
             ],
             "targets": {c: plan.target(c) for c in plan.replicas},

@@ -1,5 +1,6 @@
 """The `samhandling cluster` command: start the local cluster (`services.cli.cluster`), say where
 everything is, supervise it until Ctrl-C or SIGTERM, then stop it in order."""
+
 from __future__ import annotations
 
 import signal
@@ -39,8 +40,10 @@ def run(settings: Settings, plan: ClusterPlan) -> int:
                 print(f"{', '.join(sorted(essential))} stopped unexpectedly; see {cluster.log_dir}", file=sys.stderr)
                 return 1
             for name in sorted(dead):
-                print(f"{name} stopped unexpectedly (its peers keep serving); see {cluster.log_dir / name}.log",
-                      file=sys.stderr)
+                print(
+                    f"{name} stopped unexpectedly (its peers keep serving); see {cluster.log_dir / name}.log",
+                    file=sys.stderr,
+                )
             reported |= dead
             time.sleep(0.2)
         return 0
@@ -52,8 +55,8 @@ def run(settings: Settings, plan: ClusterPlan) -> int:
 def _print_welcome(cluster: Cluster) -> None:
     plan = cluster.plan
     replicas = "\n".join(
-        f"  {c:<9} " + "  ".join(r.address + (f" (http {r.http_address})" if r.http_address else "")
-                                 for r in plan.replicas[c])
+        f"  {c:<9} "
+        + "  ".join(r.address + (f" (http {r.http_address})" if r.http_address else "") for r in plan.replicas[c])
         for c in plan.replicas
     )
     pg = cluster.postgres
@@ -65,7 +68,7 @@ Samhandling cluster is up (synthetic data only; logs in {cluster.log_dir}).
                  statistics: http://{plan.stats_address}/stats
   sts            http://{plan.sts_address}
 {replicas}
-  postgresql     {pg.host if pg else '?'}:{pg.port if pg else '?'} (databases {', '.join(DATABASES)}; user postgres)
+  postgresql     {pg.host if pg else "?"}:{pg.port if pg else "?"} (databases {", ".join(DATABASES)}; user postgres)
 
   .venv/bin/samhandling status --json   # every replica and the load balancer
   .venv/bin/samhandling call --client demo-ehr samhandling.summary.v1.PatientSummaryService/GetPatientSummary \\

@@ -16,6 +16,7 @@ Default ports put replica i (from 0) of a component at its usual port + 100 * (i
 consent 50151, 50251; gateway 50150, 50250 (JSON API 8180, 8280). With `free_ports` every
 replica, PostgreSQL and the balancer's statistics page take ports the kernel has free instead.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """`samhandling consent check-receipt` verifies a consent receipt a patient downloaded (the
 "Last ned kvittering" link of Delingsregler) offline, with the consent service's receipt keys
 alone (the JWK Set of `/api/v1/consent-receipt-keys`, saved to a file): no gateway, no database."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,10 @@ def check_receipt(receipt: Path, keys: Path) -> int:
     except ReceiptInvalid as exc:
         print(f"FAILED: {exc}")
         return 1
-    print(f"the receipt verifies: rule {content.get('rule_id')} version {content.get('version')} "
-          f"({content.get('rule_type')}, {content.get('state')}), signed by the consent service")
+    print(
+        f"the receipt verifies: rule {content.get('rule_id')} version {content.get('version')} "
+        f"({content.get('rule_type')}, {content.get('state')}), signed by the consent service"
+    )
     print(json.dumps(content, sort_keys=True, ensure_ascii=False))
     return 0
 

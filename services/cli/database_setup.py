@@ -1,4 +1,5 @@
 """Database set-up of every component: migrations and the synthetic seeds."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -9,6 +9,7 @@ open transactions rolled back), used both for an orderly stop and as the death s
 on TCP loopback only (no Unix socket, so a long directory path cannot break it), with trust
 authentication: nothing but this machine's processes can reach it, and it holds synthetic data.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,10 @@ INSTALL_HINT = (
 # Its log names no values: no failing statement's text, no DETAIL (a key that already exists
 # would be printed there, and keys hold person numbers).
 DEFAULT_OPTIONS: Mapping[str, str] = {
-    "fsync": "off", "synchronous_commit": "on", "log_error_verbosity": "terse", "log_min_error_statement": "panic",
+    "fsync": "off",
+    "synchronous_commit": "on",
+    "log_error_verbosity": "terse",
+    "log_min_error_statement": "panic",
 }
 
 
@@ -64,9 +68,7 @@ class PostgresServer:
 
     def _admin_connect(self) -> psycopg.Connection[TupleRow]:
         # CREATE/DROP DATABASE cannot run inside a transaction block.
-        return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
-        )
+        return psycopg.connect(host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True)
 
     def create_database(self, name: str | None = None) -> str:
         """Creates a database (a fresh `test_<uuid>` unless named) and returns its name."""
@@ -85,9 +87,7 @@ class PostgresServer:
 
 def find_bin_dir() -> Path | None:
     """The highest installed /usr/lib/postgresql/<version>/bin, else the directory of initdb on PATH."""
-    versions = [
-        d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "initdb").is_file()
-    ]
+    versions = [d for d in Path("/usr/lib/postgresql").glob("*/bin") if (d / "initdb").is_file()]
     if versions:
         return max(versions, key=lambda d: _version_key(d.parent.name))
     initdb = shutil.which("initdb")
@@ -225,8 +225,12 @@ def _running(pid: int) -> bool:
 
 @contextmanager
 def running_server(
-    bin_dir: Path, *, base: Path | None = None, port: int | None = None,
-    options: Mapping[str, str] | None = None, log: Path | None = None,
+    bin_dir: Path,
+    *,
+    base: Path | None = None,
+    port: int | None = None,
+    options: Mapping[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[PostgresServer]:
     """Initialise a fresh cluster in `base` (default: a new temporary directory), start it on
     `port` (default: a free one) and remove the directory on exit. `options` are `-c` settings
@@ -247,16 +251,35 @@ def running_server(
         data = base / "data"
         log = log or base / "postgres.log"
         initdb = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", SUPERUSER,
-             "-E", "UTF8", "--locale=C", "--no-sync"],
-            cwd=base, check=False, capture_output=True, text=True,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            cwd=base,
+            check=False,
+            capture_output=True,
+            text=True,
             preexec_fn=tied_to_parent(signal.SIGKILL, account),
         )
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed ({initdb.returncode}):\n{initdb.stderr}")
         port = port or free_port()
-        settings = {**DEFAULT_OPTIONS, **(options or {}),
-                    "listen_addresses": HOST, "port": str(port), "unix_socket_directories": ""}
+        settings = {
+            **DEFAULT_OPTIONS,
+            **(options or {}),
+            "listen_addresses": HOST,
+            "port": str(port),
+            "unix_socket_directories": "",
+        }
         argv = [str(bin_dir / "postgres"), "-D", str(data)]
         for name, value in settings.items():
             argv += ["-c", f"{name}={value}"]
@@ -274,8 +297,7 @@ def wait_until_ready(bin_dir: Path, port: int, server: subprocess.Popen[bytes], 
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         ready = subprocess.run(
-            [str(bin_dir / "pg_isready"), "-q", "-h", HOST, "-p", str(port), "-U", SUPERUSER,
-             "-t", "1"],
+            [str(bin_dir / "pg_isready"), "-q", "-h", HOST, "-p", str(port), "-U", SUPERUSER, "-t", "1"],
             check=False,
         )
         if ready.returncode == 0:

@@ -19,6 +19,7 @@ bounded by the timeout (default TIMEOUT_SECONDS). Every connection goes directly
 HTTP proxy settings in the environment are not used (gRPC and httpx would follow them and the
 handshake check would not, so the causes could belong to another path).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,7 +50,7 @@ class GatewayUrlError(ValueError):
     """A URL given to `status --gateway`/`--http` that cannot name a gateway."""
 
 
-class Unreachable(Exception):  # noqa: N818 (an outcome, reported in one line)
+class Unreachable(Exception):
     """The host could not be reached; the message names the cause in one line (without the host)."""
 
 
@@ -143,7 +144,10 @@ async def reach(url: PublicUrl, context: ssl.SSLContext | None, timeout: float, 
     try:
         async with asyncio.timeout(timeout):
             _, writer = await asyncio.open_connection(
-                url.host, url.port, ssl=context, server_hostname=url.host if context else None,
+                url.host,
+                url.port,
+                ssl=context,
+                server_hostname=url.host if context else None,
                 ssl_handshake_timeout=timeout if context else None,
             )
     except TimeoutError:

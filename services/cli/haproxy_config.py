@@ -18,14 +18,17 @@ HAProxy retries nothing else.
 Logs: no request line, headers or paths (paths hold person numbers), only the connection
 summary of errors and the gateways' state changes, on stderr.
 """
+
 from __future__ import annotations
 
 from gateway.http.readiness import READY_PATH
 
 from .cluster_plan import CHECK_FALL, CHECK_FASTINTER_SECONDS, CHECK_INTER_SECONDS, ClusterPlan, port_of
 
-CHECK = (f"inter {round(CHECK_INTER_SECONDS * 1000)}ms fastinter {round(CHECK_FASTINTER_SECONDS * 1000)}ms "
-         f"fall {CHECK_FALL} rise 1")
+CHECK = (
+    f"inter {round(CHECK_INTER_SECONDS * 1000)}ms fastinter {round(CHECK_FASTINTER_SECONDS * 1000)}ms "
+    f"fall {CHECK_FALL} rise 1"
+)
 # Long enough for server streams (WatchCapacity sends a heartbeat every 15 s) and idle clients.
 TIMEOUTS = ("connect 2s", "client 5m", "server 5m", "http-request 10s", "http-keep-alive 30s", "tunnel 1h")
 

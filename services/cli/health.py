@@ -7,6 +7,7 @@ replica that is down shows up even while its peers answer for it. A replica foun
 dialled by IP, but over TLS its certificate is checked against the DNS name
 (`grpc.ssl_target_name_override`), since certificates name services, not pod IPs.
 """
+
 from __future__ import annotations
 
 import socket
@@ -38,9 +39,9 @@ def parse_target(target: str) -> Target:
     """Pure: `ipv4:`/`ipv6:` lists, `dns:[//authority]/name:port`, else one `host:port`."""
     for scheme in ("ipv4:", "ipv6:"):
         if target.startswith(scheme):
-            return Target(tuple(a.strip() for a in target[len(scheme):].split(",") if a.strip()))
+            return Target(tuple(a.strip() for a in target[len(scheme) :].split(",") if a.strip()))
     if target.startswith("dns:"):
-        rest = target[len("dns:"):]
+        rest = target[len("dns:") :]
         if rest.startswith("//"):
             rest = rest[2:].split("/", 1)[1] if "/" in rest[2:] else ""
         host, _, port = rest.rpartition(":")
@@ -116,4 +117,3 @@ async def component_status(component: str, settings: Settings) -> str:
     target = settings.addresses[component]
     addresses = replica_addresses(target)
     return await replica_status(component, addresses[0], settings, tls_name(target)) if addresses else "UNREACHABLE"
-

@@ -1,4 +1,5 @@
 """The `samhandling` command."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ from pathlib import Path
 # support is off; set before gRPC is first imported, which reads it.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-import grpc  # noqa: E402
+import grpc
 from google.protobuf import json_format
 
 from services.cli.call import UnknownMethod
@@ -33,21 +34,37 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("component", choices=COMPONENTS)
     status = commands.add_parser("status", help="health of every replica; exit 0 only if all are SERVING")
     status.add_argument("--json", action="store_true", help="every replica and the load balancer as JSON")
-    status.add_argument("--gateway", metavar="URL",
-                        help="check the deployment through its public gateway only, e.g. https://grpc.samhandling.example.no")
-    status.add_argument("--http", metavar="URL",
-                        help="with --gateway: the JSON API's public URL, whose readiness route is checked too")
-    status.add_argument("--ca", metavar="FILE", type=Path,
-                        help="with --gateway/--http over https: the CA that issued their certificates (default: the system's roots)")
-    status.add_argument("--timeout", metavar="SECONDS", type=float,
-                        help="with --gateway: how long each step may take (default 10)")
+    status.add_argument(
+        "--gateway",
+        metavar="URL",
+        help="check the deployment through its public gateway only, e.g. https://grpc.samhandling.example.no",
+    )
+    status.add_argument(
+        "--http", metavar="URL", help="with --gateway: the JSON API's public URL, whose readiness route is checked too"
+    )
+    status.add_argument(
+        "--ca",
+        metavar="FILE",
+        type=Path,
+        help="with --gateway/--http over https: the CA that issued their certificates (default: the system's roots)",
+    )
+    status.add_argument(
+        "--timeout", metavar="SECONDS", type=float, help="with --gateway: how long each step may take (default 10)"
+    )
     cluster = commands.add_parser("cluster", help="replicas of every component on PostgreSQL behind HAProxy")
     cluster.add_argument("--replicas", type=int, default=2, help="replicas of the gateway and of each backend (1-9)")
-    cluster.add_argument("--free-ports", action="store_true",
-                         help="replicas, PostgreSQL and the statistics page on free ports (public ports as configured)")
+    cluster.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="replicas, PostgreSQL and the statistics page on free ports (public ports as configured)",
+    )
     migrate = commands.add_parser("migrate", help="bring databases to the newest schema (safe to run concurrently)")
-    migrate.add_argument("backend", nargs="?", choices=(*BACKENDS, "gateway"),
-                         help="only this component's database (default: every backend and the gateway's)")
+    migrate.add_argument(
+        "backend",
+        nargs="?",
+        choices=(*BACKENDS, "gateway"),
+        help="only this component's database (default: every backend and the gateway's)",
+    )
     commands.add_parser("seed", help="migrate and load the synthetic seeds (idempotent)")
     commands.add_parser("rotate-keys", help="give the development STS a new signing key (no restart needed)")
     token = commands.add_parser("token", help="print an access token from the development STS")
@@ -61,22 +78,35 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--justification", help="why emergency access is needed (purpose ETREAT or BTG)")
     audit = commands.add_parser("audit", help="the access log").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="verify the access log through the gateway with its public key")
-    verify.add_argument("--client", default="demo-auditor", help="the auditor client to fetch with (default demo-auditor)")
+    verify.add_argument(
+        "--client", default="demo-auditor", help="the auditor client to fetch with (default demo-auditor)"
+    )
     verify.add_argument("--vkey", help="the pinned verifier key (C2SP vkey); default: as the gateway publishes it")
     verify.add_argument("--since", type=Path, metavar="FILE", help="also check consistency with this saved checkpoint")
     verify.add_argument("--save", type=Path, metavar="FILE", help="save the verified checkpoint to FILE")
     prove = audit.add_parser("prove", help="fetch a self-contained proof of one event (C2SP tlog-proof)")
     prove.add_argument("sequence", type=int, help="the event's sequence number")
     prove.add_argument("--out", type=Path, required=True, metavar="FILE", help="where to write the proof")
-    prove.add_argument("--client", default="demo-auditor", help="the auditor client to fetch with (default demo-auditor)")
+    prove.add_argument(
+        "--client", default="demo-auditor", help="the auditor client to fetch with (default demo-auditor)"
+    )
     check = audit.add_parser("check-proof", help="verify an event proof offline with the log's public key alone")
     check.add_argument("proof", type=Path, help="a proof written by `samhandling audit prove`")
     check.add_argument("--vkey", required=True, help="the log's verifier key (C2SP vkey)")
-    consent = commands.add_parser("consent", help="consent receipts").add_subparsers(dest="consent_command", required=True)
-    receipt = consent.add_parser("check-receipt", help="verify a downloaded consent receipt offline with the receipt keys")
+    consent = commands.add_parser("consent", help="consent receipts").add_subparsers(
+        dest="consent_command", required=True
+    )
+    receipt = consent.add_parser(
+        "check-receipt", help="verify a downloaded consent receipt offline with the receipt keys"
+    )
     receipt.add_argument("receipt", type=Path, help="a receipt file (kvittering-<rule>-v<N>.jws)")
-    receipt.add_argument("--keys", required=True, type=Path, metavar="FILE",
-                         help="the consent receipt keys (the JWK Set of /api/v1/consent-receipt-keys)")
+    receipt.add_argument(
+        "--keys",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="the consent receipt keys (the JWK Set of /api/v1/consent-receipt-keys)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -84,8 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         code = _run(args, settings)
         sys.stdout.flush()  # here, where a reader gone away is caught, not at interpreter exit
         return code
-    except (SettingsError, StsConfigError, StsTokenError, ClientRegistryError, json_format.ParseError,
-            UnknownMethod) as exc:
+    except (
+        SettingsError,
+        StsConfigError,
+        StsTokenError,
+        ClientRegistryError,
+        json_format.ParseError,
+        UnknownMethod,
+    ) as exc:
         print(f"samhandling: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -202,8 +238,14 @@ def _token_or_call(args: argparse.Namespace, settings: Settings) -> int:
     from .call import call
 
     try:
-        for answer in call(settings.addresses["gateway"], args.method, args.body, token,
-                           public_url=settings.gateway_public_url, justification=args.justification):
+        for answer in call(
+            settings.addresses["gateway"],
+            args.method,
+            args.body,
+            token,
+            public_url=settings.gateway_public_url,
+            justification=args.justification,
+        ):
             print(answer, flush=True)
         return 0
     except grpc.RpcError as exc:

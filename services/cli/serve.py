@@ -1,4 +1,5 @@
 """`samhandling serve <component>`: one process, as Kubernetes runs it."""
+
 from __future__ import annotations
 
 import asyncio

@@ -10,6 +10,7 @@ resolve, or resolves to nothing) is listed itself, UNREACHABLE: a component is n
 from the answer, so `serving` cannot be true without it. In production mode the development STS
 is not listed (production does not run it).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,9 +71,7 @@ async def collect(settings: Settings) -> list[Entry]:
         return await replica_status(component, address, settings, name)
 
     answers = await asyncio.gather(*(ask(c, a, n) for c, a, n in wanted))
-    entries = [
-        Entry(c, a, s, "http" if c == "sts" else "grpc") for (c, a, _), s in zip(wanted, answers, strict=True)
-    ]
+    entries = [Entry(c, a, s, "http" if c == "sts" else "grpc") for (c, a, _), s in zip(wanted, answers, strict=True)]
     if manifest is not None:
         lb = manifest["load_balancer"]
         entries += [

@@ -2,6 +2,7 @@
 a seeded health person (`--user`) or a seeded patient (`--patient`), the last two through the
 real authorization-code flow, non-interactive in dev. `--dpop FILE` binds it to a new key
 written to FILE, so the caller can make its own proofs."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,14 @@ async def obtain_token(settings: Settings, identity: Identity, *, dpop: bool = F
         )
     else:
         answer = await login_token(
-            settings.token_issuer, client.client_id, private_jwk, client.redirect_uris[0], person,
-            kind="personnel" if identity.user else "patient", scope=identity.scope, dpop_key=key,
+            settings.token_issuer,
+            client.client_id,
+            private_jwk,
+            client.redirect_uris[0],
+            person,
+            kind="personnel" if identity.user else "patient",
+            scope=identity.scope,
+            dpop_key=key,
             purpose=identity.purpose,
         )
         access = answer.access_token

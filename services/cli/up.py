@@ -1,6 +1,7 @@
 """`samhandling up`: migrate, seed and start the whole suite on loopback, one process per
 component, and stop every process cleanly on Ctrl-C or SIGTERM. Each child is tied to this
 process (`services.cli.children`): if `up` is killed outright, they stop too, and free their ports."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,7 +60,8 @@ def _spawn(component: str, log_dir: Path) -> subprocess.Popen:
     # In its own session (Ctrl-C reaches only `up`, which stops children in order), with a death signal.
     return children.spawn(
         [sys.executable, "-m", "services.cli.main", "serve", component],
-        log_path=log_dir / f"{component}.log", death_signal=signal.SIGTERM,
+        log_path=log_dir / f"{component}.log",
+        death_signal=signal.SIGTERM,
     )
 
 
@@ -87,16 +89,16 @@ def _print_welcome(settings: Settings, log_dir: Path) -> None:
         f"""
 Samhandling is up (synthetic data only; logs in {log_dir}).
 
-  gateway   grpc://{a['gateway']}   (the only public door; serves reflection)
-            http://{a['gateway_http']}/api/v1   (JSON API for patients; /api/v1/openapi.json describes it)
-  sts       http://{a['sts']}   (development stand-in for HelseID)
-  consent {a['consent']}  audit {a['audit']}  summary {a['summary']}  capacity {a['capacity']}  (backends: gateway only)
+  gateway   grpc://{a["gateway"]}   (the only public door; serves reflection)
+            http://{a["gateway_http"]}/api/v1   (JSON API for patients; /api/v1/openapi.json describes it)
+  sts       http://{a["sts"]}   (development stand-in for HelseID)
+  consent {a["consent"]}  audit {a["audit"]}  summary {a["summary"]}  capacity {a["capacity"]}  (backends: gateway only)
 
 Try it (in another terminal):
 
   TOKEN=$(.venv/bin/samhandling token --client demo-ehr)
   grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d '{{"patient_id": "22750884907"}}' \\
-    {a['gateway']} samhandling.summary.v1.PatientSummaryService/GetPatientSummary
+    {a["gateway"]} samhandling.summary.v1.PatientSummaryService/GetPatientSummary
 
   # or without grpcurl, through the same server reflection:
   .venv/bin/samhandling call --client demo-ehr samhandling.summary.v1.PatientSummaryService/GetPatientSummary '{{"patient_id": "22750884907"}}'
@@ -104,15 +106,15 @@ Try it (in another terminal):
 
   # a patient managing their sharing rules through the JSON API:
   PTOKEN=$(.venv/bin/samhandling token --patient 22750884907)
-  curl -H "authorization: Bearer $PTOKEN" http://{a['gateway_http']}/api/v1/patients/22750884907/rules
+  curl -H "authorization: Bearer $PTOKEN" http://{a["gateway_http"]}/api/v1/patients/22750884907/rules
 
 The web pages (open in a browser; log in by picking the person on the STS's page):
 
-  http://{a['gateway_http']}/                    landing page, language switch
-  http://{a['gateway_http']}/pasient             patient portal: Eskil Eksempelsen 22750884907;
+  http://{a["gateway_http"]}/                    landing page, language switch
+  http://{a["gateway_http"]}/pasient             patient portal: Eskil Eksempelsen 22750884907;
   {indent}Mikkel Midlertidigsen 45869005006 (guardian of Frida, under 12, and of Jonas, 12)
-  http://{a['gateway_http']}/revisor             auditor console: Petra Personvernsen 11747910016
-  http://{a['gateway_http']}/ansatt/kapasitet    capacity page: Marte Mottaksen 19919110034 (hospital, Bodø)
+  http://{a["gateway_http"]}/revisor             auditor console: Petra Personvernsen 11747910016
+  http://{a["gateway_http"]}/ansatt/kapasitet    capacity page: Marte Mottaksen 19919110034 (hospital, Bodø)
   Sigrid Sykepleiersen 08847810026 (nurse) and Lars Legevaktsen 23898220028 (doctor, legevakt) are the
   health personnel of the gRPC side (.venv/bin/samhandling call --user ... --dpop --purpose TREAT ...).
   docs/web-pages.md, "Trying the flows by hand", walks through blocking, an emergency opening, a guardian and an audit.

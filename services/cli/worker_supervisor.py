@@ -25,6 +25,7 @@ The supervisor:
 
 Workers are told apart by `SAMHANDLING_WORKER_INDEX` (0..N-1), which the supervisor sets and
 which makes a `serve` process serve instead of supervising; it is named in their logs."""
+
 from __future__ import annotations
 
 import logging
@@ -88,7 +89,9 @@ def supervise(component: str, workers: int, drain_seconds: float, command: Seque
 
     def on_alarm(_signum: int, _frame: FrameType | None) -> None:
         for worker in running.values():
-            log.error("worker killed: it did not stop in time", extra={"worker": worker.index, "pid": worker.process.pid})
+            log.error(
+                "worker killed: it did not stop in time", extra={"worker": worker.index, "pid": worker.process.pid}
+            )
             _signal(worker.process.pid, signal.SIGKILL)
 
     previous = {s: signal.signal(s, on_stop_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -114,8 +117,10 @@ def supervise(component: str, workers: int, drain_seconds: float, command: Seque
             code = os.waitstatus_to_exitcode(status)
             worker.process.returncode = code  # reaped here; Popen must not wait for it again
             if not stopping:
-                log.error("worker exited unasked", extra={"component": component, "worker": worker.index,
-                                                          "pid": pid, "status": code})
+                log.error(
+                    "worker exited unasked",
+                    extra={"component": component, "worker": worker.index, "pid": pid, "status": code},
+                )
                 failed = code if code > 0 else 1
                 stop_all("a worker exited")
             elif code not in (0, -signal.SIGTERM):  # -SIGTERM: stopped before its handlers were set

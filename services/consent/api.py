@@ -1,5 +1,6 @@
 """The consent service's gRPC servicer: each handler parses its request (through convert.py),
 calls a use case (use_cases.py) and renders the answer (through convert.py)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -33,7 +34,9 @@ MAX_BATCH = 100
 class ConsentApi(consent_pb2_grpc.ConsentServiceServicer):
     # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
     # Not CheckAccess/BatchCheckAccess: a decision that opens a restriction records a notification.
-    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"ExplainAccess", "ListRules", "ListRuleHistory", "ListNotifications", "ListRepresentations", "GetReceiptKeys"})
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"ExplainAccess", "ListRules", "ListRuleHistory", "ListNotifications", "ListRepresentations", "GetReceiptKeys"}
+    )
 
     def __init__(
         self,

@@ -4,6 +4,7 @@ decided dropped first). A policy read at another revision is compiled again and 
 entry: every rule change raises the revision, so an entry never decides on old rules. The
 representations and the home organisation are not compiled (they change without a revision)
 and are read from the policy on every decision."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

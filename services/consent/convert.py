@@ -1,6 +1,7 @@
 """The consent service's proto↔domain mapping, the only one: access requests and rule drafts
 read from requests, decisions, rules, representations and notifications written into answers.
 The actor's mapping is services/platform/actor_convert.py, shared by every service."""
+
 from __future__ import annotations
 
 from samhandling.common.v1 import common_pb2

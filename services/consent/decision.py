@@ -66,6 +66,7 @@ type, then by category and purpose, then by selector), so a decision looks up a 
 instead of reading every rule; tests/unit/test_consent_compiled.py checks that both give the
 same decision, field by field, explanation included.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -144,8 +145,13 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
     asked = "Asked to write" if request.write else "Asked"
     steps = [f"{asked}: {describe_category(request.category)} for {_purpose(request)} by {describe(request.actor)}."]
 
-    def done(decision: Decision, basis: AccessBasis, by: tuple[str, ...], because: str,
-             obligations: tuple[Obligation, ...] = ()) -> AccessDecision:
+    def done(
+        decision: Decision,
+        basis: AccessBasis,
+        by: tuple[str, ...],
+        because: str,
+        obligations: tuple[Obligation, ...] = (),
+    ) -> AccessDecision:
         if decision is Decision.PERMIT and request.purpose is PurposeOfUse.BTG:
             obligations = tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
         steps.append(because)
@@ -158,89 +164,160 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
             return done(Decision.PERMIT, AccessBasis.OWN_DATA, (OWN_DATA,), "The actor is the patient.")
         for rep in policy.representations:
             if represents(rep, actor, request.patient_id, now):
-                return done(Decision.PERMIT, AccessBasis.REPRESENTATIVE, (rep.representation_id,),
-                            f"The actor is a valid representative ({_REPRESENTATION[rep.kind]}) of the patient.")
-        return done(Decision.DENY, AccessBasis.NONE, (NOT_THE_PATIENT,),
-                    "The actor is neither the patient nor a valid representative of the patient.")
+                return done(
+                    Decision.PERMIT,
+                    AccessBasis.REPRESENTATIVE,
+                    (rep.representation_id,),
+                    f"The actor is a valid representative ({_REPRESENTATION[rep.kind]}) of the patient.",
+                )
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NOT_THE_PATIENT,),
+            "The actor is neither the patient nor a valid representative of the patient.",
+        )
     if request.category not in SHAREABLE:
         if actor.kind is ActorKind.AUDITOR and request.category is DataCategory.ACCESS_LOG and not request.write:
-            return done(Decision.PERMIT, AccessBasis.AUDIT, (AUDIT,),
-                        "An auditor may review the access log of their own organisation.")
-        return done(Decision.DENY, AccessBasis.NONE, (PATIENT_ONLY,),
-                    f"Only the patient and their representatives see the patient's "
-                    f"{describe_category(request.category)}.")
+            return done(
+                Decision.PERMIT,
+                AccessBasis.AUDIT,
+                (AUDIT,),
+                "An auditor may review the access log of their own organisation.",
+            )
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (PATIENT_ONLY,),
+            f"Only the patient and their representatives see the patient's {describe_category(request.category)}.",
+        )
     if actor.kind not in _CARE_KINDS:
-        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
-                    "Only health personnel and their systems can have a care relationship.")
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NO_CARE_RELATIONSHIP,),
+            "Only health personnel and their systems can have a care relationship.",
+        )
     if request.purpose is None:
         return done(Decision.DENY, AccessBasis.NONE, (NO_PURPOSE,), "No purpose of use was given.")
 
-    in_force = sorted((r for r in policy.rules if r.patient_id == request.patient_id and r.in_force(now)),
-                      key=lambda r: r.rule_id)
+    in_force = sorted(
+        (r for r in policy.rules if r.patient_id == request.patient_id and r.in_force(now)), key=lambda r: r.rule_id
+    )
     steps.append(f"The patient's policy revision {policy.revision} has {_count(len(in_force))} in force.")
 
     if reservations := _ids(r for r in in_force if r.rule_type is RuleType.RESERVATION):
-        return done(Decision.DENY, AccessBasis.RESERVATION, reservations,
-                    f"The patient has reserved against all sharing ({_list(reservations)}); "
-                    "not even an emergency opens a reservation.")
+        return done(
+            Decision.DENY,
+            AccessBasis.RESERVATION,
+            reservations,
+            f"The patient has reserved against all sharing ({_list(reservations)}); "
+            "not even an emergency opens a reservation.",
+        )
     steps.append("No reservation is in force.")
 
-    if blocks := _ids(r for r in in_force if r.rule_type is RuleType.BLOCK_PERSON
-                      and r.content.selector is not None and r.content.selector.selects(actor)):
-        return done(Decision.DENY, AccessBasis.BLOCK, blocks,
-                    f"The patient has blocked this health person ({_list(blocks)}); "
-                    "not even an emergency opens a block.")
+    if blocks := _ids(
+        r
+        for r in in_force
+        if r.rule_type is RuleType.BLOCK_PERSON and r.content.selector is not None and r.content.selector.selects(actor)
+    ):
+        return done(
+            Decision.DENY,
+            AccessBasis.BLOCK,
+            blocks,
+            f"The patient has blocked this health person ({_list(blocks)}); not even an emergency opens a block.",
+        )
     steps.append("No block names this health person.")
 
     home = _home(policy, actor)
     if request.write and request.category is DataCategory.MUNICIPAL_SERVICES:
         if home.inside:
-            return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (DATA_HOLDER,),
-                        f"{home.text} It holds the patient's municipal services and records them; "
-                        f"{_SHARING_RULES_DO_NOT_WRITE}")
-        return done(Decision.DENY, AccessBasis.NONE, (NOT_DATA_HOLDER,),
-                    f"{home.text} Only the patient's home organisation, which holds the municipal services, "
-                    "records them.")
+            return done(
+                Decision.PERMIT,
+                AccessBasis.CARE_RELATIONSHIP,
+                (DATA_HOLDER,),
+                f"{home.text} It holds the patient's municipal services and records them; "
+                f"{_SHARING_RULES_DO_NOT_WRITE}",
+            )
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NOT_DATA_HOLDER,),
+            f"{home.text} Only the patient's home organisation, which holds the municipal services, records them.",
+        )
     if request.write:  # VITAL_SIGNS, the other shareable category
         if actor.orgnr_parent:
-            return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,),
-                        f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
-                        "signs are recorded in or outside the patient's home organisation; "
-                        f"{_SHARING_RULES_DO_NOT_WRITE}")
-        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
-                    "The actor names no organisation, so there is no care relationship to record vital signs "
-                    "on; a permit of the patient widens reading only.")
+            return done(
+                Decision.PERMIT,
+                AccessBasis.CARE_RELATIONSHIP,
+                (CARE_RELATIONSHIP,),
+                f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
+                "signs are recorded in or outside the patient's home organisation; "
+                f"{_SHARING_RULES_DO_NOT_WRITE}",
+            )
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NO_CARE_RELATIONSHIP,),
+            "The actor names no organisation, so there is no care relationship to record vital signs "
+            "on; a permit of the patient widens reading only.",
+        )
 
-    permits = _ids(r for r in in_force if r.rule_type is RuleType.PERMIT and r.covers(request.category, request.purpose)
-                   and r.content.selector is not None and r.content.selector.selects(actor))
+    permits = _ids(
+        r
+        for r in in_force
+        if r.rule_type is RuleType.PERMIT
+        and r.covers(request.category, request.purpose)
+        and r.content.selector is not None
+        and r.content.selector.selects(actor)
+    )
     if not permits and not actor.orgnr_parent:
-        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
-                    "The actor names no organisation and no permit of the patient selects them, "
-                    "so there is no basis for access.")
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NO_CARE_RELATIONSHIP,),
+            "The actor names no organisation and no permit of the patient selects them, "
+            "so there is no basis for access.",
+        )
 
-    if restrictions := _ids(r for r in in_force if r.rule_type is RuleType.RESTRICTION
-                            and r.covers(request.category, request.purpose)):
+    if restrictions := _ids(
+        r for r in in_force if r.rule_type is RuleType.RESTRICTION and r.covers(request.category, request.purpose)
+    ):
         steps.append(f"The patient has restricted {describe_category(request.category)} ({_list(restrictions)}).")
         if opened := _opening(request, "the restriction", steps):
             return done(Decision.PERMIT, opened[0], restrictions, opened[1], _OPENED)
-        return done(Decision.DENY, AccessBasis.RESTRICTION, restrictions,
-                    "Only consent at the moment or a justified emergency opens a restriction; "
-                    "an explicit permit does not.")
+        return done(
+            Decision.DENY,
+            AccessBasis.RESTRICTION,
+            restrictions,
+            "Only consent at the moment or a justified emergency opens a restriction; an explicit permit does not.",
+        )
     steps.append(f"No restriction covers {describe_category(request.category)} for this purpose.")
 
     if permits:
-        return done(Decision.PERMIT, AccessBasis.EXPLICIT_PERMIT, permits,
-                    f"The patient has explicitly permitted this actor ({_list(permits)}).")
+        return done(
+            Decision.PERMIT,
+            AccessBasis.EXPLICIT_PERMIT,
+            permits,
+            f"The patient has explicitly permitted this actor ({_list(permits)}).",
+        )
     if request.category is DataCategory.MUNICIPAL_SERVICES and not home.inside:
         steps.append(f"Municipal services are shared within the patient's home (parent) organisation. {home.text}")
         if opened := _opening(request, "municipal services to another organisation", steps):
             return done(Decision.PERMIT, opened[0], (OUTSIDE_PARENT_ORGANISATION,), opened[1], _OPENED)
-        return done(Decision.DENY, AccessBasis.NONE, (OUTSIDE_PARENT_ORGANISATION,),
-                    "Outside the patient's home organisation only consent at the moment or a justified "
-                    "emergency opens municipal services.")
-    return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,),
-                "By law, health personnel with a care relationship and a work-related need may access "
-                "relevant information (helsepersonelloven § 45).")
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (OUTSIDE_PARENT_ORGANISATION,),
+            "Outside the patient's home organisation only consent at the moment or a justified "
+            "emergency opens municipal services.",
+        )
+    return done(
+        Decision.PERMIT,
+        AccessBasis.CARE_RELATIONSHIP,
+        (CARE_RELATIONSHIP,),
+        "By law, health personnel with a care relationship and a work-related need may access "
+        "relevant information (helsepersonelloven § 45).",
+    )
 
 
 class _Selecting:
@@ -283,8 +360,11 @@ class _Selecting:
                 found.append(ids)
             if actor.orgnr_child != actor.orgnr_parent and (ids := self._org.get(actor.orgnr_child)):
                 found.append(ids)
-        if self._authorization and actor.kind is ActorKind.PERSONNEL and (
-                ids := self._authorization.get(actor.authorization)):
+        if (
+            self._authorization
+            and actor.kind is ActorKind.PERSONNEL
+            and (ids := self._authorization.get(actor.authorization))
+        ):
             found.append(ids)
         if self._anyone:
             found.append(self._anyone)
@@ -306,10 +386,16 @@ class _Index:
         permits = [r for r in rules if r.rule_type is RuleType.PERMIT]
         restrictions = [r for r in rules if r.rule_type is RuleType.RESTRICTION]
         # By the names of the category and purpose: an Enum member hashes in Python, its name in C.
-        self.covering = {category.name: {purpose.name: _Covering(
-            _Selecting([r for r in permits if r.covers(category, purpose)]),
-            _ids(r for r in restrictions if r.covers(category, purpose))) for purpose in PurposeOfUse}
-            for category in SHAREABLE}
+        self.covering = {
+            category.name: {
+                purpose.name: _Covering(
+                    _Selecting([r for r in permits if r.covers(category, purpose)]),
+                    _ids(r for r in restrictions if r.covers(category, purpose)),
+                )
+                for purpose in PurposeOfUse
+            }
+            for category in SHAREABLE
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,8 +417,9 @@ class _Timeline:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self._rules = rules
-        self._bounds = sorted({moment for r in rules for moment in (r.content.valid_from, r.content.valid_until)
-                               if moment is not None})
+        self._bounds = sorted(
+            {moment for r in rules for moment in (r.content.valid_from, r.content.valid_until) if moment is not None}
+        )
         self._indexes: dict[int, _Index] = {}
 
     def at(self, now: datetime) -> _Index:
@@ -351,7 +438,6 @@ class _Timeline:
         if start is not None and (period == 0 or start > self._bounds[period - 1]):
             return False  # starts after the period begins
         return end is None or (period < len(self._bounds) and end >= self._bounds[period])
-
 
 
 class CompiledRules:
@@ -392,8 +478,14 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
     asked = "Asked to write" if request.write else "Asked"
     steps = [f"{asked}: {_CATEGORY[category]} for {_purpose(request)} by {describe(actor)}."]
 
-    def done(decision: Decision, basis: AccessBasis, by: tuple[str, ...], because: str, conclusion: str,
-             obligations: tuple[Obligation, ...] = ()) -> AccessDecision:
+    def done(
+        decision: Decision,
+        basis: AccessBasis,
+        by: tuple[str, ...],
+        because: str,
+        conclusion: str,
+        obligations: tuple[Obligation, ...] = (),
+    ) -> AccessDecision:
         if decision is Decision.PERMIT and purpose is PurposeOfUse.BTG:
             obligations = tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
             conclusion = _conclusion(decision, basis, obligations)
@@ -405,68 +497,129 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
     steps.append(f"The patient's policy revision {policy.revision} has {_count(index.count)} in force.")
 
     if reservations := index.reservations:
-        return done(Decision.DENY, AccessBasis.RESERVATION, reservations,
-                    f"The patient has reserved against all sharing ({_list(reservations)}); "
-                    "not even an emergency opens a reservation.", _DENY_RESERVATION)
+        return done(
+            Decision.DENY,
+            AccessBasis.RESERVATION,
+            reservations,
+            f"The patient has reserved against all sharing ({_list(reservations)}); "
+            "not even an emergency opens a reservation.",
+            _DENY_RESERVATION,
+        )
     steps.append("No reservation is in force.")
 
     if blocks := index.blocks.select(actor):
-        return done(Decision.DENY, AccessBasis.BLOCK, blocks,
-                    f"The patient has blocked this health person ({_list(blocks)}); "
-                    "not even an emergency opens a block.", _DENY_BLOCK)
+        return done(
+            Decision.DENY,
+            AccessBasis.BLOCK,
+            blocks,
+            f"The patient has blocked this health person ({_list(blocks)}); not even an emergency opens a block.",
+            _DENY_BLOCK,
+        )
     steps.append("No block names this health person.")
 
     home = policy.home_orgnr
     inside = bool(home) and actor.orgnr_parent == home
     if request.write and category is DataCategory.MUNICIPAL_SERVICES:
         if inside:
-            return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (DATA_HOLDER,),
-                        f"{_home(policy, actor).text} It holds the patient's municipal services and records them; "
-                        f"{_SHARING_RULES_DO_NOT_WRITE}", _PERMIT_CARE_RELATIONSHIP)
-        return done(Decision.DENY, AccessBasis.NONE, (NOT_DATA_HOLDER,),
-                    f"{_home(policy, actor).text} Only the patient's home organisation, which holds the municipal "
-                    "services, records them.", _DENY_NONE)
+            return done(
+                Decision.PERMIT,
+                AccessBasis.CARE_RELATIONSHIP,
+                (DATA_HOLDER,),
+                f"{_home(policy, actor).text} It holds the patient's municipal services and records them; "
+                f"{_SHARING_RULES_DO_NOT_WRITE}",
+                _PERMIT_CARE_RELATIONSHIP,
+            )
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NOT_DATA_HOLDER,),
+            f"{_home(policy, actor).text} Only the patient's home organisation, which holds the municipal "
+            "services, records them.",
+            _DENY_NONE,
+        )
     if request.write:  # VITAL_SIGNS, the other shareable category
         if actor.orgnr_parent:
-            return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,),
-                        f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
-                        "signs are recorded in or outside the patient's home organisation; "
-                        f"{_SHARING_RULES_DO_NOT_WRITE}", _PERMIT_CARE_RELATIONSHIP)
-        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
-                    "The actor names no organisation, so there is no care relationship to record vital signs "
-                    "on; a permit of the patient widens reading only.", _DENY_NONE)
+            return done(
+                Decision.PERMIT,
+                AccessBasis.CARE_RELATIONSHIP,
+                (CARE_RELATIONSHIP,),
+                f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
+                "signs are recorded in or outside the patient's home organisation; "
+                f"{_SHARING_RULES_DO_NOT_WRITE}",
+                _PERMIT_CARE_RELATIONSHIP,
+            )
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NO_CARE_RELATIONSHIP,),
+            "The actor names no organisation, so there is no care relationship to record vital signs "
+            "on; a permit of the patient widens reading only.",
+            _DENY_NONE,
+        )
 
     covering = index.covering[category._name_][purpose._name_]
     permits = covering.permits.select(actor)
     if not permits and not actor.orgnr_parent:
-        return done(Decision.DENY, AccessBasis.NONE, (NO_CARE_RELATIONSHIP,),
-                    "The actor names no organisation and no permit of the patient selects them, "
-                    "so there is no basis for access.", _DENY_NONE)
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NO_CARE_RELATIONSHIP,),
+            "The actor names no organisation and no permit of the patient selects them, "
+            "so there is no basis for access.",
+            _DENY_NONE,
+        )
 
     if restrictions := covering.restrictions:
         steps.append(f"The patient has restricted {_CATEGORY[category]} ({_list(restrictions)}).")
         if opened := _opening(request, "the restriction", steps):
             return done(Decision.PERMIT, opened[0], restrictions, opened[1], _PERMIT_OPENED[opened[0]], _OPENED)
-        return done(Decision.DENY, AccessBasis.RESTRICTION, restrictions,
-                    "Only consent at the moment or a justified emergency opens a restriction; "
-                    "an explicit permit does not.", _DENY_RESTRICTION)
+        return done(
+            Decision.DENY,
+            AccessBasis.RESTRICTION,
+            restrictions,
+            "Only consent at the moment or a justified emergency opens a restriction; an explicit permit does not.",
+            _DENY_RESTRICTION,
+        )
     steps.append(f"No restriction covers {_CATEGORY[category]} for this purpose.")
 
     if permits:
-        return done(Decision.PERMIT, AccessBasis.EXPLICIT_PERMIT, permits,
-                    f"The patient has explicitly permitted this actor ({_list(permits)}).", _PERMIT_EXPLICIT)
+        return done(
+            Decision.PERMIT,
+            AccessBasis.EXPLICIT_PERMIT,
+            permits,
+            f"The patient has explicitly permitted this actor ({_list(permits)}).",
+            _PERMIT_EXPLICIT,
+        )
     if category is DataCategory.MUNICIPAL_SERVICES and not inside:
-        steps.append("Municipal services are shared within the patient's home (parent) organisation. "
-                     f"{_home(policy, actor).text}")
+        steps.append(
+            "Municipal services are shared within the patient's home (parent) organisation. "
+            f"{_home(policy, actor).text}"
+        )
         if opened := _opening(request, "municipal services to another organisation", steps):
-            return done(Decision.PERMIT, opened[0], (OUTSIDE_PARENT_ORGANISATION,), opened[1],
-                        _PERMIT_OPENED[opened[0]], _OPENED)
-        return done(Decision.DENY, AccessBasis.NONE, (OUTSIDE_PARENT_ORGANISATION,),
-                    "Outside the patient's home organisation only consent at the moment or a justified "
-                    "emergency opens municipal services.", _DENY_NONE)
-    return done(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, (CARE_RELATIONSHIP,),
-                "By law, health personnel with a care relationship and a work-related need may access "
-                "relevant information (helsepersonelloven § 45).", _PERMIT_CARE_RELATIONSHIP)
+            return done(
+                Decision.PERMIT,
+                opened[0],
+                (OUTSIDE_PARENT_ORGANISATION,),
+                opened[1],
+                _PERMIT_OPENED[opened[0]],
+                _OPENED,
+            )
+        return done(
+            Decision.DENY,
+            AccessBasis.NONE,
+            (OUTSIDE_PARENT_ORGANISATION,),
+            "Outside the patient's home organisation only consent at the moment or a justified "
+            "emergency opens municipal services.",
+            _DENY_NONE,
+        )
+    return done(
+        Decision.PERMIT,
+        AccessBasis.CARE_RELATIONSHIP,
+        (CARE_RELATIONSHIP,),
+        "By law, health personnel with a care relationship and a work-related need may access "
+        "relevant information (helsepersonelloven § 45).",
+        _PERMIT_CARE_RELATIONSHIP,
+    )
 
 
 @dataclass(frozen=True)
@@ -488,14 +641,18 @@ def _opening(request: AccessRequest, what: str, steps: list[str]) -> tuple[Acces
     opens `what`; None when neither does (the reasons added to `steps`)."""
     personnel = request.actor.kind is ActorKind.PERSONNEL
     if request.consent_at_moment and personnel:
-        return (AccessBasis.CONSENT_AT_MOMENT,
-                f"The health person declares that the patient consents at this moment, which opens {what}.")
+        return (
+            AccessBasis.CONSENT_AT_MOMENT,
+            f"The health person declares that the patient consents at this moment, which opens {what}.",
+        )
     if request.consent_at_moment:
         steps.append("Consent at the moment counts only when a health person declares it, not a system.")
     emergency = request.purpose in EMERGENCY_PURPOSES
     if emergency and request.justification.strip() and personnel:
-        return (AccessBasis.EMERGENCY,
-                f"A health person declares an emergency with a justification, which opens {what}.")
+        return (
+            AccessBasis.EMERGENCY,
+            f"A health person declares an emergency with a justification, which opens {what}.",
+        )
     if emergency and not personnel:
         steps.append(f"An emergency opens {what} only for a health person who answers for it, not a system.")
     elif emergency:
@@ -526,8 +683,12 @@ def representation_status(rep: Representation, now: datetime) -> RepresentationS
 def represents(rep: Representation, actor: Actor, patient_id: str, now: datetime) -> bool:
     """Whether `actor` may act for the patient through this representation at `now`: it names
     them both, and `representation_status` finds it in force (the one rule for both)."""
-    if not (rep.patient_id == patient_id and actor.kind is ActorKind.PATIENT and actor.pid
-            and actor.pid == rep.representative_pid):
+    if not (
+        rep.patient_id == patient_id
+        and actor.kind is ActorKind.PATIENT
+        and actor.pid
+        and actor.pid == rep.representative_pid
+    ):
         return False
     return representation_status(rep, now) is RepresentationStatus.IN_FORCE
 
@@ -571,8 +732,10 @@ _BASIS = {
     AccessBasis.RESTRICTION: "the patient's restriction",
     AccessBasis.NONE: "no basis for access",
 }
-_OBLIGATION = {Obligation.FLAG_FOR_AUDIT: "the access is flagged for audit",
-               Obligation.NOTIFY_PATIENT: "the patient is notified"}
+_OBLIGATION = {
+    Obligation.FLAG_FOR_AUDIT: "the access is flagged for audit",
+    Obligation.NOTIFY_PATIENT: "the patient is notified",
+}
 
 
 def describe_category(category: DataCategory) -> str:
@@ -581,8 +744,11 @@ def describe_category(category: DataCategory) -> str:
 
 def describe(actor: Actor) -> str:
     """The actor in plain language, by name, HPR number and organisation; never a person number."""
-    at = " at organisation " + "/".join(o for o in (actor.orgnr_parent, actor.orgnr_child) if o) \
-        if actor.orgnr_parent or actor.orgnr_child else ""
+    at = (
+        " at organisation " + "/".join(o for o in (actor.orgnr_parent, actor.orgnr_child) if o)
+        if actor.orgnr_parent or actor.orgnr_child
+        else ""
+    )
     match actor.kind:
         case ActorKind.PERSONNEL:
             who = "health personnel" + (f" {actor.name}" if actor.name else "")
@@ -623,5 +789,7 @@ _DENY_RESTRICTION = _conclusion(Decision.DENY, AccessBasis.RESTRICTION, ())
 _DENY_NONE = _conclusion(Decision.DENY, AccessBasis.NONE, ())
 _PERMIT_CARE_RELATIONSHIP = _conclusion(Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, ())
 _PERMIT_EXPLICIT = _conclusion(Decision.PERMIT, AccessBasis.EXPLICIT_PERMIT, ())
-_PERMIT_OPENED = {basis: _conclusion(Decision.PERMIT, basis, _OPENED)
-                  for basis in (AccessBasis.CONSENT_AT_MOMENT, AccessBasis.EMERGENCY)}
+_PERMIT_OPENED = {
+    basis: _conclusion(Decision.PERMIT, basis, _OPENED)
+    for basis in (AccessBasis.CONSENT_AT_MOMENT, AccessBasis.EMERGENCY)
+}

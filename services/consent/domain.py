@@ -1,5 +1,6 @@
 """Sharing rules, representatives and access requests, pure: what they are and what a valid
 new rule is (docs/consent.md "How consent decides"). The decision itself is in decision.py."""
+
 from __future__ import annotations
 
 import re
@@ -233,7 +234,9 @@ def rule_violations(draft: RuleDraft, now: datetime, *, allow_synthetic: bool) -
     elif draft.purposes and draft.rule_type is not RuleType.PERMIT:
         # The caller states the purpose: a restriction of some purposes only would be bypassed
         # silently by stating another. Only a permit may be narrowed to purposes.
-        problems["purposes"] = "only a permit can be limited to purposes; a reservation, restriction or block holds for all"
+        problems["purposes"] = (
+            "only a permit can be limited to purposes; a reservation, restriction or block holds for all"
+        )
     if problem := draft.selector_problem or _selector_problem(draft.rule_type, draft.selector):
         problems["actor"] = problem
     if draft.valid_until is not None:

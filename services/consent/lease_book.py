@@ -6,6 +6,7 @@ A lease is one row of the book: the feed's head when the subscriber subscribed (
 later changes are its business), the last change it acknowledged (having dropped the
 patient's cached decisions), and the end of the lease granted to it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -47,7 +48,8 @@ def pending(leases: Iterable[Lease], sequence: int, now: float) -> float | None:
     """Seconds until the change `sequence` may be complete at the latest, or None once it is:
     every subscriber it concerns (subscribed before it) has acknowledged it or lost its lease."""
     waiting = [
-        lease.granted_until for lease in leases
+        lease.granted_until
+        for lease in leases
         if lease.since < sequence and lease.acknowledged < sequence and lease.granted_until > now
     ]
     return min(waiting) - now if waiting else None

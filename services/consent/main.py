@@ -1,4 +1,5 @@
 """Composition root of the consent service."""
+
 from __future__ import annotations
 
 import json
@@ -39,10 +40,14 @@ def organisation_names(settings: Settings) -> dict[str, str]:
 def make_api(store: ConsentStore, settings: Settings, hub: PolicyChangeHub | None = None) -> ConsentApi:
     return ConsentApi(
         store,
-        hub or PolicyChangeHub(PolicyFeed(
-            store.sessions, listen_url=settings.session_database_url("consent"),
-            password_file=settings.database.password_file,
-        )),
+        hub
+        or PolicyChangeHub(
+            PolicyFeed(
+                store.sessions,
+                listen_url=settings.session_database_url("consent"),
+                password_file=settings.database.password_file,
+            )
+        ),
         receipt_signer(settings),
         allow_synthetic=not settings.production,
         organisations=organisation_names(settings),

@@ -1,5 +1,6 @@
 """What the patient is told, pure: the notifications a decision's obligations and a rule
 change require, in plain language without person numbers, data content or free text."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,7 +29,11 @@ _OPENED_BY = {
 
 
 def access_notification(
-    notification_id: str, request: AccessRequest, decision: AccessDecision, decision_id: str, now: datetime,
+    notification_id: str,
+    request: AccessRequest,
+    decision: AccessDecision,
+    decision_id: str,
+    now: datetime,
     organisations: Mapping[str, str],
 ) -> Notification | None:
     """The notification a decision obliges, or None when it obliges none."""
@@ -39,8 +44,10 @@ def access_notification(
     who = actor.name or actor.client_name or actor.client_id or "an unnamed caller"
     where = _organisation(actor, organisations)
     if decision.decided_by == (OUTSIDE_PARENT_ORGANISATION,):  # shared only within the municipality by default
-        text = (f"Your {describe_category(request.category)} were opened {how} by {who} at {where} "
-                f"(not part of your municipality) on {_when(now)}.")
+        text = (
+            f"Your {describe_category(request.category)} were opened {how} by {who} at {where} "
+            f"(not part of your municipality) on {_when(now)}."
+        )
     else:
         text = f"Your restricted {describe_category(request.category)} were opened {how} by {who} at {where} on {_when(now)}."
     # The patient needs the health person's name and workplace, not their person number.
@@ -52,14 +59,24 @@ def rule_changed(notification_id: str, rule: Rule) -> Notification:
     """The notification of a new rule version."""
     done = "revoked" if rule.state is RuleState.REVOKED else "created"
     text = f"Your {describe_rule(rule)} was {done} by {_author(rule)} on {_when(rule.create_time)}."
-    return Notification(notification_id, rule.patient_id, NotificationKind.RULE_CHANGED, rule.create_time,
-                        rule.created_by, text, rule.rule_id)
+    return Notification(
+        notification_id,
+        rule.patient_id,
+        NotificationKind.RULE_CHANGED,
+        rule.create_time,
+        rule.created_by,
+        text,
+        rule.rule_id,
+    )
 
 
 def describe_rule(rule: Rule) -> str:
     content = rule.content
-    categories = (" and ".join(sorted(describe_category(c) for c in content.categories))
-                  if content.categories else "all your data")
+    categories = (
+        " and ".join(sorted(describe_category(c) for c in content.categories))
+        if content.categories
+        else "all your data"
+    )
     match content.rule_type:
         case RuleType.RESERVATION:
             return "reservation against all sharing"

@@ -27,6 +27,7 @@ replicas LISTEN to wake at once, and poll as well in case a notification is lost
 connection. SQLite has no
 notifications: replicas sharing a file poll.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,8 +60,10 @@ def record(session: Session, patient_id: str, revision: int) -> int:
     """Appends a change to the feed inside the change's transaction; returns its sequence. Run
     it last in the transaction: the head's lock serialises every change until the commit."""
     sequence = session.execute(
-        update(PolicyChangeHeadRow).where(PolicyChangeHeadRow.id == 1)
-        .values(sequence=PolicyChangeHeadRow.sequence + 1).returning(PolicyChangeHeadRow.sequence)
+        update(PolicyChangeHeadRow)
+        .where(PolicyChangeHeadRow.id == 1)
+        .values(sequence=PolicyChangeHeadRow.sequence + 1)
+        .returning(PolicyChangeHeadRow.sequence)
         .execution_options(synchronize_session=False)
     ).scalar_one()
     now = database_now(session)
@@ -85,7 +88,10 @@ class PolicyFeed:
     """The feed and the book of one consent database."""
 
     def __init__(
-        self, sessions: sessionmaker, lease: float = LEASE_SECONDS, listen_url: str | None = None,
+        self,
+        sessions: sessionmaker,
+        lease: float = LEASE_SECONDS,
+        listen_url: str | None = None,
         password_file: Path | None = None,
     ) -> None:
         """`listen_url`: a direct database URL for LISTEN (behind a transaction pooler);
@@ -102,8 +108,12 @@ class PolicyFeed:
             return _head(session)
 
     def changes_after(self, sequence: int, limit: int = BATCH) -> list[Change]:
-        query = (select(PolicyChangeRow).where(PolicyChangeRow.sequence > sequence)
-                 .order_by(PolicyChangeRow.sequence).limit(limit))
+        query = (
+            select(PolicyChangeRow)
+            .where(PolicyChangeRow.sequence > sequence)
+            .order_by(PolicyChangeRow.sequence)
+            .limit(limit)
+        )
         with self._sessions() as session:
             return [Change(r.sequence, r.patient_id, r.policy_revision) for r in session.scalars(query)]
 
@@ -114,9 +124,16 @@ class PolicyFeed:
             # A write first, so SQLite takes its write lock before any read.
             session.execute(delete(PolicySubscriberRow).where(PolicySubscriberRow.granted_until < now - FORGET_SECONDS))
             lease = lease_book.subscribed(_head(session), now, self.lease)
-            session.add(PolicySubscriberRow(subscriber_id=subscriber_id, replica_id=replica_id, name=name,
-                                            since=lease.since, acknowledged=lease.acknowledged,
-                                            granted_until=lease.granted_until))
+            session.add(
+                PolicySubscriberRow(
+                    subscriber_id=subscriber_id,
+                    replica_id=replica_id,
+                    name=name,
+                    since=lease.since,
+                    acknowledged=lease.acknowledged,
+                    granted_until=lease.granted_until,
+                )
+            )
             return lease
 
     def renew(self, subscriber_id: str, acknowledged: int, sent: int) -> float | None:
@@ -125,8 +142,10 @@ class PolicyFeed:
         with self._sessions.begin() as session:
             # A write first, so SQLite takes its write lock before any read.
             touched = session.execute(
-                update(PolicySubscriberRow).where(PolicySubscriberRow.subscriber_id == subscriber_id)
-                .values(acknowledged=PolicySubscriberRow.acknowledged).execution_options(synchronize_session=False)
+                update(PolicySubscriberRow)
+                .where(PolicySubscriberRow.subscriber_id == subscriber_id)
+                .values(acknowledged=PolicySubscriberRow.acknowledged)
+                .execution_options(synchronize_session=False)
             ).rowcount
             row = session.get(PolicySubscriberRow, subscriber_id) if touched else None
             if row is None:
@@ -143,9 +162,13 @@ class PolicyFeed:
         with self._sessions() as session:
             now = database_now(session)
             rows = session.execute(
-                select(PolicySubscriberRow.since, PolicySubscriberRow.acknowledged, PolicySubscriberRow.granted_until)
-                .where(PolicySubscriberRow.since < sequence, PolicySubscriberRow.acknowledged < sequence,
-                       PolicySubscriberRow.granted_until > now)
+                select(
+                    PolicySubscriberRow.since, PolicySubscriberRow.acknowledged, PolicySubscriberRow.granted_until
+                ).where(
+                    PolicySubscriberRow.since < sequence,
+                    PolicySubscriberRow.acknowledged < sequence,
+                    PolicySubscriberRow.granted_until > now,
+                )
             ).all()
             return lease_book.pending((Lease(*row) for row in rows), sequence, now)
 
@@ -153,5 +176,6 @@ class PolicyFeed:
         """A subscriber's row and the database's time now (for tests and diagnostics)."""
         with self._sessions() as session:
             row = session.get(PolicySubscriberRow, subscriber_id)
-            return None if row is None else (Lease(row.since, row.acknowledged, row.granted_until),
-                                             database_now(session))
+            return (
+                None if row is None else (Lease(row.since, row.acknowledged, row.granted_until), database_now(session))
+            )

@@ -6,6 +6,7 @@ UTC with microseconds; enum values by name; lists sorted. Verify with the keys f
 GetReceiptKeys, then compare the payload with the Rule it came with (`verify_receipt` does
 the first part offline, for `samhandling consent check-receipt`).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,10 @@ def verify_receipt(compact: str, jwks: object) -> dict[str, Any]:
     except InvalidKeyIdError:
         raise ReceiptInvalid(f"signed with the key {kid!r}, which is not among the receipt keys given") from None
     except BadSignatureError:
-        raise ReceiptInvalid(f"the signature does not verify with the receipt key {kid!r}: "
-                             "the receipt was changed or signed by another key") from None
+        raise ReceiptInvalid(
+            f"the signature does not verify with the receipt key {kid!r}: "
+            "the receipt was changed or signed by another key"
+        ) from None
     except JoseError as exc:
         raise ReceiptInvalid(f"the signature does not verify: {exc}") from None
     try:

@@ -1,6 +1,7 @@
 """Loads seeds/rules.json and seeds/representatives.json into the consent store (idempotent;
 ids come from the files), and each patient's home organisation from seeds/patients.json and
 seeds/organisations.json. Seeded rules are version 1, made by the seed system actor."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,10 @@ MAX_NAME_CHARS = 200  # representations.patient_name
 def seed(store: ConsentStore, seeds_dir: Path, receipts: ReceiptSigner, *, allow_synthetic: bool) -> int:
     rules = json.loads((seeds_dir / "rules.json").read_text())
     representations = json.loads((seeds_dir / "representatives.json").read_text())
-    residents = home_organisations(json.loads((seeds_dir / "patients.json").read_text(encoding="utf-8")),
-                                   json.loads((seeds_dir / "organisations.json").read_text(encoding="utf-8")))
+    residents = home_organisations(
+        json.loads((seeds_dir / "patients.json").read_text(encoding="utf-8")),
+        json.loads((seeds_dir / "organisations.json").read_text(encoding="utf-8")),
+    )
     for index, (patient_id, home_orgnr) in enumerate(residents.items()):
         if problems := person_number_violations(patient_id, allow_synthetic=allow_synthetic):
             raise ValueError(f"seeds/patients.json entry {index}: {problems}")  # no person number in errors
@@ -38,8 +41,9 @@ def seed(store: ConsentStore, seeds_dir: Path, receipts: ReceiptSigner, *, allow
     for item in representations:
         rep = _representation(item)
         problems = person_number_violations(rep.patient_id, allow_synthetic=allow_synthetic)
-        problems |= person_number_violations(rep.representative_pid, "representative_pid",
-                                             allow_synthetic=allow_synthetic)
+        problems |= person_number_violations(
+            rep.representative_pid, "representative_pid", allow_synthetic=allow_synthetic
+        )
         if rep.patient_id == rep.representative_pid:
             problems["representative_pid"] = "a patient does not represent themselves"
         if rep.valid_until is not None and rep.valid_until <= rep.valid_from:
@@ -70,8 +74,10 @@ def home_organisations(patients: list[dict], organisations: list[dict]) -> dict[
     for patient in patients:
         found = entities.get(patient["municipality_number"], [])
         if len(found) != 1:
-            raise ValueError(f"seeds/organisations.json: municipality {patient['municipality_number']} "
-                             f"has {len(found)} legal entities, needs exactly one")
+            raise ValueError(
+                f"seeds/organisations.json: municipality {patient['municipality_number']} "
+                f"has {len(found)} legal entities, needs exactly one"
+            )
         homes[patient["patient_id"]] = found[0]
     return homes
 

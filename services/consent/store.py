@@ -7,6 +7,7 @@ Every rule change raises the patient's revision first thing in its transaction; 
 change also enters the decision caches' change feed last thing in its transaction
 (policy_feed.record), so a committed change is always in the feed.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -80,15 +81,20 @@ class ConsentStore:
             revision = _revision(session, patient_id)
             rows = _current(session, patient_id, revision)
             home = session.scalar(select(ResidentRow.home_orgnr).where(ResidentRow.patient_id == patient_id))
-            return Policy(patient_id, tuple(_rule(r) for r, _ in rows), _representations(session, patient_id),
-                          revision, home)
+            return Policy(
+                patient_id, tuple(_rule(r) for r, _ in rows), _representations(session, patient_id), revision, home
+            )
 
     def representations(self, patient_id: str) -> tuple[Representation, ...]:
         with self._sessions() as session:
             return _representations(session, patient_id)
 
     def rules(
-        self, patient_id: str, include_revoked: bool = False, limit: int | None = None, below: int | None = None,
+        self,
+        patient_id: str,
+        include_revoked: bool = False,
+        limit: int | None = None,
+        below: int | None = None,
     ) -> tuple[list[tuple[int, Rule]], int]:
         """The current version of each rule with the revision that created the rule, newest rule
         first, at most `limit`, only rules created below a revision if given; and the revision
@@ -106,8 +112,12 @@ class ConsentStore:
     def history(self, patient_id: str, limit: int | None = None, after: int | None = None) -> list[Rule]:
         """Every version of every rule, oldest first (in the order of the revisions they made), at
         most `limit`, only those after a revision if given."""
-        query = (select(RuleVersionRow).where(RuleVersionRow.patient_id == patient_id)
-                 .order_by(RuleVersionRow.policy_revision).limit(limit))
+        query = (
+            select(RuleVersionRow)
+            .where(RuleVersionRow.patient_id == patient_id)
+            .order_by(RuleVersionRow.policy_revision)
+            .limit(limit)
+        )
         if after is not None:
             query = query.where(RuleVersionRow.policy_revision > after)
         with self._sessions() as session:
@@ -115,8 +125,12 @@ class ConsentStore:
 
     def notifications(self, patient_id: str, below: int | None, limit: int) -> list[tuple[int, Notification]]:
         """Up to `limit` notifications with their sequence, newest first, below `below` if given."""
-        query = (select(NotificationRow).where(NotificationRow.patient_id == patient_id)
-                 .order_by(NotificationRow.sequence.desc()).limit(limit))
+        query = (
+            select(NotificationRow)
+            .where(NotificationRow.patient_id == patient_id)
+            .order_by(NotificationRow.sequence.desc())
+            .limit(limit)
+        )
         if below is not None:
             query = query.where(NotificationRow.sequence < below)
         with self._sessions() as session:
@@ -128,15 +142,17 @@ class ConsentStore:
         """Stores version 1 of a new rule with its receipt and a RULE_CHANGED notification."""
         with self._sessions.begin() as session:
             revision = _next_revision(session, content.patient_id)  # locks the patient's rules
-            in_force = sum(_rule(row).state is RuleState.ACTIVE
-                           for row, _ in _current(session, content.patient_id, revision - 1))
+            in_force = sum(
+                _rule(row).state is RuleState.ACTIVE for row, _ in _current(session, content.patient_id, revision - 1)
+            )
             if in_force >= MAX_ACTIVE_RULES:
                 raise TooManyRules(content.patient_id)
             rule = Rule(str(uuid.uuid4()), 1, content, RuleState.ACTIVE, author, reason, now, revision)
             return _insert(session, rule, sign, notify=True)
 
-    def revoke_rule(self, patient_id: str, rule_id: str, author: Actor, reason: str, now: datetime,
-                    sign: Sign) -> tuple[Rule, int]:
+    def revoke_rule(
+        self, patient_id: str, rule_id: str, author: Actor, reason: str, now: datetime, sign: Sign
+    ) -> tuple[Rule, int]:
         """Adds a REVOKED version. Returns the rule's newest version and the patient's revision
         after the call; revoking a revoked rule changes nothing and returns what is there."""
         try:
@@ -145,15 +161,24 @@ class ConsentStore:
                 current = session.scalars(
                     select(RuleVersionRow)
                     .where(RuleVersionRow.rule_id == rule_id, RuleVersionRow.patient_id == patient_id)
-                    .order_by(RuleVersionRow.version.desc()).limit(1)
+                    .order_by(RuleVersionRow.version.desc())
+                    .limit(1)
                 ).one_or_none()
                 if current is None:
                     raise UnknownRule(rule_id)
                 latest = _rule(current)
                 if latest.state is RuleState.REVOKED:
                     raise _Unchanged(latest, revision - 1)
-                rule = replace(latest, version=latest.version + 1, state=RuleState.REVOKED, created_by=author,
-                               reason=reason, create_time=now, policy_revision=revision, receipt="")
+                rule = replace(
+                    latest,
+                    version=latest.version + 1,
+                    state=RuleState.REVOKED,
+                    created_by=author,
+                    reason=reason,
+                    create_time=now,
+                    policy_revision=revision,
+                    receipt="",
+                )
                 return _insert(session, rule, sign, notify=True), revision
         except _Unchanged as unchanged:
             return unchanged.rule, unchanged.revision
@@ -170,25 +195,37 @@ class ConsentStore:
             if session.get(RuleVersionRow, (rule_id, 1)) is not None:
                 return False
             revision = _next_revision(session, content.patient_id)
-            _insert(session, Rule(rule_id, 1, content, RuleState.ACTIVE, SEED_ACTOR, reason, create_time, revision),
-                    sign, notify=False)
+            _insert(
+                session,
+                Rule(rule_id, 1, content, RuleState.ACTIVE, SEED_ACTOR, reason, create_time, revision),
+                sign,
+                notify=False,
+            )
         return True
 
     def put_representation(self, rep: Representation) -> None:
         with self._sessions.begin() as session:
-            session.merge(RepresentationRow(
-                representation_id=rep.representation_id, patient_id=rep.patient_id,
-                representative_pid=rep.representative_pid, kind=rep.kind.value,
-                valid_from=rep.valid_from, valid_until=rep.valid_until, patient_name=rep.patient_name,
-            ))
+            session.merge(
+                RepresentationRow(
+                    representation_id=rep.representation_id,
+                    patient_id=rep.patient_id,
+                    representative_pid=rep.representative_pid,
+                    kind=rep.kind.value,
+                    valid_from=rep.valid_from,
+                    valid_until=rep.valid_until,
+                    patient_name=rep.patient_name,
+                )
+            )
 
     def representations_by(self, representative_pid: str) -> tuple[Representation, ...]:
         """The representations naming this person as representative, by id, at most
         MAX_REPRESENTATIONS_LISTED (a person represents a handful of people)."""
         with self._sessions() as session:
             rows = session.scalars(
-                select(RepresentationRow).where(RepresentationRow.representative_pid == representative_pid)
-                .order_by(RepresentationRow.representation_id).limit(MAX_REPRESENTATIONS_LISTED)
+                select(RepresentationRow)
+                .where(RepresentationRow.representative_pid == representative_pid)
+                .order_by(RepresentationRow.representation_id)
+                .limit(MAX_REPRESENTATIONS_LISTED)
             )
             return tuple(_representation(row) for row in rows)
 
@@ -196,8 +233,11 @@ class ConsentStore:
         """Records (or moves) the patient's home organisation."""
         with self._sessions.begin() as session:
             insert = _insert_for(session)
-            session.execute(insert(ResidentRow).values(patient_id=patient_id, home_orgnr=home_orgnr)
-                            .on_conflict_do_update(index_elements=["patient_id"], set_={"home_orgnr": home_orgnr}))
+            session.execute(
+                insert(ResidentRow)
+                .values(patient_id=patient_id, home_orgnr=home_orgnr)
+                .on_conflict_do_update(index_elements=["patient_id"], set_={"home_orgnr": home_orgnr})
+            )
 
 
 def _insert_for(session: Session) -> Callable[..., postgresql.Insert] | Callable[..., sqlite.Insert]:
@@ -212,7 +252,9 @@ def _revision(session: Session, patient_id: str) -> int:
 def _next_revision(session: Session, patient_id: str) -> int:
     """Raises the patient's revision by one; the first statement of every change, so SQLite takes
     its write lock at once and PostgreSQL locks the patient's row until commit."""
-    session.execute(_insert_for(session)(PolicyRevisionRow).values(patient_id=patient_id, revision=0).on_conflict_do_nothing())
+    session.execute(
+        _insert_for(session)(PolicyRevisionRow).values(patient_id=patient_id, revision=0).on_conflict_do_nothing()
+    )
     return session.execute(
         update(PolicyRevisionRow)
         .where(PolicyRevisionRow.patient_id == patient_id)
@@ -228,13 +270,20 @@ def _current(session: Session, patient_id: str, revision: int) -> list[tuple[Rul
     return [(row, created) for row, created in session.execute(query)]
 
 
-def _current_query(patient_id: str, revision: int) -> tuple[Select[tuple[RuleVersionRow, datetime]], ColumnElement[datetime]]:
+def _current_query(
+    patient_id: str, revision: int
+) -> tuple[Select[tuple[RuleVersionRow, datetime]], ColumnElement[datetime]]:
     """(query of _current, its column of the revision that created each rule)."""
     as_of = (RuleVersionRow.patient_id == patient_id, RuleVersionRow.policy_revision <= revision)
     latest = (
-        select(RuleVersionRow.rule_id, func.max(RuleVersionRow.version).label("version"),
-               func.min(RuleVersionRow.policy_revision).label("created"))
-        .where(*as_of).group_by(RuleVersionRow.rule_id).subquery()
+        select(
+            RuleVersionRow.rule_id,
+            func.max(RuleVersionRow.version).label("version"),
+            func.min(RuleVersionRow.policy_revision).label("created"),
+        )
+        .where(*as_of)
+        .group_by(RuleVersionRow.rule_id)
+        .subquery()
     )
     query = select(RuleVersionRow, latest.c.created).join(
         latest, and_(RuleVersionRow.rule_id == latest.c.rule_id, RuleVersionRow.version == latest.c.version)
@@ -295,37 +344,73 @@ def _rule(row: RuleVersionRow) -> Rule:
         client_id=row.created_by_client_id,
         client_name=row.created_by_client_name,
     )
-    return Rule(row.rule_id, row.version, content, RuleState(row.state), author, row.reason, row.create_time,
-                row.policy_revision, row.receipt)
+    return Rule(
+        row.rule_id,
+        row.version,
+        content,
+        RuleState(row.state),
+        author,
+        row.reason,
+        row.create_time,
+        row.policy_revision,
+        row.receipt,
+    )
 
 
 def _representations(session: Session, patient_id: str) -> tuple[Representation, ...]:
-    rows = session.scalars(select(RepresentationRow).where(RepresentationRow.patient_id == patient_id)
-                           .order_by(RepresentationRow.representation_id))
+    rows = session.scalars(
+        select(RepresentationRow)
+        .where(RepresentationRow.patient_id == patient_id)
+        .order_by(RepresentationRow.representation_id)
+    )
     return tuple(_representation(row) for row in rows)
 
 
 def _representation(row: RepresentationRow) -> Representation:
-    return Representation(row.representation_id, row.patient_id, row.representative_pid,
-                          RepresentationKind(row.kind), row.valid_from, row.valid_until, row.patient_name)
+    return Representation(
+        row.representation_id,
+        row.patient_id,
+        row.representative_pid,
+        RepresentationKind(row.kind),
+        row.valid_from,
+        row.valid_until,
+        row.patient_name,
+    )
 
 
 def _notification_row(n: Notification) -> NotificationRow:
     a = n.actor
     return NotificationRow(
-        notification_id=n.notification_id, patient_id=n.patient_id, kind=n.kind.value, create_time=n.create_time,
-        actor_kind=a.kind.value if a.kind else "", actor_pid=a.pid, actor_name=a.name, actor_client_id=a.client_id,
-        actor_client_name=a.client_name, actor_hpr_number=a.hpr_number, actor_authorization=a.authorization,
-        actor_orgnr_parent=a.orgnr_parent, actor_orgnr_child=a.orgnr_child, text=n.text, reference=n.reference,
+        notification_id=n.notification_id,
+        patient_id=n.patient_id,
+        kind=n.kind.value,
+        create_time=n.create_time,
+        actor_kind=a.kind.value if a.kind else "",
+        actor_pid=a.pid,
+        actor_name=a.name,
+        actor_client_id=a.client_id,
+        actor_client_name=a.client_name,
+        actor_hpr_number=a.hpr_number,
+        actor_authorization=a.authorization,
+        actor_orgnr_parent=a.orgnr_parent,
+        actor_orgnr_child=a.orgnr_child,
+        text=n.text,
+        reference=n.reference,
     )
 
 
 def _notification(row: NotificationRow) -> Notification:
     actor = Actor(
-        kind=ActorKind(row.actor_kind) if row.actor_kind else None, pid=row.actor_pid, name=row.actor_name,
-        client_id=row.actor_client_id, client_name=row.actor_client_name, hpr_number=row.actor_hpr_number,
-        authorization=row.actor_authorization, orgnr_parent=row.actor_orgnr_parent,
+        kind=ActorKind(row.actor_kind) if row.actor_kind else None,
+        pid=row.actor_pid,
+        name=row.actor_name,
+        client_id=row.actor_client_id,
+        client_name=row.actor_client_name,
+        hpr_number=row.actor_hpr_number,
+        authorization=row.actor_authorization,
+        orgnr_parent=row.actor_orgnr_parent,
         orgnr_child=row.actor_orgnr_child,
     )
-    return Notification(row.notification_id, row.patient_id, NotificationKind(row.kind), row.create_time, actor,
-                        row.text, row.reference)
+    return Notification(
+        row.notification_id, row.patient_id, NotificationKind(row.kind), row.create_time, actor, row.text, row.reference
+    )

@@ -3,6 +3,7 @@
 (validated, committed and published to every decision cache before the answer), their lists,
 representations and receipt keys. No proto, no gRPC, no SQL; the store's refusals become the
 service's errors here."""
+
 from __future__ import annotations
 
 import asyncio
@@ -85,7 +86,9 @@ class ConsentUseCases:
 
     async def explain_access(self, access: AccessRequest) -> Decided:
         policy = await asyncio.to_thread(self._store.policy, access.patient_id)
-        return Decided(decide_compiled(policy, self._compiled.rules(policy), access, self._clock()), "", policy.revision)
+        return Decided(
+            decide_compiled(policy, self._compiled.rules(policy), access, self._clock()), "", policy.revision
+        )
 
     async def _decide(self, policy: Policy, access: AccessRequest) -> Decided:
         now = self._clock()

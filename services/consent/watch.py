@@ -64,6 +64,7 @@ subscribers arriving together cannot exceed it), MAX_OUTBOX queued messages per 
 changes read at once; the feed keeps RETENTION_SECONDS of changes and the book forgets a
 subscriber FORGET_SECONDS after its lease ran out (policy_feed.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -127,8 +128,9 @@ class Stream:
             self.disconnect(Reason.WATCH_CHANGES_MISSED.error("changes aged out of the feed; subscribe again"))
             return
         for c in new:
-            change = Response.PolicyChange(sequence=c.sequence, patient_id=c.patient_id,
-                                           policy_revision=c.policy_revision)
+            change = Response.PolicyChange(
+                sequence=c.sequence, patient_id=c.patient_id, policy_revision=c.policy_revision
+            )
             self.queue(Response(change=change))
             self.sent = c.sequence
 
@@ -153,7 +155,11 @@ class PolicyChangeHub:
     """One consent replica's side of WatchPolicyChanges, over asyncio."""
 
     def __init__(
-        self, feed: PolicyFeed, *, poll_seconds: float = POLL_SECONDS, clock: Callable[[], float] = time.monotonic,
+        self,
+        feed: PolicyFeed,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._feed = feed
         self._poll = poll_seconds
@@ -271,7 +277,9 @@ class PolicyChangeHub:
                     break
                 if granted is None:
                     log.warning("policy watch: subscriber no longer in the book", extra={"subscriber": stream.name})
-                    stream.disconnect(Reason.WATCH_LEASE_LAPSED.error("the subscription was forgotten; subscribe again"))
+                    stream.disconnect(
+                        Reason.WATCH_LEASE_LAPSED.error("the subscription was forgotten; subscribe again")
+                    )
                     break
                 if granted > 0:
                     stream.granted_until = max(stream.granted_until, received + granted)
@@ -329,8 +337,14 @@ class PolicyChangeHub:
         """Wakes the follower on every notification, and whenever listening (re)starts: a
         notification may have been missed while it was not (services/platform/pg_notify.py)."""
         assert self._feed.listen_url is not None
-        await pg_notify.listen(self._feed.listen_url, [CHANNEL], lambda _: self._wakeup.set(), self._wakeup.set,
-                               name="consent-listener", password_file=self._feed.password_file)
+        await pg_notify.listen(
+            self._feed.listen_url,
+            [CHANNEL],
+            lambda _: self._wakeup.set(),
+            self._wakeup.set,
+            name="consent-listener",
+            password_file=self._feed.password_file,
+        )
 
     def _signal_progress(self) -> None:
         self._progress.set()

@@ -1,6 +1,7 @@
 """The one proto↔domain mapping of who acts: `samhandling.common.v1.Actor` to the domain's
 `Actor` (services/platform/actors.py) and back, used by the gateway (the asserted actor it
 sends on every hop), consent (rules, notifications, decisions) and capacity (alerts)."""
+
 from __future__ import annotations
 
 from samhandling.common.v1 import common_pb2

@@ -1,5 +1,6 @@
 """Who acts, pure: the domain's one `Actor`, shared by every service (its proto mapping is
 services/platform/actor_convert.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -34,6 +34,7 @@ Single use holds across every replica of the backend: the `jti` is claimed in th
 store its replicas share (services.platform.replay_store); a store that cannot answer refuses
 the call (UNAVAILABLE REPLAY_STORE_UNAVAILABLE).
 """
+
 from __future__ import annotations
 
 import base64
@@ -256,8 +257,11 @@ def _acceptable_header(segment: str) -> bool:
     except (ValueError, binascii.Error):
         return False
     return (
-        isinstance(header, dict) and header.keys() <= _HEADER_MEMBERS and header.get("alg") == ALGORITHM
-        and header.get("typ") == TYPE and isinstance(header.get("kid", ""), str)
+        isinstance(header, dict)
+        and header.keys() <= _HEADER_MEMBERS
+        and header.get("alg") == ALGORITHM
+        and header.get("typ") == TYPE
+        and isinstance(header.get("kid", ""), str)
     )
 
 

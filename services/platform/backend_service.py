@@ -1,6 +1,7 @@
 """What every backend is made of, declared once per service in its main.py, and built
 here the same way for all: database, migrations, seeds, and a traced server that admits
 only gateway-asserted calls."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -51,7 +52,9 @@ class Backend:
         for name in self.read_only:
             method = methods.get(name)
             if method is None or method.client_streaming or method.server_streaming:
-                raise ValueError(f"{self.name}: {name!r} is no method of {self.service.full_name} with one request and one response")
+                raise ValueError(
+                    f"{self.name}: {name!r} is no method of {self.service.full_name} with one request and one response"
+                )
 
     def read_only_methods(self) -> frozenset[str]:
         """The read-only methods' full names, as a server interceptor sees them."""
@@ -85,18 +88,25 @@ class Backend:
         # Assertion ids are claimed in the backend's own database, shared by all its replicas; the
         # commit does not wait for the disk (docs/internal-assertion.md, "The replay claim").
         replay = ReplayStore.open(
-            url, "assertion", tracer_provider, tuning=tuning.named(f"samhandling-{self.name}-replay"),
+            url,
+            "assertion",
+            tracer_provider,
+            tuning=tuning.named(f"samhandling-{self.name}-replay"),
             synchronous_commit=False,
         )
         # Readiness asks on a connection of its own, so a busy pool does not make it fail.
-        probe = make_engine(url, tuning=replace(tuning.named(f"samhandling-{self.name}-readiness"), pool_size=1, max_overflow=0))
+        probe = make_engine(
+            url, tuning=replace(tuning.named(f"samhandling-{self.name}-readiness"), pool_size=1, max_overflow=0)
+        )
         return GrpcServer(
             self.name,
             address or settings.listen_address(self.name),
             [Servicer(self.service.full_name, self.add_to_server, api)],
             interceptors=[
                 telemetry.server_interceptor(tracer_provider),
-                ServiceInterceptor(AssertionVerifier(public_key, self.name, replay), read_only=self.read_only_methods()),
+                ServiceInterceptor(
+                    AssertionVerifier(public_key, self.name, replay), read_only=self.read_only_methods()
+                ),
             ],
             on_stop=[lambda: self.stop_api(api), engine.dispose, replay.close, probe.dispose],
             transport=ServerTransport.from_settings(settings),

@@ -1,6 +1,7 @@
 """A small UTF-8 text file read with a bound: at most `max_bytes` bytes are read, so a file
 that is too large is refused without being read whole. Each caller words its own messages
 from the three ways it can fail (unreadable, too large, not text)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -29,6 +29,7 @@ Why each part:
   at most every DNS_MIN_RESOLUTION_INTERVAL_MS. A service config published in DNS is ignored:
   ours is the only one.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """SQLAlchemy engines, sessions and Alembic migrations, the same for every service."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -45,9 +46,7 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
-        )
+        engine = create_engine(url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = _postgres_engine(url, tuning or DatabaseTuning())
@@ -188,7 +187,11 @@ def migrate(url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None
 
 
 def check_at_head(
-    component: str, url: str, migrations_dir: Path, tuning: DatabaseTuning | None = None, *,
+    component: str,
+    url: str,
+    migrations_dir: Path,
+    tuning: DatabaseTuning | None = None,
+    *,
     version_table: str = "alembic_version",
 ) -> None:
     """Raises DatabaseNotReady unless the database at `url` is reachable and at the newest

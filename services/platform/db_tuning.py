@@ -29,6 +29,7 @@ hands to the driver (never put into a URL, so no URL that is shown or logged can
 Admin work (migrations, seeds) may legitimately run long and wait on locks (a migration waits
 on its peers' advisory lock): it uses `ADMIN`, with those three timeouts off.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,7 +74,10 @@ class DatabaseTuning:
     def for_admin(self, application_name: str) -> DatabaseTuning:
         """The same connection, for work that may run long and wait on locks (migrations, seeds)."""
         return replace(
-            self, statement_timeout_ms=0, lock_timeout_ms=0, idle_in_transaction_timeout_ms=0,
+            self,
+            statement_timeout_ms=0,
+            lock_timeout_ms=0,
+            idle_in_transaction_timeout_ms=0,
             application_name=application_name,
         )
 
@@ -108,7 +112,8 @@ class DatabaseTuning:
             pool_timeout_s=_seconds(env, "SAMHANDLING_DB_POOL_TIMEOUT_S", defaults.pool_timeout_s),
             transaction_pooler=_flag(env, "SAMHANDLING_DB_TRANSACTION_POOLER"),
             password_file=Path(env["SAMHANDLING_DATABASE_PASSWORD_FILE"])
-            if env.get("SAMHANDLING_DATABASE_PASSWORD_FILE") else None,
+            if env.get("SAMHANDLING_DATABASE_PASSWORD_FILE")
+            else None,
         )
 
 

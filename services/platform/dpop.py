@@ -5,6 +5,7 @@ for every call with a DPoP-bound token, and by clients. For gRPC the method is a
 and the target URI is the gateway's public base URL + "/" + the full method name without
 its leading slash, e.g. https://gw.example/samhandling.summary.v1.PatientSummaryService/GetPatientSummary.
 """
+
 from __future__ import annotations
 
 import base64
@@ -61,7 +62,12 @@ def grpc_target(base_url: str, method: str) -> str:
 
 
 def make_proof(
-    key: Key, htm: str, htu: str, *, access_token: str | None = None, nonce: str | None = None,
+    key: Key,
+    htm: str,
+    htu: str,
+    *,
+    access_token: str | None = None,
+    nonce: str | None = None,
     now: float | None = None,
 ) -> str:
     claims: dict[str, Any] = {"jti": uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": int(now or time.time())}

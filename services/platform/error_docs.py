@@ -4,6 +4,7 @@
 
 (`tests/unit/test_error_catalogue.py` fails while the file differs.)
 """
+
 from __future__ import annotations
 
 import sys

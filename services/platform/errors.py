@@ -4,6 +4,7 @@ Domain code raises these, each with a reason of the catalogue (`error_reasons.Re
 gives its code); the server interceptor turns them into the wire status, so no handler builds
 a status by hand.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -144,7 +145,9 @@ class RelayedError(ServiceError):
         reason, violations = error_info(rpc_error)
         self._trailing: tuple | None = tuple(rpc_error.trailing_metadata() or ())
         if not reason:
-            super().__init__(Reason.BACKEND_UNAVAILABLE.code, Reason.BACKEND_UNAVAILABLE.value, "a service cannot answer now")
+            super().__init__(
+                Reason.BACKEND_UNAVAILABLE.code, Reason.BACKEND_UNAVAILABLE.value, "a service cannot answer now"
+            )
             self._trailing = None
             return
         super().__init__(rpc_error.code(), reason, rpc_error.details() or "", violations)

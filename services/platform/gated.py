@@ -4,6 +4,7 @@ The gateway releases a backend's answer only once the read's audit append has su
 (gateway/enforcement.py, docs/gateway-request-path.md); a backend releases a read's answer only
 once its assertion's `jti` has been claimed (services/platform/interceptors.py,
 docs/internal-assertion.md). Both are this one rule."""
+
 from __future__ import annotations
 
 import asyncio

@@ -27,6 +27,7 @@ Bounded: one table entry per service name the server mounts (set by the server, 
 callers: unknown names are answered SERVICE_UNKNOWN without being stored), and one waiter per
 open Watch call, which is one per client connection.
 """
+
 from __future__ import annotations
 
 import asyncio

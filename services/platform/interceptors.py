@@ -20,6 +20,7 @@ succeeded; on a refused claim the refusal is the answer and the handler is cance
 
 Every call is also timed into `rpc.server.duration` with its method and final status code
 (services.platform.rpc_metrics); a method the server does not have counts as `_OTHER`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,9 +62,7 @@ async def abort(context: grpc.aio.ServicerContext, err: ServiceError) -> None:
 
 async def _unknown_method(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
     """Any call of a method the server does not have (raw bytes in, nothing out)."""
-    await abort(context, Reason.METHOD_NOT_FOUND.error(
-        "this server has no such method"
-    ))
+    await abort(context, Reason.METHOD_NOT_FOUND.error("this server has no such method"))
     yield b""  # never reached: makes this an async generator, as a stream handler is
 
 
@@ -75,7 +74,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     handler; any other method is claimed before its handler runs."""
 
     def __init__(
-        self, verifier: AssertionVerifier | None = None, metrics: rpc_metrics.RpcMetrics | None = None,
+        self,
+        verifier: AssertionVerifier | None = None,
+        metrics: rpc_metrics.RpcMetrics | None = None,
         read_only: Collection[str] = (),
     ) -> None:
         self._verifier = verifier
@@ -83,15 +84,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self._read_only = frozenset(read_only)
 
     async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None:
             # No such method here: gRPC's own UNIMPLEMENTED would carry no ErrorInfo. The answer
             # is the same for every caller, so it reveals nothing an assertion would protect.
-            unknown = _stream(_unknown_method, self._admission(None, None, details.method), details.method,
-                              self._measure(None))
+            unknown = _stream(
+                _unknown_method, self._admission(None, None, details.method), details.method, self._measure(None)
+            )
             return grpc.stream_stream_rpc_method_handler(unknown)
         # Infrastructure services (health, reflection) are admitted without an assertion, but
         # decoded and error-mapped like every other.
@@ -124,8 +127,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         wrap = _stream if handler.response_streaming and not reader_writer else _unary
         if verifier is not None and not handler.request_streaming:
             deserializer = _bound(deserializer)
-        return make(wrap(behaviour, admit, details.method, self._measure(details.method)), deserializer,
-                    handler.response_serializer)
+        return make(
+            wrap(behaviour, admit, details.method, self._measure(details.method)),
+            deserializer,
+            handler.response_serializer,
+        )
 
     def _measure(self, method: str | None) -> Measure:
         """Records a call of `method` (None: one the server does not have) that began at `started`."""
@@ -177,6 +183,7 @@ PendingClaim = Callable[[], Awaitable[None]]
 # (a `_BoundRequest`, or a request iterator), returns what the handler is given, and the claim
 # still to be made beside the handler (None: claimed already, or nothing to claim).
 Admission = Callable[[Any], Awaitable[tuple[Any, PendingClaim | None]]]
+
 
 class _Undecodable:
     """Stands for a request whose bytes do not parse as the method's request message."""

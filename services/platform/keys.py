@@ -1,4 +1,5 @@
 """Loading signing keys, refusing development keys in production."""
+
 from __future__ import annotations
 
 import json

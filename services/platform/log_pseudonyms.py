@@ -10,6 +10,7 @@ refuses to start without one (services/platform/production.py). In development a
 `<var_dir>/log-pseudonym.dev-only.key` (so tags stay comparable across restarts and
 components), or, without a var dir, a random one for the process.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,10 @@ def log_pseudonym_key_problems(settings: Settings) -> list[str]:
     """What production refuses about the key: unset or too short."""
     key = settings.log_pseudonym_key
     if key is None:
-        return [f"{SETTING} or {SETTING}_FILE must hold a secret of at least {MIN_PSEUDONYM_KEY_BYTES} characters "
-                "(log pseudonyms)"]
+        return [
+            f"{SETTING} or {SETTING}_FILE must hold a secret of at least {MIN_PSEUDONYM_KEY_BYTES} characters "
+            "(log pseudonyms)"
+        ]
     if len(key.encode()) < MIN_PSEUDONYM_KEY_BYTES:
         return [f"{SETTING} is shorter than {MIN_PSEUDONYM_KEY_BYTES} characters"]
     return []

@@ -1,4 +1,5 @@
 """Structured JSON logs that never carry tokens, keys or plain person numbers."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
-    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 (logging's name)
+    def formatException(self, ei: _ExcInfo) -> str:
         """The traceback, but a database error's text is withheld: besides the statement it can
         hold the parameters (unless hidden) and the server's DETAIL, which quotes the values
         ("Key (patient_id)=(...) already exists", "invalid input syntax ...: \"...\"")."""
@@ -57,9 +58,7 @@ _DATABASE_MODULES = ("sqlalchemy.", "psycopg", "sqlite3")
 def _is_database_error(exc_type: type | None) -> bool:
     if exc_type is None:
         return False
-    return any(
-        cls.__module__.startswith(_DATABASE_MODULES) and issubclass(cls, Exception) for cls in exc_type.__mro__
-    )
+    return any(cls.__module__.startswith(_DATABASE_MODULES) and issubclass(cls, Exception) for cls in exc_type.__mro__)
 
 
 def _chain(exception: traceback.TracebackException) -> list[traceback.TracebackException]:

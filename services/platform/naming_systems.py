@@ -21,6 +21,7 @@ RSH is listed for completeness (no export writes a RESH id today).
 Synthetic test numbers (NHN month + 65, Tenor month + 80) have no system of their own: they take
 the one of the kind they imitate (a D-number when the written day is the real day + 40).
 """
+
 from __future__ import annotations
 
 from enum import Enum

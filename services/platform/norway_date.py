@@ -5,6 +5,7 @@ date in the future, a service's day, the day of a measurement — takes it from 
 services never disagree about the date around midnight (an instant at 23:30 UTC is already the
 next day in Norway, 00:30 in winter and 01:30 in summer). Pure; the clock is passed in.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

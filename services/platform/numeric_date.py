@@ -6,6 +6,7 @@ of seconds from the epoch, from 0 up to the end of the year 9999: JSON's `NaN` a
 (Python's json module reads them), fractions, strings and booleans are refused, because
 comparisons with them are silently wrong (`max(NaN, nbf)` is NaN, `NaN > now` is false).
 """
+
 from __future__ import annotations
 
 import math

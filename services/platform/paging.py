@@ -4,6 +4,7 @@ and the byte budget that keeps any answer under gRPC's message limit.
 Every number a client sends for paging is range-checked here, where it is parsed: a page size,
 a page token (its length, its form and the position it carries, which must fit the databases'
 64-bit integers) and a position to resume after."""
+
 from __future__ import annotations
 
 import base64
@@ -59,7 +60,11 @@ def decode_page_token(token: str) -> int | None:
 
 
 def page_violations(
-    requested_size: int, token: str, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE,
+    requested_size: int,
+    token: str,
+    *,
+    default: int = DEFAULT_PAGE_SIZE,
+    maximum: int = MAX_PAGE_SIZE,
 ) -> tuple[int, int | None, dict[str, str]]:
     """(page size, position to continue past, field violations) of a list request."""
     problems: dict[str, str] = {}
@@ -106,7 +111,7 @@ def fitting(items: Sequence[T], size: Callable[[T], int], budget: int = MAX_ANSW
 
 
 class _Sized(Protocol):
-    def ByteSize(self) -> int: ...  # noqa: N802 (protobuf's name)
+    def ByteSize(self) -> int: ...
 
 
 M = TypeVar("M", bound=_Sized)
@@ -125,4 +130,4 @@ def newest_fitting(messages: Sequence[M]) -> tuple[list[M], bool]:
     """Of messages oldest first (a range capped by count, e.g. ListVitalSigns), the newest that
     fit the byte budget, and whether older ones were left out for it."""
     count = fitting(list(reversed(messages)), lambda m: m.ByteSize())
-    return list(messages[len(messages) - count:]), count < len(messages)
+    return list(messages[len(messages) - count :]), count < len(messages)

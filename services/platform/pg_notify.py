@@ -20,6 +20,7 @@ Bounds: one connection per `listen` call (run one per process and channel set, n
 follower); reconnects back off from MIN_BACKOFF_SECONDS, doubling to MAX_BACKOFF_SECONDS.
 Logs carry the error's class only: a connection error may quote the URL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -78,7 +79,10 @@ class Backoff:
 
 
 async def notifications(
-    url: str, channels: Sequence[str], application_name: str, password_file: Path | None = None,
+    url: str,
+    channels: Sequence[str],
+    application_name: str,
+    password_file: Path | None = None,
 ) -> AsyncIterator[str | None]:
     """Opens one autocommit connection, LISTENs on `channels`, yields None once listening and
     then each notification's payload, until the connection fails (raising) or the caller stops.
@@ -86,8 +90,11 @@ async def notifications(
     import psycopg
     from psycopg import sql
 
-    connection_args: dict[str, Any] = {"application_name": application_name, "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                                       **KEEPALIVES}
+    connection_args: dict[str, Any] = {
+        "application_name": application_name,
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        **KEEPALIVES,
+    }
     if password_file is not None:
         connection_args["password"] = database_password(password_file)
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, **connection_args) as connection:
@@ -99,8 +106,14 @@ async def notifications(
 
 
 async def listen(
-    url: str, channels: Sequence[str], on_notify: Callable[[str], None], on_connect: Callable[[], None],
-    *, name: str, backoff: Backoff | None = None, password_file: Path | None = None,
+    url: str,
+    channels: Sequence[str],
+    on_notify: Callable[[str], None],
+    on_connect: Callable[[], None],
+    *,
+    name: str,
+    backoff: Backoff | None = None,
+    password_file: Path | None = None,
 ) -> None:
     """Calls `on_notify(payload)` for each notification on `channels`, and `on_connect()` each
     time it starts listening (notifications may have been missed before); reconnects after a
@@ -120,6 +133,7 @@ async def listen(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the connection failed or dropped: the followers poll meanwhile
-            log.warning("not listening for notifications, polling", extra={"listener": name,
-                                                                           "error": exc.__class__.__name__})
+            log.warning(
+                "not listening for notifications, polling", extra={"listener": name, "error": exc.__class__.__name__}
+            )
         await asyncio.sleep(backoff.delay())  # a reconnection delay, not synchronisation

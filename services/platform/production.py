@@ -17,6 +17,7 @@ certificates (SAMHANDLING_TLS_CLIENT_AUTH=require) are defence in depth, not a r
 A mesh (Istio, Linkerd) that wraps every pod's traffic in mTLS does the same job outside the
 process; refusing plaintext there would break such deployments, hence the declaration.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -70,8 +71,12 @@ def production_problems(settings: Settings) -> list[str]:
         load_jwk(settings.assertion_signing_key(), settings)
     except SettingsError as exc:
         problems.append(f"assertion signing key: {exc}")
-    return (problems + log_pseudonym_key_problems(settings) + _transport_problems(settings, server=False)
-            + web_problems(settings))
+    return (
+        problems
+        + log_pseudonym_key_problems(settings)
+        + _transport_problems(settings, server=False)
+        + web_problems(settings)
+    )
 
 
 def web_problems(settings: Settings) -> list[str]:
@@ -79,10 +84,16 @@ def web_problems(settings: Settings) -> list[str]:
     development keys; the audit log's verifier key pinned; and an idle limit within the absolute one."""
     problems = []
     for variable, named, path in (
-        ("SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE", settings.web_patient_client_key_file,
-         settings.web_patient_client_key()),
-        ("SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE", settings.web_personnel_client_key_file,
-         settings.web_personnel_client_key()),
+        (
+            "SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE",
+            settings.web_patient_client_key_file,
+            settings.web_patient_client_key(),
+        ),
+        (
+            "SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE",
+            settings.web_personnel_client_key_file,
+            settings.web_personnel_client_key(),
+        ),
         ("SAMHANDLING_WEB_DPOP_KEY_FILE", settings.web_dpop_key_file, settings.web_dpop_key()),
     ):
         if named is None:
@@ -93,7 +104,9 @@ def web_problems(settings: Settings) -> list[str]:
         except SettingsError as exc:
             problems.append(f"{variable}: {exc}")
     if settings.audit_log_vkey is None:
-        problems.append("SAMHANDLING_AUDIT_LOG_VKEY must pin the audit log's verifier key the auditor console checks with")
+        problems.append(
+            "SAMHANDLING_AUDIT_LOG_VKEY must pin the audit log's verifier key the auditor console checks with"
+        )
     if settings.web_session_idle_seconds > settings.web_session_max_seconds:
         problems.append("SAMHANDLING_WEB_SESSION_IDLE_SECONDS must not exceed SAMHANDLING_WEB_SESSION_MAX_SECONDS")
     return problems

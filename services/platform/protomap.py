@@ -1,4 +1,5 @@
 """Mapping helpers between protobuf values and domain values, shared by every api module."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -33,7 +34,7 @@ def from_enum(proto_enum: EnumTypeWrapper, number: int, domain: type[E]) -> E | 
     """Proto number to domain enum member; None for UNSPECIFIED and unknown numbers."""
     if number == 0 or number not in proto_enum.values():
         return None
-    return domain[proto_enum.Name(number)[len(_prefix(proto_enum)):]]
+    return domain[proto_enum.Name(number)[len(_prefix(proto_enum)) :]]
 
 
 def to_timestamp(value: datetime) -> timestamp_pb2.Timestamp:

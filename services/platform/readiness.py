@@ -14,6 +14,7 @@ traffic) but none is restarted for it, which could not help.
 
 Bounded: a fixed list of checks per server; at most one query in flight per database check.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,12 @@ class ReadinessMonitor:
     `report` (True: ready)."""
 
     def __init__(
-        self, checks: Sequence[ReadinessCheck], report: Callable[[bool], Awaitable[None]], *,
-        interval: float = READINESS_INTERVAL_SECONDS, component: str = "",
+        self,
+        checks: Sequence[ReadinessCheck],
+        report: Callable[[bool], Awaitable[None]],
+        *,
+        interval: float = READINESS_INTERVAL_SECONDS,
+        component: str = "",
     ) -> None:
         self._checks = tuple(checks)
         self._report = report

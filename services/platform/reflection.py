@@ -6,6 +6,7 @@ grpcio-reflection ships only v1alpha. The v1 proto is the v1alpha proto under an
 package name (same messages, same field numbers, so the same bytes on the wire), so v1 is
 served by the same servicer under v1's method name, and v1's descriptors are added to the
 descriptor pool so that reflection describes itself in both versions."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,13 +29,16 @@ def enable_server_reflection(service_names: Sequence[str], server: grpc.aio.Serv
     _add_v1_descriptors(descriptor_pool.Default())
     servicer = reflection_aio.ReflectionServicer([*service_names, *SERVICE_NAMES])
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
-    v1 = grpc.method_handlers_generic_handler(V1_SERVICE_NAME, {
-        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
-            servicer.ServerReflectionInfo,
-            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
-            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
-        )
-    })
+    v1 = grpc.method_handlers_generic_handler(
+        V1_SERVICE_NAME,
+        {
+            "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                servicer.ServerReflectionInfo,
+                request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+                response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+            )
+        },
+    )
     server.add_generic_rpc_handlers((v1,))
 
 

@@ -6,6 +6,7 @@ a backend's internal assertions) is claimed in a `ReplayStore` instead: a table 
 component's database, shared by all its replicas, so a proof used at one replica is a replay
 at every other (RFC 9449 section 11.1).
 """
+
 from __future__ import annotations
 
 import time

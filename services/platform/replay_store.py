@@ -49,6 +49,7 @@ commit later, which only means a refused credential is used up: clients send a f
 call anyway, and the gateway signs a fresh assertion per call. Database work runs in a thread,
 never on the event loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -93,8 +94,13 @@ class ReplayStore:
     """`ReplayClaims` on the `replay_claims` table of one database (PostgreSQL or SQLite)."""
 
     def __init__(
-        self, engine: sa.Engine, namespace: str, *, timeout: float | None = None,
-        clock: Callable[[], float] = time.time, synchronous_commit: bool = True,
+        self,
+        engine: sa.Engine,
+        namespace: str,
+        *,
+        timeout: float | None = None,
+        clock: Callable[[], float] = time.time,
+        synchronous_commit: bool = True,
     ) -> None:
         """`synchronous_commit` False: a claim's commit does not wait for the disk (see above);
         on SQLite it sets synchronous=NORMAL on `engine`'s connections, so give it an engine of
@@ -119,16 +125,19 @@ class ReplayStore:
         self._sweeping = threading.Lock()
         self._next_sweep = 0.0  # monotonic: a step of the wall clock moves no sweep
         # One group commit per event loop (a server runs one; tests may run several in turn).
-        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", self._sqlite_connection)
 
     @classmethod
     def open(
-        cls, url: str, namespace: str, tracer_provider: TracerProvider | None = None, *,
-        tuning: DatabaseTuning | None = None, **options: Any
+        cls,
+        url: str,
+        namespace: str,
+        tracer_provider: TracerProvider | None = None,
+        *,
+        tuning: DatabaseTuning | None = None,
+        **options: Any,
     ) -> ReplayStore:
         """A store with its own engine (its own pool and timeouts) on the database at `url`."""
         return cls(make_engine(url, tracer_provider, tuning), namespace, **options)
@@ -160,7 +169,7 @@ class ReplayStore:
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql(self._transaction_settings)
             parameters = tuple(value for row in rows for value in row)
-            inserted = {bytes(key) for key, in connection.exec_driver_sql(self._insert(len(rows)), parameters)}
+            inserted = {bytes(key) for (key,) in connection.exec_driver_sql(self._insert(len(rows)), parameters)}
         self._sweep_if_due()
         return inserted
 

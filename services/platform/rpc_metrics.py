@@ -8,6 +8,7 @@ cannot grow the attribute set), and `rpc.grpc.status_code` is one of gRPC's 17 c
 The instrument comes from the global meter provider (services.platform.telemetry sets it in
 `samhandling serve`; without it the API's no-op records nothing), or from the provider given.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,7 +27,9 @@ class RpcMetrics:
 
     def __init__(self, provider: MeterProvider | None = None) -> None:
         self._duration = metrics.get_meter("samhandling.rpc", meter_provider=provider).create_histogram(
-            "rpc.server.duration", unit="ms", description="duration of inbound RPCs, by method and status code",
+            "rpc.server.duration",
+            unit="ms",
+            description="duration of inbound RPCs, by method and status code",
         )
 
     def record(self, attributes: Attributes, code: grpc.StatusCode, started: float) -> None:

@@ -8,6 +8,7 @@ trailing newline (LF or CRLF) is stripped; nothing else is. An empty file is ref
 that is missing by accident must not become the empty string. Errors name the file, never its
 content. Bounded: a file over MAX_SECRET_BYTES is refused rather than read whole.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

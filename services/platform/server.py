@@ -21,6 +21,7 @@ Connections end after a maximum age (GOAWAY, then `max_connection_age_grace` for
 them): clients resolve their targets again and spread over replicas that were added since.
 The server permits keepalive pings as often as the clients send them (see
 services.platform.channels) and pings idle clients itself to find dead ones."""
+
 from __future__ import annotations
 
 import asyncio
@@ -136,7 +137,9 @@ class GrpcServer:
         enable_server_reflection([*self._names, health.SERVICE_NAME], self._server)  # v1 and v1alpha
         self._on_stop = on_stop
         self._draining = False
-        self.readiness = ReadinessMonitor(readiness, self._report_ready, interval=readiness_interval, component=component)
+        self.readiness = ReadinessMonitor(
+            readiness, self._report_ready, interval=readiness_interval, component=component
+        )
         self.port = 0
         self._health_address = health_address
         self._health_server: grpc.aio.Server | None = None

@@ -1,4 +1,5 @@
 """Typed settings, read once from the environment by each process's composition root."""
+
 from __future__ import annotations
 
 import os
@@ -157,9 +158,7 @@ class Settings:
         mode = env.get("SAMHANDLING_ENV", "dev")
         if mode not in ("dev", "production"):
             raise SettingsError(f"SAMHANDLING_ENV must be 'dev' or 'production', not {mode!r}")
-        addresses = {
-            c: env.get(f"SAMHANDLING_{c.upper()}_ADDR", f"127.0.0.1:{p}") for c, p in DEFAULT_PORTS.items()
-        }
+        addresses = {c: env.get(f"SAMHANDLING_{c.upper()}_ADDR", f"127.0.0.1:{p}") for c, p in DEFAULT_PORTS.items()}
         databases = {
             c: env[f"SAMHANDLING_{c.upper()}_DATABASE_URL"]
             for c in (*BACKENDS, "gateway")  # the gateway's: its replicas' shared DPoP replay claims
@@ -167,7 +166,8 @@ class Settings:
         }
         listen_databases = {
             c: env[f"SAMHANDLING_{c.upper()}_SESSION_DATABASE_URL"]
-            for c in BACKENDS if env.get(f"SAMHANDLING_{c.upper()}_SESSION_DATABASE_URL")
+            for c in BACKENDS
+            if env.get(f"SAMHANDLING_{c.upper()}_SESSION_DATABASE_URL")
         }
         sts = addresses["sts"]
         try:
@@ -201,7 +201,9 @@ class Settings:
             audit_log_vkey=env.get("SAMHANDLING_AUDIT_LOG_VKEY") or None,
             database=database,
             grpc_max_connection_age_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS", 300.0),
-            grpc_max_connection_age_grace_seconds=_seconds(env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None),
+            grpc_max_connection_age_grace_seconds=_seconds(
+                env, "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS", None
+            ),
             drain_seconds=_seconds(env, "SAMHANDLING_DRAIN_SECONDS", 5.0 if mode == "production" else 0.0) or 0.0,
             readiness_interval_seconds=_lifetime(env, "SAMHANDLING_READINESS_INTERVAL_SECONDS", 2.0),
             health_listen=env.get("SAMHANDLING_HEALTH_LISTEN") or None,

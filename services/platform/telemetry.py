@@ -13,6 +13,7 @@ caller's W3C traceparent if it sent one, else a trace id of fresh random bits, i
 span; so `current_trace_id()` (the id the gateway writes into audit events and assertions) works
 as with tracing on. Nothing is propagated to the backends then: no one records a trace to join,
 and each backend call's assertion carries the trace id anyway."""
+
 from __future__ import annotations
 
 import inspect
@@ -53,7 +54,9 @@ def make_tracer_provider(component: str, environ: Mapping[str, str] | None = Non
     resource = _resource(component, env)
     provider = TracerProvider(resource=resource) if names else TracerProvider(sampler=ALWAYS_OFF, resource=resource)
     for name in names:
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter() if name == "console" else OTLPSpanExporter()))
+        provider.add_span_processor(
+            BatchSpanProcessor(ConsoleSpanExporter() if name == "console" else OTLPSpanExporter())
+        )
     return provider
 
 
@@ -163,7 +166,9 @@ def server_interceptor(provider: TracerProvider) -> grpc.aio.ServerInterceptor:
     if not traces(provider):
         return _TraceIdInterceptor()
     tracer = trace.get_tracer(
-        "opentelemetry.instrumentation.grpc", grpc_instrumentation_version, provider,
+        "opentelemetry.instrumentation.grpc",
+        grpc_instrumentation_version,
+        provider,
         schema_url="https://opentelemetry.io/schemas/1.11.0",
     )  # as upstream's aio_server_interceptor names it
     return _ServerInterceptor(tracer)

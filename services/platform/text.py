@@ -12,6 +12,7 @@ name, a source system's id — is checked here before it is stored or looked up:
   is stored is exactly what the caller sent (and compares equal to what it sends again);
 - at most a per-field number of characters (code points).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -45,7 +46,7 @@ def text_problem(value: str, spec: TextField) -> str | None:
     for index, char in enumerate(value):
         if char in "\n\t" and spec.multiline:
             continue
-        if char == "\r" and spec.multiline and value[index + 1:index + 2] == "\n":
+        if char == "\r" and spec.multiline and value[index + 1 : index + 2] == "\n":
             continue
         if unicodedata.category(char) in _REFUSED_CATEGORIES and char not in _ALLOWED_FORMAT:
             where = "control, format or separator" if spec.multiline else "control, format or line-break"

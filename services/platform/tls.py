@@ -9,6 +9,7 @@ listening port is not affected: the public door is terminated by the ingress.
 
 The files are read once, when a server or channel is built; a renewed certificate takes a
 restart (a rolling one, with replicas)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """The shared vocabulary of access control, pure: the domain side of the enums in
 samhandling.common.v1 (member names match the proto values without their prefix, so
 services.platform.protomap converts both ways). One definition for every service."""
+
 from __future__ import annotations
 
 from enum import Enum

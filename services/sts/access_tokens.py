@@ -3,6 +3,7 @@
 One issuer for every grant: the client's own access (client_credentials) or a logged-in
 person's (authorization_code, refresh_token), optionally bound to a DPoP key (`cnf.jkt`).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -37,7 +38,11 @@ class Authorization:
 
 class AccessTokenIssuer:
     def __init__(
-        self, issuer: str, audience: str, keys: SigningKeys, lifetime_seconds: int,
+        self,
+        issuer: str,
+        audience: str,
+        keys: SigningKeys,
+        lifetime_seconds: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._issuer = issuer

@@ -1,5 +1,6 @@
 """The STS's HTTP surface: discovery (OpenID Connect Discovery, and the same document as RFC 8414
 authorization-server metadata), JWKS, the authorization endpoint (login) and the token endpoint."""
+
 from __future__ import annotations
 
 import time
@@ -36,8 +37,26 @@ JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 OAUTH_METADATA_PATH = "/.well-known/oauth-authorization-server"
 ID_TOKEN_CLAIMS = (
-    "iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "at_hash", "acr", "amr", "idp", "jti",
-    "pid", "locale", "name", helseid.PID, helseid.SECURITY_LEVEL, ASSURANCE_LEVEL, helseid.HPR_NUMBER,
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "acr",
+    "amr",
+    "idp",
+    "jti",
+    "pid",
+    "locale",
+    "name",
+    helseid.PID,
+    helseid.SECURITY_LEVEL,
+    ASSURANCE_LEVEL,
+    helseid.HPR_NUMBER,
 )
 
 

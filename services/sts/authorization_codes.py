@@ -1,4 +1,5 @@
 """Authorization codes: single use, 60 s, bound to client, redirect_uri and PKCE challenge."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,6 @@
 """Authlib's authorization server wired for the STS: three grants, private_key_jwt, PKCE S256,
 and ID tokens (OpenID Connect) on the authorization-code grant."""
+
 from __future__ import annotations
 
 import json

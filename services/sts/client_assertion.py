@@ -7,6 +7,7 @@ what HelseID demands on top: an asymmetric alg allow-list, a required `iat`, a l
 most 60 s, a leeway of a few seconds instead of Authlib's 60, and a jti replay cache. The claim
 checks run on the STS's clock, so tests can move time.
 """
+
 from __future__ import annotations
 
 import json
@@ -81,7 +82,9 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
         except LifetimeTooLong:
             iat = exp = None
         except NumericDateError as exc:
-            raise InvalidClientError(description=f"Client assertion needs NumericDate 'iat' and 'exp': {exc}.") from None
+            raise InvalidClientError(
+                description=f"Client assertion needs NumericDate 'iat' and 'exp': {exc}."
+            ) from None
         latest_exp = now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS
         if iat is None or exp is None or exp > latest_exp:
             raise InvalidClientError(
@@ -110,4 +113,3 @@ class PrivateKeyJwtAuthentication(JWTBearerClientAssertion):
             return False
         # Remembered until the assertion could no longer pass the exp check anyway.
         return self._replay_cache.claim(f"{claims['sub']}\x00{jti}", claims["exp"] + CLOCK_SKEW_SECONDS)
-

@@ -1,4 +1,5 @@
 """The clients registered with the development STS (seeds/clients.json)."""
+
 from __future__ import annotations
 
 import json
@@ -138,7 +139,10 @@ def _loopback(uri: str) -> SplitResult | None:
 
 def _same_but_port(registered: SplitResult, requested: SplitResult) -> bool:
     return (registered.hostname, registered.path, registered.query, registered.fragment) == (
-        requested.hostname, requested.path, requested.query, requested.fragment
+        requested.hostname,
+        requested.path,
+        requested.query,
+        requested.fragment,
     )
 
 
@@ -165,9 +169,7 @@ def load_client_private_jwk(client: RegisteredClient) -> dict[str, Any]:
     try:
         return dict(json.loads(client.private_key_file.read_text()))
     except (OSError, ValueError) as exc:
-        raise ClientRegistryError(
-            f"cannot read the key of {client.client_id!r}: {exc.__class__.__name__}"
-        ) from None
+        raise ClientRegistryError(f"cannot read the key of {client.client_id!r}: {exc.__class__.__name__}") from None
 
 
 def _parse_client(entry: Any, seeds_dir: Path) -> RegisteredClient:

@@ -1,4 +1,5 @@
 """Settings of the development STS, read once by its composition root."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ class StsConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise StsConfigError(f"STS port out of range: {self.port}")
-        if self.issuer is not None and (not self.issuer.startswith(("http://", "https://")) or self.issuer.endswith("/")):
+        if self.issuer is not None and (
+            not self.issuer.startswith(("http://", "https://")) or self.issuer.endswith("/")
+        ):
             raise StsConfigError(f"STS issuer must be an http(s) URL without a trailing slash: {self.issuer!r}")
         if self.env not in ("dev", "production"):
             raise StsConfigError(f"SAMHANDLING_ENV must be 'dev' or 'production', not {self.env!r}")

@@ -1,4 +1,5 @@
 """OAuth error codes beyond RFC 6749 that the STS answers with."""
+
 from __future__ import annotations
 
 import re
@@ -6,7 +7,7 @@ import re
 from authlib.oauth2.rfc6749 import OAuth2Error
 
 # RFC 6749 §5.2 allows only these characters in error_description (Authlib enforces it).
-_NOT_ALLOWED = re.compile(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]')
+_NOT_ALLOWED = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
 
 
 def error_description(text: str) -> str:

@@ -1,4 +1,5 @@
 """Reading urlencoded parameters strictly: size-limited, UTF-8, no repeated names (RFC 6749 §3.1, §3.2)."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qsl

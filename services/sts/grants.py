@@ -6,6 +6,7 @@ Every grant first authenticates the client, then enforces the client's registrat
 assertion; only then is a code or refresh token consumed, so a refused request never
 spends one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,7 +66,10 @@ class _StsGrant:
     def _respond(self, client: RegisteredClient, token: dict[str, Any], person: Person | None) -> TokenResponse:
         log.info(
             "issued access token to client %s (%s, for %s), scope %r",
-            client.client_id, token["token_type"], person.kind if person else "itself", token["scope"],
+            client.client_id,
+            token["token_type"],
+            person.kind if person else "itself",
+            token["scope"],
         )
         return 200, token, self.TOKEN_RESPONSE_HEADER  # type: ignore[attr-defined]  # the authlib grant's (a mixin)
 
@@ -148,7 +152,11 @@ class AuthorizationCodeGrant(_StsGrant, grants.AuthorizationCodeGrant):
         token = self.server.tokens.issue(client, code.scope, authorization)
         if wants_id_token(code.scope):
             token["id_token"] = self.server.id_tokens.issue(
-                client, code.person, scope=code.scope, nonce=code.nonce, auth_time=code.auth_time,
+                client,
+                code.person,
+                scope=code.scope,
+                nonce=code.nonce,
+                auth_time=code.auth_time,
                 access_token=token["access_token"],
             )
         family = None

@@ -14,6 +14,7 @@ provider), nbf; the identity claims only for the scopes that ask for them, as He
 Patients (ID-porten-like): acr "idporten-loa-high", amr ["TestID"] (ID-porten's test
 identities), pid, locale "nb", jti; `profile` adds the name.
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,7 +70,13 @@ class IdTokenIssuer:
         self._clock = clock
 
     def issue(
-        self, client: RegisteredClient, person: Person, *, scope: str, nonce: str | None, auth_time: int,
+        self,
+        client: RegisteredClient,
+        person: Person,
+        *,
+        scope: str,
+        nonce: str | None,
+        auth_time: int,
         access_token: str,
     ) -> str:
         key = self._key
@@ -93,7 +100,9 @@ class IdTokenIssuer:
         if nonce is not None:
             claims["nonce"] = nonce
         if person.kind == "patient":
-            claims.update(acr=IDPORTEN_ACR, amr=IDPORTEN_AMR, pid=person.pid, locale="nb", jti=secrets.token_urlsafe(16))
+            claims.update(
+                acr=IDPORTEN_ACR, amr=IDPORTEN_AMR, pid=person.pid, locale="nb", jti=secrets.token_urlsafe(16)
+            )
         else:
             claims.update(nbf=now, amr=HELSEID_AMR, idp=HELSEID_IDP)
             if PID_SCOPE in scopes:

@@ -1,6 +1,7 @@
 """The OpenID Connect scopes a login client may ask for beyond its registered API scopes:
 HelseID's identity scopes for health personnel, ID-porten's for patients (services/sts/id_tokens.py
 says which claims each one brings)."""
+
 from __future__ import annotations
 
 OPENID = "openid"

@@ -6,6 +6,7 @@ so by the time the first token with the new kid arrives it can fetch the key. Th
 active key signs. A key replaced by a newer one is "retired" when the newer one starts signing
 and stays published until every token it signed has expired (token lifetime + leeway).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -112,7 +113,9 @@ def store_from_json(data: Any) -> KeyStore:
             raise KeyStoreError(f"unsupported key store version {data['version']!r}")
         keys = tuple(
             StoredKey(
-                import_private_jwk(entry["jwk"]), _time(entry["created_at"]), _optional_time(entry["retired_at"]),
+                import_private_jwk(entry["jwk"]),
+                _time(entry["created_at"]),
+                _optional_time(entry["retired_at"]),
                 _optional_time(entry.get("active_from")),
             )
             for entry in data["keys"]

@@ -4,6 +4,7 @@ The file is written atomically (temp file + rename) under an exclusive lock, so 
 `samhandling rotate-keys` never see half a store. The running STS re-reads it at most once a
 second, so a rotation takes effect without restarting anything.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,8 +61,9 @@ def rotate_signing_keys(
         store = _read_or_create(path, StsConfig(seeds_dir=Path(seeds_dir)).signing_key_paths(), moment)
         rotated = rotate(store, moment, retention_seconds(token_lifetime_seconds))
         _write(path, rotated)
-    log.info("rotated STS signing keys; new kid %s published, signing in %s s", rotated.newest_key.kid,
-             PUBLICATION_SECONDS)
+    log.info(
+        "rotated STS signing keys; new kid %s published, signing in %s s", rotated.newest_key.kid, PUBLICATION_SECONDS
+    )
     kid = rotated.newest_key.kid
     assert kid is not None, "rotate gives every key a kid (new_kid)"
     return kid

@@ -1,4 +1,5 @@
 """Reading the JWK files of seeds/keys and publishing their public halves."""
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ are bounded per client (MAX_PENDING_LOGINS_PER_CLIENT) and in all (MAX_PENDING_L
 bound is full a new request is refused (`temporarily_unavailable`, back to the client), never
 made room for by dropping someone else's login.
 """
+
 from __future__ import annotations
 
 import logging
@@ -115,7 +116,12 @@ class LoginEndpoint:
         if person is None:
             return _page(self._form(request_id, pending, selected=None, error="Velg en av personene i listen."), 400)
         del self._pending[request_id]
-        log.info("%s %s logged in at client %s", person.kind, pseudonymise(person.pid, self._log_pseudonym_key), pending.client.client_id)
+        log.info(
+            "%s %s logged in at client %s",
+            person.kind,
+            pseudonymise(person.pid, self._log_pseudonym_key),
+            pending.client.client_id,
+        )
         return self._server.create_authorization_response(grant.request, grant_user=person, grant=grant)
 
     def _form(self, request_id: str, pending: _PendingLogin, *, selected: str | None, error: str | None = None) -> str:

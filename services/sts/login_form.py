@@ -1,4 +1,5 @@
 """Client side: reading a login page's form as a browser would (for non-interactive dev logins)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

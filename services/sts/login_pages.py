@@ -1,4 +1,5 @@
 """The development login pages: plain server-rendered HTML forms, Norwegian labels. Pure."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

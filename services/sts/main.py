@@ -4,6 +4,7 @@ Run as `samhandling serve sts`, or in-process with `StsServer(config).serve(read
 port 0 the bound port and the issuer derived from it are `StsServer.port` / `StsServer.issuer` once `ready` is set.
 `clock` drives every time decision of the STS (tests move it to expire keys and codes).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -97,7 +98,6 @@ class StsServer:
         self._stop_requested = True
         if self._server is not None:
             self._server.should_exit = True
-
 
 
 class _UvicornServer(uvicorn.Server):

@@ -1,6 +1,7 @@
 """The synthetic people who can log in at the development STS: health personnel
 (seeds/personnel.json), auditors (seeds/auditors.json, personnel without an HPR number) and
 patients (seeds/patients.json)."""
+
 from __future__ import annotations
 
 import base64
@@ -70,7 +71,8 @@ class People:
             return list(self.patients.values())
         role: Role = "auditor" if AUDIT_SCOPE in scope.split() else "clinician"
         return [
-            p for p in self.personnel.values()
+            p
+            for p in self.personnel.values()
             if p.role == role and (client.multi_tenant or p.orgnr_parent == client.orgnr_parent)
         ]
 
@@ -78,8 +80,10 @@ class People:
 def load_people(seeds_dir: Path, subject_key: bytes) -> People:
     if len(subject_key) < MIN_SUBJECT_KEY_BYTES:
         raise PeopleError(f"the subject key needs at least {MIN_SUBJECT_KEY_BYTES} bytes")
-    staff = [*map(_personnel, _entries(Path(seeds_dir) / "personnel.json")),
-             *map(_auditor, _entries(Path(seeds_dir) / "auditors.json"))]
+    staff = [
+        *map(_personnel, _entries(Path(seeds_dir) / "personnel.json")),
+        *map(_auditor, _entries(Path(seeds_dir) / "auditors.json")),
+    ]
     patients = list(map(_patient, _entries(Path(seeds_dir) / "patients.json")))
     for group in (staff, patients):
         if len({p.pid for p in group}) != len(group):

@@ -3,6 +3,7 @@
 A family is every refresh token descending from one login. Reuse of a spent token means two
 parties hold it, so the whole family is revoked (RFC 9700 §4.14.2).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ systems, the authorization-code flow with PKCE S256 for people, refresh — opti
 Works against this development STS and, by the same rules, against HelseID. The login runs
 non-interactively only against the development STS's login pages.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -38,8 +39,9 @@ Purpose = str | Mapping[str, Any]
 class StsTokenError(Exception):
     """The STS could not be reached, or refused the request (`error` is its RFC 6749 code)."""
 
-    def __init__(self, message: str, *, status: int | None = None, error: str | None = None,
-                 description: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, error: str | None = None, description: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
@@ -290,8 +292,9 @@ def _code_from_redirect(response: httpx.Response, redirect_uri: str, state: str)
 def _redirect_error(location: str) -> StsTokenError:
     params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
     error, description = params.get("error"), params.get("error_description")
-    return StsTokenError(f"the STS refused the authorization request: {error}: {description}", error=error,
-                         description=description)
+    return StsTokenError(
+        f"the STS refused the authorization request: {error}: {description}", error=error, description=description
+    )
 
 
 def _signing_key(private_jwk: Mapping[str, Any]) -> AsymmetricKey:

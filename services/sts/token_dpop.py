@@ -5,6 +5,7 @@ asks for a nonce (§8): a proof without the current one gets `use_dpop_nonce` an
 a `DPoP-Nonce` header. Nonces change every few minutes; the previous one is still accepted,
 so a client that fetched one just before the change is not bounced twice.
 """
+
 from __future__ import annotations
 
 import base64

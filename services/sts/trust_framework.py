@@ -5,6 +5,7 @@ assertion (`authorization_details`, as HelseID takes it) or in the authorization
 Who the practitioner is never comes from the client: the STS writes that part from the
 person who logged in. Descriptions stay ASCII: they end up in OAuth error responses.
 """
+
 from __future__ import annotations
 
 import json

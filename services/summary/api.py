@@ -2,6 +2,7 @@
 permits, run the use case (use_cases.py) off the event loop, render (convert.py). Reads show
 only the permitted categories and name the others as withheld; writes are recorded as the
 calling system's (its client id is the source system of every record it writes)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,10 +36,16 @@ T = TypeVar("T")
 
 class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
-    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"GetPatientSummary", "GetMunicipalServiceStatus", "ListVitalSigns", "ExportPatientBundle"})
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"GetPatientSummary", "GetMunicipalServiceStatus", "ListVitalSigns", "ExportPatientBundle"}
+    )
 
     def __init__(
-        self, store: SummaryStore, *, allow_synthetic: bool, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self,
+        store: SummaryStore,
+        *,
+        allow_synthetic: bool,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._allow_synthetic = allow_synthetic
@@ -80,11 +87,17 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     ) -> summary_pb2.ExportPatientBundleResponse:
         with_services, with_vitals = self._granted(request.patient_id, *SUMMARY_CATEGORIES)
         encoded, truncated, services_truncated = await self._run(
-            use_cases.export_bundle, self._store, request.patient_id,
-            with_services=with_services, with_vitals=with_vitals, clock=self._clock,
+            use_cases.export_bundle,
+            self._store,
+            request.patient_id,
+            with_services=with_services,
+            with_vitals=with_vitals,
+            clock=self._clock,
         )
         return summary_pb2.ExportPatientBundleResponse(
-            bundle_json=encoded, withheld_categories=convert.withheld(with_services, with_vitals), truncated=truncated,
+            bundle_json=encoded,
+            withheld_categories=convert.withheld(with_services, with_vitals),
+            truncated=truncated,
             municipal_services_truncated=services_truncated,
         )
 
@@ -125,8 +138,13 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             raise invalid_argument(problems)
         assert end is not None, "problems named a missing or invalid end_date"
         stored = await self._run(
-            use_cases.end_service, self._store, request.patient_id, current_assertion().actor.client_id,
-            request.source_record_id, end, self._today(),
+            use_cases.end_service,
+            self._store,
+            request.patient_id,
+            current_assertion().actor.client_id,
+            request.source_record_id,
+            end,
+            self._today(),
         )
         return summary_pb2.EndMunicipalServiceResponse(service=self._service_out(stored))
 
@@ -137,8 +155,13 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         if problems := convert.source_id_violations(request.source_record_id):
             raise invalid_argument(problems)
         stored = await self._run(
-            use_cases.set_service_on_hold, self._store, request.patient_id, current_assertion().actor.client_id,
-            request.source_record_id, request.on_hold, self._today(),
+            use_cases.set_service_on_hold,
+            self._store,
+            request.patient_id,
+            current_assertion().actor.client_id,
+            request.source_record_id,
+            request.on_hold,
+            self._today(),
         )
         return summary_pb2.SetMunicipalServiceOnHoldResponse(service=self._service_out(stored))
 
@@ -157,8 +180,12 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             raise invalid_argument(problems)
         assert measured_at is not None, "vital_signs_violations names a missing or invalid measure_time"
         measurement = convert.measurement_from_input(
-            given, patient.spo2_scale, measured_at, measured_by=performer,
-            source_system=current_assertion().actor.client_id, source_record_id=request.source_record_id,
+            given,
+            patient.spo2_scale,
+            measured_at,
+            measured_by=performer,
+            source_system=current_assertion().actor.client_id,
+            source_record_id=request.source_record_id,
         )
         stored, assessment, created = await self._run(
             use_cases.record_vital_signs, self._store, patient, measurement, given.spo2_scale
@@ -181,8 +208,12 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         if actor.kind != C.ACTOR_KIND_PERSONNEL or not actor.hpr_number:
             raise Reason.CLINICIAN_REQUIRED.error("only a health person with an HPR number sets the SpO2 scale")
         setting = await self._run(
-            use_cases.set_spo2_scale, self._store, request.patient_id, Spo2Scale(request.scale),
-            Performer(actor.hpr_number, actor.name), self._clock(),
+            use_cases.set_spo2_scale,
+            self._store,
+            request.patient_id,
+            Spo2Scale(request.scale),
+            Performer(actor.hpr_number, actor.name),
+            self._clock(),
         )
         return summary_pb2.SetSpo2ScaleResponse(setting=convert.setting_to_proto(setting))
 
@@ -204,9 +235,7 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         raises UnknownPatient: PATIENT_NOT_FOUND), not with a lookup of its own first."""
         return self._granted_born(patient_id, categories, self._today())[0]
 
-    def _granted_born(
-        self, patient_id: str, categories: tuple[int, ...], today: date
-    ) -> tuple[tuple[bool, ...], date]:
+    def _granted_born(self, patient_id: str, categories: tuple[int, ...], today: date) -> tuple[tuple[bool, ...], date]:
         """_granted, and the patient's birth date from the number it validated (validating it is
         dearer than a summary's NEWS2 scoring: once per read)."""
         try:
@@ -225,7 +254,9 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     ) -> MunicipalService:
         actor = current_assertion().actor
         record, problems = convert.service_from_input(
-            request.service, source_system=actor.client_id, source_record_id=request.source_record_id,
+            request.service,
+            source_system=actor.client_id,
+            source_record_id=request.source_record_id,
             default_provider=actor.orgnr_child,
         )
         problems = convert.source_id_violations(request.source_record_id) | problems

@@ -1,5 +1,6 @@
 """Proto <-> domain mapping of the summary service: requests are parsed into pure records
 (every bad field reported at once), records are written back as protos. No I/O."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -54,7 +55,11 @@ def vital_signs_range(
 
 
 def service_from_input(
-    given: summary_pb2.MunicipalServiceInput, *, source_system: str, source_record_id: str, default_provider: str,
+    given: summary_pb2.MunicipalServiceInput,
+    *,
+    source_system: str,
+    source_record_id: str,
+    default_provider: str,
 ) -> tuple[MunicipalService, dict[str, str]]:
     """The record a source system writes, and its field violations (named as in the request)."""
     problems: dict[str, str] = {}
@@ -91,8 +96,13 @@ def service_from_input(
 
 
 def measurement_from_input(
-    given: summary_pb2.VitalSigns, scale: Spo2Scale, measured_at: datetime, *, measured_by: Performer | None,
-    source_system: str, source_record_id: str,
+    given: summary_pb2.VitalSigns,
+    scale: Spo2Scale,
+    measured_at: datetime,
+    *,
+    measured_by: Performer | None,
+    source_system: str,
+    source_record_id: str,
 ) -> Measurement:
     """The measurement of vital signs that vital_signs_violations found nothing wrong with."""
     return Measurement(
@@ -117,6 +127,7 @@ def performer_violations(given: summary_pb2.Performer, field: str) -> dict[str, 
 def observation_values(given: summary_pb2.VitalSigns, scale: Spo2Scale) -> dict[str, Any]:
     """The raw values of an Observation; an unset field is None (reported as required). Any:
     unchecked until Observation validates them on construction (observation_violations)."""
+
     def optional(name: str) -> Any:
         return getattr(given, name) if given.HasField(name) else None
 
@@ -206,8 +217,13 @@ def news2_to_proto(assessment: Assessment, scale: Spo2Scale) -> summary_pb2.News
         red_score=result.red_score,
         scored=True,
         parameters=summary_pb2.News2ParameterScores(
-            respiration_rate=s.respiration_rate, spo2=s.spo2, air_or_oxygen=s.air_or_oxygen,
-            systolic_bp=s.systolic_bp, pulse=s.pulse, consciousness=s.consciousness, temperature=s.temperature,
+            respiration_rate=s.respiration_rate,
+            spo2=s.spo2,
+            air_or_oxygen=s.air_or_oxygen,
+            systolic_bp=s.systolic_bp,
+            pulse=s.pulse,
+            consciousness=s.consciousness,
+            temperature=s.temperature,
         ),
         spo2_scale=int(scale),
         charted_temperature=str(result.charted_temperature),
@@ -230,8 +246,9 @@ def trend_to_proto(trend: Trend) -> summary_pb2.News2Trend:
     return summary_pb2.News2Trend(
         direction=to_enum(summary_pb2.TrendDirection, trend.direction),
         change=trend.change,
-        points=[summary_pb2.News2TrendPoint(measure_time=to_timestamp(p.measured_at), total=p.total)
-                for p in trend.points],
+        points=[
+            summary_pb2.News2TrendPoint(measure_time=to_timestamp(p.measured_at), total=p.total) for p in trend.points
+        ],
     )
 
 
@@ -244,7 +261,6 @@ def setting_to_proto(setting: Spo2ScaleSetting) -> summary_pb2.Spo2ScaleSetting:
     )
 
 
-
 def withheld(*permitted: bool) -> list[common_pb2.DataCategory]:
     """The summary's categories not permitted: named, never filled (the caller learns that
     something was left out, not what)."""
@@ -252,8 +268,13 @@ def withheld(*permitted: bool) -> list[common_pb2.DataCategory]:
 
 
 def summary_to_proto(
-    patient_id: str, summary: PatientSummary, today: date, *, with_services: bool,
-    vitals: tuple[Measurement, Assessment, Trend] | None, with_vitals: bool,
+    patient_id: str,
+    summary: PatientSummary,
+    today: date,
+    *,
+    with_services: bool,
+    vitals: tuple[Measurement, Assessment, Trend] | None,
+    with_vitals: bool,
 ) -> summary_pb2.GetPatientSummaryResponse:
     """The summary with the permitted categories (`vitals`: the latest measurement, its NEWS2
     and the trend, when permitted and there are any)."""
@@ -283,5 +304,7 @@ def vital_signs_list_to_proto(
     """The newest measurements that fit in one answer; truncated when any were left out."""
     records, cut = newest_fitting([record_to_proto(m, a) for m, a in assessed])
     return summary_pb2.ListVitalSignsResponse(
-        measurements=records, trend=trend_to_proto(trend), truncated=truncated or cut,
+        measurements=records,
+        trend=trend_to_proto(trend),
+        truncated=truncated or cut,
     )

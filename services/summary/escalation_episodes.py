@@ -10,6 +10,7 @@ something else is refused (ALREADY_EXISTS REQUEST_ID_REUSED).
 
 Pure: no I/O, no clock (`now` is passed in), no proto.
 """
+
 from __future__ import annotations
 
 import enum
@@ -307,24 +308,26 @@ class Transition:
 _TEXTS = {
     RecorderMessage.SENT: RecorderText(
         nb="Varselet er sendt til teamet som har ansvaret for pasienten.",
-        en="The alert has been sent to the team responsible for the patient."),
+        en="The alert has been sent to the team responsible for the patient.",
+    ),
     RecorderMessage.PHONE_113: RecorderText(
         nb="Ring 113 nå. Varselet er også sendt til legevakten og teamet som har ansvaret.",
-        en="Phone 113 now. The alert has also been sent to the legevakt and the team responsible."),
+        en="Phone 113 now. The alert has also been sent to the legevakt and the team responsible.",
+    ),
     RecorderMessage.PHONE_LEGEVAKT: RecorderText(
         nb="Ingen har tatt varselet innen fristen. Ring legevakten på 116117.",
-        en="Nobody has taken the alert in time. Phone the legevakt on 116117."),
+        en="Nobody has taken the alert in time. Phone the legevakt on 116117.",
+    ),
     RecorderMessage.UNDELIVERABLE: RecorderText(
         nb="Varselet kan ikke leveres: ingen ansvarlig mottaker er funnet. Ring legevakten på 116117, "
-           "eller 113 ved akutt fare.",
+        "eller 113 ved akutt fare.",
         en="The alert cannot be delivered: nobody responsible was found. Phone the legevakt on 116117, "
-           "or 113 in an emergency."),
+        "or 113 in an emergency.",
+    ),
     RecorderMessage.ACKNOWLEDGED: RecorderText(
-        nb="Varselet er tatt av teamet som har ansvaret.",
-        en="The alert has been taken by the team responsible."),
-    RecorderMessage.RESOLVED: RecorderText(
-        nb="Varselet er avsluttet.",
-        en="The alert has been closed."),
+        nb="Varselet er tatt av teamet som har ansvaret.", en="The alert has been taken by the team responsible."
+    ),
+    RecorderMessage.RESOLVED: RecorderText(nb="Varselet er avsluttet.", en="The alert has been closed."),
 }
 _PHONES = {
     RecorderMessage.PHONE_113: (PHONE_113,),
@@ -342,6 +345,7 @@ def _tell(episode: Episode, message: RecorderMessage) -> TellRecorder:
 
 
 # --- errors ---------------------------------------------------------------------------------------
+
 
 def _resolved() -> ServiceError:
     return Reason.ESCALATION_RESOLVED.error("the escalation is resolved")
@@ -365,7 +369,8 @@ def _emergency_no_plan() -> ServiceError:
 
 def _events_limit() -> ServiceError:
     return Reason.ESCALATION_EVENTS_LIMIT.error(
-        f"the escalation holds its limit of {MAX_EVENTS_PER_EPISODE - _RESERVED_EVENTS} events from people; resolve it")
+        f"the escalation holds its limit of {MAX_EVENTS_PER_EPISODE - _RESERVED_EVENTS} events from people; resolve it"
+    )
 
 
 def _request_id_reused() -> ServiceError:
@@ -379,14 +384,18 @@ def _unknown() -> ServiceError:
 
 # --- validation -----------------------------------------------------------------------------------
 
+
 def _check(actor: Actor, request_id: str, texts: dict[str, tuple[str, TextField]]) -> None:
     problems: dict[str, str] = {}
     try:
         validate_hpr_number(actor.person.hpr_number)
     except InvalidIdentifier as exc:
         problems["hpr_number"] = str(exc)
-    for path, (value, spec) in {"request_id": (request_id, REQUEST_ID), "name": (actor.person.name, PERSON_NAME),
-                                **texts}.items():
+    for path, (value, spec) in {
+        "request_id": (request_id, REQUEST_ID),
+        "name": (actor.person.name, PERSON_NAME),
+        **texts,
+    }.items():
         if (problem := text_problem(value, spec)) is not None:
             problems[path] = problem
     if problems:
@@ -413,6 +422,7 @@ def _room_for_action(episode: Episode) -> None:
 
 # --- building blocks ------------------------------------------------------------------------------
 
+
 def _with_timer(episode: Episode, kind: TimerKind, due_at: datetime | None) -> tuple[Episode, list[Effect]]:
     """The episode with its timer of `kind` replaced by one due at `due_at` (or removed, None)."""
     effects: list[Effect] = []
@@ -434,7 +444,9 @@ def _without_timers(episode: Episode) -> tuple[Episode, list[Effect]]:
     return replace(episode, timers=()), effects
 
 
-def _notify(episode: Episode, orgnrs: Iterable[str], reason: NotifyReason, now: datetime) -> tuple[Episode, list[Effect]]:
+def _notify(
+    episode: Episode, orgnrs: Iterable[str], reason: NotifyReason, now: datetime
+) -> tuple[Episode, list[Effect]]:
     """Notifications to these targets, but none to a target told within NOTIFY_AT_MOST_EVERY
     unless it is an upgrade, a timeout or an EMERGENCY."""
     wanted = set(orgnrs)
@@ -444,8 +456,17 @@ def _notify(episode: Episode, orgnrs: Iterable[str], reason: NotifyReason, now: 
     for target in episode.targets:
         told = target.last_notified_at
         if target.orgnr in wanted and (exempt or told is None or now - told >= NOTIFY_AT_MOST_EVERY):
-            effects.append(Notify(episode.episode_id, target.orgnr, target.target.role, episode.level, reason,
-                                  push=episode.level is not Level.REVIEW, deadline=episode.deadline))
+            effects.append(
+                Notify(
+                    episode.episode_id,
+                    target.orgnr,
+                    target.target.role,
+                    episode.level,
+                    reason,
+                    push=episode.level is not Level.REVIEW,
+                    deadline=episode.deadline,
+                )
+            )
             target = replace(target, last_notified_at=now)
         targets.append(target)
     return replace(episode, targets=tuple(targets)), effects
@@ -461,8 +482,12 @@ def _add_measurement(episode: Episode, ref: MeasurementRef) -> Episode:
     newest = max(episode.newest_measured_at or ref.measured_at, ref.measured_at)
     if left_out <= 0:
         return replace(episode, measurements=kept, newest_measured_at=newest)
-    return replace(episode, measurements=kept[left_out:], newest_measured_at=newest,
-                   measurements_left_out=episode.measurements_left_out + left_out)
+    return replace(
+        episode,
+        measurements=kept[left_out:],
+        newest_measured_at=newest,
+        measurements_left_out=episode.measurements_left_out + left_out,
+    )
 
 
 def _deliverable(episode: Episode) -> bool:
@@ -485,8 +510,11 @@ def _exhausted(episode: Episode, now: datetime, told_by_decline: bool) -> tuple[
 def _without_source(chain: Chain, source_orgnr: str) -> Chain:
     """The chain less the recorder's organisation (routing leaves it out already; this holds even
     when routes were made for another recorder)."""
-    return replace(chain, first=tuple(t for t in chain.first if t.orgnr != source_orgnr),
-                   on_timeout=tuple(t for t in chain.on_timeout if t.orgnr != source_orgnr))
+    return replace(
+        chain,
+        first=tuple(t for t in chain.first if t.orgnr != source_orgnr),
+        on_timeout=tuple(t for t in chain.on_timeout if t.orgnr != source_orgnr),
+    )
 
 
 def _merge_chain(episode: Episode, chain: Chain, now: datetime) -> Episode:
@@ -505,15 +533,37 @@ def _merge_chain(episode: Episode, chain: Chain, now: datetime) -> Episode:
     return replace(episode, targets=tuple(targets), pending=pending)
 
 
-def _open(episode_id: str, patient_id: str, source_orgnr: str, origin: Origin, level: Level, routes: Routes,
-          now: datetime, within: AcknowledgeWithin, first_event: Event | None) -> Transition:
+def _open(
+    episode_id: str,
+    patient_id: str,
+    source_orgnr: str,
+    origin: Origin,
+    level: Level,
+    routes: Routes,
+    now: datetime,
+    within: AcknowledgeWithin,
+    first_event: Event | None,
+) -> Transition:
     chain = _without_source(routes.chain(level), source_orgnr)
     targets = tuple(EpisodeTarget(t, now, AddedBecause.OPENED) for t in chain.first[:MAX_TARGETS_PER_EPISODE])
     episode = Episode(
-        episode_id=episode_id, patient_id=patient_id, source_orgnr=source_orgnr, origin=origin, level=level,
-        state=State.OPEN, rules_version=RULES_VERSION, opened_at=now, targets=targets, pending=chain.on_timeout,
-        deadline=None, chain_exhausted=False, undeliverable=False, timers=(), timer_sequence=0,
-        events=(Event(EventKind.OPENED, now, level),), measurements=(),
+        episode_id=episode_id,
+        patient_id=patient_id,
+        source_orgnr=source_orgnr,
+        origin=origin,
+        level=level,
+        state=State.OPEN,
+        rules_version=RULES_VERSION,
+        opened_at=now,
+        targets=targets,
+        pending=chain.on_timeout,
+        deadline=None,
+        chain_exhausted=False,
+        undeliverable=False,
+        timers=(),
+        timer_sequence=0,
+        events=(Event(EventKind.OPENED, now, level),),
+        measurements=(),
     )
     if first_event is not None:
         episode = _add_event(episode, first_event)
@@ -533,15 +583,17 @@ def _open(episode_id: str, patient_id: str, source_orgnr: str, origin: Origin, l
     return Transition(episode, (*effects, *notes))
 
 
-def _upgrade(episode: Episode, level: Level, routes: Routes, now: datetime, within: AcknowledgeWithin,
-             event: Event) -> Transition:
+def _upgrade(
+    episode: Episode, level: Level, routes: Routes, now: datetime, within: AcknowledgeWithin, event: Event
+) -> Transition:
     """A higher level: every target is told again (even those that acknowledged or declined), the
     acknowledgement no longer holds, and the deadline is the new level's (never later than one
     already running)."""
     chain = _without_source(routes.chain(level), episode.source_orgnr)
     previous_deadline = episode.deadline if episode.state is State.OPEN and not episode.chain_exhausted else None
-    episode = replace(episode, level=level, state=State.OPEN, acknowledgement=None, chain_exhausted=False,
-                      below_trigger_since_ack=0)
+    episode = replace(
+        episode, level=level, state=State.OPEN, acknowledgement=None, chain_exhausted=False, below_trigger_since_ack=0
+    )
     episode = _merge_chain(episode, chain, now)
     episode = replace(episode, targets=tuple(replace(t, declined=False) for t in episode.targets))
     episode = _add_event(episode, event)
@@ -571,6 +623,7 @@ def _resolve(episode: Episode, event: Event) -> Transition:
 
 # --- transitions ----------------------------------------------------------------------------------
 
+
 def record_measurement(
     current: Episode | None,
     *,
@@ -593,8 +646,12 @@ def record_measurement(
     if current is None or current.state is State.RESOLVED:
         if evaluation.level is None:
             return Transition(None)
-        return _measured(_open(new_episode_id, patient_id, source_orgnr, Origin.SCORE, evaluation.level, routes,
-                               now, within, None), measurement_id, measured_at, evaluation.level)
+        return _measured(
+            _open(new_episode_id, patient_id, source_orgnr, Origin.SCORE, evaluation.level, routes, now, within, None),
+            measurement_id,
+            measured_at,
+            evaluation.level,
+        )
     episode = current
     full = len(episode.measurements) >= MAX_MEASUREMENTS_KEPT
     if full and measured_at < episode.measurements[0].measured_at:
@@ -613,9 +670,14 @@ def record_measurement(
     if level is not None:
         return Transition(replace(episode, below_trigger_since_ack=0))
     acknowledged = episode.acknowledgement
-    if (episode.state in _TAKEN and episode.origin is Origin.SCORE and acknowledged is not None
-            and evaluation.no_escalation is NoEscalation.BELOW_TRIGGER and measured_at > acknowledged.at
-            and (newest is None or measured_at > newest)):
+    if (
+        episode.state in _TAKEN
+        and episode.origin is Origin.SCORE
+        and acknowledged is not None
+        and evaluation.no_escalation is NoEscalation.BELOW_TRIGGER
+        and measured_at > acknowledged.at
+        and (newest is None or measured_at > newest)
+    ):
         count = episode.below_trigger_since_ack + 1
         episode = replace(episode, below_trigger_since_ack=count)
         if count >= _BELOW_TRIGGER_TO_RESOLVE:
@@ -625,8 +687,9 @@ def record_measurement(
 
 def _measured(transition: Transition, measurement_id: str, measured_at: datetime, level: Level) -> Transition:
     assert transition.episode is not None
-    return Transition(_add_measurement(transition.episode, MeasurementRef(measurement_id, measured_at, level)),
-                      transition.effects)
+    return Transition(
+        _add_measurement(transition.episode, MeasurementRef(measurement_id, measured_at, level)), transition.effects
+    )
 
 
 def raise_concern(
@@ -693,15 +756,22 @@ def acknowledge(episode: Episode, *, actor: Actor, request_id: str, now: datetim
     event = Event(EventKind.ACKNOWLEDGED, now, episode.level, actor.orgnr, actor.person, request_id)
     if _taking_repeated(episode, actor, request_id, event):
         return Transition(episode)
-    episode = replace(_add_event(episode, event), state=State.ACKNOWLEDGED, acknowledgement=event, deadline=None,
-                      chain_exhausted=False, below_trigger_since_ack=0)
+    episode = replace(
+        _add_event(episode, event),
+        state=State.ACKNOWLEDGED,
+        acknowledgement=event,
+        deadline=None,
+        chain_exhausted=False,
+        below_trigger_since_ack=0,
+    )
     episode, effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, None)
     episode, more = _with_timer(episode, TimerKind.AUTO_RESOLVE, now + _QUIET_TO_RESOLVE)
     return Transition(episode, (*effects, *more, _tell(episode, RecorderMessage.ACKNOWLEDGED)))
 
 
-def decline(episode: Episode, *, actor: Actor, reason: str, request_id: str, now: datetime,
-            within: AcknowledgeWithin) -> Transition:
+def decline(
+    episode: Episode, *, actor: Actor, reason: str, request_id: str, now: datetime, within: AcknowledgeWithin
+) -> Transition:
     """A responsible target passes it on with a reason: the next in the chain is added at once
     with a new deadline; with nobody left, the chain is exhausted and the recorder told."""
     _check(actor, request_id, {"reason": (reason, REASON)})
@@ -718,25 +788,40 @@ def decline(episode: Episode, *, actor: Actor, reason: str, request_id: str, now
     return Transition(episode, tuple(effects))
 
 
-def _add_next(episode: Episode, because: AddedBecause, reason: NotifyReason, now: datetime,
-              within: AcknowledgeWithin) -> Transition:
+def _add_next(
+    episode: Episode, because: AddedBecause, reason: NotifyReason, now: datetime, within: AcknowledgeWithin
+) -> Transition:
     """The next pending target joins with a new deadline (the level's time, counted in real time)."""
     new, *rest = episode.pending
     deadline = now + within.for_level(episode.level)
-    episode = replace(episode, pending=tuple(rest), deadline=deadline, chain_exhausted=False,
-                      targets=(*episode.targets, EpisodeTarget(new, now, because)))
+    episode = replace(
+        episode,
+        pending=tuple(rest),
+        deadline=deadline,
+        chain_exhausted=False,
+        targets=(*episode.targets, EpisodeTarget(new, now, because)),
+    )
     episode, effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, deadline)
     episode, notes = _notify(episode, (new.orgnr,), reason, now)
     return Transition(episode, (*effects, *notes))
 
 
-def plan_reassessment(episode: Episode, *, actor: Actor, reassess_at: datetime, note: str, request_id: str,
-                      now: datetime) -> Transition:
+def plan_reassessment(
+    episode: Episode, *, actor: Actor, reassess_at: datetime, note: str, request_id: str, now: datetime
+) -> Transition:
     """After an acknowledgement (never for EMERGENCY): a reassessment is planned; if no newer
     measurement has arrived when it is due, the planner is reminded."""
     _check(actor, request_id, {"note": (note, NOTE)})
-    event = Event(EventKind.REASSESSMENT_PLANNED, now, episode.level, actor.orgnr, actor.person, request_id, note,
-                  planned_for=reassess_at)
+    event = Event(
+        EventKind.REASSESSMENT_PLANNED,
+        now,
+        episode.level,
+        actor.orgnr,
+        actor.person,
+        request_id,
+        note,
+        planned_for=reassess_at,
+    )
     target = _acting_target(episode, actor)
     if _repeat(episode, request_id, event):
         return Transition(episode)
@@ -756,8 +841,9 @@ def plan_reassessment(episode: Episode, *, actor: Actor, reassess_at: datetime, 
     return Transition(episode, tuple(effects))
 
 
-def resolve(episode: Episode, *, actor: Actor, outcome: Outcome, note: str, request_id: str,
-            now: datetime) -> Transition:
+def resolve(
+    episode: Episode, *, actor: Actor, outcome: Outcome, note: str, request_id: str, now: datetime
+) -> Transition:
     """A responsible target, or the recorder's organisation, closes the episode with an outcome
     (OTHER needs a note). Open timers are cancelled."""
     spec = replace(NOTE, required=outcome is Outcome.OTHER)
@@ -795,8 +881,9 @@ def fire_timer(episode: Episode, timer: Timer, *, now: datetime, within: Acknowl
         return Transition(step.episode, (*effects, *step.effects))
     # REASSESSMENT: the planner is reminded unless a newer measurement arrived since the plan.
     plan = next(e for e in reversed(episode.events) if e.kind is EventKind.REASSESSMENT_PLANNED)
-    episode = replace(_add_event(episode, Event(EventKind.REASSESSMENT_DUE, now, episode.level, plan.orgnr)),
-                      state=State.ACKNOWLEDGED)
+    episode = replace(
+        _add_event(episode, Event(EventKind.REASSESSMENT_DUE, now, episode.level, plan.orgnr)), state=State.ACKNOWLEDGED
+    )
     newest = episode.newest_measured_at
     if newest is not None and newest > plan.at:
         return Transition(episode, tuple(effects))

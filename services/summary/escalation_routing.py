@@ -15,6 +15,7 @@ The recorder's own organisation is never a target.
 
 Pure: no I/O; `now` is passed in.
 """
+
 from __future__ import annotations
 
 import enum
@@ -104,8 +105,11 @@ class OpeningHours:
     def _open_spans(self, day: date) -> list[tuple[datetime, datetime]]:
         if day in self.closed_days:
             return []
-        spans = [(_local_instant(day, i.start), _local_instant(day, i.end))
-                 for i in self.intervals if i.weekday == day.weekday()]
+        spans = [
+            (_local_instant(day, i.start), _local_instant(day, i.end))
+            for i in self.intervals
+            if i.weekday == day.weekday()
+        ]
         return sorted(span for span in spans if span[0] < span[1])
 
     def is_open(self, at: datetime) -> bool:
@@ -219,8 +223,11 @@ def _follow_up(facts: ResponsibilityFacts, now: datetime) -> FollowUpEnrolment |
 
 def _home_nursing(facts: ResponsibilityFacts, now: datetime) -> str | None:
     today = day_in_norway(now)
-    active = [s for s in facts.services
-              if s.iplos_code == HOME_NURSING_IPLOS and is_active(s, today) and s.provider_orgnr != facts.recorder_orgnr]
+    active = [
+        s
+        for s in facts.services
+        if s.iplos_code == HOME_NURSING_IPLOS and is_active(s, today) and s.provider_orgnr != facts.recorder_orgnr
+    ]
     best = max(active, key=lambda s: (s.start_date or date.min, s.service_id), default=None)
     return None if best is None else best.provider_orgnr
 

@@ -16,6 +16,7 @@ Sources the rows cite:
   times for a ward, not for a message to another organisation); they are settings
   (AcknowledgeWithin).
 """
+
 from __future__ import annotations
 
 import enum
@@ -194,8 +195,9 @@ class AcknowledgeWithin:
         ordered = (self.review, self.urgent_review, self.urgent, self.emergency)
         for value in ordered:
             if not isinstance(value, timedelta) or not timedelta(0) < value <= _MAX_ACKNOWLEDGE_WITHIN:
-                raise ValueError("each acknowledge-within time must be more than 0 and at most "
-                                 f"{MAX_ACKNOWLEDGE_WITHIN_HOURS} h")
+                raise ValueError(
+                    f"each acknowledge-within time must be more than 0 and at most {MAX_ACKNOWLEDGE_WITHIN_HOURS} h"
+                )
         if any(later > earlier for earlier, later in zip(ordered, ordered[1:], strict=False)):
             raise ValueError("a more urgent level must not wait longer than a less urgent one")
 
@@ -222,31 +224,31 @@ CHART4_RESPONSE: dict[Band, RecorderText] = {
     Band.ZERO: RecorderText(
         nb="NEWS2 0: fortsett vanlig oppfølging og mål igjen etter rutinen (minst hver 12. time der pasienten følges tett).",
         en="NEWS2 0: continue routine monitoring and measure again as your routine says (at least every 12 hours "
-           "where the patient is closely followed).",
+        "where the patient is closely followed).",
     ),
     Band.LOW: RecorderText(
         nb="NEWS2 1-4: sykepleier vurderer pasienten og avgjør om målingene skal tettes (minst hver 4.-6. time) "
-           "eller om pasienten skal vurderes av lege.",
+        "eller om pasienten skal vurderes av lege.",
         en="NEWS2 1-4: a registered nurse assesses the patient and decides whether to measure more often "
-           "(at least every 4-6 hours) or to escalate to a doctor.",
+        "(at least every 4-6 hours) or to escalate to a doctor.",
     ),
     Band.RED_SCORE: RecorderText(
         nb="En parameter med 3 poeng: legen eller teamet som har ansvaret skal vurdere pasienten snarlig "
-           "og avgjøre om behandlingen skal trappes opp. Mål minst hver time.",
+        "og avgjøre om behandlingen skal trappes opp. Mål minst hver time.",
         en="A 3 in one parameter: the doctor or team responsible must review the patient promptly and decide "
-           "whether care must be escalated. Measure at least hourly.",
+        "whether care must be escalated. Measure at least hourly.",
     ),
     Band.MEDIUM: RecorderText(
         nb="NEWS2 5-6: haster. Gi beskjed straks til legen eller teamet som har ansvaret, som skal vurdere "
-           "pasienten omgående. Mål minst hver time. Ring legevakten (116117) om ingen tar saken.",
+        "pasienten omgående. Mål minst hver time. Ring legevakten (116117) om ingen tar saken.",
         en="NEWS2 5-6: urgent. Inform the doctor or team responsible at once, who must assess the patient "
-           "urgently. Measure at least hourly. Phone the legevakt (116117) if nobody takes it.",
+        "urgently. Measure at least hourly. Phone the legevakt (116117) if nobody takes it.",
     ),
     Band.HIGH: RecorderText(
         nb="NEWS2 7 eller mer: akutt. Ring 113 nå. Pasienten trenger akutt vurdering av et team med "
-           "kompetanse i akuttmedisin; overvåk pasienten kontinuerlig.",
+        "kompetanse i akuttmedisin; overvåk pasienten kontinuerlig.",
         en="NEWS2 7 or more: emergency. Phone 113 now. The patient needs emergency assessment by a team with "
-           "critical care competencies; monitor the patient continuously.",
+        "critical care competencies; monitor the patient continuously.",
     ),
 }
 
@@ -262,9 +264,9 @@ class NoEscalation(enum.Enum):
 
 _NOT_AUTOMATIC = RecorderText(
     nb="NEWS2 er ikke validert for barn under 16 år eller i svangerskap, og målingen varsler ingen automatisk. "
-       "Følg din egen rutine; meld bekymring selv om du er urolig for pasienten.",
+    "Følg din egen rutine; meld bekymring selv om du er urolig for pasienten.",
     en="NEWS2 is not validated for children under 16 or in pregnancy, and this measurement alerts nobody "
-       "automatically. Follow your own routine; raise a concern yourself if you are worried.",
+    "automatically. Follow your own routine; raise a concern yourself if you are worried.",
 )
 _LATE = RecorderText(
     nb="En nyere måling av pasienten finnes allerede; denne eldre målingen er lagret, men varsler ingen.",
@@ -309,8 +311,11 @@ def evaluate(measurement: Measurement, birth_date: date, others: Iterable[TrendP
     """
     assessment = assess(measurement, birth_date)
     if assessment.result is None:
-        reason = (NoEscalation.NOT_SCORED_UNDER_16 if assessment.not_scored is NotScored.UNDER_16
-                  else NoEscalation.NOT_SCORED_PREGNANT)
+        reason = (
+            NoEscalation.NOT_SCORED_UNDER_16
+            if assessment.not_scored is NotScored.UNDER_16
+            else NoEscalation.NOT_SCORED_PREGNANT
+        )
         return Evaluation(None, reason, None, (_NOT_AUTOMATIC,))
     result = assessment.result
     response = CHART4_RESPONSE[band_of(result)]

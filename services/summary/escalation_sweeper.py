@@ -8,6 +8,7 @@ claims a free episode with `SKIP LOCKED`, and a timer fired twice changes nothin
 time (the core's idempotency), so every timer fires exactly once. `run` repeats sweeps until its
 stop event is set, waiting `interval` between sweeps that found less than a full batch; the
 clock is injected so tests call `sweep_once` with a chosen time and never sleep."""
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,14 @@ def _utc_now() -> datetime:
 
 
 class EscalationSweeper:
-    def __init__(self, store: EscalationStore, *, clock: Callable[[], datetime] = _utc_now,
-                 batch: int = SWEEP_BATCH, interval: timedelta = SWEEP_INTERVAL) -> None:
+    def __init__(
+        self,
+        store: EscalationStore,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        batch: int = SWEEP_BATCH,
+        interval: timedelta = SWEEP_INTERVAL,
+    ) -> None:
         if not 1 <= batch <= MAX_SWEEP_BATCH:
             raise ValueError(f"a sweep's batch is 1 to {MAX_SWEEP_BATCH} timers")
         if interval <= timedelta(0):
@@ -52,8 +59,11 @@ class EscalationSweeper:
             try:
                 step = self._store.fire_next_due(now, passed_over)
             except TimerFailed as failed:  # one episode's failure must not stop the others
-                log.error("escalation sweep: a timer of kind %s failed to fire (%s); passed over in this sweep",
-                          failed.key[1], type(failed.__cause__).__name__)
+                log.error(
+                    "escalation sweep: a timer of kind %s failed to fire (%s); passed over in this sweep",
+                    failed.key[1],
+                    type(failed.__cause__).__name__,
+                )
                 passed_over.add(failed.key)
                 continue
             if step is None:
@@ -66,7 +76,7 @@ class EscalationSweeper:
         while not stop.is_set():
             try:
                 full = len(self.sweep_once(self._clock())) >= self._batch
-            except Exception:  # noqa: BLE001 - the database may be away for a while; try again later
+            except Exception:
                 log.exception("escalation sweep failed")
                 full = False
             if not full:

@@ -34,6 +34,7 @@ Withheld categories (None) contribute no entries. fullUrls are urn:uuid, uuid5 o
 so the same data gives the same bundle; being derived from the person number they are as
 sensitive as it (the Patient carries it anyway). Resource ids repeat the fullUrl's uuid.
 """
+
 from __future__ import annotations
 
 import json
@@ -156,7 +157,10 @@ _RISK_DISPLAYS = {
     Risk.HIGH: "High clinical risk (emergency response threshold)",
 }
 _NOT_SCORED = {
-    NotScored.UNDER_16: ("Under 16 years", "NEWS2 is not validated for patients under 16 years (RCP 2017): not scored."),
+    NotScored.UNDER_16: (
+        "Under 16 years",
+        "NEWS2 is not validated for patients under 16 years (RCP 2017): not scored.",
+    ),
     NotScored.PREGNANT: ("Pregnant", "NEWS2 is not validated in pregnancy (RCP 2017): not scored."),
 }
 
@@ -188,18 +192,30 @@ def patient_bundle(
     occurrences: Counter[tuple[str, str]] = Counter()
     for measurement, assessment in measurements or ():
         # Stored measurements have an id; otherwise the time (and its occurrence) names it.
-        key = ("id", measurement.measurement_id) if measurement.measurement_id else ("at", _instant(measurement.measured_at))
+        key = (
+            ("id", measurement.measurement_id)
+            if measurement.measurement_id
+            else ("at", _instant(measurement.measured_at))
+        )
         occurrences[key] += 1
         entries.extend(
             _measurement_entries(measurement, assessment, patient.pid, patient_url, (*key, str(occurrences[key])))
         )
     bundle: dict[str, object] = {
-        "resourceType": "Bundle", "type": "collection", "timestamp": _instant(generated_at), "entry": entries
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": _instant(generated_at),
+        "entry": entries,
     }
-    withheld = [name for name, part in (("withheld-MUNICIPAL_SERVICES", services), ("withheld-VITAL_SIGNS", measurements))
-                if part is None]
-    truncations = [*(["truncated-VITAL_SIGNS"] if truncated else []),
-                   *(["truncated-MUNICIPAL_SERVICES"] if services_truncated else [])]
+    withheld = [
+        name
+        for name, part in (("withheld-MUNICIPAL_SERVICES", services), ("withheld-VITAL_SIGNS", measurements))
+        if part is None
+    ]
+    truncations = [
+        *(["truncated-VITAL_SIGNS"] if truncated else []),
+        *(["truncated-MUNICIPAL_SERVICES"] if services_truncated else []),
+    ]
     if tags := [*withheld, *truncations]:
         bundle["meta"] = {"tag": [{"system": EXPORT_TAGS, "code": code} for code in tags]}
     # Resources share sub-dicts (subject, codes) while built; a JSON round trip (unlike deepcopy, which
@@ -279,11 +295,20 @@ def _measurement_entries(
             # FHIR R4's vital-signs profile for blood pressure: the 85354-9 panel, systolic and
             # diastolic as components. This suite records no diastolic (NEWS2 scores the systolic
             # only), so that component says why it has no value.
-            resource |= {"code": BLOOD_PRESSURE_CODE, **header, **performer, "component": [
-                {"code": code, "valueQuantity": quantity},
-                {"code": DIASTOLIC_CODE, "dataAbsentReason": {"coding": [
-                    {"system": DATA_ABSENT_REASON, "code": "unsupported", "display": "Unsupported"}]}},
-            ]}
+            resource |= {
+                "code": BLOOD_PRESSURE_CODE,
+                **header,
+                **performer,
+                "component": [
+                    {"code": code, "valueQuantity": quantity},
+                    {
+                        "code": DIASTOLIC_CODE,
+                        "dataAbsentReason": {
+                            "coding": [{"system": DATA_ABSENT_REASON, "code": "unsupported", "display": "Unsupported"}]
+                        },
+                    },
+                ],
+            }
             vitals.append((url("blood_pressure"), resource))
             continue
         resource |= {"code": code, **header, **performer, "valueQuantity": quantity}
@@ -307,7 +332,9 @@ def _measurement_entries(
         "valueCodeableConcept": _concept(ACVPU_CODES, level.value, _ACVPU_DISPLAYS[level]),
     }
     vitals.append((url("consciousness"), consciousness))
-    identifiers = [{"system": MEASUREMENT_ID, "value": measurement.measurement_id}] if measurement.measurement_id else []
+    identifiers = (
+        [{"system": MEASUREMENT_ID, "value": measurement.measurement_id}] if measurement.measurement_id else []
+    )
     if measurement.source_system and measurement.source_record_id:
         identifiers.append({"system": _source(measurement.source_system), "value": measurement.source_record_id})
     panel: dict[str, Any] = {
@@ -400,7 +427,10 @@ def _performer(performer: Performer) -> dict:
 
 
 def _entry(url: str, resource: dict) -> dict:
-    return {"fullUrl": url, "resource": {"resourceType": resource["resourceType"], "id": url.removeprefix("urn:uuid:"), **resource}}
+    return {
+        "fullUrl": url,
+        "resource": {"resourceType": resource["resourceType"], "id": url.removeprefix("urn:uuid:"), **resource},
+    }
 
 
 def _url(*parts: str) -> str:

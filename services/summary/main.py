@@ -1,4 +1,5 @@
 """Composition root of the summary service."""
+
 from __future__ import annotations
 
 from pathlib import Path

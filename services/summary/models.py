@@ -1,4 +1,5 @@
 """Tables of the summary service."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -39,9 +40,7 @@ class Spo2ScaleRow(Base):
 class MunicipalServiceRow(Base):
     __tablename__ = "municipal_services"
     # The registering system's id is the natural key retries and updates address.
-    __table_args__ = (
-        UniqueConstraint("source_system", "source_record_id", name="uq_municipal_services_source"),
-    )
+    __table_args__ = (UniqueConstraint("source_system", "source_record_id", name="uq_municipal_services_source"),)
 
     service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.pid"), index=True)
@@ -92,8 +91,13 @@ class EscalationEpisodeRow(Base):
 
     __tablename__ = "escalation_episodes"
     __table_args__ = (
-        Index("uq_escalation_episodes_open_patient", "patient_id", unique=True,
-              sqlite_where=sql_text("state <> 'RESOLVED'"), postgresql_where=sql_text("state <> 'RESOLVED'")),
+        Index(
+            "uq_escalation_episodes_open_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=sql_text("state <> 'RESOLVED'"),
+            postgresql_where=sql_text("state <> 'RESOLVED'"),
+        ),
     )
 
     episode_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -1,4 +1,5 @@
 """Municipal services overview (OKT, docs/summary.md "The patient summary" (OKT)), pure: records, IPLOS codes, activity, validity."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

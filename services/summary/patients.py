@@ -1,4 +1,5 @@
 """A patient and their summary as the store returns it. Pure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

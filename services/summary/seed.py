@@ -1,4 +1,5 @@
 """Loads seeds/patients.json into the summary store (idempotent: upserts by ids)."""
+
 from __future__ import annotations
 
 import json
@@ -67,11 +68,16 @@ def _measurement(pid: str, raw: dict[str, Any], setting: Spo2ScaleSetting | None
     chosen_before = setting is not None and setting.set_at is not None and setting.set_at <= measured_at
     in_force = setting.scale if setting is not None and chosen_before else Spo2Scale.SCALE_1
     if observation.spo2_scale is not in_force:
-        raise ValueError(f"seeds/patients.json {pid} {raw['measured_at']}: uses SpO2 scale {observation.spo2_scale}, "
-                         f"but scale {in_force} was in force")
+        raise ValueError(
+            f"seeds/patients.json {pid} {raw['measured_at']}: uses SpO2 scale {observation.spo2_scale}, "
+            f"but scale {in_force} was in force"
+        )
     return Measurement(
-        measured_at=measured_at, observation=observation, pregnant=raw.get("pregnant", False),
-        source_system=SEED_SOURCE, source_record_id=measurement_key(pid, measured_at),
+        measured_at=measured_at,
+        observation=observation,
+        pregnant=raw.get("pregnant", False),
+        source_system=SEED_SOURCE,
+        source_record_id=measurement_key(pid, measured_at),
     )
 
 

@@ -3,6 +3,7 @@
 Writes from source systems are keyed by (source system, source record id): a retry with the
 same content is answered with the stored record, a different content under the same key is a
 conflict, never a silent overwrite."""
+
 from __future__ import annotations
 
 import uuid
@@ -154,7 +155,10 @@ class SummaryStore:
     # -- writes from source systems ----------------------------------------------------
 
     def create_service(
-        self, patient_id: str, record: MunicipalService, today: date,
+        self,
+        patient_id: str,
+        record: MunicipalService,
+        today: date,
     ) -> tuple[MunicipalService, bool]:
         """Stores a new record, or answers a retry with the stored one (created False). An open
         record beyond the patient's MAX_OPEN_SERVICES raises TooManyOpenServices."""
@@ -178,8 +182,12 @@ class SummaryStore:
                 return _same_retry(existing, patient_id, record), False
 
     def change_service(
-        self, patient_id: str, source_system: str, source_record_id: str,
-        change: Callable[[MunicipalService], MunicipalService], today: date,
+        self,
+        patient_id: str,
+        source_system: str,
+        source_record_id: str,
+        change: Callable[[MunicipalService], MunicipalService],
+        today: date,
     ) -> MunicipalService:
         """Applies `change` to the stored record in one transaction; `change` may raise to
         refuse (nothing is written then), as does reopening an ended record beyond the patient's
@@ -234,43 +242,62 @@ class SummaryStore:
     def set_spo2_scale(self, patient_id: str, scale: Spo2Scale, by: Performer, at: datetime) -> Spo2ScaleSetting:
         with self._sessions.begin() as session:
             _require_patient(session, patient_id)
-            session.add(Spo2ScaleRow(
-                patient_id=patient_id, scale=int(scale), set_by_hpr=by.hpr_number, set_by_name=by.name,
-                set_at=at.astimezone(UTC),
-            ))
+            session.add(
+                Spo2ScaleRow(
+                    patient_id=patient_id,
+                    scale=int(scale),
+                    set_by_hpr=by.hpr_number,
+                    set_by_name=by.name,
+                    set_at=at.astimezone(UTC),
+                )
+            )
         return Spo2ScaleSetting(scale=scale, set_by=by, set_at=at)
 
     # -- seeding -----------------------------------------------------------------------
 
     def upsert(
-        self, patient: Patient, services: Sequence[MunicipalService], measurements: Sequence[Measurement],
+        self,
+        patient: Patient,
+        services: Sequence[MunicipalService],
+        measurements: Sequence[Measurement],
         scale: Spo2ScaleSetting | None = None,
     ) -> None:
         """Inserts or replaces a patient, their services and measurements (by source key) and
         records the scale setting unless it is already in force, in one transaction (seeding)."""
         with self._sessions.begin() as session:
-            session.merge(PatientRow(pid=patient.pid, name=patient.name, municipality_number=patient.municipality_number))
+            session.merge(
+                PatientRow(pid=patient.pid, name=patient.name, municipality_number=patient.municipality_number)
+            )
             session.flush()
             for service in services:
-                row = session.scalars(select(MunicipalServiceRow).where(
-                    MunicipalServiceRow.service_id == service.service_id)).first()
+                row = session.scalars(
+                    select(MunicipalServiceRow).where(MunicipalServiceRow.service_id == service.service_id)
+                ).first()
                 if row is None:
                     session.add(_service_row(patient.pid, service))
                 else:
                     _write_service(row, service)
             for measurement in measurements:
-                row = session.scalars(select(VitalSignsRow).where(
-                    VitalSignsRow.source_system == measurement.source_system,
-                    VitalSignsRow.source_record_id == measurement.source_record_id)).first()
+                row = session.scalars(
+                    select(VitalSignsRow).where(
+                        VitalSignsRow.source_system == measurement.source_system,
+                        VitalSignsRow.source_record_id == measurement.source_record_id,
+                    )
+                ).first()
                 if row is None:
                     session.add(_measurement_row(patient.pid, measurement))
                 else:
                     _write_measurement(row, measurement)
             if scale is not None and scale.set_by is not None and not _recorded(session, patient.pid, scale):
-                session.add(Spo2ScaleRow(
-                    patient_id=patient.pid, scale=int(scale.scale), set_by_hpr=scale.set_by.hpr_number,
-                    set_by_name=scale.set_by.name, set_at=scale.set_at,
-                ))
+                session.add(
+                    Spo2ScaleRow(
+                        patient_id=patient.pid,
+                        scale=int(scale.scale),
+                        set_by_hpr=scale.set_by.hpr_number,
+                        set_by_name=scale.set_by.name,
+                        set_at=scale.set_at,
+                    )
+                )
 
 
 def _require_patient(session: Session, patient_id: str, *, lock: bool = False) -> PatientRow:
@@ -291,9 +318,9 @@ def _within_open_limit(session: Session, patient_id: str, today: date) -> None:
     lock, see _require_patient), so a concurrent write for the patient counts after this one."""
     session.flush()
     opened = session.scalar(
-        select(func.count()).select_from(MunicipalServiceRow).where(
-            MunicipalServiceRow.patient_id == patient_id, _open(today)
-        )
+        select(func.count())
+        .select_from(MunicipalServiceRow)
+        .where(MunicipalServiceRow.patient_id == patient_id, _open(today))
     )
     if (opened or 0) > MAX_OPEN_SERVICES:
         raise TooManyOpenServices(patient_id)
@@ -314,10 +341,17 @@ def _recorded(session: Session, patient_id: str, setting: Spo2ScaleSetting) -> b
     """Whether this very setting (scale, clinician, time) is in the history, in force or not:
     seeding again must not undo a clinician's later choice."""
     assert setting.set_by is not None, "only a clinician's choice is recorded; the caller checks set_by"
-    return session.scalars(select(Spo2ScaleRow.id).where(
-        Spo2ScaleRow.patient_id == patient_id, Spo2ScaleRow.scale == int(setting.scale),
-        Spo2ScaleRow.set_by_hpr == setting.set_by.hpr_number, Spo2ScaleRow.set_at == setting.set_at,
-    )).first() is not None
+    return (
+        session.scalars(
+            select(Spo2ScaleRow.id).where(
+                Spo2ScaleRow.patient_id == patient_id,
+                Spo2ScaleRow.scale == int(setting.scale),
+                Spo2ScaleRow.set_by_hpr == setting.set_by.hpr_number,
+                Spo2ScaleRow.set_at == setting.set_at,
+            )
+        ).first()
+        is not None
+    )
 
 
 def _same_retry(existing: tuple[str, MunicipalService], patient_id: str, record: MunicipalService) -> MunicipalService:
@@ -353,12 +387,16 @@ def _service_by_source(
 
 
 def _measurement_by_source(session: Session, measurement: Measurement) -> tuple[str, Measurement] | None:
-    row = session.execute(
-        select(VitalSignsRow.__table__).where(
-            VitalSignsRow.source_system == measurement.source_system,
-            VitalSignsRow.source_record_id == measurement.source_record_id,
+    row = (
+        session.execute(
+            select(VitalSignsRow.__table__).where(
+                VitalSignsRow.source_system == measurement.source_system,
+                VitalSignsRow.source_record_id == measurement.source_record_id,
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     return None if row is None else (row["patient_id"], _measurement(row))
 
 
@@ -446,6 +484,7 @@ def _measurement(values: Mapping[Any, Any]) -> Measurement:
         source_record_id=values["source_record_id"],
     )
 
+
 # -- the read statements ------------------------------------------------------------------
 #
 # Built once, at import: SQLAlchemy memoises a statement's cache key on the statement object, so
@@ -484,10 +523,13 @@ class _UnionLayout:
     def select(self, branch: int) -> Select[Any]:
         """The branch's SELECT, its columns in the layout's slots (add its FROM and WHERE)."""
         by_slot = {self._positions[branch][name]: column for name, column in self._branches[branch].items()}
-        return select(literal_column(str(branch), Integer()).label("branch"), *(
-            by_slot.get(i, cast(null(), sql_type)).label(f"slot_{i}")
-            for i, (_, sql_type) in enumerate(self._slots, start=1)
-        ))
+        return select(
+            literal_column(str(branch), Integer()).label("branch"),
+            *(
+                by_slot.get(i, cast(null(), sql_type)).label(f"slot_{i}")
+                for i, (_, sql_type) in enumerate(self._slots, start=1)
+            ),
+        )
 
     def values(self, branch: int, row: Row[Any]) -> dict[str, Any]:
         """A row of `branch` as {column name: value}."""
@@ -505,20 +547,30 @@ _patient_with_setting = PatientRow.__table__.outerjoin(
     _settings.id == select(func.max(_settings.id)).where(_settings.patient_id == _PATIENT_ID).scalar_subquery(),
 )
 _PATIENT_COLUMNS: dict[str, ColumnElement[Any]] = {
-    "pid": _patients.pid, "name": _patients.name, "municipality_number": _patients.municipality_number,
-    "scale": _settings.scale, "set_by_hpr": _settings.set_by_hpr, "set_by_name": _settings.set_by_name,
+    "pid": _patients.pid,
+    "name": _patients.name,
+    "municipality_number": _patients.municipality_number,
+    "scale": _settings.scale,
+    "set_by_hpr": _settings.set_by_hpr,
+    "set_by_name": _settings.set_by_name,
     "set_at": _settings.set_at,
 }
 _PATIENT_READ = (
     select(*(column.label(name) for name, column in _PATIENT_COLUMNS.items()))
-    .select_from(_patient_with_setting).where(_patients.pid == _PATIENT_ID)
+    .select_from(_patient_with_setting)
+    .where(_patients.pid == _PATIENT_ID)
 )
 
 _open_today = or_(_services.end_date.is_(None), _services.end_date >= _TODAY)
 _active_today = (
-    select(func.count()).select_from(MunicipalServiceRow.__table__)
-    .where(_services.patient_id == _PATIENT_ID, _open_today, _services.start_date <= _TODAY,
-           _services.temporarily_ceased.is_(False))
+    select(func.count())
+    .select_from(MunicipalServiceRow.__table__)
+    .where(
+        _services.patient_id == _PATIENT_ID,
+        _open_today,
+        _services.start_date <= _TODAY,
+        _services.temporarily_ceased.is_(False),
+    )
     .scalar_subquery()
 )
 _carried = (
@@ -566,11 +618,14 @@ def _patient_of(values: Mapping[Any, Any]) -> tuple[Patient, Spo2ScaleSetting]:
         setting = Spo2ScaleSetting()
     else:
         setting = Spo2ScaleSetting(
-            scale=Spo2Scale(values["scale"]), set_by=Performer(values["set_by_hpr"], values["set_by_name"]),
+            scale=Spo2Scale(values["scale"]),
+            set_by=Performer(values["set_by_hpr"], values["set_by_name"]),
             set_at=values["set_at"],
         )
     patient = Patient(
-        pid=values["pid"], name=values["name"], municipality_number=values["municipality_number"],
+        pid=values["pid"],
+        name=values["name"],
+        municipality_number=values["municipality_number"],
         spo2_scale=setting.scale,
     )
     return patient, setting

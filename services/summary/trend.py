@@ -77,5 +77,6 @@ def points_of(assessed: Iterable[tuple[Measurement, Assessment]]) -> list[TrendP
     """scored_points of measurements already assessed (each scored once per read)."""
     return [
         TrendPoint(measured_at=measurement.measured_at, total=assessment.result.total)
-        for measurement, assessment in assessed if assessment.result is not None
+        for measurement, assessment in assessed
+        if assessment.result is not None
     ]

@@ -2,6 +2,7 @@
 their NEWS2 assessments, an export cut to its size, writes from source systems. Synchronous
 (the api runs each off the event loop); no proto, no gRPC, no SQL. The store's refusals become
 the service's errors here (_refusals_as_errors)."""
+
 from __future__ import annotations
 
 import functools
@@ -57,7 +58,9 @@ def _refusals_as_errors(function: Callable[P, T]) -> Callable[P, T]:
             ) from None
         except ScaleNotInForce:
             raise invalid_argument(
-                {"vital_signs.spo2_scale": "not the scale in force; leave it 0, only a clinician's SetSpo2Scale changes it"}
+                {
+                    "vital_signs.spo2_scale": "not the scale in force; leave it 0, only a clinician's SetSpo2Scale changes it"
+                }
             ) from None
         except ScaleChanged:
             raise Reason.SPO2_SCALE_CHANGED.error(
@@ -116,7 +119,12 @@ def list_vital_signs(
 
 @_refusals_as_errors
 def export_bundle(
-    store: SummaryStore, patient_id: str, *, with_services: bool, with_vitals: bool, clock: Callable[[], datetime],
+    store: SummaryStore,
+    patient_id: str,
+    *,
+    with_services: bool,
+    with_vitals: bool,
+    clock: Callable[[], datetime],
 ) -> tuple[str, bool, bool]:
     """The patient's FHIR Bundle as JSON (the permitted categories only), whether measurements
     were left out, and whether municipal services were."""
@@ -125,21 +133,28 @@ def export_bundle(
     if with_vitals:
         # Everything recorded, including times a bedside clock put slightly ahead.
         _, listed, truncated = store.list_measurements(
-            patient_id, datetime.min.replace(tzinfo=UTC), clock() + FUTURE_TOLERANCE, MAX_EXPORTED,
+            patient_id,
+            datetime.min.replace(tzinfo=UTC),
+            clock() + FUTURE_TOLERANCE,
+            MAX_EXPORTED,
         )
         measurements = [(m, assess(m, summary.patient.birth_date)) for m in listed]
     now, today = clock(), today_in_norway(clock)
     while True:
         bundle = patient_bundle(
-            summary.patient, services=summary.services if with_services else None, measurements=measurements,
-            today=today, generated_at=now, truncated=truncated,
+            summary.patient,
+            services=summary.services if with_services else None,
+            measurements=measurements,
+            today=today,
+            generated_at=now,
+            truncated=truncated,
             services_truncated=with_services and summary.services_truncated,
         )
         encoded = json.dumps(bundle, ensure_ascii=False)
         # Long names can make a measurement larger than usual: keep the newest half until it fits.
         if len(encoded.encode()) <= MAX_BUNDLE_BYTES or not measurements:
             break
-        measurements, truncated = measurements[len(measurements) // 2 + 1:], True
+        measurements, truncated = measurements[len(measurements) // 2 + 1 :], True
     return encoded, truncated, with_services and summary.services_truncated
 
 
@@ -154,13 +169,14 @@ def create_service(
 
 
 @_refusals_as_errors
-def update_service(
-    store: SummaryStore, patient_id: str, record: MunicipalService, today: date
-) -> MunicipalService:
+def update_service(store: SummaryStore, patient_id: str, record: MunicipalService, today: date) -> MunicipalService:
     """Replaces the content of the record the source system keys as `record` does."""
     return store.change_service(
-        patient_id, record.source_system, record.source_record_id,
-        lambda old: replace(record, service_id=old.service_id), today,
+        patient_id,
+        record.source_system,
+        record.source_record_id,
+        lambda old: replace(record, service_id=old.service_id),
+        today,
     )
 
 

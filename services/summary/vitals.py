@@ -1,4 +1,5 @@
 """Vital-sign measurements and whether NEWS2 may score them (docs/summary.md "The patient summary" (NEWS2)). Pure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

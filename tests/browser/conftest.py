@@ -14,6 +14,7 @@ downloaded browser), one browser and one context per test, with every page watch
 A missing Chromium or axe-core skips, except under SAMHANDLING_REQUIRE_BROWSER=1 (CI), where
 it fails. One browser per test, not per module: pytest-asyncio runs each test in its own event
 loop, and the suite fixtures a test uses must share the loop the browser was started in."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,15 @@ INSTALL_HINT = "Chromium is not installed (Debian: apt-get install chromium)"
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_HINT = "axe-core is not installed (make node_modules/.package-lock.json, i.e. npm ci)"
 # Chromium on a closed network as root, the way this machine runs it (no sandbox, no background traffic).
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 NARROW = {"width": 320, "height": 640}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

@@ -3,6 +3,7 @@ vital signs, Petra (Bodø's privacy officer) searches flagged events, opens the 
 justification, shown as proven), downloads its proof, and `samhandling audit check-proof`
 verifies the file offline with the vkey shown on Logghelse. Signaler shows the chart, and a
 CSV export holds the event. Every page passes axe and reflows at 320 px."""
+
 from __future__ import annotations
 
 import csv
@@ -26,7 +27,6 @@ pytestmark = pytest.mark.browser
 JUSTIFICATION = "Bevisstløs pasient innbrakt"
 
 
-
 async def checked(page: Page) -> None:
     await axe_check(page)
     await assert_reflows(page)
@@ -44,7 +44,8 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     await page.get_by_role("link", name="Søk i hendelser").first.click()
     # The points of care of Bodø kommune (her token's legal entity), from the directory.
     await expect(page.get_by_label("Behandlingssted").locator("option")).to_have_text(
-        ["Alle", "Bodø interkommunale legevakt (910000039)", "Bodø kommune – hjemmesykepleie (910000020)"])
+        ["Alle", "Bodø interkommunale legevakt (910000039)", "Bodø kommune – hjemmesykepleie (910000020)"]
+    )
     await page.get_by_label("Bare nødtilganger og samtykke i øyeblikket").check()
     await page.get_by_role("button", name="Søk").click()
     await page.wait_for_url(re.compile(r".*/revisor/hendelser\?sok=.+"))
@@ -81,7 +82,9 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     await checked(page)
     checked_offline = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "audit", "check-proof", str(proof), "--vkey", vkey],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert checked_offline.returncode == 0, checked_offline.stdout + checked_offline.stderr
     await page.reload()  # a second visit: the chain from the first checkpoint is verified

@@ -3,6 +3,7 @@ Marte (hospital, Bodø) logs in at /logg-inn/ansatt?til=kapasitet and sees her r
 and the open alerts, server-rendered in her language (no enum names), with a meter per unit
 and resource; a report and an alert made over gRPC elsewhere show up without a reload; a
 dropped watch shows the "data may be stale" banner until the watch is back."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,10 @@ from tests.support import Suite
 pytestmark = pytest.mark.browser
 
 HOSPITAL_UNIT = "nlsh-bodo-akuttmottak"  # reported by demo-hospital (seeds/units.json)
-RAW_NAMES = re.compile(r"\b(NORMAL|STRAINED|FULL|CAPACITY_STATUS_\w+|ALERT_SEVERITY_\w+|UNIT_TYPE_\w+|CRITICAL)\b"
-                       r"|\b(isolation_bed|treatment_room|observation_bed)\b")
+RAW_NAMES = re.compile(
+    r"\b(NORMAL|STRAINED|FULL|CAPACITY_STATUS_\w+|ALERT_SEVERITY_\w+|UNIT_TYPE_\w+|CRITICAL)\b"
+    r"|\b(isolation_bed|treatment_room|observation_bed)\b"
+)
 
 
 async def test_marte_follows_her_region_live_in_her_language(suite: Suite, page: Page) -> None:
@@ -41,10 +44,18 @@ async def test_marte_follows_her_region_live_in_her_language(suite: Suite, page:
 
     stub = capacity_pb2_grpc.CapacityServiceStub(suite.gateway)
     auth = await suite.auth("demo-hospital")
-    await stub.ReportCapacity(capacity_pb2.ReportCapacityRequest(
-        unit_id=HOSPITAL_UNIT, resource_type="treatment_room", total=12, available=1, occupied=11,
-        status=capacity_pb2.CAPACITY_STATUS_STRAINED, note="Korridorpasienter",
-    ), metadata=auth)
+    await stub.ReportCapacity(
+        capacity_pb2.ReportCapacityRequest(
+            unit_id=HOSPITAL_UNIT,
+            resource_type="treatment_room",
+            total=12,
+            available=1,
+            occupied=11,
+            status=capacity_pb2.CAPACITY_STATUS_STRAINED,
+            note="Korridorpasienter",
+        ),
+        metadata=auth,
+    )
     await expect(row.locator("td.available")).to_have_text("1")
     await expect(row.locator(".status-badge")).to_have_text("Presset")
     await expect(row.locator(".status-badge")).to_have_class(re.compile(r"\bstatus-strained\b"))
@@ -53,11 +64,16 @@ async def test_marte_follows_her_region_live_in_her_language(suite: Suite, page:
     total = page.locator('#totals li[data-resource="treatment_room"]')
     await expect(total).to_contain_text("1 ledige av 12")
 
-    raised = await stub.RaiseAlert(capacity_pb2.RaiseAlertRequest(
-        severity=capacity_pb2.ALERT_SEVERITY_CRITICAL, message="Masseskadehendelse, E6 nord",
-        area=capacity_pb2.AlertArea(region="Nordland"), request_id="page-test-1",
-        expire_time=datetime.now(UTC) + timedelta(hours=2),
-    ), metadata=auth)
+    raised = await stub.RaiseAlert(
+        capacity_pb2.RaiseAlertRequest(
+            severity=capacity_pb2.ALERT_SEVERITY_CRITICAL,
+            message="Masseskadehendelse, E6 nord",
+            area=capacity_pb2.AlertArea(region="Nordland"),
+            request_id="page-test-1",
+            expire_time=datetime.now(UTC) + timedelta(hours=2),
+        ),
+        metadata=auth,
+    )
     alert = page.locator(f'li[data-alert="{raised.alert.alert_id}"]')
     await expect(alert).to_contain_text("Masseskadehendelse, E6 nord")
     await expect(alert).to_contain_text("Kritisk")
@@ -103,10 +119,17 @@ async def test_a_dropped_watch_shows_that_the_data_may_be_stale_until_it_is_back
 
     await page.unroute(re.compile(r"/ansatt/kapasitet/strom"))
     stub = capacity_pb2_grpc.CapacityServiceStub(suite.gateway)
-    await stub.ReportCapacity(capacity_pb2.ReportCapacityRequest(
-        unit_id=HOSPITAL_UNIT, resource_type="treatment_room", total=12, available=0, occupied=12,
-        status=capacity_pb2.CAPACITY_STATUS_FULL,
-    ), metadata=await suite.auth("demo-hospital"))
+    await stub.ReportCapacity(
+        capacity_pb2.ReportCapacityRequest(
+            unit_id=HOSPITAL_UNIT,
+            resource_type="treatment_room",
+            total=12,
+            available=0,
+            occupied=12,
+            status=capacity_pb2.CAPACITY_STATUS_FULL,
+        ),
+        metadata=await suite.auth("demo-hospital"),
+    )
     row = page.locator(f'tr[data-unit="{HOSPITAL_UNIT}"][data-resource="treatment_room"]')
     # Resumed from the page's position: the report made while the watch was down arrives.
     await expect(row.locator(".status-badge")).to_have_text("Fullt")

@@ -6,6 +6,7 @@ in Logg over bruk by her name and profession. Flow 2 also opens the emergency en
 (verified with the pinned key, the doctor's person number and the justification only sealed),
 downloads the file and has `samhandling audit check-proof` verify it. `SWEEP` lists the patient
 pages for the accessibility sweep (axe in both languages, 320 px), which this module also runs."""
+
 from __future__ import annotations
 
 import base64
@@ -42,13 +43,21 @@ JUSTIFICATION = "Bevisstløs pasient innbrakt, trenger siste målinger"
 
 async def sigrid_reads_eskil(suite: Suite) -> grpc.aio.AioRpcError | None:
     """Sigrid's own gRPC read of Eskil's summary, with her DPoP-bound token: the error, or None."""
-    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.SIGRID, purpose="TREAT"), dpop=True)
-    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, GET_SUMMARY),
-                       access_token=token.access_token)
+    token = await obtain_token(
+        suite.settings, Identity("demo-legevakt", user=people.SIGRID, purpose="TREAT"), dpop=True
+    )
+    proof = make_proof(
+        token.dpop_key,
+        "POST",
+        grpc_target(suite.settings.gateway_public_url, GET_SUMMARY),
+        access_token=token.access_token,
+    )
     stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
     try:
-        await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL),
-                                     metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof)))
+        await stub.GetPatientSummary(
+            summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL),
+            metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof)),
+        )
     except grpc.aio.AioRpcError as exc:
         return exc
     return None
@@ -80,7 +89,9 @@ async def test_block_nurse(suite: Suite, page: Page, tmp_path: Path) -> None:
         keys.write_bytes((await http.get(base + "/api/v1/consent-receipt-keys")).content)
     checked = subprocess.run(  # the README's check, offline: `samhandling consent check-receipt`
         [sys.executable, "-m", "services.cli.main", "consent", "check-receipt", str(receipt), "--keys", str(keys)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert re.fullmatch(r"kvittering-[A-Za-z0-9_-]+-v1\.jws", receipt.name)
@@ -123,8 +134,13 @@ def audited_reads_of(suite: Suite, patient_id: str) -> list[tuple[str, str, str]
     engine = sa.create_engine(suite.settings.database_url("audit"))
     try:
         with engine.connect() as db:
-            return [tuple(row) for row in db.execute(sa.text(
-                "SELECT actor_pid, patient_id, access_basis FROM audit_events WHERE patient_id = :p"), {"p": patient_id})]
+            return [
+                tuple(row)
+                for row in db.execute(
+                    sa.text("SELECT actor_pid, patient_id, access_basis FROM audit_events WHERE patient_id = :p"),
+                    {"p": patient_id},
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -153,8 +169,11 @@ async def test_guardian(suite: Suite, page: Page) -> None:
     # A forged POST for Jonas (12), with the page's own csrf token: consent refuses, nothing changes.
     await page.goto(base + "/pasient/representasjon")
     csrf = await page.locator('input[name="csrf"]').first.get_attribute("value")
-    refused = await page.request.post(base + "/pasient/representasjon", form={"csrf": csrf or "",
-                                      "representasjon": "rep-seed-0003"}, headers={"origin": base})
+    refused = await page.request.post(
+        base + "/pasient/representasjon",
+        form={"csrf": csrf or "", "representasjon": "rep-seed-0003"},
+        headers={"origin": base},
+    )
     assert refused.status == 403 and "fra barnet fyller 12 år" in await refused.text()
     await page.goto(base + "/pasient")
     await expect(page.get_by_text("Du handler nå på vegne av Frida Fantasisen")).to_be_visible()
@@ -162,14 +181,23 @@ async def test_guardian(suite: Suite, page: Page) -> None:
 
 async def lars_opens_vital_signs_in_an_emergency(suite: Suite) -> None:
     token = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS, purpose="ETREAT"), dpop=True)
-    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, LIST_VITAL_SIGNS),
-                       access_token=token.access_token)
+    proof = make_proof(
+        token.dpop_key,
+        "POST",
+        grpc_target(suite.settings.gateway_public_url, LIST_VITAL_SIGNS),
+        access_token=token.access_token,
+    )
     request = summary_pb2.ListVitalSignsRequest(patient_id=people.ESKIL)
     request.from_time.FromDatetime(datetime(2025, 10, 1, tzinfo=UTC))  # the seeded measurements: November 2025
     request.to_time.FromDatetime(datetime(2026, 9, 30, tzinfo=UTC))
-    answer = await summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).ListVitalSigns(request,
-        metadata=(("authorization", f"DPoP {token.access_token}"), ("dpop", proof),
-                  ("x-samhandling-justification", quote(JUSTIFICATION))))
+    answer = await summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).ListVitalSigns(
+        request,
+        metadata=(
+            ("authorization", f"DPoP {token.access_token}"),
+            ("dpop", proof),
+            ("x-samhandling-justification", quote(JUSTIFICATION)),
+        ),
+    )
     assert answer.measurements  # opened: the emergency lets him through the restriction
 
 
@@ -216,8 +244,11 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
 
     # The entry's proof: verified with the log's pinned key, Lars's person number and the
     # justification only sealed (commitments); downloaded, and checked offline by check-proof.
-    await page.locator("tbody tr.emergency", has_text="Lars Legevaktsen").first.get_by_role(
-        "link", name=re.compile("Se bevis")).click()
+    await (
+        page.locator("tbody tr.emergency", has_text="Lars Legevaktsen")
+        .first.get_by_role("link", name=re.compile("Se bevis"))
+        .click()
+    )
     await page.wait_for_url(re.compile(r".*/pasient/logg/\d+$"))
     sequence = page.url.rsplit("/", 1)[1]
     await reload_until_shown(page, page.get_by_text("Kontrollert: oppføringen står i loggen"))
@@ -237,9 +268,19 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
     extra = base64.b64decode(proof.read_text().split("\n")[1].removeprefix("extra "))
     assert people.LARS.encode() not in extra and JUSTIFICATION.encode() not in extra and extra[0] == 2
     checked_offline = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "audit", "check-proof", str(proof),
-         "--vkey", logcheck.pinned_vkey(suite.settings)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "audit",
+            "check-proof",
+            str(proof),
+            "--vkey",
+            logcheck.pinned_vkey(suite.settings),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert checked_offline.returncode == 0, checked_offline.stdout + checked_offline.stderr
     assert "actor_pid: committed, not shown" in checked_offline.stdout

@@ -5,6 +5,7 @@ STS's login page) and every (console, person, path) of the consoles' sweep lists
 (tests/fixtures/browser_pages.py: patient, auditor, capacity); and the pages a
 guardian sees while acting for a child (ACTING_SWEEP, after the switch). The keyboard
 reaches the capacity page's controls with a visible focus."""
+
 from __future__ import annotations
 
 import re

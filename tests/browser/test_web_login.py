@@ -2,6 +2,7 @@
 STS's login page back to the gateway's patient page, and out again. No token is ever in the
 page, in the browser's storage or in any URL the browser requested; the session cookie is
 `__Host-`, HttpOnly, Secure and SameSite=Lax."""
+
 from __future__ import annotations
 
 import json
@@ -66,13 +67,15 @@ async def test_after_an_expiry_the_login_says_why_before_going_to_the_issuer(sui
     await page.goto(base + "/logg-inn/pasient?tilbake=%2Fpasient%2Flogg&utlopt=1")
     await expect(page.get_by_role("status")).to_have_text(
         f"Økten din er avsluttet: du blir logget ut etter {minutes} minutter uten aktivitet, og senest etter "
-        f"{hours} timer. Logg inn på nytt for å fortsette.")
+        f"{hours} timer. Logg inn på nytt for å fortsette."
+    )
     await axe_check(page)
     await assert_reflows(page)
     await page.locator("a.lang-switch").click()
     await expect(page.get_by_role("status")).to_have_text(
         f"Your session has ended: you are logged out after {minutes} minutes without activity, and after "
-        f"{hours} hours at the latest. Log in again to continue.")
+        f"{hours} hours at the latest. Log in again to continue."
+    )
     await page.locator('a[href="/logg-inn/pasient?tilbake=%2Fpasient%2Flogg"]').click()
     await page.locator(f'input[name="person"][value="{people.ESKIL}"]').check()
     await page.locator('button[name="action"][value="login"]').click()

@@ -5,6 +5,7 @@ a form posted from another site is refused (in the browser, and with httpx: a fo
 Origin, a missing csrf field); after logout the old cookie gets the login on pages and
 WEB_SESSION_ENDED on the stream relays; a session made on one gateway works on a second
 one that shares its database (for a GET and for a CSRF-checked POST)."""
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,9 @@ async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page:
     await assert_nothing_leaks(page, base, [path for _, who, path in PATIENT_SWEEP if who == ESKIL], secrets)
 
 
-async def assert_nothing_leaks(page: Page, base: str, paths: list[str], secrets: list[str],
-                               hidden_pids: tuple[str, ...] = ()) -> None:
+async def assert_nothing_leaks(
+    page: Page, base: str, paths: list[str], secrets: list[str], hidden_pids: tuple[str, ...] = ()
+) -> None:
     """Each page of `paths` holds no token (JWT-shaped or stored) in its DOM or storage, nor
     any of `hidden_pids`; no URL the page requested so far holds a token or a person number."""
     for path in paths:
@@ -107,10 +109,13 @@ async def test_a_form_posted_from_another_site_is_refused(suite: Suite, page: Pa
     assert csrf
 
     async def evil_page(route: Route) -> None:
-        await route.fulfill(content_type="text/html", body=(
-            f'<!doctype html><title>evil</title><form id="f" method="post" action="{base}/logg-ut">'
-            f'<input name="csrf" value="guessed"></form><script>document.getElementById("f").submit()</script>'
-        ))
+        await route.fulfill(
+            content_type="text/html",
+            body=(
+                f'<!doctype html><title>evil</title><form id="f" method="post" action="{base}/logg-ut">'
+                f'<input name="csrf" value="guessed"></form><script>document.getElementById("f").submit()</script>'
+            ),
+        )
 
     await page.route(f"{EVIL}/**", evil_page)
     async with page.expect_response(f"{base}/logg-ut") as posted:
@@ -141,9 +146,10 @@ async def test_after_logout_the_old_cookie_gets_nothing(
     await login_as(page, base, "capacity", people.MARTE)
     cookie = await session_cookie(page)
     old = {"cookie": f"{SESSION_COOKIE}={cookie}"}
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http, http.stream(
-        "GET", "/ansatt/kapasitet/strom?region=Nordland", headers=old
-    ) as relay:
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        http.stream("GET", "/ansatt/kapasitet/strom?region=Nordland", headers=old) as relay,
+    ):
         assert relay.status_code == 200
         lines = relay.aiter_lines()
         assert "snapshot" in json.loads(await anext(lines))
@@ -152,9 +158,15 @@ async def test_after_logout_the_old_cookie_gets_nothing(
         # The next message of the open relay (a report) finds the session ended.
         await capacity_pb2_grpc.CapacityServiceStub(suite.gateway).ReportCapacity(
             capacity_pb2.ReportCapacityRequest(
-                unit_id="nlsh-bodo-akuttmottak", resource_type="treatment_room", total=12, available=2,
-                occupied=10, status=capacity_pb2.CAPACITY_STATUS_STRAINED,
-            ), metadata=await suite.auth("demo-hospital"))
+                unit_id="nlsh-bodo-akuttmottak",
+                resource_type="treatment_room",
+                total=12,
+                available=2,
+                occupied=10,
+                status=capacity_pb2.CAPACITY_STATUS_STRAINED,
+            ),
+            metadata=await suite.auth("demo-hospital"),
+        )
         rest = [json.loads(line) async for line in lines if line]
         assert rest[-1]["error"]["reason"] == "WEB_SESSION_ENDED"
         assert len(rest) <= 2  # at most the report itself before the end

@@ -2,6 +2,7 @@
 after the language switch (by keyboard), in English; its headers; no CSP violation, no
 script error, no request to another origin; axe finds nothing serious; it reflows at 320 px;
 and the HTML 404 page does the same."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -87,8 +88,9 @@ async def test_the_harness_catches_what_it_is_for(context) -> None:
     async def serve(route) -> None:
         path = urlsplit(route.request.url).path
         if path == "/wide.css":
-            await route.fulfill(body=".wide { width: 600px; }", content_type="text/css",
-                                headers={"content-security-policy": CSP})
+            await route.fulfill(
+                body=".wide { width: 600px; }", content_type="text/css", headers={"content-security-policy": CSP}
+            )
         elif path == "/x.png":
             await route.fulfill(status=404, body="")
         else:

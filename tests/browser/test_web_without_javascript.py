@@ -4,6 +4,7 @@ revocation, the log's filter, notifications marked read, the language switch and
 guardian's switch to a child; an auditor's search, event page, export download and log health;
 the capacity page's region form. Every page is server-rendered HTML and every form a plain
 GET or POST, so nothing here needs a script."""
+
 from __future__ import annotations
 
 import re

@@ -24,6 +24,7 @@ own, e.g. with other settings for every process via `env` or another number of r
 and restart from the test's main thread (the death signal that ties every replica to this
 process follows the thread that started it).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,8 +77,12 @@ class RunningCluster:
 
     def replicas(self, component: str) -> list[ReplicaInfo]:
         return [
-            ReplicaInfo(r.index, r.address, r.http_address,
-                        self.cluster.pid(component, r.index) if self.cluster.running(component, r.index) else None)
+            ReplicaInfo(
+                r.index,
+                r.address,
+                r.http_address,
+                self.cluster.pid(component, r.index) if self.cluster.running(component, r.index) else None,
+            )
             for r in self.cluster.plan.replicas[component]
         ]
 
@@ -110,8 +115,13 @@ class RunningCluster:
 
     def samhandling(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Runs `samhandling ARGS` against this cluster; does not check the exit code."""
-        return subprocess.run([sys.executable, "-m", "services.cli.main", *args], env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli.main", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 def require_cluster_binaries() -> None:
@@ -119,7 +129,9 @@ def require_cluster_binaries() -> None:
     missing = [hint for found, hint in ((find_haproxy(), HAPROXY_HINT), (find_bin_dir(), INSTALL_HINT)) if not found]
     if not missing:
         return
-    required = os.environ.get("SAMHANDLING_REQUIRE_POSTGRES") == "1" or os.environ.get("SAMHANDLING_REQUIRE_HAPROXY") == "1"
+    required = (
+        os.environ.get("SAMHANDLING_REQUIRE_POSTGRES") == "1" or os.environ.get("SAMHANDLING_REQUIRE_HAPROXY") == "1"
+    )
     if required:
         pytest.fail("; ".join(missing), pytrace=False)
     pytest.skip("; ".join(missing))
@@ -135,7 +147,9 @@ def public_env(var_dir: Path, extra: Mapping[str, str] | None = None) -> dict[st
 
 
 @contextmanager
-def start_cluster(var_dir: Path, *, replicas: int = 2, env: Mapping[str, str] | None = None) -> Iterator[RunningCluster]:
+def start_cluster(
+    var_dir: Path, *, replicas: int = 2, env: Mapping[str, str] | None = None
+) -> Iterator[RunningCluster]:
     """A cluster of its own: `replicas` of each component; `env` adds settings for every process."""
     require_cluster_binaries()
     environment = public_env(var_dir, env)
@@ -167,7 +181,9 @@ def cluster(module_cluster: RunningCluster) -> Iterator[RunningCluster]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed cluster test's report carries the tail of every process's log, so a failure in
     CI can be read without the (deleted) var dir. The processes log no tokens, keys or person
     numbers."""

@@ -1,4 +1,5 @@
 """`samhandling cluster`: two replicas of every component on one PostgreSQL behind HAProxy."""
+
 from __future__ import annotations
 
 import json
@@ -47,11 +48,16 @@ def test_status_json_lists_every_replica_serving(cluster: RunningCluster) -> Non
 
 def test_status_through_the_load_balancer_alone(cluster: RunningCluster) -> None:
     """`status --gateway`: the gateway's health, readiness and JSON API through HAProxy only."""
-    done = cluster.samhandling("status", "--gateway", f"http://{cluster.grpc_address}", "--http", cluster.http_url, "--json")
+    done = cluster.samhandling(
+        "status", "--gateway", f"http://{cluster.grpc_address}", "--http", cluster.http_url, "--json"
+    )
     report = json.loads(done.stdout)
     assert done.returncode == 0 and report["serving"] is True, done
     assert [(e["check"], e["status"]) for e in report["gateway"]] == [
-        ("health", "SERVING"), ("readiness", "SERVING"), ("http readiness", "SERVING")]
+        ("health", "SERVING"),
+        ("readiness", "SERVING"),
+        ("http readiness", "SERVING"),
+    ]
     assert report["notes"] == []
 
 
@@ -75,12 +81,16 @@ def test_a_summary_read_through_the_load_balancer_on_grpc_and_json(cluster: Runn
     with grpc.insecure_channel(cluster.grpc_address) as channel:
         answer = summary_pb2_grpc.PatientSummaryServiceStub(channel).GetPatientSummary(
             summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
-            metadata=[("authorization", f"Bearer {token}")], timeout=10,
+            metadata=[("authorization", f"Bearer {token}")],
+            timeout=10,
         )
     assert answer.patient_id == PATIENT and answer.municipal_services
 
-    read = httpx.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                     headers={"authorization": f"Bearer {token}"}, timeout=10)
+    read = httpx.get(
+        f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+        headers={"authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert read.status_code == 200, read.text
     assert read.json()["patientId"] == PATIENT and read.json()["municipalServices"]
 
@@ -92,12 +102,20 @@ def test_both_gateways_answer_through_haproxy(cluster: RunningCluster) -> None:
     with grpc.insecure_channel(cluster.grpc_address) as channel:  # one connection, calls balanced per stream
         stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
         for _ in range(calls):
-            stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
-                                   metadata=[("authorization", f"Bearer {token}")], timeout=10)
+            stub.GetPatientSummary(
+                summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
+                metadata=[("authorization", f"Bearer {token}")],
+                timeout=10,
+            )
     with httpx.Client(timeout=10) as http:  # one keep-alive connection
         for _ in range(calls):
-            assert http.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                            headers={"authorization": f"Bearer {token}"}).status_code == 200
+            assert (
+                http.get(
+                    f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                    headers={"authorization": f"Bearer {token}"},
+                ).status_code
+                == 200
+            )
     after = _answered(cluster)
     for backend in ("gateways_grpc", "gateways_http"):
         served = {g: after[backend, g] - before.get((backend, g), 0) for g in ("gateway-0", "gateway-1")}
@@ -115,8 +133,13 @@ def test_a_dead_gateway_is_taken_out_and_a_restarted_one_taken_back(cluster: Run
     before = _answered(cluster)
     with httpx.Client(timeout=10) as http:
         for _ in range(4):
-            assert http.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                            headers={"authorization": f"Bearer {token}"}).status_code == 200
+            assert (
+                http.get(
+                    f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                    headers={"authorization": f"Bearer {token}"},
+                ).status_code
+                == 200
+            )
     after = _answered(cluster)
     assert after["gateways_http", "gateway-0"] - before["gateways_http", "gateway-0"] == 4
 
@@ -124,8 +147,13 @@ def test_a_dead_gateway_is_taken_out_and_a_restarted_one_taken_back(cluster: Run
     assert _states(cluster)["gateway-1"] == {"UP"}
     with httpx.Client(timeout=10) as http:
         for _ in range(4):
-            assert http.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                            headers={"authorization": f"Bearer {token}"}).status_code == 200
+            assert (
+                http.get(
+                    f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+                    headers={"authorization": f"Bearer {token}"},
+                ).status_code
+                == 200
+            )
     assert _answered(cluster)["gateways_http", "gateway-1"] > after["gateways_http", "gateway-1"]
 
 
@@ -141,8 +169,11 @@ def _states(cluster: RunningCluster) -> dict[str, set[str]]:
 def test_no_log_of_the_cluster_holds_a_person_number_or_a_token(cluster: RunningCluster) -> None:
     """After the reads above (and a refused one, which PostgreSQL or HAProxy might be tempted to log)."""
     token = cluster.token("demo-ehr")
-    refused = httpx.get(f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                        headers={"authorization": f"Bearer {token}x"}, timeout=10)
+    refused = httpx.get(
+        f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
+        headers={"authorization": f"Bearer {token}x"},
+        timeout=10,
+    )
     assert refused.status_code == 401
     logs = {p.name: p.read_text(errors="replace") for p in cluster.cluster.log_dir.glob("*.log")}
     assert {"postgres.log", "haproxy.log", "gateway-0.log", "sts.log"} <= set(logs)
@@ -151,8 +182,11 @@ def test_no_log_of_the_cluster_holds_a_person_number_or_a_token(cluster: Running
 
 def _answered(cluster: RunningCluster) -> dict[tuple[str, str], int]:
     """2xx responses each gateway gave through HAProxy, by (backend, server)."""
-    return {(r["pxname"], r["svname"]): int(r["hrsp_2xx"] or 0)
-            for r in cluster.lb_stats() if r["svname"].startswith("gateway-")}
+    return {
+        (r["pxname"], r["svname"]): int(r["hrsp_2xx"] or 0)
+        for r in cluster.lb_stats()
+        if r["svname"].startswith("gateway-")
+    }
 
 
 def test_a_cluster_does_not_start_on_a_port_in_use(tmp_path: Path) -> None:
@@ -172,7 +206,10 @@ def test_a_killed_cluster_command_leaves_no_process_on_its_ports(tmp_path: Path)
     env = public_env(tmp_path / "var")
     parent = subprocess.Popen(
         [sys.executable, "-m", "services.cli.main", "cluster", "--replicas", "1", "--free-ports"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         manifest = _wait_for_manifest(parent, tmp_path / "var")
@@ -196,8 +233,12 @@ CLUSTER_SCRATCH = "samhandling-cluster-pg-"
 
 def _scratch_dirs_of(pid: int) -> list[Path]:
     places = (SHM, Path(tempfile.gettempdir()))
-    return [d for place in places for d in place.glob(f"{CLUSTER_SCRATCH}*")
-            if (d / OWNER_FILE).is_file() and (d / OWNER_FILE).read_text(encoding="ascii") == str(pid)]
+    return [
+        d
+        for place in places
+        for d in place.glob(f"{CLUSTER_SCRATCH}*")
+        if (d / OWNER_FILE).is_file() and (d / OWNER_FILE).read_text(encoding="ascii") == str(pid)
+    ]
 
 
 def _wait_for_manifest(parent: subprocess.Popen[str], var_dir: Path) -> dict:

@@ -1,4 +1,5 @@
 """The generated HAProxy configuration is one HAProxy itself accepts."""
+
 from __future__ import annotations
 
 import subprocess

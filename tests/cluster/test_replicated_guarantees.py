@@ -13,6 +13,7 @@
 
 One cluster serves the module; each test leaves the seeded patient without rules.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -112,17 +113,22 @@ class Readers:
                 started = time.monotonic()
                 try:
                     answer = await stub.GetPatientSummary(request, metadata=self._metadata, timeout=TIMEOUT)
-                    read = Read(address, started, time.monotonic(), answer.HasField("latest_vital_signs"),
-                                tuple(answer.withheld_categories))
+                    read = Read(
+                        address,
+                        started,
+                        time.monotonic(),
+                        answer.HasField("latest_vital_signs"),
+                        tuple(answer.withheld_categories),
+                    )
                 except grpc.aio.AioRpcError as exc:
-                    read = Read(address, started, time.monotonic(), None,
-                                refusal=(exc.code().name, error_info(exc)[0]))
+                    read = Read(address, started, time.monotonic(), None, refusal=(exc.code().name, error_info(exc)[0]))
                 async with self._progress:
                     self.reads.append(read)
                     self._progress.notify_all()
 
     async def each_read(self, count: int, since: float) -> None:
         """Waits until every caller has had `count` reads that started after `since`."""
+
         def done() -> bool:
             per_caller = Counter(r.gateway for r in self.reads if r.started > since)
             callers = Counter(self._addresses)  # an address may have several callers
@@ -157,17 +163,22 @@ class Rules:
 
     async def restrict(self, address: str) -> str:
         async with grpc.aio.insecure_channel(address) as channel:
-            return (await consent_pb2_grpc.ConsentServiceStub(channel).CreateRule(
-                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                                              data_categories=[VITALS]),
-                metadata=self._metadata, timeout=TIMEOUT,
-            )).rule.rule_id
+            return (
+                await consent_pb2_grpc.ConsentServiceStub(channel).CreateRule(
+                    consent_pb2.CreateRuleRequest(
+                        patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION, data_categories=[VITALS]
+                    ),
+                    metadata=self._metadata,
+                    timeout=TIMEOUT,
+                )
+            ).rule.rule_id
 
     async def lift(self, address: str, rule_id: str) -> None:
         async with grpc.aio.insecure_channel(address) as channel:
             await consent_pb2_grpc.ConsentServiceStub(channel).RevokeRule(
                 consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule_id),
-                metadata=self._metadata, timeout=TIMEOUT,
+                metadata=self._metadata,
+                timeout=TIMEOUT,
             )
 
 
@@ -189,10 +200,12 @@ def live_subscriptions(cluster: RunningCluster) -> dict[str, str]:
     """Subscriber name (one per gateway process) -> the consent process serving its watch, for
     every lease in the consent database's lease book that has not run out."""
     with engine_for(cluster, "consent") as engine, engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT name, replica_id FROM policy_subscribers"
-            " WHERE granted_until > extract(epoch FROM clock_timestamp())"
-        )).all()
+        rows = connection.execute(
+            text(
+                "SELECT name, replica_id FROM policy_subscribers"
+                " WHERE granted_until > extract(epoch FROM clock_timestamp())"
+            )
+        ).all()
     return {name: replica for name, replica in rows}
 
 
@@ -202,15 +215,18 @@ def watch_each_gateway_on_its_own_consent_replica(cluster: RunningCluster, attem
     its new watch lands on the other consent replica (each start is a fresh pick: with a random
     start index, all `attempts` failing is a 1 in 2**attempts event)."""
     for attempt in range(attempts):
-        current = until(lambda: s if len(s := live_subscriptions(cluster)) == 2 else None,
-                        "a lease for each of the two gateways")
+        current = until(
+            lambda: s if len(s := live_subscriptions(cluster)) == 2 else None, "a lease for each of the two gateways"
+        )
         if len(set(current.values())) == 2:
             print(f"gateways on different consent replicas after {attempt} gateway restarts")
             return current
         cluster.kill("gateway", 1)
         cluster.restart("gateway", 1)
-        until(lambda before=current: len(s := live_subscriptions(cluster)) == 2 and set(s) != set(before),
-              "the restarted gateway's watch leased, the old lease run out")
+        until(
+            lambda before=current: len(s := live_subscriptions(cluster)) == 2 and set(s) != set(before),
+            "the restarted gateway's watch leased, the old lease run out",
+        )
     pytest.fail(f"both gateways' watches stayed on one consent replica through {attempts} restarts")
 
 
@@ -269,11 +285,14 @@ def test_a_dpop_proof_accepted_by_one_gateway_replica_is_refused_by_the_other(cl
         metadata = (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
         with grpc.insecure_channel(first) as a, grpc.insecure_channel(second) as b:
             answer = summary_pb2_grpc.PatientSummaryServiceStub(a).GetPatientSummary(
-                request, metadata=metadata, timeout=TIMEOUT)
+                request, metadata=metadata, timeout=TIMEOUT
+            )
             assert answer.patient_id == PATIENT
             replayed = summary_pb2_grpc.PatientSummaryServiceStub(b).GetPatientSummary
             assert refusal(lambda call=replayed, m=metadata: call(request, metadata=m, timeout=TIMEOUT)) == (
-                grpc.StatusCode.UNAUTHENTICATED, "DPOP_REPLAYED")
+                grpc.StatusCode.UNAUTHENTICATED,
+                "DPOP_REPLAYED",
+            )
 
 
 def test_a_gateway_assertion_accepted_by_one_backend_replica_is_refused_by_the_other(
@@ -287,11 +306,16 @@ def test_a_gateway_assertion_accepted_by_one_backend_replica_is_refused_by_the_o
     for first, second in (replicas, replicas[::-1]):
         metadata = BindsAssertions(settings).bind(asserted(settings, "capacity", OVERVIEW), request)
         with grpc.insecure_channel(first) as a, grpc.insecure_channel(second) as b:
-            assert capacity_pb2_grpc.CapacityServiceStub(a).GetCapacityOverview(
-                request, metadata=metadata, timeout=TIMEOUT).units
+            assert (
+                capacity_pb2_grpc.CapacityServiceStub(a)
+                .GetCapacityOverview(request, metadata=metadata, timeout=TIMEOUT)
+                .units
+            )
             replayed = capacity_pb2_grpc.CapacityServiceStub(b).GetCapacityOverview
             assert refusal(lambda call=replayed, m=metadata: call(request, metadata=m, timeout=TIMEOUT)) == (
-                grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_REPLAYED")
+                grpc.StatusCode.UNAUTHENTICATED,
+                "ASSERTION_REPLAYED",
+            )
 
 
 # --- 3. a consent replica killed under read load ------------------------------------------
@@ -316,8 +340,9 @@ def kill_a_consent_replica_under_reads(cluster: RunningCluster) -> tuple[list[Re
             moments["restricted"] = restricted
             try:
                 await readers.each_read(3, since=restricted)
-                assert_withheld(readers.started_after(restricted),
-                                "after a restriction made while a consent replica was dead")
+                assert_withheld(
+                    readers.started_after(restricted), "after a restriction made while a consent replica was dead"
+                )
             finally:
                 await rules.lift(cluster.grpc_address, rule_id)
             lifted = time.monotonic()
@@ -327,9 +352,11 @@ def kill_a_consent_replica_under_reads(cluster: RunningCluster) -> tuple[list[Re
 
     reads = asyncio.run(under_load())
     refused = [r for r in reads if r.vitals is None]
-    print(f"consent replica killed: {len(reads)} reads, refused {Counter(r.refusal for r in refused)}"
-          f" ({sum(r.started < moments['killed'] for r in refused)} of them started before the kill returned),"
-          f" restriction returned {moments['restricted'] - moments['killed']:.2f} s after the kill")
+    print(
+        f"consent replica killed: {len(reads)} reads, refused {Counter(r.refusal for r in refused)}"
+        f" ({sum(r.started < moments['killed'] for r in refused)} of them started before the kill returned),"
+        f" restriction returned {moments['restricted'] - moments['killed']:.2f} s after the kill"
+    )
     return reads, moments["killed"], moments["restricted"] - moments["killed"]
 
 
@@ -367,16 +394,23 @@ class Capacity:
 
     async def report(self, unit_id: str, available: int) -> int:
         request = capacity_pb2.ReportCapacityRequest(
-            unit_id=unit_id, resource_type="bed", total=100, available=available, occupied=100 - available,
+            unit_id=unit_id,
+            resource_type="bed",
+            total=100,
+            available=available,
+            occupied=100 - available,
             status=capacity_pb2.CAPACITY_STATUS_NORMAL,
         )
-        await self.stub.ReportCapacity(request, metadata=asserted(self.settings, "capacity", REPORT,
-                                                                  actor=DEMO_EHR_ACTOR), timeout=TIMEOUT)
+        await self.stub.ReportCapacity(
+            request, metadata=asserted(self.settings, "capacity", REPORT, actor=DEMO_EHR_ACTOR), timeout=TIMEOUT
+        )
         return available
 
     def watch(self, resume_after: int = 0) -> grpc.aio.UnaryStreamCall:
-        return self.stub.WatchCapacity(capacity_pb2.WatchCapacityRequest(resume_after=resume_after),
-                                       metadata=asserted(self.settings, "capacity", WATCH))
+        return self.stub.WatchCapacity(
+            capacity_pb2.WatchCapacityRequest(resume_after=resume_after),
+            metadata=asserted(self.settings, "capacity", WATCH),
+        )
 
 
 async def next_message(call: grpc.aio.UnaryStreamCall) -> capacity_pb2.WatchCapacityResponse:
@@ -394,10 +428,14 @@ async def next_change(call: grpc.aio.UnaryStreamCall) -> tuple[int, str, int]:
 @asynccontextmanager
 async def capacity_replicas(cluster: RunningCluster) -> AsyncIterator[list[Capacity]]:
     settings = settings_of(cluster)
-    async with grpc.aio.insecure_channel(cluster.replicas("capacity")[0].address,
-                                         interceptors=BindsAssertions(settings).interceptors()) as a, \
-            grpc.aio.insecure_channel(cluster.replicas("capacity")[1].address,
-                                      interceptors=BindsAssertions(settings).interceptors()) as b:
+    async with (
+        grpc.aio.insecure_channel(
+            cluster.replicas("capacity")[0].address, interceptors=BindsAssertions(settings).interceptors()
+        ) as a,
+        grpc.aio.insecure_channel(
+            cluster.replicas("capacity")[1].address, interceptors=BindsAssertions(settings).interceptors()
+        ) as b,
+    ):
         yield [Capacity(a, settings), Capacity(b, settings)]
 
 
@@ -433,7 +471,8 @@ def test_a_report_on_one_capacity_replica_reaches_a_watcher_on_the_other_and_a_r
     # Nothing else reports in this module: every position once, in order, across the resume.
     assert seen == [(start + 1 + i, "bodo-kad", 10 + i) for i in range(REPORTS)]
     assert after == [(start + REPORTS + 1 + i, "bodo-legevakt", 20 + i) for i in range(3)] + [
-        (start + REPORTS + 4, "bodo-kad", 30)]
+        (start + REPORTS + 4, "bodo-kad", 30)
+    ]
     assert max(delays) < WATCH_BOUND_SECONDS, delays
 
 
@@ -444,10 +483,12 @@ def audit_leader(cluster: RunningCluster) -> int:
     """The index of the audit replica holding the checkpoint leader's advisory lock: the
     PostgreSQL backend holding it, its client port, and the replica process owning that socket."""
     with engine_for(cluster, "audit") as engine, engine.connect() as connection:
-        port = connection.scalar(text(
-            "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.locktype = 'advisory' AND l.granted"
-        ))
+        port = connection.scalar(
+            text(
+                "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted"
+            )
+        )
     assert port, "no audit replica leads"
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -479,8 +520,11 @@ def test_an_audit_replica_killed_leaves_reads_verify_and_checkpoints_to_the_othe
     with grpc.insecure_channel(cluster.grpc_address) as channel:
         stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
         for _ in range(reads):  # each read is audited before it is answered
-            stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
-                                   metadata=(("authorization", f"Bearer {ehr}"),), timeout=TIMEOUT)
+            stub.GetPatientSummary(
+                summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
+                metadata=(("authorization", f"Bearer {ehr}"),),
+                timeout=TIMEOUT,
+            )
     read = time.monotonic()
     appended = audit_sizes(cluster)[0]
     until(lambda: audit_sizes(cluster)[1] >= appended, "the other replica checkpoints every event", timeout=10)

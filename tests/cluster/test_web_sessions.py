@@ -3,6 +3,7 @@ shared PostgreSQL database, so a login may start on one gateway replica and fini
 and a session made through HAProxy works on either replica (pages, the language switch and a
 CSRF-checked POST). The STS's login form is driven over httpx as a browser would; cookies are
 carried by hand (a `__Host-` cookie is Secure, which httpx does not send over http)."""
+
 from __future__ import annotations
 
 import re
@@ -72,7 +73,9 @@ def described(response: httpx.Response) -> str:
 
 def page_form_token(response: httpx.Response, logged_in_as: str = f"Logget inn som {ESKIL_NAME}") -> str:
     """The csrf token of a patient page that must have been served to the session's person."""
-    assert response.status_code == 200 and logged_in_as in response.text, f"not the session's page: {described(response)}"
+    assert response.status_code == 200 and logged_in_as in response.text, (
+        f"not the session's page: {described(response)}"
+    )
     token = CSRF_INPUT.search(response.text)
     assert token, f"no csrf field on the page: {described(response)}"
     return token.group(1)
@@ -84,15 +87,20 @@ def replica_urls(cluster: RunningCluster) -> list[str]:
 
 def answered(cluster: RunningCluster, status_class: str) -> dict[str, int]:
     """Responses of `status_class` (e.g. "3xx") each gateway gave through HAProxy's HTTP port."""
-    return {r["svname"]: int(r[f"hrsp_{status_class}"] or 0)
-            for r in cluster.lb_stats() if r["pxname"] == "gateways_http" and r["svname"].startswith("gateway-")}
+    return {
+        r["svname"]: int(r[f"hrsp_{status_class}"] or 0)
+        for r in cluster.lb_stats()
+        if r["pxname"] == "gateways_http" and r["svname"].startswith("gateway-")
+    }
 
 
 def sessions_of(cluster: RunningCluster, pid: str) -> int:
     engine = sa.create_engine(cluster.postgres_urls["gateway"])
     try:
         with engine.connect() as db:
-            return db.execute(sa.text("SELECT count(*) FROM web_sessions WHERE person_pid = :pid"), {"pid": pid}).scalar_one()
+            return db.execute(
+                sa.text("SELECT count(*) FROM web_sessions WHERE person_pid = :pid"), {"pid": pid}
+            ).scalar_one()
     finally:
         engine.dispose()
 
@@ -116,7 +124,9 @@ def test_a_session_made_through_haproxy_works_on_each_gateway_replica(cluster: R
         page_form_token(http.get(second + "/pasient", headers=session), f"Logged in as {ESKIL_NAME}")
         # A CSRF-checked POST on the second replica with the token of a page the first rendered.
         # The browser's origin is the public one (HAProxy), whichever replica answers.
-        body = urlencode({"csrf": page_form_token(http.get(first + "/pasient", headers=session), f"Logged in as {ESKIL_NAME}")})
+        body = urlencode(
+            {"csrf": page_form_token(http.get(first + "/pasient", headers=session), f"Logged in as {ESKIL_NAME}")}
+        )
         posted = {**session, "content-type": "application/x-www-form-urlencoded"}
         refused = http.post(second + "/logg-ut", content=body, headers={**posted, "origin": second})
         out = http.post(second + "/logg-ut", content=body, headers={**posted, "origin": public})
@@ -140,8 +150,11 @@ def test_a_login_started_on_one_replica_finishes_on_the_other(cluster: RunningCl
         session = cookie_header({SESSION_COOKIE: cookie})
         tokens = [page_form_token(http.get(url + "/pasient", headers=session)) for url in (first, second)]
         assert tokens[0] == tokens[1]  # one session, one token, whichever replica renders it
-        out = http.post(first + "/logg-ut", content=urlencode({"csrf": tokens[1]}),
-                        headers={**session, "origin": cluster.http_url, "content-type": "application/x-www-form-urlencoded"})
+        out = http.post(
+            first + "/logg-ut",
+            content=urlencode({"csrf": tokens[1]}),
+            headers={**session, "origin": cluster.http_url, "content-type": "application/x-www-form-urlencoded"},
+        )
 
     assert redirect_uri == cluster.http_url + CALLBACK_PATH
     assert out.status_code == 303 and sessions_of(cluster, people.ESKIL) == 0

@@ -1,6 +1,7 @@
 """Metrics and traces through OTLP (docs/observability.md): every component as a real
 `samhandling serve` process, configured only by the standard OTEL_* variables, export to a real OTLP/gRPC receiver run
 here (the collector's MetricsService and TraceService, from opentelemetry-proto's stubs)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -67,8 +68,13 @@ class Receiver:
 
     def found(self, service: str, metric: str, **attributes: Any) -> list[Point]:
         with self.lock:
-            return [p for p in self.points if p.service == service and p.metric == metric
-                    and all(p.attributes.get(k) == v for k, v in attributes.items())]
+            return [
+                p
+                for p in self.points
+                if p.service == service
+                and p.metric == metric
+                and all(p.attributes.get(k) == v for k, v in attributes.items())
+            ]
 
     def wait(self, what: str, condition: Callable[[], Any]) -> Any:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -90,9 +96,14 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
                 for metric in scope.metrics:
                     kind = metric.WhichOneof("data")
                     for point in getattr(metric, kind).data_points:
-                        value = None if kind == "histogram" else (
-                            point.as_double if point.WhichOneof("value") == "as_double" else point.as_int)
-                        points.append(Point(service, metric.name, metric.unit, _attributes(list(point.attributes)), value))
+                        value = (
+                            None
+                            if kind == "histogram"
+                            else (point.as_double if point.WhichOneof("value") == "as_double" else point.as_int)
+                        )
+                        points.append(
+                            Point(service, metric.name, metric.unit, _attributes(list(point.attributes)), value)
+                        )
         with self._receiver.lock:
             self._receiver.points += points
         return metrics_service_pb2.ExportMetricsServiceResponse()
@@ -117,7 +128,9 @@ def ready(address: str) -> bool:
     """Whether the server at `address` reports its `readiness` health service SERVING."""
     with grpc.insecure_channel(address) as channel:
         try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=READINESS), timeout=1.0)
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=READINESS), timeout=1.0
+            )
         except grpc.RpcError:
             return False
     return answer.status == health_pb2.HealthCheckResponse.SERVING
@@ -142,28 +155,40 @@ def test_every_process_exports_its_metrics_and_traces_through_otlp(tmp_path, rec
     env = {**os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path / "var")}
     env.update({f"SAMHANDLING_{c.upper()}_ADDR": f"127.0.0.1:{free_port()}" for c in (*COMPONENTS, "gateway_http")})
     env.pop("OTEL_SERVICE_NAME", None)  # each process names itself samhandling-<component>
-    env.update({
-        "OTEL_METRICS_EXPORTER": "otlp", "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}", "OTEL_EXPORTER_OTLP_INSECURE": "true",
-        "OTEL_METRIC_EXPORT_INTERVAL": "300", "OTEL_BSP_SCHEDULE_DELAY": "300",
-    })
+    env.update(
+        {
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_EXPORTER_OTLP_INSECURE": "true",
+            "OTEL_METRIC_EXPORT_INTERVAL": "300",
+            "OTEL_BSP_SCHEDULE_DELAY": "300",
+        }
+    )
     settings = Settings.from_env(env)
     migrate_all(settings)
     seed_all(settings)
     # `samhandling serve` of every component, started together (as a Deployment's pods are).
     processes = [
-        children.spawn([sys.executable, "-m", "services.cli.main", "serve", component], env=env,
-                       log_path=settings.var_dir / "log" / f"{component}.log")
+        children.spawn(
+            [sys.executable, "-m", "services.cli.main", "serve", component],
+            env=env,
+            log_path=settings.var_dir / "log" / f"{component}.log",
+        )
         for component in COMPONENTS
     ]
     try:
+
         def logs() -> str:
             return "".join(p.read_text() for p in (settings.var_dir / "log").glob("*.log"))
 
         def serving() -> bool:
             assert all(p.poll() is None for p in processes), logs()
             # The gateway's readiness covers its database, consent lease and audit; the STS issues the tokens.
-            return ready(env["SAMHANDLING_GATEWAY_ADDR"]) and asyncio.run(component_status("sts", settings)) == "SERVING"
+            return (
+                ready(env["SAMHANDLING_GATEWAY_ADDR"]) and asyncio.run(component_status("sts", settings)) == "SERVING"
+            )
+
         received.wait("the gateway ready and the STS serving", serving)
         # Ready, so the lease is held: the first read is a miss of the decision cache.
         for _ in range(2):
@@ -172,32 +197,79 @@ def test_every_process_exports_its_metrics_and_traces_through_otlp(tmp_path, rec
 
         # Every call, timed per method and status code, on the gateway and on the backend it called.
         for service in ("samhandling-gateway", "samhandling-summary"):
-            points = received.wait(f"rpc.server.duration from {service}", lambda s=service: received.found(
-                s, "rpc.server.duration", **{"rpc.service": SUMMARY[0], "rpc.method": SUMMARY[1]}))
+            points = received.wait(
+                f"rpc.server.duration from {service}",
+                lambda s=service: received.found(
+                    s, "rpc.server.duration", **{"rpc.service": SUMMARY[0], "rpc.method": SUMMARY[1]}
+                ),
+            )
             assert points[-1].unit == "ms" and points[-1].attributes == {
-                "rpc.system": "grpc", "rpc.service": SUMMARY[0], "rpc.method": SUMMARY[1], "rpc.grpc.status_code": 0}
-        received.wait("AppendEvents timed on audit", lambda: received.found(
-            "samhandling-audit", "rpc.server.duration", **{"rpc.method": "AppendEvents", "rpc.grpc.status_code": 0}))
+                "rpc.system": "grpc",
+                "rpc.service": SUMMARY[0],
+                "rpc.method": SUMMARY[1],
+                "rpc.grpc.status_code": 0,
+            }
+        received.wait(
+            "AppendEvents timed on audit",
+            lambda: received.found(
+                "samhandling-audit", "rpc.server.duration", **{"rpc.method": "AppendEvents", "rpc.grpc.status_code": 0}
+            ),
+        )
 
         # The audit log: appends, and the checkpoint lag (caught up: the integrator signs within 0.2 s).
-        assert received.wait("audit appends", lambda: received.found(
-            "samhandling-audit", "samhandling.audit.append.duration", outcome="ok"))[-1].unit == "s"
-        assert received.wait("events appended", lambda: [p for p in received.found(
-            "samhandling-audit", "samhandling.audit.events.appended") if p.value and p.value >= 2])
+        assert (
+            received.wait(
+                "audit appends",
+                lambda: received.found("samhandling-audit", "samhandling.audit.append.duration", outcome="ok"),
+            )[-1].unit
+            == "s"
+        )
+        assert received.wait(
+            "events appended",
+            lambda: [
+                p
+                for p in received.found("samhandling-audit", "samhandling.audit.events.appended")
+                if p.value and p.value >= 2
+            ],
+        )
         for gauge in ("events", "seconds"):
-            received.wait(f"lag {gauge} at 0", lambda g=gauge: [p for p in received.found(
-                "samhandling-audit", f"samhandling.audit.checkpoint.lag.{g}") if p.value == 0])
+            received.wait(
+                f"lag {gauge} at 0",
+                lambda g=gauge: [
+                    p
+                    for p in received.found("samhandling-audit", f"samhandling.audit.checkpoint.lag.{g}")
+                    if p.value == 0
+                ],
+            )
 
         # The gateway: its decision cache and consent lease.
-        assert received.wait("consent lease held", lambda: [p for p in received.found(
-            "samhandling-gateway", "samhandling.gateway.consent_lease.held") if p.value == 1])
-        assert received.wait("a decision cache miss", lambda: [p for p in received.found(
-            "samhandling-gateway", "samhandling.gateway.decision_cache.lookups", result="miss") if p.value])
+        assert received.wait(
+            "consent lease held",
+            lambda: [
+                p
+                for p in received.found("samhandling-gateway", "samhandling.gateway.consent_lease.held")
+                if p.value == 1
+            ],
+        )
+        assert received.wait(
+            "a decision cache miss",
+            lambda: [
+                p
+                for p in received.found(
+                    "samhandling-gateway", "samhandling.gateway.decision_cache.lookups", result="miss"
+                )
+                if p.value
+            ],
+        )
         assert received.found("samhandling-gateway", "samhandling.gateway.decision_cache.lookups", result="hit")
 
         # What the database pools record, per state.
-        assert {p.attributes["state"] for p in received.wait("pool usage", lambda: received.found(
-            "samhandling-summary", "db.client.connections.usage"))} <= {"idle", "used"}
+        assert {
+            p.attributes["state"]
+            for p in received.wait(
+                "pool usage", lambda: received.found("samhandling-summary", "db.client.connections.usage")
+            )
+        } <= {"idle", "used"}
 
         # Bounded and private: only the fixed attribute keys, and no person number anywhere.
         with received.lock:
@@ -213,6 +285,7 @@ def test_every_process_exports_its_metrics_and_traces_through_otlp(tmp_path, rec
                 for service, _name, trace_id in received.spans:
                     by_service.setdefault(service, set()).add(trace_id)
             return bool(by_service.get("samhandling-gateway", set()) & by_service.get(backend, set()))
+
         for backend in ("samhandling-summary", "samhandling-capacity"):
             received.wait(f"a trace across the gateway and {backend}", lambda b=backend: shared_trace(b))
     finally:

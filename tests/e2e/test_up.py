@@ -1,4 +1,5 @@
 """End to end: the real processes, started the way `samhandling up` starts them."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,6 @@ pytestmark = pytest.mark.e2e
 PATIENT = people.ESKIL
 
 
-
-
 @pytest.fixture
 def suite_env(tmp_path):
     env = {**os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path / "var")}
@@ -34,8 +33,11 @@ def suite_env(tmp_path):
 @pytest.fixture
 def running_up(suite_env):
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "up"], env=suite_env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "services.cli.main", "up"],
+        env=suite_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -58,15 +60,23 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     assert token.count(".") == 2
 
     read = samhandling(
-        "call", "--client", "demo-ehr", "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
-        json.dumps({"patient_id": PATIENT}), env=suite_env,
+        "call",
+        "--client",
+        "demo-ehr",
+        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+        json.dumps({"patient_id": PATIENT}),
+        env=suite_env,
     )
     summary = json.loads(read.stdout)
     assert summary["municipalServices"] and summary["latestNews2"]
 
     listed = samhandling(
-        "call", "--client", "demo-auditor", "samhandling.audit.v1.AuditService/ListEvents",
-        json.dumps({"patient_id": PATIENT}), env=suite_env,
+        "call",
+        "--client",
+        "demo-auditor",
+        "samhandling.audit.v1.AuditService/ListEvents",
+        json.dumps({"patient_id": PATIENT}),
+        env=suite_env,
     )
     events = [e for e in json.loads(listed.stdout)["events"] if e["actor"]["clientId"] == "demo-ehr"]
     assert events
@@ -74,15 +84,26 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     assert all(e["purposeOfUse"] == "PURPOSE_OF_USE_TREAT" and len(e["traceId"]) == 32 for e in events)
 
     denied = samhandling(
-        "call", "--client", "demo-ehr", "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
-        json.dumps({"patient_id": "12345678901"}), env=suite_env, check=False,
+        "call",
+        "--client",
+        "demo-ehr",
+        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+        json.dumps({"patient_id": "12345678901"}),
+        env=suite_env,
+        check=False,
     )
     assert denied.returncode == 1 and "INVALID_ARGUMENT" in denied.stderr and "patient_id" in denied.stderr
 
     # A health person through the real login, with a DPoP-bound token, from the command line.
     personnel = samhandling(
-        "call", "--user", people.LARS, "--dpop", "--purpose", "TREAT",
-        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary", json.dumps({"patient_id": PATIENT}),
+        "call",
+        "--user",
+        people.LARS,
+        "--dpop",
+        "--purpose",
+        "TREAT",
+        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+        json.dumps({"patient_id": PATIENT}),
         env=suite_env,
     )
     assert json.loads(personnel.stdout)["patientId"] == PATIENT
@@ -96,8 +117,14 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     saved = suite_env_path(suite_env) / "checkpoint.txt"
     first = samhandling("audit", "verify", "--save", str(saved), env=suite_env)
     assert "the log verifies" in first.stdout and saved.read_text().count("\n") >= 4
-    samhandling("call", "--client", "demo-ehr", "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
-                json.dumps({"patient_id": PATIENT}), env=suite_env)
+    samhandling(
+        "call",
+        "--client",
+        "demo-ehr",
+        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+        json.dumps({"patient_id": PATIENT}),
+        env=suite_env,
+    )
     assert "the log verifies" in samhandling("audit", "verify", "--since", str(saved), env=suite_env).stdout
     vkey = first.stdout.split("verifier key: ", 1)[1].split()[0]
     proof = suite_env_path(suite_env) / "event-1.proof"

@@ -17,6 +17,7 @@ Every other variable reaches the process exactly as rendered: production mode, t
 issuer and audience, the public URLs (DPoP htu), TLS left to the mesh, the pinned pool sizes,
 the drain, the OTEL_* exporters and resource attributes. So a setting the overlay adds runs here
 before it runs in a cluster."""
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,12 @@ def _keys(root: Path, origin: str) -> tuple[dict[str, bytes], str]:
         "SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE": json.dumps(assertion.as_dict(private=False)).encode(),
         "SAMHANDLING_AUDIT_LOG_KEY_FILE": signer.to_pem(),
     }
-    for setting in ("SAMHANDLING_CONSENT_RECEIPT_KEY_FILE", "SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE",
-                    "SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE", "SAMHANDLING_WEB_DPOP_KEY_FILE"):
+    for setting in (
+        "SAMHANDLING_CONSENT_RECEIPT_KEY_FILE",
+        "SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE",
+        "SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE",
+        "SAMHANDLING_WEB_DPOP_KEY_FILE",
+    ):
         key = ECKey.generate_key("P-256", parameters={"kid": setting.lower()}, private=True)
         by_setting[setting] = json.dumps(key.as_dict(private=True)).encode()
     return by_setting, signer.verifier.vkey
@@ -102,7 +107,9 @@ def processes(docs: tuple[Doc, ...], machine: Machine) -> list[OverlayProcess]:
             if variable.endswith("_FILE"):
                 if env[variable] != value:
                     continue  # with_secret_files placed it
-                assert value in mounts or f"{Path(value).parent}/*" in mounts, f"{name}: {variable}={value} is no Secret's file"
+                assert value in mounts or f"{Path(value).parent}/*" in mounts, (
+                    f"{name}: {variable}={value} is no Secret's file"
+                )
                 local = root / value.lstrip("/")
                 local.parent.mkdir(parents=True, exist_ok=True)
                 local.write_bytes(keys[variable])
@@ -120,4 +127,3 @@ def processes(docs: tuple[Doc, ...], machine: Machine) -> list[OverlayProcess]:
                 env[variable] = _address(value, machine)
         found.append(OverlayProcess(name, list(container["args"]), env, rendered))
     return found
-

@@ -3,6 +3,7 @@ suite's image runs as the image's numeric user, the var dir (the only place the 
 lies on a writable volume wherever the root filesystem is read-only, a command (if any) runs the
 image's `samhandling`, and the dev overlay's image is a target the Dockerfile builds with seeds.
 So a change to one that the other does not follow fails here, not in a cluster."""
+
 from __future__ import annotations
 
 import re
@@ -81,8 +82,11 @@ def test_every_suite_container_runs_as_the_image_user_and_writes_only_to_a_volum
         env = image_env | environment(docs, container)
         if context.get("readOnlyRootFilesystem"):
             volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
-            writable = [PurePosixPath(m["mountPath"]) for m in container.get("volumeMounts", [])
-                        if "emptyDir" in volumes[m["name"]] and not m.get("readOnly")]
+            writable = [
+                PurePosixPath(m["mountPath"])
+                for m in container.get("volumeMounts", [])
+                if "emptyDir" in volumes[m["name"]] and not m.get("readOnly")
+            ]
             var_dir = PurePosixPath(env["SAMHANDLING_VAR_DIR"])
             assert any(var_dir.is_relative_to(w) for w in writable), f"{where}: {var_dir} not on a writable volume"
         checked += 1
@@ -96,7 +100,12 @@ def test_nothing_runs_a_program_in_the_image_but_samhandling(overlay: str) -> No
     so an image without a shell or coreutils runs the same manifests."""
     for workload, container in suite_containers(render(overlay)):
         where = f"{overlay}: {workload['kind']}/{workload['metadata']['name']} {container['name']}"
-        handlers = {name: container[name] for name in ("startupProbe", "livenessProbe", "readinessProbe") if name in container}
+        handlers = {
+            name: container[name] for name in ("startupProbe", "livenessProbe", "readinessProbe") if name in container
+        }
         handlers |= {f"lifecycle.{hook}": handler for hook, handler in container.get("lifecycle", {}).items()}
         assert {name: handler for name, handler in handlers.items() if "exec" in handler} == {}, where
-        assert set(container.get("command") or ["samhandling"]) <= {"samhandling", "/opt/samhandling/bin/samhandling"}, where
+        assert set(container.get("command") or ["samhandling"]) <= {
+            "samhandling",
+            "/opt/samhandling/bin/samhandling",
+        }, where

@@ -11,6 +11,7 @@ must answer grpc.health.v1 SERVING. So a runtime dependency missing from pyproje
 or a package-data file missing from the wheel (migrations, templates, i18n catalogues, static
 files), fails here. pip's cache keeps the install at seconds when the wheels were fetched before.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,7 +71,9 @@ class Installed:
         return str(self.venv / "bin" / "samhandling")
 
 
-def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=cwd)
     assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return done
@@ -109,8 +112,20 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     run([base_python(), "-m", "venv", "--without-pip", str(venv)], env=env)
     pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")]
     run([*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"), str(source)], env=env, cwd=root)
-    run([*pip, "install", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:",
-         "-r", str(REPO / "requirements.lock")], env=env, cwd=root)
+    run(
+        [
+            *pip,
+            "install",
+            "--quiet",
+            "--require-hashes",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-r",
+            str(REPO / "requirements.lock"),
+        ],
+        env=env,
+        cwd=root,
+    )
     (wheel,) = (root / "dist").glob("samhandling-*.whl")
     run([*pip, "install", "--quiet", "--no-deps", str(wheel)], env=env, cwd=root)
     run([*pip, "check"], env=env, cwd=root)
@@ -120,8 +135,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 def test_the_lock_holds_every_dependency_and_no_dev_extra(installed: Installed) -> None:
     """`pip check` passed in the fixture (every dependency the wheels declare is installed);
     and none of the dev extras came along."""
-    listed = run([sys.executable, "-m", "pip", "--python", str(installed.venv / "bin" / "python"), "list",
-                  "--format=json"]).stdout
+    listed = run(
+        [sys.executable, "-m", "pip", "--python", str(installed.venv / "bin" / "python"), "list", "--format=json"]
+    ).stdout
     names = {p["name"].lower() for p in json.loads(listed)}
     assert "samhandling" in names
     assert not names & {"pytest", "ruff", "mypy", "hypothesis", "playwright", "schemathesis", "grpcio-tools", "uv"}
@@ -153,8 +169,11 @@ def test_every_module_of_the_wheel_imports(installed: Installed, tmp_path: Path)
         "            importlib.import_module(module.name)\n"
         "import opentelemetry.exporter.otlp.proto.grpc.trace_exporter\n"
     )
-    run([str(installed.venv / "bin" / "python"), "-c", probe], cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
+    run(
+        [str(installed.venv / "bin" / "python"), "-c", probe],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+    )
 
 
 @dataclass(frozen=True)
@@ -243,9 +262,15 @@ async def wait_serving(production: Production, processes: dict[str, subprocess.P
     tls = TlsFiles(ca_file=production.ca_file)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
-        statuses = dict(zip(SERVED, await asyncio.gather(*(
-            grpc_status(production.address(c), None if c == "gateway" else tls) for c in SERVED
-        )), strict=True))
+        statuses = dict(
+            zip(
+                SERVED,
+                await asyncio.gather(
+                    *(grpc_status(production.address(c), None if c == "gateway" else tls) for c in SERVED)
+                ),
+                strict=True,
+            )
+        )
         exited = {c: p.returncode for c, p in processes.items() if p.poll() is not None}
         if all(s == "SERVING" for s in statuses.values()) or exited or time.monotonic() > deadline:
             return {"statuses": statuses, "exited": exited}
@@ -265,8 +290,12 @@ def test_every_component_serves_in_production_mode_from_the_installed_wheel(
         for component in SERVED:
             with logs[component].open("wb") as log:
                 processes[component] = subprocess.Popen(
-                    [installed.samhandling(), "serve", component], env=production.env_of(component),
-                    cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    [installed.samhandling(), "serve", component],
+                    env=production.env_of(component),
+                    cwd=workdir,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
         answer = asyncio.run(wait_serving(production, processes))
         tails = {c: logs[c].read_text()[-1500:] for c in SERVED}
@@ -288,9 +317,18 @@ def test_every_component_serves_in_production_mode_from_the_installed_wheel(
 
 def test_the_development_sts_refuses_production_mode(installed: Installed, tmp_path: Path) -> None:
     done = subprocess.run(
-        [installed.samhandling(), "serve", "sts"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "SAMHANDLING_ENV": "production",
-             "SAMHANDLING_VAR_DIR": str(tmp_path / "var"), "SAMHANDLING_STS_ADDR": f"127.0.0.1:{free_port()}"},
+        [installed.samhandling(), "serve", "sts"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "SAMHANDLING_ENV": "production",
+            "SAMHANDLING_VAR_DIR": str(tmp_path / "var"),
+            "SAMHANDLING_STS_ADDR": f"127.0.0.1:{free_port()}",
+        },
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == (
@@ -301,6 +339,7 @@ def test_the_development_sts_refuses_production_mode(installed: Installed, tmp_p
 @contextmanager
 def otlp_sink() -> Iterator[str]:
     """An OTLP/gRPC endpoint that takes every export and keeps nothing (the collector's place)."""
+
     class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
         def Export(self, request: object, context: object) -> metrics_service_pb2.ExportMetricsServiceResponse:
             return metrics_service_pb2.ExportMetricsServiceResponse()
@@ -324,7 +363,9 @@ def readiness(address: str) -> str:
     """What the server at `address` answers for grpc.health.v1 `readiness` (the kubelet's probe)."""
     with grpc.insecure_channel(address) as channel:
         try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=READINESS), timeout=1.0)
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=READINESS), timeout=1.0
+            )
         except grpc.RpcError as error:
             return error.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
@@ -356,7 +397,9 @@ def test_the_rendered_production_overlay_runs_as_processes(
     logs: dict[str, Path] = {}
     try:
         with otlp_sink() as collector:
-            machine = Machine(lambda _host, port: ports.setdefault(port, free_port()), database_url, collector, tmp_path)
+            machine = Machine(
+                lambda _host, port: ports.setdefault(port, free_port()), database_url, collector, tmp_path
+            )
             found = processes(docs, machine)
             for process in found:
                 kept = {k: v for k, v in process.rendered.items() if not REWRITTEN.fullmatch(k)}
@@ -367,9 +410,16 @@ def test_the_rendered_production_overlay_runs_as_processes(
             assert sorted(p.args[1] for p in migrations) == sorted(p.args[1] for p in servers) == sorted(SERVED)
             assert len(found) == len(migrations) + len(servers)
             # The Jobs run at once, as a cluster starts them (each migration takes the advisory lock).
-            jobs = {p.workload: subprocess.Popen([installed.samhandling(), *p.args], env=base | p.env, cwd=workdir,
-                                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                    for p in migrations}
+            jobs = {
+                p.workload: subprocess.Popen(
+                    [installed.samhandling(), *p.args],
+                    env=base | p.env,
+                    cwd=workdir,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                )
+                for p in migrations
+            }
             outputs = {name: job.communicate(timeout=120)[0].decode() for name, job in jobs.items()}
             assert {name: job.returncode for name, job in jobs.items()} == dict.fromkeys(jobs, 0), outputs
             for process in servers:
@@ -377,8 +427,12 @@ def test_the_rendered_production_overlay_runs_as_processes(
                 logs[component] = tmp_path / f"{component}.log"
                 with logs[component].open("wb") as log:
                     running[component] = subprocess.Popen(
-                        [installed.samhandling(), *process.args], env=base | process.env, cwd=workdir,
-                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                        [installed.samhandling(), *process.args],
+                        env=base | process.env,
+                        cwd=workdir,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
                     )
             listen = {p.args[1]: p.env["SAMHANDLING_LISTEN"] for p in servers}
             deadline = time.monotonic() + START_TIMEOUT_S
@@ -391,7 +445,10 @@ def test_the_rendered_production_overlay_runs_as_processes(
             tails = {c: logs[c].read_text()[-1500:] for c in running}
             assert (statuses, exited) == (dict.fromkeys(SERVED, "SERVING"), {}), tails
             (gateway,) = [p for p in servers if p.args[1] == "gateway"]
-            assert httpx.get(f"http://{gateway.env['SAMHANDLING_GATEWAY_HTTP_ADDR']}/healthz/ready", timeout=5).status_code == 200
+            assert (
+                httpx.get(f"http://{gateway.env['SAMHANDLING_GATEWAY_HTTP_ADDR']}/healthz/ready", timeout=5).status_code
+                == 200
+            )
             for process in running.values():
                 process.send_signal(signal.SIGTERM)
             codes = {c: p.wait(timeout=60) for c, p in running.items()}

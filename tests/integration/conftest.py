@@ -1,6 +1,7 @@
 """Fixtures integration test modules share: the development STS on a free port, once per module,
 a plain HTTP client that follows no redirects (the tests read each one), and PgBouncer in front of
 the session's PostgreSQL (`pgbouncer`, tests/fixtures/pgbouncer_pool.py)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

@@ -1,4 +1,5 @@
 """Audit service over real gRPC and its store on real databases (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import os
@@ -131,8 +132,12 @@ async def test_a_batch_with_one_bad_event_stores_nothing(settings):
             await append(stub, settings, *bad)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert set(error_info(err.value)[1]) == {
-            "events[2].patient_id", "events[2].trace_id", "events[2].occur_time",
-            "events[3].idempotency_key", "events[3].action", "events[3].data_category",
+            "events[2].patient_id",
+            "events[2].trace_id",
+            "events[2].occur_time",
+            "events[3].idempotency_key",
+            "events[3].action",
+            "events[3].data_category",
         }
         assert not (await list_events(stub, settings, BODO_AUDITOR)).events
 
@@ -259,7 +264,11 @@ def test_an_acknowledged_event_survives_a_crash(tmp_path: Path):
     migrate(url, BACKEND.migrations)
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos")])}
     child = subprocess.run(
-        [sys.executable, "-c", CRASHING_APPEND, url], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", CRASHING_APPEND, url],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert child.returncode == 1, child.stderr
@@ -279,8 +288,13 @@ def test_an_acknowledged_event_survives_a_crash(tmp_path: Path):
 # without the patient's own (and representatives') reads.
 BODO_CHILD = "910000020"  # NURSE's point of care under Bodø kommune
 BAERUM_NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", name="Bjørn Beredskapsen",
-    hpr_number=people.BJORN_HPR, authorization="LE", orgnr_parent=BAERUM, orgnr_child="910000063",
+    kind=common_pb2.ACTOR_KIND_PERSONNEL,
+    client_id="demo-ehr-baerum",
+    name="Bjørn Beredskapsen",
+    hpr_number=people.BJORN_HPR,
+    authorization="LE",
+    orgnr_parent=BAERUM,
+    orgnr_child="910000063",
 )
 
 
@@ -291,13 +305,26 @@ def at(day: int, hour: int = 12) -> Timestamp:
 async def filtered_log(stub, settings) -> None:
     """Appends the patient's log for the filter tests: keys say who, when and how."""
     await append(
-        stub, settings,
+        stub,
+        settings,
         event("nurse-1", occur_time=at(1)),
         event("baerum-2", actor=BAERUM_NURSE, occur_time=at(2)),
-        event("flagged-3", actor=BAERUM_NURSE, occur_time=at(3), flagged=True, justification="bevisstløs",
-              purpose_of_use=common_pb2.PURPOSE_OF_USE_ETREAT, access_basis=common_pb2.ACCESS_BASIS_EMERGENCY),
-        event("own-4", actor=patient_actor(PATIENT), occur_time=at(4), data_category=common_pb2.DATA_CATEGORY_ACCESS_LOG,
-              access_basis=common_pb2.ACCESS_BASIS_OWN_DATA),
+        event(
+            "flagged-3",
+            actor=BAERUM_NURSE,
+            occur_time=at(3),
+            flagged=True,
+            justification="bevisstløs",
+            purpose_of_use=common_pb2.PURPOSE_OF_USE_ETREAT,
+            access_basis=common_pb2.ACCESS_BASIS_EMERGENCY,
+        ),
+        event(
+            "own-4",
+            actor=patient_actor(PATIENT),
+            occur_time=at(4),
+            data_category=common_pb2.DATA_CATEGORY_ACCESS_LOG,
+            access_basis=common_pb2.ACCESS_BASIS_OWN_DATA,
+        ),
         event("nurse-5", occur_time=at(5), flagged=True, access_basis=common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT),
         event("other-patient-6", OTHER_PATIENT, occur_time=at(3)),
     )
@@ -337,13 +364,25 @@ async def test_the_patients_log_narrows_by_period_organisation_flag_and_actor_ki
         assert await keys(stub, settings, actor_orgnr=BODO) == ["nurse-5", "nurse-1"]
         assert await keys(stub, settings, actor_orgnr="910000071") == []  # a valid number without events
         assert await keys(stub, settings, flagged_only=True) == ["nurse-5", "flagged-3"]
-        assert await keys(stub, settings, exclude_patient_actors=True) == ["nurse-5", "flagged-3", "baerum-2", "nurse-1"]
+        assert await keys(stub, settings, exclude_patient_actors=True) == [
+            "nurse-5",
+            "flagged-3",
+            "baerum-2",
+            "nurse-1",
+        ]
         # Combined, every filter narrows further.
         assert await keys(
-            stub, settings, start_time=at(1), end_time=at(5), actor_orgnr=BAERUM, flagged_only=True,
+            stub,
+            settings,
+            start_time=at(1),
+            end_time=at(5),
+            actor_orgnr=BAERUM,
+            flagged_only=True,
             exclude_patient_actors=True,
         ) == ["flagged-3"]
-        assert await keys(stub, settings, flagged_only=True, actor_orgnr=BODO, exclude_patient_actors=True) == ["nurse-5"]
+        assert await keys(stub, settings, flagged_only=True, actor_orgnr=BODO, exclude_patient_actors=True) == [
+            "nurse-5"
+        ]
         # The patient still never sees the justification; an auditor filtering sees it, in scope.
         flagged = await list_events(stub, settings, patient_actor(PATIENT), flagged_only=True)
         assert [e.justification for e in flagged.events] == ["", ""]
@@ -363,11 +402,18 @@ async def test_a_page_token_is_refused_with_other_filters_and_bad_ranges_are_ref
         second = await list_events(stub, settings, who, page_size=1, page_token=token, exclude_patient_actors=True)
         assert [_key(e) for e in second.events] == ["flagged-3"]
         # ... any other filters (even none) would silently skip or repeat events: refused.
-        for other in ({}, {"flagged_only": True}, {"exclude_patient_actors": True, "start_time": at(1)},
-                      {"exclude_patient_actors": True, "actor_orgnr": BODO}):
+        for other in (
+            {},
+            {"flagged_only": True},
+            {"exclude_patient_actors": True, "start_time": at(1)},
+            {"exclude_patient_actors": True, "actor_orgnr": BODO},
+        ):
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await list_events(stub, settings, who, page_size=1, page_token=token, **other)
-            assert (err.value.code(), error_info(err.value)[0]) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+            assert (err.value.code(), error_info(err.value)[0]) == (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "INVALID_ARGUMENT",
+            )
             assert set(error_info(err.value)[1]) == {"page_token"}, other
         bad = [
             ({"start_time": at(3), "end_time": at(3)}, {"end_time"}),
@@ -380,5 +426,8 @@ async def test_a_page_token_is_refused_with_other_filters_and_bad_ranges_are_ref
         for fields, violated in bad:
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await list_events(stub, settings, who, **fields)
-            assert (err.value.code(), error_info(err.value)[0]) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+            assert (err.value.code(), error_info(err.value)[0]) == (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "INVALID_ARGUMENT",
+            )
             assert set(error_info(err.value)[1]) == violated, fields

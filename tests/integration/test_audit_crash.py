@@ -8,6 +8,7 @@ victim held it). At the end: appends whose fate was unknown at a crash are retri
 idempotency keys and stored once, the log verifies as `samhandling audit verify` checks it, every
 pair of consecutive checkpoints the clients saw is proven consistent, and every checkpoint ever
 stored is a prefix of the final log."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,11 @@ SPARES = 2
 TAKEOVER_SECONDS = 10.0  # bound on the survivor's checkpoint covering every event (about a second expected)
 SERVICE = "/samhandling.audit.v1.AuditService/"
 # Connect to a restarting process as soon as it listens, not after gRPC's 1 s default backoff.
-FAST_RECONNECT = [("grpc.initial_reconnect_backoff_ms", 20), ("grpc.min_reconnect_backoff_ms", 20),
-                  ("grpc.max_reconnect_backoff_ms", 100)]
+FAST_RECONNECT = [
+    ("grpc.initial_reconnect_backoff_ms", 20),
+    ("grpc.min_reconnect_backoff_ms", 20),
+    ("grpc.max_reconnect_backoff_ms", 100),
+]
 
 
 @dataclass
@@ -92,8 +96,11 @@ class Replica:
         }
         with self._log.open("ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli.main", "serve", "audit"], cwd=REPO_ROOT, env=env,
-                stdout=output, stderr=output,
+                [sys.executable, "-m", "services.cli.main", "serve", "audit"],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=output,
+                stderr=output,
             )
         return self
 
@@ -119,8 +126,14 @@ class Replica:
 
 
 async def append_until(
-    replica: Replica, settings: Settings, ledger: Ledger, rng: random.Random, name: str, retries: list[str],
-    done: asyncio.Event, kill: tuple[Replica, int] | None,
+    replica: Replica,
+    settings: Settings,
+    ledger: Ledger,
+    rng: random.Random,
+    name: str,
+    retries: list[str],
+    done: asyncio.Event,
+    kill: tuple[Replica, int] | None,
 ) -> None:
     """Appends 1-3 events per call (first retrying `retries`) until `done` is set or its replica is
     gone; with `kill`, the appender that sees the kill_after-th acknowledgement kills the victim
@@ -186,8 +199,9 @@ def check_stored(engine: sa.Engine, ledger: Ledger) -> int:
     return len(stored)
 
 
-async def covering_checkpoint(replica: Replica, settings: Settings, verifier: NoteVerifier, origin: str,
-                              size: int) -> tuple[str, Checkpoint]:
+async def covering_checkpoint(
+    replica: Replica, settings: Settings, verifier: NoteVerifier, origin: str, size: int
+) -> tuple[str, Checkpoint]:
     """The replica's checkpoint once it covers `size` events (the integrator lags by about a second)."""
     deadline = time.monotonic() + TAKEOVER_SECONDS
     while True:
@@ -199,8 +213,15 @@ async def covering_checkpoint(replica: Replica, settings: Settings, verifier: No
         await asyncio.sleep(0.01)
 
 
-async def check_log(replica: Replica, settings: Settings, engine: sa.Engine, ledger: Ledger,
-                    verifier: NoteVerifier, origin: str, vkey: str) -> None:
+async def check_log(
+    replica: Replica,
+    settings: Settings,
+    engine: sa.Engine,
+    ledger: Ledger,
+    verifier: NoteVerifier,
+    origin: str,
+    vkey: str,
+) -> None:
     size = check_stored(engine, ledger)
     note, latest = await covering_checkpoint(replica, settings, verifier, origin, size)
     leaves = []
@@ -262,9 +283,18 @@ async def test_acknowledged_events_survive_kill_9_of_either_replica_and_the_log_
             retries = sorted(ledger.unknown)
             ledger.unknown.clear()
             appenders = [
-                append_until(replica, settings, ledger, rng, f"c{crash}-r{r}-a{i}",
-                             retries if (r, i) == (0, 0) else [], done, (victim, kill_after))
-                for r, replica in enumerate(replicas) for i in range(APPENDERS_PER_REPLICA)
+                append_until(
+                    replica,
+                    settings,
+                    ledger,
+                    rng,
+                    f"c{crash}-r{r}-a{i}",
+                    retries if (r, i) == (0, 0) else [],
+                    done,
+                    (victim, kill_after),
+                )
+                for r, replica in enumerate(replicas)
+                for i in range(APPENDERS_PER_REPLICA)
             ]
             began = time.monotonic()
             watcher = asyncio.create_task(watch_checkpoints(replicas, settings, ledger, done))

@@ -2,6 +2,7 @@
 signed checkpoints, proofs that verify with services.audit.merkle and with the small independent
 RFC 9162 checks below, leaves as each reader may see them, database guards, tampering made
 visible, and group commit under concurrency."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,7 +51,10 @@ from tests.support import asserted, running_backend, settings_for
 
 SERVICE = "/samhandling.audit.v1.AuditService/"
 BAERUM_NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", name="Bjørn", orgnr_parent=BAERUM,
+    kind=common_pb2.ACTOR_KIND_PERSONNEL,
+    client_id="demo-ehr-baerum",
+    name="Bjørn",
+    orgnr_parent=BAERUM,
 )
 
 
@@ -193,8 +197,13 @@ async def test_proofs_verify_for_every_leaf_and_every_earlier_size(settings):
                 merkle.verify_consistency(first, size, proof, roots[first], root)
                 assert rfc_consistency_holds(first, size, proof, roots[first], root)
         # The independent checks are not vacuous: a wrong root fails both.
-        proof = list((await call(stub, settings, "GetInclusionProof", audit_pb2.GetInclusionProofRequest(
-            leaf_index=3, tree_size=11))).hashes)
+        proof = list(
+            (
+                await call(
+                    stub, settings, "GetInclusionProof", audit_pb2.GetInclusionProofRequest(leaf_index=3, tree_size=11)
+                )
+            ).hashes
+        )
         assert not rfc_inclusion_holds(3, 11, hashes[3], proof, roots[10])
         with pytest.raises(merkle.ProofError):
             merkle.verify_inclusion(3, 11, hashes[3], proof, roots[10])
@@ -204,23 +213,32 @@ async def test_leaves_show_data_only_of_the_readers_own_organisation(settings):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         emergency = event(
-            "k-3", access_basis=common_pb2.ACCESS_BASIS_EMERGENCY, flagged=True, justification="Bevisstløs",
+            "k-3",
+            access_basis=common_pb2.ACCESS_BASIS_EMERGENCY,
+            flagged=True,
+            justification="Bevisstløs",
             purpose_of_use=common_pb2.PURPOSE_OF_USE_UNSPECIFIED,
         )
         await append(stub, settings, event("k-1"), event("k-2", actor=BAERUM_NURSE), emergency)
         await checkpointed(stub, settings, 3)
         request = audit_pb2.GetLeavesRequest(start=0, end=3)
         seen = {}
-        for name, actor in {"bodo": BODO_AUDITOR, "baerum": BAERUM_AUDITOR, "patient": patient_actor(PATIENT),
-                            "gateway": GATEWAY}.items():
+        for name, actor in {
+            "bodo": BODO_AUDITOR,
+            "baerum": BAERUM_AUDITOR,
+            "patient": patient_actor(PATIENT),
+            "gateway": GATEWAY,
+        }.items():
             leaves = (await call(stub, settings, "GetLeaves", request, actor=actor)).leaves
             assert all(h_leaf(x.data) == x.leaf_hash for x in leaves if x.data)
             seen[name] = [bool(x.data) for x in leaves]
             hashes = [x.leaf_hash for x in leaves]
             assert len(hashes) == 3 and all(len(h) == 32 for h in hashes)  # every hash, whoever reads
         assert seen == {
-            "bodo": [True, False, True], "baerum": [False, True, False],
-            "patient": [False, False, False], "gateway": [False, False, False],
+            "bodo": [True, False, True],
+            "baerum": [False, True, False],
+            "patient": [False, False, False],
+            "gateway": [False, False, False],
         }
 
 
@@ -293,8 +311,10 @@ def test_the_database_refuses_to_change_the_tree_or_its_checkpoints(migrated, tm
     store.append([record(f"k-{i}") for i in range(4)])
     assert integrate_all(migrated, signer) == 4
     statements = [
-        "UPDATE audit_nodes SET hash = hash", "DELETE FROM audit_nodes",
-        "UPDATE audit_checkpoints SET note = 'forged'", "DELETE FROM audit_checkpoints",
+        "UPDATE audit_nodes SET hash = hash",
+        "DELETE FROM audit_nodes",
+        "UPDATE audit_checkpoints SET note = 'forged'",
+        "DELETE FROM audit_checkpoints",
         "UPDATE audit_events SET leaf_hash = leaf_hash",
     ]
     if migrated.dialect.name == "postgresql":
@@ -340,9 +360,7 @@ def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(migrated,
     # and storing the changed event's leaf hash too changes nothing: the served hash is recomputed.
     forged = store.leaves(2, 3, LeafScope(BODO))[0][2]
     with migrated.begin() as connection:
-        connection.execute(
-            sa.text("UPDATE audit_events SET leaf_hash = :h WHERE sequence = 3"), {"h": h_leaf(forged)}
-        )
+        connection.execute(sa.text("UPDATE audit_events SET leaf_hash = :h WHERE sequence = 3"), {"h": h_leaf(forged)})
     assert len(verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)) == 1
 
     # A removed event leaves a hole.
@@ -432,8 +450,14 @@ def test_an_append_answers_each_event_as_the_log_reads_it_back(migrated):
     store = AuditStore(make_sessions(migrated))
     records = [
         record("k-0"),
-        replace(record("k-1"), flagged=True, justification="Akutt", obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT",
-                action=Action.CREATE, decision=Decision.DENY),
+        replace(
+            record("k-1"),
+            flagged=True,
+            justification="Akutt",
+            obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT",
+            action=Action.CREATE,
+            decision=Decision.DENY,
+        ),
         record("k-0"),  # repeated in the batch: stored once, answered twice
     ]
     appended = store.append(records)
@@ -458,8 +482,13 @@ def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_pr
     assert integrate_all(migrated, signer) == 2
     proof = store.event_proof(2)
     assert proof is not None and signer.open(proof.checkpoint_note).size == 2
-    merkle.verify_inclusion(1, 2, merkle.leaf_hash(store.leaves(1, 2, LeafScope(BODO))[0][2]), proof.hashes,
-                            signer.open(proof.checkpoint_note).root)
+    merkle.verify_inclusion(
+        1,
+        2,
+        merkle.leaf_hash(store.leaves(1, 2, LeafScope(BODO))[0][2]),
+        proof.hashes,
+        signer.open(proof.checkpoint_note).root,
+    )
 
 
 def test_checkpoint_lag_counts_acknowledged_events_not_yet_signed_and_how_long_the_oldest_waited(migrated, tmp_path):

@@ -1,6 +1,7 @@
 """Auditors' searches and exports over real gRPC, on SQLite and PostgreSQL: scoped to the auditor's
 own organisation whatever the filter, filtered, paged stably while events are appended, and exported
 as FHIR R4 AuditEvents (checked with the fhir.resources R4B models, whose AuditEvent is R4's) or CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -26,12 +27,21 @@ BODO_EVENTS = [
     event("nurse-read", minute=0),
     event("doctor-read", DOCTOR, minute=10, patient_id=OTHER_PATIENT),
     event(
-        "doctor-emergency", DOCTOR, minute=20, purpose_of_use=common_pb2.PURPOSE_OF_USE_ETREAT,
-        access_basis=common_pb2.ACCESS_BASIS_EMERGENCY, flagged=True, justification="Bevisstløs",
+        "doctor-emergency",
+        DOCTOR,
+        minute=20,
+        purpose_of_use=common_pb2.PURPOSE_OF_USE_ETREAT,
+        access_basis=common_pb2.ACCESS_BASIS_EMERGENCY,
+        flagged=True,
+        justification="Bevisstløs",
     ),
     event(
-        "nurse-denied", minute=30, decision=common_pb2.DECISION_DENY, access_basis=common_pb2.ACCESS_BASIS_RESTRICTION,
-        decided_by="restriction-1", purpose_of_use=common_pb2.PURPOSE_OF_USE_COC,
+        "nurse-denied",
+        minute=30,
+        decision=common_pb2.DECISION_DENY,
+        access_basis=common_pb2.ACCESS_BASIS_RESTRICTION,
+        decided_by="restriction-1",
+        purpose_of_use=common_pb2.PURPOSE_OF_USE_COC,
     ),
 ]
 
@@ -110,9 +120,14 @@ async def test_each_filter_finds_exactly_its_events_of_the_auditors_own_organisa
         [emergency] = (await search(stub, settings, filter=audit_pb2.EventFilter(flagged_only=True))).events
         assert (emergency.actor.pid, emergency.justification) == (DOCTOR.pid, "Bevisstløs")
         # Exports are scoped the same way.
-        csv_rows = list(csv.reader(io.StringIO((await export(
-            stub, settings, BAERUM_AUDITOR, format=audit_pb2.EXPORT_FORMAT_CSV
-        )).content.decode(), newline="")))
+        csv_rows = list(
+            csv.reader(
+                io.StringIO(
+                    (await export(stub, settings, BAERUM_AUDITOR, format=audit_pb2.EXPORT_FORMAT_CSV)).content.decode(),
+                    newline="",
+                )
+            )
+        )
         assert {row[csv_export.COLUMNS.index("actor_orgnr_parent")] for row in csv_rows[1:]} == {BAERUM}
 
 
@@ -144,17 +159,31 @@ async def test_invalid_requests_name_their_fields(settings):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         bad_filter = audit_pb2.EventFilter(
-            patient_id="22750884908", actor_pid="123", actor_hpr_number="hpr", actor_orgnr_child="910000021",
-            start_time=to_timestamp(T0), end_time=to_timestamp(T0), purpose_of_use=99, decision=7, access_basis=42,
+            patient_id="22750884908",
+            actor_pid="123",
+            actor_hpr_number="hpr",
+            actor_orgnr_child="910000021",
+            start_time=to_timestamp(T0),
+            end_time=to_timestamp(T0),
+            purpose_of_use=99,
+            decision=7,
+            access_basis=42,
         )
         code, reason, violations = await refused(
             search(stub, settings, filter=bad_filter, page_size=501, page_token="nope")
         )
         assert code == grpc.StatusCode.INVALID_ARGUMENT
         assert set(violations) == {
-            "filter.patient_id", "filter.actor_pid", "filter.actor_hpr_number", "filter.actor_orgnr_child",
-            "filter.end_time", "filter.purpose_of_use", "filter.decision", "filter.access_basis",
-            "page_size", "page_token",
+            "filter.patient_id",
+            "filter.actor_pid",
+            "filter.actor_hpr_number",
+            "filter.actor_orgnr_child",
+            "filter.end_time",
+            "filter.purpose_of_use",
+            "filter.decision",
+            "filter.access_basis",
+            "page_size",
+            "page_token",
         }
         _, _, violations = await refused(export(stub, settings, limit=5001))
         assert set(violations) == {"limit", "format"}
@@ -163,10 +192,12 @@ async def test_invalid_requests_name_their_fields(settings):
         _, _, violations = await refused(export(stub, settings, format=9))
         assert violations == {"format": "unknown value 9"}
         # ListEvents reads its paging through the same parser.
-        _, _, violations = await refused(stub.ListEvents(
-            audit_pb2.ListEventsRequest(patient_id="1", page_size=-1, page_token="nope"),
-            metadata=asserted(settings, "audit", SERVICE + "ListEvents", actor=BODO_AUDITOR, patient_id="1"),
-        ))
+        _, _, violations = await refused(
+            stub.ListEvents(
+                audit_pb2.ListEventsRequest(patient_id="1", page_size=-1, page_token="nope"),
+                metadata=asserted(settings, "audit", SERVICE + "ListEvents", actor=BODO_AUDITOR, patient_id="1"),
+            )
+        )
         assert set(violations) == {"patient_id", "page_size", "page_token"}
 
 
@@ -194,7 +225,10 @@ async def test_pages_neither_repeat_nor_skip_while_events_are_appended(settings)
         # Pages of a filtered search continue within the filter.
         filtered = await search(stub, settings, page_size=2, filter=audit_pb2.EventFilter(actor_pid=NURSE.pid))
         following = await search(
-            stub, settings, page_size=2, page_token=filtered.next_page_token,
+            stub,
+            settings,
+            page_size=2,
+            page_token=filtered.next_page_token,
             filter=audit_pb2.EventFilter(actor_pid=NURSE.pid),
         )
         assert keys(filtered) + keys(following) == ["during-4", "during-3", "during-2", "during-1"]
@@ -227,7 +261,8 @@ async def test_a_fhir_export_is_a_bundle_of_balp_audit_events(settings):
             assert (client["type"]["coding"][0]["code"], client["requestor"]) == ("110152", False)
             assert server["type"]["coding"][0]["code"] == "110153"
             assert [legal_entity["who"]["identifier"]["value"], point_of_care["who"]["identifier"]["value"]] == [
-                actor.orgnr_parent, actor.orgnr_child,
+                actor.orgnr_parent,
+                actor.orgnr_child,
             ]
             patient = resource["entity"][0]
             assert (patient["type"]["code"], patient["role"]["code"]) == ("1", "1")
@@ -257,9 +292,13 @@ async def test_a_csv_export_reads_back_and_defuses_formulas(settings):
         assert [r["sequence"] for r in records] == [str(e.sequence) for e in searched]
         defused, denied, read = records
         assert (defused["justification"], defused["decided_by"], defused["actor_name"]) == (
-            "'" + formula, "'-1+1", "'" + name,
+            "'" + formula,
+            "'-1+1",
+            "'" + name,
         )
         assert (defused["flagged"], denied["decision"], denied["access_basis"]) == ("true", "DENY", "RESTRICTION")
         assert (read["patient_id"], read["actor_hpr_number"], read["occurred_at"]) == (
-            PATIENT, NURSE.hpr_number, "2026-01-05T08:00:00Z",
+            PATIENT,
+            NURSE.hpr_number,
+            "2026-01-05T08:00:00Z",
         )

@@ -1,5 +1,6 @@
 """Auditors' signals and offline event proofs over real gRPC, on SQLite and PostgreSQL: signals only
 from the auditor's own organisation, proofs that verify with nothing but the log's vkey and origin."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -18,8 +19,10 @@ from tests.support import asserted, running_backend, settings_for
 
 DAY = {"start_time": to_timestamp(T0 - timedelta(hours=8)), "end_time": to_timestamp(T0 + timedelta(hours=12))}
 EMERGENCY = {
-    "purpose_of_use": common_pb2.PURPOSE_OF_USE_ETREAT, "access_basis": common_pb2.ACCESS_BASIS_EMERGENCY,
-    "flagged": True, "justification": "Bevisstløs",
+    "purpose_of_use": common_pb2.PURPOSE_OF_USE_ETREAT,
+    "access_basis": common_pb2.ACCESS_BASIS_EMERGENCY,
+    "flagged": True,
+    "justification": "Bevisstløs",
 }
 DENIED = {"decision": common_pb2.DECISION_DENY, "access_basis": common_pb2.ACCESS_BASIS_RESTRICTION}
 
@@ -48,7 +51,8 @@ async def test_signals_of_the_auditors_own_organisation(settings):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         await append(
-            stub, settings,
+            stub,
+            settings,
             event("doctor-emergency", DOCTOR, minute=5, **EMERGENCY),
             *(event(f"nurse-denied-{i}", minute=10 + i, **DENIED) for i in range(REPEATED_DENIALS_THRESHOLD)),
             event("nurse-read", minute=20),
@@ -115,7 +119,9 @@ async def test_invalid_signal_requests_name_their_fields(settings):
         )
         assert set(violations) == {"end_time"}
         # Year 1 is a valid Timestamp, but no range ends there.
-        _, _, violations = await refused(list_signals(stub, settings, end_time=to_timestamp(datetime(1, 1, 2, tzinfo=UTC))))
+        _, _, violations = await refused(
+            list_signals(stub, settings, end_time=to_timestamp(datetime(1, 1, 2, tzinfo=UTC)))
+        )
         assert set(violations) == {"end_time"}
 
 
@@ -129,10 +135,12 @@ async def test_an_event_proof_verifies_offline_with_only_the_vkey(settings):
             audit_pb2.GetVerifierKeyRequest(),
             metadata=asserted(settings, "audit", SERVICE + "GetVerifierKey", actor=BODO_AUDITOR),
         )
-        leaves = (await stub.GetLeaves(
-            audit_pb2.GetLeavesRequest(start=0, end=7),
-            metadata=asserted(settings, "audit", SERVICE + "GetLeaves", actor=BODO_AUDITOR),
-        )).leaves
+        leaves = (
+            await stub.GetLeaves(
+                audit_pb2.GetLeavesRequest(start=0, end=7),
+                metadata=asserted(settings, "audit", SERVICE + "GetLeaves", actor=BODO_AUDITOR),
+            )
+        ).leaves
         for sequence in (1, 4, 7):
             proof = await event_proof(stub, settings, sequence)
             assert proof.startswith("c2sp.org/tlog-proof@v1\nextra ")
@@ -166,9 +174,14 @@ def largest_events(days: int, per_day: int = 100, *, widest: bool = False) -> li
     big.name, big.client_name = longest * 200, longest * 200
     wide = {"decided_by": longest * 1000, "method": longest * 200} if widest else {}
     return [
-        event(f"emergency-{day}-{i:03d}".ljust(100, "x"), big, minute=day * 24 * 60 + i,
-              **(EMERGENCY | {"justification": longest * 500, "decision_id": f"d-{day}-{i}"} | wide))
-        for day in range(days) for i in range(per_day)
+        event(
+            f"emergency-{day}-{i:03d}".ljust(100, "x"),
+            big,
+            minute=day * 24 * 60 + i,
+            **(EMERGENCY | {"justification": longest * 500, "decision_id": f"d-{day}-{i}"} | wide),
+        )
+        for day in range(days)
+        for i in range(per_day)
     ]
 
 
@@ -179,7 +192,10 @@ async def test_signals_of_maximum_size_come_in_pages_under_the_message_limit(set
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         await append(stub, settings, *largest_events(days))
-        span = {"start_time": to_timestamp(T0 - timedelta(hours=8)), "end_time": to_timestamp(T0 + timedelta(days=days))}
+        span = {
+            "start_time": to_timestamp(T0 - timedelta(hours=8)),
+            "end_time": to_timestamp(T0 + timedelta(days=days)),
+        }
         seen, token, sizes = [], "", []
         while True:
             page = await list_signals(stub, settings, page_token=token, **span)
@@ -203,7 +219,7 @@ async def test_an_export_of_maximum_size_events_stays_under_the_message_limit(se
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         events = largest_events(3, 400)
         for start in range(0, len(events), 400):  # at most 500 events per AppendEvents
-            await append(stub, settings, *events[start:start + 400])
+            await append(stub, settings, *events[start : start + 400])
         limit = 1200 if export_format == audit_pb2.EXPORT_FORMAT_CSV else 500
         exported = await stub.ExportEvents(
             audit_pb2.ExportEventsRequest(format=export_format, limit=limit),
@@ -218,7 +234,7 @@ async def test_leaves_of_maximum_size_events_come_as_many_as_fit(settings):
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         events = largest_events(2, 500, widest=True)
         for start in range(0, len(events), 250):  # an append's request stays under 4 MiB too
-            await append(stub, settings, *events[start:start + 250])
+            await append(stub, settings, *events[start : start + 250])
         await checkpointed(stub, settings, len(events))
         leaves, start, counts = [], 0, []
         while start < len(events):

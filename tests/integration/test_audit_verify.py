@@ -1,5 +1,6 @@
 """`samhandling audit verify` against a running suite: an intact log verifies, and a change,
 a removal or a reordering made directly in the database is found."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,9 +43,7 @@ async def all_checkpointed(database_url: str, timeout: float = 10.0) -> None:
 
 async def verify(suite, **options) -> int:
     token = await obtain_token(suite.settings, Identity("demo-auditor"))
-    return await asyncio.to_thread(
-        audit_verify, suite.settings.addresses["gateway"], token, VerifyOptions(**options)
-    )
+    return await asyncio.to_thread(audit_verify, suite.settings.addresses["gateway"], token, VerifyOptions(**options))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 """The audit benches count, check and report what they measure (no timings asserted)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -149,9 +150,17 @@ def test_the_appends_report_gives_each_way_of_writing_against_the_baseline():
 
 def test_only_audit_replaces_each_databases_section_and_keeps_the_rest():
     runs = {10: {BASELINE: AppendRun(1000, 50, 1.0, 0.25, t(4)), GRPC: AppendRun(1000, 100, 4.0, 2.0, t(20))}}
-    old = "\n".join(audit_appends.render([
-        AppendBench("SQLite (WAL) on tmpfs", 50, 2, 100, runs), AppendBench("PostgreSQL (fsync=on) on ext4", 50, 2, 100, runs),
-    ])) + "\n## Later section\n\nkept\n"
+    old = (
+        "\n".join(
+            audit_appends.render(
+                [
+                    AppendBench("SQLite (WAL) on tmpfs", 50, 2, 100, runs),
+                    AppendBench("PostgreSQL (fsync=on) on ext4", 50, 2, 100, runs),
+                ]
+            )
+        )
+        + "\n## Later section\n\nkept\n"
+    )
     faster = {10: {**runs[10], GRPC: AppendRun(1000, 100, 2.0, 1.0, t(10))}}
     bench = AppendBench("SQLite (WAL) on ext4", 50, 2, 100, faster)
     new = replace_section(old, audit_appends.heading(bench), "\n".join(audit_appends.render([bench])) + "\n")
@@ -200,11 +209,13 @@ def _spans(*reads: tuple[int, int, int] | None) -> list:
         if read is not None:
             gateway, append, audit_server = read
             client = tracer.start_span(APPEND_EVENTS, inside, kind=SpanKind.CLIENT, start_time=100)
-            tracer.start_span(APPEND_EVENTS, trace.set_span_in_context(client), kind=SpanKind.SERVER,
-                              start_time=200).end(end_time=200 + audit_server)
+            tracer.start_span(
+                APPEND_EVENTS, trace.set_span_in_context(client), kind=SpanKind.SERVER, start_time=200
+            ).end(end_time=200 + audit_server)
             client.end(end_time=100 + append)
             tracer.start_span(READ_METHOD, inside, kind=SpanKind.SERVER, start_time=append + 200).end(
-                end_time=append + 300)
+                end_time=append + 300
+            )
             root.end(end_time=gateway)
         else:
             root.end(end_time=1000)
@@ -227,5 +238,7 @@ def test_the_read_latency_report_gives_the_append_share_and_the_baseline():
     result = summarise_reads(1, t(9), [11_000_000] * 3, reads, t(2))
     assert isinstance(result, ReadLatency) and (result.share_median, result.share_p95) == (0.6, 0.6)
     text = "\n".join(audit_latency.render([result]))
-    assert "| 1 | 3 | 9.00 (13.50) | 11.00 (11.00) | 10.00 (10.00) | 6.00 (6.00) | 60% (60%) | 4.00 (4.00) | " \
-           "2.00 (3.00) | 3.00× |" in text
+    assert (
+        "| 1 | 3 | 9.00 (13.50) | 11.00 (11.00) | 10.00 (10.00) | 6.00 (6.00) | 60% (60%) | 4.00 (4.00) | "
+        "2.00 (3.00) | 3.00× |" in text
+    )

@@ -2,6 +2,7 @@
 timed calls hit the cache; the decision step alone is asked with exactly the two requests the
 gateway asks for a GetPatientSummary, every timed hit is a cache hit, and every miss asks the
 consent service (the cache's counters do not move for it)."""
+
 from __future__ import annotations
 
 from bench import gateway_cache
@@ -27,7 +28,10 @@ async def test_the_decision_step_is_asked_what_the_gateway_asks(monkeypatch):
 
     monkeypatch.setattr(gateway_cache, "_decision_step", recording)
     await gateway_cache._run(True, calls=1, warmup=1, step_block=1, step_rounds=1)
-    assert [r.data_category for r in seen] == [common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES,
-                                                common_pb2.DATA_CATEGORY_VITAL_SIGNS]
+    assert [r.data_category for r in seen] == [
+        common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES,
+        common_pb2.DATA_CATEGORY_VITAL_SIGNS,
+    ]
     assert {(r.patient_id, r.actor.client_id, r.purpose_of_use, r.write) for r in seen} == {
-        (gateway_cache.PATIENT, "demo-ehr", common_pb2.PURPOSE_OF_USE_TREAT, False)}
+        (gateway_cache.PATIENT, "demo-ehr", common_pb2.PURPOSE_OF_USE_TREAT, False)
+    }

@@ -1,5 +1,6 @@
 """The hop bench's servers (issue 15): the bare proxy forwards bytes to the real summary service
 with a signed assertion, and to the fixed-response backend without."""
+
 from __future__ import annotations
 
 import contextlib
@@ -29,8 +30,11 @@ async def served(handler: grpc.GenericRpcHandler) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def proxy(to: str, signer: AssertionSigner | None) -> AsyncIterator[summary_pb2_grpc.PatientSummaryServiceStub]:
-    async with grpc.aio.insecure_channel(to) as upstream, served(hops.forwarding_handler(upstream, signer)) as address, \
-            grpc.aio.insecure_channel(address) as channel:
+    async with (
+        grpc.aio.insecure_channel(to) as upstream,
+        served(hops.forwarding_handler(upstream, signer)) as address,
+        grpc.aio.insecure_channel(address) as channel,
+    ):
         yield summary_pb2_grpc.PatientSummaryServiceStub(channel)
 
 
@@ -42,7 +46,9 @@ async def test_the_proxy_signs_for_the_real_summary_and_the_floor_answers_its_by
             answer = await stub.GetPatientSummary(REQUEST)
             again = await stub.GetPatientSummary(REQUEST)  # a fresh jti every call: no replay refused
         async with proxy(summary.address, None) as unsigned:  # the backend's refusal comes through as it is
-            await expect_error(unsigned.GetPatientSummary(REQUEST), grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_MISSING")
+            await expect_error(
+                unsigned.GetPatientSummary(REQUEST), grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_MISSING"
+            )
     assert answer.patient_id == hops.PATIENT and answer.municipal_services and not answer.withheld_categories
     assert again == answer
     fixed = answer.SerializeToString()

@@ -1,4 +1,5 @@
 """Capacity service over real gRPC with a real database (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -48,15 +49,20 @@ async def test_overview_sums_each_resource_type_and_tells_its_position(settings)
     async with running_backend("capacity", settings) as channel:
         stub = capacity_pb2_grpc.CapacityServiceStub(channel)
         overview = await stub.GetCapacityOverview(
-            capacity_pb2.GetCapacityOverviewRequest(region="Nordland"), metadata=asserted(settings, "capacity", OVERVIEW)
+            capacity_pb2.GetCapacityOverviewRequest(region="Nordland"),
+            metadata=asserted(settings, "capacity", OVERVIEW),
         )
         beds = [r for u in overview.units for r in u.resources if r.resource_type == "isolation_bed"]
         (isolation,) = [t for t in overview.totals if t.resource_type == "isolation_bed"]
         assert (isolation.total, isolation.available, isolation.occupied, isolation.unit_count) == (
-            sum(r.total for r in beds), sum(r.available for r in beds), sum(r.occupied for r in beds), len(beds)
+            sum(r.total for r in beds),
+            sum(r.available for r in beds),
+            sum(r.occupied for r in beds),
+            len(beds),
         )
-        assert [t.resource_type for t in overview.totals] == sorted({r.resource_type for u in overview.units
-                                                                      for r in u.resources})
+        assert [t.resource_type for t in overview.totals] == sorted(
+            {r.resource_type for u in overview.units for r in u.resources}
+        )
         # Every seeded report is one change: the position counts them all, whatever the filter.
         everything = await stub.GetCapacityOverview(
             capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
@@ -72,8 +78,13 @@ async def test_report_is_stored_and_attributed(settings):
         )
         unit_id = next(u.unit_id for u in overview.units if u.orgnr in BODO_POINTS_OF_CARE)
         request = capacity_pb2.ReportCapacityRequest(
-            unit_id=unit_id, resource_type="bed", total=10, available=1, occupied=9,
-            status=capacity_pb2.CAPACITY_STATUS_STRAINED, note="influensa",
+            unit_id=unit_id,
+            resource_type="bed",
+            total=10,
+            available=1,
+            occupied=9,
+            status=capacity_pb2.CAPACITY_STATUS_STRAINED,
+            note="influensa",
         )
         answer = await stub.ReportCapacity(request, metadata=asserted(settings, "capacity", REPORT))
         bed = next(r for r in answer.unit.resources if r.resource_type == "bed")
@@ -101,8 +112,13 @@ async def test_invalid_report_is_refused_with_a_field_violation_and_changes_noth
             capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
         )
         unit_id = next(u.unit_id for u in before.units if u.orgnr in BODO_POINTS_OF_CARE)
-        fields = {"resource_type": "bed", "total": 10, "available": 1, "occupied": 1,
-                  "status": capacity_pb2.CAPACITY_STATUS_NORMAL} | values
+        fields = {
+            "resource_type": "bed",
+            "total": 10,
+            "available": 1,
+            "occupied": 1,
+            "status": capacity_pb2.CAPACITY_STATUS_NORMAL,
+        } | values
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.ReportCapacity(
                 capacity_pb2.ReportCapacityRequest(unit_id=unit_id, **fields),
@@ -154,14 +170,21 @@ async def test_history_keeps_every_report_oldest_first(settings):
         for available in (5, 4, 3):
             await stub.ReportCapacity(
                 capacity_pb2.ReportCapacityRequest(
-                    unit_id="bodo-kad", resource_type="bed", total=8, available=available, occupied=8 - available,
+                    unit_id="bodo-kad",
+                    resource_type="bed",
+                    total=8,
+                    available=available,
+                    occupied=8 - available,
                     status=capacity_pb2.CAPACITY_STATUS_STRAINED,
                 ),
                 metadata=asserted(settings, "capacity", REPORT),
             )
         await stub.ReportCapacity(
             capacity_pb2.ReportCapacityRequest(
-                unit_id="bodo-kad", resource_type="stretcher", total=2, available=2,
+                unit_id="bodo-kad",
+                resource_type="stretcher",
+                total=2,
+                available=2,
                 status=capacity_pb2.CAPACITY_STATUS_NORMAL,
             ),
             metadata=asserted(settings, "capacity", REPORT),

@@ -1,5 +1,6 @@
 """Alerts over real gRPC with a real database (SQLite and PostgreSQL): raising to organisations
 or an area, acknowledgements per organisation seen by the sender, and the resumable watch."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,6 @@ VESTRE_VIKEN_ACTOR = common_pb2.Actor(
 ACTORS = {BODO: DEMO_EHR_ACTOR, BAERUM: BAERUM_ACTOR, HOSPITAL: HOSPITAL_ACTOR, VESTRE_VIKEN: VESTRE_VIKEN_ACTOR}
 
 
-
-
 @pytest.fixture
 def settings(tmp_path, db_url):
     return settings_for(tmp_path, capacity=db_url)
@@ -63,14 +62,6 @@ async def serving(settings, clock: Clock) -> AsyncIterator[Alerts]:
     )
     async with running_backend("capacity", settings, spec=spec) as channel:
         yield Alerts(capacity_pb2_grpc.CapacityServiceStub(channel), settings, clock)
-
-
-
-
-
-
-
-
 
 
 def summary(message: capacity_pb2.WatchAlertsResponse) -> tuple[int, int, str]:
@@ -108,7 +99,11 @@ async def test_the_sender_sees_who_has_and_has_not_acknowledged(settings, clock)
         seen_by_bodo = await alerts.acknowledge(alert.alert_id, BODO_NURSE, note="Ekstra personell kalt inn")
         (ack,) = seen_by_bodo.acknowledgements
         assert (ack.orgnr, ack.client_id, ack.hpr_number, ack.name, ack.note) == (
-            BODO, "demo-ehr", "565501872", "Kari Nordmann", "Ekstra personell kalt inn"
+            BODO,
+            "demo-ehr",
+            "565501872",
+            "Kari Nordmann",
+            "Ekstra personell kalt inn",
         )
         assert ack.acknowledge_time.ToDatetime(tzinfo=UTC) == clock.now
         assert not seen_by_bodo.pending_orgnrs
@@ -133,7 +128,9 @@ async def test_the_sender_sees_who_has_and_has_not_acknowledged(settings, clock)
         # Bodø is sent its own acknowledgement, not Bærum's: its next event is a later raise.
         later = await alerts.raise_alert("r-2", target_orgnrs=[BODO])
         assert [summary(m)[1:] for m in await events(bodo_watch, 3)] == [
-            (RAISED, alert.alert_id), (ACKNOWLEDGED, alert.alert_id), (RAISED, later.alert_id)
+            (RAISED, alert.alert_id),
+            (ACKNOWLEDGED, alert.alert_id),
+            (RAISED, later.alert_id),
         ]
         sender_watch.cancel()
         bodo_watch.cancel()
@@ -146,7 +143,8 @@ async def test_only_a_targeted_organisation_acknowledges(settings, clock):
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await alerts.acknowledge(alert.alert_id, actor)
             assert (err.value.code(), error_info(err.value)[0]) == (
-                grpc.StatusCode.PERMISSION_DENIED, "ALERT_NOT_TARGETED"
+                grpc.StatusCode.PERMISSION_DENIED,
+                "ALERT_NOT_TARGETED",
             )
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await alerts.acknowledge("00000000-0000-0000-0000-000000000000", DEMO_EHR_ACTOR)
@@ -162,8 +160,9 @@ async def test_only_a_targeted_organisation_acknowledges(settings, clock):
 
 async def test_an_expired_alert_cannot_be_acknowledged_and_leaves_the_open_lists(settings, clock):
     async with serving(settings, clock) as alerts:
-        alert = await alerts.raise_alert("r-1", target_orgnrs=[BODO], expire_time=to_timestamp(
-            clock.now + timedelta(hours=1)))
+        alert = await alerts.raise_alert(
+            "r-1", target_orgnrs=[BODO], expire_time=to_timestamp(clock.now + timedelta(hours=1))
+        )
         clock.now += timedelta(hours=1)
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await alerts.acknowledge(alert.alert_id, DEMO_EHR_ACTOR)
@@ -190,7 +189,8 @@ async def test_a_retried_raise_is_stored_once(settings, clock):
         other_sender = await alerts.raise_alert("same", actor=BAERUM_ACTOR, target_orgnrs=[BODO])
         assert other_sender.alert_id != first.alert_id
         assert [summary(m)[1:] for m in await events(watch, 2)] == [
-            (RAISED, first.alert_id), (RAISED, other_sender.alert_id)
+            (RAISED, first.alert_id),
+            (RAISED, other_sender.alert_id),
         ]
         watch.cancel()
 
@@ -252,7 +252,8 @@ async def test_alerts_are_for_callers_acting_for_an_organisation(settings, clock
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await call()
             assert (err.value.code(), error_info(err.value)[0]) == (
-                grpc.StatusCode.PERMISSION_DENIED, "ORGANISATION_REQUIRED"
+                grpc.StatusCode.PERMISSION_DENIED,
+                "ORGANISATION_REQUIRED",
             ), name
 
 
@@ -302,18 +303,22 @@ async def test_open_alerts_are_limited_per_sender_and_every_list_of_them_is_boun
     `truncated`, ListAlerts in pages (AIP-158) of alerts of maximum size."""
     longest = "𝄞" * 1000  # 4 bytes in UTF-8 each: the largest message text allowed
     async with serving(settings, clock) as alerts:
+
         async def raise_many(actor: common_pb2.Actor, count: int) -> None:
             for start in range(0, count, 20):
-                await asyncio.gather(*(
-                    alerts.raise_alert(f"{actor.client_id}-{n}", actor=actor, target_orgnrs=[BODO], message=longest)
-                    for n in range(start, min(start + 20, count))
-                ))
+                await asyncio.gather(
+                    *(
+                        alerts.raise_alert(f"{actor.client_id}-{n}", actor=actor, target_orgnrs=[BODO], message=longest)
+                        for n in range(start, min(start + 20, count))
+                    )
+                )
 
         await raise_many(HOSPITAL_ACTOR, 100)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await alerts.raise_alert("one-too-many", target_orgnrs=[BODO])
         assert (refused.value.code(), error_info(refused.value)[0]) == (
-            grpc.StatusCode.FAILED_PRECONDITION, "OPEN_ALERTS_LIMIT"
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "OPEN_ALERTS_LIMIT",
         )
         await raise_many(BAERUM_ACTOR, 100)
         await raise_many(VESTRE_VIKEN_ACTOR, 1)

@@ -1,5 +1,6 @@
 """Revision 0002 of the capacity database on SQLite and PostgreSQL: reports stored before it
 become the first history, in the order they were reported, and reporting carries on after them."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -20,9 +21,11 @@ def test_reports_stored_before_0002_become_the_first_history(db_url):
     noon = datetime(2026, 3, 1, 12, tzinfo=UTC)
     try:
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO units VALUES ('u-1', 'Legevakt', 'LEGEVAKT', '910000039', '910000012', '1804', 'Nordland')"
-            ))
+            connection.execute(
+                text(
+                    "INSERT INTO units VALUES ('u-1', 'Legevakt', 'LEGEVAKT', '910000039', '910000012', '1804', 'Nordland')"
+                )
+            )
             for resource_type, available, minutes in (("bed", 2, 5), ("isolation_bed", 0, 1), ("stretcher", 1, 9)):
                 connection.execute(
                     text("INSERT INTO resources VALUES ('u-1', :kind, 4, :available, 1, 'NORMAL', '', :at, 'old')"),
@@ -34,7 +37,9 @@ def test_reports_stored_before_0002_become_the_first_history(db_url):
         assert snapshot.position == 3
         (unit,) = snapshot.units
         assert [(c.report.resource_type, c.position) for c in unit.resources] == [
-            ("bed", 2), ("isolation_bed", 1), ("stretcher", 3)
+            ("bed", 2),
+            ("isolation_bed", 1),
+            ("stretcher", 3),
         ]
         history, truncated = store.history("u-1", "", noon, noon + timedelta(hours=1))
         assert [c.position for c in history] == [1, 2, 3] and not truncated

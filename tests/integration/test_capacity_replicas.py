@@ -2,6 +2,7 @@
 committed on one reaches a watcher on the other within a second (woken by NOTIFY: the poll is
 set to 30 s), also after the listening connection was killed; and a watcher that disconnects
 and resumes by position on the other replica sees every change exactly once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,8 +60,10 @@ async def capacity_replicas(settings, count: int = 2) -> AsyncIterator[list[Repl
     """`count` capacity servers as main.py builds them, on the one database of `settings`."""
     async with backend_replicas(backend("capacity"), settings, count) as served:
         yield [
-            Replica(Capacity(r.channel, settings),
-                    Alerts(capacity_pb2_grpc.CapacityServiceStub(r.channel), settings, Clock()))
+            Replica(
+                Capacity(r.channel, settings),
+                Alerts(capacity_pb2_grpc.CapacityServiceStub(r.channel), settings, Clock()),
+            )
             for r in served
         ]
 
@@ -82,10 +85,11 @@ async def test_a_report_on_one_replica_reaches_a_watcher_on_the_other_within_a_s
         on_b.cancel()
 
 
-async def test_behind_a_transaction_pooler_replicas_listen_on_a_direct_url(tmp_path, pgbouncer, postgres_url):  # noqa: F811
+async def test_behind_a_transaction_pooler_replicas_listen_on_a_direct_url(tmp_path, pgbouncer, postgres_url):
     pooled = pgbouncer.url(postgres_url.rsplit("/", 1)[1])
-    settings = replace(settings_for(tmp_path, capacity=pooled), database=POOLED,
-                       session_database_urls={"capacity": postgres_url})
+    settings = replace(
+        settings_for(tmp_path, capacity=pooled), database=POOLED, session_database_urls={"capacity": postgres_url}
+    )
     async with capacity_replicas(settings) as (a, b):
         on_b = b.capacity.watch()
         start = (await snapshot(on_b)).position
@@ -145,8 +149,10 @@ async def test_an_alert_watcher_resuming_on_the_other_replica_sees_every_event_e
         await alert_snapshot(first)
 
         async def raise_on_both() -> list[str]:
-            return [(await replicas[i % 2].alerts.raise_alert(f"r-{i}", target_orgnrs=[BODO])).alert_id
-                    for i in range(count)]
+            return [
+                (await replicas[i % 2].alerts.raise_alert(f"r-{i}", target_orgnrs=[BODO])).alert_id
+                for i in range(count)
+            ]
 
         writer = asyncio.create_task(raise_on_both())
         received = await alert_events(first, before)
@@ -189,12 +195,15 @@ def wait_for_listener(engine, other_than: int | None) -> int:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while True:
         with engine.connect() as connection:
-            pids = connection.scalars(text(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'samhandling-capacity-listener'"
-                " AND query LIKE 'LISTEN%' AND pid IS DISTINCT FROM :other"), {"other": other_than}).all()
+            pids = connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'samhandling-capacity-listener'"
+                    " AND query LIKE 'LISTEN%' AND pid IS DISTINCT FROM :other"
+                ),
+                {"other": other_than},
+            ).all()
         if pids:
             [pid] = pids
             return pid
         assert time.monotonic() < deadline, "no capacity listener"
         time.sleep(0.05)  # polling a condition with a deadline
-

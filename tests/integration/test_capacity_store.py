@@ -1,5 +1,6 @@
 """The capacity store on SQLite and PostgreSQL: snapshots and change pages are exact as of
 the head they read, even when later reports commit while they read."""
+
 from __future__ import annotations
 
 import time
@@ -35,7 +36,9 @@ def reads_head_before(monkeypatch, position: int) -> None:
     """As if the store read the head just before later reports committed."""
     real = sequence_store.head
     monkeypatch.setattr(
-        sequence_store, "head", lambda session, name: position if name == sequence_store.CAPACITY else real(session, name)
+        sequence_store,
+        "head",
+        lambda session, name: position if name == sequence_store.CAPACITY else real(session, name),
     )
 
 
@@ -119,7 +122,13 @@ def _wait_until_blocked_by(engine, pid: int, timeout: float = 30.0) -> None:
 
 def _columns(value: Report) -> dict[str, object]:
     return {
-        "unit_id": value.unit_id, "resource_type": value.resource_type, "total": value.total,
-        "available": value.available, "occupied": value.occupied, "status": value.status.value,
-        "note": value.note, "reported_at": value.reported_at, "reported_by": value.reported_by,
+        "unit_id": value.unit_id,
+        "resource_type": value.resource_type,
+        "total": value.total,
+        "available": value.available,
+        "occupied": value.occupied,
+        "status": value.status.value,
+        "note": value.note,
+        "reported_at": value.reported_at,
+        "reported_by": value.reported_by,
     }

@@ -1,5 +1,6 @@
 """WatchCapacity over real gRPC with a real database (SQLite and PostgreSQL): a snapshot, then
 every change in order, the same for every watcher, and resumable without loss or repeats."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,14 +24,6 @@ BAERUM_ACTOR = common_pb2.Actor(
 @pytest.fixture
 def settings(tmp_path, db_url):
     return settings_for(tmp_path, capacity=db_url)
-
-
-
-
-
-
-
-
 
 
 async def test_watch_starts_with_the_overview_then_sends_each_change_in_order(settings):
@@ -119,8 +112,10 @@ async def test_resuming_at_the_head_waits_for_the_next_change(settings):
 async def test_filters_apply_to_changes_and_positions_stay_global(settings):
     async with running_backend("capacity", settings) as channel:
         capacity = Capacity(channel, settings)
-        everything, baerum, kad = capacity.watch(), capacity.watch(municipality_number="3201"), capacity.watch(
-            unit_type=capacity_pb2.UNIT_TYPE_KAD, region="Nordland"
+        everything, baerum, kad = (
+            capacity.watch(),
+            capacity.watch(municipality_number="3201"),
+            capacity.watch(unit_type=capacity_pb2.UNIT_TYPE_KAD, region="Nordland"),
         )
         await snapshot(everything)
         baerum_units = (await snapshot(baerum)).snapshot.units
@@ -179,7 +174,9 @@ async def test_a_cancelled_watch_leaves_no_task_behind(tmp_path):
         await snapshot(call)
         # The call's tasks on both ends (the server's handler runs in this loop), but not the
         # server's standing wait for its next call.
-        started = {t for t in asyncio.all_tasks() - before if t.get_coro().__qualname__ != "AioServer._request_registered_call"}
+        started = {
+            t for t in asyncio.all_tasks() - before if t.get_coro().__qualname__ != "AioServer._request_registered_call"
+        }
         assert started
         call.cancel()
         done, pending = await asyncio.wait(started, timeout=TIMEOUT)

@@ -2,6 +2,7 @@
 port 0: round_robin spreads calls over every replica an `ipv4:` target names, a replica that
 announces NOT_SERVING stops getting picks while it still serves, and a backend restarted on
 its port is reached again within about a second."""
+
 from __future__ import annotations
 
 import asyncio

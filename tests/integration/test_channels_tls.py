@@ -2,6 +2,7 @@
 throwaway CA (tests/fixtures/tls.py): the right CA reaches a TLS backend, a wrong CA does not, an mTLS
 backend refuses a client without a certificate (or with one from another CA), and the
 health service answers on the same TLS port."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,8 +35,6 @@ def ca(tmp_path: Path) -> Authority:
 @pytest.fixture
 def other_ca(tmp_path: Path) -> Authority:
     return Authority("other", tmp_path)
-
-
 
 
 async def reaches(port: int, tls: TlsFiles) -> bool:
@@ -95,7 +94,10 @@ async def test_a_backend_and_the_gateway_take_mtls_from_their_settings(ca: Autho
     settings reaches it with its client certificate, and not without one."""
     served = ca.issue("capacity", server=True)
     backend_settings = replace(
-        settings_for(tmp_path), tls_ca_file=ca.ca_file, tls_cert_file=served.cert, tls_key_file=served.key,
+        settings_for(tmp_path),
+        tls_ca_file=ca.ca_file,
+        tls_cert_file=served.cert,
+        tls_key_file=served.key,
         tls_client_auth=True,
     )
     migrate_all(backend_settings, ("capacity", "gateway"))  # serving refuses a database not at head
@@ -104,7 +106,10 @@ async def test_a_backend_and_the_gateway_take_mtls_from_their_settings(ca: Autho
     client = ca.issue("gateway", server=False)
     addresses = {**backend_settings.addresses, "capacity": f"127.0.0.1:{port}"}
     with_cert = replace(
-        settings_for(tmp_path), addresses=addresses, tls_ca_file=ca.ca_file, tls_cert_file=client.cert,
+        settings_for(tmp_path),
+        addresses=addresses,
+        tls_ca_file=ca.ca_file,
+        tls_cert_file=client.cert,
         tls_key_file=client.key,
     )
     check = Assertion(method="/grpc.health.v1.Health/Check", actor=GATEWAY_ACTOR)

@@ -1,5 +1,6 @@
 """Children started through `services.cli.children` die with their parent, however it dies, also
 when they switched to another user first (as PostgreSQL does when we are root)."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,11 @@ PARENT = textwrap.dedent("""
 
 
 def _start(tmp_path: Path, user: str, death_signal: int) -> tuple[subprocess.Popen[str], int]:
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, user, str(tmp_path / "child.log"), str(death_signal)],
-                              stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, user, str(tmp_path / "child.log"), str(death_signal)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = parent.stdout.readline() if parent.stdout else ""
     assert line.strip().isdigit(), "the parent did not start its child"
     return parent, int(line)

@@ -1,4 +1,5 @@
 """`status` expands a DNS target into its replicas' addresses with the system's resolver."""
+
 from __future__ import annotations
 
 from services.cli.health import replica_addresses

@@ -1,5 +1,6 @@
 """`samhandling status`: a target that names no replica is listed as UNREACHABLE (never left
 out), and a replica found through DNS is checked over TLS against its DNS name."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,7 +23,9 @@ async def test_a_target_that_resolves_to_nothing_is_unreachable_not_missing(tmp_
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(health.socket, "getaddrinfo", unresolvable)
-    settings = replace(Settings(), var_dir=tmp_path, addresses={**Settings().addresses, **dict.fromkeys(COMPONENTS, NOWHERE)})
+    settings = replace(
+        Settings(), var_dir=tmp_path, addresses={**Settings().addresses, **dict.fromkeys(COMPONENTS, NOWHERE)}
+    )
     entries = await collect(settings)
     assert {e.component for e in entries} == set(COMPONENTS)
     assert all(e.status == "UNREACHABLE" and e.address == NOWHERE for e in entries)
@@ -30,7 +33,9 @@ async def test_a_target_that_resolves_to_nothing_is_unreachable_not_missing(tmp_
 
 
 async def test_an_empty_address_list_is_unreachable(tmp_path: Path) -> None:
-    settings = replace(Settings(), var_dir=tmp_path, addresses={**Settings().addresses, **dict.fromkeys(COMPONENTS, "ipv4:")})
+    settings = replace(
+        Settings(), var_dir=tmp_path, addresses={**Settings().addresses, **dict.fromkeys(COMPONENTS, "ipv4:")}
+    )
     entries = await collect(settings)
     assert [e.component for e in entries] == list(COMPONENTS) and not serving(entries)
 
@@ -45,9 +50,13 @@ async def test_a_replica_found_through_dns_is_verified_against_the_dns_name(tmp_
             yield refused
 
     monkeypatch.setattr(health, "open_channel", channel)
-    monkeypatch.setattr(health.socket, "getaddrinfo", lambda *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 50051)),
-    ])
+    monkeypatch.setattr(
+        health.socket,
+        "getaddrinfo",
+        lambda *a, **k: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 50051)),
+        ],
+    )
     with_tls = replace(Settings(), var_dir=tmp_path, tls_ca_file=tmp_path / "ca.pem")
     target = "dns:///consent.samhandling.svc:50051"
     assert await health.replica_status("consent", "10.1.2.3:50051", with_tls, health.tls_name(target)) == "UNREACHABLE"

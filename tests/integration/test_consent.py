@@ -3,6 +3,7 @@ the seeded rules and residents (municipal services read within the parent organi
 written by the data holder, vital signs recorded by any organisation), rule versions and history, receipts, representatives, notifications, batch
 and explain, the policy change published before the patient is answered, and the residents
 table itself."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,14 @@ RESTRICTION = consent_pb2.RULE_TYPE_RESTRICTION
 
 def personnel(name: str, hpr_number: str, orgnr_parent: str, orgnr_child: str) -> common_pb2.Actor:
     return common_pb2.Actor(
-        kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr-baerum", client_name="Demo EHR Bærum", name=name,
-        pid=people.KRISTIN, hpr_number=hpr_number, authorization="LE", orgnr_parent=orgnr_parent,
+        kind=common_pb2.ACTOR_KIND_PERSONNEL,
+        client_id="demo-ehr-baerum",
+        client_name="Demo EHR Bærum",
+        name=name,
+        pid=people.KRISTIN,
+        hpr_number=hpr_number,
+        authorization="LE",
+        orgnr_parent=orgnr_parent,
         orgnr_child=orgnr_child,
     )
 
@@ -62,8 +69,13 @@ def patient(pid: str, name: str = "") -> common_pb2.Actor:
 KRISTIN = personnel("Kristin Korttidsen", people.KRISTIN_HPR, "910000047", "910000055")
 BJORN = personnel("Bjørn Beredskapsen", people.BJORN_HPR, "910000047", "910000063")
 HANNE = personnel("Hanne Helsesen", "990000108", HOSPITAL_TRUST, "910000098")
-BAERUM_EHR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr-baerum",
-                              client_name="Demo EHR Bærum", orgnr_parent=BAERUM, orgnr_child="910000063")
+BAERUM_EHR = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_SYSTEM,
+    client_id="demo-ehr-baerum",
+    client_name="Demo EHR Bærum",
+    orgnr_parent=BAERUM,
+    orgnr_child="910000063",
+)
 
 
 @pytest.fixture
@@ -91,8 +103,9 @@ class Consent:
         return getattr(self.stub, method)(request, metadata=metadata)
 
     async def check(self, patient_id: str, actor=DEMO_EHR_ACTOR, category=VITALS, purpose=TREAT, **fields):
-        request = consent_pb2.CheckAccessRequest(patient_id=patient_id, actor=actor, data_category=category,
-                                                 purpose_of_use=purpose, **fields)
+        request = consent_pb2.CheckAccessRequest(
+            patient_id=patient_id, actor=actor, data_category=category, purpose_of_use=purpose, **fields
+        )
         return await self.call("CheckAccess", request, actor=actor, patient_id=patient_id)
 
     async def create(self, patient_id: str, by: common_pb2.Actor | None = None, **fields) -> consent_pb2.Rule:
@@ -109,8 +122,11 @@ class Consent:
 
     async def history(self, patient_id: str, by=None) -> list[consent_pb2.Rule]:
         request = consent_pb2.ListRuleHistoryRequest(patient_id=patient_id)
-        return list((await self.call("ListRuleHistory", request, actor=by or patient(patient_id),
-                                     patient_id=patient_id)).versions)
+        return list(
+            (
+                await self.call("ListRuleHistory", request, actor=by or patient(patient_id), patient_id=patient_id)
+            ).versions
+        )
 
     async def notifications(self, patient_id: str, by=None, **paging) -> consent_pb2.ListNotificationsResponse:
         request = consent_pb2.ListNotificationsRequest(patient_id=patient_id, **paging)
@@ -143,7 +159,11 @@ async def test_decisions_over_the_seeded_rules_with_notifications_for_every_open
         assert (await consent.check(people.TOR, actor=KRISTIN)).decision == PERMIT
 
         assert outcome(await consent.check(people.GUNNAR, actor=KRISTIN)) == (
-            DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], [])
+            DENY,
+            common_pb2.ACCESS_BASIS_RESTRICTION,
+            ["rule-seed-0002"],
+            [],
+        )
         assert (await consent.check(people.GUNNAR, actor=KRISTIN, purpose=ETREAT)).decision == DENY  # no justification
         assert (await consent.check(people.GUNNAR, category=SERVICES)).decision == PERMIT  # his municipality's own EHR
         emergency = await consent.check(people.GUNNAR, actor=KRISTIN, purpose=ETREAT, justification="short of breath")
@@ -157,7 +177,8 @@ async def test_decisions_over_the_seeded_rules_with_notifications_for_every_open
             (consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, emergency.decision_id),
         ]
         assert told[1].text.startswith(
-            "Your restricted vital signs were opened in an emergency by Kristin Korttidsen at Bærum helsehus – KAD on ")
+            "Your restricted vital signs were opened in an emergency by Kristin Korttidsen at Bærum helsehus – KAD on "
+        )
         assert told[1].actor.hpr_number == people.KRISTIN_HPR and told[1].actor.pid == ""
         # Denials and unrestricted permits tell nobody anything.
         assert (await consent.notifications(people.RAGNHILD)).notifications == []
@@ -181,13 +202,22 @@ async def test_municipal_services_stay_with_the_parent_organisation_and_vital_si
         assert outcome(await consent.check(NOT_A_RESIDENT, category=SERVICES)) == outside
 
         # Opened as a restriction is, flagged and told to the patient.
-        emergency = await consent.check(people.ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT,
-                                        justification="confused, lives alone")
-        assert outcome(emergency) == (PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY,
-                                      ["default:outside-parent-organisation"], OPENED)
+        emergency = await consent.check(
+            people.ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT, justification="confused, lives alone"
+        )
+        assert outcome(emergency) == (
+            PERMIT,
+            common_pb2.ACCESS_BASIS_EMERGENCY,
+            ["default:outside-parent-organisation"],
+            OPENED,
+        )
         consented = await consent.check(people.ESKIL, actor=KRISTIN, category=SERVICES, consent_at_moment=True)
-        assert outcome(consented) == (PERMIT, common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT,
-                                      ["default:outside-parent-organisation"], OPENED)
+        assert outcome(consented) == (
+            PERMIT,
+            common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT,
+            ["default:outside-parent-organisation"],
+            OPENED,
+        )
         assert outcome(await consent.check(people.ESKIL, actor=HANNE, category=SERVICES, purpose=ETREAT)) == outside
         told = (await consent.notifications(people.ESKIL)).notifications
         assert [(n.kind, n.reference) for n in told] == [
@@ -196,58 +226,102 @@ async def test_municipal_services_stay_with_the_parent_organisation_and_vital_si
         ]
         assert told[1].text.startswith(
             "Your municipal services were opened in an emergency by Hanne Helsesen at "
-            "Nordlandssykehuset Bodø – akuttmottak (not part of your municipality) on ")
+            "Nordlandssykehuset Bodø – akuttmottak (not part of your municipality) on "
+        )
         assert told[1].actor.hpr_number == "990000108" and told[1].actor.pid == ""
 
         # An explicit permit of the organisation opens them without an opening to tell.
-        await consent.create(people.ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT,
-                             actor=consent_pb2.ActorSelector(org_number=HOSPITAL_TRUST))
+        await consent.create(
+            people.ESKIL,
+            rule_type=consent_pb2.RULE_TYPE_PERMIT,
+            actor=consent_pb2.ActorSelector(org_number=HOSPITAL_TRUST),
+        )
         assert outcome(await consent.check(people.ESKIL, actor=HANNE, category=SERVICES))[:2] == (
-            PERMIT, common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT)
+            PERMIT,
+            common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT,
+        )
 
         # Municipal services are written by the data holder only, whatever the patient permits (above) or restricts.
         assert outcome(await consent.check(people.TOR, category=SERVICES, write=True)) == holder
         assert outcome(await consent.check(people.TOR, actor=BAERUM_EHR, category=SERVICES, write=True)) == not_holder
         assert outcome(await consent.check(people.ESKIL, actor=HANNE, category=SERVICES, write=True)) == not_holder
         assert outcome(await consent.check(people.ASTRID, actor=BAERUM_EHR, category=SERVICES, write=True)) == holder
-        assert outcome(await consent.check(people.GUNNAR, category=SERVICES, write=True)) == holder  # not opened, not flagged
+        assert (
+            outcome(await consent.check(people.GUNNAR, category=SERVICES, write=True)) == holder
+        )  # not opened, not flagged
         assert outcome(await consent.check(NOT_A_RESIDENT, category=SERVICES, write=True)) == not_holder
 
         # Vital signs are recorded on the care relationship by any organisation: the home municipality,
         # another one, the hospital; with a restriction (it limits reading only) and without a known home.
-        for pid, actor in ((people.TOR, DEMO_EHR_ACTOR), (people.TOR, BAERUM_EHR), (people.ESKIL, HANNE), (people.ASTRID, BAERUM_EHR),
-                           (people.GUNNAR, DEMO_EHR_ACTOR), (people.GUNNAR, HANNE), (NOT_A_RESIDENT, HANNE)):
+        for pid, actor in (
+            (people.TOR, DEMO_EHR_ACTOR),
+            (people.TOR, BAERUM_EHR),
+            (people.ESKIL, HANNE),
+            (people.ASTRID, BAERUM_EHR),
+            (people.GUNNAR, DEMO_EHR_ACTOR),
+            (people.GUNNAR, HANNE),
+            (NOT_A_RESIDENT, HANNE),
+        ):
             assert outcome(await consent.check(pid, actor=actor, write=True)) == care, (pid, actor.client_id)
-        assert outcome(await consent.check(people.ESKIL, actor=personnel("Uten Virksomhet", "990000199", "", ""),
-                                           write=True)) == no_care
+        assert (
+            outcome(
+                await consent.check(people.ESKIL, actor=personnel("Uten Virksomhet", "990000199", "", ""), write=True)
+            )
+            == no_care
+        )
         for actor in (BAERUM_EHR, HANNE):
             assert outcome(await consent.check(people.RAGNHILD, actor=actor, write=True)) == (
-                DENY, common_pb2.ACCESS_BASIS_RESERVATION, ["rule-seed-0001"], [])
+                DENY,
+                common_pb2.ACCESS_BASIS_RESERVATION,
+                ["rule-seed-0001"],
+                [],
+            )
         assert outcome(await consent.check(people.TOR, actor=BJORN, write=True)) == (
-            DENY, common_pb2.ACCESS_BASIS_BLOCK, ["rule-seed-0003"], [])
+            DENY,
+            common_pb2.ACCESS_BASIS_BLOCK,
+            ["rule-seed-0003"],
+            [],
+        )
         assert len((await consent.notifications(people.GUNNAR)).notifications) == 0  # a write opens nothing
 
 
 async def test_every_change_is_a_new_version_with_history_revision_and_notification(settings):
     async with serving(settings) as consent:
-        restriction = await consent.create(people.ESKIL, rule_type=RESTRICTION, data_categories=[VITALS], reason="private")
+        restriction = await consent.create(
+            people.ESKIL, rule_type=RESTRICTION, data_categories=[VITALS], reason="private"
+        )
         assert (restriction.version, restriction.state, restriction.effect) == (
-            1, consent_pb2.RULE_STATE_ACTIVE, consent_pb2.RULE_EFFECT_DENY)
+            1,
+            consent_pb2.RULE_STATE_ACTIVE,
+            consent_pb2.RULE_EFFECT_DENY,
+        )
         assert (restriction.created_by.pid, restriction.reason) == (people.ESKIL, "private")
         permit = await consent.create(
-            people.ESKIL, rule_type=consent_pb2.RULE_TYPE_PERMIT, actor=consent_pb2.ActorSelector(org_number="910000047"),
-            purposes=[TREAT], valid_until=timestamp_pb2.Timestamp(seconds=4_102_444_800))
+            people.ESKIL,
+            rule_type=consent_pb2.RULE_TYPE_PERMIT,
+            actor=consent_pb2.ActorSelector(org_number="910000047"),
+            purposes=[TREAT],
+            valid_until=timestamp_pb2.Timestamp(seconds=4_102_444_800),
+        )
         denied = await consent.check(people.ESKIL, actor=KRISTIN)
         assert (denied.decision, denied.policy_revision) == (DENY, 2)  # a permit does not open a restriction
-        assert (await consent.check(people.ESKIL, actor=KRISTIN, category=SERVICES)).access_basis == \
-            common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT
+        assert (
+            await consent.check(people.ESKIL, actor=KRISTIN, category=SERVICES)
+        ).access_basis == common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT
 
         revoked = await consent.revoke(people.ESKIL, restriction.rule_id)
-        assert (revoked.rule_id, revoked.version, revoked.state) == (restriction.rule_id, 2, consent_pb2.RULE_STATE_REVOKED)
+        assert (revoked.rule_id, revoked.version, revoked.state) == (
+            restriction.rule_id,
+            2,
+            consent_pb2.RULE_STATE_REVOKED,
+        )
         assert revoked.data_categories == [VITALS] and revoked.reason == "changed my mind"
         after = await consent.check(people.ESKIL, actor=KRISTIN)
         assert (after.decision, after.access_basis, after.policy_revision) == (
-            PERMIT, common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT, 3)
+            PERMIT,
+            common_pb2.ACCESS_BASIS_EXPLICIT_PERMIT,
+            3,
+        )
         assert await consent.revoke(people.ESKIL, restriction.rule_id) == revoked  # idempotent: no third version
 
         current = await consent.rules(people.ESKIL)
@@ -255,7 +329,10 @@ async def test_every_change_is_a_new_version_with_history_revision_and_notificat
         everything = await consent.rules(people.ESKIL, include_revoked=True)
         assert [(r.rule_id, r.version) for r in everything.rules] == [(permit.rule_id, 1), (restriction.rule_id, 2)]
         assert [(v.rule_id, v.version) for v in await consent.history(people.ESKIL)] == [
-            (restriction.rule_id, 1), (permit.rule_id, 1), (restriction.rule_id, 2)]
+            (restriction.rule_id, 1),
+            (permit.rule_id, 1),
+            (restriction.rule_id, 2),
+        ]
         told = (await consent.notifications(people.ESKIL)).notifications
         assert [n.kind for n in told] == [consent_pb2.NOTIFICATION_KIND_RULE_CHANGED] * 3
         assert told[0].text.startswith("Your restriction of vital signs was revoked by you on ")
@@ -268,19 +345,28 @@ async def test_every_change_is_a_new_version_with_history_revision_and_notificat
     async with serving(settings) as consent:
         [reservation] = (await consent.rules(people.RAGNHILD, include_revoked=True)).rules
         assert (reservation.rule_id, reservation.version, reservation.state) == (
-            "rule-seed-0001", 2, consent_pb2.RULE_STATE_REVOKED)
+            "rule-seed-0001",
+            2,
+            consent_pb2.RULE_STATE_REVOKED,
+        )
         assert [v.created_by.client_id for v in await consent.history(people.RAGNHILD)] == [
-            "samhandling-seed", "samhandling-web"]
+            "samhandling-seed",
+            "samhandling-web",
+        ]
         assert (await consent.check(people.RAGNHILD)).policy_revision == 2
 
 
 async def test_receipts_verify_with_the_published_keys_and_tampering_shows(settings):
     async with serving(settings) as consent:
-        rule = await consent.create(people.ESKIL, rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
-                                    actor=consent_pb2.ActorSelector(hpr_number=people.BJORN_HPR))
+        rule = await consent.create(
+            people.ESKIL,
+            rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
+            actor=consent_pb2.ActorSelector(hpr_number=people.BJORN_HPR),
+        )
         revoked = await consent.revoke(people.ESKIL, rule.rule_id)
-        answer = await consent.call("GetReceiptKeys", consent_pb2.GetReceiptKeysRequest(), actor=DEMO_EHR_ACTOR,
-                                    patient_id="")
+        answer = await consent.call(
+            "GetReceiptKeys", consent_pb2.GetReceiptKeysRequest(), actor=DEMO_EHR_ACTOR, patient_id=""
+        )
         jwks = json.loads(answer.jwks_json)
         assert [k["kid"] for k in jwks["keys"]] == ["consent-receipts"]
         assert not {"d", "dev_only"} & set(jwks["keys"][0])
@@ -288,9 +374,15 @@ async def test_receipts_verify_with_the_published_keys_and_tampering_shows(setti
         for version in (rule, revoked, (await consent.history(people.GUNNAR))[0]):
             content = json.loads(jws.deserialize_compact(version.receipt, keys, algorithms=["ES256"]).payload)
             assert (content["rule_id"], content["version"], content["patient_id"], content["state"]) == (
-                version.rule_id, version.version, version.patient_id, consent_pb2.RuleState.Name(version.state)[11:])
+                version.rule_id,
+                version.version,
+                version.patient_id,
+                consent_pb2.RuleState.Name(version.state)[11:],
+            )
             assert content["created_by"] == {
-                "kind": common_pb2.ActorKind.Name(version.created_by.kind)[11:], "pid": version.created_by.pid}
+                "kind": common_pb2.ActorKind.Name(version.created_by.kind)[11:],
+                "pid": version.created_by.pid,
+            }
         content = json.loads(jws.deserialize_compact(revoked.receipt, keys, algorithms=["ES256"]).payload)
         assert content["policy_revision"] == 2 and content["actor"] == {"hpr_number": people.BJORN_HPR}
 
@@ -304,15 +396,26 @@ async def test_representatives_manage_whom_they_represent_and_nobody_else(settin
     guardian, attorney = patient(people.MIKKEL, "Mikkel Midlertidigsen"), patient(people.ASTRID)
     async with serving(settings) as consent:
         rule = await consent.create(people.FRIDA, by=guardian, rule_type=RESTRICTION)
-        assert (rule.patient_id, rule.created_by.pid, rule.created_by.name) == (people.FRIDA, people.MIKKEL, "Mikkel Midlertidigsen")
+        assert (rule.patient_id, rule.created_by.pid, rule.created_by.name) == (
+            people.FRIDA,
+            people.MIKKEL,
+            "Mikkel Midlertidigsen",
+        )
         assert [r.rule_id for r in (await consent.rules(people.FRIDA, by=guardian)).rules] == [rule.rule_id]
         [told] = (await consent.notifications(people.FRIDA, by=guardian)).notifications
         assert "by your representative Mikkel Midlertidigsen" in told.text
-        decision = await consent.check(people.FRIDA, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT, purpose=0)
+        decision = await consent.check(
+            people.FRIDA, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT, purpose=0
+        )
         assert outcome(decision) == (PERMIT, common_pb2.ACCESS_BASIS_REPRESENTATIVE, ["rep-seed-0001"], [])
         await consent.create(people.LIV, by=attorney, rule_type=consent_pb2.RULE_TYPE_RESERVATION)
 
-        for who, whom in ((guardian, people.ESKIL), (guardian, people.LIV), (attorney, people.FRIDA), (patient(people.ESKIL), people.FRIDA)):
+        for who, whom in (
+            (guardian, people.ESKIL),
+            (guardian, people.LIV),
+            (attorney, people.FRIDA),
+            (patient(people.ESKIL), people.FRIDA),
+        ):
             before = await consent.history(whom)
             for call in (
                 consent.create(whom, by=who, rule_type=consent_pb2.RULE_TYPE_RESERVATION),
@@ -323,9 +426,13 @@ async def test_representatives_manage_whom_they_represent_and_nobody_else(settin
             ):
                 err = await refused(call)
                 assert (err.code(), error_info(err)[0]) == (
-                    grpc.StatusCode.PERMISSION_DENIED, "NOT_PATIENT_OR_REPRESENTATIVE")
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    "NOT_PATIENT_OR_REPRESENTATIVE",
+                )
             assert await consent.history(whom) == before
-        not_theirs = await consent.check(people.ESKIL, actor=guardian, category=common_pb2.DATA_CATEGORY_ACCESS_LOG, purpose=0)
+        not_theirs = await consent.check(
+            people.ESKIL, actor=guardian, category=common_pb2.DATA_CATEGORY_ACCESS_LOG, purpose=0
+        )
         assert outcome(not_theirs) == (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:not-the-patient"], [])
 
         # The gateway's assertion must be about the patient of the request, whoever acts.
@@ -347,16 +454,23 @@ async def test_a_person_lists_whom_they_represent_with_each_status_by_name(setti
             ("rep-seed-0003", people.JONAS, "Jonas Jubileumsen", consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12),
         ]
         for rep in listed.representations:
-            decision = await consent.check(rep.patient_id, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT,
-                                           purpose=0)
+            decision = await consent.check(
+                rep.patient_id, actor=guardian, category=common_pb2.DATA_CATEGORY_CONSENT, purpose=0
+            )
             in_force = rep.status == consent_pb2.REPRESENTATION_STATUS_IN_FORCE
             assert (decision.decision == PERMIT) is in_force, rep.representation_id
-        attorney = await consent.call("ListRepresentations", request, actor=patient(people.ASTRID), patient_id=people.ASTRID)
+        attorney = await consent.call(
+            "ListRepresentations", request, actor=patient(people.ASTRID), patient_id=people.ASTRID
+        )
         [liv] = attorney.representations
         assert (liv.patient_name, liv.kind, liv.status) == (
-            "Liv Liksomsen", consent_pb2.REPRESENTATION_KIND_POWER_OF_ATTORNEY, consent_pb2.REPRESENTATION_STATUS_IN_FORCE
+            "Liv Liksomsen",
+            consent_pb2.REPRESENTATION_KIND_POWER_OF_ATTORNEY,
+            consent_pb2.REPRESENTATION_STATUS_IN_FORCE,
         )
-        nobody = await consent.call("ListRepresentations", request, actor=patient(people.ESKIL), patient_id=people.ESKIL)
+        nobody = await consent.call(
+            "ListRepresentations", request, actor=patient(people.ESKIL), patient_id=people.ESKIL
+        )
         assert list(nobody.representations) == []
         # Only about the caller: an assertion about anyone else, or a caller who is no person, is refused.
         err = await refused(consent.call("ListRepresentations", request, actor=guardian, patient_id=people.FRIDA))
@@ -367,12 +481,23 @@ async def test_a_person_lists_whom_they_represent_with_each_status_by_name(setti
 
 async def test_batch_and_explain(settings):
     async with serving(settings) as consent:
-        items = [consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR, actor=KRISTIN, data_category=c, purpose_of_use=p,
-                                                justification=j, write=w)
-                 for c, p, j, w in ((VITALS, TREAT, "", False), (SERVICES, TREAT, "", False),
-                                    (VITALS, BTG, "collapsed", False), (VITALS, TREAT, "", True))]
-        batch = await consent.call("BatchCheckAccess", consent_pb2.BatchCheckAccessRequest(requests=items),
-                                   actor=KRISTIN, patient_id=people.GUNNAR)
+        items = [
+            consent_pb2.CheckAccessRequest(
+                patient_id=people.GUNNAR, actor=KRISTIN, data_category=c, purpose_of_use=p, justification=j, write=w
+            )
+            for c, p, j, w in (
+                (VITALS, TREAT, "", False),
+                (SERVICES, TREAT, "", False),
+                (VITALS, BTG, "collapsed", False),
+                (VITALS, TREAT, "", True),
+            )
+        ]
+        batch = await consent.call(
+            "BatchCheckAccess",
+            consent_pb2.BatchCheckAccessRequest(requests=items),
+            actor=KRISTIN,
+            patient_id=people.GUNNAR,
+        )
         assert [outcome(r) for r in batch.responses] == [
             (DENY, common_pb2.ACCESS_BASIS_RESTRICTION, ["rule-seed-0002"], []),
             (DENY, common_pb2.ACCESS_BASIS_NONE, ["default:outside-parent-organisation"], []),
@@ -388,28 +513,45 @@ async def test_batch_and_explain(settings):
         too_many = consent_pb2.BatchCheckAccessRequest(requests=[items[0]] * 101)
         err = await refused(consent.call("BatchCheckAccess", too_many, actor=KRISTIN, patient_id=people.GUNNAR))
         assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, {"requests"})
-        bad = consent_pb2.BatchCheckAccessRequest(requests=[items[0], consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR)])
+        bad = consent_pb2.BatchCheckAccessRequest(
+            requests=[items[0], consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR)]
+        )
         err = await refused(consent.call("BatchCheckAccess", bad, actor=KRISTIN, patient_id=people.GUNNAR))
         assert set(error_info(err)[1]) == {"requests[1].data_category"}
-        mixed = consent_pb2.BatchCheckAccessRequest(requests=[items[0], consent_pb2.CheckAccessRequest(
-            patient_id=people.ESKIL, actor=KRISTIN, data_category=VITALS, purpose_of_use=TREAT)])
+        mixed = consent_pb2.BatchCheckAccessRequest(
+            requests=[
+                items[0],
+                consent_pb2.CheckAccessRequest(
+                    patient_id=people.ESKIL, actor=KRISTIN, data_category=VITALS, purpose_of_use=TREAT
+                ),
+            ]
+        )
         err = await refused(consent.call("BatchCheckAccess", mixed, actor=KRISTIN, patient_id=people.GUNNAR))
         assert err.code() == grpc.StatusCode.PERMISSION_DENIED
 
-        explained = await consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[2]),
-                                       actor=KRISTIN, patient_id=people.GUNNAR)
+        explained = await consent.call(
+            "ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[2]), actor=KRISTIN, patient_id=people.GUNNAR
+        )
         assert outcome(explained.decision) == outcome(batch.responses[2]) and explained.decision.decision_id == ""
         assert explained.explanation[-1] == (
-            "Decision: permit on emergency; the access is flagged for audit and the patient is notified.")
+            "Decision: permit on emergency; the access is flagged for audit and the patient is notified."
+        )
         assert "The patient has restricted vital signs (rule rule-seed-0002)." in explained.explanation
         assert not any(re.search(r"\d{11}", line) for line in explained.explanation)
         assert len((await consent.notifications(people.GUNNAR)).notifications) == 1  # explaining records nothing
-        written = await consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[3]),
-                                     actor=KRISTIN, patient_id=people.GUNNAR)
+        written = await consent.call(
+            "ExplainAccess", consent_pb2.ExplainAccessRequest(request=items[3]), actor=KRISTIN, patient_id=people.GUNNAR
+        )
         assert outcome(written.decision) == outcome(batch.responses[3])
         assert written.explanation[0].startswith("Asked to write: vital signs for treatment (TREAT)")
-        err = await refused(consent.call("ExplainAccess", consent_pb2.ExplainAccessRequest(
-            request=consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR)), actor=KRISTIN, patient_id=people.GUNNAR))
+        err = await refused(
+            consent.call(
+                "ExplainAccess",
+                consent_pb2.ExplainAccessRequest(request=consent_pb2.CheckAccessRequest(patient_id=people.GUNNAR)),
+                actor=KRISTIN,
+                patient_id=people.GUNNAR,
+            )
+        )
         assert set(error_info(err)[1]) == {"request.data_category"}
 
 
@@ -438,7 +580,8 @@ async def test_bad_input_is_refused_with_field_violations_and_notifications_page
         assert (len(first.notifications), len(rest.notifications), rest.next_page_token) == (2, 1, "")
         everything = (await consent.notifications(people.ESKIL)).notifications
         assert [n.notification_id for n in everything] == [
-            n.notification_id for n in [*first.notifications, *rest.notifications]]
+            n.notification_id for n in [*first.notifications, *rest.notifications]
+        ]
         for paging, field in (({"page_size": 501}, "page_size"), ({"page_token": "nonsense"}, "page_token")):
             err = await refused(consent.notifications(people.ESKIL, **paging))
             assert set(error_info(err)[1]) == {field}
@@ -481,8 +624,9 @@ async def test_a_change_is_published_after_commit_and_before_the_answer(settings
 async def test_concurrent_changes_get_distinct_consecutive_revisions(settings):
     async with serving(settings) as consent:
         rules = await asyncio.gather(*(consent.create(people.ESKIL, rule_type=RESTRICTION) for _ in range(8)))
-        revisions = sorted(json.loads(jws.extract_compact(r.receipt.encode()).payload)["policy_revision"]
-                           for r in rules)
+        revisions = sorted(
+            json.loads(jws.extract_compact(r.receipt.encode()).payload)["policy_revision"] for r in rules
+        )
         assert revisions == list(range(1, 9))
         assert [len(await consent.history(people.ESKIL)), (await consent.rules(people.ESKIL)).policy_revision] == [8, 8]
 
@@ -523,7 +667,12 @@ def test_the_seed_loads_every_patient_s_home_organisation_idempotently(tmp_path,
         engine.dispose()
     patients = json.loads((settings.seeds_dir / "patients.json").read_text(encoding="utf-8"))
     assert set(rows) == {p["patient_id"] for p in patients}
-    assert (rows[people.ESKIL], rows[people.TOR], rows[people.RAGNHILD], rows[people.ASTRID]) == (BODO, BODO, BAERUM, BAERUM)
+    assert (rows[people.ESKIL], rows[people.TOR], rows[people.RAGNHILD], rows[people.ASTRID]) == (
+        BODO,
+        BODO,
+        BAERUM,
+        BAERUM,
+    )
 
 
 def test_a_municipality_without_exactly_one_legal_entity_is_a_seed_error():
@@ -561,19 +710,30 @@ async def test_rules_in_force_are_limited_and_every_list_of_them_is_paged(settin
         assert [len(p) for p in in_force] == [20, 20, 10]
         everything = await pages("ListRules", consent_pb2.ListRulesRequest, "rules", include_revoked=True)
         assert sum(map(len, everything)) == MAX_ACTIVE_RULES + 1
-        assert [r.rule_id for page in everything for r in page] == [newest.rule_id, *(r.rule_id for r in reversed(made))]
+        assert [r.rule_id for page in everything for r in page] == [
+            newest.rule_id,
+            *(r.rule_id for r in reversed(made)),
+        ]
         versions = await pages("ListRuleHistory", consent_pb2.ListRuleHistoryRequest, "versions")
         flat = [(v.rule_id, v.version) for page in versions for v in page]
         assert len(flat) == len(set(flat)) == MAX_ACTIVE_RULES + 2
         assert flat[:MAX_ACTIVE_RULES] == [(v.rule_id, v.version) for v in history_before]
 
         sequence_2_63 = "djE6OTIyMzM3MjAzNjg1NDc3NTgwOA=="  # "v1:9223372036854775808"
-        for method, request_type in (("ListRules", consent_pb2.ListRulesRequest),
-                                     ("ListRuleHistory", consent_pb2.ListRuleHistoryRequest),
-                                     ("ListNotifications", consent_pb2.ListNotificationsRequest)):
+        for method, request_type in (
+            ("ListRules", consent_pb2.ListRulesRequest),
+            ("ListRuleHistory", consent_pb2.ListRuleHistoryRequest),
+            ("ListNotifications", consent_pb2.ListNotificationsRequest),
+        ):
             for paging in ({"page_token": sequence_2_63}, {"page_token": "A" * 100_000}, {"page_size": -1}):
-                err = await refused(consent.call(method, request_type(patient_id=people.ESKIL, **paging),
-                                                 actor=patient(people.ESKIL), patient_id=people.ESKIL))
+                err = await refused(
+                    consent.call(
+                        method,
+                        request_type(patient_id=people.ESKIL, **paging),
+                        actor=patient(people.ESKIL),
+                        patient_id=people.ESKIL,
+                    )
+                )
                 assert (err.code(), set(error_info(err)[1])) == (grpc.StatusCode.INVALID_ARGUMENT, set(paging))
 
 
@@ -586,17 +746,21 @@ def test_representations_from_before_0004_keep_working_and_the_seed_names_them(t
     engine = make_engine(db_url)
     try:
         with engine.begin() as connection:
-            connection.execute(sa.text(
-                "INSERT INTO representations (representation_id, patient_id, representative_pid, kind, valid_from,"
-                " valid_until) VALUES ('rep-seed-0001', :child, :guardian, 'GUARDIAN', :start, NULL)"
-            ), {"child": people.FRIDA, "guardian": people.MIKKEL, "start": "2022-01-26 00:00:00.000000"})
+            connection.execute(
+                sa.text(
+                    "INSERT INTO representations (representation_id, patient_id, representative_pid, kind, valid_from,"
+                    " valid_until) VALUES ('rep-seed-0001', :child, :guardian, 'GUARDIAN', :start, NULL)"
+                ),
+                {"child": people.FRIDA, "guardian": people.MIKKEL, "start": "2022-01-26 00:00:00.000000"},
+            )
         command.upgrade(config, "head")
         store = ConsentStore(make_sessions(engine))
         [old] = store.representations_by(people.MIKKEL)
         assert (old.patient_id, old.patient_name, old.valid_until) == (people.FRIDA, "", None)
         seed(store, settings.seeds_dir, receipt_signer(settings), allow_synthetic=True)
         assert [(r.representation_id, r.patient_name) for r in store.representations_by(people.MIKKEL)] == [
-            ("rep-seed-0001", "Frida Fantasisen"), ("rep-seed-0003", "Jonas Jubileumsen"),
+            ("rep-seed-0001", "Frida Fantasisen"),
+            ("rep-seed-0003", "Jonas Jubileumsen"),
         ]
         command.downgrade(config, "0003")
         with engine.connect() as connection:

@@ -3,6 +3,7 @@ subscribed to either: a rule change committed by one replica is complete only on
 of the other have dropped the patient, and a dead replica holds changes no longer than its
 subscribers' leases; also with the other replica in a process of its own, killed. And the
 feed's sequences become visible in order across concurrent writers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -58,7 +59,10 @@ class Replica:
 
 @contextlib.asynccontextmanager
 async def consent_replicas(
-    settings: Settings, lease: float, count: int = 2, poll_seconds: float = POLL_SECONDS,
+    settings: Settings,
+    lease: float,
+    count: int = 2,
+    poll_seconds: float = POLL_SECONDS,
 ) -> AsyncIterator[list[Replica]]:
     """`count` consent servers as main.py builds them, on the one database of `settings`."""
     hubs: list[PolicyChangeHub] = []
@@ -93,8 +97,9 @@ def as_patient(settings: Settings, method: str) -> tuple[tuple[str, str], ...]:
 
 
 def check(patient_id: str) -> consent_pb2.CheckAccessRequest:
-    return consent_pb2.CheckAccessRequest(patient_id=patient_id, actor=DEMO_EHR_ACTOR,
-                                          data_category=common_pb2.DATA_CATEGORY_VITAL_SIGNS)
+    return consent_pb2.CheckAccessRequest(
+        patient_id=patient_id, actor=DEMO_EHR_ACTOR, data_category=common_pb2.DATA_CATEGORY_VITAL_SIGNS
+    )
 
 
 PERMIT = consent_pb2.CheckAccessResponse(decision=common_pb2.DECISION_PERMIT, decision_id="d")
@@ -125,10 +130,19 @@ async def test_a_change_on_one_replica_returns_only_after_the_other_replicas_cac
         cache_permits(on_b)
         cache_permits(on_a)
         started = time.monotonic()
-        rule = (await asyncio.wait_for(a.stub.CreateRule(
-            consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                                          data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS]),
-            metadata=as_patient(settings, "CreateRule")), TIMEOUT_SECONDS)).rule
+        rule = (
+            await asyncio.wait_for(
+                a.stub.CreateRule(
+                    consent_pb2.CreateRuleRequest(
+                        patient_id=PATIENT,
+                        rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+                        data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
+                    ),
+                    metadata=as_patient(settings, "CreateRule"),
+                ),
+                TIMEOUT_SECONDS,
+            )
+        ).rule
         # B's cache was sent the change over the slow link and acknowledged it back over it.
         # On PostgreSQL, well within one poll: the replicas were woken by notifications.
         assert 2 * LINK_DELAY_SECONDS <= time.monotonic() - started < 10.0
@@ -136,14 +150,19 @@ async def test_a_change_on_one_replica_returns_only_after_the_other_replicas_cac
             assert cache.get(check(PATIENT)) is None and cache.get(check(OTHER)) is PERMIT
         # The decision now, on either replica, is on the new rules.
         for replica in (a, b):
-            decided = await replica.stub.CheckAccess(check(PATIENT), metadata=asserted(
-                settings, "consent", SERVICE + "CheckAccess", patient_id=PATIENT))
+            decided = await replica.stub.CheckAccess(
+                check(PATIENT), metadata=asserted(settings, "consent", SERVICE + "CheckAccess", patient_id=PATIENT)
+            )
             assert decided.decision == common_pb2.DECISION_DENY
         # And the other way round: revoked on B, dropped by the cache subscribed to A too.
         cache_permits(on_a)
-        await asyncio.wait_for(b.stub.RevokeRule(
-            consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id),
-            metadata=as_patient(settings, "RevokeRule")), TIMEOUT_SECONDS)
+        await asyncio.wait_for(
+            b.stub.RevokeRule(
+                consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id),
+                metadata=as_patient(settings, "RevokeRule"),
+            ),
+            TIMEOUT_SECONDS,
+        )
         assert on_a.get(check(PATIENT)) is None and on_a.get(check(OTHER)) is PERMIT
 
 
@@ -156,8 +175,10 @@ async def test_a_dead_replicas_subscribers_hold_a_change_until_their_leases_ran_
         """The database's time and the latest lease in the book granted by `replica`."""
         with sessions() as session:
             return database_now(session), session.scalar(
-                select(func.max(PolicySubscriberRow.granted_until))
-                .where(PolicySubscriberRow.replica_id == replica.hub.replica_id))
+                select(func.max(PolicySubscriberRow.granted_until)).where(
+                    PolicySubscriberRow.replica_id == replica.hub.replica_id
+                )
+            )
 
     try:
         async with (
@@ -169,16 +190,21 @@ async def test_a_dead_replicas_subscribers_hold_a_change_until_their_leases_ran_
             before, granted_until = await asyncio.to_thread(book, b)
             assert granted_until > before  # B's subscriber still held a lease in the book
             started = time.monotonic()
-            await asyncio.wait_for(a.stub.CreateRule(
-                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
-                metadata=as_patient(settings, "CreateRule")), TIMEOUT_SECONDS)
+            await asyncio.wait_for(
+                a.stub.CreateRule(
+                    consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
+                    metadata=as_patient(settings, "CreateRule"),
+                ),
+                TIMEOUT_SECONDS,
+            )
             took = time.monotonic() - started
             after, _ = await asyncio.to_thread(book, b)
             assert after >= granted_until  # not before B's subscriber's lease had run out ...
             assert took <= lease + 1.0  # ... and not much later
             # A keeps deciding, and its own subscriber kept its lease throughout.
-            decided = await a.stub.CheckAccess(check(PATIENT), metadata=asserted(
-                settings, "consent", SERVICE + "CheckAccess", patient_id=PATIENT))
+            decided = await a.stub.CheckAccess(
+                check(PATIENT), metadata=asserted(settings, "consent", SERVICE + "CheckAccess", patient_id=PATIENT)
+            )
             assert decided.decision == common_pb2.DECISION_DENY
             assert on_a.healthy() and not on_b.healthy()
     finally:
@@ -209,7 +235,9 @@ def test_feed_sequences_become_visible_in_order_across_writers(tmp_path, postgre
                 assert feed.changes_after(held - 1) == [] and feed.head() == held - 1
             assert second.result(timeout=TIMEOUT_SECONDS) == held + 1
         assert [(c.sequence, c.patient_id) for c in feed.changes_after(held - 1)] == [
-            (held, PATIENT), (held + 1, OTHER)]
+            (held, PATIENT),
+            (held + 1, OTHER),
+        ]
     finally:
         engine.dispose()
 
@@ -221,7 +249,8 @@ def wait_until_blocked_by(engine, pid: int) -> None:
     with engine.connect() as connection:
         while time.monotonic() < deadline:
             blocked = connection.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid})
+                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid}
+            )
             connection.rollback()
             if blocked:
                 return
@@ -250,8 +279,13 @@ async def consent_process(
         "SAMHANDLING_CONSENT_DATABASE_URL": database_url,
     }
     with log.open("ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", "consent"], cwd=REPO_ROOT,
-                                   env=env, stdout=output, stderr=output)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "serve", "consent"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
     try:
         async with grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors()) as channel:
             await asyncio.wait_for(channel.channel_ready(), TIMEOUT_SECONDS)
@@ -274,8 +308,10 @@ async def test_a_replica_in_another_process_forwards_changes_and_once_killed_hol
         """The database's time and the latest lease granted by the other process."""
         with sessions() as session:
             return database_now(session), session.scalar(
-                select(func.max(PolicySubscriberRow.granted_until))
-                .where(PolicySubscriberRow.replica_id != other_than.hub.replica_id))
+                select(func.max(PolicySubscriberRow.granted_until)).where(
+                    PolicySubscriberRow.replica_id != other_than.hub.replica_id
+                )
+            )
 
     try:
         async with (
@@ -284,24 +320,36 @@ async def test_a_replica_in_another_process_forwards_changes_and_once_killed_hol
             subscribed_cache(settings, b_address) as on_b,
         ):
             cache_permits(on_b)
-            await asyncio.wait_for(a.stub.CreateRule(
-                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                                              data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS]),
-                metadata=as_patient(settings, "CreateRule")), TIMEOUT_SECONDS)
+            await asyncio.wait_for(
+                a.stub.CreateRule(
+                    consent_pb2.CreateRuleRequest(
+                        patient_id=PATIENT,
+                        rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+                        data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
+                    ),
+                    metadata=as_patient(settings, "CreateRule"),
+                ),
+                TIMEOUT_SECONDS,
+            )
             assert on_b.get(check(PATIENT)) is None and on_b.get(check(OTHER)) is PERMIT
             b.send_signal(signal.SIGKILL)
             b.wait(timeout=TIMEOUT_SECONDS)
             before, granted_until = await asyncio.to_thread(book, a)
             assert granted_until > before  # the killed process's subscriber still held a lease in the book
             started = time.monotonic()
-            await asyncio.wait_for(a.stub.CreateRule(
-                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
-                metadata=as_patient(settings, "CreateRule")), TIMEOUT_SECONDS)
+            await asyncio.wait_for(
+                a.stub.CreateRule(
+                    consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
+                    metadata=as_patient(settings, "CreateRule"),
+                ),
+                TIMEOUT_SECONDS,
+            )
             took = time.monotonic() - started
             after, _ = await asyncio.to_thread(book, a)
             assert after >= granted_until and took <= LEASE_SECONDS + 1.0
-            decided = await a.stub.CheckAccess(check(PATIENT), metadata=asserted(
-                settings, "consent", SERVICE + "CheckAccess", patient_id=PATIENT))
+            decided = await a.stub.CheckAccess(
+                check(PATIENT), metadata=asserted(settings, "consent", SERVICE + "CheckAccess", patient_id=PATIENT)
+            )
             assert decided.decision == common_pb2.DECISION_DENY
     finally:
         engine.dispose()
@@ -318,13 +366,19 @@ async def test_a_change_whose_confirmation_fails_after_the_commit_is_unavailable
         replica.hub._feed.head = lost  # type: ignore[method-assign]
         with pytest.raises(grpc.aio.AioRpcError) as failed:
             await replica.stub.CreateRule(
-                consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                                              data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS]),
-                metadata=as_patient(settings, "CreateRule"), timeout=TIMEOUT_SECONDS)
+                consent_pb2.CreateRuleRequest(
+                    patient_id=PATIENT,
+                    rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+                    data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
+                ),
+                metadata=as_patient(settings, "CreateRule"),
+                timeout=TIMEOUT_SECONDS,
+            )
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_info(failed.value)[0] == "CHANGE_NOT_CONFIRMED"
-        rules = await replica.stub.ListRules(consent_pb2.ListRulesRequest(patient_id=PATIENT),
-                                             metadata=as_patient(settings, "ListRules"))
+        rules = await replica.stub.ListRules(
+            consent_pb2.ListRulesRequest(patient_id=PATIENT), metadata=as_patient(settings, "ListRules")
+        )
         assert [r.rule_type for r in rules.rules] == [consent_pb2.RULE_TYPE_RESTRICTION]  # it committed
 
 
@@ -335,19 +389,21 @@ def watch_call(settings: Settings, channel: grpc.aio.Channel):
     from services.platform.assertion import METADATA_KEY, STREAM_BINDING, Assertion
 
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
-    signed = signer.sign(Assertion(method=WATCH_POLICY_CHANGES, actor=GATEWAY_ACTOR), "consent",
-                         request=STREAM_BINDING)
+    signed = signer.sign(Assertion(method=WATCH_POLICY_CHANGES, actor=GATEWAY_ACTOR), "consent", request=STREAM_BINDING)
     Request = consent_pb2.WatchPolicyChangesRequest
     return channel.stream_stream(
-        WATCH_POLICY_CHANGES, request_serializer=Request.SerializeToString,
+        WATCH_POLICY_CHANGES,
+        request_serializer=Request.SerializeToString,
         response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
     )(metadata=((METADATA_KEY, signed),))
 
 
 SUBSCRIBE = consent_pb2.WatchPolicyChangesRequest(
-    subscribe=consent_pb2.WatchPolicyChangesRequest.Subscribe(subscriber_id="test"))
+    subscribe=consent_pb2.WatchPolicyChangesRequest.Subscribe(subscriber_id="test")
+)
 ACKNOWLEDGE = consent_pb2.WatchPolicyChangesRequest(
-    acknowledge=consent_pb2.WatchPolicyChangesRequest.Acknowledge(sequence=0))
+    acknowledge=consent_pb2.WatchPolicyChangesRequest.Acknowledge(sequence=0)
+)
 
 
 async def test_a_watch_whose_renewal_cannot_be_recorded_ends_unavailable_not_ok(settings):

@@ -1,6 +1,7 @@
 """SQL parameters never reach a log (docs/architecture.md "Free text"): a database error with a recognisable
 value, raised by an engine from `make_engine` on SQLite and PostgreSQL and logged as the
 services log an unhandled error, leaves no trace of the value in what the log formatter writes."""
+
 from __future__ import annotations
 
 import io
@@ -65,11 +66,13 @@ def test_a_bad_value_error_is_logged_without_the_value(engine):
     # A value the database cannot take: PostgreSQL quotes it ("invalid input syntax ...").
     def bad_value() -> None:
         with engine.begin() as connection:
-            connection.execute(sa.text("SELECT CAST(:v AS INTEGER) + 1 FROM notes WHERE note = :v || 'x'"),
-                               {"v": SECRET}).scalar_one()
+            connection.execute(
+                sa.text("SELECT CAST(:v AS INTEGER) + 1 FROM notes WHERE note = :v || 'x'"), {"v": SECRET}
+            ).scalar_one()
 
     if engine.dialect.name == "sqlite":  # SQLite casts anything; a missing table fails instead
-        def bad_value() -> None:  # noqa: F811
+
+        def bad_value() -> None:
             with engine.begin() as connection:
                 connection.execute(sa.text("SELECT note FROM missing WHERE note = :v"), {"v": SECRET})
 

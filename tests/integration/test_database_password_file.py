@@ -6,6 +6,7 @@ no password; a rotated password reaches new connections without new settings.
 
 The session's server trusts its superuser (services/cli/dev_postgres.py); here a role of our
 own gets a scram-sha-256 line in front of pg_hba.conf's trust lines, removed again afterwards."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,7 +67,9 @@ def password_role(postgres_server: PostgresServer) -> Iterator[PasswordRole]:
             in_database.execute(f"GRANT ALL ON SCHEMA public TO {role}")
         try:
             _wait_for_password_auth(postgres_server, role)
-            yield PasswordRole(role, password, f"postgresql+psycopg://{role}@{postgres_server.host}:{postgres_server.port}/{database}")
+            yield PasswordRole(
+                role, password, f"postgresql+psycopg://{role}@{postgres_server.host}:{postgres_server.port}/{database}"
+            )
         finally:
             hba.write_text(original)
             admin.execute("SELECT pg_reload_conf()")
@@ -95,14 +98,21 @@ def _password_file(tmp_path: Path, password: str) -> Path:
 
 
 def _env(role: PasswordRole, password_file: Path, component: str) -> dict[str, str]:
-    return {f"SAMHANDLING_{component.upper()}_DATABASE_URL": role.url,
-            "SAMHANDLING_DATABASE_PASSWORD_FILE": str(password_file)}
+    return {
+        f"SAMHANDLING_{component.upper()}_DATABASE_URL": role.url,
+        "SAMHANDLING_DATABASE_PASSWORD_FILE": str(password_file),
+    }
 
 
 def _samhandling(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args], cwd=REPO_ROOT, env={**os.environ, **env},
-        capture_output=True, text=True, timeout=DEADLINE_S, check=False,
+        [sys.executable, "-m", "services.cli.main", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+        check=False,
     )
 
 
@@ -204,11 +214,17 @@ def test_a_rotated_password_reaches_new_connections_without_a_restart(
 
 
 def test_a_password_in_the_url_as_well_as_a_file_is_refused(password_role: PasswordRole, tmp_path: Path):
-    with_password = password_role.url.replace(f"{password_role.role}@", f"{password_role.role}:{password_role.password}@")
-    env = {**_env(password_role, _password_file(tmp_path, password_role.password), "summary"),
-           "SAMHANDLING_SUMMARY_DATABASE_URL": with_password}
+    with_password = password_role.url.replace(
+        f"{password_role.role}@", f"{password_role.role}:{password_role.password}@"
+    )
+    env = {
+        **_env(password_role, _password_file(tmp_path, password_role.password), "summary"),
+        "SAMHANDLING_SUMMARY_DATABASE_URL": with_password,
+    }
     with pytest.raises(SettingsError, match="database URLs of summary carry a password too") as refused:
         Settings.from_env(env)
     assert password_role.password not in str(refused.value)
     with pytest.raises(ValueError, match="keep one"):
-        make_engine(with_password, tuning=Settings.from_env(_env(password_role, tmp_path / "password", "summary")).database)
+        make_engine(
+            with_password, tuning=Settings.from_env(_env(password_role, tmp_path / "password", "summary")).database
+        )

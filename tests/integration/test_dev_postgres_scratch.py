@@ -1,5 +1,6 @@
 """Scratch directories of throwaway PostgreSQL servers: one whose maker died without removing
 it (a `samhandling cluster` killed with SIGKILL) is removed by the next one made."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def _made_by(parent: Path, name: str, pid: int | str | None) -> Path:
 
 
 def test_only_directories_whose_maker_has_died_are_removed(tmp_path: Path) -> None:
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = _made_by(tmp_path, "dead", int(gone.stdout))  # its maker has exited (and been reaped)
     alive = _made_by(tmp_path, "alive", os.getpid())
     unmarked = _made_by(tmp_path, "unmarked", None)

@@ -4,6 +4,7 @@ effects as rows; repeats that change nothing; a transition failing mid-way leavi
 stores (two engines: two replicas) sweeping the same due timers at once firing each exactly once;
 the migration from 0003 and `samhandling migrate summary` to head. The clock is injected: every
 sweep is an explicit `sweep_once(now)`."""
+
 from __future__ import annotations
 
 import itertools
@@ -71,10 +72,28 @@ from tests.support import settings_for
 
 WITHIN = AcknowledgeWithin()
 # Every person of seeds/patients.json (the episodes table refers to the patients table).
-SEEDED_PATIENTS = ("22750884907", "19779998080", "16758532406", "26812297073", "03834710055", "11916220040",
-                   "28863830070", "07725140074", "45869005006", "14877503071", "14681450042")
-ESCALATION_TABLES = ("escalation_episodes", "escalation_targets", "escalation_events", "escalation_measurements",
-                     "escalation_timers", "escalation_deliveries", "escalation_recorder_messages")
+SEEDED_PATIENTS = (
+    "22750884907",
+    "19779998080",
+    "16758532406",
+    "26812297073",
+    "03834710055",
+    "11916220040",
+    "28863830070",
+    "07725140074",
+    "45869005006",
+    "14877503071",
+    "14681450042",
+)
+ESCALATION_TABLES = (
+    "escalation_episodes",
+    "escalation_targets",
+    "escalation_events",
+    "escalation_measurements",
+    "escalation_timers",
+    "escalation_deliveries",
+    "escalation_recorder_messages",
+)
 
 
 def numbered_ids(prefix: str) -> Iterator[str]:
@@ -127,13 +146,27 @@ class Measurements:
         self.points.append(TrendPoint(at, evaluation.result.total))
         return m.measurement_id, evaluation
 
-    def record(self, at: datetime, total: int, *, red: bool = False, now: datetime | None = None,
-               mid: str = "", evaluation: Evaluation | None = None) -> Transition:
+    def record(
+        self,
+        at: datetime,
+        total: int,
+        *,
+        red: bool = False,
+        now: datetime | None = None,
+        mid: str = "",
+        evaluation: Evaluation | None = None,
+    ) -> Transition:
         new_mid, new_evaluation = self.evaluation(at, total, red)
         self.last = (new_mid, new_evaluation)
         return self.store.record_measurement(
-            self.patient, measurement_id=mid or new_mid, measured_at=at, evaluation=evaluation or new_evaluation,
-            source_orgnr=RECORDER, routes=routes(now or at), now=now or at)
+            self.patient,
+            measurement_id=mid or new_mid,
+            measured_at=at,
+            evaluation=evaluation or new_evaluation,
+            source_orgnr=RECORDER,
+            routes=routes(now or at),
+            now=now or at,
+        )
 
 
 def notified(transition: Transition) -> dict[str, Notify]:
@@ -173,10 +206,12 @@ def test_open_append_upgrade_acknowledge_and_auto_resolve_through_the_store(one)
     }
     # The effects are rows: one inbox row per notification, the timer, the recorder's message.
     assert [d.notify for d in store.deliveries(e1)] == [e for e in opened.effects if isinstance(e, Notify)]
-    assert store.timers(e1) == [e.timer for e in opened.effects if isinstance(e, SetTimer)] == [
-        episode.timer(TimerKind.ACKNOWLEDGE)]
-    assert [n.tell for n in store.recorder_messages(e1)] == [e for e in opened.effects
-                                                               if isinstance(e, TellRecorder)]
+    assert (
+        store.timers(e1)
+        == [e.timer for e in opened.effects if isinstance(e, SetTimer)]
+        == [episode.timer(TimerKind.ACKNOWLEDGE)]
+    )
+    assert [n.tell for n in store.recorder_messages(e1)] == [e for e in opened.effects if isinstance(e, TellRecorder)]
     assert told(opened) == [RecorderMessage.SENT]
 
     appended = patient.record(T0 + minutes(5), 6)  # the same level: appended, nobody told
@@ -218,8 +253,9 @@ def test_decline_passes_it_on_and_timeouts_move_up_the_chain_until_exhausted(one
     # URGENT_REVIEW on a Wednesday morning: the open follow-up team first, then the legevakt.
     opened = patient.record(T0, 3, red=True)
     assert set(notified(opened)) == {FOLLOW_UP_TEAM}
-    declined = store.decline("e1", actor=actor(FOLLOW_UP_TEAM), reason="Ingen kapasitet nå", request_id="d-1",
-                             now=T0 + minutes(5))
+    declined = store.decline(
+        "e1", actor=actor(FOLLOW_UP_TEAM), reason="Ingen kapasitet nå", request_id="d-1", now=T0 + minutes(5)
+    )
     assert {o: n.reason for o, n in notified(declined).items()} == {LEGEVAKT: NotifyReason.PASSED_ON}
     assert store.get("e1") == declined.episode
     (timer,) = store.timers("e1")
@@ -249,8 +285,14 @@ def test_a_timeout_adds_the_next_target_and_the_reassessment_reminds_the_planner
 
     now = deadline + minutes(3)
     store.acknowledge("e1", actor=actor(LEGEVAKT), request_id="a-1", now=now)
-    planned = store.plan_reassessment("e1", actor=actor(LEGEVAKT), reassess_at=now + timedelta(hours=2),
-                                      note="Ny måling etter lunsj", request_id="p-1", now=now)
+    planned = store.plan_reassessment(
+        "e1",
+        actor=actor(LEGEVAKT),
+        reassess_at=now + timedelta(hours=2),
+        note="Ny måling etter lunsj",
+        request_id="p-1",
+        now=now,
+    )
     assert planned.episode is not None and planned.episode.state is State.REASSESSMENT_PLANNED
     assert {t.kind for t in store.timers("e1")} == {TimerKind.AUTO_RESOLVE, TimerKind.REASSESSMENT}
     (due,) = one.sweeper.sweep_once(now + timedelta(hours=2))
@@ -259,8 +301,14 @@ def test_a_timeout_adds_the_next_target_and_the_reassessment_reminds_the_planner
     assert store.get("e1").state is State.ACKNOWLEDGED
     assert [d.notify.reason for d in store.deliveries("e1")][-1] is NotifyReason.REASSESSMENT_DUE
 
-    resolved = store.resolve("e1", actor=actor(LEGEVAKT), outcome=Outcome.MANAGED_IN_PLACE, note="",
-                             request_id="r-1", now=now + timedelta(hours=3))
+    resolved = store.resolve(
+        "e1",
+        actor=actor(LEGEVAKT),
+        outcome=Outcome.MANAGED_IN_PLACE,
+        note="",
+        request_id="r-1",
+        now=now + timedelta(hours=3),
+    )
     assert resolved.episode is not None and resolved.episode.state is State.RESOLVED
     assert store.get("e1") == resolved.episode and store.timers("e1") == []
 
@@ -271,8 +319,15 @@ def test_a_repeated_transition_changes_nothing(one):
     before = counts(one.engine)
     # The same measurement again: nothing (no notification, no new row, the version unchanged).
     mid, evaluation = patient.last
-    repeat = store.record_measurement(PATIENT, measurement_id=mid, measured_at=T0, evaluation=evaluation,
-                                      source_orgnr=RECORDER, routes=routes(T0), now=T0 + minutes(1))
+    repeat = store.record_measurement(
+        PATIENT,
+        measurement_id=mid,
+        measured_at=T0,
+        evaluation=evaluation,
+        source_orgnr=RECORDER,
+        routes=routes(T0),
+        now=T0 + minutes(1),
+    )
     assert repeat == Transition(first.episode) and counts(one.engine) == before
     with one.engine.connect() as connection:
         assert connection.scalar(select(EscalationEpisodeRow.version)) == 1
@@ -281,8 +336,11 @@ def test_a_repeated_transition_changes_nothing(one):
     after_ack = counts(one.engine)
     again = store.acknowledge("e1", actor=actor(LEGEVAKT), request_id="ack-1", now=T0 + minutes(4))
     assert again == Transition(acknowledged.episode) and counts(one.engine) == after_ack
-    refused(grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
-            lambda: store.decline("e1", actor=actor(LEGEVAKT), reason="nei", request_id="ack-1", now=T0 + minutes(5)))
+    refused(
+        grpc.StatusCode.ALREADY_EXISTS,
+        "REQUEST_ID_REUSED",
+        lambda: store.decline("e1", actor=actor(LEGEVAKT), reason="nei", request_id="ack-1", now=T0 + minutes(5)),
+    )
 
     # A timer the episode no longer holds (the acknowledgement cancelled it) fires to no effect.
     stale = first.episode.timer(TimerKind.ACKNOWLEDGE) if first.episode else None
@@ -291,26 +349,62 @@ def test_a_repeated_transition_changes_nothing(one):
     assert counts(one.engine) == after_ack
 
     # Once resolved, the same measurement and the same concern find their episode and change nothing.
-    store.resolve("e1", actor=actor(LEGEVAKT), outcome=Outcome.NO_ACTION_NEEDED, note="", request_id="r-1",
-                  now=T0 + minutes(6))
+    store.resolve(
+        "e1", actor=actor(LEGEVAKT), outcome=Outcome.NO_ACTION_NEEDED, note="", request_id="r-1", now=T0 + minutes(6)
+    )
     resolved = store.get("e1")
     later = T0 + minutes(7)
-    assert store.record_measurement(PATIENT, measurement_id=mid, measured_at=T0, evaluation=evaluation,
-                                    source_orgnr=RECORDER, routes=routes(later), now=later) == Transition(resolved)
-    concern = store.raise_concern(PATIENT, actor=actor(HOME_NURSING), level=Level.URGENT, note="Virker slapp",
-                                  request_id="c-1", routes=routes(later), now=later)
+    assert store.record_measurement(
+        PATIENT,
+        measurement_id=mid,
+        measured_at=T0,
+        evaluation=evaluation,
+        source_orgnr=RECORDER,
+        routes=routes(later),
+        now=later,
+    ) == Transition(resolved)
+    concern = store.raise_concern(
+        PATIENT,
+        actor=actor(HOME_NURSING),
+        level=Level.URGENT,
+        note="Virker slapp",
+        request_id="c-1",
+        routes=routes(later),
+        now=later,
+    )
     assert concern.episode is not None and concern.episode.episode_id == "e2"
-    store.resolve("e2", actor=actor(HOME_NURSING), outcome=Outcome.NO_ACTION_NEEDED, note="", request_id="r-2",
-                  now=later + minutes(1))
+    store.resolve(
+        "e2",
+        actor=actor(HOME_NURSING),
+        outcome=Outcome.NO_ACTION_NEEDED,
+        note="",
+        request_id="r-2",
+        now=later + minutes(1),
+    )
     settled = counts(one.engine)
-    repeat_concern = store.raise_concern(PATIENT, actor=actor(HOME_NURSING), level=Level.URGENT,
-                                         note="Virker slapp", request_id="c-1", routes=routes(later),
-                                         now=later + minutes(2))
+    repeat_concern = store.raise_concern(
+        PATIENT,
+        actor=actor(HOME_NURSING),
+        level=Level.URGENT,
+        note="Virker slapp",
+        request_id="c-1",
+        routes=routes(later),
+        now=later + minutes(2),
+    )
     assert repeat_concern == Transition(store.get("e2")) and counts(one.engine) == settled
-    refused(grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
-            lambda: store.raise_concern(PATIENT, actor=actor(HOME_NURSING), level=Level.EMERGENCY,
-                                        note="Virker slapp", request_id="c-1", routes=routes(later),
-                                        now=later + minutes(2)))
+    refused(
+        grpc.StatusCode.ALREADY_EXISTS,
+        "REQUEST_ID_REUSED",
+        lambda: store.raise_concern(
+            PATIENT,
+            actor=actor(HOME_NURSING),
+            level=Level.EMERGENCY,
+            note="Virker slapp",
+            request_id="c-1",
+            routes=routes(later),
+            now=later + minutes(2),
+        ),
+    )
 
 
 def test_a_transition_that_fails_mid_way_leaves_nothing(one, monkeypatch):
@@ -332,12 +426,17 @@ def test_a_transition_that_fails_mid_way_leaves_nothing(one, monkeypatch):
     # Acknowledging fails while telling the recorder, after the state, event and timers were saved.
     monkeypatch.setattr(escalation_store, "_tell_recorder", broken)
     with pytest.raises(RuntimeError):
-        store.acknowledge(opened.episode.episode_id if opened.episode else "", actor=actor(LEGEVAKT),
-                          request_id="a-1", now=T0 + minutes(2))
+        store.acknowledge(
+            opened.episode.episode_id if opened.episode else "",
+            actor=actor(LEGEVAKT),
+            request_id="a-1",
+            now=T0 + minutes(2),
+        )
     assert counts(one.engine) == saved and store.get("e2") == opened.episode
     with one.engine.connect() as connection:
-        assert connection.scalar(select(EscalationEpisodeRow.version).where(
-            EscalationEpisodeRow.episode_id == "e2")) == 1
+        assert (
+            connection.scalar(select(EscalationEpisodeRow.version).where(EscalationEpisodeRow.episode_id == "e2")) == 1
+        )
 
 
 def test_one_open_episode_per_patient_is_held_by_the_database(one):
@@ -347,14 +446,20 @@ def test_one_open_episode_per_patient_is_held_by_the_database(one):
     with pytest.raises(IntegrityError), one.engine.begin() as connection:
         connection.execute(EscalationEpisodeRow.__table__.insert().values(episode_id="x", **row))
     with one.engine.begin() as connection:  # a resolved one beside the open one is allowed
-        connection.execute(EscalationEpisodeRow.__table__.insert().values(
-            episode_id="x", **{**row, "state": State.RESOLVED.name}))
+        connection.execute(
+            EscalationEpisodeRow.__table__.insert().values(episode_id="x", **{**row, "state": State.RESOLVED.name})
+        )
 
 
 def _episode_columns(engine: Engine, episode_id: str) -> dict[str, object]:
     with engine.connect() as connection:
-        row = connection.execute(select(EscalationEpisodeRow.__table__).where(
-            EscalationEpisodeRow.episode_id == episode_id)).mappings().one()
+        row = (
+            connection.execute(
+                select(EscalationEpisodeRow.__table__).where(EscalationEpisodeRow.episode_id == episode_id)
+            )
+            .mappings()
+            .one()
+        )
     return dict(row)
 
 
@@ -376,15 +481,15 @@ def test_an_update_that_lost_the_race_is_applied_again_from_a_fresh_load(tmp_pat
         def acknowledge_after_a_rival(episode, **kwargs):  # type: ignore[no-untyped-def]
             if not raced:
                 raced.append(1)
-                b.store.decline("a1", actor=actor(HOME_NURSING), reason="Sender videre", request_id="d-1",
-                                now=T0 + minutes(1))
+                b.store.decline(
+                    "a1", actor=actor(HOME_NURSING), reason="Sender videre", request_id="d-1", now=T0 + minutes(1)
+                )
             return real_acknowledge(episode, **kwargs)
 
         monkeypatch.setattr(escalation_store, "acknowledge", acknowledge_after_a_rival)
         taken = a.store.acknowledge("a1", actor=actor(LEGEVAKT), request_id="a-1", now=T0 + minutes(2))
         assert taken.episode is not None
-        assert [e.kind for e in taken.episode.events] == [EventKind.OPENED, EventKind.DECLINED,
-                                                          EventKind.ACKNOWLEDGED]
+        assert [e.kind for e in taken.episode.events] == [EventKind.OPENED, EventKind.DECLINED, EventKind.ACKNOWLEDGED]
         assert a.store.get("a1") == taken.episode
         with a.engine.connect() as connection:
             assert connection.scalar(select(EscalationEpisodeRow.version)) == 3
@@ -403,8 +508,14 @@ def test_an_update_that_lost_the_race_is_applied_again_from_a_fresh_load(tmp_pat
         real_resolve = escalation_store.resolve
         monkeypatch.setattr(escalation_store, "resolve", resolve_after_a_rival)
         with pytest.raises(StaleEpisode):
-            a.store.resolve("a1", actor=actor(LEGEVAKT), outcome=Outcome.NO_ACTION_NEEDED, note="",
-                            request_id="r-1", now=T0 + minutes(3))
+            a.store.resolve(
+                "a1",
+                actor=actor(LEGEVAKT),
+                outcome=Outcome.NO_ACTION_NEEDED,
+                note="",
+                request_id="r-1",
+                now=T0 + minutes(3),
+            )
         assert a.store.get("a1").state is State.ACKNOWLEDGED
     finally:
         a.engine.dispose()
@@ -421,8 +532,15 @@ def test_two_replicas_measuring_one_patient_at_once_open_one_episode(summary_url
 
         def record(r: Replica, mid: str) -> Transition:
             start.wait()
-            return r.store.record_measurement(PATIENT, measurement_id=mid, measured_at=T0, evaluation=evaluation,
-                                              source_orgnr=RECORDER, routes=routes(T0), now=T0)
+            return r.store.record_measurement(
+                PATIENT,
+                measurement_id=mid,
+                measured_at=T0,
+                evaluation=evaluation,
+                source_orgnr=RECORDER,
+                routes=routes(T0),
+                now=T0,
+            )
 
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(record, replicas, ["m-a", "m-b"]))
@@ -450,8 +568,9 @@ def test_a_read_that_a_save_overtook_reads_again(one, monkeypatch):
     def event_then_a_save(row):  # type: ignore[no-untyped-def]
         if not raced:  # after the episode row and its targets were read, before the rest
             raced.append(True)
-            saved.append(store.acknowledge(opened.episode_id, actor=actor(LEGEVAKT), request_id="a-1",
-                                           now=T0 + minutes(1)))
+            saved.append(
+                store.acknowledge(opened.episode_id, actor=actor(LEGEVAKT), request_id="a-1", now=T0 + minutes(1))
+            )
         return real_event(row)
 
     monkeypatch.setattr(escalation_store, "_event", event_then_a_save)
@@ -490,10 +609,16 @@ def test_two_replicas_sweeping_the_same_due_timers_fire_each_exactly_once(tmp_pa
 
         with replicas[0].engine.connect() as connection:
             kinds = Counter(connection.execute(select(EscalationEventRow.kind)).scalars())
-            phone = connection.scalar(select(func.count()).select_from(EscalationRecorderMessageRow).where(
-                EscalationRecorderMessageRow.message == RecorderMessage.PHONE_LEGEVAKT.name))
-            timeouts = connection.scalar(select(func.count()).select_from(EscalationDeliveryRow).where(
-                EscalationDeliveryRow.reason == NotifyReason.TIMEOUT.name))
+            phone = connection.scalar(
+                select(func.count())
+                .select_from(EscalationRecorderMessageRow)
+                .where(EscalationRecorderMessageRow.message == RecorderMessage.PHONE_LEGEVAKT.name)
+            )
+            timeouts = connection.scalar(
+                select(func.count())
+                .select_from(EscalationDeliveryRow)
+                .where(EscalationDeliveryRow.reason == NotifyReason.TIMEOUT.name)
+            )
             timers = connection.scalar(select(func.count()).select_from(EscalationTimerRow))
         n = len(SEEDED_PATIENTS)
         assert kinds == {"OPENED": n, "TIMEOUT": 2 * n, "CHAIN_EXHAUSTED": n}
@@ -516,13 +641,32 @@ def test_the_migration_runs_up_from_0003_and_down_again(tmp_path, db_url):
         indexes = {i["name"]: i for i in inspect(engine).get_indexes("escalation_episodes")}
         assert indexes["uq_escalation_episodes_open_patient"]["unique"]
         # The inbox and the recorder's messages hold no patient data: the episode id is how to find one.
-        columns = {t: {c["name"] for c in inspect(engine).get_columns(t)}
-                   for t in ("escalation_deliveries", "escalation_recorder_messages")}
+        columns = {
+            t: {c["name"] for c in inspect(engine).get_columns(t)}
+            for t in ("escalation_deliveries", "escalation_recorder_messages")
+        }
         assert columns == {
-            "escalation_deliveries": {"id", "episode_id", "orgnr", "role", "level", "reason", "push", "deadline",
-                                      "created_at"},
-            "escalation_recorder_messages": {"id", "episode_id", "orgnr", "message", "text_nb", "text_en",
-                                             "phone_numbers", "created_at"},
+            "escalation_deliveries": {
+                "id",
+                "episode_id",
+                "orgnr",
+                "role",
+                "level",
+                "reason",
+                "push",
+                "deadline",
+                "created_at",
+            },
+            "escalation_recorder_messages": {
+                "id",
+                "episode_id",
+                "orgnr",
+                "message",
+                "text_nb",
+                "text_en",
+                "phone_numbers",
+                "created_at",
+            },
         }
         command.downgrade(config, "0003")
         assert not set(ESCALATION_TABLES) & set(inspect(engine).get_table_names())
@@ -533,9 +677,14 @@ def test_the_migration_runs_up_from_0003_and_down_again(tmp_path, db_url):
 def test_samhandling_migrate_summary_reaches_head(tmp_path, db_url):
     head = ScriptDirectory.from_config(alembic_config(db_url, BACKEND.migrations)).get_current_head()
     assert head == "0004"
-    run = subprocess.run([sys.executable, "-m", "services.cli.main", "migrate", "summary"], cwd=REPO_ROOT,
-                         env={**os.environ, "SAMHANDLING_SUMMARY_DATABASE_URL": db_url}, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "migrate", "summary"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "SAMHANDLING_SUMMARY_DATABASE_URL": db_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     engine = make_engine(db_url)
     try:
@@ -560,12 +709,14 @@ def test_a_timer_that_fails_is_passed_over_and_the_others_fire(one, monkeypatch,
     monkeypatch.setattr(escalation_store, "fire_timer", fire_timer)
     fired = one.sweeper.sweep_once(T0 + WITHIN.urgent)
     assert {f.timer.episode_id for f in fired} == {e.episode_id for e in episodes if e is not None} - {
-        broken.episode_id}
+        broken.episode_id
+    }
     assert one.store.get(broken.episode_id) == broken  # rolled back, its timer still there for the next sweep
     assert one.store.timers(broken.episode_id) == list(broken.timers)
     (record,) = [r for r in caplog.records if r.name == "services.summary.escalation_sweeper"]
-    assert record.getMessage() == ("escalation sweep: a timer of kind ACKNOWLEDGE failed to fire (RuntimeError); "
-                                   "passed over in this sweep")
+    assert record.getMessage() == (
+        "escalation sweep: a timer of kind ACKNOWLEDGE failed to fire (RuntimeError); passed over in this sweep"
+    )
     assert PATIENT not in caplog.text and broken.episode_id not in caplog.text
 
     monkeypatch.undo()

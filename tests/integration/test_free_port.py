@@ -1,5 +1,6 @@
 """free_port: ports the kernel never picks for a port-0 bind, never the same one twice in a row
 of calls, and within SAMHANDLING_FREE_PORTS when it is set (each pytest-xdist worker's slice)."""
+
 from __future__ import annotations
 
 import socket

@@ -3,6 +3,7 @@ gateway with real STS tokens, on SQLite and PostgreSQL: control, format and bidi
 non-NFC text and line breaks where the field allows none are refused with INVALID_ARGUMENT
 naming the field, and nothing of them is stored (docs/architecture.md "Free text"). On PostgreSQL a NUL was
 once an INTERNAL error whose log held the SQL parameters."""
+
 from __future__ import annotations
 
 import asyncio
@@ -123,29 +124,55 @@ def _consent(suite: Suite) -> consent_pb2_grpc.ConsentServiceStub:
 
 
 def _report(unit_id: str = HOSPITAL_UNIT, note: str = "") -> CAP.ReportCapacityRequest:
-    return CAP.ReportCapacityRequest(unit_id=unit_id, resource_type="treatment_room", total=4, available=1, occupied=3,
-                                     status=CAP.CAPACITY_STATUS_NORMAL, note=note)
+    return CAP.ReportCapacityRequest(
+        unit_id=unit_id,
+        resource_type="treatment_room",
+        total=4,
+        available=1,
+        occupied=3,
+        status=CAP.CAPACITY_STATUS_NORMAL,
+        note=note,
+    )
 
 
-def _alert(message: str = "Akuttmottaket er fullt", region: str = "", request_id: str = "ok-1") -> CAP.RaiseAlertRequest:
+def _alert(
+    message: str = "Akuttmottaket er fullt", region: str = "", request_id: str = "ok-1"
+) -> CAP.RaiseAlertRequest:
     return CAP.RaiseAlertRequest(
-        severity=CAP.ALERT_SEVERITY_WARNING, message=message, target_orgnrs=[BODO_KOMMUNE],
-        area=CAP.AlertArea(region=region), expire_time=datetime.now(UTC) + timedelta(hours=6), request_id=request_id,
+        severity=CAP.ALERT_SEVERITY_WARNING,
+        message=message,
+        target_orgnrs=[BODO_KOMMUNE],
+        area=CAP.AlertArea(region=region),
+        expire_time=datetime.now(UTC) + timedelta(hours=6),
+        request_id=request_id,
     )
 
 
 def _service(**changes: str) -> S.MunicipalServiceInput:
-    fields = dict(iplos_code="15", start_date=C.Date(year=2026, month=1, day=5), service_level="Hjemmeboende – Sone nord",
-                  weekly_extent="4 timer", description="Sårstell")
+    fields = dict(
+        iplos_code="15",
+        start_date=C.Date(year=2026, month=1, day=5),
+        service_level="Hjemmeboende – Sone nord",
+        weekly_extent="4 timer",
+        description="Sårstell",
+    )
     return S.MunicipalServiceInput(**(fields | changes))
 
 
 def _vitals(source_record_id: str = "obs-ok", name: str = "Sigrid Sykepleiersen") -> S.RecordVitalSignsRequest:
     return S.RecordVitalSignsRequest(
-        patient_id=people.TOR, source_record_id=source_record_id,
-        vital_signs=S.VitalSigns(measure_time=datetime.now(UTC) - timedelta(hours=1), respiration_rate=16, spo2=97,
-                                 on_oxygen=False, systolic_bp=125, pulse=70, consciousness=S.CONSCIOUSNESS_ALERT,
-                                 temperature_celsius=37.0),
+        patient_id=people.TOR,
+        source_record_id=source_record_id,
+        vital_signs=S.VitalSigns(
+            measure_time=datetime.now(UTC) - timedelta(hours=1),
+            respiration_rate=16,
+            spo2=97,
+            on_oxygen=False,
+            systolic_bp=125,
+            pulse=70,
+            consciousness=S.CONSCIOUSNESS_ALERT,
+            temperature_celsius=37.0,
+        ),
         measured_by=S.Performer(hpr_number=people.SIGRID_HPR, name=name),
     )
 
@@ -159,10 +186,15 @@ async def _ehr(suite: Suite, call: Callable[..., Awaitable[object]], request: ob
 
 
 async def _rule(suite: Suite, reason: str) -> object:
-    return await _consent(suite).CreateRule(CON.CreateRuleRequest(
-        patient_id=people.TOR, rule_type=CON.RULE_TYPE_RESTRICTION, data_categories=[C.DATA_CATEGORY_VITAL_SIGNS],
-        reason=reason,
-    ), metadata=await _patient(suite))
+    return await _consent(suite).CreateRule(
+        CON.CreateRuleRequest(
+            patient_id=people.TOR,
+            rule_type=CON.RULE_TYPE_RESTRICTION,
+            data_categories=[C.DATA_CATEGORY_VITAL_SIGNS],
+            reason=reason,
+        ),
+        metadata=await _patient(suite),
+    )
 
 
 FIELDS = [
@@ -170,38 +202,105 @@ FIELDS = [
     Field("note", True, lambda s, w, v: _hospital(s, _capacity(s).ReportCapacity, _report(note=v))),
     Field("unit_id", False, lambda s, w, v: _hospital(s, _capacity(s).ReportCapacity, _report(unit_id=v))),
     Field("message", True, lambda s, w, v: _hospital(s, _capacity(s).RaiseAlert, _alert(message=v, request_id="m-1"))),
-    Field("area.region", False, lambda s, w, v: _hospital(s, _capacity(s).RaiseAlert, _alert(region=v, request_id="r-1"))),
-    Field("note", True, lambda s, w, v: _ehr(s, _capacity(s).AcknowledgeAlert,
-                                          CAP.AcknowledgeAlertRequest(alert_id=w.alert_id, note=v))),
-    Field("alert_id", False, lambda s, w, v: _ehr(s, _capacity(s).AcknowledgeAlert, CAP.AcknowledgeAlertRequest(alert_id=v))),
-    Field("region", False, lambda s, w, v: _ehr(s, _capacity(s).GetCapacityOverview, CAP.GetCapacityOverviewRequest(region=v))),
-    Field("unit_id", False, lambda s, w, v: _hospital(s, _capacity(s).ListCapacityHistory, CAP.ListCapacityHistoryRequest(
-        unit_id=v, from_time=datetime.now(UTC) - timedelta(days=1)))),
+    Field(
+        "area.region", False, lambda s, w, v: _hospital(s, _capacity(s).RaiseAlert, _alert(region=v, request_id="r-1"))
+    ),
+    Field(
+        "note",
+        True,
+        lambda s, w, v: _ehr(
+            s, _capacity(s).AcknowledgeAlert, CAP.AcknowledgeAlertRequest(alert_id=w.alert_id, note=v)
+        ),
+    ),
+    Field(
+        "alert_id",
+        False,
+        lambda s, w, v: _ehr(s, _capacity(s).AcknowledgeAlert, CAP.AcknowledgeAlertRequest(alert_id=v)),
+    ),
+    Field(
+        "region",
+        False,
+        lambda s, w, v: _ehr(s, _capacity(s).GetCapacityOverview, CAP.GetCapacityOverviewRequest(region=v)),
+    ),
+    Field(
+        "unit_id",
+        False,
+        lambda s, w, v: _hospital(
+            s,
+            _capacity(s).ListCapacityHistory,
+            CAP.ListCapacityHistoryRequest(unit_id=v, from_time=datetime.now(UTC) - timedelta(days=1)),
+        ),
+    ),
     # summary: municipal services and vital signs
-    Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).CreateMunicipalService,
-                                                       S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v,
-                                                                                       service=_service()))),
+    Field(
+        "source_record_id",
+        False,
+        lambda s, w, v: _ehr(
+            s,
+            _summary(s).CreateMunicipalService,
+            S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=_service()),
+        ),
+    ),
     *[
-        Field(f"service.{name}", name == "description",
-              lambda s, w, v, name=name: _ehr(s, _summary(s).CreateMunicipalService, S.CreateMunicipalServiceRequest(
-                  patient_id=people.TOR, source_record_id="okt-new", service=_service(**{name: v}))))
+        Field(
+            f"service.{name}",
+            name == "description",
+            lambda s, w, v, name=name: _ehr(
+                s,
+                _summary(s).CreateMunicipalService,
+                S.CreateMunicipalServiceRequest(
+                    patient_id=people.TOR, source_record_id="okt-new", service=_service(**{name: v})
+                ),
+            ),
+        )
         for name in ("service_level", "weekly_extent", "description")
     ],
     *[
-        Field(f"service.{name}", name == "description",
-              lambda s, w, v, name=name: _ehr(s, _summary(s).UpdateMunicipalService, S.UpdateMunicipalServiceRequest(
-                  patient_id=people.TOR, source_record_id="okt-1", service=_service(**{name: v}))))
+        Field(
+            f"service.{name}",
+            name == "description",
+            lambda s, w, v, name=name: _ehr(
+                s,
+                _summary(s).UpdateMunicipalService,
+                S.UpdateMunicipalServiceRequest(
+                    patient_id=people.TOR, source_record_id="okt-1", service=_service(**{name: v})
+                ),
+            ),
+        )
         for name in ("service_level", "weekly_extent", "description")
     ],
-    Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).UpdateMunicipalService,
-                                                       S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v,
-                                                                                       service=_service()))),
-    Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).EndMunicipalService, S.EndMunicipalServiceRequest(
-        patient_id=people.TOR, source_record_id=v, end_date=C.Date(year=2026, month=2, day=1)))),
-    Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).SetMunicipalServiceOnHold,
-                                                       S.SetMunicipalServiceOnHoldRequest(patient_id=people.TOR,
-                                                                                          source_record_id=v, on_hold=True))),
-    Field("source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).RecordVitalSigns, _vitals(source_record_id=v))),
+    Field(
+        "source_record_id",
+        False,
+        lambda s, w, v: _ehr(
+            s,
+            _summary(s).UpdateMunicipalService,
+            S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=_service()),
+        ),
+    ),
+    Field(
+        "source_record_id",
+        False,
+        lambda s, w, v: _ehr(
+            s,
+            _summary(s).EndMunicipalService,
+            S.EndMunicipalServiceRequest(
+                patient_id=people.TOR, source_record_id=v, end_date=C.Date(year=2026, month=2, day=1)
+            ),
+        ),
+    ),
+    Field(
+        "source_record_id",
+        False,
+        lambda s, w, v: _ehr(
+            s,
+            _summary(s).SetMunicipalServiceOnHold,
+            S.SetMunicipalServiceOnHoldRequest(patient_id=people.TOR, source_record_id=v, on_hold=True),
+        ),
+    ),
+    Field(
+        "source_record_id", False, lambda s, w, v: _ehr(s, _summary(s).RecordVitalSigns, _vitals(source_record_id=v))
+    ),
     Field("measured_by.name", False, lambda s, w, v: _ehr(s, _summary(s).RecordVitalSigns, _vitals(name=v))),
     # consent: the patient's own rules
     Field("reason", True, lambda s, w, v: _rule(s, v)),
@@ -211,8 +310,9 @@ FIELDS = [
 
 
 async def _revoke(suite: Suite, rule_id: str, reason: str) -> object:
-    return await _consent(suite).RevokeRule(CON.RevokeRuleRequest(patient_id=people.TOR, rule_id=rule_id, reason=reason),
-                                            metadata=await _patient(suite))
+    return await _consent(suite).RevokeRule(
+        CON.RevokeRuleRequest(patient_id=people.TOR, rule_id=rule_id, reason=reason), metadata=await _patient(suite)
+    )
 
 
 # What a write changes; the rest (single-use claims of assertions, watch leases) changes with any call.
@@ -246,8 +346,11 @@ async def test_every_free_text_field_refuses_what_is_not_plain_text_and_stores_n
     await _hospital(suite, _capacity(suite).ReportCapacity, _report(note="Én seng ledig\nfra kl. 14"))
     raised = await _hospital(suite, _capacity(suite).RaiseAlert, _alert(message="Fullt i akuttmottaket\nRing KAD"))
     written = Written(alert_id=raised.alert.alert_id)
-    await _ehr(suite, _summary(suite).CreateMunicipalService,
-               S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="okt-1", service=_service()))
+    await _ehr(
+        suite,
+        _summary(suite).CreateMunicipalService,
+        S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="okt-1", service=_service()),
+    )
     await _ehr(suite, _summary(suite).RecordVitalSigns, _vitals())
     written.rule_id = (await _rule(suite, "Kun fastlegen\r\nskal se målingene")).rule.rule_id
     before = _stored_text(suite)
@@ -262,16 +365,21 @@ async def test_every_free_text_field_refuses_what_is_not_plain_text_and_stores_n
                 await field.call(suite, written, value)
             except grpc.aio.AioRpcError as err:
                 reason, violations = error_info(err)
-                if (err.code(), reason) != (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT") or field.path not in violations:
+                if (err.code(), reason) != (
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "INVALID_ARGUMENT",
+                ) or field.path not in violations:
                     return f"{field.path} {what}: {err.code().name} {reason} {violations}"
                 return None
             return f"{field.path} {what}: accepted"
 
-    answers = await asyncio.gather(*(
-        refused(field, what, value)
-        for field in FIELDS
-        for what, value in (BAD_EVERYWHERE | ({} if field.multiline else BAD_SINGLE_LINE)).items()
-    ))
+    answers = await asyncio.gather(
+        *(
+            refused(field, what, value)
+            for field in FIELDS
+            for what, value in (BAD_EVERYWHERE | ({} if field.multiline else BAD_SINGLE_LINE)).items()
+        )
+    )
     wrong = [answer for answer in answers if answer is not None]
     assert not wrong, "\n".join(wrong)
 

@@ -1,4 +1,5 @@
 """The full request path in one process: real STS tokens, gateway, consent, audit, backends."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,6 @@ def summary_stub(suite):
     return summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
 
 
-
-
 async def test_summary_read_is_served_and_audited_for_the_auditor(suite):
     summary = await summary_stub(suite).GetPatientSummary(
         summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=await suite.auth("demo-ehr")
@@ -57,7 +56,8 @@ async def test_summary_read_is_served_and_audited_for_the_auditor(suite):
     )
     reads = [e for e in events.events if e.actor.client_id == "demo-ehr"]
     assert {e.data_category for e in reads} == {
-        common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES, common_pb2.DATA_CATEGORY_VITAL_SIGNS
+        common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES,
+        common_pb2.DATA_CATEGORY_VITAL_SIGNS,
     }
     for event in reads:
         assert event.patient_id == PATIENT
@@ -73,7 +73,8 @@ async def test_reserved_patient_is_denied_and_the_denial_audited(suite):
         summary_stub(suite).GetPatientSummary(
             summary_pb2.GetPatientSummaryRequest(patient_id=RESERVED_PATIENT), metadata=await suite.auth("demo-ehr")
         ),
-        grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED",
+        grpc.StatusCode.PERMISSION_DENIED,
+        "CONSENT_DENIED",
     )
     events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
         audit_pb2.ListEventsRequest(patient_id=RESERVED_PATIENT), metadata=await suite.auth("demo-auditor")
@@ -92,7 +93,8 @@ async def test_tokens_are_refused_with_specific_reasons(suite):
     forged = f"{header}.{payload}.{signature[:-6]}{'A' * 6 if not signature.endswith('AAAAAA') else 'B' * 6}"
     await expect_error(
         stub.GetPatientSummary(request, metadata=(("authorization", f"Bearer {forged}"),)),
-        grpc.StatusCode.UNAUTHENTICATED, "TOKEN_SIGNATURE_INVALID",
+        grpc.StatusCode.UNAUTHENTICATED,
+        "TOKEN_SIGNATURE_INVALID",
     )
 
     def resigned(**changes) -> tuple[tuple[str, str], ...]:
@@ -105,40 +107,49 @@ async def test_tokens_are_refused_with_specific_reasons(suite):
     now = int(time.time())
     await expect_error(
         stub.GetPatientSummary(request, metadata=resigned(iat=now - 900, nbf=now - 900, exp=now - 300)),
-        grpc.StatusCode.UNAUTHENTICATED, "TOKEN_EXPIRED",
+        grpc.StatusCode.UNAUTHENTICATED,
+        "TOKEN_EXPIRED",
     )
     await expect_error(
         stub.GetPatientSummary(request, metadata=resigned(aud="nhn:kjernejournal")),
-        grpc.StatusCode.UNAUTHENTICATED, "AUDIENCE_MISMATCH",
+        grpc.StatusCode.UNAUTHENTICATED,
+        "AUDIENCE_MISMATCH",
     )
     await expect_error(
         stub.GetPatientSummary(request, metadata=resigned(iss="https://helseid-sts.test.nhn.no")),
-        grpc.StatusCode.UNAUTHENTICATED, "ISSUER_MISMATCH",
+        grpc.StatusCode.UNAUTHENTICATED,
+        "ISSUER_MISMATCH",
     )
     # NaN once disabled the not-yet-valid check (max(NaN, nbf) is NaN); time claims are NumericDates.
     for changes in ({"iat": float("nan"), "nbf": now + 3600}, {"iat": "1"}, {"iat": now + 0.5}, {"exp": True}):
         await expect_error(
             stub.GetPatientSummary(request, metadata=resigned(**changes)),
-            grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MALFORMED",
+            grpc.StatusCode.UNAUTHENTICATED,
+            "TOKEN_MALFORMED",
         )
     # At most SAMHANDLING_ACCESS_TOKEN_MAX_LIFETIME_SECONDS (3600 s) from iat to exp.
     for exp in (now + 3601, now + 10**9):
         await expect_error(
             stub.GetPatientSummary(request, metadata=resigned(iat=now, nbf=now, exp=exp)),
-            grpc.StatusCode.UNAUTHENTICATED, "TOKEN_LIFETIME_TOO_LONG",
+            grpc.StatusCode.UNAUTHENTICATED,
+            "TOKEN_LIFETIME_TOO_LONG",
         )
 
 
 async def test_missing_scope_and_unlisted_methods_are_denied(suite):
     report = capacity_pb2.ReportCapacityRequest(unit_id="x", resource_type="bed", total=1)
     await expect_error(
-        capacity_pb2_grpc.CapacityServiceStub(suite.gateway).ReportCapacity(report, metadata=await suite.auth("demo-ehr")),
-        grpc.StatusCode.PERMISSION_DENIED, "SCOPE_MISSING",
+        capacity_pb2_grpc.CapacityServiceStub(suite.gateway).ReportCapacity(
+            report, metadata=await suite.auth("demo-ehr")
+        ),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "SCOPE_MISSING",
     )
     check = consent_pb2.CheckAccessRequest(patient_id=PATIENT)
     await expect_error(
         consent_pb2_grpc.ConsentServiceStub(suite.gateway).CheckAccess(check, metadata=await suite.auth("demo-ehr")),
-        grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED",
+        grpc.StatusCode.PERMISSION_DENIED,
+        "METHOD_NOT_ALLOWED",
     )
 
 
@@ -147,7 +158,8 @@ async def test_invalid_person_number_is_a_field_violation(suite):
         summary_stub(suite).GetPatientSummary(
             summary_pb2.GetPatientSummaryRequest(patient_id="22750884908"), metadata=await suite.auth("demo-ehr")
         ),
-        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
     )
     assert "patient_id" in violations
 
@@ -197,7 +209,8 @@ async def test_a_backend_reached_directly_gives_nothing_away(suite):
             summary_pb2_grpc.PatientSummaryServiceStub(channel).GetPatientSummary(
                 summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=await suite.auth("demo-ehr")
             ),
-            grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_MISSING",
+            grpc.StatusCode.UNAUTHENTICATED,
+            "ASSERTION_MISSING",
         )
 
 
@@ -283,39 +296,58 @@ async def test_a_patients_revoke_is_effective_for_the_very_next_read(suite):
     patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
     as_patient = (("authorization", f"Bearer {patient}"),)
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    rule = (await consent.CreateRule(
-        consent_pb2.CreateRuleRequest(
-            patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-            data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-        ),
-        metadata=as_patient,
-    )).rule
+    rule = (
+        await consent.CreateRule(
+            consent_pb2.CreateRuleRequest(
+                patient_id=PATIENT,
+                rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+                data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
+            ),
+            metadata=as_patient,
+        )
+    ).rule
     ehr = await suite.auth("demo-ehr")
     request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)
     restricted = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
     assert restricted.municipal_services and not restricted.HasField("latest_news2")
 
-    await consent.RevokeRule(consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id), metadata=as_patient)
+    await consent.RevokeRule(
+        consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id), metadata=as_patient
+    )
     opened = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
     assert opened.HasField("latest_news2")
 
 
 async def test_a_patient_manages_only_their_own_rules(suite):
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    other = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=RESERVED_PATIENT))).access_token}"),)
-    before = await consent.ListRuleHistory(consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other)
+    other = (
+        (
+            "authorization",
+            f"Bearer {(await obtain_token(suite.settings, Identity(patient=RESERVED_PATIENT))).access_token}",
+        ),
+    )
+    before = await consent.ListRuleHistory(
+        consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other
+    )
     rule_id = before.versions[0].rule_id
     me = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token}"),)
     attempts = [
         consent.ListRules(consent_pb2.ListRulesRequest(patient_id=RESERVED_PATIENT), metadata=me),
-        consent.CreateRule(consent_pb2.CreateRuleRequest(
-            patient_id=RESERVED_PATIENT, rule_type=consent_pb2.RULE_TYPE_PERMIT,
-            actor=consent_pb2.ActorSelector(anyone=True)), metadata=me),
+        consent.CreateRule(
+            consent_pb2.CreateRuleRequest(
+                patient_id=RESERVED_PATIENT,
+                rule_type=consent_pb2.RULE_TYPE_PERMIT,
+                actor=consent_pb2.ActorSelector(anyone=True),
+            ),
+            metadata=me,
+        ),
         consent.RevokeRule(consent_pb2.RevokeRuleRequest(patient_id=RESERVED_PATIENT, rule_id=rule_id), metadata=me),
     ]
     for attempt in attempts:
         await expect_error(attempt, grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
-    after = await consent.ListRuleHistory(consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other)
+    after = await consent.ListRuleHistory(
+        consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other
+    )
     assert after == before
 
 
@@ -337,7 +369,9 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
     the proof of the child's entry, which holds no person number of its actor (the guardian), and
     nothing of a patient they do not represent."""
     guardian, child = people.MIKKEL, people.FRIDA  # seeds/representatives.json
-    metadata = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=guardian))).access_token}"),)
+    metadata = (
+        ("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=guardian))).access_token}"),
+    )
     audit = audit_pb2_grpc.AuditServiceStub(suite.gateway)
     events = await audit.ListEvents(audit_pb2.ListEventsRequest(patient_id=child), metadata=metadata)
     own_read = next(e for e in events.events if e.actor.kind == common_pb2.ACTOR_KIND_PATIENT)
@@ -357,15 +391,21 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
     assert (extra[0], leaf["sequence"], leaf["access_basis"]) == (2, own_read.sequence, "REPRESENTATIVE")
     # Not a patient the guardian does not represent: the gateway's consent decision refuses.
     await expect_error(
-        audit.GetPatientEventProof(audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=1),
-                                   metadata=metadata),
-        grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+        audit.GetPatientEventProof(
+            audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=1), metadata=metadata
+        ),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "CONSENT_DENIED",
+    )
     # Nor the child's entry asked for as another patient's own: as if there were none.
     other = await as_patient(suite, PATIENT)
     await expect_error(
-        audit.GetPatientEventProof(audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=own_read.sequence),
-                                   metadata=other),
-        grpc.StatusCode.NOT_FOUND, "EVENT_NOT_FOUND")
+        audit.GetPatientEventProof(
+            audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=own_read.sequence), metadata=other
+        ),
+        grpc.StatusCode.NOT_FOUND,
+        "EVENT_NOT_FOUND",
+    )
 
 
 async def access_log(suite, patient_id: str, metadata) -> list[audit_pb2.AuditEvent]:
@@ -386,10 +426,14 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
     summary = await doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-justification", quote(justification)))
     assert summary.HasField("latest_vital_signs") and not summary.withheld_categories
 
-    audited = {e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await suite.auth("demo-auditor"))}
+    audited = {
+        e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await suite.auth("demo-auditor"))
+    }
     opened = audited[common_pb2.DATA_CATEGORY_VITAL_SIGNS]
     assert (opened.decision, opened.access_basis, opened.flagged) == (
-        common_pb2.DECISION_PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY, True
+        common_pb2.DECISION_PERMIT,
+        common_pb2.ACCESS_BASIS_EMERGENCY,
+        True,
     )
     assert opened.decided_by == "rule-seed-0002" and opened.actor.hpr_number == people.LARS_HPR
     unrestricted = audited[common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES]
@@ -399,7 +443,10 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
     assert list(opened.obligations) == [audit_pb2.OBLIGATION_FLAG_FOR_AUDIT, audit_pb2.OBLIGATION_NOTIFY_PATIENT]
     assert not unrestricted.obligations
 
-    seen = {e.data_category: e for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))}
+    seen = {
+        e.data_category: e
+        for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))
+    }
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].flagged
     assert all(e.justification == "" and e.actor.pid == "" and not e.obligations for e in seen.values())
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].actor.hpr_number == people.LARS_HPR
@@ -412,14 +459,19 @@ async def test_consent_at_the_moment_opens_a_restriction_flagged(suite):
     declared = await doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-consent-at-moment", "true"))
     assert declared.HasField("latest_vital_signs") and not declared.withheld_categories
 
-    vitals = [e for e in await access_log(suite, RESTRICTED_PATIENT, await suite.auth("demo-auditor"))
-              if e.data_category == common_pb2.DATA_CATEGORY_VITAL_SIGNS]
+    vitals = [
+        e
+        for e in await access_log(suite, RESTRICTED_PATIENT, await suite.auth("demo-auditor"))
+        if e.data_category == common_pb2.DATA_CATEGORY_VITAL_SIGNS
+    ]
     assert [(e.access_basis, e.flagged) for e in vitals] == [
-        (common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT, True), (common_pb2.ACCESS_BASIS_RESTRICTION, False),
+        (common_pb2.ACCESS_BASIS_CONSENT_AT_MOMENT, True),
+        (common_pb2.ACCESS_BASIS_RESTRICTION, False),
     ]
     violations = await expect_error(
         doctor.summary(RESTRICTED_PATIENT, ("x-samhandling-consent-at-moment", "yes")),
-        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
     )
     assert "x-samhandling-consent-at-moment" in violations
 
@@ -428,7 +480,8 @@ async def test_the_policy_watch_is_not_served_through_the_gateway(suite):
     # Internal to the suite: only the gateway's own decision cache subscribes, at consent directly.
     watch = consent_pb2.WatchPolicyChangesRequest
     call = suite.gateway.stream_stream(
-        "/samhandling.consent.v1.ConsentService/WatchPolicyChanges", request_serializer=watch.SerializeToString,
+        "/samhandling.consent.v1.ConsentService/WatchPolicyChanges",
+        request_serializer=watch.SerializeToString,
         response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
     )(metadata=await suite.auth("demo-ehr"))
     await write_unless_ended(call, watch(subscribe=watch.Subscribe(subscriber_id="intruder")))

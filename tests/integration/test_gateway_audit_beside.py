@@ -3,6 +3,7 @@ succeeded (docs/architecture.md "The request path", step 5): real STS, gateway, 
 with a front of the test's own before the summary and the audit service that forwards every
 call unchanged (the very bytes the gateway's assertion is bound to) and tells the test when the
 summary service has answered, so the audit can be held or failed after that, by events."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +26,7 @@ GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 FORWARDED_METADATA = (METADATA_KEY, "traceparent", "tracestate")
 WAIT_SECONDS = 20  # for an event that must come; the test fails, not hangs, if it never does
 
+
 @dataclass
 class Fronts:
     """Both fronts and what they saw: the order of the summary's answer and the audit's storage."""
@@ -37,8 +39,12 @@ class Fronts:
     servers: list[grpc.aio.Server] = field(default_factory=list)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
-    async def front(self, address: str, answered: Callable[[str], Awaitable[None]] | None = None,
-                    before: Callable[[str], Awaitable[None]] | None = None) -> str:
+    async def front(
+        self,
+        address: str,
+        answered: Callable[[str], Awaitable[None]] | None = None,
+        before: Callable[[str], Awaitable[None]] | None = None,
+    ) -> str:
         """A server forwarding every unary call to `address` as bytes; `before(method)` runs
         before a call is forwarded, `answered(method)` after the backend's answer came back."""
         channel = grpc.aio.insecure_channel(address)
@@ -129,7 +135,8 @@ async def test_an_audit_failing_after_the_backend_answered_releases_no_data(tmp_
             summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).GetPatientSummary(
                 summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=await suite.auth("demo-ehr")
             ),
-            grpc.StatusCode.UNAVAILABLE, "AUDIT_UNAVAILABLE",
+            grpc.StatusCode.UNAVAILABLE,
+            "AUDIT_UNAVAILABLE",
         )
     assert fronts.backend_answered.is_set(), "the summary service answered before the audit failed"
     assert fronts.order == ["backend answered"]
@@ -155,7 +162,9 @@ async def test_a_slow_audit_holds_the_backends_answer_until_it_is_stored(tmp_pat
         stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
 
         async def read() -> summary_pb2.GetPatientSummaryResponse:
-            answer = await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata)
+            answer = await stub.GetPatientSummary(
+                summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata
+            )
             fronts.order.append("answered")
             return answer
 
@@ -165,8 +174,11 @@ async def test_a_slow_audit_holds_the_backends_answer_until_it_is_stored(tmp_pat
                 await fronts.backend_answered.wait()
             # A whole round trip through the gateway after the summary service answered: an
             # answer released early would have reached the client before this one.
-            await expect_error(stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)),
-                               grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MISSING")
+            await expect_error(
+                stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)),
+                grpc.StatusCode.UNAUTHENTICATED,
+                "TOKEN_MISSING",
+            )
             assert not reading.done()
             release.set()
             summary = await reading
@@ -216,11 +228,14 @@ async def test_concurrent_reads_share_audit_appends_and_every_read_is_logged(tmp
     async with suite_with_fronts(tmp_path, counting_audit) as (suite, fronts):
         auth = await suite.auth("demo-ehr")
         stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
-        answers = await asyncio.gather(*(
-            stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT),
-                                   metadata=(*auth, traceparent(read)))
-            for read in range(reads)
-        ))
+        answers = await asyncio.gather(
+            *(
+                stub.GetPatientSummary(
+                    summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(*auth, traceparent(read))
+                )
+                for read in range(reads)
+            )
+        )
         logged = logged_trace_ids(suite)
     assert all(answer.patient_id == PATIENT for answer in answers)
     assert fronts.appends == 2  # the first read's call, then the seven that came meanwhile in one
@@ -246,9 +261,11 @@ async def test_a_failing_shared_append_fails_exactly_the_reads_it_carried(tmp_pa
         stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
 
         def read(number: int) -> asyncio.Task:
-            return asyncio.ensure_future(stub.GetPatientSummary(
-                summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(*auth, traceparent(number))
-            ))
+            return asyncio.ensure_future(
+                stub.GetPatientSummary(
+                    summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=(*auth, traceparent(number))
+                )
+            )
 
         first = read(0)
         await fronts.until("appends", 1)

@@ -1,6 +1,7 @@
 """A draining gateway: from the first moment its readiness endpoint answers 503 and its gRPC
 health NOT_SERVING, while both ports still serve real calls for the drain period; then it
 stops. (A balancer checking either port moves away before the gateway stops accepting.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,9 @@ async def test_a_draining_gateway_is_not_ready_on_both_ports_yet_serves_until_it
             not_ready = await http.get(READY_PATH)
             assert not_ready.status_code == 503 and not_ready.json() == {"status": "NOT_SERVING"}
             assert "no-store" in not_ready.headers["cache-control"]
-            health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
-                                                                     timeout=TIMEOUT_SECONDS)
+            health = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=TIMEOUT_SECONDS
+            )
             assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
             # Real calls are still served on both ports: through the gateway's whole pipeline,
             # refused for want of a token (not for want of a server).
@@ -53,8 +55,8 @@ async def test_a_draining_gateway_is_not_ready_on_both_ports_yet_serves_until_it
             assert with_no_token.status_code == 401 and with_no_token.json()["error"]["reason"] == "TOKEN_MISSING"
             try:
                 await capacity_pb2_grpc.CapacityServiceStub(channel).GetCapacityOverview(
-                    capacity_pb2.GetCapacityOverviewRequest(),
-                                                                               timeout=TIMEOUT_SECONDS)
+                    capacity_pb2.GetCapacityOverviewRequest(), timeout=TIMEOUT_SECONDS
+                )
                 raise AssertionError("a call without a token was answered")
             except grpc.aio.AioRpcError as refused:
                 assert refused.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -12,6 +12,7 @@ traceback, and a refused call must leave the backends' stores as they were.
 The suite runs, on SQLite and again on PostgreSQL, on an event loop of its own thread for the
 whole module; Hypothesis drives it from the test's thread. Derandomized and without an example database: CI draws the same
 examples every run."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,8 +60,11 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 PATIENT = people.ESKIL  # the patient whose own token calls the patient-only methods
 # The system client holding each scope (tests/seeds: clients.json).
 SYSTEM_CLIENT = {
-    oauth_scopes.SUMMARY_READ: "demo-ehr", oauth_scopes.SUMMARY_WRITE: "demo-ehr", oauth_scopes.CAPACITY_READ: "demo-ehr",
-    oauth_scopes.CAPACITY_REPORT: "demo-hospital", oauth_scopes.ALERTS: "demo-hospital",
+    oauth_scopes.SUMMARY_READ: "demo-ehr",
+    oauth_scopes.SUMMARY_WRITE: "demo-ehr",
+    oauth_scopes.CAPACITY_READ: "demo-ehr",
+    oauth_scopes.CAPACITY_REPORT: "demo-hospital",
+    oauth_scopes.ALERTS: "demo-hospital",
 }
 EXAMPLES = 15  # per RPC, from the descriptors (and from a valid request)
 UNSERVED_EXAMPLES = 5  # per RPC the gateway refuses whatever the request (no policy)
@@ -100,7 +104,12 @@ def valid_requests() -> dict[str, Message]:
     now = datetime.now(UTC)
     date = common_pb2.Date(year=2026, month=1, day=2)
     vitals = S.VitalSigns(
-        respiration_rate=22, spo2=95, on_oxygen=False, systolic_bp=105, pulse=95, consciousness=S.CONSCIOUSNESS_ALERT,
+        respiration_rate=22,
+        spo2=95,
+        on_oxygen=False,
+        systolic_bp=105,
+        pulse=95,
+        consciousness=S.CONSCIOUSNESS_ALERT,
         temperature_celsius=38.4,
     )
     vitals.measure_time.FromDatetime(now - timedelta(hours=1))
@@ -109,7 +118,9 @@ def valid_requests() -> dict[str, Message]:
     listed = S.ListVitalSignsRequest(patient_id=people.TOR)
     listed.from_time.FromDatetime(now - timedelta(days=30))
     alert = C.RaiseAlertRequest(
-        severity=C.ALERT_SEVERITY_WARNING, message="Akuttmottaket er fullt", target_orgnrs=["910000012"],
+        severity=C.ALERT_SEVERITY_WARNING,
+        message="Akuttmottaket er fullt",
+        target_orgnrs=["910000012"],
         request_id="fuzz-alert",
     )
     alert.expire_time.FromDatetime(now + timedelta(hours=6))
@@ -119,17 +130,34 @@ def valid_requests() -> dict[str, Message]:
         "GetMunicipalServiceStatus": S.GetMunicipalServiceStatusRequest(patient_id=people.TOR),
         "ListVitalSigns": listed,
         "CreateMunicipalService": S.CreateMunicipalServiceRequest(
-            patient_id=people.TOR, source_record_id="fuzz-1", service=S.MunicipalServiceInput(iplos_code="06", start_date=date)),
+            patient_id=people.TOR,
+            source_record_id="fuzz-1",
+            service=S.MunicipalServiceInput(iplos_code="06", start_date=date),
+        ),
         "UpdateMunicipalService": S.UpdateMunicipalServiceRequest(
-            patient_id=people.TOR, source_record_id="fuzz-1", service=S.MunicipalServiceInput(iplos_code="06", start_date=date)),
-        "SetMunicipalServiceOnHold": S.SetMunicipalServiceOnHoldRequest(patient_id=people.TOR, source_record_id="fuzz-1", on_hold=True),
+            patient_id=people.TOR,
+            source_record_id="fuzz-1",
+            service=S.MunicipalServiceInput(iplos_code="06", start_date=date),
+        ),
+        "SetMunicipalServiceOnHold": S.SetMunicipalServiceOnHoldRequest(
+            patient_id=people.TOR, source_record_id="fuzz-1", on_hold=True
+        ),
         "EndMunicipalService": S.EndMunicipalServiceRequest(
-            patient_id=people.TOR, source_record_id="fuzz-1", end_date=common_pb2.Date(year=2026, month=2, day=1)),
-        "RecordVitalSigns": S.RecordVitalSignsRequest(patient_id=people.TOR, source_record_id="fuzz-obs", vital_signs=vitals),
+            patient_id=people.TOR, source_record_id="fuzz-1", end_date=common_pb2.Date(year=2026, month=2, day=1)
+        ),
+        "RecordVitalSigns": S.RecordVitalSignsRequest(
+            patient_id=people.TOR, source_record_id="fuzz-obs", vital_signs=vitals
+        ),
         "SetSpo2Scale": S.SetSpo2ScaleRequest(patient_id=people.TOR, scale=1),
         "ReportCapacity": C.ReportCapacityRequest(
-            unit_id="nlsh-bodo-akuttmottak", resource_type="treatment_room", total=10, available=1, occupied=9,
-            status=C.CAPACITY_STATUS_STRAINED, note="influensa"),
+            unit_id="nlsh-bodo-akuttmottak",
+            resource_type="treatment_room",
+            total=10,
+            available=1,
+            occupied=9,
+            status=C.CAPACITY_STATUS_STRAINED,
+            note="influensa",
+        ),
         "ListCapacityHistory": history,
         "RaiseAlert": alert,
         "ListEvents": A.ListEventsRequest(patient_id=people.TOR),
@@ -140,7 +168,10 @@ def valid_requests() -> dict[str, Message]:
         "GetLeaves": A.GetLeavesRequest(start=0, end=1),
         "GetPatientEventProof": A.GetPatientEventProofRequest(patient_id=PATIENT, sequence=1),
         "CreateRule": K.CreateRuleRequest(
-            patient_id=PATIENT, rule_type=K.RULE_TYPE_RESTRICTION, data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS]),
+            patient_id=PATIENT,
+            rule_type=K.RULE_TYPE_RESTRICTION,
+            data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
+        ),
         "ListRules": K.ListRulesRequest(patient_id=PATIENT),
         "ListRuleHistory": K.ListRuleHistoryRequest(patient_id=PATIENT),
         "ListNotifications": K.ListNotificationsRequest(patient_id=PATIENT),
@@ -244,8 +275,9 @@ def callers(running: SuiteThread) -> dict[str, Callable[[str], tuple[tuple[str, 
 
     def dpop(token: Token) -> Callable[[str], tuple[tuple[str, str], ...]]:
         def metadata(path: str) -> tuple[tuple[str, str], ...]:
-            proof = make_proof(token.dpop_key, "POST", grpc_target(settings.gateway_public_url, path),
-                               access_token=token.access_token)
+            proof = make_proof(
+                token.dpop_key, "POST", grpc_target(settings.gateway_public_url, path), access_token=token.access_token
+            )
             return (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
 
         return metadata
@@ -254,7 +286,9 @@ def callers(running: SuiteThread) -> dict[str, Callable[[str], tuple[tuple[str, 
     identities["auditor"] = identities["demo-auditor"]
     made = {name: bearer(running.run(obtain_token(settings, identity))) for name, identity in identities.items()}
     made["patient"] = bearer(running.run(obtain_token(settings, Identity(patient=PATIENT))))
-    made["personnel"] = dpop(running.run(obtain_token(settings, Identity("demo-legevakt", user=people.LARS, purpose="TREAT"), dpop=True)))
+    made["personnel"] = dpop(
+        running.run(obtain_token(settings, Identity("demo-legevakt", user=people.LARS, purpose="TREAT"), dpop=True))
+    )
     return made
 
 
@@ -272,7 +306,7 @@ def stored_state(running: SuiteThread) -> dict[str, str]:
             for table in inspect(engine).get_table_names():
                 if any(word in table for word in _UNWATCHED):
                     continue
-                rows = sorted(repr(tuple(r)) for r in db.execute(text(f'SELECT * FROM "{table}"')))  # noqa: S608 (names from the schema)
+                rows = sorted(repr(tuple(r)) for r in db.execute(text(f'SELECT * FROM "{table}"')))
                 digests[f"{component}.{table}"] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
     return digests
 
@@ -340,7 +374,11 @@ def _with(message: Message, **changes: Any) -> Message:
 
 
 def check_one(
-    running: SuiteThread, rpc: Rpc, metadata, body: bytes, caplog: pytest.LogCaptureFixture,
+    running: SuiteThread,
+    rpc: Rpc,
+    metadata,
+    body: bytes,
+    caplog: pytest.LogCaptureFixture,
     request: Message | None = None,
 ) -> None:
     caplog.clear()
@@ -358,7 +396,10 @@ def check_one(
 
 
 FUZZ = settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
@@ -366,8 +407,10 @@ FUZZ = settings(
 CHECKPOINT = "/samhandling.audit.v1.AuditService/GetCheckpoint"
 # The proofs the fuzz starts from (GetInclusionProof to size 1, GetConsistencyProof from 1 to 2)
 # need a signed checkpoint of at least two events.
-NEEDS_TWO_EVENTS_SIGNED = ("/samhandling.audit.v1.AuditService/GetInclusionProof",
-                           "/samhandling.audit.v1.AuditService/GetConsistencyProof")
+NEEDS_TWO_EVENTS_SIGNED = (
+    "/samhandling.audit.v1.AuditService/GetInclusionProof",
+    "/samhandling.audit.v1.AuditService/GetConsistencyProof",
+)
 
 
 async def checkpoint_covers(suite: Suite, metadata: Callable[[str], tuple[tuple[str, str], ...]], size: int) -> None:

@@ -4,6 +4,7 @@ from the document (bounded in examples). Per request: no 5xx, answers as the doc
 and no refusal of a schema-valid request for a reason the document could state (schemathesis'
 ST202 "positive data acceptance", with the refusals only the server can judge named below).
 After the run: no traceback or ERROR in the logs, and nothing stored by a refused call."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,24 +37,42 @@ EXAMPLES_PER_OPERATION = 15
 # Refusals of schema-valid requests that the document cannot state in JSON Schema: rules
 # across fields, against the clock, or a checksum. Anything else is the document being looser
 # than the server.
-BEYOND_THE_SCHEMA = tuple(re.compile(p) for p in (
-    r"must be after from_time", r"days after from_time", r"must be in the future", r"days ahead",
-    r"must not exceed total", r"available \+ occupied", r"FULL means none available",
-    r"give target organisations, an area, or both",
-    # Identifiers: check digits and dates (services.platform.ids), beyond a pattern.
-    r"check digit", r"individual number unused", r"real date", r"invalid month", r"both a D-number",
-    r"a permit selects", r"a block names", r"leave empty", r"leave unset",  # by rule type
-    r"only a permit can be limited", r"must be after",
-    r"after start_time",  # the access log's period (ListEvents)
-    # Page tokens are opaque: only the server makes them.
-    r"not a token from a previous response",
-))
+BEYOND_THE_SCHEMA = tuple(
+    re.compile(p)
+    for p in (
+        r"must be after from_time",
+        r"days after from_time",
+        r"must be in the future",
+        r"days ahead",
+        r"must not exceed total",
+        r"available \+ occupied",
+        r"FULL means none available",
+        r"give target organisations, an area, or both",
+        # Identifiers: check digits and dates (services.platform.ids), beyond a pattern.
+        r"check digit",
+        r"individual number unused",
+        r"real date",
+        r"invalid month",
+        r"both a D-number",
+        r"a permit selects",
+        r"a block names",
+        r"leave empty",
+        r"leave unset",  # by rule type
+        r"only a permit can be limited",
+        r"must be after",
+        r"after start_time",  # the access log's period (ListEvents)
+        # Page tokens are opaque: only the server makes them.
+        r"not a token from a previous response",
+    )
+)
 # Free text: the document states the text rule by a pattern (services.platform.text), which
 # leaves to its description unassigned code points, refused ones outside the BMP, lone
 # surrogates and NFC. A refusal is tolerated only when the refused character (at the position
 # the server names, in the value sent) is of that kind, or the value sent is not NFC.
-_REFUSED_CHARACTER = re.compile(r"^control, format or (?:line-break|separator) character "
-                                r"U\+([0-9A-F]{4,6}) at position ([0-9]+) is not allowed$")
+_REFUSED_CHARACTER = re.compile(
+    r"^control, format or (?:line-break|separator) character "
+    r"U\+([0-9A-F]{4,6}) at position ([0-9]+) is not allowed$"
+)
 _NOT_NFC = "must be in Unicode normalisation form C (NFC)"
 # A refusal that depends on the server's state: a watch resumed after a position the server
 # has not reached (a generic client only resumes after positions it received).
@@ -82,15 +101,19 @@ def beyond_the_text_pattern(case: Any, violation: Mapping[str, str]) -> bool:
     if (refused := _REFUSED_CHARACTER.match(violation["description"])) is None:
         return False
     char, position = chr(int(refused[1], 16)), int(refused[2])
-    return value[position:position + 1] == char and (
-        ord(char) > 0xFFFF or unicodedata.category(char) in ("Cn", "Cs"))
+    return value[position : position + 1] == char and (ord(char) > 0xFFFF or unicodedata.category(char) in ("Cn", "Cs"))
 
 
 def beyond_the_newest(case: Any, error: Mapping[str, Any], violation: Mapping[str, str]) -> bool:
     newest = _BEYOND_THE_NEWEST.match(violation["description"])
     value = sent(case, violation["field"])
-    return (violation["field"] == "resume_after" and error["reason"] == "INVALID_ARGUMENT"
-            and newest is not None and value is not None and int(value) > int(newest[1]))
+    return (
+        violation["field"] == "resume_after"
+        and error["reason"] == "INVALID_ARGUMENT"
+        and newest is not None
+        and value is not None
+        and int(value) > int(newest[1])
+    )
 
 
 def positive_data_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
@@ -100,9 +123,13 @@ def positive_data_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
     if response.status_code != 400:
         return None
     error = json.loads(response.content)["error"]
-    stated = [v for v in error["fieldViolations"]
-              if not any(p.search(v["description"]) for p in BEYOND_THE_SCHEMA)
-              and not beyond_the_text_pattern(case, v) and not beyond_the_newest(case, error, v)]
+    stated = [
+        v
+        for v in error["fieldViolations"]
+        if not any(p.search(v["description"]) for p in BEYOND_THE_SCHEMA)
+        and not beyond_the_text_pattern(case, v)
+        and not beyond_the_newest(case, error, v)
+    ]
     if stated or not error["fieldViolations"]:
         raise AssertionError(f"a schema-valid request was refused: {error['reason']} {stated or error['message']}")
     return True
@@ -126,17 +153,23 @@ def fuzz(
 def fuzz_operation(operation: Any, base_url: str, identity: Mapping[str, str], accepted: Counter[str]) -> None:
     streams = NDJSON in json.dumps(operation.definition.raw.get("responses", {}).get("200", {}))
 
-    @hypothesis.settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                         phases=[Phase.explicit, Phase.generate], derandomize=True,
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis.settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @hypothesis.given(case=operation.as_strategy())
     def run(case: Any) -> None:
         if "patient_id" in case.path_parameters:
             case.path_parameters["patient_id"] = PATIENT
         headers = {**(case.headers or {}), **identity}
         if streams:
-            with requests.request(case.method, base_url + case.formatted_path, headers=headers,
-                                  params=case.query, stream=True, timeout=10) as answer:
+            with requests.request(
+                case.method, base_url + case.formatted_path, headers=headers, params=case.query, stream=True, timeout=10
+            ) as answer:
                 # A stream may stay quiet until something changes: its status and type are
                 # checked, and leaving closes it.
                 assert answer.status_code < 500, answer.text
@@ -147,8 +180,9 @@ def fuzz_operation(operation: Any, base_url: str, identity: Mapping[str, str], a
         response = case.call(base_url=base_url, headers=headers, timeout=10)
         if case.method == "POST" and response.status_code == 200:
             accepted[operation.path] += 1
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance,
-                                                 positive_data_acceptance])
+        case.validate_response(
+            response, checks=[not_a_server_error, response_schema_conformance, positive_data_acceptance]
+        )
 
     run()
 
@@ -181,14 +215,19 @@ async def test_every_json_route_holds_to_its_document_under_fuzzing(tmp_path, ca
             )
             after = await stored()
     assert failures == [], "\n".join(failures)
-    logged = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records
-              if r.exc_info or r.levelno >= logging.ERROR or "Traceback" in r.getMessage()]
+    logged = [
+        f"{r.levelname} {r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.exc_info or r.levelno >= logging.ERROR or "Traceback" in r.getMessage()
+    ]
     assert logged == []
     # Nothing stored by a refused call: a rule version per accepted create or revoke, an
     # alert per accepted raise.
     rules = "/api/v1/patients/{patient_id}/rules"
-    assert after == (before[0] + accepted[rules] + accepted[rules + "/{rule_id}:revoke"],
-                     before[1] + accepted[alerts]), accepted
+    assert after == (
+        before[0] + accepted[rules] + accepted[rules + "/{rule_id}:revoke"],
+        before[1] + accepted[alerts],
+    ), accepted
 
 
 def _case(body: Any = None, query: Any = None, path_parameters: Any = None) -> Any:
@@ -207,19 +246,26 @@ def test_only_text_refusals_the_pattern_leaves_out_are_tolerated():
     astral character at the named position of the value sent, or text that is not NFC; never
     a character the pattern states (a control, a bidi override), nor one not where it is named."""
     unassigned, astral_format = "\U000cbc64", "\U000e0001"
-    assert beyond_the_text_pattern(_case({"note": f"a{unassigned}"}), {"field": "note",
-                                   "description": _character(unassigned, 1, True)})
-    assert beyond_the_text_pattern(_case(path_parameters={"rule_id": "a%F3%A0%80%81"}),
-                                   {"field": "rule_id", "description": _character(astral_format, 1)})
-    assert beyond_the_text_pattern(_case({"area": {"region": "Sa\u030ar"}}),
-                                   {"field": "area.region", "description": _NOT_NFC})
-    assert not beyond_the_text_pattern(_case({"area": {"region": "Sår"}}),
-                                       {"field": "area.region", "description": _NOT_NFC})
+    assert beyond_the_text_pattern(
+        _case({"note": f"a{unassigned}"}), {"field": "note", "description": _character(unassigned, 1, True)}
+    )
+    assert beyond_the_text_pattern(
+        _case(path_parameters={"rule_id": "a%F3%A0%80%81"}),
+        {"field": "rule_id", "description": _character(astral_format, 1)},
+    )
+    assert beyond_the_text_pattern(
+        _case({"area": {"region": "Sa\u030ar"}}), {"field": "area.region", "description": _NOT_NFC}
+    )
+    assert not beyond_the_text_pattern(
+        _case({"area": {"region": "Sår"}}), {"field": "area.region", "description": _NOT_NFC}
+    )
     for char in ("\x0b", "\x89", "\u202e", "\ue000", "\u2028"):
-        assert not beyond_the_text_pattern(_case(query={"region": f"a{char}"}),
-                                           {"field": "region", "description": _character(char, 1)}), char
-    assert not beyond_the_text_pattern(_case(query={"region": f"a{unassigned}"}),
-                                       {"field": "region", "description": _character(unassigned, 0)})
+        assert not beyond_the_text_pattern(
+            _case(query={"region": f"a{char}"}), {"field": "region", "description": _character(char, 1)}
+        ), char
+    assert not beyond_the_text_pattern(
+        _case(query={"region": f"a{unassigned}"}), {"field": "region", "description": _character(unassigned, 0)}
+    )
 
 
 def test_resuming_beyond_the_newest_position_is_tolerated_only_when_it_is_beyond():
@@ -228,5 +274,8 @@ def test_resuming_beyond_the_newest_position_is_tolerated_only_when_it_is_beyond
     assert beyond_the_newest(_case(query={"resume_after": "14"}), error, violation)
     assert not beyond_the_newest(_case(query={"resume_after": "13"}), error, violation)
     assert not beyond_the_newest(_case(query={"resume_after": "14"}), {"reason": "OTHER"}, violation)
-    assert not beyond_the_newest(_case(query={"resume_after": "14"}), error,
-                                 {"field": "resume_after", "description": "0 for a snapshot, or a position received before"})
+    assert not beyond_the_newest(
+        _case(query={"resume_after": "14"}),
+        error,
+        {"field": "resume_after", "description": "0 for a snapshot, or a position received before"},
+    )

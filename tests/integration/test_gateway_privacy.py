@@ -3,6 +3,7 @@ learns about a patient"), through the real suite with real STS tokens: a reserve
 person number the suite does not know and a patient whose rules refuse the caller give the same
 status, message and ErrorInfo on every RPC and JSON route that takes a patient id; the patient
 learns the truth, and the audit log and the security log record what happened."""
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,13 @@ def at(when: datetime) -> timestamp_pb2.Timestamp:
 
 def vital_signs() -> S.VitalSigns:
     return S.VitalSigns(
-        measure_time=at(datetime.now(UTC) - timedelta(minutes=5)), respiration_rate=16, spo2=97, systolic_bp=120,
-        pulse=70, consciousness=S.CONSCIOUSNESS_ALERT, temperature_celsius=37.0,
+        measure_time=at(datetime.now(UTC) - timedelta(minutes=5)),
+        respiration_rate=16,
+        spo2=97,
+        systolic_bp=120,
+        pulse=70,
+        consciousness=S.CONSCIOUSNESS_ALERT,
+        temperature_celsius=37.0,
     )
 
 
@@ -99,46 +105,106 @@ class Row:
 
 ROWS = [
     # Readers outside the patients' parent organisation (Bærum reading Bodø's restricted patient).
-    Row(SUMMARY + "GetPatientSummary", system("demo-ehr-baerum"), lambda p: S.GetPatientSummaryRequest(patient_id=p),
-        RESTRICTED),
-    Row(SUMMARY + "ExportPatientBundle", system("demo-ehr-baerum"),
-        lambda p: S.ExportPatientBundleRequest(patient_id=p), RESTRICTED),
-    Row(SUMMARY + "GetMunicipalServiceStatus", system("demo-ehr-baerum"),
-        lambda p: S.GetMunicipalServiceStatusRequest(patient_id=p), RESTRICTED),
-    Row(SUMMARY + "ListVitalSigns", system("demo-ehr-baerum"),
-        lambda p: S.ListVitalSignsRequest(patient_id=p, from_time=at(datetime(2025, 1, 1, tzinfo=UTC))), RESTRICTED),
+    Row(
+        SUMMARY + "GetPatientSummary",
+        system("demo-ehr-baerum"),
+        lambda p: S.GetPatientSummaryRequest(patient_id=p),
+        RESTRICTED,
+    ),
+    Row(
+        SUMMARY + "ExportPatientBundle",
+        system("demo-ehr-baerum"),
+        lambda p: S.ExportPatientBundleRequest(patient_id=p),
+        RESTRICTED,
+    ),
+    Row(
+        SUMMARY + "GetMunicipalServiceStatus",
+        system("demo-ehr-baerum"),
+        lambda p: S.GetMunicipalServiceStatusRequest(patient_id=p),
+        RESTRICTED,
+    ),
+    Row(
+        SUMMARY + "ListVitalSigns",
+        system("demo-ehr-baerum"),
+        lambda p: S.ListVitalSignsRequest(patient_id=p, from_time=at(datetime(2025, 1, 1, tzinfo=UTC))),
+        RESTRICTED,
+    ),
     # A request the summary would refuse tells no more: the patient is looked up first.
-    Row(SUMMARY + "ListVitalSigns", system("demo-ehr-baerum"), lambda p: S.ListVitalSignsRequest(patient_id=p),
-        RESTRICTED),
+    Row(
+        SUMMARY + "ListVitalSigns",
+        system("demo-ehr-baerum"),
+        lambda p: S.ListVitalSignsRequest(patient_id=p),
+        RESTRICTED,
+    ),
     Row(SUMMARY + "SetSpo2Scale", lars, lambda p: S.SetSpo2ScaleRequest(patient_id=p, scale=7), None),
-    Row(SUMMARY + "RecordVitalSigns", system("demo-ehr"),
-        lambda p: S.RecordVitalSignsRequest(patient_id=p, source_record_id="", vital_signs=S.VitalSigns()), None),
+    Row(
+        SUMMARY + "RecordVitalSigns",
+        system("demo-ehr"),
+        lambda p: S.RecordVitalSignsRequest(patient_id=p, source_record_id="", vital_signs=S.VitalSigns()),
+        None,
+    ),
     # Writers: vital signs are recorded from any organisation, so only the reservation refuses.
-    Row(SUMMARY + "RecordVitalSigns", system("demo-ehr"),
+    Row(
+        SUMMARY + "RecordVitalSigns",
+        system("demo-ehr"),
         lambda p: S.RecordVitalSignsRequest(patient_id=p, source_record_id="obs-privacy-1", vital_signs=vital_signs()),
-        None),
+        None,
+    ),
     Row(SUMMARY + "SetSpo2Scale", lars, lambda p: S.SetSpo2ScaleRequest(patient_id=p, scale=2), None),
     # Municipal services are written by the data holder (the home organisation) only.
-    Row(SUMMARY + "CreateMunicipalService", system("demo-ehr"),
+    Row(
+        SUMMARY + "CreateMunicipalService",
+        system("demo-ehr"),
         lambda p: S.CreateMunicipalServiceRequest(patient_id=p, source_record_id="okt-privacy-1", service=service()),
-        people.ODD),
-    Row(SUMMARY + "UpdateMunicipalService", system("demo-ehr"),
-        lambda p: S.UpdateMunicipalServiceRequest(patient_id=p, source_record_id="svc-0001", service=service()), people.ODD),
-    Row(SUMMARY + "EndMunicipalService", system("demo-ehr"),
+        people.ODD,
+    ),
+    Row(
+        SUMMARY + "UpdateMunicipalService",
+        system("demo-ehr"),
+        lambda p: S.UpdateMunicipalServiceRequest(patient_id=p, source_record_id="svc-0001", service=service()),
+        people.ODD,
+    ),
+    Row(
+        SUMMARY + "EndMunicipalService",
+        system("demo-ehr"),
         lambda p: S.EndMunicipalServiceRequest(
-            patient_id=p, source_record_id="svc-0001", end_date=common_pb2.Date(year=2026, month=2, day=1)), people.ODD),
-    Row(SUMMARY + "SetMunicipalServiceOnHold", system("demo-ehr"),
-        lambda p: S.SetMunicipalServiceOnHoldRequest(patient_id=p, source_record_id="svc-0001", on_hold=True), people.ODD),
+            patient_id=p, source_record_id="svc-0001", end_date=common_pb2.Date(year=2026, month=2, day=1)
+        ),
+        people.ODD,
+    ),
+    Row(
+        SUMMARY + "SetMunicipalServiceOnHold",
+        system("demo-ehr"),
+        lambda p: S.SetMunicipalServiceOnHoldRequest(patient_id=p, source_record_id="svc-0001", on_hold=True),
+        people.ODD,
+    ),
     # A patient asking about someone else.
-    Row(SUMMARY + "GetPatientSummary", patient(people.ESKIL), lambda p: S.GetPatientSummaryRequest(patient_id=p), RESTRICTED),
+    Row(
+        SUMMARY + "GetPatientSummary",
+        patient(people.ESKIL),
+        lambda p: S.GetPatientSummaryRequest(patient_id=p),
+        RESTRICTED,
+    ),
     Row(LIST_EVENTS, patient(people.ESKIL), lambda p: audit_pb2.ListEventsRequest(patient_id=p), RESTRICTED),
     Row(CONSENT + "ListRules", patient(people.ESKIL), lambda p: consent_pb2.ListRulesRequest(patient_id=p), RESTRICTED),
-    Row(CONSENT + "ListRuleHistory", patient(people.ESKIL), lambda p: consent_pb2.ListRuleHistoryRequest(patient_id=p),
-        RESTRICTED),
-    Row(CONSENT + "ListNotifications", patient(people.ESKIL), lambda p: consent_pb2.ListNotificationsRequest(patient_id=p),
-        RESTRICTED),
-    Row(CONSENT + "RevokeRule", patient(people.ESKIL),
-        lambda p: consent_pb2.RevokeRuleRequest(patient_id=p, rule_id="rule-seed-0001", reason="x"), RESTRICTED),
+    Row(
+        CONSENT + "ListRuleHistory",
+        patient(people.ESKIL),
+        lambda p: consent_pb2.ListRuleHistoryRequest(patient_id=p),
+        RESTRICTED,
+    ),
+    Row(
+        CONSENT + "ListNotifications",
+        patient(people.ESKIL),
+        lambda p: consent_pb2.ListNotificationsRequest(patient_id=p),
+        RESTRICTED,
+    ),
+    Row(
+        CONSENT + "RevokeRule",
+        patient(people.ESKIL),
+        lambda p: consent_pb2.RevokeRuleRequest(patient_id=p, rule_id="rule-seed-0001", reason="x"),
+        RESTRICTED,
+    ),
 ]
 
 
@@ -178,7 +244,8 @@ async def test_the_audit_log_records_what_happened(suite):
 
 async def test_the_reserved_patient_reads_their_own_summary(suite):
     call = suite.gateway.unary_unary(
-        SUMMARY + "GetPatientSummary", request_serializer=lambda m: m.SerializeToString(),
+        SUMMARY + "GetPatientSummary",
+        request_serializer=lambda m: m.SerializeToString(),
         response_deserializer=S.GetPatientSummaryResponse.FromString,
     )
     own = await call(S.GetPatientSummaryRequest(patient_id=RESERVED), metadata=await patient(RESERVED)(suite, ""))
@@ -205,32 +272,73 @@ def security_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord
 
 async def test_every_refusal_is_logged_to_gateway_security_without_person_numbers(suite, caplog):
     caplog.set_level(logging.INFO, logger="gateway.security")
-    summary = suite.gateway.unary_unary(SUMMARY + "GetPatientSummary", request_serializer=lambda m: m.SerializeToString())
+    summary = suite.gateway.unary_unary(
+        SUMMARY + "GetPatientSummary", request_serializer=lambda m: m.SerializeToString()
+    )
     record_vitals = next(r for r in ROWS if r.method.endswith("RecordVitalSigns"))
     baerum, ehr = await suite.auth("demo-ehr-baerum"), await suite.auth("demo-ehr")
     bearer_as_dpop = (("authorization", ehr[0][1].replace("Bearer ", "DPoP ")),)
     record = suite.gateway.unary_unary(record_vitals.method, request_serializer=lambda m: m.SerializeToString())
     list_rules = suite.gateway.unary_unary(CONSENT + "ListRules", request_serializer=lambda m: m.SerializeToString())
-    check_access = suite.gateway.unary_unary(CONSENT + "CheckAccess", request_serializer=lambda m: m.SerializeToString())
+    check_access = suite.gateway.unary_unary(
+        CONSENT + "CheckAccess", request_serializer=lambda m: m.SerializeToString()
+    )
     # (the call, made only when its turn comes; the reason; the client named; the method)
     refusals = [
-        (lambda: summary(S.GetPatientSummaryRequest(patient_id=people.ESKIL)), "TOKEN_MISSING", "", "GetPatientSummary"),
-        (lambda: summary(S.GetPatientSummaryRequest(patient_id=people.ESKIL), metadata=bearer_as_dpop),
-         "DPOP_TOKEN_NOT_BOUND", "demo-ehr", "GetPatientSummary"),
-        (lambda: record(record_vitals.request(people.ESKIL), metadata=baerum), "SCOPE_MISSING", "demo-ehr-baerum",
-         "RecordVitalSigns"),  # the policy table
-        (lambda: list_rules(consent_pb2.ListRulesRequest(patient_id=people.ESKIL), metadata=ehr), "PRINCIPAL_NOT_ALLOWED",
-         "demo-ehr", "ListRules"),
-        (lambda: check_access(consent_pb2.CheckAccessRequest(patient_id=people.ESKIL), metadata=ehr), "METHOD_NOT_ALLOWED",
-         "", "CheckAccess"),  # refused before the token is read
-        (lambda: summary(S.GetPatientSummaryRequest(patient_id=RESERVED), metadata=baerum), "CONSENT_DENIED",
-         "demo-ehr-baerum", "GetPatientSummary"),  # consent: a reservation
-        (lambda: summary(S.GetPatientSummaryRequest(patient_id=RESTRICTED), metadata=baerum), "CONSENT_DENIED",
-         "demo-ehr-baerum", "GetPatientSummary"),  # consent: the patient's rules
-        (lambda: summary(S.GetPatientSummaryRequest(patient_id=UNKNOWN), metadata=baerum), "CONSENT_DENIED",
-         "demo-ehr-baerum", "GetPatientSummary"),  # an unknown number, answered as a refusal
-        (lambda: record(record_vitals.request(UNKNOWN), metadata=ehr), "CONSENT_DENIED", "demo-ehr",
-         "RecordVitalSigns"),  # consent permitted the write; the summary knows no such patient
+        (
+            lambda: summary(S.GetPatientSummaryRequest(patient_id=people.ESKIL)),
+            "TOKEN_MISSING",
+            "",
+            "GetPatientSummary",
+        ),
+        (
+            lambda: summary(S.GetPatientSummaryRequest(patient_id=people.ESKIL), metadata=bearer_as_dpop),
+            "DPOP_TOKEN_NOT_BOUND",
+            "demo-ehr",
+            "GetPatientSummary",
+        ),
+        (
+            lambda: record(record_vitals.request(people.ESKIL), metadata=baerum),
+            "SCOPE_MISSING",
+            "demo-ehr-baerum",
+            "RecordVitalSigns",
+        ),  # the policy table
+        (
+            lambda: list_rules(consent_pb2.ListRulesRequest(patient_id=people.ESKIL), metadata=ehr),
+            "PRINCIPAL_NOT_ALLOWED",
+            "demo-ehr",
+            "ListRules",
+        ),
+        (
+            lambda: check_access(consent_pb2.CheckAccessRequest(patient_id=people.ESKIL), metadata=ehr),
+            "METHOD_NOT_ALLOWED",
+            "",
+            "CheckAccess",
+        ),  # refused before the token is read
+        (
+            lambda: summary(S.GetPatientSummaryRequest(patient_id=RESERVED), metadata=baerum),
+            "CONSENT_DENIED",
+            "demo-ehr-baerum",
+            "GetPatientSummary",
+        ),  # consent: a reservation
+        (
+            lambda: summary(S.GetPatientSummaryRequest(patient_id=RESTRICTED), metadata=baerum),
+            "CONSENT_DENIED",
+            "demo-ehr-baerum",
+            "GetPatientSummary",
+        ),  # consent: the patient's rules
+        (
+            lambda: summary(S.GetPatientSummaryRequest(patient_id=UNKNOWN), metadata=baerum),
+            "CONSENT_DENIED",
+            "demo-ehr-baerum",
+            "GetPatientSummary",
+        ),  # an unknown number, answered as a refusal
+        (
+            lambda: record(record_vitals.request(UNKNOWN), metadata=ehr),
+            "CONSENT_DENIED",
+            "demo-ehr",
+            "RecordVitalSigns",
+        ),  # consent permitted the write; the summary knows no such patient
     ]
     for call, reason, client_id, method in refusals:
         caplog.clear()
@@ -238,8 +346,12 @@ async def test_every_refusal_is_logged_to_gateway_security_without_person_number
             await call()
         logged = security_records(caplog)
         assert [(r.reason, r.code, r.client_id, r.method) for r in logged] == [
-            (reason, "UNAUTHENTICATED" if reason.startswith(("TOKEN", "DPOP")) else "PERMISSION_DENIED", client_id,
-             (CONSENT if method in ("ListRules", "CheckAccess") else SUMMARY) + method)
+            (
+                reason,
+                "UNAUTHENTICATED" if reason.startswith(("TOKEN", "DPOP")) else "PERMISSION_DENIED",
+                client_id,
+                (CONSENT if method in ("ListRules", "CheckAccess") else SUMMARY) + method,
+            )
         ]
         text = json.dumps([vars(r) for r in logged], default=str)
         assert not [number for number in PERSON_NUMBERS if number in text], text

@@ -6,6 +6,7 @@ Real STS tokens and a real gateway. For the mechanics the capacity backend is a 
 scripted by the test (it admits calls with the platform's assertion check, as every backend
 does), so the test decides when a message is sent and sees how the backend's stream ended; the
 last test runs the real capacity service."""
+
 from __future__ import annotations
 
 import asyncio
@@ -69,7 +70,7 @@ class ScriptedCapacity(capacity_pb2_grpc.CapacityServiceServicer):
         self.watches: list[tuple[capacity_pb2.WatchCapacityRequest, Assertion, str]] = []
         self.cancelled = asyncio.Event()
 
-    async def WatchCapacity(self, request, context):  # noqa: N802 (the gRPC method name)
+    async def WatchCapacity(self, request, context):
         raw = dict(context.invocation_metadata())[METADATA_KEY]
         self.watches.append((request, current_assertion(), raw))
         try:
@@ -116,9 +117,14 @@ async def streaming_gateway(
     concerns no patient, so consent and audit are never asked and not started (the decision
     cache is off, so nothing subscribes)."""
     settings = replace(settings_for(tmp_path), decision_cache=False)
-    sts = StsServer(StsConfig(
-        port=0, seeds_dir=settings.seeds_dir, var_dir=settings.var_dir, token_lifetime_seconds=token_lifetime_seconds
-    ))
+    sts = StsServer(
+        StsConfig(
+            port=0,
+            seeds_dir=settings.seeds_dir,
+            var_dir=settings.var_dir,
+            token_lifetime_seconds=token_lifetime_seconds,
+        )
+    )
     ready = asyncio.Event()
     sts_task = asyncio.create_task(sts.serve(ready))
     await ready.wait()
@@ -132,9 +138,15 @@ async def streaming_gateway(
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
         replay = replay_store(settings, "capacity")
         backend = GrpcServer(
-            "capacity", "127.0.0.1:0",
-            [Servicer(capacity_pb2.DESCRIPTOR.services_by_name["CapacityService"].full_name,
-                      capacity_pb2_grpc.add_CapacityServiceServicer_to_server, capacity)],
+            "capacity",
+            "127.0.0.1:0",
+            [
+                Servicer(
+                    capacity_pb2.DESCRIPTOR.services_by_name["CapacityService"].full_name,
+                    capacity_pb2_grpc.add_CapacityServiceServicer_to_server,
+                    capacity,
+                )
+            ],
             interceptors=[ServiceInterceptor(AssertionVerifier(public_key, verified_as, replay))],
             on_stop=[replay.close],
         )
@@ -159,8 +171,6 @@ async def harness(tmp_path):
         yield running
 
 
-
-
 async def test_a_stream_relays_the_backends_messages_in_order(harness):
     sent = [report(n) for n in (1, 2, 3)]
     for item in (*sent, END):
@@ -171,7 +181,10 @@ async def test_a_stream_relays_the_backends_messages_in_order(harness):
     [(request, asserted, _)] = harness.capacity.watches
     assert request.municipality_number == "1804"
     assert (asserted.method, asserted.actor.client_id, asserted.actor.orgnr_parent, asserted.patient_id) == (
-        WATCH, "demo-ehr", "910000012", ""
+        WATCH,
+        "demo-ehr",
+        "910000012",
+        "",
     )
 
 
@@ -259,8 +272,14 @@ async def test_a_client_cancel_cancels_the_backends_stream(harness):
 
 async def test_a_backend_error_is_relayed_with_its_details(harness):
     harness.capacity.outbox.put_nowait(report(1))
-    harness.capacity.outbox.put_nowait(ServiceError(  # a reason the catalogue does not hold: relayed as it came
-        grpc.StatusCode.INVALID_ARGUMENT, "REGION_UNKNOWN", "invalid region: no such region", {"region": "no such region"}))
+    harness.capacity.outbox.put_nowait(
+        ServiceError(  # a reason the catalogue does not hold: relayed as it came
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "REGION_UNKNOWN",
+            "invalid region: no such region",
+            {"region": "no such region"},
+        )
+    )
     call = harness.watch(await harness.bearer())
     assert await call.read() == report(1)
     violations = await expect_error(call.read(), grpc.StatusCode.INVALID_ARGUMENT, "REGION_UNKNOWN")
@@ -274,8 +293,11 @@ async def test_a_backend_refusing_the_gateways_assertion_is_an_internal_error(tm
         await expect_error(call.read(), grpc.StatusCode.INTERNAL, "GATEWAY_ASSERTION_REFUSED")
         assert harness.capacity.watches == []
     # A refusal like any other, logged to the security log (docs/architecture.md "The request path").
-    logged = [(r.levelname, r.getMessage(), r.backend, r.backend_reason)
-              for r in caplog.records if r.name == "gateway.security"]
+    logged = [
+        (r.levelname, r.getMessage(), r.backend, r.backend_reason)
+        for r in caplog.records
+        if r.name == "gateway.security"
+    ]
     assert logged == [("ERROR", "backend refused the gateway's assertion", "capacity", "ASSERTION_INVALID")]
 
 
@@ -313,7 +335,9 @@ async def test_streams_without_a_servable_policy_are_refused_in_their_own_shape(
     # Even listed in the table, a client stream is never forwarded.
     policies = {bidi: MethodPolicy(backend="consent", access={ActorKind.SYSTEM: oauth_scopes.CAPACITY_READ})}
     server = GrpcServer(
-        "gateway", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
+        "gateway",
+        "127.0.0.1:0",
+        interceptors=[ServiceInterceptor()],
         generic_handlers=generic_handlers(Untouched(), policies),
     )
     port = await server.start()
@@ -323,7 +347,8 @@ async def test_streams_without_a_servable_policy_are_refused_in_their_own_shape(
             await expect_error(watch.read(), grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED")
             request = consent_pb2.WatchPolicyChangesRequest
             policy_watch = channel.stream_stream(
-                bidi, request_serializer=request.SerializeToString,
+                bidi,
+                request_serializer=request.SerializeToString,
                 response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
             )()
             await write_unless_ended(policy_watch, request(subscribe=request.Subscribe(subscriber_id="intruder")))
@@ -348,8 +373,12 @@ async def test_the_capacity_watch_resumes_after_expiry_without_loss_or_repeats(t
     async def report_available(harness: Harness, available: int) -> None:
         await capacity_pb2_grpc.CapacityServiceStub(harness.gateway).ReportCapacity(
             capacity_pb2.ReportCapacityRequest(
-                unit_id=unit, resource_type="treatment_room", total=6, available=available,
-                occupied=6 - available, status=capacity_pb2.CAPACITY_STATUS_STRAINED,
+                unit_id=unit,
+                resource_type="treatment_room",
+                total=6,
+                available=available,
+                occupied=6 - available,
+                status=capacity_pb2.CAPACITY_STATUS_STRAINED,
             ),
             metadata=await harness.bearer("demo-hospital"),
         )

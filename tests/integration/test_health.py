@@ -1,6 +1,7 @@
 """grpc.health.v1.Health through the tracing interceptor, and the graceful stop
 (services/platform/server.py): pollers see NOT_SERVING before anything is refused, calls
 during the drain are served, and a call in flight when the server stops accepting finishes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,6 @@ WAIT_SECONDS = 5.0  # upper bound on waiting for an event, so a broken server fa
 def plain(port: int) -> grpc.aio.Channel:
     """A channel that does not health-check (so it reaches a draining server too)."""
     return open_channel(f"127.0.0.1:{port}", health_checked=False)
-
-
 
 
 async def test_watch_through_the_tracing_interceptor_sees_serving_then_not_serving_on_a_stop() -> None:

@@ -1,5 +1,6 @@
 """`samhandling serve` drains on SIGTERM (services/cli/serve.py): a real backend process,
 polled from outside as a balancer would, reports NOT_SERVING before it refuses, then exits."""
+
 from __future__ import annotations
 
 import os
@@ -32,14 +33,19 @@ def status(channel: grpc.Channel) -> str | None:
 def test_serve_drains_on_sigterm_before_it_refuses(tmp_path) -> None:
     address = f"127.0.0.1:{free_port()}"
     env = {
-        **os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path), "SAMHANDLING_CAPACITY_ADDR": address,
+        **os.environ,
+        "SAMHANDLING_VAR_DIR": str(tmp_path),
+        "SAMHANDLING_CAPACITY_ADDR": address,
         "SAMHANDLING_DRAIN_SECONDS": str(DRAIN_SECONDS),
     }
     env.pop("OTEL_TRACES_EXPORTER", None)
     migrate_all(Settings.from_env(env), ("capacity",))  # serve refuses a database not at head
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "serve", "capacity"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "services.cli.main", "serve", "capacity"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         with grpc.insecure_channel(address) as channel:

@@ -2,6 +2,7 @@
 range-checked where it is parsed (services/platform/paging.py): through the gateway, over gRPC and
 the JSON API, an out-of-range value is INVALID_ARGUMENT (HTTP 400) naming the field, never
 INTERNAL. A token for sequence 2^63 used to overflow SQLite's integers (HTTP 500)."""
+
 from __future__ import annotations
 
 import base64
@@ -43,7 +44,9 @@ async def suite(tmp_path):
 
 
 async def as_patient(suite) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token}"),)
+    return (
+        ("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token}"),
+    )
 
 
 async def refused(call) -> tuple[grpc.StatusCode, str, set[str]]:
@@ -57,7 +60,11 @@ async def test_paging_numbers_out_of_range_are_invalid_arguments_over_grpc(suite
     audit = audit_pb2_grpc.AuditServiceStub(suite.gateway)
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
     capacity = capacity_pb2_grpc.CapacityServiceStub(suite.gateway)
-    patient, auditor, hospital = await as_patient(suite), await suite.auth("demo-auditor"), await suite.auth("demo-hospital")
+    patient, auditor, hospital = (
+        await as_patient(suite),
+        await suite.auth("demo-auditor"),
+        await suite.auth("demo-hospital"),
+    )
     lists = [
         (audit.ListEvents, lambda **f: audit_pb2.ListEventsRequest(patient_id=PATIENT, **f), patient),
         (audit.SearchEvents, lambda **f: audit_pb2.SearchEventsRequest(**f), auditor),
@@ -73,7 +80,9 @@ async def test_paging_numbers_out_of_range_are_invalid_arguments_over_grpc(suite
         await method(request(page_token=largest), metadata=metadata)
         for paging in [*({"page_token": t} for t in bad_tokens), *({"page_size": s} for s in BAD_SIZES)]:
             assert await refused(method(request(**paging), metadata=metadata)) == (
-                grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", set(paging)
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "INVALID_ARGUMENT",
+                set(paging),
             ), (method, paging)
 
     for resume_after in (-1, -(2**63), MAX_POSITION):
@@ -87,14 +96,20 @@ async def test_paging_numbers_out_of_range_are_400_on_the_json_routes(suite):
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1"
     patient = dict(await as_patient(suite))
     hospital = dict(await suite.auth("demo-hospital"))
-    routes = [(f"{base}/patients/{PATIENT}/{path}", patient)
-              for path in ("access-log", "notifications", "rules", "rules:history")] + [(f"{base}/alerts", hospital)]
+    routes = [
+        (f"{base}/patients/{PATIENT}/{path}", patient)
+        for path in ("access-log", "notifications", "rules", "rules:history")
+    ] + [(f"{base}/alerts", hospital)]
     async with httpx.AsyncClient(timeout=30.0) as client:
         for url, headers in routes:
             largest, after_the_largest, bad_tokens = tokens(url.endswith("/access-log"))
             assert (await client.get(url, headers=headers, params={"pageToken": largest})).status_code == 200, url
-            for name, value in [*(("pageToken", t) for t in bad_tokens), *(("pageSize", str(s)) for s in BAD_SIZES),
-                                ("pageSize", str(2**63)), ("page_token", after_the_largest)]:
+            for name, value in [
+                *(("pageToken", t) for t in bad_tokens),
+                *(("pageSize", str(s)) for s in BAD_SIZES),
+                ("pageSize", str(2**63)),
+                ("page_token", after_the_largest),
+            ]:
                 answer = await client.get(url, headers=headers, params={name: value})
                 assert answer.status_code == 400, (url, name, value, answer.text[:300])
                 error = answer.json()["error"]

@@ -1,5 +1,6 @@
 """The shared LISTEN/NOTIFY helper's pure parts: which URL the listener connects to, when a
 write notifies, and how reconnections back off."""
+
 from __future__ import annotations
 
 import itertools
@@ -14,12 +15,19 @@ from services.platform.pg_notify import MAX_BACKOFF_SECONDS, MIN_BACKOFF_SECONDS
 from services.platform.settings import Settings
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("postgresql+psycopg://app:s3cret@db.example:5433/capacity",
-     "postgresql://app:s3cret@db.example:5433/capacity"),
-    ("postgresql://app@localhost/consent?sslmode=require&application_name=x",
-     "postgresql://app@localhost/consent?application_name=x&sslmode=require"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql+psycopg://app:s3cret@db.example:5433/capacity",
+            "postgresql://app:s3cret@db.example:5433/capacity",
+        ),
+        (
+            "postgresql://app@localhost/consent?sslmode=require&application_name=x",
+            "postgresql://app@localhost/consent?application_name=x&sslmode=require",
+        ),
+    ],
+)
 def test_a_postgresql_url_of_any_driver_becomes_a_libpq_url_with_its_password(url, expected):
     derived = listen_url(url)
     assert derived == expected
@@ -56,9 +64,11 @@ def test_reconnections_back_off_doubling_to_a_bound_and_start_over_after_a_conne
 
 
 def test_a_backend_listens_on_its_own_listen_url_or_else_its_database_url():
-    env = {"SAMHANDLING_CAPACITY_DATABASE_URL": "postgresql+psycopg://app@pgbouncer:6432/capacity",
-           "SAMHANDLING_CAPACITY_SESSION_DATABASE_URL": "postgresql+psycopg://app@db:5432/capacity",
-           "SAMHANDLING_CONSENT_DATABASE_URL": "postgresql+psycopg://app@db:5432/consent"}
+    env = {
+        "SAMHANDLING_CAPACITY_DATABASE_URL": "postgresql+psycopg://app@pgbouncer:6432/capacity",
+        "SAMHANDLING_CAPACITY_SESSION_DATABASE_URL": "postgresql+psycopg://app@db:5432/capacity",
+        "SAMHANDLING_CONSENT_DATABASE_URL": "postgresql+psycopg://app@db:5432/consent",
+    }
     settings = Settings.from_env(env)
     assert settings.session_database_url("capacity") == "postgresql+psycopg://app@db:5432/capacity"
     assert settings.session_database_url("consent") == "postgresql+psycopg://app@db:5432/consent"

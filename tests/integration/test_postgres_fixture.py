@@ -47,9 +47,9 @@ def test_postgres_databases_are_dropped_after_each_test(postgres_server: Postgre
     engine = sa.create_engine(postgres_server.url("postgres"))
     try:
         with engine.connect() as conn:
-            leftovers = conn.execute(
-                sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%'")
-            ).scalars().all()
+            leftovers = (
+                conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%'")).scalars().all()
+            )
         assert leftovers == []
     finally:
         engine.dispose()

@@ -1,5 +1,6 @@
 """`samhandling migrate` is safe to run concurrently (on PostgreSQL as real processes, and on
 SQLite), and `samhandling serve` refuses a database whose schema is not at head."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,12 @@ DEADLINE_S = 60.0
 def _samhandling(*args: str, url: str, component: str = "summary") -> subprocess.Popen[str]:
     env = {**os.environ, f"SAMHANDLING_{component.upper()}_DATABASE_URL": url}
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", *args], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "services.cli.main", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -112,8 +117,14 @@ def test_two_concurrent_migrations_of_an_empty_sqlite_database_both_succeed(tmp_
     holder.execute("BEGIN IMMEDIATE")  # both runs must queue on the write lock before either migrates
     env = {**os.environ, "SAMHANDLING_SUMMARY_DATABASE_URL": url}
     runs = [
-        subprocess.Popen([sys.executable, "-c", _TELLING_MIGRATE], cwd=REPO_ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _TELLING_MIGRATE],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     try:

@@ -1,5 +1,6 @@
 """A real backend behind PgBouncer in transaction mode: migrated, seeded and served through it,
 with more concurrent calls than PgBouncer has server connections."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,6 @@ pytestmark = pytest.mark.postgres
 OVERVIEW = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 REPORT = "/samhandling.capacity.v1.CapacityService/ReportCapacity"
 BODO_POINTS_OF_CARE = {"910000020", "910000039"}
-
-
 
 
 @pytest.fixture
@@ -98,8 +97,12 @@ async def test_capacity_serves_concurrent_writes_and_reads_through_the_pooler(tm
         units = [u.unit_id for u in before.units if u.orgnr in BODO_POINTS_OF_CARE]
         reports = [
             capacity_pb2.ReportCapacityRequest(
-                unit_id=units[i % len(units)], resource_type=f"bed_{i % 4}", total=20 + i, available=1,
-                occupied=i % 19, status=capacity_pb2.CAPACITY_STATUS_NORMAL,
+                unit_id=units[i % len(units)],
+                resource_type=f"bed_{i % 4}",
+                total=20 + i,
+                available=1,
+                occupied=i % 19,
+                status=capacity_pb2.CAPACITY_STATUS_NORMAL,
             )
             for i in range(24)
         ]
@@ -107,8 +110,9 @@ async def test_capacity_serves_concurrent_writes_and_reads_through_the_pooler(tm
         # connections, and every statement runs far more often than psycopg's prepare_threshold.
         calls = [stub.ReportCapacity(r, metadata=asserted(settings, "capacity", REPORT)) for r in reports]
         calls += [
-            stub.GetCapacityOverview(capacity_pb2.GetCapacityOverviewRequest(),
-                                     metadata=asserted(settings, "capacity", OVERVIEW))
+            stub.GetCapacityOverview(
+                capacity_pb2.GetCapacityOverviewRequest(), metadata=asserted(settings, "capacity", OVERVIEW)
+            )
             for _ in range(24)
         ]
         assert len(calls) > POOLED.pool_size > pgbouncer.pool_size

@@ -1,6 +1,7 @@
 """PostgreSQL connections are bounded: the timeouts are in effect on pooled connections, a
 statement waiting on a lock held elsewhere fails instead of hanging, and a transaction left
 idle by a dead client is ended by the server so its locks are freed."""
+
 from __future__ import annotations
 
 import time
@@ -28,10 +29,21 @@ def _shown(url: str, tuning: DatabaseTuning, *names: str) -> list[str]:
 
 @pytest.mark.parametrize("pooler", [False, True], ids=["startup-options", "per-transaction"])
 def test_pooled_connections_carry_the_timeouts(postgres_url, pooler):
-    tuning = replace(DatabaseTuning(), lock_timeout_ms=1234, statement_timeout_ms=4321,
-                     idle_in_transaction_timeout_ms=2345, transaction_pooler=pooler, application_name="samhandling-t")
-    names = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout",
-             "synchronous_commit", "application_name")
+    tuning = replace(
+        DatabaseTuning(),
+        lock_timeout_ms=1234,
+        statement_timeout_ms=4321,
+        idle_in_transaction_timeout_ms=2345,
+        transaction_pooler=pooler,
+        application_name="samhandling-t",
+    )
+    names = (
+        "lock_timeout",
+        "statement_timeout",
+        "idle_in_transaction_session_timeout",
+        "synchronous_commit",
+        "application_name",
+    )
     assert _shown(postgres_url, tuning, *names) == ["1234ms", "4321ms", "2345ms", "on", "samhandling-t"]
 
 
@@ -40,8 +52,10 @@ def test_defaults_and_pool_size_follow_the_executor(postgres_url):
     try:
         assert engine.pool.size() == default_pool_size()
         with engine.connect() as connection:
-            shown = [connection.exec_driver_sql(f"SHOW {n}").scalar_one()
-                     for n in ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")]
+            shown = [
+                connection.exec_driver_sql(f"SHOW {n}").scalar_one()
+                for n in ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")
+            ]
             assert shown == ["5s", "10s", "5s"]
             assert connection.connection.dbapi_connection.prepare_threshold == 5  # psycopg's default
     finally:
@@ -51,7 +65,9 @@ def test_defaults_and_pool_size_follow_the_executor(postgres_url):
 def test_admin_work_runs_without_timeouts(postgres_url):
     admin = DatabaseTuning().for_admin("samhandling-test-migrate")
     assert _shown(postgres_url, admin, "lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout") == [
-        "0", "0", "0"
+        "0",
+        "0",
+        "0",
     ]
 
 

@@ -5,6 +5,7 @@ answer and a handler still running is cancelled. Any other method is claimed bef
 handler is entered. The replay claims here are gated by the test (they answer once the
 handler has reached a given point), which is what makes each interleaving certain; the real
 stores across replicas are in test_replay_across_replicas.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -88,7 +89,9 @@ async def server(keys) -> AsyncIterator[Callable[[GatedClaims, Handler, str], Aw
         handlers = {name: grpc.unary_unary_rpc_method_handler(handler) for name in ("Read", "Write")}
         verifier = AssertionVerifier(public, "test", claims)
         grpc_server = GrpcServer(
-            "beside", "127.0.0.1:0", interceptors=[ServiceInterceptor(verifier, read_only={READ})],
+            "beside",
+            "127.0.0.1:0",
+            interceptors=[ServiceInterceptor(verifier, read_only={READ})],
             generic_handlers=[grpc.method_handlers_generic_handler("test.Beside", handlers)],
         )
         started.append(grpc_server)
@@ -137,10 +140,14 @@ async def test_a_read_whose_claim_fails_is_refused_and_its_running_handler_cance
     assert not handler.done.is_set()
 
 
-@pytest.mark.parametrize("answer, reason", [
-    (REPLAYED, (grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_REPLAYED")),
-    (UNAVAILABLE, (grpc.StatusCode.UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")),
-], ids=["replayed", "store-unavailable"])
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        (REPLAYED, (grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_REPLAYED")),
+        (UNAVAILABLE, (grpc.StatusCode.UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")),
+    ],
+    ids=["replayed", "store-unavailable"],
+)
 async def test_a_write_whose_claim_is_refused_never_enters_its_handler(server, answer, reason):
     handler = Handler(data)
     handler.release.set()

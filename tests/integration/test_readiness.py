@@ -2,6 +2,7 @@
 servers: `readiness` follows the database, and for the gateway consent and audit; `liveness`
 stays SERVING through all of it and through the drain; "" keeps its meaning (serving unless
 draining); a TLS server answers them on a plaintext health port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,6 +45,7 @@ class Statuses:
                 answer = await self._call.read()
                 assert answer is not grpc.aio.EOF, f"the watch ended after {self.seen}"
                 self.seen.append(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
+
         try:
             await asyncio.wait_for(follow(), WAIT_SECONDS)
         except TimeoutError:
@@ -62,8 +64,9 @@ def allow_connections(url: str, allowed: bool) -> None:
     client it is as if the server had gone away (new connections are refused)."""
     parsed = make_url(url)
     name = parsed.database
-    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres",
-                         autocommit=True) as admin:
+    with psycopg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres", autocommit=True
+    ) as admin:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if allowed else "false"}')
         if not allowed:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
@@ -127,7 +130,7 @@ async def test_the_gateway_is_ready_only_with_its_consent_lease_and_audit(tmp_pa
             suite.backends["consent"] = consent
             await readiness.reaches("SERVING")  # subscribed again, leased again
 
-            seen = readiness.seen[readiness.seen.index("SERVING"):]  # NOT_SERVING first, until leased
+            seen = readiness.seen[readiness.seen.index("SERVING") :]  # NOT_SERVING first, until leased
             assert seen == ["SERVING", "NOT_SERVING", "SERVING", "NOT_SERVING", "SERVING"]
             assert liveness.seen == ["SERVING"]  # never restarted for a dependency
             assert await check(channel, LIVENESS) == "SERVING"
@@ -145,8 +148,13 @@ async def test_a_tls_backend_is_probed_on_its_plaintext_health_port_which_answer
         return database_up[0]
 
     server = GrpcServer(
-        "consent", "127.0.0.1:0", service_names=["samhandling.test.Replica"], transport=backend_tls(ca, mtls=True),
-        readiness=[ReadinessCheck("database", database)], readiness_interval=INTERVAL, health_address="127.0.0.1:0",
+        "consent",
+        "127.0.0.1:0",
+        service_names=["samhandling.test.Replica"],
+        transport=backend_tls(ca, mtls=True),
+        readiness=[ReadinessCheck("database", database)],
+        readiness_interval=INTERVAL,
+        health_address="127.0.0.1:0",
     )
     port = await server.start()
     try:
@@ -210,8 +218,9 @@ def freezable_link(upstream: str) -> Iterator[tuple[str, Valve]]:
 
     async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(host, int(port))
-        await asyncio.gather(pump(client_reader, server_writer), pump(server_reader, client_writer),
-                             return_exceptions=True)
+        await asyncio.gather(
+            pump(client_reader, server_writer), pump(server_reader, client_writer), return_exceptions=True
+        )
 
     thread = threading.Thread(target=loop.run_forever, name="freezable-link", daemon=True)
     thread.start()
@@ -240,8 +249,9 @@ def readiness_sessions(url: str) -> int:
     """Sessions the capacity replica's readiness check holds on the database (by application name)."""
     parsed = make_url(url)
     with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres") as admin:
-        row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                            ("samhandling-capacity-readiness",)).fetchone()
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", ("samhandling-capacity-readiness",)
+        ).fetchone()
     return int(row[0]) if row else 0
 
 

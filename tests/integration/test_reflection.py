@@ -1,6 +1,7 @@
 """Server reflection over real channels, as a client that speaks only grpc.reflection.v1 asks
 it (grpcurl, buf curl and @grpc/grpc-js tools do): the gateway and every backend answer it, and
 v1alpha still works for older clients."""
+
 from __future__ import annotations
 
 import grpc
@@ -32,8 +33,10 @@ async def ask(address: str, method: str, *requests: Request) -> list[Response]:
 
 
 def files(response: Response) -> list[descriptor_pb2.FileDescriptorProto]:
-    return [descriptor_pb2.FileDescriptorProto.FromString(raw)
-            for raw in response.file_descriptor_response.file_descriptor_proto]
+    return [
+        descriptor_pb2.FileDescriptorProto.FromString(raw)
+        for raw in response.file_descriptor_response.file_descriptor_proto
+    ]
 
 
 @pytest.mark.parametrize("version", [V1, V1ALPHA])
@@ -42,20 +45,32 @@ async def test_every_server_answers_reflection_in_both_versions(suite, version):
         address = suite.settings.addresses[component]
         (listed,) = await ask(address, version, Request(list_services=""))
         names = {s.name for s in listed.list_services_response.service}
-        assert {"grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
-                "grpc.health.v1.Health"} <= names, component
+        assert {
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "grpc.health.v1.Health",
+        } <= names, component
         own = sorted(n for n in names if n.startswith("samhandling."))
         assert own, component
 
         described, itself = await ask(
-            address, version, Request(file_containing_symbol=own[0]),
+            address,
+            version,
+            Request(file_containing_symbol=own[0]),
             Request(file_containing_symbol="grpc.reflection.v1.ServerReflection"),
         )
         assert not described.HasField("error_response"), (component, described.error_response)
         assert any(own[0].rpartition(".")[2] in {s.name for s in f.service} for f in files(described))
         (v1_file,) = [f for f in files(itself) if f.package == "grpc.reflection.v1"]
         (service,) = v1_file.service
-        assert [(m.name, m.input_type, m.output_type, m.client_streaming, m.server_streaming)
-                for m in service.method] == [
-            ("ServerReflectionInfo", ".grpc.reflection.v1.ServerReflectionRequest",
-             ".grpc.reflection.v1.ServerReflectionResponse", True, True)]
+        assert [
+            (m.name, m.input_type, m.output_type, m.client_streaming, m.server_streaming) for m in service.method
+        ] == [
+            (
+                "ServerReflectionInfo",
+                ".grpc.reflection.v1.ServerReflectionRequest",
+                ".grpc.reflection.v1.ServerReflectionResponse",
+                True,
+                True,
+            )
+        ]

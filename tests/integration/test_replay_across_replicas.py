@@ -5,6 +5,7 @@ that cannot answer refuses. A backend's read (a method it declares read-only) ha
 beside the handler: a refused claim is the answer, whatever the handler made; a write's
 handler is never entered unless its claim succeeded. On a SQLite file and on PostgreSQL (the
 `db_url` fixture)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -130,11 +131,11 @@ class Recording:
         self.calls: list[capacity_pb2.GetCapacityOverviewRequest] = []
         self.reports: list[capacity_pb2.ReportCapacityRequest] = []
 
-    async def GetCapacityOverview(self, request, context):  # noqa: N802 (the gRPC method name)
+    async def GetCapacityOverview(self, request, context):
         self.calls.append(request)
         return await self.api.GetCapacityOverview(request, context)
 
-    async def ReportCapacity(self, request, context):  # noqa: N802 (the gRPC method name)
+    async def ReportCapacity(self, request, context):
         self.reports.append(request)
         return await self.api.ReportCapacity(request, context)
 
@@ -175,7 +176,11 @@ def bound(settings: Settings, request, method: str = OVERVIEW) -> tuple[tuple[st
 
 
 BED_REPORT = capacity_pb2.ReportCapacityRequest(
-    unit_id="bodo-kad", resource_type="bed", total=100, available=7, occupied=93,
+    unit_id="bodo-kad",
+    resource_type="bed",
+    total=100,
+    available=7,
+    occupied=93,
     status=capacity_pb2.CAPACITY_STATUS_NORMAL,
 )
 
@@ -223,11 +228,15 @@ async def test_a_backend_whose_replay_store_cannot_answer_refuses(tmp_path, db_u
         request = capacity_pb2.GetCapacityOverviewRequest()
         metadata = bound(settings, request)
         with store_held(db_url):
-            await expect_error(a.GetCapacityOverview(request, metadata=metadata), UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE")
+            await expect_error(
+                a.GetCapacityOverview(request, metadata=metadata), UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE"
+            )
         # The read's handler ran beside the claim (the claim waited a whole second for the
         # store), yet its answer was dropped: the refusal above is all the caller got.
         assert api_a.calls == [request]
-        assert (await a.GetCapacityOverview(request, metadata=bound(settings, request))).units  # the store answers again
+        assert (
+            await a.GetCapacityOverview(request, metadata=bound(settings, request))
+        ).units  # the store answers again
         assert api_a.calls == [request, request]
 
 
@@ -238,7 +247,8 @@ async def test_a_write_whose_claim_fails_never_enters_its_handler(tmp_path, db_u
         with store_held(db_url):
             await expect_error(
                 a.ReportCapacity(BED_REPORT, metadata=bound(settings, BED_REPORT, REPORT)),
-                UNAVAILABLE, "REPLAY_STORE_UNAVAILABLE",
+                UNAVAILABLE,
+                "REPLAY_STORE_UNAVAILABLE",
             )
         assert api_a.reports == []
         await a.ReportCapacity(BED_REPORT, metadata=bound(settings, BED_REPORT, REPORT))  # once the store answers again

@@ -1,5 +1,6 @@
 """The shared replay store on a real SQLite file: one claim wins across stores (replicas),
 expired rows are swept, and a store that cannot answer refuses."""
+
 from __future__ import annotations
 
 import asyncio
@@ -106,6 +107,7 @@ async def test_claims_that_give_up_while_their_batch_waits_leave_the_store_worki
         holder.close()
         store.close()
 
+
 async def test_a_database_without_the_table_refuses(tmp_path):
     store = ReplayStore.open(f"sqlite:///{tmp_path / 'unmigrated.db'}", "dpop")
     try:
@@ -204,7 +206,9 @@ async def test_only_an_asynchronous_store_commits_without_waiting_for_the_disk(m
         finally:
             store.close()
     # SQLite: 2 is FULL, 1 is NORMAL (WAL: commits reach the log file, fsync at checkpoints).
-    assert seen == ({"dpop": "2", "assertion": "1"} if migrated.startswith("sqlite") else {"dpop": "on", "assertion": "off"})
+    assert seen == (
+        {"dpop": "2", "assertion": "1"} if migrated.startswith("sqlite") else {"dpop": "on", "assertion": "off"}
+    )
     # The asynchronous store's setting stays in its own transaction: the service's sessions keep theirs.
     engine = make_engine(migrated)
     try:
@@ -213,7 +217,6 @@ async def test_only_an_asynchronous_store_commits_without_waiting_for_the_disk(m
             assert str(connection.exec_driver_sql(question).scalar()) in ("2", "on")
     finally:
         engine.dispose()
-
 
 
 @pytest.mark.postgres

@@ -2,6 +2,7 @@
 gateway with real tokens from the dev STS (gRPC and the JSON API): ListRepresentations is the
 caller's own data, decided by consent and audited as such; ListEvents' filters narrow the log
 the way the web page "Logg over bruk" asks it to."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -42,8 +43,9 @@ async def bearer(suite: Suite, patient: str) -> tuple[tuple[str, str], ...]:
 
 def dpop(suite: Suite, token: Token, method: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
     assert token.dpop_key is not None
-    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, method),
-                       access_token=token.access_token)
+    proof = make_proof(
+        token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, method), access_token=token.access_token
+    )
     return (("authorization", f"DPoP {token.access_token}"), ("dpop", proof), *extra)
 
 
@@ -64,8 +66,11 @@ async def test_a_guardian_lists_whom_he_represents_and_the_read_is_audited_as_hi
     assert frida.valid_until.ToDatetime(UTC) == datetime(2034, 1, 26, tzinfo=UTC)
     # The status is what consent then decides: he may act for Frida, no longer for Jonas.
     await consent.ListRules(consent_pb2.ListRulesRequest(patient_id=FRIDA), metadata=mikkel)
-    await expect_error(consent.ListRules(consent_pb2.ListRulesRequest(patient_id=JONAS), metadata=mikkel),
-                       grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+    await expect_error(
+        consent.ListRules(consent_pb2.ListRulesRequest(patient_id=JONAS), metadata=mikkel),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "CONSENT_DENIED",
+    )
 
     # The read is in the log as a read of his own consent data, by him, and he sees it there.
     own = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
@@ -73,15 +78,18 @@ async def test_a_guardian_lists_whom_he_represents_and_the_read_is_audited_as_hi
     )
     [read] = [e for e in own.events if e.data_category == common_pb2.DATA_CATEGORY_CONSENT]
     assert (read.actor.kind, read.action, read.access_basis, read.decision) == (
-        common_pb2.ACTOR_KIND_PATIENT, audit_pb2.ACTION_READ, common_pb2.ACCESS_BASIS_OWN_DATA,
+        common_pb2.ACTOR_KIND_PATIENT,
+        audit_pb2.ACTION_READ,
+        common_pb2.ACCESS_BASIS_OWN_DATA,
         common_pb2.DECISION_PERMIT,
     )
     engine = sa.create_engine(suite.settings.database_url("audit"))
     try:
         with engine.connect() as connection:
             stored = connection.execute(
-                sa.select(AuditEventRow.patient_id, AuditEventRow.actor_pid, AuditEventRow.decided_by)
-                .where(AuditEventRow.method == LIST_REPRESENTATIONS)
+                sa.select(AuditEventRow.patient_id, AuditEventRow.actor_pid, AuditEventRow.decided_by).where(
+                    AuditEventRow.method == LIST_REPRESENTATIONS
+                )
             ).all()
     finally:
         engine.dispose()
@@ -92,24 +100,30 @@ async def test_only_a_patient_login_lists_representations(suite) -> None:
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
     lars = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS), dpop=True)
     await expect_error(
-        consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(),
-                                    metadata=dpop(suite, lars, LIST_REPRESENTATIONS)),
-        grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED",
+        consent.ListRepresentations(
+            consent_pb2.ListRepresentationsRequest(), metadata=dpop(suite, lars, LIST_REPRESENTATIONS)
+        ),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "PRINCIPAL_NOT_ALLOWED",
     )
     await expect_error(
         consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(), metadata=await suite.auth("demo-ehr")),
-        grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED",
+        grpc.StatusCode.PERMISSION_DENIED,
+        "PRINCIPAL_NOT_ALLOWED",
     )
     # Someone who represents nobody gets an empty list.
-    eskil = await consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(), metadata=await bearer(suite, people.ESKIL))
+    eskil = await consent.ListRepresentations(
+        consent_pb2.ListRepresentationsRequest(), metadata=await bearer(suite, people.ESKIL)
+    )
     assert list(eskil.representations) == []
 
 
 async def test_the_json_api_lists_representations_and_filters_the_access_log(suite) -> None:
     # Gunnar's log: a Bodø EHR read, an emergency opening his restriction at the legevakt, his own reads.
     summary = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
-    await summary.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=people.GUNNAR),
-                                    metadata=await suite.auth("demo-ehr"))
+    await summary.GetPatientSummary(
+        summary_pb2.GetPatientSummaryRequest(patient_id=people.GUNNAR), metadata=await suite.auth("demo-ehr")
+    )
     before_emergency = datetime.now(UTC)
     lars = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS, purpose="ETREAT"), dpop=True)
     await summary.GetPatientSummary(
@@ -148,12 +162,16 @@ async def test_the_json_api_lists_representations_and_filters_the_access_log(sui
         later = await log(startTime=since, excludePatientActors="true")
         assert [e["actor"]["orgnrChild"] for e in later] == [LEGEVAKT, LEGEVAKT]
         # Paged by one, with the token bound to the filters.
-        first = (await client.get(log_url, headers=gunnar, params={"excludePatientActors": "true", "pageSize": "1"})).json()
+        first = (
+            await client.get(log_url, headers=gunnar, params={"excludePatientActors": "true", "pageSize": "1"})
+        ).json()
         assert len(first["events"]) == 1 and first["nextPageToken"]
         again = await client.get(log_url, headers=gunnar, params={"pageSize": "1", "pageToken": first["nextPageToken"]})
         assert again.status_code == 400
         assert [v["field"] for v in again.json()["error"]["fieldViolations"]] == ["page_token"]
         # A range that ends before it starts, and an organisation number that is not one.
-        bad = await client.get(log_url, headers=gunnar, params={"startTime": since, "endTime": since, "actorOrgnr": "910000013"})
+        bad = await client.get(
+            log_url, headers=gunnar, params={"startTime": since, "endTime": since, "actorOrgnr": "910000013"}
+        )
         assert bad.status_code == 400
         assert {v["field"] for v in bad.json()["error"]["fieldViolations"]} == {"end_time", "actor_orgnr"}

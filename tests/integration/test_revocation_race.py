@@ -1,6 +1,7 @@
 """A rule change that has returned is never outlived by a cached decision: two gateway replicas
 with their own decision caches, reading concurrently while a patient changes their rules
 through one of them. Also the watch protocol itself over real gRPC."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,16 +78,23 @@ async def running_replica(
     tokens = TokenValidator(JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience)
     replay = replay_store(settings, "gateway")
     authenticator = Authenticator(
-        tokens, DpopVerifier(), replay=replay, public_url=settings.gateway_public_url,
-        dpop_bound_clients=dpop_bound_clients(settings), allow_synthetic=True,
+        tokens,
+        DpopVerifier(),
+        replay=replay,
+        public_url=settings.gateway_public_url,
+        dpop_bound_clients=dpop_bound_clients(settings),
+        allow_synthetic=True,
     )
     backends = BackendChannels({b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider)
     cache = DecisionCache(enabled=cached)
     watch = PolicyWatch(cache, watch_address, signer)
     enforcer = Enforcer(authenticator, backends, allow_synthetic=True, decisions=cache)
     server = GrpcServer(
-        "gateway", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
-        generic_handlers=generic_handlers(enforcer, POLICIES), service_names=[s.full_name for s in SERVICES],
+        "gateway",
+        "127.0.0.1:0",
+        interceptors=[ServiceInterceptor()],
+        generic_handlers=generic_handlers(enforcer, POLICIES),
+        service_names=[s.full_name for s in SERVICES],
     )
     watch.start()
     port = await server.start()
@@ -103,7 +111,11 @@ async def running_replica(
 
 @contextlib.asynccontextmanager
 async def running_replicas(
-    tmp_path, *, cached: bool, consents: int = 1, consent_db: str | None = None,
+    tmp_path,
+    *,
+    cached: bool,
+    consents: int = 1,
+    consent_db: str | None = None,
 ) -> AsyncIterator[tuple[Settings, list[Replica]]]:
     """The STS, consent (`consents` replicas on one database), audit and summary on port 0, and
     two gateway replicas in front; with two consent replicas, gateway replica i calls and
@@ -133,10 +145,14 @@ async def running_replicas(
         async with contextlib.AsyncExitStack() as stack:
             far = await stack.enter_async_context(slow_link(consent_addresses[-1], LINK_DELAY_SECONDS))
             replicas = [
-                await stack.enter_async_context(running_replica(
-                    replace(settings, addresses=addresses | {"consent": consent}), provider, cached=cached,
-                    watch_address=watch,
-                ))
+                await stack.enter_async_context(
+                    running_replica(
+                        replace(settings, addresses=addresses | {"consent": consent}),
+                        provider,
+                        cached=cached,
+                        watch_address=watch,
+                    )
+                )
                 for consent, watch in ((consent_addresses[0], consent_addresses[0]), (consent_addresses[-1], far))
             ]
             if cached:
@@ -173,9 +189,13 @@ class Readers:
         self._stopped = False
 
     async def run(self) -> None:
-        await asyncio.gather(*(
-            self._read(index, reader) for index in range(len(self._replicas)) for reader in range(READERS_PER_REPLICA)
-        ))
+        await asyncio.gather(
+            *(
+                self._read(index, reader)
+                for index in range(len(self._replicas))
+                for reader in range(READERS_PER_REPLICA)
+            )
+        )
 
     async def _read(self, replica: int, reader: int) -> None:
         stub = summary_pb2_grpc.PatientSummaryServiceStub(self._replicas[replica].channel)
@@ -183,14 +203,21 @@ class Readers:
         while not self._stopped:
             started = time.monotonic()
             answer = await stub.GetPatientSummary(request, metadata=self._metadata)
-            read = Read(replica, reader, started, time.monotonic(), answer.HasField("latest_vital_signs"),
-                        tuple(answer.withheld_categories))
+            read = Read(
+                replica,
+                reader,
+                started,
+                time.monotonic(),
+                answer.HasField("latest_vital_signs"),
+                tuple(answer.withheld_categories),
+            )
             async with self._progress:
                 self.reads.append(read)
                 self._progress.notify_all()
 
     async def each_read(self, count: int, since: float) -> None:
         """Waits until every reader has had `count` reads that started after `since`."""
+
         def done() -> bool:
             per_reader: dict[tuple[int, int], int] = {}
             for read in self.reads:
@@ -208,10 +235,16 @@ class Readers:
         return [r for r in self.reads if r.started > moment]
 
 
-@pytest.mark.parametrize(("cached", "consents", "database"), [
-    (True, 1, "sqlite"), (False, 1, "sqlite"), (True, 2, "sqlite"),
-    pytest.param(True, 2, "postgresql", marks=pytest.mark.postgres),
-], ids=["cache-on", "cache-off", "cache-on-two-consents", "cache-on-two-consents-postgresql"])
+@pytest.mark.parametrize(
+    ("cached", "consents", "database"),
+    [
+        (True, 1, "sqlite"),
+        (False, 1, "sqlite"),
+        (True, 2, "sqlite"),
+        pytest.param(True, 2, "postgresql", marks=pytest.mark.postgres),
+    ],
+    ids=["cache-on", "cache-off", "cache-on-two-consents", "cache-on-two-consents-postgresql"],
+)
 async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(
     tmp_path, request, cached, consents, database
 ):
@@ -219,7 +252,8 @@ async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(
     own), and each gateway replica's cache hears only from its own consent replica."""
     consent_db = request.getfixturevalue("postgres_url") if database == "postgresql" else None
     async with running_replicas(tmp_path, cached=cached, consents=consents, consent_db=consent_db) as (
-        settings, replicas
+        settings,
+        replicas,
     ):
         patient = (await obtain_token(settings, Identity(patient=PATIENT))).access_token
         as_patient = (("authorization", f"Bearer {patient}"),)
@@ -233,13 +267,16 @@ async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(
                 hits = [r.cache.stats.hits for r in replicas]
                 # Restrict through one replica ...
                 consent = consent_pb2_grpc.ConsentServiceStub(replicas[round_ % 2].channel)
-                rule = (await consent.CreateRule(
-                    consent_pb2.CreateRuleRequest(
-                        patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                        data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                    ),
-                    metadata=as_patient,
-                )).rule
+                rule = (
+                    await consent.CreateRule(
+                        consent_pb2.CreateRuleRequest(
+                            patient_id=PATIENT,
+                            rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
+                            data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
+                        ),
+                        metadata=as_patient,
+                    )
+                ).rule
                 restricted = time.monotonic()
                 await readers.each_read(READS_AFTER_EACH_CHANGE, since=restricted)
                 after = readers.started_after(restricted)
@@ -252,7 +289,9 @@ async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(
                 )
                 lifted = time.monotonic()
                 await readers.each_read(READS_AFTER_EACH_CHANGE, since=lifted)
-                assert all(r.vitals for r in readers.started_after(lifted)), f"round {round_}: a lifted restriction held"
+                assert all(r.vitals for r in readers.started_after(lifted)), (
+                    f"round {round_}: a lifted restriction held"
+                )
                 if cached:  # the caches were in use on both sides of the changes, not bypassed
                     assert all(r.cache.stats.hits > before for r, before in zip(replicas, hits, strict=True))
         finally:
@@ -303,9 +342,15 @@ async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings,
     replay = replay_store(settings, "consent")
     public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
     server = GrpcServer(
-        "consent", "127.0.0.1:0",
-        [Servicer("samhandling.consent.v1.ConsentService", consent_pb2_grpc.add_ConsentServiceServicer_to_server,
-                  WatchOnly(hub))],
+        "consent",
+        "127.0.0.1:0",
+        [
+            Servicer(
+                "samhandling.consent.v1.ConsentService",
+                consent_pb2_grpc.add_ConsentServiceServicer_to_server,
+                WatchOnly(hub),
+            )
+        ],
         interceptors=[ServiceInterceptor(AssertionVerifier(public_key, "consent", replay))],
     )
     port = await server.start()
@@ -319,7 +364,8 @@ async def watched(tmp_path, lease: float = 2.0) -> AsyncIterator[tuple[Settings,
 
 def stream(channel: grpc.aio.Channel, metadata=()) -> grpc.aio.StreamStreamCall:
     return channel.stream_stream(
-        WATCH, request_serializer=Request.SerializeToString,
+        WATCH,
+        request_serializer=Request.SerializeToString,
         response_deserializer=consent_pb2.WatchPolicyChangesResponse.FromString,
     )(metadata=metadata)
 
@@ -338,16 +384,22 @@ SUBSCRIBE = Request(subscribe=Request.Subscribe(subscriber_id="test"))
 async def test_backends_refuse_a_watch_without_a_valid_gateway_assertion(tmp_path):
     async with watched(tmp_path) as (settings, _, address), grpc.aio.insecure_channel(address) as channel:
         assert await refusal(stream(channel), SUBSCRIBE) == (grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_MISSING")
-        other_method = asserted(settings, "consent", "/samhandling.consent.v1.ConsentService/ListRules",
-                                actor=GATEWAY_ACTOR)
+        other_method = asserted(
+            settings, "consent", "/samhandling.consent.v1.ConsentService/ListRules", actor=GATEWAY_ACTOR
+        )
         assert await refusal(stream(channel, other_method), SUBSCRIBE) == (
-            grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_RETARGETED")
+            grpc.StatusCode.UNAUTHENTICATED,
+            "ASSERTION_RETARGETED",
+        )
         not_the_gateway = asserted(settings, "consent", WATCH, actor=DEMO_EHR_ACTOR)
         assert await refusal(stream(channel, not_the_gateway), SUBSCRIBE) == (
-            grpc.StatusCode.PERMISSION_DENIED, "WATCH_NOT_ALLOWED")
+            grpc.StatusCode.PERMISSION_DENIED,
+            "WATCH_NOT_ALLOWED",
+        )
         acknowledge_first = Request(acknowledge=Request.Acknowledge(sequence=1))
-        assert await refusal(stream(channel, asserted(settings, "consent", WATCH, actor=GATEWAY_ACTOR)),
-                             acknowledge_first) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+        assert await refusal(
+            stream(channel, asserted(settings, "consent", WATCH, actor=GATEWAY_ACTOR)), acknowledge_first
+        ) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
 
 
 async def test_a_change_completes_once_acknowledged(tmp_path):
@@ -368,7 +420,10 @@ async def test_a_change_completes_once_acknowledged(tmp_path):
 
 async def test_a_silent_subscriber_holds_a_change_until_its_lease_has_run_out(tmp_path):
     lease = 0.5
-    async with watched(tmp_path, lease=lease) as (settings, hub, address), grpc.aio.insecure_channel(address) as channel:
+    async with (
+        watched(tmp_path, lease=lease) as (settings, hub, address),
+        grpc.aio.insecure_channel(address) as channel,
+    ):
         call = stream(channel, asserted(settings, "consent", WATCH, actor=GATEWAY_ACTOR))
         subscribed = time.monotonic()
         await call.write(SUBSCRIBE)
@@ -400,4 +455,3 @@ async def test_the_gateway_drops_a_changed_patient_before_the_change_completes(t
             assert cache.get(request) is None and cache.get(keep) is permit
         finally:
             await watch.stop()
-

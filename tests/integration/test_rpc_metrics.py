@@ -1,6 +1,7 @@
 """rpc.server.duration (services/platform/rpc_metrics.py) on a real server through the shared
 interceptor: each call's method and final status code, whatever way the call ended, and
 method names the server does not have counted as _OTHER, so callers cannot add series."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,11 @@ def points(reader: InMemoryMetricReader) -> dict[tuple[str, str, int], int]:
                     attributes = dict(point.attributes or {})
                     assert set(attributes) == {"rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code"}
                     assert attributes["rpc.system"] == "grpc"
-                    key = (str(attributes["rpc.service"]), str(attributes["rpc.method"]),
-                           int(attributes["rpc.grpc.status_code"]))  # type: ignore[arg-type]
+                    key = (
+                        str(attributes["rpc.service"]),
+                        str(attributes["rpc.method"]),
+                        int(attributes["rpc.grpc.status_code"]),
+                    )  # type: ignore[arg-type]
                     found[key] = point.count
     return found
 
@@ -55,10 +59,14 @@ async def served():
         await release.wait()
         return b""
 
-    handlers = {name: grpc.unary_unary_rpc_method_handler(f) for name, f in
-                {"Echo": echo, "Refuse": refuse, "Crash": crash, "Hold": hold}.items()}
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(f)
+        for name, f in {"Echo": echo, "Refuse": refuse, "Crash": crash, "Hold": hold}.items()
+    }
     server = GrpcServer(
-        "metered", "127.0.0.1:0", interceptors=[ServiceInterceptor(metrics=RpcMetrics(MeterProvider([reader])))],
+        "metered",
+        "127.0.0.1:0",
+        interceptors=[ServiceInterceptor(metrics=RpcMetrics(MeterProvider([reader])))],
         generic_handlers=[grpc.method_handlers_generic_handler("test.Metered", handlers)],
     )
     port = await server.start()

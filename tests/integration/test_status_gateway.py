@@ -3,6 +3,7 @@
 A real suite (every component on port 0) with a real HAProxy in front of its gateway that
 terminates TLS with a certificate from a throwaway CA, as the Kubernetes ingress does; the
 command runs as its own process, as an operator runs it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -51,7 +52,9 @@ async def ready(channel: grpc.aio.Channel) -> None:
     """Returns once the gateway reports its `readiness` SERVING: its checks (database, consent
     lease, audit) run in rounds from its start."""
     stub, deadline = health_pb2_grpc.HealthStub(channel), time.monotonic() + 30
-    while (await stub.Check(health_pb2.HealthCheckRequest(service=READINESS))).status != health_pb2.HealthCheckResponse.SERVING:
+    while (
+        await stub.Check(health_pb2.HealthCheckRequest(service=READINESS))
+    ).status != health_pb2.HealthCheckResponse.SERVING:
         assert time.monotonic() < deadline, "the gateway was not ready within 30 s"
         await asyncio.sleep(0.1)  # polling the condition itself
 
@@ -66,8 +69,14 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         grpc_address, http_address = suite.settings.addresses["gateway"], suite.settings.addresses["gateway_http"]
         with running_ingress(directory, cert, grpc=grpc_address, http=http_address) as ingress:
             yield Deployment(
-                suite, f"https://localhost:{ingress.grpc_port}", f"https://localhost:{ingress.http_port}",
-                ca.ca_file, other.ca_file, ingress.grpc_port, grpc_address, http_address,
+                suite,
+                f"https://localhost:{ingress.grpc_port}",
+                f"https://localhost:{ingress.http_port}",
+                ca.ca_file,
+                other.ca_file,
+                ingress.grpc_port,
+                grpc_address,
+                http_address,
             )
 
 
@@ -84,8 +93,14 @@ class Run:
 async def samhandling(*args: str, env: dict[str, str] | None = None) -> Run:
     """`samhandling ARGS` as its own process, without blocking the servers in this loop."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli.main", *args, cwd=REPO_ROOT, env={**os.environ, **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        *args,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
@@ -104,17 +119,23 @@ def assert_one_line_error(run: Run, expected: str) -> None:
 
 
 async def test_every_check_through_the_tls_ingress_is_serving(deployment: Deployment) -> None:
-    run = await samhandling("status", "--gateway", deployment.grpc_url, "--http", deployment.http_url,
-                            "--ca", str(deployment.ca_file), "--json")
+    run = await samhandling(
+        "status",
+        "--gateway",
+        deployment.grpc_url,
+        "--http",
+        deployment.http_url,
+        "--ca",
+        str(deployment.ca_file),
+        "--json",
+    )
     assert run.code == 0, run
     answer = run.json()
     assert answer["serving"] is True
     assert by_check(run) == {"health": "SERVING", "readiness": "SERVING", "http readiness": "SERVING"}
     assert answer["notes"] == []
     port = deployment.grpc_port
-    assert {e["address"] for e in answer["gateway"]} == {
-        f"localhost:{port}", f"{deployment.http_url}/healthz/ready"
-    }
+    assert {e["address"] for e in answer["gateway"]} == {f"localhost:{port}", f"{deployment.http_url}/healthz/ready"}
     assert run.stderr == ""
 
     text = await samhandling("status", "--gateway", deployment.grpc_url, "--ca", str(deployment.ca_file))
@@ -127,7 +148,8 @@ async def test_a_certificate_from_another_ca_is_refused_naming_the_cause(deploym
     for ca in (["--ca", str(deployment.other_ca_file)], []):  # another CA; the system's roots
         run = await samhandling("status", "--gateway", deployment.grpc_url, *ca)
         assert_one_line_error(
-            run, f"samhandling: localhost:{deployment.grpc_port}: TLS: the certificate is not issued by a trusted CA (unknown CA:"
+            run,
+            f"samhandling: localhost:{deployment.grpc_port}: TLS: the certificate is not issued by a trusted CA (unknown CA:",
         )
         assert "gateway health" in run.stdout and "UNREACHABLE" in run.stdout
 
@@ -141,8 +163,9 @@ async def test_a_certificate_for_another_name_is_refused_naming_the_cause(deploy
 
 
 async def test_the_gateways_plaintext_ports_are_checked_too(deployment: Deployment) -> None:
-    run = await samhandling("status", "--gateway", f"http://{deployment.plain_grpc}",
-                            "--http", f"http://{deployment.plain_http}", "--json")
+    run = await samhandling(
+        "status", "--gateway", f"http://{deployment.plain_grpc}", "--http", f"http://{deployment.plain_http}", "--json"
+    )
     assert run.code == 0, run
     assert by_check(run)["health"] == "SERVING" and by_check(run)["http readiness"] == "SERVING"
 

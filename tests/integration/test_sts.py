@@ -1,4 +1,5 @@
 """The development STS, started for real on port 0, asked for tokens over HTTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,9 +78,7 @@ async def test_token_carries_the_helseid_client_claims(sts: StsServer) -> None:
     assert claims["helseid://claims/client/client_name"] == "Demo EHR – Bodø kommune"
     assert claims["helseid://claims/client/amr"] == "private_key_jwt"
     assert claims["nhn:tillitsrammeverk:parameters"] == {
-        "care_relationship": {
-            "purpose_of_use": {"code": "TREAT", "system": "urn:oid:2.16.840.1.113883.1.11.20448"}
-        }
+        "care_relationship": {"purpose_of_use": {"code": "TREAT", "system": "urn:oid:2.16.840.1.113883.1.11.20448"}}
     }
 
 
@@ -139,8 +138,11 @@ async def test_assertion_outside_its_time_window_is_refused(
     sts: StsServer, issued_ago: int, lifetime: int, reason: str
 ) -> None:
     assertion = build_client_assertion(
-        "demo-ehr", private_jwk("demo-ehr"), sts.issuer,
-        now=int(time.time()) - issued_ago, lifetime_seconds=lifetime,
+        "demo-ehr",
+        private_jwk("demo-ehr"),
+        sts.issuer,
+        now=int(time.time()) - issued_ago,
+        lifetime_seconds=lifetime,
     )
 
     response = await post_token_request(sts.issuer, assertion_form(assertion))
@@ -162,8 +164,16 @@ async def test_assertion_outside_its_time_window_is_refused(
 )
 async def test_assertion_time_claims_must_be_numeric_dates(sts: StsServer, times: dict[str, Any], reason: str) -> None:
     now = int(time.time())
-    claims = {"iss": "demo-ehr", "sub": "demo-ehr", "aud": sts.issuer, "jti": secrets.token_urlsafe(24),
-              "iat": now, "nbf": now, "exp": now + 30, **times}
+    claims = {
+        "iss": "demo-ehr",
+        "sub": "demo-ehr",
+        "aud": sts.issuer,
+        "jti": secrets.token_urlsafe(24),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 30,
+        **times,
+    }
     key = JWKRegistry.import_key(private_jwk("demo-ehr"))
     assertion = jwt.encode({"alg": "ES256" if key.key_type == "EC" else "PS256", "kid": key.kid}, claims, key)
 
@@ -301,19 +311,43 @@ async def test_purpose_helper_attests_in_the_assertion(sts: StsServer) -> None:
 @pytest.mark.parametrize(
     ("details", "reason"),
     [
-        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "SHOPPING"}}), "purpose_of_use.code", id="unknown-purpose"),
-        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT", "system": "urn:other"}}), "system", id="other-system"),
-        pytest.param(attested(practitioner={"hpr_nr": people.SIGRID_HPR}, care_relationship={"purpose_of_use": {"code": "TREAT"}}),
-                     "practitioner", id="practitioner-from-client"),
-        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}}, patients=[{"identifier": "22750884900"}]),
-                     "patients[0]", id="bad-person-number"),
-        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}},
-                              patients=[{"identifier": people.ESKIL, "point_of_care": "910000021"}]),
-                     "patients[0]", id="bad-org-number"),
+        pytest.param(
+            attested(care_relationship={"purpose_of_use": {"code": "SHOPPING"}}),
+            "purpose_of_use.code",
+            id="unknown-purpose",
+        ),
+        pytest.param(
+            attested(care_relationship={"purpose_of_use": {"code": "TREAT", "system": "urn:other"}}),
+            "system",
+            id="other-system",
+        ),
+        pytest.param(
+            attested(
+                practitioner={"hpr_nr": people.SIGRID_HPR}, care_relationship={"purpose_of_use": {"code": "TREAT"}}
+            ),
+            "practitioner",
+            id="practitioner-from-client",
+        ),
+        pytest.param(
+            attested(care_relationship={"purpose_of_use": {"code": "TREAT"}}, patients=[{"identifier": "22750884900"}]),
+            "patients[0]",
+            id="bad-person-number",
+        ),
+        pytest.param(
+            attested(
+                care_relationship={"purpose_of_use": {"code": "TREAT"}},
+                patients=[{"identifier": people.ESKIL, "point_of_care": "910000021"}],
+            ),
+            "patients[0]",
+            id="bad-org-number",
+        ),
         pytest.param(attested(patients=[{"identifier": people.ESKIL}]), "care_relationship", id="no-care-relationship"),
         pytest.param([{"type": "payment_initiation"}], "type", id="other-type"),
-        pytest.param(attested(care_relationship={"purpose_of_use": {"code": "TREAT"}, "ønske": "\"x\""}),
-                     "unknown members", id="unknown-member-echoed-safely"),
+        pytest.param(
+            attested(care_relationship={"purpose_of_use": {"code": "TREAT"}, "ønske": '"x"'}),
+            "unknown members",
+            id="unknown-member-echoed-safely",
+        ),
     ],
 )
 async def test_invalid_attestations_are_refused(sts: StsServer, details: list[dict[str, Any]], reason: str) -> None:

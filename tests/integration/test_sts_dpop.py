@@ -1,4 +1,5 @@
 """DPoP (RFC 9449) at the token endpoint: binding, the nonce challenge, DPoP-bound clients."""
+
 from __future__ import annotations
 
 import httpx
@@ -40,7 +41,9 @@ async def test_nonce_challenge_round_trip_binds_the_token_to_the_key(sts: StsSer
 
     challenged = await post(http, sts, client_credentials(sts, "demo-ehr"), make_proof(key, "POST", token_endpoint))
     nonce = challenged.headers["dpop-nonce"]
-    answered = await post(http, sts, client_credentials(sts, "demo-ehr"), make_proof(key, "POST", token_endpoint, nonce=nonce))
+    answered = await post(
+        http, sts, client_credentials(sts, "demo-ehr"), make_proof(key, "POST", token_endpoint, nonce=nonce)
+    )
 
     assert_refused(challenged, "use_dpop_nonce")
     assert answered.status_code == 200, answered.text
@@ -49,13 +52,18 @@ async def test_nonce_challenge_round_trip_binds_the_token_to_the_key(sts: StsSer
     assert claims["cnf"] == {"jkt": key.thumbprint()}
 
 
-async def test_a_nonce_challenge_spends_neither_the_assertion_nor_the_code(sts: StsServer, http: httpx.AsyncClient) -> None:
+async def test_a_nonce_challenge_spends_neither_the_assertion_nor_the_code(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
     key = ECKey.generate_key("P-256")
     login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
     code = await login.code(LARS)
     form = {
-        "grant_type": "authorization_code", "code": code, "redirect_uri": LEGEVAKT_CALLBACK,
-        "code_verifier": login.verifier, "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": LEGEVAKT_CALLBACK,
+        "code_verifier": login.verifier,
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
         "client_assertion": build_client_assertion("demo-legevakt", private_jwk("demo-legevakt"), sts.issuer),
     }
 
@@ -70,7 +78,9 @@ async def test_a_nonce_challenge_spends_neither_the_assertion_nor_the_code(sts: 
 async def test_client_helper_answers_the_nonce_challenge(sts: StsServer) -> None:
     key = ECKey.generate_key("P-256")
 
-    token = await fetch_client_credentials_token(sts.issuer, "demo-hospital", private_jwk("demo-hospital"), dpop_key=key)
+    token = await fetch_client_credentials_token(
+        sts.issuer, "demo-hospital", private_jwk("demo-hospital"), dpop_key=key
+    )
 
     _, claims = await verified_claims(sts.issuer, token)
     assert claims["cnf"]["jkt"] == key.thumbprint() and claims["client_id"] == "demo-hospital"
@@ -106,7 +116,9 @@ async def test_unacceptable_proofs_are_invalid_dpop_proof(sts: StsServer, http: 
     token_endpoint = sts.issuer + "/connect/token"
     nonce = (await post(http, sts, {})).headers["dpop-nonce"]
 
-    response = await post(http, sts, client_credentials(sts, "demo-ehr"), proof(ECKey.generate_key("P-256"), token_endpoint, nonce))
+    response = await post(
+        http, sts, client_credentials(sts, "demo-ehr"), proof(ECKey.generate_key("P-256"), token_endpoint, nonce)
+    )
 
     assert_refused(response, "invalid_dpop_proof")
 
@@ -118,9 +130,13 @@ async def test_a_replayed_proof_and_two_proofs_are_refused(sts: StsServer, http:
 
     first = await post(http, sts, client_credentials(sts, "demo-ehr"), proof)
     replayed = await post(http, sts, client_credentials(sts, "demo-ehr"), proof)
-    doubled = await post(http, sts, client_credentials(sts, "demo-ehr"),
-                         make_proof(key, "POST", sts.issuer + "/connect/token", nonce=nonce),
-                         make_proof(key, "POST", sts.issuer + "/connect/token", nonce=nonce))
+    doubled = await post(
+        http,
+        sts,
+        client_credentials(sts, "demo-ehr"),
+        make_proof(key, "POST", sts.issuer + "/connect/token", nonce=nonce),
+        make_proof(key, "POST", sts.issuer + "/connect/token", nonce=nonce),
+    )
 
     assert first.status_code == 200
     assert_refused(replayed, "invalid_dpop_proof")
@@ -130,7 +146,9 @@ async def test_a_replayed_proof_and_two_proofs_are_refused(sts: StsServer, http:
 async def test_refresh_of_a_bound_token_needs_the_same_key(sts: StsServer) -> None:
     key, other = ECKey.generate_key("P-256"), ECKey.generate_key("P-256")
     client_key = private_jwk("demo-legevakt")
-    login = await login_token(sts.issuer, "demo-legevakt", client_key, LEGEVAKT_CALLBACK, LARS, kind="personnel", dpop_key=key)
+    login = await login_token(
+        sts.issuer, "demo-legevakt", client_key, LEGEVAKT_CALLBACK, LARS, kind="personnel", dpop_key=key
+    )
 
     with pytest.raises(StsTokenError) as other_key:
         await refresh_access_token(sts.issuer, "demo-legevakt", client_key, login.refresh_token, dpop_key=other)

@@ -1,4 +1,5 @@
 """People at the development STS: login pages, authorization code + PKCE S256, refresh tokens."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,14 @@ async def test_personnel_login_gives_the_helseid_person_claims(sts: StsServer) -
     key = ECKey.generate_key("P-256")
 
     token = await login_token(
-        sts.issuer, "demo-legevakt", private_jwk("demo-legevakt"), LEGEVAKT_CALLBACK, people.LARS,
-        kind="personnel", dpop_key=key, purpose="ETREAT",
+        sts.issuer,
+        "demo-legevakt",
+        private_jwk("demo-legevakt"),
+        LEGEVAKT_CALLBACK,
+        people.LARS,
+        kind="personnel",
+        dpop_key=key,
+        purpose="ETREAT",
     )
 
     assert token.token_type == "DPoP" and token.expires_in == 600 and token.refresh_token
@@ -86,14 +93,20 @@ async def test_patient_login_gives_id_porten_like_claims(sts: StsServer) -> None
     assert claims["scope"] == "samhandling:patient"
     assert claims["helseid://claims/identity/pid"] == people.ESKIL
     assert claims["helseid://claims/identity/security_level"] == "4"
-    for absent in ("helseid://claims/hpr/hpr_number", "helseid://claims/client/claims/orgnr_parent",
-                   "nhn:tillitsrammeverk:parameters", "cnf"):
+    for absent in (
+        "helseid://claims/hpr/hpr_number",
+        "helseid://claims/client/claims/orgnr_parent",
+        "nhn:tillitsrammeverk:parameters",
+        "cnf",
+    ):
         assert absent not in claims
 
 
 async def test_the_same_person_keeps_one_subject_that_is_not_the_person_number(sts: StsServer) -> None:
     tokens = [
-        await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, pid, kind="patient")
+        await login_token(
+            sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, pid, kind="patient"
+        )
         for pid in (people.ESKIL, people.ESKIL, people.RAGNHILD)
     ]
 
@@ -103,7 +116,9 @@ async def test_the_same_person_keeps_one_subject_that_is_not_the_person_number(s
     assert people.ESKIL not in subjects[0]
 
 
-async def test_personnel_page_offers_only_the_clients_own_employees_accessibly(sts: StsServer, http: httpx.AsyncClient) -> None:
+async def test_personnel_page_offers_only_the_clients_own_employees_accessibly(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
     page = await Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK).page(login_hint=people.SIGRID)
 
     form, _ = read_login_page(page.text)
@@ -116,7 +131,9 @@ async def test_personnel_page_offers_only_the_clients_own_employees_accessibly(s
     assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
 
 
-async def test_a_person_not_offered_cannot_be_posted_and_the_form_stays_usable(sts: StsServer, http: httpx.AsyncClient) -> None:
+async def test_a_person_not_offered_cannot_be_posted_and_the_form_stays_usable(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
     login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
     page = await login.page()
 
@@ -168,7 +185,9 @@ async def test_code_reuse_is_refused_and_its_tokens_stop_refreshing(sts: StsServ
     assert first.status_code == 200, first.text
     assert_refused(second, "invalid_grant")
     with pytest.raises(StsTokenError) as refused:
-        await refresh_access_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), first.json()["refresh_token"])
+        await refresh_access_token(
+            sts.issuer, "samhandling-web", private_jwk("samhandling-web"), first.json()["refresh_token"]
+        )
     assert refused.value.error == "invalid_grant"
 
 
@@ -185,7 +204,9 @@ async def test_a_code_belongs_to_the_client_it_was_issued_to(sts: StsServer, htt
     assert token  # the attempt did not spend it
 
 
-async def test_unregistered_redirect_uri_gets_an_error_page_and_no_redirect(sts: StsServer, http: httpx.AsyncClient) -> None:
+async def test_unregistered_redirect_uri_gets_an_error_page_and_no_redirect(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
     for redirect_uri in ("http://127.0.0.1:8080/callback/evil", "http://evil.example/callback", None):
         page = await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(redirect_uri=redirect_uri)
 
@@ -199,7 +220,9 @@ async def test_unknown_client_gets_an_error_page(sts: StsServer, http: httpx.Asy
     assert page.status_code == 400 and "invalid_client" in page.text
 
 
-async def test_redirect_uri_differing_at_the_token_endpoint_is_invalid_grant(sts: StsServer, http: httpx.AsyncClient) -> None:
+async def test_redirect_uri_differing_at_the_token_endpoint_is_invalid_grant(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
     code = await login.code(people.ESKIL)
 
@@ -215,10 +238,16 @@ async def test_redirect_uri_differing_at_the_token_endpoint_is_invalid_grant(sts
         pytest.param({"state": None}, "invalid_request", id="no-state"),
         pytest.param({"response_type": "token"}, "unsupported_response_type", id="implicit"),
         pytest.param({"scope": "nhn:samhandling/summary.read"}, "invalid_scope", id="scope-not-registered"),
-        pytest.param({"authorization_details": details(care_relationship={"purpose_of_use": {"code": "SHOPPING"}})},
-                     "invalid_authorization_details", id="invalid-purpose"),
-        pytest.param({"authorization_details": details(care_relationship={"purpose_of_use": {"code": "TREAT"}})},
-                     "invalid_authorization_details", id="patients-attest-nothing"),
+        pytest.param(
+            {"authorization_details": details(care_relationship={"purpose_of_use": {"code": "SHOPPING"}})},
+            "invalid_authorization_details",
+            id="invalid-purpose",
+        ),
+        pytest.param(
+            {"authorization_details": details(care_relationship={"purpose_of_use": {"code": "TREAT"}})},
+            "invalid_authorization_details",
+            id="patients-attest-nothing",
+        ),
     ],
 )
 async def test_bad_authorization_requests_go_back_to_the_client_with_an_error(
@@ -242,7 +271,9 @@ async def test_repeated_authorization_parameters_are_refused(sts: StsServer, htt
     assert page.status_code == 400 and "repeated" in page.text
 
 
-async def test_attestation_in_the_authorization_request_lands_in_the_token(sts: StsServer, http: httpx.AsyncClient) -> None:
+async def test_attestation_in_the_authorization_request_lands_in_the_token(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
     attestation = details(
         care_relationship={
             "purpose_of_use": {"code": "BTG", "system": PURPOSE_SYSTEM},
@@ -268,7 +299,9 @@ async def test_attestation_in_the_authorization_request_lands_in_the_token(sts: 
 async def test_a_practitioner_sent_by_the_client_is_refused(sts: StsServer, http: httpx.AsyncClient) -> None:
     forged = details(practitioner={"hpr_nr": people.VILDE_HPR}, care_relationship={"purpose_of_use": {"code": "TREAT"}})
 
-    params = redirect_params(await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(authorization_details=forged), WEB_CALLBACK)
+    params = redirect_params(
+        await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(authorization_details=forged), WEB_CALLBACK
+    )
 
     assert params["error"] == "invalid_authorization_details"
     assert "practitioner" in params["error_description"]
@@ -291,11 +324,18 @@ async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(sts
 
 
 async def test_refresh_token_belongs_to_its_client(sts: StsServer) -> None:
-    login = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, people.ESKIL, kind="patient")
+    login = await login_token(
+        sts.issuer, "samhandling-web", private_jwk("samhandling-web"), WEB_CALLBACK, people.ESKIL, kind="patient"
+    )
 
     with pytest.raises(StsTokenError) as refused:
-        await refresh_access_token(sts.issuer, "demo-legevakt", private_jwk("demo-legevakt"), login.refresh_token,
-                                   dpop_key=ECKey.generate_key("P-256"))
+        await refresh_access_token(
+            sts.issuer,
+            "demo-legevakt",
+            private_jwk("demo-legevakt"),
+            login.refresh_token,
+            dpop_key=ECKey.generate_key("P-256"),
+        )
 
     assert refused.value.error == "invalid_grant"
 
@@ -305,8 +345,11 @@ async def test_refresh_token_belongs_to_its_client(sts: StsServer) -> None:
     [
         pytest.param("samhandling-web", {"grant_type": "client_credentials"}, id="patient-client-credentials"),
         pytest.param("demo-ehr", {"grant_type": "refresh_token", "refresh_token": "x"}, id="system-refresh"),
-        pytest.param("demo-ehr", {"grant_type": "authorization_code", "code": "x", "redirect_uri": WEB_CALLBACK},
-                     id="system-authorization-code"),
+        pytest.param(
+            "demo-ehr",
+            {"grant_type": "authorization_code", "code": "x", "redirect_uri": WEB_CALLBACK},
+            id="system-authorization-code",
+        ),
     ],
 )
 async def test_grants_a_client_is_not_registered_for_are_unauthorized(
@@ -390,16 +433,34 @@ async def test_an_attestation_outlives_neither_60_minutes_nor_refreshes(tmp_path
     try:
         async with httpx.AsyncClient(follow_redirects=False) as http:
             login = Login(server, http, "demo-legevakt", LEGEVAKT_CALLBACK)
-            code = await login.code(people.LARS, authorization_details=details(care_relationship={"purpose_of_use": {"code": "BTG"}}))
-            first = await token_request(http, {"grant_type": "authorization_code", "code": code,
-                                               "redirect_uri": LEGEVAKT_CALLBACK, "code_verifier": login.verifier})
+            code = await login.code(
+                people.LARS, authorization_details=details(care_relationship={"purpose_of_use": {"code": "BTG"}})
+            )
+            first = await token_request(
+                http,
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": LEGEVAKT_CALLBACK,
+                    "code_verifier": login.verifier,
+                },
+            )
             clock.advance(60 * 60 - 600 - 30)  # a token issued now still expires within the hour
             within = await token_request(http, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
             clock.advance(60)  # now it would not
-            beyond = await token_request(http, {"grant_type": "refresh_token", "refresh_token": within["refresh_token"]})
-            renewed = await token_request(http, {"grant_type": "refresh_token", "refresh_token": beyond["refresh_token"]},
-                                          authorization_details=[{"type": "nhn:tillitsrammeverk:parameters",
-                                                                  "care_relationship": {"purpose_of_use": {"code": "ETREAT"}}}])
+            beyond = await token_request(
+                http, {"grant_type": "refresh_token", "refresh_token": within["refresh_token"]}
+            )
+            renewed = await token_request(
+                http,
+                {"grant_type": "refresh_token", "refresh_token": beyond["refresh_token"]},
+                authorization_details=[
+                    {
+                        "type": "nhn:tillitsrammeverk:parameters",
+                        "care_relationship": {"purpose_of_use": {"code": "ETREAT"}},
+                    }
+                ],
+            )
     finally:
         server.stop()
         await serving
@@ -431,8 +492,14 @@ async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_he
     key = ECKey.generate_key("P-256")
 
     token = await login_token(
-        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.PETRA,
-        kind="personnel", scope=f"openid profile {AUDIT}", dpop_key=key,
+        sts.issuer,
+        "samhandling-ansatt",
+        private_jwk("samhandling-ansatt"),
+        STAFF_PAGES,
+        people.PETRA,
+        kind="personnel",
+        scope=f"openid profile {AUDIT}",
+        dpop_key=key,
     )
 
     assert token.token_type == "DPoP" and token.refresh_token
@@ -451,26 +518,43 @@ async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_he
 async def test_the_refreshed_token_keeps_the_persons_organisation(sts: StsServer) -> None:
     key = ECKey.generate_key("P-256")
     login = await login_token(
-        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.PETRA,
-        kind="personnel", scope=f"openid {AUDIT}", dpop_key=key,
+        sts.issuer,
+        "samhandling-ansatt",
+        private_jwk("samhandling-ansatt"),
+        STAFF_PAGES,
+        people.PETRA,
+        kind="personnel",
+        scope=f"openid {AUDIT}",
+        dpop_key=key,
     )
 
-    refreshed = await refresh_access_token(sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"),
-                                           login.refresh_token, dpop_key=key)
+    refreshed = await refresh_access_token(
+        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), login.refresh_token, dpop_key=key
+    )
 
     _, claims = await verified_claims(sts.issuer, refreshed.access_token)
     assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012" and claims["scope"] == f"openid {AUDIT}"
 
 
-async def test_a_clinician_at_the_multi_tenant_client_acts_for_her_own_employer(sts: StsServer, http: httpx.AsyncClient) -> None:
+async def test_a_clinician_at_the_multi_tenant_client_acts_for_her_own_employer(
+    sts: StsServer, http: httpx.AsyncClient
+) -> None:
     page = await Login(sts, http, "samhandling-ansatt", STAFF_PAGES).page(scope=f"openid {CAPACITY}")
     form, _ = read_login_page(page.text)
     assert form is not None and people.PETRA not in form.choices["person"]  # an auditor gets no other scope
-    assert {people.SIGRID, people.LARS, people.KRISTIN, people.MARTE} <= set(form.choices["person"])  # staff of every organisation
+    assert {people.SIGRID, people.LARS, people.KRISTIN, people.MARTE} <= set(
+        form.choices["person"]
+    )  # staff of every organisation
 
     token = await login_token(
-        sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.MARTE,
-        kind="personnel", scope=f"openid {CAPACITY}", dpop_key=ECKey.generate_key("P-256"),
+        sts.issuer,
+        "samhandling-ansatt",
+        private_jwk("samhandling-ansatt"),
+        STAFF_PAGES,
+        people.MARTE,
+        kind="personnel",
+        scope=f"openid {CAPACITY}",
+        dpop_key=ECKey.generate_key("P-256"),
     )
 
     _, claims = await verified_claims(sts.issuer, token.access_token)
@@ -487,8 +571,16 @@ async def test_a_nurse_cannot_get_the_audit_scope(sts: StsServer, http: httpx.As
 
     refused = await login.choose(page, people.SIGRID)
     with pytest.raises(StsTokenError, match="cannot log in"):
-        await login_token(sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), STAFF_PAGES, people.SIGRID,
-                          kind="personnel", scope=AUDIT, dpop_key=ECKey.generate_key("P-256"))
+        await login_token(
+            sts.issuer,
+            "samhandling-ansatt",
+            private_jwk("samhandling-ansatt"),
+            STAFF_PAGES,
+            people.SIGRID,
+            kind="personnel",
+            scope=AUDIT,
+            dpop_key=ECKey.generate_key("P-256"),
+        )
     at_her_employer = redirect_params(
         await Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK).page(scope=AUDIT), LEGEVAKT_CALLBACK
     )
@@ -519,14 +611,19 @@ async def test_a_loopback_redirect_uri_works_on_any_port_with_its_registered_pat
     sts: StsServer, http: httpx.AsyncClient
 ) -> None:
     elsewhere = "http://127.0.0.1:41234/callback"  # samhandling-web registers port 8080
-    token = await login_token(sts.issuer, "samhandling-web", private_jwk("samhandling-web"), elsewhere, people.ESKIL, kind="patient")
+    token = await login_token(
+        sts.issuer, "samhandling-web", private_jwk("samhandling-web"), elsewhere, people.ESKIL, kind="patient"
+    )
     login = Login(sts, http, "samhandling-web", "http://127.0.0.1:41235/callback")
     code = await login.code(people.ESKIL)
 
     assert token.access_token
     # The token request must still name the authorization request's redirect_uri exactly.
     assert_refused(await login.redeem(code, redirect_uri="http://127.0.0.1:41236/callback"), "invalid_grant")
-    for refused in ("http://127.0.0.1:41234/callback/evil", "http://localhost:41234/callback",
-                    "https://127.0.0.1:41234/callback"):
+    for refused in (
+        "http://127.0.0.1:41234/callback/evil",
+        "http://localhost:41234/callback",
+        "https://127.0.0.1:41234/callback",
+    ):
         page = await Login(sts, http, "samhandling-web", WEB_CALLBACK).page(redirect_uri=refused)
         assert page.status_code == 400 and "location" not in page.headers

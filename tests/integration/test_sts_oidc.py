@@ -2,6 +2,7 @@
 library nobody here wrote: Authlib's OpenID Connect client (its Starlette integration) does the
 discovery, fetches the JWKS, and validates the ID token as OIDC Core §3.1.3.7 asks (signature,
 iss, aud, exp, nonce, at_hash), against a running STS."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,7 +59,11 @@ def relying_party(sts: StsServer, scope: str = "openid profile samhandling:patie
         client_secret=ECKey.import_key(private_jwk("samhandling-web")),
         server_metadata_url=sts.issuer + "/.well-known/openid-configuration",
         client_auth_methods=[ShortLivedPrivateKeyJwt(alg="ES256")],
-        client_kwargs={"scope": scope, "code_challenge_method": "S256", "token_endpoint_auth_method": "private_key_jwt"},
+        client_kwargs={
+            "scope": scope,
+            "code_challenge_method": "S256",
+            "token_endpoint_auth_method": "private_key_jwt",
+        },
     )
 
 
@@ -159,7 +164,12 @@ async def test_health_personnel_get_helseid_identity_claims_only_for_the_scopes_
     assert claims["helseid://claims/hpr/hpr_number"] == people.LARS_HPR
     assert claims["name"]
     # Not asked for, so not given (as HelseID): security and assurance level.
-    for absent in ("helseid://claims/identity/security_level", "helseid://claims/identity/assurance_level", "pid", "acr"):
+    for absent in (
+        "helseid://claims/identity/security_level",
+        "helseid://claims/identity/assurance_level",
+        "pid",
+        "acr",
+    ):
         assert absent not in claims
 
 
@@ -187,10 +197,16 @@ async def test_openid_is_for_logins_only(sts: StsServer) -> None:
 @pytest.mark.parametrize(
     ("changes", "error"),
     [
-        pytest.param({"scope": "openid samhandling:patient", "nonce": "x" * 256}, "invalid_request", id="nonce-too-long"),
-        pytest.param({"scope": "openid samhandling:patient", "nonce": "a b"}, "invalid_request", id="nonce-not-printable"),
+        pytest.param(
+            {"scope": "openid samhandling:patient", "nonce": "x" * 256}, "invalid_request", id="nonce-too-long"
+        ),
+        pytest.param(
+            {"scope": "openid samhandling:patient", "nonce": "a b"}, "invalid_request", id="nonce-not-printable"
+        ),
         pytest.param({"scope": "openid samhandling:patient", "prompt": "none"}, "login_required", id="prompt-none"),
-        pytest.param({"scope": "openid helseid://scopes/identity/pid"}, "invalid_scope", id="helseid-scope-for-patients"),
+        pytest.param(
+            {"scope": "openid helseid://scopes/identity/pid"}, "invalid_scope", id="helseid-scope-for-patients"
+        ),
     ],
 )
 async def test_bad_openid_requests_go_back_with_an_error(
@@ -200,4 +216,3 @@ async def test_bad_openid_requests_go_back_with_an_error(
     answer = await http.get(sts.issuer + "/connect/authorize?" + urlencode(login.query(**changes)))
     params = redirect_params(answer, WEB_CALLBACK)
     assert params["error"] == error and params["state"] == login.state and "code" not in params
-

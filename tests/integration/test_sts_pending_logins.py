@@ -1,6 +1,7 @@
 """Pending logins at the development STS (issue 12, points 12 and 8): bounded per client and in
 all, expired by time, refused rather than evicting someone else's; and the login log's person
 pseudonym is keyed."""
+
 from __future__ import annotations
 
 import logging
@@ -61,7 +62,9 @@ async def test_a_flood_at_one_client_leaves_another_clients_login_alone(
     assert "code" in redirect_params(await flood.choose(answers[0], ESKIL), WEB_CALLBACK)
 
 
-async def test_a_pending_login_expires_and_frees_its_place(sts: StsServer, http: httpx.AsyncClient, clock: Clock) -> None:
+async def test_a_pending_login_expires_and_frees_its_place(
+    sts: StsServer, http: httpx.AsyncClient, clock: Clock
+) -> None:
     login = Login(sts, http, "samhandling-web", WEB_CALLBACK)
     pages = [await login.page() for _ in range(MAX_PENDING_LOGINS_PER_CLIENT)]
     assert redirect_params(await login.page(), WEB_CALLBACK)["error"] == "temporarily_unavailable"

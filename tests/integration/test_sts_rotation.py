@@ -1,5 +1,6 @@
 """Signing-key rotation while the STS runs: `rotate_signing_keys` writes the store, the STS
 picks it up without a restart, old tokens keep verifying until their keys retire."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -41,7 +42,11 @@ async def sts(tmp_path: Path) -> AsyncIterator[RunningSts]:
 
 async def token(sts: RunningSts) -> str:
     assertion = build_client_assertion("demo-ehr", private_jwk("demo-ehr"), sts.server.issuer, now=int(sts.clock()))
-    form = {"grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
     async with httpx.AsyncClient() as http:
         response = await http.post(sts.server.issuer + "/connect/token", data=form)
     assert response.status_code == 200, response.text

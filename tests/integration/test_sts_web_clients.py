@@ -4,6 +4,7 @@ The staff client `samhandling-ansatt` is multi-tenant, so an auditor who logs in
 her own organisation (Bodø kommune) and reads its access log; a patient logs in at
 `samhandling-portal`. Both clients are DPoP-bound.
 """
+
 from __future__ import annotations
 
 import grpc
@@ -31,8 +32,9 @@ async def suite(tmp_path):
 
 def dpop_metadata(suite, token: Token, method: str) -> tuple[tuple[str, str], ...]:
     assert token.dpop_key is not None
-    proof = make_proof(token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, method),
-                       access_token=token.access_token)
+    proof = make_proof(
+        token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, method), access_token=token.access_token
+    )
     return (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
 
 
@@ -41,7 +43,9 @@ async def test_an_auditor_logged_in_at_the_staff_client_reads_her_organisations_
     await summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).GetPatientSummary(
         summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL), metadata=await suite.auth("demo-ehr")
     )
-    petra = await obtain_token(suite.settings, Identity("samhandling-ansatt", user=people.PETRA, scope=f"openid {AUDIT}"), dpop=True)
+    petra = await obtain_token(
+        suite.settings, Identity("samhandling-ansatt", user=people.PETRA, scope=f"openid {AUDIT}"), dpop=True
+    )
 
     answer = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
         audit_pb2.ListEventsRequest(patient_id=people.ESKIL), metadata=dpop_metadata(suite, petra, LIST_EVENTS)
@@ -62,13 +66,17 @@ async def test_an_auditor_logged_in_at_the_staff_client_reads_her_organisations_
 
 
 async def test_the_auditor_reads_no_patient_data_and_a_nurse_gets_no_audit_scope(suite) -> None:
-    petra = await obtain_token(suite.settings, Identity("samhandling-ansatt", user=people.PETRA, scope=AUDIT), dpop=True)
+    petra = await obtain_token(
+        suite.settings, Identity("samhandling-ansatt", user=people.PETRA, scope=AUDIT), dpop=True
+    )
 
     await expect_error(
         summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway).GetPatientSummary(
-            summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL), metadata=dpop_metadata(suite, petra, GET_SUMMARY)
+            summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL),
+            metadata=dpop_metadata(suite, petra, GET_SUMMARY),
         ),
-        grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED",
+        grpc.StatusCode.PERMISSION_DENIED,
+        "PRINCIPAL_NOT_ALLOWED",
     )
     with pytest.raises(StsTokenError, match="cannot log in"):
         await obtain_token(suite.settings, Identity("samhandling-ansatt", user=people.SIGRID, scope=AUDIT), dpop=True)

@@ -1,4 +1,5 @@
 """Summary service over real gRPC with a real database (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import json
@@ -76,17 +77,24 @@ async def test_summary_has_services_and_the_latest_news2(settings):
     returned_at = vitals.measure_time.ToDatetime(tzinfo=UTC)
     assert returned_at == _measured_at(latest) and returned_at not in older
     assert (vitals.respiration_rate, vitals.spo2, vitals.spo2_scale, vitals.on_oxygen) == (
-        latest["respiration_rate"], latest["spo2"], latest["spo2_scale"], latest["on_oxygen"],
+        latest["respiration_rate"],
+        latest["spo2"],
+        latest["spo2_scale"],
+        latest["on_oxygen"],
     )
     assert (vitals.systolic_bp, vitals.pulse, vitals.temperature_celsius) == (
-        latest["systolic_bp"], latest["pulse"], latest["temperature"],
+        latest["systolic_bp"],
+        latest["pulse"],
+        latest["temperature"],
     )
     assert vitals.consciousness == summary_pb2.Consciousness.Value("CONSCIOUSNESS_" + latest["consciousness"])
     fields = ("respiration_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "pulse", "consciousness")
     expected = score_news2(Observation(**{f: latest[f] for f in fields}, temperature=latest["temperature"]))
     news2 = answer.latest_news2
     assert (news2.total, news2.clinical_risk, news2.red_score) == (
-        expected.total, RISKS[expected.risk], expected.red_score,
+        expected.total,
+        RISKS[expected.risk],
+        expected.red_score,
     )
     assert news2.total == 6  # seeds/README.md: Eskil's latest measurement is "6 medium"
 
@@ -118,11 +126,17 @@ async def test_refusals(settings):
         cases = [
             # wrong check digit
             (dict(patient_id="22750884906"), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
-            (dict(patient_id=people.ESKIL, asserted_for=people.TOR), grpc.StatusCode.PERMISSION_DENIED,
-             "ASSERTION_PATIENT_MISMATCH"),
+            (
+                dict(patient_id=people.ESKIL, asserted_for=people.TOR),
+                grpc.StatusCode.PERMISSION_DENIED,
+                "ASSERTION_PATIENT_MISMATCH",
+            ),
             (dict(patient_id=people.ESKIL, categories=()), grpc.StatusCode.PERMISSION_DENIED, "CATEGORY_NOT_PERMITTED"),
-            (dict(patient_id=people.ESKIL, categories=(common_pb2.DATA_CATEGORY_CONSENT,)),
-             grpc.StatusCode.PERMISSION_DENIED, "CATEGORY_NOT_PERMITTED"),
+            (
+                dict(patient_id=people.ESKIL, categories=(common_pb2.DATA_CATEGORY_CONSENT,)),
+                grpc.StatusCode.PERMISSION_DENIED,
+                "CATEGORY_NOT_PERMITTED",
+            ),
             (dict(patient_id=UNKNOWN), grpc.StatusCode.NOT_FOUND, "PATIENT_NOT_FOUND"),
         ]
         for kwargs, code, reason in cases:
@@ -149,11 +163,21 @@ def test_store_returns_the_latest_measurement_not_the_last_written(db_url):
 
     def measurement(hour: int, pulse: int) -> Measurement:
         observation = Observation(
-            respiration_rate=16, spo2=90, spo2_scale=2, on_oxygen=True, systolic_bp=120, pulse=pulse,
-            consciousness="ALERT", temperature=37.0,
+            respiration_rate=16,
+            spo2=90,
+            spo2_scale=2,
+            on_oxygen=True,
+            systolic_bp=120,
+            pulse=pulse,
+            consciousness="ALERT",
+            temperature=37.0,
         )
-        return Measurement(measured_at=datetime(2025, 11, 3, hour, tzinfo=UTC), observation=observation,
-                           source_system="test", source_record_id=f"m-{hour}")
+        return Measurement(
+            measured_at=datetime(2025, 11, 3, hour, tzinfo=UTC),
+            observation=observation,
+            source_system="test",
+            source_record_id=f"m-{hour}",
+        )
 
     store.upsert(patient, [], [measurement(12, 80), measurement(8, 60)])
     summary = store.get_summary(UNKNOWN)
@@ -179,7 +203,9 @@ def test_a_summary_is_read_in_one_statement_which_is_the_existence_check_too(tmp
         summary = store.get_summary(people.ESKIL)
         assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
         assert (summary.patient.pid, len(summary.services), len(summary.recent)) == (
-            people.ESKIL, len(SEEDED[people.ESKIL]["municipal_services"]), len(SEEDED[people.ESKIL]["vital_signs"])
+            people.ESKIL,
+            len(SEEDED[people.ESKIL]["municipal_services"]),
+            len(SEEDED[people.ESKIL]["vital_signs"]),
         )
         statements.clear()
         with pytest.raises(UnknownPatient):
@@ -199,22 +225,35 @@ def test_a_capped_summary_carries_every_open_service_then_the_newest_ended_newes
 
     def service(n: int, start: date, end: date | None) -> MunicipalService:
         return MunicipalService(
-            service_id=f"s-{n:04d}", iplos_code="15", start_date=start, end_date=end, service_level="x",
-            stay_type=None, weekly_extent="x", temporarily_ceased=False, description="", provider_orgnr="974600951",
-            source_system="test", source_record_id=f"r-{n:04d}",
+            service_id=f"s-{n:04d}",
+            iplos_code="15",
+            start_date=start,
+            end_date=end,
+            service_level="x",
+            stay_type=None,
+            weekly_extent="x",
+            temporarily_ceased=False,
+            description="",
+            provider_orgnr="974600951",
+            source_system="test",
+            source_record_id=f"r-{n:04d}",
         )
 
     # Open ones started long ago (the oldest starts of all); ended ones in pairs sharing a start date,
     # one pair split by the cap (the one with the greater id is left out).
     opened = [service(n, date(2000, 1, 1 + n), None) for n in range(3)]
-    ended = [service(n, date(2020, 1, 1) + timedelta(days=n // 2), date(2025, 1, 1))
-             for n in range(3, 3 + MAX_SUMMARY_SERVICES + 3)]
+    ended = [
+        service(n, date(2020, 1, 1) + timedelta(days=n // 2), date(2025, 1, 1))
+        for n in range(3, 3 + MAX_SUMMARY_SERVICES + 3)
+    ]
     try:
         store.upsert(Patient(pid=UNKNOWN, name="Test Testesen", municipality_number="1804"), opened + ended, [])
         summary = store.get_summary(UNKNOWN, today)
         newest_ended = sorted(ended, key=lambda s: (-s.start_date.toordinal(), s.service_id))
-        expected = sorted(opened + newest_ended[:MAX_SUMMARY_SERVICES - len(opened)],
-                          key=lambda s: (-s.start_date.toordinal(), s.service_id))
+        expected = sorted(
+            opened + newest_ended[: MAX_SUMMARY_SERVICES - len(opened)],
+            key=lambda s: (-s.start_date.toordinal(), s.service_id),
+        )
         assert [s.service_id for s in summary.services] == [s.service_id for s in expected]
         assert summary.services == expected
         assert (summary.services_truncated, summary.active_service_count) == (True, len(opened))

@@ -3,6 +3,7 @@
 OpenTelemetry interceptor, yet every call it handles has a trace id of its own, or the
 caller's when the caller sends a W3C traceparent; with a processor the calls are traced. SQL
 statements get tracing hooks only where their spans go."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -32,8 +33,11 @@ async def trace_id(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
 async def serving(provider: TracerProvider) -> AsyncIterator[grpc.aio.UnaryUnaryMultiCallable]:
     handler = grpc.method_handlers_generic_handler(SERVICE, {"Id": grpc.unary_unary_rpc_method_handler(trace_id)})
     server = GrpcServer(
-        "trace", "127.0.0.1:0", interceptors=[telemetry.server_interceptor(provider), ServiceInterceptor()],
-        generic_handlers=[handler], service_names=[SERVICE],
+        "trace",
+        "127.0.0.1:0",
+        interceptors=[telemetry.server_interceptor(provider), ServiceInterceptor()],
+        generic_handlers=[handler],
+        service_names=[SERVICE],
     )
     port = await server.start()
     try:

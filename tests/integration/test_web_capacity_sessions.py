@@ -1,5 +1,6 @@
 """The capacity page's alert relay against the real web session store (SQLite): a page left
 open does not keep its session alive."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,10 +41,24 @@ def test_an_open_stream_rechecking_its_session_is_not_activity(tmp_path, monkeyp
     try:
         caller = _ClockStepCaller(now, 70, [capacity_pb2.WatchAlertsResponse(position=n) for n in (1, 2, 3)])
         client = web_client(capacity.routes(), caller=caller, sessions=sessions)  # type: ignore[arg-type]
-        cookie = asyncio.run(sessions.create(NewSession(
-            console="capacity", client_id="samhandling-personnel", subject="sub-marte", person_pid=people.MARTE,
-            person_name="Marte Mottaksen", scopes=frozenset({"samhandling:capacity"}), access_token="at",
-            access_expires_at=int(now[0]) + 10_000, refresh_token="rt", dpop_jkt="jkt", lang="nb"), replacing=None))
+        cookie = asyncio.run(
+            sessions.create(
+                NewSession(
+                    console="capacity",
+                    client_id="samhandling-personnel",
+                    subject="sub-marte",
+                    person_pid=people.MARTE,
+                    person_name="Marte Mottaksen",
+                    scopes=frozenset({"samhandling:capacity"}),
+                    access_token="at",
+                    access_expires_at=int(now[0]) + 10_000,
+                    refresh_token="rt",
+                    dpop_jkt="jkt",
+                    lang="nb",
+                ),
+                replacing=None,
+            )
+        )
         client.cookies.set(SESSION_COOKIE, cookie)
 
         lines = [json.loads(line) for line in client.get("/ansatt/varsler/strom").text.splitlines()]

@@ -2,6 +2,7 @@
 development STS's login page driven over httpx as a browser would, the gateway's pages, its
 Enforcer and the audit log. Cookies are carried by hand: a `__Host-` cookie is Secure, which
 httpx (rightly) does not send over http; Chromium does on loopback (tests/browser)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -89,8 +90,9 @@ class Flow:
         return set_cookies(self.done)[SESSION_COOKIE][0]
 
 
-async def start_login(http: httpx.AsyncClient, gateway: str, path: str = "/logg-inn/pasient",
-                      presented: dict[str, str] | None = None) -> tuple[httpx.Response, str]:
+async def start_login(
+    http: httpx.AsyncClient, gateway: str, path: str = "/logg-inn/pasient", presented: dict[str, str] | None = None
+) -> tuple[httpx.Response, str]:
     started = await http.get(gateway + path, headers=cookie_header(presented or {}))
     assert started.status_code == 303, started.text
     return started, set_cookies(started)[LOGIN_COOKIE][0]
@@ -100,13 +102,21 @@ async def at_the_sts(http: httpx.AsyncClient, authorize_url: str, pid: str) -> h
     page = await http.get(authorize_url)
     form, _ = read_login_page(page.text)
     assert page.status_code == 200 and form is not None, page.text
-    answer = await http.post(urljoin(authorize_url, form.action), data={**form.hidden, "person": pid, "action": "login"})
+    answer = await http.post(
+        urljoin(authorize_url, form.action), data={**form.hidden, "person": pid, "action": "login"}
+    )
     assert answer.status_code == 302, answer.text
     return answer
 
 
-async def log_in(http: httpx.AsyncClient, gateway: str, pid: str = people.ESKIL, *, path: str = "/logg-inn/pasient",
-                 presented: dict[str, str] | None = None) -> Flow:
+async def log_in(
+    http: httpx.AsyncClient,
+    gateway: str,
+    pid: str = people.ESKIL,
+    *,
+    path: str = "/logg-inn/pasient",
+    presented: dict[str, str] | None = None,
+) -> Flow:
     started, login_cookie = await start_login(http, gateway, path, presented)
     authorize_url = started.headers["location"]
     answer = await at_the_sts(http, authorize_url, pid)
@@ -133,9 +143,13 @@ async def log_out(http: httpx.AsyncClient, gateway: str, cookie: str, origin: st
     token = CSRF_INPUT.search(page.text)
     assert token, page.text
     return await http.post(
-        gateway + "/logg-ut", content=urlencode({"csrf": token.group(1)}),
-        headers={**cookie_header({SESSION_COOKIE: cookie}), "origin": origin or gateway,
-                 "content-type": "application/x-www-form-urlencoded"},
+        gateway + "/logg-ut",
+        content=urlencode({"csrf": token.group(1)}),
+        headers={
+            **cookie_header({SESSION_COOKIE: cookie}),
+            "origin": origin or gateway,
+            "content-type": "application/x-www-form-urlencoded",
+        },
     )
 
 
@@ -207,8 +221,9 @@ async def staff_suite(tmp_path, monkeypatch) -> AsyncIterator[Suite]:
     async def home(page: Page) -> Response:
         assert page.session is not None
         session = page.session
-        return Response(f"revisor {session.person_name} {session.orgnr_parent}/{session.orgnr_child}",
-                        media_type="text/plain")
+        return Response(
+            f"revisor {session.person_name} {session.orgnr_parent}/{session.orgnr_child}", media_type="text/plain"
+        )
 
     monkeypatch.setattr(auditor, "routes", lambda: [WebRoute("/revisor", {"GET": home}, "auditor")])
     monkeypatch.setattr(capacity, "routes", lambda: [])  # without its page, no capacity login
@@ -229,7 +244,9 @@ async def test_an_auditor_logs_in_at_the_staff_client_for_her_console_only(
 
     assert 'href="/logg-inn/ansatt?til=revisor"' in landing.text
     query = parse_qs(urlsplit(flow.authorize_url).query)
-    assert query["client_id"] == ["samhandling-ansatt"] and query["scope"] == ["openid profile nhn:samhandling/audit.read"]
+    assert query["client_id"] == ["samhandling-ansatt"] and query["scope"] == [
+        "openid profile nhn:samhandling/audit.read"
+    ]
     assert flow.done.headers["location"] == "/revisor"
     [row] = session_rows(staff_suite)
     assert (row.console, row.person_pid, row.client_id) == ("auditor", people.PETRA, "samhandling-ansatt")
@@ -249,8 +266,10 @@ async def test_an_answer_with_another_state_is_refused_and_makes_no_session(
     answer = await at_the_sts(http, started.headers["location"], people.ESKIL)
     code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
 
-    forged = await http.get(gateway + "/innlogging/ferdig?" + urlencode({"code": code, "state": "forged"}),
-                            headers=cookie_header({LOGIN_COOKIE: login_cookie}))
+    forged = await http.get(
+        gateway + "/innlogging/ferdig?" + urlencode({"code": code, "state": "forged"}),
+        headers=cookie_header({LOGIN_COOKIE: login_cookie}),
+    )
     no_login = await http.get(answer.headers["location"])  # no login cookie: not this browser's login
 
     for refused in (forged, no_login):
@@ -259,7 +278,9 @@ async def test_an_answer_with_another_state_is_refused_and_makes_no_session(
     assert session_rows(suite) == []
     lines = [r for r in caplog.records if r.name == "gateway.security" and r.getMessage() == "web login refused"]
     assert [r.detail for r in lines] == [  # type: ignore[attr-defined]
-        "the answer's state is not this login's", "no login is under way in this browser, or it took too long"]
+        "the answer's state is not this login's",
+        "no login is under way in this browser, or it took too long",
+    ]
     assert not any(code in r.detail for r in lines)  # type: ignore[attr-defined]
 
 
@@ -273,8 +294,10 @@ async def test_a_code_cannot_be_used_twice(suite: Suite, http: httpx.AsyncClient
     started, login_cookie = await start_login(http, gateway)
     state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
     code = parse_qs(urlsplit(flow.callback_url).query)["code"][0]
-    replayed = await http.get(gateway + "/innlogging/ferdig?" + urlencode({"code": code, "state": state}),
-                              headers=cookie_header({LOGIN_COOKIE: login_cookie}))
+    replayed = await http.get(
+        gateway + "/innlogging/ferdig?" + urlencode({"code": code, "state": state}),
+        headers=cookie_header({LOGIN_COOKIE: login_cookie}),
+    )
 
     for refused in (again, replayed):
         assert refused.status_code == 401 and reason_of(refused) == "WEB_LOGIN_FAILED"
@@ -345,8 +368,10 @@ async def test_a_session_ends_after_the_idle_limit(short_suite: tuple[Suite, Clo
     # The login page says why before going on to the issuer, with a link on to the same login.
     told = await get(http, gateway + idle.headers["location"], flow.cookie)
     assert told.status_code == 200
-    assert ('<p class="notice" role="status">Økten din er avsluttet: du blir logget ut etter 2 minutter uten '
-            'aktivitet, og senest etter') in told.text
+    assert (
+        '<p class="notice" role="status">Økten din er avsluttet: du blir logget ut etter 2 minutter uten '
+        "aktivitet, og senest etter"
+    ) in told.text
     assert 'href="/logg-inn/pasient?tilbake=%2Fpasient"' in told.text
 
 

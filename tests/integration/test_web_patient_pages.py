@@ -3,6 +3,7 @@ Enforcer for (always the patient acted for, never a person number in a URL), wha
 in both languages, the rule draft -> confirmation -> CreateRule flow with the reservation's
 extra check, receipts verified (and refused when forged), the log's filters and paging, and a
 log entry's proof verified with the pinned key (commitments shown as such, never the values)."""
+
 from __future__ import annotations
 
 import json
@@ -53,17 +54,26 @@ class Keys:
 
 def sign(rule: consent_pb2.Rule, **changes: Any) -> str:
     content = {
-        "rule_id": rule.rule_id, "version": rule.version, "patient_id": rule.patient_id,
+        "rule_id": rule.rule_id,
+        "version": rule.version,
+        "patient_id": rule.patient_id,
         "rule_type": consent_pb2.RuleType.Name(rule.rule_type).removeprefix("RULE_TYPE_"),
         "state": consent_pb2.RuleState.Name(rule.state).removeprefix("RULE_STATE_"),
-        "data_categories": [], "purposes": [], **changes,
+        "data_categories": [],
+        "purposes": [],
+        **changes,
     }
     return jws.serialize_compact({"alg": "ES256", "kid": "receipt-test"}, json.dumps(content).encode(), KEY)
 
 
 def block_rule(version: int = 1, state: int = consent_pb2.RULE_STATE_ACTIVE) -> consent_pb2.Rule:
-    rule = consent_pb2.Rule(rule_id="rule-abc", version=version, patient_id=people.ESKIL,
-                            rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON, state=state)
+    rule = consent_pb2.Rule(
+        rule_id="rule-abc",
+        version=version,
+        patient_id=people.ESKIL,
+        rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
+        state=state,
+    )
     rule.actor.hpr_number = people.SIGRID_HPR
     rule.create_time.FromDatetime(datetime(2026, 12, 5, 9, 30, tzinfo=UTC))
     rule.receipt = sign(rule)
@@ -71,8 +81,15 @@ def block_rule(version: int = 1, state: int = consent_pb2.RULE_STATE_ACTIVE) -> 
 
 
 def client_for(caller: FakeCaller, sessions: FakeSessions, audit_vkey: str | None = PROOF_VKEY) -> TestClient:
-    web = Web(caller=caller, sessions=sessions, directory=seeded_directory(), receipt_keys=Keys(),  # type: ignore[arg-type]
-              audit_vkey=audit_vkey, expected_origin=None, production=False)
+    web = Web(
+        caller=caller,
+        sessions=sessions,
+        directory=seeded_directory(),
+        receipt_keys=Keys(),  # type: ignore[arg-type]
+        audit_vkey=audit_vkey,
+        expected_origin=None,
+        production=False,
+    )
     provider = TracerProvider()
     mount = create_web_mount(web, patient.routes(), provider)
     app = create_app(None, Keys(), provider, routes=[], web=mount)  # type: ignore[arg-type]
@@ -84,18 +101,21 @@ def world() -> tuple[FakeCaller, FakeSessions, TestClient, WebSession]:
     summary = summary_pb2.GetPatientSummaryResponse(patient_id=people.ESKIL)
     summary.municipal_services.add(iplos_display="Hjemmesykepleie", active=True, provider_orgnr="910000020")
     summary.latest_vital_signs.spo2 = 96
-    summary.latest_news2.CopyFrom(summary_pb2.News2Score(total=1, clinical_risk=summary_pb2.CLINICAL_RISK_LOW,
-                                                         scored=True))
+    summary.latest_news2.CopyFrom(
+        summary_pb2.News2Score(total=1, clinical_risk=summary_pb2.CLINICAL_RISK_LOW, scored=True)
+    )
     summary.news2_trend.direction = summary_pb2.TREND_DIRECTION_STABLE
-    caller = FakeCaller(answers={
-        patient.GET_SUMMARY: summary,
-        patient.LIST_REPRESENTATIONS: consent_pb2.ListRepresentationsResponse(),
-        patient.LIST_NOTIFICATIONS: consent_pb2.ListNotificationsResponse(),
-        patient.LIST_RULES: consent_pb2.ListRulesResponse(rules=[block_rule()]),
-        patient.LIST_RULE_HISTORY: consent_pb2.ListRuleHistoryResponse(versions=[block_rule()]),
-        patient.CREATE_RULE: lambda request: consent_pb2.CreateRuleResponse(rule=block_rule()),
-        patient.REVOKE_RULE: consent_pb2.RevokeRuleResponse(rule=block_rule(2, consent_pb2.RULE_STATE_REVOKED)),
-    })
+    caller = FakeCaller(
+        answers={
+            patient.GET_SUMMARY: summary,
+            patient.LIST_REPRESENTATIONS: consent_pb2.ListRepresentationsResponse(),
+            patient.LIST_NOTIFICATIONS: consent_pb2.ListNotificationsResponse(),
+            patient.LIST_RULES: consent_pb2.ListRulesResponse(rules=[block_rule()]),
+            patient.LIST_RULE_HISTORY: consent_pb2.ListRuleHistoryResponse(versions=[block_rule()]),
+            patient.CREATE_RULE: lambda request: consent_pb2.CreateRuleResponse(rule=block_rule()),
+            patient.REVOKE_RULE: consent_pb2.RevokeRuleResponse(rule=block_rule(2, consent_pb2.RULE_STATE_REVOKED)),
+        }
+    )
     sessions = FakeSessions()
     client = client_for(caller, sessions)
     session = make_session()
@@ -132,10 +152,20 @@ def test_news2_under_16_is_not_scored_in_words() -> None:
 
 
 def test_every_enum_value_a_page_shows_has_a_label_in_both_languages() -> None:
-    enums = {"category": C.DataCategory, "purpose": C.PurposeOfUse, "basis": C.AccessBasis, "decision": C.Decision,
-             "kind": C.ActorKind, "action": audit_pb2.Action, "rule_type": consent_pb2.RuleType,
-             "state": consent_pb2.RuleState, "risk": summary_pb2.ClinicalRisk, "trend": summary_pb2.TrendDirection,
-             "notification": consent_pb2.NotificationKind, "representation": consent_pb2.RepresentationStatus}
+    enums = {
+        "category": C.DataCategory,
+        "purpose": C.PurposeOfUse,
+        "basis": C.AccessBasis,
+        "decision": C.Decision,
+        "kind": C.ActorKind,
+        "action": audit_pb2.Action,
+        "rule_type": consent_pb2.RuleType,
+        "state": consent_pb2.RuleState,
+        "risk": summary_pb2.ClinicalRisk,
+        "trend": summary_pb2.TrendDirection,
+        "notification": consent_pb2.NotificationKind,
+        "representation": consent_pb2.RepresentationStatus,
+    }
     for lang in ("nb", "en"):
         for enum, descriptor in enums.items():
             for value in descriptor.values():
@@ -145,7 +175,9 @@ def test_every_enum_value_a_page_shows_has_a_label_in_both_languages() -> None:
 def test_a_block_is_searched_drafted_confirmed_and_created_for_the_patient(world) -> None:
     caller, sessions, client, session = world
     form = client.get("/pasient/regler/ny", params={"type": "sperre", "sok": "Sigrid"})
-    assert form.status_code == 200 and f'value="{people.SIGRID_HPR}"' in form.text and "Sigrid Sykepleiersen" in form.text
+    assert (
+        form.status_code == 200 and f'value="{people.SIGRID_HPR}"' in form.text and "Sigrid Sykepleiersen" in form.text
+    )
 
     drafted = form_post(client, "/pasient/regler/ny?type=sperre", {"hpr": people.SIGRID_HPR}, session)
     assert drafted.status_code == 303 and drafted.headers["location"] == "/pasient/regler/bekreft"
@@ -188,7 +220,8 @@ def test_the_consent_services_refusal_is_shown_on_the_confirmation(world) -> Non
     caller, sessions, client, session = world
     # a reason the catalogue does not hold (a peer's own), with the field violation consent gives
     caller.answers[patient.CREATE_RULE] = ServiceError(
-        grpc.StatusCode.INVALID_ARGUMENT, "RULE_INVALID", "invalid actor: unknown", {"actor": "unknown"})
+        grpc.StatusCode.INVALID_ARGUMENT, "RULE_INVALID", "invalid actor: unknown", {"actor": "unknown"}
+    )
     form_post(client, "/pasient/regler/ny?type=begrensning", {"kategori": str(C.DATA_CATEGORY_VITAL_SIGNS)}, session)
     refused = form_post(client, "/pasient/regler/bekreft", {"lagre": "1"}, session)
     assert refused.status_code == 400 and "Noe av det som ble sendt inn" in refused.text
@@ -225,15 +258,25 @@ def test_revoking_asks_first_then_revokes(world) -> None:
 
 def test_the_log_filters_marks_emergencies_and_pages(world) -> None:
     caller, sessions, client, session = world
-    refused = audit_pb2.AuditEvent(decision=C.DECISION_DENY, access_basis=C.ACCESS_BASIS_BLOCK,
-                                   data_category=C.DATA_CATEGORY_VITAL_SIGNS, action=audit_pb2.ACTION_READ,
-                                   purpose_of_use=C.PURPOSE_OF_USE_TREAT)
+    refused = audit_pb2.AuditEvent(
+        decision=C.DECISION_DENY,
+        access_basis=C.ACCESS_BASIS_BLOCK,
+        data_category=C.DATA_CATEGORY_VITAL_SIGNS,
+        action=audit_pb2.ACTION_READ,
+        purpose_of_use=C.PURPOSE_OF_USE_TREAT,
+    )
     refused.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number=people.SIGRID_HPR, authorization="SP"))
-    emergency = audit_pb2.AuditEvent(decision=C.DECISION_PERMIT, access_basis=C.ACCESS_BASIS_EMERGENCY,
-                                     purpose_of_use=C.PURPOSE_OF_USE_ETREAT, flagged=True, justification="secret")
+    emergency = audit_pb2.AuditEvent(
+        decision=C.DECISION_PERMIT,
+        access_basis=C.ACCESS_BASIS_EMERGENCY,
+        purpose_of_use=C.PURPOSE_OF_USE_ETREAT,
+        flagged=True,
+        justification="secret",
+    )
     emergency.actor.CopyFrom(C.Actor(kind=C.ACTOR_KIND_PERSONNEL, hpr_number="990000202", authorization="LE"))
-    caller.answers[patient.LIST_EVENTS] = audit_pb2.ListEventsResponse(events=[refused, emergency],
-                                                                      next_page_token="djE6MTI=")
+    caller.answers[patient.LIST_EVENTS] = audit_pb2.ListEventsResponse(
+        events=[refused, emergency], next_page_token="djE6MTI="
+    )
     page = client.get("/pasient/logg", params={"fra": "2026-12-01", "org": "910000020", "nod": "1"})
     assert page.status_code == 200
     assert "Sigrid Sykepleiersen" in page.text and "Avvist" in page.text and "sykepleier" in page.text
@@ -248,8 +291,13 @@ def test_the_log_filters_marks_emergencies_and_pages(world) -> None:
 def test_a_guardian_acting_for_a_child_reads_the_childs_data(world) -> None:
     caller, sessions, client, _ = world
     sessions.by_cookie.clear()
-    guardian = make_session(person_pid=people.MIKKEL, person_name="Mikkel", acting_for=people.FRIDA,
-                            representation_id="rep-seed-0001", data={"acting_for_name": "Frida"})
+    guardian = make_session(
+        person_pid=people.MIKKEL,
+        person_name="Mikkel",
+        acting_for=people.FRIDA,
+        representation_id="rep-seed-0001",
+        data={"acting_for_name": "Frida"},
+    )
     log_in(client, sessions, guardian)
     page = client.get("/pasient/regler")
     assert page.status_code == 200 and "du handler for Frida" in page.text
@@ -260,15 +308,28 @@ def test_a_guardian_acting_for_a_child_reads_the_childs_data(world) -> None:
 def test_the_overview_of_a_guardian_names_the_child_acted_for_once(world) -> None:
     caller, sessions, client, _ = world
     sessions.by_cookie.clear()
-    caller.answers[patient.LIST_REPRESENTATIONS] = consent_pb2.ListRepresentationsResponse(representations=[
-        consent_pb2.Representation(patient_id=pid, patient_name=name, status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE)
-        for pid, name in (("26812297073", "Frida Fantasisen"), ("14681450042", "Jonas Jubileumsen"))])
+    caller.answers[patient.LIST_REPRESENTATIONS] = consent_pb2.ListRepresentationsResponse(
+        representations=[
+            consent_pb2.Representation(
+                patient_id=pid, patient_name=name, status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE
+            )
+            for pid, name in (("26812297073", "Frida Fantasisen"), ("14681450042", "Jonas Jubileumsen"))
+        ]
+    )
     log_in(client, sessions, make_session(person_pid="45869005006", person_name="Mikkel Midlertidigsen"))
     assert "Du kan også handle for: Frida Fantasisen, Jonas Jubileumsen." in client.get("/pasient").text
     sessions.by_cookie.clear()
-    log_in(client, sessions, make_session(person_pid="45869005006", person_name="Mikkel Midlertidigsen",
-                                          acting_for="26812297073", representation_id="rep-seed-0001",
-                                          data={"acting_for_name": "Frida Fantasisen"}))
+    log_in(
+        client,
+        sessions,
+        make_session(
+            person_pid="45869005006",
+            person_name="Mikkel Midlertidigsen",
+            acting_for="26812297073",
+            representation_id="rep-seed-0001",
+            data={"acting_for_name": "Frida Fantasisen"},
+        ),
+    )
     page = client.get("/pasient").text
     assert "Du handler nå på vegne av Frida Fantasisen." in page
     assert "Du kan også handle for: Jonas Jubileumsen." in page  # not Frida again
@@ -283,13 +344,17 @@ def notification(kind: int, minute: int, actor: C.Actor | None = None) -> consen
 
 def test_notifications_are_unread_until_marked_read_per_patient_acted_for(world) -> None:
     caller, sessions, client, session = world
-    caller.answers[patient.LIST_NOTIFICATIONS] = consent_pb2.ListNotificationsResponse(notifications=[
-        notification(consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, 5),
-        notification(consent_pb2.NOTIFICATION_KIND_RULE_CHANGED, 1,
-                     C.Actor(kind=C.ACTOR_KIND_PATIENT, pid=people.ESKIL))])
+    caller.answers[patient.LIST_NOTIFICATIONS] = consent_pb2.ListNotificationsResponse(
+        notifications=[
+            notification(consent_pb2.NOTIFICATION_KIND_EMERGENCY_ACCESS, 5),
+            notification(
+                consent_pb2.NOTIFICATION_KIND_RULE_CHANGED, 1, C.Actor(kind=C.ACTOR_KIND_PATIENT, pid=people.ESKIL)
+            ),
+        ]
+    )
     page = client.get("/pasient/varsler")
     assert page.status_code == 200 and "2 uleste" in page.text and "English text" not in page.text
-    assert "i en nødsituasjon" in page.text and page.text.count('card--emergency') == 1
+    assert "i en nødsituasjon" in page.text and page.text.count("card--emergency") == 1
     assert "Lars Legevaktsen" in page.text
     assert "Du har 2 uleste varsler." in client.get("/pasient").text
     done = form_post(client, "/pasient/varsler/lest", {}, session)
@@ -300,11 +365,22 @@ def test_notifications_are_unread_until_marked_read_per_patient_acted_for(world)
 
 
 def representations() -> consent_pb2.ListRepresentationsResponse:
-    return consent_pb2.ListRepresentationsResponse(representations=[
-        consent_pb2.Representation(representation_id="rep-seed-0001", patient_id=people.FRIDA, patient_name="Frida",
-                                   status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE),
-        consent_pb2.Representation(representation_id="rep-seed-0003", patient_id=people.JONAS, patient_name="Jonas",
-                                   status=consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12)])
+    return consent_pb2.ListRepresentationsResponse(
+        representations=[
+            consent_pb2.Representation(
+                representation_id="rep-seed-0001",
+                patient_id=people.FRIDA,
+                patient_name="Frida",
+                status=consent_pb2.REPRESENTATION_STATUS_IN_FORCE,
+            ),
+            consent_pb2.Representation(
+                representation_id="rep-seed-0003",
+                patient_id=people.JONAS,
+                patient_name="Jonas",
+                status=consent_pb2.REPRESENTATION_STATUS_CHILD_TURNED_12,
+            ),
+        ]
+    )
 
 
 def test_a_guardian_switches_only_where_consent_permits(world) -> None:
@@ -371,14 +447,35 @@ def test_two_simultaneous_confirmations_make_one_rule(world, tmp_path) -> None:
     migrate_platform(url)
     sessions = SqlSessions(make_engine(url), idle_seconds=600, max_seconds=3600)
     try:
-        cookie = asyncio.run(sessions.create(NewSession(
-            console="patient", client_id="samhandling-portal", subject="sub-eskil", person_pid=people.ESKIL,
-            person_name="Eskil Eksempelsen", scopes=frozenset({"samhandling:patient"}), access_token="at",
-            access_expires_at=2_000_000_000, refresh_token="rt", dpop_jkt="jkt", lang="nb"), replacing=None))
+        cookie = asyncio.run(
+            sessions.create(
+                NewSession(
+                    console="patient",
+                    client_id="samhandling-portal",
+                    subject="sub-eskil",
+                    person_pid=people.ESKIL,
+                    person_name="Eskil Eksempelsen",
+                    scopes=frozenset({"samhandling:patient"}),
+                    access_token="at",
+                    access_expires_at=2_000_000_000,
+                    refresh_token="rt",
+                    dpop_jkt="jkt",
+                    lang="nb",
+                ),
+                replacing=None,
+            )
+        )
         session = asyncio.run(sessions.load(cookie))
         assert session is not None
-        draft = {"kind": "sperre", "hpr": people.SIGRID_HPR, "categories": [], "purposes": [], "fra": "", "til": "",
-                 "reason": ""}
+        draft = {
+            "kind": "sperre",
+            "hpr": people.SIGRID_HPR,
+            "categories": [],
+            "purposes": [],
+            "fra": "",
+            "til": "",
+            "reason": "",
+        }
         asyncio.run(sessions.update(session, data={patient.DRAFT: draft}))
         both_loaded = threading.Barrier(2, timeout=10)
         load = sessions._load
@@ -429,7 +526,8 @@ def test_a_log_entrys_proof_is_verified_with_the_pinned_key_and_downloads(world)
 def test_a_proof_that_does_not_verify_with_the_pinned_key_shows_nothing_of_the_entry(world) -> None:
     caller, sessions, _, _ = world
     caller.answers[patient.GET_PATIENT_EVENT_PROOF] = audit_pb2.GetPatientEventProofResponse(
-        proof=build_v2(4, opened=False))
+        proof=build_v2(4, opened=False)
+    )
     sessions.by_cookie.clear()
     other_key = NoteSigner.generate("samhandling.test/audit").verifier.vkey
     client = client_for(caller, sessions, audit_vkey=other_key)
@@ -439,11 +537,17 @@ def test_a_proof_that_does_not_verify_with_the_pinned_key_shows_nothing_of_the_e
     assert "Kontrollert:" not in page.text and "forseglede" not in page.text
 
 
-@pytest.mark.parametrize(("error", "status", "text"), [
-    (not_found("EVENT_NOT_FOUND", "no event of this patient"), 404, "ikke signert inn i loggen ennå"),
-    (ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "EVENT_PROOF_NOT_PRIVATE", "v1"), 409,
-     "bare til virksomhetens revisor"),
-])
+@pytest.mark.parametrize(
+    ("error", "status", "text"),
+    [
+        (not_found("EVENT_NOT_FOUND", "no event of this patient"), 404, "ikke signert inn i loggen ennå"),
+        (
+            ServiceError(grpc.StatusCode.FAILED_PRECONDITION, "EVENT_PROOF_NOT_PRIVATE", "v1"),
+            409,
+            "bare til virksomhetens revisor",
+        ),
+    ],
+)
 def test_an_entry_without_a_proof_for_the_patient_says_why(world, error, status, text) -> None:
     caller, _, client, _ = world
     caller.answers[patient.GET_PATIENT_EVENT_PROOF] = error
@@ -466,7 +570,8 @@ def test_each_log_entry_links_to_its_proof_by_sequence(world) -> None:
 def test_without_a_pinned_key_the_proof_page_proves_nothing(world) -> None:
     caller, sessions, _, _ = world
     caller.answers[patient.GET_PATIENT_EVENT_PROOF] = audit_pb2.GetPatientEventProofResponse(
-        proof=build_v2(4, opened=False))
+        proof=build_v2(4, opened=False)
+    )
     sessions.by_cookie.clear()
     client = client_for(caller, sessions, audit_vkey=None)
     log_in(client, sessions, make_session())

@@ -2,6 +2,7 @@
 at the platform migrations' head: pending logins are single use, expire and are bounded; sessions keep only
 their id's hash, end with their access token, and carry page state within its limit; marks;
 sweeping removes what has ended."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,16 +44,33 @@ def sessions(db_url: str, clock: Clock):
 
 
 def pending(**changes) -> PendingLogin:
-    values = dict(client_id="samhandling-portal", console="patient", code_verifier="v" * 86, nonce="n" * 43,
-                  redirect_uri="http://127.0.0.1:8080/innlogging/ferdig", return_to="/pasient", lang="nb",
-                  state_hash=b"")
+    values = dict(
+        client_id="samhandling-portal",
+        console="patient",
+        code_verifier="v" * 86,
+        nonce="n" * 43,
+        redirect_uri="http://127.0.0.1:8080/innlogging/ferdig",
+        return_to="/pasient",
+        lang="nb",
+        state_hash=b"",
+    )
     return PendingLogin(**(values | changes))  # type: ignore[arg-type]
 
 
 def new_session(**changes) -> NewSession:
-    values = dict(console="patient", client_id="samhandling-portal", subject="sub-1", person_pid=people.ESKIL,
-                  person_name="Eskil Eksempelsen", scopes=frozenset({"samhandling:patient"}), access_token="at-1",
-                  access_expires_at=int(NOW) + 600, refresh_token="rt-1", dpop_jkt="jkt", lang="nb")
+    values = dict(
+        console="patient",
+        client_id="samhandling-portal",
+        subject="sub-1",
+        person_pid=people.ESKIL,
+        person_name="Eskil Eksempelsen",
+        scopes=frozenset({"samhandling:patient"}),
+        access_token="at-1",
+        access_expires_at=int(NOW) + 600,
+        refresh_token="rt-1",
+        dpop_jkt="jkt",
+        lang="nb",
+    )
     return NewSession(**(values | changes))  # type: ignore[arg-type]
 
 
@@ -100,7 +118,10 @@ async def test_a_session_keeps_only_its_ids_hash_and_ends_with_its_access_token(
     loaded = await sessions.load(cookie)
     assert loaded is not None and loaded.person_pid == people.ESKIL and loaded.csrf_token
     credentials = await sessions.credentials(loaded)
-    assert credentials is not None and (credentials.access_token, credentials.client_id) == ("at-1", "samhandling-portal")
+    assert credentials is not None and (credentials.access_token, credentials.client_id) == (
+        "at-1",
+        "samhandling-portal",
+    )
 
     clock.now += 90
     assert await sessions.load(cookie) is None
@@ -203,8 +224,9 @@ async def test_a_value_is_taken_from_the_page_state_exactly_once(sessions) -> No
 
 
 async def test_a_staff_session_keeps_its_tokens_organisation(sessions) -> None:
-    staff = await sessions.create(new_session(console="auditor", orgnr_parent="910000012", orgnr_child="910000020"),
-                                  replacing=None)
+    staff = await sessions.create(
+        new_session(console="auditor", orgnr_parent="910000012", orgnr_child="910000020"), replacing=None
+    )
     patient = await sessions.create(new_session(), replacing=None)
 
     loaded = await sessions.load(staff)

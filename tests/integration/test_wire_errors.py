@@ -3,6 +3,7 @@ serializers: to every method the gateway serves and to every method of each back
 valid gateway assertion bound to those very bytes). Each answers INVALID_ARGUMENT with
 ErrorInfo MALFORMED_REQUEST, and nothing is logged at ERROR or with a traceback. And the other
 way to an answer without the error model: an unexpected exception in a handler."""
+
 from __future__ import annotations
 
 import logging
@@ -38,10 +39,6 @@ GATEWAY_ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id=GA
 async def suite(tmp_path):
     async with running_suite(tmp_path) as running:
         yield running
-
-
-
-
 
 
 async def refusal(channel, path, method, body, metadata=()) -> tuple[grpc.StatusCode, str, str]:
@@ -132,12 +129,16 @@ async def test_a_method_no_server_has_is_unimplemented_with_the_error_model_on_e
 SECRET = "note for 22750884907: not for the log"
 
 
-@pytest.mark.parametrize("raised", [
-    ValueError(SECRET),
-    # A failed call to another service that the handler let through (the gateway turns those
-    # into the error model itself; one forgotten would otherwise be UNKNOWN).
-    grpc.aio.AioRpcError(grpc.StatusCode.NOT_FOUND, grpc.aio.Metadata(), grpc.aio.Metadata(), SECRET),
-], ids=["ValueError", "AioRpcError"])
+@pytest.mark.parametrize(
+    "raised",
+    [
+        ValueError(SECRET),
+        # A failed call to another service that the handler let through (the gateway turns those
+        # into the error model itself; one forgotten would otherwise be UNKNOWN).
+        grpc.aio.AioRpcError(grpc.StatusCode.NOT_FOUND, grpc.aio.Metadata(), grpc.aio.Metadata(), SECRET),
+    ],
+    ids=["ValueError", "AioRpcError"],
+)
 async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model_and_one_quiet_log_line(caplog, raised):
     """Whatever a handler raises unexpectedly is INTERNAL with ErrorInfo and a generic message,
     logged once as one line: the exception's class and frames, not its message or a traceback."""
@@ -147,8 +148,12 @@ async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model
         raise raised
 
     server = GrpcServer(
-        "broken", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
-        generic_handlers=[grpc.method_handlers_generic_handler("test.Broken", {"Call": grpc.unary_unary_rpc_method_handler(broken)})],
+        "broken",
+        "127.0.0.1:0",
+        interceptors=[ServiceInterceptor()],
+        generic_handlers=[
+            grpc.method_handlers_generic_handler("test.Broken", {"Call": grpc.unary_unary_rpc_method_handler(broken)})
+        ],
     )
     port = await server.start()
     try:
@@ -176,9 +181,14 @@ async def test_an_error_naming_a_long_input_keeps_its_code_and_reason(caplog):
         raise ServiceError(grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND", f"no unit {long}", violations, {"unit": long})
 
     server = GrpcServer(
-        "refusing", "127.0.0.1:0", interceptors=[ServiceInterceptor()],
-        generic_handlers=[grpc.method_handlers_generic_handler(
-            "test.Refusing", {"Call": grpc.unary_unary_rpc_method_handler(refusing)})],
+        "refusing",
+        "127.0.0.1:0",
+        interceptors=[ServiceInterceptor()],
+        generic_handlers=[
+            grpc.method_handlers_generic_handler(
+                "test.Refusing", {"Call": grpc.unary_unary_rpc_method_handler(refusing)}
+            )
+        ],
     )
     port = await server.start()
     try:

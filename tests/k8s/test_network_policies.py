@@ -4,6 +4,7 @@ are exactly the ones the suite makes. Outside the namespace only DNS, the ingres
 the token issuer (HelseID, by address: NetworkPolicy cannot name a host) and the PostgreSQL
 operator are reachable. The pods are the rendered workloads' pods, and in production the
 CloudNativePG instances (labelled as the Cluster's inheritedMetadata says)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -33,8 +34,10 @@ def _expected(overlay: str) -> set[tuple[str, str, int]]:
 
 def _pods(docs: tuple[Doc, ...]) -> list[tuple[dict[str, str], set[int]]]:
     """Every pod's labels and the ports it listens on."""
-    pods = [(pod_labels(w), {p["containerPort"] for c in containers(w) for p in c.get("ports", [])})
-            for w in of_kind(docs, *WORKLOAD_KINDS)]
+    pods = [
+        (pod_labels(w), {p["containerPort"] for c in containers(w) for p in c.get("ports", [])})
+        for w in of_kind(docs, *WORKLOAD_KINDS)
+    ]
     for cluster in of_kind(docs, "Cluster"):
         labels = {**cluster["spec"]["inheritedMetadata"]["labels"], "cnpg.io/cluster": cluster["metadata"]["name"]}
         pods.append((labels, {5432, 8000}))
@@ -44,13 +47,18 @@ def _pods(docs: tuple[Doc, ...]) -> list[tuple[dict[str, str], set[int]]]:
 def _rules(docs: tuple[Doc, ...], labels: dict[str, str], direction: str) -> tuple[bool, list[dict[str, Any]]]:
     """Whether the pod is isolated in this direction, and the rules that apply to it."""
     policy_type, key = ("Ingress", "ingress") if direction == "ingress" else ("Egress", "egress")
-    applying = [p for p in of_kind(docs, "NetworkPolicy")
-                if selects(p["spec"]["podSelector"], labels) and policy_type in p["spec"]["policyTypes"]]
+    applying = [
+        p
+        for p in of_kind(docs, "NetworkPolicy")
+        if selects(p["spec"]["podSelector"], labels) and policy_type in p["spec"]["policyTypes"]
+    ]
     return bool(applying), [rule for p in applying for rule in p["spec"].get(key, [])]
 
 
 def _port_matches(rule: dict[str, Any], port: int) -> bool:
-    return "ports" not in rule or any(p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in rule["ports"])
+    return "ports" not in rule or any(
+        p.get("port") == port and p.get("protocol", "TCP") == "TCP" for p in rule["ports"]
+    )
 
 
 def _allows(rules: list[dict[str, Any]], peers_key: str, peer: dict[str, str], port: int) -> bool:
@@ -111,17 +119,29 @@ def test_pods_reach_exactly_what_the_suite_calls(overlay: str):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_beyond_the_namespace_only_dns_ingress_issuer_and_operator(overlay: str):
-    dns = ("allow-dns", "egress",
-           "namespace {'kubernetes.io/metadata.name': 'kube-system'} pods {'matchLabels': {'k8s-app': 'kube-dns'}}",
-           (53, 53))
-    ingress = ("gateway-from-ingress", "ingress", "namespace {'samhandling.no/ingress': 'true'} pods None", (8080, 50050))
+    dns = (
+        "allow-dns",
+        "egress",
+        "namespace {'kubernetes.io/metadata.name': 'kube-system'} pods {'matchLabels': {'k8s-app': 'kube-dns'}}",
+        (53, 53),
+    )
+    ingress = (
+        "gateway-from-ingress",
+        "ingress",
+        "namespace {'samhandling.no/ingress': 'true'} pods None",
+        (8080, 50050),
+    )
     expected = {dns, ingress}
     if overlay == "production":
         private = "['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10']"
         expected |= {
             ("gateway-to-token-issuer", "egress", f"ipBlock 0.0.0.0/0 except {private}", (443,)),
-            ("postgresql-instances", "ingress", "namespace {'kubernetes.io/metadata.name': 'cnpg-system'} pods None",
-             (5432, 8000)),
+            (
+                "postgresql-instances",
+                "ingress",
+                "namespace {'kubernetes.io/metadata.name': 'cnpg-system'} pods None",
+                (5432, 8000),
+            ),
             ("postgresql-instances", "egress", "ipBlock 0.0.0.0/0 except []", (443, 6443)),
         }
     assert set(_beyond_the_namespace(render(overlay))) == expected
@@ -135,8 +155,11 @@ def test_the_model_sees_a_policy_that_opens_too_much():
     others = tuple(p for p in docs if p["metadata"]["name"] != "backends-from-gateway")
     extra = _allowed_in_namespace((*others, widened)) - _expected("production")
     assert extra == set()  # egress of the other pods still stops them
-    everything_out = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                      "metadata": {"name": "all-out"},
-                      "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]}}
+    everything_out = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "all-out"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]},
+    }
     extra = _allowed_in_namespace((*others, widened, everything_out)) - _expected("production")
     assert ("migrate-audit", "audit", 50052) in extra

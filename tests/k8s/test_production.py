@@ -6,6 +6,7 @@ production mode: the real start-up checks (services/platform/production.py) pass
 rendered settings with keys in place of the Secrets' files. Keys, the log pseudonym key and the
 database password come only from Secrets, as files; the overlay renders no Secret and no
 ConfigMap holds one."""
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,11 @@ def test_every_component_runs_and_nothing_else_of_the_suite():
     assert served == sorted(COMPONENTS)  # no sts
     assert migrated == sorted(DATABASES)
     assert commands == {"serve", "migrate"}  # no seed
-    others = [(w["kind"], w["metadata"]["name"]) for w in of_kind(DOCS, *WORKLOAD_KINDS)
-              if not all(is_suite_image(c["image"]) for c in containers(w))]
+    others = [
+        (w["kind"], w["metadata"]["name"])
+        for w in of_kind(DOCS, *WORKLOAD_KINDS)
+        if not all(is_suite_image(c["image"]) for c in containers(w))
+    ]
     assert others == [("Deployment", "otel-collector")]
     assert of_kind(DOCS, "StatefulSet", "DaemonSet", "CronJob") == []  # PostgreSQL is the operator's
 
@@ -86,7 +90,8 @@ def test_postgresql_is_a_cloudnativepg_cluster_with_a_synchronous_standby():
     assert synchronous["number"] >= 1
     assert synchronous["dataDurability"] == "required"  # no commit acknowledged by the primary alone
     databases = {cluster["bootstrap"]["initdb"]["database"]} | {
-        d["spec"]["name"] for d in of_kind(DOCS, "Database") if d["spec"]["cluster"]["name"] == "samhandling-db"}
+        d["spec"]["name"] for d in of_kind(DOCS, "Database") if d["spec"]["cluster"]["name"] == "samhandling-db"
+    }
     assert databases == set(DATABASES)
     settings = config(DOCS)
     for database in DATABASES:
@@ -136,8 +141,12 @@ def test_the_overlay_renders_no_secret_and_no_configmap_holds_one():
 def _secret_mounts(workload: Doc) -> dict[str, str]:
     """mount path -> Secret name, for every Secret volume of the pod."""
     volumes = {v["name"]: v["secret"]["secretName"] for v in pod_spec(workload)["volumes"] if "secret" in v}
-    return {m["mountPath"]: volumes[m["name"]] for c in containers(workload)
-            for m in c.get("volumeMounts", []) if m["name"] in volumes}
+    return {
+        m["mountPath"]: volumes[m["name"]]
+        for c in containers(workload)
+        for m in c.get("volumeMounts", [])
+        if m["name"] in volumes
+    }
 
 
 def test_every_key_file_setting_names_a_file_in_a_mounted_secret():
@@ -182,7 +191,9 @@ def _write_keys(mounts: dict[str, str], env: dict[str, str], root: Path) -> dict
         elif variable == "SAMHANDLING_ASSERTION_PUBLIC_KEY_FILE":
             local.write_text(json.dumps(gateway_key.as_dict(private=False)))
         else:
-            local.write_text(json.dumps(ECKey.generate_key("P-256", parameters={"kid": variable.lower()}).as_dict(private=True)))
+            local.write_text(
+                json.dumps(ECKey.generate_key("P-256", parameters={"kid": variable.lower()}).as_dict(private=True))
+            )
         rewritten[variable] = str(local)
     return rewritten
 
@@ -211,16 +222,24 @@ def test_every_component_passes_the_production_start_up_checks(component: str, t
 def test_the_guides_apply_steps_pick_what_they_say():
     """docs/deploying.md applies, by label selector: first everything that is no workload
     (`!app.kubernetes.io/component`), then the migration Jobs alone, then the rest."""
+
     def labels(doc: Doc) -> dict[str, str]:
         found: dict[str, str] = doc["metadata"].get("labels") or {}
         return found
+
     first = {f"{d['kind']}/{d['metadata']['name']}" for d in DOCS if "app.kubernetes.io/component" not in labels(d)}
-    assert {"Namespace/samhandling", "ConfigMap/samhandling-config", "ServiceAccount/samhandling-migrate",
-            "Cluster/samhandling-db", "NetworkPolicy/default-deny-all"} <= first
+    assert {
+        "Namespace/samhandling",
+        "ConfigMap/samhandling-config",
+        "ServiceAccount/samhandling-migrate",
+        "Cluster/samhandling-db",
+        "NetworkPolicy/default-deny-all",
+    } <= first
     assert not any(d["kind"] in WORKLOAD_KINDS for d in DOCS if "app.kubernetes.io/component" not in labels(d))
     migrations = [d for d in DOCS if labels(d).get("samhandling.no/role") == "migration"]
     assert sorted(f"{d['kind']}/{d['metadata']['name']}" for d in migrations) == sorted(
-        f"Job/migrate-{database}" for database in DATABASES)
+        f"Job/migrate-{database}" for database in DATABASES
+    )
 
 
 def test_every_replica_at_its_maximum_fits_in_postgresqls_connections():
@@ -230,7 +249,9 @@ def test_every_replica_at_its_maximum_fits_in_postgresqls_connections():
     settings = Settings.from_env(config(DOCS))
     assert "SAMHANDLING_DB_POOL_SIZE" in config(DOCS)
     per_engine = settings.database.effective_pool_size() + settings.database.max_overflow
-    autoscalers = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"] for h in of_kind(DOCS, "HorizontalPodAutoscaler")}
+    autoscalers = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"] for h in of_kind(DOCS, "HorizontalPodAutoscaler")
+    }
     total = 0
     for workload, container in suite_containers(DOCS):
         name = workload["metadata"]["name"]

@@ -6,6 +6,7 @@ preStop `sleep` action is on by default from there) and the newest it knows; the
 resources against their CRDs' schemas vendored in crd_schemas.json (CloudNativePG v1.30.0,
 Gateway API v1.6.1 standard channel; `description` fields dropped, see each entry's `source`;
 scripts/vendor_crd_schemas.py makes the file from the CRD manifests)."""
+
 from __future__ import annotations
 
 import copy
@@ -44,10 +45,7 @@ def test_every_overlay_renders_into_the_namespace(overlay: str):
 @functools.cache
 def _crd_validators() -> dict[str, jsonschema.protocols.Validator]:
     vendored = json.loads((Path(__file__).parent / "crd_schemas.json").read_text())
-    return {
-        key: jsonschema.Draft7Validator(_strict(entry["schema"]))
-        for key, entry in vendored.items()
-    }
+    return {key: jsonschema.Draft7Validator(_strict(entry["schema"])) for key, entry in vendored.items()}
 
 
 def _strict(schema: Any) -> Any:
@@ -58,8 +56,11 @@ def _strict(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     strict = {k: _strict(v) for k, v in schema.items()}
-    if ("properties" in strict and "additionalProperties" not in strict
-            and not strict.get("x-kubernetes-preserve-unknown-fields")):
+    if (
+        "properties" in strict
+        and "additionalProperties" not in strict
+        and not strict.get("x-kubernetes-preserve-unknown-fields")
+    ):
         strict["additionalProperties"] = False
     return strict
 
@@ -85,7 +86,8 @@ def _schema_errors(doc: Doc, version: str) -> list[str]:
 def test_every_object_is_valid_against_its_schema(overlay: str, version: str):
     problems = {
         f"{d['kind']}/{d['metadata']['name']}": errors
-        for d in render(overlay) if (errors := _schema_errors(d, version))
+        for d in render(overlay)
+        if (errors := _schema_errors(d, version))
     }
     assert problems == {}
 

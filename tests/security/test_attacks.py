@@ -6,6 +6,7 @@ during the attack means nothing was forwarded (the in-memory exporter sees every
 this process). Tokens are real ones from the STS, re-signed with its development key where a
 case needs one claim changed, so that only that claim is wrong.
 """
+
 from __future__ import annotations
 
 import base64
@@ -68,8 +69,16 @@ class Arena:
         stub = summary_pb2_grpc.PatientSummaryServiceStub(gateway or self.suite.gateway)
         await stub.GetPatientSummary(summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT), metadata=metadata)
 
-    def proof(self, token: Token, *, key: ECKey | None = None, htm: str = "POST", htu: str | None = None,
-              access_token: str | None = None, now: float | None = None) -> str:
+    def proof(
+        self,
+        token: Token,
+        *,
+        key: ECKey | None = None,
+        htm: str = "POST",
+        htu: str | None = None,
+        access_token: str | None = None,
+        now: float | None = None,
+    ) -> str:
         target = htu or grpc_target(self.suite.settings.gateway_public_url, SUMMARY)
         return make_proof(key or token.dpop_key, htm, target, access_token=access_token or token.access_token, now=now)
 
@@ -100,8 +109,9 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def resigned(arena: Arena, token: str, *, header: dict | None = None, drop: tuple[str, ...] = (), key=None,
-             **claims: Any) -> str:
+def resigned(
+    arena: Arena, token: str, *, header: dict | None = None, drop: tuple[str, ...] = (), key=None, **claims: Any
+) -> str:
     """The token with claims changed, signed again with the STS's own key (or `key`)."""
     decoded = jwt.decode(token, arena.sts_key())
     payload = {k: v for k, v in {**decoded.claims, **claims}.items() if k not in drop}
@@ -129,8 +139,12 @@ def dpop(arena: Arena, access_token: str | None = None, proof: str | None = None
 
 def private_proof(arena: Arena) -> str:
     key = arena.personnel.dpop_key
-    claims = {"jti": secrets.token_hex(8), "htm": "POST", "iat": int(time.time()),
-              "htu": grpc_target(arena.suite.settings.gateway_public_url, SUMMARY)}
+    claims = {
+        "jti": secrets.token_hex(8),
+        "htm": "POST",
+        "iat": int(time.time()),
+        "htu": grpc_target(arena.suite.settings.gateway_public_url, SUMMARY),
+    }
     header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=True)}
     return jws.serialize_compact(header, json.dumps(claims), key, algorithms=["ES256"])
 
@@ -138,9 +152,13 @@ def private_proof(arena: Arena) -> str:
 def mismatched_jwk_proof(arena: Arena) -> str:
     """A proof whose embedded jwk is the bound key, signed by another key."""
     other = ECKey.generate_key("P-256")
-    claims = {"jti": secrets.token_hex(8), "htm": "POST", "iat": int(time.time()),
-              "htu": grpc_target(arena.suite.settings.gateway_public_url, SUMMARY),
-              "ath": b64(hashlib.sha256(arena.personnel.access_token.encode()).digest())}
+    claims = {
+        "jti": secrets.token_hex(8),
+        "htm": "POST",
+        "iat": int(time.time()),
+        "htu": grpc_target(arena.suite.settings.gateway_public_url, SUMMARY),
+        "ath": b64(hashlib.sha256(arena.personnel.access_token.encode()).digest()),
+    }
     header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": arena.personnel.dpop_key.as_dict(private=False)}
     return jws.serialize_compact(header, json.dumps(claims), other, algorithms=["ES256"])
 
@@ -157,67 +175,188 @@ def now() -> int:
 # (case, metadata for a summary read, status, reason)
 GATEWAY_CASES: list[tuple[str, Metadata, grpc.StatusCode, str]] = [
     ("no token", lambda a: (), UNAUTHENTICATED, "TOKEN_MISSING"),
-    ("garbage in the authorization header", lambda a: (("authorization", "Bearer ::not-a-jwt::"),),
-     UNAUTHENTICATED, "TOKEN_MALFORMED"),
+    (
+        "garbage in the authorization header",
+        lambda a: (("authorization", "Bearer ::not-a-jwt::"),),
+        UNAUTHENTICATED,
+        "TOKEN_MALFORMED",
+    ),
     ("unknown scheme", lambda a: (("authorization", f"Basic {a.system}"),), UNAUTHENTICATED, "TOKEN_MALFORMED"),
     ("oversized token", lambda a: bearer(a.system + "A" * 20_000), UNAUTHENTICATED, "TOKEN_TOO_LARGE"),
-    ("alg none", lambda a: bearer(unsigned(a.system, {"alg": "none", "typ": "at+jwt"}) + "."),
-     UNAUTHENTICATED, "TOKEN_ALGORITHM_NOT_ALLOWED"),
-    ("HS256 signed with the public key", lambda a: bearer(hs256_with_public_key(a)),
-     UNAUTHENTICATED, "TOKEN_ALGORITHM_NOT_ALLOWED"),
-    ("unknown kid", lambda a: bearer(resigned(a, a.system, header={"kid": "no-such-key"})),
-     UNAUTHENTICATED, "TOKEN_KEY_UNKNOWN"),
-    ("signature from a key not in the JWKS", lambda a: bearer(resigned(a, a.system, key=ECKey.generate_key("P-256"))),
-     UNAUTHENTICATED, "TOKEN_SIGNATURE_INVALID"),
-    ("expired", lambda a: bearer(resigned(a, a.system, iat=now() - 900, nbf=now() - 900, exp=now() - 300)),
-     UNAUTHENTICATED, "TOKEN_EXPIRED"),
-    ("nbf in the future", lambda a: bearer(resigned(a, a.system, nbf=now() + 300)),
-     UNAUTHENTICATED, "TOKEN_NOT_YET_VALID"),
-    ("wrong iss", lambda a: bearer(resigned(a, a.system, iss="https://helseid-sts.test.nhn.no")),
-     UNAUTHENTICATED, "ISSUER_MISMATCH"),
-    ("wrong aud", lambda a: bearer(resigned(a, a.system, aud="nhn:kjernejournal")),
-     UNAUTHENTICATED, "AUDIENCE_MISMATCH"),
-    ("several audiences", lambda a: bearer(resigned(a, a.system, aud=["nhn:samhandling", "nhn:kjernejournal"])),
-     UNAUTHENTICATED, "AUDIENCE_MISMATCH"),
-    ("wrong typ", lambda a: bearer(resigned(a, a.system, header={"typ": "dpop+jwt"})),
-     UNAUTHENTICATED, "TOKEN_TYPE_INVALID"),
-    ("missing scope", lambda a: bearer(resigned(a, a.system, scope="nhn:samhandling/capacity.read")),
-     PERMISSION_DENIED, "SCOPE_MISSING"),
-    ("personnel token with security level 3",
-     lambda a: dpop(a, resigned(a, a.personnel.access_token, **{"helseid://claims/identity/security_level": "3"})),
-     UNAUTHENTICATED, "SECURITY_LEVEL_INSUFFICIENT"),
-    ("personnel token without HPR number",
-     lambda a: dpop(a, resigned(a, a.personnel.access_token, drop=("helseid://claims/hpr/hpr_number",),
-                                **{"nhn:tillitsrammeverk:parameters": {"care_relationship": {
-                                    "purpose_of_use": {"code": "TREAT",
-                                                       "system": "urn:oid:2.16.840.1.113883.1.11.20448"}}}})),
-     PERMISSION_DENIED, "PERSONNEL_HPR_MISSING"),
-    ("DPoP-bound token sent as Bearer", lambda a: bearer(a.personnel.access_token),
-     UNAUTHENTICATED, "DPOP_BOUND_TOKEN_AS_BEARER"),
-    ("DPoP proof missing", lambda a: (("authorization", f"DPoP {a.personnel.access_token}"),),
-     UNAUTHENTICATED, "DPOP_PROOF_MISSING"),
-    ("proof made with another key than the bound one",
-     lambda a: dpop(a, proof=a.proof(a.personnel, key=ECKey.generate_key("P-256"))), UNAUTHENTICATED,
-     "DPOP_KEY_MISMATCH"),
-    ("proof signed by another key than its jwk", lambda a: dpop(a, proof=mismatched_jwk_proof(a)),
-     UNAUTHENTICATED, "DPOP_SIGNATURE_INVALID"),
+    (
+        "alg none",
+        lambda a: bearer(unsigned(a.system, {"alg": "none", "typ": "at+jwt"}) + "."),
+        UNAUTHENTICATED,
+        "TOKEN_ALGORITHM_NOT_ALLOWED",
+    ),
+    (
+        "HS256 signed with the public key",
+        lambda a: bearer(hs256_with_public_key(a)),
+        UNAUTHENTICATED,
+        "TOKEN_ALGORITHM_NOT_ALLOWED",
+    ),
+    (
+        "unknown kid",
+        lambda a: bearer(resigned(a, a.system, header={"kid": "no-such-key"})),
+        UNAUTHENTICATED,
+        "TOKEN_KEY_UNKNOWN",
+    ),
+    (
+        "signature from a key not in the JWKS",
+        lambda a: bearer(resigned(a, a.system, key=ECKey.generate_key("P-256"))),
+        UNAUTHENTICATED,
+        "TOKEN_SIGNATURE_INVALID",
+    ),
+    (
+        "expired",
+        lambda a: bearer(resigned(a, a.system, iat=now() - 900, nbf=now() - 900, exp=now() - 300)),
+        UNAUTHENTICATED,
+        "TOKEN_EXPIRED",
+    ),
+    (
+        "nbf in the future",
+        lambda a: bearer(resigned(a, a.system, nbf=now() + 300)),
+        UNAUTHENTICATED,
+        "TOKEN_NOT_YET_VALID",
+    ),
+    (
+        "wrong iss",
+        lambda a: bearer(resigned(a, a.system, iss="https://helseid-sts.test.nhn.no")),
+        UNAUTHENTICATED,
+        "ISSUER_MISMATCH",
+    ),
+    (
+        "wrong aud",
+        lambda a: bearer(resigned(a, a.system, aud="nhn:kjernejournal")),
+        UNAUTHENTICATED,
+        "AUDIENCE_MISMATCH",
+    ),
+    (
+        "several audiences",
+        lambda a: bearer(resigned(a, a.system, aud=["nhn:samhandling", "nhn:kjernejournal"])),
+        UNAUTHENTICATED,
+        "AUDIENCE_MISMATCH",
+    ),
+    (
+        "wrong typ",
+        lambda a: bearer(resigned(a, a.system, header={"typ": "dpop+jwt"})),
+        UNAUTHENTICATED,
+        "TOKEN_TYPE_INVALID",
+    ),
+    (
+        "missing scope",
+        lambda a: bearer(resigned(a, a.system, scope="nhn:samhandling/capacity.read")),
+        PERMISSION_DENIED,
+        "SCOPE_MISSING",
+    ),
+    (
+        "personnel token with security level 3",
+        lambda a: dpop(a, resigned(a, a.personnel.access_token, **{"helseid://claims/identity/security_level": "3"})),
+        UNAUTHENTICATED,
+        "SECURITY_LEVEL_INSUFFICIENT",
+    ),
+    (
+        "personnel token without HPR number",
+        lambda a: dpop(
+            a,
+            resigned(
+                a,
+                a.personnel.access_token,
+                drop=("helseid://claims/hpr/hpr_number",),
+                **{
+                    "nhn:tillitsrammeverk:parameters": {
+                        "care_relationship": {
+                            "purpose_of_use": {"code": "TREAT", "system": "urn:oid:2.16.840.1.113883.1.11.20448"}
+                        }
+                    }
+                },
+            ),
+        ),
+        PERMISSION_DENIED,
+        "PERSONNEL_HPR_MISSING",
+    ),
+    (
+        "DPoP-bound token sent as Bearer",
+        lambda a: bearer(a.personnel.access_token),
+        UNAUTHENTICATED,
+        "DPOP_BOUND_TOKEN_AS_BEARER",
+    ),
+    (
+        "DPoP proof missing",
+        lambda a: (("authorization", f"DPoP {a.personnel.access_token}"),),
+        UNAUTHENTICATED,
+        "DPOP_PROOF_MISSING",
+    ),
+    (
+        "proof made with another key than the bound one",
+        lambda a: dpop(a, proof=a.proof(a.personnel, key=ECKey.generate_key("P-256"))),
+        UNAUTHENTICATED,
+        "DPOP_KEY_MISMATCH",
+    ),
+    (
+        "proof signed by another key than its jwk",
+        lambda a: dpop(a, proof=mismatched_jwk_proof(a)),
+        UNAUTHENTICATED,
+        "DPOP_SIGNATURE_INVALID",
+    ),
     ("wrong htm", lambda a: dpop(a, proof=a.proof(a.personnel, htm="GET")), UNAUTHENTICATED, "DPOP_HTM_MISMATCH"),
-    ("wrong htu", lambda a: dpop(a, proof=a.proof(a.personnel, htu=grpc_target(
-        a.suite.settings.gateway_public_url, "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"))),
-     UNAUTHENTICATED, "DPOP_HTU_MISMATCH"),
-    ("proof iat outside the window", lambda a: dpop(a, proof=a.proof(a.personnel, now=time.time() - 600)),
-     UNAUTHENTICATED, "DPOP_IAT_OUT_OF_WINDOW"),
-    ("ath mismatch", lambda a: dpop(a, proof=a.proof(a.personnel, access_token=a.system)),
-     UNAUTHENTICATED, "DPOP_ATH_MISMATCH"),
+    (
+        "wrong htu",
+        lambda a: dpop(
+            a,
+            proof=a.proof(
+                a.personnel,
+                htu=grpc_target(
+                    a.suite.settings.gateway_public_url, "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
+                ),
+            ),
+        ),
+        UNAUTHENTICATED,
+        "DPOP_HTU_MISMATCH",
+    ),
+    (
+        "proof iat outside the window",
+        lambda a: dpop(a, proof=a.proof(a.personnel, now=time.time() - 600)),
+        UNAUTHENTICATED,
+        "DPOP_IAT_OUT_OF_WINDOW",
+    ),
+    (
+        "ath mismatch",
+        lambda a: dpop(a, proof=a.proof(a.personnel, access_token=a.system)),
+        UNAUTHENTICATED,
+        "DPOP_ATH_MISMATCH",
+    ),
     ("proof carrying a private key", lambda a: dpop(a, proof=private_proof(a)), UNAUTHENTICATED, "DPOP_KEY_PRIVATE"),
-    ("DPoP scheme with an unbound token", lambda a: (("authorization", f"DPoP {a.system}"), ("dpop", a.proof(
-        Token(a.system, a.personnel.dpop_key)))), UNAUTHENTICATED, "DPOP_TOKEN_NOT_BOUND"),
-    ("DPoP-bound client presenting an unbound token",
-     lambda a: bearer(resigned(a, a.personnel.access_token, drop=("cnf",))), UNAUTHENTICATED, "DPOP_REQUIRED"),
-    ("emergency purpose without justification",
-     lambda a: bearer(resigned(a, a.system, **{"nhn:tillitsrammeverk:parameters": {"care_relationship": {
-         "purpose_of_use": {"code": "ETREAT", "system": "urn:oid:2.16.840.1.113883.1.11.20448"}}}})),
-     PERMISSION_DENIED, "JUSTIFICATION_REQUIRED"),
+    (
+        "DPoP scheme with an unbound token",
+        lambda a: (("authorization", f"DPoP {a.system}"), ("dpop", a.proof(Token(a.system, a.personnel.dpop_key)))),
+        UNAUTHENTICATED,
+        "DPOP_TOKEN_NOT_BOUND",
+    ),
+    (
+        "DPoP-bound client presenting an unbound token",
+        lambda a: bearer(resigned(a, a.personnel.access_token, drop=("cnf",))),
+        UNAUTHENTICATED,
+        "DPOP_REQUIRED",
+    ),
+    (
+        "emergency purpose without justification",
+        lambda a: bearer(
+            resigned(
+                a,
+                a.system,
+                **{
+                    "nhn:tillitsrammeverk:parameters": {
+                        "care_relationship": {
+                            "purpose_of_use": {"code": "ETREAT", "system": "urn:oid:2.16.840.1.113883.1.11.20448"}
+                        }
+                    }
+                },
+            )
+        ),
+        PERMISSION_DENIED,
+        "JUSTIFICATION_REQUIRED",
+    ),
 ]
 
 
@@ -275,8 +414,12 @@ async def test_an_internal_method_is_refused_at_the_gateway(arena: Arena):
 
 
 async def sts_form(arena: Arena, assertion: str, **extra: str) -> httpx.Response:
-    form = {"grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": assertion, **extra}
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": assertion,
+        **extra,
+    }
     async with httpx.AsyncClient() as http:
         return await http.post(arena.suite.settings.token_issuer + "/connect/token", data=form)
 

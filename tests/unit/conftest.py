@@ -7,6 +7,7 @@ The hooks below enforce the rule (tests/fixtures/purity.py) around each unit tes
 and teardown, module-scoped fixtures included, so a new impure test fails here instead of
 slipping in. Collection (imports) and the session's last teardown (which stops session-wide
 servers other tiers started) are not watched."""
+
 from __future__ import annotations
 
 from collections.abc import Generator
@@ -21,8 +22,9 @@ def _guarded(item: pytest.Item) -> Generator[None, Any, None]:
     with watched() as seen:
         outcome = yield
     if seen and outcome.excinfo is None:
-        outcome.force_exception(ImpureUnitTest(f"{item.nodeid}: a unit test may not {seen[0]} "
-                                               "(tests/unit/conftest.py)"))
+        outcome.force_exception(
+            ImpureUnitTest(f"{item.nodeid}: a unit test may not {seen[0]} (tests/unit/conftest.py)")
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,6 +1,7 @@
 """The one Actor mapping (services/platform/actor_convert.py): every field of the proto is
 carried both ways, every kind keeps its number, and the gateway's asserted actor is the
 message the services read back (pure: no servers)."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -15,8 +16,14 @@ from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind
 
 SIGRID = Actor(  # Sigrid Sykepleiersen (seeds/personnel.json), nurse in Bodø home nursing
-    ActorKind.PERSONNEL, pid="08847810026", name="Sigrid Sykepleiersen", client_id="demo-ehr",
-    client_name="Demo EHR Bodø", hpr_number="990000101", authorization="SP", orgnr_parent="910000012",
+    ActorKind.PERSONNEL,
+    pid="08847810026",
+    name="Sigrid Sykepleiersen",
+    client_id="demo-ehr",
+    client_name="Demo EHR Bodø",
+    hpr_number="990000101",
+    authorization="SP",
+    orgnr_parent="910000012",
     orgnr_child="910000020",
 )
 
@@ -47,14 +54,27 @@ def test_an_unknown_kind_reads_as_none() -> None:
 
 def test_the_gateway_asserts_the_actor_the_services_read() -> None:
     principal = Principal(
-        kind=ActorKind.PERSONNEL, client_id=SIGRID.client_id, client_name=SIGRID.client_name, scopes=frozenset(),
-        expires_at=datetime(2027, 1, 1, tzinfo=UTC), pid=SIGRID.pid, hpr_number=SIGRID.hpr_number,
-        authorization=SIGRID.authorization, orgnr_parent=SIGRID.orgnr_parent, orgnr_child=SIGRID.orgnr_child,
+        kind=ActorKind.PERSONNEL,
+        client_id=SIGRID.client_id,
+        client_name=SIGRID.client_name,
+        scopes=frozenset(),
+        expires_at=datetime(2027, 1, 1, tzinfo=UTC),
+        pid=SIGRID.pid,
+        hpr_number=SIGRID.hpr_number,
+        authorization=SIGRID.authorization,
+        orgnr_parent=SIGRID.orgnr_parent,
+        orgnr_child=SIGRID.orgnr_child,
     )
     sent = principal.to_actor()
     # The bytes the gateway signed before the shared mapping (no name: a token carries none).
     assert sent.SerializeToString(deterministic=True) == common_pb2.Actor(
-        kind=common_pb2.ACTOR_KIND_PERSONNEL, client_id="demo-ehr", client_name="Demo EHR Bodø", pid="08847810026",
-        hpr_number="990000101", authorization="SP", orgnr_parent="910000012", orgnr_child="910000020",
+        kind=common_pb2.ACTOR_KIND_PERSONNEL,
+        client_id="demo-ehr",
+        client_name="Demo EHR Bodø",
+        pid="08847810026",
+        hpr_number="990000101",
+        authorization="SP",
+        orgnr_parent="910000012",
+        orgnr_child="910000020",
     ).SerializeToString(deterministic=True)
     assert actor_from_message(sent) == principal.actor() == Actor(**{**SIGRID.__dict__, "name": ""})

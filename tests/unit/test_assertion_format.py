@@ -2,6 +2,7 @@
 compact form with one constant header, read without a general JWT library. Whatever is not
 exactly that format is ASSERTION_INVALID, and an assertion refused for its form or contents is
 refused before its `jti` is claimed."""
+
 from __future__ import annotations
 
 import base64
@@ -60,9 +61,20 @@ def _b64(data: bytes) -> str:
 
 def _claims(**changes: object) -> dict[str, object]:
     claims: dict[str, object] = {
-        "iss": ISSUER, "aud": audience_of("summary"), "iat": NOW, "exp": NOW + LIFETIME_SECONDS, "jti": "j-1",
-        "mth": METHOD, "act": _b64(ACTOR.SerializeToString()), "pat": people.ESKIL, "cat": [1, 2], "pou": 1,
-        "did": "d-1", "tid": "", "req": BOUND, **changes,
+        "iss": ISSUER,
+        "aud": audience_of("summary"),
+        "iat": NOW,
+        "exp": NOW + LIFETIME_SECONDS,
+        "jti": "j-1",
+        "mth": METHOD,
+        "act": _b64(ACTOR.SerializeToString()),
+        "pat": people.ESKIL,
+        "cat": [1, 2],
+        "pou": 1,
+        "did": "d-1",
+        "tid": "",
+        "req": BOUND,
+        **changes,
     }
     return {name: value for name, value in claims.items() if value is not None}
 
@@ -92,7 +104,9 @@ def test_the_header_is_one_constant_and_the_actor_travels_as_its_protobuf_bytes(
     header, payload, signature = token.split(".")
     assert json.loads(base64.urlsafe_b64decode(header + "==")) == {"alg": "ES256", "typ": TYPE, "kid": "gw-format"}
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    assert common_pb2.Actor.FromString(base64.urlsafe_b64decode(claims["act"] + "=" * (-len(claims["act"]) % 4))) == ACTOR
+    assert (
+        common_pb2.Actor.FromString(base64.urlsafe_b64decode(claims["act"] + "=" * (-len(claims["act"]) % 4))) == ACTOR
+    )
     assert len(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))) == 64  # r || s, RFC 7518 3.4
     # Any JOSE library reads it: it is a standard ES256 JWS.
     assert json.loads(jws.deserialize_compact(token, key, algorithms=["ES256"]).payload)["jti"] == "j-9"
@@ -101,7 +115,10 @@ def test_the_header_is_one_constant_and_the_actor_travels_as_its_protobuf_bytes(
 async def test_an_assertion_signed_by_another_jose_library_verifies(key):
     verified = await _verify(key, _joserfc(key))
     assert (verified.actor, verified.patient_id, verified.data_categories, verified.purpose_of_use) == (
-        ACTOR, people.ESKIL, (1, 2), 1,
+        ACTOR,
+        people.ESKIL,
+        (1, 2),
+        1,
     )
     # A verifier whose public key file has no kid still accepts the signer's header.
     public = ECKey.import_key({k: v for k, v in key.as_dict(private=False).items() if k != "kid"})
@@ -161,21 +178,51 @@ async def test_a_payload_changed_after_signing_is_refused(key):
 @pytest.mark.parametrize(
     "changes",
     [
-        {"iss": "someone-else"}, {"iss": None}, {"aud": [audience_of("summary")]}, {"aud": audience_of("audit")},
-        {"jti": None}, {"jti": ""}, {"jti": 7}, {"iat": NOW + 6, "exp": NOW + 30}, {"nbf": NOW + 6},
-        {"act": {"client_id": "demo-ehr"}}, {"act": "!!!"}, {"cat": "1"}, {"cat": [1, "2"]}, {"pou": "1"},
-        {"pat": 22750884907}, {"did": None, "tid": 5},
+        {"iss": "someone-else"},
+        {"iss": None},
+        {"aud": [audience_of("summary")]},
+        {"aud": audience_of("audit")},
+        {"jti": None},
+        {"jti": ""},
+        {"jti": 7},
+        {"iat": NOW + 6, "exp": NOW + 30},
+        {"nbf": NOW + 6},
+        {"act": {"client_id": "demo-ehr"}},
+        {"act": "!!!"},
+        {"cat": "1"},
+        {"cat": [1, "2"]},
+        {"pou": "1"},
+        {"pat": 22750884907},
+        {"did": None, "tid": 5},
     ],
-    ids=["other-issuer", "no-issuer", "audience-list", "other-audience", "no-jti", "empty-jti", "jti-number",
-         "issued-in-the-future", "not-yet-valid", "actor-as-json", "actor-not-protobuf", "categories-string",
-         "category-string", "purpose-string", "patient-number", "trace-number"],
+    ids=[
+        "other-issuer",
+        "no-issuer",
+        "audience-list",
+        "other-audience",
+        "no-jti",
+        "empty-jti",
+        "jti-number",
+        "issued-in-the-future",
+        "not-yet-valid",
+        "actor-as-json",
+        "actor-not-protobuf",
+        "categories-string",
+        "category-string",
+        "purpose-string",
+        "patient-number",
+        "trace-number",
+    ],
 )
 async def test_claims_of_the_wrong_value_or_type_are_refused_before_the_claim(key, changes):
     assert await _refused(key, _joserfc(key, **changes)) == "ASSERTION_INVALID"
 
 
-@pytest.mark.parametrize("other", [OKPKey.generate_key("Ed25519"), RSAKey.generate_key(2048),
-                                   ECKey.generate_key("P-384")], ids=["Ed25519", "RSA", "P-384"])
+@pytest.mark.parametrize(
+    "other",
+    [OKPKey.generate_key("Ed25519"), RSAKey.generate_key(2048), ECKey.generate_key("P-384")],
+    ids=["Ed25519", "RSA", "P-384"],
+)
 def test_only_a_p256_key_signs_or_verifies_assertions(other):
     with pytest.raises(SettingsError):
         AssertionSigner(other)

@@ -1,4 +1,5 @@
 """Audit records: what may be appended to the log."""
+
 from dataclasses import replace
 
 import pytest
@@ -17,9 +18,22 @@ def test_a_complete_record_is_valid():
 
 def test_a_system_record_needs_only_the_required_fields():
     minimal = replace(
-        VALID, actor_kind=None, actor_client_id="", actor_client_name="", actor_pid="", actor_name="",
-        actor_hpr_number="", actor_authorization="", actor_orgnr_parent="", actor_orgnr_child="",
-        purpose_of_use=None, access_basis=None, decided_by="", decision_id="", trace_id="", method="",
+        VALID,
+        actor_kind=None,
+        actor_client_id="",
+        actor_client_name="",
+        actor_pid="",
+        actor_name="",
+        actor_hpr_number="",
+        actor_authorization="",
+        actor_orgnr_parent="",
+        actor_orgnr_child="",
+        purpose_of_use=None,
+        access_basis=None,
+        decided_by="",
+        decision_id="",
+        trace_id="",
+        method="",
     )
     assert record_violations(minimal) == {}
 

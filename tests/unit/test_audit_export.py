@@ -2,6 +2,7 @@
 
 The FHIR output is checked with the fhir.resources R4B models: R4B left AuditEvent as R4 had it,
 so an AuditEvent valid there is a valid R4 AuditEvent."""
+
 import csv
 import io
 import json
@@ -26,15 +27,29 @@ ORIGIN = "samhandling.test/audit"
 EXPORTED_AT = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
 PATIENT = people.ESKIL  # synthetic (NHN, month + 65), a fødselsnummer's shape
 D_NUMBER_PATIENT = "51819010076"  # synthetic (Tenor, month + 80) with a D-number's day + 40
-READ = audit_record(occurred_at=datetime(2026, 1, 5, 8, 30, 15, 123000, tzinfo=UTC), patient_id=PATIENT, decision_id="dec-1")
+READ = audit_record(
+    occurred_at=datetime(2026, 1, 5, 8, 30, 15, 123000, tzinfo=UTC), patient_id=PATIENT, decision_id="dec-1"
+)
 DENIED = replace(READ, decision=Decision.DENY, access_basis=AccessBasis.RESTRICTION, decided_by="restriction-1")
 EMERGENCY = replace(
-    READ, purpose_of_use=PurposeOfUse.BTG, access_basis=AccessBasis.EMERGENCY, flagged=True,
-    justification="Bevisstløs i akuttmottak", patient_id=D_NUMBER_PATIENT,
+    READ,
+    purpose_of_use=PurposeOfUse.BTG,
+    access_basis=AccessBasis.EMERGENCY,
+    flagged=True,
+    justification="Bevisstløs i akuttmottak",
+    patient_id=D_NUMBER_PATIENT,
 )
 SYSTEM = replace(
-    READ, actor_kind=ActorKind.SYSTEM, actor_pid="", actor_name="", actor_hpr_number="", actor_authorization="",
-    actor_orgnr_child="", decision_id="", trace_id="", access_basis=None,
+    READ,
+    actor_kind=ActorKind.SYSTEM,
+    actor_pid="",
+    actor_name="",
+    actor_hpr_number="",
+    actor_authorization="",
+    actor_orgnr_child="",
+    decision_id="",
+    trace_id="",
+    access_basis=None,
 )
 
 
@@ -62,7 +77,8 @@ def agents(event: dict, system: str, code: str) -> list[dict]:
 
 def entity(event: dict, system: str, code: str, role: str | None = None) -> dict:
     [found] = [
-        e for e in event["entity"]
+        e
+        for e in event["entity"]
         if (e["type"]["system"], e["type"]["code"]) == (system, code) and (role is None or e["role"]["code"] == role)
     ]
     return found
@@ -90,7 +106,8 @@ def test_a_permitted_read_follows_balp():
     assert server["who"]["display"] == ORIGIN and event["source"]["observer"]["display"] == ORIGIN
     organisations = agents(event, "http://terminology.hl7.org/CodeSystem/v3-RoleClass", "PROV")
     assert [(o["who"]["identifier"]["system"], o["who"]["identifier"]["value"]) for o in organisations] == [
-        (fhir_export.ORGNR, "910000012"), (fhir_export.ORGNR, "910000020"),
+        (fhir_export.ORGNR, "910000012"),
+        (fhir_export.ORGNR, "910000020"),
     ]
     patient = entity(event, fhir_export.ENTITY_TYPE, "1")
     assert patient["role"] == {"system": fhir_export.OBJECT_ROLE, "code": "1", "display": "Patient"}
@@ -100,7 +117,10 @@ def test_a_permitted_read_follows_balp():
     decision = entity(event, fhir_export.ENTITY_TYPE, "2", role="13")
     assert decision["what"]["identifier"]["value"] == "dec-1"
     assert {d["type"]: d["valueString"] for d in decision["detail"]} == {
-        "decision": "PERMIT", "decided_by": "default", "access_basis": "CARE_RELATIONSHIP", "flagged": "false",
+        "decision": "PERMIT",
+        "decided_by": "default",
+        "access_basis": "CARE_RELATIONSHIP",
+        "flagged": "false",
     }
     data = entity(event, fhir_export.ENTITY_TYPE, "2", role="4")
     assert data["what"]["display"] == "VITAL_SIGNS"
@@ -170,34 +190,54 @@ def test_csv_has_a_header_and_one_row_per_event_that_reads_back():
     assert tuple(header) == csv_export.COLUMNS
     first, second, third = (dict(zip(header, row, strict=True)) for row in rows)
     assert first == {
-        "event_id": stored(READ, 1).event_id, "sequence": "1", "occurred_at": "2026-01-05T08:30:15.123000Z",
-        "actor_kind": "PERSONNEL", "actor_pid": people.SIGRID, "actor_name": "Sigrid Sykepleiersen",
-        "actor_hpr_number": people.SIGRID_HPR, "actor_authorization": "SP", "actor_orgnr_parent": "910000012",
-        "actor_orgnr_child": "910000020", "actor_client_id": "demo-ehr", "actor_client_name": "Demo EHR Bodø",
-        "patient_id": PATIENT, "action": "READ", "data_category": "VITAL_SIGNS", "purpose_of_use": "TREAT",
-        "access_basis": "CARE_RELATIONSHIP", "decision": "PERMIT", "decided_by": "default", "decision_id": "dec-1",
-        "trace_id": READ.trace_id, "method": READ.method, "flagged": "false", "justification": "",
+        "event_id": stored(READ, 1).event_id,
+        "sequence": "1",
+        "occurred_at": "2026-01-05T08:30:15.123000Z",
+        "actor_kind": "PERSONNEL",
+        "actor_pid": people.SIGRID,
+        "actor_name": "Sigrid Sykepleiersen",
+        "actor_hpr_number": people.SIGRID_HPR,
+        "actor_authorization": "SP",
+        "actor_orgnr_parent": "910000012",
+        "actor_orgnr_child": "910000020",
+        "actor_client_id": "demo-ehr",
+        "actor_client_name": "Demo EHR Bodø",
+        "patient_id": PATIENT,
+        "action": "READ",
+        "data_category": "VITAL_SIGNS",
+        "purpose_of_use": "TREAT",
+        "access_basis": "CARE_RELATIONSHIP",
+        "decision": "PERMIT",
+        "decided_by": "default",
+        "decision_id": "dec-1",
+        "trace_id": READ.trace_id,
+        "method": READ.method,
+        "flagged": "false",
+        "justification": "",
     }
     assert (second["actor_name"], second["justification"]) == (tricky.actor_name, tricky.justification)
     assert (third["actor_kind"], third["access_basis"], third["actor_pid"]) == ("SYSTEM", "", "")
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+47 999", "-1+1", "@SUM(A1)", "\tcmd", "\rcmd"])
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+47 999", "-1+1", "@SUM(A1)", "\tcmd", "\rcmd"])
 def test_csv_cells_a_spreadsheet_would_run_are_defused(text):
     content = csv_export.events_csv([stored(replace(READ, actor_name=text, justification=text))])
     row = dict(zip(*read_csv(content), strict=True))
     assert row["actor_name"] == row["justification"] == "'" + text
 
 
-@pytest.mark.parametrize(("text", "written"), [
-    (";=1+1", ";'=1+1"),  # Excel in Norway splits by ';'
-    ("Akutt;=HYPERLINK(\"http://x\")", "Akutt;'=HYPERLINK(\"http://x\")"),
-    ("a|@SUM(A1)", "a|'@SUM(A1)"),
-    ("a\t-1", "a\t'-1"),
-    ('a; "=1', "a; \"'=1"),  # after spaces and a quote too: a quoted cell is still run
-    ("bakvakt\n+47 999", "bakvakt\n'+47 999"),  # a new row where the quotes are not honoured
-    ("\t\t=1", "'\t'\t'=1"),  # a trigger that is itself a separator
-])
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        (";=1+1", ";'=1+1"),  # Excel in Norway splits by ';'
+        ('Akutt;=HYPERLINK("http://x")', 'Akutt;\'=HYPERLINK("http://x")'),
+        ("a|@SUM(A1)", "a|'@SUM(A1)"),
+        ("a\t-1", "a\t'-1"),
+        ('a; "=1', "a; \"'=1"),  # after spaces and a quote too: a quoted cell is still run
+        ("bakvakt\n+47 999", "bakvakt\n'+47 999"),  # a new row where the quotes are not honoured
+        ("\t\t=1", "'\t'\t'=1"),  # a trigger that is itself a separator
+    ],
+)
 def test_csv_guards_a_trigger_after_any_separator(text, written):
     content = csv_export.events_csv([stored(replace(READ, justification=text))])
     assert dict(zip(*read_csv(content), strict=True))["justification"] == written

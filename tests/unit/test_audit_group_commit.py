@@ -1,5 +1,6 @@
 """Group commit: calls that arrive while a batch commits share the next transaction; each caller
 gets its own results; a failed commit fails every call in its batch and no other."""
+
 from __future__ import annotations
 
 import asyncio

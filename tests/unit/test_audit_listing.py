@@ -1,4 +1,5 @@
 """Who reads which audit events, and how lists are paged."""
+
 import base64
 
 import pytest
@@ -90,8 +91,13 @@ def test_an_auditor_sees_the_leaf_data_of_their_own_organisations_events_only():
 
 @pytest.mark.parametrize(
     ("kind", "orgnr_parent"),
-    [(ActorKind.AUDITOR, ""), (ActorKind.PATIENT, BODO), (ActorKind.PERSONNEL, BODO), (ActorKind.SYSTEM, BODO),
-     (None, BODO)],
+    [
+        (ActorKind.AUDITOR, ""),
+        (ActorKind.PATIENT, BODO),
+        (ActorKind.PERSONNEL, BODO),
+        (ActorKind.SYSTEM, BODO),
+        (None, BODO),
+    ],
 )
 def test_everyone_else_sees_only_leaf_hashes(kind, orgnr_parent):
     scope = leaf_scope(kind, orgnr_parent)

@@ -1,4 +1,5 @@
 """Who may search the audit log, what a search filter may say, and how much an export holds."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -64,7 +65,10 @@ def test_each_bad_field_is_named_by_its_proto_path():
         end=datetime(2026, 1, 1, tzinfo=UTC),
     )
     assert set(filter_violations(bad, allow_synthetic=True)) == {
-        "filter.patient_id", "filter.actor_pid", "filter.actor_hpr_number", "filter.actor_orgnr_child",
+        "filter.patient_id",
+        "filter.actor_pid",
+        "filter.actor_hpr_number",
+        "filter.actor_orgnr_child",
         "filter.end_time",
     }
 

@@ -1,5 +1,6 @@
 """Auditors' signals from crafted events: each kind, thresholds at their edges, days in Oslo time,
 actor identity, and another organisation's events never counting."""
+
 from __future__ import annotations
 
 import re
@@ -24,12 +25,27 @@ PATIENTS = (people.ESKIL, people.RAGNHILD)
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 BASE = AuditRecord(
-    idempotency_key="", occurred_at=T0, actor_kind=ActorKind.PERSONNEL, actor_client_id="demo-ehr",
-    actor_client_name="Demo EHR Bodø", actor_pid=NURSE_PID, actor_name="Sigrid Sykepleiersen",
-    actor_hpr_number=NURSE_HPR, actor_authorization="SP", actor_orgnr_parent=BODO, actor_orgnr_child="910000020",
-    patient_id=PATIENTS[0], action=Action.READ, data_category=DataCategory.VITAL_SIGNS,
-    purpose_of_use=PurposeOfUse.TREAT, access_basis=AccessBasis.CARE_RELATIONSHIP, decision=Decision.PERMIT,
-    decided_by="default", decision_id="", trace_id="", method="",
+    idempotency_key="",
+    occurred_at=T0,
+    actor_kind=ActorKind.PERSONNEL,
+    actor_client_id="demo-ehr",
+    actor_client_name="Demo EHR Bodø",
+    actor_pid=NURSE_PID,
+    actor_name="Sigrid Sykepleiersen",
+    actor_hpr_number=NURSE_HPR,
+    actor_authorization="SP",
+    actor_orgnr_parent=BODO,
+    actor_orgnr_child="910000020",
+    patient_id=PATIENTS[0],
+    action=Action.READ,
+    data_category=DataCategory.VITAL_SIGNS,
+    purpose_of_use=PurposeOfUse.TREAT,
+    access_basis=AccessBasis.CARE_RELATIONSHIP,
+    decision=Decision.PERMIT,
+    decided_by="default",
+    decision_id="",
+    trace_id="",
+    method="",
 )
 
 
@@ -151,7 +167,9 @@ def test_order_kind_filter_and_no_person_numbers_in_summaries():
     log.add(minutes=24 * 60, access_basis=AccessBasis.EMERGENCY, actor_hpr_number="", actor_name="")
     found = signals(log.events, BODO)
     assert [(s.day.day, s.kind) for s in found] == [
-        (6, SignalKind.EMERGENCY_OVERRIDE), (5, SignalKind.EMERGENCY_OVERRIDE), (5, SignalKind.RESTRICTED_ACCESS),
+        (6, SignalKind.EMERGENCY_OVERRIDE),
+        (5, SignalKind.EMERGENCY_OVERRIDE),
+        (5, SignalKind.RESTRICTED_ACCESS),
     ]
     assert found[0].summary.startswith("Client demo-ehr")  # named by client, not by person number
     for signal in found:

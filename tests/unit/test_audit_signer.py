@@ -1,5 +1,6 @@
 """The log's checkpoint key: the development key in dev mode; in production a named key and
 origin, and never a development key (by location or by its dev_only line)."""
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,5 +1,6 @@
 """verify_log: what an auditor's offline check finds in leaves and a signed checkpoint. The logs here
 mix version-1 leaves (events stored before version 2) and version-2 leaves, as an upgraded log does."""
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,27 @@ VKEY = LOG.verifier.vkey
 
 def record(key: str) -> AuditRecord:
     return AuditRecord(
-        idempotency_key=key, occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC), actor_kind=None,
-        actor_client_id="demo-ehr", actor_client_name="", actor_pid="", actor_name="", actor_hpr_number="",
-        actor_authorization="", actor_orgnr_parent="910000012", actor_orgnr_child="", patient_id=people.ESKIL,
-        action=None, data_category=None, purpose_of_use=None, access_basis=None, decision=Decision.PERMIT,
-        decided_by="default", decision_id="", trace_id="", method="",
+        idempotency_key=key,
+        occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC),
+        actor_kind=None,
+        actor_client_id="demo-ehr",
+        actor_client_name="",
+        actor_pid="",
+        actor_name="",
+        actor_hpr_number="",
+        actor_authorization="",
+        actor_orgnr_parent="910000012",
+        actor_orgnr_child="",
+        patient_id=people.ESKIL,
+        action=None,
+        data_category=None,
+        purpose_of_use=None,
+        access_basis=None,
+        decision=Decision.PERMIT,
+        decided_by="default",
+        decision_id="",
+        trace_id="",
+        method="",
     )
 
 
@@ -110,4 +127,5 @@ def test_a_leaf_of_an_unknown_version_is_named():
     for leaf in leaves:
         frontier, _ = frontier.append(leaf.leaf_hash)
     assert verify_log(leaves, LOG.sign(3, frontier.root()), VKEY, ORIGIN) == [
-        "leaf 1: the leaf is not an audit event of version 1 or 2"]
+        "leaf 1: the leaf is not an audit event of version 1 or 2"
+    ]

@@ -1,5 +1,6 @@
 """bench.audit_one_writer: its ratios are against `one`, cell by cell, and a paused way's pauses
 are not counted as time in flight (no timings asserted beyond that)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,10 @@ from bench.audit_one_writer import ONE, ONE_AGAIN, PAUSED, TWO, WayRun, ratios, 
 
 def cell(one: float, again: float, two: float, paused: float) -> dict[str, WayRun]:
     """Ways of 100 events: events/s as given (seconds follow), CPU per event proportional to it."""
-    return {way: WayRun(events=100, seconds=100 / rate, cpu_seconds=rate / 1000, median_call_ms=1.0)
-            for way, rate in ((ONE, one), (ONE_AGAIN, again), (TWO, two), (PAUSED, paused))}
+    return {
+        way: WayRun(events=100, seconds=100 / rate, cpu_seconds=rate / 1000, median_call_ms=1.0)
+        for way, rate in ((ONE, one), (ONE_AGAIN, again), (TWO, two), (PAUSED, paused))
+    }
 
 
 def test_ratios_are_each_way_over_one_in_the_same_cell() -> None:
@@ -41,6 +44,7 @@ class SlowTarget:
         async def append(w: int, c: int) -> None:
             await asyncio.sleep(self.seconds)
             self.events += EVENTS_PER_CALL
+
         return append
 
     def counters(self) -> Counters:

@@ -1,5 +1,6 @@
 """The Cedar translation in bench/ decides like decide(): for every bench rule set and request,
 and for generated rule sets and requests. This is what makes the bench's comparison honest."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench import consent_decisions as bench  # noqa: E402
-from bench.cedar_policies import cedar_decision, translate  # noqa: E402
-from services.consent.decision import Policy, decide  # noqa: E402
-from services.consent.domain import (  # noqa: E402
+from bench import consent_decisions as bench
+from bench.cedar_policies import cedar_decision, translate
+from services.consent.decision import Policy, decide
+from services.consent.domain import (
     AccessRequest,
     ActorSelector,
     Representation,
@@ -23,8 +24,8 @@ from services.consent.domain import (  # noqa: E402
     RuleType,
     SelectorKind,
 )
-from services.platform.actors import Actor  # noqa: E402
-from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse  # noqa: E402
+from services.platform.actors import Actor
+from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples
 
@@ -38,8 +39,11 @@ MS, VS = DataCategory.MUNICIPAL_SERVICES, DataCategory.VITAL_SIGNS
 # blocked, restricted, named by a permit); and municipal services read from outside the
 # patient's home organisation (plain, justified emergency, consent at the moment, and by
 # someone of no organisation, whom nothing opens them to).
-WRITES = tuple(replace(r, write=True, category=c) for r in bench.REQUESTS + bench.EDGE_REQUESTS
-               for c in dict.fromkeys((r.category, MS, VS)))
+WRITES = tuple(
+    replace(r, write=True, category=c)
+    for r in bench.REQUESTS + bench.EDGE_REQUESTS
+    for c in dict.fromkeys((r.category, MS, VS))
+)
 OUTSIDE_HOME = (
     bench.ask(bench.HOSPITAL, MS, PurposeOfUse.TREAT),
     bench.ask(bench.DOCTOR, MS, PurposeOfUse.ETREAT, "Bevisstløs ved ankomst"),
@@ -64,11 +68,17 @@ def test_the_checked_requests_reach_both_sides_of_the_write_and_home_organisatio
     policy = bench.policy(10)
     decided = {r: decide(policy, r, NOW) for r in WRITES + OUTSIDE_HOME}
     found = {(d.decision.name, d.decided_by) for d in decided.values()}
-    assert found >= {("PERMIT", ("default:data-holder",)), ("DENY", ("default:not-data-holder",)),
-                     ("PERMIT", ("default:outside-parent-organisation",)),
-                     ("DENY", ("default:outside-parent-organisation",))}
-    vital_writes = {(r.actor.name or r.actor.client_name, d.decision.name, d.decided_by)
-                    for r, d in decided.items() if r.write and r.category is VS and r.purpose is not None}
+    assert found >= {
+        ("PERMIT", ("default:data-holder",)),
+        ("DENY", ("default:not-data-holder",)),
+        ("PERMIT", ("default:outside-parent-organisation",)),
+        ("DENY", ("default:outside-parent-organisation",)),
+    }
+    vital_writes = {
+        (r.actor.name or r.actor.client_name, d.decision.name, d.decided_by)
+        for r, d in decided.items()
+        if r.write and r.category is VS and r.purpose is not None
+    }
     assert vital_writes >= {
         ("Demo – Nordlandssykehuset", "PERMIT", ("default:care-relationship",)),  # outside the home, restricted
         ("Marte Mottaksen", "PERMIT", ("default:care-relationship",)),
@@ -91,8 +101,11 @@ def test_the_timed_requests_all_reach_the_rules():
     """A policy without rules decides them by the care relationship, for want of one or by the
     home organisation (all after the rules), never earlier."""
     reached = {decide(Policy(PATIENT, home_orgnr=bench.HOME), r, NOW).decided_by for r in bench.REQUESTS}
-    assert reached <= {("default:care-relationship",), ("default:no-care-relationship",),
-                       ("default:outside-parent-organisation",)}
+    assert reached <= {
+        ("default:care-relationship",),
+        ("default:no-care-relationship",),
+        ("default:outside-parent-organisation",),
+    }
 
 
 def test_representations_are_refused_rather_than_silently_dropped():
@@ -106,8 +119,16 @@ def test_representations_are_refused_rather_than_silently_dropped():
 def test_a_selector_with_an_empty_value_selects_as_decide_says(rule_type, kind):
     """An empty HPR number selects nobody, an empty organisation anyone without a child
     organisation; found rarely by the property below, so checked here every time."""
-    rule = Rule("r", 1, RuleContent(PATIENT, rule_type, ActorSelector(kind, "")), RuleState.ACTIVE,
-                Actor(ActorKind.PATIENT, pid=PATIENT), "", NOW, 1)
+    rule = Rule(
+        "r",
+        1,
+        RuleContent(PATIENT, rule_type, ActorSelector(kind, "")),
+        RuleState.ACTIVE,
+        Actor(ActorKind.PATIENT, pid=PATIENT),
+        "",
+        NOW,
+        1,
+    )
     policy = Policy(PATIENT, (rule,))
     for actor in (Actor(ActorKind.PERSONNEL), Actor(ActorKind.SYSTEM, orgnr_parent="910000012")):
         request = AccessRequest(PATIENT, actor, DataCategory.VITAL_SIGNS, PurposeOfUse.TREAT)
@@ -130,8 +151,12 @@ def selectors(draw) -> ActorSelector | None:
     kind = draw(st.sampled_from([*SelectorKind, None]))
     if kind is None:
         return None
-    values = {SelectorKind.HPR_NUMBER: HPRS, SelectorKind.ORG_NUMBER: ORGS,
-              SelectorKind.AUTHORIZATION: AUTHORIZATIONS, SelectorKind.ANYONE: ("",)}[kind]
+    values = {
+        SelectorKind.HPR_NUMBER: HPRS,
+        SelectorKind.ORG_NUMBER: ORGS,
+        SelectorKind.AUTHORIZATION: AUTHORIZATIONS,
+        SelectorKind.ANYONE: ("",),
+    }[kind]
     return ActorSelector(kind, draw(st.sampled_from(values)))
 
 

@@ -1,5 +1,6 @@
 """The replica bench's h2load helpers and report: the gRPC body, the command, the parse of h2load's
 output and the check that refuses runs with failed calls (no servers, no timings asserted)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,7 +61,9 @@ def test_parse_summary_and_log() -> None:
     summary = load_h2.parse_summary(SUMMARY)
     assert summary == load_h2.Summary(per_second=29.88, done=64, succeeded=64, data_bytes=49920)
     assert load_h2.parse_log("1796420064018478\t200\t479505\n1796420064498082\t-1\t82305\n\n") == [
-        (200, 479505), (-1, 82305)]
+        (200, 479505),
+        (-1, 82305),
+    ]
     with pytest.raises(ValueError):
         load_h2.parse_summary("connect failed")
 
@@ -96,10 +99,14 @@ def test_cells_combine_and_percentiles_are_nearest_rank() -> None:
 
 
 def test_render_compares_two_replicas_with_one_at_each_level() -> None:
-    bench = ClusterReads(4.0, 2, {
-        1: {1: Cell(100, 2.0, [10_000] * 100, 1.0), 2: Cell(100, 2.5, [12_000] * 100, 1.5)},
-        32: {1: Cell(400, 4.0, [300_000] * 400, 4.0), 2: Cell(600, 4.0, [200_000] * 400, 6.0)},
-    })
+    bench = ClusterReads(
+        4.0,
+        2,
+        {
+            1: {1: Cell(100, 2.0, [10_000] * 100, 1.0), 2: Cell(100, 2.5, [12_000] * 100, 1.5)},
+            32: {1: Cell(400, 4.0, [300_000] * 400, 4.0), 2: Cell(600, 4.0, [200_000] * 400, 6.0)},
+        },
+    )
     text = "\n".join(render(bench))
     assert "| 1 | 2 | 100 | 40 | 0.80× | 12.00 | 12.00 | 1.20× | 1.20× | 0.60 | 15.0 |" in text
     assert "| 32 | 2 | 600 | 150 | 1.50× | 200.00 | 200.00 | 0.67× | 0.67× | 1.50 | 10.0 |" in text

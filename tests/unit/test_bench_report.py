@@ -1,11 +1,12 @@
 """The bench report renders every bench's rows from results (synthetic numbers, no timing)."""
+
 from __future__ import annotations
 
-from bench.cedar_policies import CedarSize  # noqa: E402
-from bench.consent_decisions import SIZES, DecisionBench  # noqa: E402
-from bench.gateway_cache import DecisionStep, GatewayBench, GatewayRun, StepTiming  # noqa: E402
-from bench.report import Machine, render  # noqa: E402
-from bench.timing import Timing  # noqa: E402
+from bench.cedar_policies import CedarSize
+from bench.consent_decisions import SIZES, DecisionBench
+from bench.gateway_cache import DecisionStep, GatewayBench, GatewayRun, StepTiming
+from bench.report import Machine, render
+from bench.timing import Timing
 
 MACHINE = Machine("2026-03-01 12:00 UTC", "CPython 3.11.7", "Linux x86_64", 2, "Test CPU", "4.12.2")
 
@@ -15,10 +16,16 @@ def t(median_us: float) -> Timing:
 
 
 def results():
-    decisions = DecisionBench(t(0.1), {size: t(size) for size in SIZES}, {size: t(3 * size) for size in SIZES},
-                              {size: t(20 * size) for size in SIZES})
-    cedar = {size: CedarSize(size + 4, t(40 * size), t(30 * size), t(15), t(5 * size), 2.0 * size, 25.0 * size)
-             for size in SIZES}
+    decisions = DecisionBench(
+        t(0.1),
+        {size: t(size) for size in SIZES},
+        {size: t(3 * size) for size in SIZES},
+        {size: t(20 * size) for size in SIZES},
+    )
+    cedar = {
+        size: CedarSize(size + 4, t(40 * size), t(30 * size), t(15), t(5 * size), 2.0 * size, 25.0 * size)
+        for size in SIZES
+    }
     step = DecisionStep(StepTiming(t(10), 12_000), StepTiming(t(1_500), 900_000))
     gateway = GatewayBench(t(8), GatewayRun(False, t(16_000), 0, 0), GatewayRun(True, t(8_000), 600, 0), step)
     return decisions, cedar, gateway
@@ -30,8 +37,10 @@ def test_the_report_shows_each_size_side_by_side_with_ratios():
     assert "2 CPUs (Test CPU)" in text and "CPython 3.11.7" in text
     # 100 rules: decide 100 µs = 1,000× the 0.1 µs baseline; the reference 300 µs = 3×; Cedar pre-parsed
     # 500 µs = 5×; per call 4,000 µs = 40×.
-    assert ("| 100 | 104 | 100.0 (150.0) | 1,000× | 300.0 (450.0) | 3.00× | 500.0 (750.0) | 5.00× | 4,000 (6,000) "
-            "| 40× | 3,000 (4,500) |") in text
+    assert (
+        "| 100 | 104 | 100.0 (150.0) | 1,000× | 300.0 (450.0) | 3.00× | 500.0 (750.0) | 5.00× | 4,000 (6,000) "
+        "| 40× | 3,000 (4,500) |"
+    ) in text
     assert "1 rules 20.0 (30.0), 10 rules 200.0 (300.0), 100 rules 2,000 (3,000)." in text
     # Derived: 4,000 − 3,000 − 15 µs; engine's own numbers as cedarpy reported them.
     assert "| 100 | 985.0 | 500.0 | 15.0 | 200 | 2,500 |" in text

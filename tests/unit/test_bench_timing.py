@@ -1,4 +1,5 @@
 """The bench's timing harness counts and summarises as it says (no timings asserted)."""
+
 from __future__ import annotations
 
 from bench.timing import Budget, Timing, measure, measure_all, summarise

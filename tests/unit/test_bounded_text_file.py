@@ -1,6 +1,7 @@
 """The bounded read of a small UTF-8 text file (services/platform/bounded_text_file.py) that the
 secret files and `samhandling consent check-receipt` share: at most max_bytes, and the three
 ways it refuses, each naming the file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,5 +55,7 @@ def test_bytes_that_are_not_utf8_are_not_text(tmp_path: Path, data: bytes) -> No
 
 
 def test_every_refusal_is_one_value_error(tmp_path: Path) -> None:
-    assert all(issubclass(kind, TextFileRefused) and issubclass(kind, ValueError)
-               for kind in (TextFileUnreadable, TextFileTooLarge, TextFileNotText))
+    assert all(
+        issubclass(kind, TextFileRefused) and issubclass(kind, ValueError)
+        for kind in (TextFileUnreadable, TextFileTooLarge, TextFileNotText)
+    )

@@ -1,4 +1,5 @@
 """services.capacity.alerts: valid alerts, their targets, and what each organisation sees."""
+
 from __future__ import annotations
 
 import json
@@ -36,15 +37,25 @@ def ack(orgnr: str, position: int) -> Acknowledgement:
 
 
 ALERT = Alert(
-    "a-1", Severity.WARNING, "Brann", Area(), (BODO, BAERUM, VESTRE_VIKEN), HOSPITAL, "demo-hospital", NOW,
-    NOW + timedelta(hours=1), 10, (ack(BAERUM, 11), ack(BODO, 14)),
+    "a-1",
+    Severity.WARNING,
+    "Brann",
+    Area(),
+    (BODO, BAERUM, VESTRE_VIKEN),
+    HOSPITAL,
+    "demo-hospital",
+    NOW,
+    NOW + timedelta(hours=1),
+    10,
+    (ack(BAERUM, 11), ack(BODO, 14)),
 )
 
 
 def test_a_complete_request_is_valid():
     assert request_violations(REQUEST, NOW) == {}
-    assert request_violations(replace(REQUEST, message="Linje 1\nLinje 2", expires_at=NOW + timedelta(days=7)),
-                              NOW) == {}
+    assert (
+        request_violations(replace(REQUEST, message="Linje 1\nLinje 2", expires_at=NOW + timedelta(days=7)), NOW) == {}
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,11 +95,18 @@ def test_targets_are_known_legal_entities_and_an_area_reaches_those_in_it_but_th
 
 def test_the_digest_tells_a_retry_from_another_alert():
     assert REQUEST.digest() == replace(REQUEST, target_orgnrs=(BODO,)).digest()
-    for changes in ({"message": "Flom"}, {"severity": Severity.INFO}, {"area": Area(region="Nordland")},
-                    {"expires_at": NOW + timedelta(hours=2)}, {"target_orgnrs": (BAERUM,)}):
+    for changes in (
+        {"message": "Flom"},
+        {"severity": Severity.INFO},
+        {"area": Area(region="Nordland")},
+        {"expires_at": NOW + timedelta(hours=2)},
+        {"target_orgnrs": (BAERUM,)},
+    ):
         assert replace(REQUEST, **changes).digest() != REQUEST.digest()
-    assert replace(REQUEST, target_orgnrs=(BODO, BAERUM)).digest() == replace(
-        REQUEST, target_orgnrs=(BAERUM, BODO)).digest()
+    assert (
+        replace(REQUEST, target_orgnrs=(BODO, BAERUM)).digest()
+        == replace(REQUEST, target_orgnrs=(BAERUM, BODO)).digest()
+    )
 
 
 def test_the_sender_sees_every_acknowledgement_and_who_is_pending():
@@ -115,7 +133,10 @@ def test_events_go_to_whom_they_concern():
     raised = AlertEvent(10, EventKind.RAISED, ALERT.as_of(10))
     acknowledged = AlertEvent(11, EventKind.ACKNOWLEDGED, ALERT.as_of(11), BAERUM)
     assert [o for o in (HOSPITAL, BODO, BAERUM, VESTRE_VIKEN, "910000136", "") if raised.shown_to(o)] == [
-        HOSPITAL, BODO, BAERUM, VESTRE_VIKEN
+        HOSPITAL,
+        BODO,
+        BAERUM,
+        VESTRE_VIKEN,
     ]
     assert [o for o in (HOSPITAL, BODO, BAERUM, VESTRE_VIKEN, "") if acknowledged.shown_to(o)] == [HOSPITAL, BAERUM]
 

@@ -1,4 +1,5 @@
 """services.capacity.domain: valid reports, filters, history ranges and overview sums."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -70,8 +71,13 @@ def test_a_history_range_needs_a_start_and_at_most_366_days():
 def test_totals_sum_each_resource_type_over_the_units_that_report_it():
     other = replace(UNIT, unit_id="bodo-legevakt")
     units = [
-        UnitCapacity(UNIT, (Change(1, REPORT), Change(2, replace(REPORT, resource_type="isolation_bed", total=1,
-                                                                    available=0, occupied=1)))),
+        UnitCapacity(
+            UNIT,
+            (
+                Change(1, REPORT),
+                Change(2, replace(REPORT, resource_type="isolation_bed", total=1, available=0, occupied=1)),
+            ),
+        ),
         UnitCapacity(other, (Change(3, replace(REPORT, unit_id=other.unit_id, total=6, available=2, occupied=4)),)),
         UnitCapacity(replace(UNIT, unit_id="empty"), ()),
     ]

@@ -1,5 +1,6 @@
 """services.capacity.watch: following committed changes without skipping, repeating or
 sleeping through a wake-up."""
+
 from __future__ import annotations
 
 import asyncio

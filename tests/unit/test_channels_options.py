@@ -1,6 +1,7 @@
 """The transport's pure parts: the channel's service config and options, the servers'
 keepalive enforcement against the clients' pings, the settings that configure them, and
 production's refusal of plaintext between the gateway and the backends."""
+
 from __future__ import annotations
 
 import json
@@ -41,11 +42,13 @@ def test_connection_age_settings() -> None:
     defaults = dict(ServerTransport.from_settings(Settings()).options())
     assert defaults["grpc.max_connection_age_ms"] == 300_000
     assert "grpc.max_connection_age_grace_ms" not in defaults  # calls on an aged connection run to their end
-    settings = Settings.from_env({
-        "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS": "none",
-        "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS": "30",
-        "SAMHANDLING_DRAIN_SECONDS": "0.5",
-    })
+    settings = Settings.from_env(
+        {
+            "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_SECONDS": "none",
+            "SAMHANDLING_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS": "30",
+            "SAMHANDLING_DRAIN_SECONDS": "0.5",
+        }
+    )
     options = dict(ServerTransport.from_settings(settings).options())
     assert "grpc.max_connection_age_ms" not in options
     assert options["grpc.max_connection_age_grace_ms"] == 30_000
@@ -61,12 +64,18 @@ def test_a_malformed_duration_is_refused(value: str) -> None:
 
 
 def test_tls_settings() -> None:
-    settings = Settings.from_env({
-        "SAMHANDLING_TLS_CA_FILE": "/run/ca.pem", "SAMHANDLING_TLS_CERT_FILE": "/run/tls.crt",
-        "SAMHANDLING_TLS_KEY_FILE": "/run/tls.key", "SAMHANDLING_TLS_CLIENT_AUTH": "require",
-    })
+    settings = Settings.from_env(
+        {
+            "SAMHANDLING_TLS_CA_FILE": "/run/ca.pem",
+            "SAMHANDLING_TLS_CERT_FILE": "/run/tls.crt",
+            "SAMHANDLING_TLS_KEY_FILE": "/run/tls.key",
+            "SAMHANDLING_TLS_CLIENT_AUTH": "require",
+        }
+    )
     assert (settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file) == (
-        Path("/run/ca.pem"), Path("/run/tls.crt"), Path("/run/tls.key")
+        Path("/run/ca.pem"),
+        Path("/run/tls.crt"),
+        Path("/run/tls.key"),
     )
     assert settings.tls_client_auth and not settings.tls_by_mesh
     assert ServerTransport.from_settings(settings, tls=False).tls is None

@@ -1,5 +1,6 @@
 """`samhandling audit check-proof` offline on both leaf versions: a proof made before version 2, a
 patient's version-2 proof (commitments shown as such) and an auditor's (openings shown, checked)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,8 +50,12 @@ def test_a_proof_with_a_false_opening_fails(tmp_path, capsys):
 def test_a_missing_or_binary_file_fails_in_one_line(tmp_path, capsys):
     code = main(["audit", "check-proof", str(tmp_path / "missing.proof"), "--vkey", VKEY])
     assert (code, capsys.readouterr().out) == (
-        1, f"FAILED: cannot read the proof file {tmp_path / 'missing.proof'}: No such file or directory\n")
+        1,
+        f"FAILED: cannot read the proof file {tmp_path / 'missing.proof'}: No such file or directory\n",
+    )
     (tmp_path / "binary.proof").write_bytes(b"\x8a\xff" * 10)
     code = main(["audit", "check-proof", str(tmp_path / "binary.proof"), "--vkey", VKEY])
     assert (code, capsys.readouterr().out) == (
-        1, f"FAILED: the proof file {tmp_path / 'binary.proof'} is not text (a proof is a C2SP tlog-proof)\n")
+        1,
+        f"FAILED: the proof file {tmp_path / 'binary.proof'} is not text (a proof is a C2SP tlog-proof)\n",
+    )

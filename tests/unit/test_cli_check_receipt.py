@@ -2,6 +2,7 @@
 its published key set and prints the signed rule version; a changed receipt, one signed by
 another key, a file that is no receipt and keys that are no key set each fail with exit 1 and
 one line that says which."""
+
 from __future__ import annotations
 
 import base64
@@ -45,8 +46,13 @@ def test_a_changed_receipt_fails(tmp_path, capsys, signer):
     header, _, signature = signer.sign(version()).split(".")
     _, revoked, _ = signer.sign(version(RuleState.REVOKED)).split(".")
     code, out = check(tmp_path, f"{header}.{revoked}.{signature}", signer.jwks_json(), capsys)
-    assert (code, out) == (1, [f"FAILED: the signature does not verify with the receipt key '{KID}': "
-                               "the receipt was changed or signed by another key"])
+    assert (code, out) == (
+        1,
+        [
+            f"FAILED: the signature does not verify with the receipt key '{KID}': "
+            "the receipt was changed or signed by another key"
+        ],
+    )
 
 
 def test_a_receipt_signed_by_another_key_of_the_same_name_fails(tmp_path, capsys, signer):
@@ -65,7 +71,10 @@ def test_another_kind_of_signed_object_is_not_a_receipt(tmp_path, capsys, signer
     key = ECKey.generate_key("P-256", parameters={"kid": KID}, private=True)
     token = jws.serialize_compact({"alg": "ES256", "kid": KID, "typ": "JWT"}, b'{"sub":"x"}', key, algorithms=["ES256"])
     code, out = check(tmp_path, token, signer.jwks_json(), capsys)
-    assert (code, out) == (1, ["FAILED: not a consent receipt: its type is 'JWT', not 'samhandling-consent-receipt+jws'"])
+    assert (code, out) == (
+        1,
+        ["FAILED: not a consent receipt: its type is 'JWT', not 'samhandling-consent-receipt+jws'"],
+    )
 
 
 @pytest.mark.parametrize("text", ["", "hello", "a.b.c", base64.b64encode(b"\xff" * 30).decode()])
@@ -74,11 +83,14 @@ def test_a_file_that_is_no_jws_fails(tmp_path, capsys, signer, text):
     assert (code, out) == (1, ["FAILED: not a consent receipt: not a compact JWS"])
 
 
-@pytest.mark.parametrize(("keys", "says"), [
-    ("<html>", "is not JSON"),
-    ('{"kty": "EC"}', 'the keys are not a JWK Set (a JSON object with "keys")'),
-    ('{"keys": [{"kty": "EC"}]}', "the keys are not a JWK Set: "),
-])
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        ("<html>", "is not JSON"),
+        ('{"kty": "EC"}', 'the keys are not a JWK Set (a JSON object with "keys")'),
+        ('{"keys": [{"kty": "EC"}]}', "the keys are not a JWK Set: "),
+    ],
+)
 def test_keys_that_are_no_key_set_fail(tmp_path, capsys, signer, keys, says):
     code, out = check(tmp_path, signer.sign(version()), keys, capsys)
     assert code == 1 and len(out) == 1 and out[0].startswith("FAILED: ") and says in out[0]
@@ -87,7 +99,9 @@ def test_keys_that_are_no_key_set_fail(tmp_path, capsys, signer, keys, says):
 def test_a_missing_or_oversized_file_fails_in_one_line(tmp_path, capsys, signer):
     (tmp_path / "keys.json").write_text(signer.jwks_json())
     code = main(["consent", "check-receipt", str(tmp_path / "missing.jws"), "--keys", str(tmp_path / "keys.json")])
-    assert (code, capsys.readouterr().out) == (1, f"FAILED: cannot read the receipt file {tmp_path / 'missing.jws'}: "
-                                                  "No such file or directory\n")
+    assert (code, capsys.readouterr().out) == (
+        1,
+        f"FAILED: cannot read the receipt file {tmp_path / 'missing.jws'}: No such file or directory\n",
+    )
     code, out = check(tmp_path, "x" * 20_000, signer.jwks_json(), capsys)
     assert code == 1 and out == [f"FAILED: the receipt file {tmp_path / 'kvittering.jws'} is larger than 16000 bytes"]

@@ -1,4 +1,5 @@
 """The local cluster's plan, the targets `status` expands, and the status report: pure parts."""
+
 from __future__ import annotations
 
 import itertools
@@ -29,23 +30,34 @@ def test_default_ports_follow_the_documented_blocks() -> None:
     plan = make_plan(PUBLIC)
     assert plan.target("consent") == "ipv4:127.0.0.1:50151,127.0.0.1:50251"
     assert [(g.address, g.http_address) for g in plan.replicas["gateway"]] == [
-        ("127.0.0.1:50150", "127.0.0.1:8180"), ("127.0.0.1:50250", "127.0.0.1:8280")]
-    assert (plan.grpc_address, plan.http_address, plan.sts_address) == ("127.0.0.1:50050", "127.0.0.1:8080",
-                                                                        "127.0.0.1:8090")
+        ("127.0.0.1:50150", "127.0.0.1:8180"),
+        ("127.0.0.1:50250", "127.0.0.1:8280"),
+    ]
+    assert (plan.grpc_address, plan.http_address, plan.sts_address) == (
+        "127.0.0.1:50050",
+        "127.0.0.1:8080",
+        "127.0.0.1:8090",
+    )
     assert len(set(plan.ports())) == len(plan.ports()) == 4 + 5 * 2 + 2 + 1
 
 
 def test_the_wiring_contract() -> None:
     plan = make_plan(PUBLIC)
-    env = plan.shared_env({c: f"postgresql+psycopg://postgres@127.0.0.1:55432/{c}"
-                           for c in ("consent", "audit", "summary", "capacity", "gateway")})
+    env = plan.shared_env(
+        {
+            c: f"postgresql+psycopg://postgres@127.0.0.1:55432/{c}"
+            for c in ("consent", "audit", "summary", "capacity", "gateway")
+        }
+    )
     assert env["SAMHANDLING_AUDIT_ADDR"] == "ipv4:127.0.0.1:50152,127.0.0.1:50252"
     assert env["SAMHANDLING_GATEWAY_ADDR"] == "127.0.0.1:50050"
     assert env["SAMHANDLING_GATEWAY_PUBLIC_URL"] == "http://127.0.0.1:50050"
     assert env["SAMHANDLING_GATEWAY_HTTP_PUBLIC_URL"] == "http://127.0.0.1:8080"
     assert env["SAMHANDLING_GATEWAY_DATABASE_URL"].endswith("/gateway")
     assert plan.replica_env(plan.replica("gateway", 1)) == {
-        "SAMHANDLING_LISTEN": "127.0.0.1:50250", "SAMHANDLING_GATEWAY_HTTP_ADDR": "127.0.0.1:8280"}
+        "SAMHANDLING_LISTEN": "127.0.0.1:50250",
+        "SAMHANDLING_GATEWAY_HTTP_ADDR": "127.0.0.1:8280",
+    }
     assert plan.replica_env(plan.replica("consent", 0)) == {"SAMHANDLING_LISTEN": "127.0.0.1:50151"}
     # What a replica reads back from that environment.
     settings = Settings.from_env({**env, **plan.replica_env(plan.replica("gateway", 1))})
@@ -74,8 +86,11 @@ def test_a_public_address_is_one_host_and_port() -> None:
 
 
 def test_status_is_serving_only_when_every_entry_is() -> None:
-    entries = [Entry("consent", "127.0.0.1:50151", "SERVING"), Entry("consent", "127.0.0.1:50251", "UNREACHABLE"),
-               Entry("load_balancer", "127.0.0.1:50050", "SERVING")]
+    entries = [
+        Entry("consent", "127.0.0.1:50151", "SERVING"),
+        Entry("consent", "127.0.0.1:50251", "UNREACHABLE"),
+        Entry("load_balancer", "127.0.0.1:50050", "SERVING"),
+    ]
     assert not serving(entries) and serving(entries[:1]) and not serving([])
     assert as_text(entries).splitlines()[1] == f"{'consent':<9} {'127.0.0.1:50251':<22} UNREACHABLE"
     assert "lb grpc" in as_text(entries)
@@ -106,8 +121,10 @@ def test_the_balancer_checks_readiness_and_the_drain_outlasts_its_detection() ->
     config = render(plan)
     assert f"http-check send meth GET uri {READY_PATH}" in config and "openapi.json" not in config
     for gateway in plan.replicas["gateway"]:  # both backends of each gateway follow its readiness
-        assert f"server {gateway.name} {gateway.address} proto h2 check port {gateway.http_address.split(':')[1]}" \
+        assert (
+            f"server {gateway.name} {gateway.address} proto h2 check port {gateway.http_address.split(':')[1]}"
             in config
+        )
         assert f"server {gateway.name} {gateway.http_address} check inter 1000ms fastinter 500ms fall 2" in config
     detection = cluster_plan.CHECK_INTER_SECONDS + cluster_plan.CHECK_FASTINTER_SECONDS * cluster_plan.CHECK_FALL
     drain = float(plan.shared_env({})["SAMHANDLING_DRAIN_SECONDS"])

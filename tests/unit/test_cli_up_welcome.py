@@ -1,5 +1,6 @@
 """`samhandling up` prints where the web pages are and whom to log in as (every person named
 is one of the seeds'), and no longer the token-in-fragment capacity page."""
+
 from __future__ import annotations
 
 import json

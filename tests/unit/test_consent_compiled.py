@@ -4,6 +4,7 @@ explanation, for generated policies of up to 120 rules (every rule type and sele
 selector values, other patients' rules, revoked rules, periods that start or end exactly at
 `now`), generated requests and moments, and for the bench's rule sets and requests; and a
 compiled policy kept across moments moves from period to period as the reference does."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,8 +52,12 @@ def _selector(rng: Random) -> ActorSelector | None:
     kind = rng.choice([*SelectorKind, None])
     if kind is None:
         return None
-    values = {SelectorKind.HPR_NUMBER: HPRS, SelectorKind.ORG_NUMBER: ORGS,
-              SelectorKind.AUTHORIZATION: AUTHORIZATIONS, SelectorKind.ANYONE: ("",)}[kind]
+    values = {
+        SelectorKind.HPR_NUMBER: HPRS,
+        SelectorKind.ORG_NUMBER: ORGS,
+        SelectorKind.AUTHORIZATION: AUTHORIZATIONS,
+        SelectorKind.ANYONE: ("",),
+    }[kind]
     return ActorSelector(kind, rng.choice(values))
 
 
@@ -81,27 +86,50 @@ def random_rules(rng: Random) -> list[Rule]:
     reservations and restrictions among them: more of those would decide nearly every request
     at their step. Every field is drawn from few values, so rules select the same actors."""
     rules = [_random_rule(rng, RuleType.PERMIT) for _ in range(rng.randint(0, 120))]
-    rules += [_random_rule(rng, rng.choice((RuleType.RESERVATION, RuleType.RESTRICTION, RuleType.BLOCK_PERSON,
-                                            RuleType.BLOCK_PERSON))) for _ in range(rng.randint(0, 4))]
+    rules += [
+        _random_rule(
+            rng, rng.choice((RuleType.RESERVATION, RuleType.RESTRICTION, RuleType.BLOCK_PERSON, RuleType.BLOCK_PERSON))
+        )
+        for _ in range(rng.randint(0, 4))
+    ]
     rng.shuffle(rules)
     return rules
 
 
 def random_request(rng: Random) -> AccessRequest:
-    actor = Actor(rng.choice([*ActorKind, None, ActorKind.PERSONNEL, ActorKind.SYSTEM]),
-                  pid=rng.choice(("", PATIENT, OTHER)), name=rng.choice(("", "Sigrid")),
-                  client_id=rng.choice(("", "demo-ehr")), hpr_number=rng.choice(HPRS),
-                  authorization=rng.choice(AUTHORIZATIONS), orgnr_parent=rng.choice(ORGS),
-                  orgnr_child=rng.choice(ORGS))
-    return AccessRequest(rng.choice((PATIENT, PATIENT, OTHER)), actor,
-                         rng.choice((*DataCategory, *SHAREABLE, *SHAREABLE)), rng.choice([*PurposeOfUse, None]),
-                         rng.choice(("", "  ", "Bevisstløs")), rng.random() < 0.3, rng.random() < 0.3)
+    actor = Actor(
+        rng.choice([*ActorKind, None, ActorKind.PERSONNEL, ActorKind.SYSTEM]),
+        pid=rng.choice(("", PATIENT, OTHER)),
+        name=rng.choice(("", "Sigrid")),
+        client_id=rng.choice(("", "demo-ehr")),
+        hpr_number=rng.choice(HPRS),
+        authorization=rng.choice(AUTHORIZATIONS),
+        orgnr_parent=rng.choice(ORGS),
+        orgnr_child=rng.choice(ORGS),
+    )
+    return AccessRequest(
+        rng.choice((PATIENT, PATIENT, OTHER)),
+        actor,
+        rng.choice((*DataCategory, *SHAREABLE, *SHAREABLE)),
+        rng.choice([*PurposeOfUse, None]),
+        rng.choice(("", "  ", "Bevisstløs")),
+        rng.random() < 0.3,
+        rng.random() < 0.3,
+    )
 
 
 def random_representations(rng: Random) -> tuple[Representation, ...]:
-    return tuple(Representation(rng.choice(("rep-1", "rep-2")), PATIENT, rng.choice((OTHER, PATIENT)),
-                                rng.choice(list(RepresentationKind)), rng.choice(MOMENTS), rng.choice(TIMES))
-                 for _ in range(rng.randint(0, 2)))
+    return tuple(
+        Representation(
+            rng.choice(("rep-1", "rep-2")),
+            PATIENT,
+            rng.choice((OTHER, PATIENT)),
+            rng.choice(list(RepresentationKind)),
+            rng.choice(MOMENTS),
+            rng.choice(TIMES),
+        )
+        for _ in range(rng.randint(0, 2))
+    )
 
 
 # Hypothesis chooses the seeds (and keeps a failing one); the policies are drawn from them by
@@ -110,8 +138,9 @@ def random_representations(rng: Random) -> tuple[Representation, ...]:
 @given(seed=st.integers(0, 2**64 - 1))
 def test_the_compiled_policy_decides_every_field_as_the_reference(seed):
     rng = Random(seed)
-    policy = Policy(PATIENT, tuple(random_rules(rng)), random_representations(rng), rng.randint(0, 5),
-                    rng.choice(HOMES))
+    policy = Policy(
+        PATIENT, tuple(random_rules(rng)), random_representations(rng), rng.randint(0, 5), rng.choice(HOMES)
+    )
     compiled = compile_rules(policy)  # one compilation for every moment and request, as cached
     for _ in range(20):
         request, now = random_request(rng), rng.choice(MOMENTS)
@@ -126,8 +155,13 @@ def test_the_bench_rule_sets_are_decided_as_the_reference_decides_them(size):
         assert decide_compiled(policy, compiled, request, bench.NOW) == decide(policy, request, bench.NOW)
 
 
-def _rule(rule_id: str, rule_type: RuleType, selector: ActorSelector | None = None,
-          valid_from: datetime | None = None, valid_until: datetime | None = None) -> Rule:
+def _rule(
+    rule_id: str,
+    rule_type: RuleType,
+    selector: ActorSelector | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> Rule:
     content = RuleContent(PATIENT, rule_type, selector, valid_from=valid_from, valid_until=valid_until)
     return Rule(rule_id, 1, content, RuleState.ACTIVE, Actor(ActorKind.PATIENT, pid=PATIENT), "", NOW, 1)
 
@@ -137,16 +171,30 @@ NURSE = Actor(ActorKind.PERSONNEL, hpr_number=people.SIGRID_HPR, authorization="
 
 def test_a_period_starting_or_ending_at_now_is_in_force_exactly_as_the_reference_says():
     # A block from NOW until NOW + 1 day, a reservation until NOW: the periods' edges decide.
-    policy = Policy(PATIENT, (
-        _rule("block", RuleType.BLOCK_PERSON, ActorSelector(SelectorKind.HPR_NUMBER, NURSE.hpr_number),
-              valid_from=NOW, valid_until=NOW + timedelta(days=1)),
-        _rule("reservation", RuleType.RESERVATION, valid_until=NOW),
-    ), revision=2)
+    policy = Policy(
+        PATIENT,
+        (
+            _rule(
+                "block",
+                RuleType.BLOCK_PERSON,
+                ActorSelector(SelectorKind.HPR_NUMBER, NURSE.hpr_number),
+                valid_from=NOW,
+                valid_until=NOW + timedelta(days=1),
+            ),
+            _rule("reservation", RuleType.RESERVATION, valid_until=NOW),
+        ),
+        revision=2,
+    )
     compiled = compile_rules(policy)
     request = AccessRequest(PATIENT, NURSE, DataCategory.VITAL_SIGNS, PurposeOfUse.TREAT)
     seen = []
-    for now in (NOW - timedelta(seconds=1), NOW, NOW + timedelta(days=1) - timedelta(microseconds=1),
-                NOW + timedelta(days=1), NOW - timedelta(seconds=1)):  # and back to a period decided before
+    for now in (
+        NOW - timedelta(seconds=1),
+        NOW,
+        NOW + timedelta(days=1) - timedelta(microseconds=1),
+        NOW + timedelta(days=1),
+        NOW - timedelta(seconds=1),
+    ):  # and back to a period decided before
         decision = decide_compiled(policy, compiled, request, now)
         assert decision == decide(policy, request, now)
         seen.append(decision.basis.name)

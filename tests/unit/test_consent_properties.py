@@ -3,6 +3,7 @@ reads and writes and home organisations: permits only ever widen access, and nev
 reservation, a block or a restriction; only the data holder writes municipal services; vital-sign
 writes never depend on the home organisation, restrictions or permits; municipal services are
 read by default only within the patient's home organisation."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -45,8 +46,12 @@ def selectors(draw, rule_type: RuleType) -> ActorSelector | None:
     if rule_type is not RuleType.PERMIT:
         return None
     kind = draw(st.sampled_from(list(SelectorKind)))
-    values = {SelectorKind.HPR_NUMBER: HPRS, SelectorKind.ORG_NUMBER: ORGS,
-              SelectorKind.AUTHORIZATION: AUTHORIZATIONS, SelectorKind.ANYONE: ("",)}[kind]
+    values = {
+        SelectorKind.HPR_NUMBER: HPRS,
+        SelectorKind.ORG_NUMBER: ORGS,
+        SelectorKind.AUTHORIZATION: AUTHORIZATIONS,
+        SelectorKind.ANYONE: ("",),
+    }[kind]
     return ActorSelector(kind, draw(st.sampled_from(values)))
 
 
@@ -70,14 +75,23 @@ def rules(draw, types=ANY_TYPE, rule_id: str | None = None) -> Rule:
         valid_until=draw(bounds),
     )
     state = draw(st.sampled_from((RuleState.ACTIVE, RuleState.ACTIVE, RuleState.REVOKED)))
-    return Rule(rule_id or draw(st.uuids()).hex, 1, content, state, Actor(ActorKind.PATIENT, pid=PATIENT), "",
-                NOW - timedelta(days=3), 1)
+    return Rule(
+        rule_id or draw(st.uuids()).hex,
+        1,
+        content,
+        state,
+        Actor(ActorKind.PATIENT, pid=PATIENT),
+        "",
+        NOW - timedelta(days=3),
+        1,
+    )
 
 
 rule_sets = st.lists(rules(), max_size=6).map(tuple)
 permits = st.lists(rules(st.just(RuleType.PERMIT)), min_size=1, max_size=3).map(tuple)
-deny_rules = st.lists(rules(st.sampled_from((RuleType.RESERVATION, RuleType.RESTRICTION, RuleType.BLOCK_PERSON))),
-                      max_size=2).map(tuple)
+deny_rules = st.lists(
+    rules(st.sampled_from((RuleType.RESERVATION, RuleType.RESTRICTION, RuleType.BLOCK_PERSON))), max_size=2
+).map(tuple)
 
 actors = st.builds(
     Actor,
@@ -99,10 +113,18 @@ care_actors = st.builds(
 
 
 @st.composite
-def requests(draw, actor_strategy=actors, categories=ANY_CATEGORY, purposes=ANY_PURPOSE,
-             writes=READ_OR_WRITE) -> AccessRequest:
-    return AccessRequest(PATIENT, draw(actor_strategy), draw(categories), draw(purposes),
-                         draw(st.sampled_from(("", " ", "unconscious"))), draw(st.booleans()), draw(writes))
+def requests(
+    draw, actor_strategy=actors, categories=ANY_CATEGORY, purposes=ANY_PURPOSE, writes=READ_OR_WRITE
+) -> AccessRequest:
+    return AccessRequest(
+        PATIENT,
+        draw(actor_strategy),
+        draw(categories),
+        draw(purposes),
+        draw(st.sampled_from(("", " ", "unconscious"))),
+        draw(st.booleans()),
+        draw(writes),
+    )
 
 
 # The patient's home organisation: Bodø kommune, Bærum kommune or unknown.
@@ -131,14 +153,20 @@ def test_adding_permits_never_turns_a_permit_into_a_deny(rule_set, added, reques
 
 
 @settings(max_examples=examples(100))
-@given(rule_set=rule_sets, added=permits, request=requests(care_actors, st.sampled_from(SHARED),
-                                                           st.sampled_from(list(PurposeOfUse))),
-       deny=st.sampled_from((RuleType.RESERVATION, RuleType.BLOCK_PERSON)), home=homes)
+@given(
+    rule_set=rule_sets,
+    added=permits,
+    request=requests(care_actors, st.sampled_from(SHARED), st.sampled_from(list(PurposeOfUse))),
+    deny=st.sampled_from((RuleType.RESERVATION, RuleType.BLOCK_PERSON)),
+    home=homes,
+)
 def test_a_reservation_or_block_in_force_holds_whatever_is_permitted(rule_set, added, request, deny, home):
-    selector = ActorSelector(SelectorKind.HPR_NUMBER, request.actor.hpr_number) if deny is RuleType.BLOCK_PERSON \
-        else None
-    forced = Rule("zz-deny", 1, RuleContent(PATIENT, deny, selector), RuleState.ACTIVE, Actor(ActorKind.PATIENT),
-                  "", NOW, 1)
+    selector = (
+        ActorSelector(SelectorKind.HPR_NUMBER, request.actor.hpr_number) if deny is RuleType.BLOCK_PERSON else None
+    )
+    forced = Rule(
+        "zz-deny", 1, RuleContent(PATIENT, deny, selector), RuleState.ACTIVE, Actor(ActorKind.PATIENT), "", NOW, 1
+    )
     before = outcome(rule_set + (forced,), request, home)
     assert before[0] is Decision.DENY and before[1] in (AccessBasis.RESERVATION, AccessBasis.BLOCK)
     assert outcome(rule_set + (forced,) + added, request, home) == before
@@ -177,8 +205,11 @@ def test_a_write_never_depends_on_restrictions_or_permits(rule_set, request, hom
     assert outcome(rule_set, request, home) == outcome(without, request, home)
 
 
-@given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES),
-                                            writes=st.just(True)), home=homes)
+@given(
+    rule_set=rule_sets,
+    request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES), writes=st.just(True)),
+    home=homes,
+)
 def test_only_the_data_holder_or_the_patient_writes_municipal_services(rule_set, request, home):
     decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
     if decision.decision is Decision.PERMIT and request.actor.kind is not ActorKind.PATIENT:
@@ -196,22 +227,35 @@ def test_vital_sign_writes_never_depend_on_the_home_organisation_restrictions_or
     assert outcome(rule_set, request, home) == outcome(without, request, None)
 
 
-@given(rule_set=st.lists(rules(st.sampled_from(SHARING)), max_size=6).map(tuple),
-       request=requests(care_actors, st.just(DataCategory.VITAL_SIGNS), st.sampled_from(list(PurposeOfUse)),
-                        st.just(True)), home=homes)
+@given(
+    rule_set=st.lists(rules(st.sampled_from(SHARING)), max_size=6).map(tuple),
+    request=requests(
+        care_actors, st.just(DataCategory.VITAL_SIGNS), st.sampled_from(list(PurposeOfUse)), st.just(True)
+    ),
+    home=homes,
+)
 def test_vital_signs_are_recorded_by_any_organisation_and_by_nobody_without_one(rule_set, request, home):
     decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
     if request.actor.orgnr_parent:
         assert (decision.decision, decision.basis, decision.decided_by) == (
-            Decision.PERMIT, AccessBasis.CARE_RELATIONSHIP, ("default:care-relationship",))
+            Decision.PERMIT,
+            AccessBasis.CARE_RELATIONSHIP,
+            ("default:care-relationship",),
+        )
         assert Obligation.NOTIFY_PATIENT not in decision.obligations  # a write opens nothing
     else:
         assert (decision.decision, decision.basis, decision.decided_by) == (
-            Decision.DENY, AccessBasis.NONE, ("default:no-care-relationship",))
+            Decision.DENY,
+            AccessBasis.NONE,
+            ("default:no-care-relationship",),
+        )
 
 
-@given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES),
-                                            writes=st.just(False)), home=homes)
+@given(
+    rule_set=rule_sets,
+    request=requests(categories=st.just(DataCategory.MUNICIPAL_SERVICES), writes=st.just(False)),
+    home=homes,
+)
 def test_municipal_services_are_read_by_default_only_within_the_home_organisation(rule_set, request, home):
     decision = decide(Policy(PATIENT, rule_set, home_orgnr=home), request, NOW)
     if decision.decision is Decision.PERMIT and decision.basis is AccessBasis.CARE_RELATIONSHIP:
@@ -221,7 +265,10 @@ def test_municipal_services_are_read_by_default_only_within_the_home_organisatio
         assert decision.obligations[-2:] == (Obligation.FLAG_FOR_AUDIT, Obligation.NOTIFY_PATIENT)
 
 
-@given(rule_set=rule_sets, request=requests(categories=st.just(DataCategory.VITAL_SIGNS), writes=st.just(False)),
-       home=homes)
+@given(
+    rule_set=rule_sets,
+    request=requests(categories=st.just(DataCategory.VITAL_SIGNS), writes=st.just(False)),
+    home=homes,
+)
 def test_vital_signs_reads_never_depend_on_the_home_organisation(rule_set, request, home):
     assert outcome(rule_set, request, home) == outcome(rule_set, request, None)

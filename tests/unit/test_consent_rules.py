@@ -1,4 +1,5 @@
 """Rule validation, consent receipts and notification texts (pure, no I/O)."""
+
 from __future__ import annotations
 
 import json
@@ -37,45 +38,66 @@ HPR = ActorSelector(SelectorKind.HPR_NUMBER, people.BJORN_HPR)
 
 
 def draft(rule_type: RuleType | None = RuleType.RESTRICTION, **fields) -> RuleDraft:
-    values = dict(patient_id=PATIENT, rule_type=rule_type, selector=None, categories=(), purposes=(),
-                  valid_from=None, valid_until=None, reason="")
+    values = dict(
+        patient_id=PATIENT,
+        rule_type=rule_type,
+        selector=None,
+        categories=(),
+        purposes=(),
+        valid_from=None,
+        valid_until=None,
+        reason="",
+    )
     return RuleDraft(**(values | fields))
 
 
-@pytest.mark.parametrize("rule", [
-    draft(RuleType.RESERVATION),
-    draft(RuleType.RESTRICTION, categories=[DataCategory.VITAL_SIGNS]),
-    draft(RuleType.BLOCK_PERSON, selector=HPR, reason="x" * 500),
-    draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047"),
-          valid_from=NOW + timedelta(days=1), valid_until=NOW + timedelta(days=30)),
-    draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.AUTHORIZATION, "LE")),
-    draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ANYONE), categories=[DataCategory.MUNICIPAL_SERVICES]),
-], ids=["reservation", "restriction", "block", "permit-org", "permit-authorization", "permit-anyone"])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        draft(RuleType.RESERVATION),
+        draft(RuleType.RESTRICTION, categories=[DataCategory.VITAL_SIGNS]),
+        draft(RuleType.BLOCK_PERSON, selector=HPR, reason="x" * 500),
+        draft(
+            RuleType.PERMIT,
+            selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047"),
+            valid_from=NOW + timedelta(days=1),
+            valid_until=NOW + timedelta(days=30),
+        ),
+        draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.AUTHORIZATION, "LE")),
+        draft(
+            RuleType.PERMIT, selector=ActorSelector(SelectorKind.ANYONE), categories=[DataCategory.MUNICIPAL_SERVICES]
+        ),
+    ],
+    ids=["reservation", "restriction", "block", "permit-org", "permit-authorization", "permit-anyone"],
+)
 def test_valid_rules(rule):
     assert rule_violations(rule, NOW, allow_synthetic=True) == {}
 
 
-@pytest.mark.parametrize(("rule", "field"), [
-    (draft(None), "rule_type"),
-    (draft(patient_id="22750884908"), "patient_id"),
-    (draft(categories=[None]), "data_categories"),
-    (draft(categories=[DataCategory.CONSENT]), "data_categories"),
-    (draft(RuleType.RESERVATION, categories=[DataCategory.VITAL_SIGNS]), "data_categories"),
-    (draft(RuleType.BLOCK_PERSON, selector=HPR, purposes=[PurposeOfUse.TREAT]), "purposes"),
-    (draft(RuleType.RESTRICTION, purposes=[PurposeOfUse.COC]), "purposes"),  # another purpose would bypass it
-    (draft(purposes=[None]), "purposes"),
-    (draft(RuleType.RESTRICTION, selector=HPR), "actor"),
-    (draft(RuleType.BLOCK_PERSON), "actor"),
-    (draft(RuleType.BLOCK_PERSON, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047")), "actor"),
-    (draft(RuleType.PERMIT), "actor"),
-    (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000013")), "actor"),
-    (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.HPR_NUMBER, "99-1")), "actor"),
-    (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.AUTHORIZATION, "le")), "actor"),
-    (draft(selector_problem="anyone must be true when set"), "actor"),
-    (draft(valid_until=NOW), "valid_until"),
-    (draft(valid_from=NOW + timedelta(days=2), valid_until=NOW + timedelta(days=1)), "valid_until"),
-    (draft(reason="x" * 501), "reason"),
-])
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        (draft(None), "rule_type"),
+        (draft(patient_id="22750884908"), "patient_id"),
+        (draft(categories=[None]), "data_categories"),
+        (draft(categories=[DataCategory.CONSENT]), "data_categories"),
+        (draft(RuleType.RESERVATION, categories=[DataCategory.VITAL_SIGNS]), "data_categories"),
+        (draft(RuleType.BLOCK_PERSON, selector=HPR, purposes=[PurposeOfUse.TREAT]), "purposes"),
+        (draft(RuleType.RESTRICTION, purposes=[PurposeOfUse.COC]), "purposes"),  # another purpose would bypass it
+        (draft(purposes=[None]), "purposes"),
+        (draft(RuleType.RESTRICTION, selector=HPR), "actor"),
+        (draft(RuleType.BLOCK_PERSON), "actor"),
+        (draft(RuleType.BLOCK_PERSON, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000047")), "actor"),
+        (draft(RuleType.PERMIT), "actor"),
+        (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.ORG_NUMBER, "910000013")), "actor"),
+        (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.HPR_NUMBER, "99-1")), "actor"),
+        (draft(RuleType.PERMIT, selector=ActorSelector(SelectorKind.AUTHORIZATION, "le")), "actor"),
+        (draft(selector_problem="anyone must be true when set"), "actor"),
+        (draft(valid_until=NOW), "valid_until"),
+        (draft(valid_from=NOW + timedelta(days=2), valid_until=NOW + timedelta(days=1)), "valid_until"),
+        (draft(reason="x" * 501), "reason"),
+    ],
+)
 def test_invalid_rules_name_the_field(rule, field):
     assert field in rule_violations(rule, NOW, allow_synthetic=True)
 
@@ -99,12 +121,25 @@ def test_receipt_verifies_with_the_published_key_and_carries_the_canonical_conte
     assert [k["kid"] for k in keys["keys"]] == ["test-receipts"] and "d" not in keys["keys"][0]
     verified = jws.deserialize_compact(signer.sign(rule), KeySet.import_key_set(keys), algorithms=["ES256"])
     assert verified.protected == {"alg": "ES256", "kid": "test-receipts", "typ": "samhandling-consent-receipt+jws"}
-    assert json.loads(verified.payload) == receipt_content(rule) == {
-        "rule_id": "r-1", "version": 1, "patient_id": PATIENT, "rule_type": "BLOCK_PERSON",
-        "actor": {"hpr_number": people.BJORN_HPR}, "data_categories": [], "purposes": [], "valid_from": None,
-        "valid_until": None, "state": "ACTIVE", "created_by": {"kind": "PATIENT", "pid": PATIENT},
-        "create_time": "2026-03-01T12:00:00.000000Z", "policy_revision": 3,
-    }
+    assert (
+        json.loads(verified.payload)
+        == receipt_content(rule)
+        == {
+            "rule_id": "r-1",
+            "version": 1,
+            "patient_id": PATIENT,
+            "rule_type": "BLOCK_PERSON",
+            "actor": {"hpr_number": people.BJORN_HPR},
+            "data_categories": [],
+            "purposes": [],
+            "valid_from": None,
+            "valid_until": None,
+            "state": "ACTIVE",
+            "created_by": {"kind": "PATIENT", "pid": PATIENT},
+            "create_time": "2026-03-01T12:00:00.000000Z",
+            "policy_revision": 3,
+        }
+    )
 
 
 def test_a_tampered_receipt_does_not_verify(signer):
@@ -121,23 +156,39 @@ def test_a_tampered_receipt_does_not_verify(signer):
 def test_rule_change_notifications_say_what_changed_and_who_did_it():
     mine = rule_changed("n-1", version())
     assert (mine.kind, mine.reference) == (NotificationKind.RULE_CHANGED, "r-1")
-    assert mine.text == ("Your block of the health person with HPR number 990000104 was created by you "
-                         "on 2026-03-01 12:00 UTC.")
+    assert mine.text == (
+        "Your block of the health person with HPR number 990000104 was created by you on 2026-03-01 12:00 UTC."
+    )
     guardian = Actor(ActorKind.PATIENT, pid=people.MIKKEL, name="Mikkel Midlertidigsen")
-    revoked = replace(version(RuleState.REVOKED, rule_type=RuleType.RESTRICTION, selector=None,
-                              categories=frozenset({DataCategory.VITAL_SIGNS})), created_by=guardian)
+    revoked = replace(
+        version(
+            RuleState.REVOKED,
+            rule_type=RuleType.RESTRICTION,
+            selector=None,
+            categories=frozenset({DataCategory.VITAL_SIGNS}),
+        ),
+        created_by=guardian,
+    )
     assert rule_changed("n-2", revoked).text == (
         "Your restriction of vital signs was revoked by your representative Mikkel Midlertidigsen "
         "on 2026-03-01 12:00 UTC."
     )
     seeded = replace(version(rule_type=RuleType.RESERVATION, selector=None), created_by=SEED_ACTOR)
-    assert "reservation against all sharing was created by the system Samhandling seed data" in \
-        rule_changed("n-3", seeded).text
+    assert (
+        "reservation against all sharing was created by the system Samhandling seed data"
+        in rule_changed("n-3", seeded).text
+    )
 
 
 def test_an_emergency_opening_notifies_the_patient_without_the_health_persons_pid():
-    nurse = Actor(ActorKind.PERSONNEL, pid=people.SIGRID, name="Sigrid Sykepleiersen", hpr_number=people.SIGRID_HPR,
-                  orgnr_parent="910000012", orgnr_child="910000020")
+    nurse = Actor(
+        ActorKind.PERSONNEL,
+        pid=people.SIGRID,
+        name="Sigrid Sykepleiersen",
+        hpr_number=people.SIGRID_HPR,
+        orgnr_parent="910000012",
+        orgnr_child="910000020",
+    )
     restriction = version(rule_type=RuleType.RESTRICTION, selector=None)
     request = AccessRequest(PATIENT, nurse, DataCategory.VITAL_SIGNS, PurposeOfUse.ETREAT, "fall, unconscious")
     decision = decide(Policy(PATIENT, (restriction,)), request, NOW)
@@ -145,19 +196,34 @@ def test_an_emergency_opening_notifies_the_patient_without_the_health_persons_pi
     notification = access_notification("n-1", request, decision, "d-1", NOW, names)
     assert notification is not None
     assert (notification.kind, notification.reference, notification.actor.pid) == (
-        NotificationKind.EMERGENCY_ACCESS, "d-1", "")
-    assert notification.text == ("Your restricted vital signs were opened in an emergency by Sigrid Sykepleiersen "
-                                 "at Bodø kommune – hjemmesykepleie on 2026-03-01 12:00 UTC.")
-    system = replace(request, actor=Actor(ActorKind.SYSTEM, client_name="Demo EHR", orgnr_parent="910000071"),
-                     justification="", consent_at_moment=True, purpose=PurposeOfUse.TREAT)
-    assert access_notification("n-2", system, decide(Policy(PATIENT, (restriction,)), system, NOW), "d-2", NOW,
-                               names) is None  # a system cannot declare consent: denied, nothing to tell
+        NotificationKind.EMERGENCY_ACCESS,
+        "d-1",
+        "",
+    )
+    assert notification.text == (
+        "Your restricted vital signs were opened in an emergency by Sigrid Sykepleiersen "
+        "at Bodø kommune – hjemmesykepleie on 2026-03-01 12:00 UTC."
+    )
+    system = replace(
+        request,
+        actor=Actor(ActorKind.SYSTEM, client_name="Demo EHR", orgnr_parent="910000071"),
+        justification="",
+        consent_at_moment=True,
+        purpose=PurposeOfUse.TREAT,
+    )
+    assert (
+        access_notification("n-2", system, decide(Policy(PATIENT, (restriction,)), system, NOW), "d-2", NOW, names)
+        is None
+    )  # a system cannot declare consent: denied, nothing to tell
     consented = replace(request, purpose=PurposeOfUse.TREAT, justification="", consent_at_moment=True)
-    told = access_notification("n-3", consented, decide(Policy(PATIENT, (restriction,)), consented, NOW), "d-3",
-                               NOW, {})
+    told = access_notification(
+        "n-3", consented, decide(Policy(PATIENT, (restriction,)), consented, NOW), "d-3", NOW, {}
+    )
     assert told is not None and told.kind is NotificationKind.CONSENT_AT_MOMENT
-    assert told.text.startswith("Your restricted vital signs were opened with your consent at the moment by Sigrid "
-                                "Sykepleiersen at organisation 910000020")
+    assert told.text.startswith(
+        "Your restricted vital signs were opened with your consent at the moment by Sigrid "
+        "Sykepleiersen at organisation 910000020"
+    )
 
 
 def test_production_refuses_the_development_receipt_key_and_seeded_organisation_names():

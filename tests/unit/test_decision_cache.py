@@ -1,5 +1,6 @@
 """The gateway's decision cache on a fake clock: leases counted from the send, changes dropped
 before they are acknowledged, nothing cached without a lease or across a change."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,10 @@ def ask(patient_id: str = PATIENT, category: int = common_pb2.DATA_CATEGORY_VITA
 
 
 PERMIT = consent_pb2.CheckAccessResponse(
-    decision=common_pb2.DECISION_PERMIT, access_basis=common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP,
-    decided_by=["default:care-relationship"], decision_id="d-1",
+    decision=common_pb2.DECISION_PERMIT,
+    access_basis=common_pb2.ACCESS_BASIS_CARE_RELATIONSHIP,
+    decided_by=["default:care-relationship"],
+    decision_id="d-1",
 )
 
 
@@ -147,8 +150,10 @@ def test_a_cached_read_permit_never_answers_a_write():
     assert cached(cache, ask())
     assert cache.get(ask(write=True)) is None
     denied = consent_pb2.CheckAccessResponse(
-        decision=common_pb2.DECISION_DENY, access_basis=common_pb2.ACCESS_BASIS_NONE,
-        decided_by=["default:not-data-holder"], decision_id="d-2",
+        decision=common_pb2.DECISION_DENY,
+        access_basis=common_pb2.ACCESS_BASIS_NONE,
+        decided_by=["default:not-data-holder"],
+        decision_id="d-2",
     )
     assert cached(cache, ask(write=True), denied)
     assert cache.get(ask()) is PERMIT and cache.get(ask(write=True)) is denied
@@ -238,8 +243,9 @@ class FakeChannel:
 async def test_a_change_is_dropped_before_it_is_acknowledged():
     cache = DecisionCache(enabled=True)
     settings = Settings()
-    watch = PolicyWatch(cache, "unused", AssertionSigner(load_jwk(settings.assertion_signing_key(), settings)),
-                        renew_seconds=3600)
+    watch = PolicyWatch(
+        cache, "unused", AssertionSigner(load_jwk(settings.assertion_signing_key(), settings)), renew_seconds=3600
+    )
     call = FakeWatchCall(cache)
     following = asyncio.create_task(watch._follow(FakeChannel(call)))
     await watch.leased()
@@ -283,13 +289,15 @@ async def test_a_watch_ended_under_an_acknowledgement_subscribes_again(monkeypat
     monkeypatch.setattr(module, "open_channel", channel)
     monkeypatch.setattr(module, "RECONNECT_SECONDS", (0.01, 0.01))
     settings = Settings()
-    watch = PolicyWatch(cache, "unused", AssertionSigner(load_jwk(settings.assertion_signing_key(), settings)),
-                        renew_seconds=3600)
+    watch = PolicyWatch(
+        cache, "unused", AssertionSigner(load_jwk(settings.assertion_signing_key(), settings)), renew_seconds=3600
+    )
     watch.start()
     try:
         await asyncio.wait_for(watch.leased(), 5)
-        await first.incoming.put(Response(change=Response.PolicyChange(sequence=7, patient_id=PATIENT,
-                                                                       policy_revision=3)))
+        await first.incoming.put(
+            Response(change=Response.PolicyChange(sequence=7, patient_id=PATIENT, policy_revision=3))
+        )
         await asyncio.wait_for(_until(lambda: second.written), 5)  # subscribed again
         await asyncio.wait_for(watch.leased(), 5)
         assert second.written[0][0] == "subscribe" and cache.healthy()

@@ -2,6 +2,7 @@
 settings.py reads is a row of docs/configuration.md, and docs/json-api.md's route table is
 exactly the JSON API's route table (gateway/http/routes.py), each route beside its gRPC method.
 (The error reasons are catalogued in docs/errors.md, checked by its own test.)"""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ DOCS = REPO_ROOT / "docs"
 
 def table_rows(text: str) -> list[list[str]]:
     """The cells of every markdown table row (header and separator rows included)."""
-    return [[cell.strip() for cell in line.strip().strip("|").split(" | ")]
-            for line in text.splitlines() if line.startswith("|")]
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
 
 
 def test_every_setting_read_is_in_the_configuration_table() -> None:
@@ -26,9 +30,11 @@ def test_every_setting_read_is_in_the_configuration_table() -> None:
     assert len(variables) > 20 and templates
     first_cells = " ".join(row[0] for row in table_rows((DOCS / "configuration.md").read_text()))
     missing = sorted(v for v in variables if f"`{v}`" not in first_cells)
-    missing += sorted(t for t in templates
-                      if f"`SAMHANDLING_<COMPONENT>{t}`" not in first_cells
-                      and f"`SAMHANDLING_<BACKEND>{t}`" not in first_cells)
+    missing += sorted(
+        t
+        for t in templates
+        if f"`SAMHANDLING_<COMPONENT>{t}`" not in first_cells and f"`SAMHANDLING_<BACKEND>{t}`" not in first_cells
+    )
     assert not missing, f"settings missing from docs/configuration.md's table: {missing}"
 
 
@@ -48,10 +54,10 @@ def test_the_route_table_is_the_json_apis() -> None:
     served[("GET", RECEIPT_KEYS_PATH)] = "receipt-signing JWK Set"
     assert set(documented) == set(served), (
         f"routes served but not in docs/json-api.md: {sorted(set(served) - set(documented))}; "
-        f"documented but not served: {sorted(set(documented) - set(served))}")
+        f"documented but not served: {sorted(set(documented) - set(served))}"
+    )
     wrong = {f"{m} {p}": served[(m, p)] for (m, p), cell in documented.items() if served[(m, p)] not in cell}
     assert not wrong, f"rows of docs/json-api.md that do not name the route's gRPC method: {wrong}"
-
 
 
 def named_constants() -> dict[str, int]:
@@ -59,7 +65,9 @@ def named_constants() -> dict[str, int]:
     found: dict[str, int] = {}
     for root in ("services", "gateway"):
         for path in (REPO_ROOT / root).rglob("*.py"):
-            for name, value in re.findall(r"^(MAX_[A-Z0-9_]+)(?:: *\w+)? *= *([0-9_]+)\s*(?:#.*)?$", path.read_text(), re.M):
+            for name, value in re.findall(
+                r"^(MAX_[A-Z0-9_]+)(?:: *\w+)? *= *([0-9_]+)\s*(?:#.*)?$", path.read_text(), re.M
+            ):
                 found[name] = int(value)
     return found
 
@@ -72,6 +80,8 @@ def test_every_limit_the_docs_name_is_a_constant_and_a_limits_row_states_its_val
     for row in table_rows((DOCS / "limits.md").read_text()):
         for name in re.findall(r"`(MAX_[A-Z0-9_]+)`", " | ".join(row)):
             value = constants[name]
-            if not {f"{value}", f"{value:,}", f"{value:,}".replace(",", " ")} & set(re.findall(r"\d[\d, ]*\d|\d", " | ".join(row))):
+            if not {f"{value}", f"{value:,}", f"{value:,}".replace(",", " ")} & set(
+                re.findall(r"\d[\d, ]*\d|\d", " | ".join(row))
+            ):
                 wrong.append(f"{name} = {value}: {row[:2]}")
     assert not wrong, f"rows of docs/limits.md whose value is not the constant's: {wrong}"

@@ -1,4 +1,5 @@
 """DPoP proofs: every rule of RFC 9449 the verifier enforces."""
+
 from __future__ import annotations
 
 import pytest
@@ -126,39 +127,48 @@ def test_iat_must_be_a_whole_finite_numeric_date(key, iat):
 SERVER_URI = "https://gw.example/api/v1/patients/22750884907/access-log"
 
 
-@pytest.mark.parametrize("claimed", [
-    "HTTPS://GW.EXAMPLE/api/v1/patients/22750884907/access-log",  # scheme and host case
-    "https://gw.example:443/api/v1/patients/22750884907/access-log",  # the default port
-    "https://gw.example/api/v1/patients/22750884907/access-log?page_size=5",  # query ignored
-    "https://gw.example/api/v1/patients/22750884907/access-log#top",  # fragment ignored
-    "https://gw.example/api/v1/patients/./22750884907/../22750884907/access-log",  # dot segments
-    "https://gw.example/api/v1/patients/22750884907/%61ccess-log",  # an escaped unreserved character
-])
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        "HTTPS://GW.EXAMPLE/api/v1/patients/22750884907/access-log",  # scheme and host case
+        "https://gw.example:443/api/v1/patients/22750884907/access-log",  # the default port
+        "https://gw.example/api/v1/patients/22750884907/access-log?page_size=5",  # query ignored
+        "https://gw.example/api/v1/patients/22750884907/access-log#top",  # fragment ignored
+        "https://gw.example/api/v1/patients/./22750884907/../22750884907/access-log",  # dot segments
+        "https://gw.example/api/v1/patients/22750884907/%61ccess-log",  # an escaped unreserved character
+    ],
+)
 def test_htu_names_the_target_in_any_equivalent_spelling(key, claimed):
     proof = make_proof(key, "GET", claimed, access_token=TOKEN, now=NOW)
     assert verifier().verify(proof, htm="GET", htu=SERVER_URI, access_token=TOKEN) == key.thumbprint()
 
 
-@pytest.mark.parametrize("server", [
-    "HTTPS://gw.example:443/api/v1/patients/22750884907/access-log",  # the server's side is normalised too
-    "https://gw.example/api/v1/patients/22750884907/access-log?page_size=5",
-])
+@pytest.mark.parametrize(
+    "server",
+    [
+        "HTTPS://gw.example:443/api/v1/patients/22750884907/access-log",  # the server's side is normalised too
+        "https://gw.example/api/v1/patients/22750884907/access-log?page_size=5",
+    ],
+)
 def test_the_request_uri_is_normalised_as_the_claim_is(key, server):
     proof = make_proof(key, "GET", SERVER_URI, access_token=TOKEN, now=NOW)
     assert verifier().verify(proof, htm="GET", htu=server, access_token=TOKEN) == key.thumbprint()
 
 
-@pytest.mark.parametrize("claimed", [
-    "http://gw.example/api/v1/patients/22750884907/access-log",  # another scheme
-    "https://gw.example:8443/api/v1/patients/22750884907/access-log",  # another port
-    "https://gw.example/api/v1/patients/22750884907/Access-Log",  # paths are case-sensitive
-    "https://gw.example/api/v1/patients/22750884907/access-log/",  # another path
-    "https://gw.example/api/v1/patients/22750884907%2Faccess-log",  # an escaped "/" is no separator
-    "https://someone@gw.example/api/v1/patients/22750884907/access-log",  # userinfo
-    "wss://gw.example/api/v1/patients/22750884907/access-log",  # not http(s)
-    "https://gw.example:99999/api/v1/patients/22750884907/access-log",  # no such port
-    "/api/v1/patients/22750884907/access-log",  # not absolute
-])
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        "http://gw.example/api/v1/patients/22750884907/access-log",  # another scheme
+        "https://gw.example:8443/api/v1/patients/22750884907/access-log",  # another port
+        "https://gw.example/api/v1/patients/22750884907/Access-Log",  # paths are case-sensitive
+        "https://gw.example/api/v1/patients/22750884907/access-log/",  # another path
+        "https://gw.example/api/v1/patients/22750884907%2Faccess-log",  # an escaped "/" is no separator
+        "https://someone@gw.example/api/v1/patients/22750884907/access-log",  # userinfo
+        "wss://gw.example/api/v1/patients/22750884907/access-log",  # not http(s)
+        "https://gw.example:99999/api/v1/patients/22750884907/access-log",  # no such port
+        "/api/v1/patients/22750884907/access-log",  # not absolute
+    ],
+)
 def test_htu_naming_another_target_is_refused(key, claimed):
     proof = make_proof(key, "GET", claimed, access_token=TOKEN, now=NOW)
     with pytest.raises(DpopError) as err:
@@ -176,10 +186,12 @@ def test_htm_is_the_method_exactly_as_methods_are_case_sensitive(key, claimed):
 
 def test_two_spellings_of_one_target_are_one_target_for_single_use(key):
     check = verifier()
-    proof = make_proof(key, "GET", "HTTPS://GW.example:443/api/v1/patients/22750884907/access-log",
-                       access_token=TOKEN, now=NOW)
+    proof = make_proof(
+        key, "GET", "HTTPS://GW.example:443/api/v1/patients/22750884907/access-log", access_token=TOKEN, now=NOW
+    )
     check.verify(proof, htm="GET", htu=SERVER_URI, access_token=TOKEN)
     with pytest.raises(DpopError) as err:
-        check.verify(proof, htm="GET", htu="https://gw.example:443/api/v1/patients/22750884907/access-log",
-                     access_token=TOKEN)
+        check.verify(
+            proof, htm="GET", htu="https://gw.example:443/api/v1/patients/22750884907/access-log", access_token=TOKEN
+        )
     assert err.value.reason == "DPOP_REPLAYED"

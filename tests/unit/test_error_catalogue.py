@@ -2,6 +2,7 @@
 is written: no raise site or comparison in gateway/ or services/ spells one as a string, every
 entry is raised somewhere, a reason travels only with its catalogued code, and docs/errors.md is
 what the catalogue renders."""
+
 from __future__ import annotations
 
 import ast
@@ -31,7 +32,9 @@ REASONS = frozenset(r.value for r in Reason)
 
 def _sources() -> list[Path]:
     return [
-        path for root in ("gateway", "services") for path in sorted((REPO_ROOT / root).rglob("*.py"))
+        path
+        for root in ("gateway", "services")
+        for path in sorted((REPO_ROOT / root).rglob("*.py"))
         if path != CATALOGUE and not path.name.endswith(("_pb2.py", "_pb2_grpc.py"))
     ]
 
@@ -43,8 +46,12 @@ def spelt_reasons(source: str, where: str, *, may_build_errors: bool = False) ->
     for node in ast.walk(ast.parse(source, where)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in REASONS:
             found.append(f"{where}:{node.lineno} {node.value!r}")
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ServiceError"
-              and not may_build_errors):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "ServiceError"
+            and not may_build_errors
+        ):
             found.append(f"{where}:{node.lineno} ServiceError(...) by hand")
     return found
 
@@ -55,30 +62,37 @@ def reasons_used(source: str, where: str) -> tuple[set[str], set[str]]:
     compared = {id(n) for c in ast.walk(tree) if isinstance(c, ast.Compare) for n in ast.walk(c)}
     raised, seen = set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Reason" \
-                and node.attr in REASONS:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "Reason"
+            and node.attr in REASONS
+        ):
             (seen if id(node) in compared else raised).add(node.attr)
     return raised, seen - raised
 
 
 def test_no_reason_is_spelt_as_a_string_outside_the_catalogue() -> None:
     spelt = [
-        hit for path in _sources()
+        hit
+        for path in _sources()
         for hit in spelt_reasons(path.read_text(), str(path.relative_to(REPO_ROOT)), may_build_errors=path == ERRORS)
     ]
     assert not spelt, "use the catalogue's entry (services/platform/error_reasons.py):\n" + "\n".join(spelt)
 
 
 def test_the_walk_sees_a_spelt_reason_in_each_form() -> None:
-    source = '''
+    source = """
 raise unauthenticated("TOKEN_EXPIRED", "the token has expired")
 raise ServiceError(grpc.StatusCode.NOT_FOUND, Reason.UNIT_NOT_FOUND, "no unit")
 if err.reason == "NO_CHECKPOINT": pass
 log.warning("refused", extra={"reason": "WEB_CSRF_REFUSED"})
 raise Reason.AUDIT_BUSY.error("busy")
-'''
+"""
     assert sorted(spelt_reasons(source, "x.py")) == [
-        "x.py:2 'TOKEN_EXPIRED'", "x.py:3 ServiceError(...) by hand", "x.py:4 'NO_CHECKPOINT'",
+        "x.py:2 'TOKEN_EXPIRED'",
+        "x.py:3 ServiceError(...) by hand",
+        "x.py:4 'NO_CHECKPOINT'",
         "x.py:5 'WEB_CSRF_REFUSED'",
     ]
     assert reasons_used(source, "x.py") == ({"UNIT_NOT_FOUND", "AUDIT_BUSY"}, set())
@@ -103,20 +117,29 @@ def test_every_entry_is_an_upper_snake_reason_with_a_one_line_meaning() -> None:
 def test_an_entry_raises_its_reason_with_its_code() -> None:
     err = Reason.WATCH_LEASE_LAPSED.error("the lease ran out; subscribe again")
     assert (err.code, err.reason, err.message) == (
-        grpc.StatusCode.UNAVAILABLE, "WATCH_LEASE_LAPSED", "the lease ran out; subscribe again")
+        grpc.StatusCode.UNAVAILABLE,
+        "WATCH_LEASE_LAPSED",
+        "the lease ran out; subscribe again",
+    )
     assert type(err.reason) is str  # the wire value, not the enum member
     assert unavailable(Reason.WATCH_LEASE_LAPSED, "m").code == grpc.StatusCode.UNAVAILABLE
     bad = invalid_argument({"page_size": "at most 500"}, reason=Reason.MALFORMED_REQUEST)
     assert (bad.code, bad.reason, bad.field_violations) == (
-        grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST", {"page_size": "at most 500"})
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+        {"page_size": "at most 500"},
+    )
 
 
-@pytest.mark.parametrize("helper, reason", [
-    (unauthenticated, Reason.CONSENT_DENIED),
-    (permission_denied, Reason.TOKEN_EXPIRED),
-    (not_found, Reason.AUDIT_BUSY),
-    (unavailable, Reason.RULE_NOT_FOUND),
-])
+@pytest.mark.parametrize(
+    "helper, reason",
+    [
+        (unauthenticated, Reason.CONSENT_DENIED),
+        (permission_denied, Reason.TOKEN_EXPIRED),
+        (not_found, Reason.AUDIT_BUSY),
+        (unavailable, Reason.RULE_NOT_FOUND),
+    ],
+)
 def test_a_helper_refuses_a_reason_catalogued_with_another_code(helper, reason) -> None:
     with pytest.raises(ValueError, match=f"{reason.value} is catalogued as {reason.code.name}"):
         helper(reason, "message")

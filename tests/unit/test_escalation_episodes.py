@@ -1,6 +1,7 @@
 """Episode transitions with an injected clock (docs/escalation.md, "Episodes"): opening, appending,
 upgrading, acknowledging, declining, timeouts along the chain, reassessment, resolution and
 auto-resolution, the notification limit, bounds, idempotency and the errors."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -77,8 +78,12 @@ class Clock:
 class Patient:
     """One patient's measurements and open episode, driven through the pure functions as a store would."""
 
-    def __init__(self, clock: Clock, born: object = PATIENT_BORN, routes_at: Callable[[datetime], Routes] | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        born: object = PATIENT_BORN,
+        routes_at: Callable[[datetime], Routes] | None = None,
+    ) -> None:
         self.clock = clock
         self.born = born
         self.points: list[TrendPoint] = []
@@ -86,8 +91,9 @@ class Patient:
         self.routes_at = routes_at or routes
         self.count = 0
 
-    def measure(self, total: int, *, red: bool = False, ago: timedelta = timedelta(0), pregnant: bool = False,
-                mid: str = "") -> Transition:
+    def measure(
+        self, total: int, *, red: bool = False, ago: timedelta = timedelta(0), pregnant: bool = False, mid: str = ""
+    ) -> Transition:
         self.count += 1
         at = self.clock.now - ago
         m = measurement(at, total, red=red, pregnant=pregnant, mid=mid or f"m{self.count}")
@@ -95,9 +101,17 @@ class Patient:
         if evaluation.result is not None:
             self.points.append(TrendPoint(at, evaluation.result.total))
         step = record_measurement(
-            self.episode, measurement_id=m.measurement_id, measured_at=at, evaluation=evaluation,
-            new_episode_id=f"e{self.count}", patient_id=PATIENT, source_orgnr=RECORDER,
-            routes=self.routes_at(self.clock.now), now=self.clock.now, within=WITHIN)
+            self.episode,
+            measurement_id=m.measurement_id,
+            measured_at=at,
+            evaluation=evaluation,
+            new_episode_id=f"e{self.count}",
+            patient_id=PATIENT,
+            source_orgnr=RECORDER,
+            routes=self.routes_at(self.clock.now),
+            now=self.clock.now,
+            within=WITHIN,
+        )
         self.last = (m, evaluation)
         self.episode = step.episode if step.episode is not None else self.episode
         return step
@@ -105,9 +119,17 @@ class Patient:
     def replay_last(self) -> Transition:
         m, evaluation = self.last
         return record_measurement(
-            self.episode, measurement_id=m.measurement_id, measured_at=m.measured_at, evaluation=evaluation,
-            new_episode_id="other", patient_id=PATIENT, source_orgnr=RECORDER, routes=self.routes_at(self.clock.now),
-            now=self.clock.now, within=WITHIN)
+            self.episode,
+            measurement_id=m.measurement_id,
+            measured_at=m.measured_at,
+            evaluation=evaluation,
+            new_episode_id="other",
+            patient_id=PATIENT,
+            source_orgnr=RECORDER,
+            routes=self.routes_at(self.clock.now),
+            now=self.clock.now,
+            within=WITHIN,
+        )
 
     def apply(self, step: Transition) -> Transition:
         self.episode = step.episode
@@ -152,6 +174,7 @@ def patient(clock: Clock) -> Patient:
 
 # --- opening --------------------------------------------------------------------------------------
 
+
 def test_nothing_opens_below_every_trigger(patient: Patient) -> None:
     assert patient.measure(2) == Transition(None)
     assert patient.episode is None
@@ -163,8 +186,9 @@ def test_emergency_opens_telling_the_recorder_to_phone_113_first_and_pushes_to_e
     assert (episode.level, episode.state, episode.origin) == (Level.EMERGENCY, State.OPEN, Origin.SCORE)
     assert episode.rules_version == "news2-escalation/1"
     assert [t.orgnr for t in episode.targets] == [LEGEVAKT, HOME_NURSING, FOLLOW_UP_TEAM]
-    assert step.effects[0] == TellRecorder(episode.episode_id, RECORDER, RecorderMessage.PHONE_113,
-                                           step.effects[0].text, (PHONE_113,))  # type: ignore[union-attr]
+    assert step.effects[0] == TellRecorder(
+        episode.episode_id, RECORDER, RecorderMessage.PHONE_113, step.effects[0].text, (PHONE_113,)
+    )  # type: ignore[union-attr]
     assert episode.deadline == T0 + minutes(5)
     assert SetTimer(due_timer(episode)) in step.effects
     notes = notified(step.effects)
@@ -191,26 +215,44 @@ def test_undeliverable_goes_back_to_the_recorder_with_the_phone_numbers_and_sets
     assert message.message is RecorderMessage.UNDELIVERABLE and message.phone_numbers == (PHONE_LEGEVAKT, PHONE_113)
     assert "116117" in message.text.nb and "113" in message.text.en
     # Never closed by itself: no timer fires; the recorder's organisation closes it.
-    done = resolve(episode, actor=actor(RECORDER), outcome=Outcome.SENT_TO_LEGEVAKT, note="", request_id="r1",
-                   now=clock.advance(minutes(30)))
+    done = resolve(
+        episode,
+        actor=actor(RECORDER),
+        outcome=Outcome.SENT_TO_LEGEVAKT,
+        note="",
+        request_id="r1",
+        now=clock.advance(minutes(30)),
+    )
     assert done.episode is not None and done.episode.state is State.RESOLVED
 
 
 def test_under_16s_open_nothing_but_a_concern_can(clock: Clock) -> None:
     child = Patient(clock, born=CHILD_BORN)
     assert child.measure(9).episode is None
-    step = raise_concern(None, actor=actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"), level=Level.URGENT,
-                         note="Barnet er slapt og har feber", request_id="c1", new_episode_id="e-c",
-                         patient_id="14681450042", routes=routes(clock.now, recorder=HOME_NURSING), now=clock.now,
-                         within=WITHIN)
+    step = raise_concern(
+        None,
+        actor=actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"),
+        level=Level.URGENT,
+        note="Barnet er slapt og har feber",
+        request_id="c1",
+        new_episode_id="e-c",
+        patient_id="14681450042",
+        routes=routes(clock.now, recorder=HOME_NURSING),
+        now=clock.now,
+        within=WITHIN,
+    )
     assert step.episode is not None
-    assert (step.episode.origin, step.episode.level, step.episode.source_orgnr) == (Origin.CONCERN, Level.URGENT,
-                                                                                     HOME_NURSING)
+    assert (step.episode.origin, step.episode.level, step.episode.source_orgnr) == (
+        Origin.CONCERN,
+        Level.URGENT,
+        HOME_NURSING,
+    )
     assert HOME_NURSING not in notified(step.effects)  # the raiser's organisation is not told
     assert [e.kind for e in step.episode.events] == [EventKind.OPENED, EventKind.CONCERN]
 
 
 # --- measurements on an open episode -------------------------------------------------------------
+
 
 def test_the_same_measurement_twice_changes_nothing(patient: Patient, clock: Clock) -> None:
     patient.measure(5)
@@ -223,7 +265,8 @@ def test_the_same_measurement_twice_changes_nothing(patient: Patient, clock: Clo
 
 
 def test_a_newer_measurement_at_the_same_or_a_lower_level_is_appended_without_a_notification(
-        patient: Patient, clock: Clock) -> None:
+    patient: Patient, clock: Clock
+) -> None:
     patient.measure(6)
     clock.advance(minutes(2))
     same = patient.measure(5)
@@ -235,10 +278,13 @@ def test_a_newer_measurement_at_the_same_or_a_lower_level_is_appended_without_a_
 
 
 def test_a_higher_level_upgrades_and_renotifies_every_target_even_one_that_acknowledged(
-        patient: Patient, clock: Clock) -> None:
+    patient: Patient, clock: Clock
+) -> None:
     patient.measure(3, red=True)  # URGENT_REVIEW: the follow-up team (open on Wednesday)
     first_deadline = patient.open.deadline
-    patient.apply(acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.advance(minutes(5))))
+    patient.apply(
+        acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.advance(minutes(5)))
+    )
     assert patient.open.state is State.ACKNOWLEDGED
     auto = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
     clock.advance(minutes(10))
@@ -280,11 +326,13 @@ def test_a_late_older_measurement_never_upgrades(patient: Patient, clock: Clock)
 
 # --- acknowledge, decline, timeouts --------------------------------------------------------------
 
+
 def test_acknowledge_stops_the_chain_and_is_idempotent_by_request_id(patient: Patient, clock: Clock) -> None:
     patient.measure(3, red=True)
     ack_timer = due_timer(patient.open)
-    step = patient.apply(acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1",
-                                     now=clock.advance(minutes(5))))
+    step = patient.apply(
+        acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.advance(minutes(5)))
+    )
     episode = patient.open
     assert episode.state is State.ACKNOWLEDGED and episode.deadline is None
     assert episode.acknowledgement is not None and episode.acknowledgement.person == actor(FOLLOW_UP_TEAM).person
@@ -295,46 +343,84 @@ def test_acknowledge_stops_the_chain_and_is_idempotent_by_request_id(patient: Pa
     assert fire_timer(episode, ack_timer, now=clock.advance(minutes(30)), within=WITHIN) == Transition(episode)
     # The same request again, later: nothing changes.
     assert acknowledge(episode, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.now) == Transition(episode)
-    refused(grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
-            lambda: acknowledge(episode, actor=actor(FOLLOW_UP_TEAM, name="Another Name"), request_id="a1",
-                                now=clock.now))
-    refused(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_ALREADY_ACKNOWLEDGED",
-            lambda: acknowledge(episode, actor=actor(FOLLOW_UP_TEAM), request_id="a2", now=clock.now))
+    refused(
+        grpc.StatusCode.ALREADY_EXISTS,
+        "REQUEST_ID_REUSED",
+        lambda: acknowledge(episode, actor=actor(FOLLOW_UP_TEAM, name="Another Name"), request_id="a1", now=clock.now),
+    )
+    refused(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_ALREADY_ACKNOWLEDGED",
+        lambda: acknowledge(episode, actor=actor(FOLLOW_UP_TEAM), request_id="a2", now=clock.now),
+    )
 
 
 def test_who_may_acknowledge(patient: Patient, clock: Clock) -> None:
     patient.measure(5)  # URGENT: home nursing and legevakt responsible, the follow-up team informed
     episode = patient.open
-    refused(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_RESPONSIBLE",
-            lambda: acknowledge(episode, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.now))
-    refused(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_RESPONSIBLE",
-            lambda: acknowledge(episode, actor=actor(RECORDER), request_id="a1", now=clock.now))
-    refused(grpc.StatusCode.NOT_FOUND, "ESCALATION_NOT_FOUND",
-            lambda: acknowledge(episode, actor=actor(OTHER_ORG), request_id="a1", now=clock.now))
-    error = refused(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-                    lambda: acknowledge(episode, actor=actor(LEGEVAKT, hpr="12x", name=""), request_id="",
-                                        now=clock.now))
+    refused(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_RESPONSIBLE",
+        lambda: acknowledge(episode, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.now),
+    )
+    refused(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_RESPONSIBLE",
+        lambda: acknowledge(episode, actor=actor(RECORDER), request_id="a1", now=clock.now),
+    )
+    refused(
+        grpc.StatusCode.NOT_FOUND,
+        "ESCALATION_NOT_FOUND",
+        lambda: acknowledge(episode, actor=actor(OTHER_ORG), request_id="a1", now=clock.now),
+    )
+    error = refused(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        lambda: acknowledge(episode, actor=actor(LEGEVAKT, hpr="12x", name=""), request_id="", now=clock.now),
+    )
     assert set(error.field_violations) == {"hpr_number", "name", "request_id"}
     assert acknowledge(episode, actor=actor(LEGEVAKT), request_id="a1", now=clock.now).episode is not None
 
 
-def test_decline_passes_it_on_at_once_and_everyone_declining_exhausts_the_chain(patient: Patient,
-                                                                                 clock: Clock) -> None:
+def test_decline_passes_it_on_at_once_and_everyone_declining_exhausts_the_chain(patient: Patient, clock: Clock) -> None:
     patient.measure(4, red=True)  # URGENT_REVIEW: the follow-up team, then the legevakt
     episode = patient.open
-    refused(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-            lambda: decline(episode, actor=actor(FOLLOW_UP_TEAM), reason=" ", request_id="d1", now=clock.now,
-                            within=WITHIN))
-    step = patient.apply(decline(episode, actor=actor(FOLLOW_UP_TEAM), reason="Ikke vår pasient i dag",
-                                 request_id="d1", now=clock.advance(minutes(3)), within=WITHIN))
+    refused(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        lambda: decline(
+            episode, actor=actor(FOLLOW_UP_TEAM), reason=" ", request_id="d1", now=clock.now, within=WITHIN
+        ),
+    )
+    step = patient.apply(
+        decline(
+            episode,
+            actor=actor(FOLLOW_UP_TEAM),
+            reason="Ikke vår pasient i dag",
+            request_id="d1",
+            now=clock.advance(minutes(3)),
+            within=WITHIN,
+        )
+    )
     assert set(notified(step.effects)) == {LEGEVAKT}
     assert notified(step.effects)[LEGEVAKT].reason is NotifyReason.PASSED_ON
     assert patient.open.deadline == clock.now + minutes(30)
     assert patient.open.pending == ()
-    refused(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_RESPONSIBLE",
-            lambda: acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.now))
-    step = patient.apply(decline(patient.open, actor=actor(LEGEVAKT), reason="Full legevakt", request_id="d2",
-                                 now=clock.advance(minutes(1)), within=WITHIN))
+    refused(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_RESPONSIBLE",
+        lambda: acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.now),
+    )
+    step = patient.apply(
+        decline(
+            patient.open,
+            actor=actor(LEGEVAKT),
+            reason="Full legevakt",
+            request_id="d2",
+            now=clock.advance(minutes(1)),
+            within=WITHIN,
+        )
+    )
     assert patient.open.chain_exhausted and patient.open.state is State.OPEN and patient.open.timers == ()
     [message] = told(step.effects)
     assert message.message is RecorderMessage.PHONE_LEGEVAKT and message.phone_numbers == (PHONE_LEGEVAKT,)
@@ -359,8 +445,9 @@ def test_urgent_review_timeouts_add_the_legevakt_then_tell_the_recorder(patient:
 
 
 @pytest.mark.parametrize(("total", "message"), [(5, RecorderMessage.PHONE_LEGEVAKT), (7, RecorderMessage.PHONE_113)])
-def test_urgent_and_emergency_timeouts_tell_the_recorder_to_phone(patient: Patient, clock: Clock, total: int,
-                                                                   message: RecorderMessage) -> None:
+def test_urgent_and_emergency_timeouts_tell_the_recorder_to_phone(
+    patient: Patient, clock: Clock, total: int, message: RecorderMessage
+) -> None:
     patient.measure(total)
     timer = due_timer(patient.open)
     step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(timer.due_at - clock.now), within=WITHIN))
@@ -387,23 +474,35 @@ def test_review_timeout_stays_overdue_on_the_list_over_a_spring_forward_weekend(
 
 # --- reassessment, resolution ---------------------------------------------------------------------
 
-def test_reassessment_is_planned_only_after_acknowledgement_and_never_for_emergency(patient: Patient,
-                                                                                    clock: Clock) -> None:
+
+def test_reassessment_is_planned_only_after_acknowledgement_and_never_for_emergency(
+    patient: Patient, clock: Clock
+) -> None:
     patient.measure(5)
     episode = patient.open
-    plan = dict(actor=actor(LEGEVAKT), reassess_at=clock.now + timedelta(hours=2), note="Ny måling om to timer",
-                request_id="p1", now=clock.now)
-    refused(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_ACKNOWLEDGED",
-            lambda: plan_reassessment(episode, **plan))  # type: ignore[arg-type]
+    plan = dict(
+        actor=actor(LEGEVAKT),
+        reassess_at=clock.now + timedelta(hours=2),
+        note="Ny måling om to timer",
+        request_id="p1",
+        now=clock.now,
+    )
+    refused(
+        grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_ACKNOWLEDGED", lambda: plan_reassessment(episode, **plan)
+    )  # type: ignore[arg-type]
     patient.apply(acknowledge(episode, actor=actor(LEGEVAKT), request_id="a1", now=clock.now))
-    refused(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-            lambda: plan_reassessment(patient.open, **{**plan, "reassess_at": clock.now + timedelta(hours=25)}))  # type: ignore[arg-type]
+    refused(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        lambda: plan_reassessment(patient.open, **{**plan, "reassess_at": clock.now + timedelta(hours=25)}),
+    )  # type: ignore[arg-type]
     step = patient.apply(plan_reassessment(patient.open, **plan))  # type: ignore[arg-type]
     assert patient.open.state is State.REASSESSMENT_PLANNED
     timer = due_timer(patient.open, TimerKind.REASSESSMENT)
     assert step.effects == (SetTimer(timer),)
     assert plan_reassessment(patient.open, **{**plan, "now": clock.now + timedelta(hours=3)}) == Transition(  # type: ignore[arg-type]
-        patient.open)  # the same request later: nothing changes, though its time has passed
+        patient.open
+    )  # the same request later: nothing changes, though its time has passed
     # Due with no newer measurement: the planner is reminded (within the notification limit).
     step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(timedelta(hours=2)), within=WITHIN))
     assert set(notified(step.effects)) == {LEGEVAKT}
@@ -413,15 +512,26 @@ def test_reassessment_is_planned_only_after_acknowledgement_and_never_for_emerge
     emergency = Patient(Clock(T0))
     emergency.measure(7)
     emergency.apply(acknowledge(emergency.open, actor=actor(LEGEVAKT), request_id="a1", now=T0))
-    refused(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_EMERGENCY_NO_PLAN",
-            lambda: plan_reassessment(emergency.open, **{**plan, "now": T0}))  # type: ignore[arg-type]
+    refused(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_EMERGENCY_NO_PLAN",
+        lambda: plan_reassessment(emergency.open, **{**plan, "now": T0}),
+    )  # type: ignore[arg-type]
 
 
 def test_a_reassessment_due_after_a_newer_measurement_reminds_nobody(patient: Patient, clock: Clock) -> None:
     patient.measure(5)
     patient.apply(acknowledge(patient.open, actor=actor(LEGEVAKT), request_id="a1", now=clock.now))
-    patient.apply(plan_reassessment(patient.open, actor=actor(LEGEVAKT), reassess_at=clock.now + timedelta(hours=1),
-                                    note="", request_id="p1", now=clock.now))
+    patient.apply(
+        plan_reassessment(
+            patient.open,
+            actor=actor(LEGEVAKT),
+            reassess_at=clock.now + timedelta(hours=1),
+            note="",
+            request_id="p1",
+            now=clock.now,
+        )
+    )
     timer = due_timer(patient.open, TimerKind.REASSESSMENT)
     clock.advance(minutes(50))
     patient.measure(5)
@@ -433,24 +543,53 @@ def test_a_reassessment_due_after_a_newer_measurement_reminds_nobody(patient: Pa
 def test_resolve_with_an_outcome(patient: Patient, clock: Clock) -> None:
     patient.measure(5)
     episode = patient.open
-    refused(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-            lambda: resolve(episode, actor=actor(LEGEVAKT), outcome=Outcome.OTHER, note="", request_id="r1",
-                            now=clock.now))
-    refused(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-            lambda: resolve(episode, actor=actor(LEGEVAKT), outcome=Outcome.AUTO_IMPROVED, note="", request_id="r1",
-                            now=clock.now))
-    refused(grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_RESPONSIBLE",
-            lambda: resolve(episode, actor=actor(FOLLOW_UP_TEAM), outcome=Outcome.MANAGED_IN_PLACE, note="",
-                            request_id="r1", now=clock.now))
-    step = patient.apply(resolve(episode, actor=actor(LEGEVAKT), outcome=Outcome.ADMITTED_TO_HOSPITAL,
-                                 note="Innlagt medisinsk avdeling", request_id="r1", now=clock.advance(minutes(4))))
+    refused(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        lambda: resolve(episode, actor=actor(LEGEVAKT), outcome=Outcome.OTHER, note="", request_id="r1", now=clock.now),
+    )
+    refused(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        lambda: resolve(
+            episode, actor=actor(LEGEVAKT), outcome=Outcome.AUTO_IMPROVED, note="", request_id="r1", now=clock.now
+        ),
+    )
+    refused(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_RESPONSIBLE",
+        lambda: resolve(
+            episode,
+            actor=actor(FOLLOW_UP_TEAM),
+            outcome=Outcome.MANAGED_IN_PLACE,
+            note="",
+            request_id="r1",
+            now=clock.now,
+        ),
+    )
+    step = patient.apply(
+        resolve(
+            episode,
+            actor=actor(LEGEVAKT),
+            outcome=Outcome.ADMITTED_TO_HOSPITAL,
+            note="Innlagt medisinsk avdeling",
+            request_id="r1",
+            now=clock.advance(minutes(4)),
+        )
+    )
     done = patient.open
     assert done.state is State.RESOLVED and done.timers == () and done.deadline is None
     assert done.resolution is not None and done.resolution.outcome is Outcome.ADMITTED_TO_HOSPITAL
     assert CancelTimer(due_timer(episode)) in step.effects
     assert told(step.effects)[-1].message is RecorderMessage.RESOLVED
-    assert resolve(done, actor=actor(LEGEVAKT), outcome=Outcome.ADMITTED_TO_HOSPITAL, note="Innlagt medisinsk avdeling",
-                   request_id="r1", now=clock.now) == Transition(done)
+    assert resolve(
+        done,
+        actor=actor(LEGEVAKT),
+        outcome=Outcome.ADMITTED_TO_HOSPITAL,
+        note="Innlagt medisinsk avdeling",
+        request_id="r1",
+        now=clock.now,
+    ) == Transition(done)
     for call in (
         lambda: acknowledge(done, actor=actor(LEGEVAKT), request_id="a9", now=clock.now),
         lambda: resolve(done, actor=actor(RECORDER), outcome=Outcome.OTHER, note="x", request_id="r2", now=clock.now),
@@ -463,19 +602,26 @@ def test_resolve_with_an_outcome(patient: Patient, clock: Clock) -> None:
 
 def test_note_length_is_bounded(patient: Patient, clock: Clock) -> None:
     patient.measure(5)
-    at_limit = resolve(patient.open, actor=actor(LEGEVAKT), outcome=Outcome.OTHER, note="ø" * 1000, request_id="r1",
-                       now=clock.now)
+    at_limit = resolve(
+        patient.open, actor=actor(LEGEVAKT), outcome=Outcome.OTHER, note="ø" * 1000, request_id="r1", now=clock.now
+    )
     assert at_limit.episode is not None
-    error = refused(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-                    lambda: resolve(patient.open, actor=actor(LEGEVAKT), outcome=Outcome.OTHER, note="ø" * 1001,
-                                    request_id="r1", now=clock.now))
+    error = refused(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        lambda: resolve(
+            patient.open, actor=actor(LEGEVAKT), outcome=Outcome.OTHER, note="ø" * 1001, request_id="r1", now=clock.now
+        ),
+    )
     assert error.field_violations == {"note": "at most 1000 characters"}
 
 
 # --- auto-resolution: only after an acknowledgement ------------------------------------------------
 
-def test_two_later_measurements_below_every_trigger_resolve_an_acknowledged_episode(patient: Patient,
-                                                                                    clock: Clock) -> None:
+
+def test_two_later_measurements_below_every_trigger_resolve_an_acknowledged_episode(
+    patient: Patient, clock: Clock
+) -> None:
     # Totals of 2 trigger nothing here (no rise of 2 and no 0 within 24 h, so no REVIEW).
     patient.measure(5)
     clock.advance(minutes(10))
@@ -516,13 +662,23 @@ def test_24_hours_without_a_higher_level_resolve_an_acknowledged_episode(patient
 
 
 def test_a_concern_is_not_resolved_by_normal_scores(clock: Clock) -> None:
-    concern = raise_concern(None, actor=actor(RECORDER, "990000101", "Sigrid Sykepleiersen"),
-                            level=Level.URGENT_REVIEW, note="Urolig, ikke seg selv", request_id="c1",
-                            new_episode_id="e1", patient_id=PATIENT, routes=routes(clock.now), now=clock.now,
-                            within=WITHIN)
+    concern = raise_concern(
+        None,
+        actor=actor(RECORDER, "990000101", "Sigrid Sykepleiersen"),
+        level=Level.URGENT_REVIEW,
+        note="Urolig, ikke seg selv",
+        request_id="c1",
+        new_episode_id="e1",
+        patient_id=PATIENT,
+        routes=routes(clock.now),
+        now=clock.now,
+        within=WITHIN,
+    )
     patient = Patient(clock)
     patient.episode = concern.episode
-    patient.apply(acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.advance(minutes(1))))
+    patient.apply(
+        acknowledge(patient.open, actor=actor(FOLLOW_UP_TEAM), request_id="a1", now=clock.advance(minutes(1)))
+    )
     for _ in range(3):
         clock.advance(minutes(30))
         patient.measure(0)
@@ -531,15 +687,25 @@ def test_a_concern_is_not_resolved_by_normal_scores(clock: Clock) -> None:
 
 # --- the notification limit ----------------------------------------------------------------------
 
-def test_at_most_one_notification_per_target_per_15_minutes_but_emergency_and_upgrades(patient: Patient,
-                                                                                         clock: Clock) -> None:
+
+def test_at_most_one_notification_per_target_per_15_minutes_but_emergency_and_upgrades(
+    patient: Patient, clock: Clock
+) -> None:
     patient.measure(5)
-    concern = dict(actor=actor(RECORDER, "990000101", "Sigrid Sykepleiersen"), note="Mer tungpustet",
-                   new_episode_id="x", patient_id=PATIENT, within=WITHIN)
+    concern = dict(
+        actor=actor(RECORDER, "990000101", "Sigrid Sykepleiersen"),
+        note="Mer tungpustet",
+        new_episode_id="x",
+        patient_id=PATIENT,
+        within=WITHIN,
+    )
 
     def raise_(level: Level, request_id: str) -> Transition:
-        return patient.apply(raise_concern(patient.open, level=level, request_id=request_id,
-                                           routes=routes(clock.now), now=clock.now, **concern))  # type: ignore[arg-type]
+        return patient.apply(
+            raise_concern(
+                patient.open, level=level, request_id=request_id, routes=routes(clock.now), now=clock.now, **concern
+            )
+        )  # type: ignore[arg-type]
 
     clock.advance(NOTIFY_AT_MOST_EVERY - timedelta(seconds=1))
     assert notified(raise_(Level.URGENT, "c1").effects) == {}  # told 14:59 ago
@@ -555,6 +721,7 @@ def test_at_most_one_notification_per_target_per_15_minutes_but_emergency_and_up
 
 
 # --- bounds ---------------------------------------------------------------------------------------
+
 
 def test_an_episode_lists_the_newest_measurements_and_counts_the_rest(patient: Patient, clock: Clock) -> None:
     patient.measure(5)
@@ -574,21 +741,56 @@ def test_actions_are_refused_at_the_event_limit_but_resolving_is_not(patient: Pa
     with pytest.raises(ServiceError) as caught:
         while True:
             step += 1
-            patient.apply(raise_concern(patient.open, actor=actor(RECORDER), level=Level.URGENT, note="igjen",
-                                        request_id=f"c{step}", new_episode_id="x", patient_id=PATIENT,
-                                        routes=routes(clock.now), now=clock.now, within=WITHIN))
+            patient.apply(
+                raise_concern(
+                    patient.open,
+                    actor=actor(RECORDER),
+                    level=Level.URGENT,
+                    note="igjen",
+                    request_id=f"c{step}",
+                    new_episode_id="x",
+                    patient_id=PATIENT,
+                    routes=routes(clock.now),
+                    now=clock.now,
+                    within=WITHIN,
+                )
+            )
     assert (caught.value.code, caught.value.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_EVENTS_LIMIT")
     assert len(patient.open.events) < MAX_EVENTS_PER_EPISODE
-    patient.apply(resolve(patient.open, actor=actor(LEGEVAKT), outcome=Outcome.MANAGED_IN_PLACE, note="",
-                          request_id="r1", now=clock.now))
+    patient.apply(
+        resolve(
+            patient.open,
+            actor=actor(LEGEVAKT),
+            outcome=Outcome.MANAGED_IN_PLACE,
+            note="",
+            request_id="r1",
+            now=clock.now,
+        )
+    )
     assert patient.open.state is State.RESOLVED and len(patient.open.events) <= MAX_EVENTS_PER_EPISODE
 
 
 def test_effects_carry_no_patient_data(patient: Patient, clock: Clock) -> None:
     """What a store delivers from an episode (an inbox row, a timer, a message to the recorder)
     names the episode and organisations, never the patient or the values."""
-    allowed = {"episode_id", "orgnr", "role", "level", "reason", "push", "deadline", "timer", "kind", "sequence",
-               "due_at", "message", "text", "phone_numbers", "nb", "en"}
+    allowed = {
+        "episode_id",
+        "orgnr",
+        "role",
+        "level",
+        "reason",
+        "push",
+        "deadline",
+        "timer",
+        "kind",
+        "sequence",
+        "due_at",
+        "message",
+        "text",
+        "phone_numbers",
+        "nb",
+        "en",
+    }
     for kind in (Notify, SetTimer, CancelTimer, TellRecorder, Timer, RecorderText):
         assert {f.name for f in fields(kind)} <= allowed, kind
     step = patient.measure(8)
@@ -597,9 +799,18 @@ def test_effects_carry_no_patient_data(patient: Patient, clock: Clock) -> None:
 
 
 def test_the_source_is_never_a_target_even_with_routes_made_for_another_recorder(clock: Clock) -> None:
-    step = raise_concern(None, actor=actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"), level=Level.EMERGENCY,
-                         note="Plutselig forverring", request_id="c1", new_episode_id="e1", patient_id=PATIENT,
-                         routes=routes(clock.now, recorder=RECORDER), now=clock.now, within=WITHIN)
+    step = raise_concern(
+        None,
+        actor=actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"),
+        level=Level.EMERGENCY,
+        note="Plutselig forverring",
+        request_id="c1",
+        new_episode_id="e1",
+        patient_id=PATIENT,
+        routes=routes(clock.now, recorder=RECORDER),
+        now=clock.now,
+        within=WITHIN,
+    )
     assert step.episode is not None
     assert [t.orgnr for t in step.episode.targets] == [LEGEVAKT, FOLLOW_UP_TEAM]
     assert HOME_NURSING not in notified(step.effects)

@@ -7,6 +7,7 @@
 - nothing unacknowledged is closed automatically, the recorder's organisation is never a target,
   and every list of an episode stays within its bound.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
@@ -66,25 +67,41 @@ from tests.fixtures.escalation import (
 NIGHTS = OpeningHours(tuple(OpeningInterval(day, 0, 6 * 60) for day in range(7)))
 HOURS = st.sampled_from([OFFICE_HOURS, ALWAYS_OPEN, NIGHTS, OpeningHours.weekdays(time(7), time(23))])
 # Any moment of 2026, and often one on or next to a daylight-saving night or a weekend.
-SPECIAL_DAYS = [datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC),
-                datetime(2026, 3, 27, tzinfo=UTC), datetime(2026, 10, 23, tzinfo=UTC),
-                datetime(2026, 11, 7, tzinfo=UTC)]
+SPECIAL_DAYS = [
+    datetime(2026, 3, 29, tzinfo=UTC),
+    datetime(2026, 10, 25, tzinfo=UTC),
+    datetime(2026, 3, 27, tzinfo=UTC),
+    datetime(2026, 10, 23, tzinfo=UTC),
+    datetime(2026, 11, 7, tzinfo=UTC),
+]
 MOMENTS = st.one_of(
     st.datetimes(datetime(2026, 1, 1), datetime(2026, 12, 31)).map(lambda d: d.replace(tzinfo=UTC)),
-    st.builds(lambda day, minute: day - timedelta(hours=3) + timedelta(minutes=minute),
-              st.sampled_from(SPECIAL_DAYS), st.integers(0, 72 * 60)),
+    st.builds(
+        lambda day, minute: day - timedelta(hours=3) + timedelta(minutes=minute),
+        st.sampled_from(SPECIAL_DAYS),
+        st.integers(0, 72 * 60),
+    ),
 )
 ORGS = [HOME_NURSING, LEGEVAKT, FOLLOW_UP_TEAM, RECORDER, OTHER_ORG]
-WITHINS = st.sampled_from([
-    AcknowledgeWithin(),
-    AcknowledgeWithin(review=timedelta(hours=1), urgent_review=timedelta(minutes=20), urgent=timedelta(minutes=20),
-                      emergency=timedelta(minutes=2)),
-])
+WITHINS = st.sampled_from(
+    [
+        AcknowledgeWithin(),
+        AcknowledgeWithin(
+            review=timedelta(hours=1),
+            urgent_review=timedelta(minutes=20),
+            urgent=timedelta(minutes=20),
+            emergency=timedelta(minutes=2),
+        ),
+    ]
+)
 # (total, red score) pairs observation() can build, weighted towards the lower levels (rises,
 # REVIEW, acknowledgement and auto-resolution happen there; EMERGENCY is common enough).
 SCORES = st.sampled_from(
-    [(t, False) for t in range(5)] * 3 + [(3, True), (4, True)] * 2 + [(5, False), (6, False)] * 2
-    + [(t, False) for t in range(7, 11)] + [(t, True) for t in range(5, 14)]
+    [(t, False) for t in range(5)] * 3
+    + [(3, True), (4, True)] * 2
+    + [(5, False), (6, False)] * 2
+    + [(t, False) for t in range(7, 11)]
+    + [(t, True) for t in range(5, 14)]
 )
 
 
@@ -106,8 +123,9 @@ def _orgs(routes: Routes, level: Level) -> set[str]:
 
 
 @given(responsibility_facts(), MOMENTS, WITHINS)
-def test_a_higher_level_never_yields_fewer_targets_or_a_later_deadline(facts: ResponsibilityFacts, now: datetime,
-                                                                       within: AcknowledgeWithin) -> None:
+def test_a_higher_level_never_yields_fewer_targets_or_a_later_deadline(
+    facts: ResponsibilityFacts, now: datetime, within: AcknowledgeWithin
+) -> None:
     routes = route(facts, now)
     levels = list(Level)
     for lower, higher in zip(levels, levels[1:], strict=False):
@@ -160,17 +178,26 @@ class PatientMachine(RuleBasedStateMachine):
 
         def apply(current: Episode | None) -> Transition:
             return record_measurement(
-                current, measurement_id=m.measurement_id, measured_at=at, evaluation=evaluation,
-                new_episode_id=f"e{self.count}", patient_id=PATIENT, source_orgnr=self.facts.recorder_orgnr,
-                routes=self.routes(), now=self.now, within=self.within)
+                current,
+                measurement_id=m.measurement_id,
+                measured_at=at,
+                evaluation=evaluation,
+                new_episode_id=f"e{self.count}",
+                patient_id=PATIENT,
+                source_orgnr=self.facts.recorder_orgnr,
+                routes=self.routes(),
+                now=self.now,
+                within=self.within,
+            )
 
         step = apply(before)
         notified = {e.orgnr for e in step.effects if isinstance(e, Notify)}
         if newest is not None and at < newest:  # late: never opens or upgrades
             assert evaluation.no_escalation is NoEscalation.LATE
             assert not notified
-            assert step.episode is before or (before is not None and step.episode is not None
-                                              and step.episode.level is before.level)
+            assert step.episode is before or (
+                before is not None and step.episode is not None and step.episode.level is before.level
+            )
         if evaluation.level is Level.EMERGENCY and (before is None or before.level < Level.EMERGENCY):
             assert step.episode is not None and step.episode.level is Level.EMERGENCY
             assert notified == {t.orgnr for t in step.episode.targets}  # never suppressed
@@ -182,8 +209,12 @@ class PatientMachine(RuleBasedStateMachine):
 
     def _check_upgrade(self, before: Episode, after: Episode) -> None:
         assert {t.orgnr for t in after.targets} >= {t.orgnr for t in before.targets}
-        running = before.state is State.OPEN and before.deadline is not None and before.deadline > self.now \
+        running = (
+            before.state is State.OPEN
+            and before.deadline is not None
+            and before.deadline > self.now
             and not before.chain_exhausted
+        )
         if running and after.deadline is not None:
             assert after.deadline <= before.deadline
 
@@ -210,36 +241,48 @@ class PatientMachine(RuleBasedStateMachine):
         org = self._org(pick)
         self.count += 1
         rid, now = f"a{self.count}", self.now
-        self._act(lambda e: acknowledge(e, actor=actor(org), request_id=rid, now=now),
-                  lambda e: acknowledge(e, actor=actor(org), request_id=rid, now=now + timedelta(minutes=1)))
+        self._act(
+            lambda e: acknowledge(e, actor=actor(org), request_id=rid, now=now),
+            lambda e: acknowledge(e, actor=actor(org), request_id=rid, now=now + timedelta(minutes=1)),
+        )
 
     @rule(pick=st.integers(0, 99))
     def decline(self, pick: int) -> None:
         org = self._org(pick)
         self.count += 1
         rid, now, within = f"d{self.count}", self.now, self.within
-        self._act(lambda e: decline(e, actor=actor(org), reason="Ikke vår", request_id=rid, now=now, within=within),
-                  lambda e: decline(e, actor=actor(org), reason="Ikke vår", request_id=rid, now=now, within=within))
+        self._act(
+            lambda e: decline(e, actor=actor(org), reason="Ikke vår", request_id=rid, now=now, within=within),
+            lambda e: decline(e, actor=actor(org), reason="Ikke vår", request_id=rid, now=now, within=within),
+        )
 
     @rule(pick=st.integers(0, 99), hours=st.integers(1, 30))
     def plan(self, pick: int, hours: int) -> None:
         org = self._org(pick)
         self.count += 1
         rid, now, at = f"p{self.count}", self.now, self.now + timedelta(hours=hours)
-        self._act(lambda e: plan_reassessment(e, actor=actor(org), reassess_at=at, note="", request_id=rid, now=now),
-                  lambda e: plan_reassessment(e, actor=actor(org), reassess_at=at, note="", request_id=rid,
-                                              now=now + timedelta(hours=40)))
+        self._act(
+            lambda e: plan_reassessment(e, actor=actor(org), reassess_at=at, note="", request_id=rid, now=now),
+            lambda e: plan_reassessment(
+                e, actor=actor(org), reassess_at=at, note="", request_id=rid, now=now + timedelta(hours=40)
+            ),
+        )
 
-    @rule(pick=st.integers(0, 99), outcome=st.sampled_from([Outcome.MANAGED_IN_PLACE, Outcome.SENT_TO_LEGEVAKT]),
-          now_or_later=st.integers(0, 3))
+    @rule(
+        pick=st.integers(0, 99),
+        outcome=st.sampled_from([Outcome.MANAGED_IN_PLACE, Outcome.SENT_TO_LEGEVAKT]),
+        now_or_later=st.integers(0, 3),
+    )
     def resolve(self, pick: int, outcome: Outcome, now_or_later: int) -> None:
         if now_or_later:  # people resolve seldom, so that episodes live long enough to time out
             return
         org = self._org(pick)
         self.count += 1
         rid, now = f"r{self.count}", self.now
-        self._act(lambda e: resolve(e, actor=actor(org), outcome=outcome, note="", request_id=rid, now=now),
-                  lambda e: resolve(e, actor=actor(org), outcome=outcome, note="", request_id=rid, now=now))
+        self._act(
+            lambda e: resolve(e, actor=actor(org), outcome=outcome, note="", request_id=rid, now=now),
+            lambda e: resolve(e, actor=actor(org), outcome=outcome, note="", request_id=rid, now=now),
+        )
 
     @rule(level=st.sampled_from([*Level, Level.EMERGENCY, Level.EMERGENCY]))
     def concern(self, level: Level) -> None:
@@ -248,9 +291,19 @@ class PatientMachine(RuleBasedStateMachine):
         current = self.episode if self.episode is not None and self.episode.state is not State.RESOLVED else None
 
         def call(e: Episode | None) -> Transition:
-            return raise_concern(e, actor=actor(self.facts.recorder_orgnr), level=level, note="Bekymret",
-                                 request_id=rid, new_episode_id=f"e{self.count}", patient_id=PATIENT,
-                                 routes=self.routes(), now=now, within=self.within)
+            return raise_concern(
+                e,
+                actor=actor(self.facts.recorder_orgnr),
+                level=level,
+                note="Bekymret",
+                request_id=rid,
+                new_episode_id=f"e{self.count}",
+                patient_id=PATIENT,
+                routes=self.routes(),
+                now=now,
+                within=self.within,
+            )
+
         try:
             step = call(current)
         except ServiceError as error:
@@ -298,5 +351,6 @@ class PatientMachine(RuleBasedStateMachine):
 
 
 PatientMachine.TestCase.settings = settings(
-    max_examples=80, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    max_examples=80, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 test_an_episode_over_time = PatientMachine.TestCase

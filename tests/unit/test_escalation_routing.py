@@ -1,5 +1,6 @@
 """Who an escalation reaches, in order, and opening hours in Europe/Oslo across weekends and the
 daylight-saving days (docs/escalation.md, "Who is responsible")."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -129,8 +130,9 @@ def test_an_enrolment_counts_only_while_active() -> None:
     ended = FollowUpEnrolment(FOLLOW_UP_TEAM, OFFICE_HOURS, T0 - timedelta(days=30), T0)
     future = FollowUpEnrolment(FOLLOW_UP_TEAM, OFFICE_HOURS, T0 + timedelta(seconds=1))
     for enrolment_ in (ended, future):
-        chains = route(ResponsibilityFacts(RECORDER, BODØ, enrolments=(enrolment_,),
-                                           legevakt_by_municipality=LEGEVAKT_TABLE), T0)
+        chains = route(
+            ResponsibilityFacts(RECORDER, BODØ, enrolments=(enrolment_,), legevakt_by_municipality=LEGEVAKT_TABLE), T0
+        )
         assert chains.chain(Level.REVIEW).first == (LV,)
         assert chains.chain(Level.URGENT).first == (LV,)
 
@@ -149,6 +151,7 @@ def test_every_chain_is_bounded_and_names_an_organisation_once() -> None:
 
 
 # --- opening hours, Europe/Oslo ------------------------------------------------------------------
+
 
 def test_office_hours_are_open_on_weekdays_in_oslo_time() -> None:
     assert OFFICE_HOURS.is_open(oslo(2026, 11, 4, 8, 0))
@@ -176,7 +179,9 @@ def test_review_counts_four_hours_of_the_teams_opening_hours_over_a_weekend() ->
     assert chain.first == (TEAM_R,)
     assert chain.deadline(friday, AcknowledgeWithin()) == oslo(2026, 11, 9, 10, 30)
     # URGENT_REVIEW's 30 min count every hour.
-    assert routes(friday).chain(Level.URGENT_REVIEW).deadline(friday, AcknowledgeWithin()) == friday + timedelta(minutes=30)
+    assert routes(friday).chain(Level.URGENT_REVIEW).deadline(friday, AcknowledgeWithin()) == friday + timedelta(
+        minutes=30
+    )
 
 
 def test_review_over_the_spring_forward_weekend() -> None:
@@ -240,8 +245,8 @@ def test_opening_hours_are_validated_and_bounded(build) -> None:  # type: ignore
 
 
 def test_hours_that_never_open_give_no_deadline() -> None:
-    hours = OpeningHours((OpeningInterval(0, 0, 60),), closed_days=frozenset(
-        date(2026, 11, 2) + timedelta(weeks=w) for w in range(60)))
+    hours = OpeningHours(
+        (OpeningInterval(0, 0, 60),), closed_days=frozenset(date(2026, 11, 2) + timedelta(weeks=w) for w in range(60))
+    )
     with pytest.raises(ValueError, match="too little open time"):
         hours.open_time_after(T0, timedelta(hours=2))
-

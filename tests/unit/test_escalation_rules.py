@@ -1,4 +1,5 @@
 """The escalation rule table, row by row, and `evaluate` (docs/escalation.md, "Rules")."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -63,7 +64,11 @@ def test_concern_takes_everything_from_the_chosen_level() -> None:
 def test_acknowledge_within_defaults() -> None:
     within = AcknowledgeWithin()
     assert [within.for_level(level) for level in Level] == [
-        timedelta(hours=4), timedelta(minutes=30), timedelta(minutes=15), timedelta(minutes=5)]
+        timedelta(hours=4),
+        timedelta(minutes=30),
+        timedelta(minutes=15),
+        timedelta(minutes=5),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -82,16 +87,29 @@ def test_acknowledge_within_refuses_a_nonpositive_too_long_or_inverted_setting(c
 
 
 def test_acknowledge_within_accepts_equal_times() -> None:
-    within = AcknowledgeWithin(review=timedelta(minutes=10), urgent_review=timedelta(minutes=10),
-                               urgent=timedelta(minutes=10), emergency=timedelta(minutes=10))
+    within = AcknowledgeWithin(
+        review=timedelta(minutes=10),
+        urgent_review=timedelta(minutes=10),
+        urgent=timedelta(minutes=10),
+        emergency=timedelta(minutes=10),
+    )
     assert within.for_level(Level.REVIEW) == within.for_level(Level.EMERGENCY)
 
 
 @pytest.mark.parametrize(
     ("total", "red", "level"),
-    [(7, False, Level.EMERGENCY), (10, False, Level.EMERGENCY), (13, True, Level.EMERGENCY),
-     (7, True, Level.EMERGENCY), (5, False, Level.URGENT), (6, False, Level.URGENT), (5, True, Level.URGENT),
-     (6, True, Level.URGENT), (3, True, Level.URGENT_REVIEW), (4, True, Level.URGENT_REVIEW)],
+    [
+        (7, False, Level.EMERGENCY),
+        (10, False, Level.EMERGENCY),
+        (13, True, Level.EMERGENCY),
+        (7, True, Level.EMERGENCY),
+        (5, False, Level.URGENT),
+        (6, False, Level.URGENT),
+        (5, True, Level.URGENT),
+        (6, True, Level.URGENT),
+        (3, True, Level.URGENT_REVIEW),
+        (4, True, Level.URGENT_REVIEW),
+    ],
 )
 def test_score_rows_need_no_history(total: int, red: bool, level: Level) -> None:
     evaluation = evaluate(measurement(T0, total, red=red), PATIENT_BORN, [])
@@ -149,11 +167,17 @@ def test_under_16_and_pregnancy_are_never_escalated_automatically() -> None:
 
 @pytest.mark.parametrize(
     ("total", "red", "band", "words"),
-    [(0, False, Band.ZERO, "routine"), (2, False, Band.LOW, "registered nurse"),
-     (3, True, Band.RED_SCORE, "review"), (5, False, Band.MEDIUM, "116117"), (8, False, Band.HIGH, "113")],
+    [
+        (0, False, Band.ZERO, "routine"),
+        (2, False, Band.LOW, "registered nurse"),
+        (3, True, Band.RED_SCORE, "review"),
+        (5, False, Band.MEDIUM, "116117"),
+        (8, False, Band.HIGH, "113"),
+    ],
 )
-def test_the_recorder_reads_chart_4s_response_in_bokmal_and_english(total: int, red: bool, band: Band,
-                                                                      words: str) -> None:
+def test_the_recorder_reads_chart_4s_response_in_bokmal_and_english(
+    total: int, red: bool, band: Band, words: str
+) -> None:
     evaluation = evaluate(measurement(T0, total, red=red), PATIENT_BORN, [])
     assert evaluation.response == (CHART4_RESPONSE[band],)
     assert words in evaluation.response[0].en and evaluation.response[0].nb

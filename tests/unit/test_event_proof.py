@@ -1,6 +1,7 @@
 """C2SP tlog-proofs of audit events: built from a tree and a signed checkpoint, verified offline with
 only the log's vkey and origin, and refused when any part is changed. LEAVES are version 1, as every
 proof made before version 2 holds; V2_TREE mixes both versions, with and without openings."""
+
 from __future__ import annotations
 
 import base64
@@ -41,8 +42,6 @@ def test_a_single_leaf_tree_has_no_proof_hashes():
     text = build(0, size=1)
     assert "\nindex 0\n\n" in text
     assert verify_event_proof(text, VKEY, ORIGIN).leaf == LEAVES[0]
-
-
 
 
 def flip_b64(value: str) -> str:
@@ -111,13 +110,6 @@ def test_a_proven_leaf_must_name_its_own_sequence():
 # ---- version 2: commitments, and the openings an auditor's proof carries -----------------------
 
 
-
-
-
-
-
-
-
 @pytest.mark.parametrize("index", range(SIZE))
 def test_a_mixed_log_proves_both_versions(index):
     proven = verify_event_proof(build_v2(index, opened=False), VKEY, ORIGIN)
@@ -140,10 +132,6 @@ def test_an_auditors_proof_opens_both_commitments():
     assert proven.opened == {"actor_pid": PID, "justification": WORDS}
     extra = base64.b64decode(text.split("\n")[1].removeprefix("extra "))
     assert extra.count(b"\n") == 1  # the one separator: the justification's line feed is escaped
-
-
-
-
 
 
 @pytest.mark.parametrize("name", sorted(bad_openings()))

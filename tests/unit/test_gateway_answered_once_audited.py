@@ -1,6 +1,7 @@
 """answered_once_audited: the backend's answer is released only once the audit append has
 succeeded; the audit's failure wins whenever it comes; nothing outlives the call. Pure asyncio,
 ordered by events (the real servers: tests/integration/test_gateway_audit_beside.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -104,4 +105,3 @@ async def test_a_cancelled_call_leaves_no_task_running():
     assert audit.cancelled and backend.cancelled
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert not others
-

@@ -1,6 +1,7 @@
 """The gateway's audit coalescer (gateway/audit_client.AppendCoalescer): while one AppendEvents
 is in flight the reads that come meanwhile queue and share the next call. Pure asyncio with a
 fake sender, ordered by events (the real servers: tests/integration/test_gateway_audit_beside.py)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """From call metadata to a Principal (gateway/authentication.py): the authorization scheme,
 DPoP binding to the gRPC call, DPoP-bound clients, and the security log. The token
 validator is a stub here (tests/unit/test_gateway_tokens.py covers it); proofs are real."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,12 @@ class UnavailableClaims:
 
 def authenticator(client_id: str = "demo-ehr", bound_clients=frozenset(), replay=None) -> Authenticator:
     return Authenticator(
-        StubTokens(client_id), DpopVerifier(clock=lambda: NOW), replay=replay or InProcessClaims(),
-        public_url=PUBLIC_URL, dpop_bound_clients=bound_clients, allow_synthetic=True,
+        StubTokens(client_id),
+        DpopVerifier(clock=lambda: NOW),
+        replay=replay or InProcessClaims(),
+        public_url=PUBLIC_URL,
+        dpop_bound_clients=bound_clients,
+        allow_synthetic=True,
     )
 
 
@@ -77,7 +82,9 @@ async def test_a_bound_token_with_a_proof_for_this_call_is_accepted():
 
 
 async def test_schemes_are_case_insensitive():
-    assert await authenticator().authenticate(IncomingCall(METHOD, (("authorization", f"dpop {BOUND}"), ("dpop", proof()))))
+    assert await authenticator().authenticate(
+        IncomingCall(METHOD, (("authorization", f"dpop {BOUND}"), ("dpop", proof())))
+    )
     assert await authenticator().authenticate(IncomingCall(METHOD, (("authorization", f"BEARER {UNBOUND}"),)))
 
 

@@ -1,5 +1,6 @@
 """The gateway asks consent once more when a replica answers UNAVAILABLE (it died under the
 call), with a fresh assertion; any other failure, or a second UNAVAILABLE, denies."""
+
 from __future__ import annotations
 
 import grpc
@@ -46,11 +47,15 @@ async def test_an_unavailable_replica_is_asked_past_with_a_fresh_assertion():
     assert len(replicas.jtis) == 2 and replicas.jtis[0] != replicas.jtis[1]
 
 
-@pytest.mark.parametrize("outcomes", [
-    (failure(grpc.StatusCode.UNAVAILABLE), failure(grpc.StatusCode.UNAVAILABLE)),
-    (failure(grpc.StatusCode.DEADLINE_EXCEEDED),),
-    (failure(grpc.StatusCode.UNAUTHENTICATED),),
-], ids=["unavailable-twice", "deadline", "refused"])
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        (failure(grpc.StatusCode.UNAVAILABLE), failure(grpc.StatusCode.UNAVAILABLE)),
+        (failure(grpc.StatusCode.DEADLINE_EXCEEDED),),
+        (failure(grpc.StatusCode.UNAUTHENTICATED),),
+    ],
+    ids=["unavailable-twice", "deadline", "refused"],
+)
 async def test_other_failures_and_a_second_unavailable_deny(outcomes):
     replicas = Replicas(*outcomes)
     with pytest.raises(ConsentUnavailable):

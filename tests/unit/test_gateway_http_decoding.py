@@ -1,4 +1,5 @@
 """From path, query and JSON body to proto requests: conversion and field violations."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,11 @@ def violations(message_type, *, path=PATIENT, query=(), body=None) -> dict[str, 
 
 def test_a_body_in_json_or_proto_names_becomes_the_request_with_the_path_fields():
     body = {
-        "ruleType": "RULE_TYPE_PERMIT", "actor": {"org_number": "910000020"},
-        "data_categories": ["DATA_CATEGORY_VITAL_SIGNS"], "validUntil": "2027-01-01T00:00:00Z", "reason": "ok",
+        "ruleType": "RULE_TYPE_PERMIT",
+        "actor": {"org_number": "910000020"},
+        "data_categories": ["DATA_CATEGORY_VITAL_SIGNS"],
+        "validUntil": "2027-01-01T00:00:00Z",
+        "reason": "ok",
     }
     request = request_message(consent_pb2.CreateRuleRequest, path=PATIENT, query=(), body=body)
     assert request.patient_id == people.ESKIL
@@ -41,19 +45,31 @@ def test_query_parameters_fill_the_fields_not_in_the_path():
         audit_pb2.ListEventsRequest, path=PATIENT, query=[("pageSize", "20"), ("page_token", "abc")], body=None
     )
     assert (page.page_size, page.page_token) == (20, "abc")
-    revoke = request_message(
-        consent_pb2.RevokeRuleRequest, path={**PATIENT, "rule_id": "r-1"}, query=(), body={}
-    )
+    revoke = request_message(consent_pb2.RevokeRuleRequest, path={**PATIENT, "rule_id": "r-1"}, query=(), body={})
     assert (revoke.rule_id, revoke.reason) == ("r-1", "")
 
 
 def test_each_bad_field_gets_its_own_violation():
-    found = violations(consent_pb2.CreateRuleRequest, body={
-        "ruleType": "RESERVATION", "dataCategories": "DATA_CATEGORY_CONSENT", "validFrom": "yesterday",
-        "reason": 5, "colour": "blue", "actor": {"hprNumber": 990000104, "nickname": "x"},
-    })
-    assert set(found) == {"rule_type", "data_categories", "valid_from", "reason", "colour", "actor.hpr_number",
-                          "actor.nickname"}
+    found = violations(
+        consent_pb2.CreateRuleRequest,
+        body={
+            "ruleType": "RESERVATION",
+            "dataCategories": "DATA_CATEGORY_CONSENT",
+            "validFrom": "yesterday",
+            "reason": 5,
+            "colour": "blue",
+            "actor": {"hprNumber": 990000104, "nickname": "x"},
+        },
+    )
+    assert set(found) == {
+        "rule_type",
+        "data_categories",
+        "valid_from",
+        "reason",
+        "colour",
+        "actor.hpr_number",
+        "actor.nickname",
+    }
     assert found["colour"] == found["actor.nickname"] == "unknown field"
     assert "RULE_TYPE_RESERVATION" in found["rule_type"] and "RULE_TYPE_UNSPECIFIED" not in found["rule_type"]
     assert found["data_categories"].startswith("must be a list")

@@ -1,4 +1,5 @@
 """The google.rpc error model over HTTP: one table of statuses, one body, the challenges."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The OpenAPI document is derived from the routes, the policy table and the protos."""
+
 from __future__ import annotations
 
 import re
@@ -128,7 +129,9 @@ def test_the_document_states_what_the_server_enforces(document):
     assert body["properties"]["ruleType"]["not"] == {"const": "RULE_TYPE_UNSPECIFIED"}
     assert body["properties"]["reason"]["maxLength"] == 500
     assert body["properties"]["dataCategories"]["items"]["enum"] == [
-        "DATA_CATEGORY_MUNICIPAL_SERVICES", "DATA_CATEGORY_VITAL_SIGNS"]
+        "DATA_CATEGORY_MUNICIPAL_SERVICES",
+        "DATA_CATEGORY_VITAL_SIGNS",
+    ]
     schemas = document["components"]["schemas"]
     actor = schemas[body["properties"]["actor"]["$ref"].rpartition("/")[2]]
     assert actor["additionalProperties"] is False and (actor["minProperties"], actor["maxProperties"]) == (1, 1)
@@ -175,12 +178,17 @@ def test_every_free_text_field_of_a_request_states_the_text_rule(document):
     from services.platform.text import text_pattern
 
     schemas = document["components"]["schemas"]
-    unstated = {where for where, s in _request_strings(document).items()
-                if not {"enum", "const", "not", "pattern", "format", "allOf"} & s.keys()}
+    unstated = {
+        where
+        for where, s in _request_strings(document).items()
+        if not {"enum", "const", "not", "pattern", "format", "allOf"} & s.keys()
+    }
     assert {where.rpartition(" ")[2] for where in unstated} == {"page_token"}, unstated
     texts = {where: s for where, s in _request_strings(document).items() if "allOf" in s}
-    names = {where: re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), where.rpartition(" ")[2].rpartition("/")[2])
-             for where in texts}
+    names = {
+        where: re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), where.rpartition(" ")[2].rpartition("/")[2])
+        for where in texts
+    }
     assert set(names.values()) == set(TEXT_FIELDS)
     for where, schema in texts.items():
         spec = TEXT_FIELDS[names[where]]
@@ -189,10 +197,18 @@ def test_every_free_text_field_of_a_request_states_the_text_rule(document):
         assert "NFC" in kind["description"] and "unassigned" in kind["description"]
 
 
-@pytest.mark.parametrize(("text", "valid"), [
-    ("0", True), ("9223372036854775807", True), ("-9223372036854775808", True),
-    ("9223372036854775808", False), ("-9223372036854775809", False), ("1e3", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("0", True),
+        ("9223372036854775807", True),
+        ("-9223372036854775808", True),
+        ("9223372036854775808", False),
+        ("-9223372036854775809", False),
+        ("1e3", False),
+        ("", False),
+    ],
+)
 def test_64_bit_integers_are_stated_with_their_range(text, valid):
     import re
 
@@ -220,7 +236,8 @@ def test_proto3_json_types():
     assert schemas.field(fields["version"]) == {"type": "integer", "format": "int32"}
     assert schemas.field(fields["valid_from"]) == {"type": "string", "format": "date-time"}
     assert schemas.field(fields["data_categories"]) == {
-        "type": "array", "items": {"$ref": "#/components/schemas/samhandling.common.v1.DataCategory"}
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/samhandling.common.v1.DataCategory"},
     }
     revision = schemas.field(consent_pb2.ListRulesResponse.DESCRIPTOR.fields_by_name["policy_revision"])
     assert revision["type"] == "string" and revision["format"] == "int64"

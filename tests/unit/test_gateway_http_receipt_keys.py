@@ -1,4 +1,5 @@
 """The public receipt keys: only a JWK Set of public keys is published, kept briefly."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,10 @@ def test_a_set_of_public_keys_is_published():
 @pytest.mark.parametrize(
     "text",
     [
-        "not json", "[]", '{"keys": {}}', '{"keys": [{"kid": "no-kty"}]}',
+        "not json",
+        "[]",
+        '{"keys": {}}',
+        '{"keys": [{"kid": "no-kty"}]}',
         json.dumps({"keys": [{**PUBLIC, "d": "c2VjcmV0"}]}),  # a private key
         json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}),  # a shared secret
     ],

@@ -1,5 +1,6 @@
 """Emergency access needs a justification (gateway/enforcement.py): ETREAT and BTG calls about
 a patient are refused without 1–500 characters of text, before consent, audit or forwarding."""
+
 from __future__ import annotations
 
 import logging
@@ -25,10 +26,14 @@ CAPACITY = "/samhandling.capacity.v1.CapacityService/GetCapacityOverview"
 
 def hospital(purpose: PurposeOfUse | None, justification: str = "") -> Principal:
     return Principal(
-        kind=ActorKind.SYSTEM, client_id="demo-hospital", client_name="Demo hospital",
-        scopes=frozenset({oauth_scopes.SUMMARY_READ, oauth_scopes.CAPACITY_READ}), orgnr_parent="910000071",
+        kind=ActorKind.SYSTEM,
+        client_id="demo-hospital",
+        client_name="Demo hospital",
+        scopes=frozenset({oauth_scopes.SUMMARY_READ, oauth_scopes.CAPACITY_READ}),
+        orgnr_parent="910000071",
         expires_at=datetime.now(UTC) + timedelta(minutes=10),
-        purpose=purpose, justification=justification,
+        purpose=purpose,
+        justification=justification,
     )
 
 
@@ -97,7 +102,9 @@ async def test_a_refused_emergency_call_reaches_no_service_and_is_logged(caplog)
     enforcer = Enforcer(StubAuthenticator(hospital(PurposeOfUse.ETREAT)), backends, allow_synthetic=True)
     with pytest.raises(ServiceError) as err:
         await enforcer.handle(
-            incoming(SUMMARY), POLICIES[SUMMARY], summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL),
+            incoming(SUMMARY),
+            POLICIES[SUMMARY],
+            summary_pb2.GetPatientSummaryRequest(patient_id=people.ESKIL),
             summary_pb2.GetPatientSummaryResponse,
         )
     assert err.value.reason == "JUSTIFICATION_REQUIRED" and backends.calls == []
@@ -109,7 +116,9 @@ async def test_an_emergency_caller_reads_capacity_without_a_justification():
     backends = RecordingBackends()
     enforcer = Enforcer(StubAuthenticator(hospital(PurposeOfUse.ETREAT)), backends, allow_synthetic=True)
     await enforcer.handle(
-        incoming(CAPACITY), POLICIES[CAPACITY], capacity_pb2.GetCapacityOverviewRequest(),
+        incoming(CAPACITY),
+        POLICIES[CAPACITY],
+        capacity_pb2.GetCapacityOverviewRequest(),
         capacity_pb2.GetCapacityOverviewResponse,
     )
     assert backends.calls == [CAPACITY]

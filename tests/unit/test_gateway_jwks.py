@@ -1,5 +1,6 @@
 """The issuer key cache (gateway/jwks.py): discovery, refresh on unknown kid (rate-limited),
 refresh with age, fail closed. The issuer is an httpx.MockTransport; the clock is manual."""
+
 from __future__ import annotations
 
 import grpc
@@ -168,17 +169,21 @@ async def test_a_document_that_is_not_a_jwk_set_fails_closed(clock):
 def test_only_public_asymmetric_signature_keys_with_a_kid_are_used():
     good_ec, good_rsa = public("ec"), RSAKey.generate_key(2048, parameters={"kid": "rsa"}).as_dict(private=False)
     private = ECKey.generate_key("P-256", parameters={"kid": "private"}).as_dict(private=True)
-    keys = usable_keys({"keys": [
-        good_ec,
-        good_rsa,
-        private,
-        OctKey.generate_key(256, parameters={"kid": "oct"}).as_dict(),
-        {**public("enc"), "use": "enc"},
-        {k: v for k, v in public("x").items() if k != "kid"},
-        RSAKey.generate_key(1024, parameters={"kid": "weak"}).as_dict(private=False),
-        {"kty": "EC", "kid": "broken", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
-        {"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
-        "not a key",
-    ]})
+    keys = usable_keys(
+        {
+            "keys": [
+                good_ec,
+                good_rsa,
+                private,
+                OctKey.generate_key(256, parameters={"kid": "oct"}).as_dict(),
+                {**public("enc"), "use": "enc"},
+                {k: v for k, v in public("x").items() if k != "kid"},
+                RSAKey.generate_key(1024, parameters={"kid": "weak"}).as_dict(private=False),
+                {"kty": "EC", "kid": "broken", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+                {"kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+                "not a key",
+            ]
+        }
+    )
     assert set(keys) == {"ec", "rsa", "private"}
     assert not keys["private"].is_private

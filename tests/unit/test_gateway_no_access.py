@@ -1,6 +1,7 @@
 """The gateway's one mapping of what a caller without a basis learns about a patient (docs/consent.md
 "What a caller without a basis learns about a patient"): a backend's PATIENT_NOT_FOUND is told
 only to the patient (and their representatives); anyone else gets the answer a reservation gets."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -27,19 +28,25 @@ def principal(kind: ActorKind) -> Principal:
 def test_an_unknown_patient_is_answered_as_a_refusal_to_anyone_but_the_patient(kind):
     answer = answer_without_basis(UNKNOWN_PATIENT, GET_SUMMARY, principal(kind))
     expected = no_access()
-    assert (answer.code, answer.reason, answer.message, answer.field_violations) == (
-        expected.code, expected.reason, expected.message, expected.field_violations
-    ) == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED", "access to this patient's data is not permitted", {})
+    assert (
+        (answer.code, answer.reason, answer.message, answer.field_violations)
+        == (expected.code, expected.reason, expected.message, expected.field_violations)
+        == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED", "access to this patient's data is not permitted", {})
+    )
 
 
 def test_the_patient_learns_that_the_number_is_unknown():
     assert answer_without_basis(UNKNOWN_PATIENT, GET_SUMMARY, principal(ActorKind.PATIENT)) is UNKNOWN_PATIENT
 
 
-@pytest.mark.parametrize("error", [
-    invalid_argument({"from_time": "required"}), not_found("SERVICE_NOT_FOUND", "no such service"),
-    permission_denied("CLINICIAN_REQUIRED", "a clinician"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        invalid_argument({"from_time": "required"}),
+        not_found("SERVICE_NOT_FOUND", "no such service"),
+        permission_denied("CLINICIAN_REQUIRED", "a clinician"),
+    ],
+)
 def test_other_answers_pass_unchanged(error):
     assert answer_without_basis(error, GET_SUMMARY, principal(ActorKind.SYSTEM)) is error
 

@@ -1,5 +1,6 @@
 """The typed Principal (gateway/principal.py): kinds, the rules each kind must meet, and the
 trust-framework attestation. Claims are plain dicts: the signature is tokens.py's concern."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -36,8 +37,12 @@ def attestation(purpose="TREAT", **practitioner) -> dict:
 
 def system_claims(**changes) -> dict:
     base = {
-        "client_id": "demo-ehr", "scope": f"{oauth_scopes.SUMMARY_READ} {oauth_scopes.CAPACITY_READ}", "exp": EXP,
-        CLIENT_NAME: "Demo EHR", ORGNR_PARENT: "910000012", ORGNR_CHILD: "910000020",
+        "client_id": "demo-ehr",
+        "scope": f"{oauth_scopes.SUMMARY_READ} {oauth_scopes.CAPACITY_READ}",
+        "exp": EXP,
+        CLIENT_NAME: "Demo EHR",
+        ORGNR_PARENT: "910000012",
+        ORGNR_CHILD: "910000020",
         TRUST_FRAMEWORK: attestation(),
     }
     base.update(changes)
@@ -45,16 +50,25 @@ def system_claims(**changes) -> dict:
 
 
 def personnel_claims(**changes) -> dict:
-    return system_claims(**{
-        PID: NURSE_PID, HPR_NUMBER: NURSE_HPR, SECURITY_LEVEL: "4",
-        TRUST_FRAMEWORK: attestation(authorization={"code": "SP", "system": "urn:oid:2.16.578.1.12.4.1.1.9060"}),
-        **changes,
-    })
+    return system_claims(
+        **{
+            PID: NURSE_PID,
+            HPR_NUMBER: NURSE_HPR,
+            SECURITY_LEVEL: "4",
+            TRUST_FRAMEWORK: attestation(authorization={"code": "SP", "system": "urn:oid:2.16.578.1.12.4.1.1.9060"}),
+            **changes,
+        }
+    )
 
 
 def patient_claims(**changes) -> dict:
     return {
-        "client_id": "helsenorge", "scope": oauth_scopes.PATIENT, PID: PATIENT_PID, SECURITY_LEVEL: "4", "exp": EXP, **changes
+        "client_id": "helsenorge",
+        "scope": oauth_scopes.PATIENT,
+        PID: PATIENT_PID,
+        SECURITY_LEVEL: "4",
+        "exp": EXP,
+        **changes,
     }
 
 
@@ -73,7 +87,12 @@ UNAUTHENTICATED, DENIED = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMI
 
 def test_a_system_acts_for_its_organisation_with_its_purpose():
     p = principal(system_claims())
-    assert (p.kind, p.client_id, p.orgnr_parent, p.orgnr_child) == (ActorKind.SYSTEM, "demo-ehr", "910000012", "910000020")
+    assert (p.kind, p.client_id, p.orgnr_parent, p.orgnr_child) == (
+        ActorKind.SYSTEM,
+        "demo-ehr",
+        "910000012",
+        "910000020",
+    )
     assert p.purpose is PurposeOfUse.TREAT and p.purpose_of_use() == common_pb2.PURPOSE_OF_USE_TREAT
     assert p.to_actor().kind == common_pb2.ACTOR_KIND_SYSTEM and not p.to_actor().authorization
 
@@ -81,7 +100,10 @@ def test_a_system_acts_for_its_organisation_with_its_purpose():
 def test_the_audit_scope_makes_an_auditor_bound_to_its_organisation():
     p = principal(system_claims(scope=oauth_scopes.AUDIT_READ, **{TRUST_FRAMEWORK: None}))
     assert (p.kind, p.orgnr_parent, p.purpose) == (ActorKind.AUDITOR, "910000012", None)
-    assert refused(system_claims(scope=oauth_scopes.AUDIT_READ, **{ORGNR_PARENT: None})) == (DENIED, "ORGANISATION_MISSING")
+    assert refused(system_claims(scope=oauth_scopes.AUDIT_READ, **{ORGNR_PARENT: None})) == (
+        DENIED,
+        "ORGANISATION_MISSING",
+    )
 
 
 def test_a_person_auditor_needs_security_level_4_but_no_hpr_number():
@@ -99,7 +121,10 @@ def test_personnel_carry_pid_hpr_and_their_authorization_into_the_actor():
     assert (p.kind, p.pid, p.hpr_number, p.authorization) == (ActorKind.PERSONNEL, NURSE_PID, NURSE_HPR, "SP")
     actor = p.to_actor()
     assert (actor.kind, actor.pid, actor.hpr_number, actor.authorization) == (
-        common_pb2.ACTOR_KIND_PERSONNEL, NURSE_PID, NURSE_HPR, "SP"
+        common_pb2.ACTOR_KIND_PERSONNEL,
+        NURSE_PID,
+        NURSE_HPR,
+        "SP",
     )
 
 
@@ -210,7 +235,13 @@ def test_every_kind_is_the_actor_kind_of_its_name(kind):
 
 @pytest.mark.parametrize("purpose", [*PurposeOfUse, None])
 def test_every_purpose_is_the_purpose_of_use_of_its_name(purpose):
-    p = Principal(kind=ActorKind.SYSTEM, client_id="c", client_name="", scopes=frozenset(),
-                  expires_at=datetime.now(UTC), purpose=purpose)
+    p = Principal(
+        kind=ActorKind.SYSTEM,
+        client_id="c",
+        client_name="",
+        scopes=frozenset(),
+        expires_at=datetime.now(UTC),
+        purpose=purpose,
+    )
     name = "UNSPECIFIED" if purpose is None else purpose.name
     assert common_pb2.PurposeOfUse.Name(p.purpose_of_use()) == f"PURPOSE_OF_USE_{name}"

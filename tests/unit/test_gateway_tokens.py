@@ -1,5 +1,6 @@
 """Access-token validation (gateway/tokens.py): every rule of docs/architecture.md "The request path", step 1, one reason each.
 Tokens are minted here with keys of the test's own; the JWKS is a stub."""
+
 from __future__ import annotations
 
 import base64
@@ -23,10 +24,6 @@ class StubJwks:
     async def key(self, kid: str):
         self.asked.append(kid)
         return PUBLISHED.get(kid)
-
-
-
-
 
 
 def unsigned(header: dict, payload: dict, signature: bytes = b"") -> str:
@@ -162,10 +159,21 @@ async def test_not_before_and_issued_at_have_a_few_seconds_of_leeway(claim):
 @pytest.mark.parametrize(
     "changes",
     [
-        {"exp": None}, {"exp": "soon"}, {"exp": True}, {"iat": None}, {"nbf": "now"},
-        {"sub": None}, {"client_id": None}, {"client_id": ""}, {"jti": None}, {"iss": None}, {"client_id": 7},
+        {"exp": None},
+        {"exp": "soon"},
+        {"exp": True},
+        {"iat": None},
+        {"nbf": "now"},
+        {"sub": None},
+        {"client_id": None},
+        {"client_id": ""},
+        {"jti": None},
+        {"iss": None},
+        {"client_id": 7},
         {"scope": ["nhn:samhandling/summary.read"]},
-        {"cnf": {"x5t#S256": "abc"}}, {"cnf": "jkt"}, {"cnf": {"jkt": ""}},
+        {"cnf": {"x5t#S256": "abc"}},
+        {"cnf": "jkt"},
+        {"cnf": {"jkt": ""}},
     ],
 )
 async def test_missing_or_misshapen_standard_claims_are_malformed(changes):

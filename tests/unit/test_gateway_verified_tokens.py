@@ -1,6 +1,7 @@
 """The gateway verifies each access token once per process (gateway/tokens.py): a bounded cache
 keyed by the token's SHA-256, checked against the clock and the issuer's current key on every
 call. Tokens minted with the test's own keys, as in test_gateway_tokens.py."""
+
 from __future__ import annotations
 
 import hashlib

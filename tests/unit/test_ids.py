@@ -113,7 +113,9 @@ def test_synthetic_numbers_can_be_refused() -> None:
 def _with_check_digits(first_nine: str) -> str:
     """A number with the check digits its first nine digits call for (None if K1 or K2 would be 10)."""
     k1 = (11 - sum(int(d) * w for d, w in zip(first_nine, (3, 7, 6, 1, 8, 9, 4, 5, 2), strict=True)) % 11) % 11
-    k2 = (11 - sum(int(d) * w for d, w in zip(first_nine + str(k1), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2), strict=True)) % 11) % 11
+    k2 = (
+        11 - sum(int(d) * w for d, w in zip(first_nine + str(k1), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2), strict=True)) % 11
+    ) % 11
     assert k1 < 10 and k2 < 10, first_nine
     return first_nine + str(k1) + str(k2)
 
@@ -208,7 +210,12 @@ def test_seeded_org_numbers_are_valid_and_known() -> None:
     known = {validate_org_number(o["orgnr"]) for o in organisations}
     assert len(known) == len(organisations) == 10
     referenced = [o["parent_orgnr"] for o in organisations if o["parent_orgnr"]]
-    referenced += [p[k] for name in ("personnel.json", "auditors.json") for p in _seed(name) for k in ("orgnr_parent", "orgnr_child")]
+    referenced += [
+        p[k]
+        for name in ("personnel.json", "auditors.json")
+        for p in _seed(name)
+        for k in ("orgnr_parent", "orgnr_child")
+    ]
     referenced += [s["orgnr_child"] for p in _seed("patients.json") for s in p["municipal_services"]]
     referenced += [u["orgnr"] for u in _seed("units.json")]
     for orgnr in referenced:

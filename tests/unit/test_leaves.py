@@ -1,6 +1,7 @@
 """The Merkle leaf of an audit event: one canonical byte string per event, fixed by version 1 (events
 stored before version 2) and version 2 (salted commitments instead of the actor's person number and
 the justification)."""
+
 from __future__ import annotations
 
 import json

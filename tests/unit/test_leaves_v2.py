@@ -1,6 +1,7 @@
 """Leaf version 2: the actor's person number and the justification only as salted commitments,
 the decision's obligations added (services/audit/leaves.py docstring), pinned byte for byte;
 commitments that hide and bind; the openings' encoding."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,10 @@ from tests.fixtures import people
 from tests.fixtures.samples import audit_record
 
 RECORD = audit_record(
-    occurred_at=datetime(2026, 1, 5, 8, 30, 0, 123456, tzinfo=UTC), justification="Bevisstløs pasient, akutt",
-    flagged=True, obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT",
+    occurred_at=datetime(2026, 1, 5, 8, 30, 0, 123456, tzinfo=UTC),
+    justification="Bevisstløs pasient, akutt",
+    flagged=True,
+    obligations="FLAG_FOR_AUDIT,NOTIFY_PATIENT",
 )
 EVENT_ID = "0b9f8c1e-5c1a-4d38-9a53-7f0c2a9e1d11"
 SALTS = Salts(bytes(range(32)), bytes(range(32, 64)))
@@ -96,7 +99,8 @@ def test_commitments_hide_the_value_behind_a_fresh_salt():
     first, second = Salts.draw(), Salts.draw()
     assert first.actor_pid != second.actor_pid and first.actor_pid != first.justification
     assert commitment("actor_pid", first.actor_pid, people.SIGRID) != commitment(
-        "actor_pid", second.actor_pid, people.SIGRID)
+        "actor_pid", second.actor_pid, people.SIGRID
+    )
     # The same salt and value under another field's label is another commitment.
     assert commitment("actor_pid", SALTS.actor_pid, "x") != commitment("justification", SALTS.actor_pid, "x")
     assert "Salts(<hidden>)" == repr(first) and SALTS.actor_pid.hex() not in repr(openings(RECORD, SALTS))
@@ -106,8 +110,7 @@ def test_commitments_bind_the_value():
     """An opening with another value or another salt does not match the leaf's commitment."""
     version, members = read_leaf(GOLDEN_V2)
     good = openings(RECORD, SALTS)
-    assert check_openings(version, members, good) == {
-        "actor_pid": people.SIGRID, "justification": RECORD.justification}
+    assert check_openings(version, members, good) == {"actor_pid": people.SIGRID, "justification": RECORD.justification}
     other_salt = bytes(31) + b"\x01"
     for name in COMMITTED_FIELDS:
         for bad in (Opening(good[name].salt, good[name].value + "x"), Opening(other_salt, good[name].value)):
@@ -132,10 +135,14 @@ def test_openings_round_trip_as_canonical_json_without_a_line_feed():
     assert b"\n" not in text
     assert parse_openings(text)["justification"].value == "linje 1\nlinje 2"
     assert parse_openings(text)["actor_pid"].salt == SALTS.actor_pid
-    for bad in (b"[]", b"{", b'{"actor_pid":{"salt":"00","value":"x"}}',
-                b'{"actor_pid":{"salt":"' + b"AB" * 32 + b'","value":"x"}}',  # not lowercase: not canonical
-                b'{"actor_pid":{"salt":"' + b"ab" * 32 + b'","value":1}}',
-                b'{"actor_pid": {"salt":"' + b"ab" * 32 + b'","value":"x"}}'):
+    for bad in (
+        b"[]",
+        b"{",
+        b'{"actor_pid":{"salt":"00","value":"x"}}',
+        b'{"actor_pid":{"salt":"' + b"AB" * 32 + b'","value":"x"}}',  # not lowercase: not canonical
+        b'{"actor_pid":{"salt":"' + b"ab" * 32 + b'","value":1}}',
+        b'{"actor_pid": {"salt":"' + b"ab" * 32 + b'","value":"x"}}',
+    ):
         with pytest.raises(ValueError):
             parse_openings(bad)
 

@@ -1,5 +1,6 @@
 """What the store relies on: appending through the frontier writes each node once and reads
 nothing, proofs read O(log n) stored nodes, and a hash that is not 32 bytes is refused everywhere."""
+
 from __future__ import annotations
 
 import hashlib

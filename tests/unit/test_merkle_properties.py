@@ -1,5 +1,6 @@
 """Properties over trees of up to a few thousand leaves: every proof services.audit.merkle generates
 verifies, and a single flipped bit in the leaf, a proof hash or a root makes it fail."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """services.audit.merkle against a second, deliberately naive implementation written straight from
 the text of RFC 9162: the recursive MTH, PATH and PROOF/SUBPROOF of §2.1.1-2.1.4.1 and the
 verification algorithms of §2.1.3.2 and §2.1.4.2, for every tree of up to 64 leaves."""
+
 from __future__ import annotations
 
 import hashlib

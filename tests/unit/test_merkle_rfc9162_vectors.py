@@ -4,6 +4,7 @@ services.audit.merkle: every file, one test each, named by its path.
 The vectors are kept in the repository (tests/testdata/rfc9162, with their licence); every file is
 one test. A missing folder fails the run: these tests never skip.
 """
+
 from __future__ import annotations
 
 import base64

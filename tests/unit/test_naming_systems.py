@@ -1,6 +1,7 @@
 """The identifier systems of the FHIR exports, pinned per identifier type against HL7 Norway's
 no-basis profiles (services/platform/naming_systems.py), and every seeded person, health person
 and organisation classified as the exports write them."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,12 @@ def test_each_identifier_type_has_the_system_hl7_norway_gives_it():
     # Both exports take their systems from the table, so they cannot drift apart.
     for module in (fhir, fhir_export):
         assert (module.FNR, module.DNR, module.HNR, module.HPR, module.ORGNR) == (
-            NAMING_SYSTEMS[IdentifierType.FNR], NAMING_SYSTEMS[IdentifierType.DNR], NAMING_SYSTEMS[IdentifierType.HNR],
-            NAMING_SYSTEMS[IdentifierType.HPR], NAMING_SYSTEMS[IdentifierType.ENH])
+            NAMING_SYSTEMS[IdentifierType.FNR],
+            NAMING_SYSTEMS[IdentifierType.DNR],
+            NAMING_SYSTEMS[IdentifierType.HNR],
+            NAMING_SYSTEMS[IdentifierType.HPR],
+            NAMING_SYSTEMS[IdentifierType.ENH],
+        )
 
 
 def test_an_h_number_is_a_local_hjelpenummer_with_type_and_assigner_not_the_fh_number_oid():
@@ -65,8 +70,13 @@ def test_an_h_number_is_a_local_hjelpenummer_with_type_and_assigner_not_the_fh_n
 
 def test_the_exports_write_an_h_number_as_no_basis_does():
     patient = Patient(H_NUMBER, "Hjelpenummer Pasient", "1804", Spo2Scale.SCALE_1)
-    bundle = fhir.patient_bundle(patient, services=None, measurements=None, today=datetime(2026, 1, 5).date(),
-                                 generated_at=datetime(2026, 1, 5, tzinfo=UTC))
+    bundle = fhir.patient_bundle(
+        patient,
+        services=None,
+        measurements=None,
+        today=datetime(2026, 1, 5).date(),
+        generated_at=datetime(2026, 1, 5, tzinfo=UTC),
+    )
     [entry] = bundle["entry"]
     FhirPatient.model_validate(entry["resource"])
     assert entry["resource"]["identifier"] == [person_identifier(H_NUMBER)]
@@ -103,10 +113,14 @@ def test_every_seeded_person_number_is_classified_by_the_kind_it_imitates(pid: s
 
 def test_every_seeded_health_person_and_organisation_has_its_system():
     for person in _seed("personnel.json"):
-        assert hpr_identifier(person["hpr_number"]) == {"system": "urn:oid:2.16.578.1.12.4.1.4.4",
-                                                        "value": person["hpr_number"]}
+        assert hpr_identifier(person["hpr_number"]) == {
+            "system": "urn:oid:2.16.578.1.12.4.1.4.4",
+            "value": person["hpr_number"],
+        }
         for orgnr in (person["orgnr_parent"], person["orgnr_child"]):
             assert organisation_identifier(orgnr)["system"] == "urn:oid:2.16.578.1.12.4.1.4.101"
     for organisation in _seed("organisations.json"):
         assert organisation_identifier(organisation["orgnr"]) == {
-            "system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": organisation["orgnr"]}
+            "system": "urn:oid:2.16.578.1.12.4.1.4.101",
+            "value": organisation["orgnr"],
+        }

@@ -1,4 +1,5 @@
 """Properties of NEWS2 over generated observations, each read off RCP 2017 Chart 1 (docs/summary.md "The patient summary" (NEWS2))."""
+
 from __future__ import annotations
 
 from dataclasses import fields, replace

@@ -1,4 +1,5 @@
 """NEWS2 trend: the latest scored total against the one before, over points in time order."""
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,6 +1,7 @@
 """One date rule for the suite (docs/architecture.md "The request path", step 3, "One date rule"): every age or date rule
 counts the date in Norway, so around midnight they agree with each other, in winter (UTC+1)
 and in summer time (UTC+2). The clock is injected; nothing here reads the wall clock."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -42,8 +43,9 @@ def test_a_naive_time_is_refused_rather_than_guessed() -> None:
 
 
 def _guardian_acts(patient: str, born: date, moment: datetime) -> bool:
-    guardianship = Representation("rep", patient, people.MIKKEL, RepresentationKind.GUARDIAN,
-                                  datetime.combine(born, datetime.min.time(), UTC))
+    guardianship = Representation(
+        "rep", patient, people.MIKKEL, RepresentationKind.GUARDIAN, datetime.combine(born, datetime.min.time(), UTC)
+    )
     return represents(guardianship, Actor(ActorKind.PATIENT, pid=people.MIKKEL), patient, moment)
 
 
@@ -54,7 +56,9 @@ def _guardian_acts(patient: str, born: date, moment: datetime) -> bool:
         (people.ESKIL, date(2008, 10, 22), datetime(2020, 10, 21, 21, 59, tzinfo=UTC)),  # summer time
     ],
 )
-def test_a_guardian_acts_until_the_twelfth_birthday_in_norway(patient, born, last_utc_minute_before_the_birthday_in_oslo):
+def test_a_guardian_acts_until_the_twelfth_birthday_in_norway(
+    patient, born, last_utc_minute_before_the_birthday_in_oslo
+):
     before = last_utc_minute_before_the_birthday_in_oslo
     assert _guardian_acts(patient, born, before)
     # 23:30 UTC the evening before is already the birthday in Norway: the UTC date would say otherwise.
@@ -65,8 +69,11 @@ def test_a_guardian_acts_until_the_twelfth_birthday_in_norway(patient, born, las
 
 @pytest.mark.parametrize(
     "moment",
-    [datetime(2024, 10, 21, 21, 59, tzinfo=UTC), datetime(2024, 10, 21, 22, 0, tzinfo=UTC),
-     datetime(2024, 10, 21, 23, 30, tzinfo=UTC)],
+    [
+        datetime(2024, 10, 21, 21, 59, tzinfo=UTC),
+        datetime(2024, 10, 21, 22, 0, tzinfo=UTC),
+        datetime(2024, 10, 21, 23, 30, tzinfo=UTC),
+    ],
 )
 def test_news2_and_the_guardian_rule_count_the_same_date(moment: datetime) -> None:
     born = validate_person_number(people.ESKIL).birth_date

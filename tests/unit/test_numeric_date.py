@@ -1,6 +1,7 @@
 """The one NumericDate rule (services/platform/numeric_date.py) and the internal assertions that
 use it; the gateway's access tokens, DPoP proofs and the STS's client assertions are tested with
 their own (test_gateway_tokens.py, test_dpop.py, integration/test_sts.py)."""
+
 from __future__ import annotations
 
 import json
@@ -74,12 +75,20 @@ def key() -> ECKey:
 def _assertion(key: ECKey, **times: object) -> str:
     """A correctly signed assertion for METHOD whose time claims are whatever the test says."""
     claims = {
-        "iss": ISSUER, "aud": audience_of("capacity"), "iat": NOW, "exp": NOW + LIFETIME_SECONDS,
-        "jti": "j-1", "mth": METHOD, "act": "", "req": request_binding(BODY), **times,
+        "iss": ISSUER,
+        "aud": audience_of("capacity"),
+        "iat": NOW,
+        "exp": NOW + LIFETIME_SECONDS,
+        "jti": "j-1",
+        "mth": METHOD,
+        "act": "",
+        "req": request_binding(BODY),
+        **times,
     }
     header = {"alg": "ES256", "typ": "samhandling-assertion+jwt", "kid": key.kid}
-    return jws.serialize_compact(header, json.dumps({k: v for k, v in claims.items() if v is not None}), key,
-                                 algorithms=["ES256"])
+    return jws.serialize_compact(
+        header, json.dumps({k: v for k, v in claims.items() if v is not None}), key, algorithms=["ES256"]
+    )
 
 
 async def _verify(key: ECKey, token: str):
@@ -99,12 +108,27 @@ async def test_a_signed_assertion_verifies(key):
 @pytest.mark.parametrize(
     "times",
     [
-        {"iat": float("nan")}, {"exp": float("nan")}, {"nbf": float("nan")}, {"exp": float("inf")},
-        {"iat": "1"}, {"exp": NOW + 1.5}, {"iat": True}, {"exp": 10**30},
+        {"iat": float("nan")},
+        {"exp": float("nan")},
+        {"nbf": float("nan")},
+        {"exp": float("inf")},
+        {"iat": "1"},
+        {"exp": NOW + 1.5},
+        {"iat": True},
+        {"exp": 10**30},
         {"exp": NOW + LIFETIME_SECONDS + 1},
     ],
-    ids=["iat-NaN", "exp-NaN", "nbf-NaN", "exp-Infinity", "iat-string", "exp-fraction", "iat-true", "exp-huge",
-         "lifetime-over-30s"],
+    ids=[
+        "iat-NaN",
+        "exp-NaN",
+        "nbf-NaN",
+        "exp-Infinity",
+        "iat-string",
+        "exp-fraction",
+        "iat-true",
+        "exp-huge",
+        "lifetime-over-30s",
+    ],
 )
 async def test_assertion_times_must_be_numeric_dates_within_its_lifetime(key, times):
     with pytest.raises(ServiceError) as err:

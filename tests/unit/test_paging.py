@@ -1,5 +1,6 @@
 """Every number a client sends for paging is range-checked where it is parsed (paging.py), and
 list answers stay under the message budget."""
+
 import base64
 
 import pytest
@@ -72,7 +73,7 @@ class Sized:
     def __init__(self, size: int) -> None:
         self.size = size
 
-    def ByteSize(self) -> int:  # noqa: N802 (protobuf's name)
+    def ByteSize(self) -> int:
         return self.size
 
 

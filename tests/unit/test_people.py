@@ -1,5 +1,6 @@
 """tests/fixtures/people.py names the seeds' people as the seeds have them: every name there is a
 person (or an HPR number) of seeds/, by the first name the constant carries."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ def ascii_upper(first_name: str) -> str:
 
 def seeded() -> dict[str, str]:
     """Constant name -> number, from the seeds."""
-    load = lambda name: json.loads((SEEDS / name).read_text())  # noqa: E731
+    load = lambda name: json.loads((SEEDS / name).read_text())
     names: dict[str, str] = {}
     for patient in load("patients.json"):
         names[ascii_upper(patient["name"].split()[0])] = patient["patient_id"]

@@ -1,5 +1,6 @@
 """Platform pieces every process relies on: log redaction, replay cache, internal assertions
 (bound to their request, single use through the replay claims), the gateway's database."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,7 @@ def test_redact_masks_person_numbers_and_jwts_but_not_other_numbers():
 
 def test_json_log_lines_never_carry_person_numbers_even_in_extra_fields():
     record = logging.makeLogRecord(
-        {"msg": "read %s", "args": (people.ESKIL,), "levelno": logging.INFO, "levelname": "INFO",
-         "patient": people.TOR}
+        {"msg": "read %s", "args": (people.ESKIL,), "levelno": logging.INFO, "levelname": "INFO", "patient": people.TOR}
     )
     line = JsonFormatter("gateway").format(record)
     entry = json.loads(line)

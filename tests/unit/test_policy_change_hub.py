@@ -1,5 +1,6 @@
 """The lease book's decisions, pure: renewals, acknowledgements and when a change is complete,
 on a fake clock (times in seconds), with the book as every consent replica shares it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Production mode refuses at start-up whatever is meant for development
 (services/platform/production.py), naming every problem at once."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,9 @@ def production(key_file) -> Settings:
         assertion_key_file=key_file,
         tls_ca_file=Path("/run/secrets/samhandling-ca.pem"),
         log_pseudonym_key="k" * 32,
-        web_patient_client_key_file=key_file, web_personnel_client_key_file=key_file, web_dpop_key_file=key_file,
+        web_patient_client_key_file=key_file,
+        web_personnel_client_key_file=key_file,
+        web_dpop_key_file=key_file,
         audit_log_vkey=PINNED_VKEY,
     )
 
@@ -139,16 +142,24 @@ def test_a_backend_in_production_needs_the_gateways_public_key_named(tmp_path):
 
 def test_the_web_login_keys_must_be_named_and_not_development_keys(production):
     unnamed = problems(replace(production, web_patient_client_key_file=None, web_dpop_key_file=None))
-    seeded = problems(replace(production, web_personnel_client_key_file=Path("seeds/keys/samhandling-ansatt.dev-only.jwk.json").resolve()))
+    seeded = problems(
+        replace(
+            production, web_personnel_client_key_file=Path("seeds/keys/samhandling-ansatt.dev-only.jwk.json").resolve()
+        )
+    )
 
     assert "SAMHANDLING_WEB_PATIENT_CLIENT_KEY_FILE must name the web login's key" in unnamed
     assert "SAMHANDLING_WEB_DPOP_KEY_FILE must name the web login's key" in unnamed
-    assert "SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE: refusing development key samhandling-ansatt.dev-only.jwk.json" in seeded
+    assert (
+        "SAMHANDLING_WEB_PERSONNEL_CLIENT_KEY_FILE: refusing development key samhandling-ansatt.dev-only.jwk.json"
+        in seeded
+    )
 
 
 def test_the_audit_log_verifier_key_must_be_pinned(production):
     assert "SAMHANDLING_AUDIT_LOG_VKEY must pin the audit log's verifier key" in problems(
-        replace(production, audit_log_vkey=None))
+        replace(production, audit_log_vkey=None)
+    )
     assert "SAMHANDLING_AUDIT_LOG_VKEY" not in problems(replace(production, env="production"))
 
 

@@ -1,6 +1,7 @@
 """The descriptor-built strategies of the fuzz (tests/proto_strategies.py) draw what they say:
 every request type of the gateway, edge values and undefined enum numbers, bounded sizes, and
 changes that keep the rest of a valid request."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,13 @@ from samhandling.capacity.v1 import capacity_pb2
 from tests.proto_strategies import MAX_REPEATED, messages, mutations, raw_requests
 
 REQUEST_TYPES = sorted({m.input_type.full_name: m.input_type for s in SERVICES for m in s.methods}.items())
-QUICK = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+QUICK = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def repeated_sizes(message: Message) -> list[int]:

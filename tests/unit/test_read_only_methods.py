@@ -1,6 +1,7 @@
 """Which backend methods have their assertion claimed beside the handler (Backend.read_only):
 only methods declared next to the service's handlers, each one with one request and one
 response; a misspelt or streaming name stops the backend from being built."""
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,6 +1,7 @@
 """Secrets from files (services/platform/secret_files.py): SAMHANDLING_LOG_PSEUDONYM_KEY_FILE
 and SAMHANDLING_DATABASE_PASSWORD_FILE as Settings.from_env reads them. The database password
 on a real server: tests/integration/test_database_password_file.py."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -38,15 +39,20 @@ def test_only_one_trailing_newline_is_stripped(tmp_path: Path):
 
 
 def test_the_key_and_its_file_together_are_refused(tmp_path: Path):
-    with pytest.raises(SettingsError, match="set SAMHANDLING_LOG_PSEUDONYM_KEY or SAMHANDLING_LOG_PSEUDONYM_KEY_FILE, not both"):
-        Settings.from_env({"SAMHANDLING_LOG_PSEUDONYM_KEY": KEY,
-                           "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": _file(tmp_path, KEY)})
+    with pytest.raises(
+        SettingsError, match="set SAMHANDLING_LOG_PSEUDONYM_KEY or SAMHANDLING_LOG_PSEUDONYM_KEY_FILE, not both"
+    ):
+        Settings.from_env(
+            {"SAMHANDLING_LOG_PSEUDONYM_KEY": KEY, "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": _file(tmp_path, KEY)}
+        )
 
 
 @pytest.mark.parametrize("mode", ["dev", "production"])
 def test_a_short_key_in_its_file_is_refused_in_every_mode(tmp_path: Path, mode: str):
     path = _file(tmp_path, "k" * 31 + "\n")
-    with pytest.raises(SettingsError, match=f"SAMHANDLING_LOG_PSEUDONYM_KEY_FILE: {path} holds fewer than 32 characters"):
+    with pytest.raises(
+        SettingsError, match=f"SAMHANDLING_LOG_PSEUDONYM_KEY_FILE: {path} holds fewer than 32 characters"
+    ):
         Settings.from_env({"SAMHANDLING_ENV": mode, "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": path})
 
 
@@ -72,13 +78,20 @@ def test_a_missing_key_file_is_refused(tmp_path: Path):
 
 def test_production_without_the_key_or_its_file_is_refused(tmp_path: Path):
     without = replace(Settings(), env="production", tls_by_mesh=True)
-    expected = ("SAMHANDLING_LOG_PSEUDONYM_KEY or SAMHANDLING_LOG_PSEUDONYM_KEY_FILE must hold a secret "
-                "of at least 32 characters")
+    expected = (
+        "SAMHANDLING_LOG_PSEUDONYM_KEY or SAMHANDLING_LOG_PSEUDONYM_KEY_FILE must hold a secret "
+        "of at least 32 characters"
+    )
     assert any(expected in p for p in production_problems(without))
     with pytest.raises(SettingsError, match=expected):
         check_backend_production(without)
-    from_file = Settings.from_env({"SAMHANDLING_ENV": "production", "SAMHANDLING_TLS_BY_MESH": "1",
-                                   "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": _file(tmp_path, KEY + "\n")})
+    from_file = Settings.from_env(
+        {
+            "SAMHANDLING_ENV": "production",
+            "SAMHANDLING_TLS_BY_MESH": "1",
+            "SAMHANDLING_LOG_PSEUDONYM_KEY_FILE": _file(tmp_path, KEY + "\n"),
+        }
+    )
     assert not any("LOG_PSEUDONYM" in p for p in production_problems(from_file))
 
 
@@ -103,8 +116,11 @@ def test_an_unreadable_or_empty_password_file_refuses_the_start(tmp_path: Path, 
 
 @pytest.mark.parametrize("variable", ["SAMHANDLING_AUDIT_DATABASE_URL", "SAMHANDLING_AUDIT_SESSION_DATABASE_URL"])
 def test_a_password_in_a_url_and_the_file_together_are_refused(tmp_path: Path, variable: str):
-    env = {"SAMHANDLING_AUDIT_DATABASE_URL": URL, "SAMHANDLING_DATABASE_PASSWORD_FILE": _file(tmp_path, "s3cret"),
-           variable: URL.replace("samhandling@", "samhandling:in-the-url@")}
+    env = {
+        "SAMHANDLING_AUDIT_DATABASE_URL": URL,
+        "SAMHANDLING_DATABASE_PASSWORD_FILE": _file(tmp_path, "s3cret"),
+        variable: URL.replace("samhandling@", "samhandling:in-the-url@"),
+    }
     with pytest.raises(SettingsError, match="database URLs of audit carry a password too: keep one") as refused:
         Settings.from_env(env)
     assert "in-the-url" not in str(refused.value) and "s3cret" not in str(refused.value)

@@ -1,4 +1,5 @@
 """services/consent keeps the one shape of a service (tests/fixtures/service_shape.py)."""
+
 from __future__ import annotations
 
 from tests.fixtures.service_shape import shape_violations

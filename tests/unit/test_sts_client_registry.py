@@ -35,7 +35,9 @@ def test_seeded_clients_match_the_shared_decisions() -> None:
         "samhandling-portal": (None, None, None),
         "samhandling-ansatt": (None, None, None),
     }
-    assert set(clients["demo-hospital"].scopes) == {S + s for s in ("capacity.read", "capacity.report", "alerts", "summary.read")}
+    assert set(clients["demo-hospital"].scopes) == {
+        S + s for s in ("capacity.read", "capacity.report", "alerts", "summary.read")
+    }
     for system in ("demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital"):
         assert clients[system].grant_types == ("client_credentials",) and not clients[system].dpop_bound
 
@@ -61,7 +63,11 @@ def test_the_web_pages_clients_come_last_and_are_dpop_bound() -> None:
     # Appended: the CLI takes the first client of a login kind (next test).
     assert list(clients)[-2:] == ["samhandling-portal", "samhandling-ansatt"]
     assert portal.login == "patient" and portal.scopes == ("samhandling:patient",) and not portal.multi_tenant
-    assert ansatt.login == "personnel" and ansatt.multi_tenant and (ansatt.orgnr_parent, ansatt.orgnr_child) == (None, None)
+    assert (
+        ansatt.login == "personnel"
+        and ansatt.multi_tenant
+        and (ansatt.orgnr_parent, ansatt.orgnr_child) == (None, None)
+    )
     assert ansatt.scopes == (S + "audit.read", S + "capacity.read")
     for client in (portal, ansatt):
         assert client.grant_types == ("authorization_code", "refresh_token") and client.dpop_bound
@@ -95,7 +101,11 @@ def test_the_audit_scope_is_granted_alone() -> None:
     assert scope_conflict(f"openid profile {AUDIT_SCOPE}") is None
     assert scope_conflict(f"openid {S}capacity.read {S}summary.read") is None
     assert scope_conflict("") is None
-    for mixed in (f"{AUDIT_SCOPE} {S}capacity.read", f"openid {S}summary.read {AUDIT_SCOPE}", f"{AUDIT_SCOPE} samhandling:patient"):
+    for mixed in (
+        f"{AUDIT_SCOPE} {S}capacity.read",
+        f"openid {S}summary.read {AUDIT_SCOPE}",
+        f"{AUDIT_SCOPE} samhandling:patient",
+    ):
         assert scope_conflict(mixed) is not None
 
 
@@ -127,7 +137,10 @@ def test_a_loopback_redirect_uri_matches_on_any_port_and_nothing_else_does() -> 
 
 
 def test_a_registered_redirect_uri_off_loopback_matches_exactly(tmp_path: Path) -> None:
-    entry = {**json.loads((SEEDS / "clients.json").read_text())["clients"][-3], "redirect_uris": ["https://web.example/cb"]}
+    entry = {
+        **json.loads((SEEDS / "clients.json").read_text())["clients"][-3],
+        "redirect_uris": ["https://web.example/cb"],
+    }
     (tmp_path / "clients.json").write_text(json.dumps({"clients": [entry]}))
     (tmp_path / "keys").symlink_to(SEEDS / "keys")
     client = load_clients(tmp_path)[entry["client_id"]]
@@ -141,7 +154,11 @@ def test_redirect_uris_match_exactly_and_response_type_follows_the_grants() -> N
     web = clients["samhandling-web"]
 
     assert web.check_redirect_uri("http://127.0.0.1:8080/callback")
-    for near_miss in ("http://127.0.0.1:8080/callback/", "http://127.0.0.1:8080/callback?x=1", "http://127.0.0.1:8080/"):
+    for near_miss in (
+        "http://127.0.0.1:8080/callback/",
+        "http://127.0.0.1:8080/callback?x=1",
+        "http://127.0.0.1:8080/",
+    ):
         assert not web.check_redirect_uri(near_miss)
     assert web.get_default_redirect_uri() is None
     assert web.check_response_type("code") and not web.check_response_type("token")
@@ -151,8 +168,16 @@ def test_redirect_uris_match_exactly_and_response_type_follows_the_grants() -> N
 
 @pytest.mark.parametrize(
     "client_id",
-    ["demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital", "demo-legevakt", "samhandling-web",
-     "samhandling-portal", "samhandling-ansatt"],
+    [
+        "demo-ehr",
+        "demo-auditor",
+        "demo-ehr-baerum",
+        "demo-hospital",
+        "demo-legevakt",
+        "samhandling-web",
+        "samhandling-portal",
+        "samhandling-ansatt",
+    ],
 )
 def test_registered_public_key_is_the_public_half_of_the_dev_key_file(client_id: str) -> None:
     client = load_clients(SEEDS)[client_id]
@@ -184,7 +209,10 @@ def _write_clients(tmp_path: Path, change: dict[str, Any]) -> Path:
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param({"public_jwk": json.loads((SEEDS / "keys/demo-ehr.dev-only.jwk.json").read_text())}, id="private-key-as-public"),
+        pytest.param(
+            {"public_jwk": json.loads((SEEDS / "keys/demo-ehr.dev-only.jwk.json").read_text())},
+            id="private-key-as-public",
+        ),
         pytest.param({"orgnr_child": "910000021"}, id="bad-org-check-digit"),
         pytest.param({"scopes": []}, id="no-scopes"),
         pytest.param({"default_purpose_of_use": "SHOPPING"}, id="unknown-purpose"),
@@ -193,26 +221,58 @@ def _write_clients(tmp_path: Path, change: dict[str, Any]) -> Path:
         pytest.param({"grant_types": ["password"]}, id="unsupported-grant"),
         pytest.param({"grant_types": ["client_credentials", "client_credentials"]}, id="grant-twice"),
         pytest.param({"grant_types": ["authorization_code"], "login": "personnel"}, id="code-without-redirect-uri"),
-        pytest.param({"grant_types": ["authorization_code"], "redirect_uris": ["http://x.example/cb"]}, id="code-without-login"),
-        pytest.param({"grant_types": ["authorization_code"], "redirect_uris": ["http://x.example/cb"], "login": "robot"},
-                     id="unknown-login"),
-        pytest.param({"grant_types": ["authorization_code"], "redirect_uris": ["/cb"], "login": "patient"}, id="relative-redirect"),
-        pytest.param({"grant_types": ["authorization_code"], "redirect_uris": ["http://x.example/cb#f"], "login": "patient"},
-                     id="redirect-with-fragment"),
+        pytest.param(
+            {"grant_types": ["authorization_code"], "redirect_uris": ["http://x.example/cb"]}, id="code-without-login"
+        ),
+        pytest.param(
+            {"grant_types": ["authorization_code"], "redirect_uris": ["http://x.example/cb"], "login": "robot"},
+            id="unknown-login",
+        ),
+        pytest.param(
+            {"grant_types": ["authorization_code"], "redirect_uris": ["/cb"], "login": "patient"},
+            id="relative-redirect",
+        ),
+        pytest.param(
+            {"grant_types": ["authorization_code"], "redirect_uris": ["http://x.example/cb#f"], "login": "patient"},
+            id="redirect-with-fragment",
+        ),
         pytest.param({"grant_types": ["client_credentials", "refresh_token"]}, id="refresh-without-code"),
         pytest.param({"login": "personnel"}, id="login-without-code-grant"),
         pytest.param({"dpop_bound": "yes"}, id="dpop-bound-not-bool"),
         pytest.param({"orgnr_parent": None}, id="system-client-without-org"),
         pytest.param({"tenancy": "many"}, id="unknown-tenancy"),
         pytest.param({"tenancy": "multi"}, id="multi-tenant-system-client"),
-        pytest.param({"tenancy": "multi", "grant_types": ["authorization_code"], "login": "personnel",
-                      "redirect_uris": ["http://127.0.0.1:8080/cb"]}, id="multi-tenant-naming-its-org"),
-        pytest.param({"tenancy": "multi", "grant_types": ["authorization_code"], "login": "patient",
-                      "redirect_uris": ["http://127.0.0.1:8080/cb"], "orgnr_parent": None, "orgnr_child": None},
-                     id="multi-tenant-patient-client"),
-        pytest.param({"tenancy": "multi", "grant_types": ["client_credentials", "authorization_code"], "login": "personnel",
-                      "redirect_uris": ["http://127.0.0.1:8080/cb"], "orgnr_parent": None, "orgnr_child": None},
-                     id="multi-tenant-acting-for-itself"),
+        pytest.param(
+            {
+                "tenancy": "multi",
+                "grant_types": ["authorization_code"],
+                "login": "personnel",
+                "redirect_uris": ["http://127.0.0.1:8080/cb"],
+            },
+            id="multi-tenant-naming-its-org",
+        ),
+        pytest.param(
+            {
+                "tenancy": "multi",
+                "grant_types": ["authorization_code"],
+                "login": "patient",
+                "redirect_uris": ["http://127.0.0.1:8080/cb"],
+                "orgnr_parent": None,
+                "orgnr_child": None,
+            },
+            id="multi-tenant-patient-client",
+        ),
+        pytest.param(
+            {
+                "tenancy": "multi",
+                "grant_types": ["client_credentials", "authorization_code"],
+                "login": "personnel",
+                "redirect_uris": ["http://127.0.0.1:8080/cb"],
+                "orgnr_parent": None,
+                "orgnr_child": None,
+            },
+            id="multi-tenant-acting-for-itself",
+        ),
     ],
 )
 def test_malformed_client_entries_are_refused(tmp_path: Path, change: dict[str, Any]) -> None:

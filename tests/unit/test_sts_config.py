@@ -25,14 +25,18 @@ def test_port_zero_derives_the_issuer_from_the_bound_port() -> None:
 
 def test_explicit_issuer_wins_over_the_bound_address() -> None:
     config = StsConfig.from_settings(
-        Settings.from_env({"SAMHANDLING_TOKEN_ISSUER": "http://sts.samhandling:8090", "SAMHANDLING_LISTEN": "0.0.0.0:0"})
+        Settings.from_env(
+            {"SAMHANDLING_TOKEN_ISSUER": "http://sts.samhandling:8090", "SAMHANDLING_LISTEN": "0.0.0.0:0"}
+        )
     )
 
     assert (config.host, config.port) == ("0.0.0.0", 0)
     assert config.issuer_for(5555) == "http://sts.samhandling:8090"
 
 
-@pytest.mark.parametrize(("host", "issuer"), [("0.0.0.0", "http://127.0.0.1:9"), ("::", "http://[::1]:9"), ("::1", "http://[::1]:9")])
+@pytest.mark.parametrize(
+    ("host", "issuer"), [("0.0.0.0", "http://127.0.0.1:9"), ("::", "http://[::1]:9"), ("::1", "http://[::1]:9")]
+)
 def test_wildcard_and_ipv6_hosts_give_a_usable_issuer(host: str, issuer: str) -> None:
     assert StsConfig(host=host, port=0).issuer_for(9) == issuer
 

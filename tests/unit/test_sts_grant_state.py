@@ -1,4 +1,5 @@
 """Authorization codes and refresh tokens: lifetimes, single use, reuse detection."""
+
 from services.sts.authorization_codes import (
     CODE_LIFETIME_SECONDS,
     AuthorizationCode,

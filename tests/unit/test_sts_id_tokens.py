@@ -1,4 +1,5 @@
 """ID tokens of the development STS (services/sts/id_tokens.py), without a server."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,18 @@ def test_at_hash_matches_the_openid_connect_core_example() -> None:
     assert at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", "RS256") == "77QmUPtjPfzWtF2AnpK9RQ"
 
 
-@pytest.mark.parametrize(("nonce", "valid"), [("n-0S6_WzA2Mj", True), ("x" * 255, True), ("x" * 256, False),
-                                              ("", False), ("a b", False), ("a\u202eb", False), ("a\x00", False)])
+@pytest.mark.parametrize(
+    ("nonce", "valid"),
+    [
+        ("n-0S6_WzA2Mj", True),
+        ("x" * 255, True),
+        ("x" * 256, False),
+        ("", False),
+        ("a b", False),
+        ("a\u202eb", False),
+        ("a\x00", False),
+    ],
+)
 def test_a_nonce_is_bounded_printable_ascii(nonce: str, valid: bool) -> None:
     assert valid_nonce(nonce) is valid
 
@@ -41,8 +52,16 @@ def test_patients_get_id_porten_claims() -> None:
     claims = issuer().claims(client, eskil, scope="openid samhandling:patient", nonce=None, auth_time=90, now=100)
     assert claims.pop("jti")
     assert claims == {
-        "iss": "http://127.0.0.1:8090", "sub": eskil.subject, "aud": "samhandling-web", "iat": 100, "exp": 700,
-        "auth_time": 90, "acr": "idporten-loa-high", "amr": ["TestID"], "pid": people.ESKIL, "locale": "nb",
+        "iss": "http://127.0.0.1:8090",
+        "sub": eskil.subject,
+        "aud": "samhandling-web",
+        "iat": 100,
+        "exp": 700,
+        "auth_time": 90,
+        "acr": "idporten-loa-high",
+        "amr": ["TestID"],
+        "pid": people.ESKIL,
+        "locale": "nb",
     }
 
 
@@ -51,11 +70,23 @@ def test_personnel_get_helseid_identity_claims_per_scope() -> None:
     lars = load_people(SEEDS, b"s" * 32).personnel[people.LARS]
     bare = issuer().claims(client, lars, scope="openid", nonce="n", auth_time=90, now=100)
     assert bare == {
-        "iss": "http://127.0.0.1:8090", "sub": lars.subject, "aud": "demo-legevakt", "iat": 100, "exp": 700,
-        "nbf": 100, "auth_time": 90, "nonce": "n", "amr": ["pwd"], "idp": "testidp-oidc",
+        "iss": "http://127.0.0.1:8090",
+        "sub": lars.subject,
+        "aud": "demo-legevakt",
+        "iat": 100,
+        "exp": 700,
+        "nbf": 100,
+        "auth_time": 90,
+        "nonce": "n",
+        "amr": ["pwd"],
+        "idp": "testidp-oidc",
     }
     full = issuer().claims(
-        client, lars, nonce=None, auth_time=90, now=100,
+        client,
+        lars,
+        nonce=None,
+        auth_time=90,
+        now=100,
         scope="openid profile helseid://scopes/identity/pid helseid://scopes/identity/security_level "
         "helseid://scopes/identity/assurance_level helseid://scopes/hpr/hpr_number",
     )

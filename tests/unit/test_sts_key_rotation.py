@@ -1,4 +1,5 @@
 """Signing-key rotation: the pure rules, the store file, and how the running STS rereads it."""
+
 import json
 import logging
 from pathlib import Path
@@ -63,7 +64,9 @@ def test_each_key_retires_when_it_stops_signing_and_is_dropped_after_its_retenti
 
     p = PUBLICATION_SECONDS
     assert [(k.key.kid, k.retired_at) for k in second.keys][1:] == [
-        (first.newest_key.kid, T0 + 100 + p), ("sts-signing-1", T0 + p), ("sts-signing-2", T0 + p),
+        (first.newest_key.kid, T0 + 100 + p),
+        ("sts-signing-1", T0 + p),
+        ("sts-signing-2", T0 + p),
     ]
     # The seed keys are gone; the first generated key stays until T0 + 100 + p + retention.
     assert kids(k.key for k in third.keys) == [third.newest_key.kid, second.newest_key.kid, first.newest_key.kid]

@@ -7,8 +7,15 @@ from services.sts.keys import KeyFileError, import_private_jwk, import_public_jw
 
 KEYS = Path(__file__).resolve().parents[2] / "seeds" / "keys"
 NAMES = [
-    "demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital", "demo-legevakt", "samhandling-web",
-    "sts-signing-1", "sts-signing-2", "gateway-assertion",
+    "demo-ehr",
+    "demo-auditor",
+    "demo-ehr-baerum",
+    "demo-hospital",
+    "demo-legevakt",
+    "samhandling-web",
+    "sts-signing-1",
+    "sts-signing-2",
+    "gateway-assertion",
 ]
 
 

@@ -1,6 +1,7 @@
 """Person pseudonyms in logs are keyed (issue 12, point 8): HMAC-SHA-256 under
 SAMHANDLING_LOG_PSEUDONYM_KEY, so a tag cannot be reversed by trying every person number
 without the key, and production refuses to start without one."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,21 +1,38 @@
 """The development login pages render plain, escaped, accessible HTML forms."""
+
 from services.sts.login_form import read_login_page
 from services.sts.login_pages import error_page, login_page
 from services.sts.people import Person
 from tests.fixtures import people
 
-LARS = Person(kind="personnel", pid=people.LARS, name="Lars Legevaktsen", hpr_number=people.LARS_HPR,
-              authorization="LE", orgnr_parent="910000012")
+LARS = Person(
+    kind="personnel",
+    pid=people.LARS,
+    name="Lars Legevaktsen",
+    hpr_number=people.LARS_HPR,
+    authorization="LE",
+    orgnr_parent="910000012",
+)
 ESKIL = Person(kind="patient", pid=people.ESKIL, name="Eskil <Eksempelsen>", birth_date="2008-10-22")
 
 
 def test_the_personnel_form_round_trips_through_the_clients_reader() -> None:
-    html = login_page(kind="personnel", action="http://sts/connect/authorize", request_id="r1",
-                      client_name="Demo legevakt", people=[LARS], selected=LARS.pid)
+    html = login_page(
+        kind="personnel",
+        action="http://sts/connect/authorize",
+        request_id="r1",
+        client_name="Demo legevakt",
+        people=[LARS],
+        selected=LARS.pid,
+    )
 
     form, alert = read_login_page(html)
 
-    assert form is not None and (form.action, form.method, form.kind) == ("http://sts/connect/authorize", "post", "personnel")
+    assert form is not None and (form.action, form.method, form.kind) == (
+        "http://sts/connect/authorize",
+        "post",
+        "personnel",
+    )
     assert form.hidden == {"request_id": "r1"}
     assert form.choices == {"person": [LARS.pid]}
     assert form.buttons == {"action": ["login", "cancel"]}
@@ -24,8 +41,15 @@ def test_the_personnel_form_round_trips_through_the_clients_reader() -> None:
 
 
 def test_the_patient_form_escapes_and_shows_the_birth_date_norwegian_style() -> None:
-    html = login_page(kind="patient", action="/a", request_id='"><script>', client_name="<b>web</b>",
-                      people=[ESKIL], selected=None, error="Velg en person.")
+    html = login_page(
+        kind="patient",
+        action="/a",
+        request_id='"><script>',
+        client_name="<b>web</b>",
+        people=[ESKIL],
+        selected=None,
+        error="Velg en person.",
+    )
 
     form, alert = read_login_page(html)
 
@@ -43,11 +67,24 @@ def test_the_error_page_is_an_alert() -> None:
 
 
 def test_an_auditor_is_offered_by_name_and_title_without_an_hpr_number() -> None:
-    petra = Person(kind="personnel", pid=people.PETRA, name="Petra Personvernsen", title="personvernombud",
-                   orgnr_parent="910000012", orgnr_child="910000020", role="auditor")
+    petra = Person(
+        kind="personnel",
+        pid=people.PETRA,
+        name="Petra Personvernsen",
+        title="personvernombud",
+        orgnr_parent="910000012",
+        orgnr_child="910000020",
+        role="auditor",
+    )
 
-    html = login_page(kind="personnel", action="/a", request_id="r1", client_name="Samhandling – ansatt",
-                      people=[petra], selected=None)
+    html = login_page(
+        kind="personnel",
+        action="/a",
+        request_id="r1",
+        client_name="Samhandling – ansatt",
+        people=[petra],
+        selected=None,
+    )
 
     form, _ = read_login_page(html)
     assert form is not None and form.choices == {"person": [petra.pid]}

@@ -1,5 +1,6 @@
 """The people of the development STS: clinicians, auditors (no HPR number) and patients, and who
 may log in where, for which scope."""
+
 from __future__ import annotations
 
 import json
@@ -21,14 +22,29 @@ AUDIT = "nhn:samhandling/audit.read"
 def test_the_auditor_is_staff_without_an_hpr_number() -> None:
     petra = load_people(SEEDS, KEY).personnel[people.PETRA]
 
-    assert (petra.kind, petra.role, petra.name, petra.title) == ("personnel", "auditor", "Petra Personvernsen", "personvernombud")
-    assert (petra.orgnr_parent, petra.orgnr_child, petra.hpr_number, petra.authorization) == ("910000012", "910000020", None, None)
+    assert (petra.kind, petra.role, petra.name, petra.title) == (
+        "personnel",
+        "auditor",
+        "Petra Personvernsen",
+        "personvernombud",
+    )
+    assert (petra.orgnr_parent, petra.orgnr_child, petra.hpr_number, petra.authorization) == (
+        "910000012",
+        "910000020",
+        None,
+        None,
+    )
 
 
 def test_clinicians_carry_their_point_of_care() -> None:
     lars = load_people(SEEDS, KEY).personnel[people.LARS]
 
-    assert (lars.role, lars.hpr_number, lars.orgnr_parent, lars.orgnr_child) == ("clinician", people.LARS_HPR, "910000012", "910000039")
+    assert (lars.role, lars.hpr_number, lars.orgnr_parent, lars.orgnr_child) == (
+        "clinician",
+        people.LARS_HPR,
+        "910000012",
+        "910000039",
+    )
 
 
 def test_who_may_log_in_follows_the_client_and_the_scope() -> None:
@@ -57,14 +73,29 @@ def _seeds(tmp_path: Path, name: str, change: Any) -> Path:
 @pytest.mark.parametrize(
     ("name", "change", "message"),
     [
-        pytest.param("auditors.json", lambda e: [{**e[0], "hpr_number": "990000199"}], "without an HPR number", id="auditor-with-hpr"),
+        pytest.param(
+            "auditors.json",
+            lambda e: [{**e[0], "hpr_number": "990000199"}],
+            "without an HPR number",
+            id="auditor-with-hpr",
+        ),
         pytest.param("auditors.json", lambda e: [{**e[0], "pid": "11747910017"}], "check digits", id="auditor-bad-pid"),
-        pytest.param("auditors.json", lambda e: [{**e[0], "orgnr_child": "910000021"}], "check digit", id="auditor-bad-org"),
-        pytest.param("auditors.json", lambda e: [{k: v for k, v in e[0].items() if k != "title"}], "title", id="auditor-no-title"),
+        pytest.param(
+            "auditors.json", lambda e: [{**e[0], "orgnr_child": "910000021"}], "check digit", id="auditor-bad-org"
+        ),
+        pytest.param(
+            "auditors.json", lambda e: [{k: v for k, v in e[0].items() if k != "title"}], "title", id="auditor-no-title"
+        ),
         pytest.param("auditors.json", lambda e: {"pid": people.PETRA}, "JSON array", id="auditors-not-a-list"),
-        pytest.param("auditors.json", lambda e: [{**e[0], "pid": people.SIGRID}], "seeded twice", id="auditor-also-clinician"),
-        pytest.param("personnel.json", lambda e: [{k: v for k, v in e[0].items() if k != "orgnr_child"}], "orgnr_child",
-                     id="clinician-without-point-of-care"),
+        pytest.param(
+            "auditors.json", lambda e: [{**e[0], "pid": people.SIGRID}], "seeded twice", id="auditor-also-clinician"
+        ),
+        pytest.param(
+            "personnel.json",
+            lambda e: [{k: v for k, v in e[0].items() if k != "orgnr_child"}],
+            "orgnr_child",
+            id="clinician-without-point-of-care",
+        ),
     ],
 )
 def test_malformed_people_are_refused_without_person_numbers_in_the_message(

@@ -1,4 +1,5 @@
 """DPoP at the token endpoint: rotating nonces and the proof's key thumbprint."""
+
 import pytest
 from joserfc.jwk import ECKey
 

@@ -1,4 +1,5 @@
 """The trust-framework attestation (nhn:tillitsrammeverk:parameters) as clients send it."""
+
 import json
 from typing import Any
 
@@ -24,17 +25,19 @@ def entry(**parameters: Any) -> dict[str, Any]:
 
 
 def test_a_full_attestation_is_normalised() -> None:
-    parsed = parse_authorization_details([
-        entry(
-            care_relationship={
-                "healthcare_service": {"code": "S03", "system": "urn:oid:2.16.578.1.12.4.1.1.8655"},
-                "purpose_of_use": {"code": "BTG"},
-                "purpose_of_use_details": {"code": "livsfare", "system": "urn:example"},
-                "decision_ref": {"id": "d-1", "user_selected": False},
-            },
-            patients=[{"identifier": people.ESKIL, "point_of_care": "910000039", "department": "Akutt"}],
-        )
-    ])
+    parsed = parse_authorization_details(
+        [
+            entry(
+                care_relationship={
+                    "healthcare_service": {"code": "S03", "system": "urn:oid:2.16.578.1.12.4.1.1.8655"},
+                    "purpose_of_use": {"code": "BTG"},
+                    "purpose_of_use_details": {"code": "livsfare", "system": "urn:example"},
+                    "decision_ref": {"id": "d-1", "user_selected": False},
+                },
+                patients=[{"identifier": people.ESKIL, "point_of_care": "910000039", "department": "Akutt"}],
+            )
+        ]
+    )
 
     assert parsed == {
         "care_relationship": {
@@ -54,8 +57,14 @@ def test_the_four_purposes_are_accepted(purpose: str) -> None:
     assert parsed == default_parameters(purpose)
 
 
-@pytest.mark.parametrize("shape", [entry(care_relationship=TREAT), json.dumps([entry(care_relationship=TREAT)]),
-                                   json.dumps(entry(care_relationship=TREAT))])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        entry(care_relationship=TREAT),
+        json.dumps([entry(care_relationship=TREAT)]),
+        json.dumps(entry(care_relationship=TREAT)),
+    ],
+)
 def test_an_object_or_json_text_is_accepted_too(shape: Any) -> None:
     assert parse_authorization_details(shape) == default_parameters("TREAT")
 
@@ -80,8 +89,10 @@ def test_no_details_means_no_attestation() -> None:
         ([entry(care_relationship={**TREAT, "decision_ref": {"id": "", "user_selected": True}})], "decision_ref.id"),
         ([entry(care_relationship=TREAT, patients=[])], "patients must be"),
         ([entry(care_relationship=TREAT, patients=[{"identifier": "12345678901"}])], "patients[0]"),
-        ([entry(care_relationship=TREAT, patients=[{"identifier": people.ESKIL, "point_of_care": "910000021"}])],
-         "patients[0]"),
+        (
+            [entry(care_relationship=TREAT, patients=[{"identifier": people.ESKIL, "point_of_care": "910000021"}])],
+            "patients[0]",
+        ),
         ([entry(care_relationship=TREAT, patients=[{"identifier": people.ESKIL}] * 11)], "1 to 10"),
         ([entry(care_relationship=TREAT), entry(care_relationship=TREAT)], "more than once"),
         ([{"type": "payment_initiation"}], "type must be"),
@@ -105,8 +116,9 @@ def test_an_attestation_lives_sixty_minutes() -> None:
 
 
 def test_the_practitioner_part_carries_the_hpr_authorization_code() -> None:
-    part = practitioner(pid=people.LARS, hpr_number=people.LARS_HPR, authorization="LE",
-                        legal_entity="910000012", point_of_care=None)
+    part = practitioner(
+        pid=people.LARS, hpr_number=people.LARS_HPR, authorization="LE", legal_entity="910000012", point_of_care=None
+    )
 
     assert part == {
         "identifier": people.LARS,

@@ -1,5 +1,6 @@
 """A patient's summary as a FHIR R4 Bundle: checked with the fhir.resources R4B models (R4B left
 Patient, EpisodeOfCare and Observation as R4 had them) and against the NEWS2 chart by hand."""
+
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -28,22 +29,45 @@ FRIDA = Patient(people.FRIDA, "Frida Fantasisen", "1804", Spo2Scale.SCALE_1)  # 
 NURSE = Performer(people.SIGRID_HPR, "Sigrid Sykepleiersen")
 
 HOME_NURSING = MunicipalService(
-    service_id="svc-0001", iplos_code="15", start_date=date(2025, 6, 2), end_date=None,
-    service_level="Hjemmeboende – Sone sør (hjemmesykepleie)", stay_type=None, weekly_extent="5 timer",
-    temporarily_ceased=False, description="Hjelp med insulin og blodsukkermåling morgen og kveld",
-    provider_orgnr="910000020", source_system="demo-ehr", source_record_id="ehr-4711",
+    service_id="svc-0001",
+    iplos_code="15",
+    start_date=date(2025, 6, 2),
+    end_date=None,
+    service_level="Hjemmeboende – Sone sør (hjemmesykepleie)",
+    stay_type=None,
+    weekly_extent="5 timer",
+    temporarily_ceased=False,
+    description="Hjelp med insulin og blodsukkermåling morgen og kveld",
+    provider_orgnr="910000020",
+    source_system="demo-ehr",
+    source_record_id="ehr-4711",
 )
 ENDED = replace(
-    HOME_NURSING, service_id="svc-0002", iplos_code="27", start_date=date(2025, 1, 15), end_date=date(2025, 5, 31),
-    weekly_extent="14 doseringer", source_record_id="ehr-4712",
+    HOME_NURSING,
+    service_id="svc-0002",
+    iplos_code="27",
+    start_date=date(2025, 1, 15),
+    end_date=date(2025, 5, 31),
+    weekly_extent="14 doseringer",
+    source_record_id="ehr-4712",
 )
 ON_HOLD = replace(
-    HOME_NURSING, service_id="svc-0003", iplos_code="02", start_date=date(2025, 9, 1), temporarily_ceased=True,
+    HOME_NURSING,
+    service_id="svc-0003",
+    iplos_code="02",
+    start_date=date(2025, 9, 1),
+    temporarily_ceased=True,
     source_record_id="",
 )
 FUTURE = replace(
-    HOME_NURSING, service_id="svc-0004", iplos_code="19", start_date=date(2025, 12, 1), end_date=date(2025, 12, 21),
-    stay_type="korttidsopphold", description="", source_record_id="ehr-4713",
+    HOME_NURSING,
+    service_id="svc-0004",
+    iplos_code="19",
+    start_date=date(2025, 12, 1),
+    end_date=date(2025, 12, 21),
+    stay_type="korttidsopphold",
+    description="",
+    source_record_id="ehr-4713",
 )
 SERVICES = [HOME_NURSING, ENDED, ON_HOLD, FUTURE]
 
@@ -51,7 +75,10 @@ SERVICES = [HOME_NURSING, ENDED, ON_HOLD, FUTURE]
 FEVERISH = Measurement(
     measured_at=datetime(2025, 11, 3, 6, 45, tzinfo=UTC),
     observation=Observation(22, 95, Spo2Scale.SCALE_1, False, 108, 104, ACVPU.ALERT, 38.4),
-    measurement_id="17", measured_by=NURSE, source_system="demo-ehr", source_record_id="ehr-vs-1",
+    measurement_id="17",
+    measured_by=NURSE,
+    source_system="demo-ehr",
+    source_record_id="ehr-vs-1",
 )
 # RR 18 -> 0, SpO2 97 on oxygen (scale 2) -> 3, oxygen -> 2, BP 120 -> 0, pulse 80 -> 0, voice -> 3,
 # 37.0 °C -> 0: 8, high, red score.
@@ -151,7 +178,11 @@ def test_a_municipal_service_is_an_episode_of_care_carrying_every_okt_field():
     episode = resources(bundle, "EpisodeOfCare")[0]
     assert episode["status"] == "active"
     assert episode["type"] == [
-        {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9151", "code": "15", "display": "Helsetjenester i hjemmet"}]}
+        {
+            "coding": [
+                {"system": "urn:oid:2.16.578.1.12.4.1.1.9151", "code": "15", "display": "Helsetjenester i hjemmet"}
+            ]
+        }
     ]
     assert episode["period"] == {"start": "2025-06-02"}
     assert episode["patient"] == {"reference": patient_url}
@@ -204,8 +235,11 @@ def test_vital_signs_have_loinc_codes_and_ucum_units():
         assert codes(observation["category"][0]) == {(fhir.OBSERVATION_CATEGORY, "vital-signs")}
         assert observation["effectiveDateTime"] == "2025-11-03T06:45:00Z"
         assert observation["performer"] == [
-            {"type": "Practitioner", "identifier": {"system": fhir.HPR, "value": people.SIGRID_HPR},
-             "display": "Sigrid Sykepleiersen"}
+            {
+                "type": "Practitioner",
+                "identifier": {"system": fhir.HPR, "value": people.SIGRID_HPR},
+                "display": "Sigrid Sykepleiersen",
+            }
         ]
         if "valueQuantity" in observation:
             quantity = observation["valueQuantity"]
@@ -235,16 +269,34 @@ def test_vital_signs_have_loinc_codes_and_ucum_units():
     ("measurement", "total", "scores", "risk", "red_score"),
     [
         (
-            FEVERISH, 6,
-            {"respiration-rate": 2, "spo2-scale-1": 1, "air-or-oxygen": 0, "systolic-bp": 1, "pulse": 1,
-             "consciousness": 0, "temperature": 1},
-            "MEDIUM", False,
+            FEVERISH,
+            6,
+            {
+                "respiration-rate": 2,
+                "spo2-scale-1": 1,
+                "air-or-oxygen": 0,
+                "systolic-bp": 1,
+                "pulse": 1,
+                "consciousness": 0,
+                "temperature": 1,
+            },
+            "MEDIUM",
+            False,
         ),
         (
-            HYPERCAPNIC, 8,
-            {"respiration-rate": 0, "spo2-scale-2": 3, "air-or-oxygen": 2, "systolic-bp": 0, "pulse": 0,
-             "consciousness": 3, "temperature": 0},
-            "HIGH", True,
+            HYPERCAPNIC,
+            8,
+            {
+                "respiration-rate": 0,
+                "spo2-scale-2": 3,
+                "air-or-oxygen": 2,
+                "systolic-bp": 0,
+                "pulse": 0,
+                "consciousness": 3,
+                "temperature": 0,
+            },
+            "HIGH",
+            True,
         ),
     ],
 )
@@ -252,8 +304,11 @@ def test_news2_observation_has_total_risk_and_every_parameter_score(measurement,
     bundle = bundle_for(measurements=[measurement])
     [news2] = news2_observations(bundle)
     assert news2["code"]["coding"] == [
-        {"system": "http://snomed.info/sct", "code": "1104051000000101",
-         "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score"}
+        {
+            "system": "http://snomed.info/sct",
+            "code": "1104051000000101",
+            "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score",
+        }
     ]
     assert (news2["status"], news2["valueInteger"]) == ("final", total)
     assert parameter_scores(news2) == scores
@@ -304,8 +359,9 @@ def test_withheld_categories_give_no_entries_only_a_tag_naming_them(services, me
 
 def test_a_truncated_export_says_so():
     pairs = [(FEVERISH, assess(FEVERISH, ESKIL.birth_date))]
-    bundle = fhir.patient_bundle(ESKIL, services=SERVICES, measurements=pairs, today=TODAY,
-                                 generated_at=GENERATED_AT, truncated=True)
+    bundle = fhir.patient_bundle(
+        ESKIL, services=SERVICES, measurements=pairs, today=TODAY, generated_at=GENERATED_AT, truncated=True
+    )
     Bundle.model_validate(bundle)
     assert [t["code"] for t in bundle["meta"]["tag"]] == ["truncated-VITAL_SIGNS"]
 

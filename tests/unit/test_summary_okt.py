@@ -1,4 +1,5 @@
 """OKT records: the IPLOS table, when a service is active, what a valid record is."""
+
 from dataclasses import replace
 from datetime import date
 
@@ -38,8 +39,18 @@ def test_iplos_table_holds_every_code_of_list_9151_as_the_code_list_writes_it() 
 
 @pytest.mark.parametrize(
     ("given", "official"),
-    [("6", "6"), ("06", "6"), ("01", "1"), ("09", "9"), ("15", "15"), ("00", "00"), ("006", "006"), ("0", "0"),
-     ("6 ", "6 "), ("", "")],
+    [
+        ("6", "6"),
+        ("06", "6"),
+        ("01", "1"),
+        ("09", "9"),
+        ("15", "15"),
+        ("00", "00"),
+        ("006", "006"),
+        ("0", "0"),
+        ("6 ", "6 "),
+        ("", ""),
+    ],
 )
 def test_the_padded_form_of_old_clients_is_read_as_the_official_code(given: str, official: str) -> None:
     assert normalise_iplos_code(given) == official

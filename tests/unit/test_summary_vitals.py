@@ -1,4 +1,5 @@
 """When NEWS2 is given: age 16 on the Norwegian day of the measurement, and not in pregnancy."""
+
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 

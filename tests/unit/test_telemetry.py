@@ -1,5 +1,6 @@
 """Which exporters the standard OTEL_* variables turn on (services/platform/telemetry.py):
 nothing unless asked, where asking is naming an exporter or setting an OTLP endpoint."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,13 +16,21 @@ from services.platform.telemetry import (
 ENDPOINT = "http://otel-collector:4317"
 
 
-@pytest.mark.parametrize(("env", "traces", "metrics"), [
-    ({}, [], []),
-    ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, ["otlp"], ["otlp"]),
-    ({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": ENDPOINT}, [], ["otlp"]),
-    ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_METRICS_EXPORTER": "none"}, ["otlp"], []),
-    ({"OTEL_METRICS_EXPORTER": "console, otlp", "OTEL_TRACES_EXPORTER": "console"}, ["console"], ["console", "otlp"]),
-], ids=["nothing", "endpoint", "metrics-endpoint", "endpoint-but-none", "named"])
+@pytest.mark.parametrize(
+    ("env", "traces", "metrics"),
+    [
+        ({}, [], []),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, ["otlp"], ["otlp"]),
+        ({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": ENDPOINT}, [], ["otlp"]),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_METRICS_EXPORTER": "none"}, ["otlp"], []),
+        (
+            {"OTEL_METRICS_EXPORTER": "console, otlp", "OTEL_TRACES_EXPORTER": "console"},
+            ["console"],
+            ["console", "otlp"],
+        ),
+    ],
+    ids=["nothing", "endpoint", "metrics-endpoint", "endpoint-but-none", "named"],
+)
 def test_exporters_run_only_when_asked_for(env: dict[str, str], traces: list[str], metrics: list[str]) -> None:
     assert exporter_names(env, "TRACES") == traces
     assert exporter_names(env, "METRICS") == metrics

@@ -1,11 +1,13 @@
 """How the tests are laid out (docs/development.md, "Tests"): no test module imports another
 test module; what tests share lives in tests/fixtures/, tests/support*.py or a conftest."""
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
+
 
 def imported_modules(tree: ast.AST) -> set[str]:
     names: set[str] = set()
@@ -33,16 +35,21 @@ def python_code(text: str) -> ast.Module | None:
 
 def imported_test_modules(source: str) -> set[str]:
     """The test modules `source` imports (`tests.x.test_y`, or `test_y` from `tests.x`)."""
-    return {name for name in imported_modules(ast.parse(source))
-            if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
-            and not name.endswith(".py")}
+    return {
+        name
+        for name in imported_modules(ast.parse(source))
+        if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_") and not name.endswith(".py")
+    }
 
 
 def test_no_test_module_imports_another_test_module() -> None:
     # This module's own examples below are strings of Python that import test modules: not scanned.
-    found = {(path.relative_to(TESTS).as_posix(), name)
-             for path in sorted(TESTS.rglob("*.py")) if path != Path(__file__).resolve()
-             for name in imported_test_modules(path.read_text())}
+    found = {
+        (path.relative_to(TESTS).as_posix(), name)
+        for path in sorted(TESTS.rglob("*.py"))
+        if path != Path(__file__).resolve()
+        for name in imported_test_modules(path.read_text())
+    }
     found = {(path, ".".join(name.split(".")[:3])) for path, name in found}
     assert found == set(), "share through tests/fixtures/ or a conftest instead"
 
@@ -51,7 +58,9 @@ def test_the_check_sees_every_form_of_import() -> None:
     assert imported_test_modules("from tests.integration.test_sts import SEEDS") == {"tests.integration.test_sts"}
     assert imported_test_modules("import tests.unit.test_dpop") == {"tests.unit.test_dpop"}
     assert imported_test_modules("def f():\n    from tests.unit import test_dpop\n") == {"tests.unit.test_dpop"}
-    assert imported_test_modules("from tests.fixtures.people import ESKIL\nfrom tests.support import free_port") == set()
+    assert (
+        imported_test_modules("from tests.fixtures.people import ESKIL\nfrom tests.support import free_port") == set()
+    )
 
 
 def test_the_check_sees_imports_in_a_script_a_child_process_runs() -> None:

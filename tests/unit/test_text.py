@@ -1,5 +1,6 @@
 """The one free-text rule (services/platform/text.py); every field's use of it is tested through
 the gateway in tests/integration/test_free_text.py."""
+
 from __future__ import annotations
 
 import re
@@ -25,11 +26,26 @@ def test_plain_text_in_any_script_passes(value):
 @pytest.mark.parametrize(
     ("value", "char"),
     [
-        ("a\x00", "U+0000"), ("a\x1b[0m", "U+001B"), ("a\x7f", "U+007F"), ("a\x85", "U+0085"), ("a\x9b", "U+009B"),
-        ("a\u202e", "U+202E"), ("a\u202a", "U+202A"), ("a\u2066", "U+2066"), ("a\u2069", "U+2069"),
-        ("a\u200e", "U+200E"), ("a\u061c", "U+061C"), ("a\u200b", "U+200B"), ("a\ufeff", "U+FEFF"),
-        ("a\u2028", "U+2028"), ("a\u2029", "U+2029"), ("a\ue000", "U+E000"), ("a\U000e0001", "U+E0001"),
-        ("a\ud800", "U+D800"), ("a\U0010ffff", "U+10FFFF"), ("\x1c", "U+001C"),
+        ("a\x00", "U+0000"),
+        ("a\x1b[0m", "U+001B"),
+        ("a\x7f", "U+007F"),
+        ("a\x85", "U+0085"),
+        ("a\x9b", "U+009B"),
+        ("a\u202e", "U+202E"),
+        ("a\u202a", "U+202A"),
+        ("a\u2066", "U+2066"),
+        ("a\u2069", "U+2069"),
+        ("a\u200e", "U+200E"),
+        ("a\u061c", "U+061C"),
+        ("a\u200b", "U+200B"),
+        ("a\ufeff", "U+FEFF"),
+        ("a\u2028", "U+2028"),
+        ("a\u2029", "U+2029"),
+        ("a\ue000", "U+E000"),
+        ("a\U000e0001", "U+E0001"),
+        ("a\ud800", "U+D800"),
+        ("a\U0010ffff", "U+10FFFF"),
+        ("\x1c", "U+001C"),
     ],
 )
 def test_controls_format_and_separator_characters_are_refused_and_named(value, char):
@@ -78,14 +94,16 @@ def test_every_ascii_character_is_judged_by_the_rule(spec):
                 assert problem == "required", value
             else:
                 assert problem is None, (value, problem)
-    assert text_problem("a\r\nb", spec) == (None if spec.multiline else
-                                            "control, format or line-break character U+000D at position 1 is not allowed")
+    assert text_problem("a\r\nb", spec) == (
+        None if spec.multiline else "control, format or line-break character U+000D at position 1 is not allowed"
+    )
 
 
 def _left_to_the_description(value: str) -> bool:
     """What text_pattern leaves to the API description: unassigned, astral, lone surrogates, NFC."""
     return not unicodedata.is_normalized("NFC", value) or any(
-        ord(c) > 0xFFFF or unicodedata.category(c) in ("Cn", "Cs") for c in value)
+        ord(c) > 0xFFFF or unicodedata.category(c) in ("Cn", "Cs") for c in value
+    )
 
 
 @pytest.mark.parametrize("spec", KINDS, ids=["line", "lines", "required line", "required lines"])
@@ -98,8 +116,10 @@ def test_the_pattern_states_the_rule_for_every_character_of_the_bmp(spec):
         char = chr(code)
         for value in (char, f"a{char}", f"{char}b", f"a{char}\r\nb", f" {char}", f"\r{char}"):
             accepted = text_problem(value, spec) is None
-            assert bool(pattern.fullmatch(value)) == accepted or (not accepted and _left_to_the_description(value)), \
-                (f"U+{code:04X}", value)
+            assert bool(pattern.fullmatch(value)) == accepted or (not accepted and _left_to_the_description(value)), (
+                f"U+{code:04X}",
+                value,
+            )
 
 
 @pytest.mark.parametrize("spec", KINDS, ids=["line", "lines", "required line", "required lines"])
@@ -107,7 +127,21 @@ def test_the_pattern_is_ecma_262_as_other_engines_read_it(spec):
     """A Rust engine (jsonschema-rs) reads the pattern as Python does: it takes it, and refuses
     what the validator refuses of a sample (NUL, ESC, bidi override, private use, LS, lone CR)."""
     schema = {"type": "string", "pattern": text_pattern(spec)}
-    for value in ["Sårstell", "a\x00", "a\x1b", "a\u202e", "a\ue000", "a\u2028", "a\rb", "a\nb", "a\r\nb",
-                  " ", "", "👩\u200d⚕️", "a\U000e0001"]:
-        assert jsonschema_rs.is_valid(schema, value) == (text_problem(value, spec) is None
-                                                         or _left_to_the_description(value)), value
+    for value in [
+        "Sårstell",
+        "a\x00",
+        "a\x1b",
+        "a\u202e",
+        "a\ue000",
+        "a\u2028",
+        "a\rb",
+        "a\nb",
+        "a\r\nb",
+        " ",
+        "",
+        "👩\u200d⚕️",
+        "a\U000e0001",
+    ]:
+        assert jsonschema_rs.is_valid(schema, value) == (
+            text_problem(value, spec) is None or _left_to_the_description(value)
+        ), value

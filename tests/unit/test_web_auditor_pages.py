@@ -3,6 +3,7 @@ kept in the session and named by a random key (no person number in any URL), eve
 reaches SearchEvents, pages follow next_page_token; an event shows only what a proof verified
 with the pinned key says; the proof downloads; exports are POST downloads; log health keeps a
 verified chain."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,14 @@ PATIENT = people.ESKIL
 
 
 def auditor_session():
-    return make_session("auditor", person_pid=people.PETRA, person_name="Petra Personvernsen",
-                        scopes=frozenset({"openid", "profile", "nhn:samhandling/audit.read"}),
-                        orgnr_parent="910000012", orgnr_child="910000020")  # Bodø kommune, her token's
+    return make_session(
+        "auditor",
+        person_pid=people.PETRA,
+        person_name="Petra Personvernsen",
+        scopes=frozenset({"openid", "profile", "nhn:samhandling/audit.read"}),
+        orgnr_parent="910000012",
+        orgnr_child="910000020",
+    )  # Bodø kommune, her token's
 
 
 def client_with(caller: FakeCaller, vkey: str = VKEY):
@@ -37,8 +43,13 @@ def client_with(caller: FakeCaller, vkey: str = VKEY):
 
 
 def event(sequence: int, *, flagged: bool = False, decision: int = common_pb2.DECISION_PERMIT) -> audit_pb2.AuditEvent:
-    found = audit_pb2.AuditEvent(sequence=sequence, patient_id=PATIENT, flagged=flagged, decision=decision,
-                                 actor=common_pb2.Actor(hpr_number=people.LARS_HPR, orgnr_parent="910000012"))
+    found = audit_pb2.AuditEvent(
+        sequence=sequence,
+        patient_id=PATIENT,
+        flagged=flagged,
+        decision=decision,
+        actor=common_pb2.Actor(hpr_number=people.LARS_HPR, orgnr_parent="910000012"),
+    )
     found.occur_time.FromDatetime(datetime(2026, 12, 4, 21, 30, tzinfo=UTC))
     return found
 
@@ -48,11 +59,21 @@ def test_a_search_is_posted_kept_in_the_session_and_paged_without_a_person_numbe
         if request.page_token == "":
             return audit_pb2.SearchEventsResponse(events=[event(9, flagged=True)], next_page_token="t2")
         return audit_pb2.SearchEventsResponse(events=[event(3)])
+
     caller = FakeCaller({auditor.SEARCH_EVENTS: answer})
     client, sessions, session = client_with(caller)
-    fields = {"patient_id": PATIENT, "actor_hpr_number": people.LARS_HPR, "actor_pid": "", "actor_orgnr_child": "910000020",
-              "fra": "2026-12-01", "til": "2026-12-04", "purpose_of_use": "ETREAT", "decision": "PERMIT",
-              "access_basis": "EMERGENCY", "flagged_only": "1"}
+    fields = {
+        "patient_id": PATIENT,
+        "actor_hpr_number": people.LARS_HPR,
+        "actor_pid": "",
+        "actor_orgnr_child": "910000020",
+        "fra": "2026-12-01",
+        "til": "2026-12-04",
+        "purpose_of_use": "ETREAT",
+        "decision": "PERMIT",
+        "access_basis": "EMERGENCY",
+        "flagged_only": "1",
+    }
 
     posted = form_post(client, "/revisor/hendelser", fields, session)
     assert posted.status_code == 303
@@ -67,9 +88,17 @@ def test_a_search_is_posted_kept_in_the_session_and_paged_without_a_person_numbe
     request = caller.calls[0][2]
     assert isinstance(request, audit_pb2.SearchEventsRequest)
     f = request.filter
-    assert (f.patient_id, f.actor_hpr_number, f.actor_orgnr_child, f.flagged_only) == (PATIENT, people.LARS_HPR, "910000020", True)
+    assert (f.patient_id, f.actor_hpr_number, f.actor_orgnr_child, f.flagged_only) == (
+        PATIENT,
+        people.LARS_HPR,
+        "910000020",
+        True,
+    )
     assert (f.purpose_of_use, f.decision, f.access_basis) == (
-        common_pb2.PURPOSE_OF_USE_ETREAT, common_pb2.DECISION_PERMIT, common_pb2.ACCESS_BASIS_EMERGENCY)
+        common_pb2.PURPOSE_OF_USE_ETREAT,
+        common_pb2.DECISION_PERMIT,
+        common_pb2.ACCESS_BASIS_EMERGENCY,
+    )
     assert f.start_time.ToDatetime(UTC) == datetime(2026, 11, 30, 23, tzinfo=UTC)  # Oslo midnight
     assert f.end_time.ToDatetime(UTC) == datetime(2026, 12, 4, 23, tzinfo=UTC)  # the whole last day
     assert caller.calls[1][2].page_token == "t2"  # type: ignore[attr-defined]
@@ -98,7 +127,7 @@ def test_an_auditor_whose_token_names_no_organisation_has_no_point_of_care_to_ch
     session = make_session("auditor", scopes=frozenset({"nhn:samhandling/audit.read"}))
     client = web_client(auditor.routes(), caller=caller, sessions=sessions, audit_vkey=VKEY)
     log_in(client, sessions, session)
-    assert "<option value=\"9100" not in client.get("/revisor/hendelser").text
+    assert '<option value="9100' not in client.get("/revisor/hendelser").text
     refused = form_post(client, "/revisor/hendelser", {"actor_orgnr_child": "910000020"}, session)
     assert refused.status_code == 400 and caller.calls == []
 
@@ -106,7 +135,9 @@ def test_an_auditor_whose_token_names_no_organisation_has_no_point_of_care_to_ch
 def test_a_bad_filter_is_shown_next_to_its_field_and_nothing_is_searched() -> None:
     caller = FakeCaller()
     client, _, session = client_with(caller)
-    page = form_post(client, "/revisor/hendelser", {"fra": "2026-12-05", "til": "2026-12-01", "decision": "MAYBE"}, session)
+    page = form_post(
+        client, "/revisor/hendelser", {"fra": "2026-12-05", "til": "2026-12-01", "decision": "MAYBE"}, session
+    )
 
     assert page.status_code == 400 and 'role="alert"' in page.text and 'href="#f-til"' in page.text
     assert 'href="#f-decision"' in page.text and not caller.calls
@@ -165,8 +196,13 @@ def test_an_event_not_yet_in_a_checkpoint_comes_in_a_moment() -> None:
 
 
 def test_an_export_is_a_post_download_with_the_filter() -> None:
-    caller = FakeCaller({auditor.EXPORT_EVENTS: audit_pb2.ExportEventsResponse(
-        content_type="text/csv", content=b"sequence\n9\n", event_count=1)})
+    caller = FakeCaller(
+        {
+            auditor.EXPORT_EVENTS: audit_pb2.ExportEventsResponse(
+                content_type="text/csv", content=b"sequence\n9\n", event_count=1
+            )
+        }
+    )
     client, _, session = client_with(caller)
     assert client.get("/revisor/eksport").status_code == 200
     answer = form_post(client, "/revisor/eksport", {"patient_id": PATIENT, "format": "csv"}, session)
@@ -182,11 +218,14 @@ def test_log_health_verifies_the_checkpoint_and_the_chain_since_the_last_visit()
     nodes, root9 = tree(9)
     _, root4 = tree(4)
     notes = iter([SIGNER.sign(4, root4), SIGNER.sign(9, root9)])
-    caller = FakeCaller({
-        auditor.GET_CHECKPOINT: lambda _: audit_pb2.GetCheckpointResponse(checkpoint=next(notes)),
-        auditor.GET_CONSISTENCY_PROOF: lambda r: audit_pb2.GetConsistencyProofResponse(
-            hashes=merkle.consistency_proof(r.first_size, r.second_size, nodes)),  # type: ignore[attr-defined]
-    })
+    caller = FakeCaller(
+        {
+            auditor.GET_CHECKPOINT: lambda _: audit_pb2.GetCheckpointResponse(checkpoint=next(notes)),
+            auditor.GET_CONSISTENCY_PROOF: lambda r: audit_pb2.GetConsistencyProofResponse(
+                hashes=merkle.consistency_proof(r.first_size, r.second_size, nodes)
+            ),  # type: ignore[attr-defined]
+        }
+    )
     client, sessions, session = client_with(caller)
 
     first = client.get("/revisor/logghelse")
@@ -194,17 +233,22 @@ def test_log_health_verifies_the_checkpoint_and_the_chain_since_the_last_visit()
 
     assert "Første besøk" in first.text and "4 hendelser" in first.text and VKEY in first.text
     assert second.status_code == 200 and "er uendret del av loggen med 9 hendelser" in second.text
-    assert [s.size for s in auditor.logcheck.parse_chain(sessions.marks[(session.subject, auditor.logcheck.CHAIN_MARK)])] == [4, 9]
+    assert [
+        s.size for s in auditor.logcheck.parse_chain(sessions.marks[(session.subject, auditor.logcheck.CHAIN_MARK)])
+    ] == [4, 9]
 
 
 def test_signals_show_a_chart_with_a_table_alternative_in_both_languages() -> None:
     signal = audit_pb2.Signal(kind=audit_pb2.SIGNAL_KIND_EMERGENCY_OVERRIDE, events=[event(9, flagged=True)])
-    caller = FakeCaller({
-        auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(signals=[signal]),
-        auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(events=[
-            event(9), event(8, decision=common_pb2.DECISION_DENY)]),
-        auditor.GET_CHECKPOINT: audit_pb2.GetCheckpointResponse(checkpoint=SIGNER.sign(4, tree(4)[1])),
-    })
+    caller = FakeCaller(
+        {
+            auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(signals=[signal]),
+            auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(
+                events=[event(9), event(8, decision=common_pb2.DECISION_DENY)]
+            ),
+            auditor.GET_CHECKPOINT: audit_pb2.GetCheckpointResponse(checkpoint=SIGNER.sign(4, tree(4)[1])),
+        }
+    )
     client, _, _ = client_with(caller)
     page = client.get("/revisor/signaler?fra=2026-12-01&til=2026-12-04")
     home = client.get("/revisor")

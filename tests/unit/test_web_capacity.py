@@ -2,6 +2,7 @@
 page is in the page's language (no enum names shown raw), has a meter per unit and resource
 and per sum, the status in words, times in Oslo; the relays are NDJSON, end a stream whose
 session ended with WEB_SESSION_ENDED, and refuse a missing session without a redirect."""
+
 from __future__ import annotations
 
 import json
@@ -16,37 +17,68 @@ from samhandling.capacity.v1 import capacity_pb2
 from tests.fixtures import people
 from tests.support_web import FakeCaller, FakeSessions, log_in, make_session, web_client
 
-MARTE = make_session("capacity", person_pid=people.MARTE, person_name="Marte Mottaksen",
-                     scopes=frozenset({"openid", "profile", "nhn:samhandling/capacity.read"}),
-                     orgnr_parent="910000071", orgnr_child="910000098")  # Nordlandssykehuset Bodø
+MARTE = make_session(
+    "capacity",
+    person_pid=people.MARTE,
+    person_name="Marte Mottaksen",
+    scopes=frozenset({"openid", "profile", "nhn:samhandling/capacity.read"}),
+    orgnr_parent="910000071",
+    orgnr_child="910000098",
+)  # Nordlandssykehuset Bodø
 REPORTED = Timestamp()
 REPORTED.FromDatetime(datetime(2026, 12, 5, 13, 3, tzinfo=UTC))  # 14.03 in Oslo
 
 
 def overview(request: capacity_pb2.GetCapacityOverviewRequest) -> capacity_pb2.GetCapacityOverviewResponse:
     unit = capacity_pb2.Unit(
-        unit_id="nlsh-bodo-akuttmottak", name="Nordlandssykehuset Bodø – akuttmottak",
-        unit_type=capacity_pb2.UNIT_TYPE_EMERGENCY_DEPARTMENT, region="Nordland", municipality_number="1804",
+        unit_id="nlsh-bodo-akuttmottak",
+        name="Nordlandssykehuset Bodø – akuttmottak",
+        unit_type=capacity_pb2.UNIT_TYPE_EMERGENCY_DEPARTMENT,
+        region="Nordland",
+        municipality_number="1804",
         resources=[
-            capacity_pb2.Resource(resource_type="treatment_room", total=12, available=1, occupied=11,
-                                  status=capacity_pb2.CAPACITY_STATUS_STRAINED, report_time=REPORTED,
-                                  note="Korridorpasienter"),
-            capacity_pb2.Resource(resource_type="isolation_bed", total=4, available=0, occupied=4,
-                                  status=capacity_pb2.CAPACITY_STATUS_FULL, report_time=REPORTED),
+            capacity_pb2.Resource(
+                resource_type="treatment_room",
+                total=12,
+                available=1,
+                occupied=11,
+                status=capacity_pb2.CAPACITY_STATUS_STRAINED,
+                report_time=REPORTED,
+                note="Korridorpasienter",
+            ),
+            capacity_pb2.Resource(
+                resource_type="isolation_bed",
+                total=4,
+                available=0,
+                occupied=4,
+                status=capacity_pb2.CAPACITY_STATUS_FULL,
+                report_time=REPORTED,
+            ),
         ],
     )
     return capacity_pb2.GetCapacityOverviewResponse(
-        units=[unit] if request.region in ("", "Nordland") else [], position=42,
-        totals=[capacity_pb2.ResourceTotal(resource_type="isolation_bed", total=4, available=0, occupied=4,
-                                           unit_count=1)],
+        units=[unit] if request.region in ("", "Nordland") else [],
+        position=42,
+        totals=[
+            capacity_pb2.ResourceTotal(resource_type="isolation_bed", total=4, available=0, occupied=4, unit_count=1)
+        ],
     )
 
 
 def alerts(request: capacity_pb2.ListAlertsRequest) -> capacity_pb2.ListAlertsResponse:
-    return capacity_pb2.ListAlertsResponse(alerts=[capacity_pb2.Alert(
-        alert_id="a1", severity=capacity_pb2.ALERT_SEVERITY_CRITICAL, message="Masseskadehendelse, E6 nord",
-        sender_orgnr="910000071", raise_time=REPORTED, expire_time=REPORTED, pending_orgnrs=["910000071"],
-    )])
+    return capacity_pb2.ListAlertsResponse(
+        alerts=[
+            capacity_pb2.Alert(
+                alert_id="a1",
+                severity=capacity_pb2.ALERT_SEVERITY_CRITICAL,
+                message="Masseskadehendelse, E6 nord",
+                sender_orgnr="910000071",
+                raise_time=REPORTED,
+                expire_time=REPORTED,
+                pending_orgnrs=["910000071"],
+            )
+        ]
+    )
 
 
 @pytest.fixture
@@ -67,13 +99,38 @@ def test_the_page_is_in_the_page_language_with_meters_status_words_and_oslo_time
     # Default region: that of the organisation Marte's token acts for (Bodø, Nordland).
     [(_, rpc, request), *_] = caller.calls
     assert rpc == capacity.GET_OVERVIEW and request.region == "Nordland"
-    for raw in ("STRAINED", "FULL", "isolation_bed\u003c", ">isolation_bed", ">treatment_room", "CRITICAL",
-                "EMERGENCY_DEPARTMENT"):
+    for raw in (
+        "STRAINED",
+        "FULL",
+        "isolation_bed\u003c",
+        ">isolation_bed",
+        ">treatment_room",
+        "CRITICAL",
+        "EMERGENCY_DEPARTMENT",
+    ):
         assert raw not in html
-    words = {"nb": ["Presset", "Fullt", "Isolatsenger", "Behandlingsrom", "Akuttmottak", "Kritisk",
-                    "5. desember 2026 kl. 14.03", "Nordlandssykehuset HF"],
-             "en": ["Strained", "Full", "Isolation beds", "Treatment rooms", "Emergency department", "Critical",
-                    "5 December 2026 at 14:03", "Nordlandssykehuset HF"]}[lang]
+    words = {
+        "nb": [
+            "Presset",
+            "Fullt",
+            "Isolatsenger",
+            "Behandlingsrom",
+            "Akuttmottak",
+            "Kritisk",
+            "5. desember 2026 kl. 14.03",
+            "Nordlandssykehuset HF",
+        ],
+        "en": [
+            "Strained",
+            "Full",
+            "Isolation beds",
+            "Treatment rooms",
+            "Emergency department",
+            "Critical",
+            "5 December 2026 at 14:03",
+            "Nordlandssykehuset HF",
+        ],
+    }[lang]
     for word in words:
         assert word in html, word
     assert html.count("<meter") == 3  # two unit resources and one sum
@@ -82,16 +139,24 @@ def test_the_page_is_in_the_page_language_with_meters_status_words_and_oslo_time
     assert live["position"] == "42" and live["region"] == "Nordland"
 
 
-@pytest.mark.parametrize(("parent", "child", "region"), [
-    ("910000101", "910000128", "Akershus"),  # Marte's name, but a token of Bærum sykehus
-    ("910000047", None, "Akershus"),  # only a legal entity: its region
-    (None, None, ""),  # no organisation: every region, whatever the name matches
-])
+@pytest.mark.parametrize(
+    ("parent", "child", "region"),
+    [
+        ("910000101", "910000128", "Akershus"),  # Marte's name, but a token of Bærum sykehus
+        ("910000047", None, "Akershus"),  # only a legal entity: its region
+        (None, None, ""),  # no organisation: every region, whatever the name matches
+    ],
+)
 def test_the_default_region_is_the_sessions_organisations(caller, parent, child, region) -> None:
     sessions = FakeSessions()
     client = web_client(capacity.routes(), caller=caller, sessions=sessions)
-    log_in(client, sessions, make_session("capacity", person_name="Marte Mottaksen", scopes=MARTE.scopes,
-                                          orgnr_parent=parent, orgnr_child=child))
+    log_in(
+        client,
+        sessions,
+        make_session(
+            "capacity", person_name="Marte Mottaksen", scopes=MARTE.scopes, orgnr_parent=parent, orgnr_child=child
+        ),
+    )
 
     assert client.get("/ansatt/kapasitet").status_code == 200
     assert caller.calls[0][2].region == region
@@ -188,4 +253,3 @@ def test_every_status_severity_and_unit_type_has_words(lang) -> None:
             assert value in names, enum.Name(value)
             assert catalog.has(prefix + names[value]), enum.Name(value)
     assert catalog.has("capacity.status.unknown")
-

@@ -2,6 +2,7 @@
 (and Sec-Fetch-Site when sent) must be ours, and the `csrf` field must be the session's
 token. A refusal is a 403 page `WEB_CSRF_REFUSED`, one `gateway.security` line, and the
 handler never runs."""
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,10 @@ def site(posted):
         return page.redirect("/")
 
     sessions = FakeSessions()
-    client = web_client([WebRoute(PATH, {"POST": confirm}, "patient"), WebRoute("/offentlig", {"POST": public}, None)],
-                        sessions=sessions)
+    client = web_client(
+        [WebRoute(PATH, {"POST": confirm}, "patient"), WebRoute("/offentlig", {"POST": public}, None)],
+        sessions=sessions,
+    )
     session = make_session()
     log_in(client, sessions, session)
     return client, session
@@ -58,8 +61,9 @@ def test_our_own_form_passes(site, posted) -> None:
 def test_a_null_origin_passes_when_the_browser_says_same_origin(site, posted) -> None:
     """Under our Referrer-Policy: no-referrer, Chromium posts our own forms with `Origin: null`."""
     client, session = site
-    answer = client.post(PATH, data={"csrf": session.csrf_token, "x": "1"},
-                         headers={"origin": "null", "sec-fetch-site": "same-origin"})
+    answer = client.post(
+        PATH, data={"csrf": session.csrf_token, "x": "1"}, headers={"origin": "null", "sec-fetch-site": "same-origin"}
+    )
     assert answer.status_code == 303 and posted[0].form["x"] == "1"
 
 
@@ -119,8 +123,11 @@ def test_a_configured_public_origin_is_the_only_one_accepted(posted) -> None:
         return page.redirect("/")
 
     sessions = FakeSessions()
-    client = web_client([WebRoute(PATH, {"POST": confirm}, "patient")], sessions=sessions,
-                        expected_origin=origin_of("https://pasient.example.no/"))
+    client = web_client(
+        [WebRoute(PATH, {"POST": confirm}, "patient")],
+        sessions=sessions,
+        expected_origin=origin_of("https://pasient.example.no/"),
+    )
     session = make_session()
     log_in(client, sessions, session)
     # The request's own origin is not enough behind a proxy with a configured public URL.

@@ -1,5 +1,6 @@
 """The register the pages take names from: the seeds' personnel and organisations in
 development (without person numbers), nothing in production, bounded searches."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,8 +48,10 @@ def test_search_by_name_words_or_hpr_number(query, names) -> None:
 
 
 def test_search_is_bounded(tmp_path) -> None:
-    register = [{"name": f"Helse Person {i:03}", "hpr_number": f"{900000000 + i}", "orgnr_parent": "910000012"}
-              for i in range(MAX_SEARCH_RESULTS * 3)]
+    register = [
+        {"name": f"Helse Person {i:03}", "hpr_number": f"{900000000 + i}", "orgnr_parent": "910000012"}
+        for i in range(MAX_SEARCH_RESULTS * 3)
+    ]
     (tmp_path / "personnel.json").write_text(json.dumps(register))
     found = Directory.from_seeds(tmp_path).search("helse")
     assert len(found) == MAX_SEARCH_RESULTS and found[0].name == "Helse Person 000"

@@ -1,4 +1,5 @@
 """The pages' one form parser: urlencoded UTF-8 only, bounded, strict about its encoding."""
+
 from __future__ import annotations
 
 import grpc
@@ -83,11 +84,17 @@ def test_a_bad_form_is_an_error_page_and_the_handler_never_runs() -> None:
     client = web_client([route], sessions=sessions)
     session = make_session()
     log_in(client, sessions, session)
-    too_big = client.post("/pasient/skjema", content=b"a=" + b"x" * MAX_FORM_BYTES,
-                          headers={"origin": "https://testserver", "content-type": FORM})
+    too_big = client.post(
+        "/pasient/skjema",
+        content=b"a=" + b"x" * MAX_FORM_BYTES,
+        headers={"origin": "https://testserver", "content-type": FORM},
+    )
     assert too_big.status_code == 413
     assert "For mye data" in too_big.text and "BODY_TOO_LARGE" in too_big.text
-    json_post = client.post("/pasient/skjema", content=b'{"csrf": "x"}',
-                            headers={"origin": "https://testserver", "content-type": "application/json"})
+    json_post = client.post(
+        "/pasient/skjema",
+        content=b'{"csrf": "x"}',
+        headers={"origin": "https://testserver", "content-type": "application/json"},
+    )
     assert json_post.status_code == 415
     assert not seen

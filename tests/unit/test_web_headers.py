@@ -2,6 +2,7 @@
 refusal, a fault), carries the CSP and the security headers; HEAD is never served; unknown
 paths outside /api/ get an HTML 404, unknown /api/ paths the API's JSON; the console guard
 sends people without a session to the login and refuses a session of another console."""
+
 from __future__ import annotations
 
 import grpc
@@ -60,8 +61,10 @@ def _secured(answer, cache: str = "no-store") -> None:
 
 
 def test_the_csp_is_the_designs() -> None:
-    assert CSP == ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-                   "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+    assert CSP == (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -159,8 +162,15 @@ def test_the_language_switch_sets_the_cookie_and_goes_back_only_to_a_page_of_our
     assert cookie.startswith(f"{LANG_COOKIE}=en;")
     for flag in ["HttpOnly", "Path=/", "SameSite=lax", "Secure"]:
         assert flag in cookie
-    for elsewhere in ["//evil.test/", "https://evil.test/", "/finnes-ikke", "/finnes-ikke?x=1", "/\\evil.test",
-                      "//evil.test/?x=1", "/?" + "x=1&" * 400]:
+    for elsewhere in [
+        "//evil.test/",
+        "https://evil.test/",
+        "/finnes-ikke",
+        "/finnes-ikke?x=1",
+        "/\\evil.test",
+        "//evil.test/?x=1",
+        "/?" + "x=1&" * 400,
+    ]:
         assert client.get("/sprak", params={"til": "nb", "tilbake": elsewhere}).headers["location"] == "/"
     assert client.get("/sprak?til=nb").headers["location"] == "/"
 
@@ -188,8 +198,9 @@ def test_the_landing_page_links_only_to_logins_that_exist(client) -> None:
     async def login(page: Page) -> Response:
         return page.redirect("/")
 
-    with_login = web_client([WebRoute("/logg-inn/pasient", {"GET": login}, None),
-                             WebRoute("/logg-inn/ansatt", {"GET": login}, None)])
+    with_login = web_client(
+        [WebRoute("/logg-inn/pasient", {"GET": login}, None), WebRoute("/logg-inn/ansatt", {"GET": login}, None)]
+    )
     text = with_login.get("/").text
     assert 'href="/logg-inn/pasient"' in text
     assert 'href="/logg-inn/ansatt?til=revisor"' in text and 'href="/logg-inn/ansatt?til=kapasitet"' in text
@@ -215,8 +226,11 @@ def test_a_route_takes_get_and_post_only(methods) -> None:
         return page.redirect("/")
 
     with pytest.raises(ValueError, match="GET and POST only"):
-        create_web_mount(None, [WebRoute("/x", dict.fromkeys(methods, handler), None)],  # type: ignore[arg-type]
-                         TracerProvider())
+        create_web_mount(
+            None,
+            [WebRoute("/x", dict.fromkeys(methods, handler), None)],  # type: ignore[arg-type]
+            TracerProvider(),
+        )
 
 
 def test_a_service_error_status_maps_to_the_page_status() -> None:

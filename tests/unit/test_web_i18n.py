@@ -1,6 +1,7 @@
 """The pages' texts: both languages have the same keys in every area, no key is defined by
 two areas, every text a template or a web module names exists, and every error a page can
 show has words in both languages."""
+
 from __future__ import annotations
 
 import ast
@@ -47,8 +48,14 @@ def _python_keys() -> set[str]:
     keys: set[str] = set()
     for module in WEB_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "t" \
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "t"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 keys.add(node.args[0].value)
     return keys
 
@@ -87,8 +94,12 @@ def _web_reasons() -> set[str]:
         tree = ast.parse(module.read_text())
         compared = {id(n) for c in ast.walk(tree) if isinstance(c, ast.Compare) for n in ast.walk(c)}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "Reason" \
-                    and id(node) not in compared:
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "Reason"
+                and id(node) not in compared
+            ):
                 reasons.add(node.attr)
     return reasons
 

@@ -1,6 +1,7 @@
 """What the auditor console checks about the log (gateway/web/logcheck.py): an event proof read
 with the pinned key (and refused with another), checkpoints opened with it, consistency links
 between checkpoints an auditor saw, and the pinned key's setting."""
+
 from __future__ import annotations
 
 from dataclasses import replace

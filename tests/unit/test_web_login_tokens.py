@@ -3,6 +3,7 @@ signature, issuer, audience, expiry, nonce, at_hash, subject and the DPoP bindin
 with 401 WEB_LOGIN_FAILED. Tokens are signed here with generated keys; the JWKS cache and
 the access-token validator are stand-ins (pure unit test; the real ones run in
 tests/integration/test_web_login.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,7 @@ class Keys:
 
 class AccessTokens:
     def __init__(self, claims: dict[str, Any] | None = None, refusal: ServiceError | None = None) -> None:
-        self.claims = claims or {"sub": "sub-1", "exp": NOW + 600, "scope": "samhandling:patient",
-                                 "cnf": {"jkt": JKT}}
+        self.claims = claims or {"sub": "sub-1", "exp": NOW + 600, "scope": "samhandling:patient", "cnf": {"jkt": JKT}}
         self.refusal = refusal
 
     async def validate(self, token: str) -> dict[str, Any]:
@@ -44,8 +44,17 @@ class AccessTokens:
 
 
 def id_token(key: Any = SIGNING, kid: str = "id-1", **changes: Any) -> str:
-    claims = {"iss": ISSUER, "sub": "sub-1", "aud": CLIENT, "iat": NOW, "exp": NOW + 600, "nonce": NONCE,
-              "at_hash": at_hash(ACCESS_TOKEN, "RS256"), "pid": people.ESKIL, "name": "Eskil Eksempelsen"}
+    claims = {
+        "iss": ISSUER,
+        "sub": "sub-1",
+        "aud": CLIENT,
+        "iat": NOW,
+        "exp": NOW + 600,
+        "nonce": NONCE,
+        "at_hash": at_hash(ACCESS_TOKEN, "RS256"),
+        "pid": people.ESKIL,
+        "name": "Eskil Eksempelsen",
+    }
     claims.update(changes)
     return jwt.encode({"alg": "RS256", "kid": kid}, {k: v for k, v in claims.items() if v is not None}, key)
 
@@ -78,8 +87,11 @@ async def test_a_sound_login_names_the_person() -> None:
         pytest.param(id_token(sub="sub-2"), None, id="another-subject"),
         pytest.param(id_token(pid=None), None, id="no-person-number"),
         pytest.param(id_token(), AccessTokens(refusal=unauthenticated("TOKEN_EXPIRED", "x")), id="access-refused"),
-        pytest.param(id_token(), AccessTokens({"sub": "sub-1", "exp": NOW + 600, "cnf": {"jkt": "other"}}),
-                     id="bound-to-another-key"),
+        pytest.param(
+            id_token(),
+            AccessTokens({"sub": "sub-1", "exp": NOW + 600, "cnf": {"jkt": "other"}}),
+            id="bound-to-another-key",
+        ),
         pytest.param(id_token(), AccessTokens({"sub": "sub-1", "exp": NOW + 600}), id="not-bound"),
     ],
 )
@@ -89,4 +101,3 @@ async def test_every_check_refuses_the_login(token: str | None, access: AccessTo
 
     assert (refused.value.code, refused.value.reason) == (grpc.StatusCode.UNAUTHENTICATED, "WEB_LOGIN_FAILED")
     assert ACCESS_TOKEN not in refused.value.message
-

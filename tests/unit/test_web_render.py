@@ -1,6 +1,7 @@
 """Rendering: every value is escaped, a name the handler did not give is an error rather than
 an empty string, no template has inline script or style (the CSP would block them), and a
 page's redirects and downloads cannot point elsewhere or smuggle a header."""
+
 from __future__ import annotations
 
 import re
@@ -15,12 +16,21 @@ from gateway.web.i18n_loader import texts
 from gateway.web.render import ENV, TEMPLATES_DIR, base_context, render
 from tests.support_web import make_session
 
-HOSTILE = '<script>alert(1)</script>"\'&'
+HOSTILE = "<script>alert(1)</script>\"'&"
 
 
 def test_values_are_escaped() -> None:
-    html = render("error.html", "nb", "/x", None, page_title=HOSTILE, heading=HOSTILE, message=HOSTILE,
-                  reason=HOSTILE, trace_id="")
+    html = render(
+        "error.html",
+        "nb",
+        "/x",
+        None,
+        page_title=HOSTILE,
+        heading=HOSTILE,
+        message=HOSTILE,
+        reason=HOSTILE,
+        trace_id="",
+    )
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;" in html
     assert ENV.from_string("{{ v }}").render(v=HOSTILE) == "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;"

@@ -1,5 +1,6 @@
 """SAMHANDLING_WORKERS (services/platform/settings.py, docs/workers.md): one worker unless asked,
 bounded, and what makes the workers share their ports."""
+
 from __future__ import annotations
 
 import pytest

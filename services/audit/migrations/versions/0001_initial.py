@@ -4,6 +4,7 @@ checkpoints), and the triggers refusing UPDATE and DELETE on all but the head.
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -76,8 +77,11 @@ def upgrade() -> None:
     op.create_index("ix_audit_events_hpr_sequence", "audit_events", ["actor_hpr_number", "sequence"])
     op.create_index("ix_audit_events_actor_pid_sequence", "audit_events", ["actor_pid", "sequence"])
     op.create_index(
-        "ix_audit_events_flagged_org_sequence", "audit_events", ["actor_orgnr_parent", "sequence"],
-        sqlite_where=sa.text("flagged = 1"), postgresql_where=sa.text("flagged"),
+        "ix_audit_events_flagged_org_sequence",
+        "audit_events",
+        ["actor_orgnr_parent", "sequence"],
+        sqlite_where=sa.text("flagged = 1"),
+        postgresql_where=sa.text("flagged"),
     )
     head = op.create_table(
         "audit_log_head",

@@ -9,6 +9,7 @@ SQLite and PostgreSQL alike.
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 

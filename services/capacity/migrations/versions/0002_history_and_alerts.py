@@ -7,6 +7,7 @@ order they were reported), so the current state and the history agree from the s
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -4,6 +4,7 @@ representative sees whom they act for by name.
 Revision ID: 0004
 Revises: 0003
 """
+
 import sqlalchemy as sa
 from alembic import op
 

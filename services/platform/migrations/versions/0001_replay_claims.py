@@ -8,6 +8,7 @@ assertion of the last minute be used once more.
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -5,6 +5,7 @@ only the gateway's uses them. Session and login ids are stored as SHA-256 only.
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -5,6 +5,7 @@ regions. Patient sessions leave both empty.
 Revision ID: 0003
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 

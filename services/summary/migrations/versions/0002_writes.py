@@ -7,6 +7,7 @@ patient's scale 2 becomes a setting whose clinician was not recorded.
 Revision ID: 0002
 Revises: 0001
 """
+
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -32,13 +33,19 @@ def upgrade() -> None:
         sa.CheckConstraint("scale IN (1, 2)", name="ck_spo2_scale_settings_scale"),
     )
     bind = op.get_bind()
-    settings = sa.table("spo2_scale_settings", sa.column("patient_id", sa.String), sa.column("scale", sa.Integer),
-                        sa.column("set_by_hpr", sa.String), sa.column("set_by_name", sa.String),
-                        sa.column("set_at", UtcDateTime))
+    settings = sa.table(
+        "spo2_scale_settings",
+        sa.column("patient_id", sa.String),
+        sa.column("scale", sa.Integer),
+        sa.column("set_by_hpr", sa.String),
+        sa.column("set_by_name", sa.String),
+        sa.column("set_at", UtcDateTime),
+    )
     migrated_at = datetime.now(UTC)
     for (pid,) in bind.execute(sa.text("SELECT pid FROM patients WHERE spo2_scale = 2")).all():
-        bind.execute(settings.insert().values(patient_id=pid, scale=2, set_by_hpr="", set_by_name=UNRECORDED,
-                                              set_at=migrated_at))
+        bind.execute(
+            settings.insert().values(patient_id=pid, scale=2, set_by_hpr="", set_by_name=UNRECORDED, set_at=migrated_at)
+        )
 
     with op.batch_alter_table("vital_signs") as batch:
         batch.drop_constraint("uq_vital_signs_patient_time", type_="unique")
@@ -49,11 +56,18 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source_system", sa.String(64), nullable=False, server_default="seed"))
         batch.add_column(sa.Column("source_record_id", sa.String(64), nullable=False, server_default=""))
     # Each measurement keeps the scale it was scored with: its patient's, until now.
-    op.execute("UPDATE vital_signs SET spo2_scale = 2 WHERE patient_id IN (SELECT pid FROM patients WHERE spo2_scale = 2)")
+    op.execute(
+        "UPDATE vital_signs SET spo2_scale = 2 WHERE patient_id IN (SELECT pid FROM patients WHERE spo2_scale = 2)"
+    )
     # The seed's key of a measurement: the patient and the UTC time (a copy of seed.measurement_key
     # as it is at this revision, so later changes to the seed cannot change this migration).
-    signs = sa.table("vital_signs", sa.column("id", sa.Integer), sa.column("patient_id", sa.String),
-                     sa.column("measured_at", UtcDateTime), sa.column("source_record_id", sa.String))
+    signs = sa.table(
+        "vital_signs",
+        sa.column("id", sa.Integer),
+        sa.column("patient_id", sa.String),
+        sa.column("measured_at", UtcDateTime),
+        sa.column("source_record_id", sa.String),
+    )
     for row in bind.execute(sa.select(signs.c.id, signs.c.patient_id, signs.c.measured_at)).all():
         at = row.measured_at.astimezone(UTC)
         key = f"{row.patient_id}-{at:%Y-%m-%dT%H:%M:%S}{f'.{at.microsecond:06d}' if at.microsecond else ''}Z"
@@ -82,8 +96,14 @@ def downgrade() -> None:
     with op.batch_alter_table("vital_signs") as batch:
         batch.drop_index("ix_vital_signs_patient_id")
         batch.drop_constraint("uq_vital_signs_source", type_="unique")
-        for column in ("source_record_id", "source_system", "measured_by_name", "measured_by_hpr", "pregnant",
-                       "spo2_scale"):
+        for column in (
+            "source_record_id",
+            "source_system",
+            "measured_by_name",
+            "measured_by_hpr",
+            "pregnant",
+            "spo2_scale",
+        ):
             batch.drop_column(column)
         batch.create_unique_constraint("uq_vital_signs_patient_time", ["patient_id", "measured_at"])
     with op.batch_alter_table("municipal_services") as batch:

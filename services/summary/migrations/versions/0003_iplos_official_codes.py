@@ -6,6 +6,7 @@ rewritten to the official form, so what is stored, answered and exported is the 
 Revision ID: 0003
 Revises: 0002
 """
+
 from alembic import op
 
 revision = "0003"

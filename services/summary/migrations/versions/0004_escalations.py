@@ -5,6 +5,7 @@ deliveries and the recorder's messages. New tables only: nothing existing change
 Revision ID: 0004
 Revises: 0003
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -36,8 +37,14 @@ def upgrade() -> None:
         sa.Column("resolution_seq", sa.Integer, nullable=True),
         sa.Column("version", sa.Integer, nullable=False),
     )
-    op.create_index("uq_escalation_episodes_open_patient", "escalation_episodes", ["patient_id"], unique=True,
-                    sqlite_where=sa.text("state <> 'RESOLVED'"), postgresql_where=sa.text("state <> 'RESOLVED'"))
+    op.create_index(
+        "uq_escalation_episodes_open_patient",
+        "escalation_episodes",
+        ["patient_id"],
+        unique=True,
+        sqlite_where=sa.text("state <> 'RESOLVED'"),
+        postgresql_where=sa.text("state <> 'RESOLVED'"),
+    )
     op.create_table(
         "escalation_targets",
         sa.Column("episode_id", sa.String(64), sa.ForeignKey(_EPISODE), primary_key=True),
@@ -107,8 +114,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("escalation_recorder_messages", "escalation_deliveries", "escalation_timers",
-                  "escalation_measurements", "escalation_events", "escalation_targets"):
+    for table in (
+        "escalation_recorder_messages",
+        "escalation_deliveries",
+        "escalation_timers",
+        "escalation_measurements",
+        "escalation_events",
+        "escalation_targets",
+    ):
         op.drop_table(table)
     op.drop_index("uq_escalation_episodes_open_patient", table_name="escalation_episodes")
     op.drop_table("escalation_episodes")
