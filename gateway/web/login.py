@@ -34,7 +34,7 @@ from starlette.responses import Response
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError
-from services.sts.token_client import StsEndpoints, StsTokenError, discover, request_token
+from services.sts.token_client import StsEndpoints, StsTokenError, TokenResponse, discover, request_token
 
 from .config import WebClient, WebConfig
 from .context import SESSION_COOKIE, Console, Page, WebRoute, WebSession
@@ -68,6 +68,19 @@ class WebLogin:
     http: httpx.AsyncClient
     _endpoints: StsEndpoints | None = None
     _discovered_at: float = 0.0
+
+    async def _token_request(self, client: WebClient, grant: dict[str, str]) -> TokenResponse:
+        """One grant at the issuer's token endpoint: the web client authenticated by
+        `private_key_jwt`, the tokens bound to the server-held DPoP key."""
+        return await request_token(
+            self.http,
+            await self.endpoints(),
+            client.client_id,
+            client.private_jwk,
+            grant,
+            dpop_key=self.config.dpop_key,
+            purpose=None,
+        )
 
     async def endpoints(self) -> StsEndpoints:
         """The issuer's endpoints, by discovery, kept DISCOVERY_SECONDS."""
@@ -159,15 +172,7 @@ class WebLogin:
             "code_verifier": pending.code_verifier,
         }
         try:
-            tokens = await request_token(
-                self.http,
-                await self.endpoints(),
-                client.client_id,
-                client.private_jwk,
-                grant,
-                dpop_key=self.config.dpop_key,
-                purpose=None,
-            )
+            tokens = await self._token_request(client, grant)
         except StsTokenError as exc:
             raise login_failed(f"the issuer refused the code ({exc.error or exc.status})") from None
         person = await self.tokens.check(
@@ -217,15 +222,7 @@ class WebLogin:
             raise session_ended()
         grant = {"grant_type": "refresh_token", "refresh_token": lease.refresh_token}
         try:
-            tokens = await request_token(
-                self.http,
-                await self.endpoints(),
-                client.client_id,
-                client.private_jwk,
-                grant,
-                dpop_key=self.config.dpop_key,
-                purpose=None,
-            )
+            tokens = await self._token_request(client, grant)
             claims = await self.tokens.access(tokens.access_token, self.config.dpop_jkt)
         except (StsTokenError, ServiceError) as exc:
             if isinstance(exc, StsTokenError) and exc.error == "invalid_grant":

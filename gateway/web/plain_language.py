@@ -38,36 +38,26 @@ EMERGENCY_PURPOSES = frozenset({C.PURPOSE_OF_USE_ETREAT, C.PURPOSE_OF_USE_BTG})
 EMERGENCY_BASES = frozenset({C.ACCESS_BASIS_EMERGENCY, C.ACCESS_BASIS_CONSENT_AT_MOMENT})
 
 
+# Every enum a page shows: its name in the pages' catalogs -> (the proto enum, its values' prefix).
+ENUMS = {
+    "category": (C.DataCategory, "DATA_CATEGORY_"),
+    "purpose": (C.PurposeOfUse, "PURPOSE_OF_USE_"),
+    "basis": (C.AccessBasis, "ACCESS_BASIS_"),
+    "decision": (C.Decision, "DECISION_"),
+    "kind": (C.ActorKind, "ACTOR_KIND_"),
+    "action": (audit_pb2.Action, "ACTION_"),
+    "rule_type": (consent_pb2.RuleType, "RULE_TYPE_"),
+    "state": (consent_pb2.RuleState, "RULE_STATE_"),
+    "risk": (summary_pb2.ClinicalRisk, "CLINICAL_RISK_"),
+    "trend": (summary_pb2.TrendDirection, "TREND_DIRECTION_"),
+    "notification": (consent_pb2.NotificationKind, "NOTIFICATION_KIND_"),
+    "representation": (consent_pb2.RepresentationStatus, "REPRESENTATION_STATUS_"),
+}
+
+
 def enum_word(enum: str, value: int) -> str:
     """`DATA_CATEGORY_VITAL_SIGNS` -> `VITAL_SIGNS`: the catalog key of an enum value."""
-    prefix = {
-        "category": "DATA_CATEGORY_",
-        "purpose": "PURPOSE_OF_USE_",
-        "basis": "ACCESS_BASIS_",
-        "decision": "DECISION_",
-        "kind": "ACTOR_KIND_",
-        "action": "ACTION_",
-        "rule_type": "RULE_TYPE_",
-        "state": "RULE_STATE_",
-        "risk": "CLINICAL_RISK_",
-        "trend": "TREND_DIRECTION_",
-        "notification": "NOTIFICATION_KIND_",
-        "representation": "REPRESENTATION_STATUS_",
-    }[enum]
-    descriptor = {
-        "category": C.DataCategory,
-        "purpose": C.PurposeOfUse,
-        "basis": C.AccessBasis,
-        "decision": C.Decision,
-        "kind": C.ActorKind,
-        "action": audit_pb2.Action,
-        "rule_type": consent_pb2.RuleType,
-        "state": consent_pb2.RuleState,
-        "risk": summary_pb2.ClinicalRisk,
-        "trend": summary_pb2.TrendDirection,
-        "notification": consent_pb2.NotificationKind,
-        "representation": consent_pb2.RepresentationStatus,
-    }[enum]
+    descriptor, prefix = ENUMS[enum]
     try:
         name = descriptor.Name(value)
     except ValueError:
