@@ -28,7 +28,7 @@ import grpc
 
 from services.platform.dpop import DpopError, DpopVerifier, grpc_target, replayed
 from services.platform.error_reasons import Reason
-from services.platform.errors import ServiceError, unauthenticated
+from services.platform.errors import ServiceError
 from services.platform.replay import ReplayClaims, ReplayStoreUnavailable, replay_store_unavailable
 
 from .calls import IncomingCall, Metadata
@@ -97,7 +97,7 @@ class Authenticator:
         try:
             proof = self._dpop.check(proofs[0], htm=call.htm, htu=htu, access_token=token)
         except DpopError as err:
-            raise unauthenticated(err.reason, str(err)) from None
+            raise err.reason.error(str(err)) from None
         if not hmac.compare_digest(proof.thumbprint.encode(), jkt.encode()):
             raise Reason.DPOP_KEY_MISMATCH.error("the DPoP proof is signed by another key than the token is bound to")
         try:

@@ -6,20 +6,13 @@ hidden."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from joserfc import jws
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
-
-ALGORITHMS = ["ES256"]
-MAX_RECEIPT_CHARS = 16_000
+from services.consent.receipts import MAX_RECEIPT_CHARS, ReceiptInvalid, verify_receipt
 
 
 @dataclass(frozen=True)
@@ -29,13 +22,13 @@ class ReceiptCheck:
 
 
 def check_receipt(rule: consent_pb2.Rule, jwks: Mapping[str, Any]) -> ReceiptCheck:
+    """The receipt verified as `samhandling consent check-receipt` verifies a download
+    (services/consent/receipts.py), and its signed content compared with the rule shown."""
     if not rule.receipt or len(rule.receipt) > MAX_RECEIPT_CHARS:
         return ReceiptCheck(False, "missing")
     try:
-        keys = KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
-        payload = jws.deserialize_compact(rule.receipt, keys, algorithms=ALGORITHMS).payload
-        content = json.loads(payload)
-    except (JoseError, ValueError, TypeError, KeyError):
+        content = verify_receipt(rule.receipt, dict(jwks))
+    except ReceiptInvalid:
         return ReceiptCheck(False, "signature")
     return ReceiptCheck(True, "") if _same(content, rule) else ReceiptCheck(False, "content")
 

@@ -1,5 +1,5 @@
 """Who may read which audit events (the caller's read scope on the log, not an OAuth scope: those are
-gateway/scopes.py), pure (Normen fact sheet 15: organisations review their own
+gateway/oauth_scopes.py), pure (Normen fact sheet 15: organisations review their own
 accesses, patients see who accessed their data)."""
 
 from __future__ import annotations

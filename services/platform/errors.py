@@ -93,7 +93,8 @@ def invalid_argument(field_violations: dict[str, str], reason: Reason = Reason.I
     )
 
 
-# The helpers by code take a catalogued reason and refuse one catalogued with another code.
+# The helpers by code take a catalogued reason and refuse one catalogued with another code; the
+# product raises `Reason.X.error(...)` (one way), tests build expected errors with these.
 def unauthenticated(reason: Reason, message: str) -> ServiceError:
     return _entry(reason, grpc.StatusCode.UNAUTHENTICATED).error(message)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.platform.error_reasons import Reason
-from services.platform.errors import ServiceError, invalid_argument, not_found
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
 from services.platform.text import TextField, text_problem
 
@@ -43,7 +43,7 @@ __all__ = [
     "NOTIFY_AT_MOST_EVERY",
     "PHONE_113",
     "PHONE_LEGEVAKT",
-    "Actor",
+    "Responder",
     "AddedBecause",
     "CancelTimer",
     "Effect",
@@ -65,6 +65,7 @@ __all__ = [
     "Transition",
     "acknowledge",
     "decline",
+    "escalation_not_found",
     "fire_timer",
     "plan_reassessment",
     "raise_concern",
@@ -176,8 +177,9 @@ class RecorderMessage(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Actor:
-    """A health person acting for an organisation."""
+class Responder:
+    """A health person acting on an escalation for an organisation (not the actor of a call,
+    `services/platform/actors.py`, from which the API will fill it)."""
 
     orgnr: str
     person: Performer
@@ -377,15 +379,15 @@ def _request_id_reused() -> ServiceError:
     return Reason.REQUEST_ID_REUSED.error("the request_id was used for another change of this escalation")
 
 
-def _unknown() -> ServiceError:
-    # The same as for an id that does not exist: an organisation neither target nor source learns nothing.
-    return not_found(Reason.ESCALATION_NOT_FOUND, "no such escalation")
+def escalation_not_found() -> ServiceError:
+    """The same as for an id that does not exist: an organisation neither target nor source learns nothing."""
+    return Reason.ESCALATION_NOT_FOUND.error("no such escalation")
 
 
 # --- validation -----------------------------------------------------------------------------------
 
 
-def _check(actor: Actor, request_id: str, texts: dict[str, tuple[str, TextField]]) -> None:
+def _check(actor: Responder, request_id: str, texts: dict[str, tuple[str, TextField]]) -> None:
     problems: dict[str, str] = {}
     try:
         validate_hpr_number(actor.person.hpr_number)
@@ -695,7 +697,7 @@ def _measured(transition: Transition, measurement_id: str, measured_at: datetime
 def raise_concern(
     current: Episode | None,
     *,
-    actor: Actor,
+    actor: Responder,
     level: Level,
     note: str,
     request_id: str,
@@ -722,16 +724,16 @@ def raise_concern(
     return Transition(episode, tuple(notes))
 
 
-def _acting_target(episode: Episode, actor: Actor) -> EpisodeTarget:
+def _acting_target(episode: Episode, actor: Responder) -> EpisodeTarget:
     target = episode.target(actor.orgnr)
     if target is None:
         if actor.orgnr == episode.source_orgnr:
             raise _not_responsible()
-        raise _unknown()
+        raise escalation_not_found()
     return target
 
 
-def _taking_repeated(episode: Episode, actor: Actor, request_id: str, event: Event) -> bool:
+def _taking_repeated(episode: Episode, actor: Responder, request_id: str, event: Event) -> bool:
     """The preconditions of taking the escalation or passing it on (acknowledge, decline): True
     when the request was already applied as `event` (then nothing changes); raises when the
     episode is resolved or taken, the actor is not a responsible target that may take it, or
@@ -749,7 +751,7 @@ def _taking_repeated(episode: Episode, actor: Actor, request_id: str, event: Eve
     return False
 
 
-def acknowledge(episode: Episode, *, actor: Actor, request_id: str, now: datetime) -> Transition:
+def acknowledge(episode: Episode, *, actor: Responder, request_id: str, now: datetime) -> Transition:
     """A responsible target takes the escalation: the chain stops, the recorder is told, and the
     episode resolves by itself 24 h later unless a higher level arrives."""
     _check(actor, request_id, {})
@@ -770,7 +772,7 @@ def acknowledge(episode: Episode, *, actor: Actor, request_id: str, now: datetim
 
 
 def decline(
-    episode: Episode, *, actor: Actor, reason: str, request_id: str, now: datetime, within: AcknowledgeWithin
+    episode: Episode, *, actor: Responder, reason: str, request_id: str, now: datetime, within: AcknowledgeWithin
 ) -> Transition:
     """A responsible target passes it on with a reason: the next in the chain is added at once
     with a new deadline; with nobody left, the chain is exhausted and the recorder told."""
@@ -807,7 +809,7 @@ def _add_next(
 
 
 def plan_reassessment(
-    episode: Episode, *, actor: Actor, reassess_at: datetime, note: str, request_id: str, now: datetime
+    episode: Episode, *, actor: Responder, reassess_at: datetime, note: str, request_id: str, now: datetime
 ) -> Transition:
     """After an acknowledgement (never for EMERGENCY): a reassessment is planned; if no newer
     measurement has arrived when it is due, the planner is reminded."""
@@ -842,7 +844,7 @@ def plan_reassessment(
 
 
 def resolve(
-    episode: Episode, *, actor: Actor, outcome: Outcome, note: str, request_id: str, now: datetime
+    episode: Episode, *, actor: Responder, outcome: Outcome, note: str, request_id: str, now: datetime
 ) -> Transition:
     """A responsible target, or the recorder's organisation, closes the episode with an outcome
     (OTHER needs a note). Open timers are cancelled."""

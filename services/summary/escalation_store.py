@@ -24,10 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.platform.error_reasons import Reason
-from services.platform.errors import not_found
 
 from .escalation_episodes import (
-    Actor,
     AddedBecause,
     Episode,
     EpisodeTarget,
@@ -39,6 +37,7 @@ from .escalation_episodes import (
     Origin,
     Outcome,
     RecorderMessage,
+    Responder,
     State,
     TellRecorder,
     Timer,
@@ -46,6 +45,7 @@ from .escalation_episodes import (
     Transition,
     acknowledge,
     decline,
+    escalation_not_found,
     fire_timer,
     plan_reassessment,
     raise_concern,
@@ -146,7 +146,7 @@ class EscalationStore:
 
         episode = _retrying(attempt)
         if episode is None:
-            raise _unknown()
+            raise escalation_not_found()
         return episode
 
     def open_episode(self, patient_id: str) -> Episode | None:
@@ -245,7 +245,15 @@ class EscalationStore:
         return self._apply(step, now)
 
     def raise_concern(
-        self, patient_id: str, *, actor: Actor, level: Level, note: str, request_id: str, routes: Routes, now: datetime
+        self,
+        patient_id: str,
+        *,
+        actor: Responder,
+        level: Level,
+        note: str,
+        request_id: str,
+        routes: Routes,
+        now: datetime,
     ) -> Transition:
         """A concern by hand. A repeat of one that opened an episode finds that episode by its request id
         (even once resolved) and changes nothing."""
@@ -280,10 +288,10 @@ class EscalationStore:
 
         return self._apply(step, now)
 
-    def acknowledge(self, episode_id: str, *, actor: Actor, request_id: str, now: datetime) -> Transition:
+    def acknowledge(self, episode_id: str, *, actor: Responder, request_id: str, now: datetime) -> Transition:
         return self._act(episode_id, now, lambda e: acknowledge(e, actor=actor, request_id=request_id, now=now))
 
-    def decline(self, episode_id: str, *, actor: Actor, reason: str, request_id: str, now: datetime) -> Transition:
+    def decline(self, episode_id: str, *, actor: Responder, reason: str, request_id: str, now: datetime) -> Transition:
         return self._act(
             episode_id,
             now,
@@ -291,7 +299,7 @@ class EscalationStore:
         )
 
     def plan_reassessment(
-        self, episode_id: str, *, actor: Actor, reassess_at: datetime, note: str, request_id: str, now: datetime
+        self, episode_id: str, *, actor: Responder, reassess_at: datetime, note: str, request_id: str, now: datetime
     ) -> Transition:
         return self._act(
             episode_id,
@@ -302,7 +310,7 @@ class EscalationStore:
         )
 
     def resolve(
-        self, episode_id: str, *, actor: Actor, outcome: Outcome, note: str, request_id: str, now: datetime
+        self, episode_id: str, *, actor: Responder, outcome: Outcome, note: str, request_id: str, now: datetime
     ) -> Transition:
         return self._act(
             episode_id,
@@ -363,7 +371,7 @@ class EscalationStore:
         def step(session: Session) -> tuple[Episode | None, Transition]:
             episode = _load(session, episode_id, lock=True)
             if episode is None:
-                raise _unknown()
+                raise escalation_not_found()
             return episode, change(episode)
 
         return self._apply(step, now)
@@ -388,10 +396,6 @@ def _retrying(attempt: Callable[[], T]) -> T:
             if remaining == 0:
                 raise
     raise AssertionError("unreachable")
-
-
-def _unknown() -> Exception:
-    return not_found(Reason.ESCALATION_NOT_FOUND, "no such escalation")
 
 
 # --- saving ---------------------------------------------------------------------------------------

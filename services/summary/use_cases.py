@@ -29,7 +29,7 @@ from .store import (
     UnknownPatient,
     UnknownRecord,
 )
-from .trend import SUMMARY_POINTS, Trend, news2_trend, points_of, scored_points
+from .trend import SUMMARY_POINTS, Trend, news2_trend, points_of
 from .vitals import FUTURE_TOLERANCE, Assessment, Measurement, Performer, assess
 
 MAX_LISTED = 1000
@@ -114,7 +114,7 @@ def list_vital_signs(
     when there were more), and their trend."""
     patient, measurements, truncated = store.list_measurements(patient_id, start, end, MAX_LISTED)
     assessed = [(m, assess(m, patient.birth_date)) for m in measurements]
-    return assessed, news2_trend(scored_points(measurements, patient.birth_date)), truncated
+    return assessed, news2_trend(points_of(assessed)), truncated
 
 
 @_refusals_as_errors

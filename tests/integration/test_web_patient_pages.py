@@ -63,7 +63,11 @@ def sign(rule: consent_pb2.Rule, **changes: Any) -> str:
         "purposes": [],
         **changes,
     }
-    return jws.serialize_compact({"alg": "ES256", "kid": "receipt-test"}, json.dumps(content).encode(), KEY)
+    return jws.serialize_compact(
+        {"alg": "ES256", "kid": "receipt-test", "typ": "samhandling-consent-receipt+jws"},
+        json.dumps(content).encode(),
+        KEY,
+    )
 
 
 def block_rule(version: int = 1, state: int = consent_pb2.RULE_STATE_ACTIVE) -> consent_pb2.Rule:
