@@ -8,6 +8,8 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -106,7 +108,7 @@ def _entries(path: Path) -> list[Any]:
 
 
 def _personnel(entry: Any) -> Person:
-    try:
+    with _entry("personnel", entry):
         return Person(
             kind="personnel",
             pid=validate_person_number(entry["pid"]).value,
@@ -117,12 +119,10 @@ def _personnel(entry: Any) -> Person:
             orgnr_child=validate_org_number(entry["orgnr_child"]),
             role="clinician",
         )
-    except (KeyError, TypeError, InvalidIdentifier, PeopleError) as exc:
-        raise PeopleError(f"invalid personnel entry {_name(entry)!r}: {exc}") from None
 
 
 def _auditor(entry: Any) -> Person:
-    try:
+    with _entry("auditor", entry):
         if "hpr_number" in entry:
             raise PeopleError("an auditor logs in without an HPR number")
         return Person(
@@ -134,20 +134,25 @@ def _auditor(entry: Any) -> Person:
             orgnr_child=validate_org_number(entry["orgnr_child"]),
             role="auditor",
         )
-    except (KeyError, TypeError, InvalidIdentifier, PeopleError) as exc:
-        raise PeopleError(f"invalid auditor entry {_name(entry)!r}: {exc}") from None
 
 
 def _patient(entry: Any) -> Person:
-    try:
+    with _entry("patient", entry):
         return Person(
             kind="patient",
             pid=validate_person_number(entry["patient_id"]).value,
             name=_text(entry["name"]),
             birth_date=_text(entry["birth_date"]),
         )
+
+
+@contextmanager
+def _entry(what: str, entry: Any) -> Iterator[None]:
+    """Reads one seed entry: whatever is wrong with it becomes a PeopleError naming the entry."""
+    try:
+        yield
     except (KeyError, TypeError, InvalidIdentifier, PeopleError) as exc:
-        raise PeopleError(f"invalid patient entry {_name(entry)!r}: {exc}") from None
+        raise PeopleError(f"invalid {what} entry {_name(entry)!r}: {exc}") from None
 
 
 def _name(entry: Any) -> Any:
