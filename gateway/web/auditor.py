@@ -546,39 +546,15 @@ async def signals(page: Page) -> Response:
 
 async def export(page: Page) -> Response:
     session = _session(page)
-    catalog = texts(page.lang)
     if page.request.method == "GET":
-        return page.render(
-            "auditor/export.html",
-            page_title=catalog.t("auditor.export.title"),
-            fields={name: "" for name in FILTER_FIELDS},
-            problems={},
-            format="csv",
-            purposes=PURPOSES,
-            decisions=DECISIONS,
-            bases=BASES,
-            points=points_of_care(page),
-            nav="export",
-        )
+        return _export_page(page, {name: "" for name in FILTER_FIELDS}, {}, "csv")
     assert page.form is not None
     fields, problems = filter_from_form(page.form, {orgnr for orgnr, _ in points_of_care(page)})
     chosen = page.form.get("format", "")
     if chosen not in FORMATS:
         problems["format"] = "not a choice"
     if problems:
-        return page.render(
-            "auditor/export.html",
-            status=400,
-            page_title=catalog.t("auditor.export.title"),
-            fields=fields,
-            problems=problems,
-            format=chosen,
-            purposes=PURPOSES,
-            decisions=DECISIONS,
-            bases=BASES,
-            points=points_of_care(page),
-            nav="export",
-        )
+        return _export_page(page, fields, problems, chosen, status=400)
     proto_format, suffix = FORMATS[chosen]
     try:
         answer = await page.web.caller.call(
@@ -587,23 +563,30 @@ async def export(page: Page) -> Response:
     except ServiceError as err:
         if not err.field_violations:
             raise
-        return page.render(
-            "auditor/export.html",
-            status=400,
-            page_title=catalog.t("auditor.export.title"),
-            fields=fields,
-            problems={_form_field(k): v for k, v in err.field_violations.items()},
-            format=chosen,
-            purposes=PURPOSES,
-            decisions=DECISIONS,
-            bases=BASES,
-            points=points_of_care(page),
-            nav="export",
-        )
+        problems = {_form_field(k): v for k, v in err.field_violations.items()}
+        return _export_page(page, fields, problems, chosen, status=400)
     assert isinstance(answer, audit_pb2.ExportEventsResponse)
     stamp = datetime.now(OSLO).strftime("%Y%m%d-%H%M")
     return page.download(
         answer.content, answer.content_type or "application/octet-stream", f"hendelser-{stamp}.{suffix}"
+    )
+
+
+def _export_page(
+    page: Page, fields: Mapping[str, str], problems: Mapping[str, str], chosen: str, status: int = 200
+) -> Response:
+    return page.render(
+        "auditor/export.html",
+        status=status,
+        page_title=texts(page.lang).t("auditor.export.title"),
+        fields=fields,
+        problems=problems,
+        format=chosen,
+        purposes=PURPOSES,
+        decisions=DECISIONS,
+        bases=BASES,
+        points=points_of_care(page),
+        nav="export",
     )
 
 
