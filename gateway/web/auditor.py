@@ -289,18 +289,26 @@ async def search(page: Page) -> Response:
 def _search_page(
     page: Page, fields: Mapping[str, str], problems: Mapping[str, str], result: Any, status: int = 200
 ) -> Response:
+    fields = {name: fields.get(name, "") for name in FILTER_FIELDS}
+    return _filter_page(page, "search", status, fields, problems, result=result)
+
+
+def _filter_page(
+    page: Page, name: str, status: int, fields: Mapping[str, str], problems: Mapping[str, str], **more: Any
+) -> Response:
+    """The search or export page ("search", "export"): the event filter's form with its choices."""
     return page.render(
-        "auditor/search.html",
+        f"auditor/{name}.html",
         status=status,
-        page_title=texts(page.lang).t("auditor.search.title"),
-        fields={name: fields.get(name, "") for name in FILTER_FIELDS},
+        page_title=texts(page.lang).t(f"auditor.{name}.title"),
+        fields=fields,
         problems=problems,
-        result=result,
+        **more,
         purposes=PURPOSES,
         decisions=DECISIONS,
         bases=BASES,
         points=points_of_care(page),
-        nav="search",
+        nav=name,
     )
 
 
@@ -575,19 +583,7 @@ async def export(page: Page) -> Response:
 def _export_page(
     page: Page, fields: Mapping[str, str], problems: Mapping[str, str], chosen: str, status: int = 200
 ) -> Response:
-    return page.render(
-        "auditor/export.html",
-        status=status,
-        page_title=texts(page.lang).t("auditor.export.title"),
-        fields=fields,
-        problems=problems,
-        format=chosen,
-        purposes=PURPOSES,
-        decisions=DECISIONS,
-        bases=BASES,
-        points=points_of_care(page),
-        nav="export",
-    )
+    return _filter_page(page, "export", status, fields, problems, format=chosen)
 
 
 # ---- log health ------------------------------------------------------------------------------
