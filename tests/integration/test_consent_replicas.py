@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -102,6 +103,19 @@ def check(patient_id: str) -> consent_pb2.CheckAccessRequest:
     )
 
 
+def restrict(
+    stub: consent_pb2_grpc.ConsentServiceStub, settings: Settings, *categories: int, timeout: float | None = None
+) -> Any:
+    """The patient creates a restriction rule (on these data categories; none: on all) through `stub`."""
+    return stub.CreateRule(
+        consent_pb2.CreateRuleRequest(
+            patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION, data_categories=categories
+        ),
+        metadata=as_patient(settings, "CreateRule"),
+        timeout=timeout,
+    )
+
+
 PERMIT = consent_pb2.CheckAccessResponse(decision=common_pb2.DECISION_PERMIT, decision_id="d")
 
 
@@ -132,14 +146,7 @@ async def test_a_change_on_one_replica_returns_only_after_the_other_replicas_cac
         started = time.monotonic()
         rule = (
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(
-                        patient_id=PATIENT,
-                        rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                        data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                    ),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings, common_pb2.DATA_CATEGORY_VITAL_SIGNS),
                 TIMEOUT_SECONDS,
             )
         ).rule
@@ -191,10 +198,7 @@ async def test_a_dead_replicas_subscribers_hold_a_change_until_their_leases_ran_
             assert granted_until > before  # B's subscriber still held a lease in the book
             started = time.monotonic()
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings),
                 TIMEOUT_SECONDS,
             )
             took = time.monotonic() - started
@@ -321,14 +325,7 @@ async def test_a_replica_in_another_process_forwards_changes_and_once_killed_hol
         ):
             cache_permits(on_b)
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(
-                        patient_id=PATIENT,
-                        rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                        data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                    ),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings, common_pb2.DATA_CATEGORY_VITAL_SIGNS),
                 TIMEOUT_SECONDS,
             )
             assert on_b.get(check(PATIENT)) is None and on_b.get(check(OTHER)) is PERMIT
@@ -338,10 +335,7 @@ async def test_a_replica_in_another_process_forwards_changes_and_once_killed_hol
             assert granted_until > before  # the killed process's subscriber still held a lease in the book
             started = time.monotonic()
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings),
                 TIMEOUT_SECONDS,
             )
             took = time.monotonic() - started
@@ -365,15 +359,7 @@ async def test_a_change_whose_confirmation_fails_after_the_commit_is_unavailable
 
         replica.hub._feed.head = lost  # type: ignore[method-assign]
         with pytest.raises(grpc.aio.AioRpcError) as failed:
-            await replica.stub.CreateRule(
-                consent_pb2.CreateRuleRequest(
-                    patient_id=PATIENT,
-                    rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                    data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                ),
-                metadata=as_patient(settings, "CreateRule"),
-                timeout=TIMEOUT_SECONDS,
-            )
+            await restrict(replica.stub, settings, common_pb2.DATA_CATEGORY_VITAL_SIGNS, timeout=TIMEOUT_SECONDS)
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_info(failed.value)[0] == "CHANGE_NOT_CONFIRMED"
         rules = await replica.stub.ListRules(
