@@ -39,6 +39,7 @@ from services.platform.server import GrpcServer
 from services.platform.settings import REPO_ROOT, Settings
 from tests.fixtures import people
 from tests.fixtures.links import slow_link
+from tests.fixtures.postgres import wait_until_blocked_by
 from tests.support import DEMO_EHR_ACTOR, BindsAssertions, asserted, backend_replicas, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
@@ -235,7 +236,7 @@ def test_feed_sequences_become_visible_in_order_across_writers(tmp_path, postgre
                 held = record(first, PATIENT, 1)  # a change between taking its sequence and its commit
                 first_pid = first.scalar(text("SELECT pg_backend_pid()"))
                 second = pool.submit(second_change)
-                wait_until_blocked_by(engine, first_pid)
+                wait_until_blocked_by(engine, first_pid, timeout=TIMEOUT_SECONDS)
                 assert feed.changes_after(held - 1) == [] and feed.head() == held - 1
             assert second.result(timeout=TIMEOUT_SECONDS) == held + 1
         assert [(c.sequence, c.patient_id) for c in feed.changes_after(held - 1)] == [
@@ -244,21 +245,6 @@ def test_feed_sequences_become_visible_in_order_across_writers(tmp_path, postgre
         ]
     finally:
         engine.dispose()
-
-
-def wait_until_blocked_by(engine, pid: int) -> None:
-    """Returns once another backend waits for a lock `pid` holds (polled: PostgreSQL has no
-    notification for it)."""
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            blocked = connection.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid}
-            )
-            connection.rollback()
-            if blocked:
-                return
-    raise AssertionError("the second change never waited for the first")
 
 
 # --- a replica in a process of its own, killed ----------------------------------------------
