@@ -20,7 +20,6 @@ from tests.fixtures import people
 from tests.fixtures.samples import SIGRID_READS_VITALS
 
 BODO, BAERUM = "910000012", "910000047"
-NURSE_PID, NURSE_HPR = people.SIGRID, people.SIGRID_HPR
 PATIENTS = (people.ESKIL, people.RAGNHILD)
 # 2026-01-05 10:00 Oslo (UTC+1).
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
