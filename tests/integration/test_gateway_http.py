@@ -31,6 +31,7 @@ from services.platform.keys import load_jwk
 from services.platform.settings import BACKENDS
 from tests.fixtures import people
 from tests.fixtures.gateway_authenticator import gateway_authenticator
+from tests.fixtures.openapi_refs import refs, resolve
 from tests.support import Suite, running_suite
 
 PATIENT = people.ESKIL  # no rules of their own in the seeds
@@ -371,20 +372,8 @@ async def test_openapi_describes_every_route_with_schemas_from_the_protos(api):
     listing = operations[(RULES.replace(PATIENT, "{patient_id}"), "GET")]
     query = {p["name"]: p for p in listing["parameters"] if p.get("in") == "query"}
     assert query["include_revoked"]["schema"]["type"] == "boolean"
-
-    def refs(node):
-        if isinstance(node, dict):
-            yield from ([node["$ref"]] if "$ref" in node else [])
-            for value in node.values():
-                yield from refs(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from refs(value)
-
     for ref in set(refs(document)):
-        target = document
-        for part in ref.removeprefix("#/").split("/"):
-            target = target[part]
+        resolve(document, ref)  # KeyError where a reference points at nothing
 
 
 async def test_free_text_through_json_is_refused_like_through_grpc_and_nothing_is_stored(api):
