@@ -95,6 +95,13 @@ def test_a_summary_read_through_the_load_balancer_on_grpc_and_json(cluster: Runn
     assert read.json()["patientId"] == PATIENT and read.json()["municipalServices"]
 
 
+def summary_status(http: httpx.Client, cluster: RunningCluster, token: str) -> int:
+    """The HTTP status of the patient's summary read over the JSON API, through HAProxy."""
+    return http.get(
+        f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary", headers={"authorization": f"Bearer {token}"}
+    ).status_code
+
+
 def test_both_gateways_answer_through_haproxy(cluster: RunningCluster) -> None:
     before = _answered(cluster)
     token = cluster.token("demo-ehr")
@@ -109,13 +116,7 @@ def test_both_gateways_answer_through_haproxy(cluster: RunningCluster) -> None:
             )
     with httpx.Client(timeout=10) as http:  # one keep-alive connection
         for _ in range(calls):
-            assert (
-                http.get(
-                    f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                    headers={"authorization": f"Bearer {token}"},
-                ).status_code
-                == 200
-            )
+            assert summary_status(http, cluster, token) == 200
     after = _answered(cluster)
     for backend in ("gateways_grpc", "gateways_http"):
         served = {g: after[backend, g] - before.get((backend, g), 0) for g in ("gateway-0", "gateway-1")}
@@ -133,13 +134,7 @@ def test_a_dead_gateway_is_taken_out_and_a_restarted_one_taken_back(cluster: Run
     before = _answered(cluster)
     with httpx.Client(timeout=10) as http:
         for _ in range(4):
-            assert (
-                http.get(
-                    f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                    headers={"authorization": f"Bearer {token}"},
-                ).status_code
-                == 200
-            )
+            assert summary_status(http, cluster, token) == 200
     after = _answered(cluster)
     assert after["gateways_http", "gateway-0"] - before["gateways_http", "gateway-0"] == 4
 
@@ -147,13 +142,7 @@ def test_a_dead_gateway_is_taken_out_and_a_restarted_one_taken_back(cluster: Run
     assert _states(cluster)["gateway-1"] == {"UP"}
     with httpx.Client(timeout=10) as http:
         for _ in range(4):
-            assert (
-                http.get(
-                    f"{cluster.http_url}/api/v1/patients/{PATIENT}/summary",
-                    headers={"authorization": f"Bearer {token}"},
-                ).status_code
-                == 200
-            )
+            assert summary_status(http, cluster, token) == 200
     assert _answered(cluster)["gateways_http", "gateway-1"] > after["gateways_http", "gateway-1"]
 
 

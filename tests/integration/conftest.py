@@ -1,6 +1,7 @@
 """Fixtures integration test modules share: the development STS on a free port, once per module,
-a plain HTTP client that follows no redirects (the tests read each one), and PgBouncer in front of
-the session's PostgreSQL (`pgbouncer`, tests/fixtures/pgbouncer_pool.py)."""
+a plain HTTP client that follows no redirects (the tests read each one), PgBouncer in front of
+the session's PostgreSQL (`pgbouncer`, tests/fixtures/pgbouncer_pool.py), and an engine on a freshly
+migrated audit database (`audit_engine`, tests/fixtures/audit_events.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest_asyncio
 
 from services.sts.config import StsConfig
 from services.sts.main import StsServer
+from tests.fixtures.audit_events import audit_engine  # noqa: F401 (a fixture for the modules here)
 from tests.fixtures.pgbouncer_pool import pgbouncer  # noqa: F401 (a fixture for the modules here)
 from tests.fixtures.sts import SEEDS, start
 

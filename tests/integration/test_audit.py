@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
 from services.platform.settings import REPO_ROOT
-from tests.fixtures import people
 from tests.fixtures.audit_events import (
     BAERUM,
     BAERUM_AUDITOR,
+    BAERUM_NURSE,
     BODO,
     BODO_AUDITOR,
     GATEWAY,
@@ -46,17 +45,6 @@ LIST = "/samhandling.audit.v1.AuditService/ListEvents"
 @pytest.fixture
 def settings(tmp_path, db_url):
     return settings_for(tmp_path, audit=db_url)
-
-
-@pytest.fixture
-def migrated(db_url) -> Iterator[sa.Engine]:
-    """An engine on a freshly migrated audit database (store-level tests)."""
-    migrate(db_url, BACKEND.migrations)
-    engine = make_engine(db_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 async def list_events(stub, settings, actor, patient_id=PATIENT, **fields) -> audit_pb2.ListEventsResponse:
@@ -96,9 +84,9 @@ async def test_a_retried_append_stores_the_event_once(settings):
         assert [e.idempotency_key for e in listed] == ["k-2", "k-1"]
 
 
-def test_concurrent_retries_store_the_event_once(migrated):
+def test_concurrent_retries_store_the_event_once(audit_engine):
     # Two stores stand for two gateway replicas retrying the same event at the same moment.
-    stores = [AuditStore(make_sessions(migrated)) for _ in range(2)]
+    stores = [AuditStore(make_sessions(audit_engine)) for _ in range(2)]
     start = threading.Barrier(8)
     results: list[tuple[str, int]] = []
 
@@ -113,7 +101,7 @@ def test_concurrent_retries_store_the_event_once(migrated):
     for thread in threads:
         thread.join()
     assert len(results) == 8 and len(set(results)) == 1
-    with migrated.connect() as connection:
+    with audit_engine.connect() as connection:
         sequences = connection.execute(sa.text("SELECT sequence FROM audit_events ORDER BY sequence")).scalars().all()
         size = connection.execute(sa.text("SELECT size FROM audit_log_head")).scalar_one()
     assert sequences == list(range(1, 10)) and size == 9  # dense: one shared event plus eight own
@@ -234,15 +222,15 @@ async def test_pages_walk_the_log_newest_first(settings):
         assert len(default.events) == 5 and default.next_page_token == ""
 
 
-def test_the_database_refuses_to_change_or_delete_events(migrated):
-    stored = AuditStore(make_sessions(migrated)).append([record("k-1")])[0]
+def test_the_database_refuses_to_change_or_delete_events(audit_engine):
+    stored = AuditStore(make_sessions(audit_engine)).append([record("k-1")])[0]
     statements = ["UPDATE audit_events SET decided_by = 'forged'", "DELETE FROM audit_events"]
-    if migrated.dialect.name == "postgresql":
+    if audit_engine.dialect.name == "postgresql":
         statements.append("TRUNCATE audit_events")
     for statement in statements:
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"), migrated.begin() as connection:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), audit_engine.begin() as connection:
             connection.execute(sa.text(statement))
-    with migrated.connect() as connection:
+    with audit_engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT sequence, decided_by FROM audit_events")).all()
     assert [tuple(r) for r in rows] == [(stored.sequence, "default")]
 
@@ -287,15 +275,6 @@ def test_an_acknowledged_event_survives_a_crash(tmp_path: Path):
 # The patient's access log narrowed by filters ("Logg over bruk"): period, organisation, flagged,
 # without the patient's own (and representatives') reads.
 BODO_CHILD = "910000020"  # NURSE's point of care under Bodø kommune
-BAERUM_NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL,
-    client_id="demo-ehr-baerum",
-    name="Bjørn Beredskapsen",
-    hpr_number=people.BJORN_HPR,
-    authorization="LE",
-    orgnr_parent=BAERUM,
-    orgnr_child="910000063",
-)
 
 
 def at(day: int, hour: int = 12) -> Timestamp:

@@ -9,7 +9,6 @@ import asyncio
 import base64
 import hashlib
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -24,18 +23,17 @@ from services.audit import convert, merkle
 from services.audit.checkpoints import NoteVerifier, open_checkpoint
 from services.audit.events import Action
 from services.audit.integrator import Integrator, integrate
-from services.audit.main import BACKEND
 from services.audit.merkle import Frontier
 from services.audit.read_scope import LeafScope, ReadScope
 from services.audit.signer import DEV_ORIGIN, load_log_signer
 from services.audit.store import AuditStore
 from services.audit.verification import LeafRecord, verify_log
-from services.platform.db import make_engine, make_sessions, migrate
+from services.platform.db import make_sessions
 from services.platform.errors import error_info
 from services.platform.vocabulary import Decision
 from tests.fixtures.audit_events import (
-    BAERUM,
     BAERUM_AUDITOR,
+    BAERUM_NURSE,
     BODO,
     BODO_AUDITOR,
     GATEWAY,
@@ -50,27 +48,11 @@ from tests.fixtures.audit_events import (
 from tests.support import asserted, running_backend, settings_for
 
 SERVICE = "/samhandling.audit.v1.AuditService/"
-BAERUM_NURSE = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_PERSONNEL,
-    client_id="demo-ehr-baerum",
-    name="Bjørn",
-    orgnr_parent=BAERUM,
-)
 
 
 @pytest.fixture
 def settings(tmp_path, db_url):
     return settings_for(tmp_path, audit=db_url)
-
-
-@pytest.fixture
-def migrated(db_url) -> Iterator[sa.Engine]:
-    migrate(db_url, BACKEND.migrations)
-    engine = make_engine(db_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def call(stub, settings, name: str, request, actor=BODO_AUDITOR):
@@ -278,7 +260,7 @@ async def test_sizes_beyond_the_latest_checkpoint_are_refused(settings):
         assert list((await call(stub, settings, "GetConsistencyProof", equal)).hashes) == []
 
 
-async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(settings, migrated):
+async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(settings, audit_engine):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         answers = await asyncio.gather(*(append(stub, settings, event(f"k-{i}")) for i in range(50)))
@@ -291,7 +273,7 @@ async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(
         assert mth([h_leaf(x.data) for x in leaves]) == checkpoint.root
         by_key = {a.events[0].idempotency_key: a.events[0].sequence for a in answers}
         assert all(f'"idempotency_key":"{key}"' in leaves[seq - 1].data.decode() for key, seq in by_key.items())
-    with migrated.connect() as connection:
+    with audit_engine.connect() as connection:
         notes = connection.execute(sa.text("SELECT size, note FROM audit_checkpoints ORDER BY size")).all()
     # Every stored checkpoint verifies and extends the one before.
     signer = load_log_signer(settings)
@@ -299,17 +281,17 @@ async def test_concurrent_appends_are_group_committed_gap_free_and_checkpointed(
     assert [c.size for c in opened] == [size for size, _ in notes] and opened[-1].size == 50
     assert len(opened) < 50  # calls shared transactions, and checkpoints cover several commits
     for earlier in opened[:-1]:
-        proof = AuditStore(make_sessions(migrated)).consistency_proof(earlier.size, 50)
+        proof = AuditStore(make_sessions(audit_engine)).consistency_proof(earlier.size, 50)
         merkle.verify_consistency(earlier.size, 50, proof, earlier.root, checkpoint.root)
 
 
 # On the store and the database directly.
 
 
-def test_the_database_refuses_to_change_the_tree_or_its_checkpoints(migrated, tmp_path):
-    store, signer = AuditStore(make_sessions(migrated)), load_log_signer(settings_for(tmp_path))
+def test_the_database_refuses_to_change_the_tree_or_its_checkpoints(audit_engine, tmp_path):
+    store, signer = AuditStore(make_sessions(audit_engine)), load_log_signer(settings_for(tmp_path))
     store.append([record(f"k-{i}") for i in range(4)])
-    assert integrate_all(migrated, signer) == 4
+    assert integrate_all(audit_engine, signer) == 4
     statements = [
         "UPDATE audit_nodes SET hash = hash",
         "DELETE FROM audit_nodes",
@@ -317,12 +299,12 @@ def test_the_database_refuses_to_change_the_tree_or_its_checkpoints(migrated, tm
         "DELETE FROM audit_checkpoints",
         "UPDATE audit_events SET leaf_hash = leaf_hash",
     ]
-    if migrated.dialect.name == "postgresql":
+    if audit_engine.dialect.name == "postgresql":
         statements += ["TRUNCATE audit_nodes", "TRUNCATE audit_checkpoints"]
     for statement in statements:
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"), migrated.begin() as connection:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), audit_engine.begin() as connection:
             connection.execute(sa.text(statement))
-    with migrated.connect() as connection:
+    with audit_engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM audit_nodes")).scalar_one() == 3  # 2 pairs + root
         assert connection.execute(sa.text("SELECT size FROM audit_checkpoints")).scalars().all() == [4]
 
@@ -341,15 +323,15 @@ def log_as_auditor(store: AuditStore, size: int) -> list[LeafRecord]:
     return [LeafRecord(*leaf) for leaf in store.leaves(0, size, LeafScope(BODO))]
 
 
-def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(migrated, tmp_path):
-    store, signer = AuditStore(make_sessions(migrated)), load_log_signer(settings_for(tmp_path))
+def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(audit_engine, tmp_path):
+    store, signer = AuditStore(make_sessions(audit_engine)), load_log_signer(settings_for(tmp_path))
     store.append([record(f"k-{i}") for i in range(6)])
-    integrate_all(migrated, signer)
+    integrate_all(audit_engine, signer)
     note, vkey = store.latest_checkpoint().note, signer.verifier.vkey
     assert verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN) == []
 
-    drop_guard(migrated, "audit_events")
-    with migrated.begin() as connection:
+    drop_guard(audit_engine, "audit_events")
+    with audit_engine.begin() as connection:
         connection.execute(sa.text("UPDATE audit_events SET decision = 'DENY' WHERE sequence = 3"))
     # Leaf hashes are served as recomputed from the rows, so the change breaks the signed root:
     problems = verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)
@@ -359,28 +341,28 @@ def test_a_changed_event_no_longer_matches_its_leaf_or_the_signed_root(migrated,
     assert len(verify_log(hashes_only, note, vkey, DEV_ORIGIN)) == 1
     # and storing the changed event's leaf hash too changes nothing: the served hash is recomputed.
     forged = store.leaves(2, 3, LeafScope(BODO))[0][2]
-    with migrated.begin() as connection:
+    with audit_engine.begin() as connection:
         connection.execute(sa.text("UPDATE audit_events SET leaf_hash = :h WHERE sequence = 3"), {"h": h_leaf(forged)})
     assert len(verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)) == 1
 
     # A removed event leaves a hole.
-    with migrated.begin() as connection:
+    with audit_engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM audit_events WHERE sequence = 5"))
     problems = verify_log(log_as_auditor(store, 6), note, vkey, DEV_ORIGIN)
     assert "1 of the checkpoint's 6 leaves are missing or malformed" in problems
 
 
-def test_no_checkpoint_is_signed_over_a_rewritten_tree(migrated, tmp_path, caplog):
+def test_no_checkpoint_is_signed_over_a_rewritten_tree(audit_engine, tmp_path, caplog):
     signer = load_log_signer(settings_for(tmp_path))
-    store = AuditStore(make_sessions(migrated))
+    store = AuditStore(make_sessions(audit_engine))
     store.append([record(f"k-{i}") for i in range(4)])
-    assert integrate_all(migrated, signer) == 4
-    drop_guard(migrated, "audit_nodes")
-    with migrated.begin() as connection:
+    assert integrate_all(audit_engine, signer) == 4
+    drop_guard(audit_engine, "audit_nodes")
+    with audit_engine.begin() as connection:
         connection.execute(sa.text("UPDATE audit_nodes SET hash = :h WHERE level = 2"), {"h": bytes(32)})
     rows = store.append([record("k-new")])
     assert rows[0].sequence == 5  # the event is kept all the same
-    leader = Integrator(migrated, signer)  # a new leader rebuilds its frontier from the rewritten nodes
+    leader = Integrator(audit_engine, signer)  # a new leader rebuilds its frontier from the rewritten nodes
     with caplog.at_level(logging.CRITICAL, logger="services.audit.integrator"):
         assert leader.step() == 0
         assert leader.step() == 0  # and keeps refusing, saying so once
@@ -390,18 +372,18 @@ def test_no_checkpoint_is_signed_over_a_rewritten_tree(migrated, tmp_path, caplo
     assert "root at the signed size is not the signed root" in caplog.text
 
 
-def test_leaders_taking_turns_keep_one_consistent_tree(migrated, tmp_path):
+def test_leaders_taking_turns_keep_one_consistent_tree(audit_engine, tmp_path):
     """Two integrators (leaders one after the other, as after a failover) each trust the frontier
     they cached only while it is the latest checkpoint's, by size and root."""
     signer = load_log_signer(settings_for(tmp_path))
-    store = AuditStore(make_sessions(migrated))
-    first, second = Integrator(migrated, signer), Integrator(migrated, signer)
+    store = AuditStore(make_sessions(audit_engine))
+    first, second = Integrator(audit_engine, signer), Integrator(audit_engine, signer)
     roots = {}
     for i in range(6):  # each finds the checkpoint moved on by the other, and re-reads the tree
         store.append([record(f"k-{i}")])
         leader, other = (first, second) if i % 2 else (second, first)
         assert leader.step() == 1
-        if migrated.dialect.name == "postgresql":  # one leader at a time: the other waits for the lock
+        if audit_engine.dialect.name == "postgresql":  # one leader at a time: the other waits for the lock
             store.append([record(f"k-{i}-later")])
             assert other.step() == 0 and not other.leading
             assert leader.step() == 1
@@ -414,17 +396,17 @@ def test_leaders_taking_turns_keep_one_consistent_tree(migrated, tmp_path):
     second.stop()
 
 
-def test_a_cached_frontier_of_the_right_size_but_another_root_is_not_trusted(migrated, tmp_path):
+def test_a_cached_frontier_of_the_right_size_but_another_root_is_not_trusted(audit_engine, tmp_path):
     signer = load_log_signer(settings_for(tmp_path))
-    store = AuditStore(make_sessions(migrated))
+    store = AuditStore(make_sessions(audit_engine))
     store.append([record(f"k-{i}") for i in range(4)])
-    assert integrate_all(migrated, signer) == 4
+    assert integrate_all(audit_engine, signer) == 4
     old = signer.open(store.latest_checkpoint().note)
     wrong = Frontier.empty()
     for n in range(4):
         wrong, _ = wrong.append(merkle.leaf_hash(bytes([n])))
     store.append([record("k-4"), record("k-5")])
-    with migrated.connect() as connection:
+    with audit_engine.connect() as connection:
         step = integrate(connection, signer, wrong, datetime.now(UTC))
     assert step.added == 2
     new = signer.open(store.latest_checkpoint().note)
@@ -432,22 +414,22 @@ def test_a_cached_frontier_of_the_right_size_but_another_root_is_not_trusted(mig
     merkle.verify_consistency(4, 6, store.consistency_proof(4, 6), old.root, new.root)
 
 
-def test_integration_stops_at_a_gap_rather_than_skip_a_sequence(migrated, tmp_path):
+def test_integration_stops_at_a_gap_rather_than_skip_a_sequence(audit_engine, tmp_path):
     """Committed sequences are a prefix (an append holds the log's lock until its commit); should
     one ever be missing, the integrator signs the run before it and waits, never skipping it."""
     signer = load_log_signer(settings_for(tmp_path))
-    store = AuditStore(make_sessions(migrated))
+    store = AuditStore(make_sessions(audit_engine))
     store.append([record("k-0"), record("k-1")])
-    with migrated.begin() as connection:  # sequence 3 reserved, 4 committed: 3 is "still in flight"
+    with audit_engine.begin() as connection:  # sequence 3 reserved, 4 committed: 3 is "still in flight"
         connection.execute(sa.text("UPDATE audit_log_head SET size = size + 1"))
     store.append([record("k-3")])
-    assert integrate_all(migrated, signer) == 2
+    assert integrate_all(audit_engine, signer) == 2
 
 
-def test_an_append_answers_each_event_as_the_log_reads_it_back(migrated):
+def test_an_append_answers_each_event_as_the_log_reads_it_back(audit_engine):
     """The store answers an append with the records it was given (no row is read back), so what
     the gateway is told must be what every later read of the log shows, on the wire too."""
-    store = AuditStore(make_sessions(migrated))
+    store = AuditStore(make_sessions(audit_engine))
     records = [
         record("k-0"),
         replace(
@@ -469,17 +451,17 @@ def test_an_append_answers_each_event_as_the_log_reads_it_back(migrated):
     assert wire == [convert.event(e).SerializeToString() for e in repeated]
 
 
-def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_proven(migrated, tmp_path):
+def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_proven(audit_engine, tmp_path):
     signer = load_log_signer(settings_for(tmp_path))
-    store = AuditStore(make_sessions(migrated))
+    store = AuditStore(make_sessions(audit_engine))
     store.append([record("k-0")])
-    assert integrate_all(migrated, signer) == 1
+    assert integrate_all(audit_engine, signer) == 1
     [row] = store.append([record("k-1")])  # acknowledged: durable and sequenced
     assert row.sequence == 2
     assert [r.sequence for r in store.list_events(ReadScope(PATIENT, BODO, True), 10)] == [2, 1]
     assert store.event_proof(2) is None  # no checkpoint covers it yet: nothing proven against an unsigned root
     assert store.latest_checkpoint().size == 1
-    assert integrate_all(migrated, signer) == 2
+    assert integrate_all(audit_engine, signer) == 2
     proof = store.event_proof(2)
     assert proof is not None and signer.open(proof.checkpoint_note).size == 2
     merkle.verify_inclusion(
@@ -491,18 +473,20 @@ def test_between_an_append_and_its_checkpoint_the_event_is_listed_but_not_yet_pr
     )
 
 
-def test_checkpoint_lag_counts_acknowledged_events_not_yet_signed_and_how_long_the_oldest_waited(migrated, tmp_path):
+def test_checkpoint_lag_counts_acknowledged_events_not_yet_signed_and_how_long_the_oldest_waited(
+    audit_engine, tmp_path
+):
     """What the samhandling.audit.checkpoint.lag.* gauges report (services/audit/metrics.py)."""
     signer = load_log_signer(settings_for(tmp_path))
     now = [datetime(2026, 12, 5, 3, 0, tzinfo=UTC)]
-    store = AuditStore(make_sessions(migrated), clock=lambda: now[0])
+    store = AuditStore(make_sessions(audit_engine), clock=lambda: now[0])
     assert store.checkpoint_lag() == (0, 0.0)  # an empty log is caught up
     store.append([record("k-0")])
     now[0] += timedelta(seconds=3)
     store.append([record("k-1"), record("k-2")])
     now[0] += timedelta(seconds=4.5)
     assert store.checkpoint_lag() == (3, 7.5)  # three acknowledged, the oldest 7.5 s ago
-    assert integrate_all(migrated, signer) == 3
+    assert integrate_all(audit_engine, signer) == 3
     assert store.checkpoint_lag() == (0, 0.0)
     store.append([record("k-3")])
     now[0] += timedelta(seconds=1)

@@ -18,8 +18,17 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from services.audit import csv_export, fhir_export
 from services.platform.protomap import to_timestamp
-from tests.fixtures.audit_events import BAERUM, BAERUM_AUDITOR, BODO_AUDITOR, GATEWAY, NURSE, OTHER_PATIENT, PATIENT
-from tests.fixtures.audit_search_events import BAERUM_NURSE, DOCTOR, SERVICE, T0, append, event, refused
+from tests.fixtures.audit_events import (
+    BAERUM,
+    BAERUM_AUDITOR,
+    BAERUM_NURSE,
+    BODO_AUDITOR,
+    DOCTOR,
+    NURSE,
+    OTHER_PATIENT,
+    PATIENT,
+)
+from tests.fixtures.audit_search_events import NOT_AN_ORGANISATIONS_AUDITOR, SERVICE, T0, append, event, refused
 from tests.support import asserted, running_backend, settings_for
 
 # One organisation's varied events, and a neighbour's events that match every filter as well.
@@ -131,16 +140,7 @@ async def test_each_filter_finds_exactly_its_events_of_the_auditors_own_organisa
         assert {row[csv_export.COLUMNS.index("actor_orgnr_parent")] for row in csv_rows[1:]} == {BAERUM}
 
 
-@pytest.mark.parametrize(
-    "actor",
-    [
-        NURSE,
-        GATEWAY,
-        common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=PATIENT),
-        common_pb2.Actor(kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor"),  # no organisation
-    ],
-    ids=["personnel", "system", "patient", "auditor-without-organisation"],
-)
+@pytest.mark.parametrize("actor", NOT_AN_ORGANISATIONS_AUDITOR)
 async def test_only_an_organisations_auditor_searches_or_exports(settings, actor):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)

@@ -13,8 +13,15 @@ from samhandling.common.v1 import common_pb2
 from services.audit.event_proof import EventProofError, verify_event_proof
 from services.audit.signals import REPEATED_DENIALS_THRESHOLD
 from services.platform.protomap import to_timestamp
-from tests.fixtures.audit_events import BAERUM_AUDITOR, BODO_AUDITOR, GATEWAY, NURSE, PATIENT, checkpointed
-from tests.fixtures.audit_search_events import BAERUM_NURSE, DOCTOR, SERVICE, T0, append, event, refused
+from tests.fixtures.audit_events import (
+    BAERUM_AUDITOR,
+    BAERUM_NURSE,
+    BODO_AUDITOR,
+    DOCTOR,
+    NURSE,
+    checkpointed,
+)
+from tests.fixtures.audit_search_events import NOT_AN_ORGANISATIONS_AUDITOR, SERVICE, T0, append, event, refused
 from tests.support import asserted, running_backend, settings_for
 
 DAY = {"start_time": to_timestamp(T0 - timedelta(hours=8)), "end_time": to_timestamp(T0 + timedelta(hours=12))}
@@ -86,16 +93,7 @@ async def test_signals_of_the_auditors_own_organisation(settings):
         assert not (await list_signals(stub, settings)).signals
 
 
-@pytest.mark.parametrize(
-    "actor",
-    [
-        NURSE,
-        GATEWAY,
-        common_pb2.Actor(kind=common_pb2.ACTOR_KIND_PATIENT, client_id="samhandling-web", pid=PATIENT),
-        common_pb2.Actor(kind=common_pb2.ACTOR_KIND_AUDITOR, client_id="demo-auditor"),  # no organisation
-    ],
-    ids=["personnel", "system", "patient", "auditor-without-organisation"],
-)
+@pytest.mark.parametrize("actor", NOT_AN_ORGANISATIONS_AUDITOR)
 async def test_only_an_organisations_auditor_lists_signals_or_gets_proofs(settings, actor):
     async with running_backend("audit", settings) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)

@@ -3,7 +3,6 @@ the head they read, even when later reports commit while they read."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -15,6 +14,7 @@ from services.capacity.domain import Report, Status, UnitFilter, UnitType
 from services.capacity.main import BACKEND, Stores
 from services.capacity.models import ReportRow
 from services.platform.db import make_engine, make_sessions
+from tests.fixtures.postgres import wait_until_blocked_by
 from tests.support import settings_for
 
 
@@ -93,7 +93,7 @@ def test_on_postgresql_a_writer_takes_its_position_only_after_the_previous_one_c
                 held = sequence_store.lock(first, sequence_store.CAPACITY) + 1  # a writer between lock and commit
                 first_pid = first.scalar(text("SELECT pg_backend_pid()"))
                 second = pool.submit(capacity.report, report("bed", 2))
-                _wait_until_blocked_by(engine, first_pid)
+                wait_until_blocked_by(engine, first_pid)
                 assert capacity.changes(UnitFilter(), held - 1, limit=10).items == []
                 first.add(ReportRow(position=held, **_columns(report("bed", 3))))
                 sequence_store.advance(first, sequence_store.CAPACITY, held)
@@ -103,21 +103,6 @@ def test_on_postgresql_a_writer_takes_its_position_only_after_the_previous_one_c
         assert [(c.position, c.report.available) for c in page.items] == [(held, 3), (held + 1, 2)]
     finally:
         engine.dispose()
-
-
-def _wait_until_blocked_by(engine, pid: int, timeout: float = 30.0) -> None:
-    """Returns once another backend waits for a lock `pid` holds (polled: PostgreSQL has no
-    notification for it)."""
-    deadline = time.monotonic() + timeout
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            blocked = connection.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid}
-            )
-            connection.rollback()
-            if blocked:
-                return
-    raise AssertionError("the second writer never waited for the first")
 
 
 def _columns(value: Report) -> dict[str, object]:

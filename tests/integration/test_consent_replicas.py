@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -38,6 +39,7 @@ from services.platform.server import GrpcServer
 from services.platform.settings import REPO_ROOT, Settings
 from tests.fixtures import people
 from tests.fixtures.links import slow_link
+from tests.fixtures.postgres import wait_until_blocked_by
 from tests.support import DEMO_EHR_ACTOR, BindsAssertions, asserted, backend_replicas, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
@@ -102,6 +104,19 @@ def check(patient_id: str) -> consent_pb2.CheckAccessRequest:
     )
 
 
+def restrict(
+    stub: consent_pb2_grpc.ConsentServiceStub, settings: Settings, *categories: int, timeout: float | None = None
+) -> Any:
+    """The patient creates a restriction rule (on these data categories; none: on all) through `stub`."""
+    return stub.CreateRule(
+        consent_pb2.CreateRuleRequest(
+            patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION, data_categories=categories
+        ),
+        metadata=as_patient(settings, "CreateRule"),
+        timeout=timeout,
+    )
+
+
 PERMIT = consent_pb2.CheckAccessResponse(decision=common_pb2.DECISION_PERMIT, decision_id="d")
 
 
@@ -132,14 +147,7 @@ async def test_a_change_on_one_replica_returns_only_after_the_other_replicas_cac
         started = time.monotonic()
         rule = (
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(
-                        patient_id=PATIENT,
-                        rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                        data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                    ),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings, common_pb2.DATA_CATEGORY_VITAL_SIGNS),
                 TIMEOUT_SECONDS,
             )
         ).rule
@@ -191,10 +199,7 @@ async def test_a_dead_replicas_subscribers_hold_a_change_until_their_leases_ran_
             assert granted_until > before  # B's subscriber still held a lease in the book
             started = time.monotonic()
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings),
                 TIMEOUT_SECONDS,
             )
             took = time.monotonic() - started
@@ -231,7 +236,7 @@ def test_feed_sequences_become_visible_in_order_across_writers(tmp_path, postgre
                 held = record(first, PATIENT, 1)  # a change between taking its sequence and its commit
                 first_pid = first.scalar(text("SELECT pg_backend_pid()"))
                 second = pool.submit(second_change)
-                wait_until_blocked_by(engine, first_pid)
+                wait_until_blocked_by(engine, first_pid, timeout=TIMEOUT_SECONDS)
                 assert feed.changes_after(held - 1) == [] and feed.head() == held - 1
             assert second.result(timeout=TIMEOUT_SECONDS) == held + 1
         assert [(c.sequence, c.patient_id) for c in feed.changes_after(held - 1)] == [
@@ -240,21 +245,6 @@ def test_feed_sequences_become_visible_in_order_across_writers(tmp_path, postgre
         ]
     finally:
         engine.dispose()
-
-
-def wait_until_blocked_by(engine, pid: int) -> None:
-    """Returns once another backend waits for a lock `pid` holds (polled: PostgreSQL has no
-    notification for it)."""
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            blocked = connection.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"), {"pid": pid}
-            )
-            connection.rollback()
-            if blocked:
-                return
-    raise AssertionError("the second change never waited for the first")
 
 
 # --- a replica in a process of its own, killed ----------------------------------------------
@@ -321,14 +311,7 @@ async def test_a_replica_in_another_process_forwards_changes_and_once_killed_hol
         ):
             cache_permits(on_b)
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(
-                        patient_id=PATIENT,
-                        rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                        data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                    ),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings, common_pb2.DATA_CATEGORY_VITAL_SIGNS),
                 TIMEOUT_SECONDS,
             )
             assert on_b.get(check(PATIENT)) is None and on_b.get(check(OTHER)) is PERMIT
@@ -338,10 +321,7 @@ async def test_a_replica_in_another_process_forwards_changes_and_once_killed_hol
             assert granted_until > before  # the killed process's subscriber still held a lease in the book
             started = time.monotonic()
             await asyncio.wait_for(
-                a.stub.CreateRule(
-                    consent_pb2.CreateRuleRequest(patient_id=PATIENT, rule_type=consent_pb2.RULE_TYPE_RESTRICTION),
-                    metadata=as_patient(settings, "CreateRule"),
-                ),
+                restrict(a.stub, settings),
                 TIMEOUT_SECONDS,
             )
             took = time.monotonic() - started
@@ -365,15 +345,7 @@ async def test_a_change_whose_confirmation_fails_after_the_commit_is_unavailable
 
         replica.hub._feed.head = lost  # type: ignore[method-assign]
         with pytest.raises(grpc.aio.AioRpcError) as failed:
-            await replica.stub.CreateRule(
-                consent_pb2.CreateRuleRequest(
-                    patient_id=PATIENT,
-                    rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                    data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                ),
-                metadata=as_patient(settings, "CreateRule"),
-                timeout=TIMEOUT_SECONDS,
-            )
+            await restrict(replica.stub, settings, common_pb2.DATA_CATEGORY_VITAL_SIGNS, timeout=TIMEOUT_SECONDS)
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         assert error_info(failed.value)[0] == "CHANGE_NOT_CONFIRMED"
         rules = await replica.stub.ListRules(

@@ -15,26 +15,24 @@ import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway.authentication import Authenticator
 from gateway.backend_channels import BackendChannels
 from gateway.enforcement import Enforcer
 from gateway.http.app import MAX_BODY_BYTES
 from gateway.http.readiness import READY_PATH
 from gateway.http.routes import API_ROUTES, OPENAPI_PATH, RECEIPT_KEYS_PATH
 from gateway.http.server import create_http_server
-from gateway.jwks import JwksCache
-from gateway.main import dpop_bound_clients
-from gateway.tokens import TokenValidator
 from samhandling.consent.v1 import consent_pb2
 from services.audit.event_proof import verify_event_proof
 from services.audit.signer import load_log_signer
 from services.cli.token import Identity, Token, obtain_token
 from services.platform.assertion import AssertionSigner
-from services.platform.dpop import DpopVerifier, make_proof
+from services.platform.dpop import make_proof
 from services.platform.keys import load_jwk
 from services.platform.settings import BACKENDS
 from tests.fixtures import people
-from tests.support import Suite, replay_store, running_suite
+from tests.fixtures.gateway_authenticator import gateway_authenticator
+from tests.fixtures.openapi_refs import refs, resolve
+from tests.support import Suite, running_suite
 
 PATIENT = people.ESKIL  # no rules of their own in the seeds
 OTHER_PATIENT = people.GUNNAR  # has a seeded restriction of vital signs
@@ -59,32 +57,17 @@ async def http_api(suite: Suite) -> AsyncIterator[tuple[int, BackendChannels]]:
     """The JSON API on port 0 with its own Enforcer, built from the same parts as the
     gateway's composition root builds them."""
     settings, provider = suite.settings, TracerProvider()
-    issuer_client = httpx.AsyncClient(timeout=5.0)
-    tokens = TokenValidator(
-        JwksCache(settings.token_issuer, issuer_client), settings.token_issuer, settings.token_audience
-    )
-    # The same database as the suite's gateway: a proof used at one is a replay at the other.
-    replay = replay_store(settings, "gateway")
-    authenticator = Authenticator(
-        tokens,
-        DpopVerifier(),
-        replay=replay,
-        public_url=settings.gateway_public_url,
-        dpop_bound_clients=dpop_bound_clients(settings),
-        allow_synthetic=True,
-    )
-    signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
-    backends = BackendChannels({b: settings.addresses[b] for b in BACKENDS}, signer, provider)
-    enforcer = Enforcer(authenticator, backends, allow_synthetic=True)
-    server = create_http_server(settings, enforcer, backends, provider, address="127.0.0.1:0")
-    port = await server.start()
-    try:
-        yield port, backends
-    finally:
-        await server.stop()
-        await backends.close()
-        await issuer_client.aclose()
-        replay.close()
+    async with gateway_authenticator(settings) as authenticator:
+        signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
+        backends = BackendChannels({b: settings.addresses[b] for b in BACKENDS}, signer, provider)
+        enforcer = Enforcer(authenticator, backends, allow_synthetic=True)
+        server = create_http_server(settings, enforcer, backends, provider, address="127.0.0.1:0")
+        port = await server.start()
+        try:
+            yield port, backends
+        finally:
+            await server.stop()
+            await backends.close()
 
 
 @pytest.fixture
@@ -389,20 +372,8 @@ async def test_openapi_describes_every_route_with_schemas_from_the_protos(api):
     listing = operations[(RULES.replace(PATIENT, "{patient_id}"), "GET")]
     query = {p["name"]: p for p in listing["parameters"] if p.get("in") == "query"}
     assert query["include_revoked"]["schema"]["type"] == "boolean"
-
-    def refs(node):
-        if isinstance(node, dict):
-            yield from ([node["$ref"]] if "$ref" in node else [])
-            for value in node.values():
-                yield from refs(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from refs(value)
-
     for ref in set(refs(document)):
-        target = document
-        for part in ref.removeprefix("#/").split("/"):
-            target = target[part]
+        resolve(document, ref)  # KeyError where a reference points at nothing
 
 
 async def test_free_text_through_json_is_refused_like_through_grpc_and_nothing_is_stored(api):

@@ -11,20 +11,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import grpc
-import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.orm import sessionmaker
 
-from gateway.authentication import Authenticator
 from gateway.backend_channels import BackendChannels
 from gateway.decision_cache import DecisionCache, PolicyWatch
 from gateway.enforcement import Enforcer
 from gateway.grpc_handlers import SERVICES, generic_handlers
-from gateway.jwks import JwksCache
-from gateway.main import dpop_bound_clients
 from gateway.policy import POLICIES
-from gateway.tokens import TokenValidator
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
@@ -34,13 +29,13 @@ from services.consent.policy_feed import PolicyFeed, record
 from services.consent.watch import PolicyChangeHub
 from services.platform.assertion import AssertionSigner, AssertionVerifier
 from services.platform.db import make_engine, make_sessions, migrate
-from services.platform.dpop import DpopVerifier
 from services.platform.errors import error_info
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer, Servicer
 from services.platform.settings import Settings
 from tests.fixtures import people
+from tests.fixtures.gateway_authenticator import gateway_authenticator
 from tests.fixtures.links import slow_link
 from tests.support import DEMO_EHR_ACTOR, asserted, replay_store, settings_for
 
@@ -74,39 +69,29 @@ async def running_replica(
 ) -> AsyncIterator[Replica]:
     """One gateway as gateway/main.py builds it, with its own decision cache and watch."""
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
-    http = httpx.AsyncClient(timeout=5.0)
-    tokens = TokenValidator(JwksCache(settings.token_issuer, http), settings.token_issuer, settings.token_audience)
-    replay = replay_store(settings, "gateway")
-    authenticator = Authenticator(
-        tokens,
-        DpopVerifier(),
-        replay=replay,
-        public_url=settings.gateway_public_url,
-        dpop_bound_clients=dpop_bound_clients(settings),
-        allow_synthetic=True,
-    )
-    backends = BackendChannels({b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider)
-    cache = DecisionCache(enabled=cached)
-    watch = PolicyWatch(cache, watch_address, signer)
-    enforcer = Enforcer(authenticator, backends, allow_synthetic=True, decisions=cache)
-    server = GrpcServer(
-        "gateway",
-        "127.0.0.1:0",
-        interceptors=[ServiceInterceptor()],
-        generic_handlers=generic_handlers(enforcer, POLICIES),
-        service_names=[s.full_name for s in SERVICES],
-    )
-    watch.start()
-    port = await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Replica(channel, cache, watch)
-    finally:
-        await server.stop(grace=0)
-        await watch.stop()
-        await backends.close()
-        await http.aclose()
-        replay.close()
+    async with gateway_authenticator(settings) as authenticator:
+        backends = BackendChannels(
+            {b: settings.addresses[b] for b in ("consent", "audit", "summary")}, signer, provider
+        )
+        cache = DecisionCache(enabled=cached)
+        watch = PolicyWatch(cache, watch_address, signer)
+        enforcer = Enforcer(authenticator, backends, allow_synthetic=True, decisions=cache)
+        server = GrpcServer(
+            "gateway",
+            "127.0.0.1:0",
+            interceptors=[ServiceInterceptor()],
+            generic_handlers=generic_handlers(enforcer, POLICIES),
+            service_names=[s.full_name for s in SERVICES],
+        )
+        watch.start()
+        port = await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                yield Replica(channel, cache, watch)
+        finally:
+            await server.stop(grace=0)
+            await watch.stop()
+            await backends.close()
 
 
 @contextlib.asynccontextmanager

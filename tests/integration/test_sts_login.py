@@ -18,6 +18,7 @@ from services.sts.main import StsServer
 from services.sts.token_client import (
     CLIENT_ASSERTION_TYPE,
     StsTokenError,
+    TokenResponse,
     build_client_assertion,
     login_token,
     refresh_access_token,
@@ -477,6 +478,20 @@ def jws_payload(token: str) -> bytes:
 # --- the staff pages' multi-tenant client (samhandling-ansatt) and loopback redirect URIs -----
 
 
+async def auditor_login(sts: StsServer, scope: str, key: ECKey) -> TokenResponse:
+    """Petra (privacy officer, an auditor) logs in at the staff pages' client with this scope and DPoP key."""
+    return await login_token(
+        sts.issuer,
+        "samhandling-ansatt",
+        private_jwk("samhandling-ansatt"),
+        STAFF_PAGES,
+        people.PETRA,
+        kind="personnel",
+        scope=scope,
+        dpop_key=key,
+    )
+
+
 async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_her_own_organisation(
     sts: StsServer, http: httpx.AsyncClient
 ) -> None:
@@ -491,16 +506,7 @@ async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_he
     assert "Petra Personvernsen – personvernombud" in page.text
     key = ECKey.generate_key("P-256")
 
-    token = await login_token(
-        sts.issuer,
-        "samhandling-ansatt",
-        private_jwk("samhandling-ansatt"),
-        STAFF_PAGES,
-        people.PETRA,
-        kind="personnel",
-        scope=f"openid profile {AUDIT}",
-        dpop_key=key,
-    )
+    token = await auditor_login(sts, f"openid profile {AUDIT}", key)
 
     assert token.token_type == "DPoP" and token.refresh_token
     _, claims = await verified_claims(sts.issuer, token.access_token)
@@ -517,16 +523,7 @@ async def test_an_auditor_logs_in_at_the_multi_tenant_client_as_an_auditor_of_he
 
 async def test_the_refreshed_token_keeps_the_persons_organisation(sts: StsServer) -> None:
     key = ECKey.generate_key("P-256")
-    login = await login_token(
-        sts.issuer,
-        "samhandling-ansatt",
-        private_jwk("samhandling-ansatt"),
-        STAFF_PAGES,
-        people.PETRA,
-        kind="personnel",
-        scope=f"openid {AUDIT}",
-        dpop_key=key,
-    )
+    login = await auditor_login(sts, f"openid {AUDIT}", key)
 
     refreshed = await refresh_access_token(
         sts.issuer, "samhandling-ansatt", private_jwk("samhandling-ansatt"), login.refresh_token, dpop_key=key

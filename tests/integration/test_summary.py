@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from services.summary.patients import MAX_SUMMARY_SERVICES, Patient
 from services.summary.store import SummaryStore, UnknownPatient
 from services.summary.vitals import Measurement
 from tests.fixtures import people
+from tests.fixtures.samples import HOME_NURSING
 from tests.support import asserted, running_backend, settings_for
 
 GET = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
@@ -224,16 +226,11 @@ def test_a_capped_summary_carries_every_open_service_then_the_newest_ended_newes
     today = date(2026, 6, 1)
 
     def service(n: int, start: date, end: date | None) -> MunicipalService:
-        return MunicipalService(
+        return replace(
+            HOME_NURSING,
             service_id=f"s-{n:04d}",
-            iplos_code="15",
             start_date=start,
             end_date=end,
-            service_level="x",
-            stay_type=None,
-            weekly_extent="x",
-            temporarily_ceased=False,
-            description="",
             provider_orgnr="974600951",
             source_system="test",
             source_record_id=f"r-{n:04d}",

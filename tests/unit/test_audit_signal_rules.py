@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from services.audit.events import Action, AuditRecord, StoredEvent
+from services.audit.events import StoredEvent
 from services.audit.signals import (
     MAX_SIGNAL_EVENTS,
     REPEATED_DENIALS_THRESHOLD,
@@ -15,38 +15,17 @@ from services.audit.signals import (
     SignalKind,
     signals,
 )
-from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
+from services.platform.vocabulary import AccessBasis, Decision, PurposeOfUse
 from tests.fixtures import people
+from tests.fixtures.samples import SIGRID_READS_VITALS
 
 BODO, BAERUM = "910000012", "910000047"
-NURSE_PID, NURSE_HPR = people.SIGRID, people.SIGRID_HPR
 PATIENTS = (people.ESKIL, people.RAGNHILD)
 # 2026-01-05 10:00 Oslo (UTC+1).
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
-BASE = AuditRecord(
-    idempotency_key="",
-    occurred_at=T0,
-    actor_kind=ActorKind.PERSONNEL,
-    actor_client_id="demo-ehr",
-    actor_client_name="Demo EHR Bodø",
-    actor_pid=NURSE_PID,
-    actor_name="Sigrid Sykepleiersen",
-    actor_hpr_number=NURSE_HPR,
-    actor_authorization="SP",
-    actor_orgnr_parent=BODO,
-    actor_orgnr_child="910000020",
-    patient_id=PATIENTS[0],
-    action=Action.READ,
-    data_category=DataCategory.VITAL_SIGNS,
-    purpose_of_use=PurposeOfUse.TREAT,
-    access_basis=AccessBasis.CARE_RELATIONSHIP,
-    decision=Decision.PERMIT,
-    decided_by="default",
-    decision_id="",
-    trace_id="",
-    method="",
-)
+# Sigrid reads Eskil's vital signs at T0; the rows below vary it.
+BASE = replace(SIGRID_READS_VITALS, idempotency_key="", occurred_at=T0, decision_id="", trace_id="", method="")
 
 
 class Log:

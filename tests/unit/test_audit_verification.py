@@ -4,6 +4,7 @@ mix version-1 leaves (events stored before version 2) and version-2 leaves, as a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +16,7 @@ from services.audit.merkle import Frontier, leaf_hash
 from services.audit.signer import LogSigner
 from services.audit.verification import LeafRecord, verify_log
 from services.platform.vocabulary import Decision
-from tests.fixtures import people
+from tests.fixtures.samples import BLANK_RECORD
 
 ORIGIN = "samhandling.example/audit"
 LOG = LogSigner(ORIGIN, NoteSigner.generate(ORIGIN))
@@ -23,28 +24,14 @@ VKEY = LOG.verifier.vkey
 
 
 def record(key: str) -> AuditRecord:
-    return AuditRecord(
+    return replace(
+        BLANK_RECORD,
         idempotency_key=key,
         occurred_at=datetime(2026, 1, 5, 8, 30, tzinfo=UTC),
-        actor_kind=None,
         actor_client_id="demo-ehr",
-        actor_client_name="",
-        actor_pid="",
-        actor_name="",
-        actor_hpr_number="",
-        actor_authorization="",
-        actor_orgnr_parent="910000012",
-        actor_orgnr_child="",
-        patient_id=people.ESKIL,
         action=None,
-        data_category=None,
-        purpose_of_use=None,
-        access_basis=None,
         decision=Decision.PERMIT,
         decided_by="default",
-        decision_id="",
-        trace_id="",
-        method="",
     )
 
 

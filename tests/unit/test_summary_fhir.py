@@ -19,6 +19,7 @@ from services.summary.okt import IPLOS_9151, MunicipalService, is_active
 from services.summary.patients import Patient
 from services.summary.vitals import Measurement, Performer, assess
 from tests.fixtures import people
+from tests.fixtures.samples import HOME_NURSING
 
 TODAY = date(2025, 11, 5)
 GENERATED_AT = datetime(2025, 11, 5, 9, 0, tzinfo=UTC)
@@ -28,20 +29,6 @@ ESKIL = Patient(people.ESKIL, "Eskil Eksempelsen", "1804", Spo2Scale.SCALE_1)  #
 FRIDA = Patient(people.FRIDA, "Frida Fantasisen", "1804", Spo2Scale.SCALE_1)  # synthetic (Tenor), born 2022
 NURSE = Performer(people.SIGRID_HPR, "Sigrid Sykepleiersen")
 
-HOME_NURSING = MunicipalService(
-    service_id="svc-0001",
-    iplos_code="15",
-    start_date=date(2025, 6, 2),
-    end_date=None,
-    service_level="Hjemmeboende – Sone sør (hjemmesykepleie)",
-    stay_type=None,
-    weekly_extent="5 timer",
-    temporarily_ceased=False,
-    description="Hjelp med insulin og blodsukkermåling morgen og kveld",
-    provider_orgnr="910000020",
-    source_system="demo-ehr",
-    source_record_id="ehr-4711",
-)
 ENDED = replace(
     HOME_NURSING,
     service_id="svc-0002",

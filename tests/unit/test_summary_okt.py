@@ -7,25 +7,12 @@ import pytest
 
 from services.summary.okt import (
     IPLOS_9151,
-    MunicipalService,
     StayType,
     is_active,
     normalise_iplos_code,
     record_violations,
 )
-
-HOME_NURSING = MunicipalService(
-    service_id="svc-test",
-    iplos_code="15",
-    start_date=date(2025, 6, 2),
-    end_date=None,
-    service_level="Hjemmeboende – Sone sør (hjemmesykepleie)",
-    stay_type=None,
-    weekly_extent="5 timer",
-    temporarily_ceased=False,
-    description="",
-    provider_orgnr="910000020",
-)
+from tests.fixtures.samples import HOME_NURSING
 
 
 def test_iplos_table_holds_every_code_of_list_9151_as_the_code_list_writes_it() -> None:
