@@ -25,9 +25,17 @@ def test_a_named_range_is_used_and_a_bad_one_refused() -> None:
 
 
 def test_ports_are_distinct_free_and_in_range(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(FREE_PORTS_ENV, "21000-21049")
+    # Fifty ports at the top of this worker's own slice (no other worker hands them out), with
+    # this process's memory of ports it handed out before cleared: earlier tests in the same
+    # worker may have walked through any fixed range already.
+    span = free_port_range()
+    assert span is not None and span[1] - span[0] >= 49
+    low, high = span[1] - 49, span[1]
+    monkeypatch.setenv(FREE_PORTS_ENV, f"{low}-{high}")
+    monkeypatch.setattr(dev_postgres, "_issued", {})
+    monkeypatch.setattr(dev_postgres, "_cursor", [])
     ports = [free_port() for _ in range(20)]
-    assert len(set(ports)) == 20 and all(21000 <= p <= 21049 for p in ports)
+    assert len(set(ports)) == 20 and all(low <= p <= high for p in ports)
 
 
 def test_a_port_in_use_is_never_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
