@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 import grpc
 
 from samhandling.common.v1 import common_pb2
-from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
@@ -22,11 +22,13 @@ from services.platform.norway_date import today_in_norway
 
 from . import convert, use_cases
 from .convert import SUMMARY_CATEGORIES
+from .escalation_episodes import Episode
 from .news2 import Spo2Scale
 from .okt import MunicipalService, is_active
 from .vitals import Performer
 
 if TYPE_CHECKING:
+    from .escalation_store import EscalationStore
     from .store import SummaryStore
 
 C = common_pb2
@@ -301,3 +303,72 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     @staticmethod
     async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
+
+
+class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
+    """gRPC handlers of the EscalationService (docs/escalation.md, "API"). Every method acts for
+    the caller's organisation (the point of care of the asserted actor); one naming an escalation
+    answers an organisation that is neither a target nor the source exactly as for an id that
+    does not exist. Opening or acting on one is a read of the patient's vital signs, which the
+    gateway decides for the patient it learnt through LookupEscalationPatient."""
+
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"GetEscalation", "LookupEscalationPatient"})
+
+    def __init__(
+        self,
+        summary: SummaryStore,
+        escalations: EscalationStore,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._summary = summary
+        self._escalations = escalations
+        self._clock = clock
+
+    async def GetEscalation(
+        self, request: escalation_pb2.GetEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.GetEscalationResponse:
+        episode = await self._opened(request.escalation_id)
+        view = await _run(use_cases.escalation_view, self._escalations, self._summary, episode)
+        return convert.get_escalation_response(view, self._clock())
+
+    async def LookupEscalationPatient(
+        self, request: escalation_pb2.LookupEscalationPatientRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.LookupEscalationPatientResponse:
+        episode = await self._visible(request.escalation_id)
+        return escalation_pb2.LookupEscalationPatientResponse(patient_id=episode.patient_id)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _visible(self, escalation_id: str) -> Episode:
+        """The escalation, when the caller's organisation is a target or its source."""
+        if problems := convert.escalation_id_violations(escalation_id):
+            raise invalid_argument(problems)
+        orgnr = _organisation()
+        return await _run(use_cases.escalation_for, self._escalations, escalation_id, orgnr)
+
+    async def _opened(self, escalation_id: str) -> Episode:
+        """_visible, and the gateway decided a read of this escalation's patient's vital signs."""
+        episode = await self._visible(escalation_id)
+        _vital_signs_granted(episode.patient_id)
+        return episode
+
+
+def _organisation() -> str:
+    """The caller's organisation: the point of care it acts for (else its legal unit)."""
+    actor = current_assertion().actor
+    orgnr = actor.orgnr_child or actor.orgnr_parent
+    if not orgnr:
+        raise Reason.ORGANISATION_REQUIRED.error("escalations are sent, received and acted on by organisations")
+    return orgnr
+
+
+def _vital_signs_granted(patient_id: str) -> None:
+    """The gateway decided for this patient, and permitted their vital signs."""
+    asserted_patient(patient_id)
+    if C.DATA_CATEGORY_VITAL_SIGNS not in current_assertion().data_categories:
+        raise Reason.CATEGORY_NOT_PERMITTED.error("no data category of this call was permitted")
+
+
+async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    return await asyncio.to_thread(function, *args, **kwargs)

@@ -16,6 +16,10 @@ from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.norway_date import today_in_norway
 
+from .escalation_episodes import Episode, Transition
+from .escalation_isbar import isbar
+from .escalation_store import EscalationStore
+from .escalation_views import EscalationView, RecorderNoteView, check_visible
 from .fhir import patient_bundle
 from .news2 import Spo2Scale
 from .okt import MunicipalService, record_violations
@@ -219,3 +223,29 @@ def _checked(record: MunicipalService) -> MunicipalService:
     if problems := record_violations(record):
         raise invalid_argument(problems)
     return record
+
+
+# -- escalations (docs/escalation.md, "API") ----------------------------------------------
+
+
+def escalation_for(escalations: EscalationStore, episode_id: str, orgnr: str) -> Episode:
+    """The episode when `orgnr` is a target or its source; otherwise ESCALATION_NOT_FOUND, exactly as
+    for an id that does not exist."""
+    return check_visible(escalations.get(episode_id), orgnr)
+
+
+@_refusals_as_errors
+def escalation_view(escalations: EscalationStore, summary: SummaryStore, episode: Episode) -> EscalationView:
+    """The escalation in full: its patient, the measurements it lists with their NEWS2, what the
+    recorder was told and the ISBAR view."""
+    patient, measurements = summary.get_measurements(
+        episode.patient_id, [m.measurement_id for m in episode.measurements]
+    )
+    measured = tuple((m, assess(m, patient.birth_date)) for m in measurements)
+    notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode.episode_id))
+    return EscalationView(episode, measured, notes, isbar(episode, patient, measured), patient)
+
+
+def changed_view(escalations: EscalationStore, summary: SummaryStore, transition: Transition) -> EscalationView:
+    assert transition.episode is not None, "a change of an escalation answers the escalation"
+    return escalation_view(escalations, summary, transition.episode)
