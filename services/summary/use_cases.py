@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 from typing import ParamSpec, TypeVar
 
 from services.platform.error_reasons import Reason
-from services.platform.errors import invalid_argument
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.norway_date import today_in_norway
 
-from .escalation_episodes import Episode, Transition
+from .escalation_episodes import Episode, Outcome, Responder, Transition
 from .escalation_isbar import isbar
 from .escalation_store import EscalationStore
 from .escalation_views import EscalationView, RecorderNoteView, check_visible
@@ -249,3 +249,84 @@ def escalation_view(escalations: EscalationStore, summary: SummaryStore, episode
 def changed_view(escalations: EscalationStore, summary: SummaryStore, transition: Transition) -> EscalationView:
     assert transition.episode is not None, "a change of an escalation answers the escalation"
     return escalation_view(escalations, summary, transition.episode)
+
+
+def acknowledge_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.acknowledge(episode_id, actor=actor, request_id=request_id, now=now)
+    return changed_view(escalations, summary, transition)
+
+
+def decline_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    reason: str,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.decline(episode_id, actor=actor, reason=reason, request_id=request_id, now=now)
+    return changed_view(escalations, summary, transition)
+
+
+# The core's names of fields that the request names otherwise.
+_REQUEST_FIELDS = {"reassess_at": "reassess_time"}
+
+
+def _request_fields(function: Callable[P, T]) -> Callable[P, T]:
+    """The use case, with the core's field violations named as the request names its fields."""
+
+    @functools.wraps(function)
+    def renaming(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except ServiceError as exc:
+            if not exc.field_violations.keys() & _REQUEST_FIELDS.keys():
+                raise
+            raise invalid_argument({_REQUEST_FIELDS.get(k, k): v for k, v in exc.field_violations.items()}) from None
+
+    return renaming
+
+
+@_request_fields
+def plan_reassessment(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    reassess_at: datetime,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    # The contract's PlanReassessmentRequest has no note: the plan is recorded without one.
+    transition = escalations.plan_reassessment(
+        episode_id, actor=actor, reassess_at=reassess_at, note="", request_id=request_id, now=now
+    )
+    return changed_view(escalations, summary, transition)
+
+
+def resolve_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    outcome: Outcome,
+    note: str,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.resolve(
+        episode_id, actor=actor, outcome=outcome, note=note, request_id=request_id, now=now
+    )
+    return changed_view(escalations, summary, transition)
