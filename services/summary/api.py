@@ -6,6 +6,7 @@ calling system's (its client id is the source system of every record it writes).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -310,11 +311,19 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         summary: SummaryStore,
         escalations: EscalationStore,
         *,
+        allow_synthetic: bool,
+        facts: use_cases.FactsSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._summary = summary
         self._escalations = escalations
+        self._allow_synthetic = allow_synthetic
+        # Who is responsible for a patient; until the routing facts' store is merged, the interim one.
+        self._facts: use_cases.FactsSource = facts or functools.partial(use_cases.interim_responsibility_facts, summary)
         self._clock = clock
+
+    def _today(self) -> date:
+        return today_in_norway(self._clock)
 
     async def GetEscalation(
         self, request: escalation_pb2.GetEscalationRequest, context: grpc.aio.ServicerContext
@@ -362,6 +371,32 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             request, "resolved_by", use_cases.resolve_escalation, outcome=outcome, note=request.note
         )
         return escalation_pb2.ResolveEscalationResponse(escalation=escalation)
+
+    async def RaiseConcern(
+        self, request: escalation_pb2.RaiseConcernRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.RaiseConcernResponse:
+        try:
+            validate_person_number(request.patient_id, allow_synthetic=self._allow_synthetic, today=self._today())
+        except InvalidIdentifier as exc:
+            raise invalid_argument({"patient_id": str(exc)}) from None
+        _vital_signs_granted(request.patient_id)
+        level, problems = convert.level_from_proto(request.level)
+        if problems:
+            raise invalid_argument(problems)
+        assert level is not None, "level_from_proto names a missing level"
+        view, told = await _run(
+            use_cases.raise_concern,
+            self._escalations,
+            self._summary,
+            self._facts,
+            request.patient_id,
+            actor=self._responder(request, "raised_by"),
+            level=level,
+            note=request.note,
+            request_id=request.request_id,
+            now=self._clock(),
+        )
+        return convert.raise_concern_response(view, told)
 
     # -- helpers -----------------------------------------------------------------------
 

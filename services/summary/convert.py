@@ -17,7 +17,7 @@ from services.platform.text import TextField, text_violations
 
 from .escalation_episodes import AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
 from .escalation_rules import Level
-from .escalation_views import Box, EscalationView, InboxItem, reassess_at
+from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, reassess_at
 from .news2 import ACVPU, Observation, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, is_active, record_violations
 from .patients import PatientSummary, Spo2ScaleSetting
@@ -464,3 +464,12 @@ def escalation_id_violations(value: str) -> dict[str, str]:
 
 def get_escalation_response(view: EscalationView, now: datetime) -> escalation_pb2.GetEscalationResponse:
     return escalation_pb2.GetEscalationResponse(escalation=escalation_to_proto(view), server_time=to_timestamp(now))
+
+
+def raise_concern_response(
+    view: EscalationView, told: tuple[RecorderNoteView, ...]
+) -> escalation_pb2.RaiseConcernResponse:
+    return escalation_pb2.RaiseConcernResponse(
+        escalation=escalation_to_proto(view),
+        recorder_notices=[recorder_notice_to_proto(n.tell, n.at) for n in told],
+    )

@@ -17,6 +17,7 @@ from .api import EscalationApi, SummaryApi
 from .escalation_rules import AcknowledgeWithin
 from .escalation_store import EscalationStore
 from .store import SummaryStore
+from .use_cases import FactsSource
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,13 @@ class Apis:
     escalations: EscalationApi
 
     @classmethod
-    def over(cls, stores: Stores, settings: Settings) -> Apis:
+    def over(cls, stores: Stores, settings: Settings, facts: FactsSource | None = None) -> Apis:
+        """`facts`: who is responsible for a patient (the interim source when None)."""
         # Synthetic test persons exist only in development; production refuses them at the edge.
+        allow_synthetic = not settings.production
         return cls(
-            SummaryApi(stores.summary, allow_synthetic=not settings.production),
-            EscalationApi(stores.summary, stores.escalations),
+            SummaryApi(stores.summary, allow_synthetic=allow_synthetic),
+            EscalationApi(stores.summary, stores.escalations, allow_synthetic=allow_synthetic, facts=facts),
         )
 
 

@@ -14,10 +14,12 @@ from typing import ParamSpec, TypeVar
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
-from services.platform.norway_date import today_in_norway
+from services.platform.norway_date import day_in_norway, today_in_norway
 
 from .escalation_episodes import Episode, Outcome, Responder, Transition
 from .escalation_isbar import isbar
+from .escalation_routing import ResponsibilityFacts, route
+from .escalation_rules import Level
 from .escalation_store import EscalationStore
 from .escalation_views import EscalationView, RecorderNoteView, check_visible
 from .fhir import patient_bundle
@@ -45,6 +47,8 @@ MAX_BUNDLE_BYTES = 3_500_000
 P = ParamSpec("P")
 T = TypeVar("T")
 Assessed = list[tuple[Measurement, Assessment]]
+# Who is responsible for a patient (escalation_routing's facts): (patient, recorder's organisation, now).
+FactsSource = Callable[[str, str, datetime], ResponsibilityFacts]
 
 
 def _refusals_as_errors(function: Callable[P, T]) -> Callable[P, T]:
@@ -330,3 +334,43 @@ def resolve_escalation(
         episode_id, actor=actor, outcome=outcome, note=note, request_id=request_id, now=now
     )
     return changed_view(escalations, summary, transition)
+
+
+# Until the store that fills the routing facts is merged (branch w17-wire): the patient's
+# municipality and municipal services only, with no follow-up enrolments and no legevakt table.
+def interim_responsibility_facts(
+    summary: SummaryStore, patient_id: str, recorder_orgnr: str, now: datetime
+) -> ResponsibilityFacts:
+    record = summary.get_summary(patient_id, day_in_norway(now))
+    return ResponsibilityFacts(
+        recorder_orgnr=recorder_orgnr,
+        municipality_number=record.patient.municipality_number,
+        services=tuple(record.services),
+    )
+
+
+@_refusals_as_errors
+def raise_concern(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    facts: FactsSource,
+    patient_id: str,
+    *,
+    actor: Responder,
+    level: Level,
+    note: str,
+    request_id: str,
+    now: datetime,
+) -> tuple[EscalationView, tuple[RecorderNoteView, ...]]:
+    """A concern raised by hand for the patient (who must exist); the escalation it opened,
+    upgraded or was added to, and what this call tells the caller's organisation."""
+    summary.get_patient(patient_id)
+    routes = route(facts(patient_id, actor.orgnr, now), now)
+    transition = escalations.raise_concern(
+        patient_id, actor=actor, level=level, note=note, request_id=request_id, routes=routes, now=now
+    )
+    view = changed_view(escalations, summary, transition)
+    # What the concern told its organisation: the notices of the concern's own instant (the same
+    # when the request is repeated and changes nothing).
+    raised = next(e for e in view.episode.events if e.request_id == request_id and e.orgnr == actor.orgnr)
+    return view, tuple(n for n in view.notes if n.at == raised.at and n.tell.orgnr == actor.orgnr)
