@@ -1,5 +1,5 @@
 """The escalation's settings (services/platform/settings.py EscalationMinutes,
-services/summary/escalation_settings.py): defaults equal the core's, and every malformed value or
+services/summary/main.py): defaults equal the core's, and every malformed value or
 invalid combination refused at start with an error naming the variable."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from services.platform.settings import MAX_ESCALATION_ACKNOWLEDGE_MINUTES, Settings, SettingsError
 from services.summary.escalation_rules import MAX_ACKNOWLEDGE_WITHIN_HOURS, AcknowledgeWithin
-from services.summary.escalation_settings import acknowledge_within, sweep_interval
+from services.summary.main import acknowledge_within, sweep_interval
 
 PREFIX = "SAMHANDLING_ESCALATION_ACKNOWLEDGE_"
 
