@@ -14,6 +14,7 @@ DOMAIN = [
     "escalation_rules",
     "escalation_routing",
     "escalation_episodes",
+    "escalation_deliveries",
 ]
 INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 
