@@ -14,6 +14,8 @@ DOMAIN = [
     "escalation_rules",
     "escalation_routing",
     "escalation_episodes",
+    "escalation_deliveries",
+    "escalation_fhir",
 ]
 INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 
