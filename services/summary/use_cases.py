@@ -139,18 +139,19 @@ def export_bundle(
 ) -> tuple[str, bool, bool]:
     """The patient's FHIR Bundle as JSON (the permitted categories only), whether measurements
     were left out, and whether municipal services were."""
-    summary = store.get_summary(patient_id, today_in_norway(clock))
+    now = clock()  # one instant for the whole export: its date, its range and its stamp agree
+    today = today_in_norway(lambda: now)
+    summary = store.get_summary(patient_id, today)
     measurements, truncated = None, False
     if with_vitals:
         # Everything recorded, including times a bedside clock put slightly ahead.
         _, listed, truncated = store.list_measurements(
             patient_id,
             datetime.min.replace(tzinfo=UTC),
-            clock() + FUTURE_TOLERANCE,
+            now + FUTURE_TOLERANCE,
             MAX_EXPORTED,
         )
         measurements = [(m, assess(m, summary.patient.birth_date)) for m in listed]
-    now, today = clock(), today_in_norway(clock)
     while True:
         bundle = patient_bundle(
             summary.patient,

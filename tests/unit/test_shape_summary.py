@@ -15,6 +15,8 @@ DOMAIN = [
     "escalation_routing",
     "escalation_episodes",
     "responsibility",
+    "escalation_deliveries",
+    "escalation_fhir",
 ]
 INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 

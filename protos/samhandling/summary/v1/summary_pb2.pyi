@@ -46,6 +46,32 @@ class TrendDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TREND_DIRECTION_IMPROVING: _ClassVar[TrendDirection]
     TREND_DIRECTION_STABLE: _ClassVar[TrendDirection]
     TREND_DIRECTION_WORSENING: _ClassVar[TrendDirection]
+
+class EscalationLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ESCALATION_LEVEL_UNSPECIFIED: _ClassVar[EscalationLevel]
+    ESCALATION_LEVEL_REVIEW: _ClassVar[EscalationLevel]
+    ESCALATION_LEVEL_URGENT_REVIEW: _ClassVar[EscalationLevel]
+    ESCALATION_LEVEL_URGENT: _ClassVar[EscalationLevel]
+    ESCALATION_LEVEL_EMERGENCY: _ClassVar[EscalationLevel]
+
+class NoEscalationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NO_ESCALATION_REASON_UNSPECIFIED: _ClassVar[NoEscalationReason]
+    NO_ESCALATION_REASON_NOT_SCORED_UNDER_16: _ClassVar[NoEscalationReason]
+    NO_ESCALATION_REASON_NOT_SCORED_PREGNANT: _ClassVar[NoEscalationReason]
+    NO_ESCALATION_REASON_LATE: _ClassVar[NoEscalationReason]
+    NO_ESCALATION_REASON_BELOW_TRIGGER: _ClassVar[NoEscalationReason]
+
+class RecorderNoticeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECORDER_NOTICE_KIND_UNSPECIFIED: _ClassVar[RecorderNoticeKind]
+    RECORDER_NOTICE_KIND_SENT: _ClassVar[RecorderNoticeKind]
+    RECORDER_NOTICE_KIND_PHONE_113: _ClassVar[RecorderNoticeKind]
+    RECORDER_NOTICE_KIND_PHONE_LEGEVAKT: _ClassVar[RecorderNoticeKind]
+    RECORDER_NOTICE_KIND_UNDELIVERABLE: _ClassVar[RecorderNoticeKind]
+    RECORDER_NOTICE_KIND_ACKNOWLEDGED: _ClassVar[RecorderNoticeKind]
+    RECORDER_NOTICE_KIND_RESOLVED: _ClassVar[RecorderNoticeKind]
 STAY_TYPE_UNSPECIFIED: StayType
 STAY_TYPE_DAY: StayType
 STAY_TYPE_SHORT_TERM: StayType
@@ -67,6 +93,23 @@ TREND_DIRECTION_UNSPECIFIED: TrendDirection
 TREND_DIRECTION_IMPROVING: TrendDirection
 TREND_DIRECTION_STABLE: TrendDirection
 TREND_DIRECTION_WORSENING: TrendDirection
+ESCALATION_LEVEL_UNSPECIFIED: EscalationLevel
+ESCALATION_LEVEL_REVIEW: EscalationLevel
+ESCALATION_LEVEL_URGENT_REVIEW: EscalationLevel
+ESCALATION_LEVEL_URGENT: EscalationLevel
+ESCALATION_LEVEL_EMERGENCY: EscalationLevel
+NO_ESCALATION_REASON_UNSPECIFIED: NoEscalationReason
+NO_ESCALATION_REASON_NOT_SCORED_UNDER_16: NoEscalationReason
+NO_ESCALATION_REASON_NOT_SCORED_PREGNANT: NoEscalationReason
+NO_ESCALATION_REASON_LATE: NoEscalationReason
+NO_ESCALATION_REASON_BELOW_TRIGGER: NoEscalationReason
+RECORDER_NOTICE_KIND_UNSPECIFIED: RecorderNoticeKind
+RECORDER_NOTICE_KIND_SENT: RecorderNoticeKind
+RECORDER_NOTICE_KIND_PHONE_113: RecorderNoticeKind
+RECORDER_NOTICE_KIND_PHONE_LEGEVAKT: RecorderNoticeKind
+RECORDER_NOTICE_KIND_UNDELIVERABLE: RecorderNoticeKind
+RECORDER_NOTICE_KIND_ACKNOWLEDGED: RecorderNoticeKind
+RECORDER_NOTICE_KIND_RESOLVED: RecorderNoticeKind
 
 class MunicipalService(_message.Message):
     __slots__ = ("service_id", "iplos_code", "iplos_display", "start_date", "end_date", "service_level", "stay_type", "weekly_extent", "temporarily_ceased", "description", "provider_orgnr", "active", "source_system", "source_record_id")
@@ -357,16 +400,46 @@ class RecordVitalSignsRequest(_message.Message):
     def __init__(self, patient_id: _Optional[str] = ..., source_record_id: _Optional[str] = ..., vital_signs: _Optional[_Union[VitalSigns, _Mapping]] = ..., measured_by: _Optional[_Union[Performer, _Mapping]] = ...) -> None: ...
 
 class RecordVitalSignsResponse(_message.Message):
-    __slots__ = ("measurement_id", "vital_signs", "news2", "created")
+    __slots__ = ("measurement_id", "vital_signs", "news2", "created", "escalation_id", "escalation_level", "no_escalation_reason", "clinical_response", "recorder_notices")
     MEASUREMENT_ID_FIELD_NUMBER: _ClassVar[int]
     VITAL_SIGNS_FIELD_NUMBER: _ClassVar[int]
     NEWS2_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    NO_ESCALATION_REASON_FIELD_NUMBER: _ClassVar[int]
+    CLINICAL_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    RECORDER_NOTICES_FIELD_NUMBER: _ClassVar[int]
     measurement_id: str
     vital_signs: VitalSigns
     news2: News2Score
     created: bool
-    def __init__(self, measurement_id: _Optional[str] = ..., vital_signs: _Optional[_Union[VitalSigns, _Mapping]] = ..., news2: _Optional[_Union[News2Score, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+    escalation_id: str
+    escalation_level: EscalationLevel
+    no_escalation_reason: NoEscalationReason
+    clinical_response: RecorderText
+    recorder_notices: _containers.RepeatedCompositeFieldContainer[RecorderNotice]
+    def __init__(self, measurement_id: _Optional[str] = ..., vital_signs: _Optional[_Union[VitalSigns, _Mapping]] = ..., news2: _Optional[_Union[News2Score, _Mapping]] = ..., created: _Optional[bool] = ..., escalation_id: _Optional[str] = ..., escalation_level: _Optional[_Union[EscalationLevel, str]] = ..., no_escalation_reason: _Optional[_Union[NoEscalationReason, str]] = ..., clinical_response: _Optional[_Union[RecorderText, _Mapping]] = ..., recorder_notices: _Optional[_Iterable[_Union[RecorderNotice, _Mapping]]] = ...) -> None: ...
+
+class RecorderText(_message.Message):
+    __slots__ = ("text_nb", "text_en")
+    TEXT_NB_FIELD_NUMBER: _ClassVar[int]
+    TEXT_EN_FIELD_NUMBER: _ClassVar[int]
+    text_nb: str
+    text_en: str
+    def __init__(self, text_nb: _Optional[str] = ..., text_en: _Optional[str] = ...) -> None: ...
+
+class RecorderNotice(_message.Message):
+    __slots__ = ("kind", "text", "phone_numbers", "notice_time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PHONE_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: RecorderNoticeKind
+    text: RecorderText
+    phone_numbers: _containers.RepeatedScalarFieldContainer[str]
+    notice_time: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[_Union[RecorderNoticeKind, str]] = ..., text: _Optional[_Union[RecorderText, _Mapping]] = ..., phone_numbers: _Optional[_Iterable[str]] = ..., notice_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListVitalSignsRequest(_message.Message):
     __slots__ = ("patient_id", "from_time", "to_time")
