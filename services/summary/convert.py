@@ -314,12 +314,28 @@ def vital_signs_list_to_proto(
 
 
 def recorded_to_proto(recorded: Recorded) -> summary_pb2.RecordVitalSignsResponse:
-    """RecordVitalSigns' answer: the measurement as stored with its NEWS2 (and, once the proto
-    carries them, the escalation episode, RCP Chart 4's response and the recorder's messages)."""
-    stored = recorded.measurement
+    """RecordVitalSigns' answer: the measurement as stored with its NEWS2, and what it did to the
+    patient's escalation (the episode, RCP Chart 4's response, what the recorder is told)."""
+    stored, escalated = recorded.measurement, recorded.escalated
+    evaluation = escalated.evaluation
     return summary_pb2.RecordVitalSignsResponse(
         measurement_id=stored.measurement_id,
         vital_signs=vital_signs_to_proto(stored),
         news2=news2_to_proto(recorded.assessment, stored.observation.spo2_scale),
         created=recorded.created,
+        escalation_id=escalated.episode_id,
+        escalation_level=to_enum(summary_pb2.EscalationLevel, escalated.level),
+        no_escalation_reason=to_enum(summary_pb2.NoEscalationReason, evaluation.no_escalation),
+        clinical_response=summary_pb2.RecorderText(
+            text_nb="\n".join(t.nb for t in evaluation.response), text_en="\n".join(t.en for t in evaluation.response)
+        ),
+        recorder_notices=[
+            summary_pb2.RecorderNotice(
+                kind=to_enum(summary_pb2.RecorderNoticeKind, tell.message),
+                text=summary_pb2.RecorderText(text_nb=tell.text.nb, text_en=tell.text.en),
+                phone_numbers=tell.phone_numbers,
+                notice_time=to_timestamp(escalated.at),
+            )
+            for tell in escalated.told
+        ],
     )

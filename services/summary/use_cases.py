@@ -19,7 +19,7 @@ from services.platform.norway_date import today_in_norway
 
 from .escalation_episodes import TellRecorder
 from .escalation_routing import ResponsibilityFacts, route
-from .escalation_rules import REVIEW_WINDOW, Evaluation, evaluate
+from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
 from .escalation_store import EscalationStore
 from .fhir import patient_bundle
 from .news2 import Spo2Scale
@@ -218,7 +218,9 @@ class Escalated:
 
     evaluation: Evaluation
     episode_id: str
+    level: Level | None  # the episode's level after this measurement
     told: tuple[TellRecorder, ...]
+    at: datetime  # when it was applied (and the recorder told)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +307,9 @@ def _escalate(
     )
     episode = transition.episode
     told = tuple(e for e in transition.effects if isinstance(e, TellRecorder))
-    return Escalated(evaluation, "" if episode is None else episode.episode_id, told)
+    if episode is None:
+        return Escalated(evaluation, "", None, told, now)
+    return Escalated(evaluation, episode.episode_id, episode.level, told, now)
 
 
 @_refusals_as_errors

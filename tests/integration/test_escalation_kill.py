@@ -125,6 +125,7 @@ async def test_a_timer_survives_kill_9_and_fires_exactly_once_after_the_restart(
         store = EscalationStore(make_sessions(engine), acknowledge_within(Settings.from_env(ONE_MINUTE)))
         opened = store.open_episode(people.ESKIL)
         assert opened is not None and opened.level is Level.URGENT_REVIEW
+        assert answer.escalation_id == opened.episode_id
         assert [t.orgnr for t in opened.targets] == [HOME_NURSING] and [t.orgnr for t in opened.pending] == [LEGEVAKT]
         (timer,) = store.timers(opened.episode_id)
         assert timer.kind is TimerKind.ACKNOWLEDGE
@@ -136,7 +137,11 @@ async def test_a_timer_survives_kill_9_and_fires_exactly_once_after_the_restart(
 
         summary.start()  # its sweeper runs on the real clock, beside the test's sweep below
         retry = await record(summary, "kill-1", signs)  # serving again; a retry changes nothing
-        assert (retry.created, retry.measurement_id) == (False, answer.measurement_id)
+        assert (retry.created, retry.measurement_id, retry.escalation_id) == (
+            False,
+            answer.measurement_id,
+            answer.escalation_id,
+        )
 
         sweeper = EscalationSweeper(store)
         after_deadline = timer.due_at + timedelta(seconds=1)

@@ -94,6 +94,18 @@ async def test_a_7_recorded_by_home_nursing_opens_an_emergency_to_the_legevakt_a
     episode = episodes.open_episode(people.ESKIL)
     assert episode is not None
     assert (episode.level, episode.state, episode.source_orgnr) == (Level.EMERGENCY, State.OPEN, HOME_NURSING)
+    # The answer names the episode and carries Chart 4's response and what the recorder is told.
+    assert (answer.escalation_id, answer.escalation_level, answer.no_escalation_reason) == (
+        episode.episode_id,
+        S.ESCALATION_LEVEL_EMERGENCY,
+        S.NO_ESCALATION_REASON_UNSPECIFIED,
+    )
+    assert answer.clinical_response.text_en.startswith("NEWS2 7 or more: emergency. Phone 113 now.")
+    assert answer.clinical_response.text_nb.startswith("NEWS2 7 eller mer: akutt. Ring 113 nå.")
+    assert [(n.kind, list(n.phone_numbers), n.notice_time.ToDatetime(UTC)) for n in answer.recorder_notices] == [
+        (S.RECORDER_NOTICE_KIND_PHONE_113, ["113"], NOW)
+    ]
+    assert answer.recorder_notices[0].text.text_en.startswith("Phone 113 now.")
     assert [m.measurement_id for m in episode.measurements] == [answer.measurement_id]
     # EMERGENCY goes to the legevakt and home nursing; the recorder is home nursing: left out.
     assert [(t.orgnr, t.target.kind, t.target.role) for t in episode.targets] == [
@@ -114,6 +126,8 @@ async def test_a_7_recorded_by_home_nursing_opens_an_emergency_to_the_legevakt_a
     before = snapshot(episodes, episode.episode_id)
     retry = await record(stub, settings, people.ESKIL, "esc-1", vital_signs_input(NOW - timedelta(minutes=10), 7))
     assert (retry.created, retry.measurement_id) == (False, answer.measurement_id)
+    assert (retry.escalation_id, retry.escalation_level) == (answer.escalation_id, answer.escalation_level)
+    assert list(retry.recorder_notices) == []  # this call told nothing new
     assert snapshot(episodes, episode.episode_id) == before
 
 
@@ -134,6 +148,16 @@ async def test_an_older_measurement_arriving_late_opens_nothing(stub, settings, 
     late = await record(stub, settings, people.INGRID, "late-7", vital_signs_input(NOW - timedelta(minutes=30), 7))
     assert late.created and late.news2.total == 7  # stored and scored
     assert episodes.open_episode(people.INGRID) is None
+    assert (late.escalation_id, late.escalation_level, late.no_escalation_reason) == (
+        "",
+        S.ESCALATION_LEVEL_UNSPECIFIED,
+        S.NO_ESCALATION_REASON_LATE,
+    )
+    assert late.clinical_response.text_en.splitlines() == [
+        late.clinical_response.text_en.splitlines()[0],
+        "A newer measurement of the patient already exists; this older one is stored but alerts nobody.",
+    ]
+    assert list(late.recorder_notices) == []
     # A newer one at 7 does open one.
     await record(stub, settings, people.INGRID, "late-7b", vital_signs_input(NOW - timedelta(minutes=1), 7))
     assert episodes.open_episode(people.INGRID) is not None
@@ -143,6 +167,8 @@ async def test_an_under_16_is_never_escalated_automatically(stub, settings, epis
     answer = await record(stub, settings, people.FRIDA, "child-7", vital_signs_input(NOW - timedelta(minutes=2), 7))
     assert answer.created and not answer.news2.scored
     assert episodes.open_episode(people.FRIDA) is None
+    assert (answer.escalation_id, answer.no_escalation_reason) == ("", S.NO_ESCALATION_REASON_NOT_SCORED_UNDER_16)
+    assert answer.clinical_response.text_en.startswith("NEWS2 is not validated for children under 16")
 
 
 async def test_a_failed_escalation_keeps_the_measurement_and_the_retry_applies_it_once(stub, settings, episodes):
@@ -169,6 +195,8 @@ async def test_a_failed_escalation_keeps_the_measurement_and_the_retry_applies_i
     assert not retry.created
     episode = episodes.open_episode(people.TOR)
     assert episode is not None and episode.level is Level.URGENT
+    assert (retry.escalation_id, retry.escalation_level) == (episode.episode_id, S.ESCALATION_LEVEL_URGENT)
+    assert [n.kind for n in retry.recorder_notices] == [S.RECORDER_NOTICE_KIND_SENT]  # told by the call that applied it
     assert [m.measurement_id for m in episode.measurements] == [retry.measurement_id]
     assert [e.kind for e in episode.events] == [EventKind.OPENED]
     before = snapshot(episodes, episode.episode_id)
