@@ -21,7 +21,7 @@ from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
 from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
-from services.summary.main import BACKEND, Apis
+from services.summary.main import BACKEND, make_api
 from services.summary.store import SummaryStore
 from tests.fixtures import people
 from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, OTHER_ORG, RECORDER, facts, routes
@@ -105,9 +105,7 @@ class Escalations:
 @pytest.fixture
 async def esc(settings) -> AsyncIterator[Escalations]:
     # Who is responsible for every patient: the follow-up team, Bodø's home nursing and legevakt.
-    spec = replace(
-        BACKEND, make_api=lambda stores, s: Apis.over(stores, s, facts=lambda _, org, __: facts(recorder=org))
-    )
+    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, facts=lambda _, org, __: facts(recorder=org)))
     async with running_backend("summary", settings, spec=spec) as channel:
         engine = make_engine(settings.database_url("summary"))
         sessions = make_sessions(engine)
