@@ -2,8 +2,8 @@
 
 A token naming an unknown `kid` triggers a refresh (a rotation has happened), but at most one
 attempt per REFRESH_INTERVAL, so forged kids cannot make the gateway hammer the issuer. A
-replica that holds no usable key set at all (its first fetch failed, e.g. the issuer was slow
-just after a start, or the keys passed STALE_LIMIT) refuses every token until it has one, so it
+replica that holds no usable key at all (its first fetch failed, e.g. the issuer was slow
+just after a start, the keys passed STALE_LIMIT, or the issuer's set held no usable key) refuses every token until it has one, so it
 asks again after MISSING_KEYS_RETRY_INTERVAL instead: one failed attempt must not make it refuse
 everything for REFRESH_INTERVAL after the issuer is back. Keys
 are also refreshed after MAX_AGE, so a key the issuer withdraws stops verifying soon; if the
@@ -56,10 +56,15 @@ class JwksCache:
     def _older_than(self, seconds: float) -> bool:
         return self._fetched_at is None or self._clock() - self._fetched_at > seconds
 
+    def _holds_no_keys(self) -> bool:
+        """Every token is refused: nothing fetched yet, the keys are past STALE_LIMIT, or the
+        issuer's last answer held no usable key (e.g. published mid-rotation)."""
+        return not self._keys or self._older_than(STALE_LIMIT)
+
     async def _refresh(self) -> None:
         async with self._lock:
             now = self._clock()
-            interval = MISSING_KEYS_RETRY_INTERVAL if self._older_than(STALE_LIMIT) else REFRESH_INTERVAL
+            interval = MISSING_KEYS_RETRY_INTERVAL if self._holds_no_keys() else REFRESH_INTERVAL
             recently_tried = self._attempted_at is not None and now - self._attempted_at < interval
             if not recently_tried:
                 self._attempted_at = now

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.platform.error_reasons import Reason
 
+from .escalation_deliveries import MAX_DELIVERIES_LISTED, Delivery, RecorderNote
 from .escalation_episodes import (
     AddedBecause,
     Episode,
@@ -80,24 +81,12 @@ __all__ = [
 # A transition that lost a race with another replica (the version moved on, or the open episode
 # was opened meanwhile) is run again from a fresh load this many times at most, then fails.
 MAX_TRANSITION_ATTEMPTS = 5
-# Deliveries and recorder messages one call lists (an episode has far fewer: one per target per
-# notification, bounded by its events).
-MAX_DELIVERIES_LISTED = 1000
 
 T = TypeVar("T")
 
 
 class StaleEpisode(Exception):
     """The episode changed between load and save (another replica's transition committed first)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """An inbox row: a notification as delivered, with its delivery id and time."""
-
-    delivery_id: int
-    notify: Notify
-    created_at: datetime
 
 
 class TimerFailed(Exception):
@@ -112,14 +101,6 @@ class TimerFailed(Exception):
 class FiredTimer:
     timer: Timer
     transition: Transition
-
-
-@dataclass(frozen=True, slots=True)
-class RecorderNote:
-    """A message to the recorder's organisation as stored."""
-
-    tell: TellRecorder
-    created_at: datetime
 
 
 def new_episode_id() -> str:

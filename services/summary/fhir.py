@@ -59,7 +59,16 @@ from .okt import MunicipalService, is_active
 from .patients import Patient
 from .vitals import Assessment, Measurement, NotScored, Performer
 
-__all__ = ["patient_bundle"]
+__all__ = [
+    "concept",
+    "entry",
+    "full_url",
+    "instant",
+    "news2_observation_full_url",
+    "patient_bundle",
+    "patient_full_url",
+    "practitioner_reference",
+]
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -164,6 +173,8 @@ _NOT_SCORED = {
     NotScored.PREGNANT: ("Pregnant", "NEWS2 is not validated in pregnancy (RCP 2017): not scored."),
 }
 
+# A measurement's part of its Observations' fullUrls when it is stored (has an id).
+_STORED = "id"
 # uuid5 namespace of this export's fullUrls.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"{LOCAL}/summary-bundle")
 
@@ -184,18 +195,18 @@ def patient_bundle(
 
     `today` (the Norwegian day) decides each service's status; `generated_at` is the timestamp.
     """
-    patient_url = _url("Patient", patient.pid)
-    entries = [_entry(patient_url, _patient(patient))]
+    patient_url = patient_full_url(patient.pid)
+    entries = [entry(patient_url, _patient(patient))]
     for service in services or ():
-        url = _url("EpisodeOfCare", patient.pid, service.service_id)
-        entries.append(_entry(url, _episode_of_care(service, patient_url, today)))
+        url = full_url("EpisodeOfCare", patient.pid, service.service_id)
+        entries.append(entry(url, _episode_of_care(service, patient_url, today)))
     occurrences: Counter[tuple[str, str]] = Counter()
     for measurement, assessment in measurements or ():
         # Stored measurements have an id; otherwise the time (and its occurrence) names it.
         key = (
-            ("id", measurement.measurement_id)
+            (_STORED, measurement.measurement_id)
             if measurement.measurement_id
-            else ("at", _instant(measurement.measured_at))
+            else ("at", instant(measurement.measured_at))
         )
         occurrences[key] += 1
         entries.extend(
@@ -204,7 +215,7 @@ def patient_bundle(
     bundle: dict[str, object] = {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": _instant(generated_at),
+        "timestamp": instant(generated_at),
         "entry": entries,
     }
     withheld = [
@@ -266,7 +277,7 @@ def _episode_of_care(service: MunicipalService, patient_url: str, today: date) -
         **({"extension": extensions} if extensions else {}),
         "identifier": identifiers,
         "status": _episode_status(service, today),
-        "type": [_concept(IPLOS, service.iplos_code, service.iplos_display or None)],
+        "type": [concept(IPLOS, service.iplos_code, service.iplos_display or None)],
         "patient": {"reference": patient_url},
         "managingOrganization": {
             "type": "Organization",
@@ -280,11 +291,11 @@ def _measurement_entries(
     measurement: Measurement, assessment: Assessment, pid: str, patient_url: str, key: tuple[str, ...]
 ) -> list[dict]:
     def url(part: str) -> str:
-        return _url("Observation", pid, *key, part)
+        return _observation_url(pid, key, part)
 
     observation = measurement.observation
-    header = {"subject": {"reference": patient_url}, "effectiveDateTime": _instant(measurement.measured_at)}
-    performer = {"performer": [_performer(measurement.measured_by)]} if measurement.measured_by else {}
+    header = {"subject": {"reference": patient_url}, "effectiveDateTime": instant(measurement.measured_at)}
+    performer = {"performer": [practitioner_reference(measurement.measured_by)]} if measurement.measured_by else {}
     charted = _charted_values(observation, assessment)
     vitals: list[tuple[str, dict[str, Any]]] = []
     for vital in VITALS:
@@ -316,7 +327,7 @@ def _measurement_entries(
             # Whether the SpO2 was read on air or supplemental oxygen qualifies the reading itself.
             resource["component"] = [
                 {
-                    "code": _concept(OBSERVATION_CODES, "supplemental-oxygen", "On supplemental oxygen"),
+                    "code": concept(OBSERVATION_CODES, "supplemental-oxygen", "On supplemental oxygen"),
                     "valueBoolean": observation.on_oxygen,
                 }
             ]
@@ -329,7 +340,7 @@ def _measurement_entries(
         "code": ACVPU_CODE,
         **header,
         **performer,
-        "valueCodeableConcept": _concept(ACVPU_CODES, level.value, _ACVPU_DISPLAYS[level]),
+        "valueCodeableConcept": concept(ACVPU_CODES, level.value, _ACVPU_DISPLAYS[level]),
     }
     vitals.append((url("consciousness"), consciousness))
     identifiers = (
@@ -353,7 +364,7 @@ def _measurement_entries(
         news2 = _not_scored(assessment.not_scored, header)
     else:
         raise ValueError("an assessment holds a result or why there is none")
-    return [_entry(u, r) for u, r in [(url("panel"), panel), *vitals, (url("news2"), news2)]]
+    return [entry(u, r) for u, r in [(url("panel"), panel), *vitals, (url("news2"), news2)]]
 
 
 def _charted_values(observation: Observation, assessment: Assessment) -> dict[str, int | float]:
@@ -377,11 +388,11 @@ def _news2(result: News2Result, scale: Spo2Scale, header: dict, derived_from: li
         ("temperature", "Temperature score", scores.temperature),
     )
     components = [
-        {"code": _concept(NEWS2_PARAMETER, code, display), "valueInteger": score} for code, display, score in parameters
+        {"code": concept(NEWS2_PARAMETER, code, display), "valueInteger": score} for code, display, score in parameters
     ]
     components.append(
         {
-            "code": _concept(OBSERVATION_CODES, "news2-red-score", "NEWS2 red score (3 in a single parameter)"),
+            "code": concept(OBSERVATION_CODES, "news2-red-score", "NEWS2 red score (3 in a single parameter)"),
             "valueBoolean": result.red_score,
         }
     )
@@ -392,7 +403,7 @@ def _news2(result: News2Result, scale: Spo2Scale, header: dict, derived_from: li
         "code": NEWS2_CODE,
         **header,
         "valueInteger": result.total,
-        "interpretation": [_concept(NEWS2_RISK, result.risk.value, _RISK_DISPLAYS[result.risk])],
+        "interpretation": [concept(NEWS2_RISK, result.risk.value, _RISK_DISPLAYS[result.risk])],
         "derivedFrom": [{"reference": u} for u in derived_from],
         "component": components,
     }
@@ -413,27 +424,42 @@ def _not_scored(reason: NotScored, header: dict) -> dict:
         "note": [{"text": text}],
         "component": [
             {
-                "code": _concept(OBSERVATION_CODES, "news2-not-scored-reason", "Why NEWS2 is not scored"),
-                "valueCodeableConcept": _concept(NOT_SCORED_CODES, reason.value, display),
+                "code": concept(OBSERVATION_CODES, "news2-not-scored-reason", "Why NEWS2 is not scored"),
+                "valueCodeableConcept": concept(NOT_SCORED_CODES, reason.value, display),
             }
         ],
     }
 
 
-def _performer(performer: Performer) -> dict:
+def practitioner_reference(performer: Performer) -> dict:
     """A logical reference: the health person by HPR number, with no Practitioner resource in the bundle."""
     reference = {"type": "Practitioner", "identifier": hpr_identifier(performer.hpr_number)}
     return {**reference, "display": performer.name} if performer.name else reference
 
 
-def _entry(url: str, resource: dict) -> dict:
+def patient_full_url(pid: str) -> str:
+    """The fullUrl of the patient's Patient in its Bundle: other exports refer to the patient by it."""
+    return full_url("Patient", pid)
+
+
+def news2_observation_full_url(pid: str, measurement_id: str) -> str:
+    """The fullUrl of a stored measurement's NEWS2 Observation in the patient's Bundle (other
+    exports, escalation_fhir.py, refer to it): a stored measurement's id occurs once."""
+    return _observation_url(pid, (_STORED, measurement_id, "1"), "news2")
+
+
+def _observation_url(pid: str, key: tuple[str, ...], part: str) -> str:
+    return full_url("Observation", pid, *key, part)
+
+
+def entry(url: str, resource: dict) -> dict:
     return {
         "fullUrl": url,
         "resource": {"resourceType": resource["resourceType"], "id": url.removeprefix("urn:uuid:"), **resource},
     }
 
 
-def _url(*parts: str) -> str:
+def full_url(*parts: str) -> str:
     # JSON keeps the parts apart whatever characters the ids hold.
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, json.dumps(parts))}"
 
@@ -442,20 +468,20 @@ def _source(source_system: str) -> str:
     return SOURCE_SYSTEM + quote(source_system, safe="")
 
 
-def _concept(system: str, code: str, display: str | None) -> dict:
+def concept(system: str, code: str, display: str | None) -> dict:
     coding = {"system": system, "code": code}
     return {"coding": [coding | {"display": display} if display else coding]}
 
 
 def _vital_signs() -> dict:
-    return _concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
+    return concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
 
 
 def _survey() -> dict:
-    return _concept(OBSERVATION_CATEGORY, "survey", "Survey")
+    return concept(OBSERVATION_CATEGORY, "survey", "Survey")
 
 
-def _instant(value: datetime) -> str:
+def instant(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

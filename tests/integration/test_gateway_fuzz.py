@@ -312,8 +312,11 @@ def stored_state(running: SuiteThread) -> dict[str, str]:
     return digests
 
 
-async def send(suite: Suite, rpc: Rpc, body: bytes, metadata) -> grpc.StatusCode | tuple[grpc.StatusCode, str, str]:
-    """OK, or the refusal's error model. A stream that opened is read briefly, then closed."""
+async def send(
+    suite: Suite, rpc: Rpc, body: bytes, metadata
+) -> grpc.StatusCode | tuple[grpc.StatusCode, str, str, str]:
+    """OK, or the refusal's error model and its message (shown when a check fails). A stream
+    that opened is read briefly, then closed."""
     channel = suite.gateway
     if rpc.method.server_streaming and not rpc.method.client_streaming:
         call = channel.unary_stream(rpc.path)(body, metadata=metadata, timeout=CALL_TIMEOUT)
@@ -323,14 +326,14 @@ async def send(suite: Suite, rpc: Rpc, body: bytes, metadata) -> grpc.StatusCode
         except TimeoutError:
             pass  # open and quiet: well
         except grpc.aio.AioRpcError as err:
-            return error_model(err)
+            return (*error_model(err), err.details() or "")
         finally:
             call.cancel()
         return grpc.StatusCode.OK
     try:
         await call_raw(channel, rpc.path, rpc.method, body, metadata)
     except grpc.aio.AioRpcError as err:
-        return error_model(err)
+        return (*error_model(err), err.details() or "")
     return grpc.StatusCode.OK
 
 
@@ -390,7 +393,7 @@ def check_one(
     OUTCOMES[rpc.path][outcome if outcome == grpc.StatusCode.OK else outcome[:2]] += 1
     if outcome == grpc.StatusCode.OK:
         return
-    code, reason, domain = outcome
+    code, reason, domain, _message = outcome
     assert code not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), outcome
     assert (bool(reason), domain) == (True, ERROR_DOMAIN), outcome
     assert stored_state(running) == before, f"refused with {outcome}, yet the stores changed"

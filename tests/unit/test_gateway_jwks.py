@@ -122,6 +122,20 @@ async def test_a_replica_whose_first_fetch_failed_asks_again_within_a_second(clo
     assert MISSING_KEYS_RETRY_INTERVAL < REFRESH_INTERVAL
 
 
+async def test_a_key_set_with_no_usable_key_is_asked_again_within_a_second(clock):
+    """An issuer that answered a set with no usable key (e.g. mid-rotation) leaves the replica
+    refusing every token: like a failed fetch, it asks again after the short interval."""
+    issuer = Issuer(public("k1"))
+    issuer.keys = [{"kty": "oct", "kid": "k1", "k": "c2VjcmV0"}]  # not a public signature key
+    keys = cache(issuer, clock)
+    assert await keys.key("k1") is None
+    issuer.keys = [public("k1")]
+    assert await keys.key("k1") is None  # at once: no new attempt
+    clock.now += MISSING_KEYS_RETRY_INTERVAL
+    assert (await keys.key("k1")).kid == "k1"
+    assert issuer.fetches == 2
+
+
 async def test_while_keys_are_held_an_unknown_kid_still_waits_the_full_interval(clock):
     issuer = Issuer(public("k1"))
     keys = cache(issuer, clock)

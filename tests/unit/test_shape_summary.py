@@ -16,6 +16,9 @@ DOMAIN = [
     "escalation_episodes",
     "escalation_isbar",
     "escalation_views",
+    "responsibility",
+    "escalation_deliveries",
+    "escalation_fhir",
 ]
 INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 

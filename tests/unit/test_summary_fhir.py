@@ -19,6 +19,7 @@ from services.summary.okt import IPLOS_9151, MunicipalService, is_active
 from services.summary.patients import Patient
 from services.summary.vitals import Measurement, Performer, assess
 from tests.fixtures import people
+from tests.fixtures.fhir_bundles import validated_bundle
 from tests.fixtures.samples import HOME_NURSING
 
 TODAY = date(2025, 11, 5)
@@ -84,13 +85,7 @@ def bundle_for(
     """The bundle, checked as a whole and resource by resource against the R4B (= R4) models."""
     pairs = None if measurements is None else [(m, assess(m, patient.birth_date)) for m in measurements]
     bundle = fhir.patient_bundle(patient, services=services, measurements=pairs, today=TODAY, generated_at=GENERATED_AT)
-    assert json.loads(json.dumps(bundle)) == bundle  # JSON-ready as it is
-    Bundle.model_validate(bundle)
-    for entry in bundle["entry"]:
-        MODELS[entry["resource"]["resourceType"]].model_validate(entry["resource"])
-        assert entry["fullUrl"] == f"urn:uuid:{entry['resource']['id']}"
-    assert (bundle["type"], bundle["timestamp"]) == ("collection", "2025-11-05T09:00:00Z")
-    return bundle
+    return validated_bundle(bundle, MODELS, "2025-11-05T09:00:00Z")
 
 
 def resources(bundle: dict, kind: str) -> list[dict]:
