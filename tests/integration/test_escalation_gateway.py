@@ -8,6 +8,7 @@ the block and the reservation (Ragnhild)."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -325,3 +326,37 @@ async def test_a_concern_is_raised_as_an_update_and_arrives_for_a_restricted_pat
         )
         assert raised.escalation.patient_id == patient and raised.escalation.origin == E.ESCALATION_ORIGIN_CONCERN
         assert by(await esc.patient_log(patient), "demo-ehr") == [(UPDATE, VITALS, PERMIT, False)]
+
+
+async def test_the_inbox_lists_and_watches_without_patient_data_and_audits_nothing(esc):
+    escalation_id = esc.open(people.TOR)
+    base = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations"
+    home_nursing = dict(await esc.suite.auth("demo-ehr"))  # a target of Tor's escalation
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        listed = await client.get(base, headers=home_nursing)
+        async with client.stream("GET", f"{base}:watch", headers=home_nursing) as watch:
+            first = json.loads(await anext(watch.aiter_lines()))
+    assert listed.status_code == 200, listed.text
+    assert [item["escalationId"] for item in listed.json()["escalations"]] == [escalation_id]
+    assert [item["escalationId"] for item in first["snapshot"]["escalations"]] == [escalation_id]
+    for answer in (listed.text, json.dumps(first)):
+        assert people.TOR not in answer and "patient" not in answer.lower()
+    assert by(await esc.patient_log(people.TOR), "demo-ehr") == []  # no patient, no audit event
+
+
+async def test_the_patient_reads_their_own_escalations_and_no_one_elses(esc):
+    escalation_id = esc.open(people.TOR)
+    mine = await esc.stub.ListPatientEscalations(
+        E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.TOR)
+    )
+    assert [e.escalation_id for e in mine.escalations] == [escalation_id]
+    assert [t.orgnr for t in mine.escalations[0].targets]  # who was told
+    others = await refusal(
+        esc.stub.ListPatientEscalations(
+            E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.ESKIL)
+        )
+    )
+    assert others[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+    log = reversed(await esc.patient_log(people.TOR))
+    # His own read, then Eskil's attempt: audited as every read is.
+    assert [(e.action, e.decision) for e in log if e.data_category == VITALS] == [(READ, PERMIT), (READ, DENY)]
