@@ -11,7 +11,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import httpx
@@ -25,6 +25,7 @@ from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2, summary_pb2
 from services.cli.token import Identity, obtain_token
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
+from services.platform.norway_date import today_in_norway
 from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
 from services.summary.news2 import Spo2Scale
@@ -360,3 +361,29 @@ async def test_the_patient_reads_their_own_escalations_and_no_one_elses(esc):
     log = reversed(await esc.patient_log(people.TOR))
     # His own read, then Eskil's attempt: audited as every read is.
     assert [(e.action, e.decision) for e in log if e.data_category == VITALS] == [(READ, PERMIT), (READ, DENY)]
+
+
+async def test_the_export_is_a_read_served_as_fhir_and_the_statistics_need_the_inbox_scope(esc):
+    escalation_id = esc.open(people.TOR)
+    base = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations"
+    home_nursing = dict(await esc.suite.auth("demo-ehr"))
+    today = today_in_norway()  # the statistics' days are Norwegian; a day either side spares midnight
+    days = {
+        name: {"year": day.year, "month": day.month, "day": day.day}
+        for name, day in (("startDate", today - timedelta(days=1)), ("endDate", today + timedelta(days=1)))
+    }
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        exported = await client.get(f"{base}/{escalation_id}/fhir", headers=home_nursing)
+        counted = await client.post(f"{base}:statistics", json=days, headers=home_nursing)
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("application/fhir+json")
+    assert any(e["resource"]["resourceType"] == "Task" for e in json.loads(exported.content)["entry"])
+    assert by(await esc.patient_log(people.TOR), "demo-ehr") == [(READ, VITALS, PERMIT, False)]
+    assert counted.status_code == 200, counted.text
+    assert [(d["level"], d["openedCount"]) for d in counted.json()["days"]] == [("ESCALATION_LEVEL_EMERGENCY", 1)]
+
+
+async def test_only_a_health_person_enrols_a_patient_in_follow_up(esc):
+    enrol = E.EnrolFollowUpRequest(patient_id=people.TOR, request_id="enrol-1", team_name="Hjerteteamet")
+    refused = await refusal(esc.stub.EnrolFollowUp(enrol, metadata=await esc.suite.auth("demo-ehr")))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
