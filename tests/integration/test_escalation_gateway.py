@@ -387,3 +387,22 @@ async def test_only_a_health_person_enrols_a_patient_in_follow_up(esc):
     enrol = E.EnrolFollowUpRequest(patient_id=people.TOR, request_id="enrol-1", team_name="Hjerteteamet")
     refused = await refusal(esc.stub.EnrolFollowUp(enrol, metadata=await esc.suite.auth("demo-ehr")))
     assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
+
+
+async def test_once_the_caller_may_see_the_escalation_a_missing_request_id_is_named(esc):
+    escalation_id = esc.open(people.TOR)
+    base = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations/{escalation_id}"
+    home_nursing = dict(await esc.suite.auth("demo-ehr"))
+    sigrid = {"hprNumber": people.SIGRID_HPR, "name": "Sigrid Sykepleiersen"}
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answers = {
+            action: await client.post(f"{base}:{action}", json=body, headers=home_nursing)
+            for action, body in (
+                ("acknowledge", {"acknowledgedBy": sigrid}),
+                ("decline", {"declinedBy": sigrid, "reason": "Ikke vårt område"}),
+                ("resolve", {"resolvedBy": sigrid, "outcome": "ESCALATION_OUTCOME_MANAGED_IN_PLACE"}),
+            )
+        }
+    for action, answer in answers.items():
+        assert answer.status_code == 400, (action, answer.text)
+        assert "request_id" in {v["field"] for v in answer.json()["error"]["fieldViolations"]}, (action, answer.text)
