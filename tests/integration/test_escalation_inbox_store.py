@@ -1,6 +1,7 @@
 """The escalation inbox store on SQLite and PostgreSQL (docs/escalation.md, "API"): migration 0006
 gives every existing episode one change, by opening time, and the head its count; every saved
-transition takes the next position and a repeat takes none."""
+transition takes the next position, in place of the episode's previous one, and a repeat takes
+none."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def test_changes_take_the_next_position_and_the_migration_numbers_existing_episo
         tor, eskil = (e.episode_id for e in opened if e is not None)
         store.acknowledge(tor, actor=actor(LEGEVAKT), request_id="a-1", now=T0 + timedelta(minutes=2))
         store.acknowledge(tor, actor=actor(LEGEVAKT), request_id="a-1", now=T0 + timedelta(minutes=3))  # a repeat
-        assert positions(engine) == [(1, tor), (2, eskil), (3, tor)]
+        assert positions(engine) == [(2, eskil), (3, tor)]  # each episode's last change
         assert inbox.head() == 3
 
         config = alembic_config(db_url, BACKEND.migrations)
