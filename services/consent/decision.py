@@ -143,8 +143,7 @@ class AccessDecision:
 
 def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecision:
     """Decides one request over the patient's policy; see the module docstring for the order."""
-    asked = "Asked to write" if request.write else "Asked"
-    steps = [f"{asked}: {describe_category(request.category)} for {_purpose(request)} by {describe(request.actor)}."]
+    steps = [_asked(request)]
 
     def done(
         decision: Decision,
@@ -154,7 +153,7 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
         obligations: tuple[Obligation, ...] = (),
     ) -> AccessDecision:
         if decision is Decision.PERMIT and request.purpose is PurposeOfUse.BTG:
-            obligations = tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
+            obligations = _flagged(obligations)
         steps.append(because)
         steps.append(_conclusion(decision, basis, obligations))
         return AccessDecision(decision, basis, by, obligations, tuple(steps))
@@ -442,8 +441,7 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
     category, purpose = request.category, request.purpose
     if actor.kind not in _CARE_KINDS or category not in SHAREABLE or purpose is None:
         return decide(policy, request, now)  # decided before any rule is read (steps 1 to 4)
-    asked = "Asked to write" if request.write else "Asked"
-    steps = [f"{asked}: {_CATEGORY[category]} for {_purpose(request)} by {describe(actor)}."]
+    steps = [_asked(request)]
 
     def done(
         decision: Decision,
@@ -454,7 +452,7 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
         obligations: tuple[Obligation, ...] = (),
     ) -> AccessDecision:
         if decision is Decision.PERMIT and purpose is PurposeOfUse.BTG:
-            obligations = tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
+            obligations = _flagged(obligations)
             conclusion = _conclusion(decision, basis, obligations)
         steps.append(because)
         steps.append(conclusion)
@@ -776,6 +774,17 @@ def describe(actor: Actor) -> str:
         case ActorKind.AUDITOR:
             return "an auditor" + at
     return "a caller of unknown kind"
+
+
+def _asked(request: AccessRequest) -> str:
+    """The first step of every explanation: what was asked, by whom."""
+    asked = "Asked to write" if request.write else "Asked"
+    return f"{asked}: {_CATEGORY[request.category]} for {_purpose(request)} by {describe(request.actor)}."
+
+
+def _flagged(obligations: tuple[Obligation, ...]) -> tuple[Obligation, ...]:
+    """A permit for purpose BTG always carries FLAG_FOR_AUDIT (first, once)."""
+    return tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
 
 
 def _purpose(request: AccessRequest) -> str:

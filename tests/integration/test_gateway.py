@@ -27,6 +27,7 @@ from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from tests.fixtures import people
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
+from tests.fixtures.patient_calls import as_patient, restrict_vital_signs, revoke_rule
 from tests.support import expect_error, running_suite, write_unless_ended
 
 PATIENT = people.ESKIL
@@ -293,27 +294,14 @@ async def test_tokens_from_before_and_after_a_key_rotation_are_both_accepted(sui
 
 
 async def test_a_patients_revoke_is_effective_for_the_very_next_read(suite):
-    patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
-    as_patient = (("authorization", f"Bearer {patient}"),)
-    consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    rule = (
-        await consent.CreateRule(
-            consent_pb2.CreateRuleRequest(
-                patient_id=PATIENT,
-                rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-            ),
-            metadata=as_patient,
-        )
-    ).rule
+    patient = await as_patient(suite.settings, PATIENT)
+    rule = await restrict_vital_signs(suite.gateway, PATIENT, patient)
     ehr = await suite.auth("demo-ehr")
     request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)
     restricted = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
     assert restricted.municipal_services and not restricted.HasField("latest_news2")
 
-    await consent.RevokeRule(
-        consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id), metadata=as_patient
-    )
+    await revoke_rule(suite.gateway, PATIENT, rule.rule_id, patient)
     opened = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
     assert opened.HasField("latest_news2")
 
@@ -398,7 +386,7 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
         "CONSENT_DENIED",
     )
     # Nor the child's entry asked for as another patient's own: as if there were none.
-    other = await as_patient(suite, PATIENT)
+    other = await as_patient(suite.settings, PATIENT)
     await expect_error(
         audit.GetPatientEventProof(
             audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=own_read.sequence), metadata=other
@@ -413,11 +401,6 @@ async def access_log(suite, patient_id: str, metadata) -> list[audit_pb2.AuditEv
         audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=metadata
     )
     return [e for e in answer.events if e.actor.client_id == "demo-legevakt"]
-
-
-async def as_patient(suite, patient_id: str) -> tuple[tuple[str, str], ...]:
-    token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
-    return (("authorization", f"Bearer {token}"),)
 
 
 async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_auditors_only(suite):
@@ -445,7 +428,7 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
 
     seen = {
         e.data_category: e
-        for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))
+        for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite.settings, RESTRICTED_PATIENT))
     }
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].flagged
     assert all(e.justification == "" and e.actor.pid == "" and not e.obligations for e in seen.values())
