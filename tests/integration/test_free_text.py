@@ -28,6 +28,7 @@ from services.platform.db import make_engine
 from services.platform.errors import error_info
 from services.platform.settings import BACKENDS
 from tests.fixtures import people
+from tests.fixtures.summary_inputs import home_nursing
 from tests.support import Suite, running_suite
 
 HOSPITAL_UNIT = "nlsh-bodo-akuttmottak"  # demo-hospital's
@@ -148,17 +149,6 @@ def _alert(
     )
 
 
-def _service(**changes: str) -> S.MunicipalServiceInput:
-    fields = dict(
-        iplos_code="15",
-        start_date=C.Date(year=2026, month=1, day=5),
-        service_level="Hjemmeboende – Sone nord",
-        weekly_extent="4 timer",
-        description="Sårstell",
-    )
-    return S.MunicipalServiceInput(**(fields | changes))
-
-
 def _vitals(source_record_id: str = "obs-ok", name: str = "Sigrid Sykepleiersen") -> S.RecordVitalSignsRequest:
     return S.RecordVitalSignsRequest(
         patient_id=people.TOR,
@@ -238,34 +228,22 @@ FIELDS = [
         lambda s, w, v: _ehr(
             s,
             _summary(s).CreateMunicipalService,
-            S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=_service()),
+            S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=home_nursing()),
         ),
     ),
     *[
         Field(
             f"service.{name}",
             name == "description",
-            lambda s, w, v, name=name: _ehr(
+            lambda s, w, v, name=name, method=method, message=message, record=record: _ehr(
                 s,
-                _summary(s).CreateMunicipalService,
-                S.CreateMunicipalServiceRequest(
-                    patient_id=people.TOR, source_record_id="okt-new", service=_service(**{name: v})
-                ),
+                getattr(_summary(s), method),
+                message(patient_id=people.TOR, source_record_id=record, service=home_nursing(**{name: v})),
             ),
         )
-        for name in ("service_level", "weekly_extent", "description")
-    ],
-    *[
-        Field(
-            f"service.{name}",
-            name == "description",
-            lambda s, w, v, name=name: _ehr(
-                s,
-                _summary(s).UpdateMunicipalService,
-                S.UpdateMunicipalServiceRequest(
-                    patient_id=people.TOR, source_record_id="okt-1", service=_service(**{name: v})
-                ),
-            ),
+        for method, message, record in (
+            ("CreateMunicipalService", S.CreateMunicipalServiceRequest, "okt-new"),
+            ("UpdateMunicipalService", S.UpdateMunicipalServiceRequest, "okt-1"),
         )
         for name in ("service_level", "weekly_extent", "description")
     ],
@@ -275,7 +253,7 @@ FIELDS = [
         lambda s, w, v: _ehr(
             s,
             _summary(s).UpdateMunicipalService,
-            S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=_service()),
+            S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=home_nursing()),
         ),
     ),
     Field(
@@ -349,7 +327,7 @@ async def test_every_free_text_field_refuses_what_is_not_plain_text_and_stores_n
     await _ehr(
         suite,
         _summary(suite).CreateMunicipalService,
-        S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="okt-1", service=_service()),
+        S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="okt-1", service=home_nursing()),
     )
     await _ehr(suite, _summary(suite).RecordVitalSigns, _vitals())
     written.rule_id = (await _rule(suite, "Kun fastlegen\r\nskal se målingene")).rule.rule_id
