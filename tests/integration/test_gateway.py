@@ -35,12 +35,6 @@ RESERVED_PATIENT = people.RAGNHILD
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 
 
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
-
-
 def summary_stub(suite):
     return summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
 

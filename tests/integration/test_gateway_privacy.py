@@ -27,7 +27,7 @@ from services.cli.token import Identity, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.fixtures import people
-from tests.support import Suite, running_suite
+from tests.support import Suite
 
 S = summary_pb2
 RESERVED = people.RAGNHILD  # seeds: a reservation against all sharing (home Bærum)
@@ -38,12 +38,6 @@ NO_ACCESS = (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED", "access to thi
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
 CONSENT = "/samhandling.consent.v1.ConsentService/"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 Metadata = tuple[tuple[str, str], ...]

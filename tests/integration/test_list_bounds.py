@@ -19,7 +19,6 @@ from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.platform.paging import MAX_POSITION
 from tests.fixtures import people
-from tests.support import running_suite
 
 PATIENT = people.ESKIL
 AFTER_THE_LARGEST = base64.urlsafe_b64encode(f"v1:{MAX_POSITION + 1}".encode()).decode()  # sequence 2^63
@@ -35,12 +34,6 @@ LOG_BAD_TOKENS = (LOG_AFTER_THE_LARGEST, LARGEST, *BAD_TOKENS[1:])  # a plain to
 def tokens(log: bool) -> tuple[str, str, tuple[str, ...]]:
     """(the largest token accepted, the smallest too large, tokens refused) of a list."""
     return (LOG_LARGEST, LOG_AFTER_THE_LARGEST, LOG_BAD_TOKENS) if log else (LARGEST, AFTER_THE_LARGEST, BAD_TOKENS)
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def as_patient(suite) -> tuple[tuple[str, str], ...]:

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import grpc
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
@@ -22,18 +21,12 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.protomap import to_timestamp
 from tests.fixtures import people
-from tests.support import Suite, expect_error, running_suite
+from tests.support import Suite, expect_error
 
 FRIDA, JONAS = people.FRIDA, people.JONAS
 LEGEVAKT, BODO = "910000039", "910000012"
 LIST_REPRESENTATIONS = "/samhandling.consent.v1.ConsentService/ListRepresentations"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def bearer(suite: Suite, patient: str) -> tuple[tuple[str, str], ...]:

@@ -18,17 +18,10 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.errors import error_info
 from tests.fixtures import people
 from tests.fixtures.patient_calls import as_patient
-from tests.support import running_suite
 
 S = summary_pb2
 SERVICES = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def patient_log(suite, patient_id: str) -> list[audit_pb2.AuditEvent]:

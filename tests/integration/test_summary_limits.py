@@ -18,17 +18,10 @@ from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.summary.patients import MAX_OPEN_SERVICES, MAX_SUMMARY_SERVICES
 from tests.fixtures import people
-from tests.support import running_suite
 
 S = summary_pb2
 GRPC_LIMIT = 4 * 1024 * 1024
 LONGEST = "𝄞"  # 4 bytes in UTF-8: texts of maximum length are also of maximum size
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def largest(n: int, *, ended: bool) -> S.MunicipalServiceInput:
