@@ -11,9 +11,6 @@ from urllib.parse import quote
 import grpc
 import pytest
 from joserfc import jwt
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
@@ -28,6 +25,7 @@ from services.platform.keys import load_jwk
 from tests.fixtures import people
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.fixtures.patient_calls import as_patient, restrict_vital_signs, revoke_rule
+from tests.fixtures.spans import recording_spans
 from tests.support import expect_error, running_suite, write_unless_ended
 
 PATIENT = people.ESKIL
@@ -160,9 +158,7 @@ async def test_invalid_person_number_is_a_field_violation(suite):
 
 
 async def test_no_patient_data_without_the_audit_service(tmp_path):
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     async with running_suite(tmp_path, provider) as suite:
         metadata = await suite.auth("demo-ehr")
         await suite.backends["audit"].stop(grace=0)
@@ -229,9 +225,7 @@ async def test_standard_tools_work_through_reflection(suite):
 
 
 async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     async with running_suite(tmp_path, provider) as suite:
         metadata = await suite.auth("demo-ehr")
         exporter.clear()
