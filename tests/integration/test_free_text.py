@@ -187,6 +187,12 @@ async def _rule(suite: Suite, reason: str) -> object:
     )
 
 
+# The two writes of a whole municipal service: (method, request, the source record id of a good write).
+SERVICE_WRITES = (
+    ("CreateMunicipalService", S.CreateMunicipalServiceRequest, "okt-new"),
+    ("UpdateMunicipalService", S.UpdateMunicipalServiceRequest, "okt-1"),
+)
+
 FIELDS = [
     # capacity: reports, alerts, acknowledgements, and the text filters of the reads
     Field("note", True, lambda s, w, v: _hospital(s, _capacity(s).ReportCapacity, _report(note=v))),
@@ -222,15 +228,18 @@ FIELDS = [
         ),
     ),
     # summary: municipal services and vital signs
-    Field(
-        "source_record_id",
-        False,
-        lambda s, w, v: _ehr(
-            s,
-            _summary(s).CreateMunicipalService,
-            S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=home_nursing()),
-        ),
-    ),
+    *[
+        Field(
+            "source_record_id",
+            False,
+            lambda s, w, v, method=method, message=message: _ehr(
+                s,
+                getattr(_summary(s), method),
+                message(patient_id=people.TOR, source_record_id=v, service=home_nursing()),
+            ),
+        )
+        for method, message, _ in SERVICE_WRITES
+    ],
     *[
         Field(
             f"service.{name}",
@@ -241,21 +250,9 @@ FIELDS = [
                 message(patient_id=people.TOR, source_record_id=record, service=home_nursing(**{name: v})),
             ),
         )
-        for method, message, record in (
-            ("CreateMunicipalService", S.CreateMunicipalServiceRequest, "okt-new"),
-            ("UpdateMunicipalService", S.UpdateMunicipalServiceRequest, "okt-1"),
-        )
+        for method, message, record in SERVICE_WRITES
         for name in ("service_level", "weekly_extent", "description")
     ],
-    Field(
-        "source_record_id",
-        False,
-        lambda s, w, v: _ehr(
-            s,
-            _summary(s).UpdateMunicipalService,
-            S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=home_nursing()),
-        ),
-    ),
     Field(
         "source_record_id",
         False,
