@@ -52,6 +52,7 @@ from services.cli.database_setup import migrate_all, seed_all
 from services.cli.dev_postgres import free_port
 from services.cli.health import component_status
 from services.cli.token import Identity, obtain_token
+from services.platform.actor_convert import actor_message
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner, request_binding
 from services.platform.keys import load_jwk
 from services.platform.settings import COMPONENTS, DEFAULT_PORTS, Settings
@@ -109,13 +110,7 @@ def bench_assertion(actor: common_pb2.Actor) -> Assertion:
     )
 
 
-EHR_ACTOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_SYSTEM,
-    client_id=EHR.client_id,
-    client_name=EHR.client_name,
-    orgnr_parent=EHR.orgnr_parent,
-    orgnr_child=EHR.orgnr_child,
-)
+EHR_ACTOR = actor_message(EHR)
 
 
 def fixed_answer_handler(answer: bytes) -> grpc.GenericRpcHandler:
