@@ -74,7 +74,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import NamedTuple
 
 from services.platform.actors import Actor
 from services.platform.ids import InvalidIdentifier, validate_person_number
@@ -482,8 +481,8 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
     steps.append(_NO_BLOCK)
 
     if request.write:
-        found = _write(policy, actor, category)
-        return done(*found, _conclusion(found.decision, found.basis, ()))
+        found = _write(policy, actor, category)  # a permit's basis is the care relationship, a denial's none
+        return done(*found, _PERMIT_CARE_RELATIONSHIP if found[0] is Decision.PERMIT else _DENY_NONE)
 
     covering = index.covering[category._name_][purpose._name_]
     permits = covering.permits.select(actor)
@@ -559,13 +558,9 @@ def _home(policy: Policy, actor: Actor) -> _Home:
     return _Home(False, f"The actor does not belong to the patient's home organisation {policy.home_orgnr}.")
 
 
-class _Finding(NamedTuple):
-    """What a step decides, before its conclusion is written."""
-
-    decision: Decision
-    basis: AccessBasis
-    by: tuple[str, ...]
-    because: str
+# What a step decides, before its conclusion is written: decision, basis, decided_by, the reason.
+# A plain tuple: decide_compiled returns one per write, and a NamedTuple costs more to build.
+_Finding = tuple[Decision, AccessBasis, tuple[str, ...], str]
 
 
 def _write(policy: Policy, actor: Actor, category: DataCategory) -> _Finding:
@@ -574,21 +569,21 @@ def _write(policy: Policy, actor: Actor, category: DataCategory) -> _Finding:
     if category is DataCategory.MUNICIPAL_SERVICES:
         home = _home(policy, actor)
         if home.inside:
-            return _Finding(
+            return (
                 Decision.PERMIT,
                 AccessBasis.CARE_RELATIONSHIP,
                 (DATA_HOLDER,),
                 f"{home.text} It holds the patient's municipal services and records them; "
                 f"{_SHARING_RULES_DO_NOT_WRITE}",
             )
-        return _Finding(
+        return (
             Decision.DENY,
             AccessBasis.NONE,
             (NOT_DATA_HOLDER,),
             f"{home.text} Only the patient's home organisation, which holds the municipal services, records them.",
         )
     if actor.orgnr_parent:  # VITAL_SIGNS, the other shareable category
-        return _Finding(
+        return (
             Decision.PERMIT,
             AccessBasis.CARE_RELATIONSHIP,
             (CARE_RELATIONSHIP,),
@@ -596,7 +591,7 @@ def _write(policy: Policy, actor: Actor, category: DataCategory) -> _Finding:
             "signs are recorded in or outside the patient's home organisation; "
             f"{_SHARING_RULES_DO_NOT_WRITE}",
         )
-    return _Finding(
+    return (
         Decision.DENY,
         AccessBasis.NONE,
         (NO_CARE_RELATIONSHIP,),
