@@ -23,11 +23,11 @@ from samhandling.consent.v1 import consent_pb2 as CON
 from samhandling.consent.v1 import consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2 as S
 from samhandling.summary.v1 import summary_pb2_grpc
-from services.cli.token import Identity, obtain_token
 from services.platform.db import make_engine
 from services.platform.errors import error_info
 from services.platform.settings import BACKENDS
 from tests.fixtures import people
+from tests.fixtures.patient_calls import as_patient
 from tests.fixtures.summary_inputs import home_nursing
 from tests.support import Suite, running_suite
 
@@ -101,8 +101,7 @@ async def _auth(suite: Suite, caller: str) -> tuple[tuple[str, str], ...]:
     key = (str(suite.settings.var_dir), caller)
     if key not in _TOKENS:
         if caller == "patient":
-            token = (await obtain_token(suite.settings, Identity(patient=people.TOR))).access_token
-            _TOKENS[key] = (("authorization", f"Bearer {token}"),)
+            _TOKENS[key] = await as_patient(suite.settings, people.TOR)
         else:
             _TOKENS[key] = await suite.auth(caller)
     return _TOKENS[key]

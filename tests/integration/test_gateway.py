@@ -19,7 +19,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.call import call
-from services.cli.token import Identity, Token, obtain_token
+from services.cli.token import Token
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from tests.fixtures import people
@@ -296,17 +296,12 @@ async def test_a_patients_revoke_is_effective_for_the_very_next_read(suite):
 
 async def test_a_patient_manages_only_their_own_rules(suite):
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    other = (
-        (
-            "authorization",
-            f"Bearer {(await obtain_token(suite.settings, Identity(patient=RESERVED_PATIENT))).access_token}",
-        ),
-    )
+    other = await as_patient(suite.settings, RESERVED_PATIENT)
     before = await consent.ListRuleHistory(
         consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other
     )
     rule_id = before.versions[0].rule_id
-    me = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token}"),)
+    me = await as_patient(suite.settings, PATIENT)
     attempts = [
         consent.ListRules(consent_pb2.ListRulesRequest(patient_id=RESERVED_PATIENT), metadata=me),
         consent.CreateRule(
@@ -329,9 +324,8 @@ async def test_a_patient_manages_only_their_own_rules(suite):
 
 async def test_a_guardian_reads_the_access_log_of_the_child(suite):
     guardian, child = people.MIKKEL, people.FRIDA  # seeds/representatives.json
-    token = (await obtain_token(suite.settings, Identity(patient=guardian))).access_token
     events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
-        audit_pb2.ListEventsRequest(patient_id=child), metadata=(("authorization", f"Bearer {token}"),)
+        audit_pb2.ListEventsRequest(patient_id=child), metadata=await as_patient(suite.settings, guardian)
     )
     # This very read is in the log, as the representative's (person numbers are never shown).
     own_read = [e for e in events.events if e.actor.kind == common_pb2.ACTOR_KIND_PATIENT]
@@ -345,9 +339,7 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
     the proof of the child's entry, which holds no person number of its actor (the guardian), and
     nothing of a patient they do not represent."""
     guardian, child = people.MIKKEL, people.FRIDA  # seeds/representatives.json
-    metadata = (
-        ("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=guardian))).access_token}"),
-    )
+    metadata = await as_patient(suite.settings, guardian)
     audit = audit_pb2_grpc.AuditServiceStub(suite.gateway)
     events = await audit.ListEvents(audit_pb2.ListEventsRequest(patient_id=child), metadata=metadata)
     own_read = next(e for e in events.events if e.actor.kind == common_pb2.ACTOR_KIND_PATIENT)

@@ -27,6 +27,7 @@ from services.cli.token import Identity, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.fixtures import people
+from tests.fixtures.patient_calls import as_patient
 from tests.support import Suite
 
 S = summary_pb2
@@ -53,8 +54,7 @@ def system(client_id: str) -> Caller:
 
 def patient(patient_id: str) -> Caller:
     async def metadata(suite: Suite, method: str) -> Metadata:
-        token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
-        return (("authorization", f"Bearer {token}"),)
+        return await as_patient(suite.settings, patient_id)
 
     return metadata
 

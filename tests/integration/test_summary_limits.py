@@ -14,10 +14,10 @@ import pytest
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.summary.patients import MAX_OPEN_SERVICES, MAX_SUMMARY_SERVICES
 from tests.fixtures import people
+from tests.fixtures.patient_calls import as_patient
 
 S = summary_pb2
 GRPC_LIMIT = 4 * 1024 * 1024
@@ -85,9 +85,7 @@ async def test_a_patient_stays_readable_whatever_one_system_writes(suite):
         "OPEN_SERVICES_LIMIT",
     )
 
-    patient = (
-        ("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=people.TOR))).access_token}"),
-    )
+    patient = await as_patient(suite.settings, people.TOR)
     for reader in (patient, ehr):
         summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=people.TOR), metadata=reader)
         services = list(summary.municipal_services)
