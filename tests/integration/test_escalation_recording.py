@@ -11,6 +11,8 @@ every transition exactly once."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -173,14 +175,26 @@ async def test_an_under_16_is_never_escalated_automatically(stub, settings, epis
     assert answer.clinical_response.text_en.startswith("NEWS2 is not validated for children under 16")
 
 
-async def test_a_failed_escalation_keeps_the_measurement_and_the_retry_applies_it_once(stub, settings, episodes):
+async def test_a_failed_escalation_keeps_the_measurement_and_the_retry_applies_it_once(
+    stub, settings, episodes, caplog
+):
     engine = make_engine(settings.database_url("summary"))
     try:
         with engine.begin() as connection:  # the escalation's table is away: its step fails
             connection.execute(text("ALTER TABLE escalation_timers RENAME TO escalation_timers_away"))
         signs = vital_signs_input(NOW - timedelta(minutes=4), 6)
-        await expect_error(
-            record(stub, settings, people.TOR, "fail-1", signs), grpc.StatusCode.UNAVAILABLE, "ESCALATION_NOT_APPLIED"
+        with caplog.at_level(logging.ERROR, logger="services.summary.use_cases"):
+            await expect_error(
+                record(stub, settings, people.TOR, "fail-1", signs),
+                grpc.StatusCode.UNAVAILABLE,
+                "ESCALATION_NOT_APPLIED",
+            )
+        # Logged, by the error's type only: no patient, no values, no SQL.
+        (logged,) = [r.getMessage() for r in caplog.records if r.name == "services.summary.use_cases"]
+        assert re.fullmatch(
+            r"the escalation of a stored measurement failed \((OperationalError|ProgrammingError)\): "
+            "answered ESCALATION_NOT_APPLIED",
+            logged,
         )
         with engine.connect() as connection:
             stored = connection.scalar(
