@@ -43,13 +43,20 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def __init__(
         self,
         store: SummaryStore,
+        escalation: use_cases.Escalation,
         *,
         allow_synthetic: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
+        self.escalation = escalation  # its episodes are swept beside the calls (main.py)
         self._allow_synthetic = allow_synthetic
         self._clock = clock
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The api's clock (the escalation sweeper beside it reads the same)."""
+        return self._clock
 
     # -- reads -------------------------------------------------------------------------
 
@@ -179,23 +186,27 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         if problems:
             raise invalid_argument(problems)
         assert measured_at is not None, "vital_signs_violations names a missing or invalid measure_time"
+        actor = current_assertion().actor
         measurement = convert.measurement_from_input(
             given,
             patient.spo2_scale,
             measured_at,
             measured_by=performer,
-            source_system=current_assertion().actor.client_id,
+            source_system=actor.client_id,
             source_record_id=request.source_record_id,
         )
-        stored, assessment, created = await self._run(
-            use_cases.record_vital_signs, self._store, patient, measurement, given.spo2_scale
+        recorded = await self._run(
+            use_cases.record_vital_signs,
+            self._store,
+            self.escalation,
+            patient,
+            measurement,
+            given.spo2_scale,
+            # The recorder's organisation: never a target of the escalation, told what was sent.
+            recorder_orgnr=actor.orgnr_child or actor.orgnr_parent,
+            now=self._clock(),
         )
-        return summary_pb2.RecordVitalSignsResponse(
-            measurement_id=stored.measurement_id,
-            vital_signs=convert.vital_signs_to_proto(stored),
-            news2=convert.news2_to_proto(assessment, stored.observation.spo2_scale),
-            created=created,
-        )
+        return convert.recorded_to_proto(recorded)
 
     async def SetSpo2Scale(
         self, request: summary_pb2.SetSpo2ScaleRequest, context: grpc.aio.ServicerContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2
@@ -20,6 +20,9 @@ from .okt import MunicipalService, StayType, is_active, record_violations
 from .patients import PatientSummary, Spo2ScaleSetting
 from .trend import Trend
 from .vitals import FUTURE_TOLERANCE, Assessment, Measurement, Performer
+
+if TYPE_CHECKING:
+    from .use_cases import Recorded
 
 C = common_pb2
 # The categories a summary is made of, in the order they are reported as withheld.
@@ -307,4 +310,32 @@ def vital_signs_list_to_proto(
         measurements=records,
         trend=trend_to_proto(trend),
         truncated=truncated or cut,
+    )
+
+
+def recorded_to_proto(recorded: Recorded) -> summary_pb2.RecordVitalSignsResponse:
+    """RecordVitalSigns' answer: the measurement as stored with its NEWS2, and what it did to the
+    patient's escalation (the episode, RCP Chart 4's response, what the recorder is told)."""
+    stored, escalated = recorded.measurement, recorded.escalated
+    evaluation = escalated.evaluation
+    return summary_pb2.RecordVitalSignsResponse(
+        measurement_id=stored.measurement_id,
+        vital_signs=vital_signs_to_proto(stored),
+        news2=news2_to_proto(recorded.assessment, stored.observation.spo2_scale),
+        created=recorded.created,
+        escalation_id=escalated.episode_id,
+        escalation_level=to_enum(summary_pb2.EscalationLevel, escalated.level),
+        no_escalation_reason=to_enum(summary_pb2.NoEscalationReason, evaluation.no_escalation),
+        clinical_response=summary_pb2.RecorderText(
+            text_nb="\n".join(t.nb for t in evaluation.response), text_en="\n".join(t.en for t in evaluation.response)
+        ),
+        recorder_notices=[
+            summary_pb2.RecorderNotice(
+                kind=to_enum(summary_pb2.RecorderNoticeKind, tell.message),
+                text=summary_pb2.RecorderText(text_nb=tell.text.nb, text_en=tell.text.en),
+                phone_numbers=tell.phone_numbers,
+                notice_time=to_timestamp(escalated.at),
+            )
+            for tell in escalated.told
+        ],
     )

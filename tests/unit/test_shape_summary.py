@@ -14,6 +14,7 @@ DOMAIN = [
     "escalation_rules",
     "escalation_routing",
     "escalation_episodes",
+    "responsibility",
     "escalation_deliveries",
     "escalation_fhir",
 ]
