@@ -11,7 +11,6 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from services.backend_lookup import backend
 from services.platform.settings import BACKENDS
-from tests.support import running_suite
 
 V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
@@ -19,12 +18,6 @@ V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
 # classes write and read v1's bytes; only the method name tells the versions apart.
 Request = reflection_pb2.ServerReflectionRequest
 Response = reflection_pb2.ServerReflectionResponse
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def ask(address: str, method: str, *requests: Request) -> list[Response]:
