@@ -17,7 +17,8 @@ import pytest
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2 as E
-from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2
+from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
+from services.platform import watch
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
 from services.platform.norway_date import day_in_norway
@@ -26,10 +27,10 @@ from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
 from services.summary.store import SummaryStore
 from tests.fixtures import people
-from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, RECORDER, routes
+from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, RECORDER, routes, vital_signs_input
 from tests.fixtures.escalation import measurement as scored_measurement
-from tests.fixtures.escalation_api import KRISTIN, LARS, MARTE, SIGRID, VILDE, escalation_call, routed_backend
-from tests.support import running_backend, settings_for
+from tests.fixtures.escalation_api import KRISTIN, LARS, MARTE, SIGRID, VILDE, VITALS, escalation_call, routed_backend
+from tests.support import asserted, running_backend, settings_for
 
 UNKNOWN_ID = "esc-00000000000000000000000000000000"
 UNKNOWN_PATIENT = "01818010083"  # a valid synthetic number, not seeded
@@ -47,6 +48,7 @@ class Escalations:
 
     settings: object
     stub: escalation_pb2_grpc.EscalationServiceStub
+    summaries: summary_pb2_grpc.PatientSummaryServiceStub
     summary: SummaryStore
     store: EscalationStore
     counter: itertools.count
@@ -91,6 +93,7 @@ async def esc(settings) -> AsyncIterator[Escalations]:
             yield Escalations(
                 settings,
                 escalation_pb2_grpc.EscalationServiceStub(channel),
+                summary_pb2_grpc.PatientSummaryServiceStub(channel),
                 SummaryStore(sessions),
                 EscalationStore(sessions, AcknowledgeWithin()),
                 itertools.count(1),
@@ -609,3 +612,29 @@ async def test_follow_up_enrolments_are_not_served_yet(esc):
             grpc.StatusCode.UNIMPLEMENTED,
             "METHOD_NOT_SERVED",
         )
+
+
+async def test_a_measurement_that_escalates_wakes_this_replicas_watchers_at_once(esc, monkeypatch):
+    monkeypatch.setattr(watch, "POLL_SECONDS", 30.0)  # far too rare: only the wake-up meets the deadline
+    call = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(), metadata=esc.meta("WatchEscalations", LARS, "", categories=())
+    )
+    try:
+        assert list((await next_message(call)).snapshot.escalations) == []
+        request = summary_pb2.RecordVitalSignsRequest(
+            patient_id=people.TOR, source_record_id="v-1", vital_signs=vital_signs_input(datetime.now(UTC), 7)
+        )
+        metadata = asserted(
+            esc.settings,
+            "summary",
+            "/samhandling.summary.v1.PatientSummaryService/RecordVitalSigns",
+            actor=KRISTIN,
+            patient_id=people.TOR,
+            data_categories=(VITALS,),
+        )
+        recorded = await esc.summaries.RecordVitalSigns(request, metadata=metadata)
+        assert recorded.escalation_level == summary_pb2.ESCALATION_LEVEL_EMERGENCY
+        change = await next_message(call)
+        assert change.change.escalation_id == recorded.escalation_id
+    finally:
+        call.cancel()

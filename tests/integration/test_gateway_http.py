@@ -96,19 +96,16 @@ def served(response: httpx.Response) -> dict:
     return response.json()
 
 
+def restricting_vital_signs(reason: str) -> dict[str, object]:
+    """The JSON body of a patient's CreateRule restricting their vital signs."""
+    return {"ruleType": "RULE_TYPE_RESTRICTION", "dataCategories": ["DATA_CATEGORY_VITAL_SIGNS"], "reason": reason}
+
+
 async def test_a_patient_manages_their_rules_through_json(api):
     auth = await api.auth()
-    created = served(
-        await api.client.post(
-            RULES,
-            headers=auth,
-            json={
-                "ruleType": "RULE_TYPE_RESTRICTION",
-                "dataCategories": ["DATA_CATEGORY_VITAL_SIGNS"],
-                "reason": "Bare med samtykke",
-            },
-        )
-    )["rule"]
+    created = served(await api.client.post(RULES, headers=auth, json=restricting_vital_signs("Bare med samtykke")))[
+        "rule"
+    ]
     assert created["patientId"] == PATIENT and created["version"] == 1
     assert created["ruleType"] == "RULE_TYPE_RESTRICTION" and created["state"] == "RULE_STATE_ACTIVE"
     assert created["dataCategories"] == ["DATA_CATEGORY_VITAL_SIGNS"] and created["receipt"].count(".") == 2
@@ -382,17 +379,7 @@ async def test_free_text_through_json_is_refused_like_through_grpc_and_nothing_i
     before = served(await api.client.get(RULES, headers=auth))["rules"]
     for reason in ("Reservasjon\u0000", "Reservasjon\u202etxt.exe", "Reservasjon\u001b[2J", "Sa\u030ar"):
         violations = error_of(
-            await api.client.post(
-                RULES,
-                headers=auth,
-                json={
-                    "ruleType": "RULE_TYPE_RESTRICTION",
-                    "dataCategories": ["DATA_CATEGORY_VITAL_SIGNS"],
-                    "reason": reason,
-                },
-            ),
-            400,
-            "INVALID_ARGUMENT",
+            await api.client.post(RULES, headers=auth, json=restricting_vital_signs(reason)), 400, "INVALID_ARGUMENT"
         )
         assert set(violations) == {"reason"}, reason
     assert served(await api.client.get(RULES, headers=auth))["rules"] == before
