@@ -33,7 +33,9 @@ from services.summary.store import SummaryStore
 from tests.fixtures import people
 from tests.fixtures.escalation import measurement, routes
 from tests.fixtures.health_person import HealthPerson
-from tests.support import Suite, running_suite
+from tests.fixtures.patient_calls import as_patient
+from tests.fixtures.summary_inputs import vital_signs
+from tests.support import Suite
 
 SERVICE = "/samhandling.summary.v1.EscalationService/"
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
@@ -93,27 +95,22 @@ class Escalations:
 
     async def patient_log(self, patient_id: str) -> list[audit_pb2.AuditEvent]:
         answer = await audit_pb2_grpc.AuditServiceStub(self.suite.gateway).ListEvents(
-            audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=await as_patient(self.suite, patient_id)
+            audit_pb2.ListEventsRequest(patient_id=patient_id),
+            metadata=await as_patient(self.suite.settings, patient_id),
         )
         return list(answer.events)
 
 
-async def as_patient(suite: Suite, patient_id: str) -> tuple[tuple[str, str], ...]:
-    token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
-    return (("authorization", f"Bearer {token}"),)
-
-
 @pytest.fixture
-async def esc(tmp_path) -> AsyncIterator[Escalations]:
-    async with running_suite(tmp_path) as suite:
-        engine = make_engine(suite.settings.database_url("summary"))
-        sessions = make_sessions(engine)
-        try:
-            yield Escalations(
-                suite, SummaryStore(sessions), EscalationStore(sessions, AcknowledgeWithin()), itertools.count(1)
-            )
-        finally:
-            engine.dispose()
+async def esc(suite: Suite) -> AsyncIterator[Escalations]:
+    engine = make_engine(suite.settings.database_url("summary"))
+    sessions = make_sessions(engine)
+    try:
+        yield Escalations(
+            suite, SummaryStore(sessions), EscalationStore(sessions, AcknowledgeWithin()), itertools.count(1)
+        )
+    finally:
+        engine.dispose()
 
 
 async def refusal(call) -> tuple[grpc.StatusCode, str, str]:
@@ -210,7 +207,7 @@ async def test_a_blocked_person_may_neither_open_nor_acknowledge_and_others_may(
             rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
             actor=consent_pb2.ActorSelector(hpr_number=people.LARS_HPR),
         ),
-        metadata=await as_patient(esc.suite, people.TOR),
+        metadata=await as_patient(esc.suite.settings, people.TOR),
     )
     lars = await esc.as_lars()
     refused = await refusal(esc.stub.GetEscalation(get(escalation_id), metadata=lars.metadata(GET)))
@@ -250,7 +247,7 @@ async def test_the_inbox_needs_its_scope_and_is_no_patients(esc):
     without = await esc.suite.auth("demo-ehr", scope="nhn:samhandling/summary.read")
     refused = await refusal(esc.stub.ListEscalations(E.ListEscalationsRequest(), metadata=without))
     assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "SCOPE_MISSING")
-    patient = await as_patient(esc.suite, people.TOR)
+    patient = await as_patient(esc.suite.settings, people.TOR)
     refused = await refusal(esc.stub.ListEscalations(E.ListEscalationsRequest(), metadata=patient))
     assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
 
@@ -289,16 +286,7 @@ async def test_a_worsening_measurement_recorded_through_the_gateway_reaches_the_
         summary_pb2.RecordVitalSignsRequest(
             patient_id=people.TOR,
             source_record_id="kitchen-1",
-            vital_signs=summary_pb2.VitalSigns(
-                measure_time=datetime.now(UTC),
-                respiration_rate=26,
-                spo2=91,
-                on_oxygen=False,
-                systolic_bp=95,
-                pulse=120,
-                consciousness=summary_pb2.CONSCIOUSNESS_ALERT,
-                temperature_celsius=39.2,
-            ),
+            vital_signs=vital_signs(measure_time=datetime.now(UTC), respiration_rate=26, spo2=91, pulse=120),
         ),
         metadata=ehr,
     )
@@ -348,13 +336,15 @@ async def test_the_inbox_lists_and_watches_without_patient_data_and_audits_nothi
 async def test_the_patient_reads_their_own_escalations_and_no_one_elses(esc):
     escalation_id = esc.open(people.TOR)
     mine = await esc.stub.ListPatientEscalations(
-        E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.TOR)
+        E.ListPatientEscalationsRequest(patient_id=people.TOR),
+        metadata=await as_patient(esc.suite.settings, people.TOR),
     )
     assert [e.escalation_id for e in mine.escalations] == [escalation_id]
     assert [t.orgnr for t in mine.escalations[0].targets]  # who was told
     others = await refusal(
         esc.stub.ListPatientEscalations(
-            E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.ESKIL)
+            E.ListPatientEscalationsRequest(patient_id=people.TOR),
+            metadata=await as_patient(esc.suite.settings, people.ESKIL),
         )
     )
     assert others[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
