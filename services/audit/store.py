@@ -14,6 +14,12 @@ are dense and follow commit order: a reader that sees sequence n sees every sequ
 and nothing that commits later can take a smaller number. (A database sequence gives neither on
 PostgreSQL: values are taken before commit and lost on rollback.)
 
+An append may carry the replay claims of the calls it stores (`AppendCall.claim`: the internal
+assertion's single use, services.platform.interceptors.handler_claim). They are inserted first in
+the append's transaction, before the log's lock, sorted (as every claim is), so they commit with
+the events or not at all; the events of a call whose claim is refused (a replay) are not stored,
+and the other calls of the batch are. One transaction per batch instead of two.
+
 The Merkle tree's interior nodes and the signed checkpoints are not written here: one leader at a
 time integrates the committed events and signs (services.audit.integrator), about a second behind
 at most. The reads that need the tree are therefore bounded by the latest checkpoint.
@@ -21,10 +27,11 @@ at most. The reads that need the tree are therefore bounded by the latest checkp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -33,6 +40,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, bindparam,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from services.platform.replay_store import ReplayTicket, claim_tickets
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from . import merkle
@@ -58,6 +66,14 @@ _HEAD = LogHeadRow.metadata.tables[LogHeadRow.__tablename__]
 _LOOKUP = select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
 _RESERVE = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + bindparam("count")).returning(_HEAD.c.size)
 _INSERT = insert(_EVENTS)
+
+
+@dataclass(frozen=True)
+class AppendCall:
+    """One call's records and the claim of its assertion (None: claimed already)."""
+
+    records: Sequence[AuditRecord]
+    claim: ReplayTicket | None = None
 
 
 class AuditStore:
@@ -95,15 +111,23 @@ class AuditStore:
         stored (or repeated in the batch) is not stored again. Returns the stored events in request
         order, once they are committed (an event stored now holds the appended record itself: no
         ORM instance or row object is built for it, which was a third of a large batch's CPU)."""
+        stored = self.append_calls([AppendCall(records)])[0]
+        assert stored is not None  # no claim, so never refused
+        return stored
+
+    def append_calls(self, calls: Sequence[AppendCall]) -> list[list[StoredEvent] | None]:
+        """`append` of several calls' records in one transaction, with their claims: per call, its
+        stored events, or None when its claim was refused (none of its records stored by it)."""
         for attempt in range(1, APPEND_ATTEMPTS + 1):
             try:
-                return self._append(records)
+                return self._append(calls)
             except IntegrityError:
                 if attempt == APPEND_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
 
-    def _append(self, records: Sequence[AuditRecord]) -> list[StoredEvent]:
+    def _append(self, calls: Sequence[AppendCall]) -> list[list[StoredEvent] | None]:
+        records = [record for call in calls for record in call.records]
         keys = list(dict.fromkeys(r.idempotency_key for r in records))
         with self.engine.connect() as connection:  # one connection for the lookup and the write
             stored = {
@@ -111,34 +135,48 @@ class AuditStore:
                 for row in connection.execute(_LOOKUP, {"keys": keys}).mappings()
             }
             connection.rollback()  # the lookup's transaction ends here: see _reserve
-            pending: dict[str, tuple[dict[str, object], LeafTemplate, AuditRecord]] = {}
             stored_at = self._clock()
+            # Each key's columns and leaf template, from its first record in the batch (before any lock).
+            prepared: dict[str, tuple[dict[str, object], LeafTemplate, AuditRecord]] = {}
             for record in records:
-                key = record.idempotency_key
-                if key in stored or key in pending:
-                    continue
-                event_id, salts = uuid.uuid4(), Salts.draw()
-                columns = _columns(record) | {
-                    "event_id": event_id,
-                    "stored_at": stored_at,
-                    "actor_pid_salt": salts.actor_pid,
-                    "justification_salt": salts.justification,
-                }
-                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts), record)
-            if pending:
-                with connection.begin():
+                if (key := record.idempotency_key) not in stored and key not in prepared:
+                    prepared[key] = _prepared(record, stored_at)
+            claims = [call.claim for call in calls if call.claim is not None]
+            refused: set[int] = set()
+            pending: dict[str, tuple[dict[str, object], LeafTemplate, AuditRecord]] = {}
+            with connection.begin() if claims or prepared else contextlib.nullcontext():
+                if claims:  # the first write of the transaction (see _reserve), before the log's lock
+                    inserted = claim_tickets(connection, claims)
+                    refused = {i for i, call in enumerate(calls) if call.claim and call.claim.digest not in inserted}
+                    # One ticket twice in the batch: the first call has it, every other one is a replay.
+                    refused |= _repeated_claims(calls)
+                for i, call in enumerate(calls):
+                    if i in refused:
+                        continue
+                    for record in call.records:
+                        key = record.idempotency_key
+                        if key in stored or key in pending:
+                            continue
+                        columns, template, first = prepared[key]
+                        if first is not record:  # its first record was a refused call's (rare)
+                            columns, template, first = _prepared(record, stored_at)
+                        pending[key] = (columns, template, record)
+                if pending:
                     # The critical section: from here to the commit, every other appender waits.
-                    first = _reserve(connection, len(pending))
+                    first_sequence = _reserve(connection, len(pending))
                     rows = [
                         columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
-                        for sequence, (columns, template, _) in enumerate(pending.values(), start=first)
+                        for sequence, (columns, template, _) in enumerate(pending.values(), start=first_sequence)
                     ]
                     connection.execute(_INSERT, rows)
+            if pending:
                 stored |= {
                     key: StoredEvent(str(columns["event_id"]), sequence, record)
-                    for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
+                    for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first_sequence)
                 }
-        return [stored[r.idempotency_key] for r in records]
+        return [
+            None if i in refused else [stored[r.idempotency_key] for r in call.records] for i, call in enumerate(calls)
+        ]
 
     def list_events(
         self, scope: ReadScope, limit: int, below_sequence: int | None = None, wanted: LogFilter = NO_FILTER
@@ -318,6 +356,30 @@ _ENUMS: dict[str, type[Enum]] = {
 _MEMBERS: dict[str, dict[object, Enum]] = {
     name: {member.value: member for member in domain} for name, domain in _ENUMS.items()
 }
+
+
+def _prepared(record: AuditRecord, stored_at: datetime) -> tuple[dict[str, object], LeafTemplate, AuditRecord]:
+    """A record's columns and its leaf up to its sequence, with a new event id and new salts."""
+    event_id, salts = uuid.uuid4(), Salts.draw()
+    columns = _columns(record) | {
+        "event_id": event_id,
+        "stored_at": stored_at,
+        "actor_pid_salt": salts.actor_pid,
+        "justification_salt": salts.justification,
+    }
+    return columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts), record
+
+
+def _repeated_claims(calls: Sequence[AppendCall]) -> set[int]:
+    """The calls whose claim an earlier call of the batch carries."""
+    seen: set[bytes] = set()
+    repeated = set()
+    for i, call in enumerate(calls):
+        if call.claim is not None:
+            if call.claim.digest in seen:
+                repeated.add(i)
+            seen.add(call.claim.digest)
+    return repeated
 
 
 def _latest_checkpoint(session: Session) -> CheckpointRow | None:
