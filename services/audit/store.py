@@ -18,7 +18,11 @@ An append may carry the replay claims of the calls it stores (`AppendCall.claim`
 assertion's single use, services.platform.interceptors.handler_claim). They are inserted first in
 the append's transaction, before the log's lock, sorted (as every claim is), so they commit with
 the events or not at all; the events of a call whose claim is refused (a replay) are not stored,
-and the other calls of the batch are. One transaction per batch instead of two.
+and the other calls of the batch are. The idempotency lookup then follows in the same
+transaction (the claims were its first write, see _reserve), so a batch with claims is one
+transaction where it was three (the lookup's, the append's, the claims'). On SQLite the claims'
+insert already takes the database's write lock, so there the lookup and the leaves are built
+under it too (SQLite has one writer at a time anyway).
 
 The Merkle tree's interior nodes and the signed checkpoints are not written here: one leader at a
 time integrates the committed events and signs (services.audit.integrator), about a second behind
@@ -27,7 +31,6 @@ at most. The reads that need the tree are therefore bounded by the latest checkp
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -66,6 +69,10 @@ _HEAD = LogHeadRow.metadata.tables[LogHeadRow.__tablename__]
 _LOOKUP = select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
 _RESERVE = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + bindparam("count")).returning(_HEAD.c.size)
 _INSERT = insert(_EVENTS)
+
+
+# An event about to be stored: its columns, its leaf up to its sequence, and its record.
+_Pending = tuple[dict[str, object], LeafTemplate, AuditRecord]
 
 
 @dataclass(frozen=True)
@@ -127,56 +134,61 @@ class AuditStore:
         raise AssertionError("unreachable")
 
     def _append(self, calls: Sequence[AppendCall]) -> list[list[StoredEvent] | None]:
-        records = [record for call in calls for record in call.records]
-        keys = list(dict.fromkeys(r.idempotency_key for r in records))
+        keys = list(dict.fromkeys(r.idempotency_key for call in calls for r in call.records))
+        claims = [call.claim for call in calls if call.claim is not None]
+        refused: set[int] = set()
         with self.engine.connect() as connection:  # one connection for the lookup and the write
-            stored = {
-                row["idempotency_key"]: _stored_event(row)
-                for row in connection.execute(_LOOKUP, {"keys": keys}).mappings()
-            }
-            connection.rollback()  # the lookup's transaction ends here: see _reserve
-            stored_at = self._clock()
-            # Each key's columns and leaf template, from its first record in the batch (before any lock).
-            prepared: dict[str, tuple[dict[str, object], LeafTemplate, AuditRecord]] = {}
-            for record in records:
-                if (key := record.idempotency_key) not in stored and key not in prepared:
-                    prepared[key] = _prepared(record, stored_at)
-            claims = [call.claim for call in calls if call.claim is not None]
-            refused: set[int] = set()
-            pending: dict[str, tuple[dict[str, object], LeafTemplate, AuditRecord]] = {}
-            with connection.begin() if claims or prepared else contextlib.nullcontext():
-                if claims:  # the first write of the transaction (see _reserve), before the log's lock
+            if claims:
+                # One transaction: the claims are its first write (see _reserve), so the lookup
+                # may follow inside it; the log's lock is taken only after both.
+                with connection.begin():
                     inserted = claim_tickets(connection, claims)
                     refused = {i for i, call in enumerate(calls) if call.claim and call.claim.digest not in inserted}
                     # One ticket twice in the batch: the first call has it, every other one is a replay.
                     refused |= _repeated_claims(calls)
-                for i, call in enumerate(calls):
-                    if i in refused:
-                        continue
-                    for record in call.records:
-                        key = record.idempotency_key
-                        if key in stored or key in pending:
-                            continue
-                        columns, template, first = prepared[key]
-                        if first is not record:  # its first record was a refused call's (rare)
-                            columns, template, first = _prepared(record, stored_at)
-                        pending[key] = (columns, template, record)
+                    stored = _lookup(connection, keys)
+                    pending = self._pending(calls, refused, stored)
+                    first = _write(connection, pending) if pending else 0
+            else:
+                stored = _lookup(connection, keys)
+                connection.rollback()  # the lookup's transaction ends here: see _reserve
+                pending = self._pending(calls, refused, stored)
                 if pending:
-                    # The critical section: from here to the commit, every other appender waits.
-                    first_sequence = _reserve(connection, len(pending))
-                    rows = [
-                        columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
-                        for sequence, (columns, template, _) in enumerate(pending.values(), start=first_sequence)
-                    ]
-                    connection.execute(_INSERT, rows)
-            if pending:
-                stored |= {
-                    key: StoredEvent(str(columns["event_id"]), sequence, record)
-                    for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first_sequence)
-                }
+                    with connection.begin():
+                        first = _write(connection, pending)
+        if pending:
+            stored |= {
+                key: StoredEvent(str(columns["event_id"]), sequence, record)
+                for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
+            }
         return [
             None if i in refused else [stored[r.idempotency_key] for r in call.records] for i, call in enumerate(calls)
         ]
+
+    def _pending(
+        self, calls: Sequence[AppendCall], refused: set[int], stored: dict[str, StoredEvent]
+    ) -> dict[str, _Pending]:
+        """The events to store, by idempotency key: the first record of each key not stored yet,
+        among the calls not refused, with its columns and its leaf up to its sequence (a new event
+        id and new salts). Built before the log's lock is taken."""
+        stored_at = self._clock()
+        pending: dict[str, _Pending] = {}
+        for i, call in enumerate(calls):
+            if i in refused:
+                continue
+            for record in call.records:
+                key = record.idempotency_key
+                if key in stored or key in pending:
+                    continue
+                event_id, salts = uuid.uuid4(), Salts.draw()
+                columns = _columns(record) | {
+                    "event_id": event_id,
+                    "stored_at": stored_at,
+                    "actor_pid_salt": salts.actor_pid,
+                    "justification_salt": salts.justification,
+                }
+                pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts), record)
+        return pending
 
     def list_events(
         self, scope: ReadScope, limit: int, below_sequence: int | None = None, wanted: LogFilter = NO_FILTER
@@ -358,16 +370,23 @@ _MEMBERS: dict[str, dict[object, Enum]] = {
 }
 
 
-def _prepared(record: AuditRecord, stored_at: datetime) -> tuple[dict[str, object], LeafTemplate, AuditRecord]:
-    """A record's columns and its leaf up to its sequence, with a new event id and new salts."""
-    event_id, salts = uuid.uuid4(), Salts.draw()
-    columns = _columns(record) | {
-        "event_id": event_id,
-        "stored_at": stored_at,
-        "actor_pid_salt": salts.actor_pid,
-        "justification_salt": salts.justification,
+def _lookup(connection: Connection, keys: list[str]) -> dict[str, StoredEvent]:
+    """The events already stored under any of the keys, by key."""
+    return {
+        row["idempotency_key"]: _stored_event(row) for row in connection.execute(_LOOKUP, {"keys": keys}).mappings()
     }
-    return columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts), record
+
+
+def _write(connection: Connection, pending: dict[str, _Pending]) -> int:
+    """Reserves the pending events' sequences under the log's lock and inserts them; returns the
+    first sequence. The critical section: from here to the commit, every other appender waits."""
+    first = _reserve(connection, len(pending))
+    rows = [
+        columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
+        for sequence, (columns, template, _) in enumerate(pending.values(), start=first)
+    ]
+    connection.execute(_INSERT, rows)
+    return first
 
 
 def _repeated_claims(calls: Sequence[AppendCall]) -> set[int]:

@@ -19,7 +19,7 @@ from services.audit.store import AppendCall, AuditStore
 from services.platform.db import make_sessions, migrate_platform
 from services.platform.replay_store import REPLAY_CLAIMS, ReplayStore, claim_tickets
 from services.platform.settings import Settings
-from tests.fixtures.audit_events import APPEND, GATEWAY, event, record
+from tests.fixtures.audit_events import APPEND, GATEWAY, at_once, event, record
 from tests.fixtures.backend_replicas import replica_channels
 from tests.support import BindsAssertions, asserted, expect_error, settings_for
 
@@ -98,7 +98,7 @@ def test_a_replayed_call_in_a_batch_stores_nothing_and_the_others_are_stored(sto
     assert [[e.sequence for e in events] for events in stored if events is not None] == [[1, 2], [3], [4]]
     assert stored[4] is not None and stored[4][0].record.idempotency_key == "k-replayed"
     assert claimed(audit_engine) == {used.digest, fresh.digest, twice.digest}
-    assert head_size(str(audit_engine.url.render_as_string(hide_password=False))) == 4
+    assert head_size(audit_engine.url.render_as_string(hide_password=False)) == 4
 
 
 def test_a_failed_append_leaves_its_claim_unmade(store, audit_engine):
@@ -108,3 +108,23 @@ def test_a_failed_append_leaves_its_claim_unmade(store, audit_engine):
     with pytest.raises(RuntimeError, match="head row is missing"):
         store.append_calls([AppendCall([record("k-1")], ticket)])
     assert claimed(audit_engine) == set()
+
+
+def test_concurrent_claimed_retries_on_two_replicas_store_the_event_once_and_keep_every_claim(store, audit_engine):
+    # Two stores stand for two audit replicas; each call carries its own assertion's claim. A
+    # call that loses the race for the shared key is rolled back whole, claim included, and
+    # its retry claims again and finds the event.
+    stores = [store, AuditStore(make_sessions(audit_engine))]
+    tickets = ReplayStore(audit_engine, "assertion")
+    results: list[tuple[str, int]] = []
+
+    def retry(index: int) -> None:
+        call = AppendCall([record("same-key"), record(f"own-{index}")], tickets.ticket(f"jti-{index}", 2_000_000_000))
+        (stored,) = stores[index % 2].append_calls([call])
+        assert stored is not None
+        results.append((stored[0].event_id, stored[0].sequence))
+
+    at_once(retry, 8)
+    assert len(results) == 8 and len(set(results)) == 1
+    assert head_size(audit_engine.url.render_as_string(hide_password=False)) == 9
+    assert claimed(audit_engine) == {tickets.ticket(f"jti-{i}", 0).digest for i in range(8)}
