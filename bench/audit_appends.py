@@ -12,7 +12,9 @@ Three ways of writing take turns, round by round:
 - AppendEvents over gRPC to the audit service, run as `samhandling serve audit` in its own
   process on the same database;
 - on PostgreSQL also AppendEvents to two such processes (replicas) on the one database, the
-  calls spread call by call over both by the gateway's own round_robin channel.
+  calls spread call by call over both by the gateway's own round_robin channel; each round's
+  pair of gRPC ways gives one ratio of two over one, reported with the median's interval
+  (bench.paired_ratios).
 
 Each writer makes a fixed number of sequential calls of two events (what one
 GetPatientSummary records), timed one by one. The database is fresh, migrated by the audit

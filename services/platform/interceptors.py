@@ -30,6 +30,7 @@ Every call is also timed into `rpc.server.duration` with its method and final st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -358,6 +359,10 @@ async def _claimed_in_handler(claim: HandlerClaim, answer: Awaitable[Any]) -> An
     handler did not commit it, and then a refusal is the answer instead."""
     try:
         result = await answer
+    except grpc.aio.AbortError:  # answered already (context.abort): the claim is still made
+        with contextlib.suppress(ServiceError):
+            await claim.settle()
+        raise
     except Exception:  # an error is an answer too: released once the claim is settled
         await claim.settle()
         raise
