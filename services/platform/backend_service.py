@@ -51,10 +51,16 @@ class Backend:
     # named here is claimed before its handler runs. Only methods with one request and one
     # response may be named.
     read_only: frozenset[str] = frozenset()
+    # The methods (short names) whose handler inserts its assertion's claim in the transaction
+    # that stores the call's writes (services.platform.interceptors.handler_claim): one
+    # transaction per call instead of two. Only methods with one request and one response.
+    claimed_in_handler: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         methods = self.service.methods_by_name
-        for name in self.read_only:
+        if both := self.read_only & self.claimed_in_handler:
+            raise ValueError(f"{self.name}: {sorted(both)} both read-only and claimed in their handler")
+        for name in self.read_only | self.claimed_in_handler:
             method = methods.get(name)
             if method is None or method.client_streaming or method.server_streaming:
                 raise ValueError(
@@ -63,7 +69,10 @@ class Backend:
 
     def read_only_methods(self) -> frozenset[str]:
         """The read-only methods' full names, as a server interceptor sees them."""
-        return frozenset(f"/{self.service.full_name}/{name}" for name in self.read_only)
+        return self._full_names(self.read_only)
+
+    def _full_names(self, names: frozenset[str]) -> frozenset[str]:
+        return frozenset(f"/{self.service.full_name}/{name}" for name in names)
 
     def migrate(self, settings: Settings) -> None:
         """The service's own migrations, then the platform's (the replay claims)."""
@@ -111,7 +120,10 @@ class Backend:
             interceptors=[
                 telemetry.server_interceptor(tracer_provider),
                 ServiceInterceptor(
-                    AssertionVerifier(public_key, self.name, replay), read_only=self.read_only_methods()
+                    AssertionVerifier(public_key, self.name, replay),
+                    read_only=self.read_only_methods(),
+                    claimed_in_handler=self._full_names(self.claimed_in_handler),
+                    tickets=replay,
                 ),
             ],
             on_start=[w.start for w in work],
