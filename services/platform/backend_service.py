@@ -28,8 +28,31 @@ from .settings import Settings
 
 
 @dataclass(frozen=True)
+class ServedService:
+    """A gRPC service a backend serves: its descriptor, the generated add-function, which object
+    of the backend's api serves it, and its read-only methods (short names; see Backend.read_only)."""
+
+    service: ServiceDescriptor
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: Callable[[Any], Any] = lambda api: api
+    read_only: frozenset[str] = frozenset()
+
+    def check(self, backend: str, names: frozenset[str] | None = None) -> None:
+        """Refuses a read-only name (or one of `names`) that is no method with one request and
+        one response."""
+        methods = self.service.methods_by_name
+        for name in self.read_only if names is None else names:
+            method = methods.get(name)
+            if method is None or method.client_streaming or method.server_streaming:
+                raise ValueError(
+                    f"{backend}: {name!r} is no method of {self.service.full_name} with one request and one response"
+                )
+
+
+@dataclass(frozen=True)
 class Backend:
-    """A backend service: its gRPC service and how to build its store, api and seeds."""
+    """A backend service: its gRPC service (and any more it serves on the same server, database
+    and api: `more_services`) and how to build its store, api and seeds."""
 
     name: str
     migrations: Path
@@ -51,25 +74,31 @@ class Backend:
     # named here is claimed before its handler runs. Only methods with one request and one
     # response may be named.
     read_only: frozenset[str] = frozenset()
-    # The methods (short names) whose handler inserts its assertion's claim in the transaction
-    # that stores the call's writes (services.platform.interceptors.handler_claim): one
-    # transaction per call instead of two. Only methods with one request and one response.
+    # The methods (short names, of the first service) whose handler inserts its assertion's
+    # claim in the transaction that stores the call's writes
+    # (services.platform.interceptors.handler_claim): one transaction per call instead of two.
+    # Only methods with one request and one response.
     claimed_in_handler: frozenset[str] = frozenset()
+    # Further gRPC services on the same server, each served by an object of the api (the summary
+    # backend's EscalationService). The interceptors, reflection and health cover every one.
+    more_services: tuple[ServedService, ...] = ()
 
     def __post_init__(self) -> None:
-        methods = self.service.methods_by_name
         if both := self.read_only & self.claimed_in_handler:
             raise ValueError(f"{self.name}: {sorted(both)} both read-only and claimed in their handler")
-        for name in self.read_only | self.claimed_in_handler:
-            method = methods.get(name)
-            if method is None or method.client_streaming or method.server_streaming:
-                raise ValueError(
-                    f"{self.name}: {name!r} is no method of {self.service.full_name} with one request and one response"
-                )
+        for served in self.services:
+            served.check(self.name)
+        self.services[0].check(self.name, self.claimed_in_handler)
+
+    @property
+    def services(self) -> tuple[ServedService, ...]:
+        """Every gRPC service the backend serves, its first (`service`) first."""
+        first = ServedService(self.service, self.add_to_server, read_only=self.read_only)
+        return (first, *self.more_services)
 
     def read_only_methods(self) -> frozenset[str]:
-        """The read-only methods' full names, as a server interceptor sees them."""
-        return self._full_names(self.read_only)
+        """The read-only methods' full names (of every service), as a server interceptor sees them."""
+        return frozenset(f"/{s.service.full_name}/{name}" for s in self.services for name in s.read_only)
 
     def _full_names(self, names: frozenset[str]) -> frozenset[str]:
         return frozenset(f"/{self.service.full_name}/{name}" for name in names)
@@ -116,7 +145,7 @@ class Backend:
         return GrpcServer(
             self.name,
             address or settings.listen_address(self.name),
-            [Servicer(self.service.full_name, self.add_to_server, api)],
+            [Servicer(s.service.full_name, s.add_to_server, s.servicer(api)) for s in self.services],
             interceptors=[
                 telemetry.server_interceptor(tracer_provider),
                 ServiceInterceptor(

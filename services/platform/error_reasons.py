@@ -282,7 +282,7 @@ class Reason(StrEnum):
     ORGANISATION_REQUIRED = _entry(
         S.PERMISSION_DENIED,
         reason="ORGANISATION_REQUIRED",
-        meaning="alerts are sent, received and acknowledged by organisations",
+        meaning="alerts and escalations are sent, received and acted on by organisations",
     )
     ALERT_NOT_TARGETED = _entry(
         S.PERMISSION_DENIED,
@@ -521,6 +521,11 @@ class Reason(StrEnum):
         S.UNIMPLEMENTED,
         reason="METHOD_NOT_FOUND",
         meaning="the server has no such method (gRPC's own answer would carry no ErrorInfo)",
+    )
+    METHOD_NOT_SERVED = _entry(
+        S.UNIMPLEMENTED,
+        reason="METHOD_NOT_SERVED",
+        meaning="the method is in the contract but not served yet (EnrolFollowUp, EndFollowUp: docs/escalation.md)",
     )
     HTTP_METHOD_NOT_ALLOWED = _entry(
         S.UNIMPLEMENTED,

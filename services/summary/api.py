@@ -6,30 +6,42 @@ calling system's (its client id is the source system of every record it writes).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from samhandling.common.v1 import common_pb2
-from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
+from services.platform.paging import page, page_violations
+from services.platform.watch import Heartbeat
 
 from . import convert, use_cases
 from .convert import SUMMARY_CATEGORIES
+from .escalation_episodes import Episode, Responder
+from .escalation_views import EscalationView
 from .news2 import Spo2Scale
 from .okt import MunicipalService, is_active
 from .vitals import Performer
 
 if TYPE_CHECKING:
+    from services.platform.wakeups import Wakeups
+
+    from .escalation_inbox_store import EscalationInboxStore
     from .store import SummaryStore
 
 C = common_pb2
+# Inbox pages (escalation.proto): ListEscalations 1-100, 50 by default; ListPatientEscalations 1-50, 20.
+DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE = 50, 100
+DEFAULT_PATIENT_PAGE, MAX_PATIENT_PAGE = 20, 50
 MAX_RANGE = timedelta(days=366)
 T = TypeVar("T")
 
@@ -47,11 +59,14 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         *,
         allow_synthetic: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wakeups: Wakeups | None = None,
     ) -> None:
         self._store = store
         self.escalation = escalation  # its episodes are swept beside the calls (main.py)
         self._allow_synthetic = allow_synthetic
         self._clock = clock
+        # The escalation inbox's watchers in this process, woken after a measurement escalates.
+        self._wakeups = wakeups
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -206,6 +221,8 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             recorder_orgnr=actor.orgnr_child or actor.orgnr_parent,
             now=self._clock(),
         )
+        if self._wakeups is not None and recorded.escalated.episode_id:
+            use_cases.escalations_changed(self._wakeups)
         return convert.recorded_to_proto(recorded)
 
     async def SetSpo2Scale(
@@ -281,19 +298,8 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         return convert.service_to_proto(record, is_active(record, self._today()))
 
     def _performer(self, request: summary_pb2.RecordVitalSignsRequest) -> tuple[Performer | None, dict[str, str]]:
-        """Who measured: a health person's own token names them (they record their own
-        measurements); a system names the health person, or nobody when it does not know."""
-        actor = current_assertion().actor
-        named = request.measured_by if request.HasField("measured_by") else None
-        if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
-            if named is not None and named.hpr_number != actor.hpr_number:
-                return None, {"measured_by.hpr_number": "a health person records their own measurements; leave it out"}
-            return Performer(actor.hpr_number, actor.name), {}
-        if named is None:
-            return None, {}
-        if problems := convert.performer_violations(named, "measured_by"):
-            return None, problems
-        return Performer(named.hpr_number, named.name), {}
+        """Who measured (_acting_person): a system may name nobody when it does not know."""
+        return _acting_person(request, "measured_by")
 
     def _range(self, request: summary_pb2.ListVitalSignsRequest) -> tuple[datetime, datetime]:
         start, end, problems = convert.vital_signs_range(request, self._clock)
@@ -312,3 +318,327 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     @staticmethod
     async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
+
+
+class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
+    """gRPC handlers of the EscalationService (docs/escalation.md, "API"). Every method acts for
+    the caller's organisation (the point of care of the asserted actor); one naming an escalation
+    answers an organisation that is neither a target nor the source exactly as for an id that
+    does not exist. Opening or acting on one is a read of the patient's vital signs, which the
+    gateway decides for the patient it learnt through LookupEscalationPatient."""
+
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {
+            "GetEscalation",
+            "LookupEscalationPatient",
+            "ListEscalations",
+            "ListPatientEscalations",
+            "GetEscalationStatistics",
+            "ExportEscalation",
+        }
+    )
+
+    def __init__(
+        self,
+        summary: SummaryStore,
+        escalation: use_cases.Escalation,
+        inbox: EscalationInboxStore,
+        wakeups: Wakeups,
+        *,
+        allow_synthetic: bool,
+        facts: use_cases.FactsSource | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._summary = summary
+        self._escalations = escalation.episodes
+        self._inbox = inbox
+        # Wakes this process's inbox watchers after a change here, and (PostgreSQL) after any replica's.
+        self._wakeups = wakeups
+        self._allow_synthetic = allow_synthetic
+        # Who is responsible for a patient: the responsibility store's facts (tests inject others).
+        responsibility = escalation.responsibility
+        self._facts: use_cases.FactsSource = facts or (
+            lambda patient_id, recorder_orgnr, now: responsibility.facts(
+                patient_id, recorder_orgnr=recorder_orgnr, now=now
+            )
+        )
+        self._clock = clock
+
+    def _today(self) -> date:
+        return today_in_norway(self._clock)
+
+    # -- the inbox: no patient data --------------------------------------------------------
+
+    async def ListEscalations(
+        self, request: escalation_pb2.ListEscalationsRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ListEscalationsResponse:
+        orgnr = _organisation()
+        box, problems = convert.box_from_proto(request.box)
+        limit, offset, paging = page_violations(
+            request.page_size, request.page_token, default=DEFAULT_INBOX_PAGE, maximum=MAX_INBOX_PAGE
+        )
+        if problems := problems | paging:
+            raise invalid_argument(problems)
+        now, offset = self._clock(), offset or 0
+        items = await _run(
+            use_cases.list_escalations,
+            self._inbox,
+            orgnr,
+            box,
+            include_resolved=request.include_resolved,
+            now=now,
+            limit=limit + 1,
+            offset=offset,
+        )
+        # The token is how many were listed before it (the order is by urgency, not by a key).
+        shown, token = page(
+            [convert.inbox_item_to_proto(i) for i in items[:limit]],
+            [offset + n for n in range(1, len(items[:limit]) + 1)],
+            len(items) > limit,
+        )
+        return convert.inbox_page(shown, token, now)
+
+    async def WatchEscalations(
+        self, request: escalation_pb2.WatchEscalationsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[escalation_pb2.WatchEscalationsResponse]:
+        orgnr = _organisation()
+        box, problems = convert.box_from_proto(request.box)
+        if problems:
+            raise invalid_argument(problems)
+        if request.resume_after:
+            after = await _run(use_cases.escalation_resume_position, self._inbox, request.resume_after)
+            await context.send_initial_metadata(())  # accepted: the gateway may start its answer
+        else:
+            after, items, truncated = await _run(use_cases.escalation_snapshot, self._inbox, orgnr, box)
+            yield convert.inbox_snapshot(after, items, truncated, self._clock())
+        changes = use_cases.follow_escalations(self._inbox, self._wakeups, orgnr, box, after)
+        async with aclosing(changes):
+            async for change in changes:
+                if isinstance(change, Heartbeat):
+                    yield convert.inbox_heartbeat(change.position, self._clock())
+                else:
+                    yield convert.inbox_change(change, self._clock())
+
+    async def ListPatientEscalations(
+        self, request: escalation_pb2.ListPatientEscalationsRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ListPatientEscalationsResponse:
+        self._patient_granted(request.patient_id)
+        limit, offset, problems = page_violations(
+            request.page_size, request.page_token, default=DEFAULT_PATIENT_PAGE, maximum=MAX_PATIENT_PAGE
+        )
+        if problems:
+            raise invalid_argument(problems)
+        offset = offset or 0
+        views = await _run(
+            use_cases.patient_escalations,
+            self._escalations,
+            self._inbox,
+            self._summary,
+            request.patient_id,
+            limit + 1,
+            offset,
+        )
+        shown, token = page(
+            [convert.escalation_to_proto(v) for v in views[:limit]],
+            [offset + n for n in range(1, len(views[:limit]) + 1)],
+            len(views) > limit,
+        )
+        return escalation_pb2.ListPatientEscalationsResponse(escalations=shown, next_page_token=token)
+
+    async def GetEscalationStatistics(
+        self, request: escalation_pb2.GetEscalationStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.GetEscalationStatisticsResponse:
+        orgnr = _organisation()
+        start, end, problems = convert.statistics_days(request)
+        if problems:
+            raise invalid_argument(problems)
+        assert start is not None and end is not None, "statistics_days names a missing or invalid day"
+        rows = await _run(use_cases.escalation_statistics, self._inbox, orgnr, start, end)
+        return convert.statistics_to_proto(rows)
+
+    # -- one escalation ------------------------------------------------------------------
+
+    async def GetEscalation(
+        self, request: escalation_pb2.GetEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.GetEscalationResponse:
+        episode = await self._opened(request.escalation_id)
+        view = await _run(use_cases.escalation_view, self._escalations, self._summary, episode)
+        return convert.get_escalation_response(view, self._clock())
+
+    async def ExportEscalation(
+        self, request: escalation_pb2.ExportEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ExportEscalationResponse:
+        episode = await self._opened(request.escalation_id)
+        bundle = await _run(use_cases.export_escalation, self._escalations, episode, self._clock())
+        return escalation_pb2.ExportEscalationResponse(bundle_json=bundle)
+
+    async def LookupEscalationPatient(
+        self, request: escalation_pb2.LookupEscalationPatientRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.LookupEscalationPatientResponse:
+        episode = await self._visible(request.escalation_id)
+        return escalation_pb2.LookupEscalationPatientResponse(patient_id=episode.patient_id)
+
+    # -- changes: each with a request_id; the same request again changes nothing -----------
+
+    async def AcknowledgeEscalation(
+        self, request: escalation_pb2.AcknowledgeEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.AcknowledgeEscalationResponse:
+        escalation = await self._change(request, "acknowledged_by", use_cases.acknowledge_escalation)
+        return escalation_pb2.AcknowledgeEscalationResponse(escalation=escalation)
+
+    async def DeclineEscalation(
+        self, request: escalation_pb2.DeclineEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.DeclineEscalationResponse:
+        escalation = await self._change(request, "declined_by", use_cases.decline_escalation, reason=request.reason)
+        return escalation_pb2.DeclineEscalationResponse(escalation=escalation)
+
+    async def PlanReassessment(
+        self, request: escalation_pb2.PlanReassessmentRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.PlanReassessmentResponse:
+        reassess_at, problems = convert.reassess_time_from_proto(request)
+        if problems:
+            raise invalid_argument(problems)
+        escalation = await self._change(request, "planned_by", use_cases.plan_reassessment, reassess_at=reassess_at)
+        return escalation_pb2.PlanReassessmentResponse(escalation=escalation)
+
+    async def ResolveEscalation(
+        self, request: escalation_pb2.ResolveEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ResolveEscalationResponse:
+        outcome, problems = convert.outcome_from_proto(request.outcome)
+        if problems:
+            raise invalid_argument(problems)
+        escalation = await self._change(
+            request, "resolved_by", use_cases.resolve_escalation, outcome=outcome, note=request.note
+        )
+        return escalation_pb2.ResolveEscalationResponse(escalation=escalation)
+
+    async def RaiseConcern(
+        self, request: escalation_pb2.RaiseConcernRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.RaiseConcernResponse:
+        self._patient_granted(request.patient_id)
+        level, problems = convert.level_from_proto(request.level)
+        if problems:
+            raise invalid_argument(problems)
+        assert level is not None, "level_from_proto names a missing level"
+        view, told = await _run(
+            use_cases.raise_concern,
+            self._escalations,
+            self._summary,
+            self._facts,
+            request.patient_id,
+            actor=self._responder(request, "raised_by"),
+            level=level,
+            note=request.note,
+            request_id=request.request_id,
+            now=self._clock(),
+        )
+        self._committed()
+        return convert.raise_concern_response(view, told)
+
+    # -- follow-up enrolments: in the contract, not served yet (docs/escalation.md, "API") ---
+
+    async def EnrolFollowUp(
+        self, request: escalation_pb2.EnrolFollowUpRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.EnrolFollowUpResponse:
+        raise Reason.METHOD_NOT_SERVED.error("EnrolFollowUp is not served yet")
+
+    async def EndFollowUp(
+        self, request: escalation_pb2.EndFollowUpRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.EndFollowUpResponse:
+        raise Reason.METHOD_NOT_SERVED.error("EndFollowUp is not served yet")
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _visible(self, escalation_id: str) -> Episode:
+        """The escalation, when the caller's organisation is a target or its source."""
+        if problems := convert.escalation_id_violations(escalation_id):
+            raise invalid_argument(problems)
+        orgnr = _organisation()
+        return await _run(use_cases.escalation_for, self._escalations, escalation_id, orgnr)
+
+    def _committed(self) -> None:
+        """Wakes this process's inbox watchers after a change committed here."""
+        use_cases.escalations_changed(self._wakeups)
+
+    async def _change(
+        self, request: Any, by: str, change: Callable[..., EscalationView], **fields: object
+    ) -> escalation_pb2.Escalation:
+        """One change of the escalation the request names (its `escalation_id` and `request_id`),
+        by the caller's organisation and the person acting (`by`, the request's Performer field)."""
+        episode = await self._opened(request.escalation_id)
+        actor = self._responder(request, by)
+        view = await _run(
+            change,
+            self._escalations,
+            self._summary,
+            episode.episode_id,
+            actor=actor,
+            request_id=request.request_id,
+            now=self._clock(),
+            **fields,
+        )
+        self._committed()
+        return convert.escalation_to_proto(view)
+
+    @staticmethod
+    def _responder(request: Message, field: str) -> Responder:
+        """The caller's organisation and the health person acting for it: the token's own, or
+        the one a system names in `field` (required then)."""
+        person, problems = _acting_person(request, field)
+        if person is None and not problems:
+            problems = {field: "required: the health person who acts (HPR number and name)"}
+        if problems:
+            raise invalid_argument(problems)
+        assert person is not None
+        return Responder(_organisation(), person)
+
+    def _patient_granted(self, patient_id: str) -> None:
+        """A valid person number, whose vital signs the gateway permitted for this call."""
+        try:
+            validate_person_number(patient_id, allow_synthetic=self._allow_synthetic, today=self._today())
+        except InvalidIdentifier as exc:
+            raise invalid_argument({"patient_id": str(exc)}) from None
+        _vital_signs_granted(patient_id)
+
+    async def _opened(self, escalation_id: str) -> Episode:
+        """_visible, and the gateway decided a read of this escalation's patient's vital signs."""
+        episode = await self._visible(escalation_id)
+        _vital_signs_granted(episode.patient_id)
+        return episode
+
+
+def _acting_person(request: Message, field: str) -> tuple[Performer | None, dict[str, str]]:
+    """Who acts, from the request's `field` (a Performer): a health person's own token names them
+    (they act for themselves: a different HPR number named is refused); a system names the
+    health person, or nobody (None)."""
+    actor = current_assertion().actor
+    named: summary_pb2.Performer | None = getattr(request, field) if request.HasField(field) else None
+    if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
+        if named is not None and named.hpr_number != actor.hpr_number:
+            return None, {f"{field}.hpr_number": "a health person acts for themselves; leave it out"}
+        return Performer(actor.hpr_number, actor.name), {}
+    if named is None:
+        return None, {}
+    if problems := convert.performer_violations(named, field):
+        return None, problems
+    return Performer(named.hpr_number, named.name), {}
+
+
+def _organisation() -> str:
+    """The caller's organisation: the point of care it acts for (else its legal unit)."""
+    actor = current_assertion().actor
+    orgnr = actor.orgnr_child or actor.orgnr_parent
+    if not orgnr:
+        raise Reason.ORGANISATION_REQUIRED.error("escalations are sent, received and acted on by organisations")
+    return orgnr
+
+
+def _vital_signs_granted(patient_id: str) -> None:
+    """The gateway decided for this patient, and permitted their vital signs."""
+    asserted_patient(patient_id)
+    if C.DATA_CATEGORY_VITAL_SIGNS not in current_assertion().data_categories:
+        raise Reason.CATEGORY_NOT_PERMITTED.error("no data category of this call was permitted")
+
+
+async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    return await asyncio.to_thread(function, *args, **kwargs)

@@ -8,19 +8,27 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from services.platform.error_reasons import Reason
-from services.platform.errors import invalid_argument
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.norway_date import today_in_norway
+from services.platform.paging import resume_violation
+from services.platform.wakeups import Wakeups, follow_committed
+from services.platform.watch import PAGE, Heartbeat
 
-from .escalation_episodes import TellRecorder
+from .escalation_episodes import Episode, Outcome, Responder, TellRecorder, Transition
+from .escalation_fhir import escalation_bundle
+from .escalation_inbox_store import SEQUENCE, EscalationInboxStore
+from .escalation_isbar import isbar
 from .escalation_routing import ResponsibilityFacts, route
 from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
+from .escalation_statistics import DayStatistics, day_statistics, utc_range
 from .escalation_store import EscalationStore
+from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, check_visible
 from .fhir import patient_bundle
 from .news2 import Spo2Scale
 from .okt import MunicipalService, record_violations
@@ -52,6 +60,8 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 Assessed = list[tuple[Measurement, Assessment]]
+# Who is responsible for a patient (escalation_routing's facts): (patient, recorder's organisation, now).
+FactsSource = Callable[[str, str, datetime], ResponsibilityFacts]
 
 
 def _refusals_as_errors(function: Callable[P, T]) -> Callable[P, T]:
@@ -324,3 +334,225 @@ def _checked(record: MunicipalService) -> MunicipalService:
     if problems := record_violations(record):
         raise invalid_argument(problems)
     return record
+
+
+# -- escalations (docs/escalation.md, "API") ----------------------------------------------
+
+
+def escalation_for(escalations: EscalationStore, episode_id: str, orgnr: str) -> Episode:
+    """The episode when `orgnr` is a target or its source; otherwise ESCALATION_NOT_FOUND, exactly as
+    for an id that does not exist."""
+    return check_visible(escalations.get(episode_id), orgnr)
+
+
+@_refusals_as_errors
+def escalation_view(escalations: EscalationStore, summary: SummaryStore, episode: Episode) -> EscalationView:
+    """The escalation in full: its patient, the measurements it lists with their NEWS2, what the
+    recorder was told and the ISBAR view."""
+    patient, measurements = summary.get_measurements(
+        episode.patient_id, [m.measurement_id for m in episode.measurements]
+    )
+    measured = tuple((m, assess(m, patient.birth_date)) for m in measurements)
+    notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode.episode_id))
+    return EscalationView(episode, measured, notes, isbar(episode, patient, measured), patient)
+
+
+def changed_view(escalations: EscalationStore, summary: SummaryStore, transition: Transition) -> EscalationView:
+    assert transition.episode is not None, "a change of an escalation answers the escalation"
+    return escalation_view(escalations, summary, transition.episode)
+
+
+def acknowledge_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.acknowledge(episode_id, actor=actor, request_id=request_id, now=now)
+    return changed_view(escalations, summary, transition)
+
+
+def decline_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    reason: str,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.decline(episode_id, actor=actor, reason=reason, request_id=request_id, now=now)
+    return changed_view(escalations, summary, transition)
+
+
+# The core's names of fields that the request names otherwise.
+_REQUEST_FIELDS = {"reassess_at": "reassess_time"}
+
+
+def _request_fields(function: Callable[P, T]) -> Callable[P, T]:
+    """The use case, with the core's field violations named as the request names its fields."""
+
+    @functools.wraps(function)
+    def renaming(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except ServiceError as exc:
+            if not exc.field_violations.keys() & _REQUEST_FIELDS.keys():
+                raise
+            raise invalid_argument({_REQUEST_FIELDS.get(k, k): v for k, v in exc.field_violations.items()}) from None
+
+    return renaming
+
+
+@_request_fields
+def plan_reassessment(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    reassess_at: datetime,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    # The contract's PlanReassessmentRequest has no note: the plan is recorded without one.
+    transition = escalations.plan_reassessment(
+        episode_id, actor=actor, reassess_at=reassess_at, note="", request_id=request_id, now=now
+    )
+    return changed_view(escalations, summary, transition)
+
+
+def resolve_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    outcome: Outcome,
+    note: str,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.resolve(
+        episode_id, actor=actor, outcome=outcome, note=note, request_id=request_id, now=now
+    )
+    return changed_view(escalations, summary, transition)
+
+
+@_refusals_as_errors
+def raise_concern(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    facts: FactsSource,
+    patient_id: str,
+    *,
+    actor: Responder,
+    level: Level,
+    note: str,
+    request_id: str,
+    now: datetime,
+) -> tuple[EscalationView, tuple[RecorderNoteView, ...]]:
+    """A concern raised by hand for the patient (who must exist); the escalation it opened,
+    upgraded or was added to, and what this call tells the caller's organisation."""
+    summary.get_patient(patient_id)
+    routes = route(facts(patient_id, actor.orgnr, now), now)
+    transition = escalations.raise_concern(
+        patient_id, actor=actor, level=level, note=note, request_id=request_id, routes=routes, now=now
+    )
+    view = changed_view(escalations, summary, transition)
+    # What the concern told its organisation: the notices of the concern's own instant (the same
+    # when the request is repeated and changes nothing).
+    raised = next(e for e in view.episode.events if e.request_id == request_id and e.orgnr == actor.orgnr)
+    return view, tuple(n for n in view.notes if n.at == raised.at and n.tell.orgnr == actor.orgnr)
+
+
+# -- the inbox: no patient data -------------------------------------------------------------
+
+# ListEscalations' include_resolved lists those resolved within this long.
+RESOLVED_LISTED_FOR = timedelta(days=7)
+# A new watch's snapshot holds at most this many open escalations (docs/limits.md).
+MAX_SNAPSHOT_ESCALATIONS = 200
+
+
+def list_escalations(
+    inbox: EscalationInboxStore,
+    orgnr: str,
+    box: Box,
+    *,
+    include_resolved: bool,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> list[InboxItem]:
+    since = now - RESOLVED_LISTED_FOR if include_resolved else None
+    return inbox.inbox(orgnr, box, resolved_since=since, limit=limit, offset=offset)
+
+
+def escalation_snapshot(inbox: EscalationInboxStore, orgnr: str, box: Box) -> tuple[int, list[InboxItem], bool]:
+    """The position to follow from, the organisation's open escalations (at most
+    MAX_SNAPSHOT_ESCALATIONS, the most urgent first) and whether there were more. The position is
+    read first: a change committed in between is in the snapshot and sent again as a change,
+    never lost."""
+    head = inbox.head()
+    items = inbox.inbox(orgnr, box, resolved_since=None, limit=MAX_SNAPSHOT_ESCALATIONS + 1)
+    return head, items[:MAX_SNAPSHOT_ESCALATIONS], len(items) > MAX_SNAPSHOT_ESCALATIONS
+
+
+def escalation_resume_position(inbox: EscalationInboxStore, resume_after: int) -> int:
+    """`resume_after`, when the change sequence has handed it out (a watch resumes after it)."""
+    if (problem := resume_violation(resume_after, inbox.head())) is not None:
+        raise invalid_argument({"resume_after": problem})
+    return resume_after
+
+
+def escalations_changed(wakeups: Wakeups) -> None:
+    """Wakes this process's inbox watchers after an escalation change committed here."""
+    wakeups.committed(SEQUENCE)
+
+
+def follow_escalations(
+    inbox: EscalationInboxStore, wakeups: Wakeups, orgnr: str, box: Box, after: int
+) -> AsyncGenerator[InboxItem | Heartbeat, None]:
+    """The organisation's escalations as they change after position `after` (heartbeats between)."""
+    return follow_committed(wakeups, SEQUENCE, lambda seen: inbox.changes_after(orgnr, box, seen, PAGE), after)
+
+
+@_refusals_as_errors
+def patient_escalations(
+    escalations: EscalationStore,
+    inbox: EscalationInboxStore,
+    summary: SummaryStore,
+    patient_id: str,
+    limit: int,
+    offset: int,
+) -> list[EscalationView]:
+    """The patient's escalations, newest first: targets, events and what the recorder was told
+    (no measurements, no ISBAR view). PATIENT_NOT_FOUND for a patient who does not exist."""
+    summary.get_patient(patient_id)
+    views = []
+    for episode_id in inbox.patient_episode_ids(patient_id, limit, offset):
+        notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode_id))
+        views.append(EscalationView(escalations.get(episode_id), notes=notes))
+    return views
+
+
+def escalation_statistics(inbox: EscalationInboxStore, orgnr: str, start: date, end: date) -> list[DayStatistics]:
+    """The organisation's statistics as a target, per Norwegian day of opening and level."""
+    first, after = utc_range(start, end)
+    return day_statistics(inbox.statistics_outlines(orgnr, first, after))
+
+
+def export_escalation(escalations: EscalationStore, episode: Episode, now: datetime) -> str:
+    """The escalation as a FHIR R4 Bundle (JSON): its Task and a Communication per delivery and per
+    message to the recorder."""
+    bundle = escalation_bundle(
+        episode,
+        deliveries=escalations.deliveries(episode.episode_id),
+        recorder_notes=escalations.recorder_messages(episode.episode_id),
+        generated_at=now,
+    )
+    return json.dumps(bundle, ensure_ascii=False)

@@ -1,0 +1,640 @@
+"""The EscalationService through a real summary gRPC server with real internal assertions, on
+SQLite and PostgreSQL (docs/escalation.md, "API"). Episodes are opened through the escalation
+store on the server's own database, as RecordVitalSigns will open them; everything else goes
+through gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+
+from samhandling.common.v1 import common_pb2
+from samhandling.summary.v1 import escalation_pb2 as E
+from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
+from services.platform import watch
+from services.platform.db import make_engine, make_sessions
+from services.platform.errors import error_info
+from services.platform.norway_date import day_in_norway
+from services.platform.protomap import to_date, to_timestamp
+from services.summary.escalation_rules import AcknowledgeWithin, evaluate
+from services.summary.escalation_store import EscalationStore
+from services.summary.store import SummaryStore
+from tests.fixtures import people
+from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, RECORDER, routes, vital_signs_input
+from tests.fixtures.escalation import measurement as scored_measurement
+from tests.fixtures.escalation_api import KRISTIN, LARS, MARTE, SIGRID, VILDE, VITALS, escalation_call, routed_backend
+from tests.support import asserted, running_backend, settings_for
+
+UNKNOWN_ID = "esc-00000000000000000000000000000000"
+UNKNOWN_PATIENT = "01818010083"  # a valid synthetic number, not seeded
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    return settings_for(tmp_path, summary=db_url)
+
+
+@dataclass
+class Escalations:
+    """A running summary backend, its escalation store (for opening episodes as RecordVitalSigns
+    does) and a stub that asserts each call as the gateway would."""
+
+    settings: object
+    stub: escalation_pb2_grpc.EscalationServiceStub
+    summaries: summary_pb2_grpc.PatientSummaryServiceStub
+    summary: SummaryStore
+    store: EscalationStore
+    counter: itertools.count
+
+    def open(self, total: int = 7, *, red: bool = False, at: datetime | None = None, patient: str = people.TOR) -> str:
+        """A measurement of `total` recorded for the patient by RECORDER and escalated; the episode id."""
+        now = datetime.now(UTC)
+        at = at or now
+        n = next(self.counter)
+        given = replace(
+            scored_measurement(at, total, red=red),
+            source_system="demo-ehr",
+            source_record_id=f"api-{n}",
+            measurement_id="",
+        )
+        stored, _ = self.summary.record_measurement(patient, given, 0)
+        transition = self.store.record_measurement(
+            patient,
+            measurement_id=stored.measurement_id,
+            measured_at=at,
+            evaluation=evaluate(stored, self.summary.get_patient(patient).birth_date, ()),
+            source_orgnr=RECORDER,
+            routes=routes(now),
+            now=now,
+        )
+        assert transition.episode is not None
+        return transition.episode.episode_id
+
+    def meta(self, method: str, actor: common_pb2.Actor, patient_id: str = "", **kw):
+        return escalation_call(self.settings, method, actor, patient_id, **kw)
+
+    async def call(self, method: str, request, actor: common_pb2.Actor, patient_id: str = people.TOR, **kw):
+        return await getattr(self.stub, method)(request, metadata=self.meta(method, actor, patient_id, **kw))
+
+
+@pytest.fixture
+async def esc(settings) -> AsyncIterator[Escalations]:
+    async with running_backend("summary", settings, spec=routed_backend()) as channel:
+        engine = make_engine(settings.database_url("summary"))
+        sessions = make_sessions(engine)
+        try:
+            yield Escalations(
+                settings,
+                escalation_pb2_grpc.EscalationServiceStub(channel),
+                summary_pb2_grpc.PatientSummaryServiceStub(channel),
+                SummaryStore(sessions),
+                EscalationStore(sessions, AcknowledgeWithin()),
+                itertools.count(1),
+            )
+        finally:
+            engine.dispose()
+
+
+async def refusal(call) -> tuple[grpc.StatusCode, str, str]:
+    """(code, reason, details) of a refused call."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    reason, _ = error_info(caught.value)
+    return caught.value.code(), reason, caught.value.details() or ""
+
+
+# -- GetEscalation, LookupEscalationPatient ---------------------------------------------------
+
+
+async def test_get_escalation_opens_the_patient_the_measurements_and_the_isbar_view(esc):
+    escalation_id = esc.open(7)
+    answer = await esc.call("GetEscalation", E.GetEscalationRequest(escalation_id=escalation_id), LARS)
+    got = answer.escalation
+    assert (got.escalation_id, got.patient_id, got.source_orgnr) == (escalation_id, people.TOR, RECORDER)
+    assert (got.level, got.state, got.origin) == (
+        summary_pb2.ESCALATION_LEVEL_EMERGENCY,
+        E.ESCALATION_STATE_OPEN,
+        E.ESCALATION_ORIGIN_SCORE,
+    )
+    assert got.rules_version == "news2-escalation/1"
+    assert [(t.orgnr, t.role) for t in got.targets] == [
+        (LEGEVAKT, E.ESCALATION_ROLE_RESPONSIBLE),
+        (HOME_NURSING, E.ESCALATION_ROLE_RESPONSIBLE),
+        (FOLLOW_UP_TEAM, E.ESCALATION_ROLE_INFORMED),
+    ]
+    assert [e.kind for e in got.events] == [E.ESCALATION_EVENT_KIND_OPENED]
+    (measured,) = got.measurements
+    assert measured.news2.total == 7 and measured.source_system == "demo-ehr"
+    assert [n.kind for n in got.recorder_notices] == [summary_pb2.RECORDER_NOTICE_KIND_PHONE_113]
+    assert list(got.recorder_notices[0].phone_numbers) == ["113"]
+    assert got.HasField("deadline_time") and answer.HasField("server_time")
+    assert "Tor" in got.isbar.identify and "7" in got.isbar.assessment
+    assert got.isbar.recommendation.startswith("NEWS2 7")
+
+
+async def test_the_source_and_an_informed_target_may_open_it(esc):
+    escalation_id = esc.open(7)
+    for actor in (KRISTIN, MARTE, SIGRID):
+        answer = await esc.call("GetEscalation", E.GetEscalationRequest(escalation_id=escalation_id), actor)
+        assert answer.escalation.escalation_id == escalation_id
+
+
+async def test_an_organisation_neither_target_nor_source_learns_exactly_what_an_unknown_id_tells(esc):
+    escalation_id = esc.open(7)
+    for method, request in (
+        ("GetEscalation", E.GetEscalationRequest),
+        ("LookupEscalationPatient", E.LookupEscalationPatientRequest),
+    ):
+        stranger = await refusal(esc.call(method, request(escalation_id=escalation_id), VILDE))
+        unknown = await refusal(esc.call(method, request(escalation_id=UNKNOWN_ID), VILDE))
+        assert stranger == unknown
+        assert stranger[:2] == (grpc.StatusCode.NOT_FOUND, "ESCALATION_NOT_FOUND")
+
+
+async def test_lookup_names_the_patient_to_a_target_and_the_source_only(esc):
+    escalation_id = esc.open(5)  # URGENT: home nursing and the legevakt; the follow-up team informed
+    for actor in (LARS, SIGRID, MARTE, KRISTIN):
+        # The gateway asks before it knows the patient: the assertion names none.
+        answer = await esc.call(
+            "LookupEscalationPatient",
+            E.LookupEscalationPatientRequest(escalation_id=escalation_id),
+            actor,
+            patient_id="",
+            categories=(),
+        )
+        assert answer.patient_id == people.TOR
+
+
+async def test_get_escalation_needs_the_gateways_decision_for_its_patient(esc):
+    escalation_id = esc.open(7)
+    request = E.GetEscalationRequest(escalation_id=escalation_id)
+    assert (await refusal(esc.call("GetEscalation", request, LARS, patient_id=people.ESKIL)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ASSERTION_PATIENT_MISMATCH",
+    )
+    assert (await refusal(esc.call("GetEscalation", request, LARS, categories=())))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "CATEGORY_NOT_PERMITTED",
+    )
+    assert (await refusal(esc.call("GetEscalation", E.GetEscalationRequest(), LARS)))[:2] == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+    )
+    no_organisation = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr")
+    assert (await refusal(esc.call("GetEscalation", request, no_organisation)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ORGANISATION_REQUIRED",
+    )
+
+
+# -- AcknowledgeEscalation, DeclineEscalation, PlanReassessment, ResolveEscalation ------------
+
+
+def ack(escalation_id: str, request_id: str = "ack-1", **kw) -> E.AcknowledgeEscalationRequest:
+    return E.AcknowledgeEscalationRequest(escalation_id=escalation_id, request_id=request_id, **kw)
+
+
+def event_kinds(escalation: E.Escalation) -> list[int]:
+    return [e.kind for e in escalation.events]
+
+
+async def test_a_responsible_target_acknowledges_and_a_repeat_changes_nothing(esc):
+    escalation_id = esc.open(7)
+    first = (await esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)).escalation
+    assert first.state == E.ESCALATION_STATE_ACKNOWLEDGED and not first.HasField("deadline_time")
+    taken = first.events[-1]
+    assert (taken.kind, taken.orgnr, taken.person.hpr_number, taken.person.name) == (
+        E.ESCALATION_EVENT_KIND_ACKNOWLEDGED,
+        LEGEVAKT,
+        people.LARS_HPR,
+        "Lars Legevaktsen",
+    )
+    assert first.recorder_notices[-1].kind == summary_pb2.RECORDER_NOTICE_KIND_ACKNOWLEDGED
+    again = (await esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)).escalation
+    assert again == first  # the same request again: nothing changed, the same answer
+    # The same request id for something else: a system of the legevakt naming another person.
+    legevakt_system = common_pb2.Actor(
+        kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012", orgnr_child=LEGEVAKT
+    )
+    other_person = summary_pb2.Performer(hpr_number=people.SIGRID_HPR, name="Sigrid Sykepleiersen")
+    assert (
+        await refusal(
+            esc.call("AcknowledgeEscalation", ack(escalation_id, acknowledged_by=other_person), legevakt_system)
+        )
+    )[:2] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id, "ack-2"), SIGRID)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_ALREADY_ACKNOWLEDGED",
+    )
+
+
+async def test_only_a_responsible_target_acknowledges(esc):
+    escalation_id = esc.open(7)
+    for actor in (MARTE, KRISTIN):  # informed; the source
+        assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), actor)))[:2] == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "ESCALATION_NOT_RESPONSIBLE",
+        )
+    stranger = await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), VILDE))
+    assert stranger == await refusal(esc.call("AcknowledgeEscalation", ack(UNKNOWN_ID), VILDE))
+    assert stranger[:2] == (grpc.StatusCode.NOT_FOUND, "ESCALATION_NOT_FOUND")
+    system = common_pb2.Actor(
+        kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012", orgnr_child=LEGEVAKT
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("AcknowledgeEscalation", ack(escalation_id), system)
+    assert error_info(caught.value) == (
+        "INVALID_ARGUMENT",
+        {"acknowledged_by": "required: the health person who acts (HPR number and name)"},
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("AcknowledgeEscalation", ack(escalation_id, request_id=""), LARS)
+    assert set(error_info(caught.value)[1]) == {"request_id"}
+
+
+async def test_a_decline_passes_it_on_and_the_decliner_may_no_longer_take_it(esc):
+    escalation_id = esc.open(5)  # URGENT: home nursing and the legevakt responsible
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call(
+            "DeclineEscalation", E.DeclineEscalationRequest(escalation_id=escalation_id, request_id="d-1"), LARS
+        )
+    assert set(error_info(caught.value)[1]) == {"reason"}
+    request = E.DeclineEscalationRequest(escalation_id=escalation_id, request_id="d-1", reason="Ingen lege ledig nå")
+    declined = (await esc.call("DeclineEscalation", request, LARS)).escalation
+    assert {t.orgnr: t.declined for t in declined.targets} == {
+        LEGEVAKT: True,
+        HOME_NURSING: False,
+        FOLLOW_UP_TEAM: False,
+    }
+    assert (declined.events[-1].kind, declined.events[-1].text) == (E.ESCALATION_EVENT_KIND_DECLINED, request.reason)
+    assert declined.state == E.ESCALATION_STATE_OPEN
+    assert (await esc.call("DeclineEscalation", request, LARS)).escalation == declined
+    assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_RESPONSIBLE",
+    )
+    last = E.DeclineEscalationRequest(escalation_id=escalation_id, request_id="d-2", reason="Pasienten er ikke vår")
+    exhausted = (await esc.call("DeclineEscalation", last, SIGRID)).escalation
+    assert exhausted.chain_exhausted and exhausted.state == E.ESCALATION_STATE_OPEN
+    assert E.ESCALATION_EVENT_KIND_CHAIN_EXHAUSTED in event_kinds(exhausted)
+
+
+async def test_a_reassessment_is_planned_after_an_acknowledgement_and_never_for_an_emergency(esc):
+    escalation_id = esc.open(5)
+    now = datetime.now(UTC)
+
+    def plan(request_id: str, ahead: timedelta) -> E.PlanReassessmentRequest:
+        return E.PlanReassessmentRequest(
+            escalation_id=escalation_id, request_id=request_id, reassess_time=to_timestamp(now + ahead)
+        )
+
+    assert (await refusal(esc.call("PlanReassessment", plan("p-1", timedelta(hours=2)), SIGRID)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_ACKNOWLEDGED",
+    )
+    await esc.call("AcknowledgeEscalation", ack(escalation_id), SIGRID)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("PlanReassessment", plan("p-2", timedelta(hours=25)), SIGRID)
+    assert set(error_info(caught.value)[1]) == {"reassess_time"}
+    planned = (await esc.call("PlanReassessment", plan("p-3", timedelta(hours=2)), SIGRID)).escalation
+    assert planned.state == E.ESCALATION_STATE_REASSESSMENT_PLANNED
+    assert planned.reassess_time.ToDatetime(tzinfo=UTC) == now + timedelta(hours=2)
+    assert (await esc.call("PlanReassessment", plan("p-3", timedelta(hours=2)), SIGRID)).escalation == planned
+
+    emergency = esc.open(7, patient=people.ESKIL)
+    await esc.call("AcknowledgeEscalation", ack(emergency), LARS, patient_id=people.ESKIL)
+    request = E.PlanReassessmentRequest(
+        escalation_id=emergency, request_id="p-4", reassess_time=to_timestamp(now + timedelta(hours=1))
+    )
+    assert (await refusal(esc.call("PlanReassessment", request, LARS, patient_id=people.ESKIL)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_EMERGENCY_NO_PLAN",
+    )
+
+
+async def test_the_source_or_a_responsible_target_resolves_with_an_outcome(esc):
+    escalation_id = esc.open(7)
+
+    def resolve(request_id: str, outcome: int, note: str = "") -> E.ResolveEscalationRequest:
+        return E.ResolveEscalationRequest(
+            escalation_id=escalation_id, request_id=request_id, outcome=outcome, note=note
+        )
+
+    for outcome, field in (
+        (E.ESCALATION_OUTCOME_UNSPECIFIED, "outcome"),
+        (E.ESCALATION_OUTCOME_AUTO_IMPROVED, "outcome"),
+        (E.ESCALATION_OUTCOME_OTHER, "note"),  # OTHER needs a note
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await esc.call("ResolveEscalation", resolve("r-1", outcome), KRISTIN)
+        assert set(error_info(caught.value)[1]) == {field}
+    assert (await refusal(esc.call("ResolveEscalation", resolve("r-1", E.ESCALATION_OUTCOME_NO_ACTION_NEEDED), MARTE)))[
+        :2
+    ] == (grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_RESPONSIBLE")
+    request = resolve("r-1", E.ESCALATION_OUTCOME_AMBULANCE_CALLED, "Ambulanse bestilt")
+    resolved = (await esc.call("ResolveEscalation", request, KRISTIN)).escalation
+    assert (resolved.state, resolved.outcome) == (E.ESCALATION_STATE_RESOLVED, E.ESCALATION_OUTCOME_AMBULANCE_CALLED)
+    assert (resolved.events[-1].orgnr, resolved.events[-1].text) == (RECORDER, "Ambulanse bestilt")
+    assert (await esc.call("ResolveEscalation", request, KRISTIN)).escalation == resolved
+    assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_RESOLVED",
+    )
+
+
+# -- RaiseConcern ---------------------------------------------------------------------------------
+
+
+def concern(patient_id: str = people.ESKIL, request_id: str = "c-1", **kw) -> E.RaiseConcernRequest:
+    values = {"level": summary_pb2.ESCALATION_LEVEL_URGENT, "note": "Virker mer forvirret enn i går"} | kw
+    return E.RaiseConcernRequest(patient_id=patient_id, request_id=request_id, **values)
+
+
+async def test_a_concern_opens_an_escalation_and_a_repeat_answers_the_same(esc):
+    raised = await esc.call("RaiseConcern", concern(), KRISTIN, patient_id=people.ESKIL)
+    got = raised.escalation
+    assert (got.patient_id, got.origin, got.level, got.source_orgnr) == (
+        people.ESKIL,
+        E.ESCALATION_ORIGIN_CONCERN,
+        summary_pb2.ESCALATION_LEVEL_URGENT,
+        RECORDER,
+    )
+    assert [(t.orgnr, t.role) for t in got.targets] == [
+        (HOME_NURSING, E.ESCALATION_ROLE_RESPONSIBLE),
+        (LEGEVAKT, E.ESCALATION_ROLE_RESPONSIBLE),
+        (FOLLOW_UP_TEAM, E.ESCALATION_ROLE_INFORMED),
+    ]
+    assert event_kinds(got) == [E.ESCALATION_EVENT_KIND_OPENED, E.ESCALATION_EVENT_KIND_CONCERN]
+    opened = got.events[-1]
+    assert (opened.kind, opened.text, opened.person.hpr_number) == (
+        E.ESCALATION_EVENT_KIND_CONCERN,
+        "Virker mer forvirret enn i går",
+        people.KRISTIN_HPR,
+    )
+    assert [n.kind for n in raised.recorder_notices] == [summary_pb2.RECORDER_NOTICE_KIND_SENT]
+    assert await esc.call("RaiseConcern", concern(), KRISTIN, patient_id=people.ESKIL) == raised
+    assert (await refusal(esc.call("RaiseConcern", concern(note="Noe annet"), KRISTIN, patient_id=people.ESKIL)))[
+        :2
+    ] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+
+    upgraded = await esc.call(
+        "RaiseConcern",
+        concern(request_id="c-2", level=summary_pb2.ESCALATION_LEVEL_EMERGENCY),
+        SIGRID,
+        patient_id=people.ESKIL,
+    )
+    assert upgraded.escalation.escalation_id == got.escalation_id
+    assert upgraded.escalation.level == summary_pb2.ESCALATION_LEVEL_EMERGENCY
+    assert upgraded.escalation.events[-1].kind == E.ESCALATION_EVENT_KIND_CONCERN
+    # The recorder's organisation (the source) is told to phone 113; the concern's raiser is not the source.
+    assert list(upgraded.recorder_notices) == []
+
+
+async def test_a_concern_is_refused_without_a_level_a_note_or_a_known_patient(esc):
+    for request, field in (
+        (concern(level=summary_pb2.ESCALATION_LEVEL_UNSPECIFIED), "level"),
+        (concern(note=""), "note"),
+        (concern(request_id=""), "request_id"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await esc.call("RaiseConcern", request, KRISTIN, patient_id=people.ESKIL)
+        assert set(error_info(caught.value)[1]) == {field}
+    assert (await refusal(esc.call("RaiseConcern", concern(UNKNOWN_PATIENT), KRISTIN, patient_id=UNKNOWN_PATIENT)))[
+        :2
+    ] == (grpc.StatusCode.NOT_FOUND, "PATIENT_NOT_FOUND")
+    assert (await refusal(esc.call("RaiseConcern", concern(), KRISTIN, patient_id=people.TOR)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ASSERTION_PATIENT_MISMATCH",
+    )
+
+
+# -- ListEscalations, WatchEscalations, ListPatientEscalations -------------------------------------
+
+
+def inbox(**kw) -> E.ListEscalationsRequest:
+    return E.ListEscalationsRequest(**kw)
+
+
+async def listed(esc: Escalations, actor: common_pb2.Actor, **kw) -> E.ListEscalationsResponse:
+    return await esc.call("ListEscalations", inbox(**kw), actor, patient_id="", categories=())
+
+
+async def test_the_inbox_lists_the_most_urgent_first_for_each_organisations_part(esc):
+    emergency = esc.open(7)  # Tor
+    urgent = esc.open(5, patient=people.ESKIL)
+    received = await listed(esc, LARS)
+    assert [i.escalation_id for i in received.escalations] == [emergency, urgent]
+    first = received.escalations[0]
+    assert (first.level, first.state, first.role) == (
+        summary_pb2.ESCALATION_LEVEL_EMERGENCY,
+        E.ESCALATION_STATE_OPEN,
+        E.ESCALATION_ROLE_RESPONSIBLE,
+    )
+    assert first.HasField("deadline_time") and first.HasField("last_notice_time") and received.HasField("server_time")
+    assert (first.last_notice_reason, first.pushed, first.declined) == (E.ESCALATION_NOTICE_REASON_OPENED, True, False)
+    assert 0 < received.escalations[0].position < received.escalations[1].position
+    assert [i.role for i in (await listed(esc, MARTE)).escalations] == [E.ESCALATION_ROLE_INFORMED] * 2
+    assert list((await listed(esc, VILDE)).escalations) == []
+    sent = (await listed(esc, KRISTIN, box=E.ESCALATION_BOX_SENT)).escalations
+    assert [(i.escalation_id, i.role) for i in sent] == [
+        (emergency, E.ESCALATION_ROLE_SOURCE),
+        (urgent, E.ESCALATION_ROLE_SOURCE),
+    ]
+    assert not sent[0].HasField("last_notice_time")
+    assert list((await listed(esc, KRISTIN)).escalations) == []  # received: the source is no target
+
+    one = await listed(esc, LARS, page_size=1)
+    assert [i.escalation_id for i in one.escalations] == [emergency] and one.next_page_token
+    rest = await listed(esc, LARS, page_size=1, page_token=one.next_page_token)
+    assert [i.escalation_id for i in rest.escalations] == [urgent] and not rest.next_page_token
+
+
+async def test_a_resolved_escalation_is_listed_only_when_asked_for(esc):
+    escalation_id = esc.open(7)
+    resolve = E.ResolveEscalationRequest(
+        escalation_id=escalation_id, request_id="r-1", outcome=E.ESCALATION_OUTCOME_MANAGED_IN_PLACE
+    )
+    await esc.call("ResolveEscalation", resolve, LARS)
+    assert list((await listed(esc, LARS)).escalations) == []
+    (item,) = (await listed(esc, LARS, include_resolved=True)).escalations
+    assert (item.escalation_id, item.state) == (escalation_id, E.ESCALATION_STATE_RESOLVED)
+
+
+async def test_the_inbox_refuses_bad_pages(esc):
+    for kw, field in (({"page_size": 101}, "page_size"), ({"page_token": "nope"}, "page_token"), ({"box": 9}, "box")):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await listed(esc, LARS, **kw)
+        assert set(error_info(caught.value)[1]) == {field}
+
+
+async def next_message(call) -> E.WatchEscalationsResponse:
+    return await asyncio.wait_for(call.read(), 10)
+
+
+async def test_a_watch_sends_the_open_escalations_then_each_change_and_resumes_from_a_position(esc):
+    escalation_id = esc.open(7)
+    watch = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(), metadata=esc.meta("WatchEscalations", LARS, "", categories=())
+    )
+    try:
+        first = await next_message(watch)
+        assert first.WhichOneof("event") == "snapshot" and not first.snapshot.truncated
+        assert [i.escalation_id for i in first.snapshot.escalations] == [escalation_id]
+        assert first.position == first.snapshot.escalations[0].position
+        await esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)
+        change = await next_message(watch)
+        assert change.WhichOneof("event") == "change" and change.position > first.position
+        assert (change.change.escalation_id, change.change.state) == (escalation_id, E.ESCALATION_STATE_ACKNOWLEDGED)
+        assert change.change.position == change.position
+    finally:
+        watch.cancel()
+    resumed = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(resume_after=first.position),
+        metadata=esc.meta("WatchEscalations", LARS, "", categories=()),
+    )
+    try:
+        again = await next_message(resumed)
+        assert (again.position, again.change) == (change.position, change.change)
+    finally:
+        resumed.cancel()
+    beyond = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(resume_after=change.position + 1),
+        metadata=esc.meta("WatchEscalations", LARS, "", categories=()),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await next_message(beyond)
+    assert set(error_info(caught.value)[1]) == {"resume_after"}
+
+
+async def test_a_watch_shows_nothing_of_another_organisations_escalations(esc):
+    sent = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(box=E.ESCALATION_BOX_SENT),
+        metadata=esc.meta("WatchEscalations", KRISTIN, "", categories=()),
+    )
+    try:
+        first = await next_message(sent)
+        assert list(first.snapshot.escalations) == []
+        # Another organisation's concern first (Vilde's: neither a target nor the source is Kristin's)...
+        await esc.call("RaiseConcern", concern(people.ESKIL), VILDE, patient_id=people.ESKIL)
+        # ...then one sent from Kristin's organisation: the only message her watch gets.
+        own = esc.open(7)
+        message = await next_message(sent)
+        assert (message.change.escalation_id, message.change.role) == (own, E.ESCALATION_ROLE_SOURCE)
+    finally:
+        sent.cancel()
+
+
+async def test_a_patients_escalations_newest_first_without_measurements(esc):
+    older = esc.open(7)
+    await esc.call(
+        "ResolveEscalation",
+        E.ResolveEscalationRequest(
+            escalation_id=older, request_id="r-1", outcome=E.ESCALATION_OUTCOME_NO_ACTION_NEEDED
+        ),
+        LARS,
+    )
+    newer = esc.open(5)
+
+    async def patient_list(**kw):
+        request = E.ListPatientEscalationsRequest(patient_id=people.TOR, **kw)
+        return await esc.call("ListPatientEscalations", request, LARS)
+
+    answer = await patient_list()
+    assert [e.escalation_id for e in answer.escalations] == [newer, older]
+    assert all(not e.measurements and not e.HasField("isbar") for e in answer.escalations)
+    assert [n.kind for n in answer.escalations[1].recorder_notices][-1] == summary_pb2.RECORDER_NOTICE_KIND_RESOLVED
+    page_one = await patient_list(page_size=1)
+    assert [e.escalation_id for e in page_one.escalations] == [newer]
+    page_two = await patient_list(page_size=1, page_token=page_one.next_page_token)
+    assert [e.escalation_id for e in page_two.escalations] == [older] and not page_two.next_page_token
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await patient_list(page_size=51)
+    assert set(error_info(caught.value)[1]) == {"page_size"}
+
+
+# -- GetEscalationStatistics, ExportEscalation -------------------------------------------------------
+
+
+async def test_statistics_count_per_day_and_level_what_the_organisation_acknowledged_and_what_timed_out(esc):
+    now = datetime.now(UTC)
+    emergency = esc.open(7)  # Tor
+    esc.open(5, patient=people.ESKIL)  # URGENT: nobody takes it within 15 minutes
+    await esc.call("AcknowledgeEscalation", ack(emergency), LARS)
+    fired = esc.store.fire_next_due(now + timedelta(minutes=20))
+    assert fired is not None and fired.timer.episode_id != emergency
+    today = day_in_norway(now)
+    request = E.GetEscalationStatisticsRequest(start_date=to_date(today), end_date=to_date(today))
+    answer = await esc.call("GetEscalationStatistics", request, LARS, patient_id="", categories=())
+    rows = {(d.level, d.opened_count, d.acknowledged_count, d.timed_out_count): d for d in answer.days}
+    assert set(rows) == {
+        (summary_pb2.ESCALATION_LEVEL_URGENT, 1, 0, 1),
+        (summary_pb2.ESCALATION_LEVEL_EMERGENCY, 1, 1, 0),
+    }
+    taken = rows[(summary_pb2.ESCALATION_LEVEL_EMERGENCY, 1, 1, 0)]
+    assert timedelta(0) <= taken.median_time_to_acknowledge.ToTimedelta() == taken.p90_time_to_acknowledge.ToTimedelta()
+    assert not rows[(summary_pb2.ESCALATION_LEVEL_URGENT, 1, 0, 1)].HasField("median_time_to_acknowledge")
+    nobody = await esc.call("GetEscalationStatistics", request, VILDE, patient_id="", categories=())
+    assert list(nobody.days) == []
+    too_long = E.GetEscalationStatisticsRequest(start_date=to_date(today), end_date=to_date(today + timedelta(days=93)))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("GetEscalationStatistics", too_long, LARS, patient_id="", categories=())
+    assert error_info(caught.value) == ("INVALID_ARGUMENT", {"end_date": "at most 92 days after start_date"})
+
+
+async def test_an_escalation_exports_as_a_fhir_task_with_its_communications(esc):
+    escalation_id = esc.open(7)
+    answer = await esc.call("ExportEscalation", E.ExportEscalationRequest(escalation_id=escalation_id), LARS)
+    bundle = json.loads(answer.bundle_json)
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert bundle["resourceType"] == "Bundle" and kinds[0] == "Task"
+    assert kinds.count("Communication") == 4  # three deliveries and the recorder's PHONE_113
+    stranger = await refusal(
+        esc.call("ExportEscalation", E.ExportEscalationRequest(escalation_id=escalation_id), VILDE)
+    )
+    assert stranger == await refusal(
+        esc.call("ExportEscalation", E.ExportEscalationRequest(escalation_id=UNKNOWN_ID), VILDE)
+    )
+
+
+async def test_follow_up_enrolments_are_not_served_yet(esc):
+    for method, request in (
+        ("EnrolFollowUp", E.EnrolFollowUpRequest(patient_id=people.TOR, request_id="e-1")),
+        ("EndFollowUp", E.EndFollowUpRequest(enrolment_id="enr-1", request_id="e-2")),
+    ):
+        assert (await refusal(esc.call(method, request, MARTE)))[:2] == (
+            grpc.StatusCode.UNIMPLEMENTED,
+            "METHOD_NOT_SERVED",
+        )
+
+
+async def test_a_measurement_that_escalates_wakes_this_replicas_watchers_at_once(esc, monkeypatch):
+    monkeypatch.setattr(watch, "POLL_SECONDS", 30.0)  # far too rare: only the wake-up meets the deadline
+    call = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(), metadata=esc.meta("WatchEscalations", LARS, "", categories=())
+    )
+    try:
+        assert list((await next_message(call)).snapshot.escalations) == []
+        request = summary_pb2.RecordVitalSignsRequest(
+            patient_id=people.TOR, source_record_id="v-1", vital_signs=vital_signs_input(datetime.now(UTC), 7)
+        )
+        metadata = asserted(
+            esc.settings,
+            "summary",
+            "/samhandling.summary.v1.PatientSummaryService/RecordVitalSigns",
+            actor=KRISTIN,
+            patient_id=people.TOR,
+            data_categories=(VITALS,),
+        )
+        recorded = await esc.summaries.RecordVitalSigns(request, metadata=metadata)
+        assert recorded.escalation_level == summary_pb2.ESCALATION_LEVEL_EMERGENCY
+        change = await next_message(call)
+        assert change.change.escalation_id == recorded.escalation_id
+    finally:
+        call.cancel()
