@@ -609,14 +609,21 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
 
 def _acting_person(request: Message, field: str) -> tuple[Performer | None, dict[str, str]]:
     """Who acts, from the request's `field` (a Performer): a health person's own token names them
-    (they act for themselves: a different HPR number named is refused); a system names the
-    health person, or nobody (None)."""
+    (they act for themselves: a different HPR number named is refused), with the name the token
+    carries or else the one the request gives (an access token need not carry a name); a system
+    names the health person, or nobody (None)."""
     actor = current_assertion().actor
     named: summary_pb2.Performer | None = getattr(request, field) if request.HasField(field) else None
     if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
-        if named is not None and named.hpr_number != actor.hpr_number:
+        if named is not None and named.hpr_number not in ("", actor.hpr_number):
             return None, {f"{field}.hpr_number": "a health person acts for themselves; leave it out"}
-        return Performer(actor.hpr_number, actor.name), {}
+        if actor.name or named is None or not named.name:
+            return Performer(actor.hpr_number, actor.name), {}
+        if problems := convert.performer_violations(
+            summary_pb2.Performer(hpr_number=actor.hpr_number, name=named.name), field
+        ):
+            return None, problems
+        return Performer(actor.hpr_number, named.name), {}
     if named is None:
         return None, {}
     if problems := convert.performer_violations(named, field):

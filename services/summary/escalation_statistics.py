@@ -15,7 +15,16 @@ from services.platform.norway_date import NORWAY, day_in_norway
 
 from .escalation_rules import Level
 
-__all__ = ["MAX_STATISTICS_DAYS", "DayStatistics", "EpisodeOutline", "day_statistics", "days_violations", "utc_range"]
+__all__ = [
+    "FIRST_DAY",
+    "LAST_DAY",
+    "MAX_STATISTICS_DAYS",
+    "DayStatistics",
+    "EpisodeOutline",
+    "day_statistics",
+    "days_violations",
+    "utc_range",
+]
 
 # The longest range one request covers: a quarter (92 days after the first day, inclusive).
 MAX_STATISTICS_DAYS = 92
@@ -42,9 +51,17 @@ class DayStatistics:
     timed_out: int
 
 
+# The days a request may name: escalations exist only since the service has, and the edges of
+# the calendar (year 1, 9999) have no Norwegian day whose start is an instant in UTC.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def days_violations(start: date | None, end: date | None) -> dict[str, str]:
     problems: dict[str, str] = {}
-    if start is not None and end is not None:
+    for name, day in (("start_date", start), ("end_date", end)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            problems[name] = f"must lie in the years {FIRST_DAY.year}-{LAST_DAY.year}"
+    if start is not None and end is not None and not problems:
         if end < start:
             problems["end_date"] = "must not be before start_date"
         elif (end - start).days > MAX_STATISTICS_DAYS:

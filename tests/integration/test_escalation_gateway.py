@@ -154,6 +154,23 @@ async def test_a_target_opens_and_acknowledges_and_the_patient_sees_a_read_and_a
     assert by(log, "demo-legevakt") == [(UPDATE, VITALS, PERMIT, False)]
 
 
+async def test_a_health_person_acts_with_their_own_token_giving_the_name_it_lacks(esc):
+    """An access token names the HPR number, not the name: the request gives the name (its HPR
+    number left out or the token's own); without one the name is asked for by field."""
+    escalation_id = esc.open(people.TOR)
+    lars = await esc.as_lars()
+    nameless = await refusal(esc.stub.AcknowledgeEscalation(ack(escalation_id), metadata=lars.metadata(ACK)))
+    assert nameless[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT") and "name" in nameless[2]
+    other = summary_pb2.Performer(hpr_number=people.SIGRID_HPR, name="Sigrid Sykepleiersen")
+    refused = await refusal(esc.stub.AcknowledgeEscalation(ack(escalation_id, other), metadata=lars.metadata(ACK)))
+    assert refused[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    named = summary_pb2.Performer(name="Lars Legevaktsen")
+    taken = await esc.stub.AcknowledgeEscalation(ack(escalation_id, named), metadata=lars.metadata(ACK))
+    assert taken.escalation.state == E.ESCALATION_STATE_ACKNOWLEDGED
+    (acknowledged,) = [e for e in taken.escalation.events if e.kind == E.ESCALATION_EVENT_KIND_ACKNOWLEDGED]
+    assert (acknowledged.person.hpr_number, acknowledged.person.name) == (people.LARS_HPR, "Lars Legevaktsen")
+
+
 async def test_an_unknown_id_and_one_not_shared_answer_alike_and_nothing_is_audited(esc):
     escalation_id = esc.open(people.TOR)
     stranger = await esc.suite.auth("demo-ehr-baerum")  # Bærum legevakt: neither target nor source

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from services.summary.escalation_rules import Level
 from services.summary.escalation_statistics import (
+    FIRST_DAY,
+    LAST_DAY,
     DayStatistics,
     EpisodeOutline,
     day_statistics,
@@ -50,3 +52,15 @@ def test_the_range_is_at_most_92_days_forwards_in_norwegian_days():
     # The last Sunday of March has 23 hours in Oslo.
     first, after = utc_range(date(2026, 3, 29), date(2026, 3, 29))
     assert (first.astimezone(UTC), after - first) == (datetime(2026, 3, 28, 23, tzinfo=UTC), timedelta(hours=23))
+
+
+def test_days_outside_the_years_served_are_refused_and_every_day_inside_has_a_range():
+    """Year 1 and 9999 have Norwegian days whose start is no UTC instant (an overflow answered
+    INTERNAL before): they are refused by name, and the edges of the range convert."""
+    assert days_violations(date(1, 1, 1), date(1, 1, 2)) == {
+        "start_date": "must lie in the years 2000-2999",
+        "end_date": "must lie in the years 2000-2999",
+    }
+    assert days_violations(date(2999, 12, 1), date(9999, 12, 31)) == {"end_date": "must lie in the years 2000-2999"}
+    assert days_violations(FIRST_DAY, FIRST_DAY) == days_violations(LAST_DAY, LAST_DAY) == {}
+    assert utc_range(FIRST_DAY, FIRST_DAY)[0] < utc_range(LAST_DAY, LAST_DAY)[1]  # no OverflowError
