@@ -50,7 +50,7 @@ from .backend_channels import BackendChannels
 from .calls import IncomingCall, Metadata
 from .consent_client import ConsentClient, ConsentUnavailable, consent_unavailable_error
 from .decision_cache import DecisionCache
-from .policy import MethodPolicy
+from .policy import MethodPolicy, PatientLookup
 from .principal import Principal
 from .tokens import LEEWAY_SECONDS
 
@@ -205,8 +205,11 @@ class Enforcer:
         """Decides, and returns the assertion for what is permitted with the events recording
         every decision (to be stored beside the backend call). A refusal is recorded durably
         before it is raised."""
+        actor, purpose = principal.to_actor(), principal.purpose_of_use()
         if policy.patient_is_caller:  # the caller's own data; the principal's pid was validated
             patient_id = principal.pid
+        elif policy.patient_lookup is not None:
+            patient_id = await self._looked_up_patient(policy.backend, policy.patient_lookup, request, actor, trace_id)
         else:
             assert policy.patient_field is not None, "called only when policy.concerns_patient"
             patient_id = getattr(request, policy.patient_field)
@@ -214,7 +217,6 @@ class Enforcer:
                 patient_id, policy.patient_field, allow_synthetic=self._allow_synthetic
             ):
                 raise invalid_argument(problems)
-        actor, purpose = principal.to_actor(), principal.purpose_of_use()
         # Only an emergency is justified (and the justification checked); for other purposes it means nothing.
         justification = principal.justification if principal.purpose in EMERGENCY_PURPOSES else ""
         asked = [
@@ -255,6 +257,25 @@ class Enforcer:
             trace_id=trace_id,
         )
         return Admitted(assertion, audit)
+
+    async def _looked_up_patient(
+        self, backend: str, lookup: PatientLookup, request: Message, actor: common_pb2.Actor, trace_id: str
+    ) -> str:
+        """The patient of the record the request names, asked of the backend with the caller's own
+        assertion (no patient in it), so that the backend answers only a caller it shares the
+        record with. Its refusals pass unchanged (an unknown id and a caller it is not shared with
+        get the same NOT_FOUND); it failing serves nothing. Nothing of the answer is kept."""
+        asked = lookup.request_type(**{lookup.field: getattr(request, lookup.field)})
+        assertion = Assertion(method=lookup.method, actor=actor, trace_id=trace_id)
+        try:
+            answer = await self._backends.call(backend, assertion, asked, lookup.response_type)
+        except grpc.aio.AioRpcError as exc:
+            raise _relayed(exc, backend) from None
+        patient_id = getattr(answer, "patient_id", "")
+        if person_number_violations(patient_id, allow_synthetic=self._allow_synthetic):
+            log.error("a patient lookup answered no valid person number", extra={"method": lookup.method})
+            raise Reason.INTERNAL.error("internal error")
+        return str(patient_id)
 
 
 @dataclass(frozen=True)

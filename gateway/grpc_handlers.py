@@ -1,4 +1,4 @@
-"""gRPC handlers of the gateway: every method of the four public services, registered in its
+"""gRPC handlers of the gateway: every method of the public services, registered in its
 own shape and routed through the Enforcer — unary calls answered, server streams relayed.
 Methods without a policy, and client streams whatever the table says (they are internal to
 the suite, like consent's policy watch), are served only to be refused."""
@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from samhandling.audit.v1 import audit_pb2
 from samhandling.capacity.v1 import capacity_pb2
 from samhandling.consent.v1 import consent_pb2
-from samhandling.summary.v1 import summary_pb2
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.platform.error_reasons import Reason
 
 from .authentication import log_refusal
@@ -27,6 +27,7 @@ SERVICES: tuple[ServiceDescriptor, ...] = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"],
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
     summary_pb2.DESCRIPTOR.services_by_name["PatientSummaryService"],
+    escalation_pb2.DESCRIPTOR.services_by_name["EscalationService"],
     capacity_pb2.DESCRIPTOR.services_by_name["CapacityService"],
 )
 

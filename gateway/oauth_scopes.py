@@ -7,3 +7,6 @@ CAPACITY_REPORT = "nhn:samhandling/capacity.report"
 ALERTS = "nhn:samhandling/alerts"
 AUDIT_READ = "nhn:samhandling/audit.read"
 PATIENT = "samhandling:patient"
+# The escalation inbox (docs/escalation.md "Through the gateway"): escalations delivered to the
+# caller's organisation or sent from it, and its statistics; no patient data.
+ESCALATION_INBOX = "nhn:samhandling/escalation.inbox"

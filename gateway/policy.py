@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from google.protobuf.message import Message
+
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
+from samhandling.summary.v1 import escalation_pb2
 from services.platform.vocabulary import ActorKind as Kind
 
 from . import oauth_scopes
@@ -21,30 +24,50 @@ _WRITE_ACTIONS = frozenset({audit_pb2.ACTION_CREATE, audit_pb2.ACTION_UPDATE, au
 
 
 @dataclass(frozen=True)
+class PatientLookup:
+    """Where the patient of a request that names only a record of the backend (an escalation) is
+    learnt: the backend's internal `method`, asked with the caller's own assertion and the
+    request's `field`, answers the record's `patient_id` (or, to a caller the record is not
+    shared with, exactly what it answers for an id that does not exist)."""
+
+    field: str
+    method: str
+    request_type: type[Message]
+    response_type: type[Message]
+
+
+@dataclass(frozen=True)
 class MethodPolicy:
     backend: str
     access: Mapping[Kind, str]
     patient_field: str | None = None
+    # The patient is the one of the record the request names, asked of the backend first.
+    patient_lookup: PatientLookup | None = None
     # The patient is the calling person (a question about themselves, such as whom they
     # represent): consent decides and the audit log records it as a read of their own data.
     patient_is_caller: bool = False
     categories: tuple[common_pb2.DataCategory, ...] = ()
     action: audit_pb2.Action = audit_pb2.ACTION_UNSPECIFIED
+    # The action consent decides, where it is not the audited one: acting on an escalation
+    # changes the escalation (audited as an update) but is decided as the read of the patient's
+    # vital signs it is (a restriction applies, as to opening it).
+    decided_as: audit_pb2.Action | None = None
 
     @property
     def concerns_patient(self) -> bool:
-        return self.patient_field is not None or self.patient_is_caller
+        return self.patient_field is not None or self.patient_is_caller or self.patient_lookup is not None
 
     @property
     def writes(self) -> bool:
         """Registers or changes patient data (consent decides writes by their own rules)."""
-        return self.action in _WRITE_ACTIONS
+        return (self.decided_as or self.action) in _WRITE_ACTIONS
 
 
 _SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
 _AUDIT = "/samhandling.audit.v1.AuditService/"
 _CAPACITY = "/samhandling.capacity.v1.CapacityService/"
 _CONSENT = "/samhandling.consent.v1.ConsentService/"
+_ESCALATION = "/samhandling.summary.v1.EscalationService/"
 
 _PATIENT_ONLY = {Kind.PATIENT: oauth_scopes.PATIENT}
 # Patients (and their representatives) read their own summary; consent decides.
@@ -55,6 +78,15 @@ _SUMMARY_READERS = {
 }
 _SUMMARY_WRITERS = {Kind.SYSTEM: oauth_scopes.SUMMARY_WRITE, Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE}
 _CAPACITY_READERS = {Kind.SYSTEM: oauth_scopes.CAPACITY_READ, Kind.PERSONNEL: oauth_scopes.CAPACITY_READ}
+# Care organisations reading patient data they reach by a record's id, not the patient's (no patient kind).
+_CARE_READERS = {Kind.SYSTEM: oauth_scopes.SUMMARY_READ, Kind.PERSONNEL: oauth_scopes.SUMMARY_READ}
+_INBOX_READERS = {Kind.SYSTEM: oauth_scopes.ESCALATION_INBOX, Kind.PERSONNEL: oauth_scopes.ESCALATION_INBOX}
+E = escalation_pb2
+# Internal, never routed from outside: the gateway's own question before it decides (below).
+LOOKUP_ESCALATION_PATIENT = _ESCALATION + "LookupEscalationPatient"
+ESCALATION_PATIENT = PatientLookup(
+    "escalation_id", LOOKUP_ESCALATION_PATIENT, E.LookupEscalationPatientRequest, E.LookupEscalationPatientResponse
+)
 
 POLICIES: Mapping[str, MethodPolicy] = {
     **{
@@ -217,6 +249,62 @@ POLICIES: Mapping[str, MethodPolicy] = {
     _AUDIT + "ExportEvents": MethodPolicy(
         backend="audit", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
     ),
+    # NEWS2 escalation (docs/escalation.md "Through the gateway"). The inbox and its statistics
+    # hold no patient data: no consent decision and no audit event, as for capacity.
+    **{
+        _ESCALATION + name: MethodPolicy(backend="summary", access=_INBOX_READERS)
+        for name in ("ListEscalations", "WatchEscalations", "GetEscalationStatistics")
+    },
+    # Opening an escalation reads the vital signs of its patient, learnt from the escalation id.
+    **{
+        _ESCALATION + name: MethodPolicy(
+            backend="summary",
+            access=_CARE_READERS,
+            patient_lookup=ESCALATION_PATIENT,
+            categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+            action=audit_pb2.ACTION_READ,
+        )
+        for name in ("GetEscalation", "ExportEscalation")
+    },
+    # Acting on one is decided as that read (a restriction needs an emergency opening, a blocked
+    # person is refused) and audited as the update it is.
+    **{
+        _ESCALATION + name: MethodPolicy(
+            backend="summary",
+            access=_CARE_READERS,
+            patient_lookup=ESCALATION_PATIENT,
+            categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+            action=audit_pb2.ACTION_UPDATE,
+            decided_as=audit_pb2.ACTION_READ,
+        )
+        for name in ("AcknowledgeEscalation", "DeclineEscalation", "PlanReassessment", "ResolveEscalation")
+    },
+    # A concern is recorded on the care relationship as a measurement is (consent's write rules).
+    _ESCALATION + "RaiseConcern": MethodPolicy(
+        backend="summary",
+        access=_SUMMARY_WRITERS,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+        action=audit_pb2.ACTION_UPDATE,
+    ),
+    # The patient (and representatives) see their own episodes, as their other reads.
+    _ESCALATION + "ListPatientEscalations": MethodPolicy(
+        backend="summary",
+        access=_SUMMARY_READERS,
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+        action=audit_pb2.ACTION_READ,
+    ),
+    # A health person enrols (the table cannot say "hospital": the gateway knows no organisation's
+    # kind; the summary service holds the enrolment to the caller's organisation).
+    _ESCALATION + "EnrolFollowUp": MethodPolicy(
+        backend="summary",
+        access={Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE},
+        patient_field="patient_id",
+        categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+        action=audit_pb2.ACTION_UPDATE,
+    ),
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
-    # AuditService/AppendEvents are internal calls of the gateway itself.
+    # AuditService/AppendEvents are internal calls of the gateway itself, and
+    # EscalationService/LookupEscalationPatient the gateway's own question above.
 }

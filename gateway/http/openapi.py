@@ -12,7 +12,7 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.capacity.v1 import capacity_pb2
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
-from samhandling.summary.v1 import summary_pb2
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 
 from ..policy import MethodPolicy
 from .errors import HTTP_STATUS, S
@@ -60,7 +60,7 @@ consent decision, audit event.
 def openapi_document(
     routes: Sequence[ApiRoute], policies: Mapping[str, MethodPolicy], *, public_url: str | None = None
 ) -> dict[str, Any]:
-    comments = comments_of(consent_pb2, audit_pb2, summary_pb2, capacity_pb2, common_pb2)
+    comments = comments_of(consent_pb2, audit_pb2, summary_pb2, escalation_pb2, capacity_pb2, common_pb2)
     schemas = ProtoSchemas(comments)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:

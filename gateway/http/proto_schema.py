@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -22,6 +23,8 @@ from services.capacity import domain as capacity
 from services.consent import domain as consent
 from services.platform import ids, paging
 from services.platform.text import PATTERN_LEAVES, TextField, text_pattern
+from services.summary import escalation_episodes as escalation
+from services.summary import escalation_routing
 
 F = FieldDescriptor
 COMPONENTS = "#/components/schemas/"
@@ -99,10 +102,38 @@ _BY_NAME: Mapping[str, dict[str, Any]] = {
 
 # Where one request differs from the rule of its field's name (by full field name).
 _POSITIVE_INT64 = {"pattern": f"^(?:{_positive_at_most(2**63 - 1)})$"}  # a log position: 1 and up
+_ESCALATION = "samhandling.summary.v1."
+# The escalation requests whose request_id is free text (the text rule, TEXT_BY_FIELD), not an alert's pattern.
+_ESCALATION_CHANGES = (
+    "AcknowledgeEscalationRequest",
+    "DeclineEscalationRequest",
+    "PlanReassessmentRequest",
+    "ResolveEscalationRequest",
+    "RaiseConcernRequest",
+    "EnrolFollowUpRequest",
+)
+# The escalation's page sizes (escalation.proto): the inbox 1-100, a patient's escalations 1-50.
+MAX_INBOX_PAGE = 100
+MAX_PATIENT_ESCALATIONS_PAGE = 50
 _BY_FIELD: Mapping[str, dict[str, Any]] = {
     "samhandling.capacity.v1.ListAlertsRequest.page_size": {"minimum": 0, "maximum": capacity_alerts.MAX_ALERT_PAGE},
     "samhandling.audit.v1.GetEventProofRequest.sequence": _POSITIVE_INT64,
     "samhandling.audit.v1.GetPatientEventProofRequest.sequence": _POSITIVE_INT64,
+    f"{_ESCALATION}ListEscalationsRequest.page_size": {"minimum": 0, "maximum": MAX_INBOX_PAGE},
+    f"{_ESCALATION}ListPatientEscalationsRequest.page_size": {"minimum": 0, "maximum": MAX_PATIENT_ESCALATIONS_PAGE},
+    **{f"{_ESCALATION}{request}.request_id": {} for request in _ESCALATION_CHANGES},
+    f"{_ESCALATION}OpeningInterval.weekday": {"minimum": 1, "maximum": 7},
+    f"{_ESCALATION}OpeningInterval.start_minute": {"minimum": 0, "maximum": 24 * 60 - 1},
+    f"{_ESCALATION}OpeningInterval.end_minute": {"minimum": 1, "maximum": 24 * 60},
+    # A person closes an escalation with any outcome but the two the escalation sets itself.
+    f"{_ESCALATION}ResolveEscalationRequest.outcome": {
+        "enum": [f"ESCALATION_OUTCOME_{o.name}" for o in escalation.Outcome if o not in escalation._AUTOMATIC_OUTCOMES]
+    },
+}
+# How many items a repeated request field takes (by full field name).
+_COUNTS: Mapping[str, dict[str, Any]] = {
+    f"{_ESCALATION}OpeningHours.intervals": {"minItems": 1, "maxItems": escalation_routing.MAX_OPENING_INTERVALS},
+    f"{_ESCALATION}OpeningHours.closed_dates": {"maxItems": escalation_routing.MAX_CLOSED_DAYS},
 }
 
 
@@ -129,6 +160,17 @@ TEXT_FIELDS: Mapping[str, TextField] = {
     "note": _strictest(capacity.NOTE, capacity_alerts.NOTE),
     "message": capacity_alerts.MESSAGE,
     "alert_id": capacity_alerts.ALERT_ID,
+    # Opaque to the caller (`esc-` and 32 hex digits today); the summary service's column holds 64.
+    "escalation_id": TextField(64, required=True),
+}
+# Free-text fields whose rule is not the one of their name (by full field name).
+TEXT_BY_FIELD: Mapping[str, TextField] = {
+    **{f"{_ESCALATION}{request}.request_id": escalation.REQUEST_ID for request in _ESCALATION_CHANGES},
+    f"{_ESCALATION}DeclineEscalationRequest.reason": escalation.REASON,
+    f"{_ESCALATION}ResolveEscalationRequest.note": escalation.NOTE,
+    f"{_ESCALATION}RaiseConcernRequest.note": replace(escalation.NOTE, required=True),
+    f"{_ESCALATION}EnrolFollowUpRequest.team_name": TextField(200, required=True),
+    f"{_ESCALATION}Performer.name": escalation.PERSON_NAME,  # a request's performer: an escalation's
 }
 _REQUIRED = re.compile(r"(?:^|[.;]\s)Required\.")
 _WELL_KNOWN: Mapping[str, dict[str, Any]] = {
@@ -205,13 +247,14 @@ class ProtoSchemas:
             if request:
                 items |= _rule(field)
                 items |= _not_empty(field) if field.type == F.TYPE_ENUM else {}  # nobody asks for "unspecified"
-            schema = {"type": "array", "items": items}
+            schema = {"type": "array", "items": items} | (_COUNTS.get(field.full_name, {}) if request else {})
         else:
             schema = self._single(field, request=request)
             if request:
                 schema |= _rule(field) | (_not_empty(field) if self.required(field) else {})
-                if field.name in TEXT_FIELDS and field.type == F.TYPE_STRING:
-                    schema |= self.text(TEXT_FIELDS[field.name])
+                text = TEXT_BY_FIELD.get(field.full_name) or TEXT_FIELDS.get(field.name)
+                if text is not None and field.type == F.TYPE_STRING:
+                    schema |= self.text(text)
         return _described(schema, self._comments.get(field.full_name, ""))
 
     def text(self, spec: TextField) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 from samhandling.audit.v1 import audit_pb2
 from samhandling.capacity.v1 import capacity_pb2
 from samhandling.consent.v1 import consent_pb2
-from samhandling.summary.v1 import summary_pb2
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 
 PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
@@ -22,7 +22,13 @@ OPENAPI_PATH = f"{PREFIX}/openapi.json"
 RECEIPT_KEYS_PATH = f"{PREFIX}/consent-receipt-keys"
 GET_RECEIPT_KEYS = "/samhandling.consent.v1.ConsentService/GetReceiptKeys"
 _PARAMETER = re.compile(r"\{(\w+)\}")
-_PROTOS = (consent_pb2, audit_pb2, summary_pb2, capacity_pb2)  # imported so their descriptors are in the default pool
+_PROTOS = (
+    consent_pb2,
+    audit_pb2,
+    summary_pb2,
+    escalation_pb2,
+    capacity_pb2,
+)  # imported so their descriptors are in the default pool
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,12 @@ class ApiRoute:
 _CONSENT = "/samhandling.consent.v1.ConsentService/"
 _SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
 _CAPACITY = "/samhandling.capacity.v1.CapacityService/"
+_ESCALATION = "/samhandling.summary.v1.EscalationService/"
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/x-ndjson"
 _PATIENT = f"{PREFIX}/patients/{{patient_id}}"
+_ESCALATIONS = f"{PREFIX}/escalations"
+_AN_ESCALATION = f"{_ESCALATIONS}/{{escalation_id}}"
 
 API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", f"{_PATIENT}/rules", _CONSENT + "ListRules"),
@@ -89,4 +98,19 @@ API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", f"{PREFIX}/alerts", _CAPACITY + "RaiseAlert", has_body=True),
     ApiRoute("GET", f"{PREFIX}/alerts:watch", _CAPACITY + "WatchAlerts"),
     ApiRoute("POST", f"{PREFIX}/alerts/{{alert_id}}:acknowledge", _CAPACITY + "AcknowledgeAlert", has_body=True),
+    # NEWS2 escalation. The inbox and its statistics (no patient data); the statistics take
+    # their dates (objects) in a body.
+    ApiRoute("GET", _ESCALATIONS, _ESCALATION + "ListEscalations"),
+    ApiRoute("GET", f"{_ESCALATIONS}:watch", _ESCALATION + "WatchEscalations"),
+    ApiRoute("POST", f"{_ESCALATIONS}:statistics", _ESCALATION + "GetEscalationStatistics", has_body=True),
+    # The actions come before the escalation itself: its template would take "…:acknowledge" as an id.
+    ApiRoute("POST", f"{_AN_ESCALATION}:acknowledge", _ESCALATION + "AcknowledgeEscalation", has_body=True),
+    ApiRoute("POST", f"{_AN_ESCALATION}:decline", _ESCALATION + "DeclineEscalation", has_body=True),
+    ApiRoute("POST", f"{_AN_ESCALATION}:plan-reassessment", _ESCALATION + "PlanReassessment", has_body=True),
+    ApiRoute("POST", f"{_AN_ESCALATION}:resolve", _ESCALATION + "ResolveEscalation", has_body=True),
+    ApiRoute("GET", f"{_AN_ESCALATION}/fhir", _ESCALATION + "ExportEscalation", document=("bundle_json", FHIR_JSON)),
+    ApiRoute("GET", _AN_ESCALATION, _ESCALATION + "GetEscalation"),
+    ApiRoute("GET", f"{_PATIENT}/escalations", _ESCALATION + "ListPatientEscalations"),
+    ApiRoute("POST", f"{_PATIENT}/concerns", _ESCALATION + "RaiseConcern", has_body=True),
+    ApiRoute("POST", f"{_PATIENT}/follow-ups", _ESCALATION + "EnrolFollowUp", has_body=True),
 )

@@ -27,8 +27,30 @@ from .settings import Settings
 
 
 @dataclass(frozen=True)
+class ServedService:
+    """A gRPC service a backend serves: its descriptor, the generated add-function, which object
+    of the backend's api serves it, and its read-only methods (short names; see Backend.read_only)."""
+
+    service: ServiceDescriptor
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: Callable[[Any], Any] = lambda api: api
+    read_only: frozenset[str] = frozenset()
+
+    def check(self, backend: str) -> None:
+        """Refuses a read-only name that is no method with one request and one response."""
+        methods = self.service.methods_by_name
+        for name in self.read_only:
+            method = methods.get(name)
+            if method is None or method.client_streaming or method.server_streaming:
+                raise ValueError(
+                    f"{backend}: {name!r} is no method of {self.service.full_name} with one request and one response"
+                )
+
+
+@dataclass(frozen=True)
 class Backend:
-    """A backend service: its gRPC service and how to build its store, api and seeds."""
+    """A backend service: its gRPC service (and any more it serves on the same server, database
+    and api: `more_services`) and how to build its store, api and seeds."""
 
     name: str
     migrations: Path
@@ -46,19 +68,23 @@ class Backend:
     # named here is claimed before its handler runs. Only methods with one request and one
     # response may be named.
     read_only: frozenset[str] = frozenset()
+    # Further gRPC services on the same server, each served by an object of the api (the summary
+    # backend's EscalationService). The interceptors, reflection and health cover every one.
+    more_services: tuple[ServedService, ...] = ()
 
     def __post_init__(self) -> None:
-        methods = self.service.methods_by_name
-        for name in self.read_only:
-            method = methods.get(name)
-            if method is None or method.client_streaming or method.server_streaming:
-                raise ValueError(
-                    f"{self.name}: {name!r} is no method of {self.service.full_name} with one request and one response"
-                )
+        for served in self.services:
+            served.check(self.name)
+
+    @property
+    def services(self) -> tuple[ServedService, ...]:
+        """Every gRPC service the backend serves, its first (`service`) first."""
+        first = ServedService(self.service, self.add_to_server, read_only=self.read_only)
+        return (first, *self.more_services)
 
     def read_only_methods(self) -> frozenset[str]:
-        """The read-only methods' full names, as a server interceptor sees them."""
-        return frozenset(f"/{self.service.full_name}/{name}" for name in self.read_only)
+        """The read-only methods' full names (of every service), as a server interceptor sees them."""
+        return frozenset(f"/{s.service.full_name}/{name}" for s in self.services for name in s.read_only)
 
     def migrate(self, settings: Settings) -> None:
         """The service's own migrations, then the platform's (the replay claims)."""
@@ -101,7 +127,7 @@ class Backend:
         return GrpcServer(
             self.name,
             address or settings.listen_address(self.name),
-            [Servicer(self.service.full_name, self.add_to_server, api)],
+            [Servicer(s.service.full_name, s.add_to_server, s.servicer(api)) for s in self.services],
             interceptors=[
                 telemetry.server_interceptor(tracer_provider),
                 ServiceInterceptor(

@@ -282,7 +282,7 @@ class Reason(StrEnum):
     ORGANISATION_REQUIRED = _entry(
         S.PERMISSION_DENIED,
         reason="ORGANISATION_REQUIRED",
-        meaning="alerts are sent, received and acknowledged by organisations",
+        meaning="alerts and escalations are sent, received and acted on by organisations",
     )
     ALERT_NOT_TARGETED = _entry(
         S.PERMISSION_DENIED,

@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from samhandling.common.v1 import common_pb2
-from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
@@ -22,11 +23,14 @@ from services.platform.norway_date import today_in_norway
 
 from . import convert, use_cases
 from .convert import SUMMARY_CATEGORIES
+from .escalation_episodes import Episode, Responder
+from .escalation_views import EscalationView
 from .news2 import Spo2Scale
 from .okt import MunicipalService, is_active
 from .vitals import Performer
 
 if TYPE_CHECKING:
+    from .escalation_store import EscalationStore
     from .store import SummaryStore
 
 C = common_pb2
@@ -270,19 +274,8 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         return convert.service_to_proto(record, is_active(record, self._today()))
 
     def _performer(self, request: summary_pb2.RecordVitalSignsRequest) -> tuple[Performer | None, dict[str, str]]:
-        """Who measured: a health person's own token names them (they record their own
-        measurements); a system names the health person, or nobody when it does not know."""
-        actor = current_assertion().actor
-        named = request.measured_by if request.HasField("measured_by") else None
-        if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
-            if named is not None and named.hpr_number != actor.hpr_number:
-                return None, {"measured_by.hpr_number": "a health person records their own measurements; leave it out"}
-            return Performer(actor.hpr_number, actor.name), {}
-        if named is None:
-            return None, {}
-        if problems := convert.performer_violations(named, "measured_by"):
-            return None, problems
-        return Performer(named.hpr_number, named.name), {}
+        """Who measured (_acting_person): a system may name nobody when it does not know."""
+        return _acting_person(request, "measured_by")
 
     def _range(self, request: summary_pb2.ListVitalSignsRequest) -> tuple[datetime, datetime]:
         start, end, problems = convert.vital_signs_range(request, self._clock)
@@ -301,3 +294,154 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     @staticmethod
     async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
+
+
+class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
+    """gRPC handlers of the EscalationService (docs/escalation.md, "API"). Every method acts for
+    the caller's organisation (the point of care of the asserted actor); one naming an escalation
+    answers an organisation that is neither a target nor the source exactly as for an id that
+    does not exist. Opening or acting on one is a read of the patient's vital signs, which the
+    gateway decides for the patient it learnt through LookupEscalationPatient."""
+
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"GetEscalation", "LookupEscalationPatient"})
+
+    def __init__(
+        self,
+        summary: SummaryStore,
+        escalations: EscalationStore,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._summary = summary
+        self._escalations = escalations
+        self._clock = clock
+
+    async def GetEscalation(
+        self, request: escalation_pb2.GetEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.GetEscalationResponse:
+        episode = await self._opened(request.escalation_id)
+        view = await _run(use_cases.escalation_view, self._escalations, self._summary, episode)
+        return convert.get_escalation_response(view, self._clock())
+
+    async def LookupEscalationPatient(
+        self, request: escalation_pb2.LookupEscalationPatientRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.LookupEscalationPatientResponse:
+        episode = await self._visible(request.escalation_id)
+        return escalation_pb2.LookupEscalationPatientResponse(patient_id=episode.patient_id)
+
+    # -- changes: each with a request_id; the same request again changes nothing -----------
+
+    async def AcknowledgeEscalation(
+        self, request: escalation_pb2.AcknowledgeEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.AcknowledgeEscalationResponse:
+        escalation = await self._change(request, "acknowledged_by", use_cases.acknowledge_escalation)
+        return escalation_pb2.AcknowledgeEscalationResponse(escalation=escalation)
+
+    async def DeclineEscalation(
+        self, request: escalation_pb2.DeclineEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.DeclineEscalationResponse:
+        escalation = await self._change(request, "declined_by", use_cases.decline_escalation, reason=request.reason)
+        return escalation_pb2.DeclineEscalationResponse(escalation=escalation)
+
+    async def PlanReassessment(
+        self, request: escalation_pb2.PlanReassessmentRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.PlanReassessmentResponse:
+        reassess_at, problems = convert.reassess_time_from_proto(request)
+        if problems:
+            raise invalid_argument(problems)
+        escalation = await self._change(request, "planned_by", use_cases.plan_reassessment, reassess_at=reassess_at)
+        return escalation_pb2.PlanReassessmentResponse(escalation=escalation)
+
+    async def ResolveEscalation(
+        self, request: escalation_pb2.ResolveEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ResolveEscalationResponse:
+        outcome, problems = convert.outcome_from_proto(request.outcome)
+        if problems:
+            raise invalid_argument(problems)
+        escalation = await self._change(
+            request, "resolved_by", use_cases.resolve_escalation, outcome=outcome, note=request.note
+        )
+        return escalation_pb2.ResolveEscalationResponse(escalation=escalation)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _visible(self, escalation_id: str) -> Episode:
+        """The escalation, when the caller's organisation is a target or its source."""
+        if problems := convert.escalation_id_violations(escalation_id):
+            raise invalid_argument(problems)
+        orgnr = _organisation()
+        return await _run(use_cases.escalation_for, self._escalations, escalation_id, orgnr)
+
+    async def _change(
+        self, request: Any, by: str, change: Callable[..., EscalationView], **fields: object
+    ) -> escalation_pb2.Escalation:
+        """One change of the escalation the request names (its `escalation_id` and `request_id`),
+        by the caller's organisation and the person acting (`by`, the request's Performer field)."""
+        episode = await self._opened(request.escalation_id)
+        actor = self._responder(request, by)
+        view = await _run(
+            change,
+            self._escalations,
+            self._summary,
+            episode.episode_id,
+            actor=actor,
+            request_id=request.request_id,
+            now=self._clock(),
+            **fields,
+        )
+        return convert.escalation_to_proto(view)
+
+    @staticmethod
+    def _responder(request: Message, field: str) -> Responder:
+        """The caller's organisation and the health person acting for it: the token's own, or
+        the one a system names in `field` (required then)."""
+        person, problems = _acting_person(request, field)
+        if person is None and not problems:
+            problems = {field: "required: the health person who acts (HPR number and name)"}
+        if problems:
+            raise invalid_argument(problems)
+        assert person is not None
+        return Responder(_organisation(), person)
+
+    async def _opened(self, escalation_id: str) -> Episode:
+        """_visible, and the gateway decided a read of this escalation's patient's vital signs."""
+        episode = await self._visible(escalation_id)
+        _vital_signs_granted(episode.patient_id)
+        return episode
+
+
+def _acting_person(request: Message, field: str) -> tuple[Performer | None, dict[str, str]]:
+    """Who acts, from the request's `field` (a Performer): a health person's own token names them
+    (they act for themselves: a different HPR number named is refused); a system names the
+    health person, or nobody (None)."""
+    actor = current_assertion().actor
+    named: summary_pb2.Performer | None = getattr(request, field) if request.HasField(field) else None
+    if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
+        if named is not None and named.hpr_number != actor.hpr_number:
+            return None, {f"{field}.hpr_number": "a health person acts for themselves; leave it out"}
+        return Performer(actor.hpr_number, actor.name), {}
+    if named is None:
+        return None, {}
+    if problems := convert.performer_violations(named, field):
+        return None, problems
+    return Performer(named.hpr_number, named.name), {}
+
+
+def _organisation() -> str:
+    """The caller's organisation: the point of care it acts for (else its legal unit)."""
+    actor = current_assertion().actor
+    orgnr = actor.orgnr_child or actor.orgnr_parent
+    if not orgnr:
+        raise Reason.ORGANISATION_REQUIRED.error("escalations are sent, received and acted on by organisations")
+    return orgnr
+
+
+def _vital_signs_granted(patient_id: str) -> None:
+    """The gateway decided for this patient, and permitted their vital signs."""
+    asserted_patient(patient_id)
+    if C.DATA_CATEGORY_VITAL_SIGNS not in current_assertion().data_categories:
+        raise Reason.CATEGORY_NOT_PERMITTED.error("no data category of this call was permitted")
+
+
+async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    return await asyncio.to_thread(function, *args, **kwargs)

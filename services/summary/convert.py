@@ -8,13 +8,16 @@ from datetime import date, datetime
 from typing import Any
 
 from samhandling.common.v1 import common_pb2
-from samhandling.summary.v1 import summary_pb2
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
 from services.platform.norway_date import day_in_norway
 from services.platform.paging import newest_fitting
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.text import TextField, text_violations
 
+from .escalation_episodes import AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
+from .escalation_rules import Level
+from .escalation_views import Box, EscalationView, InboxItem, reassess_at
 from .news2 import ACVPU, Observation, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, is_active, record_violations
 from .patients import PatientSummary, Spo2ScaleSetting
@@ -22,6 +25,7 @@ from .trend import Trend
 from .vitals import FUTURE_TOLERANCE, Assessment, Measurement, Performer
 
 C = common_pb2
+E = escalation_pb2
 # The categories a summary is made of, in the order they are reported as withheld.
 SUMMARY_CATEGORIES = (C.DATA_CATEGORY_MUNICIPAL_SERVICES, C.DATA_CATEGORY_VITAL_SIGNS)
 
@@ -308,3 +312,155 @@ def vital_signs_list_to_proto(
         trend=trend_to_proto(trend),
         truncated=truncated or cut,
     )
+
+
+# -- escalations (escalation.proto) ------------------------------------------------------
+
+_ADDED_BECAUSE = {
+    AddedBecause.OPENED: E.ESCALATION_NOTICE_REASON_OPENED,
+    AddedBecause.UPGRADE: E.ESCALATION_NOTICE_REASON_UPGRADED,
+    AddedBecause.TIMEOUT: E.ESCALATION_NOTICE_REASON_TIMEOUT,
+    AddedBecause.DECLINE: E.ESCALATION_NOTICE_REASON_PASSED_ON,
+}
+# What a caller may choose to resolve with: not the escalation's own automatic outcomes.
+_CHOSEN_OUTCOMES = frozenset(o for o in Outcome if not o.name.startswith("AUTO_"))
+
+
+def _optional_timestamp(value: datetime | None) -> Any:
+    return None if value is None else to_timestamp(value)
+
+
+def _performer(person: Performer | None) -> summary_pb2.Performer | None:
+    return None if person is None else summary_pb2.Performer(hpr_number=person.hpr_number, name=person.name)
+
+
+def recorder_notice_to_proto(tell: TellRecorder, at: datetime) -> summary_pb2.RecorderNotice:
+    return summary_pb2.RecorderNotice(
+        kind=to_enum(summary_pb2.RecorderNoticeKind, tell.message),
+        text=summary_pb2.RecorderText(text_nb=tell.text.nb, text_en=tell.text.en),
+        phone_numbers=tell.phone_numbers,
+        notice_time=to_timestamp(at),
+    )
+
+
+def _target_to_proto(t: EpisodeTarget) -> escalation_pb2.EscalationTarget:
+    return escalation_pb2.EscalationTarget(
+        orgnr=t.orgnr,
+        kind=to_enum(escalation_pb2.EscalationTargetKind, t.target.kind),
+        role=to_enum(escalation_pb2.EscalationRole, t.target.role),
+        added_because=_ADDED_BECAUSE[t.added_because],
+        add_time=to_timestamp(t.added_at),
+        last_notice_time=_optional_timestamp(t.last_notified_at),
+        declined=t.declined,
+    )
+
+
+def _event_to_proto(e: Event) -> escalation_pb2.EscalationEvent:
+    return escalation_pb2.EscalationEvent(
+        kind=to_enum(escalation_pb2.EscalationEventKind, e.kind),
+        event_time=to_timestamp(e.at),
+        level=to_enum(summary_pb2.EscalationLevel, e.level),
+        orgnr=e.orgnr,
+        person=_performer(e.person),
+        text=e.text,
+        outcome=to_enum(escalation_pb2.EscalationOutcome, e.outcome),
+        reassess_time=_optional_timestamp(e.planned_for),
+    )
+
+
+def escalation_to_proto(view: EscalationView) -> escalation_pb2.Escalation:
+    """The escalation in full; its measurements and ISBAR view when the view has them."""
+    e = view.episode
+    resolution = e.resolution
+    isbar = view.isbar
+    return escalation_pb2.Escalation(
+        escalation_id=e.episode_id,
+        patient_id=e.patient_id,
+        level=to_enum(summary_pb2.EscalationLevel, e.level),
+        state=to_enum(escalation_pb2.EscalationState, e.state),
+        origin=to_enum(escalation_pb2.EscalationOrigin, e.origin),
+        rules_version=e.rules_version,
+        source_orgnr=e.source_orgnr,
+        open_time=to_timestamp(e.opened_at),
+        deadline_time=_optional_timestamp(e.deadline),
+        chain_exhausted=e.chain_exhausted,
+        undeliverable=e.undeliverable,
+        targets=[_target_to_proto(t) for t in e.targets],
+        events=[_event_to_proto(ev) for ev in e.events],
+        measurements=[record_to_proto(m, a) for m, a in view.measured],
+        measurements_left_out=e.measurements_left_out,
+        reassess_time=_optional_timestamp(reassess_at(e)),
+        outcome=to_enum(escalation_pb2.EscalationOutcome, None if resolution is None else resolution.outcome),
+        recorder_notices=[recorder_notice_to_proto(n.tell, n.at) for n in view.notes],
+        isbar=None
+        if isbar is None
+        else escalation_pb2.Isbar(
+            identify=isbar.identify,
+            situation=isbar.situation,
+            background=isbar.background,
+            assessment=isbar.assessment,
+            recommendation=isbar.recommendation,
+        ),
+    )
+
+
+def inbox_item_to_proto(item: InboxItem) -> escalation_pb2.EscalationInboxItem:
+    notice = item.last_notice
+    return escalation_pb2.EscalationInboxItem(
+        escalation_id=item.episode_id,
+        level=to_enum(summary_pb2.EscalationLevel, item.level),
+        state=to_enum(escalation_pb2.EscalationState, item.state),
+        role=to_enum(escalation_pb2.EscalationRole, item.role),
+        open_time=to_timestamp(item.opened_at),
+        deadline_time=_optional_timestamp(item.deadline),
+        last_notice_time=None if notice is None else to_timestamp(notice.at),
+        last_notice_reason=to_enum(escalation_pb2.EscalationNoticeReason, None if notice is None else notice.reason),
+        pushed=notice is not None and notice.push,
+        chain_exhausted=item.chain_exhausted,
+        declined=item.declined,
+        reassess_time=_optional_timestamp(item.reassess_at),
+        position=item.position,
+    )
+
+
+def box_from_proto(box: int) -> tuple[Box, dict[str, str]]:
+    if box == escalation_pb2.ESCALATION_BOX_SENT:
+        return Box.SENT, {}
+    if box in (escalation_pb2.ESCALATION_BOX_UNSPECIFIED, escalation_pb2.ESCALATION_BOX_RECEIVED):
+        return Box.RECEIVED, {}
+    return Box.RECEIVED, {"box": "RECEIVED (the default) or SENT"}
+
+
+def level_from_proto(level: int) -> tuple[Level | None, dict[str, str]]:
+    chosen = from_enum(summary_pb2.EscalationLevel, level, Level)
+    if chosen is None:
+        return None, {"level": "required: REVIEW, URGENT_REVIEW, URGENT or EMERGENCY"}
+    return chosen, {}
+
+
+def outcome_from_proto(outcome: int) -> tuple[Outcome | None, dict[str, str]]:
+    chosen = from_enum(escalation_pb2.EscalationOutcome, outcome, Outcome)
+    if chosen is None:
+        return None, {"outcome": "required: how the escalation ended"}
+    if chosen not in _CHOSEN_OUTCOMES:
+        return None, {"outcome": "is set only by the escalation itself"}
+    return chosen, {}
+
+
+def reassess_time_from_proto(request: escalation_pb2.PlanReassessmentRequest) -> tuple[datetime | None, dict[str, str]]:
+    problems: dict[str, str] = {}
+    at = read_timestamp(request, "reassess_time", problems)
+    if not request.HasField("reassess_time"):
+        problems["reassess_time"] = "required"
+    return at, problems
+
+
+_ESCALATION_ID = TextField(64, required=True)
+
+
+def escalation_id_violations(value: str) -> dict[str, str]:
+    return text_violations({"escalation_id": (value, _ESCALATION_ID)})
+
+
+def get_escalation_response(view: EscalationView, now: datetime) -> escalation_pb2.GetEscalationResponse:
+    return escalation_pb2.GetEscalationResponse(escalation=escalation_to_proto(view), server_time=to_timestamp(now))

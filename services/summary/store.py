@@ -145,6 +145,24 @@ class SummaryStore:
         measurements = [_measurement(r._mapping) for r in reversed(rows[:limit])]
         return _patient_of(row._mapping)[0], measurements, len(rows) > limit
 
+    def get_measurements(self, patient_id: str, measurement_ids: Sequence[str]) -> tuple[Patient, list[Measurement]]:
+        """The patient and those of the measurements (by id) that are theirs, oldest first (an
+        escalation lists at most 50: escalation_episodes.MAX_MEASUREMENTS_KEPT)."""
+        ids = [int(i) for i in measurement_ids if i.isdigit()]
+        with self._engine.connect() as connection:
+            row = connection.execute(_PATIENT_READ, {"patient_id": patient_id}).first()
+            if row is None:
+                raise UnknownPatient(patient_id)
+            rows = connection.execute(
+                select(*(c for c in VitalSignsRow.__table__.c if c.name != "patient_id")).where(
+                    _vitals.patient_id == patient_id, _vitals.id.in_(ids)
+                )
+            ).all()
+        measurements = sorted(
+            (_measurement(r._mapping) for r in rows), key=lambda m: (m.measured_at, int(m.measurement_id))
+        )
+        return _patient_of(row._mapping)[0], measurements
+
     def get_spo2_scale(self, patient_id: str) -> Spo2ScaleSetting:
         with self._engine.connect() as connection:
             row = connection.execute(_PATIENT_READ, {"patient_id": patient_id}).first()

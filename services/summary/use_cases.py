@@ -13,9 +13,13 @@ from datetime import UTC, date, datetime
 from typing import ParamSpec, TypeVar
 
 from services.platform.error_reasons import Reason
-from services.platform.errors import invalid_argument
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.norway_date import today_in_norway
 
+from .escalation_episodes import Episode, Outcome, Responder, Transition
+from .escalation_isbar import isbar
+from .escalation_store import EscalationStore
+from .escalation_views import EscalationView, RecorderNoteView, check_visible
 from .fhir import patient_bundle
 from .news2 import Spo2Scale
 from .okt import MunicipalService, record_violations
@@ -220,3 +224,110 @@ def _checked(record: MunicipalService) -> MunicipalService:
     if problems := record_violations(record):
         raise invalid_argument(problems)
     return record
+
+
+# -- escalations (docs/escalation.md, "API") ----------------------------------------------
+
+
+def escalation_for(escalations: EscalationStore, episode_id: str, orgnr: str) -> Episode:
+    """The episode when `orgnr` is a target or its source; otherwise ESCALATION_NOT_FOUND, exactly as
+    for an id that does not exist."""
+    return check_visible(escalations.get(episode_id), orgnr)
+
+
+@_refusals_as_errors
+def escalation_view(escalations: EscalationStore, summary: SummaryStore, episode: Episode) -> EscalationView:
+    """The escalation in full: its patient, the measurements it lists with their NEWS2, what the
+    recorder was told and the ISBAR view."""
+    patient, measurements = summary.get_measurements(
+        episode.patient_id, [m.measurement_id for m in episode.measurements]
+    )
+    measured = tuple((m, assess(m, patient.birth_date)) for m in measurements)
+    notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode.episode_id))
+    return EscalationView(episode, measured, notes, isbar(episode, patient, measured), patient)
+
+
+def changed_view(escalations: EscalationStore, summary: SummaryStore, transition: Transition) -> EscalationView:
+    assert transition.episode is not None, "a change of an escalation answers the escalation"
+    return escalation_view(escalations, summary, transition.episode)
+
+
+def acknowledge_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.acknowledge(episode_id, actor=actor, request_id=request_id, now=now)
+    return changed_view(escalations, summary, transition)
+
+
+def decline_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    reason: str,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.decline(episode_id, actor=actor, reason=reason, request_id=request_id, now=now)
+    return changed_view(escalations, summary, transition)
+
+
+# The core's names of fields that the request names otherwise.
+_REQUEST_FIELDS = {"reassess_at": "reassess_time"}
+
+
+def _request_fields(function: Callable[P, T]) -> Callable[P, T]:
+    """The use case, with the core's field violations named as the request names its fields."""
+
+    @functools.wraps(function)
+    def renaming(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except ServiceError as exc:
+            if not exc.field_violations.keys() & _REQUEST_FIELDS.keys():
+                raise
+            raise invalid_argument({_REQUEST_FIELDS.get(k, k): v for k, v in exc.field_violations.items()}) from None
+
+    return renaming
+
+
+@_request_fields
+def plan_reassessment(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    reassess_at: datetime,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    # The contract's PlanReassessmentRequest has no note: the plan is recorded without one.
+    transition = escalations.plan_reassessment(
+        episode_id, actor=actor, reassess_at=reassess_at, note="", request_id=request_id, now=now
+    )
+    return changed_view(escalations, summary, transition)
+
+
+def resolve_escalation(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    episode_id: str,
+    *,
+    actor: Responder,
+    outcome: Outcome,
+    note: str,
+    request_id: str,
+    now: datetime,
+) -> EscalationView:
+    transition = escalations.resolve(
+        episode_id, actor=actor, outcome=outcome, note=note, request_id=request_id, now=now
+    )
+    return changed_view(escalations, summary, transition)

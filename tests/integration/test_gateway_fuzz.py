@@ -65,6 +65,7 @@ SYSTEM_CLIENT = {
     oauth_scopes.CAPACITY_READ: "demo-ehr",
     oauth_scopes.CAPACITY_REPORT: "demo-hospital",
     oauth_scopes.ALERTS: "demo-hospital",
+    oauth_scopes.ESCALATION_INBOX: "demo-ehr",
 }
 EXAMPLES = 15  # per RPC, from the descriptors (and from a valid request)
 UNSERVED_EXAMPLES = 5  # per RPC the gateway refuses whatever the request (no policy)

@@ -70,7 +70,7 @@ async def test_token_carries_the_helseid_client_claims(sts: StsServer) -> None:
 
     assert header["kid"] == "sts-signing-1" and header["alg"] == "ES256"
     assert claims["sub"] == claims["client_id"] == "demo-ehr"
-    assert claims["scope"] == f"{S}summary.read {S}summary.write {S}capacity.read"
+    assert claims["scope"] == f"{S}summary.read {S}summary.write {S}capacity.read {S}escalation.inbox"
     assert claims["nbf"] == claims["iat"] and claims["exp"] == claims["iat"] + 600
     assert abs(claims["iat"] - time.time()) < 5
     assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012"

@@ -70,7 +70,10 @@ async def test_personnel_login_gives_the_helseid_person_claims(sts: StsServer) -
     assert claims["helseid://claims/hpr/hpr_number"] == people.LARS_HPR
     assert claims["helseid://claims/client/claims/orgnr_parent"] == "910000012"
     assert claims["helseid://claims/client/claims/orgnr_child"] == "910000039"
-    assert claims["scope"] == "nhn:samhandling/summary.read nhn:samhandling/summary.write nhn:samhandling/capacity.read"
+    assert claims["scope"] == (
+        "nhn:samhandling/summary.read nhn:samhandling/summary.write nhn:samhandling/capacity.read"
+        " nhn:samhandling/escalation.inbox"
+    )
     assert claims["cnf"] == {"jkt": key.thumbprint()}
     assert claims["nhn:tillitsrammeverk:parameters"] == {
         "practitioner": {

@@ -77,9 +77,9 @@ async def test_every_backend_method_refuses_undecodable_bytes_after_the_assertio
     signer = AssertionSigner(load_jwk(suite.settings.assertion_signing_key(), suite.settings))
     answers, expected = {}, {}
     for component in BACKENDS:
-        service = backend(component).service
+        services = [served.service for served in backend(component).services]
         async with grpc.aio.insecure_channel(suite.settings.addresses[component]) as channel:
-            for method in service.methods:
+            for service, method in ((s, m) for s in services for m in s.methods):
                 path = f"/{service.full_name}/{method.name}"
                 binding = STREAM_BINDING if method.client_streaming else request_binding(MALFORMED)
                 actor = GATEWAY_ACTOR if method.client_streaming else DEMO_EHR_ACTOR

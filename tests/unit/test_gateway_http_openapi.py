@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import FieldDescriptor
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.http.app import create_app
@@ -170,12 +172,25 @@ def _request_strings(document: dict) -> dict[str, dict]:
     return found
 
 
+def _proto_field(where: str) -> FieldDescriptor:
+    """The request field a string schema found by _request_strings describes."""
+    if where.startswith("samhandling."):  # a component: "<message>.input/properties/<json name>"
+        message, _, rest = where.partition(".input/")
+        descriptor = descriptor_pool.Default().FindMessageTypeByName(message)
+    else:  # "<method> <path> <parameter>" or "<method> <path> body/…/properties/<json name>"
+        method, path, rest = where.split(" ", 2)
+        (route,) = [r for r in API_ROUTES if (r.http_method.lower(), r.path) == (method, path)]
+        descriptor = route.method.input_type
+    name = rest.rpartition("/")[2]
+    return {f.json_name: f for f in descriptor.fields}.get(name) or descriptor.fields_by_name[name]
+
+
 def test_every_free_text_field_of_a_request_states_the_text_rule(document):
     """Issue 12 points 3 and 21 together: every string a request carries is an enum, a time, a
     number, an identifier with its pattern, or free text with the one text rule (the shared
     schema of its kind, whose pattern text.py derives from the validator) and the length of the
     validator's field definition. Only page tokens (opaque, bounded) are none of these."""
-    from gateway.http.proto_schema import TEXT_FIELDS
+    from gateway.http.proto_schema import TEXT_BY_FIELD, TEXT_FIELDS
     from services.platform.text import text_pattern
 
     schemas = document["components"]["schemas"]
@@ -186,13 +201,13 @@ def test_every_free_text_field_of_a_request_states_the_text_rule(document):
     }
     assert {where.rpartition(" ")[2] for where in unstated} == {"page_token"}, unstated
     texts = {where: s for where, s in _request_strings(document).items() if "allOf" in s}
-    names = {
-        where: re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), where.rpartition(" ")[2].rpartition("/")[2])
-        for where in texts
-    }
-    assert set(names.values()) == set(TEXT_FIELDS)
+    fields = {where: _proto_field(where) for where in texts}
+    used = {f.full_name for f in fields.values()} & set(TEXT_BY_FIELD)
+    assert used == set(TEXT_BY_FIELD)
+    assert {f.name for f in fields.values() if f.full_name not in TEXT_BY_FIELD} == set(TEXT_FIELDS)
     for where, schema in texts.items():
-        spec = TEXT_FIELDS[names[where]]
+        field = fields[where]
+        spec = TEXT_BY_FIELD.get(field.full_name) or TEXT_FIELDS[field.name]
         kind = schemas[schema["allOf"][0]["$ref"].rpartition("/")[2]]
         assert (schema["maxLength"], kind["pattern"]) == (spec.max_chars, text_pattern(spec)), where
         assert "NFC" in kind["description"] and "unassigned" in kind["description"]
@@ -211,7 +226,6 @@ def test_every_free_text_field_of_a_request_states_the_text_rule(document):
     ],
 )
 def test_64_bit_integers_are_stated_with_their_range(text, valid):
-    import re
 
     from gateway.http.proto_schema import _SCALARS, F
 

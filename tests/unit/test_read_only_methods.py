@@ -15,10 +15,14 @@ from services.platform.settings import BACKENDS
 @pytest.mark.parametrize("component", BACKENDS)
 def test_each_backend_declares_its_reads_among_its_own_unary_methods(component):
     spec = backend(component)
-    methods = spec.service.methods_by_name
-    assert spec.read_only and spec.read_only <= set(methods.keys())
-    assert all(not methods[m].client_streaming and not methods[m].server_streaming for m in spec.read_only)
-    assert spec.read_only_methods() == {f"/{spec.service.full_name}/{m}" for m in spec.read_only}
+    assert spec.read_only
+    for served in spec.services:
+        methods = served.service.methods_by_name
+        assert served.read_only <= set(methods.keys())
+        assert all(not methods[m].client_streaming and not methods[m].server_streaming for m in served.read_only)
+    assert spec.read_only_methods() == {
+        f"/{served.service.full_name}/{m}" for served in spec.services for m in served.read_only
+    }
 
 
 def test_writes_and_decisions_that_record_are_not_declared_reads():
@@ -27,6 +31,8 @@ def test_writes_and_decisions_that_record_are_not_declared_reads():
     # A decision that opens a restriction records a notification for the patient.
     assert not {"CheckAccess", "BatchCheckAccess", "CreateRule", "RevokeRule"} & backend("consent").read_only
     assert not {"RecordVitalSigns", "SetSpo2Scale", "CreateMunicipalService"} & backend("summary").read_only
+    (escalations,) = backend("summary").more_services
+    assert escalations.read_only == {"GetEscalation", "LookupEscalationPatient"}
 
 
 @pytest.mark.parametrize("name", ["GetPatientSumary", "WatchCapacity"], ids=["unknown", "streaming"])

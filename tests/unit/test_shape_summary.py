@@ -16,6 +16,8 @@ DOMAIN = [
     "escalation_episodes",
     "escalation_deliveries",
     "escalation_fhir",
+    "escalation_isbar",
+    "escalation_views",
 ]
 INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 

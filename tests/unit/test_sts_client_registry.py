@@ -36,7 +36,7 @@ def test_seeded_clients_match_the_shared_decisions() -> None:
         "samhandling-ansatt": (None, None, None),
     }
     assert set(clients["demo-hospital"].scopes) == {
-        S + s for s in ("capacity.read", "capacity.report", "alerts", "summary.read")
+        S + s for s in ("capacity.read", "capacity.report", "alerts", "summary.read", "escalation.inbox")
     }
     for system in ("demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital"):
         assert clients[system].grant_types == ("client_credentials",) and not clients[system].dpop_bound
@@ -48,7 +48,7 @@ def test_the_login_clients() -> None:
 
     assert legevakt.grant_types == ("client_credentials", "authorization_code", "refresh_token")
     assert legevakt.dpop_bound and legevakt.login == "personnel"
-    assert legevakt.scopes == (S + "summary.read", S + "summary.write", S + "capacity.read")
+    assert legevakt.scopes == (S + "summary.read", S + "summary.write", S + "capacity.read", S + "escalation.inbox")
     assert legevakt.redirect_uris == ("http://127.0.0.1:8765/callback",)
     assert web.grant_types == ("authorization_code", "refresh_token")
     assert not web.dpop_bound and web.login == "patient" and web.scopes == ("samhandling:patient",)
@@ -190,7 +190,7 @@ def test_registered_public_key_is_the_public_half_of_the_dev_key_file(client_id:
 def test_scope_rules() -> None:
     client = load_clients(SEEDS)["demo-ehr-baerum"]
 
-    assert client.get_allowed_scope(None) == f"{S}summary.read {S}capacity.read"
+    assert client.get_allowed_scope(None) == f"{S}summary.read {S}capacity.read {S}escalation.inbox"
     assert client.get_allowed_scope(f"{S}capacity.read {S}capacity.read") == f"{S}capacity.read"
     assert client.allows_scope(f"{S}capacity.read")
     assert not client.allows_scope(f"{S}capacity.read {S}summary.write")

@@ -1,0 +1,364 @@
+"""The EscalationService through a real summary gRPC server with real internal assertions, on
+SQLite and PostgreSQL (docs/escalation.md, "API"). Episodes are opened through the escalation
+store on the server's own database, as RecordVitalSigns will open them; everything else goes
+through gRPC."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+
+from samhandling.common.v1 import common_pb2
+from samhandling.summary.v1 import escalation_pb2 as E
+from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2
+from services.platform.db import make_engine, make_sessions
+from services.platform.errors import error_info
+from services.platform.protomap import to_timestamp
+from services.summary.escalation_rules import AcknowledgeWithin, evaluate
+from services.summary.escalation_store import EscalationStore
+from services.summary.store import SummaryStore
+from tests.fixtures import people
+from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, OTHER_ORG, RECORDER, routes
+from tests.fixtures.escalation import measurement as scored_measurement
+from tests.support import asserted, running_backend, settings_for
+
+SERVICE = "/samhandling.summary.v1.EscalationService/"
+VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
+UNKNOWN_ID = "esc-00000000000000000000000000000000"
+
+
+def _person(orgnr: str, hpr: str, name: str, parent: str) -> common_pb2.Actor:
+    return common_pb2.Actor(
+        kind=common_pb2.ACTOR_KIND_PERSONNEL,
+        client_id="demo-ehr",
+        orgnr_parent=parent,
+        orgnr_child=orgnr,
+        hpr_number=hpr,
+        name=name,
+    )
+
+
+# seeds/personnel.json: a health person of each organisation an escalation of Tor reaches.
+LARS = _person(LEGEVAKT, people.LARS_HPR, "Lars Legevaktsen", "910000012")  # legevakt: responsible
+SIGRID = _person(HOME_NURSING, people.SIGRID_HPR, "Sigrid Sykepleiersen", "910000012")  # home nursing
+MARTE = _person(FOLLOW_UP_TEAM, people.MARTE_HPR, "Marte Mottaksen", "910000071")  # follow-up team: informed
+KRISTIN = _person(RECORDER, people.KRISTIN_HPR, "Kristin Korttidsen", "910000047")  # the recorder: source
+VILDE = _person(OTHER_ORG, people.VILDE_HPR, "Vilde Vakthavendesen", "910000101")  # neither
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    return settings_for(tmp_path, summary=db_url)
+
+
+@dataclass
+class Escalations:
+    """A running summary backend, its escalation store (for opening episodes as RecordVitalSigns
+    does) and a stub that asserts each call as the gateway would."""
+
+    settings: object
+    stub: escalation_pb2_grpc.EscalationServiceStub
+    summary: SummaryStore
+    store: EscalationStore
+    counter: itertools.count
+
+    def open(self, total: int = 7, *, red: bool = False, at: datetime | None = None, patient: str = people.TOR) -> str:
+        """A measurement of `total` recorded for the patient by RECORDER and escalated; the episode id."""
+        now = datetime.now(UTC)
+        at = at or now
+        n = next(self.counter)
+        given = replace(
+            scored_measurement(at, total, red=red),
+            source_system="demo-ehr",
+            source_record_id=f"api-{n}",
+            measurement_id="",
+        )
+        stored, _ = self.summary.record_measurement(patient, given, 0)
+        transition = self.store.record_measurement(
+            patient,
+            measurement_id=stored.measurement_id,
+            measured_at=at,
+            evaluation=evaluate(stored, self.summary.get_patient(patient).birth_date, ()),
+            source_orgnr=RECORDER,
+            routes=routes(now),
+            now=now,
+        )
+        assert transition.episode is not None
+        return transition.episode.episode_id
+
+    def meta(self, method: str, actor: common_pb2.Actor, patient_id: str = "", categories=(VITALS,)):
+        return asserted(
+            self.settings, "summary", SERVICE + method, actor=actor, patient_id=patient_id, data_categories=categories
+        )
+
+    async def call(self, method: str, request, actor: common_pb2.Actor, patient_id: str = people.TOR, **kw):
+        return await getattr(self.stub, method)(request, metadata=self.meta(method, actor, patient_id, **kw))
+
+
+@pytest.fixture
+async def esc(settings) -> AsyncIterator[Escalations]:
+    async with running_backend("summary", settings) as channel:
+        engine = make_engine(settings.database_url("summary"))
+        sessions = make_sessions(engine)
+        try:
+            yield Escalations(
+                settings,
+                escalation_pb2_grpc.EscalationServiceStub(channel),
+                SummaryStore(sessions),
+                EscalationStore(sessions, AcknowledgeWithin()),
+                itertools.count(1),
+            )
+        finally:
+            engine.dispose()
+
+
+async def refusal(call) -> tuple[grpc.StatusCode, str, str]:
+    """(code, reason, details) of a refused call."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    reason, _ = error_info(caught.value)
+    return caught.value.code(), reason, caught.value.details() or ""
+
+
+# -- GetEscalation, LookupEscalationPatient ---------------------------------------------------
+
+
+async def test_get_escalation_opens_the_patient_the_measurements_and_the_isbar_view(esc):
+    escalation_id = esc.open(7)
+    answer = await esc.call("GetEscalation", E.GetEscalationRequest(escalation_id=escalation_id), LARS)
+    got = answer.escalation
+    assert (got.escalation_id, got.patient_id, got.source_orgnr) == (escalation_id, people.TOR, RECORDER)
+    assert (got.level, got.state, got.origin) == (
+        summary_pb2.ESCALATION_LEVEL_EMERGENCY,
+        E.ESCALATION_STATE_OPEN,
+        E.ESCALATION_ORIGIN_SCORE,
+    )
+    assert got.rules_version == "news2-escalation/1"
+    assert [(t.orgnr, t.role) for t in got.targets] == [
+        (LEGEVAKT, E.ESCALATION_ROLE_RESPONSIBLE),
+        (HOME_NURSING, E.ESCALATION_ROLE_RESPONSIBLE),
+        (FOLLOW_UP_TEAM, E.ESCALATION_ROLE_INFORMED),
+    ]
+    assert [e.kind for e in got.events] == [E.ESCALATION_EVENT_KIND_OPENED]
+    (measured,) = got.measurements
+    assert measured.news2.total == 7 and measured.source_system == "demo-ehr"
+    assert [n.kind for n in got.recorder_notices] == [summary_pb2.RECORDER_NOTICE_KIND_PHONE_113]
+    assert list(got.recorder_notices[0].phone_numbers) == ["113"]
+    assert got.HasField("deadline_time") and answer.HasField("server_time")
+    assert "Tor" in got.isbar.identify and "7" in got.isbar.assessment
+    assert got.isbar.recommendation.startswith("NEWS2 7")
+
+
+async def test_the_source_and_an_informed_target_may_open_it(esc):
+    escalation_id = esc.open(7)
+    for actor in (KRISTIN, MARTE, SIGRID):
+        answer = await esc.call("GetEscalation", E.GetEscalationRequest(escalation_id=escalation_id), actor)
+        assert answer.escalation.escalation_id == escalation_id
+
+
+async def test_an_organisation_neither_target_nor_source_learns_exactly_what_an_unknown_id_tells(esc):
+    escalation_id = esc.open(7)
+    for method, request in (
+        ("GetEscalation", E.GetEscalationRequest),
+        ("LookupEscalationPatient", E.LookupEscalationPatientRequest),
+    ):
+        stranger = await refusal(esc.call(method, request(escalation_id=escalation_id), VILDE))
+        unknown = await refusal(esc.call(method, request(escalation_id=UNKNOWN_ID), VILDE))
+        assert stranger == unknown
+        assert stranger[:2] == (grpc.StatusCode.NOT_FOUND, "ESCALATION_NOT_FOUND")
+
+
+async def test_lookup_names_the_patient_to_a_target_and_the_source_only(esc):
+    escalation_id = esc.open(5)  # URGENT: home nursing and the legevakt; the follow-up team informed
+    for actor in (LARS, SIGRID, MARTE, KRISTIN):
+        # The gateway asks before it knows the patient: the assertion names none.
+        answer = await esc.call(
+            "LookupEscalationPatient",
+            E.LookupEscalationPatientRequest(escalation_id=escalation_id),
+            actor,
+            patient_id="",
+            categories=(),
+        )
+        assert answer.patient_id == people.TOR
+
+
+async def test_get_escalation_needs_the_gateways_decision_for_its_patient(esc):
+    escalation_id = esc.open(7)
+    request = E.GetEscalationRequest(escalation_id=escalation_id)
+    assert (await refusal(esc.call("GetEscalation", request, LARS, patient_id=people.ESKIL)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ASSERTION_PATIENT_MISMATCH",
+    )
+    assert (await refusal(esc.call("GetEscalation", request, LARS, categories=())))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "CATEGORY_NOT_PERMITTED",
+    )
+    assert (await refusal(esc.call("GetEscalation", E.GetEscalationRequest(), LARS)))[:2] == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+    )
+    no_organisation = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr")
+    assert (await refusal(esc.call("GetEscalation", request, no_organisation)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ORGANISATION_REQUIRED",
+    )
+
+
+# -- AcknowledgeEscalation, DeclineEscalation, PlanReassessment, ResolveEscalation ------------
+
+
+def ack(escalation_id: str, request_id: str = "ack-1", **kw) -> E.AcknowledgeEscalationRequest:
+    return E.AcknowledgeEscalationRequest(escalation_id=escalation_id, request_id=request_id, **kw)
+
+
+def event_kinds(escalation: E.Escalation) -> list[int]:
+    return [e.kind for e in escalation.events]
+
+
+async def test_a_responsible_target_acknowledges_and_a_repeat_changes_nothing(esc):
+    escalation_id = esc.open(7)
+    first = (await esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)).escalation
+    assert first.state == E.ESCALATION_STATE_ACKNOWLEDGED and not first.HasField("deadline_time")
+    taken = first.events[-1]
+    assert (taken.kind, taken.orgnr, taken.person.hpr_number, taken.person.name) == (
+        E.ESCALATION_EVENT_KIND_ACKNOWLEDGED,
+        LEGEVAKT,
+        people.LARS_HPR,
+        "Lars Legevaktsen",
+    )
+    assert first.recorder_notices[-1].kind == summary_pb2.RECORDER_NOTICE_KIND_ACKNOWLEDGED
+    again = (await esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)).escalation
+    assert again == first  # the same request again: nothing changed, the same answer
+    # The same request id for something else: a system of the legevakt naming another person.
+    legevakt_system = common_pb2.Actor(
+        kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012", orgnr_child=LEGEVAKT
+    )
+    other_person = summary_pb2.Performer(hpr_number=people.SIGRID_HPR, name="Sigrid Sykepleiersen")
+    assert (
+        await refusal(
+            esc.call("AcknowledgeEscalation", ack(escalation_id, acknowledged_by=other_person), legevakt_system)
+        )
+    )[:2] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id, "ack-2"), SIGRID)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_ALREADY_ACKNOWLEDGED",
+    )
+
+
+async def test_only_a_responsible_target_acknowledges(esc):
+    escalation_id = esc.open(7)
+    for actor in (MARTE, KRISTIN):  # informed; the source
+        assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), actor)))[:2] == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "ESCALATION_NOT_RESPONSIBLE",
+        )
+    stranger = await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), VILDE))
+    assert stranger == await refusal(esc.call("AcknowledgeEscalation", ack(UNKNOWN_ID), VILDE))
+    assert stranger[:2] == (grpc.StatusCode.NOT_FOUND, "ESCALATION_NOT_FOUND")
+    system = common_pb2.Actor(
+        kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012", orgnr_child=LEGEVAKT
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("AcknowledgeEscalation", ack(escalation_id), system)
+    assert error_info(caught.value) == (
+        "INVALID_ARGUMENT",
+        {"acknowledged_by": "required: the health person who acts (HPR number and name)"},
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("AcknowledgeEscalation", ack(escalation_id, request_id=""), LARS)
+    assert set(error_info(caught.value)[1]) == {"request_id"}
+
+
+async def test_a_decline_passes_it_on_and_the_decliner_may_no_longer_take_it(esc):
+    escalation_id = esc.open(5)  # URGENT: home nursing and the legevakt responsible
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call(
+            "DeclineEscalation", E.DeclineEscalationRequest(escalation_id=escalation_id, request_id="d-1"), LARS
+        )
+    assert set(error_info(caught.value)[1]) == {"reason"}
+    request = E.DeclineEscalationRequest(escalation_id=escalation_id, request_id="d-1", reason="Ingen lege ledig nå")
+    declined = (await esc.call("DeclineEscalation", request, LARS)).escalation
+    assert {t.orgnr: t.declined for t in declined.targets} == {
+        LEGEVAKT: True,
+        HOME_NURSING: False,
+        FOLLOW_UP_TEAM: False,
+    }
+    assert (declined.events[-1].kind, declined.events[-1].text) == (E.ESCALATION_EVENT_KIND_DECLINED, request.reason)
+    assert declined.state == E.ESCALATION_STATE_OPEN
+    assert (await esc.call("DeclineEscalation", request, LARS)).escalation == declined
+    assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_RESPONSIBLE",
+    )
+    last = E.DeclineEscalationRequest(escalation_id=escalation_id, request_id="d-2", reason="Pasienten er ikke vår")
+    exhausted = (await esc.call("DeclineEscalation", last, SIGRID)).escalation
+    assert exhausted.chain_exhausted and exhausted.state == E.ESCALATION_STATE_OPEN
+    assert E.ESCALATION_EVENT_KIND_CHAIN_EXHAUSTED in event_kinds(exhausted)
+
+
+async def test_a_reassessment_is_planned_after_an_acknowledgement_and_never_for_an_emergency(esc):
+    escalation_id = esc.open(5)
+    now = datetime.now(UTC)
+
+    def plan(request_id: str, ahead: timedelta) -> E.PlanReassessmentRequest:
+        return E.PlanReassessmentRequest(
+            escalation_id=escalation_id, request_id=request_id, reassess_time=to_timestamp(now + ahead)
+        )
+
+    assert (await refusal(esc.call("PlanReassessment", plan("p-1", timedelta(hours=2)), SIGRID)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_NOT_ACKNOWLEDGED",
+    )
+    await esc.call("AcknowledgeEscalation", ack(escalation_id), SIGRID)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("PlanReassessment", plan("p-2", timedelta(hours=25)), SIGRID)
+    assert set(error_info(caught.value)[1]) == {"reassess_time"}
+    planned = (await esc.call("PlanReassessment", plan("p-3", timedelta(hours=2)), SIGRID)).escalation
+    assert planned.state == E.ESCALATION_STATE_REASSESSMENT_PLANNED
+    assert planned.reassess_time.ToDatetime(tzinfo=UTC) == now + timedelta(hours=2)
+    assert (await esc.call("PlanReassessment", plan("p-3", timedelta(hours=2)), SIGRID)).escalation == planned
+
+    emergency = esc.open(7, patient=people.ESKIL)
+    await esc.call("AcknowledgeEscalation", ack(emergency), LARS, patient_id=people.ESKIL)
+    request = E.PlanReassessmentRequest(
+        escalation_id=emergency, request_id="p-4", reassess_time=to_timestamp(now + timedelta(hours=1))
+    )
+    assert (await refusal(esc.call("PlanReassessment", request, LARS, patient_id=people.ESKIL)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_EMERGENCY_NO_PLAN",
+    )
+
+
+async def test_the_source_or_a_responsible_target_resolves_with_an_outcome(esc):
+    escalation_id = esc.open(7)
+
+    def resolve(request_id: str, outcome: int, note: str = "") -> E.ResolveEscalationRequest:
+        return E.ResolveEscalationRequest(
+            escalation_id=escalation_id, request_id=request_id, outcome=outcome, note=note
+        )
+
+    for outcome, field in (
+        (E.ESCALATION_OUTCOME_UNSPECIFIED, "outcome"),
+        (E.ESCALATION_OUTCOME_AUTO_IMPROVED, "outcome"),
+        (E.ESCALATION_OUTCOME_OTHER, "note"),  # OTHER needs a note
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await esc.call("ResolveEscalation", resolve("r-1", outcome), KRISTIN)
+        assert set(error_info(caught.value)[1]) == {field}
+    assert (await refusal(esc.call("ResolveEscalation", resolve("r-1", E.ESCALATION_OUTCOME_NO_ACTION_NEEDED), MARTE)))[
+        :2
+    ] == (grpc.StatusCode.FAILED_PRECONDITION, "ESCALATION_NOT_RESPONSIBLE")
+    request = resolve("r-1", E.ESCALATION_OUTCOME_AMBULANCE_CALLED, "Ambulanse bestilt")
+    resolved = (await esc.call("ResolveEscalation", request, KRISTIN)).escalation
+    assert (resolved.state, resolved.outcome) == (E.ESCALATION_STATE_RESOLVED, E.ESCALATION_OUTCOME_AMBULANCE_CALLED)
+    assert (resolved.events[-1].orgnr, resolved.events[-1].text) == (RECORDER, "Ambulanse bestilt")
+    assert (await esc.call("ResolveEscalation", request, KRISTIN)).escalation == resolved
+    assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ESCALATION_RESOLVED",
+    )
