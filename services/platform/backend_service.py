@@ -4,7 +4,7 @@ only gateway-asserted calls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from . import telemetry
 from .assertion import AssertionVerifier
+from .background import BackgroundWork
 from .db import check_at_head, check_platform_at_head, make_engine, make_sessions, migrate, migrate_platform
 from .interceptors import ServiceInterceptor
 from .keys import load_jwk
@@ -62,6 +63,10 @@ class Backend:
     # Called with the api once the server has stopped, before the database is let go: for an
     # api that runs work of its own (the audit log's integrator).
     stop_api: Callable[[Any], object] = lambda api: None
+    # Work the backend runs beside its calls on threads of its own (the summary's escalation
+    # sweeper), made from its api: started once the server serves, stopped once it has stopped,
+    # before `stop_api` and before the database is let go.
+    background: Callable[[Any, Settings], Sequence[BackgroundWork]] = lambda api, settings: ()
     # The methods (short names) that change nothing in the backend, declared next to the
     # service's handlers: their assertion's claim runs beside the handler, whose answer is
     # released once the claim has succeeded (services.platform.interceptors). Any method not
@@ -110,6 +115,7 @@ class Backend:
         check_platform_at_head(self.name, url, tuning)
         engine = make_engine(url, tracer_provider, tuning)
         api = self.make_api(self.make_store(make_sessions(engine)), settings)
+        work = self.background(api, settings)
         public_key = load_jwk(settings.assertion_verification_key(), settings, private=False)
         # Assertion ids are claimed in the backend's own database, shared by all its replicas; the
         # commit does not wait for the disk (docs/internal-assertion.md, "The replay claim").
@@ -134,7 +140,8 @@ class Backend:
                     AssertionVerifier(public_key, self.name, replay), read_only=self.read_only_methods()
                 ),
             ],
-            on_stop=[lambda: self.stop_api(api), engine.dispose, replay.close, probe.dispose],
+            on_start=[w.start for w in work],
+            on_stop=[*(w.stop for w in work), lambda: self.stop_api(api), engine.dispose, replay.close, probe.dispose],
             transport=ServerTransport.from_settings(settings),
             readiness=[database_check(probe)],
             readiness_interval=settings.readiness_interval_seconds,

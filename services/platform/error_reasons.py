@@ -457,6 +457,12 @@ class Reason(StrEnum):
     ISSUER_KEYS_UNAVAILABLE = _entry(
         S.UNAVAILABLE, reason="ISSUER_KEYS_UNAVAILABLE", meaning="the token issuer's keys cannot be fetched"
     )
+    ESCALATION_NOT_APPLIED = _entry(
+        S.UNAVAILABLE,
+        reason="ESCALATION_NOT_APPLIED",
+        meaning="the measurement is stored but its NEWS2 escalation could not be applied; send the same "
+        "measurement again (the retry applies it, once)",
+    )
     REPLAY_STORE_UNAVAILABLE = _entry(
         S.UNAVAILABLE,
         reason="REPLAY_STORE_UNAVAILABLE",

@@ -100,7 +100,8 @@ class GrpcServer:
     """A grpc.aio server that reports SERVING only once it is started and ready.
 
     Pass `generic_handlers` for services served without generated servicers (the gateway),
-    `on_stop` for resources to release once the last call has finished, and `readiness` for
+    `on_start` for work to start once it serves, `on_stop` for resources to release once the
+    last call has finished, and `readiness` for
     what `readiness` reports besides the drain (none: ready once started).
     """
 
@@ -113,6 +114,7 @@ class GrpcServer:
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         generic_handlers: Sequence[grpc.GenericRpcHandler] = (),
         service_names: Sequence[str] = (),
+        on_start: Sequence[Callable[[], object]] = (),
         on_stop: Sequence[Callable[[], object]] = (),
         options: Sequence[tuple[str, Any]] = (),
         transport: ServerTransport | None = None,
@@ -135,6 +137,7 @@ class GrpcServer:
             self._server.add_generic_rpc_handlers(tuple(generic_handlers))
         self._names = [*(s.name for s in servicers), *service_names]
         enable_server_reflection([*self._names, health.SERVICE_NAME], self._server)  # v1 and v1alpha
+        self._on_start = on_start
         self._on_stop = on_stop
         self._draining = False
         self.readiness = ReadinessMonitor(
@@ -168,6 +171,8 @@ class GrpcServer:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         await self.readiness.round()
         self.readiness.start()
+        for begin in self._on_start:
+            begin()
         log.info("serving", extra={"component": self.component, "port": self.port})
         return self.port
 

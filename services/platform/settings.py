@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,57 @@ COMPONENTS = ("sts", *BACKENDS, "gateway")
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the process refuses to start."""
+
+
+# The longest an escalation level may wait for an acknowledgement (services.summary.escalation_rules
+# MAX_ACKNOWLEDGE_WITHIN_HOURS, in minutes; tests/unit/test_escalation_settings.py keeps them equal).
+MAX_ESCALATION_ACKNOWLEDGE_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True)
+class EscalationMinutes:
+    """Acknowledge-within times of the escalation levels, in whole minutes, most patient first: each
+    1 to MAX_ESCALATION_ACKNOWLEDGE_MINUTES, and a more urgent level never waits longer than a less
+    urgent one (docs/escalation.md, "Rules")."""
+
+    review: int = 240
+    urgent_review: int = 30
+    urgent: int = 15
+    emergency: int = 5
+
+    VARIABLES = (
+        "SAMHANDLING_ESCALATION_ACKNOWLEDGE_REVIEW_MINUTES",
+        "SAMHANDLING_ESCALATION_ACKNOWLEDGE_URGENT_REVIEW_MINUTES",
+        "SAMHANDLING_ESCALATION_ACKNOWLEDGE_URGENT_MINUTES",
+        "SAMHANDLING_ESCALATION_ACKNOWLEDGE_EMERGENCY_MINUTES",
+    )
+
+    def values(self) -> tuple[int, int, int, int]:
+        return (self.review, self.urgent_review, self.urgent, self.emergency)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EscalationMinutes:
+        """Refuses (SettingsError naming the variable) a value that is not a whole number of minutes
+        in range, or a level waiting longer than the less urgent one before it."""
+        values = []
+        for name, default in zip(cls.VARIABLES, cls().values(), strict=True):
+            text = env.get(name, "").strip()
+            if not text:
+                values.append(default)
+                continue
+            if not text.isdigit() or not 1 <= int(text) <= MAX_ESCALATION_ACKNOWLEDGE_MINUTES:
+                raise SettingsError(
+                    f"{name} must be a whole number of minutes from 1 to {MAX_ESCALATION_ACKNOWLEDGE_MINUTES}, "
+                    f"not {text!r}"
+                )
+            values.append(int(text))
+        for (looser, before), (stricter, after) in itertools.pairwise(zip(cls.VARIABLES, values, strict=True)):
+            if after > before:
+                raise SettingsError(
+                    f"{stricter} ({after}) must not be more than {looser} ({before}): "
+                    "a more urgent level never waits longer for an acknowledgement than a less urgent one"
+                )
+        return cls(*values)
 
 
 @dataclass(frozen=True)
@@ -116,6 +168,11 @@ class Settings:
     web_dpop_key_file: Path | None = None
     web_session_idle_seconds: float = 1800.0
     web_session_max_seconds: float = 28800.0
+    # NEWS2 escalation (docs/escalation.md): how long each level waits for an acknowledgement, in
+    # minutes (product defaults, not RCP figures; REVIEW counts the primary team's opening hours),
+    # and the wait between the sweeper's sweeps when nothing more is due.
+    escalation_acknowledge_minutes: EscalationMinutes = field(default_factory=EscalationMinutes)
+    escalation_sweep_interval_seconds: float = 5.0
 
     @property
     def production(self) -> bool:
@@ -221,6 +278,8 @@ class Settings:
             web_dpop_key_file=_path(env.get("SAMHANDLING_WEB_DPOP_KEY_FILE")),
             web_session_idle_seconds=_lifetime(env, "SAMHANDLING_WEB_SESSION_IDLE_SECONDS", 1800.0),
             web_session_max_seconds=_lifetime(env, "SAMHANDLING_WEB_SESSION_MAX_SECONDS", 28800.0),
+            escalation_acknowledge_minutes=EscalationMinutes.from_env(env),
+            escalation_sweep_interval_seconds=_lifetime(env, "SAMHANDLING_ESCALATION_SWEEP_INTERVAL_SECONDS", 5.0),
         )
 
 

@@ -30,7 +30,6 @@ from .okt import MunicipalService, is_active
 from .vitals import Performer
 
 if TYPE_CHECKING:
-    from .escalation_store import EscalationStore
     from .store import SummaryStore
 
 C = common_pb2
@@ -47,13 +46,20 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def __init__(
         self,
         store: SummaryStore,
+        escalation: use_cases.Escalation,
         *,
         allow_synthetic: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
+        self.escalation = escalation  # its episodes are swept beside the calls (main.py)
         self._allow_synthetic = allow_synthetic
         self._clock = clock
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The api's clock (the escalation sweeper beside it reads the same)."""
+        return self._clock
 
     # -- reads -------------------------------------------------------------------------
 
@@ -183,23 +189,27 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         if problems:
             raise invalid_argument(problems)
         assert measured_at is not None, "vital_signs_violations names a missing or invalid measure_time"
+        actor = current_assertion().actor
         measurement = convert.measurement_from_input(
             given,
             patient.spo2_scale,
             measured_at,
             measured_by=performer,
-            source_system=current_assertion().actor.client_id,
+            source_system=actor.client_id,
             source_record_id=request.source_record_id,
         )
-        stored, assessment, created = await self._run(
-            use_cases.record_vital_signs, self._store, patient, measurement, given.spo2_scale
+        recorded = await self._run(
+            use_cases.record_vital_signs,
+            self._store,
+            self.escalation,
+            patient,
+            measurement,
+            given.spo2_scale,
+            # The recorder's organisation: never a target of the escalation, told what was sent.
+            recorder_orgnr=actor.orgnr_child or actor.orgnr_parent,
+            now=self._clock(),
         )
-        return summary_pb2.RecordVitalSignsResponse(
-            measurement_id=stored.measurement_id,
-            vital_signs=convert.vital_signs_to_proto(stored),
-            news2=convert.news2_to_proto(assessment, stored.observation.spo2_scale),
-            created=created,
-        )
+        return convert.recorded_to_proto(recorded)
 
     async def SetSpo2Scale(
         self, request: summary_pb2.SetSpo2ScaleRequest, context: grpc.aio.ServicerContext
@@ -308,13 +318,26 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     def __init__(
         self,
         summary: SummaryStore,
-        escalations: EscalationStore,
+        escalation: use_cases.Escalation,
         *,
+        allow_synthetic: bool,
+        facts: use_cases.FactsSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._summary = summary
-        self._escalations = escalations
+        self._escalations = escalation.episodes
+        self._allow_synthetic = allow_synthetic
+        # Who is responsible for a patient: the responsibility store's facts (tests inject others).
+        responsibility = escalation.responsibility
+        self._facts: use_cases.FactsSource = facts or (
+            lambda patient_id, recorder_orgnr, now: responsibility.facts(
+                patient_id, recorder_orgnr=recorder_orgnr, now=now
+            )
+        )
         self._clock = clock
+
+    def _today(self) -> date:
+        return today_in_norway(self._clock)
 
     async def GetEscalation(
         self, request: escalation_pb2.GetEscalationRequest, context: grpc.aio.ServicerContext
@@ -362,6 +385,32 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             request, "resolved_by", use_cases.resolve_escalation, outcome=outcome, note=request.note
         )
         return escalation_pb2.ResolveEscalationResponse(escalation=escalation)
+
+    async def RaiseConcern(
+        self, request: escalation_pb2.RaiseConcernRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.RaiseConcernResponse:
+        try:
+            validate_person_number(request.patient_id, allow_synthetic=self._allow_synthetic, today=self._today())
+        except InvalidIdentifier as exc:
+            raise invalid_argument({"patient_id": str(exc)}) from None
+        _vital_signs_granted(request.patient_id)
+        level, problems = convert.level_from_proto(request.level)
+        if problems:
+            raise invalid_argument(problems)
+        assert level is not None, "level_from_proto names a missing level"
+        view, told = await _run(
+            use_cases.raise_concern,
+            self._escalations,
+            self._summary,
+            self._facts,
+            request.patient_id,
+            actor=self._responder(request, "raised_by"),
+            level=level,
+            note=request.note,
+            request_id=request.request_id,
+            now=self._clock(),
+        )
+        return convert.raise_concern_response(view, told)
 
     # -- helpers -----------------------------------------------------------------------
 

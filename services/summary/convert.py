@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2, summary_pb2
@@ -17,12 +17,15 @@ from services.platform.text import TextField, text_violations
 
 from .escalation_episodes import AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
 from .escalation_rules import Level
-from .escalation_views import Box, EscalationView, InboxItem, reassess_at
+from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, reassess_at
 from .news2 import ACVPU, Observation, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, is_active, record_violations
 from .patients import PatientSummary, Spo2ScaleSetting
 from .trend import Trend
 from .vitals import FUTURE_TOLERANCE, Assessment, Measurement, Performer
+
+if TYPE_CHECKING:
+    from .use_cases import Recorded
 
 C = common_pb2
 E = escalation_pb2
@@ -314,6 +317,26 @@ def vital_signs_list_to_proto(
     )
 
 
+def recorded_to_proto(recorded: Recorded) -> summary_pb2.RecordVitalSignsResponse:
+    """RecordVitalSigns' answer: the measurement as stored with its NEWS2, and what it did to the
+    patient's escalation (the episode, RCP Chart 4's response, what the recorder is told)."""
+    stored, escalated = recorded.measurement, recorded.escalated
+    evaluation = escalated.evaluation
+    return summary_pb2.RecordVitalSignsResponse(
+        measurement_id=stored.measurement_id,
+        vital_signs=vital_signs_to_proto(stored),
+        news2=news2_to_proto(recorded.assessment, stored.observation.spo2_scale),
+        created=recorded.created,
+        escalation_id=escalated.episode_id,
+        escalation_level=to_enum(summary_pb2.EscalationLevel, escalated.level),
+        no_escalation_reason=to_enum(summary_pb2.NoEscalationReason, evaluation.no_escalation),
+        clinical_response=summary_pb2.RecorderText(
+            text_nb="\n".join(t.nb for t in evaluation.response), text_en="\n".join(t.en for t in evaluation.response)
+        ),
+        recorder_notices=[recorder_notice_to_proto(tell, escalated.at) for tell in escalated.told],
+    )
+
+
 # -- escalations (escalation.proto) ------------------------------------------------------
 
 _ADDED_BECAUSE = {
@@ -464,3 +487,12 @@ def escalation_id_violations(value: str) -> dict[str, str]:
 
 def get_escalation_response(view: EscalationView, now: datetime) -> escalation_pb2.GetEscalationResponse:
     return escalation_pb2.GetEscalationResponse(escalation=escalation_to_proto(view), server_time=to_timestamp(now))
+
+
+def raise_concern_response(
+    view: EscalationView, told: tuple[RecorderNoteView, ...]
+) -> escalation_pb2.RaiseConcernResponse:
+    return escalation_pb2.RaiseConcernResponse(
+        escalation=escalation_to_proto(view),
+        recorder_notices=[recorder_notice_to_proto(n.tell, n.at) for n in told],
+    )

@@ -3,48 +3,70 @@ together over one database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from sqlalchemy.orm import sessionmaker
 
 from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
 from services.platform.backend_service import Backend, ServedService
+from services.platform.background import BackgroundWork
 from services.platform.settings import Settings
 
 from . import seed
 from .api import EscalationApi, SummaryApi
 from .escalation_rules import AcknowledgeWithin
 from .escalation_store import EscalationStore
+from .escalation_sweeper import EscalationSweeper
+from .responsibility_store import ResponsibilityStore
 from .store import SummaryStore
+from .use_cases import Escalation, FactsSource
 
 
-@dataclass(frozen=True)
-class Stores:
-    """One database, two stores: patients with their records; escalation episodes."""
+def acknowledge_within(settings: Settings) -> AcknowledgeWithin:
+    """The acknowledge-within times in force (SAMHANDLING_ESCALATION_ACKNOWLEDGE_*_MINUTES)."""
+    return AcknowledgeWithin(*(timedelta(minutes=m) for m in settings.escalation_acknowledge_minutes.values()))
 
-    summary: SummaryStore
-    escalations: EscalationStore
 
-    @classmethod
-    def over(cls, sessions: sessionmaker) -> Stores:
-        return cls(SummaryStore(sessions), EscalationStore(sessions, AcknowledgeWithin()))
+def sweep_interval(settings: Settings) -> timedelta:
+    """The wait between sweeps when nothing more is due (SAMHANDLING_ESCALATION_SWEEP_INTERVAL_SECONDS)."""
+    return timedelta(seconds=settings.escalation_sweep_interval_seconds)
 
 
 @dataclass(frozen=True)
 class Apis:
-    """The servicers of the summary backend's two gRPC services."""
+    """The servicers of the summary backend's two gRPC services, over one set of stores."""
 
     summary: SummaryApi
     escalations: EscalationApi
 
-    @classmethod
-    def over(cls, stores: Stores, settings: Settings) -> Apis:
-        # Synthetic test persons exist only in development; production refuses them at the edge.
-        return cls(
-            SummaryApi(stores.summary, allow_synthetic=not settings.production),
-            EscalationApi(stores.summary, stores.escalations),
-        )
+
+def make_api(
+    store: SummaryStore,
+    settings: Settings,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    facts: FactsSource | None = None,
+) -> Apis:
+    """The apis over the summary database's stores: one EscalationStore (the acknowledge-within
+    times in force) shared by RecordVitalSigns, the EscalationService and the sweeper. `clock`
+    and `facts` (who is responsible for a patient; the responsibility store's when None): tests
+    inject them."""
+    escalation = Escalation(
+        EscalationStore(store.sessions, acknowledge_within(settings)), ResponsibilityStore(store.sessions)
+    )
+    # Synthetic test persons exist only in development; production refuses them at the edge.
+    allow_synthetic = not settings.production
+    return Apis(
+        SummaryApi(store, escalation, allow_synthetic=allow_synthetic, clock=clock),
+        EscalationApi(store, escalation, allow_synthetic=allow_synthetic, facts=facts, clock=clock),
+    )
+
+
+def sweeper(apis: Apis, settings: Settings) -> list[BackgroundWork]:
+    """The escalation sweeper, on every replica (each claims free episodes: docs/escalation.md)."""
+    api = apis.summary
+    sweep = EscalationSweeper(api.escalation.episodes, clock=api.clock, interval=sweep_interval(settings))
+    return [BackgroundWork("escalation-sweeper", sweep.run)]
 
 
 BACKEND = Backend(
@@ -63,7 +85,8 @@ BACKEND = Backend(
             read_only=EscalationApi.READ_ONLY,
         ),
     ),
-    make_store=Stores.over,
-    make_api=Apis.over,
-    load_seeds=lambda stores, settings: seed.seed(stores.summary, settings.seeds_dir),
+    make_store=SummaryStore,
+    make_api=make_api,
+    load_seeds=lambda store, settings: seed.seed(store, settings.seeds_dir),
+    background=sweeper,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -214,3 +214,42 @@ class EscalationRecorderMessageRow(Base):
     text_en: Mapped[str] = mapped_column(String(500))
     phone_numbers: Mapped[str] = mapped_column(String(32))  # comma-separated
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- Who is responsible (docs/escalation.md, "Who is responsible"; services/summary/responsibility_store.py) --
+
+
+class LegevaktRow(Base):
+    """A legevakt of the seeded table."""
+
+    __tablename__ = "legevakts"
+
+    orgnr: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20))
+
+
+class LegevaktMunicipalityRow(Base):
+    """Which legevakt serves a municipality (one each; an inter-municipal legevakt has several rows)."""
+
+    __tablename__ = "legevakt_municipalities"
+
+    municipality_number: Mapped[str] = mapped_column(String(4), primary_key=True)
+    legevakt_orgnr: Mapped[str] = mapped_column(ForeignKey("legevakts.orgnr"), index=True)
+
+
+class FollowUpEnrolmentRow(Base):
+    """A hospital follow-up team's enrolment of a patient. `opening_hours` is JSON
+    (responsibility.hours_to_json), Europe/Oslo wall-clock times; at most MAX_ACTIVE_ENROLMENTS
+    active per patient."""
+
+    __tablename__ = "follow_up_enrolments"
+
+    enrolment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.pid"), index=True)
+    team_orgnr: Mapped[str] = mapped_column(String(9))
+    opening_hours: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    enrolled_by_hpr: Mapped[str] = mapped_column(String(9))
+    ended_by_hpr: Mapped[str | None] = mapped_column(String(9))

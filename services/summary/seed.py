@@ -1,4 +1,5 @@
-"""Loads seeds/patients.json into the summary store (idempotent: upserts by ids)."""
+"""Loads seeds/patients.json into the summary store, and seeds/legevakts.json and
+seeds/follow_up_enrolments.json into its responsibility tables (idempotent: upserts by ids)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from .escalation_routing import FollowUpEnrolment
 from .news2 import Observation, Spo2Scale
 from .okt import MunicipalService, record_violations
 from .patients import Patient, Spo2ScaleSetting
+from .responsibility import Enrolment, LegevaktEntry, hours_from_json
+from .responsibility_store import ResponsibilityStore
 from .store import SummaryStore
 from .vitals import Measurement, Performer
 
@@ -26,7 +30,35 @@ def seed(store: SummaryStore, seeds_dir: Path) -> int:
         measurements = [_measurement(pid, v, setting) for v in entry["vital_signs"]]
         patient = Patient(pid=pid, name=entry["name"], municipality_number=entry["municipality_number"])
         store.upsert(patient, services, measurements, setting)
+    responsibility = ResponsibilityStore(store.sessions)
+    legevakts = [_legevakt(raw) for raw in json.loads((seeds_dir / "legevakts.json").read_text(encoding="utf-8"))]
+    responsibility.replace_legevakts(legevakts)
+    enrolments = json.loads((seeds_dir / "follow_up_enrolments.json").read_text(encoding="utf-8"))
+    now = datetime.now(UTC)
+    for raw in enrolments:
+        e = _enrolment(raw)
+        responsibility.enrol(
+            e.patient_id, e.enrolment, enrolled_by_hpr=e.enrolled_by_hpr, now=now, enrolment_id=e.enrolment_id
+        )
     return len(patients)
+
+
+def _legevakt(raw: dict[str, Any]) -> LegevaktEntry:
+    try:
+        return LegevaktEntry(raw["orgnr"], raw["name"], raw["phone"], tuple(raw["municipality_numbers"]))
+    except ValueError as exc:
+        raise ValueError(f"seeds/legevakts.json: {exc}") from None
+
+
+def _enrolment(raw: dict[str, Any]) -> Enrolment:
+    where = f"follow_up_enrolments {raw['enrolment_id']}"
+    try:
+        hours = hours_from_json(raw["opening_hours"], raw["closed_days"])
+        ended = None if raw["ended_at"] is None else _instant(where, raw["ended_at"])
+        enrolment = FollowUpEnrolment(raw["team_orgnr"], hours, _instant(where, raw["started_at"]), ended)
+        return Enrolment(raw["enrolment_id"], raw["patient_id"], enrolment, raw["enrolled_by_hpr"])
+    except ValueError as exc:
+        raise ValueError(f"seeds/{where}: {exc}") from None
 
 
 def _service(pid: str, raw: dict[str, Any]) -> MunicipalService:

@@ -80,6 +80,11 @@ class SummaryStore:
         assert isinstance(bind, Engine), "the sessions of a store are bound to its engine"
         self._engine: Engine = bind  # reads: the Core statements below
 
+    @property
+    def sessions(self) -> sessionmaker:
+        """The store's sessions, for the other stores of the same database (escalations, responsibility)."""
+        return self._sessions
+
     # -- reads (Core statements built once, below: one round trip each) ----------------
 
     def get_patient(self, patient_id: str) -> Patient:
@@ -222,7 +227,7 @@ class SummaryStore:
             ).first()
             if row is None or row.patient_id != patient_id:
                 raise UnknownRecord(source_record_id)
-            old = _service(row)
+            old = service_of_row(row)
             updated = change(old)
             _write_service(row, updated)
             if is_open(updated, today) and not is_open(old, today):
@@ -401,7 +406,7 @@ def _service_by_source(
             MunicipalServiceRow.source_record_id == source_record_id,
         )
     ).first()
-    return None if row is None else (row.patient_id, _service(row))
+    return None if row is None else (row.patient_id, service_of_row(row))
 
 
 def _measurement_by_source(session: Session, measurement: Measurement) -> tuple[str, Measurement] | None:
@@ -418,7 +423,8 @@ def _measurement_by_source(session: Session, measurement: Measurement) -> tuple[
     return None if row is None else (row["patient_id"], _measurement(row))
 
 
-def _service(row: MunicipalServiceRow) -> MunicipalService:
+def service_of_row(row: MunicipalServiceRow) -> MunicipalService:
+    """A municipal service record from its row (also read by responsibility_store)."""
     return MunicipalService(
         service_id=row.service_id,
         iplos_code=row.iplos_code,

@@ -7,23 +7,27 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
 from services.platform.norway_date import today_in_norway
 
-from .escalation_episodes import Episode, Outcome, Responder, Transition
+from .escalation_episodes import Episode, Outcome, Responder, TellRecorder, Transition
 from .escalation_isbar import isbar
+from .escalation_routing import ResponsibilityFacts, route
+from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
 from .escalation_store import EscalationStore
 from .escalation_views import EscalationView, RecorderNoteView, check_visible
 from .fhir import patient_bundle
 from .news2 import Spo2Scale
 from .okt import MunicipalService, record_violations
 from .patients import MAX_OPEN_SERVICES, Patient, PatientSummary, Spo2ScaleSetting
+from .responsibility_store import ResponsibilityStore
 from .store import (
     ConflictingRetry,
     ScaleChanged,
@@ -41,10 +45,17 @@ MAX_LISTED = 1000
 # gRPC's default 4 MB message limit at every hop; the response says when older ones were left out.
 MAX_EXPORTED = 300
 MAX_BUNDLE_BYTES = 3_500_000
+# The patient's measurements a new one is evaluated against: those from REVIEW_WINDOW before it
+# on, the newest this many (any measured later than it come first, so lateness is always seen).
+MAX_COMPARED = 200
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 Assessed = list[tuple[Measurement, Assessment]]
+# Who is responsible for a patient (escalation_routing's facts): (patient, recorder's organisation, now).
+FactsSource = Callable[[str, str, datetime], ResponsibilityFacts]
 
 
 def _refusals_as_errors(function: Callable[P, T]) -> Callable[P, T]:
@@ -203,13 +214,106 @@ def set_service_on_hold(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    """What a recorded measurement did to the patient's escalation: its evaluation (with RCP Chart 4's
+    response for the recorder), the episode it opened, upgraded or joined ("" when none), and what the
+    recorder's organisation was told by this call (none for a retry that changed nothing)."""
+
+    evaluation: Evaluation
+    episode_id: str
+    level: Level | None  # the episode's level after this measurement
+    told: tuple[TellRecorder, ...]
+    at: datetime  # when it was applied (and the recorder told)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    measurement: Measurement
+    assessment: Assessment
+    created: bool
+    escalated: Escalated
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """The stores an escalation step uses (one database: the summary's)."""
+
+    episodes: EscalationStore
+    responsibility: ResponsibilityStore
+
+
 @_refusals_as_errors
 def record_vital_signs(
-    store: SummaryStore, patient: Patient, measurement: Measurement, named_scale: int
-) -> tuple[Measurement, Assessment, bool]:
-    """Stores the measurement (or answers a retry with the stored one: created False), with its NEWS2."""
+    store: SummaryStore,
+    escalation: Escalation,
+    patient: Patient,
+    measurement: Measurement,
+    named_scale: int,
+    *,
+    recorder_orgnr: str,
+    now: datetime,
+) -> Recorded:
+    """Stores the measurement (or answers a retry with the stored one: created False), with its NEWS2,
+    then, in a transaction of its own, applies it to the patient's escalation (docs/escalation.md,
+    "Recording a measurement"). A retry applies it too: a crash between the two transactions loses
+    nothing, and one already applied changes nothing. When the escalation step fails the measurement
+    stays stored and the caller gets UNAVAILABLE ESCALATION_NOT_APPLIED, so that the source sends it
+    again."""
     stored, created = store.record_measurement(patient.pid, measurement, named_scale)
-    return stored, assess(stored, patient.birth_date), created
+    assessment = assess(stored, patient.birth_date)
+    try:
+        escalated = _escalate(store, escalation, patient, stored, recorder_orgnr, now)
+    except Exception as exc:
+        # By type only: no patient, no values, no SQL parameters in the log.
+        log.error(
+            "the escalation of a stored measurement failed (%s): answered ESCALATION_NOT_APPLIED", type(exc).__name__
+        )
+        raise Reason.ESCALATION_NOT_APPLIED.error(
+            f"measurement {stored.measurement_id} is stored, but its escalation could not be applied; "
+            "send the same measurement again"
+        ) from None
+    return Recorded(stored, assessment, created, escalated)
+
+
+def _escalate(
+    store: SummaryStore,
+    escalation: Escalation,
+    patient: Patient,
+    stored: Measurement,
+    recorder_orgnr: str,
+    now: datetime,
+) -> Escalated:
+    # Against the patient's other scored measurements that can matter: those within REVIEW's window
+    # before it (its rise) and any measured after it (then it is late).
+    _, nearby, _ = store.list_measurements(
+        patient.pid,
+        stored.measured_at - REVIEW_WINDOW,
+        max(now, stored.measured_at) + FUTURE_TOLERANCE + timedelta(seconds=1),
+        MAX_COMPARED,
+    )
+    others = points_of((m, assess(m, patient.birth_date)) for m in nearby if m.measurement_id != stored.measurement_id)
+    evaluation = evaluate(stored, patient.birth_date, others)
+    if evaluation.level is None:
+        # Nothing is opened or upgraded, so no route is read (a measurement joining an open episode
+        # or counting towards its resolution needs none).
+        facts = ResponsibilityFacts(recorder_orgnr, patient.municipality_number)
+    else:
+        facts = escalation.responsibility.facts(patient.pid, recorder_orgnr=recorder_orgnr, now=now)
+    transition = escalation.episodes.record_measurement(
+        patient.pid,
+        measurement_id=stored.measurement_id,
+        measured_at=stored.measured_at,
+        evaluation=evaluation,
+        source_orgnr=recorder_orgnr,
+        routes=route(facts, now),
+        now=now,
+    )
+    episode = transition.episode
+    told = tuple(e for e in transition.effects if isinstance(e, TellRecorder))
+    if episode is None:
+        return Escalated(evaluation, "", None, told, now)
+    return Escalated(evaluation, episode.episode_id, episode.level, told, now)
 
 
 @_refusals_as_errors
@@ -331,3 +435,30 @@ def resolve_escalation(
         episode_id, actor=actor, outcome=outcome, note=note, request_id=request_id, now=now
     )
     return changed_view(escalations, summary, transition)
+
+
+@_refusals_as_errors
+def raise_concern(
+    escalations: EscalationStore,
+    summary: SummaryStore,
+    facts: FactsSource,
+    patient_id: str,
+    *,
+    actor: Responder,
+    level: Level,
+    note: str,
+    request_id: str,
+    now: datetime,
+) -> tuple[EscalationView, tuple[RecorderNoteView, ...]]:
+    """A concern raised by hand for the patient (who must exist); the escalation it opened,
+    upgraded or was added to, and what this call tells the caller's organisation."""
+    summary.get_patient(patient_id)
+    routes = route(facts(patient_id, actor.orgnr, now), now)
+    transition = escalations.raise_concern(
+        patient_id, actor=actor, level=level, note=note, request_id=request_id, routes=routes, now=now
+    )
+    view = changed_view(escalations, summary, transition)
+    # What the concern told its organisation: the notices of the concern's own instant (the same
+    # when the request is repeated and changes nothing).
+    raised = next(e for e in view.episode.events if e.request_id == request_id and e.orgnr == actor.orgnr)
+    return view, tuple(n for n in view.notes if n.at == raised.at and n.tell.orgnr == actor.orgnr)

@@ -21,15 +21,17 @@ from services.platform.errors import error_info
 from services.platform.protomap import to_timestamp
 from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
+from services.summary.main import BACKEND, make_api
 from services.summary.store import SummaryStore
 from tests.fixtures import people
-from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, OTHER_ORG, RECORDER, routes
+from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, OTHER_ORG, RECORDER, facts, routes
 from tests.fixtures.escalation import measurement as scored_measurement
 from tests.support import asserted, running_backend, settings_for
 
 SERVICE = "/samhandling.summary.v1.EscalationService/"
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
 UNKNOWN_ID = "esc-00000000000000000000000000000000"
+UNKNOWN_PATIENT = "01818010083"  # a valid synthetic number, not seeded
 
 
 def _person(orgnr: str, hpr: str, name: str, parent: str) -> common_pb2.Actor:
@@ -102,7 +104,9 @@ class Escalations:
 
 @pytest.fixture
 async def esc(settings) -> AsyncIterator[Escalations]:
-    async with running_backend("summary", settings) as channel:
+    # Who is responsible for every patient: the follow-up team, Bodø's home nursing and legevakt.
+    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, facts=lambda _, org, __: facts(recorder=org)))
+    async with running_backend("summary", settings, spec=spec) as channel:
         engine = make_engine(settings.database_url("summary"))
         sessions = make_sessions(engine)
         try:
@@ -361,4 +365,70 @@ async def test_the_source_or_a_responsible_target_resolves_with_an_outcome(esc):
     assert (await refusal(esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)))[:2] == (
         grpc.StatusCode.FAILED_PRECONDITION,
         "ESCALATION_RESOLVED",
+    )
+
+
+# -- RaiseConcern ---------------------------------------------------------------------------------
+
+
+def concern(patient_id: str = people.ESKIL, request_id: str = "c-1", **kw) -> E.RaiseConcernRequest:
+    values = {"level": summary_pb2.ESCALATION_LEVEL_URGENT, "note": "Virker mer forvirret enn i går"} | kw
+    return E.RaiseConcernRequest(patient_id=patient_id, request_id=request_id, **values)
+
+
+async def test_a_concern_opens_an_escalation_and_a_repeat_answers_the_same(esc):
+    raised = await esc.call("RaiseConcern", concern(), KRISTIN, patient_id=people.ESKIL)
+    got = raised.escalation
+    assert (got.patient_id, got.origin, got.level, got.source_orgnr) == (
+        people.ESKIL,
+        E.ESCALATION_ORIGIN_CONCERN,
+        summary_pb2.ESCALATION_LEVEL_URGENT,
+        RECORDER,
+    )
+    assert [(t.orgnr, t.role) for t in got.targets] == [
+        (HOME_NURSING, E.ESCALATION_ROLE_RESPONSIBLE),
+        (LEGEVAKT, E.ESCALATION_ROLE_RESPONSIBLE),
+        (FOLLOW_UP_TEAM, E.ESCALATION_ROLE_INFORMED),
+    ]
+    assert event_kinds(got) == [E.ESCALATION_EVENT_KIND_OPENED, E.ESCALATION_EVENT_KIND_CONCERN]
+    opened = got.events[-1]
+    assert (opened.kind, opened.text, opened.person.hpr_number) == (
+        E.ESCALATION_EVENT_KIND_CONCERN,
+        "Virker mer forvirret enn i går",
+        people.KRISTIN_HPR,
+    )
+    assert [n.kind for n in raised.recorder_notices] == [summary_pb2.RECORDER_NOTICE_KIND_SENT]
+    assert await esc.call("RaiseConcern", concern(), KRISTIN, patient_id=people.ESKIL) == raised
+    assert (await refusal(esc.call("RaiseConcern", concern(note="Noe annet"), KRISTIN, patient_id=people.ESKIL)))[
+        :2
+    ] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+
+    upgraded = await esc.call(
+        "RaiseConcern",
+        concern(request_id="c-2", level=summary_pb2.ESCALATION_LEVEL_EMERGENCY),
+        SIGRID,
+        patient_id=people.ESKIL,
+    )
+    assert upgraded.escalation.escalation_id == got.escalation_id
+    assert upgraded.escalation.level == summary_pb2.ESCALATION_LEVEL_EMERGENCY
+    assert upgraded.escalation.events[-1].kind == E.ESCALATION_EVENT_KIND_CONCERN
+    # The recorder's organisation (the source) is told to phone 113; the concern's raiser is not the source.
+    assert list(upgraded.recorder_notices) == []
+
+
+async def test_a_concern_is_refused_without_a_level_a_note_or_a_known_patient(esc):
+    for request, field in (
+        (concern(level=summary_pb2.ESCALATION_LEVEL_UNSPECIFIED), "level"),
+        (concern(note=""), "note"),
+        (concern(request_id=""), "request_id"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await esc.call("RaiseConcern", request, KRISTIN, patient_id=people.ESKIL)
+        assert set(error_info(caught.value)[1]) == {field}
+    assert (await refusal(esc.call("RaiseConcern", concern(UNKNOWN_PATIENT), KRISTIN, patient_id=UNKNOWN_PATIENT)))[
+        :2
+    ] == (grpc.StatusCode.NOT_FOUND, "PATIENT_NOT_FOUND")
+    assert (await refusal(esc.call("RaiseConcern", concern(), KRISTIN, patient_id=people.TOR)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ASSERTION_PATIENT_MISMATCH",
     )

@@ -203,12 +203,16 @@ def test_seeded_person_numbers_are_valid_synthetic_and_match_birth_dates() -> No
         validate_person_number(rule["patient_id"])
         if rule["hpr_number"] is not None:
             validate_hpr_number(rule["hpr_number"])
+    seeded_hpr = {person["hpr_number"] for person in _seed("personnel.json")}
+    for enrolment in _seed("follow_up_enrolments.json"):
+        assert enrolment["patient_id"] in {p["patient_id"] for p in patients}
+        assert enrolment["enrolled_by_hpr"] in seeded_hpr
 
 
 def test_seeded_org_numbers_are_valid_and_known() -> None:
     organisations = _seed("organisations.json")
     known = {validate_org_number(o["orgnr"]) for o in organisations}
-    assert len(known) == len(organisations) == 10
+    assert len(known) == len(organisations) == 11
     referenced = [o["parent_orgnr"] for o in organisations if o["parent_orgnr"]]
     referenced += [
         p[k]
@@ -218,6 +222,8 @@ def test_seeded_org_numbers_are_valid_and_known() -> None:
     ]
     referenced += [s["orgnr_child"] for p in _seed("patients.json") for s in p["municipal_services"]]
     referenced += [u["orgnr"] for u in _seed("units.json")]
+    referenced += [lv["orgnr"] for lv in _seed("legevakts.json")]
+    referenced += [e["team_orgnr"] for e in _seed("follow_up_enrolments.json")]
     for orgnr in referenced:
         assert validate_org_number(orgnr) in known
 

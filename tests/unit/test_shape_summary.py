@@ -14,10 +14,11 @@ DOMAIN = [
     "escalation_rules",
     "escalation_routing",
     "escalation_episodes",
-    "escalation_deliveries",
-    "escalation_fhir",
     "escalation_isbar",
     "escalation_views",
+    "responsibility",
+    "escalation_deliveries",
+    "escalation_fhir",
 ]
 INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 
