@@ -23,6 +23,7 @@ from services.capacity import domain as capacity
 from services.consent import domain as consent
 from services.platform import ids, paging
 from services.platform.text import PATTERN_LEAVES, TextField, text_pattern
+from services.summary import convert as summary_convert
 from services.summary import escalation_episodes as escalation
 from services.summary import escalation_routing
 
@@ -160,8 +161,7 @@ TEXT_FIELDS: Mapping[str, TextField] = {
     "note": _strictest(capacity.NOTE, capacity_alerts.NOTE),
     "message": capacity_alerts.MESSAGE,
     "alert_id": capacity_alerts.ALERT_ID,
-    # Opaque to the caller (`esc-` and 32 hex digits today); the summary service's column holds 64.
-    "escalation_id": TextField(64, required=True),
+    "escalation_id": summary_convert._ESCALATION_ID,
 }
 # Free-text fields whose rule is not the one of their name (by full field name).
 TEXT_BY_FIELD: Mapping[str, TextField] = {

@@ -1,0 +1,281 @@
+"""The EscalationService end to end through the gateway (docs/escalation.md "Through the
+gateway"): real STS tokens, consent, audit and the summary service. Episodes are opened through
+the escalation store on the suite's summary database, as RecordVitalSigns opens them (a
+measurement of Tor's recorded at Bærum helsehus reaches Bodø legevakt and home nursing);
+everything else goes through the gateway, with the seeded people for the restriction (Gunnar),
+the block and the reservation (Ragnhild)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import grpc
+import httpx
+import pytest
+
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from samhandling.summary.v1 import escalation_pb2 as E
+from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2
+from services.cli.token import Identity, obtain_token
+from services.platform.db import make_engine, make_sessions
+from services.platform.errors import error_info
+from services.summary.escalation_rules import AcknowledgeWithin, evaluate
+from services.summary.escalation_store import EscalationStore
+from services.summary.news2 import Spo2Scale
+from services.summary.store import SummaryStore
+from tests.fixtures import people
+from tests.fixtures.escalation import measurement, routes
+from tests.fixtures.health_person import HealthPerson
+from tests.support import Suite, running_suite
+
+SERVICE = "/samhandling.summary.v1.EscalationService/"
+VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
+UNKNOWN_ID = "esc-00000000000000000000000000000000"
+JUSTIFIED = ("x-samhandling-justification", "NEWS2 7 hjemme, vurderer innleggelse")
+# Through an organisation's own system the request names the health person acting (their own
+# token names them). Sigrid works in Bodø home nursing, whose EHR is demo-ehr.
+BY_LARS = summary_pb2.Performer(hpr_number=people.LARS_HPR, name="Lars Legevaktsen")
+BY_SIGRID = summary_pb2.Performer(hpr_number=people.SIGRID_HPR, name="Sigrid Sykepleiersen")
+PERMIT, DENY = common_pb2.DECISION_PERMIT, common_pb2.DECISION_DENY
+READ, UPDATE = audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE
+
+
+@dataclass
+class Escalations:
+    suite: Suite
+    summary: SummaryStore
+    store: EscalationStore
+    numbers: itertools.count
+
+    @property
+    def stub(self) -> escalation_pb2_grpc.EscalationServiceStub:
+        return escalation_pb2_grpc.EscalationServiceStub(self.suite.gateway)
+
+    def open(self, patient: str, total: int = 7, scale: Spo2Scale = Spo2Scale.SCALE_1) -> str:
+        """A measurement of `total` stored for the patient (on the SpO2 scale in force for them)
+        and escalated; the escalation id."""
+        now = datetime.now(UTC)
+        given = measurement(now, total)
+        given = replace(
+            given,
+            observation=replace(given.observation, spo2_scale=scale),
+            source_system="demo-ehr",
+            source_record_id=f"gw-{next(self.numbers)}",
+        )
+        stored, _ = self.summary.record_measurement(patient, given)
+        opened = self.store.record_measurement(
+            patient,
+            measurement_id=stored.measurement_id,
+            measured_at=now,
+            evaluation=evaluate(stored, self.summary.get_patient(patient).birth_date, ()),
+            source_orgnr="910000055",  # Bærum helsehus – KAD (tests/fixtures/escalation.py RECORDER)
+            routes=routes(now),
+            now=now,
+        ).episode
+        assert opened is not None
+        return opened.episode_id
+
+    async def as_lars(self, purpose: str = "TREAT") -> HealthPerson:
+        """Lars at the legevakt (a target), with his own DPoP-bound token."""
+        return await HealthPerson.signed_in(self.suite, purpose)
+
+    async def as_legevakt(self, purpose: str = "TREAT") -> HealthPerson:
+        """The legevakt's own system (DPoP-bound, no person in the token)."""
+        identity = Identity("demo-legevakt", purpose=purpose)
+        return HealthPerson(self.suite, await obtain_token(self.suite.settings, identity, dpop=True))
+
+    async def patient_log(self, patient_id: str) -> list[audit_pb2.AuditEvent]:
+        answer = await audit_pb2_grpc.AuditServiceStub(self.suite.gateway).ListEvents(
+            audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=await as_patient(self.suite, patient_id)
+        )
+        return list(answer.events)
+
+
+async def as_patient(suite: Suite, patient_id: str) -> tuple[tuple[str, str], ...]:
+    token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
+    return (("authorization", f"Bearer {token}"),)
+
+
+@pytest.fixture
+async def esc(tmp_path) -> AsyncIterator[Escalations]:
+    async with running_suite(tmp_path) as suite:
+        engine = make_engine(suite.settings.database_url("summary"))
+        sessions = make_sessions(engine)
+        try:
+            yield Escalations(
+                suite, SummaryStore(sessions), EscalationStore(sessions, AcknowledgeWithin()), itertools.count(1)
+            )
+        finally:
+            engine.dispose()
+
+
+async def refusal(call) -> tuple[grpc.StatusCode, str, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return caught.value.code(), error_info(caught.value)[0], caught.value.details() or ""
+
+
+def by(events: list[audit_pb2.AuditEvent], client_id: str, hpr_number: str = "") -> list[tuple[int, int, int, bool]]:
+    """(action, category, decision, flagged) of the log's events by one caller, oldest first."""
+    return [
+        (e.action, e.data_category, e.decision, e.flagged)
+        for e in reversed(events)  # the log lists the newest first
+        if (e.actor.client_id, e.actor.hpr_number) == (client_id, hpr_number)
+    ]
+
+
+def get(escalation_id: str) -> E.GetEscalationRequest:
+    return E.GetEscalationRequest(escalation_id=escalation_id)
+
+
+def ack(escalation_id: str, person: summary_pb2.Performer | None = None) -> E.AcknowledgeEscalationRequest:
+    return E.AcknowledgeEscalationRequest(escalation_id=escalation_id, request_id="ack-1", acknowledged_by=person)
+
+
+GET, ACK = SERVICE + "GetEscalation", SERVICE + "AcknowledgeEscalation"
+LARS_CALLS = ("demo-legevakt", people.LARS_HPR)
+
+
+async def test_a_target_opens_and_acknowledges_and_the_patient_sees_a_read_and_an_update(esc):
+    escalation_id = esc.open(people.TOR)
+    lars = await esc.as_lars()
+    opened = await esc.stub.GetEscalation(get(escalation_id), metadata=lars.metadata(GET))
+    assert (opened.escalation.escalation_id, opened.escalation.patient_id) == (escalation_id, people.TOR)
+    legevakt = await esc.as_legevakt()
+    taken = await esc.stub.AcknowledgeEscalation(ack(escalation_id, BY_LARS), metadata=legevakt.metadata(ACK))
+    assert taken.escalation.state == E.ESCALATION_STATE_ACKNOWLEDGED
+    log = await esc.patient_log(people.TOR)
+    assert by(log, *LARS_CALLS) == [(READ, VITALS, PERMIT, False)]
+    assert by(log, "demo-legevakt") == [(UPDATE, VITALS, PERMIT, False)]
+
+
+async def test_an_unknown_id_and_one_not_shared_answer_alike_and_nothing_is_audited(esc):
+    escalation_id = esc.open(people.TOR)
+    stranger = await esc.suite.auth("demo-ehr-baerum")  # Bærum legevakt: neither target nor source
+    answers = [
+        await refusal(esc.stub.GetEscalation(get(known), metadata=stranger)) for known in (escalation_id, UNKNOWN_ID)
+    ]
+    assert answers[0] == answers[1] and answers[0][:2] == (grpc.StatusCode.NOT_FOUND, "ESCALATION_NOT_FOUND")
+    acting = await refusal(esc.stub.AcknowledgeEscalation(ack(escalation_id, BY_SIGRID), metadata=stranger))
+    assert acting == answers[0]
+    assert not [e for e in await esc.patient_log(people.TOR) if e.actor.client_id == "demo-ehr-baerum"]
+
+
+async def test_a_restriction_needs_an_emergency_opening_with_a_justification(esc):
+    escalation_id = esc.open(people.GUNNAR, scale=Spo2Scale.SCALE_2)  # seeds: a restriction on his vital signs
+    treating, legevakt = await esc.as_lars(), await esc.as_legevakt()
+    # One after the other (a gRPC call starts when it is made), so the log's order is theirs.
+    refused = await refusal(esc.stub.GetEscalation(get(escalation_id), metadata=treating.metadata(GET)))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+    refused = await refusal(
+        esc.stub.AcknowledgeEscalation(ack(escalation_id, BY_LARS), metadata=legevakt.metadata(ACK))
+    )
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+
+    emergency, emergency_system = await esc.as_lars("ETREAT"), await esc.as_legevakt("ETREAT")
+    unjustified = await refusal(esc.stub.GetEscalation(get(escalation_id), metadata=emergency.metadata(GET)))
+    assert unjustified[:2] == (grpc.StatusCode.PERMISSION_DENIED, "JUSTIFICATION_REQUIRED")
+    opened = await esc.stub.GetEscalation(get(escalation_id), metadata=emergency.metadata(GET, JUSTIFIED))
+    assert opened.escalation.patient_id == people.GUNNAR and opened.escalation.state == E.ESCALATION_STATE_OPEN
+    # Only a health person opens a restriction in an emergency (docs/consent.md), not a system.
+    by_system = esc.stub.AcknowledgeEscalation(
+        ack(escalation_id, BY_LARS), metadata=emergency_system.metadata(ACK, JUSTIFIED)
+    )
+    assert (await refusal(by_system))[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+
+    log = await esc.patient_log(people.GUNNAR)
+    # Refused; then the emergency opening, flagged, with its justification.
+    assert by(log, *LARS_CALLS) == [(READ, VITALS, DENY, False), (READ, VITALS, PERMIT, True)]
+    assert by(log, "demo-legevakt") == [(UPDATE, VITALS, DENY, False), (UPDATE, VITALS, DENY, False)]
+    # The justification is the auditors' to read (Lars works for Bodø kommune), never the patient's.
+    assert {e.justification for e in log} == {""}
+    audited = await audit_pb2_grpc.AuditServiceStub(esc.suite.gateway).ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=people.GUNNAR), metadata=await esc.suite.auth("demo-auditor")
+    )
+    assert {e.justification for e in audited.events if e.flagged} == {JUSTIFIED[1]}
+
+
+async def test_a_blocked_person_may_neither_open_nor_acknowledge_and_others_may(esc):
+    escalation_id = esc.open(people.TOR)
+    await consent_pb2_grpc.ConsentServiceStub(esc.suite.gateway).CreateRule(
+        consent_pb2.CreateRuleRequest(
+            patient_id=people.TOR,
+            rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
+            actor=consent_pb2.ActorSelector(hpr_number=people.LARS_HPR),
+        ),
+        metadata=await as_patient(esc.suite, people.TOR),
+    )
+    lars = await esc.as_lars()
+    refused = await refusal(esc.stub.GetEscalation(get(escalation_id), metadata=lars.metadata(GET)))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+    refused = await refusal(esc.stub.AcknowledgeEscalation(ack(escalation_id), metadata=lars.metadata(ACK)))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+
+    # The block is Lars's alone: the other target (home nursing's EHR, for Sigrid) opens and takes it.
+    home_nursing = await esc.suite.auth("demo-ehr")
+    assert (await esc.stub.GetEscalation(get(escalation_id), metadata=home_nursing)).escalation.state == (
+        E.ESCALATION_STATE_OPEN
+    )
+    taken = await esc.stub.AcknowledgeEscalation(ack(escalation_id, BY_SIGRID), metadata=home_nursing)
+    assert taken.escalation.state == E.ESCALATION_STATE_ACKNOWLEDGED
+    assert by(await esc.patient_log(people.TOR), *LARS_CALLS) == [
+        (READ, VITALS, DENY, False),
+        (UPDATE, VITALS, DENY, False),
+    ]
+
+
+async def test_nothing_is_raised_or_listed_for_a_reserved_patient(esc):
+    ehr = await esc.suite.auth("demo-ehr")
+    concern = E.RaiseConcernRequest(
+        patient_id=people.RAGNHILD,
+        request_id="concern-1",
+        level=summary_pb2.ESCALATION_LEVEL_URGENT,
+        note="Virker slappere enn vanlig",
+    )
+    for call in (
+        esc.stub.RaiseConcern(concern, metadata=ehr),
+        esc.stub.ListPatientEscalations(E.ListPatientEscalationsRequest(patient_id=people.RAGNHILD), metadata=ehr),
+    ):
+        assert (await refusal(call))[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+
+
+async def test_the_inbox_needs_its_scope_and_is_no_patients(esc):
+    without = await esc.suite.auth("demo-ehr", scope="nhn:samhandling/summary.read")
+    refused = await refusal(esc.stub.ListEscalations(E.ListEscalationsRequest(), metadata=without))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "SCOPE_MISSING")
+    patient = await as_patient(esc.suite, people.TOR)
+    refused = await refusal(esc.stub.ListEscalations(E.ListEscalationsRequest(), metadata=patient))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
+
+
+async def test_the_lookup_itself_is_not_routed(esc):
+    lookup = E.LookupEscalationPatientRequest(escalation_id=esc.open(people.TOR))
+    refused = await refusal(esc.stub.LookupEscalationPatient(lookup, metadata=await esc.suite.auth("demo-ehr")))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "METHOD_NOT_ALLOWED")
+
+
+async def test_the_json_routes_open_and_acknowledge_and_answer_a_stranger_not_found(esc):
+    escalation_id = esc.open(people.TOR)
+    base = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations"
+    home_nursing = dict(await esc.suite.auth("demo-ehr"))
+    stranger = dict(await esc.suite.auth("demo-ehr-baerum"))
+    by_sigrid = {
+        "requestId": "ack-1",
+        "acknowledgedBy": {"hprNumber": people.SIGRID_HPR, "name": "Sigrid Sykepleiersen"},
+    }
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        opened = await client.get(f"{base}/{escalation_id}", headers=home_nursing)
+        taken = await client.post(f"{base}/{escalation_id}:acknowledge", json=by_sigrid, headers=home_nursing)
+        hidden = await client.get(f"{base}/{escalation_id}", headers=stranger)
+        unknown = await client.get(f"{base}/{UNKNOWN_ID}", headers=stranger)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["escalation"]["patientId"] == people.TOR and opened.headers["cache-control"] == "no-store"
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["escalation"]["state"] == "ESCALATION_STATE_ACKNOWLEDGED"
+    assert hidden.status_code == unknown.status_code == 404 and hidden.json() == unknown.json()
+    assert hidden.json()["error"]["reason"] == "ESCALATION_NOT_FOUND"
