@@ -81,11 +81,13 @@ _CAPACITY_READERS = {Kind.SYSTEM: oauth_scopes.CAPACITY_READ, Kind.PERSONNEL: oa
 # Care organisations reading patient data they reach by a record's id, not the patient's (no patient kind).
 _CARE_READERS = {Kind.SYSTEM: oauth_scopes.SUMMARY_READ, Kind.PERSONNEL: oauth_scopes.SUMMARY_READ}
 _INBOX_READERS = {Kind.SYSTEM: oauth_scopes.ESCALATION_INBOX, Kind.PERSONNEL: oauth_scopes.ESCALATION_INBOX}
-E = escalation_pb2
 # Internal, never routed from outside: the gateway's own question before it decides (below).
 LOOKUP_ESCALATION_PATIENT = _ESCALATION + "LookupEscalationPatient"
 ESCALATION_PATIENT = PatientLookup(
-    "escalation_id", LOOKUP_ESCALATION_PATIENT, E.LookupEscalationPatientRequest, E.LookupEscalationPatientResponse
+    "escalation_id",
+    LOOKUP_ESCALATION_PATIENT,
+    escalation_pb2.LookupEscalationPatientRequest,
+    escalation_pb2.LookupEscalationPatientResponse,
 )
 
 POLICIES: Mapping[str, MethodPolicy] = {
@@ -307,4 +309,7 @@ POLICIES: Mapping[str, MethodPolicy] = {
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
     # AuditService/AppendEvents are internal calls of the gateway itself, and
     # EscalationService/LookupEscalationPatient the gateway's own question above.
+    # EscalationService/EndFollowUp is not listed either: it names only an enrolment, whose
+    # patient the gateway cannot learn, so it could neither decide nor audit it (its answer
+    # names the patient).
 }

@@ -113,7 +113,8 @@ _ESCALATION_CHANGES = (
     "RaiseConcernRequest",
     "EnrolFollowUpRequest",
 )
-# The escalation's page sizes (escalation.proto): the inbox 1-100, a patient's escalations 1-50.
+# The escalation page sizes the summary service enforces (services/summary/api.py, checked by
+# tests/unit/test_gateway_escalation_policy.py; the gateway imports no server module of it).
 MAX_INBOX_PAGE = 100
 MAX_PATIENT_ESCALATIONS_PAGE = 50
 _BY_FIELD: Mapping[str, dict[str, Any]] = {

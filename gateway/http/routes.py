@@ -22,13 +22,8 @@ OPENAPI_PATH = f"{PREFIX}/openapi.json"
 RECEIPT_KEYS_PATH = f"{PREFIX}/consent-receipt-keys"
 GET_RECEIPT_KEYS = "/samhandling.consent.v1.ConsentService/GetReceiptKeys"
 _PARAMETER = re.compile(r"\{(\w+)\}")
-_PROTOS = (
-    consent_pb2,
-    audit_pb2,
-    summary_pb2,
-    escalation_pb2,
-    capacity_pb2,
-)  # imported so their descriptors are in the default pool
+# Imported so that their descriptors are in the default pool.
+_PROTOS = (consent_pb2, audit_pb2, summary_pb2, escalation_pb2, capacity_pb2)
 
 
 @dataclass(frozen=True)

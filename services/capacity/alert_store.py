@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.platform.watch import Page
+
 from . import sequence_store
 from .alerts import (
     MAX_OPEN_ALERTS,
@@ -29,7 +31,6 @@ from .alerts import (
     Severity,
 )
 from .models import AlertEventRow, AlertRow, AlertTargetRow, OrganisationRow
-from .watch import Page
 
 
 class UnknownAlert(LookupError):

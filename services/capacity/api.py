@@ -18,6 +18,7 @@ from services.platform.errors import invalid_argument
 from services.platform.interceptors import current_assertion
 from services.platform.paging import newest_fitting, page, page_violations
 from services.platform.vocabulary import ActorKind
+from services.platform.watch import Heartbeat
 
 from . import convert, use_cases
 from .alerts import (
@@ -32,7 +33,6 @@ from .alerts import (
 )
 from .domain import UnitFilter, history_violations, resource_type_violations, unit_id_violations
 from .wakeups import Wakeups
-from .watch import Heartbeat
 
 if TYPE_CHECKING:
     from .alert_store import AlertStore

@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.platform import pg_notify
+from services.platform.watch import Page
 
 from . import sequence_store
 from .domain import (
@@ -27,7 +28,6 @@ from .domain import (
     UnitType,
 )
 from .models import ReportRow, ResourceRow, UnitRow
-from .watch import Page
 
 
 class UnknownUnit(LookupError):

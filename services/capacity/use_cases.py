@@ -8,13 +8,15 @@ after a commit (Wakeups.committed) happens on the event loop, after the write re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import TypeVar
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
 from services.platform.paging import resume_violation
+from services.platform.wakeups import follow_committed
+from services.platform.watch import PAGE, Heartbeat
 
 from . import sequence_store
 from .alert_store import (
@@ -39,7 +41,6 @@ from .alerts import (
 from .domain import Change, Report, Snapshot, UnitCapacity, UnitFilter
 from .store import CapacityStore, UnknownUnit
 from .wakeups import Wakeups
-from .watch import PAGE, Heartbeat, Page, follow
 
 T = TypeVar("T")  # what a followed sequence holds: a Change, an AlertEvent
 
@@ -81,7 +82,7 @@ def follow_capacity(
     capacity: CapacityStore, wakeups: Wakeups, unit_filter: UnitFilter, after: int
 ) -> AsyncGenerator[Change | Heartbeat, None]:
     """The changes the filter selects after position `after`, as they commit (heartbeats between)."""
-    return _follow_committed(
+    return follow_committed(
         wakeups, sequence_store.CAPACITY, lambda seen: capacity.changes(unit_filter, seen, PAGE), after
     )
 
@@ -156,29 +157,13 @@ def follow_alerts(
 ) -> AsyncGenerator[AlertEvent | Heartbeat, None]:
     """The alert events shown to the organisation after position `after`, as they commit. The
     store selects these already; the rule (AlertEvent.shown_to) is the domain's, so it is applied."""
-    return _follow_committed(
+    return follow_committed(
         wakeups,
         sequence_store.ALERTS,
         lambda seen: alerts.events(orgnr, seen, PAGE),
         after,
         keep=lambda event: event.shown_to(orgnr),
     )
-
-
-async def _follow_committed(
-    wakeups: Wakeups,
-    sequence: str,
-    read_page: Callable[[int], Page[T]],
-    after: int,
-    keep: Callable[[T], bool] = lambda _: True,
-) -> AsyncGenerator[T | Heartbeat, None]:
-    """The items after position `after` that `keep` keeps, as `sequence` commits (heartbeats
-    between): `read_page(seen)` is the store's read, run in a worker thread; the wakeups'
-    listener runs while the caller iterates (close the generator to stop it: aclosing)."""
-    async with wakeups.watching(sequence) as changed:
-        async for item in follow(lambda seen: asyncio.to_thread(read_page, seen), after, changed):
-            if isinstance(item, Heartbeat) or keep(item):
-                yield item
 
 
 def _unit_not_found(unit_id: str) -> ServiceError:

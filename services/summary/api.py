@@ -6,7 +6,8 @@ calling system's (its client id is the source system of every record it writes).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -20,6 +21,8 @@ from services.platform.errors import invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
+from services.platform.paging import page, page_violations
+from services.platform.watch import Heartbeat
 
 from . import convert, use_cases
 from .convert import SUMMARY_CATEGORIES
@@ -30,9 +33,15 @@ from .okt import MunicipalService, is_active
 from .vitals import Performer
 
 if TYPE_CHECKING:
+    from services.platform.wakeups import Wakeups
+
+    from .escalation_inbox_store import EscalationInboxStore
     from .store import SummaryStore
 
 C = common_pb2
+# Inbox pages (escalation.proto): ListEscalations 1-100, 50 by default; ListPatientEscalations 1-50, 20.
+DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE = 50, 100
+DEFAULT_PATIENT_PAGE, MAX_PATIENT_PAGE = 20, 50
 MAX_RANGE = timedelta(days=366)
 T = TypeVar("T")
 
@@ -313,12 +322,16 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     does not exist. Opening or acting on one is a read of the patient's vital signs, which the
     gateway decides for the patient it learnt through LookupEscalationPatient."""
 
-    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"GetEscalation", "LookupEscalationPatient"})
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"GetEscalation", "LookupEscalationPatient", "ListEscalations", "ListPatientEscalations"}
+    )
 
     def __init__(
         self,
         summary: SummaryStore,
         escalation: use_cases.Escalation,
+        inbox: EscalationInboxStore,
+        wakeups: Wakeups,
         *,
         allow_synthetic: bool,
         facts: use_cases.FactsSource | None = None,
@@ -326,6 +339,9 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     ) -> None:
         self._summary = summary
         self._escalations = escalation.episodes
+        self._inbox = inbox
+        # Wakes this process's inbox watchers after a change here, and (PostgreSQL) after any replica's.
+        self._wakeups = wakeups
         self._allow_synthetic = allow_synthetic
         # Who is responsible for a patient: the responsibility store's facts (tests inject others).
         responsibility = escalation.responsibility
@@ -338,6 +354,86 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
 
     def _today(self) -> date:
         return today_in_norway(self._clock)
+
+    # -- the inbox: no patient data --------------------------------------------------------
+
+    async def ListEscalations(
+        self, request: escalation_pb2.ListEscalationsRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ListEscalationsResponse:
+        orgnr = _organisation()
+        box, problems = convert.box_from_proto(request.box)
+        limit, offset, paging = page_violations(
+            request.page_size, request.page_token, default=DEFAULT_INBOX_PAGE, maximum=MAX_INBOX_PAGE
+        )
+        if problems := problems | paging:
+            raise invalid_argument(problems)
+        now, offset = self._clock(), offset or 0
+        items = await _run(
+            use_cases.list_escalations,
+            self._inbox,
+            orgnr,
+            box,
+            include_resolved=request.include_resolved,
+            now=now,
+            limit=limit + 1,
+            offset=offset,
+        )
+        # The token is how many were listed before it (the order is by urgency, not by a key).
+        shown, token = page(
+            [convert.inbox_item_to_proto(i) for i in items[:limit]],
+            [offset + n for n in range(1, len(items[:limit]) + 1)],
+            len(items) > limit,
+        )
+        return convert.inbox_page(shown, token, now)
+
+    async def WatchEscalations(
+        self, request: escalation_pb2.WatchEscalationsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[escalation_pb2.WatchEscalationsResponse]:
+        orgnr = _organisation()
+        box, problems = convert.box_from_proto(request.box)
+        if problems:
+            raise invalid_argument(problems)
+        if request.resume_after:
+            after = await _run(use_cases.escalation_resume_position, self._inbox, request.resume_after)
+            await context.send_initial_metadata(())  # accepted: the gateway may start its answer
+        else:
+            after, items, truncated = await _run(use_cases.escalation_snapshot, self._inbox, orgnr, box)
+            yield convert.inbox_snapshot(after, items, truncated, self._clock())
+        changes = use_cases.follow_escalations(self._inbox, self._wakeups, orgnr, box, after)
+        async with aclosing(changes):
+            async for change in changes:
+                if isinstance(change, Heartbeat):
+                    yield convert.inbox_heartbeat(change.position, self._clock())
+                else:
+                    yield convert.inbox_change(change, self._clock())
+
+    async def ListPatientEscalations(
+        self, request: escalation_pb2.ListPatientEscalationsRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ListPatientEscalationsResponse:
+        self._patient_granted(request.patient_id)
+        limit, offset, problems = page_violations(
+            request.page_size, request.page_token, default=DEFAULT_PATIENT_PAGE, maximum=MAX_PATIENT_PAGE
+        )
+        if problems:
+            raise invalid_argument(problems)
+        offset = offset or 0
+        views = await _run(
+            use_cases.patient_escalations,
+            self._escalations,
+            self._inbox,
+            self._summary,
+            request.patient_id,
+            limit + 1,
+            offset,
+        )
+        shown, token = page(
+            [convert.escalation_to_proto(v) for v in views[:limit]],
+            [offset + n for n in range(1, len(views[:limit]) + 1)],
+            len(views) > limit,
+        )
+        return escalation_pb2.ListPatientEscalationsResponse(escalations=shown, next_page_token=token)
+
+    # -- one escalation ------------------------------------------------------------------
 
     async def GetEscalation(
         self, request: escalation_pb2.GetEscalationRequest, context: grpc.aio.ServicerContext
@@ -389,11 +485,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     async def RaiseConcern(
         self, request: escalation_pb2.RaiseConcernRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.RaiseConcernResponse:
-        try:
-            validate_person_number(request.patient_id, allow_synthetic=self._allow_synthetic, today=self._today())
-        except InvalidIdentifier as exc:
-            raise invalid_argument({"patient_id": str(exc)}) from None
-        _vital_signs_granted(request.patient_id)
+        self._patient_granted(request.patient_id)
         level, problems = convert.level_from_proto(request.level)
         if problems:
             raise invalid_argument(problems)
@@ -410,6 +502,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             request_id=request.request_id,
             now=self._clock(),
         )
+        self._committed()
         return convert.raise_concern_response(view, told)
 
     # -- helpers -----------------------------------------------------------------------
@@ -420,6 +513,10 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             raise invalid_argument(problems)
         orgnr = _organisation()
         return await _run(use_cases.escalation_for, self._escalations, escalation_id, orgnr)
+
+    def _committed(self) -> None:
+        """Wakes this process's inbox watchers after a change committed here."""
+        use_cases.escalations_changed(self._wakeups)
 
     async def _change(
         self, request: Any, by: str, change: Callable[..., EscalationView], **fields: object
@@ -438,6 +535,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             now=self._clock(),
             **fields,
         )
+        self._committed()
         return convert.escalation_to_proto(view)
 
     @staticmethod
@@ -451,6 +549,14 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             raise invalid_argument(problems)
         assert person is not None
         return Responder(_organisation(), person)
+
+    def _patient_granted(self, patient_id: str) -> None:
+        """A valid person number, whose vital signs the gateway permitted for this call."""
+        try:
+            validate_person_number(patient_id, allow_synthetic=self._allow_synthetic, today=self._today())
+        except InvalidIdentifier as exc:
+            raise invalid_argument({"patient_id": str(exc)}) from None
+        _vital_signs_granted(patient_id)
 
     async def _opened(self, escalation_id: str) -> Episode:
         """_visible, and the gateway decided a read of this escalation's patient's vital signs."""

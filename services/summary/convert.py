@@ -496,3 +496,34 @@ def raise_concern_response(
         escalation=escalation_to_proto(view),
         recorder_notices=[recorder_notice_to_proto(n.tell, n.at) for n in told],
     )
+
+
+def inbox_page(
+    items: list[escalation_pb2.EscalationInboxItem], token: str, now: datetime
+) -> escalation_pb2.ListEscalationsResponse:
+    return escalation_pb2.ListEscalationsResponse(
+        escalations=items, next_page_token=token, server_time=to_timestamp(now)
+    )
+
+
+def inbox_snapshot(
+    position: int, items: list[InboxItem], truncated: bool, now: datetime
+) -> escalation_pb2.WatchEscalationsResponse:
+    return escalation_pb2.WatchEscalationsResponse(
+        position=position,
+        server_time=to_timestamp(now),
+        snapshot=escalation_pb2.EscalationInboxSnapshot(
+            escalations=[inbox_item_to_proto(i) for i in items], truncated=truncated
+        ),
+    )
+
+
+def inbox_change(item: InboxItem, now: datetime) -> escalation_pb2.WatchEscalationsResponse:
+    return escalation_pb2.WatchEscalationsResponse(
+        position=item.position, server_time=to_timestamp(now), change=inbox_item_to_proto(item)
+    )
+
+
+def inbox_heartbeat(position: int, now: datetime) -> escalation_pb2.WatchEscalationsResponse:
+    """Nothing for this watch up to `position`."""
+    return escalation_pb2.WatchEscalationsResponse(position=position, server_time=to_timestamp(now))

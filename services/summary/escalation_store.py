@@ -53,6 +53,7 @@ from .escalation_episodes import (
     record_measurement,
     resolve,
 )
+from .escalation_inbox_store import record_change
 from .escalation_routing import Routes, Target, TargetKind, TargetRole
 from .escalation_rules import AcknowledgeWithin, Evaluation, Level, RecorderText
 from .models import (
@@ -414,6 +415,8 @@ def _save(session: Session, before: Episode | None, transition: Transition, now:
         elif isinstance(effect, TellRecorder):
             _tell_recorder(session, effect, now)
         # SetTimer and CancelTimer: the timers rows follow the episode's timers (above).
+    # Last: the change's position, under the sequence head's lock held to commit (escalation_inbox_store).
+    record_change(session, after.episode_id, now)
 
 
 _VERSIONS = "escalation_versions"

@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
+from services.platform import pg_notify
 from services.platform.backend_service import Backend, ServedService
 from services.platform.background import BackgroundWork
 from services.platform.settings import Settings
+from services.platform.wakeups import Wakeups
 
+from . import escalation_inbox_store as inbox
 from . import seed
 from .api import EscalationApi, SummaryApi
 from .escalation_rules import AcknowledgeWithin
@@ -54,11 +57,26 @@ def make_api(
     escalation = Escalation(
         EscalationStore(store.sessions, acknowledge_within(settings)), ResponsibilityStore(store.sessions)
     )
+    wakeups = Wakeups(
+        pg_notify.listen_url(settings.session_database_url("summary")),
+        inbox.CHANNEL,
+        (inbox.SEQUENCE,),
+        "escalation-listener",
+        settings.database.password_file,
+    )
     # Synthetic test persons exist only in development; production refuses them at the edge.
     allow_synthetic = not settings.production
     return Apis(
         SummaryApi(store, escalation, allow_synthetic=allow_synthetic, clock=clock),
-        EscalationApi(store, escalation, allow_synthetic=allow_synthetic, facts=facts, clock=clock),
+        EscalationApi(
+            store,
+            escalation,
+            inbox.EscalationInboxStore(store.sessions),
+            wakeups,
+            allow_synthetic=allow_synthetic,
+            facts=facts,
+            clock=clock,
+        ),
     )
 
 

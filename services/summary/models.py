@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -253,3 +265,23 @@ class FollowUpEnrolmentRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     enrolled_by_hpr: Mapped[str] = mapped_column(String(9))
     ended_by_hpr: Mapped[str | None] = mapped_column(String(9))
+
+
+class EscalationSequenceRow(Base):
+    """The head (last position handed out) of the escalation change sequence: one row, "escalations"."""
+
+    __tablename__ = "escalation_sequence"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+
+
+class EscalationChangeRow(Base):
+    """One committed change of an episode, at its position in the change sequence (the inbox
+    watchers read them in order). Only the episode id and the time: no patient data."""
+
+    __tablename__ = "escalation_changes"
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), index=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import ParamSpec, TypeVar
@@ -16,13 +16,17 @@ from typing import ParamSpec, TypeVar
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
 from services.platform.norway_date import today_in_norway
+from services.platform.paging import resume_violation
+from services.platform.wakeups import Wakeups, follow_committed
+from services.platform.watch import PAGE, Heartbeat
 
 from .escalation_episodes import Episode, Outcome, Responder, TellRecorder, Transition
+from .escalation_inbox_store import SEQUENCE, EscalationInboxStore
 from .escalation_isbar import isbar
 from .escalation_routing import ResponsibilityFacts, route
 from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
 from .escalation_store import EscalationStore
-from .escalation_views import EscalationView, RecorderNoteView, check_visible
+from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, check_visible
 from .fhir import patient_bundle
 from .news2 import Spo2Scale
 from .okt import MunicipalService, record_violations
@@ -462,3 +466,73 @@ def raise_concern(
     # when the request is repeated and changes nothing).
     raised = next(e for e in view.episode.events if e.request_id == request_id and e.orgnr == actor.orgnr)
     return view, tuple(n for n in view.notes if n.at == raised.at and n.tell.orgnr == actor.orgnr)
+
+
+# -- the inbox: no patient data -------------------------------------------------------------
+
+# ListEscalations' include_resolved lists those resolved within this long.
+RESOLVED_LISTED_FOR = timedelta(days=7)
+# A new watch's snapshot holds at most this many open escalations (docs/limits.md).
+MAX_SNAPSHOT_ESCALATIONS = 200
+
+
+def list_escalations(
+    inbox: EscalationInboxStore,
+    orgnr: str,
+    box: Box,
+    *,
+    include_resolved: bool,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> list[InboxItem]:
+    since = now - RESOLVED_LISTED_FOR if include_resolved else None
+    return inbox.inbox(orgnr, box, resolved_since=since, limit=limit, offset=offset)
+
+
+def escalation_snapshot(inbox: EscalationInboxStore, orgnr: str, box: Box) -> tuple[int, list[InboxItem], bool]:
+    """The position to follow from, the organisation's open escalations (at most
+    MAX_SNAPSHOT_ESCALATIONS, the most urgent first) and whether there were more. The position is
+    read first: a change committed in between is in the snapshot and sent again as a change,
+    never lost."""
+    head = inbox.head()
+    items = inbox.inbox(orgnr, box, resolved_since=None, limit=MAX_SNAPSHOT_ESCALATIONS + 1)
+    return head, items[:MAX_SNAPSHOT_ESCALATIONS], len(items) > MAX_SNAPSHOT_ESCALATIONS
+
+
+def escalation_resume_position(inbox: EscalationInboxStore, resume_after: int) -> int:
+    """`resume_after`, when the change sequence has handed it out (a watch resumes after it)."""
+    if (problem := resume_violation(resume_after, inbox.head())) is not None:
+        raise invalid_argument({"resume_after": problem})
+    return resume_after
+
+
+def escalations_changed(wakeups: Wakeups) -> None:
+    """Wakes this process's inbox watchers after an escalation change committed here."""
+    wakeups.committed(SEQUENCE)
+
+
+def follow_escalations(
+    inbox: EscalationInboxStore, wakeups: Wakeups, orgnr: str, box: Box, after: int
+) -> AsyncGenerator[InboxItem | Heartbeat, None]:
+    """The organisation's escalations as they change after position `after` (heartbeats between)."""
+    return follow_committed(wakeups, SEQUENCE, lambda seen: inbox.changes_after(orgnr, box, seen, PAGE), after)
+
+
+@_refusals_as_errors
+def patient_escalations(
+    escalations: EscalationStore,
+    inbox: EscalationInboxStore,
+    summary: SummaryStore,
+    patient_id: str,
+    limit: int,
+    offset: int,
+) -> list[EscalationView]:
+    """The patient's escalations, newest first: targets, events and what the recorder was told
+    (no measurements, no ISBAR view). PATIENT_NOT_FOUND for a patient who does not exist."""
+    summary.get_patient(patient_id)
+    views = []
+    for episode_id in inbox.patient_episode_ids(patient_id, limit, offset):
+        notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode_id))
+        views.append(EscalationView(escalations.get(episode_id), notes=notes))
+    return views

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from samhandling.capacity.v1 import capacity_pb2_grpc
 from services.backend_lookup import backend
-from services.capacity import watch
+from services.platform import watch
 from tests.fixtures.capacity_alerts import (
     ACKNOWLEDGED,
     BODO,

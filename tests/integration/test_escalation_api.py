@@ -5,6 +5,7 @@ through gRPC."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -432,3 +433,147 @@ async def test_a_concern_is_refused_without_a_level_a_note_or_a_known_patient(es
         grpc.StatusCode.PERMISSION_DENIED,
         "ASSERTION_PATIENT_MISMATCH",
     )
+
+
+# -- ListEscalations, WatchEscalations, ListPatientEscalations -------------------------------------
+
+
+def inbox(**kw) -> E.ListEscalationsRequest:
+    return E.ListEscalationsRequest(**kw)
+
+
+async def listed(esc: Escalations, actor: common_pb2.Actor, **kw) -> E.ListEscalationsResponse:
+    return await esc.call("ListEscalations", inbox(**kw), actor, patient_id="", categories=())
+
+
+async def test_the_inbox_lists_the_most_urgent_first_for_each_organisations_part(esc):
+    emergency = esc.open(7)  # Tor
+    urgent = esc.open(5, patient=people.ESKIL)
+    received = await listed(esc, LARS)
+    assert [i.escalation_id for i in received.escalations] == [emergency, urgent]
+    first = received.escalations[0]
+    assert (first.level, first.state, first.role) == (
+        summary_pb2.ESCALATION_LEVEL_EMERGENCY,
+        E.ESCALATION_STATE_OPEN,
+        E.ESCALATION_ROLE_RESPONSIBLE,
+    )
+    assert first.HasField("deadline_time") and first.HasField("last_notice_time") and received.HasField("server_time")
+    assert (first.last_notice_reason, first.pushed, first.declined) == (E.ESCALATION_NOTICE_REASON_OPENED, True, False)
+    assert 0 < received.escalations[0].position < received.escalations[1].position
+    assert [i.role for i in (await listed(esc, MARTE)).escalations] == [E.ESCALATION_ROLE_INFORMED] * 2
+    assert list((await listed(esc, VILDE)).escalations) == []
+    sent = (await listed(esc, KRISTIN, box=E.ESCALATION_BOX_SENT)).escalations
+    assert [(i.escalation_id, i.role) for i in sent] == [
+        (emergency, E.ESCALATION_ROLE_SOURCE),
+        (urgent, E.ESCALATION_ROLE_SOURCE),
+    ]
+    assert not sent[0].HasField("last_notice_time")
+    assert list((await listed(esc, KRISTIN)).escalations) == []  # received: the source is no target
+
+    one = await listed(esc, LARS, page_size=1)
+    assert [i.escalation_id for i in one.escalations] == [emergency] and one.next_page_token
+    rest = await listed(esc, LARS, page_size=1, page_token=one.next_page_token)
+    assert [i.escalation_id for i in rest.escalations] == [urgent] and not rest.next_page_token
+
+
+async def test_a_resolved_escalation_is_listed_only_when_asked_for(esc):
+    escalation_id = esc.open(7)
+    resolve = E.ResolveEscalationRequest(
+        escalation_id=escalation_id, request_id="r-1", outcome=E.ESCALATION_OUTCOME_MANAGED_IN_PLACE
+    )
+    await esc.call("ResolveEscalation", resolve, LARS)
+    assert list((await listed(esc, LARS)).escalations) == []
+    (item,) = (await listed(esc, LARS, include_resolved=True)).escalations
+    assert (item.escalation_id, item.state) == (escalation_id, E.ESCALATION_STATE_RESOLVED)
+
+
+async def test_the_inbox_refuses_bad_pages(esc):
+    for kw, field in (({"page_size": 101}, "page_size"), ({"page_token": "nope"}, "page_token"), ({"box": 9}, "box")):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await listed(esc, LARS, **kw)
+        assert set(error_info(caught.value)[1]) == {field}
+
+
+async def next_message(call) -> E.WatchEscalationsResponse:
+    return await asyncio.wait_for(call.read(), 10)
+
+
+async def test_a_watch_sends_the_open_escalations_then_each_change_and_resumes_from_a_position(esc):
+    escalation_id = esc.open(7)
+    watch = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(), metadata=esc.meta("WatchEscalations", LARS, "", categories=())
+    )
+    try:
+        first = await next_message(watch)
+        assert first.WhichOneof("event") == "snapshot" and not first.snapshot.truncated
+        assert [i.escalation_id for i in first.snapshot.escalations] == [escalation_id]
+        assert first.position == first.snapshot.escalations[0].position
+        await esc.call("AcknowledgeEscalation", ack(escalation_id), LARS)
+        change = await next_message(watch)
+        assert change.WhichOneof("event") == "change" and change.position > first.position
+        assert (change.change.escalation_id, change.change.state) == (escalation_id, E.ESCALATION_STATE_ACKNOWLEDGED)
+        assert change.change.position == change.position
+    finally:
+        watch.cancel()
+    resumed = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(resume_after=first.position),
+        metadata=esc.meta("WatchEscalations", LARS, "", categories=()),
+    )
+    try:
+        again = await next_message(resumed)
+        assert (again.position, again.change) == (change.position, change.change)
+    finally:
+        resumed.cancel()
+    beyond = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(resume_after=change.position + 1),
+        metadata=esc.meta("WatchEscalations", LARS, "", categories=()),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await next_message(beyond)
+    assert set(error_info(caught.value)[1]) == {"resume_after"}
+
+
+async def test_a_watch_shows_nothing_of_another_organisations_escalations(esc):
+    sent = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(box=E.ESCALATION_BOX_SENT),
+        metadata=esc.meta("WatchEscalations", KRISTIN, "", categories=()),
+    )
+    try:
+        first = await next_message(sent)
+        assert list(first.snapshot.escalations) == []
+        # Another organisation's concern first (Vilde's: neither a target nor the source is Kristin's)...
+        await esc.call("RaiseConcern", concern(people.ESKIL), VILDE, patient_id=people.ESKIL)
+        # ...then one sent from Kristin's organisation: the only message her watch gets.
+        own = esc.open(7)
+        message = await next_message(sent)
+        assert (message.change.escalation_id, message.change.role) == (own, E.ESCALATION_ROLE_SOURCE)
+    finally:
+        sent.cancel()
+
+
+async def test_a_patients_escalations_newest_first_without_measurements(esc):
+    older = esc.open(7)
+    await esc.call(
+        "ResolveEscalation",
+        E.ResolveEscalationRequest(
+            escalation_id=older, request_id="r-1", outcome=E.ESCALATION_OUTCOME_NO_ACTION_NEEDED
+        ),
+        LARS,
+    )
+    newer = esc.open(5)
+
+    async def patient_list(**kw):
+        request = E.ListPatientEscalationsRequest(patient_id=people.TOR, **kw)
+        return await esc.call("ListPatientEscalations", request, LARS)
+
+    answer = await patient_list()
+    assert [e.escalation_id for e in answer.escalations] == [newer, older]
+    assert all(not e.measurements and not e.HasField("isbar") for e in answer.escalations)
+    assert [n.kind for n in answer.escalations[1].recorder_notices][-1] == summary_pb2.RECORDER_NOTICE_KIND_RESOLVED
+    page_one = await patient_list(page_size=1)
+    assert [e.escalation_id for e in page_one.escalations] == [newer]
+    page_two = await patient_list(page_size=1, page_token=page_one.next_page_token)
+    assert [e.escalation_id for e in page_two.escalations] == [older] and not page_two.next_page_token
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await patient_list(page_size=51)
+    assert set(error_info(caught.value)[1]) == {"page_size"}

@@ -8,6 +8,7 @@ the block and the reservation (Ragnhild)."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import escalation_pb2 as E
-from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2
+from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
 from services.cli.token import Identity, obtain_token
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
@@ -279,3 +280,83 @@ async def test_the_json_routes_open_and_acknowledge_and_answer_a_stranger_not_fo
     assert taken.json()["escalation"]["state"] == "ESCALATION_STATE_ACKNOWLEDGED"
     assert hidden.status_code == unknown.status_code == 404 and hidden.json() == unknown.json()
     assert hidden.json()["error"]["reason"] == "ESCALATION_NOT_FOUND"
+
+
+async def test_a_worsening_measurement_recorded_through_the_gateway_reaches_the_legevakt_who_opens_it(esc):
+    ehr = await esc.suite.auth("demo-ehr")  # Bodø home nursing records at Tor's kitchen table
+    recorded = await summary_pb2_grpc.PatientSummaryServiceStub(esc.suite.gateway).RecordVitalSigns(
+        summary_pb2.RecordVitalSignsRequest(
+            patient_id=people.TOR,
+            source_record_id="kitchen-1",
+            vital_signs=summary_pb2.VitalSigns(
+                measure_time=datetime.now(UTC),
+                respiration_rate=26,
+                spo2=91,
+                on_oxygen=False,
+                systolic_bp=95,
+                pulse=120,
+                consciousness=summary_pb2.CONSCIOUSNESS_ALERT,
+                temperature_celsius=39.2,
+            ),
+        ),
+        metadata=ehr,
+    )
+    assert recorded.escalation_id and recorded.escalation_level == summary_pb2.ESCALATION_LEVEL_EMERGENCY
+    lars = await esc.as_lars()
+    opened = await esc.stub.GetEscalation(get(recorded.escalation_id), metadata=lars.metadata(GET))
+    assert (opened.escalation.patient_id, opened.escalation.source_orgnr) == (people.TOR, "910000020")
+    assert "910000039" in {t.orgnr for t in opened.escalation.targets}  # Bodø interkommunale legevakt
+    log = await esc.patient_log(people.TOR)
+    assert by(log, *LARS_CALLS) == [(READ, VITALS, PERMIT, False)]
+    assert by(log, "demo-ehr") == [(audit_pb2.ACTION_CREATE, VITALS, PERMIT, False)]
+
+
+async def test_a_concern_is_raised_as_an_update_and_arrives_for_a_restricted_patient_too(esc):
+    ehr = await esc.suite.auth("demo-ehr")
+    for patient in (people.ESKIL, people.GUNNAR):  # Gunnar's restriction limits who sees, not who records
+        raised = await esc.stub.RaiseConcern(
+            E.RaiseConcernRequest(
+                patient_id=patient,
+                request_id=f"concern-{patient}",
+                level=summary_pb2.ESCALATION_LEVEL_URGENT,
+                note="Virker slappere enn vanlig",
+                raised_by=BY_SIGRID,
+            ),
+            metadata=ehr,
+        )
+        assert raised.escalation.patient_id == patient and raised.escalation.origin == E.ESCALATION_ORIGIN_CONCERN
+        assert by(await esc.patient_log(patient), "demo-ehr") == [(UPDATE, VITALS, PERMIT, False)]
+
+
+async def test_the_inbox_lists_and_watches_without_patient_data_and_audits_nothing(esc):
+    escalation_id = esc.open(people.TOR)
+    base = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations"
+    home_nursing = dict(await esc.suite.auth("demo-ehr"))  # a target of Tor's escalation
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        listed = await client.get(base, headers=home_nursing)
+        async with client.stream("GET", f"{base}:watch", headers=home_nursing) as watch:
+            first = json.loads(await anext(watch.aiter_lines()))
+    assert listed.status_code == 200, listed.text
+    assert [item["escalationId"] for item in listed.json()["escalations"]] == [escalation_id]
+    assert [item["escalationId"] for item in first["snapshot"]["escalations"]] == [escalation_id]
+    for answer in (listed.text, json.dumps(first)):
+        assert people.TOR not in answer and "patient" not in answer.lower()
+    assert by(await esc.patient_log(people.TOR), "demo-ehr") == []  # no patient, no audit event
+
+
+async def test_the_patient_reads_their_own_escalations_and_no_one_elses(esc):
+    escalation_id = esc.open(people.TOR)
+    mine = await esc.stub.ListPatientEscalations(
+        E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.TOR)
+    )
+    assert [e.escalation_id for e in mine.escalations] == [escalation_id]
+    assert [t.orgnr for t in mine.escalations[0].targets]  # who was told
+    others = await refusal(
+        esc.stub.ListPatientEscalations(
+            E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.ESKIL)
+        )
+    )
+    assert others[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
+    log = reversed(await esc.patient_log(people.TOR))
+    # His own read, then Eskil's attempt: audited as every read is.
+    assert [(e.action, e.decision) for e in log if e.data_category == VITALS] == [(READ, PERMIT), (READ, DENY)]

@@ -1,11 +1,11 @@
-"""services.capacity.watch: following committed changes without skipping, repeating or
+"""services.platform.watch: following committed changes without skipping, repeating or
 sleeping through a wake-up."""
 
 from __future__ import annotations
 
 import asyncio
 
-from services.capacity.watch import Heartbeat, Page, Signal, follow
+from services.platform.watch import Heartbeat, Page, Signal, follow
 
 TIMEOUT = 5.0
 FOREVER = 3600.0  # a poll that never comes within a test: only the signal can wake it

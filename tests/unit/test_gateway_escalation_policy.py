@@ -222,3 +222,13 @@ async def test_a_refusal_by_consent_is_audited_with_the_looked_up_patient_and_ne
     assert [(e.patient_id, e.action, e.decision) for e in append.events] == [
         (people.GUNNAR, UPDATE, common_pb2.DECISION_DENY)
     ]
+
+
+def test_the_documents_page_sizes_are_the_summary_services():
+    from gateway.http import proto_schema
+    from services.summary import api
+
+    assert (proto_schema.MAX_INBOX_PAGE, proto_schema.MAX_PATIENT_ESCALATIONS_PAGE) == (
+        api.MAX_INBOX_PAGE,
+        api.MAX_PATIENT_PAGE,
+    )

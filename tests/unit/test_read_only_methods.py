@@ -32,7 +32,13 @@ def test_writes_and_decisions_that_record_are_not_declared_reads():
     assert not {"CheckAccess", "BatchCheckAccess", "CreateRule", "RevokeRule"} & backend("consent").read_only
     assert not {"RecordVitalSigns", "SetSpo2Scale", "CreateMunicipalService"} & backend("summary").read_only
     (escalations,) = backend("summary").more_services
-    assert escalations.read_only == {"GetEscalation", "LookupEscalationPatient"}
+    # Reads of escalations and inboxes; every change (acknowledge, decline, plan, resolve, raise) claims first.
+    assert escalations.read_only == {
+        "GetEscalation",
+        "LookupEscalationPatient",
+        "ListEscalations",
+        "ListPatientEscalations",
+    }
 
 
 @pytest.mark.parametrize("name", ["GetPatientSumary", "WatchCapacity"], ids=["unknown", "streaming"])

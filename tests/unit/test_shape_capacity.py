@@ -7,7 +7,7 @@ from tests.fixtures.service_shape import shape_violations
 DOMAIN = ["domain", "alerts"]
 # Following the change sequences (watch), waking this replica's watchers (wakeups), loading the
 # seeds' units and organisations at start-up (seed).
-INFRASTRUCTURE = ["watch", "wakeups", "seed"]
+INFRASTRUCTURE = ["wakeups", "seed"]
 
 
 def test_capacity_has_the_one_shape() -> None:

@@ -1,11 +1,11 @@
-"""Following a sequence of committed changes (capacity reports, alert events) as a stream.
+"""Following a sequence of committed changes (capacity reports, alert events, escalation changes) as a stream.
 
 Positions come from one counter per sequence, advanced under a lock held to commit (see
-sequence_store.py), so when a position is visible every lower one is too: reading "after the last
+services/capacity/sequence_store.py, services/summary/escalation_inbox_store.py), so when a position is visible every lower one is too: reading "after the last
 position seen, up to the head" never skips a change, and a resume from a position (on any
 replica: they share the database) repeats none. Watchers wake on their sequence's Signal,
 fired by writers in this process right after their commit and, on PostgreSQL, by the
-replica's listener when any replica's commit is notified (wakeups.py); a watcher takes the
+replica's listener when any replica's commit is notified (services/platform/wakeups.py); a watcher takes the
 Signal's event before it reads, so a commit during the read wakes it again rather than being
 slept through. A notification is only a hint (one may be lost with its connection), so
 watchers also re-read every POLL_SECONDS: at worst a change arrives a poll late, never not at
