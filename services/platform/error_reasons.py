@@ -522,6 +522,11 @@ class Reason(StrEnum):
         reason="METHOD_NOT_FOUND",
         meaning="the server has no such method (gRPC's own answer would carry no ErrorInfo)",
     )
+    METHOD_NOT_SERVED = _entry(
+        S.UNIMPLEMENTED,
+        reason="METHOD_NOT_SERVED",
+        meaning="the method is in the contract but not served yet (EnrolFollowUp, EndFollowUp: docs/escalation.md)",
+    )
     HTTP_METHOD_NOT_ALLOWED = _entry(
         S.UNIMPLEMENTED,
         reason="HTTP_METHOD_NOT_ALLOWED",

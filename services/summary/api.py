@@ -323,7 +323,14 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     gateway decides for the patient it learnt through LookupEscalationPatient."""
 
     READ_ONLY: ClassVar[frozenset[str]] = frozenset(
-        {"GetEscalation", "LookupEscalationPatient", "ListEscalations", "ListPatientEscalations"}
+        {
+            "GetEscalation",
+            "LookupEscalationPatient",
+            "ListEscalations",
+            "ListPatientEscalations",
+            "GetEscalationStatistics",
+            "ExportEscalation",
+        }
     )
 
     def __init__(
@@ -433,6 +440,17 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         )
         return escalation_pb2.ListPatientEscalationsResponse(escalations=shown, next_page_token=token)
 
+    async def GetEscalationStatistics(
+        self, request: escalation_pb2.GetEscalationStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.GetEscalationStatisticsResponse:
+        orgnr = _organisation()
+        start, end, problems = convert.statistics_days(request)
+        if problems:
+            raise invalid_argument(problems)
+        assert start is not None and end is not None, "statistics_days names a missing or invalid day"
+        rows = await _run(use_cases.escalation_statistics, self._inbox, orgnr, start, end)
+        return convert.statistics_to_proto(rows)
+
     # -- one escalation ------------------------------------------------------------------
 
     async def GetEscalation(
@@ -441,6 +459,13 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         episode = await self._opened(request.escalation_id)
         view = await _run(use_cases.escalation_view, self._escalations, self._summary, episode)
         return convert.get_escalation_response(view, self._clock())
+
+    async def ExportEscalation(
+        self, request: escalation_pb2.ExportEscalationRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ExportEscalationResponse:
+        episode = await self._opened(request.escalation_id)
+        bundle = await _run(use_cases.export_escalation, self._escalations, episode, self._clock())
+        return escalation_pb2.ExportEscalationResponse(bundle_json=bundle)
 
     async def LookupEscalationPatient(
         self, request: escalation_pb2.LookupEscalationPatientRequest, context: grpc.aio.ServicerContext
@@ -504,6 +529,18 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         )
         self._committed()
         return convert.raise_concern_response(view, told)
+
+    # -- follow-up enrolments: in the contract, not served yet (docs/escalation.md, "API") ---
+
+    async def EnrolFollowUp(
+        self, request: escalation_pb2.EnrolFollowUpRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.EnrolFollowUpResponse:
+        raise Reason.METHOD_NOT_SERVED.error("EnrolFollowUp is not served yet")
+
+    async def EndFollowUp(
+        self, request: escalation_pb2.EndFollowUpRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.EndFollowUpResponse:
+        raise Reason.METHOD_NOT_SERVED.error("EndFollowUp is not served yet")
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from google.protobuf import duration_pb2
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2, summary_pb2
@@ -17,6 +19,7 @@ from services.platform.text import TextField, text_violations
 
 from .escalation_episodes import AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
 from .escalation_rules import Level
+from .escalation_statistics import DayStatistics, days_violations
 from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, reassess_at
 from .news2 import ACVPU, Observation, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, is_active, record_violations
@@ -527,3 +530,47 @@ def inbox_change(item: InboxItem, now: datetime) -> escalation_pb2.WatchEscalati
 def inbox_heartbeat(position: int, now: datetime) -> escalation_pb2.WatchEscalationsResponse:
     """Nothing for this watch up to `position`."""
     return escalation_pb2.WatchEscalationsResponse(position=position, server_time=to_timestamp(now))
+
+
+def statistics_days(
+    request: escalation_pb2.GetEscalationStatisticsRequest,
+) -> tuple[date | None, date | None, dict[str, str]]:
+    """The first and last day (both required, real dates, at most MAX_STATISTICS_DAYS apart)."""
+    problems: dict[str, str] = {}
+    days: dict[str, date | None] = {}
+    for name in ("start_date", "end_date"):
+        days[name] = None
+        if not request.HasField(name):
+            problems[name] = "required"
+            continue
+        try:
+            days[name] = parse_date(getattr(request, name))
+        except ValueError:
+            problems[name] = "not a calendar date"
+    start, end = days["start_date"], days["end_date"]
+    return start, end, problems | days_violations(start, end)
+
+
+def _duration(value: timedelta | None) -> duration_pb2.Duration | None:
+    if value is None:
+        return None
+    message = duration_pb2.Duration()
+    message.FromTimedelta(value)
+    return message
+
+
+def statistics_to_proto(rows: list[DayStatistics]) -> escalation_pb2.GetEscalationStatisticsResponse:
+    return escalation_pb2.GetEscalationStatisticsResponse(
+        days=[
+            escalation_pb2.EscalationDayStatistics(
+                day=to_date(r.day),
+                level=to_enum(summary_pb2.EscalationLevel, r.level),
+                opened_count=r.opened,
+                acknowledged_count=r.acknowledged,
+                median_time_to_acknowledge=_duration(r.median_to_acknowledge),
+                p90_time_to_acknowledge=_duration(r.p90_to_acknowledge),
+                timed_out_count=r.timed_out,
+            )
+            for r in rows
+        ]
+    )

@@ -25,6 +25,7 @@ from services.platform.watch import Page
 from .escalation_episodes import EventKind, NotifyReason, State
 from .escalation_routing import TargetRole
 from .escalation_rules import Level
+from .escalation_statistics import EpisodeOutline
 from .escalation_views import Box, InboxItem, InboxRole, LastNotice
 from .models import (
     EscalationChangeRow,
@@ -137,6 +138,34 @@ class EscalationInboxStore:
             rows = connection.execute(_inbox_query(orgnr, box).where(_e.episode_id.in_(last))).all()
         items = [_item(r._mapping, box, position=last[r._mapping["episode_id"]]) for r in rows]
         return Page(changes[-1].position, sorted(items, key=lambda i: i.position), more=len(changes) == limit)
+
+    def statistics_outlines(self, orgnr: str, start: datetime, end: datetime) -> list[EpisodeOutline]:
+        """The escalations opened in [start, end) that the organisation was a target of (a range of
+        at most MAX_STATISTICS_DAYS: one small row each), with their opening level, the time to the
+        organisation's first acknowledgement and whether a timeout escalated them."""
+        v = EscalationEventRow
+        opened_level = select(v.level).where(v.episode_id == _e.episode_id).order_by(v.seq).limit(1).scalar_subquery()
+        acknowledged_at = (
+            select(func.min(v.at))
+            .where(v.episode_id == _e.episode_id, v.kind == EventKind.ACKNOWLEDGED.name, v.orgnr == orgnr)
+            .scalar_subquery()
+        )
+        timed_out = select(v.seq).where(v.episode_id == _e.episode_id, v.kind == EventKind.TIMEOUT.name).exists()
+        query = (
+            select(_e.opened_at, opened_level.label("level"), acknowledged_at.label("acknowledged_at"), timed_out)
+            .join(_t, and_(_t.episode_id == _e.episode_id, _t.orgnr == orgnr, _t.pending.is_(False)))
+            .where(_e.opened_at >= start, _e.opened_at < end)
+        )
+        with self._engine.connect() as connection:
+            return [
+                EpisodeOutline(
+                    opened_at=opened_at,
+                    level=Level[level],
+                    acknowledged_after=None if acked is None else acked - opened_at,
+                    timed_out=bool(out),
+                )
+                for opened_at, level, acked, out in connection.execute(query)
+            ]
 
     def patient_episode_ids(self, patient_id: str, limit: int, offset: int = 0) -> list[str]:
         """The patient's escalations, newest first."""

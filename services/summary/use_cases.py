@@ -21,10 +21,12 @@ from services.platform.wakeups import Wakeups, follow_committed
 from services.platform.watch import PAGE, Heartbeat
 
 from .escalation_episodes import Episode, Outcome, Responder, TellRecorder, Transition
+from .escalation_fhir import escalation_bundle
 from .escalation_inbox_store import SEQUENCE, EscalationInboxStore
 from .escalation_isbar import isbar
 from .escalation_routing import ResponsibilityFacts, route
 from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
+from .escalation_statistics import DayStatistics, day_statistics, utc_range
 from .escalation_store import EscalationStore
 from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, check_visible
 from .fhir import patient_bundle
@@ -536,3 +538,21 @@ def patient_escalations(
         notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode_id))
         views.append(EscalationView(escalations.get(episode_id), notes=notes))
     return views
+
+
+def escalation_statistics(inbox: EscalationInboxStore, orgnr: str, start: date, end: date) -> list[DayStatistics]:
+    """The organisation's statistics as a target, per Norwegian day of opening and level."""
+    first, after = utc_range(start, end)
+    return day_statistics(inbox.statistics_outlines(orgnr, first, after))
+
+
+def export_escalation(escalations: EscalationStore, episode: Episode, now: datetime) -> str:
+    """The escalation as a FHIR R4 Bundle (JSON): its Task and a Communication per delivery and per
+    message to the recorder."""
+    bundle = escalation_bundle(
+        episode,
+        deliveries=escalations.deliveries(episode.episode_id),
+        recorder_notes=escalations.recorder_messages(episode.episode_id),
+        generated_at=now,
+    )
+    return json.dumps(bundle, ensure_ascii=False)

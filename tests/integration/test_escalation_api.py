@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,8 @@ from samhandling.summary.v1 import escalation_pb2 as E
 from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
-from services.platform.protomap import to_timestamp
+from services.platform.norway_date import day_in_norway
+from services.platform.protomap import to_date, to_timestamp
 from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
 from services.summary.main import BACKEND, make_api
@@ -577,3 +579,58 @@ async def test_a_patients_escalations_newest_first_without_measurements(esc):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await patient_list(page_size=51)
     assert set(error_info(caught.value)[1]) == {"page_size"}
+
+
+# -- GetEscalationStatistics, ExportEscalation -------------------------------------------------------
+
+
+async def test_statistics_count_per_day_and_level_what_the_organisation_acknowledged_and_what_timed_out(esc):
+    now = datetime.now(UTC)
+    emergency = esc.open(7)  # Tor
+    esc.open(5, patient=people.ESKIL)  # URGENT: nobody takes it within 15 minutes
+    await esc.call("AcknowledgeEscalation", ack(emergency), LARS)
+    fired = esc.store.fire_next_due(now + timedelta(minutes=20))
+    assert fired is not None and fired.timer.episode_id != emergency
+    today = day_in_norway(now)
+    request = E.GetEscalationStatisticsRequest(start_date=to_date(today), end_date=to_date(today))
+    answer = await esc.call("GetEscalationStatistics", request, LARS, patient_id="", categories=())
+    rows = {(d.level, d.opened_count, d.acknowledged_count, d.timed_out_count): d for d in answer.days}
+    assert set(rows) == {
+        (summary_pb2.ESCALATION_LEVEL_URGENT, 1, 0, 1),
+        (summary_pb2.ESCALATION_LEVEL_EMERGENCY, 1, 1, 0),
+    }
+    taken = rows[(summary_pb2.ESCALATION_LEVEL_EMERGENCY, 1, 1, 0)]
+    assert timedelta(0) <= taken.median_time_to_acknowledge.ToTimedelta() == taken.p90_time_to_acknowledge.ToTimedelta()
+    assert not rows[(summary_pb2.ESCALATION_LEVEL_URGENT, 1, 0, 1)].HasField("median_time_to_acknowledge")
+    nobody = await esc.call("GetEscalationStatistics", request, VILDE, patient_id="", categories=())
+    assert list(nobody.days) == []
+    too_long = E.GetEscalationStatisticsRequest(start_date=to_date(today), end_date=to_date(today + timedelta(days=93)))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("GetEscalationStatistics", too_long, LARS, patient_id="", categories=())
+    assert error_info(caught.value) == ("INVALID_ARGUMENT", {"end_date": "at most 92 days after start_date"})
+
+
+async def test_an_escalation_exports_as_a_fhir_task_with_its_communications(esc):
+    escalation_id = esc.open(7)
+    answer = await esc.call("ExportEscalation", E.ExportEscalationRequest(escalation_id=escalation_id), LARS)
+    bundle = json.loads(answer.bundle_json)
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert bundle["resourceType"] == "Bundle" and kinds[0] == "Task"
+    assert kinds.count("Communication") == 4  # three deliveries and the recorder's PHONE_113
+    stranger = await refusal(
+        esc.call("ExportEscalation", E.ExportEscalationRequest(escalation_id=escalation_id), VILDE)
+    )
+    assert stranger == await refusal(
+        esc.call("ExportEscalation", E.ExportEscalationRequest(escalation_id=UNKNOWN_ID), VILDE)
+    )
+
+
+async def test_follow_up_enrolments_are_not_served_yet(esc):
+    for method, request in (
+        ("EnrolFollowUp", E.EnrolFollowUpRequest(patient_id=people.TOR, request_id="e-1")),
+        ("EndFollowUp", E.EndFollowUpRequest(enrolment_id="enr-1", request_id="e-2")),
+    ):
+        assert (await refusal(esc.call(method, request, MARTE)))[:2] == (
+            grpc.StatusCode.UNIMPLEMENTED,
+            "METHOD_NOT_SERVED",
+        )

@@ -16,6 +16,7 @@ DOMAIN = [
     "escalation_episodes",
     "escalation_isbar",
     "escalation_views",
+    "escalation_statistics",
     "responsibility",
     "escalation_deliveries",
     "escalation_fhir",
