@@ -152,6 +152,8 @@ async def test_the_inbox_opens_a_restricted_patients_escalation_in_an_emergency_
     log = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
         audit_pb2.ListEventsRequest(patient_id=RESTRICTED_PATIENT), metadata=(("authorization", f"Bearer {token}"),)
     )
-    lars = {(e.method.rsplit("/", 1)[-1], e.decision, e.flagged) for e in log.events if e.actor.pid == people.LARS}
-    permit = common_pb2.DECISION_PERMIT
-    assert {("GetEscalation", permit, True), ("AcknowledgeEscalation", permit, True)} <= lars
+    lars = {(e.action, e.decision, e.flagged) for e in log.events if e.actor.hpr_number == people.LARS_HPR}
+    permit, deny = common_pb2.DECISION_PERMIT, common_pb2.DECISION_DENY
+    read, update = audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE
+    # Refused first, then opened and acknowledged in an emergency: both flagged.
+    assert {(read, deny, False), (read, permit, True), (update, permit, True)} <= lars
