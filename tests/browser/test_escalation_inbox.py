@@ -1,10 +1,11 @@
 """The escalation inbox in a real Chromium against the real suite (issue 17): Bodø home nursing's
-EHR records a NEWS2 of 8 for Tor through the gateway; Lars at Bodø interkommunale legevakt logs
+EHR records a NEWS2 of at least 7 for Tor through the gateway; Lars at Bodø interkommunale legevakt logs
 in at /logg-inn/ansatt?til=innboks and finds it first in his inbox as "Akutt" (word and colour),
 with its deadline in words and a countdown from the server's time, and no patient data on the
 list; he opens it (the ISBAR view, audited) and acknowledges it with the keyboard alone; the
 card then says "Kvittert". Each page is axe-clean and reflows at 320 px. Home nursing (Sigrid)
-sees it under "Sendt fra oss"."""
+sees what it sent under "Sendt fra oss", and opens a restricted patient's escalation in an
+emergency with the keyboard alone."""
 
 from __future__ import annotations
 
@@ -73,13 +74,31 @@ async def test_the_legevakt_opens_and_acknowledges_an_emergency_from_home_nursin
     assert {audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE} <= lars  # opened (READ), acknowledged (UPDATE)
 
 
-async def test_home_nursing_sees_what_it_sent(suite: Suite, page: Page) -> None:
+async def test_home_nursing_sees_what_it_sent_and_opens_a_restricted_one_in_an_emergency_by_keyboard(
+    suite: Suite, page: Page
+) -> None:
+    """Sigrid (Bodø home nursing, the source) finds Gunnar's escalation under "Sendt fra oss";
+    he has restricted his vital signs, so opening it gives the emergency dialog (axe-clean, 320
+    px), which she fills in and sends with the keyboard alone."""
     base = base_of(suite)
-    recorded = await record_worsening(suite, people.TOR, "inbox-browser-2")
+    recorded = await record_worsening(suite, people.GUNNAR, "inbox-browser-2")
     await login_as(page, base, "inbox", people.SIGRID)
     await page.get_by_role("link", name="Sendt fra oss").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sendt fra oss")
     card = page.locator(f'li[data-escalation="{recorded.escalation_id}"]')
     await expect(card.locator(".role")).to_have_text("Sendt fra oss")
     await expect(card.locator(".level-badge")).to_have_text("Akutt")
+    await axe_check(page)
+
+    await card.get_by_role("link").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Pasienten har begrenset tilgangen")
+    await axe_check(page)
+    await assert_reflows(page)
+    await shot(page, "web-inbox-emergency-dialog")
+    await tab_to(page, "textbox", "Begrunnelse (påkrevd, høyst 500 tegn)")
+    await page.keyboard.type("Ringt av pårørende, pasienten er tungpustet")
+    await tab_to(page, "button", "Åpne i nødsituasjon")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".emergency-banner")).to_contain_text("Nødåpning")
+    await expect(page.locator(".isbar")).to_contain_text("Gunnar Gjetningsen")
     await axe_check(page)
