@@ -147,6 +147,12 @@ async def test_the_inbox_opens_a_restricted_patients_escalation_in_an_emergency_
     await page.get_by_role("button", name="Kvitter – vi tar den").click()
     await expect(page.get_by_role("status").last).to_have_text("Eskaleringen er kvittert.")
     await expect(page.locator(".facts .state")).to_have_text("Kvittert")
+    # The session's own token still reads for treatment only: the list works, the escalation
+    # needs the emergency opening again.
+    await page.goto(f"{base}/ansatt/eskaleringer")
+    await expect(card.locator(".state")).to_have_text("Kvittert")
+    await page.goto(f"{base}/ansatt/eskaleringer/{escalation_id}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Pasienten har begrenset tilgangen")
 
     token = (await obtain_token(suite.settings, Identity(patient=RESTRICTED_PATIENT))).access_token
     log = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
