@@ -351,6 +351,7 @@ async def _render_escalation(
         done=done if done in DONE.values() else "",
         refusal=_refusal_text(catalog, refusal) if refusal is not None else "",
         refusal_reason=refusal.reason if refusal is not None else "",
+        refusal_fields=sorted(refusal.field_violations.items()) if refusal is not None else [],
         errors=dict(errors or {}),
         now=now,
         clock=lambda moment: clock_text(catalog, moment, now),

@@ -18,6 +18,7 @@ from gateway.web.inbox import ACKNOWLEDGE, DECLINE, GET_ESCALATION, LIST_ESCALAT
 from samhandling.summary.v1 import escalation_pb2 as esc
 from samhandling.summary.v1 import summary_pb2
 from services.platform.error_reasons import Reason
+from services.platform.errors import invalid_argument
 from tests.fixtures import people
 from tests.support_web import FakeCaller, FakeSessions, form_post, log_in, make_session, web_client
 
@@ -184,6 +185,10 @@ def test_form_problems_and_refusals_are_said_in_words() -> None:
     taken = form_post(client, "/ansatt/eskaleringer/esc-1", {"handling": "kvitter", "foresporsel": "f4"}, LARS)
     assert taken.status_code == 400  # FAILED_PRECONDITION
     assert "Eskaleringen er allerede kvittert." in taken.text and "ESCALATION_ALREADY_ACKNOWLEDGED" in taken.text
+
+    caller.answers[ACKNOWLEDGE] = invalid_argument({"acknowledged_by.name": "required"})
+    invalid = form_post(client, "/ansatt/eskaleringer/esc-1", {"handling": "kvitter", "foresporsel": "f5"}, LARS)
+    assert invalid.status_code == 400 and "acknowledged_by.name: required" in invalid.text  # the field named
 
 
 def test_consent_refusing_the_read_offers_the_emergency_opening_which_carries_the_justification() -> None:
