@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +52,7 @@ from services.cli.database_setup import migrate_all, seed_all
 from services.cli.dev_postgres import free_port
 from services.cli.health import component_status
 from services.cli.token import Identity, obtain_token
+from services.platform.actor_convert import actor_message
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner, request_binding
 from services.platform.keys import load_jwk
 from services.platform.settings import COMPONENTS, DEFAULT_PORTS, Settings
@@ -109,13 +110,7 @@ def bench_assertion(actor: common_pb2.Actor) -> Assertion:
     )
 
 
-EHR_ACTOR = common_pb2.Actor(
-    kind=common_pb2.ACTOR_KIND_SYSTEM,
-    client_id=EHR.client_id,
-    client_name=EHR.client_name,
-    orgnr_parent=EHR.orgnr_parent,
-    orgnr_child=EHR.orgnr_child,
-)
+EHR_ACTOR = actor_message(EHR)
 
 
 def fixed_answer_handler(answer: bytes) -> grpc.GenericRpcHandler:
@@ -307,25 +302,29 @@ def running_paths(work: Path) -> Iterator[Setup]:
         children.stop_all(list(reversed(started.values())))
 
 
-def load(h2load: str, setup: Setup, path: str, in_flight: int, seconds: float, work: Path) -> Cell:
-    """Real calls checked, an untimed warm-up at the same level (it sizes the measured run to
-    about `seconds`), then the measured run, with the CPU time of the path's processes."""
+def warmed_up(
+    h2load: str, setup: Setup, path: str, in_flight: int, warm_up: int, seconds: float, work: Path
+) -> tuple[int, Callable[[int], Cell]]:
+    """Real calls checked, then an untimed warm-up of `warm_up` requests at `in_flight`: how many
+    requests last about `seconds` at its rate, and the run of a number of requests on `path` at
+    that level (answers checked as the warm-up's)."""
     address = setup.addresses[path]
     smallest = asyncio.run(verified_answer_size(address, setup.authorization))
     log_file = work / "h2load.log"
-    warm = h2load_run(
-        h2load,
-        address,
-        setup.authorization,
-        setup.body,
-        in_flight,
-        max(WARM_UP_LEAST, WARM_UP_ROUNDS * in_flight),
-        smallest,
-        log_file,
-    )
-    requests = load_h2.requests_for(seconds, warm.per_second, in_flight)
+
+    def run(requests: int) -> Cell:
+        return h2load_run(h2load, address, setup.authorization, setup.body, in_flight, requests, smallest, log_file)
+
+    return load_h2.requests_for(seconds, run(warm_up).per_second, in_flight), run
+
+
+def load(h2load: str, setup: Setup, path: str, in_flight: int, seconds: float, work: Path) -> Cell:
+    """Real calls checked, an untimed warm-up at the same level (it sizes the measured run to
+    about `seconds`), then the measured run, with the CPU time of the path's processes."""
+    warm_up = max(WARM_UP_LEAST, WARM_UP_ROUNDS * in_flight)
+    requests, run = warmed_up(h2load, setup, path, in_flight, warm_up, seconds, work)
     before = cpu_seconds(setup.pids[path])
-    cell = h2load_run(h2load, address, setup.authorization, setup.body, in_flight, requests, smallest, log_file)
+    cell = run(requests)
     return dataclasses.replace(cell, cpu_seconds=cpu_seconds(setup.pids[path]) - before)
 
 
@@ -497,20 +496,8 @@ def profile(setup: Setup, out: Path, work: Path, seconds: int = PROFILE_SECONDS)
     out.mkdir(parents=True, exist_ok=True)
     plan = {PROXY_SUMMARY: ["summary"], GATEWAY: ["gateway", "audit", "summary"]}
     for path, targets in plan.items():
-        address = setup.addresses[path]
-        smallest = asyncio.run(verified_answer_size(address, setup.authorization))
-        log_file = work / "h2load.log"
-        warm = h2load_run(
-            h2load,
-            address,
-            setup.authorization,
-            setup.body,
-            PROFILE_IN_FLIGHT,
-            WARM_UP_ROUNDS * PROFILE_IN_FLIGHT,
-            smallest,
-            log_file,
-        )
-        requests = load_h2.requests_for(seconds + 3, warm.per_second, PROFILE_IN_FLIGHT)
+        warm_up = WARM_UP_ROUNDS * PROFILE_IN_FLIGHT
+        requests, run = warmed_up(h2load, setup, path, PROFILE_IN_FLIGHT, warm_up, seconds + 3, work)
         texts: dict[str, list[str]] = {target: [] for target in targets}
         for kind, options in PASSES.items():
             spies = []
@@ -538,9 +525,7 @@ def profile(setup: Setup, out: Path, work: Path, seconds: int = PROFILE_SECONDS)
                         ),
                     )
                 )
-            h2load_run(
-                h2load, address, setup.authorization, setup.body, PROFILE_IN_FLIGHT, requests, smallest, log_file
-            )
+            run(requests)
             for target, written, child in spies:
                 if child.wait(timeout=seconds + 30):
                     raise RuntimeError(f"py-spy failed on {target} ({kind})")

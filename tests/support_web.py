@@ -26,6 +26,7 @@ from gateway.web.app import create_web_mount
 from gateway.web.context import SESSION_COOKIE, UNCHANGED, Console, Lang, Web, WebRoute, WebSession
 from gateway.web.csrf import CSRF_FIELD, new_token
 from gateway.web.directory import Directory
+from gateway.web.sessions import NewSession
 from services.platform.errors import ServiceError
 from services.platform.settings import REPO_ROOT
 from tests.fixtures import people
@@ -84,6 +85,25 @@ def make_session(console: Console = "patient", **overrides: Any) -> WebSession:
         "data": {},
     }
     return WebSession(**(values | overrides))
+
+
+def new_session(**changes: Any) -> NewSession:
+    """What a login hands the SQL session store: Eskil at the patient console, unless changed
+    (the access token's expiry far ahead by default)."""
+    values: dict[str, Any] = {
+        "console": "patient",
+        "client_id": "samhandling-portal",
+        "subject": "sub-1",
+        "person_pid": people.ESKIL,
+        "person_name": "Eskil Eksempelsen",
+        "scopes": frozenset({"samhandling:patient"}),
+        "access_token": "at-1",
+        "access_expires_at": 2_000_000_000,
+        "refresh_token": "rt-1",
+        "dpop_jkt": "jkt",
+        "lang": "nb",
+    }
+    return NewSession(**(values | changes))
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -20,7 +20,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from services.platform.errors import ServiceError
 
@@ -28,7 +27,7 @@ from ..authentication import AUTHORIZATION, DPOP, JUSTIFICATION
 from ..calls import IncomingCall, Metadata
 from ..enforcement import CONSENT_AT_MOMENT, Enforcer
 from ..policy import POLICIES, MethodPolicy
-from .bodies import read_body
+from .bodies import is_utf8_media, read_body
 from .decoding import json_object, request_message
 from .errors import (
     error_body,
@@ -39,6 +38,7 @@ from .errors import (
     unsupported_media_type,
 )
 from .openapi import JWK_SET_MEDIA_TYPE, openapi_document
+from .path_methods import Endpoint, PathMethods
 from .readiness import READY_PATH, Readiness
 from .receipt_keys import KEEP_SECONDS, ReceiptKeys
 from .routes import API_ROUTES, NDJSON, OPENAPI_PATH, RECEIPT_KEYS_PATH, ApiRoute
@@ -55,7 +55,6 @@ NOSNIFF = {"x-content-type-options": "nosniff"}
 # Answers about patients must not linger in browser or proxy caches.
 NO_STORE = {"cache-control": "no-store", **NOSNIFF}
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 # The token-in-fragment capacity page is gone; its address leads to the page behind the login.
 OLD_CAPACITY_PAGE = "/pages/capacity"
 CAPACITY_PAGE = "/ansatt/kapasitet"
@@ -97,7 +96,7 @@ def create_app(
     by_path[READY_PATH] = {"GET": (readiness or Readiness()).endpoint}
     by_path[OLD_CAPACITY_PAGE] = {"GET": _moved_capacity_page}
     starlette_routes = [
-        Route(path, _PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}))
+        Route(path, PathMethods({m: _traced(tracer, path, e) for m, e in methods.items()}, _method_not_allowed))
         for path, methods in by_path.items()
     ]
     handler = _route_not_found
@@ -118,24 +117,8 @@ def create_app(
     return app
 
 
-class _PathMethods:
-    """The methods of one path as one ASGI app, which Starlette routes every HTTP method to,
-    so that a 405 names exactly this path's methods in `Allow` (a function endpoint would get
-    Starlette's own method handling, which adds HEAD to GET: an audited read without an answer)."""
-
-    def __init__(self, by_method: Mapping[str, Endpoint]) -> None:
-        self._by_method = by_method
-        self._allow = ", ".join(sorted(by_method))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        endpoint = self._by_method.get(request.method)
-        response: Response
-        if endpoint is None:
-            response = error_response(method_not_allowed(), {**NO_STORE, "allow": self._allow})
-        else:
-            response = await endpoint(request)
-        await response(scope, receive, send)
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    return error_response(method_not_allowed(), {**NO_STORE, "allow": allow})
 
 
 def _call(enforcer: Enforcer, route: ApiRoute, policy: MethodPolicy, public_url: str | None) -> Endpoint:
@@ -224,14 +207,7 @@ async def _json_body(request: Request) -> dict:
 
 def is_json(content_type: str) -> bool:
     """application/json, in UTF-8 (the only charset RFC 8259 allows between systems)."""
-    media, *parameters = content_type.split(";")
-    if media.strip().lower() != "application/json":
-        return False
-    for parameter in parameters:
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
-            return False
-    return True
+    return is_utf8_media(content_type, "application/json")
 
 
 def _metadata(request: Request) -> Metadata:

@@ -1,4 +1,4 @@
-"""Reading a request body with a bound, for the JSON API and the web pages alike."""
+"""Reading a request body with a bound, and its media type, for the JSON API and the web pages alike."""
 
 from __future__ import annotations
 
@@ -7,6 +7,18 @@ from starlette.requests import ClientDisconnect, Request
 from services.platform.errors import invalid_argument
 
 from .errors import body_too_large
+
+
+def is_utf8_media(content_type: str, media_type: str) -> bool:
+    """Whether a Content-Type header names `media_type`, with no charset or UTF-8."""
+    media, *parameters = content_type.split(";")
+    if media.strip().lower() != media_type:
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            return False
+    return True
 
 
 async def read_body(request: Request, limit: int, field: str) -> bytes:

@@ -124,6 +124,10 @@ _BY_FIELD: Mapping[str, dict[str, Any]] = {
     f"{_ESCALATION}ListEscalationsRequest.page_size": {"minimum": 0, "maximum": MAX_INBOX_PAGE},
     f"{_ESCALATION}ListPatientEscalationsRequest.page_size": {"minimum": 0, "maximum": MAX_PATIENT_ESCALATIONS_PAGE},
     **{f"{_ESCALATION}{request}.request_id": {} for request in _ESCALATION_CHANGES},
+    # A date in a request is a whole calendar date (whether it exists, e.g. 31 February, only the server checks).
+    "samhandling.common.v1.Date.year": {"minimum": 1, "maximum": 9999},
+    "samhandling.common.v1.Date.month": {"minimum": 1, "maximum": 12},
+    "samhandling.common.v1.Date.day": {"minimum": 1, "maximum": 31},
     f"{_ESCALATION}OpeningInterval.weekday": {"minimum": 1, "maximum": 7},
     f"{_ESCALATION}OpeningInterval.start_minute": {"minimum": 0, "maximum": 24 * 60 - 1},
     f"{_ESCALATION}OpeningInterval.end_minute": {"minimum": 1, "maximum": 24 * 60},
@@ -132,6 +136,8 @@ _BY_FIELD: Mapping[str, dict[str, Any]] = {
         "enum": [f"ESCALATION_OUTCOME_{o.name}" for o in escalation.Outcome if o not in escalation._AUTOMATIC_OUTCOMES]
     },
 }
+# Members a request's message must set whatever its comments say (by full message name).
+_REQUIRED_MEMBERS: Mapping[str, tuple[str, ...]] = {"samhandling.common.v1.Date": ("year", "month", "day")}
 # How many items a repeated request field takes (by full field name).
 _COUNTS: Mapping[str, dict[str, Any]] = {
     f"{_ESCALATION}OpeningHours.intervals": {"minItems": 1, "maxItems": escalation_routing.MAX_OPENING_INTERVALS},
@@ -228,6 +234,9 @@ class ProtoSchemas:
         fields = [f for f in descriptor.fields if f.name not in omit]
         properties = {f.json_name: self.field(f, request=request) for f in fields}
         schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+        if request and descriptor.full_name in _REQUIRED_MEMBERS:
+            by_name = {f.name: f.json_name for f in descriptor.fields}
+            schema["required"] = [by_name[name] for name in _REQUIRED_MEMBERS[descriptor.full_name]]
         notes = [self._comments.get(descriptor.full_name, "")]
         for oneof in descriptor.oneofs:
             members = [f.json_name for f in oneof.fields if f.name not in omit]

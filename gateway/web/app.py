@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -28,7 +28,6 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, format_tra
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, compile_path
-from starlette.types import Receive, Scope, Send
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
@@ -36,6 +35,7 @@ from services.platform.settings import Settings
 
 from ..http.bodies import read_body
 from ..http.errors import http_status, internal, method_not_allowed, route_not_found
+from ..http.path_methods import Endpoint, PathMethods
 from ..http.receipt_keys import ReceiptKeys
 from . import auditor, capacity, inbox, login, patient
 from .context import LANG_COOKIE, LANGS, SESSION_COOKIE, Console, Handler, Lang, Page, Web, WebRoute, WebSession
@@ -80,8 +80,6 @@ STAFF_CONSOLES: tuple[Console, ...] = (
 RESERVED_PREFIXES = ("/api/", STATIC_PREFIX + "/")
 PAGE_METHODS = frozenset({"GET", "POST"})  # never HEAD (see above); PUT and DELETE are not in HTML forms
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
 
 def area_routes() -> list[WebRoute]:
     """The routes every area module exports (login, patient, auditor, capacity, inbox)."""
@@ -113,13 +111,21 @@ def create_web_mount(web: Web, routes: Sequence[WebRoute], tracer_provider: Trac
             raise ValueError(f"web route {route.path!r}: pages take GET and POST only, not {sorted(route.methods)}")
         seen.add(route.path)
     mounted = [
-        Route(route.path, _PathMethods({m: _wrap(web, tracer, route, m, h) for m, h in route.methods.items()}))
+        Route(
+            route.path,
+            PathMethods({m: _wrap(web, tracer, route, m, h) for m, h in route.methods.items()}, _method_not_allowed),
+        )
         for route in every
     ]
     for file in sorted(STATIC_DIR.iterdir()):
         if file.suffix in _STATIC_TYPES:
             path = f"{STATIC_PREFIX}/{file.name}"
-            mounted.append(Route(path, _PathMethods({"GET": _static(file.read_bytes(), _STATIC_TYPES[file.suffix])})))
+            mounted.append(
+                Route(
+                    path,
+                    PathMethods({"GET": _static(file.read_bytes(), _STATIC_TYPES[file.suffix])}, _method_not_allowed),
+                )
+            )
 
     async def not_found(request: Request) -> Response:
         return _error_page(request, None, route_not_found())
@@ -127,20 +133,10 @@ def create_web_mount(web: Web, routes: Sequence[WebRoute], tracer_provider: Trac
     return WebMount(mounted, not_found)
 
 
-class _PathMethods:
-    def __init__(self, by_method: Mapping[str, Endpoint]) -> None:
-        self._by_method = by_method
-        self._allow = ", ".join(sorted(by_method))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        endpoint = self._by_method.get(request.method)
-        if endpoint is None:
-            response = _error_page(request, None, method_not_allowed())
-            response.headers["allow"] = self._allow
-        else:
-            response = await endpoint(request)
-        await response(scope, receive, send)
+def _method_not_allowed(request: Request, allow: str) -> Response:
+    response = _error_page(request, None, method_not_allowed())
+    response.headers["allow"] = allow
+    return response
 
 
 def _wrap(web: Web, tracer: Tracer, route: WebRoute, method: str, handler: Handler) -> Endpoint:

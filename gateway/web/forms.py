@@ -10,6 +10,7 @@ from urllib.parse import unquote_to_bytes
 
 from services.platform.errors import ServiceError, invalid_argument
 
+from ..http.bodies import is_utf8_media
 from ..http.errors import body_too_large, unsupported_media_type
 
 MAX_FORM_BYTES = 64 * 1024
@@ -45,14 +46,7 @@ class FormData(Mapping[str, str]):
 
 
 def is_form(content_type: str) -> bool:
-    media, *parameters = content_type.split(";")
-    if media.strip().lower() != FORM_MEDIA_TYPE:
-        return False
-    for parameter in parameters:
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
-            return False
-    return True
+    return is_utf8_media(content_type, FORM_MEDIA_TYPE)
 
 
 def parse_form(body: bytes, content_type: str) -> FormData:

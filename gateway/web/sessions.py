@@ -33,7 +33,6 @@ import dataclasses
 import hashlib
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ import sqlalchemy as sa
 
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
+from services.platform.sweep_schedule import SweepSchedule
 
 from .context import CONSOLES, UNCHANGED, Console, Lang, WebSession
 from .csrf import new_token
@@ -179,8 +179,7 @@ class SqlSessions:
         self._idle = int(idle_seconds)
         self._max = int(max_seconds)
         self.clock = clock
-        self._sweeping = threading.Lock()
-        self._next_sweep = 0.0  # monotonic
+        self._sweeps = SweepSchedule(SWEEP_SECONDS)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -471,14 +470,7 @@ class SqlSessions:
     # --- sweeping -------------------------------------------------------------------------
 
     def _sweep_if_due(self) -> None:
-        now = time.monotonic()
-        if now < self._next_sweep or not self._sweeping.acquire(blocking=False):
-            return
-        try:
-            self._next_sweep = now + SWEEP_SECONDS
-            self.sweep()
-        finally:
-            self._sweeping.release()
+        self._sweeps.run_if_due(self.sweep)
 
     def sweep(self) -> int:
         """Deletes the expired pending logins and the ended sessions; returns how many."""

@@ -100,7 +100,7 @@ class CapacityStore:
             unit = session.get(UnitRow, report.unit_id)
             if unit is None:
                 raise UnknownUnit(report.unit_id)
-            values = _report_columns(report)
+            values = report_columns(report)
             session.add(ReportRow(position=position, **values))
             session.merge(ResourceRow(position=position, **values))
             sequence_store.advance(session, sequence_store.CAPACITY, position)
@@ -200,7 +200,8 @@ def _change(row: ReportRow | ResourceRow) -> Change:
     )
 
 
-def _report_columns(report: Report) -> dict[str, object]:
+def report_columns(report: Report) -> dict[str, object]:
+    """The columns of a report's row (ReportRow and ResourceRow alike), but its position."""
     return {
         "unit_id": report.unit_id,
         "resource_type": report.resource_type,

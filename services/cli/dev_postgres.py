@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import TupleRow
 
-from .children import Account, spawn, stop, tied_to_parent
+from .children import Account, alive, spawn, stop, tied_to_parent
 
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
@@ -206,21 +206,11 @@ def remove_abandoned(parent: Path, prefix: str) -> list[Path]:
             owner = int((candidate / OWNER_FILE).read_text(encoding="ascii"))
         except (OSError, ValueError):
             continue
-        if owner <= 0 or _running(owner):
+        if owner <= 0 or alive(owner):
             continue
         shutil.rmtree(candidate, ignore_errors=True)
         removed.append(candidate)
     return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it runs, as another user
-        return True
-    return True
 
 
 @contextmanager

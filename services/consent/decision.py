@@ -142,8 +142,7 @@ class AccessDecision:
 
 def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecision:
     """Decides one request over the patient's policy; see the module docstring for the order."""
-    asked = "Asked to write" if request.write else "Asked"
-    steps = [f"{asked}: {describe_category(request.category)} for {_purpose(request)} by {describe(request.actor)}."]
+    steps = [_asked(request)]
 
     def done(
         decision: Decision,
@@ -153,7 +152,7 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
         obligations: tuple[Obligation, ...] = (),
     ) -> AccessDecision:
         if decision is Decision.PERMIT and request.purpose is PurposeOfUse.BTG:
-            obligations = tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
+            obligations = _flagged(obligations)
         steps.append(because)
         steps.append(_conclusion(decision, basis, obligations))
         return AccessDecision(decision, basis, by, obligations, tuple(steps))
@@ -210,10 +209,9 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
             Decision.DENY,
             AccessBasis.RESERVATION,
             reservations,
-            f"The patient has reserved against all sharing ({_list(reservations)}); "
-            "not even an emergency opens a reservation.",
+            _reserved(reservations),
         )
-    steps.append("No reservation is in force.")
+    steps.append(_NO_RESERVATION)
 
     if blocks := _ids(
         r
@@ -224,43 +222,12 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
             Decision.DENY,
             AccessBasis.BLOCK,
             blocks,
-            f"The patient has blocked this health person ({_list(blocks)}); not even an emergency opens a block.",
+            _blocked(blocks),
         )
-    steps.append("No block names this health person.")
+    steps.append(_NO_BLOCK)
 
-    home = _home(policy, actor)
-    if request.write and request.category is DataCategory.MUNICIPAL_SERVICES:
-        if home.inside:
-            return done(
-                Decision.PERMIT,
-                AccessBasis.CARE_RELATIONSHIP,
-                (DATA_HOLDER,),
-                f"{home.text} It holds the patient's municipal services and records them; "
-                f"{_SHARING_RULES_DO_NOT_WRITE}",
-            )
-        return done(
-            Decision.DENY,
-            AccessBasis.NONE,
-            (NOT_DATA_HOLDER,),
-            f"{home.text} Only the patient's home organisation, which holds the municipal services, records them.",
-        )
-    if request.write:  # VITAL_SIGNS, the other shareable category
-        if actor.orgnr_parent:
-            return done(
-                Decision.PERMIT,
-                AccessBasis.CARE_RELATIONSHIP,
-                (CARE_RELATIONSHIP,),
-                f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
-                "signs are recorded in or outside the patient's home organisation; "
-                f"{_SHARING_RULES_DO_NOT_WRITE}",
-            )
-        return done(
-            Decision.DENY,
-            AccessBasis.NONE,
-            (NO_CARE_RELATIONSHIP,),
-            "The actor names no organisation, so there is no care relationship to record vital signs "
-            "on; a permit of the patient widens reading only.",
-        )
+    if request.write:
+        return done(*_write(policy, actor, request.category))
 
     permits = _ids(
         r
@@ -275,48 +242,46 @@ def decide(policy: Policy, request: AccessRequest, now: datetime) -> AccessDecis
             Decision.DENY,
             AccessBasis.NONE,
             (NO_CARE_RELATIONSHIP,),
-            "The actor names no organisation and no permit of the patient selects them, "
-            "so there is no basis for access.",
+            _NO_BASIS,
         )
 
     if restrictions := _ids(
         r for r in in_force if r.rule_type is RuleType.RESTRICTION and r.covers(request.category, request.purpose)
     ):
-        steps.append(f"The patient has restricted {describe_category(request.category)} ({_list(restrictions)}).")
+        steps.append(_restricted(request.category, restrictions))
         if opened := _opening(request, "the restriction", steps):
             return done(Decision.PERMIT, opened[0], restrictions, opened[1], _OPENED)
         return done(
             Decision.DENY,
             AccessBasis.RESTRICTION,
             restrictions,
-            "Only consent at the moment or a justified emergency opens a restriction; an explicit permit does not.",
+            _RESTRICTION_CLOSED,
         )
-    steps.append(f"No restriction covers {describe_category(request.category)} for this purpose.")
+    steps.append(_not_restricted(request.category))
 
     if permits:
         return done(
             Decision.PERMIT,
             AccessBasis.EXPLICIT_PERMIT,
             permits,
-            f"The patient has explicitly permitted this actor ({_list(permits)}).",
+            _permitted(permits),
         )
+    home = _home(policy, actor)
     if request.category is DataCategory.MUNICIPAL_SERVICES and not home.inside:
-        steps.append(f"Municipal services are shared within the patient's home (parent) organisation. {home.text}")
+        steps.append(_outside_home(home))
         if opened := _opening(request, "municipal services to another organisation", steps):
             return done(Decision.PERMIT, opened[0], (OUTSIDE_PARENT_ORGANISATION,), opened[1], _OPENED)
         return done(
             Decision.DENY,
             AccessBasis.NONE,
             (OUTSIDE_PARENT_ORGANISATION,),
-            "Outside the patient's home organisation only consent at the moment or a justified "
-            "emergency opens municipal services.",
+            _OUTSIDE_CLOSED,
         )
     return done(
         Decision.PERMIT,
         AccessBasis.CARE_RELATIONSHIP,
         (CARE_RELATIONSHIP,),
-        "By law, health personnel with a care relationship and a work-related need may access "
-        "relevant information (helsepersonelloven § 45).",
+        _BY_LAW,
     )
 
 
@@ -475,8 +440,7 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
     category, purpose = request.category, request.purpose
     if actor.kind not in _CARE_KINDS or category not in SHAREABLE or purpose is None:
         return decide(policy, request, now)  # decided before any rule is read (steps 1 to 4)
-    asked = "Asked to write" if request.write else "Asked"
-    steps = [f"{asked}: {_CATEGORY[category]} for {_purpose(request)} by {describe(actor)}."]
+    steps = [_asked(request)]
 
     def done(
         decision: Decision,
@@ -487,7 +451,7 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
         obligations: tuple[Obligation, ...] = (),
     ) -> AccessDecision:
         if decision is Decision.PERMIT and purpose is PurposeOfUse.BTG:
-            obligations = tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
+            obligations = _flagged(obligations)
             conclusion = _conclusion(decision, basis, obligations)
         steps.append(because)
         steps.append(conclusion)
@@ -501,61 +465,24 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
             Decision.DENY,
             AccessBasis.RESERVATION,
             reservations,
-            f"The patient has reserved against all sharing ({_list(reservations)}); "
-            "not even an emergency opens a reservation.",
+            _reserved(reservations),
             _DENY_RESERVATION,
         )
-    steps.append("No reservation is in force.")
+    steps.append(_NO_RESERVATION)
 
     if blocks := index.blocks.select(actor):
         return done(
             Decision.DENY,
             AccessBasis.BLOCK,
             blocks,
-            f"The patient has blocked this health person ({_list(blocks)}); not even an emergency opens a block.",
+            _blocked(blocks),
             _DENY_BLOCK,
         )
-    steps.append("No block names this health person.")
+    steps.append(_NO_BLOCK)
 
-    home = policy.home_orgnr
-    inside = bool(home) and actor.orgnr_parent == home
-    if request.write and category is DataCategory.MUNICIPAL_SERVICES:
-        if inside:
-            return done(
-                Decision.PERMIT,
-                AccessBasis.CARE_RELATIONSHIP,
-                (DATA_HOLDER,),
-                f"{_home(policy, actor).text} It holds the patient's municipal services and records them; "
-                f"{_SHARING_RULES_DO_NOT_WRITE}",
-                _PERMIT_CARE_RELATIONSHIP,
-            )
-        return done(
-            Decision.DENY,
-            AccessBasis.NONE,
-            (NOT_DATA_HOLDER,),
-            f"{_home(policy, actor).text} Only the patient's home organisation, which holds the municipal "
-            "services, records them.",
-            _DENY_NONE,
-        )
-    if request.write:  # VITAL_SIGNS, the other shareable category
-        if actor.orgnr_parent:
-            return done(
-                Decision.PERMIT,
-                AccessBasis.CARE_RELATIONSHIP,
-                (CARE_RELATIONSHIP,),
-                f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
-                "signs are recorded in or outside the patient's home organisation; "
-                f"{_SHARING_RULES_DO_NOT_WRITE}",
-                _PERMIT_CARE_RELATIONSHIP,
-            )
-        return done(
-            Decision.DENY,
-            AccessBasis.NONE,
-            (NO_CARE_RELATIONSHIP,),
-            "The actor names no organisation, so there is no care relationship to record vital signs "
-            "on; a permit of the patient widens reading only.",
-            _DENY_NONE,
-        )
+    if request.write:
+        found = _write(policy, actor, category)  # a permit's basis is the care relationship, a denial's none
+        return done(*found, _PERMIT_CARE_RELATIONSHIP if found[0] is Decision.PERMIT else _DENY_NONE)
 
     covering = index.covering[category._name_][purpose._name_]
     permits = covering.permits.select(actor)
@@ -564,37 +491,34 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
             Decision.DENY,
             AccessBasis.NONE,
             (NO_CARE_RELATIONSHIP,),
-            "The actor names no organisation and no permit of the patient selects them, "
-            "so there is no basis for access.",
+            _NO_BASIS,
             _DENY_NONE,
         )
 
     if restrictions := covering.restrictions:
-        steps.append(f"The patient has restricted {_CATEGORY[category]} ({_list(restrictions)}).")
+        steps.append(_restricted(category, restrictions))
         if opened := _opening(request, "the restriction", steps):
             return done(Decision.PERMIT, opened[0], restrictions, opened[1], _PERMIT_OPENED[opened[0]], _OPENED)
         return done(
             Decision.DENY,
             AccessBasis.RESTRICTION,
             restrictions,
-            "Only consent at the moment or a justified emergency opens a restriction; an explicit permit does not.",
+            _RESTRICTION_CLOSED,
             _DENY_RESTRICTION,
         )
-    steps.append(f"No restriction covers {_CATEGORY[category]} for this purpose.")
+    steps.append(_not_restricted(category))
 
     if permits:
         return done(
             Decision.PERMIT,
             AccessBasis.EXPLICIT_PERMIT,
             permits,
-            f"The patient has explicitly permitted this actor ({_list(permits)}).",
+            _permitted(permits),
             _PERMIT_EXPLICIT,
         )
-    if category is DataCategory.MUNICIPAL_SERVICES and not inside:
-        steps.append(
-            "Municipal services are shared within the patient's home (parent) organisation. "
-            f"{_home(policy, actor).text}"
-        )
+    home = policy.home_orgnr
+    if category is DataCategory.MUNICIPAL_SERVICES and not (home and actor.orgnr_parent == home):
+        steps.append(_outside_home(_home(policy, actor)))
         if opened := _opening(request, "municipal services to another organisation", steps):
             return done(
                 Decision.PERMIT,
@@ -608,16 +532,14 @@ def decide_compiled(policy: Policy, rules: CompiledRules, request: AccessRequest
             Decision.DENY,
             AccessBasis.NONE,
             (OUTSIDE_PARENT_ORGANISATION,),
-            "Outside the patient's home organisation only consent at the moment or a justified "
-            "emergency opens municipal services.",
+            _OUTSIDE_CLOSED,
             _DENY_NONE,
         )
     return done(
         Decision.PERMIT,
         AccessBasis.CARE_RELATIONSHIP,
         (CARE_RELATIONSHIP,),
-        "By law, health personnel with a care relationship and a work-related need may access "
-        "relevant information (helsepersonelloven § 45).",
+        _BY_LAW,
         _PERMIT_CARE_RELATIONSHIP,
     )
 
@@ -634,6 +556,91 @@ def _home(policy: Policy, actor: Actor) -> _Home:
     if actor.orgnr_parent == policy.home_orgnr:
         return _Home(True, f"The actor belongs to the patient's home organisation {policy.home_orgnr}.")
     return _Home(False, f"The actor does not belong to the patient's home organisation {policy.home_orgnr}.")
+
+
+# What a step decides, before its conclusion is written: decision, basis, decided_by, the reason.
+# A plain tuple: decide_compiled returns one per write, and a NamedTuple costs more to build.
+_Finding = tuple[Decision, AccessBasis, tuple[str, ...], str]
+
+
+def _write(policy: Policy, actor: Actor, category: DataCategory) -> _Finding:
+    """Step 7: a write, decided by the data holder (municipal services) or the care relationship
+    (vital signs); restrictions and permits play no part."""
+    if category is DataCategory.MUNICIPAL_SERVICES:
+        home = _home(policy, actor)
+        if home.inside:
+            return (
+                Decision.PERMIT,
+                AccessBasis.CARE_RELATIONSHIP,
+                (DATA_HOLDER,),
+                f"{home.text} It holds the patient's municipal services and records them; "
+                f"{_SHARING_RULES_DO_NOT_WRITE}",
+            )
+        return (
+            Decision.DENY,
+            AccessBasis.NONE,
+            (NOT_DATA_HOLDER,),
+            f"{home.text} Only the patient's home organisation, which holds the municipal services, records them.",
+        )
+    if actor.orgnr_parent:  # VITAL_SIGNS, the other shareable category
+        return (
+            Decision.PERMIT,
+            AccessBasis.CARE_RELATIONSHIP,
+            (CARE_RELATIONSHIP,),
+            f"The actor acts for organisation {actor.orgnr_parent}: a care relationship, on which vital "
+            "signs are recorded in or outside the patient's home organisation; "
+            f"{_SHARING_RULES_DO_NOT_WRITE}",
+        )
+    return (
+        Decision.DENY,
+        AccessBasis.NONE,
+        (NO_CARE_RELATIONSHIP,),
+        "The actor names no organisation, so there is no care relationship to record vital signs "
+        "on; a permit of the patient widens reading only.",
+    )
+
+
+# The findings both ways of deciding state, each written once.
+_NO_RESERVATION = "No reservation is in force."
+_NO_BLOCK = "No block names this health person."
+_NO_BASIS = (
+    "The actor names no organisation and no permit of the patient selects them, so there is no basis for access."
+)
+_RESTRICTION_CLOSED = (
+    "Only consent at the moment or a justified emergency opens a restriction; an explicit permit does not."
+)
+_OUTSIDE_CLOSED = (
+    "Outside the patient's home organisation only consent at the moment or a justified emergency opens municipal "
+    "services."
+)
+_BY_LAW = (
+    "By law, health personnel with a care relationship and a work-related need may access relevant information "
+    "(helsepersonelloven § 45)."
+)
+
+
+def _reserved(ids: tuple[str, ...]) -> str:
+    return f"The patient has reserved against all sharing ({_list(ids)}); not even an emergency opens a reservation."
+
+
+def _blocked(ids: tuple[str, ...]) -> str:
+    return f"The patient has blocked this health person ({_list(ids)}); not even an emergency opens a block."
+
+
+def _permitted(ids: tuple[str, ...]) -> str:
+    return f"The patient has explicitly permitted this actor ({_list(ids)})."
+
+
+def _restricted(category: DataCategory, ids: tuple[str, ...]) -> str:
+    return f"The patient has restricted {_CATEGORY[category]} ({_list(ids)})."
+
+
+def _not_restricted(category: DataCategory) -> str:
+    return f"No restriction covers {_CATEGORY[category]} for this purpose."
+
+
+def _outside_home(home: _Home) -> str:
+    return f"Municipal services are shared within the patient's home (parent) organisation. {home.text}"
 
 
 def _opening(request: AccessRequest, what: str, steps: list[str]) -> tuple[AccessBasis, str] | None:
@@ -762,6 +769,17 @@ def describe(actor: Actor) -> str:
         case ActorKind.AUDITOR:
             return "an auditor" + at
     return "a caller of unknown kind"
+
+
+def _asked(request: AccessRequest) -> str:
+    """The first step of every explanation: what was asked, by whom."""
+    asked = "Asked to write" if request.write else "Asked"
+    return f"{asked}: {_CATEGORY[request.category]} for {_purpose(request)} by {describe(request.actor)}."
+
+
+def _flagged(obligations: tuple[Obligation, ...]) -> tuple[Obligation, ...]:
+    """A permit for purpose BTG always carries FLAG_FOR_AUDIT (first, once)."""
+    return tuple(dict.fromkeys((Obligation.FLAG_FOR_AUDIT, *obligations)))
 
 
 def _purpose(request: AccessRequest) -> str:

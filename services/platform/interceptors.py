@@ -255,6 +255,27 @@ def _internal(method: str, exc: Exception) -> ServiceError:
     return Reason.INTERNAL.error("internal error")
 
 
+def _ended_with(context: grpc.aio.ServicerContext, exc: BaseException) -> grpc.StatusCode:
+    """The status code of a call whose handler raised `exc`, for the metrics."""
+    if isinstance(exc, ServiceError):
+        return exc.code
+    if isinstance(exc, grpc.aio.AbortError):  # the call was answered (context.abort)
+        return rpc_metrics.ended_with(context, grpc.StatusCode.UNKNOWN)
+    if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):  # the caller went away, or the server stops
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.INTERNAL
+
+
+async def _answer(context: grpc.aio.ServicerContext, method: str, exc: BaseException) -> None:
+    """Answers a call whose handler raised `exc` with the error model (context.abort, which
+    raises): a ServiceError as itself, anything unexpected as INTERNAL. A call already answered,
+    cancelled or closed is left to end with what it raised."""
+    if isinstance(exc, ServiceError):
+        await abort(context, exc)
+    elif isinstance(exc, Exception) and not isinstance(exc, grpc.aio.AbortError):
+        await abort(context, _internal(method, exc))
+
+
 Behaviour = Callable[[Any, grpc.aio.ServicerContext], Any]
 
 
@@ -272,18 +293,10 @@ def _unary(
             if pending is not None:
                 return await released_once(pending(), behaviour(request, context))
             return await behaviour(request, context)
-        except ServiceError as err:
-            code = err.code
-            await abort(context, err)
-        except grpc.aio.AbortError:  # the call was answered (context.abort)
-            code = rpc_metrics.ended_with(context, grpc.StatusCode.UNKNOWN)
+        except (Exception, asyncio.CancelledError, GeneratorExit) as exc:
+            code = _ended_with(context, exc)
+            await _answer(context, method, exc)
             raise
-        except asyncio.CancelledError:  # the caller went away, or the server stops
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception as exc:
-            code = grpc.StatusCode.INTERNAL
-            await abort(context, _internal(method, exc))
         finally:
             measure(rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code, started)
 
@@ -303,18 +316,10 @@ def _stream(
                 await pending()
             async for item in behaviour(request, context):
                 yield item
-        except ServiceError as err:
-            code = err.code
-            await abort(context, err)
-        except grpc.aio.AbortError:  # the call was answered (context.abort)
-            code = rpc_metrics.ended_with(context, grpc.StatusCode.UNKNOWN)
+        except (Exception, asyncio.CancelledError, GeneratorExit) as exc:
+            code = _ended_with(context, exc)
+            await _answer(context, method, exc)
             raise
-        except (asyncio.CancelledError, GeneratorExit):  # the caller went away, or the server stops
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception as exc:
-            code = grpc.StatusCode.INTERNAL
-            await abort(context, _internal(method, exc))
         finally:
             measure(rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code, started)
 

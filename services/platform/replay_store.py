@@ -56,7 +56,6 @@ import asyncio
 import hashlib
 import logging
 import math
-import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -70,6 +69,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .db import make_engine
 from .db_tuning import DatabaseTuning
 from .replay import ReplayStoreUnavailable
+from .sweep_schedule import SweepSchedule
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,7 @@ class ReplayStore:
             settings.append("set_config('synchronous_commit', 'off', true)")
         self._transaction_settings = f"SELECT {', '.join(settings)}"
         self._synchronous_commit = synchronous_commit
-        self._sweeping = threading.Lock()
-        self._next_sweep = 0.0  # monotonic: a step of the wall clock moves no sweep
+        self._sweeps = SweepSchedule(SWEEP_SECONDS)
         # One group commit per event loop (a server runs one; tests may run several in turn).
         self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
         if engine.dialect.name == "sqlite":
@@ -185,17 +184,14 @@ class ReplayStore:
         return statement
 
     def _sweep_if_due(self) -> None:
-        now = time.monotonic()
-        if now < self._next_sweep or not self._sweeping.acquire(blocking=False):
-            return
+        self._sweeps.run_if_due(self._sweep_or_log)
+
+    def _sweep_or_log(self) -> None:
         try:
-            self._next_sweep = now + SWEEP_SECONDS
             self.sweep()
         except SQLAlchemyError as exc:
             # The claim stands; the rows are removed by the next sweep (of any replica).
             log.warning("replay sweep failed", extra={"error": exc.__class__.__name__})
-        finally:
-            self._sweeping.release()
 
     def sweep(self) -> int:
         """Deletes the claims past their window and the grace; returns how many."""

@@ -59,11 +59,14 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
         *,
         allow_synthetic: bool,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wakeups: Wakeups | None = None,
     ) -> None:
         self._store = store
         self.escalation = escalation  # its episodes are swept beside the calls (main.py)
         self._allow_synthetic = allow_synthetic
         self._clock = clock
+        # The escalation inbox's watchers in this process, woken after a measurement escalates.
+        self._wakeups = wakeups
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -218,6 +221,8 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
             recorder_orgnr=actor.orgnr_child or actor.orgnr_parent,
             now=self._clock(),
         )
+        if self._wakeups is not None and recorded.escalated.episode_id:
+            use_cases.escalations_changed(self._wakeups)
         return convert.recorded_to_proto(recorded)
 
     async def SetSpo2Scale(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.platform import pg_notify
@@ -43,14 +43,18 @@ CHANNEL = "samhandling_escalations"  # NOTIFY payload: the sequence's name
 
 
 def record_change(session: Session, episode_id: str, now: datetime) -> int:
-    """Gives the episode's change the next position (under the head's lock, held to commit) and
-    notifies the other replicas at commit. Run it last in the transaction."""
+    """Gives the episode's change the next position (under the head's lock, held to commit), in
+    place of its previous one, and notifies the other replicas at commit. Run it last in the
+    transaction."""
     session.execute(
         update(EscalationSequenceRow)
         .where(EscalationSequenceRow.name == SEQUENCE)
         .values(position=EscalationSequenceRow.position + 1)
     )
     position = _head(session)
+    # Only an episode's last change is kept (a watcher is sent the escalation as it is, so an older
+    # change of it tells nothing more): one row per episode. The episode's row is locked here.
+    session.execute(delete(EscalationChangeRow).where(EscalationChangeRow.episode_id == episode_id))
     session.add(EscalationChangeRow(position=position, episode_id=episode_id, changed_at=now))
     pg_notify.notify(session, CHANNEL, SEQUENCE)
     return position

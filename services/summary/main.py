@@ -67,7 +67,7 @@ def make_api(
     # Synthetic test persons exist only in development; production refuses them at the edge.
     allow_synthetic = not settings.production
     return Apis(
-        SummaryApi(store, escalation, allow_synthetic=allow_synthetic, clock=clock),
+        SummaryApi(store, escalation, allow_synthetic=allow_synthetic, clock=clock, wakeups=wakeups),
         EscalationApi(
             store,
             escalation,

@@ -17,13 +17,12 @@ from typing import Any
 
 from services.platform.ids import validate_hpr_number, validate_org_number
 
-from .escalation_routing import MAX_CLOSED_DAYS, MAX_OPENING_INTERVALS, FollowUpEnrolment, Legevakt, OpeningHours
+from .escalation_routing import FollowUpEnrolment, Legevakt, OpeningHours
 from .escalation_routing import OpeningInterval as Interval
 
 __all__ = [
     "MAX_ACTIVE_ENROLMENTS",
     "MAX_LEGEVAKT_MUNICIPALITIES",
-    "MAX_OPENING_HOURS_JSON",
     "Enrolment",
     "LegevaktEntry",
     "hours_from_json",
@@ -37,8 +36,6 @@ __all__ = [
 MAX_ACTIVE_ENROLMENTS = 4
 # Municipalities one legevakt serves at most (the largest inter-municipal legevakts serve ~20).
 MAX_LEGEVAKT_MUNICIPALITIES = 60
-# The JSON of the largest opening hours (MAX_OPENING_INTERVALS intervals, MAX_CLOSED_DAYS days).
-MAX_OPENING_HOURS_JSON = 40 * MAX_OPENING_INTERVALS + 16 * MAX_CLOSED_DAYS + 64
 
 
 @dataclass(frozen=True, slots=True)

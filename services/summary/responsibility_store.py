@@ -93,12 +93,16 @@ class ResponsibilityStore:
     ) -> Enrolment:
         """Enrols a follow-up team for the patient (UnknownPatient; TooManyEnrolments when the
         patient would have more than MAX_ACTIVE_ENROLMENTS active or planned at `now`). With an
-        `enrolment_id` already stored (seeding again), the stored one is replaced."""
+        `enrolment_id` already stored for the patient (seeding again), the stored one is replaced;
+        one of another patient is UnknownEnrolment."""
         stored = Enrolment(enrolment_id or new_enrolment_id(), patient_id, enrolment, enrolled_by_hpr)
         with self._sessions.begin() as session:
             # The patient's row, locked (PostgreSQL): enrolments of one patient are counted one after another.
             if session.get(PatientRow, patient_id, with_for_update=True) is None:
                 raise UnknownPatient(patient_id)
+            existing = session.get(FollowUpEnrolmentRow, stored.enrolment_id)
+            if existing is not None and existing.patient_id != patient_id:
+                raise UnknownEnrolment(stored.enrolment_id)  # another patient's: never rewritten
             session.merge(_enrolment_row(stored))
             session.flush()
             if _not_ended(session, patient_id, now) > MAX_ACTIVE_ENROLMENTS:

@@ -18,7 +18,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.fixtures import people
-from tests.fixtures.browser_pages import base_of, login_as, reload_until_shown
+from tests.fixtures.browser_pages import base_of, download, login_as, reload_until_shown
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite
 
@@ -69,12 +69,8 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     await expect(page.get_by_text("Merkes for revisjon; Pasienten varsles")).to_be_visible()
     await checked(page)
     await shot(page, "auditor-event-proof")
-    async with page.expect_download() as download_info:
-        await page.get_by_role("link", name="Last ned beviset (.proof)").click()
-    download = await download_info.value
-    assert download.suggested_filename == f"hendelse-{sequence}.proof"
-    proof = tmp_path / download.suggested_filename
-    await download.save_as(proof)
+    proof = await download(page, "Last ned beviset (.proof)", tmp_path)
+    assert proof.name == f"hendelse-{sequence}.proof"
 
     await page.goto(base + "/revisor/logghelse")
     await expect(page.get_by_text("Siste kontrollpunkt er kontrollert")).to_be_visible()

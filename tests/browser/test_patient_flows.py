@@ -31,7 +31,7 @@ from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot, tab_to
 from tests.fixtures import people
-from tests.fixtures.browser_pages import SWEEP, base_of, choose_to_block_sigrid, login_as, reload_until_shown
+from tests.fixtures.browser_pages import SWEEP, base_of, choose_to_block_sigrid, download, login_as, reload_until_shown
 from tests.support import Suite
 
 pytestmark = pytest.mark.browser
@@ -79,11 +79,7 @@ async def test_block_nurse(suite: Suite, page: Page, tmp_path: Path) -> None:
 
     await expect(page.get_by_role("status")).to_have_text("Regelen er lagret.")
     await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
-    async with page.expect_download() as waiting:
-        await page.get_by_role("link", name="Last ned kvittering for versjon 1").click()
-    download = await waiting.value
-    receipt = tmp_path / download.suggested_filename
-    await download.save_as(receipt)
+    receipt = await download(page, "Last ned kvittering for versjon 1", tmp_path)
     keys = tmp_path / "receipt-keys.json"
     async with httpx.AsyncClient() as http:
         keys.write_bytes((await http.get(base + "/api/v1/consent-receipt-keys")).content)
@@ -259,12 +255,8 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
     await axe_check(page)
     await assert_reflows(page)
     await shot(page, "patient-logg-bevis")
-    async with page.expect_download() as download_info:
-        await page.get_by_role("link", name="Last ned beviset (fil)").click()
-    download = await download_info.value
-    assert download.suggested_filename == f"hendelse-{sequence}.proof"
-    proof = tmp_path / download.suggested_filename
-    await download.save_as(proof)
+    proof = await download(page, "Last ned beviset (fil)", tmp_path)
+    assert proof.name == f"hendelse-{sequence}.proof"
     extra = base64.b64decode(proof.read_text().split("\n")[1].removeprefix("extra "))
     assert people.LARS.encode() not in extra and JUSTIFICATION.encode() not in extra and extra[0] == 2
     checked_offline = subprocess.run(

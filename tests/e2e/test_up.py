@@ -59,15 +59,18 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     token = samhandling("token", "--client", "demo-ehr", env=suite_env).stdout.strip()
     assert token.count(".") == 2
 
-    read = samhandling(
-        "call",
-        "--client",
-        "demo-ehr",
-        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
-        json.dumps({"patient_id": PATIENT}),
-        env=suite_env,
-    )
-    summary = json.loads(read.stdout)
+    def ehr_reads(patient_id: str, check: bool = True) -> subprocess.CompletedProcess:
+        return samhandling(
+            "call",
+            "--client",
+            "demo-ehr",
+            "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
+            json.dumps({"patient_id": patient_id}),
+            env=suite_env,
+            check=check,
+        )
+
+    summary = json.loads(ehr_reads(PATIENT).stdout)
     assert summary["municipalServices"] and summary["latestNews2"]
 
     listed = samhandling(
@@ -83,15 +86,7 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     assert {e["decision"] for e in events} == {"DECISION_PERMIT"}
     assert all(e["purposeOfUse"] == "PURPOSE_OF_USE_TREAT" and len(e["traceId"]) == 32 for e in events)
 
-    denied = samhandling(
-        "call",
-        "--client",
-        "demo-ehr",
-        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
-        json.dumps({"patient_id": "12345678901"}),
-        env=suite_env,
-        check=False,
-    )
+    denied = ehr_reads("12345678901", check=False)
     assert denied.returncode == 1 and "INVALID_ARGUMENT" in denied.stderr and "patient_id" in denied.stderr
 
     # A health person through the real login, with a DPoP-bound token, from the command line.
@@ -117,14 +112,7 @@ def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):
     saved = suite_env_path(suite_env) / "checkpoint.txt"
     first = samhandling("audit", "verify", "--save", str(saved), env=suite_env)
     assert "the log verifies" in first.stdout and saved.read_text().count("\n") >= 4
-    samhandling(
-        "call",
-        "--client",
-        "demo-ehr",
-        "samhandling.summary.v1.PatientSummaryService/GetPatientSummary",
-        json.dumps({"patient_id": PATIENT}),
-        env=suite_env,
-    )
+    ehr_reads(PATIENT)
     assert "the log verifies" in samhandling("audit", "verify", "--since", str(saved), env=suite_env).stdout
     vkey = first.stdout.split("verifier key: ", 1)[1].split()[0]
     proof = suite_env_path(suite_env) / "event-1.proof"

@@ -6,9 +6,6 @@ import asyncio
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import inspect
 
@@ -40,6 +37,7 @@ from gateway.audit_client import APPEND_EVENTS
 from services.audit.events import record_violations
 from services.backend_lookup import backend
 from services.platform.db import make_engine, make_sessions
+from tests.fixtures.spans import recording_spans
 from tests.support import settings_for
 
 
@@ -199,9 +197,7 @@ def _spans(*reads: tuple[int, int, int] | None) -> list:
     """Traces as the suite makes them: the gateway's read span, its AppendEvents call, the audit
     service's span of it, and the summary service's span (same name as the read, not a root);
     None makes a read without an append. Times in ns from 0."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     tracer = provider.get_tracer("test")
     for read in reads:
         root = tracer.start_span(READ_METHOD, kind=SpanKind.SERVER, start_time=0)

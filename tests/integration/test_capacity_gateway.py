@@ -6,18 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import grpc
-import pytest
 
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
-from tests.support import expect_error, running_suite
+from tests.support import expect_error
 
 BODO_KOMMUNE = "910000012"
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def alert(request_id: str) -> capacity_pb2.RaiseAlertRequest:

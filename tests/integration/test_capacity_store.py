@@ -13,6 +13,7 @@ from services.capacity import sequence_store
 from services.capacity.domain import Report, Status, UnitFilter, UnitType
 from services.capacity.main import BACKEND, Stores
 from services.capacity.models import ReportRow
+from services.capacity.store import report_columns
 from services.platform.db import make_engine, make_sessions
 from tests.fixtures.postgres import wait_until_blocked_by
 from tests.support import settings_for
@@ -95,7 +96,7 @@ def test_on_postgresql_a_writer_takes_its_position_only_after_the_previous_one_c
                 second = pool.submit(capacity.report, report("bed", 2))
                 wait_until_blocked_by(engine, first_pid)
                 assert capacity.changes(UnitFilter(), held - 1, limit=10).items == []
-                first.add(ReportRow(position=held, **_columns(report("bed", 3))))
+                first.add(ReportRow(position=held, **report_columns(report("bed", 3))))
                 sequence_store.advance(first, sequence_store.CAPACITY, held)
             change, _ = second.result(timeout=30)
         assert change.position == held + 1
@@ -103,17 +104,3 @@ def test_on_postgresql_a_writer_takes_its_position_only_after_the_previous_one_c
         assert [(c.position, c.report.available) for c in page.items] == [(held, 3), (held + 1, 2)]
     finally:
         engine.dispose()
-
-
-def _columns(value: Report) -> dict[str, object]:
-    return {
-        "unit_id": value.unit_id,
-        "resource_type": value.resource_type,
-        "total": value.total,
-        "available": value.available,
-        "occupied": value.occupied,
-        "status": value.status.value,
-        "note": value.note,
-        "reported_at": value.reported_at,
-        "reported_by": value.reported_by,
-    }

@@ -36,3 +36,13 @@ def test_only_directories_whose_maker_has_died_are_removed(tmp_path: Path) -> No
     assert remove_abandoned(tmp_path, PREFIX) == [dead]
     assert not dead.exists()
     assert alive.exists() and unmarked.exists() and garbled.exists() and other.exists()
+
+
+def test_a_maker_that_has_exited_but_is_not_yet_reaped_has_died(tmp_path: Path) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, left unreaped: a zombie
+        zombie = _made_by(tmp_path, "zombie", child.pid)
+        assert remove_abandoned(tmp_path, PREFIX) == [zombie]
+    finally:
+        child.wait()

@@ -17,43 +17,23 @@ import pytest
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2 as E
-from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2
+from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
+from services.platform import watch
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
 from services.platform.norway_date import day_in_norway
 from services.platform.protomap import to_date, to_timestamp
 from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
-from services.summary.main import BACKEND, make_api
 from services.summary.store import SummaryStore
 from tests.fixtures import people
-from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, OTHER_ORG, RECORDER, facts, routes
+from tests.fixtures.escalation import FOLLOW_UP_TEAM, HOME_NURSING, LEGEVAKT, RECORDER, routes, vital_signs_input
 from tests.fixtures.escalation import measurement as scored_measurement
+from tests.fixtures.escalation_api import KRISTIN, LARS, MARTE, SIGRID, VILDE, VITALS, escalation_call, routed_backend
 from tests.support import asserted, running_backend, settings_for
 
-SERVICE = "/samhandling.summary.v1.EscalationService/"
-VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
 UNKNOWN_ID = "esc-00000000000000000000000000000000"
 UNKNOWN_PATIENT = "01818010083"  # a valid synthetic number, not seeded
-
-
-def _person(orgnr: str, hpr: str, name: str, parent: str) -> common_pb2.Actor:
-    return common_pb2.Actor(
-        kind=common_pb2.ACTOR_KIND_PERSONNEL,
-        client_id="demo-ehr",
-        orgnr_parent=parent,
-        orgnr_child=orgnr,
-        hpr_number=hpr,
-        name=name,
-    )
-
-
-# seeds/personnel.json: a health person of each organisation an escalation of Tor reaches.
-LARS = _person(LEGEVAKT, people.LARS_HPR, "Lars Legevaktsen", "910000012")  # legevakt: responsible
-SIGRID = _person(HOME_NURSING, people.SIGRID_HPR, "Sigrid Sykepleiersen", "910000012")  # home nursing
-MARTE = _person(FOLLOW_UP_TEAM, people.MARTE_HPR, "Marte Mottaksen", "910000071")  # follow-up team: informed
-KRISTIN = _person(RECORDER, people.KRISTIN_HPR, "Kristin Korttidsen", "910000047")  # the recorder: source
-VILDE = _person(OTHER_ORG, people.VILDE_HPR, "Vilde Vakthavendesen", "910000101")  # neither
 
 
 @pytest.fixture
@@ -68,6 +48,7 @@ class Escalations:
 
     settings: object
     stub: escalation_pb2_grpc.EscalationServiceStub
+    summaries: summary_pb2_grpc.PatientSummaryServiceStub
     summary: SummaryStore
     store: EscalationStore
     counter: itertools.count
@@ -96,10 +77,8 @@ class Escalations:
         assert transition.episode is not None
         return transition.episode.episode_id
 
-    def meta(self, method: str, actor: common_pb2.Actor, patient_id: str = "", categories=(VITALS,)):
-        return asserted(
-            self.settings, "summary", SERVICE + method, actor=actor, patient_id=patient_id, data_categories=categories
-        )
+    def meta(self, method: str, actor: common_pb2.Actor, patient_id: str = "", **kw):
+        return escalation_call(self.settings, method, actor, patient_id, **kw)
 
     async def call(self, method: str, request, actor: common_pb2.Actor, patient_id: str = people.TOR, **kw):
         return await getattr(self.stub, method)(request, metadata=self.meta(method, actor, patient_id, **kw))
@@ -107,15 +86,14 @@ class Escalations:
 
 @pytest.fixture
 async def esc(settings) -> AsyncIterator[Escalations]:
-    # Who is responsible for every patient: the follow-up team, Bodø's home nursing and legevakt.
-    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, facts=lambda _, org, __: facts(recorder=org)))
-    async with running_backend("summary", settings, spec=spec) as channel:
+    async with running_backend("summary", settings, spec=routed_backend()) as channel:
         engine = make_engine(settings.database_url("summary"))
         sessions = make_sessions(engine)
         try:
             yield Escalations(
                 settings,
                 escalation_pb2_grpc.EscalationServiceStub(channel),
+                summary_pb2_grpc.PatientSummaryServiceStub(channel),
                 SummaryStore(sessions),
                 EscalationStore(sessions, AcknowledgeWithin()),
                 itertools.count(1),
@@ -634,3 +612,29 @@ async def test_follow_up_enrolments_are_not_served_yet(esc):
             grpc.StatusCode.UNIMPLEMENTED,
             "METHOD_NOT_SERVED",
         )
+
+
+async def test_a_measurement_that_escalates_wakes_this_replicas_watchers_at_once(esc, monkeypatch):
+    monkeypatch.setattr(watch, "POLL_SECONDS", 30.0)  # far too rare: only the wake-up meets the deadline
+    call = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(), metadata=esc.meta("WatchEscalations", LARS, "", categories=())
+    )
+    try:
+        assert list((await next_message(call)).snapshot.escalations) == []
+        request = summary_pb2.RecordVitalSignsRequest(
+            patient_id=people.TOR, source_record_id="v-1", vital_signs=vital_signs_input(datetime.now(UTC), 7)
+        )
+        metadata = asserted(
+            esc.settings,
+            "summary",
+            "/samhandling.summary.v1.PatientSummaryService/RecordVitalSigns",
+            actor=KRISTIN,
+            patient_id=people.TOR,
+            data_categories=(VITALS,),
+        )
+        recorded = await esc.summaries.RecordVitalSigns(request, metadata=metadata)
+        assert recorded.escalation_level == summary_pb2.ESCALATION_LEVEL_EMERGENCY
+        change = await next_message(call)
+        assert change.change.escalation_id == recorded.escalation_id
+    finally:
+        call.cancel()

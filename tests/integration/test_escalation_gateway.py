@@ -11,7 +11,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import httpx
@@ -25,6 +25,7 @@ from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2, summary_pb2
 from services.cli.token import Identity, obtain_token
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
+from services.platform.norway_date import today_in_norway
 from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
 from services.summary.news2 import Spo2Scale
@@ -32,7 +33,9 @@ from services.summary.store import SummaryStore
 from tests.fixtures import people
 from tests.fixtures.escalation import measurement, routes
 from tests.fixtures.health_person import HealthPerson
-from tests.support import Suite, running_suite
+from tests.fixtures.patient_calls import as_patient
+from tests.fixtures.summary_inputs import vital_signs
+from tests.support import Suite
 
 SERVICE = "/samhandling.summary.v1.EscalationService/"
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
@@ -92,27 +95,22 @@ class Escalations:
 
     async def patient_log(self, patient_id: str) -> list[audit_pb2.AuditEvent]:
         answer = await audit_pb2_grpc.AuditServiceStub(self.suite.gateway).ListEvents(
-            audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=await as_patient(self.suite, patient_id)
+            audit_pb2.ListEventsRequest(patient_id=patient_id),
+            metadata=await as_patient(self.suite.settings, patient_id),
         )
         return list(answer.events)
 
 
-async def as_patient(suite: Suite, patient_id: str) -> tuple[tuple[str, str], ...]:
-    token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
-    return (("authorization", f"Bearer {token}"),)
-
-
 @pytest.fixture
-async def esc(tmp_path) -> AsyncIterator[Escalations]:
-    async with running_suite(tmp_path) as suite:
-        engine = make_engine(suite.settings.database_url("summary"))
-        sessions = make_sessions(engine)
-        try:
-            yield Escalations(
-                suite, SummaryStore(sessions), EscalationStore(sessions, AcknowledgeWithin()), itertools.count(1)
-            )
-        finally:
-            engine.dispose()
+async def esc(suite: Suite) -> AsyncIterator[Escalations]:
+    engine = make_engine(suite.settings.database_url("summary"))
+    sessions = make_sessions(engine)
+    try:
+        yield Escalations(
+            suite, SummaryStore(sessions), EscalationStore(sessions, AcknowledgeWithin()), itertools.count(1)
+        )
+    finally:
+        engine.dispose()
 
 
 async def refusal(call) -> tuple[grpc.StatusCode, str, str]:
@@ -209,7 +207,7 @@ async def test_a_blocked_person_may_neither_open_nor_acknowledge_and_others_may(
             rule_type=consent_pb2.RULE_TYPE_BLOCK_PERSON,
             actor=consent_pb2.ActorSelector(hpr_number=people.LARS_HPR),
         ),
-        metadata=await as_patient(esc.suite, people.TOR),
+        metadata=await as_patient(esc.suite.settings, people.TOR),
     )
     lars = await esc.as_lars()
     refused = await refusal(esc.stub.GetEscalation(get(escalation_id), metadata=lars.metadata(GET)))
@@ -249,7 +247,7 @@ async def test_the_inbox_needs_its_scope_and_is_no_patients(esc):
     without = await esc.suite.auth("demo-ehr", scope="nhn:samhandling/summary.read")
     refused = await refusal(esc.stub.ListEscalations(E.ListEscalationsRequest(), metadata=without))
     assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "SCOPE_MISSING")
-    patient = await as_patient(esc.suite, people.TOR)
+    patient = await as_patient(esc.suite.settings, people.TOR)
     refused = await refusal(esc.stub.ListEscalations(E.ListEscalationsRequest(), metadata=patient))
     assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
 
@@ -288,16 +286,7 @@ async def test_a_worsening_measurement_recorded_through_the_gateway_reaches_the_
         summary_pb2.RecordVitalSignsRequest(
             patient_id=people.TOR,
             source_record_id="kitchen-1",
-            vital_signs=summary_pb2.VitalSigns(
-                measure_time=datetime.now(UTC),
-                respiration_rate=26,
-                spo2=91,
-                on_oxygen=False,
-                systolic_bp=95,
-                pulse=120,
-                consciousness=summary_pb2.CONSCIOUSNESS_ALERT,
-                temperature_celsius=39.2,
-            ),
+            vital_signs=vital_signs(measure_time=datetime.now(UTC), respiration_rate=26, spo2=91, pulse=120),
         ),
         metadata=ehr,
     )
@@ -347,16 +336,63 @@ async def test_the_inbox_lists_and_watches_without_patient_data_and_audits_nothi
 async def test_the_patient_reads_their_own_escalations_and_no_one_elses(esc):
     escalation_id = esc.open(people.TOR)
     mine = await esc.stub.ListPatientEscalations(
-        E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.TOR)
+        E.ListPatientEscalationsRequest(patient_id=people.TOR),
+        metadata=await as_patient(esc.suite.settings, people.TOR),
     )
     assert [e.escalation_id for e in mine.escalations] == [escalation_id]
     assert [t.orgnr for t in mine.escalations[0].targets]  # who was told
     others = await refusal(
         esc.stub.ListPatientEscalations(
-            E.ListPatientEscalationsRequest(patient_id=people.TOR), metadata=await as_patient(esc.suite, people.ESKIL)
+            E.ListPatientEscalationsRequest(patient_id=people.TOR),
+            metadata=await as_patient(esc.suite.settings, people.ESKIL),
         )
     )
     assert others[:2] == (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED")
     log = reversed(await esc.patient_log(people.TOR))
     # His own read, then Eskil's attempt: audited as every read is.
     assert [(e.action, e.decision) for e in log if e.data_category == VITALS] == [(READ, PERMIT), (READ, DENY)]
+
+
+async def test_the_export_is_a_read_served_as_fhir_and_the_statistics_need_the_inbox_scope(esc):
+    escalation_id = esc.open(people.TOR)
+    base = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations"
+    home_nursing = dict(await esc.suite.auth("demo-ehr"))
+    today = today_in_norway()  # the statistics' days are Norwegian; a day either side spares midnight
+    days = {
+        name: {"year": day.year, "month": day.month, "day": day.day}
+        for name, day in (("startDate", today - timedelta(days=1)), ("endDate", today + timedelta(days=1)))
+    }
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        exported = await client.get(f"{base}/{escalation_id}/fhir", headers=home_nursing)
+        counted = await client.post(f"{base}:statistics", json=days, headers=home_nursing)
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("application/fhir+json")
+    assert any(e["resource"]["resourceType"] == "Task" for e in json.loads(exported.content)["entry"])
+    assert by(await esc.patient_log(people.TOR), "demo-ehr") == [(READ, VITALS, PERMIT, False)]
+    assert counted.status_code == 200, counted.text
+    assert [(d["level"], d["openedCount"]) for d in counted.json()["days"]] == [("ESCALATION_LEVEL_EMERGENCY", 1)]
+
+
+async def test_only_a_health_person_enrols_a_patient_in_follow_up(esc):
+    enrol = E.EnrolFollowUpRequest(patient_id=people.TOR, request_id="enrol-1", team_name="Hjerteteamet")
+    refused = await refusal(esc.stub.EnrolFollowUp(enrol, metadata=await esc.suite.auth("demo-ehr")))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
+
+
+async def test_once_the_caller_may_see_the_escalation_a_missing_request_id_is_named(esc):
+    escalation_id = esc.open(people.TOR)
+    base = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations/{escalation_id}"
+    home_nursing = dict(await esc.suite.auth("demo-ehr"))
+    sigrid = {"hprNumber": people.SIGRID_HPR, "name": "Sigrid Sykepleiersen"}
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answers = {
+            action: await client.post(f"{base}:{action}", json=body, headers=home_nursing)
+            for action, body in (
+                ("acknowledge", {"acknowledgedBy": sigrid}),
+                ("decline", {"declinedBy": sigrid, "reason": "Ikke vårt område"}),
+                ("resolve", {"resolvedBy": sigrid, "outcome": "ESCALATION_OUTCOME_MANAGED_IN_PLACE"}),
+            )
+        }
+    for action, answer in answers.items():
+        assert answer.status_code == 400, (action, answer.text)
+        assert "request_id" in {v["field"] for v in answer.json()["error"]["fieldViolations"]}, (action, answer.text)

@@ -4,11 +4,15 @@ against the patient's others, routed from the seeded facts and applied to the pa
 A score of 7 opens an EMERGENCY to the legevakt and home nursing (the recorder's organisation left
 out); a retry changes nothing; an older measurement arriving late opens nothing; an under-16 is
 never escalated; an escalation step that fails keeps the measurement, answers UNAVAILABLE
-ESCALATION_NOT_APPLIED, and the source's retry applies it once."""
+ESCALATION_NOT_APPLIED, and the source's retry applies it once. The server's sweeper fires a due
+timer; two replicas on PostgreSQL, sent the same measurements at once and sweeping together, make
+every transition exactly once."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -30,7 +34,7 @@ from services.summary.main import BACKEND, make_api
 from services.summary.models import VitalSignsRow
 from tests.fixtures import people
 from tests.fixtures.escalation import HOME_NURSING, LEGEVAKT, vital_signs_input
-from tests.support import DEMO_EHR_ACTOR, asserted, expect_error, running_backend, settings_for
+from tests.support import DEMO_EHR_ACTOR, asserted, backend_replicas, expect_error, running_backend, settings_for
 
 S = summary_pb2
 P = "/samhandling.summary.v1.PatientSummaryService/"
@@ -171,14 +175,26 @@ async def test_an_under_16_is_never_escalated_automatically(stub, settings, epis
     assert answer.clinical_response.text_en.startswith("NEWS2 is not validated for children under 16")
 
 
-async def test_a_failed_escalation_keeps_the_measurement_and_the_retry_applies_it_once(stub, settings, episodes):
+async def test_a_failed_escalation_keeps_the_measurement_and_the_retry_applies_it_once(
+    stub, settings, episodes, caplog
+):
     engine = make_engine(settings.database_url("summary"))
     try:
         with engine.begin() as connection:  # the escalation's table is away: its step fails
             connection.execute(text("ALTER TABLE escalation_timers RENAME TO escalation_timers_away"))
         signs = vital_signs_input(NOW - timedelta(minutes=4), 6)
-        await expect_error(
-            record(stub, settings, people.TOR, "fail-1", signs), grpc.StatusCode.UNAVAILABLE, "ESCALATION_NOT_APPLIED"
+        with caplog.at_level(logging.ERROR, logger="services.summary.use_cases"):
+            await expect_error(
+                record(stub, settings, people.TOR, "fail-1", signs),
+                grpc.StatusCode.UNAVAILABLE,
+                "ESCALATION_NOT_APPLIED",
+            )
+        # Logged, by the error's type only: no patient, no values, no SQL.
+        (logged,) = [r.getMessage() for r in caplog.records if r.name == "services.summary.use_cases"]
+        assert re.fullmatch(
+            r"the escalation of a stored measurement failed \((OperationalError|ProgrammingError)\): "
+            "answered ESCALATION_NOT_APPLIED",
+            logged,
         )
         with engine.connect() as connection:
             stored = connection.scalar(
@@ -239,3 +255,73 @@ async def test_the_servers_sweeper_fires_a_due_timer_once_and_stops_with_the_ser
 
 def sweeper_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name == "escalation-sweeper" and t.is_alive())
+
+
+ADULTS = (
+    people.ESKIL,
+    people.RAGNHILD,
+    people.TOR,
+    people.INGRID,
+    people.ODD,
+    people.GUNNAR,
+    people.LIV,
+    people.MIKKEL,
+    people.ASTRID,
+)
+
+
+@pytest.mark.postgres
+async def test_two_replicas_sent_the_same_measurements_and_sweeping_together_make_each_transition_once(
+    tmp_path, postgres_url
+):
+    settings = replace(settings_for(tmp_path, summary=postgres_url), escalation_sweep_interval_seconds=0.05)
+    now = [NOW]
+    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, clock=lambda: now[0]))
+    engine = make_engine(postgres_url)
+    episodes = EscalationStore(make_sessions(engine), AcknowledgeWithin())
+    try:
+        async with backend_replicas(spec, settings) as replicas:
+            stubs = [summary_pb2_grpc.PatientSummaryServiceStub(r.channel) for r in replicas]
+            at = NOW - timedelta(minutes=2)
+            # Every adult's measurement of 7 sent to both replicas at once (a source's retry racing
+            # its first attempt): one stores it, both apply it, one episode opens.
+            answers = await asyncio.gather(
+                *(
+                    record(stub, settings, pid, f"twice-{pid}", vital_signs_input(at, 7), HOSPITAL)
+                    for pid in ADULTS
+                    for stub in stubs
+                )
+            )
+            opened = {}
+            for pid, (first, second) in zip(ADULTS, zip(answers[::2], answers[1::2], strict=True), strict=True):
+                assert sorted([first.created, second.created]) == [False, True], pid
+                assert first.measurement_id == second.measurement_id and first.escalation_id == second.escalation_id
+                episode = episodes.get(first.escalation_id)
+                assert [e.kind for e in episode.events] == [EventKind.OPENED], pid
+                deliveries = episodes.deliveries(episode.episode_id)
+                assert sorted(d.notify.orgnr for d in deliveries) == sorted(t.orgnr for t in episode.targets), pid
+                assert len(episodes.recorder_messages(episode.episode_id)) == 1, pid
+                opened[pid] = episode.episode_id
+
+            # Past every deadline (Gunnar's SpO2 scale 2 scores the same values as URGENT: 15 min).
+            now[0] = NOW + timedelta(minutes=16)
+            deadline = time.monotonic() + 30
+            while any(episodes.timers(e) for e in opened.values()):
+                assert time.monotonic() < deadline, "the replicas' sweepers did not fire every due timer"
+                await asyncio.sleep(0.05)
+        for pid, episode_id in opened.items():
+            fired = episodes.get(episode_id)
+            assert [e.kind for e in fired.events] == [EventKind.OPENED, EventKind.TIMEOUT, EventKind.CHAIN_EXHAUSTED], (
+                pid
+            )
+            told = [n.tell.message for n in episodes.recorder_messages(episode_id)]
+            if fired.level is Level.EMERGENCY:
+                assert told == [RecorderMessage.PHONE_113, RecorderMessage.PHONE_113], pid
+            else:
+                assert (pid, fired.level, told) == (
+                    people.GUNNAR,
+                    Level.URGENT,
+                    [RecorderMessage.SENT, RecorderMessage.PHONE_LEGEVAKT],
+                )
+    finally:
+        engine.dispose()

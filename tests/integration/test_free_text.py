@@ -23,11 +23,12 @@ from samhandling.consent.v1 import consent_pb2 as CON
 from samhandling.consent.v1 import consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2 as S
 from samhandling.summary.v1 import summary_pb2_grpc
-from services.cli.token import Identity, obtain_token
 from services.platform.db import make_engine
 from services.platform.errors import error_info
 from services.platform.settings import BACKENDS
 from tests.fixtures import people
+from tests.fixtures.patient_calls import as_patient
+from tests.fixtures.summary_inputs import home_nursing
 from tests.support import Suite, running_suite
 
 HOSPITAL_UNIT = "nlsh-bodo-akuttmottak"  # demo-hospital's
@@ -100,8 +101,7 @@ async def _auth(suite: Suite, caller: str) -> tuple[tuple[str, str], ...]:
     key = (str(suite.settings.var_dir), caller)
     if key not in _TOKENS:
         if caller == "patient":
-            token = (await obtain_token(suite.settings, Identity(patient=people.TOR))).access_token
-            _TOKENS[key] = (("authorization", f"Bearer {token}"),)
+            _TOKENS[key] = await as_patient(suite.settings, people.TOR)
         else:
             _TOKENS[key] = await suite.auth(caller)
     return _TOKENS[key]
@@ -148,17 +148,6 @@ def _alert(
     )
 
 
-def _service(**changes: str) -> S.MunicipalServiceInput:
-    fields = dict(
-        iplos_code="15",
-        start_date=C.Date(year=2026, month=1, day=5),
-        service_level="Hjemmeboende – Sone nord",
-        weekly_extent="4 timer",
-        description="Sårstell",
-    )
-    return S.MunicipalServiceInput(**(fields | changes))
-
-
 def _vitals(source_record_id: str = "obs-ok", name: str = "Sigrid Sykepleiersen") -> S.RecordVitalSignsRequest:
     return S.RecordVitalSignsRequest(
         patient_id=people.TOR,
@@ -197,6 +186,12 @@ async def _rule(suite: Suite, reason: str) -> object:
     )
 
 
+# The two writes of a whole municipal service: (method, request, the source record id of a good write).
+SERVICE_WRITES = (
+    ("CreateMunicipalService", S.CreateMunicipalServiceRequest, "okt-new"),
+    ("UpdateMunicipalService", S.UpdateMunicipalServiceRequest, "okt-1"),
+)
+
 FIELDS = [
     # capacity: reports, alerts, acknowledgements, and the text filters of the reads
     Field("note", True, lambda s, w, v: _hospital(s, _capacity(s).ReportCapacity, _report(note=v))),
@@ -232,52 +227,31 @@ FIELDS = [
         ),
     ),
     # summary: municipal services and vital signs
-    Field(
-        "source_record_id",
-        False,
-        lambda s, w, v: _ehr(
-            s,
-            _summary(s).CreateMunicipalService,
-            S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=_service()),
-        ),
-    ),
     *[
         Field(
-            f"service.{name}",
-            name == "description",
-            lambda s, w, v, name=name: _ehr(
+            "source_record_id",
+            False,
+            lambda s, w, v, method=method, message=message: _ehr(
                 s,
-                _summary(s).CreateMunicipalService,
-                S.CreateMunicipalServiceRequest(
-                    patient_id=people.TOR, source_record_id="okt-new", service=_service(**{name: v})
-                ),
+                getattr(_summary(s), method),
+                message(patient_id=people.TOR, source_record_id=v, service=home_nursing()),
             ),
         )
-        for name in ("service_level", "weekly_extent", "description")
+        for method, message, _ in SERVICE_WRITES
     ],
     *[
         Field(
             f"service.{name}",
             name == "description",
-            lambda s, w, v, name=name: _ehr(
+            lambda s, w, v, name=name, method=method, message=message, record=record: _ehr(
                 s,
-                _summary(s).UpdateMunicipalService,
-                S.UpdateMunicipalServiceRequest(
-                    patient_id=people.TOR, source_record_id="okt-1", service=_service(**{name: v})
-                ),
+                getattr(_summary(s), method),
+                message(patient_id=people.TOR, source_record_id=record, service=home_nursing(**{name: v})),
             ),
         )
+        for method, message, record in SERVICE_WRITES
         for name in ("service_level", "weekly_extent", "description")
     ],
-    Field(
-        "source_record_id",
-        False,
-        lambda s, w, v: _ehr(
-            s,
-            _summary(s).UpdateMunicipalService,
-            S.UpdateMunicipalServiceRequest(patient_id=people.TOR, source_record_id=v, service=_service()),
-        ),
-    ),
     Field(
         "source_record_id",
         False,
@@ -349,7 +323,7 @@ async def test_every_free_text_field_refuses_what_is_not_plain_text_and_stores_n
     await _ehr(
         suite,
         _summary(suite).CreateMunicipalService,
-        S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="okt-1", service=_service()),
+        S.CreateMunicipalServiceRequest(patient_id=people.TOR, source_record_id="okt-1", service=home_nursing()),
     )
     await _ehr(suite, _summary(suite).RecordVitalSigns, _vitals())
     written.rule_id = (await _rule(suite, "Kun fastlegen\r\nskal se målingene")).rule.rule_id

@@ -11,9 +11,6 @@ from urllib.parse import quote
 import grpc
 import pytest
 from joserfc import jwt
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
@@ -22,22 +19,18 @@ from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.cli.call import call
-from services.cli.token import Identity, Token, obtain_token
+from services.cli.token import Token
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from tests.fixtures import people
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
+from tests.fixtures.patient_calls import as_patient, restrict_vital_signs, revoke_rule
+from tests.fixtures.spans import recording_spans
 from tests.support import expect_error, running_suite, write_unless_ended
 
 PATIENT = people.ESKIL
 RESERVED_PATIENT = people.RAGNHILD
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def summary_stub(suite):
@@ -165,9 +158,7 @@ async def test_invalid_person_number_is_a_field_violation(suite):
 
 
 async def test_no_patient_data_without_the_audit_service(tmp_path):
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     async with running_suite(tmp_path, provider) as suite:
         metadata = await suite.auth("demo-ehr")
         await suite.backends["audit"].stop(grace=0)
@@ -234,9 +225,7 @@ async def test_standard_tools_work_through_reflection(suite):
 
 
 async def test_one_trace_spans_gateway_consent_audit_and_summary(tmp_path):
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     async with running_suite(tmp_path, provider) as suite:
         metadata = await suite.auth("demo-ehr")
         exporter.clear()
@@ -293,44 +282,26 @@ async def test_tokens_from_before_and_after_a_key_rotation_are_both_accepted(sui
 
 
 async def test_a_patients_revoke_is_effective_for_the_very_next_read(suite):
-    patient = (await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token
-    as_patient = (("authorization", f"Bearer {patient}"),)
-    consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    rule = (
-        await consent.CreateRule(
-            consent_pb2.CreateRuleRequest(
-                patient_id=PATIENT,
-                rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-            ),
-            metadata=as_patient,
-        )
-    ).rule
+    patient = await as_patient(suite.settings, PATIENT)
+    rule = await restrict_vital_signs(suite.gateway, PATIENT, patient)
     ehr = await suite.auth("demo-ehr")
     request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)
     restricted = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
     assert restricted.municipal_services and not restricted.HasField("latest_news2")
 
-    await consent.RevokeRule(
-        consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id), metadata=as_patient
-    )
+    await revoke_rule(suite.gateway, PATIENT, rule.rule_id, patient)
     opened = await summary_stub(suite).GetPatientSummary(request, metadata=ehr)
     assert opened.HasField("latest_news2")
 
 
 async def test_a_patient_manages_only_their_own_rules(suite):
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    other = (
-        (
-            "authorization",
-            f"Bearer {(await obtain_token(suite.settings, Identity(patient=RESERVED_PATIENT))).access_token}",
-        ),
-    )
+    other = await as_patient(suite.settings, RESERVED_PATIENT)
     before = await consent.ListRuleHistory(
         consent_pb2.ListRuleHistoryRequest(patient_id=RESERVED_PATIENT), metadata=other
     )
     rule_id = before.versions[0].rule_id
-    me = (("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token}"),)
+    me = await as_patient(suite.settings, PATIENT)
     attempts = [
         consent.ListRules(consent_pb2.ListRulesRequest(patient_id=RESERVED_PATIENT), metadata=me),
         consent.CreateRule(
@@ -353,9 +324,8 @@ async def test_a_patient_manages_only_their_own_rules(suite):
 
 async def test_a_guardian_reads_the_access_log_of_the_child(suite):
     guardian, child = people.MIKKEL, people.FRIDA  # seeds/representatives.json
-    token = (await obtain_token(suite.settings, Identity(patient=guardian))).access_token
     events = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
-        audit_pb2.ListEventsRequest(patient_id=child), metadata=(("authorization", f"Bearer {token}"),)
+        audit_pb2.ListEventsRequest(patient_id=child), metadata=await as_patient(suite.settings, guardian)
     )
     # This very read is in the log, as the representative's (person numbers are never shown).
     own_read = [e for e in events.events if e.actor.kind == common_pb2.ACTOR_KIND_PATIENT]
@@ -369,9 +339,7 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
     the proof of the child's entry, which holds no person number of its actor (the guardian), and
     nothing of a patient they do not represent."""
     guardian, child = people.MIKKEL, people.FRIDA  # seeds/representatives.json
-    metadata = (
-        ("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=guardian))).access_token}"),
-    )
+    metadata = await as_patient(suite.settings, guardian)
     audit = audit_pb2_grpc.AuditServiceStub(suite.gateway)
     events = await audit.ListEvents(audit_pb2.ListEventsRequest(patient_id=child), metadata=metadata)
     own_read = next(e for e in events.events if e.actor.kind == common_pb2.ACTOR_KIND_PATIENT)
@@ -398,7 +366,7 @@ async def test_a_guardian_gets_the_proof_of_the_childs_log_entry_without_their_o
         "CONSENT_DENIED",
     )
     # Nor the child's entry asked for as another patient's own: as if there were none.
-    other = await as_patient(suite, PATIENT)
+    other = await as_patient(suite.settings, PATIENT)
     await expect_error(
         audit.GetPatientEventProof(
             audit_pb2.GetPatientEventProofRequest(patient_id=PATIENT, sequence=own_read.sequence), metadata=other
@@ -413,11 +381,6 @@ async def access_log(suite, patient_id: str, metadata) -> list[audit_pb2.AuditEv
         audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=metadata
     )
     return [e for e in answer.events if e.actor.client_id == "demo-legevakt"]
-
-
-async def as_patient(suite, patient_id: str) -> tuple[tuple[str, str], ...]:
-    token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
-    return (("authorization", f"Bearer {token}"),)
 
 
 async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_auditors_only(suite):
@@ -445,7 +408,7 @@ async def test_an_emergency_opens_a_restriction_flagged_and_justified_for_the_au
 
     seen = {
         e.data_category: e
-        for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite, RESTRICTED_PATIENT))
+        for e in await access_log(suite, RESTRICTED_PATIENT, await as_patient(suite.settings, RESTRICTED_PATIENT))
     }
     assert seen[common_pb2.DATA_CATEGORY_VITAL_SIGNS].flagged
     assert all(e.justification == "" and e.actor.pid == "" and not e.obligations for e in seen.values())

@@ -52,6 +52,7 @@ from services.platform.paging import encode_page_token
 from services.platform.settings import BACKENDS
 from services.platform.vocabulary import ActorKind as Kind
 from tests.fixtures import people
+from tests.fixtures.summary_inputs import vital_signs
 from tests.fixtures.wire import call_raw, error_model
 from tests.proto_strategies import messages, mutations, raw_requests
 from tests.support import Suite, checkpoint_covering, running_suite
@@ -104,16 +105,7 @@ def valid_requests() -> dict[str, Message]:
     to change a field or two of; the times are taken when it is called."""
     now = datetime.now(UTC)
     date = common_pb2.Date(year=2026, month=1, day=2)
-    vitals = S.VitalSigns(
-        respiration_rate=22,
-        spo2=95,
-        on_oxygen=False,
-        systolic_bp=105,
-        pulse=95,
-        consciousness=S.CONSCIOUSNESS_ALERT,
-        temperature_celsius=38.4,
-    )
-    vitals.measure_time.FromDatetime(now - timedelta(hours=1))
+    vitals = vital_signs(measure_time=now - timedelta(hours=1))
     history = C.ListCapacityHistoryRequest(unit_id="bodo-kad", resource_type="bed")
     history.from_time.FromDatetime(now - timedelta(days=1))
     listed = S.ListVitalSignsRequest(patient_id=people.TOR)

@@ -61,6 +61,9 @@ BEYOND_THE_SCHEMA = tuple(
         r"only a permit can be limited",
         r"must be after",
         r"after start_time",  # the access log's period (ListEvents)
+        r"not a calendar date",  # 31 February (GetEscalationStatistics)
+        r"must not be before start_date",
+        r"days after start_date",
         # Page tokens are opaque: only the server makes them.
         r"not a token from a previous response",
     )

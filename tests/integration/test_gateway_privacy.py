@@ -27,7 +27,8 @@ from services.cli.token import Identity, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.errors import error_info
 from tests.fixtures import people
-from tests.support import Suite, running_suite
+from tests.fixtures.patient_calls import as_patient
+from tests.support import Suite
 
 S = summary_pb2
 RESERVED = people.RAGNHILD  # seeds: a reservation against all sharing (home Bærum)
@@ -38,12 +39,6 @@ NO_ACCESS = (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED", "access to thi
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
 CONSENT = "/samhandling.consent.v1.ConsentService/"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 Metadata = tuple[tuple[str, str], ...]
@@ -59,8 +54,7 @@ def system(client_id: str) -> Caller:
 
 def patient(patient_id: str) -> Caller:
     async def metadata(suite: Suite, method: str) -> Metadata:
-        token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
-        return (("authorization", f"Bearer {token}"),)
+        return await as_patient(suite.settings, patient_id)
 
     return metadata
 

@@ -13,13 +13,12 @@ from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from services.platform.channels import open_channel
 from services.platform.server import GrpcServer
 from tests.fixtures.health_checks import check
 from tests.fixtures.replicas import HOLD, SERVICE, replica, who
+from tests.fixtures.spans import recording_spans
 from tests.support import HEALTH_NO_ANSWER
 
 NO_ANSWER_NAMES = frozenset(code.name for code in HEALTH_NO_ANSWER)
@@ -35,9 +34,7 @@ def plain(port: int) -> grpc.aio.Channel:
 
 
 async def test_watch_through_the_tracing_interceptor_sees_serving_then_not_serving_on_a_stop() -> None:
-    spans = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
+    spans, provider = recording_spans()
     server = replica("a", provider=provider)
     port = await server.start()
     async with plain(port) as channel:

@@ -15,11 +15,10 @@ from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
 from services.audit.search import LogFilter, encode_filtered_token
-from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.platform.paging import MAX_POSITION
 from tests.fixtures import people
-from tests.support import running_suite
+from tests.fixtures.patient_calls import as_patient
 
 PATIENT = people.ESKIL
 AFTER_THE_LARGEST = base64.urlsafe_b64encode(f"v1:{MAX_POSITION + 1}".encode()).decode()  # sequence 2^63
@@ -37,18 +36,6 @@ def tokens(log: bool) -> tuple[str, str, tuple[str, ...]]:
     return (LOG_LARGEST, LOG_AFTER_THE_LARGEST, LOG_BAD_TOKENS) if log else (LARGEST, AFTER_THE_LARGEST, BAD_TOKENS)
 
 
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
-
-
-async def as_patient(suite) -> tuple[tuple[str, str], ...]:
-    return (
-        ("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=PATIENT))).access_token}"),
-    )
-
-
 async def refused(call) -> tuple[grpc.StatusCode, str, set[str]]:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await call
@@ -61,7 +48,7 @@ async def test_paging_numbers_out_of_range_are_invalid_arguments_over_grpc(suite
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
     capacity = capacity_pb2_grpc.CapacityServiceStub(suite.gateway)
     patient, auditor, hospital = (
-        await as_patient(suite),
+        await as_patient(suite.settings, PATIENT),
         await suite.auth("demo-auditor"),
         await suite.auth("demo-hospital"),
     )
@@ -94,7 +81,7 @@ async def test_paging_numbers_out_of_range_are_invalid_arguments_over_grpc(suite
 
 async def test_paging_numbers_out_of_range_are_400_on_the_json_routes(suite):
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1"
-    patient = dict(await as_patient(suite))
+    patient = dict(await as_patient(suite.settings, PATIENT))
     hospital = dict(await suite.auth("demo-hospital"))
     routes = [
         (f"{base}/patients/{PATIENT}/{path}", patient)

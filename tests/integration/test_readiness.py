@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import grpc
 import psycopg
@@ -72,9 +73,11 @@ def allow_connections(url: str, allowed: bool) -> None:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
 
 
-@pytest.mark.postgres
-async def test_a_backend_is_unready_while_its_database_is_unreachable_and_alive_throughout(tmp_path, postgres_url):
-    settings = replace(settings_for(tmp_path, capacity=postgres_url), readiness_interval_seconds=INTERVAL)
+@contextlib.asynccontextmanager
+async def ready_capacity(tmp_path: Path, url: str) -> AsyncIterator[tuple[GrpcServer, grpc.aio.Channel, Statuses]]:
+    """A capacity replica on the database at `url`, checking readiness every INTERVAL, with a
+    watch of its readiness that has seen SERVING."""
+    settings = replace(settings_for(tmp_path, capacity=url), readiness_interval_seconds=INTERVAL)
     spec = backend("capacity")
     spec.migrate(settings)
     server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
@@ -83,23 +86,29 @@ async def test_a_backend_is_unready_while_its_database_is_unreachable_and_alive_
         async with plain(f"127.0.0.1:{port}") as channel:
             readiness = Statuses(channel, READINESS)
             await readiness.reaches("SERVING")
-            allow_connections(postgres_url, False)
-            try:
-                await readiness.reaches("NOT_SERVING")
-                assert await check(channel, LIVENESS) == "SERVING"
-                assert await check(channel, "") == "SERVING"  # today's meaning: not draining
-            finally:
-                allow_connections(postgres_url, True)
-            await readiness.reaches("SERVING")
-            assert readiness.seen == ["SERVING", "NOT_SERVING", "SERVING"]
-            # The drain: readiness (and "") NOT_SERVING at once, liveness still SERVING.
-            await server.drain(0)
-            await readiness.reaches("NOT_SERVING")
-            assert await check(channel, LIVENESS) == "SERVING"
-            assert await check(channel, "") == "NOT_SERVING"
+            yield server, channel, readiness
             readiness.cancel()
     finally:
         await server.stop(0)
+
+
+@pytest.mark.postgres
+async def test_a_backend_is_unready_while_its_database_is_unreachable_and_alive_throughout(tmp_path, postgres_url):
+    async with ready_capacity(tmp_path, postgres_url) as (server, channel, readiness):
+        allow_connections(postgres_url, False)
+        try:
+            await readiness.reaches("NOT_SERVING")
+            assert await check(channel, LIVENESS) == "SERVING"
+            assert await check(channel, "") == "SERVING"  # today's meaning: not draining
+        finally:
+            allow_connections(postgres_url, True)
+        await readiness.reaches("SERVING")
+        assert readiness.seen == ["SERVING", "NOT_SERVING", "SERVING"]
+        # The drain: readiness (and "") NOT_SERVING at once, liveness still SERVING.
+        await server.drain(0)
+        await readiness.reaches("NOT_SERVING")
+        assert await check(channel, LIVENESS) == "SERVING"
+        assert await check(channel, "") == "NOT_SERVING"
 
 
 async def test_the_gateway_is_ready_only_with_its_consent_lease_and_audit(tmp_path) -> None:
@@ -265,24 +274,14 @@ async def test_a_database_that_stops_answering_makes_the_replica_unready_within_
     with freezable_link(f"{parsed.host}:{parsed.port}") as (link, valve):
         host, port = link.rsplit(":", 1)
         url = parsed.set(host=host, port=int(port)).render_as_string(hide_password=False)
-        settings = replace(settings_for(tmp_path, capacity=url), readiness_interval_seconds=INTERVAL)
-        spec = backend("capacity")
-        spec.migrate(settings)
-        server = spec.create_server(settings, TracerProvider(), address="127.0.0.1:0")
-        port_ = await server.start()
-        try:
-            async with plain(f"127.0.0.1:{port_}") as channel:
-                readiness = Statuses(channel, READINESS)
-                await readiness.reaches("SERVING")
+        async with ready_capacity(tmp_path, url) as (_, channel, readiness):
+            try:
                 valve.close()  # the partition: nothing answers, nothing is refused
                 await readiness.reaches("NOT_SERVING")
                 for _ in range(5):  # rounds go on (each fails at once) while the query hangs
                     assert await check(channel, READINESS) == "NOT_SERVING"
                     assert await check(channel, LIVENESS) == "SERVING"
                 assert readiness_sessions(postgres_url) == 1  # still the one connection, no pile-up
+            finally:
                 valve.open()
-                await readiness.reaches("SERVING")
-                readiness.cancel()
-        finally:
-            valve.open()
-            await server.stop(0)
+            await readiness.reaches("SERVING")

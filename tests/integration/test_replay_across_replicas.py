@@ -16,7 +16,6 @@ from dataclasses import replace
 import grpc
 import psycopg
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import make_url
@@ -30,6 +29,7 @@ from services.platform import replay_store
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.settings import Settings
 from tests.fixtures import people
+from tests.fixtures.spans import recording_spans
 from tests.support import BindsAssertions, asserted, expect_error, running_suite, settings_for
 
 PATIENT = people.ESKIL
@@ -65,9 +65,7 @@ def store_held(url: str) -> Iterator[None]:
 @contextlib.asynccontextmanager
 async def two_gateways(tmp_path, db_url: str) -> AsyncIterator[tuple[object, grpc.aio.Channel, InMemorySpanExporter]]:
     """The suite (its gateway is A) and a second gateway B on the same gateway database."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     async with running_suite(tmp_path, provider, database_urls={"gateway": db_url}) as suite:
         second = create_gateway(suite.settings, provider, address="127.0.0.1:0", http_address="127.0.0.1:0")
         port = await second.start()

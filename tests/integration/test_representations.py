@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import grpc
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
@@ -22,23 +21,13 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.protomap import to_timestamp
 from tests.fixtures import people
-from tests.support import Suite, expect_error, running_suite
+from tests.fixtures.patient_calls import as_patient
+from tests.support import Suite, expect_error
 
 FRIDA, JONAS = people.FRIDA, people.JONAS
 LEGEVAKT, BODO = "910000039", "910000012"
 LIST_REPRESENTATIONS = "/samhandling.consent.v1.ConsentService/ListRepresentations"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
-
-
-async def bearer(suite: Suite, patient: str) -> tuple[tuple[str, str], ...]:
-    token = (await obtain_token(suite.settings, Identity(patient=patient))).access_token
-    return (("authorization", f"Bearer {token}"),)
 
 
 def dpop(suite: Suite, token: Token, method: str, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
@@ -51,7 +40,7 @@ def dpop(suite: Suite, token: Token, method: str, *extra: tuple[str, str]) -> tu
 
 async def test_a_guardian_lists_whom_he_represents_and_the_read_is_audited_as_his_own(suite) -> None:
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
-    mikkel = await bearer(suite, people.MIKKEL)
+    mikkel = await as_patient(suite.settings, people.MIKKEL)
 
     answer = await consent.ListRepresentations(consent_pb2.ListRepresentationsRequest(), metadata=mikkel)
 
@@ -113,7 +102,7 @@ async def test_only_a_patient_login_lists_representations(suite) -> None:
     )
     # Someone who represents nobody gets an empty list.
     eskil = await consent.ListRepresentations(
-        consent_pb2.ListRepresentationsRequest(), metadata=await bearer(suite, people.ESKIL)
+        consent_pb2.ListRepresentationsRequest(), metadata=await as_patient(suite.settings, people.ESKIL)
     )
     assert list(eskil.representations) == []
 
@@ -133,14 +122,14 @@ async def test_the_json_api_lists_representations_and_filters_the_access_log(sui
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1"
     log_url = f"{base}/patients/{people.GUNNAR}/access-log"
     async with httpx.AsyncClient(timeout=30.0) as client:
-        mikkel = dict(await bearer(suite, people.MIKKEL))
+        mikkel = dict(await as_patient(suite.settings, people.MIKKEL))
         listed = (await client.get(f"{base}/representations", headers=mikkel)).json()["representations"]
         assert [(r["patientName"], r["status"]) for r in listed] == [
             ("Frida Fantasisen", "REPRESENTATION_STATUS_IN_FORCE"),
             ("Jonas Jubileumsen", "REPRESENTATION_STATUS_CHILD_TURNED_12"),
         ]
 
-        gunnar = dict(await bearer(suite, people.GUNNAR))
+        gunnar = dict(await as_patient(suite.settings, people.GUNNAR))
 
         async def log(**params: str) -> list[dict]:
             answer = await client.get(log_url, headers=gunnar, params=params)

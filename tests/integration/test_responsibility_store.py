@@ -120,5 +120,14 @@ def test_enrol_and_end_with_a_bound_on_active_enrolments(store):
     store.enrol(people.ESKIL, FollowUpEnrolment(FOLLOW_UP, hours, later), enrolled_by_hpr="990000105", now=later)
     with pytest.raises(UnknownEnrolment):
         store.end_enrolment(GUNNAR, enrolled[1].enrolment_id, ended_at=later, ended_by_hpr="990000105")
+    with pytest.raises(UnknownEnrolment):  # another patient's enrolment id is never rewritten
+        store.enrol(
+            GUNNAR,
+            FollowUpEnrolment(FOLLOW_UP, hours, now),
+            enrolled_by_hpr="990000105",
+            now=now,
+            enrolment_id=enrolled[1].enrolment_id,
+        )
+    assert store.enrolments(people.ESKIL, later)[0].enrolment_id == enrolled[1].enrolment_id
     with pytest.raises(UnknownPatient):
         store.enrol("22750884908", FollowUpEnrolment(FOLLOW_UP, hours, now), enrolled_by_hpr="990000105", now=now)

@@ -37,6 +37,7 @@ from services.platform.settings import Settings
 from tests.fixtures import people
 from tests.fixtures.gateway_authenticator import gateway_authenticator
 from tests.fixtures.links import slow_link
+from tests.fixtures.patient_calls import as_patient, restrict_vital_signs, revoke_rule
 from tests.support import DEMO_EHR_ACTOR, asserted, replay_store, settings_for
 
 PATIENT = people.ESKIL  # Eskil: vital signs seeded, no rules
@@ -240,8 +241,7 @@ async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(
         settings,
         replicas,
     ):
-        patient = (await obtain_token(settings, Identity(patient=PATIENT))).access_token
-        as_patient = (("authorization", f"Bearer {patient}"),)
+        patient = await as_patient(settings, PATIENT)
         ehr = (("authorization", f"Bearer {(await obtain_token(settings, Identity('demo-ehr'))).access_token}"),)
         readers = Readers(replicas, ehr)
         reading = asyncio.create_task(readers.run())
@@ -251,27 +251,14 @@ async def test_no_read_started_after_a_rule_change_returned_sees_the_old_rules(
             for round_ in range(ROUNDS):
                 hits = [r.cache.stats.hits for r in replicas]
                 # Restrict through one replica ...
-                consent = consent_pb2_grpc.ConsentServiceStub(replicas[round_ % 2].channel)
-                rule = (
-                    await consent.CreateRule(
-                        consent_pb2.CreateRuleRequest(
-                            patient_id=PATIENT,
-                            rule_type=consent_pb2.RULE_TYPE_RESTRICTION,
-                            data_categories=[common_pb2.DATA_CATEGORY_VITAL_SIGNS],
-                        ),
-                        metadata=as_patient,
-                    )
-                ).rule
+                rule = await restrict_vital_signs(replicas[round_ % 2].channel, PATIENT, patient)
                 restricted = time.monotonic()
                 await readers.each_read(READS_AFTER_EACH_CHANGE, since=restricted)
                 after = readers.started_after(restricted)
                 assert not [r for r in after if r.vitals], f"round {round_}: vital signs read on a revoked permit"
                 assert all(r.withheld == (common_pb2.DATA_CATEGORY_VITAL_SIGNS,) for r in after)
                 # ... and lift the restriction through the other.
-                consent = consent_pb2_grpc.ConsentServiceStub(replicas[(round_ + 1) % 2].channel)
-                await consent.RevokeRule(
-                    consent_pb2.RevokeRuleRequest(patient_id=PATIENT, rule_id=rule.rule_id), metadata=as_patient
-                )
+                await revoke_rule(replicas[(round_ + 1) % 2].channel, PATIENT, rule.rule_id, patient)
                 lifted = time.monotonic()
                 await readers.each_read(READS_AFTER_EACH_CHANGE, since=lifted)
                 assert all(r.vitals for r in readers.started_after(lifted)), (

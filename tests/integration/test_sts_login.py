@@ -202,7 +202,7 @@ async def test_a_code_belongs_to_the_client_it_was_issued_to(sts: StsServer, htt
     thief.verifier = login.verifier
 
     refused = await thief.redeem(code)
-    token = await redeem_with_dpop(sts, http, login, code, ECKey.generate_key("P-256"))
+    token = (await login.redeem_with_dpop(code, ECKey.generate_key("P-256")))["access_token"]
 
     assert_refused(refused, "invalid_grant")
     assert token  # the attempt did not spend it
@@ -290,7 +290,7 @@ async def test_attestation_in_the_authorization_request_lands_in_the_token(
     login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
     code = await login.code(people.LARS, authorization_details=attestation)
 
-    token = await redeem_with_dpop(sts, http, login, code, key)
+    token = (await login.redeem_with_dpop(code, key))["access_token"]
 
     _, claims = await verified_claims(sts.issuer, token)
     parameters = claims["nhn:tillitsrammeverk:parameters"]
@@ -385,24 +385,6 @@ async def test_logs_hold_no_person_numbers_codes_or_tokens(
     assert "logged in at client samhandling-web" in logged
     for secret in (people.ESKIL, code, token["access_token"].split(".")[2], token["refresh_token"], login.verifier):
         assert secret not in logged
-
-
-async def redeem_with_dpop(sts: StsServer, http: httpx.AsyncClient, login: Login, code: str, key: ECKey) -> str:
-    from services.platform.dpop import make_proof
-
-    nonce = (await http.post(sts.issuer + "/connect/token")).headers["dpop-nonce"]
-    proof = make_proof(key, "POST", sts.issuer + "/connect/token", nonce=nonce)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": login.redirect_uri,
-        "code_verifier": login.verifier,
-        "client_assertion_type": CLIENT_ASSERTION_TYPE,
-        "client_assertion": build_client_assertion(login.client_id, private_jwk(login.client_id), sts.issuer),
-    }
-    response = await http.post(sts.issuer + "/connect/token", data=form, headers={"DPoP": proof})
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
 
 
 async def test_an_attestation_outlives_neither_60_minutes_nor_refreshes(tmp_path) -> None:

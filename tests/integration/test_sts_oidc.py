@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey, KeySet
 from services.platform.dpop import make_proof
 from services.sts.login_form import read_login_page
 from services.sts.main import StsServer
-from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
+from services.sts.token_client import build_client_assertion
 from tests.fixtures import people
 from tests.fixtures.people import ESKIL, LARS
 from tests.fixtures.sts import (
@@ -120,24 +120,6 @@ async def test_an_oidc_library_logs_a_patient_in_and_verifies_the_id_token(
         await rp.parse_id_token({**token, "access_token": token["access_token"] + "x"}, nonce=start_login["nonce"])
 
 
-async def redeem_with_dpop(sts: StsServer, http: httpx.AsyncClient, login: Login, code: str) -> dict[str, Any]:
-    """demo-legevakt is DPoP-bound: the token request carries a proof with the STS's nonce."""
-    token_endpoint = sts.issuer + "/connect/token"
-    nonce = (await http.post(token_endpoint)).headers["dpop-nonce"]
-    proof = make_proof(ECKey.generate_key("P-256"), "POST", token_endpoint, nonce=nonce)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": login.redirect_uri,
-        "code_verifier": login.verifier,
-        "client_assertion_type": CLIENT_ASSERTION_TYPE,
-        "client_assertion": build_client_assertion(login.client_id, private_jwk(login.client_id), sts.issuer),
-    }
-    response = await http.post(token_endpoint, data=form, headers={"DPoP": proof})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
 async def verified_id_token(sts: StsServer, http: httpx.AsyncClient, id_token: str, **params: str) -> CodeIDToken:
     keys = KeySet.import_key_set((await http.get(sts.issuer + "/.well-known/jwks.json")).json())
     decoded = jwt.decode(id_token, keys, algorithms=["RS256"])
@@ -152,7 +134,7 @@ async def test_health_personnel_get_helseid_identity_claims_only_for_the_scopes_
     login = Login(sts, http, "demo-legevakt", LEGEVAKT_CALLBACK)
     scope = HELSEID_SCOPES + " nhn:samhandling/summary.read"
     code = await login.code(LARS, scope=scope, nonce="n-0S6_WzA2Mj")
-    tokens = await redeem_with_dpop(sts, http, login, code)
+    tokens = await login.redeem_with_dpop(code, ECKey.generate_key("P-256"))
     access_token, id_token = tokens["access_token"], tokens["id_token"]
 
     claims = await verified_id_token(

@@ -17,17 +17,11 @@ from services.cli.token import Identity, Token, obtain_token
 from services.platform.dpop import grpc_target, make_proof
 from services.sts.token_client import StsTokenError
 from tests.fixtures import people
-from tests.support import expect_error, running_suite
+from tests.support import expect_error
 
 AUDIT = "nhn:samhandling/audit.read"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def dpop_metadata(suite, token: Token, method: str) -> tuple[tuple[str, str], ...]:

@@ -15,30 +15,18 @@ from fhir.resources.R4B.bundle import Bundle
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from tests.fixtures import people
-from tests.support import running_suite
+from tests.fixtures.patient_calls import as_patient
 
 S = summary_pb2
 SERVICES = common_pb2.DATA_CATEGORY_MUNICIPAL_SERVICES
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
 
 
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
-
-
-async def as_patient(suite, patient_id: str) -> tuple[tuple[str, str], ...]:
-    token = (await obtain_token(suite.settings, Identity(patient=patient_id))).access_token
-    return (("authorization", f"Bearer {token}"),)
-
-
 async def patient_log(suite, patient_id: str) -> list[audit_pb2.AuditEvent]:
     answer = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
-        audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=await as_patient(suite, patient_id)
+        audit_pb2.ListEventsRequest(patient_id=patient_id), metadata=await as_patient(suite.settings, patient_id)
     )
     return list(answer.events)
 
@@ -110,7 +98,7 @@ async def test_no_writes_for_another_municipalitys_patient(suite):
     denied = [e for e in await patient_log(suite, people.ODD) if e.actor.client_id == "demo-ehr"]
     assert [(e.action, e.decision) for e in denied] == [(audit_pb2.ACTION_CREATE, common_pb2.DECISION_DENY)]
     summary = await stub.GetPatientSummary(
-        S.GetPatientSummaryRequest(patient_id=people.ODD), metadata=await as_patient(suite, people.ODD)
+        S.GetPatientSummaryRequest(patient_id=people.ODD), metadata=await as_patient(suite.settings, people.ODD)
     )
     assert "bodo-okt-2" not in {s.source_record_id for s in summary.municipal_services}
 
@@ -136,7 +124,7 @@ async def test_a_reader_outside_the_parent_organisation_gets_services_withheld_a
 
 async def test_a_patient_reads_their_summary_and_fhir_bundle_on_the_json_api(suite):
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1/patients/{people.ESKIL}"
-    headers = dict(await as_patient(suite, people.ESKIL))
+    headers = dict(await as_patient(suite.settings, people.ESKIL))
     async with httpx.AsyncClient(timeout=10.0) as client:
         summary = await client.get(f"{base}/summary", headers=headers)
         fhir = await client.get(f"{base}/fhir", headers=headers)

@@ -14,21 +14,14 @@ import pytest
 
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
-from services.cli.token import Identity, obtain_token
 from services.platform.errors import error_info
 from services.summary.patients import MAX_OPEN_SERVICES, MAX_SUMMARY_SERVICES
 from tests.fixtures import people
-from tests.support import running_suite
+from tests.fixtures.patient_calls import as_patient
 
 S = summary_pb2
 GRPC_LIMIT = 4 * 1024 * 1024
 LONGEST = "𝄞"  # 4 bytes in UTF-8: texts of maximum length are also of maximum size
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 def largest(n: int, *, ended: bool) -> S.MunicipalServiceInput:
@@ -92,9 +85,7 @@ async def test_a_patient_stays_readable_whatever_one_system_writes(suite):
         "OPEN_SERVICES_LIMIT",
     )
 
-    patient = (
-        ("authorization", f"Bearer {(await obtain_token(suite.settings, Identity(patient=people.TOR))).access_token}"),
-    )
+    patient = await as_patient(suite.settings, people.TOR)
     for reader in (patient, ehr):
         summary = await stub.GetPatientSummary(S.GetPatientSummaryRequest(patient_id=people.TOR), metadata=reader)
         services = list(summary.municipal_services)

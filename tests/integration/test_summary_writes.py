@@ -19,6 +19,7 @@ from services.platform.errors import error_info
 from services.summary.models import MunicipalServiceRow, VitalSignsRow
 from services.summary.patients import MAX_OPEN_SERVICES
 from tests.fixtures import people
+from tests.fixtures.summary_inputs import home_nursing, vital_signs
 from tests.support import DEMO_EHR_ACTOR, asserted, expect_error, running_backend, settings_for
 
 S = summary_pb2
@@ -50,17 +51,6 @@ async def stub(settings):
 
 def meta(settings, method: str, patient_id: str, category: int, actor=DEMO_EHR_ACTOR):
     return asserted(settings, "summary", P + method, actor=actor, patient_id=patient_id, data_categories=(category,))
-
-
-def home_nursing(**changes) -> S.MunicipalServiceInput:
-    fields = dict(
-        iplos_code="15",
-        start_date=common_pb2.Date(year=2026, month=1, day=5),
-        service_level="Hjemmeboende – Sone nord",
-        weekly_extent="4 timer",
-        description="Sårstell",
-    )
-    return S.MunicipalServiceInput(**(fields | changes))
 
 
 async def create(stub, settings, record_id: str, service: S.MunicipalServiceInput, patient_id: str = people.TOR):
@@ -200,20 +190,6 @@ async def test_a_system_changes_only_its_own_records(stub, settings):
     )
 
 
-def vitals(**changes) -> S.VitalSigns:
-    fields = dict(
-        measure_time=datetime(2026, 1, 5, 8, 0, tzinfo=UTC),
-        respiration_rate=22,
-        spo2=95,
-        on_oxygen=False,
-        systolic_bp=105,
-        pulse=95,
-        consciousness=S.CONSCIOUSNESS_ALERT,
-        temperature_celsius=38.4,
-    )
-    return S.VitalSigns(**(fields | changes))
-
-
 async def record(
     stub, settings, record_id: str, signs: S.VitalSigns, patient_id: str = people.TOR, actor=DEMO_EHR_ACTOR
 ):
@@ -225,7 +201,7 @@ async def record(
 
 async def test_recording_vital_signs_scores_news2_and_retries_are_safe(stub, settings):
     before = count(settings, VitalSignsRow)
-    answer = await record(stub, settings, "obs-1", vitals())
+    answer = await record(stub, settings, "obs-1", vital_signs())
     # 22/min 2, SpO2 95 % 1, air 0, BP 105 1, pulse 95 1, alert 0, 38.4 °C 1.
     n = answer.news2
     assert answer.created and n.scored and n.total == 6
@@ -244,10 +220,12 @@ async def test_recording_vital_signs_scores_news2_and_retries_are_safe(stub, set
         1,
         "38.4",
     )
-    retry = await record(stub, settings, "obs-1", vitals())
+    retry = await record(stub, settings, "obs-1", vital_signs())
     assert not retry.created and retry.measurement_id == answer.measurement_id and retry.news2 == answer.news2
     await expect_error(
-        record(stub, settings, "obs-1", vitals(pulse=140)), grpc.StatusCode.ALREADY_EXISTS, "SOURCE_RECORD_CONFLICT"
+        record(stub, settings, "obs-1", vital_signs(pulse=140)),
+        grpc.StatusCode.ALREADY_EXISTS,
+        "SOURCE_RECORD_CONFLICT",
     )
     assert count(settings, VitalSignsRow) == before + 1
 
@@ -281,7 +259,7 @@ async def test_implausible_vital_signs_are_refused_field_by_field(stub, settings
 
 
 async def test_scale_2_only_after_a_clinician_sets_it(stub, settings):
-    on_oxygen = vitals(spo2=97, on_oxygen=True)
+    on_oxygen = vital_signs(spo2=97, on_oxygen=True)
     scale_1 = await record(stub, settings, "obs-a", on_oxygen)
     assert (scale_1.news2.spo2_scale, scale_1.news2.parameters.spo2) == (1, 0)
     await expect_error(
@@ -308,7 +286,7 @@ async def test_scale_2_only_after_a_clinician_sets_it(stub, settings):
         stub,
         settings,
         "obs-b",
-        vitals(spo2=97, on_oxygen=True, measure_time=datetime(2026, 1, 5, 9, tzinfo=UTC)),
+        vital_signs(spo2=97, on_oxygen=True, measure_time=datetime(2026, 1, 5, 9, tzinfo=UTC)),
         actor=SIGRID,
     )
     # Scale 2: >= 97 % on oxygen scores 3 (a red score).
@@ -329,13 +307,13 @@ async def test_scale_2_only_after_a_clinician_sets_it(stub, settings):
 
 
 async def test_no_news2_for_children_or_in_pregnancy_and_the_reason_is_given(stub, settings):
-    child = await record(stub, settings, "obs-child", vitals(), patient_id=people.FRIDA)
+    child = await record(stub, settings, "obs-child", vital_signs(), patient_id=people.FRIDA)
     assert (child.news2.scored, child.news2.not_scored_reason, child.news2.total) == (
         False,
         S.NOT_SCORED_REASON_UNDER_16,
         0,
     )
-    pregnant = await record(stub, settings, "obs-preg", vitals(pregnant=True))
+    pregnant = await record(stub, settings, "obs-preg", vital_signs(pregnant=True))
     assert (pregnant.news2.scored, pregnant.news2.not_scored_reason) == (False, S.NOT_SCORED_REASON_PREGNANT)
 
 
@@ -358,7 +336,7 @@ async def test_list_range_is_validated(stub, settings):
 
 
 async def test_the_fhir_bundle_validates_and_leaves_out_withheld_categories(stub, settings):
-    await record(stub, settings, "obs-f", vitals())
+    await record(stub, settings, "obs-f", vital_signs())
     both = asserted(
         settings, "summary", P + "ExportPatientBundle", patient_id=people.TOR, data_categories=(SERVICES, VITALS)
     )
@@ -390,8 +368,8 @@ async def test_times_out_of_range_or_before_birth_are_field_violations(stub, set
 
     before = count(settings, VitalSignsRow)
     for signs, reason in [
-        (vitals(measure_time=Timestamp(seconds=0, nanos=-1)), "not a valid timestamp"),
-        (vitals(measure_time=datetime(1970, 1, 1, tzinfo=UTC)), "before the patient was born"),  # Tor: 1985
+        (vital_signs(measure_time=Timestamp(seconds=0, nanos=-1)), "not a valid timestamp"),
+        (vital_signs(measure_time=datetime(1970, 1, 1, tzinfo=UTC)), "before the patient was born"),  # Tor: 1985
     ]:
         violations = await expect_error(
             record(stub, settings, "obs-time", signs), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"
@@ -412,7 +390,7 @@ async def test_times_out_of_range_or_before_birth_are_field_violations(stub, set
 async def test_a_health_person_records_as_themselves(stub, settings):
     other = S.Performer(hpr_number=people.LARS_HPR, name="Lars Legevaktsen")
     request = S.RecordVitalSignsRequest(
-        patient_id=people.TOR, source_record_id="obs-p", vital_signs=vitals(), measured_by=other
+        patient_id=people.TOR, source_record_id="obs-p", vital_signs=vital_signs(), measured_by=other
     )
     violations = await expect_error(
         stub.RecordVitalSigns(request, metadata=meta(settings, "RecordVitalSigns", people.TOR, VITALS, actor=SIGRID)),
@@ -435,18 +413,18 @@ async def test_a_health_person_records_as_themselves(stub, settings):
 
 
 async def test_a_retry_after_the_scale_changed_is_still_the_same_measurement(stub, settings):
-    first = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True))
+    first = await record(stub, settings, "obs-r", vital_signs(spo2=97, on_oxygen=True))
     await stub.SetSpo2Scale(
         S.SetSpo2ScaleRequest(patient_id=people.TOR, scale=2),
         metadata=meta(settings, "SetSpo2Scale", people.TOR, VITALS, actor=SIGRID),
     )
-    retry = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True))
+    retry = await record(stub, settings, "obs-r", vital_signs(spo2=97, on_oxygen=True))
     assert (retry.created, retry.measurement_id, retry.news2.spo2_scale) == (False, first.measurement_id, 1)
-    repeating = await record(stub, settings, "obs-r", vitals(spo2=97, on_oxygen=True, spo2_scale=1))
+    repeating = await record(stub, settings, "obs-r", vital_signs(spo2=97, on_oxygen=True, spo2_scale=1))
     assert (repeating.created, repeating.measurement_id) == (False, first.measurement_id)
     # A new measurement may repeat only the scale now in force.
     violations = await expect_error(
-        record(stub, settings, "obs-r2", vitals(spo2=97, on_oxygen=True, spo2_scale=1)),
+        record(stub, settings, "obs-r2", vital_signs(spo2=97, on_oxygen=True, spo2_scale=1)),
         grpc.StatusCode.INVALID_ARGUMENT,
         "INVALID_ARGUMENT",
     )
@@ -463,7 +441,9 @@ async def test_an_export_over_its_size_keeps_the_newest_measurements_and_says_so
     from services.summary import use_cases
 
     for hour in range(8, 12):
-        await record(stub, settings, f"obs-size-{hour}", vitals(measure_time=datetime(2026, 1, 5, hour, tzinfo=UTC)))
+        await record(
+            stub, settings, f"obs-size-{hour}", vital_signs(measure_time=datetime(2026, 1, 5, hour, tzinfo=UTC))
+        )
 
     def vitals_only():  # an assertion is good for one call
         return meta(settings, "ExportPatientBundle", people.TOR, VITALS)

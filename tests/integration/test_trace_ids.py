@@ -11,14 +11,13 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 
 from services.platform import telemetry
 from services.platform.db import make_engine
 from services.platform.interceptors import ServiceInterceptor
 from services.platform.server import GrpcServer
+from tests.fixtures.spans import recording_spans
 
 SERVICE = "samhandling.test.Trace"
 METHOD = f"/{SERVICE}/Id"
@@ -73,9 +72,7 @@ async def test_the_callers_traceparent_names_the_trace(untraced) -> None:
 
 
 async def test_with_a_processor_every_call_is_a_span_in_the_callers_trace() -> None:
-    spans = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
+    spans, provider = recording_spans()
     assert telemetry.traces(provider) and telemetry.client_interceptors(provider)
     async for call in serving(provider):
         answered = (await call(b"", metadata=(("traceparent", TRACEPARENT),), timeout=5)).decode()
@@ -85,9 +82,7 @@ async def test_with_a_processor_every_call_is_a_span_in_the_callers_trace() -> N
 
 
 def test_sql_statements_get_tracing_hooks_only_where_spans_go(tmp_path) -> None:
-    exporter = InMemorySpanExporter()
-    traced = TracerProvider()
-    traced.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, traced = recording_spans()
     quiet = make_engine(f"sqlite:///{tmp_path / 'quiet.db'}", TracerProvider())
     loud = make_engine(f"sqlite:///{tmp_path / 'loud.db'}", traced)
     try:

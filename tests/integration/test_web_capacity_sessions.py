@@ -10,7 +10,7 @@ from gateway.web import capacity
 from gateway.web.context import SESSION_COOKIE
 from samhandling.capacity.v1 import capacity_pb2
 from tests.fixtures import people
-from tests.support_web import FakeCaller, web_client
+from tests.support_web import FakeCaller, new_session, web_client
 
 
 class _ClockStepCaller(FakeCaller):
@@ -30,7 +30,7 @@ class _ClockStepCaller(FakeCaller):
 def test_an_open_stream_rechecking_its_session_is_not_activity(tmp_path, monkeypatch) -> None:
     """The idle limit holds with a page left open: the relay's re-checks do not move the
     session's last activity, so a session idle for longer than the limit ends mid-stream."""
-    from gateway.web.sessions import NewSession, SqlSessions
+    from gateway.web.sessions import SqlSessions
     from services.platform.db import make_engine, migrate_platform
 
     monkeypatch.setattr(capacity, "RECHECK_SECONDS", 0.0)
@@ -43,18 +43,13 @@ def test_an_open_stream_rechecking_its_session_is_not_activity(tmp_path, monkeyp
         client = web_client(capacity.routes(), caller=caller, sessions=sessions)  # type: ignore[arg-type]
         cookie = asyncio.run(
             sessions.create(
-                NewSession(
+                new_session(
                     console="capacity",
                     client_id="samhandling-personnel",
-                    subject="sub-marte",
                     person_pid=people.MARTE,
                     person_name="Marte Mottaksen",
                     scopes=frozenset({"samhandling:capacity"}),
-                    access_token="at",
                     access_expires_at=int(now[0]) + 10_000,
-                    refresh_token="rt",
-                    dpop_jkt="jkt",
-                    lang="nb",
                 ),
                 replacing=None,
             )

@@ -48,12 +48,6 @@ class Clock:
 
 
 @pytest.fixture
-async def suite(tmp_path) -> AsyncIterator[Suite]:
-    async with running_suite(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(follow_redirects=False, timeout=20.0) as client:
         yield client

@@ -40,6 +40,7 @@ from tests.support_web import (
     form_post,
     log_in,
     make_session,
+    new_session,
     seeded_directory,
 )
 
@@ -431,7 +432,7 @@ def test_two_simultaneous_confirmations_make_one_rule(world, tmp_path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from gateway.web.context import SESSION_COOKIE
-    from gateway.web.sessions import NewSession, SqlSessions
+    from gateway.web.sessions import SqlSessions
     from services.platform.db import make_engine, migrate_platform
 
     caller = world[0]
@@ -441,19 +442,7 @@ def test_two_simultaneous_confirmations_make_one_rule(world, tmp_path) -> None:
     try:
         cookie = asyncio.run(
             sessions.create(
-                NewSession(
-                    console="patient",
-                    client_id="samhandling-portal",
-                    subject="sub-eskil",
-                    person_pid=people.ESKIL,
-                    person_name="Eskil Eksempelsen",
-                    scopes=frozenset({"samhandling:patient"}),
-                    access_token="at",
-                    access_expires_at=2_000_000_000,
-                    refresh_token="rt",
-                    dpop_jkt="jkt",
-                    lang="nb",
-                ),
+                new_session(),
                 replacing=None,
             )
         )

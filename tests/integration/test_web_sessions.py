@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
 
 import grpc
 import pytest
@@ -16,6 +17,7 @@ from gateway.web import sessions as store
 from gateway.web.sessions import NewSession, PendingLogin, SqlSessions
 from services.platform.db import make_engine, migrate_platform
 from services.platform.errors import ServiceError
+from tests import support_web
 from tests.fixtures import people
 
 NOW = 1_800_000_000.0
@@ -57,21 +59,8 @@ def pending(**changes) -> PendingLogin:
     return PendingLogin(**(values | changes))  # type: ignore[arg-type]
 
 
-def new_session(**changes) -> NewSession:
-    values = dict(
-        console="patient",
-        client_id="samhandling-portal",
-        subject="sub-1",
-        person_pid=people.ESKIL,
-        person_name="Eskil Eksempelsen",
-        scopes=frozenset({"samhandling:patient"}),
-        access_token="at-1",
-        access_expires_at=int(NOW) + 600,
-        refresh_token="rt-1",
-        dpop_jkt="jkt",
-        lang="nb",
-    )
-    return NewSession(**(values | changes))  # type: ignore[arg-type]
+def new_session(**changes: Any) -> NewSession:
+    return support_web.new_session(**({"access_expires_at": int(NOW) + 600} | changes))
 
 
 def count(sessions: SqlSessions, table: str) -> int:

@@ -7,6 +7,8 @@ way to an answer without the error model: an unexpected exception in a handler."
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 import pytest
@@ -28,17 +30,11 @@ from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
 from services.platform.settings import BACKENDS
 from tests.fixtures.wire import call_raw, error_model
-from tests.support import DEMO_EHR_ACTOR, running_suite
+from tests.support import DEMO_EHR_ACTOR
 
 # Field 1, length-delimited, announcing 5 bytes where 2 follow: no message type parses it.
 MALFORMED = b"\x0a\x05ab"
 GATEWAY_ACTOR = common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SYSTEM, client_id=GATEWAY_CLIENT_ID)
-
-
-@pytest.fixture
-async def suite(tmp_path):
-    async with running_suite(tmp_path) as running:
-        yield running
 
 
 async def refusal(channel, path, method, body, metadata=()) -> tuple[grpc.StatusCode, str, str]:
@@ -129,6 +125,27 @@ async def test_a_method_no_server_has_is_unimplemented_with_the_error_model_on_e
 SECRET = "note for 22750884907: not for the log"
 
 
+async def refused_by(handler: Callable[[bytes, Any], Awaitable[bytes]]) -> pytest.ExceptionInfo[grpc.aio.AioRpcError]:
+    """Serves `handler` as /test.Handler/Call behind the service interceptor and calls it once;
+    the call's error."""
+    server = GrpcServer(
+        "handler",
+        "127.0.0.1:0",
+        interceptors=[ServiceInterceptor()],
+        generic_handlers=[
+            grpc.method_handlers_generic_handler("test.Handler", {"Call": grpc.unary_unary_rpc_method_handler(handler)})
+        ],
+    )
+    port = await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await channel.unary_unary("/test.Handler/Call")(b"", timeout=10)
+    finally:
+        await server.stop(0)
+    return err
+
+
 @pytest.mark.parametrize(
     "raised",
     [
@@ -147,21 +164,7 @@ async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model
     async def broken(request: bytes, context) -> bytes:
         raise raised
 
-    server = GrpcServer(
-        "broken",
-        "127.0.0.1:0",
-        interceptors=[ServiceInterceptor()],
-        generic_handlers=[
-            grpc.method_handlers_generic_handler("test.Broken", {"Call": grpc.unary_unary_rpc_method_handler(broken)})
-        ],
-    )
-    port = await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            with pytest.raises(grpc.aio.AioRpcError) as err:
-                await channel.unary_unary("/test.Broken/Call")(b"", timeout=10)
-    finally:
-        await server.stop(0)
+    err = await refused_by(broken)
     assert error_model(err.value) == (grpc.StatusCode.INTERNAL, "INTERNAL", ERROR_DOMAIN)
     assert err.value.details() == "internal error"
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -180,23 +183,7 @@ async def test_an_error_naming_a_long_input_keeps_its_code_and_reason(caplog):
     async def refusing(request: bytes, context) -> bytes:
         raise ServiceError(grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND", f"no unit {long}", violations, {"unit": long})
 
-    server = GrpcServer(
-        "refusing",
-        "127.0.0.1:0",
-        interceptors=[ServiceInterceptor()],
-        generic_handlers=[
-            grpc.method_handlers_generic_handler(
-                "test.Refusing", {"Call": grpc.unary_unary_rpc_method_handler(refusing)}
-            )
-        ],
-    )
-    port = await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            with pytest.raises(grpc.aio.AioRpcError) as err:
-                await channel.unary_unary("/test.Refusing/Call")(b"", timeout=10)
-    finally:
-        await server.stop(0)
+    err = await refused_by(refusing)
     assert error_model(err.value) == (grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND", ERROR_DOMAIN)
     message = err.value.details()
     assert message.startswith("no unit æ") and message.endswith("…") and len(message.encode()) <= 200

@@ -25,8 +25,6 @@ import pytest
 import pytest_asyncio
 from joserfc import jws, jwt
 from joserfc.jwk import ECKey
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -39,6 +37,7 @@ from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from services.sts.token_client import CLIENT_ASSERTION_TYPE, build_client_assertion
 from tests.fixtures import people
+from tests.fixtures.spans import recording_spans
 from tests.fixtures.sts import WEB_CALLBACK, Login
 from tests.support import Suite, running_suite
 
@@ -85,9 +84,7 @@ class Arena:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def arena(tmp_path_factory):
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     async with running_suite(tmp_path_factory.mktemp("attacks"), provider) as suite:
         system = await suite.token("demo-ehr")
         personnel = await obtain_token(suite.settings, Identity(user=people.LARS, purpose="TREAT"), dpop=True)

@@ -28,6 +28,7 @@ from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples
+from tests.fixtures.selector_values import selector_values
 
 NOW = bench.NOW
 PATIENT = bench.PATIENT
@@ -151,12 +152,7 @@ def selectors(draw) -> ActorSelector | None:
     kind = draw(st.sampled_from([*SelectorKind, None]))
     if kind is None:
         return None
-    values = {
-        SelectorKind.HPR_NUMBER: HPRS,
-        SelectorKind.ORG_NUMBER: ORGS,
-        SelectorKind.AUTHORIZATION: AUTHORIZATIONS,
-        SelectorKind.ANYONE: ("",),
-    }[kind]
+    values = selector_values(kind, HPRS, ORGS, AUTHORIZATIONS)
     return ActorSelector(kind, draw(st.sampled_from(values)))
 
 

@@ -35,6 +35,7 @@ from services.platform.actors import Actor
 from services.platform.vocabulary import ActorKind, DataCategory, PurposeOfUse
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples
+from tests.fixtures.selector_values import selector_values
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PATIENT = people.ESKIL
@@ -52,12 +53,7 @@ def _selector(rng: Random) -> ActorSelector | None:
     kind = rng.choice([*SelectorKind, None])
     if kind is None:
         return None
-    values = {
-        SelectorKind.HPR_NUMBER: HPRS,
-        SelectorKind.ORG_NUMBER: ORGS,
-        SelectorKind.AUTHORIZATION: AUTHORIZATIONS,
-        SelectorKind.ANYONE: ("",),
-    }[kind]
+    values = selector_values(kind, HPRS, ORGS, AUTHORIZATIONS)
     return ActorSelector(kind, rng.choice(values))
 
 

@@ -27,6 +27,7 @@ from services.platform.actors import Actor
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 from tests.fixtures import people
 from tests.fixtures.hypothesis_profiles import examples
+from tests.fixtures.selector_values import selector_values
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PATIENT = people.ESKIL
@@ -46,12 +47,7 @@ def selectors(draw, rule_type: RuleType) -> ActorSelector | None:
     if rule_type is not RuleType.PERMIT:
         return None
     kind = draw(st.sampled_from(list(SelectorKind)))
-    values = {
-        SelectorKind.HPR_NUMBER: HPRS,
-        SelectorKind.ORG_NUMBER: ORGS,
-        SelectorKind.AUTHORIZATION: AUTHORIZATIONS,
-        SelectorKind.ANYONE: ("",),
-    }[kind]
+    values = selector_values(kind, HPRS, ORGS, AUTHORIZATIONS)
     return ActorSelector(kind, draw(st.sampled_from(values)))
 
 

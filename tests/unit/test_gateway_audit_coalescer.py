@@ -9,13 +9,11 @@ import asyncio
 import grpc
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateway.audit_client import SHARED_APPEND_SPAN, AppendCoalescer
 from samhandling.audit.v1 import audit_pb2
 from services.platform.errors import ServiceError, unavailable
+from tests.fixtures.spans import recording_spans
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -185,9 +183,7 @@ async def test_a_read_cancelled_while_its_call_is_in_flight_leaves_the_call_alon
 
 
 async def test_a_call_of_one_reads_events_runs_in_its_trace_and_a_shared_call_in_its_own_linked_to_each_read():
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter, provider = recording_spans()
     tracer = provider.get_tracer("test")
     seen: list[trace.SpanContext] = []
     sender = Sender()
