@@ -12,7 +12,9 @@ Three ways of writing take turns, round by round:
 - AppendEvents over gRPC to the audit service, run as `samhandling serve audit` in its own
   process on the same database;
 - on PostgreSQL also AppendEvents to two such processes (replicas) on the one database, the
-  calls spread call by call over both by the gateway's own round_robin channel.
+  calls spread call by call over both by the gateway's own round_robin channel; each round's
+  pair of gRPC ways gives one ratio of two over one, reported with the median's interval
+  (bench.paired_ratios).
 
 Each writer makes a fixed number of sequential calls of two events (what one
 GetPatientSummary records), timed one by one. The database is fresh, migrated by the audit
@@ -35,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -65,6 +67,7 @@ from tests.support import BindsAssertions, asserted, settings_for
 
 from .consent_decisions import EHR, PATIENT
 from .gateway_cache import CATEGORIES
+from .paired_ratios import RatioSpread, paired
 from .report import ms, table, times
 from .timing import Timing, summarise
 
@@ -72,6 +75,10 @@ WRITERS = (1, 10, 100)
 CALLS_PER_WRITER = 10
 WARMUP_CALLS = 5
 ROUNDS = 4
+# On PostgreSQL, where two audit processes are compared with one: three rotations of its four
+# ways, so the two-against-one ratio rests on 12 paired rounds (bench.paired_ratios: the median's
+# interval is then [x(3), x(10)], 96 %). A lone writer's ratio moved by ±30 % from run to run on 4.
+REPLICA_ROUNDS = 12
 CALLS_PER_ROUND = 100  # at least: fewer writers make more calls each, so no cell rests on a handful
 EVENTS_PER_CALL = len(CATEGORIES)  # one event per consent decision of a GetPatientSummary
 SQLITE = "SQLite (WAL, synchronous=FULL)"
@@ -143,6 +150,9 @@ class AppendBench:
     rounds: int
     calls_per_round: int  # at least, at every number of writers
     runs: dict[int, dict[str, AppendRun]]  # writers -> way of writing -> its rounds together
+    # writers -> two audit processes over one, round by round: events/s, and CPU per event (None
+    # where CPU cannot be read). Only where two ran.
+    replicas: dict[int, tuple[RatioSpread, RatioSpread | None]] = field(default_factory=dict)
 
 
 class Target(Protocol):
@@ -447,7 +457,21 @@ async def _bench(
     finally:
         engine.dispose()
     runs = {n: {path: combine(samples) for path, samples in by_path.items()} for n, by_path in measured.items()}
-    return AppendBench(database, calls, rounds, calls_per_round, runs)
+    replicas = {
+        n: replica_ratios(by_path[GRPC_2], by_path[GRPC]) for n, by_path in measured.items() if GRPC_2 in by_path
+    }
+    return AppendBench(database, calls, rounds, calls_per_round, runs, replicas)
+
+
+def replica_ratios(two: Sequence[Sample], one: Sequence[Sample]) -> tuple[RatioSpread, RatioSpread | None]:
+    """Two processes over one, each round's pair (measured in the same round): events/s, and CPU
+    per event (None unless every sample has its CPU time)."""
+    rates = paired([s.counted.events / s.seconds for s in two], [s.counted.events / s.seconds for s in one])
+    cpu = [s.counted.cpu_seconds for s in (*two, *one)]
+    if any(c is None for c in cpu):
+        return rates, None
+    per_event = [c / s.counted.events for c, s in zip(cpu, (*two, *one), strict=True) if c is not None]
+    return rates, paired(per_event[: len(two)], per_event[len(two) :])
 
 
 @dataclass(frozen=True)
@@ -590,8 +614,10 @@ def run(
     rounds: int = ROUNDS,
     postgres: bool = True,
     calls_per_round: int = CALLS_PER_ROUND,
+    replica_rounds: int = REPLICA_ROUNDS,
 ) -> list[AppendBench]:
-    """SQLite always; PostgreSQL too when asked for and its server binaries are installed."""
+    """SQLite always (`rounds`); PostgreSQL too, with two audit processes beside one
+    (`replica_rounds`), when asked for and its server binaries are installed."""
     benches = []
     with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp:
         on = f"on {filesystem(Path(tmp))}"  # the PostgreSQL cluster lives in the same temporary directory
@@ -610,7 +636,7 @@ def run(
                             f"{POSTGRES} {on}",
                             writers,
                             calls,
-                            rounds,
+                            replica_rounds,
                             replicas=2,
                             calls_per_round=calls_per_round,
                         )
@@ -620,12 +646,53 @@ def run(
 
 
 def replica_lines(bench: AppendBench) -> list[str]:
-    """Two audit processes against one, events/s at each number of writers; none without two."""
-    pairs = [(n, by_path[GRPC_2], by_path[GRPC]) for n, by_path in bench.runs.items() if GRPC_2 in by_path]
-    if not pairs:
+    """Two audit processes against one at each number of writers, round by round, with the
+    median's interval and what it shows; none without two."""
+    if not bench.replicas:
         return []
-    ratios = ", ".join(f"{times(two.events_per_second / one.events_per_second)} at {n}" for n, two, one in pairs)
-    return [f"Two audit processes on the one database against one, events/s: {ratios} writers.", ""]
+    rows = []
+    for n, (rates, cpu) in bench.replicas.items():
+        rows.append(
+            [
+                str(n),
+                _spread(rates),
+                rates.verdict,
+                "–" if cpu is None else _spread(cpu),
+                "–" if cpu is None else _cpu_verdict(cpu),
+            ]
+        )
+    any_spread = next(iter(bench.replicas.values()))[0]
+    return [
+        f"Two audit processes on the one database against one, round by round: each of the {len(any_spread.ratios)} "
+        "rounds measures both ways back to back, and its ratio is two's over one's. The median of those ratios, "
+        f"its distribution-free {any_spread.coverage:.0%} interval (order statistics, bench/paired_ratios.py) "
+        'and the rounds\' min–max. A verdict is read from the interval: "faster" or "slower" only when the '
+        "whole interval lies on one side of 1. CPU per event counts process 0 for one, both processes for two.",
+        "",
+        *table(
+            [
+                "writers",
+                "events/s, two over one: median (interval; min–max)",
+                "two processes are",
+                "CPU µs per event, two over one",
+                "two processes cost",
+            ],
+            rows,
+        ),
+        "",
+    ]
+
+
+def _spread(spread: RatioSpread) -> str:
+    low, high = spread.interval
+    return (
+        f"{times(spread.median)} ({times(low)}–{times(high)}; {times(min(spread.ratios))}–{times(max(spread.ratios))})"
+    )
+
+
+def _cpu_verdict(cpu: RatioSpread) -> str:
+    """Higher CPU per event is costlier: the verdict reads the other way round."""
+    return {"faster": "more", "slower": "less"}.get(cpu.verdict, "the same within the spread")
 
 
 def heading(bench: AppendBench) -> str:

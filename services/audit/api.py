@@ -15,7 +15,7 @@ from services.platform.assertion import GATEWAY_CLIENT_ID
 from services.platform.error_reasons import Reason
 from services.platform.errors import invalid_argument
 from services.platform.ids import person_number_violations
-from services.platform.interceptors import asserted_patient, current_assertion
+from services.platform.interceptors import asserted_patient, current_assertion, handler_claim
 from services.platform.paging import fitting, page, page_violations, sequence_violations
 from services.platform.vocabulary import ActorKind
 
@@ -50,6 +50,8 @@ MAX_SIGNAL_PAGE = 50
 
 
 class AuditApi(audit_pb2_grpc.AuditServiceServicer):
+    # Methods whose assertion's claim this servicer commits with what the call stores.
+    CLAIMED_IN_HANDLER: ClassVar[frozenset[str]] = frozenset({"AppendEvents"})
     # Methods that change nothing here: their assertion is claimed beside the handler (Backend.read_only).
     READ_ONLY: ClassVar[frozenset[str]] = frozenset(
         {
@@ -101,7 +103,13 @@ class AuditApi(audit_pb2_grpc.AuditServiceServicer):
             problems.update({f"events[{index}].{path}": text for path, text in violations.items()})
         if problems:  # one bad event refuses the whole batch, so nothing is stored
             raise invalid_argument(problems)
-        stored = await self._log.append(records)
+        # The assertion's claim commits with the events (Backend.claimed_in_handler); refused, no event is stored.
+        claim = handler_claim()
+        stored = await self._log.append(records, claim.ticket if claim is not None else None)
+        if claim is not None:
+            claim.settled()
+        if stored is None:
+            raise Reason.ASSERTION_REPLAYED.error("internal assertion was already used")
         return audit_pb2.AppendEventsResponse(events=[convert.event(event) for event in stored])
 
     async def ListEvents(

@@ -39,15 +39,23 @@ class QueueFull(RuntimeError):
 class _Call(Generic[Item, Result]):
     items: list[Item]
     future: asyncio.Future[list[Result]]
+    weight: int  # what its items count for against the bounds
 
 
 class GroupCommit(Generic[Item, Result]):
     def __init__(
-        self, commit: Callable[[list[Item]], list[Result]], *, max_items: int = 2000, max_queued: int = 20_000
+        self,
+        commit: Callable[[list[Item]], list[Result]],
+        *,
+        max_items: int = 2000,
+        max_queued: int = 20_000,
+        weight: Callable[[Item], int] = lambda item: 1,
     ) -> None:
         """`commit` stores items in one transaction and returns one result per item, in order;
-        at most `max_items` per transaction, at most `max_queued` waiting for one."""
+        at most `max_items` per transaction, at most `max_queued` waiting for one, counting each
+        item as `weight` says (e.g. the events a call carries)."""
         self._commit = commit
+        self._weight = weight
         self._max_items = max_items
         self._max_queued = max_queued
         self._queued = 0  # items in the queue
@@ -61,11 +69,12 @@ class GroupCommit(Generic[Item, Result]):
 
     async def submit(self, items: Sequence[Item]) -> list[Result]:
         """The results of `items`, once the batch holding them is committed."""
-        if self._queued + len(items) > self._max_queued:
+        weight = sum(self._weight(item) for item in items)
+        if self._queued + weight > self._max_queued:
             raise QueueFull(f"{self._queued} items already wait for a commit")
-        call = _Call(list(items), asyncio.get_running_loop().create_future())
+        call = _Call(list(items), asyncio.get_running_loop().create_future(), weight)
         self._queue.append(call)
-        self._queued += len(call.items)
+        self._queued += call.weight
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
             self._writer.add_done_callback(self._abandon_queue)
@@ -121,11 +130,11 @@ class GroupCommit(Generic[Item, Result]):
         any is awaited); calls whose caller gave up are dropped."""
         batch: list[_Call[Item, Result]] = []
         count = 0
-        while self._queue and (not batch or count + len(self._queue[0].items) <= self._max_items):
+        while self._queue and (not batch or count + self._queue[0].weight <= self._max_items):
             call = self._queue.popleft()
-            self._queued -= len(call.items)
+            self._queued -= call.weight
             if call.future.done():  # cancelled before it was taken: never acknowledged
                 continue
-            count += len(call.items)
+            count += call.weight
             batch.append(call)
         return batch

@@ -18,6 +18,7 @@ BACKEND = Backend(
     service=audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
     add_to_server=audit_pb2_grpc.add_AuditServiceServicer_to_server,
     read_only=AuditApi.READ_ONLY,
+    claimed_in_handler=AuditApi.CLAIMED_IN_HANDLER,
     make_store=AuditStore,
     make_api=lambda store, settings: AuditApi(
         store,

@@ -14,6 +14,16 @@ are dense and follow commit order: a reader that sees sequence n sees every sequ
 and nothing that commits later can take a smaller number. (A database sequence gives neither on
 PostgreSQL: values are taken before commit and lost on rollback.)
 
+An append may carry the replay claims of the calls it stores (`AppendCall.claim`: the internal
+assertion's single use, services.platform.interceptors.handler_claim). They are inserted first in
+the append's transaction, before the log's lock, sorted (as every claim is), so they commit with
+the events or not at all; the events of a call whose claim is refused (a replay) are not stored,
+and the other calls of the batch are. The idempotency lookup then follows in the same
+transaction (the claims were its first write, see _reserve), so a batch with claims is one
+transaction where it was three (the lookup's, the append's, the claims'). On SQLite the claims'
+insert already takes the database's write lock, so there the lookup and the leaves are built
+under it too (SQLite has one writer at a time anyway).
+
 The Merkle tree's interior nodes and the signed checkpoints are not written here: one leader at a
 time integrates the committed events and signs (services.audit.integrator), about a second behind
 at most. The reads that need the tree are therefore bounded by the latest checkpoint.
@@ -24,7 +34,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -33,6 +43,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, bindparam,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from services.platform.replay_store import ReplayTicket, claim_tickets
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from . import merkle
@@ -58,6 +69,18 @@ _HEAD = LogHeadRow.metadata.tables[LogHeadRow.__tablename__]
 _LOOKUP = select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
 _RESERVE = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + bindparam("count")).returning(_HEAD.c.size)
 _INSERT = insert(_EVENTS)
+
+
+# An event about to be stored: its columns, its leaf up to its sequence, and its record.
+_Pending = tuple[dict[str, object], LeafTemplate, AuditRecord]
+
+
+@dataclass(frozen=True)
+class AppendCall:
+    """One call's records and the claim of its assertion (None: claimed already)."""
+
+    records: Sequence[AuditRecord]
+    claim: ReplayTicket | None = None
 
 
 class AuditStore:
@@ -95,25 +118,65 @@ class AuditStore:
         stored (or repeated in the batch) is not stored again. Returns the stored events in request
         order, once they are committed (an event stored now holds the appended record itself: no
         ORM instance or row object is built for it, which was a third of a large batch's CPU)."""
+        stored = self.append_calls([AppendCall(records)])[0]
+        assert stored is not None  # no claim, so never refused
+        return stored
+
+    def append_calls(self, calls: Sequence[AppendCall]) -> list[list[StoredEvent] | None]:
+        """`append` of several calls' records in one transaction, with their claims: per call, its
+        stored events, or None when its claim was refused (none of its records stored by it)."""
         for attempt in range(1, APPEND_ATTEMPTS + 1):
             try:
-                return self._append(records)
+                return self._append(calls)
             except IntegrityError:
                 if attempt == APPEND_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
 
-    def _append(self, records: Sequence[AuditRecord]) -> list[StoredEvent]:
-        keys = list(dict.fromkeys(r.idempotency_key for r in records))
+    def _append(self, calls: Sequence[AppendCall]) -> list[list[StoredEvent] | None]:
+        keys = list(dict.fromkeys(r.idempotency_key for call in calls for r in call.records))
+        claims = [call.claim for call in calls if call.claim is not None]
+        refused: set[int] = set()
         with self.engine.connect() as connection:  # one connection for the lookup and the write
-            stored = {
-                row["idempotency_key"]: _stored_event(row)
-                for row in connection.execute(_LOOKUP, {"keys": keys}).mappings()
+            if claims:
+                # One transaction: the claims are its first write (see _reserve), so the lookup
+                # may follow inside it; the log's lock is taken only after both.
+                with connection.begin():
+                    inserted = claim_tickets(connection, claims)
+                    refused = {i for i, call in enumerate(calls) if call.claim and call.claim.digest not in inserted}
+                    # One ticket twice in the batch: the first call has it, every other one is a replay.
+                    refused |= _repeated_claims(calls)
+                    stored = _lookup(connection, keys)
+                    pending = self._pending(calls, refused, stored)
+                    first = _write(connection, pending) if pending else 0
+            else:
+                stored = _lookup(connection, keys)
+                connection.rollback()  # the lookup's transaction ends here: see _reserve
+                pending = self._pending(calls, refused, stored)
+                if pending:
+                    with connection.begin():
+                        first = _write(connection, pending)
+        if pending:
+            stored |= {
+                key: StoredEvent(str(columns["event_id"]), sequence, record)
+                for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
             }
-            connection.rollback()  # the lookup's transaction ends here: see _reserve
-            pending: dict[str, tuple[dict[str, object], LeafTemplate, AuditRecord]] = {}
-            stored_at = self._clock()
-            for record in records:
+        return [
+            None if i in refused else [stored[r.idempotency_key] for r in call.records] for i, call in enumerate(calls)
+        ]
+
+    def _pending(
+        self, calls: Sequence[AppendCall], refused: set[int], stored: dict[str, StoredEvent]
+    ) -> dict[str, _Pending]:
+        """The events to store, by idempotency key: the first record of each key not stored yet,
+        among the calls not refused, with its columns and its leaf up to its sequence (a new event
+        id and new salts). Built before the log's lock is taken."""
+        stored_at = self._clock()
+        pending: dict[str, _Pending] = {}
+        for i, call in enumerate(calls):
+            if i in refused:
+                continue
+            for record in call.records:
                 key = record.idempotency_key
                 if key in stored or key in pending:
                     continue
@@ -125,20 +188,7 @@ class AuditStore:
                     "justification_salt": salts.justification,
                 }
                 pending[key] = (columns, LeafTemplate.of(record, event_id=str(event_id), salts=salts), record)
-            if pending:
-                with connection.begin():
-                    # The critical section: from here to the commit, every other appender waits.
-                    first = _reserve(connection, len(pending))
-                    rows = [
-                        columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
-                        for sequence, (columns, template, _) in enumerate(pending.values(), start=first)
-                    ]
-                    connection.execute(_INSERT, rows)
-                stored |= {
-                    key: StoredEvent(str(columns["event_id"]), sequence, record)
-                    for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
-                }
-        return [stored[r.idempotency_key] for r in records]
+        return pending
 
     def list_events(
         self, scope: ReadScope, limit: int, below_sequence: int | None = None, wanted: LogFilter = NO_FILTER
@@ -318,6 +368,37 @@ _ENUMS: dict[str, type[Enum]] = {
 _MEMBERS: dict[str, dict[object, Enum]] = {
     name: {member.value: member for member in domain} for name, domain in _ENUMS.items()
 }
+
+
+def _lookup(connection: Connection, keys: list[str]) -> dict[str, StoredEvent]:
+    """The events already stored under any of the keys, by key."""
+    return {
+        row["idempotency_key"]: _stored_event(row) for row in connection.execute(_LOOKUP, {"keys": keys}).mappings()
+    }
+
+
+def _write(connection: Connection, pending: dict[str, _Pending]) -> int:
+    """Reserves the pending events' sequences under the log's lock and inserts them; returns the
+    first sequence. The critical section: from here to the commit, every other appender waits."""
+    first = _reserve(connection, len(pending))
+    rows = [
+        columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
+        for sequence, (columns, template, _) in enumerate(pending.values(), start=first)
+    ]
+    connection.execute(_INSERT, rows)
+    return first
+
+
+def _repeated_claims(calls: Sequence[AppendCall]) -> set[int]:
+    """The calls whose claim an earlier call of the batch carries."""
+    seen: set[bytes] = set()
+    repeated = set()
+    for i, call in enumerate(calls):
+        if call.claim is not None:
+            if call.claim.digest in seen:
+                repeated.add(i)
+            seen.add(call.claim.digest)
+    return repeated
 
 
 def _latest_checkpoint(session: Session) -> CheckpointRow | None:

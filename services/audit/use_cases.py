@@ -22,9 +22,12 @@ from .group_commit import GroupCommit, QueueFull
 from .integrator import Integrator
 from .read_scope import LeafScope, ReadScope
 from .search import EventQuery, LogFilter
+from .store import AppendCall
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from services.platform.replay_store import ReplayTicket
 
     from .signer import LogSigner
     from .store import AuditStore
@@ -62,14 +65,14 @@ class AuditLog:
         self._leader_engine = leader_engine
         self._integrator = Integrator(leader_engine or store.engine, signer)
         self._integrator.start()
-        # Concurrent appends share one transaction.
-        self._appends = GroupCommit(self._append)
+        # Concurrent appends share one transaction, bounded by the events they carry.
+        self._appends = GroupCommit(self._append, weight=lambda call: len(call.records))
         metrics.lag.watch(store)  # the checkpoint lag gauges read it while this api serves
 
-    def _append(self, records: list[AuditRecord]) -> list[StoredEvent]:
-        rows = self._store.append(records)
+    def _append(self, calls: list[AppendCall]) -> list[list[StoredEvent] | None]:
+        stored = self._store.append_calls(calls)
         self._integrator.wake()  # if this replica leads, the checkpoint follows at once
-        return rows
+        return stored
 
     def close(self) -> None:
         """Stops the integrator once the server has stopped (its leadership goes to another replica)."""
@@ -79,13 +82,15 @@ class AuditLog:
         if self._leader_engine is not None:
             self._leader_engine.dispose()
 
-    async def append(self, records: list[AuditRecord]) -> list[StoredEvent]:
-        """Stores validated records (each idempotency key once) and answers once they are committed;
-        AUDIT_BUSY at once when too many wait for a commit."""
+    async def append(self, records: list[AuditRecord], claim: ReplayTicket | None = None) -> list[StoredEvent] | None:
+        """Stores validated records (each idempotency key once) and answers once they are committed,
+        together with `claim` (the call's assertion, services.audit.store): None, and nothing
+        stored, when the claim is refused (a replay); AUDIT_BUSY at once when too many wait for a
+        commit."""
         started, outcome = time.perf_counter(), "error"
         try:
-            rows = await self._appends.submit(records)
-            outcome = "ok"
+            (rows,) = await self._appends.submit([AppendCall(records, claim)])
+            outcome = "ok" if rows is not None else "error"  # a replay: refused
         except QueueFull:
             outcome = "busy"
             # Fail closed and at once: the gateway serves no patient data without its event.

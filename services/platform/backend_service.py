@@ -37,10 +37,11 @@ class ServedService:
     servicer: Callable[[Any], Any] = lambda api: api
     read_only: frozenset[str] = frozenset()
 
-    def check(self, backend: str) -> None:
-        """Refuses a read-only name that is no method with one request and one response."""
+    def check(self, backend: str, names: frozenset[str] | None = None) -> None:
+        """Refuses a read-only name (or one of `names`) that is no method with one request and
+        one response."""
         methods = self.service.methods_by_name
-        for name in self.read_only:
+        for name in self.read_only if names is None else names:
             method = methods.get(name)
             if method is None or method.client_streaming or method.server_streaming:
                 raise ValueError(
@@ -73,13 +74,21 @@ class Backend:
     # named here is claimed before its handler runs. Only methods with one request and one
     # response may be named.
     read_only: frozenset[str] = frozenset()
+    # The methods (short names, of the first service) whose handler inserts its assertion's
+    # claim in the transaction that stores the call's writes
+    # (services.platform.interceptors.handler_claim): one transaction per call instead of two.
+    # Only methods with one request and one response.
+    claimed_in_handler: frozenset[str] = frozenset()
     # Further gRPC services on the same server, each served by an object of the api (the summary
     # backend's EscalationService). The interceptors, reflection and health cover every one.
     more_services: tuple[ServedService, ...] = ()
 
     def __post_init__(self) -> None:
+        if both := self.read_only & self.claimed_in_handler:
+            raise ValueError(f"{self.name}: {sorted(both)} both read-only and claimed in their handler")
         for served in self.services:
             served.check(self.name)
+        self.services[0].check(self.name, self.claimed_in_handler)
 
     @property
     def services(self) -> tuple[ServedService, ...]:
@@ -90,6 +99,9 @@ class Backend:
     def read_only_methods(self) -> frozenset[str]:
         """The read-only methods' full names (of every service), as a server interceptor sees them."""
         return frozenset(f"/{s.service.full_name}/{name}" for s in self.services for name in s.read_only)
+
+    def _full_names(self, names: frozenset[str]) -> frozenset[str]:
+        return frozenset(f"/{self.service.full_name}/{name}" for name in names)
 
     def migrate(self, settings: Settings) -> None:
         """The service's own migrations, then the platform's (the replay claims)."""
@@ -137,7 +149,10 @@ class Backend:
             interceptors=[
                 telemetry.server_interceptor(tracer_provider),
                 ServiceInterceptor(
-                    AssertionVerifier(public_key, self.name, replay), read_only=self.read_only_methods()
+                    AssertionVerifier(public_key, self.name, replay),
+                    read_only=self.read_only_methods(),
+                    claimed_in_handler=self._full_names(self.claimed_in_handler),
+                    tickets=replay,
                 ),
             ],
             on_start=[w.start for w in work],

@@ -16,7 +16,13 @@ the backend declares read-only (`Backend.read_only`: it changes nothing in the b
 its claim run beside the handler instead of before it: every other check still comes first,
 and the handler's answer (a response or an error) is released only once the claim has
 succeeded; on a refused claim the refusal is the answer and the handler is cancelled
-(docs/internal-assertion.md, "A read's claim beside its handler").
+(docs/internal-assertion.md, "A read's claim beside its handler"). A method the backend claims
+in its handler (`Backend.claimed_in_handler`: the audit log's AppendEvents) is given its claim
+not made: the handler inserts the claim's row in the transaction that stores what the call
+writes (`handler_claim`, services.platform.replay_store.claim_tickets), so the claim and the
+write commit together or not at all. Its answer is released only once the claim is settled: a
+handler that did not commit the claim (it refused the call before, or its transaction failed)
+has it made here, before its answer goes out, and a refused claim is then the answer.
 
 Every call is also timed into `rpc.server.duration` with its method and final status code
 (services.platform.rpc_metrics); a method the server does not have counts as `_OTHER`."""
@@ -24,6 +30,7 @@ Every call is also timed into `rpc.server.duration` with its method and final st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -41,6 +48,7 @@ from . import rpc_metrics
 from .assertion import METADATA_KEY, STREAM_BINDING, Assertion, AssertionVerifier, request_binding
 from .errors import ServiceError, invalid_argument
 from .gated import released_once
+from .replay_store import ReplayStore, ReplayTicket
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +56,45 @@ log = logging.getLogger(__name__)
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 _assertion: contextvars.ContextVar[Assertion] = contextvars.ContextVar("samhandling_assertion")
+_handler_claim: contextvars.ContextVar[HandlerClaim | None] = contextvars.ContextVar(
+    "samhandling_handler_claim", default=None
+)
 
 
 def current_assertion() -> Assertion:
     """The verified gateway assertion of the call being handled."""
     return _assertion.get()
+
+
+class HandlerClaim:
+    """The claim of a call's assertion, left to its handler: `ticket` is the row to insert in
+    the transaction that stores the call's writes. The handler calls `settled` once that
+    transaction has committed (the claim made), or once the claim was found refused (a replay:
+    nothing of the call was stored, and the handler refuses it)."""
+
+    __slots__ = ("ticket", "is_settled", "_fallback", "_store")
+
+    def __init__(self, ticket: ReplayTicket, fallback: PendingClaim, store: ReplayStore) -> None:
+        self.ticket = ticket
+        self.is_settled = False
+        self._fallback = fallback
+        self._store = store
+
+    def settled(self) -> None:
+        self.is_settled = True
+        self._store.sweep_soon()  # the claims the handler commits are swept as the store's own are
+
+    async def settle(self) -> None:
+        """Makes the claim in the replay store unless the handler settled it (raises ServiceError
+        when refused or undecidable)."""
+        if not self.is_settled:
+            await self._fallback()
+            self.is_settled = True
+
+
+def handler_claim() -> HandlerClaim | None:
+    """The claim the call's handler is to make (None: the claim was made before the handler)."""
+    return _handler_claim.get()
 
 
 async def abort(context: grpc.aio.ServicerContext, err: ServiceError) -> None:
@@ -78,10 +120,18 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         verifier: AssertionVerifier | None = None,
         metrics: rpc_metrics.RpcMetrics | None = None,
         read_only: Collection[str] = (),
+        claimed_in_handler: Collection[str] = (),
+        tickets: ReplayStore | None = None,
     ) -> None:
+        """`claimed_in_handler`: full method names with one request and one response whose
+        handler inserts its assertion's claim (`tickets.ticket`) in its own transaction."""
         self._verifier = verifier
         self._metrics = metrics or rpc_metrics.GLOBAL
         self._read_only = frozenset(read_only)
+        self._claimed_in_handler = frozenset(claimed_in_handler)
+        if self._claimed_in_handler and tickets is None:
+            raise ValueError("methods claimed in their handler need the replay store's tickets")
+        self._tickets = tickets
 
     async def intercept_service(
         self,
@@ -103,8 +153,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         token = metadata.get(METADATA_KEY)  # a text key: a str, never bytes
         # Only a read with one request and one response has its claim beside the handler: a
         # stream's messages go out as they are made, before any claim could be awaited.
-        beside = verifier is not None and handler.unary_unary is not None and details.method in self._read_only
-        admit = self._admission(verifier, token if isinstance(token, str) else None, details.method, beside)
+        unary = verifier is not None and handler.unary_unary is not None
+        beside = unary and details.method in self._read_only
+        tickets = self._tickets if unary and details.method in self._claimed_in_handler else None
+        admit = self._admission(verifier, token if isinstance(token, str) else None, details.method, beside, tickets)
         deserializer = _decoding(handler.request_deserializer)
         # Every shape of call is wrapped: a handler left unwrapped would skip the assertion check.
         # A single request is admitted against the hash of its bytes as received (`_bound`);
@@ -144,9 +196,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
     @staticmethod
     def _admission(
-        verifier: AssertionVerifier | None, token: str | None, method: str, beside: bool = False
+        verifier: AssertionVerifier | None,
+        token: str | None,
+        method: str,
+        beside: bool = False,
+        tickets: ReplayStore | None = None,
     ) -> Admission:
-        """`beside`: the claim is not made here but handed back, to run beside the handler."""
+        """`beside`: the claim is not made here but handed back, to run beside the handler;
+        `tickets`: nor here, but handed back as the HandlerClaim the handler makes."""
 
         async def admit(request: Any) -> tuple[Any, PendingClaim | None]:
             pending: PendingClaim | None = None
@@ -157,7 +214,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 else:
                     assertion, claim_until = verifier.check(token, method, STREAM_BINDING)
                 pending = functools.partial(verifier.claim, assertion.jti, claim_until)
-                if not beside:
+                if tickets is not None:  # handed back: `_unary` settles it once the handler has ended
+                    claim = HandlerClaim(tickets.ticket(assertion.jti, claim_until), pending, tickets)
+                    _handler_claim.set(claim)
+                    pending = claim.settle
+                elif not beside:
                     await pending()
                     pending = None
                 _assertion.set(assertion)
@@ -290,6 +351,9 @@ def _unary(
         started, code = time.perf_counter(), grpc.StatusCode.OK
         try:
             request, pending = await admit(request)
+            claim = _handler_claim.get()
+            if claim is not None:
+                return await _claimed_in_handler(claim, behaviour(request, context))
             if pending is not None:
                 return await released_once(pending(), behaviour(request, context))
             return await behaviour(request, context)
@@ -301,6 +365,22 @@ def _unary(
             measure(rpc_metrics.ended_with(context, code) if code is grpc.StatusCode.OK else code, started)
 
     return run
+
+
+async def _claimed_in_handler(claim: HandlerClaim, answer: Awaitable[Any]) -> Any:
+    """`answer`'s outcome, released once its handler's claim is settled: made here if the
+    handler did not commit it, and then a refusal is the answer instead."""
+    try:
+        result = await answer
+    except grpc.aio.AbortError:  # answered already (context.abort): the claim is still made
+        with contextlib.suppress(ServiceError):
+            await claim.settle()
+        raise
+    except Exception:  # an error is an answer too: released once the claim is settled
+        await claim.settle()
+        raise
+    await claim.settle()
+    return result
 
 
 def _stream(

@@ -53,12 +53,14 @@ never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import math
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -110,10 +112,6 @@ class ReplayStore:
         self._timeout = timeout or CLAIM_TIMEOUT_SECONDS
         self._database_wait_ms = int(self._timeout * 500)  # half the claim's timeout, in milliseconds
         self._clock = clock
-        # The driver's own placeholder: the statement is written once per batch size, not
-        # compiled per claim (SQLAlchemy does not cache an ON CONFLICT insert's compilation).
-        self._placeholder = "%s" if engine.dialect.name == "postgresql" else "?"
-        self._inserts: dict[int, str] = {}
         # Bounded on the server too, so a lock wait cannot hold a pooled connection; and, unless
         # the store is synchronous, this transaction's commit does not wait for the WAL flush.
         # Values are typed numbers and constants, never a request's.
@@ -123,6 +121,7 @@ class ReplayStore:
         self._transaction_settings = f"SELECT {', '.join(settings)}"
         self._synchronous_commit = synchronous_commit
         self._sweeps = SweepSchedule(SWEEP_SECONDS)
+        self._sweep_tasks: set[asyncio.Future[None]] = set()  # sweep_soon's, held until they end
         # One group commit per event loop (a server runs one; tests may run several in turn).
         self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = weakref.WeakKeyDictionary()
         if engine.dialect.name == "sqlite":
@@ -144,15 +143,20 @@ class ReplayStore:
     def close(self) -> None:
         self._engine.dispose()
 
+    def ticket(self, key: str, expires_at: float) -> ReplayTicket:
+        """The row that claims `key`, for a caller that inserts it in a transaction of its own
+        (`claim_tickets`, then `sweep_soon`); `claim` inserts the same row."""
+        return ReplayTicket(hashlib.sha256(f"{self._namespace}\0{key}".encode()).digest(), math.ceil(expires_at))
+
     async def claim(self, key: str, expires_at: float) -> bool:
-        digest = hashlib.sha256(f"{self._namespace}\0{key}".encode()).digest()
+        ticket = self.ticket(key, expires_at)
         loop = asyncio.get_running_loop()
         batch = self._batches.get(loop)
         if batch is None:
             batch = self._batches[loop] = _GroupCommit(self._claim_many)
         try:
             async with asyncio.timeout(self._timeout):
-                return await batch.claim(digest, math.ceil(expires_at))
+                return await batch.claim(ticket.digest, ticket.expires_at)
         except (TimeoutError, SQLAlchemyError) as exc:
             # The class only: a database error's text holds the statement's parameters.
             log.error("replay store unavailable", extra={"error": exc.__class__.__name__})
@@ -160,28 +164,20 @@ class ReplayStore:
 
     def _claim_many(self, claims: Sequence[tuple[bytes, int]]) -> set[bytes]:
         """Inserts the keys in one transaction; returns those inserted (first uses)."""
-        expiry: dict[bytes, int] = {}
-        for digest, expires_at in claims:
-            expiry.setdefault(digest, expires_at)
-        rows = [(digest, expiry[digest]) for digest in sorted(expiry)]
         with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql(self._transaction_settings)
-            parameters = tuple(value for row in rows for value in row)
-            inserted = {bytes(key) for (key,) in connection.exec_driver_sql(self._insert(len(rows)), parameters)}
+            inserted = claim_tickets(connection, [ReplayTicket(digest, expires) for digest, expires in claims])
         self._sweep_if_due()
         return inserted
 
-    def _insert(self, rows: int) -> str:
-        """INSERT of `rows` claims that returns the keys it inserted (at most MAX_BATCH variants)."""
-        statement = self._inserts.get(rows)
-        if statement is None:
-            values = ", ".join([f"({self._placeholder}, {self._placeholder})"] * rows)
-            statement = self._inserts[rows] = (
-                f"INSERT INTO {REPLAY_CLAIMS.name} (key_hash, expires_at) VALUES {values} "
-                "ON CONFLICT (key_hash) DO NOTHING RETURNING key_hash"
-            )
-        return statement
+    def sweep_soon(self) -> None:
+        """After claims committed by `claim_tickets` in another transaction: the sweep, if it is
+        due, in a worker thread of the running event loop (nothing waits for it)."""
+        if self._sweeps.due():
+            task = asyncio.ensure_future(asyncio.to_thread(self._sweep_if_due))
+            self._sweep_tasks.add(task)
+            task.add_done_callback(self._sweep_tasks.discard)
 
     def _sweep_if_due(self) -> None:
         self._sweeps.run_if_due(self._sweep_or_log)
@@ -205,6 +201,41 @@ class ReplayStore:
         if not self._synchronous_commit:
             # After make_engine's pragmas (WAL, FULL): commits reach the WAL file, not the disk.
             dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+
+
+@dataclass(frozen=True)
+class ReplayTicket:
+    """The row that claims one key: SHA-256 of namespace and key, and until when it stays."""
+
+    digest: bytes
+    expires_at: int
+
+
+def claim_tickets(connection: sa.Connection, tickets: Sequence[ReplayTicket]) -> set[bytes]:
+    """Inserts the tickets' rows in the connection's transaction (its commit makes the claims);
+    returns the digests inserted (first uses). Rows go in sorted, so two transactions claiming
+    the same keys lock them in the same order and cannot deadlock; a key twice is inserted once."""
+    if not tickets:
+        return set()
+    expiry: dict[bytes, int] = {}
+    for ticket in tickets:
+        expiry.setdefault(ticket.digest, ticket.expires_at)
+    parameters = tuple(value for digest in sorted(expiry) for value in (digest, expiry[digest]))
+    statement = _insert(connection.dialect.name, len(expiry))
+    return {bytes(key) for (key,) in connection.exec_driver_sql(statement, parameters)}
+
+
+@functools.lru_cache(maxsize=2 * MAX_BATCH)
+def _insert(dialect: str, rows: int) -> str:
+    """INSERT of `rows` claims that returns the keys it inserted, in the driver's own placeholder:
+    written once per batch size, not compiled per claim (SQLAlchemy does not cache an ON CONFLICT
+    insert's compilation)."""
+    placeholder = "%s" if dialect == "postgresql" else "?"
+    values = ", ".join([f"({placeholder}, {placeholder})"] * rows)
+    return (
+        f"INSERT INTO {REPLAY_CLAIMS.name} (key_hash, expires_at) VALUES {values} "
+        "ON CONFLICT (key_hash) DO NOTHING RETURNING key_hash"
+    )
 
 
 class _GroupCommit:

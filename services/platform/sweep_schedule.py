@@ -19,6 +19,10 @@ class SweepSchedule:
         self._running = threading.Lock()
         self._next = 0.0  # monotonic
 
+    def due(self) -> bool:
+        """A sweep would run now: it is time, and none is running in this process."""
+        return self._clock() >= self._next and not self._running.locked()
+
     def run_if_due(self, sweep: Callable[[], object]) -> None:
         """Runs `sweep` when due; what it raises reaches the caller."""
         now = self._clock()

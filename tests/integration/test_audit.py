@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from tests.fixtures.audit_events import (
     OTHER_PATIENT,
     PATIENT,
     append,
+    at_once,
     event,
     patient_actor,
     record,
@@ -87,19 +87,13 @@ async def test_a_retried_append_stores_the_event_once(settings):
 def test_concurrent_retries_store_the_event_once(audit_engine):
     # Two stores stand for two gateway replicas retrying the same event at the same moment.
     stores = [AuditStore(make_sessions(audit_engine)) for _ in range(2)]
-    start = threading.Barrier(8)
     results: list[tuple[str, int]] = []
 
     def retry(index: int) -> None:
-        start.wait()
         row = stores[index % 2].append([record("same-key"), record(f"own-{index}")])[0]
         results.append((str(row.event_id), row.sequence))
 
-    threads = [threading.Thread(target=retry, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(retry, 8)
     assert len(results) == 8 and len(set(results)) == 1
     with audit_engine.connect() as connection:
         sequences = connection.execute(sa.text("SELECT sequence FROM audit_events ORDER BY sequence")).scalars().all()

@@ -29,6 +29,7 @@ from bench.audit_appends import (
     drive,
     measure,
     plain_table,
+    replica_ratios,
 )
 from bench.audit_latency import ReadLatency, ReadSpans, read_spans, summarise_reads
 from bench.report import replace_section
@@ -167,7 +168,7 @@ def test_only_audit_replaces_each_databases_section_and_keeps_the_rest():
     assert new.count(f"| 10 | {GRPC} |") == 2 and new.endswith("## Later section\n\nkept\n")
 
 
-def test_the_report_gives_two_replicas_against_one():
+def test_the_report_gives_two_replicas_against_one_round_by_round():
     runs = {
         n: {
             BASELINE: AppendRun(1000, 50, 1.0, 0.25, t(4)),
@@ -176,9 +177,23 @@ def test_the_report_gives_two_replicas_against_one():
         }
         for n in (1, 10)
     }
-    text = "\n".join(audit_appends.render([AppendBench("PostgreSQL (test)", 50, 2, 100, runs)]))
+
+    def rounds(seconds: list[float], cpu: float | None) -> list[Sample]:
+        return [Sample(Counters(100, 10, cpu), s, [1]) for s in seconds]
+
+    one = rounds([1.0] * 8, 0.2)
+    replicas = {
+        # two is 0.9×–1.2× as fast as one, round by round; it costs 1.5× the CPU in every round
+        1: replica_ratios(rounds([1 / r for r in (0.9, 1.2, 1.0, 1.1, 0.95, 1.05, 1.0, 1.0)], 0.3), one),
+        # two is slower in every round; its CPU cannot be read
+        10: replica_ratios(rounds([1 / r for r in (0.5, 0.6, 0.7, 0.8, 0.5, 0.6, 0.7, 0.8)], None), one),
+    }
+    text = "\n".join(audit_appends.render([AppendBench("PostgreSQL (test)", 50, 8, 100, runs, replicas)]))
     assert f"| 10 | {GRPC_2} | 1,000 | 10.0 | 50 | 0.05× |" in text
-    assert "Two audit processes on the one database against one, events/s: 2.00× at 1, 0.20× at 10 writers." in text
+    assert "each of the 8 rounds" in text and "93% interval" in text
+    assert "| 1 | 1.00× (0.95×–1.10×; 0.90×–1.20×) | as fast within the spread | 1.50× (1.50×–1.50×; " in text
+    assert "| 10 | 0.65× (0.50×–0.80×; 0.50×–0.80×) | slower | – | – |" in text
+    assert "| more |" in text
 
 
 def test_few_writers_make_more_calls_each_so_a_round_is_never_a_handful():

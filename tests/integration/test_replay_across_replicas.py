@@ -15,7 +15,6 @@ from dataclasses import replace
 
 import grpc
 import psycopg
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import make_url
@@ -29,6 +28,7 @@ from services.platform import replay_store
 from services.platform.dpop import grpc_target, make_proof
 from services.platform.settings import Settings
 from tests.fixtures import people
+from tests.fixtures.backend_replicas import replica_channels
 from tests.fixtures.spans import recording_spans
 from tests.support import BindsAssertions, asserted, expect_error, running_suite, settings_for
 
@@ -152,20 +152,8 @@ async def two_capacity_replicas(
         return apis[-1]
 
     base = backend("capacity")
-    spec = replace(base, make_api=make_api)
-    spec.migrate(settings)
-    spec.seed(settings)
-    servers = [spec.create_server(settings, TracerProvider(), address="127.0.0.1:0") for _ in range(2)]
-    ports = [await server.start() for server in servers]
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            channels = [
-                await stack.enter_async_context(grpc.aio.insecure_channel(f"127.0.0.1:{port}")) for port in ports
-            ]
-            yield [capacity_pb2_grpc.CapacityServiceStub(c) for c in channels], apis
-    finally:
-        for server in servers:
-            await server.stop(grace=0)
+    async with replica_channels(replace(base, make_api=make_api), settings, seed=True) as channels:
+        yield [capacity_pb2_grpc.CapacityServiceStub(c) for c in channels], apis
 
 
 def bound(settings: Settings, request, method: str = OVERVIEW) -> tuple[tuple[str, str], ...]:

@@ -160,3 +160,19 @@ async def test_commits_run_on_a_thread_of_their_own_when_the_default_executor_is
         release.set()
         await asyncio.gather(*blockers)
         group.close()
+
+
+async def test_items_count_for_their_weight_in_a_batch_and_in_the_queue():
+    from services.audit.group_commit import QueueFull
+
+    commit = GatedCommit()
+    group = GroupCommit(commit, max_items=4, max_queued=6, weight=len)  # an item of n letters weighs n
+    first = asyncio.create_task(group.submit(["a"]))
+    await wait_for_commit(commit)
+    waiting = [asyncio.create_task(group.submit([word])) for word in ("bbb", "cc")]
+    await asyncio.sleep(0)  # let both calls queue
+    with pytest.raises(QueueFull):
+        await group.submit(["dd"])  # 5 letters wait: 2 more would exceed 6
+    commit.gate.set()
+    assert [await first] + [await call for call in waiting] == [["stored a"], ["stored bbb"], ["stored cc"]]
+    assert commit.batches == [["a"], ["bbb"], ["cc"]]  # 3 + 2 letters exceed a batch of 4

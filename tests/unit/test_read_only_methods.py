@@ -42,3 +42,20 @@ def test_a_read_only_name_that_is_no_unary_method_is_refused(name):
     capacity = backend("capacity")
     with pytest.raises(ValueError, match=name):
         replace(capacity, read_only=frozenset({name}))
+
+
+def test_only_the_audit_append_claims_in_its_handler():
+    assert backend("audit").claimed_in_handler == {"AppendEvents"}
+    assert all(not backend(component).claimed_in_handler for component in BACKENDS if component != "audit")
+
+
+@pytest.mark.parametrize("name", ["GetPatientSumary", "WatchCapacity"], ids=["unknown", "streaming"])
+def test_a_name_claimed_in_its_handler_that_is_no_unary_method_is_refused(name):
+    with pytest.raises(ValueError, match=name):
+        replace(backend("capacity"), claimed_in_handler=frozenset({name}))
+
+
+def test_a_method_is_never_both_a_read_and_claimed_in_its_handler():
+    audit = backend("audit")
+    with pytest.raises(ValueError, match="ListEvents"):
+        replace(audit, claimed_in_handler=frozenset({"AppendEvents", "ListEvents"}))

@@ -46,3 +46,14 @@ def test_a_failing_sweep_reaches_the_caller_and_the_next_period_sweeps_again() -
     now[0] = 10.0
     schedule.run_if_due(lambda: swept.append("due"))
     assert swept == ["due"]
+
+
+def test_due_says_whether_a_sweep_would_run_now() -> None:
+    now = [0.0]
+    schedule = SweepSchedule(10.0, clock=lambda: now[0])
+    seen: list[bool] = []
+    assert schedule.due()
+    schedule.run_if_due(lambda: seen.append(schedule.due()))  # running: not due meanwhile
+    assert seen == [False] and not schedule.due()
+    now[0] = 10.0
+    assert schedule.due()
