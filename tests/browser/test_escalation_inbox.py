@@ -103,3 +103,7 @@ async def test_home_nursing_sees_what_it_sent_and_opens_a_restricted_one_in_an_e
     await expect(page.locator(".emergency-banner")).to_contain_text("Nødåpning")
     await expect(page.locator(".isbar")).to_contain_text("Gunnar Gjetningsen")
     await axe_check(page)
+    # The language switch reloads the page: in English, and the emergency opening is asked again.
+    await page.get_by_role("link", name="Change language to English").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("The patient has restricted access")
+    await axe_check(page)
