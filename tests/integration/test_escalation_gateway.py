@@ -41,8 +41,9 @@ SERVICE = "/samhandling.summary.v1.EscalationService/"
 VITALS = common_pb2.DATA_CATEGORY_VITAL_SIGNS
 UNKNOWN_ID = "esc-00000000000000000000000000000000"
 JUSTIFIED = ("x-samhandling-justification", "NEWS2 7 hjemme, vurderer innleggelse")
-# Through an organisation's own system the request names the health person acting (their own
-# token names them). Sigrid works in Bodø home nursing, whose EHR is demo-ehr.
+# The actions here go through an organisation's own system, which names the health person acting:
+# a health person's own access token carries their HPR number but no name, and the summary
+# service's actions ask for a name today. Sigrid works in Bodø home nursing, whose EHR is demo-ehr.
 BY_LARS = summary_pb2.Performer(hpr_number=people.LARS_HPR, name="Lars Legevaktsen")
 BY_SIGRID = summary_pb2.Performer(hpr_number=people.SIGRID_HPR, name="Sigrid Sykepleiersen")
 PERMIT, DENY = common_pb2.DECISION_PERMIT, common_pb2.DECISION_DENY
