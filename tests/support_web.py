@@ -45,9 +45,11 @@ class FakeCaller:
     answers: dict[str, Answer] = field(default_factory=dict)
     streams: dict[str, list[Message]] = field(default_factory=dict)
     calls: list[tuple[WebSession, str, Message]] = field(default_factory=list)
+    justifications: list[str] = field(default_factory=list)  # each call's (empty: no emergency opening)
 
-    async def call(self, session: WebSession, rpc: str, request: Message) -> Message:
+    async def call(self, session: WebSession, rpc: str, request: Message, *, justification: str = "") -> Message:
         self.calls.append((session, rpc, request))
+        self.justifications.append(justification)
         try:
             answer = self.answers[rpc]
         except KeyError:

@@ -37,7 +37,7 @@ from ..http.bodies import read_body
 from ..http.errors import http_status, internal, method_not_allowed, route_not_found
 from ..http.path_methods import Endpoint, PathMethods
 from ..http.receipt_keys import ReceiptKeys
-from . import auditor, capacity, login, patient
+from . import auditor, capacity, inbox, login, patient
 from .context import LANG_COOKIE, LANGS, SESSION_COOKIE, Console, Handler, Lang, Page, Web, WebRoute, WebSession
 from .csrf import CSRF_FIELD, origin_of, same_origin, token_matches
 from .directory import Directory
@@ -70,14 +70,20 @@ LOGIN_PATHS: Mapping[Console, str] = {
     "patient": "/logg-inn/pasient",
     "auditor": "/logg-inn/ansatt?til=revisor",
     "capacity": "/logg-inn/ansatt?til=kapasitet",
+    "inbox": "/logg-inn/ansatt?til=innboks",
 }
+STAFF_CONSOLES: tuple[Console, ...] = (
+    "auditor",
+    "capacity",
+    "inbox",
+)  # the personnel login's, in the landing page's order
 RESERVED_PREFIXES = ("/api/", STATIC_PREFIX + "/")
 PAGE_METHODS = frozenset({"GET", "POST"})  # never HEAD (see above); PUT and DELETE are not in HTML forms
 
 
 def area_routes() -> list[WebRoute]:
-    """The routes every area module exports (login, patient, auditor, capacity)."""
-    return [*login.routes(), *patient.routes(), *auditor.routes(), *capacity.routes()]
+    """The routes every area module exports (login, patient, auditor, capacity, inbox)."""
+    return [*login.routes(), *patient.routes(), *auditor.routes(), *capacity.routes(), *inbox.routes()]
 
 
 @dataclass(frozen=True)
@@ -252,7 +258,7 @@ def _shell_routes(web: Web, routes: Sequence[WebRoute]) -> list[WebRoute]:
     if "/logg-inn/pasient" in paths:
         logins.append(("patient", LOGIN_PATHS["patient"]))
     if "/logg-inn/ansatt" in paths:
-        logins += [("auditor", LOGIN_PATHS["auditor"]), ("capacity", LOGIN_PATHS["capacity"])]
+        logins += [(console, LOGIN_PATHS[console]) for console in STAFF_CONSOLES]
     shown = [compile_path(r.path)[0] for r in routes if "GET" in r.methods] + [re.compile(r"^/$")]
 
     async def landing(page: Page) -> Response:
@@ -315,7 +321,7 @@ class _NoSessions:
 class _NoCaller:
     """The shell's caller: no page of the shell calls a service."""
 
-    async def call(self, session: WebSession, rpc: str, request: Message) -> Message:
+    async def call(self, session: WebSession, rpc: str, request: Message, *, justification: str = "") -> Message:
         raise RuntimeError("the web shell calls no service")
 
     def stream(self, session: WebSession, rpc: str, request_after: Callable[[int], Message]) -> AsyncIterator[Message]:

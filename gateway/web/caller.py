@@ -3,7 +3,13 @@ session's DPoP-bound access token and a fresh proof by the deployment's web key,
 gateway's own Enforcer with POLICIES[rpc], exactly as a gRPC or JSON API call would be.
 Authentication, the policy table, consent, audit and the assertion therefore all apply
 unchanged: a page adds no authority. The proof names `grpc_target(gateway public URL, rpc)`
-(htu ""), as a gRPC client's does; no justification or consent-at-moment metadata is sent.
+(htu ""), as a gRPC client's does; no consent-at-moment metadata is sent.
+
+An emergency opening (`call(..., justification=...)`, the inbox's restricted escalation) runs
+the one call with a one-off token attesting ETREAT (`emergency`, the login's: a refresh under
+the session's lease whose access token the session does not keep) and the person's words in
+`x-samhandling-justification`, exactly as a gRPC client opens in an emergency: consent opens a
+restriction for it, flags it for audit and notifies the patient.
 
 A token with less than REFRESH_MARGIN_SECONDS left is refreshed first (`refresh`, the
 login's: one replica at a time spends the rotating refresh token); a call the Enforcer refuses
@@ -13,6 +19,7 @@ token the issuer refuses) answers 401 WEB_SESSION_ENDED, and the person logs in 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from urllib.parse import quote
 
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
@@ -22,6 +29,7 @@ from services.platform.dpop import grpc_target, make_proof
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError
 
+from ..authentication import JUSTIFICATION
 from ..calls import IncomingCall
 from ..enforcement import Enforcer
 from ..policy import POLICIES, MethodPolicy
@@ -32,6 +40,7 @@ PEER = "web"  # the peer the refusal logs name for calls made by the pages
 REFRESH_MARGIN_SECONDS = 60
 
 Refresh = Callable[[WebSession, Credentials], Awaitable[Credentials]]
+Emergency = Callable[[WebSession], Awaitable[Credentials]]
 
 
 def response_type(rpc: str) -> type[Message]:
@@ -49,9 +58,11 @@ class EnforcerCaller:
         dpop_key: DpopKey,
         gateway_public_url: str,
         policies: Mapping[str, MethodPolicy] = POLICIES,
+        emergency: Emergency | None = None,
     ) -> None:
         self._enforcer = enforcer
         self._refresh = refresh
+        self._emergency = emergency
         self._sessions = sessions
         self._key = dpop_key
         self._jkt = dpop_key.thumbprint()
@@ -75,7 +86,9 @@ class EnforcerCaller:
         call = IncomingCall(rpc, _metadata(credentials, proof), PEER, htm="POST", htu="")
         return call, policy
 
-    async def call(self, session: WebSession, rpc: str, request: Message) -> Message:
+    async def call(self, session: WebSession, rpc: str, request: Message, *, justification: str = "") -> Message:
+        if justification:
+            return await self._emergency_call(session, rpc, request, justification)
         call, policy = await self._incoming(session, rpc)
         try:
             return await self._enforcer.handle(call, policy, request, response_type(rpc))
@@ -83,6 +96,23 @@ class EnforcerCaller:
             if err.reason != Reason.TOKEN_EXPIRED:
                 raise
         call, policy = await self._incoming(session, rpc, renew=True)  # once, with a fresh token
+        try:
+            return await self._enforcer.handle(call, policy, request, response_type(rpc))
+        except ServiceError as err:
+            raise await self._ended_if_expired(session, err) from None
+
+    async def _emergency_call(self, session: WebSession, rpc: str, request: Message, justification: str) -> Message:
+        policy = self._policies.get(rpc)
+        if policy is None or self._emergency is None:
+            raise ValueError(f"no emergency opening of {rpc} here")  # a page's bug, not the person's
+        credentials = await self._sessions.credentials(session)
+        if credentials is None or credentials.dpop_jkt != self._jkt:
+            await self._sessions.end(session)
+            raise session_ended()
+        credentials = await self._emergency(session)
+        proof = make_proof(self._key, "POST", grpc_target(self._public_url, rpc), access_token=credentials.access_token)
+        metadata = (*_metadata(credentials, proof), (JUSTIFICATION, quote(justification, safe="")))
+        call = IncomingCall(rpc, metadata, PEER, htm="POST", htu="")
         try:
             return await self._enforcer.handle(call, policy, request, response_type(rpc))
         except ServiceError as err:

@@ -19,7 +19,7 @@ from ..enforcement import Enforcer
 from ..http.receipt_keys import ReceiptKeys
 from ..jwks import JwksCache
 from ..tokens import TokenValidator
-from . import auditor, capacity, logcheck, login, patient
+from . import auditor, capacity, inbox, logcheck, login, patient
 from .caller import EnforcerCaller
 from .config import WebConfig
 from .context import Web, WebRoute
@@ -59,7 +59,14 @@ def create_web(
     http = httpx.AsyncClient(timeout=STS_TIMEOUT, follow_redirects=False)
     web_login = login.WebLogin(config, sessions, LoginTokens(jwks, access_tokens, config.issuer, clock), http)
     web = Web(
-        caller=EnforcerCaller(enforcer, sessions, web_login.refresh, config.dpop_key, settings.gateway_public_url),
+        caller=EnforcerCaller(
+            enforcer,
+            sessions,
+            web_login.refresh,
+            config.dpop_key,
+            settings.gateway_public_url,
+            emergency=web_login.emergency,
+        ),
         sessions=sessions,
         directory=Directory.for_settings(settings),
         receipt_keys=ReceiptKeys(backends),
@@ -67,7 +74,7 @@ def create_web(
         expected_origin=origin_of(settings.gateway_http_public_url),
         production=settings.production,
     )
-    pages = [*patient.routes(), *auditor.routes(), *capacity.routes()]
+    pages = [*patient.routes(), *auditor.routes(), *capacity.routes(), *inbox.routes()]
     routes = [*login.routes(web_login, {route.path for route in pages}), *pages]
 
     async def close() -> None:

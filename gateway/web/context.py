@@ -18,10 +18,10 @@ from ..http.receipt_keys import ReceiptKeys
 from .directory import Directory
 from .forms import FormData
 
-Console = Literal["patient", "auditor", "capacity"]
+Console = Literal["patient", "auditor", "capacity", "inbox"]
 Lang = Literal["nb", "en"]
 LANGS: tuple[Lang, ...] = ("nb", "en")
-CONSOLES: tuple[Console, ...] = ("patient", "auditor", "capacity")
+CONSOLES: tuple[Console, ...] = ("patient", "auditor", "capacity", "inbox")
 
 # The session cookie: its value is a random id, the database keeps only its SHA-256.
 SESSION_COOKIE = "__Host-samhandling"
@@ -51,7 +51,9 @@ class Caller(Protocol):
     """Runs one RPC (its full name in the policy table) through the Enforcer with the
     session's tokens; part 2 implements it, tests use tests/support_web.FakeCaller."""
 
-    async def call(self, session: WebSession, rpc: str, request: Message) -> Message: ...
+    async def call(self, session: WebSession, rpc: str, request: Message, *, justification: str = "") -> Message:
+        """`justification`: an emergency opening (purpose ETREAT) of this one call, in the person's words."""
+        ...
 
     def stream(
         self, session: WebSession, rpc: str, request_after: Callable[[int], Message]

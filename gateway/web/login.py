@@ -40,7 +40,7 @@ from .config import WebClient, WebConfig
 from .context import SESSION_COOKIE, Console, Page, WebRoute, WebSession
 from .csrf import request_origin
 from .i18n_loader import texts
-from .sessions import LOGIN_SECONDS, Credentials, NewSession, PendingLogin, SqlSessions, session_ended
+from .sessions import LOGIN_SECONDS, Credentials, Lease, NewSession, PendingLogin, SqlSessions, session_ended
 from .tokens import LoginTokens, login_failed
 
 LOGIN_COOKIE = "__Host-samhandling-login"
@@ -49,15 +49,32 @@ SCOPES: dict[Console, str] = {
     "patient": "openid profile samhandling:patient",
     "auditor": "openid profile nhn:samhandling/audit.read",
     "capacity": "openid profile nhn:samhandling/capacity.read",
+    # The inbox carries no patient data (escalation.inbox); opening and acting on an
+    # escalation is a read of the patient's vital signs (summary.read), decided by consent.
+    "inbox": "openid profile nhn:samhandling/escalation.inbox nhn:samhandling/summary.read",
 }
-HOMES: dict[Console, str] = {"patient": "/pasient", "auditor": "/revisor", "capacity": "/ansatt/kapasitet"}
-PERSONNEL_CONSOLES: dict[str, Console] = {"revisor": "auditor", "kapasitet": "capacity"}
+HOMES: dict[Console, str] = {
+    "patient": "/pasient",
+    "auditor": "/revisor",
+    "capacity": "/ansatt/kapasitet",
+    "inbox": "/ansatt/eskaleringer",
+}
+PERSONNEL_CONSOLES: dict[str, Console] = {"revisor": "auditor", "kapasitet": "capacity", "innboks": "inbox"}
+# The purpose of use a console's tokens attest (the trust framework's care relationship), at the
+# code's redemption and at every refresh. Consent refuses a patient's data without one, so the
+# inbox reads for treatment; an emergency opening gets a one-off token for EMERGENCY_PURPOSE.
+PURPOSES: dict[Console, str] = {"inbox": "TREAT"}
+EMERGENCY_PURPOSE = "ETREAT"
 DISCOVERY_SECONDS = 300.0
 security_log = logging.getLogger("gateway.security")
 REFRESH_POLL_SECONDS = 0.1
 REFRESH_WAIT_SECONDS = 5.0
 MAX_RETURN_PATH = 200
 _RETURN_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/._~%-]*")
+
+
+class _IssuerOutOfReach(Exception):
+    """The issuer did not answer a refresh (or answered what the checks refuse)."""
 
 
 @dataclass
@@ -69,9 +86,9 @@ class WebLogin:
     _endpoints: StsEndpoints | None = None
     _discovered_at: float = 0.0
 
-    async def _token_request(self, client: WebClient, grant: dict[str, str]) -> TokenResponse:
+    async def _token_request(self, client: WebClient, grant: dict[str, str], purpose: str | None) -> TokenResponse:
         """One grant at the issuer's token endpoint: the web client authenticated by
-        `private_key_jwt`, the tokens bound to the server-held DPoP key."""
+        `private_key_jwt`, the tokens bound to the server-held DPoP key, `purpose` attested."""
         return await request_token(
             self.http,
             await self.endpoints(),
@@ -79,7 +96,7 @@ class WebLogin:
             client.private_jwk,
             grant,
             dpop_key=self.config.dpop_key,
-            purpose=None,
+            purpose=purpose,
         )
 
     async def endpoints(self) -> StsEndpoints:
@@ -172,7 +189,7 @@ class WebLogin:
             "code_verifier": pending.code_verifier,
         }
         try:
-            tokens = await self._token_request(client, grant)
+            tokens = await self._token_request(client, grant, PURPOSES.get(pending.console))
         except StsTokenError as exc:
             raise login_failed(f"the issuer refused the code ({exc.error or exc.status})") from None
         person = await self.tokens.check(
@@ -215,6 +232,49 @@ class WebLogin:
         lease = await self.sessions.take_refresh_lease(session)
         if lease is None:
             return await self._refreshed_elsewhere(session, held)
+        try:
+            tokens, credentials = await self._spend(session, lease, PURPOSES.get(session.console))
+        except _IssuerOutOfReach:
+            if held.access_expires_at > self.sessions.clock():
+                return held  # the issuer is out of reach: the token still held serves while it lasts
+            raise Reason.WEB_LOGIN_UNAVAILABLE.error("the login service cannot be reached") from None
+        await self.sessions.store_refreshed(
+            session, credentials.access_token, credentials.access_expires_at, tokens.refresh_token
+        )
+        return credentials
+
+    async def emergency(self, session: WebSession) -> Credentials:
+        """A one-off access token attesting EMERGENCY_PURPOSE, for one emergency opening: the
+        session's refresh token is spent for it (under the lease, as a refresh) with that
+        purpose, and only the rotated refresh token is stored. The session keeps its own
+        access token, and its next refresh attests its console's purpose again, so nothing
+        but the call it is made for runs as an emergency."""
+        lease = await self._lease(session)
+        try:
+            tokens, credentials = await self._spend(session, lease, EMERGENCY_PURPOSE)
+        except _IssuerOutOfReach:
+            raise Reason.WEB_LOGIN_UNAVAILABLE.error("the login service cannot be reached") from None
+        kept = await self.sessions.credentials(session)  # read under the lease: nobody refreshed since
+        if kept is None:
+            raise session_ended()
+        await self.sessions.store_refreshed(session, kept.access_token, kept.access_expires_at, tokens.refresh_token)
+        return credentials
+
+    async def _lease(self, session: WebSession) -> Lease:
+        """The lease, waiting up to REFRESH_WAIT_SECONDS while another request holds it."""
+        deadline = time.monotonic() + REFRESH_WAIT_SECONDS
+        while (lease := await self.sessions.take_refresh_lease(session)) is None:
+            if await self.sessions.credentials(session) is None:
+                raise session_ended()
+            if time.monotonic() >= deadline:
+                raise Reason.WEB_LOGIN_UNAVAILABLE.error("the session's token is being renewed; try again")
+            await asyncio.sleep(REFRESH_POLL_SECONDS)
+        return lease
+
+    async def _spend(self, session: WebSession, lease: Lease, purpose: str | None) -> tuple[TokenResponse, Credentials]:
+        """The lease's refresh token spent for new tokens attesting `purpose`. A refused refresh
+        token (or a client no longer used) ends the session; an issuer out of reach releases
+        the lease and raises _IssuerOutOfReach."""
         clients = {c.client_id: c for c in (self.config.patient, self.config.personnel)}
         client = clients.get(lease.client_id)
         if client is None:  # a client this deployment no longer uses: its refresh token is of no use
@@ -222,19 +282,15 @@ class WebLogin:
             raise session_ended()
         grant = {"grant_type": "refresh_token", "refresh_token": lease.refresh_token}
         try:
-            tokens = await self._token_request(client, grant)
+            tokens = await self._token_request(client, grant, purpose)
             claims = await self.tokens.access(tokens.access_token, self.config.dpop_jkt)
         except (StsTokenError, ServiceError) as exc:
             if isinstance(exc, StsTokenError) and exc.error == "invalid_grant":
                 await self.sessions.end(session)
                 raise session_ended() from None
             await self.sessions.release_lease(session)
-            if held.access_expires_at > self.sessions.clock():
-                return held  # the issuer is out of reach: the token still held serves while it lasts
-            raise Reason.WEB_LOGIN_UNAVAILABLE.error("the login service cannot be reached") from None
-        expires_at = int(claims["exp"])
-        await self.sessions.store_refreshed(session, tokens.access_token, expires_at, tokens.refresh_token)
-        return Credentials(tokens.access_token, expires_at, self.config.dpop_jkt, client.client_id)
+            raise _IssuerOutOfReach() from None
+        return tokens, Credentials(tokens.access_token, int(claims["exp"]), self.config.dpop_jkt, client.client_id)
 
     async def _refreshed_elsewhere(self, session: WebSession, held: Credentials) -> Credentials:
         deadline = time.monotonic() + REFRESH_WAIT_SECONDS

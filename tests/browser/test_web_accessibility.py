@@ -2,8 +2,8 @@
 critical) and reflow at 320 px (nothing wider than the screen, and axe again there), in
 bokmål and in English, over every page known: the public ones (landing page, 404 page, the
 STS's login page) and every (console, person, path) of the consoles' sweep lists
-(tests/fixtures/browser_pages.py: patient, auditor, capacity); and the pages a
-guardian sees while acting for a child (ACTING_SWEEP, after the switch). The keyboard
+(tests/fixtures/browser_pages.py: patient, auditor, capacity, the escalation inbox); and the
+pages a guardian sees while acting for a child (ACTING_SWEEP, after the switch). The keyboard
 reaches the capacity page's controls with a visible focus."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tests.fixtures.browser_pages import (
     ACTING_SWEEP,
     AUDITOR_SWEEP,
     CAPACITY_SWEEP,
+    INBOX_SWEEP,
     SWEEP,
     act_for_frida,
     base_of,
@@ -37,7 +38,7 @@ LANGS = ("nb", "en")
 def known_pages() -> dict[tuple[str, str], list[str]]:
     """(console, person) -> paths, over every console's sweep list, in order, without repeats."""
     by_person: dict[tuple[str, str], list[str]] = {("patient", ESKIL): ["/pasient"]}
-    for console, pid, path in (*CAPACITY_SWEEP, *SWEEP, *AUDITOR_SWEEP):
+    for console, pid, path in (*CAPACITY_SWEEP, *SWEEP, *AUDITOR_SWEEP, *INBOX_SWEEP):
         paths = by_person.setdefault((console, pid), [])
         if path not in paths:
             paths.append(path)

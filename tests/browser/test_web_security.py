@@ -2,7 +2,8 @@
 browser (page, storage, URLs) and no person number is in a URL, over a patient's own pages and
 those of a guardian acting for a child (where neither person number is in a page either); the session cookie's flags;
 a form posted from another site is refused (in the browser, and with httpx: a foreign
-Origin, a missing csrf field); after logout the old cookie gets the login on pages and
+Origin, a missing csrf field); the escalation inbox and an opened escalation hold no token nor
+the patient's person number, and its action form refuses another site's post; after logout the old cookie gets the login on pages and
 WEB_SESSION_ENDED on the stream relays; a session made on one gateway works on a second
 one that shares its database (for a GET and for a CSRF-checked POST)."""
 
@@ -22,7 +23,7 @@ from gateway.web.context import SESSION_COOKIE
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from tests.browser.conftest import requests_seen
 from tests.fixtures import people
-from tests.fixtures.browser_pages import ACTING_SWEEP, JWT, act_for_frida, base_of, login_as
+from tests.fixtures.browser_pages import ACTING_SWEEP, JWT, act_for_frida, base_of, login_as, record_worsening
 from tests.fixtures.browser_pages import SWEEP as PATIENT_SWEEP
 from tests.fixtures.people import ESKIL, FRIDA, MIKKEL
 from tests.support import Suite
@@ -99,6 +100,27 @@ async def test_nothing_leaks_to_a_guardian_acting_for_a_child(suite: Suite, page
     await page.locator('a[href^="/pasient/logg/"]').first.click()  # a proof page of her log
     await page.wait_for_url(re.compile(re.escape(base) + r"/pasient/logg/\d+$"))
     await assert_nothing_leaks(page, base, [page.url.removeprefix(base)], secrets, hidden_pids=(MIKKEL, FRIDA))
+
+
+async def test_the_inbox_leaks_nothing_and_its_forms_take_only_our_own_posts(suite: Suite, page: Page) -> None:
+    base = base_of(suite)
+    escalation_id = (await record_worsening(suite, people.TOR, "security-1")).escalation_id
+    await login_as(page, base, "inbox", people.LARS)
+    opened = f"/ansatt/eskaleringer/{escalation_id}"
+    secrets = stored_secrets(suite)
+    await assert_nothing_leaks(page, base, ["/ansatt/eskaleringer", opened], secrets, hidden_pids=(people.TOR,))
+    assert not any(pid in url for url in requests_seen(page) for pid in (people.TOR, people.LARS))
+
+    cookie = await session_cookie(page)
+    csrf = await page.locator('input[name="csrf"]').first.get_attribute("value")
+    request_id = await page.locator('input[name="foresporsel"]').first.get_attribute("value")
+    headers = {"cookie": f"{SESSION_COOKIE}={cookie}", "content-type": "application/x-www-form-urlencoded"}
+    body = f"csrf={csrf}&handling=kvitter&foresporsel={request_id}"
+    async with httpx.AsyncClient(base_url=base) as http:
+        foreign = await http.post(opened, content=body, headers={**headers, "origin": EVIL})
+        assert foreign.status_code == 403 and "WEB_CSRF_REFUSED" in foreign.text
+    await page.reload()
+    await expect(page.locator(".facts .state")).to_have_text("Venter på kvittering")  # nothing was acknowledged
 
 
 async def test_a_form_posted_from_another_site_is_refused(suite: Suite, page: Page) -> None:

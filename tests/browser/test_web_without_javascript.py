@@ -2,7 +2,8 @@
 JavaScript disabled: the login, a patient's block from search to the verified receipt, its
 revocation, the log's filter, notifications marked read, the language switch and logout; a
 guardian's switch to a child; an auditor's search, event page, export download and log health;
-the capacity page's region form. Every page is server-rendered HTML and every form a plain
+the capacity page's region form; the escalation inbox (the deadline in words, an emergency
+opening of a restricted patient's escalation, its acknowledgement). Every page is server-rendered HTML and every form a plain
 GET or POST, so nothing here needs a script."""
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.common.v1 import common_pb2
+from services.cli.token import Identity, obtain_token
 from tests.browser.conftest import VIEWPORT
-from tests.fixtures.browser_pages import base_of, choose_to_block_sigrid, login_as, reload_until_shown
+from tests.fixtures import people
+from tests.fixtures.browser_pages import base_of, choose_to_block_sigrid, login_as, record_worsening, reload_until_shown
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite
 
@@ -116,3 +121,45 @@ async def test_the_capacity_page_reads_and_changes_region_without_javascript(sui
     await page.get_by_role("button", name="Oppdater").click()
     await page.wait_for_url(re.compile(re.escape(f"{base}/ansatt/kapasitet?region=") + ".+"))
     await expect(page.locator("meter").first).to_be_visible()
+
+
+async def test_the_inbox_opens_a_restricted_patients_escalation_in_an_emergency_without_javascript(
+    suite: Suite, page: Page
+) -> None:
+    """Gunnar has restricted his vital signs: the escalation reaches the legevakt's inbox (no
+    patient data), opening it gives the emergency dialog, and the justified opening shows the
+    ISBAR view; the acknowledgement after it is an emergency access too. Both are flagged in
+    his log, as Lars's."""
+    escalation_id = (await record_worsening(suite, RESTRICTED_PATIENT, "no-js-1")).escalation_id
+    base = base_of(suite)
+    await login_as(page, base, "inbox", people.LARS)
+    card = page.locator(f'li[data-escalation="{escalation_id}"]')
+    await expect(card.locator(".deadline")).to_contain_text(re.compile(r"Kvitter innen kl\. \d\d\.\d\d"))
+    await expect(card.locator(".countdown")).to_have_text("")  # no script: the words alone
+    await card.get_by_role("link").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Pasienten har begrenset tilgangen")
+
+    why = "Bevisstløs pasient, trenger siste målinger"
+    await page.get_by_label("Begrunnelse (påkrevd, høyst 500 tegn)").fill(why)
+    await page.get_by_role("button", name="Åpne i nødsituasjon").click()
+    await expect(page.locator(".emergency-banner")).to_contain_text("Nødåpning")
+    await expect(page.locator(".isbar")).to_contain_text("Gunnar Gjetningsen")
+    await page.get_by_role("button", name="Kvitter – vi tar den").click()
+    await expect(page.get_by_role("status").last).to_have_text("Eskaleringen er kvittert.")
+    await expect(page.locator(".facts .state")).to_have_text("Kvittert")
+    # The session's own token still reads for treatment only: the list works, the escalation
+    # needs the emergency opening again.
+    await page.goto(f"{base}/ansatt/eskaleringer")
+    await expect(card.locator(".state")).to_have_text("Kvittert")
+    await page.goto(f"{base}/ansatt/eskaleringer/{escalation_id}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Pasienten har begrenset tilgangen")
+
+    token = (await obtain_token(suite.settings, Identity(patient=RESTRICTED_PATIENT))).access_token
+    log = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
+        audit_pb2.ListEventsRequest(patient_id=RESTRICTED_PATIENT), metadata=(("authorization", f"Bearer {token}"),)
+    )
+    lars = {(e.action, e.decision, e.flagged) for e in log.events if e.actor.hpr_number == people.LARS_HPR}
+    permit, deny = common_pb2.DECISION_PERMIT, common_pb2.DECISION_DENY
+    read, update = audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE
+    # Refused first, then opened and acknowledged in an emergency: both flagged.
+    assert {(read, deny, False), (read, permit, True), (update, permit, True)} <= lars

@@ -68,7 +68,8 @@ def test_the_web_pages_clients_come_last_and_are_dpop_bound() -> None:
         and ansatt.multi_tenant
         and (ansatt.orgnr_parent, ansatt.orgnr_child) == (None, None)
     )
-    assert ansatt.scopes == (S + "audit.read", S + "capacity.read")
+    # The escalation inbox (issue 17): the inbox, and opening an escalation as a read of vital signs.
+    assert ansatt.scopes == (S + "audit.read", S + "capacity.read", S + "escalation.inbox", S + "summary.read")
     for client in (portal, ansatt):
         assert client.grant_types == ("authorization_code", "refresh_token") and client.dpop_bound
         assert client.redirect_uris == pages
