@@ -455,6 +455,22 @@ def _change_request(
     )
 
 
+# The field of each action's request naming who acts.
+_ACTING_FIELD = {
+    ACKNOWLEDGE: "acknowledged_by",
+    DECLINE: "declined_by",
+    PLAN_REASSESSMENT: "planned_by",
+    RESOLVE: "resolved_by",
+}
+
+
+def _named(rpc: str, request: Message, person_name: str) -> None:
+    """Gives the acting health person's name (from the login), which their access token does not
+    carry; their HPR number is the token's own, so it is left out."""
+    if person_name:
+        getattr(request, _ACTING_FIELD[rpc]).CopyFrom(summary_pb2.Performer(name=person_name))
+
+
 async def escalation_post(page: Page) -> Response:
     escalation_id = _escalation_id(page)
     form = page.form
@@ -476,6 +492,7 @@ async def escalation_post(page: Page) -> Response:
         raise invalid_argument({"foresporsel": "the request id of this page's own form"})
     errors: dict[str, str] = {}
     rpc, request = _change_request(action, escalation_id, request_id, form, errors)
+    _named(rpc, request, _session(page).person_name)
     if errors:
         return await _render_escalation(
             page,

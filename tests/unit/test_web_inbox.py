@@ -167,6 +167,8 @@ def test_a_double_submit_sends_the_same_request_id_and_then_shows_the_escalation
     sent = [request for _, rpc, request in caller.calls if rpc == ACKNOWLEDGE]
     assert [(r.escalation_id, r.request_id) for r in sent] == [("esc-1", "form-1")] * 2
     assert caller.justifications == ["", ""]
+    # The name the access token lacks, from the login; the HPR number is the token's own.
+    assert {(r.acknowledged_by.hpr_number, r.acknowledged_by.name) for r in sent} == {("", "Lars Legevaktsen")}
 
 
 def test_form_problems_and_refusals_are_said_in_words() -> None:
