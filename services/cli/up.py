@@ -115,6 +115,7 @@ The web pages (open in a browser; log in by picking the person on the STS's page
   {indent}Mikkel Midlertidigsen 45869005006 (guardian of Frida, under 12, and of Jonas, 12)
   http://{a["gateway_http"]}/revisor             auditor console: Petra Personvernsen 11747910016
   http://{a["gateway_http"]}/ansatt/kapasitet    capacity page: Marte Mottaksen 19919110034 (hospital, Bodø)
+  http://{a["gateway_http"]}/ansatt/eskaleringer escalation inbox: Lars Legevaktsen 23898220028 (doctor, Bodø legevakt)
   Sigrid Sykepleiersen 08847810026 (nurse) and Lars Legevaktsen 23898220028 (doctor, legevakt) are the
   health personnel of the gRPC side (.venv/bin/samhandling call --user ... --dpop --purpose TREAT ...).
   docs/web-pages.md, "Trying the flows by hand", walks through blocking, an emergency opening, a guardian and an audit.

@@ -16,7 +16,7 @@ def test_the_welcome_names_the_pages_and_the_seeded_people(capsys, tmp_path: Pat
     _print_welcome(settings, tmp_path)
     printed = capsys.readouterr().out
     http = settings.addresses["gateway_http"]
-    for path in ("/pasient", "/revisor", "/ansatt/kapasitet"):
+    for path in ("/pasient", "/revisor", "/ansatt/kapasitet", "/ansatt/eskaleringer"):
         assert f"http://{http}{path} " in printed
     assert "/pages/capacity" not in printed and "access_token" not in printed
     personnel = {p["pid"]: p["name"] for p in json.loads((REPO_ROOT / "seeds" / "personnel.json").read_text())}
