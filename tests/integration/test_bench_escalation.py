@@ -35,7 +35,7 @@ def test_each_episode_built_in_bulk_is_the_first_opened_seconds_later(tmp_path):
 
 
 def test_a_tiny_run_fills_every_row_and_the_report():
-    [sweep], recorded = escalation.run(postgres=False, episodes=30, batch=5, record_calls=2, record_rounds=1)
+    [sweep], [recorded] = escalation.run(postgres=False, episodes=30, batch=5, record_calls=2, record_rounds=1)
     assert sweep.episodes == 30 and sweep.database.startswith("SQLite")
     # 1 %, 10 %, 100 % of 30: 1, 3 and 30 due in all; each sweep fires its batch of what is left.
     assert [(a.due, a.fired) for a in sweep.at] == [(1, 1), (2, 2), (27, 5)]
@@ -44,9 +44,9 @@ def test_a_tiny_run_fills_every_row_and_the_report():
     # SQLite reads the due_at index for the claim, due or not.
     assert sweep.empty_uses_index and all(a.uses_index for a in sweep.at)
     assert escalation.DUE_INDEX in sweep.empty_plan
-    assert recorded.calls == 2
+    assert (recorded.database, recorded.calls) == (escalation.SQLITE, 2)
     assert recorded.escalates.wall.calls == recorded.below_trigger.wall.calls == recorded.store_write.wall.calls == 2
-    text = "\n".join(escalation.render([sweep], recorded))
+    text = "\n".join(escalation.render([sweep], [recorded]))
     assert text.startswith(escalation.HEADING) and "30 open episodes" in text
     assert "| 100% due (27): sweep_once, per fired timer | 5 |" in text
     assert "A call that opens an episode costs" in text
