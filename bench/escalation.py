@@ -2,11 +2,12 @@
 what the escalation step adds to RecordVitalSigns.
 
 1. **The sweeper at scale**, on SQLite and on the bench's own throwaway PostgreSQL
-   (bench.audit_appends.durable_postgres): `EPISODES` open URGENT_REVIEW episodes, each made by
-   the core's own transition and saved by the store's own save (escalation_store._save, a
-   thousand to a transaction), so every one is an episode the store reads back. Their
-   acknowledgement timers fall one second apart; a sweep at a chosen time finds 1 %, 10 % or
-   100 % of them due. Measured in the same run:
+   (bench.audit_appends.durable_postgres): `EPISODES` open URGENT_REVIEW episodes of bench
+   patients (rows the bench adds, `B0000000000`, …: not person numbers). The first is made by the
+   core's transition and saved by the store's own save; the others are its rows copied in bulk,
+   each moved on in time (`build_episodes`), so every one is an episode the store reads back as the
+   core would have opened it. Their acknowledgement timers fall one second apart; a sweep at a
+   chosen time finds 1 %, 10 % or 100 % of them due. Measured in the same run:
    - a sweep that finds nothing due (the sweeper's every 5 s on every replica) against the
      baseline, a plain indexed SELECT of the same due rows (none) in a transaction of its own;
    - `sweep_once(now)` firing a batch (SWEEP_BATCH) at each proportion, per fired timer, against
@@ -16,13 +17,12 @@ what the escalation step adds to RecordVitalSigns.
    CPU is this process's (`time.process_time`); "in the driver" is the time spent inside the
    driver's execute calls (the database's share: on SQLite its work, on PostgreSQL the round
    trip and the server's work; commits not included).
-2. **RecordVitalSigns' overhead**, through a real summary gRPC server on SQLite in this process (its
-   CPU counts): a measurement that opens an episode (a 7, each call a new patient), one below
-   every trigger (a 0, each call a new patient: the step runs and finds nothing), and the store's
-   measurement write alone (SummaryStore.record_measurement, in-process), taking turns in rounds.
-
-The bench's patients are rows it adds (`B0000000001`, …: not person numbers) to a seeded database,
-in the seeded municipality of Bodø so routing finds its legevakt."""
+2. **RecordVitalSigns' overhead**, through a real summary gRPC server in this process (its CPU
+   counts), on SQLite and PostgreSQL: a measurement that opens an episode (a 7 of a seeded adult,
+   the episode resolved untimed after each call), one below every trigger (a 0 of another: the step
+   runs and opens nothing), and the store's measurement write alone (SummaryStore.record_measurement,
+   in-process), taking turns in rounds. The server's clock moves 25 h a call, so no measurement
+   is compared with another."""
 
 from __future__ import annotations
 
