@@ -2,9 +2,10 @@
 the committed sample), the report printed and written to bench/reports/latest.md.
 `python -m bench --only hops`: the hops of a read alone (bench/hops.py), its section of the
 report replaced and every other section kept as it is; likewise `--only consent` (the
-decision in-process and Cedar, sections 1 and 2), `--only gateway-cache` (section 3) and
+decision in-process and Cedar, sections 1 and 2), `--only gateway-cache` (section 3),
 `--only audit` (the durable appends, bench/audit_appends.py: SQLite and, unless --no-postgres,
-PostgreSQL)."""
+PostgreSQL) and `--only escalation` (the sweeper among 10,000 open episodes and RecordVitalSigns'
+overhead, bench/escalation.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ import shutil
 import time
 from pathlib import Path
 
-from . import audit_appends, audit_latency, cedar_policies, cluster_reads, consent_decisions, gateway_cache, hops
+from . import (
+    audit_appends,
+    audit_latency,
+    cedar_policies,
+    cluster_reads,
+    consent_decisions,
+    escalation,
+    gateway_cache,
+    hops,
+)
 from .report import (
     DECISIONS_HEADING,
     GATEWAY_HEADING,
@@ -56,8 +66,11 @@ def main() -> None:
         help="leave out the hops of a read (floor, bare proxy → summary, full gateway)",
     )
     parser.add_argument(
+        "--no-escalation", action="store_true", help="leave out the escalation sweeper and RecordVitalSigns"
+    )
+    parser.add_argument(
         "--only",
-        choices=["hops", "consent", "gateway-cache", "audit"],
+        choices=["hops", "consent", "gateway-cache", "audit", "escalation"],
         help="run this bench alone and replace only its section of the report",
     )
     args = parser.parse_args()
@@ -76,6 +89,7 @@ def main() -> None:
             "hops": (hops.HEADING, _hops),
             "consent": (DECISIONS_HEADING, _decisions_alone),
             "gateway-cache": (GATEWAY_HEADING, lambda: _gateway_alone(args.calls)),
+            "escalation": (escalation.HEADING, lambda: _escalation(not args.no_postgres)),
         }[args.only]
         section = "\n".join(lines()).rstrip("\n") + "\n"
         old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
@@ -99,6 +113,8 @@ def main() -> None:
         text += "\n" + "\n".join(reads).rstrip("\n") + "\n"
     if not (args.no_hops or args.no_gateway):
         text += "\n" + "\n".join(_hops()).rstrip("\n") + "\n"
+    if not args.no_escalation:
+        text += "\n" + "\n".join(_escalation(not args.no_postgres)).rstrip("\n") + "\n"
     _finish(text, text, args.report, started)
 
 
@@ -121,6 +137,10 @@ def _hops() -> list[str]:
     if shutil.which("h2load") is None:
         return [hops.HEADING, "", f"(Left out: {cluster_reads.H2LOAD_HINT}.)", ""]
     return hops.render(hops.run(), machine())
+
+
+def _escalation(postgres: bool) -> list[str]:
+    return escalation.render(*escalation.run(postgres=postgres))
 
 
 def _finish(shown: str, report: str, path: Path, started: float) -> None:
