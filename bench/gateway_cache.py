@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from gateway.consent_client import ConsentClient
 from gateway.decision_cache import DecisionCache
@@ -37,7 +38,7 @@ from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.consent.decision import AccessDecision, CompiledRules, Policy, compile_rules, decide_compiled
 from services.consent.domain import AccessRequest
 from services.platform.vocabulary import DataCategory, PurposeOfUse
-from tests.support import running_suite
+from tests.support import Suite, running_suite
 
 from .consent_decisions import EHR, NOW, PATIENT, ask
 from .timing import DEFAULT_BUDGET, Budget, Timing, measure, summarise
@@ -151,29 +152,50 @@ async def _decision_step(suite, asked: list[consent_pb2.CheckAccessRequest], blo
     )
 
 
+RUN_ATTEMPTS = 3
+
+
+async def _measured_run(
+    suite: Suite,
+    stub: summary_pb2_grpc.PatientSummaryServiceStub,
+    request: summary_pb2.GetPatientSummaryRequest,
+    metadata: Any,
+    cached: bool,
+    calls: int,
+    warmup: int,
+) -> GatewayRun:
+    for _ in range(warmup):
+        await stub.GetPatientSummary(request, metadata=metadata)
+    stats = suite.app.decisions.stats
+    hits, misses = stats.hits, stats.misses
+    gc.collect()
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter_ns()
+        response = await stub.GetPatientSummary(request, metadata=metadata)
+        samples.append(time.perf_counter_ns() - start)
+        if response.withheld_categories:
+            raise RuntimeError("the bench patient's data was withheld; the bench measures permitted reads")
+    return GatewayRun(cached, summarise(samples), stats.hits - hits, stats.misses - misses)
+
+
 async def _run(
     cached: bool, calls: int, warmup: int, step_block: int = STEP_BLOCK, step_rounds: int = STEP_ROUNDS
 ) -> tuple[GatewayRun, DecisionStep | None]:
     with tempfile.TemporaryDirectory(prefix="samhandling-bench-") as tmp:
         async with running_suite(Path(tmp), decision_cache=cached) as suite:
-            if cached:
-                await asyncio.wait_for(suite.app.watch.leased(), LEASE_TIMEOUT_SECONDS)
             stub = summary_pb2_grpc.PatientSummaryServiceStub(suite.gateway)
             metadata = await suite.auth("demo-ehr")
             request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)
-            for _ in range(warmup):
-                await stub.GetPatientSummary(request, metadata=metadata)
-            stats = suite.app.decisions.stats
-            hits, misses = stats.hits, stats.misses
-            gc.collect()
-            samples = []
-            for _ in range(calls):
-                start = time.perf_counter_ns()
-                response = await stub.GetPatientSummary(request, metadata=metadata)
-                samples.append(time.perf_counter_ns() - start)
-                if response.withheld_categories:
-                    raise RuntimeError("the bench patient's data was withheld; the bench measures permitted reads")
-            run = GatewayRun(cached, summarise(samples), stats.hits - hits, stats.misses - misses)
+            # A lease that lapsed while measuring (a starved event loop on a loaded machine; the
+            # cache then asks consent for every decision, as it must) leaves no hit: the run is
+            # measured again once the lease is held, at most RUN_ATTEMPTS times.
+            for _ in range(RUN_ATTEMPTS if cached else 1):
+                if cached:
+                    await asyncio.wait_for(suite.app.watch.leased(), LEASE_TIMEOUT_SECONDS)
+                run = await _measured_run(suite, stub, request, metadata, cached, calls, warmup)
+                if run.hits or not cached:
+                    break
             step = None
             if cached and run.hits:
                 asked = await _asked_by_the_gateway(suite, stub, request, metadata)

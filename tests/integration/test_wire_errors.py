@@ -167,7 +167,9 @@ async def test_an_unexpected_error_in_a_handler_is_internal_with_the_error_model
     err = await refused_by(broken)
     assert error_model(err.value) == (grpc.StatusCode.INTERNAL, "INTERNAL", ERROR_DOMAIN)
     assert err.value.details() == "internal error"
-    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # Ours only: gRPC's poller of an earlier test's closed event loop may log "Event loop is
+    # closed" through asyncio in this worker meanwhile (seen under load), which is not this call's.
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith(("services.", "gateway."))]
     assert [(r.name, r.getMessage(), r.error, r.exc_info) for r in logged] == [
         ("services.platform.interceptors", "unhandled error", type(raised).__name__, None)
     ]
