@@ -559,6 +559,7 @@ async def test_a_patients_escalations_newest_first_without_measurements(esc):
     answer = await patient_list()
     assert [e.escalation_id for e in answer.escalations] == [newer, older]
     assert all(not e.measurements and not e.HasField("isbar") for e in answer.escalations)
+    assert all(t.name for e in answer.escalations for t in e.targets)  # every target named
     assert [n.kind for n in answer.escalations[1].recorder_notices][-1] == summary_pb2.RECORDER_NOTICE_KIND_RESOLVED
     page_one = await patient_list(page_size=1)
     assert [e.escalation_id for e in page_one.escalations] == [newer]
