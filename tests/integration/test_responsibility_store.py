@@ -5,6 +5,7 @@ on active enrolments, and the routing facts of seeded patients read back as the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -265,3 +266,33 @@ def test_an_enrolment_stored_before_0007_keeps_working(tmp_path, db_url):
         assert (ended.enrolment.ended_at, ended.ended_request_id) == (later, "end-old")
     finally:
         engine.dispose()
+
+
+def test_requests_racing_with_one_id_enrol_once(store):
+    hours = OpeningHours.weekdays(time(8), time(15, 30))
+    now = WEDNESDAY_10_OSLO
+
+    def enrol(patient_and_id: tuple[str, str]) -> Enrolment | str:
+        patient, request_id = patient_and_id
+        try:
+            return store.enrol(
+                patient,
+                FollowUpEnrolment(FOLLOW_UP, hours, now),
+                enrolled_by_hpr="990000105",
+                now=now,
+                team_name="Hjemmeoppfølging",
+                request_id=request_id,
+            )
+        except RequestIdReused:
+            return "reused"
+
+    # The same request four times at once: one enrolment, answered to all.
+    with ThreadPoolExecutor(4) as pool:
+        same = list(pool.map(enrol, [(people.ESKIL, "race-1")] * 4))
+    assert len({a.enrolment_id for a in same if isinstance(a, Enrolment)}) == 1
+    assert all(isinstance(a, Enrolment) for a in same)
+    # One id for four patients at once: one enrolment, the others refused (the unique index decides).
+    with ThreadPoolExecutor(4) as pool:
+        racing = list(pool.map(enrol, [(p, "race-2") for p in (people.TOR, GUNNAR, INGRID, people.FRIDA)]))
+    assert sorted(a if isinstance(a, str) else "enrolled" for a in racing) == ["enrolled", *["reused"] * 3]
+    assert enrol((people.ESKIL, "race-1")) == same[0]
