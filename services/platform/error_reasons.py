@@ -360,6 +360,12 @@ class Reason(StrEnum):
         reason="ESCALATION_NOT_FOUND",
         meaning="no such escalation; also to an organisation neither target nor source of it (docs/escalation.md)",
     )
+    ENROLMENT_NOT_FOUND = _entry(
+        S.NOT_FOUND,
+        reason="ENROLMENT_NOT_FOUND",
+        meaning="no such follow-up enrolment; also to an organisation other than the enrolled team's "
+        "(docs/escalation.md)",
+    )
     ROUTE_NOT_FOUND = _entry(
         S.NOT_FOUND,
         reason="ROUTE_NOT_FOUND",
@@ -390,6 +396,16 @@ class Reason(StrEnum):
         S.FAILED_PRECONDITION,
         reason="OPEN_SERVICES_LIMIT",
         meaning="the patient has the most open municipal services allowed; end one first",
+    )
+    ENROLMENTS_LIMIT = _entry(
+        S.FAILED_PRECONDITION,
+        reason="ENROLMENTS_LIMIT",
+        meaning="the patient has the most follow-up enrolments not ended allowed; end one first",
+    )
+    ENROLMENT_NOT_STARTED = _entry(
+        S.FAILED_PRECONDITION,
+        reason="ENROLMENT_NOT_STARTED",
+        meaning="a follow-up enrolment would end before it started (refused, not moved)",
     )
     OPEN_ALERTS_LIMIT = _entry(
         S.FAILED_PRECONDITION, reason="OPEN_ALERTS_LIMIT", meaning="the organisation has the most open alerts allowed"
@@ -521,11 +537,6 @@ class Reason(StrEnum):
         S.UNIMPLEMENTED,
         reason="METHOD_NOT_FOUND",
         meaning="the server has no such method (gRPC's own answer would carry no ErrorInfo)",
-    )
-    METHOD_NOT_SERVED = _entry(
-        S.UNIMPLEMENTED,
-        reason="METHOD_NOT_SERVED",
-        meaning="the method is in the contract but not served yet (EnrolFollowUp, EndFollowUp: docs/escalation.md)",
     )
     HTTP_METHOD_NOT_ALLOWED = _entry(
         S.UNIMPLEMENTED,

@@ -357,6 +357,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         self._allow_synthetic = allow_synthetic
         # Who is responsible for a patient: the responsibility store's facts (tests inject others).
         responsibility = escalation.responsibility
+        self._responsibility = responsibility
         self._facts: use_cases.FactsSource = facts or (
             lambda patient_id, recorder_orgnr, now: responsibility.facts(
                 patient_id, recorder_orgnr=recorder_orgnr, now=now
@@ -498,7 +499,9 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         reassess_at, problems = convert.reassess_time_from_proto(request)
         if problems:
             raise invalid_argument(problems)
-        escalation = await self._change(request, "planned_by", use_cases.plan_reassessment, reassess_at=reassess_at)
+        escalation = await self._change(
+            request, "planned_by", use_cases.plan_reassessment, reassess_at=reassess_at, note=request.note
+        )
         return escalation_pb2.PlanReassessmentResponse(escalation=escalation)
 
     async def ResolveEscalation(
@@ -535,17 +538,49 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         self._committed()
         return convert.raise_concern_response(view, told)
 
-    # -- follow-up enrolments: in the contract, not served yet (docs/escalation.md, "API") ---
+    # -- follow-up enrolments: the caller's organisation is the team -----------------------
 
     async def EnrolFollowUp(
         self, request: escalation_pb2.EnrolFollowUpRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.EnrolFollowUpResponse:
-        raise Reason.METHOD_NOT_SERVED.error("EnrolFollowUp is not served yet")
+        self._patient_granted(request.patient_id)
+        orgnr, now = _organisation(), self._clock()
+        hours, problems = convert.opening_hours_from_proto(request, now)
+        person, person_problems = _required_person(request, "enrolled_by")
+        if problems := convert.enrolment_violations(request) | problems | person_problems:
+            raise invalid_argument(problems)
+        assert hours is not None and person is not None, "the violations name missing hours or person"
+        enrolment = await _run(
+            use_cases.enrol_follow_up,
+            self._responsibility,
+            request.patient_id,
+            team_orgnr=orgnr,
+            team_name=request.team_name,
+            hours=hours,
+            by=person,
+            request_id=request.request_id,
+            now=now,
+        )
+        return escalation_pb2.EnrolFollowUpResponse(enrolment=convert.enrolment_to_proto(enrolment))
 
     async def EndFollowUp(
         self, request: escalation_pb2.EndFollowUpRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.EndFollowUpResponse:
-        raise Reason.METHOD_NOT_SERVED.error("EndFollowUp is not served yet")
+        orgnr = _organisation()
+        person, person_problems = _required_person(request, "ended_by")
+        if problems := convert.end_follow_up_violations(request) | person_problems:
+            raise invalid_argument(problems)
+        assert person is not None, "the violations name a missing person"
+        enrolment = await _run(
+            use_cases.end_follow_up,
+            self._responsibility,
+            request.enrolment_id,
+            team_orgnr=orgnr,
+            by=person,
+            request_id=request.request_id,
+            now=self._clock(),
+        )
+        return escalation_pb2.EndFollowUpResponse(enrolment=convert.enrolment_to_proto(enrolment))
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -584,9 +619,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     def _responder(request: Message, field: str) -> Responder:
         """The caller's organisation and the health person acting for it: the token's own, or
         the one a system names in `field` (required then)."""
-        person, problems = _acting_person(request, field)
-        if person is None and not problems:
-            problems = {field: "required: the health person who acts (HPR number and name)"}
+        person, problems = _required_person(request, field)
         if problems:
             raise invalid_argument(problems)
         assert person is not None
@@ -629,6 +662,14 @@ def _acting_person(request: Message, field: str) -> tuple[Performer | None, dict
     if problems := convert.performer_violations(named, field):
         return None, problems
     return Performer(named.hpr_number, named.name), {}
+
+
+def _required_person(request: Message, field: str) -> tuple[Performer | None, dict[str, str]]:
+    """_acting_person, required: a system must name the health person who acts."""
+    person, problems = _acting_person(request, field)
+    if person is None and not problems:
+        problems = {field: "required: the health person who acts (HPR number and name)"}
+    return person, problems
 
 
 def _organisation() -> str:

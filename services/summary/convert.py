@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +17,15 @@ from services.platform.paging import newest_fitting
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.text import TextField, text_violations
 
-from .escalation_episodes import AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
-from .escalation_rules import Level
+from .escalation_episodes import REQUEST_ID, AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
+from .escalation_routing import MAX_CLOSED_DAYS, MAX_OPENING_INTERVALS, OpeningHours, OpeningInterval
+from .escalation_rules import MAX_ACKNOWLEDGE_WITHIN_HOURS, Level
 from .escalation_statistics import DayStatistics, days_violations
 from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, reassess_at
 from .news2 import ACVPU, Observation, Spo2Scale, observation_violations
 from .okt import MunicipalService, StayType, is_active, record_violations
 from .patients import PatientSummary, Spo2ScaleSetting
+from .responsibility import Enrolment
 from .trend import Trend
 from .vitals import FUTURE_TOLERANCE, Assessment, Measurement, Performer
 
@@ -369,9 +371,10 @@ def recorder_notice_to_proto(tell: TellRecorder, at: datetime) -> summary_pb2.Re
     )
 
 
-def _target_to_proto(t: EpisodeTarget) -> escalation_pb2.EscalationTarget:
+def _target_to_proto(t: EpisodeTarget, names: Mapping[str, str]) -> escalation_pb2.EscalationTarget:
     return escalation_pb2.EscalationTarget(
         orgnr=t.orgnr,
+        name=names.get(t.orgnr, ""),
         kind=to_enum(escalation_pb2.EscalationTargetKind, t.target.kind),
         role=to_enum(escalation_pb2.EscalationRole, t.target.role),
         added_because=_ADDED_BECAUSE[t.added_because],
@@ -411,7 +414,7 @@ def escalation_to_proto(view: EscalationView) -> escalation_pb2.Escalation:
         deadline_time=_optional_timestamp(e.deadline),
         chain_exhausted=e.chain_exhausted,
         undeliverable=e.undeliverable,
-        targets=[_target_to_proto(t) for t in e.targets],
+        targets=[_target_to_proto(t, view.names) for t in e.targets],
         events=[_event_to_proto(ev) for ev in e.events],
         measurements=[record_to_proto(m, a) for m, a in view.measured],
         measurements_left_out=e.measurements_left_out,
@@ -482,10 +485,84 @@ def reassess_time_from_proto(request: escalation_pb2.PlanReassessmentRequest) ->
 
 
 _ESCALATION_ID = TextField(64, required=True)
+_ENROLMENT_ID = TextField(64, required=True)
+_TEAM_NAME = TextField(MAX_NAME, required=True)
 
 
 def escalation_id_violations(value: str) -> dict[str, str]:
     return text_violations({"escalation_id": (value, _ESCALATION_ID)})
+
+
+# -- follow-up enrolments ------------------------------------------------------------------
+
+
+def opening_hours_from_proto(
+    request: escalation_pb2.EnrolFollowUpRequest, now: datetime
+) -> tuple[OpeningHours | None, dict[str, str]]:
+    """The request's opening hours as the core's (weekday 1-7 on the wire, 0-6 in the core),
+    refused as the core refuses them: every problem is one violation of `opening_hours`. Hours
+    that give too little open time from `now` on (every day closed) are refused too."""
+    if not request.HasField("opening_hours"):
+        return None, {"opening_hours": "required: when the team is open"}
+    given = request.opening_hours
+    # Counted before anything is built: a long list is refused without reading it.
+    if len(given.intervals) > MAX_OPENING_INTERVALS or len(given.closed_dates) > MAX_CLOSED_DAYS:
+        return None, {"opening_hours": f"at most {MAX_OPENING_INTERVALS} intervals and {MAX_CLOSED_DAYS} closed days"}
+    try:
+        intervals = []
+        for i in given.intervals:
+            if not 1 <= i.weekday <= 7:
+                raise ValueError("weekday must be 1 (Monday) to 7 (Sunday)")
+            intervals.append(OpeningInterval(i.weekday - 1, i.start_minute, i.end_minute))
+        closed = []
+        for day in given.closed_dates:
+            try:
+                closed.append(parse_date(day))
+            except ValueError:
+                raise ValueError("a closed date is not a calendar date") from None
+        hours = OpeningHours(tuple(intervals), frozenset(closed))
+        hours.open_time_after(now, timedelta(hours=MAX_ACKNOWLEDGE_WITHIN_HOURS))
+    except ValueError as exc:
+        return None, {"opening_hours": str(exc)}
+    return hours, {}
+
+
+def enrolment_violations(request: escalation_pb2.EnrolFollowUpRequest) -> dict[str, str]:
+    return text_violations(
+        {"request_id": (request.request_id, REQUEST_ID), "team_name": (request.team_name, _TEAM_NAME)}
+    )
+
+
+def end_follow_up_violations(request: escalation_pb2.EndFollowUpRequest) -> dict[str, str]:
+    return text_violations(
+        {"enrolment_id": (request.enrolment_id, _ENROLMENT_ID), "request_id": (request.request_id, REQUEST_ID)}
+    )
+
+
+def _opening_hours_to_proto(hours: OpeningHours) -> escalation_pb2.OpeningHours:
+    return escalation_pb2.OpeningHours(
+        intervals=[
+            escalation_pb2.OpeningInterval(weekday=i.weekday + 1, start_minute=i.start, end_minute=i.end)
+            for i in hours.intervals
+        ],
+        closed_dates=[C.Date(year=d.year, month=d.month, day=d.day) for d in sorted(hours.closed_days)],
+    )
+
+
+def enrolment_to_proto(stored: Enrolment) -> escalation_pb2.FollowUpEnrolment:
+    e = stored.enrolment
+    ended_by = None if stored.ended_by_hpr is None else Performer(stored.ended_by_hpr, stored.ended_by_name or "")
+    return escalation_pb2.FollowUpEnrolment(
+        enrolment_id=stored.enrolment_id,
+        patient_id=stored.patient_id,
+        team_orgnr=e.team_orgnr,
+        team_name=stored.team_name,
+        opening_hours=_opening_hours_to_proto(e.hours),
+        start_time=to_timestamp(e.started_at),
+        end_time=_optional_timestamp(e.ended_at),
+        enrolled_by=_performer(Performer(stored.enrolled_by_hpr, stored.enrolled_by_name)),
+        ended_by=_performer(ended_by),
+    )
 
 
 def get_escalation_response(view: EscalationView, now: datetime) -> escalation_pb2.GetEscalationResponse:

@@ -5,7 +5,8 @@ patient data). Pure: no I/O, no proto."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .escalation_episodes import Episode, EventKind, NotifyReason, State, TellRecorder, escalation_not_found
@@ -76,6 +77,8 @@ class EscalationView:
     notes: tuple[RecorderNoteView, ...] = ()
     isbar: Isbar | None = None
     patient: Patient | None = None
+    # The targets' display names (orgnr -> name), those the organisations table holds.
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

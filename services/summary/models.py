@@ -265,6 +265,28 @@ class FollowUpEnrolmentRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     enrolled_by_hpr: Mapped[str] = mapped_column(String(9))
     ended_by_hpr: Mapped[str | None] = mapped_column(String(9))
+    # Migration 0007: the team's and the people's names, and the request ids of EnrolFollowUp and
+    # EndFollowUp, each unique within the team's organisation (null for seeded rows).
+    team_name: Mapped[str] = mapped_column(String(200), server_default="")
+    enrolled_by_name: Mapped[str] = mapped_column(String(200), server_default="")
+    ended_by_name: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    ended_request_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_follow_up_enrolments_request", "team_orgnr", "request_id", unique=True),
+        Index("ix_follow_up_enrolments_ended_request", "team_orgnr", "ended_request_id", unique=True),
+    )
+
+
+class OrganisationRow(Base):
+    """An organisation's display name (migration 0007): the seeds' organisations in development,
+    a register's in production; escalation targets are shown by it."""
+
+    __tablename__ = "organisations"
+
+    orgnr: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
 
 
 class EscalationSequenceRow(Base):

@@ -71,14 +71,21 @@ def legevakt_table(entries: Iterable[LegevaktEntry]) -> dict[str, Legevakt]:
 
 @dataclass(frozen=True, slots=True)
 class Enrolment:
-    """A follow-up enrolment as stored: the core's value (`enrolment`), its id and who enrolled
-    (and ended) it, by HPR number."""
+    """A follow-up enrolment as stored: the core's value (`enrolment`), its id, the team's name,
+    who enrolled (and ended) it, by HPR number and name, and the request ids of the API calls that
+    enrolled and ended it (None for seeded ones). Seeded enrolments and those stored before
+    migration 0007 have empty names."""
 
     enrolment_id: str
     patient_id: str
     enrolment: FollowUpEnrolment
     enrolled_by_hpr: str
     ended_by_hpr: str | None = None
+    team_name: str = ""
+    enrolled_by_name: str = ""
+    ended_by_name: str | None = None
+    request_id: str | None = None
+    ended_request_id: str | None = None
 
     def __post_init__(self) -> None:
         validate_org_number(self.enrolment.team_orgnr)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.platform.norway_date import day_in_norway
@@ -30,7 +31,14 @@ from .responsibility import (
 )
 from .store import UnknownPatient, service_of_row
 
-__all__ = ["ResponsibilityStore", "TooManyEnrolments", "UnknownEnrolment", "new_enrolment_id"]
+__all__ = [
+    "EndsBeforeStart",
+    "RequestIdReused",
+    "ResponsibilityStore",
+    "TooManyEnrolments",
+    "UnknownEnrolment",
+    "new_enrolment_id",
+]
 
 
 class UnknownEnrolment(LookupError):
@@ -39,6 +47,14 @@ class UnknownEnrolment(LookupError):
 
 class TooManyEnrolments(Exception):
     """The patient has MAX_ACTIVE_ENROLMENTS active enrolments already."""
+
+
+class EndsBeforeStart(ValueError):
+    """An enrolment would end before it started."""
+
+
+class RequestIdReused(Exception):
+    """The team's organisation used this request id for something else."""
 
 
 def new_enrolment_id() -> str:
@@ -90,42 +106,99 @@ class ResponsibilityStore:
         enrolled_by_hpr: str,
         now: datetime,
         enrolment_id: str | None = None,
+        team_name: str = "",
+        enrolled_by_name: str = "",
+        request_id: str | None = None,
     ) -> Enrolment:
         """Enrols a follow-up team for the patient (UnknownPatient; TooManyEnrolments when the
         patient would have more than MAX_ACTIVE_ENROLMENTS active or planned at `now`). With an
         `enrolment_id` already stored for the patient (seeding again), the stored one is replaced;
-        one of another patient is UnknownEnrolment."""
-        stored = Enrolment(enrolment_id or new_enrolment_id(), patient_id, enrolment, enrolled_by_hpr)
-        with self._sessions.begin() as session:
-            # The patient's row, locked (PostgreSQL): enrolments of one patient are counted one after another.
-            if session.get(PatientRow, patient_id, with_for_update=True) is None:
-                raise UnknownPatient(patient_id)
-            existing = session.get(FollowUpEnrolmentRow, stored.enrolment_id)
-            if existing is not None and existing.patient_id != patient_id:
-                raise UnknownEnrolment(stored.enrolment_id)  # another patient's: never rewritten
-            session.merge(_enrolment_row(stored))
-            session.flush()
-            if _not_ended(session, patient_id, now) > MAX_ACTIVE_ENROLMENTS:
-                raise TooManyEnrolments(patient_id)
+        one of another patient is UnknownEnrolment. With a `request_id` (the API's; unique within
+        the team's organisation): the same request again answers the enrolment it made, as it is
+        now; a request id the organisation used for anything else is RequestIdReused."""
+        stored = Enrolment(
+            enrolment_id or new_enrolment_id(),
+            patient_id,
+            enrolment,
+            enrolled_by_hpr,
+            team_name=team_name,
+            enrolled_by_name=enrolled_by_name,
+            request_id=request_id,
+        )
+        try:
+            with self._sessions.begin() as session:
+                # The patient's row, locked (PostgreSQL): enrolments of one patient are counted one after another.
+                if session.get(PatientRow, patient_id, with_for_update=True) is None:
+                    raise UnknownPatient(patient_id)
+                if (repeat := _enrolled_before(session, stored)) is not None:
+                    return repeat
+                existing = session.get(FollowUpEnrolmentRow, stored.enrolment_id)
+                if existing is not None and existing.patient_id != patient_id:
+                    raise UnknownEnrolment(stored.enrolment_id)  # another patient's: never rewritten
+                session.merge(_enrolment_row(stored))
+                session.flush()
+                if _not_ended(session, patient_id, now) > MAX_ACTIVE_ENROLMENTS:
+                    raise TooManyEnrolments(patient_id)
+        except IntegrityError:
+            # The same request id committed by another transaction in between (another patient's).
+            with self._sessions() as session:
+                if request_id is None or (repeat := _enrolled_before(session, stored)) is None:
+                    raise
+                return repeat
         return stored
 
-    def end_enrolment(self, patient_id: str, enrolment_id: str, *, ended_at: datetime, ended_by_hpr: str) -> Enrolment:
-        """Ends an enrolment at `ended_at` (never before it started). One already ended is
-        answered as it is (a repeat changes nothing)."""
-        with self._sessions.begin() as session:
-            row = session.get(FollowUpEnrolmentRow, enrolment_id, with_for_update=True)
-            if row is None or row.patient_id != patient_id:
-                raise UnknownEnrolment(enrolment_id)
-            stored = _enrolment(row)
-            if stored.enrolment.ended_at is not None:
-                return stored
-            ended = replace(
-                stored,
-                enrolment=replace(stored.enrolment, ended_at=max(ended_at, stored.enrolment.started_at)),
-                ended_by_hpr=ended_by_hpr,
-            )
-            row.ended_at, row.ended_by_hpr = ended.enrolment.ended_at, ended_by_hpr
+    def end_enrolment(
+        self,
+        enrolment_id: str,
+        *,
+        team_orgnr: str,
+        ended_at: datetime,
+        ended_by_hpr: str,
+        ended_by_name: str = "",
+        request_id: str | None = None,
+    ) -> Enrolment:
+        """Ends the enrolment `enrolment_id` at `ended_at`, for its team's organisation only:
+        another organisation's, like an unknown id, is UnknownEnrolment. An end before the start
+        is EndsBeforeStart (refused, not moved). One already ended is answered as it is (a repeat
+        changes nothing). A `request_id` the organisation used for anything else than ending this
+        enrolment is RequestIdReused."""
+        try:
+            with self._sessions.begin() as session:
+                row = session.get(FollowUpEnrolmentRow, enrolment_id, with_for_update=True)
+                if row is None or row.team_orgnr != team_orgnr:
+                    raise UnknownEnrolment(enrolment_id)
+                if request_id is not None:
+                    _check_end_request(session, team_orgnr, request_id, enrolment_id)
+                stored = _enrolment(row)
+                if stored.enrolment.ended_at is not None:
+                    return stored
+                if ended_at < stored.enrolment.started_at:
+                    raise EndsBeforeStart(enrolment_id)
+                ended = replace(
+                    stored,
+                    enrolment=replace(stored.enrolment, ended_at=ended_at),
+                    ended_by_hpr=ended_by_hpr,
+                    ended_by_name=ended_by_name,
+                    ended_request_id=request_id,
+                )
+                row.ended_at, row.ended_by_hpr, row.ended_by_name = ended_at, ended_by_hpr, ended_by_name
+                row.ended_request_id = request_id
+        except IntegrityError:
+            # The same request id committed in between for ending another enrolment.
+            if request_id is None:
+                raise
+            with self._sessions() as session:
+                _check_end_request(session, team_orgnr, request_id, enrolment_id)
+            raise
         return ended
+
+    def enrolment(self, enrolment_id: str) -> Enrolment:
+        """The enrolment `enrolment_id` (UnknownEnrolment)."""
+        with self._sessions() as session:
+            row = session.get(FollowUpEnrolmentRow, enrolment_id)
+            if row is None:
+                raise UnknownEnrolment(enrolment_id)
+            return _enrolment(row)
 
     def enrolments(self, patient_id: str, now: datetime) -> list[Enrolment]:
         """The patient's enrolments not ended at `now` (active or planned), earliest start first
@@ -195,6 +268,46 @@ def _not_ended(session: Session, patient_id: str, now: datetime) -> int:
     )
 
 
+def _by_request(session: Session, team_orgnr: str, request_id: str) -> FollowUpEnrolmentRow | None:
+    """The enrolment of the team's organisation that `request_id` enrolled or ended, if any."""
+    return session.scalars(
+        select(FollowUpEnrolmentRow)
+        .where(
+            FollowUpEnrolmentRow.team_orgnr == team_orgnr,
+            or_(FollowUpEnrolmentRow.request_id == request_id, FollowUpEnrolmentRow.ended_request_id == request_id),
+        )
+        .limit(1)
+    ).first()
+
+
+def _same_request(stored: Enrolment, new: Enrolment) -> bool:
+    def content(e: Enrolment) -> tuple[object, ...]:
+        return (e.patient_id, e.team_name, e.enrolment.hours, e.enrolled_by_hpr, e.enrolled_by_name)
+
+    return content(stored) == content(new)
+
+
+def _enrolled_before(session: Session, new: Enrolment) -> Enrolment | None:
+    """The enrolment `new`'s request id made before (the same content; RequestIdReused for other
+    content or another use of the id), or None when the id is new (or there is none)."""
+    if new.request_id is None:
+        return None
+    row = _by_request(session, new.enrolment.team_orgnr, new.request_id)
+    if row is None:
+        return None
+    stored = _enrolment(row)
+    if stored.request_id != new.request_id or not _same_request(stored, new):
+        raise RequestIdReused(new.request_id)
+    return stored
+
+
+def _check_end_request(session: Session, team_orgnr: str, request_id: str, enrolment_id: str) -> None:
+    """RequestIdReused unless `request_id` is new to the organisation or ended this enrolment."""
+    row = _by_request(session, team_orgnr, request_id)
+    if row is not None and (row.enrolment_id != enrolment_id or row.ended_request_id != request_id):
+        raise RequestIdReused(request_id)
+
+
 def _enrolment_row(e: Enrolment) -> FollowUpEnrolmentRow:
     return FollowUpEnrolmentRow(
         enrolment_id=e.enrolment_id,
@@ -205,6 +318,11 @@ def _enrolment_row(e: Enrolment) -> FollowUpEnrolmentRow:
         ended_at=e.enrolment.ended_at,
         enrolled_by_hpr=e.enrolled_by_hpr,
         ended_by_hpr=e.ended_by_hpr,
+        team_name=e.team_name,
+        enrolled_by_name=e.enrolled_by_name,
+        ended_by_name=e.ended_by_name,
+        request_id=e.request_id,
+        ended_request_id=e.ended_request_id,
     )
 
 
@@ -215,4 +333,9 @@ def _enrolment(row: FollowUpEnrolmentRow) -> Enrolment:
         enrolment=FollowUpEnrolment(row.team_orgnr, hours_of_stored(row.opening_hours), row.started_at, row.ended_at),
         enrolled_by_hpr=row.enrolled_by_hpr,
         ended_by_hpr=row.ended_by_hpr,
+        team_name=row.team_name,
+        enrolled_by_name=row.enrolled_by_name,
+        ended_by_name=row.ended_by_name,
+        request_id=row.request_id,
+        ended_request_id=row.ended_request_id,
     )

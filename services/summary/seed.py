@@ -1,5 +1,6 @@
-"""Loads seeds/patients.json into the summary store, and seeds/legevakts.json and
-seeds/follow_up_enrolments.json into its responsibility tables (idempotent: upserts by ids)."""
+"""Loads seeds/patients.json into the summary store, the names of seeds/organisations.json into its
+organisations table, and seeds/legevakts.json and seeds/follow_up_enrolments.json into its
+responsibility tables (idempotent: upserts by ids)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def seed(store: SummaryStore, seeds_dir: Path) -> int:
         measurements = [_measurement(pid, v, setting) for v in entry["vital_signs"]]
         patient = Patient(pid=pid, name=entry["name"], municipality_number=entry["municipality_number"])
         store.upsert(patient, services, measurements, setting)
+    organisations = json.loads((seeds_dir / "organisations.json").read_text(encoding="utf-8"))
+    store.upsert_organisation_names({o["orgnr"]: o["name"] for o in organisations})
     responsibility = ResponsibilityStore(store.sessions)
     legevakts = [_legevakt(raw) for raw in json.loads((seeds_dir / "legevakts.json").read_text(encoding="utf-8"))]
     responsibility.replace_legevakts(legevakts)
@@ -38,7 +41,13 @@ def seed(store: SummaryStore, seeds_dir: Path) -> int:
     for raw in enrolments:
         e = _enrolment(raw)
         responsibility.enrol(
-            e.patient_id, e.enrolment, enrolled_by_hpr=e.enrolled_by_hpr, now=now, enrolment_id=e.enrolment_id
+            e.patient_id,
+            e.enrolment,
+            enrolled_by_hpr=e.enrolled_by_hpr,
+            now=now,
+            enrolment_id=e.enrolment_id,
+            team_name=e.team_name,
+            enrolled_by_name=e.enrolled_by_name,
         )
     return len(patients)
 
@@ -56,7 +65,14 @@ def _enrolment(raw: dict[str, Any]) -> Enrolment:
         hours = hours_from_json(raw["opening_hours"], raw["closed_days"])
         ended = None if raw["ended_at"] is None else _instant(where, raw["ended_at"])
         enrolment = FollowUpEnrolment(raw["team_orgnr"], hours, _instant(where, raw["started_at"]), ended)
-        return Enrolment(raw["enrolment_id"], raw["patient_id"], enrolment, raw["enrolled_by_hpr"])
+        return Enrolment(
+            raw["enrolment_id"],
+            raw["patient_id"],
+            enrolment,
+            raw["enrolled_by_hpr"],
+            team_name=raw["team_name"],
+            enrolled_by_name=raw["enrolled_by_name"],
+        )
     except ValueError as exc:
         raise ValueError(f"seeds/{where}: {exc}") from None
 

@@ -7,7 +7,7 @@ conflict, never a silent overwrite."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from operator import itemgetter
@@ -38,7 +38,7 @@ from sqlalchemy.types import TypeEngine
 from services.platform.db import UtcDateTime
 from services.platform.norway_date import today_in_norway
 
-from .models import MunicipalServiceRow, PatientRow, Spo2ScaleRow, VitalSignsRow
+from .models import MunicipalServiceRow, OrganisationRow, PatientRow, Spo2ScaleRow, VitalSignsRow
 from .news2 import ACVPU, Observation, Spo2Scale
 from .okt import MunicipalService
 from .patients import MAX_OPEN_SERVICES, MAX_SUMMARY_SERVICES, Patient, PatientSummary, Spo2ScaleSetting, is_open
@@ -277,6 +277,23 @@ class SummaryStore:
         return Spo2ScaleSetting(scale=scale, set_by=by, set_at=at)
 
     # -- seeding -----------------------------------------------------------------------
+
+    def organisation_names(self, orgnrs: Iterable[str]) -> dict[str, str]:
+        """The display names of those of `orgnrs` the organisations table holds."""
+        wanted = sorted(set(orgnrs))
+        if not wanted:
+            return {}
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(OrganisationRow.orgnr, OrganisationRow.name).where(OrganisationRow.orgnr.in_(wanted))
+            ).all()
+        return {orgnr: name for orgnr, name in rows}
+
+    def upsert_organisation_names(self, names: Mapping[str, str]) -> None:
+        """Inserts or renames organisations, in one transaction (seeding; a register in production)."""
+        with self._sessions.begin() as session:
+            for orgnr, name in names.items():
+                session.merge(OrganisationRow(orgnr=orgnr, name=name))
 
     def upsert(
         self,

@@ -24,7 +24,7 @@ from .escalation_episodes import Episode, Outcome, Responder, TellRecorder, Tran
 from .escalation_fhir import escalation_bundle
 from .escalation_inbox_store import SEQUENCE, EscalationInboxStore
 from .escalation_isbar import isbar
-from .escalation_routing import ResponsibilityFacts, route
+from .escalation_routing import FollowUpEnrolment, OpeningHours, ResponsibilityFacts, route
 from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
 from .escalation_statistics import DayStatistics, day_statistics, utc_range
 from .escalation_store import EscalationStore
@@ -33,7 +33,14 @@ from .fhir import patient_bundle
 from .news2 import Spo2Scale
 from .okt import MunicipalService, record_violations
 from .patients import MAX_OPEN_SERVICES, Patient, PatientSummary, Spo2ScaleSetting
-from .responsibility_store import ResponsibilityStore
+from .responsibility import MAX_ACTIVE_ENROLMENTS, Enrolment
+from .responsibility_store import (
+    EndsBeforeStart,
+    RequestIdReused,
+    ResponsibilityStore,
+    TooManyEnrolments,
+    UnknownEnrolment,
+)
 from .store import (
     ConflictingRetry,
     ScaleChanged,
@@ -94,6 +101,19 @@ def _refusals_as_errors(function: Callable[P, T]) -> Callable[P, T]:
         except ConflictingRetry:
             raise Reason.SOURCE_RECORD_CONFLICT.error(
                 "this source_record_id is already used for other content; update the record instead",
+            ) from None
+        except UnknownEnrolment:
+            # The same answer for another organisation's enrolment as for an id that does not exist.
+            raise Reason.ENROLMENT_NOT_FOUND.error("no such follow-up enrolment") from None
+        except TooManyEnrolments:
+            raise Reason.ENROLMENTS_LIMIT.error(
+                f"the patient has {MAX_ACTIVE_ENROLMENTS} follow-up enrolments not ended; end one first"
+            ) from None
+        except EndsBeforeStart:
+            raise Reason.ENROLMENT_NOT_STARTED.error("the enrolment would end before it started") from None
+        except RequestIdReused:
+            raise Reason.REQUEST_ID_REUSED.error(
+                "the request_id was used for another enrolment or end of one by this organisation"
             ) from None
 
     return refusing
@@ -354,7 +374,8 @@ def escalation_view(escalations: EscalationStore, summary: SummaryStore, episode
     )
     measured = tuple((m, assess(m, patient.birth_date)) for m in measurements)
     notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode.episode_id))
-    return EscalationView(episode, measured, notes, isbar(episode, patient, measured), patient)
+    names = summary.organisation_names(t.orgnr for t in episode.targets)
+    return EscalationView(episode, measured, notes, isbar(episode, patient, measured), patient, names)
 
 
 def changed_view(escalations: EscalationStore, summary: SummaryStore, transition: Transition) -> EscalationView:
@@ -416,12 +437,12 @@ def plan_reassessment(
     *,
     actor: Responder,
     reassess_at: datetime,
+    note: str,
     request_id: str,
     now: datetime,
 ) -> EscalationView:
-    # The contract's PlanReassessmentRequest has no note: the plan is recorded without one.
     transition = escalations.plan_reassessment(
-        episode_id, actor=actor, reassess_at=reassess_at, note="", request_id=request_id, now=now
+        episode_id, actor=actor, reassess_at=reassess_at, note=note, request_id=request_id, now=now
     )
     return changed_view(escalations, summary, transition)
 
@@ -468,6 +489,55 @@ def raise_concern(
     # when the request is repeated and changes nothing).
     raised = next(e for e in view.episode.events if e.request_id == request_id and e.orgnr == actor.orgnr)
     return view, tuple(n for n in view.notes if n.at == raised.at and n.tell.orgnr == actor.orgnr)
+
+
+# -- follow-up enrolments (docs/escalation.md, "API") ---------------------------------------
+
+
+@_refusals_as_errors
+def enrol_follow_up(
+    responsibility: ResponsibilityStore,
+    patient_id: str,
+    *,
+    team_orgnr: str,
+    team_name: str,
+    hours: OpeningHours,
+    by: Performer,
+    request_id: str,
+    now: datetime,
+) -> Enrolment:
+    """Enrols the patient (who must exist) in the team from `now` on; the same request again
+    answers the enrolment it made."""
+    return responsibility.enrol(
+        patient_id,
+        FollowUpEnrolment(team_orgnr, hours, now),
+        enrolled_by_hpr=by.hpr_number,
+        enrolled_by_name=by.name,
+        team_name=team_name,
+        request_id=request_id,
+        now=now,
+    )
+
+
+@_refusals_as_errors
+def end_follow_up(
+    responsibility: ResponsibilityStore,
+    enrolment_id: str,
+    *,
+    team_orgnr: str,
+    by: Performer,
+    request_id: str,
+    now: datetime,
+) -> Enrolment:
+    """Ends the team's enrolment at `now` (ENROLMENT_NOT_FOUND for another organisation's)."""
+    return responsibility.end_enrolment(
+        enrolment_id,
+        team_orgnr=team_orgnr,
+        ended_at=now,
+        ended_by_hpr=by.hpr_number,
+        ended_by_name=by.name,
+        request_id=request_id,
+    )
 
 
 # -- the inbox: no patient data -------------------------------------------------------------
@@ -537,7 +607,8 @@ def patient_escalations(
     for episode_id in inbox.patient_episode_ids(patient_id, limit, offset):
         notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode_id))
         views.append(EscalationView(escalations.get(episode_id), notes=notes))
-    return views
+    names = summary.organisation_names(t.orgnr for v in views for t in v.episode.targets)
+    return [replace(v, names=names) for v in views]
 
 
 def escalation_statistics(inbox: EscalationInboxStore, orgnr: str, start: date, end: date) -> list[DayStatistics]:

@@ -124,11 +124,11 @@ async def test_get_escalation_opens_the_patient_the_measurements_and_the_isbar_v
         E.ESCALATION_ORIGIN_SCORE,
     )
     assert got.rules_version == "news2-escalation/1"
-    assert [(t.orgnr, t.role) for t in got.targets] == [
-        (LEGEVAKT, E.ESCALATION_ROLE_RESPONSIBLE),
-        (HOME_NURSING, E.ESCALATION_ROLE_RESPONSIBLE),
-        (FOLLOW_UP_TEAM, E.ESCALATION_ROLE_INFORMED),
-    ]
+    assert [(t.orgnr, t.name, t.role) for t in got.targets] == [
+        (LEGEVAKT, "Bodø interkommunale legevakt", E.ESCALATION_ROLE_RESPONSIBLE),
+        (HOME_NURSING, "Bodø kommune – hjemmesykepleie", E.ESCALATION_ROLE_RESPONSIBLE),
+        (FOLLOW_UP_TEAM, "Nordlandssykehuset Bodø – akuttmottak", E.ESCALATION_ROLE_INFORMED),
+    ]  # the names of seeds/organisations.json
     assert [e.kind for e in got.events] == [E.ESCALATION_EVENT_KIND_OPENED]
     (measured,) = got.measurements
     assert measured.news2.total == 7 and measured.source_system == "demo-ehr"
@@ -290,9 +290,9 @@ async def test_a_reassessment_is_planned_after_an_acknowledgement_and_never_for_
     escalation_id = esc.open(5)
     now = datetime.now(UTC)
 
-    def plan(request_id: str, ahead: timedelta) -> E.PlanReassessmentRequest:
+    def plan(request_id: str, ahead: timedelta, note: str = "") -> E.PlanReassessmentRequest:
         return E.PlanReassessmentRequest(
-            escalation_id=escalation_id, request_id=request_id, reassess_time=to_timestamp(now + ahead)
+            escalation_id=escalation_id, request_id=request_id, reassess_time=to_timestamp(now + ahead), note=note
         )
 
     assert (await refusal(esc.call("PlanReassessment", plan("p-1", timedelta(hours=2)), SIGRID)))[:2] == (
@@ -303,10 +303,20 @@ async def test_a_reassessment_is_planned_after_an_acknowledgement_and_never_for_
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await esc.call("PlanReassessment", plan("p-2", timedelta(hours=25)), SIGRID)
     assert set(error_info(caught.value)[1]) == {"reassess_time"}
-    planned = (await esc.call("PlanReassessment", plan("p-3", timedelta(hours=2)), SIGRID)).escalation
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("PlanReassessment", plan("p-2", timedelta(hours=2), "x" * 1001), SIGRID)
+    assert error_info(caught.value) == ("INVALID_ARGUMENT", {"note": "at most 1000 characters"})
+    note = "Ny måling etter inhalasjon.\nRing ved SpO2 under 92."
+    planned = (await esc.call("PlanReassessment", plan("p-3", timedelta(hours=2), note), SIGRID)).escalation
     assert planned.state == E.ESCALATION_STATE_REASSESSMENT_PLANNED
     assert planned.reassess_time.ToDatetime(tzinfo=UTC) == now + timedelta(hours=2)
-    assert (await esc.call("PlanReassessment", plan("p-3", timedelta(hours=2)), SIGRID)).escalation == planned
+    assert (planned.events[-1].kind, planned.events[-1].text) == (E.ESCALATION_EVENT_KIND_REASSESSMENT_PLANNED, note)
+    again = plan("p-3", timedelta(hours=2), note)
+    assert (await esc.call("PlanReassessment", again, SIGRID)).escalation == planned
+    assert (await refusal(esc.call("PlanReassessment", plan("p-3", timedelta(hours=2), "Annet"), SIGRID)))[:2] == (
+        grpc.StatusCode.ALREADY_EXISTS,
+        "REQUEST_ID_REUSED",
+    )
 
     emergency = esc.open(7, patient=people.ESKIL)
     await esc.call("AcknowledgeEscalation", ack(emergency), LARS, patient_id=people.ESKIL)
@@ -549,6 +559,7 @@ async def test_a_patients_escalations_newest_first_without_measurements(esc):
     answer = await patient_list()
     assert [e.escalation_id for e in answer.escalations] == [newer, older]
     assert all(not e.measurements and not e.HasField("isbar") for e in answer.escalations)
+    assert all(t.name for e in answer.escalations for t in e.targets)  # every target named
     assert [n.kind for n in answer.escalations[1].recorder_notices][-1] == summary_pb2.RECORDER_NOTICE_KIND_RESOLVED
     page_one = await patient_list(page_size=1)
     assert [e.escalation_id for e in page_one.escalations] == [newer]
@@ -603,15 +614,130 @@ async def test_an_escalation_exports_as_a_fhir_task_with_its_communications(esc)
     )
 
 
-async def test_follow_up_enrolments_are_not_served_yet(esc):
-    for method, request in (
-        ("EnrolFollowUp", E.EnrolFollowUpRequest(patient_id=people.TOR, request_id="e-1")),
-        ("EndFollowUp", E.EndFollowUpRequest(enrolment_id="enr-1", request_id="e-2")),
-    ):
-        assert (await refusal(esc.call(method, request, MARTE)))[:2] == (
-            grpc.StatusCode.UNIMPLEMENTED,
-            "METHOD_NOT_SERVED",
+# -- EnrolFollowUp, EndFollowUp -----------------------------------------------------------------
+
+ALWAYS_OPEN = E.OpeningHours(
+    intervals=[E.OpeningInterval(weekday=d, start_minute=0, end_minute=1440) for d in range(1, 8)]
+)
+
+
+def enrolment(patient_id: str = people.TOR, request_id: str = "e-1", **kw) -> E.EnrolFollowUpRequest:
+    values = {"team_name": "Digital hjemmeoppfølging", "opening_hours": ALWAYS_OPEN} | kw
+    return E.EnrolFollowUpRequest(patient_id=patient_id, request_id=request_id, **values)
+
+
+async def record(esc: Escalations, at: datetime, total: int, n: int) -> summary_pb2.RecordVitalSignsResponse:
+    """A measurement of Tor recorded through RecordVitalSigns by the recorder (Kristin's organisation)."""
+    method = "/samhandling.summary.v1.PatientSummaryService/RecordVitalSigns"
+    metadata = asserted(
+        esc.settings, "summary", method, actor=KRISTIN, patient_id=people.TOR, data_categories=(VITALS,)
+    )
+    request = summary_pb2.RecordVitalSignsRequest(
+        patient_id=people.TOR, source_record_id=f"enrolled-{n}", vital_signs=vital_signs_input(at, total)
+    )
+    return await esc.summaries.RecordVitalSigns(request, metadata=metadata)
+
+
+async def test_an_enrolment_makes_the_team_primary_for_the_next_review_within_its_hours(esc):
+    enrolled = (await esc.call("EnrolFollowUp", enrolment(), MARTE)).enrolment
+    assert (enrolled.patient_id, enrolled.team_orgnr, enrolled.team_name) == (
+        people.TOR,
+        FOLLOW_UP_TEAM,
+        "Digital hjemmeoppfølging",
+    )
+    assert (enrolled.enrolled_by.hpr_number, enrolled.enrolled_by.name) == (people.MARTE_HPR, "Marte Mottaksen")
+    assert enrolled.opening_hours == ALWAYS_OPEN and enrolled.HasField("start_time")
+    assert not enrolled.HasField("end_time") and not enrolled.HasField("ended_by")
+    assert (await esc.call("EnrolFollowUp", enrolment(), MARTE)).enrolment == enrolled  # a repeat: the same
+
+    now = datetime.now(UTC)
+    assert (await record(esc, now - timedelta(hours=2), 0, 1)).escalation_id == ""
+    review = await record(esc, now - timedelta(hours=1), 2, 2)  # a rise of 2 within 24 h
+    assert review.escalation_level == summary_pb2.ESCALATION_LEVEL_REVIEW
+    opened = await esc.call("GetEscalation", E.GetEscalationRequest(escalation_id=review.escalation_id), MARTE)
+    assert [(t.orgnr, t.name, t.kind, t.role) for t in opened.escalation.targets] == [
+        (
+            FOLLOW_UP_TEAM,
+            "Nordlandssykehuset Bodø – akuttmottak",
+            E.ESCALATION_TARGET_KIND_FOLLOW_UP_TEAM,
+            E.ESCALATION_ROLE_RESPONSIBLE,
         )
+    ]  # without the enrolment Tor's home nursing would be primary
+
+
+async def test_only_the_teams_organisation_ends_an_enrolment_and_a_repeat_changes_nothing(esc):
+    enrolled = (await esc.call("EnrolFollowUp", enrolment(), MARTE)).enrolment
+    end = E.EndFollowUpRequest(enrolment_id=enrolled.enrolment_id, request_id="end-1")
+    # Ending names no patient: the gateway asserts none.
+    stranger = await refusal(esc.call("EndFollowUp", end, VILDE, patient_id="", categories=()))
+    unknown = await refusal(
+        esc.call(
+            "EndFollowUp",
+            E.EndFollowUpRequest(enrolment_id="fu-unknown", request_id="end-1"),
+            VILDE,
+            patient_id="",
+            categories=(),
+        )
+    )
+    assert stranger == unknown and stranger[:2] == (grpc.StatusCode.NOT_FOUND, "ENROLMENT_NOT_FOUND")
+    ended = (await esc.call("EndFollowUp", end, MARTE, patient_id="", categories=())).enrolment
+    assert ended.HasField("end_time") and ended.end_time.ToDatetime(tzinfo=UTC) >= enrolled.start_time.ToDatetime(
+        tzinfo=UTC
+    )
+    assert (ended.ended_by.hpr_number, ended.ended_by.name) == (people.MARTE_HPR, "Marte Mottaksen")
+    assert (await esc.call("EndFollowUp", end, MARTE, patient_id="", categories=())).enrolment == ended
+    # The request ids are the organisation's: used for another thing, refused.
+    reused = await refusal(esc.call("EnrolFollowUp", enrolment(request_id="end-1"), MARTE))
+    assert reused[:2] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    other_content = await refusal(esc.call("EnrolFollowUp", enrolment(team_name="Et annet team"), MARTE))
+    assert other_content[:2] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+
+
+async def test_an_enrolment_is_refused_with_bad_hours_a_missing_field_or_an_unknown_patient(esc):
+    def hours(*intervals: tuple[int, int, int], closed: tuple[common_pb2.Date, ...] = ()) -> E.OpeningHours:
+        return E.OpeningHours(
+            intervals=[E.OpeningInterval(weekday=d, start_minute=a, end_minute=b) for d, a, b in intervals],
+            closed_dates=closed,
+        )
+
+    for request, violations in (
+        (enrolment(opening_hours=hours((0, 480, 930))), {"opening_hours": "weekday must be 1 (Monday) to 7 (Sunday)"}),
+        (
+            enrolment(opening_hours=hours((1, 930, 480))),
+            {"opening_hours": "an opening interval runs from a start to a later end within one day"},
+        ),
+        (enrolment(opening_hours=E.OpeningHours()), {"opening_hours": "opening hours need at least one interval"}),
+        (
+            enrolment(opening_hours=hours(*[(1, 480, 930)] * 29)),
+            {"opening_hours": "at most 28 intervals and 400 closed days"},
+        ),
+        (
+            enrolment(opening_hours=hours((1, 480, 930), closed=(common_pb2.Date(year=2026, month=2, day=30),))),
+            {"opening_hours": "a closed date is not a calendar date"},
+        ),
+        (E.EnrolFollowUpRequest(patient_id=people.TOR), {"request_id", "team_name", "opening_hours"}),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await esc.call("EnrolFollowUp", request, MARTE)
+        reason, fields = error_info(caught.value)
+        assert reason == "INVALID_ARGUMENT"
+        assert (fields if isinstance(violations, dict) else set(fields)) == violations
+    hospital_system = common_pb2.Actor(
+        kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000071", orgnr_child=FOLLOW_UP_TEAM
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("EnrolFollowUp", enrolment(), hospital_system)
+    assert set(error_info(caught.value)[1]) == {"enrolled_by"}
+    named = summary_pb2.Performer(hpr_number=people.MARTE_HPR, name="Marte Mottaksen")
+    by_system = (await esc.call("EnrolFollowUp", enrolment(enrolled_by=named), hospital_system)).enrolment
+    assert by_system.enrolled_by == named
+    assert (await refusal(esc.call("EnrolFollowUp", enrolment(UNKNOWN_PATIENT), MARTE, patient_id=UNKNOWN_PATIENT)))[
+        :2
+    ] == (grpc.StatusCode.NOT_FOUND, "PATIENT_NOT_FOUND")
+    assert (await refusal(esc.call("EnrolFollowUp", enrolment(), MARTE, patient_id=people.ESKIL)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ASSERTION_PATIENT_MISMATCH",
+    )
 
 
 async def test_a_measurement_that_escalates_wakes_this_replicas_watchers_at_once(esc, monkeypatch):

@@ -5,11 +5,14 @@ on active enrolments, and the routing facts of seeded patients read back as the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from alembic import command
+from sqlalchemy import text
 
-from services.platform.db import make_engine, make_sessions
+from services.platform.db import alembic_config, make_engine, make_sessions
 from services.summary.escalation_routing import (
     FollowUpEnrolment,
     Legevakt,
@@ -20,8 +23,14 @@ from services.summary.escalation_routing import (
 )
 from services.summary.escalation_rules import Level
 from services.summary.main import BACKEND
-from services.summary.responsibility import MAX_ACTIVE_ENROLMENTS, LegevaktEntry
-from services.summary.responsibility_store import ResponsibilityStore, TooManyEnrolments, UnknownEnrolment
+from services.summary.responsibility import MAX_ACTIVE_ENROLMENTS, Enrolment, LegevaktEntry, hours_to_json
+from services.summary.responsibility_store import (
+    EndsBeforeStart,
+    RequestIdReused,
+    ResponsibilityStore,
+    TooManyEnrolments,
+    UnknownEnrolment,
+)
 from services.summary.store import UnknownPatient
 from tests.fixtures import people
 from tests.fixtures.escalation import HOME_NURSING, LEGEVAKT
@@ -105,11 +114,11 @@ def test_enrol_and_end_with_a_bound_on_active_enrolments(store):
     assert len(store.enrolments(people.ESKIL, now)) == MAX_ACTIVE_ENROLMENTS  # the refused one left nothing
 
     ended = store.end_enrolment(
-        people.ESKIL, enrolled[0].enrolment_id, ended_at=now + timedelta(hours=1), ended_by_hpr="990000105"
+        enrolled[0].enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now + timedelta(hours=1), ended_by_hpr="990000105"
     )
     assert (ended.enrolment.ended_at, ended.ended_by_hpr) == (now + timedelta(hours=1), "990000105")
     again = store.end_enrolment(
-        people.ESKIL, enrolled[0].enrolment_id, ended_at=now + timedelta(hours=5), ended_by_hpr="990000101"
+        enrolled[0].enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now + timedelta(hours=5), ended_by_hpr="990000101"
     )
     assert again == ended  # a repeat changes nothing
     later = now + timedelta(hours=2)
@@ -118,8 +127,8 @@ def test_enrol_and_end_with_a_bound_on_active_enrolments(store):
         FOLLOW_UP
     ] * (MAX_ACTIVE_ENROLMENTS - 1)
     store.enrol(people.ESKIL, FollowUpEnrolment(FOLLOW_UP, hours, later), enrolled_by_hpr="990000105", now=later)
-    with pytest.raises(UnknownEnrolment):
-        store.end_enrolment(GUNNAR, enrolled[1].enrolment_id, ended_at=later, ended_by_hpr="990000105")
+    with pytest.raises(UnknownEnrolment):  # only the team's own organisation ends it
+        store.end_enrolment(enrolled[1].enrolment_id, team_orgnr=HOSPITAL, ended_at=later, ended_by_hpr="990000105")
     with pytest.raises(UnknownEnrolment):  # another patient's enrolment id is never rewritten
         store.enrol(
             GUNNAR,
@@ -131,3 +140,159 @@ def test_enrol_and_end_with_a_bound_on_active_enrolments(store):
     assert store.enrolments(people.ESKIL, later)[0].enrolment_id == enrolled[1].enrolment_id
     with pytest.raises(UnknownPatient):
         store.enrol("22750884908", FollowUpEnrolment(FOLLOW_UP, hours, now), enrolled_by_hpr="990000105", now=now)
+
+
+def test_a_request_id_enrols_once_and_is_refused_for_anything_else_within_the_organisation(store):
+    hours = OpeningHours.weekdays(time(8), time(15, 30))
+    now = WEDNESDAY_10_OSLO
+
+    def enrol(
+        patient: str = people.ESKIL,
+        team: str = FOLLOW_UP,
+        request_id: str = "r-1",
+        team_name: str = "Hjemmeoppfølging",
+        enrolled_by_name: str = "Marte Mottaksen",
+        at: datetime = now,
+    ) -> Enrolment:
+        return store.enrol(
+            patient,
+            FollowUpEnrolment(team, hours, at),
+            enrolled_by_hpr="990000105",
+            now=at,
+            team_name=team_name,
+            enrolled_by_name=enrolled_by_name,
+            request_id=request_id,
+        )
+
+    first = enrol()
+    assert (first.team_name, first.enrolled_by_name, first.request_id) == (
+        "Hjemmeoppfølging",
+        "Marte Mottaksen",
+        "r-1",
+    )
+    assert store.enrolment(first.enrolment_id) == first  # found by its id alone
+    # The same request a minute later: the enrolment it made, not a second one.
+    assert enrol(at=now + timedelta(minutes=1)) == first
+    assert len(store.enrolments(people.ESKIL, now)) == 1
+    for other in ({"team_name": "Annet team"}, {"patient": people.TOR}, {"enrolled_by_name": "Noen Andre"}):
+        with pytest.raises(RequestIdReused):
+            enrol(**other)
+    assert enrol(team=HOSPITAL).enrolment_id != first.enrolment_id  # another organisation's own ids
+    # Ending: the same request id again answers the same; used for anything else it is refused.
+    ended = store.end_enrolment(
+        first.enrolment_id,
+        team_orgnr=FOLLOW_UP,
+        ended_at=now + timedelta(hours=1),
+        ended_by_hpr="990000105",
+        ended_by_name="Marte Mottaksen",
+        request_id="r-2",
+    )
+    assert (ended.ended_by_name, ended.ended_request_id) == ("Marte Mottaksen", "r-2")
+    assert (
+        store.end_enrolment(
+            first.enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now, ended_by_hpr="990000101", request_id="r-2"
+        )
+        == ended
+    )
+    assert store.enrolment(first.enrolment_id) == ended
+    second = enrol(request_id="r-3")
+    for used in ("r-1", "r-2"):  # the enrolling request; another enrolment's end
+        with pytest.raises(RequestIdReused):
+            store.end_enrolment(
+                second.enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now, ended_by_hpr="990000105", request_id=used
+            )
+    with pytest.raises(RequestIdReused):
+        enrol(request_id="r-2")  # an end's id is not an enrolment's
+    with pytest.raises(UnknownEnrolment):
+        store.enrolment("fu-unknown")
+
+
+def test_an_end_before_the_start_is_refused_not_moved(store):
+    hours = OpeningHours.weekdays(time(8), time(15, 30))
+    planned = store.enrol(
+        people.ESKIL,
+        FollowUpEnrolment(FOLLOW_UP, hours, WEDNESDAY_10_OSLO + timedelta(days=1)),
+        enrolled_by_hpr="990000105",
+        now=WEDNESDAY_10_OSLO,
+    )
+    with pytest.raises(EndsBeforeStart):
+        store.end_enrolment(
+            planned.enrolment_id, team_orgnr=FOLLOW_UP, ended_at=WEDNESDAY_10_OSLO, ended_by_hpr="990000105"
+        )
+    assert store.enrolment(planned.enrolment_id) == planned  # nothing written
+
+
+def test_seeded_enrolments_keep_their_names_and_have_no_request_id(store):
+    (gunnar,) = store.enrolments(GUNNAR, WEDNESDAY_10_OSLO)
+    assert (gunnar.enrolment_id, gunnar.team_name, gunnar.enrolled_by_name, gunnar.request_id) == (
+        "fu-seed-0001",
+        "Digital hjemmeoppfølging, Nordlandssykehuset Bodø",
+        "Marte Mottaksen",
+        None,
+    )
+
+
+def test_an_enrolment_stored_before_0007_keeps_working(tmp_path, db_url):
+    config = alembic_config(db_url, BACKEND.migrations)
+    command.upgrade(config, "0006")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO patients (pid, name, municipality_number) VALUES (:pid, 'Eskil', '1804')"),
+                {"pid": people.ESKIL},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO follow_up_enrolments (enrolment_id, patient_id, team_orgnr, opening_hours, "
+                    "started_at, enrolled_by_hpr) VALUES ('fu-old', :pid, :team, :hours, :at, '990000105')"
+                ),
+                {
+                    "pid": people.ESKIL,
+                    "team": FOLLOW_UP,
+                    "hours": hours_to_json(OpeningHours.weekdays(time(8), time(16))),
+                    "at": WEDNESDAY_10_OSLO,
+                },
+            )
+        command.upgrade(config, "head")
+        store = ResponsibilityStore(make_sessions(engine))
+        old = store.enrolment("fu-old")
+        assert (old.team_name, old.enrolled_by_name, old.request_id) == ("", "", None)
+        assert old.enrolment.hours == OpeningHours.weekdays(time(8), time(16))
+        later = WEDNESDAY_10_OSLO + timedelta(days=1)
+        ended = store.end_enrolment(
+            "fu-old", team_orgnr=FOLLOW_UP, ended_at=later, ended_by_hpr="990000105", request_id="end-old"
+        )
+        assert (ended.enrolment.ended_at, ended.ended_request_id) == (later, "end-old")
+    finally:
+        engine.dispose()
+
+
+def test_requests_racing_with_one_id_enrol_once(store):
+    hours = OpeningHours.weekdays(time(8), time(15, 30))
+    now = WEDNESDAY_10_OSLO
+
+    def enrol(patient_and_id: tuple[str, str]) -> Enrolment | str:
+        patient, request_id = patient_and_id
+        try:
+            return store.enrol(
+                patient,
+                FollowUpEnrolment(FOLLOW_UP, hours, now),
+                enrolled_by_hpr="990000105",
+                now=now,
+                team_name="Hjemmeoppfølging",
+                request_id=request_id,
+            )
+        except RequestIdReused:
+            return "reused"
+
+    # The same request four times at once: one enrolment, answered to all.
+    with ThreadPoolExecutor(4) as pool:
+        same = list(pool.map(enrol, [(people.ESKIL, "race-1")] * 4))
+    assert len({a.enrolment_id for a in same if isinstance(a, Enrolment)}) == 1
+    assert all(isinstance(a, Enrolment) for a in same)
+    # One id for four patients at once: one enrolment, the others refused (the unique index decides).
+    with ThreadPoolExecutor(4) as pool:
+        racing = list(pool.map(enrol, [(p, "race-2") for p in (people.TOR, GUNNAR, INGRID, people.FRIDA)]))
+    assert sorted(a if isinstance(a, str) else "enrolled" for a in racing) == ["enrolled", *["reused"] * 3]
+    assert enrol((people.ESKIL, "race-1")) == same[0]

@@ -354,16 +354,18 @@ class DeclineEscalationResponse(_message.Message):
     def __init__(self, escalation: _Optional[_Union[Escalation, _Mapping]] = ...) -> None: ...
 
 class PlanReassessmentRequest(_message.Message):
-    __slots__ = ("escalation_id", "request_id", "reassess_time", "planned_by")
+    __slots__ = ("escalation_id", "request_id", "reassess_time", "planned_by", "note")
     ESCALATION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     REASSESS_TIME_FIELD_NUMBER: _ClassVar[int]
     PLANNED_BY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
     escalation_id: str
     request_id: str
     reassess_time: _timestamp_pb2.Timestamp
     planned_by: _summary_pb2.Performer
-    def __init__(self, escalation_id: _Optional[str] = ..., request_id: _Optional[str] = ..., reassess_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ...) -> None: ...
+    note: str
+    def __init__(self, escalation_id: _Optional[str] = ..., request_id: _Optional[str] = ..., reassess_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., planned_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class PlanReassessmentResponse(_message.Message):
     __slots__ = ("escalation",)
@@ -450,7 +452,7 @@ class OpeningHours(_message.Message):
     def __init__(self, intervals: _Optional[_Iterable[_Union[OpeningInterval, _Mapping]]] = ..., closed_dates: _Optional[_Iterable[_Union[_common_pb2.Date, _Mapping]]] = ...) -> None: ...
 
 class FollowUpEnrolment(_message.Message):
-    __slots__ = ("enrolment_id", "patient_id", "team_orgnr", "team_name", "opening_hours", "start_time", "end_time", "enrolled_by")
+    __slots__ = ("enrolment_id", "patient_id", "team_orgnr", "team_name", "opening_hours", "start_time", "end_time", "enrolled_by", "ended_by")
     ENROLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_ORGNR_FIELD_NUMBER: _ClassVar[int]
@@ -459,6 +461,7 @@ class FollowUpEnrolment(_message.Message):
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     ENROLLED_BY_FIELD_NUMBER: _ClassVar[int]
+    ENDED_BY_FIELD_NUMBER: _ClassVar[int]
     enrolment_id: str
     patient_id: str
     team_orgnr: str
@@ -467,7 +470,8 @@ class FollowUpEnrolment(_message.Message):
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     enrolled_by: _summary_pb2.Performer
-    def __init__(self, enrolment_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., team_orgnr: _Optional[str] = ..., team_name: _Optional[str] = ..., opening_hours: _Optional[_Union[OpeningHours, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ...) -> None: ...
+    ended_by: _summary_pb2.Performer
+    def __init__(self, enrolment_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., team_orgnr: _Optional[str] = ..., team_name: _Optional[str] = ..., opening_hours: _Optional[_Union[OpeningHours, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., enrolled_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ..., ended_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ...) -> None: ...
 
 class EnrolFollowUpRequest(_message.Message):
     __slots__ = ("patient_id", "request_id", "team_name", "opening_hours", "enrolled_by")
@@ -490,12 +494,14 @@ class EnrolFollowUpResponse(_message.Message):
     def __init__(self, enrolment: _Optional[_Union[FollowUpEnrolment, _Mapping]] = ...) -> None: ...
 
 class EndFollowUpRequest(_message.Message):
-    __slots__ = ("enrolment_id", "request_id")
+    __slots__ = ("enrolment_id", "request_id", "ended_by")
     ENROLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDED_BY_FIELD_NUMBER: _ClassVar[int]
     enrolment_id: str
     request_id: str
-    def __init__(self, enrolment_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    ended_by: _summary_pb2.Performer
+    def __init__(self, enrolment_id: _Optional[str] = ..., request_id: _Optional[str] = ..., ended_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ...) -> None: ...
 
 class EndFollowUpResponse(_message.Message):
     __slots__ = ("enrolment",)

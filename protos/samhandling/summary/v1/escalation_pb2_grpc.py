@@ -187,14 +187,15 @@ class EscalationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EnrolFollowUp(self, request, context):
-        """Enrols a patient in a hospital follow-up team (the caller's organisation).
+        """Enrols a patient in a hospital follow-up team (the caller's organisation), starting now.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def EndFollowUp(self, request, context):
-        """Ends a follow-up enrolment.
+        """Ends a follow-up enrolment now (the team's organisation only; any other caller is answered
+        as for an id that does not exist: NOT_FOUND ENROLMENT_NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
