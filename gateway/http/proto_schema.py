@@ -175,6 +175,7 @@ TEXT_BY_FIELD: Mapping[str, TextField] = {
     **{f"{_ESCALATION}{request}.request_id": escalation.REQUEST_ID for request in _ESCALATION_CHANGES},
     f"{_ESCALATION}DeclineEscalationRequest.reason": escalation.REASON,
     f"{_ESCALATION}ResolveEscalationRequest.note": escalation.NOTE,
+    f"{_ESCALATION}PlanReassessmentRequest.note": escalation.NOTE,
     f"{_ESCALATION}RaiseConcernRequest.note": replace(escalation.NOTE, required=True),
     f"{_ESCALATION}EnrolFollowUpRequest.team_name": TextField(200, required=True),
     f"{_ESCALATION}Performer.name": escalation.PERSON_NAME,  # a request's performer: an escalation's
