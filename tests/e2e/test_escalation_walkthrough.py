@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from samhandling.summary.v1 import escalation_pb2
 from services.platform.db import make_engine, make_sessions
 from services.platform.settings import REPO_ROOT, Settings
 from services.summary.escalation_store import EscalationStore
@@ -31,22 +32,8 @@ pytestmark = pytest.mark.e2e
 
 HEADING = "## Try an escalation"
 INGRID_NAME = ("Ingrid", "Innbiltsen")
-# The fields an inbox item may carry (protos/samhandling/summary/v1/escalation.proto, EscalationInboxItem).
-INBOX_FIELDS = {
-    "escalationId",
-    "level",
-    "state",
-    "role",
-    "openTime",
-    "deadlineTime",
-    "lastNoticeTime",
-    "lastNoticeReason",
-    "pushed",
-    "chainExhausted",
-    "declined",
-    "reassessTime",
-    "position",
-}
+# The fields an inbox item has (tests/unit/test_escalation_inbox_fields.py holds them to an allow-list).
+INBOX_FIELDS = {f.json_name for f in escalation_pb2.EscalationInboxItem.DESCRIPTOR.fields}
 ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*)=\$\(")
 
 
