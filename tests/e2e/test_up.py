@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.fixtures import people
-from tests.fixtures.postgres import free_port
 from tests.fixtures.processes import assert_freed, children_of, port_taken
 from tests.fixtures.up import COMPONENTS, samhandling
+from tests.fixtures.up import running_up as up_running
+from tests.fixtures.up import suite_env as up_env
 
 pytestmark = pytest.mark.e2e
 
@@ -23,33 +21,13 @@ PATIENT = people.ESKIL
 
 @pytest.fixture
 def suite_env(tmp_path):
-    env = {**os.environ, "SAMHANDLING_VAR_DIR": str(tmp_path / "var")}
-    # Every port its own, the gateway's HTTP port too: nothing here may clash with anything running.
-    env.update({f"SAMHANDLING_{c.upper()}_ADDR": f"127.0.0.1:{free_port()}" for c in (*COMPONENTS, "gateway_http")})
-    env.pop("OTEL_TRACES_EXPORTER", None)
-    return env
+    return up_env(tmp_path / "var")
 
 
 @pytest.fixture
 def running_up(suite_env):
-    up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "up"],
-        env=suite_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while samhandling("status", env=suite_env, check=False).returncode != 0:
-            assert up.poll() is None, up.stderr.read()
-            assert time.monotonic() < deadline, "suite not SERVING within 60 s"
-            time.sleep(0.25)
+    with up_running(suite_env) as up:
         yield up
-    finally:
-        if up.poll() is None:
-            up.send_signal(signal.SIGINT)
-            up.wait(30)
 
 
 def test_up_serves_the_flow_and_stops_cleanly(running_up, suite_env):

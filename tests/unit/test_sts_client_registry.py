@@ -36,7 +36,8 @@ def test_seeded_clients_match_the_shared_decisions() -> None:
         "samhandling-ansatt": (None, None, None),
     }
     assert set(clients["demo-hospital"].scopes) == {
-        S + s for s in ("capacity.read", "capacity.report", "alerts", "summary.read", "escalation.inbox")
+        S + s
+        for s in ("capacity.read", "capacity.report", "alerts", "summary.read", "summary.write", "escalation.inbox")
     }
     for system in ("demo-ehr", "demo-auditor", "demo-ehr-baerum", "demo-hospital"):
         assert clients[system].grant_types == ("client_credentials",) and not clients[system].dpop_bound
