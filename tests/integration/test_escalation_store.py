@@ -55,6 +55,7 @@ from services.summary.models import (
     EscalationTimerRow,
 )
 from services.summary.trend import TrendPoint
+from tests.fixtures import people
 from tests.fixtures.escalation import (
     FOLLOW_UP_TEAM,
     HOME_NURSING,
@@ -72,19 +73,7 @@ from tests.support import settings_for
 
 WITHIN = AcknowledgeWithin()
 # Every person of seeds/patients.json (the episodes table refers to the patients table).
-SEEDED_PATIENTS = (
-    "22750884907",
-    "19779998080",
-    "16758532406",
-    "26812297073",
-    "03834710055",
-    "11916220040",
-    "28863830070",
-    "07725140074",
-    "45869005006",
-    "14877503071",
-    "14681450042",
-)
+SEEDED_PATIENTS = people.PATIENTS
 ESCALATION_TABLES = (
     "escalation_episodes",
     "escalation_targets",
