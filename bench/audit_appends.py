@@ -28,8 +28,6 @@ import asyncio
 import contextlib
 import gc
 import os
-import pwd
-import shutil
 import socket
 import subprocess
 import sys
@@ -543,69 +541,12 @@ def filesystem(path: Path) -> str:
 @contextlib.contextmanager
 def durable_postgres(bin_dir: Path) -> Iterator[str]:
     """A throwaway PostgreSQL cluster that flushes its WAL at every commit as in production
-    (the test fixture runs with fsync=off); yields the URL of a fresh database."""
-    as_root = os.geteuid() == 0  # PostgreSQL refuses root: run it as `postgres`
-    prefix = ["runuser", "-u", pg.SUPERUSER, "--"] if as_root else []
+    (the test fixture runs with fsync=off); yields the URL of a fresh database. The cluster lives in
+    the system's temporary directory (on disk, where fsync costs what it costs), never in RAM as the
+    fixture's may."""
     base = Path(tempfile.mkdtemp(prefix="samhandling-bench-pg-"))
-    try:
-        if as_root:
-            account = pwd.getpwnam(pg.SUPERUSER)
-            os.chown(base, account.pw_uid, account.pw_gid)
-        data, log, port = base / "data", base / "postgres.log", pg.free_port()
-        subprocess.run(
-            [
-                *prefix,
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-A",
-                "trust",
-                "-U",
-                pg.SUPERUSER,
-                "-E",
-                "UTF8",
-                "--locale=C",
-            ],
-            cwd=base,
-            check=True,
-            capture_output=True,
-        )
-        with open(log, "ab") as output:
-            server = subprocess.Popen(
-                [
-                    *prefix,
-                    str(bin_dir / "postgres"),
-                    "-D",
-                    str(data),
-                    "-c",
-                    f"listen_addresses={pg.HOST}",
-                    "-c",
-                    f"port={port}",
-                    "-c",
-                    f"unix_socket_directories={base}",
-                    "-c",
-                    "fsync=on",
-                    "-c",
-                    "synchronous_commit=on",
-                ],
-                cwd=base,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            pg.wait_until_ready(bin_dir, port, server, log)
-            cluster = pg.PostgresServer(pg.HOST, port, pg.SUPERUSER)
-            yield cluster.url(cluster.create_database())
-        finally:
-            subprocess.run(
-                [*prefix, str(bin_dir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"],
-                cwd=base,
-                check=False,
-                capture_output=True,
-            )
-            server.wait(STARTUP_TIMEOUT_SECONDS)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with pg.running_server(bin_dir, base=base, options={"fsync": "on", "synchronous_commit": "on"}) as cluster:
+        yield cluster.url(cluster.create_database())
 
 
 def run(

@@ -25,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import tempfile
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -43,7 +43,7 @@ from tests.support import running_suite
 
 from .audit_appends import READ_METHOD, PlainInserts, combine, measure, plain_table
 from .consent_decisions import PATIENT
-from .gateway_cache import LEASE_TIMEOUT_SECONDS
+from .gateway_cache import LEASE_TIMEOUT_SECONDS, timed_reads
 from .report import ms, table, times
 from .timing import Timing, summarise
 
@@ -155,15 +155,7 @@ async def _run(readers: Sequence[int], calls: int, warmup: int) -> list[ReadLate
             metadata = await suite.auth("demo-ehr")
             request = summary_pb2.GetPatientSummaryRequest(patient_id=PATIENT)
 
-            async def reader(count: int) -> list[int]:
-                samples = []
-                for _ in range(count):
-                    start = time.perf_counter_ns()
-                    response = await stub.GetPatientSummary(request, metadata=metadata)
-                    samples.append(time.perf_counter_ns() - start)
-                    if response.withheld_categories:
-                        raise RuntimeError("the bench patient's data was withheld; the bench measures permitted reads")
-                return samples
+            reader = partial(timed_reads, stub, request, metadata)
 
             engine = make_engine(suite.settings.database_url("audit"))  # the file the audit service writes
             try:

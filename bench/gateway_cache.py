@@ -155,6 +155,24 @@ async def _decision_step(suite, asked: list[consent_pb2.CheckAccessRequest], blo
 RUN_ATTEMPTS = 3
 
 
+async def timed_reads(
+    stub: summary_pb2_grpc.PatientSummaryServiceStub,
+    request: summary_pb2.GetPatientSummaryRequest,
+    metadata: Any,
+    count: int,
+) -> list[int]:
+    """`count` GetPatientSummary calls one after another, each one's wall time in nanoseconds; a
+    read with a category withheld stops the bench (it measures permitted reads)."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter_ns()
+        response = await stub.GetPatientSummary(request, metadata=metadata)
+        samples.append(time.perf_counter_ns() - start)
+        if response.withheld_categories:
+            raise RuntimeError("the bench patient's data was withheld; the bench measures permitted reads")
+    return samples
+
+
 async def _measured_run(
     suite: Suite,
     stub: summary_pb2_grpc.PatientSummaryServiceStub,
@@ -169,13 +187,7 @@ async def _measured_run(
     stats = suite.app.decisions.stats
     hits, misses = stats.hits, stats.misses
     gc.collect()
-    samples = []
-    for _ in range(calls):
-        start = time.perf_counter_ns()
-        response = await stub.GetPatientSummary(request, metadata=metadata)
-        samples.append(time.perf_counter_ns() - start)
-        if response.withheld_categories:
-            raise RuntimeError("the bench patient's data was withheld; the bench measures permitted reads")
+    samples = await timed_reads(stub, request, metadata, calls)
     return GatewayRun(cached, summarise(samples), stats.hits - hits, stats.misses - misses)
 
 

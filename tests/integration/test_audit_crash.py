@@ -12,12 +12,9 @@ stored is a prefix of the final log."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -34,8 +31,10 @@ from services.audit.main import BACKEND
 from services.audit.merkle import Frontier
 from services.audit.verification import LeafRecord, verify_log
 from services.platform.db import make_engine
-from services.platform.settings import REPO_ROOT, Settings
+from services.platform.settings import Settings
 from tests.fixtures.audit_events import BODO_AUDITOR, GATEWAY, event
+from tests.fixtures.postgres import free_port
+from tests.fixtures.processes import serve_process
 from tests.support import BindsAssertions, asserted, settings_for
 
 pytestmark = pytest.mark.postgres
@@ -69,12 +68,6 @@ def metadata(settings: Settings, method: str, actor=BODO_AUDITOR):
     return asserted(settings, "audit", SERVICE + method, actor=actor)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Replica:
     """One audit service process on a fresh port: spawned, then connected to once it listens."""
 
@@ -87,21 +80,8 @@ class Replica:
         self._address = ""
 
     def spawn(self) -> Replica:
-        self._address = address = f"127.0.0.1:{free_port()}"
-        env = os.environ | {
-            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos")]),
-            "SAMHANDLING_VAR_DIR": str(self._settings.var_dir),
-            "SAMHANDLING_AUDIT_ADDR": address,
-            "SAMHANDLING_AUDIT_DATABASE_URL": self._settings.database_url("audit"),
-        }
-        with self._log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli.main", "serve", "audit"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=output,
-                stderr=output,
-            )
+        self._address = f"127.0.0.1:{free_port()}"
+        self.process = serve_process("audit", self._settings, self._address, self._log)
         return self
 
     async def connect(self) -> Replica:

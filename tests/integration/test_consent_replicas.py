@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,10 +33,11 @@ from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
 from services.platform.keys import load_jwk
 from services.platform.server import GrpcServer
-from services.platform.settings import REPO_ROOT, Settings
+from services.platform.settings import Settings
 from tests.fixtures import people
 from tests.fixtures.links import slow_link
-from tests.fixtures.postgres import wait_until_blocked_by
+from tests.fixtures.postgres import free_port, wait_until_blocked_by
+from tests.fixtures.processes import serve_process
 from tests.support import DEMO_EHR_ACTOR, BindsAssertions, asserted, backend_replicas, settings_for
 
 SERVICE = "/samhandling.consent.v1.ConsentService/"
@@ -250,32 +248,13 @@ def test_feed_sequences_become_visible_in_order_across_writers(tmp_path, postgre
 # --- a replica in a process of its own, killed ----------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.asynccontextmanager
 async def consent_process(
     settings: Settings, database_url: str, log: Path
 ) -> AsyncIterator[tuple[subprocess.Popen, str]]:
     """`samhandling serve consent` on the same database, in its own process (the default lease)."""
     address = f"127.0.0.1:{free_port()}"
-    env = os.environ | {
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos")]),
-        "SAMHANDLING_VAR_DIR": str(settings.var_dir),
-        "SAMHANDLING_CONSENT_ADDR": address,
-        "SAMHANDLING_CONSENT_DATABASE_URL": database_url,
-    }
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "serve", "consent"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=output,
-        )
+    process = serve_process("consent", settings, address, log, database_url=database_url)
     try:
         async with grpc.aio.insecure_channel(address, interceptors=BindsAssertions(settings).interceptors()) as channel:
             await asyncio.wait_for(channel.channel_ready(), TIMEOUT_SECONDS)

@@ -9,10 +9,8 @@ delivery to the target it adds (the legevakt), and a second sweep changes nothin
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
 from services.platform.db import make_engine, make_sessions
-from services.platform.settings import REPO_ROOT, Settings
+from services.platform.settings import Settings
 from services.summary.escalation_episodes import EventKind, NotifyReason, TimerKind
 from services.summary.escalation_rules import Level
 from services.summary.escalation_store import EscalationStore
@@ -32,6 +30,7 @@ from services.summary.main import BACKEND, acknowledge_within
 from tests.fixtures import people
 from tests.fixtures.escalation import HOME_NURSING, LEGEVAKT, vital_signs_input
 from tests.fixtures.postgres import free_port
+from tests.fixtures.processes import serve_process
 from tests.support import BindsAssertions, asserted, settings_for
 
 START_SECONDS = 60.0  # bound on the process coming up on a loaded machine
@@ -53,24 +52,14 @@ class SummaryProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "protos")]),
-            "SAMHANDLING_VAR_DIR": str(self.settings.var_dir),
-            "SAMHANDLING_SUMMARY_ADDR": self.address,
-            "SAMHANDLING_SUMMARY_DATABASE_URL": self.settings.database_url("summary"),
-            **ONE_MINUTE,
-        }
-        for name in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT"):
-            env.pop(name, None)
-        with self.log.open("ab") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli.main", "serve", "summary"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=output,
-                stderr=output,
-            )
+        self.process = serve_process(
+            "summary",
+            self.settings,
+            self.address,
+            self.log,
+            extra_env=ONE_MINUTE,
+            without_env=("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        )
 
     def kill(self) -> None:
         assert self.process is not None and self.process.poll() is None, "the summary process died by itself"

@@ -23,19 +23,7 @@ pytestmark = pytest.mark.postgres
 
 DEADLINE_SECONDS = 10.0
 # Every seeded person (seeds/patients.json): one concern each.
-PATIENTS = (
-    people.ESKIL,
-    people.RAGNHILD,
-    people.TOR,
-    people.FRIDA,
-    people.INGRID,
-    people.ODD,
-    people.GUNNAR,
-    people.LIV,
-    people.MIKKEL,
-    people.ASTRID,
-    people.JONAS,
-)
+PATIENTS = people.PATIENTS
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ from services.summary.models import (
     EscalationTimerRow,
 )
 from services.summary.trend import TrendPoint
+from tests.fixtures import people
 from tests.fixtures.escalation import (
     FOLLOW_UP_TEAM,
     HOME_NURSING,
@@ -72,19 +73,7 @@ from tests.support import settings_for
 
 WITHIN = AcknowledgeWithin()
 # Every person of seeds/patients.json (the episodes table refers to the patients table).
-SEEDED_PATIENTS = (
-    "22750884907",
-    "19779998080",
-    "16758532406",
-    "26812297073",
-    "03834710055",
-    "11916220040",
-    "28863830070",
-    "07725140074",
-    "45869005006",
-    "14877503071",
-    "14681450042",
-)
+SEEDED_PATIENTS = people.PATIENTS
 ESCALATION_TABLES = (
     "escalation_episodes",
     "escalation_targets",
@@ -158,15 +147,36 @@ class Measurements:
     ) -> Transition:
         new_mid, new_evaluation = self.evaluation(at, total, red)
         self.last = (new_mid, new_evaluation)
-        return self.store.record_measurement(
-            self.patient,
-            measurement_id=mid or new_mid,
+        return record_evaluated(
+            self.store,
+            mid or new_mid,
+            evaluation or new_evaluation,
             measured_at=at,
-            evaluation=evaluation or new_evaluation,
-            source_orgnr=RECORDER,
-            routes=routes(now or at),
             now=now or at,
+            patient=self.patient,
         )
+
+
+def record_evaluated(
+    store: EscalationStore,
+    mid: str,
+    evaluation: Evaluation,
+    *,
+    measured_at: datetime,
+    now: datetime,
+    routed_at: datetime | None = None,
+    patient: str = PATIENT,
+) -> Transition:
+    """`store.record_measurement` for a measurement recorded at RECORDER, routed at `routed_at` (else `now`)."""
+    return store.record_measurement(
+        patient,
+        measurement_id=mid,
+        measured_at=measured_at,
+        evaluation=evaluation,
+        source_orgnr=RECORDER,
+        routes=routes(routed_at or now),
+        now=now,
+    )
 
 
 def notified(transition: Transition) -> dict[str, Notify]:
@@ -319,15 +329,7 @@ def test_a_repeated_transition_changes_nothing(one):
     before = counts(one.engine)
     # The same measurement again: nothing (no notification, no new row, the version unchanged).
     mid, evaluation = patient.last
-    repeat = store.record_measurement(
-        PATIENT,
-        measurement_id=mid,
-        measured_at=T0,
-        evaluation=evaluation,
-        source_orgnr=RECORDER,
-        routes=routes(T0),
-        now=T0 + minutes(1),
-    )
+    repeat = record_evaluated(store, mid, evaluation, measured_at=T0, now=T0 + minutes(1), routed_at=T0)
     assert repeat == Transition(first.episode) and counts(one.engine) == before
     with one.engine.connect() as connection:
         assert connection.scalar(select(EscalationEpisodeRow.version)) == 1
@@ -354,24 +356,21 @@ def test_a_repeated_transition_changes_nothing(one):
     )
     resolved = store.get("e1")
     later = T0 + minutes(7)
-    assert store.record_measurement(
-        PATIENT,
-        measurement_id=mid,
-        measured_at=T0,
-        evaluation=evaluation,
-        source_orgnr=RECORDER,
-        routes=routes(later),
-        now=later,
-    ) == Transition(resolved)
-    concern = store.raise_concern(
-        PATIENT,
-        actor=actor(HOME_NURSING),
-        level=Level.URGENT,
-        note="Virker slapp",
-        request_id="c-1",
-        routes=routes(later),
-        now=later,
-    )
+    assert record_evaluated(store, mid, evaluation, measured_at=T0, now=later) == Transition(resolved)
+
+    def concern_c1(level: Level, now: datetime) -> Transition:
+        """The same concern request ("c-1") at `level`, sent at `now`."""
+        return store.raise_concern(
+            PATIENT,
+            actor=actor(HOME_NURSING),
+            level=level,
+            note="Virker slapp",
+            request_id="c-1",
+            routes=routes(later),
+            now=now,
+        )
+
+    concern = concern_c1(Level.URGENT, later)
     assert concern.episode is not None and concern.episode.episode_id == "e2"
     store.resolve(
         "e2",
@@ -382,28 +381,12 @@ def test_a_repeated_transition_changes_nothing(one):
         now=later + minutes(1),
     )
     settled = counts(one.engine)
-    repeat_concern = store.raise_concern(
-        PATIENT,
-        actor=actor(HOME_NURSING),
-        level=Level.URGENT,
-        note="Virker slapp",
-        request_id="c-1",
-        routes=routes(later),
-        now=later + minutes(2),
-    )
+    repeat_concern = concern_c1(Level.URGENT, later + minutes(2))
     assert repeat_concern == Transition(store.get("e2")) and counts(one.engine) == settled
     refused(
         grpc.StatusCode.ALREADY_EXISTS,
         "REQUEST_ID_REUSED",
-        lambda: store.raise_concern(
-            PATIENT,
-            actor=actor(HOME_NURSING),
-            level=Level.EMERGENCY,
-            note="Virker slapp",
-            request_id="c-1",
-            routes=routes(later),
-            now=later + minutes(2),
-        ),
+        lambda: concern_c1(Level.EMERGENCY, later + minutes(2)),
     )
 
 
@@ -532,15 +515,7 @@ def test_two_replicas_measuring_one_patient_at_once_open_one_episode(summary_url
 
         def record(r: Replica, mid: str) -> Transition:
             start.wait()
-            return r.store.record_measurement(
-                PATIENT,
-                measurement_id=mid,
-                measured_at=T0,
-                evaluation=evaluation,
-                source_orgnr=RECORDER,
-                routes=routes(T0),
-                now=T0,
-            )
+            return record_evaluated(r.store, mid, evaluation, measured_at=T0, now=T0)
 
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(record, replicas, ["m-a", "m-b"]))

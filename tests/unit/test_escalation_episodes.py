@@ -55,6 +55,7 @@ from tests.fixtures.escalation import (
     RECORDER,
     T0,
     actor,
+    first_concern,
     measurement,
     minutes,
     routes,
@@ -229,17 +230,14 @@ def test_undeliverable_goes_back_to_the_recorder_with_the_phone_numbers_and_sets
 def test_under_16s_open_nothing_but_a_concern_can(clock: Clock) -> None:
     child = Patient(clock, born=CHILD_BORN)
     assert child.measure(9).episode is None
-    step = raise_concern(
-        None,
-        actor=actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"),
-        level=Level.URGENT,
-        note="Barnet er slapt og har feber",
-        request_id="c1",
+    step = first_concern(
+        actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"),
+        Level.URGENT,
+        "Barnet er slapt og har feber",
+        clock.now,
+        routed=routes(clock.now, recorder=HOME_NURSING),
         new_episode_id="e-c",
         patient_id="14681450042",
-        routes=routes(clock.now, recorder=HOME_NURSING),
-        now=clock.now,
-        within=WITHIN,
     )
     assert step.episode is not None
     assert (step.episode.origin, step.episode.level, step.episode.source_orgnr) == (
@@ -662,17 +660,8 @@ def test_24_hours_without_a_higher_level_resolve_an_acknowledged_episode(patient
 
 
 def test_a_concern_is_not_resolved_by_normal_scores(clock: Clock) -> None:
-    concern = raise_concern(
-        None,
-        actor=actor(RECORDER, "990000101", "Sigrid Sykepleiersen"),
-        level=Level.URGENT_REVIEW,
-        note="Urolig, ikke seg selv",
-        request_id="c1",
-        new_episode_id="e1",
-        patient_id=PATIENT,
-        routes=routes(clock.now),
-        now=clock.now,
-        within=WITHIN,
+    concern = first_concern(
+        actor(RECORDER, "990000101", "Sigrid Sykepleiersen"), Level.URGENT_REVIEW, "Urolig, ikke seg selv", clock.now
     )
     patient = Patient(clock)
     patient.episode = concern.episode
@@ -799,17 +788,12 @@ def test_effects_carry_no_patient_data(patient: Patient, clock: Clock) -> None:
 
 
 def test_the_source_is_never_a_target_even_with_routes_made_for_another_recorder(clock: Clock) -> None:
-    step = raise_concern(
-        None,
-        actor=actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"),
-        level=Level.EMERGENCY,
-        note="Plutselig forverring",
-        request_id="c1",
-        new_episode_id="e1",
-        patient_id=PATIENT,
-        routes=routes(clock.now, recorder=RECORDER),
-        now=clock.now,
-        within=WITHIN,
+    step = first_concern(
+        actor(HOME_NURSING, "990000101", "Sigrid Sykepleiersen"),
+        Level.EMERGENCY,
+        "Plutselig forverring",
+        clock.now,
+        routed=routes(clock.now, recorder=RECORDER),
     )
     assert step.episode is not None
     assert [t.orgnr for t in step.episode.targets] == [LEGEVAKT, FOLLOW_UP_TEAM]

@@ -34,7 +34,6 @@ from services.summary.escalation_episodes import (
     decline,
     fire_timer,
     plan_reassessment,
-    raise_concern,
     record_measurement,
     resolve,
 )
@@ -65,6 +64,7 @@ from tests.fixtures.escalation import (
     RECORDER,
     T0,
     actor,
+    first_concern,
     measurement,
     minutes,
     routes,
@@ -413,18 +413,7 @@ def test_business_status_says_the_level_and_where_the_chain_stands() -> None:
 
 def test_a_concern_without_a_measurement_has_no_focus() -> None:
     recorded = Recorded()
-    step = raise_concern(
-        None,
-        actor=actor(RECORDER),
-        level=Level.URGENT,
-        note="Virker forvirret",
-        request_id="c1",
-        new_episode_id="esc-0002",
-        patient_id=PATIENT,
-        routes=routes(T0),
-        now=T0,
-        within=WITHIN,
-    )
+    step = first_concern(actor(RECORDER), Level.URGENT, "Virker forvirret", T0, new_episode_id="esc-0002")
     task = task_of(recorded.apply(step).bundle())
     assert "focus" not in task
     assert code(task["reasonCode"]) == (ORIGIN_CODES, "CONCERN")

@@ -4,12 +4,22 @@ scores, Chart 4's response for the level; a concern's note)."""
 
 from __future__ import annotations
 
-from services.summary.escalation_episodes import raise_concern, record_measurement
+from services.summary.escalation_episodes import record_measurement
 from services.summary.escalation_isbar import isbar
 from services.summary.escalation_rules import CHART4_RESPONSE, AcknowledgeWithin, Band, Level, evaluate
 from services.summary.patients import Patient
 from services.summary.vitals import assess
-from tests.fixtures.escalation import PATIENT, PATIENT_BORN, RECORDER, T0, actor, measurement, minutes, routes
+from tests.fixtures.escalation import (
+    PATIENT,
+    PATIENT_BORN,
+    RECORDER,
+    T0,
+    actor,
+    first_concern,
+    measurement,
+    minutes,
+    routes,
+)
 
 TOR = Patient(PATIENT, "Tor Tenktsen", "1804")
 WITHIN = AcknowledgeWithin()
@@ -39,17 +49,8 @@ def test_a_scored_escalation_names_the_patient_the_trend_the_newest_scores_and_t
 
 
 def test_a_concern_says_what_worries_the_health_person():
-    opened = raise_concern(
-        None,
-        actor=actor("910000055", "990000103", "Kristin Korttidsen"),
-        level=Level.URGENT_REVIEW,
-        note="Mer forvirret enn i går",
-        request_id="c1",
-        new_episode_id="e1",
-        patient_id=PATIENT,
-        routes=routes(T0),
-        now=T0,
-        within=WITHIN,
+    opened = first_concern(
+        actor("910000055", "990000103", "Kristin Korttidsen"), Level.URGENT_REVIEW, "Mer forvirret enn i går", T0
     ).episode
     assert opened is not None
     view = isbar(opened, TOR, [])

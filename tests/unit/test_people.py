@@ -31,11 +31,19 @@ def seeded() -> dict[str, str]:
     return names
 
 
+def numbers() -> dict[str, str]:
+    """The constants of tests/fixtures/people.py that name one person or HPR number."""
+    return {name: value for name, value in vars(people).items() if name.isupper() and isinstance(value, str)}
+
+
 def test_every_named_person_is_the_seeds_person_of_that_name() -> None:
-    named = {name: value for name, value in vars(people).items() if name.isupper()}
-    assert named == seeded()
+    assert numbers() == seeded()
 
 
 def test_no_two_names_share_a_number() -> None:
-    numbers = [value for name, value in vars(people).items() if name.isupper()]
-    assert len(numbers) == len(set(numbers))
+    assert len(numbers()) == len(set(numbers().values()))
+
+
+def test_patients_are_every_seeded_patient_in_the_seeds_order() -> None:
+    patients = json.loads((SEEDS / "patients.json").read_text())
+    assert people.PATIENTS == tuple(patient["patient_id"] for patient in patients)
