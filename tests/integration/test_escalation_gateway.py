@@ -217,6 +217,29 @@ async def test_a_restriction_needs_an_emergency_opening_with_a_justification(esc
     assert {e.justification for e in audited.events if e.flagged} == {JUSTIFIED[1]}
 
 
+async def test_an_emergency_opening_of_an_escalation_is_a_signal_to_the_openers_auditor(esc):
+    """Issue 17's "opened as emergencies": the audit's own signals catch it, no new kind. The
+    opening is a flagged read on an emergency basis, so Bodø kommune's auditor (Lars's
+    organisation) gets an emergency override and a restricted access naming GetEscalation."""
+    escalation_id = esc.open(people.GUNNAR, scale=Spo2Scale.SCALE_2)  # seeds: a restriction on his vital signs
+    ordinary = await esc.stub.GetEscalation(get(esc.open(people.TOR)), metadata=(await esc.as_lars()).metadata(GET))
+    assert ordinary.escalation.patient_id == people.TOR  # an ordinary opening: no signal
+    emergency = await esc.as_lars("ETREAT")
+    await esc.stub.GetEscalation(get(escalation_id), metadata=emergency.metadata(GET, JUSTIFIED))
+
+    audit = audit_pb2_grpc.AuditServiceStub(esc.suite.gateway)
+    found = await audit.ListSignals(audit_pb2.ListSignalsRequest(), metadata=await esc.suite.auth("demo-auditor"))
+    assert [(s.kind, s.actor.hpr_number) for s in found.signals] == [
+        (audit_pb2.SIGNAL_KIND_EMERGENCY_OVERRIDE, people.LARS_HPR),
+        (audit_pb2.SIGNAL_KIND_RESTRICTED_ACCESS, people.LARS_HPR),
+    ]
+    for signal in found.signals:
+        (event,) = signal.events
+        assert (event.method, event.patient_id, event.action) == (GET, people.GUNNAR, READ)
+        assert (event.access_basis, event.justification) == (common_pb2.ACCESS_BASIS_EMERGENCY, JUSTIFIED[1])
+        assert people.GUNNAR not in signal.summary
+
+
 async def test_a_blocked_person_may_neither_open_nor_acknowledge_and_others_may(esc):
     escalation_id = esc.open(people.TOR)
     await consent_pb2_grpc.ConsentServiceStub(esc.suite.gateway).CreateRule(
