@@ -21,7 +21,7 @@ from services.platform.errors import invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
-from services.platform.paging import page, page_violations
+from services.platform.paging import fitting, page, page_violations
 from services.platform.watch import Heartbeat
 
 from . import convert, use_cases
@@ -430,6 +430,9 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         if problems:
             raise invalid_argument(problems)
         offset = offset or 0
+        # The patient and their representatives see every escalation of the patient; a system or
+        # a health person only those shared with their organisation.
+        own = current_assertion().actor.kind == C.ACTOR_KIND_PATIENT  # a representative acts as one
         views = await _run(
             use_cases.patient_escalations,
             self._escalations,
@@ -438,12 +441,11 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             request.patient_id,
             limit + 1,
             offset,
+            None if own else _organisation(),
         )
-        shown, token = page(
-            [convert.escalation_to_proto(v) for v in views[:limit]],
-            [offset + n for n in range(1, len(views[:limit]) + 1)],
-            len(views) > limit,
-        )
+        listed = [convert.escalation_to_proto(v) for v in views[:limit]]
+        fit = fitting(listed, lambda m: m.ByteSize())  # a page stays under the answer limit
+        shown, token = page(listed[:fit], [offset + n for n in range(1, fit + 1)], len(views) > fit)
         return escalation_pb2.ListPatientEscalationsResponse(escalations=shown, next_page_token=token)
 
     async def GetEscalationStatistics(

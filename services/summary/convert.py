@@ -572,8 +572,22 @@ def get_escalation_response(view: EscalationView, now: datetime) -> escalation_p
 def raise_concern_response(
     view: EscalationView, told: tuple[RecorderNoteView, ...]
 ) -> escalation_pb2.RaiseConcernResponse:
+    """The escalation by its id, level and state only: a concern is decided as a write of vital
+    signs, which a restriction does not stop, so its answer carries no patient data, no other
+    organisation's part and no history (GetEscalation opens it, decided as a read)."""
+    e = view.episode
     return escalation_pb2.RaiseConcernResponse(
-        escalation=escalation_to_proto(view),
+        escalation=escalation_pb2.Escalation(
+            escalation_id=e.episode_id,
+            level=to_enum(summary_pb2.EscalationLevel, e.level),
+            state=to_enum(escalation_pb2.EscalationState, e.state),
+            origin=to_enum(escalation_pb2.EscalationOrigin, e.origin),
+            rules_version=e.rules_version,
+            open_time=to_timestamp(e.opened_at),
+            deadline_time=_optional_timestamp(e.deadline),
+            chain_exhausted=e.chain_exhausted,
+            undeliverable=e.undeliverable,
+        ),
         recorder_notices=[recorder_notice_to_proto(n.tell, n.at) for n in told],
     )
 

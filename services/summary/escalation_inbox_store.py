@@ -171,16 +171,21 @@ class EscalationInboxStore:
                 for opened_at, level, acked, out in connection.execute(query)
             ]
 
-    def patient_episode_ids(self, patient_id: str, limit: int, offset: int = 0) -> list[str]:
-        """The patient's escalations, newest first."""
+    def patient_episode_ids(
+        self, patient_id: str, limit: int, offset: int = 0, *, shared_with: str | None = None
+    ) -> list[str]:
+        """The patient's escalations, newest first; with `shared_with`, only those that
+        organisation sees (the source, or a target added, not one still pending)."""
+        query = select(_e.episode_id).where(_e.patient_id == patient_id)
+        if shared_with is not None:
+            targeted = select(_t.episode_id).where(
+                _t.episode_id == _e.episode_id, _t.orgnr == shared_with, _t.pending.is_(False)
+            )
+            query = query.where(or_(_e.source_orgnr == shared_with, targeted.exists()))
         with self._engine.connect() as connection:
             return list(
                 connection.scalars(
-                    select(_e.episode_id)
-                    .where(_e.patient_id == patient_id)
-                    .order_by(_e.opened_at.desc(), _e.episode_id.desc())
-                    .limit(limit)
-                    .offset(offset)
+                    query.order_by(_e.opened_at.desc(), _e.episode_id.desc()).limit(limit).offset(offset)
                 )
             )
 

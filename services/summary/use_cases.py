@@ -599,12 +599,15 @@ def patient_escalations(
     patient_id: str,
     limit: int,
     offset: int,
+    shared_with: str | None = None,
 ) -> list[EscalationView]:
     """The patient's escalations, newest first: targets, events and what the recorder was told
-    (no measurements, no ISBAR view). PATIENT_NOT_FOUND for a patient who does not exist."""
+    (no measurements, no ISBAR view); with `shared_with`, only those that organisation sees (a
+    system or health person: an escalation not shared with it stays unknown to it).
+    PATIENT_NOT_FOUND for a patient who does not exist."""
     summary.get_patient(patient_id)
     views = []
-    for episode_id in inbox.patient_episode_ids(patient_id, limit, offset):
+    for episode_id in inbox.patient_episode_ids(patient_id, limit, offset, shared_with=shared_with):
         notes = tuple(RecorderNoteView(n.tell, n.created_at) for n in escalations.recorder_messages(episode_id))
         views.append(EscalationView(escalations.get(episode_id), notes=notes))
     names = summary.organisation_names(t.orgnr for v in views for t in v.episode.targets)

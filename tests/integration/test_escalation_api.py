@@ -369,7 +369,25 @@ def concern(patient_id: str = people.ESKIL, request_id: str = "c-1", **kw) -> E.
 
 async def test_a_concern_opens_an_escalation_and_a_repeat_answers_the_same(esc):
     raised = await esc.call("RaiseConcern", concern(), KRISTIN, patient_id=people.ESKIL)
-    got = raised.escalation
+    # Decided as a write, which a restriction does not stop: the answer names the escalation, its
+    # level and state, and nothing of the patient, the other organisations or its history.
+    answered = raised.escalation
+    assert (answered.origin, answered.level, answered.state) == (
+        E.ESCALATION_ORIGIN_CONCERN,
+        summary_pb2.ESCALATION_LEVEL_URGENT,
+        E.ESCALATION_STATE_OPEN,
+    )
+    assert (answered.patient_id, answered.source_orgnr, list(answered.targets), list(answered.events)) == (
+        "",
+        "",
+        [],
+        [],
+    )
+    assert not answered.measurements and not answered.recorder_notices and not answered.HasField("isbar")
+    opened = await esc.call(
+        "GetEscalation", E.GetEscalationRequest(escalation_id=answered.escalation_id), KRISTIN, patient_id=people.ESKIL
+    )
+    got = opened.escalation
     assert (got.patient_id, got.origin, got.level, got.source_orgnr) == (
         people.ESKIL,
         E.ESCALATION_ORIGIN_CONCERN,
@@ -402,7 +420,10 @@ async def test_a_concern_opens_an_escalation_and_a_repeat_answers_the_same(esc):
     )
     assert upgraded.escalation.escalation_id == got.escalation_id
     assert upgraded.escalation.level == summary_pb2.ESCALATION_LEVEL_EMERGENCY
-    assert upgraded.escalation.events[-1].kind == E.ESCALATION_EVENT_KIND_CONCERN
+    reopened = await esc.call(
+        "GetEscalation", E.GetEscalationRequest(escalation_id=got.escalation_id), KRISTIN, patient_id=people.ESKIL
+    )
+    assert reopened.escalation.events[-1].kind == E.ESCALATION_EVENT_KIND_CONCERN
     # The recorder's organisation (the source) is told to phone 113; the concern's raiser is not the source.
     assert list(upgraded.recorder_notices) == []
 
@@ -568,6 +589,9 @@ async def test_a_patients_escalations_newest_first_without_measurements(esc):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await patient_list(page_size=51)
     assert set(error_info(caught.value)[1]) == {"page_size"}
+    # A health person of an organisation the escalations were not shared with learns of none of them.
+    stranger = await esc.call("ListPatientEscalations", E.ListPatientEscalationsRequest(patient_id=people.TOR), VILDE)
+    assert list(stranger.escalations) == [] and not stranger.next_page_token
 
 
 # -- GetEscalationStatistics, ExportEscalation -------------------------------------------------------

@@ -354,7 +354,11 @@ async def test_a_concern_is_raised_as_an_update_and_arrives_for_a_restricted_pat
             ),
             metadata=ehr,
         )
-        assert raised.escalation.patient_id == patient and raised.escalation.origin == E.ESCALATION_ORIGIN_CONCERN
+        assert raised.escalation.escalation_id and raised.escalation.origin == E.ESCALATION_ORIGIN_CONCERN
+        # A write passes a restriction, so its answer holds nothing of the patient or the history.
+        answered = raised.escalation
+        assert (answered.patient_id, list(answered.events), list(answered.targets)) == ("", [], [])
+        assert not answered.HasField("isbar") and not answered.measurements
         assert by(await esc.patient_log(patient), "demo-ehr") == [(UPDATE, VITALS, PERMIT, False)]
 
 
