@@ -67,7 +67,7 @@ async def test_a_patient_uses_every_form_without_javascript(suite: Suite, page: 
     await page.get_by_role("button", name="Vis").click()
     await page.wait_for_url(re.compile(r".*/pasient/logg\?.*nod=1"))
 
-    await page.get_by_role("link", name="Varsler").first.click()
+    await page.get_by_role("link", name="Varsler", exact=True).click()
     await expect(page.locator(".tag--unread").first).to_be_visible()
     await page.get_by_role("button", name="Marker alle som lest").click()
     await expect(page.locator(".tag--unread")).to_have_count(0)
