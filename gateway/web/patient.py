@@ -1,5 +1,6 @@
 """The patient pages (part 4 of issue 13): Oversikt, Delingsregler (list, create with a
-confirmation, revoke, history with verified receipts) and Logg over bruk. Every read and
+confirmation, revoke, history with verified receipts), Logg over bruk, Varsler and (issue 17)
+Varsler om forverring, the patient's own escalations. Every read and
 change goes through the Caller, i.e. the gateway's Enforcer with the session's own token, so
 consent decides and the audit log records each one as the patient's (or, acting for a child,
 as the guardian's on the child's behalf). No person number appears in a URL: the patient
