@@ -1,5 +1,6 @@
 """The patient pages (part 4 of issue 13): Oversikt, Delingsregler (list, create with a
-confirmation, revoke, history with verified receipts) and Logg over bruk. Every read and
+confirmation, revoke, history with verified receipts), Logg over bruk, Varsler and (issue 17)
+Varsler om forverring, the patient's own escalations. Every read and
 change goes through the Caller, i.e. the gateway's Enforcer with the session's own token, so
 consent decides and the audit log records each one as the patient's (or, acting for a child,
 as the guardian's on the child's behalf). No person number appears in a URL: the patient
@@ -21,6 +22,7 @@ from starlette.responses import Response
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
+from samhandling.summary.v1 import escalation_pb2 as esc
 from samhandling.summary.v1 import summary_pb2
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
@@ -40,6 +42,7 @@ LIST_NOTIFICATIONS = _CONSENT + "ListNotifications"
 GET_SUMMARY = "/samhandling.summary.v1.PatientSummaryService/GetPatientSummary"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
 GET_PATIENT_EVENT_PROOF = "/samhandling.audit.v1.AuditService/GetPatientEventProof"
+LIST_PATIENT_ESCALATIONS = "/samhandling.summary.v1.EscalationService/ListPatientEscalations"
 
 MAX_PAGES = 10  # a listing reads at most this many pages (rules: 50 in force at most, 50 a page)
 HISTORY_PAGE_SIZE = 500
@@ -815,6 +818,93 @@ async def mark_read(page: Page) -> Response:
     return page.redirect("/pasient/varsler")
 
 
+# ----- Varsler om forverring (issue 17: the patient's own escalations) -----
+
+ESCALATIONS_PAGE_SIZE = 20  # the contract allows 1-50 a page; each card lists up to 8 targets
+
+
+def _when(t: Texts, stamp: Timestamp) -> str:
+    moment = _time(stamp)
+    return t.format_time(moment) if moment else ""
+
+
+def _escalation_view(page: Page, e: esc.Escalation) -> dict[str, Any]:
+    """One escalation as the patient reads it: the level and state in words, who was told and
+    when, who took charge (name and organisation) and how it ended. No measurements (the answer
+    has none); who opened the patient's data is the access log's, with the basis."""
+    t, directory = _texts(page), page.web.directory
+    told = [
+        {
+            "text": t.t(
+                "patient.escalations.told_item",
+                name=target.name or directory.organisation_name(target.orgnr),
+                kind=pl.label(t, "escalation_target", target.kind),
+                role=pl.label(t, "escalation_role", target.role),
+                when=_when(t, target.add_time),
+            ),
+            "again": t.t("patient.escalations.told_again", when=_when(t, target.last_notice_time))
+            if target.last_notice_time != target.add_time and _time(target.last_notice_time)
+            else "",
+            "declined": target.declined,
+        }
+        for target in e.targets
+    ]
+    acknowledged = [
+        t.t(
+            "patient.escalations.acknowledged_by",
+            name=event.person.name or t.t("patient.escalations.someone"),
+            org=directory.organisation_name(event.orgnr) if event.orgnr else "",
+            when=_when(t, event.event_time),
+        )
+        for event in e.events
+        if event.kind == esc.ESCALATION_EVENT_KIND_ACKNOWLEDGED
+    ]
+    resolved = next((ev for ev in reversed(e.events) if ev.kind == esc.ESCALATION_EVENT_KIND_RESOLVED), None)
+    ended = ""
+    if e.state == esc.ESCALATION_STATE_RESOLVED:
+        outcome = pl.label(t, "escalation_outcome", e.outcome)
+        ended = (
+            t.t("patient.escalations.ended_at", outcome=outcome, when=_when(t, resolved.event_time))
+            if resolved
+            else outcome
+        )
+    return {
+        "id": e.escalation_id,
+        "level": pl.label(t, "escalation_level", e.level),
+        "state": pl.label(t, "escalation_state", e.state),
+        "opened": t.t("patient.escalations.opened", when=_when(t, e.open_time)),
+        "told": told,
+        "acknowledged": acknowledged,
+        "ended": ended,
+        "undeliverable": e.undeliverable,
+        "exhausted": e.chain_exhausted,
+    }
+
+
+async def escalations(page: Page) -> Response:
+    token = page.request.query_params.get("side", "")
+    if token and not _PAGE_TOKEN.fullmatch(token):
+        token = ""
+    answer = await _call(
+        page,
+        LIST_PATIENT_ESCALATIONS,
+        esc.ListPatientEscalationsRequest(
+            patient_id=_patient(_session(page)), page_size=ESCALATIONS_PAGE_SIZE, page_token=token
+        ),
+    )
+    return page.render(
+        "patient/escalations.html",
+        **_common(
+            page,
+            "/pasient/forverring",
+            "patient.escalations.title",
+            escalations=[_escalation_view(page, e) for e in answer.escalations],
+            next_url=f"/pasient/forverring?side={answer.next_page_token}" if answer.next_page_token else "",
+            first_url="/pasient/forverring" if token else "",
+        ),
+    )
+
+
 # ----- Representasjon -----
 
 
@@ -910,5 +1000,6 @@ def routes() -> list[WebRoute]:
         WebRoute("/pasient/logg/{sequence:int}/bevis", {"GET": log_entry_download}, "patient"),
         WebRoute("/pasient/varsler", {"GET": notifications}, "patient"),
         WebRoute("/pasient/varsler/lest", {"POST": mark_read}, "patient"),
+        WebRoute("/pasient/forverring", {"GET": escalations}, "patient"),
         WebRoute("/pasient/representasjon", {"GET": representation, "POST": switch}, "patient"),
     ]

@@ -12,7 +12,7 @@ from datetime import datetime
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
-from samhandling.summary.v1 import summary_pb2
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 
 from .directory import Directory
 from .i18n_loader import Texts
@@ -52,6 +52,11 @@ ENUMS = {
     "trend": (summary_pb2.TrendDirection, "TREND_DIRECTION_"),
     "notification": (consent_pb2.NotificationKind, "NOTIFICATION_KIND_"),
     "representation": (consent_pb2.RepresentationStatus, "REPRESENTATION_STATUS_"),
+    "escalation_level": (summary_pb2.EscalationLevel, "ESCALATION_LEVEL_"),
+    "escalation_state": (escalation_pb2.EscalationState, "ESCALATION_STATE_"),
+    "escalation_outcome": (escalation_pb2.EscalationOutcome, "ESCALATION_OUTCOME_"),
+    "escalation_target": (escalation_pb2.EscalationTargetKind, "ESCALATION_TARGET_KIND_"),
+    "escalation_role": (escalation_pb2.EscalationRole, "ESCALATION_ROLE_"),
 }
 
 

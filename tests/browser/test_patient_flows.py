@@ -207,7 +207,7 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
     await expect(page.get_by_text("Helsepersonell ser ikke vitale målinger")).to_be_visible()
     await page.get_by_role("button", name="Bekreft og lagre").click()
     await expect(page.get_by_text("Kvittering: signatur kontrollert")).to_be_visible()
-    await page.get_by_role("link", name="Varsler").click()
+    await page.get_by_role("link", name="Varsler", exact=True).click()
     await expect(page.get_by_role("status")).to_have_text("1 uleste")  # the rule change itself
     await expect(page.locator("li.card--unread")).to_contain_text("Du endret en delingsregel.")
     await page.get_by_role("button", name="Marker alle som lest").click()
@@ -217,7 +217,7 @@ async def test_emergency_opening(suite: Suite, page: Page, tmp_path: Path) -> No
 
     await page.get_by_role("link", name="Oversikt").click()
     await expect(page.get_by_text("Du har 1 uleste varsler.")).to_be_visible()
-    await page.get_by_role("link", name="Varsler").click()
+    await page.get_by_role("link", name="Varsler", exact=True).click()
     await expect(page.get_by_role("status")).to_have_text("1 uleste")
     card = page.locator("li.card--unread")
     await expect(card).to_have_count(1)

@@ -25,6 +25,7 @@ from tests.fixtures.browser_pages import (
     act_for_frida,
     base_of,
     login_as,
+    record_worsening,
 )
 from tests.fixtures.people import ESKIL
 from tests.support import Suite
@@ -83,6 +84,8 @@ async def test_the_public_pages_and_the_login_page(suite: Suite, page: Page, lan
 @pytest.mark.parametrize(("console", "pid"), sorted(KNOWN), ids=[console for console, _ in sorted(KNOWN)])
 async def test_every_page_of_a_console_in_both_languages(suite: Suite, page: Page, console: str, pid: str) -> None:
     base = base_of(suite)
+    if (console, pid) == ("patient", ESKIL):  # his "Varsler om forverring" with an escalation on it
+        await record_worsening(suite, ESKIL, "sweep-1")
     await login_as(page, base, console, pid)
     for lang in LANGS:
         await choose_language(page, base, lang)

@@ -52,6 +52,7 @@ async def session_cookie(page: Page) -> str:
 
 async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page: Page) -> None:
     base = base_of(suite)
+    await record_worsening(suite, ESKIL, "security-0")  # so that "Varsler om forverring" lists one
     await login_as(page, base, "capacity", people.MARTE)
     # The live relays have answered (the alert watch's snapshot redraws the list).
     await page.wait_for_function("document.getElementById('live-status').textContent.length > 0")
@@ -66,6 +67,8 @@ async def test_no_token_or_person_number_reaches_the_browser(suite: Suite, page:
     assert not await page.evaluate("document.cookie.includes('samhandling')")
     # Every patient page a session shows (the sweep's list), not only the first one.
     await assert_nothing_leaks(page, base, [path for _, who, path in PATIENT_SWEEP if who == ESKIL], secrets)
+    await page.goto(base + "/pasient/forverring")
+    await expect(page.locator("li.card")).to_have_count(1)  # the page swept held his escalation
 
 
 async def assert_nothing_leaks(

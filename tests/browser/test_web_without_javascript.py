@@ -67,7 +67,7 @@ async def test_a_patient_uses_every_form_without_javascript(suite: Suite, page: 
     await page.get_by_role("button", name="Vis").click()
     await page.wait_for_url(re.compile(r".*/pasient/logg\?.*nod=1"))
 
-    await page.get_by_role("link", name="Varsler").first.click()
+    await page.get_by_role("link", name="Varsler", exact=True).click()
     await expect(page.locator(".tag--unread").first).to_be_visible()
     await page.get_by_role("button", name="Marker alle som lest").click()
     await expect(page.locator(".tag--unread")).to_have_count(0)
@@ -163,3 +163,13 @@ async def test_the_inbox_opens_a_restricted_patients_escalation_in_an_emergency_
     read, update = audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE
     # Refused first, then opened and acknowledged in an emergency: both flagged.
     assert {(read, deny, False), (read, permit, True), (update, permit, True)} <= lars
+
+    # Gunnar's own "Varsler om forverring": who was told, and who took charge (Lars, the legevakt).
+    await login_as(page, base, "patient", RESTRICTED_PATIENT)
+    await page.get_by_role("link", name="Varsler om forverring").click()
+    card = page.locator("li.card")
+    await expect(card).to_have_count(1)
+    await expect(card.locator("h2")).to_have_text("Akutt (med en gang)")
+    await expect(card).to_contain_text("Noen har tatt ansvar")
+    await expect(card).to_contain_text("Bodø interkommunale legevakt (legevakten, skal ta ansvar): fikk beskjed")
+    await expect(card).to_contain_text("Lars Legevaktsen, Bodø interkommunale legevakt")
