@@ -299,17 +299,19 @@ POLICIES: Mapping[str, MethodPolicy] = {
     ),
     # A health person enrols (the table cannot say "hospital": the gateway knows no organisation's
     # kind; the summary service holds the enrolment to the caller's organisation).
-    _ESCALATION + "EnrolFollowUp": MethodPolicy(
-        backend="summary",
-        access={Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE},
-        patient_field="patient_id",
-        categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
-        action=audit_pb2.ACTION_UPDATE,
-    ),
+    # Ending names the patient enrolled as enrolling does (the summary service answers another
+    # patient's enrolment as an unknown id).
+    **{
+        _ESCALATION + name: MethodPolicy(
+            backend="summary",
+            access={Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE},
+            patient_field="patient_id",
+            categories=(C.DATA_CATEGORY_VITAL_SIGNS,),
+            action=audit_pb2.ACTION_UPDATE,
+        )
+        for name in ("EnrolFollowUp", "EndFollowUp")
+    },
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
     # AuditService/AppendEvents are internal calls of the gateway itself, and
     # EscalationService/LookupEscalationPatient the gateway's own question above.
-    # EscalationService/EndFollowUp is not listed either: it names only an enrolment, whose
-    # patient the gateway cannot learn, so it could neither decide nor audit it (its answer
-    # names the patient).
 }

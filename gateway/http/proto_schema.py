@@ -112,6 +112,7 @@ _ESCALATION_CHANGES = (
     "ResolveEscalationRequest",
     "RaiseConcernRequest",
     "EnrolFollowUpRequest",
+    "EndFollowUpRequest",
 )
 # The escalation page sizes the summary service enforces (services/summary/api.py, checked by
 # tests/unit/test_gateway_escalation_policy.py; the gateway imports no server module of it).
@@ -178,6 +179,7 @@ TEXT_BY_FIELD: Mapping[str, TextField] = {
     f"{_ESCALATION}PlanReassessmentRequest.note": escalation.NOTE,
     f"{_ESCALATION}RaiseConcernRequest.note": replace(escalation.NOTE, required=True),
     f"{_ESCALATION}EnrolFollowUpRequest.team_name": TextField(200, required=True),
+    f"{_ESCALATION}EndFollowUpRequest.enrolment_id": summary_convert._ENROLMENT_ID,
     f"{_ESCALATION}Performer.name": escalation.PERSON_NAME,  # a request's performer: an escalation's
 }
 _REQUIRED = re.compile(r"(?:^|[.;]\s)Required\.")

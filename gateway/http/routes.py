@@ -108,4 +108,5 @@ API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", f"{_PATIENT}/escalations", _ESCALATION + "ListPatientEscalations"),
     ApiRoute("POST", f"{_PATIENT}/concerns", _ESCALATION + "RaiseConcern", has_body=True),
     ApiRoute("POST", f"{_PATIENT}/follow-ups", _ESCALATION + "EnrolFollowUp", has_body=True),
+    ApiRoute("POST", f"{_PATIENT}/follow-ups/{{enrolment_id}}:end", _ESCALATION + "EndFollowUp", has_body=True),
 )

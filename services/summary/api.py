@@ -568,6 +568,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     async def EndFollowUp(
         self, request: escalation_pb2.EndFollowUpRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.EndFollowUpResponse:
+        self._patient_granted(request.patient_id)
         orgnr = _organisation()
         person, person_problems = _required_person(request, "ended_by")
         if problems := convert.end_follow_up_violations(request) | person_problems:
@@ -577,6 +578,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             use_cases.end_follow_up,
             self._responsibility,
             request.enrolment_id,
+            patient_id=request.patient_id,
             team_orgnr=orgnr,
             by=person,
             request_id=request.request_id,

@@ -151,21 +151,23 @@ class ResponsibilityStore:
         self,
         enrolment_id: str,
         *,
+        patient_id: str,
         team_orgnr: str,
         ended_at: datetime,
         ended_by_hpr: str,
         ended_by_name: str = "",
         request_id: str | None = None,
     ) -> Enrolment:
-        """Ends the enrolment `enrolment_id` at `ended_at`, for its team's organisation only:
-        another organisation's, like an unknown id, is UnknownEnrolment. An end before the start
+        """Ends the enrolment `enrolment_id` of `patient_id` at `ended_at`, for its team's
+        organisation only: another organisation's or another patient's, like an unknown id, is
+        UnknownEnrolment. An end before the start
         is EndsBeforeStart (refused, not moved). One already ended is answered as it is (a repeat
         changes nothing). A `request_id` the organisation used for anything else than ending this
         enrolment is RequestIdReused."""
         try:
             with self._sessions.begin() as session:
                 row = session.get(FollowUpEnrolmentRow, enrolment_id, with_for_update=True)
-                if row is None or row.team_orgnr != team_orgnr:
+                if row is None or row.team_orgnr != team_orgnr or row.patient_id != patient_id:
                     raise UnknownEnrolment(enrolment_id)
                 if request_id is not None:
                     _check_end_request(session, team_orgnr, request_id, enrolment_id)

@@ -524,14 +524,17 @@ def end_follow_up(
     responsibility: ResponsibilityStore,
     enrolment_id: str,
     *,
+    patient_id: str,
     team_orgnr: str,
     by: Performer,
     request_id: str,
     now: datetime,
 ) -> Enrolment:
-    """Ends the team's enrolment at `now` (ENROLMENT_NOT_FOUND for another organisation's)."""
+    """Ends the team's enrolment of the patient at `now` (ENROLMENT_NOT_FOUND for another
+    organisation's or another patient's, as for an unknown id)."""
     return responsibility.end_enrolment(
         enrolment_id,
+        patient_id=patient_id,
         team_orgnr=team_orgnr,
         ended_at=now,
         ended_by_hpr=by.hpr_number,

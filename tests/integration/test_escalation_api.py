@@ -691,25 +691,53 @@ async def test_an_enrolment_makes_the_team_primary_for_the_next_review_within_it
 
 async def test_only_the_teams_organisation_ends_an_enrolment_and_a_repeat_changes_nothing(esc):
     enrolled = (await esc.call("EnrolFollowUp", enrolment(), MARTE)).enrolment
-    end = E.EndFollowUpRequest(enrolment_id=enrolled.enrolment_id, request_id="end-1")
-    # Ending names no patient: the gateway asserts none.
-    stranger = await refusal(esc.call("EndFollowUp", end, VILDE, patient_id="", categories=()))
+    end = E.EndFollowUpRequest(enrolment_id=enrolled.enrolment_id, request_id="end-1", patient_id=people.TOR)
+    stranger = await refusal(esc.call("EndFollowUp", end, VILDE))
     unknown = await refusal(
         esc.call(
             "EndFollowUp",
-            E.EndFollowUpRequest(enrolment_id="fu-unknown", request_id="end-1"),
+            E.EndFollowUpRequest(enrolment_id="fu-unknown", request_id="end-1", patient_id=people.TOR),
             VILDE,
-            patient_id="",
-            categories=(),
         )
     )
     assert stranger == unknown and stranger[:2] == (grpc.StatusCode.NOT_FOUND, "ENROLMENT_NOT_FOUND")
-    ended = (await esc.call("EndFollowUp", end, MARTE, patient_id="", categories=())).enrolment
+    # Another patient's id (the gateway decided for that patient) is answered as an unknown id.
+    other = E.EndFollowUpRequest(enrolment_id=enrolled.enrolment_id, request_id="end-1", patient_id=people.ESKIL)
+    another_patient = await refusal(esc.call("EndFollowUp", other, MARTE, patient_id=people.ESKIL))
+    unknown_to_marte = await refusal(
+        esc.call(
+            "EndFollowUp",
+            E.EndFollowUpRequest(enrolment_id="fu-unknown", request_id="end-1", patient_id=people.ESKIL),
+            MARTE,
+            patient_id=people.ESKIL,
+        )
+    )
+    assert another_patient == unknown_to_marte and another_patient[:2] == (
+        grpc.StatusCode.NOT_FOUND,
+        "ENROLMENT_NOT_FOUND",
+    )
+    # The patient is required, and must be the one the gateway decided for.
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call(
+            "EndFollowUp", E.EndFollowUpRequest(enrolment_id=enrolled.enrolment_id, request_id="end-1"), MARTE
+        )
+    reason, fields = error_info(caught.value)
+    assert (caught.value.code(), reason, set(fields)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        {"patient_id"},
+    )
+    assert (await refusal(esc.call("EndFollowUp", end, MARTE, patient_id=people.ESKIL)))[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ASSERTION_PATIENT_MISMATCH",
+    )
+    assert not (await esc.call("EnrolFollowUp", enrolment(), MARTE)).enrolment.HasField("end_time")  # none ended it
+    ended = (await esc.call("EndFollowUp", end, MARTE)).enrolment
     assert ended.HasField("end_time") and ended.end_time.ToDatetime(tzinfo=UTC) >= enrolled.start_time.ToDatetime(
         tzinfo=UTC
     )
     assert (ended.ended_by.hpr_number, ended.ended_by.name) == (people.MARTE_HPR, "Marte Mottaksen")
-    assert (await esc.call("EndFollowUp", end, MARTE, patient_id="", categories=())).enrolment == ended
+    assert (await esc.call("EndFollowUp", end, MARTE)).enrolment == ended
     # The request ids are the organisation's: used for another thing, refused.
     reused = await refusal(esc.call("EnrolFollowUp", enrolment(request_id="end-1"), MARTE))
     assert reused[:2] == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")

@@ -418,10 +418,60 @@ async def test_the_export_is_a_read_served_as_fhir_and_the_statistics_need_the_i
     assert [(d["level"], d["openedCount"]) for d in counted.json()["days"]] == [("ESCALATION_LEVEL_EMERGENCY", 1)]
 
 
-async def test_only_a_health_person_enrols_a_patient_in_follow_up(esc):
+async def test_only_a_health_person_enrols_a_patient_in_follow_up_or_ends_it(esc):
     enrol = E.EnrolFollowUpRequest(patient_id=people.TOR, request_id="enrol-1", team_name="Hjerteteamet")
     refused = await refusal(esc.stub.EnrolFollowUp(enrol, metadata=await esc.suite.auth("demo-ehr")))
     assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
+    end = E.EndFollowUpRequest(patient_id=people.TOR, enrolment_id="fu-unknown", request_id="end-1")
+    refused = await refusal(esc.stub.EndFollowUp(end, metadata=await esc.suite.auth("demo-ehr")))
+    assert refused[:2] == (grpc.StatusCode.PERMISSION_DENIED, "PRINCIPAL_NOT_ALLOWED")
+
+
+ENROL, END = SERVICE + "EnrolFollowUp", SERVICE + "EndFollowUp"
+ALWAYS_OPEN = E.OpeningHours(
+    intervals=[E.OpeningInterval(weekday=d, start_minute=0, end_minute=1440) for d in range(1, 8)]
+)
+
+
+async def test_a_health_person_enrols_and_ends_a_follow_up_and_the_patient_sees_two_updates(esc):
+    lars = await esc.as_lars()
+    enrol = E.EnrolFollowUpRequest(
+        patient_id=people.TOR,
+        request_id="lars-enrol-1",
+        team_name="Legevaktens oppfølging",
+        opening_hours=ALWAYS_OPEN,
+        enrolled_by=summary_pb2.Performer(name="Lars Legevaktsen"),
+    )
+    enrolled = (await esc.stub.EnrolFollowUp(enrol, metadata=lars.metadata(ENROL))).enrolment
+    assert (enrolled.patient_id, enrolled.team_orgnr) == (people.TOR, "910000039")
+    # Another patient's id with the enrolment's: answered as an id that does not exist.
+    url = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/patients/{{}}/follow-ups/{{}}:end"
+    body = {"requestId": "lars-end-1", "endedBy": {"name": "Lars Legevaktsen"}}
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answers = {
+            (patient, enrolment_id): await client.post(
+                url.format(patient, enrolment_id),
+                json=body,
+                headers=lars.http_headers("POST", url.format(patient, enrolment_id)),
+            )
+            for patient, enrolment_id in (
+                (people.ESKIL, enrolled.enrolment_id),
+                (people.ESKIL, "fu-unknown"),
+                (people.TOR, enrolled.enrolment_id),
+            )
+        }
+    other_patients, unknown, ended = answers.values()
+    assert other_patients.status_code == unknown.status_code == 404, other_patients.text
+    assert other_patients.json() == unknown.json()
+    assert other_patients.json()["error"]["reason"] == "ENROLMENT_NOT_FOUND"
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["enrolment"]["enrolmentId"] == enrolled.enrolment_id
+    assert ended.json()["enrolment"]["endedBy"] == {"hprNumber": people.LARS_HPR, "name": "Lars Legevaktsen"}
+    assert "endTime" in ended.json()["enrolment"]
+    log = await esc.patient_log(people.TOR)
+    assert by(log, *LARS_CALLS) == [(UPDATE, VITALS, PERMIT, False), (UPDATE, VITALS, PERMIT, False)]
+    # The refused ends were decided and audited for the patient they named.
+    assert by(await esc.patient_log(people.ESKIL), *LARS_CALLS) == [(UPDATE, VITALS, PERMIT, False)] * 2
 
 
 async def test_once_the_caller_may_see_the_escalation_a_missing_request_id_is_named(esc):

@@ -114,11 +114,19 @@ def test_enrol_and_end_with_a_bound_on_active_enrolments(store):
     assert len(store.enrolments(people.ESKIL, now)) == MAX_ACTIVE_ENROLMENTS  # the refused one left nothing
 
     ended = store.end_enrolment(
-        enrolled[0].enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now + timedelta(hours=1), ended_by_hpr="990000105"
+        enrolled[0].enrolment_id,
+        patient_id=people.ESKIL,
+        team_orgnr=FOLLOW_UP,
+        ended_at=now + timedelta(hours=1),
+        ended_by_hpr="990000105",
     )
     assert (ended.enrolment.ended_at, ended.ended_by_hpr) == (now + timedelta(hours=1), "990000105")
     again = store.end_enrolment(
-        enrolled[0].enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now + timedelta(hours=5), ended_by_hpr="990000101"
+        enrolled[0].enrolment_id,
+        patient_id=people.ESKIL,
+        team_orgnr=FOLLOW_UP,
+        ended_at=now + timedelta(hours=5),
+        ended_by_hpr="990000101",
     )
     assert again == ended  # a repeat changes nothing
     later = now + timedelta(hours=2)
@@ -128,7 +136,17 @@ def test_enrol_and_end_with_a_bound_on_active_enrolments(store):
     ] * (MAX_ACTIVE_ENROLMENTS - 1)
     store.enrol(people.ESKIL, FollowUpEnrolment(FOLLOW_UP, hours, later), enrolled_by_hpr="990000105", now=later)
     with pytest.raises(UnknownEnrolment):  # only the team's own organisation ends it
-        store.end_enrolment(enrolled[1].enrolment_id, team_orgnr=HOSPITAL, ended_at=later, ended_by_hpr="990000105")
+        store.end_enrolment(
+            enrolled[1].enrolment_id,
+            patient_id=people.ESKIL,
+            team_orgnr=HOSPITAL,
+            ended_at=later,
+            ended_by_hpr="990000105",
+        )
+    with pytest.raises(UnknownEnrolment):  # nor for another patient than the enrolment's
+        store.end_enrolment(
+            enrolled[1].enrolment_id, patient_id=GUNNAR, team_orgnr=FOLLOW_UP, ended_at=later, ended_by_hpr="990000105"
+        )
     with pytest.raises(UnknownEnrolment):  # another patient's enrolment id is never rewritten
         store.enrol(
             GUNNAR,
@@ -181,6 +199,7 @@ def test_a_request_id_enrols_once_and_is_refused_for_anything_else_within_the_or
     # Ending: the same request id again answers the same; used for anything else it is refused.
     ended = store.end_enrolment(
         first.enrolment_id,
+        patient_id=people.ESKIL,
         team_orgnr=FOLLOW_UP,
         ended_at=now + timedelta(hours=1),
         ended_by_hpr="990000105",
@@ -190,7 +209,12 @@ def test_a_request_id_enrols_once_and_is_refused_for_anything_else_within_the_or
     assert (ended.ended_by_name, ended.ended_request_id) == ("Marte Mottaksen", "r-2")
     assert (
         store.end_enrolment(
-            first.enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now, ended_by_hpr="990000101", request_id="r-2"
+            first.enrolment_id,
+            patient_id=people.ESKIL,
+            team_orgnr=FOLLOW_UP,
+            ended_at=now,
+            ended_by_hpr="990000101",
+            request_id="r-2",
         )
         == ended
     )
@@ -199,7 +223,12 @@ def test_a_request_id_enrols_once_and_is_refused_for_anything_else_within_the_or
     for used in ("r-1", "r-2"):  # the enrolling request; another enrolment's end
         with pytest.raises(RequestIdReused):
             store.end_enrolment(
-                second.enrolment_id, team_orgnr=FOLLOW_UP, ended_at=now, ended_by_hpr="990000105", request_id=used
+                second.enrolment_id,
+                patient_id=people.ESKIL,
+                team_orgnr=FOLLOW_UP,
+                ended_at=now,
+                ended_by_hpr="990000105",
+                request_id=used,
             )
     with pytest.raises(RequestIdReused):
         enrol(request_id="r-2")  # an end's id is not an enrolment's
@@ -217,7 +246,11 @@ def test_an_end_before_the_start_is_refused_not_moved(store):
     )
     with pytest.raises(EndsBeforeStart):
         store.end_enrolment(
-            planned.enrolment_id, team_orgnr=FOLLOW_UP, ended_at=WEDNESDAY_10_OSLO, ended_by_hpr="990000105"
+            planned.enrolment_id,
+            patient_id=people.ESKIL,
+            team_orgnr=FOLLOW_UP,
+            ended_at=WEDNESDAY_10_OSLO,
+            ended_by_hpr="990000105",
         )
     assert store.enrolment(planned.enrolment_id) == planned  # nothing written
 
@@ -261,7 +294,12 @@ def test_an_enrolment_stored_before_0007_keeps_working(tmp_path, db_url):
         assert old.enrolment.hours == OpeningHours.weekdays(time(8), time(16))
         later = WEDNESDAY_10_OSLO + timedelta(days=1)
         ended = store.end_enrolment(
-            "fu-old", team_orgnr=FOLLOW_UP, ended_at=later, ended_by_hpr="990000105", request_id="end-old"
+            "fu-old",
+            patient_id=people.ESKIL,
+            team_orgnr=FOLLOW_UP,
+            ended_at=later,
+            ended_by_hpr="990000105",
+            request_id="end-old",
         )
         assert (ended.enrolment.ended_at, ended.ended_request_id) == (later, "end-old")
     finally:

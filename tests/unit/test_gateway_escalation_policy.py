@@ -41,8 +41,7 @@ def test_every_method_but_the_lookup_has_a_row_and_the_lookup_none():
     methods = {SERVICE + m.name for m in service.methods}
     assert LOOKUP_ESCALATION_PATIENT in methods and LOOKUP_ESCALATION_PATIENT not in POLICIES
     routed = {m for m in methods if m in POLICIES}
-    # EndFollowUp names no patient and the contract has no lookup of an enrolment's: not routed.
-    assert methods - routed == {LOOKUP_ESCALATION_PATIENT, SERVICE + "EndFollowUp"}
+    assert methods - routed == {LOOKUP_ESCALATION_PATIENT}
     assert all(POLICIES[m].backend == "summary" for m in routed)
 
 
@@ -66,8 +65,8 @@ def test_opening_and_acting_are_reads_of_vital_signs_of_the_looked_up_patient(na
 
 
 def test_a_concern_is_an_update_of_vital_signs_and_enrolment_is_for_health_personnel():
-    concern, enrol = POLICIES[SERVICE + "RaiseConcern"], POLICIES[SERVICE + "EnrolFollowUp"]
-    for policy in (concern, enrol):
+    concern, enrol, end = (POLICIES[SERVICE + n] for n in ("RaiseConcern", "EnrolFollowUp", "EndFollowUp"))
+    for policy in (concern, enrol, end):
         assert (policy.patient_field, policy.categories, policy.action, policy.writes) == (
             "patient_id",
             (VITALS,),
@@ -75,7 +74,7 @@ def test_a_concern_is_an_update_of_vital_signs_and_enrolment_is_for_health_perso
             True,
         )
     assert set(concern.access) == {Kind.SYSTEM, Kind.PERSONNEL}
-    assert dict(enrol.access) == {Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE}
+    assert dict(enrol.access) == dict(end.access) == {Kind.PERSONNEL: oauth_scopes.SUMMARY_WRITE}
 
 
 def test_the_patient_reads_their_own_escalations_as_their_other_reads():

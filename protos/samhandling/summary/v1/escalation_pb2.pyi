@@ -494,14 +494,16 @@ class EnrolFollowUpResponse(_message.Message):
     def __init__(self, enrolment: _Optional[_Union[FollowUpEnrolment, _Mapping]] = ...) -> None: ...
 
 class EndFollowUpRequest(_message.Message):
-    __slots__ = ("enrolment_id", "request_id", "ended_by")
+    __slots__ = ("enrolment_id", "request_id", "ended_by", "patient_id")
     ENROLMENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ENDED_BY_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     enrolment_id: str
     request_id: str
     ended_by: _summary_pb2.Performer
-    def __init__(self, enrolment_id: _Optional[str] = ..., request_id: _Optional[str] = ..., ended_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ...) -> None: ...
+    patient_id: str
+    def __init__(self, enrolment_id: _Optional[str] = ..., request_id: _Optional[str] = ..., ended_by: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ..., patient_id: _Optional[str] = ...) -> None: ...
 
 class EndFollowUpResponse(_message.Message):
     __slots__ = ("enrolment",)

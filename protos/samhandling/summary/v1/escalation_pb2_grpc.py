@@ -194,8 +194,9 @@ class EscalationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EndFollowUp(self, request, context):
-        """Ends a follow-up enrolment now (the team's organisation only; any other caller is answered
-        as for an id that does not exist: NOT_FOUND ENROLMENT_NOT_FOUND).
+        """Ends a follow-up enrolment of the patient named now (the team's organisation only; any other
+        caller, and an enrolment of another patient, is answered as for an id that does not exist:
+        NOT_FOUND ENROLMENT_NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
