@@ -376,11 +376,29 @@ async def _claimed_in_handler(claim: HandlerClaim, answer: Awaitable[Any]) -> An
         with contextlib.suppress(ServiceError):
             await claim.settle()
         raise
+    except asyncio.CancelledError:
+        # The caller went away (its deadline, a disconnect) while the handler waited, e.g. in the
+        # group commit's queue, where a cancelled call is dropped unstored: the assertion is
+        # still used up, by a claim made apart from this cancelled task (refused, harmlessly,
+        # when the handler's own transaction committed it after all).
+        settling = asyncio.ensure_future(_settle_quietly(claim))
+        _SETTLING.add(settling)
+        settling.add_done_callback(_SETTLING.discard)
+        raise
     except Exception:  # an error is an answer too: released once the claim is settled
         await claim.settle()
         raise
     await claim.settle()
     return result
+
+
+# The claims of cancelled calls being made (held until they end, so none is collected unfinished).
+_SETTLING: set[asyncio.Future[None]] = set()
+
+
+async def _settle_quietly(claim: HandlerClaim) -> None:
+    with contextlib.suppress(ServiceError):
+        await claim.settle()
 
 
 def _stream(
