@@ -180,7 +180,10 @@ TEXT_BY_FIELD: Mapping[str, TextField] = {
     f"{_ESCALATION}RaiseConcernRequest.note": replace(escalation.NOTE, required=True),
     f"{_ESCALATION}EnrolFollowUpRequest.team_name": TextField(200, required=True),
     f"{_ESCALATION}EndFollowUpRequest.enrolment_id": summary_convert._ENROLMENT_ID,
-    f"{_ESCALATION}Performer.name": escalation.PERSON_NAME,  # a request's performer: an escalation's
+    # A request's performer (measured_by, the escalations' *_by): a name of up to 200 characters,
+    # not required by the field itself (a health person's token names them; a system naming a
+    # person who acts on an escalation must give it, which the server says by field).
+    f"{_ESCALATION}Performer.name": replace(escalation.PERSON_NAME, required=False),
 }
 _REQUIRED = re.compile(r"(?:^|[.;]\s)Required\.")
 _WELL_KNOWN: Mapping[str, dict[str, Any]] = {
