@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
 from services.platform.error_reasons import Reason
-from services.platform.errors import invalid_argument
+from services.platform.errors import ServiceError, invalid_argument
 from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
@@ -606,16 +606,19 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         by the caller's organisation and the person acting (`by`, the request's Performer field)."""
         episode = await self._opened(request.escalation_id)
         actor = self._responder(request, by)
-        view = await _run(
-            change,
-            self._escalations,
-            self._summary,
-            episode.episode_id,
-            actor=actor,
-            request_id=request.request_id,
-            now=self._clock(),
-            **fields,
-        )
+        try:
+            view = await _run(
+                change,
+                self._escalations,
+                self._summary,
+                episode.episode_id,
+                actor=actor,
+                request_id=request.request_id,
+                now=self._clock(),
+                **fields,
+            )
+        except ServiceError as exc:
+            raise _person_fields_named(exc, by) from None
         self._committed()
         return convert.escalation_to_proto(view)
 
@@ -674,6 +677,15 @@ def _required_person(request: Message, field: str) -> tuple[Performer | None, di
     if person is None and not problems:
         problems = {field: "required: the health person who acts (HPR number and name)"}
     return person, problems
+
+
+def _person_fields_named(exc: ServiceError, by: str) -> ServiceError:
+    """The core's violations of the acting person (`name`, `hpr_number`) named as the request's
+    Performer field names them (`acknowledged_by.name`, ...); any other error as it is."""
+    person = {"name", "hpr_number"}
+    if not exc.field_violations.keys() & person:
+        return exc
+    return invalid_argument({f"{by}.{k}" if k in person else k: v for k, v in exc.field_violations.items()})
 
 
 def _organisation() -> str:

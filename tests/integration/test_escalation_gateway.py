@@ -160,7 +160,9 @@ async def test_a_health_person_acts_with_their_own_token_giving_the_name_it_lack
     escalation_id = esc.open(people.TOR)
     lars = await esc.as_lars()
     nameless = await refusal(esc.stub.AcknowledgeEscalation(ack(escalation_id), metadata=lars.metadata(ACK)))
-    assert nameless[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT") and "name" in nameless[2]
+    assert (
+        nameless[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT") and "acknowledged_by.name" in nameless[2]
+    )
     other = summary_pb2.Performer(hpr_number=people.SIGRID_HPR, name="Sigrid Sykepleiersen")
     refused = await refusal(esc.stub.AcknowledgeEscalation(ack(escalation_id, other), metadata=lars.metadata(ACK)))
     assert refused[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
