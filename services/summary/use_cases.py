@@ -291,9 +291,12 @@ def record_vital_signs(
     try:
         escalated = _escalate(store, escalation, patient, stored, recorder_orgnr, now)
     except Exception as exc:
-        # By type only: no patient, no values, no SQL parameters in the log.
+        # By type (and a database error's SQLSTATE) only: no patient, no values, no SQL parameters.
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or "-"
         log.error(
-            "the escalation of a stored measurement failed (%s): answered ESCALATION_NOT_APPLIED", type(exc).__name__
+            "the escalation of a stored measurement failed (%s, SQLSTATE %s): answered ESCALATION_NOT_APPLIED",
+            type(exc).__name__,
+            sqlstate,
         )
         raise Reason.ESCALATION_NOT_APPLIED.error(
             f"measurement {stored.measurement_id} is stored, but its escalation could not be applied; "

@@ -189,11 +189,11 @@ async def test_a_failed_escalation_keeps_the_measurement_and_the_retry_applies_i
                 grpc.StatusCode.UNAVAILABLE,
                 "ESCALATION_NOT_APPLIED",
             )
-        # Logged, by the error's type only: no patient, no values, no SQL.
+        # Logged, by the error's type and SQLSTATE only: no patient, no values, no SQL.
         (logged,) = [r.getMessage() for r in caplog.records if r.name == "services.summary.use_cases"]
         assert re.fullmatch(
-            r"the escalation of a stored measurement failed \((OperationalError|ProgrammingError)\): "
-            "answered ESCALATION_NOT_APPLIED",
+            r"the escalation of a stored measurement failed \((OperationalError|ProgrammingError), "
+            r"SQLSTATE (-|[0-9A-Z]{5})\): answered ESCALATION_NOT_APPLIED",
             logged,
         )
         with engine.connect() as connection:
