@@ -652,6 +652,7 @@ def _load(session: Session, episode_id: str, *, lock: bool = False) -> Episode |
         select(EscalationTargetRow)
         .where(EscalationTargetRow.episode_id == episode_id)
         .order_by(EscalationTargetRow.pending, EscalationTargetRow.position)
+        .execution_options(populate_existing=True)
     ).all()
     events = [
         _event(r)
@@ -659,14 +660,24 @@ def _load(session: Session, episode_id: str, *, lock: bool = False) -> Episode |
             select(EscalationEventRow)
             .where(EscalationEventRow.episode_id == episode_id)
             .order_by(EscalationEventRow.seq)
+            .execution_options(populate_existing=True)
         ).all()
     ]
     measurements = session.scalars(
         select(EscalationMeasurementRow)
         .where(EscalationMeasurementRow.episode_id == episode_id)
         .order_by(EscalationMeasurementRow.measured_at, EscalationMeasurementRow.arrival)
+        .execution_options(populate_existing=True)
     ).all()
-    timers = session.scalars(select(EscalationTimerRow).where(EscalationTimerRow.episode_id == episode_id)).all()
+    # populate_existing on every read: a row this session already holds (the sweeper's claim loads
+    # the timer row) is read again, not answered from the session's identity map: a timer another
+    # replica fired and replaced under the same key (episode, kind) since would otherwise be fired
+    # again from the stale copy.
+    timers = session.scalars(
+        select(EscalationTimerRow)
+        .where(EscalationTimerRow.episode_id == episode_id)
+        .execution_options(populate_existing=True)
+    ).all()
     if (
         not lock
         and session.scalar(select(EscalationEpisodeRow.version).where(EscalationEpisodeRow.episode_id == episode_id))

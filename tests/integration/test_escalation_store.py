@@ -731,3 +731,28 @@ def test_the_loop_sweeps_full_batches_at_once_waits_after_the_rest_and_stops_on_
         assert connection.scalar(select(func.count()).select_from(EscalationTimerRow)) == 0
     with pytest.raises(ValueError):
         EscalationSweeper(one.store, batch=0)
+
+
+def test_the_sweepers_load_reads_a_timer_another_replica_replaced_since_the_claim(tmp_path, postgres_url):
+    """The sweeper's claim puts the timer's row in its session; the load that follows must read
+    the row again (another replica may have fired the timer and replaced it under the same key,
+    episode and kind, in between), never the session's copy, or the timer fires twice. On
+    PostgreSQL, where each statement sees what is committed when it runs (a double firing was
+    seen once in CI's two-replica sweep before this)."""
+    settings = settings_for(tmp_path, summary=postgres_url)
+    BACKEND.migrate(settings)
+    BACKEND.seed(settings)
+    a, b = replica(postgres_url, "a"), replica(postgres_url, "b")
+    try:
+        Measurements(a.store, SEEDED_PATIENTS[0]).record(T0, 3, red=True)  # URGENT_REVIEW: a timer
+        sessions = make_sessions(a.engine)
+        with sessions.begin() as session:
+            (held,) = session.scalars(select(EscalationTimerRow)).all()  # the claim's copy, sequence 1
+            fired = b.store.fire_next_due(T0 + WITHIN.urgent_review)  # the other replica fires it, committed
+            assert fired is not None and fired.transition.effects and held.sequence == 1
+            loaded = escalation_store._load(session, held.episode_id, lock=True)
+            assert loaded is not None
+            assert [(t.kind, t.sequence) for t in loaded.timers] == [(TimerKind.ACKNOWLEDGE, 2)]
+    finally:
+        a.engine.dispose()
+        b.engine.dispose()
