@@ -638,6 +638,8 @@ async def escalation_post(page: Page) -> Response:
     try:
         changed = await page.web.caller.call(_session(page), rpc, request, justification=justification)
     except ServiceError as err:
+        if http_status(err) == 401:
+            raise  # the session has ended (WEB_SESSION_ENDED): the error page, and log in again
         problem = Problem(http_status(err), refusal=err, typed=typed)
         if shown is not None:
             return _unread(page, escalation_id, shown, justification, problem)

@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.web import inbox
 from gateway.web.inbox import ACKNOWLEDGE, DECLINE, GET_ESCALATION, LIST_ESCALATIONS, RESOLVE
+from gateway.web.sessions import session_ended
 from samhandling.summary.v1 import escalation_pb2 as esc
 from samhandling.summary.v1 import summary_pb2
 from services.platform.error_reasons import Reason
@@ -290,10 +291,17 @@ def test_after_an_emergency_opening_a_form_problem_or_a_refusal_reads_nothing_ag
     assert again.status_code == 200 and "Tor Tenktsen" in again.text and "⚠ Nødåpning" in again.text
     assert opened_in_an_emergency() == [why, why]
 
+    # A session that ended under the change is the error page (log in again), as anywhere.
+    caller.answers[ACKNOWLEDGE] = session_ended()
+    ended = form_post(client, path, {"handling": "kvitter", "foresporsel": "f4", **carried}, LARS)
+    assert ended.status_code == 401 and "WEB_SESSION_ENDED" in ended.text and "Åpne igjen" not in ended.text
+    assert caller.rpcs()[-1] == ACKNOWLEDGE
+
     # The page's own fields are display only, but what is not one of the page's values is refused.
+    calls = len(caller.calls)
     forged = form_post(client, path, {"handling": "kvitter", "foresporsel": "f3", **carried, "niva": "x"}, LARS)
     assert forged.status_code == 400 and "Feilkode: INVALID_ARGUMENT" in forged.text
-    assert caller.rpcs()[-1] == GET_ESCALATION  # nothing sent
+    assert len(caller.calls) == calls  # nothing sent, nothing read
 
 
 def test_another_consoles_session_gets_no_inbox() -> None:
