@@ -218,7 +218,11 @@ def log_in(client: TestClient, sessions: FakeSessions, session: WebSession) -> s
 
 
 def form_post(
-    client: TestClient, path: str, fields: Mapping[str, str], session: WebSession | None = None, **headers: str
+    client: TestClient,
+    path: str,
+    fields: Mapping[str, str | list[str]],
+    session: WebSession | None = None,
+    **headers: str,
 ):
     """POSTs a form the way our own page would: same Origin, the session's csrf token."""
     data = dict(fields)

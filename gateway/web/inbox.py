@@ -15,7 +15,11 @@ decided by consent and audited as the person's.
 - `POST /ansatt/eskaleringer/<id>`, `handling` = kvitter | avvis | revurder | avslutt |
   nodapning. Each form carries a request id made when the form was drawn, so a double submit
   is the same request and changes nothing. After an emergency opening the forms carry the
-  justification, and each action is its own emergency access."""
+  justification, and each action is its own emergency access. An emergency read happens only on
+  the person's explicit `nodapning` (the dialog's button or "Åpne igjen"): a form problem or a
+  refusal after an emergency opening is answered from what the page had (the forms carry the
+  escalation's level, state and forms shown) without reading the patient's data again; after a
+  normal opening the escalation is read again, normally."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import Message
@@ -253,29 +257,74 @@ class Forms:
     resolve: str | None
     reassess_choices: list[tuple[str, int, datetime]]  # (value, hours, when)
 
+    @property
+    def actions(self) -> list[str]:
+        """The `handling` of each form shown, in ACTIONS' order."""
+        ids = (self.acknowledge, self.decline, self.plan, self.resolve)
+        return [action for action, form_id in zip(ACTIONS, ids, strict=True) if form_id]
+
+
+def _forms(allowed: Mapping[str, bool], now: datetime) -> Forms:
+    """The forms `allowed` names (handling -> shown), each with a new request id."""
+
+    def new_id(action: str) -> str | None:
+        return secrets.token_urlsafe(16) if allowed.get(action) else None
+
+    choices = [
+        ((now + timedelta(hours=h)).isoformat().replace("+00:00", "Z"), h, now + timedelta(hours=h))
+        for h in REASSESS_HOURS
+    ]
+    return Forms(
+        acknowledge=new_id("kvitter"),
+        decline=new_id("avvis"),
+        plan=new_id("revurder"),
+        resolve=new_id("avslutt"),
+        reassess_choices=choices if allowed.get("revurder") else [],
+    )
+
 
 def forms_for(escalation: esc.Escalation, orgnr: str, now: datetime) -> Forms:
     mine = [t for t in escalation.targets if t.orgnr == orgnr]
     responsible = any(t.role == esc.ESCALATION_ROLE_RESPONSIBLE and not t.declined for t in mine)
     source = escalation.source_orgnr == orgnr
     state = escalation.state
-
-    def new_id(allowed: bool) -> str | None:
-        return secrets.token_urlsafe(16) if allowed else None
-
     taken = state in (esc.ESCALATION_STATE_ACKNOWLEDGED, esc.ESCALATION_STATE_REASSESSMENT_PLANNED)
     can_plan = responsible and taken and escalation.level != summary_pb2.ESCALATION_LEVEL_EMERGENCY
-    choices = [
-        ((now + timedelta(hours=h)).isoformat().replace("+00:00", "Z"), h, now + timedelta(hours=h))
-        for h in REASSESS_HOURS
-    ]
-    return Forms(
-        acknowledge=new_id(responsible and state == esc.ESCALATION_STATE_OPEN),
-        decline=new_id(responsible and state == esc.ESCALATION_STATE_OPEN),
-        plan=new_id(can_plan),
-        resolve=new_id((responsible or source) and state != esc.ESCALATION_STATE_RESOLVED),
-        reassess_choices=choices if can_plan else [],
-    )
+    allowed = {
+        "kvitter": responsible and state == esc.ESCALATION_STATE_OPEN,
+        "avvis": responsible and state == esc.ESCALATION_STATE_OPEN,
+        "revurder": can_plan,
+        "avslutt": (responsible or source) and state != esc.ESCALATION_STATE_RESOLVED,
+    }
+    return _forms(allowed, now)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the page showed of an escalation opened in an emergency, carried back by each of its
+    forms (`niva`, `tilstand`, one `skjema` per form shown), so that the answer to an action can
+    be drawn again without reading the patient's data (a second emergency access). Display
+    only: the service decides every action again. None of it is patient data."""
+
+    level: str  # a key of inbox.level, or "" (not carried)
+    state: str  # a key of inbox.state, or ""
+    actions: tuple[str, ...]  # the forms shown, in ACTIONS' order
+
+
+def shown_from(form: Mapping[str, str], actions: list[str]) -> Shown:
+    """The page's own fields as posted back; one that is there but not a value the page draws
+    is refused (INVALID_ARGUMENT naming it), one left out is not shown."""
+    level, state = form.get("niva", ""), form.get("tilstand", "")
+    problems: dict[str, str] = {}
+    if level and level not in LEVELS.values():
+        problems["niva"] = f"one of: {', '.join(LEVELS.values())}"
+    if state and state not in STATES.values():
+        problems["tilstand"] = f"one of: {', '.join(STATES.values())}"
+    if any(action not in ACTIONS for action in actions):
+        problems["skjema"] = f"each one of: {', '.join(ACTIONS)}"
+    if problems:
+        raise invalid_argument(problems)
+    return Shown(level, state, tuple(action for action in ACTIONS if action in actions))
 
 
 def _performer(person: summary_pb2.Performer) -> str:
@@ -288,9 +337,7 @@ async def _render_escalation(
     *,
     justification: str = "",
     done: str = "",
-    refusal: ServiceError | None = None,
-    errors: Mapping[str, str] | None = None,
-    status: int = 200,
+    problem: Problem | None = None,
 ) -> Response:
     session = _session(page)
     if isinstance(answer, esc.GetEscalationResponse):
@@ -303,7 +350,7 @@ async def _render_escalation(
     deadline = _time(escalation.deadline_time, escalation.HasField("deadline_time"))
     return page.render(
         "inbox/escalation.html",
-        status,
+        problem.status if problem else 200,
         nav="",
         page_title=catalog.t(
             "inbox.escalation.title", level=catalog.t(f"inbox.level.{LEVELS.get(escalation.level, 'review')}")
@@ -345,19 +392,73 @@ async def _render_escalation(
             n.text.text_en if page.lang == "en" and n.text.text_en else n.text.text_nb
             for n in escalation.recorder_notices
         ],
-        forms=forms_for(escalation, _organisation(session), now),
-        outcomes=list(CHOSEN_OUTCOMES),
-        justification=justification,
         done=done if done in DONE.values() else "",
-        refusal=_refusal_text(catalog, refusal) if refusal is not None else "",
-        refusal_reason=refusal.reason if refusal is not None else "",
-        refusal_fields=sorted(refusal.field_violations.items()) if refusal is not None else [],
-        errors=dict(errors or {}),
         now=now,
-        clock=lambda moment: clock_text(catalog, moment, now),
-        live_json=_live_json(page.lang, now),
-        person=session.person_name or session.subject,
-        path_of=lambda escalation_id: f"{PAGE_PATH}/{escalation_id}",
+        **_actions_context(page, escalation.escalation_id, forms_for(escalation, _organisation(session), now), now),
+        **_answer_context(catalog, justification, problem),
+    )
+
+
+def _actions_context(page: Page, escalation_id: str, forms: Forms, now: datetime) -> dict[str, object]:
+    """What `inbox/_actions.html` and the layout need beside the answer's own fields."""
+    session = _session(page)
+    catalog = texts(page.lang)
+    return {
+        "action": f"{PAGE_PATH}/{escalation_id}",
+        "forms": forms,
+        "outcomes": list(CHOSEN_OUTCOMES),
+        "clock": lambda moment: clock_text(catalog, moment, now),
+        "live_json": _live_json(page.lang, now),
+        "person": session.person_name or session.subject,
+    }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A post that changed nothing: the service's refusal or the fields' problems (field -> text
+    key), what the person had typed in the form they sent (kept in it), the HTTP status."""
+
+    status: int
+    refusal: ServiceError | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
+    typed: Mapping[str, str] = field(default_factory=dict)
+
+
+def _answer_context(catalog: Texts, justification: str, problem: Problem | None) -> dict[str, object]:
+    """The answer to a post: the justification the forms carry on, and its problem, if any."""
+    refusal = problem.refusal if problem else None
+    return {
+        "justification": justification,
+        "refusal": _refusal_text(catalog, refusal) if refusal is not None else "",
+        "refusal_reason": refusal.reason if refusal is not None else "",
+        "refusal_fields": sorted(refusal.field_violations.items()) if refusal is not None else [],
+        "errors": dict(problem.errors) if problem else {},
+        "typed": dict(problem.typed) if problem else {},
+    }
+
+
+def _unread(page: Page, escalation_id: str, shown: Shown, justification: str, problem: Problem) -> Response:
+    """The answer to a form problem or a refusal after an emergency opening, without reading the
+    patient's data again (that would be a second emergency access nobody asked for): the
+    problem, the escalation's id, level and state as the page showed them, its forms again
+    (carrying the justification), and "Åpne igjen" for an explicit new emergency opening."""
+    catalog = texts(page.lang)
+    now = datetime.now(UTC)
+    allowed = {action: action in shown.actions for action in ACTIONS}
+    if shown.level:
+        title = catalog.t("inbox.escalation.title", level=catalog.t(f"inbox.level.{shown.level}"))
+    else:
+        title = catalog.t("inbox.unread.title")
+    return page.render(
+        "inbox/unread.html",
+        problem.status,
+        nav="",
+        page_title=title,
+        escalation_id=escalation_id,
+        level=shown.level,
+        state=shown.state,
+        **_actions_context(page, escalation_id, _forms(allowed, now), now),
+        **_answer_context(catalog, justification, problem),
     )
 
 
@@ -422,6 +523,23 @@ def _text_field(form: Mapping[str, str], name: str, spec: TextField, errors: dic
     return value
 
 
+def typed_in(action: str, form: Mapping[str, str], now: datetime) -> dict[str, str]:
+    """What the person typed or chose in the form of `action`, to show in it again (a text cut to
+    its field's bound, escaped by the template; the reassessment as the hours ahead of `now` it
+    was chosen as, since the choices are drawn again)."""
+    if action == "avvis":
+        return {"grunn": form.get("grunn", "")[: REASON_TEXT.max_chars]}
+    if action == "revurder":
+        try:
+            when = datetime.fromisoformat(form.get("tidspunkt", "").replace("Z", "+00:00"))
+            return {"timer": str(round((when - now).total_seconds() / 3600))}
+        except (ValueError, TypeError):  # not a time, or one without an offset
+            return {}
+    if action == "avslutt":
+        return {"utfall": form.get("utfall", "")[:40], "notat": form.get("notat", "")[: NOTE_TEXT.max_chars]}
+    return {}
+
+
 def _change_request(
     action: str, escalation_id: str, request_id: str, form: Mapping[str, str], errors: dict[str, str]
 ) -> tuple[str, Message]:
@@ -471,7 +589,24 @@ def _named(rpc: str, request: Message, person_name: str) -> None:
         getattr(request, _ACTING_FIELD[rpc]).CopyFrom(summary_pb2.Performer(name=person_name))
 
 
+async def _reread(page: Page, escalation_id: str, problem: Problem) -> Response:
+    """The answer to a form problem or a refusal after a normal opening: the escalation read
+    again, normally (no emergency access; consent decides and it is audited as any opening)."""
+    try:
+        current = await _open(page, escalation_id)
+    except ServiceError as err:
+        if err.reason == Reason.CONSENT_DENIED:
+            return _restricted(page, escalation_id)
+        if problem.refusal is not None:
+            raise problem.refusal from None  # the refusal is the answer, the read's failure is not
+        raise
+    return await _render_escalation(page, current, problem=problem)
+
+
 async def escalation_post(page: Page) -> Response:
+    """An action, or the emergency opening. The patient's data is read in an emergency only by
+    `nodapning`, the person's explicit choice: every other answer after an emergency opening is
+    the change's own (one emergency access, the action's) or `_unread`."""
     escalation_id = _escalation_id(page)
     form = page.form
     assert form is not None  # a POST: the wrapper parsed and checked it
@@ -490,29 +625,27 @@ async def escalation_post(page: Page) -> Response:
     request_id = form.get("foresporsel", "")
     if not _ID.fullmatch(request_id):
         raise invalid_argument({"foresporsel": "the request id of this page's own form"})
+    shown = shown_from(form, form.getlist("skjema")) if justification else None
     errors: dict[str, str] = {}
     rpc, request = _change_request(action, escalation_id, request_id, form, errors)
     _named(rpc, request, _session(page).person_name)
+    typed = typed_in(action, form, datetime.now(UTC))
     if errors:
-        return await _render_escalation(
-            page,
-            await _open(page, escalation_id, justification),
-            justification=justification,
-            errors=errors,
-            status=400,
-        )
+        problem = Problem(400, errors=errors, typed=typed)
+        if shown is not None:
+            return _unread(page, escalation_id, shown, justification, problem)
+        return await _reread(page, escalation_id, problem)
     try:
         changed = await page.web.caller.call(_session(page), rpc, request, justification=justification)
     except ServiceError as err:
-        if err.reason == Reason.CONSENT_DENIED and not justification:
+        if http_status(err) == 401:
+            raise  # the session has ended (WEB_SESSION_ENDED): the error page, and log in again
+        problem = Problem(http_status(err), refusal=err, typed=typed)
+        if shown is not None:
+            return _unread(page, escalation_id, shown, justification, problem)
+        if err.reason == Reason.CONSENT_DENIED:
             return _restricted(page, escalation_id)
-        try:
-            current = await _open(page, escalation_id, justification)
-        except ServiceError:
-            raise err from None
-        return await _render_escalation(
-            page, current, justification=justification, refusal=err, status=http_status(err)
-        )
+        return await _reread(page, escalation_id, problem)
     if justification:
         # A GET would need the emergency opening again: the answer (the escalation after the
         # change) is shown as it is. A repeated post is the same request: it changes nothing.

@@ -5,20 +5,24 @@ with its deadline in words and a countdown from the server's time, and no patien
 list; he opens it (the ISBAR view, audited) and acknowledges it with the keyboard alone; the
 card then says "Kvittert". Each page is axe-clean and reflows at 320 px. Home nursing (Sigrid)
 sees what it sent under "Sendt fra oss", and opens a restricted patient's escalation in an
-emergency with the keyboard alone."""
+emergency with the keyboard alone; a form problem after it is answered without opening it again,
+and "Åpne igjen" opens it again. After an emergency opening neither a form problem nor a refused
+change adds an access to the patient's log (beyond the refused change's own); "Åpne igjen" adds
+exactly one."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from playwright.async_api import Page, expect
 
-from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
-from services.cli.token import Identity, obtain_token
+from samhandling.audit.v1 import audit_pb2
+from samhandling.common.v1 import common_pb2
 from tests.browser.conftest import assert_reflows, axe_check, shot, tab_to
 from tests.fixtures import people
-from tests.fixtures.browser_pages import base_of, login_as, record_worsening
+from tests.fixtures.browser_pages import accesses_to_data, base_of, login_as, patient_log, record_worsening
 from tests.support import Suite
 
 pytestmark = pytest.mark.browser
@@ -67,11 +71,7 @@ async def test_the_legevakt_opens_and_acknowledges_an_emergency_from_home_nursin
     await expect(card.locator(".state")).to_have_text("Kvittert")
 
     # The opening and the acknowledgement are in Tor's log as Lars's read and update.
-    token = (await obtain_token(suite.settings, Identity(patient=people.TOR))).access_token
-    log = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
-        audit_pb2.ListEventsRequest(patient_id=people.TOR), metadata=(("authorization", f"Bearer {token}"),)
-    )
-    lars = {e.action for e in log.events if e.actor.hpr_number == people.LARS_HPR}
+    lars = {e.action for e in await patient_log(suite, people.TOR) if e.actor.hpr_number == people.LARS_HPR}
     assert {audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE} <= lars  # opened (READ), acknowledged (UPDATE)
 
 
@@ -103,7 +103,73 @@ async def test_home_nursing_sees_what_it_sent_and_opens_a_restricted_one_in_an_e
     await expect(page.locator(".emergency-banner")).to_contain_text("Nødåpning")
     await expect(page.locator(".isbar")).to_contain_text("Gunnar Gjetningsen")
     await axe_check(page)
+    # Resolving without an outcome: the problem and the forms, without his data (no second
+    # emergency access); "Åpne igjen" is the explicit way back to it.
+    await tab_to(page, "button", "Avslutt eskaleringen")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".error-summary")).to_contain_text("Velg et utfall.")
+    await expect(page.locator("main")).not_to_contain_text("Gunnar Gjetningsen")
+    await expect(page.get_by_role("button", name="Avslutt eskaleringen")).to_be_visible()
+    await axe_check(page)
+    await assert_reflows(page)
+    await tab_to(page, "button", "Åpne igjen (ny nødåpning logges)")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".isbar")).to_contain_text("Gunnar Gjetningsen")
     # The language switch reloads the page: in English, and the emergency opening is asked again.
     await page.get_by_role("link", name="Change language to English").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("The patient has restricted access")
     await axe_check(page)
+
+
+async def open_in_an_emergency(page: Page, base: str, escalation_id: str, why: str) -> None:
+    """Opens a restricted patient's escalation through the emergency dialog."""
+    await page.goto(f"{base}/ansatt/eskaleringer/{escalation_id}")
+    await page.get_by_label("Begrunnelse (påkrevd, høyst 500 tegn)").fill(why)
+    await page.get_by_role("button", name="Åpne i nødsituasjon").click()
+    await expect(page.locator(".isbar")).to_contain_text("Gunnar Gjetningsen")
+
+
+async def test_after_an_emergency_opening_a_problem_or_a_refusal_opens_nothing_again(suite: Suite, page: Page) -> None:
+    """Lars opens Gunnar's restricted escalation in an emergency in two tabs. In the first he
+    passes it on with only spaces as the reason (a problem in the field), then, after the second
+    tab acknowledged it, with a reason (refused: already acknowledged). Each answer shows the
+    problem, the forms (the reason he typed kept) and "Åpne igjen", and none reads Gunnar's data
+    again: his log gains no access but the refused change's own. "Åpne igjen" reads it, once,
+    flagged as an emergency."""
+    base = base_of(suite)
+    escalation_id = (await record_worsening(suite, people.GUNNAR, "inbox-reopen-1")).escalation_id
+    await login_as(page, base, "inbox", people.LARS)
+    why = "Ringt av pårørende, pasienten er tungpustet"
+    await open_in_an_emergency(page, base, escalation_id, why)
+    other = await page.context.new_page()
+    await open_in_an_emergency(other, base, escalation_id, why)
+    reason = page.get_by_label("Send videre: hvorfor kan dere ikke ta den?")
+    permit, read, update = common_pb2.DECISION_PERMIT, audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE
+
+    before = accesses_to_data(await patient_log(suite, people.GUNNAR))
+    assert before[(read, permit, True)] == 2  # the two emergency openings
+    await reason.fill("   ")  # the browser's `required` lets spaces through; the page does not
+    await page.get_by_role("button", name="Send videre").click()
+    await expect(page.locator(".error-summary")).to_contain_text("Skriv hvorfor dere sender den videre")
+    await expect(page.locator("main")).not_to_contain_text("Gunnar Gjetningsen")
+    await expect(page.locator(".facts .state")).to_have_text("Venter på kvittering")
+    await expect(page.get_by_role("button", name="Kvitter – vi tar den")).to_be_visible()
+    assert accesses_to_data(await patient_log(suite, people.GUNNAR)) == before  # nothing read, nothing sent
+
+    await other.get_by_role("button", name="Kvitter – vi tar den").click()
+    await expect(other.get_by_role("status").last).to_have_text("Eskaleringen er kvittert.")
+    before = accesses_to_data(await patient_log(suite, people.GUNNAR))
+    await reason.fill("Ingen lege ledig før kl. 15")
+    await page.get_by_role("button", name="Send videre").click()
+    await expect(page.locator(".error-message")).to_contain_text("Eskaleringen er allerede kvittert.")
+    await expect(page.locator("main")).not_to_contain_text("Gunnar Gjetningsen")
+    await expect(reason).to_have_value("Ingen lege ledig før kl. 15")
+    after = accesses_to_data(await patient_log(suite, people.GUNNAR))
+    assert after - before == Counter({(update, permit, True): 1})  # the refused change's own alone
+
+    await page.get_by_role("button", name="Åpne igjen (ny nødåpning logges)").click()
+    await expect(page.locator(".isbar")).to_contain_text("Gunnar Gjetningsen")
+    await expect(page.locator(".emergency-banner")).to_contain_text("Nødåpning")
+    await expect(page.locator(".facts .state")).to_have_text("Kvittert")
+    reopened = accesses_to_data(await patient_log(suite, people.GUNNAR))
+    assert reopened - after == Counter({(read, permit, True): 1})

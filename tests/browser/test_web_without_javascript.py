@@ -14,12 +14,18 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
+from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
-from services.cli.token import Identity, obtain_token
 from tests.browser.conftest import VIEWPORT
 from tests.fixtures import people
-from tests.fixtures.browser_pages import base_of, choose_to_block_sigrid, login_as, record_worsening, reload_until_shown
+from tests.fixtures.browser_pages import (
+    base_of,
+    choose_to_block_sigrid,
+    login_as,
+    patient_log,
+    record_worsening,
+    reload_until_shown,
+)
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite
 
@@ -154,11 +160,8 @@ async def test_the_inbox_opens_a_restricted_patients_escalation_in_an_emergency_
     await page.goto(f"{base}/ansatt/eskaleringer/{escalation_id}")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Pasienten har begrenset tilgangen")
 
-    token = (await obtain_token(suite.settings, Identity(patient=RESTRICTED_PATIENT))).access_token
-    log = await audit_pb2_grpc.AuditServiceStub(suite.gateway).ListEvents(
-        audit_pb2.ListEventsRequest(patient_id=RESTRICTED_PATIENT), metadata=(("authorization", f"Bearer {token}"),)
-    )
-    lars = {(e.action, e.decision, e.flagged) for e in log.events if e.actor.hpr_number == people.LARS_HPR}
+    log = await patient_log(suite, RESTRICTED_PATIENT)
+    lars = {(e.action, e.decision, e.flagged) for e in log if e.actor.hpr_number == people.LARS_HPR}
     permit, deny = common_pb2.DECISION_PERMIT, common_pb2.DECISION_DENY
     read, update = audit_pb2.ACTION_READ, audit_pb2.ACTION_UPDATE
     # Refused first, then opened and acknowledged in an emergency: both flagged.

@@ -3,7 +3,9 @@ then deadline, with the level in words and as a colour class, the deadline as "K
 kl. HH.MM" (no script needed) and the server's time for the countdown; the opened escalation
 shows the ISBAR view and only the forms its state allows, each with a request id of its own;
 a double submit sends the same request id; consent's refusal gives the emergency dialog, whose
-justification goes with the call (and with every action after it); refusals are in words."""
+justification goes with the call (and with every action after it); refusals are in words. After
+an emergency opening a form problem or a refusal reads nothing again (no second emergency
+access): the page answers from its own fields, with "Åpne igjen" the only way to read again."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.web import inbox
 from gateway.web.inbox import ACKNOWLEDGE, DECLINE, GET_ESCALATION, LIST_ESCALATIONS, RESOLVE
+from gateway.web.sessions import session_ended
 from samhandling.summary.v1 import escalation_pb2 as esc
 from samhandling.summary.v1 import summary_pb2
 from services.platform.error_reasons import Reason
@@ -192,6 +195,14 @@ def test_form_problems_and_refusals_are_said_in_words() -> None:
     invalid = form_post(client, "/ansatt/eskaleringer/esc-1", {"handling": "kvitter", "foresporsel": "f5"}, LARS)
     assert invalid.status_code == 400 and "acknowledged_by.name: required" in invalid.text  # the field named
 
+    # After a normal opening a problem reads the escalation again, normally, keeping what was typed.
+    caller.answers[DECLINE] = refused
+    typed = {"handling": "avvis", "foresporsel": "f6", "grunn": "Ingen lege <ledig>"}
+    declined = form_post(client, "/ansatt/eskaleringer/esc-1", typed, LARS)
+    assert declined.status_code == 400 and "Ring 113" in declined.text  # read again
+    assert ">Ingen lege &lt;ledig&gt;</textarea>" in declined.text
+    assert caller.rpcs()[-2:] == [DECLINE, GET_ESCALATION] and set(caller.justifications) == {""}
+
 
 def test_consent_refusing_the_read_offers_the_emergency_opening_which_carries_the_justification() -> None:
     caller = FakeCaller({GET_ESCALATION: Reason.CONSENT_DENIED.error("not permitted")})
@@ -218,6 +229,79 @@ def test_consent_refusing_the_read_offers_the_emergency_opening_which_carries_th
     )
     assert acknowledged.status_code == 200 and "Eskaleringen er kvittert." in acknowledged.text
     assert caller.rpcs()[-1] == ACKNOWLEDGE and caller.justifications[-1] == why
+
+
+def emergency_fields(page_text: str) -> dict[str, str | list[str]]:
+    """What each form of a page drawn after an emergency opening carries besides its own fields."""
+    fields: dict[str, str | list[str]] = {}
+    first_form = page_text[page_text.index('class="action-form"') :].split("</form>")[0]
+    for name, value in re.findall(r'name="(begrunnelse|niva|tilstand|skjema)" value="([^"]*)"', first_form):
+        if name == "skjema":
+            fields.setdefault(name, [])
+            assert isinstance(fields[name], list)
+            fields[name].append(value)
+        else:
+            fields[name] = value
+    return fields
+
+
+def test_after_an_emergency_opening_a_form_problem_or_a_refusal_reads_nothing_again() -> None:
+    caller = FakeCaller({GET_ESCALATION: opened, DECLINE: Reason.ESCALATION_ALREADY_ACKNOWLEDGED.error("taken")})
+    client = client_for(caller)
+    why = "Bevisstløs pasient, trenger siste målinger"
+    path = "/ansatt/eskaleringer/esc-1"
+    emergency = form_post(client, path, {"handling": "nodapning", "begrunnelse": why}, LARS)
+    assert emergency.status_code == 200 and "Tor Tenktsen" in emergency.text
+    carried = emergency_fields(emergency.text)
+    assert carried == {
+        "begrunnelse": why,
+        "niva": "emergency",
+        "tilstand": "open",
+        "skjema": ["kvitter", "avvis", "avslutt"],
+    }
+
+    def opened_in_an_emergency() -> list[str]:
+        return [j for (_, rpc, _), j in zip(caller.calls, caller.justifications, strict=True) if rpc == GET_ESCALATION]
+
+    assert opened_in_an_emergency() == [why]
+
+    # A form problem: nothing sent, nothing read; the problem, the forms, what was typed, "Åpne igjen".
+    blank = form_post(client, path, {"handling": "avvis", "foresporsel": "f1", "grunn": "   ", **carried}, LARS)
+    assert blank.status_code == 400
+    assert "Skriv hvorfor dere sender den videre" in blank.text and 'aria-invalid="true"' in blank.text
+    assert caller.rpcs() == [GET_ESCALATION]  # the opening alone
+    assert "Tor Tenktsen" not in blank.text and "Ring 113" not in blank.text and people.TOR not in blank.text
+    assert '<span class="level-badge level-emergency">Akutt</span>' in blank.text
+    assert '<dd class="state">Venter på kvittering</dd>' in blank.text and ">esc-1</dd>" in blank.text
+    assert re.findall(r'name="handling" value="([a-z]+)"', blank.text) == ["nodapning", "kvitter", "avvis", "avslutt"]
+    assert "Åpne igjen (ny nødåpning logges)" in blank.text
+    assert emergency_fields(blank.text) == carried  # the forms carry the justification and the page on
+
+    # A refusal: the change (its own emergency access) and nothing read after it.
+    typed = {"handling": "avvis", "foresporsel": "f2", "grunn": "Ingen lege ledig", **carried}
+    taken = form_post(client, path, typed, LARS)
+    assert taken.status_code == 400 and "Eskaleringen er allerede kvittert." in taken.text
+    assert "ESCALATION_ALREADY_ACKNOWLEDGED" in taken.text and ">Ingen lege ledig</textarea>" in taken.text
+    assert caller.rpcs() == [GET_ESCALATION, DECLINE] and caller.justifications[-1] == why
+    assert "Tor Tenktsen" not in taken.text and "Åpne igjen (ny nødåpning logges)" in taken.text
+    assert opened_in_an_emergency() == [why]
+
+    # "Åpne igjen": the one explicit read, in an emergency.
+    again = form_post(client, path, {"handling": "nodapning", "begrunnelse": why}, LARS)
+    assert again.status_code == 200 and "Tor Tenktsen" in again.text and "⚠ Nødåpning" in again.text
+    assert opened_in_an_emergency() == [why, why]
+
+    # A session that ended under the change is the error page (log in again), as anywhere.
+    caller.answers[ACKNOWLEDGE] = session_ended()
+    ended = form_post(client, path, {"handling": "kvitter", "foresporsel": "f4", **carried}, LARS)
+    assert ended.status_code == 401 and "WEB_SESSION_ENDED" in ended.text and "Åpne igjen" not in ended.text
+    assert caller.rpcs()[-1] == ACKNOWLEDGE
+
+    # The page's own fields are display only, but what is not one of the page's values is refused.
+    calls = len(caller.calls)
+    forged = form_post(client, path, {"handling": "kvitter", "foresporsel": "f3", **carried, "niva": "x"}, LARS)
+    assert forged.status_code == 400 and "Feilkode: INVALID_ARGUMENT" in forged.text
+    assert len(caller.calls) == calls  # nothing sent, nothing read
 
 
 def test_another_consoles_session_gets_no_inbox() -> None:
