@@ -404,7 +404,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         self, request: escalation_pb2.WatchEscalationsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[escalation_pb2.WatchEscalationsResponse]:
         orgnr = _organisation()
-        box, problems = convert.box_from_proto(request.box)
+        box, problems = convert.watch_from_proto(request)
         if problems:
             raise invalid_argument(problems)
         if request.resume_after:

@@ -14,7 +14,7 @@ from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
 from services.platform.norway_date import day_in_norway
-from services.platform.paging import newest_fitting
+from services.platform.paging import MAX_POSITION, newest_fitting, resume_violation
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.text import TextField, text_violations
 
@@ -468,6 +468,15 @@ def box_from_proto(box: int) -> tuple[Box, dict[str, str]]:
     if box in (escalation_pb2.ESCALATION_BOX_UNSPECIFIED, escalation_pb2.ESCALATION_BOX_RECEIVED):
         return Box.RECEIVED, {}
     return Box.RECEIVED, {"box": "RECEIVED (the default) or SENT"}
+
+
+def watch_from_proto(request: escalation_pb2.WatchEscalationsRequest) -> tuple[Box, dict[str, str]]:
+    """The box and every problem of a watch's fields: `resume_after` outside every position a
+    sequence hands out (whether it was handed out is read from the sequence afterwards)."""
+    box, problems = box_from_proto(request.box)
+    if (problem := resume_violation(request.resume_after, MAX_POSITION)) is not None:
+        problems = problems | {"resume_after": problem}
+    return box, problems
 
 
 def level_from_proto(level: int) -> tuple[Level | None, dict[str, str]]:

@@ -926,3 +926,10 @@ async def test_a_list_with_several_problems_names_them_all_at_once(esc):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await esc.call("GetEscalationStatistics", statistics, LARS, patient_id="", categories=())
     assert set(error_info(caught.value)[1]) == {"start_date", "end_date"}
+    watch = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(box=99, resume_after=-1),
+        metadata=esc.meta("WatchEscalations", LARS, "", categories=()),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await next_message(watch)
+    assert set(error_info(caught.value)[1]) == {"box", "resume_after"}

@@ -14,6 +14,7 @@ from services.platform.protomap import to_timestamp
 from services.summary import convert
 from services.summary.escalation_episodes import Outcome
 from services.summary.escalation_rules import Level
+from services.summary.escalation_views import Box
 
 ID = "esc-0123"
 AT = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -92,3 +93,15 @@ def test_a_concern_names_its_level_note_and_request_id_together():
     }
     good = E.RaiseConcernRequest(level=summary_pb2.ESCALATION_LEVEL_URGENT, note="Worse", request_id="c-1")
     assert convert.concern_from_proto(good) == (Level.URGENT, {})
+
+
+def test_a_watch_names_its_box_and_a_position_no_sequence_hands_out_together():
+    box, problems = convert.watch_from_proto(E.WatchEscalationsRequest(box=99, resume_after=-1))
+    assert problems == {
+        "box": "RECEIVED (the default) or SENT",
+        "resume_after": "0 for a snapshot, or a position received before",
+    }
+    assert convert.watch_from_proto(E.WatchEscalationsRequest(box=E.ESCALATION_BOX_SENT, resume_after=7)) == (
+        Box.SENT,
+        {},
+    )
