@@ -286,9 +286,15 @@ def _not_ended(session: Session, patient_id: str, now: datetime) -> int:
     )
 
 
-def _by_request(session: Session, team_orgnr: str, request_id: str) -> FollowUpRequestRow | None:
-    """What `request_id` of the team's organisation enrolled or ended, if anything."""
-    return session.get(FollowUpRequestRow, (team_orgnr, request_id))
+def _by_request(session: Session, team_orgnr: str, request_id: str) -> tuple[str, FollowUpEnrolmentRow] | None:
+    """What `request_id` of the team's organisation did (ENROL or END) and the enrolment it made
+    or ended, if anything (one query)."""
+    found = session.execute(
+        select(FollowUpRequestRow.kind, FollowUpEnrolmentRow)
+        .join(FollowUpEnrolmentRow, FollowUpEnrolmentRow.enrolment_id == FollowUpRequestRow.enrolment_id)
+        .where(FollowUpRequestRow.team_orgnr == team_orgnr, FollowUpRequestRow.request_id == request_id)
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 def _keep_request(session: Session, team_orgnr: str, request_id: str | None, kind: str, enrolment_id: str) -> None:
@@ -314,13 +320,12 @@ def _enrolled_before(session: Session, new: Enrolment) -> Enrolment | None:
     content or another use of the id), or None when the id is new (or there is none)."""
     if new.request_id is None:
         return None
-    request = _by_request(session, new.enrolment.team_orgnr, new.request_id)
-    if request is None:
+    found = _by_request(session, new.enrolment.team_orgnr, new.request_id)
+    if found is None:
         return None
-    row = session.get(FollowUpEnrolmentRow, request.enrolment_id)
-    assert row is not None, "a request id names an enrolment that exists (a foreign key)"
+    kind, row = found
     stored = _enrolment(row)
-    if request.kind != _ENROL or not _same_request(stored, new):
+    if kind != _ENROL or not _same_request(stored, new):
         raise RequestIdReused(new.request_id)
     return stored
 
@@ -328,10 +333,11 @@ def _enrolled_before(session: Session, new: Enrolment) -> Enrolment | None:
 def _ended_before(session: Session, team_orgnr: str, request_id: str, enrolment_id: str) -> bool:
     """True when `request_id` ended this enrolment before, False when the organisation never used
     it; RequestIdReused when it used it for anything else."""
-    request = _by_request(session, team_orgnr, request_id)
-    if request is None:
+    found = _by_request(session, team_orgnr, request_id)
+    if found is None:
         return False
-    if request.kind != _END or request.enrolment_id != enrolment_id:
+    kind, row = found
+    if kind != _END or row.enrolment_id != enrolment_id:
         raise RequestIdReused(request_id)
     return True
 
