@@ -18,16 +18,8 @@ from services.platform.paging import MAX_POSITION, newest_fitting, resume_violat
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.text import TextField, text_violations
 
-from .escalation_episodes import (
-    NOTE,
-    REASON,
-    REQUEST_ID,
-    AddedBecause,
-    EpisodeTarget,
-    Event,
-    Outcome,
-    TellRecorder,
-)
+from . import escalation_episodes
+from .escalation_episodes import REQUEST_ID, AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
 from .escalation_routing import MAX_CLOSED_DAYS, MAX_OPENING_INTERVALS, OpeningHours, OpeningInterval
 from .escalation_rules import MAX_ACKNOWLEDGE_WITHIN_HOURS, Level
 from .escalation_statistics import DayStatistics, days_violations
@@ -515,7 +507,8 @@ def escalation_id_violations(value: str) -> dict[str, str]:
 # -- the changes of an escalation: every problem of the request's own fields at once ----------
 # (the acting person's are the api's, from the assertion; the core checks them all again).
 
-_REQUIRED_NOTE = replace(NOTE, required=True)
+_NOTE, _REASON = escalation_episodes.NOTE, escalation_episodes.REASON
+_REQUIRED_NOTE = replace(_NOTE, required=True)
 
 
 def change_violations(request: Any, **texts: tuple[str, TextField]) -> dict[str, str]:
@@ -530,7 +523,7 @@ def change_violations(request: Any, **texts: tuple[str, TextField]) -> dict[str,
 
 
 def decline_violations(request: escalation_pb2.DeclineEscalationRequest) -> dict[str, str]:
-    return change_violations(request, reason=(request.reason, REASON))
+    return change_violations(request, reason=(request.reason, _REASON))
 
 
 def reassessment_from_proto(
@@ -538,14 +531,14 @@ def reassessment_from_proto(
 ) -> tuple[datetime | None, dict[str, str]]:
     """The planned time (None when missing or bad) and every problem of the request's fields."""
     at, problems = reassess_time_from_proto(request)
-    return at, change_violations(request, note=(request.note, NOTE)) | problems
+    return at, change_violations(request, note=(request.note, _NOTE)) | problems
 
 
 def resolution_from_proto(request: escalation_pb2.ResolveEscalationRequest) -> tuple[Outcome | None, dict[str, str]]:
     """The outcome (None when missing or automatic) and every problem of the request's fields
     (the note is required for OTHER)."""
     outcome, problems = outcome_from_proto(request.outcome)
-    note = replace(NOTE, required=outcome is Outcome.OTHER)
+    note = replace(_NOTE, required=outcome is Outcome.OTHER)
     return outcome, change_violations(request, note=(request.note, note)) | problems
 
 
