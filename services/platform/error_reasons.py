@@ -378,7 +378,7 @@ class Reason(StrEnum):
         S.ALREADY_EXISTS,
         reason="REQUEST_ID_REUSED",
         meaning="the request_id was used before for something else (another alert raised, another change of an "
-        "escalation)",
+        "escalation, a follow-up enrolment and an end of one)",
     )
     SOURCE_RECORD_CONFLICT = _entry(
         S.ALREADY_EXISTS, reason="SOURCE_RECORD_CONFLICT", meaning="a used source_record_id with other content"

@@ -22,11 +22,12 @@ from services.platform.ids import InvalidIdentifier, validate_person_number
 from services.platform.interceptors import asserted_patient, current_assertion
 from services.platform.norway_date import today_in_norway
 from services.platform.paging import fitting, page, page_violations
+from services.platform.text import TextField, text_violations
 from services.platform.watch import Heartbeat
 
 from . import convert, use_cases
 from .convert import SUMMARY_CATEGORIES
-from .escalation_episodes import Episode, Responder
+from .escalation_episodes import PERSON_NAME, Episode, Responder
 from .escalation_views import EscalationView
 from .news2 import Spo2Scale
 from .okt import MunicipalService, is_active
@@ -403,7 +404,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         self, request: escalation_pb2.WatchEscalationsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[escalation_pb2.WatchEscalationsResponse]:
         orgnr = _organisation()
-        box, problems = convert.box_from_proto(request.box)
+        box, problems = convert.watch_from_proto(request)
         if problems:
             raise invalid_argument(problems)
         if request.resume_after:
@@ -423,12 +424,10 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     async def ListPatientEscalations(
         self, request: escalation_pb2.ListPatientEscalationsRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.ListPatientEscalationsResponse:
-        self._patient_granted(request.patient_id)
         limit, offset, problems = page_violations(
             request.page_size, request.page_token, default=DEFAULT_PATIENT_PAGE, maximum=MAX_PATIENT_PAGE
         )
-        if problems:
-            raise invalid_argument(problems)
+        self._patient_granted(request.patient_id, problems)
         offset = offset or 0
         # The patient and their representatives see every escalation of the patient; a system or
         # a health person only those shared with their organisation.
@@ -486,52 +485,51 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     async def AcknowledgeEscalation(
         self, request: escalation_pb2.AcknowledgeEscalationRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.AcknowledgeEscalationResponse:
-        escalation = await self._change(request, "acknowledged_by", use_cases.acknowledge_escalation)
+        problems = convert.change_violations(request)
+        escalation = await self._change(request, "acknowledged_by", problems, use_cases.acknowledge_escalation)
         return escalation_pb2.AcknowledgeEscalationResponse(escalation=escalation)
 
     async def DeclineEscalation(
         self, request: escalation_pb2.DeclineEscalationRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.DeclineEscalationResponse:
-        escalation = await self._change(request, "declined_by", use_cases.decline_escalation, reason=request.reason)
+        problems = convert.decline_violations(request)
+        escalation = await self._change(
+            request, "declined_by", problems, use_cases.decline_escalation, reason=request.reason
+        )
         return escalation_pb2.DeclineEscalationResponse(escalation=escalation)
 
     async def PlanReassessment(
         self, request: escalation_pb2.PlanReassessmentRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.PlanReassessmentResponse:
-        reassess_at, problems = convert.reassess_time_from_proto(request)
-        if problems:
-            raise invalid_argument(problems)
+        reassess_at, problems = convert.reassessment_from_proto(request)
         escalation = await self._change(
-            request, "planned_by", use_cases.plan_reassessment, reassess_at=reassess_at, note=request.note
+            request, "planned_by", problems, use_cases.plan_reassessment, reassess_at=reassess_at, note=request.note
         )
         return escalation_pb2.PlanReassessmentResponse(escalation=escalation)
 
     async def ResolveEscalation(
         self, request: escalation_pb2.ResolveEscalationRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.ResolveEscalationResponse:
-        outcome, problems = convert.outcome_from_proto(request.outcome)
-        if problems:
-            raise invalid_argument(problems)
+        outcome, problems = convert.resolution_from_proto(request)
         escalation = await self._change(
-            request, "resolved_by", use_cases.resolve_escalation, outcome=outcome, note=request.note
+            request, "resolved_by", problems, use_cases.resolve_escalation, outcome=outcome, note=request.note
         )
         return escalation_pb2.ResolveEscalationResponse(escalation=escalation)
 
     async def RaiseConcern(
         self, request: escalation_pb2.RaiseConcernRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.RaiseConcernResponse:
-        self._patient_granted(request.patient_id)
-        level, problems = convert.level_from_proto(request.level)
-        if problems:
-            raise invalid_argument(problems)
-        assert level is not None, "level_from_proto names a missing level"
+        level, problems = convert.concern_from_proto(request)
+        person, person_problems = _required_person(request, "raised_by")
+        self._patient_granted(request.patient_id, problems | person_problems)
+        assert level is not None and person is not None, "the violations name a missing level or person"
         view, told = await _run(
             use_cases.raise_concern,
             self._escalations,
             self._summary,
             self._facts,
             request.patient_id,
-            actor=self._responder(request, "raised_by"),
+            actor=Responder(_organisation(), person),
             level=level,
             note=request.note,
             request_id=request.request_id,
@@ -545,12 +543,11 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     async def EnrolFollowUp(
         self, request: escalation_pb2.EnrolFollowUpRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.EnrolFollowUpResponse:
-        self._patient_granted(request.patient_id)
-        orgnr, now = _organisation(), self._clock()
+        now = self._clock()
         hours, problems = convert.opening_hours_from_proto(request, now)
         person, person_problems = _required_person(request, "enrolled_by")
-        if problems := convert.enrolment_violations(request) | problems | person_problems:
-            raise invalid_argument(problems)
+        self._patient_granted(request.patient_id, convert.enrolment_violations(request) | problems | person_problems)
+        orgnr = _organisation()
         assert hours is not None and person is not None, "the violations name missing hours or person"
         enrolment = await _run(
             use_cases.enrol_follow_up,
@@ -568,11 +565,9 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     async def EndFollowUp(
         self, request: escalation_pb2.EndFollowUpRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.EndFollowUpResponse:
-        self._patient_granted(request.patient_id)
-        orgnr = _organisation()
         person, person_problems = _required_person(request, "ended_by")
-        if problems := convert.end_follow_up_violations(request) | person_problems:
-            raise invalid_argument(problems)
+        self._patient_granted(request.patient_id, convert.end_follow_up_violations(request) | person_problems)
+        orgnr = _organisation()
         assert person is not None, "the violations name a missing person"
         enrolment = await _run(
             use_cases.end_follow_up,
@@ -600,12 +595,23 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         use_cases.escalations_changed(self._wakeups)
 
     async def _change(
-        self, request: Any, by: str, change: Callable[..., EscalationView], **fields: object
+        self,
+        request: Any,
+        by: str,
+        problems: dict[str, str],
+        change: Callable[..., EscalationView],
+        **fields: object,
     ) -> escalation_pb2.Escalation:
         """One change of the escalation the request names (its `escalation_id` and `request_id`),
-        by the caller's organisation and the person acting (`by`, the request's Performer field)."""
+        by the caller's organisation and the person acting (`by`, the request's Performer field).
+        The request's field `problems` and the person's are refused together, before anything is
+        looked up."""
+        person, person_problems = _required_person(request, by)
+        if problems := problems | person_problems:
+            raise invalid_argument(problems)
+        assert person is not None, "the violations name a missing person"
         episode = await self._opened(request.escalation_id)
-        actor = self._responder(request, by)
+        actor = Responder(_organisation(), person)
         try:
             view = await _run(
                 change,
@@ -622,22 +628,17 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         self._committed()
         return convert.escalation_to_proto(view)
 
-    @staticmethod
-    def _responder(request: Message, field: str) -> Responder:
-        """The caller's organisation and the health person acting for it: the token's own, or
-        the one a system names in `field` (required then)."""
-        person, problems = _required_person(request, field)
-        if problems:
-            raise invalid_argument(problems)
-        assert person is not None
-        return Responder(_organisation(), person)
-
-    def _patient_granted(self, patient_id: str) -> None:
-        """A valid person number, whose vital signs the gateway permitted for this call."""
+    def _patient_granted(self, patient_id: str, problems: dict[str, str] | None = None) -> None:
+        """A valid person number, whose vital signs the gateway permitted for this call. The
+        number's problem and the request's other field `problems` are refused together, before
+        the gateway's decision is checked."""
+        problems = dict(problems or {})
         try:
             validate_person_number(patient_id, allow_synthetic=self._allow_synthetic, today=self._today())
         except InvalidIdentifier as exc:
-            raise invalid_argument({"patient_id": str(exc)}) from None
+            problems = {"patient_id": str(exc)} | problems
+        if problems:
+            raise invalid_argument(problems)
         _vital_signs_granted(patient_id)
 
     async def _opened(self, escalation_id: str) -> Episode:
@@ -647,33 +648,34 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         return episode
 
 
-def _acting_person(request: Message, field: str) -> tuple[Performer | None, dict[str, str]]:
+def _acting_person(
+    request: Message, field: str, name: TextField = convert.NAME
+) -> tuple[Performer | None, dict[str, str]]:
     """Who acts, from the request's `field` (a Performer): a health person's own token names them
     (they act for themselves: a different HPR number named is refused), with the name the token
-    carries or else the one the request gives (an access token need not carry a name); a system
-    names the health person, or nobody (None)."""
+    carries or else the one the request gives (an access token need not carry a name), which must
+    suit `name`; a system names the health person, or nobody (None). Every problem at once."""
     actor = current_assertion().actor
     named: summary_pb2.Performer | None = getattr(request, field) if request.HasField(field) else None
     if actor.kind == C.ACTOR_KIND_PERSONNEL and actor.hpr_number:
+        problems: dict[str, str] = {}
         if named is not None and named.hpr_number not in ("", actor.hpr_number):
-            return None, {f"{field}.hpr_number": "a health person acts for themselves; leave it out"}
-        if actor.name or named is None or not named.name:
-            return Performer(actor.hpr_number, actor.name), {}
-        if problems := convert.performer_violations(
-            summary_pb2.Performer(hpr_number=actor.hpr_number, name=named.name), field
-        ):
-            return None, problems
-        return Performer(actor.hpr_number, named.name), {}
+            problems[f"{field}.hpr_number"] = "a health person acts for themselves; leave it out"
+        given = actor.name or (named.name if named is not None else "")
+        if not actor.name:  # the token's name is the issuer's; one the request gives is checked
+            problems |= text_violations({f"{field}.name": (given, name)})
+        return (None, problems) if problems else (Performer(actor.hpr_number, given), {})
     if named is None:
         return None, {}
-    if problems := convert.performer_violations(named, field):
+    if problems := convert.performer_violations(named, field, name):
         return None, problems
     return Performer(named.hpr_number, named.name), {}
 
 
 def _required_person(request: Message, field: str) -> tuple[Performer | None, dict[str, str]]:
-    """_acting_person, required: a system must name the health person who acts."""
-    person, problems = _acting_person(request, field)
+    """_acting_person, required: a system must name the health person who acts, and the person
+    acting on an escalation has a name (the core's PERSON_NAME)."""
+    person, problems = _acting_person(request, field, PERSON_NAME)
     if person is None and not problems:
         problems = {field: "required: the health person who acts (HPR number and name)"}
     return person, problems

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,10 +14,11 @@ from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.platform.ids import InvalidIdentifier, validate_hpr_number
 from services.platform.norway_date import day_in_norway
-from services.platform.paging import newest_fitting
+from services.platform.paging import MAX_POSITION, newest_fitting, resume_violation
 from services.platform.protomap import from_enum, read_timestamp, to_date, to_enum, to_timestamp
 from services.platform.text import TextField, text_violations
 
+from . import escalation_episodes
 from .escalation_episodes import REQUEST_ID, AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
 from .escalation_routing import MAX_CLOSED_DAYS, MAX_OPENING_INTERVALS, OpeningHours, OpeningInterval
 from .escalation_rules import MAX_ACKNOWLEDGE_WITHIN_HOURS, Level
@@ -127,13 +129,13 @@ def measurement_from_input(
     )
 
 
-def performer_violations(given: summary_pb2.Performer, field: str) -> dict[str, str]:
+def performer_violations(given: summary_pb2.Performer, field: str, name: TextField = NAME) -> dict[str, str]:
     problems = {}
     try:
         validate_hpr_number(given.hpr_number)
     except InvalidIdentifier as exc:
         problems[f"{field}.hpr_number"] = str(exc)
-    return problems | text_violations({f"{field}.name": (given.name, NAME)})
+    return problems | text_violations({f"{field}.name": (given.name, name)})
 
 
 def observation_values(given: summary_pb2.VitalSigns, scale: Spo2Scale) -> dict[str, Any]:
@@ -460,6 +462,15 @@ def box_from_proto(box: int) -> tuple[Box, dict[str, str]]:
     return Box.RECEIVED, {"box": "RECEIVED (the default) or SENT"}
 
 
+def watch_from_proto(request: escalation_pb2.WatchEscalationsRequest) -> tuple[Box, dict[str, str]]:
+    """The box and every problem of a watch's fields: `resume_after` outside every position a
+    sequence hands out (whether it was handed out is read from the sequence afterwards)."""
+    box, problems = box_from_proto(request.box)
+    if (problem := resume_violation(request.resume_after, MAX_POSITION)) is not None:
+        problems = problems | {"resume_after": problem}
+    return box, problems
+
+
 def level_from_proto(level: int) -> tuple[Level | None, dict[str, str]]:
     chosen = from_enum(summary_pb2.EscalationLevel, level, Level)
     if chosen is None:
@@ -491,6 +502,52 @@ _TEAM_NAME = TextField(MAX_NAME, required=True)
 
 def escalation_id_violations(value: str) -> dict[str, str]:
     return text_violations({"escalation_id": (value, _ESCALATION_ID)})
+
+
+# -- the changes of an escalation: every problem of the request's own fields at once ----------
+# (the acting person's are the api's, from the assertion; the core checks them all again).
+
+_NOTE, _REASON = escalation_episodes.NOTE, escalation_episodes.REASON
+_REQUIRED_NOTE = replace(_NOTE, required=True)
+
+
+def change_violations(request: Any, **texts: tuple[str, TextField]) -> dict[str, str]:
+    """The problems of a change's `escalation_id` and `request_id` and of its `texts`."""
+    return text_violations(
+        {
+            "escalation_id": (request.escalation_id, _ESCALATION_ID),
+            "request_id": (request.request_id, REQUEST_ID),
+            **texts,
+        }
+    )
+
+
+def decline_violations(request: escalation_pb2.DeclineEscalationRequest) -> dict[str, str]:
+    return change_violations(request, reason=(request.reason, _REASON))
+
+
+def reassessment_from_proto(
+    request: escalation_pb2.PlanReassessmentRequest,
+) -> tuple[datetime | None, dict[str, str]]:
+    """The planned time (None when missing or bad) and every problem of the request's fields."""
+    at, problems = reassess_time_from_proto(request)
+    return at, change_violations(request, note=(request.note, _NOTE)) | problems
+
+
+def resolution_from_proto(request: escalation_pb2.ResolveEscalationRequest) -> tuple[Outcome | None, dict[str, str]]:
+    """The outcome (None when missing or automatic) and every problem of the request's fields
+    (the note is required for OTHER)."""
+    outcome, problems = outcome_from_proto(request.outcome)
+    note = replace(_NOTE, required=outcome is Outcome.OTHER)
+    return outcome, change_violations(request, note=(request.note, note)) | problems
+
+
+def concern_from_proto(request: escalation_pb2.RaiseConcernRequest) -> tuple[Level | None, dict[str, str]]:
+    """The concern's level (None when missing) and every problem of its fields but the patient's."""
+    level, problems = level_from_proto(request.level)
+    return level, problems | text_violations(
+        {"note": (request.note, _REQUIRED_NOTE), "request_id": (request.request_id, REQUEST_ID)}
+    )
 
 
 # -- follow-up enrolments ------------------------------------------------------------------

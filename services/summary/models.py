@@ -279,6 +279,19 @@ class FollowUpEnrolmentRow(Base):
     )
 
 
+class FollowUpRequestRow(Base):
+    """A request id of EnrolFollowUp (`kind` ENROL) or EndFollowUp (END) and the enrolment it
+    made or ended (migration 0008). One key for both: within the team's organisation an id names
+    one change, and the database refuses a second use whichever method came first."""
+
+    __tablename__ = "follow_up_requests"
+
+    team_orgnr: Mapped[str] = mapped_column(String(9), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("follow_up_enrolments.enrolment_id"))
+
+
 class OrganisationRow(Base):
     """An organisation's display name (migration 0007): the seeds' organisations in development,
     a register's in production; escalation targets are shown by it."""

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.platform.norway_date import day_in_norway
 
 from .escalation_routing import HOME_NURSING_IPLOS, FollowUpEnrolment, Legevakt, ResponsibilityFacts
-from .models import FollowUpEnrolmentRow, LegevaktMunicipalityRow, LegevaktRow, MunicipalServiceRow, PatientRow
+from .models import (
+    FollowUpEnrolmentRow,
+    FollowUpRequestRow,
+    LegevaktMunicipalityRow,
+    LegevaktRow,
+    MunicipalServiceRow,
+    PatientRow,
+)
 from .patients import MAX_OPEN_SERVICES
 from .responsibility import (
     MAX_ACTIVE_ENROLMENTS,
@@ -55,6 +62,10 @@ class EndsBeforeStart(ValueError):
 
 class RequestIdReused(Exception):
     """The team's organisation used this request id for something else."""
+
+
+# What a request id of the team's organisation did (follow_up_requests.kind).
+_ENROL, _END = "ENROL", "END"
 
 
 def new_enrolment_id() -> str:
@@ -139,8 +150,10 @@ class ResponsibilityStore:
                 session.flush()
                 if _not_ended(session, patient_id, now) > MAX_ACTIVE_ENROLMENTS:
                     raise TooManyEnrolments(patient_id)
+                _keep_request(session, stored.enrolment.team_orgnr, request_id, _ENROL, stored.enrolment_id)
         except IntegrityError:
-            # The same request id committed by another transaction in between (another patient's).
+            # The same request id committed by another transaction in between (an enrolment of
+            # another patient, or an end): the key of follow_up_requests decided.
             with self._sessions() as session:
                 if request_id is None or (repeat := _enrolled_before(session, stored)) is None:
                     raise
@@ -169,8 +182,7 @@ class ResponsibilityStore:
                 row = session.get(FollowUpEnrolmentRow, enrolment_id, with_for_update=True)
                 if row is None or row.team_orgnr != team_orgnr or row.patient_id != patient_id:
                     raise UnknownEnrolment(enrolment_id)
-                if request_id is not None:
-                    _check_end_request(session, team_orgnr, request_id, enrolment_id)
+                ended_before = request_id is not None and _ended_before(session, team_orgnr, request_id, enrolment_id)
                 stored = _enrolment(row)
                 if stored.enrolment.ended_at is not None:
                     return stored
@@ -185,13 +197,17 @@ class ResponsibilityStore:
                 )
                 row.ended_at, row.ended_by_hpr, row.ended_by_name = ended_at, ended_by_hpr, ended_by_name
                 row.ended_request_id = request_id
+                if not ended_before:
+                    _keep_request(session, team_orgnr, request_id, _END, enrolment_id)
         except IntegrityError:
-            # The same request id committed in between for ending another enrolment.
+            # The same request id committed in between by another transaction (an enrolment, or
+            # the end of another enrolment): the key of follow_up_requests decided.
             if request_id is None:
                 raise
             with self._sessions() as session:
-                _check_end_request(session, team_orgnr, request_id, enrolment_id)
-            raise
+                if not _ended_before(session, team_orgnr, request_id, enrolment_id):
+                    raise
+            return self.enrolment(enrolment_id)  # this very end, by a racing repeat
         return ended
 
     def enrolment(self, enrolment_id: str) -> Enrolment:
@@ -270,16 +286,26 @@ def _not_ended(session: Session, patient_id: str, now: datetime) -> int:
     )
 
 
-def _by_request(session: Session, team_orgnr: str, request_id: str) -> FollowUpEnrolmentRow | None:
-    """The enrolment of the team's organisation that `request_id` enrolled or ended, if any."""
-    return session.scalars(
-        select(FollowUpEnrolmentRow)
-        .where(
-            FollowUpEnrolmentRow.team_orgnr == team_orgnr,
-            or_(FollowUpEnrolmentRow.request_id == request_id, FollowUpEnrolmentRow.ended_request_id == request_id),
-        )
-        .limit(1)
+def _by_request(session: Session, team_orgnr: str, request_id: str) -> tuple[str, FollowUpEnrolmentRow] | None:
+    """What `request_id` of the team's organisation did (ENROL or END) and the enrolment it made
+    or ended, if anything (one query)."""
+    found = session.execute(
+        select(FollowUpRequestRow.kind, FollowUpEnrolmentRow)
+        .join(FollowUpEnrolmentRow, FollowUpEnrolmentRow.enrolment_id == FollowUpRequestRow.enrolment_id)
+        .where(FollowUpRequestRow.team_orgnr == team_orgnr, FollowUpRequestRow.request_id == request_id)
     ).first()
+    return None if found is None else (found[0], found[1])
+
+
+def _keep_request(session: Session, team_orgnr: str, request_id: str | None, kind: str, enrolment_id: str) -> None:
+    """Records the request id in the transaction that makes its change (none: nothing). The key
+    refuses an id the organisation used before or uses in a transaction racing this one (then
+    IntegrityError, at the latest when the other commits)."""
+    if request_id is not None:
+        session.add(
+            FollowUpRequestRow(team_orgnr=team_orgnr, request_id=request_id, kind=kind, enrolment_id=enrolment_id)
+        )
+        session.flush()
 
 
 def _same_request(stored: Enrolment, new: Enrolment) -> bool:
@@ -294,20 +320,26 @@ def _enrolled_before(session: Session, new: Enrolment) -> Enrolment | None:
     content or another use of the id), or None when the id is new (or there is none)."""
     if new.request_id is None:
         return None
-    row = _by_request(session, new.enrolment.team_orgnr, new.request_id)
-    if row is None:
+    found = _by_request(session, new.enrolment.team_orgnr, new.request_id)
+    if found is None:
         return None
+    kind, row = found
     stored = _enrolment(row)
-    if stored.request_id != new.request_id or not _same_request(stored, new):
+    if kind != _ENROL or not _same_request(stored, new):
         raise RequestIdReused(new.request_id)
     return stored
 
 
-def _check_end_request(session: Session, team_orgnr: str, request_id: str, enrolment_id: str) -> None:
-    """RequestIdReused unless `request_id` is new to the organisation or ended this enrolment."""
-    row = _by_request(session, team_orgnr, request_id)
-    if row is not None and (row.enrolment_id != enrolment_id or row.ended_request_id != request_id):
+def _ended_before(session: Session, team_orgnr: str, request_id: str, enrolment_id: str) -> bool:
+    """True when `request_id` ended this enrolment before, False when the organisation never used
+    it; RequestIdReused when it used it for anything else."""
+    found = _by_request(session, team_orgnr, request_id)
+    if found is None:
+        return False
+    kind, row = found
+    if kind != _END or row.enrolment_id != enrolment_id:
         raise RequestIdReused(request_id)
+    return True
 
 
 def _enrolment_row(e: Enrolment) -> FollowUpEnrolmentRow:

@@ -774,14 +774,11 @@ async def test_an_enrolment_is_refused_with_bad_hours_a_missing_field_or_an_unkn
         reason, fields = error_info(caught.value)
         assert reason == "INVALID_ARGUMENT"
         assert (fields if isinstance(violations, dict) else set(fields)) == violations
-    hospital_system = common_pb2.Actor(
-        kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000071", orgnr_child=FOLLOW_UP_TEAM
-    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await esc.call("EnrolFollowUp", enrolment(), hospital_system)
+        await esc.call("EnrolFollowUp", enrolment(), HOSPITAL_SYSTEM)
     assert set(error_info(caught.value)[1]) == {"enrolled_by"}
     named = summary_pb2.Performer(hpr_number=people.MARTE_HPR, name="Marte Mottaksen")
-    by_system = (await esc.call("EnrolFollowUp", enrolment(enrolled_by=named), hospital_system)).enrolment
+    by_system = (await esc.call("EnrolFollowUp", enrolment(enrolled_by=named), HOSPITAL_SYSTEM)).enrolment
     assert by_system.enrolled_by == named
     assert (await refusal(esc.call("EnrolFollowUp", enrolment(UNKNOWN_PATIENT), MARTE, patient_id=UNKNOWN_PATIENT)))[
         :2
@@ -816,3 +813,123 @@ async def test_a_measurement_that_escalates_wakes_this_replicas_watchers_at_once
         assert change.change.escalation_id == recorded.escalation_id
     finally:
         call.cancel()
+
+
+# -- every problem of a request named in one answer ---------------------------------------------
+
+LEGEVAKT_SYSTEM = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000012", orgnr_child=LEGEVAKT
+)
+HOSPITAL_SYSTEM = common_pb2.Actor(
+    kind=common_pb2.ACTOR_KIND_SYSTEM, client_id="demo-ehr", orgnr_parent="910000071", orgnr_child=FOLLOW_UP_TEAM
+)
+NOT_A_NUMBER = "1234"
+TOO_LONG_NOTE = "x" * 1001
+
+
+async def problems_named(esc: Escalations, method: str, request, actor: common_pb2.Actor, patient_id: str) -> set[str]:
+    """The field paths of one INVALID_ARGUMENT answer."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call(method, request, actor, patient_id=patient_id)
+    reason, fields = error_info(caught.value)
+    assert (caught.value.code(), reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    return set(fields)
+
+
+async def test_a_change_with_several_problems_names_them_all_at_once_and_changes_nothing(esc):
+    wrong_person = summary_pb2.Performer(hpr_number="99000010x", name="")
+    for method, request, actor, fields in (
+        (
+            "AcknowledgeEscalation",
+            E.AcknowledgeEscalationRequest(),
+            LEGEVAKT_SYSTEM,
+            {"escalation_id", "request_id", "acknowledged_by"},
+        ),
+        (
+            "DeclineEscalation",
+            E.DeclineEscalationRequest(declined_by=summary_pb2.Performer(hpr_number="990000101")),
+            LARS,  # a health person acts for themselves
+            {"escalation_id", "request_id", "reason", "declined_by.hpr_number"},
+        ),
+        (
+            "PlanReassessment",
+            E.PlanReassessmentRequest(note=TOO_LONG_NOTE),
+            LEGEVAKT_SYSTEM,
+            {"escalation_id", "request_id", "note", "reassess_time", "planned_by"},
+        ),
+        (
+            "ResolveEscalation",
+            E.ResolveEscalationRequest(note=TOO_LONG_NOTE, resolved_by=wrong_person),
+            LEGEVAKT_SYSTEM,
+            {"escalation_id", "request_id", "note", "outcome", "resolved_by.hpr_number", "resolved_by.name"},
+        ),
+    ):
+        assert await problems_named(esc, method, request, actor, people.TOR) == fields, method
+    # The same for an escalation that exists: refused before anything is looked up or changed.
+    escalation_id = esc.open(7)
+    before = esc.store.get(escalation_id)
+    bad = E.ResolveEscalationRequest(escalation_id=escalation_id, outcome=E.ESCALATION_OUTCOME_OTHER)
+    assert await problems_named(esc, "ResolveEscalation", bad, LEGEVAKT_SYSTEM, people.TOR) == {
+        "request_id",
+        "note",  # required for OTHER
+        "resolved_by",
+    }
+    assert esc.store.get(escalation_id) == before
+
+
+async def test_a_concern_with_several_problems_names_them_all_at_once_and_raises_nothing(esc):
+    assert await problems_named(
+        esc, "RaiseConcern", E.RaiseConcernRequest(patient_id=NOT_A_NUMBER), LEGEVAKT_SYSTEM, people.ESKIL
+    ) == {
+        "patient_id",
+        "level",
+        "note",
+        "request_id",
+        "raised_by",
+    }
+    too_long = concern(note=TOO_LONG_NOTE, request_id="", level=summary_pb2.ESCALATION_LEVEL_UNSPECIFIED)
+    assert await problems_named(esc, "RaiseConcern", too_long, KRISTIN, people.ESKIL) == {"level", "note", "request_id"}
+    assert esc.store.open_episode(people.ESKIL) is None
+
+
+async def test_an_enrolment_or_end_with_several_problems_names_them_all_at_once(esc):
+    enrol = E.EnrolFollowUpRequest(patient_id=NOT_A_NUMBER)
+    assert await problems_named(esc, "EnrolFollowUp", enrol, HOSPITAL_SYSTEM, people.TOR) == {
+        "patient_id",
+        "request_id",
+        "team_name",
+        "opening_hours",
+        "enrolled_by",
+    }
+    end = E.EndFollowUpRequest(patient_id=NOT_A_NUMBER)
+    assert await problems_named(esc, "EndFollowUp", end, HOSPITAL_SYSTEM, people.TOR) == {
+        "patient_id",
+        "enrolment_id",
+        "request_id",
+        "ended_by",
+    }
+
+
+async def test_a_list_with_several_problems_names_them_all_at_once(esc):
+    bad_page = {"page_size": 1000, "page_token": "not a token"}
+    patients = E.ListPatientEscalationsRequest(patient_id=NOT_A_NUMBER, **bad_page)
+    assert await problems_named(esc, "ListPatientEscalations", patients, LARS, people.TOR) == {
+        "patient_id",
+        "page_size",
+        "page_token",
+    }
+    inbox_request = E.ListEscalationsRequest(box=99, **bad_page)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("ListEscalations", inbox_request, LARS, patient_id="", categories=())
+    assert set(error_info(caught.value)[1]) == {"box", "page_size", "page_token"}
+    statistics = E.GetEscalationStatisticsRequest(end_date=common_pb2.Date(year=2026, month=2, day=30))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await esc.call("GetEscalationStatistics", statistics, LARS, patient_id="", categories=())
+    assert set(error_info(caught.value)[1]) == {"start_date", "end_date"}
+    watch = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(box=99, resume_after=-1),
+        metadata=esc.meta("WatchEscalations", LARS, "", categories=()),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await next_message(watch)
+    assert set(error_info(caught.value)[1]) == {"box", "resume_after"}

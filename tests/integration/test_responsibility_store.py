@@ -4,15 +4,18 @@ on active enrolments, and the routing facts of seeded patients read back as the 
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from services.platform.db import alembic_config, make_engine, make_sessions
+from services.summary import responsibility_store
 from services.summary.escalation_routing import (
     FollowUpEnrolment,
     Legevakt,
@@ -334,3 +337,124 @@ def test_requests_racing_with_one_id_enrol_once(store):
         racing = list(pool.map(enrol, [(p, "race-2") for p in (people.TOR, GUNNAR, INGRID, people.FRIDA)]))
     assert sorted(a if isinstance(a, str) else "enrolled" for a in racing) == ["enrolled", *["reused"] * 3]
     assert enrol((people.ESKIL, "race-1")) == same[0]
+
+
+@pytest.mark.postgres
+def test_two_replicas_racing_one_request_id_for_an_enrolment_and_an_end_make_one_change(
+    tmp_path, postgres_url, monkeypatch
+):
+    """One replica enrols with a request id while another ends an enrolment with the same id, both
+    having read that the id is new (the read is held until both have made it): the key of
+    follow_up_requests decides, one change is made and the other is RequestIdReused."""
+    settings = settings_for(tmp_path, summary=postgres_url)
+    BACKEND.migrate(settings)
+    BACKEND.seed(settings)
+    engines = [make_engine(postgres_url) for _ in range(2)]
+    enrolling, ending = (ResponsibilityStore(make_sessions(e)) for e in engines)
+    hours = OpeningHours.weekdays(time(8), time(15, 30))
+    now = WEDNESDAY_10_OSLO
+    try:
+        first = enrolling.enrol(
+            people.ESKIL,
+            FollowUpEnrolment(FOLLOW_UP, hours, now),
+            enrolled_by_hpr="990000105",
+            now=now,
+            request_id="e-1",
+        )
+        both_read = threading.Barrier(2, timeout=30)
+        reads = itertools.count()
+        real_by_request = responsibility_store._by_request
+
+        def read_then_wait(*args):  # type: ignore[no-untyped-def]
+            found = real_by_request(*args)
+            if next(reads) < 2:  # each replica's first read of the id, before its write
+                both_read.wait()
+            return found
+
+        monkeypatch.setattr(responsibility_store, "_by_request", read_then_wait)
+
+        def enrol() -> Enrolment:
+            return enrolling.enrol(
+                people.TOR,
+                FollowUpEnrolment(FOLLOW_UP, hours, now),
+                enrolled_by_hpr="990000105",
+                now=now,
+                request_id="x-1",
+            )
+
+        def end() -> Enrolment:
+            return ending.end_enrolment(
+                first.enrolment_id,
+                patient_id=people.ESKIL,
+                team_orgnr=FOLLOW_UP,
+                ended_at=now + timedelta(hours=1),
+                ended_by_hpr="990000105",
+                request_id="x-1",
+            )
+
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(enrol), pool.submit(end)]
+            outcomes = [f.exception() or f.result() for f in futures]
+        refused = [o for o in outcomes if isinstance(o, BaseException)]
+        assert len(refused) == 1 and isinstance(refused[0], RequestIdReused), outcomes
+        enrolled_tor = [e for e in enrolling.enrolments(people.TOR, now) if e.request_id == "x-1"]
+        ended_eskil = enrolling.enrolment(first.enrolment_id).ended_request_id == "x-1"
+        assert (len(enrolled_tor), ended_eskil) in ((1, False), (0, True))  # one change, never both
+        with engines[0].connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM follow_up_requests WHERE request_id = 'x-1'")) == 1
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_0008_keeps_the_request_ids_stored_before_it_one_use_each(tmp_path, db_url):
+    """Request ids stored in 0007's two columns are copied into follow_up_requests, enrolments'
+    first: an end that reused an enrolment's id before 0008 (the race 0008 closes) keeps its column
+    but not the key, so the id keeps naming the enrolment only."""
+    config = alembic_config(db_url, BACKEND.migrations)
+    command.upgrade(config, "0007")
+    engine = make_engine(db_url)
+    hours = hours_to_json(OpeningHours.weekdays(time(8), time(16)))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO patients (pid, name, municipality_number) VALUES (:pid, 'Eskil', '1804')"),
+                {"pid": people.ESKIL},
+            )
+            for enrolment_id, request_id, ended_request_id in (("fu-a", "r-a", "r-b"), ("fu-b", "r-b", None)):
+                connection.execute(
+                    text(
+                        "INSERT INTO follow_up_enrolments (enrolment_id, patient_id, team_orgnr, opening_hours, "
+                        "started_at, enrolled_by_hpr, request_id, ended_request_id) "
+                        "VALUES (:id, :pid, :team, :hours, :at, '990000105', :request, :ended)"
+                    ),
+                    {
+                        "id": enrolment_id,
+                        "pid": people.ESKIL,
+                        "team": FOLLOW_UP,
+                        "hours": hours,
+                        "at": WEDNESDAY_10_OSLO,
+                        "request": request_id,
+                        "ended": ended_request_id,
+                    },
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT request_id, kind, enrolment_id FROM follow_up_requests ORDER BY request_id")
+            ).all()
+        assert [tuple(r) for r in kept] == [("r-a", "ENROL", "fu-a"), ("r-b", "ENROL", "fu-b")]
+        store = ResponsibilityStore(make_sessions(engine))
+        with pytest.raises(RequestIdReused):
+            store.end_enrolment(
+                "fu-a",
+                patient_id=people.ESKIL,
+                team_orgnr=FOLLOW_UP,
+                ended_at=WEDNESDAY_10_OSLO,
+                ended_by_hpr="990000105",
+                request_id="r-b",
+            )
+        command.downgrade(config, "0007")
+        assert "follow_up_requests" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
