@@ -236,7 +236,8 @@ def test_the_documents_page_sizes_are_the_summary_services():
     from gateway.http import proto_schema
     from services.summary import api
 
-    assert (proto_schema.MAX_INBOX_PAGE, proto_schema.MAX_PATIENT_ESCALATIONS_PAGE) == (
-        api.MAX_INBOX_PAGE,
-        api.MAX_PATIENT_PAGE,
-    )
+    assert (
+        proto_schema.MAX_INBOX_PAGE,
+        proto_schema.MAX_PATIENT_ESCALATIONS_PAGE,
+        proto_schema.MAX_ESCALATION_SIGNALS_PAGE,
+    ) == (api.MAX_INBOX_PAGE, api.MAX_PATIENT_PAGE, api.MAX_SIGNAL_PAGE)
