@@ -26,15 +26,13 @@ from services.cli.token import Identity, obtain_token
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
 from services.platform.norway_date import today_in_norway
-from services.summary.escalation_episodes import Responder
-from services.summary.escalation_rules import AcknowledgeWithin, Level, evaluate
+from services.summary.escalation_rules import AcknowledgeWithin, evaluate
 from services.summary.escalation_store import EscalationStore
-from services.summary.escalation_sweeper import EscalationSweeper
 from services.summary.news2 import Spo2Scale
 from services.summary.store import SummaryStore
-from services.summary.vitals import Performer
 from tests.fixtures import people
 from tests.fixtures.escalation import measurement, routes
+from tests.fixtures.escalation_signals import exhausted_emergency
 from tests.fixtures.health_person import HealthPerson
 from tests.fixtures.patient_calls import as_patient
 from tests.fixtures.summary_inputs import vital_signs
@@ -503,21 +501,7 @@ async def test_an_escalation_acknowledged_late_and_its_exhausted_chain_are_signa
     a sweep (the suite's own sweeper may fire it first: the same transition, once), then taken by
     the legevakt: Bodø kommune's auditor sees both, on gRPC and on the JSON route; a health person
     and a patient are refused exactly as for the audit's ListSignals."""
-    opened_at = datetime.now(UTC) - timedelta(hours=1)
-    kristin = Responder("910000055", Performer(people.KRISTIN_HPR, "Kristin Korttidsen"))
-    raised = esc.store.raise_concern(
-        people.TOR,
-        actor=kristin,
-        level=Level.EMERGENCY,
-        note="Virker dårlig",
-        request_id="c-late",
-        routes=routes(opened_at),
-        now=opened_at,
-    )
-    assert raised.episode is not None
-    escalation_id = raised.episode.episode_id
-    EscalationSweeper(esc.store).sweep_once(datetime.now(UTC))
-    assert esc.store.get(escalation_id).chain_exhausted
+    escalation_id = exhausted_emergency(esc.store, people.TOR, datetime.now(UTC) - timedelta(hours=1))
     legevakt = await esc.as_legevakt()
     await esc.stub.AcknowledgeEscalation(ack(escalation_id, BY_LARS), metadata=legevakt.metadata(ACK))
 

@@ -19,14 +19,15 @@ from samhandling.summary.v1 import escalation_pb2_grpc, summary_pb2
 from services.platform.db import make_engine, make_sessions
 from services.platform.errors import error_info
 from services.platform.protomap import from_timestamp, to_timestamp
-from services.summary.escalation_rules import AcknowledgeWithin, Level
+from services.summary.escalation_rules import AcknowledgeWithin
 from services.summary.escalation_store import EscalationStore
 from services.summary.escalation_sweeper import EscalationSweeper
 from services.summary.main import BACKEND, make_api
 from tests.fixtures import people
 from tests.fixtures.audit_events import BAERUM_AUDITOR, BODO_AUDITOR
-from tests.fixtures.escalation import LEGEVAKT, RECORDER, actor, facts, routes
+from tests.fixtures.escalation import LEGEVAKT, RECORDER, actor, facts
 from tests.fixtures.escalation_api import LARS, escalation_call
+from tests.fixtures.escalation_signals import raise_emergency
 from tests.support import running_backend, settings_for
 
 HOUR = timedelta(hours=1)
@@ -51,19 +52,7 @@ class Signals:
     clock: list[datetime]  # the server's
 
     def emergency(self, patient: str, at: datetime) -> str:
-        """An EMERGENCY raised at `at` by the recorder (Bærum): the legevakt and home nursing
-        responsible for 5 minutes, the follow-up team informed, nobody left in the chain."""
-        step = self.store.raise_concern(
-            patient,
-            actor=KRISTIN,
-            level=Level.EMERGENCY,
-            note="Virker dårlig",
-            request_id=f"c-{patient}",
-            routes=routes(at),
-            now=at,
-        )
-        assert step.episode is not None
-        return step.episode.episode_id
+        return raise_emergency(self.store, patient, at)
 
     async def call(self, method: str, request, who: common_pb2.Actor, patient_id: str = "", **kw):
         meta = escalation_call(self.settings, method, who, patient_id, **kw)
