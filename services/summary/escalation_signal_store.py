@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .escalation_episodes import Event, EventKind
 from .escalation_routing import TargetRole
-from .escalation_signals import MAX_SIGNAL_EVENTS, SIGNAL_EVENTS, DeadlineGiven, EpisodeFacts, SignalKind, TargetAdded
+from .escalation_signals import (
+    MAX_ESCALATION_SIGNAL_EVENTS,
+    SIGNAL_EVENTS,
+    DeadlineGiven,
+    EpisodeFacts,
+    SignalKind,
+    TargetAdded,
+)
 from .escalation_store import _event as event_from_row
 from .models import (
     EscalationDeliveryRow,
@@ -33,7 +40,7 @@ _e, _t, _v, _d = EscalationEpisodeRow, EscalationTargetRow, EscalationEventRow, 
 @dataclass(frozen=True, slots=True)
 class SignalFacts:
     episodes: list[EpisodeFacts]
-    truncated: bool  # more than MAX_SIGNAL_EVENTS events fell in the range: the oldest were left out
+    truncated: bool  # more than MAX_ESCALATION_SIGNAL_EVENTS events fell in the range: the oldest were left out
 
 
 class EscalationSignalStore:
@@ -57,7 +64,7 @@ class EscalationSignalStore:
     ) -> SignalFacts:
         """The episodes with an event in [start, end) that may be a signal for `organisations`: an
         acknowledgement by one of them, or an exhaustion where one of them is a target or the source
-        (the newest MAX_SIGNAL_EVENTS such events), each with its targets, those events and the
+        (the newest MAX_ESCALATION_SIGNAL_EVENTS such events), each with its targets, those events and the
         deadlines of its deliveries."""
         orgs = sorted(set(organisations))
         conditions = []
@@ -77,11 +84,11 @@ class EscalationSignalStore:
                 select(_v)
                 .where(_v.kind.in_(wanted), _v.at >= start, _v.at < end, or_(*conditions))
                 .order_by(_v.at.desc(), _v.episode_id, _v.seq)
-                .limit(MAX_SIGNAL_EVENTS + 1)
+                .limit(MAX_ESCALATION_SIGNAL_EVENTS + 1)
             ).all()
-            truncated = len(rows) > MAX_SIGNAL_EVENTS
+            truncated = len(rows) > MAX_ESCALATION_SIGNAL_EVENTS
             events: dict[str, list[Event]] = defaultdict(list)
-            for row in sorted(rows[:MAX_SIGNAL_EVENTS], key=lambda r: (r.episode_id, r.seq)):
+            for row in sorted(rows[:MAX_ESCALATION_SIGNAL_EVENTS], key=lambda r: (r.episode_id, r.seq)):
                 events[row.episode_id].append(event_from_row(row))
             if not events:
                 return SignalFacts([], truncated=truncated)

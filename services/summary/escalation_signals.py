@@ -18,8 +18,9 @@ from .vitals import Performer
 
 __all__ = [
     "DEFAULT_SIGNAL_RANGE",
-    "MAX_SIGNAL_EVENTS",
+    "MAX_ESCALATION_SIGNAL_EVENTS",
     "MAX_SIGNAL_RANGE",
+    "MAX_SIGNAL_RANGE_DAYS",
     "DeadlineGiven",
     "EpisodeFacts",
     "Part",
@@ -33,10 +34,11 @@ __all__ = [
 
 # A request's range: 7 days by default, at most 31 (as the audit's ListSignals).
 DEFAULT_SIGNAL_RANGE = timedelta(days=7)
-MAX_SIGNAL_RANGE = timedelta(days=31)
+MAX_SIGNAL_RANGE_DAYS = 31
+MAX_SIGNAL_RANGE = timedelta(days=MAX_SIGNAL_RANGE_DAYS)
 # Events (acknowledgements and exhaustions) one answer reads, the newest first; beyond it the
 # answer says it was truncated.
-MAX_SIGNAL_EVENTS = 1000
+MAX_ESCALATION_SIGNAL_EVENTS = 1000
 
 
 class SignalKind(enum.Enum):
