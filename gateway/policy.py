@@ -311,6 +311,13 @@ POLICIES: Mapping[str, MethodPolicy] = {
         )
         for name in ("EnrolFollowUp", "EndFollowUp")
     },
+    # The auditors' escalation signals (late acknowledgements, exhausted chains): an organisation's
+    # auditors on the audit scope, as AuditService/ListSignals, which the summary service scopes to
+    # the assertion's legal entity. No patient data: no consent decision and, as ListSignals, no
+    # audit event.
+    _ESCALATION + "ListEscalationSignals": MethodPolicy(
+        backend="summary", access={Kind.AUDITOR: oauth_scopes.AUDIT_READ}, action=audit_pb2.ACTION_SEARCH
+    ),
     # Not listed, so refused at the gateway: ConsentService/CheckAccess and
     # AuditService/AppendEvents are internal calls of the gateway itself, and
     # EscalationService/LookupEscalationPatient the gateway's own question above.

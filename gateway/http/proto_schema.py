@@ -118,12 +118,14 @@ _ESCALATION_CHANGES = (
 # tests/unit/test_gateway_escalation_policy.py; the gateway imports no server module of it).
 MAX_INBOX_PAGE = 100
 MAX_PATIENT_ESCALATIONS_PAGE = 50
+MAX_ESCALATION_SIGNALS_PAGE = 100
 _BY_FIELD: Mapping[str, dict[str, Any]] = {
     "samhandling.capacity.v1.ListAlertsRequest.page_size": {"minimum": 0, "maximum": capacity_alerts.MAX_ALERT_PAGE},
     "samhandling.audit.v1.GetEventProofRequest.sequence": _POSITIVE_INT64,
     "samhandling.audit.v1.GetPatientEventProofRequest.sequence": _POSITIVE_INT64,
     f"{_ESCALATION}ListEscalationsRequest.page_size": {"minimum": 0, "maximum": MAX_INBOX_PAGE},
     f"{_ESCALATION}ListPatientEscalationsRequest.page_size": {"minimum": 0, "maximum": MAX_PATIENT_ESCALATIONS_PAGE},
+    f"{_ESCALATION}ListEscalationSignalsRequest.page_size": {"minimum": 0, "maximum": MAX_ESCALATION_SIGNALS_PAGE},
     **{f"{_ESCALATION}{request}.request_id": {} for request in _ESCALATION_CHANGES},
     # A date in a request is a whole calendar date (whether it exists, e.g. 31 February, only the server checks).
     "samhandling.common.v1.Date.year": {"minimum": 1, "maximum": 9999},

@@ -98,6 +98,8 @@ API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", _ESCALATIONS, _ESCALATION + "ListEscalations"),
     ApiRoute("GET", f"{_ESCALATIONS}:watch", _ESCALATION + "WatchEscalations"),
     ApiRoute("POST", f"{_ESCALATIONS}:statistics", _ESCALATION + "GetEscalationStatistics", has_body=True),
+    # The auditors' signals (late acknowledgements, exhausted chains): no patient data.
+    ApiRoute("GET", f"{_ESCALATIONS}:signals", _ESCALATION + "ListEscalationSignals"),
     # The actions come before the escalation itself: its template would take "…:acknowledge" as an id.
     ApiRoute("POST", f"{_AN_ESCALATION}:acknowledge", _ESCALATION + "AcknowledgeEscalation", has_body=True),
     ApiRoute("POST", f"{_AN_ESCALATION}:decline", _ESCALATION + "DeclineEscalation", has_body=True),

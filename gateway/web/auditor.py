@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.platform.error_reasons import Reason
 from services.platform.errors import ServiceError, invalid_argument
 from services.platform.paging import sequence_violations
@@ -39,6 +40,8 @@ LIST_SIGNALS = _AUDIT + "ListSignals"
 EXPORT_EVENTS = _AUDIT + "ExportEvents"
 GET_CHECKPOINT = _AUDIT + "GetCheckpoint"
 GET_CONSISTENCY_PROOF = _AUDIT + "GetConsistencyProof"
+# The summary service's escalation signals (late acknowledgements, exhausted chains; no patient data).
+LIST_ESCALATION_SIGNALS = "/samhandling.summary.v1.EscalationService/ListEscalationSignals"
 
 OSLO = ZoneInfo("Europe/Oslo")
 PAGE_SIZE = 50
@@ -46,6 +49,8 @@ MAX_SEARCHES = 5  # searches kept per session; the oldest is dropped
 MAX_PAGES = 50  # page tokens kept per search (pages reachable by "next")
 SEARCHES_BYTES = 12 * 1024  # of the session's 16 KiB of page state; the oldest searches go first
 SIGNAL_PAGES = 5  # ListSignals pages read per view (20 signals each)
+ESCALATION_SIGNAL_PAGES = 2  # ListEscalationSignals pages read per view (100 signals each)
+ESCALATION_SIGNAL_PAGE_SIZE = 100
 CHART_PAGE_SIZE = 500
 CHART_MAX_PAGES = 10  # events counted for the chart: at most 5 000, else "at least"
 MAX_PERIOD_DAYS = 31  # ListSignals' longest range
@@ -456,6 +461,47 @@ async def _signals(page: Page, session: WebSession, start: datetime, end: dateti
     return found
 
 
+async def _escalation_signals(
+    page: Page, session: WebSession, start: datetime, end: datetime
+) -> tuple[list[dict[str, Any]], bool]:
+    """The escalation signals of the auditor's organisation in [start, end), newest first, as rows
+    of the page (at most ESCALATION_SIGNAL_PAGES pages), and whether more were left out."""
+    catalog = texts(page.lang)
+    request = escalation_pb2.ListEscalationSignalsRequest(page_size=ESCALATION_SIGNAL_PAGE_SIZE)
+    # A period of MAX_PERIOD_DAYS Oslo days may be an hour longer than as many days (October).
+    request.start_time.FromDatetime(max(start, end - timedelta(days=MAX_PERIOD_DAYS)))
+    request.end_time.FromDatetime(end)
+    found: list[dict[str, Any]] = []
+    more = False
+    for _ in range(ESCALATION_SIGNAL_PAGES):
+        answer = await page.web.caller.call(session, LIST_ESCALATION_SIGNALS, request)
+        assert isinstance(answer, escalation_pb2.ListEscalationSignalsResponse)
+        found += [_escalation_signal_row(catalog, page, s) for s in answer.signals]
+        more = answer.truncated or bool(answer.next_page_token)
+        if not answer.next_page_token:
+            break
+        request.page_token = answer.next_page_token
+    return found, more
+
+
+def _escalation_signal_row(catalog: Texts, page: Page, s: escalation_pb2.EscalationSignal) -> dict[str, Any]:
+    organisation = page.web.directory.organisation(s.orgnr)
+    late = s.late_by.ToTimedelta() if s.HasField("late_by") else None
+    hours, minutes = divmod(int(late.total_seconds()) // 60, 60) if late is not None else (0, 0)
+    return {
+        "kind": escalation_pb2.EscalationSignalKind.Name(s.kind).removeprefix("ESCALATION_SIGNAL_KIND_"),
+        "escalation_id": s.escalation_id,
+        "level": summary_pb2.EscalationLevel.Name(s.level).removeprefix("ESCALATION_LEVEL_").lower(),
+        "opened": catalog.format_time(s.open_time.ToDatetime(UTC)),
+        "deadline": catalog.format_time(s.deadline_time.ToDatetime(UTC)) if s.HasField("deadline_time") else "",
+        "at": catalog.format_time(s.event_time.ToDatetime(UTC)),
+        "late_by": catalog.t("auditor.escalation_signals.late_by", hours=hours, minutes=minutes) if late else "",
+        "unit": f"{organisation.name} ({s.orgnr})" if organisation else s.orgnr,
+        "role": escalation_pb2.EscalationRole.Name(s.role).removeprefix("ESCALATION_ROLE_"),
+        "person": f"{s.person.name} (HPR {s.person.hpr_number})" if s.person.hpr_number else "",
+    }
+
+
 def _period(page: Page) -> tuple[date, date, dict[str, str]]:
     today = datetime.now(OSLO).date()
     problems: dict[str, str] = {}
@@ -508,6 +554,9 @@ async def signals(page: Page) -> Response:
     found = await _signals(
         page, session, _start_of(start).ToDatetime(UTC), _start_of(end + timedelta(days=1)).ToDatetime(UTC), kind
     )
+    escalation_signals, escalation_more = await _escalation_signals(
+        page, session, _start_of(start).ToDatetime(UTC), _start_of(end + timedelta(days=1)).ToDatetime(UTC)
+    )
     counts, capped = await day_counts(page, session, start, end)
     period = catalog.t(
         "auditor.signals.period",
@@ -537,6 +586,8 @@ async def signals(page: Page) -> Response:
         status=400 if problems else 200,
         page_title=catalog.t("auditor.signals.title"),
         signals=found,
+        escalation_signals=escalation_signals,
+        escalation_more=escalation_more,
         chart=chart,
         rows=rows,
         capped=capped,

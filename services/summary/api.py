@@ -37,12 +37,15 @@ if TYPE_CHECKING:
     from services.platform.wakeups import Wakeups
 
     from .escalation_inbox_store import EscalationInboxStore
+    from .escalation_signal_store import EscalationSignalStore
     from .store import SummaryStore
 
 C = common_pb2
 # Inbox pages (escalation.proto): ListEscalations 1-100, 50 by default; ListPatientEscalations 1-50, 20.
 DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE = 50, 100
 DEFAULT_PATIENT_PAGE, MAX_PATIENT_PAGE = 20, 50
+# ListEscalationSignals: 1-100, 50 by default.
+DEFAULT_SIGNAL_PAGE, MAX_SIGNAL_PAGE = 50, 100
 MAX_RANGE = timedelta(days=366)
 T = TypeVar("T")
 
@@ -336,6 +339,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             "ListPatientEscalations",
             "GetEscalationStatistics",
             "ExportEscalation",
+            "ListEscalationSignals",
         }
     )
 
@@ -349,6 +353,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         allow_synthetic: bool,
         facts: use_cases.FactsSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        signals: EscalationSignalStore,
     ) -> None:
         self._summary = summary
         self._escalations = escalation.episodes
@@ -365,6 +370,8 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             )
         )
         self._clock = clock
+        # The auditors' signals (ListEscalationSignals).
+        self._signals = signals
 
     def _today(self) -> date:
         return today_in_norway(self._clock)
@@ -457,6 +464,33 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         assert start is not None and end is not None, "statistics_days names a missing or invalid day"
         rows = await _run(use_cases.escalation_statistics, self._inbox, orgnr, start, end)
         return convert.statistics_to_proto(rows)
+
+    # -- the auditors' signals: no patient data ---------------------------------------------
+
+    async def ListEscalationSignals(
+        self, request: escalation_pb2.ListEscalationSignalsRequest, context: grpc.aio.ServicerContext
+    ) -> escalation_pb2.ListEscalationSignalsResponse:
+        actor = current_assertion().actor
+        if actor.kind != C.ACTOR_KIND_AUDITOR or not actor.orgnr_parent:
+            raise Reason.AUDIT_SCOPE_MISSING.error("escalation signals are read by an organisation's auditors")
+        kinds, start, end, problems = convert.escalation_signals_request(request, self._clock())
+        limit, offset, paging = page_violations(
+            request.page_size, request.page_token, default=DEFAULT_SIGNAL_PAGE, maximum=MAX_SIGNAL_PAGE
+        )
+        if problems := problems | paging:
+            raise invalid_argument(problems)
+        found, truncated = await _run(
+            use_cases.escalation_signals, self._signals, actor.orgnr_parent, start, end, kinds
+        )
+        # Signals are computed, not stored: the token is the index of the next one (the same kind
+        # and range give the same list while no event arrives in the range).
+        first = offset or 0
+        shown, token = page(
+            [convert.escalation_signal_to_proto(s) for s in found[first : first + limit]],
+            list(range(first + 1, first + limit + 1)),
+            first + limit < len(found),
+        )
+        return escalation_pb2.ListEscalationSignalsResponse(signals=shown, next_page_token=token, truncated=truncated)
 
     # -- one escalation ------------------------------------------------------------------
 

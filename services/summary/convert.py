@@ -22,6 +22,7 @@ from . import escalation_episodes
 from .escalation_episodes import REQUEST_ID, AddedBecause, EpisodeTarget, Event, Outcome, TellRecorder
 from .escalation_routing import MAX_CLOSED_DAYS, MAX_OPENING_INTERVALS, OpeningHours, OpeningInterval
 from .escalation_rules import MAX_ACKNOWLEDGE_WITHIN_HOURS, Level
+from .escalation_signals import Signal, SignalKind, signal_range
 from .escalation_statistics import DayStatistics, days_violations
 from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, reassess_at
 from .news2 import ACVPU, Observation, Spo2Scale, observation_violations
@@ -721,4 +722,39 @@ def statistics_to_proto(rows: list[DayStatistics]) -> escalation_pb2.GetEscalati
             )
             for r in rows
         ]
+    )
+
+
+def escalation_signals_request(
+    request: escalation_pb2.ListEscalationSignalsRequest, now: datetime
+) -> tuple[frozenset[SignalKind], datetime, datetime, dict[str, str]]:
+    """The kinds a ListEscalationSignals request asks for (every kind for none) and its range
+    (escalation_signals.signal_range); every bad field in the problems."""
+    problems: dict[str, str] = {}
+    kinds = frozenset(SignalKind)
+    if request.kind:
+        chosen = from_enum(escalation_pb2.EscalationSignalKind, request.kind, SignalKind)
+        if chosen is None:
+            problems["kind"] = f"unknown value {request.kind}"
+        else:
+            kinds = frozenset({chosen})
+    times = {name: read_timestamp(request, name, problems) for name in ("start_time", "end_time")}
+    start, end, range_problems = signal_range(times["start_time"], times["end_time"], now)
+    if not problems.keys() & {"start_time", "end_time"}:
+        problems |= range_problems
+    return kinds, start, end, problems
+
+
+def escalation_signal_to_proto(s: Signal) -> escalation_pb2.EscalationSignal:
+    return escalation_pb2.EscalationSignal(
+        kind=to_enum(escalation_pb2.EscalationSignalKind, s.kind),
+        escalation_id=s.episode_id,
+        level=to_enum(summary_pb2.EscalationLevel, s.level),
+        open_time=to_timestamp(s.opened_at),
+        deadline_time=_optional_timestamp(s.deadline),
+        event_time=to_timestamp(s.at),
+        late_by=_duration(s.late_by),
+        orgnr=s.orgnr,
+        role=to_enum(escalation_pb2.EscalationRole, s.part),
+        person=_performer(s.person),
     )

@@ -19,6 +19,7 @@ from . import escalation_inbox_store as inbox
 from . import seed
 from .api import EscalationApi, SummaryApi
 from .escalation_rules import AcknowledgeWithin
+from .escalation_signal_store import EscalationSignalStore
 from .escalation_store import EscalationStore
 from .escalation_sweeper import EscalationSweeper
 from .responsibility_store import ResponsibilityStore
@@ -76,6 +77,7 @@ def make_api(
             allow_synthetic=allow_synthetic,
             facts=facts,
             clock=clock,
+            signals=EscalationSignalStore(store.sessions),
         ),
     )
 

@@ -33,6 +33,7 @@ def seed(store: SummaryStore, seeds_dir: Path) -> int:
         store.upsert(patient, services, measurements, setting)
     organisations = json.loads((seeds_dir / "organisations.json").read_text(encoding="utf-8"))
     store.upsert_organisation_names({o["orgnr"]: o["name"] for o in organisations})
+    store.set_organisation_parents({o["orgnr"]: o["parent_orgnr"] for o in organisations})
     responsibility = ResponsibilityStore(store.sessions)
     legevakts = [_legevakt(raw) for raw in json.loads((seeds_dir / "legevakts.json").read_text(encoding="utf-8"))]
     responsibility.replace_legevakts(legevakts)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -294,6 +295,15 @@ class SummaryStore:
         with self._sessions.begin() as session:
             for orgnr, name in names.items():
                 session.merge(OrganisationRow(orgnr=orgnr, name=name))
+
+    def set_organisation_parents(self, parents: Mapping[str, str | None]) -> None:
+        """Sets the legal entity of organisations the table holds (None for a legal entity itself),
+        in one transaction (seeding; a register in production): its auditors see their signals."""
+        with self._sessions.begin() as session:
+            for orgnr, parent in parents.items():
+                session.execute(
+                    update(OrganisationRow).where(OrganisationRow.orgnr == orgnr).values(parent_orgnr=parent)
+                )
 
     def upsert(
         self,

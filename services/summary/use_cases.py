@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import ParamSpec, TypeVar
@@ -26,6 +26,8 @@ from .escalation_inbox_store import SEQUENCE, EscalationInboxStore
 from .escalation_isbar import isbar
 from .escalation_routing import FollowUpEnrolment, OpeningHours, ResponsibilityFacts, route
 from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
+from .escalation_signal_store import EscalationSignalStore
+from .escalation_signals import Signal, SignalKind, signals
 from .escalation_statistics import DayStatistics, day_statistics, utc_range
 from .escalation_store import EscalationStore
 from .escalation_views import Box, EscalationView, InboxItem, RecorderNoteView, check_visible
@@ -636,3 +638,13 @@ def export_escalation(escalations: EscalationStore, episode: Episode, now: datet
         generated_at=now,
     )
     return json.dumps(bundle, ensure_ascii=False)
+
+
+def escalation_signals(
+    store: EscalationSignalStore, legal_entity: str, start: datetime, end: datetime, kinds: Collection[SignalKind]
+) -> tuple[list[Signal], bool]:
+    """The auditors' signals of a legal entity (itself and its organisations) whose event falls in
+    [start, end), newest first, and whether the range held more events than one answer reads."""
+    organisations = store.organisations_of(legal_entity)
+    facts = store.signal_facts(organisations, start, end, kinds)
+    return signals(facts.episodes, organisations, start, end, kinds), facts.truncated

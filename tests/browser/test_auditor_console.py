@@ -1,8 +1,9 @@
 """Flow 4 of issue 13 in Chromium: after Lars's emergency opening of a restricted patient's
 vital signs, Petra (Bodø's privacy officer) searches flagged events, opens the event (with its
 justification, shown as proven), downloads its proof, and `samhandling audit check-proof`
-verifies the file offline with the vkey shown on Logghelse. Signaler shows the chart, and a
-CSV export holds the event. Every page passes axe and reflows at 320 px."""
+verifies the file offline with the vkey shown on Logghelse. Signaler shows the chart and an
+escalation acknowledged late after its chain was exhausted, and a CSV export holds the event.
+Every page passes axe and reflows at 320 px."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from playwright.async_api import Page, expect
 from tests.browser.conftest import assert_reflows, axe_check, requests_seen, shot
 from tests.fixtures import people
 from tests.fixtures.browser_pages import base_of, download, login_as, reload_until_shown
+from tests.fixtures.escalation_signals import late_and_exhausted
 from tests.fixtures.health_person import RESTRICTED_PATIENT, HealthPerson
 from tests.support import Suite
 
@@ -86,8 +88,17 @@ async def test_find_emergency_and_prove(suite: Suite, page: Page, tmp_path) -> N
     await page.reload()  # a second visit: the chain from the first checkpoint is verified
     await expect(page.locator("ol.chain li").first).to_contain_text("uendret del av loggen")
 
+    # An escalation acknowledged late after its chain was exhausted: both escalation signals, listed
+    # beside the audit's (docs/escalation.md "Auditors' signals").
+    escalation_id = late_and_exhausted(suite.settings)
     await page.goto(base + "/revisor/signaler")
     await expect(page.locator("svg.chart title#chart-title")).to_have_count(1)
+    escalation_rows = page.locator("table.escalation-signals tbody tr")
+    await expect(escalation_rows).to_have_count(2)
+    await expect(escalation_rows.first).to_contain_text("Kvittert etter fristen")
+    await expect(escalation_rows.first).to_contain_text(f"Lars Legevaktsen (HPR {people.LARS_HPR})")
+    await expect(escalation_rows.last).to_contain_text("Kjeden oppbrukt")
+    await expect(escalation_rows.last).to_contain_text(escalation_id)
     await checked(page)
     await shot(page, "auditor-signals")
 

@@ -32,6 +32,7 @@ from services.summary.news2 import Spo2Scale
 from services.summary.store import SummaryStore
 from tests.fixtures import people
 from tests.fixtures.escalation import measurement, routes
+from tests.fixtures.escalation_signals import exhausted_emergency
 from tests.fixtures.health_person import HealthPerson
 from tests.fixtures.patient_calls import as_patient
 from tests.fixtures.summary_inputs import vital_signs
@@ -493,3 +494,40 @@ async def test_once_the_caller_may_see_the_escalation_a_missing_request_id_is_na
     for action, answer in answers.items():
         assert answer.status_code == 400, (action, answer.text)
         assert "request_id" in {v["field"] for v in answer.json()["error"]["fieldViolations"]}, (action, answer.text)
+
+
+async def test_an_escalation_acknowledged_late_and_its_exhausted_chain_are_signals_to_the_auditor(esc):
+    """docs/escalation.md "Auditors' signals": an EMERGENCY raised an hour ago, its chain exhausted by
+    a sweep (the suite's own sweeper may fire it first: the same transition, once), then taken by
+    the legevakt: Bodø kommune's auditor sees both, on gRPC and on the JSON route; a health person
+    and a patient are refused exactly as for the audit's ListSignals."""
+    escalation_id = exhausted_emergency(esc.store, people.TOR, datetime.now(UTC) - timedelta(hours=1))
+    legevakt = await esc.as_legevakt()
+    await esc.stub.AcknowledgeEscalation(ack(escalation_id, BY_LARS), metadata=legevakt.metadata(ACK))
+
+    auditor = await esc.suite.auth("demo-auditor")
+    found = await esc.stub.ListEscalationSignals(E.ListEscalationSignalsRequest(), metadata=auditor)
+    assert [(s.kind, s.escalation_id) for s in found.signals] == [
+        (E.ESCALATION_SIGNAL_KIND_ACKNOWLEDGED_LATE, escalation_id),
+        (E.ESCALATION_SIGNAL_KIND_CHAIN_EXHAUSTED, escalation_id),
+    ]
+    late = found.signals[0]
+    assert (late.orgnr, late.person.hpr_number, late.person.name) == ("910000039", people.LARS_HPR, "Lars Legevaktsen")
+    assert late.late_by.ToTimedelta() > timedelta(minutes=50)
+    assert people.TOR.encode() not in found.SerializeToString()
+
+    url = f"http://{esc.suite.settings.addresses['gateway_http']}/api/v1/escalations:signals"
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answer = await client.get(url, params={"kind": "ESCALATION_SIGNAL_KIND_CHAIN_EXHAUSTED"}, headers=dict(auditor))
+    assert answer.status_code == 200, answer.text
+    assert [(s["kind"], s["escalationId"]) for s in answer.json()["signals"]] == [
+        ("ESCALATION_SIGNAL_KIND_CHAIN_EXHAUSTED", escalation_id)
+    ]
+
+    audit = audit_pb2_grpc.AuditServiceStub(esc.suite.gateway)
+    signals, audits = SERVICE + "ListEscalationSignals", "/samhandling.audit.v1.AuditService/ListSignals"
+    lars, patient = await esc.as_lars(), await as_patient(esc.suite.settings, people.TOR)
+    for own, audit_own in ((lars.metadata(signals), lars.metadata(audits)), (patient, patient)):
+        refused = await refusal(esc.stub.ListEscalationSignals(E.ListEscalationSignalsRequest(), metadata=own))
+        as_for_audit = await refusal(audit.ListSignals(audit_pb2.ListSignalsRequest(), metadata=audit_own))
+        assert refused[:2] == as_for_audit[:2] and refused[0] == grpc.StatusCode.PERMISSION_DENIED

@@ -14,6 +14,7 @@ import pytest
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
 from samhandling.consent.v1 import consent_pb2, consent_pb2_grpc
+from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc
 from services.audit.search import LogFilter, encode_filtered_token
 from services.platform.errors import error_info
 from services.platform.paging import MAX_POSITION
@@ -47,6 +48,7 @@ async def test_paging_numbers_out_of_range_are_invalid_arguments_over_grpc(suite
     audit = audit_pb2_grpc.AuditServiceStub(suite.gateway)
     consent = consent_pb2_grpc.ConsentServiceStub(suite.gateway)
     capacity = capacity_pb2_grpc.CapacityServiceStub(suite.gateway)
+    escalation = escalation_pb2_grpc.EscalationServiceStub(suite.gateway)
     patient, auditor, hospital = (
         await as_patient(suite.settings, PATIENT),
         await suite.auth("demo-auditor"),
@@ -56,6 +58,7 @@ async def test_paging_numbers_out_of_range_are_invalid_arguments_over_grpc(suite
         (audit.ListEvents, lambda **f: audit_pb2.ListEventsRequest(patient_id=PATIENT, **f), patient),
         (audit.SearchEvents, lambda **f: audit_pb2.SearchEventsRequest(**f), auditor),
         (audit.ListSignals, lambda **f: audit_pb2.ListSignalsRequest(**f), auditor),
+        (escalation.ListEscalationSignals, lambda **f: escalation_pb2.ListEscalationSignalsRequest(**f), auditor),
         (consent.ListNotifications, lambda **f: consent_pb2.ListNotificationsRequest(patient_id=PATIENT, **f), patient),
         (consent.ListRules, lambda **f: consent_pb2.ListRulesRequest(patient_id=PATIENT, **f), patient),
         (consent.ListRuleHistory, lambda **f: consent_pb2.ListRuleHistoryRequest(patient_id=PATIENT, **f), patient),
@@ -83,10 +86,11 @@ async def test_paging_numbers_out_of_range_are_400_on_the_json_routes(suite):
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1"
     patient = dict(await as_patient(suite.settings, PATIENT))
     hospital = dict(await suite.auth("demo-hospital"))
+    auditor = dict(await suite.auth("demo-auditor"))
     routes = [
         (f"{base}/patients/{PATIENT}/{path}", patient)
         for path in ("access-log", "notifications", "rules", "rules:history")
-    ] + [(f"{base}/alerts", hospital)]
+    ] + [(f"{base}/alerts", hospital), (f"{base}/escalations:signals", auditor)]
     async with httpx.AsyncClient(timeout=30.0) as client:
         for url, headers in routes:
             largest, after_the_largest, bad_tokens = tokens(url.endswith("/access-log"))

@@ -1,7 +1,8 @@
 """The inbox carries no patient data (docs/escalation.md, "API"): a walk over the descriptors of
 ListEscalations' and WatchEscalations' answers, through every message field, against an allow-list
 of field names and types. A field added later (a patient id, a name, a value, a measurement, free
-text) fails it until someone decides, here, that it may be there."""
+text) fails it until someone decides, here, that it may be there. The same for the auditors'
+ListEscalationSignals, whose only person is the organisation's own employee who acknowledged."""
 
 from __future__ import annotations
 
@@ -36,8 +37,30 @@ ALLOWED = {
     (_E + "EscalationInboxItem", "reassess_time"): TIMESTAMP,
     (_E + "EscalationInboxItem", "position"): "int64",
 }
-# Leaves: messages that hold no data of anyone (a point in time), not walked further.
-LEAVES = {TIMESTAMP}
+DURATION = "google.protobuf.Duration"
+# ListEscalationSignals' answer (docs/escalation.md, "Auditors' signals").
+SIGNALS_ALLOWED = {
+    (_E + "ListEscalationSignalsResponse", "signals"): _E + "EscalationSignal",
+    (_E + "ListEscalationSignalsResponse", "next_page_token"): "string",
+    (_E + "ListEscalationSignalsResponse", "truncated"): "bool",
+    (_E + "EscalationSignal", "kind"): _E + "EscalationSignalKind",
+    (_E + "EscalationSignal", "escalation_id"): "string",
+    (_E + "EscalationSignal", "level"): _E + "EscalationLevel",
+    (_E + "EscalationSignal", "open_time"): TIMESTAMP,
+    (_E + "EscalationSignal", "deadline_time"): TIMESTAMP,
+    (_E + "EscalationSignal", "event_time"): TIMESTAMP,
+    (_E + "EscalationSignal", "late_by"): DURATION,
+    (_E + "EscalationSignal", "orgnr"): "string",
+    (_E + "EscalationSignal", "role"): _E + "EscalationRole",
+    (_E + "EscalationSignal", "person"): _E + "Performer",
+    (_E + "Performer", "hpr_number"): "string",
+    (_E + "Performer", "name"): "string",
+}
+# The health person who acknowledged (HPR number and name): the auditor's organisation's own
+# employee, as the audit's signals name actors; never the patient.
+ACTING_PERSON = {(_E + "EscalationSignal", "person"), (_E + "Performer", "hpr_number"), (_E + "Performer", "name")}
+# Leaves: messages that hold no data of anyone (a point in time, a length of time), not walked further.
+LEAVES = {TIMESTAMP, DURATION}
 _SCALARS = {
     FieldDescriptor.TYPE_STRING: "string",
     FieldDescriptor.TYPE_BOOL: "bool",
@@ -87,6 +110,15 @@ def test_the_inbox_messages_hold_only_the_allowed_fields():
 
 def test_no_allowed_field_is_named_for_patient_data():
     assert [key for key in ALLOWED if any(word in key[1] for word in PATIENT_DATA)] == []
+
+
+def test_the_auditors_signals_hold_only_the_allowed_fields():
+    assert walk((escalation_pb2.ListEscalationSignalsResponse.DESCRIPTOR,)) == SIGNALS_ALLOWED
+
+
+def test_no_signal_field_but_the_acting_person_is_named_for_patient_data():
+    named = [key for key in SIGNALS_ALLOWED if any(word in key[1] for word in PATIENT_DATA)]
+    assert set(named) == ACTING_PERSON - {(_E + "Performer", "hpr_number")}
 
 
 def test_the_walk_finds_a_field_that_could_hold_patient_data():

@@ -45,6 +45,15 @@ def test_every_method_but_the_lookup_has_a_row_and_the_lookup_none():
     assert all(POLICIES[m].backend == "summary" for m in routed)
 
 
+def test_the_auditors_signals_are_the_audit_scopes_as_the_audits_signals_and_concern_no_patient():
+    signals, audits = (
+        POLICIES[SERVICE + "ListEscalationSignals"],
+        POLICIES["/samhandling.audit.v1.AuditService/ListSignals"],
+    )
+    assert dict(signals.access) == dict(audits.access) == {Kind.AUDITOR: oauth_scopes.AUDIT_READ}
+    assert (signals.action, signals.concerns_patient, signals.categories) == (audits.action, False, ())
+
+
 @pytest.mark.parametrize("name", INBOX)
 def test_the_inbox_needs_its_own_scope_and_concerns_no_patient(name):
     policy = POLICIES[SERVICE + name]
@@ -227,7 +236,8 @@ def test_the_documents_page_sizes_are_the_summary_services():
     from gateway.http import proto_schema
     from services.summary import api
 
-    assert (proto_schema.MAX_INBOX_PAGE, proto_schema.MAX_PATIENT_ESCALATIONS_PAGE) == (
-        api.MAX_INBOX_PAGE,
-        api.MAX_PATIENT_PAGE,
-    )
+    assert (
+        proto_schema.MAX_INBOX_PAGE,
+        proto_schema.MAX_PATIENT_ESCALATIONS_PAGE,
+        proto_schema.MAX_ESCALATION_SIGNALS_PAGE,
+    ) == (api.MAX_INBOX_PAGE, api.MAX_PATIENT_PAGE, api.MAX_SIGNAL_PAGE)

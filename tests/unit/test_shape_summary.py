@@ -20,6 +20,7 @@ DOMAIN = [
     "responsibility",
     "escalation_deliveries",
     "escalation_fhir",
+    "escalation_signals",
 ]
 INFRASTRUCTURE = ["seed", "escalation_sweeper"]  # seeds at start-up; the escalation timers fired when due
 

@@ -7,13 +7,14 @@ verified chain."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gateway.web import auditor
 from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.audit import merkle
 from services.platform.errors import invalid_argument, not_found
 from tests.fixtures import people
@@ -243,6 +244,7 @@ def test_signals_show_a_chart_with_a_table_alternative_in_both_languages() -> No
     caller = FakeCaller(
         {
             auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(signals=[signal]),
+            auditor.LIST_ESCALATION_SIGNALS: escalation_pb2.ListEscalationSignalsResponse(),
             auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(
                 events=[event(9), event(8, decision=common_pb2.DECISION_DENY)]
             ),
@@ -280,3 +282,75 @@ def test_a_filter_the_service_refuses_is_shown_next_to_its_field() -> None:
 
     for page in (export, searched):
         assert page.status_code == 400 and 'href="#f-patient_id"' in page.text and 'aria-invalid="true"' in page.text
+
+
+def _escalation_signal(kind: int, *, late_minutes: int = 0) -> escalation_pb2.EscalationSignal:
+    signal = escalation_pb2.EscalationSignal(
+        kind=kind,
+        escalation_id="esc-0001",
+        level=summary_pb2.ESCALATION_LEVEL_EMERGENCY,
+        orgnr="910000039",
+        role=escalation_pb2.ESCALATION_ROLE_RESPONSIBLE,
+    )
+    signal.open_time.FromDatetime(datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
+    signal.deadline_time.FromDatetime(datetime(2026, 12, 4, 10, 5, tzinfo=UTC))
+    signal.event_time.FromDatetime(datetime(2026, 12, 4, 10, 5, tzinfo=UTC) + timedelta(minutes=late_minutes))
+    if late_minutes:
+        signal.late_by.FromSeconds(late_minutes * 60)
+        signal.person.hpr_number, signal.person.name = people.LARS_HPR, "Lars Legevaktsen"
+    return signal
+
+
+def test_the_escalation_signals_are_listed_beside_the_audits_for_the_period_and_say_when_more_were_left_out() -> None:
+    def answer(request: escalation_pb2.ListEscalationSignalsRequest) -> escalation_pb2.ListEscalationSignalsResponse:
+        if request.page_token == "":
+            late = _escalation_signal(escalation_pb2.ESCALATION_SIGNAL_KIND_ACKNOWLEDGED_LATE, late_minutes=65)
+            return escalation_pb2.ListEscalationSignalsResponse(signals=[late], next_page_token="t2")
+        exhausted = _escalation_signal(escalation_pb2.ESCALATION_SIGNAL_KIND_CHAIN_EXHAUSTED)
+        return escalation_pb2.ListEscalationSignalsResponse(signals=[exhausted], truncated=True)
+
+    caller = FakeCaller(
+        {
+            auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(),
+            auditor.LIST_ESCALATION_SIGNALS: answer,
+            auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(),
+        }
+    )
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/signaler?fra=2026-12-01&til=2026-12-04")
+
+    assert page.status_code == 200
+    for text in (
+        "Kvittert etter fristen",
+        "1 t 5 min for sent",
+        "Kjeden oppbrukt",
+        "Akutt",
+        "Bodø interkommunale legevakt (910000039)",
+        "ansvarlig mottaker",
+        f"Lars Legevaktsen (HPR {people.LARS_HPR})",
+        "4. desember 2026 kl. 11.05",  # the deadline, Oslo time
+        "esc-0001",
+        "flere eskaleringssignaler i perioden enn siden viser",
+    ):
+        assert text in page.text, text
+    first, second = [r for _, rpc, r in caller.calls if rpc == auditor.LIST_ESCALATION_SIGNALS]
+    assert (first.start_time.ToDatetime(UTC), first.end_time.ToDatetime(UTC)) == (
+        datetime(2026, 11, 30, 23, 0, tzinfo=UTC),  # 1 December in Oslo
+        datetime(2026, 12, 4, 23, 0, tzinfo=UTC),  # to the end of 4 December
+    )
+    assert (first.page_size, second.page_token) == (auditor.ESCALATION_SIGNAL_PAGE_SIZE, "t2")
+
+
+def test_a_period_of_31_days_over_the_autumn_clock_change_asks_no_more_than_31_days_of_escalation_signals() -> None:
+    caller = FakeCaller(
+        {
+            auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(),
+            auditor.LIST_ESCALATION_SIGNALS: escalation_pb2.ListEscalationSignalsResponse(),
+            auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(),
+        }
+    )
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/signaler?fra=2026-10-10&til=2026-11-09")
+    (asked,) = [r for _, rpc, r in caller.calls if rpc == auditor.LIST_ESCALATION_SIGNALS]
+    assert page.status_code == 200 and "Ingen eskaleringssignaler i perioden." in page.text
+    assert asked.end_time.ToDatetime() - asked.start_time.ToDatetime() == timedelta(days=31)

@@ -82,6 +82,12 @@ class EscalationBox(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ESCALATION_BOX_UNSPECIFIED: _ClassVar[EscalationBox]
     ESCALATION_BOX_RECEIVED: _ClassVar[EscalationBox]
     ESCALATION_BOX_SENT: _ClassVar[EscalationBox]
+
+class EscalationSignalKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ESCALATION_SIGNAL_KIND_UNSPECIFIED: _ClassVar[EscalationSignalKind]
+    ESCALATION_SIGNAL_KIND_ACKNOWLEDGED_LATE: _ClassVar[EscalationSignalKind]
+    ESCALATION_SIGNAL_KIND_CHAIN_EXHAUSTED: _ClassVar[EscalationSignalKind]
 ESCALATION_STATE_UNSPECIFIED: EscalationState
 ESCALATION_STATE_OPEN: EscalationState
 ESCALATION_STATE_ACKNOWLEDGED: EscalationState
@@ -128,6 +134,9 @@ ESCALATION_EVENT_KIND_RESOLVED: EscalationEventKind
 ESCALATION_BOX_UNSPECIFIED: EscalationBox
 ESCALATION_BOX_RECEIVED: EscalationBox
 ESCALATION_BOX_SENT: EscalationBox
+ESCALATION_SIGNAL_KIND_UNSPECIFIED: EscalationSignalKind
+ESCALATION_SIGNAL_KIND_ACKNOWLEDGED_LATE: EscalationSignalKind
+ESCALATION_SIGNAL_KIND_CHAIN_EXHAUSTED: EscalationSignalKind
 
 class EscalationInboxItem(_message.Message):
     __slots__ = ("escalation_id", "level", "state", "role", "open_time", "deadline_time", "last_notice_time", "last_notice_reason", "pushed", "chain_exhausted", "declined", "reassess_time", "position")
@@ -566,3 +575,51 @@ class LookupEscalationPatientResponse(_message.Message):
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     def __init__(self, patient_id: _Optional[str] = ...) -> None: ...
+
+class EscalationSignal(_message.Message):
+    __slots__ = ("kind", "escalation_id", "level", "open_time", "deadline_time", "event_time", "late_by", "orgnr", "role", "person")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    OPEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LATE_BY_FIELD_NUMBER: _ClassVar[int]
+    ORGNR_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    kind: EscalationSignalKind
+    escalation_id: str
+    level: _summary_pb2.EscalationLevel
+    open_time: _timestamp_pb2.Timestamp
+    deadline_time: _timestamp_pb2.Timestamp
+    event_time: _timestamp_pb2.Timestamp
+    late_by: _duration_pb2.Duration
+    orgnr: str
+    role: EscalationRole
+    person: _summary_pb2.Performer
+    def __init__(self, kind: _Optional[_Union[EscalationSignalKind, str]] = ..., escalation_id: _Optional[str] = ..., level: _Optional[_Union[_summary_pb2.EscalationLevel, str]] = ..., open_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., late_by: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., orgnr: _Optional[str] = ..., role: _Optional[_Union[EscalationRole, str]] = ..., person: _Optional[_Union[_summary_pb2.Performer, _Mapping]] = ...) -> None: ...
+
+class ListEscalationSignalsRequest(_message.Message):
+    __slots__ = ("kind", "start_time", "end_time", "page_size", "page_token")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    kind: EscalationSignalKind
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, kind: _Optional[_Union[EscalationSignalKind, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListEscalationSignalsResponse(_message.Message):
+    __slots__ = ("signals", "next_page_token", "truncated")
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    signals: _containers.RepeatedCompositeFieldContainer[EscalationSignal]
+    next_page_token: str
+    truncated: bool
+    def __init__(self, signals: _Optional[_Iterable[_Union[EscalationSignal, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...

@@ -110,6 +110,11 @@ class EscalationServiceStub:
                 request_serializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.LookupEscalationPatientRequest.SerializeToString,
                 response_deserializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.LookupEscalationPatientResponse.FromString,
                 _registered_method=True)
+        self.ListEscalationSignals = channel.unary_unary(
+                '/samhandling.summary.v1.EscalationService/ListEscalationSignals',
+                request_serializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.ListEscalationSignalsRequest.SerializeToString,
+                response_deserializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.ListEscalationSignalsResponse.FromString,
+                _registered_method=True)
 
 
 class EscalationServiceServicer:
@@ -225,6 +230,15 @@ class EscalationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEscalationSignals(self, request, context):
+        """For an organisation's auditors: the escalations its organisations acknowledged after their
+        deadline, and those whose chain was exhausted where one of them was a target or the source.
+        No patient data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EscalationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -297,6 +311,11 @@ def add_EscalationServiceServicer_to_server(servicer, server):
                     servicer.LookupEscalationPatient,
                     request_deserializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.LookupEscalationPatientRequest.FromString,
                     response_serializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.LookupEscalationPatientResponse.SerializeToString,
+            ),
+            'ListEscalationSignals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEscalationSignals,
+                    request_deserializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.ListEscalationSignalsRequest.FromString,
+                    response_serializer=samhandling_dot_summary_dot_v1_dot_escalation__pb2.ListEscalationSignalsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -683,6 +702,33 @@ class EscalationService:
             '/samhandling.summary.v1.EscalationService/LookupEscalationPatient',
             samhandling_dot_summary_dot_v1_dot_escalation__pb2.LookupEscalationPatientRequest.SerializeToString,
             samhandling_dot_summary_dot_v1_dot_escalation__pb2.LookupEscalationPatientResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEscalationSignals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/samhandling.summary.v1.EscalationService/ListEscalationSignals',
+            samhandling_dot_summary_dot_v1_dot_escalation__pb2.ListEscalationSignalsRequest.SerializeToString,
+            samhandling_dot_summary_dot_v1_dot_escalation__pb2.ListEscalationSignalsResponse.FromString,
             options,
             channel_credentials,
             insecure,
