@@ -246,7 +246,7 @@ class Enforcer:
         permitted = [(c, d) for c, d in pairs if d.decision == common_pb2.DECISION_PERMIT]
         if not permitted:
             await self._record(audit)  # a refusal, too, is on record before it is answered
-            raise no_access()
+            raise no_access(policy)
         assertion = Assertion(
             method=method,
             actor=actor,
@@ -305,23 +305,48 @@ async def answered_once_audited(audit: Awaitable[None], answer: Awaitable[M]) ->
     return await released_once(audit, answer)
 
 
-def no_access() -> ServiceError:
+NO_ACCESS_MESSAGE = "access to this patient's data is not permitted"
+# What the recorder of a measurement is told when it is refused: nothing was stored, nobody was
+# alerted, so their own routine applies (docs/escalation.md "Through the gateway").
+# One text for every cause, so it tells no more than `no_access` does.
+MEASUREMENT_REFUSED_MESSAGE = (
+    f"{NO_ACCESS_MESSAGE}: nothing was stored and no alert was sent; "
+    "follow your organisation's own routine (116117, in an emergency 113)"
+)
+MEASUREMENT_REFUSED_DETAILS = {
+    "stored": "false",
+    "alerted": "false",
+    "phone_numbers": "116117 113",
+    "text_nb": "Ingenting ble lagret og ingen ble varslet. Følg egen rutine (116117, ved akutt fare 113).",
+}
+
+
+def no_access(policy: MethodPolicy | None = None) -> ServiceError:
     """The one answer about a patient's data to a caller without a basis for it (docs/consent.md "What a
     caller without a basis learns about a patient"): the same status, reason, message and
     ErrorInfo whether the patient has a reservation, is not known to the suite, or the
     patient's rules or the statutory defaults refuse this caller. The audit log and the security
-    log record what happened."""
-    return Reason.CONSENT_DENIED.error("access to this patient's data is not permitted")
+    log record what happened. A refused measurement (`records_measurement`) is answered alike for
+    every cause too, its message and ErrorInfo telling the recorder that nothing was stored or
+    sent and to follow their own routine."""
+    if policy is not None and records_measurement(policy):
+        return Reason.CONSENT_DENIED.error(MEASUREMENT_REFUSED_MESSAGE, metadata=MEASUREMENT_REFUSED_DETAILS)
+    return Reason.CONSENT_DENIED.error(NO_ACCESS_MESSAGE)
+
+
+def records_measurement(policy: MethodPolicy) -> bool:
+    """Whether the method records a new measurement of vital signs (which may escalate)."""
+    return policy.action == audit_pb2.ACTION_CREATE and common_pb2.DATA_CATEGORY_VITAL_SIGNS in policy.categories
 
 
 def answer_without_basis(error: ServiceError, policy: MethodPolicy, principal: Principal) -> ServiceError:
     """A backend's answer as the caller may see it. That a person number is unknown is told only
     to the patient and their representatives (kind PATIENT: consent permits them nothing else);
     anyone else learns no more than about a reserved patient (Kjernejournal: a reserved patient
-    has no record), so it gets `no_access()`. Anything else passes unchanged."""
+    has no record), so it gets `no_access(policy)`. Anything else passes unchanged."""
     unknown_patient = error.code == grpc.StatusCode.NOT_FOUND and error.reason == Reason.PATIENT_NOT_FOUND
     if unknown_patient and policy.concerns_patient and principal.kind is not ActorKind.PATIENT:
-        return no_access()
+        return no_access(policy)
     return error
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.responses import Response
 
@@ -53,7 +54,12 @@ ESCALATION_SIGNAL_PAGES = 2  # ListEscalationSignals pages read per view (100 si
 ESCALATION_SIGNAL_PAGE_SIZE = 100
 CHART_PAGE_SIZE = 500
 CHART_MAX_PAGES = 10  # events counted for the chart: at most 5 000, else "at least"
-MAX_PERIOD_DAYS = 31  # ListSignals' longest range
+MAX_PERIOD_DAYS = 31  # the longest period of ListSignals and ListEscalationSignals, in days of 24 h
+MAX_PERIOD = timedelta(days=MAX_PERIOD_DAYS)
+# A service that cannot answer now (down, or past the call's deadline): the page shows what the
+# others answered, with a notice for the part it lacks.
+_SERVICE_DOWN = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+T = TypeVar("T")
 DEFAULT_PERIOD_DAYS = 7
 
 PURPOSES = ("TREAT", "ETREAT", "COC", "BTG")
@@ -468,8 +474,7 @@ async def _escalation_signals(
     of the page (at most ESCALATION_SIGNAL_PAGES pages), and whether more were left out."""
     catalog = texts(page.lang)
     request = escalation_pb2.ListEscalationSignalsRequest(page_size=ESCALATION_SIGNAL_PAGE_SIZE)
-    # A period of MAX_PERIOD_DAYS Oslo days may be an hour longer than as many days (October).
-    request.start_time.FromDatetime(max(start, end - timedelta(days=MAX_PERIOD_DAYS)))
+    request.start_time.FromDatetime(start)
     request.end_time.FromDatetime(end)
     found: list[dict[str, Any]] = []
     more = False
@@ -502,7 +507,11 @@ def _escalation_signal_row(catalog: Texts, page: Page, s: escalation_pb2.Escalat
     }
 
 
-def _period(page: Page) -> tuple[date, date, dict[str, str]]:
+def _period(page: Page) -> tuple[date, date, dict[str, str], bool]:
+    """The Oslo days asked for (fra, til), the problems with them, and whether the start was moved
+    a day later: MAX_PERIOD_DAYS Oslo days spanning the autumn clock change last an hour longer
+    than the services' MAX_PERIOD, so such a period is shortened by its first day (whole days, so
+    the chart, both lists and the period shown stay the same)."""
     today = datetime.now(OSLO).date()
     problems: dict[str, str] = {}
     start = _day(page.request.query_params.get("fra", ""), "fra", problems) or today - timedelta(
@@ -515,7 +524,26 @@ def _period(page: Page) -> tuple[date, date, dict[str, str]]:
         problems["til"] = f"at most {MAX_PERIOD_DAYS} days"
     if problems:
         start, end = today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today
-    return start, end, problems
+    shortened = False
+    while _instant(end + timedelta(days=1)) - _instant(start) > MAX_PERIOD:
+        start, shortened = start + timedelta(days=1), True
+    return start, end, problems, shortened
+
+
+def _instant(day: date) -> datetime:
+    """The start of an Oslo day, in UTC."""
+    return datetime.combine(day, dtime(), OSLO).astimezone(UTC)
+
+
+async def _unless_down(call: Awaitable[T]) -> T | None:
+    """The call's answer, or None when its service cannot answer now (`_SERVICE_DOWN`); any other
+    refusal is raised as before."""
+    try:
+        return await call
+    except ServiceError as err:
+        if err.code in _SERVICE_DOWN:
+            return None
+        raise
 
 
 async def day_counts(page: Page, session: WebSession, start: date, end: date) -> tuple[list[charts.DayCount], bool]:
@@ -546,32 +574,37 @@ async def day_counts(page: Page, session: WebSession, start: date, end: date) ->
 async def signals(page: Page) -> Response:
     session = _session(page)
     catalog = texts(page.lang)
-    start, end, problems = _period(page)
+    start, end, problems, shortened = _period(page)
     kind = page.request.query_params.get("type", "")
     if kind and kind not in SIGNAL_KINDS:
         problems["type"] = "not a choice"
         kind = ""
-    found = await _signals(
-        page, session, _start_of(start).ToDatetime(UTC), _start_of(end + timedelta(days=1)).ToDatetime(UTC), kind
-    )
-    escalation_signals, escalation_more = await _escalation_signals(
-        page, session, _start_of(start).ToDatetime(UTC), _start_of(end + timedelta(days=1)).ToDatetime(UTC)
-    )
-    counts, capped = await day_counts(page, session, start, end)
+    # Each service's part is shown when it answers; one that is down leaves a notice in its place.
+    since, until = _instant(start), _instant(end + timedelta(days=1))
+    found = await _unless_down(_signals(page, session, since, until, kind))
+    escalations = await _unless_down(_escalation_signals(page, session, since, until))
+    charted = await _unless_down(day_counts(page, session, start, end)) if found is not None else None
+    counts, capped = charted if charted is not None else ([], False)
     period = catalog.t(
         "auditor.signals.period",
         start=catalog.format_time(datetime.combine(start, dtime(12)), date_only=True),
         end=catalog.format_time(datetime.combine(end, dtime(12)), date_only=True),
     )
-    chart = charts.bar_chart(
-        counts,
-        title=catalog.t("auditor.chart.title", period=period),
-        description=catalog.t(
-            "auditor.chart.description", events=sum(c.events for c in counts), denials=sum(c.denials for c in counts)
-        ),
-        events_label=catalog.t("auditor.chart.events"),
-        denials_label=catalog.t("auditor.chart.denials"),
-        day_label=lambda d: catalog.format_time(datetime.combine(d, dtime(12)), date_only=True),
+    chart = (
+        charts.bar_chart(
+            counts,
+            title=catalog.t("auditor.chart.title", period=period),
+            description=catalog.t(
+                "auditor.chart.description",
+                events=sum(c.events for c in counts),
+                denials=sum(c.denials for c in counts),
+            ),
+            events_label=catalog.t("auditor.chart.events"),
+            denials_label=catalog.t("auditor.chart.denials"),
+            day_label=lambda d: catalog.format_time(datetime.combine(d, dtime(12)), date_only=True),
+        )
+        if charted is not None
+        else None
     )
     rows = [
         {
@@ -585,10 +618,13 @@ async def signals(page: Page) -> Response:
         "auditor/signals.html",
         status=400 if problems else 200,
         page_title=catalog.t("auditor.signals.title"),
-        signals=found,
-        escalation_signals=escalation_signals,
-        escalation_more=escalation_more,
+        signals=found or [],
+        signals_down=found is None,
+        escalation_signals=escalations[0] if escalations else [],
+        escalation_more=escalations[1] if escalations else False,
+        escalation_signals_down=escalations is None,
         chart=chart,
+        shortened=shortened,
         rows=rows,
         capped=capped,
         problems=problems,

@@ -419,12 +419,15 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
             await context.send_initial_metadata(())  # accepted: the gateway may start its answer
         else:
             after, items, truncated = await _run(use_cases.escalation_snapshot, self._inbox, orgnr, box)
-            yield convert.inbox_snapshot(after, items, truncated, self._clock())
+            shown = [i for i in items if convert.pushed(i)] if request.pushed_only else items
+            yield convert.inbox_snapshot(after, shown, truncated, self._clock())
         changes = use_cases.follow_escalations(self._inbox, self._wakeups, orgnr, box, after)
         async with aclosing(changes):
             async for change in changes:
                 if isinstance(change, Heartbeat):
                     yield convert.inbox_heartbeat(change.position, self._clock())
+                elif request.pushed_only and not convert.pushed(change):
+                    yield convert.inbox_heartbeat(change.position, self._clock())  # listed only: not for this watch
                 else:
                     yield convert.inbox_change(change, self._clock())
 

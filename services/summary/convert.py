@@ -447,7 +447,7 @@ def inbox_item_to_proto(item: InboxItem) -> escalation_pb2.EscalationInboxItem:
         deadline_time=_optional_timestamp(item.deadline),
         last_notice_time=None if notice is None else to_timestamp(notice.at),
         last_notice_reason=to_enum(escalation_pb2.EscalationNoticeReason, None if notice is None else notice.reason),
-        pushed=notice is not None and notice.push,
+        pushed=pushed(item),
         chain_exhausted=item.chain_exhausted,
         declined=item.declined,
         reassess_time=_optional_timestamp(item.reassess_at),
@@ -465,11 +465,19 @@ def box_from_proto(box: int) -> tuple[Box, dict[str, str]]:
 
 def watch_from_proto(request: escalation_pb2.WatchEscalationsRequest) -> tuple[Box, dict[str, str]]:
     """The box and every problem of a watch's fields: `resume_after` outside every position a
-    sequence hands out (whether it was handed out is read from the sequence afterwards)."""
+    sequence hands out (whether it was handed out is read from the sequence afterwards);
+    `pushed_only` for the sent box, where nothing is pushed to the caller."""
     box, problems = box_from_proto(request.box)
     if (problem := resume_violation(request.resume_after, MAX_POSITION)) is not None:
         problems = problems | {"resume_after": problem}
+    if request.pushed_only and box is Box.SENT:
+        problems = problems | {"pushed_only": "only for the received box: nothing is pushed to the sender"}
     return box, problems
+
+
+def pushed(item: InboxItem) -> bool:
+    """Whether the caller's organisation was last told of the escalation by a push (not REVIEW's listing)."""
+    return item.last_notice is not None and item.last_notice.push
 
 
 def level_from_proto(level: int) -> tuple[Level | None, dict[str, str]]:

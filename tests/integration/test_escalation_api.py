@@ -933,3 +933,46 @@ async def test_a_list_with_several_problems_names_them_all_at_once(esc):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await next_message(watch)
     assert set(error_info(caught.value)[1]) == {"box", "resume_after"}
+
+
+async def test_a_watch_of_pushed_only_leaves_a_review_out_and_answers_its_change_with_a_heartbeat(esc):
+    """REVIEW is listed, not pushed (docs/escalation.md "API"): with `pushed_only` the snapshot
+    holds only what was pushed, and a change to a REVIEW comes as a heartbeat at its position, so a
+    client alerting on every change never alerts on one; without it the REVIEW comes, pushed false."""
+    review = await esc.call(
+        "RaiseConcern",
+        concern(people.ESKIL, level=summary_pb2.ESCALATION_LEVEL_REVIEW),
+        KRISTIN,
+        patient_id=people.ESKIL,
+    )
+    review_id = review.escalation.escalation_id
+    urgent_id = esc.open(5)  # Tor: home nursing and the legevakt, pushed
+    every = await esc.call("ListEscalations", E.ListEscalationsRequest(), SIGRID, patient_id="", categories=())
+    assert {(i.escalation_id, i.pushed) for i in every.escalations} == {(review_id, False), (urgent_id, True)}
+
+    watch = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(pushed_only=True), metadata=esc.meta("WatchEscalations", SIGRID, "", categories=())
+    )
+    try:
+        first = await next_message(watch)
+        assert [i.escalation_id for i in first.snapshot.escalations] == [urgent_id]
+        await esc.call("AcknowledgeEscalation", ack(review_id), SIGRID, patient_id=people.ESKIL)
+        quiet = await next_message(watch)
+        assert quiet.WhichOneof("event") is None and quiet.position > first.position  # a heartbeat
+        await esc.call("AcknowledgeEscalation", ack(urgent_id), SIGRID)
+        change = await next_message(watch)
+        assert (change.change.escalation_id, change.change.pushed) == (urgent_id, True)
+        assert change.position > quiet.position
+    finally:
+        watch.cancel()
+
+    sent = esc.stub.WatchEscalations(
+        E.WatchEscalationsRequest(box=E.ESCALATION_BOX_SENT, pushed_only=True),
+        metadata=esc.meta("WatchEscalations", KRISTIN, "", categories=()),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await next_message(sent)
+    assert (caught.value.code(), set(error_info(caught.value)[1])) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        {"pushed_only"},
+    )

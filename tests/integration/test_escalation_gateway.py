@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import httpx
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
@@ -531,3 +533,39 @@ async def test_an_escalation_acknowledged_late_and_its_exhausted_chain_are_signa
         refused = await refusal(esc.stub.ListEscalationSignals(E.ListEscalationSignalsRequest(), metadata=own))
         as_for_audit = await refusal(audit.ListSignals(audit_pb2.ListSignalsRequest(), metadata=audit_own))
         assert refused[:2] == as_for_audit[:2] and refused[0] == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_measurement_refused_for_a_reserved_patient_tells_the_recorder_to_follow_its_own_routine(esc):
+    """Ragnhild has reserved herself: nothing is stored, so nothing escalates, and the recorder
+    (Bodø home nursing's EHR) is told so and to follow its own routine, in the words every refused
+    measurement gets whatever its cause (docs/escalation.md "Through the gateway")."""
+    ehr = await esc.suite.auth("demo-ehr")
+    request = summary_pb2.RecordVitalSignsRequest(
+        patient_id=people.RAGNHILD,
+        source_record_id="kitchen-reserved",
+        vital_signs=vital_signs(measure_time=datetime.now(UTC), respiration_rate=26, spo2=91, pulse=120),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await summary_pb2_grpc.PatientSummaryServiceStub(esc.suite.gateway).RecordVitalSigns(request, metadata=ehr)
+    assert (caught.value.code(), caught.value.details()) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "access to this patient's data is not permitted: nothing was stored and no alert was sent; "
+        "follow your organisation's own routine (116117, in an emergency 113)",
+    )
+    (detail,) = rpc_status.from_call(caught.value).details  # type: ignore[arg-type, union-attr]
+    info = error_details_pb2.ErrorInfo()
+    assert detail.Unpack(info)
+    assert (info.reason, dict(info.metadata)) == (
+        "CONSENT_DENIED",
+        {
+            "stored": "false",
+            "alerted": "false",
+            "phone_numbers": "116117 113",
+            "text_nb": "Ingenting ble lagret og ingen ble varslet. Følg egen rutine (116117, ved akutt fare 113).",
+        },
+    )
+    assert esc.store.open_episode(people.RAGNHILD) is None
+    _, stored, _ = esc.summary.list_measurements(
+        people.RAGNHILD, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1), 10
+    )
+    assert stored == []

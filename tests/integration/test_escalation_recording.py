@@ -21,23 +21,24 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from samhandling.common.v1 import common_pb2
-from samhandling.summary.v1 import summary_pb2, summary_pb2_grpc
+from samhandling.summary.v1 import escalation_pb2, escalation_pb2_grpc, summary_pb2, summary_pb2_grpc
 from services.platform.db import make_engine, make_sessions
 from services.summary.escalation_episodes import EventKind, RecorderMessage, State, TimerKind
 from services.summary.escalation_routing import TargetKind, TargetRole
 from services.summary.escalation_rules import AcknowledgeWithin, Level
 from services.summary.escalation_store import EscalationStore
 from services.summary.main import BACKEND, make_api
-from services.summary.models import VitalSignsRow
+from services.summary.models import PatientRow, VitalSignsRow
 from tests.fixtures import people
 from tests.fixtures.escalation import HOME_NURSING, LEGEVAKT, vital_signs_input
 from tests.support import DEMO_EHR_ACTOR, asserted, backend_replicas, expect_error, running_backend, settings_for
 
 S = summary_pb2
 P = "/samhandling.summary.v1.PatientSummaryService/"
+ESCALATIONS = "/samhandling.summary.v1.EscalationService/"
 NOW = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)  # a Wednesday, 10:00 in Oslo
 HOSPITAL = common_pb2.Actor(
     kind=common_pb2.ACTOR_KIND_SYSTEM,
@@ -325,3 +326,44 @@ async def test_two_replicas_sent_the_same_measurements_and_sweeping_together_mak
                 )
     finally:
         engine.dispose()
+
+
+async def test_an_emergency_nobody_is_responsible_for_goes_back_to_the_recorder_and_stays_listed_as_sent(
+    settings, episodes
+):
+    """Mikkel has no home nursing and no follow-up; moved (in this test's database) to a
+    municipality the legevakt table does not serve, nobody is responsible for him: a 7 answers
+    UNDELIVERABLE with the phone numbers, and the episode stays open in the recorder's sent box
+    (docs/escalation.md "Who is responsible"), never dropped."""
+    spec = replace(BACKEND, make_api=lambda store, s: make_api(store, s, clock=lambda: NOW))
+    async with running_backend("summary", settings, spec=spec) as channel:
+        engine = make_engine(settings.database_url("summary"))  # migrated and seeded by now
+        try:
+            with engine.begin() as connection:  # Narvik: no row in the seeded legevakt table
+                connection.execute(
+                    update(PatientRow).where(PatientRow.pid == people.MIKKEL).values(municipality_number="1806")
+                )
+        finally:
+            engine.dispose()
+        stub = summary_pb2_grpc.PatientSummaryServiceStub(channel)
+        answer = await record(
+            stub, settings, people.MIKKEL, "nobody-1", vital_signs_input(NOW - timedelta(minutes=2), 7)
+        )
+        sent_box = await escalation_pb2_grpc.EscalationServiceStub(channel).ListEscalations(
+            escalation_pb2.ListEscalationsRequest(box=escalation_pb2.ESCALATION_BOX_SENT),
+            metadata=asserted(settings, "summary", ESCALATIONS + "ListEscalations"),
+        )
+    assert answer.created and answer.escalation_level == S.ESCALATION_LEVEL_EMERGENCY
+    # An EMERGENCY's recorder is told to phone 113 first, then that nobody could be told.
+    assert [(n.kind, list(n.phone_numbers)) for n in answer.recorder_notices] == [
+        (S.RECORDER_NOTICE_KIND_PHONE_113, ["113"]),
+        (S.RECORDER_NOTICE_KIND_UNDELIVERABLE, ["113", "116117"]),
+    ]
+    assert answer.recorder_notices[1].text.text_en.startswith("The alert cannot be delivered: nobody responsible")
+    episode = episodes.open_episode(people.MIKKEL)
+    assert episode is not None and episode.episode_id == answer.escalation_id
+    assert (episode.state, episode.targets, episode.source_orgnr) == (State.OPEN, (), HOME_NURSING)
+    assert episodes.deliveries(episode.episode_id) == [] and episodes.timers(episode.episode_id) == []
+    assert [(i.escalation_id, i.role, i.state) for i in sent_box.escalations] == [
+        (answer.escalation_id, escalation_pb2.ESCALATION_ROLE_SOURCE, escalation_pb2.ESCALATION_STATE_OPEN)
+    ]

@@ -36,6 +36,11 @@ UNKNOWN = "01818010083"  # a valid synthetic (Tenor) number that no seed knows
 RESTRICTED = people.GUNNAR  # seeds: home Bodø, vital signs restricted
 PERSON_NUMBERS = (RESERVED, UNKNOWN, RESTRICTED, people.ODD, people.ESKIL, people.LARS)
 NO_ACCESS = (grpc.StatusCode.PERMISSION_DENIED, "CONSENT_DENIED", "access to this patient's data is not permitted")
+# A refused measurement tells the recorder nothing was stored or sent (docs/escalation.md), alike for every cause.
+MEASUREMENT_REFUSED = NO_ACCESS[:2] + (
+    NO_ACCESS[2] + ": nothing was stored and no alert was sent; "
+    "follow your organisation's own routine (116117, in an emergency 113)",
+)
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
 CONSENT = "/samhandling.consent.v1.ConsentService/"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
@@ -216,14 +221,15 @@ async def test_reserved_unknown_and_refused_patients_answer_alike_on_every_rpc(s
     for row in ROWS:
         patients = [RESERVED, UNKNOWN] + ([row.refused] if row.refused else [])
         answers = {p: await refusal(suite, row, p) for p in patients}
-        assert {answer[:3] for answer in answers.values()} == {NO_ACCESS}, (row.method, answers)
+        expected = MEASUREMENT_REFUSED if row.method.endswith("RecordVitalSigns") else NO_ACCESS
+        assert {answer[:3] for answer in answers.values()} == {expected}, (row.method, answers)
         assert len({answer[3] for answer in answers.values()}) == 1, (row.method, answers)
 
 
 async def test_the_audit_log_records_what_happened(suite):
     record = next(r for r in ROWS if r.method.endswith("RecordVitalSigns"))
     for patient_id in (RESERVED, UNKNOWN):
-        assert (await refusal(suite, record, patient_id))[:3] == NO_ACCESS
+        assert (await refusal(suite, record, patient_id))[:3] == MEASUREMENT_REFUSED
     log = audit_pb2_grpc.AuditServiceStub(suite.gateway)
     auditor = await suite.auth("demo-auditor")  # the same organisation as demo-ehr
 

@@ -16,7 +16,7 @@ from samhandling.audit.v1 import audit_pb2
 from samhandling.common.v1 import common_pb2
 from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.audit import merkle
-from services.platform.errors import invalid_argument, not_found
+from services.platform.errors import invalid_argument, not_found, permission_denied, unavailable
 from tests.fixtures import people
 from tests.fixtures.log_checks import OTHER_VKEY, SIGNER, VKEY, proof, tree
 from tests.support_web import FakeCaller, FakeSessions, form_post, log_in, make_session, web_client
@@ -341,16 +341,94 @@ def test_the_escalation_signals_are_listed_beside_the_audits_for_the_period_and_
     assert (first.page_size, second.page_token) == (auditor.ESCALATION_SIGNAL_PAGE_SIZE, "t2")
 
 
-def test_a_period_of_31_days_over_the_autumn_clock_change_asks_no_more_than_31_days_of_escalation_signals() -> None:
-    caller = FakeCaller(
+def nothing_signalled() -> FakeCaller:
+    """Both services answer with no signals and no events."""
+    return FakeCaller(
         {
             auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(),
             auditor.LIST_ESCALATION_SIGNALS: escalation_pb2.ListEscalationSignalsResponse(),
             auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(),
         }
     )
+
+
+def test_a_period_of_31_days_over_the_autumn_clock_change_is_shortened_by_a_day_for_both_services() -> None:
+    """31 Oslo days over the change to winter time last 31 days and an hour, which ListSignals and
+    ListEscalationSignals both refuse: the console asks both for the period from its second day,
+    shows that period and says why."""
+    caller = nothing_signalled()
     client, _, _ = client_with(caller)
     page = client.get("/revisor/signaler?fra=2026-10-10&til=2026-11-09")
-    (asked,) = [r for _, rpc, r in caller.calls if rpc == auditor.LIST_ESCALATION_SIGNALS]
+
     assert page.status_code == 200 and "Ingen eskaleringssignaler i perioden." in page.text
-    assert asked.end_time.ToDatetime() - asked.start_time.ToDatetime() == timedelta(days=31)
+    assert 'value="2026-10-11"' in page.text and "Perioden er forkortet med sin første dag" in page.text
+    asked = {rpc: r for _, rpc, r in caller.calls if rpc in (auditor.LIST_SIGNALS, auditor.LIST_ESCALATION_SIGNALS)}
+    for request in asked.values():
+        assert (request.start_time.ToDatetime(UTC), request.end_time.ToDatetime(UTC)) == (
+            datetime(2026, 10, 10, 22, 0, tzinfo=UTC),  # 11 October in Oslo (summer time)
+            datetime(2026, 11, 9, 23, 0, tzinfo=UTC),  # to the end of 9 November (winter time)
+        )
+    assert len(asked) == 2
+
+
+def test_a_period_of_31_days_without_a_clock_change_is_asked_whole() -> None:
+    caller = nothing_signalled()
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/signaler?fra=2026-11-01&til=2026-12-01")
+
+    assert page.status_code == 200 and "forkortet" not in page.text
+    for _, rpc, request in caller.calls:
+        if rpc in (auditor.LIST_SIGNALS, auditor.LIST_ESCALATION_SIGNALS):
+            assert request.end_time.ToDatetime() - request.start_time.ToDatetime() == timedelta(days=31)
+
+
+def test_the_audits_signals_are_shown_with_a_notice_when_the_escalation_signals_cannot_be_fetched() -> None:
+    signal = audit_pb2.Signal(kind=audit_pb2.SIGNAL_KIND_EMERGENCY_OVERRIDE, events=[event(9, flagged=True)])
+    caller = FakeCaller(
+        {
+            auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(signals=[signal]),
+            auditor.LIST_ESCALATION_SIGNALS: unavailable(
+                "BACKEND_UNAVAILABLE", "the summary service cannot answer now"
+            ),
+            auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(events=[event(9)]),
+        }
+    )
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/signaler?fra=2026-12-01&til=2026-12-04")
+
+    assert page.status_code == 200
+    assert "Nødtilgang" in page.text and "<svg" in page.text  # the audit's part
+    assert "Eskaleringssignalene kunne ikke hentes nå" in page.text
+    assert "Ingen eskaleringssignaler i perioden." not in page.text  # not told there are none
+
+
+def test_the_escalation_signals_are_shown_with_a_notice_when_the_audits_cannot_be_fetched() -> None:
+    down = unavailable("BACKEND_UNAVAILABLE", "the audit service cannot answer now")
+    late = _escalation_signal(escalation_pb2.ESCALATION_SIGNAL_KIND_ACKNOWLEDGED_LATE, late_minutes=65)
+    caller = FakeCaller(
+        {
+            auditor.LIST_SIGNALS: down,
+            auditor.LIST_ESCALATION_SIGNALS: escalation_pb2.ListEscalationSignalsResponse(signals=[late]),
+            auditor.SEARCH_EVENTS: down,
+        }
+    )
+    client, _, _ = client_with(caller)
+    page = client.get("/revisor/signaler?fra=2026-12-01&til=2026-12-04")
+
+    assert page.status_code == 200
+    assert "Kvittert etter fristen" in page.text and "esc-0001" in page.text  # the summary's part
+    assert page.text.count("Loggens signaler og diagrammet kunne ikke hentes nå") == 2  # chart and list
+    assert "<svg" not in page.text and "Ingen signaler i perioden." not in page.text
+
+
+def test_a_refusal_that_is_not_a_service_down_still_fails_the_page() -> None:
+    caller = FakeCaller(
+        {
+            auditor.LIST_SIGNALS: audit_pb2.ListSignalsResponse(),
+            auditor.LIST_ESCALATION_SIGNALS: permission_denied("AUDIT_SCOPE_MISSING", "auditors only"),
+            auditor.SEARCH_EVENTS: audit_pb2.SearchEventsResponse(),
+        }
+    )
+    client, _, _ = client_with(caller)
+
+    assert client.get("/revisor/signaler?fra=2026-12-01&til=2026-12-04").status_code == 403

@@ -191,12 +191,14 @@ class ListEscalationsResponse(_message.Message):
     def __init__(self, escalations: _Optional[_Iterable[_Union[EscalationInboxItem, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class WatchEscalationsRequest(_message.Message):
-    __slots__ = ("box", "resume_after")
+    __slots__ = ("box", "resume_after", "pushed_only")
     BOX_FIELD_NUMBER: _ClassVar[int]
     RESUME_AFTER_FIELD_NUMBER: _ClassVar[int]
+    PUSHED_ONLY_FIELD_NUMBER: _ClassVar[int]
     box: EscalationBox
     resume_after: int
-    def __init__(self, box: _Optional[_Union[EscalationBox, str]] = ..., resume_after: _Optional[int] = ...) -> None: ...
+    pushed_only: bool
+    def __init__(self, box: _Optional[_Union[EscalationBox, str]] = ..., resume_after: _Optional[int] = ..., pushed_only: _Optional[bool] = ...) -> None: ...
 
 class EscalationInboxSnapshot(_message.Message):
     __slots__ = ("escalations", "truncated")
