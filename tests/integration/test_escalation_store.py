@@ -651,7 +651,7 @@ def test_the_migration_runs_up_from_0003_and_down_again(tmp_path, db_url):
 
 def test_samhandling_migrate_summary_reaches_head(tmp_path, db_url):
     head = ScriptDirectory.from_config(alembic_config(db_url, BACKEND.migrations)).get_current_head()
-    assert head == "0008"
+    assert head == "0009"
     run = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "migrate", "summary"],
         cwd=REPO_ROOT,

@@ -3,15 +3,15 @@ legal entity (`organisations.parent_orgnr`, null for a legal entity itself or on
 auditor of a legal entity finds the escalations of its points of care; and an index on the events
 by kind and time, which the signals read by range.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 
 
 def upgrade() -> None:
