@@ -266,6 +266,20 @@ class Episode:
     def timer(self, kind: TimerKind) -> Timer | None:
         return next((t for t in self.timers if t.kind is kind), None)
 
+    @property
+    def recorder_orgnr(self) -> str:
+        """The organisation the recorder's messages go to: the one whose measurement or concern set
+        the episode's current level (the source, until another organisation upgrades it)."""
+        recorder, level = self.source_orgnr, None
+        for event in self.events:
+            if event.kind is EventKind.OPENED:
+                level = event.level
+            elif event.kind is EventKind.UPGRADED or (
+                event.kind is EventKind.CONCERN and level is not None and event.level > level
+            ):
+                recorder, level = event.orgnr or recorder, event.level
+        return recorder
+
 
 # Effects: what a store carries out after saving the episode. None carries patient data.
 @dataclass(frozen=True, slots=True)
@@ -339,11 +353,12 @@ _PHONES = {
 
 
 def _tell(episode: Episode, message: RecorderMessage) -> TellRecorder:
+    """A message for the recorder: the organisation whose measurement or concern set the current level."""
     # An emergency's recorder is always given 113, whatever else it is told.
     phones = _PHONES.get(message, ())
     if episode.level is Level.EMERGENCY and message is RecorderMessage.UNDELIVERABLE:
         phones = (PHONE_113, PHONE_LEGEVAKT)
-    return TellRecorder(episode.episode_id, episode.source_orgnr, message, _TEXTS[message], phones)
+    return TellRecorder(episode.episode_id, episode.recorder_orgnr, message, _TEXTS[message], phones)
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -492,8 +507,9 @@ def _add_measurement(episode: Episode, ref: MeasurementRef) -> Episode:
     )
 
 
-def _deliverable(episode: Episode) -> bool:
-    return bool(episode.pending) or any(t.can_take for t in episode.targets)
+def _deliverable(episode: Episode, besides: str = "") -> bool:
+    """Someone responsible can be reached (other than `besides`, the organisation acting)."""
+    return bool(episode.pending) or any(t.can_take and t.orgnr != besides for t in episode.targets)
 
 
 def _exhausted(episode: Episode, now: datetime, told_by_decline: bool) -> tuple[Episode, list[Effect]]:
@@ -588,10 +604,13 @@ def _open(
 def _upgrade(
     episode: Episode, level: Level, routes: Routes, now: datetime, within: AcknowledgeWithin, event: Event
 ) -> Transition:
-    """A higher level: every target is told again (even those that acknowledged or declined), the
-    acknowledgement no longer holds, and the deadline is the new level's (never later than one
-    already running)."""
-    chain = _without_source(routes.chain(level), episode.source_orgnr)
+    """A higher level, set by `event.orgnr` (the organisation whose measurement or concern it is): every
+    other target is told again (even those that acknowledged or declined), the acknowledgement no
+    longer holds, and the deadline is the new level's (never later than one already running). The
+    acting organisation is the recorder now: it gets the recorder's messages (113 first for an
+    EMERGENCY) and is never added or notified as a target of its own action."""
+    acting = event.orgnr
+    chain = _without_source(_without_source(routes.chain(level), episode.source_orgnr), acting)
     previous_deadline = episode.deadline if episode.state is State.OPEN and not episode.chain_exhausted else None
     episode = replace(
         episode, level=level, state=State.OPEN, acknowledgement=None, chain_exhausted=False, below_trigger_since_ack=0
@@ -603,7 +622,7 @@ def _upgrade(
     effects_after: list[Effect] = []
     if rule_for(level).recorder_phones_113_first:
         effects_after.append(_tell(episode, RecorderMessage.PHONE_113))
-    if not _deliverable(episode):
+    if not _deliverable(episode, besides=acting):
         episode = replace(episode, undeliverable=True, deadline=None)
         effects_after.append(_tell(episode, RecorderMessage.UNDELIVERABLE))
     else:
@@ -613,7 +632,10 @@ def _upgrade(
         episode = replace(episode, undeliverable=False, deadline=deadline)
         episode, timer_effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, deadline)
         effects += timer_effects
-    episode, notes = _notify(episode, (t.orgnr for t in episode.targets), NotifyReason.UPGRADED, now)
+        if not rule_for(level).recorder_phones_113_first:
+            effects_after.append(_tell(episode, RecorderMessage.SENT))
+    others = (t.orgnr for t in episode.targets if t.orgnr != acting)
+    episode, notes = _notify(episode, others, NotifyReason.UPGRADED, now)
     return Transition(episode, (*effects, *effects_after, *notes))
 
 
@@ -642,7 +664,9 @@ def record_measurement(
     """A measurement of the patient was recorded and evaluated (escalation_rules.evaluate).
     `current` is the patient's open episode, if any. Without one, a level opens an episode with
     `new_episode_id`; with one, a newer measurement at a higher level upgrades it and any other is
-    appended without a notification. Applying the same measurement again changes nothing."""
+    appended without a notification. `source_orgnr` is the organisation recording this measurement:
+    it opens the episode as its source, or, upgrading it, becomes its recorder (never a target of
+    its own alert). Applying the same measurement again changes nothing."""
     if current is not None and any(m.measurement_id == measurement_id for m in current.measurements):
         return Transition(current)
     if current is None or current.state is State.RESOLVED:
@@ -664,7 +688,7 @@ def record_measurement(
     newer = newest is None or measured_at >= newest
     level = evaluation.level if newer else None
     if level is not None and level > episode.level:
-        event = Event(EventKind.UPGRADED, now, level)
+        event = Event(EventKind.UPGRADED, now, level, source_orgnr)
         return _measured(_upgrade(episode, level, routes, now, within, event), measurement_id, measured_at, level)
     episode = _add_measurement(episode, MeasurementRef(measurement_id, measured_at, level))
     if not newer:
@@ -720,7 +744,8 @@ def raise_concern(
     if level > current.level:
         return _upgrade(current, level, routes, now, within, event)
     episode = _add_event(current, event)
-    episode, notes = _notify(episode, (t.orgnr for t in episode.targets if t.can_take), NotifyReason.CONCERN, now)
+    others = (t.orgnr for t in episode.targets if t.can_take and t.orgnr != actor.orgnr)
+    episode, notes = _notify(episode, others, NotifyReason.CONCERN, now)
     return Transition(episode, tuple(notes))
 
 

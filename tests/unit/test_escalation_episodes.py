@@ -798,3 +798,100 @@ def test_the_source_is_never_a_target_even_with_routes_made_for_another_recorder
     assert step.episode is not None
     assert [t.orgnr for t in step.episode.targets] == [LEGEVAKT, FOLLOW_UP_TEAM]
     assert HOME_NURSING not in notified(step.effects)
+
+
+# --- the organisation acting on an open episode -----------------------------------------------------
+
+
+def _measured_by(patient: Patient, orgnr: str, total: int, mid: str, **facts: bool) -> Transition:
+    """A measurement of the patient recorded by `orgnr` (not the episode's source), routed for it."""
+    m = measurement(patient.clock.now, total, mid=mid)
+    evaluation = evaluate(m, PATIENT_BORN, patient.points)
+    return patient.apply(
+        record_measurement(
+            patient.open,
+            measurement_id=mid,
+            measured_at=m.measured_at,
+            evaluation=evaluation,
+            new_episode_id="unused",
+            patient_id=PATIENT,
+            source_orgnr=orgnr,
+            routes=routes(patient.clock.now, recorder=orgnr, **facts),
+            now=patient.clock.now,
+            within=WITHIN,
+        )
+    )
+
+
+def _concern_by(patient: Patient, orgnr: str, level: Level, note: str) -> Transition:
+    """A concern (request "c1") raised by `orgnr` on the patient's open episode, routed for it."""
+    now = patient.clock.now
+    return raise_concern(
+        patient.open,
+        actor=actor(orgnr),
+        level=level,
+        note=note,
+        request_id="c1",
+        new_episode_id="unused",
+        patient_id=PATIENT,
+        routes=routes(now, recorder=orgnr),
+        now=now,
+        within=WITHIN,
+    )
+
+
+def test_an_emergency_concern_by_a_target_tells_it_to_phone_113_and_notifies_only_the_others(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT, recorded at the KAD: home nursing and the legevakt
+    clock.advance(minutes(20))
+    step = patient.apply(_concern_by(patient, HOME_NURSING, Level.EMERGENCY, "Puster tungt"))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.PHONE_113)]
+    assert told(step.effects)[0].phone_numbers == (PHONE_113,)
+    assert set(notified(step.effects)) == {LEGEVAKT, FOLLOW_UP_TEAM}
+    assert patient.open.source_orgnr == RECORDER and patient.open.recorder_orgnr == HOME_NURSING
+    # Unacknowledged, the timeout tells the one who raised the emergency to phone 113 again.
+    timer = due_timer(patient.open)
+    step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(minutes(5)), within=WITHIN))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.PHONE_113)]
+
+
+def test_a_concern_at_the_level_by_a_target_never_notifies_itself(patient: Patient, clock: Clock) -> None:
+    patient.measure(5)
+    clock.advance(minutes(20))
+    step = _concern_by(patient, HOME_NURSING, Level.URGENT, "Fortsatt dårlig")
+    assert set(notified(step.effects)) == {LEGEVAKT}
+    assert step.episode is not None and step.episode.recorder_orgnr == RECORDER
+
+
+def test_an_upgrade_measured_by_another_organisation_tells_it_and_never_notifies_it(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT, recorded at the KAD
+    clock.advance(minutes(20))
+    step = _measured_by(patient, LEGEVAKT, 8, "lv1")
+    assert patient.open.level is Level.EMERGENCY
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(LEGEVAKT, RecorderMessage.PHONE_113)]
+    assert set(notified(step.effects)) == {HOME_NURSING, FOLLOW_UP_TEAM}
+    assert patient.open.events[-1].orgnr == LEGEVAKT and patient.open.recorder_orgnr == LEGEVAKT
+
+
+def test_an_upgrade_by_the_only_responsible_target_is_undeliverable_to_it(clock: Clock) -> None:
+    patient = Patient(clock, routes_at=lambda now: routes(now, legevakt=False, follow_up=False))
+    patient.measure(5)  # URGENT: home nursing only
+    clock.advance(minutes(3))
+    step = _measured_by(patient, HOME_NURSING, 8, "hn1", legevakt=False, follow_up=False)
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [
+        (HOME_NURSING, RecorderMessage.PHONE_113),
+        (HOME_NURSING, RecorderMessage.UNDELIVERABLE),
+    ]
+    assert notified(step.effects) == {} and patient.open.undeliverable and patient.open.timers == ()
+
+
+def test_an_upgrade_below_emergency_tells_its_recorder_the_alert_is_sent(patient: Patient, clock: Clock) -> None:
+    patient.measure(3, red=True)  # URGENT_REVIEW: the follow-up team
+    clock.advance(minutes(10))
+    step = _measured_by(patient, HOME_NURSING, 5, "hn1")
+    assert patient.open.level is Level.URGENT
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.SENT)]
+    assert HOME_NURSING not in notified(step.effects)
