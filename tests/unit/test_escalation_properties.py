@@ -219,7 +219,7 @@ class PatientMachine(RuleBasedStateMachine):
             )
         if evaluation.level is Level.EMERGENCY and (before is None or before.level < Level.EMERGENCY):
             assert step.episode is not None and step.episode.level is Level.EMERGENCY
-            assert notified == {t.orgnr for t in step.episode.targets}  # never suppressed
+            assert notified == {t.orgnr for t in step.episode.targets if t.orgnr != by}  # never suppressed
         if before is not None and step.episode is not None and step.episode.level > before.level:
             self._check_upgrade(before, step.episode)
         if step.episode is not None:
