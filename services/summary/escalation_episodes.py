@@ -837,7 +837,8 @@ def plan_reassessment(
     episode: Episode, *, actor: Responder, reassess_at: datetime, note: str, request_id: str, now: datetime
 ) -> Transition:
     """After an acknowledgement (never for EMERGENCY): a reassessment is planned; if no newer
-    measurement has arrived when it is due, the planner is reminded."""
+    measurement has arrived when it is due, the planner is reminded. The plan holds the episode
+    open: the auto-resolution timer is cancelled, and re-armed for 24 h after the reassessment is due."""
     _check(actor, request_id, {"note": (note, NOTE)})
     event = Event(
         EventKind.REASSESSMENT_PLANNED,
@@ -864,8 +865,10 @@ def plan_reassessment(
         raise _not_responsible()
     _room_for_action(episode)
     episode = replace(_add_event(episode, event), state=State.REASSESSMENT_PLANNED)
-    episode, effects = _with_timer(episode, TimerKind.REASSESSMENT, reassess_at)
-    return Transition(episode, tuple(effects))
+    # The plan holds the episode open until it is due: no auto-resolution before (re-armed when due).
+    episode, effects = _with_timer(episode, TimerKind.AUTO_RESOLVE, None)
+    episode, more = _with_timer(episode, TimerKind.REASSESSMENT, reassess_at)
+    return Transition(episode, (*effects, *more))
 
 
 def resolve(
@@ -906,11 +909,14 @@ def fire_timer(episode: Episode, timer: Timer, *, now: datetime, within: Acknowl
         event = Event(EventKind.RESOLVED, now, episode.level, outcome=Outcome.AUTO_NO_WORSENING)
         step = _resolve(episode, event)
         return Transition(step.episode, (*effects, *step.effects))
-    # REASSESSMENT: the planner is reminded unless a newer measurement arrived since the plan.
+    # REASSESSMENT: the planner is reminded unless a newer measurement arrived since the plan, and
+    # the quiet time before auto-resolution starts again from now.
     plan = next(e for e in reversed(episode.events) if e.kind is EventKind.REASSESSMENT_PLANNED)
     episode = replace(
         _add_event(episode, Event(EventKind.REASSESSMENT_DUE, now, episode.level, plan.orgnr)), state=State.ACKNOWLEDGED
     )
+    episode, rearmed = _with_timer(episode, TimerKind.AUTO_RESOLVE, now + _QUIET_TO_RESOLVE)
+    effects += rearmed
     newest = episode.newest_measured_at
     if newest is not None and newest > plan.at:
         return Transition(episode, tuple(effects))

@@ -494,10 +494,11 @@ def test_reassessment_is_planned_only_after_acknowledgement_and_never_for_emerge
         "INVALID_ARGUMENT",
         lambda: plan_reassessment(patient.open, **{**plan, "reassess_at": clock.now + timedelta(hours=25)}),
     )  # type: ignore[arg-type]
+    auto = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
     step = patient.apply(plan_reassessment(patient.open, **plan))  # type: ignore[arg-type]
     assert patient.open.state is State.REASSESSMENT_PLANNED
     timer = due_timer(patient.open, TimerKind.REASSESSMENT)
-    assert step.effects == (SetTimer(timer),)
+    assert step.effects == (CancelTimer(auto), SetTimer(timer))
     assert plan_reassessment(patient.open, **{**plan, "now": clock.now + timedelta(hours=3)}) == Transition(  # type: ignore[arg-type]
         patient.open
     )  # the same request later: nothing changes, though its time has passed
@@ -895,3 +896,40 @@ def test_an_upgrade_below_emergency_tells_its_recorder_the_alert_is_sent(patient
     assert patient.open.level is Level.URGENT
     assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.SENT)]
     assert HOME_NURSING not in notified(step.effects)
+
+
+def test_a_planned_reassessment_holds_the_episode_open_until_it_is_due(patient: Patient, clock: Clock) -> None:
+    patient.measure(5)
+    patient.apply(acknowledge(patient.open, actor=actor(LEGEVAKT), request_id="a1", now=clock.now))
+    auto = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
+    clock.advance(timedelta(hours=20))
+    step = patient.apply(
+        plan_reassessment(
+            patient.open,
+            actor=actor(LEGEVAKT),
+            reassess_at=clock.now + timedelta(hours=10),
+            note="Ny måling i kveld",
+            request_id="p1",
+            now=clock.now,
+        )
+    )
+    plan = due_timer(patient.open, TimerKind.REASSESSMENT)
+    assert step.effects == (CancelTimer(auto), SetTimer(plan))
+    assert patient.open.timer(TimerKind.AUTO_RESOLVE) is None
+    # The 24 h after the acknowledgement pass with the plan pending: the old timer changes nothing.
+    assert fire_timer(patient.open, auto, now=clock.advance(timedelta(hours=4)), within=WITHIN) == Transition(
+        patient.open
+    )
+    assert patient.open.state is State.REASSESSMENT_PLANNED
+    # Due: the planner is reminded and the quiet 24 h start again from the reassessment.
+    step = patient.apply(fire_timer(patient.open, plan, now=clock.advance(timedelta(hours=6)), within=WITHIN))
+    assert patient.open.state is State.ACKNOWLEDGED
+    assert notified(step.effects)[LEGEVAKT].reason is NotifyReason.REASSESSMENT_DUE
+    rearmed = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
+    assert rearmed.due_at == clock.now + timedelta(hours=24) and SetTimer(rearmed) in step.effects
+    assert fire_timer(patient.open, rearmed, now=clock.advance(timedelta(hours=23)), within=WITHIN) == Transition(
+        patient.open
+    )
+    step = patient.apply(fire_timer(patient.open, rearmed, now=clock.advance(timedelta(hours=1)), within=WITHIN))
+    assert patient.open.state is State.RESOLVED
+    assert patient.open.resolution is not None and patient.open.resolution.outcome is Outcome.AUTO_NO_WORSENING

@@ -368,6 +368,8 @@ class PatientMachine(RuleBasedStateMachine):
         assert episode.source_orgnr not in {t.orgnr for t in episode.targets}
         if episode.timer(TimerKind.ACKNOWLEDGE) is not None:
             assert episode.state is State.OPEN and not episode.undeliverable
+        if episode.state is State.REASSESSMENT_PLANNED:  # the plan holds it open until due
+            assert episode.timer(TimerKind.AUTO_RESOLVE) is None and episode.timer(TimerKind.REASSESSMENT) is not None
         if episode.state is State.RESOLVED:
             assert episode.timers == () and episode.resolution is not None
             if episode.resolution.outcome in (Outcome.AUTO_IMPROVED, Outcome.AUTO_NO_WORSENING):
