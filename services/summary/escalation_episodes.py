@@ -532,6 +532,7 @@ def _without_source(chain: Chain, source_orgnr: str) -> Chain:
         chain,
         first=tuple(t for t in chain.first if t.orgnr != source_orgnr),
         on_timeout=tuple(t for t in chain.on_timeout if t.orgnr != source_orgnr),
+        on_decline=tuple(t for t in chain.on_decline if t.orgnr != source_orgnr),
     )
 
 
@@ -547,7 +548,7 @@ def _merge_chain(episode: Episode, chain: Chain, now: datetime) -> Episode:
         elif new.role is TargetRole.RESPONSIBLE:
             targets[index] = replace(targets[index], target=new, declined=False)
     known = {t.orgnr for t in targets}
-    pending = tuple(t for t in chain.on_timeout if t.orgnr not in known)
+    pending = tuple(t for t in chain.pending if t.orgnr not in known)
     return replace(episode, targets=tuple(targets), pending=pending)
 
 
@@ -574,7 +575,7 @@ def _open(
         rules_version=RULES_VERSION,
         opened_at=now,
         targets=targets,
-        pending=chain.on_timeout,
+        pending=chain.pending,
         deadline=None,
         chain_exhausted=False,
         undeliverable=False,
@@ -900,7 +901,8 @@ def fire_timer(episode: Episode, timer: Timer, *, now: datetime, within: Acknowl
     episode, effects = _with_timer(episode, timer.kind, None)
     if timer.kind is TimerKind.ACKNOWLEDGE:
         episode = _add_event(episode, Event(EventKind.TIMEOUT, now, episode.level))
-        if episode.pending:
+        # A level whose timeout only leaves it overdue (REVIEW) keeps its pending targets for a decline.
+        if episode.pending and rule_for(episode.level).on_timeout is not OnTimeout.STAYS_OVERDUE:
             step = _add_next(episode, AddedBecause.TIMEOUT, NotifyReason.TIMEOUT, now, within)
             return Transition(step.episode, (*effects, *step.effects))
         episode, more = _exhausted(episode, now, told_by_decline=False)

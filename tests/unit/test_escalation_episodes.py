@@ -933,3 +933,39 @@ def test_a_planned_reassessment_holds_the_episode_open_until_it_is_due(patient: 
     step = patient.apply(fire_timer(patient.open, rearmed, now=clock.advance(timedelta(hours=1)), within=WITHIN))
     assert patient.open.state is State.RESOLVED
     assert patient.open.resolution is not None and patient.open.resolution.outcome is Outcome.AUTO_NO_WORSENING
+
+
+def test_a_review_declined_by_the_follow_up_team_passes_on_to_home_nursing_then_the_legevakt(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(1)
+    clock.advance(timedelta(hours=1))
+    patient.measure(3)  # REVIEW, the follow-up team primary in its hours
+    assert [t.orgnr for t in patient.open.targets] == [FOLLOW_UP_TEAM]
+    step = patient.apply(
+        decline(
+            patient.open, actor=actor(FOLLOW_UP_TEAM), reason="Ikke vår", request_id="d1", now=clock.now, within=WITHIN
+        )
+    )
+    assert not patient.open.chain_exhausted and told(step.effects) == []
+    assert {o: (n.reason, n.push) for o, n in notified(step.effects).items()} == {
+        HOME_NURSING: (NotifyReason.PASSED_ON, False)
+    }
+    assert patient.open.deadline == clock.now + WITHIN.review
+    # Its timeout leaves it overdue on the list (the legevakt is not added) ...
+    timer = due_timer(patient.open)
+    step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(WITHIN.review), within=WITHIN))
+    assert patient.open.chain_exhausted and notified(step.effects) == {} and told(step.effects) == []
+    assert [t.orgnr for t in patient.open.targets] == [FOLLOW_UP_TEAM, HOME_NURSING]
+    # ... while home nursing declining passes it on to the legevakt at once.
+    step = patient.apply(
+        decline(
+            patient.open, actor=actor(HOME_NURSING), reason="Ikke vår", request_id="d2", now=clock.now, within=WITHIN
+        )
+    )
+    assert set(notified(step.effects)) == {LEGEVAKT} and not patient.open.chain_exhausted
+    step = patient.apply(
+        decline(patient.open, actor=actor(LEGEVAKT), reason="Full", request_id="d3", now=clock.now, within=WITHIN)
+    )
+    assert patient.open.chain_exhausted
+    assert [m.message for m in told(step.effects)] == [RecorderMessage.PHONE_LEGEVAKT]
