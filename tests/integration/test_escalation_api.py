@@ -123,7 +123,7 @@ async def test_get_escalation_opens_the_patient_the_measurements_and_the_isbar_v
         E.ESCALATION_STATE_OPEN,
         E.ESCALATION_ORIGIN_SCORE,
     )
-    assert got.rules_version == "news2-escalation/1"
+    assert got.rules_version == "news2-escalation/2"
     assert [(t.orgnr, t.name, t.role) for t in got.targets] == [
         (LEGEVAKT, "Bodø interkommunale legevakt", E.ESCALATION_ROLE_RESPONSIBLE),
         (HOME_NURSING, "Bodø kommune – hjemmesykepleie", E.ESCALATION_ROLE_RESPONSIBLE),

@@ -325,3 +325,19 @@ async def test_two_replicas_sent_the_same_measurements_and_sweeping_together_mak
                 )
     finally:
         engine.dispose()
+
+
+async def test_a_measurement_older_than_the_maximum_age_is_stored_and_scored_but_escalates_nothing(
+    stub, settings, episodes
+):
+    # A sync after an outage: measured two days ago, recorded now (default maximum age 6 h).
+    old = await record(stub, settings, people.INGRID, "old-8", vital_signs_input(NOW - timedelta(days=2), 8))
+    assert old.created and old.news2.total == 8  # stored and scored
+    assert episodes.open_episode(people.INGRID) is None
+    assert (old.escalation_id, old.escalation_level, old.no_escalation_reason) == (
+        "",
+        S.ESCALATION_LEVEL_UNSPECIFIED,
+        S.NO_ESCALATION_REASON_TOO_OLD,
+    )
+    assert old.clinical_response.text_en.splitlines()[1].startswith("The measurement was taken more than 6 h ago")
+    assert list(old.recorder_notices) == []  # nobody is told to phone 113 for it

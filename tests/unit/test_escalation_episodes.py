@@ -185,7 +185,7 @@ def test_emergency_opens_telling_the_recorder_to_phone_113_first_and_pushes_to_e
     step = patient.measure(8)
     episode = patient.open
     assert (episode.level, episode.state, episode.origin) == (Level.EMERGENCY, State.OPEN, Origin.SCORE)
-    assert episode.rules_version == "news2-escalation/1"
+    assert episode.rules_version == "news2-escalation/2"
     assert [t.orgnr for t in episode.targets] == [LEGEVAKT, HOME_NURSING, FOLLOW_UP_TEAM]
     assert step.effects[0] == TellRecorder(
         episode.episode_id, RECORDER, RecorderMessage.PHONE_113, step.effects[0].text, (PHONE_113,)
