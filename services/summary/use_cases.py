@@ -343,7 +343,9 @@ def _escalate(
         now=now,
     )
     episode = transition.episode
-    told = tuple(e for e in transition.effects if isinstance(e, TellRecorder))
+    # What this call told the caller's organisation (an auto-resolution tells the episode's recorder,
+    # who may be another organisation).
+    told = tuple(e for e in transition.effects if isinstance(e, TellRecorder) and e.orgnr == recorder_orgnr)
     if episode is None:
         return Escalated(evaluation, "", None, told, now)
     return Escalated(evaluation, episode.episode_id, episode.level, told, now)
