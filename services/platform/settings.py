@@ -40,6 +40,24 @@ class SettingsError(ValueError):
 MAX_ESCALATION_ACKNOWLEDGE_MINUTES = 24 * 60
 
 
+# A measurement measured longer ago than this when recorded escalates nothing (services.summary
+# escalation_rules MEASUREMENT_AGE_LIMIT is the default; tests/unit/test_escalation_settings.py keeps them equal).
+DEFAULT_MAX_MEASUREMENT_AGE_MINUTES = 6 * 60
+MAX_MAX_MEASUREMENT_AGE_MINUTES = 7 * 24 * 60
+
+
+def _max_measurement_age_minutes(env: Mapping[str, str]) -> int:
+    name = "SAMHANDLING_ESCALATION_MAX_MEASUREMENT_AGE"
+    text = env.get(name, "").strip()
+    if not text:
+        return DEFAULT_MAX_MEASUREMENT_AGE_MINUTES
+    if not text.isdigit() or not 1 <= int(text) <= MAX_MAX_MEASUREMENT_AGE_MINUTES:
+        raise SettingsError(
+            f"{name} must be a whole number of minutes from 1 to {MAX_MAX_MEASUREMENT_AGE_MINUTES}, not {text!r}"
+        )
+    return int(text)
+
+
 @dataclass(frozen=True)
 class EscalationMinutes:
     """Acknowledge-within times of the escalation levels, in whole minutes, most patient first: each
@@ -170,9 +188,11 @@ class Settings:
     web_session_max_seconds: float = 28800.0
     # NEWS2 escalation (docs/escalation.md): how long each level waits for an acknowledgement, in
     # minutes (product defaults, not RCP figures; REVIEW counts the primary team's opening hours),
-    # and the wait between the sweeper's sweeps when nothing more is due.
+    # and the wait between the sweeper's sweeps when nothing more is due; a measurement older than
+    # the maximum age (minutes) when recorded escalates nothing.
     escalation_acknowledge_minutes: EscalationMinutes = field(default_factory=EscalationMinutes)
     escalation_sweep_interval_seconds: float = 5.0
+    escalation_max_measurement_age_minutes: int = DEFAULT_MAX_MEASUREMENT_AGE_MINUTES
 
     @property
     def production(self) -> bool:
@@ -280,6 +300,7 @@ class Settings:
             web_session_max_seconds=_lifetime(env, "SAMHANDLING_WEB_SESSION_MAX_SECONDS", 28800.0),
             escalation_acknowledge_minutes=EscalationMinutes.from_env(env),
             escalation_sweep_interval_seconds=_lifetime(env, "SAMHANDLING_ESCALATION_SWEEP_INTERVAL_SECONDS", 5.0),
+            escalation_max_measurement_age_minutes=_max_measurement_age_minutes(env),
         )
 
 

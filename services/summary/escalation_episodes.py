@@ -266,6 +266,20 @@ class Episode:
     def timer(self, kind: TimerKind) -> Timer | None:
         return next((t for t in self.timers if t.kind is kind), None)
 
+    @property
+    def recorder_orgnr(self) -> str:
+        """The organisation the recorder's messages go to: the one whose measurement or concern set
+        the episode's current level (the source, until another organisation upgrades it)."""
+        recorder, level = self.source_orgnr, None
+        for event in self.events:
+            if event.kind is EventKind.OPENED:
+                level = event.level
+            elif event.kind is EventKind.UPGRADED or (
+                event.kind is EventKind.CONCERN and level is not None and event.level > level
+            ):
+                recorder, level = event.orgnr or recorder, event.level
+        return recorder
+
 
 # Effects: what a store carries out after saving the episode. None carries patient data.
 @dataclass(frozen=True, slots=True)
@@ -339,11 +353,12 @@ _PHONES = {
 
 
 def _tell(episode: Episode, message: RecorderMessage) -> TellRecorder:
+    """A message for the recorder: the organisation whose measurement or concern set the current level."""
     # An emergency's recorder is always given 113, whatever else it is told.
     phones = _PHONES.get(message, ())
     if episode.level is Level.EMERGENCY and message is RecorderMessage.UNDELIVERABLE:
         phones = (PHONE_113, PHONE_LEGEVAKT)
-    return TellRecorder(episode.episode_id, episode.source_orgnr, message, _TEXTS[message], phones)
+    return TellRecorder(episode.episode_id, episode.recorder_orgnr, message, _TEXTS[message], phones)
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -492,8 +507,9 @@ def _add_measurement(episode: Episode, ref: MeasurementRef) -> Episode:
     )
 
 
-def _deliverable(episode: Episode) -> bool:
-    return bool(episode.pending) or any(t.can_take for t in episode.targets)
+def _deliverable(episode: Episode, besides: str = "") -> bool:
+    """Someone responsible can be reached (other than `besides`, the organisation acting)."""
+    return bool(episode.pending) or any(t.can_take and t.orgnr != besides for t in episode.targets)
 
 
 def _exhausted(episode: Episode, now: datetime, told_by_decline: bool) -> tuple[Episode, list[Effect]]:
@@ -516,6 +532,7 @@ def _without_source(chain: Chain, source_orgnr: str) -> Chain:
         chain,
         first=tuple(t for t in chain.first if t.orgnr != source_orgnr),
         on_timeout=tuple(t for t in chain.on_timeout if t.orgnr != source_orgnr),
+        on_decline=tuple(t for t in chain.on_decline if t.orgnr != source_orgnr),
     )
 
 
@@ -531,7 +548,7 @@ def _merge_chain(episode: Episode, chain: Chain, now: datetime) -> Episode:
         elif new.role is TargetRole.RESPONSIBLE:
             targets[index] = replace(targets[index], target=new, declined=False)
     known = {t.orgnr for t in targets}
-    pending = tuple(t for t in chain.on_timeout if t.orgnr not in known)
+    pending = tuple(t for t in chain.pending if t.orgnr not in known)
     return replace(episode, targets=tuple(targets), pending=pending)
 
 
@@ -558,7 +575,7 @@ def _open(
         rules_version=RULES_VERSION,
         opened_at=now,
         targets=targets,
-        pending=chain.on_timeout,
+        pending=chain.pending,
         deadline=None,
         chain_exhausted=False,
         undeliverable=False,
@@ -588,10 +605,13 @@ def _open(
 def _upgrade(
     episode: Episode, level: Level, routes: Routes, now: datetime, within: AcknowledgeWithin, event: Event
 ) -> Transition:
-    """A higher level: every target is told again (even those that acknowledged or declined), the
-    acknowledgement no longer holds, and the deadline is the new level's (never later than one
-    already running)."""
-    chain = _without_source(routes.chain(level), episode.source_orgnr)
+    """A higher level, set by `event.orgnr` (the organisation whose measurement or concern it is): every
+    other target is told again (even those that acknowledged or declined), the acknowledgement no
+    longer holds, and the deadline is the new level's (never later than one already running). The
+    acting organisation is the recorder now: it gets the recorder's messages (113 first for an
+    EMERGENCY) and is never added or notified as a target of its own action."""
+    acting = event.orgnr
+    chain = _without_source(_without_source(routes.chain(level), episode.source_orgnr), acting)
     previous_deadline = episode.deadline if episode.state is State.OPEN and not episode.chain_exhausted else None
     episode = replace(
         episode, level=level, state=State.OPEN, acknowledgement=None, chain_exhausted=False, below_trigger_since_ack=0
@@ -603,7 +623,7 @@ def _upgrade(
     effects_after: list[Effect] = []
     if rule_for(level).recorder_phones_113_first:
         effects_after.append(_tell(episode, RecorderMessage.PHONE_113))
-    if not _deliverable(episode):
+    if not _deliverable(episode, besides=acting):
         episode = replace(episode, undeliverable=True, deadline=None)
         effects_after.append(_tell(episode, RecorderMessage.UNDELIVERABLE))
     else:
@@ -613,7 +633,10 @@ def _upgrade(
         episode = replace(episode, undeliverable=False, deadline=deadline)
         episode, timer_effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, deadline)
         effects += timer_effects
-    episode, notes = _notify(episode, (t.orgnr for t in episode.targets), NotifyReason.UPGRADED, now)
+        if not rule_for(level).recorder_phones_113_first:
+            effects_after.append(_tell(episode, RecorderMessage.SENT))
+    others = (t.orgnr for t in episode.targets if t.orgnr != acting)
+    episode, notes = _notify(episode, others, NotifyReason.UPGRADED, now)
     return Transition(episode, (*effects, *effects_after, *notes))
 
 
@@ -642,7 +665,9 @@ def record_measurement(
     """A measurement of the patient was recorded and evaluated (escalation_rules.evaluate).
     `current` is the patient's open episode, if any. Without one, a level opens an episode with
     `new_episode_id`; with one, a newer measurement at a higher level upgrades it and any other is
-    appended without a notification. Applying the same measurement again changes nothing."""
+    appended without a notification. `source_orgnr` is the organisation recording this measurement:
+    it opens the episode as its source, or, upgrading it, becomes its recorder (never a target of
+    its own alert). Applying the same measurement again changes nothing."""
     if current is not None and any(m.measurement_id == measurement_id for m in current.measurements):
         return Transition(current)
     if current is None or current.state is State.RESOLVED:
@@ -664,7 +689,7 @@ def record_measurement(
     newer = newest is None or measured_at >= newest
     level = evaluation.level if newer else None
     if level is not None and level > episode.level:
-        event = Event(EventKind.UPGRADED, now, level)
+        event = Event(EventKind.UPGRADED, now, level, source_orgnr)
         return _measured(_upgrade(episode, level, routes, now, within, event), measurement_id, measured_at, level)
     episode = _add_measurement(episode, MeasurementRef(measurement_id, measured_at, level))
     if not newer:
@@ -720,7 +745,8 @@ def raise_concern(
     if level > current.level:
         return _upgrade(current, level, routes, now, within, event)
     episode = _add_event(current, event)
-    episode, notes = _notify(episode, (t.orgnr for t in episode.targets if t.can_take), NotifyReason.CONCERN, now)
+    others = (t.orgnr for t in episode.targets if t.can_take and t.orgnr != actor.orgnr)
+    episode, notes = _notify(episode, others, NotifyReason.CONCERN, now)
     return Transition(episode, tuple(notes))
 
 
@@ -812,7 +838,8 @@ def plan_reassessment(
     episode: Episode, *, actor: Responder, reassess_at: datetime, note: str, request_id: str, now: datetime
 ) -> Transition:
     """After an acknowledgement (never for EMERGENCY): a reassessment is planned; if no newer
-    measurement has arrived when it is due, the planner is reminded."""
+    measurement has arrived when it is due, the planner is reminded. The plan holds the episode
+    open: the auto-resolution timer is cancelled, and re-armed for 24 h after the reassessment is due."""
     _check(actor, request_id, {"note": (note, NOTE)})
     event = Event(
         EventKind.REASSESSMENT_PLANNED,
@@ -839,8 +866,10 @@ def plan_reassessment(
         raise _not_responsible()
     _room_for_action(episode)
     episode = replace(_add_event(episode, event), state=State.REASSESSMENT_PLANNED)
-    episode, effects = _with_timer(episode, TimerKind.REASSESSMENT, reassess_at)
-    return Transition(episode, tuple(effects))
+    # The plan holds the episode open until it is due: no auto-resolution before (re-armed when due).
+    episode, effects = _with_timer(episode, TimerKind.AUTO_RESOLVE, None)
+    episode, more = _with_timer(episode, TimerKind.REASSESSMENT, reassess_at)
+    return Transition(episode, (*effects, *more))
 
 
 def resolve(
@@ -872,7 +901,8 @@ def fire_timer(episode: Episode, timer: Timer, *, now: datetime, within: Acknowl
     episode, effects = _with_timer(episode, timer.kind, None)
     if timer.kind is TimerKind.ACKNOWLEDGE:
         episode = _add_event(episode, Event(EventKind.TIMEOUT, now, episode.level))
-        if episode.pending:
+        # A level whose timeout only leaves it overdue (REVIEW) keeps its pending targets for a decline.
+        if episode.pending and rule_for(episode.level).on_timeout is not OnTimeout.STAYS_OVERDUE:
             step = _add_next(episode, AddedBecause.TIMEOUT, NotifyReason.TIMEOUT, now, within)
             return Transition(step.episode, (*effects, *step.effects))
         episode, more = _exhausted(episode, now, told_by_decline=False)
@@ -881,11 +911,14 @@ def fire_timer(episode: Episode, timer: Timer, *, now: datetime, within: Acknowl
         event = Event(EventKind.RESOLVED, now, episode.level, outcome=Outcome.AUTO_NO_WORSENING)
         step = _resolve(episode, event)
         return Transition(step.episode, (*effects, *step.effects))
-    # REASSESSMENT: the planner is reminded unless a newer measurement arrived since the plan.
+    # REASSESSMENT: the planner is reminded unless a newer measurement arrived since the plan, and
+    # the quiet time before auto-resolution starts again from now.
     plan = next(e for e in reversed(episode.events) if e.kind is EventKind.REASSESSMENT_PLANNED)
     episode = replace(
         _add_event(episode, Event(EventKind.REASSESSMENT_DUE, now, episode.level, plan.orgnr)), state=State.ACKNOWLEDGED
     )
+    episode, rearmed = _with_timer(episode, TimerKind.AUTO_RESOLVE, now + _QUIET_TO_RESOLVE)
+    effects += rearmed
     newest = episode.newest_measured_at
     if newest is not None and newest > plan.at:
         return Transition(episode, tuple(effects))

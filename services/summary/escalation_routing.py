@@ -187,19 +187,26 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Chain:
-    """One level's chain: the first targets, then the one added on each timeout, in order.
-    `hours` are the opening hours the acknowledge-within time counts in (REVIEW with a follow-up
-    team as primary); None counts every hour."""
+    """One level's chain: the first targets, then the one added on each timeout, in order; or,
+    where a timeout adds nobody (REVIEW), the one added on each decline (`on_decline`: the next
+    responsible in the order of responsibility). `hours` are the opening hours the
+    acknowledge-within time counts in (REVIEW with a follow-up team as primary); None counts every hour."""
 
     level: Level
     first: tuple[Target, ...]
     on_timeout: tuple[Target, ...] = ()
     hours: OpeningHours | None = None
+    on_decline: tuple[Target, ...] = ()
+
+    @property
+    def pending(self) -> tuple[Target, ...]:
+        """The targets an episode adds one by one after the first (a chain has one list or the other)."""
+        return self.on_timeout or self.on_decline
 
     @property
     def undeliverable(self) -> bool:
         """No responsible target at all: the episode goes back to the recorder."""
-        return not any(t.role is TargetRole.RESPONSIBLE for t in (*self.first, *self.on_timeout))
+        return not any(t.role is TargetRole.RESPONSIBLE for t in (*self.first, *self.pending))
 
     def deadline(self, start: datetime, within: AcknowledgeWithin) -> datetime:
         wait = within.for_level(self.level)
@@ -261,7 +268,9 @@ def route(facts: ResponsibilityFacts, now: datetime) -> Routes:
     team = None if enrolment is None else Target(enrolment.team_orgnr, TargetKind.FOLLOW_UP_TEAM, responsible)
     primary = (team if team_open else None) or home_nursing or legevakt
     review_hours = enrolment.hours if enrolment is not None and primary is team and team_open else None
-    review = Chain(Level.REVIEW, _distinct([primary]), hours=review_hours)
+    # A REVIEW declined passes on at once to the next responsible (its timeout only leaves it overdue).
+    after_primary = [t for t in (home_nursing, legevakt) if t is not None and t != primary]
+    review = Chain(Level.REVIEW, _distinct([primary]), hours=review_hours, on_decline=_distinct(after_primary))
     later = () if legevakt is None or primary == legevakt else (legevakt,)
     urgent_review = Chain(Level.URGENT_REVIEW, _distinct([primary]), later)
 

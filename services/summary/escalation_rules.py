@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from .news2 import News2Result
 from .trend import TrendPoint
@@ -30,6 +30,7 @@ from .vitals import Measurement, NotScored, assess
 
 __all__ = [
     "CHART4_RESPONSE",
+    "MEASUREMENT_AGE_LIMIT",
     "MAX_ACKNOWLEDGE_WITHIN_HOURS",
     "REVIEW_RISE",
     "REVIEW_WINDOW",
@@ -51,11 +52,14 @@ __all__ = [
 
 # Bumped whenever a row below changes meaning; stored on every episode, so an episode is always
 # read under the rules it was opened with.
-RULES_VERSION = "news2-escalation/1"
+RULES_VERSION = "news2-escalation/2"  # 2: a measurement older than the maximum age escalates nothing
 
 # REVIEW: a total of 1-4 that rose by this much (or from a lower band) within this window.
 REVIEW_RISE = 2
 REVIEW_WINDOW = timedelta(hours=24)
+# A measurement measured longer ago than this when it is recorded escalates nothing (a setting;
+# a sync after an outage must not page the legevakt for a patient measured days ago).
+MEASUREMENT_AGE_LIMIT = timedelta(hours=6)
 # No acknowledge-within setting may be longer than this (a setting that never expires is no timer).
 MAX_ACKNOWLEDGE_WITHIN_HOURS = 24
 _MAX_ACKNOWLEDGE_WITHIN = timedelta(hours=MAX_ACKNOWLEDGE_WITHIN_HOURS)
@@ -259,6 +263,7 @@ class NoEscalation(enum.Enum):
     NOT_SCORED_UNDER_16 = "NOT_SCORED_UNDER_16"  # NEWS2 not validated: never escalated automatically
     NOT_SCORED_PREGNANT = "NOT_SCORED_PREGNANT"  # likewise
     LATE = "LATE"  # a newer scored measurement exists: an older one arriving late never opens or upgrades
+    TOO_OLD = "TOO_OLD"  # measured longer ago than the maximum age when recorded: it would have escalated
     BELOW_TRIGGER = "BELOW_TRIGGER"  # scored, no row's trigger met
 
 
@@ -272,6 +277,16 @@ _LATE = RecorderText(
     nb="En nyere måling av pasienten finnes allerede; denne eldre målingen er lagret, men varsler ingen.",
     en="A newer measurement of the patient already exists; this older one is stored but alerts nobody.",
 )
+
+
+def _too_old(max_age: timedelta) -> RecorderText:
+    hours = f"{max_age / timedelta(hours=1):g}"
+    return RecorderText(
+        nb=f"Målingen er tatt for mer enn {hours} timer siden; den er lagret, men varsler ingen. "
+        "Mål pasienten på nytt, eller meld bekymring om du er urolig for pasienten nå.",
+        en=f"The measurement was taken more than {hours} h ago; it is stored but alerts nobody. "
+        "Measure the patient again, or raise a concern if you are worried about the patient now.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,14 +315,23 @@ def _level_of(result: News2Result, earlier_totals: Iterable[int]) -> Level | Non
     return None
 
 
-def evaluate(measurement: Measurement, birth_date: date, others: Iterable[TrendPoint]) -> Evaluation:
+def evaluate(
+    measurement: Measurement,
+    birth_date: date,
+    others: Iterable[TrendPoint],
+    *,
+    now: datetime | None = None,
+    max_age: timedelta = MEASUREMENT_AGE_LIMIT,
+) -> Evaluation:
     """Whether `measurement`, just recorded, escalates.
 
     `others` are the patient's other scored measurements (not this one; any order, any time):
     when one of them was measured later than this one, this one is late and escalates nothing
     (one measured at the same time does not make it late). REVIEW's rise is measured against
     those within REVIEW_WINDOW before it. Under-16s and pregnancy are scored by nobody and never
-    escalated automatically (a health person may still raise a CONCERN).
+    escalated automatically (a health person may still raise a CONCERN). Recorded at `now`, one
+    measured more than `max_age` before it that would have escalated is TOO_OLD and escalates
+    nothing (None: no clock, no age rule — a test of the table alone).
     """
     assessment = assess(measurement, birth_date)
     if assessment.result is None:
@@ -327,4 +351,6 @@ def evaluate(measurement: Measurement, birth_date: date, others: Iterable[TrendP
     level = _level_of(result, earlier)
     if level is None:
         return Evaluation(None, NoEscalation.BELOW_TRIGGER, result, (response,))
+    if now is not None and now - at > max_age:
+        return Evaluation(None, NoEscalation.TOO_OLD, result, (response, _too_old(max_age)))
     return Evaluation(level, None, result, (response,))

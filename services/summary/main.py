@@ -32,6 +32,11 @@ def acknowledge_within(settings: Settings) -> AcknowledgeWithin:
     return AcknowledgeWithin(*(timedelta(minutes=m) for m in settings.escalation_acknowledge_minutes.values()))
 
 
+def max_measurement_age(settings: Settings) -> timedelta:
+    """How old a measurement may be when recorded and still escalate (SAMHANDLING_ESCALATION_MAX_MEASUREMENT_AGE)."""
+    return timedelta(minutes=settings.escalation_max_measurement_age_minutes)
+
+
 def sweep_interval(settings: Settings) -> timedelta:
     """The wait between sweeps when nothing more is due (SAMHANDLING_ESCALATION_SWEEP_INTERVAL_SECONDS)."""
     return timedelta(seconds=settings.escalation_sweep_interval_seconds)
@@ -56,7 +61,9 @@ def make_api(
     and `facts` (who is responsible for a patient; the responsibility store's when None): tests
     inject them."""
     escalation = Escalation(
-        EscalationStore(store.sessions, acknowledge_within(settings)), ResponsibilityStore(store.sessions)
+        EscalationStore(store.sessions, acknowledge_within(settings)),
+        ResponsibilityStore(store.sessions),
+        max_measurement_age(settings),
     )
     wakeups = Wakeups(
         pg_notify.listen_url(settings.session_database_url("summary")),

@@ -25,7 +25,7 @@ from .escalation_fhir import escalation_bundle
 from .escalation_inbox_store import SEQUENCE, EscalationInboxStore
 from .escalation_isbar import isbar
 from .escalation_routing import FollowUpEnrolment, OpeningHours, ResponsibilityFacts, route
-from .escalation_rules import REVIEW_WINDOW, Evaluation, Level, evaluate
+from .escalation_rules import MEASUREMENT_AGE_LIMIT, REVIEW_WINDOW, Evaluation, Level, evaluate
 from .escalation_signal_store import EscalationSignalStore
 from .escalation_signals import Signal, SignalKind, signals
 from .escalation_statistics import DayStatistics, day_statistics, utc_range
@@ -265,10 +265,12 @@ class Recorded:
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
-    """The stores an escalation step uses (one database: the summary's)."""
+    """The stores an escalation step uses (one database: the summary's), and how old a measurement
+    may be when recorded and still escalate."""
 
     episodes: EscalationStore
     responsibility: ResponsibilityStore
+    max_measurement_age: timedelta = MEASUREMENT_AGE_LIMIT
 
 
 @_refusals_as_errors
@@ -324,7 +326,7 @@ def _escalate(
         MAX_COMPARED,
     )
     others = points_of((m, assess(m, patient.birth_date)) for m in nearby if m.measurement_id != stored.measurement_id)
-    evaluation = evaluate(stored, patient.birth_date, others)
+    evaluation = evaluate(stored, patient.birth_date, others, now=now, max_age=escalation.max_measurement_age)
     if evaluation.level is None:
         # Nothing is opened or upgraded, so no route is read (a measurement joining an open episode
         # or counting towards its resolution needs none).
@@ -341,7 +343,9 @@ def _escalate(
         now=now,
     )
     episode = transition.episode
-    told = tuple(e for e in transition.effects if isinstance(e, TellRecorder))
+    # What this call told the caller's organisation (an auto-resolution tells the episode's recorder,
+    # who may be another organisation).
+    told = tuple(e for e in transition.effects if isinstance(e, TellRecorder) and e.orgnr == recorder_orgnr)
     if episode is None:
         return Escalated(evaluation, "", None, told, now)
     return Escalated(evaluation, episode.episode_id, episode.level, told, now)

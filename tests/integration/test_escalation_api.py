@@ -123,7 +123,7 @@ async def test_get_escalation_opens_the_patient_the_measurements_and_the_isbar_v
         E.ESCALATION_STATE_OPEN,
         E.ESCALATION_ORIGIN_SCORE,
     )
-    assert got.rules_version == "news2-escalation/1"
+    assert got.rules_version == "news2-escalation/2"
     assert [(t.orgnr, t.name, t.role) for t in got.targets] == [
         (LEGEVAKT, "Bodø interkommunale legevakt", E.ESCALATION_ROLE_RESPONSIBLE),
         (HOME_NURSING, "Bodø kommune – hjemmesykepleie", E.ESCALATION_ROLE_RESPONSIBLE),
@@ -424,8 +424,10 @@ async def test_a_concern_opens_an_escalation_and_a_repeat_answers_the_same(esc):
         "GetEscalation", E.GetEscalationRequest(escalation_id=got.escalation_id), KRISTIN, patient_id=people.ESKIL
     )
     assert reopened.escalation.events[-1].kind == E.ESCALATION_EVENT_KIND_CONCERN
-    # The recorder's organisation (the source) is told to phone 113; the concern's raiser is not the source.
-    assert list(upgraded.recorder_notices) == []
+    # The organisation raising the emergency is the one with the patient: it is told to phone 113 (the
+    # source, which raised the first concern, is not), and it is not notified as a target of its own alert.
+    assert [n.kind for n in upgraded.recorder_notices] == [summary_pb2.RECORDER_NOTICE_KIND_PHONE_113]
+    assert [n.phone_numbers for n in upgraded.recorder_notices] == [["113"]]
 
 
 async def test_a_concern_is_refused_without_a_level_a_note_or_a_known_patient(esc):

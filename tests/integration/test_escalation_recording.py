@@ -33,7 +33,7 @@ from services.summary.escalation_store import EscalationStore
 from services.summary.main import BACKEND, make_api
 from services.summary.models import PatientRow, VitalSignsRow
 from tests.fixtures import people
-from tests.fixtures.escalation import HOME_NURSING, LEGEVAKT, vital_signs_input
+from tests.fixtures.escalation import HOME_NURSING, LEGEVAKT, actor, vital_signs_input
 from tests.support import DEMO_EHR_ACTOR, asserted, backend_replicas, expect_error, running_backend, settings_for
 
 S = summary_pb2
@@ -367,3 +367,48 @@ async def test_an_emergency_nobody_is_responsible_for_goes_back_to_the_recorder_
     assert [(i.escalation_id, i.role, i.state) for i in sent_box.escalations] == [
         (answer.escalation_id, escalation_pb2.ESCALATION_ROLE_SOURCE, escalation_pb2.ESCALATION_STATE_OPEN)
     ]
+
+
+async def test_a_measurement_older_than_the_maximum_age_is_stored_and_scored_but_escalates_nothing(
+    stub, settings, episodes
+):
+    # A sync after an outage: measured two days ago, recorded now (default maximum age 6 h).
+    old = await record(stub, settings, people.INGRID, "old-8", vital_signs_input(NOW - timedelta(days=2), 8))
+    assert old.created and old.news2.total == 8  # stored and scored
+    assert episodes.open_episode(people.INGRID) is None
+    assert (old.escalation_id, old.escalation_level, old.no_escalation_reason) == (
+        "",
+        S.ESCALATION_LEVEL_UNSPECIFIED,
+        S.NO_ESCALATION_REASON_TOO_OLD,
+    )
+    assert old.clinical_response.text_en.splitlines()[1].startswith("The measurement was taken more than 6 h ago")
+    assert list(old.recorder_notices) == []  # nobody is told to phone 113 for it
+
+
+async def test_an_upgrade_measured_by_a_target_tells_it_to_phone_113_and_never_notifies_it(stub, settings, episodes):
+    # The hospital records a 5 for Tor (URGENT to home nursing and the legevakt); home nursing then
+    # measures 8 at the kitchen table: it is the one with the patient, so it is told to phone 113.
+    await record(stub, settings, people.TOR, "up-5", vital_signs_input(NOW - timedelta(minutes=20), 5), HOSPITAL)
+    upgraded = await record(stub, settings, people.TOR, "up-8", vital_signs_input(NOW - timedelta(minutes=1), 8))
+    assert upgraded.escalation_level == S.ESCALATION_LEVEL_EMERGENCY
+    assert [(n.kind, list(n.phone_numbers)) for n in upgraded.recorder_notices] == [
+        (S.RECORDER_NOTICE_KIND_PHONE_113, ["113"])
+    ]
+    episode = episodes.open_episode(people.TOR)
+    assert episode is not None and episode.source_orgnr == "910000098"
+    deliveries = [(d.notify.orgnr, d.notify.reason.name) for d in episodes.deliveries(episode.episode_id)]
+    assert (HOME_NURSING, "UPGRADED") not in deliveries and (LEGEVAKT, "UPGRADED") in deliveries
+    told = [(n.tell.orgnr, n.tell.message) for n in episodes.recorder_messages(episode.episode_id)]
+    assert told[-1] == (HOME_NURSING, RecorderMessage.PHONE_113)
+    assert ("910000098", RecorderMessage.PHONE_113) not in told
+    # Taken by the legevakt, then resolved by two normal scores the hospital records: the recorder
+    # (home nursing) is told it is closed; the hospital's answer tells it nothing addressed to another.
+    episodes.acknowledge(episode.episode_id, actor=actor(LEGEVAKT), request_id="up-a", now=NOW - timedelta(seconds=50))
+    for n, ago in ((1, 40), (2, 30)):
+        quiet = await record(
+            stub, settings, people.TOR, f"up-0-{n}", vital_signs_input(NOW - timedelta(seconds=ago), 0), HOSPITAL
+        )
+    assert episodes.get(episode.episode_id).state is State.RESOLVED
+    assert list(quiet.recorder_notices) == []
+    told = [(n.tell.orgnr, n.tell.message) for n in episodes.recorder_messages(episode.episode_id)]
+    assert told[-1] == (HOME_NURSING, RecorderMessage.RESOLVED)

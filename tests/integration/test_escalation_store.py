@@ -304,11 +304,14 @@ def test_a_timeout_adds_the_next_target_and_the_reassessment_reminds_the_planner
         now=now,
     )
     assert planned.episode is not None and planned.episode.state is State.REASSESSMENT_PLANNED
-    assert {t.kind for t in store.timers("e1")} == {TimerKind.AUTO_RESOLVE, TimerKind.REASSESSMENT}
+    # The plan holds the episode open: no auto-resolution until it is due, then 24 h from then.
+    assert {t.kind for t in store.timers("e1")} == {TimerKind.REASSESSMENT}
     (due,) = one.sweeper.sweep_once(now + timedelta(hours=2))
     assert due.timer.kind is TimerKind.REASSESSMENT
     assert {o: n.reason for o, n in notified(due.transition).items()} == {LEGEVAKT: NotifyReason.REASSESSMENT_DUE}
     assert store.get("e1").state is State.ACKNOWLEDGED
+    (rearmed,) = store.timers("e1")
+    assert (rearmed.kind, rearmed.due_at) == (TimerKind.AUTO_RESOLVE, now + timedelta(hours=26))
     assert [d.notify.reason for d in store.deliveries("e1")][-1] is NotifyReason.REASSESSMENT_DUE
 
     resolved = store.resolve(

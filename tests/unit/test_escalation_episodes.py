@@ -185,7 +185,7 @@ def test_emergency_opens_telling_the_recorder_to_phone_113_first_and_pushes_to_e
     step = patient.measure(8)
     episode = patient.open
     assert (episode.level, episode.state, episode.origin) == (Level.EMERGENCY, State.OPEN, Origin.SCORE)
-    assert episode.rules_version == "news2-escalation/1"
+    assert episode.rules_version == "news2-escalation/2"
     assert [t.orgnr for t in episode.targets] == [LEGEVAKT, HOME_NURSING, FOLLOW_UP_TEAM]
     assert step.effects[0] == TellRecorder(
         episode.episode_id, RECORDER, RecorderMessage.PHONE_113, step.effects[0].text, (PHONE_113,)
@@ -494,10 +494,11 @@ def test_reassessment_is_planned_only_after_acknowledgement_and_never_for_emerge
         "INVALID_ARGUMENT",
         lambda: plan_reassessment(patient.open, **{**plan, "reassess_at": clock.now + timedelta(hours=25)}),
     )  # type: ignore[arg-type]
+    auto = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
     step = patient.apply(plan_reassessment(patient.open, **plan))  # type: ignore[arg-type]
     assert patient.open.state is State.REASSESSMENT_PLANNED
     timer = due_timer(patient.open, TimerKind.REASSESSMENT)
-    assert step.effects == (SetTimer(timer),)
+    assert step.effects == (CancelTimer(auto), SetTimer(timer))
     assert plan_reassessment(patient.open, **{**plan, "now": clock.now + timedelta(hours=3)}) == Transition(  # type: ignore[arg-type]
         patient.open
     )  # the same request later: nothing changes, though its time has passed
@@ -798,3 +799,173 @@ def test_the_source_is_never_a_target_even_with_routes_made_for_another_recorder
     assert step.episode is not None
     assert [t.orgnr for t in step.episode.targets] == [LEGEVAKT, FOLLOW_UP_TEAM]
     assert HOME_NURSING not in notified(step.effects)
+
+
+# --- the organisation acting on an open episode -----------------------------------------------------
+
+
+def _measured_by(patient: Patient, orgnr: str, total: int, mid: str, **facts: bool) -> Transition:
+    """A measurement of the patient recorded by `orgnr` (not the episode's source), routed for it."""
+    m = measurement(patient.clock.now, total, mid=mid)
+    evaluation = evaluate(m, PATIENT_BORN, patient.points)
+    return patient.apply(
+        record_measurement(
+            patient.open,
+            measurement_id=mid,
+            measured_at=m.measured_at,
+            evaluation=evaluation,
+            new_episode_id="unused",
+            patient_id=PATIENT,
+            source_orgnr=orgnr,
+            routes=routes(patient.clock.now, recorder=orgnr, **facts),
+            now=patient.clock.now,
+            within=WITHIN,
+        )
+    )
+
+
+def _concern_by(patient: Patient, orgnr: str, level: Level, note: str) -> Transition:
+    """A concern (request "c1") raised by `orgnr` on the patient's open episode, routed for it."""
+    now = patient.clock.now
+    return raise_concern(
+        patient.open,
+        actor=actor(orgnr),
+        level=level,
+        note=note,
+        request_id="c1",
+        new_episode_id="unused",
+        patient_id=PATIENT,
+        routes=routes(now, recorder=orgnr),
+        now=now,
+        within=WITHIN,
+    )
+
+
+def test_an_emergency_concern_by_a_target_tells_it_to_phone_113_and_notifies_only_the_others(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT, recorded at the KAD: home nursing and the legevakt
+    clock.advance(minutes(20))
+    step = patient.apply(_concern_by(patient, HOME_NURSING, Level.EMERGENCY, "Puster tungt"))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.PHONE_113)]
+    assert told(step.effects)[0].phone_numbers == (PHONE_113,)
+    assert set(notified(step.effects)) == {LEGEVAKT, FOLLOW_UP_TEAM}
+    assert patient.open.source_orgnr == RECORDER and patient.open.recorder_orgnr == HOME_NURSING
+    # Unacknowledged, the timeout tells the one who raised the emergency to phone 113 again.
+    timer = due_timer(patient.open)
+    step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(minutes(5)), within=WITHIN))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.PHONE_113)]
+
+
+def test_a_concern_at_the_level_by_a_target_never_notifies_itself(patient: Patient, clock: Clock) -> None:
+    patient.measure(5)
+    clock.advance(minutes(20))
+    step = _concern_by(patient, HOME_NURSING, Level.URGENT, "Fortsatt dårlig")
+    assert set(notified(step.effects)) == {LEGEVAKT}
+    assert step.episode is not None and step.episode.recorder_orgnr == RECORDER
+
+
+def test_an_upgrade_measured_by_another_organisation_tells_it_and_never_notifies_it(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT, recorded at the KAD
+    clock.advance(minutes(20))
+    step = _measured_by(patient, LEGEVAKT, 8, "lv1")
+    assert patient.open.level is Level.EMERGENCY
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(LEGEVAKT, RecorderMessage.PHONE_113)]
+    assert set(notified(step.effects)) == {HOME_NURSING, FOLLOW_UP_TEAM}
+    assert patient.open.events[-1].orgnr == LEGEVAKT and patient.open.recorder_orgnr == LEGEVAKT
+
+
+def test_an_upgrade_by_the_only_responsible_target_is_undeliverable_to_it(clock: Clock) -> None:
+    patient = Patient(clock, routes_at=lambda now: routes(now, legevakt=False, follow_up=False))
+    patient.measure(5)  # URGENT: home nursing only
+    clock.advance(minutes(3))
+    step = _measured_by(patient, HOME_NURSING, 8, "hn1", legevakt=False, follow_up=False)
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [
+        (HOME_NURSING, RecorderMessage.PHONE_113),
+        (HOME_NURSING, RecorderMessage.UNDELIVERABLE),
+    ]
+    assert notified(step.effects) == {} and patient.open.undeliverable and patient.open.timers == ()
+
+
+def test_an_upgrade_below_emergency_tells_its_recorder_the_alert_is_sent(patient: Patient, clock: Clock) -> None:
+    patient.measure(3, red=True)  # URGENT_REVIEW: the follow-up team
+    clock.advance(minutes(10))
+    step = _measured_by(patient, HOME_NURSING, 5, "hn1")
+    assert patient.open.level is Level.URGENT
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.SENT)]
+    assert HOME_NURSING not in notified(step.effects)
+
+
+def test_a_planned_reassessment_holds_the_episode_open_until_it_is_due(patient: Patient, clock: Clock) -> None:
+    patient.measure(5)
+    patient.apply(acknowledge(patient.open, actor=actor(LEGEVAKT), request_id="a1", now=clock.now))
+    auto = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
+    clock.advance(timedelta(hours=20))
+    step = patient.apply(
+        plan_reassessment(
+            patient.open,
+            actor=actor(LEGEVAKT),
+            reassess_at=clock.now + timedelta(hours=10),
+            note="Ny måling i kveld",
+            request_id="p1",
+            now=clock.now,
+        )
+    )
+    plan = due_timer(patient.open, TimerKind.REASSESSMENT)
+    assert step.effects == (CancelTimer(auto), SetTimer(plan))
+    assert patient.open.timer(TimerKind.AUTO_RESOLVE) is None
+    # The 24 h after the acknowledgement pass with the plan pending: the old timer changes nothing.
+    assert fire_timer(patient.open, auto, now=clock.advance(timedelta(hours=4)), within=WITHIN) == Transition(
+        patient.open
+    )
+    assert patient.open.state is State.REASSESSMENT_PLANNED
+    # Due: the planner is reminded and the quiet 24 h start again from the reassessment.
+    step = patient.apply(fire_timer(patient.open, plan, now=clock.advance(timedelta(hours=6)), within=WITHIN))
+    assert patient.open.state is State.ACKNOWLEDGED
+    assert notified(step.effects)[LEGEVAKT].reason is NotifyReason.REASSESSMENT_DUE
+    rearmed = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
+    assert rearmed.due_at == clock.now + timedelta(hours=24) and SetTimer(rearmed) in step.effects
+    assert fire_timer(patient.open, rearmed, now=clock.advance(timedelta(hours=23)), within=WITHIN) == Transition(
+        patient.open
+    )
+    step = patient.apply(fire_timer(patient.open, rearmed, now=clock.advance(timedelta(hours=1)), within=WITHIN))
+    assert patient.open.state is State.RESOLVED
+    assert patient.open.resolution is not None and patient.open.resolution.outcome is Outcome.AUTO_NO_WORSENING
+
+
+def test_a_review_declined_by_the_follow_up_team_passes_on_to_home_nursing_then_the_legevakt(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(1)
+    clock.advance(timedelta(hours=1))
+    patient.measure(3)  # REVIEW, the follow-up team primary in its hours
+    assert [t.orgnr for t in patient.open.targets] == [FOLLOW_UP_TEAM]
+    step = patient.apply(
+        decline(
+            patient.open, actor=actor(FOLLOW_UP_TEAM), reason="Ikke vår", request_id="d1", now=clock.now, within=WITHIN
+        )
+    )
+    assert not patient.open.chain_exhausted and told(step.effects) == []
+    assert {o: (n.reason, n.push) for o, n in notified(step.effects).items()} == {
+        HOME_NURSING: (NotifyReason.PASSED_ON, False)
+    }
+    assert patient.open.deadline == clock.now + WITHIN.review
+    # Its timeout leaves it overdue on the list (the legevakt is not added) ...
+    timer = due_timer(patient.open)
+    step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(WITHIN.review), within=WITHIN))
+    assert patient.open.chain_exhausted and notified(step.effects) == {} and told(step.effects) == []
+    assert [t.orgnr for t in patient.open.targets] == [FOLLOW_UP_TEAM, HOME_NURSING]
+    # ... while home nursing declining passes it on to the legevakt at once.
+    step = patient.apply(
+        decline(
+            patient.open, actor=actor(HOME_NURSING), reason="Ikke vår", request_id="d2", now=clock.now, within=WITHIN
+        )
+    )
+    assert set(notified(step.effects)) == {LEGEVAKT} and not patient.open.chain_exhausted
+    step = patient.apply(
+        decline(patient.open, actor=actor(LEGEVAKT), reason="Full", request_id="d3", now=clock.now, within=WITHIN)
+    )
+    assert patient.open.chain_exhausted
+    assert [m.message for m in told(step.effects)] == [RecorderMessage.PHONE_LEGEVAKT]

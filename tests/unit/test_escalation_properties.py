@@ -5,11 +5,13 @@
 - EMERGENCY is never suppressed, also not by the 15-minute notification limit;
 - a late older measurement never opens or upgrades;
 - nothing unacknowledged is closed automatically, the recorder's organisation is never a target,
-  and every list of an episode stays within its bound.
+  nor is an organisation whose measurement or concern opens or upgrades an episode notified of it
+  (it, and only it, gets the recorder's messages), and every list of an episode stays within its bound.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import grpc
@@ -25,6 +27,7 @@ from services.summary.escalation_episodes import (
     Notify,
     Outcome,
     State,
+    TellRecorder,
     Timer,
     TimerKind,
     Transition,
@@ -154,8 +157,22 @@ class PatientMachine(RuleBasedStateMachine):
         self.seen_timers: list[Timer] = []
         self.count = 0
 
-    def routes(self) -> Routes:
-        return route(self.facts, self.now)
+    def routes(self, by: str | None = None) -> Routes:
+        facts = self.facts if by is None else replace(self.facts, recorder_orgnr=by)
+        return route(facts, self.now)
+
+    def _by(self, pick: int) -> str:
+        """Who records or raises: mostly the source, else any organisation (a target among them)."""
+        return self.facts.recorder_orgnr if pick < 50 else ORGS[pick % len(ORGS)]
+
+    @staticmethod
+    def _check_acting(before: Episode | None, step: Transition, by: str) -> None:
+        """An organisation that opens or upgrades an episode is its recorder: told, never notified."""
+        after = step.episode
+        assert by not in {e.orgnr for e in step.effects if isinstance(e, Notify)}
+        if after is not None and after.state is not State.RESOLVED and (before is None or after.level > before.level):
+            assert {e.orgnr for e in step.effects if isinstance(e, TellRecorder)} == {by}
+            assert after.recorder_orgnr == by
 
     def _take(self, step: Transition) -> None:
         if step.episode is not None:
@@ -166,8 +183,9 @@ class PatientMachine(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.now += timedelta(minutes=minutes)
 
-    @rule(score=SCORES, ago=st.sampled_from([0, 0, 0, 5, 90]))
-    def measure(self, score: tuple[int, bool], ago: int) -> None:
+    @rule(score=SCORES, ago=st.sampled_from([0, 0, 0, 5, 90]), pick=st.integers(0, 99))
+    def measure(self, score: tuple[int, bool], ago: int, pick: int) -> None:
+        by = self._by(pick)
         self.count += 1
         at = self.now - timedelta(minutes=ago)
         m = measurement(at, score[0], red=score[1], mid=f"m{self.count}")
@@ -184,13 +202,14 @@ class PatientMachine(RuleBasedStateMachine):
                 evaluation=evaluation,
                 new_episode_id=f"e{self.count}",
                 patient_id=PATIENT,
-                source_orgnr=self.facts.recorder_orgnr,
-                routes=self.routes(),
+                source_orgnr=by,
+                routes=self.routes(by),
                 now=self.now,
                 within=self.within,
             )
 
         step = apply(before)
+        self._check_acting(before, step, by)
         notified = {e.orgnr for e in step.effects if isinstance(e, Notify)}
         if newest is not None and at < newest:  # late: never opens or upgrades
             assert evaluation.no_escalation is NoEscalation.LATE
@@ -200,7 +219,7 @@ class PatientMachine(RuleBasedStateMachine):
             )
         if evaluation.level is Level.EMERGENCY and (before is None or before.level < Level.EMERGENCY):
             assert step.episode is not None and step.episode.level is Level.EMERGENCY
-            assert notified == {t.orgnr for t in step.episode.targets}  # never suppressed
+            assert notified == {t.orgnr for t in step.episode.targets if t.orgnr != by}  # never suppressed
         if before is not None and step.episode is not None and step.episode.level > before.level:
             self._check_upgrade(before, step.episode)
         if step.episode is not None:
@@ -284,8 +303,9 @@ class PatientMachine(RuleBasedStateMachine):
             lambda e: resolve(e, actor=actor(org), outcome=outcome, note="", request_id=rid, now=now),
         )
 
-    @rule(level=st.sampled_from([*Level, Level.EMERGENCY, Level.EMERGENCY]))
-    def concern(self, level: Level) -> None:
+    @rule(level=st.sampled_from([*Level, Level.EMERGENCY, Level.EMERGENCY]), pick=st.integers(0, 99))
+    def concern(self, level: Level, pick: int) -> None:
+        by = self._by(pick)
         self.count += 1
         rid, now = f"c{self.count}", self.now
         current = self.episode if self.episode is not None and self.episode.state is not State.RESOLVED else None
@@ -293,13 +313,13 @@ class PatientMachine(RuleBasedStateMachine):
         def call(e: Episode | None) -> Transition:
             return raise_concern(
                 e,
-                actor=actor(self.facts.recorder_orgnr),
+                actor=actor(by),
                 level=level,
                 note="Bekymret",
                 request_id=rid,
                 new_episode_id=f"e{self.count}",
                 patient_id=PATIENT,
-                routes=self.routes(),
+                routes=self.routes(by),
                 now=now,
                 within=self.within,
             )
@@ -310,9 +330,14 @@ class PatientMachine(RuleBasedStateMachine):
             assert error.code in ALLOWED_REFUSALS, error
             return
         assert step.episode is not None
+        self._check_acting(current, step, by)
         if level is Level.EMERGENCY:  # never suppressed, also not within 15 minutes
             told = {e.orgnr for e in step.effects if isinstance(e, Notify)}
-            expected = {t.orgnr for t in step.episode.targets if current is None or current.level < level or t.can_take}
+            expected = {
+                t.orgnr
+                for t in step.episode.targets
+                if t.orgnr != by and (current is None or current.level < level or t.can_take)
+            }
             assert told == expected
         if current is not None:
             assert call(step.episode) == Transition(step.episode)
@@ -343,6 +368,8 @@ class PatientMachine(RuleBasedStateMachine):
         assert episode.source_orgnr not in {t.orgnr for t in episode.targets}
         if episode.timer(TimerKind.ACKNOWLEDGE) is not None:
             assert episode.state is State.OPEN and not episode.undeliverable
+        if episode.state is State.REASSESSMENT_PLANNED:  # the plan holds it open until due
+            assert episode.timer(TimerKind.AUTO_RESOLVE) is None and episode.timer(TimerKind.REASSESSMENT) is not None
         if episode.state is State.RESOLVED:
             assert episode.timers == () and episode.resolution is not None
             if episode.resolution.outcome in (Outcome.AUTO_IMPROVED, Outcome.AUTO_NO_WORSENING):

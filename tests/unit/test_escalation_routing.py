@@ -250,3 +250,24 @@ def test_hours_that_never_open_give_no_deadline() -> None:
     )
     with pytest.raises(ValueError, match="too little open time"):
         hours.open_time_after(T0, timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("now", "kwargs", "passed_on"),
+    [
+        (T0, {}, (HOME, LV)),  # the follow-up team primary in its hours
+        (SATURDAY, {}, (LV,)),  # home nursing primary
+        (T0, {"home_nursing": False}, (LV,)),
+        (T0, {"follow_up": False, "home_nursing": False}, ()),  # the legevakt primary: nobody after it
+    ],
+    ids=["team", "home-nursing", "team-no-home-nursing", "legevakt"],
+)
+def test_a_review_declined_passes_on_in_the_order_of_responsibility(
+    now: datetime, kwargs: dict[str, bool], passed_on: tuple[Target, ...]
+) -> None:
+    review = routes(now, **kwargs).chain(Level.REVIEW)
+    assert review.on_timeout == ()  # a timeout only leaves it overdue
+    assert review.on_decline == passed_on
+    assert all(
+        t.orgnr != HOME_NURSING for t in routes(now, recorder=HOME_NURSING, **kwargs).chain(Level.REVIEW).on_decline
+    )

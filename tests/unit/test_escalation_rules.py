@@ -8,6 +8,7 @@ import pytest
 
 from services.summary.escalation_rules import (
     CHART4_RESPONSE,
+    MEASUREMENT_AGE_LIMIT,
     RULES,
     RULES_VERSION,
     AcknowledgeWithin,
@@ -31,7 +32,7 @@ def points(*earlier: tuple[timedelta, int]) -> list[TrendPoint]:
 
 def test_the_table_has_one_row_per_level_and_concern_each_citing_rcp_and_the_product_default() -> None:
     assert [rule.name for rule in RULES] == ["REVIEW", "URGENT_REVIEW", "URGENT", "EMERGENCY", "CONCERN"]
-    assert RULES_VERSION == "news2-escalation/1"
+    assert RULES_VERSION == "news2-escalation/2"
     for rule in RULES:
         assert any(source.startswith("RCP 2017") for source in rule.sources), rule.name
         assert any("Helsedirektoratet" in source for source in rule.sources), rule.name
@@ -181,3 +182,23 @@ def test_the_recorder_reads_chart_4s_response_in_bokmal_and_english(
     evaluation = evaluate(measurement(T0, total, red=red), PATIENT_BORN, [])
     assert evaluation.response == (CHART4_RESPONSE[band],)
     assert words in evaluation.response[0].en and evaluation.response[0].nb
+
+
+def test_a_measurement_older_than_the_maximum_age_is_scored_but_escalates_nothing() -> None:
+    old = measurement(T0 - timedelta(days=30), 8)
+    evaluation = evaluate(old, PATIENT_BORN, [], now=T0)
+    assert (evaluation.level, evaluation.no_escalation) == (None, NoEscalation.TOO_OLD)
+    assert evaluation.result is not None and evaluation.result.total == 8
+    # The recorder reads the Chart 4 response to the score, and why nothing was sent.
+    assert evaluation.response[0] == CHART4_RESPONSE[Band.HIGH]
+    assert "6 h" in evaluation.response[1].en and "6 timer" in evaluation.response[1].nb
+    # At the limit it still escalates; one minute past it, not; the limit is a setting.
+    assert evaluate(measurement(T0 - MEASUREMENT_AGE_LIMIT, 8), PATIENT_BORN, [], now=T0).level is Level.EMERGENCY
+    beyond = measurement(T0 - MEASUREMENT_AGE_LIMIT - timedelta(minutes=1), 8)
+    assert evaluate(beyond, PATIENT_BORN, [], now=T0).no_escalation is NoEscalation.TOO_OLD
+    longer = evaluate(beyond, PATIENT_BORN, [], now=T0, max_age=timedelta(hours=12))
+    assert longer.level is Level.EMERGENCY
+    assert "12 h" in evaluate(old, PATIENT_BORN, [], now=T0, max_age=timedelta(hours=12)).response[1].en
+    # Below every trigger it says so: age only ever holds back an escalation.
+    quiet = evaluate(measurement(T0 - timedelta(days=30), 0), PATIENT_BORN, [], now=T0)
+    assert quiet.no_escalation is NoEscalation.BELOW_TRIGGER and len(quiet.response) == 1

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from services.platform.settings import MAX_ESCALATION_ACKNOWLEDGE_MINUTES, Settings, SettingsError
-from services.summary.escalation_rules import MAX_ACKNOWLEDGE_WITHIN_HOURS, AcknowledgeWithin
-from services.summary.main import acknowledge_within, sweep_interval
+from services.summary.escalation_rules import MAX_ACKNOWLEDGE_WITHIN_HOURS, MEASUREMENT_AGE_LIMIT, AcknowledgeWithin
+from services.summary.main import acknowledge_within, max_measurement_age, sweep_interval
 
 PREFIX = "SAMHANDLING_ESCALATION_ACKNOWLEDGE_"
 
@@ -64,3 +64,19 @@ def test_a_more_urgent_level_waiting_longer_is_refused_naming_the_variables(env,
 def test_a_sweep_interval_that_is_not_positive_is_refused(value):
     with pytest.raises(SettingsError, match="SAMHANDLING_ESCALATION_SWEEP_INTERVAL_SECONDS"):
         Settings.from_env({"SAMHANDLING_ESCALATION_SWEEP_INTERVAL_SECONDS": value})
+
+
+def test_the_maximum_measurement_age_defaults_to_the_cores_and_is_read_in_minutes():
+    assert max_measurement_age(Settings.from_env({})) == MEASUREMENT_AGE_LIMIT == timedelta(hours=6)
+    assert max_measurement_age(Settings()) == MEASUREMENT_AGE_LIMIT
+    env = {"SAMHANDLING_ESCALATION_MAX_MEASUREMENT_AGE": "720"}
+    assert max_measurement_age(Settings.from_env(env)) == timedelta(hours=12)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "2.5", "10081", "6h", "none"])
+def test_a_maximum_measurement_age_out_of_range_is_refused_naming_its_variable(value):
+    with pytest.raises(
+        SettingsError,
+        match="^SAMHANDLING_ESCALATION_MAX_MEASUREMENT_AGE must be a whole number of minutes from 1 to 10080",
+    ):
+        Settings.from_env({"SAMHANDLING_ESCALATION_MAX_MEASUREMENT_AGE": value})

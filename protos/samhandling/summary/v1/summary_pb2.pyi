@@ -62,6 +62,7 @@ class NoEscalationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NO_ESCALATION_REASON_NOT_SCORED_PREGNANT: _ClassVar[NoEscalationReason]
     NO_ESCALATION_REASON_LATE: _ClassVar[NoEscalationReason]
     NO_ESCALATION_REASON_BELOW_TRIGGER: _ClassVar[NoEscalationReason]
+    NO_ESCALATION_REASON_TOO_OLD: _ClassVar[NoEscalationReason]
 
 class RecorderNoticeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -103,6 +104,7 @@ NO_ESCALATION_REASON_NOT_SCORED_UNDER_16: NoEscalationReason
 NO_ESCALATION_REASON_NOT_SCORED_PREGNANT: NoEscalationReason
 NO_ESCALATION_REASON_LATE: NoEscalationReason
 NO_ESCALATION_REASON_BELOW_TRIGGER: NoEscalationReason
+NO_ESCALATION_REASON_TOO_OLD: NoEscalationReason
 RECORDER_NOTICE_KIND_UNSPECIFIED: RecorderNoticeKind
 RECORDER_NOTICE_KIND_SENT: RecorderNoticeKind
 RECORDER_NOTICE_KIND_PHONE_113: RecorderNoticeKind
