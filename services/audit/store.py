@@ -24,6 +24,14 @@ transaction where it was three (the lookup's, the append's, the claims'). On SQL
 insert already takes the database's write lock, so there the lookup and the leaves are built
 under it too (SQLite has one writer at a time anyway).
 
+On PostgreSQL the common append (every claim new, no record stored before: a gateway resends a
+call only after UNAVAILABLE or a deadline) skips the lookup and goes in psycopg pipelines: the
+claims and the reservation of every record's sequence in one round trip, the insert and the
+commit in another, after the pool's liveness check: three round trips where the careful way takes
+seven. A wrong guess stores nothing (a refused claim rolls the transaction back; a key stored
+before makes the unique index refuse the insert, which rolls back the claims and the reservation
+with it), and the careful way then runs, lookup first.
+
 The Merkle tree's interior nodes and the signed checkpoints are not written here: one leader at a
 time integrates the committed events and signs (services.audit.integrator), about a second behind
 at most. The reads that need the tree are therefore bounded by the latest checkpoint.
@@ -39,11 +47,12 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import psycopg
 from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from services.platform.replay_store import ReplayTicket, claim_tickets
+from services.platform.replay_store import ReplayTicket, claim_sql, claim_tickets
 from services.platform.vocabulary import AccessBasis, ActorKind, DataCategory, Decision, PurposeOfUse
 
 from . import merkle
@@ -69,6 +78,11 @@ _HEAD = LogHeadRow.metadata.tables[LogHeadRow.__tablename__]
 _LOOKUP = select(_EVENTS).where(_EVENTS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
 _RESERVE = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size + bindparam("count")).returning(_HEAD.c.size)
 _INSERT = insert(_EVENTS)
+_RESERVE_SQL = f"UPDATE {_HEAD.name} SET size = size + %s WHERE id = 1 RETURNING size"
+
+
+class _GuessedWrong(Exception):
+    """The pipelined append's guess (every claim new) was wrong: its transaction is rolled back."""
 
 
 # An event about to be stored: its columns, its leaf up to its sequence, and its record.
@@ -134,6 +148,10 @@ class AuditStore:
         raise AssertionError("unreachable")
 
     def _append(self, calls: Sequence[AppendCall]) -> list[list[StoredEvent] | None]:
+        if self.engine.dialect.name == "postgresql" and not _repeated_claims(calls):
+            guessed = self._append_pipelined(calls)
+            if guessed is not None:
+                return guessed
         keys = list(dict.fromkeys(r.idempotency_key for call in calls for r in call.records))
         claims = [call.claim for call in calls if call.claim is not None]
         refused: set[int] = set()
@@ -164,6 +182,47 @@ class AuditStore:
         return [
             None if i in refused else [stored[r.idempotency_key] for r in call.records] for i, call in enumerate(calls)
         ]
+
+    def _append_pipelined(self, calls: Sequence[AppendCall]) -> list[list[StoredEvent] | None] | None:
+        """The common case on PostgreSQL in three round trips where `_append` takes seven: every
+        claim new and no record stored before (a gateway resends only after UNAVAILABLE or a
+        deadline). The claims and the reservation of every record's sequence go in one pipeline
+        (the reservation, taking the log's lock, last), the events' insert and the commit in
+        another. None, with nothing stored, when the guess was wrong (a claim refused: a replay;
+        a key already stored: the unique index refuses the insert): `_append` then does it the
+        careful way, with the lookup."""
+        pending = self._pending(calls, set(), {})
+        claims = [call.claim for call in calls if call.claim is not None]
+        if not pending:
+            return None
+        try:
+            with self.engine.connect() as connection, connection.begin():
+                driver = connection.connection.driver_connection
+                assert isinstance(driver, psycopg.Connection)
+                with driver.pipeline():
+                    claimed = _pipelined_claims(driver, claims)
+                    reserved = driver.execute(_RESERVE_SQL, (len(pending),))
+                    inserted = {bytes(key) for (key,) in claimed.fetchall()} if claimed is not None else set()
+                    size = reserved.fetchone()
+                if len(inserted) != len(claims):
+                    raise _GuessedWrong  # a replay among the claims: nothing of the batch is kept
+                if size is None:
+                    raise RuntimeError("audit log head row is missing; run the audit migrations")
+                first = int(size[0]) - len(pending) + 1
+                with driver.pipeline():
+                    connection.execute(_INSERT, _rows(pending, first))
+                    driver.commit()  # the insert and the commit in one round trip
+        except _GuessedWrong:
+            return None
+        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
+            if "idempotency_key" not in str(getattr(exc, "orig", None) or exc):
+                raise
+            return None  # stored before (a resent call): rolled back, claims and reservation too
+        stored = {
+            key: StoredEvent(str(columns["event_id"]), sequence, record)
+            for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
+        }
+        return [[stored[r.idempotency_key] for r in call.records] for call in calls]
 
     def _pending(
         self, calls: Sequence[AppendCall], refused: set[int], stored: dict[str, StoredEvent]
@@ -381,12 +440,25 @@ def _write(connection: Connection, pending: dict[str, _Pending]) -> int:
     """Reserves the pending events' sequences under the log's lock and inserts them; returns the
     first sequence. The critical section: from here to the commit, every other appender waits."""
     first = _reserve(connection, len(pending))
-    rows = [
+    connection.execute(_INSERT, _rows(pending, first))
+    return first
+
+
+def _rows(pending: dict[str, _Pending], first: int) -> list[dict[str, object]]:
+    """The pending events' rows, their sequences from `first` and their leaf hashes."""
+    return [
         columns | {"sequence": sequence, "leaf_hash": merkle.leaf_hash(template.leaf(sequence))}
         for sequence, (columns, template, _) in enumerate(pending.values(), start=first)
     ]
-    connection.execute(_INSERT, rows)
-    return first
+
+
+def _pipelined_claims(driver: psycopg.Connection, claims: Sequence[ReplayTicket]) -> psycopg.Cursor | None:
+    """The claims' insert queued in the driver's pipeline (sorted, as `claim_tickets` does)."""
+    if not claims:
+        return None
+    ordered = sorted(claims, key=lambda ticket: ticket.digest)
+    parameters = tuple(value for ticket in ordered for value in (ticket.digest, ticket.expires_at))
+    return driver.execute(claim_sql("postgresql", len(ordered)), parameters)
 
 
 def _repeated_claims(calls: Sequence[AppendCall]) -> set[int]:

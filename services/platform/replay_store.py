@@ -221,12 +221,12 @@ def claim_tickets(connection: sa.Connection, tickets: Sequence[ReplayTicket]) ->
     for ticket in tickets:
         expiry.setdefault(ticket.digest, ticket.expires_at)
     parameters = tuple(value for digest in sorted(expiry) for value in (digest, expiry[digest]))
-    statement = _insert(connection.dialect.name, len(expiry))
+    statement = claim_sql(connection.dialect.name, len(expiry))
     return {bytes(key) for (key,) in connection.exec_driver_sql(statement, parameters)}
 
 
 @functools.lru_cache(maxsize=2 * MAX_BATCH)
-def _insert(dialect: str, rows: int) -> str:
+def claim_sql(dialect: str, rows: int) -> str:
     """INSERT of `rows` claims that returns the keys it inserted, in the driver's own placeholder:
     written once per batch size, not compiled per claim (SQLAlchemy does not cache an ON CONFLICT
     insert's compilation)."""

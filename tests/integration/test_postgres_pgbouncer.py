@@ -4,15 +4,21 @@ with more concurrent calls than PgBouncer has server connections."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from bench.audit_appends import call_records
 from samhandling.capacity.v1 import capacity_pb2, capacity_pb2_grpc
-from services.platform.db import make_engine, migrate
+from services.audit.main import BACKEND as AUDIT
+from services.audit.store import AppendCall, AuditStore
+from services.platform.db import make_engine, make_sessions, migrate
 from services.platform.db_tuning import DatabaseTuning
+from services.platform.replay_store import ReplayTicket
 from tests.fixtures.pgbouncer import PgBouncer
 from tests.fixtures.pgbouncer_pool import POOLED
 from tests.support import asserted, running_backend, settings_for
@@ -135,7 +141,6 @@ def test_the_audit_leader_needs_a_session_behind_the_pooler(tmp_path, pooled_url
     start without a direct session URL, and with one, one replica leads at a time."""
     from services.audit.integrator import Integrator
     from services.audit.leader_engine import leader_engine
-    from services.audit.main import BACKEND as AUDIT
     from services.audit.signer import load_log_signer
     from services.platform.settings import SettingsError
 
@@ -160,3 +165,36 @@ def test_the_audit_leader_needs_a_session_behind_the_pooler(tmp_path, pooled_url
         for engine in engines:
             if engine is not None:
                 engine.dispose()
+
+
+def test_audit_appends_through_the_pooler_store_each_event_once_and_refuse_a_replay(tmp_path, pooled_url, postgres_url):
+    """The audit store sends its common append as two psycopg pipelines (the claims with the
+    reservation, the insert with the commit); behind a transaction pooler, with the GUCs set per
+    transaction and nothing prepared, each append is stored, a resent one is stored once, and a
+    replayed claim stores nothing."""
+    AUDIT.migrate(settings_for(tmp_path, audit=postgres_url))
+    engine = make_engine(pooled_url, tuning=replace(POOLED, pool_size=2, max_overflow=0))
+    try:
+        store = AuditStore(make_sessions(engine))
+
+        def ticket() -> ReplayTicket:
+            return ReplayTicket(os.urandom(32), int(time.time()) + 600)
+
+        sequences = []
+        for _ in range(8):  # past psycopg's prepare_threshold, on whichever server connection
+            stored = store.append_calls([AppendCall(call_records(), ticket())])[0]
+            assert stored is not None
+            sequences += [event.sequence for event in stored]
+        assert sequences == list(range(1, 17))
+        records = call_records()
+        first = store.append_calls([AppendCall(records, ticket())])[0]
+        again = store.append_calls([AppendCall(records, ticket())])[0]  # resent with a new assertion
+        assert first is not None and again is not None
+        assert [e.sequence for e in again] == [e.sequence for e in first] == [17, 18]
+        replayed = ticket()
+        assert store.append_calls([AppendCall(call_records(), replayed)])[0] is not None
+        assert store.append_calls([AppendCall(call_records(), replayed)]) == [None]
+        with engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM audit_events")).scalar_one() == 20
+    finally:
+        engine.dispose()
