@@ -302,7 +302,14 @@ async def test_the_json_routes_answer_alike(suite):
     token = await suite.token("demo-ehr-baerum")
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1/patients"
     async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}) as client:
-        for path in ("summary", "fhir", "municipal-services:status", "vital-signs?from_time=2025-01-01T00:00:00Z"):
+        for path in (
+            "summary",
+            "fhir",
+            "municipal-services:status",
+            "vital-signs?from_time=2025-01-01T00:00:00Z",
+            "escalations",
+            "escalations?page_token=not-a-token",  # malformed: the patient is looked up first
+        ):
             answers = set()
             for patient_id in (RESERVED, UNKNOWN, RESTRICTED):
                 response = await client.get(f"{base}/{patient_id}/{path}")
