@@ -901,8 +901,11 @@ def fire_timer(episode: Episode, timer: Timer, *, now: datetime, within: Acknowl
     episode, effects = _with_timer(episode, timer.kind, None)
     if timer.kind is TimerKind.ACKNOWLEDGE:
         episode = _add_event(episode, Event(EventKind.TIMEOUT, now, episode.level))
-        # A level whose timeout only leaves it overdue (REVIEW) keeps its pending targets for a decline.
-        if episode.pending and rule_for(episode.level).on_timeout is not OnTimeout.STAYS_OVERDUE:
+        if episode.pending:
+            # A level whose timeout only leaves it overdue (REVIEW) keeps its pending targets for a
+            # decline: the episode is overdue (its deadline passed), its chain not exhausted.
+            if rule_for(episode.level).on_timeout is OnTimeout.STAYS_OVERDUE:
+                return Transition(episode, tuple(effects))
             step = _add_next(episode, AddedBecause.TIMEOUT, NotifyReason.TIMEOUT, now, within)
             return Transition(step.episode, (*effects, *step.effects))
         episode, more = _exhausted(episode, now, told_by_decline=False)

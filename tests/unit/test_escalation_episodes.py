@@ -467,7 +467,8 @@ def test_review_timeout_stays_overdue_on_the_list_over_a_spring_forward_weekend(
     assert fire_timer(patient.open, timer, now=timer.due_at - timedelta(seconds=1), within=WITHIN).effects == ()
     step = patient.apply(fire_timer(patient.open, timer, now=timer.due_at, within=WITHIN))
     assert step.effects == (CancelTimer(timer),)  # nobody pushed, the recorder not told
-    assert patient.open.chain_exhausted and patient.open.state is State.OPEN
+    # Overdue, not exhausted: home nursing and the legevakt are left for a decline.
+    assert patient.open.state is State.OPEN and patient.open.pending and not patient.open.chain_exhausted
 
 
 # --- reassessment, resolution ---------------------------------------------------------------------
@@ -952,11 +953,17 @@ def test_a_review_declined_by_the_follow_up_team_passes_on_to_home_nursing_then_
         HOME_NURSING: (NotifyReason.PASSED_ON, False)
     }
     assert patient.open.deadline == clock.now + WITHIN.review
-    # Its timeout leaves it overdue on the list (the legevakt is not added) ...
+    # Its timeout leaves it overdue on the list (the legevakt is not added), and the chain is not
+    # exhausted: the legevakt is still there for a decline ...
     timer = due_timer(patient.open)
+    deadline = patient.open.deadline
     step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(WITHIN.review), within=WITHIN))
-    assert patient.open.chain_exhausted and notified(step.effects) == {} and told(step.effects) == []
+    assert not patient.open.chain_exhausted and notified(step.effects) == {} and told(step.effects) == []
+    assert step.effects == (CancelTimer(timer),) and patient.open.deadline == deadline <= clock.now
+    assert patient.open.events[-1].kind is EventKind.TIMEOUT
+    assert not any(e.kind is EventKind.CHAIN_EXHAUSTED for e in patient.open.events)
     assert [t.orgnr for t in patient.open.targets] == [FOLLOW_UP_TEAM, HOME_NURSING]
+    assert [t.orgnr for t in patient.open.pending] == [LEGEVAKT]
     # ... while home nursing declining passes it on to the legevakt at once.
     step = patient.apply(
         decline(
@@ -969,3 +976,4 @@ def test_a_review_declined_by_the_follow_up_team_passes_on_to_home_nursing_then_
     )
     assert patient.open.chain_exhausted
     assert [m.message for m in told(step.effects)] == [RecorderMessage.PHONE_LEGEVAKT]
+    assert [e.kind for e in patient.open.events].count(EventKind.CHAIN_EXHAUSTED) == 1
