@@ -694,7 +694,8 @@ def record_measurement(
     episode = _add_measurement(episode, MeasurementRef(measurement_id, measured_at, level))
     if not newer:
         return Transition(episode)
-    if level is not None:
+    # One that would have triggered but arrived too old to escalate is not below the trigger either.
+    if level is not None or evaluation.no_escalation is NoEscalation.TOO_OLD:
         return Transition(replace(episode, below_trigger_since_ack=0))
     acknowledged = episode.acknowledgement
     if (

@@ -42,7 +42,7 @@ from services.summary.escalation_episodes import (
     resolve,
 )
 from services.summary.escalation_routing import Routes, TargetRole
-from services.summary.escalation_rules import AcknowledgeWithin, Level, RecorderText, evaluate
+from services.summary.escalation_rules import AcknowledgeWithin, Level, NoEscalation, RecorderText, evaluate
 from services.summary.trend import TrendPoint
 from tests.fixtures.escalation import (
     CHILD_BORN,
@@ -93,12 +93,22 @@ class Patient:
         self.count = 0
 
     def measure(
-        self, total: int, *, red: bool = False, ago: timedelta = timedelta(0), pregnant: bool = False, mid: str = ""
+        self,
+        total: int,
+        *,
+        red: bool = False,
+        ago: timedelta = timedelta(0),
+        pregnant: bool = False,
+        mid: str = "",
+        age_limit: bool = False,
     ) -> Transition:
+        """Record a measurement taken `ago` before now; with `age_limit`, one older than the
+        maximum age when recorded is TOO_OLD (evaluated with the clock)."""
         self.count += 1
         at = self.clock.now - ago
         m = measurement(at, total, red=red, pregnant=pregnant, mid=mid or f"m{self.count}")
-        evaluation = evaluate(m, self.born, self.points)  # type: ignore[arg-type]
+        now = self.clock.now if age_limit else None
+        evaluation = evaluate(m, self.born, self.points, now=now)  # type: ignore[arg-type]
         if evaluation.result is not None:
             self.points.append(TrendPoint(at, evaluation.result.total))
         step = record_measurement(
@@ -645,6 +655,27 @@ def test_two_later_measurements_below_every_trigger_resolve_an_acknowledged_epis
     assert patient.open.state is State.RESOLVED
     assert patient.open.resolution is not None and patient.open.resolution.outcome is Outcome.AUTO_IMPROVED
     assert CancelTimer(auto) in step.effects and patient.open.timers == ()
+
+
+def test_a_late_synced_measurement_that_would_have_triggered_starts_the_count_below_the_trigger_over(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT
+    patient.apply(acknowledge(patient.open, actor=actor(LEGEVAKT), request_id="a1", now=clock.advance(minutes(5))))
+    clock.advance(timedelta(hours=1))
+    patient.measure(0)  # below every trigger: one of two
+    assert patient.open.below_trigger_since_ack == 1
+    # A 7 measured 30 minutes later, synced 8 h late: too old to escalate, but not below the trigger.
+    clock.advance(timedelta(hours=8))
+    step = patient.measure(7, ago=timedelta(hours=7, minutes=30), age_limit=True)
+    assert patient.last[1].no_escalation is NoEscalation.TOO_OLD and step.effects == ()
+    assert patient.open.state is State.ACKNOWLEDGED and patient.open.below_trigger_since_ack == 0
+    clock.advance(minutes(10))
+    patient.measure(0, age_limit=True)
+    assert patient.open.state is State.ACKNOWLEDGED and patient.open.below_trigger_since_ack == 1
+    clock.advance(minutes(10))
+    step = patient.measure(0, age_limit=True)
+    assert patient.open.resolution is not None and patient.open.resolution.outcome is Outcome.AUTO_IMPROVED
 
 
 def test_24_hours_without_a_higher_level_resolve_an_acknowledged_episode(patient: Patient, clock: Clock) -> None:
