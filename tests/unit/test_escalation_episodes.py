@@ -889,6 +889,35 @@ def test_an_emergency_concern_by_a_target_tells_it_to_phone_113_and_notifies_onl
     assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.PHONE_113)]
 
 
+def test_later_messages_to_an_acting_organisation_neither_target_nor_source_go_to_the_source_too(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT, recorded at the KAD
+    clock.advance(minutes(20))
+    step = patient.apply(_concern_by(patient, OTHER_ORG, Level.EMERGENCY, "Puster tungt"))
+    # Told in the answer to its own call: it alone.
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(OTHER_ORG, RecorderMessage.PHONE_113)]
+    assert patient.open.recorder_orgnr == OTHER_ORG and patient.open.target(OTHER_ORG) is None
+    # Later messages it cannot read (no target, not the source) go to the source as well.
+    timer = due_timer(patient.open)
+    step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(minutes(5)), within=WITHIN))
+    assert [(t.orgnr, t.message, t.phone_numbers) for t in told(step.effects)] == [
+        (OTHER_ORG, RecorderMessage.PHONE_113, (PHONE_113,)),
+        (RECORDER, RecorderMessage.PHONE_113, (PHONE_113,)),
+    ]
+    step = patient.apply(acknowledge(patient.open, actor=actor(LEGEVAKT), request_id="a1", now=clock.now))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [
+        (OTHER_ORG, RecorderMessage.ACKNOWLEDGED),
+        (RECORDER, RecorderMessage.ACKNOWLEDGED),
+    ]
+    auto = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
+    step = patient.apply(fire_timer(patient.open, auto, now=clock.advance(timedelta(hours=24)), within=WITHIN))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [
+        (OTHER_ORG, RecorderMessage.RESOLVED),
+        (RECORDER, RecorderMessage.RESOLVED),
+    ]
+
+
 def test_a_concern_at_the_level_by_a_target_never_notifies_itself(patient: Patient, clock: Clock) -> None:
     patient.measure(5)
     clock.advance(minutes(20))
