@@ -252,13 +252,10 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     # -- helpers -----------------------------------------------------------------------
 
     async def _permitted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
-        """Which of `categories` the gateway permitted (_granted); then the patient must exist,
-        before anything else of the request is checked: an unknown number is PATIENT_NOT_FOUND
-        whatever else is wrong, which the gateway answers to anyone but the patient as it
-        answers a reservation (docs/consent.md "What a caller without a basis learns about a patient")."""
-        permitted = self._granted(patient_id, *categories)
-        await self._run(use_cases.get_patient, self._store, patient_id)
-        return permitted
+        """A valid person number (its problem alone), then _known_patient: which of `categories`
+        the gateway permitted, and the patient exists, before anything else of the request is checked."""
+        self._born(patient_id, self._today())
+        return await _known_patient(self._store, patient_id, categories)
 
     def _granted(self, patient_id: str, *categories: int) -> tuple[bool, ...]:
         """Which of `categories` the gateway permitted; refuses when none (before any lookup,
@@ -270,16 +267,16 @@ class SummaryApi(summary_pb2_grpc.PatientSummaryServiceServicer):
     def _granted_born(self, patient_id: str, categories: tuple[int, ...], today: date) -> tuple[tuple[bool, ...], date]:
         """_granted, and the patient's birth date from the number it validated (validating it is
         dearer than a summary's NEWS2 scoring: once per read)."""
+        born = self._born(patient_id, today)
+        return _categories_granted(patient_id, categories), born
+
+    def _born(self, patient_id: str, today: date) -> date:
+        """The birth date of a valid person number; its problem alone (INVALID_ARGUMENT patient_id)."""
         try:
             number = validate_person_number(patient_id, allow_synthetic=self._allow_synthetic, today=today)
         except InvalidIdentifier as exc:
             raise invalid_argument({"patient_id": str(exc)}) from None
-        asserted_patient(patient_id)
-        granted = set(current_assertion().data_categories)
-        permitted = tuple(c in granted for c in categories)
-        if not any(permitted):
-            raise Reason.CATEGORY_NOT_PERMITTED.error("no data category of this call was permitted")
-        return permitted, number.birth_date
+        return number.birth_date
 
     def _service_input(
         self, request: summary_pb2.CreateMunicipalServiceRequest | summary_pb2.UpdateMunicipalServiceRequest
@@ -437,7 +434,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         limit, offset, problems = page_violations(
             request.page_size, request.page_token, default=DEFAULT_PATIENT_PAGE, maximum=MAX_PATIENT_PAGE
         )
-        self._patient_granted(request.patient_id, problems)
+        await self._patient_known(request.patient_id, problems)
         offset = offset or 0
         # The patient and their representatives see every escalation of the patient; a system or
         # a health person only those shared with their organisation.
@@ -558,7 +555,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
     ) -> escalation_pb2.RaiseConcernResponse:
         level, problems = convert.concern_from_proto(request)
         person, person_problems = _required_person(request, "raised_by")
-        self._patient_granted(request.patient_id, problems | person_problems)
+        await self._patient_known(request.patient_id, problems | person_problems)
         assert level is not None and person is not None, "the violations name a missing level or person"
         view, told = await _run(
             use_cases.raise_concern,
@@ -583,7 +580,9 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         now = self._clock()
         hours, problems = convert.opening_hours_from_proto(request, now)
         person, person_problems = _required_person(request, "enrolled_by")
-        self._patient_granted(request.patient_id, convert.enrolment_violations(request) | problems | person_problems)
+        await self._patient_known(
+            request.patient_id, convert.enrolment_violations(request) | problems | person_problems
+        )
         orgnr = _organisation()
         assert hours is not None and person is not None, "the violations name missing hours or person"
         enrolment = await _run(
@@ -603,7 +602,7 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         self, request: escalation_pb2.EndFollowUpRequest, context: grpc.aio.ServicerContext
     ) -> escalation_pb2.EndFollowUpResponse:
         person, person_problems = _required_person(request, "ended_by")
-        self._patient_granted(request.patient_id, convert.end_follow_up_violations(request) | person_problems)
+        await self._patient_known(request.patient_id, convert.end_follow_up_violations(request) | person_problems)
         orgnr = _organisation()
         assert person is not None, "the violations name a missing person"
         enrolment = await _run(
@@ -665,23 +664,25 @@ class EscalationApi(escalation_pb2_grpc.EscalationServiceServicer):
         self._committed()
         return convert.escalation_to_proto(view)
 
-    def _patient_granted(self, patient_id: str, problems: dict[str, str] | None = None) -> None:
-        """A valid person number, whose vital signs the gateway permitted for this call. The
-        number's problem and the request's other field `problems` are refused together, before
-        the gateway's decision is checked."""
-        problems = dict(problems or {})
+    async def _patient_known(self, patient_id: str, problems: dict[str, str]) -> None:
+        """A patient the gateway permitted this call's vital signs of, who exists, before the
+        request's other field `problems` are refused, all at once: as the PatientSummaryService
+        (_known_patient), an unknown number is PATIENT_NOT_FOUND whatever else is wrong, so a
+        malformed request tells no more than a good one. A number that is not valid names no
+        person to look up: its problem is named with the others, before the gateway's decision
+        is checked."""
         try:
             validate_person_number(patient_id, allow_synthetic=self._allow_synthetic, today=self._today())
         except InvalidIdentifier as exc:
-            problems = {"patient_id": str(exc)} | problems
+            raise invalid_argument({"patient_id": str(exc)} | problems) from None
+        await _known_patient(self._summary, patient_id, (C.DATA_CATEGORY_VITAL_SIGNS,))
         if problems:
             raise invalid_argument(problems)
-        _vital_signs_granted(patient_id)
 
     async def _opened(self, escalation_id: str) -> Episode:
         """_visible, and the gateway decided a read of this escalation's patient's vital signs."""
         episode = await self._visible(escalation_id)
-        _vital_signs_granted(episode.patient_id)
+        _categories_granted(episode.patient_id, (C.DATA_CATEGORY_VITAL_SIGNS,))
         return episode
 
 
@@ -736,11 +737,27 @@ def _organisation() -> str:
     return orgnr
 
 
-def _vital_signs_granted(patient_id: str) -> None:
-    """The gateway decided for this patient, and permitted their vital signs."""
+def _categories_granted(patient_id: str, categories: tuple[int, ...]) -> tuple[bool, ...]:
+    """Which of `categories` the gateway permitted for this patient (it decided for them:
+    asserted_patient); refuses when none (before any lookup, so a caller without a category
+    cannot probe who exists)."""
     asserted_patient(patient_id)
-    if C.DATA_CATEGORY_VITAL_SIGNS not in current_assertion().data_categories:
+    granted = set(current_assertion().data_categories)
+    permitted = tuple(c in granted for c in categories)
+    if not any(permitted):
         raise Reason.CATEGORY_NOT_PERMITTED.error("no data category of this call was permitted")
+    return permitted
+
+
+async def _known_patient(store: SummaryStore, patient_id: str, categories: tuple[int, ...]) -> tuple[bool, ...]:
+    """_categories_granted, then the patient must exist, before anything else of the request is
+    checked: an unknown number is PATIENT_NOT_FOUND whatever else is wrong, which the gateway
+    answers to anyone but the patient as it answers a reservation (docs/consent.md "What a caller
+    without a basis learns about a patient"). Every method of the summary backend naming a patient
+    in its request checks it so (one naming an escalation learns the patient from it)."""
+    permitted = _categories_granted(patient_id, categories)
+    await _run(use_cases.get_patient, store, patient_id)
+    return permitted
 
 
 async def _run(function: Callable[..., T], *args: object, **kwargs: object) -> T:

@@ -361,6 +361,16 @@ def _tell(episode: Episode, message: RecorderMessage) -> TellRecorder:
     return TellRecorder(episode.episode_id, episode.recorder_orgnr, message, _TEXTS[message], phones)
 
 
+def _tell_later(episode: Episode, message: RecorderMessage) -> tuple[TellRecorder, ...]:
+    """A message for the recorder later than the call that made it the recorder (a timeout, an
+    exhaustion, an acknowledgement, a resolution): also to the source when the recorder is neither
+    the source nor a target, since access to an escalation, and the "sent" box, go by those."""
+    tell = _tell(episode, message)
+    if tell.orgnr == episode.source_orgnr or episode.target(tell.orgnr) is not None:
+        return (tell,)
+    return (tell, replace(tell, orgnr=episode.source_orgnr))
+
+
 # --- errors ---------------------------------------------------------------------------------------
 
 
@@ -519,9 +529,9 @@ def _exhausted(episode: Episode, now: datetime, told_by_decline: bool) -> tuple[
     episode = _add_event(replace(episode, chain_exhausted=True), Event(EventKind.CHAIN_EXHAUSTED, now, episode.level))
     on_timeout = rule_for(episode.level).on_timeout
     if on_timeout is OnTimeout.RECORDER_PHONES_113:
-        effects.append(_tell(episode, RecorderMessage.PHONE_113))
+        effects += _tell_later(episode, RecorderMessage.PHONE_113)
     elif on_timeout is not OnTimeout.STAYS_OVERDUE or told_by_decline:
-        effects.append(_tell(episode, RecorderMessage.PHONE_LEGEVAKT))
+        effects += _tell_later(episode, RecorderMessage.PHONE_LEGEVAKT)
     return episode, effects
 
 
@@ -643,7 +653,7 @@ def _upgrade(
 def _resolve(episode: Episode, event: Event) -> Transition:
     episode, effects = _without_timers(episode)
     episode = replace(_add_event(episode, event), state=State.RESOLVED, resolution=event, deadline=None)
-    return Transition(episode, (*effects, _tell(episode, RecorderMessage.RESOLVED)))
+    return Transition(episode, (*effects, *_tell_later(episode, RecorderMessage.RESOLVED)))
 
 
 # --- transitions ----------------------------------------------------------------------------------
@@ -694,7 +704,8 @@ def record_measurement(
     episode = _add_measurement(episode, MeasurementRef(measurement_id, measured_at, level))
     if not newer:
         return Transition(episode)
-    if level is not None:
+    # One that would have triggered but arrived too old to escalate is not below the trigger either.
+    if level is not None or evaluation.no_escalation is NoEscalation.TOO_OLD:
         return Transition(replace(episode, below_trigger_since_ack=0))
     acknowledged = episode.acknowledgement
     if (
@@ -794,7 +805,7 @@ def acknowledge(episode: Episode, *, actor: Responder, request_id: str, now: dat
     )
     episode, effects = _with_timer(episode, TimerKind.ACKNOWLEDGE, None)
     episode, more = _with_timer(episode, TimerKind.AUTO_RESOLVE, now + _QUIET_TO_RESOLVE)
-    return Transition(episode, (*effects, *more, _tell(episode, RecorderMessage.ACKNOWLEDGED)))
+    return Transition(episode, (*effects, *more, *_tell_later(episode, RecorderMessage.ACKNOWLEDGED)))
 
 
 def decline(
@@ -901,8 +912,11 @@ def fire_timer(episode: Episode, timer: Timer, *, now: datetime, within: Acknowl
     episode, effects = _with_timer(episode, timer.kind, None)
     if timer.kind is TimerKind.ACKNOWLEDGE:
         episode = _add_event(episode, Event(EventKind.TIMEOUT, now, episode.level))
-        # A level whose timeout only leaves it overdue (REVIEW) keeps its pending targets for a decline.
-        if episode.pending and rule_for(episode.level).on_timeout is not OnTimeout.STAYS_OVERDUE:
+        if episode.pending:
+            # A level whose timeout only leaves it overdue (REVIEW) keeps its pending targets for a
+            # decline: the episode is overdue (its deadline passed), its chain not exhausted.
+            if rule_for(episode.level).on_timeout is OnTimeout.STAYS_OVERDUE:
+                return Transition(episode, tuple(effects))
             step = _add_next(episode, AddedBecause.TIMEOUT, NotifyReason.TIMEOUT, now, within)
             return Transition(step.episode, (*effects, *step.effects))
         episode, more = _exhausted(episode, now, told_by_decline=False)

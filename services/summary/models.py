@@ -156,7 +156,7 @@ class EscalationEventRow(Base):
     a concern's repeat finds the episode it opened."""
 
     __tablename__ = "escalation_events"
-    # The auditors' signals read acknowledgements and exhaustions by time (migration 0008).
+    # The auditors' signals read acknowledgements and exhaustions by time (migration 0009).
     __table_args__ = (Index("ix_escalation_events_kind_at", "kind", "at"),)
 
     episode_id: Mapped[str] = mapped_column(ForeignKey("escalation_episodes.episode_id"), primary_key=True)
@@ -302,7 +302,7 @@ class OrganisationRow(Base):
 
     orgnr: Mapped[str] = mapped_column(String(9), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    # Its legal entity (migration 0008; null for a legal entity itself): an auditor of the legal
+    # Its legal entity (migration 0009; null for a legal entity itself): an auditor of the legal
     # entity sees its escalation signals.
     parent_orgnr: Mapped[str | None] = mapped_column(String(9), index=True)
 

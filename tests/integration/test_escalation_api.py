@@ -912,6 +912,22 @@ async def test_an_enrolment_or_end_with_several_problems_names_them_all_at_once(
     }
 
 
+async def test_an_unknown_patient_is_not_found_before_any_problem_of_the_request_is_named(esc):
+    # The gateway answers PATIENT_NOT_FOUND to anyone but the patient as it answers a reservation:
+    # were the problems named first, a malformed request would tell reserved from unknown.
+    for method, request, actor in (
+        ("RaiseConcern", E.RaiseConcernRequest(patient_id=UNKNOWN_PATIENT), LEGEVAKT_SYSTEM),
+        ("ListPatientEscalations", E.ListPatientEscalationsRequest(patient_id=UNKNOWN_PATIENT, page_size=1000), LARS),
+        ("EnrolFollowUp", E.EnrolFollowUpRequest(patient_id=UNKNOWN_PATIENT), HOSPITAL_SYSTEM),
+        ("EndFollowUp", E.EndFollowUpRequest(patient_id=UNKNOWN_PATIENT), HOSPITAL_SYSTEM),
+    ):
+        assert await refusal(esc.call(method, request, actor, patient_id=UNKNOWN_PATIENT)) == (
+            grpc.StatusCode.NOT_FOUND,
+            "PATIENT_NOT_FOUND",
+            "no such patient",
+        ), method
+
+
 async def test_a_list_with_several_problems_names_them_all_at_once(esc):
     bad_page = {"page_size": 1000, "page_token": "not a token"}
     patients = E.ListPatientEscalationsRequest(patient_id=NOT_A_NUMBER, **bad_page)

@@ -65,6 +65,7 @@ BEYOND_THE_SCHEMA = tuple(
         r"must not be before start_date",
         r"days after start_date",
         r"must lie in the years 2000-2999",  # the statistics' days: said in the fields' descriptions
+        r"only for the received box",  # pushed_only with box SENT (WatchEscalations)
         # Page tokens are opaque: only the server makes them.
         r"not a token from a previous response",
     )

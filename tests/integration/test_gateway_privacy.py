@@ -22,15 +22,15 @@ from grpc_status import rpc_status
 from samhandling.audit.v1 import audit_pb2, audit_pb2_grpc
 from samhandling.common.v1 import common_pb2
 from samhandling.consent.v1 import consent_pb2
-from samhandling.summary.v1 import summary_pb2
-from services.cli.token import Identity, obtain_token
-from services.platform.dpop import grpc_target, make_proof
+from samhandling.summary.v1 import escalation_pb2, summary_pb2
 from services.platform.errors import error_info
 from tests.fixtures import people
+from tests.fixtures.health_person import HealthPerson
 from tests.fixtures.patient_calls import as_patient
 from tests.support import Suite
 
 S = summary_pb2
+E = escalation_pb2
 RESERVED = people.RAGNHILD  # seeds: a reservation against all sharing (home Bærum)
 UNKNOWN = "01818010083"  # a valid synthetic (Tenor) number that no seed knows
 RESTRICTED = people.GUNNAR  # seeds: home Bodø, vital signs restricted
@@ -42,6 +42,7 @@ MEASUREMENT_REFUSED = NO_ACCESS[:2] + (
     "follow your organisation's own routine (116117, in an emergency 113)",
 )
 SUMMARY = "/samhandling.summary.v1.PatientSummaryService/"
+ESCALATION = "/samhandling.summary.v1.EscalationService/"
 CONSENT = "/samhandling.consent.v1.ConsentService/"
 LIST_EVENTS = "/samhandling.audit.v1.AuditService/ListEvents"
 
@@ -65,11 +66,12 @@ def patient(patient_id: str) -> Caller:
 
 
 async def lars(suite: Suite, method: str) -> Metadata:
-    token = await obtain_token(suite.settings, Identity("demo-legevakt", user=people.LARS), dpop=True)
-    proof = make_proof(
-        token.dpop_key, "POST", grpc_target(suite.settings.gateway_public_url, method), access_token=token.access_token
-    )
-    return (("authorization", f"DPoP {token.access_token}"), ("dpop", proof))
+    """Lars at the legevakt, treating (without a purpose of use consent refuses every patient alike,
+    and the request would never reach the summary service)."""
+    return (await HealthPerson.signed_in(suite, "TREAT")).metadata(method)
+
+
+LARS_NAMED = S.Performer(name="Lars Legevaktsen")  # his token carries no name: the request gives it
 
 
 def at(when: datetime) -> timestamp_pb2.Timestamp:
@@ -177,6 +179,50 @@ ROWS = [
         lambda p: S.SetMunicipalServiceOnHoldRequest(patient_id=p, source_record_id="svc-0001", on_hold=True),
         people.ODD,
     ),
+    # The EscalationService's methods naming a patient, each with a good request and a malformed
+    # one (every field problem it names for a known patient): the patient is looked up first.
+    *[
+        Row(ESCALATION + "RaiseConcern", system("demo-ehr"), request, None)
+        for request in (
+            lambda p: E.RaiseConcernRequest(
+                patient_id=p,
+                request_id="concern-privacy-1",
+                level=S.ESCALATION_LEVEL_URGENT,
+                note="Virker mer forvirret enn i går",
+                raised_by=S.Performer(hpr_number=people.SIGRID_HPR, name="Sigrid Sykepleier"),
+            ),
+            lambda p: E.RaiseConcernRequest(patient_id=p),
+        )
+    ],
+    *[
+        Row(ESCALATION + "ListPatientEscalations", system("demo-ehr-baerum"), request, RESTRICTED)
+        for request in (
+            lambda p: E.ListPatientEscalationsRequest(patient_id=p),
+            lambda p: E.ListPatientEscalationsRequest(patient_id=p, page_size=999, page_token="not a token"),
+        )
+    ],
+    *[
+        Row(ESCALATION + "EnrolFollowUp", lars, request, None)
+        for request in (
+            lambda p: E.EnrolFollowUpRequest(
+                patient_id=p,
+                request_id="enrol-privacy-1",
+                team_name="Digital hjemmeoppfølging",
+                opening_hours=E.OpeningHours(intervals=[E.OpeningInterval(weekday=1, start_minute=0, end_minute=1440)]),
+                enrolled_by=LARS_NAMED,
+            ),
+            lambda p: E.EnrolFollowUpRequest(patient_id=p),
+        )
+    ],
+    *[
+        Row(ESCALATION + "EndFollowUp", lars, request, None)
+        for request in (
+            lambda p: E.EndFollowUpRequest(
+                patient_id=p, enrolment_id="fu-privacy-1", request_id="end-privacy-1", ended_by=LARS_NAMED
+            ),
+            lambda p: E.EndFollowUpRequest(patient_id=p),
+        )
+    ],
     # A patient asking about someone else.
     Row(
         SUMMARY + "GetPatientSummary",
@@ -256,7 +302,14 @@ async def test_the_json_routes_answer_alike(suite):
     token = await suite.token("demo-ehr-baerum")
     base = f"http://{suite.settings.addresses['gateway_http']}/api/v1/patients"
     async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}) as client:
-        for path in ("summary", "fhir", "municipal-services:status", "vital-signs?from_time=2025-01-01T00:00:00Z"):
+        for path in (
+            "summary",
+            "fhir",
+            "municipal-services:status",
+            "vital-signs?from_time=2025-01-01T00:00:00Z",
+            "escalations",
+            "escalations?page_token=not-a-token",  # malformed: the patient is looked up first
+        ):
             answers = set()
             for patient_id in (RESERVED, UNKNOWN, RESTRICTED):
                 response = await client.get(f"{base}/{patient_id}/{path}")

@@ -42,7 +42,7 @@ from services.summary.escalation_episodes import (
     resolve,
 )
 from services.summary.escalation_routing import Routes, TargetRole
-from services.summary.escalation_rules import AcknowledgeWithin, Level, RecorderText, evaluate
+from services.summary.escalation_rules import AcknowledgeWithin, Level, NoEscalation, RecorderText, evaluate
 from services.summary.trend import TrendPoint
 from tests.fixtures.escalation import (
     CHILD_BORN,
@@ -93,12 +93,22 @@ class Patient:
         self.count = 0
 
     def measure(
-        self, total: int, *, red: bool = False, ago: timedelta = timedelta(0), pregnant: bool = False, mid: str = ""
+        self,
+        total: int,
+        *,
+        red: bool = False,
+        ago: timedelta = timedelta(0),
+        pregnant: bool = False,
+        mid: str = "",
+        age_limit: bool = False,
     ) -> Transition:
+        """Record a measurement taken `ago` before now; with `age_limit`, one older than the
+        maximum age when recorded is TOO_OLD (evaluated with the clock)."""
         self.count += 1
         at = self.clock.now - ago
         m = measurement(at, total, red=red, pregnant=pregnant, mid=mid or f"m{self.count}")
-        evaluation = evaluate(m, self.born, self.points)  # type: ignore[arg-type]
+        now = self.clock.now if age_limit else None
+        evaluation = evaluate(m, self.born, self.points, now=now)  # type: ignore[arg-type]
         if evaluation.result is not None:
             self.points.append(TrendPoint(at, evaluation.result.total))
         step = record_measurement(
@@ -467,7 +477,8 @@ def test_review_timeout_stays_overdue_on_the_list_over_a_spring_forward_weekend(
     assert fire_timer(patient.open, timer, now=timer.due_at - timedelta(seconds=1), within=WITHIN).effects == ()
     step = patient.apply(fire_timer(patient.open, timer, now=timer.due_at, within=WITHIN))
     assert step.effects == (CancelTimer(timer),)  # nobody pushed, the recorder not told
-    assert patient.open.chain_exhausted and patient.open.state is State.OPEN
+    # Overdue, not exhausted: home nursing and the legevakt are left for a decline.
+    assert patient.open.state is State.OPEN and patient.open.pending and not patient.open.chain_exhausted
 
 
 # --- reassessment, resolution ---------------------------------------------------------------------
@@ -644,6 +655,27 @@ def test_two_later_measurements_below_every_trigger_resolve_an_acknowledged_epis
     assert patient.open.state is State.RESOLVED
     assert patient.open.resolution is not None and patient.open.resolution.outcome is Outcome.AUTO_IMPROVED
     assert CancelTimer(auto) in step.effects and patient.open.timers == ()
+
+
+def test_a_late_synced_measurement_that_would_have_triggered_starts_the_count_below_the_trigger_over(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT
+    patient.apply(acknowledge(patient.open, actor=actor(LEGEVAKT), request_id="a1", now=clock.advance(minutes(5))))
+    clock.advance(timedelta(hours=1))
+    patient.measure(0)  # below every trigger: one of two
+    assert patient.open.below_trigger_since_ack == 1
+    # A 7 measured 30 minutes later, synced 8 h late: too old to escalate, but not below the trigger.
+    clock.advance(timedelta(hours=8))
+    step = patient.measure(7, ago=timedelta(hours=7, minutes=30), age_limit=True)
+    assert patient.last[1].no_escalation is NoEscalation.TOO_OLD and step.effects == ()
+    assert patient.open.state is State.ACKNOWLEDGED and patient.open.below_trigger_since_ack == 0
+    clock.advance(minutes(10))
+    patient.measure(0, age_limit=True)
+    assert patient.open.state is State.ACKNOWLEDGED and patient.open.below_trigger_since_ack == 1
+    clock.advance(minutes(10))
+    step = patient.measure(0, age_limit=True)
+    assert patient.open.resolution is not None and patient.open.resolution.outcome is Outcome.AUTO_IMPROVED
 
 
 def test_24_hours_without_a_higher_level_resolve_an_acknowledged_episode(patient: Patient, clock: Clock) -> None:
@@ -857,6 +889,35 @@ def test_an_emergency_concern_by_a_target_tells_it_to_phone_113_and_notifies_onl
     assert [(t.orgnr, t.message) for t in told(step.effects)] == [(HOME_NURSING, RecorderMessage.PHONE_113)]
 
 
+def test_later_messages_to_an_acting_organisation_neither_target_nor_source_go_to_the_source_too(
+    patient: Patient, clock: Clock
+) -> None:
+    patient.measure(5)  # URGENT, recorded at the KAD
+    clock.advance(minutes(20))
+    step = patient.apply(_concern_by(patient, OTHER_ORG, Level.EMERGENCY, "Puster tungt"))
+    # Told in the answer to its own call: it alone.
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [(OTHER_ORG, RecorderMessage.PHONE_113)]
+    assert patient.open.recorder_orgnr == OTHER_ORG and patient.open.target(OTHER_ORG) is None
+    # Later messages it cannot read (no target, not the source) go to the source as well.
+    timer = due_timer(patient.open)
+    step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(minutes(5)), within=WITHIN))
+    assert [(t.orgnr, t.message, t.phone_numbers) for t in told(step.effects)] == [
+        (OTHER_ORG, RecorderMessage.PHONE_113, (PHONE_113,)),
+        (RECORDER, RecorderMessage.PHONE_113, (PHONE_113,)),
+    ]
+    step = patient.apply(acknowledge(patient.open, actor=actor(LEGEVAKT), request_id="a1", now=clock.now))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [
+        (OTHER_ORG, RecorderMessage.ACKNOWLEDGED),
+        (RECORDER, RecorderMessage.ACKNOWLEDGED),
+    ]
+    auto = due_timer(patient.open, TimerKind.AUTO_RESOLVE)
+    step = patient.apply(fire_timer(patient.open, auto, now=clock.advance(timedelta(hours=24)), within=WITHIN))
+    assert [(t.orgnr, t.message) for t in told(step.effects)] == [
+        (OTHER_ORG, RecorderMessage.RESOLVED),
+        (RECORDER, RecorderMessage.RESOLVED),
+    ]
+
+
 def test_a_concern_at_the_level_by_a_target_never_notifies_itself(patient: Patient, clock: Clock) -> None:
     patient.measure(5)
     clock.advance(minutes(20))
@@ -952,11 +1013,17 @@ def test_a_review_declined_by_the_follow_up_team_passes_on_to_home_nursing_then_
         HOME_NURSING: (NotifyReason.PASSED_ON, False)
     }
     assert patient.open.deadline == clock.now + WITHIN.review
-    # Its timeout leaves it overdue on the list (the legevakt is not added) ...
+    # Its timeout leaves it overdue on the list (the legevakt is not added), and the chain is not
+    # exhausted: the legevakt is still there for a decline ...
     timer = due_timer(patient.open)
+    deadline = patient.open.deadline
     step = patient.apply(fire_timer(patient.open, timer, now=clock.advance(WITHIN.review), within=WITHIN))
-    assert patient.open.chain_exhausted and notified(step.effects) == {} and told(step.effects) == []
+    assert not patient.open.chain_exhausted and notified(step.effects) == {} and told(step.effects) == []
+    assert step.effects == (CancelTimer(timer),) and patient.open.deadline == deadline <= clock.now
+    assert patient.open.events[-1].kind is EventKind.TIMEOUT
+    assert not any(e.kind is EventKind.CHAIN_EXHAUSTED for e in patient.open.events)
     assert [t.orgnr for t in patient.open.targets] == [FOLLOW_UP_TEAM, HOME_NURSING]
+    assert [t.orgnr for t in patient.open.pending] == [LEGEVAKT]
     # ... while home nursing declining passes it on to the legevakt at once.
     step = patient.apply(
         decline(
@@ -969,3 +1036,4 @@ def test_a_review_declined_by_the_follow_up_team_passes_on_to_home_nursing_then_
     )
     assert patient.open.chain_exhausted
     assert [m.message for m in told(step.effects)] == [RecorderMessage.PHONE_LEGEVAKT]
+    assert [e.kind for e in patient.open.events].count(EventKind.CHAIN_EXHAUSTED) == 1

@@ -48,7 +48,7 @@ from services.summary.escalation_routing import (
     Routes,
     route,
 )
-from services.summary.escalation_rules import AcknowledgeWithin, Level, NoEscalation, evaluate
+from services.summary.escalation_rules import AcknowledgeWithin, Evaluation, Level, NoEscalation, evaluate
 from services.summary.trend import TrendPoint
 from tests.fixtures.escalation import (
     BODØ,
@@ -183,6 +183,13 @@ class PatientMachine(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.now += timedelta(minutes=minutes)
 
+    @rule(score=SCORES, pick=st.integers(0, 99))
+    def synced_late(self, score: tuple[int, bool], pick: int) -> None:
+        """A device offline for 8 h syncs a measurement taken an hour into the outage (newer than
+        any before it, but too old to escalate: TOO_OLD if it would have triggered)."""
+        self.now += timedelta(hours=8)
+        self.measure(score, 7 * 60, pick)
+
     @rule(score=SCORES, ago=st.sampled_from([0, 0, 0, 5, 90]), pick=st.integers(0, 99))
     def measure(self, score: tuple[int, bool], ago: int, pick: int) -> None:
         by = self._by(pick)
@@ -190,7 +197,7 @@ class PatientMachine(RuleBasedStateMachine):
         at = self.now - timedelta(minutes=ago)
         m = measurement(at, score[0], red=score[1], mid=f"m{self.count}")
         newest = max((p.measured_at for p in self.points), default=None)
-        evaluation = evaluate(m, PATIENT_BORN, self.points)
+        evaluation = evaluate(m, PATIENT_BORN, self.points, now=self.now)
         self.points.append(TrendPoint(at, score[0]))
         before = self.episode if self.episode is not None and self.episode.state is not State.RESOLVED else None
 
@@ -222,9 +229,21 @@ class PatientMachine(RuleBasedStateMachine):
             assert notified == {t.orgnr for t in step.episode.targets if t.orgnr != by}  # never suppressed
         if before is not None and step.episode is not None and step.episode.level > before.level:
             self._check_upgrade(before, step.episode)
+        if before is not None and step.episode is not None:
+            self._check_auto_improved(step.episode, evaluation, newest is None or at > newest)
         if step.episode is not None:
             assert apply(step.episode) == Transition(step.episode)  # the same measurement again
         self._take(step)
+
+    @staticmethod
+    def _check_auto_improved(after: Episode, evaluation: Evaluation, newer: bool) -> None:
+        """Only a measurement below every trigger resolves as improved; one that would have
+        triggered (a level, or TOO_OLD: too old to escalate) restarts the count."""
+        resolution = after.resolution
+        if after.state is State.RESOLVED and resolution is not None and resolution.outcome is Outcome.AUTO_IMPROVED:
+            assert evaluation.no_escalation is NoEscalation.BELOW_TRIGGER
+        elif newer and (evaluation.level is not None or evaluation.no_escalation is NoEscalation.TOO_OLD):
+            assert after.below_trigger_since_ack == 0
 
     def _check_upgrade(self, before: Episode, after: Episode) -> None:
         assert {t.orgnr for t in after.targets} >= {t.orgnr for t in before.targets}
