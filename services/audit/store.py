@@ -49,7 +49,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from services.platform.replay_store import ReplayTicket, claim_sql, claim_tickets
@@ -196,26 +196,36 @@ class AuditStore:
         if not pending:
             return None
         try:
-            with self.engine.connect() as connection, connection.begin():
-                driver = connection.connection.driver_connection
-                assert isinstance(driver, psycopg.Connection)
-                with driver.pipeline():
-                    claimed = _pipelined_claims(driver, claims)
-                    reserved = driver.execute(_RESERVE_SQL, (len(pending),))
-                    inserted = {bytes(key) for (key,) in claimed.fetchall()} if claimed is not None else set()
-                    size = reserved.fetchone()
-                if len(inserted) != len(claims):
-                    raise _GuessedWrong  # a replay among the claims: nothing of the batch is kept
-                if size is None:
-                    raise RuntimeError("audit log head row is missing; run the audit migrations")
-                first = int(size[0]) - len(pending) + 1
-                with driver.pipeline():
-                    connection.execute(_INSERT, _rows(pending, first))
-                    driver.commit()  # the insert and the commit in one round trip
+            with self.engine.connect() as connection:
+                try:
+                    with connection.begin():
+                        driver = connection.connection.driver_connection
+                        assert isinstance(driver, psycopg.Connection)
+                        with driver.pipeline():
+                            claimed = _pipelined_claims(driver, claims)
+                            reserved = driver.execute(_RESERVE_SQL, (len(pending),))
+                            inserted = {bytes(k) for (k,) in claimed.fetchall()} if claimed is not None else set()
+                            size = reserved.fetchone()
+                        if len(inserted) != len(claims):
+                            raise _GuessedWrong  # a replay among the claims: nothing of the batch is kept
+                        if size is None:
+                            raise RuntimeError("audit log head row is missing; run the audit migrations")
+                        first = int(size[0]) - len(pending) + 1
+                        with driver.pipeline():
+                            connection.execute(_INSERT, _rows(pending, first))
+                            driver.commit()  # the insert and the commit in one round trip
+                except psycopg.Error as exc:
+                    # Raised by the driver itself, past SQLAlchemy: rolled back by now. Answered as
+                    # SQLAlchemy answers every other statement's error (the same exception classes,
+                    # no parameters in it), and the connection is not reused: whatever state the
+                    # pipeline left it in goes with it.
+                    if not _stored_before(exc):
+                        connection.invalidate()
+                    raise DBAPIError.instance(None, None, exc, psycopg.Error, hide_parameters=True) from exc
         except _GuessedWrong:
             return None
-        except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
-            if "idempotency_key" not in str(getattr(exc, "orig", None) or exc):
+        except IntegrityError as exc:
+            if not _stored_before(exc.orig):
                 raise
             return None  # stored before (a resent call): rolled back, claims and reservation too
         stored = {
@@ -442,6 +452,11 @@ def _write(connection: Connection, pending: dict[str, _Pending]) -> int:
     first = _reserve(connection, len(pending))
     connection.execute(_INSERT, _rows(pending, first))
     return first
+
+
+def _stored_before(error: BaseException | None) -> bool:
+    """The unique index on the idempotency key refused an insert: the event is stored already."""
+    return isinstance(error, psycopg.errors.UniqueViolation) and "idempotency_key" in str(error)
 
 
 def _rows(pending: dict[str, _Pending], first: int) -> list[dict[str, object]]:
