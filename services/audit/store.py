@@ -175,10 +175,7 @@ class AuditStore:
                     with connection.begin():
                         first = _write(connection, pending)
         if pending:
-            stored |= {
-                key: StoredEvent(str(columns["event_id"]), sequence, record)
-                for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
-            }
+            stored |= _stored(pending, first)
         return [
             None if i in refused else [stored[r.idempotency_key] for r in call.records] for i, call in enumerate(calls)
         ]
@@ -228,10 +225,7 @@ class AuditStore:
             if not _stored_before(exc.orig):
                 raise
             return None  # stored before (a resent call): rolled back, claims and reservation too
-        stored = {
-            key: StoredEvent(str(columns["event_id"]), sequence, record)
-            for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
-        }
+        stored = _stored(pending, first)
         return [[stored[r.idempotency_key] for r in call.records] for call in calls]
 
     def _pending(
@@ -457,6 +451,14 @@ def _write(connection: Connection, pending: dict[str, _Pending]) -> int:
 def _stored_before(error: BaseException | None) -> bool:
     """The unique index on the idempotency key refused an insert: the event is stored already."""
     return isinstance(error, psycopg.errors.UniqueViolation) and "idempotency_key" in str(error)
+
+
+def _stored(pending: dict[str, _Pending], first: int) -> dict[str, StoredEvent]:
+    """The pending events as stored, by idempotency key, their sequences from `first`."""
+    return {
+        key: StoredEvent(str(columns["event_id"]), sequence, record)
+        for sequence, (key, (columns, _, record)) in enumerate(pending.items(), start=first)
+    }
 
 
 def _rows(pending: dict[str, _Pending], first: int) -> list[dict[str, object]]:
