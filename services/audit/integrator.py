@@ -264,6 +264,14 @@ class Integrator:
         if connection is None:
             return
         try:
+            if connection.dialect.name == "postgresql":
+                # Released here, before the answer: a closed session's lock is freed only when its
+                # server process has noticed the close, so a follower trying at once could miss it.
+                connection.rollback()
+                connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK_KEY})
+        except SQLAlchemyError:
+            pass  # a dead session: the server frees its lock as it ends it
+        try:
             # Closing returns the connection to the pool with the session's lock still held;
             # invalidating closes the session itself, and the lock with it.
             connection.invalidate()
