@@ -11,8 +11,9 @@ Three ways of writing take turns, round by round:
   AuditApi wires it, with the log's integrator (tree nodes, signed checkpoints) running beside it;
 - AppendEvents over gRPC to the audit service, run as `samhandling serve audit` in its own
   process on the same database;
-- on PostgreSQL also AppendEvents to two such processes (replicas) on the one database, the
-  calls spread call by call over both by the gateway's own round_robin channel; each round's
+- on PostgreSQL also AppendEvents to two such processes (replicas) on the one database, each
+  call sent as the gateway sends it, to the replica with the fewest calls in flight
+  (services.platform.replica_set: a lone writer stays on one, concurrent ones spread); each round's
   pair of gRPC ways gives one ratio of two over one, reported with the median's interval
   (bench.paired_ratios).
 
@@ -39,8 +40,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import grpc
 from sqlalchemy import Column, Engine, Index, MetaData, Table, func, insert, select
 from sqlalchemy.orm import sessionmaker
 
@@ -58,6 +60,8 @@ from services.cli.health import component_status
 from services.platform.channels import open_channel
 from services.platform.db import make_engine, make_sessions
 from services.platform.protomap import to_enum, to_timestamp
+from services.platform.readiness import channel_ready
+from services.platform.replica_set import ReplicaSet, replica_set
 from services.platform.settings import REPO_ROOT, Settings
 from services.platform.vocabulary import AccessBasis, ActorKind, Decision, PurposeOfUse
 from tests.fixtures import postgres as pg
@@ -372,15 +376,32 @@ class StoreAppends:
 
 
 class GrpcAppends:
-    """AppendEvents to the running audit backends as the gateway calls them: through the
-    gateway's own channel (`open_channel`: round_robin, health-checked), which spreads calls
-    over every replica named, call by call, so even a lone writer alternates between two. Each
-    call's assertion is signed beforehand (signing is the gateway's cost, not the log's)."""
+    """AppendEvents to the running audit backends as gateways call them. A gateway process sends
+    its appends one at a time (gateway/audit_client.py), so each writer is one gateway: a client
+    of its own (services.platform.replica_set, the gateway's pick over health-checked channels)
+    that keeps to the replica it drew, the writers spreading over the replicas by their draws.
+    Each call's assertion is signed beforehand (signing is the gateway's cost, not the log's).
 
-    def __init__(self, services: Sequence[AuditProcess], sessions: sessionmaker, settings: Settings) -> None:
-        self._channel = open_channel("ipv4:" + ",".join(service.address for service in services))
-        self._stub = audit_pb2_grpc.AuditServiceStub(self._channel)
+    `round_robin`: each writer's calls go through one gRPC round_robin channel over the replicas
+    instead, taking them in turn call by call (the gateway's way before replica_set; for
+    bench.audit_one_writer)."""
+
+    def __init__(
+        self, services: Sequence[AuditProcess], sessions: sessionmaker, settings: Settings, *, round_robin: bool = False
+    ) -> None:
+        self._target = "ipv4:" + ",".join(service.address for service in services)
+        self._round_robin = round_robin
+        self._clients: list[tuple[ReplicaSet | grpc.aio.Channel, dict[grpc.aio.Channel, Any]]] = []
         self._services, self._sessions, self._settings = services, sessions, settings
+
+    async def connect(self, writers: int) -> None:
+        """A client per writer, every one connected to every replica (untimed)."""
+        while len(self._clients) < writers:
+            client = open_channel(self._target) if self._round_robin else replica_set(self._target)
+            channels = [client] if isinstance(client, grpc.aio.Channel) else list(client.channels().values())
+            self._clients.append((client, {c: audit_pb2_grpc.AuditServiceStub(c) for c in channels}))
+            if not all(await asyncio.gather(*(channel_ready(c, STARTUP_TIMEOUT_SECONDS) for c in channels))):
+                raise RuntimeError(f"the audit processes {self._target} did not all accept a connection")
 
     def prepare(self, writers: int, calls: int) -> Append:
         requests = [
@@ -395,15 +416,25 @@ class GrpcAppends:
             ]
             for writer in requests
         ]
-        stub = self._stub
-        return lambda w, c: stub.AppendEvents(requests[w][c], metadata=metadata[w][c])
+        clients = self._clients
+        assert len(clients) >= writers, "connect() first"
+
+        async def append(w: int, c: int) -> object:
+            client, stubs = clients[w]
+            if isinstance(client, grpc.aio.Channel):
+                return await stubs[client].AppendEvents(requests[w][c], metadata=metadata[w][c])
+            async with client.picked() as channel:
+                return await stubs[channel].AppendEvents(requests[w][c], metadata=metadata[w][c])
+
+        return append
 
     def counters(self) -> Counters:
         cpu = [process_cpu_seconds(service.pid) for service in self._services]
         return log_counters(self._sessions, None if None in cpu else sum(c for c in cpu if c is not None))
 
     async def close(self) -> None:
-        await self._channel.close()
+        for client, _ in self._clients:
+            await client.close()
 
 
 def _columns(record: AuditRecord) -> dict[str, object]:
@@ -439,6 +470,7 @@ async def _bench(
             for target in targets.values():
                 if isinstance(target, GrpcAppends):
                     stack.push_async_callback(target.close)
+                    await target.connect(max(writers))
             for target in targets.values():  # untimed: connections, caches, the log's first checkpoint
                 await measure(target, 1, WARMUP_CALLS)
             measured: dict[int, dict[str, list]] = {n: {path: [] for path in targets} for n in writers}

@@ -4,14 +4,15 @@ event goes (docs/audit-replicas.md). Not part of `make bench`; run it alone, as 
     .venv/bin/python -m bench.audit_one_writer [--cells 5] [--pause-ms 7]
 
 It starts what section 4 starts for PostgreSQL (a durable throwaway cluster, two
-`samhandling serve audit` processes, the gateway's round_robin channel) and repeats section 4's
+`samhandling serve audit` processes) and repeats section 4's
 1-writer cell (`ROUNDS` rounds of at least `CALLS_PER_ROUND` sequential calls of 2 events, the
 ways taking turns, the order rotating) `--cells` times, with four ways:
 
 - **one**: every call to process 0 (section 4's "gRPC to 1 audit process");
 - **one again**: the same, through a channel of its own: an A/A pair, whose ratio is the cell's
   own spread;
-- **two**: the calls alternating between both processes (section 4's "gRPC to 2 audit processes");
+- **two**: the calls alternating between both processes through a gRPC round_robin channel (the
+  gateway's way until services.platform.replica_set, which keeps a lone writer on one replica);
 - **one, paused**: every call to process 0, with a pause of `--pause-ms` after each answer, about
   as long as each process idles between its calls in the alternating way, and nothing else
   different.
@@ -86,11 +87,12 @@ async def _cells(settings: Settings, cells: int, pause: float) -> list[dict[str,
             targets = {
                 ONE: appends.GrpcAppends(services[:1], sessions, settings),
                 ONE_AGAIN: appends.GrpcAppends(services[:1], sessions, settings),
-                TWO: appends.GrpcAppends(services, sessions, settings),
+                TWO: appends.GrpcAppends(services, sessions, settings, round_robin=True),
             }
             targets[PAUSED] = targets[ONE]
             for target in {id(t): t for t in targets.values()}.values():
                 stack.push_async_callback(target.close)
+                await target.connect(1)
                 await appends.measure(target, 1, appends.WARMUP_CALLS)
             pids = [service.pid for service in services]
             calls = appends.calls_per_writer(1, appends.CALLS_PER_WRITER)

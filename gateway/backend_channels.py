@@ -7,7 +7,10 @@ the opening, not the stream. The enforcer ends the stream when the caller's toke
 
 Each request is serialised once, here; the assertion is bound to the hash of those bytes and
 those very bytes are sent (the channel's serializer passes them through), so what the backend
-hashes is what was signed (services.platform.assertion, "request binding")."""
+hashes is what was signed (services.platform.assertion, "request binding").
+
+Each call goes to the backend replica with the fewest of this gateway's calls in flight, a lone
+caller staying on one replica (services.platform.replica_set)."""
 
 from __future__ import annotations
 
@@ -20,8 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.platform import telemetry
 from services.platform.assertion import METADATA_KEY, Assertion, AssertionSigner, request_binding
-from services.platform.channels import open_channel
-from services.platform.readiness import channel_ready
+from services.platform.replica_set import ReplicaSet, replica_set
 from services.platform.tls import TlsFiles
 
 CALL_TIMEOUT_SECONDS = 10.0
@@ -36,28 +38,31 @@ class BackendChannels:
         tracer_provider: TracerProvider,
         tls: TlsFiles | None = None,
     ) -> None:
-        """One channel per backend, balanced over all its replicas (services.platform.channels)."""
+        """The replicas of each backend, each reached through its own channel
+        (services.platform.replica_set)."""
         interceptors = telemetry.client_interceptors(tracer_provider)
-        self._channels = {
-            name: open_channel(address, tls=tls, interceptors=interceptors) for name, address in addresses.items()
+        self._replicas: dict[str, ReplicaSet] = {
+            name: replica_set(address, tls=tls, interceptors=interceptors) for name, address in addresses.items()
         }
         self._signer = signer
         self.tracer_provider = tracer_provider
 
     async def call(self, component: str, assertion: Assertion, request: Message, response_type: type[M]) -> M:
         """Calls `assertion.method` on `component`; raises grpc.aio.AioRpcError on failure."""
-        rpc = self._channels[component].unary_unary(
-            assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
-        )
         body, metadata = self._signed(component, assertion, request)
-        return await rpc(body, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
+        async with self._replicas[component].picked() as channel:
+            rpc = channel.unary_unary(
+                assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
+            )
+            return await rpc(body, metadata=metadata, timeout=CALL_TIMEOUT_SECONDS)
 
-    def stream(
+    async def stream(
         self, component: str, assertion: Assertion, request: Message, response_type: type[Message]
     ) -> grpc.aio.UnaryStreamCall:
         """Opens the server stream `assertion.method` on `component`, without a deadline (its
         owner cancels it); reading it raises grpc.aio.AioRpcError on failure."""
-        rpc = self._channels[component].unary_stream(
+        channel = await self._replicas[component].channel_for_stream()
+        rpc = channel.unary_stream(
             assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
         )
         body, metadata = self._signed(component, assertion, request)
@@ -70,14 +75,17 @@ class BackendChannels:
         body = request.SerializeToString()
         return body, ((METADATA_KEY, self._signer.sign(assertion, component, request=request_binding(body))),)
 
+    def replicas(self, component: str) -> ReplicaSet:
+        return self._replicas[component]
+
     async def reachable(self, component: str, timeout: float) -> bool:
         """Whether a serving replica of `component` is connected, or gets so within `timeout`
         (for readiness: no call is made, services.platform.readiness.channel_ready)."""
-        return await channel_ready(self._channels[component], timeout)
+        return await self._replicas[component].reachable(timeout)
 
     async def close(self) -> None:
-        for channel in self._channels.values():
-            await channel.close(None)  # no grace: calls still open are cancelled
+        for replicas in self._replicas.values():
+            await replicas.close()  # no grace: calls still open are cancelled
 
 
 def _as_sent(body: bytes) -> bytes:

@@ -128,7 +128,10 @@ class Enforcer:
             # The loop's clock, so a step of the wall clock during the stream moves nothing.
             loop = asyncio.get_running_loop()
             deadline = loop.time() + principal.expires_at.timestamp() + LEEWAY_SECONDS - time.time()
-            backend_call = self._backends.stream(policy.backend, assertion, request, response_type)
+            try:
+                backend_call = await self._backends.stream(policy.backend, assertion, request, response_type)
+            except grpc.aio.AioRpcError as exc:  # no replica's address could be had
+                raise _relayed(exc, policy.backend) from None
             try:
                 # A backend sends its headers once it has accepted the request (a watch resuming from
                 # a position checks it first), so its refusal, too, comes before the answer starts.

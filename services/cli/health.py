@@ -11,44 +11,19 @@ dialled by IP, but over TLS its certificate is checked against the DNS name
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 
 import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.platform.channels import open_channel
+from services.platform.replica_set import parse_target, resolved_addresses
 from services.platform.settings import Settings
 from services.platform.tls import TlsFiles
 
 TIMEOUT_SECONDS = 2.0
 # One load-balancer check through HTTP: a static, precomputed document of the gateway.
 HTTP_PROBE_PATH = "/api/v1/openapi.json"
-
-
-@dataclass(frozen=True)
-class Target:
-    """A parsed gRPC target: literal addresses, or a DNS name and port to resolve."""
-
-    addresses: tuple[str, ...] = ()
-    dns_name: str | None = None
-    dns_port: int | None = None
-
-
-def parse_target(target: str) -> Target:
-    """Pure: `ipv4:`/`ipv6:` lists, `dns:[//authority]/name:port`, else one `host:port`."""
-    for scheme in ("ipv4:", "ipv6:"):
-        if target.startswith(scheme):
-            return Target(tuple(a.strip() for a in target[len(scheme) :].split(",") if a.strip()))
-    if target.startswith("dns:"):
-        rest = target[len("dns:") :]
-        if rest.startswith("//"):
-            rest = rest[2:].split("/", 1)[1] if "/" in rest[2:] else ""
-        host, _, port = rest.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"a dns target needs name:port: {target!r}")
-        return Target(dns_name=host.strip("[]"), dns_port=int(port))
-    return Target((target,))
 
 
 def tls_name(target: str) -> str | None:
@@ -63,16 +38,9 @@ def replica_addresses(target: str) -> list[str]:
     if parsed.dns_name is None:
         return list(parsed.addresses)
     try:
-        found = socket.getaddrinfo(parsed.dns_name, parsed.dns_port, type=socket.SOCK_STREAM)
+        return resolved_addresses(socket.getaddrinfo(parsed.dns_name, parsed.dns_port, type=socket.SOCK_STREAM))
     except socket.gaierror:
         return []
-    addresses: list[str] = []
-    for family, _, _, _, sockaddr in found:
-        host = f"[{sockaddr[0]}]" if family == socket.AF_INET6 else sockaddr[0]
-        address = f"{host}:{sockaddr[1]!r}"  # the port, an int (!r: typeshed allows bytes here)
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
 
 
 async def grpc_status(address: str, tls: TlsFiles | None = None, server_name: str | None = None) -> str:

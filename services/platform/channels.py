@@ -1,5 +1,8 @@
 """The one way a process opens a gRPC channel to another component: balanced over every
 replica the target names, health-checked, kept alive, quick to reconnect, TLS when configured.
+The gateway opens one per backend replica and picks among them call by call
+(services.platform.replica_set, least request); the consent change feed's stream uses one
+channel over all replicas.
 
 Targets (`SAMHANDLING_<COMPONENT>_ADDR`) may be `host:port` (resolved by DNS),
 `dns:///name:port` (a Kubernetes headless Service: one address per ready pod) or

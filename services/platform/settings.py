@@ -148,7 +148,8 @@ class Settings:
     # Timeouts, keepalives and pool sizes of PostgreSQL connections (services/platform/db_tuning.py).
     database: DatabaseTuning = DatabaseTuning()
     # Transport between the components (services.platform.server, .channels, .tls): connections
-    # end after this age so clients re-resolve and reach new replicas; None: never. The grace
+    # end after this age so connections are rebalanced (a round_robin channel also resolves its
+    # name again; the gateway's replica sets resolve on their own, .replica_set); None: never. The grace
     # bounds calls still open on an aged connection (streams); None: they run to their end.
     grpc_max_connection_age_seconds: float | None = 300.0
     grpc_max_connection_age_grace_seconds: float | None = None

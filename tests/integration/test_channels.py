@@ -1,7 +1,10 @@
-"""Client channels over replicas (services/platform/channels.py), with real gRPC servers on
-port 0: round_robin spreads calls over every replica an `ipv4:` target names, a replica that
-announces NOT_SERVING stops getting picks while it still serves, and a backend restarted on
-its port is reached again within about a second."""
+"""Client channels over replicas, with real gRPC servers on port 0. The channel of
+services/platform/channels.py: round_robin spreads calls over every replica an `ipv4:` target
+names, a replica that announces NOT_SERVING stops getting picks while it still serves, and a
+backend restarted on its port is reached again within about a second. The gateway's pick among
+such channels (services/platform/replica_set.py): a lone caller stays on one replica, concurrent
+calls spread evenly, a draining or stopped replica is left, and a `dns:///` name is resolved into
+replicas whose TLS is checked against the name."""
 
 from __future__ import annotations
 
@@ -19,8 +22,13 @@ from gateway.backend_channels import BackendChannels
 from services.platform.assertion import Assertion, AssertionSigner
 from services.platform.channels import open_channel
 from services.platform.keys import load_jwk
+from services.platform.readiness import channel_ready
+from services.platform.replica_set import ReplicaSet, replica_set
+from services.platform.server import ServerTransport
 from services.platform.settings import Settings
+from services.platform.tls import TlsFiles
 from tests.fixtures.replicas import HOLD, WHO, replica, who
+from tests.fixtures.tls import Authority
 
 WAIT_SECONDS = 5.0  # upper bound on waiting for a condition, so a broken channel fails instead of hanging
 
@@ -54,29 +62,142 @@ async def test_round_robin_spreads_calls_over_every_replica_of_an_ipv4_target() 
         await b.stop(0)
 
 
-async def test_the_gateways_backend_channels_spread_over_replicas() -> None:
-    """The gateway's own channels (gateway/backend_channels.py) are built the same way."""
-    a, b = replica("a"), replica("b")
+async def test_the_gateways_backend_channels_keep_a_lone_caller_on_one_replica_and_spread_concurrent_calls() -> None:
+    """The gateway's channels (gateway/backend_channels.py) pick by least request
+    (services/platform/replica_set.py): sequential calls stay on one warm replica, calls open
+    at once are spread evenly."""
+    release = asyncio.Event()
+    a, b = replica("a", release=release), replica("b", release=release)
     pa, pb = await a.start(), await b.start()
     settings = Settings()
     signer = AssertionSigner(load_jwk(settings.assertion_signing_key(), settings))
     backends = BackendChannels({"capacity": f"ipv4:127.0.0.1:{pa},127.0.0.1:{pb}"}, signer, TracerProvider())
-    assertion = Assertion(method=WHO, actor=GATEWAY_ACTOR)
 
-    async def ask() -> str:
+    async def ask(method: str) -> str:
+        assertion = Assertion(method=method, actor=GATEWAY_ACTOR)
         return (await backends.call("capacity", assertion, StringValue(), StringValue)).value
 
     try:
-        seen: list[str] = []
-        deadline = time.monotonic() + WAIT_SECONDS
-        while {"a", "b"} - set(seen):
-            assert time.monotonic() < deadline, f"not both replicas: {Counter(seen)}"
-            seen.append(await ask())
-        assert Counter([await ask() for _ in range(10)]) == {"a": 5, "b": 5}
+        await both_ready(backends.replicas("capacity"))
+        lone = Counter([await ask(WHO) for _ in range(20)])
+        assert len(lone) == 1 and sum(lone.values()) == 20, lone
+        held = [asyncio.ensure_future(ask(HOLD)) for _ in range(10)]
+        await until(lambda: backends.replicas("capacity").in_flight() == 10, "ten calls in flight")
+        release.set()
+        assert Counter(await asyncio.gather(*held)) == {"a": 5, "b": 5}
     finally:
         await backends.close()
         await a.stop(0)
         await b.stop(0)
+
+
+async def test_clients_with_one_call_at_a_time_spread_over_the_replicas_by_their_preferences() -> None:
+    """A gateway sends its audit appends one at a time: each client keeps to the replica it drew,
+    and many clients spread over both (all 30 on one: 2 in 2^30)."""
+    a, b = replica("a"), replica("b")
+    pa, pb = await a.start(), await b.start()
+    clients = [replica_set(f"ipv4:127.0.0.1:{pa},127.0.0.1:{pb}") for _ in range(30)]
+
+    async def ask(replicas: ReplicaSet) -> str:
+        async with replicas.picked() as channel:
+            return await who(channel)
+
+    try:
+        for client in clients:
+            await both_ready(client)
+        kept = [Counter([await ask(client) for _ in range(3)]) for client in clients]
+        assert all(len(answers) == 1 for answers in kept), kept
+        assert Counter(name for answers in kept for name in answers).keys() == {"a", "b"}
+    finally:
+        for client in clients:
+            await client.close()
+        await a.stop(0)
+        await b.stop(0)
+
+
+async def test_a_lone_caller_moves_to_the_other_replica_when_its_own_drains_or_stops() -> None:
+    a, b = replica("a"), replica("b")
+    pa, pb = await a.start(), await b.start()
+    servers = {"a": a, "b": b}
+    replicas = replica_set(f"ipv4:127.0.0.1:{pa},127.0.0.1:{pb}")
+
+    async def ask() -> str:
+        async with replicas.picked() as channel:
+            return await who(channel)
+
+    try:
+        await both_ready(replicas)
+        first = await ask()
+        other = "b" if first == "a" else "a"
+        await servers[first].drain(0)  # NOT_SERVING, still serving
+        await until_answers(ask, other, "the draining replica is left")
+        assert Counter([await ask() for _ in range(10)]) == {other: 10}
+        await servers[first].stop(0)
+        assert Counter([await ask() for _ in range(10)]) == {other: 10}
+    finally:
+        await replicas.close()
+        await a.stop(0)
+        await b.stop(0)
+
+
+async def test_a_dns_name_is_resolved_into_replicas_and_checked_by_tls_against_the_name(tmp_path) -> None:
+    """`dns:///localhost:port` resolves (127.0.0.1, and ::1 where nothing listens); each replica's
+    channel carries the name as its authority, so a certificate naming only `localhost` (not the
+    address) is accepted, and one naming another host is not."""
+    ca = Authority("samhandling", tmp_path)
+    for names, accepted in ((("localhost",), True), (("elsewhere.example",), False)):
+        cert = ca.issue("a", server=True, names=names)
+        server = replica("a", transport=ServerTransport(tls=TlsFiles(ca.ca_file, cert.cert, cert.key)))
+        port = await server.start()
+        replicas = replica_set(f"dns:///localhost:{port}", tls=TlsFiles(ca_file=ca.ca_file))
+        try:
+            assert await replicas.reachable(3.0) is accepted
+            assert f"127.0.0.1:{port}" in replicas.addresses
+            if accepted:
+                async with replicas.picked() as channel:
+                    assert await who(channel) == "a"
+        finally:
+            await replicas.close()
+            await server.stop(0)
+
+
+async def test_a_name_that_does_not_resolve_fails_the_call_at_once_with_unavailable() -> None:
+    replicas = replica_set("dns:///nothing-here.invalid:50053")
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async with replicas.picked():
+                pass
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert not await replicas.reachable(0.5)
+    finally:
+        await replicas.close()
+
+
+async def both_ready(replicas: ReplicaSet) -> None:
+    channels = replicas.channels()
+    assert len(channels) == 2
+    assert all(await asyncio.gather(*(channel_ready(c, WAIT_SECONDS) for c in channels.values())))
+
+
+async def until(condition, what: str) -> None:
+    """Waits (at most WAIT_SECONDS) for `condition`, letting the other tasks run."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {WAIT_SECONDS} s")
+        await asyncio.sleep(0)
+
+
+async def until_answers(ask, name: str, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        try:
+            if await ask() == name:
+                return
+        except grpc.aio.AioRpcError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {WAIT_SECONDS} s")
 
 
 async def test_a_draining_replica_gets_no_picks_but_still_serves() -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from services.cli.children import tied_to_parent
 from services.cli.cluster_plan import ClusterPlan, make_plan
-from services.cli.health import Target, parse_target
 from services.cli.status import Entry, as_json, as_text, serving
+from services.platform.replica_set import Target, parse_target
 from services.platform.settings import Settings
 
 PUBLIC = Settings().addresses  # gateway 50050, gateway_http 8080, sts 8090
