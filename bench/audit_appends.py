@@ -379,7 +379,8 @@ class GrpcAppends:
     """AppendEvents to the running audit backends as gateways call them. A gateway process sends
     its appends one at a time (gateway/audit_client.py), so each writer is one gateway: a client
     of its own (services.platform.replica_set, the gateway's pick over health-checked channels)
-    that keeps to the replica it drew, the writers spreading over the replicas by their draws.
+    that keeps to the replica it drew, the writers spreading over the replicas by their draws
+    (drawn again for every round, so that a cell, a lone writer's too, covers both replicas).
     Each call's assertion is signed beforehand (signing is the gateway's cost, not the log's).
 
     `round_robin`: each writer's calls go through one gRPC round_robin channel over the replicas
@@ -418,6 +419,9 @@ class GrpcAppends:
         ]
         clients = self._clients
         assert len(clients) >= writers, "connect() first"
+        for client, _ in clients:  # each round draws anew: a cell is not one draw's luck
+            if isinstance(client, ReplicaSet):
+                client.redraw()
 
         async def append(w: int, c: int) -> object:
             client, stubs = clients[w]

@@ -61,12 +61,15 @@ class BackendChannels:
     ) -> grpc.aio.UnaryStreamCall:
         """Opens the server stream `assertion.method` on `component`, without a deadline (its
         owner cancels it); reading it raises grpc.aio.AioRpcError on failure."""
-        channel = await self._replicas[component].channel_for_stream()
-        rpc = channel.unary_stream(
-            assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
-        )
         body, metadata = self._signed(component, assertion, request)
-        return rpc(body, metadata=metadata)
+
+        def open_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryStreamCall:
+            rpc = channel.unary_stream(
+                assertion.method, request_serializer=_as_sent, response_deserializer=response_type.FromString
+            )
+            return rpc(body, metadata=metadata)
+
+        return await self._replicas[component].stream(open_call)
 
     def _signed(
         self, component: str, assertion: Assertion, request: Message

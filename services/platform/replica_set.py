@@ -14,29 +14,35 @@ gRPC's C-core, which the Python client uses, has no such policy: gRFC A48 is imp
 and Go only). Many clients spread over the replicas by their random preferences. A preference is
 kept while its replica is READY and drawn again when more replicas are READY than it was drawn
 from, so a rolling restart, which moves every client off each replica in turn, does not leave
-them all on the last one. The pick is made here, over channels gRPC manages:
+them all on the last one. Streams (watches, open for as long as their token lasts) are counted
+apart: a stream goes to the replica with the fewest of this client's open streams. The pick is
+made here, over channels gRPC manages:
 
 - one channel per replica address (services.platform.channels.open_channel: round_robin over
   that one address, so gRPC still health-checks it with `Health/Watch`, keeps it alive and
   reconnects it within about a second). Only READY replicas are picked: a draining replica
-  (NOT_SERVING) or one that is down is skipped at once. When none is READY but some are
-  connecting, the pick waits for them (at most CONNECT_WAIT_SECONDS), as round_robin queues a
-  call; when none can be, the call goes to one anyway and fails at once with UNAVAILABLE, so
-  callers fail closed. A call that fails with UNAVAILABLE costs its replica the preference, so
-  the caller's retry goes to another replica when one is READY.
+  (NOT_SERVING) or one that is down is skipped at once. When none is READY, a resolution that is
+  due is awaited first, then the pick waits for a replica that is connecting (at most
+  CONNECT_WAIT_SECONDS), as round_robin queues a call; when none can be had, the call goes to one
+  anyway and fails at once with UNAVAILABLE, so callers fail closed. A call that fails with
+  UNAVAILABLE costs its replica the preference, so the caller's retry goes to another replica
+  when one is READY.
 - The addresses: an `ipv4:`/`ipv6:` list names fixed replicas. A `dns:///name:port` (a Kubernetes
   headless Service: one address per ready pod) is resolved here, with the event loop's
-  getaddrinfo, before the first call, then again every REFRESH_SECONDS, and at most every
-  MIN_REFRESH_SECONDS while some replica is not READY (a pod replaced under a new address). A
-  failed resolution keeps the addresses known; a replica no longer named is closed after its open
-  calls end (at most CLOSE_GRACE_SECONDS). Each channel to a resolved address carries the name as
-  its authority, so TLS checks the server's certificate against the name, not the address.
+  getaddrinfo: before the first call; then, as calls are picked and readiness is checked, every
+  REFRESH_SECONDS, and every MIN_REFRESH_SECONDS while no replica is READY (a pod replaced under a
+  new address). A failed resolution keeps the addresses known. A replica no longer named gets no
+  new calls, and its channel is closed once its open calls and streams have ended (a stream
+  ends at the latest when its token expires). Each channel to a resolved address carries the
+  name as its authority, so TLS checks the server's certificate against the name, not the
+  address.
 - Any other target (`host:port`, `unix:`, another resolver's scheme) is one replica: one channel,
   which gRPC resolves and balances itself (`samhandling status` counts replicas the same way,
   services.cli.health).
 
-Bounded: at most MAX_REPLICAS_PER_TARGET addresses per target (the rest of a DNS answer is left
-out, and the log says so); one resolution in flight per target.
+Bounded: at most MAX_REPLICAS_PER_TARGET addresses per target (the rest of a list or a DNS
+answer is left out, and the log says so); one resolution in flight per target; replicas no
+longer named are kept only while calls or streams are open on them.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ import itertools
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +70,6 @@ CONNECT_WAIT_SECONDS = 2.0
 REFRESH_SECONDS = 30.0
 MIN_REFRESH_SECONDS = 5.0  # as services.platform.channels.DNS_MIN_RESOLUTION_INTERVAL_MS
 RESOLVE_TIMEOUT_SECONDS = 5.0
-CLOSE_GRACE_SECONDS = 10.0
 
 _READY = grpc.ChannelConnectivity.READY
 _WAITING = (grpc.ChannelConnectivity.IDLE, grpc.ChannelConnectivity.CONNECTING)
@@ -73,20 +78,23 @@ _WAITING = (grpc.ChannelConnectivity.IDLE, grpc.ChannelConnectivity.CONNECTING)
 @dataclass(frozen=True)
 class Target:
     """A parsed gRPC target: literal replica addresses (`host:port`, each dialled as it is), or a
-    DNS name and port whose every address is a replica."""
+    DNS name and port whose every address is a replica. `left_out`: addresses of a list past
+    MAX_REPLICAS_PER_TARGET."""
 
     addresses: tuple[str, ...] = ()
     dns_name: str | None = None
     dns_port: int | None = None
+    left_out: int = 0
 
 
 def parse_target(target: str) -> Target:
-    """Pure: `ipv4:`/`ipv6:` lists (at most MAX_REPLICAS_PER_TARGET), `dns:[//authority]/name:port`, else
-    one replica (`host:port`, or another scheme's target, left to gRPC)."""
+    """Pure: `ipv4:`/`ipv6:` lists (the first MAX_REPLICAS_PER_TARGET), `dns:[//authority]/name:port`,
+    else one replica (`host:port`, or another scheme's target, left to gRPC)."""
     for scheme in ("ipv4:", "ipv6:"):
         if target.startswith(scheme):
             listed = [a.strip() for a in target[len(scheme) :].split(",") if a.strip()]
-            return Target(tuple(listed[:MAX_REPLICAS_PER_TARGET]))
+            kept = listed[:MAX_REPLICAS_PER_TARGET]
+            return Target(tuple(kept), left_out=len(listed) - len(kept))
     if target.startswith("dns:"):
         rest = target[len("dns:") :]
         if rest.startswith("//"):  # dns://authority/name:port: the authority is not ours to use
@@ -109,22 +117,28 @@ def resolved_addresses(answers: Sequence[tuple[Any, ...]]) -> list[str]:
     return addresses
 
 
+async def resolve_by_dns(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, as `host:port` (the event loop's getaddrinfo)."""
+    answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return resolved_addresses(answers)
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """What the pick knows of one replica."""
+    """What the pick knows of one replica: `load` is this client's calls (or, for a stream,
+    streams) open on it."""
 
     ready: bool
-    in_flight: int
+    load: int
     preferred: bool = False
     last_pick: int = 0  # the pick counter's value when it was last picked; 0 for never
 
 
 def least_request(candidates: Sequence[Candidate]) -> int:
     """The index of the replica to call: among the READY ones (or, if none is, among all) the
-    one with the fewest calls in flight; among those the preferred one, else the one picked
-    last."""
+    one with the least load; among those the preferred one, else the one picked last."""
     pool = [i for i, c in enumerate(candidates) if c.ready] or list(range(len(candidates)))
-    return min(pool, key=lambda i: (candidates[i].in_flight, not candidates[i].preferred, -candidates[i].last_pick))
+    return min(pool, key=lambda i: (candidates[i].load, not candidates[i].preferred, -candidates[i].last_pick))
 
 
 @dataclass(eq=False)
@@ -132,7 +146,13 @@ class _Replica:
     address: str
     channel: grpc.aio.Channel
     in_flight: int = 0
+    streams: int = 0
     last_pick: int = 0
+    retired: bool = False  # no longer named: no new calls, closed once idle
+
+    @property
+    def idle(self) -> bool:
+        return self.in_flight == 0 and self.streams == 0
 
 
 @dataclass(eq=False)
@@ -142,37 +162,49 @@ class ReplicaSet:
     name: str  # the target as configured, for the log
     target: Target
     open: Callable[[str, Sequence[tuple[str, Any]]], grpc.aio.Channel]
+    resolve: Callable[[str, int], Awaitable[list[str]]] = resolve_by_dns
+    rng: random.Random = field(default_factory=random.Random)
     _replicas: dict[str, _Replica] = field(default_factory=dict)
+    _retiring: set[_Replica] = field(default_factory=set)
+    _closing: set[asyncio.Task[None]] = field(default_factory=set)
     _picks: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _resolved_at: float | None = None
     _resolving: asyncio.Task[None] | None = None
-    _closing: set[asyncio.Task[None]] = field(default_factory=set)
     _preferred: _Replica | None = None
     _drawn_from: int = 0  # how many replicas were READY when the preferred one was drawn
     _failed: _Replica | None = None  # the last replica a call found UNAVAILABLE: not drawn next
-    rng: random.Random = field(default_factory=random.Random)
+    _closed: bool = False
 
     def __post_init__(self) -> None:
         for address in self.target.addresses:
             self._replicas[address] = _Replica(address, self.open(address, ()))
+        if self.target.left_out:
+            log.warning(
+                "more addresses than replicas kept",
+                extra={"target": self.name, "kept": MAX_REPLICAS_PER_TARGET, "left_out": self.target.left_out},
+            )
 
     @property
     def addresses(self) -> list[str]:
         return list(self._replicas)
 
     def channels(self) -> dict[str, grpc.aio.Channel]:
-        """Each replica's channel, by address (for status and tests)."""
+        """Each named replica's channel, by address (for status and tests)."""
         return {a: r.channel for a, r in self._replicas.items()}
 
     def in_flight(self) -> int:
         """This client's calls open on every replica together."""
         return sum(r.in_flight for r in self._replicas.values())
 
+    def redraw(self) -> None:
+        """Forgets the preference: the next pick draws the preferred replica again."""
+        self._preferred = None
+
     @contextlib.asynccontextmanager
     async def picked(self) -> AsyncIterator[grpc.aio.Channel]:
         """The channel to the replica picked for one call, counted as in flight until the
         block ends (make the call inside it)."""
-        replica = await self._pick()
+        replica = await self._pick(stream=False)
         replica.in_flight += 1
         try:
             yield replica.channel
@@ -185,16 +217,31 @@ class ReplicaSet:
             raise
         finally:
             replica.in_flight -= 1
+            self._close_if_retired(replica)
 
-    async def channel_for_stream(self) -> grpc.aio.Channel:
-        """The channel for a long-lived stream: picked the same way, not counted as in flight
-        (a stream open for hours would otherwise push every short call elsewhere)."""
-        return (await self._pick()).channel
+    async def stream(
+        self, open_call: Callable[[grpc.aio.Channel], grpc.aio.UnaryStreamCall]
+    ) -> grpc.aio.UnaryStreamCall:
+        """Opens a server stream (`open_call` on the channel picked for it) on the replica with
+        the fewest of this client's open streams; counted until the stream is done."""
+        replica = await self._pick(stream=True)
+        call = open_call(replica.channel)
+        replica.streams += 1
+
+        def ended(_: object) -> None:
+            replica.streams -= 1
+            self._close_if_retired(replica)
+
+        call.add_done_callback(ended)
+        return call
 
     async def reachable(self, timeout: float) -> bool:
-        """Whether some replica is READY or gets so within `timeout` (for readiness)."""
-        if not self._replicas:
-            await self._resolve_now(timeout)
+        """Whether some replica is READY or gets so within `timeout` (for readiness; a
+        resolution that is due is made first)."""
+        if self._closed:
+            return False
+        if not self._any_ready():
+            await self._resolution(timeout)
         replicas = list(self._replicas.values())
         if not replicas:
             return False
@@ -209,48 +256,52 @@ class ReplicaSet:
                 check.cancel()
 
     async def close(self) -> None:
-        """Closes every channel at once (calls still open are cancelled)."""
+        """Closes every channel at once (calls and streams still open are cancelled); the set
+        makes no new calls after it."""
+        self._closed = True
         if self._resolving is not None:
             self._resolving.cancel()
-        replicas, self._replicas = list(self._replicas.values()), {}
+            await asyncio.gather(self._resolving, return_exceptions=True)
+        replicas = [*self._replicas.values(), *self._retiring]
+        self._replicas, self._retiring = {}, set()
         await asyncio.gather(*(r.channel.close(None) for r in replicas), return_exceptions=True)
-        for closing in list(self._closing):
-            closing.cancel()
         await asyncio.gather(*self._closing, return_exceptions=True)
 
-    async def _pick(self) -> _Replica:
+    async def _pick(self, *, stream: bool) -> _Replica:
+        if self._closed:
+            raise _unavailable("the client is closed")
         self._refresh_if_due()
-        if not self._replicas:
-            await self._resolve_now(RESOLVE_TIMEOUT_SECONDS)
-            if not self._replicas:
-                raise _unavailable(f"no address for {self.target.dns_name}:{self.target.dns_port}")
-        replicas = list(self._replicas.values())
+        if not self._any_ready():
+            await self._resolution(RESOLVE_TIMEOUT_SECONDS)
+            await self._wait_for_ready(list(self._replicas.values()))
+        replicas = list(self._replicas.values())  # read again: a resolution may have changed them
+        if self._closed or not replicas:
+            raise _unavailable(f"no address for {self.name}")
         ready = [r.channel.get_state(try_to_connect=True) is _READY for r in replicas]
-        if not any(ready):
-            ready = await self._wait_for_ready(replicas)
         preferred = self._prefer(replicas, ready)
         chosen = replicas[
             least_request(
-                [Candidate(ok, r.in_flight, r is preferred, r.last_pick) for ok, r in zip(ready, replicas, strict=True)]
+                [
+                    Candidate(ok, r.streams if stream else r.in_flight, r is preferred, r.last_pick)
+                    for ok, r in zip(ready, replicas, strict=True)
+                ]
             )
         ]
         chosen.last_pick = next(self._picks)
         return chosen
+
+    def _any_ready(self) -> bool:
+        return any(r.channel.get_state(try_to_connect=True) is _READY for r in self._replicas.values())
 
     def _prefer(self, replicas: list[_Replica], ready: list[bool]) -> _Replica | None:
         """The replica this client prefers among equals: drawn at random among the READY ones,
         and kept while it is READY, until more replicas are READY than it was drawn from (so
         clients spread over the replicas, and spread again when one comes back from a restart
         that had moved its clients elsewhere)."""
-        preferred = self._preferred
-        if (
-            preferred is not None
-            and sum(ready) <= self._drawn_from
-            and self._replicas.get(preferred.address) is preferred
-            and ready[replicas.index(preferred)]
-        ):
-            return preferred
         drawn = [r for r, ok in zip(replicas, ready, strict=True) if ok]
+        preferred = self._preferred
+        if preferred is not None and preferred in drawn and len(drawn) <= self._drawn_from:
+            return preferred
         self._drawn_from = len(drawn)
         if len(drawn) > 1 and self._failed in drawn:
             drawn.remove(self._failed)
@@ -258,9 +309,9 @@ class ReplicaSet:
             self._preferred, self._failed = self.rng.choice(drawn), None
         return self._preferred
 
-    async def _wait_for_ready(self, replicas: list[_Replica]) -> list[bool]:
-        """Which replicas are READY, having waited (at most CONNECT_WAIT_SECONDS) while none
-        was and some were connecting."""
+    async def _wait_for_ready(self, replicas: list[_Replica]) -> None:
+        """Waits (at most CONNECT_WAIT_SECONDS) while none of `replicas` is READY and some are
+        connecting."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CONNECT_WAIT_SECONDS
         while True:
@@ -268,7 +319,7 @@ class ReplicaSet:
             waiting = [(r, s) for r, s in zip(replicas, states, strict=True) if s in _WAITING]
             remaining = deadline - loop.time()
             if _READY in states or not waiting or remaining <= 0:
-                return [s is _READY for s in states]
+                return
             changes = [asyncio.ensure_future(r.channel.wait_for_state_change(s)) for r, s in waiting]
             try:
                 await asyncio.wait(changes, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
@@ -277,15 +328,13 @@ class ReplicaSet:
                     change.cancel()
 
     def _refresh_if_due(self) -> None:
-        if self.target.dns_name is None or self._resolving is not None:
+        if self.target.dns_name is None or self._resolving is not None or self._closed:
             return
         if self._resolved_at is None:
             due = True
         else:
             age = asyncio.get_running_loop().time() - self._resolved_at
-            replicas = self._replicas.values()
-            unready = not replicas or any(r.channel.get_state() is not _READY for r in replicas)
-            due = age >= REFRESH_SECONDS or (unready and age >= MIN_REFRESH_SECONDS)
+            due = age >= REFRESH_SECONDS or (age >= MIN_REFRESH_SECONDS and not self._any_ready())
         if due:
             self._resolving = asyncio.ensure_future(self._resolve())
             self._resolving.add_done_callback(self._resolved)
@@ -295,18 +344,18 @@ class ReplicaSet:
         if not task.cancelled() and task.exception() is not None:
             log.warning("replica resolution failed", extra={"target": self.name}, exc_info=task.exception())
 
-    async def _resolve_now(self, timeout: float) -> None:
+    async def _resolution(self, timeout: float) -> None:
+        """Starts a resolution if one is due and waits for the one running (at most `timeout`)."""
         self._refresh_if_due()
         if self._resolving is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._resolving), timeout)
+            await asyncio.wait({self._resolving}, timeout=timeout)
 
     async def _resolve(self) -> None:
         loop = asyncio.get_running_loop()
-        host, port = self.target.dns_name, self.target.dns_port
+        assert self.target.dns_name is not None and self.target.dns_port is not None
         try:
-            answers = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_SECONDS
+            addresses = await asyncio.wait_for(
+                self.resolve(self.target.dns_name, self.target.dns_port), RESOLVE_TIMEOUT_SECONDS
             )
         except (OSError, TimeoutError) as error:
             log.warning(
@@ -316,27 +365,40 @@ class ReplicaSet:
             return
         finally:
             self._resolved_at = loop.time()
-        addresses = resolved_addresses(answers)
         if len(addresses) > MAX_REPLICAS_PER_TARGET:
             log.warning(
                 "more addresses than replicas kept",
-                extra={"target": self.name, "kept": MAX_REPLICAS_PER_TARGET, "named": len(addresses)},
+                extra={
+                    "target": self.name,
+                    "kept": MAX_REPLICAS_PER_TARGET,
+                    "left_out": len(addresses) - MAX_REPLICAS_PER_TARGET,
+                },
             )
             addresses = addresses[:MAX_REPLICAS_PER_TARGET]
-        self._update(addresses)
+        if addresses:  # an empty answer is treated as a failed one
+            self._update(addresses)
 
     def _update(self, addresses: list[str]) -> None:
+        if self._closed:
+            return
         authority = (("grpc.default_authority", f"{self.target.dns_name}:{self.target.dns_port}"),)
         kept = {a: self._replicas[a] for a in addresses if a in self._replicas}
         added = [a for a in addresses if a not in self._replicas]
         gone = [r for a, r in self._replicas.items() if a not in kept]
         self._replicas = {**kept, **{a: _Replica(a, self.open(a, authority)) for a in added}}
         for replica in gone:
-            closing = asyncio.ensure_future(replica.channel.close(CLOSE_GRACE_SECONDS))
-            self._closing.add(closing)
-            closing.add_done_callback(self._closing.discard)
+            replica.retired = True
+            self._retiring.add(replica)
+            self._close_if_retired(replica)
         if added or gone:
             log.info("replicas changed", extra={"target": self.name, "replicas": len(self._replicas)})
+
+    def _close_if_retired(self, replica: _Replica) -> None:
+        if replica.retired and replica.idle and replica in self._retiring:
+            self._retiring.discard(replica)
+            closing = asyncio.ensure_future(replica.channel.close(None))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
 
 def replica_set(

@@ -373,8 +373,9 @@ def test_a_consent_replica_killed_under_reads_and_a_restriction_made_while_it_is
 
 
 def test_a_consent_replica_killed_under_uncached_reads(tmp_path: Path) -> None:
-    """Without the decision cache every read asks consent (CheckAccess, round_robin over both
-    replicas), so reads are in flight to the replica at the moment it dies."""
+    """Without the decision cache every read asks consent (CheckAccess): six callers over two
+    gateways keep several checks in flight at each, which its least-request pick spreads over
+    both consent replicas, so reads are in flight to the replica at the moment it dies."""
     with start_cluster(tmp_path / "var", env={"SAMHANDLING_DECISION_CACHE": "off"}) as uncached:
         reads, killed, restrict_seconds = kill_a_consent_replica_under_reads(uncached)
     refused = [r for r in reads if r.vitals is None]

@@ -161,18 +161,6 @@ async def test_a_dns_name_is_resolved_into_replicas_and_checked_by_tls_against_t
             await server.stop(0)
 
 
-async def test_a_name_that_does_not_resolve_fails_the_call_at_once_with_unavailable() -> None:
-    replicas = replica_set("dns:///nothing-here.invalid:50053")
-    try:
-        with pytest.raises(grpc.aio.AioRpcError) as refused:
-            async with replicas.picked():
-                pass
-        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert not await replicas.reachable(0.5)
-    finally:
-        await replicas.close()
-
-
 async def both_ready(replicas: ReplicaSet) -> None:
     channels = replicas.channels()
     assert len(channels) == 2

@@ -268,7 +268,7 @@ def test_every_suite_process_gets_settings_it_accepts(overlay: str, tmp_path: Pa
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_address_in_the_settings_names_a_service_that_selects_its_pods(overlay: str):
     """The gateway's backend targets are `dns:///` names of headless Services (one address per
-    ready pod, for its round_robin channels); every Service a setting names exists, on that
+    ready pod, for its replica sets); every Service a setting names exists, on that
     port, and selects the pods of the component that listens there."""
     docs = render(overlay)
     settings = config(docs)
