@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -149,7 +150,11 @@ class Enforcer:
             except BaseException:
                 backend_call.cancel()
                 raise
-        return self._relay(call, policy.backend, principal, deadline, backend_call)
+        relay = self._relay(call, policy.backend, principal, deadline, backend_call)
+        # A relay never iterated (its client left before asking for the first message) never
+        # reaches its `finally`: the backend's stream is cancelled when the relay is collected.
+        weakref.finalize(relay, backend_call.cancel)
+        return relay
 
     async def _relay(
         self,

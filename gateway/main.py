@@ -52,6 +52,7 @@ class Gateway:
     replay: ReplayStore
     web: WebParts
     probe: Engine  # readiness's own connection to the gateway's database
+    enforcer: Enforcer  # every call's checks, shared by gRPC, the JSON API and the web pages
 
     async def start(self) -> int:
         port = await self.server.start()
@@ -140,7 +141,7 @@ def create_gateway(
         public_url=settings.gateway_http_public_url,
         web=(web.web, web.routes),
     )
-    return Gateway(server, http_server, backends, http, decisions, watch, replay, web, probe)
+    return Gateway(server, http_server, backends, http, decisions, watch, replay, web, probe, enforcer)
 
 
 def readiness_checks(probe: Engine, decisions: DecisionCache, backends: BackendChannels) -> list[ReadinessCheck]:

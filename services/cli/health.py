@@ -17,7 +17,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.platform.channels import open_channel
-from services.platform.replica_set import parse_target, resolved_addresses
+from services.platform.replica_set import MAX_REPLICAS_PER_TARGET, parse_target, resolved_addresses
 from services.platform.settings import Settings
 from services.platform.tls import TlsFiles
 
@@ -38,7 +38,8 @@ def replica_addresses(target: str) -> list[str]:
     if parsed.dns_name is None:
         return list(parsed.addresses)
     try:
-        return resolved_addresses(socket.getaddrinfo(parsed.dns_name, parsed.dns_port, type=socket.SOCK_STREAM))
+        found = socket.getaddrinfo(parsed.dns_name, parsed.dns_port, type=socket.SOCK_STREAM)
+        return resolved_addresses(found)[:MAX_REPLICAS_PER_TARGET]
     except socket.gaierror:
         return []
 

@@ -21,19 +21,20 @@ made here, over channels gRPC manages:
 - one channel per replica address (services.platform.channels.open_channel: round_robin over
   that one address, so gRPC still health-checks it with `Health/Watch`, keeps it alive and
   reconnects it within about a second). Only READY replicas are picked: a draining replica
-  (NOT_SERVING) or one that is down is skipped at once. When none is READY, a resolution that is
-  due is awaited first, then the pick waits for a replica that is connecting (at most
-  CONNECT_WAIT_SECONDS), as round_robin queues a call; when none can be had, the call goes to one
-  anyway and fails at once with UNAVAILABLE, so callers fail closed. A call that fails with
+  (NOT_SERVING) or one that is down is skipped at once. When none is READY, the pick waits (at
+  most CONNECT_WAIT_SECONDS in all) for a resolution that is due and for a replica that is
+  connecting, as round_robin queues a call; when none can be had, the call goes to one anyway and
+  fails at once with UNAVAILABLE, so callers fail closed. A call that fails with
   UNAVAILABLE costs its replica the preference, so the caller's retry goes to another replica
   when one is READY.
 - The addresses: an `ipv4:`/`ipv6:` list names fixed replicas. A `dns:///name:port` (a Kubernetes
   headless Service: one address per ready pod) is resolved here, with the event loop's
   getaddrinfo: before the first call; then, as calls are picked and readiness is checked, every
-  REFRESH_SECONDS, and every MIN_REFRESH_SECONDS while no replica is READY (a pod replaced under a
-  new address). A failed resolution keeps the addresses known. A replica no longer named gets no
-  new calls, and its channel is closed once its open calls and streams have ended (a stream
-  ends at the latest when its token expires). Each channel to a resolved address carries the
+  REFRESH_SECONDS, and every MIN_REFRESH_SECONDS while some replica cannot be connected to (a pod
+  gone, perhaps replaced under a new address). A failed resolution keeps the addresses known. A
+  replica no longer named gets no new calls, and its channel is closed once its open calls and
+  streams have ended (the gateway ends a stream when its token expires or its client leaves); a
+  replica named again meanwhile keeps that channel. Each channel to a resolved address carries the
   name as its authority, so TLS checks the server's certificate against the name, not the
   address.
 - Any other target (`host:port`, `unix:`, another resolver's scheme) is one replica: one channel,
@@ -193,8 +194,8 @@ class ReplicaSet:
         return {a: r.channel for a, r in self._replicas.items()}
 
     def in_flight(self) -> int:
-        """This client's calls open on every replica together."""
-        return sum(r.in_flight for r in self._replicas.values())
+        """This client's calls open on every replica together (those no longer named too)."""
+        return sum(r.in_flight for r in [*self._replicas.values(), *self._retiring])
 
     def redraw(self) -> None:
         """Forgets the preference: the next pick draws the preferred replica again."""
@@ -240,12 +241,16 @@ class ReplicaSet:
         resolution that is due is made first)."""
         if self._closed:
             return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._refresh_if_due()
         if not self._any_ready():
             await self._resolution(timeout)
         replicas = list(self._replicas.values())
-        if not replicas:
+        remaining = deadline - loop.time()
+        if not replicas or remaining <= 0:
             return False
-        checks = [asyncio.ensure_future(channel_ready(r.channel, timeout)) for r in replicas]
+        checks = [asyncio.ensure_future(channel_ready(r.channel, remaining)) for r in replicas]
         try:
             for finished in asyncio.as_completed(checks):
                 if await finished:
@@ -272,8 +277,9 @@ class ReplicaSet:
             raise _unavailable("the client is closed")
         self._refresh_if_due()
         if not self._any_ready():
-            await self._resolution(RESOLVE_TIMEOUT_SECONDS)
-            await self._wait_for_ready(list(self._replicas.values()))
+            deadline = asyncio.get_running_loop().time() + CONNECT_WAIT_SECONDS
+            await self._resolution(CONNECT_WAIT_SECONDS)
+            await self._wait_for_ready(list(self._replicas.values()), deadline)
         replicas = list(self._replicas.values())  # read again: a resolution may have changed them
         if self._closed or not replicas:
             raise _unavailable(f"no address for {self.name}")
@@ -293,6 +299,12 @@ class ReplicaSet:
     def _any_ready(self) -> bool:
         return any(r.channel.get_state(try_to_connect=True) is _READY for r in self._replicas.values())
 
+    def _any_failing(self) -> bool:
+        """Whether there is no replica, or one cannot be connected to (a pod gone, perhaps
+        replaced under a new address)."""
+        states = [r.channel.get_state() for r in self._replicas.values()]
+        return not states or grpc.ChannelConnectivity.TRANSIENT_FAILURE in states
+
     def _prefer(self, replicas: list[_Replica], ready: list[bool]) -> _Replica | None:
         """The replica this client prefers among equals: drawn at random among the READY ones,
         and kept while it is READY, until more replicas are READY than it was drawn from (so
@@ -309,11 +321,10 @@ class ReplicaSet:
             self._preferred, self._failed = self.rng.choice(drawn), None
         return self._preferred
 
-    async def _wait_for_ready(self, replicas: list[_Replica]) -> None:
-        """Waits (at most CONNECT_WAIT_SECONDS) while none of `replicas` is READY and some are
-        connecting."""
+    async def _wait_for_ready(self, replicas: list[_Replica], deadline: float) -> None:
+        """Waits (until `deadline`, the loop's time) while none of `replicas` is READY and some
+        are connecting."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + CONNECT_WAIT_SECONDS
         while True:
             states = [r.channel.get_state(try_to_connect=True) for r in replicas]
             waiting = [(r, s) for r, s in zip(replicas, states, strict=True) if s in _WAITING]
@@ -334,7 +345,7 @@ class ReplicaSet:
             due = True
         else:
             age = asyncio.get_running_loop().time() - self._resolved_at
-            due = age >= REFRESH_SECONDS or (age >= MIN_REFRESH_SECONDS and not self._any_ready())
+            due = age >= REFRESH_SECONDS or (age >= MIN_REFRESH_SECONDS and self._any_failing())
         if due:
             self._resolving = asyncio.ensure_future(self._resolve())
             self._resolving.add_done_callback(self._resolved)
@@ -382,9 +393,13 @@ class ReplicaSet:
         if self._closed:
             return
         authority = (("grpc.default_authority", f"{self.target.dns_name}:{self.target.dns_port}"),)
-        kept = {a: self._replicas[a] for a in addresses if a in self._replicas}
-        added = [a for a in addresses if a not in self._replicas]
+        known = {r.address: r for r in self._retiring} | self._replicas
+        kept = {a: known[a] for a in addresses if a in known}
+        added = [a for a in addresses if a not in known]
         gone = [r for a, r in self._replicas.items() if a not in kept]
+        for revived in kept.values():  # named again while its last calls ran: one channel still
+            revived.retired = False
+            self._retiring.discard(revived)
         self._replicas = {**kept, **{a: _Replica(a, self.open(a, authority)) for a in added}}
         for replica in gone:
             replica.retired = True
@@ -398,7 +413,12 @@ class ReplicaSet:
             self._retiring.discard(replica)
             closing = asyncio.ensure_future(replica.channel.close(None))
             self._closing.add(closing)
-            closing.add_done_callback(self._closing.discard)
+            closing.add_done_callback(self._channel_closed)
+
+    def _channel_closed(self, task: asyncio.Task[None]) -> None:
+        self._closing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("closing a replica's channel failed", extra={"target": self.name}, exc_info=task.exception())
 
 
 def replica_set(

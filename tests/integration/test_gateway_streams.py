@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import logging
 import time
@@ -88,6 +89,7 @@ class Harness:
     settings: Settings
     gateway: grpc.aio.Channel
     capacity: ScriptedCapacity  # idle when the real capacity service runs
+    enforcer: Enforcer  # the running gateway's
 
     async def token(self, client_id: str = "demo-ehr", scope: str | None = None, *, dpop: bool = False) -> Token:
         return await obtain_token(self.settings, Identity(client_id, scope=scope), dpop=dpop)
@@ -157,7 +159,7 @@ async def streaming_gateway(
     port = await gateway.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Harness(settings, channel, capacity)
+            yield Harness(settings, channel, capacity, gateway.enforcer)
     finally:
         await gateway.stop(grace=0)
         await backend.stop(grace=0)
@@ -266,6 +268,25 @@ async def test_a_client_cancel_cancels_the_backends_stream(harness):
     assert await call.read() == report(1)
     assert not harness.capacity.cancelled.is_set()
     call.cancel()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await harness.capacity.cancelled.wait()
+
+
+async def test_a_relay_never_read_cancels_the_backends_stream_when_it_is_dropped(harness):
+    """A client that leaves before asking for the first message (an HTTP answer never started)
+    never runs the relay's own cleanup: dropping the relay cancels the backend's stream, which
+    would otherwise stay open, read by nobody."""
+    harness.capacity.outbox.put_nowait(report(1))  # the backend's headers go with its first message
+    token = await harness.token()
+    relay = await harness.enforcer.open_stream(
+        IncomingCall(WATCH, bearer(token.access_token)),
+        POLICIES[WATCH],
+        capacity_pb2.WatchCapacityRequest(),
+        capacity_pb2.WatchCapacityResponse,
+    )
+    assert len(harness.capacity.watches) == 1  # accepted by the backend before open_stream returned
+    del relay
+    gc.collect()  # CPython frees it at once; this is for any other collector
     async with asyncio.timeout(WAIT_SECONDS):
         await harness.capacity.cancelled.wait()
 

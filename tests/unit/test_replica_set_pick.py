@@ -10,6 +10,7 @@ import socket
 import grpc
 import pytest
 
+from services.platform import replica_set as module
 from services.platform.replica_set import (
     MAX_REPLICAS_PER_TARGET,
     Candidate,
@@ -73,16 +74,32 @@ def test_k_concurrent_calls_spread_evenly_whichever_replica_is_preferred(preferr
 
 
 class FakeChannel:
-    """Stands for a gRPC channel: only its connectivity state, set by the test."""
+    """Stands for a gRPC channel: its connectivity state, set by the test, and whether it was
+    closed."""
 
     def __init__(self) -> None:
         self.state = grpc.ChannelConnectivity.READY
+        self.closed = False
 
     def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
         return self.state
 
     async def close(self, grace: float | None = None) -> None:
-        return None
+        self.closed = True
+
+
+class FakeStream:
+    """Stands for a stream call: the test ends it."""
+
+    def __init__(self) -> None:
+        self._done: list = []
+
+    def add_done_callback(self, callback) -> None:  # type: ignore[no-untyped-def]
+        self._done.append(callback)
+
+    def end(self) -> None:
+        for callback in self._done:
+            callback(self)
 
 
 class LastOne(random.Random):
@@ -107,6 +124,29 @@ def fake_set(*addresses: str) -> tuple[ReplicaSet, dict[str, FakeChannel], LastO
     target = "ipv4:" + ",".join(addresses)
     rng = LastOne()
     return ReplicaSet(target, parse_target(target), open_one, rng=rng), channels, rng  # type: ignore[arg-type]
+
+
+def fake_named_set(answer: list[str]) -> tuple[ReplicaSet, list[tuple[str, FakeChannel]], list[int]]:
+    """A set for a DNS name whose answer is `answer`; every channel opened, and each resolution."""
+    opened: list[tuple[str, FakeChannel]] = []
+    asked: list[int] = []
+
+    def open_one(address: str, options) -> FakeChannel:  # type: ignore[no-untyped-def]
+        opened.append((address, FakeChannel()))
+        return opened[-1][1]
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append(port)
+        return list(answer)
+
+    target = "dns:///audit:50052"
+    return ReplicaSet(target, parse_target(target), open_one, resolve=resolve), opened, asked  # type: ignore[arg-type]
+
+
+async def resolved(replicas: ReplicaSet) -> None:
+    """Lets a resolution the last pick started finish."""
+    if replicas._resolving is not None:
+        await asyncio.wait({replicas._resolving})
 
 
 async def pick(replicas: ReplicaSet) -> str:
@@ -140,5 +180,69 @@ def test_a_call_that_finds_its_replica_unavailable_sends_the_retry_elsewhere() -
                 )
         assert await pick(replicas) == "a:1"  # b is still READY, but not drawn
         assert rng.offered[-1] == ["a:1"]
+
+    asyncio.run(scenario())
+
+
+def test_a_name_is_resolved_again_early_only_while_some_replica_cannot_be_connected_to(monkeypatch) -> None:
+    monkeypatch.setattr(module, "REFRESH_SECONDS", 3600.0)
+    monkeypatch.setattr(module, "MIN_REFRESH_SECONDS", 0.0)
+
+    async def scenario() -> None:
+        replicas, opened, asked = fake_named_set(["10.0.0.1:50052", "10.0.0.2:50052"])
+        for _ in range(3):
+            await pick(replicas)
+            await resolved(replicas)
+        assert len(asked) == 1  # before the first call only: every replica READY
+        opened[1][1].state = grpc.ChannelConnectivity.TRANSIENT_FAILURE
+        await pick(replicas)
+        await resolved(replicas)
+        assert len(asked) == 2
+
+    asyncio.run(scenario())
+
+
+async def left_out_with_a_stream(
+    answer: list[str],
+) -> tuple[ReplicaSet, list[tuple[str, FakeChannel]], FakeChannel, FakeStream]:
+    """A set whose one replica has a stream open, then leaves the answer (`answer` changed)."""
+    replicas, opened, _ = fake_named_set(answer)
+    stream = FakeStream()
+    await replicas.stream(lambda channel: stream)  # type: ignore[arg-type, return-value]
+    ((_, first),) = opened
+    answer[:] = ["10.0.0.2:50052"]
+    await pick(replicas)
+    await resolved(replicas)
+    assert replicas.addresses == ["10.0.0.2:50052"] and not first.closed  # its stream is open
+    return replicas, opened, first, stream
+
+
+def test_a_replica_left_out_keeps_its_stream_and_named_again_keeps_its_one_channel(monkeypatch) -> None:
+    monkeypatch.setattr(module, "REFRESH_SECONDS", 0.0)
+
+    async def scenario() -> None:
+        answer = ["10.0.0.1:50052"]
+        replicas, opened, first, stream = await left_out_with_a_stream(answer)
+        answer[:] = ["10.0.0.1:50052", "10.0.0.2:50052"]
+        await pick(replicas)
+        await resolved(replicas)
+        assert [a for a, _ in opened] == ["10.0.0.1:50052", "10.0.0.2:50052"]  # no second channel
+        assert replicas.channels()["10.0.0.1:50052"] is first
+        stream.end()
+        await asyncio.gather(*replicas._closing)  # any close scheduled has run
+        assert not first.closed  # named again: kept
+
+    asyncio.run(scenario())
+
+
+def test_a_replica_left_out_is_closed_when_its_last_stream_ends(monkeypatch) -> None:
+    monkeypatch.setattr(module, "REFRESH_SECONDS", 0.0)
+
+    async def scenario() -> None:
+        replicas, _, first, stream = await left_out_with_a_stream(["10.0.0.1:50052"])
+        stream.end()
+        await asyncio.gather(*replicas._closing)  # the close its end scheduled has run
+        assert first.closed
+        await replicas.close()
 
     asyncio.run(scenario())
