@@ -230,13 +230,15 @@ def _enum(enum: Any, prefix: str, value: int) -> str:
 async def home(page: Page) -> Response:
     session = _session(page)
     end = datetime.now(UTC)
-    signals = await _signals(page, session, end - timedelta(days=DEFAULT_PERIOD_DAYS), end, "")
-    health = await _checkpoint(page, session)
+    # Each part is shown when the audit service answers; when it does not, a notice stands in
+    # its place and the rest of the console (its links) still works.
+    signals = await _unless_down(_signals(page, session, end - timedelta(days=DEFAULT_PERIOD_DAYS), end, ""))
+    health = await _unless_down(_checkpoint(page, session))
     return page.render(
         "auditor/home.html",
         page_title=texts(page.lang).t("auditor.home.title"),
-        signals=signals[:5],
-        signal_count=len(signals),
+        signals=signals[:5] if signals is not None else None,
+        signal_count=len(signals) if signals is not None else 0,
         health=health,
         nav="home",
     )

@@ -432,3 +432,21 @@ def test_a_refusal_that_is_not_a_service_down_still_fails_the_page() -> None:
     client, _, _ = client_with(caller)
 
     assert client.get("/revisor/signaler?fra=2026-12-01&til=2026-12-04").status_code == 403
+
+
+def test_the_consoles_home_page_says_what_it_could_not_fetch_when_the_audit_service_is_down() -> None:
+    down = unavailable("BACKEND_UNAVAILABLE", "the audit service cannot answer now")
+    client, _, _ = client_with(FakeCaller({auditor.LIST_SIGNALS: down, auditor.GET_CHECKPOINT: down}))
+    page = client.get("/revisor")
+
+    assert page.status_code == 200
+    assert page.text.count("Loggen svarer ikke nå, så dette kunne ikke hentes.") == 2  # signals and health
+    assert "Ingen signaler i perioden." not in page.text  # not told there are none
+    assert 'href="/revisor/hendelser"' in page.text  # the rest of the console is still offered
+
+
+def test_the_consoles_home_page_fails_on_a_refusal_that_is_not_a_service_down() -> None:
+    refused = permission_denied("AUDIT_SCOPE_MISSING", "auditors only")
+    client, _, _ = client_with(FakeCaller({auditor.LIST_SIGNALS: refused, auditor.GET_CHECKPOINT: refused}))
+
+    assert client.get("/revisor").status_code == 403
