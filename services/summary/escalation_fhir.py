@@ -124,7 +124,7 @@ def escalation_bundle(
     if ids - {episode.episode_id}:
         raise ValueError("a delivery or recorder message of another episode")
     task_url = full_url("Task", episode.episode_id)
-    entries = [entry(task_url, _task(episode))]
+    entries = [entry(task_url, _task(episode, generated_at))]
     for delivery in deliveries:
         url = full_url("Communication", episode.episode_id, "delivery", str(delivery.delivery_id))
         entries.append(entry(url, _delivered(delivery, task_url)))
@@ -136,13 +136,13 @@ def escalation_bundle(
     return json.loads(json.dumps(bundle))
 
 
-def _task(episode: Episode) -> dict:
+def _task(episode: Episode, at: datetime) -> dict:
     task: dict[str, Any] = {
         "resourceType": "Task",
         "identifier": [{"system": ESCALATION_ID, "value": episode.episode_id}],
         "instantiatesUri": RULES + quote(episode.rules_version, safe="/"),
         "status": TASK_STATUS[episode.state],
-        "businessStatus": {"text": _business_status(episode)},
+        "businessStatus": {"text": _business_status(episode, at)},
         "intent": TASK_INTENT,
         "priority": PRIORITY[episode.level],
         "code": concept(TASK_CODES, "news2-escalation", "NEWS2 escalation"),
@@ -184,8 +184,9 @@ def _task(episode: Episode) -> dict:
     return task
 
 
-def _business_status(episode: Episode) -> str:
-    """The level and where the chain stands, in words (Task.businessStatus.text)."""
+def _business_status(episode: Episode, at: datetime) -> str:
+    """The level and where the chain stands at `at` (when the bundle is made), in words
+    (Task.businessStatus.text)."""
     level = episode.level.name
     if episode.state is State.RESOLVED:
         outcome = episode.resolution.outcome if episode.resolution else None
@@ -201,7 +202,9 @@ def _business_status(episode: Episode) -> str:
     if episode.chain_exhausted:
         return f"{level}: chain exhausted, nobody left to add; overdue until someone takes it"
     waiting = f"{level}: waiting for acknowledgement"
-    if episode.deadline is not None:
+    if episode.deadline is not None and episode.deadline <= at:
+        waiting = f"{level}: overdue, not acknowledged by {instant(episode.deadline)}"
+    elif episode.deadline is not None:
         waiting += f" by {instant(episode.deadline)}"
     return waiting + f"; {len(episode.pending)} more in the chain"
 

@@ -195,11 +195,11 @@ class Recorded:
         self.now = timer.due_at
         return self.apply(fire_timer(self.open, timer, now=self.now, within=WITHIN))
 
-    def bundle(self) -> dict:
+    def bundle(self, generated_at: datetime = GENERATED_AT) -> dict:
         bundle = escalation_bundle(
-            self.open, deliveries=self.deliveries, recorder_notes=self.notes, generated_at=GENERATED_AT
+            self.open, deliveries=self.deliveries, recorder_notes=self.notes, generated_at=generated_at
         )
-        return validated_bundle(bundle, MODELS, "2026-11-05T12:00:00Z")
+        return validated_bundle(bundle, MODELS, fhir.instant(generated_at))
 
 
 def task_of(bundle: dict) -> dict:
@@ -391,9 +391,13 @@ def test_an_automatic_resolution_has_no_author() -> None:
 
 def test_business_status_says_the_level_and_where_the_chain_stands() -> None:
     recorded = Recorded(dict(follow_up=False)).at_level(Level.URGENT_REVIEW)
-    deadline = fhir.instant(T0 + WITHIN.urgent_review)
-    assert task_of(recorded.bundle())["businessStatus"]["text"] == (
-        f"URGENT_REVIEW: waiting for acknowledgement by {deadline}; 1 more in the chain"
+    due = T0 + WITHIN.urgent_review
+    before = recorded.bundle(generated_at=due - minutes(1))
+    assert task_of(before)["businessStatus"]["text"] == (
+        f"URGENT_REVIEW: waiting for acknowledgement by {fhir.instant(due)}; 1 more in the chain"
+    )
+    assert task_of(recorded.bundle(generated_at=due))["businessStatus"]["text"] == (
+        f"URGENT_REVIEW: overdue, not acknowledged by {fhir.instant(due)}; 1 more in the chain"
     )
     recorded.time_out()
     recorded.time_out()
