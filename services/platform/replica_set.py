@@ -149,7 +149,6 @@ class _Replica:
     in_flight: int = 0
     streams: int = 0
     last_pick: int = 0
-    retired: bool = False  # no longer named: no new calls, closed once idle
 
     @property
     def idle(self) -> bool:
@@ -276,14 +275,16 @@ class ReplicaSet:
         if self._closed:
             raise _unavailable("the client is closed")
         self._refresh_if_due()
-        if not self._any_ready():
+        replicas = list(self._replicas.values())
+        ready = [r.channel.get_state(try_to_connect=True) is _READY for r in replicas]
+        if not any(ready):
             deadline = asyncio.get_running_loop().time() + CONNECT_WAIT_SECONDS
             await self._resolution(CONNECT_WAIT_SECONDS)
             await self._wait_for_ready(list(self._replicas.values()), deadline)
-        replicas = list(self._replicas.values())  # read again: a resolution may have changed them
+            replicas = list(self._replicas.values())  # read again: a resolution may have changed them
+            ready = [r.channel.get_state(try_to_connect=True) is _READY for r in replicas]
         if self._closed or not replicas:
             raise _unavailable(f"no address for {self.name}")
-        ready = [r.channel.get_state(try_to_connect=True) is _READY for r in replicas]
         preferred = self._prefer(replicas, ready)
         chosen = replicas[
             least_request(
@@ -398,18 +399,16 @@ class ReplicaSet:
         added = [a for a in addresses if a not in known]
         gone = [r for a, r in self._replicas.items() if a not in kept]
         for revived in kept.values():  # named again while its last calls ran: one channel still
-            revived.retired = False
             self._retiring.discard(revived)
         self._replicas = {**kept, **{a: _Replica(a, self.open(a, authority)) for a in added}}
         for replica in gone:
-            replica.retired = True
             self._retiring.add(replica)
             self._close_if_retired(replica)
         if added or gone:
             log.info("replicas changed", extra={"target": self.name, "replicas": len(self._replicas)})
 
     def _close_if_retired(self, replica: _Replica) -> None:
-        if replica.retired and replica.idle and replica in self._retiring:
+        if replica.idle and replica in self._retiring:  # no longer named, and nothing open on it
             self._retiring.discard(replica)
             closing = asyncio.ensure_future(replica.channel.close(None))
             self._closing.add(closing)
